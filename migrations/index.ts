@@ -1,0 +1,4 @@
+import { InitialSchema1763769600000 } from './1763769600000-initial-schema.js';
+
+/** Every migration, oldest first. Listed explicitly: ESM builds cannot rely on TypeORM's glob loading. */
+export const allMigrations = [InitialSchema1763769600000];

@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, type Config, type ConfigOverrides } from './schema.js';
+import { packageRoot } from './package-root.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+type Tree = { [key: string]: unknown };
+
+/** Environment variables and the config path each one sets. The only reader of process.env. */
+const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number' | 'boolean']> = [
+  ['ISSUER', ['issuer'], 'string'],
+  ['HOST', ['http', 'host'], 'string'],
+  ['PORT', ['http', 'port'], 'number'],
+  ['TRUST_PROXY', ['http', 'trustProxy'], 'boolean'],
+  ['DATA_DIR', ['storage', 'dataDir'], 'string'],
+  ['DATABASE_URL', ['storage', 'databaseUrl'], 'string'],
+  ['DATABASE_POOL_SIZE', ['storage', 'poolSize'], 'number'],
+  ['REDIS_URL', ['storage', 'redisUrl'], 'string'],
+  ['KEY_ENCRYPTION_SECRET', ['keys', 'encryptionSecret'], 'string'],
+  ['LOG_LEVEL', ['log', 'level'], 'string'],
+];
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function deepMerge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] = isTree(current) && isTree(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+function readYaml(path: string): Tree {
+  const parsed: unknown = parseYaml(readFileSync(path, 'utf8'));
+  if (parsed === null || parsed === undefined) return {};
+  if (!isTree(parsed)) throw new ConfigError([`${path}: must be a mapping of keys`]);
+  return parsed;
+}
+
+function envLayer(env: Env, problems: string[]): Tree {
+  const layer: Tree = {};
+  for (const [name, path, type] of ENV_KEYS) {
+    const raw = env[name];
+    if (raw === undefined) continue;
+    let value: unknown = raw;
+    if (type === 'number') {
+      value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+      if (Number.isNaN(value)) problems.push(`${name}: must be a whole number`);
+    } else if (type === 'boolean') {
+      if (!['true', 'false', '1', '0'].includes(raw)) problems.push(`${name}: must be true or false`);
+      value = raw === 'true' || raw === '1';
+    }
+    let node = layer;
+    for (const key of path.slice(0, -1)) {
+      node[key] = isTree(node[key]) ? node[key] : {};
+      node = node[key] as Tree;
+    }
+    node[path[path.length - 1] as string] = value;
+  }
+  return layer;
+}
+
+/**
+ * config/default.yaml ← file named by GATEHOUSE_CONFIG ← environment ← overrides (tests).
+ * Every invalid key is reported, one line each, before anything starts.
+ */
+export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}): Config {
+  const problems: string[] = [];
+  let tree = readYaml(join(packageRoot, 'config', 'default.yaml'));
+  const file = env.GATEHOUSE_CONFIG;
+  if (file) tree = deepMerge(tree, readYaml(resolve(file)));
+  tree = deepMerge(tree, envLayer(env, problems));
+  tree = deepMerge(tree, overrides as Tree);
+  const result = configSchema.safeParse(tree);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  const config = result.data;
+  config.storage.dataDir = resolve(config.storage.dataDir);
+  return config;
+}

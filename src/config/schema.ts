@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+/**
+ * The one schema for Gatehouse settings. Defaults and their documentation live in
+ * config/default.yaml; this schema only says what a valid value is, strictly, so that a
+ * misspelt key fails the boot instead of being ignored.
+ */
+const seconds = z.number().int().positive();
+
+export const configSchema = z.strictObject({
+  issuer: z.url({ protocol: /^https?$/ }).refine((value) => !value.endsWith('/'), 'must not end with a slash'),
+  http: z.strictObject({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    trustProxy: z.boolean(),
+  }),
+  storage: z.strictObject({
+    dataDir: z.string().min(1),
+    databaseUrl: z.string().refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL or empty'),
+    poolSize: z.number().int().min(1).max(200),
+    redisUrl: z.string().refine((v) => v === '' || /^rediss?:\/\//.test(v), 'must be a redis:// URL or empty'),
+    purgeIntervalSeconds: seconds,
+  }),
+  keys: z.strictObject({
+    encryptionSecret: z.string().refine(
+      (v) => v === '' || Buffer.from(v, 'base64').length === 32,
+      'must be 32 bytes, base64-encoded',
+    ),
+    reloadIntervalSeconds: seconds,
+  }),
+  passwords: z.strictObject({
+    argon2: z.strictObject({
+      memoryKiB: z.number().int().min(8192),
+      timeCost: z.number().int().min(1),
+      parallelism: z.number().int().min(1).max(16),
+    }),
+  }),
+  signIn: z.strictObject({
+    maxFailedAttempts: z.number().int().min(1),
+    failureWindowSeconds: seconds,
+  }),
+  ttl: z.strictObject({
+    authorizationCode: z.number().int().min(1).max(600),
+    accessToken: seconds,
+    clientCredentials: seconds,
+    idToken: seconds,
+    refreshToken: seconds,
+    session: seconds,
+    interaction: seconds,
+    grant: seconds,
+  }),
+  log: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  }),
+}).superRefine((config, ctx) => {
+  const url = new URL(config.issuer);
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'http:' && !loopback) {
+    ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'must use https unless it is a loopback address' });
+  }
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** A partial config, as tests and override files give it. */
+export type ConfigOverrides = { [K in keyof Config]?: Config[K] extends object ? Partial<Config[K]> : Config[K] };

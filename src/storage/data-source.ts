@@ -1,0 +1,74 @@
+import { DataSource } from 'typeorm';
+import { allMigrations } from '../../migrations/index.js';
+import { OidcPayloadEntity } from './entities/oidc-payload.entity.js';
+import { UserEntity } from './entities/user.entity.js';
+import { CredentialEntity } from './entities/credential.entity.js';
+import { ClientEntity } from './entities/client.entity.js';
+import { SigningKeyEntity } from './entities/signing-key.entity.js';
+import type { SocketConnection } from './embedded-postgres.js';
+
+export const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity];
+
+export type PgConnection = { url: string } | SocketConnection;
+
+/** One DataSource shape for PostgreSQL and the embedded database: same entities, same migrations. */
+export function createDataSource(connection: PgConnection, poolSize: number): DataSource {
+  const target = 'url' in connection
+    ? { url: connection.url }
+    : { host: connection.host, port: connection.port, username: 'postgres', database: 'postgres' };
+  return new DataSource({
+    type: 'postgres',
+    ...target,
+    entities: allEntities,
+    migrations: allMigrations,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    logging: false,
+    poolSize,
+    extra: {
+      // Fail a request instead of hanging when the pool or the server does not answer.
+      connectionTimeoutMillis: 5000,
+    },
+  });
+}
+
+// Any constant works; it only has to be the same in every Gatehouse process.
+const MIGRATION_LOCK = 727_274_001;
+
+/**
+ * Applies pending migrations under a PostgreSQL advisory lock, so replicas that boot
+ * together do not run the same migration twice. Returns the names applied.
+ */
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}
+
+/** Pending migrations, for /readyz and the CLI. */
+export async function hasPendingMigrations(dataSource: DataSource): Promise<boolean> {
+  return dataSource.showMigrations();
+}
+
+export interface SqlResult<Row> {
+  rows: Row[];
+  affected: number;
+}
+
+/** Raw SQL for the few statements TypeORM's API cannot express atomically (upsert, compare-and-set). */
+export async function runSql<Row>(dataSource: DataSource, sql: string, params: unknown[]): Promise<SqlResult<Row>> {
+  const runner = dataSource.createQueryRunner();
+  try {
+    const result = await runner.query(sql, params, true);
+    return { rows: (result.records ?? []) as Row[], affected: result.affected ?? 0 };
+  } finally {
+    await runner.release();
+  }
+}

@@ -1,0 +1,64 @@
+import { mkdirSync, existsSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+
+/** Where a `pg` client finds the embedded database: a Unix socket in the data directory. */
+export interface SocketConnection {
+  host: string;
+  port: number;
+}
+
+export interface EmbeddedPostgres {
+  connection: SocketConnection;
+  /** True when this process serves the database; false when it joined another process's. */
+  owned: boolean;
+  close(): Promise<void>;
+}
+
+// pg looks for `${host}/.s.PGSQL.${port}` when host is a directory.
+const SOCKET_PORT = 5432;
+
+function socketAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * The embedded default: PGlite (PostgreSQL compiled to WASM) persisted in dataDir/pg and
+ * served over a Unix socket in dataDir, so the ordinary `pg` driver and TypeORM run the
+ * same code as against a real server. When a Gatehouse server already serves this data
+ * directory, the CLI joins it through the socket instead of opening the files twice
+ * (PGlite is single-process).
+ */
+export async function openEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const connection = { host: dataDir, port: SOCKET_PORT };
+  const socketPath = join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
+  if (socketPath.length > 100) {
+    throw new Error(`data directory path too long for a Unix socket (${socketPath.length} > 100 characters): ${dataDir}`);
+  }
+  if (existsSync(socketPath)) {
+    if (await socketAlive(socketPath)) {
+      return { connection, owned: false, close: async () => undefined };
+    }
+    rmSync(socketPath, { force: true });
+  }
+  const db = await PGlite.create(join(dataDir, 'pg'));
+  // The multiplexer keeps each transaction on its own connection (see pglite-socket's queue).
+  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 16 });
+  await server.start();
+  return {
+    connection,
+    owned: true,
+    async close() {
+      await server.stop();
+      await db.close();
+      rmSync(socketPath, { force: true });
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { EntitySchema } from 'typeorm';
+
+export interface UserRow {
+  id: string;
+  email: string;
+  /** Lower-cased email: the sign-in identifier, unique. */
+  emailNormalized: string;
+  name: string | null;
+  emailVerified: boolean;
+  disabledAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const UserEntity = new EntitySchema<UserRow>({
+  name: 'User',
+  tableName: 'users',
+  columns: {
+    id: { type: 'uuid', primary: true, generated: 'uuid' },
+    email: { type: 'varchar', length: 320 },
+    emailNormalized: { name: 'email_normalized', type: 'varchar', length: 320 },
+    name: { type: 'varchar', length: 200, nullable: true },
+    emailVerified: { name: 'email_verified', type: 'boolean', default: false },
+    disabledAt: { name: 'disabled_at', type: 'timestamptz', nullable: true },
+    createdAt: { name: 'created_at', type: 'timestamptz', createDate: true },
+    updatedAt: { name: 'updated_at', type: 'timestamptz', updateDate: true },
+  },
+  indices: [{ name: 'users_email_normalized', columns: ['emailNormalized'], unique: true }],
+});
