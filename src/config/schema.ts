@@ -55,6 +55,9 @@ export const configSchema = z.strictObject({
 }).superRefine((config, ctx) => {
   const url = new URL(config.issuer);
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.pathname !== '/' || url.search || url.hash) {
+    ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'must be an origin without path, query or fragment' });
+  }
   if (url.protocol === 'http:' && !loopback) {
     ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'must use https unless it is a loopback address' });
   }

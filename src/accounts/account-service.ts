@@ -1,0 +1,41 @@
+import type { UserRow } from '../storage/entities/user.entity.js';
+import type { UsersRepository } from '../storage/users.repository.js';
+import type { PasswordHasher } from './passwords.js';
+import type { SignInThrottle } from '../security/sign-in-throttle.js';
+
+export type PasswordSignIn =
+  | { ok: true; user: UserRow }
+  /** One reason for every failure the user may see: no hint whether the email exists. */
+  | { ok: false; reason: 'invalid-credentials' | 'throttled' };
+
+/** Sign-in decisions. No HTTP here: routes call these and render the outcome. */
+export function createAccountService(deps: { users: UsersRepository; passwords: PasswordHasher; throttle: SignInThrottle }) {
+  const { users, passwords, throttle } = deps;
+
+  return {
+    async signInWithPassword(email: string, password: string): Promise<PasswordSignIn> {
+      if (await throttle.isBlocked(email)) return { ok: false, reason: 'throttled' };
+      const user = await users.findByEmail(email);
+      // Always one argon2 verification, also for unknown or disabled accounts.
+      const hash = user && !user.disabledAt ? await users.passwordHash(user.id) : null;
+      const valid = await passwords.verify(hash, password);
+      if (!user || user.disabledAt || !valid) {
+        await throttle.recordFailure(email);
+        return { ok: false, reason: 'invalid-credentials' };
+      }
+      await throttle.reset(email);
+      if (hash && passwords.needsRehash(hash)) await users.setPasswordHash(user.id, await passwords.hash(password));
+      await users.markPasswordUsed(user.id);
+      return { ok: true, user };
+    },
+
+    /** The account behind a session or token, or undefined when it is gone or disabled. */
+    async findActiveUser(id: string): Promise<UserRow | undefined> {
+      if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+      const user = await users.findById(id);
+      return user && !user.disabledAt ? user : undefined;
+    },
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

@@ -1,0 +1,39 @@
+import argon2 from 'argon2';
+import type { Config } from '../config/schema.js';
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** Verifies against a stored hash; with no hash, spends the same time and returns false. */
+  verify(hash: string | null, password: string): Promise<boolean>;
+  needsRehash(hash: string): boolean;
+}
+
+export const MAX_PASSWORD_LENGTH = 256;
+
+export function createPasswordHasher(settings: Config['passwords']['argon2']): PasswordHasher {
+  const options = {
+    // argon2.argon2id is declared as number; the options type wants its literal (2).
+    type: argon2.argon2id as 2,
+    raw: false as const,
+    memoryCost: settings.memoryKiB,
+    timeCost: settings.timeCost,
+    parallelism: settings.parallelism,
+  };
+  // Verified when the account or its password is unknown, so that a wrong email costs
+  // what a wrong password costs (no account enumeration by timing).
+  let dummy: Promise<string> | undefined;
+  const dummyHash = () => (dummy ??= argon2.hash('gatehouse-timing-equaliser', options));
+
+  return {
+    hash: (password) => argon2.hash(password, options),
+    async verify(hash, password) {
+      if (password.length > MAX_PASSWORD_LENGTH) return false;
+      if (!hash) {
+        await argon2.verify(await dummyHash(), password).catch(() => false);
+        return false;
+      }
+      return argon2.verify(hash, password).catch(() => false);
+    },
+    needsRehash: (hash) => argon2.needsRehash(hash, options),
+  };
+}

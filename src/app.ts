@@ -1,0 +1,45 @@
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import type { ProviderHost } from './oidc/provider.js';
+import type { Storage } from './storage/storage.js';
+import type { ViewRenderer } from './http/views.js';
+import type { InteractionDeps } from './interactions/context.js';
+import { errorHandler } from './http/error-handler.js';
+import { securityHeaders } from './http/security-headers.js';
+import { serveAssets } from './http/assets.js';
+import { createHealthRouter } from './http/health.js';
+import { createInteractionRouter } from './interactions/router.js';
+import { CLIENT_AUTH_PATHS } from './oidc/options.js';
+import { hashPresentedClientSecret } from './oidc/client-secret.js';
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  storage: Storage;
+  host: ProviderHost;
+  views: ViewRenderer;
+  interactions: InteractionDeps;
+}
+
+/**
+ * The Koa app: error handler and security headers first, our routes next, oidc-provider
+ * mounted last so it only sees what we do not handle. No listen() here: tests import it.
+ */
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa({ proxy: deps.config.http.trustProxy });
+  // Koa would print uncaught errors to stderr; the error handler logs them instead.
+  app.silent = true;
+  const health = createHealthRouter(deps.storage);
+  const interactions = createInteractionRouter(deps.interactions);
+
+  app.use(errorHandler(deps.views, deps.log));
+  app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
+  app.use(serveAssets(['style.css']));
+  app.use(health.routes());
+  app.use(interactions.routes());
+  app.use(interactions.allowedMethods());
+  app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS));
+  app.use(deps.host.middleware);
+  return app;
+}

@@ -1,0 +1,120 @@
+import type { Server } from 'node:http';
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { createHmac } from 'node:crypto';
+import type { Config } from './config/schema.js';
+import { openStorage, type OpenedStorage } from './storage/storage.js';
+import { createApp } from './app.js';
+import { createViewRenderer } from './http/views.js';
+import { createSecretBox } from './security/secret-box.js';
+import { loadKeyEncryptionSecret, type KeyEncryptionSecret } from './security/key-encryption-secret.js';
+import { createCsrf } from './security/csrf.js';
+import { createSignInThrottle } from './security/sign-in-throttle.js';
+import { createPasswordHasher } from './accounts/passwords.js';
+import { createAccountService } from './accounts/account-service.js';
+import { createKeyManager } from './oidc/keys.js';
+import { createAdapter } from './oidc/adapter.js';
+import { createFindAccount } from './oidc/account.js';
+import { buildProviderOptions } from './oidc/options.js';
+import { createProviderHost, type ProviderHost } from './oidc/provider.js';
+
+export const PRODUCT_NAME = 'Gatehouse';
+
+export interface Gatehouse {
+  config: Config;
+  app: Koa;
+  host: ProviderHost;
+  storage: OpenedStorage;
+  keyEncryption: KeyEncryptionSecret;
+  keysCreated: boolean;
+  /** Starts listening; resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Stops accepting, lets in-flight requests finish, closes pools. */
+  close(): Promise<void>;
+}
+
+/** Opens storage and keys and builds the app; main.ts and the tests both start here. */
+export async function createGatehouse(config: Config, log: Logger): Promise<Gatehouse> {
+  const keyEncryption = loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir);
+  const box = createSecretBox(keyEncryption.key);
+  const opened = await openStorage(config);
+  const { storage } = opened;
+  try {
+    const keys = createKeyManager(storage.signingKeys, box);
+    const keysCreated = await keys.ensureKeys();
+    const views = createViewRenderer({ productName: PRODUCT_NAME, cache: true });
+    const passwords = createPasswordHasher(config.passwords.argon2);
+    const throttle = createSignInThrottle(storage.kv, config.signIn);
+    const accounts = createAccountService({ users: storage.users, passwords, throttle });
+    const csrf = createCsrf(createHmac('sha256', keyEncryption.key).update('gatehouse csrf').digest());
+
+    const host = await createProviderHost(config, {
+      keys,
+      log,
+      buildOptions: (material) => buildProviderOptions(config, {
+        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients }),
+        findAccount: createFindAccount(accounts),
+        keys: material,
+        oidc: storage.oidc,
+        async renderError(ctx, out) {
+          ctx.type = 'html';
+          ctx.body = await views.render('error', {
+            title: 'Sign-in request refused',
+            code: out.error,
+            message: out.error_description ?? 'The request could not be processed.',
+          });
+        },
+        async logoutSource(ctx: KoaContextWithOIDC, form: string) {
+          ctx.type = 'html';
+          ctx.body = await views.render('logout', { title: 'Sign out', form, clientName: ctx.oidc.client?.clientName });
+        },
+        async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
+          ctx.type = 'html';
+          ctx.body = await views.render('logged-out', { title: 'Signed out', clientName: ctx.oidc.client?.clientName });
+        },
+      }),
+    });
+
+    const app = createApp({
+      config, log, storage, host, views,
+      interactions: { host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin },
+    });
+
+    const purge = setInterval(() => {
+      Promise.all([storage.oidc.purgeExpired(), storage.signingKeys.deleteExpired()])
+        .then(([rows, keysDeleted]) => log.debug({ rows, keysDeleted }, 'expired rows purged'))
+        .catch((err: unknown) => log.warn({ err }, 'purge failed'));
+    }, config.storage.purgeIntervalSeconds * 1000);
+    purge.unref();
+
+    let server: Server | undefined;
+    return {
+      config, app, host, storage: opened, keyEncryption, keysCreated,
+      listen() {
+        return new Promise((resolve, reject) => {
+          const listening = app.listen(config.http.port, config.http.host);
+          listening.once('error', reject);
+          listening.once('listening', () => {
+            server = listening;
+            const address = listening.address();
+            resolve(typeof address === 'object' && address ? address.port : config.http.port);
+          });
+        });
+      },
+      async close() {
+        clearInterval(purge);
+        host.stop();
+        if (server) {
+          const closing = new Promise<void>((resolve) => server?.close(() => resolve()));
+          server.closeIdleConnections();
+          await closing;
+        }
+        await opened.close();
+      },
+    };
+  } catch (error) {
+    await opened.close();
+    throw error;
+  }
+}

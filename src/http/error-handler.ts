@@ -1,0 +1,75 @@
+import type { Context, Next } from 'koa';
+import { errors as oidcErrors } from 'oidc-provider';
+import type { Logger } from 'pino';
+import { AppError } from './errors.js';
+import type { ViewRenderer } from './views.js';
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  expose?: boolean;
+  message?: string;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  403: 'Not allowed',
+  404: 'Page not found',
+  405: 'Method not allowed',
+  413: 'Request too large',
+  429: 'Too many attempts',
+};
+
+function wantsJson(ctx: Context): boolean {
+  return ctx.path.startsWith('/admin/api') || ctx.accepts(['html', 'json']) === 'json';
+}
+
+/**
+ * The one mapper from thrown errors to responses for our routes. Known errors keep their
+ * status and safe message; anything else is logged and becomes a plain 500 page or
+ * `server_error`. No stack trace ever reaches the client.
+ */
+export function errorHandler(views: ViewRenderer, log: Logger) {
+  return async function errorHandlerMiddleware(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new AppError('not_found', 404, 'The page you asked for does not exist.');
+      }
+    } catch (caught) {
+      const error = caught as HttpishError & Error;
+      let status = 500;
+      let code = 'server_error';
+      let message = 'Something went wrong on our side. Please try again.';
+      if (error instanceof AppError) {
+        status = error.status;
+        code = error.code;
+        if (error.expose) message = error.message;
+      } else if (error instanceof oidcErrors.SessionNotFound) {
+        status = 400;
+        code = 'session_not_found';
+        message = 'This sign-in request has expired or was already completed. Go back to the application and start again.';
+      } else if (error instanceof oidcErrors.OIDCProviderError) {
+        status = error.status;
+        code = error.error;
+        message = error.error_description ?? message;
+      } else {
+        const httpStatus = error.status ?? error.statusCode;
+        if (httpStatus && httpStatus >= 400 && httpStatus < 500) {
+          status = httpStatus;
+          code = 'invalid_request';
+          message = error.expose && error.message ? error.message : (TITLES[status] ?? 'Bad request');
+        }
+      }
+      if (status >= 500) log.error({ err: error, path: ctx.path }, 'request failed');
+      ctx.status = status;
+      ctx.set('Cache-Control', 'no-store');
+      if (wantsJson(ctx)) {
+        ctx.body = { error: code, error_description: message };
+      } else {
+        ctx.type = 'html';
+        ctx.body = await views.render('error', { title: TITLES[status] ?? 'Error', code, message });
+      }
+    }
+  };
+}

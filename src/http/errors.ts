@@ -1,0 +1,19 @@
+/**
+ * An error our own routes throw on purpose. `expose` says whether `message` may be shown
+ * to the user; anything else is logged and shown as a generic message.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    readonly expose = true,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export function assertThat(condition: unknown, error: () => AppError): asserts condition {
+  if (!condition) throw error();
+}

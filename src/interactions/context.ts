@@ -1,0 +1,29 @@
+import type { Context } from 'koa';
+import type { AccountService } from '../accounts/account-service.js';
+import type { ProviderHost } from '../oidc/provider.js';
+import type { Csrf } from '../security/csrf.js';
+import type { ViewRenderer } from '../http/views.js';
+import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
+
+export interface InteractionDeps {
+  host: ProviderHost;
+  accounts: AccountService;
+  csrf: Csrf;
+  views: ViewRenderer;
+  oidc: OidcPayloadRepository;
+  /** The issuer's origin: forms must be posted from it. */
+  origin: string;
+}
+
+export type InteractionDetails = Awaited<ReturnType<ProviderHost['current']['interactionDetails']>>;
+
+export interface WithInteractionContext extends Context {
+  state: { interaction: InteractionDetails };
+}
+
+/** Form fields as strings; a repeated or missing field reads as ''. */
+export function formField(ctx: Context, name: string): string {
+  const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+  const value = body[name];
+  return typeof value === 'string' ? value : '';
+}

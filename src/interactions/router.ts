@@ -1,0 +1,113 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Next } from 'koa';
+import { ACR } from '../oidc/options.js';
+import { AppError, assertThat } from '../http/errors.js';
+import { noStore } from '../http/security-headers.js';
+import { requireSameOrigin } from '../security/csrf.js';
+import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
+import { formField, type InteractionDeps, type WithInteractionContext } from './context.js';
+import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } from './steps.js';
+
+/**
+ * Sign-in steps: GET shows the step the provider asks for (prompt.name); each POST checks
+ * the CSRF token and that its step is the pending one, then finishes the interaction,
+ * which answers 303 to the provider's resume URL (RFC 9700 §4.12).
+ */
+export function createInteractionRouter(deps: InteractionDeps): Router {
+  const router = new Router({ prefix: '/interaction/:uid' });
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+
+  async function loadInteraction(ctx: WithInteractionContext, next: Next) {
+    ctx.state.interaction = await deps.host.current.interactionDetails(ctx.req, ctx.res);
+    assertThat(ctx.state.interaction.uid === ctx.params.uid,
+      () => new AppError('session_not_found', 400, 'This sign-in request does not match your browser session. Start again from the application.'));
+    await next();
+  }
+
+  function requirePrompt(...names: string[]) {
+    return async (ctx: WithInteractionContext, next: Next) => {
+      const { prompt, uid } = ctx.state.interaction;
+      assertThat(names.includes(prompt.name),
+        () => new AppError('invalid_request', 400, 'This step is not part of the current sign-in.'));
+      assertThat(deps.csrf.verify(uid, formField(ctx, 'csrf')),
+        () => new AppError('forbidden', 403, 'The form expired or was not sent by this site. Go back and try again.'));
+      await next();
+    };
+  }
+
+  const finish = (ctx: WithInteractionContext, result: Record<string, unknown>, merge = false) =>
+    deps.host.current.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge })
+      .then(() => { ctx.respond = false; });
+
+  router.use(noStore, requireSameOrigin(deps.origin), loadInteraction);
+
+  router.get('/', async (ctx: WithInteractionContext) => {
+    const { prompt, params } = ctx.state.interaction;
+    switch (prompt.name) {
+      case 'select_account':
+        return renderSelectAccount(deps, ctx);
+      case 'login':
+        return renderLogin(deps, ctx);
+      case 'consent': {
+        const client = await deps.host.current.Client.find(String(params.client_id));
+        if (isFirstPartyClient(client?.metadata())) return approveConsent(ctx);
+        return renderConsent(deps, ctx);
+      }
+      default:
+        throw new AppError('invalid_request', 400, `Unsupported sign-in step: ${prompt.name}`);
+    }
+  });
+
+  router.post('/login', form, requirePrompt('login', 'select_account'), async (ctx: WithInteractionContext) => {
+    const email = formField(ctx, 'email').trim();
+    const password = formField(ctx, 'password');
+    if (!email || !password || email.length > 320 || password.length > MAX_PASSWORD_LENGTH) {
+      ctx.status = 400;
+      return renderLogin(deps, ctx, { email, error: 'Enter your email address and password.' });
+    }
+    const result = await deps.accounts.signInWithPassword(email, password);
+    if (!result.ok) {
+      ctx.status = result.reason === 'throttled' ? 429 : 401;
+      const error = result.reason === 'throttled'
+        ? 'Too many failed attempts for this account. Wait a few minutes and try again.'
+        : 'The email address or password is not correct.';
+      return renderLogin(deps, ctx, { email, error });
+    }
+    return finish(ctx, {
+      select_account: {},
+      login: { accountId: result.user.id, acr: ACR.password, amr: ['pwd'], remember: true },
+    });
+  });
+
+  router.post('/select-account', form, requirePrompt('select_account'), async (ctx: WithInteractionContext) => {
+    if (formField(ctx, 'action') === 'switch') return renderLogin(deps, ctx);
+    return finish(ctx, { select_account: {} }, true);
+  });
+
+  async function approveConsent(ctx: WithInteractionContext) {
+    const { prompt, params, session, grantId } = ctx.state.interaction;
+    const { Grant } = deps.host.current;
+    const accountId = session?.accountId;
+    assertThat(accountId, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
+    const grant = (grantId ? await Grant.find(grantId) : undefined)
+      ?? new Grant({ accountId, clientId: String(params.client_id) });
+    const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    return finish(ctx, { consent: { grantId: await grant.save() } }, true);
+  }
+
+  router.post('/consent', form, requirePrompt('consent'), async (ctx: WithInteractionContext) => {
+    if (formField(ctx, 'decision') === 'allow') return approveConsent(ctx);
+    return finish(ctx, { error: 'access_denied', error_description: 'End-User denied the authorization request' });
+  });
+
+  router.post('/abort', form, requirePrompt('login', 'select_account', 'consent'), (ctx: WithInteractionContext) =>
+    finish(ctx, { error: 'access_denied', error_description: 'End-User aborted the sign-in' }));
+
+  return router;
+}

@@ -1,0 +1,60 @@
+import type { InteractionDeps, WithInteractionContext } from './context.js';
+import { FIRST_PARTY } from '../oidc/client-metadata.js';
+
+/** What the user sees for each scope, in plain words. */
+export const SCOPE_DESCRIPTIONS: Record<string, string> = {
+  openid: 'Know who you are: your account identifier on this service',
+  profile: 'See your name',
+  email: 'See your email address and whether it is verified',
+  offline_access: 'Stay connected to your account when you are not using the application, until you revoke it',
+};
+
+export async function renderLogin(deps: InteractionDeps, ctx: WithInteractionContext, extra: { email?: string; error?: string } = {}) {
+  const { uid, params } = ctx.state.interaction;
+  const client = await deps.host.current.Client.find(String(params.client_id));
+  const hint = typeof params.login_hint === 'string' ? params.login_hint : '';
+  ctx.type = 'html';
+  ctx.body = await deps.views.render('interaction/login', {
+    title: 'Sign in',
+    uid,
+    csrf: deps.csrf.token(uid),
+    clientName: client?.clientName ?? client?.clientId ?? 'the application',
+    email: extra.email ?? hint,
+    error: extra.error,
+  });
+}
+
+export async function renderSelectAccount(deps: InteractionDeps, ctx: WithInteractionContext) {
+  const { uid, session } = ctx.state.interaction;
+  const user = session?.accountId ? await deps.accounts.findActiveUser(session.accountId) : undefined;
+  if (!user) return renderLogin(deps, ctx);
+  ctx.type = 'html';
+  ctx.body = await deps.views.render('interaction/select-account', {
+    title: 'Choose an account',
+    uid,
+    csrf: deps.csrf.token(uid),
+    email: user.email,
+    name: user.name,
+  });
+}
+
+export async function renderConsent(deps: InteractionDeps, ctx: WithInteractionContext) {
+  const { uid, params, prompt } = ctx.state.interaction;
+  const client = await deps.host.current.Client.find(String(params.client_id));
+  const details = prompt.details as { missingOIDCScope?: string[] };
+  const requested = String(params.scope ?? '').split(' ').filter(Boolean);
+  const scopes = (details.missingOIDCScope?.length ? details.missingOIDCScope : requested)
+    .map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name }));
+  ctx.type = 'html';
+  ctx.body = await deps.views.render('interaction/consent', {
+    title: 'Allow access?',
+    uid,
+    csrf: deps.csrf.token(uid),
+    clientName: client?.clientName ?? client?.clientId ?? 'This application',
+    scopes,
+  });
+}
+
+export function isFirstPartyClient(metadata: Record<string, unknown> | undefined): boolean {
+  return metadata?.[FIRST_PARTY] === true;
+}

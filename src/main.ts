@@ -1,0 +1,71 @@
+import { loadConfig, ConfigError } from './config/load.js';
+import { createLogger } from './http/logger.js';
+import { createGatehouse } from './gatehouse.js';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function banner(lines: string[]): void {
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+}
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`gatehouse: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const log = createLogger(config.log.level);
+  const gatehouse = await createGatehouse(config, log);
+  const port = await gatehouse.listen();
+  const { backend, storage } = gatehouse.storage;
+  const hasUsers = (await storage.users.list({ includeDisabled: true })).length > 0;
+  const lines = [
+    `Gatehouse is listening on http://${config.http.host}:${port}`,
+    `  Issuer:    ${config.issuer}`,
+    `  Discovery: ${config.issuer}/.well-known/openid-configuration`,
+    backend === 'embedded'
+      ? `  Storage:   embedded PostgreSQL (PGlite) in ${config.storage.dataDir}, in-process store: single node only`
+      : `  Storage:   PostgreSQL${config.storage.redisUrl ? ' and Redis' : ', in-process store (single node only: set REDIS_URL for replicas)'}`,
+  ];
+  if (gatehouse.keysCreated) lines.push('  Signing keys generated and stored encrypted.');
+  if (gatehouse.keyEncryption.source === 'generated') {
+    lines.push(`  Key-encryption secret generated: ${gatehouse.keyEncryption.path} (mode 0600). Back it up; every replica needs the same one.`);
+  }
+  if (!hasUsers) {
+    lines.push(
+      '',
+      'Next, in another terminal, create a first user and a client:',
+      `  npm run cli -- users create --email you@example.com --password 'a-long-passphrase-of-yours' --name 'Your Name'`,
+      `  npm run cli -- clients create --name 'My app' --redirect-uri http://localhost:8080/callback --first-party`,
+    );
+  }
+  banner(lines);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      log.error('in-flight requests did not finish in time; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    gatehouse.close().then(() => process.exit(0), (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`gatehouse: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

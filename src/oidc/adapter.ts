@@ -1,0 +1,57 @@
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
+import type { ClientsRepository } from '../storage/clients.repository.js';
+import { clientMetadata } from './client-metadata.js';
+
+/** Models whose single use protects a grant: losing the consume race is a replay. */
+const SINGLE_USE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+
+/**
+ * Clients are read from the `clients` table (registered by the CLI or the admin API);
+ * oidc-provider does not write them in this version (dynamic registration comes later).
+ */
+function clientAdapter(clients: ClientsRepository): Adapter {
+  const readOnly = async () => {
+    throw new Error('clients are managed through Gatehouse, not the provider');
+  };
+  return {
+    async find(id) {
+      const row = await clients.find(id);
+      return row ? (clientMetadata(row) as AdapterPayload) : undefined;
+    },
+    findByUid: async () => undefined,
+    findByUserCode: async () => undefined,
+    upsert: readOnly,
+    consume: readOnly,
+    destroy: readOnly,
+    revokeByGrantId: async () => undefined,
+  };
+}
+
+/**
+ * The translator between oidc-provider's seven adapter methods and our storage.
+ * `createAdapter(storage)` is passed as the provider's `adapter` factory.
+ */
+export function createAdapter(deps: { oidc: OidcPayloadRepository; clients: ClientsRepository }) {
+  const { oidc, clients } = deps;
+  return function adapterFor(model: string): Adapter {
+    if (model === 'Client') return clientAdapter(clients);
+    return {
+      find: (id) => oidc.find(model, id) as Promise<AdapterPayload | undefined>,
+      findByUid: (uid) => oidc.findByUid(model, uid) as Promise<AdapterPayload | undefined>,
+      findByUserCode: (code) => oidc.findByUserCode(model, code) as Promise<AdapterPayload | undefined>,
+      upsert: (id, payload, expiresIn) => oidc.upsert({ model, id, payload: { ...payload }, expiresInSeconds: expiresIn }),
+      async consume(id) {
+        const result = await oidc.consume(model, id);
+        if (result.outcome === 'already-consumed' && SINGLE_USE.has(model)) {
+          // A concurrent redemption won: treat this one as the replay it is, as the
+          // provider does for a sequential one (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+          if (result.grantId) await oidc.revokeGrant(result.grantId);
+          throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
+        }
+      },
+      destroy: (id) => oidc.destroy(model, id),
+      revokeByGrantId: (grantId) => oidc.revokeByGrantId(model, grantId),
+    };
+  };
+}

@@ -1,0 +1,15 @@
+import type { ClientRow } from '../storage/entities/client.entity.js';
+
+/** Gatehouse's own client metadata field: first-party clients skip the consent page. */
+export const FIRST_PARTY = 'gatehouse_first_party';
+
+/** oidc-provider client metadata from a stored client row. */
+export function clientMetadata(row: ClientRow): Record<string, unknown> {
+  return {
+    ...row.metadata,
+    client_id: row.id,
+    client_name: row.name,
+    ...(row.secretHash ? { client_secret: row.secretHash } : {}),
+    [FIRST_PARTY]: row.firstParty,
+  };
+}

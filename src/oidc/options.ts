@@ -1,0 +1,145 @@
+import type { Configuration, KoaContextWithOIDC, Grant, JWK } from 'oidc-provider';
+import type { Config } from '../config/schema.js';
+import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
+import type { KeyMaterial } from './keys.js';
+import { SIGNING_ALGS } from './keys.js';
+import { buildInteractionPolicy } from './policy.js';
+import { SCOPE_CLAIMS } from './account.js';
+import { FIRST_PARTY } from './client-metadata.js';
+
+export const INTERACTION_PATH = '/interaction';
+
+export const ACR = {
+  password: 'urn:gatehouse:acr:pwd',
+  mfa: 'urn:gatehouse:acr:mfa',
+  phishingResistant: 'urn:gatehouse:acr:phr',
+} as const;
+
+/** Endpoints where clients authenticate; client secrets are hashed before the provider sees them. */
+export const CLIENT_AUTH_PATHS = ['/token', '/token/introspection', '/token/revocation', '/request'];
+
+export interface ProviderDeps {
+  adapter: Configuration['adapter'];
+  findAccount: NonNullable<Configuration['findAccount']>;
+  keys: KeyMaterial;
+  oidc: OidcPayloadRepository;
+  renderError: NonNullable<Configuration['renderError']>;
+  logoutSource: (ctx: KoaContextWithOIDC, form: string) => Promise<void>;
+  postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => Promise<void>;
+}
+
+function isFirstParty(ctx: KoaContextWithOIDC): boolean {
+  return ctx.oidc.client?.metadata()[FIRST_PARTY] === true;
+}
+
+/**
+ * The consent a user gave a client is remembered across sessions; first-party clients
+ * get their grant without a consent page (oidc-provider docs, "skipping consent").
+ */
+function loadExistingGrant(oidc: OidcPayloadRepository) {
+  return async (ctx: KoaContextWithOIDC): Promise<Grant | undefined> => {
+    const { client, session, provider } = ctx.oidc;
+    const accountId = session?.accountId;
+    if (!client || !accountId) return undefined;
+    const grantId = ctx.oidc.result?.consent?.grantId
+      ?? session.grantIdFor(client.clientId)
+      ?? await oidc.findGrantId(accountId, client.clientId);
+    let grant = grantId ? await provider.Grant.find(grantId) : undefined;
+    if (grant && (grant.accountId !== accountId || grant.clientId !== client.clientId)) grant = undefined;
+    if (!isFirstParty(ctx)) return grant;
+    grant ??= new provider.Grant({ accountId, clientId: client.clientId });
+    grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
+    const claims = [...ctx.oidc.requestParamClaims];
+    if (claims.length > 0) grant.addOIDCClaims(claims);
+    await grant.save();
+    return grant;
+  };
+}
+
+/** oidc-provider configuration as a pure function of validated config and dependencies. */
+export function buildProviderOptions(config: Config, deps: ProviderDeps): Configuration {
+  const secure = config.issuer.startsWith('https:');
+  const cookie = { httpOnly: true, sameSite: 'lax' as const, secure, signed: true };
+  return {
+    adapter: deps.adapter,
+    findAccount: deps.findAccount,
+    jwks: { keys: deps.keys.signingJwks as JWK[] },
+    cookies: {
+      keys: deps.keys.cookieKeys,
+      long: cookie,
+      short: cookie,
+      names: {
+        session: secure ? '__Host-gh_session' : 'gh_session',
+        interaction: 'gh_interaction',
+        resume: 'gh_interaction_resume',
+      },
+    },
+    interactions: {
+      policy: buildInteractionPolicy(),
+      url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
+    },
+    loadExistingGrant: loadExistingGrant(deps.oidc),
+    renderError: deps.renderError,
+    // Authorization code only: no implicit or hybrid (RFC 9700 §2.1.2).
+    responseTypes: ['code'],
+    // PKCE for every client, S256 only (RFC 9700 §2.1.1; oidc-provider 9 offers only S256).
+    pkce: { required: () => true },
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: {
+      openid: [...SCOPE_CLAIMS.openid],
+      profile: [...SCOPE_CLAIMS.profile],
+      email: [...SCOPE_CLAIMS.email],
+    },
+    acrValues: [ACR.password, ACR.mfa, ACR.phishingResistant],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'ES256',
+      require_auth_time: true,
+    },
+    extraClientMetadata: {
+      properties: [FIRST_PARTY],
+      validator(_ctx, key, value) {
+        if (key === FIRST_PARTY && value !== undefined && typeof value !== 'boolean') {
+          throw new Error(`${FIRST_PARTY} must be a boolean`);
+        }
+      },
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: [...SIGNING_ALGS],
+      userinfoSigningAlgValues: [...SIGNING_ALGS],
+      introspectionSigningAlgValues: [...SIGNING_ALGS],
+      authorizationSigningAlgValues: [...SIGNING_ALGS],
+      requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+      clientAuthSigningAlgValues: ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'],
+    },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: deps.logoutSource,
+        postLogoutSuccessSource: deps.postLogoutSuccessSource,
+      },
+    },
+    // Rotation on every use; reuse of a rotated token revokes the grant (the provider does
+    // that sequentially, the adapter's consume under concurrency).
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      AuthorizationCode: config.ttl.authorizationCode,
+      ClientCredentials: config.ttl.clientCredentials,
+      IdToken: config.ttl.idToken,
+      Interaction: config.ttl.interaction,
+      Session: config.ttl.session,
+      Grant: config.ttl.grant,
+      // An absolute lifetime for the whole chain of rotated tokens (ASVS 5 10.4.8).
+      RefreshToken: (ctx) => ctx?.oidc?.entities.RotatedRefreshToken?.remainingTTL ?? config.ttl.refreshToken,
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import type { Context, Middleware, Next } from 'koa';
+import mount from 'koa-mount';
+import Provider, { type Configuration } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { KeyManager, KeyMaterial } from './keys.js';
+import { attachProviderEvents } from './events.js';
+
+/**
+ * Holds the running Provider. oidc-provider takes its keys at construction, so when the
+ * key set in the database changes (`gatehouse keys rotate` on any replica) a new Provider
+ * is built with the new keys and swapped in; all of its state lives in the adapter, so
+ * requests in flight and sessions are unaffected.
+ */
+export interface ProviderHost {
+  readonly current: Provider;
+  /** Koa middleware that hands the request to the current provider. */
+  readonly middleware: Middleware;
+  /** Checks the database for a changed key set; true when the provider was rebuilt. */
+  reloadKeys(): Promise<boolean>;
+  stop(): void;
+}
+
+export async function createProviderHost(
+  config: Config,
+  deps: { keys: KeyManager; buildOptions: (keys: KeyMaterial) => Configuration; log: Logger },
+): Promise<ProviderHost> {
+  const build = (material: KeyMaterial) => {
+    const provider = new Provider(config.issuer, deps.buildOptions(material));
+    provider.proxy = config.http.trustProxy;
+    attachProviderEvents(provider, deps.log);
+    return { provider, mounted: mount(provider) };
+  };
+
+  let fingerprint = await deps.keys.fingerprint();
+  let state = build(await deps.keys.load());
+
+  const reloadKeys = async () => {
+    const next = await deps.keys.fingerprint();
+    if (next === fingerprint) return false;
+    state = build(await deps.keys.load());
+    fingerprint = next;
+    deps.log.info('signing keys changed; provider reloaded');
+    return true;
+  };
+
+  const timer = setInterval(() => {
+    reloadKeys().catch((err: unknown) => deps.log.warn({ err }, 'key reload failed'));
+  }, config.keys.reloadIntervalSeconds * 1000);
+  timer.unref();
+
+  return {
+    get current() {
+      return state.provider;
+    },
+    middleware: (ctx: Context, next: Next) => state.mounted(ctx, next),
+    reloadKeys,
+    stop: () => clearInterval(timer),
+  };
+}

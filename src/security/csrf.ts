@@ -1,0 +1,39 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import { AppError } from '../http/errors.js';
+
+/**
+ * CSRF tokens bound to what a form acts on (an interaction uid): HMAC(secret, binding).
+ * Stateless, so any replica verifies them; an attacker without the uid (kept in an
+ * httpOnly, SameSite cookie's path) cannot compute one.
+ */
+export interface Csrf {
+  token(binding: string): string;
+  verify(binding: string, presented: unknown): boolean;
+}
+
+export function createCsrf(secret: Buffer): Csrf {
+  const token = (binding: string) => createHmac('sha256', secret).update(`csrf:${binding}`).digest('base64url');
+  return {
+    token,
+    verify(binding, presented) {
+      if (typeof presented !== 'string') return false;
+      const expected = Buffer.from(token(binding));
+      const actual = Buffer.from(presented);
+      return expected.length === actual.length && timingSafeEqual(expected, actual);
+    },
+  };
+}
+
+/** Refuses a state-changing request whose Origin is not ours (a second CSRF defence). */
+export function requireSameOrigin(origin: string) {
+  return async function requireSameOriginMiddleware(ctx: Context, next: Next): Promise<void> {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      const presented = ctx.get('origin');
+      if (presented && presented !== origin) {
+        throw new AppError('forbidden', 403, 'This form was sent from another site and was refused.');
+      }
+    }
+    await next();
+  };
+}

@@ -1,0 +1,21 @@
+import type { DataSource } from 'typeorm';
+import { ClientEntity, type ClientRow } from './entities/client.entity.js';
+
+export type NewClient = Pick<ClientRow, 'id' | 'name' | 'secretHash' | 'firstParty' | 'metadata'>;
+
+export function createClientsRepository(db: DataSource) {
+  const clients = db.getRepository(ClientEntity);
+  return {
+    async create(input: NewClient): Promise<ClientRow> {
+      return clients.save({ ...input });
+    },
+    find: (id: string) => clients.findOneBy({ id }),
+    list: () => clients.find({ order: { createdAt: 'ASC' } }),
+    async delete(id: string): Promise<boolean> {
+      const result = await clients.delete({ id });
+      return (result.affected ?? 0) > 0;
+    },
+  };
+}
+
+export type ClientsRepository = ReturnType<typeof createClientsRepository>;

@@ -1,0 +1,122 @@
+import type { DataSource } from 'typeorm';
+import { runSql } from './data-source.js';
+
+export type StoredPayload = Record<string, unknown>;
+
+export interface UpsertInput {
+  model: string;
+  id: string;
+  payload: StoredPayload;
+  expiresInSeconds: number | undefined;
+}
+
+export type ConsumeOutcome =
+  | { outcome: 'consumed' }
+  | { outcome: 'already-consumed'; grantId: string | null }
+  | { outcome: 'missing' };
+
+interface PayloadRecord {
+  payload: StoredPayload;
+  consumed_at: Date | null;
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' && value.length > 0 ? value : null;
+}
+
+function withConsumed(row: PayloadRecord | undefined): StoredPayload | undefined {
+  if (!row) return undefined;
+  if (!row.consumed_at) return row.payload;
+  return { ...row.payload, consumed: Math.floor(new Date(row.consumed_at).getTime() / 1000) };
+}
+
+const LIVE = '(expires_at IS NULL OR expires_at > now())';
+
+/** SQL for oidc-provider's models, all in `oidc_payloads`. The adapter translates onto this. */
+export function createOidcPayloadRepository(db: DataSource) {
+  const one = async (where: string, params: unknown[]) => {
+    const { rows } = await runSql<PayloadRecord>(
+      db,
+      `SELECT payload, consumed_at FROM oidc_payloads WHERE ${where} AND ${LIVE} LIMIT 1`,
+      params,
+    );
+    return withConsumed(rows[0]);
+  };
+
+  return {
+    find: (model: string, id: string) => one('model = $1 AND id = $2', [model, id]),
+    findByUid: (model: string, uid: string) => one('model = $1 AND uid = $2', [model, uid]),
+    findByUserCode: (model: string, userCode: string) => one('model = $1 AND user_code = $2', [model, userCode]),
+
+    async upsert({ model, id, payload, expiresInSeconds }: UpsertInput): Promise<void> {
+      // consumed_at is not touched on conflict: a re-saved token must stay consumed.
+      await runSql(db, `
+        INSERT INTO oidc_payloads (model, id, payload, grant_id, user_code, uid, account_id, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7,
+                CASE WHEN $8::int IS NULL THEN NULL ELSE now() + make_interval(secs => $8::int) END)
+        ON CONFLICT (model, id) DO UPDATE SET
+          payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code,
+          uid = EXCLUDED.uid, account_id = EXCLUDED.account_id, expires_at = EXCLUDED.expires_at`,
+      [
+        model, id, JSON.stringify(payload), str(payload.grantId), str(payload.userCode), str(payload.uid),
+        str(payload.accountId), expiresInSeconds === undefined ? null : Math.max(0, Math.ceil(expiresInSeconds)),
+      ]);
+    },
+
+    /**
+     * Atomic compare-and-set: of any number of concurrent callers exactly one sees
+     * 'consumed'. oidc-provider reads `consumed` and then calls consume(), which alone
+     * is not atomic (lib/helpers/grant_source.js, lib/actions/grants/refresh_token.js).
+     */
+    async consume(model: string, id: string): Promise<ConsumeOutcome> {
+      const { affected } = await runSql(db,
+        'UPDATE oidc_payloads SET consumed_at = now() WHERE model = $1 AND id = $2 AND consumed_at IS NULL',
+        [model, id]);
+      if (affected === 1) return { outcome: 'consumed' };
+      const { rows } = await runSql<{ grant_id: string | null }>(db,
+        'SELECT grant_id FROM oidc_payloads WHERE model = $1 AND id = $2', [model, id]);
+      const row = rows[0];
+      return row ? { outcome: 'already-consumed', grantId: row.grant_id } : { outcome: 'missing' };
+    },
+
+    async destroy(model: string, id: string): Promise<void> {
+      await runSql(db, 'DELETE FROM oidc_payloads WHERE model = $1 AND id = $2', [model, id]);
+    },
+
+    async revokeByGrantId(model: string, grantId: string): Promise<void> {
+      await runSql(db, 'DELETE FROM oidc_payloads WHERE model = $1 AND grant_id = $2', [model, grantId]);
+    },
+
+    /** Every row issued under a grant, and the Grant itself: what a detected replay revokes. */
+    async revokeGrant(grantId: string): Promise<void> {
+      await runSql(db,
+        `DELETE FROM oidc_payloads WHERE grant_id = $1 OR (model = 'Grant' AND id = $1)`, [grantId]);
+    },
+
+    /** The newest live Grant an account gave a client, to remember consent across sessions. */
+    async findGrantId(accountId: string, clientId: string): Promise<string | undefined> {
+      const { rows } = await runSql<{ id: string }>(db, `
+        SELECT id FROM oidc_payloads
+        WHERE account_id = $1 AND model = 'Grant' AND payload->>'clientId' = $2 AND ${LIVE}
+        ORDER BY created_at DESC LIMIT 1`, [accountId, clientId]);
+      return rows[0]?.id;
+    },
+
+    async listGrants(accountId: string): Promise<Array<{ id: string; clientId: string; scope: string; createdAt: Date }>> {
+      const { rows } = await runSql<{ id: string; client_id: string; scope: string | null; created_at: Date }>(db, `
+        SELECT id, payload->>'clientId' AS client_id, payload#>>'{openid,scope}' AS scope, created_at
+        FROM oidc_payloads WHERE account_id = $1 AND model = 'Grant' AND ${LIVE}
+        ORDER BY created_at`, [accountId]);
+      return rows.map((r) => ({ id: r.id, clientId: r.client_id, scope: r.scope ?? '', createdAt: r.created_at }));
+    },
+
+    /** Deletes rows past their expiry; returns how many. */
+    async purgeExpired(): Promise<number> {
+      const { affected } = await runSql(db,
+        'DELETE FROM oidc_payloads WHERE expires_at IS NOT NULL AND expires_at <= now()', []);
+      return affected;
+    },
+  };
+}
+
+export type OidcPayloadRepository = ReturnType<typeof createOidcPayloadRepository>;

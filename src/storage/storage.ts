@@ -1,0 +1,68 @@
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config/schema.js';
+import { createDataSource, runMigrations, type PgConnection } from './data-source.js';
+import { openEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+import { createMemoryStore, createRedisStore, type KeyValueStore } from './key-value-store.js';
+import { createOidcPayloadRepository } from './oidc-payload.repository.js';
+import { createUsersRepository } from './users.repository.js';
+import { createClientsRepository } from './clients.repository.js';
+import { createSigningKeysRepository } from './signing-keys.repository.js';
+
+export function createStorage(dataSource: DataSource, kv: KeyValueStore) {
+  return {
+    dataSource,
+    kv,
+    oidc: createOidcPayloadRepository(dataSource),
+    users: createUsersRepository(dataSource),
+    clients: createClientsRepository(dataSource),
+    signingKeys: createSigningKeysRepository(dataSource),
+  };
+}
+
+export type Storage = ReturnType<typeof createStorage>;
+
+export interface OpenedStorage {
+  storage: Storage;
+  backend: 'postgres' | 'embedded';
+  migrationsApplied: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Opens PostgreSQL (DATABASE_URL) or the embedded database, applies migrations, and
+ * connects Redis (REDIS_URL) or the in-process store.
+ */
+export async function openStorage(config: Config, options: { migrate: boolean } = { migrate: true }): Promise<OpenedStorage> {
+  let embedded: EmbeddedPostgres | undefined;
+  let connection: PgConnection;
+  let poolSize = config.storage.poolSize;
+  if (config.storage.databaseUrl) {
+    connection = { url: config.storage.databaseUrl };
+  } else {
+    embedded = await openEmbeddedPostgres(config.storage.dataDir);
+    connection = embedded.connection;
+    // PGlite runs one statement at a time; a few connections only keep transactions apart.
+    poolSize = Math.min(poolSize, 4);
+  }
+  const dataSource = createDataSource(connection, poolSize);
+  const kv = config.storage.redisUrl ? createRedisStore(config.storage.redisUrl) : createMemoryStore();
+  try {
+    await dataSource.initialize();
+    const migrationsApplied = options.migrate ? await runMigrations(dataSource) : [];
+    return {
+      storage: createStorage(dataSource, kv),
+      backend: embedded ? 'embedded' : 'postgres',
+      migrationsApplied,
+      async close() {
+        await kv.close();
+        if (dataSource.isInitialized) await dataSource.destroy();
+        await embedded?.close();
+      },
+    };
+  } catch (error) {
+    await kv.close();
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await embedded?.close();
+    throw error;
+  }
+}
