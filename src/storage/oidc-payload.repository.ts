@@ -110,6 +110,12 @@ export function createOidcPayloadRepository(db: DataSource) {
       return rows.map((r) => ({ id: r.id, clientId: r.client_id, scope: r.scope ?? '', createdAt: r.created_at }));
     },
 
+    /** Ends every session and token of an account (disabled or deleted user). */
+    async revokeAccount(accountId: string): Promise<number> {
+      const { affected } = await runSql(db, 'DELETE FROM oidc_payloads WHERE account_id = $1', [accountId]);
+      return affected;
+    },
+
     /** Deletes rows past their expiry; returns how many. */
     async purgeExpired(): Promise<number> {
       const { affected } = await runSql(db,

@@ -1,0 +1,73 @@
+import type { CliIo } from './io.js';
+import { CliUsageError, parseCommand, required, table } from './io.js';
+import type { CliServices } from './context.js';
+
+type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
+
+export async function clientsCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
+  switch (sub) {
+    case 'create': {
+      const { values } = parseCommand(args, {
+        name: { type: 'string' },
+        'redirect-uri': { type: 'string', multiple: true },
+        'post-logout-redirect-uri': { type: 'string', multiple: true },
+        public: { type: 'boolean' },
+        'first-party': { type: 'boolean' },
+        'grant-types': { type: 'string' },
+        scope: { type: 'string' },
+        'auth-method': { type: 'string' },
+        'id-token-alg': { type: 'string' },
+        'jwks-uri': { type: 'string' },
+      });
+      const name = required(values.name, 'name');
+      const grantTypes = (values['grant-types'] ?? 'authorization_code,refresh_token').split(',').map((g) => g.trim()).filter(Boolean);
+      const { client, clientSecret } = await run((s) => s.clients.register({
+        name,
+        redirectUris: values['redirect-uri'] ?? [],
+        postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
+        public: values.public ?? false,
+        firstParty: values['first-party'] ?? false,
+        grantTypes,
+        scope: values.scope ?? 'openid profile email offline_access',
+        authMethod: values['auth-method'],
+        idTokenAlg: values['id-token-alg'],
+        jwksUri: values['jwks-uri'],
+      }));
+      if (values.json) {
+        io.out(JSON.stringify({ client_id: client.id, client_secret: clientSecret, name: client.name, first_party: client.firstParty, ...client.metadata }));
+        return;
+      }
+      io.out(`created client "${client.name}"`);
+      io.out(`  client_id:     ${client.id}`);
+      if (clientSecret) io.out(`  client_secret: ${clientSecret}   (shown once: store it now)`);
+      return;
+    }
+    case 'list': {
+      const { values } = parseCommand(args, {});
+      const clients = await run((s) => s.clients.list());
+      if (values.json) {
+        io.out(JSON.stringify(clients.map((c) => ({ client_id: c.id, name: c.name, first_party: c.firstParty, ...c.metadata }))));
+        return;
+      }
+      table(clients.map((c) => ({
+        client_id: c.id,
+        name: c.name,
+        type: c.secretHash || c.metadata.token_endpoint_auth_method === 'private_key_jwt' ? 'confidential' : 'public',
+        party: c.firstParty ? 'first' : 'third',
+        redirect_uris: ((c.metadata.redirect_uris as string[] | undefined) ?? []).join(' '),
+      }))).forEach((line) => io.out(line));
+      return;
+    }
+    case 'delete': {
+      const { values, positionals } = parseCommand(args, { 'client-id': { type: 'string' } }, 1);
+      const id = required(values['client-id'] ?? positionals[0], 'client-id');
+      const deleted = await run((s) => s.clients.delete(id));
+      if (!deleted) throw new CliUsageError(`no client with id ${id}`);
+      if (values.json) io.out(JSON.stringify({ client_id: id, deleted: true }));
+      else io.out(`deleted client ${id}`);
+      return;
+    }
+    default:
+      throw new CliUsageError(`unknown clients command "${sub ?? ''}": use create, list or delete`);
+  }
+}

@@ -1,0 +1,39 @@
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { openStorage, type OpenedStorage } from '../storage/storage.js';
+import { createSecretBox } from '../security/secret-box.js';
+import { loadKeyEncryptionSecret } from '../security/key-encryption-secret.js';
+import { createPasswordHasher } from '../accounts/passwords.js';
+import { createUserAdmin } from '../accounts/user-admin.js';
+import { createClientRegistry } from '../oidc/client-registry.js';
+import { createKeyManager } from '../oidc/keys.js';
+
+/** What CLI commands work with; opened per command, closed after it. */
+export function openCliContext(env: Record<string, string | undefined>) {
+  const config: Config = loadConfig(env);
+  return {
+    config,
+    async with<T>(work: (services: CliServices) => Promise<T>): Promise<T> {
+      const opened = await openStorage(config);
+      try {
+        return await work(buildServices(config, opened));
+      } finally {
+        await opened.close();
+      }
+    },
+  };
+}
+
+function buildServices(config: Config, opened: OpenedStorage) {
+  const { storage } = opened;
+  const box = createSecretBox(loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir).key);
+  return {
+    opened,
+    storage,
+    users: createUserAdmin({ users: storage.users, oidc: storage.oidc, passwords: createPasswordHasher(config.passwords.argon2), box }),
+    clients: createClientRegistry(storage.clients),
+    keys: createKeyManager(storage.signingKeys, box),
+  };
+}
+
+export type CliServices = ReturnType<typeof buildServices>;

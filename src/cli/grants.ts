@@ -1,0 +1,30 @@
+import type { CliIo } from './io.js';
+import { CliUsageError, parseCommand, required, table } from './io.js';
+import type { CliServices } from './context.js';
+
+type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
+
+/** Consents a user gave (oidc-provider Grants); revoking one ends its tokens and asks for consent again. */
+export async function grantsCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
+  switch (sub) {
+    case 'list': {
+      const { values } = parseCommand(args, { email: { type: 'string' } });
+      const email = required(values.email, 'email');
+      const grants = await run(async (s) => s.storage.oidc.listGrants((await s.users.findByEmail(email)).id));
+      const rows = grants.map((g) => ({ grant_id: g.id, client_id: g.clientId, scope: g.scope, created: g.createdAt.toISOString() }));
+      if (values.json) io.out(JSON.stringify(rows));
+      else table(rows).forEach((line) => io.out(line));
+      return;
+    }
+    case 'revoke': {
+      const { values, positionals } = parseCommand(args, { 'grant-id': { type: 'string' } }, 1);
+      const id = required(values['grant-id'] ?? positionals[0], 'grant-id');
+      await run((s) => s.storage.oidc.revokeGrant(id));
+      if (values.json) io.out(JSON.stringify({ grant_id: id, revoked: true }));
+      else io.out(`revoked grant ${id}`);
+      return;
+    }
+    default:
+      throw new CliUsageError(`unknown grants command "${sub ?? ''}": use list or revoke`);
+  }
+}

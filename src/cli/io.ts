@@ -1,0 +1,41 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Where CLI output goes; tests pass buffers, main.ts passes the process streams. */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Bad arguments: one clear line, exit code 2. */
+export class CliUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliUsageError';
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCommand<O extends Options>(args: string[], options: O, positionals = 0) {
+  try {
+    const parsed = parseArgs({ args, options: { ...options, json: { type: 'boolean' } }, allowPositionals: positionals > 0, strict: true });
+    if (parsed.positionals.length > positionals) throw new CliUsageError(`unexpected argument: ${parsed.positionals[positionals]}`);
+    return parsed;
+  } catch (error) {
+    if (error instanceof CliUsageError) throw error;
+    throw new CliUsageError(error instanceof Error ? error.message.split('\n')[0] ?? 'bad arguments' : 'bad arguments');
+  }
+}
+
+export function required(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw new CliUsageError(`--${flag} is required`);
+  return value;
+}
+
+export function table(rows: Array<Record<string, string>>): string[] {
+  if (rows.length === 0) return ['(none)'];
+  const columns = Object.keys(rows[0] ?? {});
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(columns), ...rows.map((r) => line(columns.map((c) => r[c] ?? '')))];
+}

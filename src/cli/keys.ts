@@ -1,0 +1,42 @@
+import type { CliIo } from './io.js';
+import { CliUsageError, parseCommand, table } from './io.js';
+import type { CliServices } from './context.js';
+import type { Config } from '../config/schema.js';
+
+type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
+
+export async function keysCommand(sub: string | undefined, args: string[], run: Runner, config: Config, io: CliIo): Promise<void> {
+  switch (sub) {
+    case 'list': {
+      const { values } = parseCommand(args, {});
+      const keys = await run(async (s) => {
+        await s.keys.ensureKeys();
+        return s.storage.signingKeys.listAll();
+      });
+      const rows = keys.map((k) => ({
+        kid: k.id, use: k.use, alg: k.alg, state: k.state,
+        created: k.createdAt.toISOString(), published_until: k.expiresAt?.toISOString() ?? '',
+      }));
+      if (values.json) io.out(JSON.stringify(rows));
+      else table(rows).forEach((line) => io.out(line));
+      return;
+    }
+    case 'rotate': {
+      const { values } = parseCommand(args, {});
+      // Old keys stay published as long as anything they signed can still be presented.
+      const tokenTtl = Math.max(config.ttl.idToken, config.ttl.accessToken, config.ttl.clientCredentials);
+      const kids = await run(async (s) => {
+        await s.keys.ensureKeys();
+        return s.keys.rotate(tokenTtl, config.ttl.session);
+      });
+      if (values.json) io.out(JSON.stringify({ active: kids }));
+      else {
+        io.out(`new signing keys: ${kids.join(', ')}`);
+        io.out(`running servers pick them up within ${config.keys.reloadIntervalSeconds}s; old keys stay in the JWKS for ${tokenTtl}s`);
+      }
+      return;
+    }
+    default:
+      throw new CliUsageError(`unknown keys command "${sub ?? ''}": use list or rotate`);
+  }
+}

@@ -1,0 +1,65 @@
+import { ConfigError } from '../config/load.js';
+import { ClientInputError } from '../oidc/client-registry.js';
+import { UserInputError } from '../accounts/user-admin.js';
+import { DuplicateEmailError } from '../storage/users.repository.js';
+import { CliUsageError, parseCommand, type CliIo } from './io.js';
+import { openCliContext } from './context.js';
+import { usersCommand } from './users.js';
+import { clientsCommand } from './clients.js';
+import { keysCommand } from './keys.js';
+import { grantsCommand } from './grants.js';
+
+export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run cli -- <command>)
+
+  migrate                                   apply pending database migrations
+  users create --email E --password P [--name N] [--totp-secret BASE32]
+  users list | users disable --email E | users enable --email E
+  users set-password --email E --password P
+  clients create --name N --redirect-uri U [--redirect-uri U ...] [--post-logout-redirect-uri U]
+                 [--public] [--first-party] [--grant-types a,b] [--scope "openid profile ..."]
+                 [--auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
+                 [--jwks-uri U] [--id-token-alg ES256|RS256]
+  clients list | clients delete CLIENT_ID
+  grants list --email E | grants revoke GRANT_ID
+  keys list | keys rotate
+
+  --json prints machine-readable output. Configuration comes from the same settings and
+  environment variables as the server (DATABASE_URL, DATA_DIR, KEY_ENCRYPTION_SECRET, ...).`;
+
+/** Runs one CLI invocation; returns the exit code (0 ok, 1 failure, 2 bad arguments). */
+export async function runCli(argv: string[], env: Record<string, string | undefined>, io: CliIo): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  try {
+    if (!command || command === 'help' || command === '--help' || command === '-h') {
+      io.out(USAGE);
+      return command ? 0 : 2;
+    }
+    const context = openCliContext(env);
+    const run = context.with.bind(context);
+    switch (command) {
+      case 'migrate': {
+        const { values } = parseCommand(sub === undefined ? [] : [sub, ...rest], {});
+        const applied = await run(async (s) => s.opened.migrationsApplied);
+        io.out(values.json ? JSON.stringify({ applied }) : applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+        return 0;
+      }
+      case 'users': await usersCommand(sub, rest, run, io); return 0;
+      case 'clients': await clientsCommand(sub, rest, run, io); return 0;
+      case 'grants': await grantsCommand(sub, rest, run, io); return 0;
+      case 'keys': await keysCommand(sub, rest, run, context.config, io); return 0;
+      default: throw new CliUsageError(`unknown command "${command}" (see gatehouse help)`);
+    }
+  } catch (error) {
+    if (error instanceof CliUsageError || error instanceof UserInputError || error instanceof ClientInputError
+      || error instanceof DuplicateEmailError) {
+      io.err(`gatehouse: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      io.err(`gatehouse: ${error.message}`);
+      return 2;
+    }
+    io.err(`gatehouse: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import type { ClientsRepository } from '../storage/clients.repository.js';
+import type { ClientRow } from '../storage/entities/client.entity.js';
+import { generateClientSecret, hashClientSecret } from './client-secret.js';
+
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+export const ID_TOKEN_ALGS = ['ES256', 'RS256'] as const;
+export const SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
+
+export class ClientInputError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'ClientInputError';
+  }
+}
+
+export interface ClientInput {
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  public: boolean;
+  firstParty: boolean;
+  grantTypes: string[];
+  scope: string;
+  authMethod?: string;
+  idTokenAlg?: string;
+  jwksUri?: string;
+}
+
+export interface CreatedClient {
+  client: ClientRow;
+  /** Shown once; only its hash is stored. */
+  clientSecret: string | null;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Redirect URIs: absolute, https (http only on loopback, for native and development
+ * clients, RFC 8252 §7.3), no fragment (RFC 6749 §3.1.2), no wildcard; compared exactly.
+ */
+export function checkRedirectUri(field: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ClientInputError(field, `"${value}" is not an absolute URL`);
+  }
+  if (url.hash || value.includes('#')) throw new ClientInputError(field, `"${value}" must not contain a fragment`);
+  if (value.includes('*')) throw new ClientInputError(field, `"${value}" must not contain a wildcard`);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
+    throw new ClientInputError(field, `"${value}" must use https (http is allowed only on localhost/127.0.0.1/[::1])`);
+  }
+  if (url.username || url.password) throw new ClientInputError(field, `"${value}" must not contain credentials`);
+  return value;
+}
+
+function oneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ClientInputError(field, `"${value}" is not one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+/** Turns validated input into oidc-provider client metadata. */
+export function buildClientMetadata(input: ClientInput): { metadata: Record<string, unknown>; confidential: boolean } {
+  if (!input.name.trim() || input.name.length > 200) throw new ClientInputError('name', 'must be 1 to 200 characters');
+  const grantTypes = [...new Set(input.grantTypes)].map((g) => oneOf('grant-types', g, GRANT_TYPES));
+  if (grantTypes.length === 0) throw new ClientInputError('grant-types', 'at least one grant type is needed');
+  const authMethod = input.authMethod
+    ? oneOf('auth-method', input.authMethod, AUTH_METHODS)
+    : input.public ? 'none' : 'client_secret_basic';
+  const confidential = authMethod !== 'none';
+  if (input.public && confidential) throw new ClientInputError('auth-method', 'a public client authenticates with "none"');
+  if (!confidential && grantTypes.includes('client_credentials')) {
+    throw new ClientInputError('grant-types', 'client_credentials needs a confidential client');
+  }
+  if (authMethod === 'private_key_jwt' && !input.jwksUri) throw new ClientInputError('jwks-uri', 'private_key_jwt needs --jwks-uri');
+  if (input.jwksUri) checkRedirectUri('jwks-uri', input.jwksUri);
+  const usesRedirects = grantTypes.includes('authorization_code');
+  if (usesRedirects && input.redirectUris.length === 0) {
+    throw new ClientInputError('redirect-uri', 'at least one is needed for authorization_code');
+  }
+  if (grantTypes.includes('refresh_token') && !usesRedirects) {
+    throw new ClientInputError('grant-types', 'refresh_token comes only with authorization_code');
+  }
+  const redirectUris = input.redirectUris.map((u) => checkRedirectUri('redirect-uri', u));
+  const postLogout = input.postLogoutRedirectUris.map((u) => checkRedirectUri('post-logout-redirect-uri', u));
+  const scopes = input.scope.split(' ').filter(Boolean).map((s) => oneOf('scope', s, SCOPES));
+  const idTokenAlg = input.idTokenAlg ? oneOf('id-token-alg', input.idTokenAlg, ID_TOKEN_ALGS) : 'ES256';
+  return {
+    confidential,
+    metadata: {
+      redirect_uris: redirectUris,
+      post_logout_redirect_uris: postLogout,
+      grant_types: grantTypes,
+      response_types: usesRedirects ? ['code'] : [],
+      token_endpoint_auth_method: authMethod,
+      id_token_signed_response_alg: idTokenAlg,
+      scope: [...new Set(scopes)].join(' '),
+      application_type: 'web',
+      ...(input.jwksUri ? { jwks_uri: input.jwksUri } : {}),
+    },
+  };
+}
+
+export function createClientRegistry(clients: ClientsRepository) {
+  return {
+    async register(input: ClientInput): Promise<CreatedClient> {
+      const { metadata, confidential } = buildClientMetadata(input);
+      const clientSecret = confidential && metadata.token_endpoint_auth_method !== 'private_key_jwt'
+        ? generateClientSecret() : null;
+      const client = await clients.create({
+        id: randomBytes(16).toString('base64url'),
+        name: input.name.trim(),
+        secretHash: clientSecret ? hashClientSecret(clientSecret) : null,
+        firstParty: input.firstParty,
+        metadata,
+      });
+      return { client, clientSecret };
+    },
+    list: () => clients.list(),
+    delete: (id: string) => clients.delete(id),
+  };
+}
