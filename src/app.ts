@@ -30,6 +30,9 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa({ proxy: deps.config.http.trustProxy });
   // Koa would print uncaught errors to stderr; the error handler logs them instead.
   app.silent = true;
+  // koa-mount runs the provider on this app's context, so its signed cookies use these keys;
+  // a getter follows key rotation.
+  Object.defineProperty(app, 'keys', { get: () => deps.host.cookieKeys, configurable: true });
   const health = createHealthRouter(deps.storage);
   const interactions = createInteractionRouter(deps.interactions);
 

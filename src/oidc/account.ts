@@ -2,9 +2,12 @@ import type { Account, AccountClaims, FindAccount, KoaContextWithOIDC } from 'oi
 import type { AccountService } from '../accounts/account-service.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 
-/** Scope → claims; `sid` rides on `openid` so it reaches the ID token (see sidFor). */
+/**
+ * Scope → claims. The ID token is masked by the openid scope's claims (lib/helpers/claims.js),
+ * so sid, acr, amr and auth_time ride on `openid` to reach it; userinfo never carries them.
+ */
 export const SCOPE_CLAIMS = {
-  openid: ['sub', 'sid'],
+  openid: ['sub', 'sid', 'acr', 'amr', 'auth_time'],
   profile: ['name', 'updated_at'],
   email: ['email', 'email_verified'],
 } as const;

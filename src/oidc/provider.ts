@@ -14,6 +14,8 @@ import { attachProviderEvents } from './events.js';
  */
 export interface ProviderHost {
   readonly current: Provider;
+  /** Cookie-signing keys of the current provider, newest first. */
+  readonly cookieKeys: string[];
   /** Koa middleware that hands the request to the current provider. */
   readonly middleware: Middleware;
   /** Checks the database for a changed key set; true when the provider was rebuilt. */
@@ -29,7 +31,7 @@ export async function createProviderHost(
     const provider = new Provider(config.issuer, deps.buildOptions(material));
     provider.proxy = config.http.trustProxy;
     attachProviderEvents(provider, deps.log);
-    return { provider, mounted: mount(provider) };
+    return { provider, mounted: mount(provider), cookieKeys: material.cookieKeys };
   };
 
   let fingerprint = await deps.keys.fingerprint();
@@ -52,6 +54,9 @@ export async function createProviderHost(
   return {
     get current() {
       return state.provider;
+    },
+    get cookieKeys() {
+      return state.cookieKeys;
     },
     middleware: (ctx: Context, next: Next) => state.mounted(ctx, next),
     reloadKeys,

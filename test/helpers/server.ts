@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import type { ConfigOverrides } from '../../src/config/schema.js';
+import { createLogger } from '../../src/http/logger.js';
+import { createGatehouse, type Gatehouse } from '../../src/gatehouse.js';
+import { createPasswordHasher } from '../../src/accounts/passwords.js';
+import { createUserAdmin } from '../../src/accounts/user-admin.js';
+import { createClientRegistry } from '../../src/oidc/client-registry.js';
+import { createSecretBox } from '../../src/security/secret-box.js';
+import type { Backend } from './backends.js';
+import { REDIS_URL } from './backends.js';
+import { createTestDatabase } from './postgres.js';
+import { createFactories, type Factories } from './factories.js';
+
+export interface TestServer extends Factories {
+  backend: Backend;
+  issuer: string;
+  gatehouse: Gatehouse;
+  close(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Boots the real app on 127.0.0.1 with a fresh store: an embedded database in a new
+ * temporary directory, or a new PostgreSQL database plus the real Redis.
+ */
+export async function startTestServer(backend: Backend, overrides: ConfigOverrides = {}): Promise<TestServer> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'gh-'));
+  const database = backend === 'postgres' ? await createTestDatabase() : undefined;
+  const config = loadConfig({}, {
+    ...overrides,
+    issuer: `http://127.0.0.1:${port}`,
+    http: { host: '127.0.0.1', port, trustProxy: false, ...overrides.http },
+    storage: {
+      dataDir,
+      databaseUrl: database?.url ?? '',
+      redisUrl: backend === 'postgres' ? REDIS_URL : '',
+      ...overrides.storage,
+    },
+    log: { level: (process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent' },
+  });
+  const gatehouse = await createGatehouse(config, createLogger(config.log.level));
+  await gatehouse.listen();
+  const { storage } = gatehouse.storage;
+  const box = createSecretBox(gatehouse.keyEncryption.key);
+  const factories = createFactories({
+    users: createUserAdmin({ users: storage.users, oidc: storage.oidc, passwords: createPasswordHasher(config.passwords.argon2), box }),
+    clients: createClientRegistry(storage.clients),
+  });
+  return {
+    ...factories,
+    backend,
+    issuer: config.issuer,
+    gatehouse,
+    async close() {
+      await gatehouse.close();
+      await database?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
