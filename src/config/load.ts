@@ -56,10 +56,16 @@ function envLayer(env: Env, problems: string[]): Tree {
     if (raw === undefined) continue;
     let value: unknown = raw;
     if (type === 'number') {
-      value = /^\d+$/.test(raw) ? Number(raw) : NaN;
-      if (Number.isNaN(value)) problems.push(`${name}: must be a whole number`);
+      if (!/^\d+$/.test(raw)) {
+        problems.push(`${name}: must be a whole number`);
+        continue;
+      }
+      value = Number(raw);
     } else if (type === 'boolean') {
-      if (!['true', 'false', '1', '0'].includes(raw)) problems.push(`${name}: must be true or false`);
+      if (!['true', 'false', '1', '0'].includes(raw)) {
+        problems.push(`${name}: must be true or false`);
+        continue;
+      }
       value = raw === 'true' || raw === '1';
     }
     let node = layer;

@@ -7,8 +7,20 @@ import { z } from 'zod';
  */
 const seconds = z.number().int().positive();
 
+/** An origin (no path: the provider is mounted at /); https unless on loopback. */
+const issuer = z.url({ protocol: /^https?$/ }).superRefine((value, ctx) => {
+  const url = new URL(value);
+  if (url.pathname !== '/' || url.search || url.hash || value.endsWith('/')) {
+    ctx.addIssue({ code: 'custom', message: 'must be an origin without path, query or fragment' });
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'http:' && !loopback) {
+    ctx.addIssue({ code: 'custom', message: 'must use https unless it is a loopback address' });
+  }
+});
+
 export const configSchema = z.strictObject({
-  issuer: z.url({ protocol: /^https?$/ }).refine((value) => !value.endsWith('/'), 'must not end with a slash'),
+  issuer,
   http: z.strictObject({
     host: z.string().min(1),
     port: z.number().int().min(0).max(65535),
@@ -52,15 +64,6 @@ export const configSchema = z.strictObject({
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   }),
-}).superRefine((config, ctx) => {
-  const url = new URL(config.issuer);
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  if (url.pathname !== '/' || url.search || url.hash) {
-    ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'must be an origin without path, query or fragment' });
-  }
-  if (url.protocol === 'http:' && !loopback) {
-    ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'must use https unless it is a loopback address' });
-  }
 });
 
 export type Config = z.infer<typeof configSchema>;

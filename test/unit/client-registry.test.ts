@@ -1,0 +1,46 @@
+import { buildClientMetadata, checkRedirectUri, ClientInputError, type ClientInput } from '../../src/oidc/client-registry.js';
+import { hashClientSecret } from '../../src/oidc/client-secret.js';
+
+const base: ClientInput = {
+  name: 'App', redirectUris: ['https://app.example.com/cb'], postLogoutRedirectUris: [], public: false,
+  firstParty: false, grantTypes: ['authorization_code', 'refresh_token'], scope: 'openid email',
+};
+
+describe('client registration rules', () => {
+  it('accepts https and loopback http redirect URIs', () => {
+    expect(checkRedirectUri('redirect-uri', 'https://app.example.com/cb?x=1')).toBe('https://app.example.com/cb?x=1');
+    expect(checkRedirectUri('redirect-uri', 'http://127.0.0.1:8080/cb')).toBe('http://127.0.0.1:8080/cb');
+    expect(checkRedirectUri('redirect-uri', 'http://localhost/cb')).toBe('http://localhost/cb');
+  });
+
+  it.each([
+    ['http://app.example.com/cb', /https/],
+    ['https://app.example.com/cb#frag', /fragment/],
+    ['https://*.example.com/cb', /wildcard/],
+    ['/relative', /absolute/],
+    ['https://user:pw@app.example.com/cb', /credentials/],
+    ['javascript:alert(1)', /https/],
+  ])('refuses %s', (uri, reason) => {
+    expect(() => checkRedirectUri('redirect-uri', uri)).toThrow(reason);
+  });
+
+  it('builds metadata for confidential and public clients', () => {
+    expect(buildClientMetadata(base)).toMatchObject({ confidential: true, metadata: { token_endpoint_auth_method: 'client_secret_basic', response_types: ['code'] } });
+    expect(buildClientMetadata({ ...base, public: true })).toMatchObject({ confidential: false, metadata: { token_endpoint_auth_method: 'none' } });
+  });
+
+  it('refuses inconsistent input with the field named', () => {
+    expect(() => buildClientMetadata({ ...base, public: true, grantTypes: ['client_credentials'] })).toThrow(ClientInputError);
+    expect(() => buildClientMetadata({ ...base, grantTypes: ['implicit'] })).toThrow(/grant-types/);
+    expect(() => buildClientMetadata({ ...base, scope: 'openid admin' })).toThrow(/scope/);
+    expect(() => buildClientMetadata({ ...base, redirectUris: [] })).toThrow(/redirect-uri/);
+    expect(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt' })).toThrow(/jwks-uri/);
+    expect(() => buildClientMetadata({ ...base, idTokenAlg: 'HS256' })).toThrow(/id-token-alg/);
+  });
+
+  it('hashes client secrets deterministically and one-way', () => {
+    expect(hashClientSecret('s3cret')).toBe(hashClientSecret('s3cret'));
+    expect(hashClientSecret('s3cret')).not.toContain('s3cret');
+    expect(hashClientSecret('s3cret')).not.toBe(hashClientSecret('s3cre7'));
+  });
+});

@@ -1,0 +1,44 @@
+import { loadConfig, ConfigError } from '../../src/config/load.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('loads the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config.issuer).toBe('http://localhost:3000');
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 3000, trustProxy: false });
+    expect(config.passwords.argon2).toEqual({ memoryKiB: 19456, timeCost: 2, parallelism: 1 });
+    expect(config.storage.databaseUrl).toBe('');
+  });
+
+  it('takes environment variables over the file', () => {
+    const config = loadConfig({ ISSUER: 'https://id.example.com', PORT: '8443', DATABASE_URL: 'postgres://db/gh', TRUST_PROXY: 'true' });
+    expect(config.issuer).toBe('https://id.example.com');
+    expect(config.http.port).toBe(8443);
+    expect(config.http.trustProxy).toBe(true);
+    expect(config.storage.databaseUrl).toBe('postgres://db/gh');
+  });
+
+  it('reports every bad key on its own line', () => {
+    const problems = problemsOf({ PORT: 'eighty', ISSUER: 'http://id.example.com', DATABASE_URL: 'mysql://x', KEY_ENCRYPTION_SECRET: 'c2hvcnQ=' });
+    expect(problems).toEqual(expect.arrayContaining([
+      'PORT: must be a whole number',
+      'issuer: must use https unless it is a loopback address',
+      'storage.databaseUrl: must be a postgres:// URL or empty',
+      'keys.encryptionSecret: must be 32 bytes, base64-encoded',
+    ]));
+  });
+
+  it('refuses an issuer with a path and unknown keys in an override file', () => {
+    expect(problemsOf({ ISSUER: 'https://id.example.com/auth' })).toContain('issuer: must be an origin without path, query or fragment');
+    expect(() => loadConfig({}, { http: { nonsense: 1 } as never })).toThrow(/Unrecognized key/);
+  });
+});

@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import { createMemoryStore, createRedisStore, type KeyValueStore } from '../../src/storage/key-value-store.js';
+import { REDIS_URL } from '../helpers/backends.js';
+
+/** One contract for both stores: Redis (real server) and the in-process twin. */
+describe.each([
+  ['memory', () => createMemoryStore()],
+  ['redis', () => createRedisStore(REDIS_URL)],
+] as Array<[string, () => KeyValueStore]>)('key-value store: %s', (_kind, make) => {
+  let kv: KeyValueStore;
+  const key = (name: string) => `test:${randomBytes(6).toString('hex')}:${name}`;
+  beforeAll(() => { kv = make(); });
+  afterAll(async () => { await kv.close(); });
+
+  it('counts and expires', async () => {
+    const k = key('counter');
+    expect(await kv.increment(k, 1)).toBe(1);
+    expect(await kv.increment(k, 1)).toBe(2);
+    expect(await kv.get(k)).toBe('2');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await kv.get(k)).toBeNull();
+  });
+
+  it('sets only when absent', async () => {
+    const k = key('once');
+    expect(await kv.setIfAbsent(k, 'a', 10)).toBe(true);
+    expect(await kv.setIfAbsent(k, 'b', 10)).toBe(false);
+    expect(await kv.get(k)).toBe('a');
+    await kv.delete(k);
+    expect(await kv.get(k)).toBeNull();
+  });
+
+  it('answers ping', async () => {
+    expect(await kv.ping()).toBe(true);
+  });
+});
