@@ -43,12 +43,12 @@ export function createAdapter(deps: { oidc: OidcPayloadRepository; clients: Clie
       upsert: (id, payload, expiresIn) => oidc.upsert({ model, id, payload: { ...payload }, expiresInSeconds: expiresIn }),
       async consume(id) {
         const result = await oidc.consume(model, id);
-        if (result.outcome === 'already-consumed' && SINGLE_USE.has(model)) {
-          // A concurrent redemption won: treat this one as the replay it is, as the
-          // provider does for a sequential one (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
-          if (result.grantId) await oidc.revokeGrant(result.grantId);
-          throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
-        }
+        if (result.outcome === 'consumed' || !SINGLE_USE.has(model)) return;
+        // A concurrent redemption won (or a replay already revoked the row): treat this
+        // one as the replay it is, as the provider does for a sequential one
+        // (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+        if (result.outcome === 'already-consumed' && result.grantId) await oidc.revokeGrant(result.grantId);
+        throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
       },
       destroy: (id) => oidc.destroy(model, id),
       revokeByGrantId: (grantId) => oidc.revokeByGrantId(model, grantId),

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { errors, type Adapter } from 'oidc-provider';
+import { BACKENDS } from '../../helpers/backends.js';
+import { openTestStorage } from '../../helpers/storage.js';
+import { createAdapter } from '../../../src/oidc/adapter.js';
+import { runSql } from '../../../src/storage/data-source.js';
+
+const GRANT_BOUND = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'];
+const id = () => randomBytes(12).toString('base64url');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The adapter contract (panva test/models.js style), run against every store. */
+describe.each(BACKENDS)('adapter contract (%s)', (backend) => {
+  let opened: Awaited<ReturnType<typeof openTestStorage>>;
+  let adapterFor: (model: string) => Adapter;
+  beforeAll(async () => {
+    opened = await openTestStorage(backend);
+    adapterFor = createAdapter({ oidc: opened.storage.oidc, clients: opened.storage.clients });
+  });
+  afterAll(async () => { await opened?.dispose(); });
+
+  it('stores, finds and expires payloads with exp ≈ now + expiresIn', async () => {
+    const adapter = adapterFor('AccessToken');
+    const jti = id();
+    await adapter.upsert(jti, { jti, grantId: id(), accountId: 'acc-1', kind: 'AccessToken' }, 300);
+    expect(await adapter.find(jti)).toMatchObject({ jti, accountId: 'acc-1' });
+    const { rows } = await runSql<{ seconds: number }>(opened.storage.dataSource,
+      "SELECT extract(epoch FROM expires_at - now())::int AS seconds FROM oidc_payloads WHERE model = 'AccessToken' AND id = $1", [jti]);
+    expect(rows[0]?.seconds).toBeGreaterThanOrEqual(298);
+    expect(rows[0]?.seconds).toBeLessThanOrEqual(300);
+
+    const short = id();
+    await adapter.upsert(short, { jti: short }, 1);
+    await sleep(1200);
+    expect(await adapter.find(short)).toBeUndefined();
+    expect(await opened.storage.oidc.purgeExpired()).toBeGreaterThanOrEqual(1);
+    expect(await adapter.find('does-not-exist')).toBeUndefined();
+  });
+
+  it('finds sessions by uid and device codes by user code, not across models', async () => {
+    const session = adapterFor('Session');
+    const sid = id();
+    const uid = id();
+    await session.upsert(sid, { uid, accountId: 'acc-2' }, 60);
+    expect(await session.findByUid(uid)).toMatchObject({ uid, accountId: 'acc-2' });
+    expect(await adapterFor('Interaction').findByUid(uid)).toBeUndefined();
+    const device = adapterFor('DeviceCode');
+    const code = id();
+    await device.upsert(code, { userCode: 'ABCD-EFGH', grantId: id() }, 60);
+    expect(await device.findByUserCode('ABCD-EFGH')).toMatchObject({ userCode: 'ABCD-EFGH' });
+    expect(await device.findByUserCode('ZZZZ-ZZZZ')).toBeUndefined();
+  });
+
+  it('consumes once; a second consume is a replay that revokes the grant', async () => {
+    const grantId = id();
+    const code = adapterFor('AuthorizationCode');
+    const access = adapterFor('AccessToken');
+    const jti = id();
+    const tokenId = id();
+    await code.upsert(jti, { jti, grantId }, 60);
+    await access.upsert(tokenId, { jti: tokenId, grantId }, 60);
+    await code.consume(jti);
+    const consumed = await code.find(jti);
+    expect(typeof consumed?.consumed).toBe('number');
+    // re-saving a consumed payload keeps it consumed
+    await code.upsert(jti, { jti, grantId }, 60);
+    expect(typeof (await code.find(jti))?.consumed).toBe('number');
+
+    await expect(code.consume(jti)).rejects.toBeInstanceOf(errors.InvalidGrant);
+    expect(await access.find(tokenId)).toBeUndefined();
+  });
+
+  it('lets exactly one of eight concurrent consumers win', async () => {
+    const refresh = adapterFor('RefreshToken');
+    const jti = id();
+    await refresh.upsert(jti, { jti, grantId: id() }, 60);
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => refresh.consume(jti)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof errors.InvalidGrant)).toHaveLength(7);
+  });
+
+  it.each(GRANT_BOUND)('revokeByGrantId removes %s rows of that grant only', async (model) => {
+    const adapter = adapterFor(model);
+    const grantId = id();
+    const mine = id();
+    const other = id();
+    const sibling = id();
+    await adapter.upsert(mine, { grantId }, 60);
+    await adapter.upsert(other, { grantId: id() }, 60);
+    await adapterFor('Grant').upsert(sibling, { grantId }, 60);
+    await adapter.revokeByGrantId(grantId);
+    expect(await adapter.find(mine)).toBeUndefined();
+    expect(await adapter.find(other)).toBeDefined();
+    expect(await adapterFor('Grant').find(sibling)).toBeDefined();
+  });
+
+  it('destroys one payload', async () => {
+    const adapter = adapterFor('Interaction');
+    const uid = id();
+    await adapter.upsert(uid, { uid }, 60);
+    await adapter.destroy(uid);
+    expect(await adapter.find(uid)).toBeUndefined();
+  });
+
+  it('reads clients from the clients table and refuses provider writes', async () => {
+    await opened.storage.clients.create({ id: 'contract-client', name: 'Contract', secretHash: 'hash', firstParty: true, metadata: { redirect_uris: ['https://rp.example/cb'] } });
+    const clients = adapterFor('Client');
+    expect(await clients.find('contract-client')).toMatchObject({ client_id: 'contract-client', client_secret: 'hash', client_name: 'Contract', redirect_uris: ['https://rp.example/cb'] });
+    expect(await clients.find('unknown')).toBeUndefined();
+    await expect(clients.upsert('x', {}, 1)).rejects.toThrow(/managed through Gatehouse/);
+  });
+
+  it('has a schema that matches the entities after migrations', async () => {
+    const pending = await opened.storage.dataSource.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+    expect(await opened.storage.dataSource.showMigrations()).toBe(false);
+  });
+});
