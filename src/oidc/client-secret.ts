@@ -58,6 +58,9 @@ export function hashPresentedClientSecret(paths: readonly string[]) {
     if (authorization) {
       const rewritten = rewriteBasic(authorization);
       if (rewritten) ctx.req.headers.authorization = rewritten;
+      // With an Authorization header a body client_secret is refused by the provider anyway
+      // (one authentication mechanism only), so the body is left for it to parse.
+      return next();
     }
     if (ctx.is('application/x-www-form-urlencoded')) {
       const form = await readForm(ctx);
