@@ -43,7 +43,7 @@ export async function startTinyRp(): Promise<TinyRp> {
         const tokens = await oidc.authorizationCodeGrant(config, url, {
           pkceCodeVerifier: expected.verifier, expectedState: state, expectedNonce: expected.nonce,
         });
-        const claims = tokens.claims() ?? {};
+        const claims: Record<string, unknown> = tokens.claims() ?? {};
         const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub));
         const rows = (attr: string, values: Record<string, unknown>) => Object.entries(values)
           .map(([k, v]) => `<tr><th>${escape(k)}</th><td ${attr}="${escape(k)}">${escape(JSON.stringify(v))}</td></tr>`).join('');
