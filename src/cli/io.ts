@@ -23,7 +23,9 @@ export function parseCommand<O extends Options>(args: string[], options: O, posi
     return parsed;
   } catch (error) {
     if (error instanceof CliUsageError) throw error;
-    throw new CliUsageError(error instanceof Error ? error.message.split('\n')[0] ?? 'bad arguments' : 'bad arguments');
+    // Duck-typed: node's parseArgs errors are TypeErrors, which may come from another realm.
+    const message = (error as { message?: unknown }).message;
+    throw new CliUsageError(typeof message === 'string' ? message.split('\n')[0] ?? 'bad arguments' : 'bad arguments');
   }
 }
 

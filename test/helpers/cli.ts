@@ -1,0 +1,29 @@
+import { runCli } from '../../src/cli/run.js';
+import type { TestServer } from './server.js';
+
+export interface CliResult {
+  code: number;
+  out: string[];
+  err: string[];
+}
+
+/** Runs the CLI in-process against a test server's storage, as an operator would beside it. */
+export async function cli(server: TestServer, ...argv: string[]): Promise<CliResult> {
+  const { storage, http } = server.gatehouse.config;
+  const env = {
+    DATA_DIR: storage.dataDir,
+    DATABASE_URL: storage.databaseUrl,
+    REDIS_URL: storage.redisUrl,
+    ISSUER: server.issuer,
+    PORT: String(http.port),
+    LOG_LEVEL: 'silent',
+  };
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, env, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out, err };
+}
+
+export function json<T>(result: CliResult): T {
+  return JSON.parse(result.out.join('\n')) as T;
+}

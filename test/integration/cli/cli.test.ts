@@ -1,0 +1,93 @@
+import { BACKENDS } from '../../helpers/backends.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { cli, json } from '../../helpers/cli.js';
+import { uniqueEmail } from '../../helpers/factories.js';
+import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
+import { buildAuthRequest, discoverRp, redeemCode } from '../../helpers/rp.js';
+
+describe.each(BACKENDS)('gatehouse CLI (%s)', (backend) => {
+  let server: TestServer;
+  beforeAll(async () => { server = await startTestServer(backend); });
+  afterAll(async () => { await server?.close(); });
+
+  it('creates a user and a client that can sign in, and lists them', async () => {
+    const email = uniqueEmail('cli');
+    const created = await cli(server, 'users', 'create', '--email', email, '--password', 'twelve chars ok', '--name', 'Cli User', '--json');
+    expect(created.code).toBe(0);
+    const user = json<{ id: string; email: string }>(created);
+    expect(user.email).toBe(email);
+
+    const clientOut = await cli(server, 'clients', 'create', '--name', 'Cli App', '--redirect-uri', 'http://127.0.0.1:9999/cb',
+      '--redirect-uri', 'http://127.0.0.1:9999/cb2', '--first-party', '--json');
+    expect(clientOut.code).toBe(0);
+    const client = json<{ client_id: string; client_secret: string; redirect_uris: string[] }>(clientOut);
+    expect(client.redirect_uris).toEqual(['http://127.0.0.1:9999/cb', 'http://127.0.0.1:9999/cb2']);
+    const stored = await server.gatehouse.storage.storage.clients.find(client.client_id);
+    expect(stored?.secretHash).not.toBe(client.client_secret);
+
+    const rp = await discoverRp(server.issuer, { clientId: client.client_id, clientSecret: client.client_secret });
+    const request = await buildAuthRequest(rp, 'http://127.0.0.1:9999/cb2');
+    const trace = await runAuthorization(new UserAgent(server.issuer), request.url, 'http://127.0.0.1:9999/cb2', { email, password: 'twelve chars ok' });
+    expect((await redeemCode(rp, trace.callbackUrl, request)).claims()?.sub).toBe(user.id);
+
+    const users = json<Array<{ email: string }>>(await cli(server, 'users', 'list', '--json'));
+    expect(users.map((u) => u.email)).toContain(email);
+    const clients = await cli(server, 'clients', 'list');
+    expect(clients.out.join('\n')).toContain('Cli App');
+  });
+
+  it('disables and enables a user, and sets a password', async () => {
+    const user = await server.buildUser();
+    expect((await cli(server, 'users', 'disable', '--email', user.email)).code).toBe(0);
+    expect((await server.gatehouse.storage.storage.users.findById(user.id))?.disabledAt).not.toBeNull();
+    expect((await cli(server, 'users', 'enable', '--email', user.email)).code).toBe(0);
+    expect((await server.gatehouse.storage.storage.users.findById(user.id))?.disabledAt).toBeNull();
+    expect((await cli(server, 'users', 'set-password', '--email', user.email, '--password', 'a brand new password')).code).toBe(0);
+    const signIn = await server.gatehouse.storage.storage.users.passwordHash(user.id);
+    expect(signIn?.startsWith('$argon2id$')).toBe(true);
+  });
+
+  it('lists and revokes a consent grant', async () => {
+    const user = await server.buildUser();
+    const client = await server.buildClient({ firstParty: true });
+    const rp = await discoverRp(server.issuer, client);
+    const request = await buildAuthRequest(rp, client.redirectUri);
+    const trace = await runAuthorization(new UserAgent(server.issuer), request.url, client.redirectUri, { email: user.email, password: user.password });
+    await redeemCode(rp, trace.callbackUrl, request);
+    const grants = json<Array<{ grant_id: string; client_id: string }>>(await cli(server, 'grants', 'list', '--email', user.email, '--json'));
+    expect(grants).toHaveLength(1);
+    expect(grants[0]?.client_id).toBe(client.clientId);
+    expect((await cli(server, 'grants', 'revoke', grants[0]!.grant_id)).code).toBe(0);
+    expect(json<unknown[]>(await cli(server, 'grants', 'list', '--email', user.email, '--json'))).toHaveLength(0);
+  });
+
+  it.each([
+    [['users', 'create', '--email', 'x@example.com'], /--password is required/],
+    [['users', 'create', '--email', 'not-an-email', '--password', 'long enough pw'], /email: .* is not an email address/],
+    [['users', 'create', '--email', 'short@example.com', '--password', 'short'], /at least 12 characters/],
+    [['users', 'create', '--email', 'totp@example.com', '--password', 'long enough pw', '--totp-secret', 'not base32!'], /totp-secret/],
+    [['users', 'disable', '--email', 'nobody@example.com'], /no user with email/],
+    [['users', 'frobnicate'], /unknown users command/],
+    [['clients', 'create', '--name', 'X', '--redirect-uri', 'http://evil.example/cb'], /must use https/],
+    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://rp.example/cb', '--grant-types', 'implicit'], /grant-types/],
+    [['clients', 'create', '--name', 'X', '--public', '--grant-types', 'client_credentials'], /confidential/],
+    [['clients', 'create', '--name', 'X', '--bogus-flag'], /Unknown option/],
+    [['clients', 'delete', 'no-such-client'], /no client with id/],
+    [['keys', 'spin'], /unknown keys command/],
+    [['launch'], /unknown command/],
+  ])('refuses %j with one line and exit code 2', async (argv, message) => {
+    const result = await cli(server, ...argv);
+    expect(result.code).toBe(2);
+    expect(result.err).toHaveLength(1);
+    expect(result.err[0]).toMatch(message);
+  });
+
+  it('refuses a duplicate email without a partial write', async () => {
+    const user = await server.buildUser();
+    const before = (await server.gatehouse.storage.storage.users.list({ includeDisabled: true })).length;
+    const result = await cli(server, 'users', 'create', '--email', user.email.toUpperCase(), '--password', 'another long password');
+    expect(result.code).toBe(2);
+    expect(result.err[0]).toMatch(/exists/);
+    expect((await server.gatehouse.storage.storage.users.list({ includeDisabled: true })).length).toBe(before);
+  });
+});
