@@ -36,6 +36,12 @@ export function errorHandler(views: ViewRenderer, log: Logger) {
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError('not_found', 404, 'The page you asked for does not exist.');
       }
+      // The router's allowedMethods answers 405, and 501 for a method it does not know
+      // (PROPFIND, TRACE…), with no body. Both are the client's mistake: our 405 page, with
+      // the Allow header the router set (RFC 9110 §15.5.6).
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
+        throw new AppError('method_not_allowed', 405, 'This address does not accept that request method.');
+      }
     } catch (caught) {
       const error = caught as HttpishError & Error;
       let status = 500;

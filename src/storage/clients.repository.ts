@@ -9,7 +9,8 @@ export function createClientsRepository(db: DataSource) {
     async create(input: NewClient): Promise<ClientRow> {
       return clients.save({ ...input });
     },
-    find: (id: string) => clients.findOneBy({ id }),
+    // An id with U+0000 cannot exist (PostgreSQL text cannot hold it) and would fail the query.
+    find: async (id: string) => (id.includes('\u0000') ? null : clients.findOneBy({ id })),
     list: () => clients.find({ order: { createdAt: 'ASC' } }),
     async delete(id: string): Promise<boolean> {
       const result = await clients.delete({ id });

@@ -32,9 +32,18 @@ function withConsumed(row: PayloadRecord | undefined): StoredPayload | undefined
 
 const LIVE = '(expires_at IS NULL OR expires_at > now())';
 
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000 (errors 22021, 22P05). Such a key was never
+ * stored, so a lookup by it finds nothing; a request parameter carrying one (state, nonce…)
+ * is stored with U+FFFD instead of failing the request with a 500.
+ */
+const hasNul = (value: string) => value.includes('\u0000');
+const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' && hasNul(value) ? value.replaceAll('\u0000', '\ufffd') : value);
+
 /** SQL for oidc-provider's models, all in `oidc_payloads`. The adapter translates onto this. */
 export function createOidcPayloadRepository(db: DataSource) {
-  const one = async (where: string, params: unknown[]) => {
+  const one = async (where: string, params: string[]) => {
+    if (params.some(hasNul)) return undefined;
     const { rows } = await runSql<PayloadRecord>(
       db,
       `SELECT payload, consumed_at FROM oidc_payloads WHERE ${where} AND ${LIVE} LIMIT 1`,
@@ -58,7 +67,7 @@ export function createOidcPayloadRepository(db: DataSource) {
           payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code,
           uid = EXCLUDED.uid, account_id = EXCLUDED.account_id, expires_at = EXCLUDED.expires_at`,
       [
-        model, id, JSON.stringify(payload), str(payload.grantId), str(payload.userCode), str(payload.uid),
+        model, id, JSON.stringify(payload, withoutNul), str(payload.grantId), str(payload.userCode), str(payload.uid),
         str(payload.accountId), expiresInSeconds === undefined ? null : Math.max(0, Math.ceil(expiresInSeconds)),
       ]);
     },

@@ -57,7 +57,8 @@ export function createUsersRepository(db: DataSource) {
     },
 
     findById: (id: string) => users.findOneBy({ id }),
-    findByEmail: (email: string) => users.findOneBy({ emailNormalized: normalizeEmail(email) }),
+    // An address with U+0000 cannot exist (PostgreSQL text cannot hold it) and would fail the query.
+    findByEmail: async (email: string) => (email.includes('\u0000') ? null : users.findOneBy({ emailNormalized: normalizeEmail(email) })),
 
     list: (options: { includeDisabled: boolean }) => users.find({
       where: options.includeDisabled ? {} : { disabledAt: IsNull() },

@@ -1,0 +1,185 @@
+import { BACKENDS } from '../../helpers/backends.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { buildAuthRequest, oidc } from '../../helpers/rp.js';
+import { csrfToken, runAuthorization } from '../../helpers/user-agent.js';
+import { SCOPE_DESCRIPTIONS } from '../../../src/interactions/steps.js';
+import {
+  BOOT_TIMEOUT, UserAgent, actionOf, buildRp, errorCode, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf,
+  withoutQuery, type TestRp,
+} from '../../helpers/sessions.js';
+
+/** The scopes listed on a consent page, from their data-scope attributes. */
+function listedScopes(html: string): string[] {
+  return [...html.matchAll(/<li data-scope="([^"]+)">/g)].map((m) => m[1] ?? '');
+}
+
+describe.each(BACKENDS)('consent step (%s)', (backend) => {
+  let server: TestServer;
+  let thirdParty: TestRp;
+  beforeAll(async () => {
+    server = await startTestServer(backend);
+    thirdParty = await buildRp(server, { name: 'Acme Analytics', firstParty: false });
+  }, BOOT_TIMEOUT);
+  afterAll(async () => { await server?.close(); });
+
+  const grantsFor = async (userId: string, clientId: string) =>
+    (await server.gatehouse.storage.storage.oidc.listGrants(userId)).filter((g) => g.clientId === clientId);
+
+  it('names the client and every requested scope in plain words', async () => {
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer);
+    const { page } = await openAuthorization(ua, thirdParty, server.issuer, { scope: 'openid profile email offline_access', prompt: 'consent' });
+    const done = await submitLogin(ua, page, user.email, user.password);
+    const consent = await follow(ua, done.location ?? '', server.issuer);
+    expect(consent.status).toBe(200);
+    expect(pageKind(consent)).toBe('consent');
+    const text = textOf(consent.html);
+    expect(text).toContain('Acme Analytics is asking to:');
+    expect(listedScopes(consent.html)).toEqual(['openid', 'profile', 'email', 'offline_access']);
+    for (const scope of ['openid', 'profile', 'email', 'offline_access']) {
+      expect(text).toContain(SCOPE_DESCRIPTIONS[scope]);
+    }
+    expect(consent.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('issues tokens for the granted scopes when the user allows', async () => {
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer);
+    const { trace, tokens } = await signIn(ua, thirdParty, user, { scope: 'openid email offline_access', prompt: 'consent' }, { consent: 'allow' });
+    expect(trace.pages).toEqual(['login', 'consent']);
+    expect(trace.postStatuses).toEqual([303, 303]);
+    expect(tokens.claims()?.sub).toBe(user.id);
+    expect(tokens.scope?.split(' ').sort()).toEqual(['email', 'offline_access', 'openid']);
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+    const info = await oidc.fetchUserInfo(thirdParty.config, tokens.access_token, user.id);
+    expect(info).toMatchObject({ sub: user.id, email: user.email });
+    expect(info.name).toBeUndefined();
+    const grants = await grantsFor(user.id, thirdParty.client.clientId);
+    expect(grants).toHaveLength(1);
+    expect(grants[0]?.scope.split(' ').sort()).toEqual(['email', 'offline_access', 'openid']);
+  });
+
+  it('redirects with access_denied and stores no grant when the user denies', async () => {
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer);
+    const request = await buildAuthRequest(thirdParty.config, thirdParty.client.redirectUri);
+    const trace = await runAuthorization(ua, request.url, thirdParty.client.redirectUri, { email: user.email, password: user.password, consent: 'deny' });
+    expect(trace.pages).toEqual(['login', 'consent']);
+    expect(withoutQuery(trace.callbackUrl)).toBe(thirdParty.client.redirectUri);
+    const params = paramsOf(trace.callbackUrl);
+    expect(params).toMatchObject({ error: 'access_denied', state: request.state, iss: server.issuer });
+    expect(params.code).toBeUndefined();
+    expect(await grantsFor(user.id, thirdParty.client.clientId)).toEqual([]);
+
+    // Anything but "allow" is a refusal too.
+    const again = await openAuthorization(ua, thirdParty, server.issuer);
+    expect(pageKind(again.page)).toBe('consent');
+    const odd = await ua.post(actionOf(again.page, '/consent'), { csrf: csrfToken(again.page.html), decision: 'ALLOW ' });
+    expect(odd.status).toBe(303);
+    const callback = await ua.get(odd.location ?? '');
+    expect(paramsOf(callback.location).error).toBe('access_denied');
+    expect(await grantsFor(user.id, thirdParty.client.clientId)).toEqual([]);
+  });
+
+  it('remembers consent for the same client and scopes, also in a new browser session', async () => {
+    const user = await server.buildUser();
+    const rp = await buildRp(server, { name: 'Remembering RP', firstParty: false });
+    const ua = new UserAgent(server.issuer);
+    const first = await signIn(ua, rp, user, {}, { consent: 'allow' });
+    expect(first.trace.pages).toEqual(['login', 'consent']);
+
+    const sameBrowser = await signIn(ua, rp, user);
+    expect(sameBrowser.trace.pages).toEqual([]);
+    const newBrowser = await signIn(new UserAgent(server.issuer), rp, user);
+    expect(newBrowser.trace.pages).toEqual(['login']);
+    expect(newBrowser.tokens.claims()?.sub).toBe(user.id);
+    expect(await grantsFor(user.id, rp.client.clientId)).toHaveLength(1);
+
+    // Consent belongs to this user and this client only.
+    const otherUser = await server.buildUser();
+    const otherFlow = await signIn(new UserAgent(server.issuer), rp, otherUser, {}, { consent: 'allow' });
+    expect(otherFlow.trace.pages).toEqual(['login', 'consent']);
+    const otherClient = await buildRp(server, { name: 'Another RP', firstParty: false });
+    const otherClientFlow = await signIn(ua, otherClient, user, {}, { consent: 'allow' });
+    expect(otherClientFlow.trace.pages).toEqual(['consent']);
+  });
+
+  it('asks only for the scopes not granted yet', async () => {
+    const user = await server.buildUser();
+    const rp = await buildRp(server, { name: 'Growing RP', firstParty: false });
+    const ua = new UserAgent(server.issuer);
+    await signIn(ua, rp, user, { scope: 'openid profile' }, { consent: 'allow' });
+
+    const { page } = await openAuthorization(ua, rp, server.issuer, { scope: 'openid profile email' });
+    expect(pageKind(page)).toBe('consent');
+    expect(listedScopes(page.html)).toEqual(['email']);
+    expect(textOf(page.html)).toContain(SCOPE_DESCRIPTIONS.email);
+    expect(textOf(page.html)).not.toContain(SCOPE_DESCRIPTIONS.profile);
+  });
+
+  it('answers prompt=none with consent_required before the user has consented', async () => {
+    const user = await server.buildUser();
+    const rp = await buildRp(server, { name: 'Silent RP', firstParty: false });
+    const ua = new UserAgent(server.issuer);
+    await signIn(ua, await buildRp(server), user);
+    const { request, page } = await openAuthorization(ua, rp, server.issuer, { prompt: 'none' });
+    expect(paramsOf(page.location)).toMatchObject({ error: 'consent_required', state: request.state });
+  });
+
+  it('asks again after the grant is revoked, and the revoked tokens stop working', async () => {
+    const user = await server.buildUser();
+    const rp = await buildRp(server, { name: 'Revoked RP', firstParty: false });
+    const ua = new UserAgent(server.issuer);
+    const { tokens } = await signIn(ua, rp, user, {}, { consent: 'allow' });
+    const grants = await grantsFor(user.id, rp.client.clientId);
+    expect(grants).toHaveLength(1);
+
+    await server.gatehouse.storage.storage.oidc.revokeGrant(grants[0]?.id ?? '');
+    expect(await grantsFor(user.id, rp.client.clientId)).toEqual([]);
+    await expect(oidc.fetchUserInfo(rp.config, tokens.access_token, user.id)).rejects.toMatchObject({ status: 401 });
+
+    const sameBrowser = await signIn(ua, rp, user, {}, { consent: 'allow' });
+    expect(sameBrowser.trace.pages).toEqual(['consent']);
+    await server.gatehouse.storage.storage.oidc.revokeGrant((await grantsFor(user.id, rp.client.clientId))[0]?.id ?? '');
+    const newBrowser = await signIn(new UserAgent(server.issuer), rp, user, {}, { consent: 'allow' });
+    expect(newBrowser.trace.pages).toEqual(['login', 'consent']);
+  });
+
+  it('never shows a consent page to a first-party client, even for prompt=consent', async () => {
+    const user = await server.buildUser();
+    const firstParty = await buildRp(server, { name: 'Our Own App', firstParty: true });
+    const ua = new UserAgent(server.issuer);
+    const first = await signIn(ua, firstParty, user, { scope: 'openid profile email offline_access', prompt: 'consent' });
+    expect(first.trace.pages).toEqual(['login']);
+    expect(first.tokens.refresh_token).toEqual(expect.any(String));
+    const again = await signIn(ua, firstParty, user, { prompt: 'consent' });
+    expect(again.trace.pages).toEqual([]);
+    const silent = await openAuthorization(new UserAgent(server.issuer), firstParty, server.issuer, { prompt: 'none' });
+    expect(paramsOf(silent.page.location).error).toBe('login_required');
+  });
+
+  it('refuses a consent answer while the pending step is the login', async () => {
+    const ua = new UserAgent(server.issuer);
+    const { page } = await openAuthorization(ua, thirdParty, server.issuer);
+    expect(pageKind(page)).toBe('login');
+    const consentUrl = actionOf(page, '/login').replace(/\/login$/, '/consent');
+    const answer = await ua.post(consentUrl, { csrf: csrfToken(page.html), decision: 'allow' });
+    expect(answer.status).toBe(400);
+    expect(answer.location).toBeNull();
+    expect(errorCode(answer.html)).toBe('invalid_request');
+    // The sign-in is still waiting for the login.
+    expect(pageKind(await ua.get(page.url))).toBe('login');
+  });
+
+  it('escapes the client name on the consent page', async () => {
+    const user = await server.buildUser();
+    const rp = await buildRp(server, { name: 'Evil <script>alert(1)</script> & Co', firstParty: false });
+    const ua = new UserAgent(server.issuer);
+    const { page } = await openAuthorization(ua, rp, server.issuer);
+    const done = await submitLogin(ua, page, user.email, user.password);
+    const consent = await follow(ua, done.location ?? '', server.issuer);
+    expect(pageKind(consent)).toBe('consent');
+    expect(consent.html).not.toContain('<script>alert(1)</script>');
+    expect(textOf(consent.html)).toContain('Evil <script>alert(1)</script> & Co is asking to:');
+  });
+});
