@@ -9,16 +9,21 @@ export const SCOPE_DESCRIPTIONS: Record<string, string> = {
   offline_access: 'Stay connected to your account when you are not using the application, until you revoke it',
 };
 
+/** The name the user sees for the client of this interaction. */
+async function clientName(deps: InteractionDeps, ctx: WithInteractionContext, fallback: string): Promise<string> {
+  const client = await deps.host.current.Client.find(String(ctx.state.interaction.params.client_id));
+  return client?.clientName ?? client?.clientId ?? fallback;
+}
+
 export async function renderLogin(deps: InteractionDeps, ctx: WithInteractionContext, extra: { email?: string; error?: string } = {}) {
   const { uid, params } = ctx.state.interaction;
-  const client = await deps.host.current.Client.find(String(params.client_id));
   const hint = typeof params.login_hint === 'string' ? params.login_hint : '';
   ctx.type = 'html';
   ctx.body = await deps.views.render('interaction/login', {
     title: 'Sign in',
     uid,
     csrf: deps.csrf.token(uid),
-    clientName: client?.clientName ?? client?.clientId ?? 'the application',
+    clientName: await clientName(deps, ctx, 'the application'),
     email: extra.email ?? hint,
     error: extra.error,
   });
@@ -40,7 +45,6 @@ export async function renderSelectAccount(deps: InteractionDeps, ctx: WithIntera
 
 export async function renderConsent(deps: InteractionDeps, ctx: WithInteractionContext) {
   const { uid, params, prompt } = ctx.state.interaction;
-  const client = await deps.host.current.Client.find(String(params.client_id));
   const details = prompt.details as { missingOIDCScope?: string[] };
   const requested = String(params.scope ?? '').split(' ').filter(Boolean);
   const scopes = (details.missingOIDCScope?.length ? details.missingOIDCScope : requested)
@@ -50,7 +54,7 @@ export async function renderConsent(deps: InteractionDeps, ctx: WithInteractionC
     title: 'Allow access?',
     uid,
     csrf: deps.csrf.token(uid),
-    clientName: client?.clientName ?? client?.clientId ?? 'This application',
+    clientName: await clientName(deps, ctx, 'This application'),
     scopes,
   });
 }
