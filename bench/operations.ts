@@ -1,0 +1,131 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Browser, OperationError, basicAuth, tokenRequest, type TokenResponse } from './http.js';
+
+/** What the load generator needs to know about a running server; both servers provide it. */
+export interface BenchTarget {
+  issuer: string;
+  tokenEndpoint: string;
+  authorizationEndpoint: string;
+  user: { email: string; password: string };
+  /** Confidential client allowed only client_credentials. */
+  machineClient: { clientId: string; clientSecret: string };
+  /** Confidential first-party web client: authorization_code + refresh_token. */
+  webClient: { clientId: string; clientSecret: string; redirectUri: string };
+}
+
+const b64url = (bytes: Buffer) => bytes.toString('base64url');
+
+/** One client_credentials grant (RFC 6749 §4.4), client_secret_basic. */
+export async function clientCredentials(target: BenchTarget): Promise<void> {
+  const { clientId, clientSecret } = target.machineClient;
+  await tokenRequest(target.tokenEndpoint, basicAuth(clientId, clientSecret), { grant_type: 'client_credentials' });
+}
+
+const LOGIN_FORM = /<form[^>]*action="([^"]*\/login)"/;
+const CSRF_FIELD = /name="csrf" value="([^"]*)"/;
+const MAX_STEPS = 10;
+
+/**
+ * One complete browser sign-in with a fresh cookie jar: GET /auth, follow redirects to the
+ * interaction, POST email + password (+ csrf) to the login form, follow redirects back to
+ * the redirect URI, then redeem the code with its PKCE verifier (RFC 7636 §4.5).
+ */
+export async function authorizationCodeFlow(target: BenchTarget, extra: Record<string, string> = {}): Promise<TokenResponse> {
+  const { clientId, clientSecret, redirectUri } = target.webClient;
+  const verifier = b64url(randomBytes(32));
+  const state = b64url(randomBytes(16));
+  const auth = new URL(target.authorizationEndpoint);
+  auth.search = new URLSearchParams({
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: redirectUri,
+    scope: 'openid profile email',
+    state,
+    nonce: b64url(randomBytes(16)),
+    code_challenge: b64url(createHash('sha256').update(verifier).digest()),
+    code_challenge_method: 'S256',
+    ...extra,
+  }).toString();
+
+  const browser = new Browser(target.issuer);
+  let res = await browser.request(auth.toString());
+  let signedIn = false;
+  let callback: URL | undefined;
+  for (let step = 0; step < MAX_STEPS && !callback; step++) {
+    if (res.location?.startsWith(redirectUri)) {
+      callback = new URL(res.location);
+    } else if (res.location) {
+      res = await browser.request(res.location);
+    } else {
+      const action = LOGIN_FORM.exec(res.body)?.[1];
+      if (res.status !== 200 || !action || signedIn) {
+        throw new OperationError(`flow stopped at ${res.status}: ${res.body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 160)}`);
+      }
+      signedIn = true;
+      res = await browser.request(action, {
+        csrf: CSRF_FIELD.exec(res.body)?.[1] ?? '',
+        email: target.user.email,
+        password: target.user.password,
+      });
+    }
+  }
+  if (!callback) throw new OperationError('flow did not reach the redirect URI');
+  const code = callback.searchParams.get('code');
+  if (!code || callback.searchParams.get('state') !== state) {
+    throw new OperationError(`callback without code: ${callback.searchParams.get('error') ?? ''} ${callback.searchParams.get('error_description') ?? ''}`);
+  }
+  const tokens = await tokenRequest(target.tokenEndpoint, basicAuth(clientId, clientSecret), {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: redirectUri,
+    code_verifier: verifier,
+  });
+  if (!tokens.id_token) throw new OperationError('token response without id_token');
+  return tokens;
+}
+
+/** A refresh token chain owned by one worker: every use rotates it (RFC 9700 §4.14.2). */
+export class RefreshChain {
+  /** Successful rotations so far. */
+  rotations = 0;
+
+  private constructor(private readonly target: BenchTarget, private token: string) {}
+
+  /** offline_access is granted only with prompt=consent (OIDC Core §11). */
+  static async start(target: BenchTarget): Promise<RefreshChain> {
+    const tokens = await authorizationCodeFlow(target, { scope: 'openid offline_access', prompt: 'consent' });
+    if (!tokens.refresh_token) throw new OperationError('no refresh token issued for openid offline_access + prompt=consent');
+    return new RefreshChain(target, tokens.refresh_token);
+  }
+
+  async refresh(): Promise<void> {
+    const { clientId, clientSecret } = this.target.webClient;
+    const tokens = await tokenRequest(this.target.tokenEndpoint, basicAuth(clientId, clientSecret), {
+      grant_type: 'refresh_token',
+      refresh_token: this.token,
+    });
+    if (!tokens.refresh_token) throw new OperationError('refresh grant did not rotate the refresh token');
+    this.token = tokens.refresh_token;
+    this.rotations++;
+  }
+}
+
+/**
+ * Refresh workers: worker i owns chains i, i+n, i+2n, ... and rotates them in turn, so no
+ * chain is ever used by two workers at once (that would be refresh token reuse).
+ * Several chains per worker keep each chain short: oidc-provider's memory adapter does
+ * bookkeeping per save that grows with the tokens of the grant, and it is an LRU of 1,000
+ * entries that drops a token not touched for about 1,000 writes, so every chain must also
+ * come round often (see docs/benchmarks.md).
+ */
+export function refreshWorkers(chains: RefreshChain[], concurrency: number): Array<() => Promise<void>> {
+  return Array.from({ length: concurrency }, (_, worker) => {
+    const own = chains.filter((_, i) => i % concurrency === worker);
+    let turn = 0;
+    return async () => {
+      const chain = own[turn++ % own.length];
+      if (!chain) throw new OperationError('no refresh chain for this worker');
+      await chain.refresh();
+    };
+  });
+}

@@ -1,0 +1,352 @@
+/**
+ * Benchmark baseline: Gatehouse against a bare oidc-provider, three operations each.
+ *
+ *   npm run build && npm run bench [-- --duration 20 --warmup 3 --concurrency 8 --chains-per-worker 4 --wait-quiet 30 --only gatehouse]
+ *
+ * Needs PostgreSQL (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres)
+ * and Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/5, flushed). Loopback only.
+ * Writes bench/results/<date>.json and prints a table; see docs/benchmarks.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { measureArgon2 } from './argon2-cost.js';
+import { CLOCK_TICKS_PER_SECOND, machineBusySeconds } from './cpu.js';
+import { runPhase, type Meter, type PhaseResult } from './load.js';
+import { RefreshChain, authorizationCodeFlow, clientCredentials, refreshWorkers } from './operations.js';
+import { openStores, startBare, startGatehouse, type RunningServer, type Stores } from './servers.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '8' },
+    'max-ops': { type: 'string', default: '100000' },
+    'chains-per-worker': { type: 'string', default: '4' },
+    'wait-quiet': { type: 'string', default: '30' },
+    only: { type: 'string' },
+  },
+});
+
+function positive(name: string, raw: string | undefined, max: number): number {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > max) {
+    process.stderr.write(`bench: --${name} must be a number in (0, ${max}]\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const settings = {
+  durationSeconds: positive('duration', args.duration, 120),
+  warmupSeconds: args.warmup === '0' ? 0 : positive('warmup', args.warmup, 30),
+  concurrency: Math.floor(positive('concurrency', args.concurrency, 64)),
+  maxOps: Math.floor(positive('max-ops', args['max-ops'], 1_000_000)),
+  /** Refresh token chains each worker rotates in turn (each chain is one sign-in to set up). */
+  chainsPerWorker: Math.floor(positive('chains-per-worker', args['chains-per-worker'], 16)),
+  /** Seconds to wait at most for other processes to leave the CPUs alone before starting. */
+  waitQuietSeconds: args['wait-quiet'] === '0' ? 0 : positive('wait-quiet', args['wait-quiet'], 600),
+};
+const only = args.only;
+if (only !== undefined && only !== 'gatehouse' && only !== 'bare') {
+  process.stderr.write('bench: --only is gatehouse or bare\n');
+  process.exit(2);
+}
+
+const OPERATIONS = ['client_credentials', 'authorization_code_flow', 'refresh_token'] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+type ServerName = RunningServer['name'];
+
+interface ServerReport {
+  pid: number;
+  rssMiBAfter: number | undefined;
+  phases: Record<Operation, PhaseResult>;
+  /** What the server printed (its banner, then warnings: LOG_LEVEL=warn), last 20 lines. */
+  output: string[];
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Everything a run has started, undone in reverse order however the run ends. */
+const cleanups: Array<() => Promise<void>> = [];
+async function cleanUp(): Promise<void> {
+  for (const undo of cleanups.splice(0).reverse()) {
+    await undo().catch((err: unknown) => log(`bench: cleanup failed: ${err instanceof Error ? err.message : String(err)}`));
+  }
+}
+
+function checkBuild(): void {
+  const main = join(ROOT, 'dist/src/main.js');
+  if (!existsSync(main) || !existsSync(join(ROOT, 'dist/src/cli/main.js'))) {
+    log('bench: dist/ is missing; run `npm run build` first (the benchmark runs the built server).');
+    process.exit(2);
+  }
+  const built = statSync(main).mtimeMs;
+  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+    const p = join(dir, e.name);
+    return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
+  }, 0);
+  if (newest(join(ROOT, 'src')) > built) log('bench: warning: src/ has changed since the last build; figures are for dist/ as built.');
+}
+
+/** Other processes' CPU use above which the machine is not quiet enough to measure on. */
+const QUIET_BUSY_CORES = 0.3;
+
+/** Waits (bounded) until the machine is nearly idle; returns the busy cores last seen. */
+async function waitForQuiet(maxSeconds: number): Promise<{ busyCores: number; waitedSeconds: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const before = machineBusySeconds();
+    await sleep(2000);
+    const busyCores = Number(((machineBusySeconds() - before) / 2).toFixed(2));
+    const waitedSeconds = Math.round((Date.now() - t0) / 1000);
+    if (busyCores <= QUIET_BUSY_CORES || waitedSeconds >= maxSeconds) return { busyCores, waitedSeconds };
+    log(`bench: other processes keep ${busyCores} cores busy; waiting for a quieter machine (${waitedSeconds}/${maxSeconds} s) ...`);
+  }
+}
+
+function loadGeneratorMeter(): Meter {
+  return {
+    label: 'loadgen',
+    kind: 'cpu',
+    async start() {
+      const before = process.cpuUsage();
+      return async () => {
+        const used = process.cpuUsage(before);
+        return (used.user + used.system) / 1e6;
+      };
+    },
+  };
+}
+
+function machineMeter(): Meter {
+  return {
+    label: 'machine',
+    kind: 'cpu',
+    async start() {
+      const before = machineBusySeconds();
+      return async () => machineBusySeconds() - before;
+    },
+  };
+}
+
+/**
+ * Runs every operation on each server, the servers back to back per operation
+ * (Gatehouse then bare), so both see much the same background load on a shared machine.
+ */
+async function benchmarkAll(running: RunningServer[]): Promise<Partial<Record<ServerName, ServerReport>>> {
+  const phase = {
+    concurrency: settings.concurrency,
+    warmupMs: settings.warmupSeconds * 1000,
+    durationMs: settings.durationSeconds * 1000,
+    maxOps: settings.maxOps,
+  };
+  const meters = (server: RunningServer) => [...server.meters, loadGeneratorMeter(), machineMeter()];
+  const workers = (op: () => Promise<unknown>) => Array.from({ length: settings.concurrency }, () => async () => { await op(); });
+  const phases = new Map(running.map((server) => [server.name, {} as Record<Operation, PhaseResult>]));
+  const record = (server: RunningServer, op: Operation, result: PhaseResult) => {
+    // CPU the machine spent on anything but this benchmark (other users' work shows up here).
+    const { machine, ...ours } = result.cpuSeconds;
+    const own = Object.values(ours).reduce<number>((sum, v) => sum + (v ?? 0), 0);
+    result.cpuSeconds.background = machine === null || machine === undefined ? null : Number((machine - own).toFixed(2));
+    const target = phases.get(server.name);
+    if (target) target[op] = result;
+  };
+
+  for (const server of running) {
+    log(`[${server.name}] client_credentials ...`);
+    record(server, 'client_credentials', await runPhase(workers(() => clientCredentials(server.target)), meters(server), phase));
+    await sleep(1000);
+  }
+  for (const server of running) {
+    log(`[${server.name}] authorization code + PKCE flow with password sign-in ...`);
+    record(server, 'authorization_code_flow', await runPhase(workers(() => authorizationCodeFlow(server.target)), meters(server), phase));
+    await sleep(1000);
+  }
+  const chainCount = settings.concurrency * settings.chainsPerWorker;
+  if (chainCount > 100) {
+    log('bench: warning: over 100 refresh chains; the bare server\'s 1,000-entry LRU may drop idle ones (invalid_grant).');
+  }
+  for (const server of running) {
+    log(`[${server.name}] refresh_token (signing in ${chainCount} chains first) ...`);
+    const chains: RefreshChain[] = [];
+    // In batches of `concurrency`, so setting up stays within the same bounded load.
+    while (chains.length < chainCount) {
+      const batch = Math.min(settings.concurrency, chainCount - chains.length);
+      chains.push(...await Promise.all(Array.from({ length: batch }, () => RefreshChain.start(server.target))));
+    }
+    await sleep(1000);
+    const result = await runPhase(refreshWorkers(chains, settings.concurrency), meters(server), { ...phase, retireOnError: true });
+    result.chains = { count: chains.length, maxRotations: Math.max(...chains.map((c) => c.rotations)) };
+    record(server, 'refresh_token', result);
+    await sleep(1000);
+  }
+
+  const reports: Partial<Record<ServerName, ServerReport>> = {};
+  for (const server of running) {
+    const output = server.output().filter((line) => !/^\s*$/.test(line));
+    const done = phases.get(server.name);
+    if (done) reports[server.name] = { pid: server.pid, rssMiBAfter: server.rssMiB(), phases: done, output: output.slice(-20) };
+  }
+  return reports;
+}
+
+function machineFacts(stores: Stores | undefined) {
+  const version = (cmd: string, argv: string[]) => {
+    try {
+      return execFileSync(cmd, argv, { encoding: 'utf8', timeout: 5000 }).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const pkg = (name: string) => {
+    try {
+      return (JSON.parse(execFileSync(process.execPath, ['-p', `JSON.stringify(require('${name}/package.json').version)`], { cwd: ROOT, encoding: 'utf8' })) as string);
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    nproc: availableParallelism(),
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: version('uname', ['-r']),
+    node: process.version,
+    oidcProvider: pkg('oidc-provider'),
+    postgres: stores?.versions.postgres,
+    redis: stores?.versions.redis,
+    clockTicksPerSecond: CLOCK_TICKS_PER_SECOND,
+    loadAverageAtStart: loadavg().map((n) => Number(n.toFixed(2))),
+    gitCommit: version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+  };
+}
+
+function resultPath(): string {
+  const dir = join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const date = new Date().toISOString().slice(0, 10);
+  for (let n = 1; ; n++) {
+    const path = join(dir, n === 1 ? `${date}.json` : `${date}-${n}.json`);
+    if (!existsSync(path)) return path;
+  }
+}
+
+const fmt = (value: number | null | undefined, digits = 2) => (value === null || value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits));
+
+function printTable(servers: Partial<Record<ServerName, ServerReport>>, ratios: Record<Operation, number | null>): void {
+  const header = ['operation', 'server', 'ops/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU-s/1k', '+postgres', '+redis', 'loadgen CPU-s/1k', 'other procs CPU-s'];
+  const rows: string[][] = [header];
+  for (const op of OPERATIONS) {
+    for (const name of ['gatehouse', 'bare'] as const) {
+      const p = servers[name]?.phases[op];
+      if (!p) continue;
+      rows.push([op, name, fmt(p.opsPerSecond, 1), fmt(p.latencyMs.p50, 1), fmt(p.latencyMs.p99, 1), String(p.errors),
+        fmt(p.cpuSecondsPer1000.server, 3), fmt(p.cpuSecondsPer1000.postgres, 3), fmt(p.cpuSecondsPer1000.redis, 3),
+        fmt(p.cpuSecondsPer1000.loadgen, 3), `${fmt(Math.max(0, p.cpuSeconds.background ?? NaN), 1)}/${fmt(p.seconds * availableParallelism(), 0)}`]);
+    }
+  }
+  const widths = header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  process.stdout.write(`\n${line(rows[0] ?? [])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  for (const r of rows.slice(1)) process.stdout.write(`${line(r)}\n`);
+  if (servers.gatehouse && servers.bare) {
+    process.stdout.write('\nGatehouse / bare, server CPU per 1,000 operations:\n');
+    for (const op of OPERATIONS) process.stdout.write(`  ${op.padEnd(24)} ${fmt(ratios[op], 1)}x\n`);
+  }
+  const g = servers.gatehouse;
+  if (g) {
+    process.stdout.write('\nGatehouse store work per operation (approximate):\n');
+    for (const op of OPERATIONS) {
+      const per = g.phases[op].perOperation;
+      process.stdout.write(`  ${op.padEnd(24)} ${fmt(per.pg_transactions, 1)} PostgreSQL transactions, `
+        + `${fmt(per.pg_rows_written, 1)} rows written, ${fmt(per.redis_commands, 1)} Redis commands\n`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  checkBuild();
+  const perServer = 3 * (settings.warmupSeconds + settings.durationSeconds) + 90;
+  const watchdogSeconds = (only ? 1 : 2) * perServer + settings.waitQuietSeconds + 60;
+  // (Each phase is bounded by --duration and --max-ops, each request by a 15 s timeout.)
+  const watchdog = setTimeout(() => {
+    log(`bench: still running after ${watchdogSeconds} s; stopping.`);
+    void cleanUp().finally(() => process.exit(3));
+  }, watchdogSeconds * 1000);
+  watchdog.unref();
+  const onSignal = () => { void cleanUp().finally(() => process.exit(130)); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const quiet = settings.waitQuietSeconds > 0 ? await waitForQuiet(settings.waitQuietSeconds) : undefined;
+  if (quiet && quiet.busyCores > QUIET_BUSY_CORES) {
+    log(`bench: warning: the machine is busy (${quiet.busyCores} cores in use by others); figures will be noisy.`);
+  }
+  const started = new Date();
+  const stores = await openStores();
+  cleanups.push(() => stores.close());
+  log(`bench: database ${stores.databaseName}, Redis ${new URL(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/5').pathname} flushed`);
+  const facts = machineFacts(stores);
+  const argon2Cost = await measureArgon2(ROOT);
+  log(`bench: one argon2id verification (${argon2Cost.memoryKiB} KiB, t=${argon2Cost.timeCost}) costs ${argon2Cost.cpuMsPerVerify} ms CPU here`);
+  // Gatehouse always boots: its CLI makes the user and clients the bare server copies.
+  log('bench: starting Gatehouse (node dist/src/main.js) ...');
+  const { server: gatehouse, fixtures } = await startGatehouse(stores, ROOT);
+  cleanups.push(() => gatehouse.stop());
+  const running: RunningServer[] = only === 'bare' ? [] : [gatehouse];
+  if (only !== 'gatehouse') {
+    log('bench: starting the bare oidc-provider (node --import tsx bench/bare-provider.ts) ...');
+    const bare = await startBare(fixtures, ROOT);
+    cleanups.push(() => bare.stop());
+    running.push(bare);
+  }
+  const servers = await benchmarkAll(running);
+  await cleanUp();
+
+  const ratios = Object.fromEntries(OPERATIONS.map((op) => {
+    const g = servers.gatehouse?.phases[op].cpuSecondsPer1000.server;
+    const b = servers.bare?.phases[op].cpuSecondsPer1000.server;
+    return [op, g && b ? Number((g / b).toFixed(2)) : null];
+  })) as Record<Operation, number | null>;
+
+  const report = {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    command: `npm run bench -- --duration ${settings.durationSeconds} --warmup ${settings.warmupSeconds} --concurrency ${settings.concurrency} --chains-per-worker ${settings.chainsPerWorker}${only ? ` --only ${only}` : ''}`,
+    settings,
+    machine: { ...facts, busyCoresBeforeStart: quiet?.busyCores ?? null },
+    argon2: argon2Cost,
+    notes: [
+      'cpuSeconds.server: utime+stime of the server process from /proc/<pid>/stat (all threads, incl. the libuv pool running argon2).',
+      'cpuSeconds.postgres: PostgreSQL backends connected to the benchmark database; cpuSeconds.redis: the whole redis-server process (shared).',
+      'cpuSeconds.loadgen: this process (the load generator); cpuSeconds.machine: all busy CPU on the machine (/proc/stat);',
+      'cpuSeconds.background: machine minus the meters above, i.e. work by other processes during the window.',
+      'ratioServerCpuPer1000: Gatehouse server CPU per 1,000 ops divided by the bare server\'s.',
+      'perOperation: PostgreSQL transactions and rows written (pg_stat_database of the benchmark database, flushed by backends about once a second, so approximate) and Redis commands (whole server, shared) per operation.',
+      'argon2: CPU of one verification with config/default.yaml parameters, measured in the load generator; each Gatehouse sign-in does one.',
+    ],
+    servers,
+    ratioServerCpuPer1000: ratios,
+  };
+  const path = resultPath();
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+  printTable(servers, ratios);
+  process.stdout.write(`\nresults: ${path.slice(ROOT.length + 1)}\n`);
+  for (const [name, r] of Object.entries(servers)) {
+    const warnings = [...new Set(r.output.filter((l) => /warn|error/i.test(l)))];
+    if (warnings.length > 0) process.stdout.write(`\n${name} printed:\n${warnings.map((l) => `  ${l.slice(0, 200)}`).join('\n')}\n`);
+  }
+}
+
+main().catch(async (error: unknown) => {
+  log(`bench: failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  await cleanUp();
+  process.exit(1);
+});

@@ -1,0 +1,329 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import type { ClientMetadata } from 'oidc-provider';
+import type { BareConfig } from './bare-provider.js';
+import type { Meter } from './load.js';
+import type { BenchTarget } from './operations.js';
+import { groupDelta, processCpuSeconds, processGroupCpu, residentMiB } from './cpu.js';
+
+const run = promisify(execFile);
+
+export const POSTGRES_ADMIN_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** A Redis database index of its own, flushed before use, so no one else's keys are touched. */
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/5';
+const BOOT_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 15_000;
+const REDIRECT_URI = 'http://127.0.0.1/bench/callback';
+
+export interface RunningServer {
+  name: 'gatehouse' | 'bare';
+  target: BenchTarget;
+  pid: number;
+  /** CPU meters for this server's side: its own process, and for Gatehouse its stores. */
+  meters: Meter[];
+  rssMiB(): number | undefined;
+  /** Server output lines (stdout and stderr), the last 200. */
+  output(): string[];
+  stop(): Promise<void>;
+}
+
+/** What Gatehouse's CLI created, handed to the bare server so both serve the same clients. */
+export interface Fixtures {
+  user: { id: string; email: string; password: string; name: string };
+  clients: ClientMetadata[];
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function processMeter(label: string, pid: number): Meter {
+  return {
+    label,
+    kind: 'cpu',
+    async start() {
+      const before = processCpuSeconds(pid);
+      return async () => {
+        const after = processCpuSeconds(pid);
+        return before === undefined || after === undefined ? undefined : after - before;
+      };
+    },
+  };
+}
+
+interface Child {
+  process: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+function startChild(command: string, args: string[], env: NodeJS.ProcessEnv): Child {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      output.push(line);
+      if (output.length > 200) output.shift();
+    }
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { process: child, output, exited };
+}
+
+async function waitForDiscovery(issuer: string, child: Child): Promise<void> {
+  const deadline = Date.now() + BOOT_TIMEOUT_MS;
+  let exited = false;
+  void child.exited.then(() => { exited = true; });
+  while (Date.now() < deadline && !exited) {
+    try {
+      const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`server did not come up (${exited ? 'it exited' : 'timed out'}):\n${child.output.slice(-20).join('\n')}`);
+}
+
+async function stopChild(child: Child): Promise<void> {
+  if (child.process.exitCode !== null || child.process.signalCode !== null) return;
+  child.process.kill('SIGTERM');
+  const stopped = await Promise.race([child.exited.then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]);
+  if (!stopped) {
+    child.process.kill('SIGKILL');
+    await child.exited;
+  }
+}
+
+/** Only what a server needs from our environment; nothing like GATEHOUSE_CONFIG leaks in. */
+function baseEnv(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG };
+}
+
+async function endpoints(issuer: string): Promise<{ tokenEndpoint: string; authorizationEndpoint: string }> {
+  const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000) });
+  const doc = await res.json() as { token_endpoint?: string; authorization_endpoint?: string };
+  if (!doc.token_endpoint || !doc.authorization_endpoint) throw new Error('discovery document without endpoints');
+  return { tokenEndpoint: doc.token_endpoint, authorizationEndpoint: doc.authorization_endpoint };
+}
+
+/** The scratch PostgreSQL database and Redis index Gatehouse runs on, and their CPU meters. */
+export interface Stores {
+  databaseUrl: string;
+  databaseName: string;
+  meters: Meter[];
+  versions: { postgres: string; redis: string };
+  close(): Promise<void>;
+}
+
+export async function openStores(): Promise<Stores> {
+  const databaseName = `gh_bench_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  let created = false;
+  try {
+    await admin.query(`CREATE DATABASE ${databaseName}`);
+    created = true;
+    await redis.connect();
+    await redis.flushdb();
+    const info = await redis.info('server');
+    const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    const redisVersion = /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? 'unknown';
+    const postgresVersion = String((await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version);
+
+    const backendPids = async () => (await admin.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = $1', [databaseName])).rows.map((r) => r.pid);
+    const postgresMeter: Meter = {
+      label: 'postgres',
+      kind: 'cpu',
+      async start() {
+        const before = processGroupCpu(await backendPids());
+        return async () => groupDelta(before, processGroupCpu(await backendPids()));
+      },
+    };
+    const pgCounter = (label: string, expression: string): Meter => {
+      const read = async () => Number((await admin.query<{ n: string }>(
+        `SELECT ${expression} AS n FROM pg_stat_database WHERE datname = $1`, [databaseName])).rows[0]?.n);
+      return {
+        label,
+        kind: 'count',
+        async start() {
+          const before = await read();
+          return async () => (await read()) - before;
+        },
+      };
+    };
+    const redisCommands: Meter = {
+      label: 'redis_commands',
+      kind: 'count',
+      async start() {
+        const read = async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))?.[1]);
+        const before = await read();
+        // Minus the INFO that reads the count.
+        return async () => (await read()) - before - 1;
+      },
+    };
+    const meters: Meter[] = [
+      postgresMeter,
+      ...(Number.isFinite(redisPid) && redisPid > 0 ? [processMeter('redis', redisPid)] : []),
+      pgCounter('pg_transactions', 'xact_commit + xact_rollback'),
+      pgCounter('pg_rows_written', 'tup_inserted + tup_updated + tup_deleted'),
+      redisCommands,
+    ];
+    const url = new URL(POSTGRES_ADMIN_URL);
+    url.pathname = `/${databaseName}`;
+    return {
+      databaseUrl: url.toString(),
+      databaseName,
+      meters,
+      versions: { postgres: postgresVersion, redis: redisVersion },
+      async close() {
+        await redis.flushdb().catch(() => undefined);
+        redis.disconnect();
+        await admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
+        await admin.end();
+      },
+    };
+  } catch (error) {
+    redis.disconnect();
+    if (created) await admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+    throw error;
+  }
+}
+
+interface CliClient extends ClientMetadata {
+  client_id: string;
+  client_secret?: string;
+  name?: string;
+  first_party?: boolean;
+}
+
+/**
+ * Gatehouse as it is deployed: `node dist/src/main.js` in a child process, on a fresh
+ * PostgreSQL database and Redis index, with its user and clients made by its own CLI.
+ */
+export async function startGatehouse(stores: Stores, root: string): Promise<{ server: RunningServer; fixtures: Fixtures }> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'gh-bench-'));
+  const env: NodeJS.ProcessEnv = {
+    ...baseEnv(),
+    ISSUER: issuer,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: stores.databaseUrl,
+    REDIS_URL,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64'),
+  };
+  const cli = async <T>(...args: string[]): Promise<T> => {
+    const { stdout } = await run(process.execPath, ['dist/src/cli/main.js', ...args, '--json'], { cwd: root, env, timeout: 60_000 });
+    const last = stdout.trim().split('\n').pop() ?? '';
+    return JSON.parse(last) as T;
+  };
+
+  const child = startChild(process.execPath, ['dist/src/main.js'], { ...env });
+  const cleanup = async () => {
+    await stopChild(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitForDiscovery(issuer, child);
+    const password = randomBytes(18).toString('base64url');
+    const email = 'bench@example.com';
+    const name = 'Bench User';
+    const user = await cli<{ id: string; email: string }>('users', 'create', '--email', email, '--password', password, '--name', name);
+    const machine = await cli<CliClient>('clients', 'create', '--name', 'bench-machine', '--grant-types', 'client_credentials');
+    const web = await cli<CliClient>('clients', 'create', '--name', 'bench-web', '--redirect-uri', REDIRECT_URI, '--first-party');
+    if (!machine.client_secret || !web.client_secret) throw new Error('the CLI returned a client without a secret');
+    const pid = child.process.pid;
+    if (pid === undefined) throw new Error('Gatehouse has no pid');
+
+    const target: BenchTarget = {
+      issuer,
+      ...(await endpoints(issuer)),
+      user: { email, password },
+      machineClient: { clientId: machine.client_id, clientSecret: machine.client_secret },
+      webClient: { clientId: web.client_id, clientSecret: web.client_secret, redirectUri: REDIRECT_URI },
+    };
+    const asStatic = ({ name: clientName, first_party: _firstParty, ...metadata }: CliClient): ClientMetadata =>
+      ({ ...metadata, client_name: clientName });
+    return {
+      server: {
+        name: 'gatehouse',
+        target,
+        pid,
+        meters: [processMeter('server', pid), ...stores.meters],
+        rssMiB: () => residentMiB(pid),
+        output: () => [...child.output],
+        stop: cleanup,
+      },
+      fixtures: { user: { id: user.id, email, password, name }, clients: [asStatic(machine), asStatic(web)] },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+/** bench/bare-provider.ts under tsx's loader; `node --import tsx` keeps the server in this pid. */
+export async function startBare(fixtures: Fixtures, root: string): Promise<RunningServer> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const config: BareConfig = { issuer, port, user: fixtures.user, clients: fixtures.clients };
+  const child = startChild(process.execPath, ['--import', 'tsx', join(root, 'bench/bare-provider.ts')], {
+    ...baseEnv(),
+    BENCH_BARE_CONFIG: JSON.stringify(config),
+  });
+  try {
+    await waitForDiscovery(issuer, child);
+    const pid = child.process.pid;
+    if (pid === undefined) throw new Error('bare provider has no pid');
+    const machine = fixtures.clients[0];
+    const web = fixtures.clients[1];
+    if (!machine?.client_secret || !web?.client_secret) throw new Error('fixtures without client secrets');
+    return {
+      name: 'bare',
+      target: {
+        issuer,
+        ...(await endpoints(issuer)),
+        user: { email: fixtures.user.email, password: fixtures.user.password },
+        machineClient: { clientId: machine.client_id, clientSecret: machine.client_secret },
+        webClient: { clientId: web.client_id, clientSecret: web.client_secret, redirectUri: REDIRECT_URI },
+      },
+      pid,
+      meters: [processMeter('server', pid)],
+      rssMiB: () => residentMiB(pid),
+      output: () => [...child.output],
+      stop: () => stopChild(child),
+    };
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+}
