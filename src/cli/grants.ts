@@ -17,11 +17,22 @@ export async function grantsCommand(sub: string | undefined, args: string[], run
       return;
     }
     case 'revoke': {
-      const { values, positionals } = parseCommand(args, { 'grant-id': { type: 'string' } }, 1);
-      const id = required(values['grant-id'] ?? positionals[0], 'grant-id');
-      await run((s) => s.storage.oidc.revokeGrant(id));
-      if (values.json) io.out(JSON.stringify({ grant_id: id, revoked: true }));
-      else io.out(`revoked grant ${id}`);
+      const { values, positionals } = parseCommand(args, {
+        'grant-id': { type: 'string' }, email: { type: 'string' }, 'client-id': { type: 'string' },
+      }, 1);
+      const grantId = values['grant-id'] ?? positionals[0];
+      if (grantId) {
+        await run((s) => s.storage.oidc.revokeGrant(grantId));
+        if (values.json) io.out(JSON.stringify({ grant_id: grantId, revoked: true }));
+        else io.out(`revoked grant ${grantId}`);
+        return;
+      }
+      // Withdraw the consent itself: every grant the user gave this client, in every session.
+      const email = required(values.email, 'email (or a GRANT_ID)');
+      const clientId = required(values['client-id'], 'client-id');
+      const removed = await run(async (s) => s.storage.oidc.revokeConsent((await s.users.findByEmail(email)).id, clientId));
+      if (values.json) io.out(JSON.stringify({ email, client_id: clientId, revoked: removed > 0 }));
+      else io.out(removed > 0 ? `revoked ${email}'s consent for ${clientId}` : `${email} has no consent for ${clientId}`);
       return;
     }
     default:

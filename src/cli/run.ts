@@ -20,7 +20,7 @@ export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: n
                  [--auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
                  [--jwks-uri U] [--id-token-alg ES256|RS256]
   clients list | clients delete CLIENT_ID
-  grants list --email E | grants revoke GRANT_ID
+  grants list --email E | grants revoke GRANT_ID | grants revoke --email E --client-id C
   keys list | keys rotate
 
   --json prints machine-readable output. Configuration comes from the same settings and

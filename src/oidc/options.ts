@@ -32,26 +32,49 @@ function isFirstParty(ctx: KoaContextWithOIDC): boolean {
   return ctx.oidc.client?.metadata()[FIRST_PARTY] === true;
 }
 
+/** A grant for this session carrying what the user already consented to for the client. */
+async function grantFromEarlierConsent(ctx: KoaContextWithOIDC, oidc: OidcPayloadRepository, accountId: string): Promise<Grant | undefined> {
+  const { client, provider } = ctx.oidc;
+  if (!client) return undefined;
+  const earlierId = await oidc.findGrantId(accountId, client.clientId);
+  const earlier = earlierId ? await provider.Grant.find(earlierId) : undefined;
+  if (!earlier || earlier.accountId !== accountId || earlier.clientId !== client.clientId) return undefined;
+  const grant = new provider.Grant({ accountId, clientId: client.clientId });
+  if (earlier.getOIDCScope()) grant.addOIDCScope(earlier.getOIDCScope());
+  if (earlier.getOIDCClaims().length > 0) grant.addOIDCClaims(earlier.getOIDCClaims());
+  for (const resource of Object.keys(earlier.resources ?? {})) {
+    grant.addResourceScope(resource, earlier.getResourceScope(resource));
+  }
+  return grant;
+}
+
 /**
- * The consent a user gave a client is remembered across sessions; first-party clients
- * get their grant without a consent page (oidc-provider docs, "skipping consent").
+ * The consent a user gave a client is remembered across sessions: a new session gets its
+ * own Grant (so logging out or revoking one session's tokens leaves the others alone) with
+ * the scopes consented to earlier. First-party clients get their grant without a consent
+ * page (oidc-provider docs, "skipping consent").
  */
 function loadExistingGrant(oidc: OidcPayloadRepository) {
   return async (ctx: KoaContextWithOIDC): Promise<Grant | undefined> => {
     const { client, session, provider } = ctx.oidc;
     const accountId = session?.accountId;
     if (!client || !accountId) return undefined;
-    const grantId = ctx.oidc.result?.consent?.grantId
-      ?? session.grantIdFor(client.clientId)
-      ?? await oidc.findGrantId(accountId, client.clientId);
+    const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
     let grant = grantId ? await provider.Grant.find(grantId) : undefined;
     if (grant && (grant.accountId !== accountId || grant.clientId !== client.clientId)) grant = undefined;
-    if (!isFirstParty(ctx)) return grant;
-    grant ??= new provider.Grant({ accountId, clientId: client.clientId });
-    grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
-    const claims = [...ctx.oidc.requestParamClaims];
-    if (claims.length > 0) grant.addOIDCClaims(claims);
-    await grant.save();
+    let changed = false;
+    if (!grant) {
+      grant = await grantFromEarlierConsent(ctx, oidc, accountId);
+      changed = grant !== undefined;
+    }
+    if (isFirstParty(ctx)) {
+      grant ??= new provider.Grant({ accountId, clientId: client.clientId });
+      grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
+      const claims = [...ctx.oidc.requestParamClaims];
+      if (claims.length > 0) grant.addOIDCClaims(claims);
+      changed = true;
+    }
+    if (grant && changed) await grant.save();
     return grant;
   };
 }

@@ -102,6 +102,17 @@ export function createOidcPayloadRepository(db: DataSource) {
         `DELETE FROM oidc_payloads WHERE grant_id = $1 OR (model = 'Grant' AND id = $1)`, [grantId]);
     },
 
+    /** Withdraws an account's consent for a client: every Grant of the pair and all it issued. */
+    async revokeConsent(accountId: string, clientId: string): Promise<number> {
+      const { affected } = await runSql(db, `
+        WITH grants AS (
+          SELECT id FROM oidc_payloads WHERE account_id = $1 AND model = 'Grant' AND payload->>'clientId' = $2)
+        DELETE FROM oidc_payloads
+        WHERE grant_id IN (SELECT id FROM grants) OR (model = 'Grant' AND id IN (SELECT id FROM grants))`,
+      [accountId, clientId]);
+      return affected;
+    },
+
     /** The newest live Grant an account gave a client, to remember consent across sessions. */
     async findGrantId(accountId: string, clientId: string): Promise<string | undefined> {
       const { rows } = await runSql<{ id: string }>(db, `

@@ -61,6 +61,26 @@ describe.each(BACKENDS)('gatehouse CLI (%s)', (backend) => {
     expect(json<unknown[]>(await cli(server, 'grants', 'list', '--email', user.email, '--json'))).toHaveLength(0);
   });
 
+  it('withdraws a consent given in several sessions at once', async () => {
+    const user = await server.buildUser();
+    const client = await server.buildClient({ firstParty: false });
+    const rp = await discoverRp(server.issuer, client);
+    for (const ua of [new UserAgent(server.issuer), new UserAgent(server.issuer)]) {
+      const request = await buildAuthRequest(rp, client.redirectUri);
+      const trace = await runAuthorization(ua, request.url, client.redirectUri, { email: user.email, password: user.password, consent: 'allow' });
+      await redeemCode(rp, trace.callbackUrl, request);
+    }
+    // one grant per session, the second carrying the consent remembered from the first
+    expect(json<unknown[]>(await cli(server, 'grants', 'list', '--email', user.email, '--json'))).toHaveLength(2);
+    const revoked = await cli(server, 'grants', 'revoke', '--email', user.email, '--client-id', client.clientId, '--json');
+    expect(json<{ revoked: boolean }>(revoked).revoked).toBe(true);
+    expect(json<unknown[]>(await cli(server, 'grants', 'list', '--email', user.email, '--json'))).toHaveLength(0);
+    const again = await buildAuthRequest(rp, client.redirectUri);
+    const trace = await runAuthorization(new UserAgent(server.issuer), again.url, client.redirectUri, { email: user.email, password: user.password, consent: 'allow' });
+    expect(trace.pages).toEqual(['login', 'consent']);
+    expect((await cli(server, 'grants', 'revoke', '--email', user.email)).code).toBe(2);
+  });
+
   it.each([
     [['users', 'create', '--email', 'x@example.com'], /--password is required/],
     [['users', 'create', '--email', 'not-an-email', '--password', 'long enough pw'], /email: .* is not an email address/],

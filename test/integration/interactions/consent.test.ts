@@ -93,7 +93,10 @@ describe.each(BACKENDS)('consent step (%s)', (backend) => {
     const newBrowser = await signIn(new UserAgent(server.issuer), rp, user);
     expect(newBrowser.trace.pages).toEqual(['login']);
     expect(newBrowser.tokens.claims()?.sub).toBe(user.id);
-    expect(await grantsFor(user.id, rp.client.clientId)).toHaveLength(1);
+    // each browser session has its own grant; the second carries the remembered consent
+    const grants = await grantsFor(user.id, rp.client.clientId);
+    expect(grants).toHaveLength(2);
+    expect(grants.map((g) => g.scope)).toEqual([grants[0]?.scope, grants[0]?.scope]);
 
     // Consent belongs to this user and this client only.
     const otherUser = await server.buildUser();
@@ -126,7 +129,7 @@ describe.each(BACKENDS)('consent step (%s)', (backend) => {
     expect(paramsOf(page.location)).toMatchObject({ error: 'consent_required', state: request.state });
   });
 
-  it('asks again after the grant is revoked, and the revoked tokens stop working', async () => {
+  it('asks again after the consent is withdrawn, and the revoked tokens stop working', async () => {
     const user = await server.buildUser();
     const rp = await buildRp(server, { name: 'Revoked RP', firstParty: false });
     const ua = new UserAgent(server.issuer);
@@ -134,13 +137,13 @@ describe.each(BACKENDS)('consent step (%s)', (backend) => {
     const grants = await grantsFor(user.id, rp.client.clientId);
     expect(grants).toHaveLength(1);
 
-    await server.gatehouse.storage.storage.oidc.revokeGrant(grants[0]?.id ?? '');
+    await server.gatehouse.storage.storage.oidc.revokeConsent(user.id, rp.client.clientId);
     expect(await grantsFor(user.id, rp.client.clientId)).toEqual([]);
     await expect(oidc.fetchUserInfo(rp.config, tokens.access_token, user.id)).rejects.toMatchObject({ status: 401 });
 
     const sameBrowser = await signIn(ua, rp, user, {}, { consent: 'allow' });
     expect(sameBrowser.trace.pages).toEqual(['consent']);
-    await server.gatehouse.storage.storage.oidc.revokeGrant((await grantsFor(user.id, rp.client.clientId))[0]?.id ?? '');
+    await server.gatehouse.storage.storage.oidc.revokeConsent(user.id, rp.client.clientId);
     const newBrowser = await signIn(new UserAgent(server.issuer), rp, user, {}, { consent: 'allow' });
     expect(newBrowser.trace.pages).toEqual(['login', 'consent']);
   });
