@@ -88,6 +88,8 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
   const redirectUris = input.redirectUris.map((u) => checkRedirectUri('redirect-uri', u));
   const postLogout = input.postLogoutRedirectUris.map((u) => checkRedirectUri('post-logout-redirect-uri', u));
   const scopes = input.scope.split(' ').filter(Boolean).map((s) => oneOf('scope', s, SCOPES));
+  // oidc-provider refuses `scope: ""` as invalid_client_metadata on every request.
+  if (scopes.length === 0) throw new ClientInputError('scope', 'at least one scope is needed');
   const idTokenAlg = input.idTokenAlg ? oneOf('id-token-alg', input.idTokenAlg, ID_TOKEN_ALGS) : 'ES256';
   return {
     confidential,

@@ -1,0 +1,170 @@
+import { createServer, type Server } from 'node:http';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { BACKENDS } from '../../helpers/backends.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
+import { authorize, basicAuthorization, introspect, oauthFailure, postTokenRaw, signIn } from '../../helpers/tokens.js';
+
+/** A relying party's public keys, published the way a jwks_uri is. */
+async function serveJwks(keys: JWK[]): Promise<{ url: string; requests: () => number; close(): Promise<void> }> {
+  let count = 0;
+  const server: Server = createServer((_req, res) => {
+    count += 1;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/jwks.json`,
+    requests: () => count,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function signingKey() {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = await exportJWK(publicKey);
+  return { privateKey, jwk: { ...jwk, kid: `k-${Math.random().toString(36).slice(2)}`, alg: 'ES256', use: 'sig' } };
+}
+
+describe.each(BACKENDS)('client authentication at the token endpoint (%s)', (backend) => {
+  let server: TestServer;
+  beforeAll(async () => { server = await startTestServer(backend); });
+  afterAll(async () => { await server?.close(); });
+
+  describe('client_secret_basic', () => {
+    it('authenticates with the secret in the Authorization header', async () => {
+      const client = await server.buildClient();
+      expect(client.clientSecret).toEqual(expect.any(String));
+      const { tokens, user, rp } = await signIn(server, { client, rp: await discoverRp(server.issuer, client, oidc.ClientSecretBasic(client.clientSecret ?? '')) });
+      expect(await introspect(rp, tokens.access_token)).toMatchObject({ active: true, sub: user.id, client_id: client.clientId });
+    });
+
+    it('answers 401 invalid_client for a wrong secret and does not consume the code', async () => {
+      const client = await server.buildClient();
+      const { callbackUrl, request, rp } = await authorize(server, { client });
+      const wrongRp = await discoverRp(server.issuer, client, oidc.ClientSecretBasic(`${client.clientSecret}x`));
+      expect(await oauthFailure(redeemCode(wrongRp, callbackUrl, request))).toEqual({ status: 401, error: 'invalid_client' });
+
+      const tokens = await redeemCode(rp, callbackUrl, request);
+      expect(tokens.access_token).toEqual(expect.any(String));
+    });
+
+    it('answers 401 invalid_client for another client\'s valid secret', async () => {
+      const client = await server.buildClient();
+      const other = await server.buildClient();
+      const { callbackUrl, request } = await authorize(server, { client });
+      const mixedRp = await discoverRp(server.issuer, client, oidc.ClientSecretBasic(other.clientSecret ?? ''));
+      expect(await oauthFailure(redeemCode(mixedRp, callbackUrl, request))).toEqual({ status: 401, error: 'invalid_client' });
+    });
+
+    it('refuses a request that authenticates twice, in the header and in the body (invalid_request)', async () => {
+      const client = await server.buildClient();
+      const { code, request, rp } = await authorize(server, { client });
+      const secret = client.clientSecret ?? '';
+      const res = await postTokenRaw(rp, {
+        grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: request.codeVerifier,
+        client_id: client.clientId, client_secret: secret,
+      }, { authorization: basicAuthorization(client.clientId, secret) });
+      expect(res).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+      expect(res.body.access_token).toBeUndefined();
+    });
+  });
+
+  describe('client_secret_post', () => {
+    it('authenticates with client_id and client_secret in the body', async () => {
+      const client = await server.buildClient({ authMethod: 'client_secret_post' });
+      const rp = await discoverRp(server.issuer, client, oidc.ClientSecretPost(client.clientSecret ?? ''));
+      const { tokens, user } = await signIn(server, { client, rp });
+      expect(await introspect(rp, tokens.access_token)).toMatchObject({ active: true, sub: user.id, client_id: client.clientId });
+    });
+
+    it('answers 401 invalid_client for a wrong secret in the body', async () => {
+      const client = await server.buildClient({ authMethod: 'client_secret_post' });
+      const rp = await discoverRp(server.issuer, client, oidc.ClientSecretPost(client.clientSecret ?? ''));
+      const { callbackUrl, request } = await authorize(server, { client, rp });
+      const wrongRp = await discoverRp(server.issuer, client, oidc.ClientSecretPost('not-the-secret'));
+      expect(await oauthFailure(redeemCode(wrongRp, callbackUrl, request))).toEqual({ status: 401, error: 'invalid_client' });
+    });
+
+    it('answers 401 invalid_client when the secret is left out', async () => {
+      const client = await server.buildClient({ authMethod: 'client_secret_post' });
+      const rp = await discoverRp(server.issuer, client, oidc.ClientSecretPost(client.clientSecret ?? ''));
+      const { code, request } = await authorize(server, { client, rp });
+      const res = await postTokenRaw(rp, {
+        grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: request.codeVerifier, client_id: client.clientId,
+      });
+      expect(res).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    });
+  });
+
+  // The JWKS is served on 127.0.0.1. oidc-provider refuses special-use addresses for
+  // jwks_uri outside jest (lib/helpers/fetch_request.js, SSRF protection), but cannot set
+  // that guard up inside jest's VM context ("failed to setup SSRF protection" warning), so
+  // these tests exercise the JWT checks, not the production fetch path.
+  describe('private_key_jwt', () => {
+    let jwks: Awaited<ReturnType<typeof serveJwks>>;
+    let key: Awaited<ReturnType<typeof signingKey>>;
+    beforeAll(async () => {
+      key = await signingKey();
+      jwks = await serveJwks([key.jwk]);
+    });
+    afterAll(async () => { await jwks?.close(); });
+
+    it('authenticates with a JWT signed by a key from the client\'s jwks_uri', async () => {
+      const client = await server.buildClient({ authMethod: 'private_key_jwt', jwksUri: jwks.url });
+      expect(client.clientSecret).toBeNull();
+      const rp = await discoverRp(server.issuer, client, oidc.PrivateKeyJwt(key.privateKey));
+      const { tokens, user } = await signIn(server, { client, rp });
+      expect(jwks.requests()).toBeGreaterThan(0);
+      expect(await introspect(rp, tokens.access_token)).toMatchObject({ active: true, sub: user.id, client_id: client.clientId });
+    });
+
+    it('answers 401 invalid_client for a JWT signed by a key that is not published', async () => {
+      const client = await server.buildClient({ authMethod: 'private_key_jwt', jwksUri: jwks.url });
+      const rp = await discoverRp(server.issuer, client, oidc.PrivateKeyJwt(key.privateKey));
+      const { callbackUrl, request } = await authorize(server, { client, rp });
+      const stranger = await signingKey();
+      const strangerRp = await discoverRp(server.issuer, client, oidc.PrivateKeyJwt(stranger.privateKey, {
+        [oidc.modifyAssertion]: (header) => { header.kid = key.jwk.kid; },
+      }));
+      expect(await oauthFailure(redeemCode(strangerRp, callbackUrl, request))).toEqual({ status: 401, error: 'invalid_client' });
+    });
+
+    it('answers 401 invalid_client for a client secret from a private_key_jwt client', async () => {
+      const client = await server.buildClient({ authMethod: 'private_key_jwt', jwksUri: jwks.url });
+      const rp = await discoverRp(server.issuer, client, oidc.PrivateKeyJwt(key.privateKey));
+      const { callbackUrl, request } = await authorize(server, { client, rp });
+      const secretRp = await discoverRp(server.issuer, client, oidc.ClientSecretBasic('guessed-secret'));
+      expect(await oauthFailure(redeemCode(secretRp, callbackUrl, request))).toEqual({ status: 401, error: 'invalid_client' });
+    });
+  });
+
+  describe('public clients (none)', () => {
+    it('redeems a code with PKCE and no client authentication', async () => {
+      const client = await server.buildClient({ public: true, authMethod: 'none' });
+      expect(client.clientSecret).toBeNull();
+      const rp = await discoverRp(server.issuer, client, oidc.None());
+      const { tokens, user } = await signIn(server, { client, rp });
+      expect(tokens.claims()).toMatchObject({ sub: user.id, aud: client.clientId });
+      const info = await oidc.fetchUserInfo(rp, tokens.access_token, user.id);
+      expect(info.sub).toBe(user.id);
+    });
+
+    it('refuses a public client that presents a secret', async () => {
+      const client = await server.buildClient({ public: true, authMethod: 'none' });
+      const rp = await discoverRp(server.issuer, client, oidc.None());
+      const { callbackUrl, request } = await authorize(server, { client, rp });
+      const secretRp = await discoverRp(server.issuer, client, oidc.ClientSecretBasic('anything'));
+      expect(await oauthFailure(redeemCode(secretRp, callbackUrl, request))).toEqual({ status: 401, error: 'invalid_client' });
+    });
+
+    it('refuses a public client registered with a secret-based method', async () => {
+      await expect(server.buildClient({ public: true, authMethod: 'client_secret_basic' })).rejects.toMatchObject({
+        name: 'ClientInputError', field: 'auth-method',
+      });
+    });
+  });
+});
