@@ -1,6 +1,16 @@
+import { readFileSync } from 'node:fs';
 import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
 import type { CliServices } from './context.js';
+
+/** --jwks takes the JWK Set as JSON, or @path to a file holding it. */
+function readJwks(value: string): unknown {
+  try {
+    return JSON.parse(value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value);
+  } catch {
+    throw new CliUsageError('--jwks must be a JSON JWK Set or @path to one');
+  }
+}
 
 type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
 
@@ -18,6 +28,7 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
         'auth-method': { type: 'string' },
         'id-token-alg': { type: 'string' },
         'jwks-uri': { type: 'string' },
+        jwks: { type: 'string' },
       });
       const name = required(values.name, 'name');
       const grantTypes = (values['grant-types'] ?? 'authorization_code,refresh_token').split(',').map((g) => g.trim()).filter(Boolean);
@@ -32,6 +43,7 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
         authMethod: values['auth-method'],
         idTokenAlg: values['id-token-alg'],
         jwksUri: values['jwks-uri'],
+        jwks: values.jwks === undefined ? undefined : readJwks(values.jwks),
       }));
       if (values.json) {
         io.out(JSON.stringify({ client_id: client.id, client_secret: clientSecret, name: client.name, first_party: client.firstParty, ...client.metadata }));

@@ -18,7 +18,7 @@ export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: n
   clients create --name N --redirect-uri U [--redirect-uri U ...] [--post-logout-redirect-uri U]
                  [--public] [--first-party] [--grant-types a,b] [--scope "openid profile ..."]
                  [--auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
-                 [--jwks-uri U] [--id-token-alg ES256|RS256]
+                 [--jwks-uri https://… | --jwks JSON|@file] [--id-token-alg ES256|RS256]
   clients list | clients delete CLIENT_ID
   grants list --email E | grants revoke GRANT_ID | grants revoke --email E --client-id C
   keys list | keys rotate

@@ -26,6 +26,8 @@ export interface ClientInput {
   authMethod?: string;
   idTokenAlg?: string;
   jwksUri?: string;
+  /** The client's public keys inline (a JWK Set), the alternative to jwksUri. */
+  jwks?: unknown;
 }
 
 export interface CreatedClient {
@@ -56,6 +58,20 @@ export function checkRedirectUri(field: string, value: string): string {
   return value;
 }
 
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
+
+/** A JWK Set of public keys only; a private or symmetric member means a leaked key. */
+function checkPublicJwks(value: unknown): { keys: Array<Record<string, unknown>> } {
+  const keys = (value as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0 || keys.some((k) => typeof k !== 'object' || k === null || typeof (k as { kty?: unknown }).kty !== 'string')) {
+    throw new ClientInputError('jwks', 'must be a JWK Set: {"keys": [ {"kty": ...}, ... ]}');
+  }
+  if (keys.some((k) => PRIVATE_MEMBERS.some((m) => m in (k as object)))) {
+    throw new ClientInputError('jwks', 'must hold public keys only');
+  }
+  return { keys: keys as Array<Record<string, unknown>> };
+}
+
 function oneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) {
     throw new ClientInputError(field, `"${value}" is not one of ${allowed.join(', ')}`);
@@ -76,8 +92,14 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
   if (!confidential && grantTypes.includes('client_credentials')) {
     throw new ClientInputError('grant-types', 'client_credentials needs a confidential client');
   }
-  if (authMethod === 'private_key_jwt' && !input.jwksUri) throw new ClientInputError('jwks-uri', 'private_key_jwt needs --jwks-uri');
+  if (authMethod === 'private_key_jwt' && !input.jwksUri && input.jwks === undefined) {
+    throw new ClientInputError('jwks-uri', 'private_key_jwt needs --jwks-uri or --jwks');
+  }
+  if (input.jwksUri && input.jwks !== undefined) throw new ClientInputError('jwks', 'give --jwks-uri or --jwks, not both');
+  // oidc-provider fetches jwks_uri only from public https addresses (SSRF protection).
+  if (input.jwksUri && !input.jwksUri.startsWith('https://')) throw new ClientInputError('jwks-uri', 'must be an https URL');
   if (input.jwksUri) checkRedirectUri('jwks-uri', input.jwksUri);
+  const jwks = input.jwks === undefined ? undefined : checkPublicJwks(input.jwks);
   const usesRedirects = grantTypes.includes('authorization_code');
   if (usesRedirects && input.redirectUris.length === 0) {
     throw new ClientInputError('redirect-uri', 'at least one is needed for authorization_code');
@@ -103,6 +125,7 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
       scope: [...new Set(scopes)].join(' '),
       application_type: 'web',
       ...(input.jwksUri ? { jwks_uri: input.jwksUri } : {}),
+      ...(jwks ? { jwks } : {}),
     },
   };
 }

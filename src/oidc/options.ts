@@ -141,7 +141,9 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      // A client may introspect only the tokens issued to it (RFC 7662 §4: the server decides
+      // who may learn what); resource servers get their own audience rule with resource indicators.
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: {

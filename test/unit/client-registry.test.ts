@@ -24,6 +24,12 @@ describe('client registration rules', () => {
     expect(() => checkRedirectUri('redirect-uri', uri)).toThrow(reason);
   });
 
+  it('takes a private_key_jwt client\'s public keys inline or from an https jwks_uri', () => {
+    const jwk = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' };
+    expect(buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwks: { keys: [jwk] } }).metadata.jwks).toEqual({ keys: [jwk] });
+    expect(buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwksUri: 'https://rp.example/jwks' }).metadata.jwks_uri).toBe('https://rp.example/jwks');
+  });
+
   it('builds metadata for confidential and public clients', () => {
     expect(buildClientMetadata(base)).toMatchObject({ confidential: true, metadata: { token_endpoint_auth_method: 'client_secret_basic', response_types: ['code'] } });
     expect(buildClientMetadata({ ...base, public: true })).toMatchObject({ confidential: false, metadata: { token_endpoint_auth_method: 'none' } });
@@ -35,6 +41,10 @@ describe('client registration rules', () => {
     expect(() => buildClientMetadata({ ...base, scope: 'openid admin' })).toThrow(/scope/);
     expect(() => buildClientMetadata({ ...base, redirectUris: [] })).toThrow(/redirect-uri/);
     expect(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt' })).toThrow(/jwks-uri/);
+    expect(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwksUri: 'http://127.0.0.1:9/jwks' })).toThrow(/https/);
+    expect(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwks: { keys: [] } })).toThrow(/JWK Set/);
+    expect(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'secret' }] } })).toThrow(/public keys only/);
+    expect(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'EC' }] }, jwksUri: 'https://rp.example/jwks' })).toThrow(/not both/);
     expect(() => buildClientMetadata({ ...base, idTokenAlg: 'HS256' })).toThrow(/id-token-alg/);
   });
 

@@ -47,6 +47,13 @@ describe.each(BACKENDS)('introspection and revocation (%s)', (backend) => {
       const spaRp = await discoverRp(server.issuer, spa, oidc.None());
       expect(await introspect(spaRp, tokens.access_token)).toEqual({ active: false });
     });
+
+    it('answers active:false when another confidential client asks about a token it was not issued', async () => {
+      const { tokens } = await signIn(server);
+      const other = await server.buildClient();
+      const otherRp = await discoverRp(server.issuer, other);
+      expect(await introspect(otherRp, tokens.access_token)).toEqual({ active: false });
+    });
   });
 
   describe('revocation', () => {
