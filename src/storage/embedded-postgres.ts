@@ -1,8 +1,8 @@
 import { mkdirSync, existsSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketHandler, type PGLiteSocketHandlerOptions } from '@electric-sql/pglite-socket';
+import { serveOverSocket } from './pglite-socket-server.js';
 
 /** Where a `pg` client finds the embedded database: a Unix socket in the data directory. */
 export interface SocketConnection {
@@ -26,134 +26,6 @@ function socketAlive(path: string): Promise<boolean> {
     socket.once('connect', () => { socket.destroy(); resolve(true); });
     socket.once('error', () => resolve(false));
   });
-}
-
-// Frontend messages that leave per-connection state in the single PGlite session until the
-// next Sync: Parse, Bind, Describe, Execute, Close, Flush (extended query protocol) and CopyData.
-const BATCH_CONTINUES = new Set(['P', 'B', 'D', 'E', 'C', 'H', 'd'].map((c) => c.charCodeAt(0)));
-const SYNC = Uint8Array.of(0x53, 0, 0, 0, 4);
-const ROLLBACK = (() => {
-  const sql = Buffer.from('ROLLBACK\0');
-  const message = Buffer.alloc(5 + sql.length);
-  message.write('Q', 0);
-  message.writeInt32BE(4 + sql.length, 1);
-  sql.copy(message, 5);
-  return new Uint8Array(message);
-})();
-
-interface QueuedMessage {
-  handlerId: number;
-  message: Uint8Array;
-  onData: (data: Uint8Array) => void;
-  resolve: (bytes: number) => void;
-  reject: (error: Error) => void;
-}
-
-/**
- * Feeds the messages of many socket connections into PGlite's one session. pglite-socket's
- * own queue (0.2.17) keeps a connection's turn only inside BEGIN…COMMIT, so two pooled
- * connections' Parse/Bind/Execute/Sync batches interleave: one binds the other's unnamed
- * statement ("portal \"\" does not exist", or rows of the other query), and a thrown
- * error stalls the queue for good (electric-sql/pglite#1046). Here a connection keeps the
- * session from its first message of a batch to its Sync, and for a whole transaction.
- */
-class BatchQueue {
-  private queue: QueuedMessage[] = [];
-  private owner: number | null = null;
-  /** Connections that closed; if one still owns the session, drain() ends its batch. */
-  private readonly closed = new Set<number>();
-  private draining = false;
-
-  constructor(private readonly db: PGlite) {}
-
-  enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ handlerId, message, onData, resolve, reject });
-      void this.drain();
-    });
-  }
-
-  /** The owner's next message, or anyone's when no batch or transaction is open. */
-  private next(): QueuedMessage | undefined {
-    const index = this.owner === null ? 0 : this.queue.findIndex((q) => q.handlerId === this.owner);
-    return index < 0 ? undefined : this.queue.splice(index, 1)[0];
-  }
-
-  private run(message: Uint8Array, onData: (data: Uint8Array) => void): Promise<void> {
-    return this.db.runExclusive(() => this.db.execProtocolRawStream(message, { onRawData: onData }));
-  }
-
-  /** Only drain() runs messages and moves `owner`, so a closing connection cannot race it. */
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      for (;;) {
-        if (this.owner !== null && this.closed.has(this.owner)) {
-          // Left mid-batch or mid-transaction: end the batch, roll back, free the session.
-          const discard = () => undefined;
-          await this.run(SYNC, discard).catch(discard);
-          if (this.db.isInTransaction()) await this.run(ROLLBACK, discard).catch(discard);
-          this.owner = null;
-        }
-        this.closed.clear();
-        const item = this.next();
-        if (!item) break;
-        let bytes = 0;
-        try {
-          await this.run(item.message, (data) => { bytes += data.length; item.onData(data); });
-          item.resolve(bytes);
-        } catch (error) {
-          item.reject(error instanceof Error ? error : new Error(String(error)));
-        }
-        const continues = BATCH_CONTINUES.has(item.message[0] ?? 0) || this.db.isInTransaction();
-        this.owner = continues ? item.handlerId : null;
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  /** Called by the handler when its socket closes. */
-  clearQueueForHandler(handlerId: number): void {
-    this.queue = this.queue.filter((q) => {
-      if (q.handlerId === handlerId) q.reject(new Error('connection closed'));
-      return q.handlerId !== handlerId;
-    });
-  }
-
-  /** Called by the handler right after clearQueueForHandler. */
-  async clearTransactionIfNeeded(handlerId: number): Promise<void> {
-    this.closed.add(handlerId);
-    await this.drain();
-  }
-}
-
-/** A Unix socket server for PGlite, like pglite-socket's PGLiteSocketServer but with BatchQueue. */
-async function serveOverSocket(db: PGlite, path: string, maxConnections: number) {
-  // pglite-socket types its queue option with an unexported class; BatchQueue has its shape.
-  const queryQueue = new BatchQueue(db) as unknown as PGLiteSocketHandlerOptions['queryQueue'];
-  const handlers = new Set<PGLiteSocketHandler>();
-  const server: Server = createServer((socket) => {
-    const handler = new PGLiteSocketHandler({ queryQueue, closeOnDetach: true });
-    handlers.add(handler);
-    const forget = () => handlers.delete(handler);
-    handler.addEventListener('close', forget);
-    handler.addEventListener('error', forget);
-    handler.attach(socket).catch(() => { forget(); socket.destroy(); });
-  });
-  server.maxConnections = maxConnections;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => { server.off('error', reject); resolve(); });
-  });
-  return {
-    async stop() {
-      await Promise.all([...handlers].map((h) => h.detach(true)));
-      handlers.clear();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 /**
