@@ -36,6 +36,19 @@ describe.each(BACKENDS)('gatehouse CLI (%s)', (backend) => {
     expect(clients.out.join('\n')).toContain('Cli App');
   });
 
+  it('imports an authenticator secret, stored encrypted', async () => {
+    const email = uniqueEmail('totp');
+    const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+    const created = await cli(server, 'users', 'create', '--email', email, '--password', 'twelve chars ok', '--totp-secret', secret.toLowerCase(), '--json');
+    expect(created.code).toBe(0);
+    const { id } = json<{ id: string }>(created);
+    const rows = await server.gatehouse.storage.storage.dataSource.query(
+      "SELECT secret FROM credentials WHERE user_id = $1 AND type = 'totp'", [id]) as Array<{ secret: string }>;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.secret.startsWith('v1.')).toBe(true);
+    expect(rows[0]?.secret.toUpperCase()).not.toContain(secret);
+  });
+
   it('disables and enables a user, and sets a password', async () => {
     const user = await server.buildUser();
     expect((await cli(server, 'users', 'disable', '--email', user.email)).code).toBe(0);
