@@ -15,14 +15,17 @@ async function clientName(deps: InteractionDeps, ctx: WithInteractionContext, fa
   return client?.clientName ?? client?.clientId ?? fallback;
 }
 
-export async function renderLogin(deps: InteractionDeps, ctx: WithInteractionContext, extra: { email?: string; error?: string } = {}) {
-  const { uid, params } = ctx.state.interaction;
-  const hint = typeof params.login_hint === 'string' ? params.login_hint : '';
+/** One sign-in step's page: its view, with the interaction uid and CSRF token every form needs. */
+async function renderStep(deps: InteractionDeps, ctx: WithInteractionContext, view: string, title: string, locals: Record<string, unknown>) {
+  const { uid } = ctx.state.interaction;
   ctx.type = 'html';
-  ctx.body = await deps.views.render('interaction/login', {
-    title: 'Sign in',
-    uid,
-    csrf: deps.csrf.token(uid),
+  ctx.body = await deps.views.render(`interaction/${view}`, { title, uid, csrf: deps.csrf.token(uid), ...locals });
+}
+
+export async function renderLogin(deps: InteractionDeps, ctx: WithInteractionContext, extra: { email?: string; error?: string } = {}) {
+  const { params } = ctx.state.interaction;
+  const hint = typeof params.login_hint === 'string' ? params.login_hint : '';
+  await renderStep(deps, ctx, 'login', 'Sign in', {
     clientName: await clientName(deps, ctx, 'the application'),
     email: extra.email ?? hint,
     error: extra.error,
@@ -30,30 +33,19 @@ export async function renderLogin(deps: InteractionDeps, ctx: WithInteractionCon
 }
 
 export async function renderSelectAccount(deps: InteractionDeps, ctx: WithInteractionContext) {
-  const { uid, session } = ctx.state.interaction;
+  const { session } = ctx.state.interaction;
   const user = session?.accountId ? await deps.accounts.findActiveUser(session.accountId) : undefined;
   if (!user) return renderLogin(deps, ctx);
-  ctx.type = 'html';
-  ctx.body = await deps.views.render('interaction/select-account', {
-    title: 'Choose an account',
-    uid,
-    csrf: deps.csrf.token(uid),
-    email: user.email,
-    name: user.name,
-  });
+  await renderStep(deps, ctx, 'select-account', 'Choose an account', { email: user.email, name: user.name });
 }
 
 export async function renderConsent(deps: InteractionDeps, ctx: WithInteractionContext) {
-  const { uid, params, prompt } = ctx.state.interaction;
+  const { params, prompt } = ctx.state.interaction;
   const details = prompt.details as { missingOIDCScope?: string[] };
   const requested = String(params.scope ?? '').split(' ').filter(Boolean);
   const scopes = (details.missingOIDCScope?.length ? details.missingOIDCScope : requested)
     .map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name }));
-  ctx.type = 'html';
-  ctx.body = await deps.views.render('interaction/consent', {
-    title: 'Allow access?',
-    uid,
-    csrf: deps.csrf.token(uid),
+  await renderStep(deps, ctx, 'consent', 'Allow access?', {
     clientName: await clientName(deps, ctx, 'This application'),
     scopes,
   });
