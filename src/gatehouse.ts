@@ -2,7 +2,6 @@ import type { Server } from 'node:http';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { createHmac } from 'node:crypto';
 import type { Config } from './config/schema.js';
 import { openStorage, type OpenedStorage } from './storage/storage.js';
 import { createApp } from './app.js';
@@ -18,6 +17,11 @@ import { createAdapter } from './oidc/adapter.js';
 import { createFindAccount } from './oidc/account.js';
 import { buildProviderOptions } from './oidc/options.js';
 import { createProviderHost, type ProviderHost } from './oidc/provider.js';
+import { createTotpService } from './accounts/totp.js';
+import { createRecoveryCodeService } from './accounts/recovery-codes.js';
+import { createSecondFactorService } from './accounts/second-factors.js';
+import { createAuditLog } from './security/audit.js';
+import { deriveKey } from './security/key-encryption-secret.js';
 
 export const PRODUCT_NAME = 'Gatehouse';
 
@@ -47,7 +51,14 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const passwords = createPasswordHasher(config.passwords.argon2);
     const throttle = createSignInThrottle(storage.kv, config.signIn);
     const accounts = createAccountService({ users: storage.users, passwords, throttle });
-    const csrf = createCsrf(createHmac('sha256', keyEncryption.key).update('gatehouse csrf').digest());
+    const csrf = createCsrf(deriveKey(keyEncryption.key, 'csrf'));
+    const audit = createAuditLog(storage.audit);
+    const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
+    const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(keyEncryption.key, 'recovery-codes') });
+    const secondFactors = createSecondFactorService({
+      credentials: storage.credentials, totp, recovery, audit,
+      throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'),
+    });
 
     const host = await createProviderHost(config, {
       keys,
@@ -57,6 +68,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         findAccount: createFindAccount(accounts),
         keys: material,
         oidc: storage.oidc,
+        policy: { factorsOf: (accountId) => secondFactors.summary(accountId) },
         async renderError(ctx, out) {
           ctx.type = 'html';
           ctx.body = await views.render('error', {
@@ -78,7 +90,10 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     const app = createApp({
       config, log, storage, host, views,
-      interactions: { host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin },
+      interactions: {
+        host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
+        secondFactors, totp, recovery, kv: storage.kv, box, audit, config,
+      },
     });
 
     const purge = setInterval(() => {

@@ -3,9 +3,9 @@ import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.j
 import type { UserRow } from '../storage/entities/user.entity.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './passwords.js';
+import { TOTP_SECRET_CONTEXT } from './totp.js';
 
 export const MIN_PASSWORD_LENGTH = 12;
-export const TOTP_SECRET_CONTEXT = 'credentials:totp';
 
 export class UserInputError extends Error {
   constructor(readonly field: string, message: string) {

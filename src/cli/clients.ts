@@ -29,6 +29,7 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
         'id-token-alg': { type: 'string' },
         'jwks-uri': { type: 'string' },
         jwks: { type: 'string' },
+        mfa: { type: 'string' },
       });
       const name = required(values.name, 'name');
       const grantTypes = (values['grant-types'] ?? 'authorization_code,refresh_token').split(',').map((g) => g.trim()).filter(Boolean);
@@ -44,6 +45,7 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
         idTokenAlg: values['id-token-alg'],
         jwksUri: values['jwks-uri'],
         jwks: values.jwks === undefined ? undefined : readJwks(values.jwks),
+        mfa: values.mfa,
       }));
       if (values.json) {
         io.out(JSON.stringify({ client_id: client.id, client_secret: clientSecret, name: client.name, first_party: client.firstParty, ...client.metadata }));

@@ -7,6 +7,12 @@ import { createPasswordHasher } from '../accounts/passwords.js';
 import { createUserAdmin } from '../accounts/user-admin.js';
 import { createClientRegistry } from '../oidc/client-registry.js';
 import { createKeyManager } from '../oidc/keys.js';
+import { createTotpService } from '../accounts/totp.js';
+import { createRecoveryCodeService } from '../accounts/recovery-codes.js';
+import { createSecondFactorService } from '../accounts/second-factors.js';
+import { createAuditLog } from '../security/audit.js';
+import { createSignInThrottle } from '../security/sign-in-throttle.js';
+import { deriveKey } from '../security/key-encryption-secret.js';
 
 /** What CLI commands work with; opened per command, closed after it. */
 export function openCliContext(env: Record<string, string | undefined>) {
@@ -26,13 +32,20 @@ export function openCliContext(env: Record<string, string | undefined>) {
 
 function buildServices(config: Config, opened: OpenedStorage) {
   const { storage } = opened;
-  const box = createSecretBox(loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir).key);
+  const secret = loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir).key;
+  const box = createSecretBox(secret);
+  const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
+  const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(secret, 'recovery-codes') });
   return {
     opened,
     storage,
     users: createUserAdmin({ users: storage.users, oidc: storage.oidc, passwords: createPasswordHasher(config.passwords.argon2), box }),
     clients: createClientRegistry(storage.clients),
     keys: createKeyManager(storage.signingKeys, box),
+    secondFactors: createSecondFactorService({
+      credentials: storage.credentials, totp, recovery, audit: createAuditLog(storage.audit),
+      throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'),
+    }),
   };
 }
 

@@ -14,11 +14,12 @@ export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: n
   migrate                                   apply pending database migrations
   users create --email E --password P [--name N] [--totp-secret BASE32]
   users list | users disable --email E | users enable --email E
-  users set-password --email E --password P
+  users set-password --email E --password P | users mfa-reset --email E
   clients create --name N --redirect-uri U [--redirect-uri U ...] [--post-logout-redirect-uri U]
                  [--public] [--first-party] [--grant-types a,b] [--scope "openid profile ..."]
                  [--auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
                  [--jwks-uri https://… | --jwks JSON|@file] [--id-token-alg ES256|RS256]
+                 [--mfa optional|required]
   clients list | clients delete CLIENT_ID
   grants list --email E | grants revoke GRANT_ID | grants revoke --email E --client-id C
   keys list | keys rotate

@@ -48,7 +48,15 @@ export async function usersCommand(sub: string | undefined, args: string[], run:
       else io.out(`password changed for ${email}`);
       return;
     }
+    case 'mfa-reset': {
+      const { values } = parseCommand(args, { email: { type: 'string' } });
+      const email = required(values.email, 'email');
+      const removed = await run(async (s) => s.secondFactors.reset((await s.users.findByEmail(email)).id, null));
+      if (values.json) io.out(JSON.stringify({ email, removed }));
+      else io.out(`removed ${removed} second-factor credential(s) of ${email}; they sign in with their password alone until they enrol again`);
+      return;
+    }
     default:
-      throw new CliUsageError(`unknown users command "${sub ?? ''}": use create, list, disable, enable or set-password`);
+      throw new CliUsageError(`unknown users command "${sub ?? ''}": use create, list, disable, enable, set-password or mfa-reset`);
   }
 }

@@ -51,6 +51,22 @@ export const configSchema = z.strictObject({
     maxFailedAttempts: z.number().int().min(1),
     failureWindowSeconds: seconds,
   }),
+  mfa: z.strictObject({
+    policy: z.enum(['optional', 'required']),
+    reauthenticationSeconds: seconds,
+    totpIssuer: z.string().min(1).max(100).refine((v) => !v.includes(':'), 'must not contain ":"'),
+  }),
+  acr: z.strictObject({
+    password: z.string().min(1),
+    mfa: z.string().min(1),
+    phishingResistant: z.string().min(1),
+  }).refine((acr) => new Set(Object.values(acr)).size === 3, 'the three acr values must differ'),
+  webauthn: z.strictObject({
+    rpId: z.string(),
+    rpName: z.string().min(1),
+    origins: z.array(z.url({ protocol: /^https?$/ })),
+    challengeTtlSeconds: z.number().int().min(30).max(900),
+  }),
   ttl: z.strictObject({
     authorizationCode: z.number().int().min(1).max(600),
     accessToken: seconds,

@@ -4,6 +4,13 @@ import type { ProviderHost } from '../oidc/provider.js';
 import type { Csrf } from '../security/csrf.js';
 import type { ViewRenderer } from '../http/views.js';
 import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
+import type { KeyValueStore } from '../storage/key-value-store.js';
+import type { SecondFactorService } from '../accounts/second-factors.js';
+import type { TotpService } from '../accounts/totp.js';
+import type { RecoveryCodeService } from '../accounts/recovery-codes.js';
+import type { SecretBox } from '../security/secret-box.js';
+import type { AuditLog } from '../security/audit.js';
+import type { Config } from '../config/schema.js';
 
 export interface InteractionDeps {
   host: ProviderHost;
@@ -13,6 +20,13 @@ export interface InteractionDeps {
   oidc: OidcPayloadRepository;
   /** The issuer's origin: forms must be posted from it. */
   origin: string;
+  secondFactors: SecondFactorService;
+  totp: TotpService;
+  recovery: RecoveryCodeService;
+  kv: KeyValueStore;
+  box: SecretBox;
+  audit: AuditLog;
+  config: Pick<Config, 'acr'>;
 }
 
 export type InteractionDetails = Awaited<ReturnType<ProviderHost['current']['interactionDetails']>>;

@@ -1,13 +1,13 @@
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Next } from 'koa';
-import { ACR } from '../oidc/options.js';
 import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';
 import { requireSameOrigin } from '../security/csrf.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
 import { formField, type InteractionDeps, type WithInteractionContext } from './context.js';
 import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } from './steps.js';
+import { addMfaRoutes, renderMfa } from './mfa.js';
 
 /**
  * Sign-in steps: GET shows the step the provider asks for (prompt.name); each POST checks
@@ -49,6 +49,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         return renderSelectAccount(deps, ctx);
       case 'login':
         return renderLogin(deps, ctx);
+      case 'mfa':
+        return renderMfa(deps, ctx);
       case 'consent': {
         const client = await deps.host.current.Client.find(String(params.client_id));
         if (isFirstPartyClient(client?.metadata())) return approveConsent(ctx);
@@ -76,7 +78,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     }
     return finish(ctx, {
       select_account: {},
-      login: { accountId: result.user.id, acr: ACR.password, amr: ['pwd'], remember: true },
+      login: { accountId: result.user.id, acr: deps.config.acr.password, amr: ['pwd'], remember: true },
     });
   });
 
@@ -106,7 +108,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return finish(ctx, { error: 'access_denied', error_description: 'End-User denied the authorization request' });
   });
 
-  router.post('/abort', form, requirePrompt('login', 'select_account', 'consent'), (ctx: WithInteractionContext) =>
+  addMfaRoutes(router, deps, form, requirePrompt, finish);
+
+  router.post('/abort', form, requirePrompt('login', 'select_account', 'mfa', 'consent'), (ctx: WithInteractionContext) =>
     finish(ctx, { error: 'access_denied', error_description: 'End-User aborted the sign-in' }));
 
   return router;

@@ -2,6 +2,8 @@ import type { ClientRow } from '../storage/entities/client.entity.js';
 
 /** Gatehouse's own client metadata field: first-party clients skip the consent page. */
 export const FIRST_PARTY = 'gatehouse_first_party';
+/** Gatehouse's own client metadata field: 'required' makes every sign-in to it use a second factor. */
+export const MFA_POLICY = 'gatehouse_mfa';
 
 /** oidc-provider client metadata from a stored client row. */
 export function clientMetadata(row: ClientRow): Record<string, unknown> {

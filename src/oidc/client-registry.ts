@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClientsRepository } from '../storage/clients.repository.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
+import { MFA_POLICY } from './client-metadata.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
@@ -28,6 +29,8 @@ export interface ClientInput {
   jwksUri?: string;
   /** The client's public keys inline (a JWK Set), the alternative to jwksUri. */
   jwks?: unknown;
+  /** 'required': every sign-in to this client needs a second factor. */
+  mfa?: string;
 }
 
 export interface CreatedClient {
@@ -113,6 +116,7 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
   // oidc-provider refuses `scope: ""` as invalid_client_metadata on every request.
   if (scopes.length === 0) throw new ClientInputError('scope', 'at least one scope is needed');
   const idTokenAlg = input.idTokenAlg ? oneOf('id-token-alg', input.idTokenAlg, ID_TOKEN_ALGS) : 'ES256';
+  const mfa = input.mfa ? oneOf('mfa', input.mfa, ['optional', 'required'] as const) : 'optional';
   return {
     confidential,
     metadata: {
@@ -126,6 +130,7 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
       application_type: 'web',
       ...(input.jwksUri ? { jwks_uri: input.jwksUri } : {}),
       ...(jwks ? { jwks } : {}),
+      [MFA_POLICY]: mfa,
     },
   };
 }

@@ -3,17 +3,11 @@ import type { Config } from '../config/schema.js';
 import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
 import type { KeyMaterial } from './keys.js';
 import { SIGNING_ALGS } from './keys.js';
-import { buildInteractionPolicy } from './policy.js';
+import { buildInteractionPolicy, type PolicyDeps } from './policy.js';
 import { SCOPE_CLAIMS } from './account.js';
-import { FIRST_PARTY } from './client-metadata.js';
+import { FIRST_PARTY, MFA_POLICY } from './client-metadata.js';
 
 export const INTERACTION_PATH = '/interaction';
-
-export const ACR = {
-  password: 'urn:gatehouse:acr:pwd',
-  mfa: 'urn:gatehouse:acr:mfa',
-  phishingResistant: 'urn:gatehouse:acr:phr',
-} as const;
 
 /** Endpoints where clients authenticate; client secrets are hashed before the provider sees them. */
 export const CLIENT_AUTH_PATHS = ['/token', '/token/introspection', '/token/revocation', '/request'];
@@ -26,6 +20,7 @@ export interface ProviderDeps {
   renderError: NonNullable<Configuration['renderError']>;
   logoutSource: (ctx: KoaContextWithOIDC, form: string) => Promise<void>;
   postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => Promise<void>;
+  policy: Omit<PolicyDeps, 'mfaPolicy' | 'acr'>;
 }
 
 function isFirstParty(ctx: KoaContextWithOIDC): boolean {
@@ -98,7 +93,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       },
     },
     interactions: {
-      policy: buildInteractionPolicy(),
+      policy: buildInteractionPolicy({ ...deps.policy, mfaPolicy: config.mfa.policy, acr: config.acr }),
       url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
     },
     loadExistingGrant: loadExistingGrant(deps.oidc),
@@ -113,7 +108,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       profile: [...SCOPE_CLAIMS.profile],
       email: [...SCOPE_CLAIMS.email],
     },
-    acrValues: [ACR.password, ACR.mfa, ACR.phishingResistant],
+    acrValues: [config.acr.password, config.acr.mfa, config.acr.phishingResistant],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     clientDefaults: {
       grant_types: ['authorization_code'],
@@ -123,10 +118,13 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       require_auth_time: true,
     },
     extraClientMetadata: {
-      properties: [FIRST_PARTY],
+      properties: [FIRST_PARTY, MFA_POLICY],
       validator(_ctx, key, value) {
         if (key === FIRST_PARTY && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${FIRST_PARTY} must be a boolean`);
+        }
+        if (key === MFA_POLICY && value !== undefined && value !== 'optional' && value !== 'required') {
+          throw new Error(`${MFA_POLICY} must be "optional" or "required"`);
         }
       },
     },

@@ -1,14 +1,69 @@
-import { interactionPolicy } from 'oidc-provider';
+import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/schema.js';
+import type { FactorSummary } from '../accounts/second-factors.js';
+import { hasSecondFactor, levelOfAcr, meets, requestedLevel } from '../accounts/authentication-level.js';
+import { MFA_POLICY } from './client-metadata.js';
 
 const { base, Check, Prompt } = interactionPolicy;
 
+export interface PolicyDeps {
+  factorsOf(accountId: string): Promise<FactorSummary>;
+  mfaPolicy: Config['mfa']['policy'];
+  acr: Config['acr'];
+}
+
+/**
+ * The second sign-in step, as a prompt between login and consent (oidc-provider docs,
+ * "modifying the default interaction policy"). It is asked for when the user has a second
+ * factor, when the global or client policy requires one (then the user enrols one), or when
+ * the RP's acr_values want more than the session has (step-up). Once the step is done in
+ * this interaction it is not asked again, so an acr the user cannot reach does not loop:
+ * the ID token's acr tells the RP what was reached.
+ */
+function mfaPrompt(deps: PolicyDeps) {
+  const summaries = new WeakMap<KoaContextWithOIDC, Promise<FactorSummary>>();
+  const factors = (ctx: KoaContextWithOIDC, accountId: string) => {
+    let summary = summaries.get(ctx);
+    if (!summary) summaries.set(ctx, summary = deps.factorsOf(accountId));
+    return summary;
+  };
+  /** The signed-in session when the second step is still open in this interaction. */
+  const pending = (ctx: KoaContextWithOIDC) => {
+    const { session } = ctx.oidc;
+    return session?.accountId && ctx.oidc.account && !ctx.oidc.result?.mfa
+      ? { accountId: session.accountId, amr: session.amr, acr: session.acr } : undefined;
+  };
+
+  return new Prompt(
+    { name: 'mfa', requestable: false },
+    (ctx) => ({ level: requestedLevel(ctx.oidc.params?.acr_values as string | undefined, deps.acr) ?? null }),
+    new Check('mfa_enrolled', 'a second factor is enrolled for this account', 'interaction_required', async (ctx) => {
+      const session = pending(ctx);
+      if (!session || hasSecondFactor(session.amr)) return Check.NO_NEED_TO_PROMPT;
+      return (await factors(ctx, session.accountId)).any ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+    }),
+    new Check('mfa_required', 'a second factor is required', 'interaction_required', (ctx) => {
+      const session = pending(ctx);
+      if (!session || hasSecondFactor(session.amr)) return Check.NO_NEED_TO_PROMPT;
+      const required = deps.mfaPolicy === 'required' || ctx.oidc.client?.metadata()[MFA_POLICY] === 'required';
+      return required ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+    }),
+    new Check('acr_step_up', 'the requested authentication context is stronger than the session', 'interaction_required', (ctx) => {
+      const session = pending(ctx);
+      const wanted = requestedLevel(ctx.oidc.params?.acr_values as string | undefined, deps.acr);
+      if (!session || !wanted) return Check.NO_NEED_TO_PROMPT;
+      return meets(levelOfAcr(session.acr, deps.acr), wanted) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    }),
+  );
+}
+
 /**
  * oidc-provider's login and consent prompts, with `select_account` in front (OIDC Core
- * §3.1.2.1). A requestable prompt gets its `<name>_prompt` check from the library, so
- * this one runs only when the RP sends prompt=select_account. Second factors join as a
- * prompt of their own in a later change.
+ * §3.1.2.1) and the second-factor step between login and consent. A requestable prompt gets
+ * its `<name>_prompt` check from the library, so select_account runs only when the RP sends
+ * prompt=select_account.
  */
-export function buildInteractionPolicy() {
+export function buildInteractionPolicy(deps: PolicyDeps) {
   const policy = base();
   policy.add(new Prompt({ name: 'select_account', requestable: true }), 0);
   // A session whose account is gone or disabled (findAccount gives undefined) must sign in
@@ -16,5 +71,6 @@ export function buildInteractionPolicy() {
   // checks then read a Grant that loadGrant never made (lib/actions/authorization/session.js).
   policy.get('login')?.checks.add(new Check('account_unavailable', 'End-User authentication is required', 'login_required',
     (ctx) => Boolean(ctx.oidc.session?.accountId && !ctx.oidc.account)), 0);
+  policy.add(mfaPrompt(deps), policy.findIndex((prompt) => prompt.name === 'consent'));
   return policy;
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -31,4 +31,9 @@ export function loadKeyEncryptionSecret(configured: string, dataDir: string): Ke
   const key = randomBytes(32);
   writeFileSync(path, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   return { key, source: 'generated', path };
+}
+
+/** A key for one purpose (CSRF tokens, recovery-code hashes), derived from the secret. */
+export function deriveKey(secret: Buffer, purpose: string): Buffer {
+  return createHmac('sha256', secret).update(`gatehouse ${purpose}`).digest();
 }

@@ -13,9 +13,14 @@ export interface SignInThrottle {
   reset(identifier: string): Promise<void>;
 }
 
-export function createSignInThrottle(kv: KeyValueStore, limits: { maxFailedAttempts: number; failureWindowSeconds: number }): SignInThrottle {
+export function createSignInThrottle(
+  kv: KeyValueStore,
+  limits: { maxFailedAttempts: number; failureWindowSeconds: number },
+  /** Separate counters per kind of secret: password failures and second-factor failures. */
+  namespace: 'password' | 'second-factor' = 'password',
+): SignInThrottle {
   const key = (identifier: string) =>
-    'signin-failures:' + createHash('sha256').update(identifier.trim().toLowerCase()).digest('base64url');
+    `signin-failures:${namespace}:` + createHash('sha256').update(identifier.trim().toLowerCase()).digest('base64url');
   return {
     async isBlocked(identifier) {
       const count = Number((await kv.get(key(identifier))) ?? 0);

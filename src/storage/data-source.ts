@@ -5,9 +5,10 @@ import { UserEntity } from './entities/user.entity.js';
 import { CredentialEntity } from './entities/credential.entity.js';
 import { ClientEntity } from './entities/client.entity.js';
 import { SigningKeyEntity } from './entities/signing-key.entity.js';
+import { AuditEventEntity } from './entities/audit-event.entity.js';
 import type { SocketConnection } from './embedded-postgres.js';
 
-export const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity];
+export const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity, AuditEventEntity];
 
 export type PgConnection = { url: string } | SocketConnection;
 

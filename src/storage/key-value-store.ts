@@ -13,6 +13,8 @@ export interface KeyValueStore {
   /** Stores the value only when the key is absent; true when this call stored it. */
   setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /** Reads and deletes in one step: of concurrent takers only one gets the value (single use). */
+  take(key: string): Promise<string | null>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -46,6 +48,7 @@ export function createRedisStore(url: string): KeyValueStore {
     async delete(key) {
       await redis.del(key);
     },
+    take: (key) => redis.getdel(key),
     async ping() {
       return (await redis.ping().catch(() => null)) === 'PONG';
     },
@@ -90,6 +93,11 @@ export function createMemoryStore(now: () => number = Date.now): KeyValueStore {
     },
     async delete(key) {
       entries.delete(key);
+    },
+    async take(key) {
+      const value = live(key)?.value ?? null;
+      entries.delete(key);
+      return value;
     },
     async ping() {
       return true;

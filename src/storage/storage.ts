@@ -7,6 +7,8 @@ import { createOidcPayloadRepository } from './oidc-payload.repository.js';
 import { createUsersRepository } from './users.repository.js';
 import { createClientsRepository } from './clients.repository.js';
 import { createSigningKeysRepository } from './signing-keys.repository.js';
+import { createCredentialsRepository } from './credentials.repository.js';
+import { createAuditRepository } from './audit.repository.js';
 
 export function createStorage(dataSource: DataSource, kv: KeyValueStore) {
   return {
@@ -16,6 +18,8 @@ export function createStorage(dataSource: DataSource, kv: KeyValueStore) {
     users: createUsersRepository(dataSource),
     clients: createClientsRepository(dataSource),
     signingKeys: createSigningKeysRepository(dataSource),
+    credentials: createCredentialsRepository(dataSource),
+    audit: createAuditRepository(dataSource),
   };
 }
 

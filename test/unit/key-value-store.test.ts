@@ -30,6 +30,14 @@ describe.each([
     expect(await kv.get(k)).toBeNull();
   });
 
+  it('takes a value once', async () => {
+    const k = key('take');
+    await kv.set(k, 'challenge', 10);
+    const taken = await Promise.all([kv.take(k), kv.take(k), kv.take(k)]);
+    expect(taken.filter((v) => v === 'challenge')).toHaveLength(1);
+    expect(await kv.get(k)).toBeNull();
+  });
+
   it('answers ping', async () => {
     expect(await kv.ping()).toBe(true);
   });

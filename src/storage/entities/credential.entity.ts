@@ -12,6 +12,10 @@ export interface CredentialRow {
   type: CredentialType;
   secret: string;
   data: Record<string, unknown>;
+  /** WebAuthn credential id (base64url): unique per type, looked up for passkey sign-in. */
+  externalId: string | null;
+  /** The name the user gave it ("YubiKey", "Work laptop"). */
+  label: string | null;
   createdAt: Date;
   lastUsedAt: Date | null;
 }
@@ -25,6 +29,8 @@ export const CredentialEntity = new EntitySchema<CredentialRow>({
     type: { type: 'varchar', length: 32 },
     secret: { type: 'text' },
     data: { type: 'jsonb', default: () => "'{}'" },
+    externalId: { name: 'external_id', type: 'varchar', length: 1024, nullable: true },
+    label: { type: 'varchar', length: 100, nullable: true },
     createdAt: { name: 'created_at', type: 'timestamptz', createDate: true },
     lastUsedAt: { name: 'last_used_at', type: 'timestamptz', nullable: true },
   },
@@ -34,5 +40,6 @@ export const CredentialEntity = new EntitySchema<CredentialRow>({
   indices: [
     { name: 'credentials_user_type', columns: ['userId', 'type'] },
     { name: 'credentials_one_password', columns: ['userId'], unique: true, where: "type = 'password'" },
+    { name: 'credentials_external_id', columns: ['type', 'externalId'], unique: true, where: 'external_id IS NOT NULL' },
   ],
 });

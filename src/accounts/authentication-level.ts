@@ -1,0 +1,61 @@
+import type { Config } from '../config/schema.js';
+
+/** How the user proved who they are, in RFC 8176 terms where a value exists. */
+export type FirstFactor = 'password' | 'passkey';
+export type SecondFactor = 'totp' | 'recovery_code' | 'security_key';
+
+export type Level = 'password' | 'mfa' | 'phishingResistant';
+const RANK: Record<Level, number> = { password: 0, mfa: 1, phishingResistant: 2 };
+
+export interface WebAuthnUse {
+  /** The authenticator verified the user (PIN, biometrics). */
+  userVerified: boolean;
+  /** A synced (multi-device) credential is a software key; a device-bound one a hardware key. */
+  backedUp: boolean;
+}
+
+export interface Authentication {
+  amr: string[];
+  level: Level;
+}
+
+/**
+ * amr (RFC 8176) and level for a completed sign-in:
+ * password → pwd; + TOTP or recovery code → pwd otp mfa (mfa);
+ * + security key → pwd hwk|swk mfa (phishing-resistant); passkey with user verification
+ * alone → hwk|swk user mfa (phishing-resistant).
+ */
+export function describeAuthentication(first: FirstFactor, second?: SecondFactor, webauthn?: WebAuthnUse): Authentication {
+  const key = webauthn?.backedUp ? 'swk' : 'hwk';
+  if (first === 'passkey') {
+    return { amr: [key, ...(webauthn?.userVerified ? ['user', 'mfa'] : [])], level: webauthn?.userVerified ? 'phishingResistant' : 'password' };
+  }
+  if (!second) return { amr: ['pwd'], level: 'password' };
+  if (second === 'security_key') return { amr: ['pwd', key, ...(webauthn?.userVerified ? ['user'] : []), 'mfa'], level: 'phishingResistant' };
+  return { amr: ['pwd', 'otp', 'mfa'], level: 'mfa' };
+}
+
+export function acrFor(level: Level, acr: Config['acr']): string {
+  return acr[level];
+}
+
+/** The level an acr value stands for, or undefined for values we do not know. */
+export function levelOfAcr(value: string | undefined, acr: Config['acr']): Level | undefined {
+  return (Object.keys(RANK) as Level[]).find((level) => acr[level] === value);
+}
+
+/** The level an RP's acr_values ask for: the weakest of the known values it lists (any will do). */
+export function requestedLevel(acrValues: string | undefined, acr: Config['acr']): Level | undefined {
+  const known = (acrValues ?? '').split(' ').map((v) => levelOfAcr(v, acr)).filter((l): l is Level => l !== undefined);
+  if (known.length === 0) return undefined;
+  return known.reduce((weakest, level) => (RANK[level] < RANK[weakest] ? level : weakest));
+}
+
+export function meets(current: Level | undefined, wanted: Level): boolean {
+  return current !== undefined && RANK[current] >= RANK[wanted];
+}
+
+/** True when amr records a factor beyond the first. */
+export function hasSecondFactor(amr: readonly string[] | undefined): boolean {
+  return (amr ?? []).includes('mfa');
+}

@@ -1,0 +1,97 @@
+import type Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { describeAuthentication, type SecondFactor } from '../accounts/authentication-level.js';
+import { AppError, assertThat } from '../http/errors.js';
+import { formField, type InteractionDeps, type WithInteractionContext } from './context.js';
+
+const ENROLMENT_TTL_SECONDS = 600;
+const pendingSecretKey = (uid: string) => `totp-enrolment:${uid}`;
+const completedKey = (uid: string) => `mfa-completed:${uid}`;
+const PENDING_CONTEXT = 'kv:totp-enrolment';
+
+type Finish = (ctx: WithInteractionContext, result: Record<string, unknown>, merge?: boolean) => Promise<void>;
+
+function accountOf(ctx: WithInteractionContext): string {
+  const accountId = ctx.state.interaction.session?.accountId;
+  assertThat(accountId, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
+  return accountId;
+}
+
+const origin = (ctx: WithInteractionContext) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
+
+/** The second sign-in step: a code from an authenticator app or a recovery code, or enrolment. */
+export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middleware, requirePrompt: (...names: string[]) => Middleware, finish: Finish): void {
+  const { secondFactors, totp, recovery, kv, box, config } = deps;
+
+  async function finishSecondStep(ctx: WithInteractionContext, second: SecondFactor) {
+    const { amr, level } = describeAuthentication('password', second);
+    await finish(ctx, {
+      login: { accountId: accountOf(ctx), amr, acr: config.acr[level], remember: true },
+      mfa: { method: second },
+    }, true);
+  }
+
+  router.post('/mfa/code', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
+    const method = formField(ctx, 'method') === 'recovery_code' ? 'recovery_code' : 'totp';
+    const code = formField(ctx, 'code');
+    const result = code.length > 64 ? 'invalid' : await secondFactors.verifyCode(accountOf(ctx), method, code, origin(ctx));
+    if (result === 'accepted') return finishSecondStep(ctx, method);
+    ctx.status = result === 'throttled' ? 429 : 401;
+    const messages = {
+      throttled: 'Too many wrong codes. Wait a few minutes and try again.',
+      replayed: 'That code was already used. Wait for the next code from your app.',
+      invalid: method === 'totp' ? 'That code is not correct.' : 'That recovery code is not correct or was already used.',
+    } as const;
+    return renderMfa(deps, ctx, messages[result]);
+  });
+
+  router.post('/mfa/enrol-totp', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
+    const { uid } = ctx.state.interaction;
+    const accountId = accountOf(ctx);
+    const sealed = await kv.get(pendingSecretKey(uid));
+    if (!sealed) return renderMfa(deps, ctx, 'The set-up expired. Scan the new code and try again.');
+    const confirmed = await totp.confirmEnrolment(accountId, box.open(sealed, PENDING_CONTEXT), formField(ctx, 'code'));
+    if (!confirmed) {
+      ctx.status = 401;
+      return renderMfa(deps, ctx, 'That code is not correct. Check the time on your device and try again.');
+    }
+    await kv.delete(pendingSecretKey(uid));
+    await deps.audit.record('mfa.totp.enrolled', { actorId: accountId, subjectId: accountId }, origin(ctx));
+    const codes = await recovery.regenerate(accountId);
+    await deps.audit.record('mfa.recovery_codes.generated', { actorId: accountId, subjectId: accountId }, origin(ctx));
+    await kv.set(completedKey(uid), 'totp', ENROLMENT_TTL_SECONDS);
+    ctx.type = 'html';
+    ctx.body = await deps.views.render('interaction/recovery-codes', {
+      title: 'Save your recovery codes', uid, csrf: deps.csrf.token(uid), codes,
+    });
+  });
+
+  router.post('/mfa/continue', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
+    const method = await kv.take(completedKey(ctx.state.interaction.uid));
+    assertThat(method === 'totp', () => new AppError('invalid_request', 400, 'There is no completed set-up to continue from.'));
+    return finishSecondStep(ctx, 'totp');
+  });
+}
+
+/** The step's page: the factors the user has, or enrolment of an authenticator app when none. */
+export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionContext, error?: string): Promise<void> {
+  const { uid } = ctx.state.interaction;
+  const accountId = accountOf(ctx);
+  const summary = await deps.secondFactors.summary(accountId);
+  const csrf = deps.csrf.token(uid);
+  ctx.type = 'html';
+  if (summary.any) {
+    ctx.body = await deps.views.render('interaction/mfa', {
+      title: 'Confirm it is you', uid, csrf, error, totp: summary.totp, recoveryCodes: summary.recoveryCodes,
+    });
+    return;
+  }
+  const user = await deps.accounts.findActiveUser(accountId);
+  assertThat(user, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
+  const sealed = await deps.kv.get(pendingSecretKey(uid));
+  const enrolment = await deps.totp.startEnrolment(user.email, sealed ? deps.box.open(sealed, PENDING_CONTEXT) : undefined);
+  if (!sealed) await deps.kv.set(pendingSecretKey(uid), deps.box.seal(enrolment.secret, PENDING_CONTEXT), ENROLMENT_TTL_SECONDS);
+  ctx.body = await deps.views.render('interaction/mfa-enrol', {
+    title: 'Set up two-step sign-in', uid, csrf, error, qrSvg: enrolment.qrSvg, secret: enrolment.secret,
+  });
+}
