@@ -5,6 +5,8 @@ import type { ProviderHost } from './oidc/provider.js';
 import type { Storage } from './storage/storage.js';
 import type { ViewRenderer } from './http/views.js';
 import type { InteractionDeps } from './interactions/context.js';
+import type { PortalDeps } from './portal/context.js';
+import { createPortalRouter } from './portal/router.js';
 import { errorHandler } from './http/error-handler.js';
 import { securityHeaders } from './http/security-headers.js';
 import { serveAssets } from './http/assets.js';
@@ -20,6 +22,7 @@ export interface AppDeps {
   host: ProviderHost;
   views: ViewRenderer;
   interactions: InteractionDeps;
+  portal: PortalDeps;
 }
 
 /**
@@ -35,6 +38,7 @@ export function createApp(deps: AppDeps): Koa {
   Object.defineProperty(app, 'keys', { get: () => deps.host.cookieKeys, configurable: true });
   const health = createHealthRouter(deps.storage);
   const interactions = createInteractionRouter(deps.interactions);
+  const portal = createPortalRouter(deps.portal);
 
   app.use(errorHandler(deps.views, deps.log));
   app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
@@ -42,6 +46,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(health.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
+  app.use(portal.routes());
+  app.use(portal.allowedMethods());
   app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS));
   app.use(deps.host.middleware);
   return app;

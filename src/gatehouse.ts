@@ -22,6 +22,7 @@ import { createRecoveryCodeService } from './accounts/recovery-codes.js';
 import { createSecondFactorService } from './accounts/second-factors.js';
 import { createAuditLog } from './security/audit.js';
 import { deriveKey } from './security/key-encryption-secret.js';
+import { ensureAccountClient } from './portal/account-client.js';
 
 export const PRODUCT_NAME = 'Gatehouse';
 
@@ -47,6 +48,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
   try {
     const keys = createKeyManager(storage.signingKeys, box);
     const keysCreated = await keys.ensureKeys();
+    await ensureAccountClient(storage.clients, config.issuer);
     const views = createViewRenderer({ productName: PRODUCT_NAME, cache: true });
     const passwords = createPasswordHasher(config.passwords.argon2);
     const throttle = createSignInThrottle(storage.kv, config.signIn);
@@ -94,6 +96,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
         secondFactors, totp, recovery, kv: storage.kv, box, audit, config,
       },
+      portal: { config, host, storage, accounts, passwords, secondFactors, totp, recovery, csrf, box, audit, views },
     });
 
     const purge = setInterval(() => {

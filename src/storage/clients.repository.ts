@@ -10,6 +10,10 @@ export function createClientsRepository(db: DataSource) {
       return clients.save({ ...input });
     },
     // An id with U+0000 cannot exist (PostgreSQL text cannot hold it) and would fail the query.
+    /** Creates or replaces a client by id (built-in clients at boot). */
+    async upsert(input: NewClient): Promise<void> {
+      await clients.save({ ...input });
+    },
     find: async (id: string) => (id.includes('\u0000') ? null : clients.findOneBy({ id })),
     list: () => clients.find({ order: { createdAt: 'ASC' } }),
     async delete(id: string): Promise<boolean> {

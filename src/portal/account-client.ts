@@ -1,0 +1,26 @@
+import type { ClientsRepository } from '../storage/clients.repository.js';
+
+/** The account pages sign users in through Gatehouse itself, as this first-party client. */
+export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
+export const accountRedirectUri = (issuer: string) => `${issuer}/account/callback`;
+
+/** Registers (or re-points, when the issuer changed) the account pages' own client at boot. */
+export async function ensureAccountClient(clients: ClientsRepository, issuer: string): Promise<void> {
+  await clients.upsert({
+    id: ACCOUNT_CLIENT_ID,
+    name: 'Your Gatehouse account',
+    secretHash: null,
+    firstParty: true,
+    metadata: {
+      redirect_uris: [accountRedirectUri(issuer)],
+      post_logout_redirect_uris: [],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: 'ES256',
+      scope: 'openid',
+      application_type: 'web',
+      gatehouse_mfa: 'optional',
+    },
+  });
+}

@@ -1,0 +1,151 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context, Next } from 'koa';
+import { AppError, assertThat } from '../http/errors.js';
+import { noStore } from '../http/security-headers.js';
+import { requireSameOrigin } from '../security/csrf.js';
+import { checkPassword, UserInputError } from '../accounts/user-admin.js';
+import { formField } from '../interactions/context.js';
+import type { PortalDeps, WithPortalContext } from './context.js';
+import { createPortalSessions, safeReturnPath } from './session.js';
+
+const PENDING_TOTP_SECONDS = 600;
+const pendingTotpKey = (sid: string) => `account-totp:${sid}`;
+const PENDING_CONTEXT = 'kv:account-totp';
+
+const origin = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
+
+/**
+ * /account: the user's own security page. Signed in through Gatehouse's own code flow; every
+ * change is a CSRF-checked POST answered with 303, recorded as a security event; changes to
+ * factors need a recent sign-in.
+ */
+export function createPortalRouter(deps: PortalDeps): Router {
+  const router = new Router({ prefix: '/account' });
+  const sessions = createPortalSessions(deps);
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const { storage, audit } = deps;
+
+  const checkCsrf = async (ctx: WithPortalContext, next: Next) => {
+    assertThat(deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, formField(ctx, 'csrf')),
+      () => new AppError('forbidden', 403, 'The form expired or was not sent by this site. Go back and try again.'));
+    await next();
+  };
+  const change = [form, sessions.require, checkCsrf];
+  const sensitive = [...change, sessions.requireRecentSignIn];
+
+  async function renderPage(ctx: WithPortalContext, extra: { notice?: string; error?: string; status?: number } = {}) {
+    const { userId } = ctx.state.portal;
+    const [summary, factors, events, recoveryLeft] = await Promise.all([
+      deps.secondFactors.summary(userId),
+      storage.credentials.listSecondFactors(userId),
+      storage.audit.forSubject(userId, 20),
+      deps.recovery.remaining(userId),
+    ]);
+    ctx.status = extra.status ?? 200;
+    ctx.type = 'html';
+    ctx.body = await deps.views.render('account/index', {
+      title: 'Your account',
+      portal: ctx.state.portal,
+      summary,
+      recoveryLeft,
+      keys: factors.filter((f) => f.type === 'webauthn'),
+      events,
+      notice: extra.notice,
+      error: extra.error,
+      recentSignIn: Math.floor(Date.now() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
+    });
+  }
+
+  router.use(noStore, requireSameOrigin(new URL(deps.config.issuer).origin));
+
+  router.get('/login', (ctx) => sessions.startSignIn(ctx, { returnTo: safeReturnPath(ctx.query.return), reauth: ctx.query.reauth === '1' }));
+  router.get('/callback', async (ctx) => {
+    const returnTo = await sessions.finishSignIn(ctx);
+    ctx.redirect(returnTo);
+  });
+  router.post('/logout', ...change, (ctx: WithPortalContext) => {
+    sessions.end(ctx);
+    ctx.status = 303;
+    ctx.redirect('/session/end');
+  });
+
+  const NOTICES: Record<string, string> = {
+    password: 'Your password was changed.',
+    totp: 'Your authenticator app is set up.',
+    'totp-removed': 'Your authenticator app was removed.',
+  };
+  router.get('/', sessions.require, (ctx: WithPortalContext) =>
+    renderPage(ctx, { notice: typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined }));
+
+  router.post('/password', ...change, async (ctx: WithPortalContext) => {
+    const { userId } = ctx.state.portal;
+    const current = formField(ctx, 'current_password');
+    const next = formField(ctx, 'new_password');
+    if (!(await deps.passwords.verify(await storage.users.passwordHash(userId), current))) {
+      return renderPage(ctx, { error: 'Your current password is not correct.', status: 400 });
+    }
+    try {
+      checkPassword(next);
+    } catch (error) {
+      if (error instanceof UserInputError) return renderPage(ctx, { error: `The new password ${error.message.replace(/^password: /, '')}.`, status: 400 });
+      throw error;
+    }
+    await storage.users.setPasswordHash(userId, await deps.passwords.hash(next));
+    await audit.record('password.changed', { actorId: userId, subjectId: userId }, origin(ctx));
+    ctx.status = 303;
+    ctx.redirect('/account?done=password');
+  });
+
+  router.post('/totp/start', ...sensitive, async (ctx: WithPortalContext) => {
+    const { email, sessionUid, csrf } = ctx.state.portal;
+    const enrolment = await deps.totp.startEnrolment(email);
+    await storage.kv.set(pendingTotpKey(sessionUid), deps.box.seal(enrolment.secret, PENDING_CONTEXT), PENDING_TOTP_SECONDS);
+    ctx.type = 'html';
+    ctx.body = await deps.views.render('account/totp-enrol', { title: 'Set up an authenticator app', csrf, qrSvg: enrolment.qrSvg, secret: enrolment.secret });
+  });
+
+  router.post('/totp/confirm', ...sensitive, async (ctx: WithPortalContext) => {
+    const { userId, sessionUid, csrf } = ctx.state.portal;
+    const sealed = await storage.kv.get(pendingTotpKey(sessionUid));
+    if (!sealed) return renderPage(ctx, { error: 'The set-up expired. Start again.', status: 400 });
+    const secret = deps.box.open(sealed, PENDING_CONTEXT);
+    if (!(await deps.totp.confirmEnrolment(userId, secret, formField(ctx, 'code')))) {
+      const enrolment = await deps.totp.startEnrolment(ctx.state.portal.email, secret);
+      ctx.status = 400;
+      ctx.type = 'html';
+      ctx.body = await deps.views.render('account/totp-enrol', {
+        title: 'Set up an authenticator app', csrf, qrSvg: enrolment.qrSvg, secret, error: 'That code is not correct. Try the next one.',
+      });
+      return;
+    }
+    await storage.kv.delete(pendingTotpKey(sessionUid));
+    await audit.record('mfa.totp.enrolled', { actorId: userId, subjectId: userId }, origin(ctx));
+    if ((await deps.recovery.remaining(userId)) === 0) return showRecoveryCodes(ctx);
+    ctx.status = 303;
+    ctx.redirect('/account?done=totp');
+  });
+
+  router.post('/totp/remove', ...sensitive, async (ctx: WithPortalContext) => {
+    const { userId } = ctx.state.portal;
+    const totp = await storage.credentials.findTotp(userId);
+    if (totp) {
+      await storage.credentials.deleteSecondFactor(userId, totp.id);
+      await audit.record('mfa.totp.removed', { actorId: userId, subjectId: userId }, origin(ctx));
+    }
+    ctx.status = 303;
+    ctx.redirect('/account?done=totp-removed');
+  });
+
+  async function showRecoveryCodes(ctx: WithPortalContext) {
+    const { userId } = ctx.state.portal;
+    const codes = await deps.recovery.regenerate(userId);
+    await audit.record('mfa.recovery_codes.generated', { actorId: userId, subjectId: userId }, origin(ctx));
+    ctx.type = 'html';
+    ctx.body = await deps.views.render('account/recovery-codes', { title: 'Your recovery codes', codes });
+  }
+
+  router.post('/recovery-codes', ...sensitive, showRecoveryCodes);
+
+  return router;
+}
