@@ -142,7 +142,8 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       // A client may introspect only the tokens issued to it (RFC 7662 §4: the server decides
       // who may learn what); resource servers get their own audience rule with resource indicators.
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
-      revocation: { enabled: true },
+      // Only the client a token was issued to may revoke it (RFC 7009 §2.1).
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
