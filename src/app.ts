@@ -9,7 +9,7 @@ import type { PortalDeps } from './portal/context.js';
 import { createPortalRouter } from './portal/router.js';
 import { errorHandler } from './http/error-handler.js';
 import { securityHeaders } from './http/security-headers.js';
-import { serveAssets } from './http/assets.js';
+import { serveAssets, WEBAUTHN_BROWSER_BUNDLE } from './http/assets.js';
 import { createHealthRouter } from './http/health.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { CLIENT_AUTH_PATHS } from './oidc/options.js';
@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(errorHandler(deps.views, deps.log));
   app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
-  app.use(serveAssets(['style.css']));
+  app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));
   app.use(health.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());

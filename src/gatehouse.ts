@@ -20,6 +20,7 @@ import { createProviderHost, type ProviderHost } from './oidc/provider.js';
 import { createTotpService } from './accounts/totp.js';
 import { createRecoveryCodeService } from './accounts/recovery-codes.js';
 import { createSecondFactorService } from './accounts/second-factors.js';
+import { createWebAuthnService } from './accounts/webauthn.js';
 import { createAuditLog } from './security/audit.js';
 import { deriveKey } from './security/key-encryption-secret.js';
 import { ensureAccountClient } from './portal/account-client.js';
@@ -61,6 +62,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       credentials: storage.credentials, totp, recovery, audit,
       throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'),
     });
+    const webauthn = createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config });
 
     const host = await createProviderHost(config, {
       keys,
@@ -94,9 +96,9 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       config, log, storage, host, views,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
-        secondFactors, totp, recovery, kv: storage.kv, box, audit, config,
+        secondFactors, totp, recovery, webauthn, kv: storage.kv, box, audit, config,
       },
-      portal: { config, host, storage, accounts, passwords, secondFactors, totp, recovery, csrf, box, audit, views },
+      portal: { config, host, storage, accounts, passwords, secondFactors, totp, recovery, webauthn, csrf, box, audit, views },
     });
 
     const purge = setInterval(() => {

@@ -80,6 +80,20 @@ export const configSchema = z.strictObject({
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   }),
+}).superRefine((config, ctx) => {
+  // WebAuthn §5.1.4.1/§13.4.9: the RP ID must be the page's host or a parent domain of it, and
+  // browsers refuse IP addresses; each allowed origin must sit under the RP ID.
+  const host = new URL(config.issuer).hostname;
+  const rpId = config.webauthn.rpId || host;
+  const under = (name: string) => name === rpId || name.endsWith(`.${rpId}`);
+  if (config.webauthn.rpId && !under(host)) {
+    ctx.addIssue({ code: 'custom', path: ['webauthn', 'rpId'], message: `must be the issuer's host name (${host}) or a parent domain of it` });
+  }
+  config.webauthn.origins.forEach((origin, index) => {
+    if (!under(new URL(origin).hostname)) {
+      ctx.addIssue({ code: 'custom', path: ['webauthn', 'origins', index], message: `must be on ${rpId} or one of its subdomains` });
+    }
+  });
 });
 
 export type Config = z.infer<typeof configSchema>;

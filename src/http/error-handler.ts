@@ -20,8 +20,9 @@ const TITLES: Record<number, string> = {
   429: 'Too many attempts',
 };
 
+/** The admin API, a client that asks for JSON, or a JSON request (our WebAuthn script) gets a JSON error. */
 function wantsJson(ctx: Context): boolean {
-  return ctx.path.startsWith('/admin/api') || ctx.accepts(['html', 'json']) === 'json';
+  return ctx.path.startsWith('/admin/api') || ctx.accepts(['html', 'json']) === 'json' || Boolean(ctx.is('application/json'));
 }
 
 /**

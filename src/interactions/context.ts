@@ -8,6 +8,7 @@ import type { KeyValueStore } from '../storage/key-value-store.js';
 import type { SecondFactorService } from '../accounts/second-factors.js';
 import type { TotpService } from '../accounts/totp.js';
 import type { RecoveryCodeService } from '../accounts/recovery-codes.js';
+import type { WebAuthnService } from '../accounts/webauthn.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { AuditLog } from '../security/audit.js';
 import type { Config } from '../config/schema.js';
@@ -23,6 +24,7 @@ export interface InteractionDeps {
   secondFactors: SecondFactorService;
   totp: TotpService;
   recovery: RecoveryCodeService;
+  webauthn: WebAuthnService;
   kv: KeyValueStore;
   box: SecretBox;
   audit: AuditLog;

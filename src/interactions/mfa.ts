@@ -82,7 +82,7 @@ export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionConte
   ctx.type = 'html';
   if (summary.any) {
     ctx.body = await deps.views.render('interaction/mfa', {
-      title: 'Confirm it is you', uid, csrf, error, totp: summary.totp, recoveryCodes: summary.recoveryCodes,
+      title: 'Confirm it is you', uid, csrf, error, totp: summary.totp, recoveryCodes: summary.recoveryCodes, webauthn: summary.webauthn,
     });
     return;
   }

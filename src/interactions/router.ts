@@ -8,6 +8,7 @@ import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
 import { formField, type InteractionDeps, type WithInteractionContext } from './context.js';
 import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } from './steps.js';
 import { addMfaRoutes, renderMfa } from './mfa.js';
+import { addWebAuthnRoutes } from './webauthn.js';
 
 /**
  * Sign-in steps: GET shows the step the provider asks for (prompt.name); each POST checks
@@ -109,6 +110,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   });
 
   addMfaRoutes(router, deps, form, requirePrompt, finish);
+  addWebAuthnRoutes(router, deps);
 
   router.post('/abort', form, requirePrompt('login', 'select_account', 'mfa', 'consent'), (ctx: WithInteractionContext) =>
     finish(ctx, { error: 'access_denied', error_description: 'End-User aborted the sign-in' }));

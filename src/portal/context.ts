@@ -5,6 +5,7 @@ import type { PasswordHasher } from '../accounts/passwords.js';
 import type { SecondFactorService } from '../accounts/second-factors.js';
 import type { TotpService } from '../accounts/totp.js';
 import type { RecoveryCodeService } from '../accounts/recovery-codes.js';
+import type { WebAuthnService } from '../accounts/webauthn.js';
 import type { ProviderHost } from '../oidc/provider.js';
 import type { Csrf } from '../security/csrf.js';
 import type { SecretBox } from '../security/secret-box.js';
@@ -38,6 +39,7 @@ export interface PortalDeps {
   secondFactors: SecondFactorService;
   totp: TotpService;
   recovery: RecoveryCodeService;
+  webauthn: WebAuthnService;
   csrf: Csrf;
   box: SecretBox;
   audit: AuditLog;

@@ -8,6 +8,7 @@ import { checkPassword, UserInputError } from '../accounts/user-admin.js';
 import { formField } from '../interactions/context.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { createPortalSessions, safeReturnPath } from './session.js';
+import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 
 const PENDING_TOTP_SECONDS = 600;
 const pendingTotpKey = (sid: string) => `account-totp:${sid}`;
@@ -74,6 +75,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
     password: 'Your password was changed.',
     totp: 'Your authenticator app is set up.',
     'totp-removed': 'Your authenticator app was removed.',
+    ...WEBAUTHN_NOTICES,
   };
   router.get('/', sessions.require, (ctx: WithPortalContext) =>
     renderPage(ctx, { notice: typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined }));
@@ -146,6 +148,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   }
 
   router.post('/recovery-codes', ...sensitive, showRecoveryCodes);
+  addWebAuthnRoutes(router, deps, { sessions, form, checkCsrf });
 
   return router;
 }

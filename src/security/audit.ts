@@ -10,6 +10,7 @@ export interface RequestOrigin {
 export type AuditAction =
   | 'signin.password.succeeded' | 'signin.password.failed'
   | 'signin.mfa.succeeded' | 'signin.mfa.failed' | 'signin.mfa.replayed'
+  | 'signin.passkey.succeeded' | 'signin.passkey.failed'
   | 'mfa.totp.enrolled' | 'mfa.totp.removed'
   | 'mfa.recovery_codes.generated' | 'mfa.recovery_code.used'
   | 'mfa.webauthn.registered' | 'mfa.webauthn.renamed' | 'mfa.webauthn.removed' | 'mfa.webauthn.counter_regressed'

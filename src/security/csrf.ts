@@ -37,3 +37,29 @@ export function requireSameOrigin(origin: string) {
     await next();
   };
 }
+
+/**
+ * For the JSON endpoints our own script calls (WebAuthn ceremonies): the body must be JSON
+ * and the Origin header must be ours. Browsers send Origin on every fetch POST, so a
+ * missing one is refused too; a cross-site page cannot send a JSON body without a CORS
+ * preflight, which we never answer.
+ */
+export function requireJsonFromOrigin(origin: string) {
+  return async function requireJsonFromOriginMiddleware(ctx: Context, next: Next): Promise<void> {
+    if (ctx.get('origin') !== origin) {
+      throw new AppError('forbidden', 403, 'This request was not sent by this site and was refused.');
+    }
+    if (!ctx.is('application/json')) {
+      throw new AppError('unsupported_media_type', 415, 'Send the request as application/json.');
+    }
+    await next();
+  };
+}
+
+/** The CSRF token a script sends: the X-CSRF-Token header, or a `csrf` field of the JSON body. */
+export function presentedCsrfToken(ctx: Context): string {
+  const header = ctx.get('x-csrf-token');
+  if (header) return header;
+  const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+  return typeof body.csrf === 'string' ? body.csrf : '';
+}

@@ -28,16 +28,16 @@ describe(`browser sign-in in Chromium (${backend})`, () => {
     await page.goto(`${rp.origin}/login`);
     await page.waitForURL(`${server.issuer}/interaction/**`);
     expect(await page.getByRole('heading', { name: 'Sign in' }).isVisible()).toBe(true);
-    expect(await page.getByLabel('Email address').getAttribute('autocomplete')).toBe('username');
+    expect(await page.getByLabel('Email address').getAttribute('autocomplete')).toBe('username webauthn');
 
     await page.getByLabel('Email address').fill(user.email);
     await page.getByLabel('Password').fill('not the password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('not correct');
 
     await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${rp.origin}/callback**`);
     expect(await page.locator('[data-claim="sub"]').textContent()).toBe(JSON.stringify(user.id));
     expect(await page.locator('[data-userinfo="email"]').textContent()).toBe(JSON.stringify(user.email));

@@ -38,13 +38,21 @@ export function freePort(): Promise<number> {
  * Boots the real app on 127.0.0.1 with a fresh store: an embedded database in a new
  * temporary directory, or a new PostgreSQL database plus the real Redis.
  */
-export async function startTestServer(backend: Backend, overrides: ConfigOverrides = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /**
+   * The issuer's host name; the server still binds 127.0.0.1. WebAuthn needs a domain as its
+   * RP ID (browsers refuse IP addresses), so the browser tests use 'localhost'.
+   */
+  issuerHost?: 'localhost' | '127.0.0.1';
+}
+
+export async function startTestServer(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-'));
   const database = backend === 'postgres' ? await createTestDatabase() : undefined;
   const config = loadConfig({}, {
     ...overrides,
-    issuer: `http://127.0.0.1:${port}`,
+    issuer: `http://${options.issuerHost ?? '127.0.0.1'}:${port}`,
     http: { host: '127.0.0.1', port, trustProxy: false, ...overrides.http },
     storage: {
       dataDir,

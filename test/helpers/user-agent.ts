@@ -33,7 +33,7 @@ export class UserAgent {
     }
   }
 
-  async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Page> {
+  async request(url: string, init: { method?: string; form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {}): Promise<Page> {
     const target = new URL(url, this.origin).toString();
     const sameOrigin = target.startsWith(this.origin);
     const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
@@ -43,8 +43,13 @@ export class UserAgent {
       body = new URLSearchParams(init.form).toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
       headers.origin ??= this.origin;
+    } else if (init.json !== undefined) {
+      body = JSON.stringify(init.json);
+      headers['content-type'] ??= 'application/json';
+      headers.accept = 'application/json';
+      headers.origin ??= this.origin;
     }
-    const res = await fetch(target, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const res = await fetch(target, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
     if (sameOrigin) this.store(res.headers);
     const location = res.headers.get('location');
     return {
@@ -62,6 +67,11 @@ export class UserAgent {
 
   post(url: string, form: Record<string, string>, headers?: Record<string, string>): Promise<Page> {
     return this.request(url, { form, headers });
+  }
+
+  /** A fetch() POST of JSON from this site's pages (Origin set unless `headers` overrides it). */
+  postJson(url: string, json: unknown, headers?: Record<string, string>): Promise<Page> {
+    return this.request(url, { json, headers });
   }
 }
 

@@ -1,0 +1,111 @@
+import type Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Next } from 'koa';
+import { z } from 'zod';
+import { describeAuthentication } from '../accounts/authentication-level.js';
+import type { WebAuthnRefusal } from '../accounts/webauthn.js';
+import { AppError, assertThat } from '../http/errors.js';
+import { presentedCsrfToken, requireJsonFromOrigin } from '../security/csrf.js';
+import type { InteractionDeps, WithInteractionContext } from './context.js';
+
+/**
+ * WebAuthn in the sign-in steps, as JSON endpoints for views/public/webauthn.js:
+ *   POST /interaction/:uid/webauthn/passkey/options | verify   (login step: passkey alone)
+ *   POST /interaction/:uid/webauthn/key/options | verify       (mfa step: a registered key)
+ * Each checks the Origin, the page's CSRF token and that its step is the pending one. A
+ * verified ceremony finishes the interaction and answers { redirectTo } (the resume URL),
+ * which the script follows; a refusal is a 4xx { error, error_description }.
+ */
+
+const ceremony = z.object({ response: z.unknown() });
+
+/** What the user reads when a ceremony is refused, by reason; status and code for the script. */
+export const REFUSALS: Record<WebAuthnRefusal, { status: number; code: string; message: string }> = {
+  malformed: { status: 400, code: 'invalid_request', message: 'The browser did not send a WebAuthn response.' },
+  challenge: { status: 400, code: 'challenge_expired', message: 'This request expired or was already used. Try again.' },
+  unknown_credential: { status: 401, code: 'unknown_credential', message: 'This passkey is not registered here. Sign in with your password, or use another passkey.' },
+  wrong_user: { status: 401, code: 'wrong_credential', message: 'This security key is not registered to your account.' },
+  invalid: { status: 401, code: 'verification_failed', message: 'Your passkey or security key could not be verified. Try again.' },
+  counter_regressed: {
+    status: 401, code: 'credential_suspect',
+    message: 'This passkey or security key reported an unexpected use count and was refused. If you did not copy it, remove it from your account.',
+  },
+  duplicate: { status: 409, code: 'already_registered', message: 'This passkey or security key is already registered.' },
+};
+
+export function refusal(reason: WebAuthnRefusal): AppError {
+  const { status, code, message } = REFUSALS[reason];
+  return new AppError(code, status, message);
+}
+
+const origin = (ctx: WithInteractionContext) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
+
+function accountOf(ctx: WithInteractionContext): string {
+  const accountId = ctx.state.interaction.session?.accountId;
+  assertThat(accountId, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
+  return accountId;
+}
+
+function responseOf(ctx: WithInteractionContext): unknown {
+  const parsed = ceremony.safeParse((ctx.request as { body?: unknown }).body);
+  assertThat(parsed.success && parsed.data.response !== undefined, () => new AppError('invalid_request', 400, 'response: a WebAuthn response is required'));
+  return parsed.data.response;
+}
+
+export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
+  const { webauthn, config } = deps;
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb' });
+  const binding = (ctx: WithInteractionContext) => `interaction:${ctx.state.interaction.uid}`;
+
+  /** The JSON twin of the router's requirePrompt: same step and CSRF checks, token in a header. */
+  function requireStep(...names: string[]) {
+    return async (ctx: WithInteractionContext, next: Next) => {
+      const { prompt, uid } = ctx.state.interaction;
+      assertThat(names.includes(prompt.name), () => new AppError('invalid_request', 400, 'This step is not part of the current sign-in.'));
+      assertThat(deps.csrf.verify(uid, presentedCsrfToken(ctx)),
+        () => new AppError('forbidden', 403, 'The page expired or the request was not sent by this site. Reload the page and try again.'));
+      await next();
+    };
+  }
+  const step = (...names: string[]) => [requireJsonFromOrigin(deps.origin), json, requireStep(...names)];
+
+  async function finish(ctx: WithInteractionContext, result: Record<string, unknown>, merge: boolean) {
+    const redirectTo = await deps.host.current.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+    ctx.body = { redirectTo };
+  }
+
+  router.post('/webauthn/passkey/options', ...step('login', 'select_account'), async (ctx: WithInteractionContext) => {
+    ctx.body = await webauthn.passkeyOptions(binding(ctx));
+  });
+
+  router.post('/webauthn/passkey/verify', ...step('login', 'select_account'), async (ctx: WithInteractionContext) => {
+    const isActive = async (userId: string) => Boolean(await deps.accounts.findActiveUser(userId));
+    const result = await webauthn.verifyPasskey(binding(ctx), responseOf(ctx), isActive, origin(ctx));
+    if (!result.ok) throw refusal(result.reason);
+    const { amr, level } = describeAuthentication('passkey', undefined, result.use);
+    // `mfa` in the result ends the second step for this interaction (src/oidc/policy.ts): a
+    // passkey with user verification is already two factors (amr has "mfa").
+    await finish(ctx, {
+      select_account: {},
+      login: { accountId: result.userId, amr, acr: config.acr[level], remember: true },
+      mfa: { method: 'passkey' },
+    }, false);
+  });
+
+  router.post('/webauthn/key/options', ...step('mfa'), async (ctx: WithInteractionContext) => {
+    const options = await webauthn.secondFactorOptions(binding(ctx), accountOf(ctx));
+    assertThat(options, () => new AppError('no_security_key', 400, 'No passkey or security key is registered to your account.'));
+    ctx.body = options;
+  });
+
+  router.post('/webauthn/key/verify', ...step('mfa'), async (ctx: WithInteractionContext) => {
+    const accountId = accountOf(ctx);
+    const result = await webauthn.verifySecondFactor(binding(ctx), accountId, responseOf(ctx), origin(ctx));
+    if (!result.ok) throw refusal(result.reason);
+    const { amr, level } = describeAuthentication('password', 'security_key', result.use);
+    await finish(ctx, {
+      login: { accountId, amr, acr: config.acr[level], remember: true },
+      mfa: { method: 'security_key' },
+    }, true);
+  });
+}

@@ -1,0 +1,100 @@
+import type Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context, Middleware, Next } from 'koa';
+import { z } from 'zod';
+import { AppError, assertThat } from '../http/errors.js';
+import { formField } from '../interactions/context.js';
+import { refusal } from '../interactions/webauthn.js';
+import { presentedCsrfToken, requireJsonFromOrigin } from '../security/csrf.js';
+import type { PortalDeps, WithPortalContext } from './context.js';
+import type { PortalSessions } from './session.js';
+
+/**
+ * Passkeys and security keys on /account:
+ *   POST /account/webauthn/registration/options  { kind }             → creation options
+ *   POST /account/webauthn/registration/verify   { response, label }  → { redirectTo }
+ *   POST /account/webauthn/:id/rename  (form: label)
+ *   POST /account/webauthn/:id/remove  (form)
+ * Registration is JSON for views/public/webauthn.js; rename and remove are plain forms. All
+ * need the account session, its CSRF token and a recent sign-in; each change is audited (in
+ * the WebAuthn service).
+ */
+
+export const WEBAUTHN_NOTICES: Record<string, string> = {
+  'key-added': 'Your passkey or security key was added.',
+  'key-renamed': 'The name was changed.',
+  'key-removed': 'The passkey or security key was removed.',
+};
+
+const registrationOptionsInput = z.object({ kind: z.enum(['passkey', 'security_key']) });
+const registrationInput = z.object({ response: z.unknown(), label: z.string().max(200).optional() });
+
+function parse<T>(schema: z.ZodType<T>, ctx: Context): T {
+  const parsed = schema.safeParse((ctx.request as { body?: unknown }).body ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new AppError('invalid_request', 400, `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const origin = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
+
+export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { sessions: PortalSessions; form: Middleware; checkCsrf: Middleware }): void {
+  const { webauthn } = deps;
+  const { sessions, form, checkCsrf } = tools;
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb' });
+  const binding = (ctx: WithPortalContext) => `account:${ctx.state.portal.sessionUid}`;
+
+  const checkJsonCsrf = async (ctx: WithPortalContext, next: Next) => {
+    assertThat(deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, presentedCsrfToken(ctx)),
+      () => new AppError('forbidden', 403, 'The page expired or the request was not sent by this site. Reload the page and try again.'));
+    await next();
+  };
+  /** requireRecentSignIn answers a page with a redirect; a script gets an error code it acts on. */
+  const requireRecentSignInJson = async (ctx: WithPortalContext, next: Next) => {
+    let recent = false;
+    await sessions.requireRecentSignIn(ctx, async () => { recent = true; });
+    if (!recent) {
+      ctx.remove('location');
+      throw new AppError('reauthentication_required', 403, 'Sign in again to change how you sign in.');
+    }
+    await next();
+  };
+  const ceremony = [requireJsonFromOrigin(new URL(deps.config.issuer).origin), json, sessions.require, checkJsonCsrf, requireRecentSignInJson];
+  const sensitive = [form, sessions.require, checkCsrf, sessions.requireRecentSignIn];
+
+  /** The key named in the path; another user's key or a malformed id is simply not found. */
+  const keyId = (ctx: WithPortalContext): string => {
+    const id = String(ctx.params.id ?? '');
+    assertThat(UUID.test(id), () => new AppError('not_found', 404, 'That passkey or security key is not registered to your account.'));
+    return id;
+  };
+
+  router.post('/webauthn/registration/options', ...ceremony, async (ctx: WithPortalContext) => {
+    const { kind } = parse(registrationOptionsInput, ctx);
+    const user = await deps.accounts.findActiveUser(ctx.state.portal.userId);
+    assertThat(user, () => new AppError('session_expired', 401, 'Your account session ended. Sign in again.'));
+    ctx.body = await webauthn.registrationOptions(binding(ctx), user, kind);
+  });
+
+  router.post('/webauthn/registration/verify', ...ceremony, async (ctx: WithPortalContext) => {
+    const { response, label } = parse(registrationInput, ctx);
+    const result = await webauthn.verifyRegistration(binding(ctx), ctx.state.portal.userId, response, label ?? '', origin(ctx));
+    if (!result.ok) throw refusal(result.reason);
+    ctx.body = { redirectTo: '/account?done=key-added', key: { id: result.key.id, label: result.key.label, kind: result.key.kind } };
+  });
+
+  router.post('/webauthn/:id/rename', ...sensitive, async (ctx: WithPortalContext) => {
+    const renamed = await webauthn.rename(ctx.state.portal.userId, keyId(ctx), formField(ctx, 'label'), origin(ctx));
+    assertThat(renamed, () => new AppError('not_found', 404, 'That passkey or security key is not registered to your account.'));
+    ctx.status = 303;
+    ctx.redirect('/account?done=key-renamed');
+  });
+
+  router.post('/webauthn/:id/remove', ...sensitive, async (ctx: WithPortalContext) => {
+    const removed = await webauthn.remove(ctx.state.portal.userId, keyId(ctx), origin(ctx));
+    assertThat(removed, () => new AppError('not_found', 404, 'That passkey or security key is not registered to your account.'));
+    ctx.status = 303;
+    ctx.redirect('/account?done=key-removed');
+  });
+}

@@ -1,0 +1,147 @@
+import type { Browser, Page } from 'playwright-core';
+import { BACKENDS } from '../helpers/backends.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { launchChromium } from '../helpers/browser.js';
+import { startTinyRp, type TinyRp } from '../helpers/tiny-rp.js';
+import { addVirtualAuthenticator } from '../helpers/virtual-authenticator.js';
+import type { TestUser } from '../helpers/factories.js';
+
+const backend = BACKENDS[0] ?? 'embedded';
+const ACR_PHR = 'urn:gatehouse:acr:phr';
+
+/**
+ * Passkeys and security keys in a real Chromium with the DevTools virtual authenticator:
+ * enrolment on /account, a passkey as the only factor at a relying party, and a security key
+ * as the second factor after a password. The issuer is http://localhost (a secure context,
+ * and a domain: browsers refuse an IP address as the WebAuthn RP ID).
+ */
+describe(`passkeys and security keys in Chromium (${backend})`, () => {
+  let server: TestServer;
+  let rp: TinyRp;
+  let browser: Browser;
+  beforeAll(async () => {
+    [server, rp, browser] = await Promise.all([startTestServer(backend, {}, { issuerHost: 'localhost' }), startTinyRp(), launchChromium()]);
+    const client = await server.buildClient({ redirectUris: [rp.redirectUri], firstParty: true });
+    await rp.configure(server.issuer, client.clientId, client.clientSecret ?? '');
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await rp?.close();
+    await server?.close();
+  });
+
+  const credentials = () => server.gatehouse.storage.storage.credentials;
+  const eventsOf = async (userId: string) => (await server.gatehouse.storage.storage.audit.forSubject(userId, 50)).map((e) => e.action);
+
+  /** Opens /account and signs in there with the password, through the real sign-in page. */
+  async function signInToAccount(page: Page, user: TestUser) {
+    await page.goto(`${server.issuer}/account`);
+    await page.waitForURL(`${server.issuer}/interaction/**`);
+    await page.getByLabel('Email address').fill(user.email);
+    await page.getByLabel('Password').fill(user.password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${server.issuer}/account`);
+  }
+
+  /** Signs out on /account and confirms on the provider's end-session page. */
+  async function signOut(page: Page) {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${server.issuer}/session/end**`);
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+  }
+
+  async function claim(page: Page, name: string): Promise<unknown> {
+    return JSON.parse((await page.locator(`[data-claim="${name}"]`).textContent()) ?? 'null');
+  }
+
+  it('enrols a passkey on /account, then signs in to the relying party with the passkey alone', async () => {
+    const user = await server.buildUser({ name: 'Ada Passkey' });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const authenticator = await addVirtualAuthenticator(page, { transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true });
+    try {
+      await signInToAccount(page, user);
+      await page.getByLabel('Name for the new key (optional)').fill('Test laptop');
+      await page.getByRole('button', { name: 'Add a passkey' }).click();
+      await page.waitForURL(`${server.issuer}/account?done=key-added`);
+      expect(await page.locator('[data-key-label]').allTextContents()).toEqual(['Test laptop']);
+
+      const stored = await credentials().listWebAuthn(user.id);
+      expect(stored).toHaveLength(1);
+      expect(stored[0]?.data).toMatchObject({ kind: 'passkey' });
+      const [held] = await authenticator.credentials();
+      expect(held?.isResidentCredential).toBe(true);
+      expect(held?.credentialId.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')).toBe(stored[0]?.externalId);
+      expect(await eventsOf(user.id)).toContain('mfa.webauthn.registered');
+
+      await signOut(page);
+
+      // The button: the page's autofill request is made to fail (its options call is
+      // aborted), since Chromium answers a conditional request from a virtual authenticator
+      // at once, without waiting for a click.
+      let optionCalls = 0;
+      await page.route('**/webauthn/passkey/options', (route) => (optionCalls++ === 0 ? route.abort() : route.continue()));
+      await page.goto(`${rp.origin}/login`);
+      await page.waitForURL(`${server.issuer}/interaction/**`);
+      expect(await page.getByLabel('Email address').getAttribute('autocomplete')).toBe('username webauthn');
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      await page.waitForURL(`${rp.origin}/callback**`);
+      await page.unroute('**/webauthn/passkey/options');
+      expect(optionCalls).toBe(2);
+      expect(await claim(page, 'sub')).toBe(user.id);
+      expect(await claim(page, 'amr')).toEqual(['hwk', 'user', 'mfa']);
+      expect(await claim(page, 'acr')).toBe(ACR_PHR);
+      expect(await eventsOf(user.id)).toContain('signin.passkey.succeeded');
+      const [afterButton] = await credentials().listWebAuthn(user.id);
+      expect(afterButton?.lastUsedAt).not.toBeNull();
+      const counter = Number(afterButton?.data.counter);
+      expect(counter).toBeGreaterThan(0);
+
+      // Conditional UI: the passkey offered in the email field's autofill signs in, no click.
+      await page.goto(`${server.issuer}/session/end`);
+      await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+      await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+      await page.goto(`${rp.origin}/login`);
+      await page.waitForURL(`${rp.origin}/callback**`);
+      expect(await claim(page, 'sub')).toBe(user.id);
+      expect(await claim(page, 'amr')).toEqual(['hwk', 'user', 'mfa']);
+      const [afterAutofill] = await credentials().listWebAuthn(user.id);
+      expect(Number(afterAutofill?.data.counter)).toBeGreaterThan(counter);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('enrols a security key and uses it as the second factor after the password', async () => {
+    const user = await server.buildUser({ name: 'Grace Key' });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await addVirtualAuthenticator(page, { transport: 'usb', hasResidentKey: false, hasUserVerification: false, isUserVerified: false });
+    try {
+      await signInToAccount(page, user);
+      await page.getByRole('button', { name: 'Add a security key' }).click();
+      await page.waitForURL(`${server.issuer}/account?done=key-added`);
+      expect(await page.locator('[data-key-label]').allTextContents()).toEqual(['Security key']);
+      const [stored] = await credentials().listWebAuthn(user.id);
+      expect(stored?.data).toMatchObject({ kind: 'security_key' });
+
+      await signOut(page);
+
+      await page.goto(`${rp.origin}/login`);
+      await page.waitForURL(`${server.issuer}/interaction/**`);
+      await page.getByLabel('Email address').fill(user.email);
+      await page.getByLabel('Password').fill(user.password);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await page.getByRole('heading', { name: 'Confirm it is you' }).waitFor();
+      await page.getByRole('button', { name: 'Use your security key' }).click();
+      await page.waitForURL(`${rp.origin}/callback**`);
+      expect(await claim(page, 'sub')).toBe(user.id);
+      expect(await claim(page, 'amr')).toEqual(['pwd', 'hwk', 'mfa']);
+      expect(await claim(page, 'acr')).toBe(ACR_PHR);
+      expect(await eventsOf(user.id)).toEqual(expect.arrayContaining(['mfa.webauthn.registered', 'signin.mfa.succeeded']));
+    } finally {
+      await context.close();
+    }
+  });
+});
