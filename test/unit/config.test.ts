@@ -1,4 +1,5 @@
 import { loadConfig, ConfigError } from '../../src/config/load.js';
+import { relyingParty } from '../../src/accounts/webauthn.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -40,5 +41,24 @@ describe('configuration', () => {
   it('refuses an issuer with a path and unknown keys in an override file', () => {
     expect(problemsOf({ ISSUER: 'https://id.example.com/auth' })).toContain('issuer: must be an origin without path, query or fragment');
     expect(() => loadConfig({}, { http: { nonsense: 1 } as never })).toThrow(/Unrecognized key/);
+  });
+
+  it('takes the WebAuthn RP ID and origins from the issuer unless set, and refuses ones the issuer cannot use', () => {
+    const webauthn = { rpName: 'Gatehouse', challengeTtlSeconds: 300 };
+    expect(relyingParty(loadConfig({ ISSUER: 'https://id.example.com' }))).toEqual({ id: 'id.example.com', name: 'Gatehouse', origins: ['https://id.example.com'] });
+    const parent = loadConfig({ ISSUER: 'https://id.example.com' }, { webauthn: { ...webauthn, rpId: 'example.com', origins: ['https://id.example.com', 'https://app.example.com'] } });
+    expect(relyingParty(parent)).toMatchObject({ id: 'example.com', origins: ['https://id.example.com', 'https://app.example.com'] });
+    const problems = (overrides: Record<string, unknown>) => {
+      try {
+        loadConfig({ ISSUER: 'https://id.example.com' }, { webauthn: { ...webauthn, rpId: '', origins: [], ...overrides } });
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems;
+        throw error;
+      }
+      return [];
+    };
+    expect(problems({ rpId: 'other.example' })).toEqual(["webauthn.rpId: must be the issuer's host name (id.example.com) or a parent domain of it"]);
+    expect(problems({ rpId: 'ample.com' })).toHaveLength(1);
+    expect(problems({ origins: ['https://evil.example'] })).toEqual(['webauthn.origins.0: must be on id.example.com or one of its subdomains']);
   });
 });
