@@ -55,7 +55,7 @@ describe(`passkeys and security keys in Chromium (${backend})`, () => {
     return JSON.parse((await page.locator(`[data-claim="${name}"]`).textContent()) ?? 'null');
   }
 
-  it('enrols a passkey on /account, then signs in to the relying party with the passkey alone', async () => {
+  it('enrols a passkey on /account, signs in to the relying party with it alone (button and autofill), renames and removes it', async () => {
     const user = await server.buildUser({ name: 'Ada Passkey' });
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -108,6 +108,25 @@ describe(`passkeys and security keys in Chromium (${backend})`, () => {
       expect(await claim(page, 'amr')).toEqual(['hwk', 'user', 'mfa']);
       const [afterAutofill] = await credentials().listWebAuthn(user.id);
       expect(Number(afterAutofill?.data.counter)).toBeGreaterThan(counter);
+
+      // Rename and remove it on /account (the provider session signs the account page in).
+      await page.goto(`${server.issuer}/account`);
+      await page.waitForURL(`${server.issuer}/account`);
+      await page.getByLabel('New name').fill('Old laptop');
+      await page.getByRole('button', { name: 'Rename' }).click();
+      await page.waitForURL(`${server.issuer}/account?done=key-renamed`);
+      expect(await page.locator('[data-key-label]').allTextContents()).toEqual(['Old laptop']);
+      await page.getByRole('button', { name: 'Remove Old laptop' }).click();
+      await page.waitForURL(`${server.issuer}/account?done=key-removed`);
+      expect(await page.locator('[data-keys-none]').isVisible()).toBe(true);
+      expect(await eventsOf(user.id)).toEqual(expect.arrayContaining(['mfa.webauthn.renamed', 'mfa.webauthn.removed']));
+      await signOut(page);
+
+      // The authenticator still holds the passkey; the server no longer knows it.
+      await page.goto(`${rp.origin}/login`);
+      await page.waitForURL(`${server.issuer}/interaction/**`);
+      await page.getByText('This passkey is not registered here').waitFor();
+      expect(page.url()).toContain('/interaction/');
     } finally {
       await context.close();
     }
