@@ -1,4 +1,4 @@
-import type { Configuration, KoaContextWithOIDC, Grant, JWK } from 'oidc-provider';
+import { errors, type Configuration, type KoaContextWithOIDC, type Grant, type JWK } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
 import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
 import type { KeyMaterial } from './keys.js';
@@ -142,8 +142,16 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       // A client may introspect only the tokens issued to it (RFC 7662 §4: the server decides
       // who may learn what); resource servers get their own audience rule with resource indicators.
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
-      // Only the client a token was issued to may revoke it (RFC 7009 §2.1).
-      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      revocation: {
+        enabled: true,
+        // Only the client a token was issued to may revoke it, and another is told so (RFC 7009
+        // §2.1); a public client gets a plain 200, so it cannot probe other clients' tokens.
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
