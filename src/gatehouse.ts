@@ -53,9 +53,9 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const views = createViewRenderer({ productName: PRODUCT_NAME, cache: true });
     const passwords = createPasswordHasher(config.passwords.argon2);
     const throttle = createSignInThrottle(storage.kv, config.signIn);
-    const accounts = createAccountService({ users: storage.users, passwords, throttle });
-    const csrf = createCsrf(deriveKey(keyEncryption.key, 'csrf'));
     const audit = createAuditLog(storage.audit);
+    const accounts = createAccountService({ users: storage.users, passwords, throttle, audit });
+    const csrf = createCsrf(deriveKey(keyEncryption.key, 'csrf'));
     const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
     const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(keyEncryption.key, 'recovery-codes') });
     const secondFactors = createSecondFactorService({

@@ -2,6 +2,7 @@ import type { UserRow } from '../storage/entities/user.entity.js';
 import type { UsersRepository } from '../storage/users.repository.js';
 import type { PasswordHasher } from './passwords.js';
 import type { SignInThrottle } from '../security/sign-in-throttle.js';
+import type { AuditLog, RequestOrigin } from '../security/audit.js';
 
 export type PasswordSignIn =
   | { ok: true; user: UserRow }
@@ -9,23 +10,32 @@ export type PasswordSignIn =
   | { ok: false; reason: 'invalid-credentials' | 'throttled' };
 
 /** Sign-in decisions. No HTTP here: routes call these and render the outcome. */
-export function createAccountService(deps: { users: UsersRepository; passwords: PasswordHasher; throttle: SignInThrottle }) {
-  const { users, passwords, throttle } = deps;
+export function createAccountService(deps: { users: UsersRepository; passwords: PasswordHasher; throttle: SignInThrottle; audit: AuditLog }) {
+  const { users, passwords, throttle, audit } = deps;
 
   return {
-    async signInWithPassword(email: string, password: string): Promise<PasswordSignIn> {
-      if (await throttle.isBlocked(email)) return { ok: false, reason: 'throttled' };
+    /**
+     * Every attempt is a security event; a failure records its reason and the account when
+     * one exists, never the typed identifier (people type passwords into the email field).
+     */
+    async signInWithPassword(email: string, password: string, origin: RequestOrigin = {}): Promise<PasswordSignIn> {
       const user = await users.findByEmail(email);
+      const fail = async (reason: 'throttled' | 'invalid-credentials', detail: string): Promise<PasswordSignIn> => {
+        await audit.record('signin.password.failed', { subjectId: user?.id ?? null, details: { reason: detail } }, origin);
+        return { ok: false, reason };
+      };
+      if (await throttle.isBlocked(email)) return fail('throttled', 'throttled');
       // Always one argon2 verification, also for unknown or disabled accounts.
       const hash = user && !user.disabledAt ? await users.passwordHash(user.id) : null;
       const valid = await passwords.verify(hash, password);
       if (!user || user.disabledAt || !valid) {
         await throttle.recordFailure(email);
-        return { ok: false, reason: 'invalid-credentials' };
+        return fail('invalid-credentials', !user ? 'unknown_account' : user.disabledAt ? 'disabled' : 'wrong_password');
       }
       await throttle.reset(email);
       if (hash && passwords.needsRehash(hash)) await users.setPasswordHash(user.id, await passwords.hash(password));
       await users.markPasswordUsed(user.id);
+      await audit.record('signin.password.succeeded', { actorId: user.id, subjectId: user.id }, origin);
       return { ok: true, user };
     },
 

@@ -69,7 +69,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       ctx.status = 400;
       return renderLogin(deps, ctx, { email, error: 'Enter your email address and password.' });
     }
-    const result = await deps.accounts.signInWithPassword(email, password);
+    const result = await deps.accounts.signInWithPassword(email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') });
     if (!result.ok) {
       ctx.status = result.reason === 'throttled' ? 429 : 401;
       const error = result.reason === 'throttled'
