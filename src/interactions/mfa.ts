@@ -48,14 +48,23 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
   router.post('/mfa/enrol-totp', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
     const { uid } = ctx.state.interaction;
     const accountId = accountOf(ctx);
-    const sealed = await kv.get(pendingSecretKey(uid));
+    // Taken, not read: of two submissions (a double click) only one enrols, or each would
+    // store the secret and new recovery codes, and one page would show codes already void.
+    const sealed = await kv.take(pendingSecretKey(uid));
     if (!sealed) return renderMfa(deps, ctx, 'The set-up expired. Scan the new code and try again.');
+    // Enrolment at sign-in is only for an account with no factor yet. One set up since this
+    // page was shown (another browser, /account) must not be replaced by whoever holds the
+    // page: that would swap out the user's authenticator with the password alone.
+    if ((await secondFactors.summary(accountId)).any) {
+      ctx.status = 409;
+      return renderMfa(deps, ctx, 'Two-step sign-in is already set up for this account. Enter a code from your app.');
+    }
     const confirmed = await totp.confirmEnrolment(accountId, box.open(sealed, PENDING_CONTEXT), formField(ctx, 'code'));
     if (!confirmed) {
+      await kv.set(pendingSecretKey(uid), sealed, ENROLMENT_TTL_SECONDS);
       ctx.status = 401;
       return renderMfa(deps, ctx, 'That code is not correct. Check the time on your device and try again.');
     }
-    await kv.delete(pendingSecretKey(uid));
     await deps.audit.record('mfa.totp.enrolled', { actorId: accountId, subjectId: accountId }, origin(ctx));
     const codes = await recovery.regenerate(accountId);
     await deps.audit.record('mfa.recovery_codes.generated', { actorId: accountId, subjectId: accountId }, origin(ctx));
