@@ -19,6 +19,7 @@ import { buildProviderOptions } from './oidc/options.js';
 import { createProviderHost, type ProviderHost } from './oidc/provider.js';
 import { createTotpService } from './accounts/totp.js';
 import { createRecoveryCodeService } from './accounts/recovery-codes.js';
+import { createPendingTotp } from './accounts/pending-totp.js';
 import { createSecondFactorService } from './accounts/second-factors.js';
 import { createWebAuthnService } from './accounts/webauthn.js';
 import { createAuditLog } from './security/audit.js';
@@ -57,6 +58,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const accounts = createAccountService({ users: storage.users, passwords, throttle, audit });
     const csrf = createCsrf(deriveKey(keyEncryption.key, 'csrf'));
     const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
+    const pendingTotp = createPendingTotp(storage.kv, box);
     const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(keyEncryption.key, 'recovery-codes') });
     const secondFactors = createSecondFactorService({
       credentials: storage.credentials, totp, recovery, audit,
@@ -69,7 +71,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       log,
       buildOptions: (material) => buildProviderOptions(config, {
         adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients }),
-        findAccount: createFindAccount(accounts),
+        findAccount: createFindAccount(accounts, storage.roles.rolesOf),
+        rolesOf: storage.roles.rolesOf,
         keys: material,
         oidc: storage.oidc,
         policy: { factorsOf: (accountId) => secondFactors.summary(accountId) },
@@ -96,9 +99,9 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       config, log, storage, host, views,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
-        secondFactors, totp, recovery, webauthn, kv: storage.kv, box, audit, config,
+        secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config,
       },
-      portal: { config, host, storage, accounts, passwords, secondFactors, totp, recovery, webauthn, csrf, box, audit, views },
+      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views },
     });
 
     const purge = setInterval(() => {

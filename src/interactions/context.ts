@@ -7,6 +7,7 @@ import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.j
 import type { KeyValueStore } from '../storage/key-value-store.js';
 import type { SecondFactorService } from '../accounts/second-factors.js';
 import type { TotpService } from '../accounts/totp.js';
+import type { PendingTotp } from '../accounts/pending-totp.js';
 import type { RecoveryCodeService } from '../accounts/recovery-codes.js';
 import type { WebAuthnService } from '../accounts/webauthn.js';
 import type { SecretBox } from '../security/secret-box.js';
@@ -23,6 +24,7 @@ export interface InteractionDeps {
   origin: string;
   secondFactors: SecondFactorService;
   totp: TotpService;
+  pendingTotp: PendingTotp;
   recovery: RecoveryCodeService;
   webauthn: WebAuthnService;
   kv: KeyValueStore;

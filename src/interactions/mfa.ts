@@ -5,9 +5,7 @@ import { AppError, assertThat } from '../http/errors.js';
 import { formField, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 const ENROLMENT_TTL_SECONDS = 600;
-const pendingSecretKey = (uid: string) => `totp-enrolment:${uid}`;
 const completedKey = (uid: string) => `mfa-completed:${uid}`;
-const PENDING_CONTEXT = 'kv:totp-enrolment';
 
 type Finish = (ctx: WithInteractionContext, result: Record<string, unknown>, merge?: boolean) => Promise<void>;
 
@@ -21,7 +19,7 @@ const origin = (ctx: WithInteractionContext) => ({ ip: ctx.ip, userAgent: ctx.ge
 
 /** The second sign-in step: a code from an authenticator app or a recovery code, or enrolment. */
 export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middleware, requirePrompt: (...names: string[]) => Middleware, finish: Finish): void {
-  const { secondFactors, totp, recovery, kv, box, config } = deps;
+  const { secondFactors, totp, recovery, kv, pendingTotp, config } = deps;
 
   async function finishSecondStep(ctx: WithInteractionContext, second: SecondFactor) {
     const { amr, level } = describeAuthentication('password', second);
@@ -50,8 +48,8 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
     const accountId = accountOf(ctx);
     // Taken, not read: of two submissions (a double click) only one enrols, or each would
     // store the secret and new recovery codes, and one page would show codes already void.
-    const sealed = await kv.take(pendingSecretKey(uid));
-    if (!sealed) return renderMfa(deps, ctx, 'The set-up expired. Scan the new code and try again.');
+    const secret = await pendingTotp.take(uid);
+    if (!secret) return renderMfa(deps, ctx, 'The set-up expired. Scan the new code and try again.');
     // Enrolment at sign-in is only for an account with no factor yet. One set up since this
     // page was shown (another browser, /account) must not be replaced by whoever holds the
     // page: that would swap out the user's authenticator with the password alone.
@@ -59,9 +57,9 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
       ctx.status = 409;
       return renderMfa(deps, ctx, 'Two-step sign-in is already set up for this account. Enter a code from your app.');
     }
-    const confirmed = await totp.confirmEnrolment(accountId, box.open(sealed, PENDING_CONTEXT), formField(ctx, 'code'));
+    const confirmed = await totp.confirmEnrolment(accountId, secret, formField(ctx, 'code'));
     if (!confirmed) {
-      await kv.set(pendingSecretKey(uid), sealed, ENROLMENT_TTL_SECONDS);
+      await pendingTotp.put(uid, secret);
       ctx.status = 401;
       return renderMfa(deps, ctx, 'That code is not correct. Check the time on your device and try again.');
     }
@@ -97,9 +95,9 @@ export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionConte
   }
   const user = await deps.accounts.findActiveUser(accountId);
   assertThat(user, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
-  const sealed = await deps.kv.get(pendingSecretKey(uid));
-  const enrolment = await deps.totp.startEnrolment(user.email, sealed ? deps.box.open(sealed, PENDING_CONTEXT) : undefined);
-  if (!sealed) await deps.kv.set(pendingSecretKey(uid), deps.box.seal(enrolment.secret, PENDING_CONTEXT), ENROLMENT_TTL_SECONDS);
+  const pending = await deps.pendingTotp.peek(uid);
+  const enrolment = await deps.totp.startEnrolment(user.email, pending);
+  if (!pending) await deps.pendingTotp.put(uid, enrolment.secret);
   ctx.body = await deps.views.render('interaction/mfa-enrol', {
     title: 'Set up two-step sign-in', uid, csrf, error, qrSvg: enrolment.qrSvg, secret: enrolment.secret,
   });

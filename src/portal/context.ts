@@ -4,6 +4,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import type { SecondFactorService } from '../accounts/second-factors.js';
 import type { TotpService } from '../accounts/totp.js';
+import type { PendingTotp } from '../accounts/pending-totp.js';
 import type { RecoveryCodeService } from '../accounts/recovery-codes.js';
 import type { WebAuthnService } from '../accounts/webauthn.js';
 import type { ProviderHost } from '../oidc/provider.js';
@@ -38,6 +39,7 @@ export interface PortalDeps {
   passwords: PasswordHasher;
   secondFactors: SecondFactorService;
   totp: TotpService;
+  pendingTotp: PendingTotp;
   recovery: RecoveryCodeService;
   webauthn: WebAuthnService;
   csrf: Csrf;

@@ -10,9 +10,7 @@ import type { PortalDeps, WithPortalContext } from './context.js';
 import { createPortalSessions, safeReturnPath } from './session.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 
-const PENDING_TOTP_SECONDS = 600;
-const pendingTotpKey = (sid: string) => `account-totp:${sid}`;
-const PENDING_CONTEXT = 'kv:account-totp';
+const pendingBinding = (sid: string) => `account:${sid}`;
 
 const origin = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
 
@@ -102,17 +100,17 @@ export function createPortalRouter(deps: PortalDeps): Router {
   router.post('/totp/start', ...sensitive, async (ctx: WithPortalContext) => {
     const { email, sessionUid, csrf } = ctx.state.portal;
     const enrolment = await deps.totp.startEnrolment(email);
-    await storage.kv.set(pendingTotpKey(sessionUid), deps.box.seal(enrolment.secret, PENDING_CONTEXT), PENDING_TOTP_SECONDS);
+    await deps.pendingTotp.put(pendingBinding(sessionUid), enrolment.secret);
     ctx.type = 'html';
     ctx.body = await deps.views.render('account/totp-enrol', { title: 'Set up an authenticator app', csrf, qrSvg: enrolment.qrSvg, secret: enrolment.secret });
   });
 
   router.post('/totp/confirm', ...sensitive, async (ctx: WithPortalContext) => {
     const { userId, sessionUid, csrf } = ctx.state.portal;
-    const sealed = await storage.kv.get(pendingTotpKey(sessionUid));
-    if (!sealed) return renderPage(ctx, { error: 'The set-up expired. Start again.', status: 400 });
-    const secret = deps.box.open(sealed, PENDING_CONTEXT);
+    const secret = await deps.pendingTotp.take(pendingBinding(sessionUid));
+    if (!secret) return renderPage(ctx, { error: 'The set-up expired. Start again.', status: 400 });
     if (!(await deps.totp.confirmEnrolment(userId, secret, formField(ctx, 'code')))) {
+      await deps.pendingTotp.put(pendingBinding(sessionUid), secret);
       const enrolment = await deps.totp.startEnrolment(ctx.state.portal.email, secret);
       ctx.status = 400;
       ctx.type = 'html';
@@ -121,7 +119,6 @@ export function createPortalRouter(deps: PortalDeps): Router {
       });
       return;
     }
-    await storage.kv.delete(pendingTotpKey(sessionUid));
     await audit.record('mfa.totp.enrolled', { actorId: userId, subjectId: userId }, origin(ctx));
     if ((await deps.recovery.remaining(userId)) === 0) return showRecoveryCodes(ctx);
     ctx.status = 303;
