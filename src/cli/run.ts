@@ -8,6 +8,8 @@ import { usersCommand } from './users.js';
 import { clientsCommand } from './clients.js';
 import { keysCommand } from './keys.js';
 import { grantsCommand } from './grants.js';
+import { rolesCommand } from './roles.js';
+import { RoleInputError } from '../storage/roles.repository.js';
 
 export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run cli -- <command>)
 
@@ -19,8 +21,10 @@ export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: n
                  [--public] [--first-party] [--grant-types a,b] [--scope "openid profile ..."]
                  [--auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
                  [--jwks-uri https://… | --jwks JSON|@file] [--id-token-alg ES256|RS256]
-                 [--mfa optional|required]
+                 [--mfa optional|required] [--visible-roles a,b]
   clients list | clients delete CLIENT_ID
+  roles create NAME [--description D] | roles list | roles delete NAME
+  roles assign --email E --role NAME | roles unassign --email E --role NAME
   grants list --email E | grants revoke GRANT_ID | grants revoke --email E --client-id C
   keys list | keys rotate
 
@@ -47,12 +51,13 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       case 'users': await usersCommand(sub, rest, run, io); return 0;
       case 'clients': await clientsCommand(sub, rest, run, io); return 0;
       case 'grants': await grantsCommand(sub, rest, run, io); return 0;
+      case 'roles': await rolesCommand(sub, rest, run, io); return 0;
       case 'keys': await keysCommand(sub, rest, run, context.config, io); return 0;
       default: throw new CliUsageError(`unknown command "${command}" (see gatehouse help)`);
     }
   } catch (error) {
     if (error instanceof CliUsageError || error instanceof UserInputError || error instanceof ClientInputError
-      || error instanceof DuplicateEmailError) {
+      || error instanceof DuplicateEmailError || error instanceof RoleInputError) {
       io.err(`gatehouse: ${error.message}`);
       return 2;
     }

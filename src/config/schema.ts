@@ -19,6 +19,21 @@ const issuer = z.url({ protocol: /^https?$/ }).superRefine((value, ctx) => {
   }
 });
 
+/** OAuth scope tokens (RFC 6749 §3.3), without the OpenID scopes Gatehouse defines itself. */
+export const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access', 'roles'] as const;
+const resourceScope = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/, 'must be a scope token (no spaces or quotes)')
+  .refine((v) => !(OIDC_SCOPES as readonly string[]).includes(v), 'must not be an OpenID scope');
+
+/** An API that gets JWT access tokens through a resource indicator (RFC 8707, RFC 9068). */
+const resource = z.strictObject({
+  // RFC 8707 §2: an absolute URI without a fragment.
+  indicator: z.url({ protocol: /^https$/ }).refine((v) => !v.includes('#'), 'must not contain a fragment'),
+  audience: z.string().min(1).optional(),
+  scopes: z.array(resourceScope).min(1),
+  accessTokenTtl: seconds,
+  format: z.literal('jwt'),
+});
+
 export const configSchema = z.strictObject({
   issuer,
   http: z.strictObject({
@@ -76,6 +91,13 @@ export const configSchema = z.strictObject({
     session: seconds,
     interaction: seconds,
     grant: seconds,
+  }),
+  resources: z.array(resource).superRefine((list, ctx) => {
+    list.forEach((r, index) => {
+      if (list.findIndex((o) => o.indicator === r.indicator) !== index) {
+        ctx.addIssue({ code: 'custom', path: [index, 'indicator'], message: `${r.indicator} is listed twice` });
+      }
+    });
   }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

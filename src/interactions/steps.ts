@@ -7,6 +7,7 @@ export const SCOPE_DESCRIPTIONS: Record<string, string> = {
   profile: 'See your name',
   email: 'See your email address and whether it is verified',
   offline_access: 'Stay connected to your account when you are not using the application, until you revoke it',
+  roles: 'See the roles you hold on this service (what you are allowed to do)',
 };
 
 /** The name the user sees for the client of this interaction. */
@@ -41,10 +42,15 @@ export async function renderSelectAccount(deps: InteractionDeps, ctx: WithIntera
 
 export async function renderConsent(deps: InteractionDeps, ctx: WithInteractionContext) {
   const { params, prompt } = ctx.state.interaction;
-  const details = prompt.details as { missingOIDCScope?: string[] };
+  const details = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
   const requested = String(params.scope ?? '').split(' ').filter(Boolean);
-  const scopes = (details.missingOIDCScope?.length ? details.missingOIDCScope : requested)
-    .map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name }));
+  const resourceScopes = Object.entries(details.missingResourceScopes ?? {});
+  const oidcScopes = details.missingOIDCScope?.length || resourceScopes.length > 0 ? details.missingOIDCScope ?? [] : requested;
+  const scopes = [
+    ...oidcScopes.map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name })),
+    // An API's scopes (RFC 8707 resource indicators) are named as the API defines them.
+    ...resourceScopes.flatMap(([indicator, names]) => names.map((name) => ({ name, description: `${name} on ${indicator}` }))),
+  ];
   await renderStep(deps, ctx, 'consent', 'Allow access?', {
     clientName: await clientName(deps, ctx, 'This application'),
     scopes,

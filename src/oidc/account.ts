@@ -1,15 +1,20 @@
 import type { Account, AccountClaims, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
 import type { AccountService } from '../accounts/account-service.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
+import { hasRolesScope, visibleRoles, type RolesOf } from './roles.js';
 
 /**
  * Scope → claims. The ID token is masked by the openid scope's claims (lib/helpers/claims.js),
  * so sid, acr, amr and auth_time ride on `openid` to reach it; userinfo never carries them.
+ * `roles` rides on `openid` too, deliberately: the roles scope puts the claim in the ID token
+ * as well as userinfo. The mask only lets it through; claims() below returns it only when the
+ * token's scope holds `roles`.
  */
 export const SCOPE_CLAIMS = {
-  openid: ['sub', 'sid', 'acr', 'amr', 'auth_time'],
+  openid: ['sub', 'sid', 'acr', 'amr', 'auth_time', 'roles'],
   profile: ['name', 'updated_at'],
   email: ['email', 'email_verified'],
+  roles: ['roles'],
 } as const;
 
 /**
@@ -40,18 +45,24 @@ function profileClaims(user: UserRow): AccountClaims {
   };
 }
 
-export function createFindAccount(accounts: AccountService): FindAccount {
+/** Without a roles source (no roles stored) the claim is an empty list. */
+const noRoles: RolesOf = async () => [];
+
+export function createFindAccount(accounts: AccountService, rolesOf: RolesOf = noRoles): FindAccount {
   return async function findAccount(ctx, sub): Promise<Account | undefined> {
     const user = await accounts.findActiveUser(sub);
     if (!user) return undefined;
     return {
       accountId: user.id,
-      async claims(use) {
+      async claims(use, scope) {
         const claims = profileClaims(user);
         if (use === 'id_token') {
           const sid = await sidFor(ctx);
           if (sid) claims.sid = sid;
         }
+        // oidc-provider refused the roles scope already if the client may not request it
+        // (its registered scope); the client's visible roles narrow what it sees.
+        if (hasRolesScope(scope)) claims.roles = visibleRoles(await rolesOf(user.id), ctx.oidc.client?.metadata());
         return claims;
       },
     };

@@ -4,6 +4,11 @@ import type { ClientRow } from '../storage/entities/client.entity.js';
 export const FIRST_PARTY = 'gatehouse_first_party';
 /** Gatehouse's own client metadata field: 'required' makes every sign-in to it use a second factor. */
 export const MFA_POLICY = 'gatehouse_mfa';
+/**
+ * Gatehouse's own client metadata field: the role names the client may see in the `roles`
+ * claim. Absent or empty: all of the user's roles.
+ */
+export const VISIBLE_ROLES = 'gatehouse_visible_roles';
 
 /** oidc-provider client metadata from a stored client row. */
 export function clientMetadata(row: ClientRow): Record<string, unknown> {

@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { ClientsRepository } from '../storage/clients.repository.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
-import { MFA_POLICY } from './client-metadata.js';
+import { MFA_POLICY, VISIBLE_ROLES } from './client-metadata.js';
+import { ROLE_NAME } from '../storage/roles.repository.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 export const ID_TOKEN_ALGS = ['ES256', 'RS256'] as const;
-export const SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
+export const SCOPES = ['openid', 'profile', 'email', 'offline_access', 'roles'] as const;
 
 export class ClientInputError extends Error {
   constructor(readonly field: string, message: string) {
@@ -31,6 +32,8 @@ export interface ClientInput {
   jwks?: unknown;
   /** 'required': every sign-in to this client needs a second factor. */
   mfa?: string;
+  /** The role names this client may see in the `roles` claim; empty or absent: all. */
+  visibleRoles?: string[];
 }
 
 export interface CreatedClient {
@@ -117,6 +120,9 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
   if (scopes.length === 0) throw new ClientInputError('scope', 'at least one scope is needed');
   const idTokenAlg = input.idTokenAlg ? oneOf('id-token-alg', input.idTokenAlg, ID_TOKEN_ALGS) : 'ES256';
   const mfa = input.mfa ? oneOf('mfa', input.mfa, ['optional', 'required'] as const) : 'optional';
+  const visibleRoles = [...new Set(input.visibleRoles ?? [])];
+  const badRole = visibleRoles.find((r) => !ROLE_NAME.test(r));
+  if (badRole !== undefined) throw new ClientInputError('visible-roles', `"${badRole}" is not a role name`);
   return {
     confidential,
     metadata: {
@@ -131,6 +137,7 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
       ...(input.jwksUri ? { jwks_uri: input.jwksUri } : {}),
       ...(jwks ? { jwks } : {}),
       [MFA_POLICY]: mfa,
+      ...(visibleRoles.length > 0 ? { [VISIBLE_ROLES]: visibleRoles } : {}),
     },
   };
 }

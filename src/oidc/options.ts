@@ -5,7 +5,9 @@ import type { KeyMaterial } from './keys.js';
 import { SIGNING_ALGS } from './keys.js';
 import { buildInteractionPolicy, type PolicyDeps } from './policy.js';
 import { SCOPE_CLAIMS } from './account.js';
-import { FIRST_PARTY, MFA_POLICY } from './client-metadata.js';
+import { FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES } from './client-metadata.js';
+import { buildResourceIndicators } from './resources.js';
+import { createExtraTokenClaims, type RolesOf } from './roles.js';
 
 export const INTERACTION_PATH = '/interaction';
 
@@ -21,6 +23,8 @@ export interface ProviderDeps {
   logoutSource: (ctx: KoaContextWithOIDC, form: string) => Promise<void>;
   postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => Promise<void>;
   policy: Omit<PolicyDeps, 'mfaPolicy' | 'acr'>;
+  /** A user's role names, for the `roles` claim in JWT access tokens. */
+  rolesOf: RolesOf;
 }
 
 function isFirstParty(ctx: KoaContextWithOIDC): boolean {
@@ -67,6 +71,11 @@ function loadExistingGrant(oidc: OidcPayloadRepository) {
       grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
       const claims = [...ctx.oidc.requestParamClaims];
       if (claims.length > 0) grant.addOIDCClaims(claims);
+      // The requested scopes of each named resource (RFC 8707), as the consent page would grant.
+      for (const [indicator, server] of Object.entries(ctx.oidc.resourceServers ?? {})) {
+        const scopes = [...ctx.oidc.requestParamScopes].filter((s) => server.scopes.has(s));
+        if (scopes.length > 0) grant.addResourceScope(indicator, scopes.join(' '));
+      }
       changed = true;
     }
     if (grant && changed) await grant.save();
@@ -102,12 +111,14 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     responseTypes: ['code'],
     // PKCE for every client, S256 only (RFC 9700 §2.1.1; oidc-provider 9 offers only S256).
     pkce: { required: () => true },
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'roles'],
     claims: {
       openid: [...SCOPE_CLAIMS.openid],
       profile: [...SCOPE_CLAIMS.profile],
       email: [...SCOPE_CLAIMS.email],
+      roles: [...SCOPE_CLAIMS.roles],
     },
+    extraTokenClaims: createExtraTokenClaims(deps.rolesOf),
     acrValues: [config.acr.password, config.acr.mfa, config.acr.phishingResistant],
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     clientDefaults: {
@@ -118,13 +129,16 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       require_auth_time: true,
     },
     extraClientMetadata: {
-      properties: [FIRST_PARTY, MFA_POLICY],
+      properties: [FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES],
       validator(_ctx, key, value) {
         if (key === FIRST_PARTY && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${FIRST_PARTY} must be a boolean`);
         }
         if (key === MFA_POLICY && value !== undefined && value !== 'optional' && value !== 'required') {
           throw new Error(`${MFA_POLICY} must be "optional" or "required"`);
+        }
+        if (key === VISIBLE_ROLES && value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) {
+          throw new Error(`${VISIBLE_ROLES} must be an array of role names`);
         }
       },
     },
@@ -153,6 +167,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
         },
       },
       userinfo: { enabled: true },
+      resourceIndicators: buildResourceIndicators(config.resources),
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: deps.logoutSource,
@@ -163,9 +178,10 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     // that sequentially, the adapter's consume under concurrency).
     rotateRefreshToken: true,
     ttl: {
-      AccessToken: config.ttl.accessToken,
+      // A configured resource's own accessTokenTtl wins (getResourceServerInfo, src/oidc/resources.ts).
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
       AuthorizationCode: config.ttl.authorizationCode,
-      ClientCredentials: config.ttl.clientCredentials,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
       IdToken: config.ttl.idToken,
       Interaction: config.ttl.interaction,
       Session: config.ttl.session,

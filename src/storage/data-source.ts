@@ -6,9 +6,10 @@ import { CredentialEntity } from './entities/credential.entity.js';
 import { ClientEntity } from './entities/client.entity.js';
 import { SigningKeyEntity } from './entities/signing-key.entity.js';
 import { AuditEventEntity } from './entities/audit-event.entity.js';
+import { RoleEntity, UserRoleEntity } from './entities/role.entity.js';
 import type { SocketConnection } from './embedded-postgres.js';
 
-export const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity, AuditEventEntity];
+export const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity, AuditEventEntity, RoleEntity, UserRoleEntity];
 
 export type PgConnection = { url: string } | SocketConnection;
 

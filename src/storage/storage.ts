@@ -9,6 +9,7 @@ import { createClientsRepository } from './clients.repository.js';
 import { createSigningKeysRepository } from './signing-keys.repository.js';
 import { createCredentialsRepository } from './credentials.repository.js';
 import { createAuditRepository } from './audit.repository.js';
+import { createRolesRepository } from './roles.repository.js';
 
 export function createStorage(dataSource: DataSource, kv: KeyValueStore) {
   return {
@@ -20,6 +21,7 @@ export function createStorage(dataSource: DataSource, kv: KeyValueStore) {
     signingKeys: createSigningKeysRepository(dataSource),
     credentials: createCredentialsRepository(dataSource),
     audit: createAuditRepository(dataSource),
+    roles: createRolesRepository(dataSource),
   };
 }
 

@@ -1,0 +1,64 @@
+import type { CliIo } from './io.js';
+import { CliUsageError, parseCommand, required, table } from './io.js';
+import type { CliServices } from './context.js';
+import { RoleInputError } from '../storage/roles.repository.js';
+
+type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
+
+async function userIdFor(s: CliServices, email: string): Promise<string> {
+  const user = await s.storage.users.findByEmail(email);
+  if (!user) throw new RoleInputError('email', `no user with email ${email}`);
+  return user.id;
+}
+
+/** `gatehouse roles create|list|delete|assign|unassign`. */
+export async function rolesCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
+  switch (sub) {
+    case 'create': {
+      const { values, positionals } = parseCommand(args, { name: { type: 'string' }, description: { type: 'string' } }, 1);
+      const name = required(values.name ?? positionals[0], 'name');
+      const role = await run((s) => s.storage.roles.create({ name, description: values.description ?? null }));
+      if (values.json) io.out(JSON.stringify({ id: role.id, name: role.name, description: role.description }));
+      else io.out(`created role ${role.name}`);
+      return;
+    }
+    case 'list': {
+      const { values } = parseCommand(args, {});
+      const roles = await run((s) => s.storage.roles.list());
+      if (values.json) {
+        io.out(JSON.stringify(roles.map((r) => ({ id: r.id, name: r.name, description: r.description }))));
+        return;
+      }
+      table(roles.map((r) => ({ name: r.name, description: r.description ?? '' }))).forEach((line) => io.out(line));
+      return;
+    }
+    case 'delete': {
+      const { values, positionals } = parseCommand(args, { name: { type: 'string' } }, 1);
+      const name = required(values.name ?? positionals[0], 'name');
+      await run((s) => s.storage.roles.delete(name));
+      if (values.json) io.out(JSON.stringify({ name, deleted: true }));
+      else io.out(`deleted role ${name} and its assignments`);
+      return;
+    }
+    case 'assign':
+    case 'unassign': {
+      const { values } = parseCommand(args, { email: { type: 'string' }, role: { type: 'string' } });
+      const email = required(values.email, 'email');
+      const role = required(values.role, 'role');
+      const changed = await run(async (s) => {
+        const userId = await userIdFor(s, email);
+        if (sub === 'assign') {
+          await s.storage.roles.assign(userId, role);
+          return true;
+        }
+        return s.storage.roles.unassign(userId, role);
+      });
+      if (values.json) io.out(JSON.stringify({ email, role, [sub === 'assign' ? 'assigned' : 'unassigned']: changed }));
+      else if (sub === 'assign') io.out(`${email} holds role ${role}`);
+      else io.out(changed ? `${email} no longer holds role ${role}` : `${email} did not hold role ${role}`);
+      return;
+    }
+    default:
+      throw new CliUsageError(`unknown roles command "${sub ?? ''}": use create, list, delete, assign or unassign`);
+  }
+}

@@ -1,0 +1,82 @@
+import { In, type DataSource } from 'typeorm';
+import { RoleEntity, UserRoleEntity, type RoleRow } from './entities/role.entity.js';
+
+/**
+ * A role name is what resource servers compare against, so it is kept to a token-friendly
+ * alphabet: letters, digits and `_ . : -`, starting with a letter or digit, at most 100.
+ */
+export const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
+
+/** A bad role name, a duplicate or an unknown role: the caller's input, not a server fault. */
+export class RoleInputError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'RoleInputError';
+  }
+}
+
+function checkName(name: string): string {
+  if (!ROLE_NAME.test(name)) {
+    throw new RoleInputError('name', `"${name}" is not a role name (letters, digits and _ . : -, at most 100)`);
+  }
+  return name;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}
+
+export function createRolesRepository(db: DataSource) {
+  const roles = db.getRepository(RoleEntity);
+  const userRoles = db.getRepository(UserRoleEntity);
+
+  async function byName(name: string): Promise<RoleRow> {
+    const role = ROLE_NAME.test(name) ? await roles.findOneBy({ name }) : null;
+    if (!role) throw new RoleInputError('role', `no role named "${name}"`);
+    return role;
+  }
+
+  return {
+    async create(input: { name: string; description?: string | null }): Promise<RoleRow> {
+      const description = input.description?.trim() || null;
+      if (description && description.length > 500) throw new RoleInputError('description', 'must be at most 500 characters');
+      try {
+        return await roles.save({ name: checkName(input.name), description });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new RoleInputError('name', `a role named "${input.name}" exists`);
+        throw error;
+      }
+    },
+
+    list: () => roles.find({ order: { name: 'ASC' } }),
+
+    /** Deletes the role and, by cascade, every assignment of it. */
+    async delete(name: string): Promise<void> {
+      const role = await byName(name);
+      await roles.delete({ id: role.id });
+    },
+
+    /** Gives the user the role; assigning a role the user holds already is not an error. */
+    async assign(userId: string, roleName: string): Promise<void> {
+      const role = await byName(roleName);
+      await userRoles.createQueryBuilder().insert().values({ userId, roleId: role.id }).orIgnore().execute();
+    },
+
+    /** Returns false when the user did not hold the role. */
+    async unassign(userId: string, roleName: string): Promise<boolean> {
+      const role = await byName(roleName);
+      const result = await userRoles.delete({ userId, roleId: role.id });
+      return (result.affected ?? 0) > 0;
+    },
+
+    /** The names of the user's roles, sorted, for the `roles` claim. */
+    async rolesOf(userId: string): Promise<string[]> {
+      const held = await userRoles.findBy({ userId });
+      if (held.length === 0) return [];
+      const rows = await roles.find({ where: { id: In(held.map((h) => h.roleId)) }, order: { name: 'ASC' } });
+      return rows.map((r) => r.name);
+    },
+  };
+}
+
+export type RolesRepository = ReturnType<typeof createRolesRepository>;
