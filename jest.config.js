@@ -12,6 +12,7 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  testTimeout: 30000,
+  // Integration tests boot real servers; on a loaded 2-core machine a boot can take long.
+  testTimeout: 90000,
   maxWorkers: 2,
 };

@@ -13,6 +13,7 @@ import { createSecretBox } from '../../src/security/secret-box.js';
 import type { Backend } from './backends.js';
 import { REDIS_URL } from './backends.js';
 import { createTestDatabase } from './postgres.js';
+import { seedEmbeddedDatabase } from './embedded-template.js';
 import { createFactories, type Factories } from './factories.js';
 
 export interface TestServer extends Factories {
@@ -50,6 +51,7 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-'));
   const database = backend === 'postgres' ? await createTestDatabase() : undefined;
+  if (backend === 'embedded') await seedEmbeddedDatabase(dataDir);
   const config = loadConfig({}, {
     ...overrides,
     issuer: `http://${options.issuerHost ?? '127.0.0.1'}:${port}`,

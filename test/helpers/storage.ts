@@ -6,11 +6,13 @@ import { openStorage, type OpenedStorage } from '../../src/storage/storage.js';
 import type { Backend } from './backends.js';
 import { REDIS_URL } from './backends.js';
 import { createTestDatabase } from './postgres.js';
+import { seedEmbeddedDatabase } from './embedded-template.js';
 
 /** Storage alone (no HTTP server) on a fresh embedded directory or PostgreSQL database. */
 export async function openTestStorage(backend: Backend): Promise<OpenedStorage & { dispose(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-'));
   const database = backend === 'postgres' ? await createTestDatabase() : undefined;
+  if (backend === 'embedded') await seedEmbeddedDatabase(dataDir);
   const config = loadConfig({}, {
     storage: { dataDir, databaseUrl: database?.url ?? '', redisUrl: backend === 'postgres' ? REDIS_URL : '' },
   });
