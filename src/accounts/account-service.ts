@@ -33,6 +33,8 @@ export function createAccountService(deps: { users: UsersRepository; passwords: 
         return fail('invalid-credentials', !user ? 'unknown_account' : user.disabledAt ? 'disabled' : 'wrong_password');
       }
       await throttle.reset(email);
+      // The password is known now: an imported hash (bcrypt, PBKDF2, scrypt, argon2i) or argon2id of
+      // older parameters becomes argon2id of the current ones (docs/import.md).
       if (hash && passwords.needsRehash(hash)) await users.setPasswordHash(user.id, await passwords.hash(password));
       await users.markPasswordUsed(user.id);
       await audit.record('signin.password.succeeded', { actorId: user.id, subjectId: user.id }, origin);

@@ -1,10 +1,15 @@
 import argon2 from 'argon2';
 import type { Config } from '../config/schema.js';
+import { verifyLegacyPassword } from './legacy-passwords.js';
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
-  /** Verifies against a stored hash; with no hash, spends the same time and returns false. */
+  /**
+   * Verifies against a stored hash: ours (argon2id) or an imported one (legacy-passwords.ts).
+   * With no hash, spends one argon2id verification and returns false.
+   */
   verify(hash: string | null, password: string): Promise<boolean>;
+  /** True for any hash that is not argon2id with the configured parameters (imported ones included). */
   needsRehash(hash: string): boolean;
 }
 
@@ -32,8 +37,17 @@ export function createPasswordHasher(settings: Config['passwords']['argon2']): P
         await argon2.verify(await dummyHash(), password).catch(() => false);
         return false;
       }
+      if (!hash.startsWith('$argon2id$')) return verifyLegacyPassword(hash, password);
       return argon2.verify(hash, password).catch(() => false);
     },
-    needsRehash: (hash) => argon2.needsRehash(hash, options),
+    needsRehash(hash) {
+      // argon2.needsRehash compares the parameters only, not the variant: argon2i is rehashed here.
+      if (!hash.startsWith('$argon2id$')) return true;
+      try {
+        return argon2.needsRehash(hash, options);
+      } catch {
+        return true;
+      }
+    },
   };
 }

@@ -33,7 +33,7 @@ export function checkPassword(password: string): string {
   return password;
 }
 
-function checkTotpSecret(secret: string): string {
+export function checkTotpSecret(secret: string): string {
   const value = secret.replace(/\s+/g, '').toUpperCase();
   // RFC 4226 §4 wants at least 128 bits; 80-bit (16-character) secrets are still common in exports.
   if (!BASE32.test(value) || value.replace(/=+$/, '').length < 16) {

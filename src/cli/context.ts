@@ -5,6 +5,7 @@ import { createSecretBox } from '../security/secret-box.js';
 import { loadKeyEncryptionSecret } from '../security/key-encryption-secret.js';
 import { createPasswordHasher } from '../accounts/passwords.js';
 import { createUserAdmin } from '../accounts/user-admin.js';
+import { createUserImport } from '../accounts/user-import.js';
 import { createClientRegistry } from '../oidc/client-registry.js';
 import { createKeyManager } from '../oidc/keys.js';
 import { createTotpService } from '../accounts/totp.js';
@@ -40,6 +41,7 @@ function buildServices(config: Config, opened: OpenedStorage) {
     opened,
     storage,
     users: createUserAdmin({ users: storage.users, oidc: storage.oidc, passwords: createPasswordHasher(config.passwords.argon2), box }),
+    userImport: createUserImport({ users: storage.users, box }),
     clients: createClientRegistry(storage.clients),
     keys: createKeyManager(storage.signingKeys, box),
     secondFactors: createSecondFactorService({

@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/load.js';
 import { ClientInputError } from '../oidc/client-registry.js';
 import { UserInputError } from '../accounts/user-admin.js';
+import { formatProblem, ImportRejectedError } from '../accounts/user-import.js';
 import { DuplicateEmailError } from '../storage/users.repository.js';
 import { CliUsageError, parseCommand, type CliIo } from './io.js';
 import { openCliContext } from './context.js';
@@ -16,6 +17,8 @@ export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: n
   migrate                                   apply pending database migrations
   users create --email E --password P [--name N] [--totp-secret BASE32]
   users list | users disable --email E | users enable --email E
+  users import FILE.jsonl                   all users of the file, or none (docs/import.md)
+  users export [--out FILE]                 every user with password hash and TOTP secret: keep it safe
   users set-password --email E --password P | users mfa-reset --email E
   clients create --name N --redirect-uri U [--redirect-uri U ...] [--post-logout-redirect-uri U]
                  [--public] [--first-party] [--grant-types a,b] [--scope "openid profile ..."]
@@ -56,6 +59,12 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       default: throw new CliUsageError(`unknown command "${command}" (see gatehouse help)`);
     }
   } catch (error) {
+    if (error instanceof ImportRejectedError) {
+      // One line per problem, by line number; the file's values are never echoed.
+      error.problems.forEach((problem) => io.err(`gatehouse: ${formatProblem(problem)}`));
+      io.err(`gatehouse: ${error.message}`);
+      return 2;
+    }
     if (error instanceof CliUsageError || error instanceof UserInputError || error instanceof ClientInputError
       || error instanceof DuplicateEmailError || error instanceof RoleInputError) {
       io.err(`gatehouse: ${error.message}`);

@@ -1,4 +1,6 @@
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import type { CliIo } from './io.js';
+import { ImportRejectedError, toJsonLines } from '../accounts/user-import.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
 import type { CliServices } from './context.js';
 
@@ -56,7 +58,43 @@ export async function usersCommand(sub: string | undefined, args: string[], run:
       else io.out(`removed ${removed} second-factor credential(s) of ${email}; they sign in with their password alone until they enrol again`);
       return;
     }
+    case 'import': {
+      const { values, positionals } = parseCommand(args, {}, 1);
+      const file = positionals[0];
+      if (!file) throw new CliUsageError('usage: gatehouse users import FILE.jsonl');
+      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new CliUsageError(`cannot read ${file}: ${error.code ?? error.message}`);
+      });
+      try {
+        const summary = await run((s) => s.userImport.importUsers(text));
+        if (values.json) {
+          io.out(JSON.stringify(summary));
+        } else {
+          const hashes = Object.entries(summary.passwordHashes).map(([scheme, n]) => `${n} ${scheme}`).join(', ');
+          io.out(`imported ${summary.imported} user(s); password hashes: ${hashes}; with an authenticator app: ${summary.withTotp}`);
+        }
+      } catch (error) {
+        if (error instanceof ImportRejectedError && values.json) io.out(JSON.stringify({ imported: 0, problems: error.problems }));
+        throw error;
+      }
+      return;
+    }
+    case 'export': {
+      const { values } = parseCommand(args, { out: { type: 'string' } });
+      const records = await run((s) => s.userImport.exportUsers());
+      const text = toJsonLines(records);
+      if (values.out === undefined) {
+        if (text) io.out(text.slice(0, -1));
+        return;
+      }
+      // Password hashes and TOTP secrets: readable by the owner only, even if the file existed.
+      await writeFile(values.out, text, { mode: 0o600 });
+      await chmod(values.out, 0o600);
+      if (values.json) io.out(JSON.stringify({ exported: records.length, file: values.out }));
+      else io.out(`exported ${records.length} user(s) to ${values.out}; it holds password hashes and TOTP secrets: keep it like the database`);
+      return;
+    }
     default:
-      throw new CliUsageError(`unknown users command "${sub ?? ''}": use create, list, disable, enable, set-password or mfa-reset`);
+      throw new CliUsageError(`unknown users command "${sub ?? ''}": use create, list, disable, enable, set-password, mfa-reset, import or export`);
   }
 }

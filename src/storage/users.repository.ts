@@ -1,4 +1,5 @@
-import { IsNull, Not, type DataSource } from 'typeorm';
+import { randomUUID } from 'node:crypto';
+import { In, IsNull, Not, type DataSource } from 'typeorm';
 import { UserEntity, type UserRow } from './entities/user.entity.js';
 import { CredentialEntity, type CredentialRow } from './entities/credential.entity.js';
 
@@ -10,6 +11,20 @@ export interface NewUser {
   /** TOTP seed already encrypted with the key-encryption secret. */
   totpSecretEncrypted: string | null;
 }
+
+export interface ImportedUser extends NewUser {
+  disabled: boolean;
+}
+
+/** A user with the credentials an export carries (hash and sealed TOTP seed as stored). */
+export interface ExportedUserRow {
+  user: UserRow;
+  passwordHash: string | null;
+  totpSecretEncrypted: string | null;
+}
+
+// Rows per INSERT: well under PostgreSQL's 65,535 bind parameters per statement.
+const INSERT_CHUNK = 1000;
 
 export class DuplicateEmailError extends Error {
   constructor() {
@@ -54,6 +69,62 @@ export function createUsersRepository(db: DataSource) {
         if (isUniqueViolation(error)) throw new DuplicateEmailError();
         throw error;
       }
+    },
+
+    /**
+     * Many users and their credentials in ONE transaction (an import file): all are written
+     * or none is. A duplicate email, here or in a concurrent write, fails the whole batch.
+     */
+    async createMany(inputs: ImportedUser[]): Promise<number> {
+      const now = new Date();
+      // Ids made here, so each credential row can name its user without reading ids back.
+      const rows = inputs.map((input) => ({ id: randomUUID(), input }));
+      try {
+        await db.transaction(async (tx) => {
+          const userRepo = tx.getRepository(UserEntity);
+          const credRepo = tx.getRepository(CredentialEntity);
+          for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+            const chunk = rows.slice(i, i + INSERT_CHUNK);
+            await userRepo.insert(chunk.map(({ id, input }) => ({
+              id,
+              email: input.email.trim(),
+              emailNormalized: normalizeEmail(input.email),
+              name: input.name,
+              emailVerified: input.emailVerified,
+              disabledAt: input.disabled ? now : null,
+            })));
+            const creds = chunk.flatMap(({ id, input }) => [
+              ...(input.passwordHash ? [{ userId: id, type: 'password' as const, secret: input.passwordHash, data: { imported: true } }] : []),
+              ...(input.totpSecretEncrypted ? [{ userId: id, type: 'totp' as const, secret: input.totpSecretEncrypted, data: { imported: true }, label: 'Authenticator app' }] : []),
+            ]);
+            if (creds.length > 0) await credRepo.insert(creds);
+          }
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DuplicateEmailError();
+        throw error;
+      }
+      return rows.length;
+    },
+
+    /** Which of these normalized emails already belong to a user. */
+    async existingEmails(normalized: string[]): Promise<Set<string>> {
+      const found = new Set<string>();
+      for (let i = 0; i < normalized.length; i += INSERT_CHUNK) {
+        const rows = await users.find({ select: { emailNormalized: true }, where: { emailNormalized: In(normalized.slice(i, i + INSERT_CHUNK)) } });
+        rows.forEach((row) => found.add(row.emailNormalized));
+      }
+      return found;
+    },
+
+    /** Every user, oldest first, with the password hash and sealed TOTP seed as stored. */
+    async listForExport(): Promise<ExportedUserRow[]> {
+      const all = await users.find({ order: { createdAt: 'ASC', id: 'ASC' } });
+      const creds = await credentials.find({ where: { type: In(['password', 'totp']) } });
+      const password = new Map<string, string>();
+      const totp = new Map<string, string>();
+      for (const row of creds) (row.type === 'password' ? password : totp).set(row.userId, row.secret);
+      return all.map((user) => ({ user, passwordHash: password.get(user.id) ?? null, totpSecretEncrypted: totp.get(user.id) ?? null }));
     },
 
     findById: (id: string) => users.findOneBy({ id }),
