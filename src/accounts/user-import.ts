@@ -134,7 +134,7 @@ export function createUserImport(deps: { users: UsersRepository; box: SecretBox 
   const { users, box } = deps;
   return {
     /**
-     * Checks the whole file, then imports all of it in one transaction, or nothing: any bad
+     * Checks the whole file, then imports all of it in one transaction, or nothing. A bad
      * line, or an email that already has a user, refuses the file with every problem listed.
      * Imported hashes are stored as they are (no password policy: the password is unknown)
      * and replaced by argon2id at the user's first sign-in.
