@@ -12,6 +12,27 @@ import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
 
+/** How the account page names each kind of security event. */
+const EVENT_WORDS: Record<string, string> = {
+  'signin.password.succeeded': 'Signed in with password',
+  'signin.password.failed': 'Failed password sign-in',
+  'signin.passkey.succeeded': 'Signed in with a passkey',
+  'signin.passkey.failed': 'Failed passkey sign-in',
+  'signin.mfa.succeeded': 'Second step completed',
+  'signin.mfa.failed': 'Wrong second-step code',
+  'signin.mfa.replayed': 'Second-step code used twice',
+  'mfa.totp.enrolled': 'Authenticator app set up',
+  'mfa.totp.removed': 'Authenticator app removed',
+  'mfa.recovery_codes.generated': 'New recovery codes',
+  'mfa.recovery_code.used': 'Recovery code used',
+  'mfa.webauthn.registered': 'Passkey or security key added',
+  'mfa.webauthn.renamed': 'Passkey or security key renamed',
+  'mfa.webauthn.removed': 'Passkey or security key removed',
+  'mfa.webauthn.counter_regressed': 'Security key refused: it may have been copied',
+  'mfa.reset': 'Two-step sign-in reset by an administrator',
+  'password.changed': 'Password changed',
+};
+
 const origin = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
 
 /**
@@ -50,6 +71,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       recoveryLeft,
       keys: factors.filter((f) => f.type === 'webauthn'),
       events,
+      eventWords: EVENT_WORDS,
       notice: extra.notice,
       error: extra.error,
       recentSignIn: Math.floor(Date.now() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,

@@ -20,6 +20,8 @@ describe.each(BACKENDS)('account security page (%s)', (backend) => {
     expect(page.html).toContain(user.email);
     expect(page.headers.get('cache-control')).toBe('no-store');
     expect(page.html).toContain('data-totp-status>Off.');
+    // the sign-in that opened the page is listed, in words
+    expect(page.html).toMatch(/data-event="signin\.password\.succeeded"><td>[^<]+<\/td><td>Signed in with password</);
     const cookies = page.headers.getSetCookie();
     expect(cookies.every((c) => /httponly/i.test(c))).toBe(true);
   });
