@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { AppError, assertThat } from '../http/errors.js';
 import type { AccountService } from '../accounts/account-service.js';
 import type { ProviderHost } from '../oidc/provider.js';
 import type { Csrf } from '../security/csrf.js';
@@ -44,4 +45,11 @@ export function formField(ctx: Context, name: string): string {
   const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
   const value = body[name];
   return typeof value === 'string' ? value : '';
+}
+
+/** The account signed in to this interaction's session; a 400 page when the session ended. */
+export function signedInAccount(ctx: WithInteractionContext): string {
+  const accountId = ctx.state.interaction.session?.accountId;
+  assertThat(accountId, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
+  return accountId;
 }

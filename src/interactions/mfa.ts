@@ -2,20 +2,15 @@ import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { describeAuthentication, type SecondFactor } from '../accounts/authentication-level.js';
 import { AppError, assertThat } from '../http/errors.js';
-import { formField, type InteractionDeps, type WithInteractionContext } from './context.js';
+import { signedInAccount, formField, type InteractionDeps, type WithInteractionContext } from './context.js';
+import { requestOrigin } from '../http/request-origin.js';
 
 const ENROLMENT_TTL_SECONDS = 600;
 const completedKey = (uid: string) => `mfa-completed:${uid}`;
 
 type Finish = (ctx: WithInteractionContext, result: Record<string, unknown>, merge?: boolean) => Promise<void>;
 
-function accountOf(ctx: WithInteractionContext): string {
-  const accountId = ctx.state.interaction.session?.accountId;
-  assertThat(accountId, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
-  return accountId;
-}
 
-const origin = (ctx: WithInteractionContext) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
 
 /** The second sign-in step: a code from an authenticator app or a recovery code, or enrolment. */
 export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middleware, requirePrompt: (...names: string[]) => Middleware, finish: Finish): void {
@@ -24,7 +19,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
   async function finishSecondStep(ctx: WithInteractionContext, second: SecondFactor) {
     const { amr, level } = describeAuthentication('password', second);
     await finish(ctx, {
-      login: { accountId: accountOf(ctx), amr, acr: config.acr[level], remember: true },
+      login: { accountId: signedInAccount(ctx), amr, acr: config.acr[level], remember: true },
       mfa: { method: second },
     }, true);
   }
@@ -32,7 +27,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
   router.post('/mfa/code', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
     const method = formField(ctx, 'method') === 'recovery_code' ? 'recovery_code' : 'totp';
     const code = formField(ctx, 'code');
-    const result = code.length > 64 ? 'invalid' : await secondFactors.verifyCode(accountOf(ctx), method, code, origin(ctx));
+    const result = code.length > 64 ? 'invalid' : await secondFactors.verifyCode(signedInAccount(ctx), method, code, requestOrigin(ctx));
     if (result === 'accepted') return finishSecondStep(ctx, method);
     ctx.status = result === 'throttled' ? 429 : 401;
     const messages = {
@@ -45,7 +40,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
 
   router.post('/mfa/enrol-totp', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
     const { uid } = ctx.state.interaction;
-    const accountId = accountOf(ctx);
+    const accountId = signedInAccount(ctx);
     // Taken, not read: of two submissions (a double click) only one enrols, or each would
     // store the secret and new recovery codes, and one page would show codes already void.
     const secret = await pendingTotp.take(uid);
@@ -63,9 +58,9 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
       ctx.status = 401;
       return renderMfa(deps, ctx, 'That code is not correct. Check the time on your device and try again.');
     }
-    await deps.audit.record('mfa.totp.enrolled', { actorId: accountId, subjectId: accountId }, origin(ctx));
+    await deps.audit.record('mfa.totp.enrolled', { actorId: accountId, subjectId: accountId }, requestOrigin(ctx));
     const codes = await recovery.regenerate(accountId);
-    await deps.audit.record('mfa.recovery_codes.generated', { actorId: accountId, subjectId: accountId }, origin(ctx));
+    await deps.audit.record('mfa.recovery_codes.generated', { actorId: accountId, subjectId: accountId }, requestOrigin(ctx));
     await kv.set(completedKey(uid), 'totp', ENROLMENT_TTL_SECONDS);
     ctx.type = 'html';
     ctx.body = await deps.views.render('interaction/recovery-codes', {
@@ -83,7 +78,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
 /** The step's page: the factors the user has, or enrolment of an authenticator app when none. */
 export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionContext, error?: string): Promise<void> {
   const { uid } = ctx.state.interaction;
-  const accountId = accountOf(ctx);
+  const accountId = signedInAccount(ctx);
   const summary = await deps.secondFactors.summary(accountId);
   const csrf = deps.csrf.token(uid);
   ctx.type = 'html';

@@ -3,9 +3,10 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Next } from 'koa';
 import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';
+import { requestOrigin } from '../http/request-origin.js';
 import { requireSameOrigin } from '../security/csrf.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
-import { formField, type InteractionDeps, type WithInteractionContext } from './context.js';
+import { formField, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
 import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } from './steps.js';
 import { addMfaRoutes, renderMfa } from './mfa.js';
 import { addWebAuthnRoutes } from './webauthn.js';
@@ -69,7 +70,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       ctx.status = 400;
       return renderLogin(deps, ctx, { email, error: 'Enter your email address and password.' });
     }
-    const result = await deps.accounts.signInWithPassword(email, password, { ip: ctx.ip, userAgent: ctx.get('user-agent') });
+    const result = await deps.accounts.signInWithPassword(email, password, requestOrigin(ctx));
     if (!result.ok) {
       ctx.status = result.reason === 'throttled' ? 429 : 401;
       const error = result.reason === 'throttled'
@@ -89,10 +90,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   });
 
   async function approveConsent(ctx: WithInteractionContext) {
-    const { prompt, params, session, grantId } = ctx.state.interaction;
+    const { prompt, params, grantId } = ctx.state.interaction;
     const { Grant } = deps.host.current;
-    const accountId = session?.accountId;
-    assertThat(accountId, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
+    const accountId = signedInAccount(ctx);
     const grant = (grantId ? await Grant.find(grantId) : undefined)
       ?? new Grant({ accountId, clientId: String(params.client_id) });
     const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };

@@ -6,7 +6,8 @@ import { describeAuthentication } from '../accounts/authentication-level.js';
 import type { WebAuthnRefusal } from '../accounts/webauthn.js';
 import { AppError, assertThat } from '../http/errors.js';
 import { presentedCsrfToken, requireJsonFromOrigin } from '../security/csrf.js';
-import type { InteractionDeps, WithInteractionContext } from './context.js';
+import { signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
+import { requestOrigin } from '../http/request-origin.js';
 
 /**
  * WebAuthn in the sign-in steps, as JSON endpoints for views/public/webauthn.js:
@@ -38,13 +39,7 @@ export function refusal(reason: WebAuthnRefusal): AppError {
   return new AppError(code, status, message);
 }
 
-const origin = (ctx: WithInteractionContext) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
 
-function accountOf(ctx: WithInteractionContext): string {
-  const accountId = ctx.state.interaction.session?.accountId;
-  assertThat(accountId, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
-  return accountId;
-}
 
 function responseOf(ctx: WithInteractionContext): unknown {
   const parsed = ceremony.safeParse((ctx.request as { body?: unknown }).body);
@@ -80,7 +75,7 @@ export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
 
   router.post('/webauthn/passkey/verify', ...step('login', 'select_account'), async (ctx: WithInteractionContext) => {
     const isActive = async (userId: string) => Boolean(await deps.accounts.findActiveUser(userId));
-    const result = await webauthn.verifyPasskey(binding(ctx), responseOf(ctx), isActive, origin(ctx));
+    const result = await webauthn.verifyPasskey(binding(ctx), responseOf(ctx), isActive, requestOrigin(ctx));
     if (!result.ok) throw refusal(result.reason);
     const { amr, level } = describeAuthentication('passkey', undefined, result.use);
     // `mfa` in the result ends the second step for this interaction (src/oidc/policy.ts): a
@@ -93,14 +88,14 @@ export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
   });
 
   router.post('/webauthn/key/options', ...step('mfa'), async (ctx: WithInteractionContext) => {
-    const options = await webauthn.secondFactorOptions(binding(ctx), accountOf(ctx));
+    const options = await webauthn.secondFactorOptions(binding(ctx), signedInAccount(ctx));
     assertThat(options, () => new AppError('no_security_key', 400, 'No passkey or security key is registered to your account.'));
     ctx.body = options;
   });
 
   router.post('/webauthn/key/verify', ...step('mfa'), async (ctx: WithInteractionContext) => {
-    const accountId = accountOf(ctx);
-    const result = await webauthn.verifySecondFactor(binding(ctx), accountId, responseOf(ctx), origin(ctx));
+    const accountId = signedInAccount(ctx);
+    const result = await webauthn.verifySecondFactor(binding(ctx), accountId, responseOf(ctx), requestOrigin(ctx));
     if (!result.ok) throw refusal(result.reason);
     const { amr, level } = describeAuthentication('password', 'security_key', result.use);
     await finish(ctx, {

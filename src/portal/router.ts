@@ -9,6 +9,7 @@ import { formField } from '../interactions/context.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { createPortalSessions, safeReturnPath } from './session.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
+import { requestOrigin } from '../http/request-origin.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
 
@@ -33,7 +34,6 @@ const EVENT_WORDS: Record<string, string> = {
   'password.changed': 'Password changed',
 };
 
-const origin = (ctx: Context) => ({ ip: ctx.ip, userAgent: ctx.get('user-agent') });
 
 /**
  * /account: the user's own security page. Signed in through Gatehouse's own code flow; every
@@ -114,7 +114,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       throw error;
     }
     await storage.users.setPasswordHash(userId, await deps.passwords.hash(next));
-    await audit.record('password.changed', { actorId: userId, subjectId: userId }, origin(ctx));
+    await audit.record('password.changed', { actorId: userId, subjectId: userId }, requestOrigin(ctx));
     ctx.status = 303;
     ctx.redirect('/account?done=password');
   });
@@ -141,7 +141,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       });
       return;
     }
-    await audit.record('mfa.totp.enrolled', { actorId: userId, subjectId: userId }, origin(ctx));
+    await audit.record('mfa.totp.enrolled', { actorId: userId, subjectId: userId }, requestOrigin(ctx));
     if ((await deps.recovery.remaining(userId)) === 0) return showRecoveryCodes(ctx);
     ctx.status = 303;
     ctx.redirect('/account?done=totp');
@@ -152,7 +152,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
     const totp = await storage.credentials.findTotp(userId);
     if (totp) {
       await storage.credentials.deleteSecondFactor(userId, totp.id);
-      await audit.record('mfa.totp.removed', { actorId: userId, subjectId: userId }, origin(ctx));
+      await audit.record('mfa.totp.removed', { actorId: userId, subjectId: userId }, requestOrigin(ctx));
     }
     ctx.status = 303;
     ctx.redirect('/account?done=totp-removed');
@@ -161,7 +161,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   async function showRecoveryCodes(ctx: WithPortalContext) {
     const { userId } = ctx.state.portal;
     const codes = await deps.recovery.regenerate(userId);
-    await audit.record('mfa.recovery_codes.generated', { actorId: userId, subjectId: userId }, origin(ctx));
+    await audit.record('mfa.recovery_codes.generated', { actorId: userId, subjectId: userId }, requestOrigin(ctx));
     ctx.type = 'html';
     ctx.body = await deps.views.render('account/recovery-codes', { title: 'Your recovery codes', codes });
   }
