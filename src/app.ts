@@ -9,6 +9,7 @@ import type { PortalDeps } from './portal/context.js';
 import { createPortalRouter } from './portal/router.js';
 import { errorHandler } from './http/error-handler.js';
 import { securityHeaders } from './http/security-headers.js';
+import { assignRequestId } from './http/request-id.js';
 import { serveAssets, WEBAUTHN_BROWSER_BUNDLE } from './http/assets.js';
 import { createHealthRouter } from './http/health.js';
 import { createInteractionRouter } from './interactions/router.js';
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps): Koa {
   const interactions = createInteractionRouter(deps.interactions);
   const portal = createPortalRouter(deps.portal);
 
+  app.use(assignRequestId);
   app.use(errorHandler(deps.views, deps.log));
   app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
   app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));

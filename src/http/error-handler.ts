@@ -68,7 +68,7 @@ export function errorHandler(views: ViewRenderer, log: Logger) {
           message = error.expose && error.message ? error.message : (TITLES[status] ?? 'Bad request');
         }
       }
-      if (status >= 500) log.error({ err: error, path: ctx.path }, 'request failed');
+      if (status >= 500) log.error({ err: error, path: ctx.path, requestId: ctx.state.requestId }, 'request failed');
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
       if (wantsJson(ctx)) {

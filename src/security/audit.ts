@@ -4,25 +4,43 @@ import type { AuditRepository, NewAuditEvent } from '../storage/audit.repository
 export interface RequestOrigin {
   ip?: string | null;
   userAgent?: string | null;
+  requestId?: string | null;
 }
 
-/** Security event names, one vocabulary for the log, the account page and later the admin API. */
+/** Security event names, one vocabulary for the log, the account page and the admin API. */
 export type AuditAction =
-  | 'signin.password.succeeded' | 'signin.password.failed'
+  | 'signin.password.succeeded' | 'signin.password.failed' | 'signin.locked_out'
   | 'signin.mfa.succeeded' | 'signin.mfa.failed' | 'signin.mfa.replayed'
   | 'signin.passkey.succeeded' | 'signin.passkey.failed'
   | 'mfa.totp.enrolled' | 'mfa.totp.removed'
   | 'mfa.recovery_codes.generated' | 'mfa.recovery_code.used'
   | 'mfa.webauthn.registered' | 'mfa.webauthn.renamed' | 'mfa.webauthn.removed' | 'mfa.webauthn.counter_regressed'
   | 'mfa.reset'
-  | 'password.changed';
+  | 'password.changed'
+  | 'refresh_token.reuse_detected'
+  // Admin actions: the actor is the admin user (or null for a machine client, named in clientId).
+  | 'client.created' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'
+  | 'client.registered' | 'client.approved' | 'client.rejected'
+  | 'user.created' | 'user.updated' | 'user.disabled' | 'user.enabled' | 'user.deleted' | 'user.password_set'
+  | 'users.imported'
+  | 'role.created' | 'role.updated' | 'role.deleted' | 'role.assigned' | 'role.unassigned'
+  | 'session.revoked' | 'grant.revoked'
+  | 'key.rotated'
+  | 'initial_access_token.created' | 'initial_access_token.revoked';
+
+export type AuditEventInput = Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent' | 'requestId'>;
 
 export interface AuditLog {
-  record(action: AuditAction, event: Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent'>, origin?: RequestOrigin): Promise<void>;
+  record(action: AuditAction, event: AuditEventInput, origin?: RequestOrigin): Promise<void>;
+  /** The same log writing through a transaction's repository: the event commits with the change it records. */
+  within(tx: { audit: AuditRepository }): AuditLog;
 }
 
 export function createAuditLog(repo: AuditRepository): AuditLog {
   return {
-    record: (action, event, origin = {}) => repo.record({ ...event, action, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null }),
+    record: (action, event, origin = {}) => repo.record({
+      ...event, action, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, requestId: origin.requestId ?? null,
+    }),
+    within: (tx) => createAuditLog(tx.audit),
   };
 }

@@ -1,9 +1,23 @@
-import type { DataSource } from 'typeorm';
+import { Between, LessThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AuditEventEntity, type AuditEventRow } from './entities/audit-event.entity.js';
 
 export type NewAuditEvent = Pick<AuditEventRow, 'action'> & Partial<Omit<AuditEventRow, 'id' | 'createdAt' | 'action'>>;
 
-export function createAuditRepository(db: DataSource) {
+/** What the admin API filters audit events by; every field is optional. */
+export interface AuditQuery {
+  actorId?: string;
+  subjectId?: string;
+  clientId?: string;
+  /** An exact action, or a prefix ending in '.' ("client." for every client event). */
+  action?: string;
+  from?: Date;
+  to?: Date;
+  /** Events strictly older than this one (newest first); from the previous page's cursor. */
+  before?: { createdAt: Date; id: string };
+  limit: number;
+}
+
+export function createAuditRepository(db: EntityManager) {
   const events = db.getRepository(AuditEventEntity);
   return {
     async record(event: NewAuditEvent): Promise<void> {
@@ -11,8 +25,10 @@ export function createAuditRepository(db: DataSource) {
         action: event.action,
         actorId: event.actorId ?? null,
         subjectId: event.subjectId ?? null,
+        clientId: event.clientId?.slice(0, 255) ?? null,
         ip: event.ip?.slice(0, 64) ?? null,
         userAgent: event.userAgent?.slice(0, 512) ?? null,
+        requestId: event.requestId?.slice(0, 64) ?? null,
         details: event.details ?? {},
       });
     },
@@ -20,6 +36,29 @@ export function createAuditRepository(db: DataSource) {
     forSubject: (subjectId: string, limit = 50) => events.find({
       where: { subjectId }, order: { createdAt: 'DESC' }, take: limit,
     }),
+    /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while events arrive. */
+    async query(filter: AuditQuery): Promise<AuditEventRow[]> {
+      const qb = events.createQueryBuilder('e').orderBy('e.createdAt', 'DESC').addOrderBy('e.id', 'DESC').take(filter.limit);
+      const where: FindOptionsWhere<AuditEventRow> = {};
+      if (filter.actorId) where.actorId = filter.actorId;
+      if (filter.subjectId) where.subjectId = filter.subjectId;
+      if (filter.clientId) where.clientId = filter.clientId;
+      if (filter.action && !filter.action.endsWith('.')) where.action = filter.action;
+      if (filter.from || filter.to) where.createdAt = Between(filter.from ?? new Date(0), filter.to ?? new Date(8.64e15));
+      qb.where(where);
+      if (filter.action?.endsWith('.')) {
+        qb.andWhere("e.action LIKE :prefix ESCAPE '\\'", { prefix: `${filter.action.replace(/[\\%_]/g, '\\$&')}%` });
+      }
+      if (filter.before) {
+        qb.andWhere('(e.createdAt < :at OR (e.createdAt = :at AND e.id < :id))', { at: filter.before.createdAt, id: filter.before.id });
+      }
+      return qb.getMany();
+    },
+    /** Retention: deletes events older than `cutoff`; returns how many. */
+    async deleteOlderThan(cutoff: Date): Promise<number> {
+      const result = await events.delete({ createdAt: LessThan(cutoff) });
+      return result.affected ?? 0;
+    },
   };
 }
 

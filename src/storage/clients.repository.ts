@@ -1,9 +1,9 @@
-import type { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { ClientEntity, type ClientRow } from './entities/client.entity.js';
 
 export type NewClient = Pick<ClientRow, 'id' | 'name' | 'secretHash' | 'firstParty' | 'metadata'>;
 
-export function createClientsRepository(db: DataSource) {
+export function createClientsRepository(db: EntityManager) {
   const clients = db.getRepository(ClientEntity);
   return {
     async create(input: NewClient): Promise<ClientRow> {

@@ -1,4 +1,4 @@
-import { In, type DataSource } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import { CredentialEntity, type CredentialRow, type CredentialType } from './entities/credential.entity.js';
 import { runSql } from './data-source.js';
 
@@ -13,7 +13,7 @@ export interface NewWebAuthnCredential {
 }
 
 /** Second-factor credentials: TOTP seeds (sealed), WebAuthn public keys, recovery-code hashes. */
-export function createCredentialsRepository(db: DataSource) {
+export function createCredentialsRepository(db: EntityManager) {
   const credentials = db.getRepository(CredentialEntity);
 
   return {

@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { allMigrations } from '../../migrations/index.js';
 import { OidcPayloadEntity } from './entities/oidc-payload.entity.js';
 import { UserEntity } from './entities/user.entity.js';
@@ -65,12 +65,14 @@ export interface SqlResult<Row> {
 }
 
 /** Raw SQL for the few statements TypeORM's API cannot express atomically (upsert, compare-and-set). */
-export async function runSql<Row>(dataSource: DataSource, sql: string, params: unknown[]): Promise<SqlResult<Row>> {
-  const runner = dataSource.createQueryRunner();
+export async function runSql<Row>(db: DataSource | EntityManager, sql: string, params: unknown[]): Promise<SqlResult<Row>> {
+  const manager = 'manager' in db ? db.manager : db;
+  // Inside a transaction the statement runs on the transaction's connection.
+  const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
   try {
     const result = await runner.query(sql, params, true);
     return { rows: (result.records ?? []) as Row[], affected: result.affected ?? 0 };
   } finally {
-    await runner.release();
+    if (!manager.queryRunner) await runner.release();
   }
 }

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { runSql } from './data-source.js';
 
 export type StoredPayload = Record<string, unknown>;
@@ -41,7 +41,7 @@ const hasNul = (value: string) => value.includes('\u0000');
 const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' && hasNul(value) ? value.replaceAll('\u0000', '\ufffd') : value);
 
 /** SQL for oidc-provider's models, all in `oidc_payloads`. The adapter translates onto this. */
-export function createOidcPayloadRepository(db: DataSource) {
+export function createOidcPayloadRepository(db: EntityManager) {
   const one = async (where: string, params: string[]) => {
     if (params.some(hasNul)) return undefined;
     const { rows } = await runSql<PayloadRecord>(

@@ -1,4 +1,4 @@
-import { In, type DataSource } from 'typeorm';
+import { In, type EntityManager } from 'typeorm';
 import { RoleEntity, UserRoleEntity, type RoleRow } from './entities/role.entity.js';
 
 /**
@@ -26,7 +26,7 @@ function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
-export function createRolesRepository(db: DataSource) {
+export function createRolesRepository(db: EntityManager) {
   const roles = db.getRepository(RoleEntity);
   const userRoles = db.getRepository(UserRoleEntity);
 

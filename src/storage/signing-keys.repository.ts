@@ -1,9 +1,9 @@
-import { LessThanOrEqual, type DataSource } from 'typeorm';
+import { LessThanOrEqual, type EntityManager } from 'typeorm';
 import { SigningKeyEntity, type KeyUse, type SigningKeyRow } from './entities/signing-key.entity.js';
 
 export type NewSigningKey = Pick<SigningKeyRow, 'id' | 'use' | 'alg' | 'publicJwk' | 'privateEncrypted'>;
 
-export function createSigningKeysRepository(db: DataSource) {
+export function createSigningKeysRepository(db: EntityManager) {
   const keys = db.getRepository(SigningKeyEntity);
   return {
     /** Published keys of one use, the active ones first and newest first. */

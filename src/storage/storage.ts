@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { Config } from '../config/schema.js';
 import { createDataSource, runMigrations, type PgConnection } from './data-source.js';
 import { openEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
@@ -11,17 +11,33 @@ import { createCredentialsRepository } from './credentials.repository.js';
 import { createAuditRepository } from './audit.repository.js';
 import { createRolesRepository } from './roles.repository.js';
 
+/** The repositories over one EntityManager: the pool's, or one transaction's. */
+function createRepositories(db: EntityManager) {
+  return {
+    oidc: createOidcPayloadRepository(db),
+    users: createUsersRepository(db),
+    clients: createClientsRepository(db),
+    signingKeys: createSigningKeysRepository(db),
+    credentials: createCredentialsRepository(db),
+    audit: createAuditRepository(db),
+    roles: createRolesRepository(db),
+  };
+}
+
+export type Repositories = ReturnType<typeof createRepositories>;
+
 export function createStorage(dataSource: DataSource, kv: KeyValueStore) {
   return {
     dataSource,
     kv,
-    oidc: createOidcPayloadRepository(dataSource),
-    users: createUsersRepository(dataSource),
-    clients: createClientsRepository(dataSource),
-    signingKeys: createSigningKeysRepository(dataSource),
-    credentials: createCredentialsRepository(dataSource),
-    audit: createAuditRepository(dataSource),
-    roles: createRolesRepository(dataSource),
+    ...createRepositories(dataSource.manager),
+    /**
+     * Runs `work` in one database transaction: every repository it is handed writes on that
+     * transaction, so a change and the audit event that records it commit or fail together.
+     */
+    transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+      return dataSource.transaction((manager) => work(createRepositories(manager)));
+    },
   };
 }
 

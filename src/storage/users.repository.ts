@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { In, IsNull, Not, type DataSource } from 'typeorm';
+import { In, IsNull, Not, type EntityManager } from 'typeorm';
 import { UserEntity, type UserRow } from './entities/user.entity.js';
 import { CredentialEntity, type CredentialRow } from './entities/credential.entity.js';
 
@@ -41,7 +41,7 @@ function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
 
-export function createUsersRepository(db: DataSource) {
+export function createUsersRepository(db: EntityManager) {
   const users = db.getRepository(UserEntity);
   const credentials = db.getRepository(CredentialEntity);
 
