@@ -7,6 +7,7 @@ import type { ViewRenderer } from './http/views.js';
 import type { InteractionDeps } from './interactions/context.js';
 import type { PortalDeps } from './portal/context.js';
 import { createPortalRouter } from './portal/router.js';
+import type { AdminServices } from './admin/services.js';
 import { errorHandler } from './http/error-handler.js';
 import { securityHeaders } from './http/security-headers.js';
 import { assignRequestId } from './http/request-id.js';
@@ -24,6 +25,7 @@ export interface AppDeps {
   views: ViewRenderer;
   interactions: InteractionDeps;
   portal: PortalDeps;
+  admin: AdminServices;
 }
 
 /**

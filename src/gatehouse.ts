@@ -25,6 +25,8 @@ import { createWebAuthnService } from './accounts/webauthn.js';
 import { createAuditLog } from './security/audit.js';
 import { deriveKey } from './security/key-encryption-secret.js';
 import { ensureAccountClient } from './portal/account-client.js';
+import { ensureAdminConsole } from './admin/console-client.js';
+import { createAdminServices } from './admin/services.js';
 
 export const PRODUCT_NAME = 'Gatehouse';
 
@@ -51,6 +53,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const keys = createKeyManager(storage.signingKeys, box);
     const keysCreated = await keys.ensureKeys();
     await ensureAccountClient(storage.clients, config.issuer);
+    await ensureAdminConsole(storage, config.issuer, config.admin.consoleMfa);
     const views = createViewRenderer({ productName: PRODUCT_NAME, cache: true });
     const passwords = createPasswordHasher(config.passwords.argon2);
     const throttle = createSignInThrottle(storage.kv, config.signIn);
@@ -62,7 +65,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(keyEncryption.key, 'recovery-codes') });
     const secondFactors = createSecondFactorService({
       credentials: storage.credentials, totp, recovery, audit,
-      throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'),
+      throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'), transaction: storage.transaction,
     });
     const webauthn = createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config });
 
@@ -95,6 +98,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       }),
     });
 
+    const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, host });
     const app = createApp({
       config, log, storage, host, views,
       interactions: {
@@ -102,11 +106,13 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config,
       },
       portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views },
+      admin,
     });
 
     const purge = setInterval(() => {
-      Promise.all([storage.oidc.purgeExpired(), storage.signingKeys.deleteExpired()])
-        .then(([rows, keysDeleted]) => log.debug({ rows, keysDeleted }, 'expired rows purged'))
+      const auditCutoff = config.audit.retentionDays > 0 ? new Date(Date.now() - config.audit.retentionDays * 86_400_000) : null;
+      Promise.all([storage.oidc.purgeExpired(), storage.signingKeys.deleteExpired(), auditCutoff ? storage.audit.deleteOlderThan(auditCutoff) : 0])
+        .then(([rows, keysDeleted, auditEvents]) => log.debug({ rows, keysDeleted, auditEvents }, 'expired rows purged'))
         .catch((err: unknown) => log.warn({ err }, 'purge failed'));
     }, config.storage.purgeIntervalSeconds * 1000);
     purge.unref();

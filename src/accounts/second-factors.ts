@@ -1,5 +1,6 @@
 import type { CredentialsRepository } from '../storage/credentials.repository.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
+import type { Storage } from '../storage/storage.js';
 import type { SignInThrottle } from '../security/sign-in-throttle.js';
 import type { TotpService } from './totp.js';
 import type { RecoveryCodeService } from './recovery-codes.js';
@@ -22,6 +23,8 @@ export function createSecondFactorService(deps: {
   recovery: RecoveryCodeService;
   audit: AuditLog;
   throttle: SignInThrottle;
+  /** Runs a change and its audit event in one transaction. */
+  transaction: Storage['transaction'];
 }) {
   const { credentials, totp, recovery, audit, throttle } = deps;
 
@@ -59,11 +62,14 @@ export function createSecondFactorService(deps: {
       return outcome;
     },
 
-    /** An admin's reset for a locked-out user: every second factor goes. */
-    async reset(userId: string, actorId: string | null, origin: RequestOrigin = {}): Promise<number> {
-      const removed = await credentials.deleteSecondFactors(userId);
+    /** An admin's reset for a locked-out user: every second factor goes, with its audit event. */
+    async reset(userId: string, actor: { actorId: string | null; clientId?: string | null }, origin: RequestOrigin = {}): Promise<number> {
+      const removed = await deps.transaction(async (tx) => {
+        const count = await tx.credentials.deleteSecondFactors(userId);
+        await audit.within(tx).record('mfa.reset', { actorId: actor.actorId, clientId: actor.clientId ?? null, subjectId: userId, details: { removed: count } }, origin);
+        return count;
+      });
       await throttle.reset(userId);
-      await audit.record('mfa.reset', { actorId, subjectId: userId, details: { removed } }, origin);
       return removed;
     },
   };

@@ -31,6 +31,7 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
         jwks: { type: 'string' },
         mfa: { type: 'string' },
         'visible-roles': { type: 'string' },
+        'admin-scopes': { type: 'string' },
       });
       const name = required(values.name, 'name');
       const grantTypes = (values['grant-types'] ?? 'authorization_code,refresh_token').split(',').map((g) => g.trim()).filter(Boolean);
@@ -48,6 +49,7 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
         jwks: values.jwks === undefined ? undefined : readJwks(values.jwks),
         mfa: values.mfa,
         visibleRoles: values['visible-roles']?.split(',').map((r) => r.trim()).filter(Boolean),
+        adminScopes: values['admin-scopes']?.split(',').map((r) => r.trim()).filter(Boolean),
       }));
       if (values.json) {
         io.out(JSON.stringify({ client_id: client.id, client_secret: clientSecret, name: client.name, first_party: client.firstParty, ...client.metadata }));

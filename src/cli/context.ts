@@ -46,7 +46,7 @@ function buildServices(config: Config, opened: OpenedStorage) {
     keys: createKeyManager(storage.signingKeys, box),
     secondFactors: createSecondFactorService({
       credentials: storage.credentials, totp, recovery, audit: createAuditLog(storage.audit),
-      throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'),
+      throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'), transaction: storage.transaction,
     }),
   };
 }

@@ -24,7 +24,7 @@ export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: n
                  [--public] [--first-party] [--grant-types a,b] [--scope "openid profile ..."]
                  [--auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
                  [--jwks-uri https://… | --jwks JSON|@file] [--id-token-alg ES256|RS256]
-                 [--mfa optional|required] [--visible-roles a,b]
+                 [--mfa optional|required] [--visible-roles a,b] [--admin-scopes admin:read,admin:write]
   clients list | clients delete CLIENT_ID
   roles create NAME [--description D] | roles list | roles delete NAME
   roles assign --email E --role NAME | roles unassign --email E --role NAME

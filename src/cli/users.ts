@@ -53,7 +53,7 @@ export async function usersCommand(sub: string | undefined, args: string[], run:
     case 'mfa-reset': {
       const { values } = parseCommand(args, { email: { type: 'string' } });
       const email = required(values.email, 'email');
-      const removed = await run(async (s) => s.secondFactors.reset((await s.users.findByEmail(email)).id, null));
+      const removed = await run(async (s) => s.secondFactors.reset((await s.users.findByEmail(email)).id, { actorId: null }));
       if (values.json) io.out(JSON.stringify({ email, removed }));
       else io.out(`removed ${removed} second-factor credential(s) of ${email}; they sign in with their password alone until they enrol again`);
       return;

@@ -50,6 +50,22 @@ export function createRolesRepository(db: EntityManager) {
 
     list: () => roles.find({ order: { name: 'ASC' } }),
 
+    /** Sets a role's description; the name is what tokens carry, so it does not change. */
+    async describe(name: string, description: string | null): Promise<RoleRow> {
+      const role = await byName(name);
+      const value = description?.trim() || null;
+      if (value && value.length > 500) throw new RoleInputError('description', 'must be at most 500 characters');
+      await roles.update({ id: role.id }, { description: value });
+      return { ...role, description: value };
+    },
+
+    memberCount: (roleId: string) => userRoles.countBy({ roleId }),
+
+    /** Creates the role unless it exists (built-in roles at boot). */
+    async ensure(name: string, description: string): Promise<void> {
+      await roles.createQueryBuilder().insert().values({ name: checkName(name), description }).orIgnore().execute();
+    },
+
     /** Deletes the role and, by cascade, every assignment of it. */
     async delete(name: string): Promise<void> {
       const role = await byName(name);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { In, IsNull, Not, type EntityManager } from 'typeorm';
 import { UserEntity, type UserRow } from './entities/user.entity.js';
 import { CredentialEntity, type CredentialRow } from './entities/credential.entity.js';
+import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
 
 export interface NewUser {
   email: string;
@@ -155,6 +156,38 @@ export function createUsersRepository(db: EntityManager) {
 
     async markPasswordUsed(userId: string): Promise<void> {
       await credentials.update({ userId, type: 'password' }, { lastUsedAt: new Date() });
+    },
+
+    /** Users oldest first, optionally those whose email or name contains `search`. */
+    page(options: { search?: string; after?: KeysetPosition; limit: number }): Promise<Page<UserRow>> {
+      const qb = users.createQueryBuilder('u');
+      const search = options.search?.replaceAll('\u0000', '').trim();
+      if (search) {
+        const pattern = `%${search.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`;
+        qb.where("(u.emailNormalized LIKE :pattern ESCAPE '\\' OR lower(u.name) LIKE :pattern ESCAPE '\\')", { pattern });
+      }
+      return keysetPage(qb, 'u', options.after, options.limit);
+    },
+
+    /** Changes profile fields; a new email must not belong to another user. */
+    async update(id: string, changes: { email?: string; name?: string | null; emailVerified?: boolean }): Promise<void> {
+      const values: Partial<UserRow> = {};
+      if (changes.email !== undefined) Object.assign(values, { email: changes.email.trim(), emailNormalized: normalizeEmail(changes.email) });
+      if (changes.name !== undefined) values.name = changes.name;
+      if (changes.emailVerified !== undefined) values.emailVerified = changes.emailVerified;
+      if (Object.keys(values).length === 0) return;
+      try {
+        await users.update({ id }, values);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DuplicateEmailError();
+        throw error;
+      }
+    },
+
+    /** Deletes the user; credentials and role assignments go with it (foreign keys cascade). */
+    async delete(id: string): Promise<boolean> {
+      const result = await users.delete({ id });
+      return (result.affected ?? 0) > 0;
     },
 
     countDisabled: () => users.countBy({ disabledAt: Not(IsNull()) }),

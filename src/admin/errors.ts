@@ -1,0 +1,25 @@
+import { AppError } from '../http/errors.js';
+
+/** Something the admin named does not exist (or is not theirs to see): 404. */
+export class NotFoundError extends AppError {
+  constructor(what: string) {
+    super('not_found', 404, `${what} was not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** A field of the request is wrong: 400 naming the field (snake_case, as in the JSON). */
+export class FieldError extends AppError {
+  constructor(readonly field: string, message: string) {
+    super('invalid_request', 400, `${field}: ${message}`);
+    this.name = 'FieldError';
+  }
+}
+
+/** The request conflicts with what exists (a duplicate email or role name): 409. */
+export class ConflictError extends AppError {
+  constructor(readonly field: string, message: string) {
+    super('conflict', 409, `${field}: ${message}`);
+    this.name = 'ConflictError';
+  }
+}

@@ -1,0 +1,38 @@
+import type { Config } from '../config/schema.js';
+import type { Storage } from '../storage/storage.js';
+import type { AuditLog } from '../security/audit.js';
+import type { SecretBox } from '../security/secret-box.js';
+import type { PasswordHasher } from '../accounts/passwords.js';
+import type { SecondFactorService } from '../accounts/second-factors.js';
+import type { ProviderHost } from '../oidc/provider.js';
+import { createUserImport } from '../accounts/user-import.js';
+import { createClientsAdmin } from './clients.service.js';
+import { createUsersAdmin } from './users.service.js';
+import { createRolesAdmin } from './roles.service.js';
+import { createSessionsAdmin } from './sessions.service.js';
+import { createKeysAdmin } from './keys.service.js';
+
+export interface AdminServiceDeps {
+  config: Config;
+  storage: Storage;
+  audit: AuditLog;
+  box: SecretBox;
+  passwords: PasswordHasher;
+  secondFactors: SecondFactorService;
+  host: ProviderHost;
+}
+
+/** Everything an admin can do, shared by the admin API and the console (which never call each other over HTTP). */
+export function createAdminServices(deps: AdminServiceDeps) {
+  const { storage, audit } = deps;
+  return {
+    clients: createClientsAdmin({ storage, audit }),
+    users: createUsersAdmin({ storage, audit, passwords: deps.passwords, secondFactors: deps.secondFactors, userImport: createUserImport({ users: storage.users, box: deps.box }) }),
+    roles: createRolesAdmin({ storage, audit }),
+    sessions: createSessionsAdmin({ storage, audit }),
+    keys: createKeysAdmin({ storage, audit, box: deps.box, host: deps.host, config: deps.config }),
+    audit: { query: storage.audit.query },
+  };
+}
+
+export type AdminServices = ReturnType<typeof createAdminServices>;
