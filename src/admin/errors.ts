@@ -14,6 +14,22 @@ export class FieldError extends AppError {
     super('invalid_request', 400, `${field}: ${message}`);
     this.name = 'FieldError';
   }
+
+  override details() {
+    return { field: this.field };
+  }
+}
+
+/** An import file with problems: nothing was imported; each problem names its line. */
+export class InvalidFileError extends AppError {
+  constructor(readonly problems: string[]) {
+    super('invalid_request', 400, `nothing imported: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the file`);
+    this.name = 'InvalidFileError';
+  }
+
+  override details() {
+    return { problems: this.problems };
+  }
 }
 
 /** The request conflicts with what exists (a duplicate email or role name): 409. */
@@ -21,5 +37,9 @@ export class ConflictError extends AppError {
   constructor(readonly field: string, message: string) {
     super('conflict', 409, `${field}: ${message}`);
     this.name = 'ConflictError';
+  }
+
+  override details() {
+    return { field: this.field };
   }
 }

@@ -7,9 +7,9 @@ import type { AuditLog } from '../security/audit.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import type { FactorSummary, SecondFactorService } from '../accounts/second-factors.js';
 import { checkEmail, checkPassword, UserInputError } from '../accounts/user-admin.js';
-import { ImportRejectedError, type ImportSummary, type UserImport } from '../accounts/user-import.js';
+import { formatProblem, ImportRejectedError, type ImportSummary, type UserImport } from '../accounts/user-import.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
-import { ConflictError, FieldError, NotFoundError } from './errors.js';
+import { ConflictError, FieldError, InvalidFileError, NotFoundError } from './errors.js';
 
 export interface UserDetail {
   user: UserRow;
@@ -145,7 +145,7 @@ export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; pass
         await audit.record('users.imported', { actorId: actor.userId, clientId: actor.clientId, details: { imported: summary.imported } }, actor.origin);
         return summary;
       } catch (error) {
-        if (error instanceof ImportRejectedError) throw error;
+        if (error instanceof ImportRejectedError) throw new InvalidFileError(error.problems.map(formatProblem));
         return translate(error);
       }
     },
