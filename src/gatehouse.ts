@@ -72,6 +72,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const host = await createProviderHost(config, {
       keys,
       log,
+      audit,
       buildOptions: (material) => buildProviderOptions(config, {
         adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients }),
         findAccount: createFindAccount(accounts, storage.roles.rolesOf),

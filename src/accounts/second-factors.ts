@@ -56,7 +56,9 @@ export function createSecondFactorService(deps: {
         }
         await audit.record('signin.mfa.succeeded', { actorId: userId, subjectId: userId, details: { method } }, origin);
       } else {
-        await throttle.recordFailure(userId);
+        if (await throttle.recordFailure(userId)) {
+          await audit.record('signin.locked_out', { subjectId: userId, details: { factor: 'second_factor' } }, origin);
+        }
         await audit.record(outcome === 'replayed' ? 'signin.mfa.replayed' : 'signin.mfa.failed', { subjectId: userId, details: { method } }, origin);
       }
       return outcome;
