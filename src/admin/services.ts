@@ -27,7 +27,7 @@ export function createAdminServices(deps: AdminServiceDeps) {
   const { storage, audit } = deps;
   return {
     clients: createClientsAdmin({ storage, audit }),
-    users: createUsersAdmin({ storage, audit, passwords: deps.passwords, secondFactors: deps.secondFactors, userImport: createUserImport({ users: storage.users, box: deps.box }) }),
+    users: createUsersAdmin({ storage, audit, passwords: deps.passwords, secondFactors: deps.secondFactors, userImport: createUserImport({ users: storage.users, box: deps.box, transaction: storage.transaction }) }),
     roles: createRolesAdmin({ storage, audit }),
     sessions: createSessionsAdmin({ storage, audit }),
     keys: createKeysAdmin({ storage, audit, box: deps.box, host: deps.host, config: deps.config }),

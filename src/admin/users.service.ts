@@ -141,9 +141,9 @@ export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; pass
     /** A JSONL file (docs/import.md): every user or none; problems come back with line numbers. */
     async import(text: string, actor: AdminActor): Promise<ImportSummary> {
       try {
-        const summary = await deps.userImport.importUsers(text);
-        await audit.record('users.imported', { actorId: actor.userId, clientId: actor.clientId, details: { imported: summary.imported } }, actor.origin);
-        return summary;
+        return await deps.userImport.importUsers(text, (tx, summary) => recordAdminAction(audit, tx, actor, 'users.imported', {
+          details: { imported: summary.imported, rolesCreated: summary.rolesCreated },
+        }));
       } catch (error) {
         if (error instanceof ImportRejectedError) throw new InvalidFileError(error.problems.map(formatProblem));
         return translate(error);

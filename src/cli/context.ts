@@ -41,7 +41,7 @@ function buildServices(config: Config, opened: OpenedStorage) {
     opened,
     storage,
     users: createUserAdmin({ users: storage.users, oidc: storage.oidc, passwords: createPasswordHasher(config.passwords.argon2), box }),
-    userImport: createUserImport({ users: storage.users, box }),
+    userImport: createUserImport({ users: storage.users, box, transaction: storage.transaction }),
     clients: createClientRegistry(storage.clients),
     keys: createKeyManager(storage.signingKeys, box),
     secondFactors: createSecondFactorService({

@@ -72,6 +72,9 @@ export async function usersCommand(sub: string | undefined, args: string[], run:
         } else {
           const hashes = Object.entries(summary.passwordHashes).map(([scheme, n]) => `${n} ${scheme}`).join(', ');
           io.out(`imported ${summary.imported} user(s); password hashes: ${hashes}; with an authenticator app: ${summary.withTotp}`);
+          if (summary.roleAssignments > 0) {
+            io.out(`role assignments: ${summary.roleAssignments}${summary.rolesCreated.length > 0 ? `; roles created: ${summary.rolesCreated.join(', ')}` : ''}`);
+          }
         }
       } catch (error) {
         if (error instanceof ImportRejectedError && values.json) io.out(JSON.stringify({ imported: 0, problems: error.problems }));

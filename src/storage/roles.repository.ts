@@ -61,6 +61,24 @@ export function createRolesRepository(db: EntityManager) {
 
     memberCount: (roleId: string) => userRoles.countBy({ roleId }),
 
+    /**
+     * Many assignments at once (an import): roles that do not exist are created. Returns the
+     * names created. Run it inside the import's transaction.
+     */
+    async assignMany(assignments: Array<{ userId: string; role: string }>): Promise<string[]> {
+      if (assignments.length === 0) return [];
+      const names = [...new Set(assignments.map((a) => checkName(a.role)))];
+      const before = new Set((await roles.find({ select: { name: true }, where: { name: In(names) } })).map((r) => r.name));
+      const created = names.filter((n) => !before.has(n));
+      if (created.length > 0) await roles.createQueryBuilder().insert().values(created.map((name) => ({ name, description: null }))).orIgnore().execute();
+      const ids = new Map((await roles.find({ where: { name: In(names) } })).map((r) => [r.name, r.id]));
+      for (let i = 0; i < assignments.length; i += 1000) {
+        const values = assignments.slice(i, i + 1000).map((a) => ({ userId: a.userId, roleId: ids.get(a.role) ?? '' }));
+        await userRoles.createQueryBuilder().insert().values(values).orIgnore().execute();
+      }
+      return created;
+    },
+
     /** Creates the role unless it exists (built-in roles at boot). */
     async ensure(name: string, description: string): Promise<void> {
       await roles.createQueryBuilder().insert().values({ name: checkName(name), description }).orIgnore().execute();

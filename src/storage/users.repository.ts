@@ -22,6 +22,8 @@ export interface ExportedUserRow {
   user: UserRow;
   passwordHash: string | null;
   totpSecretEncrypted: string | null;
+  /** Role names the user holds, sorted. */
+  roles: string[];
 }
 
 // Rows per INSERT: well under PostgreSQL's 65,535 bind parameters per statement.
@@ -76,7 +78,7 @@ export function createUsersRepository(db: EntityManager) {
      * Many users and their credentials in ONE transaction (an import file): all are written
      * or none is. A duplicate email, here or in a concurrent write, fails the whole batch.
      */
-    async createMany(inputs: ImportedUser[]): Promise<number> {
+    async createMany(inputs: ImportedUser[]): Promise<string[]> {
       const now = new Date();
       // Ids made here, so each credential row can name its user without reading ids back.
       const rows = inputs.map((input) => ({ id: randomUUID(), input }));
@@ -105,7 +107,7 @@ export function createUsersRepository(db: EntityManager) {
         if (isUniqueViolation(error)) throw new DuplicateEmailError();
         throw error;
       }
-      return rows.length;
+      return rows.map(({ id }) => id);
     },
 
     /** Which of these normalized emails already belong to a user. */
@@ -125,7 +127,13 @@ export function createUsersRepository(db: EntityManager) {
       const password = new Map<string, string>();
       const totp = new Map<string, string>();
       for (const row of creds) (row.type === 'password' ? password : totp).set(row.userId, row.secret);
-      return all.map((user) => ({ user, passwordHash: password.get(user.id) ?? null, totpSecretEncrypted: totp.get(user.id) ?? null }));
+      const held: Array<{ user_id: string; name: string }> = await db.query(
+        'SELECT ur.user_id, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.name');
+      const roles = new Map<string, string[]>();
+      for (const row of held) roles.set(row.user_id, [...(roles.get(row.user_id) ?? []), row.name]);
+      return all.map((user) => ({
+        user, passwordHash: password.get(user.id) ?? null, totpSecretEncrypted: totp.get(user.id) ?? null, roles: roles.get(user.id) ?? [],
+      }));
     },
 
     findById: (id: string) => users.findOneBy({ id }),
