@@ -26,7 +26,7 @@ import { createAuditLog } from './security/audit.js';
 import { deriveKey } from './security/key-encryption-secret.js';
 import { ensureAccountClient } from './portal/account-client.js';
 import { ensureAdminConsole } from './admin/console-client.js';
-import { createAdminServices } from './admin/services.js';
+import { createAdminServices, type AdminServices } from './admin/services.js';
 
 export const PRODUCT_NAME = 'Gatehouse';
 
@@ -37,6 +37,8 @@ export interface Gatehouse {
   storage: OpenedStorage;
   keyEncryption: KeyEncryptionSecret;
   keysCreated: boolean;
+  /** The admin services (the API and console use them; tests build fixtures with them). */
+  admin: AdminServices;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, lets in-flight requests finish, closes pools. */
@@ -120,7 +122,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     let server: Server | undefined;
     return {
-      config, app, host, storage: opened, keyEncryption, keysCreated,
+      config, app, host, storage: opened, keyEncryption, keysCreated, admin,
       listen() {
         return new Promise((resolve, reject) => {
           const listening = app.listen(config.http.port, config.http.host);

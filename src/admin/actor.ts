@@ -5,8 +5,8 @@ import type { Repositories } from '../storage/storage.js';
 export interface AdminActor {
   /** The admin user; null for a client_credentials (machine) admin. */
   userId: string | null;
-  /** The client the admin acts through: the console's, or the machine client itself. */
-  clientId: string;
+  /** The client the admin acts through: the console's, or the machine client itself; null on the host's CLI. */
+  clientId: string | null;
   origin: RequestOrigin;
 }
 

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { Storage } from '../storage/storage.js';
 import type { ClientRow, ClientStatus } from '../storage/entities/client.entity.js';
 import type { KeysetPosition, Page } from '../storage/keyset.js';
 import type { AuditLog } from '../security/audit.js';
-import { buildClientMetadata, clientInputOf, ClientInputError, usesClientSecret, type ClientInput } from '../oidc/client-registry.js';
+import { buildClientMetadata, clientInputOf, ClientInputError, newClientRecord, usesClientSecret, type ClientInput } from '../oidc/client-registry.js';
 import { generateClientSecret, hashClientSecret } from '../oidc/client-secret.js';
 import { ACCOUNT_CLIENT_ID } from '../portal/account-client.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../oidc/admin-resource.js';
@@ -65,16 +64,15 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
     },
 
     async create(input: ClientInput, actor: AdminActor): Promise<IssuedClient> {
-      const { metadata, confidential } = metadataOf(input);
-      const clientSecret = confidential && usesClientSecret(metadata) ? generateClientSecret() : null;
+      let fresh: ReturnType<typeof newClientRecord>;
+      try {
+        fresh = newClientRecord(input);
+      } catch (error) {
+        return asFieldError(error);
+      }
+      const { record, clientSecret } = fresh;
       const client = await storage.transaction(async (tx) => {
-        const created = await tx.clients.create({
-          id: randomBytes(16).toString('base64url'),
-          name: input.name.trim(),
-          secretHash: clientSecret ? hashClientSecret(clientSecret) : null,
-          firstParty: input.firstParty,
-          metadata,
-        });
+        const created = await tx.clients.create(record);
         await recordAdminAction(audit, tx, actor, 'client.created', { details: { client: created.id, name: created.name } });
         return created;
       });

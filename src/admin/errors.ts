@@ -20,9 +20,16 @@ export class FieldError extends AppError {
   }
 }
 
+/** One problem of an uploaded file: the 1-based line (null: the whole file), the field, what is wrong. */
+export interface FileProblem {
+  line: number | null;
+  field: string | null;
+  message: string;
+}
+
 /** An import file with problems: nothing was imported; each problem names its line. */
 export class InvalidFileError extends AppError {
-  constructor(readonly problems: string[]) {
+  constructor(readonly problems: FileProblem[]) {
     super('invalid_request', 400, `nothing imported: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the file`);
     this.name = 'InvalidFileError';
   }

@@ -3,13 +3,12 @@ import type { Storage } from '../storage/storage.js';
 import type { SigningKeyRow } from '../storage/entities/signing-key.entity.js';
 import type { AuditLog } from '../security/audit.js';
 import type { SecretBox } from '../security/secret-box.js';
-import type { ProviderHost } from '../oidc/provider.js';
 import { createKeyManager, retiredKeyTtlSeconds } from '../oidc/keys.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
 
 /** Signing keys: what is published, and rotation (the new keys sign at once on this replica). */
-export function createKeysAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; host: ProviderHost; config: Config }) {
-  const { storage, audit, box, host, config } = deps;
+export function createKeysAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; config: Config; onRotated?: () => Promise<unknown> }) {
+  const { storage, audit, box, config } = deps;
   return {
     /** Signing keys only: cookie keys are secrets with no public part worth listing. */
     list: async (): Promise<SigningKeyRow[]> => (await storage.signingKeys.listAll()).filter((k) => k.use === 'sig'),
@@ -20,8 +19,8 @@ export function createKeysAdmin(deps: { storage: Storage; audit: AuditLog; box: 
         await recordAdminAction(audit, tx, actor, 'key.rotated', { details: { kids: fresh } });
         return fresh;
       });
-      // Other replicas follow within keys.reloadIntervalSeconds.
-      await host.reloadKeys();
+      // This process signs with them at once; others follow within keys.reloadIntervalSeconds.
+      await deps.onRotated?.();
       return kids;
     },
   };

@@ -19,7 +19,8 @@ export interface AdminServiceDeps {
   box: SecretBox;
   passwords: PasswordHasher;
   secondFactors: SecondFactorService;
-  host: ProviderHost;
+  /** The running provider; absent in the CLI, where no provider runs. */
+  host?: ProviderHost;
 }
 
 /** Everything an admin can do, shared by the admin API and the console (which never call each other over HTTP). */
@@ -27,10 +28,13 @@ export function createAdminServices(deps: AdminServiceDeps) {
   const { storage, audit } = deps;
   return {
     clients: createClientsAdmin({ storage, audit }),
-    users: createUsersAdmin({ storage, audit, passwords: deps.passwords, secondFactors: deps.secondFactors, userImport: createUserImport({ users: storage.users, box: deps.box, transaction: storage.transaction }) }),
+    users: createUsersAdmin({
+      storage, audit, box: deps.box, passwords: deps.passwords, secondFactors: deps.secondFactors,
+      userImport: createUserImport({ users: storage.users, box: deps.box, transaction: storage.transaction }),
+    }),
     roles: createRolesAdmin({ storage, audit }),
     sessions: createSessionsAdmin({ storage, audit }),
-    keys: createKeysAdmin({ storage, audit, box: deps.box, host: deps.host, config: deps.config }),
+    keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.host ? () => deps.host?.reloadKeys() ?? Promise.resolve() : undefined }),
     audit: { query: storage.audit.query },
   };
 }

@@ -6,8 +6,9 @@ import { RoleInputError } from '../storage/roles.repository.js';
 import type { AuditLog } from '../security/audit.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import type { FactorSummary, SecondFactorService } from '../accounts/second-factors.js';
-import { checkEmail, checkPassword, UserInputError } from '../accounts/user-admin.js';
-import { formatProblem, ImportRejectedError, type ImportSummary, type UserImport } from '../accounts/user-import.js';
+import { checkEmail, checkPassword, prepareNewUser, UserInputError, type NewUserFields } from '../accounts/user-admin.js';
+import type { SecretBox } from '../security/secret-box.js';
+import { ImportRejectedError, type ImportSummary, type UserImport } from '../accounts/user-import.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
 import { ConflictError, FieldError, InvalidFileError, NotFoundError } from './errors.js';
 
@@ -18,11 +19,7 @@ export interface UserDetail {
   hasPassword: boolean;
 }
 
-export interface NewUserInput {
-  email: string;
-  name?: string | null;
-  password?: string | null;
-  emailVerified?: boolean;
+export interface NewUserInput extends NewUserFields {
   roles?: string[];
 }
 
@@ -58,7 +55,7 @@ function checkName(name: string | null | undefined): string | null {
  * User administration for the admin API and console. Every change and its audit event commit
  * in one transaction; disabling or deleting a user ends their sessions and tokens in it too.
  */
-export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; passwords: PasswordHasher; secondFactors: SecondFactorService; userImport: UserImport }) {
+export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; secondFactors: SecondFactorService; userImport: UserImport }) {
   const { storage, audit, passwords, secondFactors } = deps;
 
   async function existing(id: string): Promise<UserRow> {
@@ -78,12 +75,10 @@ export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; pass
     },
 
     create: (input: NewUserInput, actor: AdminActor): Promise<UserRow> => guarded(async () => {
-      const email = checkEmail(input.email);
-      const name = checkName(input.name);
       // Hashing is slow: done before the transaction opens, not while it holds a connection.
-      const passwordHash = input.password ? await passwords.hash(checkPassword(input.password)) : null;
+      const fields = await prepareNewUser(input, passwords, deps.box);
       return storage.transaction(async (tx) => {
-        const user = await tx.users.create({ email, name, emailVerified: input.emailVerified ?? false, passwordHash, totpSecretEncrypted: null });
+        const user = await tx.users.create(fields);
         for (const role of new Set(input.roles ?? [])) await tx.roles.assign(user.id, role);
         await recordAdminAction(audit, tx, actor, 'user.created', { subjectId: user.id, details: { roles: input.roles ?? [] } });
         return user;
@@ -145,7 +140,7 @@ export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; pass
           details: { imported: summary.imported, rolesCreated: summary.rolesCreated },
         }));
       } catch (error) {
-        if (error instanceof ImportRejectedError) throw new InvalidFileError(error.problems.map(formatProblem));
+        if (error instanceof ImportRejectedError) throw new InvalidFileError(error.problems);
         return translate(error);
       }
     },

@@ -27,7 +27,7 @@ export async function keysCommand(sub: string | undefined, args: string[], run: 
       const tokenTtl = retiredKeyTtlSeconds(config.ttl);
       const kids = await run(async (s) => {
         await s.keys.ensureKeys();
-        return s.keys.rotate(tokenTtl, config.ttl.session);
+        return s.admin.keys.rotate(s.actor);
       });
       if (values.json) io.out(JSON.stringify({ active: kids }));
       else {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ClientsRepository } from '../storage/clients.repository.js';
+import type { ClientsRepository, NewClient } from '../storage/clients.repository.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { ADMIN_SCOPES_FIELD, MFA_POLICY, VISIBLE_ROLES } from './client-metadata.js';
@@ -180,21 +180,28 @@ export function usesClientSecret(metadata: Record<string, unknown>): boolean {
   return method === 'client_secret_basic' || method === 'client_secret_post';
 }
 
+/** A new client's row (random id, the secret's digest) and the secret itself, shown once. */
+export function newClientRecord(input: ClientInput): { record: NewClient; clientSecret: string | null } {
+  const { metadata, confidential } = buildClientMetadata(input);
+  const clientSecret = confidential && usesClientSecret(metadata) ? generateClientSecret() : null;
+  return {
+    clientSecret,
+    record: {
+      id: randomBytes(16).toString('base64url'),
+      name: input.name.trim(),
+      secretHash: clientSecret ? hashClientSecret(clientSecret) : null,
+      firstParty: input.firstParty,
+      metadata,
+    },
+  };
+}
+
+/** Registers clients straight into storage, with no audit: test fixtures and boot-time set-up. */
 export function createClientRegistry(clients: ClientsRepository) {
   return {
     async register(input: ClientInput): Promise<CreatedClient> {
-      const { metadata, confidential } = buildClientMetadata(input);
-      const clientSecret = confidential && usesClientSecret(metadata) ? generateClientSecret() : null;
-      const client = await clients.create({
-        id: randomBytes(16).toString('base64url'),
-        name: input.name.trim(),
-        secretHash: clientSecret ? hashClientSecret(clientSecret) : null,
-        firstParty: input.firstParty,
-        metadata,
-      });
-      return { client, clientSecret };
+      const { record, clientSecret } = newClientRecord(input);
+      return { client: await clients.create(record), clientSecret };
     },
-    list: () => clients.list(),
-    delete: (id: string) => clients.delete(id),
   };
 }
