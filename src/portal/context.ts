@@ -10,9 +10,7 @@ import type { WebAuthnService } from '../accounts/webauthn.js';
 import type { ProviderHost } from '../oidc/provider.js';
 import type { Csrf } from '../security/csrf.js';
 import type { SecretBox } from '../security/secret-box.js';
-import type { AuditLog, RequestOrigin } from '../security/audit.js';
-import { requestOrigin } from '../http/request-origin.js';
-import { ACCOUNT_CLIENT_ID } from './account-client.js';
+import type { AuditLog } from '../security/audit.js';
 import type { ViewRenderer } from '../http/views.js';
 import type { Storage } from '../storage/storage.js';
 
@@ -48,9 +46,4 @@ export interface PortalDeps {
   box: SecretBox;
   audit: AuditLog;
   views: ViewRenderer;
-}
-
-/** Where an account-page request came from; its events name the account pages' own client. */
-export function accountOrigin(ctx: Context): RequestOrigin {
-  return { ...requestOrigin(ctx), clientId: ACCOUNT_CLIENT_ID };
 }

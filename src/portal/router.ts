@@ -5,9 +5,10 @@ import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';
 import { requireSameOrigin } from '../security/csrf.js';
 import { formField } from '../interactions/context.js';
-import { accountOrigin, type PortalDeps, type WithPortalContext } from './context.js';
+import type { PortalDeps, WithPortalContext } from './context.js';
 import { createPortalSessions, safeReturnPath } from './session.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
+import { accountOrigin } from './account-client.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
 

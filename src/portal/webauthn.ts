@@ -6,8 +6,9 @@ import { AppError, assertThat } from '../http/errors.js';
 import { formField } from '../interactions/context.js';
 import { refusal } from '../interactions/webauthn.js';
 import { presentedCsrfToken, requireJsonFromOrigin } from '../security/csrf.js';
-import { accountOrigin, type PortalDeps, type WithPortalContext } from './context.js';
+import type { PortalDeps, WithPortalContext } from './context.js';
 import type { PortalSessions } from './session.js';
+import { accountOrigin } from './account-client.js';
 
 /**
  * Passkeys and security keys on /account:
