@@ -60,7 +60,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const passwords = createPasswordHasher(config.passwords.argon2);
     const throttle = createSignInThrottle(storage.kv, config.signIn);
     const audit = createAuditLog(storage.audit);
-    const accounts = createAccountService({ users: storage.users, passwords, throttle, audit });
+    const accounts = createAccountService({ users: storage.users, passwords, throttle, audit, transaction: storage.transaction });
     const csrf = createCsrf(deriveKey(keyEncryption.key, 'csrf'));
     const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
     const pendingTotp = createPendingTotp(storage.kv, box);
@@ -69,7 +69,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       credentials: storage.credentials, totp, recovery, audit,
       throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'), transaction: storage.transaction,
     });
-    const webauthn = createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config });
+    const webauthn = createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config, transaction: storage.transaction });
 
     const host = await createProviderHost(config, {
       keys,

@@ -3,14 +3,29 @@ import type { UsersRepository } from '../storage/users.repository.js';
 import type { PasswordHasher } from './passwords.js';
 import type { SignInThrottle } from '../security/sign-in-throttle.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
+import type { Storage } from '../storage/storage.js';
+import { checkPassword, UserInputError } from './user-admin.js';
 
 export type PasswordSignIn =
   | { ok: true; user: UserRow }
   /** One reason for every failure the user may see: no hint whether the email exists. */
   | { ok: false; reason: 'invalid-credentials' | 'throttled' };
 
+export type PasswordChange =
+  | { ok: true }
+  | { ok: false; reason: 'wrong-current-password' }
+  /** The new password breaks a rule; `problem` says which, for the page ("must be at least 12 characters"). */
+  | { ok: false; reason: 'weak-password'; problem: string };
+
 /** Sign-in decisions. No HTTP here: routes call these and render the outcome. */
-export function createAccountService(deps: { users: UsersRepository; passwords: PasswordHasher; throttle: SignInThrottle; audit: AuditLog }) {
+export function createAccountService(deps: {
+  users: UsersRepository;
+  passwords: PasswordHasher;
+  throttle: SignInThrottle;
+  audit: AuditLog;
+  /** Runs a change and its audit event in one transaction. */
+  transaction: Storage['transaction'];
+}) {
   const { users, passwords, throttle, audit } = deps;
 
   return {
@@ -36,11 +51,36 @@ export function createAccountService(deps: { users: UsersRepository; passwords: 
       }
       await throttle.reset(email);
       // The password is known now: an imported hash (bcrypt, PBKDF2, scrypt, argon2i) or argon2id of
-      // older parameters becomes argon2id of the current ones (docs/import.md).
-      if (hash && passwords.needsRehash(hash)) await users.setPasswordHash(user.id, await passwords.hash(password));
-      await users.markPasswordUsed(user.id);
-      await audit.record('signin.password.succeeded', { actorId: user.id, subjectId: user.id }, origin);
+      // older parameters becomes argon2id of the current ones (docs/import.md). Hashed before the
+      // transaction opens: argon2 takes tens of milliseconds a connection should not be held for.
+      const rehashed = hash && passwords.needsRehash(hash) ? await passwords.hash(password) : null;
+      await deps.transaction(async (tx) => {
+        if (rehashed) await tx.users.setPasswordHash(user.id, rehashed);
+        await tx.users.markPasswordUsed(user.id);
+        await audit.within(tx).record('signin.password.succeeded', { actorId: user.id, subjectId: user.id }, origin);
+      });
       return { ok: true, user };
+    },
+
+    /**
+     * The user's own password change (they typed the current one): the new hash and its
+     * 'password.changed' event commit together. Not throttled here: the caller already holds
+     * a signed-in session, and a wrong current password changes nothing.
+     */
+    async changePassword(userId: string, current: string, next: string, origin: RequestOrigin = {}): Promise<PasswordChange> {
+      if (!(await passwords.verify(await users.passwordHash(userId), current))) return { ok: false, reason: 'wrong-current-password' };
+      try {
+        checkPassword(next);
+      } catch (error) {
+        if (error instanceof UserInputError) return { ok: false, reason: 'weak-password', problem: error.message.replace(/^password: /, '') };
+        throw error;
+      }
+      const hash = await passwords.hash(next);
+      await deps.transaction(async (tx) => {
+        await tx.users.setPasswordHash(userId, hash);
+        await audit.within(tx).record('password.changed', { actorId: userId, subjectId: userId }, origin);
+      });
+      return { ok: true };
     },
 
     /** The account behind a session or token, or undefined when it is gone or disabled. */

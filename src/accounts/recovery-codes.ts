@@ -18,12 +18,21 @@ export function normalizeRecoveryCode(code: string): string {
  * argon2: the codes are random, not chosen, and a keyed hash lets one lookup find and delete
  * the code atomically; a stolen table alone is no help without the key.
  */
-export function createRecoveryCodeService(deps: { credentials: CredentialsRepository; hashKey: Buffer }) {
+export interface RecoveryCodeService {
+  /** Ten new codes; the old ones stop working. Returns the codes to show once. */
+  regenerate(userId: string): Promise<string[]>;
+  /** Uses a code up; true for exactly one caller. */
+  use(userId: string, code: string): Promise<boolean>;
+  remaining(userId: string): Promise<number>;
+  /** The same service writing through a transaction's repositories (a change commits with its audit event). */
+  within(tx: { credentials: CredentialsRepository }): RecoveryCodeService;
+}
+
+export function createRecoveryCodeService(deps: { credentials: CredentialsRepository; hashKey: Buffer }): RecoveryCodeService {
   const { credentials, hashKey } = deps;
   const hash = (code: string) => createHmac('sha256', hashKey).update(normalizeRecoveryCode(code)).digest('base64url');
 
   return {
-    /** Ten new codes; the old ones stop working. Returns the codes to show once. */
     async regenerate(userId: string): Promise<string[]> {
       const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => Array.from({ length: GROUPS }, () =>
         Array.from({ length: GROUP_LENGTH }, () => ALPHABET[randomInt(ALPHABET.length)]).join('')).join('-'));
@@ -31,7 +40,6 @@ export function createRecoveryCodeService(deps: { credentials: CredentialsReposi
       return codes;
     },
 
-    /** Uses a code up; true for exactly one caller. */
     async use(userId: string, code: string): Promise<boolean> {
       const normalized = normalizeRecoveryCode(code);
       if (normalized.length !== GROUPS * GROUP_LENGTH || [...normalized].some((c) => !ALPHABET.includes(c))) return false;
@@ -39,7 +47,7 @@ export function createRecoveryCodeService(deps: { credentials: CredentialsReposi
     },
 
     remaining: (userId: string) => credentials.countRecoveryCodes(userId),
+
+    within: (tx) => createRecoveryCodeService({ ...deps, credentials: tx.credentials }),
   };
 }
-
-export type RecoveryCodeService = ReturnType<typeof createRecoveryCodeService>;

@@ -27,6 +27,8 @@ export function createSecondFactorService(deps: {
   transaction: Storage['transaction'];
 }) {
   const { credentials, totp, recovery, audit, throttle } = deps;
+  // Inside deps.transaction only the repositories it hands out are used: the embedded
+  // database serves one connection per open transaction, so a pooled query there would wait forever.
 
   return {
     async summary(userId: string): Promise<FactorSummary> {
@@ -38,30 +40,80 @@ export function createSecondFactorService(deps: {
 
     /**
      * Checks a one-time code. Failures count per account (separately from password
-     * failures); past the limit every code is refused until the window ends.
+     * failures); past the limit every code is refused until the window ends. An accepted code
+     * is spent (the TOTP step advanced, the recovery code deleted) in the same transaction as
+     * the events that record its use: no code is spent unrecorded, none recorded unspent.
      */
     async verifyCode(userId: string, method: CodeMethod, code: string, origin: RequestOrigin): Promise<CodeCheck> {
       if (await throttle.isBlocked(userId)) return 'throttled';
-      let outcome: CodeCheck;
-      if (method === 'totp') {
-        const result = await totp.check(userId, code);
-        outcome = result === 'accepted' || result === 'replayed' ? result : 'invalid';
-      } else {
-        outcome = (await recovery.use(userId, code)) ? 'accepted' : 'invalid';
-      }
+      const outcome = await deps.transaction(async (tx): Promise<CodeCheck> => {
+        let checked: CodeCheck;
+        if (method === 'totp') {
+          const result = await totp.within(tx).check(userId, code);
+          checked = result === 'accepted' || result === 'replayed' ? result : 'invalid';
+        } else {
+          checked = (await recovery.within(tx).use(userId, code)) ? 'accepted' : 'invalid';
+        }
+        if (checked !== 'accepted') return checked;
+        const log = audit.within(tx);
+        if (method === 'recovery_code') {
+          await log.record('mfa.recovery_code.used', { actorId: userId, subjectId: userId, details: { remaining: await recovery.within(tx).remaining(userId) } }, origin);
+        }
+        await log.record('signin.mfa.succeeded', { actorId: userId, subjectId: userId, details: { method } }, origin);
+        return checked;
+      });
       if (outcome === 'accepted') {
         await throttle.reset(userId);
-        if (method === 'recovery_code') {
-          await audit.record('mfa.recovery_code.used', { actorId: userId, subjectId: userId, details: { remaining: await recovery.remaining(userId) } }, origin);
-        }
-        await audit.record('signin.mfa.succeeded', { actorId: userId, subjectId: userId, details: { method } }, origin);
       } else {
+        // A refused code changes nothing in the database: its events are single writes.
         if (await throttle.recordFailure(userId)) {
           await audit.record('signin.locked_out', { subjectId: userId, details: { factor: 'second_factor' } }, origin);
         }
         await audit.record(outcome === 'replayed' ? 'signin.mfa.replayed' : 'signin.mfa.failed', { subjectId: userId, details: { method } }, origin);
       }
       return outcome;
+    },
+
+    /**
+     * Turns on an authenticator app once a code from `secret` is confirmed: the sealed secret
+     * (with the confirming code's step spent), 'mfa.totp.enrolled' and, when asked, new
+     * recovery codes with 'mfa.recovery_codes.generated', all in one transaction. `recoveryCodes`:
+     * 'replace' always issues new ones (sign-in enrolment); 'if-none' only when the user has
+     * none left (the account page, where codes may already exist). Returns the new codes to
+     * show once: empty when the user keeps the ones they had.
+     */
+    async enrolTotp(
+      userId: string, secret: string, code: string, recoveryCodes: 'replace' | 'if-none', origin: RequestOrigin,
+    ): Promise<{ ok: false } | { ok: true; recoveryCodes: string[] }> {
+      return deps.transaction(async (tx) => {
+        if (!(await totp.within(tx).confirmEnrolment(userId, secret, code))) return { ok: false } as const;
+        const log = audit.within(tx);
+        await log.record('mfa.totp.enrolled', { actorId: userId, subjectId: userId }, origin);
+        const codes = recovery.within(tx);
+        if (recoveryCodes === 'if-none' && (await codes.remaining(userId)) > 0) return { ok: true, recoveryCodes: [] } as const;
+        const issued = await codes.regenerate(userId);
+        await log.record('mfa.recovery_codes.generated', { actorId: userId, subjectId: userId }, origin);
+        return { ok: true, recoveryCodes: issued } as const;
+      });
+    },
+
+    /** Removes the authenticator app, with its event; false when there was none. */
+    async removeTotp(userId: string, origin: RequestOrigin): Promise<boolean> {
+      return deps.transaction(async (tx) => {
+        const row = await tx.credentials.findTotp(userId);
+        if (!row || !(await tx.credentials.deleteSecondFactor(userId, row.id))) return false;
+        await audit.within(tx).record('mfa.totp.removed', { actorId: userId, subjectId: userId }, origin);
+        return true;
+      });
+    },
+
+    /** Ten new recovery codes (the old ones stop working), with their event; returns them to show once. */
+    async regenerateRecoveryCodes(userId: string, origin: RequestOrigin): Promise<string[]> {
+      return deps.transaction(async (tx) => {
+        const codes = await recovery.within(tx).regenerate(userId);
+        await audit.within(tx).record('mfa.recovery_codes.generated', { actorId: userId, subjectId: userId }, origin);
+        return codes;
+      });
     },
 
     /** An admin's reset for a locked-out user: every second factor goes, with its audit event. */

@@ -21,7 +21,26 @@ export interface TotpEnrolment {
 
 export type TotpCheck = 'accepted' | 'invalid' | 'replayed' | 'not-enrolled';
 
-export function createTotpService(deps: { credentials: CredentialsRepository; box: SecretBox; issuer: string }) {
+export interface TotpService {
+  /**
+   * A secret to show the user (a new one, or the pending one shown again); nothing is
+   * stored until a code from it is confirmed.
+   */
+  startEnrolment(accountLabel: string, pendingSecret?: string): Promise<TotpEnrolment>;
+  /** Stores the secret (sealed) once the user proves their app produces its codes. */
+  confirmEnrolment(userId: string, secret: string, code: string): Promise<boolean>;
+  /** A code is accepted at most once: its time step must be newer than the last accepted one. */
+  check(userId: string, code: string): Promise<TotpCheck>;
+  /** For tests and the CLI: the current code of a secret. */
+  currentCode(secret: string): Promise<string>;
+  /**
+   * The same service reading and writing through a transaction's repositories, so that an
+   * enrolment or an accepted code commits with the audit event that records it.
+   */
+  within(tx: { credentials: CredentialsRepository }): TotpService;
+}
+
+export function createTotpService(deps: { credentials: CredentialsRepository; box: SecretBox; issuer: string }): TotpService {
   const { credentials, box, issuer } = deps;
 
   const matchStep = async (secret: string, code: string): Promise<number | null> => {
@@ -31,10 +50,6 @@ export function createTotpService(deps: { credentials: CredentialsRepository; bo
   };
 
   return {
-    /**
-     * A secret to show the user (a new one, or the pending one shown again); nothing is
-     * stored until a code from it is confirmed.
-     */
     async startEnrolment(accountLabel: string, pendingSecret?: string): Promise<TotpEnrolment> {
       const secret = pendingSecret ?? generateSecret({ length: SECRET_BYTES });
       const uri = generateURI({ issuer, label: accountLabel, secret });
@@ -42,7 +57,6 @@ export function createTotpService(deps: { credentials: CredentialsRepository; bo
       return { secret, uri, qrSvg };
     },
 
-    /** Stores the secret (sealed) once the user proves their app produces its codes. */
     async confirmEnrolment(userId: string, secret: string, code: string): Promise<boolean> {
       const step = await matchStep(secret, code.trim());
       if (step === null) return false;
@@ -52,18 +66,19 @@ export function createTotpService(deps: { credentials: CredentialsRepository; bo
       return true;
     },
 
-    /** A code is accepted at most once: its time step must be newer than the last accepted one. */
     async check(userId: string, code: string): Promise<TotpCheck> {
       const row = await credentials.findTotp(userId);
       if (!row) return 'not-enrolled';
       const step = await matchStep(box.open(row.secret, TOTP_SECRET_CONTEXT), code.trim());
       if (step === null) return 'invalid';
+      // One UPDATE … WHERE lastStep < step: atomic on its own, and inside a transaction the row
+      // stays locked until commit, so a concurrent use of the same code waits, re-reads the
+      // committed step and affects no row (PostgreSQL READ COMMITTED re-checks the WHERE).
       return (await credentials.advanceTotpStep(row.id, step)) ? 'accepted' : 'replayed';
     },
 
-    /** For tests and the CLI: the current code of a secret. */
     currentCode: (secret: string) => generate({ secret, guardrails }),
+
+    within: (tx) => createTotpService({ ...deps, credentials: tx.credentials }),
   };
 }
-
-export type TotpService = ReturnType<typeof createTotpService>;

@@ -15,6 +15,7 @@ import type { CredentialsRepository } from '../storage/credentials.repository.js
 import type { CredentialRow } from '../storage/entities/credential.entity.js';
 import type { KeyValueStore } from '../storage/key-value-store.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
+import type { Storage } from '../storage/storage.js';
 import type { WebAuthnUse } from './authentication-level.js';
 
 /**
@@ -174,6 +175,11 @@ export function createWebAuthnService(deps: {
   kv: KeyValueStore;
   audit: AuditLog;
   config: Pick<Config, 'issuer' | 'webauthn'>;
+  /**
+   * Runs a change and its audit event in one transaction. Inside it only the repositories it
+   * hands out are used (the embedded database serves one connection per open transaction).
+   */
+  transaction: Storage['transaction'];
 }) {
   const { credentials, kv, audit } = deps;
   const rp = relyingParty(deps.config);
@@ -212,8 +218,10 @@ export function createWebAuthnService(deps: {
    * that does not increase signals a possibly cloned authenticator).
    */
   async function checkAssertion(
-    response: AuthenticationResponseJSON, challenge: string, row: CredentialRow, requireUserVerification: boolean, origin: RequestOrigin,
+    response: AuthenticationResponseJSON, challenge: string, row: CredentialRow, purpose: 'passkey' | 'second_factor', origin: RequestOrigin,
   ): Promise<Authenticated | Refused> {
+    // A passkey alone is both factors, so it must verify the user; a key after a password need not.
+    const requireUserVerification = purpose === 'passkey';
     const data = keyData(row);
     const verified = await verifyAuthenticationResponse({
       response,
@@ -235,8 +243,16 @@ export function createWebAuthnService(deps: {
     if ((data.counter > 0 || info.newCounter > 0) && info.newCounter <= data.counter) return regressed();
     const backedUp = info.credentialBackedUp;
     const backupEligible = info.credentialDeviceType === 'multiDevice';
-    // Compare-and-set in the database, so two concurrent uses of one assertion cannot both pass.
-    if (!(await credentials.advanceWebAuthnCounter(row.id, info.newCounter, { backedUp, backupEligible }))) return regressed();
+    // Compare-and-set in the database, so two concurrent uses of one assertion cannot both pass;
+    // the new counter (the key's use) commits with the sign-in event that records it.
+    const advanced = await deps.transaction(async (tx) => {
+      if (!(await tx.credentials.advanceWebAuthnCounter(row.id, info.newCounter, { backedUp, backupEligible }))) return false;
+      await audit.within(tx).record(purpose === 'passkey' ? 'signin.passkey.succeeded' : 'signin.mfa.succeeded', {
+        actorId: row.userId, subjectId: row.userId, details: { method: purpose === 'passkey' ? 'passkey' : 'security_key', credential: row.id },
+      }, origin);
+      return true;
+    });
+    if (!advanced) return regressed();
     return {
       ok: true,
       userId: row.userId,
@@ -245,13 +261,12 @@ export function createWebAuthnService(deps: {
     };
   }
 
-  /** Records the outcome of a sign-in ceremony for the user it concerned, when known. */
+  /**
+   * Records a refused sign-in ceremony for the user it concerned, when known (a success is
+   * recorded with its counter in checkAssertion; a regressed counter has its own event).
+   */
   async function recordSignIn<T extends Authenticated | Refused>(result: T, purpose: 'passkey' | 'second_factor', subjectId: string | undefined, origin: RequestOrigin): Promise<T> {
-    if (result.ok) {
-      await audit.record(purpose === 'passkey' ? 'signin.passkey.succeeded' : 'signin.mfa.succeeded', {
-        actorId: result.userId, subjectId: result.userId, details: { method: purpose === 'passkey' ? 'passkey' : 'security_key', credential: result.credentialId },
-      }, origin);
-    } else if (subjectId && result.reason !== 'counter_regressed') {
+    if (!result.ok && subjectId && result.reason !== 'counter_regressed') {
       await audit.record(purpose === 'passkey' ? 'signin.passkey.failed' : 'signin.mfa.failed', {
         actorId: null, subjectId, details: { method: purpose === 'passkey' ? 'passkey' : 'security_key', reason: result.reason },
       }, origin);
@@ -315,24 +330,27 @@ export function createWebAuthnService(deps: {
         return { ok: false, reason: 'invalid' };
       }
       if (await credentials.findWebAuthn(info.credential.id)) return { ok: false, reason: 'duplicate' };
-      const row = await credentials.addWebAuthn({
-        userId,
-        credentialId: info.credential.id,
-        publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
-        label: cleanLabel(label, DEFAULT_LABELS[kind]),
-        data: {
-          counter: info.credential.counter,
-          transports: info.credential.transports ?? response.response.transports ?? [],
-          kind,
-          backupEligible: info.credentialDeviceType === 'multiDevice',
-          backedUp: info.credentialBackedUp,
-          userVerified: info.userVerified,
-          aaguid: info.aaguid,
-        },
+      const row = await deps.transaction(async (tx) => {
+        const added = await tx.credentials.addWebAuthn({
+          userId,
+          credentialId: info.credential.id,
+          publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
+          label: cleanLabel(label, DEFAULT_LABELS[kind]),
+          data: {
+            counter: info.credential.counter,
+            transports: info.credential.transports ?? response.response.transports ?? [],
+            kind,
+            backupEligible: info.credentialDeviceType === 'multiDevice',
+            backedUp: info.credentialBackedUp,
+            userVerified: info.userVerified,
+            aaguid: info.aaguid,
+          },
+        });
+        await audit.within(tx).record('mfa.webauthn.registered', {
+          actorId: userId, subjectId: userId, details: { credential: added.id, kind, label: added.label, aaguid: info.aaguid },
+        }, origin);
+        return added;
       });
-      await audit.record('mfa.webauthn.registered', {
-        actorId: userId, subjectId: userId, details: { credential: row.id, kind, label: row.label, aaguid: info.aaguid },
-      }, origin);
       return { ok: true, key: toKey(row) };
     },
 
@@ -358,7 +376,7 @@ export function createWebAuthnService(deps: {
       const handle = response.response.userHandle;
       const result = handle && Buffer.from(handle, 'base64url').toString('utf8') !== row.userId
         ? { ok: false, reason: 'invalid' } as const
-        : await checkAssertion(response, taken.challenge, row, true, origin);
+        : await checkAssertion(response, taken.challenge, row, 'passkey', origin);
       return recordSignIn(result, 'passkey', row.userId, origin);
     },
 
@@ -386,26 +404,28 @@ export function createWebAuthnService(deps: {
       const row = await credentials.findWebAuthn(response.id);
       const result = !row ? { ok: false, reason: 'unknown_credential' } as const
         : row.userId !== userId ? { ok: false, reason: 'wrong_user' } as const
-          : await checkAssertion(response, taken.challenge, row, false, origin);
+          : await checkAssertion(response, taken.challenge, row, 'second_factor', origin);
       return recordSignIn(result, 'second_factor', userId, origin);
     },
 
     async rename(userId: string, id: string, label: string, origin: RequestOrigin): Promise<boolean> {
-      const row = (await credentials.listWebAuthn(userId)).find((r) => r.id === id);
-      if (!row) return false;
-      const next = cleanLabel(label, DEFAULT_LABELS[keyData(row).kind]);
-      if (!(await credentials.rename(userId, row.id, next))) return false;
-      await audit.record('mfa.webauthn.renamed', { actorId: userId, subjectId: userId, details: { credential: row.id, from: row.label, to: next } }, origin);
-      return true;
+      return deps.transaction(async (tx) => {
+        const row = (await tx.credentials.listWebAuthn(userId)).find((r) => r.id === id);
+        if (!row) return false;
+        const next = cleanLabel(label, DEFAULT_LABELS[keyData(row).kind]);
+        if (!(await tx.credentials.rename(userId, row.id, next))) return false;
+        await audit.within(tx).record('mfa.webauthn.renamed', { actorId: userId, subjectId: userId, details: { credential: row.id, from: row.label, to: next } }, origin);
+        return true;
+      });
     },
 
     async remove(userId: string, id: string, origin: RequestOrigin): Promise<boolean> {
-      const row = (await credentials.listWebAuthn(userId)).find((r) => r.id === id);
-      if (!row) return false;
-      const removed = await credentials.deleteSecondFactor(userId, row.id);
-      if (!removed) return false;
-      await audit.record('mfa.webauthn.removed', { actorId: userId, subjectId: userId, details: { credential: row.id, kind: keyData(row).kind, label: row.label } }, origin);
-      return true;
+      return deps.transaction(async (tx) => {
+        const row = (await tx.credentials.listWebAuthn(userId)).find((r) => r.id === id);
+        if (!row || !(await tx.credentials.deleteSecondFactor(userId, row.id))) return false;
+        await audit.within(tx).record('mfa.webauthn.removed', { actorId: userId, subjectId: userId, details: { credential: row.id, kind: keyData(row).kind, label: row.label } }, origin);
+        return true;
+      });
     },
   };
 }

@@ -12,7 +12,8 @@ import type { PendingTotp } from '../accounts/pending-totp.js';
 import type { RecoveryCodeService } from '../accounts/recovery-codes.js';
 import type { WebAuthnService } from '../accounts/webauthn.js';
 import type { SecretBox } from '../security/secret-box.js';
-import type { AuditLog } from '../security/audit.js';
+import type { AuditLog, RequestOrigin } from '../security/audit.js';
+import { requestOrigin } from '../http/request-origin.js';
 import type { Config } from '../config/schema.js';
 
 export interface InteractionDeps {
@@ -52,4 +53,13 @@ export function signedInAccount(ctx: WithInteractionContext): string {
   const accountId = ctx.state.interaction.session?.accountId;
   assertThat(accountId, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
   return accountId;
+}
+
+/**
+ * Where a sign-in step's request came from, naming the client the user is signing in to, so
+ * every sign-in and second-factor event of this interaction says which application it was for.
+ */
+export function interactionOrigin(ctx: WithInteractionContext): RequestOrigin {
+  const clientId = ctx.state.interaction.params.client_id;
+  return { ...requestOrigin(ctx), clientId: typeof clientId === 'string' ? clientId : null };
 }

@@ -2,8 +2,7 @@ import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { describeAuthentication, type SecondFactor } from '../accounts/authentication-level.js';
 import { AppError, assertThat } from '../http/errors.js';
-import { signedInAccount, formField, type InteractionDeps, type WithInteractionContext } from './context.js';
-import { requestOrigin } from '../http/request-origin.js';
+import { signedInAccount, formField, interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 const ENROLMENT_TTL_SECONDS = 600;
 const completedKey = (uid: string) => `mfa-completed:${uid}`;
@@ -14,7 +13,7 @@ type Finish = (ctx: WithInteractionContext, result: Record<string, unknown>, mer
 
 /** The second sign-in step: a code from an authenticator app or a recovery code, or enrolment. */
 export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middleware, requirePrompt: (...names: string[]) => Middleware, finish: Finish): void {
-  const { secondFactors, totp, recovery, kv, pendingTotp, config } = deps;
+  const { secondFactors, kv, pendingTotp, config } = deps;
 
   async function finishSecondStep(ctx: WithInteractionContext, second: SecondFactor) {
     const { amr, level } = describeAuthentication('password', second);
@@ -27,7 +26,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
   router.post('/mfa/code', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
     const method = formField(ctx, 'method') === 'recovery_code' ? 'recovery_code' : 'totp';
     const code = formField(ctx, 'code');
-    const result = code.length > 64 ? 'invalid' : await secondFactors.verifyCode(signedInAccount(ctx), method, code, requestOrigin(ctx));
+    const result = code.length > 64 ? 'invalid' : await secondFactors.verifyCode(signedInAccount(ctx), method, code, interactionOrigin(ctx));
     if (result === 'accepted') return finishSecondStep(ctx, method);
     ctx.status = result === 'throttled' ? 429 : 401;
     const messages = {
@@ -52,15 +51,14 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
       ctx.status = 409;
       return renderMfa(deps, ctx, 'Two-step sign-in is already set up for this account. Enter a code from your app.');
     }
-    const confirmed = await totp.confirmEnrolment(accountId, secret, formField(ctx, 'code'));
-    if (!confirmed) {
+    // The secret, new recovery codes and both events commit together (src/accounts/second-factors.ts).
+    const enrolled = await secondFactors.enrolTotp(accountId, secret, formField(ctx, 'code'), 'replace', interactionOrigin(ctx));
+    if (!enrolled.ok) {
       await pendingTotp.put(uid, secret);
       ctx.status = 401;
       return renderMfa(deps, ctx, 'That code is not correct. Check the time on your device and try again.');
     }
-    await deps.audit.record('mfa.totp.enrolled', { actorId: accountId, subjectId: accountId }, requestOrigin(ctx));
-    const codes = await recovery.regenerate(accountId);
-    await deps.audit.record('mfa.recovery_codes.generated', { actorId: accountId, subjectId: accountId }, requestOrigin(ctx));
+    const codes = enrolled.recoveryCodes;
     await kv.set(completedKey(uid), 'totp', ENROLMENT_TTL_SECONDS);
     ctx.type = 'html';
     ctx.body = await deps.views.render('interaction/recovery-codes', {

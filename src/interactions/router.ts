@@ -3,10 +3,9 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Next } from 'koa';
 import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';
-import { requestOrigin } from '../http/request-origin.js';
 import { requireSameOrigin } from '../security/csrf.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
-import { formField, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
+import { formField, interactionOrigin, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
 import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } from './steps.js';
 import { addMfaRoutes, renderMfa } from './mfa.js';
 import { addWebAuthnRoutes } from './webauthn.js';
@@ -70,7 +69,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       ctx.status = 400;
       return renderLogin(deps, ctx, { email, error: 'Enter your email address and password.' });
     }
-    const result = await deps.accounts.signInWithPassword(email, password, requestOrigin(ctx));
+    const result = await deps.accounts.signInWithPassword(email, password, interactionOrigin(ctx));
     if (!result.ok) {
       ctx.status = result.reason === 'throttled' ? 429 : 401;
       const error = result.reason === 'throttled'

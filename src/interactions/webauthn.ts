@@ -6,8 +6,7 @@ import { describeAuthentication } from '../accounts/authentication-level.js';
 import type { WebAuthnRefusal } from '../accounts/webauthn.js';
 import { AppError, assertThat } from '../http/errors.js';
 import { presentedCsrfToken, requireJsonFromOrigin } from '../security/csrf.js';
-import { signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
-import { requestOrigin } from '../http/request-origin.js';
+import { interactionOrigin, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 /**
  * WebAuthn in the sign-in steps, as JSON endpoints for views/public/webauthn.js:
@@ -75,7 +74,7 @@ export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
 
   router.post('/webauthn/passkey/verify', ...step('login', 'select_account'), async (ctx: WithInteractionContext) => {
     const isActive = async (userId: string) => Boolean(await deps.accounts.findActiveUser(userId));
-    const result = await webauthn.verifyPasskey(binding(ctx), responseOf(ctx), isActive, requestOrigin(ctx));
+    const result = await webauthn.verifyPasskey(binding(ctx), responseOf(ctx), isActive, interactionOrigin(ctx));
     if (!result.ok) throw refusal(result.reason);
     const { amr, level } = describeAuthentication('passkey', undefined, result.use);
     // `mfa` in the result ends the second step for this interaction (src/oidc/policy.ts): a
@@ -95,7 +94,7 @@ export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
 
   router.post('/webauthn/key/verify', ...step('mfa'), async (ctx: WithInteractionContext) => {
     const accountId = signedInAccount(ctx);
-    const result = await webauthn.verifySecondFactor(binding(ctx), accountId, responseOf(ctx), requestOrigin(ctx));
+    const result = await webauthn.verifySecondFactor(binding(ctx), accountId, responseOf(ctx), interactionOrigin(ctx));
     if (!result.ok) throw refusal(result.reason);
     const { amr, level } = describeAuthentication('password', 'security_key', result.use);
     await finish(ctx, {

@@ -4,12 +4,11 @@ import type { Context, Next } from 'koa';
 import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';
 import { requireSameOrigin } from '../security/csrf.js';
-import { checkPassword, UserInputError } from '../accounts/user-admin.js';
 import { formField } from '../interactions/context.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { createPortalSessions, safeReturnPath } from './session.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
-import { requestOrigin } from '../http/request-origin.js';
+import { accountOrigin } from './account-client.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
 
@@ -44,7 +43,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   const router = new Router({ prefix: '/account' });
   const sessions = createPortalSessions(deps);
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
-  const { storage, audit } = deps;
+  const { storage } = deps;
 
   const checkCsrf = async (ctx: WithPortalContext, next: Next) => {
     assertThat(deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, formField(ctx, 'csrf')),
@@ -104,17 +103,11 @@ export function createPortalRouter(deps: PortalDeps): Router {
     const { userId } = ctx.state.portal;
     const current = formField(ctx, 'current_password');
     const next = formField(ctx, 'new_password');
-    if (!(await deps.passwords.verify(await storage.users.passwordHash(userId), current))) {
-      return renderPage(ctx, { error: 'Your current password is not correct.', status: 400 });
+    const changed = await deps.accounts.changePassword(userId, current, next, accountOrigin(ctx));
+    if (!changed.ok) {
+      const error = changed.reason === 'weak-password' ? `The new password ${changed.problem}.` : 'Your current password is not correct.';
+      return renderPage(ctx, { error, status: 400 });
     }
-    try {
-      checkPassword(next);
-    } catch (error) {
-      if (error instanceof UserInputError) return renderPage(ctx, { error: `The new password ${error.message.replace(/^password: /, '')}.`, status: 400 });
-      throw error;
-    }
-    await storage.users.setPasswordHash(userId, await deps.passwords.hash(next));
-    await audit.record('password.changed', { actorId: userId, subjectId: userId }, requestOrigin(ctx));
     ctx.status = 303;
     ctx.redirect('/account?done=password');
   });
@@ -131,7 +124,8 @@ export function createPortalRouter(deps: PortalDeps): Router {
     const { userId, sessionUid, csrf } = ctx.state.portal;
     const secret = await deps.pendingTotp.take(pendingBinding(sessionUid));
     if (!secret) return renderPage(ctx, { error: 'The set-up expired. Start again.', status: 400 });
-    if (!(await deps.totp.confirmEnrolment(userId, secret, formField(ctx, 'code')))) {
+    const enrolled = await deps.secondFactors.enrolTotp(userId, secret, formField(ctx, 'code'), 'if-none', accountOrigin(ctx));
+    if (!enrolled.ok) {
       await deps.pendingTotp.put(pendingBinding(sessionUid), secret);
       const enrolment = await deps.totp.startEnrolment(ctx.state.portal.email, secret);
       ctx.status = 400;
@@ -141,32 +135,25 @@ export function createPortalRouter(deps: PortalDeps): Router {
       });
       return;
     }
-    await audit.record('mfa.totp.enrolled', { actorId: userId, subjectId: userId }, requestOrigin(ctx));
-    if ((await deps.recovery.remaining(userId)) === 0) return showRecoveryCodes(ctx);
+    // A user without recovery codes gets them with the app, in the same transaction.
+    if (enrolled.recoveryCodes.length > 0) return renderRecoveryCodes(ctx, enrolled.recoveryCodes);
     ctx.status = 303;
     ctx.redirect('/account?done=totp');
   });
 
   router.post('/totp/remove', ...sensitive, async (ctx: WithPortalContext) => {
-    const { userId } = ctx.state.portal;
-    const totp = await storage.credentials.findTotp(userId);
-    if (totp) {
-      await storage.credentials.deleteSecondFactor(userId, totp.id);
-      await audit.record('mfa.totp.removed', { actorId: userId, subjectId: userId }, requestOrigin(ctx));
-    }
+    await deps.secondFactors.removeTotp(ctx.state.portal.userId, accountOrigin(ctx));
     ctx.status = 303;
     ctx.redirect('/account?done=totp-removed');
   });
 
-  async function showRecoveryCodes(ctx: WithPortalContext) {
-    const { userId } = ctx.state.portal;
-    const codes = await deps.recovery.regenerate(userId);
-    await audit.record('mfa.recovery_codes.generated', { actorId: userId, subjectId: userId }, requestOrigin(ctx));
+  async function renderRecoveryCodes(ctx: WithPortalContext, codes: string[]) {
     ctx.type = 'html';
     ctx.body = await deps.views.render('account/recovery-codes', { title: 'Your recovery codes', codes });
   }
 
-  router.post('/recovery-codes', ...sensitive, showRecoveryCodes);
+  router.post('/recovery-codes', ...sensitive, async (ctx: WithPortalContext) =>
+    renderRecoveryCodes(ctx, await deps.secondFactors.regenerateRecoveryCodes(ctx.state.portal.userId, accountOrigin(ctx))));
   addWebAuthnRoutes(router, deps, { sessions, form, checkCsrf });
 
   return router;

@@ -8,7 +8,7 @@ import { refusal } from '../interactions/webauthn.js';
 import { presentedCsrfToken, requireJsonFromOrigin } from '../security/csrf.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import type { PortalSessions } from './session.js';
-import { requestOrigin } from '../http/request-origin.js';
+import { accountOrigin } from './account-client.js';
 
 /**
  * Passkeys and security keys on /account:
@@ -79,20 +79,20 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
 
   router.post('/webauthn/registration/verify', ...ceremony, async (ctx: WithPortalContext) => {
     const { response, label } = parse(registrationInput, ctx);
-    const result = await webauthn.verifyRegistration(binding(ctx), ctx.state.portal.userId, response, label ?? '', requestOrigin(ctx));
+    const result = await webauthn.verifyRegistration(binding(ctx), ctx.state.portal.userId, response, label ?? '', accountOrigin(ctx));
     if (!result.ok) throw refusal(result.reason);
     ctx.body = { redirectTo: '/account?done=key-added', key: { id: result.key.id, label: result.key.label, kind: result.key.kind } };
   });
 
   router.post('/webauthn/:id/rename', ...sensitive, async (ctx: WithPortalContext) => {
-    const renamed = await webauthn.rename(ctx.state.portal.userId, keyId(ctx), formField(ctx, 'label'), requestOrigin(ctx));
+    const renamed = await webauthn.rename(ctx.state.portal.userId, keyId(ctx), formField(ctx, 'label'), accountOrigin(ctx));
     assertThat(renamed, () => new AppError('not_found', 404, 'That passkey or security key is not registered to your account.'));
     ctx.status = 303;
     ctx.redirect('/account?done=key-renamed');
   });
 
   router.post('/webauthn/:id/remove', ...sensitive, async (ctx: WithPortalContext) => {
-    const removed = await webauthn.remove(ctx.state.portal.userId, keyId(ctx), requestOrigin(ctx));
+    const removed = await webauthn.remove(ctx.state.portal.userId, keyId(ctx), accountOrigin(ctx));
     assertThat(removed, () => new AppError('not_found', 404, 'That passkey or security key is not registered to your account.'));
     ctx.status = 303;
     ctx.redirect('/account?done=key-removed');

@@ -5,6 +5,11 @@ export interface RequestOrigin {
   ip?: string | null;
   userAgent?: string | null;
   requestId?: string | null;
+  /**
+   * The client the user is signing in to (an interaction's client_id) or whose pages they are
+   * using (the account client); recorded when the event itself names no client.
+   */
+  clientId?: string | null;
 }
 
 /** Security event names, one vocabulary for the log, the account page and the admin API. */
@@ -39,7 +44,7 @@ export interface AuditLog {
 export function createAuditLog(repo: AuditRepository): AuditLog {
   return {
     record: (action, event, origin = {}) => repo.record({
-      ...event, action, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, requestId: origin.requestId ?? null,
+      ...event, action, clientId: event.clientId ?? origin.clientId ?? null, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, requestId: origin.requestId ?? null,
     }),
     within: (tx) => createAuditLog(tx.audit),
   };

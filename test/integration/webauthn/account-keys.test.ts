@@ -100,6 +100,7 @@ describe.each(BACKENDS)('passkeys and security keys on /account (%s)', (backend)
     const kv = createMemoryStore(() => now);
     const webauthn = createWebAuthnService({
       credentials: storage().credentials, kv, audit: createAuditLog(storage().audit), config: server.gatehouse.config,
+      transaction: storage().transaction,
     });
     const user = await server.buildUser();
     const device = new SoftwareAuthenticator(server.issuer);
