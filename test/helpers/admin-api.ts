@@ -1,4 +1,4 @@
-import type { TestClient } from './factories.js';
+import type { TestClient, TestUser } from './factories.js';
 import type { TestServer } from './server.js';
 import { discoverRp, oidc } from './rp.js';
 
@@ -102,4 +102,9 @@ export function testClientOf(view: Record<string, unknown>, clientSecret = view.
       public: view.public as boolean, firstParty: view.first_party as boolean, grantTypes: view.grant_types as string[], scope: view.scope as string,
     },
   };
+}
+
+/** A user the admin API created or imported, as the test factories' user for a real sign-in. */
+export function testUserOf(view: { id: string; email: string }, password: string): TestUser {
+  return { ...(view as unknown as TestUser), password };
 }
