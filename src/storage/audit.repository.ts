@@ -1,5 +1,6 @@
 import { Between, LessThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AuditEventEntity, type AuditEventRow } from './entities/audit-event.entity.js';
+import { createdAtMillis } from './keyset.js';
 
 export type NewAuditEvent = Pick<AuditEventRow, 'action'> & Partial<Omit<AuditEventRow, 'id' | 'createdAt' | 'action'>>;
 
@@ -38,7 +39,9 @@ export function createAuditRepository(db: EntityManager) {
     }),
     /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while events arrive. */
     async query(filter: AuditQuery): Promise<AuditEventRow[]> {
-      const qb = events.createQueryBuilder('e').orderBy('e.createdAt', 'DESC').addOrderBy('e.id', 'DESC').take(filter.limit);
+      // On the millisecond, as the cursor holds it (keyset.ts): created_at has microseconds.
+      const at = createdAtMillis('e');
+      const qb = events.createQueryBuilder('e').orderBy(at, 'DESC').addOrderBy('e.id', 'DESC').take(filter.limit);
       const where: FindOptionsWhere<AuditEventRow> = {};
       if (filter.actorId) where.actorId = filter.actorId;
       if (filter.subjectId) where.subjectId = filter.subjectId;
@@ -50,7 +53,7 @@ export function createAuditRepository(db: EntityManager) {
         qb.andWhere("e.action LIKE :prefix ESCAPE '\\'", { prefix: `${filter.action.replace(/[\\%_]/g, '\\$&')}%` });
       }
       if (filter.before) {
-        qb.andWhere('(e.createdAt < :at OR (e.createdAt = :at AND e.id < :id))', { at: filter.before.createdAt, id: filter.before.id });
+        qb.andWhere(`(${at} < :at OR (${at} = :at AND e.id < :id))`, { at: filter.before.createdAt, id: filter.before.id });
       }
       return qb.getMany();
     },

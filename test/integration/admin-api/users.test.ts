@@ -108,6 +108,15 @@ describe.each(BACKENDS)('admin API users (%s)', (backend) => {
       expect(ids).toEqual(one.items.map((u) => u.id));
     });
 
+    it('pages through users imported in one transaction (one created_at, to the microsecond)', async () => {
+      const tag = `batch${Date.now()}`;
+      const emails = Array.from({ length: 5 }, (_v, i) => uniqueEmail(`${tag}-${i}`));
+      expectStatus(await call('POST', '/users/import', jsonLines(emails.map((email) => ({ email }))), NDJSON), 200);
+      const pages = await allPages<UserBody>(call, `/users?search=${tag}&limit=2`);
+      expect(pages.map((p) => p.items.length)).toEqual([2, 2, 1]);
+      expect(pages.flatMap((p) => p.items.map((u) => u.email)).sort()).toEqual([...emails].sort());
+    });
+
     it('treats % and _ in a search literally', async () => {
       const found = expectStatus(await call<{ items: UserBody[] }>('GET', '/users?search=%25'), 200);
       expect(found.items).toEqual([]);
