@@ -118,6 +118,31 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
       expect(tokens.scope?.split(' ').sort()).toEqual(['email', 'openid']);
     });
 
+    it('answers a change with the client as it is now stored (updated_at included)', async () => {
+      const created = await confidential();
+      await new Promise((resolve) => { setTimeout(resolve, 5); });
+      const changed = expectStatus(await call<ClientBody>('PATCH', `/clients/${created.client_id}`, { first_party: false }), 200);
+      const { client_secret: _secret, ...stored } = changed;
+      expect(stored).toEqual(expectStatus(await call<ClientBody>('GET', `/clients/${created.client_id}`), 200));
+      expect(changed.updated_at).not.toBe(created.updated_at);
+    });
+
+    it('turns a public client confidential: a secret is issued once and works; back to public drops it', async () => {
+      const spa = await create({ name: 'SPA', redirect_uris: [CALLBACK], public: true, first_party: true });
+      const confidentialAgain = expectStatus(await call<ClientBody>('PATCH', `/clients/${spa.client_id}`, { public: false }), 200);
+      expect(confidentialAgain).toMatchObject({ public: false, token_endpoint_auth_method: 'client_secret_basic', client_secret: expect.any(String) });
+      const client = testClientOf(confidentialAgain);
+      expect((await signIn(server, { client })).tokens.id_token).toEqual(expect.any(String));
+      // The secret is not issued again on the next change.
+      expect(expectStatus(await call<ClientBody>('PATCH', `/clients/${spa.client_id}`, { name: 'Web app' }), 200).client_secret).toBeNull();
+
+      const publicAgain = expectStatus(await call<ClientBody>('PATCH', `/clients/${spa.client_id}`, { public: true }), 200);
+      expect(publicAgain).toMatchObject({ public: true, token_endpoint_auth_method: 'none', client_secret: null });
+      expect((await signIn(server, { client: testClientOf(publicAgain) })).tokens.id_token).toEqual(expect.any(String));
+      const rp = await discoverRp(server.issuer, client);
+      expect((await postToken(rp, client, { grant_type: 'client_credentials' })).status).toBe(401);
+    });
+
     it('rotates the secret: the old one becomes invalid_client, the new one works', async () => {
       const created = await confidential({ grant_types: ['client_credentials'], redirect_uris: [] });
       const rotated = expectStatus(await call<{ client_id: string; client_secret: string }>('POST', `/clients/${created.client_id}/secret`), 200);
@@ -148,6 +173,43 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
       expect(await postToken(rp, client, { grant_type: 'refresh_token', refresh_token: refreshToken })).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
       const row = await server.gatehouse.storage.storage.oidc.find('RefreshToken', refreshToken);
       expect(row).toBeUndefined();
+    });
+  });
+
+  describe('machine admins', () => {
+    const machine = (adminScopes: string[]) => create({ name: 'Robot', grant_types: ['client_credentials'], scope: 'openid', admin_scopes: adminScopes });
+    const adminCallOf = async (created: ClientBody, scope: string) => {
+      const rp = await discoverRp(server.issuer, testClientOf(created));
+      return apiAs(server, (await oidc.clientCredentialsGrant(rp, { scope })).access_token);
+    };
+
+    it('registers a client holding admin:read that can read the admin API but not write it', async () => {
+      const robot = await machine(['admin:read']);
+      expect(robot).toMatchObject({ admin_scopes: ['admin:read'], grant_types: ['client_credentials'] });
+      const robotCall = await adminCallOf(robot, 'admin:read');
+      expect((await robotCall('GET', `/clients/${robot.client_id}`)).status).toBe(200);
+      expect((await robotCall('POST', '/roles', { name: 'robots' })).status).toBe(403);
+      expectFieldError(await call('POST', '/clients', { name: 'Bad robot', redirect_uris: [CALLBACK], admin_scopes: ['admin:read'] }), 'admin_scopes');
+    });
+
+    it('deleting a machine admin ends its admin API token at once', async () => {
+      const robot = await machine(['admin:read']);
+      const robotCall = await adminCallOf(robot, 'admin:read');
+      expect((await robotCall('GET', '/roles')).status).toBe(200);
+      expectStatus(await call('DELETE', `/clients/${robot.client_id}`), 204);
+      expect((await robotCall('GET', '/roles')).status).toBe(401);
+    });
+
+    it('taking admin scopes away ends the client\'s admin API tokens at once', async () => {
+      const robot = await machine(['admin:read', 'admin:write']);
+      const robotCall = await adminCallOf(robot, 'admin:write');
+      expect((await robotCall('GET', '/roles')).status).toBe(200);
+      expect(expectStatus(await call<ClientBody>('PATCH', `/clients/${robot.client_id}`, { admin_scopes: ['admin:read'] }), 200).admin_scopes).toEqual(['admin:read']);
+      expect((await robotCall('GET', '/roles')).status).toBe(401);
+      // A new token holds what the client holds now: it reads, and asking for admin:write gets no write.
+      const reader = await adminCallOf(robot, 'admin:read admin:write');
+      expect((await reader('GET', '/roles')).status).toBe(200);
+      expect((await reader('POST', '/roles', { name: 'robots' })).status).toBe(403);
     });
   });
 
@@ -201,7 +263,7 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
       const rp = await discoverRp(server.issuer, testClientOf(created));
       const approved = expectStatus(await call<ClientBody>('POST', `/clients/${created.client_id}/approve`), 200);
       expect(approved).toMatchObject({ client_id: created.client_id, status: 'active' });
-      expect(expectStatus(await call<ClientBody>('GET', `/clients/${created.client_id}`), 200).status).toBe('active');
+      expect(expectStatus(await call<ClientBody>('GET', `/clients/${created.client_id}`), 200)).toEqual(approved);
       expect(await postToken(rp, testClientOf(created), { grant_type: 'client_credentials' })).toMatchObject({ status: 200 });
     });
 
