@@ -109,6 +109,19 @@ describe.each(BACKENDS)('admin API keys and audit events (%s)', (backend) => {
       const user = await call<{ id: string }>('POST', '/users', { email: `audited-${randomBytes(4).toString('hex')}@example.test` });
       remember('user.created', user);
       remember('user.disabled', await call('POST', `/users/${user.body.id}/disable`));
+      remember('user.enabled', await call('POST', `/users/${user.body.id}/enable`));
+      remember('user.updated', await call('PATCH', `/users/${user.body.id}`, { name: 'Audited' }));
+      remember('user.password_set', await call('PUT', `/users/${user.body.id}/password`, { password: 'an audited passphrase' }));
+      remember('mfa.reset', await call('POST', `/users/${user.body.id}/second-factors/reset`));
+      const role = roleName();
+      remember('role.created', await call('POST', '/roles', { name: role }));
+      remember('role.assigned', await call('PUT', `/users/${user.body.id}/roles/${role}`));
+      remember('role.unassigned', await call('DELETE', `/users/${user.body.id}/roles/${role}`));
+      remember('role.deleted', await call('DELETE', `/roles/${role}`));
+      remember('session.revoked', await call('DELETE', `/users/${user.body.id}/sessions`));
+      const imported = `${JSON.stringify({ email: `imported-${randomBytes(4).toString('hex')}@example.test` })}\n`;
+      remember('users.imported', await call('POST', '/users/import', imported, { 'content-type': 'application/x-ndjson' }));
+      remember('user.deleted', await call('DELETE', `/users/${user.body.id}`));
       remember('client.deleted', await call('DELETE', `/clients/${client.body.client_id}`));
 
       const recent = (await events(`client=${machineClientId}&limit=200`)).items;
