@@ -1,4 +1,4 @@
-import { Between, LessThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { LessThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AuditEventEntity, type AuditEventRow } from './entities/audit-event.entity.js';
 import { createdAtMillis } from './keyset.js';
 
@@ -47,8 +47,10 @@ export function createAuditRepository(db: EntityManager) {
       if (filter.subjectId) where.subjectId = filter.subjectId;
       if (filter.clientId) where.clientId = filter.clientId;
       if (filter.action && !filter.action.endsWith('.')) where.action = filter.action;
-      if (filter.from || filter.to) where.createdAt = Between(filter.from ?? new Date(0), filter.to ?? new Date(8.64e15));
       qb.where(where);
+      // Bounds are inclusive to the millisecond the API shows, so to=<an event's created_at> keeps it.
+      if (filter.from) qb.andWhere(`${at} >= :from`, { from: filter.from });
+      if (filter.to) qb.andWhere(`${at} <= :to`, { to: filter.to });
       if (filter.action?.endsWith('.')) {
         qb.andWhere("e.action LIKE :prefix ESCAPE '\\'", { prefix: `${filter.action.replace(/[\\%_]/g, '\\$&')}%` });
       }

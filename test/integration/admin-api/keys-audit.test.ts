@@ -173,6 +173,15 @@ describe.each(BACKENDS)('admin API keys and audit events (%s)', (backend) => {
       expect((await events(`action=role.created&to=${start}`)).items.map((e) => e.details.role)).not.toContain(name);
     });
 
+    it('includes an event in from and to equal to its own created_at', async () => {
+      const name = roleName();
+      expectStatus(await call('POST', '/roles', { name }), 201);
+      const [event] = (await events(`action=role.created&client=${machineClientId}&limit=1`)).items;
+      expect(event?.details.role).toBe(name);
+      const at = encodeURIComponent(event!.created_at);
+      expect((await events(`from=${at}&to=${at}&client=${machineClientId}`)).items.map((e) => e.id)).toContain(event!.id);
+    });
+
     it('pages newest first with next_cursor, every event once', async () => {
       const caller = await adminCaller(server);
       const own = apiAs(server, caller.token);
