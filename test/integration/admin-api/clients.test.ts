@@ -52,6 +52,14 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
       expect(wrong).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
     });
 
+    it('never lets a response with a secret be cached', async () => {
+      const created = await call<ClientBody>('POST', '/clients', { name: 'Cached?', grant_types: ['client_credentials'] });
+      expect(created.status).toBe(201);
+      expect(created.headers.get('cache-control')).toMatch(/no-store/);
+      const rotated = await call('POST', `/clients/${created.body.client_id}/secret`);
+      expect(rotated.headers.get('cache-control')).toMatch(/no-store/);
+    });
+
     it('creates a public client: no secret, auth method none, and a PKCE sign-in works', async () => {
       const created = await create({ name: 'SPA', redirect_uris: [CALLBACK], public: true, first_party: true });
       expect(created).toMatchObject({ public: true, token_endpoint_auth_method: 'none', client_secret: null });

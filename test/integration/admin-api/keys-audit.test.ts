@@ -67,7 +67,12 @@ describe.each(BACKENDS)('admin API keys and audit events (%s)', (backend) => {
 
       const after = await keys();
       expect(after.filter((k) => k.state === 'active').map((k) => k.kid).sort()).toEqual([...rotated.active].sort());
-      expect(after.filter((k) => before.includes(k.kid)).map((k) => k.state)).toEqual(['retired', 'retired']);
+      const retired = after.filter((k) => before.includes(k.kid)) as Array<KeyBody & { retired_at: string | null; published_until: string | null }>;
+      expect(retired.map((k) => k.state)).toEqual(['retired', 'retired']);
+      for (const key of retired) {
+        expect(Date.parse(key.retired_at ?? '')).toBeLessThanOrEqual(Date.now());
+        expect(Date.parse(key.published_until ?? '')).toBeGreaterThan(Date.now());
+      }
       expect(await publishedKids()).toEqual(expect.arrayContaining([...rotated.active, ...before]));
 
       const client = await server.buildClient();

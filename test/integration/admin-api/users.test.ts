@@ -76,6 +76,14 @@ describe.each(BACKENDS)('admin API users (%s)', (backend) => {
       expectFieldError(refused, 'email', 409);
     });
 
+    it('creates a user once when the same email is sent several times at once; the rest are 409', async () => {
+      const email = uniqueEmail('race');
+      const responses = await Promise.all(Array.from({ length: 5 }, () => call('POST', '/users', { email })));
+      expect(responses.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
+      for (const refused of responses.filter((r) => r.status === 409)) expectFieldError(refused, 'email', 409);
+      expect(expectStatus(await call<{ items: UserBody[] }>('GET', `/users?search=${encodeURIComponent(email)}`), 200).items).toHaveLength(1);
+    });
+
     it('answers 404 for an unknown or malformed user id', async () => {
       for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
         expect((await call('GET', `/users/${id}`)).status).toBe(404);
