@@ -108,3 +108,8 @@ export function testClientOf(view: Record<string, unknown>, clientSecret = view.
 export function testUserOf(view: { id: string; email: string }, password: string): TestUser {
   return { ...(view as unknown as TestUser), password };
 }
+
+/** A cursor this API did not issue, built the way its cursors are (base64url JSON [created_at, id]). */
+export function forgedCursor(id: string, at = '2020-01-01T00:00:00.000Z'): string {
+  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
+}

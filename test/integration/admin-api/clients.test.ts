@@ -2,7 +2,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { adminToken, allPages, apiAs, expectFieldError, expectStatus, testClientOf, type ApiCall } from '../../helpers/admin-api.js';
+import { adminToken, allPages, apiAs, expectFieldError, expectStatus, forgedCursor, testClientOf, type ApiCall } from '../../helpers/admin-api.js';
 
 const CALLBACK = 'http://127.0.0.1:9999/callback';
 const OTHER_CALLBACK = 'https://rp.example.test/callback';
@@ -99,6 +99,8 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
 
     it('refuses a cursor it did not issue and an out-of-range limit', async () => {
       expectFieldError(await call('GET', '/clients?cursor=bm90LWEtY3Vyc29y'), 'cursor');
+      expectFieldError(await call('GET', `/clients?cursor=${forgedCursor('a\u0000b')}`), 'cursor');
+      expect((await call('GET', `/clients?cursor=${forgedCursor('any-client-id')}`)).status).toBe(200);
       expectFieldError(await call('GET', '/clients?limit=0'), 'limit');
       expectFieldError(await call('GET', '/clients?limit=201'), 'limit');
       expectFieldError(await call('GET', '/clients?status=gone'), 'status');

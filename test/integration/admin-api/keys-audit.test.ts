@@ -3,7 +3,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp } from '../../helpers/rp.js';
 import { jwsHeader, signIn } from '../../helpers/tokens.js';
-import { adminCaller, allPages, apiAs, expectFieldError, expectStatus, type ApiCall } from '../../helpers/admin-api.js';
+import { adminCaller, allPages, apiAs, expectFieldError, expectStatus, forgedCursor, type ApiCall } from '../../helpers/admin-api.js';
 
 interface KeyBody {
   kid: string;
@@ -216,6 +216,8 @@ describe.each(BACKENDS)('admin API keys and audit events (%s)', (backend) => {
       expectFieldError(await call('GET', '/audit-events?action=DROP%20TABLE'), 'action');
       expectFieldError(await call('GET', '/audit-events?actor=not-a-uuid'), 'actor');
       expectFieldError(await call('GET', '/audit-events?cursor=%%%'), 'cursor');
+      expectFieldError(await call('GET', `/audit-events?cursor=${forgedCursor('not-a-uuid')}`), 'cursor');
+      expectFieldError(await call('GET', '/audit-events?client=a%00b'), 'client');
     });
   });
 });

@@ -4,7 +4,7 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { uniqueEmail, type TestClient } from '../../helpers/factories.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { adminToken, allPages, apiAs, expectFieldError, expectStatus, testUserOf, type ApiCall } from '../../helpers/admin-api.js';
+import { adminToken, allPages, apiAs, expectFieldError, expectStatus, forgedCursor, testUserOf, type ApiCall } from '../../helpers/admin-api.js';
 
 interface UserBody {
   id: string;
@@ -123,6 +123,13 @@ describe.each(BACKENDS)('admin API users (%s)', (backend) => {
       const pages = await allPages<UserBody>(call, `/users?search=${tag}&limit=2`);
       expect(pages.map((p) => p.items.length)).toEqual([2, 2, 1]);
       expect(pages.flatMap((p) => p.items.map((u) => u.email)).sort()).toEqual([...emails].sort());
+    });
+
+    it('refuses a cursor it did not issue with 400 naming cursor (not a failed query)', async () => {
+      for (const cursor of ['bm90LWEtY3Vyc29y', forgedCursor('not-a-uuid'), forgedCursor('a\u0000b')]) {
+        expectFieldError(await call('GET', `/users?cursor=${cursor}`), 'cursor');
+      }
+      expect((await call('GET', `/users?cursor=${forgedCursor('00000000-0000-4000-8000-000000000000')}`)).status).toBe(200);
     });
 
     it('treats % and _ in a search literally', async () => {
