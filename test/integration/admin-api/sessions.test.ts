@@ -1,6 +1,7 @@
 import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { oidc } from '../../helpers/rp.js';
+import { buildAuthRequest, oidc } from '../../helpers/rp.js';
+import { runAuthorization } from '../../helpers/user-agent.js';
 import type { TestClient, TestUser } from '../../helpers/factories.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import { adminToken, apiAs, expectStatus, type ApiCall } from '../../helpers/admin-api.js';
@@ -75,6 +76,19 @@ describe.each(BACKENDS)('admin API sessions and grants (%s)', (backend) => {
     expect(await grantsOf(user)).toHaveLength(1);
 
     expect((await call('DELETE', `/users/${user.id}/sessions/${oldest!.id}`)).status).toBe(404);
+  });
+
+  it('ends the browser session too: the next authorization in that browser asks for the password again', async () => {
+    const user = await server.buildUser();
+    const { ua, rp } = await offlineSignIn(user);
+    const pagesInBrowser = async () => {
+      const request = await buildAuthRequest(rp, client.redirectUri);
+      return (await runAuthorization(ua, request.url, client.redirectUri, { email: user.email, password: user.password })).pages;
+    };
+    expect(await pagesInBrowser()).toEqual([]);
+    const [session] = await sessionsOf(user);
+    expectStatus(await call('DELETE', `/users/${user.id}/sessions/${session!.id}`), 204);
+    expect(await pagesInBrowser()).toEqual(['login']);
   });
 
   it('signs the user out everywhere: every session, grant and refresh token', async () => {
