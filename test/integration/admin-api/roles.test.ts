@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { signIn } from '../../helpers/tokens.js';
-import { adminToken, apiAs, expectFieldError, expectStatus, type ApiCall } from '../../helpers/admin-api.js';
+import { adminToken, apiAs, expectFieldError, expectStatus, testClientOf, type ApiCall } from '../../helpers/admin-api.js';
 
 interface RoleBody {
   name: string;
@@ -87,6 +87,20 @@ describe.each(BACKENDS)('admin API roles (%s)', (backend) => {
     expectStatus(await call('DELETE', `/roles/${reader}`), 204);
     expect(expectStatus(await call<{ roles: string[] }>('GET', `/users/${user.id}`), 200).roles).toEqual([]);
     expect(await rolesClaim()).toEqual([]);
+  });
+
+  it("limits the roles claim to a client's visible_roles set through the API", async () => {
+    const [shown, hidden] = [roleName('shown'), roleName('hidden')];
+    for (const name of [shown, hidden]) expectStatus(await call('POST', '/roles', { name }), 201);
+    const user = await server.buildUser();
+    for (const name of [shown, hidden]) expectStatus(await call('PUT', `/users/${user.id}/roles/${name}`), 200);
+    const created = expectStatus(await call<{ client_id: string; client_secret: string }>('POST', '/clients', {
+      name: 'Sees some roles', redirect_uris: ['http://127.0.0.1:9999/callback'], first_party: true, scope: 'openid roles', visible_roles: [shown],
+    }), 201);
+    const client = testClientOf(created);
+    expect((await signIn(server, { user, client, params: { scope: 'openid roles' } })).tokens.claims()?.roles).toEqual([shown]);
+    expectStatus(await call('PATCH', `/clients/${created.client_id}`, { visible_roles: [] }), 200);
+    expect((await signIn(server, { user, client, params: { scope: 'openid roles' } })).tokens.claims()?.roles).toEqual([hidden, shown].sort());
   });
 
   it('answers 404 for an unknown user or role in an assignment', async () => {
