@@ -19,10 +19,7 @@ export async function machineAdmin(server: TestServer, adminScopes: string[]) {
 
 /** An access token for the admin API, obtained with openid-client's client_credentials grant. */
 export async function adminToken(server: TestServer, scope = 'admin:read admin:write', adminScopes = ['admin:read', 'admin:write']): Promise<string> {
-  const client = await machineAdmin(server, adminScopes);
-  const rp = await discoverRp(server.issuer, client);
-  const tokens = await oidc.clientCredentialsGrant(rp, { scope });
-  return tokens.access_token;
+  return (await adminCaller(server, adminScopes, scope)).token;
 }
 
 /** Calls the admin API; JSON bodies in and out. */
@@ -45,10 +42,10 @@ export async function api<T = Record<string, unknown>>(
 }
 
 /** A machine admin's token together with the client it was issued to (audit events name that client). */
-export async function adminCaller(server: TestServer, adminScopes = ['admin:read', 'admin:write']): Promise<{ token: string; clientId: string }> {
+export async function adminCaller(server: TestServer, adminScopes = ['admin:read', 'admin:write'], scope = adminScopes.join(' ')): Promise<{ token: string; clientId: string }> {
   const client = await machineAdmin(server, adminScopes);
   const rp = await discoverRp(server.issuer, client);
-  const tokens = await oidc.clientCredentialsGrant(rp, { scope: adminScopes.join(' ') });
+  const tokens = await oidc.clientCredentialsGrant(rp, { scope });
   return { token: tokens.access_token, clientId: client.clientId };
 }
 

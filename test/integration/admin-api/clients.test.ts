@@ -137,6 +137,14 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
       expect(changed.updated_at).not.toBe(created.updated_at);
     });
 
+    it('makes a client third-party: its users see the consent page from then on', async () => {
+      const created = await confidential();
+      const client = testClientOf(created);
+      expect((await signIn(server, { client })).pages).toEqual(['login']);
+      expectStatus(await call('PATCH', `/clients/${created.client_id}`, { first_party: false }), 200);
+      expect((await signIn(server, { client, consent: 'allow' })).pages).toEqual(['login', 'consent']);
+    });
+
     it('turns a public client confidential: a secret is issued once and works; back to public drops it', async () => {
       const spa = await create({ name: 'SPA', redirect_uris: [CALLBACK], public: true, first_party: true });
       const confidentialAgain = expectStatus(await call<ClientBody>('PATCH', `/clients/${spa.client_id}`, { public: false }), 200);
