@@ -149,6 +149,18 @@ describe.each(BACKENDS)('admin API users (%s)', (backend) => {
       expect((await signInAs(changed)).tokens.claims()?.sub).toBe(user.id);
     });
 
+    it('marks a new email unverified unless the change says otherwise; a change of case keeps it verified', async () => {
+      const user = await create({ email_verified: true });
+      const recased = expectStatus(await call<UserBody>('PATCH', `/users/${user.id}`, { email: user.email.toUpperCase() }), 200);
+      expect(recased).toMatchObject({ email: user.email.toUpperCase(), email_verified: true });
+      const moved = expectStatus(await call<UserBody>('PATCH', `/users/${user.id}`, { email: uniqueEmail('moved') }), 200);
+      expect(moved.email_verified).toBe(false);
+      const { tokens, rp } = await signInAs(moved, PASSWORD, { scope: 'openid email' });
+      expect(await oidc.fetchUserInfo(rp, tokens.access_token, user.id)).toMatchObject({ email: moved.email, email_verified: false });
+      const vouched = expectStatus(await call<UserBody>('PATCH', `/users/${user.id}`, { email: uniqueEmail('vouched'), email_verified: true }), 200);
+      expect(vouched.email_verified).toBe(true);
+    });
+
     it('clears the name with null and keeps the other fields', async () => {
       const user = await create({ name: 'Named', email_verified: true });
       const changed = expectStatus(await call<UserBody>('PATCH', `/users/${user.id}`, { name: null }), 200);
