@@ -1,4 +1,4 @@
-import type { Storage } from '../storage/storage.js';
+import type { Repositories, Storage } from '../storage/storage.js';
 import type { ClientRow, ClientStatus } from '../storage/entities/client.entity.js';
 import type { KeysetPosition, Page } from '../storage/keyset.js';
 import type { AuditLog } from '../security/audit.js';
@@ -6,6 +6,7 @@ import { buildClientMetadata, clientInputOf, ClientInputError, newClientRecord, 
 import { generateClientSecret, hashClientSecret } from '../oidc/client-secret.js';
 import { ACCOUNT_CLIENT_ID } from '../portal/account-client.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../oidc/admin-resource.js';
+import { ADMIN_SCOPES_FIELD } from '../oidc/client-metadata.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
 import { FieldError, NotFoundError } from './errors.js';
 
@@ -35,6 +36,20 @@ function metadataOf(input: ClientInput) {
   } catch (error) {
     return asFieldError(error);
   }
+}
+
+/** The row as written (updated_at included), read back on the transaction that wrote it. */
+async function stored(tx: Repositories, id: string): Promise<ClientRow> {
+  const row = await tx.clients.find(id);
+  if (!row) throw new NotFoundError('client');
+  return row;
+}
+
+/** Whether a change takes away an admin scope, or the client_credentials grant the admin tokens come from. */
+function lostAdminPower(before: Record<string, unknown>, after: Record<string, unknown>): boolean {
+  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+  const held = list(after.grant_types).includes('client_credentials') ? list(after[ADMIN_SCOPES_FIELD]) : [];
+  return list(before[ADMIN_SCOPES_FIELD]).some((scope) => !held.includes(scope));
 }
 
 export interface IssuedClient {
@@ -94,8 +109,11 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
       const secretHash = needsSecret ? (clientSecret ? hashClientSecret(clientSecret) : row.secretHash) : null;
       const client = await storage.transaction(async (tx) => {
         await tx.clients.update(id, { name: input.name.trim(), firstParty: input.firstParty, metadata, secretHash });
+        // Admin API tokens carry the scopes they were issued with: once the client may hold
+        // fewer (or no client_credentials at all), the ones it has end now, not at expiry.
+        if (lostAdminPower(row.metadata, metadata)) await tx.oidc.revokeClientCredentials(id);
         await recordAdminAction(audit, tx, actor, 'client.updated', { details: { client: id, fields: Object.keys(changes).sort() } });
-        return { ...row, name: input.name.trim(), firstParty: input.firstParty, metadata, secretHash };
+        return stored(tx, id);
       });
       return { client, clientSecret };
     },
@@ -126,11 +144,11 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
     async approve(id: string, actor: AdminActor): Promise<ClientRow> {
       const row = await editable(id);
       if (row.status !== 'pending') throw new FieldError('status', 'this client is not waiting for approval');
-      await storage.transaction(async (tx) => {
+      return storage.transaction(async (tx) => {
         await tx.clients.update(id, { status: 'active' });
         await recordAdminAction(audit, tx, actor, 'client.approved', { details: { client: id, name: row.name } });
+        return stored(tx, id);
       });
-      return { ...row, status: 'active' };
     },
 
     /** Refuses a pending registration: the client is deleted. */

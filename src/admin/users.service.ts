@@ -1,7 +1,7 @@
 import type { Storage } from '../storage/storage.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import type { KeysetPosition, Page } from '../storage/keyset.js';
-import { DuplicateEmailError } from '../storage/users.repository.js';
+import { DuplicateEmailError, normalizeEmail } from '../storage/users.repository.js';
 import { RoleInputError } from '../storage/roles.repository.js';
 import type { AuditLog } from '../security/audit.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
@@ -86,11 +86,14 @@ export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box:
     }),
 
     update: (id: string, changes: UserChanges, actor: AdminActor): Promise<UserRow> => guarded(async () => {
-      await existing(id);
+      const user = await existing(id);
       const values: UserChanges = {};
       if (changes.email !== undefined) values.email = checkEmail(changes.email);
       if (changes.name !== undefined) values.name = checkName(changes.name);
       if (changes.emailVerified !== undefined) values.emailVerified = changes.emailVerified;
+      // email_verified vouches for the address it was verified with: a new address is not
+      // verified unless the admin says so in the same change (a change of case is the same address).
+      else if (values.email !== undefined && normalizeEmail(values.email) !== user.emailNormalized) values.emailVerified = false;
       await storage.transaction(async (tx) => {
         await tx.users.update(id, values);
         await recordAdminAction(audit, tx, actor, 'user.updated', { subjectId: id, details: { fields: Object.keys(values).sort() } });

@@ -1,5 +1,6 @@
-import { Between, LessThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { LessThan, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AuditEventEntity, type AuditEventRow } from './entities/audit-event.entity.js';
+import { createdAtMillis } from './keyset.js';
 
 export type NewAuditEvent = Pick<AuditEventRow, 'action'> & Partial<Omit<AuditEventRow, 'id' | 'createdAt' | 'action'>>;
 
@@ -38,19 +39,23 @@ export function createAuditRepository(db: EntityManager) {
     }),
     /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while events arrive. */
     async query(filter: AuditQuery): Promise<AuditEventRow[]> {
-      const qb = events.createQueryBuilder('e').orderBy('e.createdAt', 'DESC').addOrderBy('e.id', 'DESC').take(filter.limit);
+      // On the millisecond, as the cursor holds it (keyset.ts): created_at has microseconds.
+      const at = createdAtMillis('e');
+      const qb = events.createQueryBuilder('e').orderBy(at, 'DESC').addOrderBy('e.id', 'DESC').take(filter.limit);
       const where: FindOptionsWhere<AuditEventRow> = {};
       if (filter.actorId) where.actorId = filter.actorId;
       if (filter.subjectId) where.subjectId = filter.subjectId;
       if (filter.clientId) where.clientId = filter.clientId;
       if (filter.action && !filter.action.endsWith('.')) where.action = filter.action;
-      if (filter.from || filter.to) where.createdAt = Between(filter.from ?? new Date(0), filter.to ?? new Date(8.64e15));
       qb.where(where);
+      // Bounds are inclusive to the millisecond the API shows, so to=<an event's created_at> keeps it.
+      if (filter.from) qb.andWhere(`${at} >= :from`, { from: filter.from });
+      if (filter.to) qb.andWhere(`${at} <= :to`, { to: filter.to });
       if (filter.action?.endsWith('.')) {
         qb.andWhere("e.action LIKE :prefix ESCAPE '\\'", { prefix: `${filter.action.replace(/[\\%_]/g, '\\$&')}%` });
       }
       if (filter.before) {
-        qb.andWhere('(e.createdAt < :at OR (e.createdAt = :at AND e.id < :id))', { at: filter.before.createdAt, id: filter.before.id });
+        qb.andWhere(`(${at} < :at OR (${at} = :at AND e.id < :id))`, { at: filter.before.createdAt, id: filter.before.id });
       }
       return qb.getMany();
     },

@@ -12,6 +12,9 @@ export interface Page<Row> {
   next: KeysetPosition | null;
 }
 
+/** `alias.createdAt` truncated to what a JS Date holds, for keyset comparisons. */
+export const createdAtMillis = (alias: string) => `date_trunc('milliseconds', ${alias}.createdAt)`;
+
 /**
  * Keyset pagination, oldest first: stable while rows are added, and an index seek instead of
  * an OFFSET scan. Reads one row more than asked to know whether another page follows.
@@ -19,9 +22,12 @@ export interface Page<Row> {
 export async function keysetPage<Row extends ObjectLiteral & KeysetPosition>(
   qb: SelectQueryBuilder<Row>, alias: string, after: KeysetPosition | undefined, limit: number,
 ): Promise<Page<Row>> {
-  qb.orderBy(`${alias}.createdAt`, 'ASC').addOrderBy(`${alias}.id`, 'ASC').take(limit + 1);
+  // created_at holds microseconds but a JS Date (and so the cursor) only milliseconds: order and
+  // compare on the millisecond, or the last row of a page comes again (or its neighbours are lost).
+  const at = createdAtMillis(alias);
+  qb.orderBy(at, 'ASC').addOrderBy(`${alias}.id`, 'ASC').take(limit + 1);
   if (after) {
-    qb.andWhere(`(${alias}.createdAt > :afterAt OR (${alias}.createdAt = :afterAt AND ${alias}.id > :afterId))`, { afterAt: after.createdAt, afterId: after.id });
+    qb.andWhere(`(${at} > :afterAt OR (${at} = :afterAt AND ${alias}.id > :afterId))`, { afterAt: after.createdAt, afterId: after.id });
   }
   const rows = await qb.getMany();
   const items = rows.slice(0, limit);

@@ -178,6 +178,13 @@ export function createOidcPayloadRepository(db: EntityManager) {
       return affected;
     },
 
+    /** A client's client_credentials access tokens (its admin API tokens among them); returns how many. */
+    async revokeClientCredentials(clientId: string): Promise<number> {
+      if (hasNul(clientId)) return 0;
+      const { affected } = await runSql(db, `DELETE FROM oidc_payloads WHERE model = 'ClientCredentials' AND payload->>'clientId' = $1`, [clientId]);
+      return affected;
+    },
+
     /** Ends every session and token of an account (disabled or deleted user). */
     async revokeAccount(accountId: string): Promise<number> {
       const { affected } = await runSql(db, 'DELETE FROM oidc_payloads WHERE account_id = $1', [accountId]);

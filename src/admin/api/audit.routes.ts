@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AuditEventRow } from '../../storage/entities/audit-event.entity.js';
 import type { AdminServices } from '../services.js';
-import { decodeCursor, encodeCursor, iso, pageOf, timestamp } from './common.js';
+import { UUID_ID, decodeCursor, encodeCursor, iso, pageOf, timestamp } from './common.js';
 import { defineRoute } from './route.js';
 
 const eventView = z.object({
@@ -25,7 +25,7 @@ export function auditRoutes(admin: AdminServices) {
       query: z.strictObject({
         actor: uuid.optional().describe('The user who acted.'),
         subject: uuid.optional().describe('The user acted upon.'),
-        client: z.string().max(255).optional(),
+        client: z.string().max(255).regex(/^[^\u0000]*$/, 'must not contain U+0000').optional(),
         action: z.string().max(64).regex(/^[a-z_.]+$/, 'must be an action name or a prefix ending in "."').optional(),
         from: dateTime.optional(),
         to: dateTime.optional(),
@@ -37,7 +37,7 @@ export function auditRoutes(admin: AdminServices) {
         const events = await admin.audit.query({
           actorId: query.actor, subjectId: query.subject, clientId: query.client, action: query.action,
           from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined,
-          before: decodeCursor(query.cursor), limit: query.limit + 1,
+          before: decodeCursor(query.cursor, UUID_ID), limit: query.limit + 1,
         });
         const items = events.slice(0, query.limit);
         const last = items[items.length - 1];
