@@ -23,7 +23,19 @@ function parameters(schema: z.ZodType | undefined, where: 'path' | 'query'): Jso
 const ERROR = {
   type: 'object',
   required: ['error'],
-  properties: { error: { type: 'string' }, error_description: { type: 'string' }, field: { type: 'string' } },
+  properties: {
+    error: { type: 'string' },
+    error_description: { type: 'string' },
+    field: { type: 'string', description: 'The offending field (dotted path), on 400 and 409.' },
+    problems: {
+      type: 'array',
+      description: 'An import file\'s problems, each by line (null: the whole file).',
+      items: {
+        type: 'object', required: ['line', 'field', 'message'],
+        properties: { line: { type: ['integer', 'null'] }, field: { type: ['string', 'null'] }, message: { type: 'string' } },
+      },
+    },
+  },
 };
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
@@ -50,6 +62,8 @@ export function buildOpenApiDocument(routes: AnyAdminRoute[], issuer: string, ve
         401: errorResponse('No valid admin API access token'),
         403: errorResponse(`The token lacks ${route.scope} (or the user the admin role)`),
         ...(route.params ? { 404: errorResponse('Not found') } : {}),
+        ...(route.conflicts ? { 409: errorResponse('Conflicts with what exists: `field` names it') } : {}),
+        ...(route.body || route.textBody ? { 415: errorResponse(route.textBody ? 'The body is not application/x-ndjson' : 'The body is not application/json') } : {}),
       },
     };
     if (route.body) operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } };

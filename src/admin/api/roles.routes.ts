@@ -18,7 +18,7 @@ export function roleRoutes(admin: AdminServices) {
       handler: async () => ({ items: (await admin.roles.list()).map(viewRole) }),
     }),
     defineRoute({
-      method: 'post', path: '/roles', tag: 'roles', scope: 'admin:write', summary: 'Create a role',
+      method: 'post', path: '/roles', tag: 'roles', scope: 'admin:write', summary: 'Create a role', conflicts: true,
       body: z.strictObject({ name: z.string().min(1).max(100), description: z.string().max(500).nullable().optional() }),
       status: 201, response: roleView,
       handler: async ({ body, actor }) => viewRole(await admin.roles.create(body, actor)),

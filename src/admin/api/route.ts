@@ -3,11 +3,14 @@ import { z } from 'zod';
 import type { AdminScope } from '../../oidc/admin-resource.js';
 import type { AdminActor } from '../actor.js';
 import { FieldError } from '../errors.js';
+import { pathOfNul } from '../../storage/nul.js';
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
 const none = z.object({});
 type NoInput = typeof none;
+/** Where a route takes no body, a body with fields is a mistake worth telling (unknown field). */
+const noBody = z.strictObject({});
 
 /**
  * One admin API operation: its input and output schemas validate requests and document the
@@ -27,6 +30,8 @@ export interface AdminRoute<P extends z.ZodType = NoInput, Q extends z.ZodType =
   textBody?: boolean;
   status: number;
   response?: R;
+  /** The operation can answer 409 (a duplicate email or role name). */
+  conflicts?: boolean;
   handler(input: { params: z.output<P>; query: z.output<Q>; body: z.output<B>; actor: AdminActor; ctx: Context }): Promise<z.input<R> | undefined>;
 }
 
@@ -41,11 +46,13 @@ export type AnyAdminRoute = AdminRoute<z.ZodType, z.ZodType, z.ZodType, z.ZodTyp
 
 /** Parses one part of the request; the first problem becomes a 400 naming its field. */
 export function parseInput<S extends z.ZodType>(schema: S | undefined, value: unknown, where: string): z.output<S> {
-  const result = (schema ?? none).safeParse(value ?? {});
+  const result = (schema ?? (where === 'body' ? noBody : none)).safeParse(value ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];
-    const field = issue && issue.path.length > 0 ? issue.path.join('.') : where;
-    throw new FieldError(field, issue?.message ?? 'is not valid');
+    const field = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue && issue.path.length > 0 ? issue.path.join('.') : where;
+    throw new FieldError(field, issue?.code === 'unrecognized_keys' ? 'unknown field' : issue?.message ?? 'is not valid');
   }
+  const nul = pathOfNul(result.data);
+  if (nul) throw new FieldError(nul.length > 0 ? nul.join('.') : where, 'must not contain U+0000');
   return result.data as z.output<S>;
 }

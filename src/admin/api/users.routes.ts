@@ -66,7 +66,7 @@ export function userRoutes(admin: AdminServices) {
       handler: async ({ query }) => pageResponse(await admin.users.page({ search: query.search, after: decodeCursor(query.cursor, UUID_ID), limit: query.limit }), viewUser),
     }),
     defineRoute({
-      method: 'post', path: '/users', tag: 'users', scope: 'admin:write', summary: 'Create a user',
+      method: 'post', path: '/users', tag: 'users', scope: 'admin:write', summary: 'Create a user', conflicts: true,
       body: createBody, status: 201, response: userDetailView,
       async handler({ body, actor }) {
         const user = await admin.users.create({ email: body.email, name: body.name, password: body.password, emailVerified: body.email_verified, roles: body.roles }, actor);
@@ -88,7 +88,7 @@ export function userRoutes(admin: AdminServices) {
       handler: async ({ params }) => viewDetail(await admin.users.get(params.id)),
     }),
     defineRoute({
-      method: 'patch', path: '/users/:id', tag: 'users', scope: 'admin:write', summary: 'Change email, name or email_verified',
+      method: 'patch', path: '/users/:id', tag: 'users', scope: 'admin:write', summary: 'Change email, name or email_verified', conflicts: true,
       params: idParams, body: updateBody, status: 200, response: userDetailView,
       async handler({ params, body, actor }) {
         await admin.users.update(params.id, { email: body.email, name: body.name, emailVerified: body.email_verified }, actor);

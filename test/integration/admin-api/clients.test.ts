@@ -237,7 +237,7 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
       ['a redirect URI with a fragment', { redirect_uris: ['https://rp.example.test/cb#frag'] }, 'redirect_uris'],
       ['a wildcard redirect URI', { redirect_uris: ['https://*.example.test/cb'] }, 'redirect_uris'],
       ['an unknown grant type', { grant_types: ['password'] }, 'grant_types.0'],
-      ['an unknown field', { colour: 'blue' }, 'body'],
+      ['an unknown field', { colour: 'blue' }, 'colour'],
       ['a field of the wrong type', { public: 'yes' }, 'public'],
       ['a name of the wrong type', { name: 42 }, 'name'],
       ['an unknown scope', { scope: 'openid telepathy' }, 'scope'],
@@ -300,7 +300,7 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
   });
 
   it('rejects unknown query parameters and answers 405 for an unsupported method', async () => {
-    expectFieldError(await call('GET', '/clients?colour=blue'), 'query');
+    expectFieldError(await call('GET', '/clients?colour=blue'), 'colour');
     expect((await call('PUT', '/clients')).status).toBe(405);
   });
 });

@@ -165,7 +165,7 @@ describe.each(BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
     expect((await conforming('POST', '/users', '/users', { email: 'nope' })).body).toMatchObject({ field: 'email' });
     expect((await conforming('GET', '/audit-events', '/audit-events?from=yesterday')).body).toMatchObject({ field: 'from' });
     expect((await conforming('POST', '/users/import', '/users/import', 'not json\n', { 'content-type': 'application/x-ndjson' })).body)
-      .toMatchObject({ problems: [expect.stringMatching(/^line 1: /)] });
+      .toMatchObject({ problems: [{ line: 1, field: null, message: 'not valid JSON' }] });
     expect((await conforming('GET', '/clients/{id}', '/clients/no-such-client')).status).toBe(404);
     const anonymous = await apiAs(server, 'not-a-token')('GET', '/users');
     expect(anonymous.status).toBe(401);

@@ -53,8 +53,8 @@ describe.each(BACKENDS)('admin API roles (%s)', (backend) => {
     expectFieldError(await call('POST', '/roles', { name: '' }), 'name');
     expectFieldError(await call('POST', '/roles', { name: 'x'.repeat(101) }), 'name');
     expectFieldError(await call('POST', '/roles', { name: roleName('ok'), description: 'x'.repeat(501) }), 'description');
-    expectFieldError(await call('POST', '/roles', { name: roleName('ok'), members: [] }), 'body');
-    expectFieldError(await call('PATCH', `/roles/${name}`, { name: 'renamed', description: 'x' }), 'body');
+    expectFieldError(await call('POST', '/roles', { name: roleName('ok'), members: [] }), 'members');
+    expectFieldError(await call('PATCH', `/roles/${name}`, { name: 'renamed', description: 'x' }), 'name');
     expect((await listed()).filter((r) => r.name === name)).toHaveLength(1);
   });
 
