@@ -25,6 +25,9 @@ import { createWebAuthnService } from './accounts/webauthn.js';
 import { createAuditLog } from './security/audit.js';
 import { deriveKey } from './security/key-encryption-secret.js';
 import { ensureAccountClient } from './portal/account-client.js';
+import { createRegisteredClientStore } from './oidc/registered-client-store.js';
+import { createInitialAccessTokens, type InitialAccessTokens } from './oidc/initial-access-tokens.js';
+import { createClientApproval, type ClientApproval } from './oidc/client-approval.js';
 
 export const PRODUCT_NAME = 'Gatehouse';
 
@@ -35,6 +38,8 @@ export interface Gatehouse {
   storage: OpenedStorage;
   keyEncryption: KeyEncryptionSecret;
   keysCreated: boolean;
+  /** Dynamic client registration administration (RFC 7591): initial access tokens, approvals. */
+  registration: { initialAccessTokens: InitialAccessTokens; approval: ClientApproval };
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, lets in-flight requests finish, closes pools. */
@@ -66,11 +71,15 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     });
     const webauthn = createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config });
 
+    const registeredClients = createRegisteredClientStore({
+      transaction: storage.transaction, audit, requireApproval: config.registration.requireApproval,
+    });
+
     const host = await createProviderHost(config, {
       keys,
       log,
       buildOptions: (material) => buildProviderOptions(config, {
-        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients }),
+        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients, registeredClients }),
         findAccount: createFindAccount(accounts, storage.roles.rolesOf),
         rolesOf: storage.roles.rolesOf,
         keys: material,
@@ -104,6 +113,14 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views },
     });
 
+    const registration = {
+      initialAccessTokens: createInitialAccessTokens({
+        provider: () => host.current, oidc: storage.oidc, transaction: storage.transaction, audit,
+        defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
+      }),
+      approval: createClientApproval({ clients: storage.clients, transaction: storage.transaction, audit }),
+    };
+
     const purge = setInterval(() => {
       Promise.all([storage.oidc.purgeExpired(), storage.signingKeys.deleteExpired()])
         .then(([rows, keysDeleted]) => log.debug({ rows, keysDeleted }, 'expired rows purged'))
@@ -113,7 +130,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     let server: Server | undefined;
     return {
-      config, app, host, storage: opened, keyEncryption, keysCreated,
+      config, app, host, storage: opened, keyEncryption, keysCreated, registration,
       listen() {
         return new Promise((resolve, reject) => {
           const listening = app.listen(config.http.port, config.http.host);
