@@ -14,6 +14,11 @@ import { createSecondFactorService } from '../accounts/second-factors.js';
 import { createAuditLog } from '../security/audit.js';
 import { createSignInThrottle } from '../security/sign-in-throttle.js';
 import { deriveKey } from '../security/key-encryption-secret.js';
+import type Provider from 'oidc-provider';
+import { createAdapter } from '../oidc/adapter.js';
+import { createModelProvider } from '../oidc/model-provider.js';
+import { createInitialAccessTokens } from '../oidc/initial-access-tokens.js';
+import { createClientApproval } from '../oidc/client-approval.js';
 
 /** What CLI commands work with; opened per command, closed after it. */
 export function openCliContext(env: Record<string, string | undefined>) {
@@ -37,15 +42,35 @@ function buildServices(config: Config, opened: OpenedStorage) {
   const box = createSecretBox(secret);
   const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
   const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(secret, 'recovery-codes') });
+  const keys = createKeyManager(storage.signingKeys, box);
+  const audit = createAuditLog(storage.audit);
+  // Built only when a command creates an initial access token: it needs the signing keys.
+  let modelProvider: Provider | undefined;
+  const provider = async () => {
+    if (!modelProvider) {
+      await keys.ensureKeys();
+      modelProvider = createModelProvider(config, {
+        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients }), keys: await keys.load(),
+      });
+    }
+    return modelProvider;
+  };
   return {
     opened,
     storage,
     users: createUserAdmin({ users: storage.users, oidc: storage.oidc, passwords: createPasswordHasher(config.passwords.argon2), box }),
     userImport: createUserImport({ users: storage.users, box }),
     clients: createClientRegistry(storage.clients),
-    keys: createKeyManager(storage.signingKeys, box),
+    keys,
+    registration: {
+      initialAccessTokens: createInitialAccessTokens({
+        provider, oidc: storage.oidc, transaction: storage.transaction, audit,
+        defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
+      }),
+      approval: createClientApproval({ clients: storage.clients, transaction: storage.transaction, audit }),
+    },
     secondFactors: createSecondFactorService({
-      credentials: storage.credentials, totp, recovery, audit: createAuditLog(storage.audit),
+      credentials: storage.credentials, totp, recovery, audit,
       throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'),
     }),
   };

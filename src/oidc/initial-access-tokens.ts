@@ -54,8 +54,8 @@ export function referenceOf(token: string): string {
 }
 
 export interface InitialAccessTokenDeps {
-  /** The running provider (ProviderHost.current): its model writes through our adapter. */
-  provider: () => Provider;
+  /** The running provider (ProviderHost.current; the CLI's model provider): its model writes through our adapter. */
+  provider: () => Provider | Promise<Provider>;
   oidc: OidcPayloadRepository;
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   audit: AuditLog;
@@ -81,7 +81,7 @@ export function createInitialAccessTokens(deps: InitialAccessTokenDeps): Initial
   return {
     async create(input = {}) {
       const { ttl, note } = checkInput(input, deps.defaultTtlSeconds);
-      const { InitialAccessToken } = deps.provider();
+      const { InitialAccessToken } = await deps.provider();
       const token = await new InitialAccessToken({ expiresIn: ttl, policies: [REGISTRATION_POLICY] }).save();
       const id = referenceOf(token);
       // The provider wrote the token through the adapter; its note and the audit event

@@ -4,6 +4,7 @@ import type { ClientRow } from '../storage/entities/client.entity.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
 import { hashClientSecret } from './client-secret.js';
+import { referenceOf } from './initial-access-tokens.js';
 
 /** What the Client adapter writes through: dynamic registration and its management. */
 export interface RegisteredClientStore {
@@ -29,6 +30,12 @@ const MAX_NAME_LENGTH = 200;
 function currentOrigin(): RequestOrigin {
   const ctx = Provider.ctx;
   return ctx ? requestOrigin(ctx) : {};
+}
+
+/** The reference (never the value) of the initial access token a registration presented. */
+function initialAccessTokenReference(): string | null {
+  const jti = Provider.ctx?.oidc.entities.InitialAccessToken?.jti;
+  return jti ? referenceOf(jti) : null;
 }
 
 function refuseAdminClient(row: ClientRow | null): void {
@@ -78,7 +85,9 @@ export function createRegisteredClientStore(deps: RegisteredClientStoreDeps): Re
         if (existing) {
           await audit.record('client.updated', { clientId, details: { via: 'registration_access_token' } }, origin);
         } else {
-          await audit.record('client.registered', { clientId, details: { name, status } }, origin);
+          await audit.record('client.registered', {
+            clientId, details: { name, status, initialAccessToken: initialAccessTokenReference() },
+          }, origin);
         }
       });
     },

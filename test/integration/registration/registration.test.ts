@@ -2,7 +2,8 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { hashClientSecret } from '../../../src/oidc/client-secret.js';
-import { clientRow, initialAccessToken, register, signInWithRegistered, str, webClient } from './support.js';
+import { referenceOf } from '../../../src/oidc/initial-access-tokens.js';
+import { clientRow, initialAccessToken, REDIRECT_URI, register, signInWithRegistered, str, webClient } from './support.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -57,7 +58,14 @@ describe.each(BACKENDS)('dynamic client registration (%s)', (backend) => {
 
   it('registers a client with openid-client, stores only the digest of its secret, and signs a user in with it', async () => {
     const token = await initialAccessToken(server);
-    const registered = await oidc.dynamicClientRegistration(new URL(server.issuer), webClient(), undefined, {
+    const request: Partial<oidc.ClientMetadata> = {
+      client_name: 'Registered RP',
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      scope: 'openid profile email offline_access',
+    };
+    const registered = await oidc.dynamicClientRegistration(new URL(server.issuer), request, undefined, {
       initialAccessToken: token, execute: [oidc.allowInsecureRequests],
     });
     const metadata = registered.clientMetadata();
@@ -73,7 +81,8 @@ describe.each(BACKENDS)('dynamic client registration (%s)', (backend) => {
 
     const audit = await server.gatehouse.storage.storage.audit.query({ clientId, action: 'client.registered', limit: 5 });
     expect(audit).toHaveLength(1);
-    expect(audit[0]?.details).toMatchObject({ status: 'active' });
+    expect(audit[0]?.details).toMatchObject({ status: 'active', initialAccessToken: referenceOf(token) });
+    expect(audit[0]?.requestId).toEqual(expect.any(String));
 
     // A registered client is third party: the user sees the consent page.
     const { trace, tokens } = await signInWithRegistered(server, clientId, secret);
