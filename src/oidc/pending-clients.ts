@@ -31,7 +31,8 @@ function assertionSubject(assertion: string | undefined): string | undefined {
 
 async function clientIdAtClientAuth(ctx: Context): Promise<string | undefined> {
   const authorization = ctx.get('authorization');
-  if (authorization) return basicCredentials(authorization)?.clientId || undefined;
+  const basic = authorization ? basicCredentials(authorization) : undefined;
+  if (basic) return basic.clientId || undefined;
   const form: FormBody | undefined = await readFormBody(ctx);
   if (!form) return undefined;
   return single(form.client_id) ?? assertionSubject(single(form.client_assertion));
