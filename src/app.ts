@@ -7,6 +7,8 @@ import type { ViewRenderer } from './http/views.js';
 import type { InteractionDeps } from './interactions/context.js';
 import type { PortalDeps } from './portal/context.js';
 import { createPortalRouter } from './portal/router.js';
+import type { AdminServices } from './admin/services.js';
+import { createAdminApiRouter } from './admin/api/router.js';
 import { errorHandler } from './http/error-handler.js';
 import { securityHeaders } from './http/security-headers.js';
 import { assignRequestId } from './http/request-id.js';
@@ -26,6 +28,7 @@ export interface AppDeps {
   views: ViewRenderer;
   interactions: InteractionDeps;
   portal: PortalDeps;
+  admin: AdminServices;
 }
 
 /**
@@ -42,6 +45,7 @@ export function createApp(deps: AppDeps): Koa {
   const health = createHealthRouter(deps.storage);
   const interactions = createInteractionRouter(deps.interactions);
   const portal = createPortalRouter(deps.portal);
+  const adminApi = createAdminApiRouter({ admin: deps.admin, host: deps.host, storage: deps.storage, issuer: deps.config.issuer });
 
   app.use(assignRequestId);
   app.use(errorHandler(deps.views, deps.log));
@@ -50,6 +54,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(health.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
+  app.use(adminApi.routes());
+  app.use(adminApi.allowedMethods());
   app.use(portal.routes());
   app.use(portal.allowedMethods());
   app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS, REGISTRATION_PATH));

@@ -28,6 +28,8 @@ import { ensureAccountClient } from './portal/account-client.js';
 import { createRegisteredClientStore } from './oidc/registered-client-store.js';
 import { createInitialAccessTokens, type InitialAccessTokens } from './oidc/initial-access-tokens.js';
 import { createClientApproval, type ClientApproval } from './oidc/client-approval.js';
+import { ensureAdminConsole } from './admin/console-client.js';
+import { createAdminServices, type AdminServices } from './admin/services.js';
 
 export const PRODUCT_NAME = 'Gatehouse';
 
@@ -40,6 +42,8 @@ export interface Gatehouse {
   keysCreated: boolean;
   /** Dynamic client registration administration (RFC 7591): initial access tokens, approvals. */
   registration: { initialAccessTokens: InitialAccessTokens; approval: ClientApproval };
+  /** The admin services (the API and console use them; tests build fixtures with them). */
+  admin: AdminServices;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, lets in-flight requests finish, closes pools. */
@@ -56,6 +60,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const keys = createKeyManager(storage.signingKeys, box);
     const keysCreated = await keys.ensureKeys();
     await ensureAccountClient(storage.clients, config.issuer);
+    await ensureAdminConsole(storage, config.issuer, config.admin.consoleMfa);
     const views = createViewRenderer({ productName: PRODUCT_NAME, cache: true });
     const passwords = createPasswordHasher(config.passwords.argon2);
     const throttle = createSignInThrottle(storage.kv, config.signIn);
@@ -67,7 +72,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(keyEncryption.key, 'recovery-codes') });
     const secondFactors = createSecondFactorService({
       credentials: storage.credentials, totp, recovery, audit,
-      throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'),
+      throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'), transaction: storage.transaction,
     });
     const webauthn = createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config });
 
@@ -78,6 +83,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const host = await createProviderHost(config, {
       keys,
       log,
+      audit,
       buildOptions: (material) => buildProviderOptions(config, {
         adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients, registeredClients }),
         findAccount: createFindAccount(accounts, storage.roles.rolesOf),
@@ -104,6 +110,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       }),
     });
 
+    const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, host });
     const app = createApp({
       config, log, storage, host, views,
       interactions: {
@@ -111,6 +118,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config,
       },
       portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views },
+      admin,
     });
 
     const registration = {
@@ -122,15 +130,16 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     };
 
     const purge = setInterval(() => {
-      Promise.all([storage.oidc.purgeExpired(), storage.signingKeys.deleteExpired()])
-        .then(([rows, keysDeleted]) => log.debug({ rows, keysDeleted }, 'expired rows purged'))
+      const auditCutoff = config.audit.retentionDays > 0 ? new Date(Date.now() - config.audit.retentionDays * 86_400_000) : null;
+      Promise.all([storage.oidc.purgeExpired(), storage.signingKeys.deleteExpired(), auditCutoff ? storage.audit.deleteOlderThan(auditCutoff) : 0])
+        .then(([rows, keysDeleted, auditEvents]) => log.debug({ rows, keysDeleted, auditEvents }, 'expired rows purged'))
         .catch((err: unknown) => log.warn({ err }, 'purge failed'));
     }, config.storage.purgeIntervalSeconds * 1000);
     purge.unref();
 
     let server: Server | undefined;
     return {
-      config, app, host, storage: opened, keyEncryption, keysCreated, registration,
+      config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration,
       listen() {
         return new Promise((resolve, reject) => {
           const listening = app.listen(config.http.port, config.http.host);

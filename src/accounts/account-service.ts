@@ -29,7 +29,9 @@ export function createAccountService(deps: { users: UsersRepository; passwords: 
       const hash = user && !user.disabledAt ? await users.passwordHash(user.id) : null;
       const valid = await passwords.verify(hash, password);
       if (!user || user.disabledAt || !valid) {
-        await throttle.recordFailure(email);
+        if (await throttle.recordFailure(email)) {
+          await audit.record('signin.locked_out', { subjectId: user?.id ?? null, details: { factor: 'password' } }, origin);
+        }
         return fail('invalid-credentials', !user ? 'unknown_account' : user.disabledAt ? 'disabled' : 'wrong_password');
       }
       await throttle.reset(email);

@@ -1,5 +1,6 @@
 import type { CredentialsRepository } from '../storage/credentials.repository.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
+import type { Storage } from '../storage/storage.js';
 import type { SignInThrottle } from '../security/sign-in-throttle.js';
 import type { TotpService } from './totp.js';
 import type { RecoveryCodeService } from './recovery-codes.js';
@@ -22,6 +23,8 @@ export function createSecondFactorService(deps: {
   recovery: RecoveryCodeService;
   audit: AuditLog;
   throttle: SignInThrottle;
+  /** Runs a change and its audit event in one transaction. */
+  transaction: Storage['transaction'];
 }) {
   const { credentials, totp, recovery, audit, throttle } = deps;
 
@@ -53,17 +56,22 @@ export function createSecondFactorService(deps: {
         }
         await audit.record('signin.mfa.succeeded', { actorId: userId, subjectId: userId, details: { method } }, origin);
       } else {
-        await throttle.recordFailure(userId);
+        if (await throttle.recordFailure(userId)) {
+          await audit.record('signin.locked_out', { subjectId: userId, details: { factor: 'second_factor' } }, origin);
+        }
         await audit.record(outcome === 'replayed' ? 'signin.mfa.replayed' : 'signin.mfa.failed', { subjectId: userId, details: { method } }, origin);
       }
       return outcome;
     },
 
-    /** An admin's reset for a locked-out user: every second factor goes. */
-    async reset(userId: string, actorId: string | null, origin: RequestOrigin = {}): Promise<number> {
-      const removed = await credentials.deleteSecondFactors(userId);
+    /** An admin's reset for a locked-out user: every second factor goes, with its audit event. */
+    async reset(userId: string, actor: { actorId: string | null; clientId?: string | null }, origin: RequestOrigin = {}): Promise<number> {
+      const removed = await deps.transaction(async (tx) => {
+        const count = await tx.credentials.deleteSecondFactors(userId);
+        await audit.within(tx).record('mfa.reset', { actorId: actor.actorId, clientId: actor.clientId ?? null, subjectId: userId, details: { removed: count } }, origin);
+        return count;
+      });
       await throttle.reset(userId);
-      await audit.record('mfa.reset', { actorId, subjectId: userId, details: { removed } }, origin);
       return removed;
     },
   };

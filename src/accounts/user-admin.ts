@@ -1,6 +1,4 @@
-import type { UsersRepository } from '../storage/users.repository.js';
-import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
-import type { UserRow } from '../storage/entities/user.entity.js';
+import type { NewUser } from '../storage/users.repository.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './passwords.js';
 import { TOTP_SECRET_CONTEXT } from './totp.js';
@@ -42,37 +40,23 @@ export function checkTotpSecret(secret: string): string {
   return value;
 }
 
-/** Creating and changing users: the rules shared by the CLI and, later, the admin API. */
-export function createUserAdmin(deps: { users: UsersRepository; oidc: OidcPayloadRepository; passwords: PasswordHasher; box: SecretBox }) {
-  const { users, oidc, passwords, box } = deps;
-  const findOrFail = async (email: string) => {
-    const user = await users.findByEmail(email);
-    if (!user) throw new UserInputError('email', `no user with email ${email}`);
-    return user;
-  };
-  return {
-    async create(input: { email: string; password: string | null; name: string | null; totpSecret: string | null }): Promise<UserRow> {
-      const email = checkEmail(input.email);
-      const passwordHash = input.password === null ? null : await passwords.hash(checkPassword(input.password));
-      const totp = input.totpSecret === null ? null : box.seal(checkTotpSecret(input.totpSecret), TOTP_SECRET_CONTEXT);
-      const name = input.name?.trim() || null;
-      if (name && name.length > 200) throw new UserInputError('name', 'must be at most 200 characters');
-      return users.create({ email, name, emailVerified: false, passwordHash, totpSecretEncrypted: totp });
-    },
-    list: () => users.list({ includeDisabled: true }),
-    async setDisabled(email: string, disabled: boolean): Promise<UserRow> {
-      const user = await findOrFail(email);
-      await users.setDisabled(user.id, disabled);
-      // A disabled user loses every session, grant and token at once (ASVS 5 7.4.2).
-      if (disabled) await oidc.revokeAccount(user.id);
-      return user;
-    },
-    async setPassword(email: string, password: string): Promise<void> {
-      const user = await findOrFail(email);
-      await users.setPasswordHash(user.id, await passwords.hash(checkPassword(password)));
-    },
-    findByEmail: findOrFail,
-  };
+export interface NewUserFields {
+  email: string;
+  name?: string | null;
+  password?: string | null;
+  emailVerified?: boolean;
+  totpSecret?: string | null;
 }
 
-export type UserAdmin = ReturnType<typeof createUserAdmin>;
+/**
+ * A new user's row as storage takes it, after every rule: email, name, password policy (hashed
+ * here), TOTP secret (sealed here). Hashing is slow, so callers run it before opening a transaction.
+ */
+export async function prepareNewUser(input: NewUserFields, passwords: PasswordHasher, box: SecretBox): Promise<NewUser> {
+  const email = checkEmail(input.email);
+  const name = input.name?.trim() || null;
+  if (name && name.length > 200) throw new UserInputError('name', 'must be at most 200 characters');
+  const passwordHash = input.password ? await passwords.hash(checkPassword(input.password)) : null;
+  const totpSecretEncrypted = input.totpSecret ? box.seal(checkTotpSecret(input.totpSecret), TOTP_SECRET_CONTEXT) : null;
+  return { email, name, emailVerified: input.emailVerified ?? false, passwordHash, totpSecretEncrypted };
+}

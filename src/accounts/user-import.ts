@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { normalizeEmail, type ImportedUser, type UsersRepository } from '../storage/users.repository.js';
+import { ROLE_NAME } from '../storage/roles.repository.js';
+import type { Repositories, Storage } from '../storage/storage.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { checkEmail, checkTotpSecret, UserInputError } from './user-admin.js';
 import { checkImportedHash, type HashScheme } from './legacy-passwords.js';
@@ -32,8 +34,8 @@ const userLine = z.strictObject({
   name: z.string().max(200).nullable().optional(),
   email_verified: z.boolean().optional(),
   disabled: z.boolean().optional(),
-  // Accepted and checked so files made for the roles feature import now; not stored yet.
-  roles: z.array(z.string().min(1).max(100)).max(100).optional(),
+  // Role names; a role that does not exist yet is created with the import.
+  roles: z.array(z.string().regex(ROLE_NAME, 'not a role name (letters, digits and _ . : -, at most 100)')).max(100).optional(),
   totp_secret: z.string().max(200).nullable().optional()
     .superRefine((value, ctx) => { if (value) valid(checkTotpSecret, 'must be a base32 secret of at least 16 characters')(value, ctx); }),
   password_hash: z.string().max(1024).nullable().optional().superRefine((value, ctx) => {
@@ -72,6 +74,9 @@ export interface ImportSummary {
   /** How many users came with each hash format ("none": no password, e.g. passkey-only). */
   passwordHashes: Partial<Record<HashScheme | 'none', number>>;
   withTotp: number;
+  /** Role assignments made, and roles the file named that had to be created. */
+  roleAssignments: number;
+  rolesCreated: string[];
 }
 
 interface ParsedLine {
@@ -129,8 +134,8 @@ export function toJsonLines(records: UserFileRecord[]): string {
   return records.map((record) => `${JSON.stringify(record)}\n`).join('');
 }
 
-/** Import and export of users; called by the CLI and (later) the admin API. */
-export function createUserImport(deps: { users: UsersRepository; box: SecretBox }) {
+/** Import and export of users; called by the CLI and the admin API. */
+export function createUserImport(deps: { users: UsersRepository; box: SecretBox; transaction: Storage['transaction'] }) {
   const { users, box } = deps;
   return {
     /**
@@ -139,7 +144,7 @@ export function createUserImport(deps: { users: UsersRepository; box: SecretBox 
      * Imported hashes are stored as they are (no password policy: the password is unknown)
      * and replaced by argon2id at the user's first sign-in.
      */
-    async importUsers(text: string): Promise<ImportSummary> {
+    async importUsers(text: string, alsoInTransaction?: (tx: Repositories, summary: ImportSummary) => Promise<void>): Promise<ImportSummary> {
       const { lines, problems } = parseUserFile(text);
       if (lines.length > 0 && lines.length <= IMPORT_MAX_USERS) {
         const existing = await users.existingEmails(lines.map(({ record }) => normalizeEmail(record.email)));
@@ -150,7 +155,7 @@ export function createUserImport(deps: { users: UsersRepository; box: SecretBox 
       if (problems.length > 0) {
         throw new ImportRejectedError(problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
       }
-      const summary: ImportSummary = { imported: 0, passwordHashes: {}, withTotp: 0 };
+      const summary: ImportSummary = { imported: 0, passwordHashes: {}, withTotp: 0, roleAssignments: 0, rolesCreated: [] };
       const inputs: ImportedUser[] = lines.map(({ record }) => {
         const hash = record.password_hash ?? null;
         const check = hash === null ? null : checkImportedHash(hash);
@@ -167,7 +172,15 @@ export function createUserImport(deps: { users: UsersRepository; box: SecretBox 
           totpSecretEncrypted: totp,
         };
       });
-      summary.imported = await users.createMany(inputs);
+      await deps.transaction(async (tx) => {
+        const ids = await tx.users.createMany(inputs);
+        const assignments = lines.flatMap(({ record }, index) => [...new Set(record.roles ?? [])].map((role) => ({ userId: ids[index] ?? '', role })));
+        summary.imported = ids.length;
+        summary.rolesCreated = await tx.roles.assignMany(assignments);
+        summary.roleAssignments = assignments.length;
+        // The caller's audit event commits with the users, or neither does.
+        await alsoInTransaction?.(tx, summary);
+      });
       return summary;
     },
 
@@ -179,11 +192,12 @@ export function createUserImport(deps: { users: UsersRepository; box: SecretBox 
      */
     async exportUsers(): Promise<UserFileRecord[]> {
       const rows = await users.listForExport();
-      return rows.map(({ user, passwordHash, totpSecretEncrypted }) => ({
+      return rows.map(({ user, passwordHash, totpSecretEncrypted, roles }) => ({
         email: user.email,
         ...(user.name === null ? {} : { name: user.name }),
         email_verified: user.emailVerified,
         disabled: user.disabledAt !== null,
+        ...(roles.length > 0 ? { roles } : {}),
         ...(totpSecretEncrypted === null ? {} : { totp_secret: box.open(totpSecretEncrypted, TOTP_SECRET_CONTEXT) }),
         ...(passwordHash === null ? {} : { password_hash: passwordHash }),
       }));

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
 import type { CliServices } from './context.js';
+import { NotFoundError } from '../admin/errors.js';
 
 /** --jwks takes the JWK Set as JSON, or @path to a file holding it. */
 function readJwks(value: string): unknown {
@@ -31,10 +32,11 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
         jwks: { type: 'string' },
         mfa: { type: 'string' },
         'visible-roles': { type: 'string' },
+        'admin-scopes': { type: 'string' },
       });
       const name = required(values.name, 'name');
       const grantTypes = (values['grant-types'] ?? 'authorization_code,refresh_token').split(',').map((g) => g.trim()).filter(Boolean);
-      const { client, clientSecret } = await run((s) => s.clients.register({
+      const { client, clientSecret } = await run((s) => s.admin.clients.create({
         name,
         redirectUris: values['redirect-uri'] ?? [],
         postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
@@ -48,7 +50,8 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
         jwks: values.jwks === undefined ? undefined : readJwks(values.jwks),
         mfa: values.mfa,
         visibleRoles: values['visible-roles']?.split(',').map((r) => r.trim()).filter(Boolean),
-      }));
+        adminScopes: values['admin-scopes']?.split(',').map((r) => r.trim()).filter(Boolean),
+      }, s.actor));
       if (values.json) {
         io.out(JSON.stringify({ client_id: client.id, client_secret: clientSecret, name: client.name, first_party: client.firstParty, ...client.metadata }));
         return;
@@ -60,7 +63,7 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
     }
     case 'list': {
       const { values } = parseCommand(args, {});
-      const clients = await run((s) => s.clients.list());
+      const clients = await run((s) => s.storage.clients.list());
       if (values.json) {
         io.out(JSON.stringify(clients.map((c) => ({ client_id: c.id, name: c.name, first_party: c.firstParty, ...c.metadata }))));
         return;
@@ -77,8 +80,9 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
     case 'delete': {
       const { values, positionals } = parseCommand(args, { 'client-id': { type: 'string' } }, 1);
       const id = required(values['client-id'] ?? positionals[0], 'client-id');
-      const deleted = await run((s) => s.clients.delete(id));
-      if (!deleted) throw new CliUsageError(`no client with id ${id}`);
+      await run((s) => s.admin.clients.delete(id, s.actor)).catch((error: unknown) => {
+        throw error instanceof NotFoundError ? new CliUsageError(`no client with id ${id}`) : error;
+      });
       if (values.json) io.out(JSON.stringify({ client_id: id, deleted: true }));
       else io.out(`deleted client ${id}`);
       return;

@@ -1,12 +1,11 @@
+import { userInfo } from 'node:os';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openStorage, type OpenedStorage } from '../storage/storage.js';
 import { createSecretBox } from '../security/secret-box.js';
 import { loadKeyEncryptionSecret } from '../security/key-encryption-secret.js';
 import { createPasswordHasher } from '../accounts/passwords.js';
-import { createUserAdmin } from '../accounts/user-admin.js';
 import { createUserImport } from '../accounts/user-import.js';
-import { createClientRegistry } from '../oidc/client-registry.js';
 import { createKeyManager } from '../oidc/keys.js';
 import { createTotpService } from '../accounts/totp.js';
 import { createRecoveryCodeService } from '../accounts/recovery-codes.js';
@@ -19,6 +18,9 @@ import { createAdapter } from '../oidc/adapter.js';
 import { createModelProvider } from '../oidc/model-provider.js';
 import { createInitialAccessTokens } from '../oidc/initial-access-tokens.js';
 import { createClientApproval } from '../oidc/client-approval.js';
+import { createAdminServices } from '../admin/services.js';
+import type { AdminActor } from '../admin/actor.js';
+import { FieldError } from '../admin/errors.js';
 
 /** What CLI commands work with; opened per command, closed after it. */
 export function openCliContext(env: Record<string, string | undefined>) {
@@ -36,14 +38,29 @@ export function openCliContext(env: Record<string, string | undefined>) {
   };
 }
 
+/** The operator on the host: no user or client; the audit row names the OS account. */
+function cliActor(): AdminActor {
+  let account = 'unknown';
+  try {
+    account = userInfo().username;
+  } catch {
+    // no passwd entry (some containers): the channel is still recorded
+  }
+  return { userId: null, clientId: null, origin: { userAgent: `gatehouse-cli (${account})` } };
+}
+
 function buildServices(config: Config, opened: OpenedStorage) {
   const { storage } = opened;
   const secret = loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir).key;
   const box = createSecretBox(secret);
+  const audit = createAuditLog(storage.audit);
   const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
   const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(secret, 'recovery-codes') });
   const keys = createKeyManager(storage.signingKeys, box);
-  const audit = createAuditLog(storage.audit);
+  const secondFactors = createSecondFactorService({
+    credentials: storage.credentials, totp, recovery, audit,
+    throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'), transaction: storage.transaction,
+  });
   // Built only when a command creates an initial access token: it needs the signing keys.
   let modelProvider: Provider | undefined;
   const provider = async () => {
@@ -55,12 +72,13 @@ function buildServices(config: Config, opened: OpenedStorage) {
     }
     return modelProvider;
   };
+  const admin = createAdminServices({ config, storage, audit, box, passwords: createPasswordHasher(config.passwords.argon2), secondFactors });
   return {
     opened,
     storage,
-    users: createUserAdmin({ users: storage.users, oidc: storage.oidc, passwords: createPasswordHasher(config.passwords.argon2), box }),
-    userImport: createUserImport({ users: storage.users, box }),
-    clients: createClientRegistry(storage.clients),
+    admin,
+    actor: cliActor(),
+    userImport: createUserImport({ users: storage.users, box, transaction: storage.transaction }),
     keys,
     registration: {
       initialAccessTokens: createInitialAccessTokens({
@@ -69,10 +87,12 @@ function buildServices(config: Config, opened: OpenedStorage) {
       }),
       approval: createClientApproval({ clients: storage.clients, transaction: storage.transaction, audit }),
     },
-    secondFactors: createSecondFactorService({
-      credentials: storage.credentials, totp, recovery, audit,
-      throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'),
-    }),
+    /** Operators name users by email; the services take ids. */
+    async userIdFor(email: string): Promise<string> {
+      const user = await storage.users.findByEmail(email);
+      if (!user) throw new FieldError('email', `no user with email ${email}`);
+      return user.id;
+    },
   };
 }
 

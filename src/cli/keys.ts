@@ -2,6 +2,7 @@ import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, table } from './io.js';
 import type { CliServices } from './context.js';
 import type { Config } from '../config/schema.js';
+import { retiredKeyTtlSeconds } from '../oidc/keys.js';
 
 type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
 
@@ -23,11 +24,10 @@ export async function keysCommand(sub: string | undefined, args: string[], run: 
     }
     case 'rotate': {
       const { values } = parseCommand(args, {});
-      // Old keys stay published as long as anything they signed can still be presented.
-      const tokenTtl = Math.max(config.ttl.idToken, config.ttl.accessToken, config.ttl.clientCredentials);
+      const tokenTtl = retiredKeyTtlSeconds(config.ttl);
       const kids = await run(async (s) => {
         await s.keys.ensureKeys();
-        return s.keys.rotate(tokenTtl, config.ttl.session);
+        return s.admin.keys.rotate(s.actor);
       });
       if (values.json) io.out(JSON.stringify({ active: kids }));
       else {

@@ -1,15 +1,8 @@
 import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
 import type { CliServices } from './context.js';
-import { RoleInputError } from '../storage/roles.repository.js';
 
 type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
-
-async function userIdFor(s: CliServices, email: string): Promise<string> {
-  const user = await s.storage.users.findByEmail(email);
-  if (!user) throw new RoleInputError('email', `no user with email ${email}`);
-  return user.id;
-}
 
 /** `gatehouse roles create|list|delete|assign|unassign`. */
 export async function rolesCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
@@ -17,7 +10,7 @@ export async function rolesCommand(sub: string | undefined, args: string[], run:
     case 'create': {
       const { values, positionals } = parseCommand(args, { name: { type: 'string' }, description: { type: 'string' } }, 1);
       const name = required(values.name ?? positionals[0], 'name');
-      const role = await run((s) => s.storage.roles.create({ name, description: values.description ?? null }));
+      const role = await run((s) => s.admin.roles.create({ name, description: values.description ?? null }, s.actor));
       if (values.json) io.out(JSON.stringify({ id: role.id, name: role.name, description: role.description }));
       else io.out(`created role ${role.name}`);
       return;
@@ -35,7 +28,7 @@ export async function rolesCommand(sub: string | undefined, args: string[], run:
     case 'delete': {
       const { values, positionals } = parseCommand(args, { name: { type: 'string' } }, 1);
       const name = required(values.name ?? positionals[0], 'name');
-      await run((s) => s.storage.roles.delete(name));
+      await run((s) => s.admin.roles.delete(name, s.actor));
       if (values.json) io.out(JSON.stringify({ name, deleted: true }));
       else io.out(`deleted role ${name} and its assignments`);
       return;
@@ -46,12 +39,15 @@ export async function rolesCommand(sub: string | undefined, args: string[], run:
       const email = required(values.email, 'email');
       const role = required(values.role, 'role');
       const changed = await run(async (s) => {
-        const userId = await userIdFor(s, email);
+        const userId = await s.userIdFor(email);
         if (sub === 'assign') {
-          await s.storage.roles.assign(userId, role);
+          await s.admin.roles.assign(userId, role, s.actor);
           return true;
         }
-        return s.storage.roles.unassign(userId, role);
+        // Not holding the role is an answer here, not an error.
+        if (!(await s.storage.roles.rolesOf(userId)).includes(role)) return false;
+        await s.admin.roles.unassign(userId, role, s.actor);
+        return true;
       });
       if (values.json) io.out(JSON.stringify({ email, role, [sub === 'assign' ? 'assigned' : 'unassigned']: changed }));
       else if (sub === 'assign') io.out(`${email} holds role ${role}`);

@@ -1,8 +1,7 @@
 import { ConfigError } from '../config/load.js';
-import { ClientInputError } from '../oidc/client-registry.js';
-import { UserInputError } from '../accounts/user-admin.js';
-import { formatProblem, ImportRejectedError } from '../accounts/user-import.js';
-import { DuplicateEmailError } from '../storage/users.repository.js';
+import { formatProblem } from '../accounts/user-import.js';
+import { AppError } from '../http/errors.js';
+import { InvalidFileError } from '../admin/errors.js';
 import { CliUsageError, parseCommand, type CliIo } from './io.js';
 import { openCliContext } from './context.js';
 import { usersCommand } from './users.js';
@@ -11,7 +10,6 @@ import { keysCommand } from './keys.js';
 import { grantsCommand } from './grants.js';
 import { rolesCommand } from './roles.js';
 import { registrationCommand } from './registration.js';
-import { RoleInputError } from '../storage/roles.repository.js';
 
 export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run cli -- <command>)
 
@@ -25,7 +23,7 @@ export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: n
                  [--public] [--first-party] [--grant-types a,b] [--scope "openid profile ..."]
                  [--auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
                  [--jwks-uri https://… | --jwks JSON|@file] [--id-token-alg ES256|RS256]
-                 [--mfa optional|required] [--visible-roles a,b]
+                 [--mfa optional|required] [--visible-roles a,b] [--admin-scopes admin:read,admin:write]
   clients list | clients delete CLIENT_ID
   clients pending | clients approve CLIENT_ID | clients reject CLIENT_ID
   registration token create [--ttl SECONDS] [--note TEXT] | registration token list
@@ -64,14 +62,14 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       default: throw new CliUsageError(`unknown command "${command}" (see gatehouse help)`);
     }
   } catch (error) {
-    if (error instanceof ImportRejectedError) {
+    if (error instanceof InvalidFileError) {
       // One line per problem, by line number; the file's values are never echoed.
       error.problems.forEach((problem) => io.err(`gatehouse: ${formatProblem(problem)}`));
       io.err(`gatehouse: ${error.message}`);
       return 2;
     }
-    if (error instanceof CliUsageError || error instanceof UserInputError || error instanceof ClientInputError
-      || error instanceof DuplicateEmailError || error instanceof RoleInputError) {
+    // The admin services' errors (bad field, unknown name, conflict) are the operator's input: exit 2.
+    if (error instanceof CliUsageError || (error instanceof AppError && error.status < 500)) {
       io.err(`gatehouse: ${error.message}`);
       return 2;
     }

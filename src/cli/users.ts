@@ -1,6 +1,7 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import type { CliIo } from './io.js';
-import { ImportRejectedError, toJsonLines } from '../accounts/user-import.js';
+import { toJsonLines } from '../accounts/user-import.js';
+import { InvalidFileError } from '../admin/errors.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
 import type { CliServices } from './context.js';
 
@@ -14,16 +15,16 @@ export async function usersCommand(sub: string | undefined, args: string[], run:
       });
       const email = required(values.email, 'email');
       const password = required(values.password, 'password');
-      const user = await run((s) => s.users.create({
+      const user = await run((s) => s.admin.users.create({
         email, password, name: values.name ?? null, totpSecret: values['totp-secret'] ?? null,
-      }));
+      }, s.actor));
       if (values.json) io.out(JSON.stringify({ id: user.id, email: user.email, name: user.name }));
       else io.out(`created user ${user.email} (id ${user.id})`);
       return;
     }
     case 'list': {
       const { values } = parseCommand(args, {});
-      const users = await run((s) => s.users.list());
+      const users = await run((s) => s.storage.users.list({ includeDisabled: true }));
       if (values.json) {
         io.out(JSON.stringify(users.map((u) => ({ id: u.id, email: u.email, name: u.name, disabled: u.disabledAt !== null }))));
       } else {
@@ -36,7 +37,7 @@ export async function usersCommand(sub: string | undefined, args: string[], run:
     case 'enable': {
       const { values } = parseCommand(args, { email: { type: 'string' } });
       const email = required(values.email, 'email');
-      await run((s) => s.users.setDisabled(email, sub === 'disable'));
+      await run(async (s) => s.admin.users.setDisabled(await s.userIdFor(email), sub === 'disable', s.actor));
       if (values.json) io.out(JSON.stringify({ email, disabled: sub === 'disable' }));
       else io.out(`${sub}d ${email}`);
       return;
@@ -45,7 +46,7 @@ export async function usersCommand(sub: string | undefined, args: string[], run:
       const { values } = parseCommand(args, { email: { type: 'string' }, password: { type: 'string' } });
       const email = required(values.email, 'email');
       const password = required(values.password, 'password');
-      await run((s) => s.users.setPassword(email, password));
+      await run(async (s) => s.admin.users.setPassword(await s.userIdFor(email), password, s.actor));
       if (values.json) io.out(JSON.stringify({ email, passwordChanged: true }));
       else io.out(`password changed for ${email}`);
       return;
@@ -53,7 +54,7 @@ export async function usersCommand(sub: string | undefined, args: string[], run:
     case 'mfa-reset': {
       const { values } = parseCommand(args, { email: { type: 'string' } });
       const email = required(values.email, 'email');
-      const removed = await run(async (s) => s.secondFactors.reset((await s.users.findByEmail(email)).id, null));
+      const removed = await run(async (s) => s.admin.users.resetFactors(await s.userIdFor(email), s.actor));
       if (values.json) io.out(JSON.stringify({ email, removed }));
       else io.out(`removed ${removed} second-factor credential(s) of ${email}; they sign in with their password alone until they enrol again`);
       return;
@@ -66,15 +67,18 @@ export async function usersCommand(sub: string | undefined, args: string[], run:
         throw new CliUsageError(`cannot read ${file}: ${error.code ?? error.message}`);
       });
       try {
-        const summary = await run((s) => s.userImport.importUsers(text));
+        const summary = await run((s) => s.admin.users.import(text, s.actor));
         if (values.json) {
           io.out(JSON.stringify(summary));
         } else {
           const hashes = Object.entries(summary.passwordHashes).map(([scheme, n]) => `${n} ${scheme}`).join(', ');
           io.out(`imported ${summary.imported} user(s); password hashes: ${hashes}; with an authenticator app: ${summary.withTotp}`);
+          if (summary.roleAssignments > 0) {
+            io.out(`role assignments: ${summary.roleAssignments}${summary.rolesCreated.length > 0 ? `; roles created: ${summary.rolesCreated.join(', ')}` : ''}`);
+          }
         }
       } catch (error) {
-        if (error instanceof ImportRejectedError && values.json) io.out(JSON.stringify({ imported: 0, problems: error.problems }));
+        if (error instanceof InvalidFileError && values.json) io.out(JSON.stringify({ imported: 0, problems: error.problems }));
         throw error;
       }
       return;

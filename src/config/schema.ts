@@ -110,6 +110,12 @@ export const configSchema = z.strictObject({
       maxRedirectUris: z.number().int().min(1).max(100),
     }),
   }),
+  admin: z.strictObject({
+    consoleMfa: z.enum(['optional', 'required']),
+  }),
+  audit: z.strictObject({
+    retentionDays: z.number().int().min(0).max(36500),
+  }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   }),

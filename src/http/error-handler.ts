@@ -48,10 +48,14 @@ export function errorHandler(views: ViewRenderer, log: Logger) {
       let status = 500;
       let code = 'server_error';
       let message = 'Something went wrong on our side. Please try again.';
+      let details: Record<string, unknown> = {};
       if (error instanceof AppError) {
         status = error.status;
         code = error.code;
-        if (error.expose) message = error.message;
+        if (error.expose) {
+          message = error.message;
+          details = error.details();
+        }
       } else if (error instanceof oidcErrors.SessionNotFound) {
         status = 400;
         code = 'session_not_found';
@@ -72,7 +76,7 @@ export function errorHandler(views: ViewRenderer, log: Logger) {
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
       if (wantsJson(ctx)) {
-        ctx.body = { error: code, error_description: message };
+        ctx.body = { error: code, error_description: message, ...details };
       } else {
         ctx.type = 'html';
         ctx.body = await views.render('error', { title: TITLES[status] ?? 'Error', code, message });

@@ -12,6 +12,11 @@ export class AppError extends Error {
     super(message);
     this.name = 'AppError';
   }
+
+  /** More members for a JSON error body (the offending field, the problems of a file). */
+  details(): Record<string, unknown> {
+    return {};
+  }
 }
 
 export function assertThat(condition: unknown, error: () => AppError): asserts condition {

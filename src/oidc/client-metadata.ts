@@ -10,6 +10,12 @@ export const MFA_POLICY = 'gatehouse_mfa';
  */
 export const VISIBLE_ROLES = 'gatehouse_visible_roles';
 
+/**
+ * Gatehouse's own client metadata field: the admin API scopes (admin:read, admin:write) this
+ * confidential client may obtain with client_credentials. Absent: none.
+ */
+export const ADMIN_SCOPES_FIELD = 'gatehouse_admin_scopes';
+
 /** oidc-provider client metadata from a stored client row. */
 export function clientMetadata(row: ClientRow): Record<string, unknown> {
   return {

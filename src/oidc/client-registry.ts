@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { ClientsRepository } from '../storage/clients.repository.js';
+import type { ClientsRepository, NewClient } from '../storage/clients.repository.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
-import { MFA_POLICY, VISIBLE_ROLES } from './client-metadata.js';
+import { ADMIN_SCOPES_FIELD, MFA_POLICY, VISIBLE_ROLES } from './client-metadata.js';
+import { ADMIN_SCOPES } from './admin-resource.js';
 import { ROLE_NAME } from '../storage/roles.repository.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
@@ -34,6 +35,8 @@ export interface ClientInput {
   mfa?: string;
   /** The role names this client may see in the `roles` claim; empty or absent: all. */
   visibleRoles?: string[];
+  /** Admin API scopes for a confidential client_credentials client (a machine admin). */
+  adminScopes?: string[];
 }
 
 export interface CreatedClient {
@@ -123,6 +126,10 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
   const visibleRoles = [...new Set(input.visibleRoles ?? [])];
   const badRole = visibleRoles.find((r) => !ROLE_NAME.test(r));
   if (badRole !== undefined) throw new ClientInputError('visible-roles', `"${badRole}" is not a role name`);
+  const adminScopes = [...new Set(input.adminScopes ?? [])].map((s) => oneOf('admin-scopes', s, ADMIN_SCOPES));
+  if (adminScopes.length > 0 && (!confidential || !grantTypes.includes('client_credentials'))) {
+    throw new ClientInputError('admin-scopes', 'only a confidential client with the client_credentials grant may hold admin scopes');
+  }
   return {
     confidential,
     metadata: {
@@ -138,26 +145,63 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
       ...(jwks ? { jwks } : {}),
       [MFA_POLICY]: mfa,
       ...(visibleRoles.length > 0 ? { [VISIBLE_ROLES]: visibleRoles } : {}),
+      ...(adminScopes.length > 0 ? { [ADMIN_SCOPES_FIELD]: adminScopes } : {}),
     },
   };
 }
 
+const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+
+/** The input that would rebuild a stored client: the starting point of a partial update. */
+export function clientInputOf(row: ClientRow): ClientInput {
+  const m = row.metadata;
+  const authMethod = typeof m.token_endpoint_auth_method === 'string' ? m.token_endpoint_auth_method : 'client_secret_basic';
+  return {
+    name: row.name,
+    redirectUris: stringList(m.redirect_uris),
+    postLogoutRedirectUris: stringList(m.post_logout_redirect_uris),
+    public: authMethod === 'none',
+    firstParty: row.firstParty,
+    grantTypes: stringList(m.grant_types),
+    scope: typeof m.scope === 'string' ? m.scope : 'openid',
+    authMethod,
+    idTokenAlg: typeof m.id_token_signed_response_alg === 'string' ? m.id_token_signed_response_alg : undefined,
+    jwksUri: typeof m.jwks_uri === 'string' ? m.jwks_uri : undefined,
+    jwks: m.jwks,
+    mfa: typeof m[MFA_POLICY] === 'string' ? m[MFA_POLICY] : undefined,
+    visibleRoles: stringList(m[VISIBLE_ROLES]),
+    adminScopes: stringList(m[ADMIN_SCOPES_FIELD]),
+  };
+}
+
+/** Whether a client with this metadata authenticates with a client secret we issue. */
+export function usesClientSecret(metadata: Record<string, unknown>): boolean {
+  const method = metadata.token_endpoint_auth_method;
+  return method === 'client_secret_basic' || method === 'client_secret_post';
+}
+
+/** A new client's row (random id, the secret's digest) and the secret itself, shown once. */
+export function newClientRecord(input: ClientInput): { record: NewClient; clientSecret: string | null } {
+  const { metadata, confidential } = buildClientMetadata(input);
+  const clientSecret = confidential && usesClientSecret(metadata) ? generateClientSecret() : null;
+  return {
+    clientSecret,
+    record: {
+      id: randomBytes(16).toString('base64url'),
+      name: input.name.trim(),
+      secretHash: clientSecret ? hashClientSecret(clientSecret) : null,
+      firstParty: input.firstParty,
+      metadata,
+    },
+  };
+}
+
+/** Registers clients straight into storage, with no audit: test fixtures and boot-time set-up. */
 export function createClientRegistry(clients: ClientsRepository) {
   return {
     async register(input: ClientInput): Promise<CreatedClient> {
-      const { metadata, confidential } = buildClientMetadata(input);
-      const clientSecret = confidential && metadata.token_endpoint_auth_method !== 'private_key_jwt'
-        ? generateClientSecret() : null;
-      const client = await clients.create({
-        id: randomBytes(16).toString('base64url'),
-        name: input.name.trim(),
-        secretHash: clientSecret ? hashClientSecret(clientSecret) : null,
-        firstParty: input.firstParty,
-        metadata,
-      });
-      return { client, clientSecret };
+      const { record, clientSecret } = newClientRecord(input);
+      return { client: await clients.create(record), clientSecret };
     },
-    list: () => clients.list(),
-    delete: (id: string) => clients.delete(id),
   };
 }

@@ -1,5 +1,8 @@
 import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../security/audit.js';
+import { requestOrigin } from '../http/request-origin.js';
 
 const ERROR_EVENTS = [
   'authorization.error', 'backchannel.error', 'discovery.error', 'end_session.error', 'grant.error',
@@ -11,11 +14,20 @@ const ERROR_EVENTS = [
  * Provider events → structured log. Expected client errors are debug lines; server errors
  * carry the error object. Tokens, codes and secrets are never part of what is logged.
  */
-export function attachProviderEvents(provider: Provider, log: Logger): void {
+export function attachProviderEvents(provider: Provider, log: Logger, audit: AuditLog): void {
   provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc-provider server error'));
   const onProtocolError = (event: string) => (_ctx: unknown, err: { error?: string; error_description?: string }) =>
     log.debug({ event, error: err.error, description: err.error_description }, 'protocol error');
   for (const event of ERROR_EVENTS) provider.on(event as 'authorization.error', onProtocolError(event));
+  // oidc-provider (lib/actions/grants/refresh_token.js) and our adapter's concurrent consume both
+  // answer a rotated refresh token's reuse with this detail after revoking the grant.
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: { error_detail?: string }) => {
+    if (err.error_detail !== 'refresh token already used') return;
+    const token = ctx.oidc.entities.RefreshToken;
+    audit.record('refresh_token.reuse_detected', {
+      subjectId: token?.accountId ?? null, clientId: ctx.oidc.client?.clientId ?? null, details: { grant: token?.grantId ?? null },
+    }, requestOrigin(ctx)).catch((error: unknown) => log.warn({ err: error }, 'audit of refresh token reuse failed'));
+  });
   provider.on('grant.revoked', (_ctx, grantId) => log.info({ grantId }, 'grant revoked'));
   provider.on('grant.success', (ctx) => log.debug({ client: ctx.oidc.client?.clientId, grantType: ctx.oidc.params?.grant_type }, 'token issued'));
 }

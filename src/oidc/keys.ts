@@ -29,6 +29,11 @@ function newCookieKey(): NewSigningKey & { plain: string } {
   return { id, use: 'cookie', alg: 'HS256', publicJwk: null, privateEncrypted: '', plain: randomBytes(32).toString('base64url') };
 }
 
+/** How long a retired signing key stays published: as long as anything it signed can still be presented. */
+export function retiredKeyTtlSeconds(ttl: { idToken: number; accessToken: number; clientCredentials: number }): number {
+  return Math.max(ttl.idToken, ttl.accessToken, ttl.clientCredentials);
+}
+
 export function createKeyManager(repo: SigningKeysRepository, box: SecretBox) {
   const seal = (key: NewSigningKey & { plain: string }): NewSigningKey => {
     const { plain, ...rest } = key;

@@ -6,7 +6,8 @@ import type { KeyMaterial } from './keys.js';
 import { SIGNING_ALGS } from './keys.js';
 import { buildInteractionPolicy, type PolicyDeps } from './policy.js';
 import { SCOPE_CLAIMS } from './account.js';
-import { FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES } from './client-metadata.js';
+import { ADMIN_SCOPES_FIELD, FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES } from './client-metadata.js';
+import { isAdminScope } from './admin-resource.js';
 import { buildResourceIndicators } from './resources.js';
 import { createExtraTokenClaims, type RolesOf } from './roles.js';
 import { createRegistrationPolicy, REGISTRATION_POLICY } from './registration-policy.js';
@@ -138,7 +139,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       require_auth_time: true,
     },
     extraClientMetadata: {
-      properties: [FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES],
+      properties: [FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES, ADMIN_SCOPES_FIELD],
       validator(_ctx, key, value) {
         if (key === FIRST_PARTY && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${FIRST_PARTY} must be a boolean`);
@@ -148,6 +149,9 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
         }
         if (key === VISIBLE_ROLES && value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) {
           throw new Error(`${VISIBLE_ROLES} must be an array of role names`);
+        }
+        if (key === ADMIN_SCOPES_FIELD && value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string' && isAdminScope(v)))) {
+          throw new Error(`${ADMIN_SCOPES_FIELD} must list admin:read and/or admin:write`);
         }
       },
     },
@@ -192,7 +196,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       // every update (the stolen-token window of §1.1 closes with each use).
       registrationManagement: { enabled: config.registration.enabled, rotateRegistrationAccessToken: true },
       userinfo: { enabled: true },
-      resourceIndicators: buildResourceIndicators(config.resources),
+      resourceIndicators: buildResourceIndicators(config.resources, config.issuer),
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: deps.logoutSource,

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { KeyManager, KeyMaterial } from './keys.js';
 import { attachProviderEvents } from './events.js';
+import type { AuditLog } from '../security/audit.js';
 
 /**
  * Holds the running Provider. oidc-provider takes its keys at construction, so when the
@@ -25,12 +26,12 @@ export interface ProviderHost {
 
 export async function createProviderHost(
   config: Config,
-  deps: { keys: KeyManager; buildOptions: (keys: KeyMaterial) => Configuration; log: Logger },
+  deps: { keys: KeyManager; buildOptions: (keys: KeyMaterial) => Configuration; log: Logger; audit: AuditLog },
 ): Promise<ProviderHost> {
   const build = (material: KeyMaterial) => {
     const provider = new Provider(config.issuer, deps.buildOptions(material));
     provider.proxy = config.http.trustProxy;
-    attachProviderEvents(provider, deps.log);
+    attachProviderEvents(provider, deps.log, deps.audit);
     return { provider, mounted: mount(provider), cookieKeys: material.cookieKeys };
   };
 

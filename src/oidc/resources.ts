@@ -1,27 +1,42 @@
-import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Client, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
+import { ADMIN_CONSOLE_CLIENT_ID, ADMIN_SCOPES, ADMIN_TOKEN_TTL_SECONDS, adminApiIndicator, isAdminScope } from './admin-resource.js';
+import { ADMIN_SCOPES_FIELD } from './client-metadata.js';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 
 /** JWT access tokens are signed with the same ES256 key as ID tokens and published at /jwks. */
 const ACCESS_TOKEN_ALG = 'ES256';
 
+/** The admin scopes a client may hold: all for the console (the API checks the user's role), else its own list. */
+function adminScopesOf(client: Client | undefined): string[] {
+  if (!client) return [];
+  if (client.clientId === ADMIN_CONSOLE_CLIENT_ID) return [...ADMIN_SCOPES];
+  const listed = client.metadata()[ADMIN_SCOPES_FIELD];
+  return Array.isArray(listed) ? listed.filter((s): s is string => typeof s === 'string' && isAdminScope(s)) : [];
+}
+
 /**
  * Resource indicators (RFC 8707) from `resources` in config. A listed API gets a JWT access
  * token (RFC 9068, typ at+jwt) with its audience, scopes and TTL; anything else is
- * invalid_target (RFC 8707 §2).
+ * invalid_target (RFC 8707 §2). The admin API is one more resource, with opaque tokens.
  */
-export function buildResourceIndicators(resources: Config['resources']): ResourceIndicators {
+export function buildResourceIndicators(resources: Config['resources'], issuer: string): ResourceIndicators {
   const byIndicator = new Map(resources.map((r) => [r.indicator, r]));
+  const adminIndicator = adminApiIndicator(issuer);
   return {
     enabled: true,
     /**
      * No resource was named: the token is the opaque one for userinfo. Several granted and none
      * named at the token endpoint: the client has to pick one (RFC 8707 §2.2), so they go back
-     * as a list and oidc-provider answers invalid_target.
+     * as a list and oidc-provider answers invalid_target. A client_credentials request for
+     * admin scopes means the admin API, so machine admins need not name it.
      */
-    async defaultResource(_ctx: KoaContextWithOIDC, _client, oneOf?: readonly string[]) {
-      return oneOf ?? undefined;
+    async defaultResource(ctx: KoaContextWithOIDC, _client, oneOf?: readonly string[]) {
+      if (oneOf) return oneOf;
+      const scopes = typeof ctx.oidc.params?.scope === 'string' ? ctx.oidc.params.scope.split(' ') : [];
+      if (ctx.oidc.params?.grant_type === 'client_credentials' && scopes.some(isAdminScope)) return adminIndicator;
+      return undefined;
     },
     /**
      * A resource named at authorization is not used at the token endpoint unless named again
@@ -31,7 +46,12 @@ export function buildResourceIndicators(resources: Config['resources']): Resourc
     async useGrantedResource() {
       return false;
     },
-    async getResourceServerInfo(_ctx: KoaContextWithOIDC, indicator: string) {
+    async getResourceServerInfo(_ctx: KoaContextWithOIDC, indicator: string, client?: Client) {
+      if (indicator === adminIndicator) {
+        const allowed = adminScopesOf(client);
+        if (allowed.length === 0) throw new errors.InvalidTarget('this client may not use the admin API');
+        return { scope: allowed.join(' '), audience: adminIndicator, accessTokenTTL: ADMIN_TOKEN_TTL_SECONDS, accessTokenFormat: 'opaque' };
+      }
       const resource = byIndicator.get(indicator);
       if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
       return {

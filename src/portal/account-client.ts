@@ -1,4 +1,5 @@
 import type { ClientsRepository } from '../storage/clients.repository.js';
+import { builtInClient } from '../oidc/built-in-client.js';
 
 /** The account pages sign users in through Gatehouse itself, as this first-party client. */
 export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
@@ -6,21 +7,7 @@ export const accountRedirectUri = (issuer: string) => `${issuer}/account/callbac
 
 /** Registers (or re-points, when the issuer changed) the account pages' own client at boot. */
 export async function ensureAccountClient(clients: ClientsRepository, issuer: string): Promise<void> {
-  await clients.upsert({
-    id: ACCOUNT_CLIENT_ID,
-    name: 'Your Gatehouse account',
-    secretHash: null,
-    firstParty: true,
-    metadata: {
-      redirect_uris: [accountRedirectUri(issuer)],
-      post_logout_redirect_uris: [],
-      grant_types: ['authorization_code'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-      id_token_signed_response_alg: 'ES256',
-      scope: 'openid',
-      application_type: 'web',
-      gatehouse_mfa: 'optional',
-    },
-  });
+  await clients.upsert(builtInClient({
+    id: ACCOUNT_CLIENT_ID, name: 'Your Gatehouse account', redirectUri: accountRedirectUri(issuer), postLogoutRedirectUris: [], mfa: 'optional',
+  }));
 }

@@ -9,7 +9,8 @@ import type { KeyValueStore } from '../storage/key-value-store.js';
  */
 export interface SignInThrottle {
   isBlocked(identifier: string): Promise<boolean>;
-  recordFailure(identifier: string): Promise<void>;
+  /** Counts a failure; true when this one reached the limit (the lockout starts now). */
+  recordFailure(identifier: string): Promise<boolean>;
   reset(identifier: string): Promise<void>;
 }
 
@@ -27,7 +28,7 @@ export function createSignInThrottle(
       return count >= limits.maxFailedAttempts;
     },
     async recordFailure(identifier) {
-      await kv.increment(key(identifier), limits.failureWindowSeconds);
+      return (await kv.increment(key(identifier), limits.failureWindowSeconds)) === limits.maxFailedAttempts;
     },
     async reset(identifier) {
       await kv.delete(key(identifier));

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { ClientEntity, type ClientRow, type ClientStatus } from './entities/client.entity.js';
+import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
 
 export type NewClient = Pick<ClientRow, 'id' | 'name' | 'secretHash' | 'firstParty' | 'metadata'>;
 /** A client written by dynamic registration (RFC 7591): its status and source are explicit. */
@@ -34,6 +35,18 @@ export function createClientsRepository(db: EntityManager) {
     },
     listPending: () => clients.find({ where: { status: 'pending' }, order: { createdAt: 'ASC' } }),
     list: () => clients.find({ order: { createdAt: 'ASC' } }),
+    /** Clients oldest first, optionally only those with one status (the pending queue). */
+    page(options: { status?: ClientStatus; after?: KeysetPosition; limit: number }): Promise<Page<ClientRow>> {
+      const qb = clients.createQueryBuilder('c');
+      if (options.status) qb.where('c.status = :status', { status: options.status });
+      return keysetPage(qb, 'c', options.after, options.limit);
+    },
+    async update(id: string, changes: Partial<Pick<ClientRow, 'name' | 'secretHash' | 'firstParty' | 'metadata' | 'status'>>): Promise<boolean> {
+      const row = await clients.findOneBy({ id });
+      if (!row) return false;
+      await clients.save({ ...row, ...changes });
+      return true;
+    },
     async delete(id: string): Promise<boolean> {
       const result = await clients.delete({ id });
       return (result.affected ?? 0) > 0;

@@ -130,22 +130,60 @@ export function createOidcPayloadRepository(db: EntityManager) {
       return rows.map((r) => ({ id: r.id, clientId: r.client_id, scope: r.scope ?? '', createdAt: r.created_at }));
     },
 
-    /** Ends every session and token of an account (disabled or deleted user). */
-    async revokeAccount(accountId: string): Promise<number> {
-      const { affected } = await runSql(db, 'DELETE FROM oidc_payloads WHERE account_id = $1', [accountId]);
-      return affected;
+    /** The account's live sessions, newest first, with the clients signed in through each. */
+    async listSessions(accountId: string): Promise<Array<{ id: string; uid: string | null; clientIds: string[]; authTime: number | null; createdAt: Date; expiresAt: Date | null }>> {
+      const { rows } = await runSql<{ id: string; uid: string | null; clients: string[] | null; login_ts: string | null; created_at: Date; expires_at: Date | null }>(db, `
+        SELECT id, uid, ARRAY(SELECT jsonb_object_keys(COALESCE(payload->'authorizations', '{}'::jsonb))) AS clients,
+               payload->>'loginTs' AS login_ts, created_at, expires_at
+        FROM oidc_payloads WHERE account_id = $1 AND model = 'Session' AND ${LIVE}
+        ORDER BY created_at DESC`, [accountId]);
+      return rows.map((r) => ({
+        id: r.id, uid: r.uid, clientIds: r.clients ?? [], authTime: r.login_ts ? Number(r.login_ts) : null, createdAt: r.created_at, expiresAt: r.expires_at,
+      }));
     },
 
     /**
-     * Ends everything a client holds: its grants and every token issued under them, and each
-     * row naming it (access tokens, codes, registration access tokens…). For a deleted or
-     * rejected client (RFC 7592 §2.3). Unindexed on clientId: rare, admin-driven.
+     * Ends one session of the account: the session row, and every grant made in it with all
+     * the tokens issued under them (a revoked session leaves no refresh token alive).
+     */
+    async endSession(accountId: string, sessionId: string): Promise<boolean> {
+      if (hasNul(sessionId)) return false;
+      const { affected } = await runSql(db, `
+        WITH s AS (SELECT payload FROM oidc_payloads WHERE model = 'Session' AND id = $2 AND account_id = $1),
+             g AS (SELECT a.value->>'grantId' AS id FROM s, jsonb_each(COALESCE(s.payload->'authorizations', '{}'::jsonb)) AS a)
+        DELETE FROM oidc_payloads
+        WHERE (model = 'Session' AND id = $2 AND account_id = $1)
+           OR grant_id IN (SELECT id FROM g) OR (model = 'Grant' AND id IN (SELECT id FROM g))`, [accountId, sessionId]);
+      return affected > 0;
+    },
+
+    /** Revokes one grant of the account and everything issued under it; false if it is not theirs. */
+    async revokeAccountGrant(accountId: string, grantId: string): Promise<boolean> {
+      if (hasNul(grantId)) return false;
+      const { affected } = await runSql(db, `
+        DELETE FROM oidc_payloads
+        WHERE (grant_id = $2 OR (model = 'Grant' AND id = $2))
+          AND EXISTS (SELECT 1 FROM oidc_payloads WHERE model = 'Grant' AND id = $2 AND account_id = $1)`, [accountId, grantId]);
+      return affected > 0;
+    },
+
+    /**
+     * Everything a deleted or rejected client holds (RFC 7592 §2.3): its grants, the tokens
+     * and codes under them, and every other row naming it (client credentials tokens,
+     * registration access tokens, pushed requests). Unindexed on clientId: rare, admin-driven.
      */
     async revokeClient(clientId: string): Promise<number> {
+      if (hasNul(clientId)) return 0;
       const { affected } = await runSql(db, `
         WITH grants AS (SELECT id FROM oidc_payloads WHERE model = 'Grant' AND payload->>'clientId' = $1)
         DELETE FROM oidc_payloads
         WHERE payload->>'clientId' = $1 OR grant_id IN (SELECT id FROM grants)`, [clientId]);
+      return affected;
+    },
+
+    /** Ends every session and token of an account (disabled or deleted user). */
+    async revokeAccount(accountId: string): Promise<number> {
+      const { affected } = await runSql(db, 'DELETE FROM oidc_payloads WHERE account_id = $1', [accountId]);
       return affected;
     },
 

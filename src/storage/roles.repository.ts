@@ -50,6 +50,40 @@ export function createRolesRepository(db: EntityManager) {
 
     list: () => roles.find({ order: { name: 'ASC' } }),
 
+    /** Sets a role's description; the name is what tokens carry, so it does not change. */
+    async describe(name: string, description: string | null): Promise<RoleRow> {
+      const role = await byName(name);
+      const value = description?.trim() || null;
+      if (value && value.length > 500) throw new RoleInputError('description', 'must be at most 500 characters');
+      await roles.update({ id: role.id }, { description: value });
+      return { ...role, description: value };
+    },
+
+    memberCount: (roleId: string) => userRoles.countBy({ roleId }),
+
+    /**
+     * Many assignments at once (an import): roles that do not exist are created. Returns the
+     * names created. Run it inside the import's transaction.
+     */
+    async assignMany(assignments: Array<{ userId: string; role: string }>): Promise<string[]> {
+      if (assignments.length === 0) return [];
+      const names = [...new Set(assignments.map((a) => checkName(a.role)))];
+      const before = new Set((await roles.find({ select: { name: true }, where: { name: In(names) } })).map((r) => r.name));
+      const created = names.filter((n) => !before.has(n));
+      if (created.length > 0) await roles.createQueryBuilder().insert().values(created.map((name) => ({ name, description: null }))).orIgnore().execute();
+      const ids = new Map((await roles.find({ where: { name: In(names) } })).map((r) => [r.name, r.id]));
+      for (let i = 0; i < assignments.length; i += 1000) {
+        const values = assignments.slice(i, i + 1000).map((a) => ({ userId: a.userId, roleId: ids.get(a.role) ?? '' }));
+        await userRoles.createQueryBuilder().insert().values(values).orIgnore().execute();
+      }
+      return created;
+    },
+
+    /** Creates the role unless it exists (built-in roles at boot). */
+    async ensure(name: string, description: string): Promise<void> {
+      await roles.createQueryBuilder().insert().values({ name: checkName(name), description }).orIgnore().execute();
+    },
+
     /** Deletes the role and, by cascade, every assignment of it. */
     async delete(name: string): Promise<void> {
       const role = await byName(name);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { In, IsNull, Not, type EntityManager } from 'typeorm';
 import { UserEntity, type UserRow } from './entities/user.entity.js';
 import { CredentialEntity, type CredentialRow } from './entities/credential.entity.js';
+import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
 
 export interface NewUser {
   email: string;
@@ -21,6 +22,8 @@ export interface ExportedUserRow {
   user: UserRow;
   passwordHash: string | null;
   totpSecretEncrypted: string | null;
+  /** Role names the user holds, sorted. */
+  roles: string[];
 }
 
 // Rows per INSERT: well under PostgreSQL's 65,535 bind parameters per statement.
@@ -75,7 +78,7 @@ export function createUsersRepository(db: EntityManager) {
      * Many users and their credentials in ONE transaction (an import file): all are written
      * or none is. A duplicate email, here or in a concurrent write, fails the whole batch.
      */
-    async createMany(inputs: ImportedUser[]): Promise<number> {
+    async createMany(inputs: ImportedUser[]): Promise<string[]> {
       const now = new Date();
       // Ids made here, so each credential row can name its user without reading ids back.
       const rows = inputs.map((input) => ({ id: randomUUID(), input }));
@@ -104,7 +107,7 @@ export function createUsersRepository(db: EntityManager) {
         if (isUniqueViolation(error)) throw new DuplicateEmailError();
         throw error;
       }
-      return rows.length;
+      return rows.map(({ id }) => id);
     },
 
     /** Which of these normalized emails already belong to a user. */
@@ -124,7 +127,13 @@ export function createUsersRepository(db: EntityManager) {
       const password = new Map<string, string>();
       const totp = new Map<string, string>();
       for (const row of creds) (row.type === 'password' ? password : totp).set(row.userId, row.secret);
-      return all.map((user) => ({ user, passwordHash: password.get(user.id) ?? null, totpSecretEncrypted: totp.get(user.id) ?? null }));
+      const held: Array<{ user_id: string; name: string }> = await db.query(
+        'SELECT ur.user_id, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.name');
+      const roles = new Map<string, string[]>();
+      for (const row of held) roles.set(row.user_id, [...(roles.get(row.user_id) ?? []), row.name]);
+      return all.map((user) => ({
+        user, passwordHash: password.get(user.id) ?? null, totpSecretEncrypted: totp.get(user.id) ?? null, roles: roles.get(user.id) ?? [],
+      }));
     },
 
     findById: (id: string) => users.findOneBy({ id }),
@@ -155,6 +164,38 @@ export function createUsersRepository(db: EntityManager) {
 
     async markPasswordUsed(userId: string): Promise<void> {
       await credentials.update({ userId, type: 'password' }, { lastUsedAt: new Date() });
+    },
+
+    /** Users oldest first, optionally those whose email or name contains `search`. */
+    page(options: { search?: string; after?: KeysetPosition; limit: number }): Promise<Page<UserRow>> {
+      const qb = users.createQueryBuilder('u');
+      const search = options.search?.replaceAll('\u0000', '').trim();
+      if (search) {
+        const pattern = `%${search.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`;
+        qb.where("(u.emailNormalized LIKE :pattern ESCAPE '\\' OR lower(u.name) LIKE :pattern ESCAPE '\\')", { pattern });
+      }
+      return keysetPage(qb, 'u', options.after, options.limit);
+    },
+
+    /** Changes profile fields; a new email must not belong to another user. */
+    async update(id: string, changes: { email?: string; name?: string | null; emailVerified?: boolean }): Promise<void> {
+      const values: Partial<UserRow> = {};
+      if (changes.email !== undefined) Object.assign(values, { email: changes.email.trim(), emailNormalized: normalizeEmail(changes.email) });
+      if (changes.name !== undefined) values.name = changes.name;
+      if (changes.emailVerified !== undefined) values.emailVerified = changes.emailVerified;
+      if (Object.keys(values).length === 0) return;
+      try {
+        await users.update({ id }, values);
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DuplicateEmailError();
+        throw error;
+      }
+    },
+
+    /** Deletes the user; credentials and role assignments go with it (foreign keys cascade). */
+    async delete(id: string): Promise<boolean> {
+      const result = await users.delete({ id });
+      return (result.affected ?? 0) > 0;
     },
 
     countDisabled: () => users.countBy({ disabledAt: Not(IsNull()) }),

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { UserAdmin } from '../../src/accounts/user-admin.js';
+import type { UsersAdmin } from '../../src/admin/users.service.js';
+import type { AdminActor } from '../../src/admin/actor.js';
 import type { ClientInput, createClientRegistry } from '../../src/oidc/client-registry.js';
 import type { UserRow } from '../../src/storage/entities/user.entity.js';
 
@@ -21,7 +22,10 @@ export interface Factories {
 
 export const uniqueEmail = (label = 'user') => `${label}-${randomBytes(5).toString('hex')}@example.test`;
 
-export function createFactories(deps: { users: UserAdmin; clients: ReturnType<typeof createClientRegistry> }): Factories {
+/** Fixtures are made as an operator on the host would make them. */
+export const TEST_ACTOR: AdminActor = { userId: null, clientId: null, origin: { userAgent: 'test-factory' } };
+
+export function createFactories(deps: { users: UsersAdmin; clients: ReturnType<typeof createClientRegistry> }): Factories {
   return {
     async buildUser(overrides = {}) {
       const password = overrides.password ?? `pw-${randomBytes(9).toString('base64url')}`;
@@ -29,8 +33,7 @@ export function createFactories(deps: { users: UserAdmin; clients: ReturnType<ty
         email: overrides.email ?? uniqueEmail(),
         password,
         name: overrides.name === undefined ? 'Test User' : overrides.name,
-        totpSecret: null,
-      });
+      }, TEST_ACTOR);
       return { ...user, password };
     },
     async buildClient(overrides = {}) {

@@ -6,10 +6,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { ConfigOverrides } from '../../src/config/schema.js';
 import { createLogger } from '../../src/http/logger.js';
 import { createGatehouse, type Gatehouse } from '../../src/gatehouse.js';
-import { createPasswordHasher } from '../../src/accounts/passwords.js';
-import { createUserAdmin } from '../../src/accounts/user-admin.js';
 import { createClientRegistry } from '../../src/oidc/client-registry.js';
-import { createSecretBox } from '../../src/security/secret-box.js';
 import type { Backend } from './backends.js';
 import { REDIS_URL } from './backends.js';
 import { createTestDatabase } from './postgres.js';
@@ -66,12 +63,7 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
   });
   const gatehouse = await createGatehouse(config, createLogger(config.log.level));
   await gatehouse.listen();
-  const { storage } = gatehouse.storage;
-  const box = createSecretBox(gatehouse.keyEncryption.key);
-  const factories = createFactories({
-    users: createUserAdmin({ users: storage.users, oidc: storage.oidc, passwords: createPasswordHasher(config.passwords.argon2), box }),
-    clients: createClientRegistry(storage.clients),
-  });
+  const factories = createFactories({ users: gatehouse.admin.users, clients: createClientRegistry(gatehouse.storage.storage.clients) });
   return {
     ...factories,
     backend,

@@ -1,6 +1,5 @@
-import { createPasswordHasher } from '../../src/accounts/passwords.js';
-import { createUserAdmin, type UserAdmin } from '../../src/accounts/user-admin.js';
-import { createSecretBox } from '../../src/security/secret-box.js';
+import type { NewUserInput } from '../../src/admin/users.service.js';
+import { TEST_ACTOR } from './factories.js';
 import type { ClientInput } from '../../src/oidc/client-registry.js';
 import type { TestClient, TestUser } from './factories.js';
 import type { TestServer } from './server.js';
@@ -25,12 +24,19 @@ export async function buildRp(server: TestServer, overrides: Partial<ClientInput
   return { client, config: await discoverRp(server.issuer, client) };
 }
 
-/** The same rules the CLI uses to disable users: revokes every session and token. */
-export function userAdminFor(server: TestServer): UserAdmin {
-  const { storage } = server.gatehouse.storage;
-  const passwords = createPasswordHasher(server.gatehouse.config.passwords.argon2);
-  const box = createSecretBox(server.gatehouse.keyEncryption.key);
-  return createUserAdmin({ users: storage.users, oidc: storage.oidc, passwords, box });
+/** User administration by email, through the admin services (disabling revokes every session and token). */
+export function userAdminFor(server: TestServer) {
+  const { admin, storage } = server.gatehouse;
+  const findByEmail = async (email: string) => {
+    const user = await storage.storage.users.findByEmail(email);
+    if (!user) throw new Error(`no user ${email}`);
+    return user;
+  };
+  return {
+    create: (input: NewUserInput) => admin.users.create(input, TEST_ACTOR),
+    setDisabled: async (email: string, disabled: boolean) => admin.users.setDisabled((await findByEmail(email)).id, disabled, TEST_ACTOR),
+    findByEmail,
+  };
 }
 
 export interface SignedIn {

@@ -36,6 +36,20 @@ describe.each(BACKENDS)('gatehouse CLI (%s)', (backend) => {
     expect(clients.out.join('\n')).toContain('Cli App');
   });
 
+  it('records what an operator does as admin audit events, naming the CLI and the OS account', async () => {
+    const created = json<{ client_id: string }>(await cli(server, 'clients', 'create', '--name', 'Audited', '--redirect-uri', 'https://rp.example/cb', '--json'));
+    const email = uniqueEmail('audited');
+    expect((await cli(server, 'users', 'create', '--email', email, '--password', 'twelve chars ok')).code).toBe(0);
+    expect((await cli(server, 'users', 'disable', '--email', email)).code).toBe(0);
+    const { audit, users } = server.gatehouse.storage.storage;
+    const user = await users.findByEmail(email);
+    const [clientEvent] = await audit.query({ action: 'client.created', limit: 1 });
+    expect(clientEvent).toMatchObject({ actorId: null, clientId: null, details: { client: created.client_id } });
+    expect(clientEvent?.userAgent).toMatch(/^gatehouse-cli \(.+\)$/);
+    const userEvents = await audit.query({ subjectId: user?.id, action: 'user.', limit: 10 });
+    expect(userEvents.map((e) => e.action).sort()).toEqual(['user.created', 'user.disabled']);
+  });
+
   it('imports an authenticator secret, stored encrypted', async () => {
     const email = uniqueEmail('totp');
     const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
@@ -98,11 +112,11 @@ describe.each(BACKENDS)('gatehouse CLI (%s)', (backend) => {
     [['users', 'create', '--email', 'x@example.com'], /--password is required/],
     [['users', 'create', '--email', 'not-an-email', '--password', 'long enough pw'], /email: .* is not an email address/],
     [['users', 'create', '--email', 'short@example.com', '--password', 'short'], /at least 12 characters/],
-    [['users', 'create', '--email', 'totp@example.com', '--password', 'long enough pw', '--totp-secret', 'not base32!'], /totp-secret/],
+    [['users', 'create', '--email', 'totp@example.com', '--password', 'long enough pw', '--totp-secret', 'not base32!'], /totp.secret/],
     [['users', 'disable', '--email', 'nobody@example.com'], /no user with email/],
     [['users', 'frobnicate'], /unknown users command/],
     [['clients', 'create', '--name', 'X', '--redirect-uri', 'http://evil.example/cb'], /must use https/],
-    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://rp.example/cb', '--grant-types', 'implicit'], /grant-types/],
+    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://rp.example/cb', '--grant-types', 'implicit'], /grant.types/],
     [['clients', 'create', '--name', 'X', '--public', '--grant-types', 'client_credentials'], /confidential/],
     [['clients', 'create', '--name', 'X', '--bogus-flag'], /Unknown option/],
     [['clients', 'delete', 'no-such-client'], /no client with id/],

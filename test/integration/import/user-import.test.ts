@@ -144,6 +144,35 @@ describe.each(BACKENDS)('user import and export (%s)', (backend) => {
     expect(await server.gatehouse.storage.storage.users.findByEmail(dup)).toBeNull();
   });
 
+  it('assigns the roles a line names, creating the ones that do not exist, and exports them', async () => {
+    const existing = `team-${randomBytes(3).toString('hex')}`;
+    const fresh = `fresh-${randomBytes(3).toString('hex')}`;
+    await server.gatehouse.storage.storage.roles.create({ name: existing });
+    const [first, second] = [uniqueEmail('roles'), uniqueEmail('roles')];
+    const result = await cli(server, 'users', 'import', file(`roles-${fresh}.jsonl`, [
+      { email: first, roles: [existing, fresh] },
+      { email: second, roles: [fresh] },
+    ]));
+    expect(result.code).toBe(0);
+    expect(result.out.join('\n')).toContain(`roles created: ${fresh}`);
+    const { users, roles } = server.gatehouse.storage.storage;
+    expect(await roles.rolesOf((await users.findByEmail(first))?.id ?? '')).toEqual([existing, fresh].sort());
+    expect(await roles.rolesOf((await users.findByEmail(second))?.id ?? '')).toEqual([fresh]);
+    const exported = (await cli(server, 'users', 'export')).out.join('\n').split('\n').filter(Boolean)
+      .map((line) => JSON.parse(line) as { email: string; roles?: string[] });
+    expect(exported.find((r) => r.email === first)?.roles).toEqual([existing, fresh].sort());
+  });
+
+  it('refuses a bad role name by line and creates no role', async () => {
+    const bad = await cli(server, 'users', 'import', file('bad-role.jsonl', [
+      { email: uniqueEmail('roles'), roles: ['fine-role-zz'] },
+      { email: uniqueEmail('roles'), roles: ['has space'] },
+    ]));
+    expect(bad.code).not.toBe(0);
+    expect(bad.err.join('\n')).toMatch(/line 2: roles\.0: not a role name/);
+    expect((await server.gatehouse.storage.storage.roles.list()).map((r) => r.name)).not.toContain('fine-role-zz');
+  });
+
   it('refuses an empty file and a missing one with exit code 2', async () => {
     const empty = await cli(server, 'users', 'import', file('empty.jsonl', []));
     expect(empty.code).toBe(2);
@@ -198,6 +227,7 @@ describe.each(BACKENDS)('user import and export (%s)', (backend) => {
       // the service, as the admin API will call it: the TOTP secret survived, sealed with the new server's key
       const service = createUserImport({
         users: fresh.gatehouse.storage.storage.users, box: createSecretBox(fresh.gatehouse.keyEncryption.key),
+        transaction: fresh.gatehouse.storage.storage.transaction,
       });
       const again = await service.exportUsers();
       expect(again.find((r) => r.email === totpEmail)?.totp_secret).toBe(totpSecret);

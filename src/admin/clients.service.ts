@@ -1,0 +1,148 @@
+import type { Storage } from '../storage/storage.js';
+import type { ClientRow, ClientStatus } from '../storage/entities/client.entity.js';
+import type { KeysetPosition, Page } from '../storage/keyset.js';
+import type { AuditLog } from '../security/audit.js';
+import { buildClientMetadata, clientInputOf, ClientInputError, newClientRecord, usesClientSecret, type ClientInput } from '../oidc/client-registry.js';
+import { generateClientSecret, hashClientSecret } from '../oidc/client-secret.js';
+import { ACCOUNT_CLIENT_ID } from '../portal/account-client.js';
+import { ADMIN_CONSOLE_CLIENT_ID } from '../oidc/admin-resource.js';
+import { recordAdminAction, type AdminActor } from './actor.js';
+import { FieldError, NotFoundError } from './errors.js';
+
+/** Gatehouse's own clients are re-registered at every boot; admins cannot change them. */
+const BUILT_IN = new Set([ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID]);
+
+/** The CLI's option names in ClientInputError, as the API's snake_case fields. */
+const API_FIELD: Record<string, string> = {
+  'redirect-uri': 'redirect_uris',
+  'post-logout-redirect-uri': 'post_logout_redirect_uris',
+  'grant-types': 'grant_types',
+  'auth-method': 'token_endpoint_auth_method',
+  'id-token-alg': 'id_token_signed_response_alg',
+  'jwks-uri': 'jwks_uri',
+  'visible-roles': 'visible_roles',
+  'admin-scopes': 'admin_scopes',
+};
+
+function asFieldError(error: unknown): never {
+  if (error instanceof ClientInputError) throw new FieldError(API_FIELD[error.field] ?? error.field, error.message.replace(/^[^:]+: /, ''));
+  throw error;
+}
+
+function metadataOf(input: ClientInput) {
+  try {
+    return buildClientMetadata(input);
+  } catch (error) {
+    return asFieldError(error);
+  }
+}
+
+export interface IssuedClient {
+  client: ClientRow;
+  /** Shown once; only its digest is stored. */
+  clientSecret: string | null;
+}
+
+/** Client administration for the admin API and console: each change audited in its transaction. */
+export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) {
+  const { storage, audit } = deps;
+
+  async function editable(id: string): Promise<ClientRow> {
+    const row = await storage.clients.find(id);
+    if (!row) throw new NotFoundError('client');
+    if (BUILT_IN.has(row.id)) throw new FieldError('client_id', 'Gatehouse\'s own clients cannot be changed');
+    return row;
+  }
+
+  return {
+    page: (options: { status?: ClientStatus; after?: KeysetPosition; limit: number }): Promise<Page<ClientRow>> => storage.clients.page(options),
+
+    async get(id: string): Promise<ClientRow> {
+      const row = await storage.clients.find(id);
+      if (!row) throw new NotFoundError('client');
+      return row;
+    },
+
+    async create(input: ClientInput, actor: AdminActor): Promise<IssuedClient> {
+      let fresh: ReturnType<typeof newClientRecord>;
+      try {
+        fresh = newClientRecord(input);
+      } catch (error) {
+        return asFieldError(error);
+      }
+      const { record, clientSecret } = fresh;
+      const client = await storage.transaction(async (tx) => {
+        const created = await tx.clients.create(record);
+        await recordAdminAction(audit, tx, actor, 'client.created', { details: { client: created.id, name: created.name } });
+        return created;
+      });
+      return { client, clientSecret };
+    },
+
+    /**
+     * Changes some fields; the rest keep their values and the whole is validated again. A
+     * client that starts to need a secret gets one (returned once); one that stops loses it.
+     */
+    async update(id: string, changes: Partial<ClientInput>, actor: AdminActor): Promise<IssuedClient> {
+      const row = await editable(id);
+      const input: ClientInput = { ...clientInputOf(row), ...changes };
+      if (changes.public === true && changes.authMethod === undefined) input.authMethod = 'none';
+      if (changes.public === false && changes.authMethod === undefined && input.authMethod === 'none') input.authMethod = 'client_secret_basic';
+      const { metadata } = metadataOf(input);
+      const needsSecret = usesClientSecret(metadata);
+      const clientSecret = needsSecret && !row.secretHash ? generateClientSecret() : null;
+      const secretHash = needsSecret ? (clientSecret ? hashClientSecret(clientSecret) : row.secretHash) : null;
+      const client = await storage.transaction(async (tx) => {
+        await tx.clients.update(id, { name: input.name.trim(), firstParty: input.firstParty, metadata, secretHash });
+        await recordAdminAction(audit, tx, actor, 'client.updated', { details: { client: id, fields: Object.keys(changes).sort() } });
+        return { ...row, name: input.name.trim(), firstParty: input.firstParty, metadata, secretHash };
+      });
+      return { client, clientSecret };
+    },
+
+    /** Deletes the client and every grant, session authorization and token it holds. */
+    async delete(id: string, actor: AdminActor): Promise<void> {
+      const row = await editable(id);
+      await storage.transaction(async (tx) => {
+        await tx.clients.delete(id);
+        await tx.oidc.revokeClient(id);
+        await recordAdminAction(audit, tx, actor, 'client.deleted', { details: { client: id, name: row.name } });
+      });
+    },
+
+    /** A new secret replaces the old one at once (tokens already issued stay valid). */
+    async rotateSecret(id: string, actor: AdminActor): Promise<string> {
+      const row = await editable(id);
+      if (!usesClientSecret(row.metadata)) throw new FieldError('token_endpoint_auth_method', 'this client does not authenticate with a client secret');
+      const clientSecret = generateClientSecret();
+      await storage.transaction(async (tx) => {
+        await tx.clients.update(id, { secretHash: hashClientSecret(clientSecret) });
+        await recordAdminAction(audit, tx, actor, 'client.secret_rotated', { details: { client: id } });
+      });
+      return clientSecret;
+    },
+
+    /** Lets a dynamically registered client, held for review, obtain tokens. */
+    async approve(id: string, actor: AdminActor): Promise<ClientRow> {
+      const row = await editable(id);
+      if (row.status !== 'pending') throw new FieldError('status', 'this client is not waiting for approval');
+      await storage.transaction(async (tx) => {
+        await tx.clients.update(id, { status: 'active' });
+        await recordAdminAction(audit, tx, actor, 'client.approved', { details: { client: id, name: row.name } });
+      });
+      return { ...row, status: 'active' };
+    },
+
+    /** Refuses a pending registration: the client is deleted. */
+    async reject(id: string, actor: AdminActor): Promise<void> {
+      const row = await editable(id);
+      if (row.status !== 'pending') throw new FieldError('status', 'this client is not waiting for approval');
+      await storage.transaction(async (tx) => {
+        await tx.clients.delete(id);
+        await recordAdminAction(audit, tx, actor, 'client.rejected', { details: { client: id, name: row.name } });
+      });
+    },
+  };
+}
+
+export type ClientsAdmin = ReturnType<typeof createClientsAdmin>;

@@ -1,0 +1,42 @@
+import type { Config } from '../config/schema.js';
+import type { Storage } from '../storage/storage.js';
+import type { AuditLog } from '../security/audit.js';
+import type { SecretBox } from '../security/secret-box.js';
+import type { PasswordHasher } from '../accounts/passwords.js';
+import type { SecondFactorService } from '../accounts/second-factors.js';
+import type { ProviderHost } from '../oidc/provider.js';
+import { createUserImport } from '../accounts/user-import.js';
+import { createClientsAdmin } from './clients.service.js';
+import { createUsersAdmin } from './users.service.js';
+import { createRolesAdmin } from './roles.service.js';
+import { createSessionsAdmin } from './sessions.service.js';
+import { createKeysAdmin } from './keys.service.js';
+
+export interface AdminServiceDeps {
+  config: Config;
+  storage: Storage;
+  audit: AuditLog;
+  box: SecretBox;
+  passwords: PasswordHasher;
+  secondFactors: SecondFactorService;
+  /** The running provider; absent in the CLI, where no provider runs. */
+  host?: ProviderHost;
+}
+
+/** Everything an admin can do, shared by the admin API and the console (which never call each other over HTTP). */
+export function createAdminServices(deps: AdminServiceDeps) {
+  const { storage, audit } = deps;
+  return {
+    clients: createClientsAdmin({ storage, audit }),
+    users: createUsersAdmin({
+      storage, audit, box: deps.box, passwords: deps.passwords, secondFactors: deps.secondFactors,
+      userImport: createUserImport({ users: storage.users, box: deps.box, transaction: storage.transaction }),
+    }),
+    roles: createRolesAdmin({ storage, audit }),
+    sessions: createSessionsAdmin({ storage, audit }),
+    keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.host ? () => deps.host?.reloadKeys() ?? Promise.resolve() : undefined }),
+    audit: { query: storage.audit.query },
+  };
+}
+
+export type AdminServices = ReturnType<typeof createAdminServices>;

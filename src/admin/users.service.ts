@@ -1,0 +1,150 @@
+import type { Storage } from '../storage/storage.js';
+import type { UserRow } from '../storage/entities/user.entity.js';
+import type { KeysetPosition, Page } from '../storage/keyset.js';
+import { DuplicateEmailError } from '../storage/users.repository.js';
+import { RoleInputError } from '../storage/roles.repository.js';
+import type { AuditLog } from '../security/audit.js';
+import type { PasswordHasher } from '../accounts/passwords.js';
+import type { FactorSummary, SecondFactorService } from '../accounts/second-factors.js';
+import { checkEmail, checkPassword, prepareNewUser, UserInputError, type NewUserFields } from '../accounts/user-admin.js';
+import type { SecretBox } from '../security/secret-box.js';
+import { ImportRejectedError, type ImportSummary, type UserImport } from '../accounts/user-import.js';
+import { recordAdminAction, type AdminActor } from './actor.js';
+import { ConflictError, FieldError, InvalidFileError, NotFoundError } from './errors.js';
+
+export interface UserDetail {
+  user: UserRow;
+  roles: string[];
+  factors: FactorSummary;
+  hasPassword: boolean;
+}
+
+export interface NewUserInput extends NewUserFields {
+  roles?: string[];
+}
+
+export interface UserChanges {
+  email?: string;
+  name?: string | null;
+  emailVerified?: boolean;
+}
+
+/** Domain input errors as the API's field errors; a taken email is a conflict. */
+function translate(error: unknown): never {
+  if (error instanceof UserInputError) throw new FieldError(error.field.replace('-', '_'), error.message.replace(/^[^:]+: /, ''));
+  if (error instanceof RoleInputError) throw new FieldError(error.field === 'role' ? 'roles' : error.field, error.message.replace(/^[^:]+: /, ''));
+  if (error instanceof DuplicateEmailError) throw new ConflictError('email', 'a user with this email exists');
+  throw error;
+}
+
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    return translate(error);
+  }
+}
+
+function checkName(name: string | null | undefined): string | null {
+  const value = name?.trim() || null;
+  if (value && value.length > 200) throw new FieldError('name', 'must be at most 200 characters');
+  return value;
+}
+
+/**
+ * User administration for the admin API and console. Every change and its audit event commit
+ * in one transaction; disabling or deleting a user ends their sessions and tokens in it too.
+ */
+export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; secondFactors: SecondFactorService; userImport: UserImport }) {
+  const { storage, audit, passwords, secondFactors } = deps;
+
+  async function existing(id: string): Promise<UserRow> {
+    // Ids are uuids; anything else cannot name a user (and would fail the uuid cast).
+    const user = /^[0-9a-f-]{36}$/i.test(id) ? await storage.users.findById(id) : null;
+    if (!user) throw new NotFoundError('user');
+    return user;
+  }
+
+  return {
+    page: (options: { search?: string; after?: KeysetPosition; limit: number }): Promise<Page<UserRow>> => storage.users.page(options),
+
+    async get(id: string): Promise<UserDetail> {
+      const user = await existing(id);
+      const [roles, factors, hash] = await Promise.all([storage.roles.rolesOf(id), secondFactors.summary(id), storage.users.passwordHash(id)]);
+      return { user, roles, factors, hasPassword: hash !== null };
+    },
+
+    create: (input: NewUserInput, actor: AdminActor): Promise<UserRow> => guarded(async () => {
+      // Hashing is slow: done before the transaction opens, not while it holds a connection.
+      const fields = await prepareNewUser(input, passwords, deps.box);
+      return storage.transaction(async (tx) => {
+        const user = await tx.users.create(fields);
+        for (const role of new Set(input.roles ?? [])) await tx.roles.assign(user.id, role);
+        await recordAdminAction(audit, tx, actor, 'user.created', { subjectId: user.id, details: { roles: input.roles ?? [] } });
+        return user;
+      });
+    }),
+
+    update: (id: string, changes: UserChanges, actor: AdminActor): Promise<UserRow> => guarded(async () => {
+      await existing(id);
+      const values: UserChanges = {};
+      if (changes.email !== undefined) values.email = checkEmail(changes.email);
+      if (changes.name !== undefined) values.name = checkName(changes.name);
+      if (changes.emailVerified !== undefined) values.emailVerified = changes.emailVerified;
+      await storage.transaction(async (tx) => {
+        await tx.users.update(id, values);
+        await recordAdminAction(audit, tx, actor, 'user.updated', { subjectId: id, details: { fields: Object.keys(values).sort() } });
+      });
+      return existing(id);
+    }),
+
+    /** Disabling ends every session, grant and token of the user at once (ASVS 5 7.4.2). */
+    async setDisabled(id: string, disabled: boolean, actor: AdminActor): Promise<UserRow> {
+      await existing(id);
+      await storage.transaction(async (tx) => {
+        await tx.users.setDisabled(id, disabled);
+        const revoked = disabled ? await tx.oidc.revokeAccount(id) : 0;
+        await recordAdminAction(audit, tx, actor, disabled ? 'user.disabled' : 'user.enabled', { subjectId: id, details: disabled ? { revoked } : {} });
+      });
+      return existing(id);
+    },
+
+    async delete(id: string, actor: AdminActor): Promise<void> {
+      const user = await existing(id);
+      await storage.transaction(async (tx) => {
+        await tx.oidc.revokeAccount(id);
+        await tx.users.delete(id);
+        // The subject is gone; the event keeps the id and email so the deletion stays traceable.
+        await recordAdminAction(audit, tx, actor, 'user.deleted', { subjectId: id, details: { email: user.email } });
+      });
+    },
+
+    setPassword: (id: string, password: string, actor: AdminActor): Promise<void> => guarded(async () => {
+      await existing(id);
+      const hash = await passwords.hash(checkPassword(password));
+      await storage.transaction(async (tx) => {
+        await tx.users.setPasswordHash(id, hash);
+        await recordAdminAction(audit, tx, actor, 'user.password_set', { subjectId: id });
+      });
+    }),
+
+    async resetFactors(id: string, actor: AdminActor): Promise<number> {
+      await existing(id);
+      return secondFactors.reset(id, { actorId: actor.userId, clientId: actor.clientId }, actor.origin);
+    },
+
+    /** A JSONL file (docs/import.md): every user or none; problems come back with line numbers. */
+    async import(text: string, actor: AdminActor): Promise<ImportSummary> {
+      try {
+        return await deps.userImport.importUsers(text, (tx, summary) => recordAdminAction(audit, tx, actor, 'users.imported', {
+          details: { imported: summary.imported, rolesCreated: summary.rolesCreated },
+        }));
+      } catch (error) {
+        if (error instanceof ImportRejectedError) throw new InvalidFileError(error.problems);
+        return translate(error);
+      }
+    },
+  };
+}
+
+export type UsersAdmin = ReturnType<typeof createUsersAdmin>;
