@@ -14,8 +14,6 @@ import { createAuditLog } from '../security/audit.js';
 import { createSignInThrottle } from '../security/sign-in-throttle.js';
 import { deriveKey } from '../security/key-encryption-secret.js';
 import type Provider from 'oidc-provider';
-import { createAdapter } from '../oidc/adapter.js';
-import { createModelProvider } from '../oidc/model-provider.js';
 import { createInitialAccessTokens } from '../oidc/initial-access-tokens.js';
 import { createClientApproval } from '../oidc/client-approval.js';
 import { createAdminServices } from '../admin/services.js';
@@ -61,10 +59,15 @@ function buildServices(config: Config, opened: OpenedStorage) {
     credentials: storage.credentials, totp, recovery, audit,
     throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'), transaction: storage.transaction,
   });
-  // Built only when a command creates an initial access token: it needs the signing keys.
+  // Built only when a command creates an initial access token: it needs the signing keys,
+  // and oidc-provider is loaded only then (its import prints a runtime warning on Node 20,
+  // which would add a line to every other command's output).
   let modelProvider: Provider | undefined;
   const provider = async () => {
     if (!modelProvider) {
+      const [{ createAdapter }, { createModelProvider }] = await Promise.all([
+        import('../oidc/adapter.js'), import('../oidc/model-provider.js'),
+      ]);
       await keys.ensureKeys();
       modelProvider = createModelProvider(config, {
         adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients }), keys: await keys.load(),

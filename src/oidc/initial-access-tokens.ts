@@ -4,7 +4,15 @@ import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.j
 import type { Repositories } from '../storage/storage.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { ClientInputError } from './client-registry.js';
-import { REGISTRATION_POLICY } from './registration-policy.js';
+
+/**
+ * The name of the registration policy every initial access token carries. oidc-provider
+ * runs an IAT's policies on registration and hands them on to the registration access
+ * token, so RFC 7592 updates are held to the same rules (lib/actions/registration.js).
+ * Declared here, not beside the policy, so that the CLI can load this file without
+ * loading oidc-provider (whose import prints a runtime warning).
+ */
+export const REGISTRATION_POLICY = 'gatehouse';
 
 const MODEL = 'InitialAccessToken';
 /** Our field in the stored payload; oidc-provider ignores keys it does not know. */

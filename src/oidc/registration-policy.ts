@@ -2,12 +2,7 @@ import { errors, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provi
 import type { Config } from '../config/schema.js';
 import { checkRedirectUri, ClientInputError } from './client-registry.js';
 
-/**
- * The name of the registration policy every initial access token carries. oidc-provider
- * runs an IAT's policies on registration and hands them on to the registration access
- * token, so RFC 7592 updates are held to the same rules (lib/actions/registration.js).
- */
-export const REGISTRATION_POLICY = 'gatehouse';
+export { REGISTRATION_POLICY } from './initial-access-tokens.js';
 
 export type RegistrationPolicyConfig = Config['registration']['policy'];
 
