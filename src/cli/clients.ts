@@ -101,9 +101,12 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
     case 'reject': {
       const { values, positionals } = parseCommand(args, {}, 1);
       const id = required(positionals[0], 'client-id');
-      const outcome = await run((s) => (sub === 'approve' ? s.registration.approval.approve(id) : s.registration.approval.reject(id)));
-      if (outcome === 'not_found') throw new CliUsageError(`no client with id ${id}`);
-      if (outcome === 'not_pending') throw new CliUsageError(`client ${id} is not waiting for approval`);
+      // Through the admin services, like every operator change: audited with the CLI actor.
+      await run(async (s) => {
+        if (sub === 'approve') await s.admin.clients.approve(id, s.actor);
+        else await s.admin.clients.reject(id, s.actor);
+      });
+      const outcome = sub === 'approve' ? 'approved' : 'rejected';
       if (values.json) io.out(JSON.stringify({ client_id: id, outcome }));
       else io.out(`${outcome} client ${id}`);
       return;

@@ -3,7 +3,7 @@ import type Provider from 'oidc-provider';
 import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
 import type { Repositories } from '../storage/storage.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
-import { ClientInputError } from './client-registry.js';
+import { FieldError } from '../admin/errors.js';
 
 /**
  * The name of the registration policy every initial access token carries. oidc-provider
@@ -73,10 +73,10 @@ export interface InitialAccessTokenDeps {
 function checkInput(input: CreateInitialAccessToken, defaultTtl: number): { ttl: number; note: string | null } {
   const ttl = input.ttlSeconds ?? defaultTtl;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) {
-    throw new ClientInputError('ttlSeconds', `must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`);
+    throw new FieldError('ttl_seconds', `must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`);
   }
   const note = input.note?.trim() || null;
-  if (note && note.length > MAX_NOTE_LENGTH) throw new ClientInputError('note', `must be at most ${MAX_NOTE_LENGTH} characters`);
+  if (note && note.length > MAX_NOTE_LENGTH) throw new FieldError('note', `must be at most ${MAX_NOTE_LENGTH} characters`);
   return { ttl, note };
 }
 
