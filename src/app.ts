@@ -15,8 +15,10 @@ import { assignRequestId } from './http/request-id.js';
 import { serveAssets, WEBAUTHN_BROWSER_BUNDLE } from './http/assets.js';
 import { createHealthRouter } from './http/health.js';
 import { createInteractionRouter } from './interactions/router.js';
-import { CLIENT_AUTH_PATHS } from './oidc/options.js';
+import { AUTHORIZATION_PATH, CLIENT_AUTH_PATHS, REGISTRATION_PATH } from './oidc/options.js';
 import { hashPresentedClientSecret } from './oidc/client-secret.js';
+import { refusePendingClients } from './oidc/pending-clients.js';
+import { omitStoredClientSecret } from './oidc/registration-response.js';
 
 export interface AppDeps {
   config: Config;
@@ -56,7 +58,9 @@ export function createApp(deps: AppDeps): Koa {
   app.use(adminApi.allowedMethods());
   app.use(portal.routes());
   app.use(portal.allowedMethods());
-  app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS));
+  app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS, REGISTRATION_PATH));
+  app.use(refusePendingClients(deps.storage.clients.statusOf, { authorization: AUTHORIZATION_PATH, clientAuth: CLIENT_AUTH_PATHS }));
+  app.use(omitStoredClientSecret(REGISTRATION_PATH));
   app.use(deps.host.middleware);
   return app;
 }

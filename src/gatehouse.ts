@@ -25,6 +25,9 @@ import { createWebAuthnService } from './accounts/webauthn.js';
 import { createAuditLog } from './security/audit.js';
 import { deriveKey } from './security/key-encryption-secret.js';
 import { ensureAccountClient } from './portal/account-client.js';
+import { createRegisteredClientStore } from './oidc/registered-client-store.js';
+import { createInitialAccessTokens, type InitialAccessTokens } from './oidc/initial-access-tokens.js';
+import { createClientApproval, type ClientApproval } from './oidc/client-approval.js';
 import { ensureAdminConsole } from './admin/console-client.js';
 import { createAdminServices, type AdminServices } from './admin/services.js';
 
@@ -37,6 +40,8 @@ export interface Gatehouse {
   storage: OpenedStorage;
   keyEncryption: KeyEncryptionSecret;
   keysCreated: boolean;
+  /** Dynamic client registration administration (RFC 7591): initial access tokens, approvals. */
+  registration: { initialAccessTokens: InitialAccessTokens; approval: ClientApproval };
   /** The admin services (the API and console use them; tests build fixtures with them). */
   admin: AdminServices;
   /** Starts listening; resolves with the bound port. */
@@ -71,12 +76,16 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     });
     const webauthn = createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config, transaction: storage.transaction });
 
+    const registeredClients = createRegisteredClientStore({
+      transaction: storage.transaction, audit, requireApproval: config.registration.requireApproval,
+    });
+
     const host = await createProviderHost(config, {
       keys,
       log,
       audit,
       buildOptions: (material) => buildProviderOptions(config, {
-        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients }),
+        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients, registeredClients }),
         findAccount: createFindAccount(accounts, storage.roles.rolesOf),
         rolesOf: storage.roles.rolesOf,
         keys: material,
@@ -112,6 +121,14 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       admin,
     });
 
+    const registration = {
+      initialAccessTokens: createInitialAccessTokens({
+        provider: () => host.current, oidc: storage.oidc, transaction: storage.transaction, audit,
+        defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
+      }),
+      approval: createClientApproval({ clients: storage.clients, transaction: storage.transaction, audit }),
+    };
+
     const purge = setInterval(() => {
       const auditCutoff = config.audit.retentionDays > 0 ? new Date(Date.now() - config.audit.retentionDays * 86_400_000) : null;
       Promise.all([storage.oidc.purgeExpired(), storage.signingKeys.deleteExpired(), auditCutoff ? storage.audit.deleteOlderThan(auditCutoff) : 0])
@@ -122,7 +139,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     let server: Server | undefined;
     return {
-      config, app, host, storage: opened, keyEncryption, keysCreated, admin,
+      config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration,
       listen() {
         return new Promise((resolve, reject) => {
           const listening = app.listen(config.http.port, config.http.host);

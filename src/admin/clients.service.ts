@@ -157,6 +157,8 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
       if (row.status !== 'pending') throw new FieldError('status', 'this client is not waiting for approval');
       await storage.transaction(async (tx) => {
         await tx.clients.delete(id);
+        // Its registration access token (RFC 7592) and anything else naming it go too.
+        await tx.oidc.revokeClient(id);
         await recordAdminAction(audit, tx, actor, 'client.rejected', { details: { client: id, name: row.name } });
       });
     },

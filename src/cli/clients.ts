@@ -87,7 +87,31 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
       else io.out(`deleted client ${id}`);
       return;
     }
+    case 'pending': {
+      const { values } = parseCommand(args, {});
+      const pending = await run((s) => s.registration.approval.listPending());
+      const rows = pending.map((c) => ({
+        client_id: c.id, name: c.name, redirect_uris: c.redirectUris.join(' '), scope: c.scope, registered: c.createdAt.toISOString(),
+      }));
+      if (values.json) io.out(JSON.stringify(rows));
+      else table(rows).forEach((line) => io.out(line));
+      return;
+    }
+    case 'approve':
+    case 'reject': {
+      const { values, positionals } = parseCommand(args, {}, 1);
+      const id = required(positionals[0], 'client-id');
+      // Through the admin services, like every operator change: audited with the CLI actor.
+      await run(async (s) => {
+        if (sub === 'approve') await s.admin.clients.approve(id, s.actor);
+        else await s.admin.clients.reject(id, s.actor);
+      });
+      const outcome = sub === 'approve' ? 'approved' : 'rejected';
+      if (values.json) io.out(JSON.stringify({ client_id: id, outcome }));
+      else io.out(`${outcome} client ${id}`);
+      return;
+    }
     default:
-      throw new CliUsageError(`unknown clients command "${sub ?? ''}": use create, list or delete`);
+      throw new CliUsageError(`unknown clients command "${sub ?? ''}": use create, list, delete, pending, approve or reject`);
   }
 }

@@ -13,6 +13,9 @@ import { createSecondFactorService } from '../accounts/second-factors.js';
 import { createAuditLog } from '../security/audit.js';
 import { createSignInThrottle } from '../security/sign-in-throttle.js';
 import { deriveKey } from '../security/key-encryption-secret.js';
+import type Provider from 'oidc-provider';
+import { createInitialAccessTokens } from '../oidc/initial-access-tokens.js';
+import { createClientApproval } from '../oidc/client-approval.js';
 import { createAdminServices } from '../admin/services.js';
 import type { AdminActor } from '../admin/actor.js';
 import { FieldError } from '../admin/errors.js';
@@ -51,10 +54,27 @@ function buildServices(config: Config, opened: OpenedStorage) {
   const audit = createAuditLog(storage.audit);
   const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
   const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(secret, 'recovery-codes') });
+  const keys = createKeyManager(storage.signingKeys, box);
   const secondFactors = createSecondFactorService({
     credentials: storage.credentials, totp, recovery, audit,
     throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'), transaction: storage.transaction,
   });
+  // Built only when a command creates an initial access token: it needs the signing keys,
+  // and oidc-provider is loaded only then (its import prints a runtime warning on Node 20,
+  // which would add a line to every other command's output).
+  let modelProvider: Provider | undefined;
+  const provider = async () => {
+    if (!modelProvider) {
+      const [{ createAdapter }, { createModelProvider }] = await Promise.all([
+        import('../oidc/adapter.js'), import('../oidc/model-provider.js'),
+      ]);
+      await keys.ensureKeys();
+      modelProvider = createModelProvider(config, {
+        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients }), keys: await keys.load(),
+      });
+    }
+    return modelProvider;
+  };
   const admin = createAdminServices({ config, storage, audit, box, passwords: createPasswordHasher(config.passwords.argon2), secondFactors });
   return {
     opened,
@@ -62,7 +82,14 @@ function buildServices(config: Config, opened: OpenedStorage) {
     admin,
     actor: cliActor(),
     userImport: createUserImport({ users: storage.users, box, transaction: storage.transaction }),
-    keys: createKeyManager(storage.signingKeys, box),
+    keys,
+    registration: {
+      initialAccessTokens: createInitialAccessTokens({
+        provider, oidc: storage.oidc, transaction: storage.transaction, audit,
+        defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
+      }),
+      approval: createClientApproval({ clients: storage.clients, transaction: storage.transaction, audit }),
+    },
     /** Operators name users by email; the services take ids. */
     async userIdFor(email: string): Promise<string> {
       const user = await storage.users.findByEmail(email);

@@ -9,6 +9,7 @@ import { clientsCommand } from './clients.js';
 import { keysCommand } from './keys.js';
 import { grantsCommand } from './grants.js';
 import { rolesCommand } from './roles.js';
+import { registrationCommand } from './registration.js';
 
 export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run cli -- <command>)
 
@@ -24,6 +25,9 @@ export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: n
                  [--jwks-uri https://… | --jwks JSON|@file] [--id-token-alg ES256|RS256]
                  [--mfa optional|required] [--visible-roles a,b] [--admin-scopes admin:read,admin:write]
   clients list | clients delete CLIENT_ID
+  clients pending | clients approve CLIENT_ID | clients reject CLIENT_ID
+  registration token create [--ttl SECONDS] [--note TEXT] | registration token list
+  registration token revoke ID             initial access tokens for dynamic client registration
   roles create NAME [--description D] | roles list | roles delete NAME
   roles assign --email E --role NAME | roles unassign --email E --role NAME
   grants list --email E | grants revoke GRANT_ID | grants revoke --email E --client-id C
@@ -53,6 +57,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       case 'clients': await clientsCommand(sub, rest, run, io); return 0;
       case 'grants': await grantsCommand(sub, rest, run, io); return 0;
       case 'roles': await rolesCommand(sub, rest, run, io); return 0;
+      case 'registration': await registrationCommand(sub, rest, run, io); return 0;
       case 'keys': await keysCommand(sub, rest, run, context.config, io); return 0;
       default: throw new CliUsageError(`unknown command "${command}" (see gatehouse help)`);
     }

@@ -99,6 +99,17 @@ export const configSchema = z.strictObject({
       }
     });
   }),
+  registration: z.strictObject({
+    enabled: z.boolean(),
+    requireApproval: z.boolean(),
+    initialAccessTokenTtlSeconds: seconds,
+    policy: z.strictObject({
+      grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1),
+      scopes: z.array(z.enum(OIDC_SCOPES)).min(1),
+      authMethods: z.array(z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])).min(1),
+      maxRedirectUris: z.number().int().min(1).max(100),
+    }),
+  }),
   admin: z.strictObject({
     consoleMfa: z.enum(['optional', 'required']),
   }),

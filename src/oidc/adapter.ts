@@ -2,15 +2,17 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
 import type { ClientsRepository } from '../storage/clients.repository.js';
 import { clientMetadata } from './client-metadata.js';
+import type { RegisteredClientStore } from './registered-client-store.js';
 
 /** Models whose single use protects a grant: losing the consume race is a replay. */
 const SINGLE_USE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
 
 /**
- * Clients are read from the `clients` table (registered by the CLI or the admin API);
- * oidc-provider does not write them in this version (dynamic registration comes later).
+ * Clients are read from the `clients` table (registered by the CLI, the admin API or
+ * dynamic registration). oidc-provider writes them only for dynamic registration
+ * (RFC 7591/7592) and only through `registered`; without it the provider cannot write.
  */
-function clientAdapter(clients: ClientsRepository): Adapter {
+function clientAdapter(clients: ClientsRepository, registered: RegisteredClientStore | undefined): Adapter {
   const readOnly = async () => {
     throw new Error('clients are managed through Gatehouse, not the provider');
   };
@@ -21,9 +23,9 @@ function clientAdapter(clients: ClientsRepository): Adapter {
     },
     findByUid: async () => undefined,
     findByUserCode: async () => undefined,
-    upsert: readOnly,
+    upsert: registered ? (id, payload) => registered.save(id, payload) : readOnly,
     consume: readOnly,
-    destroy: readOnly,
+    destroy: registered ? (id) => registered.remove(id) : readOnly,
     revokeByGrantId: async () => undefined,
   };
 }
@@ -32,10 +34,10 @@ function clientAdapter(clients: ClientsRepository): Adapter {
  * The translator between oidc-provider's seven adapter methods and our storage.
  * `createAdapter(storage)` is passed as the provider's `adapter` factory.
  */
-export function createAdapter(deps: { oidc: OidcPayloadRepository; clients: ClientsRepository }) {
+export function createAdapter(deps: { oidc: OidcPayloadRepository; clients: ClientsRepository; registeredClients?: RegisteredClientStore }) {
   const { oidc, clients } = deps;
   return function adapterFor(model: string): Adapter {
-    if (model === 'Client') return clientAdapter(clients);
+    if (model === 'Client') return clientAdapter(clients, deps.registeredClients);
     return {
       find: (id) => oidc.find(model, id) as Promise<AdapterPayload | undefined>,
       findByUid: (uid) => oidc.findByUid(model, uid) as Promise<AdapterPayload | undefined>,

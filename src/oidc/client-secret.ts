@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context, Next } from 'koa';
+import { readFormBody, readJsonObjectBody } from '../http/request-body.js';
 
 /**
  * Client secrets are stored only as SHA-256 digests. oidc-provider compares the presented
@@ -21,38 +22,50 @@ export function generateClientSecret(): string {
 const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, '%20'));
 const formEncode = (value: string) => encodeURIComponent(value);
 
-function rewriteBasic(header: string): string | undefined {
+/** The client id and secret of an HTTP Basic Authorization header (RFC 6749 §2.3.1). */
+export function basicCredentials(header: string): { clientId: string; secret: string } | undefined {
   const [scheme, token, extra] = header.split(' ');
   if (extra !== undefined || scheme?.toLowerCase() !== 'basic' || !token) return undefined;
   const decoded = Buffer.from(token, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   try {
-    const id = decoded.slice(0, colon);
-    const secret = formDecode(decoded.slice(colon + 1));
-    if (!secret) return undefined;
-    return 'Basic ' + Buffer.from(`${id}:${formEncode(hashClientSecret(secret))}`).toString('base64');
+    return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
   } catch {
     return undefined; // malformed: left for the provider to reject with invalid_request
   }
 }
 
-const MAX_FORM_BYTES = 56 * 1024;
-
-async function readForm(ctx: Context): Promise<URLSearchParams | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_FORM_BYTES) ctx.throw(413, 'request entity too large');
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+function rewriteBasic(header: string): string | undefined {
+  const [, token] = header.split(' ');
+  const credentials = basicCredentials(header);
+  if (!token || !credentials?.secret) return undefined;
+  // The id is passed on exactly as the client encoded it.
+  const id = Buffer.from(token, 'base64').toString('utf8').split(':', 1)[0] ?? '';
+  return 'Basic ' + Buffer.from(`${id}:${formEncode(hashClientSecret(credentials.secret))}`).toString('base64');
 }
 
-/** Mounted in front of the provider for POSTs to the endpoints that authenticate clients. */
-export function hashPresentedClientSecret(paths: readonly string[]) {
+function hashSecretField(body: Record<string, unknown>): void {
+  const secret = body.client_secret;
+  if (typeof secret === 'string' && secret) body.client_secret = hashClientSecret(secret);
+}
+
+/** `/reg/<client_id>`: the RFC 7592 client configuration endpoint under the registration endpoint. */
+const isClientConfigurationPath = (path: string, registrationPath: string) =>
+  path.startsWith(`${registrationPath}/`) && path.length > registrationPath.length + 1;
+
+/**
+ * Mounted in front of the provider for POSTs to the endpoints that authenticate clients,
+ * and for RFC 7592 updates (PUT /reg/:client_id), whose body carries the client's
+ * client_secret (§2.2) that oidc-provider compares with the stored value, our digest.
+ */
+export function hashPresentedClientSecret(paths: readonly string[], registrationPath?: string) {
   return async function hashPresentedClientSecretMiddleware(ctx: Context, next: Next): Promise<void> {
+    if (ctx.method === 'PUT' && registrationPath && isClientConfigurationPath(ctx.path, registrationPath)) {
+      const body = await readJsonObjectBody(ctx);
+      if (body) hashSecretField(body);
+      return next();
+    }
     if (ctx.method !== 'POST' || !paths.includes(ctx.path)) return next();
     const authorization = ctx.get('authorization');
     if (authorization) {
@@ -62,20 +75,9 @@ export function hashPresentedClientSecret(paths: readonly string[]) {
       // (one authentication mechanism only), so the body is left for it to parse.
       return next();
     }
-    if (ctx.is('application/x-www-form-urlencoded')) {
-      const form = await readForm(ctx);
-      if (form) {
-        const secrets = form.getAll('client_secret');
-        if (secrets.length === 1 && secrets[0]) form.set('client_secret', hashClientSecret(secrets[0]));
-        // oidc-provider reads an already-parsed body from ctx.request.body (lib/shared/selective_body.js).
-        (ctx.request as { body?: unknown }).body = Object.fromEntries(
-          [...new Set(form.keys())].map((key) => {
-            const values = form.getAll(key);
-            return [key, values.length === 1 ? values[0] : values];
-          }),
-        );
-      }
-    }
+    const form = await readFormBody(ctx);
+    // Only a single client_secret is hashed; a repeated one is the provider's invalid_request.
+    if (form && typeof form.client_secret === 'string') hashSecretField(form);
     return next();
   };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { errors, type Configuration, type KoaContextWithOIDC, type Grant, type JWK } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
 import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
@@ -9,11 +10,19 @@ import { ADMIN_SCOPES_FIELD, FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES } from './cl
 import { isAdminScope } from './admin-resource.js';
 import { buildResourceIndicators } from './resources.js';
 import { createExtraTokenClaims, type RolesOf } from './roles.js';
+import { createRegistrationPolicy, REGISTRATION_POLICY } from './registration-policy.js';
+import { issueClientSecret } from './registration-response.js';
 
 export const INTERACTION_PATH = '/interaction';
 
 /** Endpoints where clients authenticate; client secrets are hashed before the provider sees them. */
 export const CLIENT_AUTH_PATHS = ['/token', '/token/introspection', '/token/revocation', '/request'];
+
+/** The authorization endpoint, where a pending client is refused with a page. */
+export const AUTHORIZATION_PATH = '/auth';
+
+/** RFC 7591 registration endpoint; RFC 7592 client configuration endpoints live below it. */
+export const REGISTRATION_PATH = '/reg';
 
 export interface ProviderDeps {
   adapter: Configuration['adapter'];
@@ -170,6 +179,22 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
           throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
         },
       },
+      // RFC 7591: never open registration. Every registration presents an initial access
+      // token (§3, "protected" registration) created by an admin (initial-access-tokens.ts)
+      // and carrying our policy, which oidc-provider hands on to the registration access
+      // token so RFC 7592 updates meet the same rules.
+      registration: {
+        enabled: config.registration.enabled,
+        initialAccessToken: true,
+        policies: { [REGISTRATION_POLICY]: createRegistrationPolicy(config.registration.policy) },
+        // Same shape as admin-created client ids: 128 random bits, url-safe.
+        idFactory: () => randomBytes(16).toString('base64url'),
+        secretFactory: issueClientSecret,
+        issueRegistrationAccessToken: true,
+      },
+      // RFC 7592 read, update and delete with the registration access token, rotated on
+      // every update (the stolen-token window of §1.1 closes with each use).
+      registrationManagement: { enabled: config.registration.enabled, rotateRegistrationAccessToken: true },
       userinfo: { enabled: true },
       resourceIndicators: buildResourceIndicators(config.resources, config.issuer),
       rpInitiatedLogout: {
@@ -178,6 +203,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
         postLogoutSuccessSource: deps.postLogoutSuccessSource,
       },
     },
+    routes: { registration: REGISTRATION_PATH },
     // Rotation on every use; reuse of a rotated token revokes the grant (the provider does
     // that sequentially, the adapter's consume under concurrency).
     rotateRefreshToken: true,

@@ -3,6 +3,8 @@ import { ClientEntity, type ClientRow, type ClientStatus } from './entities/clie
 import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
 
 export type NewClient = Pick<ClientRow, 'id' | 'name' | 'secretHash' | 'firstParty' | 'metadata'>;
+/** A client written by dynamic registration (RFC 7591): its status and source are explicit. */
+export type RegisteredClient = NewClient & Pick<ClientRow, 'status' | 'source'>;
 
 export function createClientsRepository(db: EntityManager) {
   const clients = db.getRepository(ClientEntity);
@@ -15,7 +17,23 @@ export function createClientsRepository(db: EntityManager) {
     async upsert(input: NewClient): Promise<void> {
       await clients.save({ ...input });
     },
+    /** Inserts or replaces a dynamically registered client. */
+    async saveRegistered(input: RegisteredClient): Promise<void> {
+      await clients.save({ ...input });
+    },
     find: async (id: string) => (id.includes('\u0000') ? null : clients.findOneBy({ id })),
+    /** Only the status, by primary key: what every authorization and token request reads. */
+    async statusOf(id: string): Promise<ClientStatus | undefined> {
+      if (id.includes('\u0000')) return undefined;
+      const row = await clients.findOne({ select: { id: true, status: true }, where: { id } });
+      return row?.status;
+    },
+    /** Changes a client's status only if it is `from` now; false when it was not (or is gone). */
+    async setStatus(id: string, from: ClientStatus, to: ClientStatus): Promise<boolean> {
+      const result = await clients.update({ id, status: from }, { status: to });
+      return (result.affected ?? 0) > 0;
+    },
+    listPending: () => clients.find({ where: { status: 'pending' }, order: { createdAt: 'ASC' } }),
     list: () => clients.find({ order: { createdAt: 'ASC' } }),
     /** Clients oldest first, optionally only those with one status (the pending queue). */
     page(options: { status?: ClientStatus; after?: KeysetPosition; limit: number }): Promise<Page<ClientRow>> {

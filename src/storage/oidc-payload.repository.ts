@@ -167,14 +167,17 @@ export function createOidcPayloadRepository(db: EntityManager) {
       return affected > 0;
     },
 
-    /** Everything issued to a deleted client: its grants and the tokens and codes under them. */
+    /**
+     * Everything a deleted or rejected client holds (RFC 7592 §2.3): its grants, the tokens
+     * and codes under them, and every other row naming it (client credentials tokens,
+     * registration access tokens, pushed requests). Unindexed on clientId: rare, admin-driven.
+     */
     async revokeClient(clientId: string): Promise<number> {
       if (hasNul(clientId)) return 0;
       const { affected } = await runSql(db, `
         WITH grants AS (SELECT id FROM oidc_payloads WHERE model = 'Grant' AND payload->>'clientId' = $1)
         DELETE FROM oidc_payloads
-        WHERE grant_id IN (SELECT id FROM grants) OR (model = 'Grant' AND id IN (SELECT id FROM grants))
-           OR (model = 'ClientCredentials' AND payload->>'clientId' = $1)`, [clientId]);
+        WHERE payload->>'clientId' = $1 OR grant_id IN (SELECT id FROM grants)`, [clientId]);
       return affected;
     },
 
@@ -189,6 +192,23 @@ export function createOidcPayloadRepository(db: EntityManager) {
     async revokeAccount(accountId: string): Promise<number> {
       const { affected } = await runSql(db, 'DELETE FROM oidc_payloads WHERE account_id = $1', [accountId]);
       return affected;
+    },
+
+    /** Live rows of one model, oldest first (short lists only: initial access tokens). */
+    async listLive(model: string): Promise<Array<{ id: string; payload: StoredPayload; expiresAt: Date | null; createdAt: Date }>> {
+      const { rows } = await runSql<{ id: string; payload: StoredPayload; expires_at: Date | null; created_at: Date }>(db,
+        `SELECT id, payload, expires_at, created_at FROM oidc_payloads WHERE model = $1 AND ${LIVE} ORDER BY created_at`, [model]);
+      return rows.map((r) => ({ id: r.id, payload: r.payload, expiresAt: r.expires_at, createdAt: r.created_at }));
+    },
+
+    /**
+     * Adds fields of our own to a stored payload. oidc-provider keeps only its own payload
+     * keys when it reads a row back (pickPayload in lib/models/base_model.js), so these are
+     * invisible to it.
+     */
+    async annotate(model: string, id: string, fields: Record<string, string>): Promise<void> {
+      await runSql(db, 'UPDATE oidc_payloads SET payload = payload || $3::jsonb WHERE model = $1 AND id = $2',
+        [model, id, JSON.stringify(fields, withoutNul)]);
     },
 
     /** Deletes rows past their expiry; returns how many. */

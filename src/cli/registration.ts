@@ -1,0 +1,51 @@
+import type { CliIo } from './io.js';
+import { CliUsageError, parseCommand, required, table } from './io.js';
+import type { CliServices } from './context.js';
+
+type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
+
+function seconds(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new CliUsageError('--ttl must be a whole number of seconds');
+  return Number(value);
+}
+
+/** `gatehouse registration token create|list|revoke`: initial access tokens (RFC 7591 §3). */
+export async function registrationCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
+  if (sub !== 'token') throw new CliUsageError(`unknown registration command "${sub ?? ''}": use token create, token list or token revoke`);
+  const [action, ...rest] = args;
+  switch (action) {
+    case 'create': {
+      const { values } = parseCommand(rest, { ttl: { type: 'string' }, note: { type: 'string' } });
+      const created = await run((s) => s.registration.initialAccessTokens.create({ ttlSeconds: seconds(values.ttl), note: values.note }));
+      if (values.json) {
+        io.out(JSON.stringify({ token: created.token, id: created.id, expires_at: created.expiresAt.toISOString() }));
+        return;
+      }
+      io.out(`initial access token ${created.id}, valid until ${created.expiresAt.toISOString()}`);
+      io.out(`  token: ${created.token}   (shown once: hand it to the developer)`);
+      return;
+    }
+    case 'list': {
+      const { values } = parseCommand(rest, {});
+      const tokens = await run((s) => s.registration.initialAccessTokens.list());
+      const rows = tokens.map((t) => ({
+        id: t.id, note: t.note ?? '', created: t.createdAt.toISOString(), expires: t.expiresAt?.toISOString() ?? '',
+      }));
+      if (values.json) io.out(JSON.stringify(rows));
+      else table(rows).forEach((line) => io.out(line));
+      return;
+    }
+    case 'revoke': {
+      const { values, positionals } = parseCommand(rest, {}, 1);
+      const id = required(positionals[0], 'id');
+      const revoked = await run((s) => s.registration.initialAccessTokens.revoke(id));
+      if (!revoked) throw new CliUsageError(`no live initial access token with id ${id}`);
+      if (values.json) io.out(JSON.stringify({ id, revoked: true }));
+      else io.out(`revoked initial access token ${id}`);
+      return;
+    }
+    default:
+      throw new CliUsageError(`unknown registration token command "${action ?? ''}": use create, list or revoke`);
+  }
+}
