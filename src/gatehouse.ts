@@ -27,7 +27,6 @@ import { deriveKey } from './security/key-encryption-secret.js';
 import { ensureAccountClient } from './portal/account-client.js';
 import { createRegisteredClientStore } from './oidc/registered-client-store.js';
 import { createInitialAccessTokens, type InitialAccessTokens } from './oidc/initial-access-tokens.js';
-import { createClientApproval, type ClientApproval } from './oidc/client-approval.js';
 import { ensureAdminConsole } from './admin/console-client.js';
 import { createAdminServices, type AdminServices } from './admin/services.js';
 
@@ -40,8 +39,8 @@ export interface Gatehouse {
   storage: OpenedStorage;
   keyEncryption: KeyEncryptionSecret;
   keysCreated: boolean;
-  /** Dynamic client registration administration (RFC 7591): initial access tokens, approvals. */
-  registration: { initialAccessTokens: InitialAccessTokens; approval: ClientApproval };
+  /** Dynamic client registration administration (RFC 7591): initial access tokens (approvals: admin.clients). */
+  registration: { initialAccessTokens: InitialAccessTokens };
   /** The admin services (the API and console use them; tests build fixtures with them). */
   admin: AdminServices;
   /** Starts listening; resolves with the bound port. */
@@ -110,7 +109,13 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       }),
     });
 
-    const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, host });
+    const registration = {
+      initialAccessTokens: createInitialAccessTokens({
+        provider: () => host.current, oidc: storage.oidc, transaction: storage.transaction, audit,
+        defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
+      }),
+    };
+    const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, host, initialAccessTokens: registration.initialAccessTokens });
     const app = createApp({
       config, log, storage, host, views,
       interactions: {
@@ -120,14 +125,6 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views },
       admin,
     });
-
-    const registration = {
-      initialAccessTokens: createInitialAccessTokens({
-        provider: () => host.current, oidc: storage.oidc, transaction: storage.transaction, audit,
-        defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
-      }),
-      approval: createClientApproval({ clients: storage.clients, transaction: storage.transaction, audit }),
-    };
 
     const purge = setInterval(() => {
       const auditCutoff = config.audit.retentionDays > 0 ? new Date(Date.now() - config.audit.retentionDays * 86_400_000) : null;

@@ -11,6 +11,8 @@ import { createUsersAdmin } from './users.service.js';
 import { createRolesAdmin } from './roles.service.js';
 import { createSessionsAdmin } from './sessions.service.js';
 import { createKeysAdmin } from './keys.service.js';
+import { createInitialAccessTokensAdmin } from './initial-access-tokens.service.js';
+import type { InitialAccessTokens } from '../oidc/initial-access-tokens.js';
 
 export interface AdminServiceDeps {
   config: Config;
@@ -21,6 +23,8 @@ export interface AdminServiceDeps {
   secondFactors: SecondFactorService;
   /** The running provider; absent in the CLI, where no provider runs. */
   host?: ProviderHost;
+  /** Initial access tokens for dynamic client registration (src/oidc/initial-access-tokens.ts). */
+  initialAccessTokens: InitialAccessTokens;
 }
 
 /** Everything an admin can do, shared by the admin API and the console (which never call each other over HTTP). */
@@ -35,6 +39,7 @@ export function createAdminServices(deps: AdminServiceDeps) {
     roles: createRolesAdmin({ storage, audit }),
     sessions: createSessionsAdmin({ storage, audit }),
     keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.host ? () => deps.host?.reloadKeys() ?? Promise.resolve() : undefined }),
+    initialAccessTokens: createInitialAccessTokensAdmin(deps.initialAccessTokens),
     audit: { query: storage.audit.query },
   };
 }

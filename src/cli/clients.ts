@@ -3,6 +3,7 @@ import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
 import type { CliServices } from './context.js';
 import { NotFoundError } from '../admin/errors.js';
+import { clientInputOf } from '../oidc/client-registry.js';
 
 /** --jwks takes the JWK Set as JSON, or @path to a file holding it. */
 function readJwks(value: string): unknown {
@@ -89,9 +90,10 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
     }
     case 'pending': {
       const { values } = parseCommand(args, {});
-      const pending = await run((s) => s.registration.approval.listPending());
-      const rows = pending.map((c) => ({
-        client_id: c.id, name: c.name, redirect_uris: c.redirectUris.join(' '), scope: c.scope, registered: c.createdAt.toISOString(),
+      // The queue is short by nature; one page of 200 is the whole of any sane one.
+      const pending = await run((s) => s.admin.clients.page({ status: 'pending', limit: 200 }));
+      const rows = pending.items.map((c) => ({
+        client_id: c.id, name: c.name, redirect_uris: clientInputOf(c).redirectUris.join(' '), scope: clientInputOf(c).scope, registered: c.createdAt.toISOString(),
       }));
       if (values.json) io.out(JSON.stringify(rows));
       else table(rows).forEach((line) => io.out(line));

@@ -15,7 +15,6 @@ import { createSignInThrottle } from '../security/sign-in-throttle.js';
 import { deriveKey } from '../security/key-encryption-secret.js';
 import type Provider from 'oidc-provider';
 import { createInitialAccessTokens } from '../oidc/initial-access-tokens.js';
-import { createClientApproval } from '../oidc/client-approval.js';
 import { createAdminServices } from '../admin/services.js';
 import type { AdminActor } from '../admin/actor.js';
 import { FieldError } from '../admin/errors.js';
@@ -75,7 +74,11 @@ function buildServices(config: Config, opened: OpenedStorage) {
     }
     return modelProvider;
   };
-  const admin = createAdminServices({ config, storage, audit, box, passwords: createPasswordHasher(config.passwords.argon2), secondFactors });
+  const initialAccessTokens = createInitialAccessTokens({
+    provider, oidc: storage.oidc, transaction: storage.transaction, audit,
+    defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
+  });
+  const admin = createAdminServices({ config, storage, audit, box, passwords: createPasswordHasher(config.passwords.argon2), secondFactors, initialAccessTokens });
   return {
     opened,
     storage,
@@ -83,13 +86,7 @@ function buildServices(config: Config, opened: OpenedStorage) {
     actor: cliActor(),
     userImport: createUserImport({ users: storage.users, box, transaction: storage.transaction }),
     keys,
-    registration: {
-      initialAccessTokens: createInitialAccessTokens({
-        provider, oidc: storage.oidc, transaction: storage.transaction, audit,
-        defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
-      }),
-      approval: createClientApproval({ clients: storage.clients, transaction: storage.transaction, audit }),
-    },
+    registration: { initialAccessTokens },
     /** Operators name users by email; the services take ids. */
     async userIdFor(email: string): Promise<string> {
       const user = await storage.users.findByEmail(email);

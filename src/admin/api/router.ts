@@ -16,14 +16,13 @@ import { roleRoutes } from './roles.routes.js';
 import { sessionRoutes } from './sessions.routes.js';
 import { keyRoutes } from './keys.routes.js';
 import { auditRoutes } from './audit.routes.js';
+import { initialAccessTokenRoutes } from './initial-access-tokens.routes.js';
 
 export interface AdminApiDeps {
   admin: AdminServices;
   host: ProviderHost;
   storage: Storage;
   issuer: string;
-  /** Further routes (initial access tokens) from features that are wired elsewhere. */
-  extraRoutes?: AnyAdminRoute[];
 }
 
 /** The document's version: the v1 contract; additions bump the minor number. */
@@ -33,7 +32,7 @@ export function adminApiRoutes(deps: AdminApiDeps): AnyAdminRoute[] {
   const { admin } = deps;
   return [
     ...clientRoutes(admin), ...userRoutes(admin), ...roleRoutes(admin), ...sessionRoutes(admin),
-    ...keyRoutes(admin), ...auditRoutes(admin), ...(deps.extraRoutes ?? []),
+    ...keyRoutes(admin), ...initialAccessTokenRoutes(admin), ...auditRoutes(admin),
   ];
 }
 

@@ -25,6 +25,7 @@ const OPERATIONS = [
   'GET /users/{id}/sessions', 'DELETE /users/{id}/sessions', 'DELETE /users/{id}/sessions/{session}',
   'GET /users/{id}/grants', 'DELETE /users/{id}/grants/{grant}',
   'GET /keys', 'POST /keys/rotate', 'GET /audit-events',
+  'GET /initial-access-tokens', 'POST /initial-access-tokens', 'DELETE /initial-access-tokens/{id}',
 ];
 
 /**

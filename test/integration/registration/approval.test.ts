@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { TEST_ACTOR } from '../../helpers/factories.js';
 import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { basicAuthorization, type RawResponse } from '../../helpers/tokens.js';
@@ -45,8 +46,8 @@ describe.each(BACKENDS)('pending approval of registered clients (%s)', (backend)
   it('stores a new registration as pending and lists it for the admin', async () => {
     const client = await registered({ client_name: 'Waiting RP' });
     expect(await clientRow(server, client.clientId)).toMatchObject({ status: 'pending', source: 'registration' });
-    const pending = await server.gatehouse.registration.approval.listPending();
-    expect(pending.find((c) => c.id === client.clientId)).toMatchObject({ name: 'Waiting RP', redirectUris: [REDIRECT_URI] });
+    const pending = await server.gatehouse.admin.clients.page({ status: 'pending', limit: 200 });
+    expect(pending.items.find((c) => c.id === client.clientId)).toMatchObject({ name: 'Waiting RP', metadata: expect.objectContaining({ redirect_uris: [REDIRECT_URI] }) });
     const audit = await server.gatehouse.storage.storage.audit.query({ clientId: client.clientId, action: 'client.registered', limit: 5 });
     expect(audit[0]?.details).toMatchObject({ status: 'pending' });
   });
@@ -97,12 +98,14 @@ describe.each(BACKENDS)('pending approval of registered clients (%s)', (backend)
 
   it('lets an approved client sign users in', async () => {
     const client = await registered();
-    const approval = server.gatehouse.registration.approval;
-    expect(await approval.approve(client.clientId)).toBe('approved');
-    expect(await approval.approve(client.clientId)).toBe('not_pending');
-    expect(await approval.approve('no-such-client')).toBe('not_found');
-    expect((await approval.listPending()).some((c) => c.id === client.clientId)).toBe(false);
-    expect(await server.gatehouse.storage.storage.audit.query({ clientId: client.clientId, action: 'client.approved', limit: 5 })).toHaveLength(1);
+    const { clients } = server.gatehouse.admin;
+    expect(await clients.approve(client.clientId, TEST_ACTOR)).toMatchObject({ status: 'active' });
+    await expect(clients.approve(client.clientId, TEST_ACTOR)).rejects.toMatchObject({ status: 400, field: 'status' });
+    await expect(clients.approve('no-such-client', TEST_ACTOR)).rejects.toMatchObject({ status: 404 });
+    expect((await clients.page({ status: 'pending', limit: 200 })).items.some((c) => c.id === client.clientId)).toBe(false);
+    // Admin events name the client acted on in details (clientId is the client the admin acted through).
+    const approvals = await server.gatehouse.storage.storage.audit.query({ action: 'client.approved', limit: 50 });
+    expect(approvals.filter((e) => e.details.client === client.clientId)).toHaveLength(1);
 
     const { tokens } = await signInWithRegistered(server, client.clientId, client.secret);
     expect(tokens.access_token).toEqual(expect.any(String));
@@ -115,17 +118,18 @@ describe.each(BACKENDS)('pending approval of registered clients (%s)', (backend)
 
   it('deletes a rejected client with its registration access token', async () => {
     const client = await registered();
-    const approval = server.gatehouse.registration.approval;
-    expect(await approval.reject(client.clientId)).toBe('rejected');
+    const { clients } = server.gatehouse.admin;
+    await clients.reject(client.clientId, TEST_ACTOR);
     expect(await clientRow(server, client.clientId)).toBeNull();
     expect((await manage(client.uri, client.rat, 'GET')).status).toBe(401);
-    expect(await approval.reject(client.clientId)).toBe('not_found');
-    expect(await server.gatehouse.storage.storage.audit.query({ clientId: client.clientId, action: 'client.rejected', limit: 5 })).toHaveLength(1);
+    await expect(clients.reject(client.clientId, TEST_ACTOR)).rejects.toMatchObject({ status: 404 });
+    const rejections = await server.gatehouse.storage.storage.audit.query({ action: 'client.rejected', limit: 50 });
+    expect(rejections.filter((e) => e.details.client === client.clientId)).toHaveLength(1);
   });
 
   it('never rejects an admin-created client', async () => {
     const admin = await server.buildClient();
-    expect(await server.gatehouse.registration.approval.reject(admin.clientId)).toBe('not_pending');
+    await expect(server.gatehouse.admin.clients.reject(admin.clientId, TEST_ACTOR)).rejects.toMatchObject({ status: 400, field: 'status' });
     expect(await clientRow(server, admin.clientId)).not.toBeNull();
   });
 });
