@@ -8,6 +8,7 @@ import type { InteractionDeps } from './interactions/context.js';
 import type { PortalDeps } from './portal/context.js';
 import { createPortalRouter } from './portal/router.js';
 import type { AdminServices } from './admin/services.js';
+import { createAdminConsoleRouter } from './admin/console/router.js';
 import { errorHandler } from './http/error-handler.js';
 import { securityHeaders } from './http/security-headers.js';
 import { assignRequestId } from './http/request-id.js';
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps): Koa {
   const health = createHealthRouter(deps.storage);
   const interactions = createInteractionRouter(deps.interactions);
   const portal = createPortalRouter(deps.portal);
+  const adminConsole = createAdminConsoleRouter({ ...deps.portal, config: deps.config, admin: deps.admin });
 
   app.use(assignRequestId);
   app.use(errorHandler(deps.views, deps.log));
@@ -52,6 +54,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(interactions.allowedMethods());
   app.use(portal.routes());
   app.use(portal.allowedMethods());
+  app.use(adminConsole.routes());
+  app.use(adminConsole.allowedMethods());
   app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS));
   app.use(deps.host.middleware);
   return app;
