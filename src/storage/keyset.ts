@@ -21,7 +21,14 @@ export async function keysetPage<Row extends ObjectLiteral & KeysetPosition>(
 ): Promise<Page<Row>> {
   qb.orderBy(`${alias}.createdAt`, 'ASC').addOrderBy(`${alias}.id`, 'ASC').take(limit + 1);
   if (after) {
-    qb.andWhere(`(${alias}.createdAt > :afterAt OR (${alias}.createdAt = :afterAt AND ${alias}.id > :afterId))`, { afterAt: after.createdAt, afterId: after.id });
+    // created_at holds microseconds, a Date only milliseconds: compared with the Date, the
+    // previous page's last row would come again. The boundary is that row's stored time; the
+    // Date is the fallback when the row was deleted since.
+    const metadata = qb.expressionMap.mainAlias?.metadata;
+    const table = metadata?.tablePath ?? '';
+    const createdAt = metadata?.findColumnWithPropertyName('createdAt')?.databaseName ?? 'created_at';
+    const boundary = `(SELECT COALESCE(MAX(k.${createdAt}), :afterAt) FROM ${table} k WHERE k.id = :afterId)`;
+    qb.andWhere(`(${alias}.createdAt > ${boundary} OR (${alias}.createdAt = ${boundary} AND ${alias}.id > :afterId))`, { afterAt: after.createdAt, afterId: after.id });
   }
   const rows = await qb.getMany();
   const items = rows.slice(0, limit);
