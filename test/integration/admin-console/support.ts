@@ -1,7 +1,7 @@
 import type { TestUser } from '../../helpers/factories.js';
 import type { TestServer } from '../../helpers/server.js';
 import { submitLogin, textOf } from '../../helpers/sessions.js';
-import { csrfToken, type FormFields, type Page, type UserAgent } from '../../helpers/user-agent.js';
+import { UserAgent, csrfToken, type FormFields, type Page } from '../../helpers/user-agent.js';
 import { ADMIN_ROLE } from '../../../src/admin/roles.service.js';
 import { stepKind, submitCode, submitContinue, submitEnrolment, totpCode, totpSecretOn } from '../mfa/support.js';
 
@@ -61,3 +61,20 @@ export async function openConsole(ua: UserAgent, user: ConsoleUser, path = '/adm
 export function postForm(ua: UserAgent, from: Page, path: string, fields: FormFields = {}): Promise<Page> {
   return ua.post(path, { csrf: csrfToken(from.html), ...fields });
 }
+
+export interface SignedInAdmin {
+  ua: UserAgent;
+  admin: ConsoleUser;
+  /** The dashboard, for its CSRF token. */
+  page: Page;
+}
+
+/** A new admin, signed in to the console in a new user agent. */
+export async function signInAdmin(server: TestServer): Promise<SignedInAdmin> {
+  const admin = await buildConsoleUser(server, { admin: true });
+  const ua = new UserAgent(server.issuer);
+  const page = await openConsole(ua, admin);
+  if (page.status !== 200) throw new Error(`admin sign-in stopped with ${page.status}`);
+  return { ua, admin, page };
+}
+
