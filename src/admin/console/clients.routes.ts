@@ -3,7 +3,7 @@ import { clientInputOf, type ClientInput } from '../../oidc/client-registry.js';
 import type { ClientRow } from '../../storage/entities/client.entity.js';
 import type { WithConsoleContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { param, submitForm, type FormErrors } from './forms.js';
+import { param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
 import { CLIENT_CHOICES, NEW_CLIENT, clientInputFrom, isBuiltInClient } from './client-form.js';
 
@@ -69,6 +69,7 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
   });
 
   router.post('/clients/:id/delete', ...change, async (ctx: WithConsoleContext) => {
+    requireConfirmation(ctx);
     await clients.delete(param(ctx, 'id'), ctx.state.console.actor);
     redirectDone(ctx, '/admin/clients', 'client-deleted');
   });

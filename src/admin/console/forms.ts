@@ -51,3 +51,13 @@ export function param(ctx: Context, name: string): string {
   if (!value) throw new AppError('not_found', 404, 'The page you asked for does not exist.');
   return value;
 }
+
+/**
+ * Deletions cannot be undone: their forms carry a "confirm" checkbox (required in the
+ * browser, checked here too, since the console works without JavaScript and HTML validation).
+ */
+export function requireConfirmation(ctx: Context): void {
+  if (!formCheckbox(ctx, 'confirm')) {
+    throw new AppError('confirmation_required', 400, 'Tick the box to confirm, then press the button again.');
+  }
+}

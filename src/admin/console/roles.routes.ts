@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { WithConsoleContext } from './context.js';
-import { formField, param, submitForm, type FormErrors } from './forms.js';
+import { formField, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
 
 interface RoleFormValues {
@@ -43,6 +43,7 @@ export function addRoleRoutes(router: Router, { deps, show, view, change }: Cons
 
   router.post('/roles/:name/delete', ...change, async (ctx: WithConsoleContext) => {
     const name = param(ctx, 'name');
+    requireConfirmation(ctx);
     await submitForm(async () => {
       await roles.delete(name, ctx.state.console.actor);
       redirectDone(ctx, '/admin/roles', 'role-deleted');

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { NewUserInput } from '../users.service.js';
 import type { WithConsoleContext } from './context.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { formCheckbox, formField, formList, param, submitForm, type FormErrors } from './forms.js';
+import { formCheckbox, formField, formList, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
 import { createUserPage, userPath } from './user-page.js';
 
@@ -77,6 +77,7 @@ export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
   });
 
   router.post('/users/:id/delete', ...change, async (ctx: WithConsoleContext) => {
+    requireConfirmation(ctx);
     await users.delete(param(ctx, 'id'), ctx.state.console.actor);
     redirectDone(ctx, '/admin/users', 'user-deleted');
   });

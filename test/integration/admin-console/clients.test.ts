@@ -89,7 +89,10 @@ describe.each(BACKENDS)('admin console: clients (%s)', (backend) => {
     expect(secret).not.toBe(client.clientSecret);
     expect((await clients().find(client.clientId))?.secretHash).not.toBe(row?.secretHash);
 
-    const deleted = await postForm(ua, page, `/admin/clients/${client.clientId}/delete`);
+    const unconfirmed = await postForm(ua, page, `/admin/clients/${client.clientId}/delete`);
+    expect(unconfirmed.status).toBe(400);
+    expect(await clients().find(client.clientId)).not.toBeNull();
+    const deleted = await postForm(ua, page, `/admin/clients/${client.clientId}/delete`, { confirm: '1' });
     expect(deleted.status).toBe(303);
     expect(await clients().find(client.clientId)).toBeNull();
     expect((await ua.get(`/admin/clients/${client.clientId}`)).status).toBe(404);
@@ -97,7 +100,7 @@ describe.each(BACKENDS)('admin console: clients (%s)', (backend) => {
 
   it('refuses to change Gatehouse\'s own clients', async () => {
     const { ua, page } = signedIn;
-    const refused = await postForm(ua, page, `/admin/clients/${ADMIN_CONSOLE_CLIENT_ID}/delete`);
+    const refused = await postForm(ua, page, `/admin/clients/${ADMIN_CONSOLE_CLIENT_ID}/delete`, { confirm: '1' });
     expect(refused.status).toBe(400);
     expect(textOf(refused.html)).toContain('cannot be changed');
     expect(await clients().find(ADMIN_CONSOLE_CLIENT_ID)).not.toBeNull();

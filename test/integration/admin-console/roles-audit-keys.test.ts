@@ -29,10 +29,10 @@ describe.each(BACKENDS)('admin console: roles, audit log, signing keys (%s)', (b
     expect((await postForm(ua, page, '/admin/roles/auditor', { description: 'Reads the audit log' })).status).toBe(303);
     const shown = await ua.get('/admin/roles/auditor');
     expect(shown.html).toContain('value="Reads the audit log"');
-    expect((await postForm(ua, page, '/admin/roles/auditor/delete')).status).toBe(303);
+    expect((await postForm(ua, page, '/admin/roles/auditor/delete', { confirm: '1' })).status).toBe(303);
     expect((await storage().roles.list()).map((r) => r.name)).not.toContain('auditor');
 
-    const adminRole = await postForm(ua, page, '/admin/roles/admin/delete');
+    const adminRole = await postForm(ua, page, '/admin/roles/admin/delete', { confirm: '1' });
     expect(adminRole.status).toBe(400);
     expect(adminRole.html).toContain('the admin role cannot be deleted');
     expect((await ua.get('/admin/roles/nope')).status).toBe(404);

@@ -101,7 +101,9 @@ describe.each(BACKENDS)('admin console: users (%s)', (backend) => {
     expect(await storage().roles.rolesOf(user.id)).toEqual([]);
 
     expect((await postForm(ua, page, `/admin/users/${user.id}/reset-factors`)).status).toBe(303);
-    expect((await postForm(ua, page, `/admin/users/${user.id}/delete`)).status).toBe(303);
+    expect((await postForm(ua, page, `/admin/users/${user.id}/delete`)).status).toBe(400);
+    expect(await storage().users.findById(user.id)).not.toBeNull();
+    expect((await postForm(ua, page, `/admin/users/${user.id}/delete`, { confirm: '1' })).status).toBe(303);
     expect(await storage().users.findById(user.id)).toBeNull();
     expect((await ua.get(`/admin/users/${user.id}`)).status).toBe(404);
     expect((await ua.get('/admin/users/not-a-uuid')).status).toBe(404);
