@@ -1,27 +1,15 @@
-import type { Browser } from 'playwright-core';
 import { generate } from 'otplib';
 import { BACKENDS } from '../helpers/backends.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { launchChromium } from '../helpers/browser.js';
-import { startTinyRp, type TinyRp } from '../helpers/tiny-rp.js';
+import { useBrowserRig } from '../helpers/browser-rig.js';
 import { ADMIN_ROLE } from '../../src/admin/roles.service.js';
 
 const backend = BACKENDS[0] ?? 'embedded';
 
 describe(`admin console in Chromium (${backend})`, () => {
-  let server: TestServer;
-  let rp: TinyRp;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, rp, browser] = await Promise.all([startTestServer(backend), startTinyRp(), launchChromium()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await rp?.close();
-    await server?.close();
-  });
+  const rig = useBrowserRig(backend);
 
   it('an admin signs in with a second factor, registers a client, and that client signs another user in', async () => {
+    const { server, rp, browser } = rig;
     const admin = await server.buildUser({ name: 'Ada Admin' });
     await server.gatehouse.storage.storage.roles.assign(admin.id, ADMIN_ROLE);
     const member = await server.buildUser({ name: 'Grace Member' });

@@ -1,8 +1,7 @@
 import { BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, textOf } from '../../helpers/sessions.js';
+import { textOf } from '../../helpers/sessions.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../../../src/oidc/admin-resource.js';
-import { postForm, signInAdmin, type SignedInAdmin } from './support.js';
+import { postForm, useSignedInConsole } from './support.js';
 
 const secretOn = (html: string) => /data-client-secret[^>]*value="([^"]+)"|value="([^"]+)"[^>]*data-client-secret/.exec(html)?.slice(1).find(Boolean);
 const clientIdOn = (html: string) => /<code data-client-id>([^<]+)<\/code>/.exec(html)?.[1];
@@ -20,14 +19,9 @@ const NEW_CLIENT = {
 };
 
 describe.each(BACKENDS)('admin console: clients (%s)', (backend) => {
-  let server: TestServer;
-  let signedIn: SignedInAdmin;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    signedIn = await signInAdmin(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
-  const clients = () => server.gatehouse.storage.storage.clients;
+  const signedIn = useSignedInConsole(backend);
+  const server = () => signedIn.server;
+  const clients = () => server().gatehouse.storage.storage.clients;
 
   it('creates a client and shows its secret once, on the response only', async () => {
     const { ua, page, admin } = signedIn;
@@ -53,7 +47,7 @@ describe.each(BACKENDS)('admin console: clients (%s)', (backend) => {
     expect(list.html).toContain(`data-client-id="${id}"`);
     expect(list.html).not.toContain(secret);
 
-    const events = await server.gatehouse.storage.storage.audit.query({ action: 'client.created', actorId: admin.id, limit: 5 });
+    const events = await server().gatehouse.storage.storage.audit.query({ action: 'client.created', actorId: admin.id, limit: 5 });
     expect(events[0]?.clientId).toBe(ADMIN_CONSOLE_CLIENT_ID);
     expect(events[0]?.details).toMatchObject({ client: id });
   });
@@ -73,7 +67,7 @@ describe.each(BACKENDS)('admin console: clients (%s)', (backend) => {
 
   it('edits a client, rotates its secret (shown once) and deletes it', async () => {
     const { ua, page } = signedIn;
-    const client = await server.buildClient({ name: 'Before' });
+    const client = await server().buildClient({ name: 'Before' });
     const saved = await postForm(ua, page, `/admin/clients/${client.clientId}`, { ...NEW_CLIENT, name: 'After', redirect_uris: 'https://after.example/cb' });
     expect(saved.status).toBe(303);
     expect(saved.location).toContain('done=client-saved');
@@ -108,8 +102,8 @@ describe.each(BACKENDS)('admin console: clients (%s)', (backend) => {
 
   it('lists a pending registration on the dashboard and the queue, and approves or rejects it', async () => {
     const { ua, page } = signedIn;
-    const waiting = await server.buildClient({ name: 'Waiting RP' });
-    const unwanted = await server.buildClient({ name: 'Unwanted RP' });
+    const waiting = await server().buildClient({ name: 'Waiting RP' });
+    const unwanted = await server().buildClient({ name: 'Unwanted RP' });
     await clients().update(waiting.clientId, { status: 'pending' });
     await clients().update(unwanted.clientId, { status: 'pending' });
 
@@ -120,7 +114,7 @@ describe.each(BACKENDS)('admin console: clients (%s)', (backend) => {
 
     const approved = await postForm(ua, page, `/admin/clients/${waiting.clientId}/approve`);
     expect(approved.status).toBe(303);
-    expect(approved.location).toBe(`${server.issuer}/admin/clients/pending?done=client-approved`);
+    expect(approved.location).toBe(`${server().issuer}/admin/clients/pending?done=client-approved`);
     expect((await clients().find(waiting.clientId))?.status).toBe('active');
     const rejected = await postForm(ua, page, `/admin/clients/${unwanted.clientId}/reject`);
     expect(rejected.status).toBe(303);

@@ -1,23 +1,17 @@
 import { BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, textOf } from '../../helpers/sessions.js';
-import { postForm, signInAdmin, type SignedInAdmin } from './support.js';
+import { textOf } from '../../helpers/sessions.js';
+import { postForm, useSignedInConsole } from './support.js';
 
 describe.each(BACKENDS)('admin console: roles, audit log, signing keys (%s)', (backend) => {
-  let server: TestServer;
-  let signedIn: SignedInAdmin;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    signedIn = await signInAdmin(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
-  const storage = () => server.gatehouse.storage.storage;
+  const signedIn = useSignedInConsole(backend);
+  const server = () => signedIn.server;
+  const storage = () => server().gatehouse.storage.storage;
 
   it('creates a role, refuses a duplicate or bad name on the form, edits and deletes it; the admin role stays', async () => {
     const { ua, page } = signedIn;
     const created = await postForm(ua, page, '/admin/roles', { name: 'auditor', description: 'Reads the logs' });
     expect(created.status).toBe(303);
-    expect(created.location).toBe(`${server.issuer}/admin/roles/auditor?done=role-created`);
+    expect(created.location).toBe(`${server().issuer}/admin/roles/auditor?done=role-created`);
     const duplicate = await postForm(ua, page, '/admin/roles', { name: 'auditor', description: 'again' });
     expect(duplicate.status).toBe(409);
     expect(duplicate.html).toMatch(/id="f-name-error">a role named &#34;auditor&#34; exists/);

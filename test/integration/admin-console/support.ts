@@ -1,6 +1,7 @@
 import type { TestUser } from '../../helpers/factories.js';
-import type { TestServer } from '../../helpers/server.js';
-import { submitLogin, textOf } from '../../helpers/sessions.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import type { Backend } from '../../helpers/backends.js';
+import { BOOT_TIMEOUT, submitLogin, textOf } from '../../helpers/sessions.js';
 import { UserAgent, csrfToken, type FormFields, type Page } from '../../helpers/user-agent.js';
 import { ADMIN_ROLE } from '../../../src/admin/roles.service.js';
 import { stepKind, submitCode, submitContinue, submitEnrolment, totpCode, totpSecretOn } from '../mfa/support.js';
@@ -78,3 +79,21 @@ export async function signInAdmin(server: TestServer): Promise<SignedInAdmin> {
   return { ua, admin, page };
 }
 
+
+export interface ConsoleFixture extends SignedInAdmin {
+  server: TestServer;
+}
+
+/**
+ * For a describe block: a server on `backend` and an admin signed in to its console, ready
+ * in beforeAll (the returned object is filled in then) and closed in afterAll.
+ */
+export function useSignedInConsole(backend: Backend): ConsoleFixture {
+  const fixture = {} as ConsoleFixture;
+  beforeAll(async () => {
+    fixture.server = await startTestServer(backend);
+    Object.assign(fixture, await signInAdmin(fixture.server));
+  }, BOOT_TIMEOUT);
+  afterAll(async () => { await fixture.server?.close(); });
+  return fixture;
+}

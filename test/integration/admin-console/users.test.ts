@@ -1,25 +1,19 @@
 import { BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, buildRp, signIn, textOf } from '../../helpers/sessions.js';
+import { buildRp, signIn, textOf } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { uniqueEmail } from '../../helpers/factories.js';
-import { postForm, signInAdmin, type SignedInAdmin } from './support.js';
+import { postForm, useSignedInConsole } from './support.js';
 
 describe.each(BACKENDS)('admin console: users (%s)', (backend) => {
-  let server: TestServer;
-  let signedIn: SignedInAdmin;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    signedIn = await signInAdmin(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
-  const storage = () => server.gatehouse.storage.storage;
+  const signedIn = useSignedInConsole(backend);
+  const server = () => signedIn.server;
+  const storage = () => server().gatehouse.storage.storage;
 
   it('disabling a user ends their sessions and grants at once; enabling lets them sign in again', async () => {
     const { ua, page } = signedIn;
-    const user = await server.buildUser();
-    const rp = await buildRp(server);
-    await signIn(new UserAgent(server.issuer), rp, user);
+    const user = await server().buildUser();
+    const rp = await buildRp(server());
+    await signIn(new UserAgent(server().issuer), rp, user);
     const before = await ua.get(`/admin/users/${user.id}`);
     expect(before.html).toMatch(/data-session-id="/);
     expect(before.html).toMatch(/data-grant-id="/);
@@ -31,18 +25,18 @@ describe.each(BACKENDS)('admin console: users (%s)', (backend) => {
     const after = await ua.get(disabled.location ?? '');
     expect(after.html).toMatch(/data-user-status>Disabled since/);
     expect(after.html).toContain('data-sessions-none');
-    await expect(signIn(new UserAgent(server.issuer), rp, user)).rejects.toThrow();
+    await expect(signIn(new UserAgent(server().issuer), rp, user)).rejects.toThrow();
 
     expect((await postForm(ua, page, `/admin/users/${user.id}/enable`)).status).toBe(303);
-    await expect(signIn(new UserAgent(server.issuer), rp, user)).resolves.toBeDefined();
+    await expect(signIn(new UserAgent(server().issuer), rp, user)).resolves.toBeDefined();
   });
 
   it('ends one session, signs a user out everywhere, and revokes a grant', async () => {
     const { ua, page } = signedIn;
-    const user = await server.buildUser();
-    const rp = await buildRp(server);
-    await signIn(new UserAgent(server.issuer), rp, user);
-    await signIn(new UserAgent(server.issuer), rp, user);
+    const user = await server().buildUser();
+    const rp = await buildRp(server());
+    await signIn(new UserAgent(server().issuer), rp, user);
+    await signIn(new UserAgent(server().issuer), rp, user);
     const [first] = await storage().oidc.listSessions(user.id);
     expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: first?.id ?? '' })).status).toBe(303);
     expect(await storage().oidc.listSessions(user.id)).toHaveLength(1);
@@ -78,7 +72,7 @@ describe.each(BACKENDS)('admin console: users (%s)', (backend) => {
 
   it('edits the profile, sets a password, assigns and removes roles, and deletes the user', async () => {
     const { ua, page } = signedIn;
-    const user = await server.buildUser({ name: 'Old Name' });
+    const user = await server().buildUser({ name: 'Old Name' });
     const bad = await postForm(ua, page, `/admin/users/${user.id}`, { name: 'New Name', email: 'not an email' });
     expect(bad.status).toBe(400);
     expect(bad.html).toMatch(/id="f-email-error">/);
@@ -89,8 +83,8 @@ describe.each(BACKENDS)('admin console: users (%s)', (backend) => {
     expect(row).toMatchObject({ name: 'New Name', emailVerified: true });
 
     expect((await postForm(ua, page, `/admin/users/${user.id}/password`, { password: 'another long password' })).status).toBe(303);
-    const rp = await buildRp(server);
-    await expect(signIn(new UserAgent(server.issuer), rp, { email: user.email, password: 'another long password' })).resolves.toBeDefined();
+    const rp = await buildRp(server());
+    await expect(signIn(new UserAgent(server().issuer), rp, { email: user.email, password: 'another long password' })).resolves.toBeDefined();
 
     await storage().roles.create({ name: 'editor', description: null }).catch(() => undefined);
     expect((await postForm(ua, page, `/admin/users/${user.id}/roles`, { role: 'editor' })).status).toBe(303);
@@ -112,7 +106,7 @@ describe.each(BACKENDS)('admin console: users (%s)', (backend) => {
   it('searches users and pages through them with a cursor', async () => {
     const { ua } = signedIn;
     const tag = `pager${Date.now()}`;
-    for (let i = 0; i < 27; i++) await server.buildUser({ email: `${tag}-${String(i).padStart(2, '0')}@example.test` });
+    for (let i = 0; i < 27; i++) await server().buildUser({ email: `${tag}-${String(i).padStart(2, '0')}@example.test` });
     const first = await ua.get(`/admin/users?q=${tag}`);
     const emailsOn = (html: string) => [...html.matchAll(/<th scope="row"><a href="\/admin\/users\/[^"]+">([^<]+)</g)].map((m) => m[1]);
     expect(emailsOn(first.html)).toHaveLength(25);
