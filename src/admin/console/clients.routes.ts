@@ -25,14 +25,14 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
     }, extra.status);
 
   router.get('/clients', ...view, async (ctx: WithConsoleContext) => {
-    const page = await clients.page({ after: decodeCursor(ctx.query.after, 'token'), limit: PAGE_SIZE });
+    const page = await clients.page({ after: decodeCursor(ctx.query.after, 'text'), limit: PAGE_SIZE });
     await show(ctx, 'clients', {
       title: 'Clients', clients: page.items, next: page.next && encodeCursor(page.next), isBuiltIn: isBuiltInClient,
     });
   });
 
   router.get('/clients/pending', ...view, async (ctx: WithConsoleContext) => {
-    const page = await clients.page({ status: 'pending', after: decodeCursor(ctx.query.after, 'token'), limit: PAGE_SIZE });
+    const page = await clients.page({ status: 'pending', after: decodeCursor(ctx.query.after, 'text'), limit: PAGE_SIZE });
     await show(ctx, 'pending', { title: 'Waiting for approval', clients: page.items, next: page.next && encodeCursor(page.next) });
   });
 

@@ -1,8 +1,9 @@
 import type { KeysetPosition } from '../../storage/keyset.js';
 
 /**
- * A keyset position in a URL ("next page" links): `<ISO time>_<id>`. Ids are uuids or
- * base64url; `id` says which, because a malformed uuid would fail the database's cast.
+ * A keyset position in a URL ("next page" links): `<ISO time>_<id>` (the time has no '_').
+ * `id` says what the table's ids look like, because a malformed uuid would fail the
+ * database's cast; client ids are any text.
  */
 export function encodeCursor(position: KeysetPosition): string {
   return `${position.createdAt.toISOString()}_${position.id}`;
@@ -10,7 +11,7 @@ export function encodeCursor(position: KeysetPosition): string {
 
 const ID_PATTERN = {
   uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-  token: /^[\w-]{1,255}$/,
+  text: /^[^\u0000]{1,255}$/,
 };
 
 /** A malformed cursor reads as "from the start", never as an error. */
