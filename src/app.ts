@@ -9,6 +9,7 @@ import type { PortalDeps } from './portal/context.js';
 import { createPortalRouter } from './portal/router.js';
 import type { AdminServices } from './admin/services.js';
 import { createAdminApiRouter } from './admin/api/router.js';
+import { createAdminConsoleRouter } from './admin/console/router.js';
 import { errorHandler } from './http/error-handler.js';
 import { securityHeaders } from './http/security-headers.js';
 import { assignRequestId } from './http/request-id.js';
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps): Koa {
   const interactions = createInteractionRouter(deps.interactions);
   const portal = createPortalRouter(deps.portal);
   const adminApi = createAdminApiRouter({ admin: deps.admin, host: deps.host, storage: deps.storage, issuer: deps.config.issuer });
+  const adminConsole = createAdminConsoleRouter({ ...deps.portal, config: deps.config, admin: deps.admin });
 
   app.use(assignRequestId);
   app.use(errorHandler(deps.views, deps.log));
@@ -58,6 +60,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(adminApi.allowedMethods());
   app.use(portal.routes());
   app.use(portal.allowedMethods());
+  app.use(adminConsole.routes());
+  app.use(adminConsole.allowedMethods());
   app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS, REGISTRATION_PATH));
   app.use(refusePendingClients(deps.storage.clients.statusOf, { authorization: AUTHORIZATION_PATH, clientAuth: CLIENT_AUTH_PATHS }));
   app.use(omitStoredClientSecret(REGISTRATION_PATH));

@@ -6,7 +6,8 @@ import { noStore } from '../http/security-headers.js';
 import { requireSameOrigin } from '../security/csrf.js';
 import { formField } from '../interactions/context.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
-import { createPortalSessions, safeReturnPath } from './session.js';
+import { createPortalSessions } from './session.js';
+import { addSelfSignInRoutes } from '../http/self-sign-in.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 import { accountOrigin } from './account-client.js';
 
@@ -79,16 +80,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
 
   router.use(noStore, requireSameOrigin(new URL(deps.config.issuer).origin));
 
-  router.get('/login', (ctx) => sessions.startSignIn(ctx, { returnTo: safeReturnPath(ctx.query.return), reauth: ctx.query.reauth === '1' }));
-  router.get('/callback', async (ctx) => {
-    const returnTo = await sessions.finishSignIn(ctx);
-    ctx.redirect(returnTo);
-  });
-  router.post('/logout', ...change, (ctx: WithPortalContext) => {
-    sessions.end(ctx);
-    ctx.status = 303;
-    ctx.redirect('/session/end');
-  });
+  addSelfSignInRoutes(router, sessions.signIn, change);
 
   const NOTICES: Record<string, string> = {
     password: 'Your password was changed.',

@@ -1,25 +1,13 @@
-import type { Browser } from 'playwright-core';
 import { BACKENDS } from '../helpers/backends.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { launchChromium } from '../helpers/browser.js';
-import { startTinyRp, type TinyRp } from '../helpers/tiny-rp.js';
+import { useBrowserRig } from '../helpers/browser-rig.js';
 
 const backend = BACKENDS[0] ?? 'embedded';
 
 describe(`browser sign-in in Chromium (${backend})`, () => {
-  let server: TestServer;
-  let rp: TinyRp;
-  let browser: Browser;
-  beforeAll(async () => {
-    [server, rp, browser] = await Promise.all([startTestServer(backend), startTinyRp(), launchChromium()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await rp?.close();
-    await server?.close();
-  });
+  const rig = useBrowserRig(backend);
 
   it('signs in through the real pages and shows the ID token claims at the relying party', async () => {
+    const { server, rp, browser } = rig;
     const user = await server.buildUser({ name: 'Grace Hopper' });
     const client = await server.buildClient({ redirectUris: [rp.redirectUri], firstParty: true });
     await rp.configure(server.issuer, client.clientId, client.clientSecret ?? '');

@@ -10,6 +10,17 @@ export interface Page {
   headers: Headers;
 }
 
+/** Form fields; a list is sent as the same field repeated (checkboxes). */
+export type FormFields = Record<string, string | string[]>;
+
+function formBody(fields: FormFields): string {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) {
+    for (const one of Array.isArray(value) ? value : [value]) body.append(name, one);
+  }
+  return body.toString();
+}
+
 export class UserAgent {
   readonly cookies = new Map<string, string>();
 
@@ -33,14 +44,14 @@ export class UserAgent {
     }
   }
 
-  async request(url: string, init: { method?: string; form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {}): Promise<Page> {
+  async request(url: string, init: { method?: string; form?: FormFields; json?: unknown; headers?: Record<string, string> } = {}): Promise<Page> {
     const target = new URL(url, this.origin).toString();
     const sameOrigin = target.startsWith(this.origin);
     const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
     if (sameOrigin && this.cookies.size > 0) headers.cookie = this.cookieHeader();
     let body: string | undefined;
     if (init.form) {
-      body = new URLSearchParams(init.form).toString();
+      body = formBody(init.form);
       headers['content-type'] = 'application/x-www-form-urlencoded';
       headers.origin ??= this.origin;
     } else if (init.json !== undefined) {
@@ -65,7 +76,7 @@ export class UserAgent {
     return this.request(url);
   }
 
-  post(url: string, form: Record<string, string>, headers?: Record<string, string>): Promise<Page> {
+  post(url: string, form: FormFields, headers?: Record<string, string>): Promise<Page> {
     return this.request(url, { form, headers });
   }
 

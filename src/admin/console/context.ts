@@ -1,0 +1,37 @@
+import type { Context } from 'koa';
+import type { Config } from '../../config/schema.js';
+import type { AccountService } from '../../accounts/account-service.js';
+import type { ProviderHost } from '../../oidc/provider.js';
+import type { Csrf } from '../../security/csrf.js';
+import type { ViewRenderer } from '../../http/views.js';
+import type { Storage } from '../../storage/storage.js';
+import type { AdminActor } from '../actor.js';
+import type { AdminServices } from '../services.js';
+
+/** What the console needs; it changes nothing except through the admin services. */
+export interface ConsoleDeps {
+  config: Pick<Config, 'issuer' | 'admin'>;
+  host: ProviderHost;
+  /** Read only, for the role check on every request. */
+  storage: Pick<Storage, 'roles' | 'users'>;
+  accounts: AccountService;
+  csrf: Csrf;
+  views: ViewRenderer;
+  admin: AdminServices;
+}
+
+/** The signed-in administrator, checked on every request. */
+export interface ConsoleSession {
+  userId: string;
+  email: string;
+  /** The provider session it came from: the console session ends when that one ends. */
+  sessionUid: string;
+  /** CSRF token for this session's forms. */
+  csrf: string;
+  /** Who the admin services record as having acted. */
+  actor: AdminActor;
+}
+
+export interface WithConsoleContext extends Context {
+  state: { console: ConsoleSession };
+}

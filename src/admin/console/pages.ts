@@ -1,0 +1,55 @@
+import type { Middleware } from 'koa';
+import type { ViewLocals } from '../../http/views.js';
+import type { ConsoleDeps, WithConsoleContext } from './context.js';
+
+/** What a finished change says on the page it redirects to (`?done=<key>`). */
+const NOTICES: Record<string, string> = {
+  'client-saved': 'The client was saved.',
+  'client-deleted': 'The client was deleted, with every grant and token it held.',
+  'client-approved': 'The client was approved; it can now obtain tokens.',
+  'client-rejected': 'The registration was rejected and the client deleted.',
+  'user-created': 'The user was created.',
+  'user-saved': 'The user was saved.',
+  'user-disabled': 'The user was disabled and signed out everywhere.',
+  'user-enabled': 'The user was enabled.',
+  'user-deleted': 'The user was deleted.',
+  'password-set': 'The password was set.',
+  'factors-reset': 'The second factors were removed; the user will be asked to set one up again where one is required.',
+  'role-assigned': 'The role was assigned.',
+  'role-unassigned': 'The role was removed from the user.',
+  'session-ended': 'The session was ended.',
+  'sessions-ended': 'The user was signed out everywhere.',
+  'grant-revoked': 'The grant was revoked, with its tokens.',
+  'role-created': 'The role was created.',
+  'role-saved': 'The role was saved.',
+  'role-deleted': 'The role was deleted.',
+  'keys-rotated': 'New signing keys were created and sign from now on; the old ones stay published until the tokens they signed expire.',
+};
+
+export type ShowPage = (ctx: WithConsoleContext, view: string, locals: ViewLocals & { title: string }, status?: number) => Promise<void>;
+
+/** Renders views/admin/<view>.ejs for the signed-in admin, with the notice of the change just made. */
+export function createShowPage(deps: Pick<ConsoleDeps, 'views'>): ShowPage {
+  return async (ctx, view, locals, status = 200) => {
+    const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = await deps.views.render(`admin/${view}`, { notice: done, errors: {}, ...locals, admin: ctx.state.console, wide: true });
+  };
+}
+
+/** After a change: 303 to a page that names what happened (post/redirect/get). */
+export function redirectDone(ctx: WithConsoleContext, path: string, done: string): void {
+  ctx.status = 303;
+  ctx.redirect(`${path}${path.includes('?') ? '&' : '?'}done=${done}`);
+}
+
+/** What every route file gets from the router. */
+export interface ConsoleRouteTools {
+  deps: ConsoleDeps;
+  show: ShowPage;
+  /** Before a page: the admin session. */
+  view: Middleware[];
+  /** Before a change: the form body, the admin session and the CSRF token. */
+  change: Middleware[];
+}

@@ -1,0 +1,52 @@
+import type Router from '@koa/router';
+import type { WithConsoleContext } from './context.js';
+import { formField, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
+import { redirectDone, type ConsoleRouteTools } from './pages.js';
+
+interface RoleFormValues {
+  name: string;
+  description: string;
+}
+
+/** Roles: list and create on one page; a role's page edits its description or deletes it. */
+export function addRoleRoutes(router: Router, { deps, show, view, change }: ConsoleRouteTools): void {
+  const { roles } = deps.admin;
+
+  const showRoles = async (ctx: WithConsoleContext, input: RoleFormValues, errors: FormErrors = {}, status = 200) =>
+    show(ctx, 'roles', { title: 'Roles', roles: await roles.list(), input, errors }, status);
+
+  const showRole = async (ctx: WithConsoleContext, name: string, description?: string, errors: FormErrors = {}, status = 200) => {
+    const role = await roles.get(name);
+    await show(ctx, 'role', { title: `Role ${role.name}`, role, description: description ?? role.description ?? '', errors }, status);
+  };
+
+  router.get('/roles', ...view, (ctx: WithConsoleContext) => showRoles(ctx, { name: '', description: '' }));
+
+  router.post('/roles', ...change, async (ctx: WithConsoleContext) => {
+    const input = { name: formField(ctx, 'name').trim(), description: formField(ctx, 'description') };
+    await submitForm(async () => {
+      const role = await roles.create({ name: input.name, description: input.description || null }, ctx.state.console.actor);
+      redirectDone(ctx, `/admin/roles/${encodeURIComponent(role.name)}`, 'role-created');
+    }, (errors, status) => showRoles(ctx, input, errors, status));
+  });
+
+  router.get('/roles/:name', ...view, (ctx: WithConsoleContext) => showRole(ctx, param(ctx, 'name')));
+
+  router.post('/roles/:name', ...change, async (ctx: WithConsoleContext) => {
+    const name = param(ctx, 'name');
+    const description = formField(ctx, 'description');
+    await submitForm(async () => {
+      await roles.update(name, description || null, ctx.state.console.actor);
+      redirectDone(ctx, `/admin/roles/${encodeURIComponent(name)}`, 'role-saved');
+    }, (errors, status) => showRole(ctx, name, description, errors, status));
+  });
+
+  router.post('/roles/:name/delete', ...change, async (ctx: WithConsoleContext) => {
+    const name = param(ctx, 'name');
+    requireConfirmation(ctx);
+    await submitForm(async () => {
+      await roles.delete(name, ctx.state.console.actor);
+      redirectDone(ctx, '/admin/roles', 'role-deleted');
+    }, (errors, status) => showRole(ctx, name, undefined, errors, status));
+  });
+}

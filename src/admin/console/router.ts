@@ -1,0 +1,46 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import { noStore } from '../../http/security-headers.js';
+import { addSelfSignInRoutes } from '../../http/self-sign-in.js';
+import { requireSameOrigin } from '../../security/csrf.js';
+import type { ConsoleDeps } from './context.js';
+import { createConsoleSessions } from './session.js';
+import { createShowPage, type ConsoleRouteTools } from './pages.js';
+import { addDashboardRoutes } from './dashboard.routes.js';
+import { addClientRoutes } from './clients.routes.js';
+import { addUserRoutes } from './users.routes.js';
+import { addUserAccessRoutes } from './user-access.routes.js';
+import { addRoleRoutes } from './roles.routes.js';
+import { addAuditRoutes } from './audit.routes.js';
+import { addKeyRoutes } from './keys.routes.js';
+
+/**
+ * /admin: the admin console, server-rendered and usable without JavaScript. Admins sign in
+ * through Gatehouse itself (client gatehouse-admin); every request checks the admin role;
+ * every change is a CSRF-checked form POST made through the admin services (which audit it)
+ * and answered with 303, or with the form again showing what the service refused. Nothing
+ * is cached. /admin/api is not matched here: no route has a parameter at its first level.
+ */
+export function createAdminConsoleRouter(deps: ConsoleDeps): Router {
+  const router = new Router({ prefix: '/admin' });
+  const sessions = createConsoleSessions(deps);
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '64kb' });
+  const tools: ConsoleRouteTools = {
+    deps,
+    show: createShowPage(deps),
+    view: [sessions.requireAdmin],
+    change: [form, sessions.requireAdmin, sessions.checkCsrf],
+  };
+
+  router.use(noStore, requireSameOrigin(new URL(deps.config.issuer).origin));
+  addSelfSignInRoutes(router, sessions.signIn, tools.change);
+  addDashboardRoutes(router, tools);
+  addClientRoutes(router, tools);
+  addUserRoutes(router, tools);
+  addUserAccessRoutes(router, tools);
+  addRoleRoutes(router, tools);
+  addAuditRoutes(router, tools);
+  addKeyRoutes(router, tools);
+
+  return router;
+}

@@ -1,0 +1,37 @@
+import type { UserChanges } from '../users.service.js';
+import type { WithConsoleContext } from './context.js';
+import type { FormErrors } from './forms.js';
+import type { ConsoleRouteTools } from './pages.js';
+
+export const userPath = (id: string): string => `/admin/users/${encodeURIComponent(id)}`;
+
+/** The user's page with one of its forms refused: that form keeps what the admin typed. */
+export interface UserPageState {
+  errors?: FormErrors;
+  profile?: Required<UserChanges>;
+  status?: number;
+}
+
+/** Everything about one user on one page: profile, status, password, factors, roles, sessions, grants, recent events. */
+export function createUserPage({ deps, show }: Pick<ConsoleRouteTools, 'deps' | 'show'>) {
+  const { users, roles, sessions, audit } = deps.admin;
+  return async function showUser(ctx: WithConsoleContext, id: string, state: UserPageState = {}): Promise<void> {
+    const detail = await users.get(id);
+    const [allRoles, userSessions, grants, events] = await Promise.all([
+      roles.list(), sessions.sessions(id), sessions.grants(id), audit.query({ subjectId: id, limit: 10 }),
+    ]);
+    const { user } = detail;
+    await show(ctx, 'user', {
+      title: user.name ? `${user.name} (${user.email})` : user.email,
+      detail,
+      profile: state.profile ?? { name: user.name, email: user.email, emailVerified: user.emailVerified },
+      assignable: allRoles.filter((r) => !detail.roles.includes(r.name)),
+      sessions: userSessions,
+      grants,
+      events,
+      errors: state.errors ?? {},
+    }, state.status);
+  };
+}
+
+export type ShowUserPage = ReturnType<typeof createUserPage>;

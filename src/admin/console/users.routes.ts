@@ -1,0 +1,84 @@
+import type Router from '@koa/router';
+import type { NewUserInput } from '../users.service.js';
+import type { WithConsoleContext } from './context.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { formCheckbox, formField, formList, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
+import { redirectDone, type ConsoleRouteTools } from './pages.js';
+import { createUserPage, userPath } from './user-page.js';
+
+const PAGE_SIZE = 25;
+
+/** Users: search and page through them, create, edit, disable/enable, set a password, reset factors, delete. */
+export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
+  const { deps, show, view, change } = tools;
+  const { users, roles } = deps.admin;
+  const showUser = createUserPage(tools);
+
+  router.get('/users', ...view, async (ctx: WithConsoleContext) => {
+    const search = typeof ctx.query.q === 'string' ? ctx.query.q.slice(0, 200) : '';
+    const page = await users.page({ search, after: decodeCursor(ctx.query.after, 'uuid'), limit: PAGE_SIZE });
+    await show(ctx, 'users', { title: 'Users', search, users: page.items, next: page.next && encodeCursor(page.next) });
+  });
+
+  const showNewUser = async (ctx: WithConsoleContext, input: NewUserInput, errors: FormErrors = {}, status = 200) =>
+    show(ctx, 'user-new', { title: 'New user', input, roles: await roles.list(), errors }, status);
+
+  router.get('/users/new', ...view, (ctx: WithConsoleContext) => showNewUser(ctx, { email: '', name: '', emailVerified: false, roles: [] }));
+
+  router.post('/users', ...change, async (ctx: WithConsoleContext) => {
+    const input: NewUserInput = {
+      email: formField(ctx, 'email'),
+      name: formField(ctx, 'name'),
+      password: formField(ctx, 'password') || null,
+      emailVerified: formCheckbox(ctx, 'email_verified'),
+      roles: formList(ctx, 'roles'),
+    };
+    await submitForm(async () => {
+      const user = await users.create(input, ctx.state.console.actor);
+      redirectDone(ctx, userPath(user.id), 'user-created');
+    }, (errors, status) => showNewUser(ctx, { ...input, password: null }, errors, status));
+  });
+
+  router.get('/users/:id', ...view, (ctx: WithConsoleContext) => showUser(ctx, param(ctx, 'id')));
+
+  router.post('/users/:id', ...change, async (ctx: WithConsoleContext) => {
+    const id = param(ctx, 'id');
+    const profile = { name: formField(ctx, 'name'), email: formField(ctx, 'email'), emailVerified: formCheckbox(ctx, 'email_verified') };
+    await submitForm(async () => {
+      await users.update(id, profile, ctx.state.console.actor);
+      redirectDone(ctx, userPath(id), 'user-saved');
+    }, (errors, status) => showUser(ctx, id, { errors, profile, status }));
+  });
+
+  router.post('/users/:id/disable', ...change, async (ctx: WithConsoleContext) => {
+    const id = param(ctx, 'id');
+    await users.setDisabled(id, true, ctx.state.console.actor);
+    redirectDone(ctx, userPath(id), 'user-disabled');
+  });
+
+  router.post('/users/:id/enable', ...change, async (ctx: WithConsoleContext) => {
+    const id = param(ctx, 'id');
+    await users.setDisabled(id, false, ctx.state.console.actor);
+    redirectDone(ctx, userPath(id), 'user-enabled');
+  });
+
+  router.post('/users/:id/password', ...change, async (ctx: WithConsoleContext) => {
+    const id = param(ctx, 'id');
+    await submitForm(async () => {
+      await users.setPassword(id, formField(ctx, 'password'), ctx.state.console.actor);
+      redirectDone(ctx, userPath(id), 'password-set');
+    }, (errors, status) => showUser(ctx, id, { errors, status }));
+  });
+
+  router.post('/users/:id/reset-factors', ...change, async (ctx: WithConsoleContext) => {
+    const id = param(ctx, 'id');
+    await users.resetFactors(id, ctx.state.console.actor);
+    redirectDone(ctx, userPath(id), 'factors-reset');
+  });
+
+  router.post('/users/:id/delete', ...change, async (ctx: WithConsoleContext) => {
+    requireConfirmation(ctx);
+    await users.delete(param(ctx, 'id'), ctx.state.console.actor);
+    redirectDone(ctx, '/admin/users', 'user-deleted');
+  });
+}

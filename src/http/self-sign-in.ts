@@ -1,0 +1,157 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { AppError } from './errors.js';
+import type { ProviderHost } from '../oidc/provider.js';
+import type { Config } from '../config/schema.js';
+
+/**
+ * Gatehouse's own pages (/account, /admin) sign people in through Gatehouse itself, as a
+ * first-party public client: authorization code + PKCE with state, the code redeemed
+ * in-process, and a signed cookie that names the provider session it came from, so that the
+ * page's session ends when the provider session ends (logout, revocation, disabled user).
+ */
+export interface SelfSignInArea {
+  clientId: string;
+  redirectUri: string;
+  /**
+   * Where the pages live ('/account'): the cookies' path, the only place to return to, and
+   * the cookies' names (gh_account, gh_account_flow).
+   */
+  basePath: string;
+  /** This page's own session; the provider session behind it may live longer. */
+  sessionSeconds: number;
+  /** How an error page names the place ("your account page"). */
+  label: string;
+}
+
+/** What the signed session cookie holds. */
+export interface SelfSession {
+  sub: string;
+  /** Unix seconds of the sign-in behind this session. */
+  authTime: number;
+  amr: string[];
+  /** The provider session's uid. */
+  sid: string;
+  exp: number;
+}
+
+interface StoredFlow {
+  state: string;
+  verifier: string;
+  returnTo: string;
+}
+
+/** A sign-in flow left unfinished for this long is forgotten. */
+const FLOW_SECONDS = 600;
+
+const now = () => Math.floor(Date.now() / 1000);
+const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+function decode<T>(value: string | undefined): T | undefined {
+  if (!value) return undefined;
+  try {
+    return JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+const challengeOf = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+
+export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: ProviderHost }, options: SelfSignInArea) {
+  const { host } = deps;
+  const { issuer } = deps.config;
+  const { clientId, redirectUri, basePath } = options;
+  const name = `gh_${basePath.replace(/^\//, '').replace(/\W/g, '_')}`;
+  const cookies = { session: name, flow: `${name}_flow` };
+  const secure = issuer.startsWith('https:');
+  // Signed with the provider's cookie keys (app.keys); httpOnly, SameSite=Lax, Secure on https.
+  const cookie = (maxAgeSeconds: number) => ({ signed: true, httpOnly: true, sameSite: 'lax' as const, secure, path: basePath, maxAge: maxAgeSeconds * 1000 });
+  const returnPattern = new RegExp(`^${basePath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/[\\w/-]*)?$`);
+
+  /** Only a path of these pages is a place to return to (no open redirect). */
+  const safeReturnPath = (value: unknown): string => (typeof value === 'string' && returnPattern.test(value) ? value : basePath);
+
+  return {
+    safeReturnPath,
+
+    /** Starts the code + PKCE flow; `reauth` forces a fresh sign-in (max_age=0). */
+    startSignIn(ctx: Context, start: { returnTo: unknown; reauth: boolean }): void {
+      const flow: StoredFlow = { state: randomBytes(16).toString('base64url'), verifier: randomBytes(32).toString('base64url'), returnTo: safeReturnPath(start.returnTo) };
+      ctx.cookies.set(cookies.flow, encode(flow), cookie(FLOW_SECONDS));
+      const url = new URL('/auth', issuer);
+      url.search = new URLSearchParams({
+        client_id: clientId,
+        response_type: 'code',
+        scope: 'openid',
+        redirect_uri: redirectUri,
+        state: flow.state,
+        code_challenge: challengeOf(flow.verifier),
+        code_challenge_method: 'S256',
+        ...(start.reauth ? { max_age: '0' } : {}),
+      }).toString();
+      ctx.redirect(url.toString());
+    },
+
+    /**
+     * The end of that flow: the code is redeemed in-process (the provider's own model, the
+     * adapter's single-use consume), with the same checks as the token endpoint: client,
+     * redirect URI, PKCE, expiry. Returns the session (already set as a cookie) and where to go.
+     */
+    async finishSignIn(ctx: Context): Promise<{ session: SelfSession; returnTo: string }> {
+      const flow = decode<StoredFlow>(ctx.cookies.get(cookies.flow, { signed: true }));
+      ctx.cookies.set(cookies.flow, null, cookie(0));
+      const refused = () => new AppError('access_denied', 400, `The sign-in to ${options.label} could not be completed. Try again.`);
+      if (typeof ctx.query.error === 'string') throw new AppError('access_denied', 400, 'Sign-in was cancelled or refused.');
+      if (!flow || typeof ctx.query.state !== 'string' || ctx.query.state !== flow.state || typeof ctx.query.code !== 'string') throw refused();
+      const code = await host.current.AuthorizationCode.find(ctx.query.code);
+      if (!code || code.clientId !== clientId || code.redirectUri !== redirectUri
+        || code.codeChallenge !== challengeOf(flow.verifier) || code.isExpired || (code as { consumed?: unknown }).consumed || !code.accountId || !code.sessionUid) {
+        throw refused();
+      }
+      await code.consume();
+      const session: SelfSession = {
+        sub: code.accountId, authTime: code.authTime ?? now(), amr: code.amr ?? [], sid: code.sessionUid, exp: now() + options.sessionSeconds,
+      };
+      ctx.cookies.set(cookies.session, encode(session), cookie(options.sessionSeconds));
+      return { session, returnTo: flow.returnTo };
+    },
+
+    end(ctx: Context): void {
+      ctx.cookies.set(cookies.session, null, cookie(0));
+    },
+
+    /** The session, while its cookie is valid and the provider session behind it lives. */
+    async current(ctx: Context): Promise<SelfSession | undefined> {
+      const stored = decode<SelfSession>(ctx.cookies.get(cookies.session, { signed: true }));
+      if (!stored || stored.exp <= now()) return undefined;
+      const alive = await host.current.Session.findByUid(stored.sid);
+      return alive && alive.accountId === stored.sub ? stored : undefined;
+    },
+
+    /** No session: a page view goes to sign in (and back); a form post is refused. */
+    signInFirst(ctx: Context): void {
+      if (ctx.method !== 'GET') throw new AppError('session_expired', 401, `Your session for ${options.label} ended. Sign in again.`);
+      ctx.redirect(`${basePath}/login?return=${encodeURIComponent(safeReturnPath(ctx.path))}`);
+    },
+  };
+}
+
+export type SelfSignIn = ReturnType<typeof createSelfSignIn>;
+
+/**
+ * The three routes every self-signed-in area has: /login starts the flow, /callback ends it,
+ * /logout (a form behind `guards`: session and CSRF) ends this session and then the
+ * provider's, through its end_session confirmation page.
+ */
+export function addSelfSignInRoutes(router: Router, signIn: SelfSignIn, guards: Middleware[]): void {
+  router.get('/login', (ctx) => signIn.startSignIn(ctx, { returnTo: ctx.query.return, reauth: ctx.query.reauth === '1' }));
+  router.get('/callback', async (ctx) => {
+    const { returnTo } = await signIn.finishSignIn(ctx);
+    ctx.redirect(returnTo);
+  });
+  router.post('/logout', ...guards, (ctx) => {
+    signIn.end(ctx);
+    ctx.status = 303;
+    ctx.redirect('/session/end');
+  });
+}

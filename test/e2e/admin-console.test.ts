@@ -1,0 +1,71 @@
+import { generate } from 'otplib';
+import { BACKENDS } from '../helpers/backends.js';
+import { useBrowserRig } from '../helpers/browser-rig.js';
+import { ADMIN_ROLE } from '../../src/admin/roles.service.js';
+
+const backend = BACKENDS[0] ?? 'embedded';
+
+describe(`admin console in Chromium (${backend})`, () => {
+  const rig = useBrowserRig(backend);
+
+  it('an admin signs in with a second factor, registers a client, and that client signs another user in', async () => {
+    const { server, rp, browser } = rig;
+    const admin = await server.buildUser({ name: 'Ada Admin' });
+    await server.gatehouse.storage.storage.roles.assign(admin.id, ADMIN_ROLE);
+    const member = await server.buildUser({ name: 'Grace Member' });
+    const adminBrowser = await browser.newContext();
+    const page = await adminBrowser.newPage();
+    // The console's pages must live within the CSP (no inline script or style).
+    const violations: string[] = [];
+    page.on('console', (message) => { if (/Content Security Policy/i.test(message.text())) violations.push(message.text()); });
+
+    // Sign in to the console: password, then (admin.consoleMfa 'required', no factor yet) enrol an authenticator app.
+    await page.goto(`${server.issuer}/admin`);
+    await page.waitForURL(`${server.issuer}/interaction/**`);
+    await page.getByLabel('Email address').fill(admin.email);
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    const secret = (await page.locator('[data-totp-secret]').textContent())?.trim() ?? '';
+    expect(secret).toMatch(/^[A-Z2-7]{32,}$/);
+    await page.getByLabel('Six-digit code').fill(await generate({ secret }));
+    await page.getByRole('button', { name: 'Turn on two-step sign-in' }).click();
+    await page.getByRole('button', { name: 'I have saved them, continue' }).click();
+    await page.waitForURL(`${server.issuer}/admin`);
+    expect(await page.getByRole('heading', { name: 'Admin console', level: 1 }).isVisible()).toBe(true);
+    expect(await page.locator('[data-admin-email]').textContent()).toBe(admin.email);
+
+    // Register a client through the form.
+    await page.getByRole('link', { name: 'Register a client' }).click();
+    await page.waitForURL(`${server.issuer}/admin/clients/new`);
+    await page.getByLabel('Name (shown to users on the consent page)').fill('Tiny RP');
+    await page.getByLabel('Redirect URIs', { exact: true }).fill(rp.redirectUri);
+    await page.getByLabel('First party: Gatehouse does not ask users to consent').check();
+    await page.getByRole('button', { name: 'Register client' }).click();
+    await page.getByRole('heading', { name: 'Client secret' }).waitFor();
+    const clientId = (await page.locator('code[data-client-id]').textContent()) ?? '';
+    const clientSecret = await page.getByRole('textbox', { name: 'Client secret' }).inputValue();
+    expect(clientSecret.length).toBeGreaterThanOrEqual(32);
+
+    // Shown once: the client's own page never shows it again.
+    await page.getByRole('link', { name: 'Go to the client' }).click();
+    await page.getByRole('heading', { name: 'Client Tiny RP' }).waitFor();
+    expect(await page.content()).not.toContain(clientSecret);
+    expect(violations).toEqual([]);
+    await adminBrowser.close();
+
+    // Another user signs in to the relying party with it: authorization code + PKCE, openid-client.
+    await rp.configure(server.issuer, clientId, clientSecret);
+    const visitor = await browser.newContext();
+    const rpPage = await visitor.newPage();
+    await rpPage.goto(`${rp.origin}/login`);
+    await rpPage.waitForURL(`${server.issuer}/interaction/**`);
+    await rpPage.getByLabel('Email address').fill(member.email);
+    await rpPage.getByLabel('Password').fill(member.password);
+    await rpPage.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await rpPage.waitForURL(`${rp.origin}/callback**`);
+    expect(await rpPage.locator('[data-claim="sub"]').textContent()).toBe(JSON.stringify(member.id));
+    expect(await rpPage.locator('[data-claim="aud"]').textContent()).toBe(JSON.stringify(clientId));
+    expect(await rpPage.locator('[data-userinfo="name"]').textContent()).toBe(JSON.stringify('Grace Member'));
+    await visitor.close();
+  });
+});
