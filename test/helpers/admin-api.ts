@@ -1,5 +1,7 @@
 import type { TestClient, TestUser } from './factories.js';
-import type { TestServer } from './server.js';
+import { startTestServer, type TestServer } from './server.js';
+import type { Backend } from './backends.js';
+import type { ConfigOverrides } from '../../src/config/schema.js';
 import { discoverRp, oidc } from './rp.js';
 
 export const API = '/admin/api/v1';
@@ -47,6 +49,13 @@ export async function adminCaller(server: TestServer, adminScopes = ['admin:read
   const rp = await discoverRp(server.issuer, client);
   const tokens = await oidc.clientCredentialsGrant(rp, { scope });
   return { token: tokens.access_token, clientId: client.clientId };
+}
+
+/** A fresh server and a machine admin calling it: the set-up of every admin API suite. */
+export async function startAdminApi(backend: Backend, overrides: ConfigOverrides = {}): Promise<{ server: TestServer; call: ApiCall; clientId: string }> {
+  const server = await startTestServer(backend, overrides);
+  const caller = await adminCaller(server);
+  return { server, call: apiAs(server, caller.token), clientId: caller.clientId };
 }
 
 /** An admin API client bound to one server and token: `call('GET', '/users')`. */

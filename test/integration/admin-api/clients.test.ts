@@ -1,8 +1,8 @@
 import { BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import type { TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { adminToken, allPages, apiAs, expectFieldError, expectStatus, forgedCursor, testClientOf, type ApiCall } from '../../helpers/admin-api.js';
+import { allPages, apiAs, expectFieldError, expectStatus, forgedCursor, testClientOf, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
 
 const CALLBACK = 'http://127.0.0.1:9999/callback';
 const OTHER_CALLBACK = 'https://rp.example.test/callback';
@@ -20,8 +20,7 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   beforeAll(async () => {
-    server = await startTestServer(backend);
-    call = apiAs(server, await adminToken(server));
+    ({ server, call } = await startAdminApi(backend));
   });
   afterAll(async () => { await server?.close(); });
 

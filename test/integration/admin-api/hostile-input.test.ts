@@ -1,15 +1,14 @@
 import { BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import type { TestServer } from '../../helpers/server.js';
 import { uniqueEmail } from '../../helpers/factories.js';
-import { adminCaller, apiAs, expectFieldError, type ApiCall } from '../../helpers/admin-api.js';
+import { expectFieldError, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
 
 /** Input PostgreSQL cannot store, and fields a route does not take: 400 naming the field, nothing written. */
 describe.each(BACKENDS)('admin API hostile input (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   beforeAll(async () => {
-    server = await startTestServer(backend);
-    call = apiAs(server, (await adminCaller(server)).token);
+    ({ server, call } = await startAdminApi(backend));
   }, 120_000);
   afterAll(async () => { await server?.close(); });
 

@@ -1,6 +1,6 @@
 import { BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { adminCaller, apiAs, expectFieldError, expectStatus, type ApiCall } from '../../helpers/admin-api.js';
+import type { TestServer } from '../../helpers/server.js';
+import { expectFieldError, expectStatus, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
 import { register, webClient } from '../registration/support.js';
 
 interface TokenBody { id: string; token: string; expires_at: string }
@@ -11,10 +11,7 @@ describe.each(BACKENDS)('admin API initial access tokens (%s)', (backend) => {
   let call: ApiCall;
   let clientId: string;
   beforeAll(async () => {
-    server = await startTestServer(backend, { registration: { enabled: true, requireApproval: false } });
-    const caller = await adminCaller(server);
-    call = apiAs(server, caller.token);
-    clientId = caller.clientId;
+    ({ server, call, clientId } = await startAdminApi(backend, { registration: { enabled: true, requireApproval: false } }));
   }, 120_000);
   afterAll(async () => { await server?.close(); });
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import type { TestServer } from '../../helpers/server.js';
 import { discoverRp } from '../../helpers/rp.js';
 import { jwsHeader, signIn } from '../../helpers/tokens.js';
-import { adminCaller, allPages, apiAs, expectFieldError, expectStatus, forgedCursor, type ApiCall } from '../../helpers/admin-api.js';
+import { adminCaller, allPages, apiAs, expectFieldError, expectStatus, forgedCursor, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
 
 interface KeyBody {
   kid: string;
@@ -31,10 +31,7 @@ describe.each(BACKENDS)('admin API keys and audit events (%s)', (backend) => {
   let call: ApiCall;
   let machineClientId: string;
   beforeAll(async () => {
-    server = await startTestServer(backend);
-    const caller = await adminCaller(server);
-    call = apiAs(server, caller.token);
-    machineClientId = caller.clientId;
+    ({ server, call, clientId: machineClientId } = await startAdminApi(backend));
   });
   afterAll(async () => { await server?.close(); });
 

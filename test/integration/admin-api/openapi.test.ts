@@ -1,9 +1,9 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { randomBytes } from 'node:crypto';
 import { BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import type { TestServer } from '../../helpers/server.js';
 import { signIn } from '../../helpers/tokens.js';
-import { API, adminToken, apiAs, expectStatus, type ApiCall, type ApiResponse } from '../../helpers/admin-api.js';
+import { API, adminToken, apiAs, expectStatus, type ApiCall, type ApiResponse, startAdminApi } from '../../helpers/admin-api.js';
 
 type Json = Record<string, unknown>;
 interface OpenApiDocument {
@@ -74,8 +74,7 @@ describe.each(BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
   let doc: OpenApiDocument;
   let validator: ReturnType<typeof responseValidator>;
   beforeAll(async () => {
-    server = await startTestServer(backend);
-    call = apiAs(server, await adminToken(server));
+    ({ server, call } = await startAdminApi(backend));
     const response = await fetch(`${server.issuer}${API}/openapi.json`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import type { TestServer } from '../../helpers/server.js';
 import { signIn } from '../../helpers/tokens.js';
-import { adminToken, apiAs, expectFieldError, expectStatus, testClientOf, type ApiCall } from '../../helpers/admin-api.js';
+import { expectFieldError, expectStatus, testClientOf, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
 
 interface RoleBody {
   name: string;
@@ -18,8 +18,7 @@ describe.each(BACKENDS)('admin API roles (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   beforeAll(async () => {
-    server = await startTestServer(backend);
-    call = apiAs(server, await adminToken(server));
+    ({ server, call } = await startAdminApi(backend));
   });
   afterAll(async () => { await server?.close(); });
 

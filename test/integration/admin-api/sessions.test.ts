@@ -1,10 +1,10 @@
 import { BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import type { TestServer } from '../../helpers/server.js';
 import { buildAuthRequest, oidc } from '../../helpers/rp.js';
 import { runAuthorization } from '../../helpers/user-agent.js';
 import type { TestClient, TestUser } from '../../helpers/factories.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { adminToken, apiAs, expectStatus, type ApiCall } from '../../helpers/admin-api.js';
+import { expectStatus, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
 
 interface SessionBody {
   id: string;
@@ -27,8 +27,7 @@ describe.each(BACKENDS)('admin API sessions and grants (%s)', (backend) => {
   let call: ApiCall;
   let client: TestClient;
   beforeAll(async () => {
-    server = await startTestServer(backend);
-    call = apiAs(server, await adminToken(server));
+    ({ server, call } = await startAdminApi(backend));
     client = await server.buildClient();
   });
   afterAll(async () => { await server?.close(); });

@@ -1,10 +1,10 @@
 import bcrypt from 'bcryptjs';
 import { BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import type { TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { uniqueEmail, type TestClient } from '../../helpers/factories.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { adminToken, allPages, apiAs, expectFieldError, expectStatus, forgedCursor, testUserOf, type ApiCall } from '../../helpers/admin-api.js';
+import { allPages, expectFieldError, expectStatus, forgedCursor, testUserOf, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
 
 interface UserBody {
   id: string;
@@ -27,8 +27,7 @@ describe.each(BACKENDS)('admin API users (%s)', (backend) => {
   let call: ApiCall;
   let client: TestClient;
   beforeAll(async () => {
-    server = await startTestServer(backend);
-    call = apiAs(server, await adminToken(server));
+    ({ server, call } = await startAdminApi(backend));
     client = await server.buildClient();
   });
   afterAll(async () => { await server?.close(); });
