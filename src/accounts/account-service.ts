@@ -85,7 +85,6 @@ export function createAccountService(deps: {
 
     /** The account behind a session or token, or undefined when it is gone or disabled. */
     async findActiveUser(id: string): Promise<UserRow | undefined> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
       const user = await users.findById(id);
       return user && !user.disabledAt ? user : undefined;
     },

@@ -48,14 +48,20 @@ export interface NewUserFields {
   totpSecret?: string | null;
 }
 
+/** A display name: trimmed, empty means none, at most 200 characters. */
+export function checkName(name: string | null | undefined): string | null {
+  const value = name?.trim() || null;
+  if (value && value.length > 200) throw new UserInputError('name', 'must be at most 200 characters');
+  return value;
+}
+
 /**
  * A new user's row as storage takes it, after every rule: email, name, password policy (hashed
  * here), TOTP secret (sealed here). Hashing is slow, so callers run it before opening a transaction.
  */
 export async function prepareNewUser(input: NewUserFields, passwords: PasswordHasher, box: SecretBox): Promise<NewUser> {
   const email = checkEmail(input.email);
-  const name = input.name?.trim() || null;
-  if (name && name.length > 200) throw new UserInputError('name', 'must be at most 200 characters');
+  const name = checkName(input.name);
   const passwordHash = input.password ? await passwords.hash(checkPassword(input.password)) : null;
   const totpSecretEncrypted = input.totpSecret ? box.seal(checkTotpSecret(input.totpSecret), TOTP_SECRET_CONTEXT) : null;
   return { email, name, emailVerified: input.emailVerified ?? false, passwordHash, totpSecretEncrypted };

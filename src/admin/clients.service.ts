@@ -1,4 +1,4 @@
-import type { Repositories, Storage } from '../storage/storage.js';
+import type { Storage } from '../storage/storage.js';
 import type { ClientRow, ClientStatus } from '../storage/entities/client.entity.js';
 import type { KeysetPosition, Page } from '../storage/keyset.js';
 import type { AuditLog } from '../security/audit.js';
@@ -8,7 +8,8 @@ import { ACCOUNT_CLIENT_ID } from '../portal/account-client.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../oidc/admin-resource.js';
 import { ADMIN_SCOPES_FIELD } from '../oidc/client-metadata.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
-import { FieldError, NotFoundError } from './errors.js';
+import { FieldError } from './errors.js';
+import { clientOrNotFound } from './lookups.js';
 
 /** Gatehouse's own clients are re-registered at every boot; admins cannot change them. */
 const BUILT_IN = new Set([ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID]);
@@ -25,25 +26,16 @@ const API_FIELD: Record<string, string> = {
   'admin-scopes': 'admin_scopes',
 };
 
-function asFieldError(error: unknown): never {
-  if (error instanceof ClientInputError) throw new FieldError(API_FIELD[error.field] ?? error.field, error.message.replace(/^[^:]+: /, ''));
-  throw error;
-}
-
-function metadataOf(input: ClientInput) {
+/** Runs a client-registry check; its ClientInputError comes out as the API's FieldError. */
+function withApiFields<T>(check: () => T): T {
   try {
-    return buildClientMetadata(input);
+    return check();
   } catch (error) {
-    return asFieldError(error);
+    if (error instanceof ClientInputError) throw new FieldError(API_FIELD[error.field] ?? error.field, error.message.replace(/^[^:]+: /, ''));
+    throw error;
   }
 }
 
-/** The row as written (updated_at included), read back on the transaction that wrote it. */
-async function stored(tx: Repositories, id: string): Promise<ClientRow> {
-  const row = await tx.clients.find(id);
-  if (!row) throw new NotFoundError('client');
-  return row;
-}
 
 /** Whether a change takes away an admin scope, or the client_credentials grant the admin tokens come from. */
 function lostAdminPower(before: Record<string, unknown>, after: Record<string, unknown>): boolean {
@@ -63,8 +55,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
   const { storage, audit } = deps;
 
   async function editable(id: string): Promise<ClientRow> {
-    const row = await storage.clients.find(id);
-    if (!row) throw new NotFoundError('client');
+    const row = await clientOrNotFound(storage, id);
     if (BUILT_IN.has(row.id)) throw new FieldError('client_id', 'Gatehouse\'s own clients cannot be changed');
     return row;
   }
@@ -72,20 +63,10 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
   return {
     page: (options: { status?: ClientStatus; after?: KeysetPosition; limit: number }): Promise<Page<ClientRow>> => storage.clients.page(options),
 
-    async get(id: string): Promise<ClientRow> {
-      const row = await storage.clients.find(id);
-      if (!row) throw new NotFoundError('client');
-      return row;
-    },
+    get: (id: string): Promise<ClientRow> => clientOrNotFound(storage, id),
 
     async create(input: ClientInput, actor: AdminActor): Promise<IssuedClient> {
-      let fresh: ReturnType<typeof newClientRecord>;
-      try {
-        fresh = newClientRecord(input);
-      } catch (error) {
-        return asFieldError(error);
-      }
-      const { record, clientSecret } = fresh;
+      const { record, clientSecret } = withApiFields(() => newClientRecord(input));
       const client = await storage.transaction(async (tx) => {
         const created = await tx.clients.create(record);
         await recordAdminAction(audit, tx, actor, 'client.created', { details: { client: created.id, name: created.name } });
@@ -103,7 +84,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
       const input: ClientInput = { ...clientInputOf(row), ...changes };
       if (changes.public === true && changes.authMethod === undefined) input.authMethod = 'none';
       if (changes.public === false && changes.authMethod === undefined && input.authMethod === 'none') input.authMethod = 'client_secret_basic';
-      const { metadata } = metadataOf(input);
+      const { metadata } = withApiFields(() => buildClientMetadata(input));
       const needsSecret = usesClientSecret(metadata);
       const clientSecret = needsSecret && !row.secretHash ? generateClientSecret() : null;
       const secretHash = needsSecret ? (clientSecret ? hashClientSecret(clientSecret) : row.secretHash) : null;
@@ -113,7 +94,8 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
         // fewer (or no client_credentials at all), the ones it has end now, not at expiry.
         if (lostAdminPower(row.metadata, metadata)) await tx.oidc.revokeClientCredentials(id);
         await recordAdminAction(audit, tx, actor, 'client.updated', { details: { client: id, fields: Object.keys(changes).sort() } });
-        return stored(tx, id);
+        // Read back on the transaction that wrote it: updated_at as stored.
+        return clientOrNotFound(tx, id);
       });
       return { client, clientSecret };
     },
@@ -147,7 +129,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
       return storage.transaction(async (tx) => {
         await tx.clients.update(id, { status: 'active' });
         await recordAdminAction(audit, tx, actor, 'client.approved', { details: { client: id, name: row.name } });
-        return stored(tx, id);
+        return clientOrNotFound(tx, id);
       });
     },
 

@@ -3,6 +3,7 @@ import type { RoleRow } from '../storage/entities/role.entity.js';
 import { RoleInputError } from '../storage/roles.repository.js';
 import type { AuditLog } from '../security/audit.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
+import { userOrNotFound } from './lookups.js';
 import { ConflictError, FieldError, NotFoundError } from './errors.js';
 
 /** The role every admin of the console and of the API holds; created at boot, never deleted. */
@@ -29,17 +30,13 @@ export function createRolesAdmin(deps: { storage: Storage; audit: AuditLog }) {
     }
   }
 
-  async function user(id: string) {
-    const found = /^[0-9a-f-]{36}$/i.test(id) ? await storage.users.findById(id) : null;
-    if (!found) throw new NotFoundError('user');
-    return found;
-  }
+  const user = (id: string) => userOrNotFound(storage, id);
 
   return {
     list: (): Promise<RoleRow[]> => storage.roles.list(),
 
     async get(name: string): Promise<RoleRow & { members: number }> {
-      const role = (await storage.roles.list()).find((r) => r.name === name);
+      const role = await storage.roles.findByName(name);
       if (!role) throw new NotFoundError('role');
       return { ...role, members: await storage.roles.memberCount(role.id) };
     },

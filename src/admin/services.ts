@@ -38,7 +38,7 @@ export function createAdminServices(deps: AdminServiceDeps) {
     }),
     roles: createRolesAdmin({ storage, audit }),
     sessions: createSessionsAdmin({ storage, audit }),
-    keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.host ? () => deps.host?.reloadKeys() ?? Promise.resolve() : undefined }),
+    keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.host?.reloadKeys }),
     initialAccessTokens: createInitialAccessTokensAdmin(deps.initialAccessTokens),
     audit: { query: storage.audit.query },
   };

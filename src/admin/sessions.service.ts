@@ -1,17 +1,14 @@
 import type { Storage } from '../storage/storage.js';
 import type { AuditLog } from '../security/audit.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
+import { userOrNotFound } from './lookups.js';
 import { NotFoundError } from './errors.js';
 
 /** A user's sign-in sessions and the grants (consents with their tokens) made in them. */
 export function createSessionsAdmin(deps: { storage: Storage; audit: AuditLog }) {
   const { storage, audit } = deps;
 
-  async function user(id: string) {
-    const found = /^[0-9a-f-]{36}$/i.test(id) ? await storage.users.findById(id) : null;
-    if (!found) throw new NotFoundError('user');
-    return found;
-  }
+  const user = (id: string) => userOrNotFound(storage, id);
 
   return {
     async sessions(userId: string) {

@@ -6,11 +6,12 @@ import { RoleInputError } from '../storage/roles.repository.js';
 import type { AuditLog } from '../security/audit.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import type { FactorSummary, SecondFactorService } from '../accounts/second-factors.js';
-import { checkEmail, checkPassword, prepareNewUser, UserInputError, type NewUserFields } from '../accounts/user-admin.js';
+import { checkEmail, checkName, checkPassword, prepareNewUser, UserInputError, type NewUserFields } from '../accounts/user-admin.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { ImportRejectedError, type ImportSummary, type UserImport } from '../accounts/user-import.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
-import { ConflictError, FieldError, InvalidFileError, NotFoundError } from './errors.js';
+import { ConflictError, FieldError, InvalidFileError } from './errors.js';
+import { userOrNotFound } from './lookups.js';
 
 export interface UserDetail {
   user: UserRow;
@@ -45,12 +46,6 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-function checkName(name: string | null | undefined): string | null {
-  const value = name?.trim() || null;
-  if (value && value.length > 200) throw new FieldError('name', 'must be at most 200 characters');
-  return value;
-}
-
 /**
  * User administration for the admin API and console. Every change and its audit event commit
  * in one transaction; disabling or deleting a user ends their sessions and tokens in it too.
@@ -58,12 +53,7 @@ function checkName(name: string | null | undefined): string | null {
 export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; secondFactors: SecondFactorService; userImport: UserImport }) {
   const { storage, audit, passwords, secondFactors } = deps;
 
-  async function existing(id: string): Promise<UserRow> {
-    // Ids are uuids; anything else cannot name a user (and would fail the uuid cast).
-    const user = /^[0-9a-f-]{36}$/i.test(id) ? await storage.users.findById(id) : null;
-    if (!user) throw new NotFoundError('user');
-    return user;
-  }
+  const existing = (id: string) => userOrNotFound(storage, id);
 
   return {
     page: (options: { search?: string; after?: KeysetPosition; limit: number }): Promise<Page<UserRow>> => storage.users.page(options),

@@ -71,7 +71,7 @@ export function createRegisteredClientStore(deps: RegisteredClientStoreDeps): Re
         refuseAdminClient(existing);
         const name = typeof payload.client_name === 'string' && payload.client_name ? payload.client_name : clientId;
         const status = existing?.status ?? (deps.requireApproval ? 'pending' : 'active');
-        await tx.clients.saveRegistered({
+        await tx.clients.upsert({
           id: clientId,
           name: name.slice(0, MAX_NAME_LENGTH),
           secretHash: storedSecret(payload.client_secret, existing),

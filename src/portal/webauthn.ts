@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
+import { isUuid } from '../storage/ids.js';
 import type { Context, Middleware, Next } from 'koa';
 import { z } from 'zod';
 import { AppError, assertThat } from '../http/errors.js';
@@ -37,7 +38,6 @@ function parse<T>(schema: z.ZodType<T>, ctx: Context): T {
   throw new AppError('invalid_request', 400, `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { sessions: PortalSessions; form: Middleware; checkCsrf: Middleware }): void {
   const { webauthn } = deps;
@@ -66,7 +66,7 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
   /** The key named in the path; another user's key or a malformed id is simply not found. */
   const keyId = (ctx: WithPortalContext): string => {
     const id = String(ctx.params.id ?? '');
-    assertThat(UUID.test(id), () => new AppError('not_found', 404, 'That passkey or security key is not registered to your account.'));
+    assertThat(isUuid(id), () => new AppError('not_found', 404, 'That passkey or security key is not registered to your account.'));
     return id;
   };
 

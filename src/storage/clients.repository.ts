@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import type { EntityManager, QueryDeepPartialEntity } from 'typeorm';
 import { ClientEntity, type ClientRow, type ClientStatus } from './entities/client.entity.js';
 import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
 
@@ -12,15 +12,14 @@ export function createClientsRepository(db: EntityManager) {
     async create(input: NewClient): Promise<ClientRow> {
       return clients.save({ ...input });
     },
+    /**
+     * Creates or replaces a client by id: built-in clients at boot, and dynamically registered
+     * ones, which name their status and source.
+     */
+    async upsert(input: NewClient | RegisteredClient): Promise<void> {
+      await clients.save({ ...input });
+    },
     // An id with U+0000 cannot exist (PostgreSQL text cannot hold it) and would fail the query.
-    /** Creates or replaces a client by id (built-in clients at boot). */
-    async upsert(input: NewClient): Promise<void> {
-      await clients.save({ ...input });
-    },
-    /** Inserts or replaces a dynamically registered client. */
-    async saveRegistered(input: RegisteredClient): Promise<void> {
-      await clients.save({ ...input });
-    },
     find: async (id: string) => (id.includes('\u0000') ? null : clients.findOneBy({ id })),
     /** Only the status, by primary key: what every authorization and token request reads. */
     async statusOf(id: string): Promise<ClientStatus | undefined> {
@@ -28,12 +27,6 @@ export function createClientsRepository(db: EntityManager) {
       const row = await clients.findOne({ select: { id: true, status: true }, where: { id } });
       return row?.status;
     },
-    /** Changes a client's status only if it is `from` now; false when it was not (or is gone). */
-    async setStatus(id: string, from: ClientStatus, to: ClientStatus): Promise<boolean> {
-      const result = await clients.update({ id, status: from }, { status: to });
-      return (result.affected ?? 0) > 0;
-    },
-    listPending: () => clients.find({ where: { status: 'pending' }, order: { createdAt: 'ASC' } }),
     list: () => clients.find({ order: { createdAt: 'ASC' } }),
     /** Clients oldest first, optionally only those with one status (the pending queue). */
     page(options: { status?: ClientStatus; after?: KeysetPosition; limit: number }): Promise<Page<ClientRow>> {
@@ -41,11 +34,11 @@ export function createClientsRepository(db: EntityManager) {
       if (options.status) qb.where('c.status = :status', { status: options.status });
       return keysetPage(qb, 'c', options.after, options.limit);
     },
+    /** One UPDATE (updated_at set with it); false when no client has that id. */
     async update(id: string, changes: Partial<Pick<ClientRow, 'name' | 'secretHash' | 'firstParty' | 'metadata' | 'status'>>): Promise<boolean> {
-      const row = await clients.findOneBy({ id });
-      if (!row) return false;
-      await clients.save({ ...row, ...changes });
-      return true;
+      // TypeORM's deep-partial type cannot follow a jsonb Record column; the fields are the row's own.
+      const result = await clients.update({ id }, changes as QueryDeepPartialEntity<ClientRow>);
+      return (result.affected ?? 0) > 0;
     },
     async delete(id: string): Promise<boolean> {
       const result = await clients.delete({ id });

@@ -30,8 +30,10 @@ export function createRolesRepository(db: EntityManager) {
   const roles = db.getRepository(RoleEntity);
   const userRoles = db.getRepository(UserRoleEntity);
 
+  const findByName = async (name: string): Promise<RoleRow | null> => (ROLE_NAME.test(name) ? roles.findOneBy({ name }) : null);
+
   async function byName(name: string): Promise<RoleRow> {
-    const role = ROLE_NAME.test(name) ? await roles.findOneBy({ name }) : null;
+    const role = await findByName(name);
     if (!role) throw new RoleInputError('role', `no role named "${name}"`);
     return role;
   }
@@ -49,6 +51,9 @@ export function createRolesRepository(db: EntityManager) {
     },
 
     list: () => roles.find({ order: { name: 'ASC' } }),
+
+    /** The role of that name, or null (also for a string that cannot be a role name). */
+    findByName,
 
     /** Sets a role's description; the name is what tokens carry, so it does not change. */
     async describe(name: string, description: string | null): Promise<RoleRow> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { In, IsNull, Not, type EntityManager } from 'typeorm';
 import { UserEntity, type UserRow } from './entities/user.entity.js';
 import { CredentialEntity, type CredentialRow } from './entities/credential.entity.js';
+import { isUuid } from './ids.js';
 import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
 
 export interface NewUser {
@@ -136,7 +137,8 @@ export function createUsersRepository(db: EntityManager) {
       }));
     },
 
-    findById: (id: string) => users.findOneBy({ id }),
+    /** null also for an id that is not a uuid: it cannot name a user, and would fail the cast. */
+    findById: async (id: string) => (isUuid(id) ? users.findOneBy({ id }) : null),
     // An address with U+0000 cannot exist (PostgreSQL text cannot hold it) and would fail the query.
     findByEmail: async (email: string) => (email.includes('\u0000') ? null : users.findOneBy({ emailNormalized: normalizeEmail(email) })),
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { UUID } from '../../storage/ids.js';
 import type { AuditEventRow } from '../../storage/entities/audit-event.entity.js';
 import type { AdminServices } from '../services.js';
-import { UUID_ID, decodeCursor, encodeCursor, iso, pageOf, timestamp } from './common.js';
+import { decodeCursor, encodeCursor, iso, pageOf, timestamp } from './common.js';
 import { defineRoute } from './route.js';
 
 const eventView = z.object({
@@ -15,7 +16,7 @@ const viewEvent = (e: AuditEventRow): z.input<typeof eventView> => ({
   ip: e.ip, user_agent: e.userAgent, request_id: e.requestId, details: e.details, created_at: iso(e.createdAt) ?? '',
 });
 
-const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a user id (uuid)');
+const uuid = z.string().regex(UUID, 'must be a user id (uuid)');
 const dateTime = z.iso.datetime({ offset: true }).describe('RFC 3339 date-time');
 
 export function auditRoutes(admin: AdminServices) {
@@ -37,7 +38,7 @@ export function auditRoutes(admin: AdminServices) {
         const events = await admin.audit.query({
           actorId: query.actor, subjectId: query.subject, clientId: query.client, action: query.action,
           from: query.from ? new Date(query.from) : undefined, to: query.to ? new Date(query.to) : undefined,
-          before: decodeCursor(query.cursor, UUID_ID), limit: query.limit + 1,
+          before: decodeCursor(query.cursor, 'uuid'), limit: query.limit + 1,
         });
         const items = events.slice(0, query.limit);
         const last = items[items.length - 1];

@@ -1,28 +1,15 @@
 import { z } from 'zod';
-import type { KeysetPosition, Page } from '../../storage/keyset.js';
+import { decodeKeysetCursor, encodeKeysetCursor, type IdForm, type KeysetPosition, type Page } from '../../storage/keyset.js';
 import { FieldError } from '../errors.js';
 
-/** An opaque cursor: the keyset position of the last item of the previous page. */
-export function encodeCursor(position: KeysetPosition): string {
-  return Buffer.from(JSON.stringify([position.createdAt.toISOString(), position.id])).toString('base64url');
-}
+export const encodeCursor = encodeKeysetCursor;
 
-/** Ids of rows keyed by uuid (users, audit events): anything else fails the uuid comparison. */
-export const UUID_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Text ids (clients): PostgreSQL text cannot hold U+0000, so such an id fails the query. */
-const TEXT_ID = /^[^\u0000]{1,255}$/;
-
-/** The position a cursor names; `idForm` is the form the list's ids have (anything else is a 400, not a failed query). */
-export function decodeCursor(cursor: string | undefined, idForm: RegExp = TEXT_ID): KeysetPosition | undefined {
+/** The position a cursor names; a cursor this API did not make is a 400, not a failed query. */
+export function decodeCursor(cursor: string | undefined, idForm: IdForm = 'text'): KeysetPosition | undefined {
   if (cursor === undefined) return undefined;
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    const createdAt = new Date(String(at));
-    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(createdAt.getTime()) || !idForm.test(id)) throw new Error('bad cursor');
-    return { createdAt, id };
-  } catch {
-    throw new FieldError('cursor', 'is not a cursor this API returned');
-  }
+  const position = decodeKeysetCursor(cursor, idForm);
+  if (!position) throw new FieldError('cursor', 'is not a cursor this API returned');
+  return position;
 }
 
 export const pageQuery = z.strictObject({

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { UserRow } from '../../storage/entities/user.entity.js';
 import type { AdminServices } from '../services.js';
 import type { UserDetail } from '../users.service.js';
-import { UUID_ID, decodeCursor, idParams, iso, pageOf, pageQuery, pageResponse, timestamp } from './common.js';
+import { decodeCursor, idParams, iso, pageOf, pageQuery, pageResponse, timestamp } from './common.js';
 import { defineRoute } from './route.js';
 
 export const userView = z.object({
@@ -63,7 +63,7 @@ export function userRoutes(admin: AdminServices) {
       method: 'get', path: '/users', tag: 'users', scope: 'admin:read', summary: 'List users (oldest first), optionally searching email and name',
       query: pageQuery.extend({ search: z.string().max(320).optional().describe('Case-insensitive substring of email or name.') }),
       status: 200, response: pageOf(userView),
-      handler: async ({ query }) => pageResponse(await admin.users.page({ search: query.search, after: decodeCursor(query.cursor, UUID_ID), limit: query.limit }), viewUser),
+      handler: async ({ query }) => pageResponse(await admin.users.page({ search: query.search, after: decodeCursor(query.cursor, 'uuid'), limit: query.limit }), viewUser),
     }),
     defineRoute({
       method: 'post', path: '/users', tag: 'users', scope: 'admin:write', summary: 'Create a user', conflicts: true,

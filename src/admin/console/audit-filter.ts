@@ -1,6 +1,7 @@
 import type { AuditQuery } from '../../storage/audit.repository.js';
 import type { UsersRepository } from '../../storage/users.repository.js';
-import { decodeCursor } from './cursor.js';
+import { decodeCursor } from './pages.js';
+import { isUuid } from '../../storage/ids.js';
 import type { FormErrors } from './forms.js';
 
 /** The audit page's filter form, as typed (it is shown again as it was). */
@@ -13,7 +14,6 @@ export interface AuditFilterForm {
   to: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ACTION = /^[a-z0-9_.]{1,64}$/;
 /** What <input type="datetime-local"> sends (or a plain date); the console reads it as UTC. */
 const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/;
@@ -42,7 +42,7 @@ export async function auditQueryOf(
   const query: AuditQuery = { limit, before: decodeCursor(before, 'uuid') };
   for (const [key, column] of [['actor', 'actorId'], ['subject', 'subjectId']] as const) {
     if (!form[key]) continue;
-    const id = UUID.test(form[key]) ? form[key] : (await users.findByEmail(form[key]))?.id;
+    const id = isUuid(form[key]) ? form[key] : (await users.findByEmail(form[key]))?.id;
     if (id) query[column] = id;
     else errors[key] = 'no user has this id or email address';
   }

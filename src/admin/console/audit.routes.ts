@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { WithConsoleContext } from './context.js';
-import { encodeCursor } from './cursor.js';
+import { encodeCursor } from './pages.js';
 import type { ConsoleRouteTools } from './pages.js';
 import { auditFilterForm, auditQueryOf } from './audit-filter.js';
 

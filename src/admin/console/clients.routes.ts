@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { clientInputOf, type ClientInput } from '../../oidc/client-registry.js';
 import type { ClientRow } from '../../storage/entities/client.entity.js';
 import type { WithConsoleContext } from './context.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor } from './pages.js';
 import { param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
 import { CLIENT_CHOICES, NEW_CLIENT, clientInputFrom, isBuiltInClient } from './client-form.js';

@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import { decodeKeysetCursor, encodeKeysetCursor, type IdForm, type KeysetPosition } from '../../storage/keyset.js';
 import type { ViewLocals } from '../../http/views.js';
 import type { ConsoleDeps, WithConsoleContext } from './context.js';
 
@@ -52,4 +53,10 @@ export interface ConsoleRouteTools {
   view: Middleware[];
   /** Before a change: the form body, the admin session and the CSRF token. */
   change: Middleware[];
+}
+
+/** "Next page" links carry the same cursor as the API; a malformed one reads as "from the start". */
+export const encodeCursor = encodeKeysetCursor;
+export function decodeCursor(value: unknown, idForm: IdForm): KeysetPosition | undefined {
+  return typeof value === 'string' ? decodeKeysetCursor(value, idForm) : undefined;
 }

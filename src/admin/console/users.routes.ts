@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { NewUserInput } from '../users.service.js';
 import type { WithConsoleContext } from './context.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, encodeCursor } from './pages.js';
 import { formCheckbox, formField, formList, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
 import { createUserPage, userPath } from './user-page.js';
