@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
-import type { CliServices } from './context.js';
+import type { Runner } from './context.js';
 import { NotFoundError } from '../admin/errors.js';
 import { clientInputOf } from '../oidc/client-registry.js';
 
@@ -13,8 +13,6 @@ function readJwks(value: string): unknown {
     throw new CliUsageError('--jwks must be a JSON JWK Set or @path to one');
   }
 }
-
-type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
 
 export async function clientsCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
   switch (sub) {

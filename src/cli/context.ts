@@ -86,7 +86,6 @@ function buildServices(config: Config, opened: OpenedStorage) {
     actor: cliActor(),
     userImport: createUserImport({ users: storage.users, box, transaction: storage.transaction }),
     keys,
-    registration: { initialAccessTokens },
     /** Operators name users by email; the services take ids. */
     async userIdFor(email: string): Promise<string> {
       const user = await storage.users.findByEmail(email);
@@ -97,3 +96,6 @@ function buildServices(config: Config, opened: OpenedStorage) {
 }
 
 export type CliServices = ReturnType<typeof buildServices>;
+
+/** Opens storage, runs one command's work with the services, closes storage. */
+export type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;

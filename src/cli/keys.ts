@@ -1,10 +1,8 @@
 import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, table } from './io.js';
-import type { CliServices } from './context.js';
+import type { Runner } from './context.js';
 import type { Config } from '../config/schema.js';
 import { retiredKeyTtlSeconds } from '../oidc/keys.js';
-
-type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
 
 export async function keysCommand(sub: string | undefined, args: string[], run: Runner, config: Config, io: CliIo): Promise<void> {
   switch (sub) {

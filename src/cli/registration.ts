@@ -1,8 +1,7 @@
 import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
-import type { CliServices } from './context.js';
-
-type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
+import type { Runner } from './context.js';
+import { NotFoundError } from '../admin/errors.js';
 
 function seconds(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -17,7 +16,7 @@ export async function registrationCommand(sub: string | undefined, args: string[
   switch (action) {
     case 'create': {
       const { values } = parseCommand(rest, { ttl: { type: 'string' }, note: { type: 'string' } });
-      const created = await run((s) => s.registration.initialAccessTokens.create({ ttlSeconds: seconds(values.ttl), note: values.note }));
+      const created = await run((s) => s.admin.initialAccessTokens.create({ ttlSeconds: seconds(values.ttl), note: values.note }, s.actor));
       if (values.json) {
         io.out(JSON.stringify({ token: created.token, id: created.id, expires_at: created.expiresAt.toISOString() }));
         return;
@@ -28,7 +27,7 @@ export async function registrationCommand(sub: string | undefined, args: string[
     }
     case 'list': {
       const { values } = parseCommand(rest, {});
-      const tokens = await run((s) => s.registration.initialAccessTokens.list());
+      const tokens = await run((s) => s.admin.initialAccessTokens.list());
       const rows = tokens.map((t) => ({
         id: t.id, note: t.note ?? '', created: t.createdAt.toISOString(), expires: t.expiresAt?.toISOString() ?? '',
       }));
@@ -39,8 +38,10 @@ export async function registrationCommand(sub: string | undefined, args: string[
     case 'revoke': {
       const { values, positionals } = parseCommand(rest, {}, 1);
       const id = required(positionals[0], 'id');
-      const revoked = await run((s) => s.registration.initialAccessTokens.revoke(id));
-      if (!revoked) throw new CliUsageError(`no live initial access token with id ${id}`);
+      // Through the admin services like every operator change: audited with the CLI actor.
+      await run((s) => s.admin.initialAccessTokens.revoke(id, s.actor)).catch((error: unknown) => {
+        throw error instanceof NotFoundError ? new CliUsageError(`no live initial access token with id ${id}`) : error;
+      });
       if (values.json) io.out(JSON.stringify({ id, revoked: true }));
       else io.out(`revoked initial access token ${id}`);
       return;

@@ -1,8 +1,6 @@
 import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
-import type { CliServices } from './context.js';
-
-type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
+import type { Runner } from './context.js';
 
 /** `gatehouse roles create|list|delete|assign|unassign`. */
 export async function rolesCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {

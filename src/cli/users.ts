@@ -3,9 +3,7 @@ import type { CliIo } from './io.js';
 import { toJsonLines } from '../accounts/user-import.js';
 import { InvalidFileError } from '../admin/errors.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
-import type { CliServices } from './context.js';
-
-type Runner = <T>(work: (s: CliServices) => Promise<T>) => Promise<T>;
+import type { Runner } from './context.js';
 
 export async function usersCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
   switch (sub) {
