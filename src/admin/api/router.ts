@@ -57,13 +57,15 @@ function checkContentType(ctx: Context, route: AnyAdminRoute): void {
 export function createAdminApiRouter(deps: AdminApiDeps): Router {
   const routes = adminApiRoutes(deps);
   const requireScope = createAdminAuthenticator({ host: deps.host, issuer: deps.issuer, roles: deps.storage.roles, users: deps.storage.users });
-  const document = JSON.stringify(buildOpenApiDocument(routes, deps.issuer, API_VERSION));
+  // Built on first request, not at boot (some 15 ms of schema conversion), then served as bytes.
+  let document: string | undefined;
   const router = new Router({ prefix: ADMIN_API_PATH });
 
   // The document describes the API, not its data: public, like discovery.
   router.get('/openapi.json', (ctx) => {
     ctx.type = 'application/json';
     ctx.set('Cache-Control', 'public, max-age=300');
+    document ??= JSON.stringify(buildOpenApiDocument(routes, deps.issuer, API_VERSION));
     ctx.body = document;
   });
 
