@@ -4,6 +4,9 @@ import type { Config } from './config/schema.js';
 import type { ProviderHost } from './oidc/provider.js';
 import type { Storage } from './storage/storage.js';
 import type { ViewRenderer } from './http/views.js';
+import type { Locale } from './i18n/locale.js';
+import type { Translator } from './i18n/translator.js';
+import { localize } from './http/localize.js';
 import type { InteractionDeps } from './interactions/context.js';
 import type { PortalDeps } from './portal/context.js';
 import { createPortalRouter } from './portal/router.js';
@@ -27,6 +30,8 @@ export interface AppDeps {
   storage: Storage;
   host: ProviderHost;
   views: ViewRenderer;
+  /** The translator for each language (the catalogues are loaded once at boot). */
+  translatorFor: (locale: Locale) => Translator;
   interactions: InteractionDeps;
   portal: PortalDeps;
   admin: AdminServices;
@@ -50,6 +55,7 @@ export function createApp(deps: AppDeps): Koa {
   const adminConsole = createAdminConsoleRouter({ ...deps.portal, config: deps.config, admin: deps.admin });
 
   app.use(assignRequestId);
+  app.use(localize(deps.translatorFor));
   app.use(errorHandler(deps.views, deps.log));
   app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:') }));
   app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -6,6 +7,9 @@ import type { Config } from './config/schema.js';
 import { openStorage, type OpenedStorage } from './storage/storage.js';
 import { createApp } from './app.js';
 import { createViewRenderer } from './http/views.js';
+import { loadCatalogue } from './i18n/catalogue.js';
+import { createTranslators } from './i18n/translator.js';
+import { DEFAULT_LOCALE } from './i18n/locale.js';
 import { createSecretBox } from './security/secret-box.js';
 import { loadKeyEncryptionSecret, type KeyEncryptionSecret } from './security/key-encryption-secret.js';
 import { createCsrf } from './security/csrf.js';
@@ -29,6 +33,7 @@ import { createRegisteredClientStore } from './oidc/registered-client-store.js';
 import { createInitialAccessTokens, type InitialAccessTokens } from './oidc/initial-access-tokens.js';
 import { ensureAdminConsole } from './admin/console-client.js';
 import { createAdminServices, type AdminServices } from './admin/services.js';
+import { createMailer, type Mailer } from './mail/mailer.js';
 
 export const PRODUCT_NAME = 'Gatehouse';
 
@@ -43,6 +48,8 @@ export interface Gatehouse {
   registration: { initialAccessTokens: InitialAccessTokens };
   /** The admin services (the API and console use them; tests build fixtures with them). */
   admin: AdminServices;
+  /** Account mail (SMTP, or the outbox directory in the embedded default). */
+  mailer: Mailer;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, lets in-flight requests finish, closes pools. */
@@ -60,7 +67,10 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const keysCreated = await keys.ensureKeys();
     await ensureAccountClient(storage.clients, config.issuer);
     await ensureAdminConsole(storage, config.issuer, config.admin.consoleMfa);
-    const views = createViewRenderer({ productName: PRODUCT_NAME, cache: true });
+    const translatorFor = createTranslators(loadCatalogue());
+    const views = createViewRenderer({ productName: PRODUCT_NAME, cache: true, english: translatorFor(DEFAULT_LOCALE) });
+    const mailer = createMailer({ ...config.mail, outboxDir: join(config.storage.dataDir, 'outbox'), views, log });
+    if (mailer.kind === 'outbox') log.warn('SMTP_URL is not set: account mail is written to the outbox directory in the data directory, not sent');
     const passwords = createPasswordHasher(config.passwords.argon2);
     const throttle = createSignInThrottle(storage.kv, config.signIn);
     const audit = createAuditLog(storage.audit);
@@ -117,7 +127,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     };
     const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, host, initialAccessTokens: registration.initialAccessTokens });
     const app = createApp({
-      config, log, storage, host, views,
+      config, log, storage, host, views, translatorFor,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
         secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config,
@@ -136,7 +146,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     let server: Server | undefined;
     return {
-      config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration,
+      config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration, mailer,
       listen() {
         return new Promise((resolve, reject) => {
           const listening = app.listen(config.http.port, config.http.host);
@@ -156,6 +166,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
           server.closeIdleConnections();
           await closing;
         }
+        mailer.close();
         await opened.close();
       },
     };

@@ -25,6 +25,8 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number' | 'boolean'
   ['DATABASE_POOL_SIZE', ['storage', 'poolSize'], 'number'],
   ['REDIS_URL', ['storage', 'redisUrl'], 'string'],
   ['KEY_ENCRYPTION_SECRET', ['keys', 'encryptionSecret'], 'string'],
+  ['SMTP_URL', ['mail', 'smtpUrl'], 'string'],
+  ['MAIL_FROM', ['mail', 'from'], 'string'],
   ['LOG_LEVEL', ['log', 'level'], 'string'],
 ];
 

@@ -110,6 +110,10 @@ export const configSchema = z.strictObject({
       maxRedirectUris: z.number().int().min(1).max(100),
     }),
   }),
+  mail: z.strictObject({
+    smtpUrl: z.string().refine((v) => v === '' || /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL or empty'),
+    from: z.string().min(3).max(320),
+  }),
   admin: z.strictObject({
     consoleMfa: z.enum(['optional', 'required']),
   }),

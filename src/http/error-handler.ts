@@ -3,6 +3,7 @@ import { errors as oidcErrors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
 import type { ViewRenderer } from './views.js';
+import type { Translator } from '../i18n/translator.js';
 
 interface HttpishError {
   status?: number;
@@ -79,7 +80,7 @@ export function errorHandler(views: ViewRenderer, log: Logger) {
         ctx.body = { error: code, error_description: message, ...details };
       } else {
         ctx.type = 'html';
-        ctx.body = await views.render('error', { title: TITLES[status] ?? 'Error', code, message });
+        ctx.body = await views.render('error', { title: TITLES[status] ?? 'Error', code, message, i18n: (ctx.state as { i18n?: Translator }).i18n });
       }
     }
   };
