@@ -138,8 +138,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     const purge = setInterval(() => {
       const auditCutoff = config.audit.retentionDays > 0 ? new Date(Date.now() - config.audit.retentionDays * 86_400_000) : null;
-      Promise.all([storage.oidc.purgeExpired(), storage.signingKeys.deleteExpired(), auditCutoff ? storage.audit.deleteOlderThan(auditCutoff) : 0])
-        .then(([rows, keysDeleted, auditEvents]) => log.debug({ rows, keysDeleted, auditEvents }, 'expired rows purged'))
+      Promise.all([storage.oidc.purgeExpired(), storage.signingKeys.deleteExpired(), auditCutoff ? storage.audit.deleteOlderThan(auditCutoff) : 0, storage.accountLinks.deleteExpired()])
+        .then(([rows, keysDeleted, auditEvents, links]) => log.debug({ rows, keysDeleted, auditEvents, links }, 'expired rows purged'))
         .catch((err: unknown) => log.warn({ err }, 'purge failed'));
     }, config.storage.purgeIntervalSeconds * 1000);
     purge.unref();

@@ -9,8 +9,10 @@ import type { Translator } from '../i18n/translator.js';
 /** One message to one person, written with a template pair in views/email/. */
 export interface OutgoingMail {
   to: string;
-  /** views/email/<template>.text.ejs and .html.ejs; the subject is t('email.<template>.subject'). */
+  /** views/email/<template>.text.ejs and .html.ejs. */
   template: string;
+  /** Catalogue key of the subject line, filled in with `locals`. */
+  subjectKey: string;
   /** In the recipient's language (the request's, when they asked for the mail themselves). */
   i18n: Translator;
   locals: Record<string, unknown>;
@@ -53,7 +55,7 @@ export function createMailer(options: MailerOptions): Mailer {
         options.views.renderPart(`email/${mail.template}.text.ejs`, locals),
         options.views.renderPart(`email/${mail.template}.html.ejs`, locals),
       ]);
-      const subject = mail.i18n.t(`email.${mail.template}.subject`, mail.locals as Record<string, string>);
+      const subject = mail.i18n.t(mail.subjectKey, mail.locals as Record<string, string>);
       const info = (await transport.sendMail({ from: options.from, to: mail.to, subject, text, html })) as { message?: Buffer };
       if (outbox && info.message) {
         const file = join(options.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID()}.eml`);

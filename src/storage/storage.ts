@@ -10,6 +10,7 @@ import { createSigningKeysRepository } from './signing-keys.repository.js';
 import { createCredentialsRepository } from './credentials.repository.js';
 import { createAuditRepository } from './audit.repository.js';
 import { createRolesRepository } from './roles.repository.js';
+import { createAccountLinksRepository } from './account-links.repository.js';
 
 /** The repositories over one EntityManager: the pool's, or one transaction's. */
 function createRepositories(db: EntityManager) {
@@ -21,6 +22,7 @@ function createRepositories(db: EntityManager) {
     credentials: createCredentialsRepository(db),
     audit: createAuditRepository(db),
     roles: createRolesRepository(db),
+    accountLinks: createAccountLinksRepository(db),
   };
 }
 
