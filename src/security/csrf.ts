@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { AppError } from '../http/errors.js';
 
@@ -63,3 +63,39 @@ export function presentedCsrfToken(ctx: Context): string {
   const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
   return typeof body.csrf === 'string' ? body.csrf : '';
 }
+
+/** The cookie that carries the browser's random form binding on pages with no session. */
+export const FORM_BINDING_COOKIE = 'gatehouse.form';
+
+/**
+ * CSRF for public forms that no session or interaction backs (forgot password, a mailed link's
+ * confirmation page): a random value in an httpOnly, SameSite=Strict cookie, and a form token
+ * that is the HMAC of it. A cross-site page can neither read the cookie nor compute the token.
+ * `prepare` (GET) sets the cookie when missing and puts the token in ctx.state.formCsrf; `verify`
+ * (POST) refuses a form whose token does not match this browser's cookie.
+ */
+export function createPublicFormCsrf(csrf: Csrf, options: { secure: boolean }) {
+  const binding = (value: string) => `public-form:${value}`;
+  const cookieOptions = { httpOnly: true, sameSite: 'strict' as const, secure: options.secure, path: '/', overwrite: true, signed: false };
+  return {
+    async prepare(ctx: Context, next: Next): Promise<void> {
+      let value = ctx.cookies.get(FORM_BINDING_COOKIE, { signed: false });
+      if (!value || !/^[A-Za-z0-9_-]{22,64}$/.test(value)) {
+        value = randomBytes(24).toString('base64url');
+        ctx.cookies.set(FORM_BINDING_COOKIE, value, cookieOptions);
+      }
+      ctx.state.formCsrf = csrf.token(binding(value));
+      await next();
+    },
+    async verify(ctx: Context, next: Next): Promise<void> {
+      const value = ctx.cookies.get(FORM_BINDING_COOKIE, { signed: false });
+      const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+      if (!value || !csrf.verify(binding(value), body.csrf)) {
+        throw new AppError('forbidden', 403, 'The form expired or was not sent by this site. Go back and try again.');
+      }
+      await next();
+    },
+  };
+}
+
+export type PublicFormCsrf = ReturnType<typeof createPublicFormCsrf>;

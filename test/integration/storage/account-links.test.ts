@@ -8,7 +8,7 @@ describe.each(BACKENDS)('mailed links (%s)', (backend) => {
   let userId: string;
   beforeAll(async () => {
     opened = await openTestStorage(backend);
-    userId = (await opened.storage.users.create({ email: `links-${Date.now()}@example.test`, name: null, passwordHash: null })).id;
+    userId = (await opened.storage.users.create({ email: `links-${Date.now()}@example.test`, name: null, passwordHash: null, emailVerified: false, totpSecretEncrypted: null })).id;
   });
   afterAll(async () => { await opened?.dispose(); });
 
