@@ -42,7 +42,7 @@ describe('the container image recipe', () => {
     const [program, ...args] = command();
     expect(program).toBe('node');
     // The image listens on 0.0.0.0; tests bind loopback only.
-    const env = { ...imageEnv(), HOST: '127.0.0.1', PORT: String(port), DATA_DIR: join(dir, 'data'), ISSUER: `http://127.0.0.1:${port}`, PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' };
+    const env: Record<string, string> = { ...imageEnv(), HOST: '127.0.0.1', PORT: String(port), DATA_DIR: join(dir, 'data'), ISSUER: `http://127.0.0.1:${port}`, PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' };
     expect(env.NODE_ENV).toBe('production');
     const server = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
