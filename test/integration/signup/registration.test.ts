@@ -139,6 +139,22 @@ describe.each(BACKENDS)('self-registration (%s)', (backend) => {
     expect(other.status).toBe(403);
   });
 
+  it('speaks German on its pages and in its mail when the browser asks for it', async () => {
+    const ua = new UserAgent(server.issuer);
+    const german = { 'accept-language': 'de-DE,de;q=0.9' };
+    const { form } = await openSignUp(ua, rp, server.issuer);
+    const page = await ua.request(form.url, { headers: german });
+    expect(page.html).toContain('<html lang="de">');
+    expect(textOf(page.html)).toContain('Konto erstellen');
+    const bad = await submitSignUp(ua, page, { email: 'kaputt', password: PASSWORD }, undefined);
+    expect(bad.status).toBe(400);
+    const email = uniqueEmail('de');
+    const sent = await ua.post(form.url, { csrf: csrfToken(page.html), email, password: PASSWORD, name: '' }, german);
+    expect(textOf(sent.html)).toContain('Sehen Sie in Ihr Postfach');
+    const message = await mail.next(email);
+    expect(message.subject).toBe('Bestätigen Sie Ihre E-Mail-Adresse für Gatehouse');
+  });
+
   it('does not hold back accounts made by an administrator, whatever their email_verified', async () => {
     const user = await server.buildUser();
     expect(user.emailVerified).toBe(false);
