@@ -1,4 +1,5 @@
 import type { UserRow } from '../storage/entities/user.entity.js';
+import type { AccountLinkPurpose } from '../storage/entities/account-link.entity.js';
 import type { Storage } from '../storage/storage.js';
 import { DuplicateEmailError, normalizeEmail } from '../storage/users.repository.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
@@ -26,7 +27,7 @@ export type EmailChange =
  * moving an account to a new address, which changes only when the link sent there is used.
  */
 export function createEmailAddressService(deps: {
-  storage: Pick<Storage, 'users' | 'transaction'>;
+  storage: Pick<Storage, 'users' | 'accountLinks' | 'transaction'>;
   audit: AuditLog;
   settings: SignUpSettings;
 }) {
@@ -36,6 +37,9 @@ export function createEmailAddressService(deps: {
   /** A link for the account's current address; `data.email` ties it to that address. */
   const issueVerification = (tx: LinkRepositories, user: Pick<UserRow, 'id' | 'emailNormalized'>, extra: Record<string, string> = {}): Promise<string> =>
     accountLinks.issue(tx, { userId: user.id, purpose: 'verify-email', ttlSeconds, data: { ...extra, email: user.emailNormalized } });
+
+  const isUsable = async (purpose: AccountLinkPurpose, token: unknown): Promise<boolean> =>
+    (await accountLinks.check(storage, purpose, token)) !== undefined;
 
   return {
     issueVerification,
@@ -51,14 +55,9 @@ export function createEmailAddressService(deps: {
       });
     },
 
-    /** Whether a verification link is still good (the page behind it asks before it acts). */
-    async isUsableVerification(token: unknown): Promise<boolean> {
-      return storage.transaction(async (tx) => (await accountLinks.check(tx, 'verify-email', token)) !== undefined);
-    },
-
-    async isUsableChange(token: unknown): Promise<boolean> {
-      return storage.transaction(async (tx) => (await accountLinks.check(tx, 'change-email', token)) !== undefined);
-    },
+    /** Whether a link is still good (the page behind it asks before it acts). */
+    isUsableVerification: (token: unknown) => isUsable('verify-email', token),
+    isUsableChange: (token: unknown) => isUsable('change-email', token),
 
     /**
      * Uses a verification link: the account's email_verified becomes true, with its event, in

@@ -46,11 +46,14 @@ export function createEmailLinksRouter(deps: EmailLinksDeps): Router {
 
   router.use(noStore, requireSameOrigin(deps.origin));
 
-  router.get('/verify', publicForm.prepare, async (ctx) => {
+  /** GET of a mailed link: its confirm button, when the link is still good. */
+  const confirmPage = (isUsable: (token: string) => Promise<boolean>, view: string, titleKey: string) => async (ctx: Context) => {
     const token = presentedToken(ctx);
-    if (!(await selfService.emailAddress.isUsableVerification(token))) return invalidLink(ctx);
-    return render(ctx, 'verify', 'email-verification.confirm.title', { token, csrf: ctx.state.formCsrf as string });
-  });
+    if (!(await isUsable(token))) return invalidLink(ctx);
+    return render(ctx, view, titleKey, { token, csrf: ctx.state.formCsrf as string });
+  };
+
+  router.get('/verify', publicForm.prepare, confirmPage(selfService.emailAddress.isUsableVerification, 'verify', 'email-verification.confirm.title'));
 
   router.post('/verify', form, publicForm.verify, async (ctx) => {
     const verified = await selfService.emailAddress.verify(presentedToken(ctx), requestOrigin(ctx));
@@ -62,11 +65,7 @@ export function createEmailLinksRouter(deps: EmailLinksDeps): Router {
     });
   });
 
-  router.get('/change', publicForm.prepare, async (ctx) => {
-    const token = presentedToken(ctx);
-    if (!(await selfService.emailAddress.isUsableChange(token))) return invalidLink(ctx);
-    return render(ctx, 'change', 'email-change.confirm.title', { token, csrf: ctx.state.formCsrf as string });
-  });
+  router.get('/change', publicForm.prepare, confirmPage(selfService.emailAddress.isUsableChange, 'change', 'email-change.confirm.title'));
 
   router.post('/change', form, publicForm.verify, async (ctx) => {
     const changed = await selfService.emailAddress.confirmChange(presentedToken(ctx), requestOrigin(ctx));
