@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Middleware, Next } from 'koa';
-import { UserInputError } from '../accounts/user-admin.js';
-import { MIN_PASSWORD_LENGTH } from '../accounts/user-admin.js';
+import { MIN_PASSWORD_LENGTH, UserInputError } from '../accounts/user-admin.js';
+import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import { AppError, assertThat } from '../http/errors.js';
 import { translatorOf } from '../self-service/context.js';
@@ -27,7 +27,7 @@ async function renderPage(deps: InteractionDeps, ctx: WithInteractionContext, vi
 }
 
 const renderForm = (deps: InteractionDeps, ctx: WithInteractionContext, values: { email?: string; name?: string; error?: string } = {}) =>
-  renderPage(deps, ctx, 'signup', 'signup.title', { email: values.email ?? '', name: values.name ?? '', error: values.error, minPasswordLength: MIN_PASSWORD_LENGTH });
+  renderPage(deps, ctx, 'signup', 'signup.title', { email: values.email ?? '', name: values.name ?? '', error: values.error, minPasswordLength: MIN_PASSWORD_LENGTH, maxPasswordLength: MAX_PASSWORD_LENGTH });
 
 /**
  * Self-registration inside a sign-in (/interaction/:uid/signup), so the new user continues to
@@ -57,7 +57,7 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, form: Mid
     } catch (error) {
       if (!(error instanceof UserInputError)) throw error;
       ctx.status = 400;
-      return renderForm(deps, ctx, { email: input.email, name: input.name, error: i18n.t(FIELD_ERRORS[error.field] ?? 'signup.errors.email', { min: MIN_PASSWORD_LENGTH }) });
+      return renderForm(deps, ctx, { email: input.email, name: input.name, error: i18n.t(FIELD_ERRORS[error.field] ?? 'signup.errors.email', { min: MIN_PASSWORD_LENGTH, max: MAX_PASSWORD_LENGTH }) });
     }
     // The page is decided before any mail goes out, and the mail is not awaited: neither the
     // answer nor its timing depends on which of the two mails is sent.

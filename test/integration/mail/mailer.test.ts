@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import PostalMime from 'postal-mime';
 import { createMailer, type Mailer } from '../../../src/mail/mailer.js';
+import { createAccountMail } from '../../../src/self-service/account-mail.js';
 import { createViewRenderer } from '../../../src/http/views.js';
 import { loadCatalogue } from '../../../src/i18n/catalogue.js';
 import { createTranslators } from '../../../src/i18n/translator.js';
@@ -125,5 +126,22 @@ describe.each(BACKENDS)('account mail through a server with no SMTP_URL (%s)', (
     const parsed = await PostalMime.parse(eml);
     expect(parsed.subject).toBe('Confirm your email address for Gatehouse');
     expect(parsed.text).toMatch(new RegExp(`${server.issuer}/email/verify\\?token=[A-Za-z0-9_-]{43}`));
+  });
+});
+
+describe('account mail sent in the background', () => {
+  it('logs a failed delivery without the link it carried', async () => {
+    const captured = capturingLogger();
+    const unreachable = createMailer({ smtpUrl: 'smtp://127.0.0.1:1', from: 'a@example.test', outboxDir: join(tmpdir(), 'gh-unused-outbox'), views, log: captured.log });
+    const accountMail = createAccountMail({ mailer: unreachable, log: captured.log, issuer: 'http://127.0.0.1:1', productName: 'Gatehouse' });
+    const token = 'secret-token-that-must-not-be-logged-000000';
+    expect(accountMail.verifyAddress('someone@example.test', token, translatorFor('en'))).toBeUndefined();
+    for (let attempt = 0; attempt < 100 && !captured.lines.some((l) => l.msg === 'account mail could not be sent'); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const failure = captured.lines.find((l) => l.msg === 'account mail could not be sent');
+    expect(failure?.template).toBe('verify-email');
+    expect(JSON.stringify(captured.lines)).not.toContain(token);
+    unreachable.close();
   });
 });
