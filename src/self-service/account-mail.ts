@@ -15,7 +15,13 @@ export function maskEmail(email: string): string {
  */
 export function createAccountMail(deps: { mailer: Mailer; log: Logger; issuer: string; productName: string }) {
   const { mailer, log, issuer, productName } = deps;
-  const url = (path: string, token?: string) => `${issuer}${path}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+  /** A link to one of our pages, in the language the mail is written in (ui_locales, see src/http/localize.ts). */
+  const url = (path: string, i18n: Translator, token?: string) => {
+    const link = new URL(path, issuer);
+    if (token) link.searchParams.set('token', token);
+    link.searchParams.set('ui_locales', i18n.locale);
+    return link.toString();
+  };
 
   function sendInBackground(mail: OutgoingMail): void {
     mailer.send(mail).catch((error: unknown) => {
@@ -29,19 +35,19 @@ export function createAccountMail(deps: { mailer: Mailer; log: Logger; issuer: s
   return {
     /** The link that proves the address (verify-email). */
     verifyAddress: (to: string, token: string, i18n: Translator) =>
-      send(to, 'verify-email', i18n, { link: url('/email/verify', token) }),
+      send(to, 'verify-email', i18n, { link: url('/email/verify', i18n, token) }),
 
     /** To the owner of an address someone tried to register again: sign in or reset instead. */
     registrationOnTakenAddress: (to: string, i18n: Translator) =>
-      send(to, 'signup-existing-account', i18n, { signInLink: url('/account'), resetLink: url('/password/forgot') }),
+      send(to, 'signup-existing-account', i18n, { signInLink: url('/account', i18n), resetLink: url('/password/forgot', i18n) }),
 
     /** To the new address of a change: the link that makes the change. */
     confirmNewAddress: (to: string, token: string, i18n: Translator) =>
-      send(to, 'change-email', i18n, { link: url('/email/change', token) }),
+      send(to, 'change-email', i18n, { link: url('/email/change', i18n, token) }),
 
     /** To the old address once the change is made: the account has moved, and what to do if that was not its owner. */
     addressChangedNotice: (to: string, newEmail: string, i18n: Translator) =>
-      send(to, 'email-changed-notice', i18n, { newEmail: maskEmail(newEmail), accountLink: url('/account'), resetLink: url('/password/forgot') }),
+      send(to, 'email-changed-notice', i18n, { newEmail: maskEmail(newEmail), resetLink: url('/password/forgot', i18n) }),
   };
 }
 

@@ -153,6 +153,10 @@ describe.each(BACKENDS)('self-registration (%s)', (backend) => {
     expect(textOf(sent.html)).toContain('Sehen Sie in Ihr Postfach');
     const message = await mail.next(email);
     expect(message.subject).toBe('Bestätigen Sie Ihre E-Mail-Adresse für Gatehouse');
+    // The page behind the link speaks the mail's language, whatever the mail client's browser says.
+    const { confirm, done } = await useMailedLink(new UserAgent(server.issuer), linkIn(message, '/email/verify'));
+    expect(confirm.html).toContain('<html lang="de">');
+    expect(textOf(done.html)).toContain('E-Mail-Adresse bestätigt');
   });
 
   it('does not hold back accounts made by an administrator, whatever their email_verified', async () => {

@@ -27,7 +27,9 @@ export function linkIn(mail: CaughtMail, path: string): string {
 export async function useMailedLink(ua: UserAgent, link: string): Promise<{ confirm: Page; done: Page }> {
   const confirm = await ua.get(link);
   const token = new URL(link).searchParams.get('token') ?? '';
-  const done = await ua.post(new URL(link).pathname, { csrf: csrfToken(confirm.html), token });
+  const action = /<form method="post" action="([^"]+)"/.exec(confirm.html)?.[1]?.replace(/&amp;/g, '&');
+  if (!action?.startsWith(new URL(link).pathname)) throw new Error(`no confirm form on ${link} (${confirm.status})`);
+  const done = await ua.post(action, { csrf: csrfToken(confirm.html), token });
   return { confirm, done };
 }
 
