@@ -1,0 +1,78 @@
+import type { Logger } from 'pino';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Metrics } from '../observability/metrics.js';
+import { createLimiterRedis } from '../storage/limiter-redis.js';
+
+export interface CounterOptions {
+  /** Names the counters in Redis (`gatehouse:rl:<prefix>:<key>`). */
+  prefix: string;
+  points: number;
+  durationSeconds: number;
+}
+
+/**
+ * Where rate limits and lockouts keep their counters: Redis, shared by every replica, with
+ * in-process counters standing in while Redis does not answer (rate-limiter-flexible's
+ * insuranceLimiter); or in-process only in the embedded default (a single node).
+ */
+export interface CounterStore {
+  readonly kind: 'redis' | 'memory';
+  counter(options: CounterOptions): RateLimiterAbstract;
+  close(): Promise<void>;
+}
+
+/**
+ * The in-process stand-in for one Redis counter. rate-limiter-flexible calls it only when
+ * Redis failed, so each call is one fallback: counted, and logged once per outage by `noticed`.
+ */
+class FallbackCounter extends RateLimiterMemory {
+  constructor(options: ConstructorParameters<typeof RateLimiterMemory>[0], private readonly noticed: () => void) {
+    super(options);
+  }
+  override consume(...args: Parameters<RateLimiterMemory['consume']>) { this.noticed(); return super.consume(...args); }
+  override penalty(...args: Parameters<RateLimiterMemory['penalty']>) { this.noticed(); return super.penalty(...args); }
+  override get(...args: Parameters<RateLimiterMemory['get']>) { this.noticed(); return super.get(...args); }
+  override set(...args: Parameters<RateLimiterMemory['set']>) { this.noticed(); return super.set(...args); }
+  override block(...args: Parameters<RateLimiterMemory['block']>) { this.noticed(); return super.block(...args); }
+  override delete(...args: Parameters<RateLimiterMemory['delete']>) { this.noticed(); return super.delete(...args); }
+}
+
+export function createCounterStore(redisUrl: string, deps: { log: Logger; metrics: Metrics }): CounterStore {
+  if (!redisUrl) {
+    return {
+      kind: 'memory',
+      counter: ({ prefix, points, durationSeconds }) => new RateLimiterMemory({ keyPrefix: prefix, points, duration: durationSeconds }),
+      async close() {},
+    };
+  }
+  let outage = false;
+  const noticed = () => {
+    deps.metrics.limiterFallbacks.inc();
+    if (outage) return;
+    outage = true;
+    deps.log.warn('Redis is not answering: rate limits and lockouts use in-process counters on this replica until it returns');
+  };
+  const redis = createLimiterRedis(redisUrl, {
+    onError: (error) => deps.log.debug({ err: error }, 'limiter Redis connection error'),
+    onReady: () => {
+      if (!outage) return;
+      outage = false;
+      deps.log.info('Redis answers again: rate limits and lockouts are shared between replicas again');
+    },
+  });
+  return {
+    kind: 'redis',
+    counter: ({ prefix, points, durationSeconds }) => new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: `gatehouse:rl:${prefix}`,
+      points,
+      duration: durationSeconds,
+      // Not ready (reconnecting) → the in-process counter at once, without trying Redis.
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new FallbackCounter({ keyPrefix: prefix, points, duration: durationSeconds }, noticed),
+    }),
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
