@@ -15,6 +15,8 @@ import type { SecretBox } from '../security/secret-box.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
 import type { Config } from '../config/schema.js';
+import type { RateLimits } from '../security/rate-limits.js';
+import type { Translator } from '../i18n/translator.js';
 
 export interface InteractionDeps {
   host: ProviderHost;
@@ -32,13 +34,15 @@ export interface InteractionDeps {
   kv: KeyValueStore;
   box: SecretBox;
   audit: AuditLog;
+  /** Rate limits on the sign-in steps (src/security/rate-limits.ts). */
+  limits: RateLimits;
   config: Pick<Config, 'acr'>;
 }
 
 export type InteractionDetails = Awaited<ReturnType<ProviderHost['current']['interactionDetails']>>;
 
 export interface WithInteractionContext extends Context {
-  state: { interaction: InteractionDetails };
+  state: { interaction: InteractionDetails; i18n: Translator };
 }
 
 /** Form fields as strings; a repeated or missing field reads as ''. */
