@@ -22,17 +22,34 @@ export interface CounterStore {
 }
 
 /**
+ * RateLimiterMemory expires keys with setTimeout, which fires at once for a delay over
+ * 2^31-1 ms (24.8 days): a 30-day trusted address would be forgotten immediately. In process,
+ * longer durations are cut to that (documented in docs/abuse-protection.md).
+ */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+const inProcessSeconds = (seconds: number) => Math.min(seconds, MAX_TIMER_SECONDS);
+
+class InProcessCounter extends RateLimiterMemory {
+  constructor(options: { keyPrefix: string; points: number; duration: number }) {
+    super({ ...options, duration: inProcessSeconds(options.duration) });
+  }
+  override set(key: string | number, points: number, secDuration: number, options?: Parameters<RateLimiterMemory['set']>[3]) {
+    return super.set(key, points, inProcessSeconds(secDuration), options);
+  }
+}
+
+/**
  * The in-process stand-in for one Redis counter. rate-limiter-flexible calls it only when
  * Redis failed, so each call is one fallback: counted, and logged once per outage by `noticed`.
  */
-class FallbackCounter extends RateLimiterMemory {
-  constructor(options: ConstructorParameters<typeof RateLimiterMemory>[0], private readonly noticed: () => void) {
+class FallbackCounter extends InProcessCounter {
+  constructor(options: ConstructorParameters<typeof InProcessCounter>[0], private readonly noticed: () => void) {
     super(options);
   }
   override consume(...args: Parameters<RateLimiterMemory['consume']>) { this.noticed(); return super.consume(...args); }
   override penalty(...args: Parameters<RateLimiterMemory['penalty']>) { this.noticed(); return super.penalty(...args); }
   override get(...args: Parameters<RateLimiterMemory['get']>) { this.noticed(); return super.get(...args); }
-  override set(...args: Parameters<RateLimiterMemory['set']>) { this.noticed(); return super.set(...args); }
+  override set(...args: Parameters<InProcessCounter['set']>) { this.noticed(); return super.set(...args); }
   override block(...args: Parameters<RateLimiterMemory['block']>) { this.noticed(); return super.block(...args); }
   override delete(...args: Parameters<RateLimiterMemory['delete']>) { this.noticed(); return super.delete(...args); }
 }
@@ -41,7 +58,7 @@ export function createCounterStore(redisUrl: string, deps: { log: Logger; metric
   if (!redisUrl) {
     return {
       kind: 'memory',
-      counter: ({ prefix, points, durationSeconds }) => new RateLimiterMemory({ keyPrefix: prefix, points, duration: durationSeconds }),
+      counter: ({ prefix, points, durationSeconds }) => new InProcessCounter({ keyPrefix: prefix, points, duration: durationSeconds }),
       async close() {},
     };
   }
