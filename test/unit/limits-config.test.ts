@@ -1,15 +1,8 @@
-import { loadConfig, ConfigError } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { ConfigOverrides } from '../../src/config/schema.js';
+import { configProblems } from '../helpers/config-problems.js';
 
-function problemsOf(overrides: ConfigOverrides | Record<string, unknown>): string[] {
-  try {
-    loadConfig({}, overrides as ConfigOverrides);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problemsOf = (overrides: ConfigOverrides | Record<string, unknown>): string[] => configProblems({}, overrides);
 
 /** Rate limits and lockout (docs/abuse-protection.md): documented defaults, one line per bad value. */
 describe('rate limit and lockout configuration', () => {
