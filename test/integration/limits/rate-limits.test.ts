@@ -6,10 +6,12 @@ import { discoverRp } from '../../helpers/rp.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { counterValue } from '../../../src/observability/metrics.js';
 import { eventsOf, from, randomIp } from './support.js';
+import { json, openLogin } from '../webauthn/support.js';
 
 const PER_IP = 3;
 const PER_ACCOUNT = 4;
 const PER_CLIENT = 2;
+const PASSKEY_PER_IP = 2;
 
 describe.each(BACKENDS)('rate limits (%s)', (backend) => {
   let server: TestServer;
@@ -21,6 +23,7 @@ describe.each(BACKENDS)('rate limits (%s)', (backend) => {
         signInIp: { points: PER_IP, durationSeconds: 600 },
         signInAccount: { points: PER_ACCOUNT, durationSeconds: 600 },
         tokenClient: { points: PER_CLIENT, durationSeconds: 600 },
+        passkeyIp: { points: PASSKEY_PER_IP, durationSeconds: 600 },
       },
     });
     rp = await buildRp(server);
@@ -116,5 +119,23 @@ describe.each(BACKENDS)('rate limits (%s)', (backend) => {
     const anonymous = await post({ grant_type: 'client_credentials' });
     expect(anonymous.status).toBe(400);
     expect(((await anonymous.json()) as { error: string }).error).toMatch(/invalid_(request|client)/);
+  });
+
+  it(`limits passkey sign-in (options and verify together) per address with a JSON 429 after ${PASSKEY_PER_IP} requests`, async () => {
+    const ua = new UserAgent(server.issuer);
+    const login = await openLogin(ua, rp, server);
+    const ip = randomIp();
+    const options = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {}, { 'x-csrf-token': login.csrf, ...from(ip) });
+    expect(options.status).toBe(200);
+    // A malformed assertion is refused as before, and counts.
+    const garbage = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/verify`, { response: { id: 'x', type: 'public-key' } }, { 'x-csrf-token': login.csrf, ...from(ip) });
+    expect(garbage.status).toBeGreaterThanOrEqual(400);
+    expect(garbage.status).toBeLessThan(429);
+    const limited = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {}, { 'x-csrf-token': login.csrf, ...from(ip) });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(json<{ error: string }>(limited).error).toBe('temporarily_unavailable');
+    // Another address still gets options.
+    expect((await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {}, { 'x-csrf-token': login.csrf, ...from(randomIp()) })).status).toBe(200);
   });
 });
