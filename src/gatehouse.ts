@@ -73,6 +73,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
   const metrics = createMetrics();
   const counters = createCounterStore(config.storage.redisUrl, { log, metrics });
   try {
+    await counters.ready();
     const keys = createKeyManager(storage.signingKeys, box);
     const keysCreated = await keys.ensureKeys();
     await ensureAccountClient(storage.clients, config.issuer);

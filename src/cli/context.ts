@@ -32,6 +32,7 @@ export function openCliContext(env: Record<string, string | undefined>) {
       // Admin commands clear lockouts (a second-factor reset), which live in Redis when configured.
       const counters = createCounterStore(config.storage.redisUrl, { log: createLogger('silent'), metrics: createMetrics() });
       try {
+        await counters.ready();
         return await work(buildServices(config, opened, counters));
       } finally {
         await counters.close();

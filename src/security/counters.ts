@@ -18,8 +18,15 @@ export interface CounterOptions {
 export interface CounterStore {
   readonly kind: 'redis' | 'memory';
   counter(options: CounterOptions): RateLimiterAbstract;
+  /**
+   * Resolves once the Redis connection is up, or after a short wait when it is not: requests
+   * before that would fall back (and warn of an outage) only because the connection was new.
+   */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
+
+const BOOT_WAIT_MS = 2000;
 
 /**
  * RateLimiterMemory expires keys with setTimeout, which fires at once for a delay over
@@ -59,6 +66,7 @@ export function createCounterStore(redisUrl: string, deps: { log: Logger; metric
     return {
       kind: 'memory',
       counter: ({ prefix, points, durationSeconds }) => new InProcessCounter({ keyPrefix: prefix, points, duration: durationSeconds }),
+      async ready() {},
       async close() {},
     };
   }
@@ -77,8 +85,14 @@ export function createCounterStore(redisUrl: string, deps: { log: Logger; metric
       deps.log.info('Redis answers again: rate limits and lockouts are shared between replicas again');
     },
   });
+  const connected = new Promise<void>((resolve) => {
+    if (redis.status === 'ready') return resolve();
+    redis.once('ready', () => resolve());
+    setTimeout(resolve, BOOT_WAIT_MS).unref();
+  });
   return {
     kind: 'redis',
+    ready: () => connected,
     counter: ({ prefix, points, durationSeconds }) => new RateLimiterRedis({
       storeClient: redis,
       keyPrefix: `gatehouse:rl:${prefix}`,
