@@ -20,7 +20,9 @@ import { serveAssets, WEBAUTHN_BROWSER_BUNDLE } from './http/assets.js';
 import { createHealthRouter } from './http/health.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createEmailLinksRouter } from './self-service/email-links.js';
-import { AUTHORIZATION_PATH, CLIENT_AUTH_PATHS, REGISTRATION_PATH } from './oidc/options.js';
+import { AUTHORIZATION_PATH, CLIENT_AUTH_PATHS, REGISTRATION_PATH, TOKEN_PATH } from './oidc/options.js';
+import type { RateLimits } from './security/rate-limits.js';
+import { limitTokenRequests } from './security/token-rate-limit.js';
 import { hashPresentedClientSecret } from './oidc/client-secret.js';
 import { refusePendingClients } from './oidc/pending-clients.js';
 import { omitStoredClientSecret } from './oidc/registration-response.js';
@@ -36,6 +38,7 @@ export interface AppDeps {
   interactions: InteractionDeps;
   portal: PortalDeps;
   admin: AdminServices;
+  limits: RateLimits;
 }
 
 /**
@@ -70,6 +73,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(portal.allowedMethods());
   app.use(adminConsole.routes());
   app.use(adminConsole.allowedMethods());
+  app.use(limitTokenRequests(deps.limits, TOKEN_PATH));
   app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS, REGISTRATION_PATH));
   app.use(refusePendingClients(deps.storage.clients.statusOf, { authorization: AUTHORIZATION_PATH, clientAuth: CLIENT_AUTH_PATHS }));
   app.use(omitStoredClientSecret(REGISTRATION_PATH));

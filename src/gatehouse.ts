@@ -13,7 +13,10 @@ import { DEFAULT_LOCALE } from './i18n/locale.js';
 import { createSecretBox } from './security/secret-box.js';
 import { loadKeyEncryptionSecret, type KeyEncryptionSecret } from './security/key-encryption-secret.js';
 import { createCsrf } from './security/csrf.js';
-import { createSignInThrottle } from './security/sign-in-throttle.js';
+import { createCounterStore } from './security/counters.js';
+import { createLockout, type Lockout } from './security/lockout.js';
+import { createRateLimits, type RateLimits } from './security/rate-limits.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPasswordHasher } from './accounts/passwords.js';
 import { createAccountService } from './accounts/account-service.js';
 import { createKeyManager } from './oidc/keys.js';
@@ -55,6 +58,11 @@ export interface Gatehouse {
   admin: AdminServices;
   /** Account mail (SMTP, or the outbox directory in the embedded default). */
   mailer: Mailer;
+  /** Counters of rate-limit hits, lockouts and Redis fallbacks (the /metrics endpoint serves `metrics.registry`). */
+  metrics: Metrics;
+  /** Rate limits: routes call `limits.consume(ctx, policy, key)` (docs/abuse-protection.md). */
+  limits: RateLimits;
+  lockout: Lockout;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, lets in-flight requests finish, closes pools. */
@@ -67,7 +75,10 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
   const box = createSecretBox(keyEncryption.key);
   const opened = await openStorage(config);
   const { storage } = opened;
+  const metrics = createMetrics();
+  const counters = createCounterStore(config.storage.redisUrl, { log, metrics });
   try {
+    await counters.ready();
     const keys = createKeyManager(storage.signingKeys, box);
     const keysCreated = await keys.ensureKeys();
     await ensureAccountClient(storage.clients, config.issuer);
@@ -77,16 +88,17 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const mailer = createMailer({ ...config.mail, outboxDir: join(config.storage.dataDir, 'outbox'), views, log });
     if (mailer.kind === 'outbox') log.warn('SMTP_URL is not set: account mail is written to the outbox directory in the data directory, not sent');
     const passwords = createPasswordHasher(config.passwords.argon2);
-    const throttle = createSignInThrottle(storage.kv, config.signIn);
     const audit = createAuditLog(storage.audit);
-    const accounts = createAccountService({ users: storage.users, passwords, throttle, audit, transaction: storage.transaction });
+    const lockout = createLockout(config.lockout, { counters, metrics });
+    const limits = createRateLimits(config.rateLimits, { counters, audit, metrics });
+    const accounts = createAccountService({ users: storage.users, passwords, lockout, audit, transaction: storage.transaction });
     const csrf = createCsrf(deriveKey(keyEncryption.key, 'csrf'));
     const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
     const pendingTotp = createPendingTotp(storage.kv, box);
     const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(keyEncryption.key, 'recovery-codes') });
     const secondFactors = createSecondFactorService({
       credentials: storage.credentials, totp, recovery, audit,
-      throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'), transaction: storage.transaction,
+      lockout, transaction: storage.transaction,
     });
     const webauthn = createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config, transaction: storage.transaction });
 
@@ -137,16 +149,18 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       emailAddress,
       mail: createAccountMail({ mailer, log, issuer: config.issuer, productName: PRODUCT_NAME }),
       publicForm: createPublicFormCsrf(csrf, { secure: config.issuer.startsWith('https:') }),
+      limits,
     };
-    const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, host, initialAccessTokens: registration.initialAccessTokens });
+    const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, lockout, host, initialAccessTokens: registration.initialAccessTokens });
     const app = createApp({
       config, log, storage, host, views, translatorFor,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
-        secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config, selfService,
+        secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, limits, config, selfService,
       },
       portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService },
       admin,
+      limits,
     });
 
     const purge = setInterval(() => {
@@ -159,7 +173,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     let server: Server | undefined;
     return {
-      config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration, mailer,
+      config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration, mailer, metrics, limits, lockout,
       listen() {
         return new Promise((resolve, reject) => {
           const listening = app.listen(config.http.port, config.http.host);
@@ -180,10 +194,12 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
           await closing;
         }
         mailer.close();
+        await counters.close();
         await opened.close();
       },
     };
   } catch (error) {
+    await counters.close();
     await opened.close();
     throw error;
   }

@@ -1,7 +1,7 @@
 import type { UserRow } from '../storage/entities/user.entity.js';
 import type { UsersRepository } from '../storage/users.repository.js';
 import type { PasswordHasher } from './passwords.js';
-import type { SignInThrottle } from '../security/sign-in-throttle.js';
+import type { Lockout } from '../security/lockout.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import type { Storage } from '../storage/storage.js';
 import { checkPassword, UserInputError } from './user-admin.js';
@@ -9,7 +9,9 @@ import { checkPassword, UserInputError } from './user-admin.js';
 export type PasswordSignIn =
   | { ok: true; user: UserRow }
   /** One reason for every failure the user may see: no hint whether the email exists. */
-  | { ok: false; reason: 'invalid-credentials' | 'throttled' };
+  | { ok: false; reason: 'invalid-credentials' }
+  /** A lockout wait is running for this email (known or not) from this address, or for the account. */
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
 export type PasswordChange =
   | { ok: true }
@@ -21,12 +23,12 @@ export type PasswordChange =
 export function createAccountService(deps: {
   users: UsersRepository;
   passwords: PasswordHasher;
-  throttle: SignInThrottle;
+  lockout: Lockout;
   audit: AuditLog;
   /** Runs a change and its audit event in one transaction. */
   transaction: Storage['transaction'];
 }) {
-  const { users, passwords, throttle, audit } = deps;
+  const { users, passwords, lockout, audit } = deps;
 
   return {
     /**
@@ -35,21 +37,28 @@ export function createAccountService(deps: {
      */
     async signInWithPassword(email: string, password: string, origin: RequestOrigin = {}): Promise<PasswordSignIn> {
       const user = await users.findByEmail(email);
-      const fail = async (reason: 'throttled' | 'invalid-credentials', detail: string): Promise<PasswordSignIn> => {
-        await audit.record('signin.password.failed', { subjectId: user?.id ?? null, details: { reason: detail } }, origin);
-        return { ok: false, reason };
-      };
-      if (await throttle.isBlocked(email)) return fail('throttled', 'throttled');
+      const ip = origin.ip ?? '';
+      const failed = (detail: string) => audit.record('signin.password.failed', { subjectId: user?.id ?? null, details: { reason: detail } }, origin);
+      // Keyed by the typed email, not the account: an unknown address waits exactly like a known one.
+      const wait = await lockout.check('password', email, ip);
+      if (wait) {
+        await failed('locked_out');
+        return { ok: false, reason: 'throttled', retryAfterSeconds: wait.retryAfterSeconds };
+      }
       // Always one argon2 verification, also for unknown or disabled accounts.
       const hash = user && !user.disabledAt ? await users.passwordHash(user.id) : null;
       const valid = await passwords.verify(hash, password);
       if (!user || user.disabledAt || !valid) {
-        if (await throttle.recordFailure(email)) {
-          await audit.record('signin.locked_out', { subjectId: user?.id ?? null, details: { factor: 'password' } }, origin);
+        const started = await lockout.recordFailure('password', email, ip);
+        if (started) {
+          await audit.record('signin.locked_out', {
+            subjectId: user?.id ?? null, details: { factor: 'password', scope: started.scope, waitSeconds: started.retryAfterSeconds },
+          }, origin);
         }
-        return fail('invalid-credentials', !user ? 'unknown_account' : user.disabledAt ? 'disabled' : 'wrong_password');
+        await failed(!user ? 'unknown_account' : user.disabledAt ? 'disabled' : 'wrong_password');
+        return { ok: false, reason: 'invalid-credentials' };
       }
-      await throttle.reset(email);
+      await lockout.recordSuccess('password', email, ip);
       // The password is known now: an imported hash (bcrypt, PBKDF2, scrypt, argon2i) or argon2id of
       // older parameters becomes argon2id of the current ones (docs/import.md). Hashed before the
       // transaction opens: argon2 takes tens of milliseconds a connection should not be held for.

@@ -1,7 +1,7 @@
 import type { CredentialsRepository } from '../storage/credentials.repository.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import type { Storage } from '../storage/storage.js';
-import type { SignInThrottle } from '../security/sign-in-throttle.js';
+import type { Lockout } from '../security/lockout.js';
 import type { TotpService } from './totp.js';
 import type { RecoveryCodeService } from './recovery-codes.js';
 
@@ -15,6 +15,11 @@ export interface FactorSummary {
 
 export type CodeMethod = 'totp' | 'recovery_code';
 export type CodeCheck = 'accepted' | 'invalid' | 'replayed' | 'throttled';
+/** A code check's outcome, with the wait when a lockout refused it unchecked. */
+export interface CodeVerdict {
+  result: CodeCheck;
+  retryAfterSeconds: number | null;
+}
 
 /** The second step of a sign-in and the factors behind it; no HTTP here. */
 export function createSecondFactorService(deps: {
@@ -22,11 +27,11 @@ export function createSecondFactorService(deps: {
   totp: TotpService;
   recovery: RecoveryCodeService;
   audit: AuditLog;
-  throttle: SignInThrottle;
+  lockout: Lockout;
   /** Runs a change and its audit event in one transaction. */
   transaction: Storage['transaction'];
 }) {
-  const { credentials, totp, recovery, audit, throttle } = deps;
+  const { credentials, totp, recovery, audit, lockout } = deps;
   // Inside deps.transaction only the repositories it hands out are used: the embedded
   // database serves one connection per open transaction, so a pooled query there would wait forever.
 
@@ -39,13 +44,16 @@ export function createSecondFactorService(deps: {
     },
 
     /**
-     * Checks a one-time code. Failures count per account (separately from password
-     * failures); past the limit every code is refused until the window ends. An accepted code
+     * Checks a one-time code. Failures count per account and address (separately from
+     * password failures, src/security/lockout.ts); during a back-off wait every code is refused
+     * unchecked. An accepted code
      * is spent (the TOTP step advanced, the recovery code deleted) in the same transaction as
      * the events that record its use: no code is spent unrecorded, none recorded unspent.
      */
-    async verifyCode(userId: string, method: CodeMethod, code: string, origin: RequestOrigin): Promise<CodeCheck> {
-      if (await throttle.isBlocked(userId)) return 'throttled';
+    async verifyCode(userId: string, method: CodeMethod, code: string, origin: RequestOrigin): Promise<CodeVerdict> {
+      const ip = origin.ip ?? '';
+      const wait = await lockout.check('second_factor', userId, ip);
+      if (wait) return { result: 'throttled', retryAfterSeconds: wait.retryAfterSeconds };
       const outcome = await deps.transaction(async (tx): Promise<CodeCheck> => {
         let checked: CodeCheck;
         if (method === 'totp') {
@@ -63,15 +71,18 @@ export function createSecondFactorService(deps: {
         return checked;
       });
       if (outcome === 'accepted') {
-        await throttle.reset(userId);
+        await lockout.recordSuccess('second_factor', userId, ip);
       } else {
         // A refused code changes nothing in the database: its events are single writes.
-        if (await throttle.recordFailure(userId)) {
-          await audit.record('signin.locked_out', { subjectId: userId, details: { factor: 'second_factor' } }, origin);
+        const started = await lockout.recordFailure('second_factor', userId, ip);
+        if (started) {
+          await audit.record('signin.locked_out', {
+            subjectId: userId, details: { factor: 'second_factor', scope: started.scope, waitSeconds: started.retryAfterSeconds },
+          }, origin);
         }
         await audit.record(outcome === 'replayed' ? 'signin.mfa.replayed' : 'signin.mfa.failed', { subjectId: userId, details: { method } }, origin);
       }
-      return outcome;
+      return { result: outcome, retryAfterSeconds: null };
     },
 
     /**
@@ -123,7 +134,7 @@ export function createSecondFactorService(deps: {
         await audit.within(tx).record('mfa.reset', { actorId: actor.actorId, clientId: actor.clientId ?? null, subjectId: userId, details: { removed: count } }, origin);
         return count;
       });
-      await throttle.reset(userId);
+      await lockout.clear('second_factor', userId);
       return removed;
     },
   };

@@ -13,6 +13,7 @@ import { createSessionsAdmin } from './sessions.service.js';
 import { createKeysAdmin } from './keys.service.js';
 import { createInitialAccessTokensAdmin } from './initial-access-tokens.service.js';
 import type { InitialAccessTokens } from '../oidc/initial-access-tokens.js';
+import type { Lockout } from '../security/lockout.js';
 
 export interface AdminServiceDeps {
   config: Config;
@@ -21,6 +22,8 @@ export interface AdminServiceDeps {
   box: SecretBox;
   passwords: PasswordHasher;
   secondFactors: SecondFactorService;
+  /** Sign-in lockouts: admins see and clear them. */
+  lockout: Lockout;
   /** The running provider; absent in the CLI, where no provider runs. */
   host?: ProviderHost;
   /** Initial access tokens for dynamic client registration (src/oidc/initial-access-tokens.ts). */
@@ -33,7 +36,7 @@ export function createAdminServices(deps: AdminServiceDeps) {
   return {
     clients: createClientsAdmin({ storage, audit }),
     users: createUsersAdmin({
-      storage, audit, box: deps.box, passwords: deps.passwords, secondFactors: deps.secondFactors,
+      storage, audit, box: deps.box, passwords: deps.passwords, secondFactors: deps.secondFactors, lockout: deps.lockout,
       userImport: createUserImport({ users: storage.users, box: deps.box, transaction: storage.transaction }),
     }),
     roles: createRolesAdmin({ storage, audit }),

@@ -8,6 +8,7 @@ import type { PasswordHasher } from '../accounts/passwords.js';
 import type { FactorSummary, SecondFactorService } from '../accounts/second-factors.js';
 import { checkEmail, checkName, checkPassword, prepareNewUser, UserInputError, type NewUserFields } from '../accounts/user-admin.js';
 import type { SecretBox } from '../security/secret-box.js';
+import type { Lockout, LockoutStatus } from '../security/lockout.js';
 import { ImportRejectedError, type ImportSummary, type UserImport } from '../accounts/user-import.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
 import { ConflictError, FieldError, InvalidFileError } from './errors.js';
@@ -18,6 +19,8 @@ export interface UserDetail {
   roles: string[];
   factors: FactorSummary;
   hasPassword: boolean;
+  /** Account-wide lockout counts and waits (per-address waits are not listed: see docs/abuse-protection.md). */
+  lockout: { password: LockoutStatus; secondFactor: LockoutStatus };
 }
 
 export interface NewUserInput extends NewUserFields {
@@ -50,8 +53,8 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
  * User administration for the admin API and console. Every change and its audit event commit
  * in one transaction; disabling or deleting a user ends their sessions and tokens in it too.
  */
-export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; secondFactors: SecondFactorService; userImport: UserImport }) {
-  const { storage, audit, passwords, secondFactors } = deps;
+export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; secondFactors: SecondFactorService; userImport: UserImport; lockout: Lockout }) {
+  const { storage, audit, passwords, secondFactors, lockout } = deps;
 
   const existing = (id: string) => userOrNotFound(storage, id);
 
@@ -60,8 +63,11 @@ export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box:
 
     async get(id: string): Promise<UserDetail> {
       const user = await existing(id);
-      const [roles, factors, hash] = await Promise.all([storage.roles.rolesOf(id), secondFactors.summary(id), storage.users.passwordHash(id)]);
-      return { user, roles, factors, hasPassword: hash !== null };
+      const [roles, factors, hash, password, secondFactor] = await Promise.all([
+        storage.roles.rolesOf(id), secondFactors.summary(id), storage.users.passwordHash(id),
+        lockout.status('password', user.email), lockout.status('second_factor', id),
+      ]);
+      return { user, roles, factors, hasPassword: hash !== null, lockout: { password, secondFactor } };
     },
 
     create: (input: NewUserInput, actor: AdminActor): Promise<UserRow> => guarded(async () => {
@@ -124,6 +130,17 @@ export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box:
     async resetFactors(id: string, actor: AdminActor): Promise<number> {
       await existing(id);
       return secondFactors.reset(id, { actorId: actor.userId, clientId: actor.clientId }, actor.origin);
+    },
+
+    /**
+     * Ends every lockout wait of the user and forgets their failures, password and second
+     * factor, for all addresses. The counters live in Redis, not the database: the audit event
+     * is written once they are cleared (an unlock that failed is not recorded as done).
+     */
+    async unlock(id: string, actor: AdminActor): Promise<void> {
+      const user = await existing(id);
+      await Promise.all([lockout.clear('password', user.email), lockout.clear('second_factor', id)]);
+      await storage.transaction((tx) => recordAdminAction(audit, tx, actor, 'lockout.cleared', { subjectId: id }));
     },
 
     /** A JSONL file (docs/import.md): every user or none; problems come back with line numbers. */

@@ -11,7 +11,10 @@ import { createTotpService } from '../accounts/totp.js';
 import { createRecoveryCodeService } from '../accounts/recovery-codes.js';
 import { createSecondFactorService } from '../accounts/second-factors.js';
 import { createAuditLog } from '../security/audit.js';
-import { createSignInThrottle } from '../security/sign-in-throttle.js';
+import { createCounterStore, type CounterStore } from '../security/counters.js';
+import { createLockout } from '../security/lockout.js';
+import { createMetrics } from '../observability/metrics.js';
+import { createLogger } from '../http/logger.js';
 import { deriveKey } from '../security/key-encryption-secret.js';
 import type Provider from 'oidc-provider';
 import { createInitialAccessTokens } from '../oidc/initial-access-tokens.js';
@@ -26,9 +29,13 @@ export function openCliContext(env: Record<string, string | undefined>) {
     config,
     async with<T>(work: (services: CliServices) => Promise<T>): Promise<T> {
       const opened = await openStorage(config);
+      // Admin commands clear lockouts (a second-factor reset), which live in Redis when configured.
+      const counters = createCounterStore(config.storage.redisUrl, { log: createLogger('silent'), metrics: createMetrics() });
       try {
-        return await work(buildServices(config, opened));
+        await counters.ready();
+        return await work(buildServices(config, opened, counters));
       } finally {
+        await counters.close();
         await opened.close();
       }
     },
@@ -46,7 +53,7 @@ function cliActor(): AdminActor {
   return { userId: null, clientId: null, origin: { userAgent: `gatehouse-cli (${account})` } };
 }
 
-function buildServices(config: Config, opened: OpenedStorage) {
+function buildServices(config: Config, opened: OpenedStorage, counters: CounterStore) {
   const { storage } = opened;
   const secret = loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir).key;
   const box = createSecretBox(secret);
@@ -54,10 +61,8 @@ function buildServices(config: Config, opened: OpenedStorage) {
   const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
   const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(secret, 'recovery-codes') });
   const keys = createKeyManager(storage.signingKeys, box);
-  const secondFactors = createSecondFactorService({
-    credentials: storage.credentials, totp, recovery, audit,
-    throttle: createSignInThrottle(storage.kv, config.signIn, 'second-factor'), transaction: storage.transaction,
-  });
+  const lockout = createLockout(config.lockout, { counters, metrics: createMetrics() });
+  const secondFactors = createSecondFactorService({ credentials: storage.credentials, totp, recovery, audit, lockout, transaction: storage.transaction });
   // Built only when a command creates an initial access token: it needs the signing keys,
   // and oidc-provider is loaded only then (its import prints a runtime warning on Node 20,
   // which would add a line to every other command's output).
@@ -78,7 +83,7 @@ function buildServices(config: Config, opened: OpenedStorage) {
     provider, oidc: storage.oidc, transaction: storage.transaction, audit,
     defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
   });
-  const admin = createAdminServices({ config, storage, audit, box, passwords: createPasswordHasher(config.passwords.argon2), secondFactors, initialAccessTokens });
+  const admin = createAdminServices({ config, storage, audit, box, passwords: createPasswordHasher(config.passwords.argon2), secondFactors, lockout, initialAccessTokens });
   return {
     opened,
     storage,

@@ -34,6 +34,12 @@ const resource = z.strictObject({
   format: z.literal('jwt'),
 });
 
+/** One rate limit: at most `points` requests per key in a fixed window of `durationSeconds`. */
+const ratePolicy = z.strictObject({
+  points: z.number().int().min(1).max(1_000_000),
+  durationSeconds: z.number().int().min(1).max(7 * 86_400),
+});
+
 export const configSchema = z.strictObject({
   issuer,
   http: z.strictObject({
@@ -62,9 +68,31 @@ export const configSchema = z.strictObject({
       parallelism: z.number().int().min(1).max(16),
     }),
   }),
-  signIn: z.strictObject({
-    maxFailedAttempts: z.number().int().min(1),
-    failureWindowSeconds: seconds,
+  rateLimits: z.strictObject({
+    signInIp: ratePolicy,
+    signInAccount: ratePolicy,
+    secondFactorAccount: ratePolicy,
+    passkeyIp: ratePolicy,
+    passwordResetIp: ratePolicy,
+    passwordResetEmail: ratePolicy,
+    registrationIp: ratePolicy,
+    accountMail: ratePolicy,
+    tokenClient: ratePolicy,
+  }),
+  lockout: z.strictObject({
+    freeFailures: z.number().int().min(1).max(1000),
+    accountFreeFailures: z.number().int().min(1).max(100_000),
+    baseDelaySeconds: z.number().int().min(1).max(3600),
+    maxDelaySeconds: z.number().int().min(1).max(86_400),
+    failureMemorySeconds: z.number().int().min(60).max(30 * 86_400),
+    trustedIpDays: z.number().int().min(0).max(365),
+  }).superRefine((lockout, ctx) => {
+    if (lockout.maxDelaySeconds < lockout.baseDelaySeconds) {
+      ctx.addIssue({ code: 'custom', path: ['maxDelaySeconds'], message: 'must be at least baseDelaySeconds' });
+    }
+    if (lockout.accountFreeFailures < lockout.freeFailures) {
+      ctx.addIssue({ code: 'custom', path: ['accountFreeFailures'], message: 'must be at least freeFailures (failures from one address count for the account too)' });
+    }
   }),
   mfa: z.strictObject({
     policy: z.enum(['optional', 'required']),

@@ -50,11 +50,14 @@ export function errorHandler(views: ViewRenderer, log: Logger) {
       let code = 'server_error';
       let message = 'Something went wrong on our side. Please try again.';
       let details: Record<string, unknown> = {};
+      const i18n = (ctx.state as { i18n?: Translator }).i18n;
       if (error instanceof AppError) {
         status = error.status;
         code = error.code;
+        ctx.set(error.headers());
         if (error.expose) {
-          message = error.message;
+          // A catalogue key is translated here; any other message is shown as it is.
+          message = i18n ? i18n.message(error.message, error.messageParams(i18n.locale)) : error.message;
           details = error.details();
         }
       } else if (error instanceof oidcErrors.SessionNotFound) {
@@ -80,7 +83,7 @@ export function errorHandler(views: ViewRenderer, log: Logger) {
         ctx.body = { error: code, error_description: message, ...details };
       } else {
         ctx.type = 'html';
-        ctx.body = await views.render('error', { title: TITLES[status] ?? 'Error', code, message, i18n: (ctx.state as { i18n?: Translator }).i18n });
+        ctx.body = await views.render('error', { title: TITLES[status] ?? 'Error', code, message, i18n });
       }
     }
   };

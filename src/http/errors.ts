@@ -1,3 +1,5 @@
+import type { MessageParams } from '../i18n/catalogue.js';
+
 /**
  * An error our own routes throw on purpose. `expose` says whether `message` may be shown
  * to the user; anything else is logged and shown as a generic message.
@@ -15,6 +17,16 @@ export class AppError extends Error {
 
   /** More members for a JSON error body (the offending field, the problems of a file). */
   details(): Record<string, unknown> {
+    return {};
+  }
+
+  /** Response headers that go with this error (Retry-After on a 429). */
+  headers(): Record<string, string> {
+    return {};
+  }
+
+  /** Values for a catalogue-key message, formatted for the request's language. */
+  messageParams(_locale: string): MessageParams {
     return {};
   }
 }

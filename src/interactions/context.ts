@@ -16,6 +16,8 @@ import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
 import type { Config } from '../config/schema.js';
 import type { SelfServiceDeps } from '../self-service/context.js';
+import type { RateLimits } from '../security/rate-limits.js';
+import type { Translator } from '../i18n/translator.js';
 
 export interface InteractionDeps {
   host: ProviderHost;
@@ -33,6 +35,8 @@ export interface InteractionDeps {
   kv: KeyValueStore;
   box: SecretBox;
   audit: AuditLog;
+  /** Rate limits on the sign-in steps (src/security/rate-limits.ts). */
+  limits: RateLimits;
   config: Pick<Config, 'acr'>;
   /** Sign-up and email verification (src/interactions/signup.ts). */
   selfService: SelfServiceDeps;
@@ -41,7 +45,7 @@ export interface InteractionDeps {
 export type InteractionDetails = Awaited<ReturnType<ProviderHost['current']['interactionDetails']>>;
 
 export interface WithInteractionContext extends Context {
-  state: { interaction: InteractionDetails };
+  state: { interaction: InteractionDetails; i18n: Translator };
 }
 
 /** Form fields as strings; a repeated or missing field reads as ''. */

@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { describeAuthentication, type SecondFactor } from '../accounts/authentication-level.js';
 import { AppError, assertThat } from '../http/errors.js';
+import { lockedOutMessage } from '../i18n/duration.js';
 import { signedInAccount, formField, interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 const ENROLMENT_TTL_SECONDS = 600;
@@ -26,11 +27,16 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
   router.post('/mfa/code', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
     const method = formField(ctx, 'method') === 'recovery_code' ? 'recovery_code' : 'totp';
     const code = formField(ctx, 'code');
-    const result = code.length > 64 ? 'invalid' : await secondFactors.verifyCode(signedInAccount(ctx), method, code, interactionOrigin(ctx));
+    const accountId = signedInAccount(ctx);
+    await deps.limits.consume(ctx, 'secondFactorAccount', accountId);
+    const { result, retryAfterSeconds } = code.length > 64
+      ? { result: 'invalid' as const, retryAfterSeconds: null }
+      : await secondFactors.verifyCode(accountId, method, code, interactionOrigin(ctx));
     if (result === 'accepted') return finishSecondStep(ctx, method);
     ctx.status = result === 'throttled' ? 429 : 401;
+    if (retryAfterSeconds) ctx.set('Retry-After', String(retryAfterSeconds));
     const messages = {
-      throttled: 'Too many wrong codes. Wait a few minutes and try again.',
+      throttled: lockedOutMessage(ctx.state.i18n, retryAfterSeconds ?? 1),
       replayed: 'That code was already used. Wait for the next code from your app.',
       invalid: method === 'totp' ? 'That code is not correct.' : 'That recovery code is not correct or was already used.',
     } as const;

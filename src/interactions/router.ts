@@ -5,6 +5,7 @@ import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';
 import { requireSameOrigin } from '../security/csrf.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
+import { lockedOutMessage } from '../i18n/duration.js';
 import { formField, interactionOrigin, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
 import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } from './steps.js';
 import { addMfaRoutes, renderMfa } from './mfa.js';
@@ -70,11 +71,14 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       ctx.status = 400;
       return renderLogin(deps, ctx, { email, error: 'Enter your email address and password.' });
     }
+    await deps.limits.consume(ctx, 'signInIp');
+    await deps.limits.consume(ctx, 'signInAccount', email);
     const result = await deps.accounts.signInWithPassword(email, password, interactionOrigin(ctx));
     if (!result.ok) {
       ctx.status = result.reason === 'throttled' ? 429 : 401;
+      if (result.reason === 'throttled') ctx.set('Retry-After', String(result.retryAfterSeconds));
       const error = result.reason === 'throttled'
-        ? 'Too many failed attempts for this account. Wait a few minutes and try again.'
+        ? lockedOutMessage(ctx.state.i18n, result.retryAfterSeconds)
         : 'The email address or password is not correct.';
       return renderLogin(deps, ctx, { email, error });
     }

@@ -5,6 +5,7 @@ import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import { AppError, assertThat } from '../http/errors.js';
 import { translatorOf } from '../self-service/context.js';
+import { RateLimitedError } from '../security/rate-limits.js';
 import { formField, interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 /** Who was refused for an unverified address in this interaction: only they may ask for a new link. */
@@ -49,6 +50,7 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, form: Mid
   });
 
   router.post('/signup', requireSignUpEnabled, form, requirePrompt('login', 'select_account'), async (ctx: WithInteractionContext) => {
+    await selfService.limits.consume(ctx, 'registrationIp');
     const input = { email: formField(ctx, 'email').trim(), name: formField(ctx, 'name'), password: formField(ctx, 'password') };
     const i18n = translatorOf(ctx);
     let outcome;
@@ -63,7 +65,8 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, form: Mid
     // answer nor its timing depends on which of the two mails is sent.
     await renderPage(deps, ctx, 'signup-sent', 'signup.sent.title', { email: input.email });
     if (outcome.kind === 'created') selfService.mail.verifyAddress(outcome.user.email, outcome.verificationToken, i18n);
-    else selfService.mail.registrationOnTakenAddress(outcome.owner.email, i18n);
+    // Past the per-address limit the notice is skipped; the answer above is already the same.
+    else if (await withinLimit(() => selfService.limits.consume(ctx, 'accountMail', outcome.owner.id))) selfService.mail.registrationOnTakenAddress(outcome.owner.email, i18n);
   });
 
   router.post('/signup/resend', form, requirePrompt('login', 'select_account'), async (ctx: WithInteractionContext) => {
@@ -71,6 +74,7 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, form: Mid
     // Only after the right password for an unverified account (refuseUnverifiedSignIn), once.
     const userId = await deps.kv.take(unverifiedKey(uid));
     assertThat(userId, () => new AppError('invalid_request', 400, 'Sign in again to ask for a new link.'));
+    await selfService.limits.consume(ctx, 'accountMail', userId);
     const issued = await selfService.emailAddress.reissueVerification(userId, { interaction: uid }, interactionOrigin(ctx));
     await renderPage(deps, ctx, 'signup-sent', 'signup.sent.title', { email: issued?.user.email ?? '', resent: true });
     if (issued) selfService.mail.verifyAddress(issued.user.email, issued.token, translatorOf(ctx));
@@ -82,6 +86,17 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, form: Mid
  * page that explains it and offers a new link, instead of finishing the sign-in. True when it
  * did so (the caller stops). Reached only with the right password, so it reveals nothing.
  */
+/** False when `consume` refused the request for a rate limit; other errors pass through. */
+async function withinLimit(consume: () => Promise<void>): Promise<boolean> {
+  try {
+    await consume();
+    return true;
+  } catch (error) {
+    if (error instanceof RateLimitedError) return false;
+    throw error;
+  }
+}
+
 export async function refuseUnverifiedSignIn(deps: InteractionDeps, ctx: WithInteractionContext, user: UserRow): Promise<boolean> {
   if (!deps.selfService.signUp.mustVerifyBeforeSignIn(user)) return false;
   const { uid } = ctx.state.interaction;

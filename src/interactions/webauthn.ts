@@ -68,11 +68,14 @@ export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
     ctx.body = { redirectTo };
   }
 
-  router.post('/webauthn/passkey/options', ...step('login', 'select_account'), async (ctx: WithInteractionContext) => {
+  // Passkey sign-in names no account before the assertion is verified: limited per address.
+  const limitPasskeys = (ctx: WithInteractionContext, next: Next) => deps.limits.consume(ctx, 'passkeyIp').then(next);
+
+  router.post('/webauthn/passkey/options', ...step('login', 'select_account'), limitPasskeys, async (ctx: WithInteractionContext) => {
     ctx.body = await webauthn.passkeyOptions(binding(ctx));
   });
 
-  router.post('/webauthn/passkey/verify', ...step('login', 'select_account'), async (ctx: WithInteractionContext) => {
+  router.post('/webauthn/passkey/verify', ...step('login', 'select_account'), limitPasskeys, async (ctx: WithInteractionContext) => {
     const isActive = async (userId: string) => Boolean(await deps.accounts.findActiveUser(userId));
     const result = await webauthn.verifyPasskey(binding(ctx), responseOf(ctx), isActive, interactionOrigin(ctx));
     if (!result.ok) throw refusal(result.reason);

@@ -16,7 +16,8 @@ import { issueClientSecret } from './registration-response.js';
 export const INTERACTION_PATH = '/interaction';
 
 /** Endpoints where clients authenticate; client secrets are hashed before the provider sees them. */
-export const CLIENT_AUTH_PATHS = ['/token', '/token/introspection', '/token/revocation', '/request'];
+export const TOKEN_PATH = '/token';
+export const CLIENT_AUTH_PATHS = [TOKEN_PATH, '/token/introspection', '/token/revocation', '/request'];
 
 /** The authorization endpoint, where a pending client is refused with a page. */
 export const AUTHORIZATION_PATH = '/auth';

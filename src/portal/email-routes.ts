@@ -22,6 +22,7 @@ export function addEmailRoutes(router: Router, deps: PortalDeps, sensitive: Midd
   }
 
   router.post('/email', ...sensitive, async (ctx: WithPortalContext) => {
+    await selfService.limits.consume(ctx, 'accountMail', ctx.state.portal.userId);
     const newEmail = formField(ctx, 'new_email').trim();
     const i18n = translatorOf(ctx);
     const refuse = (key: string) => render(ctx, 'email-change', 'email-change.title', { newEmail, error: i18n.t(key) }, 400);

@@ -14,7 +14,8 @@ export interface RequestOrigin {
 
 /** Security event names, one vocabulary for the log, the account page and the admin API. */
 export type AuditAction =
-  | 'signin.password.succeeded' | 'signin.password.failed' | 'signin.locked_out'
+  | 'signin.password.succeeded' | 'signin.password.failed' | 'signin.locked_out' | 'lockout.cleared'
+  | 'ratelimit.exceeded'
   | 'signin.mfa.succeeded' | 'signin.mfa.failed' | 'signin.mfa.replayed'
   | 'signin.passkey.succeeded' | 'signin.passkey.failed'
   | 'mfa.totp.enrolled' | 'mfa.totp.removed'

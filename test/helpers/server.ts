@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
-import type { ConfigOverrides } from '../../src/config/schema.js';
+import type { Config, ConfigOverrides } from '../../src/config/schema.js';
 import { createLogger } from '../../src/http/logger.js';
 import { createGatehouse, type Gatehouse } from '../../src/gatehouse.js';
 import { createClientRegistry } from '../../src/oidc/client-registry.js';
@@ -33,6 +33,18 @@ export function freePort(): Promise<number> {
 }
 
 /**
+ * Every test server on PostgreSQL shares the one Redis, and most tests sign in from
+ * 127.0.0.1: with the production limits per address, parallel suites would refuse each
+ * other. Tests of the limits set their own (test/integration/limits/) and send distinct
+ * X-Forwarded-For addresses.
+ */
+const GENEROUS: { points: number; durationSeconds: number } = { points: 1_000_000, durationSeconds: 60 };
+const GENEROUS_RATE_LIMITS: Config['rateLimits'] = {
+  signInIp: GENEROUS, signInAccount: GENEROUS, secondFactorAccount: GENEROUS, passkeyIp: GENEROUS,
+  passwordResetIp: GENEROUS, passwordResetEmail: GENEROUS, registrationIp: GENEROUS, accountMail: GENEROUS, tokenClient: GENEROUS,
+};
+
+/**
  * Boots the real app on 127.0.0.1 with a fresh store: an embedded database in a new
  * temporary directory, or a new PostgreSQL database plus the real Redis.
  */
@@ -51,6 +63,7 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
   if (backend === 'embedded') await seedEmbeddedDatabase(dataDir);
   const config = loadConfig({}, {
     ...overrides,
+    rateLimits: { ...GENEROUS_RATE_LIMITS, ...overrides.rateLimits },
     issuer: `http://${options.issuerHost ?? '127.0.0.1'}:${port}`,
     http: { host: '127.0.0.1', port, trustProxy: false, ...overrides.http },
     storage: {

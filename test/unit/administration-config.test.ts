@@ -1,15 +1,8 @@
-import { loadConfig, ConfigError } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { ConfigOverrides } from '../../src/config/schema.js';
+import { configProblems } from '../helpers/config-problems.js';
 
-function problemsOf(overrides: ConfigOverrides): string[] {
-  try {
-    loadConfig({}, overrides);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problemsOf = (overrides: ConfigOverrides): string[] => configProblems({}, overrides);
 
 /** The administration settings: defaults that are safe, and a clear line for each bad value. */
 describe('administration configuration', () => {

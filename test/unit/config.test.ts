@@ -1,15 +1,8 @@
 import { loadConfig, ConfigError } from '../../src/config/load.js';
 import { relyingParty } from '../../src/accounts/webauthn.js';
+import { configProblems } from '../helpers/config-problems.js';
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problemsOf = (env: Record<string, string>): string[] => configProblems(env);
 
 describe('configuration', () => {
   it('loads the documented defaults', () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { UserRow } from '../../storage/entities/user.entity.js';
 import type { AdminServices } from '../services.js';
 import type { UserDetail } from '../users.service.js';
+import type { LockoutStatus } from '../../security/lockout.js';
 import { decodeCursor, idParams, iso, pageOf, pageQuery, pageResponse, timestamp } from './common.js';
 import { defineRoute } from './route.js';
 
@@ -15,10 +16,19 @@ export const userView = z.object({
   updated_at: timestamp,
 });
 
+const lockoutView = z.object({
+  failures: z.number().int(),
+  locked_for_seconds: z.number().int().nullable(),
+});
+
+const viewLockout = (status: LockoutStatus): z.input<typeof lockoutView> => ({ failures: status.failures, locked_for_seconds: status.lockedForSeconds });
+
 const userDetailView = userView.extend({
   roles: z.array(z.string()),
   has_password: z.boolean(),
   second_factors: z.object({ totp: z.boolean(), webauthn: z.number().int(), recovery_codes: z.number().int() }),
+  lockout: z.object({ password: lockoutView, second_factor: lockoutView })
+    .describe('Account-wide failed attempts and the wait they imposed (per-address waits are not listed)'),
 });
 
 export function viewUser(user: UserRow): z.input<typeof userView> {
@@ -32,6 +42,7 @@ function viewDetail(detail: UserDetail): z.input<typeof userDetailView> {
   return {
     ...viewUser(detail.user), roles: detail.roles, has_password: detail.hasPassword,
     second_factors: { totp: detail.factors.totp, webauthn: detail.factors.webauthn, recovery_codes: detail.factors.recoveryCodes },
+    lockout: { password: viewLockout(detail.lockout.password), second_factor: viewLockout(detail.lockout.secondFactor) },
   };
 }
 
@@ -119,6 +130,15 @@ export function userRoutes(admin: AdminServices) {
       method: 'post', path: '/users/:id/second-factors/reset', tag: 'users', scope: 'admin:write', summary: 'Remove every second factor (TOTP, passkeys, recovery codes)',
       params: idParams, status: 200, response: z.object({ removed: z.number().int() }),
       handler: async ({ params, actor }) => ({ removed: await admin.users.resetFactors(params.id, actor) }),
+    }),
+    defineRoute({
+      method: 'post', path: '/users/:id/unlock', tag: 'users', scope: 'admin:write',
+      summary: 'End every sign-in lockout of a user (password and second factor, all addresses) and forget their failures',
+      params: idParams, status: 200, response: userDetailView,
+      async handler({ params, actor }) {
+        await admin.users.unlock(params.id, actor);
+        return viewDetail(await admin.users.get(params.id));
+      },
     }),
   ];
 }

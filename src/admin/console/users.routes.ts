@@ -76,6 +76,12 @@ export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
     redirectDone(ctx, userPath(id), 'factors-reset');
   });
 
+  router.post('/users/:id/unlock', ...change, async (ctx: WithConsoleContext) => {
+    const id = param(ctx, 'id');
+    await users.unlock(id, ctx.state.console.actor);
+    redirectDone(ctx, userPath(id), 'lockout-cleared');
+  });
+
   router.post('/users/:id/delete', ...change, async (ctx: WithConsoleContext) => {
     requireConfirmation(ctx);
     await users.delete(param(ctx, 'id'), ctx.state.console.actor);

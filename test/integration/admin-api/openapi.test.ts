@@ -19,7 +19,7 @@ const OPERATIONS = [
   'GET /clients', 'POST /clients', 'GET /clients/{id}', 'PATCH /clients/{id}', 'DELETE /clients/{id}',
   'POST /clients/{id}/secret', 'POST /clients/{id}/approve', 'POST /clients/{id}/reject',
   'GET /users', 'POST /users', 'POST /users/import', 'GET /users/{id}', 'PATCH /users/{id}', 'DELETE /users/{id}',
-  'POST /users/{id}/disable', 'POST /users/{id}/enable', 'PUT /users/{id}/password', 'POST /users/{id}/second-factors/reset',
+  'POST /users/{id}/disable', 'POST /users/{id}/enable', 'PUT /users/{id}/password', 'POST /users/{id}/second-factors/reset', 'POST /users/{id}/unlock',
   'GET /roles', 'POST /roles', 'GET /roles/{name}', 'PATCH /roles/{name}', 'DELETE /roles/{name}',
   'PUT /users/{id}/roles/{role}', 'DELETE /users/{id}/roles/{role}',
   'GET /users/{id}/sessions', 'DELETE /users/{id}/sessions', 'DELETE /users/{id}/sessions/{session}',
@@ -123,6 +123,7 @@ describe.each(BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
     const created = expectStatus(await conforming<{ id: string }>('POST', '/users', '/users', { email: `doc-${randomBytes(4).toString('hex')}@example.test`, name: null }), 201);
     await conforming('GET', '/users', '/users?limit=2');
     const detail = await conforming('GET', '/users/{id}', `/users/${created.id}`);
+    await conforming('POST', '/users/{id}/unlock', `/users/${created.id}/unlock`);
     // The validator is not vacuous: the same body with a member too many or one missing fails.
     expect(validator.check('GET', '/users/{id}', { ...detail, body: { ...detail.body, password_hash: 'x' } })).not.toEqual([]);
     const { roles: _roles, ...withoutRoles } = detail.body as Json;

@@ -215,7 +215,7 @@ describe.each(BACKENDS)('hostile input on every endpoint (%s)', (backend) => {
   let rp: TestRp;
   let serverErrors: unknown[];
   beforeAll(async () => {
-    server = await startTestServer(backend, { signIn: { maxFailedAttempts: 1000, failureWindowSeconds: 60 } });
+    server = await startTestServer(backend, { lockout: { freeFailures: 1000, accountFreeFailures: 1000 } });
     rp = await buildRp(server);
     serverErrors = [];
     server.gatehouse.host.current.on('server_error', (_ctx, err) => serverErrors.push(err));

@@ -7,13 +7,13 @@ import {
 } from '../../helpers/sessions.js';
 
 const WRONG_CREDENTIALS = 'The email address or password is not correct.';
-const THROTTLED = 'Too many failed attempts for this account. Wait a few minutes and try again.';
+const THROTTLED = 'Too many failed attempts. Please try again in 2 minutes.';
 const MAX_FAILED = 3;
 
 describe.each(BACKENDS)('login step (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer(backend, { signIn: { maxFailedAttempts: MAX_FAILED, failureWindowSeconds: 60 } });
+    server = await startTestServer(backend, { lockout: { freeFailures: MAX_FAILED, baseDelaySeconds: 120 } });
   }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 

@@ -40,7 +40,7 @@ describe.each(BACKENDS)('password sign-in security events (%s)', (backend) => {
 
 describe.each(BACKENDS)('lockout and token reuse security events (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend, { signIn: { maxFailedAttempts: 2, failureWindowSeconds: 60 } }); }, 120_000);
+  beforeAll(async () => { server = await startTestServer(backend, { lockout: { freeFailures: 2 } }); }, 120_000);
   afterAll(async () => { await server?.close(); });
 
   it('records a lockout once, when the failures reach the limit, with the request id', async () => {
@@ -54,7 +54,7 @@ describe.each(BACKENDS)('lockout and token reuse security events (%s)', (backend
     const events = await server.gatehouse.storage.storage.audit.forSubject(user.id);
     const lockouts = events.filter((e) => e.action === 'signin.locked_out');
     expect(lockouts).toHaveLength(1);
-    expect(lockouts[0]?.details).toEqual({ factor: 'password' });
+    expect(lockouts[0]?.details).toEqual({ factor: 'password', scope: 'address', waitSeconds: 30 });
     expect(lockouts[0]?.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 

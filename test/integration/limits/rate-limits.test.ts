@@ -1,0 +1,141 @@
+import * as oidc from 'openid-client';
+import { BACKENDS } from '../../helpers/backends.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { BOOT_TIMEOUT, UserAgent, buildRp, errorCode, openAuthorization, submitLogin, textOf, type TestRp } from '../../helpers/sessions.js';
+import { discoverRp } from '../../helpers/rp.js';
+import { uniqueEmail } from '../../helpers/factories.js';
+import { counterValue } from '../../../src/observability/metrics.js';
+import { eventsOf, from, randomIp } from './support.js';
+import { json, openLogin } from '../webauthn/support.js';
+
+const PER_IP = 3;
+const PER_ACCOUNT = 4;
+const PER_CLIENT = 2;
+const PASSKEY_PER_IP = 2;
+
+describe.each(BACKENDS)('rate limits (%s)', (backend) => {
+  let server: TestServer;
+  let rp: TestRp;
+  beforeAll(async () => {
+    server = await startTestServer(backend, {
+      http: { trustProxy: true },
+      rateLimits: {
+        signInIp: { points: PER_IP, durationSeconds: 600 },
+        signInAccount: { points: PER_ACCOUNT, durationSeconds: 600 },
+        tokenClient: { points: PER_CLIENT, durationSeconds: 600 },
+        passkeyIp: { points: PASSKEY_PER_IP, durationSeconds: 600 },
+      },
+    });
+    rp = await buildRp(server);
+  }, BOOT_TIMEOUT);
+  afterAll(async () => { await server?.close(); });
+
+  async function loginPage(ua = new UserAgent(server.issuer)) {
+    return { ua, page: (await openAuthorization(ua, rp, server.issuer)).page };
+  }
+
+  it(`answers 429 with Retry-After and a page after ${PER_IP} sign-in attempts from one address, and spares other addresses`, async () => {
+    const { ua, page } = await loginPage();
+    const ip = randomIp();
+    for (let attempt = 0; attempt < PER_IP; attempt++) {
+      expect((await submitLogin(ua, page, uniqueEmail(), 'wrong password', from(ip))).status).toBe(401);
+    }
+    const before = await counterValue(server.gatehouse.metrics.rateLimitHits, { policy: 'signInIp' });
+    const user = await server.buildUser();
+    const limited = await submitLogin(ua, page, user.email, user.password, from(ip));
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(500);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(600);
+    expect(limited.headers.get('content-type')).toMatch(/text\/html/);
+    expect(errorCode(limited.html)).toBe('temporarily_unavailable');
+    expect(textOf(limited.html)).toContain('Too many requests. Please try again in 10 minutes.');
+    // Refused again: counted every time, audited once per window.
+    expect((await submitLogin(ua, page, user.email, user.password, from(ip))).status).toBe(429);
+    expect(await counterValue(server.gatehouse.metrics.rateLimitHits, { policy: 'signInIp' })).toBe(before + 2);
+    const audited = (await eventsOf(server, 'ratelimit.exceeded')).filter((e) => e.ip === ip);
+    expect(audited).toHaveLength(1);
+    expect(audited[0]?.details).toEqual({ policy: 'signInIp', limit: PER_IP, windowSeconds: 600 });
+
+    // The same user from another address signs in.
+    expect((await submitLogin(ua, page, user.email, user.password, from(randomIp()))).status).toBe(303);
+  });
+
+  it('shows the 429 page in the language the browser asks for', async () => {
+    const { ua, page } = await loginPage();
+    const ip = randomIp();
+    for (let attempt = 0; attempt < PER_IP; attempt++) await submitLogin(ua, page, uniqueEmail(), 'wrong password', from(ip));
+    const limited = await submitLogin(ua, page, uniqueEmail(), 'wrong password', { ...from(ip), 'accept-language': 'de-DE,de;q=0.9' });
+    expect(limited.status).toBe(429);
+    expect(textOf(limited.html)).toContain('Zu viele Anfragen. Bitte versuchen Sie es in 10 Minuten erneut.');
+  });
+
+  it(`answers 429 after ${PER_ACCOUNT} attempts for one account from as many addresses, for known and unknown emails alike`, async () => {
+    const user = await server.buildUser();
+    for (const email of [user.email, uniqueEmail()]) {
+      const { ua, page } = await loginPage();
+      for (let attempt = 0; attempt < PER_ACCOUNT; attempt++) {
+        expect((await submitLogin(ua, page, email, 'wrong password', from(randomIp()))).status).toBe(401);
+      }
+      const limited = await submitLogin(ua, page, email, 'wrong password', from(randomIp()));
+      expect(limited.status).toBe(429);
+      expect(errorCode(limited.html)).toBe('temporarily_unavailable');
+      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    }
+  });
+
+  it(`refuses the token endpoint per client after ${PER_CLIENT} requests with 429, an OAuth error and Retry-After`, async () => {
+    const client = await server.buildClient({
+      name: 'Batch job', grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid',
+    });
+    const other = await server.buildClient({
+      name: 'Other job', grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid',
+    });
+    const config = await discoverRp(server.issuer, client);
+    for (let request = 0; request < PER_CLIENT; request++) {
+      expect((await oidc.clientCredentialsGrant(config, {})).access_token).toEqual(expect.any(String));
+    }
+    const refused = await oidc.clientCredentialsGrant(config, {}).then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(oidc.ResponseBodyError);
+    const failure = refused as oidc.ResponseBodyError;
+    expect(failure.status).toBe(429);
+    expect(failure.error).toBe('temporarily_unavailable');
+    expect(failure.response.headers.get('retry-after')).toMatch(/^\d+$/);
+    // Another client is not affected.
+    expect((await oidc.clientCredentialsGrant(await discoverRp(server.issuer, other), {})).access_token).toEqual(expect.any(String));
+  });
+
+  it('limits a client named in the form body (client_secret_post) the same way, and leaves a request naming no client to the provider', async () => {
+    const client = await server.buildClient({
+      name: 'Post job', grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid', authMethod: 'client_secret_post',
+    });
+    const post = (body: Record<string, string>) => fetch(`${server.issuer}/token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: new URLSearchParams(body),
+    });
+    const form = { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret ?? '' };
+    for (let request = 0; request < PER_CLIENT; request++) expect((await post(form)).status).toBe(200);
+    const limited = await post(form);
+    expect(limited.status).toBe(429);
+    expect(await limited.json()).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringContaining('Too many requests') });
+    const anonymous = await post({ grant_type: 'client_credentials' });
+    expect(anonymous.status).toBe(400);
+    expect(((await anonymous.json()) as { error: string }).error).toMatch(/invalid_(request|client)/);
+  });
+
+  it(`limits passkey sign-in (options and verify together) per address with a JSON 429 after ${PASSKEY_PER_IP} requests`, async () => {
+    const ua = new UserAgent(server.issuer);
+    const login = await openLogin(ua, rp, server);
+    const ip = randomIp();
+    const options = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {}, { 'x-csrf-token': login.csrf, ...from(ip) });
+    expect(options.status).toBe(200);
+    // A malformed assertion is refused as before, and counts.
+    const garbage = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/verify`, { response: { id: 'x', type: 'public-key' } }, { 'x-csrf-token': login.csrf, ...from(ip) });
+    expect(garbage.status).toBeGreaterThanOrEqual(400);
+    expect(garbage.status).toBeLessThan(429);
+    const limited = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {}, { 'x-csrf-token': login.csrf, ...from(ip) });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(json<{ error: string }>(limited).error).toBe('temporarily_unavailable');
+    // Another address still gets options.
+    expect((await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {}, { 'x-csrf-token': login.csrf, ...from(randomIp()) })).status).toBe(200);
+  });
+});
