@@ -34,6 +34,9 @@ import { createInitialAccessTokens, type InitialAccessTokens } from './oidc/init
 import { ensureAdminConsole } from './admin/console-client.js';
 import { createAdminServices, type AdminServices } from './admin/services.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
+import { createBackchannelLogout } from './oidc/backchannel-logout.js';
+import { attachSessionHandling } from './oidc/session-events.js';
+import { createUserSessions, type SessionsEnded } from './accounts/user-sessions.js';
 
 export const PRODUCT_NAME = 'Gatehouse';
 
@@ -50,6 +53,14 @@ export interface Gatehouse {
   admin: AdminServices;
   /** Account mail (SMTP, or the outbox directory in the embedded default). */
   mailer: Mailer;
+  /**
+   * "These sessions ended": tells every client that took part in them (OIDC Back-Channel
+   * Logout 1.0), retried and recorded. Call it after the transaction that ended them commits,
+   * with what `tx.oidc.endSession` / `endOtherSessions` / `signOutEverywhere` returned.
+   */
+  sessionsEnded: SessionsEnded;
+  /** Waits for back-channel logout deliveries in flight (tests, shutdown). */
+  backchannelSettled(): Promise<void>;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, lets in-flight requests finish, closes pools. */
@@ -89,12 +100,24 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       transaction: storage.transaction, audit, requireApproval: config.registration.requireApproval,
     });
 
+    // The provider is built below; deliveries need the current one (keys rotate).
+    let providerHost: ProviderHost | undefined;
+    const backchannel = createBackchannelLogout({
+      provider: () => { if (!providerHost) throw new Error('provider not started'); return providerHost.current; },
+      audit, log, settings: config.sessions.backchannelLogout,
+    });
+    const sessionsEnded: SessionsEnded = (sessions) => backchannel.sessionsEnded(sessions);
+    const userSessions = createUserSessions({ storage, audit, sessionsEnded });
+
     const host = await createProviderHost(config, {
       keys,
       log,
       audit,
+      extend: (provider) => attachSessionHandling(provider, {
+        oidc: storage.oidc, audit, log, backchannel, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,
+      }),
       buildOptions: (material) => buildProviderOptions(config, {
-        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients, registeredClients }),
+        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients, registeredClients, sessions: config.sessions }),
         findAccount: createFindAccount(accounts, storage.roles.rolesOf),
         rolesOf: storage.roles.rolesOf,
         keys: material,
@@ -119,20 +142,22 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       }),
     });
 
+    providerHost = host;
+
     const registration = {
       initialAccessTokens: createInitialAccessTokens({
         provider: () => host.current, oidc: storage.oidc, transaction: storage.transaction, audit,
         defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
       }),
     };
-    const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, host, initialAccessTokens: registration.initialAccessTokens });
+    const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, host, initialAccessTokens: registration.initialAccessTokens, sessionsEnded });
     const app = createApp({
       config, log, storage, host, views, translatorFor,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
         secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config,
       },
-      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views },
+      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, userSessions },
       admin,
     });
 
@@ -146,7 +171,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     let server: Server | undefined;
     return {
-      config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration, mailer,
+      config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration, mailer, sessionsEnded,
+      backchannelSettled: () => backchannel.settled(),
       listen() {
         return new Promise((resolve, reject) => {
           const listening = app.listen(config.http.port, config.http.host);
@@ -161,6 +187,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       async close() {
         clearInterval(purge);
         host.stop();
+        backchannel.stop();
         if (server) {
           const closing = new Promise<void>((resolve) => server?.close(() => resolve()));
           server.closeIdleConnections();

@@ -30,6 +30,7 @@ export async function renderLogin(deps: InteractionDeps, ctx: WithInteractionCon
     clientName: await clientName(deps, ctx, 'the application'),
     email: extra.email ?? hint,
     error: extra.error,
+    rememberByDefault: deps.config.sessions.rememberByDefault,
   });
 }
 

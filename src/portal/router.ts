@@ -10,6 +10,7 @@ import { createPortalSessions } from './session.js';
 import { addSelfSignInRoutes } from '../http/self-sign-in.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 import { accountOrigin } from './account-client.js';
+import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
 
@@ -75,6 +76,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       notice: extra.notice,
       error: extra.error,
       recentSignIn: Math.floor(Date.now() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
+      ...(await loadSessionsSection(deps, ctx)),
     });
   }
 
@@ -147,6 +149,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   router.post('/recovery-codes', ...sensitive, async (ctx: WithPortalContext) =>
     renderRecoveryCodes(ctx, await deps.secondFactors.regenerateRecoveryCodes(ctx.state.portal.userId, accountOrigin(ctx))));
   addWebAuthnRoutes(router, deps, { sessions, form, checkCsrf });
+  addSessionRoutes(router, deps, { sessions, change });
 
   return router;
 }
