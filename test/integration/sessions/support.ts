@@ -19,15 +19,15 @@ export interface BrowserSignIn {
 
 /**
  * Signs `user` in to `rp` in `ua` through the login page, ticking "Keep me signed in" or
- * not, and redeems the code; records the session cookies the browser was sent on the way.
+ * not (a string: that value posted for the checkbox), and redeems the code; records the session cookies the browser was sent on the way.
  */
-export async function signInRemembering(ua: UserAgent, rp: TestRp, user: Pick<TestUser, 'email' | 'password'>, remember: boolean, params: Record<string, string> = {}): Promise<BrowserSignIn> {
+export async function signInRemembering(ua: UserAgent, rp: TestRp, user: Pick<TestUser, 'email' | 'password'>, remember: boolean | string, params: Record<string, string> = {}): Promise<BrowserSignIn> {
   const request = await buildAuthRequest(rp.config, rp.client.redirectUri, params);
   const sessionCookies: string[] = [];
   const collect = (page: Page) => sessionCookies.push(...page.headers.getSetCookie().filter((c) => /^gh_session=/.test(c)));
   const login = await follow(ua, request.url, new URL(request.url).origin);
   const fields: Record<string, string> = { csrf: csrfToken(login.html), email: user.email, password: user.password };
-  if (remember) fields.remember = '1';
+  if (remember !== false) fields.remember = remember === true ? '1' : remember;
   let page = await ua.post(actionOf(login, '/login'), fields);
   collect(page);
   for (let hops = 0; hops < 10 && page.location && !page.location.startsWith(rp.client.redirectUri); hops++) {
