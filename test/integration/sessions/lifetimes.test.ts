@@ -4,6 +4,7 @@ import { BOOT_TIMEOUT, buildRp, openAuthorization, pageKind, type TestRp } from 
 import type { UserAgent } from '../../helpers/user-agent.js';
 import { FIREFOX_LINUX, browser, signInRemembering } from './support.js';
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const hasExpiry = (cookie: string) => /;\s*(expires|max-age)=/i.test(cookie);
 const expiryOf = (cookie: string) => new Date(/;\s*expires=([^;]+)/i.exec(cookie)?.[1] ?? '').getTime();
 
@@ -55,7 +56,7 @@ describe.each(BACKENDS)('idle timeout (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {
-    server = await startTestServer(backend, { sessions: { absoluteLifetimeSeconds: 3600, idleTimeoutSeconds: 2 } });
+    server = await startTestServer(backend, { sessions: { absoluteLifetimeSeconds: 3600, idleTimeoutSeconds: 4 } });
     rp = await buildRp(server, { firstParty: true });
   }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
@@ -69,8 +70,22 @@ describe.each(BACKENDS)('idle timeout (%s)', (backend) => {
     // The cookie itself would last an hour: the server ends the session.
     expect(expiryOf(sessionCookies.at(-1) ?? '')).toBeGreaterThan(Date.now() + 3_000_000);
     expect(await signedIn(ua)).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await sleep(5_000);
     expect(await server.gatehouse.storage.storage.oidc.listSessions(user.id)).toEqual([]);
     expect(await signedIn(ua)).toBe(false);
+  });
+
+  it('keeps a session in use alive past the idle timeout, and shows when it was last used', async () => {
+    const user = await server.buildUser();
+    const ua = browser(server, FIREFOX_LINUX);
+    await signInRemembering(ua, rp, user, false);
+    const [first] = await server.gatehouse.storage.storage.oidc.listSessions(user.id);
+    await sleep(2_500);
+    expect(await signedIn(ua)).toBe(true);
+    await sleep(2_500);
+    // Five seconds after the sign-in, one past the idle timeout: the use in between counted.
+    expect(await signedIn(ua)).toBe(true);
+    const [later] = await server.gatehouse.storage.storage.oidc.listSessions(user.id);
+    expect(later!.lastSeenAt!.getTime()).toBeGreaterThan(first!.lastSeenAt!.getTime());
   });
 });
