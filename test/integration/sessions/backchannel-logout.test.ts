@@ -2,19 +2,11 @@ import { decodeJwt } from 'jose';
 import { BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { expectFieldError, expectStatus, startAdminApi, type ApiCall } from '../../helpers/admin-api.js';
-import { BOOT_TIMEOUT, buildRp, type TestRp } from '../../helpers/sessions.js';
+import { BOOT_TIMEOUT, buildRp, logoutForm, type TestRp } from '../../helpers/sessions.js';
 import { oidc } from '../../helpers/rp.js';
-import type { Page } from '../../helpers/user-agent.js';
 import { startLogoutReceiver, verifyLogoutToken, BACKCHANNEL_LOGOUT_EVENT, type LogoutReceiver } from '../../helpers/logout-receiver.js';
 import { initialAccessToken, register, webClient } from '../registration/support.js';
 import { FIREFOX_LINUX, browser, signInRemembering } from './support.js';
-
-/** oidc-provider's logout form on our confirmation page: where it posts and its xsrf value. */
-function logoutForm(page: Page): { action: string; xsrf: string } {
-  const form = /<form id="op\.logoutForm" method="post" action="([^"]+)"><input type="hidden" name="xsrf" value="([^"]+)"\/><\/form>/.exec(page.html);
-  if (!form?.[1] || !form[2]) throw new Error(`no logout form on ${page.url} (${page.status})`);
-  return { action: new URL(form[1], page.url).toString(), xsrf: form[2] };
-}
 
 /** Waits until the audit log holds what `ready` looks for (deliveries run after the response). */
 async function eventually<T>(read: () => Promise<T>, ready: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
