@@ -85,6 +85,16 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const passwords = createPasswordHasher(config.passwords.argon2);
     const throttle = createSignInThrottle(storage.kv, config.signIn);
     const audit = createAuditLog(storage.audit);
+    // Back-channel logout for every way a session ends (the one entry point is sessionsEnded);
+    // the provider is built below, and deliveries use the current one (keys rotate).
+    let providerHost: ProviderHost | undefined;
+    const backchannel = createBackchannelLogout({
+      provider: () => { if (!providerHost) throw new Error('provider not started'); return providerHost.current; },
+      audit, log, settings: config.sessions.backchannelLogout,
+    });
+    const sessionsEnded: SessionsEnded = (sessions) => backchannel.sessionsEnded(sessions);
+    const userSessions = createUserSessions({ storage, audit, sessionsEnded });
+
     const accounts = createAccountService({ users: storage.users, passwords, throttle, audit, transaction: storage.transaction });
     const csrf = createCsrf(deriveKey(keyEncryption.key, 'csrf'));
     const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
@@ -99,15 +109,6 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const registeredClients = createRegisteredClientStore({
       transaction: storage.transaction, audit, requireApproval: config.registration.requireApproval,
     });
-
-    // The provider is built below; deliveries need the current one (keys rotate).
-    let providerHost: ProviderHost | undefined;
-    const backchannel = createBackchannelLogout({
-      provider: () => { if (!providerHost) throw new Error('provider not started'); return providerHost.current; },
-      audit, log, settings: config.sessions.backchannelLogout,
-    });
-    const sessionsEnded: SessionsEnded = (sessions) => backchannel.sessionsEnded(sessions);
-    const userSessions = createUserSessions({ storage, audit, sessionsEnded });
 
     const host = await createProviderHost(config, {
       keys,
