@@ -34,6 +34,11 @@ import { createInitialAccessTokens, type InitialAccessTokens } from './oidc/init
 import { ensureAdminConsole } from './admin/console-client.js';
 import { createAdminServices, type AdminServices } from './admin/services.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
+import { createSignUpService } from './accounts/sign-up.js';
+import { createEmailAddressService } from './accounts/email-address.js';
+import { createAccountMail } from './self-service/account-mail.js';
+import { createPublicFormCsrf } from './security/csrf.js';
+import type { SelfServiceDeps } from './self-service/context.js';
 import { createBackchannelLogout } from './oidc/backchannel-logout.js';
 import { attachSessionHandling } from './oidc/session-events.js';
 import { createUserSessions, type SessionsEnded } from './accounts/user-sessions.js';
@@ -151,14 +156,22 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
       }),
     };
+    const emailAddress = createEmailAddressService({ storage, audit, settings: config.signUp });
+    const selfService: SelfServiceDeps = {
+      settings: config.signUp,
+      signUp: createSignUpService({ storage, passwords, audit, emailAddress, settings: config.signUp }),
+      emailAddress,
+      mail: createAccountMail({ mailer, log, issuer: config.issuer, productName: PRODUCT_NAME }),
+      publicForm: createPublicFormCsrf(csrf, { secure: config.issuer.startsWith('https:') }),
+    };
     const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, host, initialAccessTokens: registration.initialAccessTokens, sessionsEnded });
     const app = createApp({
       config, log, storage, host, views, translatorFor,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
-        secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config,
+        secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config, selfService,
       },
-      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, userSessions },
+      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService, userSessions },
       admin,
     });
 

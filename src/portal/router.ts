@@ -10,6 +10,7 @@ import { createPortalSessions } from './session.js';
 import { addSelfSignInRoutes } from '../http/self-sign-in.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 import { accountOrigin } from './account-client.js';
+import { addEmailRoutes } from './email-routes.js';
 import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
@@ -149,6 +150,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   router.post('/recovery-codes', ...sensitive, async (ctx: WithPortalContext) =>
     renderRecoveryCodes(ctx, await deps.secondFactors.regenerateRecoveryCodes(ctx.state.portal.userId, accountOrigin(ctx))));
   addWebAuthnRoutes(router, deps, { sessions, form, checkCsrf });
+  addEmailRoutes(router, deps, sensitive);
   addSessionRoutes(router, deps, { sessions, change });
 
   return router;
