@@ -77,6 +77,8 @@ describe.each(BACKENDS)('back-channel logout (%s)', (backend) => {
     const events = await deliveries(rp.client.clientId);
     expect(events.map((e) => e.action)).toEqual(['backchannel_logout.delivered']);
     expect(events[0]).toMatchObject({ subjectId: user.id, details: { attempt: 1 } });
+    const logout = await eventually(() => server.gatehouse.storage.storage.audit.query({ subjectId: user.id, action: 'session.ended', limit: 5 }), (e) => e.length > 0);
+    expect(logout[0]?.details).toMatchObject({ reason: 'logout' });
   });
 
   it('when an admin ends the session, and when an admin signs the user out everywhere', async () => {
