@@ -98,6 +98,15 @@ describe.each(BACKENDS)('back-channel logout (%s)', (backend) => {
     expect(second.payload.jti).not.toBe(first.payload.jti);
   });
 
+  it('when an admin disables the user', async () => {
+    const { rp, receiver } = await rpWithReceiver();
+    const user = await server.buildUser();
+    const { tokens } = await signInRemembering(browser(server, FIREFOX_LINUX), rp, user, false);
+    expectStatus(await call('POST', `/users/${user.id}/disable`), 200);
+    const { payload } = await verifyLogoutToken(await receiver.next(), server.issuer, rp.client.clientId);
+    expect(payload).toMatchObject({ sub: user.id, sid: decodeJwt(tokens.id_token ?? '').sid });
+  });
+
   it('retries an RP endpoint that fails, with back-off, and records every try', async () => {
     const { rp, receiver } = await rpWithReceiver({ failFirst: 2 });
     const user = await server.buildUser();
