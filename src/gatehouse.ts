@@ -207,6 +207,9 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
           server.closeIdleConnections();
           await closing;
         }
+        // Deliveries in flight finish (each is bounded by the library's request timeout);
+        // retries not yet due are dropped with the process (docs/sessions.md).
+        await backchannel.settled();
         mailer.close();
         await opened.close();
       },
