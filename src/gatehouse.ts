@@ -42,6 +42,9 @@ import { createEmailAddressService } from './accounts/email-address.js';
 import { createAccountMail } from './self-service/account-mail.js';
 import { createPublicFormCsrf } from './security/csrf.js';
 import type { SelfServiceDeps } from './self-service/context.js';
+import { createBackchannelLogout } from './oidc/backchannel-logout.js';
+import { attachSessionHandling } from './oidc/session-events.js';
+import { createUserSessions, type SessionsEnded } from './accounts/user-sessions.js';
 
 export const PRODUCT_NAME = 'Gatehouse';
 
@@ -63,6 +66,14 @@ export interface Gatehouse {
   /** Rate limits: routes call `limits.consume(ctx, policy, key)` (docs/abuse-protection.md). */
   limits: RateLimits;
   lockout: Lockout;
+  /**
+   * "These sessions ended": tells every client that took part in them (OIDC Back-Channel
+   * Logout 1.0), retried and recorded. Call it after the transaction that ended them commits,
+   * with what `tx.oidc.endSession` / `endOtherSessions` / `signOutEverywhere` returned.
+   */
+  sessionsEnded: SessionsEnded;
+  /** Waits for back-channel logout deliveries in flight (tests, shutdown). */
+  backchannelSettled(): Promise<void>;
   /** Starts listening; resolves with the bound port. */
   listen(): Promise<number>;
   /** Stops accepting, lets in-flight requests finish, closes pools. */
@@ -91,6 +102,17 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const audit = createAuditLog(storage.audit);
     const lockout = createLockout(config.lockout, { counters, metrics });
     const limits = createRateLimits(config.rateLimits, { counters, audit, metrics });
+({ users: storage.users, passwords, lockout, audit, transaction: storage.transaction });
+    // Back-channel logout for every way a session ends (the one entry point is sessionsEnded);
+    // the provider is built below, and deliveries use the current one (keys rotate).
+    let providerHost: ProviderHost | undefined;
+    const backchannel = createBackchannelLogout({
+      provider: () => { if (!providerHost) throw new Error('provider not started'); return providerHost.current; },
+      audit, log, settings: config.sessions.backchannelLogout,
+    });
+    const sessionsEnded: SessionsEnded = (sessions) => backchannel.sessionsEnded(sessions);
+    const userSessions = createUserSessions({ storage, audit, sessionsEnded });
+
     const accounts = createAccountService({ users: storage.users, passwords, lockout, audit, transaction: storage.transaction });
     const csrf = createCsrf(deriveKey(keyEncryption.key, 'csrf'));
     const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
@@ -110,8 +132,11 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       keys,
       log,
       audit,
+      extend: (provider) => attachSessionHandling(provider, {
+        oidc: storage.oidc, audit, log, backchannel, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,
+      }),
       buildOptions: (material) => buildProviderOptions(config, {
-        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients, registeredClients }),
+        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients, registeredClients, sessions: config.sessions }),
         findAccount: createFindAccount(accounts, storage.roles.rolesOf),
         rolesOf: storage.roles.rolesOf,
         keys: material,
@@ -136,6 +161,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       }),
     });
 
+    providerHost = host;
+
     const registration = {
       initialAccessTokens: createInitialAccessTokens({
         provider: () => host.current, oidc: storage.oidc, transaction: storage.transaction, audit,
@@ -151,14 +178,14 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       publicForm: createPublicFormCsrf(csrf, { secure: config.issuer.startsWith('https:') }),
       limits,
     };
-    const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, lockout, host, initialAccessTokens: registration.initialAccessTokens });
+    const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, lockout, host, initialAccessTokens: registration.initialAccessTokens, sessionsEnded });
     const app = createApp({
       config, log, storage, host, views, translatorFor,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
         secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, limits, config, selfService,
       },
-      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService },
+      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService, userSessions },
       admin,
       limits,
     });
@@ -173,7 +200,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
 
     let server: Server | undefined;
     return {
-      config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration, mailer, metrics, limits, lockout,
+      config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration, mailer, metrics, limits, lockout, sessionsEnded,
+      backchannelSettled: () => backchannel.settled(),
       listen() {
         return new Promise((resolve, reject) => {
           const listening = app.listen(config.http.port, config.http.host);
@@ -188,11 +216,15 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       async close() {
         clearInterval(purge);
         host.stop();
+        backchannel.stop();
         if (server) {
           const closing = new Promise<void>((resolve) => server?.close(() => resolve()));
           server.closeIdleConnections();
           await closing;
         }
+        // Deliveries in flight finish (each is bounded by the library's request timeout);
+        // retries not yet due are dropped with the process (docs/sessions.md).
+        await backchannel.settled();
         mailer.close();
         await counters.close();
         await opened.close();

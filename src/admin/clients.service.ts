@@ -24,6 +24,8 @@ const API_FIELD: Record<string, string> = {
   'jwks-uri': 'jwks_uri',
   'visible-roles': 'visible_roles',
   'admin-scopes': 'admin_scopes',
+  'backchannel-logout-uri': 'backchannel_logout_uri',
+  'backchannel-logout-session-required': 'backchannel_logout_session_required',
 };
 
 /** Runs a client-registry check; its ClientInputError comes out as the API's FieldError. */

@@ -15,7 +15,7 @@ export function createKeysAdmin(deps: { storage: Storage; audit: AuditLog; box: 
 
     async rotate(actor: AdminActor): Promise<string[]> {
       const kids = await storage.transaction(async (tx) => {
-        const fresh = await createKeyManager(tx.signingKeys, box).rotate(retiredKeyTtlSeconds(config.ttl), config.ttl.session);
+        const fresh = await createKeyManager(tx.signingKeys, box).rotate(retiredKeyTtlSeconds(config.ttl), config.sessions.absoluteLifetimeSeconds);
         await recordAdminAction(audit, tx, actor, 'key.rotated', { details: { kids: fresh } });
         return fresh;
       });

@@ -14,6 +14,7 @@ import { createKeysAdmin } from './keys.service.js';
 import { createInitialAccessTokensAdmin } from './initial-access-tokens.service.js';
 import type { InitialAccessTokens } from '../oidc/initial-access-tokens.js';
 import type { Lockout } from '../security/lockout.js';
+import type { SessionsEnded } from '../accounts/user-sessions.js';
 
 export interface AdminServiceDeps {
   config: Config;
@@ -28,19 +29,22 @@ export interface AdminServiceDeps {
   host?: ProviderHost;
   /** Initial access tokens for dynamic client registration (src/oidc/initial-access-tokens.ts). */
   initialAccessTokens: InitialAccessTokens;
+  /** Back-channel logout for sessions an admin ends; absent in the CLI, which cannot deliver. */
+  sessionsEnded?: SessionsEnded;
 }
 
 /** Everything an admin can do, shared by the admin API and the console (which never call each other over HTTP). */
 export function createAdminServices(deps: AdminServiceDeps) {
   const { storage, audit } = deps;
+  const sessionsEnded = deps.sessionsEnded ?? (() => undefined);
   return {
     clients: createClientsAdmin({ storage, audit }),
     users: createUsersAdmin({
-      storage, audit, box: deps.box, passwords: deps.passwords, secondFactors: deps.secondFactors, lockout: deps.lockout,
+      storage, audit, sessionsEnded, box: deps.box, passwords: deps.passwords, secondFactors: deps.secondFactors, lockout: deps.lockout,
       userImport: createUserImport({ users: storage.users, box: deps.box, transaction: storage.transaction }),
     }),
     roles: createRolesAdmin({ storage, audit }),
-    sessions: createSessionsAdmin({ storage, audit }),
+    sessions: createSessionsAdmin({ storage, audit, sessionsEnded }),
     keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.host?.reloadKeys }),
     initialAccessTokens: createInitialAccessTokensAdmin(deps.initialAccessTokens),
     audit: { query: storage.audit.query },

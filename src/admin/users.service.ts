@@ -1,3 +1,4 @@
+import type { SessionsEnded } from '../accounts/user-sessions.js';
 import type { Storage } from '../storage/storage.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import type { KeysetPosition, Page } from '../storage/keyset.js';
@@ -53,7 +54,11 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
  * User administration for the admin API and console. Every change and its audit event commit
  * in one transaction; disabling or deleting a user ends their sessions and tokens in it too.
  */
-export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; secondFactors: SecondFactorService; userImport: UserImport; lockout: Lockout }) {
+export function createUsersAdmin(deps: {
+  storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; secondFactors: SecondFactorService; userImport: UserImport; lockout: Lockout;
+  /** Back-channel logout for the sessions that disabling or deleting a user ends. */
+  sessionsEnded: SessionsEnded;
+}) {
   const { storage, audit, passwords, secondFactors, lockout } = deps;
 
   const existing = (id: string) => userOrNotFound(storage, id);
@@ -100,22 +105,26 @@ export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box:
     /** Disabling ends every session, grant and token of the user at once (ASVS 5 7.4.2). */
     async setDisabled(id: string, disabled: boolean, actor: AdminActor): Promise<UserRow> {
       await existing(id);
-      await storage.transaction(async (tx) => {
+      const ended = await storage.transaction(async (tx) => {
         await tx.users.setDisabled(id, disabled);
-        const revoked = disabled ? await tx.oidc.revokeAccount(id) : 0;
-        await recordAdminAction(audit, tx, actor, disabled ? 'user.disabled' : 'user.enabled', { subjectId: id, details: disabled ? { revoked } : {} });
+        const revoked = disabled ? await tx.oidc.signOutEverywhere(id) : { removed: 0, sessions: [] };
+        await recordAdminAction(audit, tx, actor, disabled ? 'user.disabled' : 'user.enabled', { subjectId: id, details: disabled ? { revoked: revoked.removed } : {} });
+        return revoked.sessions;
       });
+      deps.sessionsEnded(ended);
       return existing(id);
     },
 
     async delete(id: string, actor: AdminActor): Promise<void> {
       const user = await existing(id);
-      await storage.transaction(async (tx) => {
-        await tx.oidc.revokeAccount(id);
+      const ended = await storage.transaction(async (tx) => {
+        const { sessions } = await tx.oidc.signOutEverywhere(id);
         await tx.users.delete(id);
         // The subject is gone; the event keeps the id and email so the deletion stays traceable.
         await recordAdminAction(audit, tx, actor, 'user.deleted', { subjectId: id, details: { email: user.email } });
+        return sessions;
       });
+      deps.sessionsEnded(ended);
     },
 
     setPassword: (id: string, password: string, actor: AdminActor): Promise<void> => guarded(async () => {

@@ -116,9 +116,20 @@ export const configSchema = z.strictObject({
     clientCredentials: seconds,
     idToken: seconds,
     refreshToken: seconds,
-    session: seconds,
     interaction: seconds,
     grant: seconds,
+  }),
+  sessions: z.strictObject({
+    absoluteLifetimeSeconds: seconds,
+    idleTimeoutSeconds: seconds,
+    rememberByDefault: z.boolean(),
+    backchannelLogout: z.strictObject({
+      attempts: z.number().int().min(1).max(20),
+      initialDelaySeconds: z.number().min(0.1).max(3600),
+      backoffFactor: z.number().min(1).max(10),
+    }),
+  }).refine((s) => s.idleTimeoutSeconds <= s.absoluteLifetimeSeconds, {
+    path: ['idleTimeoutSeconds'], message: 'must not exceed absoluteLifetimeSeconds',
   }),
   resources: z.array(resource).superRefine((list, ctx) => {
     list.forEach((r, index) => {

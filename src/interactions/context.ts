@@ -37,7 +37,7 @@ export interface InteractionDeps {
   audit: AuditLog;
   /** Rate limits on the sign-in steps (src/security/rate-limits.ts). */
   limits: RateLimits;
-  config: Pick<Config, 'acr'>;
+  config: Pick<Config, 'acr' | 'sessions'>;
   /** Sign-up and email verification (src/interactions/signup.ts). */
   selfService: SelfServiceDeps;
 }
@@ -60,6 +60,15 @@ export function signedInAccount(ctx: WithInteractionContext): string {
   const accountId = ctx.state.interaction.session?.accountId;
   assertThat(accountId, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
   return accountId;
+}
+
+/**
+ * The "Keep me signed in" choice made at the first step of this sign-in: a later step (the
+ * second factor) finishes with a login result again and must not overturn it.
+ */
+export function rememberChoice(ctx: WithInteractionContext): boolean {
+  const last = ctx.state.interaction.lastSubmission as { login?: { remember?: unknown } } | undefined;
+  return last?.login?.remember !== false;
 }
 
 /**

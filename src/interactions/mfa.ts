@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import { describeAuthentication, type SecondFactor } from '../accounts/authentication-level.js';
 import { AppError, assertThat } from '../http/errors.js';
 import { lockedOutMessage } from '../i18n/duration.js';
-import { signedInAccount, formField, interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
+import { signedInAccount, formField, rememberChoice, interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 const ENROLMENT_TTL_SECONDS = 600;
 const completedKey = (uid: string) => `mfa-completed:${uid}`;
@@ -19,7 +19,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
   async function finishSecondStep(ctx: WithInteractionContext, second: SecondFactor) {
     const { amr, level } = describeAuthentication('password', second);
     await finish(ctx, {
-      login: { accountId: signedInAccount(ctx), amr, acr: config.acr[level], remember: true },
+      login: { accountId: signedInAccount(ctx), amr, acr: config.acr[level], remember: rememberChoice(ctx) },
       mfa: { method: second },
     }, true);
   }

@@ -85,7 +85,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (await refuseUnverifiedSignIn(deps, ctx, result.user)) return;
     return finish(ctx, {
       select_account: {},
-      login: { accountId: result.user.id, acr: deps.config.acr.password, amr: ['pwd'], remember: true },
+      // "Keep me signed in" (views/interaction/_remember.ejs): unchecked, the provider makes a
+      // transient session whose cookie has no Expires (lib/shared/session.js).
+      login: { accountId: result.user.id, acr: deps.config.acr.password, amr: ['pwd'], remember: formField(ctx, 'remember') === '1' },
     });
   });
 

@@ -31,6 +31,7 @@ export async function renderLogin(deps: InteractionDeps, ctx: WithInteractionCon
     email: extra.email ?? hint,
     error: extra.error,
     signUpEnabled: deps.selfService.settings.enabled,
+    rememberByDefault: deps.config.sessions.rememberByDefault,
   });
 }
 

@@ -6,7 +6,7 @@ import { describeAuthentication } from '../accounts/authentication-level.js';
 import type { WebAuthnRefusal } from '../accounts/webauthn.js';
 import { AppError, assertThat } from '../http/errors.js';
 import { presentedCsrfToken, requireJsonFromOrigin } from '../security/csrf.js';
-import { interactionOrigin, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
+import { interactionOrigin, rememberChoice, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 /**
  * WebAuthn in the sign-in steps, as JSON endpoints for views/public/webauthn.js:
@@ -18,6 +18,8 @@ import { interactionOrigin, signedInAccount, type InteractionDeps, type WithInte
  */
 
 const ceremony = z.object({ response: z.unknown() });
+/** A passkey sign-in may say whether to keep the user signed in (the login page's checkbox). */
+const rememberField = z.object({ remember: z.boolean().optional() });
 
 /** What the user reads when a ceremony is refused, by reason; status and code for the script. */
 export const REFUSALS: Record<WebAuthnRefusal, { status: number; code: string; message: string }> = {
@@ -44,6 +46,12 @@ function responseOf(ctx: WithInteractionContext): unknown {
   const parsed = ceremony.safeParse((ctx.request as { body?: unknown }).body);
   assertThat(parsed.success && parsed.data.response !== undefined, () => new AppError('invalid_request', 400, 'response: a WebAuthn response is required'));
   return parsed.data.response;
+}
+
+/** The sign-in page's "Keep me signed in" as the script sent it; absent or malformed: the configured default. */
+function rememberOf(ctx: WithInteractionContext, byDefault: boolean): boolean {
+  const parsed = rememberField.safeParse((ctx.request as { body?: unknown }).body);
+  return parsed.success ? parsed.data.remember ?? byDefault : byDefault;
 }
 
 export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
@@ -84,7 +92,7 @@ export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
     // passkey with user verification is already two factors (amr has "mfa").
     await finish(ctx, {
       select_account: {},
-      login: { accountId: result.userId, amr, acr: config.acr[level], remember: true },
+      login: { accountId: result.userId, amr, acr: config.acr[level], remember: rememberOf(ctx, config.sessions.rememberByDefault) },
       mfa: { method: 'passkey' },
     }, false);
   });
@@ -101,7 +109,7 @@ export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
     if (!result.ok) throw refusal(result.reason);
     const { amr, level } = describeAuthentication('password', 'security_key', result.use);
     await finish(ctx, {
-      login: { accountId, amr, acr: config.acr[level], remember: true },
+      login: { accountId, amr, acr: config.acr[level], remember: rememberChoice(ctx) },
       mfa: { method: 'security_key' },
     }, true);
   });

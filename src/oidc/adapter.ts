@@ -3,6 +3,8 @@ import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.j
 import type { ClientsRepository } from '../storage/clients.repository.js';
 import { clientMetadata } from './client-metadata.js';
 import type { RegisteredClientStore } from './registered-client-store.js';
+import { sessionRowSeconds } from './session-lifetime.js';
+import type { Config } from '../config/schema.js';
 
 /** Models whose single use protects a grant: losing the consume race is a replay. */
 const SINGLE_USE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
@@ -34,15 +36,23 @@ function clientAdapter(clients: ClientsRepository, registered: RegisteredClientS
  * The translator between oidc-provider's seven adapter methods and our storage.
  * `createAdapter(storage)` is passed as the provider's `adapter` factory.
  */
-export function createAdapter(deps: { oidc: OidcPayloadRepository; clients: ClientsRepository; registeredClients?: RegisteredClientStore }) {
-  const { oidc, clients } = deps;
+export function createAdapter(deps: {
+  oidc: OidcPayloadRepository;
+  clients: ClientsRepository;
+  registeredClients?: RegisteredClientStore;
+  /** Session rows live until the idle timeout (session-lifetime.ts); without it, as the provider says. */
+  sessions?: Pick<Config['sessions'], 'absoluteLifetimeSeconds' | 'idleTimeoutSeconds'>;
+}) {
+  const { oidc, clients, sessions } = deps;
+  const rowSeconds = (model: string, expiresIn: number | undefined) =>
+    (model === 'Session' && sessions ? sessionRowSeconds(sessions, expiresIn) : expiresIn);
   return function adapterFor(model: string): Adapter {
     if (model === 'Client') return clientAdapter(clients, deps.registeredClients);
     return {
       find: (id) => oidc.find(model, id) as Promise<AdapterPayload | undefined>,
       findByUid: (uid) => oidc.findByUid(model, uid) as Promise<AdapterPayload | undefined>,
       findByUserCode: (code) => oidc.findByUserCode(model, code) as Promise<AdapterPayload | undefined>,
-      upsert: (id, payload, expiresIn) => oidc.upsert({ model, id, payload: { ...payload }, expiresInSeconds: expiresIn }),
+      upsert: (id, payload, expiresIn) => oidc.upsert({ model, id, payload: { ...payload }, expiresInSeconds: rowSeconds(model, expiresIn) }),
       async consume(id) {
         const result = await oidc.consume(model, id);
         if (result.outcome === 'consumed' || !SINGLE_USE.has(model)) return;

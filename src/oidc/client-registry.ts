@@ -37,6 +37,10 @@ export interface ClientInput {
   visibleRoles?: string[];
   /** Admin API scopes for a confidential client_credentials client (a machine admin). */
   adminScopes?: string[];
+  /** Where the client receives logout tokens (OIDC Back-Channel Logout 1.0). */
+  backchannelLogoutUri?: string;
+  /** Whether its logout tokens must carry `sid` (the spec's default: no). */
+  backchannelLogoutSessionRequired?: boolean;
 }
 
 export interface CreatedClient {
@@ -126,6 +130,11 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
   const visibleRoles = [...new Set(input.visibleRoles ?? [])];
   const badRole = visibleRoles.find((r) => !ROLE_NAME.test(r));
   if (badRole !== undefined) throw new ClientInputError('visible-roles', `"${badRole}" is not a role name`);
+  // OIDC Back-Channel Logout 1.0 §2.2: an absolute URL without fragment; https unless loopback, like redirect URIs.
+  const backchannelLogoutUri = input.backchannelLogoutUri ? checkRedirectUri('backchannel-logout-uri', input.backchannelLogoutUri) : undefined;
+  if (input.backchannelLogoutSessionRequired && !backchannelLogoutUri) {
+    throw new ClientInputError('backchannel-logout-session-required', 'needs a back-channel logout URI');
+  }
   const adminScopes = [...new Set(input.adminScopes ?? [])].map((s) => oneOf('admin-scopes', s, ADMIN_SCOPES));
   if (adminScopes.length > 0 && (!confidential || !grantTypes.includes('client_credentials'))) {
     throw new ClientInputError('admin-scopes', 'only a confidential client with the client_credentials grant may hold admin scopes');
@@ -146,6 +155,9 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
       [MFA_POLICY]: mfa,
       ...(visibleRoles.length > 0 ? { [VISIBLE_ROLES]: visibleRoles } : {}),
       ...(adminScopes.length > 0 ? { [ADMIN_SCOPES_FIELD]: adminScopes } : {}),
+      ...(backchannelLogoutUri
+        ? { backchannel_logout_uri: backchannelLogoutUri, backchannel_logout_session_required: input.backchannelLogoutSessionRequired === true }
+        : {}),
     },
   };
 }
@@ -171,6 +183,8 @@ export function clientInputOf(row: ClientRow): ClientInput {
     mfa: typeof m[MFA_POLICY] === 'string' ? m[MFA_POLICY] : undefined,
     visibleRoles: stringList(m[VISIBLE_ROLES]),
     adminScopes: stringList(m[ADMIN_SCOPES_FIELD]),
+    backchannelLogoutUri: typeof m.backchannel_logout_uri === 'string' ? m.backchannel_logout_uri : undefined,
+    backchannelLogoutSessionRequired: m.backchannel_logout_session_required === true,
   };
 }
 

@@ -12,6 +12,8 @@ import { buildResourceIndicators } from './resources.js';
 import { createExtraTokenClaims, type RolesOf } from './roles.js';
 import { createRegistrationPolicy, REGISTRATION_POLICY } from './registration-policy.js';
 import { issueClientSecret } from './registration-response.js';
+import { sessionTtl } from './session-lifetime.js';
+import { providerFetch } from './outgoing-requests.js';
 
 export const INTERACTION_PATH = '/interaction';
 
@@ -198,6 +200,10 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       registrationManagement: { enabled: config.registration.enabled, rotateRegistrationAccessToken: true },
       userinfo: { enabled: true },
       resourceIndicators: buildResourceIndicators(config.resources, config.issuer),
+      // OpenID Connect Back-Channel Logout 1.0: discovery, client metadata, and the library's
+      // delivery at end_session; every other way a session ends goes through
+      // src/oidc/backchannel-logout.ts, which also retries and records (docs/sessions.md).
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: deps.logoutSource,
@@ -205,6 +211,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       },
     },
     routes: { registration: REGISTRATION_PATH },
+    fetch: providerFetch(config.issuer),
     // Rotation on every use; reuse of a rotated token revokes the grant (the provider does
     // that sequentially, the adapter's consume under concurrency).
     rotateRefreshToken: true,
@@ -215,7 +222,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
       IdToken: config.ttl.idToken,
       Interaction: config.ttl.interaction,
-      Session: config.ttl.session,
+      Session: sessionTtl(config.sessions),
       Grant: config.ttl.grant,
       // An absolute lifetime for the whole chain of rotated tokens (ASVS 5 10.4.8).
       RefreshToken: (ctx) => ctx?.oidc?.entities.RotatedRefreshToken?.remainingTTL ?? config.ttl.refreshToken,

@@ -26,12 +26,17 @@ export interface ProviderHost {
 
 export async function createProviderHost(
   config: Config,
-  deps: { keys: KeyManager; buildOptions: (keys: KeyMaterial) => Configuration; log: Logger; audit: AuditLog },
+  deps: {
+    keys: KeyManager; buildOptions: (keys: KeyMaterial) => Configuration; log: Logger; audit: AuditLog;
+    /** Attaches further listeners and middleware to each Provider built (sessions, back-channel logout). */
+    extend?: (provider: Provider) => void;
+  },
 ): Promise<ProviderHost> {
   const build = (material: KeyMaterial) => {
     const provider = new Provider(config.issuer, deps.buildOptions(material));
     provider.proxy = config.http.trustProxy;
     attachProviderEvents(provider, deps.log, deps.audit);
+    deps.extend?.(provider);
     return { provider, mounted: mount(provider), cookieKeys: material.cookieKeys };
   };
 

@@ -82,6 +82,12 @@ export function createRegistrationPolicy(policy: RegistrationPolicyConfig) {
     checkUris('redirect_uris', redirectUris, invalidRedirectUri);
     checkUris('post_logout_redirect_uris', stringList('post_logout_redirect_uris', metadata.post_logout_redirect_uris),
       (message) => new errors.InvalidClientMetadata(message));
+    // OIDC Back-Channel Logout 1.0 §2.2, with the same https rule as redirect URIs: a logout
+    // token sent in clear text could be replayed to sign a user out.
+    if (metadata.backchannel_logout_uri !== undefined) {
+      if (typeof metadata.backchannel_logout_uri !== 'string') throw invalidMetadata('backchannel_logout_uri', 'must be a URL');
+      checkUris('backchannel_logout_uri', [metadata.backchannel_logout_uri], (message) => new errors.InvalidClientMetadata(message));
+    }
     // oidc-provider fetches jwks_uri only from public https addresses (SSRF protection);
     // refusing anything else here beats failing at every sign-in.
     if (metadata.jwks_uri !== undefined) {

@@ -14,6 +14,7 @@ import type { AuditLog } from '../security/audit.js';
 import type { ViewRenderer } from '../http/views.js';
 import type { Storage } from '../storage/storage.js';
 import type { SelfServiceDeps } from '../self-service/context.js';
+import type { UserSessions } from '../accounts/user-sessions.js';
 
 /** The signed-in user of the account pages, from Gatehouse's own code flow. */
 export interface PortalSession {
@@ -49,4 +50,6 @@ export interface PortalDeps {
   views: ViewRenderer;
   /** Change of address (src/portal/email-routes.ts). */
   selfService: SelfServiceDeps;
+  /** The user's sessions (list, end one, end the others, sign out everywhere). */
+  userSessions: UserSessions;
 }

@@ -11,6 +11,7 @@ import { addSelfSignInRoutes } from '../http/self-sign-in.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 import { accountOrigin } from './account-client.js';
 import { addEmailRoutes } from './email-routes.js';
+import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
 
@@ -76,6 +77,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       notice: extra.notice,
       error: extra.error,
       recentSignIn: Math.floor(Date.now() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
+      ...(await loadSessionsSection(deps, ctx)),
     });
   }
 
@@ -149,6 +151,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
     renderRecoveryCodes(ctx, await deps.secondFactors.regenerateRecoveryCodes(ctx.state.portal.userId, accountOrigin(ctx))));
   addWebAuthnRoutes(router, deps, { sessions, form, checkCsrf });
   addEmailRoutes(router, deps, sensitive);
+  addSessionRoutes(router, deps, { sessions, change });
 
   return router;
 }

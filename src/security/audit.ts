@@ -33,6 +33,8 @@ export type AuditAction =
   | 'users.imported'
   | 'role.created' | 'role.updated' | 'role.deleted' | 'role.assigned' | 'role.unassigned'
   | 'session.revoked' | 'grant.revoked'
+  // Sessions (docs/sessions.md): the user ended theirs, and what their clients were told.
+  | 'session.ended' | 'backchannel_logout.delivered' | 'backchannel_logout.failed' | 'backchannel_logout.abandoned'
   | 'key.rotated'
   | 'initial_access_token.created' | 'initial_access_token.revoked';
 

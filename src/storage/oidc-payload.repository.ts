@@ -33,6 +33,64 @@ function withConsumed(row: PayloadRecord | undefined): StoredPayload | undefined
 const LIVE = '(expires_at IS NULL OR expires_at > now())';
 
 /**
+ * Where a Session row keeps what we record about its use (ip, user agent, last seen). The
+ * provider ignores payload keys it does not know (pickPayload, lib/models/base_model.js) and
+ * rewrites the payload when it saves a session, so upsert carries this key over.
+ */
+export const SESSION_ACTIVITY = 'gatehouseActivity';
+
+/** How the browser that holds a session was last seen. */
+export interface SessionActivity {
+  ip: string | null;
+  userAgent: string | null;
+  lastSeenAt: Date | null;
+}
+
+/** A session as the account page and the admin API list it. */
+export interface SessionSummary extends SessionActivity {
+  /** The session's stable uid (its row id changes at each sign-in; the cookie holds that one). */
+  uid: string;
+  clientIds: string[];
+  authTime: number | null;
+  createdAt: Date;
+  expiresAt: Date | null;
+  /** A browser-session cookie ("Keep me signed in" unchecked). */
+  transient: boolean;
+}
+
+/** A session just deleted: enough to tell its clients (OIDC Back-Channel Logout 1.0). */
+export interface EndedSession {
+  uid: string;
+  accountId: string;
+  /** Each client signed in through the session, with the `sid` it was given. */
+  clients: Array<{ clientId: string; sid: string | null }>;
+}
+
+function endedSession(payload: StoredPayload): EndedSession | undefined {
+  const uid = str(payload.uid);
+  const accountId = str(payload.accountId);
+  if (!uid || !accountId) return undefined;
+  const authorizations = (payload.authorizations ?? {}) as Record<string, { sid?: unknown }>;
+  return {
+    uid, accountId, clients: Object.entries(authorizations).map(([clientId, a]) => ({ clientId, sid: str(a?.sid) })),
+  };
+}
+
+const endedSessions = (rows: Array<{ model: string; payload: StoredPayload }>): EndedSession[] =>
+  rows.filter((r) => r.model === 'Session').map((r) => endedSession(r.payload)).filter((s): s is EndedSession => s !== undefined);
+
+/**
+ * Deletes the chosen Session rows of an account (a CTE named `s` with their ids and payloads)
+ * and every grant made in them with all the tokens issued under them.
+ */
+const END_SESSIONS = `
+  g AS (SELECT a.value->>'grantId' AS id FROM s, jsonb_each(COALESCE(s.payload->'authorizations', '{}'::jsonb)) AS a)
+  DELETE FROM oidc_payloads
+  WHERE (model = 'Session' AND id IN (SELECT id FROM s))
+     OR grant_id IN (SELECT id FROM g) OR (model = 'Grant' AND id IN (SELECT id FROM g))
+  RETURNING model, payload`;
+
+/**
  * PostgreSQL text and jsonb cannot hold U+0000 (errors 22021, 22P05). Such a key was never
  * stored, so a lookup by it finds nothing; a request parameter carrying one (state, nonce…)
  * is stored with U+FFFD instead of failing the request with a 500.
@@ -52,6 +110,13 @@ export function createOidcPayloadRepository(db: EntityManager) {
     return withConsumed(rows[0]);
   };
 
+  /** What revokeAccount does, answering with the sessions it ended (to tell their clients). */
+  const signOutEverywhere = async (accountId: string): Promise<{ removed: number; sessions: EndedSession[] }> => {
+    const { rows, affected } = await runSql<{ model: string; payload: StoredPayload }>(db,
+      'DELETE FROM oidc_payloads WHERE account_id = $1 RETURNING model, payload', [accountId]);
+    return { removed: affected || rows.length, sessions: endedSessions(rows) };
+  };
+
   return {
     find: (model: string, id: string) => one('model = $1 AND id = $2', [model, id]),
     findByUid: (model: string, uid: string) => one('model = $1 AND uid = $2', [model, uid]),
@@ -64,7 +129,10 @@ export function createOidcPayloadRepository(db: EntityManager) {
         VALUES ($1, $2, $3, $4, $5, $6, $7,
                 CASE WHEN $8::int IS NULL THEN NULL ELSE now() + make_interval(secs => $8::int) END)
         ON CONFLICT (model, id) DO UPDATE SET
-          payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code,
+          payload = CASE WHEN oidc_payloads.payload ? '${SESSION_ACTIVITY}'
+                         THEN EXCLUDED.payload || jsonb_build_object('${SESSION_ACTIVITY}', oidc_payloads.payload->'${SESSION_ACTIVITY}')
+                         ELSE EXCLUDED.payload END,
+          grant_id = EXCLUDED.grant_id, user_code = EXCLUDED.user_code,
           uid = EXCLUDED.uid, account_id = EXCLUDED.account_id, expires_at = EXCLUDED.expires_at`,
       [
         model, id, JSON.stringify(payload, withoutNul), str(payload.grantId), str(payload.userCode), str(payload.uid),
@@ -131,30 +199,55 @@ export function createOidcPayloadRepository(db: EntityManager) {
     },
 
     /** The account's live sessions, newest first, with the clients signed in through each. */
-    async listSessions(accountId: string): Promise<Array<{ id: string; uid: string | null; clientIds: string[]; authTime: number | null; createdAt: Date; expiresAt: Date | null }>> {
-      const { rows } = await runSql<{ id: string; uid: string | null; clients: string[] | null; login_ts: string | null; created_at: Date; expires_at: Date | null }>(db, `
-        SELECT id, uid, ARRAY(SELECT jsonb_object_keys(COALESCE(payload->'authorizations', '{}'::jsonb))) AS clients,
-               payload->>'loginTs' AS login_ts, created_at, expires_at
-        FROM oidc_payloads WHERE account_id = $1 AND model = 'Session' AND ${LIVE}
+    async listSessions(accountId: string): Promise<SessionSummary[]> {
+      const { rows } = await runSql<{
+        uid: string; clients: string[] | null; login_ts: string | null; created_at: Date; expires_at: Date | null;
+        transient: boolean | null; activity: { ip?: string; userAgent?: string; lastSeenAt?: string } | null;
+      }>(db, `
+        SELECT uid, ARRAY(SELECT jsonb_object_keys(COALESCE(payload->'authorizations', '{}'::jsonb))) AS clients,
+               payload->>'loginTs' AS login_ts, created_at, expires_at, (payload->>'transient')::boolean AS transient,
+               payload->'${SESSION_ACTIVITY}' AS activity
+        FROM oidc_payloads WHERE account_id = $1 AND model = 'Session' AND uid IS NOT NULL AND ${LIVE}
         ORDER BY created_at DESC`, [accountId]);
       return rows.map((r) => ({
-        id: r.id, uid: r.uid, clientIds: r.clients ?? [], authTime: r.login_ts ? Number(r.login_ts) : null, createdAt: r.created_at, expiresAt: r.expires_at,
+        uid: r.uid, clientIds: r.clients ?? [], authTime: r.login_ts ? Number(r.login_ts) : null, createdAt: r.created_at,
+        expiresAt: r.expires_at, transient: r.transient === true,
+        ip: r.activity?.ip ?? null, userAgent: r.activity?.userAgent ?? null, lastSeenAt: r.activity?.lastSeenAt ? new Date(r.activity.lastSeenAt) : null,
       }));
     },
 
     /**
-     * Ends one session of the account: the session row, and every grant made in it with all
-     * the tokens issued under them (a revoked session leaves no refresh token alive).
+     * Records that a session was used: where from, and when. Its row then lives until
+     * `idleSeconds` from now, never past the absolute end the provider gave it (payload exp).
      */
-    async endSession(accountId: string, sessionId: string): Promise<boolean> {
-      if (hasNul(sessionId)) return false;
-      const { affected } = await runSql(db, `
-        WITH s AS (SELECT payload FROM oidc_payloads WHERE model = 'Session' AND id = $2 AND account_id = $1),
-             g AS (SELECT a.value->>'grantId' AS id FROM s, jsonb_each(COALESCE(s.payload->'authorizations', '{}'::jsonb)) AS a)
-        DELETE FROM oidc_payloads
-        WHERE (model = 'Session' AND id = $2 AND account_id = $1)
-           OR grant_id IN (SELECT id FROM g) OR (model = 'Grant' AND id IN (SELECT id FROM g))`, [accountId, sessionId]);
-      return affected > 0;
+    async recordSessionActivity(sessionId: string, activity: { ip: string | null; userAgent: string | null }, idleSeconds: number): Promise<void> {
+      if (hasNul(sessionId)) return;
+      await runSql(db, `
+        UPDATE oidc_payloads
+        SET payload = payload || jsonb_build_object('${SESSION_ACTIVITY}', jsonb_build_object('ip', $2::text, 'userAgent', $3::text, 'lastSeenAt', now())),
+            expires_at = LEAST(COALESCE(to_timestamp((payload->>'exp')::bigint), expires_at), now() + make_interval(secs => $4::int))
+        WHERE model = 'Session' AND id = $1 AND ${LIVE}`,
+      [sessionId, activity.ip?.replaceAll('\u0000', '') ?? null, activity.userAgent?.replaceAll('\u0000', '').slice(0, 512) ?? null, Math.ceil(idleSeconds)]);
+    },
+
+    /**
+     * Ends one session of the account (by its uid): the session row, and every grant made in
+     * it with all the tokens issued under them (a revoked session leaves no refresh token alive).
+     */
+    async endSession(accountId: string, sessionUid: string): Promise<EndedSession | undefined> {
+      if (hasNul(sessionUid)) return undefined;
+      const { rows } = await runSql<{ model: string; payload: StoredPayload }>(db, `
+        WITH s AS (SELECT id, payload FROM oidc_payloads WHERE model = 'Session' AND uid = $2 AND account_id = $1),
+        ${END_SESSIONS}`, [accountId, sessionUid]);
+      return endedSessions(rows)[0];
+    },
+
+    /** Ends every session of the account but one (the browser asking), as endSession does. */
+    async endOtherSessions(accountId: string, keepUid: string): Promise<EndedSession[]> {
+      const { rows } = await runSql<{ model: string; payload: StoredPayload }>(db, `
+        WITH s AS (SELECT id, payload FROM oidc_payloads WHERE model = 'Session' AND account_id = $1 AND uid IS DISTINCT FROM $2),
+        ${END_SESSIONS}`, [accountId, keepUid.replaceAll('\u0000', '')]);
+      return endedSessions(rows);
     },
 
     /** Revokes one grant of the account and everything issued under it; false if it is not theirs. */
@@ -190,9 +283,10 @@ export function createOidcPayloadRepository(db: EntityManager) {
 
     /** Ends every session and token of an account (disabled or deleted user). */
     async revokeAccount(accountId: string): Promise<number> {
-      const { affected } = await runSql(db, 'DELETE FROM oidc_payloads WHERE account_id = $1', [accountId]);
-      return affected;
+      return (await signOutEverywhere(accountId)).removed;
     },
+
+    signOutEverywhere,
 
     /** Live rows of one model, oldest first (short lists only: initial access tokens). */
     async listLive(model: string): Promise<Array<{ id: string; payload: StoredPayload; expiresAt: Date | null; createdAt: Date }>> {

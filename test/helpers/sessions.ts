@@ -167,3 +167,10 @@ export function withoutQuery(location: string | null): string {
 }
 
 export { UserAgent };
+
+/** oidc-provider's logout form on our confirmation page: where it posts and its xsrf value. */
+export function logoutForm(page: Page): { action: string; xsrf: string } {
+  const form = /<form id="op\.logoutForm" method="post" action="([^"]+)"><input type="hidden" name="xsrf" value="([^"]+)"\/><\/form>/.exec(page.html);
+  if (!form?.[1] || !form[2]) throw new Error(`no logout form on ${page.url} (${page.status})`);
+  return { action: new URL(form[1], page.url).toString(), xsrf: form[2] };
+}

@@ -24,7 +24,8 @@ function formBody(fields: FormFields): string {
 export class UserAgent {
   readonly cookies = new Map<string, string>();
 
-  constructor(private readonly origin: string) {}
+  /** `headers` go with every request: a browser's own User-Agent, say. */
+  constructor(private readonly origin: string, private readonly headers: Record<string, string> = {}) {}
 
   private cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -47,7 +48,7 @@ export class UserAgent {
   async request(url: string, init: { method?: string; form?: FormFields; json?: unknown; headers?: Record<string, string> } = {}): Promise<Page> {
     const target = new URL(url, this.origin).toString();
     const sameOrigin = target.startsWith(this.origin);
-    const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
+    const headers: Record<string, string> = { accept: 'text/html', ...this.headers, ...init.headers };
     if (sameOrigin && this.cookies.size > 0) headers.cookie = this.cookieHeader();
     let body: string | undefined;
     if (init.form) {

@@ -77,7 +77,9 @@
       })
       .then(function (response) {
         busy(block, true);
-        return post(block.dataset.verify, { response: response });
+        // "Keep me signed in" on the sign-in page applies to a passkey sign-in as well.
+        var remember = document.querySelector('input[data-remember]');
+        return post(block.dataset.verify, remember ? { response: response, remember: remember.checked } : { response: response });
       })
       .then(function (result) { window.location.assign(result.redirectTo); });
   }

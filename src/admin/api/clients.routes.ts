@@ -24,6 +24,8 @@ const clientFields = {
   mfa: z.enum(['optional', 'required']),
   visible_roles: z.array(z.string().max(100)).max(100),
   admin_scopes: z.array(z.enum(ADMIN_SCOPES)).describe('Admin API scopes for a confidential client_credentials client.'),
+  backchannel_logout_uri: z.string().max(2000).describe('OIDC Back-Channel Logout 1.0: where logout tokens are posted (https, or http on loopback); "" removes it.'),
+  backchannel_logout_session_required: z.boolean().describe('Logout tokens carry the session\'s sid.'),
 };
 
 const createBody = z.strictObject({
@@ -41,6 +43,8 @@ const createBody = z.strictObject({
   mfa: clientFields.mfa.optional(),
   visible_roles: clientFields.visible_roles.optional(),
   admin_scopes: clientFields.admin_scopes.optional(),
+  backchannel_logout_uri: clientFields.backchannel_logout_uri.optional(),
+  backchannel_logout_session_required: clientFields.backchannel_logout_session_required.optional(),
 });
 
 const updateBody = z.strictObject(clientFields).partial();
@@ -63,6 +67,8 @@ function toInput(body: ClientFields): Partial<ClientInput> {
   if (body.mfa !== undefined) input.mfa = body.mfa;
   if (body.visible_roles !== undefined) input.visibleRoles = body.visible_roles;
   if (body.admin_scopes !== undefined) input.adminScopes = body.admin_scopes;
+  if (body.backchannel_logout_uri !== undefined) input.backchannelLogoutUri = body.backchannel_logout_uri;
+  if (body.backchannel_logout_session_required !== undefined) input.backchannelLogoutSessionRequired = body.backchannel_logout_session_required;
   return input;
 }
 
@@ -83,6 +89,8 @@ export const clientView = z.object({
   mfa: z.string(),
   visible_roles: z.array(z.string()),
   admin_scopes: z.array(z.string()),
+  backchannel_logout_uri: z.string().nullable(),
+  backchannel_logout_session_required: z.boolean(),
   created_at: timestamp,
   updated_at: timestamp,
 });
@@ -106,6 +114,8 @@ export function viewClient(row: ClientRow): z.input<typeof clientView> {
     mfa: input.mfa ?? 'optional',
     visible_roles: input.visibleRoles ?? [],
     admin_scopes: input.adminScopes ?? [],
+    backchannel_logout_uri: input.backchannelLogoutUri ?? null,
+    backchannel_logout_session_required: input.backchannelLogoutSessionRequired === true,
     created_at: iso(row.createdAt) ?? '',
     updated_at: iso(row.updatedAt) ?? '',
   };

@@ -4,11 +4,16 @@ import { idParams, iso, timestamp } from './common.js';
 import { defineRoute } from './route.js';
 
 const sessionView = z.object({
-  id: z.string(),
+  id: z.string().describe('The session\'s stable id (its uid), the same across the sign-ins made in it.'),
   client_ids: z.array(z.string()).describe('Clients signed in through this session.'),
   auth_time: z.number().int().nullable(),
   created_at: timestamp,
   expires_at: timestamp.nullable(),
+  ip: z.string().nullable().describe('Where the browser was last seen from.'),
+  user_agent: z.string().nullable(),
+  device: z.object({ browser: z.string().nullable(), os: z.string().nullable(), mobile: z.boolean() }).describe('The browser, read from its user agent.'),
+  last_seen_at: timestamp.nullable().describe('Recorded at most about once a minute.'),
+  persistent: z.boolean().describe('"Keep me signed in" was chosen: the cookie outlives the browser.'),
 });
 const grantView = z.object({ id: z.string(), client_id: z.string(), scope: z.string(), created_at: timestamp });
 
@@ -20,6 +25,7 @@ export function sessionRoutes(admin: AdminServices) {
       handler: async ({ params }) => ({
         items: (await admin.sessions.sessions(params.id)).map((s) => ({
           id: s.id, client_ids: s.clientIds, auth_time: s.authTime, created_at: iso(s.createdAt) ?? '', expires_at: iso(s.expiresAt),
+          ip: s.ip, user_agent: s.userAgent, device: s.device, last_seen_at: iso(s.lastSeenAt), persistent: !s.transient,
         })),
       }),
     }),

@@ -49,5 +49,7 @@ export function clientInputFrom(ctx: Context): ClientInput {
     idTokenAlg: formField(ctx, 'id_token_signed_response_alg') || undefined,
     mfa: formField(ctx, 'mfa') || undefined,
     visibleRoles: formField(ctx, 'visible_roles').split(/[\s,]+/).filter(Boolean),
+    backchannelLogoutUri: formField(ctx, 'backchannel_logout_uri').trim() || undefined,
+    backchannelLogoutSessionRequired: formCheckbox(ctx, 'backchannel_logout_session_required'),
   };
 }

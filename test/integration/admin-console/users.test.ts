@@ -38,7 +38,7 @@ describe.each(BACKENDS)('admin console: users (%s)', (backend) => {
     await signIn(new UserAgent(server().issuer), rp, user);
     await signIn(new UserAgent(server().issuer), rp, user);
     const [first] = await storage().oidc.listSessions(user.id);
-    expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: first?.id ?? '' })).status).toBe(303);
+    expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: first?.uid ?? '' })).status).toBe(303);
     expect(await storage().oidc.listSessions(user.id)).toHaveLength(1);
     const [grant] = await storage().oidc.listGrants(user.id);
     expect((await postForm(ua, page, `/admin/users/${user.id}/grants/revoke`, { grant: grant?.id ?? '' })).status).toBe(303);

@@ -1,19 +1,11 @@
 import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
-import type { Page } from '../../helpers/user-agent.js';
 import {
-  BOOT_TIMEOUT, UserAgent, alertText, buildRp, errorCode, openAuthorization, paramsOf, signIn, textOf, withoutQuery, type TestRp,
+  BOOT_TIMEOUT, UserAgent, alertText, buildRp, errorCode, logoutForm, openAuthorization, paramsOf, signIn, textOf, withoutQuery, type TestRp,
 } from '../../helpers/sessions.js';
 
 const POST_LOGOUT = 'http://127.0.0.1:9999/logged-out';
-
-/** oidc-provider's logout form on our confirmation page: where it posts and its xsrf value. */
-function logoutForm(page: Page): { action: string; xsrf: string } {
-  const form = /<form id="op\.logoutForm" method="post" action="([^"]+)"><input type="hidden" name="xsrf" value="([^"]+)"\/><\/form>/.exec(page.html);
-  if (!form?.[1] || !form[2]) throw new Error(`no logout form on ${page.url} (${page.status})`);
-  return { action: new URL(form[1], page.url).toString(), xsrf: form[2] };
-}
 
 describe.each(BACKENDS)('RP-initiated logout (%s)', (backend) => {
   let server: TestServer;

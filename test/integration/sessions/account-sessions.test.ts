@@ -1,0 +1,105 @@
+import { BACKENDS } from '../../helpers/backends.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
+import { BOOT_TIMEOUT, buildRp, openAuthorization, pageKind, type TestRp } from '../../helpers/sessions.js';
+import { OFFLINE, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
+import { oidc } from '../../helpers/rp.js';
+import type { UserAgent } from '../../helpers/user-agent.js';
+import { FIREFOX_LINUX, SAFARI_IPHONE, browser, listedSessions, signInRemembering } from './support.js';
+
+/** /account lists where the user is signed in and lets them end sessions (views/account/_sessions.ejs). */
+describe.each(BACKENDS)('sessions on the account page (%s)', (backend) => {
+  let server: TestServer;
+  let rp: TestRp;
+  beforeAll(async () => {
+    server = await startTestServer(backend);
+    // First party: no consent page, so offline_access (prompt=consent) is granted at once.
+    rp = await buildRp(server, { firstParty: true, grantTypes: ['authorization_code', 'refresh_token'], scope: 'openid profile email offline_access' });
+  }, BOOT_TIMEOUT);
+  afterAll(async () => { await server?.close(); });
+
+  /** Whether the browser still has single sign-on at the RP: no login page on the way. */
+  const hasSso = async (ua: UserAgent) => pageKind((await openAuthorization(ua, rp, server.issuer)).page) !== 'login';
+
+  /** A user signed in on a laptop (which opens /account) and on a phone (signed in to the RP, with a refresh token). */
+  async function twoBrowsers() {
+    const user = await server.buildUser();
+    const laptop = browser(server, FIREFOX_LINUX);
+    const phone = browser(server, SAFARI_IPHONE);
+    const onPhone = await signInRemembering(phone, rp, user, true, OFFLINE);
+    await signInRemembering(laptop, rp, user, false);
+    const page = await openAccountPage(laptop, user.email, user.password);
+    return { user, laptop, phone, page, onPhone };
+  }
+
+  it('lists both browsers with device, IP, sign-in and last activity, this one marked', async () => {
+    const { page } = await twoBrowsers();
+    const sessions = listedSessions(page);
+    expect(sessions).toHaveLength(2);
+    const [here, phone] = sessions;
+    expect(here).toMatchObject({ current: true, device: 'Firefox 128 on Linux', ip: '127.0.0.1' });
+    expect(phone).toMatchObject({ current: false, ip: '127.0.0.1' });
+    expect(phone!.device).toMatch(/^Safari 17 on iOS/);
+    for (const s of sessions) expect(s.lastSeen).toMatch(/\d{4}/);
+    expect(page.html).toContain('data-this-device');
+  });
+
+  it('ends one session: that browser loses single sign-on, this one keeps it', async () => {
+    const { laptop, phone, page } = await twoBrowsers();
+    const other = listedSessions(page).find((s) => !s.current)!;
+    const ended = await laptop.post(`/account/sessions/${other.uid}/end`, { csrf: accountCsrf(page) });
+    expect(ended.status).toBe(303);
+    expect(ended.location).toContain('done=session-ended');
+    expect(await hasSso(phone)).toBe(false);
+    expect(await hasSso(laptop)).toBe(true);
+    const after = await laptop.get(ended.location ?? '');
+    expect(listedSessions(after).map((s) => s.current)).toEqual([true]);
+    expect(after.html).toContain('That device is signed out.');
+  });
+
+  it('ends all other sessions and keeps this one', async () => {
+    const { user, laptop, phone, page } = await twoBrowsers();
+    const third = browser(server, SAFARI_IPHONE);
+    await signInRemembering(third, rp, user, true);
+    const done = await laptop.post('/account/sessions/others/end', { csrf: accountCsrf(page) });
+    expect(done.status).toBe(303);
+    expect(await hasSso(phone)).toBe(false);
+    expect(await hasSso(third)).toBe(false);
+    expect(await hasSso(laptop)).toBe(true);
+    const after = await laptop.get('/account');
+    expect(after.status).toBe(200);
+    expect(listedSessions(after)).toEqual([expect.objectContaining({ current: true })]);
+    const events = await server.gatehouse.storage.storage.audit.forSubject(user.id);
+    expect(events.find((e) => e.action === 'session.ended')?.details).toMatchObject({ reason: 'others-ended-by-user' });
+  });
+
+  it('signs out everywhere: every browser, and the refresh tokens die', async () => {
+    const { laptop, phone, page, onPhone } = await twoBrowsers();
+    const refreshToken = refreshTokenOf(onPhone.tokens);
+    const done = await laptop.post('/account/sessions/everywhere/end', { csrf: accountCsrf(page) });
+    expect(done.status).toBe(200);
+    expect(done.html).toContain('data-signed-out-everywhere');
+    expect(await oauthFailure(oidc.refreshTokenGrant(rp.config, refreshToken))).toEqual({ status: 400, error: 'invalid_grant' });
+    expect(await hasSso(phone)).toBe(false);
+    expect(await hasSso(laptop)).toBe(false);
+    expect((await laptop.get('/account')).status).toBe(302);
+  });
+
+  it("refuses another user's session, a malformed id, and a form without the CSRF token", async () => {
+    const { page, laptop } = await twoBrowsers();
+    const stranger = await twoBrowsers();
+    const theirs = listedSessions(stranger.page).find((s) => !s.current)!;
+
+    const foreign = await laptop.post(`/account/sessions/${theirs.uid}/end`, { csrf: accountCsrf(page) });
+    expect(foreign.status).toBe(404);
+    expect(foreign.html).not.toContain('    at ');
+    expect(await hasSso(stranger.phone)).toBe(true);
+
+    expect((await laptop.post('/account/sessions/not%20a%20session!/end', { csrf: accountCsrf(page) })).status).toBe(400);
+    const mine = listedSessions(page).find((s) => !s.current)!;
+    expect((await laptop.post(`/account/sessions/${mine.uid}/end`, { csrf: 'forged' })).status).toBe(403);
+    expect((await laptop.post(`/account/sessions/${mine.uid}/end`, {})).status).toBe(403);
+    expect((await laptop.post('/account/sessions/everywhere/end', { csrf: accountCsrf(page) }, { origin: 'https://evil.example' })).status).toBe(403);
+    expect(listedSessions(await laptop.get('/account'))).toHaveLength(2);
+  });
+});
