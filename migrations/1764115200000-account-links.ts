@@ -10,14 +10,15 @@ export class AccountLinks1764115200000 implements MigrationInterface {
   async up(db: QueryRunner): Promise<void> {
     await db.query(`CREATE TABLE "account_links" (
       "id" uuid NOT NULL DEFAULT gen_random_uuid(),
-      "user_id" uuid NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
+      "user_id" uuid NOT NULL,
       "purpose" varchar(32) NOT NULL,
       "token_digest" varchar(64) NOT NULL,
       "data" jsonb NOT NULL DEFAULT '{}',
       "created_at" timestamptz NOT NULL DEFAULT now(),
       "expires_at" timestamptz NOT NULL,
       "consumed_at" timestamptz,
-      CONSTRAINT "account_links_pk" PRIMARY KEY ("id")
+      CONSTRAINT "account_links_pk" PRIMARY KEY ("id"),
+      CONSTRAINT "account_links_user_fk" FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE
     )`);
     await db.query(`CREATE UNIQUE INDEX "account_links_token" ON "account_links" ("token_digest")`);
     await db.query(`CREATE INDEX "account_links_user_purpose" ON "account_links" ("user_id", "purpose")`);

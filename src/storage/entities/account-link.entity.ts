@@ -29,4 +29,12 @@ export const AccountLinkEntity = new EntitySchema<AccountLinkRow>({
     expiresAt: { name: 'expires_at', type: 'timestamptz' },
     consumedAt: { name: 'consumed_at', type: 'timestamptz', nullable: true },
   },
+  foreignKeys: [
+    { name: 'account_links_user_fk', target: 'User', columnNames: ['userId'], referencedColumnNames: ['id'], onDelete: 'CASCADE' },
+  ],
+  indices: [
+    { name: 'account_links_token', columns: ['tokenDigest'], unique: true },
+    { name: 'account_links_user_purpose', columns: ['userId', 'purpose'] },
+    { name: 'account_links_expires', columns: ['expiresAt'] },
+  ],
 });
