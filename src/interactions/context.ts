@@ -15,6 +15,8 @@ import type { SecretBox } from '../security/secret-box.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
 import type { Config } from '../config/schema.js';
+import type { Locale } from '../i18n/locale.js';
+import type { Translator } from '../i18n/translator.js';
 
 export interface InteractionDeps {
   host: ProviderHost;
@@ -32,13 +34,15 @@ export interface InteractionDeps {
   kv: KeyValueStore;
   box: SecretBox;
   audit: AuditLog;
-  config: Pick<Config, 'acr'>;
+  config: Pick<Config, 'acr' | 'branding'>;
+  /** Each step speaks the language of its interaction's ui_locales (OIDC Core §3.1.2.1). */
+  translatorFor: (locale: Locale) => Translator;
 }
 
 export type InteractionDetails = Awaited<ReturnType<ProviderHost['current']['interactionDetails']>>;
 
 export interface WithInteractionContext extends Context {
-  state: { interaction: InteractionDetails };
+  state: { interaction: InteractionDetails; i18n: Translator };
 }
 
 /** Form fields as strings; a repeated or missing field reads as ''. */
@@ -51,7 +55,7 @@ export function formField(ctx: Context, name: string): string {
 /** The account signed in to this interaction's session; a 400 page when the session ended. */
 export function signedInAccount(ctx: WithInteractionContext): string {
   const accountId = ctx.state.interaction.session?.accountId;
-  assertThat(accountId, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
+  assertThat(accountId, () => new AppError('session_not_found', 400, 'login.sessionEnded'));
   return accountId;
 }
 

@@ -1,0 +1,19 @@
+import type { Translator } from '../i18n/translator.js';
+
+/** The error page's title for an HTTP status, in the request's language. */
+export function errorTitle(i18n: Translator, status: number): string {
+  const key = `errors.title.${status}`;
+  const title = i18n.message(key);
+  return title === key ? i18n.t('errors.title.other') : title;
+}
+
+/**
+ * oidc-provider's error descriptions are written for developers ("post_logout_redirect_uri
+ * not registered"): the page explains the OAuth error code in the user's language and keeps
+ * the library's description as a detail for whoever reports the problem.
+ */
+export function explainProtocolError(i18n: Translator, code: string, description: string | undefined): { message: string; detail?: string } {
+  const key = `errors.oauth.${code}`;
+  const explained = i18n.message(key);
+  return { message: explained === key ? i18n.t('errors.oauth.other') : explained, detail: description };
+}
