@@ -137,7 +137,7 @@ export const configSchema = z.strictObject({
   }),
   branding: z.strictObject({
     // Shown in every page's header and title, and in account mail.
-    productName: z.string().trim().min(1).max(60).regex(/^[^\p{Cc}<>]+$/u, 'must be plain text without control characters or < >'),
+    productName: z.string().trim().min(1).max(60).regex(/^[^\p{Cc}<>]*$/u, 'must be plain text without control characters or < >'),
     logoUrl,
     colours: z.strictObject({
       primary: hexColour,
