@@ -32,8 +32,10 @@ export function serveBrandStylesheet(colours: Config['branding']['colours']) {
     ctx.type = 'text/css; charset=utf-8';
     ctx.set('Cache-Control', 'public, no-cache');
     ctx.set('ETag', etag);
-    ctx.status = 200;
-    if (ctx.fresh) {
+    // RFC 9110 §13.1.2 (weak comparison). Not ctx.fresh: that also honours the request's
+    // Cache-Control: no-cache, which fetch() adds to every conditional request.
+    const presented = ctx.get('if-none-match').split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+    if (presented.includes(etag) || presented.includes('*')) {
       ctx.status = 304;
       return;
     }

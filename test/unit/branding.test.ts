@@ -1,16 +1,10 @@
-import { loadConfig, ConfigError } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import type { ConfigOverrides } from '../../src/config/schema.js';
 import { brandStylesheet, logoOrigin } from '../../src/http/brand.js';
+import { configProblems } from '../helpers/config-problems.js';
 
-function problemsOf(branding: Record<string, unknown>): string[] {
-  try {
-    loadConfig({}, { branding } as ConfigOverrides);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+/** Branding overrides may be partial or wrong on purpose: the schema, not the type, judges them. */
+const problemsOf = (branding: Record<string, unknown>) => configProblems({ branding } as ConfigOverrides);
 
 describe('branding configuration', () => {
   it('defaults to Gatehouse, no logo and the stylesheet colours', () => {
