@@ -2,9 +2,7 @@ import type { Translator } from '../i18n/translator.js';
 
 /** The error page's title for an HTTP status, in the request's language. */
 export function errorTitle(i18n: Translator, status: number): string {
-  const key = `errors.title.${status}`;
-  const title = i18n.message(key);
-  return title === key ? i18n.t('errors.title.other') : title;
+  return i18n.find(`errors.title.${status}`) ?? i18n.t('errors.title.other');
 }
 
 /**
@@ -13,7 +11,5 @@ export function errorTitle(i18n: Translator, status: number): string {
  * the library's description as a detail for whoever reports the problem.
  */
 export function explainProtocolError(i18n: Translator, code: string, description: string | undefined): { message: string; detail?: string } {
-  const key = `errors.oauth.${code}`;
-  const explained = i18n.message(key);
-  return { message: explained === key ? i18n.t('errors.oauth.other') : explained, detail: description };
+  return { message: i18n.find(`errors.oauth.${code}`) ?? i18n.t('errors.oauth.other'), detail: description };
 }

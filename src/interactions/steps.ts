@@ -5,9 +5,7 @@ import { ACCOUNT_CLIENT_ID } from '../portal/account-client.js';
 
 /** What the user sees for a scope, in plain words (catalogue `scopes.<name>`); others by name. */
 export function scopeDescription(i18n: Translator, scope: string): string {
-  const key = `scopes.${scope}`;
-  const described = i18n.message(key);
-  return described === key ? scope : described;
+  return i18n.find(`scopes.${scope}`) ?? scope;
 }
 
 /** The name the user sees for the client of this interaction. */

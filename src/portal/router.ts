@@ -22,9 +22,7 @@ const pendingBinding = (sid: string) => `account:${sid}`;
  * action without one (a newer kind) by its own name.
  */
 function eventWord(i18n: Translator, action: string): string {
-  const key = `events.${action}`;
-  const word = i18n.message(key);
-  return word === key ? action : word;
+  return i18n.find(`events.${action}`) ?? action;
 }
 
 /** The words of a refused new password, from the policy's problem (src/accounts/user-admin.ts). */
