@@ -72,7 +72,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const views = createViewRenderer({ brand: config.branding, cache: true, english });
     // The provider's own pages (errors, logout) follow the request's language (src/http/localize.ts).
     const i18nOf = (ctx: KoaContextWithOIDC): Translator => (ctx.state as { i18n?: Translator }).i18n ?? english;
-    const mailer = createMailer({ ...config.mail, outboxDir: join(config.storage.dataDir, 'outbox'), views, log });
+    const mailer = createMailer({ ...config.mail, productName: config.branding.productName, outboxDir: join(config.storage.dataDir, 'outbox'), views, log });
     if (mailer.kind === 'outbox') log.warn('SMTP_URL is not set: account mail is written to the outbox directory in the data directory, not sent');
     const passwords = createPasswordHasher(config.passwords.argon2);
     const throttle = createSignInThrottle(storage.kv, config.signIn);
