@@ -11,8 +11,9 @@ export function scopeDescription(i18n: Translator, scope: string): string {
 /** The name the user sees for the client of this interaction. */
 async function clientName(deps: InteractionDeps, ctx: WithInteractionContext, fallbackKey: string): Promise<string> {
   const client = await deps.host.current.Client.find(String(ctx.state.interaction.params.client_id));
-  // Our own account pages are named in the user's language, not by their stored English name.
-  if (client?.clientId === ACCOUNT_CLIENT_ID) return ctx.state.i18n.t('account.clientName', { product: deps.config.branding.productName });
+  // Our own account pages are named in the user's language (in the case the login sentence
+  // needs: German dative), not by their stored English name.
+  if (client?.clientId === ACCOUNT_CLIENT_ID) return ctx.state.i18n.t('login.accountPages', { product: deps.config.branding.productName });
   return client?.clientName ?? client?.clientId ?? ctx.state.i18n.t(fallbackKey);
 }
 
