@@ -4,7 +4,7 @@ import { openAccountPage } from '../../helpers/portal.js';
 import {
   BOOT_TIMEOUT, UserAgent, alertText, buildRp, follow, openAuthorization, submitLogin, textOf, type TestRp,
 } from '../../helpers/sessions.js';
-import type { Page } from '../../helpers/user-agent.js';
+import { csrfToken, type Page } from '../../helpers/user-agent.js';
 import { buildTotpUser, finishAtRp, stepKind, submitCode, totpCode, wrongTotpCode } from '../mfa/support.js';
 
 /** A browser that sends one Accept-Language with every request. */
@@ -46,6 +46,12 @@ describe.each(BACKENDS)('page languages (%s)', (backend) => {
     expect(page.html).toContain('<label for="email">E-Mail-Adresse</label>');
     expect(page.html).toContain('<label for="password">Passwort</label>');
     expect(page.html).toContain('data-cancelled="Die Anfrage wurde abgebrochen');
+
+    // The JSON errors our WebAuthn script shows are in the sign-in's language too.
+    const verify = /data-verify="([^"]+)"/.exec(page.html)?.[1] ?? '';
+    const noResponse = await ua.postJson(verify, {}, { 'x-csrf-token': csrfToken(page.html) });
+    expect(noResponse.status).toBe(400);
+    expect(JSON.parse(noResponse.html)).toEqual({ error: 'invalid_request', error_description: 'Der Browser hat keine WebAuthn-Antwort gesendet.' });
 
     const wrong = await submitLogin(ua, page, user.email, `${user.password}x`);
     expect(wrong.status).toBe(401);
