@@ -118,6 +118,12 @@ describe.each(BACKENDS)('page languages (%s)', (backend) => {
     // The provider's own description stays as the detail, for whoever reports the problem.
     expect(refused.html).toMatch(/<span data-error-detail>[^<]+<\/span>/);
 
+    // The operators' console stays English whatever the browser prefers (docs/i18n.md).
+    const adminPage = await ua.get('/admin/no-such-page');
+    expect(adminPage.status).toBe(404);
+    expect(langOf(adminPage)).toBe('en');
+    expect(alertText(adminPage.html)).toBe('The page you asked for does not exist.');
+
     const expired = await ua.get('/interaction/nope');
     expect(expired.status).toBe(400);
     expect(alertText(expired.html)).toBe('Diese Anmeldeanfrage ist abgelaufen oder wurde bereits abgeschlossen. Kehren Sie zur Anwendung zurück und beginnen Sie erneut.');
