@@ -36,6 +36,11 @@ import { createAdminServices, type AdminServices } from './admin/services.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import type { Translator } from './i18n/translator.js';
 import { explainProtocolError } from './http/error-page.js';
+import { createSignUpService } from './accounts/sign-up.js';
+import { createEmailAddressService } from './accounts/email-address.js';
+import { createAccountMail } from './self-service/account-mail.js';
+import { createPublicFormCsrf } from './security/csrf.js';
+import type { SelfServiceDeps } from './self-service/context.js';
 
 export interface Gatehouse {
   config: Config;
@@ -72,7 +77,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const views = createViewRenderer({ brand: config.branding, cache: true, english });
     // The provider's own pages (errors, logout) follow the request's language (src/http/localize.ts).
     const i18nOf = (ctx: KoaContextWithOIDC): Translator => (ctx.state as { i18n?: Translator }).i18n ?? english;
-    const mailer = createMailer({ ...config.mail, productName: config.branding.productName, outboxDir: join(config.storage.dataDir, 'outbox'), views, log });
+    const mailer = createMailer({ ...config.mail, outboxDir: join(config.storage.dataDir, 'outbox'), views, log });
     if (mailer.kind === 'outbox') log.warn('SMTP_URL is not set: account mail is written to the outbox directory in the data directory, not sent');
     const passwords = createPasswordHasher(config.passwords.argon2);
     const throttle = createSignInThrottle(storage.kv, config.signIn);
@@ -129,14 +134,22 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
       }),
     };
+    const emailAddress = createEmailAddressService({ storage, audit, settings: config.signUp });
+    const selfService: SelfServiceDeps = {
+      settings: config.signUp,
+      signUp: createSignUpService({ storage, passwords, audit, emailAddress, settings: config.signUp }),
+      emailAddress,
+      mail: createAccountMail({ mailer, log, issuer: config.issuer, productName: config.branding.productName }),
+      publicForm: createPublicFormCsrf(csrf, { secure: config.issuer.startsWith('https:') }),
+    };
     const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, host, initialAccessTokens: registration.initialAccessTokens });
     const app = createApp({
       config, log, storage, host, views, translatorFor,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
-        secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config, translatorFor,
+        secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config, selfService, translatorFor,
       },
-      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views },
+      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService },
       admin,
     });
 

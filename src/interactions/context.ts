@@ -17,6 +17,7 @@ import { requestOrigin } from '../http/request-origin.js';
 import type { Config } from '../config/schema.js';
 import type { Locale } from '../i18n/locale.js';
 import type { Translator } from '../i18n/translator.js';
+import type { SelfServiceDeps } from '../self-service/context.js';
 
 export interface InteractionDeps {
   host: ProviderHost;
@@ -37,6 +38,8 @@ export interface InteractionDeps {
   config: Pick<Config, 'acr' | 'branding'>;
   /** Each step speaks the language of its interaction's ui_locales (OIDC Core §3.1.2.1). */
   translatorFor: (locale: Locale) => Translator;
+  /** Sign-up and email verification (src/interactions/signup.ts). */
+  selfService: SelfServiceDeps;
 }
 
 export type InteractionDetails = Awaited<ReturnType<ProviderHost['current']['interactionDetails']>>;

@@ -36,6 +36,7 @@ export async function renderLogin(deps: InteractionDeps, ctx: WithInteractionCon
     clientName: await clientName(deps, ctx, 'login.theApplication'),
     email: extra.email ?? hint,
     error: extra.error && ctx.state.i18n.t(extra.error),
+    signUpEnabled: deps.selfService.settings.enabled,
   });
 }
 

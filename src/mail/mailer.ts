@@ -11,7 +11,7 @@ export interface OutgoingMail {
   to: string;
   /** views/email/<template>.text.ejs and .html.ejs. */
   template: string;
-  /** Catalogue key of the subject line, filled in with `locals` and `{product}` (branding.productName). */
+  /** Catalogue key of the subject line, filled in with `locals`. */
   subjectKey: string;
   /** In the recipient's language (the request's, when they asked for the mail themselves). */
   i18n: Translator;
@@ -28,8 +28,6 @@ export interface MailerOptions {
   /** smtp:// or smtps:// URL; empty: messages are written to `outboxDir` instead. */
   smtpUrl: string;
   from: string;
-  /** branding.productName, for subject lines (templates get it as `productName`). */
-  productName: string;
   outboxDir: string;
   views: ViewRenderer;
   log: Logger;
@@ -57,7 +55,7 @@ export function createMailer(options: MailerOptions): Mailer {
         options.views.renderPart(`email/${mail.template}.text.ejs`, locals),
         options.views.renderPart(`email/${mail.template}.html.ejs`, locals),
       ]);
-      const subject = mail.i18n.t(mail.subjectKey, { product: options.productName, ...(mail.locals as Record<string, string>) });
+      const subject = mail.i18n.t(mail.subjectKey, mail.locals as Record<string, string>);
       const info = (await transport.sendMail({ from: options.from, to: mail.to, subject, text, html })) as { message?: Buffer };
       if (outbox && info.message) {
         const file = join(options.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID()}.eml`);

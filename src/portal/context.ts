@@ -14,6 +14,7 @@ import type { AuditLog } from '../security/audit.js';
 import type { ViewRenderer } from '../http/views.js';
 import type { Storage } from '../storage/storage.js';
 import type { Translator } from '../i18n/translator.js';
+import type { SelfServiceDeps } from '../self-service/context.js';
 
 /** The signed-in user of the account pages, from Gatehouse's own code flow. */
 export interface PortalSession {
@@ -47,4 +48,6 @@ export interface PortalDeps {
   box: SecretBox;
   audit: AuditLog;
   views: ViewRenderer;
+  /** Change of address (src/portal/email-routes.ts). */
+  selfService: SelfServiceDeps;
 }

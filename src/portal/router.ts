@@ -14,6 +14,7 @@ import type { Translator } from '../i18n/translator.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
 import { MIN_PASSWORD_LENGTH } from '../accounts/user-admin.js';
 import { RECOVERY_CODE_COUNT } from '../accounts/recovery-codes.js';
+import { addEmailRoutes } from './email-routes.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
 
@@ -151,6 +152,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   router.post('/recovery-codes', ...sensitive, async (ctx: WithPortalContext) =>
     renderRecoveryCodes(ctx, await deps.secondFactors.regenerateRecoveryCodes(ctx.state.portal.userId, accountOrigin(ctx))));
   addWebAuthnRoutes(router, deps, { sessions, form, checkCsrf });
+  addEmailRoutes(router, deps, sensitive);
 
   return router;
 }

@@ -22,6 +22,8 @@ export type AuditAction =
   | 'mfa.webauthn.registered' | 'mfa.webauthn.renamed' | 'mfa.webauthn.removed' | 'mfa.webauthn.counter_regressed'
   | 'mfa.reset'
   | 'password.changed'
+  | 'signup.registered' | 'signup.address_taken' | 'signin.email_unverified'
+  | 'email.verification_sent' | 'email.verified' | 'email.change_requested' | 'email.changed'
   | 'refresh_token.reuse_detected'
   // Admin actions: the actor is the admin user (or null for a machine client, named in clientId).
   | 'client.created' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'
