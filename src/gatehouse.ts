@@ -37,6 +37,8 @@ import { createInitialAccessTokens, type InitialAccessTokens } from './oidc/init
 import { ensureAdminConsole } from './admin/console-client.js';
 import { createAdminServices, type AdminServices } from './admin/services.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
+import type { Translator } from './i18n/translator.js';
+import { explainProtocolError } from './http/error-page.js';
 import { createSignUpService } from './accounts/sign-up.js';
 import { createEmailAddressService } from './accounts/email-address.js';
 import { createAccountMail } from './self-service/account-mail.js';
@@ -45,8 +47,6 @@ import type { SelfServiceDeps } from './self-service/context.js';
 import { createBackchannelLogout } from './oidc/backchannel-logout.js';
 import { attachSessionHandling } from './oidc/session-events.js';
 import { createUserSessions, type SessionsEnded } from './accounts/user-sessions.js';
-
-export const PRODUCT_NAME = 'Gatehouse';
 
 export interface Gatehouse {
   config: Config;
@@ -92,10 +92,13 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     await counters.ready();
     const keys = createKeyManager(storage.signingKeys, box);
     const keysCreated = await keys.ensureKeys();
-    await ensureAccountClient(storage.clients, config.issuer);
+    await ensureAccountClient(storage.clients, config.issuer, config.branding.productName);
     await ensureAdminConsole(storage, config.issuer, config.admin.consoleMfa);
     const translatorFor = createTranslators(loadCatalogue());
-    const views = createViewRenderer({ productName: PRODUCT_NAME, cache: true, english: translatorFor(DEFAULT_LOCALE) });
+    const english = translatorFor(DEFAULT_LOCALE);
+    const views = createViewRenderer({ brand: config.branding, cache: true, english });
+    // The provider's own pages (errors, logout) follow the request's language (src/http/localize.ts).
+    const i18nOf = (ctx: KoaContextWithOIDC): Translator => (ctx.state as { i18n?: Translator }).i18n ?? english;
     const mailer = createMailer({ ...config.mail, outboxDir: join(config.storage.dataDir, 'outbox'), views, log });
     if (mailer.kind === 'outbox') log.warn('SMTP_URL is not set: account mail is written to the outbox directory in the data directory, not sent');
     const passwords = createPasswordHasher(config.passwords.argon2);
@@ -143,20 +146,21 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         oidc: storage.oidc,
         policy: { factorsOf: (accountId) => secondFactors.summary(accountId) },
         async renderError(ctx, out) {
+          const i18n = i18nOf(ctx);
           ctx.type = 'html';
           ctx.body = await views.render('error', {
-            title: 'Sign-in request refused',
-            code: out.error,
-            message: out.error_description ?? 'The request could not be processed.',
+            title: i18n.t('errors.title.signInRefused'), i18n, code: out.error, ...explainProtocolError(i18n, out.error, out.error_description),
           });
         },
         async logoutSource(ctx: KoaContextWithOIDC, form: string) {
+          const i18n = i18nOf(ctx);
           ctx.type = 'html';
-          ctx.body = await views.render('logout', { title: 'Sign out', form, clientName: ctx.oidc.client?.clientName });
+          ctx.body = await views.render('logout', { title: i18n.t('logout.title'), i18n, form, clientName: ctx.oidc.client?.clientName });
         },
         async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
+          const i18n = i18nOf(ctx);
           ctx.type = 'html';
-          ctx.body = await views.render('logged-out', { title: 'Signed out', clientName: ctx.oidc.client?.clientName });
+          ctx.body = await views.render('logged-out', { title: i18n.t('logout.doneTitle'), i18n, clientName: ctx.oidc.client?.clientName });
         },
       }),
     });
@@ -174,7 +178,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       settings: config.signUp,
       signUp: createSignUpService({ storage, passwords, audit, emailAddress, settings: config.signUp }),
       emailAddress,
-      mail: createAccountMail({ mailer, log, issuer: config.issuer, productName: PRODUCT_NAME }),
+      mail: createAccountMail({ mailer, log, issuer: config.issuer, productName: config.branding.productName }),
       publicForm: createPublicFormCsrf(csrf, { secure: config.issuer.startsWith('https:') }),
       limits,
     };
@@ -183,7 +187,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       config, log, storage, host, views, translatorFor,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
-        secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, limits, config, selfService,
+        secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, limits, config, selfService, translatorFor,
       },
       portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService, userSessions },
       admin,

@@ -40,6 +40,27 @@ const ratePolicy = z.strictObject({
   durationSeconds: z.number().int().min(1).max(7 * 86_400),
 });
 
+/**
+ * A colour the brand stylesheet sets as a CSS custom property: hex only, so that no value can
+ * close the declaration and inject CSS (the stylesheet is generated from these strings).
+ */
+const hexColour = z.string().regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a hex colour such as #1f5fbf');
+
+/**
+ * The logo: an https URL (the Content-Security-Policy then allows images from its origin) or
+ * a path on this server; never javascript:, data: or a protocol-relative //host.
+ */
+const logoUrl = z.string().max(2048).refine((value) => {
+  if (value === '') return true;
+  if (value.startsWith('/')) return /^\/(?![/\\])[\w\-./~%]*$/.test(value);
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' && !url.username && !url.password;
+  } catch {
+    return false;
+  }
+}, 'must be an https:// URL or a path starting with / (or empty)');
+
 export const configSchema = z.strictObject({
   issuer,
   http: z.strictObject({
@@ -160,6 +181,18 @@ export const configSchema = z.strictObject({
   mail: z.strictObject({
     smtpUrl: z.string().refine((v) => v === '' || /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL or empty'),
     from: z.string().min(3).max(320),
+  }),
+  branding: z.strictObject({
+    // Shown in every page's header and title, and in account mail.
+    productName: z.string().trim().min(1).max(60).regex(/^[^\p{Cc}<>]*$/u, 'must be plain text without control characters or < >'),
+    logoUrl,
+    colours: z.strictObject({
+      primary: hexColour,
+      primaryText: hexColour,
+      background: hexColour,
+      surface: hexColour,
+      text: hexColour,
+    }),
   }),
   admin: z.strictObject({
     consoleMfa: z.enum(['optional', 'required']),

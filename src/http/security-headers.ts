@@ -6,19 +6,23 @@ import type { Context, Next } from 'koa';
  * No form-action directive: Chromium applies it to the redirect chain that follows a
  * form POST, which would block the final redirect to the relying party.
  */
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+function contentSecurityPolicy(imageOrigins: readonly string[]): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    ["img-src 'self' data:", ...imageOrigins].join(' '),
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
-export function securityHeaders(options: { hsts: boolean }) {
+/** `imageOrigins`: other origins pages may show images from (the configured logo's). */
+export function securityHeaders(options: { hsts: boolean; imageOrigins?: readonly string[] }) {
+  const csp = contentSecurityPolicy(options.imageOrigins ?? []);
   return async function securityHeadersMiddleware(ctx: Context, next: Next): Promise<void> {
-    ctx.set('Content-Security-Policy', CSP);
+    ctx.set('Content-Security-Policy', csp);
     ctx.set('X-Content-Type-Options', 'nosniff');
     // same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on our own
     // form POSTs, which the CSRF origin check must then refuse.

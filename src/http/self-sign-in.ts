@@ -21,8 +21,6 @@ export interface SelfSignInArea {
   basePath: string;
   /** This page's own session; the provider session behind it may live longer. */
   sessionSeconds: number;
-  /** How an error page names the place ("your account page"). */
-  label: string;
 }
 
 /** What the signed session cookie holds. */
@@ -100,8 +98,8 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
     async finishSignIn(ctx: Context): Promise<{ session: SelfSession; returnTo: string }> {
       const flow = decode<StoredFlow>(ctx.cookies.get(cookies.flow, { signed: true }));
       ctx.cookies.set(cookies.flow, null, cookie(0));
-      const refused = () => new AppError('access_denied', 400, `The sign-in to ${options.label} could not be completed. Try again.`);
-      if (typeof ctx.query.error === 'string') throw new AppError('access_denied', 400, 'Sign-in was cancelled or refused.');
+      const refused = () => new AppError('access_denied', 400, 'errors.selfSignIn.refused');
+      if (typeof ctx.query.error === 'string') throw new AppError('access_denied', 400, 'errors.selfSignIn.cancelled');
       if (!flow || typeof ctx.query.state !== 'string' || ctx.query.state !== flow.state || typeof ctx.query.code !== 'string') throw refused();
       const code = await host.current.AuthorizationCode.find(ctx.query.code);
       if (!code || code.clientId !== clientId || code.redirectUri !== redirectUri
@@ -130,7 +128,7 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
 
     /** No session: a page view goes to sign in (and back); a form post is refused. */
     signInFirst(ctx: Context): void {
-      if (ctx.method !== 'GET') throw new AppError('session_expired', 401, `Your session for ${options.label} ended. Sign in again.`);
+      if (ctx.method !== 'GET') throw new AppError('session_expired', 401, 'errors.selfSignIn.sessionEnded');
       ctx.redirect(`${basePath}/login?return=${encodeURIComponent(safeReturnPath(ctx.path))}`);
     },
   };

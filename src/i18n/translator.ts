@@ -10,6 +10,8 @@ export interface Translator {
    * text (an oidc-provider description) is shown as it is.
    */
   message(keyOrText: string, params?: MessageParams): string;
+  /** The text for a key built at run time (`events.${action}`); undefined when there is none. */
+  find(key: string, params?: MessageParams): string | undefined;
   formatDate(date: Date | string | number): string;
   formatNumber(value: number): string;
 }
@@ -21,6 +23,7 @@ export function createTranslator(catalogue: Catalogue, locale: Locale): Translat
     locale,
     t: (key, params) => catalogue.translate(locale, key, params),
     message: (keyOrText, params) => (catalogue.has(keyOrText) ? catalogue.translate(locale, keyOrText, params) : keyOrText),
+    find: (key, params) => (catalogue.has(key) ? catalogue.translate(locale, key, params) : undefined),
     formatDate: (date) => `${dates.format(new Date(date))} UTC`,
     formatNumber: (value) => numbers.format(value),
   };

@@ -15,9 +15,10 @@ import type { SecretBox } from '../security/secret-box.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
 import type { Config } from '../config/schema.js';
+import type { Locale } from '../i18n/locale.js';
+import type { Translator } from '../i18n/translator.js';
 import type { SelfServiceDeps } from '../self-service/context.js';
 import type { RateLimits } from '../security/rate-limits.js';
-import type { Translator } from '../i18n/translator.js';
 
 export interface InteractionDeps {
   host: ProviderHost;
@@ -37,7 +38,9 @@ export interface InteractionDeps {
   audit: AuditLog;
   /** Rate limits on the sign-in steps (src/security/rate-limits.ts). */
   limits: RateLimits;
-  config: Pick<Config, 'acr' | 'sessions'>;
+  config: Pick<Config, 'acr' | 'sessions' | 'branding'>;
+  /** Each step speaks the language of its interaction's ui_locales (OIDC Core §3.1.2.1). */
+  translatorFor: (locale: Locale) => Translator;
   /** Sign-up and email verification (src/interactions/signup.ts). */
   selfService: SelfServiceDeps;
 }
@@ -58,7 +61,7 @@ export function formField(ctx: Context, name: string): string {
 /** The account signed in to this interaction's session; a 400 page when the session ended. */
 export function signedInAccount(ctx: WithInteractionContext): string {
   const accountId = ctx.state.interaction.session?.accountId;
-  assertThat(accountId, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
+  assertThat(accountId, () => new AppError('session_not_found', 400, 'login.sessionEnded'));
   return accountId;
 }
 

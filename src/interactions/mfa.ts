@@ -37,8 +37,8 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
     if (retryAfterSeconds) ctx.set('Retry-After', String(retryAfterSeconds));
     const messages = {
       throttled: lockedOutMessage(ctx.state.i18n, retryAfterSeconds ?? 1),
-      replayed: 'That code was already used. Wait for the next code from your app.',
-      invalid: method === 'totp' ? 'That code is not correct.' : 'That recovery code is not correct or was already used.',
+      replayed: 'mfa.replayed',
+      invalid: method === 'totp' ? 'mfa.invalidTotp' : 'mfa.invalidRecoveryCode',
     } as const;
     return renderMfa(deps, ctx, messages[result]);
   });
@@ -49,55 +49,60 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
     // Taken, not read: of two submissions (a double click) only one enrols, or each would
     // store the secret and new recovery codes, and one page would show codes already void.
     const secret = await pendingTotp.take(uid);
-    if (!secret) return renderMfa(deps, ctx, 'The set-up expired. Scan the new code and try again.');
+    if (!secret) return renderMfa(deps, ctx, 'mfa.enrol.expired');
     // Enrolment at sign-in is only for an account with no factor yet. One set up since this
     // page was shown (another browser, /account) must not be replaced by whoever holds the
     // page: that would swap out the user's authenticator with the password alone.
     if ((await secondFactors.summary(accountId)).any) {
       ctx.status = 409;
-      return renderMfa(deps, ctx, 'Two-step sign-in is already set up for this account. Enter a code from your app.');
+      return renderMfa(deps, ctx, 'mfa.enrol.alreadyEnrolled');
     }
     // The secret, new recovery codes and both events commit together (src/accounts/second-factors.ts).
     const enrolled = await secondFactors.enrolTotp(accountId, secret, formField(ctx, 'code'), 'replace', interactionOrigin(ctx));
     if (!enrolled.ok) {
       await pendingTotp.put(uid, secret);
       ctx.status = 401;
-      return renderMfa(deps, ctx, 'That code is not correct. Check the time on your device and try again.');
+      return renderMfa(deps, ctx, 'mfa.enrol.wrongCode');
     }
     const codes = enrolled.recoveryCodes;
     await kv.set(completedKey(uid), 'totp', ENROLMENT_TTL_SECONDS);
     ctx.type = 'html';
     ctx.body = await deps.views.render('interaction/recovery-codes', {
-      title: 'Save your recovery codes', uid, csrf: deps.csrf.token(uid), codes,
+      title: ctx.state.i18n.t('mfa.recoveryCodes.title'), i18n: ctx.state.i18n, uid, csrf: deps.csrf.token(uid), codes,
     });
   });
 
   router.post('/mfa/continue', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
     const method = await kv.take(completedKey(ctx.state.interaction.uid));
-    assertThat(method === 'totp', () => new AppError('invalid_request', 400, 'There is no completed set-up to continue from.'));
+    assertThat(method === 'totp', () => new AppError('invalid_request', 400, 'mfa.enrol.nothingToContinue'));
     return finishSecondStep(ctx, 'totp');
   });
 }
 
-/** The step's page: the factors the user has, or enrolment of an authenticator app when none. */
-export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionContext, error?: string): Promise<void> {
+/**
+ * The step's page: the factors the user has, or enrolment of an authenticator app when none.
+ * `errorKey` names the catalogue message of the error line.
+ */
+export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionContext, errorKey?: string): Promise<void> {
   const { uid } = ctx.state.interaction;
+  const { i18n } = ctx.state;
+  const error = errorKey && i18n.t(errorKey);
   const accountId = signedInAccount(ctx);
   const summary = await deps.secondFactors.summary(accountId);
   const csrf = deps.csrf.token(uid);
   ctx.type = 'html';
   if (summary.any) {
     ctx.body = await deps.views.render('interaction/mfa', {
-      title: 'Confirm it is you', uid, csrf, error, totp: summary.totp, recoveryCodes: summary.recoveryCodes, webauthn: summary.webauthn,
+      title: i18n.t('mfa.title'), i18n, uid, csrf, error, totp: summary.totp, recoveryCodes: summary.recoveryCodes, webauthn: summary.webauthn,
     });
     return;
   }
   const user = await deps.accounts.findActiveUser(accountId);
-  assertThat(user, () => new AppError('session_not_found', 400, 'Your session ended. Start again from the application.'));
+  assertThat(user, () => new AppError('session_not_found', 400, 'login.sessionEnded'));
   const pending = await deps.pendingTotp.peek(uid);
   const enrolment = await deps.totp.startEnrolment(user.email, pending);
   if (!pending) await deps.pendingTotp.put(uid, enrolment.secret);
   ctx.body = await deps.views.render('interaction/mfa-enrol', {
-    title: 'Set up two-step sign-in', uid, csrf, error, qrSvg: enrolment.qrSvg, secret: enrolment.secret,
+    title: i18n.t('mfa.enrol.title'), i18n, uid, csrf, error, qrSvg: enrolment.qrSvg, secret: enrolment.secret,
   });
 }

@@ -3,6 +3,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Next } from 'koa';
 import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';
+import { requestTranslator } from '../http/localize.js';
 import { requireSameOrigin } from '../security/csrf.js';
 import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
 import { lockedOutMessage } from '../i18n/duration.js';
@@ -23,8 +24,10 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
 
   async function loadInteraction(ctx: WithInteractionContext, next: Next) {
     ctx.state.interaction = await deps.host.current.interactionDetails(ctx.req, ctx.res);
+    // The RP's ui_locales holds for every step of its sign-in, over the browser's languages.
+    ctx.state.i18n = requestTranslator(deps.translatorFor, ctx, ctx.state.interaction.params.ui_locales);
     assertThat(ctx.state.interaction.uid === ctx.params.uid,
-      () => new AppError('session_not_found', 400, 'This sign-in request does not match your browser session. Start again from the application.'));
+      () => new AppError('session_not_found', 400, 'login.interactionMismatch'));
     await next();
   }
 
@@ -32,9 +35,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return async (ctx: WithInteractionContext, next: Next) => {
       const { prompt, uid } = ctx.state.interaction;
       assertThat(names.includes(prompt.name),
-        () => new AppError('invalid_request', 400, 'This step is not part of the current sign-in.'));
+        () => new AppError('invalid_request', 400, 'login.stepNotPending'));
       assertThat(deps.csrf.verify(uid, formField(ctx, 'csrf')),
-        () => new AppError('forbidden', 403, 'The form expired or was not sent by this site. Go back and try again.'));
+        () => new AppError('forbidden', 403, 'common.formExpired'));
       await next();
     };
   }
@@ -60,7 +63,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         return renderConsent(deps, ctx);
       }
       default:
-        throw new AppError('invalid_request', 400, `Unsupported sign-in step: ${prompt.name}`);
+        throw new AppError('invalid_request', 400, 'login.unsupportedStep');
     }
   });
 
@@ -69,7 +72,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const password = formField(ctx, 'password');
     if (!email || !password || email.length > 320 || password.length > MAX_PASSWORD_LENGTH) {
       ctx.status = 400;
-      return renderLogin(deps, ctx, { email, error: 'Enter your email address and password.' });
+      return renderLogin(deps, ctx, { email, error: 'login.missingFields' });
     }
     await deps.limits.consume(ctx, 'signInIp');
     await deps.limits.consume(ctx, 'signInAccount', email);
@@ -79,7 +82,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       if (result.reason === 'throttled') ctx.set('Retry-After', String(result.retryAfterSeconds));
       const error = result.reason === 'throttled'
         ? lockedOutMessage(ctx.state.i18n, result.retryAfterSeconds)
-        : 'The email address or password is not correct.';
+        : 'login.wrongCredentials';
       return renderLogin(deps, ctx, { email, error });
     }
     if (await refuseUnverifiedSignIn(deps, ctx, result.user)) return;

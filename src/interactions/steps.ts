@@ -1,35 +1,41 @@
 import type { InteractionDeps, WithInteractionContext } from './context.js';
+import type { Translator } from '../i18n/translator.js';
 import { FIRST_PARTY } from '../oidc/client-metadata.js';
+import { ACCOUNT_CLIENT_ID } from '../portal/account-client.js';
 
-/** What the user sees for each scope, in plain words. */
-export const SCOPE_DESCRIPTIONS: Record<string, string> = {
-  openid: 'Know who you are: your account identifier on this service',
-  profile: 'See your name',
-  email: 'See your email address and whether it is verified',
-  offline_access: 'Stay connected to your account when you are not using the application, until you revoke it',
-  roles: 'See the roles you hold on this service (what you are allowed to do)',
-};
+/** What the user sees for a scope, in plain words (catalogue `scopes.<name>`); others by name. */
+export function scopeDescription(i18n: Translator, scope: string): string {
+  return i18n.find(`scopes.${scope}`) ?? scope;
+}
 
 /** The name the user sees for the client of this interaction. */
-async function clientName(deps: InteractionDeps, ctx: WithInteractionContext, fallback: string): Promise<string> {
+async function clientName(deps: InteractionDeps, ctx: WithInteractionContext, fallbackKey: string): Promise<string> {
   const client = await deps.host.current.Client.find(String(ctx.state.interaction.params.client_id));
-  return client?.clientName ?? client?.clientId ?? fallback;
+  // Our own account pages are named in the user's language (in the case the login sentence
+  // needs: German dative), not by their stored English name.
+  if (client?.clientId === ACCOUNT_CLIENT_ID) return ctx.state.i18n.t('login.accountPages', { product: deps.config.branding.productName });
+  return client?.clientName ?? client?.clientId ?? ctx.state.i18n.t(fallbackKey);
 }
 
-/** One sign-in step's page: its view, with the interaction uid and CSRF token every form needs. */
-async function renderStep(deps: InteractionDeps, ctx: WithInteractionContext, view: string, title: string, locals: Record<string, unknown>) {
+/**
+ * One sign-in step's page: its view, in the interaction's language, with the interaction uid
+ * and CSRF token every form needs.
+ */
+async function renderStep(deps: InteractionDeps, ctx: WithInteractionContext, view: string, titleKey: string, locals: Record<string, unknown>) {
   const { uid } = ctx.state.interaction;
+  const { i18n } = ctx.state;
   ctx.type = 'html';
-  ctx.body = await deps.views.render(`interaction/${view}`, { title, uid, csrf: deps.csrf.token(uid), ...locals });
+  ctx.body = await deps.views.render(`interaction/${view}`, { title: i18n.t(titleKey), i18n, uid, csrf: deps.csrf.token(uid), ...locals });
 }
 
+/** The login page; `error` is the catalogue key of its error line. */
 export async function renderLogin(deps: InteractionDeps, ctx: WithInteractionContext, extra: { email?: string; error?: string } = {}) {
   const { params } = ctx.state.interaction;
   const hint = typeof params.login_hint === 'string' ? params.login_hint : '';
-  await renderStep(deps, ctx, 'login', 'Sign in', {
-    clientName: await clientName(deps, ctx, 'the application'),
+  await renderStep(deps, ctx, 'login', 'login.title', {
+    clientName: await clientName(deps, ctx, 'login.theApplication'),
     email: extra.email ?? hint,
-    error: extra.error,
+    error: extra.error && ctx.state.i18n.t(extra.error),
     signUpEnabled: deps.selfService.settings.enabled,
     rememberByDefault: deps.config.sessions.rememberByDefault,
   });
@@ -39,22 +45,23 @@ export async function renderSelectAccount(deps: InteractionDeps, ctx: WithIntera
   const { session } = ctx.state.interaction;
   const user = session?.accountId ? await deps.accounts.findActiveUser(session.accountId) : undefined;
   if (!user) return renderLogin(deps, ctx);
-  await renderStep(deps, ctx, 'select-account', 'Choose an account', { email: user.email, name: user.name });
+  await renderStep(deps, ctx, 'select-account', 'login.selectAccount.title', { email: user.email, name: user.name });
 }
 
 export async function renderConsent(deps: InteractionDeps, ctx: WithInteractionContext) {
   const { params, prompt } = ctx.state.interaction;
+  const { i18n } = ctx.state;
   const details = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
   const requested = String(params.scope ?? '').split(' ').filter(Boolean);
   const resourceScopes = Object.entries(details.missingResourceScopes ?? {});
   const oidcScopes = details.missingOIDCScope?.length || resourceScopes.length > 0 ? details.missingOIDCScope ?? [] : requested;
   const scopes = [
-    ...oidcScopes.map((name) => ({ name, description: SCOPE_DESCRIPTIONS[name] ?? name })),
+    ...oidcScopes.map((name) => ({ name, description: scopeDescription(i18n, name) })),
     // An API's scopes (RFC 8707 resource indicators) are named as the API defines them.
-    ...resourceScopes.flatMap(([indicator, names]) => names.map((name) => ({ name, description: `${name} on ${indicator}` }))),
+    ...resourceScopes.flatMap(([indicator, names]) => names.map((name) => ({ name, description: i18n.t('consent.resourceScope', { scope: name, resource: indicator }) }))),
   ];
-  await renderStep(deps, ctx, 'consent', 'Allow access?', {
-    clientName: await clientName(deps, ctx, 'This application'),
+  await renderStep(deps, ctx, 'consent', 'consent.title', {
+    clientName: await clientName(deps, ctx, 'consent.thisApplication'),
     scopes,
   });
 }

@@ -21,18 +21,18 @@ const ceremony = z.object({ response: z.unknown() });
 /** A passkey sign-in may say whether to keep the user signed in (the login page's checkbox). */
 const rememberField = z.object({ remember: z.boolean().optional() });
 
-/** What the user reads when a ceremony is refused, by reason; status and code for the script. */
+/**
+ * What the user reads when a ceremony is refused, by reason (a catalogue key: the error
+ * handler translates it for views/public/webauthn.js); status and code for the script.
+ */
 export const REFUSALS: Record<WebAuthnRefusal, { status: number; code: string; message: string }> = {
-  malformed: { status: 400, code: 'invalid_request', message: 'The browser did not send a WebAuthn response.' },
-  challenge: { status: 400, code: 'challenge_expired', message: 'This request expired or was already used. Try again.' },
-  unknown_credential: { status: 401, code: 'unknown_credential', message: 'This passkey is not registered here. Sign in with your password, or use another passkey.' },
-  wrong_user: { status: 401, code: 'wrong_credential', message: 'This security key is not registered to your account.' },
-  invalid: { status: 401, code: 'verification_failed', message: 'Your passkey or security key could not be verified. Try again.' },
-  counter_regressed: {
-    status: 401, code: 'credential_suspect',
-    message: 'This passkey or security key reported an unexpected use count and was refused. If you did not copy it, remove it from your account.',
-  },
-  duplicate: { status: 409, code: 'already_registered', message: 'This passkey or security key is already registered.' },
+  malformed: { status: 400, code: 'invalid_request', message: 'webauthn.malformed' },
+  challenge: { status: 400, code: 'challenge_expired', message: 'webauthn.challenge' },
+  unknown_credential: { status: 401, code: 'unknown_credential', message: 'webauthn.unknownCredential' },
+  wrong_user: { status: 401, code: 'wrong_credential', message: 'webauthn.wrongUser' },
+  invalid: { status: 401, code: 'verification_failed', message: 'webauthn.invalid' },
+  counter_regressed: { status: 401, code: 'credential_suspect', message: 'webauthn.counterRegressed' },
+  duplicate: { status: 409, code: 'already_registered', message: 'webauthn.duplicate' },
 };
 
 export function refusal(reason: WebAuthnRefusal): AppError {
@@ -44,7 +44,7 @@ export function refusal(reason: WebAuthnRefusal): AppError {
 
 function responseOf(ctx: WithInteractionContext): unknown {
   const parsed = ceremony.safeParse((ctx.request as { body?: unknown }).body);
-  assertThat(parsed.success && parsed.data.response !== undefined, () => new AppError('invalid_request', 400, 'response: a WebAuthn response is required'));
+  assertThat(parsed.success && parsed.data.response !== undefined, () => new AppError('invalid_request', 400, 'webauthn.responseRequired'));
   return parsed.data.response;
 }
 
@@ -63,9 +63,9 @@ export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
   function requireStep(...names: string[]) {
     return async (ctx: WithInteractionContext, next: Next) => {
       const { prompt, uid } = ctx.state.interaction;
-      assertThat(names.includes(prompt.name), () => new AppError('invalid_request', 400, 'This step is not part of the current sign-in.'));
+      assertThat(names.includes(prompt.name), () => new AppError('invalid_request', 400, 'login.stepNotPending'));
       assertThat(deps.csrf.verify(uid, presentedCsrfToken(ctx)),
-        () => new AppError('forbidden', 403, 'The page expired or the request was not sent by this site. Reload the page and try again.'));
+        () => new AppError('forbidden', 403, 'common.pageExpired'));
       await next();
     };
   }
@@ -99,7 +99,7 @@ export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
 
   router.post('/webauthn/key/options', ...step('mfa'), async (ctx: WithInteractionContext) => {
     const options = await webauthn.secondFactorOptions(binding(ctx), signedInAccount(ctx));
-    assertThat(options, () => new AppError('no_security_key', 400, 'No passkey or security key is registered to your account.'));
+    assertThat(options, () => new AppError('no_security_key', 400, 'webauthn.noKey'));
     ctx.body = options;
   });
 

@@ -14,6 +14,7 @@ import { createRegistrationPolicy, REGISTRATION_POLICY } from './registration-po
 import { issueClientSecret } from './registration-response.js';
 import { sessionTtl } from './session-lifetime.js';
 import { providerFetch } from './outgoing-requests.js';
+import { SUPPORTED_LOCALES } from '../i18n/locale.js';
 
 export const INTERACTION_PATH = '/interaction';
 
@@ -120,6 +121,8 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     },
     loadExistingGrant: loadExistingGrant(deps.oidc),
     renderError: deps.renderError,
+    // OIDC Discovery §3: the languages our pages speak, which an RP may ask for with ui_locales.
+    discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...SUPPORTED_LOCALES] },
     // Authorization code only: no implicit or hybrid (RFC 9700 §2.1.2).
     responseTypes: ['code'],
     // PKCE for every client, S256 only (RFC 9700 §2.1.1; oidc-provider 9 offers only S256).

@@ -58,8 +58,7 @@ export function refusePendingClients(statusOf: (clientId: string) => Promise<Cli
       if (clientId && (await statusOf(clientId)) === 'pending') {
         // Not redirected to the client (RFC 6749 §4.1.2.1 allows no redirect for a client the
         // server will not serve): the user sees why on our error page.
-        throw new AppError('client_pending', 400,
-          "This application is waiting for an administrator's approval. Try again once it has been approved.");
+        throw new AppError('client_pending', 400, 'errors.clientPending');
       }
       return next();
     }

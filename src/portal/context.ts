@@ -13,6 +13,7 @@ import type { SecretBox } from '../security/secret-box.js';
 import type { AuditLog } from '../security/audit.js';
 import type { ViewRenderer } from '../http/views.js';
 import type { Storage } from '../storage/storage.js';
+import type { Translator } from '../i18n/translator.js';
 import type { SelfServiceDeps } from '../self-service/context.js';
 import type { UserSessions } from '../accounts/user-sessions.js';
 
@@ -30,7 +31,7 @@ export interface PortalSession {
 }
 
 export interface WithPortalContext extends Context {
-  state: { portal: PortalSession };
+  state: { portal: PortalSession; i18n: Translator };
 }
 
 export interface PortalDeps {

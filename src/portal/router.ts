@@ -10,32 +10,29 @@ import { createPortalSessions } from './session.js';
 import { addSelfSignInRoutes } from '../http/self-sign-in.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 import { accountOrigin } from './account-client.js';
+import type { Translator } from '../i18n/translator.js';
+import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
+import { MIN_PASSWORD_LENGTH } from '../accounts/user-admin.js';
+import { RECOVERY_CODE_COUNT } from '../accounts/recovery-codes.js';
 import { addEmailRoutes } from './email-routes.js';
 import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
 
-/** How the account page names each kind of security event. */
-const EVENT_WORDS: Record<string, string> = {
-  'signin.password.succeeded': 'Signed in with password',
-  'signin.password.failed': 'Failed password sign-in',
-  'signin.passkey.succeeded': 'Signed in with a passkey',
-  'signin.passkey.failed': 'Failed passkey sign-in',
-  'signin.mfa.succeeded': 'Second step completed',
-  'signin.mfa.failed': 'Wrong second-step code',
-  'signin.mfa.replayed': 'Second-step code used twice',
-  'mfa.totp.enrolled': 'Authenticator app set up',
-  'mfa.totp.removed': 'Authenticator app removed',
-  'mfa.recovery_codes.generated': 'New recovery codes',
-  'mfa.recovery_code.used': 'Recovery code used',
-  'mfa.webauthn.registered': 'Passkey or security key added',
-  'mfa.webauthn.renamed': 'Passkey or security key renamed',
-  'mfa.webauthn.removed': 'Passkey or security key removed',
-  'mfa.webauthn.counter_regressed': 'Security key refused: it may have been copied',
-  'mfa.reset': 'Two-step sign-in reset by an administrator',
-  'password.changed': 'Password changed',
-};
+/**
+ * How the account page names a security event: its catalogue entry `events.<action>`; an
+ * action without one (a newer kind) by its own name.
+ */
+function eventWord(i18n: Translator, action: string): string {
+  return i18n.find(`events.${action}`) ?? action;
+}
 
+/** The words of a refused new password, from the policy's problem (src/accounts/user-admin.ts). */
+function weakPasswordMessage(i18n: Translator, problem: string): string {
+  if (/at least/.test(problem)) return i18n.t('account.password.tooShort', { min: i18n.formatNumber(MIN_PASSWORD_LENGTH) });
+  if (/at most/.test(problem)) return i18n.t('account.password.tooLong', { max: i18n.formatNumber(MAX_PASSWORD_LENGTH) });
+  return i18n.t('account.password.refused');
+}
 
 /**
  * /account: the user's own security page. Signed in through Gatehouse's own code flow; every
@@ -50,7 +47,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
 
   const checkCsrf = async (ctx: WithPortalContext, next: Next) => {
     assertThat(deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, formField(ctx, 'csrf')),
-      () => new AppError('forbidden', 403, 'The form expired or was not sent by this site. Go back and try again.'));
+      () => new AppError('forbidden', 403, 'common.formExpired'));
     await next();
   };
   const change = [form, sessions.require, checkCsrf];
@@ -58,6 +55,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
 
   async function renderPage(ctx: WithPortalContext, extra: { notice?: string; error?: string; status?: number } = {}) {
     const { userId } = ctx.state.portal;
+    const { i18n } = ctx.state;
     const [summary, factors, events, recoveryLeft] = await Promise.all([
       deps.secondFactors.summary(userId),
       storage.credentials.listSecondFactors(userId),
@@ -67,14 +65,17 @@ export function createPortalRouter(deps: PortalDeps): Router {
     ctx.status = extra.status ?? 200;
     ctx.type = 'html';
     ctx.body = await deps.views.render('account/index', {
-      title: 'Your account',
+      title: i18n.t('account.title'),
+      i18n,
       portal: ctx.state.portal,
       summary,
       recoveryLeft,
+      recoveryTotal: RECOVERY_CODE_COUNT,
+      minPasswordLength: MIN_PASSWORD_LENGTH,
       keys: factors.filter((f) => f.type === 'webauthn'),
       events,
-      eventWords: EVENT_WORDS,
-      notice: extra.notice,
+      eventWord: (action: string) => eventWord(i18n, action),
+      notice: extra.notice && i18n.t(extra.notice),
       error: extra.error,
       recentSignIn: Math.floor(Date.now() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
       ...(await loadSessionsSection(deps, ctx)),
@@ -86,9 +87,9 @@ export function createPortalRouter(deps: PortalDeps): Router {
   addSelfSignInRoutes(router, sessions.signIn, change);
 
   const NOTICES: Record<string, string> = {
-    password: 'Your password was changed.',
-    totp: 'Your authenticator app is set up.',
-    'totp-removed': 'Your authenticator app was removed.',
+    password: 'account.notices.password',
+    totp: 'account.notices.totp',
+    'totp-removed': 'account.notices.totpRemoved',
     ...WEBAUTHN_NOTICES,
   };
   router.get('/', sessions.require, (ctx: WithPortalContext) =>
@@ -100,7 +101,8 @@ export function createPortalRouter(deps: PortalDeps): Router {
     const next = formField(ctx, 'new_password');
     const changed = await deps.accounts.changePassword(userId, current, next, accountOrigin(ctx));
     if (!changed.ok) {
-      const error = changed.reason === 'weak-password' ? `The new password ${changed.problem}.` : 'Your current password is not correct.';
+      const { i18n } = ctx.state;
+      const error = changed.reason === 'weak-password' ? weakPasswordMessage(i18n, changed.problem) : i18n.t('account.password.wrongCurrent');
       return renderPage(ctx, { error, status: 400 });
     }
     ctx.status = 303;
@@ -112,21 +114,23 @@ export function createPortalRouter(deps: PortalDeps): Router {
     const enrolment = await deps.totp.startEnrolment(email);
     await deps.pendingTotp.put(pendingBinding(sessionUid), enrolment.secret);
     ctx.type = 'html';
-    ctx.body = await deps.views.render('account/totp-enrol', { title: 'Set up an authenticator app', csrf, qrSvg: enrolment.qrSvg, secret: enrolment.secret });
+    const { i18n } = ctx.state;
+    ctx.body = await deps.views.render('account/totp-enrol', { title: i18n.t('account.totp.title'), i18n, csrf, qrSvg: enrolment.qrSvg, secret: enrolment.secret });
   });
 
   router.post('/totp/confirm', ...sensitive, async (ctx: WithPortalContext) => {
     const { userId, sessionUid, csrf } = ctx.state.portal;
     const secret = await deps.pendingTotp.take(pendingBinding(sessionUid));
-    if (!secret) return renderPage(ctx, { error: 'The set-up expired. Start again.', status: 400 });
+    if (!secret) return renderPage(ctx, { error: ctx.state.i18n.t('account.totp.expired'), status: 400 });
     const enrolled = await deps.secondFactors.enrolTotp(userId, secret, formField(ctx, 'code'), 'if-none', accountOrigin(ctx));
     if (!enrolled.ok) {
       await deps.pendingTotp.put(pendingBinding(sessionUid), secret);
       const enrolment = await deps.totp.startEnrolment(ctx.state.portal.email, secret);
       ctx.status = 400;
       ctx.type = 'html';
+      const { i18n } = ctx.state;
       ctx.body = await deps.views.render('account/totp-enrol', {
-        title: 'Set up an authenticator app', csrf, qrSvg: enrolment.qrSvg, secret, error: 'That code is not correct. Try the next one.',
+        title: i18n.t('account.totp.title'), i18n, csrf, qrSvg: enrolment.qrSvg, secret, error: i18n.t('account.totp.wrongCode'),
       });
       return;
     }
@@ -144,7 +148,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
 
   async function renderRecoveryCodes(ctx: WithPortalContext, codes: string[]) {
     ctx.type = 'html';
-    ctx.body = await deps.views.render('account/recovery-codes', { title: 'Your recovery codes', codes });
+    ctx.body = await deps.views.render('account/recovery-codes', { title: ctx.state.i18n.t('account.recovery.title'), i18n: ctx.state.i18n, codes });
   }
 
   router.post('/recovery-codes', ...sensitive, async (ctx: WithPortalContext) =>

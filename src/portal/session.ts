@@ -13,7 +13,6 @@ export function createPortalSessions(deps: PortalDeps) {
     redirectUri: accountRedirectUri(deps.config.issuer),
     basePath: '/account',
     sessionSeconds: SESSION_SECONDS,
-    label: 'your account page',
   });
 
   return {

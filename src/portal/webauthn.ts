@@ -22,10 +22,11 @@ import { accountOrigin } from './account-client.js';
  * the WebAuthn service).
  */
 
+/** The account page's notice after each change (?done=…), as catalogue keys. */
 export const WEBAUTHN_NOTICES: Record<string, string> = {
-  'key-added': 'Your passkey or security key was added.',
-  'key-renamed': 'The name was changed.',
-  'key-removed': 'The passkey or security key was removed.',
+  'key-added': 'account.notices.keyAdded',
+  'key-renamed': 'account.notices.keyRenamed',
+  'key-removed': 'account.notices.keyRemoved',
 };
 
 const registrationOptionsInput = z.object({ kind: z.enum(['passkey', 'security_key']) });
@@ -35,6 +36,7 @@ function parse<T>(schema: z.ZodType<T>, ctx: Context): T {
   const parsed = schema.safeParse((ctx.request as { body?: unknown }).body ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
+  // Only our own script sends these bodies: a developer's message, naming the field, untranslated.
   throw new AppError('invalid_request', 400, `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
 }
 
@@ -47,7 +49,7 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
 
   const checkJsonCsrf = async (ctx: WithPortalContext, next: Next) => {
     assertThat(deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, presentedCsrfToken(ctx)),
-      () => new AppError('forbidden', 403, 'The page expired or the request was not sent by this site. Reload the page and try again.'));
+      () => new AppError('forbidden', 403, 'common.pageExpired'));
     await next();
   };
   /** requireRecentSignIn answers a page with a redirect; a script gets an error code it acts on. */
@@ -56,7 +58,7 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
     await sessions.requireRecentSignIn(ctx, async () => { recent = true; });
     if (!recent) {
       ctx.remove('location');
-      throw new AppError('reauthentication_required', 403, 'Sign in again to change how you sign in.');
+      throw new AppError('reauthentication_required', 403, 'webauthn.reauthenticate');
     }
     await next();
   };
@@ -66,14 +68,14 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
   /** The key named in the path; another user's key or a malformed id is simply not found. */
   const keyId = (ctx: WithPortalContext): string => {
     const id = String(ctx.params.id ?? '');
-    assertThat(isUuid(id), () => new AppError('not_found', 404, 'That passkey or security key is not registered to your account.'));
+    assertThat(isUuid(id), () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
     return id;
   };
 
   router.post('/webauthn/registration/options', ...ceremony, async (ctx: WithPortalContext) => {
     const { kind } = parse(registrationOptionsInput, ctx);
     const user = await deps.accounts.findActiveUser(ctx.state.portal.userId);
-    assertThat(user, () => new AppError('session_expired', 401, 'Your account session ended. Sign in again.'));
+    assertThat(user, () => new AppError('session_expired', 401, 'webauthn.sessionEnded'));
     ctx.body = await webauthn.registrationOptions(binding(ctx), user, kind);
   });
 
@@ -86,14 +88,14 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
 
   router.post('/webauthn/:id/rename', ...sensitive, async (ctx: WithPortalContext) => {
     const renamed = await webauthn.rename(ctx.state.portal.userId, keyId(ctx), formField(ctx, 'label'), accountOrigin(ctx));
-    assertThat(renamed, () => new AppError('not_found', 404, 'That passkey or security key is not registered to your account.'));
+    assertThat(renamed, () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
     ctx.status = 303;
     ctx.redirect('/account?done=key-renamed');
   });
 
   router.post('/webauthn/:id/remove', ...sensitive, async (ctx: WithPortalContext) => {
     const removed = await webauthn.remove(ctx.state.portal.userId, keyId(ctx), accountOrigin(ctx));
-    assertThat(removed, () => new AppError('not_found', 404, 'That passkey or security key is not registered to your account.'));
+    assertThat(removed, () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
     ctx.status = 303;
     ctx.redirect('/account?done=key-removed');
   });

@@ -31,7 +31,7 @@ export function requireSameOrigin(origin: string) {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       const presented = ctx.get('origin');
       if (presented && presented !== origin) {
-        throw new AppError('forbidden', 403, 'This form was sent from another site and was refused.');
+        throw new AppError('forbidden', 403, 'common.foreignForm');
       }
     }
     await next();
@@ -47,10 +47,10 @@ export function requireSameOrigin(origin: string) {
 export function requireJsonFromOrigin(origin: string) {
   return async function requireJsonFromOriginMiddleware(ctx: Context, next: Next): Promise<void> {
     if (ctx.get('origin') !== origin) {
-      throw new AppError('forbidden', 403, 'This request was not sent by this site and was refused.');
+      throw new AppError('forbidden', 403, 'common.foreignRequest');
     }
     if (!ctx.is('application/json')) {
-      throw new AppError('unsupported_media_type', 415, 'Send the request as application/json.');
+      throw new AppError('unsupported_media_type', 415, 'common.jsonRequired');
     }
     await next();
   };
@@ -91,7 +91,7 @@ export function createPublicFormCsrf(csrf: Csrf, options: { secure: boolean }) {
       const value = ctx.cookies.get(FORM_BINDING_COOKIE, { signed: false });
       const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
       if (!value || !csrf.verify(binding(value), body.csrf)) {
-        throw new AppError('forbidden', 403, 'The form expired or was not sent by this site. Go back and try again.');
+        throw new AppError('forbidden', 403, 'common.formExpired');
       }
       await next();
     },

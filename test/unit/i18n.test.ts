@@ -57,6 +57,8 @@ describe('message catalogues', () => {
     expect(german.t('page.nope')).toBe('page.nope');
     expect(german.message('Plain text from a library')).toBe('Plain text from a library');
     expect(german.message('page.title')).toBe('Titel');
+    expect(german.find('page.title')).toBe('Titel');
+    expect(german.find('page.nope')).toBeUndefined();
   });
 
   test('a catalogue value that is not text is refused at load', () => {

@@ -11,6 +11,18 @@
   var lib = window.SimpleWebAuthnBrowser;
   if (!lib || !lib.browserSupportsWebAuthn()) return;
 
+  /**
+   * The page's words in its language (views/_webauthn-messages.ejs: data-cancelled,
+   * data-already-registered, data-failed, data-request-failed); English when absent.
+   */
+  var words = (document.querySelector('[data-webauthn-messages]') || { dataset: {} }).dataset;
+  var text = {
+    cancelled: words.cancelled || 'The request was cancelled or timed out. Try again.',
+    alreadyRegistered: words.alreadyRegistered || 'This passkey or security key is already registered.',
+    failed: words.failed || 'Something went wrong. Try again.',
+    requestFailed: words.requestFailed || 'The request failed. Try again.',
+  };
+
   /** The page's CSRF token, sent as a header with every call. */
   function csrfToken() {
     var input = document.querySelector('input[name="csrf"]');
@@ -27,7 +39,7 @@
     }).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (json) {
         if (res.ok) return json;
-        var error = new Error(json.error_description || 'The request failed (' + res.status + '). Try again.');
+        var error = new Error(json.error_description || text.requestFailed + ' (' + res.status + ')');
         error.code = json.error;
         error.fromServer = true;
         throw error;
@@ -51,9 +63,10 @@
   function describe(error) {
     var name = error && (error.name || '');
     if (name === 'AbortError') return '';
-    if (name === 'NotAllowedError') return 'The request was cancelled or timed out. Try again.';
-    if (name === 'InvalidStateError') return 'This passkey or security key is already registered.';
-    return (error && error.message) || 'Something went wrong. Try again.';
+    if (name === 'NotAllowedError') return text.cancelled;
+    if (name === 'InvalidStateError') return text.alreadyRegistered;
+    // The server's messages are in the page's language; the browser's own are not shown raw.
+    return (error && error.fromServer && error.message) || text.failed;
   }
 
   function fail(block, error) {

@@ -19,7 +19,6 @@ export function createConsoleSessions(deps: ConsoleDeps) {
     redirectUri: adminRedirectUri(deps.config.issuer),
     basePath: '/admin',
     sessionSeconds: SESSION_SECONDS,
-    label: 'the admin console',
   });
   const binding = (sid: string) => `admin:${sid}`;
 

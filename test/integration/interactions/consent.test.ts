@@ -2,7 +2,12 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { buildAuthRequest, oidc } from '../../helpers/rp.js';
 import { csrfToken, runAuthorization } from '../../helpers/user-agent.js';
-import { SCOPE_DESCRIPTIONS } from '../../../src/interactions/steps.js';
+import { loadCatalogue } from '../../../src/i18n/catalogue.js';
+import { createTranslator } from '../../../src/i18n/translator.js';
+import { scopeDescription } from '../../../src/interactions/steps.js';
+
+const english = createTranslator(loadCatalogue(), 'en');
+const scopeText = (scope: string) => scopeDescription(english, scope);
 import {
   BOOT_TIMEOUT, UserAgent, actionOf, buildRp, errorCode, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf,
   withoutQuery, type TestRp,
@@ -37,7 +42,7 @@ describe.each(BACKENDS)('consent step (%s)', (backend) => {
     expect(text).toContain('Acme Analytics is asking to:');
     expect(listedScopes(consent.html)).toEqual(['openid', 'profile', 'email', 'offline_access']);
     for (const scope of ['openid', 'profile', 'email', 'offline_access']) {
-      expect(text).toContain(SCOPE_DESCRIPTIONS[scope]);
+      expect(text).toContain(scopeText(scope));
     }
     expect(consent.headers.get('cache-control')).toBe('no-store');
   });
@@ -116,8 +121,8 @@ describe.each(BACKENDS)('consent step (%s)', (backend) => {
     const { page } = await openAuthorization(ua, rp, server.issuer, { scope: 'openid profile email' });
     expect(pageKind(page)).toBe('consent');
     expect(listedScopes(page.html)).toEqual(['email']);
-    expect(textOf(page.html)).toContain(SCOPE_DESCRIPTIONS.email);
-    expect(textOf(page.html)).not.toContain(SCOPE_DESCRIPTIONS.profile);
+    expect(textOf(page.html)).toContain(scopeText('email'));
+    expect(textOf(page.html)).not.toContain(scopeText('profile'));
   });
 
   it('answers prompt=none with consent_required before the user has consented', async () => {

@@ -79,7 +79,9 @@ describe.each(BACKENDS)('RP-initiated logout (%s)', (backend) => {
       expect(page.status).toBe(400);
       expect(page.location).toBeNull();
       expect(errorCode(page.html)).toBe('invalid_request');
-      expect(alertText(page.html)).toBe('post_logout_redirect_uri not registered');
+      // A plain explanation for the user; the provider's own description as the detail.
+      expect(alertText(page.html)).toMatch(/^The application sent a request this service cannot accept/);
+      expect(page.html).toContain('<span data-error-detail>post_logout_redirect_uri not registered</span>');
       expect(page.html).not.toContain('op.logoutForm');
     }
     // The session is untouched.

@@ -1,0 +1,57 @@
+import { loadConfig } from '../../src/config/load.js';
+import type { ConfigOverrides } from '../../src/config/schema.js';
+import { brandStylesheet, logoOrigin } from '../../src/http/brand.js';
+import { configProblems } from '../helpers/config-problems.js';
+
+/** Branding overrides may be partial or wrong on purpose: the schema, not the type, judges them. */
+const problemsOf = (branding: Record<string, unknown>) => configProblems({}, { branding } as ConfigOverrides);
+
+describe('branding configuration', () => {
+  it('defaults to Gatehouse, no logo and the stylesheet colours', () => {
+    const { branding } = loadConfig({});
+    expect(branding.productName).toBe('Gatehouse');
+    expect(branding.logoUrl).toBe('');
+    expect(brandStylesheet(branding.colours)).toBe(
+      ':root {\n  --gh-accent: #1f5fbf;\n  --gh-accent-text: #ffffff;\n  --gh-bg: #f4f5f7;\n  --gh-card: #ffffff;\n  --gh-text: #1d2330;\n}\n',
+    );
+  });
+
+  it('takes a product name, an https or same-site logo and hex colours', () => {
+    for (const logoUrl of ['https://cdn.example.com/brand/logo.svg', '/brand/logo.png', '']) {
+      expect(problemsOf({ productName: 'Acme ID', logoUrl, colours: { primary: '#C00', primaryText: '#fff', background: '#000000', surface: '#111', text: '#eeeeee' } })).toEqual([]);
+    }
+    expect(logoOrigin('https://cdn.example.com/brand/logo.svg')).toBe('https://cdn.example.com');
+    expect(logoOrigin('/brand/logo.png')).toBeUndefined();
+  });
+
+  it.each([
+    ['red'],
+    ['#12345'],
+    ['#1f5fbf; } body { display: none'],
+    ['rgb(1,2,3)'],
+    ['#fff\n'],
+  ])('refuses the colour %j at boot', (primary) => {
+    expect(problemsOf({ colours: { primary } })).toEqual(['branding.colours.primary: must be a hex colour such as #1f5fbf']);
+  });
+
+  it.each([
+    ['javascript:alert(1)'],
+    ['JavaScript:alert(1)'],
+    ['data:image/svg+xml,<svg onload=alert(1)>'],
+    ['http://cdn.example.com/logo.png'],
+    ['//evil.example/logo.png'],
+    ['/\\evil.example/logo.png'],
+    ['https://user:secret@cdn.example.com/logo.png'],
+    ['logo.png'],
+    ['/logo.png" onerror="alert(1)'],
+  ])('refuses the logo URL %j at boot', (logoUrl) => {
+    expect(problemsOf({ logoUrl })).toEqual(['branding.logoUrl: must be an https:// URL or a path starting with / (or empty)']);
+  });
+
+  it('refuses an empty product name or one with markup or control characters', () => {
+    expect(problemsOf({ productName: '  ' })).toEqual([expect.stringMatching(/^branding.productName: /)]);
+    expect(problemsOf({ productName: '<b>Acme</b>' })).toEqual(['branding.productName: must be plain text without control characters or < >']);
+    expect(problemsOf({ productName: 'Acme\nID' })).toEqual(['branding.productName: must be plain text without control characters or < >']);
+    expect(problemsOf({ unknown: true })).toEqual([expect.stringMatching(/^branding: .*unknown/i)]);
+  });
+});
