@@ -5,8 +5,9 @@ import { DuplicateEmailError, normalizeEmail } from '../storage/users.repository
 import { RoleInputError } from '../storage/roles.repository.js';
 import type { AuditLog } from '../security/audit.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
+import type { PasswordPolicy } from '../accounts/password-policy.js';
 import type { FactorSummary, SecondFactorService } from '../accounts/second-factors.js';
-import { checkEmail, checkName, checkPassword, prepareNewUser, UserInputError, type NewUserFields } from '../accounts/user-admin.js';
+import { checkEmail, checkName, prepareNewUser, UserInputError, type NewUserFields } from '../accounts/user-admin.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { ImportRejectedError, type ImportSummary, type UserImport } from '../accounts/user-import.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
@@ -50,7 +51,7 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
  * User administration for the admin API and console. Every change and its audit event commit
  * in one transaction; disabling or deleting a user ends their sessions and tokens in it too.
  */
-export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; secondFactors: SecondFactorService; userImport: UserImport }) {
+export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; policy: PasswordPolicy; secondFactors: SecondFactorService; userImport: UserImport }) {
   const { storage, audit, passwords, secondFactors } = deps;
 
   const existing = (id: string) => userOrNotFound(storage, id);
@@ -66,7 +67,7 @@ export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box:
 
     create: (input: NewUserInput, actor: AdminActor): Promise<UserRow> => guarded(async () => {
       // Hashing is slow: done before the transaction opens, not while it holds a connection.
-      const fields = await prepareNewUser(input, passwords, deps.box);
+      const fields = await prepareNewUser(input, passwords, deps.policy, deps.box);
       return storage.transaction(async (tx) => {
         const user = await tx.users.create(fields);
         for (const role of new Set(input.roles ?? [])) await tx.roles.assign(user.id, role);
@@ -113,8 +114,8 @@ export function createUsersAdmin(deps: { storage: Storage; audit: AuditLog; box:
     },
 
     setPassword: (id: string, password: string, actor: AdminActor): Promise<void> => guarded(async () => {
-      await existing(id);
-      const hash = await passwords.hash(checkPassword(password));
+      const user = await existing(id);
+      const hash = await passwords.hash(await deps.policy.enforce(password, user));
       await storage.transaction(async (tx) => {
         await tx.users.setPasswordHash(id, hash);
         await recordAdminAction(audit, tx, actor, 'user.password_set', { subjectId: id });

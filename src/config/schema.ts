@@ -62,6 +62,13 @@ export const configSchema = z.strictObject({
       parallelism: z.number().int().min(1).max(16),
     }),
   }),
+  passwordPolicy: z.strictObject({
+    minLength: z.number().int().min(8).max(64),
+    maxLength: z.number().int().min(128).max(1024),
+  }),
+  passwordReset: z.strictObject({
+    linkTtlSeconds: z.number().int().min(300).max(86_400),
+  }),
   signIn: z.strictObject({
     maxFailedAttempts: z.number().int().min(1),
     failureWindowSeconds: seconds,

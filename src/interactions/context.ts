@@ -32,7 +32,7 @@ export interface InteractionDeps {
   kv: KeyValueStore;
   box: SecretBox;
   audit: AuditLog;
-  config: Pick<Config, 'acr'>;
+  config: Pick<Config, 'acr' | 'passwordPolicy'>;
 }
 
 export type InteractionDetails = Awaited<ReturnType<ProviderHost['current']['interactionDetails']>>;

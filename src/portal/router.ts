@@ -10,6 +10,7 @@ import { createPortalSessions } from './session.js';
 import { addSelfSignInRoutes } from '../http/self-sign-in.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 import { accountOrigin } from './account-client.js';
+import type { WithTranslator } from '../http/localize.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
 
@@ -97,7 +98,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
     const next = formField(ctx, 'new_password');
     const changed = await deps.accounts.changePassword(userId, current, next, accountOrigin(ctx));
     if (!changed.ok) {
-      const error = changed.reason === 'weak-password' ? `The new password ${changed.problem}.` : 'Your current password is not correct.';
+      const error = changed.reason === 'weak-password' ? (ctx.state as WithPortalContext['state'] & WithTranslator['state']).i18n.t(changed.problem.key, changed.problem.params) : 'Your current password is not correct.';
       return renderPage(ctx, { error, status: 400 });
     }
     ctx.status = 303;
