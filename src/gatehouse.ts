@@ -18,6 +18,7 @@ import { createPasswordHasher } from './accounts/passwords.js';
 import { createPasswordPolicy } from './accounts/password-policy.js';
 import { shippedBreachedList } from './accounts/breached-passwords.js';
 import { createAccountService } from './accounts/account-service.js';
+import { createPasswordReset } from './accounts/password-reset.js';
 import { createKeyManager } from './oidc/keys.js';
 import { createAdapter } from './oidc/adapter.js';
 import { createFindAccount } from './oidc/account.js';
@@ -140,6 +141,12 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
         secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config,
+      },
+      passwordReset: {
+        config, csrf, views,
+        reset: createPasswordReset({
+          storage, passwords, policy, audit, mailer, log, issuer: config.issuer, linkTtlSeconds: config.passwordReset.linkTtlSeconds,
+        }),
       },
       portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views },
       admin,

@@ -22,6 +22,7 @@ export type AuditAction =
   | 'mfa.webauthn.registered' | 'mfa.webauthn.renamed' | 'mfa.webauthn.removed' | 'mfa.webauthn.counter_regressed'
   | 'mfa.reset'
   | 'password.changed'
+  | 'password.reset_requested' | 'password.reset'
   | 'refresh_token.reuse_detected'
   // Admin actions: the actor is the admin user (or null for a machine client, named in clientId).
   | 'client.created' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'

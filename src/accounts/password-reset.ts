@@ -1,0 +1,141 @@
+import type { Logger } from 'pino';
+import type { Storage } from '../storage/storage.js';
+import type { UserRow } from '../storage/entities/user.entity.js';
+import type { AuditLog, RequestOrigin } from '../security/audit.js';
+import type { Mailer, OutgoingMail } from '../mail/mailer.js';
+import type { Translator } from '../i18n/translator.js';
+import { DEFAULT_LOCALE } from '../i18n/locale.js';
+import { accountLinks } from './account-links.js';
+import type { PasswordHasher } from './passwords.js';
+import type { PasswordPolicy, PasswordProblem } from './password-policy.js';
+
+const PURPOSE = 'reset-password';
+/** No user has this id: the unknown-address path deletes "its" links to cost what the known path costs. */
+const NOBODY = '00000000-0000-0000-0000-000000000000';
+/** An oidc-provider interaction uid, carried so the user can go back to the sign-in they left. */
+const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export type ResetLink =
+  | { ok: true; user: UserRow; interactionUid: string | null }
+  | { ok: false };
+
+export type ResetOutcome =
+  | { ok: true; interactionUid: string | null }
+  | { ok: false; reason: 'invalid-link' }
+  | { ok: false; reason: 'weak-password'; problem: PasswordProblem };
+
+export interface ResetRequest {
+  email: string;
+  /** The language of the mail: the one the person asked in. */
+  i18n: Translator;
+  interactionUid?: string | null;
+  origin: RequestOrigin;
+}
+
+/**
+ * Password reset by mailed link (docs/passwords.md). Asking never says whether the address has
+ * an account: the same work is done, the mail is sent after the answer, and failures are only
+ * logged. Using the link sets the password, ends every session, grant and token of the user,
+ * and voids the user's other reset links, in one transaction with its audit event.
+ */
+export function createPasswordReset(deps: {
+  storage: Storage;
+  passwords: PasswordHasher;
+  policy: PasswordPolicy;
+  audit: AuditLog;
+  mailer: Mailer;
+  log: Logger;
+  issuer: string;
+  linkTtlSeconds: number;
+}) {
+  const { storage, audit } = deps;
+
+  /** Sends after the response: the SMTP round trip must not tell a known address from an unknown one. */
+  function sendLater(mail: OutgoingMail, userId: string): void {
+    setImmediate(() => {
+      deps.mailer.send(mail).catch((err: unknown) => deps.log.warn({ err, userId, template: mail.template }, 'account mail not sent'));
+    });
+  }
+
+  function linkUrl(token: string, i18n: Translator): string {
+    const url = new URL('/password/reset', deps.issuer);
+    url.searchParams.set('token', token);
+    // The page behind the link opens in the language the mail was written in.
+    if (i18n.locale !== DEFAULT_LOCALE) url.searchParams.set('ui_locales', i18n.locale);
+    return url.toString();
+  }
+
+  /** The user behind a link that is unused, unexpired, and was mailed to the address the account still has. */
+  async function userOf(link: { userId: string; data: Record<string, string> } | undefined): Promise<UserRow | undefined> {
+    if (!link) return undefined;
+    const user = await storage.users.findById(link.userId);
+    if (!user || user.disabledAt || user.emailNormalized !== link.data.email) return undefined;
+    return user;
+  }
+
+  return {
+    async request(input: ResetRequest): Promise<void> {
+      const user = input.email.length <= 320 ? await storage.users.findByEmail(input.email) : null;
+      const active = user && !user.disabledAt ? user : undefined;
+      const interaction = input.interactionUid && INTERACTION_UID.test(input.interactionUid) ? input.interactionUid : undefined;
+      const token = await storage.transaction(async (tx) => {
+        const issued = active
+          ? await accountLinks.issue(tx, {
+            userId: active.id, purpose: PURPOSE, ttlSeconds: deps.linkTtlSeconds,
+            data: { email: active.emailNormalized, ...(interaction ? { interaction } : {}) },
+          })
+          : await tx.accountLinks.revoke(NOBODY, PURPOSE).then(() => undefined);
+        // The typed address is never recorded (people type passwords into email fields).
+        await audit.within(tx).record('password.reset_requested', {
+          subjectId: user?.id ?? null,
+          details: { outcome: active ? 'mailed' : user ? 'disabled' : 'unknown_account' },
+        }, input.origin);
+        return issued;
+      });
+      if (!active || !token) return;
+      sendLater({
+        to: active.email, template: 'password-reset', subjectKey: 'password-mail.reset.subject', i18n: input.i18n,
+        locals: { link: linkUrl(token, input.i18n), minutes: Math.round(deps.linkTtlSeconds / 60), email: active.email },
+      }, active.id);
+    },
+
+    /** Checks a link without using it: GET shows the form, POST acts. */
+    async open(token: unknown): Promise<ResetLink> {
+      const link = await accountLinks.check(storage, PURPOSE, token);
+      const user = await userOf(link);
+      return user ? { ok: true, user, interactionUid: link?.data.interaction ?? null } : { ok: false };
+    },
+
+    async complete(token: unknown, password: string, i18n: Translator, origin: RequestOrigin): Promise<ResetOutcome> {
+      const opened = await this.open(token);
+      if (!opened.ok) return { ok: false, reason: 'invalid-link' };
+      const { user } = opened;
+      const problem = await deps.policy.problem(password, user);
+      if (problem) return { ok: false, reason: 'weak-password', problem };
+      // Hashing is slow: done before the transaction opens.
+      const hash = await deps.passwords.hash(password);
+      const done = await storage.transaction(async (tx) => {
+        // Using the link is the atomic step: of two concurrent submissions only one gets here.
+        const link = await accountLinks.use(tx, PURPOSE, token);
+        if (link?.userId !== user.id) return false;
+        await tx.users.setPasswordHash(user.id, hash);
+        await tx.accountLinks.revoke(user.id, PURPOSE);
+        // The link reached the account's mailbox: that proves control of the address (docs/passwords.md).
+        if (!user.emailVerified) await tx.users.update(user.id, { emailVerified: true });
+        const revoked = await tx.oidc.revokeAccount(user.id);
+        await audit.within(tx).record('password.reset', {
+          actorId: user.id, subjectId: user.id, details: { revoked, emailVerified: !user.emailVerified },
+        }, origin);
+        return true;
+      });
+      if (!done) return { ok: false, reason: 'invalid-link' };
+      sendLater({
+        to: user.email, template: 'password-changed', subjectKey: 'password-mail.changed.subject', i18n,
+        locals: { email: user.email, when: i18n.formatDate(new Date()), resetUrl: new URL('/password/forgot', deps.issuer).toString() },
+      }, user.id);
+      return { ok: true, interactionUid: opened.interactionUid };
+    },
+  };
+}
+
+export type PasswordReset = ReturnType<typeof createPasswordReset>;
