@@ -61,32 +61,51 @@ const isPlainLowerAscii = (bytes: Uint8Array, start: number, end: number): boole
   return true;
 };
 
-/** Builds the lookup from the list's text (one password per line). */
-export function buildBreachedPasswordList(text: Uint8Array): BreachedPasswordList {
+/** Lines hashed between two yields to the event loop while the server loads the list. */
+const LINES_PER_SLICE = 20_000;
+
+/**
+ * Hashes the list's lines (one password per line) into a sorted table. Each call to the
+ * returned step hashes up to `maxLines` lines and says whether lines are left, so the loader
+ * can let requests run in between; `finish` sorts and removes duplicates.
+ */
+function hashingLines(text: Uint8Array) {
   const hashes = new BigUint64Array(countLines(text));
+  const decoder = new TextDecoder();
   let count = 0;
   let start = 0;
-  const decoder = new TextDecoder();
-  for (let i = 0; i <= text.length; i++) {
-    if (i < text.length && text[i] !== 0x0a) continue;
-    let end = i;
-    if (end > start && text[end - 1] === 0x0d) end--;
-    if (end > start) {
-      // Most lines are lower-case ASCII: already folded, hashed in place. The rest go through
-      // the same fold as a candidate, so both sides agree.
-      hashes[count++] = isPlainLowerAscii(text, start, end)
-        ? hashBytes(text, start, end)
-        : hashFolded(foldForList(decoder.decode(text.subarray(start, end))));
-    }
-    start = i + 1;
-  }
-  const sorted = hashes.subarray(0, count).sort();
-  const unique = new BigUint64Array(sorted.length);
-  let size = 0;
-  for (const hash of sorted) if (size === 0 || unique[size - 1] !== hash) unique[size++] = hash;
-  const table = unique.slice(0, size);
   return {
-    size,
+    step(maxLines: number): boolean {
+      let lines = 0;
+      while (start <= text.length && lines < maxLines) {
+        let end = text.indexOf(0x0a, start);
+        const next = end === -1 ? text.length + 1 : end + 1;
+        if (end === -1) end = text.length;
+        if (end > start && text[end - 1] === 0x0d) end--;
+        if (end > start) {
+          // Most lines are lower-case ASCII: already folded, hashed in place. The rest go through
+          // the same fold as a candidate, so both sides agree.
+          hashes[count++] = isPlainLowerAscii(text, start, end)
+            ? hashBytes(text, start, end)
+            : hashFolded(foldForList(decoder.decode(text.subarray(start, end))));
+        }
+        start = next;
+        lines++;
+      }
+      return start <= text.length;
+    },
+    finish(): BigUint64Array {
+      const sorted = hashes.subarray(0, count).sort();
+      let size = 0;
+      for (const hash of sorted) if (size === 0 || sorted[size - 1] !== hash) sorted[size++] = hash;
+      return sorted.slice(0, size);
+    },
+  };
+}
+
+function lookupOver(table: BigUint64Array): BreachedPasswordList {
+  return {
+    size: table.length,
     has(password) {
       const folded = foldForList(password);
       if (!folded) return false;
@@ -105,16 +124,27 @@ export function buildBreachedPasswordList(text: Uint8Array): BreachedPasswordLis
   };
 }
 
+/** Builds the lookup from the list's text (one password per line) in one go. */
+export function buildBreachedPasswordList(text: Uint8Array): BreachedPasswordList {
+  const hashing = hashingLines(text);
+  while (hashing.step(Number.MAX_SAFE_INTEGER));
+  return lookupOver(hashing.finish());
+}
+
 function countLines(text: Uint8Array): number {
   let lines = 1;
   for (let i = text.indexOf(0x0a); i !== -1; i = text.indexOf(0x0a, i + 1)) lines++;
   return lines;
 }
 
-/** Reads and builds the shipped list; gunzip runs on the libuv pool, hashing takes the rest. */
+/**
+ * Reads and builds the shipped list. gunzip runs on the libuv pool; hashing runs in slices with
+ * a yield between them, so a server that is already answering requests is not stalled by it.
+ */
 export async function loadBreachedPasswordList(file = BREACHED_LIST_FILE): Promise<BreachedPasswordList> {
-  const text = await promisify(gunzip)(await readFile(file));
-  return buildBreachedPasswordList(text);
+  const hashing = hashingLines(await promisify(gunzip)(await readFile(file)));
+  while (hashing.step(LINES_PER_SLICE)) await new Promise((resolve) => setImmediate(resolve));
+  return lookupOver(hashing.finish());
 }
 
 let shipped: Promise<BreachedPasswordList> | undefined;
