@@ -73,6 +73,13 @@ export function createPasswordReset(deps: {
     return user;
   }
 
+  /** Checks a link without using it: GET shows the form, POST acts. */
+  async function open(token: unknown): Promise<ResetLink> {
+    const link = await accountLinks.check(storage, PURPOSE, token);
+    const user = await userOf(link);
+    return user ? { ok: true, user, interactionUid: link?.data.interaction ?? null } : { ok: false };
+  }
+
   return {
     async request(input: ResetRequest): Promise<void> {
       const user = input.email.length <= 320 ? await storage.users.findByEmail(input.email) : null;
@@ -99,15 +106,10 @@ export function createPasswordReset(deps: {
       }, active.id);
     },
 
-    /** Checks a link without using it: GET shows the form, POST acts. */
-    async open(token: unknown): Promise<ResetLink> {
-      const link = await accountLinks.check(storage, PURPOSE, token);
-      const user = await userOf(link);
-      return user ? { ok: true, user, interactionUid: link?.data.interaction ?? null } : { ok: false };
-    },
+    open,
 
     async complete(token: unknown, password: string, i18n: Translator, origin: RequestOrigin): Promise<ResetOutcome> {
-      const opened = await this.open(token);
+      const opened = await open(token);
       if (!opened.ok) return { ok: false, reason: 'invalid-link' };
       const { user } = opened;
       const problem = await deps.policy.problem(password, user);
