@@ -20,6 +20,7 @@ import { assignRequestId } from './http/request-id.js';
 import { serveAssets, WEBAUTHN_BROWSER_BUNDLE } from './http/assets.js';
 import { createHealthRouter } from './http/health.js';
 import { createInteractionRouter } from './interactions/router.js';
+import { createEmailLinksRouter } from './self-service/email-links.js';
 import { AUTHORIZATION_PATH, CLIENT_AUTH_PATHS, REGISTRATION_PATH } from './oidc/options.js';
 import { hashPresentedClientSecret } from './oidc/client-secret.js';
 import { refusePendingClients } from './oidc/pending-clients.js';
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(health.routes());
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
+  app.use(createEmailLinksRouter(deps.interactions).routes());
   app.use(adminApi.routes());
   app.use(adminApi.allowedMethods());
   app.use(portal.routes());

@@ -37,6 +37,11 @@ import { createInitialAccessTokens, type InitialAccessTokens } from './oidc/init
 import { ensureAdminConsole } from './admin/console-client.js';
 import { createAdminServices, type AdminServices } from './admin/services.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
+import { createSignUpService } from './accounts/sign-up.js';
+import { createEmailAddressService } from './accounts/email-address.js';
+import { createAccountMail } from './self-service/account-mail.js';
+import { createPublicFormCsrf } from './security/csrf.js';
+import type { SelfServiceDeps } from './self-service/context.js';
 
 export const PRODUCT_NAME = 'Gatehouse';
 
@@ -135,12 +140,20 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
       }),
     };
+    const emailAddress = createEmailAddressService({ storage, audit, settings: config.signUp });
+    const selfService: SelfServiceDeps = {
+      settings: config.signUp,
+      signUp: createSignUpService({ storage, passwords, policy, audit, emailAddress, settings: config.signUp }),
+      emailAddress,
+      mail: createAccountMail({ mailer, log, issuer: config.issuer, productName: PRODUCT_NAME }),
+      publicForm: createPublicFormCsrf(csrf, { secure: config.issuer.startsWith('https:') }),
+    };
     const admin = createAdminServices({ config, storage, audit, box, passwords, policy, secondFactors, host, initialAccessTokens: registration.initialAccessTokens });
     const app = createApp({
       config, log, storage, host, views, translatorFor,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
-        secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config,
+        secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config, selfService,
       },
       passwordReset: {
         config, csrf, views,
@@ -148,7 +161,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
           storage, passwords, policy, audit, mailer, log, issuer: config.issuer, linkTtlSeconds: config.passwordReset.linkTtlSeconds,
         }),
       },
-      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views },
+      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService },
       admin,
     });
 

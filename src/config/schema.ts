@@ -117,6 +117,14 @@ export const configSchema = z.strictObject({
       maxRedirectUris: z.number().int().min(1).max(100),
     }),
   }),
+  signUp: z.strictObject({
+    enabled: z.boolean(),
+    // Domains as typed in an address after the @ (compared lower-cased, exact match only).
+    allowedEmailDomains: z.array(z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a domain name such as example.com'))
+      .transform((domains) => domains.map((d) => d.toLowerCase())),
+    requireEmailVerification: z.boolean(),
+    verificationLinkTtlSeconds: z.number().int().min(300).max(30 * 86_400),
+  }),
   mail: z.strictObject({
     smtpUrl: z.string().refine((v) => v === '' || /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL or empty'),
     from: z.string().min(3).max(320),

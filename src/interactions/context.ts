@@ -15,6 +15,7 @@ import type { SecretBox } from '../security/secret-box.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
 import type { Config } from '../config/schema.js';
+import type { SelfServiceDeps } from '../self-service/context.js';
 
 export interface InteractionDeps {
   host: ProviderHost;
@@ -33,6 +34,8 @@ export interface InteractionDeps {
   box: SecretBox;
   audit: AuditLog;
   config: Pick<Config, 'acr' | 'passwordPolicy'>;
+  /** Sign-up and email verification (src/interactions/signup.ts). */
+  selfService: SelfServiceDeps;
 }
 
 export type InteractionDetails = Awaited<ReturnType<ProviderHost['current']['interactionDetails']>>;

@@ -9,6 +9,7 @@ import { formField, interactionOrigin, signedInAccount, type InteractionDeps, ty
 import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } from './steps.js';
 import { addMfaRoutes, renderMfa } from './mfa.js';
 import { addWebAuthnRoutes } from './webauthn.js';
+import { addSignUpRoutes, refuseUnverifiedSignIn } from './signup.js';
 
 /**
  * Sign-in steps: GET shows the step the provider asks for (prompt.name); each POST checks
@@ -77,6 +78,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         : 'The email address or password is not correct.';
       return renderLogin(deps, ctx, { email, error });
     }
+    if (await refuseUnverifiedSignIn(deps, ctx, result.user)) return;
     return finish(ctx, {
       select_account: {},
       login: { accountId: result.user.id, acr: deps.config.acr.password, amr: ['pwd'], remember: true },
@@ -110,6 +112,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
 
   addMfaRoutes(router, deps, form, requirePrompt, finish);
   addWebAuthnRoutes(router, deps);
+  addSignUpRoutes(router, deps, form, requirePrompt);
 
   router.post('/abort', form, requirePrompt('login', 'select_account', 'mfa', 'consent'), (ctx: WithInteractionContext) =>
     finish(ctx, { error: 'access_denied', error_description: 'End-User aborted the sign-in' }));

@@ -13,6 +13,7 @@ import type { SecretBox } from '../security/secret-box.js';
 import type { AuditLog } from '../security/audit.js';
 import type { ViewRenderer } from '../http/views.js';
 import type { Storage } from '../storage/storage.js';
+import type { SelfServiceDeps } from '../self-service/context.js';
 
 /** The signed-in user of the account pages, from Gatehouse's own code flow. */
 export interface PortalSession {
@@ -46,4 +47,6 @@ export interface PortalDeps {
   box: SecretBox;
   audit: AuditLog;
   views: ViewRenderer;
+  /** Change of address (src/portal/email-routes.ts). */
+  selfService: SelfServiceDeps;
 }

@@ -11,6 +11,7 @@ import { addSelfSignInRoutes } from '../http/self-sign-in.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 import { accountOrigin } from './account-client.js';
 import type { WithTranslator } from '../http/localize.js';
+import { addEmailRoutes } from './email-routes.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
 
@@ -148,6 +149,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   router.post('/recovery-codes', ...sensitive, async (ctx: WithPortalContext) =>
     renderRecoveryCodes(ctx, await deps.secondFactors.regenerateRecoveryCodes(ctx.state.portal.userId, accountOrigin(ctx))));
   addWebAuthnRoutes(router, deps, { sessions, form, checkCsrf });
+  addEmailRoutes(router, deps, sensitive);
 
   return router;
 }

@@ -23,6 +23,8 @@ export type AuditAction =
   | 'mfa.reset'
   | 'password.changed'
   | 'password.reset_requested' | 'password.reset'
+  | 'signup.registered' | 'signup.address_taken' | 'signin.email_unverified'
+  | 'email.verification_sent' | 'email.verified' | 'email.change_requested' | 'email.changed'
   | 'refresh_token.reuse_detected'
   // Admin actions: the actor is the admin user (or null for a machine client, named in clientId).
   | 'client.created' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'

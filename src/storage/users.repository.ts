@@ -12,6 +12,8 @@ export interface NewUser {
   passwordHash: string | null;
   /** TOTP seed already encrypted with the key-encryption secret. */
   totpSecretEncrypted: string | null;
+  /** Set for an account the user registered themselves (sign-up). */
+  selfRegistered?: boolean;
 }
 
 export interface ImportedUser extends NewUser {
@@ -60,6 +62,7 @@ export function createUsersRepository(db: EntityManager) {
             name: input.name,
             emailVerified: input.emailVerified,
             disabledAt: null,
+            selfRegisteredAt: input.selfRegistered ? new Date() : null,
           });
           const creds: Array<Partial<CredentialRow>> = [];
           if (input.passwordHash) creds.push({ userId: user.id, type: 'password', secret: input.passwordHash, data: {} });

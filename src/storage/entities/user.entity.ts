@@ -8,6 +8,8 @@ export interface UserRow {
   name: string | null;
   emailVerified: boolean;
   disabledAt: Date | null;
+  /** When the user registered themselves; null when an administrator or an import made the account. */
+  selfRegisteredAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -22,6 +24,7 @@ export const UserEntity = new EntitySchema<UserRow>({
     name: { type: 'varchar', length: 200, nullable: true },
     emailVerified: { name: 'email_verified', type: 'boolean', default: false },
     disabledAt: { name: 'disabled_at', type: 'timestamptz', nullable: true },
+    selfRegisteredAt: { name: 'self_registered_at', type: 'timestamptz', nullable: true },
     createdAt: { name: 'created_at', type: 'timestamptz', createDate: true },
     updatedAt: { name: 'updated_at', type: 'timestamptz', updateDate: true },
   },

@@ -1,0 +1,40 @@
+import type Router from '@koa/router';
+import type { Middleware } from 'koa';
+import { UserInputError } from '../accounts/user-admin.js';
+import { formField } from '../interactions/context.js';
+import { translatorOf } from '../self-service/context.js';
+import type { PortalDeps, WithPortalContext } from './context.js';
+import { accountOrigin } from './account-client.js';
+
+/**
+ * Change of address from /account: needs a recent sign-in; the link goes to the new address,
+ * and the account changes only when it is used (src/self-service/email-links.ts), after which
+ * the old address gets a notice.
+ */
+export function addEmailRoutes(router: Router, deps: PortalDeps, sensitive: Middleware[]): void {
+  const { selfService, views } = deps;
+
+  async function render(ctx: WithPortalContext, view: string, titleKey: string, locals: Record<string, unknown>, status: number) {
+    const i18n = translatorOf(ctx);
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = await views.render(`account/${view}`, { title: i18n.t(titleKey), i18n, portal: ctx.state.portal, ...locals });
+  }
+
+  router.post('/email', ...sensitive, async (ctx: WithPortalContext) => {
+    const newEmail = formField(ctx, 'new_email').trim();
+    const i18n = translatorOf(ctx);
+    const refuse = (key: string) => render(ctx, 'email-change', 'email-change.title', { newEmail, error: i18n.t(key) }, 400);
+    let requested;
+    try {
+      requested = await selfService.emailAddress.requestChange(ctx.state.portal.userId, newEmail, accountOrigin(ctx));
+    } catch (error) {
+      if (!(error instanceof UserInputError)) throw error;
+      return refuse(error.field === 'email-domain' ? 'email-change.errors.emailDomain' : 'email-change.errors.email');
+    }
+    // One message for the user's own address and another account's: it names nobody.
+    if (!requested.ok) return refuse('email-change.errors.unavailable');
+    await render(ctx, 'email-change-sent', 'email-change.sent.title', { newEmail: requested.newEmail }, 200);
+    selfService.mail.confirmNewAddress(requested.newEmail, requested.token, i18n);
+  });
+}

@@ -1,0 +1,79 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context } from 'koa';
+import { noStore } from '../http/security-headers.js';
+import { requestOrigin } from '../http/request-origin.js';
+import { requireSameOrigin } from '../security/csrf.js';
+import type { ViewRenderer } from '../http/views.js';
+import { formField } from '../interactions/context.js';
+import { translatorOf, type SelfServiceDeps } from './context.js';
+
+export interface EmailLinksDeps {
+  selfService: SelfServiceDeps;
+  views: ViewRenderer;
+  /** The issuer's origin: forms must be posted from it. */
+  origin: string;
+}
+
+/** A token as the link or the form carries it; anything else is simply not a valid link. */
+function presentedToken(ctx: Context): string {
+  const value = ctx.method === 'GET' ? ctx.query.token : formField(ctx, 'token');
+  return typeof value === 'string' ? value : '';
+}
+
+/** An interaction uid as the verify link may carry it, to offer going back to that sign-in. */
+const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The pages behind mailed links (/email/verify, /email/change). GET only shows a button: mail
+ * scanners and link previews fetch GET links, and must not use them up. POST uses the link,
+ * once, with a CSRF token bound to this browser (no session backs these pages).
+ */
+export function createEmailLinksRouter(deps: EmailLinksDeps): Router {
+  const router = new Router({ prefix: '/email' });
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '4kb' });
+  const { selfService, views } = deps;
+  const { publicForm } = selfService;
+
+  async function render(ctx: Context, view: string, titleKey: string, locals: Record<string, unknown> = {}, status = 200) {
+    const i18n = translatorOf(ctx);
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = await views.render(`email-links/${view}`, { title: i18n.t(titleKey), i18n, ...locals });
+  }
+
+  const invalidLink = (ctx: Context) => render(ctx, 'invalid', 'email-verification.invalid.title', {}, 400);
+
+  router.use(noStore, requireSameOrigin(deps.origin));
+
+  /** GET of a mailed link: its confirm button, when the link is still good. */
+  const confirmPage = (isUsable: (token: string) => Promise<boolean>, view: string, titleKey: string) => async (ctx: Context) => {
+    const token = presentedToken(ctx);
+    if (!(await isUsable(token))) return invalidLink(ctx);
+    return render(ctx, view, titleKey, { token, csrf: ctx.state.formCsrf as string });
+  };
+
+  router.get('/verify', publicForm.prepare, confirmPage(selfService.emailAddress.isUsableVerification, 'verify', 'email-verification.confirm.title'));
+
+  router.post('/verify', form, publicForm.verify, async (ctx) => {
+    const verified = await selfService.emailAddress.verify(presentedToken(ctx), requestOrigin(ctx));
+    if (!verified.ok) return invalidLink(ctx);
+    const uid = verified.data.interaction;
+    return render(ctx, 'verified', 'email-verification.done.title', {
+      email: verified.user.email,
+      continueUrl: uid && INTERACTION_UID.test(uid) ? `/interaction/${uid}` : '/account',
+    });
+  });
+
+  router.get('/change', publicForm.prepare, confirmPage(selfService.emailAddress.isUsableChange, 'change', 'email-change.confirm.title'));
+
+  router.post('/change', form, publicForm.verify, async (ctx) => {
+    const changed = await selfService.emailAddress.confirmChange(presentedToken(ctx), requestOrigin(ctx));
+    if (!changed.ok && changed.reason === 'invalid-link') return invalidLink(ctx);
+    if (!changed.ok) return render(ctx, 'change-refused', 'email-change.refused.title', {}, 409);
+    await render(ctx, 'changed', 'email-change.done.title', { email: changed.user.email });
+    selfService.mail.addressChangedNotice(changed.previousEmail, changed.user.email, translatorOf(ctx));
+  });
+
+  return router;
+}
