@@ -156,10 +156,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, config, selfService,
       },
       passwordReset: {
-        config, csrf, views,
-        reset: createPasswordReset({
-          storage, passwords, policy, audit, mailer, log, issuer: config.issuer, linkTtlSeconds: config.passwordReset.linkTtlSeconds,
-        }),
+        config, selfService, views,
+        reset: createPasswordReset({ storage, passwords, policy, audit, linkTtlSeconds: config.passwordReset.linkTtlSeconds }),
       },
       portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService },
       admin,

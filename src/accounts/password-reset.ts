@@ -1,10 +1,6 @@
-import type { Logger } from 'pino';
 import type { Storage } from '../storage/storage.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
-import type { Mailer, OutgoingMail } from '../mail/mailer.js';
-import type { Translator } from '../i18n/translator.js';
-import { DEFAULT_LOCALE } from '../i18n/locale.js';
 import { accountLinks } from './account-links.js';
 import type { PasswordHasher } from './passwords.js';
 import type { PasswordPolicy, PasswordProblem } from './password-policy.js';
@@ -20,22 +16,26 @@ export type ResetLink =
   | { ok: false };
 
 export type ResetOutcome =
-  | { ok: true; interactionUid: string | null }
+  | { ok: true; user: UserRow; interactionUid: string | null }
   | { ok: false; reason: 'invalid-link' }
   | { ok: false; reason: 'weak-password'; problem: PasswordProblem };
 
 export interface ResetRequest {
   email: string;
-  /** The language of the mail: the one the person asked in. */
-  i18n: Translator;
   interactionUid?: string | null;
   origin: RequestOrigin;
 }
 
+/** A link to mail: only when an active account uses the address. */
+export interface IssuedResetLink {
+  user: UserRow;
+  token: string;
+}
+
 /**
  * Password reset by mailed link (docs/passwords.md). Asking never says whether the address has
- * an account: the same work is done, the mail is sent after the answer, and failures are only
- * logged. Using the link sets the password, ends every session, grant and token of the user,
+ * an account: both paths do the same database work, and the caller mails the link only after
+ * it has answered (self-service/account-mail.ts). Using the link sets the password, ends every session, grant and token of the user,
  * and voids the user's other reset links, in one transaction with its audit event.
  */
 export function createPasswordReset(deps: {
@@ -43,27 +43,9 @@ export function createPasswordReset(deps: {
   passwords: PasswordHasher;
   policy: PasswordPolicy;
   audit: AuditLog;
-  mailer: Mailer;
-  log: Logger;
-  issuer: string;
   linkTtlSeconds: number;
 }) {
   const { storage, audit } = deps;
-
-  /** Sends after the response: the SMTP round trip must not tell a known address from an unknown one. */
-  function sendLater(mail: OutgoingMail, userId: string): void {
-    setImmediate(() => {
-      deps.mailer.send(mail).catch((err: unknown) => deps.log.warn({ err, userId, template: mail.template }, 'account mail not sent'));
-    });
-  }
-
-  function linkUrl(token: string, i18n: Translator): string {
-    const url = new URL('/password/reset', deps.issuer);
-    url.searchParams.set('token', token);
-    // The page behind the link opens in the language the mail was written in.
-    if (i18n.locale !== DEFAULT_LOCALE) url.searchParams.set('ui_locales', i18n.locale);
-    return url.toString();
-  }
 
   /** The user behind a link that is unused, unexpired, and was mailed to the address the account still has. */
   async function userOf(link: { userId: string; data: Record<string, string> } | undefined): Promise<UserRow | undefined> {
@@ -81,7 +63,7 @@ export function createPasswordReset(deps: {
   }
 
   return {
-    async request(input: ResetRequest): Promise<void> {
+    async request(input: ResetRequest): Promise<IssuedResetLink | undefined> {
       const user = input.email.length <= 320 ? await storage.users.findByEmail(input.email) : null;
       const active = user && !user.disabledAt ? user : undefined;
       const interaction = input.interactionUid && INTERACTION_UID.test(input.interactionUid) ? input.interactionUid : undefined;
@@ -99,16 +81,12 @@ export function createPasswordReset(deps: {
         }, input.origin);
         return issued;
       });
-      if (!active || !token) return;
-      sendLater({
-        to: active.email, template: 'password-reset', subjectKey: 'password-mail.reset.subject', i18n: input.i18n,
-        locals: { link: linkUrl(token, input.i18n), minutes: Math.round(deps.linkTtlSeconds / 60), email: active.email },
-      }, active.id);
+      return active && token ? { user: active, token } : undefined;
     },
 
     open,
 
-    async complete(token: unknown, password: string, i18n: Translator, origin: RequestOrigin): Promise<ResetOutcome> {
+    async complete(token: unknown, password: string, origin: RequestOrigin): Promise<ResetOutcome> {
       const opened = await open(token);
       if (!opened.ok) return { ok: false, reason: 'invalid-link' };
       const { user } = opened;
@@ -130,12 +108,7 @@ export function createPasswordReset(deps: {
         }, origin);
         return true;
       });
-      if (!done) return { ok: false, reason: 'invalid-link' };
-      sendLater({
-        to: user.email, template: 'password-changed', subjectKey: 'password-mail.changed.subject', i18n,
-        locals: { email: user.email, when: i18n.formatDate(new Date()), resetUrl: new URL('/password/forgot', deps.issuer).toString() },
-      }, user.id);
-      return { ok: true, interactionUid: opened.interactionUid };
+      return done ? { ok: true, user, interactionUid: opened.interactionUid } : { ok: false, reason: 'invalid-link' };
     },
   };
 }

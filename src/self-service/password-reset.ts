@@ -8,12 +8,14 @@ import { noStore } from '../http/security-headers.js';
 import { requestOrigin } from '../http/request-origin.js';
 import type { ViewRenderer } from '../http/views.js';
 import type { Translator } from '../i18n/translator.js';
-import { createPublicFormCsrf, requireSameOrigin, type Csrf } from '../security/csrf.js';
+import { requireSameOrigin } from '../security/csrf.js';
 import { formField } from '../interactions/context.js';
+import type { SelfServiceDeps } from './context.js';
 
 export interface PasswordResetRouteDeps {
   reset: PasswordReset;
-  csrf: Csrf;
+  /** The account mails and the public-form CSRF the other self-service pages use too. */
+  selfService: Pick<SelfServiceDeps, 'mail' | 'publicForm'>;
   views: ViewRenderer;
   config: Pick<Config, 'issuer' | 'passwordPolicy' | 'passwordReset'>;
 }
@@ -35,7 +37,7 @@ function interactionOf(value: unknown): string | null {
 export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router {
   const router = new Router({ prefix: '/password' });
   const { issuer, passwordPolicy } = deps.config;
-  const publicForm = createPublicFormCsrf(deps.csrf, { secure: issuer.startsWith('https:') });
+  const { publicForm, mail } = deps.selfService;
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const minutes = Math.round(deps.config.passwordReset.linkTtlSeconds / 60);
 
@@ -66,9 +68,11 @@ export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router 
       if (!(error instanceof UserInputError)) throw error;
       return showForgot(ctx, { email: typed.slice(0, 320), interaction, error: ctx.state.i18n.t('password-reset.forgot.invalid_email') }, 400);
     }
-    await deps.reset.request({ email, i18n: ctx.state.i18n, interactionUid: interaction, origin: requestOrigin(ctx) });
-    // The same page whether or not the address has an account, and nothing of what was typed.
-    return render(ctx, 'forgot-sent', 'password-reset.sent.title', { interaction });
+    const issued = await deps.reset.request({ email, interactionUid: interaction, origin: requestOrigin(ctx) });
+    // The same page whether or not the address has an account, and nothing of what was typed;
+    // the mail goes out after the page is ready and is not awaited (no SMTP timing either).
+    await render(ctx, 'forgot-sent', 'password-reset.sent.title', { interaction });
+    if (issued) mail.passwordReset(issued.user.email, issued.token, minutes, ctx.state.i18n);
   });
 
   router.get('/reset', publicForm.prepare, async (ctx: WithPublicFormContext) => {
@@ -84,10 +88,11 @@ export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router 
     const opened = await deps.reset.open(token);
     if (!opened.ok) return showInvalidLink(ctx);
     if (password !== formField(ctx, 'password_confirm')) return again(ctx.state.i18n.t('password-reset.reset.mismatch'), opened.user.email);
-    const outcome = await deps.reset.complete(token, password, ctx.state.i18n, requestOrigin(ctx));
+    const outcome = await deps.reset.complete(token, password, requestOrigin(ctx));
     if (!outcome.ok && outcome.reason === 'weak-password') return again(ctx.state.i18n.t(outcome.problem.key, outcome.problem.params), opened.user.email);
     if (!outcome.ok) return showInvalidLink(ctx);
-    return render(ctx, 'reset-done', 'password-reset.done.title', { interaction: outcome.interactionUid });
+    await render(ctx, 'reset-done', 'password-reset.done.title', { interaction: outcome.interactionUid });
+    mail.passwordChanged(outcome.user.email, ctx.state.i18n);
   });
 
   return router;

@@ -48,7 +48,7 @@ describe.each(BACKENDS)('password reset (%s)', (backend) => {
     expect(message.subject).toBe('Reset your password');
     expect(message.html).toContain('/password/reset?token=');
     const link = message.links.find((l) => l.includes('/password/reset?token='));
-    expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/password\/reset\?token=[\w-]{43}$/);
+    expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/password\/reset\?token=[\w-]{43}&ui_locales=en$/);
 
     const done = await submitNewPassword(browser(), link ?? '', NEW_PASSWORD);
     expect(done.status).toBe(200);
