@@ -10,6 +10,7 @@ import { localize } from './http/localize.js';
 import type { InteractionDeps } from './interactions/context.js';
 import type { PortalDeps } from './portal/context.js';
 import { createPortalRouter } from './portal/router.js';
+import { createPasswordResetRouter, type PasswordResetRouteDeps } from './self-service/password-reset.js';
 import type { AdminServices } from './admin/services.js';
 import { createAdminApiRouter } from './admin/api/router.js';
 import { createAdminConsoleRouter } from './admin/console/router.js';
@@ -38,6 +39,7 @@ export interface AppDeps {
   translatorFor: (locale: Locale) => Translator;
   interactions: InteractionDeps;
   portal: PortalDeps;
+  passwordReset: PasswordResetRouteDeps;
   admin: AdminServices;
   limits: RateLimits;
 }
@@ -73,6 +75,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(adminApi.routes());
   app.use(adminApi.allowedMethods());
   app.use(portal.routes());
+  app.use(createPasswordResetRouter(deps.passwordReset).routes());
   app.use(portal.allowedMethods());
   app.use(adminConsole.routes());
   app.use(adminConsole.allowedMethods());

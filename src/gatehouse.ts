@@ -18,7 +18,10 @@ import { createLockout, type Lockout } from './security/lockout.js';
 import { createRateLimits, type RateLimits } from './security/rate-limits.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createPasswordHasher } from './accounts/passwords.js';
+import { createPasswordPolicy } from './accounts/password-policy.js';
+import { shippedBreachedList } from './accounts/breached-passwords.js';
 import { createAccountService } from './accounts/account-service.js';
+import { createPasswordReset } from './accounts/password-reset.js';
 import { createKeyManager } from './oidc/keys.js';
 import { createAdapter } from './oidc/adapter.js';
 import { createFindAccount } from './oidc/account.js';
@@ -102,10 +105,16 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const mailer = createMailer({ ...config.mail, outboxDir: join(config.storage.dataDir, 'outbox'), views, log });
     if (mailer.kind === 'outbox') log.warn('SMTP_URL is not set: account mail is written to the outbox directory in the data directory, not sent');
     const passwords = createPasswordHasher(config.passwords.argon2);
+    // Loaded in the background (~0.2 s, 3.3 MB): boot does not wait; a check before it is ready does.
+    const breachedLoad = Date.now();
+    shippedBreachedList().then(
+      (list) => log.debug({ entries: list.size, ms: Date.now() - breachedLoad }, 'breached-password list loaded'),
+      (err: unknown) => log.error({ err }, 'breached-password list failed to load: setting a password fails until it loads'),
+    );
+    const policy = createPasswordPolicy({ settings: config.passwordPolicy, breached: shippedBreachedList, english: translatorFor(DEFAULT_LOCALE).t });
     const audit = createAuditLog(storage.audit);
     const lockout = createLockout(config.lockout, { counters, metrics });
     const limits = createRateLimits(config.rateLimits, { counters, audit, metrics });
-({ users: storage.users, passwords, lockout, audit, transaction: storage.transaction });
     // Back-channel logout for every way a session ends (the one entry point is sessionsEnded);
     // the provider is built below, and deliveries use the current one (keys rotate).
     let providerHost: ProviderHost | undefined;
@@ -116,7 +125,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const sessionsEnded: SessionsEnded = (sessions) => backchannel.sessionsEnded(sessions);
     const userSessions = createUserSessions({ storage, audit, sessionsEnded });
 
-    const accounts = createAccountService({ users: storage.users, passwords, lockout, audit, transaction: storage.transaction });
+    const accounts = createAccountService({ users: storage.users, passwords, policy, lockout, audit, transaction: storage.transaction });
     const csrf = createCsrf(deriveKey(keyEncryption.key, 'csrf'));
     const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
     const pendingTotp = createPendingTotp(storage.kv, box);
@@ -176,18 +185,22 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const emailAddress = createEmailAddressService({ storage, audit, settings: config.signUp });
     const selfService: SelfServiceDeps = {
       settings: config.signUp,
-      signUp: createSignUpService({ storage, passwords, audit, emailAddress, settings: config.signUp }),
+      signUp: createSignUpService({ storage, passwords, policy, audit, emailAddress, settings: config.signUp }),
       emailAddress,
       mail: createAccountMail({ mailer, log, issuer: config.issuer, productName: config.branding.productName }),
       publicForm: createPublicFormCsrf(csrf, { secure: config.issuer.startsWith('https:') }),
       limits,
     };
-    const admin = createAdminServices({ config, storage, audit, box, passwords, secondFactors, lockout, host, initialAccessTokens: registration.initialAccessTokens, sessionsEnded });
+    const admin = createAdminServices({ config, storage, audit, box, passwords, policy, secondFactors, lockout, host, initialAccessTokens: registration.initialAccessTokens, sessionsEnded });
     const app = createApp({
       config, log, storage, host, views, translatorFor,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
         secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, limits, config, selfService, translatorFor,
+      },
+      passwordReset: {
+        config, selfService, views,
+        reset: createPasswordReset({ storage, passwords, policy, audit, linkTtlSeconds: config.passwordReset.linkTtlSeconds, sessionsEnded, lockout }),
       },
       portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService, userSessions },
       admin,

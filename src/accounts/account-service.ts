@@ -4,7 +4,7 @@ import type { PasswordHasher } from './passwords.js';
 import type { Lockout } from '../security/lockout.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import type { Storage } from '../storage/storage.js';
-import { checkPassword, UserInputError } from './user-admin.js';
+import type { PasswordPolicy, PasswordProblem } from './password-policy.js';
 
 export type PasswordSignIn =
   | { ok: true; user: UserRow }
@@ -16,14 +16,15 @@ export type PasswordSignIn =
 export type PasswordChange =
   | { ok: true }
   | { ok: false; reason: 'wrong-current-password' }
-  /** The new password breaks a rule; `problem` says which, for the page ("must be at least 12 characters"). */
-  | { ok: false; reason: 'weak-password'; problem: string };
+  /** The new password breaks a rule; `problem` says which, as a catalogue message for the page. */
+  | { ok: false; reason: 'weak-password'; problem: PasswordProblem };
 
 /** Sign-in decisions. No HTTP here: routes call these and render the outcome. */
 export function createAccountService(deps: {
   users: UsersRepository;
   passwords: PasswordHasher;
   lockout: Lockout;
+  policy: PasswordPolicy;
   audit: AuditLog;
   /** Runs a change and its audit event in one transaction. */
   transaction: Storage['transaction'];
@@ -78,12 +79,9 @@ export function createAccountService(deps: {
      */
     async changePassword(userId: string, current: string, next: string, origin: RequestOrigin = {}): Promise<PasswordChange> {
       if (!(await passwords.verify(await users.passwordHash(userId), current))) return { ok: false, reason: 'wrong-current-password' };
-      try {
-        checkPassword(next);
-      } catch (error) {
-        if (error instanceof UserInputError) return { ok: false, reason: 'weak-password', problem: error.message.replace(/^password: /, '') };
-        throw error;
-      }
+      const user = await users.findById(userId);
+      const problem = await deps.policy.problem(next, { email: user?.email ?? '' });
+      if (problem) return { ok: false, reason: 'weak-password', problem };
       const hash = await passwords.hash(next);
       await deps.transaction(async (tx) => {
         await tx.users.setPasswordHash(userId, hash);

@@ -1,6 +1,7 @@
 import argon2 from 'argon2';
 import type { Config } from '../config/schema.js';
 import { verifyLegacyPassword } from './legacy-passwords.js';
+import { normalizePassword } from './password-policy.js';
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -13,7 +14,21 @@ export interface PasswordHasher {
   needsRehash(hash: string): boolean;
 }
 
-export const MAX_PASSWORD_LENGTH = 256;
+/**
+ * The longest input looked at, in UTF-16 code units: a guard against hashing huge bodies, far
+ * above what the policy lets anyone set (passwordPolicy.maxLength ≤ 1024 code points).
+ */
+export const MAX_PASSWORD_INPUT = 4096;
+
+/**
+ * The forms a typed password is tried in. Hashes are made of the NFKC form (NIST SP 800-63B
+ * §5.1.1.2); hashes made before that (and imported ones) are of the password as typed, so a
+ * password that NFKC changes is also tried as typed. ASCII never changes: one form, one try.
+ */
+function candidates(password: string): string[] {
+  const normalized = normalizePassword(password);
+  return normalized === password ? [password] : [normalized, password];
+}
 
 export function createPasswordHasher(settings: Config['passwords']['argon2']): PasswordHasher {
   const options = {
@@ -30,15 +45,15 @@ export function createPasswordHasher(settings: Config['passwords']['argon2']): P
   const dummyHash = () => (dummy ??= argon2.hash('gatehouse-timing-equaliser', options));
 
   return {
-    hash: (password) => argon2.hash(password, options),
+    hash: (password) => argon2.hash(normalizePassword(password), options),
     async verify(hash, password) {
-      if (password.length > MAX_PASSWORD_LENGTH) return false;
-      if (!hash) {
-        await argon2.verify(await dummyHash(), password).catch(() => false);
-        return false;
+      if (password.length > MAX_PASSWORD_INPUT) return false;
+      // A wrong password costs as many verifications with or without an account (one per form).
+      for (const candidate of candidates(password)) {
+        if (!hash) await argon2.verify(await dummyHash(), candidate).catch(() => false);
+        else if (hash.startsWith('$argon2id$') ? await argon2.verify(hash, candidate).catch(() => false) : await verifyLegacyPassword(hash, candidate)) return true;
       }
-      if (!hash.startsWith('$argon2id$')) return verifyLegacyPassword(hash, password);
-      return argon2.verify(hash, password).catch(() => false);
+      return false;
     },
     needsRehash(hash) {
       // argon2.needsRehash compares the parameters only, not the variant: argon2i is rehashed here.

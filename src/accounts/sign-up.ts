@@ -5,7 +5,8 @@ import { DuplicateEmailError } from '../storage/users.repository.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import type { PasswordHasher } from './passwords.js';
 import type { EmailAddressService } from './email-address.js';
-import { checkEmail, checkName, checkPassword, UserInputError } from './user-admin.js';
+import type { PasswordPolicy } from './password-policy.js';
+import { checkEmail, checkName, UserInputError } from './user-admin.js';
 
 export interface SignUpInput {
   email: string;
@@ -40,6 +41,8 @@ export function isAllowedDomain(email: string, allowed: readonly string[]): bool
 export function createSignUpService(deps: {
   storage: Pick<Storage, 'users' | 'transaction'>;
   passwords: PasswordHasher;
+  /** The password policy (docs/passwords.md); its refusal is a PasswordPolicyError on 'password'. */
+  policy: PasswordPolicy;
   audit: AuditLog;
   emailAddress: Pick<EmailAddressService, 'issueVerification'>;
   settings: SignUpSettings;
@@ -64,7 +67,7 @@ export function createSignUpService(deps: {
       const email = checkEmail(input.email);
       if (!isAllowedDomain(email, settings.allowedEmailDomains)) throw new UserInputError('email-domain', 'this domain may not register');
       const name = checkName(input.name);
-      const passwordHash = await passwords.hash(checkPassword(input.password));
+      const passwordHash = await passwords.hash(await deps.policy.enforce(input.password, { email }));
       const owner = await storage.users.findByEmail(email);
       if (owner) return recordAttemptOnTakenAddress(owner, origin);
       try {

@@ -1,9 +1,8 @@
 import type { NewUser } from '../storage/users.repository.js';
 import type { SecretBox } from '../security/secret-box.js';
-import { MAX_PASSWORD_LENGTH, type PasswordHasher } from './passwords.js';
+import type { PasswordHasher } from './passwords.js';
+import type { PasswordPolicy } from './password-policy.js';
 import { TOTP_SECRET_CONTEXT } from './totp.js';
-
-export const MIN_PASSWORD_LENGTH = 12;
 
 export class UserInputError extends Error {
   constructor(readonly field: string, message: string) {
@@ -20,15 +19,6 @@ export function checkEmail(email: string): string {
   const value = email.trim();
   if (value.length > 320 || !EMAIL.test(value)) throw new UserInputError('email', `"${email}" is not an email address`);
   return value;
-}
-
-/** Length rules per NIST SP 800-63B; the breached-password list arrives with account lifecycle work. */
-export function checkPassword(password: string): string {
-  if ([...password].length < MIN_PASSWORD_LENGTH) {
-    throw new UserInputError('password', `must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  }
-  if (password.length > MAX_PASSWORD_LENGTH) throw new UserInputError('password', `must be at most ${MAX_PASSWORD_LENGTH} characters`);
-  return password;
 }
 
 export function checkTotpSecret(secret: string): string {
@@ -56,13 +46,13 @@ export function checkName(name: string | null | undefined): string | null {
 }
 
 /**
- * A new user's row as storage takes it, after every rule: email, name, password policy (hashed
- * here), TOTP secret (sealed here). Hashing is slow, so callers run it before opening a transaction.
+ * A new user's row as storage takes it, after every rule: email, name, password policy
+ * (password-policy.ts; hashed here), TOTP secret (sealed here). Hashing is slow, so callers run it before opening a transaction.
  */
-export async function prepareNewUser(input: NewUserFields, passwords: PasswordHasher, box: SecretBox): Promise<NewUser> {
+export async function prepareNewUser(input: NewUserFields, passwords: PasswordHasher, policy: PasswordPolicy, box: SecretBox): Promise<NewUser> {
   const email = checkEmail(input.email);
   const name = checkName(input.name);
-  const passwordHash = input.password ? await passwords.hash(checkPassword(input.password)) : null;
+  const passwordHash = input.password ? await passwords.hash(await policy.enforce(input.password, { email })) : null;
   const totpSecretEncrypted = input.totpSecret ? box.seal(checkTotpSecret(input.totpSecret), TOTP_SECRET_CONTEXT) : null;
   return { email, name, emailVerified: input.emailVerified ?? false, passwordHash, totpSecretEncrypted };
 }

@@ -3,6 +3,7 @@ import type { Storage } from '../storage/storage.js';
 import type { AuditLog } from '../security/audit.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
+import type { PasswordPolicy } from '../accounts/password-policy.js';
 import type { SecondFactorService } from '../accounts/second-factors.js';
 import type { ProviderHost } from '../oidc/provider.js';
 import { createUserImport } from '../accounts/user-import.js';
@@ -22,6 +23,8 @@ export interface AdminServiceDeps {
   audit: AuditLog;
   box: SecretBox;
   passwords: PasswordHasher;
+  /** Applied to every password an admin sets or gives a new user (docs/passwords.md). */
+  policy: PasswordPolicy;
   secondFactors: SecondFactorService;
   /** Sign-in lockouts: admins see and clear them. */
   lockout: Lockout;
@@ -40,7 +43,7 @@ export function createAdminServices(deps: AdminServiceDeps) {
   return {
     clients: createClientsAdmin({ storage, audit }),
     users: createUsersAdmin({
-      storage, audit, sessionsEnded, box: deps.box, passwords: deps.passwords, secondFactors: deps.secondFactors, lockout: deps.lockout,
+      storage, audit, sessionsEnded, box: deps.box, passwords: deps.passwords, policy: deps.policy, secondFactors: deps.secondFactors, lockout: deps.lockout,
       userImport: createUserImport({ users: storage.users, box: deps.box, transaction: storage.transaction }),
     }),
     roles: createRolesAdmin({ storage, audit }),

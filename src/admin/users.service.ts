@@ -6,8 +6,9 @@ import { DuplicateEmailError, normalizeEmail } from '../storage/users.repository
 import { RoleInputError } from '../storage/roles.repository.js';
 import type { AuditLog } from '../security/audit.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
+import type { PasswordPolicy } from '../accounts/password-policy.js';
 import type { FactorSummary, SecondFactorService } from '../accounts/second-factors.js';
-import { checkEmail, checkName, checkPassword, prepareNewUser, UserInputError, type NewUserFields } from '../accounts/user-admin.js';
+import { checkEmail, checkName, prepareNewUser, UserInputError, type NewUserFields } from '../accounts/user-admin.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { Lockout, LockoutStatus } from '../security/lockout.js';
 import { ImportRejectedError, type ImportSummary, type UserImport } from '../accounts/user-import.js';
@@ -55,7 +56,7 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
  * in one transaction; disabling or deleting a user ends their sessions and tokens in it too.
  */
 export function createUsersAdmin(deps: {
-  storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; secondFactors: SecondFactorService; userImport: UserImport; lockout: Lockout;
+  storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; policy: PasswordPolicy; secondFactors: SecondFactorService; userImport: UserImport; lockout: Lockout;
   /** Back-channel logout for the sessions that disabling or deleting a user ends. */
   sessionsEnded: SessionsEnded;
 }) {
@@ -77,7 +78,7 @@ export function createUsersAdmin(deps: {
 
     create: (input: NewUserInput, actor: AdminActor): Promise<UserRow> => guarded(async () => {
       // Hashing is slow: done before the transaction opens, not while it holds a connection.
-      const fields = await prepareNewUser(input, passwords, deps.box);
+      const fields = await prepareNewUser(input, passwords, deps.policy, deps.box);
       return storage.transaction(async (tx) => {
         const user = await tx.users.create(fields);
         for (const role of new Set(input.roles ?? [])) await tx.roles.assign(user.id, role);
@@ -128,8 +129,8 @@ export function createUsersAdmin(deps: {
     },
 
     setPassword: (id: string, password: string, actor: AdminActor): Promise<void> => guarded(async () => {
-      await existing(id);
-      const hash = await passwords.hash(checkPassword(password));
+      const user = await existing(id);
+      const hash = await passwords.hash(await deps.policy.enforce(password, user));
       await storage.transaction(async (tx) => {
         await tx.users.setPasswordHash(id, hash);
         await recordAdminAction(audit, tx, actor, 'user.password_set', { subjectId: id });

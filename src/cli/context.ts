@@ -5,6 +5,11 @@ import { openStorage, type OpenedStorage } from '../storage/storage.js';
 import { createSecretBox } from '../security/secret-box.js';
 import { loadKeyEncryptionSecret } from '../security/key-encryption-secret.js';
 import { createPasswordHasher } from '../accounts/passwords.js';
+import { createPasswordPolicy } from '../accounts/password-policy.js';
+import { shippedBreachedList } from '../accounts/breached-passwords.js';
+import { loadCatalogue } from '../i18n/catalogue.js';
+import { createTranslator } from '../i18n/translator.js';
+import { DEFAULT_LOCALE } from '../i18n/locale.js';
 import { createUserImport } from '../accounts/user-import.js';
 import { createKeyManager } from '../oidc/keys.js';
 import { createTotpService } from '../accounts/totp.js';
@@ -83,7 +88,11 @@ function buildServices(config: Config, opened: OpenedStorage, counters: CounterS
     provider, oidc: storage.oidc, transaction: storage.transaction, audit,
     defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
   });
-  const admin = createAdminServices({ config, storage, audit, box, passwords: createPasswordHasher(config.passwords.argon2), secondFactors, lockout, initialAccessTokens });
+  // The CLI speaks English; the breached list loads only if a command sets a password.
+  const policy = createPasswordPolicy({
+    settings: config.passwordPolicy, breached: shippedBreachedList, english: createTranslator(loadCatalogue(), DEFAULT_LOCALE).t,
+  });
+  const admin = createAdminServices({ config, storage, audit, box, passwords: createPasswordHasher(config.passwords.argon2), policy, secondFactors, lockout, initialAccessTokens });
   return {
     opened,
     storage,

@@ -115,6 +115,13 @@ export const configSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: ['accountFreeFailures'], message: 'must be at least freeFailures (failures from one address count for the account too)' });
     }
   }),
+  passwordPolicy: z.strictObject({
+    minLength: z.number().int().min(8).max(64),
+    maxLength: z.number().int().min(128).max(1024),
+  }),
+  passwordReset: z.strictObject({
+    linkTtlSeconds: z.number().int().min(300).max(86_400),
+  }),
   mfa: z.strictObject({
     policy: z.enum(['optional', 'required']),
     reauthenticationSeconds: seconds,

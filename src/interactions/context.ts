@@ -38,7 +38,7 @@ export interface InteractionDeps {
   audit: AuditLog;
   /** Rate limits on the sign-in steps (src/security/rate-limits.ts). */
   limits: RateLimits;
-  config: Pick<Config, 'acr' | 'sessions' | 'branding'>;
+  config: Pick<Config, 'acr' | 'sessions' | 'branding' | 'passwordPolicy'>;
   /** Each step speaks the language of its interaction's ui_locales (OIDC Core §3.1.2.1). */
   translatorFor: (locale: Locale) => Translator;
   /** Sign-up and email verification (src/interactions/signup.ts). */

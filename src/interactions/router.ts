@@ -5,8 +5,8 @@ import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';
 import { requestTranslator } from '../http/localize.js';
 import { requireSameOrigin } from '../security/csrf.js';
-import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
 import { lockedOutMessage } from '../i18n/duration.js';
+import { passwordLength } from '../accounts/password-policy.js';
 import { formField, interactionOrigin, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
 import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } from './steps.js';
 import { addMfaRoutes, renderMfa } from './mfa.js';
@@ -70,7 +70,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   router.post('/login', form, requirePrompt('login', 'select_account'), async (ctx: WithInteractionContext) => {
     const email = formField(ctx, 'email').trim();
     const password = formField(ctx, 'password');
-    if (!email || !password || email.length > 320 || password.length > MAX_PASSWORD_LENGTH) {
+    if (!email || !password || email.length > 320 || password.length > 4 * deps.config.passwordPolicy.maxLength || passwordLength(password) > deps.config.passwordPolicy.maxLength) {
       ctx.status = 400;
       return renderLogin(deps, ctx, { email, error: 'login.missingFields' });
     }

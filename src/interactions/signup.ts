@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Middleware, Next } from 'koa';
-import { MIN_PASSWORD_LENGTH, UserInputError } from '../accounts/user-admin.js';
-import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
+import { UserInputError } from '../accounts/user-admin.js';
+import { PasswordPolicyError } from '../accounts/password-policy.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import { AppError, assertThat } from '../http/errors.js';
 import { translatorOf } from '../self-service/context.js';
@@ -17,7 +17,6 @@ const FIELD_ERRORS: Record<string, string> = {
   email: 'signup.errors.email',
   'email-domain': 'signup.errors.emailDomain',
   name: 'signup.errors.name',
-  password: 'signup.errors.password',
 };
 
 async function renderPage(deps: InteractionDeps, ctx: WithInteractionContext, view: string, titleKey: string, locals: Record<string, unknown> = {}) {
@@ -28,7 +27,8 @@ async function renderPage(deps: InteractionDeps, ctx: WithInteractionContext, vi
 }
 
 const renderForm = (deps: InteractionDeps, ctx: WithInteractionContext, values: { email?: string; name?: string; error?: string } = {}) =>
-  renderPage(deps, ctx, 'signup', 'signup.title', { email: values.email ?? '', name: values.name ?? '', error: values.error, minPasswordLength: MIN_PASSWORD_LENGTH, maxPasswordLength: MAX_PASSWORD_LENGTH });
+  renderPage(deps, ctx, 'signup', 'signup.title', { email: values.email ?? '', name: values.name ?? '', error: values.error,
+    minPasswordLength: deps.config.passwordPolicy.minLength, maxPasswordLength: deps.config.passwordPolicy.maxLength });
 
 /**
  * Self-registration inside a sign-in (/interaction/:uid/signup), so the new user continues to
@@ -59,7 +59,11 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, form: Mid
     } catch (error) {
       if (!(error instanceof UserInputError)) throw error;
       ctx.status = 400;
-      return renderForm(deps, ctx, { email: input.email, name: input.name, error: i18n.t(FIELD_ERRORS[error.field] ?? 'signup.errors.email', { min: MIN_PASSWORD_LENGTH, max: MAX_PASSWORD_LENGTH }) });
+      // A password refusal names the rule it broke (password-policy catalogue).
+      const message = error instanceof PasswordPolicyError
+        ? i18n.t(error.problem.key, error.problem.params)
+        : i18n.t(FIELD_ERRORS[error.field] ?? 'signup.errors.email');
+      return renderForm(deps, ctx, { email: input.email, name: input.name, error: message });
     }
     // The page is decided before any mail goes out, and the mail is not awaited: neither the
     // answer nor its timing depends on which of the two mails is sent.

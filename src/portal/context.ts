@@ -35,7 +35,7 @@ export interface WithPortalContext extends Context {
 }
 
 export interface PortalDeps {
-  config: Pick<Config, 'issuer' | 'mfa'>;
+  config: Pick<Config, 'issuer' | 'mfa' | 'passwordPolicy'>;
   host: ProviderHost;
   storage: Storage;
   accounts: AccountService;

@@ -11,8 +11,6 @@ import { addSelfSignInRoutes } from '../http/self-sign-in.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 import { accountOrigin } from './account-client.js';
 import type { Translator } from '../i18n/translator.js';
-import { MAX_PASSWORD_LENGTH } from '../accounts/passwords.js';
-import { MIN_PASSWORD_LENGTH } from '../accounts/user-admin.js';
 import { RECOVERY_CODE_COUNT } from '../accounts/recovery-codes.js';
 import { addEmailRoutes } from './email-routes.js';
 import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
@@ -25,13 +23,6 @@ const pendingBinding = (sid: string) => `account:${sid}`;
  */
 function eventWord(i18n: Translator, action: string): string {
   return i18n.find(`events.${action}`) ?? action;
-}
-
-/** The words of a refused new password, from the policy's problem (src/accounts/user-admin.ts). */
-function weakPasswordMessage(i18n: Translator, problem: string): string {
-  if (/at least/.test(problem)) return i18n.t('account.password.tooShort', { min: i18n.formatNumber(MIN_PASSWORD_LENGTH) });
-  if (/at most/.test(problem)) return i18n.t('account.password.tooLong', { max: i18n.formatNumber(MAX_PASSWORD_LENGTH) });
-  return i18n.t('account.password.refused');
 }
 
 /**
@@ -71,7 +62,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       summary,
       recoveryLeft,
       recoveryTotal: RECOVERY_CODE_COUNT,
-      minPasswordLength: MIN_PASSWORD_LENGTH,
+      minPasswordLength: deps.config.passwordPolicy.minLength,
       keys: factors.filter((f) => f.type === 'webauthn'),
       events,
       eventWord: (action: string) => eventWord(i18n, action),
@@ -102,7 +93,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
     const changed = await deps.accounts.changePassword(userId, current, next, accountOrigin(ctx));
     if (!changed.ok) {
       const { i18n } = ctx.state;
-      const error = changed.reason === 'weak-password' ? weakPasswordMessage(i18n, changed.problem) : i18n.t('account.password.wrongCurrent');
+      const error = changed.reason === 'weak-password' ? i18n.t(changed.problem.key, changed.problem.params) : i18n.t('account.password.wrongCurrent');
       return renderPage(ctx, { error, status: 400 });
     }
     ctx.status = 303;

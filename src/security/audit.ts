@@ -23,6 +23,7 @@ export type AuditAction =
   | 'mfa.webauthn.registered' | 'mfa.webauthn.renamed' | 'mfa.webauthn.removed' | 'mfa.webauthn.counter_regressed'
   | 'mfa.reset'
   | 'password.changed'
+  | 'password.reset_requested' | 'password.reset'
   | 'signup.registered' | 'signup.address_taken' | 'signin.email_unverified'
   | 'email.verification_sent' | 'email.verified' | 'email.change_requested' | 'email.changed'
   | 'refresh_token.reuse_detected'

@@ -29,8 +29,8 @@ export function createAccountMail(deps: { mailer: Mailer; log: Logger; issuer: s
     });
   }
 
-  const send = (to: string, template: string, i18n: Translator, locals: Record<string, string>) =>
-    sendInBackground({ to, template, subjectKey: `email.${template}.subject`, i18n, locals: { productName, ...locals } });
+  const send = (to: string, template: string, i18n: Translator, locals: Record<string, string>, subjectKey = `email.${template}.subject`) =>
+    sendInBackground({ to, template, subjectKey, i18n, locals: { productName, ...locals } });
 
   return {
     /** The link that proves the address (verify-email). */
@@ -48,6 +48,14 @@ export function createAccountMail(deps: { mailer: Mailer; log: Logger; issuer: s
     /** To the old address once the change is made: the account has moved, and what to do if that was not its owner. */
     addressChangedNotice: (to: string, newEmail: string, i18n: Translator) =>
       send(to, 'email-changed-notice', i18n, { newEmail: maskEmail(newEmail), resetLink: url('/password/forgot', i18n) }),
+
+    /** The link that lets the owner of the address choose a new password (reset-password). */
+    passwordReset: (to: string, token: string, minutes: number, i18n: Translator) =>
+      send(to, 'password-reset', i18n, { email: to, link: url('/password/reset', i18n, token), minutes: String(minutes) }, 'password-mail.reset.subject'),
+
+    /** After a reset: the password changed, and what to do if that was not the owner. */
+    passwordChanged: (to: string, i18n: Translator) =>
+      send(to, 'password-changed', i18n, { email: to, when: i18n.formatDate(new Date()), resetUrl: url('/password/forgot', i18n) }, 'password-mail.changed.subject'),
   };
 }
 

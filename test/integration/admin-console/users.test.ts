@@ -54,7 +54,7 @@ describe.each(BACKENDS)('admin console: users (%s)', (backend) => {
     const email = uniqueEmail('console');
     const short = await postForm(ua, page, '/admin/users', { email, name: 'New Person', password: 'short', email_verified: '1' });
     expect(short.status).toBe(400);
-    expect(short.html).toMatch(/id="f-password-error">must be at least 12 characters/);
+    expect(short.html).toMatch(/id="f-password-error">The password must be at least 12 characters long/);
     expect(short.html).toContain(`value="${email}"`);
     expect(short.html).not.toContain('value="short"');
     expect(await storage().users.findByEmail(email)).toBeNull();

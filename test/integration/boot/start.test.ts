@@ -45,7 +45,7 @@ describe('npm start on the embedded default', () => {
   });
 
   it('lets the CLI create a user and a client while the server runs', async () => {
-    const user = await runBuiltCli(['users', 'create', '--email', 'first@example.com', '--password', 'a long first password', '--json'], env);
+    const user = await runBuiltCli(['users', 'create', '--email', 'first@example.com', '--password', 'a long opening passphrase', '--json'], env);
     expect(user.code).toBe(0);
     expect(JSON.parse(user.stdout)).toMatchObject({ email: 'first@example.com' });
     const client = await runBuiltCli(['clients', 'create', '--name', 'First', '--redirect-uri', 'http://localhost:8080/cb', '--first-party', '--json'], env);

@@ -99,8 +99,10 @@ describe.each(BACKENDS)('self-registration (%s)', (backend) => {
     const cases = [
       { email: 'not-an-address', password: PASSWORD, message: 'Enter a valid email address.' },
       { email: uniqueEmail('x').replace('example.test', 'elsewhere.test'), password: PASSWORD, message: 'Accounts cannot be created with an address at this domain' },
-      { email: uniqueEmail('short'), password: 'too short', message: 'Choose a different password' },
-      { email: uniqueEmail('long'), password: 'x'.repeat(300), message: 'Choose a different password' },
+      { email: uniqueEmail('short'), password: 'too short', message: 'The password must be at least 12 characters long.' },
+      { email: uniqueEmail('long'), password: 'x'.repeat(300), message: 'The password must be at most 256 characters long.' },
+      { email: uniqueEmail('common'), password: 'Password1234', message: 'This password is on a list of common or leaked passwords' },
+      { email: 'harbourlight@example.test', password: 'HarbourLight forever', message: 'must not contain your email address' },
     ];
     for (const input of cases) {
       const page = await submitSignUp(ua, form, input);

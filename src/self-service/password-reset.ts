@@ -1,0 +1,102 @@
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context } from 'koa';
+import type { Config } from '../config/schema.js';
+import type { PasswordReset } from '../accounts/password-reset.js';
+import { checkEmail, UserInputError } from '../accounts/user-admin.js';
+import { noStore } from '../http/security-headers.js';
+import { requestOrigin } from '../http/request-origin.js';
+import type { ViewRenderer } from '../http/views.js';
+import type { Translator } from '../i18n/translator.js';
+import { requireSameOrigin } from '../security/csrf.js';
+import { formField } from '../interactions/context.js';
+import type { SelfServiceDeps } from './context.js';
+
+export interface PasswordResetRouteDeps {
+  reset: PasswordReset;
+  /** The account mails and the public-form CSRF the other self-service pages use too. */
+  selfService: Pick<SelfServiceDeps, 'mail' | 'publicForm' | 'limits'>;
+  views: ViewRenderer;
+  config: Pick<Config, 'issuer' | 'passwordPolicy' | 'passwordReset'>;
+}
+
+interface WithPublicFormContext extends Context {
+  state: { i18n: Translator; formCsrf: string };
+}
+
+/** The sign-in the user came from (an interaction uid): carried through the forms, never trusted as more. */
+function interactionOf(value: unknown): string | null {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value) ? value : null;
+}
+
+/**
+ * /password/forgot (ask for a link) and /password/reset (the mailed link): public pages with no
+ * session, so their forms use the cookie-bound CSRF token (security/csrf.ts createPublicFormCsrf).
+ * Asking is limited per IP and per typed address (docs/abuse-protection.md): the address limit
+ * counts what was typed, whether or not it has an account, so a 429 reveals nothing either.
+ */
+export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router {
+  const router = new Router({ prefix: '/password' });
+  const { issuer, passwordPolicy } = deps.config;
+  const { publicForm, mail } = deps.selfService;
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const minutes = Math.round(deps.config.passwordReset.linkTtlSeconds / 60);
+
+  const render = async (ctx: WithPublicFormContext, view: string, titleKey: string, locals: Record<string, unknown> = {}, status = 200) => {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = await deps.views.render(`password/${view}`, {
+      title: ctx.state.i18n.t(titleKey), i18n: ctx.state.i18n, csrf: ctx.state.formCsrf, minLength: passwordPolicy.minLength, minutes, ...locals,
+    });
+  };
+
+  const showForgot = (ctx: WithPublicFormContext, locals: { email: string; interaction: string | null; error?: string }, status = 200) =>
+    render(ctx, 'forgot', 'password-reset.forgot.title', locals, status);
+  const showInvalidLink = (ctx: WithPublicFormContext) => render(ctx, 'link-invalid', 'password-reset.invalid.title', {}, 400);
+
+  router.use(noStore, requireSameOrigin(new URL(issuer).origin));
+
+  router.get('/forgot', publicForm.prepare, (ctx: WithPublicFormContext) =>
+    showForgot(ctx, { email: '', interaction: interactionOf(ctx.query.interaction) }));
+
+  router.post('/forgot', form, publicForm.verify, publicForm.prepare, async (ctx: WithPublicFormContext) => {
+    await deps.selfService.limits.consume(ctx, 'passwordResetIp');
+    const interaction = interactionOf(formField(ctx, 'interaction'));
+    const typed = formField(ctx, 'email');
+    let email: string;
+    try {
+      email = checkEmail(typed);
+    } catch (error) {
+      if (!(error instanceof UserInputError)) throw error;
+      return showForgot(ctx, { email: typed.slice(0, 320), interaction, error: ctx.state.i18n.t('password-reset.forgot.invalid_email') }, 400);
+    }
+    await deps.selfService.limits.consume(ctx, 'passwordResetEmail', email);
+    const issued = await deps.reset.request({ email, interactionUid: interaction, origin: requestOrigin(ctx) });
+    // The same page whether or not the address has an account, and nothing of what was typed;
+    // the mail goes out after the page is ready and is not awaited (no SMTP timing either).
+    await render(ctx, 'forgot-sent', 'password-reset.sent.title', { interaction });
+    if (issued) mail.passwordReset(issued.user.email, issued.token, minutes, ctx.state.i18n);
+  });
+
+  router.get('/reset', publicForm.prepare, async (ctx: WithPublicFormContext) => {
+    const opened = await deps.reset.open(ctx.query.token);
+    if (!opened.ok) return showInvalidLink(ctx);
+    return render(ctx, 'reset', 'password-reset.reset.title', { token: String(ctx.query.token), email: opened.user.email });
+  });
+
+  router.post('/reset', form, publicForm.verify, publicForm.prepare, async (ctx: WithPublicFormContext) => {
+    const token = formField(ctx, 'token');
+    const password = formField(ctx, 'password');
+    const again = (error: string, email: string) => render(ctx, 'reset', 'password-reset.reset.title', { token, email, error }, 400);
+    const opened = await deps.reset.open(token);
+    if (!opened.ok) return showInvalidLink(ctx);
+    if (password !== formField(ctx, 'password_confirm')) return again(ctx.state.i18n.t('password-reset.reset.mismatch'), opened.user.email);
+    const outcome = await deps.reset.complete(token, password, requestOrigin(ctx));
+    if (!outcome.ok && outcome.reason === 'weak-password') return again(ctx.state.i18n.t(outcome.problem.key, outcome.problem.params), opened.user.email);
+    if (!outcome.ok) return showInvalidLink(ctx);
+    await render(ctx, 'reset-done', 'password-reset.done.title', { interaction: outcome.interactionUid });
+    mail.passwordChanged(outcome.user.email, ctx.state.i18n);
+  });
+
+  return router;
+}

@@ -1,0 +1,89 @@
+import { BACKENDS } from '../../helpers/backends.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
+import { uniqueEmail } from '../../helpers/factories.js';
+import { BOOT_TIMEOUT, buildRp, openAuthorization, submitLogin, type TestRp } from '../../helpers/sessions.js';
+import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
+import { startLogoutReceiver, verifyLogoutToken, type LogoutReceiver } from '../../helpers/logout-receiver.js';
+import { requestReset, resetLinkFor, submitNewPassword } from '../../helpers/password-reset.js';
+import { from, randomIp } from '../limits/support.js';
+import { signInRemembering } from '../sessions/support.js';
+
+const NEW_PASSWORD = 'copper meadow lantern ninety';
+
+/**
+ * What a password reset does beyond the new password: the clients of the sessions it ends hear
+ * of it (back-channel logout), a lockout on the account is lifted, and asking is rate limited.
+ */
+describe.each(BACKENDS)('password reset effects (%s)', (backend) => {
+  let server: TestServer;
+  let mail: MailCatcher;
+  let receiver: LogoutReceiver;
+  let rp: TestRp;
+  beforeAll(async () => {
+    mail = await startMailCatcher();
+    receiver = await startLogoutReceiver();
+    server = await startTestServer(backend, {
+      mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
+      http: { trustProxy: true },
+      lockout: { freeFailures: 2, accountFreeFailures: 2, baseDelaySeconds: 600, maxDelaySeconds: 900 },
+      rateLimits: { passwordResetEmail: { points: 2, durationSeconds: 3600 }, passwordResetIp: { points: 4, durationSeconds: 3600 } },
+    });
+    rp = await buildRp(server, { firstParty: true, backchannelLogoutUri: receiver.uri, backchannelLogoutSessionRequired: true });
+  }, BOOT_TIMEOUT);
+  afterAll(async () => {
+    await server?.gatehouse.backchannelSettled();
+    await server?.close();
+    await mail?.close();
+    await receiver?.close();
+  });
+
+  const resetFrom = async (ip: string, email: string) => {
+    const ua = new UserAgent(server.issuer, from(ip));
+    const form = await ua.get('/password/forgot');
+    return ua.post(new URL('/password/forgot', server.issuer).toString(), { csrf: csrfToken(form.html), email });
+  };
+
+  it('tells every client of the ended sessions, and lifts the lockout of the account', async () => {
+    const user = await server.buildUser();
+    const ip = randomIp();
+    const ua = new UserAgent(server.issuer, from(ip));
+    await signInRemembering(ua, rp, user, true);
+
+    // Two wrong passwords from this address: it must wait ten minutes.
+    for (let i = 0; i < 2; i += 1) {
+      const attacker = new UserAgent(server.issuer, from(ip));
+      const { page } = await openAuthorization(attacker, rp, server.issuer);
+      expect((await submitLogin(attacker, page, user.email, 'not the password at all', from(ip))).status).toBe(401);
+    }
+    const waiting = new UserAgent(server.issuer, from(ip));
+    const { page: locked } = await openAuthorization(waiting, rp, server.issuer);
+    expect((await submitLogin(waiting, locked, user.email, user.password, from(ip))).status).toBe(429);
+
+    expect((await requestReset(new UserAgent(server.issuer, from(randomIp())), user.email)).status).toBe(200);
+    const done = await submitNewPassword(new UserAgent(server.issuer, from(randomIp())), await resetLinkFor(mail, user.email), NEW_PASSWORD);
+    expect(done.status).toBe(200);
+
+    const { payload } = await verifyLogoutToken(await receiver.next(), server.issuer, rp.client.clientId);
+    expect(payload).toMatchObject({ iss: server.issuer, aud: rp.client.clientId, sub: user.id });
+    expect(payload.sid).toEqual(expect.any(String));
+
+    const again = new UserAgent(server.issuer, from(ip));
+    const { page } = await openAuthorization(again, rp, server.issuer);
+    const signedIn = await submitLogin(again, page, user.email, NEW_PASSWORD, from(ip));
+    expect(signedIn.status).toBe(303);
+  });
+
+  it('limits requests per typed address (known or not alike) and per IP with 429 and Retry-After', async () => {
+    for (const email of [(await server.buildUser()).email, uniqueEmail('nobody')]) {
+      expect((await resetFrom(randomIp(), email)).status).toBe(200);
+      expect((await resetFrom(randomIp(), email)).status).toBe(200);
+      const refused = await resetFrom(randomIp(), email);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    const ip = randomIp();
+    for (let i = 0; i < 4; i += 1) expect((await resetFrom(ip, uniqueEmail(`ip${i}`))).status).toBe(200);
+    expect((await resetFrom(ip, uniqueEmail('ip-last'))).status).toBe(429);
+  });
+});
