@@ -17,6 +17,7 @@ import { createAdminConsoleRouter } from './admin/console/router.js';
 import { errorHandler } from './http/error-handler.js';
 import { securityHeaders } from './http/security-headers.js';
 import { assignRequestId } from './http/request-id.js';
+import { serveProviderMetadata } from './http/provider-metadata.js';
 import { serveAssets, WEBAUTHN_BROWSER_BUNDLE } from './http/assets.js';
 import { createHealthRouter } from './http/health.js';
 import { logoOrigin, serveBrandStylesheet } from './http/brand.js';
@@ -62,10 +63,12 @@ export function createApp(deps: AppDeps): Koa {
   const adminConsole = createAdminConsoleRouter({ ...deps.portal, config: deps.config, admin: deps.admin });
 
   app.use(assignRequestId);
-  app.use(localize(deps.translatorFor));
-  app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE)));
   const logo = logoOrigin(deps.config.branding.logoUrl);
   app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:'), imageOrigins: logo ? [logo] : [] }));
+  // Discovery and JWKS from precomputed bytes, before the work they do not need (docs/provider-metadata.md).
+  app.use(serveProviderMetadata(() => deps.host.metadata));
+  app.use(localize(deps.translatorFor));
+  app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE)));
   app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));
   app.use(serveBrandStylesheet(deps.config.branding.colours));
   app.use(health.routes());

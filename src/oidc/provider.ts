@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { KeyManager, KeyMaterial } from './keys.js';
 import { attachProviderEvents } from './events.js';
+import { snapshotMetadata, type MetadataSnapshot } from './metadata-snapshot.js';
 import type { AuditLog } from '../security/audit.js';
 
 /**
@@ -17,6 +18,11 @@ export interface ProviderHost {
   readonly current: Provider;
   /** Cookie-signing keys of the current provider, newest first. */
   readonly cookieKeys: string[];
+  /**
+   * The current provider's discovery document and JWKS as it answers them, taken when it was
+   * built; null when that failed (the provider then answers them itself).
+   */
+  readonly metadata: MetadataSnapshot | null;
   /** Koa middleware that hands the request to the current provider. */
   readonly middleware: Middleware;
   /** Checks the database for a changed key set; true when the provider was rebuilt. */
@@ -32,21 +38,27 @@ export async function createProviderHost(
     extend?: (provider: Provider) => void;
   },
 ): Promise<ProviderHost> {
-  const build = (material: KeyMaterial) => {
+  // The snapshot is taken before the new provider is swapped in, so the JWKS served from
+  // bytes never lags behind the keys the provider signs with.
+  const build = async (material: KeyMaterial) => {
     const provider = new Provider(config.issuer, deps.buildOptions(material));
     provider.proxy = config.http.trustProxy;
     attachProviderEvents(provider, deps.log, deps.audit);
     deps.extend?.(provider);
-    return { provider, mounted: mount(provider), cookieKeys: material.cookieKeys };
+    const metadata = await snapshotMetadata(provider, config.issuer).catch((err: unknown) => {
+      deps.log.warn({ err }, 'could not precompute discovery and JWKS; the provider will answer them');
+      return null;
+    });
+    return { provider, mounted: mount(provider), cookieKeys: material.cookieKeys, metadata };
   };
 
   let fingerprint = await deps.keys.fingerprint();
-  let state = build(await deps.keys.load());
+  let state = await build(await deps.keys.load());
 
   const reloadKeys = async () => {
     const next = await deps.keys.fingerprint();
     if (next === fingerprint) return false;
-    state = build(await deps.keys.load());
+    state = await build(await deps.keys.load());
     fingerprint = next;
     deps.log.info('signing keys changed; provider reloaded');
     return true;
@@ -63,6 +75,9 @@ export async function createProviderHost(
     },
     get cookieKeys() {
       return state.cookieKeys;
+    },
+    get metadata() {
+      return state.metadata;
     },
     middleware: (ctx: Context, next: Next) => state.mounted(ctx, next),
     reloadKeys,

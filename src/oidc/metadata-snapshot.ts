@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Provider from 'oidc-provider';
+
+/** One of oidc-provider's answers, kept as bytes so that it can be replayed without the provider. */
+export interface PrecomputedResponse {
+  body: Buffer;
+  /** Strong validator (RFC 9110 §8.8.3): a digest of the exact bytes. */
+  etag: string;
+  /** The provider's response headers, less those that belong to one connection or one request. */
+  headers: Record<string, string>;
+  /** oidc-provider answered with CORS headers: it reflects the request's Origin, or `*` (lib/shared/cors.js). */
+  cors: boolean;
+}
+
+export interface MetadataSnapshot {
+  /**
+   * The issuer's origin. The documents hold absolute URLs built from the request's origin
+   * (oidc-provider's OIDCContext.urlFor), so they are replayed only to requests with this
+   * origin; any other (an internal host name, an untrusted proxy) still goes to the provider.
+   */
+  origin: string;
+  /** Request path → the provider's answer. */
+  byPath: ReadonlyMap<string, PrecomputedResponse>;
+}
+
+/**
+ * Headers that describe one exchange, not the document: Koa and Node set them per response,
+ * and CORS and Vary depend on the request (the replaying middleware sets them again).
+ */
+const PER_EXCHANGE = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'vary', 'access-control-allow-origin', 'access-control-expose-headers']);
+
+function replayable(headers: IncomingHttpHeaders): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || PER_EXCHANGE.has(name)) continue;
+    kept[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return kept;
+}
+
+function etagOf(body: Buffer): string {
+  return `"${createHash('sha256').update(body).digest('base64url')}"`;
+}
+
+function listenOnLoopback(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`oidc-provider did not answer ${path}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The request paths of the documents that are the same for every caller. */
+export function metadataPaths(provider: Provider): string[] {
+  // mountPath '': Gatehouse mounts the provider at the root of its app (src/app.ts).
+  return [provider.pathFor('discovery', { mountPath: '' }), provider.pathFor('jwks', { mountPath: '' })];
+}
+
+/**
+ * Asks the provider itself for its discovery document and JWKS, over HTTP on a throwaway
+ * loopback port, with the issuer's host and scheme, exactly as a relying party would (without
+ * an Origin header). Taking the provider's own bytes, not a copy of its logic, keeps the
+ * replayed answers identical when oidc-provider or the configuration changes.
+ */
+export async function snapshotMetadata(provider: Provider, issuer: string): Promise<MetadataSnapshot> {
+  const { host, protocol, origin } = new URL(issuer);
+  // Forwarded headers count only when the provider trusts a proxy, as for a real request.
+  const headers = { host, 'x-forwarded-host': host, 'x-forwarded-proto': protocol.slice(0, -1) };
+  const server = createServer(provider.callback());
+  try {
+    const port = await listenOnLoopback(server);
+    const byPath = new Map<string, PrecomputedResponse>();
+    for (const path of metadataPaths(provider)) {
+      const res = await get(port, path, headers);
+      if (res.status !== 200) throw new Error(`oidc-provider answered ${path} with ${res.status}`);
+      byPath.set(path, { body: res.body, etag: etagOf(res.body), headers: replayable(res.headers), cors: 'access-control-allow-origin' in res.headers });
+    }
+    return { origin, byPath };
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
