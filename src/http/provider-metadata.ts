@@ -21,7 +21,9 @@ export function serveProviderMetadata(current: () => MetadataSnapshot | null) {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     const snapshot = current();
     const response = snapshot?.byPath.get(ctx.path);
-    if (!snapshot || !response || ctx.origin !== snapshot.origin) return next();
+    // The origin oidc-provider builds its URLs from (ctx.href); a request line in absolute form
+    // ("GET http://host/jwks") carries its own, so it is left to the provider.
+    if (!snapshot || !response || !ctx.originalUrl.startsWith('/') || `${ctx.protocol}://${ctx.host}` !== snapshot.origin) return next();
     ctx.set(response.headers);
     ctx.set('Cache-Control', METADATA_CACHE_CONTROL);
     ctx.set('ETag', response.etag);

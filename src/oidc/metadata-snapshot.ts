@@ -65,10 +65,14 @@ function get(port: number, path: string, headers: Record<string, string>): Promi
   });
 }
 
-/** The request paths of the documents that are the same for every caller. */
+/**
+ * The documents that are the same for every caller. The two discovery paths are fixed by
+ * OIDC Discovery §4 and RFC 8414 §3 (oidc-provider registers both under one route name, so
+ * pathFor cannot tell them apart); the JWKS path is configurable.
+ */
 export function metadataPaths(provider: Provider): string[] {
   // mountPath '': Gatehouse mounts the provider at the root of its app (src/app.ts).
-  return [provider.pathFor('discovery', { mountPath: '' }), provider.pathFor('jwks', { mountPath: '' })];
+  return ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', provider.pathFor('jwks', { mountPath: '' })];
 }
 
 /**
