@@ -93,3 +93,10 @@ export async function tokenRequest(tokenEndpoint: string, authorization: string,
   }
   return json;
 }
+
+/** GET a public JSON document (discovery, JWKS) unconditionally; anything but a 200 with a body is an error. */
+export async function getDocument(url: string): Promise<void> {
+  const res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const body = await res.arrayBuffer();
+  if (res.status !== 200 || body.byteLength === 0) throw new OperationError(`${url} answered ${res.status} with ${body.byteLength} bytes`);
+}

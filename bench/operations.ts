@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Browser, OperationError, basicAuth, tokenRequest, type TokenResponse } from './http.js';
+import { Browser, OperationError, basicAuth, getDocument, tokenRequest, type TokenResponse } from './http.js';
 
 /** What the load generator needs to know about a running server; both servers provide it. */
 export interface BenchTarget {
   issuer: string;
   tokenEndpoint: string;
   authorizationEndpoint: string;
+  jwksUri: string;
   user: { email: string; password: string };
   /** Confidential client allowed only client_credentials. */
   machineClient: { clientId: string; clientSecret: string };
@@ -19,6 +20,16 @@ const b64url = (bytes: Buffer) => bytes.toString('base64url');
 export async function clientCredentials(target: BenchTarget): Promise<void> {
   const { clientId, clientSecret } = target.machineClient;
   await tokenRequest(target.tokenEndpoint, basicAuth(clientId, clientSecret), { grant_type: 'client_credentials' });
+}
+
+/** What every relying party fetches first (OIDC Discovery §4), without a cached copy. */
+export async function discovery(target: BenchTarget): Promise<void> {
+  await getDocument(`${target.issuer}/.well-known/openid-configuration`);
+}
+
+/** The key set a relying party fetches to verify ID tokens (RFC 7517 §5), without a cached copy. */
+export async function jwks(target: BenchTarget): Promise<void> {
+  await getDocument(target.jwksUri);
 }
 
 const LOGIN_FORM = /<form[^>]*action="([^"]*\/login)"/;

@@ -1,7 +1,7 @@
 /**
  * Benchmark baseline: Gatehouse against a bare oidc-provider, three operations each.
  *
- *   npm run build && npm run bench [-- --duration 20 --warmup 3 --concurrency 8 --chains-per-worker 4 --wait-quiet 30 --only gatehouse]
+ *   npm run build && npm run bench [-- --duration 20 --warmup 3 --concurrency 8 --chains-per-worker 4 --wait-quiet 30 --only gatehouse --ops discovery,jwks]
  *
  * Needs PostgreSQL (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres)
  * and Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379/5, flushed). Loopback only.
@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureArgon2 } from './argon2-cost.js';
 import { CLOCK_TICKS_PER_SECOND, machineBusySeconds } from './cpu.js';
-import { runPhase, type Meter, type PhaseResult } from './load.js';
-import { RefreshChain, authorizationCodeFlow, clientCredentials, refreshWorkers } from './operations.js';
+import { runPhase, type Meter, type PhaseOptions, type PhaseResult } from './load.js';
+import { RefreshChain, authorizationCodeFlow, clientCredentials, discovery, jwks, refreshWorkers, type BenchTarget } from './operations.js';
 import { openStores, startBare, startGatehouse, type RunningServer, type Stores } from './servers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     'chains-per-worker': { type: 'string', default: '4' },
     'wait-quiet': { type: 'string', default: '30' },
     only: { type: 'string' },
+    ops: { type: 'string' },
   },
 });
 
@@ -58,15 +59,36 @@ if (only !== undefined && only !== 'gatehouse' && only !== 'bare') {
   process.exit(2);
 }
 
-const OPERATIONS = ['client_credentials', 'authorization_code_flow', 'refresh_token'] as const;
-type Operation = (typeof OPERATIONS)[number];
+const ALL_OPERATIONS = ['client_credentials', 'authorization_code_flow', 'refresh_token', 'discovery', 'jwks'] as const;
+type Operation = (typeof ALL_OPERATIONS)[number];
+const isOperation = (name: string): name is Operation => (ALL_OPERATIONS as readonly string[]).includes(name);
+
+/** `--ops a,b`: only these operations, in the usual order (default: all). */
+const OPERATIONS: readonly Operation[] = (() => {
+  if (args.ops === undefined) return ALL_OPERATIONS;
+  const named = args.ops.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = named.filter((n) => !isOperation(n));
+  if (named.length === 0 || unknown.length > 0) {
+    process.stderr.write(`bench: --ops is a comma-separated list of ${ALL_OPERATIONS.join(', ')}\n`);
+    process.exit(2);
+  }
+  return ALL_OPERATIONS.filter((op) => named.includes(op));
+})();
+
+/** Operations that are one request (or one flow) each, with no state kept between them. */
+const STATELESS: Partial<Record<Operation, { label: string; run: (target: BenchTarget) => Promise<unknown> }>> = {
+  client_credentials: { label: 'client_credentials', run: clientCredentials },
+  authorization_code_flow: { label: 'authorization code + PKCE flow with password sign-in', run: authorizationCodeFlow },
+  discovery: { label: 'discovery document (GET /.well-known/openid-configuration)', run: discovery },
+  jwks: { label: 'JWKS (GET jwks_uri)', run: jwks },
+};
 
 type ServerName = RunningServer['name'];
 
 interface ServerReport {
   pid: number;
   rssMiBAfter: number | undefined;
-  phases: Record<Operation, PhaseResult>;
+  phases: Partial<Record<Operation, PhaseResult>>;
   /** What the server printed (its banner, then warnings: LOG_LEVEL=warn), last 20 lines. */
   output: string[];
 }
@@ -150,7 +172,7 @@ async function benchmarkAll(running: RunningServer[]): Promise<Partial<Record<Se
   };
   const meters = (server: RunningServer) => [...server.meters, loadGeneratorMeter(), machineMeter()];
   const workers = (op: () => Promise<unknown>) => Array.from({ length: settings.concurrency }, () => async () => { await op(); });
-  const phases = new Map(running.map((server) => [server.name, {} as Record<Operation, PhaseResult>]));
+  const phases = new Map(running.map((server) => [server.name, {} as Partial<Record<Operation, PhaseResult>>]));
   const record = (server: RunningServer, op: Operation, result: PhaseResult) => {
     // CPU the machine spent on anything but this benchmark (other users' work shows up here).
     const { machine, ...ours } = result.cpuSeconds;
@@ -160,16 +182,36 @@ async function benchmarkAll(running: RunningServer[]): Promise<Partial<Record<Se
     if (target) target[op] = result;
   };
 
-  for (const server of running) {
-    log(`[${server.name}] client_credentials ...`);
-    record(server, 'client_credentials', await runPhase(workers(() => clientCredentials(server.target)), meters(server), phase));
-    await sleep(1000);
+  for (const op of OPERATIONS) {
+    if (op === 'refresh_token') {
+      await benchmarkRefresh(running, phase, meters, record);
+      continue;
+    }
+    const operation = STATELESS[op];
+    if (!operation) continue;
+    for (const server of running) {
+      log(`[${server.name}] ${operation.label} ...`);
+      record(server, op, await runPhase(workers(() => operation.run(server.target)), meters(server), phase));
+      await sleep(1000);
+    }
   }
+
+  const reports: Partial<Record<ServerName, ServerReport>> = {};
   for (const server of running) {
-    log(`[${server.name}] authorization code + PKCE flow with password sign-in ...`);
-    record(server, 'authorization_code_flow', await runPhase(workers(() => authorizationCodeFlow(server.target)), meters(server), phase));
-    await sleep(1000);
+    const output = server.output().filter((line) => !/^\s*$/.test(line));
+    const done = phases.get(server.name);
+    if (done) reports[server.name] = { pid: server.pid, rssMiBAfter: server.rssMiB(), phases: done, output: output.slice(-20) };
   }
+  return reports;
+}
+
+/** Refresh chains are signed in first, then each worker rotates its own (see refreshWorkers). */
+async function benchmarkRefresh(
+  running: RunningServer[],
+  phase: PhaseOptions,
+  meters: (server: RunningServer) => Meter[],
+  record: (server: RunningServer, op: Operation, result: PhaseResult) => void,
+): Promise<void> {
   const chainCount = settings.concurrency * settings.chainsPerWorker;
   if (chainCount > 100) {
     log('bench: warning: over 100 refresh chains; the bare server\'s 1,000-entry LRU may drop idle ones (invalid_grant).');
@@ -188,14 +230,6 @@ async function benchmarkAll(running: RunningServer[]): Promise<Partial<Record<Se
     record(server, 'refresh_token', result);
     await sleep(1000);
   }
-
-  const reports: Partial<Record<ServerName, ServerReport>> = {};
-  for (const server of running) {
-    const output = server.output().filter((line) => !/^\s*$/.test(line));
-    const done = phases.get(server.name);
-    if (done) reports[server.name] = { pid: server.pid, rssMiBAfter: server.rssMiB(), phases: done, output: output.slice(-20) };
-  }
-  return reports;
 }
 
 function machineFacts(stores: Stores | undefined) {
@@ -264,7 +298,8 @@ function printTable(servers: Partial<Record<ServerName, ServerReport>>, ratios: 
   if (g) {
     process.stdout.write('\nGatehouse store work per operation (approximate):\n');
     for (const op of OPERATIONS) {
-      const per = g.phases[op].perOperation;
+      const per = g.phases[op]?.perOperation;
+      if (!per) continue;
       process.stdout.write(`  ${op.padEnd(24)} ${fmt(per.pg_transactions, 1)} PostgreSQL transactions, `
         + `${fmt(per.pg_rows_written, 1)} rows written, ${fmt(per.redis_commands, 1)} Redis commands\n`);
     }
@@ -273,7 +308,7 @@ function printTable(servers: Partial<Record<ServerName, ServerReport>>, ratios: 
 
 async function main(): Promise<void> {
   checkBuild();
-  const perServer = 3 * (settings.warmupSeconds + settings.durationSeconds) + 90;
+  const perServer = OPERATIONS.length * (settings.warmupSeconds + settings.durationSeconds) + 90;
   const watchdogSeconds = (only ? 1 : 2) * perServer + settings.waitQuietSeconds + 60;
   // (Each phase is bounded by --duration and --max-ops, each request by a 15 s timeout.)
   const watchdog = setTimeout(() => {
@@ -311,15 +346,15 @@ async function main(): Promise<void> {
   await cleanUp();
 
   const ratios = Object.fromEntries(OPERATIONS.map((op) => {
-    const g = servers.gatehouse?.phases[op].cpuSecondsPer1000.server;
-    const b = servers.bare?.phases[op].cpuSecondsPer1000.server;
+    const g = servers.gatehouse?.phases[op]?.cpuSecondsPer1000.server;
+    const b = servers.bare?.phases[op]?.cpuSecondsPer1000.server;
     return [op, g && b ? Number((g / b).toFixed(2)) : null];
   })) as Record<Operation, number | null>;
 
   const report = {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    command: `npm run bench -- --duration ${settings.durationSeconds} --warmup ${settings.warmupSeconds} --concurrency ${settings.concurrency} --chains-per-worker ${settings.chainsPerWorker}${only ? ` --only ${only}` : ''}`,
+    command: `npm run bench -- --duration ${settings.durationSeconds} --warmup ${settings.warmupSeconds} --concurrency ${settings.concurrency} --chains-per-worker ${settings.chainsPerWorker}${only ? ` --only ${only}` : ''}${args.ops === undefined ? '' : ` --ops ${OPERATIONS.join(',')}`}`,
     settings,
     machine: { ...facts, busyCoresBeforeStart: quiet?.busyCores ?? null },
     argon2: argon2Cost,

@@ -122,11 +122,11 @@ function baseEnv(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG };
 }
 
-async function endpoints(issuer: string): Promise<{ tokenEndpoint: string; authorizationEndpoint: string }> {
+async function endpoints(issuer: string): Promise<{ tokenEndpoint: string; authorizationEndpoint: string; jwksUri: string }> {
   const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000) });
-  const doc = await res.json() as { token_endpoint?: string; authorization_endpoint?: string };
-  if (!doc.token_endpoint || !doc.authorization_endpoint) throw new Error('discovery document without endpoints');
-  return { tokenEndpoint: doc.token_endpoint, authorizationEndpoint: doc.authorization_endpoint };
+  const doc = await res.json() as { token_endpoint?: string; authorization_endpoint?: string; jwks_uri?: string };
+  if (!doc.token_endpoint || !doc.authorization_endpoint || !doc.jwks_uri) throw new Error('discovery document without endpoints');
+  return { tokenEndpoint: doc.token_endpoint, authorizationEndpoint: doc.authorization_endpoint, jwksUri: doc.jwks_uri };
 }
 
 /** The scratch PostgreSQL database and Redis index Gatehouse runs on, and their CPU meters. */
