@@ -1,3 +1,4 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -15,9 +16,9 @@ import type { AdminServices } from './admin/services.js';
 import { createAdminApiRouter } from './admin/api/router.js';
 import { createAdminConsoleRouter } from './admin/console/router.js';
 import { errorHandler } from './http/error-handler.js';
-import { securityHeaders } from './http/security-headers.js';
+import { securityHeaderValues, securityHeaders } from './http/security-headers.js';
 import { assignRequestId } from './http/request-id.js';
-import { serveProviderMetadata } from './http/provider-metadata.js';
+import { answerMetadataEarly, serveProviderMetadata, type EarlyResponder } from './http/provider-metadata.js';
 import { serveAssets, WEBAUTHN_BROWSER_BUNDLE } from './http/assets.js';
 import { createHealthRouter } from './http/health.js';
 import { logoOrigin, serveBrandStylesheet } from './http/brand.js';
@@ -45,12 +46,30 @@ export interface AppDeps {
   limits: RateLimits;
 }
 
+/** A Koa app whose request listener first offers each request to `early` (see answerMetadataEarly). */
+class KoaWithEarlyAnswers extends Koa {
+  constructor(options: { proxy: boolean }, private readonly early: EarlyResponder) {
+    super(options);
+  }
+
+  override callback(): ReturnType<Koa['callback']> {
+    const handle = super.callback();
+    return (req, res) => (req instanceof IncomingMessage && res instanceof ServerResponse && this.early(req, res) ? Promise.resolve() : handle(req, res));
+  }
+}
+
 /**
  * The Koa app: error handler and security headers first, our routes next, oidc-provider
  * mounted last so it only sees what we do not handle. No listen() here: tests import it.
  */
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ proxy: deps.config.http.trustProxy });
+  const logo = logoOrigin(deps.config.branding.logoUrl);
+  const headers = { hsts: deps.config.issuer.startsWith('https:'), imageOrigins: logo ? [logo] : [] };
+  const metadata = () => deps.host.metadata;
+  const app = new KoaWithEarlyAnswers(
+    { proxy: deps.config.http.trustProxy },
+    answerMetadataEarly({ current: metadata, trustProxy: deps.config.http.trustProxy, securityHeaders: securityHeaderValues(headers) }),
+  );
   // Koa would print uncaught errors to stderr; the error handler logs them instead.
   app.silent = true;
   // koa-mount runs the provider on this app's context, so its signed cookies use these keys;
@@ -63,10 +82,9 @@ export function createApp(deps: AppDeps): Koa {
   const adminConsole = createAdminConsoleRouter({ ...deps.portal, config: deps.config, admin: deps.admin });
 
   app.use(assignRequestId);
-  const logo = logoOrigin(deps.config.branding.logoUrl);
-  app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:'), imageOrigins: logo ? [logo] : [] }));
+  app.use(securityHeaders(headers));
   // Discovery and JWKS from precomputed bytes, before the work they do not need (docs/provider-metadata.md).
-  app.use(serveProviderMetadata(() => deps.host.metadata));
+  app.use(serveProviderMetadata(metadata));
   app.use(localize(deps.translatorFor));
   app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE)));
   app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));

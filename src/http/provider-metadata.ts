@@ -1,5 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
-import type { MetadataSnapshot } from '../oidc/metadata-snapshot.js';
+import type { MetadataSnapshot, PrecomputedResponse } from '../oidc/metadata-snapshot.js';
+import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 
 /**
  * Discovery and JWKS change only with the configuration (a restart) or a key rotation. Five
@@ -9,12 +11,30 @@ import type { MetadataSnapshot } from '../oidc/metadata-snapshot.js';
  */
 export const METADATA_CACHE_CONTROL = 'public, max-age=300';
 
+const fixed = new WeakMap<PrecomputedResponse, Record<string, string>>();
+
+/** The provider's headers plus our caching ones; the same for every request, so built once per snapshot. */
+function documentHeaders(response: PrecomputedResponse): Record<string, string> {
+  let headers = fixed.get(response);
+  if (!headers) {
+    // Vary: Origin is what oidc-provider's CORS middleware adds; nothing before this sets Vary.
+    headers = { ...response.headers, 'Cache-Control': METADATA_CACHE_CONTROL, ETag: response.etag, Vary: 'Origin' };
+    fixed.set(response, headers);
+  }
+  return headers;
+}
+
+/** What oidc-provider's CORS middleware does for these routes (lib/shared/cors.js, CORS.open). */
+function allowedOrigin(response: PrecomputedResponse, origin: string | undefined): Record<string, string> {
+  return response.cors ? { 'Access-Control-Allow-Origin': origin || '*' } : {};
+}
+
 /**
- * Answers GET and HEAD for the discovery document and the JWKS from the provider's own bytes,
+ * Answers GET and HEAD for the discovery documents and the JWKS from the provider's own bytes,
  * taken at boot and after every key reload (src/oidc/metadata-snapshot.ts), with a strong ETag
  * and If-None-Match → 304. Anything else (another method, another origin, no snapshot yet)
- * goes on to oidc-provider unchanged. Mounted before the per-request work these two documents
- * do not need (language negotiation, the error page renderer).
+ * goes on to oidc-provider unchanged. Mounted before the per-request work these documents do
+ * not need (language negotiation, the error page renderer).
  */
 export function serveProviderMetadata(current: () => MetadataSnapshot | null) {
   return async function serveProviderMetadataMiddleware(ctx: Context, next: Next): Promise<void> {
@@ -24,12 +44,8 @@ export function serveProviderMetadata(current: () => MetadataSnapshot | null) {
     // The origin oidc-provider builds its URLs from (ctx.href); a request line in absolute form
     // ("GET http://host/jwks") carries its own, so it is left to the provider.
     if (!snapshot || !response || !ctx.originalUrl.startsWith('/') || `${ctx.protocol}://${ctx.host}` !== snapshot.origin) return next();
-    ctx.set(response.headers);
-    ctx.set('Cache-Control', METADATA_CACHE_CONTROL);
-    ctx.set('ETag', response.etag);
-    ctx.vary('Origin');
-    // What oidc-provider's CORS middleware does for these routes (lib/shared/cors.js, CORS.open).
-    if (response.cors) ctx.set('Access-Control-Allow-Origin', ctx.get('Origin') || '*');
+    ctx.set(documentHeaders(response));
+    ctx.set(allowedOrigin(response, ctx.get('Origin')));
     ctx.status = 200;
     // ctx.fresh compares If-None-Match with the ETag above (RFC 9110 §13.1.2).
     if (ctx.fresh) {
@@ -37,5 +53,52 @@ export function serveProviderMetadata(current: () => MetadataSnapshot | null) {
       return;
     }
     ctx.body = response.body;
+  };
+}
+
+/**
+ * The origin of a plain request as Koa would see it, read straight from the headers. Lists,
+ * odd case or spacing give a string that matches no issuer, which only sends the request the
+ * long way (through Koa, where the middleware above reads it exactly).
+ */
+function plainOrigin(req: IncomingMessage, trustProxy: boolean): string {
+  const forwardedHost = trustProxy ? req.headers['x-forwarded-host'] : undefined;
+  const forwardedProto = trustProxy ? req.headers['x-forwarded-proto'] : undefined;
+  const encrypted = 'encrypted' in req.socket && req.socket.encrypted === true;
+  return `${encrypted ? 'https' : forwardedProto || 'http'}://${forwardedHost || req.headers.host}`;
+}
+
+export type EarlyResponder = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/**
+ * The same answers for the commonest request (an unconditional GET or HEAD of the exact path
+ * for the issuer's origin), written before Koa builds a context: Koa's context and response
+ * handling are a fifth of what these requests cost (docs/benchmarks.md). It writes the headers
+ * the middleware stack would (security headers, X-Request-Id) and returns false for anything
+ * else, which then takes the ordinary path.
+ */
+export function answerMetadataEarly(options: {
+  current: () => MetadataSnapshot | null;
+  trustProxy: boolean;
+  securityHeaders: Record<string, string>;
+}): EarlyResponder {
+  return function answerMetadata(req: IncomingMessage, res: ServerResponse): boolean {
+    const { method, headers } = req;
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    const snapshot = options.current();
+    const response = snapshot?.byPath.get(req.url ?? '');
+    if (!snapshot || !response || headers['if-none-match'] !== undefined) return false;
+    if (plainOrigin(req, options.trustProxy) !== snapshot.origin) return false;
+    const presentedId = headers['x-request-id'];
+    res.writeHead(200, {
+      ...options.securityHeaders,
+      [REQUEST_ID_HEADER]: requestIdFor(typeof presentedId === 'string' ? presentedId : undefined),
+      ...documentHeaders(response),
+      ...allowedOrigin(response, headers.origin),
+      'Content-Length': String(response.body.length),
+    });
+    // Node sends no body for HEAD by itself.
+    res.end(response.body);
+    return true;
   };
 }

@@ -7,10 +7,14 @@ export const REQUEST_ID_HEADER = 'X-Request-Id';
 // logs and audit rows, so it must not carry markup or line breaks.
 const ACCEPTABLE = /^[A-Za-z0-9._:-]{8,64}$/;
 
+/** The caller's id when it is acceptable, else a new one. */
+export function requestIdFor(presented: string | undefined): string {
+  return presented !== undefined && ACCEPTABLE.test(presented) ? presented : randomUUID();
+}
+
 /** Gives every request an id, returned in X-Request-Id and recorded with its audit events. */
 export async function assignRequestId(ctx: Context, next: Next): Promise<void> {
-  const presented = ctx.get(REQUEST_ID_HEADER);
-  const id = ACCEPTABLE.test(presented) ? presented : randomUUID();
+  const id = requestIdFor(ctx.get(REQUEST_ID_HEADER));
   ctx.state.requestId = id;
   ctx.set(REQUEST_ID_HEADER, id);
   await next();

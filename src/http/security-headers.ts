@@ -18,18 +18,30 @@ function contentSecurityPolicy(imageOrigins: readonly string[]): string {
   ].join('; ');
 }
 
-/** `imageOrigins`: other origins pages may show images from (the configured logo's). */
-export function securityHeaders(options: { hsts: boolean; imageOrigins?: readonly string[] }) {
-  const csp = contentSecurityPolicy(options.imageOrigins ?? []);
-  return async function securityHeadersMiddleware(ctx: Context, next: Next): Promise<void> {
-    ctx.set('Content-Security-Policy', csp);
-    ctx.set('X-Content-Type-Options', 'nosniff');
+export interface SecurityHeaderOptions {
+  hsts: boolean;
+  /** Other origins pages may show images from (the configured logo's). */
+  imageOrigins?: readonly string[];
+}
+
+/** The headers every response carries, computed once. */
+export function securityHeaderValues(options: SecurityHeaderOptions): Record<string, string> {
+  return {
+    'Content-Security-Policy': contentSecurityPolicy(options.imageOrigins ?? []),
+    'X-Content-Type-Options': 'nosniff',
     // same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on our own
     // form POSTs, which the CSRF origin check must then refuse.
-    ctx.set('Referrer-Policy', 'same-origin');
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
-    if (options.hsts) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    'Referrer-Policy': 'same-origin',
+    'X-Frame-Options': 'DENY',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    ...(options.hsts ? { 'Strict-Transport-Security': 'max-age=31536000; includeSubDomains' } : {}),
+  };
+}
+
+export function securityHeaders(options: SecurityHeaderOptions) {
+  const headers = securityHeaderValues(options);
+  return async function securityHeadersMiddleware(ctx: Context, next: Next): Promise<void> {
+    ctx.set(headers);
     await next();
   };
 }

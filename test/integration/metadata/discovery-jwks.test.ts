@@ -75,6 +75,29 @@ describe.each(BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (backe
     },
   );
 
+  it.each([DISCOVERY, JWKS])('%s gets the same headers before Koa and through it', async (path) => {
+    // Unconditional requests are answered before Koa; an If-None-Match that does not match
+    // takes the middleware path. Both must say the same.
+    const names = (res: RawResponse) => Object.keys(res.headers).filter((n) => n !== 'date').sort();
+    const early = await send(server.issuer + path, { headers: { origin: 'https://rp.example.test', 'x-request-id': 'lb-1234567890' } });
+    const late = await send(server.issuer + path, { headers: { origin: 'https://rp.example.test', 'x-request-id': 'lb-1234567890', 'if-none-match': '"other"' } });
+    expect(late.status).toBe(200);
+    expect(names(early)).toEqual(names(late));
+    for (const name of names(early)) expect([name, early.headers[name]]).toEqual([name, late.headers[name]]);
+    expect(early.headers['x-request-id']).toBe('lb-1234567890');
+    expect(early.body.equals(late.body)).toBe(true);
+    // a request id that could carry markup into logs is replaced, on the early path too
+    const replaced = await send(server.issuer + path, { headers: { 'x-request-id': '<script>alert(1)</script>' } });
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers a query string after the path with the same document', async () => {
+    const plain = await send(server.issuer + JWKS);
+    const withQuery = await send(`${server.issuer}${JWKS}?x=1`);
+    expect(withQuery.status).toBe(200);
+    expect(withQuery.body.equals(plain.body)).toBe(true);
+  });
+
   it('keeps the issuer and its endpoint paths, and a real relying party discovers it', async () => {
     const doc = JSON.parse((await send(server.issuer + DISCOVERY)).body.toString('utf8')) as Record<string, unknown>;
     expect(doc.issuer).toBe(server.issuer);
@@ -171,5 +194,26 @@ describe.each(BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (backe
 
     const discoveryAfter = await send(server.issuer + DISCOVERY, { headers: { 'if-none-match': discoveryBefore.headers.etag ?? '' } });
     expect(discoveryAfter.status).toBe(304);
+  });
+});
+
+describe.each(BACKENDS)('discovery and JWKS behind a trusted proxy (%s)', (backend) => {
+  let server: TestServer;
+  beforeAll(async () => { server = await startTestServer(backend, { http: { trustProxy: true } }); });
+  afterAll(async () => { await server?.close(); });
+
+  it('replays the issuer\'s bytes for the issuer\'s forwarded host and scheme', async () => {
+    const { host } = new URL(server.issuer);
+    const res = await send(server.issuer + DISCOVERY, { headers: { 'x-forwarded-host': host, 'x-forwarded-proto': 'http' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).toMatch(/^"/);
+    expect((JSON.parse(res.body.toString('utf8')) as { issuer: string }).issuer).toBe(server.issuer);
+  });
+
+  it('leaves another forwarded host or scheme to the provider', async () => {
+    const other = await send(server.issuer + DISCOVERY, { headers: { 'x-forwarded-host': 'other.example.test', 'x-forwarded-proto': 'https' } });
+    expect(other.status).toBe(200);
+    expect(other.headers.etag).toBeUndefined();
+    expect((JSON.parse(other.body.toString('utf8')) as { jwks_uri: string }).jwks_uri).toBe('https://other.example.test/jwks');
   });
 });
