@@ -25,9 +25,11 @@ function documentHeaders(response: PrecomputedResponse): Record<string, string> 
 }
 
 /** What oidc-provider's CORS middleware does for these routes (lib/shared/cors.js, CORS.open). */
-function allowedOrigin(response: PrecomputedResponse, origin: string | undefined): Record<string, string> {
-  return response.cors ? { 'Access-Control-Allow-Origin': origin || '*' } : {};
+function allowedOrigin(response: PrecomputedResponse, origin: string | undefined): string | null {
+  return response.cors ? origin || '*' : null;
 }
+
+const ALLOW_ORIGIN = 'Access-Control-Allow-Origin';
 
 /**
  * Answers GET and HEAD for the discovery documents and the JWKS from the provider's own bytes,
@@ -45,7 +47,8 @@ export function serveProviderMetadata(current: () => MetadataSnapshot | null) {
     // ("GET http://host/jwks") carries its own, so it is left to the provider.
     if (!snapshot || !response || !ctx.originalUrl.startsWith('/') || `${ctx.protocol}://${ctx.host}` !== snapshot.origin) return next();
     ctx.set(documentHeaders(response));
-    ctx.set(allowedOrigin(response, ctx.get('Origin')));
+    const allowed = allowedOrigin(response, ctx.get('Origin'));
+    if (allowed) ctx.set(ALLOW_ORIGIN, allowed);
     ctx.status = 200;
     // ctx.fresh compares If-None-Match with the ETag above (RFC 9110 §13.1.2).
     if (ctx.fresh) {
@@ -82,6 +85,17 @@ export function answerMetadataEarly(options: {
   trustProxy: boolean;
   securityHeaders: Record<string, string>;
 }): EarlyResponder {
+  // The fixed headers as a flat [name, value, …] list per document: building a header object
+  // per request was a sixth of this path's CPU in the profile.
+  const fixedLists = new WeakMap<PrecomputedResponse, string[]>();
+  const fixedList = (response: PrecomputedResponse) => {
+    let list = fixedLists.get(response);
+    if (!list) {
+      list = Object.entries({ ...options.securityHeaders, ...documentHeaders(response), 'Content-Length': String(response.body.length) }).flat();
+      fixedLists.set(response, list);
+    }
+    return list;
+  };
   return function answerMetadata(req: IncomingMessage, res: ServerResponse): boolean {
     const { method, headers } = req;
     if (method !== 'GET' && method !== 'HEAD') return false;
@@ -90,13 +104,11 @@ export function answerMetadataEarly(options: {
     if (!snapshot || !response || headers['if-none-match'] !== undefined) return false;
     if (plainOrigin(req, options.trustProxy) !== snapshot.origin) return false;
     const presentedId = headers['x-request-id'];
-    res.writeHead(200, {
-      ...options.securityHeaders,
-      [REQUEST_ID_HEADER]: requestIdFor(typeof presentedId === 'string' ? presentedId : undefined),
-      ...documentHeaders(response),
-      ...allowedOrigin(response, headers.origin),
-      'Content-Length': String(response.body.length),
-    });
+    const list = fixedList(response).slice();
+    list.push(REQUEST_ID_HEADER, requestIdFor(typeof presentedId === 'string' ? presentedId : undefined));
+    const allowed = allowedOrigin(response, headers.origin);
+    if (allowed) list.push(ALLOW_ORIGIN, allowed);
+    res.writeHead(200, list);
     // Node sends no body for HEAD by itself.
     res.end(response.body);
     return true;
