@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { startReplicas, type ReplicaName, type Replicas } from '../../helpers/replicas.js';
+import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
+import { OFFLINE, jwsHeader, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
+import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
+import { follow, logoutForm, pageKind, paramsOf, submitLogin, withoutQuery } from '../../helpers/sessions.js';
+import { from, randomIp } from '../limits/support.js';
+
+/**
+ * Issue #6, "several replicas, one state": two processes of the built server behind one
+ * origin (the issuer), sharing PostgreSQL and Redis. The relying party is openid-client; the
+ * browser keeps its cookies for the issuer's origin, whichever replica answers.
+ */
+const RELOAD_SECONDS = 1;
+const SIGN_IN_PER_IP = 3;
+const REDIRECT_URI = 'http://127.0.0.1:9999/callback';
+const POST_LOGOUT = 'http://127.0.0.1:9999/logged-out';
+const SETTINGS = `
+keys:
+  reloadIntervalSeconds: ${RELOAD_SECONDS}
+rateLimits:
+  signInIp: { points: ${SIGN_IN_PER_IP}, durationSeconds: 600 }
+`;
+
+interface Jwks { keys: Array<{ kid: string; alg: string; d?: string }> }
+
+describe('two replicas on one PostgreSQL and one Redis', () => {
+  let replicas: Replicas;
+  let rp: oidc.Configuration;
+  let user: { id: string; email: string; password: string };
+
+  beforeAll(async () => {
+    replicas = await startReplicas(SETTINGS);
+    const password = `replicas ${randomBytes(6).toString('hex')} passphrase`;
+    const created = await replicas.cli(['users', 'create', '--email', `replica-${randomBytes(4).toString('hex')}@example.test`, '--password', password, '--json']);
+    if (created.code !== 0) throw new Error(created.stderr);
+    const { id, email } = JSON.parse(created.stdout) as { id: string; email: string };
+    user = { id, email, password };
+    const client = await replicas.cli(['clients', 'create', '--name', 'Replica RP', '--redirect-uri', REDIRECT_URI,
+      '--post-logout-redirect-uri', POST_LOGOUT, '--first-party', '--json']);
+    if (client.code !== 0) throw new Error(client.stderr);
+    const { client_id: clientId, client_secret: clientSecret } = JSON.parse(client.stdout) as { client_id: string; client_secret: string };
+    rp = await discoverRp(replicas.issuer, { clientId, clientSecret });
+  }, 240_000);
+  afterAll(async () => { await replicas?.close(); }, 60_000);
+
+  const via = (replica: ReplicaName) => replicas.balancer.via(replica);
+  /**
+   * A browser at an address of its own (X-Forwarded-For; the replicas trust the proxy): the
+   * per-IP limit here is small, and the one Redis is shared with other suites.
+   */
+  const browser = () => new UserAgent(replicas.issuer, from(randomIp()));
+
+  /** A whole sign-in on the replica currently behind the balancer; the pages shown and the tokens. */
+  async function signInOn(ua: UserAgent, params: Record<string, string> = {}) {
+    const request = await buildAuthRequest(rp, REDIRECT_URI, params);
+    const trace = await runAuthorization(ua, request.url, REDIRECT_URI, { email: user.email, password: user.password });
+    return { pages: trace.pages, tokens: await redeemCode(rp, trace.callbackUrl, request) };
+  }
+
+  async function jwksOf(origin: string): Promise<Jwks> {
+    const res = await fetch(`${origin}/jwks`);
+    expect(res.status).toBe(200);
+    return await res.json() as Jwks;
+  }
+
+  it('booted both replicas on the empty database at once and publishes the same keys on each', async () => {
+    const [a, b] = await Promise.all([jwksOf(replicas.direct.A), jwksOf(replicas.direct.B)]);
+    expect(a.keys.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    expect(b).toEqual(a);
+    expect(a.keys.every((k) => k.d === undefined)).toBe(true);
+    for (const origin of [replicas.direct.A, replicas.direct.B]) {
+      const discovery = await (await fetch(`${origin}/.well-known/openid-configuration`)).json() as { issuer: string };
+      expect(discovery.issuer).toBe(replicas.issuer);
+    }
+  });
+
+  it('signs in on A and gives single sign-on on B, with no login page, the same issuer and subject', async () => {
+    const ua = browser();
+    via('A');
+    const onA = await signInOn(ua);
+    expect(onA.pages).toEqual(['login']);
+    const servedByB = replicas.balancer.served.B;
+    via('B');
+    const onB = await signInOn(ua);
+    expect(onB.pages).toEqual([]);
+    expect(replicas.balancer.served.B).toBeGreaterThan(servedByB);
+    const [claimsA, claimsB] = [onA.tokens.claims(), onB.tokens.claims()];
+    expect(claimsB?.iss).toBe(replicas.issuer);
+    expect(claimsB?.iss).toBe(claimsA?.iss);
+    expect(claimsB?.sub).toBe(user.id);
+    expect(claimsB?.sid).toBe(claimsA?.sid);
+    // An access token issued by A is good on B.
+    const info = await oidc.fetchUserInfo(rp, onA.tokens.access_token, user.id);
+    expect(info.email).toBe(user.email);
+  });
+
+  it('refuses, on B, a browser whose session cookie was not signed with the shared keys', async () => {
+    const ua = browser();
+    via('A');
+    await signInOn(ua);
+    for (const [name, value] of ua.cookies) if (name.endsWith('.sig')) ua.cookies.set(name, `${value.slice(0, -2)}xx`);
+    via('B');
+    const request = await buildAuthRequest(rp, REDIRECT_URI, { prompt: 'none' });
+    const page = await follow(ua, request.url, replicas.issuer);
+    expect(paramsOf(page.location).error).toBe('login_required');
+  });
+
+  it('refreshes on B a refresh token issued on A; the rotated one is then dead on A, and its reuse ends the grant', async () => {
+    const ua = browser();
+    via('A');
+    const { tokens } = await signInOn(ua, OFFLINE);
+    const first = refreshTokenOf(tokens);
+    via('B');
+    const refreshed = await oidc.refreshTokenGrant(rp, first);
+    const second = refreshTokenOf(refreshed);
+    expect(second).not.toBe(first);
+    expect(refreshed.claims()?.iss).toBe(replicas.issuer);
+    via('A');
+    expect(await oauthFailure(oidc.refreshTokenGrant(rp, first))).toEqual({ status: 400, error: 'invalid_grant' });
+    // RFC 9700 §4.14.2: the reuse of a rotated token revokes the grant on every replica.
+    via('B');
+    expect(await oauthFailure(oidc.refreshTokenGrant(rp, second))).toEqual({ status: 400, error: 'invalid_grant' });
+  });
+
+  it('ends on B the session that RP-initiated logout ended on A', async () => {
+    const ua = browser();
+    via('A');
+    const { tokens } = await signInOn(ua);
+    const confirm = await ua.get(oidc.buildEndSessionUrl(rp, { id_token_hint: tokens.id_token ?? '', post_logout_redirect_uri: POST_LOGOUT }).toString());
+    const form = logoutForm(confirm);
+    const done = await ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' });
+    expect(withoutQuery(done.location)).toBe(POST_LOGOUT);
+
+    via('B');
+    const silent = await follow(ua, (await buildAuthRequest(rp, REDIRECT_URI, { prompt: 'none' })).url, replicas.issuer);
+    expect(paramsOf(silent.location).error).toBe('login_required');
+    const interactive = await follow(ua, (await buildAuthRequest(rp, REDIRECT_URI)).url, replicas.issuer);
+    expect(pageKind(interactive)).toBe('login');
+    await expect(oidc.fetchUserInfo(rp, tokens.access_token, user.id)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('signs on B with a key rotated through the admin API on A, once B has reloaded, and both JWKS agree', async () => {
+    const ops = await replicas.cli(['clients', 'create', '--name', 'Ops', '--grant-types', 'client_credentials', '--scope', 'openid',
+      '--admin-scopes', 'admin:read,admin:write', '--json']);
+    const admin = JSON.parse(ops.stdout) as { client_id: string; client_secret: string };
+    const opsRp = await discoverRp(replicas.issuer, { clientId: admin.client_id, clientSecret: admin.client_secret });
+    via('A');
+    const { access_token: adminToken } = await oidc.clientCredentialsGrant(opsRp, { scope: 'admin:read admin:write' });
+    const before = await jwksOf(replicas.direct.B);
+
+    // The admin token issued by A is accepted by B (it lives in PostgreSQL), and refused when forged.
+    const call = (origin: string, method: string, path: string, token = adminToken) =>
+      fetch(`${origin}/admin/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json', host: new URL(replicas.issuer).host } });
+    expect((await call(replicas.direct.B, 'GET', '/keys')).status).toBe(200);
+    expect((await call(replicas.direct.B, 'GET', '/keys', `${adminToken}x`)).status).toBe(401);
+
+    const rotated = await call(replicas.direct.A, 'POST', '/keys/rotate');
+    expect(rotated.status).toBe(200);
+    const { active } = await rotated.json() as { active: string[] };
+    expect((await jwksOf(replicas.direct.A)).keys.map((k) => k.kid)).toEqual(expect.arrayContaining(active));
+
+    // B follows within keys.reloadIntervalSeconds (polled, with a generous bound for a busy machine).
+    const deadline = Date.now() + 30_000;
+    let onB = await jwksOf(replicas.direct.B);
+    while (!active.every((kid) => onB.keys.some((k) => k.kid === kid)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, RELOAD_SECONDS * 250));
+      onB = await jwksOf(replicas.direct.B);
+    }
+    expect(onB).toEqual(await jwksOf(replicas.direct.A));
+    // Old keys stay published for what they signed.
+    expect(onB.keys.map((k) => k.kid)).toEqual(expect.arrayContaining(before.keys.map((k) => k.kid)));
+
+    const ua = browser();
+    via('B');
+    const { tokens } = await signInOn(ua);
+    const kid = jwsHeader(tokens.id_token).kid;
+    expect(active).toContain(kid);
+    expect(tokens.claims()?.iss).toBe(replicas.issuer);
+  });
+
+  it('shares rate limits: sign-in attempts exhausted through A are refused by B with 429', async () => {
+    const ip = randomIp();
+    const ua = browser();
+    via('A');
+    const login = await follow(ua, (await buildAuthRequest(rp, REDIRECT_URI)).url, replicas.issuer);
+    for (let attempt = 0; attempt < SIGN_IN_PER_IP; attempt++) {
+      expect((await submitLogin(ua, login, user.email, 'not the password', from(ip))).status).toBe(401);
+    }
+    via('B');
+    const refused = await submitLogin(ua, login, user.email, user.password, from(ip));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another address is not affected, on either replica.
+    expect((await submitLogin(ua, login, user.email, user.password, from(randomIp()))).status).toBe(303);
+  });
+});
