@@ -12,12 +12,14 @@ import { from, randomIp } from '../limits/support.js';
  * browser keeps its cookies for the issuer's origin, whichever replica answers.
  */
 const RELOAD_SECONDS = 1;
+const ACTIVATION_SECONDS = 2;
 const SIGN_IN_PER_IP = 3;
 const REDIRECT_URI = 'http://127.0.0.1:9999/callback';
 const POST_LOGOUT = 'http://127.0.0.1:9999/logged-out';
 const SETTINGS = `
 keys:
   reloadIntervalSeconds: ${RELOAD_SECONDS}
+  activationDelaySeconds: ${ACTIVATION_SECONDS}
 rateLimits:
   signInIp: { points: ${SIGN_IN_PER_IP}, durationSeconds: 600 }
 `;
@@ -41,6 +43,12 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     if (client.code !== 0) throw new Error(client.stderr);
     const { client_id: clientId, client_secret: clientSecret } = JSON.parse(client.stdout) as { client_id: string; client_secret: string };
     rp = await discoverRp(replicas.issuer, { clientId, clientSecret });
+    const ops = await replicas.cli(['clients', 'create', '--name', 'Ops', '--grant-types', 'client_credentials', '--scope', 'openid',
+      '--admin-scopes', 'admin:read,admin:write', '--json']);
+    const admin = JSON.parse(ops.stdout) as { client_id: string; client_secret: string };
+    const opsRp = await discoverRp(replicas.issuer, { clientId: admin.client_id, clientSecret: admin.client_secret });
+    via('A');
+    adminToken = (await oidc.clientCredentialsGrant(opsRp, { scope: 'admin:read admin:write' })).access_token;
   }, 240_000);
   afterAll(async () => { await replicas?.close(); }, 60_000);
 
@@ -57,6 +65,12 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     const trace = await runAuthorization(ua, request.url, REDIRECT_URI, { email: user.email, password: user.password });
     return { pages: trace.pages, tokens: await redeemCode(rp, trace.callbackUrl, request) };
   }
+
+  let adminToken: string;
+  /** The admin API of one replica, addressed directly (with the issuer's Host, as the balancer sends it). */
+  const adminCall = (origin: string, method: string, path: string, token = adminToken) => fetch(`${origin}/admin/api/v1${path}`, {
+    method, headers: { authorization: `Bearer ${token}`, accept: 'application/json', host: new URL(replicas.issuer).host },
+  });
 
   async function jwksOf(origin: string): Promise<Jwks> {
     const res = await fetch(`${origin}/jwks`);
@@ -140,27 +154,19 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     await expect(oidc.fetchUserInfo(rp, tokens.access_token, user.id)).rejects.toMatchObject({ status: 401 });
   });
 
-  it('signs on B with a key rotated through the admin API on A, once B has reloaded, and both JWKS agree', async () => {
-    const ops = await replicas.cli(['clients', 'create', '--name', 'Ops', '--grant-types', 'client_credentials', '--scope', 'openid',
-      '--admin-scopes', 'admin:read,admin:write', '--json']);
-    const admin = JSON.parse(ops.stdout) as { client_id: string; client_secret: string };
-    const opsRp = await discoverRp(replicas.issuer, { clientId: admin.client_id, clientSecret: admin.client_secret });
-    via('A');
-    const { access_token: adminToken } = await oidc.clientCredentialsGrant(opsRp, { scope: 'admin:read admin:write' });
+  it('signs on B with a key rotated through the admin API on A, after the configured propagation, and both JWKS agree', async () => {
     const before = await jwksOf(replicas.direct.B);
-
     // The admin token issued by A is accepted by B (it lives in PostgreSQL), and refused when forged.
-    const call = (origin: string, method: string, path: string, token = adminToken) =>
-      fetch(`${origin}/admin/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json', host: new URL(replicas.issuer).host } });
-    expect((await call(replicas.direct.B, 'GET', '/keys')).status).toBe(200);
-    expect((await call(replicas.direct.B, 'GET', '/keys', `${adminToken}x`)).status).toBe(401);
+    expect((await adminCall(replicas.direct.B, 'GET', '/keys')).status).toBe(200);
+    expect((await adminCall(replicas.direct.B, 'GET', '/keys', `${adminToken}x`)).status).toBe(401);
 
-    const rotated = await call(replicas.direct.A, 'POST', '/keys/rotate');
+    const rotatedAt = Date.now();
+    const rotated = await adminCall(replicas.direct.A, 'POST', '/keys/rotate');
     expect(rotated.status).toBe(200);
     const { active } = await rotated.json() as { active: string[] };
     expect((await jwksOf(replicas.direct.A)).keys.map((k) => k.kid)).toEqual(expect.arrayContaining(active));
 
-    // B follows within keys.reloadIntervalSeconds (polled, with a generous bound for a busy machine).
+    // B publishes them within keys.reloadIntervalSeconds (polled, with a generous bound for a busy machine).
     const deadline = Date.now() + 30_000;
     let onB = await jwksOf(replicas.direct.B);
     while (!active.every((kid) => onB.keys.some((k) => k.kid === kid)) && Date.now() < deadline) {
@@ -171,12 +177,33 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     // Old keys stay published for what they signed.
     expect(onB.keys.map((k) => k.kid)).toEqual(expect.arrayContaining(before.keys.map((k) => k.kid)));
 
+    // They sign once keys.activationDelaySeconds has passed and each replica has looked again.
+    const activated = rotatedAt + (ACTIVATION_SECONDS + RELOAD_SECONDS) * 1000 + 500;
+    await new Promise((r) => setTimeout(r, Math.max(0, activated - Date.now())));
+    for (const replica of ['B', 'A'] as const) {
+      via(replica);
+      const { tokens } = await signInOn(browser());
+      expect(active).toContain(jwsHeader(tokens.id_token).kid);
+      expect(tokens.claims()?.iss).toBe(replicas.issuer);
+    }
+  });
+
+  it('lets a sign-in begun on A right after a rotation through A finish on B, and B publishes the key that signed', async () => {
+    via('A');
+    expect((await adminCall(replicas.direct.A, 'POST', '/keys/rotate')).status).toBe(200);
     const ua = browser();
+    const request = await buildAuthRequest(rp, REDIRECT_URI);
+    const login = await follow(ua, request.url, replicas.issuer);
+    expect(pageKind(login)).toBe('login');
     via('B');
-    const { tokens } = await signInOn(ua);
+    const signedIn = await submitLogin(ua, login, user.email, user.password);
+    expect(signedIn.status).toBe(303);
+    const done = await follow(ua, signedIn.location ?? '', replicas.issuer);
+    expect(withoutQuery(done.location)).toBe(REDIRECT_URI);
+    const tokens = await redeemCode(rp, done.location ?? '', request);
     const kid = jwsHeader(tokens.id_token).kid;
-    expect(active).toContain(kid);
-    expect(tokens.claims()?.iss).toBe(replicas.issuer);
+    expect((await jwksOf(replicas.direct.B)).keys.map((k) => k.kid)).toContain(kid);
+    expect((await jwksOf(replicas.direct.A)).keys.map((k) => k.kid)).toContain(kid);
   });
 
   it('shares rate limits: sign-in attempts exhausted through A are refused by B with 429', async () => {
