@@ -206,6 +206,20 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     expect((await jwksOf(replicas.direct.A)).keys.map((k) => k.kid)).toContain(kid);
   });
 
+  it('refuses on B, at once, a client secret replaced through A (clients are read from PostgreSQL, not cached per process)', async () => {
+    const made = await replicas.cli(['clients', 'create', '--name', 'Worker', '--grant-types', 'client_credentials', '--scope', 'openid', '--json']);
+    const worker = JSON.parse(made.stdout) as { client_id: string; client_secret: string };
+    const oldRp = await discoverRp(replicas.issuer, { clientId: worker.client_id, clientSecret: worker.client_secret });
+    via('B');
+    expect((await oidc.clientCredentialsGrant(oldRp)).access_token).toEqual(expect.any(String));
+    const replaced = await adminCall(replicas.direct.A, 'POST', `/clients/${worker.client_id}/secret`);
+    expect(replaced.status).toBe(200);
+    const { client_secret: fresh } = await replaced.json() as { client_secret: string };
+    expect(await oauthFailure(oidc.clientCredentialsGrant(oldRp))).toMatchObject({ status: 401, error: 'invalid_client' });
+    const newRp = await discoverRp(replicas.issuer, { clientId: worker.client_id, clientSecret: fresh });
+    expect((await oidc.clientCredentialsGrant(newRp)).access_token).toEqual(expect.any(String));
+  });
+
   it('shares rate limits: sign-in attempts exhausted through A are refused by B with 429', async () => {
     const ip = randomIp();
     const ua = browser();
