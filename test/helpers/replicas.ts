@@ -60,6 +60,8 @@ export interface Replicas {
   balancer: Balancer;
   /** Direct addresses of each replica, bypassing the balancer (the issuer's host is not theirs). */
   direct: Record<ReplicaName, string>;
+  /** A temporary directory removed by close(): the replicas' data directories live in it. */
+  workDir: string;
   /** The environment every replica (and the CLI) runs with. */
   env: Record<string, string>;
   process: Record<ReplicaName, Started>;
@@ -114,6 +116,7 @@ export async function startReplicas(settings: string): Promise<Replicas> {
       issuer: balancer.url,
       balancer,
       direct: { A: `http://127.0.0.1:${ports.A}`, B: `http://127.0.0.1:${ports.B}` },
+      workDir: work,
       env,
       process: { A: a as Started, B: b as Started },
       cli: (args) => runBuiltCli(args, env),

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { startBuiltServer } from '../../helpers/processes.js';
+import { freePort } from '../../helpers/server.js';
 import { startReplicas, type ReplicaName, type Replicas } from '../../helpers/replicas.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { OFFLINE, jwsHeader, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
@@ -87,6 +90,14 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
       const discovery = await (await fetch(`${origin}/.well-known/openid-configuration`)).json() as { issuer: string };
       expect(discovery.issuer).toBe(replicas.issuer);
     }
+  });
+
+  it('refuses to start a third replica with another key-encryption secret, saying so', async () => {
+    const port = await freePort();
+    const outcome = await startBuiltServer({
+      ...replicas.env, PORT: String(port), DATA_DIR: join(replicas.workDir, 'C'), KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64'),
+    }).then((stray) => { stray.child.kill('SIGKILL'); return 'it started'; }, (error: Error) => error.message);
+    expect(outcome).toMatch(/server exited early[\s\S]*failed to start: cannot decrypt: the key-encryption secret differs/);
   });
 
   it('signs in on A and gives single sign-on on B, with no login page, the same issuer and subject', async () => {
