@@ -73,9 +73,10 @@ export interface Replicas {
  * Two processes of the built server (`node dist/src/main.js`, what the image runs) on
  * different ports, with one fresh PostgreSQL database, the one Redis, one key-encryption
  * secret and one issuer: the balancer's URL. Each has a data directory of its own, as
- * pods do. `settings` is written to a GATEHOUSE_CONFIG file both read.
+ * pods do. `settings` is written to a GATEHOUSE_CONFIG file both read; `extraEnv` (SMTP, say)
+ * goes to both and to the CLI.
  */
-export async function startReplicas(settings: string): Promise<Replicas> {
+export async function startReplicas(settings: string, extraEnv: Record<string, string> = {}): Promise<Replicas> {
   await ensureBuilt();
   const database = await createTestDatabase();
   const work = mkdtempSync(join(tmpdir(), 'gh-replicas-'));
@@ -92,6 +93,7 @@ export async function startReplicas(settings: string): Promise<Replicas> {
     GATEHOUSE_CONFIG: configFile,
     LOG_LEVEL: 'warn',
     DATA_DIR: join(work, 'cli'),
+    ...extraEnv,
   };
   const started: Partial<Record<ReplicaName, Started>> = {};
   const stop = async () => {

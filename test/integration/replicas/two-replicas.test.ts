@@ -5,9 +5,11 @@ import { freePort } from '../../helpers/server.js';
 import { startReplicas, type ReplicaName, type Replicas } from '../../helpers/replicas.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { OFFLINE, jwsHeader, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
-import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
-import { follow, logoutForm, pageKind, paramsOf, submitLogin, withoutQuery } from '../../helpers/sessions.js';
+import { UserAgent, csrfToken, runAuthorization } from '../../helpers/user-agent.js';
+import { follow, logoutForm, pageKind, paramsOf, submitLogin, textOf, withoutQuery } from '../../helpers/sessions.js';
 import { from, randomIp } from '../limits/support.js';
+import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
+import { resetLinkFor, submitNewPassword } from '../../helpers/password-reset.js';
 
 /**
  * Issue #6, "several replicas, one state": two processes of the built server behind one
@@ -34,18 +36,16 @@ const byKid = (jwks: Jwks) => [...jwks.keys].sort((a, b) => a.kid.localeCompare(
 
 describe('two replicas on one PostgreSQL and one Redis', () => {
   let replicas: Replicas;
+  let mail: MailCatcher;
   let rp: oidc.Configuration;
   let user: { id: string; email: string; password: string };
   /** An admin API token (admin:read admin:write) from a client_credentials client, issued by A. */
   let adminToken: string;
 
   beforeAll(async () => {
-    replicas = await startReplicas(SETTINGS);
-    const password = `replicas ${randomBytes(6).toString('hex')} passphrase`;
-    const created = await replicas.cli(['users', 'create', '--email', `replica-${randomBytes(4).toString('hex')}@example.test`, '--password', password, '--json']);
-    if (created.code !== 0) throw new Error(created.stderr);
-    const { id, email } = JSON.parse(created.stdout) as { id: string; email: string };
-    user = { id, email, password };
+    mail = await startMailCatcher();
+    replicas = await startReplicas(SETTINGS, { SMTP_URL: mail.url, MAIL_FROM: 'Gatehouse <no-reply@example.test>' });
+    user = await createUser();
     const client = await replicas.cli(['clients', 'create', '--name', 'Replica RP', '--redirect-uri', REDIRECT_URI,
       '--post-logout-redirect-uri', POST_LOGOUT, '--first-party', '--json']);
     if (client.code !== 0) throw new Error(client.stderr);
@@ -58,9 +58,21 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     via('A');
     adminToken = (await oidc.clientCredentialsGrant(opsRp, { scope: 'admin:read admin:write' })).access_token;
   }, 240_000);
-  afterAll(async () => { await replicas?.close(); }, 60_000);
+  afterAll(async () => {
+    await replicas?.close();
+    await mail?.close();
+  }, 60_000);
 
   const via = (replica: ReplicaName) => replicas.balancer.via(replica);
+
+  /** A user made with the CLI, as an operator beside the replicas would. */
+  async function createUser(): Promise<{ id: string; email: string; password: string }> {
+    const password = `replicas ${randomBytes(6).toString('hex')} passphrase`;
+    const created = await replicas.cli(['users', 'create', '--email', `replica-${randomBytes(4).toString('hex')}@example.test`, '--password', password, '--json']);
+    if (created.code !== 0) throw new Error(created.stderr);
+    const { id, email } = JSON.parse(created.stdout) as { id: string; email: string };
+    return { id, email, password };
+  }
   /**
    * A browser at an address of its own (X-Forwarded-For; the replicas trust the proxy): the
    * per-IP limit here is small, and the one Redis is shared with other suites.
@@ -235,6 +247,35 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     expect(await oauthFailure(oidc.clientCredentialsGrant(oldRp))).toMatchObject({ status: 401, error: 'invalid_client' });
     const newRp = await discoverRp(replicas.issuer, { clientId: worker.client_id, clientSecret: fresh });
     expect((await oidc.clientCredentialsGrant(newRp)).access_token).toEqual(expect.any(String));
+  });
+
+  it('resets a password across replicas: form from A posted to B, link mailed by B used on A, its second use refused on B', async () => {
+    const owner = await createUser();
+    const NEW_PASSWORD = 'a brand new replica passphrase';
+    const asker = browser();
+    via('A');
+    const form = await asker.get('/password/forgot');
+    expect(form.status).toBe(200);
+    via('B');
+    const asked = await asker.post('/password/forgot', { csrf: csrfToken(form.html), email: owner.email });
+    expect(asked.status).toBe(200);
+    const link = await resetLinkFor(mail, owner.email);
+    expect(link.startsWith(`${replicas.issuer}/password/reset?token=`)).toBe(true);
+
+    via('A');
+    const done = await submitNewPassword(browser(), link, NEW_PASSWORD);
+    expect(done.status).toBe(200);
+    expect(textOf(done.html)).toContain('Your password was changed');
+    via('B');
+    const reused = await submitNewPassword(browser(), link, 'yet another replica passphrase');
+    expect(reused.status).toBe(400);
+    expect(textOf(reused.html)).toContain('This link does not work');
+
+    const ua = browser();
+    const request = await buildAuthRequest(rp, REDIRECT_URI);
+    const trace = await runAuthorization(ua, request.url, REDIRECT_URI, { email: owner.email, password: NEW_PASSWORD });
+    expect(trace.pages).toEqual(['login']);
+    expect((await redeemCode(rp, trace.callbackUrl, request)).claims()?.sub).toBe(owner.id);
   });
 
   it('shares rate limits: sign-in attempts exhausted through A are refused by B with 429', async () => {
