@@ -81,7 +81,13 @@ export const configSchema = z.strictObject({
       'must be 32 bytes, base64-encoded',
     ),
     reloadIntervalSeconds: seconds,
-  }),
+    activationDelaySeconds: z.number().int().min(0),
+  }).refine(
+    // A replica learns of new keys within one reload interval; a shorter delay lets one
+    // replica sign with a key another cannot verify yet (docs/operations.md, Scaling out).
+    (keys) => keys.activationDelaySeconds <= 0 || keys.activationDelaySeconds >= keys.reloadIntervalSeconds,
+    { message: 'must be 0 (a single process) or at least keys.reloadIntervalSeconds', path: ['activationDelaySeconds'] },
+  ),
   passwords: z.strictObject({
     argon2: z.strictObject({
       memoryKiB: z.number().int().min(8192),

@@ -72,6 +72,8 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
       redisUrl: backend === 'postgres' ? REDIS_URL : '',
       ...overrides.storage,
     },
+    // One process per test server: new keys may sign at once (the two-replica test keeps the delay).
+    keys: { activationDelaySeconds: 0, ...overrides.keys },
     log: { level: (process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent' },
   });
   const gatehouse = await createGatehouse(config, createLogger(config.log.level));
