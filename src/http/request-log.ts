@@ -36,8 +36,8 @@ export function observeRequests(deps: { log: Logger; metrics: Metrics }) {
         deps.log[level]({
           reqId: requestIdOf(ctx),
           method: ctx.method,
+          // The template where a router matched (ids stay out of the log), else the path.
           path: templated ? route : ctx.path.slice(0, MAX_LOGGED_PATH),
-          route,
           status,
           durationMs: Math.round(seconds * 1e6) / 1e3,
           ip: ctx.ip,

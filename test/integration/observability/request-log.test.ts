@@ -71,8 +71,8 @@ describe.each(BACKENDS)('request log (%s)', (backend) => {
     for (const secret of secrets) expect(output).not.toContain(secret);
     // The flows were logged (the absence above is not an empty log).
     const requests = log.lines().filter((l) => l.msg === 'request');
-    expect(requests.filter((l) => l.route === '/token' && l.status === 200).length).toBeGreaterThanOrEqual(3);
-    expect(requests.some((l) => l.route === '/password/reset' && l.method === 'POST')).toBe(true);
+    expect(requests.filter((l) => l.path === '/token' && l.status === 200).length).toBeGreaterThanOrEqual(3);
+    expect(requests.some((l) => l.path === '/password/reset' && l.method === 'POST')).toBe(true);
   });
 
   it('logs one line per request with its id, method, route, status, duration and client IP, and no query string', async () => {
@@ -80,7 +80,7 @@ describe.each(BACKENDS)('request log (%s)', (backend) => {
     const requestId = res.headers.get('x-request-id');
     const line = log.lines().find((l) => l.msg === 'request' && l.reqId === requestId);
     expect(line).toMatchObject({
-      level: 30, method: 'GET', route: '/.well-known/openid-configuration', path: '/.well-known/openid-configuration', status: 200, ip: '127.0.0.1', service: 'gatehouse',
+      level: 30, method: 'GET', path: '/.well-known/openid-configuration', status: 200, ip: '127.0.0.1', service: 'gatehouse',
     });
     expect(line?.durationMs).toEqual(expect.any(Number));
     for (const l of log.lines().filter((entry) => entry.msg === 'request')) expect(String(l.path)).not.toContain('?');
@@ -92,8 +92,8 @@ describe.each(BACKENDS)('request log (%s)', (backend) => {
     expect(res.status).toBe(404);
     const health = await fetch(`${server.issuer}/healthz`);
     const lines = log.lines();
-    expect(lines.find((l) => l.reqId === res.headers.get('x-request-id') && l.msg === 'request')).toMatchObject({ path: '/no/such/page', route: 'other', status: 404, level: 30 });
-    expect(lines.find((l) => l.reqId === health.headers.get('x-request-id') && l.msg === 'request')).toMatchObject({ route: '/healthz', level: 20 });
+    expect(lines.find((l) => l.reqId === res.headers.get('x-request-id') && l.msg === 'request')).toMatchObject({ path: '/no/such/page', status: 404, level: 30 });
+    expect(lines.find((l) => l.reqId === health.headers.get('x-request-id') && l.msg === 'request')).toMatchObject({ path: '/healthz', level: 20 });
     expect(log.text()).not.toContain(leaked);
   });
 });
