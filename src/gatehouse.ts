@@ -22,6 +22,7 @@ import { attachProviderMetrics } from './observability/provider-metrics.js';
 import { createMetricsServer } from './observability/metrics-endpoint.js';
 import { poolUsageOf } from './storage/pool-usage.js';
 import { createDraining } from './http/draining.js';
+import { drainServer, listenOn } from './http/listeners.js';
 import { createPasswordHasher } from './accounts/passwords.js';
 import { createPasswordPolicy } from './accounts/password-policy.js';
 import { shippedBreachedList } from './accounts/breached-passwords.js';
@@ -263,35 +264,5 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     await counters.close();
     await opened.close();
     throw error;
-  }
-}
-
-function listenOn(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : port);
-    });
-  });
-}
-
-/**
- * Stops accepting and waits for requests in flight; idle keep-alive connections close at
- * once, busy ones after their response (they carry Connection: close while draining). Past
- * the grace period the remaining connections are cut, so a hung request cannot hold the exit.
- */
-async function drainServer(server: Server, graceMs: number, log: Logger): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(() => resolve('expired'), graceMs); });
-  const outcome = await Promise.race([closed, expired]);
-  clearTimeout(timer);
-  if (outcome === 'expired') {
-    log.warn({ graceMs }, 'requests still in flight after the shutdown grace period; closing their connections');
-    server.closeAllConnections();
-    await closed;
   }
 }
