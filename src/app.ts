@@ -71,12 +71,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(assignRequestId);
   app.use(observeRequests({ log: deps.log, metrics: deps.metrics }));
   app.use(closeConnectionsWhileDraining(deps.draining));
-  // Only when enabled and not on a port of its own: disabled, /metrics is an ordinary 404.
-  if (deps.config.metrics.enabled && deps.config.metrics.port === 0) app.use(serveMetrics(deps.metrics.registry));
   app.use(localize(deps.translatorFor));
   app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE)));
   const logo = logoOrigin(deps.config.branding.logoUrl);
   app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:'), imageOrigins: logo ? [logo] : [] }));
+  // Only when enabled and not on a port of its own: disabled, /metrics is an ordinary 404.
+  if (deps.config.metrics.enabled && deps.config.metrics.port === 0) app.use(serveMetrics(deps.metrics.registry));
   app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));
   app.use(serveBrandStylesheet(deps.config.branding.colours));
   app.use(health.routes());
