@@ -15,6 +15,10 @@ import type { AdminServices } from './admin/services.js';
 import { createAdminApiRouter } from './admin/api/router.js';
 import { createAdminConsoleRouter } from './admin/console/router.js';
 import { errorHandler } from './http/error-handler.js';
+import type { Metrics } from './observability/metrics.js';
+import { serveMetrics } from './observability/metrics-endpoint.js';
+import { observeRequests } from './http/request-log.js';
+import { closeConnectionsWhileDraining, type Draining } from './http/draining.js';
 import { securityHeaders } from './http/security-headers.js';
 import { assignRequestId } from './http/request-id.js';
 import { serveAssets, WEBAUTHN_BROWSER_BUNDLE } from './http/assets.js';
@@ -42,6 +46,9 @@ export interface AppDeps {
   passwordReset: PasswordResetRouteDeps;
   admin: AdminServices;
   limits: RateLimits;
+  metrics: Metrics;
+  /** Set once shutdown begins: /readyz fails and connections close after their response. */
+  draining: Draining;
 }
 
 /**
@@ -55,17 +62,21 @@ export function createApp(deps: AppDeps): Koa {
   // koa-mount runs the provider on this app's context, so its signed cookies use these keys;
   // a getter follows key rotation.
   Object.defineProperty(app, 'keys', { get: () => deps.host.cookieKeys, configurable: true });
-  const health = createHealthRouter(deps.storage);
+  const health = createHealthRouter(deps.storage, deps.draining);
   const interactions = createInteractionRouter(deps.interactions);
   const portal = createPortalRouter(deps.portal);
   const adminApi = createAdminApiRouter({ admin: deps.admin, host: deps.host, storage: deps.storage, issuer: deps.config.issuer });
   const adminConsole = createAdminConsoleRouter({ ...deps.portal, config: deps.config, admin: deps.admin });
 
   app.use(assignRequestId);
+  app.use(observeRequests({ log: deps.log, metrics: deps.metrics }));
+  app.use(closeConnectionsWhileDraining(deps.draining));
   app.use(localize(deps.translatorFor));
   app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE)));
   const logo = logoOrigin(deps.config.branding.logoUrl);
   app.use(securityHeaders({ hsts: deps.config.issuer.startsWith('https:'), imageOrigins: logo ? [logo] : [] }));
+  // Only when enabled and not on a port of its own: disabled, /metrics is an ordinary 404.
+  if (deps.config.metrics.enabled && deps.config.metrics.port === 0) app.use(serveMetrics(deps.metrics.registry));
   app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));
   app.use(serveBrandStylesheet(deps.config.branding.colours));
   app.use(health.routes());
