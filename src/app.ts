@@ -16,6 +16,10 @@ import type { AdminServices } from './admin/services.js';
 import { createAdminApiRouter } from './admin/api/router.js';
 import { createAdminConsoleRouter } from './admin/console/router.js';
 import { errorHandler } from './http/error-handler.js';
+import type { Metrics } from './observability/metrics.js';
+import { serveMetrics } from './observability/metrics-endpoint.js';
+import { observeRequests } from './http/request-log.js';
+import { closeConnectionsWhileDraining, type Draining } from './http/draining.js';
 import { securityHeaderValues, securityHeaders } from './http/security-headers.js';
 import { assignRequestId } from './http/request-id.js';
 import { answerMetadataEarly, serveProviderMetadata, type EarlyResponder } from './http/provider-metadata.js';
@@ -44,6 +48,9 @@ export interface AppDeps {
   passwordReset: PasswordResetRouteDeps;
   admin: AdminServices;
   limits: RateLimits;
+  metrics: Metrics;
+  /** Set once shutdown begins: /readyz fails and connections close after their response. */
+  draining: Draining;
 }
 
 /** A Koa app whose request listener first offers each request to `early` (see answerMetadataEarly). */
@@ -68,25 +75,32 @@ export function createApp(deps: AppDeps): Koa {
   const metadata = () => deps.host.metadata;
   const app = new KoaWithEarlyAnswers(
     { proxy: deps.config.http.trustProxy },
-    answerMetadataEarly({ current: metadata, trustProxy: deps.config.http.trustProxy, securityHeaders: securityHeaderValues(headers) }),
+    answerMetadataEarly({
+      current: metadata, trustProxy: deps.config.http.trustProxy, securityHeaders: securityHeaderValues(headers),
+      draining: deps.draining, metrics: deps.metrics,
+    }),
   );
   // Koa would print uncaught errors to stderr; the error handler logs them instead.
   app.silent = true;
   // koa-mount runs the provider on this app's context, so its signed cookies use these keys;
   // a getter follows key rotation.
   Object.defineProperty(app, 'keys', { get: () => deps.host.cookieKeys, configurable: true });
-  const health = createHealthRouter(deps.storage);
+  const health = createHealthRouter(deps.storage, deps.draining);
   const interactions = createInteractionRouter(deps.interactions);
   const portal = createPortalRouter(deps.portal);
   const adminApi = createAdminApiRouter({ admin: deps.admin, host: deps.host, storage: deps.storage, issuer: deps.config.issuer });
   const adminConsole = createAdminConsoleRouter({ ...deps.portal, config: deps.config, admin: deps.admin });
 
   app.use(assignRequestId);
+  app.use(observeRequests({ log: deps.log, metrics: deps.metrics }));
+  app.use(closeConnectionsWhileDraining(deps.draining));
   app.use(securityHeaders(headers));
   // Discovery and JWKS from precomputed bytes, before the work they do not need (docs/provider-metadata.md).
   app.use(serveProviderMetadata(metadata));
   app.use(localize(deps.translatorFor));
   app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE)));
+  // Only when enabled and not on a port of its own: disabled, /metrics is an ordinary 404.
+  if (deps.config.metrics.enabled && deps.config.metrics.port === 0) app.use(serveMetrics(deps.metrics.registry));
   app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));
   app.use(serveBrandStylesheet(deps.config.branding.colours));
   app.use(health.routes());

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
@@ -17,6 +17,12 @@ import { createCounterStore } from './security/counters.js';
 import { createLockout, type Lockout } from './security/lockout.js';
 import { createRateLimits, type RateLimits } from './security/rate-limits.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { countSecurityEvents } from './observability/security-event-metrics.js';
+import { attachProviderMetrics } from './observability/provider-metrics.js';
+import { createMetricsServer } from './observability/metrics-endpoint.js';
+import { poolUsageOf } from './storage/pool-usage.js';
+import { createDraining } from './http/draining.js';
+import { drainServer, listenOn } from './http/listeners.js';
 import { createPasswordHasher } from './accounts/passwords.js';
 import { createPasswordPolicy } from './accounts/password-policy.js';
 import { shippedBreachedList } from './accounts/breached-passwords.js';
@@ -64,7 +70,7 @@ export interface Gatehouse {
   admin: AdminServices;
   /** Account mail (SMTP, or the outbox directory in the embedded default). */
   mailer: Mailer;
-  /** Counters of rate-limit hits, lockouts and Redis fallbacks (the /metrics endpoint serves `metrics.registry`). */
+  /** The Prometheus registry and its series (served at /metrics when metrics.enabled). */
   metrics: Metrics;
   /** Rate limits: routes call `limits.consume(ctx, policy, key)` (docs/abuse-protection.md). */
   limits: RateLimits;
@@ -77,10 +83,15 @@ export interface Gatehouse {
   sessionsEnded: SessionsEnded;
   /** Waits for back-channel logout deliveries in flight (tests, shutdown). */
   backchannelSettled(): Promise<void>;
-  /** Starts listening; resolves with the bound port. */
+  /** Starts listening (and the metrics listener, when it has a port of its own); resolves with the main port. */
   listen(): Promise<number>;
-  /** Stops accepting, lets in-flight requests finish, closes pools. */
-  close(): Promise<void>;
+  /** The metrics listener's bound port, once listening; null when it has none. */
+  metricsPort(): number | null;
+  /**
+   * Stops accepting, marks /readyz unavailable, lets in-flight requests finish within
+   * `graceMs` (default: shutdown.graceSeconds; then their connections are closed), closes pools.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Opens storage and keys and builds the app; main.ts and the tests both start here. */
@@ -89,7 +100,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
   const box = createSecretBox(keyEncryption.key);
   const opened = await openStorage(config);
   const { storage } = opened;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ processMetrics: config.metrics.enabled });
+  metrics.observePool(poolUsageOf(storage.dataSource));
   const counters = createCounterStore(config.storage.redisUrl, { log, metrics });
   try {
     await counters.ready();
@@ -112,7 +124,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       (err: unknown) => log.error({ err }, 'breached-password list failed to load: setting a password fails until it loads'),
     );
     const policy = createPasswordPolicy({ settings: config.passwordPolicy, breached: shippedBreachedList, english: translatorFor(DEFAULT_LOCALE).t });
-    const audit = createAuditLog(storage.audit);
+    const audit = createAuditLog(storage.audit, countSecurityEvents(metrics));
     const lockout = createLockout(config.lockout, { counters, metrics });
     const limits = createRateLimits(config.rateLimits, { counters, audit, metrics });
     // Back-channel logout for every way a session ends (the one entry point is sessionsEnded);
@@ -144,9 +156,12 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       keys,
       log,
       audit,
-      extend: (provider) => attachSessionHandling(provider, {
-        oidc: storage.oidc, audit, log, backchannel, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,
-      }),
+      extend: (provider) => {
+        attachSessionHandling(provider, {
+          oidc: storage.oidc, audit, log, backchannel, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,
+        });
+        attachProviderMetrics(provider, metrics);
+      },
       buildOptions: (material) => buildProviderOptions(config, {
         adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients, registeredClients, sessions: config.sessions }),
         findAccount: createFindAccount(accounts, storage.roles.rolesOf),
@@ -192,8 +207,9 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       limits,
     };
     const admin = createAdminServices({ config, storage, audit, box, passwords, policy, secondFactors, lockout, host, initialAccessTokens: registration.initialAccessTokens, sessionsEnded });
+    const draining = createDraining();
     const app = createApp({
-      config, log, storage, host, views, translatorFor,
+      config, log, storage, host, views, translatorFor, metrics, draining,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
         secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, limits, config, selfService, translatorFor,
@@ -216,29 +232,26 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     purge.unref();
 
     let server: Server | undefined;
+    const metricsServer = config.metrics.enabled && config.metrics.port !== 0 ? createMetricsServer(metrics.registry) : undefined;
+    let boundMetricsPort: number | null = null;
     return {
       config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration, mailer, metrics, limits, lockout, sessionsEnded,
       backchannelSettled: () => backchannel.settled(),
-      listen() {
-        return new Promise((resolve, reject) => {
-          const listening = app.listen(config.http.port, config.http.host);
-          listening.once('error', reject);
-          listening.once('listening', () => {
-            server = listening;
-            const address = listening.address();
-            resolve(typeof address === 'object' && address ? address.port : config.http.port);
-          });
-        });
+      async listen() {
+        server = createServer(app.callback());
+        const port = await listenOn(server, config.http.port, config.http.host);
+        if (metricsServer) boundMetricsPort = await listenOn(metricsServer, config.metrics.port, config.http.host);
+        return port;
       },
-      async close() {
+      metricsPort: () => boundMetricsPort,
+      async close(graceMs = config.shutdown.graceSeconds * 1000) {
+        draining.start();
         clearInterval(purge);
         host.stop();
         backchannel.stop();
-        if (server) {
-          const closing = new Promise<void>((resolve) => server?.close(() => resolve()));
-          server.closeIdleConnections();
-          await closing;
-        }
+        if (server) await drainServer(server, graceMs, log);
+        // Scraped until the main listener has drained, so the last requests are counted.
+        if (metricsServer?.listening) await drainServer(metricsServer, 1000, log);
         // Deliveries in flight finish (each is bounded by the library's request timeout);
         // retries not yet due are dropped with the process (docs/sessions.md).
         await backchannel.settled();

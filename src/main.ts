@@ -2,7 +2,8 @@ import { loadConfig, ConfigError } from './config/load.js';
 import { createLogger } from './http/logger.js';
 import { createGatehouse } from './gatehouse.js';
 
-const SHUTDOWN_GRACE_MS = 10_000;
+// Beyond the grace period, closing pools and stores gets this long before the process gives up.
+const CLOSE_BACKSTOP_MS = 10_000;
 
 function banner(lines: string[]): void {
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
@@ -46,17 +47,23 @@ async function main(): Promise<void> {
   }
   banner(lines);
 
+  // SIGTERM (Kubernetes, docker stop): /readyz fails, no new connections, requests in flight
+  // finish within shutdown.graceSeconds, pools close, exit 0 (docs/operations.md).
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    const graceMs = config.shutdown.graceSeconds * 1000;
+    log.info({ signal, graceMs }, 'shutting down');
     const force = setTimeout(() => {
-      log.error('in-flight requests did not finish in time; exiting');
+      log.error('shutdown did not complete in time; exiting');
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
+    }, graceMs + CLOSE_BACKSTOP_MS);
     force.unref();
-    gatehouse.close().then(() => process.exit(0), (err: unknown) => {
+    gatehouse.close(graceMs).then(() => {
+      log.info('shut down');
+      process.exit(0);
+    }, (err: unknown) => {
       log.error({ err }, 'shutdown failed');
       process.exit(1);
     });

@@ -6,7 +6,11 @@ import type { SecretBox } from '../security/secret-box.js';
 import { createKeyManager, retiredKeyTtlSeconds } from '../oidc/keys.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
 
-/** Signing keys: what is published, and rotation (the new keys sign at once on this replica). */
+/**
+ * Signing keys: what is published, and rotation. New keys are published at once (on this
+ * replica now, on the others within keys.reloadIntervalSeconds) and sign after
+ * keys.activationDelaySeconds; the old ones sign until then, so they stay published that much longer.
+ */
 export function createKeysAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; config: Config; onRotated?: () => Promise<unknown> }) {
   const { storage, audit, box, config } = deps;
   return {
@@ -15,11 +19,12 @@ export function createKeysAdmin(deps: { storage: Storage; audit: AuditLog; box: 
 
     async rotate(actor: AdminActor): Promise<string[]> {
       const kids = await storage.transaction(async (tx) => {
-        const fresh = await createKeyManager(tx.signingKeys, box).rotate(retiredKeyTtlSeconds(config.ttl), config.sessions.absoluteLifetimeSeconds);
+        const delay = config.keys.activationDelaySeconds;
+        const fresh = await createKeyManager(tx.signingKeys, box).rotate(retiredKeyTtlSeconds(config.ttl) + delay, config.sessions.absoluteLifetimeSeconds + delay);
         await recordAdminAction(audit, tx, actor, 'key.rotated', { details: { kids: fresh } });
         return fresh;
       });
-      // This process signs with them at once; others follow within keys.reloadIntervalSeconds.
+      // This process publishes them at once; others follow within keys.reloadIntervalSeconds.
       await deps.onRotated?.();
       return kids;
     },

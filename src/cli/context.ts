@@ -79,7 +79,7 @@ function buildServices(config: Config, opened: OpenedStorage, counters: CounterS
       ]);
       await keys.ensureKeys();
       modelProvider = createModelProvider(config, {
-        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients }), keys: await keys.load(),
+        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients }), keys: await keys.load({ activationDelaySeconds: config.keys.activationDelaySeconds }),
       });
     }
     return modelProvider;

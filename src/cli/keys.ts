@@ -30,7 +30,9 @@ export async function keysCommand(sub: string | undefined, args: string[], run: 
       if (values.json) io.out(JSON.stringify({ active: kids }));
       else {
         io.out(`new signing keys: ${kids.join(', ')}`);
-        io.out(`running servers pick them up within ${config.keys.reloadIntervalSeconds}s; old keys stay in the JWKS for ${tokenTtl}s`);
+        const { reloadIntervalSeconds, activationDelaySeconds } = config.keys;
+        io.out(`running servers publish them within ${reloadIntervalSeconds}s and sign with them after ${activationDelaySeconds}s; `
+          + `old keys sign until then and stay in the JWKS ${tokenTtl + activationDelaySeconds}s`);
       }
       return;
     }

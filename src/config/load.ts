@@ -28,6 +28,9 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number' | 'boolean'
   ['SMTP_URL', ['mail', 'smtpUrl'], 'string'],
   ['MAIL_FROM', ['mail', 'from'], 'string'],
   ['LOG_LEVEL', ['log', 'level'], 'string'],
+  ['METRICS_ENABLED', ['metrics', 'enabled'], 'boolean'],
+  ['METRICS_PORT', ['metrics', 'port'], 'number'],
+  ['SHUTDOWN_GRACE_SECONDS', ['shutdown', 'graceSeconds'], 'number'],
 ];
 
 function isTree(value: unknown): value is Tree {

@@ -81,7 +81,13 @@ export const configSchema = z.strictObject({
       'must be 32 bytes, base64-encoded',
     ),
     reloadIntervalSeconds: seconds,
-  }),
+    activationDelaySeconds: z.number().int().min(0),
+  }).refine(
+    // A replica learns of new keys within one reload interval; a shorter delay lets one
+    // replica sign with a key another cannot verify yet (docs/operations.md, Scaling out).
+    (keys) => keys.activationDelaySeconds <= 0 || keys.activationDelaySeconds >= keys.reloadIntervalSeconds,
+    { message: 'must be 0 (a single process) or at least keys.reloadIntervalSeconds', path: ['activationDelaySeconds'] },
+  ),
   passwords: z.strictObject({
     argon2: z.strictObject({
       memoryKiB: z.number().int().min(8192),
@@ -210,6 +216,14 @@ export const configSchema = z.strictObject({
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   }),
+  metrics: z.strictObject({
+    enabled: z.boolean(),
+    // 0 = the main listener's /metrics; otherwise a listener of its own on http.host.
+    port: z.number().int().min(0).max(65535),
+  }),
+  shutdown: z.strictObject({
+    graceSeconds: z.number().int().min(1).max(3600),
+  }),
 }).superRefine((config, ctx) => {
   // WebAuthn §5.1.4.1/§13.4.9: the RP ID must be the page's host or a parent domain of it, and
   // browsers refuse IP addresses; each allowed origin must sit under the RP ID.
@@ -218,6 +232,9 @@ export const configSchema = z.strictObject({
   const under = (name: string) => name === rpId || name.endsWith(`.${rpId}`);
   if (config.webauthn.rpId && !under(host)) {
     ctx.addIssue({ code: 'custom', path: ['webauthn', 'rpId'], message: `must be the issuer's host name (${host}) or a parent domain of it` });
+  }
+  if (config.metrics.enabled && config.metrics.port !== 0 && config.metrics.port === config.http.port) {
+    ctx.addIssue({ code: 'custom', path: ['metrics', 'port'], message: 'must differ from http.port (0 serves /metrics on the main port)' });
   }
   config.webauthn.origins.forEach((origin, index) => {
     if (!under(new URL(origin).hostname)) {

@@ -1,9 +1,10 @@
 import Router from '@koa/router';
 import type { Storage } from '../storage/storage.js';
 import { hasPendingMigrations } from '../storage/data-source.js';
+import type { Draining } from './draining.js';
 
 /** Liveness and readiness: cheap, unauthenticated, and they reveal nothing but up/down. */
-export function createHealthRouter(storage: Storage): Router {
+export function createHealthRouter(storage: Storage, draining: Draining): Router {
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
@@ -11,7 +12,8 @@ export function createHealthRouter(storage: Storage): Router {
   });
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    const ready = await Promise.all([
+    // A replica that is shutting down is not ready, whatever its stores say: the load balancer drains it.
+    const ready = !draining.active && await Promise.all([
       storage.dataSource.query('SELECT 1').then(() => true, () => false),
       storage.kv.ping(),
       hasPendingMigrations(storage.dataSource).then((pending) => !pending, () => false),

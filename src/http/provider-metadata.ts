@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { MetadataSnapshot, PrecomputedResponse } from '../oidc/metadata-snapshot.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Draining } from './draining.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 
 /**
@@ -77,13 +79,18 @@ export type EarlyResponder = (req: IncomingMessage, res: ServerResponse) => bool
  * The same answers for the commonest request (an unconditional GET or HEAD of the exact path
  * for the issuer's origin), written before Koa builds a context: Koa's context and response
  * handling are a fifth of what these requests cost (docs/benchmarks.md). It writes the headers
- * the middleware stack would (security headers, X-Request-Id) and returns false for anything
- * else, which then takes the ordinary path.
+ * the middleware stack would (security headers, X-Request-Id) and counts the request in the
+ * duration histogram under its path, as oidc-provider's router named it; it writes no log line
+ * (a public, static document fetched by machines, like the probes). It returns false for
+ * anything else, and while draining (the stack then closes the connection), which then takes
+ * the ordinary path.
  */
 export function answerMetadataEarly(options: {
   current: () => MetadataSnapshot | null;
   trustProxy: boolean;
   securityHeaders: Record<string, string>;
+  draining: Pick<Draining, 'active'>;
+  metrics: Pick<Metrics, 'httpRequestDuration'>;
 }): EarlyResponder {
   // The fixed headers as a flat [name, value, …] list per document: building a header object
   // per request was a sixth of this path's CPU in the profile.
@@ -97,8 +104,9 @@ export function answerMetadataEarly(options: {
     return list;
   };
   return function answerMetadata(req: IncomingMessage, res: ServerResponse): boolean {
+    const started = process.hrtime.bigint();
     const { method, headers } = req;
-    if (method !== 'GET' && method !== 'HEAD') return false;
+    if ((method !== 'GET' && method !== 'HEAD') || options.draining.active) return false;
     const snapshot = options.current();
     const response = snapshot?.byPath.get(req.url ?? '');
     if (!snapshot || !response || headers['if-none-match'] !== undefined) return false;
@@ -111,6 +119,8 @@ export function answerMetadataEarly(options: {
     res.writeHead(200, list);
     // Node sends no body for HEAD by itself.
     res.end(response.body);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    options.metrics.httpRequestDuration.observe({ route: req.url ?? '', method, status_class: '2xx' }, seconds);
     return true;
   };
 }

@@ -1,9 +1,17 @@
-import { Counter, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the database pool reports when scraped (pg Pool's counters). */
+export interface PoolUsage {
+  total: number;
+  idle: number;
+  waiting: number;
+}
 
 /**
  * The process's metrics: one Registry per Gatehouse instance (tests run several in one
- * process, and a global registry would refuse the second set of names). The /metrics
- * endpoint will serve `registry`; until then tests read it.
+ * process, and a global registry would refuse the second set of names). /metrics serves
+ * `registry` (src/observability/metrics-endpoint.ts). Every label has a fixed, small set of
+ * values: route templates, never paths; names from our own vocabularies, never input.
  */
 export interface Metrics {
   readonly registry: Registry;
@@ -13,10 +21,39 @@ export interface Metrics {
   readonly lockouts: Counter<'factor'>;
   /** Limiter operations answered by the in-process counters because Redis did not answer. */
   readonly limiterFallbacks: Counter;
+  /** Request duration by route template, method and status class (2xx…5xx). */
+  readonly httpRequestDuration: Histogram<'route' | 'method' | 'status_class'>;
+  /** Successful token endpoint responses, by grant type. */
+  readonly tokensIssued: Counter<'grant_type'>;
+  /** First-factor sign-in attempts, by method (password, passkey) and result. */
+  readonly signIns: Counter<'method' | 'result'>;
+  /** Second-factor checks, by method (totp, recovery_code, security_key) and result. */
+  readonly secondFactors: Counter<'method' | 'result'>;
+  /** Rotated refresh tokens presented again (the grant is revoked each time). */
+  readonly refreshTokenReuse: Counter;
+  /** Reads the database pool on each scrape; until called the pool gauges report nothing. */
+  observePool(read: () => PoolUsage | null): void;
 }
 
-export function createMetrics(): Metrics {
+// Seconds. Fine steps below 50 ms (token, introspection, discovery), coarse above (argon2 sign-ins).
+const DURATION_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
+  // Node's own series (CPU, RSS, heap, GC, event-loop lag, handles): collected on scrape,
+  // except the event-loop delay histogram and GC observer, which cost nothing per request.
+  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  let readPool: () => PoolUsage | null = () => null;
+  const poolGauge = (name: string, help: string, pick: (usage: PoolUsage) => number) => new Gauge({
+    name, help, registers: [registry],
+    collect() {
+      const usage = readPool();
+      if (usage) this.set(pick(usage));
+    },
+  });
+  poolGauge('gatehouse_db_pool_connections', 'Open database connections in this process\'s pool', (u) => u.total);
+  poolGauge('gatehouse_db_pool_idle_connections', 'Open database connections not in use', (u) => u.idle);
+  poolGauge('gatehouse_db_pool_waiting_requests', 'Queries waiting for a free database connection', (u) => u.waiting);
   return {
     registry,
     rateLimitHits: new Counter({
@@ -28,6 +65,25 @@ export function createMetrics(): Metrics {
     limiterFallbacks: new Counter({
       name: 'gatehouse_limiter_redis_fallbacks_total', help: 'Limiter operations served by in-process counters while Redis was unavailable', registers: [registry],
     }),
+    httpRequestDuration: new Histogram({
+      name: 'gatehouse_http_request_duration_seconds', help: 'HTTP request duration by route template',
+      labelNames: ['route', 'method', 'status_class'], buckets: DURATION_BUCKETS, registers: [registry],
+    }),
+    tokensIssued: new Counter({
+      name: 'gatehouse_tokens_issued_total', help: 'Successful token endpoint responses by grant type', labelNames: ['grant_type'], registers: [registry],
+    }),
+    signIns: new Counter({
+      name: 'gatehouse_sign_ins_total', help: 'First-factor sign-in attempts by method and result', labelNames: ['method', 'result'], registers: [registry],
+    }),
+    secondFactors: new Counter({
+      name: 'gatehouse_second_factor_checks_total', help: 'Second-factor checks by method and result', labelNames: ['method', 'result'], registers: [registry],
+    }),
+    refreshTokenReuse: new Counter({
+      name: 'gatehouse_refresh_token_reuse_total', help: 'Rotated refresh tokens presented again (grant revoked)', registers: [registry],
+    }),
+    observePool(read) {
+      readPool = read;
+    },
   };
 }
 

@@ -8,11 +8,43 @@ import type { SigningKeyRow } from '../storage/entities/signing-key.entity.js';
 export const SIGNING_ALGS = ['ES256', 'RS256'] as const;
 
 export interface KeyMaterial {
-  /** Private JWKs, active first, then retired ones still inside their verification window. */
+  /** Private JWKs, the one that signs first for each algorithm, then the others still published. */
   signingJwks: JWK[];
-  /** Cookie-signing keys, the active one first (oidc-provider signs with the first). */
+  /** Cookie-signing keys, the one that signs first (keygrip signs with the first). */
   cookieKeys: string[];
+  /** When a published key that does not sign yet will sign (epoch ms): load again then. Null when none waits. */
+  activatesAt: number | null;
 }
+
+type Ranked = Pick<SigningKeyRow, 'state' | 'createdAt'>;
+
+/**
+ * The order to hand keys to oidc-provider and keygrip, which sign with the first key of an
+ * algorithm and verify with any. A key younger than the activation delay is published and
+ * verifies, but signs only when no older key of its kind is published (first boot): other
+ * replicas load new keys within one reload interval, so with a delay at least that long,
+ * whatever one replica signs (token, session cookie, interaction cookie) every replica accepts.
+ * Then older before younger, active before retired, newest first.
+ */
+export function signingOrder<T extends Ranked>(rows: T[], now: number, activationDelayMs: number): { ordered: T[]; activatesAt: number | null } {
+  const activation = (row: T) => row.createdAt.getTime() + activationDelayMs;
+  const rank = (row: T) => (activation(row) > now ? 2 : 0) + (row.state === 'active' ? 0 : 1);
+  const ordered = [...rows].sort((a, b) => rank(a) - rank(b) || b.createdAt.getTime() - a.createdAt.getTime());
+  const waiting = rows.map(activation).filter((at) => at > now);
+  return { ordered, activatesAt: waiting.length > 0 ? Math.min(...waiting) : null };
+}
+
+/** Signing keys of each algorithm, each group in signing order. */
+function orderSigningKeys(rows: SigningKeyRow[], now: number, activationDelayMs: number) {
+  const groups = SIGNING_ALGS.map((alg) => signingOrder(rows.filter((row) => row.alg === alg), now, activationDelayMs));
+  const others = rows.filter((row) => !(SIGNING_ALGS as readonly string[]).includes(row.alg));
+  return groups.reduce((all, group) => ({
+    ordered: [...all.ordered, ...group.ordered],
+    activatesAt: earliest(all.activatesAt, group.activatesAt),
+  }), { ordered: others, activatesAt: null as number | null });
+}
+
+const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
 
 const context = (row: Pick<SigningKeyRow, 'id' | 'use'>) => `signing_keys:${row.use}:${row.id}`;
 
@@ -49,18 +81,25 @@ export function createKeyManager(repo: SigningKeysRepository, box: SecretBox) {
       return sig || cookie;
     },
 
-    async load(): Promise<KeyMaterial> {
-      const [sig, cookie] = await Promise.all([repo.listPublished('sig'), repo.listPublished('cookie')]);
+    /** The published keys in signing order (see signingOrder); a zero delay lets new keys sign at once. */
+    async load(options: { activationDelaySeconds: number; now?: number } = { activationDelaySeconds: 0 }): Promise<KeyMaterial> {
+      const now = options.now ?? Date.now();
+      const delayMs = options.activationDelaySeconds * 1000;
+      const [sigRows, cookieRows] = await Promise.all([repo.listPublished('sig'), repo.listPublished('cookie')]);
+      const sig = orderSigningKeys(sigRows, now, delayMs);
+      const cookie = signingOrder(cookieRows, now, delayMs);
       return {
-        signingJwks: sig.map((row) => JSON.parse(box.open(row.privateEncrypted, context(row))) as JWK),
-        cookieKeys: cookie.map((row) => box.open(row.privateEncrypted, context(row))),
+        signingJwks: sig.ordered.map((row) => JSON.parse(box.open(row.privateEncrypted, context(row))) as JWK),
+        cookieKeys: cookie.ordered.map((row) => box.open(row.privateEncrypted, context(row))),
+        activatesAt: earliest(sig.activatesAt, cookie.activatesAt),
       };
     },
 
     /**
-     * New signing keys (and a new cookie key) become active at once; the old ones stay
-     * published until what they signed has expired: tokens for `tokenTtlSeconds`, cookies
-     * for `sessionTtlSeconds`.
+     * New signing keys (and a new cookie key) are published at once and sign after the
+     * activation delay; the old ones stay published until what they signed has expired:
+     * tokens for `tokenTtlSeconds`, cookies for `sessionTtlSeconds` (callers add the delay,
+     * during which the old keys still sign).
      */
     async rotate(tokenTtlSeconds: number, sessionTtlSeconds: number): Promise<string[]> {
       const sig = await freshSigningKeys();

@@ -10,9 +10,10 @@ import type { AuditLog } from '../security/audit.js';
 
 /**
  * Holds the running Provider. oidc-provider takes its keys at construction, so when the
- * key set in the database changes (`gatehouse keys rotate` on any replica) a new Provider
- * is built with the new keys and swapped in; all of its state lives in the adapter, so
- * requests in flight and sessions are unaffected.
+ * key set in the database changes (`gatehouse keys rotate` on any replica), or a published
+ * key reaches its activation time and starts to sign, a new Provider is built with the keys
+ * in their new order and swapped in; all of its state lives in the adapter, so requests in
+ * flight and sessions are unaffected.
  */
 export interface ProviderHost {
   readonly current: Provider;
@@ -25,7 +26,7 @@ export interface ProviderHost {
   readonly metadata: MetadataSnapshot | null;
   /** Koa middleware that hands the request to the current provider. */
   readonly middleware: Middleware;
-  /** Checks the database for a changed key set; true when the provider was rebuilt. */
+  /** Checks the database for a changed key set, and for keys due to sign; true when the provider was rebuilt. */
   reloadKeys(): Promise<boolean>;
   stop(): void;
 }
@@ -49,16 +50,18 @@ export async function createProviderHost(
       deps.log.warn({ err }, 'could not precompute discovery and JWKS; the provider will answer them');
       return null;
     });
-    return { provider, mounted: mount(provider), cookieKeys: material.cookieKeys, metadata };
+    return { provider, mounted: mount(provider), cookieKeys: material.cookieKeys, activatesAt: material.activatesAt, metadata };
   };
+  const load = () => deps.keys.load({ activationDelaySeconds: config.keys.activationDelaySeconds });
 
   let fingerprint = await deps.keys.fingerprint();
-  let state = await build(await deps.keys.load());
+  let state = await build(await load());
 
   const reloadKeys = async () => {
     const next = await deps.keys.fingerprint();
-    if (next === fingerprint) return false;
-    state = await build(await deps.keys.load());
+    const activating = state.activatesAt !== null && Date.now() >= state.activatesAt;
+    if (next === fingerprint && !activating) return false;
+    state = await build(await load());
     fingerprint = next;
     deps.log.info('signing keys changed; provider reloaded');
     return true;

@@ -63,6 +63,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       recoveryLeft,
       recoveryTotal: RECOVERY_CODE_COUNT,
       minPasswordLength: deps.config.passwordPolicy.minLength,
+      maxPasswordLength: deps.config.passwordPolicy.maxLength,
       keys: factors.filter((f) => f.type === 'webauthn'),
       events,
       eventWord: (action: string) => eventWord(i18n, action),

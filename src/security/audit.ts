@@ -47,11 +47,17 @@ export interface AuditLog {
   within(tx: { audit: AuditRepository }): AuditLog;
 }
 
-export function createAuditLog(repo: AuditRepository): AuditLog {
+/** Told of every event as it is written (the sign-in metrics count from here). */
+export type AuditObserver = (action: AuditAction, event: AuditEventInput) => void;
+
+export function createAuditLog(repo: AuditRepository, observe?: AuditObserver): AuditLog {
   return {
-    record: (action, event, origin = {}) => repo.record({
-      ...event, action, clientId: event.clientId ?? origin.clientId ?? null, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, requestId: origin.requestId ?? null,
-    }),
-    within: (tx) => createAuditLog(tx.audit),
+    async record(action, event, origin = {}) {
+      await repo.record({
+        ...event, action, clientId: event.clientId ?? origin.clientId ?? null, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, requestId: origin.requestId ?? null,
+      });
+      observe?.(action, event);
+    },
+    within: (tx) => createAuditLog(tx.audit, observe),
   };
 }

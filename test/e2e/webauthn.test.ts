@@ -45,7 +45,7 @@ describe(`passkeys and security keys in Chromium (${backend})`, () => {
 
   /** Signs out on /account and confirms on the provider's end-session page. */
   async function signOut(page: Page) {
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.waitForURL(`${server.issuer}/session/end**`);
     await page.getByRole('button', { name: 'Yes, sign me out' }).click();
     await page.getByRole('heading', { name: 'You are signed out' }).waitFor();

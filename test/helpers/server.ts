@@ -54,6 +54,9 @@ export interface TestServerOptions {
    * RP ID (browsers refuse IP addresses), so the browser tests use 'localhost'.
    */
   issuerHost?: 'localhost' | '127.0.0.1';
+  /** Where the server's JSON log goes, at `logLevel` (default debug): tests that read the log. */
+  logTo?: { write(line: string): void };
+  logLevel?: Config['log']['level'];
 }
 
 export async function startTestServer(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): Promise<TestServer> {
@@ -72,9 +75,11 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
       redisUrl: backend === 'postgres' ? REDIS_URL : '',
       ...overrides.storage,
     },
-    log: { level: (process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent' },
+    // One process per test server: new keys may sign at once (the two-replica test keeps the delay).
+    keys: { activationDelaySeconds: 0, ...overrides.keys },
+    log: { level: options.logTo ? options.logLevel ?? 'debug' : (process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent' },
   });
-  const gatehouse = await createGatehouse(config, createLogger(config.log.level));
+  const gatehouse = await createGatehouse(config, createLogger(config.log.level, options.logTo));
   await gatehouse.listen();
   const factories = createFactories({ users: gatehouse.admin.users, clients: createClientRegistry(gatehouse.storage.storage.clients) });
   return {

@@ -37,6 +37,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   value: /etc/gatehouse/config.yaml
 - name: TRUST_PROXY
   value: "true"
+- name: SHUTDOWN_GRACE_SECONDS
+  value: {{ .Values.shutdownGraceSeconds | quote }}
+- name: METRICS_ENABLED
+  value: {{ .Values.metrics.enabled | quote }}
+- name: METRICS_PORT
+  value: {{ .Values.metrics.port | quote }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:

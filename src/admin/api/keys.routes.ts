@@ -23,7 +23,7 @@ export function keyRoutes(admin: AdminServices) {
     }),
     defineRoute({
       method: 'post', path: '/keys/rotate', tag: 'keys', scope: 'admin:write',
-      summary: 'New signing keys sign from now on; the old ones stay published until what they signed expires',
+      summary: 'New signing keys are published now and sign after keys.activationDelaySeconds; the old ones stay published until what they signed expires',
       status: 200, response: z.object({ active: z.array(z.string()) }),
       handler: async ({ actor }) => ({ active: await admin.keys.rotate(actor) }),
     }),
