@@ -5,14 +5,6 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Draining } from './draining.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
 
-/**
- * Discovery and JWKS change only with the configuration (a restart) or a key rotation. Five
- * minutes bounds how long a cache can hold a key set after a rotation (new keys sign at once,
- * and relying parties that refetch only on expiry would miss them meanwhile); revalidating after
- * that costs a 304. docs/provider-metadata.md.
- */
-export const METADATA_CACHE_CONTROL = 'public, max-age=300';
-
 const fixed = new WeakMap<PrecomputedResponse, Record<string, string>>();
 
 /** The provider's headers plus our caching ones; the same for every request, so built once per snapshot. */
@@ -20,7 +12,7 @@ function documentHeaders(response: PrecomputedResponse): Record<string, string> 
   let headers = fixed.get(response);
   if (!headers) {
     // Vary: Origin is what oidc-provider's CORS middleware adds; nothing before this sets Vary.
-    headers = { ...response.headers, 'Cache-Control': METADATA_CACHE_CONTROL, ETag: response.etag, Vary: 'Origin' };
+    headers = { ...response.headers, 'Cache-Control': `public, max-age=${response.maxAgeSeconds}`, ETag: response.etag, Vary: 'Origin' };
     fixed.set(response, headers);
   }
   return headers;

@@ -10,6 +10,8 @@ export interface PrecomputedResponse {
   etag: string;
   /** The provider's response headers, less those that belong to one connection or one request. */
   headers: Record<string, string>;
+  /** How long caches may keep it (see metadataMaxAge). */
+  maxAgeSeconds: number;
   /** oidc-provider answered with CORS headers: it reflects the request's Origin, or `*` (lib/shared/cors.js). */
   cors: boolean;
 }
@@ -66,13 +68,29 @@ function get(port: number, path: string, headers: Record<string, string>): Promi
 }
 
 /**
+ * How long HTTP caches may keep each document (docs/provider-metadata.md). Discovery changes
+ * only with the configuration, i.e. with a rolling restart: five minutes. A rotated key set is
+ * on every replica within `reloadIntervalSeconds` and signs after `activationDelaySeconds`; a
+ * cache that took the old JWKS just before the rotation must have let it go by then, or a
+ * relying party refetching through it would not find the new key: the JWKS may be kept for
+ * the difference (0 for a single process that signs at once: a revalidation, answered 304).
+ */
+export function metadataMaxAge(keys: { reloadIntervalSeconds: number; activationDelaySeconds: number }): { discovery: number; jwks: number } {
+  return { discovery: 300, jwks: Math.max(0, keys.activationDelaySeconds - keys.reloadIntervalSeconds) };
+}
+
+/**
  * The documents that are the same for every caller. The two discovery paths are fixed by
  * OIDC Discovery §4 and RFC 8414 §3 (oidc-provider registers both under one route name, so
  * pathFor cannot tell them apart); the JWKS path is configurable.
  */
-export function metadataPaths(provider: Provider): string[] {
+export function metadataPaths(provider: Provider): Array<{ path: string; kind: 'discovery' | 'jwks' }> {
   // mountPath '': Gatehouse mounts the provider at the root of its app (src/app.ts).
-  return ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', provider.pathFor('jwks', { mountPath: '' })];
+  return [
+    { path: '/.well-known/openid-configuration', kind: 'discovery' },
+    { path: '/.well-known/oauth-authorization-server', kind: 'discovery' },
+    { path: provider.pathFor('jwks', { mountPath: '' }), kind: 'jwks' },
+  ];
 }
 
 /**
@@ -81,7 +99,7 @@ export function metadataPaths(provider: Provider): string[] {
  * an Origin header). Taking the provider's own bytes, not a copy of its logic, keeps the
  * replayed answers identical when oidc-provider or the configuration changes.
  */
-export async function snapshotMetadata(provider: Provider, issuer: string): Promise<MetadataSnapshot> {
+export async function snapshotMetadata(provider: Provider, issuer: string, maxAge: { discovery: number; jwks: number }): Promise<MetadataSnapshot> {
   const { host, protocol, origin } = new URL(issuer);
   // Forwarded headers count only when the provider trusts a proxy, as for a real request.
   const headers = { host, 'x-forwarded-host': host, 'x-forwarded-proto': protocol.slice(0, -1) };
@@ -89,10 +107,12 @@ export async function snapshotMetadata(provider: Provider, issuer: string): Prom
   try {
     const port = await listenOnLoopback(server);
     const byPath = new Map<string, PrecomputedResponse>();
-    for (const path of metadataPaths(provider)) {
+    for (const { path, kind } of metadataPaths(provider)) {
       const res = await get(port, path, headers);
       if (res.status !== 200) throw new Error(`oidc-provider answered ${path} with ${res.status}`);
-      byPath.set(path, { body: res.body, etag: etagOf(res.body), headers: replayable(res.headers), cors: 'access-control-allow-origin' in res.headers });
+      byPath.set(path, {
+        body: res.body, etag: etagOf(res.body), headers: replayable(res.headers), maxAgeSeconds: maxAge[kind], cors: 'access-control-allow-origin' in res.headers,
+      });
     }
     return { origin, byPath };
   } finally {

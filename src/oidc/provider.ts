@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { KeyManager, KeyMaterial } from './keys.js';
 import { attachProviderEvents } from './events.js';
-import { snapshotMetadata, type MetadataSnapshot } from './metadata-snapshot.js';
+import { metadataMaxAge, snapshotMetadata, type MetadataSnapshot } from './metadata-snapshot.js';
 import type { AuditLog } from '../security/audit.js';
 
 /**
@@ -46,7 +46,7 @@ export async function createProviderHost(
     provider.proxy = config.http.trustProxy;
     attachProviderEvents(provider, deps.log, deps.audit);
     deps.extend?.(provider);
-    const metadata = await snapshotMetadata(provider, config.issuer).catch((err: unknown) => {
+    const metadata = await snapshotMetadata(provider, config.issuer, metadataMaxAge(config.keys)).catch((err: unknown) => {
       deps.log.warn({ err }, 'could not precompute discovery and JWKS; the provider will answer them');
       return null;
     });

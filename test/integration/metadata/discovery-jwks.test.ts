@@ -113,13 +113,16 @@ describe.each(BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (backe
     const first = await send(server.issuer + path);
     const etag = first.headers.etag ?? '';
     expect(etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
-    expect(first.headers['cache-control']).toBe('public, max-age=300');
+    // JWKS: no longer than new keys take to start signing after they are published everywhere
+    const { activationDelaySeconds, reloadIntervalSeconds } = server.gatehouse.config.keys;
+    const cacheControl = `public, max-age=${path === JWKS ? Math.max(0, activationDelaySeconds - reloadIntervalSeconds) : 300}`;
+    expect(first.headers['cache-control']).toBe(cacheControl);
 
     const revalidated = await send(server.issuer + path, { headers: { 'if-none-match': etag } });
     expect(revalidated.status).toBe(304);
     expect(revalidated.body).toHaveLength(0);
     expect(revalidated.headers.etag).toBe(etag);
-    expect(revalidated.headers['cache-control']).toBe('public, max-age=300');
+    expect(revalidated.headers['cache-control']).toBe(cacheControl);
 
     // RFC 9110 §13.1.2: If-None-Match uses the weak comparison, and takes a list.
     expect((await send(server.issuer + path, { headers: { 'if-none-match': `"other", W/${etag}` } })).status).toBe(304);
