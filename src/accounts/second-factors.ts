@@ -10,7 +10,7 @@ export interface FactorSummary {
   webauthn: number;
   recoveryCodes: number;
   /** Any factor that can complete a second step. */
-  any: boolean;
+  enrolled: boolean;
 }
 
 export type CodeMethod = 'totp' | 'recovery_code';
@@ -40,7 +40,7 @@ export function createSecondFactorService(deps: {
       const rows = await credentials.listSecondFactors(userId);
       const count = (type: string) => rows.filter((r) => r.type === type).length;
       const summary = { totp: count('totp') > 0, webauthn: count('webauthn'), recoveryCodes: count('recovery_code') };
-      return { ...summary, any: summary.totp || summary.webauthn > 0 || summary.recoveryCodes > 0 };
+      return { ...summary, enrolled: summary.totp || summary.webauthn > 0 || summary.recoveryCodes > 0 };
     },
 
     /**

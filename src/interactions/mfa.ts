@@ -53,7 +53,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
     // Enrolment at sign-in is only for an account with no factor yet. One set up since this
     // page was shown (another browser, /account) must not be replaced by whoever holds the
     // page: that would swap out the user's authenticator with the password alone.
-    if ((await secondFactors.summary(accountId)).any) {
+    if ((await secondFactors.summary(accountId)).enrolled) {
       ctx.status = 409;
       return renderMfa(deps, ctx, 'mfa.enrol.alreadyEnrolled');
     }
@@ -91,7 +91,7 @@ export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionConte
   const summary = await deps.secondFactors.summary(accountId);
   const csrf = deps.csrf.token(uid);
   ctx.type = 'html';
-  if (summary.any) {
+  if (summary.enrolled) {
     ctx.body = await deps.views.render('interaction/mfa', {
       title: i18n.t('mfa.title'), i18n, uid, csrf, error, totp: summary.totp, recoveryCodes: summary.recoveryCodes, webauthn: summary.webauthn,
     });

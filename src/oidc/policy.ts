@@ -40,7 +40,7 @@ function mfaPrompt(deps: PolicyDeps) {
     new Check('mfa_enrolled', 'a second factor is enrolled for this account', 'interaction_required', async (ctx) => {
       const session = pending(ctx);
       if (!session || hasSecondFactor(session.amr)) return Check.NO_NEED_TO_PROMPT;
-      return (await factors(ctx, session.accountId)).any ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      return (await factors(ctx, session.accountId)).enrolled ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
     }),
     new Check('mfa_required', 'a second factor is required', 'interaction_required', (ctx) => {
       const session = pending(ctx);
