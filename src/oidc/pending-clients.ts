@@ -29,7 +29,12 @@ function assertionSubject(assertion: string | undefined): string | undefined {
   }
 }
 
-async function clientIdAtClientAuth(ctx: Context): Promise<string | undefined> {
+/**
+ * The client a request authenticating at the token, PAR, introspection or revocation endpoint
+ * names: HTTP Basic, the form's client_id, or the subject of a private_key_jwt assertion.
+ * Not authenticated yet: who the request claims to be.
+ */
+export async function clientIdAtClientAuth(ctx: Context): Promise<string | undefined> {
   const authorization = ctx.get('authorization');
   const basic = authorization ? basicCredentials(authorization) : undefined;
   if (basic) return basic.clientId || undefined;
