@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { matchesIfNoneMatch, strongEtag } from './etag.js';
 import type { Context, Next } from 'koa';
 import type { Config } from '../config/schema.js';
 
@@ -26,16 +26,13 @@ export function brandStylesheet(colours: Config['branding']['colours']): string 
  */
 export function serveBrandStylesheet(colours: Config['branding']['colours']) {
   const body = brandStylesheet(colours);
-  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+  const etag = strongEtag(body);
   return async function serveBrandStylesheetMiddleware(ctx: Context, next: Next): Promise<void> {
     if (ctx.path !== BRAND_STYLESHEET_PATH || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     ctx.type = 'text/css; charset=utf-8';
     ctx.set('Cache-Control', 'public, no-cache');
     ctx.set('ETag', etag);
-    // RFC 9110 §13.1.2 (weak comparison). Not ctx.fresh: that also honours the request's
-    // Cache-Control: no-cache, which fetch() adds to every conditional request.
-    const presented = ctx.get('if-none-match').split(',').map((tag) => tag.trim().replace(/^W\//, ''));
-    if (presented.includes(etag) || presented.includes('*')) {
+    if (matchesIfNoneMatch(ctx, etag)) {
       ctx.status = 304;
       return;
     }

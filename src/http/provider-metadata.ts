@@ -4,6 +4,7 @@ import type { MetadataSnapshot, PrecomputedResponse } from '../oidc/metadata-sna
 import type { Metrics } from '../observability/metrics.js';
 import type { Draining } from './draining.js';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.js';
+import { matchesIfNoneMatch } from './etag.js';
 
 const fixed = new WeakMap<PrecomputedResponse, Record<string, string>>();
 
@@ -44,8 +45,7 @@ export function serveProviderMetadata(current: () => MetadataSnapshot | null) {
     const allowed = allowedOrigin(response, ctx.get('Origin'));
     if (allowed) ctx.set(ALLOW_ORIGIN, allowed);
     ctx.status = 200;
-    // ctx.fresh compares If-None-Match with the ETag above (RFC 9110 §13.1.2).
-    if (ctx.fresh) {
+    if (matchesIfNoneMatch(ctx, response.etag)) {
       ctx.status = 304;
       return;
     }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { strongEtag } from '../http/etag.js';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Provider from 'oidc-provider';
@@ -40,10 +40,6 @@ function replayable(headers: IncomingHttpHeaders): Record<string, string> {
     kept[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return kept;
-}
-
-function etagOf(body: Buffer): string {
-  return `"${createHash('sha256').update(body).digest('base64url')}"`;
 }
 
 function listenOnLoopback(server: Server): Promise<number> {
@@ -111,7 +107,7 @@ export async function snapshotMetadata(provider: Provider, issuer: string, maxAg
       const res = await get(port, path, headers);
       if (res.status !== 200) throw new Error(`oidc-provider answered ${path} with ${res.status}`);
       byPath.set(path, {
-        body: res.body, etag: etagOf(res.body), headers: replayable(res.headers), maxAgeSeconds: maxAge[kind], cors: 'access-control-allow-origin' in res.headers,
+        body: res.body, etag: strongEtag(res.body), headers: replayable(res.headers), maxAgeSeconds: maxAge[kind], cors: 'access-control-allow-origin' in res.headers,
       });
     }
     return { origin, byPath };
