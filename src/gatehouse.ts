@@ -123,7 +123,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       (list) => log.debug({ entries: list.size, ms: Date.now() - breachedLoad }, 'breached-password list loaded'),
       (err: unknown) => log.error({ err }, 'breached-password list failed to load: setting a password fails until it loads'),
     );
-    const policy = createPasswordPolicy({ settings: config.passwordPolicy, breached: shippedBreachedList, english: translatorFor(DEFAULT_LOCALE).t });
+    const policy = createPasswordPolicy({ settings: config.passwordPolicy, breached: shippedBreachedList, english: english.t });
     const audit = createAuditLog(storage.audit, countSecurityEvents(metrics));
     const lockout = createLockout(config.lockout, { counters, metrics });
     const limits = createRateLimits(config.rateLimits, { counters, audit, metrics });
