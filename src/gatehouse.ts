@@ -102,7 +102,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
   const { storage } = opened;
   const metrics = createMetrics({ processMetrics: config.metrics.enabled });
   metrics.observePool(poolUsageOf(storage.dataSource));
-  const counters = createCounterStore(config.storage.redisUrl, { log, metrics });
+  const counters = createCounterStore(config.storage, { log, metrics });
   try {
     await counters.ready();
     const keys = createKeyManager(storage.signingKeys, box);

@@ -35,7 +35,7 @@ export function openCliContext(env: Record<string, string | undefined>) {
     async with<T>(work: (services: CliServices) => Promise<T>): Promise<T> {
       const opened = await openStorage(config);
       // Admin commands clear lockouts (a second-factor reset), which live in Redis when configured.
-      const counters = createCounterStore(config.storage.redisUrl, { log: createLogger('silent'), metrics: createMetrics() });
+      const counters = createCounterStore(config.storage, { log: createLogger('silent'), metrics: createMetrics() });
       try {
         await counters.ready();
         return await work(buildServices(config, opened, counters));

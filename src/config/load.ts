@@ -24,6 +24,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number' | 'boolean'
   ['DATABASE_URL', ['storage', 'databaseUrl'], 'string'],
   ['DATABASE_POOL_SIZE', ['storage', 'poolSize'], 'number'],
   ['REDIS_URL', ['storage', 'redisUrl'], 'string'],
+  ['REDIS_KEY_PREFIX', ['storage', 'redisKeyPrefix'], 'string'],
   ['KEY_ENCRYPTION_SECRET', ['keys', 'encryptionSecret'], 'string'],
   ['SMTP_URL', ['mail', 'smtpUrl'], 'string'],
   ['MAIL_FROM', ['mail', 'from'], 'string'],

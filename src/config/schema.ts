@@ -73,6 +73,8 @@ export const configSchema = z.strictObject({
     databaseUrl: z.string().refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL or empty'),
     poolSize: z.number().int().min(1).max(200),
     redisUrl: z.string().refine((v) => v === '' || /^rediss?:\/\//.test(v), 'must be a redis:// URL or empty'),
+    // Keeps deployments that share one Redis apart; every replica of one deployment uses the same.
+    redisKeyPrefix: z.string().regex(/^[A-Za-z0-9._-]{1,64}:$/, 'must be 1-64 letters, digits, ".", "_" or "-", ending in ":"'),
     purgeIntervalSeconds: seconds,
   }),
   keys: z.strictObject({

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Metrics } from '../observability/metrics.js';
+import type { Config } from '../config/schema.js';
 import { createLimiterRedis } from '../storage/limiter-redis.js';
 
 export interface CounterOptions {
-  /** Names the counters in Redis (`gatehouse:rl:<prefix>:<key>`). */
+  /** Names the counters in Redis (`<storage.redisKeyPrefix>rl:<prefix>:<key>`). */
   prefix: string;
   points: number;
   durationSeconds: number;
@@ -61,7 +62,10 @@ class FallbackCounter extends InProcessCounter {
   override delete(...args: Parameters<RateLimiterMemory['delete']>) { this.noticed(); return super.delete(...args); }
 }
 
-export function createCounterStore(redisUrl: string, deps: { log: Logger; metrics: Metrics }): CounterStore {
+export function createCounterStore(
+  { redisUrl, redisKeyPrefix }: Pick<Config['storage'], 'redisUrl' | 'redisKeyPrefix'>,
+  deps: { log: Logger; metrics: Metrics },
+): CounterStore {
   if (!redisUrl) {
     return {
       kind: 'memory',
@@ -95,7 +99,7 @@ export function createCounterStore(redisUrl: string, deps: { log: Logger; metric
     ready: () => connected,
     counter: ({ prefix, points, durationSeconds }) => new RateLimiterRedis({
       storeClient: redis,
-      keyPrefix: `gatehouse:rl:${prefix}`,
+      keyPrefix: `${redisKeyPrefix}rl:${prefix}`,
       points,
       duration: durationSeconds,
       // Not ready (reconnecting) → the in-process counter at once, without trying Redis.

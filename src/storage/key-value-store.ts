@@ -19,11 +19,9 @@ export interface KeyValueStore {
   close(): Promise<void>;
 }
 
-const PREFIX = 'gatehouse:';
-
-export function createRedisStore(url: string): KeyValueStore {
+export function createRedisStore(url: string, keyPrefix: string): KeyValueStore {
   const redis = new Redis(url, {
-    keyPrefix: PREFIX,
+    keyPrefix,
     lazyConnect: false,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,

@@ -69,7 +69,7 @@ export async function openStorage(config: Config, options: { migrate: boolean } 
     poolSize = Math.min(poolSize, 4);
   }
   const dataSource = createDataSource(connection, poolSize);
-  const kv = config.storage.redisUrl ? createRedisStore(config.storage.redisUrl) : createMemoryStore();
+  const kv = config.storage.redisUrl ? createRedisStore(config.storage.redisUrl, config.storage.redisKeyPrefix) : createMemoryStore();
   try {
     await dataSource.initialize();
     const migrationsApplied = options.migrate ? await runMigrations(dataSource) : [];

@@ -14,6 +14,7 @@ export async function cli(server: TestServer, ...argv: string[]): Promise<CliRes
     DATA_DIR: storage.dataDir,
     DATABASE_URL: storage.databaseUrl,
     REDIS_URL: storage.redisUrl,
+    REDIS_KEY_PREFIX: storage.redisKeyPrefix,
     ISSUER: server.issuer,
     PORT: String(http.port),
     LOG_LEVEL: 'silent',

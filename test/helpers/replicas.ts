@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REDIS_URL } from './backends.js';
+import { REDIS_URL, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
 import { ensureBuilt, runBuiltCli, startBuiltServer, type Started } from './processes.js';
 import { freePort } from './server.js';
@@ -88,6 +88,7 @@ export async function startReplicas(settings: string, extraEnv: Record<string, s
     ISSUER: balancer.url,
     DATABASE_URL: database.url,
     REDIS_URL,
+    REDIS_KEY_PREFIX: freshRedisKeyPrefix(),
     KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64'),
     TRUST_PROXY: 'true',
     GATEHOUSE_CONFIG: configFile,

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/http/logger.js';
 import { createGatehouse, type Gatehouse } from '../../src/gatehouse.js';
 import { createClientRegistry } from '../../src/oidc/client-registry.js';
 import type { Backend } from './backends.js';
-import { REDIS_URL } from './backends.js';
+import { REDIS_URL, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
 import { createFactories, type Factories } from './factories.js';
@@ -73,6 +73,7 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
       dataDir,
       databaseUrl: database?.url ?? '',
       redisUrl: backend === 'postgres' ? REDIS_URL : '',
+      redisKeyPrefix: freshRedisKeyPrefix(),
       ...overrides.storage,
     },
     // One process per test server: new keys may sign at once (the two-replica test keeps the delay).

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { openStorage, type OpenedStorage } from '../../src/storage/storage.js';
 import type { Backend } from './backends.js';
-import { REDIS_URL } from './backends.js';
+import { REDIS_URL, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
 
@@ -14,7 +14,7 @@ export async function openTestStorage(backend: Backend): Promise<OpenedStorage &
   const database = backend === 'postgres' ? await createTestDatabase() : undefined;
   if (backend === 'embedded') await seedEmbeddedDatabase(dataDir);
   const config = loadConfig({}, {
-    storage: { dataDir, databaseUrl: database?.url ?? '', redisUrl: backend === 'postgres' ? REDIS_URL : '' },
+    storage: { dataDir, databaseUrl: database?.url ?? '', redisUrl: backend === 'postgres' ? REDIS_URL : '', redisKeyPrefix: freshRedisKeyPrefix() },
   });
   const opened = await openStorage(config);
   return {

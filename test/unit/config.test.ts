@@ -31,6 +31,15 @@ describe('configuration', () => {
     ]));
   });
 
+  it('takes a Redis key prefix from REDIS_KEY_PREFIX and refuses one that could run into other keys', () => {
+    expect(loadConfig({}).storage.redisKeyPrefix).toBe('gatehouse:');
+    expect(loadConfig({ REDIS_KEY_PREFIX: 'gh-staging:' }).storage.redisKeyPrefix).toBe('gh-staging:');
+    const refusal = 'storage.redisKeyPrefix: must be 1-64 letters, digits, ".", "_" or "-", ending in ":"';
+    expect(problemsOf({ REDIS_KEY_PREFIX: 'staging' })).toContain(refusal);
+    expect(problemsOf({ REDIS_KEY_PREFIX: 'a b:' })).toContain(refusal);
+    expect(problemsOf({ REDIS_KEY_PREFIX: '' })).toContain(refusal);
+  });
+
   it('refuses an issuer with a path and unknown keys in an override file', () => {
     expect(problemsOf({ ISSUER: 'https://id.example.com/auth' })).toContain('issuer: must be an origin without path, query or fragment');
     expect(() => loadConfig({}, { http: { nonsense: 1 } as never })).toThrow(/Unrecognized key/);

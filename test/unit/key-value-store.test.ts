@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createMemoryStore, createRedisStore, type KeyValueStore } from '../../src/storage/key-value-store.js';
-import { REDIS_URL } from '../helpers/backends.js';
+import { REDIS_URL, freshRedisKeyPrefix } from '../helpers/backends.js';
 
 /** One contract for both stores: Redis (real server) and the in-process twin. */
 describe.each([
   ['memory', () => createMemoryStore()],
-  ['redis', () => createRedisStore(REDIS_URL)],
+  ['redis', () => createRedisStore(REDIS_URL, freshRedisKeyPrefix())],
 ] as Array<[string, () => KeyValueStore]>)('key-value store: %s', (_kind, make) => {
   let kv: KeyValueStore;
   const key = (name: string) => `test:${randomBytes(6).toString('hex')}:${name}`;

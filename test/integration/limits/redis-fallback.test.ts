@@ -95,7 +95,7 @@ describe.each(BACKENDS)('limits while Redis is unavailable (%s, throwaway redis-
     expect((await failFrom(shared)).status).toBe(401);
     const inspector = new Redis(`redis://127.0.0.1:${port}`);
     try {
-      expect((await inspector.keys('gatehouse:rl:rate:signInIp:*')).length).toBeGreaterThan(0);
+      expect((await inspector.keys(`${server.gatehouse.config.storage.redisKeyPrefix}rl:rate:signInIp:*`)).length).toBeGreaterThan(0);
     } finally {
       inspector.disconnect();
     }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BACKENDS, REDIS_URL, type Backend } from '../../helpers/backends.js';
+import { BACKENDS, REDIS_URL, freshRedisKeyPrefix, type Backend } from '../../helpers/backends.js';
 import { freePort } from '../../helpers/server.js';
 import { createTestDatabase } from '../../helpers/postgres.js';
 import { ensureBuilt, runBuiltCli, startBuiltServer, type Started } from '../../helpers/processes.js';
@@ -30,7 +30,7 @@ async function boot(backend: Backend, extraEnv: Record<string, string>): Promise
   const issuer = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
     DATA_DIR: dataDir, PORT: String(port), ISSUER: issuer, LOG_LEVEL: 'warn', ...extraEnv,
-    ...(database ? { DATABASE_URL: database.url, REDIS_URL } : {}),
+    ...(database ? { DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: freshRedisKeyPrefix() } : {}),
   };
   const server = await startBuiltServer(env);
   return {
