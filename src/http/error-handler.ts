@@ -1,7 +1,9 @@
 import type { Context, Next } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { AppError } from './errors.js';
+import { AppError, ServiceUnavailableError } from './errors.js';
+import { providerFailure } from './provider-failure.js';
+import { isDatabaseUnavailable } from '../storage/unavailable.js';
 import type { ViewRenderer } from './views.js';
 import type { Translator } from '../i18n/translator.js';
 import { errorTitle, explainProtocolError } from './error-page.js';
@@ -19,14 +21,22 @@ function wantsJson(ctx: Context): boolean {
 }
 
 /**
- * The one mapper from thrown errors to responses for our routes. Known errors keep their
- * status and safe message; anything else is logged and becomes a plain 500 page or
- * `server_error`. No stack trace ever reaches the client.
+ * The one mapper from thrown errors to responses, for our routes and, for an unavailable
+ * database, the provider's endpoints too. Known errors keep their status and safe message;
+ * a database that cannot answer is a 503 with Retry-After; anything else is logged and
+ * becomes a plain 500 page or `server_error`. No stack trace ever reaches the client.
  */
 export function errorHandler(views: ViewRenderer, log: Logger, english: Translator) {
   return async function errorHandlerMiddleware(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
+      // The provider answered its own 500 for this; ours is the 503 it should be.
+      const failure = providerFailure(ctx);
+      if (isDatabaseUnavailable(failure)) {
+        // An authorization error may have been on its way to the client as a redirect.
+        ctx.remove('Location');
+        throw failure;
+      }
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError('not_found', 404, 'errors.notFound');
       }
@@ -36,7 +46,8 @@ export function errorHandler(views: ViewRenderer, log: Logger, english: Translat
       if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
         throw new AppError('method_not_allowed', 405, 'errors.methodNotAllowed');
       }
-    } catch (caught) {
+    } catch (thrown) {
+      const caught = isDatabaseUnavailable(thrown) ? new ServiceUnavailableError(thrown) : thrown;
       const error = caught as HttpishError & Error;
       // Messages of our own errors are catalogue keys (or, from the admin API, plain English).
       const i18n = (ctx.state as { i18n?: Translator }).i18n ?? english;
@@ -73,7 +84,12 @@ export function errorHandler(views: ViewRenderer, log: Logger, english: Translat
           if (error.expose && error.message) detail = error.message;
         }
       }
-      if (status >= 500) log.error({ err: error, path: ctx.path, requestId: ctx.state.requestId }, 'request failed');
+      if (error instanceof ServiceUnavailableError) {
+        // Expected while the database is away, and once per request: a warning, not an error.
+        log.warn({ err: error.cause, path: ctx.path, requestId: ctx.state.requestId }, 'database unavailable');
+      } else if (status >= 500) {
+        log.error({ err: error, path: ctx.path, requestId: ctx.state.requestId }, 'request failed');
+      }
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
       if (wantsJson(ctx)) {

@@ -34,3 +34,22 @@ export class AppError extends Error {
 export function assertThat(condition: unknown, error: () => AppError): asserts condition {
   if (!condition) throw error();
 }
+
+/**
+ * A store the request needs cannot answer now (PostgreSQL stopped, restarting, out of
+ * connections, past its statement timeout). The client may retry: 503 with Retry-After
+ * (RFC 9110 §15.6.4), `temporarily_unavailable` in OAuth terms (RFC 6749 §4.1.2.1).
+ */
+export class ServiceUnavailableError extends AppError {
+  /** Long enough for a PostgreSQL restart or failover to finish, short enough not to lose the user. */
+  static readonly RETRY_AFTER_SECONDS = 5;
+
+  constructor(override readonly cause: unknown) {
+    super('temporarily_unavailable', 503, 'errors.oauth.temporarily_unavailable');
+    this.name = 'ServiceUnavailableError';
+  }
+
+  override headers(): Record<string, string> {
+    return { 'Retry-After': String(ServiceUnavailableError.RETRY_AFTER_SECONDS) };
+  }
+}

@@ -3,6 +3,8 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
+import { recordProviderFailure } from '../http/provider-failure.js';
+import { isDatabaseUnavailable } from '../storage/unavailable.js';
 
 const ERROR_EVENTS = [
   'authorization.error', 'backchannel.error', 'discovery.error', 'end_session.error', 'grant.error',
@@ -15,7 +17,11 @@ const ERROR_EVENTS = [
  * carry the error object. Tokens, codes and secrets are never part of what is logged.
  */
 export function attachProviderEvents(provider: Provider, log: Logger, audit: AuditLog): void {
-  provider.on('server_error', (_ctx, err) => log.error({ err }, 'oidc-provider server error'));
+  provider.on('server_error', (ctx, err) => {
+    recordProviderFailure(ctx, err);
+    // The error handler answers these with 503 and logs them once (src/http/error-handler.ts).
+    if (!isDatabaseUnavailable(err)) log.error({ err }, 'oidc-provider server error');
+  });
   const onProtocolError = (event: string) => (_ctx: unknown, err: { error?: string; error_description?: string }) =>
     log.debug({ event, error: err.error, description: err.error_description }, 'protocol error');
   for (const event of ERROR_EVENTS) provider.on(event as 'authorization.error', onProtocolError(event));
