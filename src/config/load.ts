@@ -23,6 +23,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number' | 'boolean'
   ['DATA_DIR', ['storage', 'dataDir'], 'string'],
   ['DATABASE_URL', ['storage', 'databaseUrl'], 'string'],
   ['DATABASE_POOL_SIZE', ['storage', 'poolSize'], 'number'],
+  ['DATABASE_STATEMENT_TIMEOUT_SECONDS', ['storage', 'statementTimeoutSeconds'], 'number'],
   ['REDIS_URL', ['storage', 'redisUrl'], 'string'],
   ['REDIS_KEY_PREFIX', ['storage', 'redisKeyPrefix'], 'string'],
   ['KEY_ENCRYPTION_SECRET', ['keys', 'encryptionSecret'], 'string'],

@@ -76,6 +76,8 @@ export const configSchema = z.strictObject({
     // Keeps deployments that share one Redis apart; every replica of one deployment uses the same.
     redisKeyPrefix: z.string().regex(/^[A-Za-z0-9._-]{1,64}:$/, 'must be 1-64 letters, digits, ".", "_" or "-", ending in ":"'),
     purgeIntervalSeconds: seconds,
+    // Bounds every PostgreSQL statement, so a stuck or half-dead server cannot hold a request.
+    statementTimeoutSeconds: seconds,
   }),
   keys: z.strictObject({
     encryptionSecret: z.string().refine(

@@ -14,8 +14,25 @@ export const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, Cli
 
 export type PgConnection = { url: string } | SocketConnection;
 
+/**
+ * How long the client waits for a statement beyond the server's own timeout: the server's
+ * cancellation (57014, the connection stays usable) should come first; the client's only
+ * when the server does not answer at all.
+ */
+const CLIENT_TIMEOUT_MARGIN_MS = 2000;
+
+/**
+ * Only a networked server is bounded: the embedded database runs in this process, where no
+ * peer can go silent, and its wasm build keeps no timers to cancel a statement with.
+ */
+function statementTimeouts(connection: PgConnection, statementTimeoutSeconds: number | undefined) {
+  if (!('url' in connection) || statementTimeoutSeconds === undefined) return {};
+  const ms = statementTimeoutSeconds * 1000;
+  return { statement_timeout: ms, query_timeout: ms + CLIENT_TIMEOUT_MARGIN_MS };
+}
+
 /** One DataSource shape for PostgreSQL and the embedded database: same entities, same migrations. */
-export function createDataSource(connection: PgConnection, poolSize: number): DataSource {
+export function createDataSource(connection: PgConnection, poolSize: number, statementTimeoutSeconds?: number): DataSource {
   const target = 'url' in connection
     ? { url: connection.url }
     : { host: connection.host, port: connection.port, username: 'postgres', database: 'postgres' };
@@ -31,6 +48,7 @@ export function createDataSource(connection: PgConnection, poolSize: number): Da
     extra: {
       // Fail a request instead of hanging when the pool or the server does not answer.
       connectionTimeoutMillis: 5000,
+      ...statementTimeouts(connection, statementTimeoutSeconds),
     },
   });
 }

@@ -68,7 +68,7 @@ export async function openStorage(config: Config, options: { migrate: boolean } 
     // PGlite runs one statement at a time; a few connections only keep transactions apart.
     poolSize = Math.min(poolSize, 4);
   }
-  const dataSource = createDataSource(connection, poolSize);
+  const dataSource = createDataSource(connection, poolSize, config.storage.statementTimeoutSeconds);
   const kv = config.storage.redisUrl ? createRedisStore(config.storage.redisUrl, config.storage.redisKeyPrefix) : createMemoryStore();
   try {
     await dataSource.initialize();
