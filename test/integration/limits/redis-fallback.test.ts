@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { BACKENDS } from '../../helpers/backends.js';
@@ -8,50 +6,28 @@ import { BOOT_TIMEOUT, UserAgent, buildRp, openAuthorization, signIn, submitLogi
 import { uniqueEmail } from '../../helpers/factories.js';
 import { counterValue } from '../../../src/observability/metrics.js';
 import { from, randomIp } from './support.js';
+import { startThrowawayRedis, type ThrowawayRedis } from '../../helpers/throwaway-redis.js';
 
 const PER_IP = 3;
-
-/** A throwaway Redis with no persistence, on its own port; resolves once it accepts connections. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)));
-  });
-  return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
 
 describe.each(BACKENDS)('limits while Redis is unavailable (%s, throwaway redis-server)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
-  let redis: ChildProcess;
-  let port: number;
+  let redis: ThrowawayRedis;
   beforeAll(async () => {
-    port = await freePort();
-    redis = await startRedis(port);
+    redis = await startThrowawayRedis(await freePort());
     server = await startTestServer(backend, {
       http: { trustProxy: true },
-      storage: { redisUrl: `redis://127.0.0.1:${port}` },
+      storage: { redisUrl: redis.url },
       rateLimits: { signInIp: { points: PER_IP, durationSeconds: 600 } },
     });
     rp = await buildRp(server);
   }, BOOT_TIMEOUT);
   afterAll(async () => {
     // Back up before closing, so the shared store's connection can quit cleanly.
-    if (redis.exitCode !== null || redis.signalCode !== null) redis = await startRedis(port);
+    await redis?.start();
     await server?.close();
-    await stopRedis(redis);
+    await redis?.stop();
   });
 
   const fallbacks = () => counterValue(server.gatehouse.metrics.limiterFallbacks);
@@ -67,7 +43,7 @@ describe.each(BACKENDS)('limits while Redis is unavailable (%s, throwaway redis-
     expect((await signIn(new UserAgent(server.issuer), rp, user)).tokens.id_token).toEqual(expect.any(String));
     expect(await fallbacks()).toBe(0);
 
-    await stopRedis(redis);
+    await redis.stop();
     const { tokens } = await signIn(new UserAgent(server.issuer), rp, user);
     expect(tokens.claims()?.sub).toBe(user.id);
     expect(await fallbacks()).toBeGreaterThan(0);
@@ -77,7 +53,7 @@ describe.each(BACKENDS)('limits while Redis is unavailable (%s, throwaway redis-
     for (let n = 0; n < PER_IP; n++) expect((await failFrom(local)).status).toBe(401);
     expect((await failFrom(local)).status).toBe(429);
 
-    redis = await startRedis(port);
+    await redis.start();
     // The limiter's connection comes back within its reconnect delay (at most 2 s); until then
     // each request still falls back.
     const probe = randomIp();
@@ -93,7 +69,7 @@ describe.each(BACKENDS)('limits while Redis is unavailable (%s, throwaway redis-
     // Counted in Redis again: a fresh address's counter is there for every replica to see.
     const shared = randomIp();
     expect((await failFrom(shared)).status).toBe(401);
-    const inspector = new Redis(`redis://127.0.0.1:${port}`);
+    const inspector = new Redis(redis.url);
     try {
       expect((await inspector.keys(`${server.gatehouse.config.storage.redisKeyPrefix}rl:rate:signInIp:*`)).length).toBeGreaterThan(0);
     } finally {
