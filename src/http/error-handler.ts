@@ -37,6 +37,7 @@ export function errorHandler(views: ViewRenderer, log: Logger, english: Translat
         ctx.remove('Location');
         throw failure;
       }
+      if (failure !== undefined) log.error({ err: failure, path: ctx.path, requestId: ctx.state.requestId }, 'oidc-provider server error');
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError('not_found', 404, 'errors.notFound');
       }

@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
 import { recordProviderFailure } from '../http/provider-failure.js';
-import { isDatabaseUnavailable } from '../storage/unavailable.js';
 
 const ERROR_EVENTS = [
   'authorization.error', 'backchannel.error', 'discovery.error', 'end_session.error', 'grant.error',
@@ -14,14 +13,11 @@ const ERROR_EVENTS = [
 
 /**
  * Provider events → structured log. Expected client errors are debug lines; server errors
- * carry the error object. Tokens, codes and secrets are never part of what is logged.
+ * go to the error handler with the error object. Tokens, codes and secrets are never part of what is logged.
  */
 export function attachProviderEvents(provider: Provider, log: Logger, audit: AuditLog): void {
-  provider.on('server_error', (ctx, err) => {
-    recordProviderFailure(ctx, err);
-    // The error handler answers these with 503 and logs them once (src/http/error-handler.ts).
-    if (!isDatabaseUnavailable(err)) log.error({ err }, 'oidc-provider server error');
-  });
+  // The error handler logs it, or maps it when the database was unavailable (src/http/error-handler.ts).
+  provider.on('server_error', recordProviderFailure);
   const onProtocolError = (event: string) => (_ctx: unknown, err: { error?: string; error_description?: string }) =>
     log.debug({ event, error: err.error, description: err.error_description }, 'protocol error');
   for (const event of ERROR_EVENTS) provider.on(event as 'authorization.error', onProtocolError(event));
