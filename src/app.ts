@@ -34,6 +34,7 @@ import { limitTokenRequests } from './security/token-rate-limit.js';
 import { hashPresentedClientSecret } from './oidc/client-secret.js';
 import { refusePendingClients } from './oidc/pending-clients.js';
 import { omitStoredClientSecret } from './oidc/registration-response.js';
+import { runTokenRequestsInOneTransaction } from './oidc/token-transaction.js';
 
 export interface AppDeps {
   config: Config;
@@ -118,6 +119,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS, REGISTRATION_PATH));
   app.use(refusePendingClients(deps.storage.clients.statusOf, { authorization: AUTHORIZATION_PATH, clientAuth: CLIENT_AUTH_PATHS }));
   app.use(omitStoredClientSecret(REGISTRATION_PATH));
+  app.use(runTokenRequestsInOneTransaction(deps.storage, TOKEN_PATH));
   app.use(deps.host.middleware);
   return app;
 }

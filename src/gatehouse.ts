@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from './config/schema.js';
 import { openStorage, type OpenedStorage } from './storage/storage.js';
+import { outsideRequestTransaction } from './storage/request-transaction.js';
 import { createApp } from './app.js';
 import { createViewRenderer } from './http/views.js';
 import { loadCatalogue } from './i18n/catalogue.js';
@@ -155,7 +156,9 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const host = await createProviderHost(config, {
       keys,
       log,
-      audit,
+      // Its listeners do not await their audit writes (src/oidc/events.ts); during a token
+      // request they must not ride on its transaction (src/storage/request-transaction.ts).
+      audit: { ...audit, record: (...event) => outsideRequestTransaction(() => audit.record(...event)) },
       extend: (provider) => {
         attachSessionHandling(provider, {
           oidc: storage.oidc, audit, log, backchannel, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,
