@@ -62,7 +62,8 @@ export interface TestServerOptions {
 export async function startTestServer(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-'));
-  const database = backend === 'postgres' ? await createTestDatabase() : undefined;
+  // A test that brings its own PostgreSQL (test/helpers/throwaway-postgres.ts) names its database.
+  const database = backend === 'postgres' && !overrides.storage?.databaseUrl ? await createTestDatabase() : undefined;
   if (backend === 'embedded') await seedEmbeddedDatabase(dataDir);
   const config = loadConfig({}, {
     ...overrides,

@@ -89,13 +89,18 @@ export interface RawResponse {
   body: Record<string, unknown>;
 }
 
+/** A token endpoint answer, with the headers a retrying client reads (Retry-After). */
+export interface RawTokenResponse extends RawResponse {
+  headers: Headers;
+}
+
 /** RFC 6749 §2.3.1: client_id and secret are form-encoded before base64 in the Basic header. */
 export function basicAuthorization(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
 
 /** A token endpoint POST without openid-client, to see every status (for races and odd inputs). */
-export async function postToken(rp: oidc.Configuration, client: Pick<TestClient, 'clientId' | 'clientSecret'>, form: Record<string, string>): Promise<RawResponse> {
+export async function postToken(rp: oidc.Configuration, client: Pick<TestClient, 'clientId' | 'clientSecret'>, form: Record<string, string>): Promise<RawTokenResponse> {
   if (client.clientSecret) {
     return postTokenRaw(rp, form, { authorization: basicAuthorization(client.clientId, client.clientSecret) });
   }
@@ -103,7 +108,7 @@ export async function postToken(rp: oidc.Configuration, client: Pick<TestClient,
 }
 
 /** A token endpoint POST with exactly this form and these headers (client authentication included). */
-export async function postTokenRaw(rp: oidc.Configuration, form: Record<string, string>, headers: Record<string, string> = {}): Promise<RawResponse> {
+export async function postTokenRaw(rp: oidc.Configuration, form: Record<string, string>, headers: Record<string, string> = {}): Promise<RawTokenResponse> {
   const endpoint = rp.serverMetadata().token_endpoint;
   if (!endpoint) throw new Error('no token_endpoint in discovery');
   const res = await fetch(endpoint, {
@@ -113,9 +118,9 @@ export async function postTokenRaw(rp: oidc.Configuration, form: Record<string, 
   });
   const text = await res.text();
   try {
-    return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
+    return { status: res.status, body: JSON.parse(text) as Record<string, unknown>, headers: res.headers };
   } catch {
-    return { status: res.status, body: { raw: text } };
+    return { status: res.status, body: { raw: text }, headers: res.headers };
   }
 }
 

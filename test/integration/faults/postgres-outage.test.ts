@@ -1,0 +1,103 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, startTestServer, type TestServer } from '../../helpers/server.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+import { buildAuthRequest, oidc } from '../../helpers/rp.js';
+import { OFFLINE, refreshTokenOf, signIn } from '../../helpers/tokens.js';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../helpers/throwaway-postgres.js';
+import { rotateUntil, type Attempt, type RefreshChain } from './refresh-chains.js';
+
+const CHAINS = 4;
+/** No request may wait longer than this for a database that is gone (connect timeout 5 s). */
+const ANSWER_BOUND_MS = 10_000;
+
+async function readyz(server: TestServer): Promise<number> {
+  return (await fetch(`${server.issuer}/readyz`)).status;
+}
+
+async function waitFor(condition: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await condition()) return true;
+    await sleep(250);
+  }
+  return false;
+}
+
+describe('PostgreSQL stopped under load (throwaway PostgreSQL)', () => {
+  let postgres: ThrowawayPostgres;
+  let server: TestServer;
+  beforeAll(async () => {
+    postgres = await startThrowawayPostgres(await freePort());
+    server = await startTestServer('postgres', { storage: { databaseUrl: await postgres.createDatabase() } });
+  }, BOOT_TIMEOUT);
+  afterAll(async () => {
+    // Back up first, so the server's pool closes cleanly; then everything goes.
+    await postgres?.start().catch(() => undefined);
+    await server?.close().catch(() => undefined);
+    await postgres?.destroy();
+  }, BOOT_TIMEOUT);
+
+  it('answers 503 with Retry-After (never 500, never a hang), fails /readyz, recovers by itself, and keeps every refresh token it handed out', async () => {
+    const chains: RefreshChain[] = [];
+    for (let n = 0; n < CHAINS; n++) {
+      const { rp, client, tokens } = await signIn(server, { params: OFFLINE });
+      const first = refreshTokenOf(tokens);
+      chains.push({ rp, client, last: first, received: [first] });
+    }
+    const browser = chains[0];
+    if (!browser) throw new Error('no chain');
+    const authorizeUrl = (await buildAuthRequest(browser.rp, browser.client.redirectUri, OFFLINE)).url;
+
+    let release: () => void = () => undefined;
+    const load = rotateUntil(chains, new Promise<void>((resolve) => { release = resolve; }));
+    // Some rotations land before the outage.
+    expect(await waitFor(async () => chains.every((chain) => chain.received.length >= 3), 60_000)).toBe(true);
+
+    const stoppedAt = Date.now();
+    await postgres.stop('fast');
+    await sleep(3000);
+
+    // Under the outage: the token endpoint's OAuth error, a browser's page, and a failing probe.
+    expect(await readyz(server)).toBe(503);
+    const page = await fetch(authorizeUrl, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    const html = await page.text();
+    expect(page.status).toBe(503);
+    expect(page.headers.get('retry-after')).toBe('5');
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(html).toContain('Temporarily unavailable');
+    expect(html).not.toMatch(/\bat .*\.(js|ts):\d+/);
+
+    await postgres.start();
+    const restartedAt = Date.now();
+    expect(await waitFor(async () => (await readyz(server)) === 200, 30_000)).toBe(true);
+    // Every chain rotates again on the same process.
+    const counts = chains.map((chain) => chain.received.length);
+    const rotatedAgain = await waitFor(async () => chains.every((chain, n) => chain.received.length > (counts[n] ?? 0)), 30_000);
+    release();
+    const attempts = await load;
+
+    const during = attempts.filter((a) => a.at >= stoppedAt + 500 && a.at + a.ms <= restartedAt);
+    expect(during.length).toBeGreaterThan(0);
+    const summary = (list: Attempt[]) => list.map((a) => `${a.status} ${String(a.error)} ${a.ms}ms`);
+    // Only success (a request that got in before the stop) or the OAuth "try again".
+    expect(summary(attempts.filter((a) => a.status !== 200 && a.status !== 503))).toEqual([]);
+    for (const attempt of during.filter((a) => a.status === 503)) {
+      expect(attempt.error).toBe('temporarily_unavailable');
+      expect(attempt.retryAfter).toBe('5');
+      expect(attempt.contentType).toMatch(/^application\/json/);
+    }
+    expect(during.some((a) => a.status === 503)).toBe(true);
+    expect(summary(attempts.filter((a) => a.ms >= ANSWER_BOUND_MS))).toEqual([]);
+
+    // Nothing acknowledged is lost: each chain's last token, got in a 200, still rotates.
+    const lost: string[] = [];
+    for (const [n, chain] of chains.entries()) {
+      await oidc.refreshTokenGrant(chain.rp, chain.last).then(
+        (tokens) => expect(refreshTokenOf(tokens)).not.toBe(chain.last),
+        (error: unknown) => lost.push(`chain ${n} after ${chain.received.length} tokens: ${String(error)}`),
+      );
+    }
+    expect(lost).toEqual([]);
+    expect(rotatedAgain).toBe(true);
+  }, 240_000);
+});
