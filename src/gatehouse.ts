@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from './config/schema.js';
 import { openStorage, type OpenedStorage } from './storage/storage.js';
-import { outsideRequestTransaction } from './storage/request-transaction.js';
 import { createApp } from './app.js';
 import { createViewRenderer } from './http/views.js';
 import { loadCatalogue } from './i18n/catalogue.js';
@@ -158,7 +157,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       log,
       // Its listeners do not await their audit writes (src/oidc/events.ts); during a token
       // request they must not ride on its transaction (src/storage/request-transaction.ts).
-      audit: { ...audit, record: (...event) => outsideRequestTransaction(() => audit.record(...event)) },
+      audit: { ...audit, record: (...event) => storage.outsideRequestTransaction(() => audit.record(...event)) },
       extend: (provider) => {
         attachSessionHandling(provider, {
           oidc: storage.oidc, audit, log, backchannel, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,

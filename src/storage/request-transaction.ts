@@ -9,13 +9,12 @@ import type { DataSource, EntityManager } from 'typeorm';
  * consumed, and its retry is taken for a replay that revokes the grant. Run in one
  * transaction, a failure rolls every write back and the client's token still works.
  */
-interface OpenTransaction {
+interface OpenTransaction<R> {
   manager: EntityManager;
+  repositories: R;
   /** False once committed or rolled back: a late query (an audit write not awaited) uses the pool. */
   open: boolean;
 }
-
-const current = new AsyncLocalStorage<OpenTransaction>();
 
 /** The transaction's connection broke before it could commit: nothing of it was written. */
 export class TransactionLostError extends Error {
@@ -28,63 +27,82 @@ export class TransactionLostError extends Error {
   }
 }
 
-/**
- * An EntityManager that is the request's transaction while one is open, and the pool's
- * otherwise. Every repository is built on it, so everything a request reads or writes runs
- * on the one connection: on the embedded database a second connection would wait for the
- * first one's transaction to end (pglite-socket-server.ts), and on PostgreSQL it would take
- * a second pool connection per request.
- */
-export function requestScopedManager(pooled: EntityManager): EntityManager {
-  return new Proxy(pooled, {
-    get(target, key) {
-      const transaction = current.getStore();
-      const manager = transaction?.open ? transaction.manager : target;
-      const value: unknown = Reflect.get(manager, key, manager);
-      return typeof value === 'function' ? value.bind(manager) : value;
+/** `target`'s members, read from whichever object `resolve` names at the time of each access. */
+function delegate<T extends object>(target: T, resolve: () => T | undefined): T {
+  return new Proxy(target, {
+    get(fallback, key) {
+      const actual = resolve() ?? fallback;
+      const value: unknown = Reflect.get(actual, key, actual);
+      return typeof value === 'function' ? value.bind(actual) : value;
     },
   });
 }
 
 /**
- * Runs `work` on the pool even when called inside a request transaction: for writes nobody
- * awaits (an audit event from a provider event), which could otherwise still be on their way
- * when the transaction commits and its connection goes back to the pool.
+ * Request transactions over `build`'s repositories. Each repository handed out is the
+ * request transaction's while one is open and the pool's otherwise, so everything a request
+ * reads or writes runs on the one connection: on the embedded database a second connection
+ * would wait for the first one's transaction to end (pglite-socket-server.ts), and on
+ * PostgreSQL it would take a second pool connection per request.
  */
-export function outsideRequestTransaction<T>(work: () => T): T {
-  return current.exit(work);
-}
-
-/**
- * Runs `work` in one transaction that the repositories join; commits when `keep` says the
- * outcome may stand (a refused request's writes, such as a replay's revocation, must stand
- * too), rolls back otherwise or when `work` throws.
- */
-export async function inRequestTransaction<T>(dataSource: DataSource, work: () => Promise<T>, keep: (result: T) => boolean): Promise<T> {
-  const runner = dataSource.createQueryRunner();
-  try {
-    await runner.connect();
-    await runner.startTransaction();
-    const transaction: OpenTransaction = { manager: runner.manager, open: true };
-    let result: T;
-    try {
-      result = await current.run(transaction, work);
-    } catch (error) {
-      transaction.open = false;
-      await runner.rollbackTransaction().catch(() => undefined);
-      throw error;
-    }
-    transaction.open = false;
-    // The driver releases a runner whose connection broke, and the server rolls its transaction back.
-    if (runner.isReleased) {
-      if (keep(result)) throw new TransactionLostError();
-      return result;
-    }
-    if (keep(result)) await runner.commitTransaction();
-    else await runner.rollbackTransaction().catch(() => undefined);
-    return result;
-  } finally {
-    // A connection the database dropped is already gone from the pool; the error above is the one to report.
-    await runner.release().catch(() => undefined);
+export function createRequestTransactions<R extends Record<string, object>>(dataSource: DataSource, build: (manager: EntityManager) => R) {
+  const current = new AsyncLocalStorage<OpenTransaction<R>>();
+  const open = () => {
+    const transaction = current.getStore();
+    return transaction?.open ? transaction : undefined;
+  };
+  const pooled = build(dataSource.manager);
+  const repositories = {} as R;
+  for (const key of Object.keys(pooled) as Array<keyof R>) {
+    repositories[key] = delegate(pooled[key], () => open()?.repositories[key]);
   }
+
+  return {
+    repositories,
+    /** The pool's manager, or the request transaction's (where a nested transaction is a savepoint). */
+    manager: delegate(dataSource.manager, () => open()?.manager),
+
+    /**
+     * Runs `work` in one transaction that the repositories join; commits when `keep` says the
+     * outcome may stand (a refused request's writes, such as a replay's revocation, must stand
+     * too), rolls back otherwise or when `work` throws.
+     */
+    async run<T>(work: () => Promise<T>, keep: (result: T) => boolean): Promise<T> {
+      const runner = dataSource.createQueryRunner();
+      try {
+        await runner.connect();
+        await runner.startTransaction();
+        const transaction: OpenTransaction<R> = { manager: runner.manager, repositories: build(runner.manager), open: true };
+        let result: T;
+        try {
+          result = await current.run(transaction, work);
+        } catch (error) {
+          transaction.open = false;
+          await runner.rollbackTransaction().catch(() => undefined);
+          throw error;
+        }
+        transaction.open = false;
+        // The driver releases a runner whose connection broke, and the server rolls its transaction back.
+        if (runner.isReleased) {
+          if (keep(result)) throw new TransactionLostError();
+          return result;
+        }
+        if (keep(result)) await runner.commitTransaction();
+        else await runner.rollbackTransaction().catch(() => undefined);
+        return result;
+      } finally {
+        // A connection the database dropped is already gone from the pool; the error above is the one to report.
+        await runner.release().catch(() => undefined);
+      }
+    },
+
+    /**
+     * Runs `work` on the pool even when called inside a request transaction: for writes nobody
+     * awaits (an audit event from a provider event), which could otherwise still be on their
+     * way when the transaction commits and its connection goes back to the pool.
+     */
+    outside<T>(work: () => T): T {
+      return current.exit(work);
+    },
+  };
 }

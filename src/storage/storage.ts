@@ -11,7 +11,7 @@ import { createCredentialsRepository } from './credentials.repository.js';
 import { createAuditRepository } from './audit.repository.js';
 import { createRolesRepository } from './roles.repository.js';
 import { createAccountLinksRepository } from './account-links.repository.js';
-import { inRequestTransaction, requestScopedManager } from './request-transaction.js';
+import { createRequestTransactions } from './request-transaction.js';
 
 /** The repositories over one EntityManager: the pool's, or one transaction's. */
 function createRepositories(db: EntityManager) {
@@ -30,23 +30,23 @@ function createRepositories(db: EntityManager) {
 export type Repositories = ReturnType<typeof createRepositories>;
 
 export function createStorage(dataSource: DataSource, kv: KeyValueStore) {
-  const manager = requestScopedManager(dataSource.manager);
+  const requests = createRequestTransactions(dataSource, createRepositories);
   return {
     dataSource,
     kv,
-    ...createRepositories(manager),
+    ...requests.repositories,
     /**
      * Runs `work` in one database transaction: every repository it is handed writes on that
      * transaction, so a change and the audit event that records it commit or fail together.
      * Inside a request transaction it is a savepoint of that one.
      */
     transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
-      return manager.transaction((tx) => work(createRepositories(tx)));
+      return requests.manager.transaction((tx) => work(createRepositories(tx)));
     },
     /** The whole of `work` as one transaction (request-transaction.ts): kept when `keep` says so. */
-    inRequestTransaction<T>(work: () => Promise<T>, keep: (result: T) => boolean): Promise<T> {
-      return inRequestTransaction(dataSource, work, keep);
-    },
+    inRequestTransaction: requests.run,
+    /** For writes nobody awaits: they go through the pool, never a request's transaction. */
+    outsideRequestTransaction: requests.outside,
   };
 }
 
