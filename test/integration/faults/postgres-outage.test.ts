@@ -39,14 +39,14 @@ describe('PostgreSQL stopped under load (throwaway PostgreSQL)', () => {
 
   it('answers 503 with Retry-After (never 500, never a hang), fails /readyz, recovers by itself, and keeps every refresh token it handed out', async () => {
     const chains: RefreshChain[] = [];
+    let authorizeUrl = '';
     for (let n = 0; n < CHAINS; n++) {
       const { rp, client, tokens } = await signIn(server, { params: OFFLINE });
       const first = refreshTokenOf(tokens);
       chains.push({ rp, client, last: first, received: [first] });
+      // Where a browser would start a sign-in at one of these clients.
+      authorizeUrl ||= (await buildAuthRequest(rp, client.redirectUri, OFFLINE)).url;
     }
-    const browser = chains[0];
-    if (!browser) throw new Error('no chain');
-    const authorizeUrl = (await buildAuthRequest(browser.rp, browser.client.redirectUri, OFFLINE)).url;
 
     let release: () => void = () => undefined;
     const load = rotateUntil(chains, new Promise<void>((resolve) => { release = resolve; }));

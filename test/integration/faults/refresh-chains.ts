@@ -10,7 +10,7 @@ import { postToken, type RawTokenResponse } from '../../helpers/tokens.js';
  */
 export interface RefreshChain {
   rp: oidc.Configuration;
-  client: TestClient;
+  client: Pick<TestClient, 'clientId' | 'clientSecret'>;
   /** The last refresh token this chain received in a 200. */
   last: string;
   /** Every refresh token it received, oldest first (the last one is `last`). */
@@ -19,6 +19,8 @@ export interface RefreshChain {
 
 export interface Attempt {
   chain: number;
+  /** The refresh token sent. */
+  presented: string;
   status: number;
   error: unknown;
   retryAfter: string | null;
@@ -46,7 +48,7 @@ export async function rotateUntil(chains: RefreshChain[], stop: Promise<unknown>
       const presented = chain.last;
       const answer = await refreshOnce(chain).catch(() => null);
       attempts.push({
-        chain: index, status: answer?.status ?? 0, error: answer?.body.error, retryAfter: answer?.headers.get('retry-after') ?? null,
+        chain: index, presented, status: answer?.status ?? 0, error: answer?.body.error, retryAfter: answer?.headers.get('retry-after') ?? null,
         contentType: answer?.headers.get('content-type') ?? null, ms: Date.now() - started, at: started,
       });
       const next = answer?.status === 200 ? answer.body.refresh_token : undefined;
