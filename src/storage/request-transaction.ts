@@ -49,7 +49,11 @@ export function createRequestTransactions<R extends Record<string, object>>(data
   const current = new AsyncLocalStorage<OpenTransaction<R>>();
   const open = () => {
     const transaction = current.getStore();
-    return transaction?.open ? transaction : undefined;
+    if (!transaction?.open) return undefined;
+    // The driver released the runner when its connection broke: what the request wrote so far
+    // is rolled back, and nothing after it may run elsewhere as if it were part of it.
+    if (transaction.manager.queryRunner?.isReleased) throw new TransactionLostError();
+    return transaction;
   };
   const pooled = build(dataSource.manager);
   const repositories = {} as R;
