@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +20,12 @@ export interface ThrowawayPostgres {
   stop(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Starts it again on the same port and data directory, and waits until it accepts connections. */
   start(): Promise<void>;
+  /**
+   * SIGSTOP to the server and every backend: connections stay open and nothing answers, as
+   * with a hung host or a network partition. `thaw` sends SIGCONT.
+   */
+  freeze(): void;
+  thaw(): void;
   /** Stops it if it runs and removes its data directory. */
   destroy(): Promise<void>;
 }
@@ -28,6 +34,21 @@ export interface ThrowawayPostgres {
 async function asPostgres(command: string, args: string[]): Promise<void> {
   const runAsRoot = process.getuid?.() === 0;
   await (runAsRoot ? run('runuser', ['-u', 'postgres', '--', join(BIN, command), ...args]) : run(join(BIN, command), args));
+}
+
+/** The postmaster (first line of postmaster.pid) and its children, read from /proc: only this server's processes. */
+function serverProcesses(data: string): number[] {
+  const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
+    try {
+      // The parent pid is the 4th field, after the command name in parentheses.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+    } catch {
+      return false;
+    }
+  });
+  return [postmaster, ...children];
 }
 
 export async function startThrowawayPostgres(port: number): Promise<ThrowawayPostgres> {
@@ -73,8 +94,21 @@ export async function startThrowawayPostgres(port: number): Promise<ThrowawayPos
     },
     stop,
     start,
+    freeze() {
+      for (const pid of serverProcesses(data)) process.kill(pid, 'SIGSTOP');
+    },
+    thaw() {
+      for (const pid of serverProcesses(data)) process.kill(pid, 'SIGCONT');
+    },
     async destroy() {
-      if (running) await stop('immediate').catch(() => undefined);
+      if (running) {
+        try {
+          for (const pid of serverProcesses(data)) process.kill(pid, 'SIGCONT');
+        } catch {
+          // Already gone.
+        }
+        await stop('immediate').catch(() => undefined);
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -100,15 +100,28 @@ export function basicAuthorization(clientId: string, secret: string): string {
 }
 
 /** A token endpoint POST without openid-client, to see every status (for races and odd inputs). */
-export async function postToken(rp: oidc.Configuration, client: Pick<TestClient, 'clientId' | 'clientSecret'>, form: Record<string, string>): Promise<RawTokenResponse> {
-  if (client.clientSecret) {
-    return postTokenRaw(rp, form, { authorization: basicAuthorization(client.clientId, client.clientSecret) });
-  }
-  return postTokenRaw(rp, { ...form, client_id: client.clientId });
+export async function postToken(rp: oidc.Configuration, client: Pick<TestClient, 'clientId' | 'clientSecret'>, form: Record<string, string>): Promise<RawResponse> {
+  return withoutHeaders(await tokenRequest(rp, client, form));
 }
 
 /** A token endpoint POST with exactly this form and these headers (client authentication included). */
-export async function postTokenRaw(rp: oidc.Configuration, form: Record<string, string>, headers: Record<string, string> = {}): Promise<RawTokenResponse> {
+export async function postTokenRaw(rp: oidc.Configuration, form: Record<string, string>, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return withoutHeaders(await tokenRequestRaw(rp, form, headers));
+}
+
+function withoutHeaders({ status, body }: RawTokenResponse): RawResponse {
+  return { status, body };
+}
+
+/** postToken's request, answered with its headers too. */
+export async function tokenRequest(rp: oidc.Configuration, client: Pick<TestClient, 'clientId' | 'clientSecret'>, form: Record<string, string>): Promise<RawTokenResponse> {
+  if (client.clientSecret) {
+    return tokenRequestRaw(rp, form, { authorization: basicAuthorization(client.clientId, client.clientSecret) });
+  }
+  return tokenRequestRaw(rp, { ...form, client_id: client.clientId });
+}
+
+async function tokenRequestRaw(rp: oidc.Configuration, form: Record<string, string>, headers: Record<string, string> = {}): Promise<RawTokenResponse> {
   const endpoint = rp.serverMetadata().token_endpoint;
   if (!endpoint) throw new Error('no token_endpoint in discovery');
   const res = await fetch(endpoint, {

@@ -1,14 +1,36 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
-import { buildAuthRequest, oidc } from '../../helpers/rp.js';
+import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../helpers/throwaway-postgres.js';
-import { rotateUntil, type Attempt, type RefreshChain } from './refresh-chains.js';
+import { refreshOnce, rotateUntil, type Attempt, type RefreshChain } from './refresh-chains.js';
 
 const CHAINS = 4;
 /** No request may wait longer than this for a database that is gone (connect timeout 5 s). */
 const ANSWER_BOUND_MS = 10_000;
+
+async function signInChains(server: TestServer, count: number): Promise<RefreshChain[]> {
+  const chains: RefreshChain[] = [];
+  for (let n = 0; n < count; n++) {
+    const { rp, client, tokens } = await signIn(server, { params: OFFLINE });
+    const first = refreshTokenOf(tokens);
+    chains.push({ rp, client, last: first, received: [first] });
+  }
+  return chains;
+}
+
+/** Each chain's last token rotates once more; the failures, described. */
+async function lostChains(chains: RefreshChain[]): Promise<string[]> {
+  const lost: string[] = [];
+  for (const [n, chain] of chains.entries()) {
+    await oidc.refreshTokenGrant(chain.rp, chain.last).then(
+      (tokens) => expect(refreshTokenOf(tokens)).not.toBe(chain.last),
+      (error: unknown) => lost.push(`chain ${n} after ${chain.received.length} tokens: ${String(error)}`),
+    );
+  }
+  return lost;
+}
 
 async function readyz(server: TestServer): Promise<number> {
   return (await fetch(`${server.issuer}/readyz`)).status;
@@ -38,15 +60,10 @@ describe('PostgreSQL stopped under load (throwaway PostgreSQL)', () => {
   }, BOOT_TIMEOUT);
 
   it('answers 503 with Retry-After (never 500, never a hang), fails /readyz, recovers by itself, and keeps every refresh token it handed out', async () => {
-    const chains: RefreshChain[] = [];
-    let authorizeUrl = '';
-    for (let n = 0; n < CHAINS; n++) {
-      const { rp, client, tokens } = await signIn(server, { params: OFFLINE });
-      const first = refreshTokenOf(tokens);
-      chains.push({ rp, client, last: first, received: [first] });
-      // Where a browser would start a sign-in at one of these clients.
-      authorizeUrl ||= (await buildAuthRequest(rp, client.redirectUri, OFFLINE)).url;
-    }
+    const chains = await signInChains(server, CHAINS);
+    const client = await server.buildClient();
+    // Where a browser would start a sign-in.
+    const authorizeUrl = (await buildAuthRequest(await discoverRp(server.issuer, client), client.redirectUri, OFFLINE)).url;
 
     let release: () => void = () => undefined;
     const load = rotateUntil(chains, new Promise<void>((resolve) => { release = resolve; }));
@@ -90,14 +107,38 @@ describe('PostgreSQL stopped under load (throwaway PostgreSQL)', () => {
     expect(summary(attempts.filter((a) => a.ms >= ANSWER_BOUND_MS))).toEqual([]);
 
     // Nothing acknowledged is lost: each chain's last token, got in a 200, still rotates.
-    const lost: string[] = [];
-    for (const [n, chain] of chains.entries()) {
-      await oidc.refreshTokenGrant(chain.rp, chain.last).then(
-        (tokens) => expect(refreshTokenOf(tokens)).not.toBe(chain.last),
-        (error: unknown) => lost.push(`chain ${n} after ${chain.received.length} tokens: ${String(error)}`),
-      );
-    }
-    expect(lost).toEqual([]);
+    expect(await lostChains(chains)).toEqual([]);
     expect(rotatedAgain).toBe(true);
   }, 240_000);
+
+  it('answers 503 within its timeouts while PostgreSQL is frozen (accepts connections, answers nothing), and recovers when it answers again', async () => {
+    // A short statement timeout, so that the bound below is the client's, not the test's patience.
+    const frozenOn = await startTestServer('postgres', { storage: { databaseUrl: await postgres.createDatabase(), statementTimeoutSeconds: 1 } });
+    try {
+      const chains = await signInChains(frozenOn, 3);
+      postgres.freeze();
+      let answers: Array<{ status: number; error: unknown; ms: number }>;
+      let probe: number;
+      try {
+        const timed = async (chain: RefreshChain) => {
+          const started = Date.now();
+          const answer = await refreshOnce(chain);
+          return { status: answer.status, error: answer.body.error, ms: Date.now() - started };
+        };
+        [answers, probe] = await Promise.all([Promise.all(chains.map(timed)), readyz(frozenOn)]);
+      } finally {
+        postgres.thaw();
+      }
+      // Pool connect 5 s, or a statement's 1 s + 2 s and then its rollback's: well under 10 s.
+      expect(answers).toEqual(chains.map(() => ({ status: 503, error: 'temporarily_unavailable', ms: expect.any(Number) })));
+      expect(answers.filter((a) => a.ms >= ANSWER_BOUND_MS)).toEqual([]);
+      expect(probe).toBe(503);
+
+      expect(await waitFor(async () => (await readyz(frozenOn)) === 200, 30_000)).toBe(true);
+      expect(await lostChains(chains)).toEqual([]);
+    } finally {
+      postgres.thaw();
+      await frozenOn.close();
+    }
+  }, 180_000);
 });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestClient } from '../../helpers/factories.js';
 import { oidc } from '../../helpers/rp.js';
-import { postToken, type RawTokenResponse } from '../../helpers/tokens.js';
+import { tokenRequest, type RawTokenResponse } from '../../helpers/tokens.js';
 
 /**
  * Refresh-token chains as an RP runs them: each chain holds the last refresh token it got
@@ -30,7 +30,7 @@ export interface Attempt {
 }
 
 export function refreshOnce(chain: RefreshChain): Promise<RawTokenResponse> {
-  return postToken(chain.rp, chain.client, { grant_type: 'refresh_token', refresh_token: chain.last });
+  return tokenRequest(chain.rp, chain.client, { grant_type: 'refresh_token', refresh_token: chain.last });
 }
 
 /**
