@@ -9,9 +9,13 @@ import type { DataSource, EntityManager } from 'typeorm';
  * consumed, and its retry is taken for a replay that revokes the grant. Run in one
  * transaction, a failure rolls every write back and the client's token still works.
  */
+/** Queues work for when the request transaction has ended (see `createRequestTransactions`). */
+export type AfterTransaction = (work: () => Promise<unknown>) => Promise<void>;
+
 interface OpenTransaction<R> {
   manager: EntityManager;
   repositories: R;
+  afterwards: Array<() => Promise<unknown>>;
   /** False once committed or rolled back: a late query (an audit write not awaited) uses the pool. */
   open: boolean;
 }
@@ -44,8 +48,15 @@ function delegate<T extends object>(target: T, resolve: () => T | undefined): T 
  * reads or writes runs on the one connection: on the embedded database a second connection
  * would wait for the first one's transaction to end (pglite-socket-server.ts), and on
  * PostgreSQL it would take a second pool connection per request.
+ *
+ * `inTransaction` adapts the transaction's repositories: what it hands to `after` runs on the
+ * pool once the transaction has ended, committed or rolled back, before the request goes on.
  */
-export function createRequestTransactions<R extends Record<string, object>>(dataSource: DataSource, build: (manager: EntityManager) => R) {
+export function createRequestTransactions<R extends Record<string, object>>(
+  dataSource: DataSource,
+  build: (manager: EntityManager) => R,
+  inTransaction: (repositories: R, after: AfterTransaction) => R = (repositories) => repositories,
+) {
   const current = new AsyncLocalStorage<OpenTransaction<R>>();
   const open = () => {
     const transaction = current.getStore();
@@ -72,32 +83,40 @@ export function createRequestTransactions<R extends Record<string, object>>(data
      * too), rolls back otherwise or when `work` throws.
      */
     async run<T>(work: () => Promise<T>, keep: (result: T) => boolean): Promise<T> {
+      const afterwards: OpenTransaction<R>['afterwards'] = [];
+      const after: AfterTransaction = async (later) => { afterwards.push(later); };
       const runner = dataSource.createQueryRunner();
+      let result: T;
       try {
         await runner.connect();
         await runner.startTransaction();
-        const transaction: OpenTransaction<R> = { manager: runner.manager, repositories: build(runner.manager), open: true };
-        let result: T;
+        const transaction: OpenTransaction<R> = { manager: runner.manager, repositories: inTransaction(build(runner.manager), after), afterwards, open: true };
         try {
           result = await current.run(transaction, work);
-        } catch (error) {
+        } finally {
           transaction.open = false;
-          await runner.rollbackTransaction().catch(() => undefined);
-          throw error;
         }
-        transaction.open = false;
+      } catch (error) {
+        if (!runner.isReleased) await runner.rollbackTransaction().catch(() => undefined);
+        await runner.release().catch(() => undefined);
+        throw error;
+      }
+      try {
         // The driver releases a runner whose connection broke, and the server rolls its transaction back.
         if (runner.isReleased) {
           if (keep(result)) throw new TransactionLostError();
-          return result;
+        } else if (keep(result)) {
+          await runner.commitTransaction();
+        } else {
+          await runner.rollbackTransaction().catch(() => undefined);
         }
-        if (keep(result)) await runner.commitTransaction();
-        else await runner.rollbackTransaction().catch(() => undefined);
-        return result;
       } finally {
         // A connection the database dropped is already gone from the pool; the error above is the one to report.
         await runner.release().catch(() => undefined);
       }
+      // Its connection is back in the pool first: these take one of their own.
+      for (const later of afterwards) await later();
+      return result;
     },
 
     /**

@@ -11,7 +11,7 @@ import { createCredentialsRepository } from './credentials.repository.js';
 import { createAuditRepository } from './audit.repository.js';
 import { createRolesRepository } from './roles.repository.js';
 import { createAccountLinksRepository } from './account-links.repository.js';
-import { createRequestTransactions } from './request-transaction.js';
+import { createRequestTransactions, type AfterTransaction } from './request-transaction.js';
 
 /** The repositories over one EntityManager: the pool's, or one transaction's. */
 function createRepositories(db: EntityManager) {
@@ -29,8 +29,27 @@ function createRepositories(db: EntityManager) {
 
 export type Repositories = ReturnType<typeof createRepositories>;
 
+/**
+ * In a request transaction, deleting protocol rows is revoking them (a replayed code or
+ * refresh token, RFC 9700 §4.14.2): that must stand whatever the request's outcome, and it
+ * runs after the transaction, statement by statement. Inside it, concurrent replays of one
+ * grant would each hold the locks of the rows they had deleted while waiting for the
+ * other's, and PostgreSQL would end one of them as a deadlock.
+ */
+function revokeAfterTransaction(pooled: Repositories) {
+  return (repositories: Repositories, after: AfterTransaction): Repositories => ({
+    ...repositories,
+    oidc: {
+      ...repositories.oidc,
+      destroy: (model, id) => after(() => pooled.oidc.destroy(model, id)),
+      revokeByGrantId: (model, grantId) => after(() => pooled.oidc.revokeByGrantId(model, grantId)),
+      revokeGrant: (grantId) => after(() => pooled.oidc.revokeGrant(grantId)),
+    },
+  });
+}
+
 export function createStorage(dataSource: DataSource, kv: KeyValueStore) {
-  const requests = createRequestTransactions(dataSource, createRepositories);
+  const requests = createRequestTransactions(dataSource, createRepositories, revokeAfterTransaction(createRepositories(dataSource.manager)));
   return {
     dataSource,
     kv,
