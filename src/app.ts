@@ -28,7 +28,7 @@ import { createHealthRouter } from './http/health.js';
 import { logoOrigin, serveBrandStylesheet } from './http/brand.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createEmailLinksRouter } from './self-service/email-links.js';
-import { AUTHORIZATION_PATH, CLIENT_AUTH_PATHS, REGISTRATION_PATH, TOKEN_PATH } from './oidc/options.js';
+import { AUTHORIZATION_PATH, CLIENT_AUTH_PATHS, PROGRAM_PATHS, REGISTRATION_PATH, TOKEN_PATH } from './oidc/options.js';
 import type { RateLimits } from './security/rate-limits.js';
 import { limitTokenRequests } from './security/token-rate-limit.js';
 import { hashPresentedClientSecret } from './oidc/client-secret.js';
@@ -99,7 +99,7 @@ export function createApp(deps: AppDeps): Koa {
   // Discovery and JWKS from precomputed bytes, before the work they do not need (docs/provider-metadata.md).
   app.use(serveProviderMetadata(metadata));
   app.use(localize(deps.translatorFor));
-  app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE)));
+  app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE), PROGRAM_PATHS));
   // Only when enabled and not on a port of its own: disabled, /metrics is an ordinary 404.
   if (deps.config.metrics.enabled && deps.config.metrics.port === 0) app.use(serveMetrics(deps.metrics.registry));
   app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));

@@ -15,9 +15,14 @@ interface HttpishError {
   message?: string;
 }
 
-/** The admin API, a client that asks for JSON, or a JSON request (our WebAuthn script) gets a JSON error. */
-function wantsJson(ctx: Context): boolean {
-  return ctx.path.startsWith('/admin/api') || ctx.accepts(['html', 'json']) === 'json' || Boolean(ctx.is('application/json'));
+/**
+ * The admin API, the provider's endpoints for programs (token, introspection, …: RFC 6749
+ * §5.2 errors are JSON, whatever Accept says), a client that asks for JSON, or a JSON
+ * request (our WebAuthn script) gets a JSON error.
+ */
+function wantsJson(ctx: Context, programPaths: readonly string[]): boolean {
+  return ctx.path.startsWith('/admin/api') || programPaths.some((path) => ctx.path === path || ctx.path.startsWith(`${path}/`))
+    || ctx.accepts(['html', 'json']) === 'json' || Boolean(ctx.is('application/json'));
 }
 
 /**
@@ -26,7 +31,7 @@ function wantsJson(ctx: Context): boolean {
  * a database that cannot answer is a 503 with Retry-After; anything else is logged and
  * becomes a plain 500 page or `server_error`. No stack trace ever reaches the client.
  */
-export function errorHandler(views: ViewRenderer, log: Logger, english: Translator) {
+export function errorHandler(views: ViewRenderer, log: Logger, english: Translator, programPaths: readonly string[]) {
   return async function errorHandlerMiddleware(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
@@ -93,7 +98,7 @@ export function errorHandler(views: ViewRenderer, log: Logger, english: Translat
       }
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');
-      if (wantsJson(ctx)) {
+      if (wantsJson(ctx, programPaths)) {
         // A client of the protocol reads the library's own description; our script shows ours.
         ctx.body = { error: code, error_description: detail ?? message, ...details };
       } else {

@@ -28,6 +28,9 @@ export const AUTHORIZATION_PATH = '/auth';
 /** RFC 7591 registration endpoint; RFC 7592 client configuration endpoints live below it. */
 export const REGISTRATION_PATH = '/reg';
 
+/** Endpoints only programs call: their errors are JSON whatever the Accept header says (the userinfo endpoint is oidc-provider's default). */
+export const PROGRAM_PATHS = [...CLIENT_AUTH_PATHS, REGISTRATION_PATH, '/me'];
+
 export interface ProviderDeps {
   adapter: Configuration['adapter'];
   findAccount: NonNullable<Configuration['findAccount']>;

@@ -61,6 +61,8 @@ describe('PostgreSQL stopped under load (throwaway PostgreSQL)', () => {
 
   it('answers 503 with Retry-After (never 500, never a hang), fails /readyz, recovers by itself, and keeps every refresh token it handed out', async () => {
     const chains = await signInChains(server, CHAINS);
+    const [browserChain] = chains;
+    if (!browserChain) throw new Error('no chain');
     const client = await server.buildClient();
     // Where a browser would start a sign-in.
     const authorizeUrl = (await buildAuthRequest(await discoverRp(server.issuer, client), client.redirectUri, OFFLINE)).url;
@@ -83,6 +85,13 @@ describe('PostgreSQL stopped under load (throwaway PostgreSQL)', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(html).toContain('Temporarily unavailable');
     expect(html).not.toMatch(/\bat .*\.(js|ts):\d+/);
+    // A program that names no media type still gets the token endpoint's JSON (RFC 6749 §5.2).
+    const bare = await fetch(`${server.issuer}/token`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: '*/*' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: browserChain.last, client_id: browserChain.client.clientId }),
+    });
+    expect(bare.status).toBe(503);
+    expect(await bare.json()).toMatchObject({ error: 'temporarily_unavailable' });
 
     await postgres.start();
     const restartedAt = Date.now();
