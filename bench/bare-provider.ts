@@ -76,6 +76,9 @@ const provider = new Provider(config.issuer, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    // As Gatehouse: a client introspects only the tokens issued to it.
+    introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+    userinfo: { enabled: true },
   },
   rotateRefreshToken: true,
   // Gatehouse's default lifetimes (config/default.yaml).

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Browser, OperationError, basicAuth, getDocument, tokenRequest, type TokenResponse } from './http.js';
+import { Browser, OperationError, basicAuth, getDocument, introspect, tokenRequest, userinfoRequest, type TokenResponse } from './http.js';
 
 /** What the load generator needs to know about a running server; both servers provide it. */
 export interface BenchTarget {
@@ -7,6 +7,8 @@ export interface BenchTarget {
   tokenEndpoint: string;
   authorizationEndpoint: string;
   jwksUri: string;
+  introspectionEndpoint: string;
+  userinfoEndpoint: string;
   user: { email: string; password: string };
   /** Confidential client allowed only client_credentials. */
   machineClient: { clientId: string; clientSecret: string };
@@ -139,4 +141,30 @@ export function refreshWorkers(chains: RefreshChain[], concurrency: number): Arr
       await chain.refresh();
     };
   });
+}
+
+/**
+ * The access tokens the introspection and userinfo workers present, one per worker, each from
+ * a sign-in of its own: opaque (no resource indicator), so both endpoints look them up in the
+ * store (a JWT access token would not need the store at all).
+ */
+export async function accessTokens(target: BenchTarget, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { access_token: token } = await authorizationCodeFlow(target);
+    if (!token) throw new OperationError('token response without access_token');
+    tokens.push(token);
+  }
+  return tokens;
+}
+
+/** RFC 7662 introspection of a token the client was issued, with token_type_hint; it must be active. */
+export async function introspection(target: BenchTarget, token: string): Promise<void> {
+  const { clientId, clientSecret } = target.webClient;
+  await introspect(target.introspectionEndpoint, basicAuth(clientId, clientSecret), token);
+}
+
+/** OIDC Core §5.3 userinfo with the access token as a Bearer header (RFC 6750 §2.1). */
+export async function userinfo(target: BenchTarget, token: string): Promise<void> {
+  await userinfoRequest(target.userinfoEndpoint, token);
 }
