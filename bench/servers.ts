@@ -319,6 +319,8 @@ export async function startGatehouse(stores: Stores, root: string, cpuProfileDir
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
     KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64'),
+    // Rate limits raised past what one load generator sends (bench/gatehouse-bench.yaml).
+    GATEHOUSE_CONFIG: join(root, 'bench/gatehouse-bench.yaml'),
   };
   const cli = async <T>(...args: string[]): Promise<T> => {
     const { stdout } = await run(process.execPath, ['dist/src/cli/main.js', ...args, '--json'], { cwd: root, env, timeout: 60_000 });

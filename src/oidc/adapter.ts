@@ -14,7 +14,7 @@ const SINGLE_USE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', '
  * dynamic registration). oidc-provider writes them only for dynamic registration
  * (RFC 7591/7592) and only through `registered`; without it the provider cannot write.
  */
-function clientAdapter(clients: ClientsRepository, registered: RegisteredClientStore | undefined): Adapter {
+function clientAdapter(clients: Pick<ClientsRepository, 'find'>, registered: RegisteredClientStore | undefined): Adapter {
   const readOnly = async () => {
     throw new Error('clients are managed through Gatehouse, not the provider');
   };
@@ -38,7 +38,8 @@ function clientAdapter(clients: ClientsRepository, registered: RegisteredClientS
  */
 export function createAdapter(deps: {
   oidc: OidcPayloadRepository;
-  clients: ClientsRepository;
+  /** The server passes its per-request reads (request-client-reads.ts); the CLI the repository. */
+  clients: Pick<ClientsRepository, 'find'>;
   registeredClients?: RegisteredClientStore;
   /** Session rows live until the idle timeout (session-lifetime.ts); without it, as the provider says. */
   sessions?: Pick<Config['sessions'], 'absoluteLifetimeSeconds' | 'idleTimeoutSeconds'>;
