@@ -24,6 +24,21 @@ export async function clientCredentials(target: BenchTarget): Promise<void> {
   await tokenRequest(target.tokenEndpoint, basicAuth(clientId, clientSecret), { grant_type: 'client_credentials' });
 }
 
+/** The API the benchmark names with `resource=` (bench/gatehouse-bench.yaml, bare-provider.ts). */
+export const BENCH_RESOURCE = 'https://api.bench.example';
+
+/**
+ * client_credentials for an API named by a resource indicator (RFC 8707): the access token is
+ * a signed JWT (RFC 9068), which the server signs and does not store.
+ */
+export async function clientCredentialsJwt(target: BenchTarget): Promise<void> {
+  const { clientId, clientSecret } = target.machineClient;
+  const { access_token: token } = await tokenRequest(target.tokenEndpoint, basicAuth(clientId, clientSecret), {
+    grant_type: 'client_credentials', resource: BENCH_RESOURCE,
+  });
+  if (token?.split('.').length !== 3) throw new OperationError('client_credentials with a resource did not return a JWT');
+}
+
 /** What every relying party fetches first (OIDC Discovery §4), without a cached copy. */
 export async function discovery(target: BenchTarget): Promise<void> {
   await getDocument(`${target.issuer}/.well-known/openid-configuration`);

@@ -17,7 +17,7 @@ import { measureArgon2 } from './argon2-cost.js';
 import { CLOCK_TICKS_PER_SECOND, machineBusySeconds } from './cpu.js';
 import { runPhase, type Meter, type PhaseOptions, type PhaseResult } from './load.js';
 import {
-  RefreshChain, accessTokens, authorizationCodeFlow, clientCredentials, discovery, introspection, jwks, refreshWorkers, userinfo, type BenchTarget,
+  RefreshChain, accessTokens, authorizationCodeFlow, clientCredentials, clientCredentialsJwt, discovery, introspection, jwks, refreshWorkers, userinfo, type BenchTarget,
 } from './operations.js';
 import { openStores, startBare, startGatehouse, type RunningServer, type SessionStorage, type Stores } from './servers.js';
 import { residentMiB } from './cpu.js';
@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     ops: { type: 'string' },
     /** Directory for a V8 CPU profile of the Gatehouse process (node --cpu-prof), written when it stops. */
     'cpu-prof': { type: 'string' },
+    /** Extra node flags for the Gatehouse process, space-separated (e.g. "--max-semi-space-size=8"). */
+    'node-flags': { type: 'string' },
   },
 });
 
@@ -64,7 +66,7 @@ if (only !== undefined && only !== 'gatehouse' && only !== 'bare') {
   process.exit(2);
 }
 
-const ALL_OPERATIONS = ['client_credentials', 'authorization_code_flow', 'refresh_token', 'introspection', 'userinfo', 'discovery', 'jwks'] as const;
+const ALL_OPERATIONS = ['client_credentials', 'client_credentials_jwt', 'authorization_code_flow', 'refresh_token', 'introspection', 'userinfo', 'discovery', 'jwks'] as const;
 type Operation = (typeof ALL_OPERATIONS)[number];
 const isOperation = (name: string): name is Operation => (ALL_OPERATIONS as readonly string[]).includes(name);
 
@@ -82,7 +84,8 @@ const OPERATIONS: readonly Operation[] = (() => {
 
 /** Operations that are one request (or one flow) each, with no state kept between them. */
 const STATELESS: Partial<Record<Operation, { label: string; run: (target: BenchTarget) => Promise<unknown> }>> = {
-  client_credentials: { label: 'client_credentials', run: clientCredentials },
+  client_credentials: { label: 'client_credentials (opaque access token, stored)', run: clientCredentials },
+  client_credentials_jwt: { label: 'client_credentials with resource= (JWT access token, ES256)', run: clientCredentialsJwt },
   authorization_code_flow: { label: 'authorization code + PKCE flow with password sign-in', run: authorizationCodeFlow },
   discovery: { label: 'discovery document (GET /.well-known/openid-configuration)', run: discovery },
   jwks: { label: 'JWKS (GET jwks_uri)', run: jwks },
@@ -431,7 +434,9 @@ async function main(): Promise<void> {
   log(`bench: one argon2id verification (${argon2Cost.memoryKiB} KiB, t=${argon2Cost.timeCost}) costs ${argon2Cost.cpuMsPerVerify} ms CPU here`);
   // Gatehouse always boots: its CLI makes the user and clients the bare server copies.
   log('bench: starting Gatehouse (node dist/src/main.js) ...');
-  const { server: gatehouse, fixtures } = await startGatehouse(stores, ROOT, args['cpu-prof']);
+  const { server: gatehouse, fixtures } = await startGatehouse(stores, ROOT, {
+    cpuProfileDir: args['cpu-prof'], nodeFlags: args['node-flags']?.split(' ').filter(Boolean) ?? [],
+  });
   cleanups.push(() => gatehouse.stop());
   const running: RunningServer[] = only === 'bare' ? [] : [gatehouse];
   if (only !== 'gatehouse') {
@@ -452,7 +457,7 @@ async function main(): Promise<void> {
   const report = {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    command: `npm run bench -- --duration ${settings.durationSeconds} --warmup ${settings.warmupSeconds} --concurrency ${settings.concurrency} --chains-per-worker ${settings.chainsPerWorker}${only ? ` --only ${only}` : ''}${args.ops === undefined ? '' : ` --ops ${OPERATIONS.join(',')}`}${args['cpu-prof'] ? ` --cpu-prof ${args['cpu-prof']}` : ''}`,
+    command: `npm run bench -- --duration ${settings.durationSeconds} --warmup ${settings.warmupSeconds} --concurrency ${settings.concurrency} --chains-per-worker ${settings.chainsPerWorker}${only ? ` --only ${only}` : ''}${args.ops === undefined ? '' : ` --ops ${OPERATIONS.join(',')}`}${args['cpu-prof'] ? ` --cpu-prof ${args['cpu-prof']}` : ''}${args['node-flags'] ? ` --node-flags "${args['node-flags']}"` : ''}`,
     settings,
     machine: { ...facts, busyCoresBeforeStart: quiet?.busyCores ?? null },
     argon2: argon2Cost,

@@ -305,7 +305,9 @@ interface CliClient extends ClientMetadata {
  * Gatehouse as it is deployed: `node dist/src/main.js` in a child process, on a fresh
  * PostgreSQL database and Redis index, with its user and clients made by its own CLI.
  */
-export async function startGatehouse(stores: Stores, root: string, cpuProfileDir?: string): Promise<{ server: RunningServer; fixtures: Fixtures }> {
+export async function startGatehouse(
+  stores: Stores, root: string, options: { cpuProfileDir?: string; nodeFlags?: string[] } = {},
+): Promise<{ server: RunningServer; fixtures: Fixtures }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-bench-'));
@@ -329,8 +331,8 @@ export async function startGatehouse(stores: Stores, root: string, cpuProfileDir
   };
 
   // --cpu-prof writes the profile when the process exits (Gatehouse exits 0 on SIGTERM).
-  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-  const child = startChild(process.execPath, [...profile, 'dist/src/main.js'], { ...env });
+  const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child = startChild(process.execPath, [...profile, ...(options.nodeFlags ?? []), 'dist/src/main.js'], { ...env });
   const cleanup = async () => {
     await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
