@@ -76,6 +76,18 @@ const provider = new Provider(config.issuer, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    // As Gatehouse: a client introspects only the tokens issued to it.
+    introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+    userinfo: { enabled: true },
+    // As bench/gatehouse-bench.yaml: one API whose access tokens are ES256 JWTs (RFC 9068).
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => undefined,
+      useGrantedResource: () => false,
+      getResourceServerInfo: (_ctx, indicator) => ({
+        scope: 'bench:read', audience: indicator, accessTokenTTL: 600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } },
+      }),
+    },
   },
   rotateRefreshToken: true,
   // Gatehouse's default lifetimes (config/default.yaml).

@@ -100,3 +100,36 @@ export async function getDocument(url: string): Promise<void> {
   const body = await res.arrayBuffer();
   if (res.status !== 200 || body.byteLength === 0) throw new OperationError(`${url} answered ${res.status} with ${body.byteLength} bytes`);
 }
+
+async function jsonBody(res: globalThis.Response, what: string): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  try {
+    const json: unknown = JSON.parse(text);
+    if (typeof json === 'object' && json !== null) return json as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new OperationError(`${what} answered ${res.status} with non-JSON: ${text.slice(0, 120)}`);
+}
+
+/** POST to the introspection endpoint (RFC 7662 §2.1); anything but an active token is an error. */
+export async function introspect(endpoint: string, authorization: string, token: string): Promise<void> {
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const json = await jsonBody(res, 'introspection');
+  if (res.status !== 200 || json.active !== true) throw new OperationError(`introspection answered ${res.status} active=${String(json.active)}`);
+}
+
+/** GET userinfo with a Bearer token (OIDC Core §5.3.1); anything but a 200 with `sub` is an error. */
+export async function userinfoRequest(endpoint: string, accessToken: string): Promise<void> {
+  const res = await fetch(endpoint, {
+    headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const json = await jsonBody(res, 'userinfo');
+  if (res.status !== 200 || typeof json.sub !== 'string') throw new OperationError(`userinfo answered ${res.status} ${String(json.error ?? '')}`);
+}

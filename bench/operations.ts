@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Browser, OperationError, basicAuth, getDocument, tokenRequest, type TokenResponse } from './http.js';
+import { Browser, OperationError, basicAuth, getDocument, introspect, tokenRequest, userinfoRequest, type TokenResponse } from './http.js';
 
 /** What the load generator needs to know about a running server; both servers provide it. */
 export interface BenchTarget {
@@ -7,6 +7,8 @@ export interface BenchTarget {
   tokenEndpoint: string;
   authorizationEndpoint: string;
   jwksUri: string;
+  introspectionEndpoint: string;
+  userinfoEndpoint: string;
   user: { email: string; password: string };
   /** Confidential client allowed only client_credentials. */
   machineClient: { clientId: string; clientSecret: string };
@@ -20,6 +22,21 @@ const b64url = (bytes: Buffer) => bytes.toString('base64url');
 export async function clientCredentials(target: BenchTarget): Promise<void> {
   const { clientId, clientSecret } = target.machineClient;
   await tokenRequest(target.tokenEndpoint, basicAuth(clientId, clientSecret), { grant_type: 'client_credentials' });
+}
+
+/** The API the benchmark names with `resource=` (bench/gatehouse-bench.yaml, bare-provider.ts). */
+export const BENCH_RESOURCE = 'https://api.bench.example';
+
+/**
+ * client_credentials for an API named by a resource indicator (RFC 8707): the access token is
+ * a signed JWT (RFC 9068), which the server signs and does not store.
+ */
+export async function clientCredentialsJwt(target: BenchTarget): Promise<void> {
+  const { clientId, clientSecret } = target.machineClient;
+  const { access_token: token } = await tokenRequest(target.tokenEndpoint, basicAuth(clientId, clientSecret), {
+    grant_type: 'client_credentials', resource: BENCH_RESOURCE,
+  });
+  if (token?.split('.').length !== 3) throw new OperationError('client_credentials with a resource did not return a JWT');
 }
 
 /** What every relying party fetches first (OIDC Discovery §4), without a cached copy. */
@@ -139,4 +156,30 @@ export function refreshWorkers(chains: RefreshChain[], concurrency: number): Arr
       await chain.refresh();
     };
   });
+}
+
+/**
+ * The access tokens the introspection and userinfo workers present, one per worker, each from
+ * a sign-in of its own: opaque (no resource indicator), so both endpoints look them up in the
+ * store (a JWT access token would not need the store at all).
+ */
+export async function accessTokens(target: BenchTarget, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { access_token: token } = await authorizationCodeFlow(target);
+    if (!token) throw new OperationError('token response without access_token');
+    tokens.push(token);
+  }
+  return tokens;
+}
+
+/** RFC 7662 introspection of a token the client was issued, with token_type_hint; it must be active. */
+export async function introspection(target: BenchTarget, token: string): Promise<void> {
+  const { clientId, clientSecret } = target.webClient;
+  await introspect(target.introspectionEndpoint, basicAuth(clientId, clientSecret), token);
+}
+
+/** OIDC Core §5.3 userinfo with the access token as a Bearer header (RFC 6750 §2.1). */
+export async function userinfo(target: BenchTarget, token: string): Promise<void> {
+  await userinfoRequest(target.userinfoEndpoint, token);
 }

@@ -16,8 +16,11 @@ import { parseArgs } from 'node:util';
 import { measureArgon2 } from './argon2-cost.js';
 import { CLOCK_TICKS_PER_SECOND, machineBusySeconds } from './cpu.js';
 import { runPhase, type Meter, type PhaseOptions, type PhaseResult } from './load.js';
-import { RefreshChain, authorizationCodeFlow, clientCredentials, discovery, jwks, refreshWorkers, type BenchTarget } from './operations.js';
-import { openStores, startBare, startGatehouse, type RunningServer, type Stores } from './servers.js';
+import {
+  RefreshChain, accessTokens, authorizationCodeFlow, clientCredentials, clientCredentialsJwt, discovery, introspection, jwks, refreshWorkers, userinfo, type BenchTarget,
+} from './operations.js';
+import { openStores, startBare, startGatehouse, type RunningServer, type SessionStorage, type Stores } from './servers.js';
+import { residentMiB } from './cpu.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -31,6 +34,10 @@ const { values: args } = parseArgs({
     'wait-quiet': { type: 'string', default: '30' },
     only: { type: 'string' },
     ops: { type: 'string' },
+    /** Directory for a V8 CPU profile of the Gatehouse process (node --cpu-prof), written when it stops. */
+    'cpu-prof': { type: 'string' },
+    /** Extra node flags for the Gatehouse process, space-separated (e.g. "--max-semi-space-size=8"). */
+    'node-flags': { type: 'string' },
   },
 });
 
@@ -59,7 +66,7 @@ if (only !== undefined && only !== 'gatehouse' && only !== 'bare') {
   process.exit(2);
 }
 
-const ALL_OPERATIONS = ['client_credentials', 'authorization_code_flow', 'refresh_token', 'discovery', 'jwks'] as const;
+const ALL_OPERATIONS = ['client_credentials', 'client_credentials_jwt', 'authorization_code_flow', 'refresh_token', 'introspection', 'userinfo', 'discovery', 'jwks'] as const;
 type Operation = (typeof ALL_OPERATIONS)[number];
 const isOperation = (name: string): name is Operation => (ALL_OPERATIONS as readonly string[]).includes(name);
 
@@ -77,23 +84,66 @@ const OPERATIONS: readonly Operation[] = (() => {
 
 /** Operations that are one request (or one flow) each, with no state kept between them. */
 const STATELESS: Partial<Record<Operation, { label: string; run: (target: BenchTarget) => Promise<unknown> }>> = {
-  client_credentials: { label: 'client_credentials', run: clientCredentials },
+  client_credentials: { label: 'client_credentials (opaque access token, stored)', run: clientCredentials },
+  client_credentials_jwt: { label: 'client_credentials with resource= (JWT access token, ES256)', run: clientCredentialsJwt },
   authorization_code_flow: { label: 'authorization code + PKCE flow with password sign-in', run: authorizationCodeFlow },
   discovery: { label: 'discovery document (GET /.well-known/openid-configuration)', run: discovery },
   jwks: { label: 'JWKS (GET jwks_uri)', run: jwks },
 };
 
+/** Operations that present an access token: each worker gets its own from a sign-in first. */
+const WITH_TOKEN: Partial<Record<Operation, { label: string; run: (target: BenchTarget, token: string) => Promise<unknown> }>> = {
+  introspection: { label: 'token introspection (POST introspection_endpoint, opaque access token)', run: introspection },
+  userinfo: { label: 'userinfo (GET userinfo_endpoint, Bearer opaque access token)', run: userinfo },
+};
+
 type ServerName = RunningServer['name'];
+
+/** Resident memory of a server process (VmRSS, MiB) at the points of a run. */
+interface MemoryReport {
+  /** Once it answers and its fixtures exist, after a few idle seconds. */
+  idleAfterBoot: number | undefined;
+  /** Highest sample (every 200 ms) during each operation's warm-up and window. */
+  peakDuring: Partial<Record<Operation, number>>;
+  /** Right after the last window. */
+  afterRun: number | undefined;
+  /** After the last window and some idle seconds (what it holds on to). */
+  idleAfterRun: number | undefined;
+}
 
 interface ServerReport {
   pid: number;
   rssMiBAfter: number | undefined;
+  memory: MemoryReport;
+  /** Gatehouse only: PostgreSQL bytes per session the sign-in phase created. */
+  sessionStorage?: SessionStorage;
   phases: Partial<Record<Operation, PhaseResult>>;
   /** What the server printed (its banner, then warnings: LOG_LEVEL=warn), last 20 lines. */
   output: string[];
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Idle seconds before an idle memory reading: lets timers, GC and pool clean-up settle. */
+const IDLE_SETTLE_MS = 5000;
+
+/** Samples a process's RSS every 200 ms while `work` runs; answers the work's result and the peak. */
+async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakMiB: number | undefined }> {
+  let peak: number | undefined;
+  const sample = () => {
+    const now = residentMiB(pid);
+    if (now !== undefined && (peak === undefined || now > peak)) peak = now;
+  };
+  sample();
+  const timer = setInterval(sample, 200);
+  try {
+    const result = await work();
+    sample();
+    return { result, peakMiB: peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** Everything a run has started, undone in reverse order however the run ends. */
@@ -163,7 +213,7 @@ function machineMeter(): Meter {
  * Runs every operation on each server, the servers back to back per operation
  * (Gatehouse then bare), so both see much the same background load on a shared machine.
  */
-async function benchmarkAll(running: RunningServer[]): Promise<Partial<Record<ServerName, ServerReport>>> {
+async function benchmarkAll(running: RunningServer[], stores: Stores): Promise<Partial<Record<ServerName, ServerReport>>> {
   const phase = {
     concurrency: settings.concurrency,
     warmupMs: settings.warmupSeconds * 1000,
@@ -173,6 +223,16 @@ async function benchmarkAll(running: RunningServer[]): Promise<Partial<Record<Se
   const meters = (server: RunningServer) => [...server.meters, loadGeneratorMeter(), machineMeter()];
   const workers = (op: () => Promise<unknown>) => Array.from({ length: settings.concurrency }, () => async () => { await op(); });
   const phases = new Map(running.map((server) => [server.name, {} as Partial<Record<Operation, PhaseResult>>]));
+  const memory = new Map<ServerName, MemoryReport>();
+  let sessionStorage: SessionStorage | undefined;
+  await sleep(IDLE_SETTLE_MS);
+  for (const server of running) memory.set(server.name, { idleAfterBoot: server.rssMiB(), peakDuring: {}, afterRun: undefined, idleAfterRun: undefined });
+  const measured = async (server: RunningServer, op: Operation, work: () => Promise<PhaseResult>) => {
+    const { result, peakMiB } = await withPeakRss(server.pid, work);
+    const m = memory.get(server.name);
+    if (m && peakMiB !== undefined) m.peakDuring[op] = peakMiB;
+    return result;
+  };
   const record = (server: RunningServer, op: Operation, result: PhaseResult) => {
     // CPU the machine spent on anything but this benchmark (other users' work shows up here).
     const { machine, ...ours } = result.cpuSeconds;
@@ -184,23 +244,52 @@ async function benchmarkAll(running: RunningServer[]): Promise<Partial<Record<Se
 
   for (const op of OPERATIONS) {
     if (op === 'refresh_token') {
-      await benchmarkRefresh(running, phase, meters, record);
+      await benchmarkRefresh(running, phase, meters, (server, work) => measured(server, op, work), record);
+      continue;
+    }
+    const withToken = WITH_TOKEN[op];
+    if (withToken) {
+      for (const server of running) {
+        log(`[${server.name}] ${withToken.label} (signing in ${settings.concurrency} times first) ...`);
+        const tokens = await accessTokens(server.target, settings.concurrency);
+        const tokenWorkers = tokens.map((token) => async () => { await withToken.run(server.target, token); });
+        record(server, op, await measured(server, op, () => runPhase(tokenWorkers, meters(server), phase)));
+        await sleep(1000);
+      }
       continue;
     }
     const operation = STATELESS[op];
     if (!operation) continue;
     for (const server of running) {
       log(`[${server.name}] ${operation.label} ...`);
-      record(server, op, await runPhase(workers(() => operation.run(server.target)), meters(server), phase));
+      // The sign-ins of this phase are the sessions whose storage is measured (Gatehouse only).
+      const before = op === 'authorization_code_flow' && server.name === 'gatehouse' ? await stores.sessionStorageSnapshot() : undefined;
+      record(server, op, await measured(server, op, () => runPhase(workers(() => operation.run(server.target)), meters(server), phase)));
+      if (before) sessionStorage = stores.sessionStorageDelta(before, await stores.sessionStorageSnapshot());
       await sleep(1000);
     }
+  }
+  for (const server of running) {
+    const m = memory.get(server.name);
+    if (m) m.afterRun = server.rssMiB();
+  }
+  await sleep(IDLE_SETTLE_MS);
+  for (const server of running) {
+    const m = memory.get(server.name);
+    if (m) m.idleAfterRun = server.rssMiB();
   }
 
   const reports: Partial<Record<ServerName, ServerReport>> = {};
   for (const server of running) {
     const output = server.output().filter((line) => !/^\s*$/.test(line));
     const done = phases.get(server.name);
-    if (done) reports[server.name] = { pid: server.pid, rssMiBAfter: server.rssMiB(), phases: done, output: output.slice(-20) };
+    const m = memory.get(server.name) ?? { idleAfterBoot: undefined, peakDuring: {}, afterRun: undefined, idleAfterRun: undefined };
+    if (done) {
+      reports[server.name] = {
+        pid: server.pid, rssMiBAfter: server.rssMiB(), memory: m, phases: done, output: output.slice(-20),
+        ...(server.name === 'gatehouse' && sessionStorage ? { sessionStorage } : {}),
+      };
+    }
   }
   return reports;
 }
@@ -210,6 +299,7 @@ async function benchmarkRefresh(
   running: RunningServer[],
   phase: PhaseOptions,
   meters: (server: RunningServer) => Meter[],
+  measured: (server: RunningServer, work: () => Promise<PhaseResult>) => Promise<PhaseResult>,
   record: (server: RunningServer, op: Operation, result: PhaseResult) => void,
 ): Promise<void> {
   const chainCount = settings.concurrency * settings.chainsPerWorker;
@@ -225,7 +315,7 @@ async function benchmarkRefresh(
       chains.push(...await Promise.all(Array.from({ length: batch }, () => RefreshChain.start(server.target))));
     }
     await sleep(1000);
-    const result = await runPhase(refreshWorkers(chains, settings.concurrency), meters(server), { ...phase, retireOnError: true });
+    const result = await measured(server, () => runPhase(refreshWorkers(chains, settings.concurrency), meters(server), { ...phase, retireOnError: true }));
     result.chains = { count: chains.length, maxRotations: Math.max(...chains.map((c) => c.rotations)) };
     record(server, 'refresh_token', result);
     await sleep(1000);
@@ -294,7 +384,18 @@ function printTable(servers: Partial<Record<ServerName, ServerReport>>, ratios: 
     process.stdout.write('\nGatehouse / bare, server CPU per 1,000 operations:\n');
     for (const op of OPERATIONS) process.stdout.write(`  ${op.padEnd(24)} ${fmt(ratios[op], 1)}x\n`);
   }
+  process.stdout.write('\nServer RSS (MiB): idle after boot / peak during each operation / after the run / idle after the run:\n');
+  for (const [name, r] of Object.entries(servers)) {
+    const peaks = OPERATIONS.map((op) => `${op} ${fmt(r.memory.peakDuring[op], 0)}`).join(', ');
+    process.stdout.write(`  ${name.padEnd(10)} ${fmt(r.memory.idleAfterBoot, 0)} / ${peaks} / ${fmt(r.memory.afterRun, 0)} / ${fmt(r.memory.idleAfterRun, 0)}\n`);
+  }
   const g = servers.gatehouse;
+  const st = g?.sessionStorage;
+  if (st) {
+    process.stdout.write(`\nPostgreSQL storage per session (${st.sessions} sessions): rows ${st.rowBytesPerSession} B, `
+      + `oidc_payloads growth incl. indexes ${st.relationBytesPerSession} B, audit_events ${st.auditBytesPerSession} B; `
+      + `${Object.entries(st.perModel).map(([m, v]) => `${m} ${v.rows} rows ${v.rowBytesPerSession} B`).join(', ')}\n`);
+  }
   if (g) {
     process.stdout.write('\nGatehouse store work per operation (approximate):\n');
     for (const op of OPERATIONS) {
@@ -333,7 +434,9 @@ async function main(): Promise<void> {
   log(`bench: one argon2id verification (${argon2Cost.memoryKiB} KiB, t=${argon2Cost.timeCost}) costs ${argon2Cost.cpuMsPerVerify} ms CPU here`);
   // Gatehouse always boots: its CLI makes the user and clients the bare server copies.
   log('bench: starting Gatehouse (node dist/src/main.js) ...');
-  const { server: gatehouse, fixtures } = await startGatehouse(stores, ROOT);
+  const { server: gatehouse, fixtures } = await startGatehouse(stores, ROOT, {
+    cpuProfileDir: args['cpu-prof'], nodeFlags: args['node-flags']?.split(' ').filter(Boolean) ?? [],
+  });
   cleanups.push(() => gatehouse.stop());
   const running: RunningServer[] = only === 'bare' ? [] : [gatehouse];
   if (only !== 'gatehouse') {
@@ -342,7 +445,7 @@ async function main(): Promise<void> {
     cleanups.push(() => bare.stop());
     running.push(bare);
   }
-  const servers = await benchmarkAll(running);
+  const servers = await benchmarkAll(running, stores);
   await cleanUp();
 
   const ratios = Object.fromEntries(OPERATIONS.map((op) => {
@@ -354,7 +457,7 @@ async function main(): Promise<void> {
   const report = {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    command: `npm run bench -- --duration ${settings.durationSeconds} --warmup ${settings.warmupSeconds} --concurrency ${settings.concurrency} --chains-per-worker ${settings.chainsPerWorker}${only ? ` --only ${only}` : ''}${args.ops === undefined ? '' : ` --ops ${OPERATIONS.join(',')}`}`,
+    command: `npm run bench -- --duration ${settings.durationSeconds} --warmup ${settings.warmupSeconds} --concurrency ${settings.concurrency} --chains-per-worker ${settings.chainsPerWorker}${only ? ` --only ${only}` : ''}${args.ops === undefined ? '' : ` --ops ${OPERATIONS.join(',')}`}${args['cpu-prof'] ? ` --cpu-prof ${args['cpu-prof']}` : ''}${args['node-flags'] ? ` --node-flags "${args['node-flags']}"` : ''}`,
     settings,
     machine: { ...facts, busyCoresBeforeStart: quiet?.busyCores ?? null },
     argon2: argon2Cost,
@@ -366,6 +469,9 @@ async function main(): Promise<void> {
       'ratioServerCpuPer1000: Gatehouse server CPU per 1,000 ops divided by the bare server\'s.',
       'perOperation: PostgreSQL transactions and rows written (pg_stat_database of the benchmark database, flushed by backends about once a second, so approximate) and Redis commands (whole server, shared) per operation.',
       'argon2: CPU of one verification with config/default.yaml parameters, measured in the load generator; each Gatehouse sign-in does one.',
+      'Gatehouse runs with GATEHOUSE_CONFIG=bench/gatehouse-bench.yaml: sign-in and token rate limits raised past the load (still counted in Redis).',
+      'memory: VmRSS of each server in MiB, idle 5 s after boot, peak of 200 ms samples during each operation (warm-up included), right after and 5 s after the last window.',
+      'sessionStorage: PostgreSQL bytes the sign-in phase (warm-up and window) added, divided by the Session rows it added.',
     ],
     servers,
     ratioServerCpuPer1000: ratios,

@@ -68,13 +68,13 @@ export function processMeter(label: string, pid: number): Meter {
   };
 }
 
-interface Child {
+export interface Child {
   process: ChildProcess;
   output: string[];
   exited: Promise<number | null>;
 }
 
-function startChild(command: string, args: string[], env: NodeJS.ProcessEnv): Child {
+export function startChild(command: string, args: string[], env: NodeJS.ProcessEnv): Child {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const collect = (chunk: Buffer) => {
@@ -107,7 +107,7 @@ async function waitForDiscovery(issuer: string, child: Child): Promise<void> {
   throw new Error(`server did not come up (${exited ? 'it exited' : 'timed out'}):\n${child.output.slice(-20).join('\n')}`);
 }
 
-async function stopChild(child: Child): Promise<void> {
+export async function stopChild(child: Child): Promise<void> {
   if (child.process.exitCode !== null || child.process.signalCode !== null) return;
   child.process.kill('SIGTERM');
   const stopped = await Promise.race([child.exited.then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]);
@@ -118,15 +118,49 @@ async function stopChild(child: Child): Promise<void> {
 }
 
 /** Only what a server needs from our environment; nothing like GATEHOUSE_CONFIG leaks in. */
-function baseEnv(): NodeJS.ProcessEnv {
+export function baseEnv(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG };
 }
 
-async function endpoints(issuer: string): Promise<{ tokenEndpoint: string; authorizationEndpoint: string; jwksUri: string }> {
+type Endpoints = Pick<BenchTarget, 'tokenEndpoint' | 'authorizationEndpoint' | 'jwksUri' | 'introspectionEndpoint' | 'userinfoEndpoint'>;
+
+async function endpoints(issuer: string): Promise<Endpoints> {
   const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000) });
-  const doc = await res.json() as { token_endpoint?: string; authorization_endpoint?: string; jwks_uri?: string };
-  if (!doc.token_endpoint || !doc.authorization_endpoint || !doc.jwks_uri) throw new Error('discovery document without endpoints');
-  return { tokenEndpoint: doc.token_endpoint, authorizationEndpoint: doc.authorization_endpoint, jwksUri: doc.jwks_uri };
+  const doc = await res.json() as {
+    token_endpoint?: string; authorization_endpoint?: string; jwks_uri?: string; introspection_endpoint?: string; userinfo_endpoint?: string;
+  };
+  if (!doc.token_endpoint || !doc.authorization_endpoint || !doc.jwks_uri || !doc.introspection_endpoint || !doc.userinfo_endpoint) {
+    throw new Error('discovery document without endpoints');
+  }
+  return {
+    tokenEndpoint: doc.token_endpoint,
+    authorizationEndpoint: doc.authorization_endpoint,
+    jwksUri: doc.jwks_uri,
+    introspectionEndpoint: doc.introspection_endpoint,
+    userinfoEndpoint: doc.userinfo_endpoint,
+  };
+}
+
+/** Rows and bytes of the tables sessions live in, at one moment. */
+export interface StorageSnapshot {
+  /** Per oidc-provider model: live and dead rows alike, pg_column_size of each whole row. */
+  models: Record<string, { rows: number; rowBytes: number }>;
+  /** pg_total_relation_size: heap, TOAST and indexes. */
+  oidcPayloadsTotalBytes: number;
+  auditEventsTotalBytes: number;
+}
+
+/** PostgreSQL storage the sessions of one phase added, per session (each sign-in is a new session). */
+export interface SessionStorage {
+  sessions: number;
+  /** Rows added per model, and their pg_column_size bytes per session. */
+  perModel: Record<string, { rows: number; rowBytesPerSession: number }>;
+  /** Sum of the row bytes above (Session, Grant, tokens, codes) per session. */
+  rowBytesPerSession: number;
+  /** Growth of oidc_payloads (heap + TOAST + indexes) per session: what the disk sees. */
+  relationBytesPerSession: number;
+  /** Growth of audit_events per session (the sign-in's audit event; kept, not per active session). */
+  auditBytesPerSession: number;
 }
 
 /** The scratch PostgreSQL database and Redis index Gatehouse runs on, and their CPU meters. */
@@ -134,6 +168,8 @@ export interface Stores {
   databaseUrl: string;
   databaseName: string;
   meters: Meter[];
+  sessionStorageSnapshot(): Promise<StorageSnapshot>;
+  sessionStorageDelta(before: StorageSnapshot, after: StorageSnapshot): SessionStorage;
   versions: { postgres: string; redis: string };
   close(): Promise<void>;
 }
@@ -195,10 +231,53 @@ export async function openStores(): Promise<Stores> {
     ];
     const url = new URL(POSTGRES_ADMIN_URL);
     url.pathname = `/${databaseName}`;
+    const databaseUrl = url.toString();
+    const sessionStorageSnapshot = async (): Promise<StorageSnapshot> => {
+      const db = new pg.Client({ connectionString: databaseUrl });
+      await db.connect();
+      try {
+        const models = await db.query<{ model: string; rows: string; bytes: string }>(
+          'SELECT model, count(*) AS rows, COALESCE(sum(pg_column_size(o.*)), 0) AS bytes FROM oidc_payloads o GROUP BY model');
+        const sizes = await db.query<{ oidc: string; audit: string }>(
+          "SELECT pg_total_relation_size('oidc_payloads') AS oidc, pg_total_relation_size('audit_events') AS audit");
+        return {
+          models: Object.fromEntries(models.rows.map((r) => [r.model, { rows: Number(r.rows), rowBytes: Number(r.bytes) }])),
+          oidcPayloadsTotalBytes: Number(sizes.rows[0]?.oidc),
+          auditEventsTotalBytes: Number(sizes.rows[0]?.audit),
+        };
+      } finally {
+        await db.end();
+      }
+    };
+    const sessionStorageDelta = (before: StorageSnapshot, after: StorageSnapshot): SessionStorage => {
+      const delta = (model: string) => ({
+        rows: (after.models[model]?.rows ?? 0) - (before.models[model]?.rows ?? 0),
+        bytes: (after.models[model]?.rowBytes ?? 0) - (before.models[model]?.rowBytes ?? 0),
+      });
+      const sessions = delta('Session').rows;
+      const per = (bytes: number) => (sessions > 0 ? Math.round(bytes / sessions) : NaN);
+      const perModel: SessionStorage['perModel'] = {};
+      let rowBytes = 0;
+      for (const model of new Set([...Object.keys(before.models), ...Object.keys(after.models)])) {
+        const d = delta(model);
+        if (d.rows === 0 && d.bytes === 0) continue;
+        perModel[model] = { rows: d.rows, rowBytesPerSession: per(d.bytes) };
+        rowBytes += d.bytes;
+      }
+      return {
+        sessions,
+        perModel,
+        rowBytesPerSession: per(rowBytes),
+        relationBytesPerSession: per(after.oidcPayloadsTotalBytes - before.oidcPayloadsTotalBytes),
+        auditBytesPerSession: per(after.auditEventsTotalBytes - before.auditEventsTotalBytes),
+      };
+    };
     return {
-      databaseUrl: url.toString(),
+      databaseUrl,
       databaseName,
       meters,
+      sessionStorageSnapshot,
+      sessionStorageDelta,
       versions: { postgres: postgresVersion, redis: redisVersion },
       async close() {
         await redis.flushdb().catch(() => undefined);
@@ -226,7 +305,9 @@ interface CliClient extends ClientMetadata {
  * Gatehouse as it is deployed: `node dist/src/main.js` in a child process, on a fresh
  * PostgreSQL database and Redis index, with its user and clients made by its own CLI.
  */
-export async function startGatehouse(stores: Stores, root: string): Promise<{ server: RunningServer; fixtures: Fixtures }> {
+export async function startGatehouse(
+  stores: Stores, root: string, options: { cpuProfileDir?: string; nodeFlags?: string[] } = {},
+): Promise<{ server: RunningServer; fixtures: Fixtures }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-bench-'));
@@ -240,6 +321,8 @@ export async function startGatehouse(stores: Stores, root: string): Promise<{ se
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
     KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64'),
+    // Rate limits raised past what one load generator sends (bench/gatehouse-bench.yaml).
+    GATEHOUSE_CONFIG: join(root, 'bench/gatehouse-bench.yaml'),
   };
   const cli = async <T>(...args: string[]): Promise<T> => {
     const { stdout } = await run(process.execPath, ['dist/src/cli/main.js', ...args, '--json'], { cwd: root, env, timeout: 60_000 });
@@ -247,7 +330,9 @@ export async function startGatehouse(stores: Stores, root: string): Promise<{ se
     return JSON.parse(last) as T;
   };
 
-  const child = startChild(process.execPath, ['dist/src/main.js'], { ...env });
+  // --cpu-prof writes the profile when the process exits (Gatehouse exits 0 on SIGTERM).
+  const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child = startChild(process.execPath, [...profile, ...(options.nodeFlags ?? []), 'dist/src/main.js'], { ...env });
   const cleanup = async () => {
     await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });

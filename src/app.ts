@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { ProviderHost } from './oidc/provider.js';
+import type { RequestClientReads } from './oidc/request-client-reads.js';
 import type { Storage } from './storage/storage.js';
 import type { ViewRenderer } from './http/views.js';
 import { DEFAULT_LOCALE, type Locale } from './i18n/locale.js';
@@ -41,6 +42,8 @@ export interface AppDeps {
   log: Logger;
   storage: Storage;
   host: ProviderHost;
+  /** Client rows read once per request, shared by the pending-client check and the provider. */
+  clientReads: RequestClientReads;
   views: ViewRenderer;
   /** The translator for each language (the catalogues are loaded once at boot). */
   translatorFor: (locale: Locale) => Translator;
@@ -117,7 +120,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(adminConsole.allowedMethods());
   app.use(limitTokenRequests(deps.limits, TOKEN_PATH));
   app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS, REGISTRATION_PATH));
-  app.use(refusePendingClients(deps.storage.clients.statusOf, { authorization: AUTHORIZATION_PATH, clientAuth: CLIENT_AUTH_PATHS }));
+  app.use(refusePendingClients(deps.clientReads.statusOf, { authorization: AUTHORIZATION_PATH, clientAuth: CLIENT_AUTH_PATHS }));
   app.use(omitStoredClientSecret(REGISTRATION_PATH));
   app.use(runTokenRequestsInOneTransaction(deps.storage, TOKEN_PATH));
   app.use(deps.host.middleware);

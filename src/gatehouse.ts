@@ -42,6 +42,7 @@ import { createAuditLog } from './security/audit.js';
 import { deriveKey } from './security/key-encryption-secret.js';
 import { ensureAccountClient } from './portal/account-client.js';
 import { createRegisteredClientStore } from './oidc/registered-client-store.js';
+import { createRequestClientReads } from './oidc/request-client-reads.js';
 import { createInitialAccessTokens, type InitialAccessTokens } from './oidc/initial-access-tokens.js';
 import { ensureAdminConsole } from './admin/console-client.js';
 import { createAdminServices, type AdminServices } from './admin/services.js';
@@ -148,8 +149,9 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     });
     const webauthn = createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config, transaction: storage.transaction });
 
+    const clientReads = createRequestClientReads(storage.clients);
     const registeredClients = createRegisteredClientStore({
-      transaction: storage.transaction, audit, requireApproval: config.registration.requireApproval,
+      transaction: storage.transaction, audit, requireApproval: config.registration.requireApproval, written: (id) => clientReads.forget(id),
     });
 
     const host = await createProviderHost(config, {
@@ -165,7 +167,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
         attachProviderMetrics(provider, metrics);
       },
       buildOptions: (material) => buildProviderOptions(config, {
-        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients, registeredClients, sessions: config.sessions }),
+        adapter: createAdapter({ oidc: storage.oidc, clients: clientReads, registeredClients, sessions: config.sessions }),
         findAccount: createFindAccount(accounts, storage.roles.rolesOf),
         rolesOf: storage.roles.rolesOf,
         keys: material,
@@ -211,7 +213,7 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const admin = createAdminServices({ config, storage, audit, box, passwords, policy, secondFactors, lockout, host, initialAccessTokens: registration.initialAccessTokens, sessionsEnded });
     const draining = createDraining();
     const app = createApp({
-      config, log, storage, host, views, translatorFor, metrics, draining,
+      config, log, storage, host, clientReads, views, translatorFor, metrics, draining,
       interactions: {
         host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
         secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, limits, config, selfService, translatorFor,

@@ -1,14 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { Config } from '../config/schema.js';
 import type { CredentialsRepository } from '../storage/credentials.repository.js';
@@ -24,6 +20,14 @@ import type { WebAuthnUse } from './authentication-level.js';
  * the second factor. No HTTP here; the routes pass a `binding` that says what a challenge
  * belongs to (an interaction uid, an account-page session).
  */
+
+/**
+ * The library is loaded on the first ceremony, not at boot: it and its ASN.1/COSE
+ * dependencies hold about 25 MB of resident memory in a process that may never see a passkey
+ * (measured with `npm run bench:startup`, docs/benchmarks.md).
+ */
+let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const webauthnLibrary = () => (library ??= import('@simplewebauthn/server'));
 
 /** A passkey is discoverable and meant to sign in alone; a security key is a second factor. */
 export type WebAuthnKind = 'passkey' | 'security_key';
@@ -223,7 +227,7 @@ export function createWebAuthnService(deps: {
     // A passkey alone is both factors, so it must verify the user; a key after a password need not.
     const requireUserVerification = purpose === 'passkey';
     const data = keyData(row);
-    const verified = await verifyAuthenticationResponse({
+    const verified = await (await webauthnLibrary()).verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
       expectedOrigin: rp.origins,
@@ -290,7 +294,7 @@ export function createWebAuthnService(deps: {
     async registrationOptions(binding: string, user: { id: string; email: string; name: string | null }, kind: WebAuthnKind): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const existing = await credentials.listWebAuthn(user.id);
       const challenge = await issueChallenge(binding, { purpose: 'register', userId: user.id, kind });
-      return generateRegistrationOptions({
+      return (await webauthnLibrary()).generateRegistrationOptions({
         rpName: rp.name,
         rpID: rp.id,
         userName: user.email,
@@ -316,7 +320,7 @@ export function createWebAuthnService(deps: {
       const kind = taken.stored.kind ?? 'passkey';
       let info;
       try {
-        const result = await verifyRegistrationResponse({
+        const result = await (await webauthnLibrary()).verifyRegistrationResponse({
           response,
           expectedChallenge: taken.challenge,
           expectedOrigin: rp.origins,
@@ -361,7 +365,7 @@ export function createWebAuthnService(deps: {
      */
     async passkeyOptions(binding: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
       const challenge = await issueChallenge(binding, { purpose: 'passkey' });
-      return generateAuthenticationOptions({ rpID: rp.id, challenge, timeout, userVerification: 'required' });
+      return (await webauthnLibrary()).generateAuthenticationOptions({ rpID: rp.id, challenge, timeout, userVerification: 'required' });
     },
 
     /** The user is the credential's owner, found by the credential id (and its user handle must agree). */
@@ -385,7 +389,7 @@ export function createWebAuthnService(deps: {
       const keys = await credentials.listWebAuthn(userId);
       if (keys.length === 0) return undefined;
       const challenge = await issueChallenge(binding, { purpose: 'second_factor', userId });
-      return generateAuthenticationOptions({
+      return (await webauthnLibrary()).generateAuthenticationOptions({
         rpID: rp.id,
         challenge,
         timeout,

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 import type { ViewRenderer } from '../http/views.js';
 import type { Translator } from '../i18n/translator.js';
@@ -43,9 +43,12 @@ const LINK = /https?:\/\/[^\s"'<>]+/g;
  */
 export function createMailer(options: MailerOptions): Mailer {
   const outbox = !options.smtpUrl;
-  const transport: Transporter = outbox
+  // nodemailer is loaded with the first mail, not at boot: about 14 MB of resident memory
+  // that a process sending no mail never needs (docs/benchmarks.md, "Memory").
+  let transport: Promise<Transporter> | undefined;
+  const transporter = () => (transport ??= import('nodemailer').then(({ default: nodemailer }) => (outbox
     ? nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
-    : nodemailer.createTransport(options.smtpUrl);
+    : nodemailer.createTransport(options.smtpUrl))));
   if (outbox) mkdirSync(options.outboxDir, { recursive: true, mode: 0o700 });
   return {
     kind: outbox ? 'outbox' : 'smtp',
@@ -56,13 +59,13 @@ export function createMailer(options: MailerOptions): Mailer {
         options.views.renderPart(`email/${mail.template}.html.ejs`, locals),
       ]);
       const subject = mail.i18n.t(mail.subjectKey, mail.locals as Record<string, string>);
-      const info = (await transport.sendMail({ from: options.from, to: mail.to, subject, text, html })) as { message?: Buffer };
+      const info = (await (await transporter()).sendMail({ from: options.from, to: mail.to, subject, text, html })) as { message?: Buffer };
       if (outbox && info.message) {
         const file = join(options.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID()}.eml`);
         writeFileSync(file, info.message, { mode: 0o600 });
         options.log.info({ file, template: mail.template, links: text.match(LINK) ?? [] }, 'mail written to the outbox (no SMTP_URL set)');
       }
     },
-    close: () => transport.close(),
+    close: () => { void transport?.then((t) => t.close(), () => undefined); },
   };
 }

@@ -1,5 +1,5 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
+import type { OidcPayloadRepository, StoredPayload } from '../storage/oidc-payload.repository.js';
 import type { ClientsRepository } from '../storage/clients.repository.js';
 import { clientMetadata } from './client-metadata.js';
 import type { RegisteredClientStore } from './registered-client-store.js';
@@ -14,7 +14,7 @@ const SINGLE_USE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', '
  * dynamic registration). oidc-provider writes them only for dynamic registration
  * (RFC 7591/7592) and only through `registered`; without it the provider cannot write.
  */
-function clientAdapter(clients: ClientsRepository, registered: RegisteredClientStore | undefined): Adapter {
+function clientAdapter(clients: Pick<ClientsRepository, 'find'>, registered: RegisteredClientStore | undefined): Adapter {
   const readOnly = async () => {
     throw new Error('clients are managed through Gatehouse, not the provider');
   };
@@ -33,23 +33,55 @@ function clientAdapter(clients: ClientsRepository, registered: RegisteredClientS
 }
 
 /**
+ * Finds of one id as several models, asked for in the same tick, go to the database as one
+ * statement. oidc-provider's findToken (lib/helpers/token_find.js) looks a presented value up
+ * as an AccessToken and a ClientCredentials token at once (introspection, revocation). Nothing
+ * is kept: the batch is read when the tick ends and forgotten, so every caller still gets a
+ * read made after it asked, as if it had made its own.
+ */
+function batchFinds(oidc: OidcPayloadRepository) {
+  const open = new Map<string, { models: Set<string>; rows: Promise<Map<string, StoredPayload>> }>();
+  return (model: string, id: string): Promise<StoredPayload | undefined> => {
+    let batch = open.get(id);
+    if (!batch) {
+      const models = new Set<string>();
+      const rows = Promise.resolve().then(async () => {
+        open.delete(id);
+        const [only] = models;
+        if (models.size === 1 && only !== undefined) {
+          const payload = await oidc.find(only, id);
+          return new Map(payload ? [[only, payload]] : []);
+        }
+        return oidc.findAmong([...models], id);
+      });
+      batch = { models, rows };
+      open.set(id, batch);
+    }
+    batch.models.add(model);
+    return batch.rows.then((found) => found.get(model));
+  };
+}
+
+/**
  * The translator between oidc-provider's seven adapter methods and our storage.
  * `createAdapter(storage)` is passed as the provider's `adapter` factory.
  */
 export function createAdapter(deps: {
   oidc: OidcPayloadRepository;
-  clients: ClientsRepository;
+  /** The server passes its per-request reads (request-client-reads.ts); the CLI the repository. */
+  clients: Pick<ClientsRepository, 'find'>;
   registeredClients?: RegisteredClientStore;
   /** Session rows live until the idle timeout (session-lifetime.ts); without it, as the provider says. */
   sessions?: Pick<Config['sessions'], 'absoluteLifetimeSeconds' | 'idleTimeoutSeconds'>;
 }) {
   const { oidc, clients, sessions } = deps;
+  const find = batchFinds(oidc);
   const rowSeconds = (model: string, expiresIn: number | undefined) =>
     (model === 'Session' && sessions ? sessionRowSeconds(sessions, expiresIn) : expiresIn);
   return function adapterFor(model: string): Adapter {
     if (model === 'Client') return clientAdapter(clients, deps.registeredClients);
     return {
-      find: (id) => oidc.find(model, id) as Promise<AdapterPayload | undefined>,
+      find: (id) => find(model, id) as Promise<AdapterPayload | undefined>,
       findByUid: (uid) => oidc.findByUid(model, uid) as Promise<AdapterPayload | undefined>,
       findByUserCode: (code) => oidc.findByUserCode(model, code) as Promise<AdapterPayload | undefined>,
       upsert: (id, payload, expiresIn) => oidc.upsert({ model, id, payload: { ...payload }, expiresInSeconds: rowSeconds(model, expiresIn) }),

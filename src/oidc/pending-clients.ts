@@ -53,14 +53,15 @@ async function clientIdAtAuthorization(ctx: Context): Promise<string | undefined
 /**
  * A dynamically registered client waits for an administrator's approval ('pending') before
  * it may obtain anything. oidc-provider has no notion of a disabled client, so this runs
- * in front of it: one primary-key read of the client's status per request on these paths.
+ * in front of it: it reads the client's row, which the provider then reuses for the same request
+ * (request-client-reads.ts), on these paths.
  * An unknown client id is left to the provider, which answers as it always does.
  */
-export function refusePendingClients(statusOf: (clientId: string) => Promise<ClientStatus | undefined>, paths: PendingClientPaths) {
+export function refusePendingClients(statusOf: (clientId: string, request: Context) => Promise<ClientStatus | undefined>, paths: PendingClientPaths) {
   return async function refusePendingClientsMiddleware(ctx: Context, next: Next): Promise<void> {
     if (ctx.path === paths.authorization) {
       const clientId = await clientIdAtAuthorization(ctx);
-      if (clientId && (await statusOf(clientId)) === 'pending') {
+      if (clientId && (await statusOf(clientId, ctx)) === 'pending') {
         // Not redirected to the client (RFC 6749 §4.1.2.1 allows no redirect for a client the
         // server will not serve): the user sees why on our error page.
         throw new AppError('client_pending', 400, 'errors.clientPending');
@@ -69,7 +70,7 @@ export function refusePendingClients(statusOf: (clientId: string) => Promise<Cli
     }
     if (ctx.method === 'POST' && paths.clientAuth.includes(ctx.path)) {
       const clientId = await clientIdAtClientAuth(ctx);
-      if (clientId && (await statusOf(clientId)) === 'pending') {
+      if (clientId && (await statusOf(clientId, ctx)) === 'pending') {
         // RFC 6749 §5.2: a token-endpoint error is JSON whatever the Accept header says, so it
         // is answered here rather than by the HTML-or-JSON error handler.
         ctx.status = 401;

@@ -19,6 +19,8 @@ export interface RegisteredClientStoreDeps {
   audit: AuditLog;
   /** true: a new client is 'pending' until an admin approves it. */
   requireApproval: boolean;
+  /** Called once a write has committed, so the request that wrote does not reuse its earlier read. */
+  written?: (clientId: string) => void;
 }
 
 /** Fields kept in their own columns, or derived on read (client-metadata.ts), not in `metadata`. */
@@ -90,6 +92,7 @@ export function createRegisteredClientStore(deps: RegisteredClientStoreDeps): Re
           }, origin);
         }
       });
+      deps.written?.(clientId);
     },
 
     async remove(clientId) {
@@ -103,6 +106,7 @@ export function createRegisteredClientStore(deps: RegisteredClientStoreDeps): Re
         await tx.oidc.revokeClient(clientId);
         await deps.audit.within(tx).record('client.deleted', { clientId, details: { via: 'registration_access_token' } }, origin);
       });
+      deps.written?.(clientId);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { EntityManager, QueryDeepPartialEntity } from 'typeorm';
 import { ClientEntity, type ClientRow, type ClientStatus } from './entities/client.entity.js';
 import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
+import { rowByKey } from './row-by-key.js';
 
 export type NewClient = Pick<ClientRow, 'id' | 'name' | 'secretHash' | 'firstParty' | 'metadata'>;
 /** A client written by dynamic registration (RFC 7591): its status and source are explicit. */
@@ -8,6 +9,7 @@ export type RegisteredClient = NewClient & Pick<ClientRow, 'status' | 'source'>;
 
 export function createClientsRepository(db: EntityManager) {
   const clients = db.getRepository(ClientEntity);
+  const byId = rowByKey(db, ClientEntity, 'id');
   return {
     async create(input: NewClient): Promise<ClientRow> {
       return clients.save({ ...input });
@@ -20,13 +22,7 @@ export function createClientsRepository(db: EntityManager) {
       await clients.save({ ...input });
     },
     // An id with U+0000 cannot exist (PostgreSQL text cannot hold it) and would fail the query.
-    find: async (id: string) => (id.includes('\u0000') ? null : clients.findOneBy({ id })),
-    /** Only the status, by primary key: what every authorization and token request reads. */
-    async statusOf(id: string): Promise<ClientStatus | undefined> {
-      if (id.includes('\u0000')) return undefined;
-      const row = await clients.findOne({ select: { id: true, status: true }, where: { id } });
-      return row?.status;
-    },
+    find: async (id: string) => (id.includes('\u0000') ? null : byId(id)),
     list: () => clients.find({ order: { createdAt: 'ASC' } }),
     /** Clients oldest first, optionally only those with one status (the pending queue). */
     page(options: { status?: ClientStatus; after?: KeysetPosition; limit: number }): Promise<Page<ClientRow>> {

@@ -119,6 +119,18 @@ export function createOidcPayloadRepository(db: EntityManager) {
 
   return {
     find: (model: string, id: string) => one('model = $1 AND id = $2', [model, id]),
+    /** One id looked up as each of several models, in one statement: the live rows found, by model. */
+    async findAmong(models: readonly string[], id: string): Promise<Map<string, StoredPayload>> {
+      if (hasNul(id)) return new Map();
+      const { rows } = await runSql<PayloadRecord & { model: string }>(db,
+        `SELECT model, payload, consumed_at FROM oidc_payloads WHERE model = ANY($1::text[]) AND id = $2 AND ${LIVE}`, [models, id]);
+      const found = new Map<string, StoredPayload>();
+      for (const row of rows) {
+        const payload = withConsumed(row);
+        if (payload) found.set(row.model, payload);
+      }
+      return found;
+    },
     findByUid: (model: string, uid: string) => one('model = $1 AND uid = $2', [model, uid]),
     findByUserCode: (model: string, userCode: string) => one('model = $1 AND user_code = $2', [model, userCode]),
 

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Config } from '../config/schema.js';
 import { createDataSource, runMigrations, type PgConnection } from './data-source.js';
-import { openEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+import type { EmbeddedPostgres } from './embedded-postgres.js';
 import { createMemoryStore, createRedisStore, type KeyValueStore } from './key-value-store.js';
 import { createOidcPayloadRepository } from './oidc-payload.repository.js';
 import { createUsersRepository } from './users.repository.js';
@@ -89,6 +89,8 @@ export async function openStorage(config: Config, options: { migrate: boolean } 
   if (config.storage.databaseUrl) {
     connection = { url: config.storage.databaseUrl };
   } else {
+    // Loaded only here: a process on PostgreSQL never needs PGlite (resident memory at boot).
+    const { openEmbeddedPostgres } = await import('./embedded-postgres.js');
     embedded = await openEmbeddedPostgres(config.storage.dataDir);
     connection = embedded.connection;
     // PGlite runs one statement at a time; a few connections only keep transactions apart.

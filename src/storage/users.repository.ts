@@ -4,6 +4,7 @@ import { UserEntity, type UserRow } from './entities/user.entity.js';
 import { CredentialEntity, type CredentialRow } from './entities/credential.entity.js';
 import { isUuid } from './ids.js';
 import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
+import { rowByKey } from './row-by-key.js';
 
 export interface NewUser {
   email: string;
@@ -49,6 +50,7 @@ function isUniqueViolation(error: unknown): boolean {
 
 export function createUsersRepository(db: EntityManager) {
   const users = db.getRepository(UserEntity);
+  const byId = rowByKey(db, UserEntity, 'id');
   const credentials = db.getRepository(CredentialEntity);
 
   return {
@@ -141,7 +143,7 @@ export function createUsersRepository(db: EntityManager) {
     },
 
     /** null also for an id that is not a uuid: it cannot name a user, and would fail the cast. */
-    findById: async (id: string) => (isUuid(id) ? users.findOneBy({ id }) : null),
+    findById: async (id: string) => (isUuid(id) ? byId(id) : null),
     // An address with U+0000 cannot exist (PostgreSQL text cannot hold it) and would fail the query.
     findByEmail: async (email: string) => (email.includes('\u0000') ? null : users.findOneBy({ emailNormalized: normalizeEmail(email) })),
 
