@@ -2,6 +2,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { OidcPayloadRepository, StoredPayload } from '../storage/oidc-payload.repository.js';
 import type { ClientsRepository } from '../storage/clients.repository.js';
 import { clientMetadata } from './client-metadata.js';
+import { requestMemo } from './request-memo.js';
 import type { RegisteredClientStore } from './registered-client-store.js';
 import { sessionRowSeconds } from './session-lifetime.js';
 import type { Config } from '../config/schema.js';
@@ -40,8 +41,14 @@ function clientAdapter(clients: Pick<ClientsRepository, 'find'>, registered: Reg
  * read made after it asked, as if it had made its own.
  */
 function batchFinds(oidc: OidcPayloadRepository) {
-  const open = new Map<string, { models: Set<string>; rows: Promise<Map<string, StoredPayload>> }>();
+  type Batch = { models: Set<string>; rows: Promise<Map<string, StoredPayload>> };
+  // Per provider request: another request's batch may run on that request's transaction, or
+  // on the pool while this one holds the embedded database's only transaction (a deadlock).
+  // Outside the provider (our routes, background work) nothing runs in a request transaction.
+  const batches = requestMemo<Batch>();
+  const outsideRequests = new Map<string, Batch>();
   return (model: string, id: string): Promise<StoredPayload | undefined> => {
+    const open = batches.of() ?? outsideRequests;
     let batch = open.get(id);
     if (!batch) {
       const models = new Set<string>();
