@@ -50,7 +50,8 @@ export function createAdminServices(deps: AdminServiceDeps) {
     sessions: createSessionsAdmin({ storage, audit, sessionsEnded }),
     keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.host?.reloadKeys }),
     initialAccessTokens: createInitialAccessTokensAdmin(deps.initialAccessTokens),
-    audit: { query: storage.audit.query },
+    // Looked up per call (see rolesOf in gatehouse.ts): the repository may be a transaction's.
+    audit: { query: (...args: Parameters<typeof storage.audit.query>) => storage.audit.query(...args) },
   };
 }
 

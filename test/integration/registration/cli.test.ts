@@ -31,7 +31,9 @@ describe.each(BACKENDS)('registration CLI (%s)', (backend) => {
     const pending = json<Array<{ client_id: string; name: string }>>(await cli(server, 'clients', 'pending', '--json'));
     expect(pending).toContainEqual(expect.objectContaining({ client_id: waiting, name: 'Cli Pending' }));
 
-    expect((await cli(server, 'clients', 'approve', waiting)).code).toBe(0);
+    const approved = await cli(server, 'clients', 'approve', waiting);
+    // The whole answer, so that a refusal says why.
+    expect({ code: approved.code, err: approved.err }).toEqual({ code: 0, err: [] });
     expect((await clientRow(server, waiting))?.status).toBe('active');
     expect((await cli(server, 'clients', 'approve', waiting)).code).toBe(2);
 
