@@ -3,6 +3,7 @@ import { errors as oidcErrors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { AppError, ServiceUnavailableError } from './errors.js';
 import { providerFailure } from './provider-failure.js';
+import { requestIdOf } from './request-id.js';
 import { isDatabaseUnavailable } from '../storage/unavailable.js';
 import type { ViewRenderer } from './views.js';
 import type { Translator } from '../i18n/translator.js';
@@ -42,7 +43,7 @@ export function errorHandler(views: ViewRenderer, log: Logger, english: Translat
         ctx.remove('Location');
         throw failure;
       }
-      if (failure !== undefined) log.error({ err: failure, path: ctx.path, requestId: ctx.state.requestId }, 'oidc-provider server error');
+      if (failure !== undefined) log.error({ err: failure, path: ctx.path, requestId: requestIdOf(ctx) }, 'oidc-provider server error');
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError('not_found', 404, 'errors.notFound');
       }
@@ -92,9 +93,9 @@ export function errorHandler(views: ViewRenderer, log: Logger, english: Translat
       }
       if (error instanceof ServiceUnavailableError) {
         // Expected while the database is away, and once per request: a warning, not an error.
-        log.warn({ err: error.cause, path: ctx.path, requestId: ctx.state.requestId }, 'database unavailable');
+        log.warn({ err: error.cause, path: ctx.path, requestId: requestIdOf(ctx) }, 'database unavailable');
       } else if (status >= 500) {
-        log.error({ err: error, path: ctx.path, requestId: ctx.state.requestId }, 'request failed');
+        log.error({ err: error, path: ctx.path, requestId: requestIdOf(ctx) }, 'request failed');
       }
       ctx.status = status;
       ctx.set('Cache-Control', 'no-store');

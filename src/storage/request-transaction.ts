@@ -37,7 +37,7 @@ function delegate<T extends object>(target: T, resolve: () => T | undefined): T 
     get(fallback, key) {
       const actual = resolve() ?? fallback;
       const value: unknown = Reflect.get(actual, key, actual);
-      return typeof value === 'function' ? value.bind(actual) : value;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(actual) : value;
     },
   });
 }
