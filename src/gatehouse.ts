@@ -150,10 +150,6 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
     const webauthn = createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config, transaction: storage.transaction });
 
     const clientReads = createRequestClientReads(storage.clients);
-    // Looked up on each call, not taken once here: `storage.roles` is the request
-    // transaction's while one is open (request-transaction.ts); a method taken at boot would
-    // stay the pool's and, on the embedded database, wait for that very transaction.
-    const rolesOf = (userId: string) => storage.roles.rolesOf(userId);
     const registeredClients = createRegisteredClientStore({
       transaction: storage.transaction, audit, requireApproval: config.registration.requireApproval, written: (id) => clientReads.forget(id),
     });
@@ -172,8 +168,8 @@ export async function createGatehouse(config: Config, log: Logger): Promise<Gate
       },
       buildOptions: (material) => buildProviderOptions(config, {
         adapter: createAdapter({ oidc: storage.oidc, clients: clientReads, registeredClients, sessions: config.sessions }),
-        findAccount: createFindAccount(accounts, rolesOf),
-        rolesOf,
+        findAccount: createFindAccount(accounts, storage.roles.rolesOf),
+        rolesOf: storage.roles.rolesOf,
         keys: material,
         oidc: storage.oidc,
         policy: { factorsOf: (accountId) => secondFactors.summary(accountId) },

@@ -50,8 +50,7 @@ export function createAdminServices(deps: AdminServiceDeps) {
     sessions: createSessionsAdmin({ storage, audit, sessionsEnded }),
     keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.host?.reloadKeys }),
     initialAccessTokens: createInitialAccessTokensAdmin(deps.initialAccessTokens),
-    // Looked up per call (see rolesOf in gatehouse.ts): the repository may be a transaction's.
-    audit: { query: (...args: Parameters<typeof storage.audit.query>) => storage.audit.query(...args) },
+    audit: { query: storage.audit.query },
   };
 }
 

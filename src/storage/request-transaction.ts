@@ -31,13 +31,22 @@ export class TransactionLostError extends Error {
   }
 }
 
-/** `target`'s members, read from whichever object `resolve` names at the time of each access. */
+/**
+ * `target`'s members, read from whichever object `resolve` names. A method resolves when it is
+ * called, not when it is read: one taken at boot (`findAccount(storage.roles.rolesOf)`) still
+ * joins the transaction open at the time of the call, instead of staying the pool's and, on
+ * the embedded database, waiting for that very transaction.
+ */
 function delegate<T extends object>(target: T, resolve: () => T | undefined): T {
+  const actualOf = (fallback: T): T => resolve() ?? fallback;
   return new Proxy(target, {
     get(fallback, key) {
-      const actual = resolve() ?? fallback;
-      const value: unknown = Reflect.get(actual, key, actual);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(actual) : value;
+      const value: unknown = Reflect.get(actualOf(fallback), key);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]): unknown => {
+        const actual = actualOf(fallback);
+        return (Reflect.get(actual, key) as (...args: unknown[]) => unknown).apply(actual, args);
+      };
     },
   });
 }
