@@ -3,9 +3,13 @@ import type { OidcPayloadRepository, StoredPayload } from '../storage/oidc-paylo
 import type { ClientsRepository } from '../storage/clients.repository.js';
 import { clientMetadata } from './client-metadata.js';
 import { requestMemo } from './request-memo.js';
+import { relatedRows, type RelatedRows } from './related-rows.js';
 import type { RegisteredClientStore } from './registered-client-store.js';
 import { sessionRowSeconds } from './session-lifetime.js';
 import type { Config } from '../config/schema.js';
+
+/** Tokens that name a grant and a session, which the provider reads next when it finds one. */
+const LEADS_TO_GRANT = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
 
 /** Models whose single use protects a grant: losing the consume race is a replay. */
 const SINGLE_USE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
@@ -38,28 +42,38 @@ function clientAdapter(clients: Pick<ClientsRepository, 'find'>, registered: Reg
  * statement. oidc-provider's findToken (lib/helpers/token_find.js) looks a presented value up
  * as an AccessToken and a ClientCredentials token at once (introspection, revocation). Nothing
  * is kept: the batch is read when the tick ends and forgotten, so every caller still gets a
- * read made after it asked, as if it had made its own.
+ * read made after it asked, as if it had made its own. Inside a provider request, a find of a
+ * token also reads the Grant and Session it names, for `related` (related-rows.ts).
  */
-function batchFinds(oidc: OidcPayloadRepository) {
+function batchFinds(oidc: OidcPayloadRepository, related: RelatedRows) {
   type Batch = { models: Set<string>; rows: Promise<Map<string, StoredPayload>> };
   // Per provider request: another request's batch may run on that request's transaction, or
   // on the pool while this one holds the embedded database's only transaction (a deadlock).
   // Outside the provider (our routes, background work) nothing runs in a request transaction.
   const batches = requestMemo<Batch>();
   const outsideRequests = new Map<string, Batch>();
+  const read = async (models: Set<string>, id: string, inRequest: boolean): Promise<Map<string, StoredPayload>> => {
+    if (inRequest && [...models].some((model) => LEADS_TO_GRANT.has(model))) {
+      const withRelated = await oidc.findAmongWithRelated([...models], id);
+      related.remember(withRelated);
+      return withRelated.found;
+    }
+    const [only] = models;
+    if (models.size === 1 && only !== undefined) {
+      const payload = await oidc.find(only, id);
+      return new Map(payload ? [[only, payload]] : []);
+    }
+    return oidc.findAmong([...models], id);
+  };
   return (model: string, id: string): Promise<StoredPayload | undefined> => {
-    const open = batches.of() ?? outsideRequests;
+    const inRequest = batches.of();
+    const open = inRequest ?? outsideRequests;
     let batch = open.get(id);
     if (!batch) {
       const models = new Set<string>();
-      const rows = Promise.resolve().then(async () => {
+      const rows = Promise.resolve().then(() => {
         open.delete(id);
-        const [only] = models;
-        if (models.size === 1 && only !== undefined) {
-          const payload = await oidc.find(only, id);
-          return new Map(payload ? [[only, payload]] : []);
-        }
-        return oidc.findAmong([...models], id);
+        return read(models, id, inRequest !== undefined);
       });
       batch = { models, rows };
       open.set(id, batch);
@@ -82,27 +96,46 @@ export function createAdapter(deps: {
   sessions?: Pick<Config['sessions'], 'absoluteLifetimeSeconds' | 'idleTimeoutSeconds'>;
 }) {
   const { oidc, clients, sessions } = deps;
-  const find = batchFinds(oidc);
+  const related = relatedRows();
+  const find = batchFinds(oidc, related);
   const rowSeconds = (model: string, expiresIn: number | undefined) =>
     (model === 'Session' && sessions ? sessionRowSeconds(sessions, expiresIn) : expiresIn);
   return function adapterFor(model: string): Adapter {
     if (model === 'Client') return clientAdapter(clients, deps.registeredClients);
     return {
-      find: (id) => find(model, id) as Promise<AdapterPayload | undefined>,
-      findByUid: (uid) => oidc.findByUid(model, uid) as Promise<AdapterPayload | undefined>,
+      find: (id) => {
+        const known = model === 'Grant' ? related.take('Grant', id) : undefined;
+        return (known ? Promise.resolve(known) : find(model, id)) as Promise<AdapterPayload | undefined>;
+      },
+      findByUid: (uid) => {
+        const known = model === 'Session' ? related.take('Session', uid) : undefined;
+        return (known ? Promise.resolve(known) : oidc.findByUid(model, uid)) as Promise<AdapterPayload | undefined>;
+      },
       findByUserCode: (code) => oidc.findByUserCode(model, code) as Promise<AdapterPayload | undefined>,
-      upsert: (id, payload, expiresIn) => oidc.upsert({ model, id, payload: { ...payload }, expiresInSeconds: rowSeconds(model, expiresIn) }),
+      upsert: (id, payload, expiresIn) => {
+        related.forget(model);
+        return oidc.upsert({ model, id, payload: { ...payload }, expiresInSeconds: rowSeconds(model, expiresIn) });
+      },
       async consume(id) {
         const result = await oidc.consume(model, id);
         if (result.outcome === 'consumed' || !SINGLE_USE.has(model)) return;
         // A concurrent redemption won (or a replay already revoked the row): treat this
         // one as the replay it is, as the provider does for a sequential one
         // (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
-        if (result.outcome === 'already-consumed' && result.grantId) await oidc.revokeGrant(result.grantId);
+        if (result.outcome === 'already-consumed' && result.grantId) {
+          related.forgetAll();
+          await oidc.revokeGrant(result.grantId);
+        }
         throw new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
       },
-      destroy: (id) => oidc.destroy(model, id),
-      revokeByGrantId: (grantId) => oidc.revokeByGrantId(model, grantId),
+      destroy: (id) => {
+        related.forget(model);
+        return oidc.destroy(model, id);
+      },
+      revokeByGrantId: (grantId) => {
+        related.forget(model);
+        return oidc.revokeByGrantId(model, grantId);
+      },
     };
   };
 }

@@ -32,6 +32,16 @@ function withConsumed(row: PayloadRecord | undefined): StoredPayload | undefined
 
 const LIVE = '(expires_at IS NULL OR expires_at > now())';
 
+/** A token lookup and the rows it leads to, read at the same moment (findAmongWithRelated). */
+export interface FoundWithRelated {
+  /** The live rows found, by model. */
+  found: Map<string, StoredPayload>;
+  /** Live Grant rows named by them, by id. */
+  grants: Map<string, StoredPayload>;
+  /** Live Session rows they name, by uid (the uid is unique per model). */
+  sessionsByUid: Map<string, StoredPayload>;
+}
+
 /**
  * Where a Session row keeps what we record about its use (ip, user agent, last seen). The
  * provider ignores payload keys it does not know (pickPayload, lib/models/base_model.js) and
@@ -130,6 +140,33 @@ export function createOidcPayloadRepository(db: EntityManager) {
         if (payload) found.set(row.model, payload);
       }
       return found;
+    },
+    /**
+     * findAmong, and in the same statement the live Grant each found row names and the live
+     * Session rows with the uid it names: the rows oidc-provider reads next for a token it
+     * was shown (grant checks, expiresWithSession, sid). One round trip instead of three.
+     */
+    async findAmongWithRelated(models: readonly string[], id: string): Promise<FoundWithRelated> {
+      const result: FoundWithRelated = { found: new Map(), grants: new Map(), sessionsByUid: new Map() };
+      if (hasNul(id)) return result;
+      const { rows } = await runSql<PayloadRecord & { via: 'found' | 'grant' | 'session'; model: string; key: string }>(db, `
+        WITH t AS (SELECT model, id, payload, consumed_at, grant_id FROM oidc_payloads WHERE model = ANY($1::text[]) AND id = $2 AND ${LIVE})
+        SELECT 'found' AS via, model, id AS key, payload, consumed_at FROM t
+        UNION ALL
+        SELECT 'grant', g.model, g.id, g.payload, g.consumed_at FROM oidc_payloads g
+        WHERE g.model = 'Grant' AND g.id IN (SELECT grant_id FROM t) AND (g.expires_at IS NULL OR g.expires_at > now())
+        UNION ALL
+        SELECT 'session', s.model, s.uid, s.payload, s.consumed_at FROM oidc_payloads s
+        WHERE s.model = 'Session' AND s.uid IN (SELECT payload->>'sessionUid' FROM t) AND (s.expires_at IS NULL OR s.expires_at > now())`,
+      [models, id]);
+      for (const row of rows) {
+        const payload = withConsumed(row);
+        if (!payload) continue;
+        if (row.via === 'found') result.found.set(row.model, payload);
+        else if (row.via === 'grant') result.grants.set(row.key, payload);
+        else result.sessionsByUid.set(row.key, payload);
+      }
+      return result;
     },
     findByUid: (model: string, uid: string) => one('model = $1 AND uid = $2', [model, uid]),
     findByUserCode: (model: string, userCode: string) => one('model = $1 AND user_code = $2', [model, userCode]),

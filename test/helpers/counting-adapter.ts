@@ -1,0 +1,43 @@
+import type { Adapter } from 'oidc-provider';
+import { createAdapter } from '../../src/oidc/adapter.js';
+import type { OpenedStorage } from '../../src/storage/storage.js';
+import type { OidcPayloadRepository } from '../../src/storage/oidc-payload.repository.js';
+import type { Backend } from './backends.js';
+import { openTestStorage } from './storage.js';
+
+type Lookup = 'find' | 'findAmong' | 'findAmongWithRelated' | 'findByUid';
+
+/**
+ * The adapter over the real repository, counting the lookups it sends to the database
+ * (each is one statement): `statements()` since the last `reset()`.
+ */
+export function countingAdapter(storage: OpenedStorage['storage']) {
+  const real = storage.oidc;
+  let count = 0;
+  const counted = <A extends unknown[], R>(lookup: (...args: A) => Promise<R>) => (...args: A) => { count++; return lookup(...args); };
+  const lookups: Lookup[] = ['find', 'findAmong', 'findAmongWithRelated', 'findByUid'];
+  const counting: OidcPayloadRepository = { ...real, ...Object.fromEntries(lookups.map((name) => [name, counted(real[name] as (...args: unknown[]) => Promise<unknown>)])) };
+  const adapterFor: (model: string) => Adapter = createAdapter({ oidc: counting, clients: storage.clients });
+  return { adapterFor, statements: () => count, reset: () => { count = 0; } };
+}
+
+/** A counting adapter on fresh storage of `backend`, opened before the suite and closed after it. */
+export function countingAdapterSuite(backend: Backend) {
+  let opened: Awaited<ReturnType<typeof openTestStorage>> | undefined;
+  let counting: ReturnType<typeof countingAdapter> | undefined;
+  beforeAll(async () => {
+    opened = await openTestStorage(backend);
+    counting = countingAdapter(opened.storage);
+  });
+  afterAll(async () => { await opened?.dispose(); });
+  const ready = () => {
+    if (!opened || !counting) throw new Error('the suite has not opened its storage yet');
+    return { opened, counting };
+  };
+  return {
+    adapterFor: (model: string): Adapter => ready().counting.adapterFor(model),
+    statements: () => ready().counting.statements(),
+    reset: () => ready().counting.reset(),
+    storage: () => ready().opened.storage,
+  };
+}
