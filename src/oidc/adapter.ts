@@ -103,13 +103,21 @@ export function createAdapter(deps: {
   return function adapterFor(model: string): Adapter {
     if (model === 'Client') return clientAdapter(clients, deps.registeredClients);
     return {
-      find: (id) => {
-        const known = model === 'Grant' ? related.take('Grant', id) : undefined;
-        return (known ? Promise.resolve(known) : find(model, id)) as Promise<AdapterPayload | undefined>;
+      async find(id) {
+        const known = related.known(model, 'id', id);
+        if (known) return known as AdapterPayload;
+        const writes = related.writesTo(model);
+        const payload = await find(model, id);
+        related.keep(model, 'id', id, payload, writes);
+        return payload as AdapterPayload | undefined;
       },
-      findByUid: (uid) => {
-        const known = model === 'Session' ? related.take('Session', uid) : undefined;
-        return (known ? Promise.resolve(known) : oidc.findByUid(model, uid)) as Promise<AdapterPayload | undefined>;
+      async findByUid(uid) {
+        const known = related.known(model, 'uid', uid);
+        if (known) return known as AdapterPayload;
+        const writes = related.writesTo(model);
+        const payload = await oidc.findByUid(model, uid);
+        related.keep(model, 'uid', uid, payload, writes);
+        return payload as AdapterPayload | undefined;
       },
       findByUserCode: (code) => oidc.findByUserCode(model, code) as Promise<AdapterPayload | undefined>,
       upsert: (id, payload, expiresIn) => {

@@ -68,7 +68,7 @@ async function grantFromEarlierConsent(ctx: KoaContextWithOIDC, oidc: OidcPayloa
  * The consent a user gave a client is remembered across sessions: a new session gets its
  * own Grant (so logging out or revoking one session's tokens leaves the others alone) with
  * the scopes consented to earlier. First-party clients get their grant without a consent
- * page (oidc-provider docs, "skipping consent").
+ * page (oidc-provider docs, "skipping consent"), holding the scopes each request asks for.
  */
 function loadExistingGrant(oidc: OidcPayloadRepository) {
   return async (ctx: KoaContextWithOIDC): Promise<Grant | undefined> => {
@@ -79,7 +79,9 @@ function loadExistingGrant(oidc: OidcPayloadRepository) {
     let grant = grantId ? await provider.Grant.find(grantId) : undefined;
     if (grant && (grant.accountId !== accountId || grant.clientId !== client.clientId)) grant = undefined;
     let changed = false;
-    if (!grant) {
+    // A first-party client's grant holds what each authorization request asks for (below), so
+    // an earlier consent adds nothing it needs; only a client that shows a consent page uses it.
+    if (!grant && !isFirstParty(ctx)) {
       grant = await grantFromEarlierConsent(ctx, oidc, accountId);
       changed = grant !== undefined;
     }

@@ -10,8 +10,8 @@ const inRequest = <T>(work: () => Promise<T>): Promise<T> => als.run({}, work);
 
 /**
  * A token found inside a provider request brings its Grant and Session along in the same
- * statement; the provider's next finds of them are answered from that read, once, and never
- * after a write to them or in another request.
+ * statement; the provider's next finds of them (and its re-reads of an interaction) are
+ * answered from that read, never after a write to the model or in another request.
  */
 describe.each(BACKENDS)('adapter reads of a token with its grant and session (%s)', (backend) => {
   const counting = countingAdapterSuite(backend);
@@ -40,18 +40,34 @@ describe.each(BACKENDS)('adapter reads of a token with its grant and session (%s
     expect(counting.statements()).toBe(1);
   });
 
-  it('hands each row out once, and not to another request', async () => {
+  it('serves them for the rest of the request, each read its own copy, and not to another request', async () => {
     const { grantId, token } = await issued();
     const otherRequest = await inRequest(async () => {
       await adapterFor('RefreshToken').find(token);
       const first = await adapterFor('Grant').find(grantId);
       const second = await adapterFor('Grant').find(grantId);
-      expect(first).toEqual(second);
+      expect(second).toEqual(first);
+      (first as { accountId: string }).accountId = 'changed by the provider';
+      expect(await adapterFor('Grant').find(grantId)).toMatchObject({ accountId: 'acc-1' });
       return inRequest(() => adapterFor('Grant').find(grantId));
     });
     expect(otherRequest).toMatchObject({ jti: grantId });
-    // token+related, the second grant find, the other request's grant find
-    expect(counting.statements()).toBe(3);
+    // token with its grant and session, then the other request's own grant find
+    expect(counting.statements()).toBe(2);
+  });
+
+  it('reads an interaction once per request until the request saves it', async () => {
+    const uid = id();
+    await adapterFor('Interaction').upsert(uid, { jti: uid, kind: 'Interaction', prompt: { name: 'login', reasons: [], details: {} } }, 600);
+    counting.reset();
+    const seen = await inRequest(async () => {
+      const before = await adapterFor('Interaction').find(uid);
+      const again = await adapterFor('Interaction').find(uid);
+      await adapterFor('Interaction').upsert(uid, { jti: uid, kind: 'Interaction', prompt: { name: 'consent', reasons: [], details: {} } }, 600);
+      return [before, again, await adapterFor('Interaction').find(uid)];
+    });
+    expect(seen.map((p) => (p as { prompt: { name: string } }).prompt.name)).toEqual(['login', 'login', 'consent']);
+    expect(counting.statements()).toBe(2);
   });
 
   it('reads a grant destroyed or a session rewritten in the same request from the database', async () => {
