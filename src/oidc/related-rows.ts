@@ -18,7 +18,8 @@ export function relatedRows() {
   // Writes per model in this request: a read that a write overtook is not kept.
   const writes = requestMemo<number>();
   const key = (model: string, by: 'id' | 'uid', value: string) => `${model}\u0000${by}\u0000${value}`;
-  const put = (rows: Map<string, StoredPayload>, k: string, payload: StoredPayload) => rows.set(k, structuredClone(payload));
+  // What is kept has been handed to nobody; each handout gives that and keeps a copy of it.
+  const put = (rows: Map<string, StoredPayload>, k: string, payload: StoredPayload) => rows.set(k, payload);
   return {
     remember({ grants, sessionsByUid }: FoundWithRelated): void {
       if (grants.size === 0 && sessionsByUid.size === 0) return;
@@ -38,13 +39,17 @@ export function relatedRows() {
     keep(model: string, by: 'id' | 'uid', value: string, payload: StoredPayload | undefined, writesBefore: number): void {
       if (!payload || !REREAD_MODELS.has(model) || this.writesTo(model) !== writesBefore) return;
       const rows = memo.of();
-      if (rows) put(rows, key(model, by, value), payload);
+      // The read itself goes to the provider, which may change it: keep a copy.
+      if (rows) put(rows, key(model, by, value), structuredClone(payload));
     },
     /** A copy of the row as this request last read it; undefined if it has not. */
     known(model: string, by: 'id' | 'uid', value: string): StoredPayload | undefined {
       if (!REREAD_MODELS.has(model)) return undefined;
-      const payload = memo.of()?.get(key(model, by, value));
-      return payload ? structuredClone(payload) : undefined;
+      const rows = memo.of();
+      const k = key(model, by, value);
+      const payload = rows?.get(k);
+      if (payload) rows?.set(k, structuredClone(payload));
+      return payload;
     },
     /** Drops this request's rows of a model about to be written (any model name is accepted). */
     forget(model: string): void {

@@ -19,7 +19,9 @@ export function createClientsRepository(db: EntityManager) {
      * ones, which name their status and source.
      */
     async upsert(input: NewClient | RegisteredClient): Promise<void> {
-      await clients.save({ ...input });
+      // One INSERT … ON CONFLICT: replicas booting at once on an empty database both register
+      // the built-in clients, and save()'s read-then-insert let the slower one fail its boot.
+      await clients.upsert({ ...input } as QueryDeepPartialEntity<ClientRow>, { conflictPaths: ['id'] });
     },
     // An id with U+0000 cannot exist (PostgreSQL text cannot hold it) and would fail the query.
     find: async (id: string) => (id.includes('\u0000') ? null : byId(id)),

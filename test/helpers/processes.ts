@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -7,7 +8,28 @@ const run = promisify(execFile);
 
 /** The built output that `npm start` and the image run, rebuilt so it matches the sources. */
 export async function ensureBuilt(): Promise<void> {
+  // Test files run in parallel workers, and one may be running dist/ while another would
+  // rewrite it: build only when a source is newer than the build (CI builds first).
+  if (builtAfterSources()) return;
   await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT });
+}
+
+function newestIn(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestIn(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function builtAfterSources(): boolean {
+  try {
+    const built = statSync(join(ROOT, 'dist/src/main.js')).mtimeMs;
+    return built > Math.max(newestIn(join(ROOT, 'src')), newestIn(join(ROOT, 'migrations')), statSync(join(ROOT, 'tsconfig.build.json')).mtimeMs);
+  } catch {
+    return false;
+  }
 }
 
 export interface Started {
