@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { packageRoot } from '../../src/config/package-root.js';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
 
 /**
  * There is no Docker engine or helm binary on the build machines: these tests check by reading
@@ -42,6 +43,16 @@ describe('Helm chart', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+
+  test('the config it mounts is a valid Gatehouse configuration, with the storage settings named', () => {
+    const config = loadConfig({}, values.config as Parameters<typeof loadConfig>[1]);
+    expect(config.storage).toMatchObject({ poolSize: 10, statementTimeoutSeconds: 10, redisKeyPrefix: 'gatehouse:' });
+    expect(config.log.level).toBe('info');
+    const storage = (values.config as Tree).storage as Tree;
+    for (const bad of [{ statementTimeoutSeconds: 0 }, { redisKeyPrefix: 'no-colon' }, { poolSize: 0 }]) {
+      expect(() => loadConfig({}, { storage: { ...storage, ...bad } } as Parameters<typeof loadConfig>[1])).toThrow(ConfigError);
+    }
   });
 
   test('every value in values.yaml is documented by a comment', () => {
