@@ -103,22 +103,8 @@ export function createAdapter(deps: {
   return function adapterFor(model: string): Adapter {
     if (model === 'Client') return clientAdapter(clients, deps.registeredClients);
     return {
-      async find(id) {
-        const known = related.known(model, 'id', id);
-        if (known) return known as AdapterPayload;
-        const writes = related.writesTo(model);
-        const payload = await find(model, id);
-        related.keep(model, 'id', id, payload, writes);
-        return payload as AdapterPayload | undefined;
-      },
-      async findByUid(uid) {
-        const known = related.known(model, 'uid', uid);
-        if (known) return known as AdapterPayload;
-        const writes = related.writesTo(model);
-        const payload = await oidc.findByUid(model, uid);
-        related.keep(model, 'uid', uid, payload, writes);
-        return payload as AdapterPayload | undefined;
-      },
+      find: (id) => related.read(model, 'id', id, () => find(model, id)) as Promise<AdapterPayload | undefined>,
+      findByUid: (uid) => related.read(model, 'uid', uid, () => oidc.findByUid(model, uid)) as Promise<AdapterPayload | undefined>,
       findByUserCode: (code) => oidc.findByUserCode(model, code) as Promise<AdapterPayload | undefined>,
       upsert: (id, payload, expiresIn) => {
         related.forget(model);

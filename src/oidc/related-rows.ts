@@ -2,7 +2,7 @@ import type { FoundWithRelated, StoredPayload } from '../storage/oidc-payload.re
 import { requestMemo } from './request-memo.js';
 
 /** The models whose rows one provider request reads more than once (by id; Session also by uid). */
-export const REREAD_MODELS = new Set(['Grant', 'Interaction', 'Session']);
+const REREAD_MODELS = new Set(['Grant', 'Interaction', 'Session']);
 
 /**
  * Rows of REREAD_MODELS as this provider request last read them: the Grant and Session read
@@ -18,40 +18,41 @@ export function relatedRows() {
   // Writes per model in this request: a read that a write overtook is not kept.
   const writes = requestMemo<number>();
   const key = (model: string, by: 'id' | 'uid', value: string) => `${model}\u0000${by}\u0000${value}`;
-  // What is kept has been handed to nobody; each handout gives that and keeps a copy of it.
-  const put = (rows: Map<string, StoredPayload>, k: string, payload: StoredPayload) => rows.set(k, payload);
+  const writesTo = (model: string): number => writes.of()?.get(model) ?? 0;
+  /** A copy of the row as this request last read it; undefined if it has not. */
+  const known = (model: string, by: 'id' | 'uid', value: string): StoredPayload | undefined => {
+    const rows = memo.of();
+    const k = key(model, by, value);
+    // What is kept has been handed to nobody: hand that out and keep a copy of it.
+    const payload = rows?.get(k);
+    if (payload) rows?.set(k, structuredClone(payload));
+    return payload;
+  };
   return {
     remember({ grants, sessionsByUid }: FoundWithRelated): void {
       if (grants.size === 0 && sessionsByUid.size === 0) return;
       const rows = memo.of();
       if (!rows) return;
-      for (const [id, payload] of grants) put(rows, key('Grant', 'id', id), payload);
-      for (const [uid, payload] of sessionsByUid) put(rows, key('Session', 'uid', uid), payload);
-    },
-    /** How many writes to `model` this request has made: taken before a read, for keep(). */
-    writesTo(model: string): number {
-      return writes.of()?.get(model) ?? 0;
+      for (const [id, payload] of grants) rows.set(key('Grant', 'id', id), payload);
+      for (const [uid, payload] of sessionsByUid) rows.set(key('Session', 'uid', uid), payload);
     },
     /**
-     * Keeps a row this request just read, unless the request wrote the model since the read
-     * began (`writesBefore`). Nothing is kept outside a request or for other models.
+     * The row as this request last read it, or `load()`'s read, kept for the rest of the
+     * request unless the request wrote the model while it ran. Nothing is kept outside a
+     * request or for models not in REREAD_MODELS.
      */
-    keep(model: string, by: 'id' | 'uid', value: string, payload: StoredPayload | undefined, writesBefore: number): void {
-      if (!payload || !REREAD_MODELS.has(model) || this.writesTo(model) !== writesBefore) return;
-      const rows = memo.of();
+    async read(model: string, by: 'id' | 'uid', value: string, load: () => Promise<StoredPayload | undefined>): Promise<StoredPayload | undefined> {
+      if (!REREAD_MODELS.has(model)) return load();
+      const earlier = known(model, by, value);
+      if (earlier) return earlier;
+      const writesBefore = writesTo(model);
+      const payload = await load();
+      const rows = writesTo(model) === writesBefore ? memo.of() : undefined;
       // The read itself goes to the provider, which may change it: keep a copy.
-      if (rows) put(rows, key(model, by, value), structuredClone(payload));
-    },
-    /** A copy of the row as this request last read it; undefined if it has not. */
-    known(model: string, by: 'id' | 'uid', value: string): StoredPayload | undefined {
-      if (!REREAD_MODELS.has(model)) return undefined;
-      const rows = memo.of();
-      const k = key(model, by, value);
-      const payload = rows?.get(k);
-      if (payload) rows?.set(k, structuredClone(payload));
+      if (payload && rows) rows.set(key(model, by, value), structuredClone(payload));
       return payload;
     },
-    /** Drops this request's rows of a model about to be written (any model name is accepted). */
+    /** Drops this request's rows of a model about to be written (a model outside REREAD_MODELS has none). */
     forget(model: string): void {
       const counts = writes.of();
       counts?.set(model, (counts.get(model) ?? 0) + 1);
