@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from './config/schema.js';
 import { openStorage, type OpenedStorage } from './storage/storage.js';
+import type { EmbeddedPostgres } from './storage/embedded-postgres.js';
 import { createApp } from './app.js';
 import { createViewRenderer } from './http/views.js';
 import { loadCatalogue } from './i18n/catalogue.js';
@@ -96,10 +97,10 @@ export interface Gatehouse {
 }
 
 /** Opens storage and keys and builds the app; main.ts and the tests both start here. */
-export async function createGatehouse(config: Config, log: Logger): Promise<Gatehouse> {
+export async function createGatehouse(config: Config, log: Logger, early: { embedded?: Promise<EmbeddedPostgres> } = {}): Promise<Gatehouse> {
   const keyEncryption = loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir);
   const box = createSecretBox(keyEncryption.key);
-  const opened = await openStorage(config);
+  const opened = await openStorage(config, { migrate: true, embedded: early.embedded });
   const { storage } = opened;
   const metrics = createMetrics({ processMetrics: config.metrics.enabled });
   metrics.observePool(poolUsageOf(storage.dataSource));

@@ -1,6 +1,6 @@
 import { loadConfig, ConfigError } from './config/load.js';
 import { createLogger } from './http/logger.js';
-import { createGatehouse } from './gatehouse.js';
+import type { EmbeddedPostgres } from './storage/embedded-postgres.js';
 
 // Beyond the grace period, closing pools and stores gets this long before the process gives up.
 const CLOSE_BACKSTOP_MS = 10_000;
@@ -21,7 +21,17 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.log.level);
-  const gatehouse = await createGatehouse(config, log);
+  // The embedded database (a copy of the template on first start, then PGlite's own start)
+  // opens while the rest of Gatehouse loads: a third of the time to ready (docs/benchmarks.md).
+  let embedded: Promise<EmbeddedPostgres> | undefined;
+  if (!config.storage.databaseUrl) {
+    const { dataDir } = config.storage;
+    embedded = import('./storage/embedded-postgres.js').then(({ openEmbeddedPostgres }) => openEmbeddedPostgres(dataDir));
+    // Its failure is reported where createGatehouse awaits it.
+    embedded.catch(() => undefined);
+  }
+  const { createGatehouse } = await import('./gatehouse.js');
+  const gatehouse = await createGatehouse(config, log, { embedded });
   const port = await gatehouse.listen();
   const { backend, storage } = gatehouse.storage;
   const hasUsers = (await storage.users.list({ includeDisabled: true })).length > 0;

@@ -76,8 +76,8 @@ export function createKeyManager(repo: SigningKeysRepository, box: SecretBox) {
   return {
     /** First boot: one key per algorithm and a cookie key. Returns whether keys were created. */
     async ensureKeys(): Promise<boolean> {
-      const sig = await repo.insertIfNoneActive('sig', await freshSigningKeys());
-      const cookie = await repo.insertIfNoneActive('cookie', [seal(newCookieKey())]);
+      const sig = await repo.insertIfNoneActive('sig', freshSigningKeys);
+      const cookie = await repo.insertIfNoneActive('cookie', async () => [seal(newCookieKey())]);
       return sig || cookie;
     },
 

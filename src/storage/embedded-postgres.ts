@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { serveOverSocket } from './pglite-socket-server.js';
+import { PACKAGED_TEMPLATE, seedFromTemplate } from './embedded-template.js';
 
 /** Where a `pg` client finds the embedded database: a Unix socket in the data directory. */
 export interface SocketConnection {
@@ -15,6 +16,11 @@ export interface EmbeddedPostgres {
   /** True when this process serves the database; false when it joined another process's. */
   owned: boolean;
   close(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** A migrated empty database to start a fresh data directory from; null runs initdb. */
+  template?: string | null;
 }
 
 // pg looks for `${host}/.s.PGSQL.${port}` when host is a directory.
@@ -33,9 +39,10 @@ function socketAlive(path: string): Promise<boolean> {
  * served over a Unix socket in dataDir, so the ordinary `pg` driver and TypeORM run the
  * same code as against a real server. When a Gatehouse server already serves this data
  * directory, the CLI joins it through the socket instead of opening the files twice
- * (PGlite is single-process).
+ * (PGlite is single-process). A data directory without a database starts as a copy of the
+ * build's template when there is one (src/storage/embedded-template.ts).
  */
-export async function openEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
+export async function openEmbeddedPostgres(dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedPostgres> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const connection = { host: dataDir, port: SOCKET_PORT };
   const socketPath = join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
@@ -48,6 +55,8 @@ export async function openEmbeddedPostgres(dataDir: string): Promise<EmbeddedPos
     }
     rmSync(socketPath, { force: true });
   }
+  const template = options.template === undefined ? PACKAGED_TEMPLATE : options.template;
+  if (template !== null) await seedFromTemplate(dataDir, template);
   const db = await PGlite.create(join(dataDir, 'pg'));
   const server = await serveOverSocket(db, socketPath, 16);
   return {

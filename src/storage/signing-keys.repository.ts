@@ -32,13 +32,19 @@ export function createSigningKeysRepository(db: EntityManager) {
     },
 
     /** Inserts first keys only when no active key of that use exists (first boot, racing replicas). */
-    async insertIfNoneActive(use: KeyUse, fresh: NewSigningKey[]): Promise<boolean> {
+    /**
+     * Makes keys with `fresh` and stores them only when none of this use is active. The check
+     * comes first because making an RSA key costs a quarter second, and every boot asks.
+     */
+    async insertIfNoneActive(use: KeyUse, fresh: () => Promise<NewSigningKey[]>): Promise<boolean> {
+      if ((await keys.countBy({ use, state: 'active' })) > 0) return false;
       return db.transaction(async (tx) => {
         // Serialises first boots of several replicas on the same database.
         await tx.query('SELECT pg_advisory_xact_lock($1)', [727_274_002]);
         const repo = tx.getRepository(SigningKeyEntity);
         if ((await repo.countBy({ use, state: 'active' })) > 0) return false;
-        await repo.save(fresh.map((k) => ({ ...k, state: 'active' as const, retiredAt: null, expiresAt: null })));
+        const made = await fresh();
+        await repo.save(made.map((k) => ({ ...k, state: 'active' as const, retiredAt: null, expiresAt: null })));
         return true;
       });
     },

@@ -82,7 +82,13 @@ export interface OpenedStorage {
  * Opens PostgreSQL (DATABASE_URL) or the embedded database, applies migrations, and
  * connects Redis (REDIS_URL) or the in-process store.
  */
-export async function openStorage(config: Config, options: { migrate: boolean } = { migrate: true }): Promise<OpenedStorage> {
+export interface OpenStorageOptions {
+  migrate: boolean;
+  /** The embedded database, already being opened by main.ts while it loaded the rest. */
+  embedded?: Promise<EmbeddedPostgres>;
+}
+
+export async function openStorage(config: Config, options: OpenStorageOptions = { migrate: true }): Promise<OpenedStorage> {
   let embedded: EmbeddedPostgres | undefined;
   let connection: PgConnection;
   let poolSize = config.storage.poolSize;
@@ -90,9 +96,9 @@ export async function openStorage(config: Config, options: { migrate: boolean } 
     connection = { url: config.storage.databaseUrl };
   } else {
     // Loaded only here: a process on PostgreSQL never needs PGlite (resident memory at boot).
-    const { openEmbeddedPostgres } = await import('./embedded-postgres.js');
-    embedded = await openEmbeddedPostgres(config.storage.dataDir);
-    connection = embedded.connection;
+    const opened = await (options.embedded ?? import('./embedded-postgres.js').then(({ openEmbeddedPostgres }) => openEmbeddedPostgres(config.storage.dataDir)));
+    embedded = opened;
+    connection = opened.connection;
     // PGlite runs one statement at a time; a few connections only keep transactions apart.
     poolSize = Math.min(poolSize, 4);
   }

@@ -1,5 +1,5 @@
 import { spawn, execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/config/package-root.js';
@@ -37,6 +37,10 @@ describe('the container image recipe', () => {
     execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, stdio: 'pipe' });
     expect(() => execFileSync('node', ['-e', "require.resolve('jest')"], { cwd: dir, stdio: 'pipe' })).toThrow();
     execFileSync(process.execPath, [join(packageRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(packageRoot, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { stdio: 'pipe' });
+    // The rest of `npm run build`: the embedded template a first start copies (package.json).
+    expect(JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).scripts.build).toContain('node dist/src/build/embedded-template.js');
+    execFileSync(process.execPath, ['dist/src/build/embedded-template.js'], { cwd: dir, stdio: 'pipe' });
+    expect(existsSync(join(dir, 'dist', 'embedded-template', 'template.json'))).toBe(true);
 
     const port = await freePort();
     const [program, ...args] = command();
