@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     /** Extra node flags for the Gatehouse process, space-separated (e.g. "--max-semi-space-size=8"). */
     'node-flags': { type: 'string' },
+    /** Extra environment for the Gatehouse process, space-separated NAME=value (e.g. "MALLOC_ARENA_MAX=2"). */
+    'server-env': { type: 'string' },
   },
 });
 
@@ -436,6 +438,11 @@ async function main(): Promise<void> {
   log('bench: starting Gatehouse (node dist/src/main.js) ...');
   const { server: gatehouse, fixtures } = await startGatehouse(stores, ROOT, {
     cpuProfileDir: args['cpu-prof'], nodeFlags: args['node-flags']?.split(' ').filter(Boolean) ?? [],
+    env: Object.fromEntries((args['server-env'] ?? '').split(' ').filter(Boolean).map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new Error(`--server-env: ${pair} is not NAME=value`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    })),
   });
   cleanups.push(() => gatehouse.stop());
   const running: RunningServer[] = only === 'bare' ? [] : [gatehouse];
@@ -457,7 +464,7 @@ async function main(): Promise<void> {
   const report = {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    command: `npm run bench -- --duration ${settings.durationSeconds} --warmup ${settings.warmupSeconds} --concurrency ${settings.concurrency} --chains-per-worker ${settings.chainsPerWorker}${only ? ` --only ${only}` : ''}${args.ops === undefined ? '' : ` --ops ${OPERATIONS.join(',')}`}${args['cpu-prof'] ? ` --cpu-prof ${args['cpu-prof']}` : ''}${args['node-flags'] ? ` --node-flags "${args['node-flags']}"` : ''}`,
+    command: `npm run bench -- --duration ${settings.durationSeconds} --warmup ${settings.warmupSeconds} --concurrency ${settings.concurrency} --chains-per-worker ${settings.chainsPerWorker}${only ? ` --only ${only}` : ''}${args.ops === undefined ? '' : ` --ops ${OPERATIONS.join(',')}`}${args['cpu-prof'] ? ` --cpu-prof ${args['cpu-prof']}` : ''}${args['node-flags'] ? ` --node-flags "${args['node-flags']}"` : ''}${args['server-env'] ? ` --server-env "${args['server-env']}"` : ''}`,
     settings,
     machine: { ...facts, busyCoresBeforeStart: quiet?.busyCores ?? null },
     argon2: argon2Cost,

@@ -118,6 +118,12 @@ export async function stopChild(child: Child): Promise<void> {
 }
 
 /** Only what a server needs from our environment; nothing like GATEHOUSE_CONFIG leaks in. */
+/**
+ * The node flags the image's CMD and `npm start` run Gatehouse with, so the benchmark measures
+ * what is deployed (test/unit/deployment-recipes.test.ts keeps the three the same).
+ */
+export const DEPLOYED_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+
 export function baseEnv(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG };
 }
@@ -306,7 +312,7 @@ interface CliClient extends ClientMetadata {
  * PostgreSQL database and Redis index, with its user and clients made by its own CLI.
  */
 export async function startGatehouse(
-  stores: Stores, root: string, options: { cpuProfileDir?: string; nodeFlags?: string[] } = {},
+  stores: Stores, root: string, options: { cpuProfileDir?: string; nodeFlags?: string[]; env?: Record<string, string> } = {},
 ): Promise<{ server: RunningServer; fixtures: Fixtures }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
@@ -323,6 +329,7 @@ export async function startGatehouse(
     KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64'),
     // Rate limits raised past what one load generator sends (bench/gatehouse-bench.yaml).
     GATEHOUSE_CONFIG: join(root, 'bench/gatehouse-bench.yaml'),
+    ...options.env,
   };
   const cli = async <T>(...args: string[]): Promise<T> => {
     const { stdout } = await run(process.execPath, ['dist/src/cli/main.js', ...args, '--json'], { cwd: root, env, timeout: 60_000 });
@@ -332,7 +339,7 @@ export async function startGatehouse(
 
   // --cpu-prof writes the profile when the process exits (Gatehouse exits 0 on SIGTERM).
   const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = startChild(process.execPath, [...profile, ...(options.nodeFlags ?? []), 'dist/src/main.js'], { ...env });
+  const child = startChild(process.execPath, [...profile, ...DEPLOYED_NODE_FLAGS, ...(options.nodeFlags ?? []), 'dist/src/main.js'], { ...env });
   const cleanup = async () => {
     await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });

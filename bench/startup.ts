@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { residentMiB } from './cpu.js';
-import { POSTGRES_ADMIN_URL, REDIS_URL, baseEnv, freePort, startChild, stopChild } from './servers.js';
+import { DEPLOYED_NODE_FLAGS, POSTGRES_ADMIN_URL, REDIS_URL, baseEnv, freePort, startChild, stopChild } from './servers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const READY_TIMEOUT_MS = 60_000;
@@ -45,7 +45,7 @@ async function startOnce(env: NodeJS.ProcessEnv): Promise<Start> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const child = startChild(process.execPath, ['dist/src/main.js'], {
+  const child = startChild(process.execPath, [...DEPLOYED_NODE_FLAGS, 'dist/src/main.js'], {
     ...baseEnv(), ...env, ISSUER: issuer, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn',
   });
   try {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { packageRoot } from '../../src/config/package-root.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { DEPLOYED_NODE_FLAGS } from '../../bench/servers.js';
 
 /**
  * There is no Docker engine or helm binary on the build machines: these tests check by reading
@@ -132,6 +133,16 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^HEALTHCHECK .*\/healthz/m);
     expect(runtime).toMatch(/^STOPSIGNAL SIGTERM$/m);
     expect(runtime).toMatch(/^LABEL org\.opencontainers\.image\.title=/m);
+  });
+
+  test('starts node with the flags npm start and the benchmark use', () => {
+    const cmd = JSON.parse(/^CMD (\[.+\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+    expect(cmd[0]).toBe('node');
+    expect(cmd.at(-1)).toBe('dist/src/main.js');
+    const flags = cmd.slice(1, -1);
+    expect(flags).toEqual([...DEPLOYED_NODE_FLAGS]);
+    const start = (JSON.parse(read(join(packageRoot, 'package.json'))) as { scripts: { start: string } }).scripts.start;
+    expect(start).toBe(['node', ...flags, 'dist/src/main.js'].join(' '));
   });
 
   test('copies only paths that exist and that .dockerignore lets through', () => {
