@@ -54,8 +54,7 @@ function batchFinds(oidc: OidcPayloadRepository, related: RelatedRows) {
   const outsideRequests = new Map<string, Batch>();
   const read = async (models: Set<string>, id: string, inRequest: boolean): Promise<Map<string, StoredPayload>> => {
     if (inRequest && [...models].some((model) => LEADS_TO_GRANT.has(model))) {
-      const withRelated = await oidc.findAmongWithRelated([...models], id);
-      related.remember(withRelated);
+      const withRelated = await related.remember(() => oidc.findAmongWithRelated([...models], id));
       return withRelated.found;
     }
     const [only] = models;

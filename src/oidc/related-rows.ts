@@ -29,12 +29,23 @@ export function relatedRows() {
     return payload;
   };
   return {
-    remember({ grants, sessionsByUid }: FoundWithRelated): void {
-      if (grants.size === 0 && sessionsByUid.size === 0) return;
+    /**
+     * Runs a token lookup that brings its Grant and Session along and keeps those rows, unless
+     * the request wrote Grant or Session while the lookup ran (its rows may predate the write).
+     */
+    async remember(load: () => Promise<FoundWithRelated>): Promise<FoundWithRelated> {
+      const grantWritesBefore = writesTo('Grant');
+      const sessionWritesBefore = writesTo('Session');
+      const found = await load();
       const rows = memo.of();
-      if (!rows) return;
-      for (const [id, payload] of grants) rows.set(key('Grant', 'id', id), payload);
-      for (const [uid, payload] of sessionsByUid) rows.set(key('Session', 'uid', uid), payload);
+      if (!rows) return found;
+      if (writesTo('Grant') === grantWritesBefore) {
+        for (const [id, payload] of found.grants) rows.set(key('Grant', 'id', id), payload);
+      }
+      if (writesTo('Session') === sessionWritesBefore) {
+        for (const [uid, payload] of found.sessionsByUid) rows.set(key('Session', 'uid', uid), payload);
+      }
+      return found;
     },
     /**
      * The row as this request last read it, or `load()`'s read, kept for the rest of the

@@ -14,11 +14,23 @@ type Lookup = 'find' | 'findAmong' | 'findAmongWithRelated' | 'findByUid';
 export function countingAdapter(storage: OpenedStorage['storage']) {
   const real = storage.oidc;
   let count = 0;
-  const counted = <A extends unknown[], R>(lookup: (...args: A) => Promise<R>) => (...args: A) => { count++; return lookup(...args); };
+  // Runs once, between a lookup's answer and its return: a write "while the lookup was in flight".
+  let afterNextLookup: (() => Promise<void>) | undefined;
+  const counted = <A extends unknown[], R>(lookup: (...args: A) => Promise<R>) => async (...args: A) => {
+    count++;
+    const answer = await lookup(...args);
+    const hook = afterNextLookup;
+    afterNextLookup = undefined;
+    await hook?.();
+    return answer;
+  };
   const lookups: Lookup[] = ['find', 'findAmong', 'findAmongWithRelated', 'findByUid'];
   const counting: OidcPayloadRepository = { ...real, ...Object.fromEntries(lookups.map((name) => [name, counted(real[name] as (...args: unknown[]) => Promise<unknown>)])) };
   const adapterFor: (model: string) => Adapter = createAdapter({ oidc: counting, clients: storage.clients });
-  return { adapterFor, statements: () => count, reset: () => { count = 0; } };
+  return {
+    adapterFor, statements: () => count, reset: () => { count = 0; },
+    afterNextLookup: (hook: () => Promise<void>) => { afterNextLookup = hook; },
+  };
 }
 
 /** A counting adapter on fresh storage of `backend`, opened before the suite and closed after it. */
@@ -38,6 +50,7 @@ export function countingAdapterSuite(backend: Backend) {
     adapterFor: (model: string): Adapter => ready().counting.adapterFor(model),
     statements: () => ready().counting.statements(),
     reset: () => ready().counting.reset(),
+    afterNextLookup: (hook: () => Promise<void>) => ready().counting.afterNextLookup(hook),
     storage: () => ready().opened.storage,
   };
 }

@@ -83,6 +83,22 @@ describe.each(BACKENDS)('adapter reads of a token with its grant and session (%s
     expect(counting.statements()).toBe(3);
   });
 
+  it('keeps nothing a write overtook: a grant written after the token lookup read it is read again', async () => {
+    const { grantId, sessionUid, token } = await issued();
+    const [found, grant, session] = await inRequest(async () => {
+      // The lookup has read the grant; before it returns, the request writes the grant.
+      counting.afterNextLookup(() => adapterFor('Grant').upsert(grantId, { jti: grantId, accountId: 'acc-1', clientId: 'c-1', kind: 'Grant', scope: 'written meanwhile' }, 600));
+      const lookup = await adapterFor('RefreshToken').find(token);
+      return [lookup, await adapterFor('Grant').find(grantId), await adapterFor('Session').findByUid(sessionUid)];
+    });
+    expect(found).toMatchObject({ jti: token });
+    expect(grant).toMatchObject({ scope: 'written meanwhile' });
+    // Session was not written: its row from the lookup still serves the request.
+    expect(session).toMatchObject({ uid: sessionUid });
+    // the token with its rows, then the grant read again; no session read
+    expect(counting.statements()).toBe(2);
+  });
+
   it('brings nothing for a token whose grant and session are gone, or outside a request', async () => {
     const { grantId, sessionUid, token } = await issued();
     await counting.storage().oidc.revokeAccount('acc-1');
