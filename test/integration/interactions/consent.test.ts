@@ -112,6 +112,24 @@ describe.each(BACKENDS)('consent step (%s)', (backend) => {
     expect(otherClientFlow.trace.pages).toEqual(['consent']);
   });
 
+  it('shows a first-party client no consent page, and a new session grants only what it asks for', async () => {
+    const user = await server.buildUser();
+    const rp = await buildRp(server, { name: 'Own app', firstParty: true });
+    const first = await signIn(new UserAgent(server.issuer), rp, user, { scope: 'openid profile email' });
+    expect(first.trace.pages).toEqual(['login']);
+    expect(first.tokens.scope?.split(' ').sort()).toEqual(['email', 'openid', 'profile']);
+
+    // Another browser asks for less: its grant holds that, nothing carried from the first session.
+    const second = await signIn(new UserAgent(server.issuer), rp, user, { scope: 'openid email' });
+    expect(second.trace.pages).toEqual(['login']);
+    expect(second.tokens.scope?.split(' ').sort()).toEqual(['email', 'openid']);
+    const grants = await grantsFor(user.id, rp.client.clientId);
+    expect(grants.map((g) => g.scope.split(' ').sort()).sort((a, b) => a.length - b.length)).toEqual([['email', 'openid'], ['email', 'openid', 'profile']]);
+    const info = await oidc.fetchUserInfo(rp.config, second.tokens.access_token, user.id);
+    expect(info).toMatchObject({ sub: user.id, email: user.email });
+    expect(info.name).toBeUndefined();
+  });
+
   it('asks only for the scopes not granted yet', async () => {
     const user = await server.buildUser();
     const rp = await buildRp(server, { name: 'Growing RP', firstParty: false });
