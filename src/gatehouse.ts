@@ -27,7 +27,7 @@ import { drainServer, listenOn } from './http/listeners.js';
 import { createPasswordHasher } from './accounts/passwords.js';
 import { createPasswordPolicy } from './accounts/password-policy.js';
 import { shippedBreachedList } from './accounts/breached-passwords.js';
-import { createAccountService, isActiveUser } from './accounts/account-service.js';
+import { createAccountService } from './accounts/account-service.js';
 import { createPasswordReset } from './accounts/password-reset.js';
 import { createKeyManager } from './oidc/keys.js';
 import { createAdapter } from './oidc/adapter.js';
@@ -44,8 +44,6 @@ import { deriveKey } from './security/key-encryption-secret.js';
 import { ensureAccountClient } from './portal/account-client.js';
 import { createRegisteredClientStore } from './oidc/registered-client-store.js';
 import { createRequestClientReads } from './oidc/request-client-reads.js';
-import { createRequestUserReads } from './oidc/request-user-reads.js';
-import { tokenLookupAlongside } from './oidc/token-lookup-alongside.js';
 import { createInitialAccessTokens, type InitialAccessTokens } from './oidc/initial-access-tokens.js';
 import { ensureAdminConsole } from './admin/console-client.js';
 import { createAdminServices, type AdminServices } from './admin/services.js';
@@ -153,7 +151,6 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
     const webauthn = createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config, transaction: storage.transaction });
 
     const clientReads = createRequestClientReads(storage.clients);
-    const userReads = createRequestUserReads((id) => accounts.findActiveUser(id), isActiveUser);
     const registeredClients = createRegisteredClientStore({
       transaction: storage.transaction, audit, requireApproval: config.registration.requireApproval, written: (id) => clientReads.forget(id),
     });
@@ -171,10 +168,8 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
         attachProviderMetrics(provider, metrics);
       },
       buildOptions: (material) => buildProviderOptions(config, {
-        adapter: createAdapter({
-          oidc: storage.oidc, clients: clientReads, registeredClients, sessions: config.sessions, alongside: tokenLookupAlongside(clientReads, userReads),
-        }),
-        findAccount: createFindAccount(userReads, storage.roles.rolesOf),
+        adapter: createAdapter({ oidc: storage.oidc, clients: clientReads, registeredClients, sessions: config.sessions }),
+        findAccount: createFindAccount(accounts, storage.roles.rolesOf),
         rolesOf: storage.roles.rolesOf,
         keys: material,
         oidc: storage.oidc,

@@ -19,9 +19,6 @@ export type PasswordChange =
   /** The new password breaks a rule; `problem` says which, as a catalogue message for the page. */
   | { ok: false; reason: 'weak-password'; problem: PasswordProblem };
 
-/** A disabled account signs in nowhere and its tokens serve nothing. */
-export const isActiveUser = (user: UserRow): boolean => !user.disabledAt;
-
 /** Sign-in decisions. No HTTP here: routes call these and render the outcome. */
 export function createAccountService(deps: {
   users: UsersRepository;
@@ -96,7 +93,7 @@ export function createAccountService(deps: {
     /** The account behind a session or token, or undefined when it is gone or disabled. */
     async findActiveUser(id: string): Promise<UserRow | undefined> {
       const user = await users.findById(id);
-      return user && isActiveUser(user) ? user : undefined;
+      return user && !user.disabledAt ? user : undefined;
     },
   };
 }

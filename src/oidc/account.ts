@@ -1,5 +1,5 @@
 import type { Account, AccountClaims, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
-import type { RequestUserReads } from './request-user-reads.js';
+import type { AccountService } from '../accounts/account-service.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import { hasRolesScope, visibleRoles, type RolesOf } from './roles.js';
 
@@ -48,10 +48,9 @@ function profileClaims(user: UserRow): AccountClaims {
 /** Without a roles source (no roles stored) the claim is an empty list. */
 const noRoles: RolesOf = async () => [];
 
-/** `users` is the request's user reads (request-user-reads.ts) or anything that finds an active user. */
-export function createFindAccount(users: Pick<RequestUserReads, 'activeUser'>, rolesOf: RolesOf = noRoles): FindAccount {
+export function createFindAccount(accounts: AccountService, rolesOf: RolesOf = noRoles): FindAccount {
   return async function findAccount(ctx, sub): Promise<Account | undefined> {
-    const user = await users.activeUser(sub);
+    const user = await accounts.findActiveUser(sub);
     if (!user) return undefined;
     return {
       accountId: user.id,

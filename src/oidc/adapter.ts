@@ -4,7 +4,6 @@ import type { ClientsRepository } from '../storage/clients.repository.js';
 import { clientMetadata } from './client-metadata.js';
 import { requestMemo } from './request-memo.js';
 import { relatedRows, type RelatedRows } from './related-rows.js';
-import type { TokenLookupAlongside } from './token-lookup-alongside.js';
 import type { RegisteredClientStore } from './registered-client-store.js';
 import { sessionRowSeconds } from './session-lifetime.js';
 import type { Config } from '../config/schema.js';
@@ -46,7 +45,7 @@ function clientAdapter(clients: Pick<ClientsRepository, 'find'>, registered: Reg
  * read made after it asked, as if it had made its own. Inside a provider request, a find of a
  * token also reads the Grant and Session it names, for `related` (related-rows.ts).
  */
-function batchFinds(oidc: OidcPayloadRepository, related: RelatedRows, alongside: TokenLookupAlongside | undefined) {
+function batchFinds(oidc: OidcPayloadRepository, related: RelatedRows) {
   type Batch = { models: Set<string>; rows: Promise<Map<string, StoredPayload>> };
   // Per provider request: another request's batch may run on that request's transaction, or
   // on the pool while this one holds the embedded database's only transaction (a deadlock).
@@ -55,8 +54,7 @@ function batchFinds(oidc: OidcPayloadRepository, related: RelatedRows, alongside
   const outsideRequests = new Map<string, Batch>();
   const read = async (models: Set<string>, id: string, inRequest: boolean): Promise<Map<string, StoredPayload>> => {
     if (inRequest && [...models].some((model) => LEADS_TO_GRANT.has(model))) {
-      const withRelated = await related.remember(() => oidc.findAmongWithRelated([...models], id, alongside?.wanted()));
-      alongside?.remember(withRelated);
+      const withRelated = await related.remember(() => oidc.findAmongWithRelated([...models], id));
       return withRelated.found;
     }
     const [only] = models;
@@ -95,12 +93,10 @@ export function createAdapter(deps: {
   registeredClients?: RegisteredClientStore;
   /** Session rows live until the idle timeout (session-lifetime.ts); without it, as the provider says. */
   sessions?: Pick<Config['sessions'], 'absoluteLifetimeSeconds' | 'idleTimeoutSeconds'>;
-  /** The server passes where rows read along with a token go (token-lookup-alongside.ts). */
-  alongside?: TokenLookupAlongside;
 }) {
   const { oidc, clients, sessions } = deps;
   const related = relatedRows();
-  const find = batchFinds(oidc, related, deps.alongside);
+  const find = batchFinds(oidc, related);
   const rowSeconds = (model: string, expiresIn: number | undefined) =>
     (model === 'Session' && sessions ? sessionRowSeconds(sessions, expiresIn) : expiresIn);
   return function adapterFor(model: string): Adapter {

@@ -18,8 +18,6 @@ export interface RequestClientReads {
   statusOf(id: string, request?: object): Promise<ClientStatus | undefined>;
   /** Drops what the current request read of this client, after the request itself wrote it. */
   forget(id: string, request?: object): void;
-  /** Keeps a row read along with something else in this request, unless the request has its own. */
-  remember(id: string, row: ClientRow): void;
 }
 
 export function createRequestClientReads(clients: Pick<ClientsRepository, 'find'>): RequestClientReads {
@@ -30,10 +28,6 @@ export function createRequestClientReads(clients: Pick<ClientsRepository, 'find'
     statusOf: async (id, request) => (await find(id, request))?.status,
     forget(id, request) {
       memo.of(request)?.delete(id);
-    },
-    remember(id, row) {
-      const rows = memo.of();
-      if (rows && !rows.has(id)) rows.set(id, Promise.resolve(row));
     },
   };
 }

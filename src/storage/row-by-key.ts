@@ -24,31 +24,3 @@ export function rowByKey<Row>(db: EntityManager, entity: EntitySchema<Row>, prop
   };
   return async (value) => (await runSql<Row>(db, statement(), [value])).rows[0] ?? null;
 }
-
-/** A table's columns in another statement's select list, and the row taken back out of it. */
-export interface JoinedRow<Row> {
-  /** The table's quoted name, to join. */
-  table(): string;
-  /** `alias."column" AS "alias.property", …` for the select list. */
-  select(): string;
-  /** The joined row as `rowByKey` would give it, or null when the join found none. */
-  pick(row: Record<string, unknown>): Row | null;
-}
-
-/**
- * The same aliasing as rowByKey for a table joined under `alias`: pg decodes each column by
- * its type as it would alone, so the row picked out equals the one rowByKey reads
- * (test/integration/storage/token-lookup-alongside.test.ts compares them).
- */
-export function joinedRow<Row>(db: EntityManager, entity: EntitySchema<Row>, alias: string, key: keyof Row & string): JoinedRow<Row> {
-  let columns: Array<{ databaseName: string; propertyName: string }> | undefined;
-  const metadataColumns = () => (columns ??= db.connection.getMetadata(entity).columns.map((c) => ({ databaseName: c.databaseName, propertyName: c.propertyName })));
-  return {
-    table: () => `"${db.connection.getMetadata(entity).tableName}"`,
-    select: () => metadataColumns().map((c) => `${alias}."${c.databaseName}" AS "${alias}.${c.propertyName}"`).join(', '),
-    pick(row) {
-      if (row[`${alias}.${key}`] === null || row[`${alias}.${key}`] === undefined) return null;
-      return Object.fromEntries(metadataColumns().map((c) => [c.propertyName, row[`${alias}.${c.propertyName}`]])) as Row;
-    },
-  };
-}
