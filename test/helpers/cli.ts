@@ -26,5 +26,9 @@ export async function cli(server: TestServer, ...argv: string[]): Promise<CliRes
 }
 
 export function json<T>(result: CliResult): T {
+  // A failed command prints its reason on stderr: show it rather than a JSON parse error.
+  if (result.out.length === 0) {
+    throw new Error(`CLI exited ${result.code} without JSON output: ${result.err.join(' | ')}`);
+  }
   return JSON.parse(result.out.join('\n')) as T;
 }
