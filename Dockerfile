@@ -12,6 +12,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
+# Compiles, then builds the embedded default's migrated empty database (dist/embedded-template).
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS production-dependencies
