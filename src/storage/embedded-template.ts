@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { z } from 'zod';
 import { packageRoot } from '../config/package-root.js';
 import { allMigrations } from '../../migrations/index.js';
 
@@ -18,42 +19,52 @@ export const PACKAGED_TEMPLATE = join(packageRoot, 'dist', 'embedded-template');
 const SEEDING_PREFIX = 'pg.seeding-';
 export const TEMPLATE_MARKER = 'template.json';
 
-export interface TemplateMarker {
+const markerSchema = z.object({
   /** PGlite's version: its data files are only known to open with the PGlite that wrote them. */
-  pglite: string;
-  /** Migrations applied in the template; any later ones run at boot as usual. */
-  migrations: string[];
-}
+  pglite: z.string(),
+  /** Migrations applied in the template; later ones run at boot as usual. */
+  migrations: z.array(z.string()),
+});
 
-function installedPgliteVersion(): string {
+export type TemplateMarker = z.infer<typeof markerSchema>;
+
+const packageVersion = z.object({ version: z.string() });
+
+function readPgliteVersion(): string {
   // The package's exports hide package.json; walk up from its entry point instead.
   let dir = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
   while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  return packageVersion.parse(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as unknown).version;
 }
+
+// Read once: the build asks for it twice, and the installed package does not change under a process.
+let pgliteVersion: string | undefined;
+const installedPgliteVersion = (): string => (pgliteVersion ??= readPgliteVersion());
 
 export function currentMarker(): TemplateMarker {
   return { pglite: installedPgliteVersion(), migrations: allMigrations.map((migration) => migration.name) };
 }
 
-function readMarker(templateDir: string): TemplateMarker | undefined {
+/** The template's marker, if it has a readable one whose PGlite is this installation's, and a database. */
+function usableMarker(templateDir: string): TemplateMarker | undefined {
+  let marker: TemplateMarker;
   try {
-    return JSON.parse(readFileSync(join(templateDir, TEMPLATE_MARKER), 'utf8')) as TemplateMarker;
+    marker = markerSchema.parse(JSON.parse(readFileSync(join(templateDir, TEMPLATE_MARKER), 'utf8')) as unknown);
   } catch {
     return undefined;
   }
+  return marker.pglite === installedPgliteVersion() && existsSync(join(templateDir, 'pg', 'PG_VERSION')) ? marker : undefined;
 }
 
 /** True when templateDir holds a template this installation's PGlite wrote. */
 export function usableTemplate(templateDir: string): boolean {
-  const marker = readMarker(templateDir);
-  return marker !== undefined && marker.pglite === installedPgliteVersion() && existsSync(join(templateDir, 'pg', 'PG_VERSION'));
+  return usableMarker(templateDir) !== undefined;
 }
 
 /** True when templateDir already holds the template the current code and PGlite would build. */
 export function templateIsCurrent(templateDir: string): boolean {
-  const marker = readMarker(templateDir);
-  return usableTemplate(templateDir) && JSON.stringify(marker?.migrations) === JSON.stringify(currentMarker().migrations);
+  const marker = usableMarker(templateDir);
+  return marker !== undefined && JSON.stringify(marker.migrations) === JSON.stringify(currentMarker().migrations);
 }
 
 /**

@@ -77,6 +77,13 @@ describe('the embedded database template', () => {
     writeFileSync(join(foreign, 'template.json'), JSON.stringify({ ...marker, pglite: '0.0.1' }));
     expect(usableTemplate(foreign)).toBe(false);
     expect(usableTemplate(join(root, 'no-such-template'))).toBe(false);
+    const garbled = join(root, 'garbled-template');
+    mkdirSync(join(garbled, 'pg'), { recursive: true });
+    writeFileSync(join(garbled, 'pg', 'PG_VERSION'), readFileSync(join(template, 'pg', 'PG_VERSION')));
+    for (const text of ['{"pglite": 5, "migrations": []}', `{"pglite": "${marker.pglite}"}`, 'not json']) {
+      writeFileSync(join(garbled, 'template.json'), text);
+      expect({ text, usable: usableTemplate(garbled) }).toEqual({ text, usable: false });
+    }
 
     const dataDir = join(root, 'from-initdb');
     const { applied } = await start(dataDir, { template: foreign });
