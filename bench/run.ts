@@ -409,6 +409,15 @@ function printTable(servers: Partial<Record<ServerName, ServerReport>>, ratios: 
   }
 }
 
+/** `--server-env "A=1 B=2"` as an environment. */
+function serverEnv(pairs: string): Record<string, string> {
+  return Object.fromEntries(pairs.split(' ').filter(Boolean).map((pair) => {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`--server-env: ${pair} is not NAME=value`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }));
+}
+
 async function main(): Promise<void> {
   checkBuild();
   const perServer = OPERATIONS.length * (settings.warmupSeconds + settings.durationSeconds) + 90;
@@ -438,11 +447,7 @@ async function main(): Promise<void> {
   log('bench: starting Gatehouse (node dist/src/main.js) ...');
   const { server: gatehouse, fixtures } = await startGatehouse(stores, ROOT, {
     cpuProfileDir: args['cpu-prof'], nodeFlags: args['node-flags']?.split(' ').filter(Boolean) ?? [],
-    env: Object.fromEntries((args['server-env'] ?? '').split(' ').filter(Boolean).map((pair) => {
-      const at = pair.indexOf('=');
-      if (at < 1) throw new Error(`--server-env: ${pair} is not NAME=value`);
-      return [pair.slice(0, at), pair.slice(at + 1)];
-    })),
+    env: serverEnv(args['server-env'] ?? ''),
   });
   cleanups.push(() => gatehouse.stop());
   const running: RunningServer[] = only === 'bare' ? [] : [gatehouse];

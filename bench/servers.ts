@@ -117,13 +117,13 @@ export async function stopChild(child: Child): Promise<void> {
   }
 }
 
-/** Only what a server needs from our environment; nothing like GATEHOUSE_CONFIG leaks in. */
 /**
  * The node flags the image's CMD and `npm start` run Gatehouse with, so the benchmark measures
  * what is deployed (test/unit/deployment-recipes.test.ts keeps the three the same).
  */
 export const DEPLOYED_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 
+/** Only what a server needs from our environment; nothing like GATEHOUSE_CONFIG leaks in. */
 export function baseEnv(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG };
 }

@@ -1,6 +1,6 @@
 import { loadConfig, ConfigError } from './config/load.js';
 import { createLogger } from './http/logger.js';
-import type { EmbeddedPostgres } from './storage/embedded-postgres.js';
+import { openEmbeddedFor } from './storage/open-embedded.js';
 
 // Beyond the grace period, closing pools and stores gets this long before the process gives up.
 const CLOSE_BACKSTOP_MS = 10_000;
@@ -23,13 +23,9 @@ async function main(): Promise<void> {
   const log = createLogger(config.log.level);
   // The embedded database (a copy of the template on first start, then PGlite's own start)
   // opens while the rest of Gatehouse loads: a third of the time to ready (docs/benchmarks.md).
-  let embedded: Promise<EmbeddedPostgres> | undefined;
-  if (!config.storage.databaseUrl) {
-    const { dataDir } = config.storage;
-    embedded = import('./storage/embedded-postgres.js').then(({ openEmbeddedPostgres }) => openEmbeddedPostgres(dataDir));
-    // Its failure is reported where createGatehouse awaits it.
-    embedded.catch(() => undefined);
-  }
+  const embedded = openEmbeddedFor(config);
+  // Its failure is reported where createGatehouse awaits it.
+  embedded?.catch(() => undefined);
   const { createGatehouse } = await import('./gatehouse.js');
   const gatehouse = await createGatehouse(config, log, { embedded });
   const port = await gatehouse.listen();

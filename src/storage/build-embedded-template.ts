@@ -34,4 +34,3 @@ export async function buildEmbeddedTemplate(templateDir: string): Promise<void> 
     throw error;
   }
 }
-

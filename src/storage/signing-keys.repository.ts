@@ -31,10 +31,10 @@ export function createSigningKeysRepository(db: EntityManager) {
       });
     },
 
-    /** Inserts first keys only when no active key of that use exists (first boot, racing replicas). */
     /**
-     * Makes keys with `fresh` and stores them only when none of this use is active. The check
-     * comes first because making an RSA key costs a quarter second, and every boot asks.
+     * First keys (first boot, racing replicas): made with `fresh` and stored only when no key
+     * of this use is active. The check comes first because making an RSA key costs a quarter
+     * second, and every boot asks.
      */
     async insertIfNoneActive(use: KeyUse, fresh: () => Promise<NewSigningKey[]>): Promise<boolean> {
       if ((await keys.countBy({ use, state: 'active' })) > 0) return false;

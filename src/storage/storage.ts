@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Config } from '../config/schema.js';
 import { createDataSource, runMigrations, type PgConnection } from './data-source.js';
 import type { EmbeddedPostgres } from './embedded-postgres.js';
+import { openEmbeddedFor } from './open-embedded.js';
 import { createMemoryStore, createRedisStore, type KeyValueStore } from './key-value-store.js';
 import { createOidcPayloadRepository } from './oidc-payload.repository.js';
 import { createUsersRepository } from './users.repository.js';
@@ -78,25 +79,25 @@ export interface OpenedStorage {
   close(): Promise<void>;
 }
 
-/**
- * Opens PostgreSQL (DATABASE_URL) or the embedded database, applies migrations, and
- * connects Redis (REDIS_URL) or the in-process store.
- */
 export interface OpenStorageOptions {
   migrate: boolean;
   /** The embedded database, already being opened by main.ts while it loaded the rest. */
   embedded?: Promise<EmbeddedPostgres>;
 }
 
+/**
+ * Opens PostgreSQL (DATABASE_URL) or the embedded database, applies migrations, and
+ * connects Redis (REDIS_URL) or the in-process store.
+ */
 export async function openStorage(config: Config, options: OpenStorageOptions = { migrate: true }): Promise<OpenedStorage> {
   let embedded: EmbeddedPostgres | undefined;
   let connection: PgConnection;
   let poolSize = config.storage.poolSize;
-  if (config.storage.databaseUrl) {
+  const opening = options.embedded ?? openEmbeddedFor(config);
+  if (!opening) {
     connection = { url: config.storage.databaseUrl };
   } else {
-    // Loaded only here: a process on PostgreSQL never needs PGlite (resident memory at boot).
-    const opened = await (options.embedded ?? import('./embedded-postgres.js').then(({ openEmbeddedPostgres }) => openEmbeddedPostgres(config.storage.dataDir)));
+    const opened = await opening;
     embedded = opened;
     connection = opened.connection;
     // PGlite runs one statement at a time; a few connections only keep transactions apart.

@@ -2,16 +2,18 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildEmbeddedTemplate } from '../../src/storage/build-embedded-template.js';
-import { seedFromTemplate } from '../../src/storage/embedded-template.js';
+import { PACKAGED_TEMPLATE, seedFromTemplate, templateIsCurrent } from '../../src/storage/embedded-template.js';
 
 /**
- * Each jest worker builds the embedded template once (tests run from src/, so the build's
- * dist/embedded-template may be missing or stale) and seeds every new data directory from it,
- * the way a first start does.
+ * Every new data directory is seeded from the embedded template, the way a first start is:
+ * the build's dist/embedded-template when it is current, else one each jest worker builds
+ * once (tests run from src/, so the build's may be missing or stale).
  */
 let template: Promise<string> | undefined;
 
 async function buildTemplate(): Promise<string> {
+  // `npm run build` (CI runs it first) made the same template already.
+  if (templateIsCurrent(PACKAGED_TEMPLATE)) return PACKAGED_TEMPLATE;
   const dir = join(tmpdir(), `gh-template-${process.pid}`);
   await buildEmbeddedTemplate(dir);
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
