@@ -62,3 +62,24 @@ describe('npm start on the embedded default', () => {
     expect(await server!.exited).toBe(0);
   });
 });
+
+/** The embedded database opens while the code loads (src/main.ts); its failure still ends the start plainly. */
+describe('npm start with a data directory the embedded database cannot serve', () => {
+  it('exits with one readable line, no stack trace or unhandled rejection', async () => {
+    await ensureBuilt();
+    const root = mkdtempSync(join(tmpdir(), 'gh-boot-'));
+    try {
+      const port = await freePort();
+      // Too long for the Unix socket the embedded database is served on.
+      const dataDir = join(root, 'd'.repeat(110));
+      const failure = await startBuiltServer({ DATA_DIR: dataDir, PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn' })
+        .then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error)));
+      expect(failure).toMatch(/^server exited early:/);
+      const lines = (failure ?? '').split('\n').filter((line) => line.startsWith('gatehouse:'));
+      expect(lines).toEqual([expect.stringMatching(/^gatehouse: failed to start: data directory path too long for a Unix socket/)]);
+      expect(failure).not.toMatch(/Unhandled|    at /);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
