@@ -19,6 +19,11 @@ export function relatedRows() {
   const writes = requestMemo<number>();
   const key = (model: string, by: 'id' | 'uid', value: string) => `${model}\u0000${by}\u0000${value}`;
   const writesTo = (model: string): number => writes.of()?.get(model) ?? 0;
+  /** Taken before a read: afterwards it says whether the request wrote the model meanwhile. */
+  const writtenSince = (model: string): (() => boolean) => {
+    const before = writesTo(model);
+    return () => writesTo(model) !== before;
+  };
   /** A copy of the row as this request last read it; undefined if it has not. */
   const known = (model: string, by: 'id' | 'uid', value: string): StoredPayload | undefined => {
     const rows = memo.of();
@@ -34,17 +39,13 @@ export function relatedRows() {
      * the request wrote Grant or Session while the lookup ran (its rows may predate the write).
      */
     async remember(load: () => Promise<FoundWithRelated>): Promise<FoundWithRelated> {
-      const grantWritesBefore = writesTo('Grant');
-      const sessionWritesBefore = writesTo('Session');
+      const grantWritten = writtenSince('Grant');
+      const sessionWritten = writtenSince('Session');
       const found = await load();
       const rows = memo.of();
       if (!rows) return found;
-      if (writesTo('Grant') === grantWritesBefore) {
-        for (const [id, payload] of found.grants) rows.set(key('Grant', 'id', id), payload);
-      }
-      if (writesTo('Session') === sessionWritesBefore) {
-        for (const [uid, payload] of found.sessionsByUid) rows.set(key('Session', 'uid', uid), payload);
-      }
+      if (!grantWritten()) for (const [id, payload] of found.grants) rows.set(key('Grant', 'id', id), payload);
+      if (!sessionWritten()) for (const [uid, payload] of found.sessionsByUid) rows.set(key('Session', 'uid', uid), payload);
       return found;
     },
     /**
@@ -56,9 +57,9 @@ export function relatedRows() {
       if (!REREAD_MODELS.has(model)) return load();
       const earlier = known(model, by, value);
       if (earlier) return earlier;
-      const writesBefore = writesTo(model);
+      const written = writtenSince(model);
       const payload = await load();
-      const rows = writesTo(model) === writesBefore ? memo.of() : undefined;
+      const rows = written() ? undefined : memo.of();
       // The read itself goes to the provider, which may change it: keep a copy.
       if (payload && rows) rows.set(key(model, by, value), structuredClone(payload));
       return payload;
