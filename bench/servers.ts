@@ -312,7 +312,7 @@ interface CliClient extends ClientMetadata {
  * PostgreSQL database and Redis index, with its user and clients made by its own CLI.
  */
 export async function startGatehouse(
-  stores: Stores, root: string, options: { cpuProfileDir?: string; nodeFlags?: string[]; env?: Record<string, string> } = {},
+  stores: Stores, root: string, options: { node?: string; cpuProfileDir?: string; nodeFlags?: string[]; env?: Record<string, string> } = {},
 ): Promise<{ server: RunningServer; fixtures: Fixtures }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
@@ -339,7 +339,7 @@ export async function startGatehouse(
 
   // --cpu-prof writes the profile when the process exits (Gatehouse exits 0 on SIGTERM).
   const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = startChild(process.execPath, [...profile, ...DEPLOYED_NODE_FLAGS, ...(options.nodeFlags ?? []), 'dist/src/main.js'], { ...env });
+  const child = startChild(options.node ?? process.execPath, [...profile, ...DEPLOYED_NODE_FLAGS, ...(options.nodeFlags ?? []), 'dist/src/main.js'], { ...env });
   const cleanup = async () => {
     await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
@@ -384,11 +384,11 @@ export async function startGatehouse(
 }
 
 /** bench/bare-provider.ts under tsx's loader; `node --import tsx` keeps the server in this pid. */
-export async function startBare(fixtures: Fixtures, root: string): Promise<RunningServer> {
+export async function startBare(fixtures: Fixtures, root: string, node: string = process.execPath): Promise<RunningServer> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const config: BareConfig = { issuer, port, user: fixtures.user, clients: fixtures.clients };
-  const child = startChild(process.execPath, ['--import', 'tsx', join(root, 'bench/bare-provider.ts')], {
+  const child = startChild(node, ['--import', 'tsx', join(root, 'bench/bare-provider.ts')], {
     ...baseEnv(),
     BENCH_BARE_CONFIG: JSON.stringify(config),
   });
