@@ -13,6 +13,7 @@ import type { KeyValueStore } from '../storage/key-value-store.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import type { Storage } from '../storage/storage.js';
 import type { WebAuthnUse } from './authentication-level.js';
+import { parseJsonAs } from '../typed-json.js';
 
 /**
  * WebAuthn (W3C Web Authentication Level 3) with @simplewebauthn/server: registration of
@@ -35,12 +36,14 @@ export type WebAuthnKind = 'passkey' | 'security_key';
 /** What a challenge was issued for; a response is accepted only for the same purpose. */
 type Purpose = 'register' | 'passkey' | 'second_factor';
 
-interface StoredChallenge {
-  purpose: Purpose;
+/** What is stored under an issued challenge; one that does not parse (an older release's) is no challenge. */
+const storedChallengeSchema = z.object({
+  purpose: z.enum(['register', 'passkey', 'second_factor']),
   /** The user the ceremony is for; absent for a username-less passkey sign-in. */
-  userId?: string;
-  kind?: WebAuthnKind;
-}
+  userId: z.string().optional(),
+  kind: z.enum(['passkey', 'security_key']).optional(),
+});
+type StoredChallenge = z.infer<typeof storedChallengeSchema>;
 
 /** What the account page needs to know about a registered key. */
 export interface WebAuthnKey {
@@ -209,8 +212,8 @@ export function createWebAuthnService(deps: {
     if (!challenge) return undefined;
     const raw = await kv.take(challengeKey(binding, challenge));
     if (!raw) return undefined;
-    const stored = JSON.parse(raw) as StoredChallenge;
-    return stored.purpose === purpose ? { challenge, stored } : undefined;
+    const stored = parseJsonAs(raw, storedChallengeSchema);
+    return stored?.purpose === purpose ? { challenge, stored } : undefined;
   }
 
   const timeout = ttl * 1000;

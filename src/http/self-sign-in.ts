@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
+import { z } from 'zod';
 import { AppError } from './errors.js';
+import { parseJsonAs } from '../typed-json.js';
 import type { ProviderHost } from '../oidc/provider.js';
 import type { Config } from '../config/schema.js';
 
@@ -23,36 +25,31 @@ export interface SelfSignInArea {
   sessionSeconds: number;
 }
 
-/** What the signed session cookie holds. */
-export interface SelfSession {
-  sub: string;
+/**
+ * What the signed session cookie holds. The cookie is signed, but a cookie written by an
+ * older release may have another shape: it is parsed, and one that does not fit is no session.
+ */
+const selfSessionSchema = z.object({
+  sub: z.string(),
   /** Unix seconds of the sign-in behind this session. */
-  authTime: number;
-  amr: string[];
+  authTime: z.number(),
+  amr: z.array(z.string()),
   /** The provider session's uid. */
-  sid: string;
-  exp: number;
-}
+  sid: z.string(),
+  exp: z.number(),
+});
+export type SelfSession = z.infer<typeof selfSessionSchema>;
 
-interface StoredFlow {
-  state: string;
-  verifier: string;
-  returnTo: string;
-}
+const storedFlowSchema = z.object({ state: z.string(), verifier: z.string(), returnTo: z.string() });
+type StoredFlow = z.infer<typeof storedFlowSchema>;
 
 /** A sign-in flow left unfinished for this long is forgotten. */
 const FLOW_SECONDS = 600;
 
 const now = () => Math.floor(Date.now() / 1000);
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-function decode<T>(value: string | undefined): T | undefined {
-  if (!value) return undefined;
-  try {
-    return JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
+const decode = <T>(value: string | undefined, schema: z.ZodType<T>): T | undefined =>
+  (value ? parseJsonAs(Buffer.from(value, 'base64url').toString('utf8'), schema) : undefined);
 const challengeOf = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 
 export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: ProviderHost }, options: SelfSignInArea) {
@@ -96,7 +93,7 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
      * redirect URI, PKCE, expiry. Returns the session (already set as a cookie) and where to go.
      */
     async finishSignIn(ctx: Context): Promise<{ session: SelfSession; returnTo: string }> {
-      const flow = decode<StoredFlow>(ctx.cookies.get(cookies.flow, { signed: true }));
+      const flow = decode(ctx.cookies.get(cookies.flow, { signed: true }), storedFlowSchema);
       ctx.cookies.set(cookies.flow, null, cookie(0));
       const refused = () => new AppError('access_denied', 400, 'errors.selfSignIn.refused');
       if (typeof ctx.query.error === 'string') throw new AppError('access_denied', 400, 'errors.selfSignIn.cancelled');
@@ -120,7 +117,7 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
 
     /** The session, while its cookie is valid and the provider session behind it lives. */
     async current(ctx: Context): Promise<SelfSession | undefined> {
-      const stored = decode<SelfSession>(ctx.cookies.get(cookies.session, { signed: true }));
+      const stored = decode(ctx.cookies.get(cookies.session, { signed: true }), selfSessionSchema);
       if (!stored || stored.exp <= now()) return undefined;
       const alive = await host.current.Session.findByUid(stored.sid);
       return alive && alive.accountId === stored.sub ? stored : undefined;

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { z } from 'zod';
+import { parseJsonAs } from '../typed-json.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { NewSigningKey, SigningKeysRepository } from '../storage/signing-keys.repository.js';
 import type { SigningKeyRow } from '../storage/entities/signing-key.entity.js';
@@ -46,6 +48,17 @@ function orderSigningKeys(rows: SigningKeyRow[], now: number, activationDelayMs:
 
 const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
 
+/**
+ * A decrypted private key as the provider needs it. The box authenticates what it opens, so
+ * this fails only on a row written by something other than newSigningKey: loudly, at load.
+ */
+const privateJwkSchema = z.looseObject({ kty: z.string(), kid: z.string(), alg: z.string(), use: z.literal('sig'), d: z.string() });
+function privateJwkOf(row: SigningKeyRow, plain: string): JWK {
+  const jwk = parseJsonAs(plain, privateJwkSchema);
+  if (!jwk) throw new Error(`signing key ${row.id} does not hold a private JWK`);
+  return jwk;
+}
+
 const context = (row: Pick<SigningKeyRow, 'id' | 'use'>) => `signing_keys:${row.use}:${row.id}`;
 
 async function newSigningKey(alg: (typeof SIGNING_ALGS)[number]): Promise<NewSigningKey & { plain: string }> {
@@ -89,7 +102,7 @@ export function createKeyManager(repo: SigningKeysRepository, box: SecretBox) {
       const sig = orderSigningKeys(sigRows, now, delayMs);
       const cookie = signingOrder(cookieRows, now, delayMs);
       return {
-        signingJwks: sig.ordered.map((row) => JSON.parse(box.open(row.privateEncrypted, context(row))) as JWK),
+        signingJwks: sig.ordered.map((row) => privateJwkOf(row, box.open(row.privateEncrypted, context(row)))),
         cookieKeys: cookie.ordered.map((row) => box.open(row.privateEncrypted, context(row))),
         activatesAt: earliest(sig.activatesAt, cookie.activatesAt),
       };
