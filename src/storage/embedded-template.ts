@@ -80,6 +80,18 @@ async function copyTree(from: string, to: string): Promise<void> {
     : copyFile(join(from, entry.name), join(to, entry.name)))));
 }
 
+/** Whether a process with this pid exists (signal 0 checks without signalling). */
+function processRuns(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Copies the template's database into dataDir/pg when dataDir has none yet. The copy is made
  * beside it and renamed into place, so a start killed mid-copy leaves no half database that
@@ -88,9 +100,13 @@ async function copyTree(from: string, to: string): Promise<void> {
 export async function seedFromTemplate(dataDir: string, templateDir: string): Promise<boolean> {
   const target = join(dataDir, 'pg');
   if (existsSync(target) || !usableTemplate(templateDir)) return false;
-  // A start killed mid-copy left its partial copy; nothing else uses these names.
+  // A start killed mid-copy left its partial copy, named for its pid. One of a process still
+  // running is its copy in progress and stays (our own pid's is a killed earlier start's: in
+  // a container every start may be pid 1).
   for (const name of readdirSync(dataDir)) {
-    if (name.startsWith(SEEDING_PREFIX)) rmSync(join(dataDir, name), { recursive: true, force: true });
+    if (!name.startsWith(SEEDING_PREFIX)) continue;
+    const pid = Number(name.slice(SEEDING_PREFIX.length));
+    if (pid === process.pid || !processRuns(pid)) rmSync(join(dataDir, name), { recursive: true, force: true });
   }
   const copying = join(dataDir, `${SEEDING_PREFIX}${process.pid}`);
   try {

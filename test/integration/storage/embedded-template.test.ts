@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,15 @@ import { buildEmbeddedTemplate } from '../../../src/storage/build-embedded-templ
 import { createDataSource, runMigrations } from '../../../src/storage/data-source.js';
 import { openEmbeddedPostgres } from '../../../src/storage/embedded-postgres.js';
 import { seedFromTemplate, templateIsCurrent, usableTemplate } from '../../../src/storage/embedded-template.js';
+
+/** The pid of a process that has exited: what a start killed mid-copy leaves its copy named for. */
+function exitedPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', () => (child.pid === undefined ? reject(new Error('no pid')) : resolve(child.pid)));
+  });
+}
 
 /**
  * A fresh embedded data directory starts as a copy of the build's migrated, empty database
@@ -62,11 +72,20 @@ describe('the embedded database template', () => {
 
   it('removes a partial copy a killed start left behind and seeds again', async () => {
     const dataDir = join(root, 'interrupted');
-    mkdirSync(join(dataDir, 'pg.seeding-99999'), { recursive: true });
-    writeFileSync(join(dataDir, 'pg.seeding-99999', 'PG_VERSION'), 'half a copy');
+    const dead = await exitedPid();
+    mkdirSync(join(dataDir, `pg.seeding-${dead}`), { recursive: true });
+    writeFileSync(join(dataDir, `pg.seeding-${dead}`, 'PG_VERSION'), 'half a copy');
     expect(await seedFromTemplate(dataDir, template)).toBe(true);
     expect(readdirSync(dataDir)).toEqual(['pg']);
     expect(readFileSync(join(dataDir, 'pg', 'PG_VERSION'), 'utf8')).toBe(readFileSync(join(template, 'pg', 'PG_VERSION'), 'utf8'));
+  });
+
+  it('leaves alone the copy a process still running is making', async () => {
+    const dataDir = join(root, 'racing');
+    const running = join(dataDir, `pg.seeding-${process.ppid}`);
+    mkdirSync(running, { recursive: true });
+    expect(await seedFromTemplate(dataDir, template)).toBe(true);
+    expect(readdirSync(dataDir).sort()).toEqual(['pg', `pg.seeding-${process.ppid}`]);
   });
 
   it('is not used when another PGlite wrote it or it is missing: the start runs initdb and every migration', async () => {
