@@ -26,6 +26,7 @@ import { assignRequestId } from './http/request-id.js';
 import { answerMetadataEarly, serveProviderMetadata, type EarlyResponder } from './http/provider-metadata.js';
 import { serveAssets, WEBAUTHN_BROWSER_BUNDLE } from './http/assets.js';
 import { createHealthRouter } from './http/health.js';
+import { routersUnderTheirPaths } from './http/route-gate.js';
 import { logoOrigin, serveBrandStylesheet } from './http/brand.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createEmailLinksRouter } from './self-service/email-links.js';
@@ -94,6 +95,8 @@ export function createApp(deps: AppDeps): Koa {
   const portal = createPortalRouter(deps.portal);
   const adminApi = createAdminApiRouter({ admin: deps.admin, host: deps.host, storage: deps.storage, issuer: deps.config.issuer });
   const adminConsole = createAdminConsoleRouter({ ...deps.portal, config: deps.config, admin: deps.admin });
+  const emailLinks = createEmailLinksRouter(deps.interactions);
+  const passwordReset = createPasswordResetRouter(deps.passwordReset);
 
   app.use(assignRequestId);
   app.use(observeRequests({ log: deps.log, metrics: deps.metrics }));
@@ -107,17 +110,20 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.config.metrics.enabled && deps.config.metrics.port === 0) app.use(serveMetrics(deps.metrics.registry));
   app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));
   app.use(serveBrandStylesheet(deps.config.branding.colours));
-  app.use(health.routes());
-  app.use(interactions.routes());
-  app.use(interactions.allowedMethods());
-  app.use(createEmailLinksRouter(deps.interactions).routes());
-  app.use(adminApi.routes());
-  app.use(adminApi.allowedMethods());
-  app.use(portal.routes());
-  app.use(createPasswordResetRouter(deps.passwordReset).routes());
-  app.use(portal.allowedMethods());
-  app.use(adminConsole.routes());
-  app.use(adminConsole.allowedMethods());
+  // Our pages and APIs; a request elsewhere (the provider's endpoints) skips their routers.
+  app.use(routersUnderTheirPaths([health, interactions, emailLinks, adminApi, portal, passwordReset, adminConsole], [
+    health.routes(),
+    interactions.routes(),
+    interactions.allowedMethods(),
+    emailLinks.routes(),
+    adminApi.routes(),
+    adminApi.allowedMethods(),
+    portal.routes(),
+    passwordReset.routes(),
+    portal.allowedMethods(),
+    adminConsole.routes(),
+    adminConsole.allowedMethods(),
+  ]));
   app.use(limitTokenRequests(deps.limits, TOKEN_PATH));
   app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS, REGISTRATION_PATH));
   app.use(refusePendingClients(deps.clientReads.statusOf, { authorization: AUTHORIZATION_PATH, clientAuth: CLIENT_AUTH_PATHS }));
