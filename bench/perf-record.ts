@@ -16,7 +16,13 @@ export function perfRecorder(dir: string, name: string, pid: number): Meter {
     async start() {
       const file = join(dir, `${name}.perf.data`);
       const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(pid), '-o', file], { stdio: 'ignore' });
-      const exited = new Promise<void>((resolve) => { perf.once('exit', () => resolve()); perf.once('error', () => resolve()); });
+      const exited = new Promise<void>((resolve) => {
+        perf.once('exit', () => resolve());
+        perf.once('error', (error) => {
+          process.stderr.write(`bench: perf did not start (${error.message}); is Debian's linux-perf installed?\n`);
+          resolve();
+        });
+      });
       // perf needs a moment to attach before the window's first request.
       await new Promise((resolve) => setTimeout(resolve, 300));
       return async () => {
