@@ -73,6 +73,24 @@ describe.each(BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
     expect(still.html).toContain('Sign in with a passkey');
   });
 
+  it.each([
+    ['of another shape (a field of the wrong type)', '{"purpose":"passkey","userId":42}'],
+    ['that is not JSON', 'not json'],
+  ])('refuses a stored challenge %s as an expired one, and changes nothing', async (_what, stored) => {
+    const user = await server.buildUser();
+    const device = authenticator();
+    const credential = await enrolKey(new UserAgent(server.issuer), user, device);
+    const ua = new UserAgent(server.issuer);
+    const login = await openLogin(ua, rp, server);
+    const options = await passkeyOptions(ua, login);
+    // What the service stored under this sign-in's challenge, replaced (src/accounts/webauthn.ts challengeKey).
+    await server.gatehouse.storage.storage.kv.set(`webauthn:interaction:${login.uid}:${options.challenge}`, stored, 60);
+    const refused = await verifyPasskey(ua, login, device.get(options, credential));
+    expect(refused.status).toBe(400);
+    expect(json<ErrorBody>(refused).error).toBe('challenge_expired');
+    expect(await counterOf(user.id)).toBe(0);
+  });
+
   it('refuses an unknown credential with a clear message', async () => {
     const device = authenticator();
     const { credential } = device.create({ challenge: 'AAAA', rp: { id: '127.0.0.1' }, user: { id: 'bm9ib2R5' } });
