@@ -32,7 +32,8 @@ export function kind(frame: Frame | undefined): string {
   if (sym.startsWith('JS:+')) return 'JavaScript, Maglev';
   if (sym.startsWith('JS:')) return 'JavaScript, interpreted or baseline';
   if (/Scaveng|MarkCompact|Marking|Sweep|Heap::|GCTracer|Evacuat|MemoryChunk|RememberedSet|SlotSet/.test(sym)) return 'GC';
-  if (/compiler::|maglev::|turboshaft::|Pipeline|Compile|Parser|Scanner|Bytecode/.test(sym)) return 'V8 compilers and parser';
+  // V8's own parser and compilers; not JSON.parse (JsonParser), regexp replacement patterns or node's HTTP parser.
+  if (/compiler::|maglev::|turboshaft::|v8::internal::(Compiler|Parser|PreParser|Scanner|BytecodeGenerator|Parse)|Builtins_CompileLazy/.test(sym)) return 'V8 compilers and parser';
   if (/^Builtins_.*(IC|Megamorphic|Property|Load|Store)/.test(sym)) return 'V8 builtins: property access (inline caches)';
   if (/^Builtins_.*(Promise|Microtask|Async|Generator|Await)/.test(sym)) return 'V8 builtins: promises and async';
   if (sym.startsWith('Builtins_')) return 'V8 builtins: other (calls, interpreter, strings, regexps)';

@@ -42,6 +42,10 @@ describe('perf sample attribution (bench/perf-attribution.ts)', () => {
     expect(parsed.map((s) => kind(s.stack[0]))).toEqual(['kernel', 'GC', 'argon2 (native)', 'V8 runtime (C++)', 'node and libuv (C++)']);
     expect(kind({ sym: 'Builtins_KeyedLoadIC_Megamorphic', dso: '/usr/bin/node' })).toBe('V8 builtins: property access (inline caches)');
     expect(kind({ sym: 'JS:*dispatch file:///x.js:1:1', dso: '/tmp/perf-1.map' })).toBe('JavaScript, optimised (TurboFan)');
+    expect(kind({ sym: 'v8::internal::compiler::GraphReducer::ReduceTop', dso: '/usr/bin/node' })).toBe('V8 compilers and parser');
+    // JSON.parse and node's HTTP parser are not V8's compilers.
+    expect(kind({ sym: 'v8::internal::JsonParser<unsigned char>::BuildJsonObject', dso: '/usr/bin/node' })).toBe('V8 runtime (C++)');
+    expect(kind({ sym: 'node::(anonymous namespace)::Parser::Execute', dso: '/usr/bin/node' })).toBe('node and libuv (C++)');
   });
 
   it('charges a sample to the nearest JavaScript frame, or to its thread when there is none', () => {
