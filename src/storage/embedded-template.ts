@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { packageRoot } from '../config/package-root.js';
+import { parseJson } from '../typed-json.js';
 import { allMigrations } from '../../migrations/index.js';
 
 /**
@@ -34,7 +35,7 @@ function readPgliteVersion(): string {
   // The package's exports hide package.json; walk up from its entry point instead.
   let dir = dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
   while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return packageVersion.parse(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as unknown).version;
+  return packageVersion.parse(parseJson(readFileSync(join(dir, 'package.json'), 'utf8'))).version;
 }
 
 // Read once: the build asks for it twice, and the installed package does not change under a process.
@@ -49,7 +50,7 @@ export function currentMarker(): TemplateMarker {
 function usableMarker(templateDir: string): TemplateMarker | undefined {
   let marker: TemplateMarker;
   try {
-    marker = markerSchema.parse(JSON.parse(readFileSync(join(templateDir, TEMPLATE_MARKER), 'utf8')) as unknown);
+    marker = markerSchema.parse(parseJson(readFileSync(join(templateDir, TEMPLATE_MARKER), 'utf8')));
   } catch {
     return undefined;
   }
