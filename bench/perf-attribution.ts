@@ -55,10 +55,11 @@ export function owner(sample: Sample, mainTid: number): string {
     return 'other JavaScript';
   }
   if (sample.tid !== mainTid) {
-    const leaf = kind(sample.stack[0]);
-    if (leaf === 'argon2 (native)') return 'libuv pool: argon2';
-    if (sample.stack.some((f) => /Scaveng|Marking|Sweep|Heap/.test(f.sym))) return 'background thread: GC';
-    if (sample.stack.some((f) => /compiler::|maglev::|Compile/.test(f.sym))) return 'background thread: compiler';
+    // A helper thread is named by the work anywhere on its stack, in kind()'s words.
+    const kinds = new Set(sample.stack.map(kind));
+    if (kinds.has('argon2 (native)')) return 'libuv pool: argon2';
+    if (kinds.has('GC')) return 'background thread: GC';
+    if (kinds.has('V8 compilers and parser')) return 'background thread: compiler';
     return 'background thread: other';
   }
   return 'main thread, no JavaScript on the stack (event loop, GC, I/O)';

@@ -31,7 +31,10 @@ const mainTid = [...perTid].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 0;
 
 const tally = (key: (s: Sample) => string) => {
   const sums = new Map<string, number>();
-  for (const s of all) sums.set(key(s), (sums.get(key(s)) ?? 0) + s.period);
+  for (const s of all) {
+    const name = key(s);
+    sums.set(name, (sums.get(name) ?? 0) + s.period);
+  }
   return [...sums].sort((a, b) => b[1] - a[1]);
 };
 const top = Number(values.top);
