@@ -72,6 +72,10 @@ const settings = {
 };
 const only = args.only;
 const serverNode = args.node ?? process.execPath;
+if (!existsSync(serverNode)) {
+  process.stderr.write(`bench: --node ${serverNode}: no such file\n`);
+  process.exit(2);
+}
 const perfDir = args.perf === undefined ? undefined : resolve(args.perf);
 if (only !== undefined && only !== 'gatehouse' && only !== 'bare') {
   process.stderr.write('bench: --only is gatehouse or bare\n');
