@@ -37,6 +37,7 @@ import { hashPresentedClientSecret } from './oidc/client-secret.js';
 import { refusePendingClients } from './oidc/pending-clients.js';
 import { omitStoredClientSecret } from './oidc/registration-response.js';
 import { runTokenRequestsInOneTransaction } from './oidc/token-transaction.js';
+import { canonicalizeProviderPaths, providerRouteTable } from './oidc/canonical-path.js';
 
 export interface AppDeps {
   config: Config;
@@ -98,6 +99,10 @@ export function createApp(deps: AppDeps): Koa {
   const emailLinks = createEmailLinksRouter(deps.interactions);
   const passwordReset = createPasswordResetRouter(deps.passwordReset);
 
+  // Before anything compares paths: every spelling of a provider endpoint becomes its own
+  // (docs/decisions.md, "One spelling per provider endpoint"). The routes are the same in every
+  // provider the host builds, so the first one's are read once.
+  app.use(canonicalizeProviderPaths(providerRouteTable(deps.host.current)));
   app.use(assignRequestId);
   app.use(observeRequests({ log: deps.log, metrics: deps.metrics }));
   app.use(closeConnectionsWhileDraining(deps.draining));
