@@ -41,6 +41,7 @@ import { createSecondFactorService } from './accounts/second-factors.js';
 import { createWebAuthnService } from './accounts/webauthn.js';
 import { createAuditLog } from './security/audit.js';
 import { deriveKey } from './security/key-encryption-secret.js';
+import { createTokenDigest, type TokenDigest } from './security/token-digest.js';
 import { ensureAccountClient } from './portal/account-client.js';
 import { createRegisteredClientStore } from './oidc/registered-client-store.js';
 import { createRequestClientReads } from './oidc/request-client-reads.js';
@@ -65,6 +66,8 @@ export interface Gatehouse {
   host: ProviderHost;
   storage: OpenedStorage;
   keyEncryption: KeyEncryptionSecret;
+  /** Where each bearer token's row is (tests look rows up by the tokens they hold). */
+  tokenDigest: TokenDigest;
   keysCreated: boolean;
   /** Dynamic client registration administration (RFC 7591): initial access tokens (approvals: admin.clients). */
   registration: { initialAccessTokens: InitialAccessTokens };
@@ -100,7 +103,8 @@ export interface Gatehouse {
 export async function createGatehouse(config: Config, log: Logger, early: { embedded?: Promise<EmbeddedPostgres> } = {}): Promise<Gatehouse> {
   const keyEncryption = loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir);
   const box = createSecretBox(keyEncryption.key);
-  const opened = await openStorage(config, { migrate: true, embedded: early.embedded });
+  const tokenDigest = createTokenDigest(keyEncryption.key);
+  const opened = await openStorage(config, { migrate: true, embedded: early.embedded, tokenDigest });
   const { storage } = opened;
   const metrics = createMetrics({ processMetrics: config.metrics.enabled });
   metrics.observePool(poolUsageOf(storage.dataSource));
@@ -168,7 +172,7 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
         attachProviderMetrics(provider, metrics);
       },
       buildOptions: (material) => buildProviderOptions(config, {
-        adapter: createAdapter({ oidc: storage.oidc, clients: clientReads, registeredClients, sessions: config.sessions }),
+        adapter: createAdapter({ oidc: storage.oidc, digest: tokenDigest, clients: clientReads, registeredClients, sessions: config.sessions }),
         findAccount: createFindAccount(accounts, storage.roles.rolesOf),
         rolesOf: storage.roles.rolesOf,
         keys: material,
@@ -198,7 +202,7 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
 
     const registration = {
       initialAccessTokens: createInitialAccessTokens({
-        provider: () => host.current, oidc: storage.oidc, transaction: storage.transaction, audit,
+        provider: () => host.current, oidc: storage.oidc, digest: tokenDigest, transaction: storage.transaction, audit,
         defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
       }),
     };
@@ -240,7 +244,7 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
     const metricsServer = config.metrics.enabled && config.metrics.port !== 0 ? createMetricsServer(metrics.registry) : undefined;
     let boundMetricsPort: number | null = null;
     return {
-      config, app, host, storage: opened, keyEncryption, keysCreated, admin, registration, mailer, metrics, limits, lockout, sessionsEnded,
+      config, app, host, storage: opened, keyEncryption, tokenDigest, keysCreated, admin, registration, mailer, metrics, limits, lockout, sessionsEnded,
       backchannelSettled: () => backchannel.settled(),
       async listen() {
         server = createServer(app.callback());

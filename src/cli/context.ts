@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { openStorage, type OpenedStorage } from '../storage/storage.js';
 import { createSecretBox } from '../security/secret-box.js';
 import { loadKeyEncryptionSecret } from '../security/key-encryption-secret.js';
+import { createTokenDigest, type TokenDigest } from '../security/token-digest.js';
 import { createPasswordHasher } from '../accounts/passwords.js';
 import { createPasswordPolicy } from '../accounts/password-policy.js';
 import { shippedBreachedList } from '../accounts/breached-passwords.js';
@@ -33,12 +34,14 @@ export function openCliContext(env: Record<string, string | undefined>) {
   return {
     config,
     async with<T>(work: (services: CliServices) => Promise<T>): Promise<T> {
-      const opened = await openStorage(config);
+      // Before migrating: stored tokens are re-keyed under their digests (migrations/1765065600000-token-digests.ts).
+      const tokenDigest = createTokenDigest(loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir).key);
+      const opened = await openStorage(config, { migrate: true, tokenDigest });
       // Admin commands clear lockouts (a second-factor reset), which live in Redis when configured.
       const counters = createCounterStore(config.storage, { log: createLogger('silent'), metrics: createMetrics() });
       try {
         await counters.ready();
-        return await work(buildServices(config, opened, counters));
+        return await work(buildServices(config, opened, counters, tokenDigest));
       } finally {
         await counters.close();
         await opened.close();
@@ -58,7 +61,7 @@ function cliActor(): AdminActor {
   return { userId: null, clientId: null, origin: { userAgent: `gatehouse-cli (${account})` } };
 }
 
-function buildServices(config: Config, opened: OpenedStorage, counters: CounterStore) {
+function buildServices(config: Config, opened: OpenedStorage, counters: CounterStore, tokenDigest: TokenDigest) {
   const { storage } = opened;
   const secret = loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir).key;
   const box = createSecretBox(secret);
@@ -79,13 +82,13 @@ function buildServices(config: Config, opened: OpenedStorage, counters: CounterS
       ]);
       await keys.ensureKeys();
       modelProvider = createModelProvider(config, {
-        adapter: createAdapter({ oidc: storage.oidc, clients: storage.clients }), keys: await keys.load({ activationDelaySeconds: config.keys.activationDelaySeconds }),
+        adapter: createAdapter({ oidc: storage.oidc, digest: tokenDigest, clients: storage.clients }), keys: await keys.load({ activationDelaySeconds: config.keys.activationDelaySeconds }),
       });
     }
     return modelProvider;
   };
   const initialAccessTokens = createInitialAccessTokens({
-    provider, oidc: storage.oidc, transaction: storage.transaction, audit,
+    provider, oidc: storage.oidc, digest: tokenDigest, transaction: storage.transaction, audit,
     defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
   });
   // The CLI speaks English; the breached list loads only if a command sets a password.

@@ -7,6 +7,7 @@ import { relatedRows, type RelatedRows } from './related-rows.js';
 import type { RegisteredClientStore } from './registered-client-store.js';
 import { sessionRowSeconds } from './session-lifetime.js';
 import type { Config } from '../config/schema.js';
+import { BEARER_MODELS, type TokenDigest } from '../security/token-digest.js';
 
 /** Tokens that name a grant and a session, which the provider reads next when it finds one. */
 const LEADS_TO_GRANT = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
@@ -88,29 +89,40 @@ function batchFinds(oidc: OidcPayloadRepository, related: RelatedRows) {
  */
 export function createAdapter(deps: {
   oidc: OidcPayloadRepository;
+  /** Bearer secrets are stored under a keyed digest of their value (security/token-digest.ts). */
+  digest: TokenDigest;
   /** The server passes its per-request reads (request-client-reads.ts); the CLI the repository. */
   clients: Pick<ClientsRepository, 'find'>;
   registeredClients?: RegisteredClientStore;
   /** Session rows live until the idle timeout (session-lifetime.ts); without it, as the provider says. */
   sessions?: Pick<Config['sessions'], 'absoluteLifetimeSeconds' | 'idleTimeoutSeconds'>;
 }) {
-  const { oidc, clients, sessions } = deps;
+  const { oidc, clients, sessions, digest } = deps;
   const related = relatedRows();
   const find = batchFinds(oidc, related);
   const rowSeconds = (model: string, expiresIn: number | undefined) =>
     (model === 'Session' && sessions ? sessionRowSeconds(sessions, expiresIn) : expiresIn);
   return function adapterFor(model: string): Adapter {
     if (model === 'Client') return clientAdapter(clients, deps.registeredClients);
+    const bearer = BEARER_MODELS.has(model);
+    const stored = (id: string) => digest.storedId(model, id);
     return {
-      find: (id) => related.read(model, 'id', id, () => find(model, id)) as Promise<AdapterPayload | undefined>,
+      // A bearer row keeps no copy of its value (`jti`): the provider gets back the value it looked up.
+      find: bearer
+        ? async (id) => {
+          const payload = await find(model, stored(id));
+          return payload ? ({ ...payload, jti: id } as AdapterPayload) : undefined;
+        }
+        : (id) => related.read(model, 'id', id, () => find(model, id)) as Promise<AdapterPayload | undefined>,
       findByUid: (uid) => related.read(model, 'uid', uid, () => oidc.findByUid(model, uid)) as Promise<AdapterPayload | undefined>,
       findByUserCode: (code) => oidc.findByUserCode(model, code) as Promise<AdapterPayload | undefined>,
       upsert: (id, payload, expiresIn) => {
         related.forget(model);
-        return oidc.upsert({ model, id, payload: { ...payload }, expiresInSeconds: rowSeconds(model, expiresIn) });
+        const { jti: _value, ...withoutValue } = payload;
+        return oidc.upsert({ model, id: stored(id), payload: bearer ? withoutValue : { ...payload }, expiresInSeconds: rowSeconds(model, expiresIn) });
       },
       async consume(id) {
-        const result = await oidc.consume(model, id);
+        const result = await oidc.consume(model, stored(id));
         if (result.outcome === 'consumed' || !SINGLE_USE.has(model)) return;
         // A concurrent redemption won (or a replay already revoked the row): treat this
         // one as the replay it is, as the provider does for a sequential one
@@ -123,7 +135,7 @@ export function createAdapter(deps: {
       },
       destroy: (id) => {
         related.forget(model);
-        return oidc.destroy(model, id);
+        return oidc.destroy(model, stored(id));
       },
       revokeByGrantId: (grantId) => {
         related.forget(model);

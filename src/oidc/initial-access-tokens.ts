@@ -4,6 +4,7 @@ import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.j
 import type { Repositories } from '../storage/storage.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { FieldError } from '../admin/errors.js';
+import type { TokenDigest } from '../security/token-digest.js';
 
 /**
  * The name of the registration policy every initial access token carries. oidc-provider
@@ -15,8 +16,10 @@ import { FieldError } from '../admin/errors.js';
 export const REGISTRATION_POLICY = 'gatehouse';
 
 const MODEL = 'InitialAccessToken';
-/** Our field in the stored payload; oidc-provider ignores keys it does not know. */
+/** Our fields in the stored payload; oidc-provider ignores keys it does not know. */
 const NOTE_FIELD = 'gatehouse_note';
+/** The token's reference, kept beside it: the row is keyed by a digest the reference cannot be made from. */
+export const REFERENCE_FIELD = 'gatehouse_ref';
 const MAX_NOTE_LENGTH = 200;
 const MAX_TTL_SECONDS = 366 * 24 * 3600;
 
@@ -53,9 +56,8 @@ export interface InitialAccessTokens {
 }
 
 /**
- * oidc-provider stores an opaque token under its own value (the row id IS the bearer
- * token), so a listing must never show ids. A token is named by the first 16 hex digits
- * (64 bits) of its SHA-256: enough to tell tokens apart, useless to register with.
+ * A token is named by the first 16 hex digits (64 bits) of its SHA-256: enough to tell tokens
+ * apart, useless to register with. The registration audit names the token it presented this way.
  */
 export function referenceOf(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 16);
@@ -65,10 +67,15 @@ export interface InitialAccessTokenDeps {
   /** The running provider (ProviderHost.current; the CLI's model provider): its model writes through our adapter. */
   provider: () => Provider | Promise<Provider>;
   oidc: OidcPayloadRepository;
+  /** The adapter stores the token under its digest; the reference is written beside it. */
+  digest: TokenDigest;
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   audit: AuditLog;
   defaultTtlSeconds: number;
 }
+
+const referenceIn = (payload: Record<string, unknown>): string | null =>
+  (typeof payload[REFERENCE_FIELD] === 'string' ? payload[REFERENCE_FIELD] : null);
 
 function checkInput(input: CreateInitialAccessToken, defaultTtl: number): { ttl: number; note: string | null } {
   const ttl = input.ttlSeconds ?? defaultTtl;
@@ -92,30 +99,33 @@ export function createInitialAccessTokens(deps: InitialAccessTokenDeps): Initial
       const { InitialAccessToken } = await deps.provider();
       const token = await new InitialAccessToken({ expiresIn: ttl, policies: [REGISTRATION_POLICY] }).save();
       const id = referenceOf(token);
-      // The provider wrote the token through the adapter; its note and the audit event
-      // commit together.
+      // The provider wrote the token through the adapter; its reference, note and the audit
+      // event commit together, or the token goes: one that no list shows must not work.
+      const storedId = deps.digest.storedId(MODEL, token);
       await deps.transaction(async (tx) => {
-        if (note) await tx.oidc.annotate(MODEL, token, { [NOTE_FIELD]: note });
+        await tx.oidc.annotate(MODEL, storedId, { [REFERENCE_FIELD]: id, ...(note ? { [NOTE_FIELD]: note } : {}) });
         await deps.audit.within(tx).record('initial_access_token.created',
           { actorId: input.actorId ?? null, details: { id, note, ttlSeconds: ttl } }, input.origin);
+      }).catch(async (error: unknown) => {
+        await deps.oidc.destroy(MODEL, storedId);
+        throw error;
       });
       return { token, id, expiresAt: new Date(Date.now() + ttl * 1000) };
     },
 
     async list() {
       const rows = await deps.oidc.listLive(MODEL);
-      return rows.map((row) => ({
-        id: referenceOf(row.id),
-        note: typeof row.payload[NOTE_FIELD] === 'string' ? row.payload[NOTE_FIELD] : null,
-        createdAt: row.createdAt,
-        expiresAt: row.expiresAt,
-      }));
+      return rows.flatMap((row) => {
+        const reference = referenceIn(row.payload);
+        const note = typeof row.payload[NOTE_FIELD] === 'string' ? row.payload[NOTE_FIELD] : null;
+        return reference ? [{ id: reference, note, createdAt: row.createdAt, expiresAt: row.expiresAt }] : [];
+      });
     },
 
     async revoke(id, actor = {}) {
-      // Live tokens are few (an admin makes each one), so they are matched here by hashing
-      // rather than keeping a second, hashed key in the table.
-      const row = (await deps.oidc.listLive(MODEL)).find((r) => referenceOf(r.id) === id);
+      // Live tokens are few (an admin makes each one), so they are matched here rather than
+      // by a second indexed key in the table.
+      const row = (await deps.oidc.listLive(MODEL)).find((r) => referenceIn(r.payload) === id);
       if (!row) return false;
       await deps.transaction(async (tx) => {
         await tx.oidc.destroy(MODEL, row.id);

@@ -13,6 +13,8 @@ import { createAuditRepository } from './audit.repository.js';
 import { createRolesRepository } from './roles.repository.js';
 import { createAccountLinksRepository } from './account-links.repository.js';
 import { createRequestTransactions, type AfterTransaction } from './request-transaction.js';
+import { setMigrationContext } from './migration-context.js';
+import type { TokenDigest } from '../security/token-digest.js';
 
 /** The repositories over one EntityManager: the pool's, or one transaction's. */
 function createRepositories(db: EntityManager) {
@@ -83,6 +85,8 @@ export interface OpenStorageOptions {
   migrate: boolean;
   /** The embedded database, already being opened by main.ts while it loaded the rest. */
   embedded?: Promise<EmbeddedPostgres>;
+  /** For the migration that re-keys stored bearer tokens; needed only when there are any. */
+  tokenDigest?: TokenDigest;
 }
 
 /**
@@ -107,6 +111,7 @@ export async function openStorage(config: Config, options: OpenStorageOptions = 
   const kv = config.storage.redisUrl ? createRedisStore(config.storage.redisUrl, config.storage.redisKeyPrefix) : createMemoryStore();
   try {
     await dataSource.initialize();
+    if (options.tokenDigest) setMigrationContext(dataSource, { tokenDigest: options.tokenDigest });
     const migrationsApplied = options.migrate ? await runMigrations(dataSource) : [];
     return {
       storage: createStorage(dataSource, kv),

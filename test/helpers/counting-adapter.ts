@@ -1,6 +1,7 @@
 import type { Adapter } from 'oidc-provider';
 import { createAdapter } from '../../src/oidc/adapter.js';
 import type { OpenedStorage } from '../../src/storage/storage.js';
+import type { TokenDigest } from '../../src/security/token-digest.js';
 import type { OidcPayloadRepository } from '../../src/storage/oidc-payload.repository.js';
 import type { Backend } from './backends.js';
 import { openTestStorage } from './storage.js';
@@ -11,7 +12,7 @@ type Lookup = 'find' | 'findAmong' | 'findAmongWithRelated' | 'findByUid';
  * The adapter over the real repository, counting the lookups it sends to the database
  * (each is one statement): `statements()` since the last `reset()`.
  */
-export function countingAdapter(storage: OpenedStorage['storage']) {
+export function countingAdapter(storage: OpenedStorage['storage'], digest: TokenDigest) {
   const real = storage.oidc;
   let count = 0;
   // Runs once, between a lookup's answer and its return: a write "while the lookup was in flight".
@@ -26,7 +27,7 @@ export function countingAdapter(storage: OpenedStorage['storage']) {
   };
   const lookups: Lookup[] = ['find', 'findAmong', 'findAmongWithRelated', 'findByUid'];
   const counting: OidcPayloadRepository = { ...real, ...Object.fromEntries(lookups.map((name) => [name, counted(real[name] as (...args: unknown[]) => Promise<unknown>)])) };
-  const adapterFor: (model: string) => Adapter = createAdapter({ oidc: counting, clients: storage.clients });
+  const adapterFor: (model: string) => Adapter = createAdapter({ oidc: counting, digest, clients: storage.clients });
   return {
     adapterFor, statements: () => count, reset: () => { count = 0; },
     afterNextLookup: (hook: () => Promise<void>) => { afterNextLookup = hook; },
@@ -39,7 +40,7 @@ export function countingAdapterSuite(backend: Backend) {
   let counting: ReturnType<typeof countingAdapter> | undefined;
   beforeAll(async () => {
     opened = await openTestStorage(backend);
-    counting = countingAdapter(opened.storage);
+    counting = countingAdapter(opened.storage, opened.tokenDigest);
   });
   afterAll(async () => { await opened?.dispose(); });
   const ready = () => {

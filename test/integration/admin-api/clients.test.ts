@@ -188,7 +188,7 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
       expect((await call('GET', `/clients/${created.client_id}`)).status).toBe(404);
       expect(await postToken(rp, client, { grant_type: 'client_credentials' })).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
       expect(await postToken(rp, client, { grant_type: 'refresh_token', refresh_token: refreshToken })).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
-      const row = await server.gatehouse.storage.storage.oidc.find('RefreshToken', refreshToken);
+      const row = await server.gatehouse.storage.storage.oidc.find('RefreshToken', server.gatehouse.tokenDigest.storedId('RefreshToken', refreshToken));
       expect(row).toBeUndefined();
     });
   });

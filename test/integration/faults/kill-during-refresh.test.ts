@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { freePort } from '../../helpers/server.js';
 import { ensureBuilt, runBuiltCli, startBuiltServer, type Started } from '../../helpers/processes.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { OFFLINE, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
+import { createTokenDigest } from '../../../src/security/token-digest.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../../helpers/throwaway-postgres.js';
 import { rotateUntil, type Attempt, type RefreshChain } from './refresh-chains.js';
@@ -21,10 +23,15 @@ interface StoredToken {
   grantId: string | null;
 }
 
-/** How the database holds a refresh token: oidc-provider keys an opaque token's row by its value. */
+/** The server's key-encryption secret, set here so that the test can find a token's row by its digest. */
+const SECRET = randomBytes(32);
+const digest = createTokenDigest(SECRET);
+const storedId = (token: string) => digest.storedId('RefreshToken', token);
+
+/** How the database holds a refresh token: under the keyed digest of its value. */
 async function stored(db: pg.Client, token: string): Promise<StoredToken | null> {
   const { rows } = await db.query<{ consumed_at: Date | null; grant_id: string | null }>(
-    `SELECT consumed_at, grant_id FROM oidc_payloads WHERE model = 'RefreshToken' AND id = $1`, [token]);
+    `SELECT consumed_at, grant_id FROM oidc_payloads WHERE model = 'RefreshToken' AND id = $1`, [storedId(token)]);
   const row = rows[0];
   return row ? { consumed: row.consumed_at !== null, grantId: row.grant_id } : null;
 }
@@ -33,7 +40,7 @@ async function stored(db: pg.Client, token: string): Promise<StoredToken | null>
 async function unseenSuccessors(db: pg.Client, grantId: string, received: string[]): Promise<number> {
   const { rows } = await db.query<{ n: string }>(
     `SELECT count(*) AS n FROM oidc_payloads WHERE model = 'RefreshToken' AND grant_id = $1 AND consumed_at IS NULL AND NOT (id = ANY($2))`,
-    [grantId, received]);
+    [grantId, received.map(storedId)]);
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -56,7 +63,7 @@ describe('kill -9 during a refresh-token storm (built server, throwaway PostgreS
     dataDir = mkdtempSync(join(tmpdir(), 'gh-kill-'));
     env = {
       DATA_DIR: dataDir, PORT: String(port), ISSUER: issuer, LOG_LEVEL: 'warn',
-      DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: freshRedisKeyPrefix(),
+      DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: freshRedisKeyPrefix(), KEY_ENCRYPTION_SECRET: SECRET.toString('base64'),
     };
     server = await startBuiltServer(env);
     db = new pg.Client({ connectionString: databaseUrl });

@@ -4,6 +4,10 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
 import { createAdapter } from '../../../src/oidc/adapter.js';
 import { runSql } from '../../../src/storage/data-source.js';
+import { BEARER_MODELS } from '../../../src/security/token-digest.js';
+import { setMigrationContext } from '../../../src/storage/migration-context.js';
+import { referenceOf } from '../../../src/oidc/initial-access-tokens.js';
+import { TokenDigests1765065600000 } from '../../../migrations/1765065600000-token-digests.js';
 
 const GRANT_BOUND = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'];
 const id = () => randomBytes(12).toString('base64url');
@@ -15,7 +19,7 @@ describe.each(BACKENDS)('adapter contract (%s)', (backend) => {
   let adapterFor: (model: string) => Adapter;
   beforeAll(async () => {
     opened = await openTestStorage(backend);
-    adapterFor = createAdapter({ oidc: opened.storage.oidc, clients: opened.storage.clients });
+    adapterFor = createAdapter({ oidc: opened.storage.oidc, digest: opened.tokenDigest, clients: opened.storage.clients });
   });
   afterAll(async () => { await opened?.dispose(); });
 
@@ -25,7 +29,7 @@ describe.each(BACKENDS)('adapter contract (%s)', (backend) => {
     await adapter.upsert(jti, { jti, grantId: id(), accountId: 'acc-1', kind: 'AccessToken' }, 300);
     expect(await adapter.find(jti)).toMatchObject({ jti, accountId: 'acc-1' });
     const { rows } = await runSql<{ seconds: number }>(opened.storage.dataSource,
-      "SELECT extract(epoch FROM expires_at - now())::int AS seconds FROM oidc_payloads WHERE model = 'AccessToken' AND id = $1", [jti]);
+      "SELECT extract(epoch FROM expires_at - now())::int AS seconds FROM oidc_payloads WHERE model = 'AccessToken' AND id = $1", [opened.tokenDigest.storedId('AccessToken', jti)]);
     expect(rows[0]?.seconds).toBeGreaterThanOrEqual(298);
     expect(rows[0]?.seconds).toBeLessThanOrEqual(300);
 
@@ -92,6 +96,63 @@ describe.each(BACKENDS)('adapter contract (%s)', (backend) => {
     expect(await adapter.find(mine)).toBeUndefined();
     expect(await adapter.find(other)).toBeDefined();
     expect(await adapterFor('Grant').find(sibling)).toBeDefined();
+  });
+
+  /** Rows (any model) whose id or payload holds `value`. */
+  async function rowsHolding(value: string): Promise<Array<{ model: string }>> {
+    const { rows } = await runSql<{ model: string }>(opened.storage.dataSource,
+      'SELECT model FROM oidc_payloads WHERE id = $1 OR position($1 in payload::text) > 0', [value]);
+    return rows;
+  }
+
+  it.each([...BEARER_MODELS])('stores a %s under a keyed digest: no row holds its value, and the digest is no token', async (model) => {
+    const adapter = adapterFor(model);
+    const value = id();
+    const grantId = id();
+    await adapter.upsert(value, { jti: value, grantId, kind: model }, 60);
+    expect(await rowsHolding(value)).toEqual([]);
+    const storedId = opened.tokenDigest.storedId(model, value);
+    expect(storedId).not.toBe(value);
+    expect(await rowsHolding(storedId)).toEqual([{ model }]);
+    // The provider gets back the value it looked up as the token's jti.
+    expect(await adapter.find(value)).toMatchObject({ jti: value, grantId, kind: model });
+    expect(await adapter.find(storedId)).toBeUndefined();
+    await adapter.consume(value);
+    expect(typeof (await adapter.find(value))?.consumed).toBe('number');
+    await adapter.destroy(value);
+    expect(await rowsHolding(storedId)).toEqual([]);
+  });
+
+  it('keeps models that are not bearer secrets under their own id', async () => {
+    const value = id();
+    await adapterFor('Session').upsert(value, { jti: value, uid: id() }, 60);
+    expect(await rowsHolding(value)).toEqual([{ model: 'Session' }]);
+  });
+
+  it('re-keys bearer rows stored by value before the upgrade, and needs the secret only when there are some', async () => {
+    const legacy = { refresh: id(), iat: id(), session: id() };
+    const insert = (model: string, value: string, payload: Record<string, unknown>) => runSql(opened.storage.dataSource,
+      "INSERT INTO oidc_payloads (model, id, payload, grant_id, expires_at) VALUES ($1, $2, $3, $4, now() + interval '1 hour')",
+      [model, value, JSON.stringify({ jti: value, ...payload }), typeof payload.grantId === 'string' ? payload.grantId : null]);
+    await insert('RefreshToken', legacy.refresh, { grantId: id(), kind: 'RefreshToken' });
+    await insert('InitialAccessToken', legacy.iat, { kind: 'InitialAccessToken' });
+    await insert('Session', legacy.session, { uid: id() });
+    const migration = new TokenDigests1765065600000();
+    const runner = opened.storage.dataSource.createQueryRunner();
+    try {
+      setMigrationContext(opened.storage.dataSource, {});
+      await expect(migration.up(runner)).rejects.toThrow(/key-encryption secret/);
+      expect(await rowsHolding(legacy.refresh)).toEqual([{ model: 'RefreshToken' }]);
+      setMigrationContext(opened.storage.dataSource, { tokenDigest: opened.tokenDigest });
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(await rowsHolding(legacy.refresh)).toEqual([]);
+    expect(await rowsHolding(legacy.iat)).toEqual([]);
+    expect(await adapterFor('RefreshToken').find(legacy.refresh)).toMatchObject({ jti: legacy.refresh, kind: 'RefreshToken' });
+    expect(await adapterFor('InitialAccessToken').find(legacy.iat)).toMatchObject({ gatehouse_ref: referenceOf(legacy.iat) });
+    expect(await rowsHolding(legacy.session)).toEqual([{ model: 'Session' }]);
   });
 
   it('destroys one payload', async () => {
