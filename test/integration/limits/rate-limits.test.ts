@@ -18,7 +18,7 @@ describe.each(BACKENDS)('rate limits (%s)', (backend) => {
   let rp: TestRp;
   beforeAll(async () => {
     server = await startTestServer(backend, {
-      http: { trustProxy: true },
+      http: { trustedProxyHops: 1 },
       rateLimits: {
         signInIp: { points: PER_IP, durationSeconds: 600 },
         signInAccount: { points: PER_ACCOUNT, durationSeconds: 600 },
