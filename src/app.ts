@@ -24,6 +24,7 @@ import { closeConnectionsWhileDraining, type Draining } from './http/draining.js
 import { securityHeaderValues, securityHeaders } from './http/security-headers.js';
 import { assignRequestId } from './http/request-id.js';
 import { answerMetadataEarly, serveProviderMetadata, type EarlyResponder } from './http/provider-metadata.js';
+import { proxyTrust, type ProxyTrust } from './http/proxy-trust.js';
 import { serveAssets, WEBAUTHN_BROWSER_BUNDLE } from './http/assets.js';
 import { createHealthRouter } from './http/health.js';
 import { routersUnderTheirPaths } from './http/route-gate.js';
@@ -61,7 +62,7 @@ export interface AppDeps {
 
 /** A Koa app whose request listener first offers each request to `early` (see answerMetadataEarly). */
 class KoaWithEarlyAnswers extends Koa {
-  constructor(options: { proxy: boolean }, private readonly early: EarlyResponder) {
+  constructor(options: ProxyTrust, private readonly early: EarlyResponder) {
     super(options);
   }
 
@@ -79,10 +80,11 @@ export function createApp(deps: AppDeps): Koa {
   const logo = logoOrigin(deps.config.branding.logoUrl);
   const headers = { hsts: deps.config.issuer.startsWith('https:'), imageOrigins: logo ? [logo] : [] };
   const metadata = () => deps.host.metadata;
+  const trust = proxyTrust(deps.config.http.trustedProxyHops);
   const app = new KoaWithEarlyAnswers(
-    { proxy: deps.config.http.trustProxy },
+    trust,
     answerMetadataEarly({
-      current: metadata, trustProxy: deps.config.http.trustProxy, securityHeaders: securityHeaderValues(headers),
+      current: metadata, trustForwardedHeaders: trust.proxy, securityHeaders: securityHeaderValues(headers),
       draining: deps.draining, metrics: deps.metrics,
     }),
   );

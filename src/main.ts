@@ -11,8 +11,9 @@ function banner(lines: string[]): void {
 
 async function main(): Promise<void> {
   let config;
+  const warnings: string[] = [];
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, {}, (warning) => warnings.push(warning));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`gatehouse: ${error.message}\n`);
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.log.level);
+  for (const warning of warnings) log.warn(warning);
   // The embedded database (a copy of the template on first start, then PGlite's own start)
   // opens while the rest of Gatehouse loads: a third of the time to ready (docs/benchmarks.md).
   const embedded = openEmbeddedFor(config);

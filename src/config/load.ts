@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config, type ConfigOverrides } from './schema.js';
 import { packageRoot } from './package-root.js';
+import { deepMerge, isTree, type Tree } from './tree.js';
+import { replaceTrustProxy } from './deprecated.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -12,13 +14,14 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
-type Tree = { [key: string]: unknown };
 
 /** Environment variables and the config path each one sets. The only reader of process.env. */
 const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number' | 'boolean']> = [
   ['ISSUER', ['issuer'], 'string'],
   ['HOST', ['http', 'host'], 'string'],
   ['PORT', ['http', 'port'], 'number'],
+  ['TRUSTED_PROXY_HOPS', ['http', 'trustedProxyHops'], 'number'],
+  // Deprecated: mapped onto trustedProxyHops by replaceTrustProxy, never seen by the schema.
   ['TRUST_PROXY', ['http', 'trustProxy'], 'boolean'],
   ['DATA_DIR', ['storage', 'dataDir'], 'string'],
   ['DATABASE_URL', ['storage', 'databaseUrl'], 'string'],
@@ -34,20 +37,6 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number' | 'boolean'
   ['METRICS_PORT', ['metrics', 'port'], 'number'],
   ['SHUTDOWN_GRACE_SECONDS', ['shutdown', 'graceSeconds'], 'number'],
 ];
-
-function isTree(value: unknown): value is Tree {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-export function deepMerge(base: Tree, over: Tree): Tree {
-  const out: Tree = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    if (value === undefined) continue;
-    const current = out[key];
-    out[key] = isTree(current) && isTree(value) ? deepMerge(current, value) : value;
-  }
-  return out;
-}
 
 function readYaml(path: string): Tree {
   const parsed: unknown = parseYaml(readFileSync(path, 'utf8'));
@@ -87,15 +76,15 @@ function envLayer(env: Env, problems: string[]): Tree {
 
 /**
  * config/default.yaml ← file named by GATEHOUSE_CONFIG ← environment ← overrides (tests).
- * Every invalid key is reported, one line each, before anything starts.
+ * Every invalid key is reported, one line each, before anything starts. `warn` hears of
+ * deprecated settings that still work (the server logs them once its logger exists).
  */
-export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}): Config {
+export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}, warn: (message: string) => void = () => undefined): Config {
   const problems: string[] = [];
-  let tree = readYaml(join(packageRoot, 'config', 'default.yaml'));
   const file = env.GATEHOUSE_CONFIG;
-  if (file) tree = deepMerge(tree, readYaml(resolve(file)));
-  tree = deepMerge(tree, envLayer(env, problems));
-  tree = deepMerge(tree, overrides as Tree);
+  const upperLayers = [...(file ? [readYaml(resolve(file))] : []), envLayer(env, problems), overrides as Tree];
+  const tree = upperLayers.reduce(deepMerge, readYaml(join(packageRoot, 'config', 'default.yaml')));
+  replaceTrustProxy(tree, upperLayers, problems, warn);
   const result = configSchema.safeParse(tree);
   if (!result.success) {
     for (const issue of result.error.issues) {

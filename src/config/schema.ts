@@ -66,7 +66,10 @@ export const configSchema = z.strictObject({
   http: z.strictObject({
     host: z.string().min(1),
     port: z.number().int().min(0).max(65535),
-    trustProxy: z.boolean(),
+    // Proxies in front that each append their peer's address to X-Forwarded-For; the client
+    // address is the one the outermost of them added (src/http/proxy-trust.ts). More than a
+    // few is a mistake: every hop too many lets a client write its own address again.
+    trustedProxyHops: z.number().int().min(0).max(10, 'must be at most 10 (count only the proxies in front that append to X-Forwarded-For)'),
   }),
   storage: z.strictObject({
     dataDir: z.string().min(1),

@@ -58,9 +58,9 @@ export function serveProviderMetadata(current: () => MetadataSnapshot | null) {
  * odd case or spacing give a string that matches no issuer, which only sends the request the
  * long way (through Koa, where the middleware above reads it exactly).
  */
-function plainOrigin(req: IncomingMessage, trustProxy: boolean): string {
-  const forwardedHost = trustProxy ? req.headers['x-forwarded-host'] : undefined;
-  const forwardedProto = trustProxy ? req.headers['x-forwarded-proto'] : undefined;
+function plainOrigin(req: IncomingMessage, trustForwardedHeaders: boolean): string {
+  const forwardedHost = trustForwardedHeaders ? req.headers['x-forwarded-host'] : undefined;
+  const forwardedProto = trustForwardedHeaders ? req.headers['x-forwarded-proto'] : undefined;
   const encrypted = 'encrypted' in req.socket && req.socket.encrypted === true;
   return `${encrypted ? 'https' : forwardedProto || 'http'}://${forwardedHost || req.headers.host}`;
 }
@@ -79,7 +79,8 @@ export type EarlyResponder = (req: IncomingMessage, res: ServerResponse) => bool
  */
 export function answerMetadataEarly(options: {
   current: () => MetadataSnapshot | null;
-  trustProxy: boolean;
+  /** Koa's `app.proxy`: true when `http.trustedProxyHops` > 0 (src/http/proxy-trust.ts). */
+  trustForwardedHeaders: boolean;
   securityHeaders: Record<string, string>;
   draining: Pick<Draining, 'active'>;
   metrics: Pick<Metrics, 'httpRequestDuration'>;
@@ -102,7 +103,7 @@ export function answerMetadataEarly(options: {
     const snapshot = options.current();
     const response = snapshot?.byPath.get(req.url ?? '');
     if (!snapshot || !response || headers['if-none-match'] !== undefined) return false;
-    if (plainOrigin(req, options.trustProxy) !== snapshot.origin) return false;
+    if (plainOrigin(req, options.trustForwardedHeaders) !== snapshot.origin) return false;
     const presentedId = headers['x-request-id'];
     const list = fixedList(response).slice();
     list.push(REQUEST_ID_HEADER, requestIdFor(typeof presentedId === 'string' ? presentedId : undefined));

@@ -97,7 +97,8 @@ export function metadataPaths(provider: Provider): Array<{ path: string; kind: '
  */
 export async function snapshotMetadata(provider: Provider, issuer: string, maxAge: { discovery: number; jwks: number }): Promise<MetadataSnapshot> {
   const { host, protocol, origin } = new URL(issuer);
-  // Forwarded headers count only when the provider trusts a proxy, as for a real request.
+  // Forwarded headers count only when the provider trusts proxies (http.trustedProxyHops > 0),
+  // as for a real request; without, the Host header alone gives the issuer's origin.
   const headers = { host, 'x-forwarded-host': host, 'x-forwarded-proto': protocol.slice(0, -1) };
   const server = createServer(provider.callback());
   try {

@@ -7,6 +7,7 @@ import type { KeyManager, KeyMaterial } from './keys.js';
 import { attachProviderEvents } from './events.js';
 import { metadataMaxAge, snapshotMetadata, type MetadataSnapshot } from './metadata-snapshot.js';
 import type { AuditLog } from '../security/audit.js';
+import { proxyTrust } from '../http/proxy-trust.js';
 
 /**
  * Holds the running Provider. oidc-provider takes its keys at construction, so when the
@@ -43,7 +44,8 @@ export async function createProviderHost(
   // bytes never lags behind the keys the provider signs with.
   const build = async (material: KeyMaterial) => {
     const provider = new Provider(config.issuer, deps.buildOptions(material));
-    provider.proxy = config.http.trustProxy;
+    // The same trust as Gatehouse's app (src/app.ts): one client address and origin everywhere.
+    ({ proxy: provider.proxy, maxIpsCount: provider.maxIpsCount } = proxyTrust(config.http.trustedProxyHops));
     attachProviderEvents(provider, deps.log, deps.audit);
     deps.extend?.(provider);
     const metadata = await snapshotMetadata(provider, config.issuer, metadataMaxAge(config.keys)).catch((err: unknown) => {

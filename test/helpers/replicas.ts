@@ -90,7 +90,7 @@ export async function startReplicas(settings: string, extraEnv: Record<string, s
     REDIS_URL,
     REDIS_KEY_PREFIX: freshRedisKeyPrefix(),
     KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64'),
-    TRUST_PROXY: 'true',
+    TRUSTED_PROXY_HOPS: '1',
     GATEHOUSE_CONFIG: configFile,
     LOG_LEVEL: 'warn',
     DATA_DIR: join(work, 'cli'),

@@ -69,7 +69,7 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
     ...overrides,
     rateLimits: { ...GENEROUS_RATE_LIMITS, ...overrides.rateLimits },
     issuer: `http://${options.issuerHost ?? '127.0.0.1'}:${port}`,
-    http: { host: '127.0.0.1', port, trustProxy: false, ...overrides.http },
+    http: { host: '127.0.0.1', port, trustedProxyHops: 0, ...overrides.http },
     storage: {
       dataDir,
       databaseUrl: database?.url ?? '',

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
+import type { ConfigOverrides } from '../../src/config/schema.js';
 import { relyingParty } from '../../src/accounts/webauthn.js';
 import { configProblems } from '../helpers/config-problems.js';
 
@@ -8,17 +12,59 @@ describe('configuration', () => {
   it('loads the documented defaults', () => {
     const config = loadConfig({});
     expect(config.issuer).toBe('http://localhost:3000');
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 3000, trustProxy: false });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 3000, trustedProxyHops: 0 });
     expect(config.passwords.argon2).toEqual({ memoryKiB: 19456, timeCost: 2, parallelism: 1 });
     expect(config.storage.databaseUrl).toBe('');
   });
 
   it('takes environment variables over the file', () => {
-    const config = loadConfig({ ISSUER: 'https://id.example.com', PORT: '8443', DATABASE_URL: 'postgres://db/gh', TRUST_PROXY: 'true' });
+    const config = loadConfig({ ISSUER: 'https://id.example.com', PORT: '8443', DATABASE_URL: 'postgres://db/gh', TRUSTED_PROXY_HOPS: '2' });
     expect(config.issuer).toBe('https://id.example.com');
     expect(config.http.port).toBe(8443);
-    expect(config.http.trustProxy).toBe(true);
+    expect(config.http.trustedProxyHops).toBe(2);
     expect(config.storage.databaseUrl).toBe('postgres://db/gh');
+  });
+
+  it('takes the trusted proxy hops as a whole number from 0 to 10', () => {
+    expect(loadConfig({ TRUSTED_PROXY_HOPS: '0' }).http.trustedProxyHops).toBe(0);
+    expect(loadConfig({}, { http: { trustedProxyHops: 10 } }).http.trustedProxyHops).toBe(10);
+    expect(problemsOf({ TRUSTED_PROXY_HOPS: 'true' })).toEqual(['TRUSTED_PROXY_HOPS: must be a whole number']);
+    expect(problemsOf({ TRUSTED_PROXY_HOPS: '-1' })).toEqual(['TRUSTED_PROXY_HOPS: must be a whole number']);
+    expect(problemsOf({ TRUSTED_PROXY_HOPS: '11' })).toEqual(['http.trustedProxyHops: must be at most 10 (count only the proxies in front that append to X-Forwarded-For)']);
+  });
+
+  it('reads the deprecated TRUST_PROXY as 1 or 0 hops, with a warning, and refuses it when it contradicts TRUSTED_PROXY_HOPS', () => {
+    const read = (env: Record<string, string>, overrides: ConfigOverrides = {}) => {
+      const warnings: string[] = [];
+      const { trustedProxyHops } = loadConfig(env, overrides, (w) => warnings.push(w)).http;
+      return { trustedProxyHops, warnings };
+    };
+    const deprecated = /^TRUST_PROXY \(http\.trustProxy\) is deprecated/;
+    expect(read({ TRUST_PROXY: 'true' })).toEqual({ trustedProxyHops: 1, warnings: [expect.stringMatching(deprecated)] });
+    expect(read({ TRUST_PROXY: 'false' })).toEqual({ trustedProxyHops: 0, warnings: [expect.stringMatching(deprecated)] });
+    expect(read({})).toEqual({ trustedProxyHops: 0, warnings: [] });
+    // Both say there is a proxy: the hop count wins, still with a warning.
+    expect(read({ TRUST_PROXY: 'true', TRUSTED_PROXY_HOPS: '2' })).toEqual({ trustedProxyHops: 2, warnings: [expect.stringMatching(deprecated)] });
+    expect(read({ TRUST_PROXY: '0' }, { http: { trustedProxyHops: 0 } }).trustedProxyHops).toBe(0);
+    expect(problemsOf({ TRUST_PROXY: 'true', TRUSTED_PROXY_HOPS: '0' })).toEqual([
+      'http.trustProxy: TRUST_PROXY=true contradicts TRUSTED_PROXY_HOPS=0 (http.trustedProxyHops); remove TRUST_PROXY, which TRUSTED_PROXY_HOPS replaces',
+    ]);
+    expect(problemsOf({ TRUST_PROXY: 'false', TRUSTED_PROXY_HOPS: '1' })).toHaveLength(1);
+    expect(problemsOf({ TRUST_PROXY: 'yes' })).toEqual(['TRUST_PROXY: must be true or false']);
+  });
+
+  it('reads a deprecated http.trustProxy in a settings file like TRUST_PROXY', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-config-'));
+    try {
+      const file = join(dir, 'settings.yaml');
+      writeFileSync(file, 'http:\n  trustProxy: true\n');
+      expect(loadConfig({ GATEHOUSE_CONFIG: file }).http.trustedProxyHops).toBe(1);
+      expect(problemsOf({ GATEHOUSE_CONFIG: file, TRUSTED_PROXY_HOPS: '0' })).toHaveLength(1);
+      writeFileSync(file, 'http:\n  trustProxy: 1\n');
+      expect(problemsOf({ GATEHOUSE_CONFIG: file })).toEqual(['http.trustProxy: must be true or false (deprecated: set http.trustedProxyHops instead)']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports every bad key on its own line', () => {

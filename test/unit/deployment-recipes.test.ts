@@ -56,6 +56,24 @@ describe('Helm chart', () => {
     }
   });
 
+  test('sets TRUSTED_PROXY_HOPS from trustedProxyHops, 1 for its ingress, bounded alike by values.schema.json and Gatehouse', () => {
+    expect(values.trustedProxyHops).toBe(1);
+    const helpers = templates.find((t) => t.name === '_helpers.tpl')?.text ?? '';
+    expect(helpers).toMatch(/- name: TRUSTED_PROXY_HOPS\n\s+value: \{\{ \.Values\.trustedProxyHops \| quote \}\}\n/);
+    // The deprecated boolean is gone: set beside the hops it would only add a warning or a contradiction.
+    expect(templates.filter((t) => /\bTRUST_PROXY\b/.test(t.text)).map((t) => t.name)).toEqual([]);
+    type Bounds = { type: string; minimum: number; maximum: number };
+    const schema = JSON.parse(read(join(chartDir, 'values.schema.json'))) as { properties: Record<string, Bounds>; required: string[] };
+    expect(Object.keys(schema.properties).filter((key) => !hasPath(values, [key]))).toEqual([]);
+    const bounds = schema.properties.trustedProxyHops;
+    expect(bounds).toMatchObject({ type: 'integer', minimum: 0 });
+    expect(schema.required).toContain('trustedProxyHops');
+    // The rendered value boots, and the schema lets through exactly what Gatehouse accepts.
+    expect(loadConfig({ TRUSTED_PROXY_HOPS: String(values.trustedProxyHops) }).http.trustedProxyHops).toBe(1);
+    expect(loadConfig({ TRUSTED_PROXY_HOPS: String(bounds?.maximum) }).http.trustedProxyHops).toBe(bounds?.maximum);
+    expect(() => loadConfig({ TRUSTED_PROXY_HOPS: String((bounds?.maximum ?? 0) + 1) })).toThrow(ConfigError);
+  });
+
   test('every value in values.yaml is documented by a comment', () => {
     const lines = read(join(chartDir, 'values.yaml')).split('\n');
     const undocumented = lines

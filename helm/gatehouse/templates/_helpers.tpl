@@ -35,8 +35,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   value: {{ required "issuer is required (the public https URL)" .Values.issuer | quote }}
 - name: GATEHOUSE_CONFIG
   value: /etc/gatehouse/config.yaml
-- name: TRUST_PROXY
-  value: "true"
+- name: TRUSTED_PROXY_HOPS
+  value: {{ .Values.trustedProxyHops | quote }}
 - name: SHUTDOWN_GRACE_SECONDS
   value: {{ .Values.shutdownGraceSeconds | quote }}
 - name: METRICS_ENABLED

@@ -83,3 +83,38 @@ describe('npm start with a data directory the embedded database cannot serve', (
     }
   }, 120_000);
 });
+
+/** What deployments set before TRUSTED_PROXY_HOPS (docs/decisions.md, "TRUST_PROXY still boots"). */
+describe('npm start with the deprecated TRUST_PROXY', () => {
+  let root: string;
+  beforeAll(async () => {
+    await ensureBuilt();
+    root = mkdtempSync(join(tmpdir(), 'gh-boot-'));
+  }, 120_000);
+  afterAll(() => { rmSync(root, { recursive: true, force: true }); });
+
+  it('boots with TRUST_PROXY=true, logging once that it is deprecated and read as one hop', async () => {
+    const port = await freePort();
+    const server = await startBuiltServer({ DATA_DIR: join(root, 'data'), PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn', TRUST_PROXY: 'true' });
+    try {
+      const warnings = server.output().split('\n').filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: number; msg: string })
+        .filter((entry) => entry.msg.includes('TRUST_PROXY'));
+      expect(warnings).toEqual([expect.objectContaining({ level: 40, msg: expect.stringMatching(/^TRUST_PROXY \(http\.trustProxy\) is deprecated and read as TRUSTED_PROXY_HOPS=1: /) })]);
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    }
+  }, 120_000);
+
+  it('stops with one line when TRUSTED_PROXY_HOPS contradicts it', async () => {
+    const port = await freePort();
+    const failure = await startBuiltServer({ DATA_DIR: join(root, 'other'), PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, TRUST_PROXY: 'true', TRUSTED_PROXY_HOPS: '0' })
+      .then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error)));
+    expect(failure?.split('\n').filter(Boolean)).toEqual([
+      'server exited early:',
+      'gatehouse: invalid configuration:',
+      '  http.trustProxy: TRUST_PROXY=true contradicts TRUSTED_PROXY_HOPS=0 (http.trustedProxyHops); remove TRUST_PROXY, which TRUSTED_PROXY_HOPS replaces',
+    ]);
+  }, 60_000);
+});

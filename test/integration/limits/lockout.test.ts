@@ -17,7 +17,7 @@ describe.each(BACKENDS)('lockout: account-wide waits, trusted addresses, admin u
   let call: ApiCall;
   beforeAll(async () => {
     server = await startTestServer(backend, {
-      http: { trustProxy: true },
+      http: { trustedProxyHops: 1 },
       lockout: { freeFailures: 2, accountFreeFailures: 3, baseDelaySeconds: 60, maxDelaySeconds: 900, trustedIpDays: 30 },
     });
     rp = await buildRp(server);
@@ -123,7 +123,7 @@ describe.each(BACKENDS)('lockout back-off (%s)', (backend) => {
   let rp: TestRp;
   beforeAll(async () => {
     server = await startTestServer(backend, {
-      http: { trustProxy: true },
+      http: { trustedProxyHops: 1 },
       // One-second steps so the test can wait them out.
       lockout: { freeFailures: 2, accountFreeFailures: 100, baseDelaySeconds: 1, maxDelaySeconds: 8 },
     });

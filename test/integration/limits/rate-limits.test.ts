@@ -5,7 +5,7 @@ import { BOOT_TIMEOUT, UserAgent, buildRp, errorCode, openAuthorization, submitL
 import { discoverRp } from '../../helpers/rp.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { counterValue } from '../../../src/observability/metrics.js';
-import { eventsOf, from, randomIp } from './support.js';
+import { eventsOf, from, randomIp, refusedAfter, rotating, signInStatuses } from './support.js';
 import { json, openLogin } from '../webauthn/support.js';
 
 const PER_IP = 3;
@@ -18,7 +18,7 @@ describe.each(BACKENDS)('rate limits (%s)', (backend) => {
   let rp: TestRp;
   beforeAll(async () => {
     server = await startTestServer(backend, {
-      http: { trustProxy: true },
+      http: { trustedProxyHops: 1 },
       rateLimits: {
         signInIp: { points: PER_IP, durationSeconds: 600 },
         signInAccount: { points: PER_ACCOUNT, durationSeconds: 600 },
@@ -58,6 +58,18 @@ describe.each(BACKENDS)('rate limits (%s)', (backend) => {
 
     // The same user from another address signs in.
     expect((await submitLogin(ua, page, user.email, user.password, from(randomIp()))).status).toBe(303);
+  });
+
+  it('counts sign-ins against the last X-Forwarded-For entry, the one the trusted proxy added, whatever the client writes in front (1 hop)', async () => {
+    const { ua, page } = await loginPage();
+    const client = randomIp();
+    // The client writes a new address per request; the one proxy appends the address it saw.
+    const forged = rotating(PER_IP + 1, (n) => `198.51.100.${n}, ${client}`);
+    expect(await signInStatuses(ua, page, forged)).toEqual(refusedAfter(PER_IP));
+    const audited = (await eventsOf(server, 'ratelimit.exceeded')).filter((e) => e.ip === client);
+    expect(audited).toHaveLength(1);
+    // The limited address written in front of another one counts for the other one.
+    expect(await signInStatuses(ua, page, [`${client}, ${randomIp()}`])).toEqual([401]);
   });
 
   it('shows the 429 page in the language the browser asks for', async () => {

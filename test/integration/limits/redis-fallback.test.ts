@@ -17,7 +17,7 @@ describe.each(BACKENDS)('limits while Redis is unavailable (%s, throwaway redis-
   beforeAll(async () => {
     redis = await startThrowawayRedis(await freePort());
     server = await startTestServer(backend, {
-      http: { trustProxy: true },
+      http: { trustedProxyHops: 1 },
       storage: { redisUrl: redis.url },
       rateLimits: { signInIp: { points: PER_IP, durationSeconds: 600 } },
     });

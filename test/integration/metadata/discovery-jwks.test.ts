@@ -202,7 +202,7 @@ describe.each(BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (backe
 
 describe.each(BACKENDS)('discovery and JWKS behind a trusted proxy (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend, { http: { trustProxy: true } }); });
+  beforeAll(async () => { server = await startTestServer(backend, { http: { trustedProxyHops: 1 } }); });
   afterAll(async () => { await server?.close(); });
 
   it('replays the issuer\'s bytes for the issuer\'s forwarded host and scheme', async () => {

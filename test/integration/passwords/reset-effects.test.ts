@@ -25,7 +25,7 @@ describe.each(BACKENDS)('password reset effects (%s)', (backend) => {
     receiver = await startLogoutReceiver();
     server = await startTestServer(backend, {
       mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
-      http: { trustProxy: true },
+      http: { trustedProxyHops: 1 },
       lockout: { freeFailures: 2, accountFreeFailures: 2, baseDelaySeconds: 600, maxDelaySeconds: 900 },
       rateLimits: { passwordResetEmail: { points: 2, durationSeconds: 3600 }, passwordResetIp: { points: 4, durationSeconds: 3600 } },
     });

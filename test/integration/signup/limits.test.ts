@@ -20,7 +20,7 @@ describe.each(BACKENDS)('sign-up rate limits (%s)', (backend) => {
     server = await startTestServer(backend, {
       signUp: SIGN_UP,
       mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
-      http: { trustProxy: true },
+      http: { trustedProxyHops: 1 },
       rateLimits: { registrationIp: { points: 2, durationSeconds: ONE_HOUR }, accountMail: { points: 1, durationSeconds: ONE_HOUR } },
     });
     rp = await buildRp(server);
