@@ -27,6 +27,11 @@ export interface ResetRequest {
   email: string;
   interactionUid?: string | null;
   origin: RequestOrigin;
+  /**
+   * The address's silent cap is reached (rateLimits.passwordResetEmailCap): no link, and so no
+   * mail, but the same work and the same answer as any other request.
+   */
+  capped?: boolean;
 }
 
 /** A link to mail: only when an active account uses the address. */
@@ -72,7 +77,7 @@ export function createPasswordReset(deps: {
   return {
     async request(input: ResetRequest): Promise<IssuedResetLink | undefined> {
       const user = input.email.length <= 320 ? await storage.users.findByEmail(input.email) : null;
-      const active = user && !user.disabledAt ? user : undefined;
+      const active = user && !user.disabledAt && !input.capped ? user : undefined;
       const interaction = input.interactionUid && INTERACTION_UID.test(input.interactionUid) ? input.interactionUid : undefined;
       const token = await storage.transaction(async (tx) => {
         const issued = active
@@ -84,7 +89,7 @@ export function createPasswordReset(deps: {
         // The typed address is never recorded (people type passwords into email fields).
         await audit.within(tx).record('password.reset_requested', {
           subjectId: user?.id ?? null,
-          details: { outcome: active ? 'mailed' : user ? 'disabled' : 'unknown_account' },
+          details: { outcome: input.capped ? 'capped' : active ? 'mailed' : user ? 'disabled' : 'unknown_account' },
         }, input.origin);
         return issued;
       });

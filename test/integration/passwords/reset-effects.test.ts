@@ -27,7 +27,7 @@ describe.each(BACKENDS)('password reset effects (%s)', (backend) => {
       mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
       http: { trustProxy: true },
       lockout: { freeFailures: 2, accountFreeFailures: 2, baseDelaySeconds: 600, maxDelaySeconds: 900 },
-      rateLimits: { passwordResetEmail: { points: 2, durationSeconds: 3600 }, passwordResetIp: { points: 4, durationSeconds: 3600 } },
+      rateLimits: { passwordResetEmailIp: { points: 2, durationSeconds: 3600 }, passwordResetIp: { points: 4, durationSeconds: 3600 } },
     });
     rp = await buildRp(server, { firstParty: true, backchannelLogoutUri: receiver.uri, backchannelLogoutSessionRequired: true });
   }, BOOT_TIMEOUT);
