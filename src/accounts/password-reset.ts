@@ -1,7 +1,7 @@
 import type { Storage } from '../storage/storage.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
-import { accountLinks } from './account-links.js';
+import { accountLinks, NOBODY } from './account-links.js';
 import type { PasswordHasher } from './passwords.js';
 import type { PasswordPolicy, PasswordProblem } from './password-policy.js';
 import type { SessionsEnded } from './user-sessions.js';
@@ -9,8 +9,6 @@ import type { Lockout } from '../security/lockout.js';
 import type { EndedSession } from '../storage/oidc-payload.repository.js';
 
 const PURPOSE = 'reset-password';
-/** No user has this id: the unknown-address path deletes "its" links to cost what the known path costs. */
-const NOBODY = '00000000-0000-0000-0000-000000000000';
 /** An oidc-provider interaction uid, carried so the user can go back to the sign-in they left. */
 const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
 
