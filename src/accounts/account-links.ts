@@ -20,6 +20,12 @@ export function isWellFormedLinkToken(token: unknown): token is string {
 }
 
 /**
+ * No user has this id. A path that issues no link (an unknown address, a taken one) revokes
+ * "its" links instead, to do the same kind of database work as the path that issues one.
+ */
+export const NOBODY = '00000000-0000-0000-0000-000000000000';
+
+/**
  * Single-use, expiring links for mail (verification, password reset). Issuing one retires the
  * user's earlier links of that purpose; using one is atomic. Both take the transaction's
  * repositories so the link and the change it belongs to commit together.

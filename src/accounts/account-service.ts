@@ -16,6 +16,8 @@ export type PasswordSignIn =
 export type PasswordChange =
   | { ok: true }
   | { ok: false; reason: 'wrong-current-password' }
+  /** The sign-in lockout is running for the account from this address (or for the whole account). */
+  | { ok: false; reason: 'throttled'; retryAfterSeconds: number }
   /** The new password breaks a rule; `problem` says which, as a catalogue message for the page. */
   | { ok: false; reason: 'weak-password'; problem: PasswordProblem };
 
@@ -31,6 +33,31 @@ export function createAccountService(deps: {
 }) {
   const { users, passwords, lockout, audit } = deps;
 
+  type GuardedCheck = { outcome: 'valid' | 'invalid' } | { outcome: 'throttled'; retryAfterSeconds: number };
+
+  /**
+   * A password check behind the lockout (docs/abuse-protection.md, "Lockout"), the one the
+   * sign-in page and the password change on /account share: during a wait nothing is
+   * verified; a failure counts and may start a wait (audited); a success forgets the failures.
+   * `account` is the lockout's key: the typed email at sign-in, the account's email on /account.
+   */
+  async function checkBehindLockout(account: string, subjectId: string | null, origin: RequestOrigin, verify: () => Promise<boolean>): Promise<GuardedCheck> {
+    const ip = origin.ip ?? '';
+    const wait = await lockout.check('password', account, ip);
+    if (wait) return { outcome: 'throttled', retryAfterSeconds: wait.retryAfterSeconds };
+    if (await verify()) {
+      await lockout.recordSuccess('password', account, ip);
+      return { outcome: 'valid' };
+    }
+    const started = await lockout.recordFailure('password', account, ip);
+    if (started) {
+      await audit.record('signin.locked_out', {
+        subjectId, details: { factor: 'password', scope: started.scope, waitSeconds: started.retryAfterSeconds },
+      }, origin);
+    }
+    return { outcome: 'invalid' };
+  }
+
   return {
     /**
      * Every attempt is a security event; a failure records its reason and the account when
@@ -38,31 +65,27 @@ export function createAccountService(deps: {
      */
     async signInWithPassword(email: string, password: string, origin: RequestOrigin = {}): Promise<PasswordSignIn> {
       const user = await users.findByEmail(email);
-      const ip = origin.ip ?? '';
       const failed = (detail: string) => audit.record('signin.password.failed', { subjectId: user?.id ?? null, details: { reason: detail } }, origin);
       // Keyed by the typed email, not the account: an unknown address waits exactly like a known one.
-      const wait = await lockout.check('password', email, ip);
-      if (wait) {
-        await failed('locked_out');
-        return { ok: false, reason: 'throttled', retryAfterSeconds: wait.retryAfterSeconds };
-      }
       // Always one argon2 verification, also for unknown or disabled accounts.
-      const hash = user && !user.disabledAt ? await users.passwordHash(user.id) : null;
-      const valid = await passwords.verify(hash, password);
-      if (!user || user.disabledAt || !valid) {
-        const started = await lockout.recordFailure('password', email, ip);
-        if (started) {
-          await audit.record('signin.locked_out', {
-            subjectId: user?.id ?? null, details: { factor: 'password', scope: started.scope, waitSeconds: started.retryAfterSeconds },
-          }, origin);
-        }
+      const stored: { hash: string | null } = { hash: null };
+      const checked = await checkBehindLockout(email, user?.id ?? null, origin, async () => {
+        stored.hash = user && !user.disabledAt ? await users.passwordHash(user.id) : null;
+        const valid = await passwords.verify(stored.hash, password);
+        return Boolean(user && !user.disabledAt && valid);
+      });
+      if (checked.outcome === 'throttled') {
+        await failed('locked_out');
+        return { ok: false, reason: 'throttled', retryAfterSeconds: checked.retryAfterSeconds };
+      }
+      if (checked.outcome === 'invalid' || !user) {
         await failed(!user ? 'unknown_account' : user.disabledAt ? 'disabled' : 'wrong_password');
         return { ok: false, reason: 'invalid-credentials' };
       }
-      await lockout.recordSuccess('password', email, ip);
       // The password is known now: an imported hash (bcrypt, PBKDF2, scrypt, argon2i) or argon2id of
       // older parameters becomes argon2id of the current ones (docs/import.md). Hashed before the
       // transaction opens: argon2 takes tens of milliseconds a connection should not be held for.
+      const { hash } = stored;
       const rehashed = hash && passwords.needsRehash(hash) ? await passwords.hash(password) : null;
       await deps.transaction(async (tx) => {
         if (rehashed) await tx.users.setPasswordHash(user.id, rehashed);
@@ -74,13 +97,22 @@ export function createAccountService(deps: {
 
     /**
      * The user's own password change (they typed the current one): the new hash and its
-     * 'password.changed' event commit together. Not throttled here: the caller already holds
-     * a signed-in session, and a wrong current password changes nothing.
+     * 'password.changed' event commit together. The current password is checked behind the
+     * same lockout as sign-in (keyed by the account's email): a stolen session must not be a
+     * place to guess it without limit (issue 14, finding 4).
      */
     async changePassword(userId: string, current: string, next: string, origin: RequestOrigin = {}): Promise<PasswordChange> {
-      if (!(await passwords.verify(await users.passwordHash(userId), current))) return { ok: false, reason: 'wrong-current-password' };
       const user = await users.findById(userId);
-      const problem = await deps.policy.problem(next, { email: user?.email ?? '' });
+      if (!user) return { ok: false, reason: 'wrong-current-password' };
+      const checked = await checkBehindLockout(user.email, user.id, origin, async () => passwords.verify(await users.passwordHash(userId), current));
+      if (checked.outcome !== 'valid') {
+        const reason = checked.outcome === 'throttled' ? 'locked_out' : 'wrong_password';
+        await audit.record('password.change_failed', { actorId: userId, subjectId: userId, details: { reason } }, origin);
+        return checked.outcome === 'throttled'
+          ? { ok: false, reason: 'throttled', retryAfterSeconds: checked.retryAfterSeconds }
+          : { ok: false, reason: 'wrong-current-password' };
+      }
+      const problem = await deps.policy.problem(next, { email: user.email });
       if (problem) return { ok: false, reason: 'weak-password', problem };
       const hash = await passwords.hash(next);
       await deps.transaction(async (tx) => {

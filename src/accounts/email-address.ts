@@ -3,7 +3,7 @@ import type { AccountLinkPurpose } from '../storage/entities/account-link.entity
 import type { Storage } from '../storage/storage.js';
 import { DuplicateEmailError, normalizeEmail } from '../storage/users.repository.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
-import { accountLinks } from './account-links.js';
+import { accountLinks, NOBODY } from './account-links.js';
 import { isAllowedDomain, type SignUpSettings } from './sign-up.js';
 import { checkEmail, UserInputError } from './user-admin.js';
 
@@ -14,8 +14,14 @@ export type EmailVerification =
   | { ok: false; reason: 'invalid-link' };
 
 export type EmailChangeRequest =
-  | { ok: true; user: UserRow; newEmail: string; token: string }
-  /** The same refusal for an address of another account and for the user's own: it names nobody. */
+  /** A link for the new address. */
+  | { ok: true; kind: 'link'; user: UserRow; newEmail: string; token: string }
+  /**
+   * Another account has the address: nothing is issued, and its owner gets a notice instead. The
+   * caller answers exactly as for 'link' (issue 14, finding 6: no telling who has an account).
+   */
+  | { ok: true; kind: 'taken'; user: UserRow; newEmail: string; owner: UserRow }
+  /** The account's own address (or the account is gone): nothing to change. */
   | { ok: false; reason: 'address-unavailable' };
 
 export type EmailChange =
@@ -78,8 +84,10 @@ export function createEmailAddressService(deps: {
 
     /**
      * Starts a change of address: checks the new one and issues a link for it. Nothing about the
-     * account changes yet. Throws UserInputError for an address that is not one or whose domain
-     * may not be used (signUp.allowedEmailDomains).
+     * account changes yet. An address another account has gets no link; both paths do the same
+     * kind of work (one write to account_links, one event) so their timing does not tell them
+     * apart. Throws UserInputError for an address that is not one or whose domain may not be
+     * used (signUp.allowedEmailDomains).
      */
     async requestChange(userId: string, newEmail: string, origin: RequestOrigin = {}): Promise<EmailChangeRequest> {
       const email = checkEmail(newEmail);
@@ -87,10 +95,17 @@ export function createEmailAddressService(deps: {
       return storage.transaction(async (tx) => {
         const user = await tx.users.findById(userId);
         const holder = await tx.users.findByEmail(email);
-        if (!user || holder) return { ok: false, reason: 'address-unavailable' };
+        if (!user || holder?.id === userId) return { ok: false, reason: 'address-unavailable' };
+        if (holder) {
+          await tx.accountLinks.revoke(NOBODY, 'change-email');
+          // The requester's own event, as for a free address (their account page lists it); the
+          // outcome is for admins.
+          await audit.within(tx).record('email.change_requested', { actorId: userId, subjectId: userId, details: { outcome: 'address_taken' } }, origin);
+          return { ok: true, kind: 'taken', user, newEmail: email, owner: holder };
+        }
         const token = await accountLinks.issue(tx, { userId, purpose: 'change-email', ttlSeconds, data: { email } });
-        await audit.within(tx).record('email.change_requested', { actorId: userId, subjectId: userId }, origin);
-        return { ok: true, user, newEmail: email, token };
+        await audit.within(tx).record('email.change_requested', { actorId: userId, subjectId: userId, details: { outcome: 'link_sent' } }, origin);
+        return { ok: true, kind: 'link', user, newEmail: email, token };
       });
     },
 

@@ -1,7 +1,7 @@
 import type { Storage } from '../storage/storage.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
-import { accountLinks } from './account-links.js';
+import { accountLinks, NOBODY } from './account-links.js';
 import type { PasswordHasher } from './passwords.js';
 import type { PasswordPolicy, PasswordProblem } from './password-policy.js';
 import type { SessionsEnded } from './user-sessions.js';
@@ -9,8 +9,6 @@ import type { Lockout } from '../security/lockout.js';
 import type { EndedSession } from '../storage/oidc-payload.repository.js';
 
 const PURPOSE = 'reset-password';
-/** No user has this id: the unknown-address path deletes "its" links to cost what the known path costs. */
-const NOBODY = '00000000-0000-0000-0000-000000000000';
 /** An oidc-provider interaction uid, carried so the user can go back to the sign-in they left. */
 const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -27,6 +25,11 @@ export interface ResetRequest {
   email: string;
   interactionUid?: string | null;
   origin: RequestOrigin;
+  /**
+   * The address's silent cap is reached (rateLimits.passwordResetEmailCap): no link, and so no
+   * mail, but the same work and the same answer as any other request.
+   */
+  capped?: boolean;
 }
 
 /** A link to mail: only when an active account uses the address. */
@@ -72,7 +75,7 @@ export function createPasswordReset(deps: {
   return {
     async request(input: ResetRequest): Promise<IssuedResetLink | undefined> {
       const user = input.email.length <= 320 ? await storage.users.findByEmail(input.email) : null;
-      const active = user && !user.disabledAt ? user : undefined;
+      const active = user && !user.disabledAt && !input.capped ? user : undefined;
       const interaction = input.interactionUid && INTERACTION_UID.test(input.interactionUid) ? input.interactionUid : undefined;
       const token = await storage.transaction(async (tx) => {
         const issued = active
@@ -84,7 +87,7 @@ export function createPasswordReset(deps: {
         // The typed address is never recorded (people type passwords into email fields).
         await audit.within(tx).record('password.reset_requested', {
           subjectId: user?.id ?? null,
-          details: { outcome: active ? 'mailed' : user ? 'disabled' : 'unknown_account' },
+          details: { outcome: input.capped ? 'capped' : active ? 'mailed' : user ? 'disabled' : 'unknown_account' },
         }, input.origin);
         return issued;
       });

@@ -8,6 +8,9 @@ export interface SessionView extends SessionSummary {
   device: DeviceDescription;
 }
 
+/** Why the other sessions of a user ended, as the 'session.ended' event records it. */
+export type OthersEndedReason = 'others-ended-by-user' | 'password-changed' | 'factor-changed';
+
 /** Told about sessions once their end has committed (back-channel logout, src/oidc/backchannel-logout.ts). */
 export type SessionsEnded = (sessions: EndedSession[]) => void;
 
@@ -48,9 +51,14 @@ export function createUserSessions(deps: { storage: Storage; audit: AuditLog; se
       return gone.length > 0;
     },
 
-    /** Ends every session but the one asking; returns how many ended. */
-    async endOthers(userId: string, keepUid: string, origin: RequestOrigin): Promise<number> {
-      return (await ended(userId, origin, 'others-ended-by-user', (tx) => tx.oidc.endOtherSessions(userId, keepUid))).length;
+    /**
+     * Ends every session but the one asking, with the grants made in them and every token
+     * issued under those (refresh tokens included); returns how many ended. `reason` says what
+     * asked: the sessions list, or "sign out my other devices" with a changed password or
+     * factor (ASVS 5.0 V7.4.3).
+     */
+    async endOthers(userId: string, keepUid: string, origin: RequestOrigin, reason: OthersEndedReason = 'others-ended-by-user'): Promise<number> {
+      return (await ended(userId, origin, reason, (tx) => tx.oidc.endOtherSessions(userId, keepUid))).length;
     },
 
     /** Every session, grant and token of the user, this browser's included. */

@@ -5,6 +5,7 @@ import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';
 import { requestTranslator } from '../http/localize.js';
 import { requireSameOrigin } from '../security/csrf.js';
+import { passwordAttempts } from '../security/password-attempts.js';
 import { lockedOutMessage } from '../i18n/duration.js';
 import { passwordLength } from '../accounts/password-policy.js';
 import { formField, interactionOrigin, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
@@ -74,10 +75,10 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       ctx.status = 400;
       return renderLogin(deps, ctx, { email, error: 'login.missingFields' });
     }
-    await deps.limits.consume(ctx, 'signInIp');
-    await deps.limits.consume(ctx, 'signInAccount', email);
+    await passwordAttempts.admit(deps.limits, ctx, email);
     const result = await deps.accounts.signInWithPassword(email, password, interactionOrigin(ctx));
     if (!result.ok) {
+      if (result.reason === 'invalid-credentials') await passwordAttempts.failed(deps.limits, ctx);
       ctx.status = result.reason === 'throttled' ? 429 : 401;
       if (result.reason === 'throttled') ctx.set('Retry-After', String(result.retryAfterSeconds));
       const error = result.reason === 'throttled'

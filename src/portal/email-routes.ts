@@ -9,7 +9,8 @@ import { accountOrigin } from './account-client.js';
 /**
  * Change of address from /account: needs a recent sign-in; the link goes to the new address,
  * and the account changes only when it is used (src/self-service/email-links.ts), after which
- * the old address gets a notice.
+ * the old address gets a notice. An address another account has gets a notice for its owner
+ * instead of a link, behind the same answer.
  */
 export function addEmailRoutes(router: Router, deps: PortalDeps, sensitive: Middleware[]): void {
   const { selfService, views } = deps;
@@ -33,9 +34,13 @@ export function addEmailRoutes(router: Router, deps: PortalDeps, sensitive: Midd
       if (!(error instanceof UserInputError)) throw error;
       return refuse(error.field === 'email-domain' ? 'email-change.errors.emailDomain' : 'email-change.errors.email');
     }
-    // One message for the user's own address and another account's: it names nobody.
+    // Only the user's own address is refused: that tells them nothing they do not know.
     if (!requested.ok) return refuse('email-change.errors.unavailable');
+    // A free address and another account's get the same page (issue 14, finding 6), and the same
+    // per-recipient mail limit; only the mail differs: the link, or a notice to the owner.
     await render(ctx, 'email-change-sent', 'email-change.sent.title', { newEmail: requested.newEmail }, 200);
-    selfService.mail.confirmNewAddress(requested.newEmail, requested.token, i18n);
+    if (!(await selfService.limits.allows(ctx, 'accountMail', requested.newEmail))) return;
+    if (requested.kind === 'link') selfService.mail.confirmNewAddress(requested.newEmail, requested.token, i18n);
+    else selfService.mail.changeToTakenAddress(requested.owner.email, i18n);
   });
 }

@@ -14,6 +14,9 @@ import type { Translator } from '../i18n/translator.js';
 import { RECOVERY_CODE_COUNT } from '../accounts/recovery-codes.js';
 import { addEmailRoutes } from './email-routes.js';
 import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
+import { signOutOthersIfAsked } from './sign-out-others.js';
+import { passwordAttempts } from '../security/password-attempts.js';
+import { lockedOutMessage } from '../i18n/duration.js';
 
 const pendingBinding = (sid: string) => `account:${sid}`;
 
@@ -88,15 +91,24 @@ export function createPortalRouter(deps: PortalDeps): Router {
     renderPage(ctx, { notice: typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined }));
 
   router.post('/password', ...change, async (ctx: WithPortalContext) => {
-    const { userId } = ctx.state.portal;
+    const { userId, email } = ctx.state.portal;
     const current = formField(ctx, 'current_password');
     const next = formField(ctx, 'new_password');
+    // The current password is a password check like sign-in's, in the same budgets (issue 14, finding 4).
+    await passwordAttempts.admit(deps.selfService.limits, ctx, email);
     const changed = await deps.accounts.changePassword(userId, current, next, accountOrigin(ctx));
     if (!changed.ok) {
       const { i18n } = ctx.state;
+      if (changed.reason === 'throttled') {
+        // The sign-in page's answer to a lockout wait: 429, Retry-After, and the same sentence.
+        ctx.set('Retry-After', String(changed.retryAfterSeconds));
+        return renderPage(ctx, { error: lockedOutMessage(i18n, changed.retryAfterSeconds), status: 429 });
+      }
+      if (changed.reason === 'wrong-current-password') await passwordAttempts.failed(deps.selfService.limits, ctx);
       const error = changed.reason === 'weak-password' ? i18n.t(changed.problem.key, changed.problem.params) : i18n.t('account.password.wrongCurrent');
       return renderPage(ctx, { error, status: 400 });
     }
+    await signOutOthersIfAsked(deps, ctx, 'password-changed');
     ctx.status = 303;
     ctx.redirect('/account?done=password');
   });
@@ -126,6 +138,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       });
       return;
     }
+    await signOutOthersIfAsked(deps, ctx, 'factor-changed');
     // A user without recovery codes gets them with the app, in the same transaction.
     if (enrolled.recoveryCodes.length > 0) return renderRecoveryCodes(ctx, enrolled.recoveryCodes);
     ctx.status = 303;
@@ -134,6 +147,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
 
   router.post('/totp/remove', ...sensitive, async (ctx: WithPortalContext) => {
     await deps.secondFactors.removeTotp(ctx.state.portal.userId, accountOrigin(ctx));
+    await signOutOthersIfAsked(deps, ctx, 'factor-changed');
     ctx.status = 303;
     ctx.redirect('/account?done=totp-removed');
   });
@@ -143,8 +157,11 @@ export function createPortalRouter(deps: PortalDeps): Router {
     ctx.body = await deps.views.render('account/recovery-codes', { title: ctx.state.i18n.t('account.recovery.title'), i18n: ctx.state.i18n, codes });
   }
 
-  router.post('/recovery-codes', ...sensitive, async (ctx: WithPortalContext) =>
-    renderRecoveryCodes(ctx, await deps.secondFactors.regenerateRecoveryCodes(ctx.state.portal.userId, accountOrigin(ctx))));
+  router.post('/recovery-codes', ...sensitive, async (ctx: WithPortalContext) => {
+    const codes = await deps.secondFactors.regenerateRecoveryCodes(ctx.state.portal.userId, accountOrigin(ctx));
+    await signOutOthersIfAsked(deps, ctx, 'factor-changed');
+    return renderRecoveryCodes(ctx, codes);
+  });
   addWebAuthnRoutes(router, deps, { sessions, form, checkCsrf });
   addEmailRoutes(router, deps, sensitive);
   addSessionRoutes(router, deps, { sessions, change });

@@ -10,6 +10,7 @@ import { presentedCsrfToken, requireJsonFromOrigin } from '../security/csrf.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import type { PortalSessions } from './session.js';
 import { accountOrigin } from './account-client.js';
+import { SIGN_OUT_OTHERS, signOutOthersIfAsked } from './sign-out-others.js';
 
 /**
  * Passkeys and security keys on /account:
@@ -30,7 +31,12 @@ export const WEBAUTHN_NOTICES: Record<string, string> = {
 };
 
 const registrationOptionsInput = z.object({ kind: z.enum(['passkey', 'security_key']) });
-const registrationInput = z.object({ response: z.unknown(), label: z.string().max(200).optional() });
+const registrationInput = z.object({
+  response: z.unknown(),
+  label: z.string().max(200).optional(),
+  /** "Sign out my other devices" (src/portal/sign-out-others.ts); absent is unticked. */
+  [SIGN_OUT_OTHERS]: z.boolean().optional(),
+});
 
 function parse<T>(schema: z.ZodType<T>, ctx: Context): T {
   const parsed = schema.safeParse((ctx.request as { body?: unknown }).body ?? {});
@@ -80,9 +86,10 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
   });
 
   router.post('/webauthn/registration/verify', ...ceremony, async (ctx: WithPortalContext) => {
-    const { response, label } = parse(registrationInput, ctx);
-    const result = await webauthn.verifyRegistration(binding(ctx), ctx.state.portal.userId, response, label ?? '', accountOrigin(ctx));
+    const input = parse(registrationInput, ctx);
+    const result = await webauthn.verifyRegistration(binding(ctx), ctx.state.portal.userId, input.response, input.label ?? '', accountOrigin(ctx));
     if (!result.ok) throw refusal(result.reason);
+    await signOutOthersIfAsked(deps, ctx, 'factor-changed', input[SIGN_OUT_OTHERS] === true);
     ctx.body = { redirectTo: '/account?done=key-added', key: { id: result.key.id, label: result.key.label, kind: result.key.kind } };
   });
 
@@ -96,6 +103,7 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
   router.post('/webauthn/:id/remove', ...sensitive, async (ctx: WithPortalContext) => {
     const removed = await webauthn.remove(ctx.state.portal.userId, keyId(ctx), accountOrigin(ctx));
     assertThat(removed, () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
+    await signOutOthersIfAsked(deps, ctx, 'factor-changed');
     ctx.status = 303;
     ctx.redirect('/account?done=key-removed');
   });

@@ -22,7 +22,7 @@ export type AuditAction =
   | 'mfa.recovery_codes.generated' | 'mfa.recovery_code.used'
   | 'mfa.webauthn.registered' | 'mfa.webauthn.renamed' | 'mfa.webauthn.removed' | 'mfa.webauthn.counter_regressed'
   | 'mfa.reset'
-  | 'password.changed'
+  | 'password.changed' | 'password.change_failed'
   | 'password.reset_requested' | 'password.reset'
   | 'signup.registered' | 'signup.address_taken' | 'signin.email_unverified'
   | 'email.verification_sent' | 'email.verified' | 'email.change_requested' | 'email.changed'

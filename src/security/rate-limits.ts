@@ -43,6 +43,18 @@ export interface RateLimits {
    * RateLimitedError past the limit. Call it before any costly or revealing work.
    */
   consume(ctx: Context, policy: RatePolicy, key?: string): Promise<void>;
+  /**
+   * `consume` for a silent cap: false past the limit (refused, counted and audited as a
+   * refusal), where the caller answers as always but leaves out the effect (a mail).
+   */
+  allows(ctx: Context, policy: RatePolicy, key?: string): Promise<boolean>;
+  /**
+   * For limits that count failures, not requests: throws RateLimitedError when `key` has
+   * already failed `points` times in the window, without counting this request; `fail`
+   * counts one failure once the outcome is known.
+   */
+  check(ctx: Context, policy: RatePolicy, key?: string): Promise<void>;
+  fail(ctx: Context, policy: RatePolicy, key?: string): Promise<void>;
 }
 
 /**
@@ -55,20 +67,54 @@ export function createRateLimits(config: Config['rateLimits'], deps: { counters:
   for (const [policy, { points, durationSeconds }] of Object.entries(config) as [RatePolicy, Config['rateLimits'][RatePolicy]][]) {
     limiters.set(policy, deps.counters.counter({ prefix: `rate:${policy}`, points, durationSeconds }));
   }
-  return {
+  const limiterOf = (policy: RatePolicy): RateLimiterAbstract => {
+    const limiter = limiters.get(policy);
+    if (!limiter) throw new Error(`unknown rate limit policy ${policy}`);
+    return limiter;
+  };
+
+  /** A refusal: counted, audited when it is the first of its window, and thrown. */
+  async function refuse(ctx: Context, policy: RatePolicy, limiter: RateLimiterAbstract, refusal: RateLimiterRes): Promise<never> {
+    deps.metrics.rateLimitHits.inc({ policy });
+    if (refusal.consumedPoints === limiter.points + 1) {
+      await deps.audit.record('ratelimit.exceeded', { details: { policy, limit: limiter.points, windowSeconds: limiter.duration } }, requestOrigin(ctx));
+    }
+    throw new RateLimitedError(policy, retryAfterOf(refusal));
+  }
+
+  const limits: RateLimits = {
     async consume(ctx, policy, key = ctx.ip) {
-      const limiter = limiters.get(policy);
-      if (!limiter) throw new Error(`unknown rate limit policy ${policy}`);
+      const limiter = limiterOf(policy);
       try {
         await limiter.consume(counterKey(key));
       } catch (refusal) {
         if (!(refusal instanceof RateLimiterRes)) throw refusal;
-        deps.metrics.rateLimitHits.inc({ policy });
-        if (refusal.consumedPoints === limiter.points + 1) {
-          await deps.audit.record('ratelimit.exceeded', { details: { policy, limit: limiter.points, windowSeconds: limiter.duration } }, requestOrigin(ctx));
-        }
-        throw new RateLimitedError(policy, retryAfterOf(refusal));
+        await refuse(ctx, policy, limiter, refusal);
       }
     },
+
+    async allows(ctx, policy, key) {
+      try {
+        await limits.consume(ctx, policy, key);
+        return true;
+      } catch (error) {
+        if (error instanceof RateLimitedError) return false;
+        throw error;
+      }
+    },
+
+    async check(ctx, policy, key = ctx.ip) {
+      const limiter = limiterOf(policy);
+      const counted = await limiter.get(counterKey(key));
+      if (!counted || counted.consumedPoints < limiter.points) return;
+      // A refused request counts too (it cannot start a new window: the window is fixed), so
+      // the first refusal is the one audited, as with consume.
+      await refuse(ctx, policy, limiter, await limiter.penalty(counterKey(key)));
+    },
+
+    async fail(ctx, policy, key = ctx.ip) {
+      await limiterOf(policy).penalty(counterKey(key));
+    },
   };
+  return limits;
 }

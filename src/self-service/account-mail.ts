@@ -45,6 +45,10 @@ export function createAccountMail(deps: { mailer: Mailer; log: Logger; issuer: s
     confirmNewAddress: (to: string, token: string, i18n: Translator) =>
       send(to, 'change-email', i18n, { link: url('/email/change', i18n, token) }),
 
+    /** To the owner of an address someone tried to move another account to: nothing changed, and what to do if worried. */
+    changeToTakenAddress: (to: string, i18n: Translator) =>
+      send(to, 'email-change-attempt', i18n, { signInLink: url('/account', i18n), resetLink: url('/password/forgot', i18n) }),
+
     /** To the old address once the change is made: the account has moved, and what to do if that was not its owner. */
     addressChangedNotice: (to: string, newEmail: string, i18n: Translator) =>
       send(to, 'email-changed-notice', i18n, { newEmail: maskEmail(newEmail), resetLink: url('/password/forgot', i18n) }),

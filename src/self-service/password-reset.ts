@@ -32,8 +32,11 @@ function interactionOf(value: unknown): string | null {
 /**
  * /password/forgot (ask for a link) and /password/reset (the mailed link): public pages with no
  * session, so their forms use the cookie-bound CSRF token (security/csrf.ts createPublicFormCsrf).
- * Asking is limited per IP and per typed address (docs/abuse-protection.md): the address limit
- * counts what was typed, whether or not it has an account, so a 429 reveals nothing either.
+ * Asking is limited per IP and per typed address *and* IP (docs/abuse-protection.md): requests
+ * from elsewhere cannot use up the owner's allowance (issue 14, finding 5). A silent cap per typed
+ * address from all IPs bounds the mail one mailbox gets: past it the answer is the same and no
+ * link is issued. Both count what was typed, whether or not it has an account, so neither a 429
+ * nor the cap reveals anything.
  */
 export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router {
   const router = new Router({ prefix: '/password' });
@@ -70,8 +73,10 @@ export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router 
       if (!(error instanceof UserInputError)) throw error;
       return showForgot(ctx, { email: typed.slice(0, 320), interaction, error: ctx.state.i18n.t('password-reset.forgot.invalid_email') }, 400);
     }
-    await deps.selfService.limits.consume(ctx, 'passwordResetEmail', email);
-    const issued = await deps.reset.request({ email, interactionUid: interaction, origin: requestOrigin(ctx) });
+    const { limits } = deps.selfService;
+    await limits.consume(ctx, 'passwordResetEmailIp', `${email}\n${ctx.ip}`);
+    const withinCap = await limits.allows(ctx, 'passwordResetEmailCap', email);
+    const issued = await deps.reset.request({ email, interactionUid: interaction, origin: requestOrigin(ctx), capped: !withinCap });
     // The same page whether or not the address has an account, and nothing of what was typed;
     // the mail goes out after the page is ready and is not awaited (no SMTP timing either).
     await render(ctx, 'forgot-sent', 'password-reset.sent.title', { interaction });

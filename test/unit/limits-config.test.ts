@@ -9,9 +9,14 @@ describe('rate limit and lockout configuration', () => {
   it('defaults to every documented policy and a capped back-off', () => {
     const config = loadConfig({});
     expect(Object.keys(config.rateLimits).sort()).toEqual([
-      'accountMail', 'passkeyIp', 'passwordResetEmail', 'passwordResetIp', 'registrationIp', 'secondFactorAccount', 'signInAccount', 'signInIp', 'tokenClient',
+      'accountMail', 'passkeyIp', 'passwordResetEmailCap', 'passwordResetEmailIp', 'passwordResetIp', 'registrationIp', 'secondFactorAccount',
+      'signInAccount', 'signInIp', 'signInIpAttempts', 'tokenClient',
     ]);
     expect(config.rateLimits.signInIp).toEqual({ points: 30, durationSeconds: 300 });
+    // Successes count only against the far higher ceiling (an office behind one NAT).
+    expect(config.rateLimits.signInIpAttempts).toEqual({ points: 600, durationSeconds: 300 });
+    // The silent cap per address sits well above what the per-address-and-IP limit lets one IP send.
+    expect(config.rateLimits.passwordResetEmailCap.points).toBeGreaterThan(3 * config.rateLimits.passwordResetEmailIp.points);
     expect(config.lockout).toEqual({
       freeFailures: 5, accountFreeFailures: 20, baseDelaySeconds: 30, maxDelaySeconds: 900, failureMemorySeconds: 86400, trustedIpDays: 30,
     });

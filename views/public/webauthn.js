@@ -99,11 +99,13 @@
 
   function register(block, kind) {
     var label = block.querySelector('[data-webauthn-label]');
+    // "Sign out my other devices" beside the buttons (views/account/_sign-out-others.ejs).
+    var signOutOthers = block.querySelector('input[data-sign-out-others]');
     return post(block.dataset.options, { kind: kind })
       .then(function (options) { return lib.startRegistration({ optionsJSON: options }); })
       .then(function (response) {
         busy(block, true);
-        return post(block.dataset.verify, { response: response, label: label ? label.value : '' });
+        return post(block.dataset.verify, { response: response, label: label ? label.value : '', sign_out_others: signOutOthers ? signOutOthers.checked : false });
       })
       .then(function (result) { window.location.assign(result.redirectTo); });
   }

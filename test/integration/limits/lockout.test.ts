@@ -7,6 +7,7 @@ import type { TestUser } from '../../helpers/factories.js';
 import { buildTotpUser, passwordStep, stepKind, submitCode, totpCode, wrongTotpCode } from '../mfa/support.js';
 import { counterValue } from '../../../src/observability/metrics.js';
 import { eventsOf, from, randomIp } from './support.js';
+import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
 
 interface LockoutView { failures: number; locked_for_seconds: number | null }
 interface UserView { lockout: { password: LockoutView; second_factor: LockoutView } }
@@ -83,6 +84,40 @@ describe.each(BACKENDS)('lockout: account-wide waits, trusted addresses, admin u
 
     const cleared = await eventsOf(server, 'lockout.cleared');
     expect(cleared.filter((e) => e.subjectId === user.id)).toHaveLength(2);
+  });
+
+  it('counts wrong current passwords on /account in the sign-in lockout: during the wait even the right one is refused unchecked, until it ends', async () => {
+    const user = await server.buildUser();
+    const ip = randomIp();
+    const ua = new UserAgent(server.issuer, from(ip));
+    const page = await openAccountPage(ua, user.email, user.password);
+    const change = (current: string, next: string) => ua.post('/account/password', { csrf: accountCsrf(page), current_password: current, new_password: next });
+
+    // Before any wait, the right current password changes it.
+    const second = 'a second long password';
+    expect((await change(user.password, second)).status).toBe(303);
+
+    for (let n = 0; n < 2; n++) {
+      const wrong = await change(`not it ${n}`, 'a third long password');
+      expect(wrong.status).toBe(400);
+      expect(alertText(wrong.html)).toBe('Your current password is not correct.');
+    }
+    const waiting = await change(second, 'a third long password');
+    expect(waiting.status).toBe(429);
+    expect(Number(waiting.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(waiting.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(alertText(waiting.html)).toMatch(/^Too many failed attempts\. Please try again in \d+ (seconds?|minute)\.$/);
+    // Refused before any password check: recorded as such, and the password is unchanged.
+    const failures = (await eventsOf(server, 'password.change_failed')).filter((e) => e.subjectId === user.id);
+    expect(failures.map((e) => e.details.reason)).toEqual(['locked_out', 'wrong_password', 'wrong_password']);
+    expect((await eventsOf(server, 'signin.locked_out')).filter((e) => e.subjectId === user.id).map((e) => e.details))
+      .toEqual([{ factor: 'password', scope: 'address', waitSeconds: 60 }]);
+    // The same lockout as the sign-in page's, from this address.
+    expect((await attempt(user, second, ip)).status).toBe(429);
+
+    // The wait ends (here by an admin's unlock, with no clock to move): the change goes through.
+    expect((await call('POST', `/users/${user.id}/unlock`)).status).toBe(200);
+    expect((await change(second, 'a third long password')).status).toBe(303);
   });
 
   it('refuses an unlock of a user that does not exist', async () => {

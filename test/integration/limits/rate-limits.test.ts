@@ -7,11 +7,13 @@ import { uniqueEmail } from '../../helpers/factories.js';
 import { counterValue } from '../../../src/observability/metrics.js';
 import { eventsOf, from, randomIp, refusedAfter, rotating, signInStatuses } from './support.js';
 import { json, openLogin } from '../webauthn/support.js';
+import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
 
 const PER_IP = 3;
 const PER_ACCOUNT = 4;
 const PER_CLIENT = 2;
 const PASSKEY_PER_IP = 2;
+const ATTEMPTS_PER_IP = 12;
 
 describe.each(BACKENDS)('rate limits (%s)', (backend) => {
   let server: TestServer;
@@ -21,6 +23,7 @@ describe.each(BACKENDS)('rate limits (%s)', (backend) => {
       http: { trustedProxyHops: 1 },
       rateLimits: {
         signInIp: { points: PER_IP, durationSeconds: 600 },
+        signInIpAttempts: { points: ATTEMPTS_PER_IP, durationSeconds: 600 },
         signInAccount: { points: PER_ACCOUNT, durationSeconds: 600 },
         tokenClient: { points: PER_CLIENT, durationSeconds: 600 },
         passkeyIp: { points: PASSKEY_PER_IP, durationSeconds: 600 },
@@ -70,6 +73,61 @@ describe.each(BACKENDS)('rate limits (%s)', (backend) => {
     expect(audited).toHaveLength(1);
     // The limited address written in front of another one counts for the other one.
     expect(await signInStatuses(ua, page, [`${client}, ${randomIp()}`])).toEqual([401]);
+  });
+
+  it(`counts failures per address, not sign-ins: an office behind one address signs in more than ${PER_IP} times, and failures past ${PER_IP} are refused`, async () => {
+    const ip = randomIp();
+    // Six colleagues behind one NAT: each sign-in succeeds (the old per-attempt count refused the fourth).
+    for (let person = 0; person < 2 * PER_IP; person++) {
+      const user = await server.buildUser();
+      const { ua, page } = await loginPage();
+      expect((await submitLogin(ua, page, user.email, user.password, from(ip))).status).toBe(303);
+    }
+    const { ua, page } = await loginPage();
+    for (let attempt = 0; attempt < PER_IP; attempt++) {
+      expect((await submitLogin(ua, page, uniqueEmail(), 'wrong password', from(ip))).status).toBe(401);
+    }
+    const user = await server.buildUser();
+    const refused = await submitLogin(ua, page, user.email, user.password, from(ip));
+    expect(refused.status).toBe(429);
+    expect(errorCode(refused.html)).toBe('temporarily_unavailable');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it(`holds every sign-in from one address, successes included, to the far higher ceiling of ${ATTEMPTS_PER_IP}`, async () => {
+    const ip = randomIp();
+    for (let person = 0; person < ATTEMPTS_PER_IP; person++) {
+      const user = await server.buildUser();
+      const { ua, page } = await loginPage();
+      expect((await submitLogin(ua, page, user.email, user.password, from(ip))).status).toBe(303);
+    }
+    const user = await server.buildUser();
+    const { ua, page } = await loginPage();
+    const refused = await submitLogin(ua, page, user.email, user.password, from(ip));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    const audited = (await eventsOf(server, 'ratelimit.exceeded')).filter((e) => e.ip === ip);
+    expect(audited.map((e) => e.details.policy)).toEqual(['signInIpAttempts']);
+  });
+
+  it(`counts wrong current passwords on /account as sign-in failures of the address: after ${PER_IP}, /account and the sign-in page answer 429`, async () => {
+    const ip = randomIp();
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer, from(ip));
+    const page = await openAccountPage(ua, user.email, user.password);
+    const change = (current: string) => ua.post('/account/password', { csrf: accountCsrf(page), current_password: current, new_password: 'a fresh long password' });
+    for (let attempt = 0; attempt < PER_IP; attempt++) expect((await change(`not it ${attempt}`)).status).toBe(400);
+    const refused = await change(user.password);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(errorCode(refused.html)).toBe('temporarily_unavailable');
+    expect(textOf(refused.html)).toContain('Too many requests.');
+    const hash = await server.gatehouse.storage.storage.users.passwordHash(user.id);
+    const { createPasswordHasher } = await import('../../../src/accounts/passwords.js');
+    expect(await createPasswordHasher(server.gatehouse.config.passwords.argon2).verify(hash, user.password)).toBe(true);
+    // The same budget as the sign-in page's.
+    const { ua: other, page: login } = await loginPage();
+    expect((await submitLogin(other, login, user.email, user.password, from(ip))).status).toBe(429);
   });
 
   it('shows the 429 page in the language the browser asks for', async () => {

@@ -2,14 +2,16 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail } from '../../helpers/factories.js';
-import { BOOT_TIMEOUT, buildRp, openAuthorization, submitLogin, type TestRp } from '../../helpers/sessions.js';
+import { BOOT_TIMEOUT, buildRp, openAuthorization, submitLogin, textOf, type TestRp } from '../../helpers/sessions.js';
 import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
 import { startLogoutReceiver, verifyLogoutToken, type LogoutReceiver } from '../../helpers/logout-receiver.js';
 import { requestReset, resetLinkFor, submitNewPassword } from '../../helpers/password-reset.js';
-import { from, randomIp } from '../limits/support.js';
+import { eventsOf, from, randomIp } from '../limits/support.js';
 import { signInRemembering } from '../sessions/support.js';
 
 const NEW_PASSWORD = 'copper meadow lantern ninety';
+/** The silent per-address cap of these tests (rateLimits.passwordResetEmailCap). */
+const CAP = 4;
 
 /**
  * What a password reset does beyond the new password: the clients of the sessions it ends hear
@@ -27,7 +29,11 @@ describe.each(BACKENDS)('password reset effects (%s)', (backend) => {
       mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
       http: { trustedProxyHops: 1 },
       lockout: { freeFailures: 2, accountFreeFailures: 2, baseDelaySeconds: 600, maxDelaySeconds: 900 },
-      rateLimits: { passwordResetEmail: { points: 2, durationSeconds: 3600 }, passwordResetIp: { points: 4, durationSeconds: 3600 } },
+      rateLimits: {
+        passwordResetEmailIp: { points: 2, durationSeconds: 3600 },
+        passwordResetEmailCap: { points: CAP, durationSeconds: 3600 },
+        passwordResetIp: { points: 4, durationSeconds: 3600 },
+      },
     });
     rp = await buildRp(server, { firstParty: true, backchannelLogoutUri: receiver.uri, backchannelLogoutSessionRequired: true });
   }, BOOT_TIMEOUT);
@@ -74,16 +80,63 @@ describe.each(BACKENDS)('password reset effects (%s)', (backend) => {
     expect(signedIn.status).toBe(303);
   });
 
-  it('limits requests per typed address (known or not alike) and per IP with 429 and Retry-After', async () => {
+  it('limits requests per typed address and IP (known or not alike) and per IP with 429 and Retry-After', async () => {
     for (const email of [(await server.buildUser()).email, uniqueEmail('nobody')]) {
-      expect((await resetFrom(randomIp(), email)).status).toBe(200);
-      expect((await resetFrom(randomIp(), email)).status).toBe(200);
-      const refused = await resetFrom(randomIp(), email);
+      const ip = randomIp();
+      expect((await resetFrom(ip, email)).status).toBe(200);
+      expect((await resetFrom(ip, email)).status).toBe(200);
+      const refused = await resetFrom(ip, email);
       expect(refused.status).toBe(429);
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The same address from elsewhere is not held back by that address's count.
+      expect((await resetFrom(randomIp(), email)).status).toBe(200);
     }
     const ip = randomIp();
     for (let i = 0; i < 4; i += 1) expect((await resetFrom(ip, uniqueEmail(`ip${i}`))).status).toBe(200);
     expect((await resetFrom(ip, uniqueEmail('ip-last'))).status).toBe(429);
+  });
+
+  /** Every reset mail to `email` until `count` have come (the mails go out in the background). */
+  const mailsTo = async (email: string, count: number) => {
+    const mails = [];
+    for (let n = 0; n < count; n += 1) mails.push(await mail.next(email));
+    return mails;
+  };
+  const outcomesOf = async (userId: string) =>
+    (await eventsOf(server, 'password.reset_requested')).filter((e) => e.subjectId === userId).map((e) => ({ ip: e.ip, outcome: e.details.outcome }));
+
+  it('lets no stranger use up the owner\'s requests: after three from other addresses, the owner\'s from a fresh one gets a link', async () => {
+    const user = await server.buildUser();
+    for (let n = 0; n < 3; n += 1) expect((await resetFrom(randomIp(), user.email)).status).toBe(200);
+    const owner = randomIp();
+    const asked = await resetFrom(owner, user.email);
+    expect(asked.status).toBe(200);
+    const mails = await mailsTo(user.email, 4);
+    expect((await outcomesOf(user.id)).find((e) => e.ip === owner)?.outcome).toBe('mailed');
+    // The owner's link, issued last, voided the strangers' ones: it is the one that works.
+    const links = mails.map((m) => m.links.find((l) => l.includes('/password/reset?token=')) ?? '');
+    const usable = [];
+    for (const link of links) if ((await new UserAgent(server.issuer, from(owner)).get(link)).status === 200) usable.push(link);
+    expect(usable).toHaveLength(1);
+    expect((await submitNewPassword(new UserAgent(server.issuer, from(owner)), usable[0]!, NEW_PASSWORD)).status).toBe(200);
+  });
+
+  it(`caps the mail to one address at ${CAP} an hour from all addresses, silently: every answer the same, no mail past the cap`, async () => {
+    const user = await server.buildUser();
+    const answers = [];
+    for (let n = 0; n < CAP + 2; n += 1) answers.push(await resetFrom(randomIp(), user.email));
+    expect(answers.map((a) => a.status)).toEqual(Array(CAP + 2).fill(200));
+    expect(new Set(answers.map((a) => textOf(a.html))).size).toBe(1);
+    expect(await mailsTo(user.email, CAP)).toHaveLength(CAP);
+    await expect(mail.next(user.email, 1500)).rejects.toThrow(/no mail/);
+    const outcomes = (await outcomesOf(user.id)).map((e) => e.outcome);
+    expect(outcomes.filter((o) => o === 'mailed')).toHaveLength(CAP);
+    expect(outcomes.filter((o) => o === 'capped')).toHaveLength(2);
+    // An address with no account is capped alike (the cap reveals nothing).
+    const nobody = uniqueEmail('capped-nobody');
+    const unknown = [];
+    for (let n = 0; n < CAP + 1; n += 1) unknown.push(await resetFrom(randomIp(), nobody));
+    expect(unknown.map((a) => a.status)).toEqual(Array(CAP + 1).fill(200));
+    expect(textOf(unknown[CAP]!.html)).toBe(textOf(answers[0]!.html));
   });
 });

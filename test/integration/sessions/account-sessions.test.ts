@@ -85,6 +85,75 @@ describe.each(BACKENDS)('sessions on the account page (%s)', (backend) => {
     expect((await laptop.get('/account')).status).toBe(302);
   });
 
+  /**
+   * The phone's refresh at the RP (openid-client): the rotated token it got, or null when the
+   * token was refused as invalid_grant. Rotation makes the old one spent: use the new one next.
+   */
+  const refreshed = async (refreshToken: string): Promise<string | null> =>
+    oidc.refreshTokenGrant(rp.config, refreshToken).then((tokens) => tokens.refresh_token ?? refreshToken, async (error: unknown) => {
+      expect(await oauthFailure(Promise.reject(error))).toEqual({ status: 400, error: 'invalid_grant' });
+      return null;
+    });
+
+  it('offers "sign out my other devices", ticked, with the password and every factor change', async () => {
+    const { page } = await twoBrowsers();
+    const boxes = [...page.html.matchAll(/<form method="post" action="([^"]+)"[^>]*>((?:(?!<\/form>)[\s\S])*)<\/form>/g)]
+      .filter((m) => /name="sign_out_others" type="checkbox" value="1" checked/.test(m[2] ?? ''))
+      .map((m) => m[1]);
+    expect(boxes).toEqual(expect.arrayContaining(['/account/recovery-codes', '/account/password']));
+    expect(page.html).toMatch(/data-webauthn="register"[\s\S]*name="sign_out_others"[^>]*checked data-sign-out-others/);
+  });
+
+  it('changes the password and, ticked, signs out the other devices: their sessions end and their refresh tokens stop working; this one stays', async () => {
+    const { user, laptop, phone, page, onPhone } = await twoBrowsers();
+    const refreshToken = refreshTokenOf(onPhone.tokens);
+    const done = await laptop.post('/account/password', {
+      csrf: accountCsrf(page), current_password: user.password, new_password: 'a fresh long password', sign_out_others: '1',
+    });
+    expect(done.status).toBe(303);
+    expect(await refreshed(refreshToken)).toBeNull();
+    expect(await hasSso(phone)).toBe(false);
+    expect(await hasSso(laptop)).toBe(true);
+    const after = await laptop.get('/account');
+    expect(after.status).toBe(200);
+    expect(listedSessions(after)).toEqual([expect.objectContaining({ current: true })]);
+    const events = await server.gatehouse.storage.storage.audit.forSubject(user.id);
+    expect(events.find((e) => e.action === 'session.ended')?.details).toMatchObject({ reason: 'password-changed' });
+  });
+
+  it('changes the password and, unticked, leaves the other devices signed in', async () => {
+    const { user, laptop, phone, page, onPhone } = await twoBrowsers();
+    const done = await laptop.post('/account/password', { csrf: accountCsrf(page), current_password: user.password, new_password: 'a fresh long password' });
+    expect(done.status).toBe(303);
+    expect(await refreshed(refreshTokenOf(onPhone.tokens))).toEqual(expect.any(String));
+    expect(await hasSso(phone)).toBe(true);
+    expect(listedSessions(await laptop.get('/account'))).toHaveLength(2);
+  });
+
+  it('signs out the other devices with a changed factor (new recovery codes), ticked; keeps them unticked', async () => {
+    const { laptop, page, onPhone } = await twoBrowsers();
+    const kept = await laptop.post('/account/recovery-codes', { csrf: accountCsrf(page) });
+    expect(kept.status).toBe(200);
+    const rotated = await refreshed(refreshTokenOf(onPhone.tokens));
+    expect(rotated).toEqual(expect.any(String));
+    const ended = await laptop.post('/account/recovery-codes', { csrf: accountCsrf(page), sign_out_others: '1' });
+    expect(ended.status).toBe(200);
+    expect(ended.html).toContain('data-recovery-code');
+    expect(await refreshed(rotated!)).toBeNull();
+    expect(await hasSso(laptop)).toBe(true);
+  });
+
+  it('signs out nothing when the password change is refused, ticked or not', async () => {
+    const { laptop, phone, page, onPhone } = await twoBrowsers();
+    const wrong = await laptop.post('/account/password', { csrf: accountCsrf(page), current_password: 'not it at all', new_password: 'a fresh long password', sign_out_others: '1' });
+    expect(wrong.status).toBe(400);
+    expect(await refreshed(refreshTokenOf(onPhone.tokens))).toEqual(expect.any(String));
+    expect(await hasSso(phone)).toBe(true);
+    const forged = await laptop.post('/account/password', { csrf: 'forged', current_password: 'x', new_password: 'a fresh long password', sign_out_others: '1' });
+    expect(forged.status).toBe(403);
+    expect(await hasSso(phone)).toBe(true);
+  });
+
   it("refuses another user's session, a malformed id, and a form without the CSRF token", async () => {
     const { page, laptop } = await twoBrowsers();
     const stranger = await twoBrowsers();

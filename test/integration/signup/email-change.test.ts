@@ -57,17 +57,52 @@ describe.each(BACKENDS)('change of email address (%s)', (backend) => {
     expect((await submitLogin(stranger, login, user.email, user.password)).status).toBe(401);
   });
 
-  it('refuses a taken address at the request and at the link, naming nobody', async () => {
+  it('answers a taken address exactly as a free one, and mails its owner a notice instead of a link', async () => {
     const user = await server.buildUser();
     const other = await server.buildUser();
     const ua = new UserAgent(server.issuer);
     const page = await openAccountPage(ua, user.email, user.password);
-    const taken = await ua.post('/account/email', { csrf: accountCsrf(page), new_email: other.email.toUpperCase() });
-    expect(taken.status).toBe(400);
-    expect(textOf(taken.html)).toContain('This address cannot be used for your account.');
+    const takenEmail = other.email.toUpperCase();
+    const freeEmail = uniqueEmail('free');
+    const taken = await ua.post('/account/email', { csrf: accountCsrf(page), new_email: takenEmail });
+    const free = await ua.post('/account/email', { csrf: accountCsrf(page), new_email: freeEmail });
+    expect(taken.status).toBe(200);
+    expect(free.status).toBe(taken.status);
+    expect(taken.html).toContain('data-email-change-sent');
+    expect(textOf(taken.html).replace(takenEmail, '<address>')).toBe(textOf(free.html).replace(freeEmail, '<address>'));
     expect(textOf(taken.html)).not.toContain(other.name ?? 'Test User');
+
+    // The owner of the taken address hears of it, with no link that could move anything.
+    const notice = await mail.next(other.email);
+    expect(notice.subject).toBe('Someone tried to move an account to your address at Gatehouse');
+    expect(notice.text).toContain('nothing was moved and your account has not been changed');
+    expect(notice.links.some((l) => l.includes('/email/change'))).toBe(false);
+    expect(notice.text).not.toContain(user.email);
+    // The free address gets the link.
+    expect(linkIn(await mail.next(freeEmail), '/email/change')).toContain('token=');
+    // Nothing changed for either account.
+    const users = server.gatehouse.storage.storage.users;
+    expect((await users.findById(user.id))?.email).toBe(user.email);
+    expect((await users.findById(other.id))?.email).toBe(other.email);
+    const requested = (await server.gatehouse.storage.storage.audit.forSubject(user.id)).filter((e) => e.action === 'email.change_requested');
+    expect(requested.map((e) => e.details.outcome).sort()).toEqual(['address_taken', 'link_sent']);
+
+    // In the language of the page it was asked from.
+    await ua.post('/account/email', { csrf: accountCsrf(page), new_email: other.email }, { 'accept-language': 'de' });
+    const german = await mail.next(other.email);
+    expect(german.subject).toBe('Jemand wollte bei Gatehouse ein Konto auf Ihre Adresse umstellen');
+    expect(german.text).toContain('Ihr Konto nicht verändert');
+
+    // The account's own address is refused: that tells its owner nothing new.
     const own = await ua.post('/account/email', { csrf: accountCsrf(page), new_email: user.email });
-    expect(textOf(own.html)).toBe(textOf(taken.html).replace(other.email.toUpperCase(), user.email));
+    expect(own.status).toBe(400);
+    expect(textOf(own.html)).toContain('This address cannot be used for your account.');
+  });
+
+  it('refuses an address taken between the request and the use of its link', async () => {
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer);
+    const page = await openAccountPage(ua, user.email, user.password);
 
     // Free when asked, taken before the link is used.
     const wanted = uniqueEmail('wanted');
