@@ -26,6 +26,7 @@ const API_FIELD: Record<string, string> = {
   'admin-scopes': 'admin_scopes',
   'backchannel-logout-uri': 'backchannel_logout_uri',
   'backchannel-logout-session-required': 'backchannel_logout_session_required',
+  'refresh-reuse-grace': 'refresh_token_reuse_grace_seconds',
 };
 
 /** Runs a client-registry check; its ClientInputError comes out as the API's FieldError. */

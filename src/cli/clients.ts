@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CliIo } from './io.js';
-import { CliUsageError, parseCommand, required, table } from './io.js';
+import { CliUsageError, parseCommand, required, table, wholeSeconds } from './io.js';
 import type { Runner } from './context.js';
 import { NotFoundError } from '../admin/errors.js';
 import { clientInputOf } from '../oidc/client-registry.js';
@@ -32,6 +32,7 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
         mfa: { type: 'string' },
         'visible-roles': { type: 'string' },
         'admin-scopes': { type: 'string' },
+        'refresh-reuse-grace': { type: 'string' },
       });
       const name = required(values.name, 'name');
       const grantTypes = (values['grant-types'] ?? 'authorization_code,refresh_token').split(',').map((g) => g.trim()).filter(Boolean);
@@ -50,6 +51,7 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
         mfa: values.mfa,
         visibleRoles: values['visible-roles']?.split(',').map((r) => r.trim()).filter(Boolean),
         adminScopes: values['admin-scopes']?.split(',').map((r) => r.trim()).filter(Boolean),
+        refreshReuseGraceSeconds: values['refresh-reuse-grace'] === undefined ? undefined : wholeSeconds(values['refresh-reuse-grace'], 'refresh-reuse-grace'),
       }, s.actor));
       if (values.json) {
         io.out(JSON.stringify({ client_id: client.id, client_secret: clientSecret, name: client.name, first_party: client.firstParty, ...client.metadata }));

@@ -29,6 +29,12 @@ export function parseCommand<O extends Options>(args: string[], options: O, posi
   }
 }
 
+/** A flag's value as a whole number of seconds; anything else is a usage error. */
+export function wholeSeconds(value: string, flag: string): number {
+  if (!/^\d+$/.test(value)) throw new CliUsageError(`--${flag} must be a whole number of seconds`);
+  return Number(value);
+}
+
 export function required(value: string | undefined, flag: string): string {
   if (value === undefined || value === '') throw new CliUsageError(`--${flag} is required`);
   return value;

@@ -1,13 +1,7 @@
 import type { CliIo } from './io.js';
-import { CliUsageError, parseCommand, required, table } from './io.js';
+import { CliUsageError, parseCommand, required, table, wholeSeconds } from './io.js';
 import type { Runner } from './context.js';
 import { NotFoundError } from '../admin/errors.js';
-
-function seconds(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new CliUsageError('--ttl must be a whole number of seconds');
-  return Number(value);
-}
 
 /** `gatehouse registration token create|list|revoke`: initial access tokens (RFC 7591 §3). */
 export async function registrationCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
@@ -16,7 +10,7 @@ export async function registrationCommand(sub: string | undefined, args: string[
   switch (action) {
     case 'create': {
       const { values } = parseCommand(rest, { ttl: { type: 'string' }, note: { type: 'string' } });
-      const created = await run((s) => s.admin.initialAccessTokens.create({ ttlSeconds: seconds(values.ttl), note: values.note }, s.actor));
+      const created = await run((s) => s.admin.initialAccessTokens.create({ ttlSeconds: values.ttl === undefined ? undefined : wholeSeconds(values.ttl, 'ttl'), note: values.note }, s.actor));
       if (values.json) {
         io.out(JSON.stringify({ token: created.token, id: created.id, expires_at: created.expiresAt.toISOString() }));
         return;

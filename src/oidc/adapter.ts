@@ -1,7 +1,7 @@
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import type { OidcPayloadRepository, StoredPayload } from '../storage/oidc-payload.repository.js';
+import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { ROTATED_TO, type OidcPayloadRepository, type StoredPayload } from '../storage/oidc-payload.repository.js';
 import type { ClientsRepository } from '../storage/clients.repository.js';
-import { clientMetadata } from './client-metadata.js';
+import { clientMetadata, refreshReuseGraceOf } from './client-metadata.js';
 import { requestMemo } from './request-memo.js';
 import { relatedRows, type RelatedRows } from './related-rows.js';
 import type { RegisteredClientStore } from './registered-client-store.js';
@@ -83,6 +83,46 @@ function batchFinds(oidc: OidcPayloadRepository, related: RelatedRows) {
   };
 }
 
+/** Whether this provider request is the refresh_token grant presenting `value`. */
+function refreshGrantPresenting(value: string): boolean {
+  const oidc = Provider.ctx?.oidc;
+  return oidc?.route === 'token' && oidc.params?.grant_type === 'refresh_token' && oidc.params.refresh_token === value;
+}
+
+/**
+ * A client's refresh reuse grace (docs/sessions.md "A refresh whose response is lost"): a
+ * rotated token presented again within the grace, while the token it was rotated to is unused,
+ * is rotated once more and that unused successor voided; anything else stays reuse, which
+ * revokes the grant. oidc-provider has no such notion, so the adapter keeps the link (the spent
+ * row names its successor) and, for such a retry, hands the provider the spent token as unspent.
+ * Per request: the stored id of the refresh token the grant found, and whether it is such a retry.
+ */
+function refreshReuseGrace(oidc: OidcPayloadRepository, clients: Pick<ClientsRepository, 'find'>) {
+  const found = requestMemo<{ retry: boolean }>();
+  return {
+    /** The token as the provider should see it: unspent when this request may rotate it again. */
+    async admit(value: string, storedId: string, payload: StoredPayload): Promise<StoredPayload> {
+      const clientId = typeof payload.clientId === 'string' ? payload.clientId : undefined;
+      const seen = found.of();
+      if (!seen || !clientId || !refreshGrantPresenting(value)) return payload;
+      const grace = refreshReuseGraceOf((await clients.find(clientId))?.metadata ?? {});
+      if (grace === 0) return payload;
+      const retry = typeof payload.consumed === 'number' && await oidc.voidUnusedSuccessor('RefreshToken', storedId, grace);
+      seen.set(storedId, { retry });
+      if (!retry) return payload;
+      const { consumed: _spent, ...unspent } = payload;
+      return unspent;
+    },
+    /** A retry's token is spent already, since its first rotation: the grace runs from then. */
+    isRetry: (storedId: string): boolean => found.of()?.get(storedId)?.retry === true,
+    /** The token this request rotated away now names its successor. */
+    async link(successorId: string): Promise<void> {
+      const [predecessor] = found.of()?.keys() ?? [];
+      if (predecessor !== undefined && predecessor !== successorId) await oidc.annotate('RefreshToken', predecessor, { [ROTATED_TO]: successorId });
+    },
+  };
+}
+
 /**
  * The translator between oidc-provider's seven adapter methods and our storage.
  * `createAdapter(storage)` is passed as the provider's `adapter` factory.
@@ -100,6 +140,7 @@ export function createAdapter(deps: {
   const { oidc, clients, sessions, digest } = deps;
   const related = relatedRows();
   const find = batchFinds(oidc, related);
+  const grace = refreshReuseGrace(oidc, clients);
   const rowSeconds = (model: string, expiresIn: number | undefined) =>
     (model === 'Session' && sessions ? sessionRowSeconds(sessions, expiresIn) : expiresIn);
   return function adapterFor(model: string): Adapter {
@@ -110,18 +151,24 @@ export function createAdapter(deps: {
       // A bearer row keeps no copy of its value (`jti`): the provider gets back the value it looked up.
       find: bearer
         ? async (id) => {
-          const payload = await find(model, stored(id));
-          return payload ? ({ ...payload, jti: id } as AdapterPayload) : undefined;
+          const storedId = stored(id);
+          const payload = await find(model, storedId);
+          if (!payload) return undefined;
+          const admitted = model === 'RefreshToken' ? await grace.admit(id, storedId, payload) : payload;
+          return { ...admitted, jti: id } as AdapterPayload;
         }
         : (id) => related.read(model, 'id', id, () => find(model, id)) as Promise<AdapterPayload | undefined>,
       findByUid: (uid) => related.read(model, 'uid', uid, () => oidc.findByUid(model, uid)) as Promise<AdapterPayload | undefined>,
       findByUserCode: (code) => oidc.findByUserCode(model, code) as Promise<AdapterPayload | undefined>,
-      upsert: (id, payload, expiresIn) => {
+      async upsert(id, payload, expiresIn) {
         related.forget(model);
         const { jti: _value, ...withoutValue } = payload;
-        return oidc.upsert({ model, id: stored(id), payload: bearer ? withoutValue : { ...payload }, expiresInSeconds: rowSeconds(model, expiresIn) });
+        const storedId = stored(id);
+        await oidc.upsert({ model, id: storedId, payload: bearer ? withoutValue : { ...payload }, expiresInSeconds: rowSeconds(model, expiresIn) });
+        if (model === 'RefreshToken') await grace.link(storedId);
       },
       async consume(id) {
+        if (model === 'RefreshToken' && grace.isRetry(stored(id))) return;
         const result = await oidc.consume(model, stored(id));
         if (result.outcome === 'consumed' || !SINGLE_USE.has(model)) return;
         // A concurrent redemption won (or a replay already revoked the row): treat this

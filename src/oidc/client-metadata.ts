@@ -16,6 +16,20 @@ export const VISIBLE_ROLES = 'gatehouse_visible_roles';
  */
 export const ADMIN_SCOPES_FIELD = 'gatehouse_admin_scopes';
 
+/**
+ * Gatehouse's own client metadata field: seconds during which a refresh token that was just
+ * rotated may be presented again while its successor is unused (a lost response). Absent: 0.
+ */
+export const REFRESH_REUSE_GRACE = 'gatehouse_refresh_reuse_grace';
+/** The longest grace an admin may set (Okta's and Auth0's reuse intervals are of this order). */
+export const MAX_REFRESH_REUSE_GRACE_SECONDS = 60;
+
+/** A stored client's refresh reuse grace in seconds (0: off). */
+export function refreshReuseGraceOf(metadata: Record<string, unknown>): number {
+  const value = metadata[REFRESH_REUSE_GRACE];
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? Math.min(value, MAX_REFRESH_REUSE_GRACE_SECONDS) : 0;
+}
+
 /** oidc-provider client metadata from a stored client row. */
 export function clientMetadata(row: ClientRow): Record<string, unknown> {
   return {

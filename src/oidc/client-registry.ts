@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClientsRepository, NewClient } from '../storage/clients.repository.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
-import { ADMIN_SCOPES_FIELD, MFA_POLICY, VISIBLE_ROLES } from './client-metadata.js';
+import { ADMIN_SCOPES_FIELD, MAX_REFRESH_REUSE_GRACE_SECONDS, MFA_POLICY, REFRESH_REUSE_GRACE, VISIBLE_ROLES, refreshReuseGraceOf } from './client-metadata.js';
 import { ADMIN_SCOPES } from './admin-resource.js';
 import { ROLE_NAME } from '../storage/roles.repository.js';
 
@@ -41,6 +41,8 @@ export interface ClientInput {
   backchannelLogoutUri?: string;
   /** Whether its logout tokens must carry `sid` (the spec's default: no). */
   backchannelLogoutSessionRequired?: boolean;
+  /** Seconds a just-rotated refresh token may be presented again while its successor is unused; 0 or absent: never. */
+  refreshReuseGraceSeconds?: number;
 }
 
 export interface CreatedClient {
@@ -139,6 +141,11 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
   if (adminScopes.length > 0 && (!confidential || !grantTypes.includes('client_credentials'))) {
     throw new ClientInputError('admin-scopes', 'only a confidential client with the client_credentials grant may hold admin scopes');
   }
+  const grace = input.refreshReuseGraceSeconds ?? 0;
+  if (!Number.isInteger(grace) || grace < 0 || grace > MAX_REFRESH_REUSE_GRACE_SECONDS) {
+    throw new ClientInputError('refresh-reuse-grace', `must be a whole number of seconds from 0 to ${MAX_REFRESH_REUSE_GRACE_SECONDS}`);
+  }
+  if (grace > 0 && !grantTypes.includes('refresh_token')) throw new ClientInputError('refresh-reuse-grace', 'needs the refresh_token grant');
   return {
     confidential,
     metadata: {
@@ -158,6 +165,7 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
       ...(backchannelLogoutUri
         ? { backchannel_logout_uri: backchannelLogoutUri, backchannel_logout_session_required: input.backchannelLogoutSessionRequired === true }
         : {}),
+      ...(grace > 0 ? { [REFRESH_REUSE_GRACE]: grace } : {}),
     },
   };
 }
@@ -185,6 +193,7 @@ export function clientInputOf(row: ClientRow): ClientInput {
     adminScopes: stringList(m[ADMIN_SCOPES_FIELD]),
     backchannelLogoutUri: typeof m.backchannel_logout_uri === 'string' ? m.backchannel_logout_uri : undefined,
     backchannelLogoutSessionRequired: m.backchannel_logout_session_required === true,
+    refreshReuseGraceSeconds: refreshReuseGraceOf(m),
   };
 }
 

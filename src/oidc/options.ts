@@ -6,7 +6,7 @@ import type { KeyMaterial } from './keys.js';
 import { SIGNING_ALGS } from './keys.js';
 import { buildInteractionPolicy, type PolicyDeps } from './policy.js';
 import { SCOPE_CLAIMS } from './account.js';
-import { ADMIN_SCOPES_FIELD, FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES } from './client-metadata.js';
+import { ADMIN_SCOPES_FIELD, FIRST_PARTY, MAX_REFRESH_REUSE_GRACE_SECONDS, MFA_POLICY, REFRESH_REUSE_GRACE, VISIBLE_ROLES } from './client-metadata.js';
 import { isAdminScope } from './admin-resource.js';
 import { buildResourceIndicators } from './resources.js';
 import { createExtraTokenClaims, type RolesOf } from './roles.js';
@@ -150,7 +150,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       require_auth_time: true,
     },
     extraClientMetadata: {
-      properties: [FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES, ADMIN_SCOPES_FIELD],
+      properties: [FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES, ADMIN_SCOPES_FIELD, REFRESH_REUSE_GRACE],
       validator(_ctx, key, value) {
         if (key === FIRST_PARTY && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${FIRST_PARTY} must be a boolean`);
@@ -163,6 +163,10 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
         }
         if (key === ADMIN_SCOPES_FIELD && value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string' && isAdminScope(v)))) {
           throw new Error(`${ADMIN_SCOPES_FIELD} must list admin:read and/or admin:write`);
+        }
+        if (key === REFRESH_REUSE_GRACE && value !== undefined
+          && !(typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_REFRESH_REUSE_GRACE_SECONDS)) {
+          throw new Error(`${REFRESH_REUSE_GRACE} must be a whole number of seconds from 0 to ${MAX_REFRESH_REUSE_GRACE_SECONDS}`);
         }
       },
     },

@@ -108,6 +108,9 @@ const END_SESSIONS = `
 const hasNul = (value: string) => value.includes('\u0000');
 const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' && hasNul(value) ? value.replaceAll('\u0000', '\ufffd') : value);
 
+/** Where a rotated refresh token's row names its successor's id (refresh reuse grace). */
+export const ROTATED_TO = 'gatehouse_rotated_to';
+
 /** SQL for oidc-provider's models, all in `oidc_payloads`. The adapter translates onto this. */
 export function createOidcPayloadRepository(db: EntityManager) {
   const one = async (where: string, params: string[]) => {
@@ -208,6 +211,23 @@ export function createOidcPayloadRepository(db: EntityManager) {
         'SELECT grant_id FROM oidc_payloads WHERE model = $1 AND id = $2', [model, id]);
       const row = rows[0];
       return row ? { outcome: 'already-consumed', grantId: row.grant_id } : { outcome: 'missing' };
+    },
+
+    /**
+     * The refresh reuse grace: deletes the successor a token was rotated to, if the token was
+     * consumed less than `graceSeconds` ago and its successor is live and unused. One statement,
+     * so of two retries of one token at most one gets true (the second waits for the first's
+     * delete and then finds nothing).
+     */
+    async voidUnusedSuccessor(model: string, id: string, graceSeconds: number): Promise<boolean> {
+      if (hasNul(id)) return false;
+      const { affected } = await runSql(db, `
+        DELETE FROM oidc_payloads s USING oidc_payloads t
+        WHERE t.model = $1 AND t.id = $2 AND t.consumed_at > now() - make_interval(secs => $3::int)
+          AND s.model = $1 AND s.id = t.payload->>'${ROTATED_TO}' AND s.grant_id = t.grant_id
+          AND s.consumed_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now())`,
+      [model, id, graceSeconds]);
+      return affected === 1;
     },
 
     async destroy(model: string, id: string): Promise<void> {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ADMIN_SCOPES } from '../../oidc/admin-resource.js';
 import { AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS, SCOPES, clientInputOf, type ClientInput } from '../../oidc/client-registry.js';
 import type { ClientRow } from '../../storage/entities/client.entity.js';
+import { MAX_REFRESH_REUSE_GRACE_SECONDS } from '../../oidc/client-metadata.js';
 import type { AdminServices } from '../services.js';
 import { decodeCursor, idParams, iso, pageOf, pageQuery, pageResponse, timestamp } from './common.js';
 import { defineRoute } from './route.js';
@@ -26,6 +27,8 @@ const clientFields = {
   admin_scopes: z.array(z.enum(ADMIN_SCOPES)).describe('Admin API scopes for a confidential client_credentials client.'),
   backchannel_logout_uri: z.string().max(2000).describe('OIDC Back-Channel Logout 1.0: where logout tokens are posted (https, or http on loopback); "" removes it.'),
   backchannel_logout_session_required: z.boolean().describe('Logout tokens carry the session\'s sid.'),
+  refresh_token_reuse_grace_seconds: z.number().int().min(0).max(MAX_REFRESH_REUSE_GRACE_SECONDS)
+    .describe('Seconds during which a refresh token that was just rotated may be presented again while its successor is unused (a lost response); 0: never (reuse revokes the grant).'),
 };
 
 const createBody = z.strictObject({
@@ -45,6 +48,7 @@ const createBody = z.strictObject({
   admin_scopes: clientFields.admin_scopes.optional(),
   backchannel_logout_uri: clientFields.backchannel_logout_uri.optional(),
   backchannel_logout_session_required: clientFields.backchannel_logout_session_required.optional(),
+  refresh_token_reuse_grace_seconds: clientFields.refresh_token_reuse_grace_seconds.optional(),
 });
 
 const updateBody = z.strictObject(clientFields).partial();
@@ -69,6 +73,7 @@ function toInput(body: ClientFields): Partial<ClientInput> {
   if (body.admin_scopes !== undefined) input.adminScopes = body.admin_scopes;
   if (body.backchannel_logout_uri !== undefined) input.backchannelLogoutUri = body.backchannel_logout_uri;
   if (body.backchannel_logout_session_required !== undefined) input.backchannelLogoutSessionRequired = body.backchannel_logout_session_required;
+  if (body.refresh_token_reuse_grace_seconds !== undefined) input.refreshReuseGraceSeconds = body.refresh_token_reuse_grace_seconds;
   return input;
 }
 
@@ -91,6 +96,7 @@ export const clientView = z.object({
   admin_scopes: z.array(z.string()),
   backchannel_logout_uri: z.string().nullable(),
   backchannel_logout_session_required: z.boolean(),
+  refresh_token_reuse_grace_seconds: z.number().int(),
   created_at: timestamp,
   updated_at: timestamp,
 });
@@ -116,6 +122,7 @@ export function viewClient(row: ClientRow): z.input<typeof clientView> {
     admin_scopes: input.adminScopes ?? [],
     backchannel_logout_uri: input.backchannelLogoutUri ?? null,
     backchannel_logout_session_required: input.backchannelLogoutSessionRequired === true,
+    refresh_token_reuse_grace_seconds: input.refreshReuseGraceSeconds ?? 0,
     created_at: iso(row.createdAt) ?? '',
     updated_at: iso(row.updatedAt) ?? '',
   };
