@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps): Koa {
   // koa-mount runs the provider on this app's context, so its signed cookies use these keys;
   // a getter follows key rotation.
   Object.defineProperty(app, 'keys', { get: () => deps.host.cookieKeys, configurable: true });
-  const health = createHealthRouter(deps.storage, deps.draining);
+  const health = createHealthRouter(deps.storage, deps.draining, { log: deps.log, metrics: deps.metrics });
   const interactions = createInteractionRouter(deps.interactions);
   const portal = createPortalRouter(deps.portal);
   const adminApi = createAdminApiRouter({ admin: deps.admin, host: deps.host, storage: deps.storage, issuer: deps.config.issuer });

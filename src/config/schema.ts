@@ -90,10 +90,11 @@ export const configSchema = z.strictObject({
     reloadIntervalSeconds: seconds,
     activationDelaySeconds: z.number().int().min(0),
   }).refine(
-    // A replica learns of new keys within one reload interval; a shorter delay lets one
-    // replica sign with a key another cannot verify yet (docs/operations.md, Scaling out).
-    (keys) => keys.activationDelaySeconds <= 0 || keys.activationDelaySeconds >= keys.reloadIntervalSeconds,
-    { message: 'must be 0 (a single process) or at least keys.reloadIntervalSeconds', path: ['activationDelaySeconds'] },
+    // A replica learns of new keys up to one reload interval after they commit, plus the time
+    // the reload itself takes: a delay not longer than the interval lets one replica sign with
+    // a key another cannot verify yet (docs/operations.md, "Key rotation across replicas").
+    (keys) => keys.activationDelaySeconds <= 0 || keys.activationDelaySeconds > keys.reloadIntervalSeconds,
+    { message: 'must be 0 (a single process) or longer than keys.reloadIntervalSeconds', path: ['activationDelaySeconds'] },
   ),
   passwords: z.strictObject({
     argon2: z.strictObject({

@@ -1,10 +1,55 @@
 import Router from '@koa/router';
+import type { Logger } from 'pino';
 import type { Storage } from '../storage/storage.js';
 import { hasPendingMigrations } from '../storage/data-source.js';
+import type { Metrics } from '../observability/metrics.js';
+import { createRedisHealth } from '../observability/redis-health.js';
 import type { Draining } from './draining.js';
 
-/** Liveness and readiness: cheap, unauthenticated, and they reveal nothing but up/down. */
-export function createHealthRouter(storage: Storage, draining: Draining): Router {
+/**
+ * How long /readyz waits for PostgreSQL before it calls the replica unready: below the Helm
+ * chart's probe timeout (2 s), so the probe gets our 503 rather than timing out itself.
+ */
+export const DATABASE_CHECK_TIMEOUT_MS = 1500;
+
+/** What /readyz answers: whether to send traffic here, and what works only in part. */
+export type Readiness =
+  | { status: 'ready' }
+  | { status: 'degraded'; redis: 'unavailable' }
+  | { status: 'unavailable' };
+
+/** Resolves to `fallback` when `work` has not settled within `ms`, and to it when `work` fails. */
+async function within<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(fallback), ms); });
+  try {
+    return await Promise.race([work.catch(() => fallback), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Liveness and readiness: cheap and unauthenticated. Readiness reports only what a replica
+ * cannot serve without: PostgreSQL (the system of record) with every migration applied, and
+ * not shutting down. Redis loss is "degraded", still 200: sign-in works on in-process limits
+ * (docs/operations.md, "Health probes"), and a 503 there would take every replica out of the
+ * load balancer at once for an outage none of them can fix.
+ */
+export function createHealthRouter(storage: Storage, draining: Draining, deps: { log: Logger; metrics: Metrics }): Router {
+  const redis = createRedisHealth(storage.kv, deps);
+  const databaseReady = async () => {
+    await storage.dataSource.query('SELECT 1');
+    return !(await hasPendingMigrations(storage.dataSource));
+  };
+  const readiness = async (): Promise<Readiness> => {
+    // A replica that is shutting down is not ready, whatever its stores say: the load balancer drains it.
+    if (draining.active) return { status: 'unavailable' };
+    const [database, redisUp] = await Promise.all([within(databaseReady(), DATABASE_CHECK_TIMEOUT_MS, false), redis.available()]);
+    if (!database) return { status: 'unavailable' };
+    return redisUp ? { status: 'ready' } : { status: 'degraded', redis: 'unavailable' };
+  };
+
   const router = new Router();
   router.get('/healthz', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
@@ -12,14 +57,9 @@ export function createHealthRouter(storage: Storage, draining: Draining): Router
   });
   router.get('/readyz', async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
-    // A replica that is shutting down is not ready, whatever its stores say: the load balancer drains it.
-    const ready = !draining.active && await Promise.all([
-      storage.dataSource.query('SELECT 1').then(() => true, () => false),
-      storage.kv.ping(),
-      hasPendingMigrations(storage.dataSource).then((pending) => !pending, () => false),
-    ]).then((checks) => checks.every(Boolean));
-    ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : 'unavailable' };
+    const answer = await readiness();
+    ctx.status = answer.status === 'unavailable' ? 503 : 200;
+    ctx.body = answer;
   });
   return router;
 }

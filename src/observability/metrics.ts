@@ -33,6 +33,11 @@ export interface Metrics {
   readonly refreshTokenReuse: Counter;
   /** Reads the database pool on each scrape; until called the pool gauges report nothing. */
   observePool(read: () => PoolUsage | null): void;
+  /**
+   * Checks Redis on each scrape for `gatehouse_redis_up` (1 answering, 0 not); until called
+   * (the in-process store, with no Redis to lose) the gauge reports nothing.
+   */
+  observeRedis(check: () => Promise<boolean>): void;
 }
 
 // Seconds. Fine steps below 50 ms (token, introspection, discovery), coarse above (argon2 sign-ins).
@@ -54,6 +59,14 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   poolGauge('gatehouse_db_pool_connections', 'Open database connections in this process\'s pool', (u) => u.total);
   poolGauge('gatehouse_db_pool_idle_connections', 'Open database connections not in use', (u) => u.idle);
   poolGauge('gatehouse_db_pool_waiting_requests', 'Queries waiting for a free database connection', (u) => u.waiting);
+  let checkRedis: (() => Promise<boolean>) | null = null;
+  // Registered only once there is a Redis to watch: an unset gauge would read 0, "down".
+  const redisGauge = () => new Gauge({
+    name: 'gatehouse_redis_up', help: 'Whether Redis answers (0: degraded, limits and lockouts count in process)', registers: [registry],
+    async collect() {
+      if (checkRedis) this.set((await checkRedis()) ? 1 : 0);
+    },
+  });
   return {
     registry,
     rateLimitHits: new Counter({
@@ -83,6 +96,10 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     }),
     observePool(read) {
       readPool = read;
+    },
+    observeRedis(check) {
+      if (!checkRedis) redisGauge();
+      checkRedis = check;
     },
   };
 }

@@ -22,17 +22,31 @@ type Ranked = Pick<SigningKeyRow, 'state' | 'createdAt'>;
 
 /**
  * The order to hand keys to oidc-provider and keygrip, which sign with the first key of an
- * algorithm and verify with any. A key younger than the activation delay is published and
- * verifies, but signs only when no older key of its kind is published (first boot): other
- * replicas load new keys within one reload interval, so with a delay at least that long,
- * whatever one replica signs (token, session cookie, interaction cookie) every replica accepts.
- * Then older before younger, active before retired, newest first.
+ * algorithm and verify with any. A key signs only once every replica can have loaded it:
+ * `activationDelayMs` after its creation as the database stored it (`created_at`, the same
+ * instant for every replica, whenever each one loaded it), a delay longer than the reload
+ * interval (checked at boot, src/config/schema.ts). Until then it is published and verifies,
+ * and the keys before it keep signing, so whatever one replica signs (token, session cookie,
+ * interaction cookie) every replica accepts (OpenID Connect Core 1.0 §10.1.1: a verifier
+ * meets a new kid only after it could fetch it).
+ *
+ * The one exception is the oldest key published of its kind (first boot): no replica serves
+ * without it, since each loads the key set from the database before it listens, and a fresh
+ * install must sign at once. It is not "not yet active": a key rotated in within the delay
+ * after first boot must not outrank it (issue 14, finding 9). A retired key cannot hand that
+ * exception to a younger one by expiring: it stays published for its tokens' lifetime plus the
+ * delay after the rotation that retired it (admin/keys.service.ts), by which time the younger
+ * one signs on its own account.
+ *
+ * Among the keys that may sign: active before retired, newest first; then the ones still
+ * waiting, in the same order.
  */
 export function signingOrder<T extends Ranked>(rows: T[], now: number, activationDelayMs: number): { ordered: T[]; activatesAt: number | null } {
-  const activation = (row: T) => row.createdAt.getTime() + activationDelayMs;
-  const rank = (row: T) => (activation(row) > now ? 2 : 0) + (row.state === 'active' ? 0 : 1);
+  const oldest = Math.min(...rows.map((row) => row.createdAt.getTime()));
+  const signsFrom = (row: T) => (row.createdAt.getTime() === oldest ? oldest : row.createdAt.getTime() + activationDelayMs);
+  const rank = (row: T) => (signsFrom(row) > now ? 2 : 0) + (row.state === 'active' ? 0 : 1);
   const ordered = [...rows].sort((a, b) => rank(a) - rank(b) || b.createdAt.getTime() - a.createdAt.getTime());
-  const waiting = rows.map(activation).filter((at) => at > now);
+  const waiting = rows.map(signsFrom).filter((at) => at > now);
   return { ordered, activatesAt: waiting.length > 0 ? Math.min(...waiting) : null };
 }
 
@@ -79,6 +93,12 @@ export function retiredKeyTtlSeconds(ttl: { idToken: number; accessToken: number
   return Math.max(ttl.idToken, ttl.accessToken, ttl.clientCredentials);
 }
 
+/** The sealed keys of one rotation, made before the transaction that stores them. */
+export interface PreparedRotation {
+  signing: NewSigningKey[];
+  cookie: NewSigningKey;
+}
+
 export function createKeyManager(repo: SigningKeysRepository, box: SecretBox) {
   const seal = (key: NewSigningKey & { plain: string }): NewSigningKey => {
     const { plain, ...rest } = key;
@@ -94,35 +114,54 @@ export function createKeyManager(repo: SigningKeysRepository, box: SecretBox) {
       return sig || cookie;
     },
 
-    /** The published keys in signing order (see signingOrder); a zero delay lets new keys sign at once. */
+    /**
+     * The published keys in signing order (see signingOrder); a zero delay lets new keys sign at
+     * once. Key ages are read on the database's clock, the one that stamped `created_at`, so
+     * every replica reaches the same decision whatever its own clock says; `activatesAt` is
+     * turned back into this process's clock for its reload timer. `now` (tests) replaces both.
+     */
     async load(options: { activationDelaySeconds: number; now?: number } = { activationDelaySeconds: 0 }): Promise<KeyMaterial> {
-      const now = options.now ?? Date.now();
+      const asked = Date.now();
+      const [sigRows, cookieRows, databaseNow] = await Promise.all([
+        repo.listPublished('sig'), repo.listPublished('cookie'), options.now ?? repo.databaseNow(),
+      ]);
+      const now = options.now ?? databaseNow;
+      const skew = options.now === undefined ? databaseNow - asked : 0;
       const delayMs = options.activationDelaySeconds * 1000;
-      const [sigRows, cookieRows] = await Promise.all([repo.listPublished('sig'), repo.listPublished('cookie')]);
       const sig = orderSigningKeys(sigRows, now, delayMs);
       const cookie = signingOrder(cookieRows, now, delayMs);
+      const activatesAt = earliest(sig.activatesAt, cookie.activatesAt);
       return {
         signingJwks: sig.ordered.map((row) => privateJwkOf(row, box.open(row.privateEncrypted, context(row)))),
         cookieKeys: cookie.ordered.map((row) => box.open(row.privateEncrypted, context(row))),
-        activatesAt: earliest(sig.activatesAt, cookie.activatesAt),
+        activatesAt: activatesAt === null ? null : activatesAt - skew,
       };
     },
 
     /**
-     * New signing keys (and a new cookie key) are published at once and sign after the
-     * activation delay; the old ones stay published until what they signed has expired:
-     * tokens for `tokenTtlSeconds`, cookies for `sessionTtlSeconds` (callers add the delay,
-     * during which the old keys still sign).
+     * Makes the keys of a rotation: slow (an RSA key takes a quarter second), so callers do it
+     * before they open the transaction that stores them. That transaction's start stamps
+     * `created_at`, from which activation is timed, and other replicas can load the keys only
+     * once it commits: the shorter that transaction, the less of the activation delay it uses.
      */
-    async rotate(tokenTtlSeconds: number, sessionTtlSeconds: number): Promise<string[]> {
-      const sig = await freshSigningKeys();
+    async prepareRotation(): Promise<PreparedRotation> {
+      return { signing: await freshSigningKeys(), cookie: seal(newCookieKey()) };
+    },
+
+    /**
+     * Stores a prepared rotation: new signing keys (and a new cookie key) are published at once
+     * and sign after the activation delay; the old ones stay published until what they signed
+     * has expired: tokens for `tokenTtlSeconds`, cookies for `sessionTtlSeconds` (callers add
+     * the delay, during which the old keys still sign).
+     */
+    async rotate(prepared: PreparedRotation, tokenTtlSeconds: number, sessionTtlSeconds: number): Promise<string[]> {
       const tokensUntil = new Date(Date.now() + tokenTtlSeconds * 1000);
       const sessionsUntil = new Date(Date.now() + sessionTtlSeconds * 1000);
       await repo.rotate([
-        ...sig.map((key) => ({ ...key, retireOldUntil: tokensUntil })),
-        { ...seal(newCookieKey()), retireOldUntil: sessionsUntil },
+        ...prepared.signing.map((key) => ({ ...key, retireOldUntil: tokensUntil })),
+        { ...prepared.cookie, retireOldUntil: sessionsUntil },
       ]);
-      return sig.map((k) => k.id);
+      return prepared.signing.map((k) => k.id);
     },
 
     fingerprint: () => repo.fingerprint(),

@@ -17,6 +17,14 @@ export function createSigningKeysRepository(db: EntityManager) {
 
     listAll: () => keys.find({ order: { createdAt: 'DESC' } }),
 
+    /** The database's clock (epoch ms), the one that stamps `created_at`: key activation is timed on it. */
+    async databaseNow(): Promise<number> {
+      const rows: Array<{ now: Date }> = await db.query('SELECT statement_timestamp() AS now');
+      const now = rows[0]?.now;
+      if (!(now instanceof Date)) throw new Error('the database did not report its time');
+      return now.getTime();
+    },
+
     /** Inserts the new keys and retires the previously active ones of the same use and alg, atomically. */
     async rotate(fresh: Array<NewSigningKey & { retireOldUntil: Date }>): Promise<void> {
       await db.transaction(async (tx) => {

@@ -74,9 +74,14 @@ export interface Replicas {
  * different ports, with one fresh PostgreSQL database, the one Redis, one key-encryption
  * secret and one issuer: the balancer's URL. Each has a data directory of its own, as
  * pods do. `settings` is written to a GATEHOUSE_CONFIG file both read; `extraEnv` (SMTP, say)
- * goes to both and to the CLI.
+ * goes to both and to the CLI. `apart.beforeB` runs once A alone is serving (it gets the issuer,
+ * which the balancer sends to A, A's direct address and the CLI) and B starts after it: a staggered start, as a second pod scheduled later.
  */
-export async function startReplicas(settings: string, extraEnv: Record<string, string> = {}): Promise<Replicas> {
+export async function startReplicas(
+  settings: string,
+  extraEnv: Record<string, string> = {},
+  apart?: { beforeB(a: { issuer: string; direct: string; cli: (args: string[]) => ReturnType<typeof runBuiltCli> }): Promise<void> },
+): Promise<Replicas> {
   await ensureBuilt();
   const database = await createTestDatabase();
   const work = mkdtempSync(join(tmpdir(), 'gh-replicas-'));
@@ -109,12 +114,15 @@ export async function startReplicas(settings: string, extraEnv: Record<string, s
     rmSync(work, { recursive: true, force: true });
   };
   try {
-    // Both boot at once against the empty database, as a fresh Deployment's pods do:
-    // migrations, first keys and built-in clients must come out exactly once.
-    const [a, b] = await Promise.all((['A', 'B'] as const).map(async (name) => {
+    const start = async (name: ReplicaName) => {
       started[name] = await startBuiltServer({ ...env, PORT: String(ports[name]), DATA_DIR: join(work, name) });
       return started[name];
-    }));
+    };
+    // Both boot at once against the empty database, as a fresh Deployment's pods do:
+    // migrations, first keys and built-in clients must come out exactly once.
+    const [a, b] = apart
+      ? [await start('A'), await apart.beforeB({ issuer: balancer.url, direct: `http://127.0.0.1:${ports.A}`, cli: (args) => runBuiltCli(args, env) }).then(() => start('B'))]
+      : await Promise.all((['A', 'B'] as const).map(start));
     return {
       issuer: balancer.url,
       balancer,

@@ -34,16 +34,32 @@ describe('key activation order', () => {
     expect(order(rows)).toEqual({ names: ['oldest', 'newest', 'middle'], activatesAt: NOW + 30_000 });
   });
 
+  it('keeps the first-boot key signing when a rotation comes within the delay after first boot (issue 14, finding 9)', () => {
+    // Both keys younger than the delay: the first-boot key is not "not yet active" (every
+    // replica loaded it before serving), so the rotated-in one must not outrank it.
+    const rows = [key('rotated', 'active', 5), key('first', 'retired', 20)];
+    expect(order(rows)).toEqual({ names: ['first', 'rotated'], activatesAt: NOW + 55_000 });
+    expect(order([key('rotated', 'active', 61), key('first', 'retired', 76)]).names).toEqual(['rotated', 'first']);
+  });
+
+  it('keeps the oldest key signing through two rotations within the delay after first boot', () => {
+    const rows = [key('third', 'active', 2), key('second', 'retired', 10), key('first', 'retired', 30)];
+    expect(order(rows)).toEqual({ names: ['first', 'third', 'second'], activatesAt: NOW + 50_000 });
+  });
+
   it('signs at once with a zero delay (a single process)', () => {
     const rows = [key('new', 'active', 0), key('old', 'retired', 86_400)];
     expect(signingOrder(rows, NOW, 0).ordered.map((r) => r.name)).toEqual(['new', 'old']);
   });
 
-  it('defaults to a delay of two reload intervals and refuses one shorter than an interval', () => {
+  it('defaults to a delay of two reload intervals and refuses one not longer than an interval', () => {
     const { keys } = loadConfig({});
     expect(keys.activationDelaySeconds).toBe(2 * keys.reloadIntervalSeconds);
-    expect(configProblems({}, { keys: { reloadIntervalSeconds: 30, activationDelaySeconds: 10 } }))
-      .toEqual([expect.stringMatching(/^keys\.activationDelaySeconds: must be 0 .* or at least keys\.reloadIntervalSeconds/)]);
+    for (const activationDelaySeconds of [10, 30]) {
+      expect(configProblems({}, { keys: { reloadIntervalSeconds: 30, activationDelaySeconds } }))
+        .toEqual([expect.stringMatching(/^keys\.activationDelaySeconds: must be 0 .* or longer than keys\.reloadIntervalSeconds/)]);
+    }
+    expect(configProblems({}, { keys: { reloadIntervalSeconds: 30, activationDelaySeconds: 31 } })).toEqual([]);
     expect(configProblems({}, { keys: { activationDelaySeconds: -1 } })).toEqual([expect.stringMatching(/^keys\.activationDelaySeconds: /)]);
     expect(configProblems({}, { keys: { activationDelaySeconds: 0 } })).toEqual([]);
   });

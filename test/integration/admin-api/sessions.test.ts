@@ -5,6 +5,7 @@ import { runAuthorization } from '../../helpers/user-agent.js';
 import type { TestClient, TestUser } from '../../helpers/factories.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import { expectStatus, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
+import { logoutForm } from '../../helpers/sessions.js';
 
 interface SessionBody {
   id: string;
@@ -96,6 +97,21 @@ describe.each(BACKENDS)('admin API sessions and grants (%s)', (backend) => {
     expectStatus(await call('DELETE', `/users/${user.id}/sessions`), 204);
     for (const { rp, refreshToken } of signIns) await refreshFails(rp, refreshToken);
     expect(await sessionsOf(user)).toEqual([]);
+    expect(await grantsOf(user)).toEqual([]);
+  });
+
+  it('signs out everywhere also ends offline access that outlived RP-initiated logout', async () => {
+    const user = await server.buildUser();
+    const { rp, refreshToken, tokens, ua } = await offlineSignIn(user);
+    const confirm = await ua.get(oidc.buildEndSessionUrl(rp, { id_token_hint: tokens.id_token ?? '' }).toString());
+    const form = logoutForm(confirm);
+    expect((await ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' })).status).toBe(303);
+    expect(await sessionsOf(user)).toEqual([]);
+    // The session is over; the offline grant is not (docs/sessions.md).
+    expect(await grantsOf(user)).toHaveLength(1);
+    const survived = refreshTokenOf(await oidc.refreshTokenGrant(rp, refreshToken));
+    expectStatus(await call('DELETE', `/users/${user.id}/sessions`), 204);
+    await refreshFails(rp, survived);
     expect(await grantsOf(user)).toEqual([]);
   });
 

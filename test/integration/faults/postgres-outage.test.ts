@@ -32,8 +32,12 @@ async function lostChains(chains: RefreshChain[]): Promise<string[]> {
   return lost;
 }
 
+/** /readyz's status; a 503 must say "unavailable" (PostgreSQL is what a replica cannot serve without). */
 async function readyz(server: TestServer): Promise<number> {
-  return (await fetch(`${server.issuer}/readyz`)).status;
+  const res = await fetch(`${server.issuer}/readyz`);
+  const body = await res.json() as unknown;
+  if (res.status === 503) expect(body).toEqual({ status: 'unavailable' });
+  return res.status;
 }
 
 async function waitFor(condition: () => Promise<boolean>, ms: number): Promise<boolean> {

@@ -14,13 +14,15 @@ describe.each(BACKENDS)('limits while Redis is unavailable (%s, throwaway redis-
   let server: TestServer;
   let rp: TestRp;
   let redis: ThrowawayRedis;
+  /** The server's log lines (info and up), parsed. */
+  const logged: Array<{ level: number; msg: string }> = [];
   beforeAll(async () => {
     redis = await startThrowawayRedis(await freePort());
     server = await startTestServer(backend, {
       http: { trustedProxyHops: 1 },
       storage: { redisUrl: redis.url },
       rateLimits: { signInIp: { points: PER_IP, durationSeconds: 600 } },
-    });
+    }, { logTo: { write: (line) => { logged.push(JSON.parse(line) as { level: number; msg: string }); } }, logLevel: 'info' });
     rp = await buildRp(server);
   }, BOOT_TIMEOUT);
   afterAll(async () => {
@@ -75,5 +77,41 @@ describe.each(BACKENDS)('limits while Redis is unavailable (%s, throwaway redis-
     } finally {
       inspector.disconnect();
     }
+  });
+
+  /** GET /readyz: status, body, and how long the answer took. */
+  async function readyz() {
+    const started = Date.now();
+    const res = await fetch(`${server.issuer}/readyz`);
+    return { status: res.status, body: await res.json() as unknown, ms: Date.now() - started };
+  }
+  const redisUp = async () => (await server.gatehouse.metrics.registry.getSingleMetric('gatehouse_redis_up')?.get())?.values[0]?.value;
+  /** The readiness notices (the limiter logs its own, about counters). */
+  const redisNotices = () => logged.filter((line) => line.msg.includes('degraded')).map((line) => line.msg.split(':')[0]);
+
+  it('stays ready while Redis is down: /readyz answers 200 "degraded" at once, logs the change once, and the gauge reads 0; ready again when Redis returns', async () => {
+    expect(await readyz()).toMatchObject({ status: 200, body: { status: 'ready' } });
+    const noticesBefore = redisNotices().length;
+
+    await redis.stop();
+    for (let probe = 0; probe < 3; probe++) {
+      const answer = await readyz();
+      expect(answer).toMatchObject({ status: 200, body: { status: 'degraded', redis: 'unavailable' } });
+      // Generous: the old probe took up to 2.4 s per answer (ioredis's retries).
+      expect(answer.ms).toBeLessThan(1000);
+    }
+    expect(await redisUp()).toBe(0);
+    // One line for the change, not one per probe or scrape.
+    expect(redisNotices().slice(noticesBefore)).toEqual(['Redis is not answering']);
+
+    await redis.start();
+    let answer = await readyz();
+    for (let tries = 0; tries < 40 && answer.body && (answer.body as { status: string }).status !== 'ready'; tries++) {
+      await sleep(250);
+      answer = await readyz();
+    }
+    expect(answer).toMatchObject({ status: 200, body: { status: 'ready' } });
+    expect(await redisUp()).toBe(1);
+    expect(redisNotices().slice(noticesBefore)).toEqual(['Redis is not answering', 'Redis answers again']);
   });
 });

@@ -2,7 +2,9 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail } from '../../helpers/factories.js';
-import { BOOT_TIMEOUT, buildRp, openAuthorization, submitLogin, textOf, type TestRp } from '../../helpers/sessions.js';
+import { BOOT_TIMEOUT, buildRp, logoutForm, openAuthorization, submitLogin, textOf, type TestRp } from '../../helpers/sessions.js';
+import { OFFLINE, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
+import { oidc } from '../../helpers/rp.js';
 import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
 import { startLogoutReceiver, verifyLogoutToken, type LogoutReceiver } from '../../helpers/logout-receiver.js';
 import { requestReset, resetLinkFor, submitNewPassword } from '../../helpers/password-reset.js';
@@ -78,6 +80,23 @@ describe.each(BACKENDS)('password reset effects (%s)', (backend) => {
     const { page } = await openAuthorization(again, rp, server.issuer);
     const signedIn = await submitLogin(again, page, user.email, NEW_PASSWORD, from(ip));
     expect(signedIn.status).toBe(303);
+  });
+
+  it('ends offline access too: a refresh token that outlived RP-initiated logout fails after the reset', async () => {
+    const offline = await buildRp(server, { firstParty: true, grantTypes: ['authorization_code', 'refresh_token'], scope: 'openid profile email offline_access' });
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer, from(randomIp()));
+    const { tokens } = await signInRemembering(ua, offline, user, true, OFFLINE);
+    const confirm = await ua.get(oidc.buildEndSessionUrl(offline.config, { id_token_hint: tokens.id_token ?? '' }).toString());
+    const form = logoutForm(confirm);
+    expect((await ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' })).status).toBe(303);
+    // The session is over; offline access is not (docs/sessions.md).
+    const survived = refreshTokenOf(await oidc.refreshTokenGrant(offline.config, refreshTokenOf(tokens)));
+
+    expect((await requestReset(new UserAgent(server.issuer, from(randomIp())), user.email)).status).toBe(200);
+    const done = await submitNewPassword(new UserAgent(server.issuer, from(randomIp())), await resetLinkFor(mail, user.email), NEW_PASSWORD);
+    expect(done.status).toBe(200);
+    expect(await oauthFailure(oidc.refreshTokenGrant(offline.config, survived))).toEqual({ status: 400, error: 'invalid_grant' });
   });
 
   it('limits requests per typed address and IP (known or not alike) and per IP with 429 and Retry-After', async () => {
