@@ -127,6 +127,17 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
       expect(tokens.scope?.split(' ').sort()).toEqual(['email', 'openid']);
     });
 
+    it('sets a refresh reuse grace of 0 to 60 seconds, and refuses other values by field', async () => {
+      const created = await confidential({ refresh_token_reuse_grace_seconds: 20 });
+      expect(created).toMatchObject({ refresh_token_reuse_grace_seconds: 20 });
+      const changed = expectStatus(await call<ClientBody>('PATCH', `/clients/${created.client_id}`, { refresh_token_reuse_grace_seconds: 0 }), 200);
+      expect(changed).toMatchObject({ refresh_token_reuse_grace_seconds: 0 });
+      for (const bad of [61, -1, 2.5, '10']) {
+        expectFieldError(await call('PATCH', `/clients/${created.client_id}`, { refresh_token_reuse_grace_seconds: bad }), 'refresh_token_reuse_grace_seconds');
+      }
+      expectFieldError(await call('POST', '/clients', { name: 'No refresh', redirect_uris: [CALLBACK], grant_types: ['authorization_code'], refresh_token_reuse_grace_seconds: 5 }), 'refresh_token_reuse_grace_seconds');
+    });
+
     it('answers a change with the client as it is now stored (updated_at included)', async () => {
       const created = await confidential();
       await new Promise((resolve) => { setTimeout(resolve, 5); });
