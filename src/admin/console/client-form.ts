@@ -32,7 +32,7 @@ export const CLIENT_CHOICES = {
 } as const;
 
 /**
- * The posted form as the services' input. jwks, jwks_uri and admin scopes are not on the
+ * The posted form as the services' input. jwks, jwks_uri, admin scopes and the refresh reuse grace are not on the
  * form: an update leaves them as they are, and the admin API sets them.
  */
 export function clientInputFrom(ctx: Context): ClientInput {
