@@ -38,6 +38,7 @@ import { refusePendingClients } from './oidc/pending-clients.js';
 import { omitStoredClientSecret } from './oidc/registration-response.js';
 import { runTokenRequestsInOneTransaction } from './oidc/token-transaction.js';
 import { refuseUnstorableProviderInput, refuseUnstorableQuery } from './http/storable-input.js';
+import { formTargets } from './oidc/form-targets.js';
 
 export interface AppDeps {
   config: Config;
@@ -102,7 +103,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(assignRequestId);
   app.use(observeRequests({ log: deps.log, metrics: deps.metrics }));
   app.use(closeConnectionsWhileDraining(deps.draining));
-  app.use(securityHeaders(headers));
+  app.use(securityHeaders({ ...headers, formTargets }));
   // Discovery and JWKS from precomputed bytes, before the work they do not need (docs/provider-metadata.md).
   app.use(serveProviderMetadata(metadata));
   app.use(localize(deps.translatorFor));
