@@ -170,6 +170,8 @@ describe.each(BACKENDS)('password reset (%s)', (backend) => {
   it('refuses a form without its CSRF token, from another site, or with no valid address', async () => {
     const ua = browser();
     const form = await ua.get('/password/forgot');
+    // A plain-http issuer: no __Host- prefix, which browsers refuse without Secure (csrf.ts).
+    expect([...ua.cookies.keys()]).toContain('gatehouse.form');
     const user = await server.buildUser();
     expect((await ua.post('/password/forgot', { csrf: 'forged', email: user.email })).status).toBe(403);
     expect((await browser().post('/password/forgot', { csrf: csrfToken(form.html), email: user.email })).status).toBe(403);
