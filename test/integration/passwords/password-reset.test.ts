@@ -116,7 +116,8 @@ describe.each(BACKENDS)('password reset (%s)', (backend) => {
       const page = await ua.get(`/password/reset${query}`);
       expect([query, page.status]).toEqual([query, 400]);
       expect(page.headers.get('content-type')).toMatch(/text\/html/);
-      expect(textOf(page.html)).toContain('Ask for a new one');
+      // U+0000 is refused before any route, by the one check of every query (src/http/storable-input.ts).
+      expect(textOf(page.html)).toContain(query === '?token=%00' ? 'token: contains characters this service cannot accept' : 'Ask for a new one');
     }
     const form = await ua.get('/password/forgot');
     const forged = await ua.post('/password/reset', { csrf: csrfToken(form.html), token: 'B'.repeat(43), password: NEW_PASSWORD, password_confirm: NEW_PASSWORD });
