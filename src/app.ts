@@ -39,6 +39,8 @@ import { refusePendingClients } from './oidc/pending-clients.js';
 import { omitStoredClientSecret } from './oidc/registration-response.js';
 import { runTokenRequestsInOneTransaction } from './oidc/token-transaction.js';
 import { canonicalizeProviderPaths, providerRouteTable } from './oidc/canonical-path.js';
+import { refuseUnstorableProviderInput, refuseUnstorableQuery } from './http/storable-input.js';
+import { formTargets } from './oidc/form-targets.js';
 
 export interface AppDeps {
   config: Config;
@@ -108,11 +110,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(assignRequestId);
   app.use(observeRequests({ log: deps.log, metrics: deps.metrics }));
   app.use(closeConnectionsWhileDraining(deps.draining));
-  app.use(securityHeaders(headers));
+  app.use(securityHeaders({ ...headers, formTargets }));
   // Discovery and JWKS from precomputed bytes, before the work they do not need (docs/provider-metadata.md).
   app.use(serveProviderMetadata(metadata));
   app.use(localize(deps.translatorFor));
   app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE), PROGRAM_PATHS));
+  app.use(refuseUnstorableQuery);
   // Only when enabled and not on a port of its own: disabled, /metrics is an ordinary 404.
   if (deps.config.metrics.enabled && deps.config.metrics.port === 0) app.use(serveMetrics(deps.metrics.registry));
   app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));
@@ -131,6 +134,7 @@ export function createApp(deps: AppDeps): Koa {
     adminConsole.routes(),
     adminConsole.allowedMethods(),
   ]));
+  app.use(refuseUnstorableProviderInput);
   app.use(limitTokenRequests(deps.limits, TOKEN_PATH));
   app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS, REGISTRATION_PATH));
   app.use(refusePendingClients(deps.clientReads.statusOf, { authorization: AUTHORIZATION_PATH, clientAuth: CLIENT_AUTH_PATHS }));

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { normalizeEmail, type ImportedUser, type UsersRepository } from '../storage/users.repository.js';
 import { ROLE_NAME } from '../storage/roles.repository.js';
-import { pathOfNul } from '../storage/nul.js';
+import { findUnstorableText } from '../storage/storable-text.js';
 import type { Repositories, Storage } from '../storage/storage.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { checkEmail, checkTotpSecret, UserInputError } from './user-admin.js';
@@ -114,9 +114,9 @@ export function parseUserFile(text: string): { lines: ParsedLine[]; problems: Im
       problems.push(...issueProblems(line, parsed.error.issues));
       return;
     }
-    const nul = pathOfNul(parsed.data);
-    if (nul) {
-      problems.push({ line, field: nul.join('.') || null, message: 'must not contain U+0000' });
+    const unstorable = findUnstorableText(parsed.data);
+    if (unstorable) {
+      problems.push({ line, field: unstorable.path.join('.') || null, message: unstorable.problem });
       return;
     }
     const key = normalizeEmail(parsed.data.email);

@@ -4,14 +4,21 @@ import { CliUsageError, parseCommand, required, table, wholeSeconds } from './io
 import type { Runner } from './context.js';
 import { NotFoundError } from '../admin/errors.js';
 import { clientInputOf } from '../oidc/client-registry.js';
+import { fieldOf, findUnstorableText } from '../storage/storable-text.js';
+import { parseJson } from '../typed-json.js';
 
 /** --jwks takes the JWK Set as JSON, or @path to a file holding it. */
 function readJwks(value: string): unknown {
+  let jwks: unknown;
   try {
-    return JSON.parse(value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value);
+    jwks = parseJson(value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value);
   } catch {
     throw new CliUsageError('--jwks must be a JSON JWK Set or @path to one');
   }
+  // The same rule as every HTTP input (storage/storable-text.ts): refused here, not a database error.
+  const unstorable = findUnstorableText(jwks);
+  if (unstorable) throw new CliUsageError(`--jwks ${fieldOf(unstorable, 'value')}: ${unstorable.problem}`);
+  return jwks;
 }
 
 export async function clientsCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {

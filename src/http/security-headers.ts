@@ -1,10 +1,14 @@
 import type { Context, Next } from 'koa';
 
+const FORM_ACTION = "form-action 'self'";
+
 /**
  * Headers for every response, set before the handlers run so that oidc-provider can add
  * its form_post script hash to script-src (lib/helpers/script_src_sha.js).
- * No form-action directive: Chromium applies it to the redirect chain that follows a
- * form POST, which would block the final redirect to the relying party.
+ * form-action (CSP Level 3 §6.4.1): our forms post to our own origin only, so an injected
+ * form cannot send what a user types elsewhere. Chromium applies form-action to the
+ * redirects that follow a form POST as well, and a sign-in ends with one to the relying
+ * party: pages of a sign-in or logout add that one target (see `formTargets`).
  */
 function contentSecurityPolicy(imageOrigins: readonly string[]): string {
   return [
@@ -13,15 +17,43 @@ function contentSecurityPolicy(imageOrigins: readonly string[]): string {
     "style-src 'self'",
     ["img-src 'self' data:", ...imageOrigins].join(' '),
     "connect-src 'self'",
+    FORM_ACTION,
     "base-uri 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
+}
+
+/**
+ * A URI as a CSP source expression (CSP Level 3 §2.3.1): its origin for http(s), its scheme
+ * for a native app's private-use scheme (RFC 8252 §7.1, `com.example.app:`), which has no
+ * origin. Anything else: undefined.
+ */
+export function formTargetSource(uri: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol === 'https:' || url.protocol === 'http:') return url.origin;
+  return /^[a-z][a-z0-9+.-]*:$/.test(url.protocol) ? url.protocol : undefined;
+}
+
+/** The policy with `sources` added to its form-action directive. */
+export function withFormTargets(policy: string, sources: readonly string[]): string {
+  const extra = [...new Set(sources)].filter((source) => !/[\s;,']/.test(source));
+  return extra.length > 0 ? policy.replace(FORM_ACTION, [FORM_ACTION, ...extra].join(' ')) : policy;
 }
 
 export interface SecurityHeaderOptions {
   hsts: boolean;
   /** Other origins pages may show images from (the configured logo's). */
   imageOrigins?: readonly string[];
+  /**
+   * The validated URIs a page's form may end up at after its redirects (a relying party's
+   * redirect_uri during its sign-in), read once the response is made.
+   */
+  formTargets?: (ctx: Context) => readonly string[];
 }
 
 /** The headers every response carries, computed once. */
@@ -43,6 +75,12 @@ export function securityHeaders(options: SecurityHeaderOptions) {
   return async function securityHeadersMiddleware(ctx: Context, next: Next): Promise<void> {
     ctx.set(headers);
     await next();
+    const targets = options.formTargets?.(ctx) ?? [];
+    const policy = ctx.response.get('Content-Security-Policy');
+    // A response already written (a redirect straight to res) keeps its headers; it has no form.
+    if (targets.length > 0 && policy && !ctx.headerSent) {
+      ctx.set('Content-Security-Policy', withFormTargets(policy, targets.flatMap((uri) => formTargetSource(uri) ?? [])));
+    }
   };
 }
 

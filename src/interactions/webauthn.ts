@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
+import { bodyParser } from '../http/body-parser.js';
 import type { Next } from 'koa';
 import { z } from 'zod';
 import { describeAuthentication } from '../accounts/authentication-level.js';

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
+import { bodyParser } from '../http/body-parser.js';
 import type { Context, Next } from 'koa';
 import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
+import { bodyParser } from '../http/body-parser.js';
 import { isUuid } from '../storage/ids.js';
 import type { Context, Middleware, Next } from 'koa';
 import { z } from 'zod';

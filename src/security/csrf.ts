@@ -68,6 +68,17 @@ export function presentedCsrfToken(ctx: Context): string {
 export const FORM_BINDING_COOKIE = 'gatehouse.form';
 
 /**
+ * Under an https issuer the cookie is `__Host-` prefixed (RFC 6265bis §4.1.3.2): browsers then
+ * accept it only with Secure, Path=/ and no Domain, so neither a sibling subdomain nor a
+ * plain-http page on the same host can plant a binding of its choosing (a cookie-tossing
+ * CSRF). Browsers refuse the prefix without Secure, so a plain-http loopback issuer keeps the
+ * bare name; a cookie of the other name is not read.
+ */
+export function formBindingCookieName(secure: boolean): string {
+  return secure ? `__Host-${FORM_BINDING_COOKIE}` : FORM_BINDING_COOKIE;
+}
+
+/**
  * CSRF for public forms that no session or interaction backs (forgot password, a mailed link's
  * confirmation page): a random value in an httpOnly, SameSite=Strict cookie, and a form token
  * that is the HMAC of it. A cross-site page can neither read the cookie nor compute the token.
@@ -76,19 +87,21 @@ export const FORM_BINDING_COOKIE = 'gatehouse.form';
  */
 export function createPublicFormCsrf(csrf: Csrf, options: { secure: boolean }) {
   const binding = (value: string) => `public-form:${value}`;
+  const name = formBindingCookieName(options.secure);
+  // No Domain: the __Host- prefix requires its absence, and the cookie is for this host only.
   const cookieOptions = { httpOnly: true, sameSite: 'strict' as const, secure: options.secure, path: '/', overwrite: true, signed: false };
   return {
     async prepare(ctx: Context, next: Next): Promise<void> {
-      let value = ctx.cookies.get(FORM_BINDING_COOKIE, { signed: false });
+      let value = ctx.cookies.get(name, { signed: false });
       if (!value || !/^[A-Za-z0-9_-]{22,64}$/.test(value)) {
         value = randomBytes(24).toString('base64url');
-        ctx.cookies.set(FORM_BINDING_COOKIE, value, cookieOptions);
+        ctx.cookies.set(name, value, cookieOptions);
       }
       ctx.state.formCsrf = csrf.token(binding(value));
       await next();
     },
     async verify(ctx: Context, next: Next): Promise<void> {
-      const value = ctx.cookies.get(FORM_BINDING_COOKIE, { signed: false });
+      const value = ctx.cookies.get(name, { signed: false });
       const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
       if (!value || !csrf.verify(binding(value), body.csrf)) {
         throw new AppError('forbidden', 403, 'common.formExpired');

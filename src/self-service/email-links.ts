@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
+import { bodyParser } from '../http/body-parser.js';
 import type { Context } from 'koa';
 import { noStore } from '../http/security-headers.js';
 import { requestOrigin } from '../http/request-origin.js';

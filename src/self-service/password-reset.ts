@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
+import { bodyParser } from '../http/body-parser.js';
 import type { Context } from 'koa';
 import type { Config } from '../config/schema.js';
 import type { PasswordReset } from '../accounts/password-reset.js';

@@ -54,6 +54,12 @@ export interface TestServerOptions {
    * RP ID (browsers refuse IP addresses), so the browser tests use 'localhost'.
    */
   issuerHost?: 'localhost' | '127.0.0.1';
+  /**
+   * https: the issuer a deployment behind a TLS-terminating proxy has, while the server still
+   * listens on plain HTTP. Requests then need X-Forwarded-Proto: https and `http.trustProxy`,
+   * as behind the proxy (Koa refuses to set a Secure cookie on a request it sees as http).
+   */
+  issuerScheme?: 'http' | 'https';
   /** Where the server's JSON log goes, at `logLevel` (default debug): tests that read the log. */
   logTo?: { write(line: string): void };
   logLevel?: Config['log']['level'];
@@ -68,7 +74,7 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
   const config = loadConfig({}, {
     ...overrides,
     rateLimits: { ...GENEROUS_RATE_LIMITS, ...overrides.rateLimits },
-    issuer: `http://${options.issuerHost ?? '127.0.0.1'}:${port}`,
+    issuer: `${options.issuerScheme ?? 'http'}://${options.issuerHost ?? '127.0.0.1'}:${port}`,
     http: { host: '127.0.0.1', port, trustedProxyHops: 0, ...overrides.http },
     storage: {
       dataDir,

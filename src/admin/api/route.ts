@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AdminScope } from '../../oidc/admin-resource.js';
 import type { AdminActor } from '../actor.js';
 import { FieldError } from '../errors.js';
-import { pathOfNul } from '../../storage/nul.js';
+import { fieldOf, findUnstorableText } from '../../storage/storable-text.js';
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
@@ -52,7 +52,7 @@ export function parseInput<S extends z.ZodType>(schema: S | undefined, value: un
     const field = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue && issue.path.length > 0 ? issue.path.join('.') : where;
     throw new FieldError(field, issue?.code === 'unrecognized_keys' ? 'unknown field' : issue?.message ?? 'is not valid');
   }
-  const nul = pathOfNul(result.data);
-  if (nul) throw new FieldError(nul.length > 0 ? nul.join('.') : where, 'must not contain U+0000');
+  const unstorable = findUnstorableText(result.data);
+  if (unstorable) throw new FieldError(fieldOf(unstorable, where), unstorable.problem);
   return result.data as z.output<S>;
 }

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import { bodyParser } from '@koa/bodyparser';
+import { bodyParser } from '../../http/body-parser.js';
 import { noStore } from '../../http/security-headers.js';
 import { addSelfSignInRoutes } from '../../http/self-sign-in.js';
 import { requireSameOrigin } from '../../security/csrf.js';

@@ -118,6 +118,45 @@ describe.each(BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backend) =>
     for (const p of [confirm, resumed]) expect(p.headers.get('cache-control')).toMatch(/no-store/);
   });
 
+  it("limits form-action to 'self', plus the client's registered target on the pages of its sign-in and logout", async () => {
+    const formAction = (page: Page) => /(?:^|;\s*)form-action ([^;]*)/.exec(page.headers.get('content-security-policy') ?? '')?.[1];
+    const rpOrigin = new URL(firstParty.client.redirectUri).origin;
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer);
+
+    // Pages of no sign-in: our own origin only.
+    expect(formAction(await ua.get('/password/forgot'))).toBe("'self'");
+    expect(formAction(await ua.get('/no/such/page'))).toBe("'self'");
+    // An error page about a redirect_uri the client never registered does not allow it.
+    const foreign = await ua.get(`/auth?client_id=${firstParty.client.clientId}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent('https://evil.example/cb')}`);
+    expect(foreign.status).toBe(400);
+    expect(formAction(foreign)).toBe("'self'");
+
+    // A sign-in step: its form's redirect chain ends at the client (CSP 3 §6.4.1; Chromium checks redirects).
+    const { page } = await openAuthorization(ua, firstParty, server.issuer);
+    expect(pageKind(page)).toBe('login');
+    expect(formAction(page)).toBe(`'self' ${rpOrigin}`);
+    const failed = await submitLogin(ua, page, user.email, 'wrong password');
+    expect(formAction(failed)).toBe(`'self' ${rpOrigin}`);
+    const { tokens } = await signIn(ua, firstParty, user);
+
+    // oidc-provider's form_post page posts to the redirect_uri itself, its script allowed by hash.
+    const formPost = await openAuthorization(ua, firstParty, server.issuer, { response_mode: 'form_post' });
+    expect(autoSubmitForm(formPost.page)?.action).toBe(firstParty.client.redirectUri);
+    expect(formAction(formPost.page)).toBe(`'self' ${rpOrigin}`);
+    expect(formPost.page.headers.get('content-security-policy')).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
+
+    // The logout confirmation posts to us, then is redirected to the post_logout_redirect_uri.
+    const withTarget = await ua.get(oidc.buildEndSessionUrl(firstParty.config, {
+      id_token_hint: tokens.id_token ?? '', post_logout_redirect_uri: 'http://127.0.0.1:9999/logged-out',
+    }).toString());
+    expect(withTarget.status).toBe(200);
+    expect(formAction(withTarget)).toBe(`'self' ${rpOrigin}`);
+    const without = await ua.get(oidc.buildEndSessionUrl(firstParty.config, { id_token_hint: tokens.id_token ?? '' }).toString());
+    expect(without.status).toBe(200);
+    expect(formAction(without)).toBe("'self'");
+  });
+
   it('marks every cookie it sets HttpOnly and SameSite=Lax', async () => {
     const user = await server.buildUser();
     const ua = new RecordingUserAgent(server.issuer);
