@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { runSql } from './data-source.js';
+import { storableForm } from './storable-text.js';
 
 export type StoredPayload = Record<string, unknown>;
 
@@ -102,11 +103,12 @@ const END_SESSIONS = `
 
 /**
  * PostgreSQL text and jsonb cannot hold U+0000 (errors 22021, 22P05). Such a key was never
- * stored, so a lookup by it finds nothing; a request parameter carrying one (state, nonce…)
- * is stored with U+FFFD instead of failing the request with a 500.
+ * stored, so a lookup by it finds nothing; a request parameter carrying one (state, nonce…),
+ * or a lone surrogate, is stored with U+FFFD instead of failing the request with a 500
+ * (requests are checked before this: storable-text.ts; this is the store's own guard).
  */
 const hasNul = (value: string) => value.includes('\u0000');
-const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' && hasNul(value) ? value.replaceAll('\u0000', '\ufffd') : value);
+const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' ? storableForm(value) : value);
 
 /** Where a rotated refresh token's row names its successor's id (refresh reuse grace). */
 export const ROTATED_TO = 'gatehouse_rotated_to';

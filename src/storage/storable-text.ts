@@ -17,6 +17,16 @@ export interface UnstorableText {
 // Without the u flag a regex sees UTF-16 code units, so an unpaired half is visible to it.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * `text` with what PostgreSQL cannot store replaced by U+FFFD: for values that reach storage
+ * without passing an input check (oidc-provider's own payloads), which must not fail a request.
+ */
+export function storableForm(text: string): string {
+  return text.replace(UNSTORABLE, '\ufffd');
+}
+
 function problemOf(text: string): UnstorableProblem | undefined {
   if (text.includes('\u0000')) return 'must not contain U+0000';
   if (LONE_SURROGATE.test(text)) return 'must not contain a lone surrogate (invalid Unicode)';

@@ -155,6 +155,13 @@ describe.each(BACKENDS)('adapter contract (%s)', (backend) => {
     expect(await rowsHolding(legacy.session)).toEqual([{ model: 'Session' }]);
   });
 
+  it('stores text PostgreSQL cannot hold (U+0000, a lone surrogate) in a payload as U+FFFD instead of failing', async () => {
+    const adapter = adapterFor('Interaction');
+    const uid = id();
+    await adapter.upsert(uid, { uid, params: { state: 'a\u0000b', nonce: 'c\ud800d', ok: 'e\ud83d\ude00f' } }, 60);
+    expect(await adapter.find(uid)).toMatchObject({ params: { state: 'a\ufffdb', nonce: 'c\ufffdd', ok: 'e\ud83d\ude00f' } });
+  });
+
   it('destroys one payload', async () => {
     const adapter = adapterFor('Interaction');
     const uid = id();
