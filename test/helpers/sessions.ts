@@ -174,3 +174,9 @@ export function logoutForm(page: Page): { action: string; xsrf: string } {
   if (!form?.[1] || !form[2]) throw new Error(`no logout form on ${page.url} (${page.status})`);
   return { action: new URL(form[1], page.url).toString(), xsrf: form[2] };
 }
+
+/** RP-initiated logout in `ua` with an id_token_hint, confirmed ("Yes, sign me out"): the confirmation's answer. */
+export async function logOutAtRp(ua: UserAgent, rp: oidc.Configuration, idToken: string | undefined): Promise<Page> {
+  const form = logoutForm(await ua.get(oidc.buildEndSessionUrl(rp, { id_token_hint: idToken ?? '' }).toString()));
+  return ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' });
+}

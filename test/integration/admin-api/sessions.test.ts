@@ -5,7 +5,7 @@ import { runAuthorization } from '../../helpers/user-agent.js';
 import type { TestClient, TestUser } from '../../helpers/factories.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import { expectStatus, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
-import { logoutForm } from '../../helpers/sessions.js';
+import { logOutAtRp } from '../../helpers/sessions.js';
 
 interface SessionBody {
   id: string;
@@ -103,9 +103,7 @@ describe.each(BACKENDS)('admin API sessions and grants (%s)', (backend) => {
   it('signs out everywhere also ends offline access that outlived RP-initiated logout', async () => {
     const user = await server.buildUser();
     const { rp, refreshToken, tokens, ua } = await offlineSignIn(user);
-    const confirm = await ua.get(oidc.buildEndSessionUrl(rp, { id_token_hint: tokens.id_token ?? '' }).toString());
-    const form = logoutForm(confirm);
-    expect((await ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' })).status).toBe(303);
+    expect((await logOutAtRp(ua, rp, tokens.id_token)).status).toBe(303);
     expect(await sessionsOf(user)).toEqual([]);
     // The session is over; the offline grant is not (docs/sessions.md).
     expect(await grantsOf(user)).toHaveLength(1);

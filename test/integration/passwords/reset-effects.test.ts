@@ -2,7 +2,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail } from '../../helpers/factories.js';
-import { BOOT_TIMEOUT, buildRp, logoutForm, openAuthorization, submitLogin, textOf, type TestRp } from '../../helpers/sessions.js';
+import { BOOT_TIMEOUT, buildRp, logOutAtRp, openAuthorization, submitLogin, textOf, type TestRp } from '../../helpers/sessions.js';
 import { OFFLINE, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
 import { oidc } from '../../helpers/rp.js';
 import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
@@ -87,9 +87,7 @@ describe.each(BACKENDS)('password reset effects (%s)', (backend) => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer, from(randomIp()));
     const { tokens } = await signInRemembering(ua, offline, user, true, OFFLINE);
-    const confirm = await ua.get(oidc.buildEndSessionUrl(offline.config, { id_token_hint: tokens.id_token ?? '' }).toString());
-    const form = logoutForm(confirm);
-    expect((await ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' })).status).toBe(303);
+    expect((await logOutAtRp(ua, offline.config, tokens.id_token)).status).toBe(303);
     // The session is over; offline access is not (docs/sessions.md).
     const survived = refreshTokenOf(await oidc.refreshTokenGrant(offline.config, refreshTokenOf(tokens)));
 

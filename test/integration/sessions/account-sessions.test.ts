@@ -1,7 +1,7 @@
 import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
-import { BOOT_TIMEOUT, buildRp, logoutForm, openAuthorization, pageKind, type TestRp } from '../../helpers/sessions.js';
+import { BOOT_TIMEOUT, buildRp, logOutAtRp, openAuthorization, pageKind, type TestRp } from '../../helpers/sessions.js';
 import { OFFLINE, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
 import { oidc } from '../../helpers/rp.js';
 import type { UserAgent } from '../../helpers/user-agent.js';
@@ -154,16 +154,9 @@ describe.each(BACKENDS)('sessions on the account page (%s)', (backend) => {
     expect(await hasSso(phone)).toBe(true);
   });
 
-  /** RP-initiated logout in `ua` ("Yes, sign me out" at /session/end). */
-  async function rpLogout(ua: UserAgent, idToken: string | undefined) {
-    const confirm = await ua.get(oidc.buildEndSessionUrl(rp.config, { id_token_hint: idToken ?? '' }).toString());
-    const form = logoutForm(confirm);
-    expect((await ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' })).status).toBe(303);
-  }
-
   it('keeps offline access past RP-initiated logout (by design), and sign out everywhere ends it', async () => {
     const { laptop, phone, page, onPhone } = await twoBrowsers();
-    await rpLogout(phone, onPhone.tokens.id_token);
+    expect((await logOutAtRp(phone, rp.config, onPhone.tokens.id_token)).status).toBe(303);
     expect(await hasSso(phone)).toBe(false);
     // offline_access is access while the user is not there: the session's end leaves it.
     const survived = refreshTokenOf(await oidc.refreshTokenGrant(rp.config, refreshTokenOf(onPhone.tokens)));
