@@ -177,6 +177,7 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
         rolesOf: storage.roles.rolesOf,
         keys: material,
         oidc: storage.oidc,
+        consents: storage.consents,
         policy: { factorsOf: (accountId) => secondFactors.summary(accountId) },
         async renderError(ctx, out) {
           const i18n = i18nOf(ctx);
@@ -220,7 +221,7 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
     const app = createApp({
       config, log, storage, host, clientReads, views, translatorFor, metrics, draining,
       interactions: {
-        host, accounts, csrf, views, oidc: storage.oidc, origin: new URL(config.issuer).origin,
+        host, accounts, csrf, views, oidc: storage.oidc, consents: storage.consents, origin: new URL(config.issuer).origin,
         secondFactors, totp, pendingTotp, recovery, webauthn, kv: storage.kv, box, audit, limits, config, selfService, translatorFor,
       },
       passwordReset: {

@@ -4,6 +4,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import type { ProviderHost } from '../oidc/provider.js';
 import type { Csrf } from '../security/csrf.js';
 import type { ViewRenderer } from '../http/views.js';
+import type { ConsentsRepository } from '../storage/consents.repository.js';
 import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
 import type { KeyValueStore } from '../storage/key-value-store.js';
 import type { SecondFactorService } from '../accounts/second-factors.js';
@@ -26,6 +27,8 @@ export interface InteractionDeps {
   csrf: Csrf;
   views: ViewRenderer;
   oidc: OidcPayloadRepository;
+  /** Consent remembered per user and client when the user allows a third-party client. */
+  consents: Pick<ConsentsRepository, 'remember'>;
   /** The issuer's origin: forms must be posted from it. */
   origin: string;
   secondFactors: SecondFactorService;

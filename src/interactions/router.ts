@@ -13,6 +13,7 @@ import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } f
 import { addMfaRoutes, renderMfa } from './mfa.js';
 import { addWebAuthnRoutes } from './webauthn.js';
 import { addSignUpRoutes, refuseUnverifiedSignIn } from './signup.js';
+import { consentOf } from '../oidc/consent.js';
 
 /**
  * Sign-in steps: GET shows the step the provider asks for (prompt.name); each POST checks
@@ -100,7 +101,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return finish(ctx, { select_account: {} }, true);
   });
 
-  async function approveConsent(ctx: WithInteractionContext) {
+  /** `remember`: the user allowed a third-party client, whose consent outlives this session (src/oidc/consent.ts). */
+  async function approveConsent(ctx: WithInteractionContext, remember = false) {
     const { prompt, params, grantId } = ctx.state.interaction;
     const { Grant } = deps.host.current;
     const accountId = signedInAccount(ctx);
@@ -112,11 +114,13 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
       grant.addResourceScope(indicator, scopes.join(' '));
     }
-    return finish(ctx, { consent: { grantId: await grant.save() } }, true);
+    const saved = await grant.save();
+    if (remember) await deps.consents.remember(consentOf(grant));
+    return finish(ctx, { consent: { grantId: saved } }, true);
   }
 
   router.post('/consent', form, requirePrompt('consent'), async (ctx: WithInteractionContext) => {
-    if (formField(ctx, 'decision') === 'allow') return approveConsent(ctx);
+    if (formField(ctx, 'decision') === 'allow') return approveConsent(ctx, true);
     return finish(ctx, { error: 'access_denied', error_description: 'End-User denied the authorization request' });
   });
 

@@ -15,6 +15,8 @@ import { issueClientSecret } from './registration-response.js';
 import { sessionTtl } from './session-lifetime.js';
 import { providerFetch } from './outgoing-requests.js';
 import { SUPPORTED_LOCALES } from '../i18n/locale.js';
+import type { ConsentsRepository } from '../storage/consents.repository.js';
+import { grantFromConsent } from './consent.js';
 
 export const INTERACTION_PATH = '/interaction';
 
@@ -36,6 +38,8 @@ export interface ProviderDeps {
   findAccount: NonNullable<Configuration['findAccount']>;
   keys: KeyMaterial;
   oidc: OidcPayloadRepository;
+  /** Consent remembered per user and client, read when a new session authorizes a client. */
+  consents: Pick<ConsentsRepository, 'find'>;
   renderError: NonNullable<Configuration['renderError']>;
   logoutSource: (ctx: KoaContextWithOIDC, form: string) => Promise<void>;
   postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => Promise<void>;
@@ -48,29 +52,14 @@ function isFirstParty(ctx: KoaContextWithOIDC): boolean {
   return ctx.oidc.client?.metadata()[FIRST_PARTY] === true;
 }
 
-/** A grant for this session carrying what the user already consented to for the client. */
-async function grantFromEarlierConsent(ctx: KoaContextWithOIDC, oidc: OidcPayloadRepository, accountId: string): Promise<Grant | undefined> {
-  const { client, provider } = ctx.oidc;
-  if (!client) return undefined;
-  const earlierId = await oidc.findGrantId(accountId, client.clientId);
-  const earlier = earlierId ? await provider.Grant.find(earlierId) : undefined;
-  if (!earlier || earlier.accountId !== accountId || earlier.clientId !== client.clientId) return undefined;
-  const grant = new provider.Grant({ accountId, clientId: client.clientId });
-  if (earlier.getOIDCScope()) grant.addOIDCScope(earlier.getOIDCScope());
-  if (earlier.getOIDCClaims().length > 0) grant.addOIDCClaims(earlier.getOIDCClaims());
-  for (const resource of Object.keys(earlier.resources ?? {})) {
-    grant.addResourceScope(resource, earlier.getResourceScope(resource));
-  }
-  return grant;
-}
-
 /**
  * The consent a user gave a client is remembered across sessions: a new session gets its
  * own Grant (so logging out or revoking one session's tokens leaves the others alone) with
- * the scopes consented to earlier. First-party clients get their grant without a consent
- * page (oidc-provider docs, "skipping consent"), holding the scopes each request asks for.
+ * the scopes of the consent record (src/oidc/consent.ts), which outlives the sessions and
+ * their grants. First-party clients get their grant without a consent page (oidc-provider
+ * docs, "skipping consent"), holding the scopes each request asks for.
  */
-function loadExistingGrant(oidc: OidcPayloadRepository) {
+function loadExistingGrant(consents: ProviderDeps['consents']) {
   return async (ctx: KoaContextWithOIDC): Promise<Grant | undefined> => {
     const { client, session, provider } = ctx.oidc;
     const accountId = session?.accountId;
@@ -82,7 +71,7 @@ function loadExistingGrant(oidc: OidcPayloadRepository) {
     // A first-party client's grant holds what each authorization request asks for (below), so
     // an earlier consent adds nothing it needs; only a client that shows a consent page uses it.
     if (!grant && !isFirstParty(ctx)) {
-      grant = await grantFromEarlierConsent(ctx, oidc, accountId);
+      grant = await grantFromConsent(provider, consents, accountId, client.clientId);
       changed = grant !== undefined;
     }
     if (isFirstParty(ctx)) {
@@ -124,7 +113,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       policy: buildInteractionPolicy({ ...deps.policy, mfaPolicy: config.mfa.policy, acr: config.acr }),
       url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
     },
-    loadExistingGrant: loadExistingGrant(deps.oidc),
+    loadExistingGrant: loadExistingGrant(deps.consents),
     renderError: deps.renderError,
     // OIDC Discovery §3: the languages our pages speak, which an RP may ask for with ui_locales.
     discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...SUPPORTED_LOCALES] },
@@ -224,6 +213,16 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     },
     routes: { registration: REGISTRATION_PATH },
     fetch: providerFetch(config.issuer),
+    // A client allowed the refresh_token grant gets a refresh token with every code, not only
+    // for offline_access (issue 15 §3: RPs such as mod_auth_openidc never ask for it). Without
+    // offline_access the code, and so the refresh token, expires with the session
+    // (expiresWithSession below; lib/helpers/grant_common.js copies it and sessionUid): once the
+    // session ends (logout, sign out, expiry) the provider no longer finds it
+    // (checkSessionBinding, lib/models/token_helpers.js) and a refresh is invalid_grant.
+    // offline_access keeps its meaning: OIDC Core §11, access while the user is not there.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // oidc-provider's default, spelled out because the rule above depends on it.
+    expiresWithSession: async (_ctx, code) => !code.scopes.has('offline_access'),
     // Rotation on every use; reuse of a rotated token revokes the grant (the provider does
     // that sequentially, the adapter's consume under concurrency).
     rotateRefreshToken: true,

@@ -8,9 +8,10 @@ import { SigningKeyEntity } from './entities/signing-key.entity.js';
 import { AuditEventEntity } from './entities/audit-event.entity.js';
 import { RoleEntity, UserRoleEntity } from './entities/role.entity.js';
 import { AccountLinkEntity } from './entities/account-link.entity.js';
+import { ConsentEntity } from './entities/consent.entity.js';
 import type { SocketConnection } from './embedded-postgres.js';
 
-export const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity, AuditEventEntity, RoleEntity, UserRoleEntity, AccountLinkEntity];
+export const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity, AuditEventEntity, RoleEntity, UserRoleEntity, AccountLinkEntity, ConsentEntity];
 
 export type PgConnection = { url: string } | SocketConnection;
 

@@ -246,24 +246,25 @@ export function createOidcPayloadRepository(db: EntityManager) {
         `DELETE FROM oidc_payloads WHERE grant_id = $1 OR (model = 'Grant' AND id = $1)`, [grantId]);
     },
 
-    /** Withdraws an account's consent for a client: every Grant of the pair and all it issued. */
+    /**
+     * Withdraws an account's consent for a client: the remembered consent (consents table) and
+     * every Grant of the pair with all it issued, in one statement. The one way consent is
+     * withdrawn: the CLI (`grants revoke --email --client-id`) and the account page use it.
+     * Returns how many rows went (0: there was no consent to withdraw).
+     */
     async revokeConsent(accountId: string, clientId: string): Promise<number> {
-      const { affected } = await runSql(db, `
-        WITH grants AS (
-          SELECT id FROM oidc_payloads WHERE account_id = $1 AND model = 'Grant' AND payload->>'clientId' = $2)
-        DELETE FROM oidc_payloads
-        WHERE grant_id IN (SELECT id FROM grants) OR (model = 'Grant' AND id IN (SELECT id FROM grants))`,
+      if (hasNul(accountId) || hasNul(clientId)) return 0;
+      const { rows } = await runSql<{ removed: string }>(db, `
+        WITH consent AS (DELETE FROM consents WHERE account_id::text = $1 AND client_id = $2 RETURNING 1),
+        grants AS (
+          SELECT id FROM oidc_payloads WHERE account_id = $1 AND model = 'Grant' AND payload->>'clientId' = $2),
+        gone AS (
+          DELETE FROM oidc_payloads
+          WHERE grant_id IN (SELECT id FROM grants) OR (model = 'Grant' AND id IN (SELECT id FROM grants))
+          RETURNING 1)
+        SELECT (SELECT count(*) FROM consent) + (SELECT count(*) FROM gone) AS removed`,
       [accountId, clientId]);
-      return affected;
-    },
-
-    /** The newest live Grant an account gave a client, to remember consent across sessions. */
-    async findGrantId(accountId: string, clientId: string): Promise<string | undefined> {
-      const { rows } = await runSql<{ id: string }>(db, `
-        SELECT id FROM oidc_payloads
-        WHERE account_id = $1 AND model = 'Grant' AND payload->>'clientId' = $2 AND ${LIVE}
-        ORDER BY created_at DESC LIMIT 1`, [accountId, clientId]);
-      return rows[0]?.id;
+      return Number(rows[0]?.removed ?? 0);
     },
 
     async listGrants(accountId: string): Promise<Array<{ id: string; clientId: string; scope: string; createdAt: Date }>> {

@@ -12,6 +12,7 @@ import { createCredentialsRepository } from './credentials.repository.js';
 import { createAuditRepository } from './audit.repository.js';
 import { createRolesRepository } from './roles.repository.js';
 import { createAccountLinksRepository } from './account-links.repository.js';
+import { createConsentsRepository } from './consents.repository.js';
 import { createRequestTransactions, type AfterTransaction } from './request-transaction.js';
 import { setMigrationContext } from './migration-context.js';
 import type { TokenDigest } from '../security/token-digest.js';
@@ -27,6 +28,7 @@ function createRepositories(db: EntityManager) {
     audit: createAuditRepository(db),
     roles: createRolesRepository(db),
     accountLinks: createAccountLinksRepository(db),
+    consents: createConsentsRepository(db),
   };
 }
 

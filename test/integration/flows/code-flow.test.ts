@@ -29,7 +29,8 @@ describe.each(BACKENDS)('authorization code + PKCE (%s)', (backend) => {
     expect(typeof claims?.sid).toBe('string');
     const header = JSON.parse(Buffer.from(tokens.id_token!.split('.')[0]!, 'base64url').toString());
     expect(header.alg).toBe('ES256');
-    expect(tokens.refresh_token).toBeUndefined();
+    // The client may use the refresh_token grant: a session-bound refresh token comes with the code (issue 15 §3).
+    expect(tokens.refresh_token).toEqual(expect.any(String));
 
     const info = await oidc.fetchUserInfo(rp, tokens.access_token, user.id);
     expect(info).toMatchObject({ sub: user.id, email: user.email, email_verified: false, name: 'Ada Lovelace' });

@@ -10,7 +10,7 @@ const english = createTranslator(loadCatalogue(), 'en');
 const scopeText = (scope: string) => scopeDescription(english, scope);
 import {
   BOOT_TIMEOUT, UserAgent, actionOf, buildRp, errorCode, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf,
-  withoutQuery, type TestRp,
+  withoutQuery, logOutAtRp, type TestRp,
 } from '../../helpers/sessions.js';
 
 /** The scopes listed on a consent page, from their data-scope attributes. */
@@ -110,6 +110,25 @@ describe.each(BACKENDS)('consent step (%s)', (backend) => {
     const otherClient = await buildRp(server, { name: 'Another RP', firstParty: false });
     const otherClientFlow = await signIn(ua, otherClient, user, {}, { consent: 'allow' });
     expect(otherClientFlow.trace.pages).toEqual(['consent']);
+  });
+
+  it('remembers consent after the user signs out at the application (RP-initiated logout) and signs in again', async () => {
+    const user = await server.buildUser();
+    const rp = await buildRp(server, { name: 'Logging-out RP', firstParty: false });
+    const ua = new UserAgent(server.issuer);
+    const first = await signIn(ua, rp, user, { scope: 'openid profile' }, { consent: 'allow' });
+    expect(first.trace.pages).toEqual(['login', 'consent']);
+    // Logout deletes the session's grant (no offline_access): the consent is kept apart from it.
+    await logOutAtRp(ua, rp.config, first.tokens.id_token);
+    expect(await grantsFor(user.id, rp.client.clientId)).toEqual([]);
+
+    const again = await signIn(ua, rp, user, { scope: 'openid profile' });
+    expect(again.trace.pages).toEqual(['login']);
+    expect(again.tokens.scope?.split(' ').sort()).toEqual(['openid', 'profile']);
+    // More than was allowed is asked for again, and only that.
+    const { page } = await openAuthorization(ua, rp, server.issuer, { scope: 'openid profile email' });
+    expect(pageKind(page)).toBe('consent');
+    expect(listedScopes(page.html)).toEqual(['email']);
   });
 
   it('shows a first-party client no consent page, and a new session grants only what it asks for', async () => {

@@ -2,6 +2,8 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, introspect, oauthFailure, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
+import { logOutAtRp } from '../../helpers/sessions.js';
+import { runSql } from '../../../src/storage/data-source.js';
 
 describe.each(BACKENDS)('refresh tokens (%s)', (backend) => {
   let server: TestServer;
@@ -26,17 +28,13 @@ describe.each(BACKENDS)('refresh tokens (%s)', (backend) => {
       expect(await introspect(rp, refreshTokenOf(tokens))).toMatchObject({ active: true, sub: user.id });
     });
 
-    it('drops offline_access and issues no refresh token without prompt=consent (OIDC Core §11)', async () => {
-      const { tokens } = await signIn(server, { params: { scope: OFFLINE.scope } });
+    it('drops offline_access without prompt=consent (OIDC Core §11); the refresh token is then bound to the session', async () => {
+      const { tokens, rp } = await signIn(server, { params: { scope: OFFLINE.scope } });
       expect(tokens.access_token).toEqual(expect.any(String));
-      expect(tokens.refresh_token).toBeUndefined();
       expect(tokens.scope?.split(' ')).not.toContain('offline_access');
-    });
-
-    it('issues no refresh token when offline_access is not requested, even with prompt=consent', async () => {
-      const { tokens } = await signIn(server, { params: { prompt: 'consent' } });
-      expect(tokens.access_token).toEqual(expect.any(String));
-      expect(tokens.refresh_token).toBeUndefined();
+      const info = await introspect(rp, refreshTokenOf(tokens));
+      expect(info).toMatchObject({ active: true });
+      expect(info.scope?.split(' ')).not.toContain('offline_access');
     });
 
     it('issues no refresh token to a client without the refresh_token grant type', async () => {
@@ -44,6 +42,63 @@ describe.each(BACKENDS)('refresh tokens (%s)', (backend) => {
       const { tokens } = await signIn(server, { client, params: { prompt: 'consent', scope: 'openid' } });
       expect(tokens.access_token).toEqual(expect.any(String));
       expect(tokens.refresh_token).toBeUndefined();
+    });
+  });
+
+  describe('bound to the session (no offline_access)', () => {
+    /** A sign-in without offline_access: the refresh token every code brings a refresh_token client (issue 15 §3). */
+    const sessionBound = (options: Parameters<typeof signIn>[1] = {}) => signIn(server, { ...options, params: { scope: 'openid profile email', ...options.params } });
+    /** Every session of the user ends as an idle timeout ends it: its row is past expires_at. */
+    const expireSessions = (userId: string) => runSql(server.gatehouse.storage.storage.dataSource,
+      "UPDATE oidc_payloads SET expires_at = now() - interval '1 second' WHERE model = 'Session' AND account_id = $1", [userId]);
+
+    it('comes with every code to a client allowed the refresh_token grant, and refreshes and rotates', async () => {
+      const { tokens, rp, user } = await sessionBound();
+      const first = refreshTokenOf(tokens);
+      expect(tokens.scope?.split(' ')).not.toContain('offline_access');
+      const second = await oidc.refreshTokenGrant(rp, first);
+      const secondToken = refreshTokenOf(second);
+      expect(secondToken).not.toBe(first);
+      expect(second.claims()?.sub).toBe(user.id);
+      expect(await introspect(rp, first)).toMatchObject({ active: false });
+      expect(await introspect(rp, secondToken)).toMatchObject({ active: true, sub: user.id });
+    });
+
+    it('revokes the grant when a rotated one is presented again', async () => {
+      const { tokens, rp } = await sessionBound();
+      const first = refreshTokenOf(tokens);
+      const newest = refreshTokenOf(await oidc.refreshTokenGrant(rp, first));
+      expect(await oauthFailure(oidc.refreshTokenGrant(rp, first))).toEqual({ status: 400, error: 'invalid_grant' });
+      expect(await oauthFailure(oidc.refreshTokenGrant(rp, newest))).toEqual({ status: 400, error: 'invalid_grant' });
+    });
+
+    it('stops working after RP-initiated logout (a rotated one too), while an offline_access token survives it', async () => {
+      const user = await server.buildUser();
+      const bound = await sessionBound({ user });
+      const rotated = refreshTokenOf(await oidc.refreshTokenGrant(bound.rp, refreshTokenOf(bound.tokens)));
+      // The same user at another application, with offline access (signed in in another browser).
+      const offlineClient = await server.buildClient();
+      const offline = await signIn(server, { user, client: offlineClient, params: OFFLINE });
+
+      await logOutAtRp(bound.ua, bound.rp, bound.tokens.id_token);
+      await logOutAtRp(offline.ua, offline.rp, offline.tokens.id_token);
+
+      expect(await oauthFailure(oidc.refreshTokenGrant(bound.rp, rotated))).toEqual({ status: 400, error: 'invalid_grant' });
+      expect(refreshTokenOf(await oidc.refreshTokenGrant(offline.rp, refreshTokenOf(offline.tokens)))).toEqual(expect.any(String));
+    });
+
+    it('stops working when the session is ended from the account page\'s code path or expires', async () => {
+      const ended = await sessionBound();
+      const [session] = await server.gatehouse.storage.storage.oidc.listSessions(ended.user.id);
+      expect(await server.gatehouse.storage.storage.oidc.endSession(ended.user.id, session?.uid ?? '')).toBeDefined();
+      expect(await oauthFailure(oidc.refreshTokenGrant(ended.rp, refreshTokenOf(ended.tokens)))).toEqual({ status: 400, error: 'invalid_grant' });
+
+      const expired = await sessionBound();
+      const offline = await signIn(server, { user: expired.user, params: OFFLINE });
+      await expireSessions(expired.user.id);
+      expect(await oauthFailure(oidc.refreshTokenGrant(expired.rp, refreshTokenOf(expired.tokens)))).toEqual({ status: 400, error: 'invalid_grant' });
+      // Offline access does not depend on the session.
+      expect(refreshTokenOf(await oidc.refreshTokenGrant(offline.rp, refreshTokenOf(offline.tokens)))).toEqual(expect.any(String));
     });
   });
 
