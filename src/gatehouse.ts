@@ -33,6 +33,7 @@ import { createKeyManager } from './oidc/keys.js';
 import { createAdapter } from './oidc/adapter.js';
 import { createFindAccount } from './oidc/account.js';
 import { buildProviderOptions } from './oidc/options.js';
+import { createAllowedApplications } from './accounts/allowed-applications.js';
 import { createProviderHost, type ProviderHost } from './oidc/provider.js';
 import { createTotpService } from './accounts/totp.js';
 import { createRecoveryCodeService } from './accounts/recovery-codes.js';
@@ -228,7 +229,8 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
         config, selfService, views,
         reset: createPasswordReset({ storage, passwords, policy, audit, linkTtlSeconds: config.passwordReset.linkTtlSeconds, sessionsEnded, lockout }),
       },
-      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService, userSessions },
+      portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService, userSessions,
+        applications: createAllowedApplications({ storage, audit }) },
       admin,
       limits,
     });

@@ -16,6 +16,7 @@ import type { Storage } from '../storage/storage.js';
 import type { Translator } from '../i18n/translator.js';
 import type { SelfServiceDeps } from '../self-service/context.js';
 import type { UserSessions } from '../accounts/user-sessions.js';
+import type { AllowedApplications } from '../accounts/allowed-applications.js';
 
 /** The signed-in user of the account pages, from Gatehouse's own code flow. */
 export interface PortalSession {
@@ -53,4 +54,6 @@ export interface PortalDeps {
   selfService: SelfServiceDeps;
   /** The user's sessions (list, end one, end the others, sign out everywhere). */
   userSessions: UserSessions;
+  /** The third-party applications the user has allowed (list, revoke). */
+  applications: AllowedApplications;
 }

@@ -14,6 +14,7 @@ import type { Translator } from '../i18n/translator.js';
 import { RECOVERY_CODE_COUNT } from '../accounts/recovery-codes.js';
 import { addEmailRoutes } from './email-routes.js';
 import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
+import { addApplicationRoutes, loadApplicationsSection } from './applications-routes.js';
 import { signOutOthersIfAsked } from './sign-out-others.js';
 import { passwordAttempts } from '../security/password-attempts.js';
 import { lockedOutMessage } from '../i18n/duration.js';
@@ -74,6 +75,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       error: extra.error,
       recentSignIn: Math.floor(Date.now() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
       ...(await loadSessionsSection(deps, ctx)),
+      ...(await loadApplicationsSection(deps, ctx)),
     });
   }
 
@@ -165,6 +167,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   addWebAuthnRoutes(router, deps, { sessions, form, checkCsrf });
   addEmailRoutes(router, deps, sensitive);
   addSessionRoutes(router, deps, { sessions, change });
+  addApplicationRoutes(router, deps, { change });
 
   return router;
 }

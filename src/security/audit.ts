@@ -34,6 +34,8 @@ export type AuditAction =
   | 'users.imported'
   | 'role.created' | 'role.updated' | 'role.deleted' | 'role.assigned' | 'role.unassigned'
   | 'session.revoked' | 'grant.revoked'
+  // The user withdrew an application's access on /account (its consent, grants and tokens).
+  | 'consent.revoked'
   // Sessions (docs/sessions.md): the user ended theirs, and what their clients were told.
   | 'session.ended' | 'backchannel_logout.delivered' | 'backchannel_logout.failed' | 'backchannel_logout.abandoned'
   | 'key.rotated'

@@ -3,7 +3,13 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
-import { buildAuthRequest, discoverRp, redeemCode } from '../../helpers/rp.js';
+import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
+import { buildRp, logOutAtRp, signIn, textOf } from '../../helpers/sessions.js';
+import { introspect, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
+import { loadCatalogue } from '../../../src/i18n/catalogue.js';
+import { createTranslator } from '../../../src/i18n/translator.js';
+
+const english = createTranslator(loadCatalogue(), 'en');
 
 const secretOf = (html: string) => /data-totp-secret>([A-Z2-7]+)</.exec(html)?.[1] ?? '';
 const codesOf = (html: string) => [...html.matchAll(/data-recovery-code>([A-Z0-9-]+)</g)].map((m) => m[1] ?? '');
@@ -106,4 +112,76 @@ describe.each(BACKENDS)('account security page (%s)', (backend) => {
       await old.close();
     }
   }, 120_000);
+
+  describe('applications the user has allowed', () => {
+    const listed = (html: string) => [...html.matchAll(/data-application="([^"]+)"/g)].map((m) => m[1]);
+    const consentOf = (userId: string, clientId: string) => server.gatehouse.storage.storage.consents.find(userId, clientId);
+
+    it('lists a third-party application with what it may access, across sign-outs, and revoking ends its tokens and asks for consent again', async () => {
+      const user = await server.buildUser();
+      const rp = await buildRp(server, { name: 'Photo Printer', firstParty: false });
+      const ua = new UserAgent(server.issuer);
+      const first = await signIn(ua, rp, user, { scope: 'openid profile email' }, { consent: 'allow' });
+      expect(first.trace.pages).toEqual(['login', 'consent']);
+      await logOutAtRp(ua, rp.config, first.tokens.id_token);
+      const again = await signIn(ua, rp, user, { scope: 'openid profile email' });
+      expect(again.trace.pages).toEqual(['login']);
+      const refreshToken = refreshTokenOf(again.tokens);
+
+      const page = await openAccountPage(ua, user.email, user.password);
+      // Gatehouse's own account pages are first party: never listed.
+      expect(listed(page.html)).toEqual([rp.client.clientId]);
+      const text = textOf(page.html);
+      expect(text).toContain('Photo Printer');
+      for (const scope of ['openid', 'profile', 'email']) expect(text).toContain(english.t(`scopes.${scope}`));
+      expect(page.html).toMatch(/data-application-since>[^<]+</);
+
+      const action = `/account/applications/${encodeURIComponent(rp.client.clientId)}/revoke`;
+      expect((await ua.post(action, {})).status).toBe(403);
+      expect((await ua.post(action, { csrf: 'forged' })).status).toBe(403);
+      expect(await introspect(rp.config, refreshToken)).toMatchObject({ active: true });
+
+      const done = await ua.post(action, { csrf: accountCsrf(page) });
+      expect(done.status).toBe(303);
+      expect(done.location).toContain('/account?done=application-revoked');
+      const after = await ua.get(done.location ?? '');
+      expect(listed(after.html)).toEqual([]);
+      expect(textOf(after.html)).toContain(english.t('applications.notices.revoked'));
+      expect(await oauthFailure(oidc.refreshTokenGrant(rp.config, refreshToken))).toEqual({ status: 400, error: 'invalid_grant' });
+      expect(await consentOf(user.id, rp.client.clientId)).toBeUndefined();
+      const events = await server.gatehouse.storage.storage.audit.forSubject(user.id);
+      expect(events.find((e) => e.action === 'consent.revoked')).toMatchObject({ actorId: user.id, clientId: rp.client.clientId });
+
+      // This browser's session is still signed in; the application must ask again.
+      const next = await signIn(ua, rp, user, { scope: 'openid profile email' }, { consent: 'allow' });
+      expect(next.trace.pages).toEqual(['consent']);
+    });
+
+    it('refuses to revoke another user\'s, a first-party or an unknown application, and changes nothing', async () => {
+      const owner = await server.buildUser();
+      const rp = await buildRp(server, { name: 'Someone Else\'s App', firstParty: false });
+      const owned = await signIn(new UserAgent(server.issuer), rp, owner, {}, { consent: 'allow' });
+      const firstParty = await buildRp(server, { name: 'Own App', firstParty: true });
+
+      const user = await server.buildUser();
+      const ua = new UserAgent(server.issuer);
+      const mine = await signIn(ua, firstParty, user);
+      const page = await openAccountPage(ua, user.email, user.password);
+      expect(listed(page.html)).toEqual([]);
+      const revoke = (clientId: string) => ua.post(`/account/applications/${encodeURIComponent(clientId)}/revoke`, { csrf: accountCsrf(page) });
+
+      expect((await revoke(rp.client.clientId)).status).toBe(404);
+      expect((await revoke(firstParty.client.clientId)).status).toBe(404);
+      expect((await revoke('no-such-client')).status).toBe(404);
+      const malformed = await revoke('a b');
+      expect(malformed.status).toBe(400);
+      expect(malformed.html).not.toContain('    at ');
+
+      expect(await consentOf(owner.id, rp.client.clientId)).toBeDefined();
+      expect(await introspect(rp.config, refreshTokenOf(owned.tokens))).toMatchObject({ active: true, sub: owner.id });
+      expect(await introspect(firstParty.config, refreshTokenOf(mine.tokens))).toMatchObject({ active: true, sub: user.id });
+      const events = await server.gatehouse.storage.storage.audit.forSubject(user.id);
+      expect(events.filter((e) => e.action === 'consent.revoked')).toEqual([]);
+    });
+  });
 });
