@@ -8,6 +8,7 @@ import { BEARER_MODELS } from '../../../src/security/token-digest.js';
 import { setMigrationContext } from '../../../src/storage/migration-context.js';
 import { referenceOf } from '../../../src/oidc/initial-access-tokens.js';
 import { TokenDigests1765065600000 } from '../../../migrations/1765065600000-token-digests.js';
+import { Consents1765152000000 } from '../../../migrations/1765152000000-consents.js';
 
 const GRANT_BOUND = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'];
 const id = () => randomBytes(12).toString('base64url');
@@ -153,6 +154,37 @@ describe.each(BACKENDS)('adapter contract (%s)', (backend) => {
     expect(await adapterFor('RefreshToken').find(legacy.refresh)).toMatchObject({ jti: legacy.refresh, kind: 'RefreshToken' });
     expect(await adapterFor('InitialAccessToken').find(legacy.iat)).toMatchObject({ gatehouse_ref: referenceOf(legacy.iat) });
     expect(await rowsHolding(legacy.session)).toEqual([{ model: 'Session' }]);
+  });
+
+  it('carries the consent of live third-party grants into the consents table when it is created, the newest grant per pair', async () => {
+    const { users, clients, consents, dataSource } = opened.storage;
+    const user = await users.create({ email: `${id()}@example.test`, name: null, emailVerified: true, passwordHash: null, totpSecretEncrypted: null });
+    const metadata = { redirect_uris: ['https://rp.example/cb'] };
+    const third = await clients.create({ id: `third-${id()}`, name: 'Third', secretHash: null, firstParty: false, metadata });
+    const own = await clients.create({ id: `own-${id()}`, name: 'Own', secretHash: null, firstParty: true, metadata });
+    const gone = await clients.create({ id: `gone-${id()}`, name: 'Expired', secretHash: null, firstParty: false, metadata });
+    const grant = (clientId: string, scope: string, age: string, expires = "now() + interval '1 hour'") => runSql(dataSource, `
+      INSERT INTO oidc_payloads (model, id, payload, account_id, created_at, expires_at)
+      VALUES ('Grant', $1, $2, $3, now() - $4::interval, ${expires})`,
+    [id(), JSON.stringify({ accountId: user.id, clientId, openid: { scope, claims: ['email'] }, resources: { 'https://api.example': 'read' } }), user.id, age]);
+    await grant(third.id, 'openid', '2 days');
+    await grant(third.id, 'openid email', '1 day');
+    await grant(own.id, 'openid profile', '1 day');
+    await grant(gone.id, 'openid', '1 day', "now() - interval '1 second'");
+    const migration = new Consents1765152000000();
+    const runner = dataSource.createQueryRunner();
+    try {
+      await migration.down(runner);
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(await consents.find(user.id, third.id)).toEqual({
+      accountId: user.id, clientId: third.id, scope: 'openid email', claims: ['email'], resourceScopes: { 'https://api.example': 'read' },
+    });
+    expect(await consents.find(user.id, own.id)).toBeUndefined();
+    expect(await consents.find(user.id, gone.id)).toBeUndefined();
+    expect((await consents.listAllowed(user.id)).map((a) => a.clientName)).toEqual(['Third']);
   });
 
   it('stores text PostgreSQL cannot hold (U+0000, a lone surrogate) in a payload as U+FFFD instead of failing', async () => {
