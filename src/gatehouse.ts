@@ -177,7 +177,6 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
         findAccount: createFindAccount(accounts, storage.roles.rolesOf),
         rolesOf: storage.roles.rolesOf,
         keys: material,
-        oidc: storage.oidc,
         consents: storage.consents,
         policy: { factorsOf: (accountId) => secondFactors.summary(accountId) },
         async renderError(ctx, out) {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { errors, type Configuration, type KoaContextWithOIDC, type Grant, type JWK } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
-import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
 import type { KeyMaterial } from './keys.js';
 import { SIGNING_ALGS } from './keys.js';
 import { buildInteractionPolicy, type PolicyDeps } from './policy.js';
@@ -37,7 +36,6 @@ export interface ProviderDeps {
   adapter: Configuration['adapter'];
   findAccount: NonNullable<Configuration['findAccount']>;
   keys: KeyMaterial;
-  oidc: OidcPayloadRepository;
   /** Consent remembered per user and client, read when a new session authorizes a client. */
   consents: Pick<ConsentsRepository, 'find'>;
   renderError: NonNullable<Configuration['renderError']>;
