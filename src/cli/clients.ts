@@ -3,7 +3,8 @@ import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table, wholeSeconds } from './io.js';
 import type { Runner } from './context.js';
 import { NotFoundError } from '../admin/errors.js';
-import { clientInputOf } from '../oidc/client-registry.js';
+import type { IssuedClient } from '../admin/clients.service.js';
+import { clientInputOf, type ClientInput } from '../oidc/client-registry.js';
 import { fieldOf, findUnstorableText } from '../storage/storable-text.js';
 import { parseJson } from '../typed-json.js';
 
@@ -21,52 +22,117 @@ function readJwks(value: string): unknown {
   return jwks;
 }
 
+/** The flags of `clients create`, which `clients update` takes too (each one it is given replaces that field). */
+const CLIENT_FLAGS = {
+  name: { type: 'string' },
+  'redirect-uri': { type: 'string', multiple: true },
+  'post-logout-redirect-uri': { type: 'string', multiple: true },
+  public: { type: 'boolean' },
+  'first-party': { type: 'boolean' },
+  'grant-types': { type: 'string' },
+  scope: { type: 'string' },
+  'auth-method': { type: 'string' },
+  'id-token-alg': { type: 'string' },
+  'jwks-uri': { type: 'string' },
+  jwks: { type: 'string' },
+  mfa: { type: 'string' },
+  'visible-roles': { type: 'string' },
+  'admin-scopes': { type: 'string' },
+  'backchannel-logout-uri': { type: 'string' },
+  'backchannel-logout-session-required': { type: 'boolean' },
+  'refresh-reuse-grace': { type: 'string' },
+} as const;
+
+type ClientFlagValues = ReturnType<typeof parseCommand<typeof CLIENT_FLAGS>>['values'];
+
+const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+/** An empty value clears an optional field (`--jwks-uri ''`). */
+const optional = (value: string | undefined) => (value === '' ? undefined : value);
+
+/** Which flag sets each field: a field is changed only when its flag was given. */
+const FLAG_OF: Record<keyof ClientInput, keyof typeof CLIENT_FLAGS> = {
+  name: 'name', redirectUris: 'redirect-uri', postLogoutRedirectUris: 'post-logout-redirect-uri', public: 'public',
+  firstParty: 'first-party', grantTypes: 'grant-types', scope: 'scope', authMethod: 'auth-method', idTokenAlg: 'id-token-alg',
+  jwksUri: 'jwks-uri', jwks: 'jwks', mfa: 'mfa', visibleRoles: 'visible-roles', adminScopes: 'admin-scopes',
+  backchannelLogoutUri: 'backchannel-logout-uri', backchannelLogoutSessionRequired: 'backchannel-logout-session-required',
+  refreshReuseGraceSeconds: 'refresh-reuse-grace',
+};
+
+/**
+ * The fields the flags name, and only those: `update` merges them over the stored client, so
+ * an absent flag must leave its field alone, while a given empty one clears it.
+ */
+function changesFrom(values: ClientFlagValues): Partial<ClientInput> {
+  const all: ClientInput = {
+    name: values.name ?? '',
+    redirectUris: values['redirect-uri'] ?? [],
+    postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
+    public: values.public ?? false,
+    firstParty: values['first-party'] ?? false,
+    grantTypes: list(values['grant-types'] ?? ''),
+    scope: values.scope ?? '',
+    authMethod: optional(values['auth-method']),
+    idTokenAlg: optional(values['id-token-alg']),
+    jwksUri: optional(values['jwks-uri']),
+    jwks: values.jwks ? readJwks(values.jwks) : undefined,
+    mfa: optional(values.mfa),
+    visibleRoles: list(values['visible-roles'] ?? ''),
+    adminScopes: list(values['admin-scopes'] ?? ''),
+    backchannelLogoutUri: optional(values['backchannel-logout-uri']),
+    backchannelLogoutSessionRequired: values['backchannel-logout-session-required'],
+    refreshReuseGraceSeconds: values['refresh-reuse-grace'] ? wholeSeconds(values['refresh-reuse-grace'], 'refresh-reuse-grace') : undefined,
+  };
+  const given = (Object.keys(FLAG_OF) as Array<keyof ClientInput>).filter((field) => values[FLAG_OF[field]] !== undefined);
+  return Object.fromEntries(given.map((field) => [field, all[field]])) as Partial<ClientInput>;
+}
+
+/** What a client looks like on the command line's JSON output: the API's metadata names. */
+const clientJson = ({ client, clientSecret }: IssuedClient) => ({
+  client_id: client.id, client_secret: clientSecret, name: client.name, first_party: client.firstParty, ...client.metadata,
+});
+
+function printIssued(io: CliIo, issued: IssuedClient, json: boolean | undefined, verb: string): void {
+  if (json) {
+    io.out(JSON.stringify(clientJson(issued)));
+    return;
+  }
+  io.out(`${verb} client "${issued.client.name}"`);
+  io.out(`  client_id:     ${issued.client.id}`);
+  if (issued.clientSecret) io.out(`  client_secret: ${issued.clientSecret}   (shown once: store it now)`);
+}
+
+/** An id the services do not know is the operator's typo: one line, exit 2. */
+const unknownClient = (id: string) => (error: unknown): never => {
+  throw error instanceof NotFoundError ? new CliUsageError(`no client with id ${id}`) : error;
+};
+
 export async function clientsCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
   switch (sub) {
     case 'create': {
-      const { values } = parseCommand(args, {
-        name: { type: 'string' },
-        'redirect-uri': { type: 'string', multiple: true },
-        'post-logout-redirect-uri': { type: 'string', multiple: true },
-        public: { type: 'boolean' },
-        'first-party': { type: 'boolean' },
-        'grant-types': { type: 'string' },
-        scope: { type: 'string' },
-        'auth-method': { type: 'string' },
-        'id-token-alg': { type: 'string' },
-        'jwks-uri': { type: 'string' },
-        jwks: { type: 'string' },
-        mfa: { type: 'string' },
-        'visible-roles': { type: 'string' },
-        'admin-scopes': { type: 'string' },
-        'refresh-reuse-grace': { type: 'string' },
-      });
+      const { values } = parseCommand(args, CLIENT_FLAGS);
       const name = required(values.name, 'name');
-      const grantTypes = (values['grant-types'] ?? 'authorization_code,refresh_token').split(',').map((g) => g.trim()).filter(Boolean);
-      const { client, clientSecret } = await run((s) => s.admin.clients.create({
+      const given = changesFrom(values);
+      const issued = await run((s) => s.admin.clients.create({
+        redirectUris: [],
+        postLogoutRedirectUris: [],
+        public: false,
+        firstParty: false,
+        grantTypes: ['authorization_code', 'refresh_token'],
+        scope: 'openid profile email offline_access',
+        ...given,
         name,
-        redirectUris: values['redirect-uri'] ?? [],
-        postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
-        public: values.public ?? false,
-        firstParty: values['first-party'] ?? false,
-        grantTypes,
-        scope: values.scope ?? 'openid profile email offline_access',
-        authMethod: values['auth-method'],
-        idTokenAlg: values['id-token-alg'],
-        jwksUri: values['jwks-uri'],
-        jwks: values.jwks === undefined ? undefined : readJwks(values.jwks),
-        mfa: values.mfa,
-        visibleRoles: values['visible-roles']?.split(',').map((r) => r.trim()).filter(Boolean),
-        adminScopes: values['admin-scopes']?.split(',').map((r) => r.trim()).filter(Boolean),
-        refreshReuseGraceSeconds: values['refresh-reuse-grace'] === undefined ? undefined : wholeSeconds(values['refresh-reuse-grace'], 'refresh-reuse-grace'),
       }, s.actor));
-      if (values.json) {
-        io.out(JSON.stringify({ client_id: client.id, client_secret: clientSecret, name: client.name, first_party: client.firstParty, ...client.metadata }));
-        return;
-      }
-      io.out(`created client "${client.name}"`);
-      io.out(`  client_id:     ${client.id}`);
-      if (clientSecret) io.out(`  client_secret: ${clientSecret}   (shown once: store it now)`);
+      printIssued(io, issued, values.json, 'created');
+      return;
+    }
+    case 'update': {
+      // --no-public, --no-first-party, --no-backchannel-logout-session-required turn a switch off.
+      const { values, positionals } = parseCommand(args, CLIENT_FLAGS, 1, { allowNegative: true });
+      const id = required(positionals[0], 'client-id (CLIENT_ID)');
+      const changes = changesFrom(values);
+      if (Object.keys(changes).length === 0) throw new CliUsageError('nothing to change: give at least one option of clients create');
+      const issued = await run((s) => s.admin.clients.update(id, changes, s.actor)).catch(unknownClient(id));
+      printIssued(io, issued, values.json, 'updated');
       return;
     }
     case 'list': {
@@ -88,9 +154,7 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
     case 'delete': {
       const { values, positionals } = parseCommand(args, { 'client-id': { type: 'string' } }, 1);
       const id = required(values['client-id'] ?? positionals[0], 'client-id');
-      await run((s) => s.admin.clients.delete(id, s.actor)).catch((error: unknown) => {
-        throw error instanceof NotFoundError ? new CliUsageError(`no client with id ${id}`) : error;
-      });
+      await run((s) => s.admin.clients.delete(id, s.actor)).catch(unknownClient(id));
       if (values.json) io.out(JSON.stringify({ client_id: id, deleted: true }));
       else io.out(`deleted client ${id}`);
       return;
@@ -121,6 +185,6 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
       return;
     }
     default:
-      throw new CliUsageError(`unknown clients command "${sub ?? ''}": use create, list, delete, pending, approve or reject`);
+      throw new CliUsageError(`unknown clients command "${sub ?? ''}": use create, update, list, delete, pending, approve or reject`);
   }
 }

@@ -16,9 +16,12 @@ export class CliUsageError extends Error {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-export function parseCommand<O extends Options>(args: string[], options: O, positionals = 0) {
+/** `allowNegative`: a boolean flag is also given as `--no-<flag>` (false), for commands that change a stored value. */
+export function parseCommand<O extends Options>(args: string[], options: O, positionals = 0, extra: { allowNegative?: boolean } = {}) {
   try {
-    const parsed = parseArgs({ args, options: { ...options, json: { type: 'boolean' } }, allowPositionals: positionals > 0, strict: true });
+    const parsed = parseArgs({
+      args, options: { ...options, json: { type: 'boolean' } }, allowPositionals: positionals > 0, strict: true, allowNegative: extra.allowNegative ?? false,
+    });
     if (parsed.positionals.length > positionals) throw new CliUsageError(`unexpected argument: ${parsed.positionals[positionals]}`);
     return parsed;
   } catch (error) {

@@ -24,6 +24,11 @@ export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: n
                  [--auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
                  [--jwks-uri https://… | --jwks JSON|@file] [--id-token-alg ES256|RS256]
                  [--mfa optional|required] [--visible-roles a,b] [--admin-scopes admin:read,admin:write]
+                 [--backchannel-logout-uri https://… [--backchannel-logout-session-required]]
+                 [--refresh-reuse-grace SECONDS]
+  clients update CLIENT_ID [any option of clients create]   only the options given change; a list
+                 option replaces the whole list, an empty value clears a field, --no-public,
+                 --no-first-party and --no-backchannel-logout-session-required turn a switch off
   clients list | clients delete CLIENT_ID
   clients pending | clients approve CLIENT_ID | clients reject CLIENT_ID
   registration token create [--ttl SECONDS] [--note TEXT] | registration token list

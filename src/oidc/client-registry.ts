@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { ClientsRepository, NewClient } from '../storage/clients.repository.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
+import { newClientId } from './client-id.js';
 import { ADMIN_SCOPES_FIELD, MAX_REFRESH_REUSE_GRACE_SECONDS, MFA_POLICY, REFRESH_REUSE_GRACE, VISIBLE_ROLES, refreshReuseGraceOf } from './client-metadata.js';
 import { ADMIN_SCOPES } from './admin-resource.js';
 import { ROLE_NAME } from '../storage/roles.repository.js';
@@ -210,7 +210,7 @@ export function newClientRecord(input: ClientInput): { record: NewClient; client
   return {
     clientSecret,
     record: {
-      id: randomBytes(16).toString('base64url'),
+      id: newClientId(),
       name: input.name.trim(),
       secretHash: clientSecret ? hashClientSecret(clientSecret) : null,
       firstParty: input.firstParty,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { errors, type Configuration, type KoaContextWithOIDC, type Grant, type JWK } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
 import type { KeyMaterial } from './keys.js';
@@ -11,6 +10,7 @@ import { buildResourceIndicators } from './resources.js';
 import { createExtraTokenClaims, type RolesOf } from './roles.js';
 import { createRegistrationPolicy, REGISTRATION_POLICY } from './registration-policy.js';
 import { issueClientSecret } from './registration-response.js';
+import { newClientId } from './client-id.js';
 import { sessionTtl } from './session-lifetime.js';
 import { providerFetch } from './outgoing-requests.js';
 import { SUPPORTED_LOCALES } from '../i18n/locale.js';
@@ -189,8 +189,8 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
         enabled: config.registration.enabled,
         initialAccessToken: true,
         policies: { [REGISTRATION_POLICY]: createRegistrationPolicy(config.registration.policy) },
-        // Same shape as admin-created client ids: 128 random bits, url-safe.
-        idFactory: () => randomBytes(16).toString('base64url'),
+        // Same shape as admin-created client ids (client-id.ts): never starting with "-".
+        idFactory: newClientId,
         secretFactory: issueClientSecret,
         issueRegistrationAccessToken: true,
       },

@@ -1,4 +1,4 @@
-import { buildClientMetadata, checkRedirectUri, ClientInputError, type ClientInput } from '../../src/oidc/client-registry.js';
+import { buildClientMetadata, checkRedirectUri, ClientInputError, newClientRecord, type ClientInput } from '../../src/oidc/client-registry.js';
 import { hashClientSecret } from '../../src/oidc/client-secret.js';
 
 const base: ClientInput = {
@@ -52,5 +52,22 @@ describe('client registration rules', () => {
     expect(hashClientSecret('s3cret')).toBe(hashClientSecret('s3cret'));
     expect(hashClientSecret('s3cret')).not.toContain('s3cret');
     expect(hashClientSecret('s3cret')).not.toBe(hashClientSecret('s3cre7'));
+  });
+});
+
+describe('generated client ids', () => {
+  // 20,000 ids: with a plain base64url id about 1 in 32 started with "-" or "_" (~625 here).
+  const ids = Array.from({ length: 20_000 }, () => newClientRecord({ ...base, public: true, authMethod: 'none' }).record.id);
+
+  it('never start with "-" or "_" (a command line would read "-…" as an option)', () => {
+    expect(ids.filter((id) => !/^[A-Za-z0-9]/.test(id))).toEqual([]);
+  });
+
+  it('keep at least 128 random bits: 23 url-safe characters, all distinct, every character position varied', () => {
+    expect(ids.filter((id) => !/^[A-Za-z0-9][A-Za-z0-9_-]{22}$/.test(id))).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
+    // The lead character takes many values, and so does the rest (not a constant prefix).
+    expect(new Set(ids.map((id) => id[0])).size).toBeGreaterThan(60);
+    expect(new Set(ids.map((id) => id[22])).size).toBeGreaterThan(3);
   });
 });

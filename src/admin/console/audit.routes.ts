@@ -3,6 +3,7 @@ import type { WithConsoleContext } from './context.js';
 import { encodeCursor } from './pages.js';
 import type { ConsoleRouteTools } from './pages.js';
 import { auditFilterForm, auditQueryOf } from './audit-filter.js';
+import { describeEvents } from './audit-view.js';
 
 const PAGE_SIZE = 50;
 
@@ -16,6 +17,6 @@ export function addAuditRoutes(router: Router, { deps, show, view }: ConsoleRout
     const last = events[events.length - 1];
     const older = events.length === PAGE_SIZE && last
       ? `/admin/audit?${new URLSearchParams({ ...form, before: encodeCursor(last) }).toString()}` : null;
-    await show(ctx, 'audit', { title: 'Audit log', form, events, errors, older, paged: query.before !== undefined }, failed ? 400 : 200);
+    await show(ctx, 'audit', { title: 'Audit log', form, events: await describeEvents(events, deps.storage), errors, older, paged: query.before !== undefined }, failed ? 400 : 200);
   });
 }

@@ -6,18 +6,26 @@ import { decodeCursor, encodeCursor } from './pages.js';
 import { param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
 import { CLIENT_CHOICES, NEW_CLIENT, clientInputFrom, isBuiltInClient } from './client-form.js';
+import { createSecretHandoff } from './secret-handoff.js';
 
 const PAGE_SIZE = 50;
 
 /**
- * Clients: list, the pending-approval queue, create, edit, delete, rotate the secret. A new
- * secret is shown once, on the response to the POST that made it (no-store like every page).
+ * Clients: list, the pending-approval queue, create, edit, delete, rotate the secret. Every
+ * change answers 303 (post/redirect/get: a reload never submits again). A new secret goes
+ * through the one-time handoff (secret-handoff.ts) to the page after the redirect, which
+ * shows it once; a reload of that page says it was already shown.
  */
 export function addClientRoutes(router: Router, { deps, show, view, change }: ConsoleRouteTools): void {
   const clients = deps.admin.clients;
+  const handoff = createSecretHandoff(deps.storage.kv, deps.box);
 
-  const showSecret = (ctx: WithConsoleContext, client: ClientRow, clientSecret: string | null, status: number) =>
-    show(ctx, 'client-secret', { title: clientSecret ? 'Client secret' : 'Client created', client, clientSecret }, status);
+  /** 303 to the page that shows the secret once. */
+  async function redirectToSecret(ctx: WithConsoleContext, clientId: string, clientSecret: string): Promise<void> {
+    const ticket = await handoff.put(ctx.state.console.sessionUid, { clientId, clientSecret });
+    ctx.status = 303;
+    ctx.redirect(`/admin/clients/${encodeURIComponent(clientId)}/secret/${ticket}`);
+  }
 
   const showForm = (ctx: WithConsoleContext, input: ClientInput, extra: { client?: ClientRow; errors?: FormErrors; status?: number }) =>
     show(ctx, 'client-form', {
@@ -42,7 +50,8 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
     const input = clientInputFrom(ctx);
     await submitForm(async () => {
       const { client, clientSecret } = await clients.create(input, ctx.state.console.actor);
-      await showSecret(ctx, client, clientSecret, 201);
+      if (clientSecret) return redirectToSecret(ctx, client.id, clientSecret);
+      redirectDone(ctx, `/admin/clients/${encodeURIComponent(client.id)}`, 'client-created');
     }, (errors, status) => showForm(ctx, input, { errors, status }));
   });
 
@@ -57,7 +66,7 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
     await submitForm(async () => {
       const updated = await clients.update(client.id, input, ctx.state.console.actor);
       // A client that now authenticates with a secret gets one, shown once.
-      if (updated.clientSecret) return showSecret(ctx, updated.client, updated.clientSecret, 200);
+      if (updated.clientSecret) return redirectToSecret(ctx, client.id, updated.clientSecret);
       redirectDone(ctx, `/admin/clients/${encodeURIComponent(client.id)}`, 'client-saved');
     }, (errors, status) => showForm(ctx, input, { client, errors, status }));
   });
@@ -65,7 +74,15 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
   router.post('/clients/:id/rotate-secret', ...change, async (ctx: WithConsoleContext) => {
     const client = await clients.get(param(ctx, 'id'));
     const clientSecret = await clients.rotateSecret(client.id, ctx.state.console.actor);
-    await showSecret(ctx, client, clientSecret, 200);
+    await redirectToSecret(ctx, client.id, clientSecret);
+  });
+
+  // The first GET takes the secret from the handoff; any later one (a reload, the back
+  // button, another session) finds it gone and says so, with the way to a new one (410 Gone).
+  router.get('/clients/:id/secret/:ticket', ...view, async (ctx: WithConsoleContext) => {
+    const client = await clients.get(param(ctx, 'id'));
+    const clientSecret = await handoff.take(ctx.state.console.sessionUid, param(ctx, 'ticket'), client.id);
+    await show(ctx, 'client-secret', { title: clientSecret ? 'Client secret' : 'Secret already shown', client, clientSecret: clientSecret ?? null }, clientSecret ? 200 : 410);
   });
 
   router.post('/clients/:id/delete', ...change, async (ctx: WithConsoleContext) => {

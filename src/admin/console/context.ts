@@ -5,6 +5,7 @@ import type { ProviderHost } from '../../oidc/provider.js';
 import type { Csrf } from '../../security/csrf.js';
 import type { ViewRenderer } from '../../http/views.js';
 import type { Storage } from '../../storage/storage.js';
+import type { SecretBox } from '../../security/secret-box.js';
 import type { AdminActor } from '../actor.js';
 import type { AdminServices } from '../services.js';
 
@@ -12,8 +13,10 @@ import type { AdminServices } from '../services.js';
 export interface ConsoleDeps {
   config: Pick<Config, 'issuer' | 'admin'>;
   host: ProviderHost;
-  /** Read only, for the role check on every request. */
-  storage: Pick<Storage, 'roles' | 'users'>;
+  /** Read only, for the role check on every request and the names in the audit log; kv for the one-time secret page. */
+  storage: Pick<Storage, 'roles' | 'users' | 'clients' | 'kv'>;
+  /** Seals a new client secret while it waits in the shared store for the page that shows it. */
+  box: SecretBox;
   accounts: AccountService;
   csrf: Csrf;
   views: ViewRenderer;

@@ -5,6 +5,7 @@ import type { ConsoleDeps, WithConsoleContext } from './context.js';
 
 /** What a finished change says on the page it redirects to (`?done=<key>`). */
 const NOTICES: Record<string, string> = {
+  'client-created': 'The client was registered. It has no secret: it is a public client, or authenticates with its own keys.',
   'client-saved': 'The client was saved.',
   'client-deleted': 'The client was deleted, with every grant and token it held.',
   'client-approved': 'The client was approved; it can now obtain tokens.',

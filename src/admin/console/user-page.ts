@@ -2,6 +2,7 @@ import type { UserChanges } from '../users.service.js';
 import type { WithConsoleContext } from './context.js';
 import type { FormErrors } from './forms.js';
 import type { ConsoleRouteTools } from './pages.js';
+import { describeEvents } from './audit-view.js';
 
 export const userPath = (id: string): string => `/admin/users/${encodeURIComponent(id)}`;
 
@@ -28,7 +29,7 @@ export function createUserPage({ deps, show }: Pick<ConsoleRouteTools, 'deps' | 
       assignable: allRoles.filter((r) => !detail.roles.includes(r.name)),
       sessions: userSessions,
       grants,
-      events,
+      events: await describeEvents(events, deps.storage),
       errors: state.errors ?? {},
     }, state.status);
   };

@@ -1,7 +1,7 @@
 import { BACKENDS } from '../../helpers/backends.js';
 import { textOf } from '../../helpers/sessions.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../../../src/oidc/admin-resource.js';
-import { postForm, useSignedInConsole } from './support.js';
+import { postForm, signInAdmin, useSignedInConsole } from './support.js';
 
 const secretOn = (html: string) => /data-client-secret[^>]*value="([^"]+)"|value="([^"]+)"[^>]*data-client-secret/.exec(html)?.slice(1).find(Boolean);
 const clientIdOn = (html: string) => /<code data-client-id>([^<]+)<\/code>/.exec(html)?.[1];
@@ -23,21 +23,40 @@ describe.each(BACKENDS)('admin console: clients (%s)', (backend) => {
   const server = () => signedIn.server;
   const clients = () => server().gatehouse.storage.storage.clients;
 
-  it('creates a client and shows its secret once, on the response only', async () => {
+  it('creates a client with POST → 303 → GET: the secret shown once, a reload shows it no more and creates nothing', async () => {
     const { ua, page, admin } = signedIn;
     const form = await ua.get('/admin/clients/new');
     expect(form.status).toBe(200);
     expect(form.html).toMatch(/<label for="f-name">/);
+    const before = (await clients().list()).length;
     const created = await postForm(ua, page, '/admin/clients', NEW_CLIENT);
-    expect(created.status).toBe(201);
-    expect(created.headers.get('cache-control')).toBe('no-store');
-    const secret = secretOn(created.html);
-    const id = clientIdOn(created.html);
+    expect(created.status).toBe(303);
+    expect(created.html).not.toMatch(/data-client-secret/);
+    expect(created.location).toMatch(/\/admin\/clients\/[A-Za-z0-9][\w-]+\/secret\/[\w-]{22}$/);
+
+    const shown = await ua.get(created.location ?? '');
+    expect(shown.status).toBe(200);
+    expect(shown.headers.get('cache-control')).toBe('no-store');
+    const secret = secretOn(shown.html);
+    const id = clientIdOn(shown.html);
     expect(secret).toMatch(/^[\w-]{32,}$/);
     const row = await clients().find(id ?? '');
     expect(row?.name).toBe('Console RP');
     expect(row?.metadata.redirect_uris).toEqual(['https://rp.example/callback', 'https://rp.example/other']);
     expect(row?.secretHash).not.toContain(secret);
+
+    // The reload: the same URL, no secret, a page that says why; still exactly one new client.
+    const again = await ua.get(created.location ?? '');
+    expect(again.status).toBe(410);
+    expect(again.html).toContain('data-secret-already-shown');
+    expect(again.html).not.toContain(secret);
+    expect(secretOn(again.html)).toBeUndefined();
+    expect((await clients().list()).length).toBe(before + 1);
+    // Another admin's session cannot take a ticket either (it is bound to the session that made it).
+    const other = await signInAdmin(server());
+    const rotatedByOther = await postForm(other.ua, other.page, `/admin/clients/${id}/rotate-secret`);
+    expect((await ua.get(rotatedByOther.location ?? '')).status).toBe(410);
+    expect(secretOn((await other.ua.get(rotatedByOther.location ?? '')).html)).toMatch(/^[\w-]{32,}$/);
 
     const edit = await ua.get(`/admin/clients/${id}`);
     expect(edit.status).toBe(200);
@@ -77,9 +96,10 @@ describe.each(BACKENDS)('admin console: clients (%s)', (backend) => {
     expect(row?.metadata.redirect_uris).toEqual(['https://after.example/cb']);
 
     const rotated = await postForm(ua, page, `/admin/clients/${client.clientId}/rotate-secret`);
-    expect(rotated.status).toBe(200);
-    const secret = secretOn(rotated.html);
+    expect(rotated.status).toBe(303);
+    const secret = secretOn((await ua.get(rotated.location ?? '')).html);
     expect(secret).toBeDefined();
+    expect(secretOn((await ua.get(rotated.location ?? '')).html)).toBeUndefined();
     expect(secret).not.toBe(client.clientSecret);
     expect((await clients().find(client.clientId))?.secretHash).not.toBe(row?.secretHash);
 

@@ -1,6 +1,12 @@
 import { BACKENDS } from '../../helpers/backends.js';
 import { textOf } from '../../helpers/sessions.js';
+import { cli, json } from '../../helpers/cli.js';
 import { postForm, useSignedInConsole } from './support.js';
+
+/** The audit row of one event, by action and something it must contain. */
+const eventRow = (html: string, action: string, containing: string) =>
+  [...html.matchAll(/<tr data-event="([^"]+)">([\s\S]*?)<\/tr>/g)].find((m) => m[1] === action && m[2]?.includes(containing))?.[2] ?? '';
+const cell = (row: string, name: string) => new RegExp(`<td data-label="[^"]+" data-${name}>([\\s\\S]*?)</td>`).exec(row)?.[1]?.trim() ?? '';
 
 describe.each(BACKENDS)('admin console: roles, audit log, signing keys (%s)', (backend) => {
   const signedIn = useSignedInConsole(backend);
@@ -55,6 +61,43 @@ describe.each(BACKENDS)('admin console: roles, audit log, signing keys (%s)', (b
     expect(bad.html).toMatch(/id="f-actor-error">no user has this id or email address/);
     expect(bad.html).toMatch(/id="f-from-error">/);
     expect(bad.html).toContain('value="yesterday"');
+  });
+
+  it('names people and clients in the audit log, with the full id on hover, details as labelled fields, and the CLI\'s operator', async () => {
+    const { ua, page, admin } = signedIn;
+    const user = await server().buildUser();
+    const made = json<{ client_id: string }>(await cli(server(), 'clients', 'create', '--name', 'Audit Shop', '--redirect-uri', 'https://shop.example/cb', '--json'));
+    expect((await cli(server(), 'users', 'disable', '--email', user.email)).code).toBe(0);
+    expect((await postForm(ua, page, `/admin/clients/${made.client_id}`, {
+      name: 'Audit Shop', redirect_uris: 'https://shop.example/cb', post_logout_redirect_uris: '', client_type: 'confidential',
+      token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code'], scope: ['openid'], id_token_signed_response_alg: 'ES256', mfa: 'optional',
+    })).status).toBe(303);
+
+    const audit = await ua.get('/admin/audit');
+    expect(audit.status).toBe(200);
+    // The CLI's change: its operator as the actor, the client by name (id on hover) in a labelled field.
+    const created = eventRow(audit.html, 'client.created', made.client_id);
+    expect(cell(created, 'actor')).toMatch(/^<span data-party>gatehouse-cli \(.+\)<\/span>$/);
+    expect(created).toMatch(/<dl class="event-details" data-details>/);
+    expect(created).toContain(`<dt>Client</dt><dd><a href="/admin/clients/${made.client_id}" title="${made.client_id}" data-party>Audit Shop</a></dd>`);
+    expect(created).toMatch(/<dt>Name<\/dt><dd>Audit Shop<\/dd>/);
+    expect(created).not.toContain('{&#34;');
+    // The user the CLI disabled, by email, the full id on hover.
+    const disabled = eventRow(audit.html, 'user.disabled', user.id);
+    expect(cell(disabled, 'subject')).toBe(`<a href="/admin/users/${user.id}" title="${user.id}" data-party>${user.email}</a>`);
+    expect(cell(disabled, 'actor')).toContain('gatehouse-cli (');
+    // The console's change: the admin by email, the console client by name, the fields listed.
+    const updated = eventRow(audit.html, 'client.updated', made.client_id);
+    expect(cell(updated, 'actor')).toBe(`<a href="/admin/users/${admin.id}" title="${admin.id}" data-party>${admin.email}</a>`);
+    expect(cell(updated, 'client')).toMatch(/title="gatehouse-admin" data-party>[^<]+</);
+    expect(updated).toMatch(/<dt>Fields changed<\/dt><dd>[a-zA-Z, ]*name[a-zA-Z, ]*<\/dd>/);
+    // No 8-character prefixes are left.
+    expect(audit.html).not.toContain(`>${user.id.slice(0, 8)}<`);
+
+    // A deleted client keeps the name its events recorded.
+    expect((await cli(server(), 'clients', 'delete', made.client_id)).code).toBe(0);
+    const afterDelete = eventRow((await ua.get('/admin/audit')).html, 'client.deleted', made.client_id);
+    expect(afterDelete).toContain(`title="${made.client_id}" data-party>Audit Shop (deleted)</span>`);
   });
 
   it('lists the signing keys and rotates them', async () => {

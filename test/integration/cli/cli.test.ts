@@ -4,6 +4,9 @@ import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, redeemCode } from '../../helpers/rp.js';
+import { adminToken, api } from '../../helpers/admin-api.js';
+import { logOutAtRp } from '../../helpers/sessions.js';
+import { startLogoutReceiver, verifyLogoutToken } from '../../helpers/logout-receiver.js';
 
 describe.each(BACKENDS)('gatehouse CLI (%s)', (backend) => {
   let server: TestServer;
@@ -48,6 +51,83 @@ describe.each(BACKENDS)('gatehouse CLI (%s)', (backend) => {
     expect(clientEvent?.userAgent).toMatch(/^gatehouse-cli \(.+\)$/);
     const userEvents = await audit.query({ subjectId: user?.id, action: 'user.', limit: 10 });
     expect(userEvents.map((e) => e.action).sort()).toEqual(['user.created', 'user.disabled']);
+  });
+
+  it('creates a client with a back-channel logout URI, which gets a logout token when the session ends', async () => {
+    const receiver = await startLogoutReceiver();
+    try {
+      const created = await cli(server, 'clients', 'create', '--name', 'Back-channel app', '--first-party',
+        '--redirect-uri', 'http://127.0.0.1:9999/cb', '--post-logout-redirect-uri', 'http://127.0.0.1:9999/bye',
+        '--backchannel-logout-uri', receiver.uri, '--backchannel-logout-session-required', '--json');
+      expect(created.code).toBe(0);
+      const client = json<{ client_id: string; client_secret: string }>(created);
+      const stored = await server.gatehouse.storage.storage.clients.find(client.client_id);
+      expect(stored?.metadata).toMatchObject({ backchannel_logout_uri: receiver.uri, backchannel_logout_session_required: true });
+      const view = await api(server, await adminToken(server), 'GET', `/clients/${client.client_id}`);
+      expect(view.body).toMatchObject({ backchannel_logout_uri: receiver.uri, backchannel_logout_session_required: true });
+
+      const user = await server.buildUser();
+      const rp = await discoverRp(server.issuer, { clientId: client.client_id, clientSecret: client.client_secret });
+      const request = await buildAuthRequest(rp, 'http://127.0.0.1:9999/cb');
+      const ua = new UserAgent(server.issuer);
+      const trace = await runAuthorization(ua, request.url, 'http://127.0.0.1:9999/cb', user);
+      const tokens = await redeemCode(rp, trace.callbackUrl, request);
+      await logOutAtRp(ua, rp, tokens.id_token);
+      const { payload } = await verifyLogoutToken(await receiver.next(), server.issuer, client.client_id);
+      expect(payload).toMatchObject({ sub: user.id, sid: tokens.claims()?.sid });
+    } finally {
+      await server.gatehouse.backchannelSettled();
+      await receiver.close();
+    }
+  });
+
+  it('updates only the fields given: the rest and the secret stay, and the change is audited', async () => {
+    const created = json<{ client_id: string; client_secret: string }>(await cli(server, 'clients', 'create', '--name', 'Before',
+      '--redirect-uri', 'https://rp.example/cb', '--scope', 'openid email', '--mfa', 'required', '--json'));
+    const { clients, audit } = server.gatehouse.storage.storage;
+    const before = await clients.find(created.client_id);
+
+    const updated = await cli(server, 'clients', 'update', created.client_id, '--backchannel-logout-uri', 'https://rp.example/bc', '--json');
+    expect(updated.code).toBe(0);
+    expect(json<{ client_secret: string | null }>(updated).client_secret).toBeNull();
+    const after = await clients.find(created.client_id);
+    expect(after?.metadata).toEqual({ ...before?.metadata, backchannel_logout_uri: 'https://rp.example/bc', backchannel_logout_session_required: false });
+    expect({ name: after?.name, secretHash: after?.secretHash }).toEqual({ name: 'Before', secretHash: before?.secretHash });
+    const [event] = await audit.query({ action: 'client.updated', limit: 1 });
+    expect(event).toMatchObject({ details: { client: created.client_id, fields: ['backchannelLogoutUri'] } });
+    expect(event?.userAgent).toMatch(/^gatehouse-cli \(.+\)$/);
+
+    // A switch turns off, a field clears, a list is replaced; the secret still authenticates.
+    expect((await cli(server, 'clients', 'update', created.client_id, '--name', 'After', '--backchannel-logout-uri', '',
+      '--redirect-uri', 'https://rp.example/other', '--no-first-party')).code).toBe(0);
+    const last = await clients.find(created.client_id);
+    expect(last?.name).toBe('After');
+    expect(last?.metadata.backchannel_logout_uri).toBeUndefined();
+    expect(last?.metadata.redirect_uris).toEqual(['https://rp.example/other']);
+    expect(last?.metadata.scope).toBe('openid email');
+    expect(last?.secretHash).toBe(before?.secretHash);
+
+    // The CLI deletes the id it made (generated ids never start with "-", which would read as a flag).
+    expect(created.client_id).toMatch(/^[A-Za-z0-9]/);
+    expect((await cli(server, 'clients', 'delete', created.client_id)).code).toBe(0);
+    expect(await clients.find(created.client_id)).toBeNull();
+  });
+
+  it.each([
+    [['--backchannel-logout-uri', 'not a url'], /backchannel_logout_uri/],
+    [['--backchannel-logout-uri', 'http://rp.example/bc'], /https/],
+    [['--backchannel-logout-uri', '', '--backchannel-logout-session-required'], /back-channel logout URI/],
+    [['--grant-types', 'implicit'], /grant_types/],
+    [['--refresh-reuse-grace', 'soon'], /whole number/],
+    [['--auth-method', 'none', '--admin-scopes', 'admin:read'], /admin_scopes/],
+    [[], /nothing to change/],
+  ])('refuses clients update %j with one line, exit code 2 and nothing changed', async (flags, message) => {
+    const created = json<{ client_id: string }>(await cli(server, 'clients', 'create', '--name', 'Unchanged', '--redirect-uri', 'https://rp.example/cb', '--json'));
+    const before = await server.gatehouse.storage.storage.clients.find(created.client_id);
+    const result = await cli(server, 'clients', 'update', created.client_id, ...flags);
+    expect({ code: result.code, lines: result.err.length }).toEqual({ code: 2, lines: 1 });
+    expect(result.err[0]).toMatch(message);
+    expect(await server.gatehouse.storage.storage.clients.find(created.client_id)).toEqual(before);
   });
 
   it('imports an authenticator secret, stored encrypted', async () => {
@@ -120,6 +200,9 @@ describe.each(BACKENDS)('gatehouse CLI (%s)', (backend) => {
     [['clients', 'create', '--name', 'X', '--public', '--grant-types', 'client_credentials'], /confidential/],
     [['clients', 'create', '--name', 'X', '--bogus-flag'], /Unknown option/],
     [['clients', 'delete', 'no-such-client'], /no client with id/],
+    [['clients', 'update', 'no-such-client', '--name', 'X'], /no client with id no-such-client/],
+    [['clients', 'update', '--name', 'X'], /client-id/],
+    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://rp.example/cb', '--backchannel-logout-session-required'], /back-channel logout URI/],
     [['keys', 'spin'], /unknown keys command/],
     [['launch'], /unknown command/],
   ])('refuses %j with one line and exit code 2', async (argv, message) => {
