@@ -9,6 +9,17 @@ const warningsIn = (output: string): string[] => output.split('\n').filter((line
   .map((line) => JSON.parse(line) as { level: number; msg: string })
   .filter((entry) => entry.level >= 40).map((entry) => entry.msg);
 
+/** A scratch directory for one describe block's data directories, with the code built first. */
+function scratchRoot(): () => string {
+  let root = '';
+  beforeAll(async () => {
+    await ensureBuilt();
+    root = mkdtempSync(join(tmpdir(), 'gh-boot-'));
+  }, 120_000);
+  afterAll(() => { rmSync(root, { recursive: true, force: true }); });
+  return () => root;
+}
+
 /**
  * The README's first command, as a new user runs it: the built server on the embedded
  * default, with nothing but a data directory and a port (`PORT=4900 npm start`: no ISSUER);
@@ -90,24 +101,19 @@ describe('npm start on the embedded default', () => {
 
 /** A mistyped or missing DATA_DIR (issue 15, item 9): said plainly, and nothing is created there. */
 describe('the CLI on a data directory without Gatehouse data', () => {
-  let root: string;
-  beforeAll(async () => {
-    await ensureBuilt();
-    root = mkdtempSync(join(tmpdir(), 'gh-boot-'));
-  }, 120_000);
-  afterAll(() => { rmSync(root, { recursive: true, force: true }); });
+  const root = scratchRoot();
 
   it.each([['an empty directory', true], ['a directory that does not exist', false]])('refuses %s with one line, exit 1, and creates nothing', async (_what, exists) => {
-    const empty = exists ? mkdtempSync(join(root, 'empty-')) : join(root, 'missing', 'data');
+    const empty = exists ? mkdtempSync(join(root(), 'empty-')) : join(root(), 'missing', 'data');
     const result = await runBuiltCli(['users', 'list'], { DATA_DIR: empty });
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toEqual([`gatehouse: no Gatehouse data in ${empty}; start the server once or set DATA_DIR`]);
     expect(result.stdout).toBe('');
-    expect(exists ? readdirSync(empty) : existsSync(join(root, 'missing'))).toEqual(exists ? [] : false);
+    expect(exists ? readdirSync(empty) : existsSync(join(root(), 'missing'))).toEqual(exists ? [] : false);
   });
 
   it('lets migrate create the database in a new directory', async () => {
-    const dataDir = join(root, 'fresh');
+    const dataDir = join(root(), 'fresh');
     const result = await runBuiltCli(['migrate'], { DATA_DIR: dataDir });
     expect(result.code).toBe(0);
     expect(existsSync(join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
@@ -138,16 +144,11 @@ describe('npm start with a data directory the embedded database cannot serve', (
 
 /** What deployments set before TRUSTED_PROXY_HOPS (docs/decisions.md, "TRUST_PROXY still boots"). */
 describe('npm start with the deprecated TRUST_PROXY', () => {
-  let root: string;
-  beforeAll(async () => {
-    await ensureBuilt();
-    root = mkdtempSync(join(tmpdir(), 'gh-boot-'));
-  }, 120_000);
-  afterAll(() => { rmSync(root, { recursive: true, force: true }); });
+  const root = scratchRoot();
 
   it('boots with TRUST_PROXY=true, logging once that it is deprecated and read as one hop', async () => {
     const port = await freePort();
-    const server = await startBuiltServer({ DATA_DIR: join(root, 'data'), PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn', TRUST_PROXY: 'true' });
+    const server = await startBuiltServer({ DATA_DIR: join(root(), 'data'), PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn', TRUST_PROXY: 'true' });
     try {
       const warnings = server.output().split('\n').filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as { level: number; msg: string })
@@ -161,7 +162,7 @@ describe('npm start with the deprecated TRUST_PROXY', () => {
 
   it('stops with one line when TRUSTED_PROXY_HOPS contradicts it', async () => {
     const port = await freePort();
-    const failure = await startBuiltServer({ DATA_DIR: join(root, 'other'), PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, TRUST_PROXY: 'true', TRUSTED_PROXY_HOPS: '0' })
+    const failure = await startBuiltServer({ DATA_DIR: join(root(), 'other'), PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, TRUST_PROXY: 'true', TRUSTED_PROXY_HOPS: '0' })
       .then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error)));
     expect(failure?.split('\n').filter(Boolean)).toEqual([
       'server exited early:',
