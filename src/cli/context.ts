@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openStorage, type OpenedStorage } from '../storage/storage.js';
+import { embeddedDataExists } from '../storage/open-embedded.js';
 import { createSecretBox } from '../security/secret-box.js';
 import { loadKeyEncryptionSecret } from '../security/key-encryption-secret.js';
 import { createTokenDigest, type TokenDigest } from '../security/token-digest.js';
@@ -28,12 +29,32 @@ import { createAdminServices } from '../admin/services.js';
 import type { AdminActor } from '../admin/actor.js';
 import { FieldError } from '../admin/errors.js';
 
+/** The CLI was pointed at a data directory without a database, on the embedded default. */
+export class NoDataError extends Error {
+  constructor(dataDir: string) {
+    super(`no Gatehouse data in ${dataDir}; start the server once or set DATA_DIR`);
+    this.name = 'NoDataError';
+  }
+}
+
+export interface CliContextOptions {
+  /**
+   * Whether the command may create the embedded database (`migrate`). Others refuse a data
+   * directory without one, and create nothing there: a mistyped or missing DATA_DIR would
+   * otherwise get a new empty database, a generated key-encryption secret, and "(none)".
+   */
+  mayCreateData?: boolean;
+}
+
 /** What CLI commands work with; opened per command, closed after it. */
-export function openCliContext(env: Record<string, string | undefined>) {
+export function openCliContext(env: Record<string, string | undefined>, options: CliContextOptions = {}) {
   const config: Config = loadConfig(env);
   return {
     config,
     async with<T>(work: (services: CliServices) => Promise<T>): Promise<T> {
+      if (!config.storage.databaseUrl && !options.mayCreateData && !embeddedDataExists(config.storage.dataDir)) {
+        throw new NoDataError(config.storage.dataDir);
+      }
       // Before migrating: stored tokens are re-keyed under their digests (migrations/1765065600000-token-digests.ts).
       const tokenDigest = createTokenDigest(loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir).key);
       const opened = await openStorage(config, { migrate: true, tokenDigest });

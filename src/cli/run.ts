@@ -49,7 +49,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       io.out(USAGE);
       return command ? 0 : 2;
     }
-    const context = openCliContext(env);
+    const context = openCliContext(env, { mayCreateData: command === 'migrate' });
     const run = context.with.bind(context);
     switch (command) {
       case 'migrate': {

@@ -5,6 +5,7 @@ import { configSchema, type Config, type ConfigOverrides } from './schema.js';
 import { packageRoot } from './package-root.js';
 import { deepMerge, isTree, type Tree } from './tree.js';
 import { replaceTrustProxy } from './deprecated.js';
+import { issuerFollowsPort } from './issuer.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -85,6 +86,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   const upperLayers = [...(file ? [readYaml(resolve(file))] : []), envLayer(env, problems), overrides as Tree];
   const tree = upperLayers.reduce(deepMerge, readYaml(join(packageRoot, 'config', 'default.yaml')));
   replaceTrustProxy(tree, upperLayers, problems, warn);
+  issuerFollowsPort(tree, upperLayers);
   const result = configSchema.safeParse(tree);
   if (!result.success) {
     for (const issue of result.error.issues) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isLoopbackHost } from './issuer.js';
 
 /**
  * The one schema for Gatehouse settings. Defaults and their documentation live in
@@ -13,8 +14,7 @@ const issuer = z.url({ protocol: /^https?$/ }).superRefine((value, ctx) => {
   if (url.pathname !== '/' || url.search || url.hash || value.endsWith('/')) {
     ctx.addIssue({ code: 'custom', message: 'must be an origin without path, query or fragment' });
   }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  if (url.protocol === 'http:' && !loopback) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     ctx.addIssue({ code: 'custom', message: 'must use https unless it is a loopback address' });
   }
 });

@@ -15,7 +15,7 @@ export const DATABASE_CHECK_TIMEOUT_MS = 1500;
 /** What /readyz answers: whether to send traffic here, and what works only in part. */
 export type Readiness =
   | { status: 'ready' }
-  | { status: 'degraded'; redis: 'unavailable' }
+  | { status: 'degraded'; redis: 'unavailable'; reason: string }
   | { status: 'unavailable' };
 
 /** Resolves to `fallback` when `work` has not settled within `ms`, and to it when `work` fails. */
@@ -45,9 +45,10 @@ export function createHealthRouter(storage: Storage, draining: Draining, deps: {
   const readiness = async (): Promise<Readiness> => {
     // A replica that is shutting down is not ready, whatever its stores say: the load balancer drains it.
     if (draining.active) return { status: 'unavailable' };
-    const [database, redisUp] = await Promise.all([within(databaseReady(), DATABASE_CHECK_TIMEOUT_MS, false), redis.available()]);
+    const [database, redisNow] = await Promise.all([within(databaseReady(), DATABASE_CHECK_TIMEOUT_MS, false), redis.check()]);
     if (!database) return { status: 'unavailable' };
-    return redisUp ? { status: 'ready' } : { status: 'degraded', redis: 'unavailable' };
+    // The reason is the driver's (e.g. "connect ECONNREFUSED 10.0.0.5:6379"), credentials removed.
+    return redisNow.up ? { status: 'ready' } : { status: 'degraded', redis: 'unavailable', reason: redisNow.reason };
   };
 
   const router = new Router();

@@ -2,6 +2,7 @@ import type { InteractionDeps, WithInteractionContext } from './context.js';
 import type { Translator } from '../i18n/translator.js';
 import { FIRST_PARTY } from '../oidc/client-metadata.js';
 import { ACCOUNT_CLIENT_ID } from '../portal/account-client.js';
+import { rpIdUsable } from '../config/issuer.js';
 
 /** What the user sees for a scope, in plain words (catalogue `scopes.<name>`); others by name. */
 export function scopeDescription(i18n: Translator, scope: string): string {
@@ -38,6 +39,8 @@ export async function renderLogin(deps: InteractionDeps, ctx: WithInteractionCon
     error: extra.error && ctx.state.i18n.t(extra.error),
     signUpEnabled: deps.selfService.settings.enabled,
     rememberByDefault: deps.config.sessions.rememberByDefault,
+    // An IP-address issuer cannot run WebAuthn: no passkey button that could only fail.
+    passkeys: rpIdUsable(deps.webauthn.relyingParty.id),
   });
 }
 

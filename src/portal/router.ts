@@ -12,6 +12,7 @@ import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 import { accountOrigin } from './account-client.js';
 import type { Translator } from '../i18n/translator.js';
 import { RECOVERY_CODE_COUNT } from '../accounts/recovery-codes.js';
+import { rpIdUsable } from '../config/issuer.js';
 import { addEmailRoutes } from './email-routes.js';
 import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
 import { addApplicationRoutes, loadApplicationsSection } from './applications-routes.js';
@@ -69,6 +70,8 @@ export function createPortalRouter(deps: PortalDeps): Router {
       minPasswordLength: deps.config.passwordPolicy.minLength,
       maxPasswordLength: deps.config.passwordPolicy.maxLength,
       keys: factors.filter((f) => f.type === 'webauthn'),
+      // WebAuthn needs a domain as RP ID: on an IP-address issuer the page says so instead of offering keys.
+      passkeys: rpIdUsable(deps.webauthn.relyingParty.id),
       events,
       eventWord: (action: string) => eventWord(i18n, action),
       notice: extra.notice && i18n.t(extra.notice),

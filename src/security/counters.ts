@@ -81,9 +81,16 @@ export function createCounterStore(
     outage = true;
     deps.log.warn('Redis is not answering: rate limits and lockouts use in-process counters on this replica until it returns');
   };
+  // One debug line per lost connection, not one per reconnect attempt (up to every 2 s).
+  let connectionLost = false;
   const redis = createLimiterRedis(redisUrl, {
-    onError: (error) => deps.log.debug({ err: error }, 'limiter Redis connection error'),
+    onError: (error) => {
+      if (connectionLost) return;
+      connectionLost = true;
+      deps.log.debug({ err: error }, 'limiter Redis connection error');
+    },
     onReady: () => {
+      connectionLost = false;
       if (!outage) return;
       outage = false;
       deps.log.info('Redis answers again: rate limits and lockouts are shared between replicas again');

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { packageRoot } from '../config/package-root.js';
 import { parseJson } from '../typed-json.js';
 import { allMigrations } from '../../migrations/index.js';
+import { processRuns } from './data-dir-lock.js';
 
 /**
  * A fresh embedded database costs PGlite an initdb in WebAssembly plus every migration,
@@ -79,18 +80,6 @@ async function copyTree(from: string, to: string): Promise<void> {
   await Promise.all(entries.map((entry) => (entry.isDirectory()
     ? copyTree(join(from, entry.name), join(to, entry.name))
     : copyFile(join(from, entry.name), join(to, entry.name)))));
-}
-
-/** Whether a process with this pid exists (signal 0 checks without signalling). */
-function processRuns(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

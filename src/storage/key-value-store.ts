@@ -21,7 +21,38 @@ export interface KeyValueStore {
    * when a command would wait in the offline queue for its retries (~2.4 s) before failing.
    */
   connected(): boolean;
+  /**
+   * Why the connection is down: its last error (for /readyz and the log; never the URL's
+   * credentials). Undefined while it is up, and while a first connection has not failed yet.
+   */
+  connectionProblem(): string | undefined;
+  /** Hears each change of the connection: down (with the reason) and up again. */
+  onConnectionChange(listener: (change: ConnectionChange) => void): void;
+  /** What the banner names: "Redis at host:port" or "in-process store"; never credentials. */
+  readonly description: string;
   close(): Promise<void>;
+}
+
+export type ConnectionChange = { up: true } | { up: false; reason: string };
+
+/** Reconnect delays: doubling from 200 ms, capped, so a Redis that is gone is not hammered. */
+const RECONNECT_MAX_MS = 5000;
+export const reconnectDelay = (attempt: number): number => Math.min(200 * 2 ** Math.min(attempt - 1, 10), RECONNECT_MAX_MS);
+
+/** host:port of a Redis URL, without user name or password: safe to print and log. */
+export function redisAddress(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '6379'}`;
+}
+
+/** An error message with the URL's user name and password taken out, should a driver repeat them. */
+function redactedReason(error: Error, url: string): string {
+  const { username, password } = new URL(url);
+  let message = error.message || error.name;
+  for (const secret of [password, decodeURIComponent(password), username, decodeURIComponent(username)]) {
+    if (secret) message = message.split(secret).join('***');
+  }
+  return message;
 }
 
 export function createRedisStore(url: string, keyPrefix: string): KeyValueStore {
@@ -30,9 +61,33 @@ export function createRedisStore(url: string, keyPrefix: string): KeyValueStore 
     lazyConnect: false,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,
+    retryStrategy: reconnectDelay,
+  });
+  // Up until a failure says otherwise: at boot, only a failure is news worth a log line.
+  let problem: string | undefined;
+  let closing = false;
+  const listeners: Array<(change: ConnectionChange) => void> = [];
+  const changed = (change: ConnectionChange) => listeners.forEach((listener) => listener(change));
+  const down = (reason: string) => {
+    const wasUp = problem === undefined;
+    problem = reason;
+    if (wasUp && !closing) changed({ up: false, reason });
+  };
+  // Without an 'error' listener ioredis prints "[ioredis] Unhandled error event" on every
+  // reconnect attempt (issue 15, item 14); here each failure only updates the reason.
+  redis.on('error', (error: Error) => down(redactedReason(error, url)));
+  // A lost connection: the error of the reconnect attempt that follows then says why.
+  redis.on('close', () => { if (problem === undefined) down('connection closed'); });
+  redis.on('ready', () => {
+    if (problem === undefined) return;
+    problem = undefined;
+    changed({ up: true });
   });
   return {
     kind: 'redis',
+    description: `Redis at ${redisAddress(url)}`,
+    connectionProblem: () => (redis.status === 'ready' ? undefined : problem),
+    onConnectionChange: (listener) => { listeners.push(listener); },
     async increment(key, ttlSeconds) {
       const [[incrError, value], [expireError]] = (await redis.multi()
         .incr(key)
@@ -57,6 +112,9 @@ export function createRedisStore(url: string, keyPrefix: string): KeyValueStore 
     },
     connected: () => redis.status === 'ready',
     async close() {
+      closing = true;
+      // QUIT on a connection that is not up would wait in the offline queue for its retries.
+      if (redis.status !== 'ready') return redis.disconnect();
       await redis.quit().catch(() => redis.disconnect());
     },
   };
@@ -107,6 +165,9 @@ export function createMemoryStore(now: () => number = Date.now): KeyValueStore {
       return true;
     },
     connected: () => true,
+    description: 'in-process store',
+    connectionProblem: () => undefined,
+    onConnectionChange: () => undefined,
     async close() {
       clearInterval(sweep);
       entries.clear();

@@ -56,6 +56,23 @@ export async function startBuiltServer(env: Record<string, string>): Promise<Sta
   return { child, output: () => output, exited };
 }
 
+/**
+ * Runs `node dist/src/main.js` for a start expected to fail: its exit code and output, or a
+ * null code (and the process killed) if it is still running after `ms`.
+ */
+export async function runBuiltServerToExit(env: Record<string, string>, ms = 30_000): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
+    cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+  clearTimeout(timer);
+  return { code, output };
+}
+
 export async function runBuiltCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), ...args], {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
 import type { ConfigOverrides } from '../../src/config/schema.js';
 import { relyingParty } from '../../src/accounts/webauthn.js';
+import { issuerWarnings, passkeysAvailable } from '../../src/config/issuer.js';
 import { configProblems } from '../helpers/config-problems.js';
 
 const problemsOf = (env: Record<string, string>): string[] => configProblems(env);
@@ -23,6 +24,30 @@ describe('configuration', () => {
     expect(config.http.port).toBe(8443);
     expect(config.http.trustedProxyHops).toBe(2);
     expect(config.storage.databaseUrl).toBe('postgres://db/gh');
+  });
+
+  it('follows PORT with the default issuer, and keeps an issuer that is set (issue 15, item 8)', () => {
+    expect(loadConfig({ PORT: '4900' }).issuer).toBe('http://localhost:4900');
+    expect(loadConfig({}, { http: { port: 4901 } }).issuer).toBe('http://localhost:4901');
+    expect(loadConfig({ PORT: '4900', ISSUER: 'http://127.0.0.1:3000' }).issuer).toBe('http://127.0.0.1:3000');
+    expect(loadConfig({ PORT: '4900' }, { issuer: 'https://id.example.com' }).issuer).toBe('https://id.example.com');
+    // Any free port: unknown before listening, so the default stays.
+    expect(loadConfig({ PORT: '0' }).issuer).toBe('http://localhost:3000');
+  });
+
+  it('warns at boot of a loopback issuer on another port and of an IP-address issuer (no passkeys)', () => {
+    expect(issuerWarnings(loadConfig({ PORT: '4900' }), 4900)).toEqual([]);
+    expect(issuerWarnings(loadConfig({ ISSUER: 'https://id.example.com' }), 3000)).toEqual([]);
+    expect(issuerWarnings(loadConfig({ ISSUER: 'http://localhost:3000' }), 4900)).toEqual([
+      'ISSUER http://localhost:3000 names port 3000, but the server listens on 4900: discovery, redirects and /admin point at the other port; set ISSUER to http://localhost:4900 or unset it',
+    ]);
+    const ip = loadConfig({ ISSUER: 'http://127.0.0.1:4900', PORT: '4900' });
+    expect(passkeysAvailable(ip)).toBe(false);
+    expect(issuerWarnings(ip, 4900)).toEqual([
+      'ISSUER http://127.0.0.1:4900 has an IP address as host: passkeys and security keys are unavailable (WebAuthn needs a domain); use localhost or a domain name',
+    ]);
+    expect(passkeysAvailable(loadConfig({ ISSUER: 'http://[::1]:3000' }))).toBe(false);
+    expect(passkeysAvailable(loadConfig({ ISSUER: 'http://localhost:3000' }))).toBe(true);
   });
 
   it('takes the trusted proxy hops as a whole number from 0 to 10', () => {

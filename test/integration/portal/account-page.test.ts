@@ -32,6 +32,25 @@ describe.each(BACKENDS)('account security page (%s)', (backend) => {
     expect(cookies.every((c) => /httponly/i.test(c))).toBe(true);
   });
 
+  it('on an IP-address issuer, says why passkeys are unavailable instead of offering them, on /account and at sign-in (issue 15, item 11)', async () => {
+    expect(new URL(server.issuer).hostname).toBe('127.0.0.1');
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer);
+    // The sign-in page on the way to /account offers no passkey sign-in that could only fail.
+    let login = await ua.get('/account');
+    while (login.location) login = await ua.get(login.location);
+    expect(login.html).toContain('name="password"');
+    expect(login.html).not.toContain('data-webauthn="passkey"');
+    expect(login.html).not.toContain('Sign in with a passkey');
+    const page = await openAccountPage(ua, user.email, user.password);
+    expect(page.html).toContain('data-passkeys-unavailable>Passkeys and security keys cannot be added here: this site is reached by an IP address');
+    expect(page.html).not.toContain('data-webauthn="register"');
+    expect(page.html).not.toContain('data-webauthn-start');
+    // German, from the catalogue, for a browser that asks for it.
+    const german = await ua.request('/account', { headers: { 'accept-language': 'de' } });
+    expect(german.html).toContain('data-passkeys-unavailable>Passkeys und Sicherheitsschlüssel können hier nicht hinzugefügt werden');
+  });
+
   it('sends a visitor without a session to sign in, and refuses a forged callback', async () => {
     const ua = new UserAgent(server.issuer);
     const first = await ua.get('/account');

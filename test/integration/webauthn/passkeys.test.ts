@@ -12,7 +12,8 @@ describe.each(BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {
-    server = await startTestServer(backend);
+    // A domain issuer, as WebAuthn needs: on an IP address no passkey sign-in is offered.
+    server = await startTestServer(backend, {}, { issuerHost: 'localhost' });
     rp = await buildRp(server);
   }, 120_000);
   afterAll(async () => { await server?.close(); });
@@ -36,7 +37,7 @@ describe.each(BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
     expect(login.page.html).toContain('autocomplete="username webauthn"');
     const options = await passkeyOptions(ua, login);
     expect(options).not.toHaveProperty('allowCredentials');
-    expect(options).toMatchObject({ userVerification: 'required', rpId: '127.0.0.1' });
+    expect(options).toMatchObject({ userVerification: 'required', rpId: 'localhost' });
     const claims = await finishAtRp(ua, server, rp, login.request, await verifyPasskey(ua, login, device.get(options, credential)));
     expect(claims).toMatchObject({ sub: user.id, amr: ['hwk', 'user', 'mfa'], acr: ACR.phishingResistant });
     expect(await counterOf(user.id)).toBe(1);
@@ -93,7 +94,7 @@ describe.each(BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
 
   it('refuses an unknown credential with a clear message', async () => {
     const device = authenticator();
-    const { credential } = device.create({ challenge: 'AAAA', rp: { id: '127.0.0.1' }, user: { id: 'bm9ib2R5' } });
+    const { credential } = device.create({ challenge: 'AAAA', rp: { id: 'localhost' }, user: { id: 'bm9ib2R5' } });
     const ua = new UserAgent(server.issuer);
     const login = await openLogin(ua, rp, server);
     const refused = await verifyPasskey(ua, login, device.get(await passkeyOptions(ua, login), credential));
