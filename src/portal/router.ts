@@ -79,7 +79,13 @@ export function createPortalRouter(deps: PortalDeps): Router {
 
   router.use(noStore, requireSameOrigin(new URL(deps.config.issuer).origin));
 
-  addSelfSignInRoutes(router, sessions.signIn, change);
+  // "Sign out" ends this browser's provider session at once: one click, no second question (issue 15, item 13).
+  addSelfSignInRoutes(router, sessions.signIn, change, {
+    endProviderSession: async (ctx) => {
+      const { userId, sessionUid } = (ctx as WithPortalContext).state.portal;
+      await deps.userSessions.endOne(userId, sessionUid, accountOrigin(ctx), 'logout');
+    },
+  });
 
   const NOTICES: Record<string, string> = {
     password: 'account.notices.password',
