@@ -139,6 +139,15 @@ describe.each(BACKENDS)('account security page (%s)', (backend) => {
     expect(wrong.html).toContain('current password is not correct');
     const short = await ua.post('/account/password', { csrf: accountCsrf(page), current_password: user.password, new_password: 'short' });
     expect(short.status).toBe(400);
+    // Each error is shown inside the password form, first thing, and the field it is about points at it.
+    for (const [answer, field] of [[wrong, 'current-password'], [short, 'new-password']] as const) {
+      const form = /<form method="post" action="\/account\/password"[^>]*>([\s\S]*?)<\/form>/.exec(answer.html)?.[1] ?? '';
+      expect(form).toMatch(/^\s*<input type="hidden" name="csrf"[^>]*>\s*<input type="text" name="username"[^>]*>\s*<p class="error" role="alert" id="password-error">/);
+      expect(form).toMatch(new RegExp(`<input id="${field}"[^>]*aria-invalid="true" aria-describedby="password-error"`));
+      // Not also (or only) at the top of the page, far above the form.
+      expect(answer.html).not.toContain('<p class="error" role="alert">');
+    }
+    expect(short.html).toMatch(/id="password-error">[^<]*12 characters/);
     const ok = await ua.post('/account/password', { csrf: accountCsrf(page), current_password: user.password, new_password: 'a fresh long password' });
     expect(ok.status).toBe(303);
     const signIn = await server.gatehouse.storage.storage.users.passwordHash(user.id);
