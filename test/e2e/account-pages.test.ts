@@ -8,7 +8,8 @@ const backend = BACKENDS[0] ?? 'embedded';
 /** A phone's width (iPhone SE and most small Android phones): where codes used to break in two. */
 const PHONE = { width: 375, height: 740 };
 
-describe(`recovery codes on a phone in Chromium (${backend})`, () => {
+/** /account in Chromium on a phone: recovery codes, signing out, a cancelled sign-in (issue 15, item 13). */
+describe(`account pages on a phone in Chromium (${backend})`, () => {
   const rig = useBrowserRig(backend);
 
   async function newCodes(page: Page): Promise<string[]> {
@@ -24,6 +25,30 @@ describe(`recovery codes on a phone in Chromium (${backend})`, () => {
     await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
     return page.locator('[data-recovery-code]').allTextContents();
   }
+
+  it('signs out with one click, landing on a signed-out page of /account that signs in again', async () => {
+    const context = await rig.browser.newContext({ viewport: PHONE });
+    const page = await context.newPage();
+    try {
+      await newCodes(page);
+      await page.goto(`${rig.server.issuer}/account`);
+      await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+      await page.waitForURL(`${rig.server.issuer}/account/signed-out`);
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('You are signed out');
+      await page.getByRole('link', { name: 'Sign in again' }).click();
+      await page.waitForURL(`${rig.server.issuer}/interaction/**`);
+      expect(await page.getByLabel('Email address').isVisible()).toBe(true);
+
+      // Cancelling that sign-in lands on a page with a way back, not on an error.
+      await page.getByRole('button', { name: 'Cancel and return to the application' }).click();
+      await page.waitForURL(`${rig.server.issuer}/account/callback**`);
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign-in cancelled');
+      await page.getByRole('link', { name: 'Sign in again' }).click();
+      await page.waitForURL(`${rig.server.issuer}/interaction/**`);
+    } finally {
+      await context.close();
+    }
+  });
 
   it('shows each code on one line at 375 px, and downloads, copies and prints them', async () => {
     const context = await rig.browser.newContext({ viewport: PHONE, acceptDownloads: true });
