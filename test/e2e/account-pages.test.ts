@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { BACKENDS } from '../helpers/backends.js';
 import { useBrowserRig } from '../helpers/browser-rig.js';
+import { signInToAccount } from '../helpers/browser.js';
 
 const backend = BACKENDS[0] ?? 'embedded';
 
@@ -14,13 +15,7 @@ describe(`account pages on a phone in Chromium (${backend})`, () => {
 
   async function newCodes(page: Page): Promise<string[]> {
     const { server } = rig;
-    const user = await server.buildUser();
-    await page.goto(`${server.issuer}/account`);
-    await page.waitForURL(`${server.issuer}/interaction/**`);
-    await page.getByLabel('Email address').fill(user.email);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await page.waitForURL(`${server.issuer}/account`);
+    await signInToAccount(page, server.issuer, await server.buildUser());
     await page.getByRole('button', { name: 'Generate new recovery codes' }).click();
     await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
     return page.locator('[data-recovery-code]').allTextContents();
