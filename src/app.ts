@@ -118,7 +118,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(refuseUnstorableQuery);
   // Only when enabled and not on a port of its own: disabled, /metrics is an ordinary 404.
   if (deps.config.metrics.enabled && deps.config.metrics.port === 0) app.use(serveMetrics(deps.metrics.registry));
-  app.use(serveAssets(['style.css', 'webauthn.js', WEBAUTHN_BROWSER_BUNDLE]));
+  app.use(serveAssets(['style.css', 'webauthn.js', 'recovery-codes.js', WEBAUTHN_BROWSER_BUNDLE]));
   app.use(serveBrandStylesheet(deps.config.branding.colours));
   // Our pages and APIs; a request elsewhere (the provider's endpoints) skips their routers.
   app.use(routersUnderTheirPaths([health, interactions, emailLinks, adminApi, portal, passwordReset, adminConsole], [

@@ -10,6 +10,11 @@ export type PasswordSignIn =
   | { ok: true; user: UserRow }
   /** One reason for every failure the user may see: no hint whether the email exists. */
   | { ok: false; reason: 'invalid-credentials' }
+  /**
+   * The right password of a disabled account: only someone who knows it learns that the account
+   * exists and is disabled (issue 15, item 10); without it, the answer is 'invalid-credentials'.
+   */
+  | { ok: false; reason: 'disabled' }
   /** A lockout wait is running for this email (known or not) from this address, or for the account. */
   | { ok: false; reason: 'throttled'; retryAfterSeconds: number };
 
@@ -67,20 +72,27 @@ export function createAccountService(deps: {
       const user = await users.findByEmail(email);
       const failed = (detail: string) => audit.record('signin.password.failed', { subjectId: user?.id ?? null, details: { reason: detail } }, origin);
       // Keyed by the typed email, not the account: an unknown address waits exactly like a known one.
-      // Always one argon2 verification, also for unknown or disabled accounts.
+      // Always one argon2 verification against the account's own hash (a dummy one for an unknown
+      // address), disabled or not: the same work whatever the account's state.
       const stored: { hash: string | null } = { hash: null };
       const checked = await checkBehindLockout(email, user?.id ?? null, origin, async () => {
-        stored.hash = user && !user.disabledAt ? await users.passwordHash(user.id) : null;
+        stored.hash = user ? await users.passwordHash(user.id) : null;
         const valid = await passwords.verify(stored.hash, password);
-        return Boolean(user && !user.disabledAt && valid);
+        return Boolean(user && valid);
       });
       if (checked.outcome === 'throttled') {
         await failed('locked_out');
         return { ok: false, reason: 'throttled', retryAfterSeconds: checked.retryAfterSeconds };
       }
       if (checked.outcome === 'invalid' || !user) {
-        await failed(!user ? 'unknown_account' : user.disabledAt ? 'disabled' : 'wrong_password');
+        await failed(!user ? 'unknown_account' : user.disabledAt ? 'disabled_wrong_password' : 'wrong_password');
         return { ok: false, reason: 'invalid-credentials' };
+      }
+      if (user.disabledAt) {
+        // The password was right: saying why the sign-in stops tells nothing to someone who did
+        // not know it, and spares its owner a reset that could not help (docs/account-lifecycle.md).
+        await failed('disabled');
+        return { ok: false, reason: 'disabled' };
       }
       // The password is known now: an imported hash (bcrypt, PBKDF2, scrypt, argon2i) or argon2id of
       // older parameters becomes argon2id of the current ones (docs/import.md). Hashed before the

@@ -32,11 +32,14 @@ export interface ResetRequest {
   capped?: boolean;
 }
 
-/** A link to mail: only when an active account uses the address. */
-export interface IssuedResetLink {
-  user: UserRow;
-  token: string;
-}
+/**
+ * What to mail after a request: a link when an active account uses the address; a notice
+ * without a link when a disabled one does (its owner learns why no reset can help, and only
+ * the mailbox hears it: the page says the same either way; docs/account-lifecycle.md).
+ */
+export type ResetMail =
+  | { kind: 'link'; user: UserRow; token: string }
+  | { kind: 'disabled'; user: UserRow };
 
 /**
  * Password reset by mailed link (docs/passwords.md). Asking never says whether the address has
@@ -73,7 +76,7 @@ export function createPasswordReset(deps: {
   }
 
   return {
-    async request(input: ResetRequest): Promise<IssuedResetLink | undefined> {
+    async request(input: ResetRequest): Promise<ResetMail | undefined> {
       const user = input.email.length <= 320 ? await storage.users.findByEmail(input.email) : null;
       const active = user && !user.disabledAt && !input.capped ? user : undefined;
       const interaction = input.interactionUid && INTERACTION_UID.test(input.interactionUid) ? input.interactionUid : undefined;
@@ -91,7 +94,9 @@ export function createPasswordReset(deps: {
         }, input.origin);
         return issued;
       });
-      return active && token ? { user: active, token } : undefined;
+      if (active && token) return { kind: 'link', user: active, token };
+      // The cap bounds what one mailbox gets, notices included.
+      return user && user.disabledAt && !input.capped ? { kind: 'disabled', user } : undefined;
     },
 
     open,

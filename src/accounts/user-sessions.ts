@@ -42,9 +42,12 @@ export function createUserSessions(deps: { storage: Storage; audit: AuditLog; se
       return (await storage.oidc.listSessions(userId)).map((s) => ({ ...s, device: describeDevice(s.userAgent) }));
     },
 
-    /** Ends one of the user's sessions; false when the id names none of theirs. */
-    async endOne(userId: string, sessionUid: string, origin: RequestOrigin): Promise<boolean> {
-      const gone = await ended(userId, origin, 'ended-by-user', async (tx) => {
+    /**
+     * Ends one of the user's sessions; false when the id names none of theirs. `reason` is
+     * 'logout' when it is the browser's own session and the user pressed "Sign out".
+     */
+    async endOne(userId: string, sessionUid: string, origin: RequestOrigin, reason: 'ended-by-user' | 'logout' = 'ended-by-user'): Promise<boolean> {
+      const gone = await ended(userId, origin, reason, async (tx) => {
         const session = await tx.oidc.endSession(userId, sessionUid);
         return session ? [session] : [];
       });

@@ -6,6 +6,8 @@ import { AppError } from './errors.js';
 import { parseJsonAs } from '../typed-json.js';
 import type { ProviderHost } from '../oidc/provider.js';
 import type { Config } from '../config/schema.js';
+import type { ViewRenderer } from './views.js';
+import type { Translator } from '../i18n/translator.js';
 
 /**
  * Gatehouse's own pages (/account, /admin) sign people in through Gatehouse itself, as a
@@ -52,8 +54,8 @@ const decode = <T>(value: string | undefined, schema: z.ZodType<T>): T | undefin
   (value ? parseJsonAs(Buffer.from(value, 'base64url').toString('utf8'), schema) : undefined);
 const challengeOf = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 
-export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: ProviderHost }, options: SelfSignInArea) {
-  const { host } = deps;
+export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: ProviderHost; views: ViewRenderer }, options: SelfSignInArea) {
+  const { host, views } = deps;
   const { issuer } = deps.config;
   const { clientId, redirectUri, basePath } = options;
   const name = `gh_${basePath.replace(/^\//, '').replace(/\W/g, '_')}`;
@@ -66,7 +68,15 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
   /** Only a path of these pages is a place to return to (no open redirect). */
   const safeReturnPath = (value: unknown): string => (typeof value === 'string' && returnPattern.test(value) ? value : basePath);
 
+  /** One of the small pages of this sign-in (views/<view>.ejs), in the request's language. */
+  const page = async (ctx: Context, view: string, titleKey: string, locals: { signInUrl: string }) => {
+    const { i18n } = ctx.state as { i18n: Translator };
+    ctx.type = 'html';
+    ctx.body = await views.render(view, { title: i18n.t(titleKey), i18n, ...locals });
+  };
+
   return {
+    basePath,
     safeReturnPath,
 
     /** Starts the code + PKCE flow; `reauth` forces a fresh sign-in (max_age=0). */
@@ -115,6 +125,20 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
       ctx.cookies.set(cookies.session, null, cookie(0));
     },
 
+    /**
+     * The user pressed "Cancel" on the sign-in page of these pages (the provider answers the
+     * callback with error=access_denied, RFC 6749 §4.1.2.1). There is no application to go back
+     * to but this one: a page that says so and offers to sign in again, where they were going.
+     */
+    async cancelled(ctx: Context): Promise<void> {
+      const flow = decode(ctx.cookies.get(cookies.flow, { signed: true }), storedFlowSchema);
+      ctx.cookies.set(cookies.flow, null, cookie(0));
+      await page(ctx, 'sign-in-cancelled', 'self-sign-in.cancelled.title', { signInUrl: `${basePath}/login?return=${encodeURIComponent(safeReturnPath(flow?.returnTo))}` });
+    },
+
+    /** The page after signing out here: signed out, and a way back in. */
+    signedOut: (ctx: Context) => page(ctx, 'signed-out', 'self-sign-in.signedOut.title', { signInUrl: `${basePath}/login` }),
+
     /** The session, while its cookie is valid and the provider session behind it lives. */
     async current(ctx: Context): Promise<SelfSession | undefined> {
       const stored = decode(ctx.cookies.get(cookies.session, { signed: true }), selfSessionSchema);
@@ -134,19 +158,26 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
 export type SelfSignIn = ReturnType<typeof createSelfSignIn>;
 
 /**
- * The three routes every self-signed-in area has: /login starts the flow, /callback ends it,
- * /logout (a form behind `guards`: session and CSRF) ends this session and then the
- * provider's, through its end_session confirmation page.
+ * The routes every self-signed-in area has: /login starts the flow, /callback ends it (a
+ * cancelled sign-in gets a page with a way back in), /logout (a form behind `guards`: session
+ * and CSRF) ends this session and then the provider's. With `endProviderSession`, that is done
+ * here and the browser lands on /signed-out: the form is already a same-origin CSRF-checked
+ * POST, so the end_session confirmation would only ask a second time (issue 15, item 13).
+ * Without it, through the provider's end_session confirmation page.
  */
-export function addSelfSignInRoutes(router: Router, signIn: SelfSignIn, guards: Middleware[]): void {
+export function addSelfSignInRoutes(router: Router, signIn: SelfSignIn, guards: Middleware[], options: { endProviderSession?: (ctx: Context) => Promise<void> } = {}): void {
   router.get('/login', (ctx) => signIn.startSignIn(ctx, { returnTo: ctx.query.return, reauth: ctx.query.reauth === '1' }));
   router.get('/callback', async (ctx) => {
+    if (ctx.query.error === 'access_denied') return signIn.cancelled(ctx);
     const { returnTo } = await signIn.finishSignIn(ctx);
     ctx.redirect(returnTo);
   });
-  router.post('/logout', ...guards, (ctx) => {
+  const { endProviderSession } = options;
+  router.post('/logout', ...guards, async (ctx) => {
+    if (endProviderSession) await endProviderSession(ctx);
     signIn.end(ctx);
     ctx.status = 303;
-    ctx.redirect('/session/end');
+    ctx.redirect(endProviderSession ? `${signIn.basePath}/signed-out` : '/session/end');
   });
+  if (endProviderSession) router.get('/signed-out', (ctx) => signIn.signedOut(ctx));
 }

@@ -80,12 +80,14 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const result = await deps.accounts.signInWithPassword(email, password, interactionOrigin(ctx));
     if (!result.ok) {
       if (result.reason === 'invalid-credentials') await passwordAttempts.failed(deps.limits, ctx);
-      ctx.status = result.reason === 'throttled' ? 429 : 401;
-      if (result.reason === 'throttled') ctx.set('Retry-After', String(result.retryAfterSeconds));
-      const error = result.reason === 'throttled'
-        ? lockedOutMessage(ctx.state.i18n, result.retryAfterSeconds)
-        : 'login.wrongCredentials';
-      return renderLogin(deps, ctx, { email, error });
+      if (result.reason === 'throttled') {
+        ctx.status = 429;
+        ctx.set('Retry-After', String(result.retryAfterSeconds));
+        return renderLogin(deps, ctx, { email, error: lockedOutMessage(ctx.state.i18n, result.retryAfterSeconds) });
+      }
+      // 403: the credentials were right, the account may not sign in (RFC 9110 §15.5.4).
+      ctx.status = result.reason === 'disabled' ? 403 : 401;
+      return renderLogin(deps, ctx, { email, error: result.reason === 'disabled' ? 'login.accountDisabled' : 'login.wrongCredentials' });
     }
     if (await refuseUnverifiedSignIn(deps, ctx, result.user)) return;
     return finish(ctx, {

@@ -20,6 +20,12 @@ import { signOutOthersIfAsked } from './sign-out-others.js';
 import { passwordAttempts } from '../security/password-attempts.js';
 import { lockedOutMessage } from '../i18n/duration.js';
 
+/** A refused password change: its message and the field it is about. */
+interface PasswordFormError {
+  field: 'current' | 'new';
+  message: string;
+}
+
 const pendingBinding = (sid: string) => `account:${sid}`;
 
 /**
@@ -49,7 +55,11 @@ export function createPortalRouter(deps: PortalDeps): Router {
   const change = [form, sessions.require, checkCsrf];
   const sensitive = [...change, sessions.requireRecentSignIn];
 
-  async function renderPage(ctx: WithPortalContext, extra: { notice?: string; error?: string; status?: number } = {}) {
+  /**
+   * `passwordError` is shown inside the password form, next to the field it is about
+   * (aria-describedby, WCAG 2.2 SC 3.3.1), not at the top of a long page.
+   */
+  async function renderPage(ctx: WithPortalContext, extra: { notice?: string; error?: string; passwordError?: PasswordFormError; status?: number } = {}) {
     const { userId } = ctx.state.portal;
     const { i18n } = ctx.state;
     const [summary, factors, events, recoveryLeft] = await Promise.all([
@@ -76,6 +86,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       eventWord: (action: string) => eventWord(i18n, action),
       notice: extra.notice && i18n.t(extra.notice),
       error: extra.error,
+      passwordError: extra.passwordError,
       recentSignIn: Math.floor(Date.now() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
       ...(await loadSessionsSection(deps, ctx)),
       ...(await loadApplicationsSection(deps, ctx)),
@@ -84,7 +95,13 @@ export function createPortalRouter(deps: PortalDeps): Router {
 
   router.use(noStore, requireSameOrigin(new URL(deps.config.issuer).origin));
 
-  addSelfSignInRoutes(router, sessions.signIn, change);
+  // "Sign out" ends this browser's provider session at once: one click, no second question (issue 15, item 13).
+  addSelfSignInRoutes(router, sessions.signIn, change, {
+    endProviderSession: async (ctx) => {
+      const { userId, sessionUid } = (ctx as WithPortalContext).state.portal;
+      await deps.userSessions.endOne(userId, sessionUid, accountOrigin(ctx), 'logout');
+    },
+  });
 
   const NOTICES: Record<string, string> = {
     password: 'account.notices.password',
@@ -107,11 +124,13 @@ export function createPortalRouter(deps: PortalDeps): Router {
       if (changed.reason === 'throttled') {
         // The sign-in page's answer to a lockout wait: 429, Retry-After, and the same sentence.
         ctx.set('Retry-After', String(changed.retryAfterSeconds));
-        return renderPage(ctx, { error: lockedOutMessage(i18n, changed.retryAfterSeconds), status: 429 });
+        return renderPage(ctx, { passwordError: { field: 'current', message: lockedOutMessage(i18n, changed.retryAfterSeconds) }, status: 429 });
       }
       if (changed.reason === 'wrong-current-password') await passwordAttempts.failed(deps.selfService.limits, ctx);
-      const error = changed.reason === 'weak-password' ? i18n.t(changed.problem.key, changed.problem.params) : i18n.t('account.password.wrongCurrent');
-      return renderPage(ctx, { error, status: 400 });
+      const passwordError: PasswordFormError = changed.reason === 'weak-password'
+        ? { field: 'new', message: i18n.t(changed.problem.key, changed.problem.params) }
+        : { field: 'current', message: i18n.t('account.password.wrongCurrent') };
+      return renderPage(ctx, { passwordError, status: 400 });
     }
     await signOutOthersIfAsked(deps, ctx, 'password-changed');
     ctx.status = 303;

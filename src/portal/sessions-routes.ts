@@ -16,17 +16,32 @@ const NOTICES: Record<string, string> = {
   'sessions-ended': 'sessions.notices.othersEnded',
 };
 
+/** An application signed in through a session, by the name people know it by (its id when it has none). */
+export interface SessionApplication {
+  id: string;
+  name: string;
+}
+
 /** What views/account/_sessions.ejs shows: the user's sessions, this browser's first. */
 export interface SessionsSection {
-  sessions: Array<SessionView & { current: boolean }>;
+  sessions: Array<SessionView & { current: boolean; applications: SessionApplication[] }>;
   sessionsNotice?: string;
 }
 
+/** The registered names of these clients; a client gone since (deleted) keeps its id. */
+async function applicationNames(deps: Pick<PortalDeps, 'storage'>, ids: readonly string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  const rows = await Promise.all(unique.map((id) => deps.storage.clients.find(id)));
+  return new Map(unique.map((id, i) => [id, rows[i]?.name || id]));
+}
+
 /** Loads the sessions section of the account page (router.ts spreads it into the page's locals). */
-export async function loadSessionsSection(deps: Pick<PortalDeps, 'userSessions'>, ctx: WithPortalContext): Promise<SessionsSection> {
+export async function loadSessionsSection(deps: Pick<PortalDeps, 'userSessions' | 'storage'>, ctx: WithPortalContext): Promise<SessionsSection> {
   const { userId, sessionUid } = ctx.state.portal;
-  const sessions = (await deps.userSessions.list(userId))
-    .map((s) => ({ ...s, current: s.uid === sessionUid }))
+  const listed = await deps.userSessions.list(userId);
+  const names = await applicationNames(deps, listed.flatMap((s) => s.clientIds));
+  const sessions = listed
+    .map((s) => ({ ...s, current: s.uid === sessionUid, applications: s.clientIds.map((id) => ({ id, name: names.get(id) ?? id })) }))
     .sort((a, b) => Number(b.current) - Number(a.current));
   const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
   return { sessions, sessionsNotice: done };

@@ -57,6 +57,10 @@ export function createAccountMail(deps: { mailer: Mailer; log: Logger; issuer: s
     passwordReset: (to: string, token: string, minutes: number, i18n: Translator) =>
       send(to, 'password-reset', i18n, { email: to, link: url('/password/reset', i18n, token), minutes: String(minutes) }, 'password-mail.reset.subject'),
 
+    /** To a disabled account that asked for a reset: no link (none could help), contact the administrator. */
+    resetOfDisabledAccount: (to: string, i18n: Translator) =>
+      send(to, 'password-reset-disabled', i18n, { email: to }, 'password-mail.disabled.subject'),
+
     /** After a reset: the password changed, and what to do if that was not the owner. */
     passwordChanged: (to: string, i18n: Translator) =>
       send(to, 'password-changed', i18n, { email: to, when: i18n.formatDate(new Date()), resetUrl: url('/password/forgot', i18n) }, 'password-mail.changed.subject'),

@@ -76,11 +76,12 @@ export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router 
     const { limits } = deps.selfService;
     await limits.consume(ctx, 'passwordResetEmailIp', `${email}\n${ctx.ip}`);
     const withinCap = await limits.allows(ctx, 'passwordResetEmailCap', email);
-    const issued = await deps.reset.request({ email, interactionUid: interaction, origin: requestOrigin(ctx), capped: !withinCap });
+    const outgoing = await deps.reset.request({ email, interactionUid: interaction, origin: requestOrigin(ctx), capped: !withinCap });
     // The same page whether or not the address has an account, and nothing of what was typed;
     // the mail goes out after the page is ready and is not awaited (no SMTP timing either).
     await render(ctx, 'forgot-sent', 'password-reset.sent.title', { interaction });
-    if (issued) mail.passwordReset(issued.user.email, issued.token, minutes, ctx.state.i18n);
+    if (outgoing?.kind === 'link') mail.passwordReset(outgoing.user.email, outgoing.token, minutes, ctx.state.i18n);
+    if (outgoing?.kind === 'disabled') mail.resetOfDisabledAccount(outgoing.user.email, ctx.state.i18n);
   });
 
   router.get('/reset', publicForm.prepare, async (ctx: WithPublicFormContext) => {

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { BACKENDS } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signInToAccount as signInToAccountIn } from '../helpers/browser.js';
 import { startTinyRp, type TinyRp } from '../helpers/tiny-rp.js';
 import { addVirtualAuthenticator } from '../helpers/virtual-authenticator.js';
 import type { TestUser } from '../helpers/factories.js';
@@ -33,21 +33,12 @@ describe(`passkeys and security keys in Chromium (${backend})`, () => {
   const credentials = () => server.gatehouse.storage.storage.credentials;
   const eventsOf = async (userId: string) => (await server.gatehouse.storage.storage.audit.forSubject(userId, 50)).map((e) => e.action);
 
-  /** Opens /account and signs in there with the password, through the real sign-in page. */
-  async function signInToAccount(page: Page, user: TestUser) {
-    await page.goto(`${server.issuer}/account`);
-    await page.waitForURL(`${server.issuer}/interaction/**`);
-    await page.getByLabel('Email address').fill(user.email);
-    await page.getByLabel('Password').fill(user.password);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await page.waitForURL(`${server.issuer}/account`);
-  }
+  const signInToAccount = (page: Page, user: TestUser) => signInToAccountIn(page, server.issuer, user);
 
-  /** Signs out on /account and confirms on the provider's end-session page. */
+  /** Signs out on /account: one click ends the provider session too (docs/sessions.md). */
   async function signOut(page: Page) {
     await page.getByRole('button', { name: 'Sign out', exact: true }).click();
-    await page.waitForURL(`${server.issuer}/session/end**`);
-    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.waitForURL(`${server.issuer}/account/signed-out`);
     await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
   }
 

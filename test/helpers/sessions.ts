@@ -140,9 +140,9 @@ export function inputValue(html: string, name: string): string | undefined {
   return value === undefined ? undefined : textOf(value);
 }
 
-/** The text in the page's role="alert" element (the error line of a form or error page). */
+/** The text in the page's first shown role="alert" element (the error line of a form or error page; a hidden one waits for a script). */
 export function alertText(html: string): string | undefined {
-  const match = /<p[^>]*role="alert"[^>]*>([\s\S]*?)<\/p>/.exec(html);
+  const match = /<p(?![^>]*\shidden[\s>])[^>]*role="alert"[^>]*>([\s\S]*?)<\/p>/.exec(html);
   return match?.[1] === undefined ? undefined : textOf(match[1]);
 }
 

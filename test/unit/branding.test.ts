@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config/load.js';
 import type { ConfigOverrides } from '../../src/config/schema.js';
-import { brandStylesheet, logoOrigin } from '../../src/http/brand.js';
+import { brandStylesheet, contrastRatio, logoOrigin } from '../../src/http/brand.js';
 import { configProblems } from '../helpers/config-problems.js';
 
 /** Branding overrides may be partial or wrong on purpose: the schema, not the type, judges them. */
@@ -12,8 +12,19 @@ describe('branding configuration', () => {
     expect(branding.productName).toBe('Gatehouse');
     expect(branding.logoUrl).toBe('');
     expect(brandStylesheet(branding.colours)).toBe(
-      ':root {\n  --gh-accent: #1f5fbf;\n  --gh-accent-text: #ffffff;\n  --gh-bg: #f4f5f7;\n  --gh-card: #ffffff;\n  --gh-text: #1d2330;\n}\n',
+      ':root {\n  --gh-accent: #1f5fbf;\n  --gh-accent-text: #ffffff;\n  --gh-bg: #f4f5f7;\n  --gh-card: #ffffff;\n  --gh-text: #1d2330;\n  --gh-link: #1f5fbf;\n}\n',
     );
+  });
+
+  it('gives links the primary colour when it reads on the card, else the text colour (WCAG 4.5:1)', () => {
+    const base = loadConfig({}).branding.colours;
+    expect(contrastRatio('#000', '#ffffff')).toBeCloseTo(21, 5);
+    expect(contrastRatio('#777777', '#fff')).toBeCloseTo(4.48, 2);
+    expect(brandStylesheet({ ...base, primary: '#C00' })).toContain('--gh-link: #C00;');
+    // Yellow on white is about 1.6:1: links fall back to the text colour.
+    expect(brandStylesheet({ ...base, primary: '#ffcc00' })).toContain('--gh-link: #1d2330;');
+    // On a dark card the same yellow reads well.
+    expect(brandStylesheet({ ...base, primary: '#ffcc00', surface: '#111', text: '#eeeeee' })).toContain('--gh-link: #ffcc00;');
   });
 
   it('takes a product name, an https or same-site logo and hex colours', () => {

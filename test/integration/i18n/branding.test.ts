@@ -40,6 +40,10 @@ describe.each(BACKENDS)('branding (%s)', (backend) => {
     expect(css).toContain('--gh-bg: #101820;');
     expect(css).toContain('--gh-card: #fafafa;');
     expect(css).toContain('--gh-text: #222;');
+    // Links take the brand colour only where it reads on the card: #c0ffee on #fafafa does not (WCAG 4.5:1).
+    expect(css).toContain('--gh-link: #222;');
+    const base = await (await fetch(`${server.issuer}/assets/style.css`)).text();
+    expect(base).toMatch(/^a \{ color: var\(--gh-link, var\(--gh-accent\)\); \}$/m);
     const etag = first.headers.get('etag');
     expect(etag).toMatch(/^"[\w-]+"$/);
 

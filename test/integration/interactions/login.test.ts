@@ -7,6 +7,7 @@ import {
 } from '../../helpers/sessions.js';
 
 const WRONG_CREDENTIALS = 'The email address or password is not correct.';
+const ACCOUNT_DISABLED = 'This account is disabled. Contact your administrator to have it enabled again.';
 const THROTTLED = 'Too many failed attempts. Please try again in 2 minutes.';
 const MAX_FAILED = 3;
 
@@ -71,15 +72,34 @@ describe.each(BACKENDS)('login step (%s)', (backend) => {
     }
   });
 
-  it('refuses a disabled user with the same 401 answer as a wrong password', async () => {
+  it('tells a disabled user who typed the right password that the account is disabled, and signs nobody in', async () => {
     const user = await server.buildUser();
     await userAdminFor(server).setDisabled(user.email, true);
     const rp = await buildRp(server);
     const ua = new UserAgent(server.issuer);
     const { page } = await openAuthorization(ua, rp, server.issuer);
     const answer = await submitLogin(ua, page, user.email, user.password);
+    expect(answer.status).toBe(403);
+    expect(answer.location).toBeNull();
+    expect(pageKind(answer)).toBe('login');
+    expect(alertText(answer.html)).toBe(ACCOUNT_DISABLED);
+    // No session came of it: a silent request still needs a sign-in.
+    const silent = await openAuthorization(ua, rp, server.issuer, { prompt: 'none' });
+    expect(paramsOf(silent.page.location).error).toBe('login_required');
+  });
+
+  it('answers a wrong password for a disabled account like any wrong password: 401 and the ordinary message', async () => {
+    const user = await server.buildUser();
+    await userAdminFor(server).setDisabled(user.email, true);
+    const rp = await buildRp(server);
+    const ua = new UserAgent(server.issuer);
+    const { page } = await openAuthorization(ua, rp, server.issuer);
+    const answer = await submitLogin(ua, page, user.email, `${user.password}x`);
     expect(answer.status).toBe(401);
     expect(alertText(answer.html)).toBe(WRONG_CREDENTIALS);
+    expect(answer.html).not.toContain('disabled');
+    const events = await server.gatehouse.storage.storage.audit.forSubject(user.id, 5);
+    expect(events.find((e) => e.action === 'signin.password.failed')?.details).toEqual({ reason: 'disabled_wrong_password' });
   });
 
   it('ends the session and tokens of a user who is disabled after signing in', async () => {
@@ -117,7 +137,7 @@ describe.each(BACKENDS)('login step (%s)', (backend) => {
     const interactive = await openAuthorization(ua, rp, server.issuer);
     expect(pageKind(interactive.page)).toBe('login');
     const refused = await submitLogin(ua, interactive.page, user.email, user.password);
-    expect(refused.status).toBe(401);
+    expect(refused.status).toBe(403);
 
     // Another person can still sign in on this browser.
     const other = await server.buildUser();

@@ -124,7 +124,7 @@ describe.each(BACKENDS)('password reset (%s)', (backend) => {
     expect(forged.status).toBe(400);
   });
 
-  it('answers unknown and known addresses with the same status and text, and mails only the active account', async () => {
+  it('answers unknown and known addresses with the same status and text, and mails a link only to the active account (a disabled one gets a notice without one)', async () => {
     const known = await server.buildUser();
     const disabled = await server.buildUser();
     await userAdminFor(server).setDisabled(disabled.email, true);
@@ -138,11 +138,16 @@ describe.each(BACKENDS)('password reset (%s)', (backend) => {
     expect(texts[0]).toContain('If an account uses that address');
 
     await resetLinkFor(mail, known.email);
-    // A disabled account gets no link, so no mail can carry one.
+    // A disabled account gets no link: its mailbox hears why, and whom to ask (docs/account-lifecycle.md).
     expect(await linksOf(disabled.id)).toEqual([]);
     const events = await server.gatehouse.storage.storage.audit.forSubject(disabled.id, 5);
     expect(events.find((e) => e.action === 'password.reset_requested')?.details).toEqual({ outcome: 'disabled' });
-    expect(mail.messages.filter((m) => m.to.includes(unknown) || m.to.includes(disabled.email.toLowerCase()))).toEqual([]);
+    const notice = await mail.next(disabled.email);
+    expect(notice.subject).toBe('Your account is disabled');
+    expect(notice.text).toContain('contact your administrator');
+    expect(notice.links.filter((l) => l.includes('/password/reset'))).toEqual([]);
+    expect(notice.html).not.toContain('/password/reset');
+    expect(mail.messages.filter((m) => m.to.includes(unknown))).toEqual([]);
   });
 
   it('refuses a weak new password on the reset page, says which rule, and keeps the link usable', async () => {

@@ -1,7 +1,7 @@
 import { generate } from 'otplib';
 import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
+import { UserAgent, csrfToken, formAction, runAuthorization, type Page } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { buildRp, logOutAtRp, signIn, textOf } from '../../helpers/sessions.js';
@@ -12,6 +12,14 @@ import { createTranslator } from '../../../src/i18n/translator.js';
 const english = createTranslator(loadCatalogue(), 'en');
 
 const secretOf = (html: string) => /data-totp-secret>([A-Z2-7]+)</.exec(html)?.[1] ?? '';
+/** Follows redirects from `page` until a page answers. */
+async function settle(ua: UserAgent, page: Page): Promise<Page> {
+  let current = page;
+  for (let hop = 0; current.location && hop < 10; hop++) current = await ua.get(current.location);
+  return current;
+}
+const linkHref = (html: string, text: string) => new RegExp(`<a[^>]*href="([^"]+)"[^>]*>${text}</a>`).exec(html)?.[1]?.replaceAll('&amp;', '&');
+
 const codesOf = (html: string) => [...html.matchAll(/data-recovery-code>([A-Z0-9-]+)</g)].map((m) => m[1] ?? '');
 
 describe.each(BACKENDS)('account security page (%s)', (backend) => {
@@ -61,6 +69,61 @@ describe.each(BACKENDS)('account security page (%s)', (backend) => {
     expect(forged.html).not.toContain('    at ');
   });
 
+  it.each(['/account', '/admin'])('lands a cancelled sign-in to %s on a page with a way to sign in again', async (area) => {
+    const ua = new UserAgent(server.issuer);
+    const login = await settle(ua, await ua.get(area));
+    const abort = formAction(login.html, '/abort');
+    expect(abort).toBeDefined();
+    const cancelled = await settle(ua, await ua.post(abort ?? '', { csrf: csrfToken(login.html) }));
+    expect(new URL(cancelled.url).pathname).toBe(`${area}/callback`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.html).toContain('<h1 id="page-title">Sign-in cancelled</h1>');
+    const again = linkHref(cancelled.html, 'Sign in again');
+    expect(again).toBe(`${area}/login?return=${encodeURIComponent(area)}`);
+    // The link starts a fresh sign-in: the login page again.
+    const fresh = await settle(ua, await ua.get(again ?? ''));
+    expect(formAction(fresh.html, '/login')).toMatch(/^\/interaction\//);
+  });
+
+  it('still refuses a callback with another error, with the error page', async () => {
+    const ua = new UserAgent(server.issuer);
+    const refused = await ua.get('/account/callback?error=server_error&state=x');
+    expect(refused.status).toBe(400);
+    expect(refused.html).not.toContain('Sign-in cancelled');
+  });
+
+  it('signs out of /account with one click and lands on a signed-out page with a way back in', async () => {
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer);
+    const page = await openAccountPage(ua, user.email, user.password);
+    expect(await server.gatehouse.storage.storage.oidc.listSessions(user.id)).toHaveLength(1);
+
+    const out = await ua.post('/account/logout', { csrf: accountCsrf(page) });
+    expect(out.status).toBe(303);
+    const landed = await settle(ua, out);
+    expect(new URL(landed.url).pathname).toBe('/account/signed-out');
+    expect(landed.status).toBe(200);
+    expect(landed.html).toContain('<h1 id="page-title">You are signed out</h1>');
+    expect(landed.html).not.toContain('close this window');
+    expect(linkHref(landed.html, 'Sign in again')).toBe('/account/login');
+
+    // Signed out of Gatehouse, not only of the account pages: no provider session is left.
+    expect(await server.gatehouse.storage.storage.oidc.listSessions(user.id)).toEqual([]);
+    const after = await settle(ua, await ua.get('/account'));
+    expect(formAction(after.html, '/login')).toMatch(/^\/interaction\//);
+    const events = await server.gatehouse.storage.storage.audit.forSubject(user.id, 5);
+    expect(events.find((e) => e.action === 'session.ended')?.details).toMatchObject({ reason: 'logout' });
+  });
+
+  it('refuses a sign-out without the CSRF token, and the session stays', async () => {
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer);
+    await openAccountPage(ua, user.email, user.password);
+    expect((await ua.post('/account/logout', { csrf: 'forged' })).status).toBe(403);
+    expect(await server.gatehouse.storage.storage.oidc.listSessions(user.id)).toHaveLength(1);
+    expect((await ua.get('/account')).status).toBe(200);
+  });
+
   it('enrols an authenticator app after a code from it, shows recovery codes once, and then asks for a code at sign-in', async () => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer);
@@ -101,6 +164,15 @@ describe.each(BACKENDS)('account security page (%s)', (backend) => {
     expect(wrong.html).toContain('current password is not correct');
     const short = await ua.post('/account/password', { csrf: accountCsrf(page), current_password: user.password, new_password: 'short' });
     expect(short.status).toBe(400);
+    // Each error is shown inside the password form, first thing, and the field it is about points at it.
+    for (const [answer, field] of [[wrong, 'current-password'], [short, 'new-password']] as const) {
+      const form = /<form method="post" action="\/account\/password"[^>]*>([\s\S]*?)<\/form>/.exec(answer.html)?.[1] ?? '';
+      expect(form).toMatch(/^\s*<input type="hidden" name="csrf"[^>]*>\s*<input type="text" name="username"[^>]*>\s*<p class="error" role="alert" id="password-error">/);
+      expect(form).toMatch(new RegExp(`<input id="${field}"[^>]*aria-invalid="true" aria-describedby="password-error"`));
+      // Not also (or only) at the top of the page, far above the form.
+      expect(answer.html).not.toContain('<p class="error" role="alert">');
+    }
+    expect(short.html).toMatch(/id="password-error">[^<]*12 characters/);
     const ok = await ua.post('/account/password', { csrf: accountCsrf(page), current_password: user.password, new_password: 'a fresh long password' });
     expect(ok.status).toBe(303);
     const signIn = await server.gatehouse.storage.storage.users.passwordHash(user.id);

@@ -45,6 +45,24 @@ describe.each(BACKENDS)('sessions on the account page (%s)', (backend) => {
     expect(page.html).toContain('data-this-device');
   });
 
+  it('names the applications of a session by their names (the id when the client is gone)', async () => {
+    const user = await server.buildUser();
+    const named = await buildRp(server, { firstParty: true, name: 'Payroll Portal' });
+    const laptop = browser(server, FIREFOX_LINUX);
+    await signInRemembering(laptop, named, user, false);
+    const page = await openAccountPage(laptop, user.email, user.password);
+    const applications = (html: string) => [...html.matchAll(/data-client-id="([^"]+)">([^<]*)</g)].map((m) => ({ id: m[1], name: m[2] }));
+    expect(applications(page.html)).toEqual(expect.arrayContaining([
+      { id: named.client.clientId, name: 'Payroll Portal' },
+      { id: 'gatehouse-account', name: expect.stringMatching(/account$/) },
+    ]));
+    expect(page.html).not.toMatch(/<dd data-session-applications>[^<]*gatehouse-account/);
+
+    await server.gatehouse.storage.storage.clients.delete(named.client.clientId);
+    const after = await laptop.get('/account');
+    expect(applications(after.html)).toEqual(expect.arrayContaining([{ id: named.client.clientId, name: named.client.clientId }]));
+  });
+
   it('ends one session: that browser loses single sign-on, this one keeps it', async () => {
     const { laptop, phone, page } = await twoBrowsers();
     const other = listedSessions(page).find((s) => !s.current)!;
