@@ -19,7 +19,7 @@ import { readFormBody } from '../http/request-body.js';
  */
 export function serveFormPostsAsGet(paths: readonly string[]) {
   return async function serveFormPostsAsGetMiddleware(ctx: Context, next: Next): Promise<void> {
-    if (ctx.method === 'POST' && paths.includes(ctx.path)) {
+    if (ctx.method === 'POST' && paths.includes(ctx.path) && ctx.is('application/x-www-form-urlencoded')) {
       const form = await readFormBody(ctx);
       if (form) {
         const query = new URLSearchParams();
