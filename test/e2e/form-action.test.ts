@@ -64,15 +64,20 @@ describe(`CSP form-action in Chromium (${backend})`, () => {
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
 
-  it('completes a sign-in to a relying party on another origin, by redirect and by form_post, and its RP-initiated logout', async () => {
-    const { server, browser } = rig;
-    const user = await server.buildUser();
-    const client = await server.buildClient({
+  /** A user, a first-party client of the RP on the other origin, and a fresh page watched for CSP violations. */
+  async function userClientAndPage() {
+    const user = await rig.server.buildUser();
+    const client = await rig.server.buildClient({
       redirectUris: [`${other.origin}/callback`], postLogoutRedirectUris: [`${other.origin}/logged-out`], firstParty: true,
     });
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const page = await context.newPage();
-    const violations = watchCsp(page);
+    return { user, client, context, page, violations: watchCsp(page) };
+  }
+
+  it('completes a sign-in to a relying party on another origin, by redirect and by form_post, and its RP-initiated logout', async () => {
+    const { server } = rig;
+    const { user, client, context, page, violations } = await userClientAndPage();
     const policies: string[] = [];
     page.on('response', (response) => { if (response.url().startsWith(`${server.issuer}/interaction/`)) policies.push(response.headers()['content-security-policy'] ?? ''); });
 
@@ -106,14 +111,8 @@ describe(`CSP form-action in Chromium (${backend})`, () => {
   // page; a logout with the current session's id_token_hint returns to the RP without a
   // question, the page's own script posting the confirmation under its CSP hash.
   it('signs in by a POSTed authorization request with SSO, and logs out with an id_token_hint without a question', async () => {
-    const { server, browser } = rig;
-    const user = await server.buildUser();
-    const client = await server.buildClient({
-      redirectUris: [`${other.origin}/callback`], postLogoutRedirectUris: [`${other.origin}/logged-out`], firstParty: true,
-    });
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const violations = watchCsp(page);
+    const { server } = rig;
+    const { user, client, context, page, violations } = await userClientAndPage();
 
     await authorize(page, client.clientId, { nonce: 'n-1' });
     await signInOnPage(page, user.email, user.password);
