@@ -29,6 +29,13 @@ export function serveFormPostsAsGet(paths: readonly string[]) {
         }
         ctx.method = 'GET';
         ctx.querystring = query.toString();
+        try {
+          await next();
+        } finally {
+          // The request log and metrics (src/http/request-log.ts) report what the client sent.
+          ctx.method = 'POST';
+        }
+        return;
       }
     }
     await next();

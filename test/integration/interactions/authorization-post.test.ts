@@ -19,8 +19,9 @@ function formOf(url: string): Record<string, string> {
 describe.each(BACKENDS)('authorization requests by POST (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
+  const logLines: string[] = [];
   beforeAll(async () => {
-    server = await startTestServer(backend);
+    server = await startTestServer(backend, {}, { logTo: { write: (line) => { logLines.push(line); } }, logLevel: 'info' });
     rp = await buildRp(server, { name: 'POST RP', postLogoutRedirectUris: ['http://127.0.0.1:9999/logged-out'] });
   }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
@@ -38,6 +39,10 @@ describe.each(BACKENDS)('authorization requests by POST (%s)', (backend) => {
     expect(withoutQuery(answer.location)).toBe(rp.client.redirectUri);
     const tokens = await redeemCode(rp.config, answer.location ?? '', request);
     expect(tokens.claims()?.sub).toBe(user.id);
+    // Served as the GET, logged as what the client sent.
+    const logged = logLines.map((line) => JSON.parse(line) as { msg?: string; method?: string; path?: string; status?: number })
+      .filter((entry) => entry.msg === 'request' && entry.path === '/auth');
+    expect(logged).toContainEqual(expect.objectContaining({ method: 'POST', status: 303 }));
   });
 
   it('shows the sign-in page to a POSTed request without a session, and the flow ends with a code', async () => {
