@@ -31,7 +31,7 @@ import { routersUnderTheirPaths } from './http/route-gate.js';
 import { logoOrigin, serveBrandStylesheet } from './http/brand.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createEmailLinksRouter } from './self-service/email-links.js';
-import { AUTHORIZATION_PATH, CLIENT_AUTH_PATHS, PROGRAM_PATHS, REGISTRATION_PATH, TOKEN_PATH } from './oidc/options.js';
+import { AUTHORIZATION_PATH, CLIENT_AUTH_PATHS, END_SESSION_PATH, PROGRAM_PATHS, REGISTRATION_PATH, REVOCATION_PATH, TOKEN_PATH } from './oidc/options.js';
 import type { RateLimits } from './security/rate-limits.js';
 import { limitTokenRequests } from './security/token-rate-limit.js';
 import { hashPresentedClientSecret } from './oidc/client-secret.js';
@@ -41,6 +41,7 @@ import { runTokenRequestsInOneTransaction } from './oidc/token-transaction.js';
 import { canonicalizeProviderPaths, providerRouteTable } from './oidc/canonical-path.js';
 import { refuseUnstorableProviderInput, refuseUnstorableQuery } from './http/storable-input.js';
 import { formTargets } from './oidc/form-targets.js';
+import { providerEndpointInterop } from './oidc/endpoint-interop.js';
 
 export interface AppDeps {
   config: Config;
@@ -140,6 +141,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(refusePendingClients(deps.clientReads.statusOf, { authorization: AUTHORIZATION_PATH, clientAuth: CLIENT_AUTH_PATHS }));
   app.use(omitStoredClientSecret(REGISTRATION_PATH));
   app.use(runTokenRequestsInOneTransaction(deps.storage, TOKEN_PATH));
+  app.use(providerEndpointInterop({ authorization: AUTHORIZATION_PATH, endSession: END_SESSION_PATH, revocation: REVOCATION_PATH }));
   app.use(deps.host.middleware);
   return app;
 }

@@ -59,6 +59,7 @@ import { createPublicFormCsrf } from './security/csrf.js';
 import type { SelfServiceDeps } from './self-service/context.js';
 import { createBackchannelLogout } from './oidc/backchannel-logout.js';
 import { attachSessionHandling } from './oidc/session-events.js';
+import { logoutPage } from './oidc/logout-hint.js';
 import { createUserSessions, type SessionsEnded } from './accounts/user-sessions.js';
 
 export interface Gatehouse {
@@ -189,7 +190,12 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
         async logoutSource(ctx: KoaContextWithOIDC, form: string) {
           const i18n = i18nOf(ctx);
           ctx.type = 'html';
-          ctx.body = await views.render('logout', { title: i18n.t('logout.title'), i18n, form, clientName: ctx.oidc.client?.clientName });
+          // The RP's own logout of the current session: no second question. The page posts the
+          // provider's confirmation form ("yes") on load, as the provider's own page does when
+          // there is no session, so back-channel logout and our session-ending hooks run as for
+          // a confirmed logout (docs/decisions.md, "RP-initiated logout with a matching id_token_hint").
+          const page = logoutPage(ctx);
+          ctx.body = await views.render(page.view, { title: i18n.t('logout.title'), i18n, form, clientName: ctx.oidc.client?.clientName, ...page });
         },
         async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
           const i18n = i18nOf(ctx);

@@ -21,10 +21,19 @@ export const INTERACTION_PATH = '/interaction';
 
 /** Endpoints where clients authenticate; client secrets are hashed before the provider sees them. */
 export const TOKEN_PATH = '/token';
-export const CLIENT_AUTH_PATHS = [TOKEN_PATH, '/token/introspection', '/token/revocation', '/request'];
+/** RFC 7009 token revocation endpoint (oidc-provider's default route). */
+export const REVOCATION_PATH = '/token/revocation';
+export const CLIENT_AUTH_PATHS = [TOKEN_PATH, '/token/introspection', REVOCATION_PATH, '/request'];
 
 /** The authorization endpoint, where a pending client is refused with a page. */
 export const AUTHORIZATION_PATH = '/auth';
+
+/** RP-Initiated Logout 1.0 end_session endpoint (oidc-provider's default route). */
+export const END_SESSION_PATH = '/session/end';
+
+/** How clients may authenticate; one list for every endpoint where they do (see `discovery`). */
+const CLIENT_AUTH_METHODS: Configuration['clientAuthMethods'] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
+const CLIENT_AUTH_SIGNING_ALGS: NonNullable<Configuration['enabledJWA']>['clientAuthSigningAlgValues'] = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
 
 /** RFC 7591 registration endpoint; RFC 7592 client configuration endpoints live below it. */
 export const REGISTRATION_PATH = '/reg';
@@ -99,7 +108,12 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     jwks: { keys: deps.keys.signingJwks as JWK[] },
     cookies: {
       keys: deps.keys.cookieKeys,
-      long: cookie,
+      // The session cookie. An RP on another site may POST its authorization request (OIDC
+      // Core 3.1.2.1, served by src/oidc/form-post-requests.ts); a cross-site POST carries only
+      // a SameSite=None cookie, and browsers keep one only with Secure, so an https issuer
+      // marks it None and an http one (loopback, no Secure possible) keeps Lax: there a POST
+      // from another site shows the sign-in page (docs/decisions.md, "Authorization requests by POST").
+      long: { ...cookie, sameSite: secure ? 'none' : 'lax' },
       short: cookie,
       names: {
         session: secure ? '__Host-gh_session' : 'gh_session',
@@ -114,7 +128,17 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     loadExistingGrant: loadExistingGrant(deps.consents),
     renderError: deps.renderError,
     // OIDC Discovery §3: the languages our pages speak, which an RP may ask for with ui_locales.
-    discovery: { claim_types_supported: ['normal'], ui_locales_supported: [...SUPPORTED_LOCALES] },
+    // RFC 8414 §2: without the *_auth_methods_supported entries a client may assume basic only;
+    // oidc-provider authenticates clients at introspection and revocation as at the token
+    // endpoint (clientAuthMethods), and names only the token endpoint's, so the others are added.
+    discovery: {
+      claim_types_supported: ['normal'],
+      ui_locales_supported: [...SUPPORTED_LOCALES],
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+      introspection_endpoint_auth_signing_alg_values_supported: CLIENT_AUTH_SIGNING_ALGS,
+      revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+      revocation_endpoint_auth_signing_alg_values_supported: CLIENT_AUTH_SIGNING_ALGS,
+    },
     // Authorization code only: no implicit or hybrid (RFC 9700 §2.1.2).
     responseTypes: ['code'],
     // PKCE for every client, S256 only (RFC 9700 §2.1.1; oidc-provider 9 offers only S256).
@@ -128,7 +152,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     },
     extraTokenClaims: createExtraTokenClaims(deps.rolesOf),
     acrValues: [config.acr.password, config.acr.mfa, config.acr.phishingResistant],
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    clientAuthMethods: CLIENT_AUTH_METHODS,
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
@@ -163,7 +187,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       introspectionSigningAlgValues: [...SIGNING_ALGS],
       authorizationSigningAlgValues: [...SIGNING_ALGS],
       requestObjectSigningAlgValues: ['ES256', 'RS256', 'PS256', 'EdDSA'],
-      clientAuthSigningAlgValues: ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'],
+      clientAuthSigningAlgValues: CLIENT_AUTH_SIGNING_ALGS,
     },
     features: {
       devInteractions: { enabled: false },

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Page } from 'playwright-core';
 import { BACKENDS } from '../helpers/backends.js';
@@ -12,6 +13,13 @@ async function startCallbackRp(): Promise<{ origin: string; close(): Promise<voi
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://rp.invalid');
+      if (url.pathname === '/post-form') {
+        // An RP page with a form that sends an authorization request by POST (OIDC Core 3.1.2.1).
+        const { to = '', ...fields } = Object.fromEntries(url.searchParams);
+        const inputs = Object.entries(fields).map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`).join('');
+        res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><title>RP</title><form method="post" action="${to}">${inputs}<button>Sign in by POST</button></form>`);
+        return;
+      }
       const fields = req.method === 'POST' ? new URLSearchParams(Buffer.concat(chunks).toString('utf8')) : url.searchParams;
       res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><title>RP</title>
         <p data-path>${url.pathname}</p><p data-method>${req.method ?? ''}</p><p data-code>${fields.has('code') ? 'yes' : 'no'}</p>`);
@@ -56,15 +64,20 @@ describe(`CSP form-action in Chromium (${backend})`, () => {
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   }
 
-  it('completes a sign-in to a relying party on another origin, by redirect and by form_post, and its RP-initiated logout', async () => {
-    const { server, browser } = rig;
-    const user = await server.buildUser();
-    const client = await server.buildClient({
+  /** A user, a first-party client of the RP on the other origin, and a fresh page watched for CSP violations. */
+  async function userClientAndPage() {
+    const user = await rig.server.buildUser();
+    const client = await rig.server.buildClient({
       redirectUris: [`${other.origin}/callback`], postLogoutRedirectUris: [`${other.origin}/logged-out`], firstParty: true,
     });
-    const context = await browser.newContext();
+    const context = await rig.browser.newContext();
     const page = await context.newPage();
-    const violations = watchCsp(page);
+    return { user, client, context, page, violations: watchCsp(page) };
+  }
+
+  it('completes a sign-in to a relying party on another origin, by redirect and by form_post, and its RP-initiated logout', async () => {
+    const { server } = rig;
+    const { user, client, context, page, violations } = await userClientAndPage();
     const policies: string[] = [];
     page.on('response', (response) => { if (response.url().startsWith(`${server.issuer}/interaction/`)) policies.push(response.headers()['content-security-policy'] ?? ''); });
 
@@ -89,6 +102,56 @@ describe(`CSP form-action in Chromium (${backend})`, () => {
     await page.waitForURL(`${other.origin}/logged-out**`);
     expect(await page.locator('[data-path]').textContent()).toBe('/logged-out');
 
+    expect(violations).toEqual([]);
+    await context.close();
+  });
+
+  // Issue 15 items 1 and 4: an authorization request POSTed from the RP's page (another port
+  // of 127.0.0.1: same site, so the SameSite=Lax session cookie goes along) signs in without a
+  // page; a logout with the current session's id_token_hint returns to the RP without a
+  // question, the page's own script posting the confirmation under its CSP hash.
+  it('signs in by a POSTed authorization request with SSO, and logs out with an id_token_hint without a question', async () => {
+    const { server } = rig;
+    const { user, client, context, page, violations } = await userClientAndPage();
+
+    await authorize(page, client.clientId, { nonce: 'n-1' });
+    await signInOnPage(page, user.email, user.password);
+    await page.waitForURL(`${other.origin}/callback?**`);
+
+    const verifier = randomBytes(32).toString('base64url');
+    const interactions: string[] = [];
+    page.on('request', (request) => { if (request.url().startsWith(`${server.issuer}/interaction/`)) interactions.push(request.url()); });
+    const form = new URLSearchParams({
+      to: `${server.issuer}/auth`, client_id: client.clientId, response_type: 'code', scope: 'openid', redirect_uri: `${other.origin}/callback`,
+      state: 'posted', nonce: 'n-2', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+    });
+    await page.goto(`${other.origin}/post-form?${form.toString()}`);
+    await page.getByRole('button', { name: 'Sign in by POST' }).click();
+    await page.waitForURL(`${other.origin}/callback?**`);
+    const callback = new URL(page.url());
+    expect(callback.searchParams.get('state')).toBe('posted');
+    expect(interactions).toEqual([]);
+
+    // The code for an ID token, as the RP's back end would.
+    const tokenResponse = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret ?? ''}`).toString('base64')}` },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code', code: callback.searchParams.get('code') ?? '', redirect_uri: `${other.origin}/callback`,
+        code_verifier: verifier,
+      }),
+    });
+    expect(tokenResponse.status).toBe(200);
+    const { id_token: idToken } = await tokenResponse.json() as { id_token: string };
+
+    await page.goto(`${server.issuer}/session/end?${new URLSearchParams({
+      id_token_hint: idToken, post_logout_redirect_uri: `${other.origin}/logged-out`, state: 'bye',
+    }).toString()}`);
+    await page.waitForURL(`${other.origin}/logged-out?state=bye`);
+
+    // Signed out: the next request shows the sign-in page.
+    await authorize(page, client.clientId);
+    await page.waitForURL(`${server.issuer}/interaction/**`);
     expect(violations).toEqual([]);
     await context.close();
   });

@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { BACKENDS } from '../../helpers/backends.js';
+import { startLogoutReceiver, verifyLogoutToken } from '../../helpers/logout-receiver.js';
+import type { Page } from '../../helpers/user-agent.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import {
@@ -18,13 +22,16 @@ describe.each(BACKENDS)('RP-initiated logout (%s)', (backend) => {
 
   const endSessionUrl = (idToken: string, extra: Record<string, string> = {}) =>
     oidc.buildEndSessionUrl(rp.config, { id_token_hint: idToken, post_logout_redirect_uri: POST_LOGOUT, ...extra }).toString();
+  /** A logout request with no id_token_hint (openid-client names the client with client_id): always the question. */
+  const unhintedEndSessionUrl = (extra: Record<string, string> = {}) =>
+    oidc.buildEndSessionUrl(rp.config, { post_logout_redirect_uri: POST_LOGOUT, ...extra }).toString();
 
   it('confirms, signs out and returns to the registered post_logout_redirect_uri', async () => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer);
     const { tokens } = await signIn(ua, rp, user);
 
-    const confirm = await ua.get(endSessionUrl(tokens.id_token ?? '', { state: 'bye-123' }));
+    const confirm = await ua.get(unhintedEndSessionUrl({ state: 'bye-123' }));
     expect(confirm.status).toBe(200);
     expect(confirm.headers.get('content-type')).toMatch(/^text\/html/);
     expect(textOf(confirm.html)).toContain('Do you want to sign out of Gatehouse and Logout RP?');
@@ -46,8 +53,8 @@ describe.each(BACKENDS)('RP-initiated logout (%s)', (backend) => {
   it('keeps the Gatehouse session when the user answers no', async () => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer);
-    const { tokens } = await signIn(ua, rp, user);
-    const form = logoutForm(await ua.get(endSessionUrl(tokens.id_token ?? '')));
+    await signIn(ua, rp, user);
+    const form = logoutForm(await ua.get(unhintedEndSessionUrl()));
     const done = await ua.post(form.action, { xsrf: form.xsrf });
     expect(done.status).toBe(303);
     expect(withoutQuery(done.location)).toBe(POST_LOGOUT);
@@ -117,5 +124,93 @@ describe.each(BACKENDS)('RP-initiated logout (%s)', (backend) => {
       expect(page.location).toBeNull();
       expect(errorCode(page.html)).toBe('invalid_request');
     }
+  });
+
+  // RP-Initiated Logout 1.0 §2: the question is asked only when the hint is missing or not of
+  // the current session (issue 15 item 4; docs/decisions.md).
+  describe('with an id_token_hint of the current session and a registered post_logout_redirect_uri', () => {
+    /** What the page's script does in a browser: post the provider's form with its fields. */
+    function autoSubmitted(page: Page): { action: string; fields: Record<string, string> } {
+      const { action, xsrf } = logoutForm(page);
+      expect(page.html).toContain('<input type="hidden" name="logout" value="yes" form="op.logoutForm">');
+      return { action, fields: { xsrf, logout: 'yes' } };
+    }
+
+    it('asks nothing: the page posts the confirmation itself, which returns to the RP with state and ends the session', async () => {
+      const receiver = await startLogoutReceiver();
+      try {
+        const hinted = await buildRp(server, {
+          name: 'Hinted RP', postLogoutRedirectUris: [POST_LOGOUT], backchannelLogoutUri: receiver.uri, backchannelLogoutSessionRequired: true,
+        });
+        const user = await server.buildUser();
+        const ua = new UserAgent(server.issuer);
+        const { tokens } = await signIn(ua, hinted, user);
+
+        const page = await ua.get(oidc.buildEndSessionUrl(hinted.config, {
+          id_token_hint: tokens.id_token ?? '', post_logout_redirect_uri: POST_LOGOUT, state: 'hinted-1',
+        }).toString());
+        expect(page.status).toBe(200);
+        expect(textOf(page.html)).not.toContain('Do you want to sign out');
+        expect(page.html).not.toContain('name="logout" value="yes" autofocus');
+        // The one inline script runs by its hash; nothing else inline is allowed.
+        const script = /<script>([^<]*)<\/script>/.exec(page.html)?.[1] ?? '';
+        const hash = createHash('sha256').update(script).digest('base64');
+        expect(page.headers.get('content-security-policy')).toMatch(new RegExp(`script-src 'self' 'sha256-${hash.replace(/[+/]/g, '\\$&')}'`));
+        expect(page.headers.get('content-security-policy')).toContain(`form-action 'self' ${new URL(POST_LOGOUT).origin}`);
+
+        const { action, fields } = autoSubmitted(page);
+        const done = await ua.post(action, fields);
+        expect(done.status).toBe(303);
+        expect(withoutQuery(done.location)).toBe(POST_LOGOUT);
+        expect(paramsOf(done.location)).toEqual({ state: 'hinted-1' });
+
+        const silent = await openAuthorization(ua, hinted, server.issuer, { prompt: 'none' });
+        expect(paramsOf(silent.page.location).error).toBe('login_required');
+        await expect(oidc.fetchUserInfo(hinted.config, tokens.access_token, user.id)).rejects.toMatchObject({ status: 401 });
+        // Back-channel logout as for a confirmed logout, naming the ended session.
+        const { payload } = await verifyLogoutToken(await receiver.next(), server.issuer, hinted.client.clientId);
+        expect(payload).toMatchObject({ sub: user.id, sid: decodeJwt(tokens.id_token ?? '').sid });
+      } finally {
+        await server.gatehouse.backchannelSettled();
+        await receiver.close();
+      }
+    });
+
+    it('asks when the hint names another user than the signed-in one', async () => {
+      const [alice, bob] = [await server.buildUser(), await server.buildUser()];
+      const aliceTokens = (await signIn(new UserAgent(server.issuer), rp, alice)).tokens;
+      const ua = new UserAgent(server.issuer);
+      await signIn(ua, rp, bob);
+      const page = await ua.get(endSessionUrl(aliceTokens.id_token ?? '', { state: 's' }));
+      expect(textOf(page.html)).toContain('Do you want to sign out of Gatehouse and Logout RP?');
+      expect(page.html).not.toContain('<script>');
+    });
+
+    it('asks when the hint is from an earlier session of the same user', async () => {
+      const user = await server.buildUser();
+      const ua = new UserAgent(server.issuer);
+      const earlier = (await signIn(ua, rp, user)).tokens;
+      const form = logoutForm(await ua.get(unhintedEndSessionUrl()));
+      expect((await ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' })).status).toBe(303);
+      const current = (await signIn(ua, rp, user)).tokens;
+      expect(decodeJwt(current.id_token ?? '').sid).not.toBe(decodeJwt(earlier.id_token ?? '').sid);
+
+      const page = await ua.get(endSessionUrl(earlier.id_token ?? ''));
+      expect(textOf(page.html)).toContain('Do you want to sign out');
+      expect(page.html).not.toContain('<script>');
+      // The current session's own hint does skip the question.
+      expect((await ua.get(endSessionUrl(current.id_token ?? ''))).html).toContain('<script>');
+    });
+
+    it('asks when no post_logout_redirect_uri is given, and when there is no hint', async () => {
+      const user = await server.buildUser();
+      const ua = new UserAgent(server.issuer);
+      const { tokens } = await signIn(ua, rp, user);
+      const withoutTarget = await ua.get(oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token ?? '' }).toString());
+      expect(textOf(withoutTarget.html)).toContain('Do you want to sign out');
+      const withoutHint = await ua.get(unhintedEndSessionUrl({ state: 's' }));
+      expect(textOf(withoutHint.html)).toContain('Do you want to sign out');
+      expect(withoutHint.html).not.toContain('<script>');
+    });
   });
 });

@@ -1,8 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
 import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
-import { OFFLINE, introspect, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
+import { OFFLINE, basicAuthorization, introspect, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
+
+/** A revocation POST without openid-client, to see the status, headers and bytes as sent. */
+async function postRevocation(rp: oidc.Configuration, form: Record<string, string>, headers: Record<string, string>) {
+  const endpoint = rp.serverMetadata().revocation_endpoint ?? '';
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form),
+  });
+  return { status: res.status, contentType: res.headers.get('content-type'), body: await res.text() };
+}
 
 /** RFC 7662 introspection and RFC 7009 revocation, called as openid-client does. */
 describe.each(BACKENDS)('introspection and revocation (%s)', (backend) => {
@@ -92,10 +104,73 @@ describe.each(BACKENDS)('introspection and revocation (%s)', (backend) => {
       expect(await introspect(rp, tokens.access_token)).toMatchObject({ active: true });
     });
 
+    // oidc-client-ts refuses a revocation answer whose Content-Type is not JSON (its issue
+    // #2272); oidc-provider's own answer is an empty text/plain body.
+    it('answers a revocation with 200 application/json {}, for a live token and for an unknown one', async () => {
+      const { tokens, rp, client } = await signIn(server);
+      const auth = { authorization: basicAuthorization(client.clientId, client.clientSecret ?? '') };
+      for (const token of [tokens.access_token, randomBytes(32).toString('base64url')]) {
+        const res = await postRevocation(rp, { token }, auth);
+        expect(res).toEqual({ status: 200, contentType: expect.stringMatching(/^application\/json(;|$)/), body: '{}' });
+      }
+      expect(await introspect(rp, tokens.access_token)).toEqual({ active: false });
+    });
+
+    it('keeps a refused revocation an OAuth JSON error, not the empty success', async () => {
+      const { tokens, rp, client } = await signIn(server);
+      const res = await postRevocation(rp, { token: tokens.access_token }, { authorization: basicAuthorization(client.clientId, 'wrong') });
+      expect(res.status).toBe(401);
+      expect(JSON.parse(res.body)).toMatchObject({ error: 'invalid_client' });
+      const missing = await postRevocation(rp, {}, { authorization: basicAuthorization(client.clientId, client.clientSecret ?? '') });
+      expect(missing.status).toBe(400);
+      expect(JSON.parse(missing.body)).toMatchObject({ error: 'invalid_request' });
+    });
+
     it('answers 401 invalid_client to a revocation with a wrong secret, and the token survives', async () => {
       const { tokens, rp, client } = await signIn(server);
       const wrongRp = await discoverRp(server.issuer, client, oidc.ClientSecretBasic('wrong'));
       expect(await oauthFailure(oidc.tokenRevocation(wrongRp, tokens.access_token))).toEqual({ status: 401, error: 'invalid_client' });
+      expect(await introspect(rp, tokens.access_token)).toMatchObject({ active: true });
+    });
+  });
+
+  // RFC 8414 §2: without these entries a client may assume client_secret_basic only.
+  describe('client authentication methods in discovery', () => {
+    it('names the same methods for introspection and revocation as for the token endpoint, with signing algorithms', async () => {
+      const { rp } = await signIn(server);
+      const doc = rp.serverMetadata();
+      expect(doc.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['client_secret_basic', 'client_secret_post', 'private_key_jwt']));
+      expect(doc.introspection_endpoint_auth_methods_supported).toEqual(doc.token_endpoint_auth_methods_supported);
+      expect(doc.revocation_endpoint_auth_methods_supported).toEqual(doc.token_endpoint_auth_methods_supported);
+      // Required when private_key_jwt is listed (RFC 8414 §2).
+      expect(doc.introspection_endpoint_auth_signing_alg_values_supported).toEqual(doc.token_endpoint_auth_signing_alg_values_supported);
+      expect(doc.revocation_endpoint_auth_signing_alg_values_supported).toEqual(doc.token_endpoint_auth_signing_alg_values_supported);
+    });
+
+    it('accepts client_secret_post and private_key_jwt at introspection and revocation, as advertised', async () => {
+      const postClient = await server.buildClient({ authMethod: 'client_secret_post' });
+      const postRp = await discoverRp(server.issuer, postClient, oidc.ClientSecretPost(postClient.clientSecret ?? ''));
+      const posted = await signIn(server, { client: postClient, rp: postRp });
+      expect(await introspect(postRp, posted.tokens.access_token)).toMatchObject({ active: true, client_id: postClient.clientId });
+      await oidc.tokenRevocation(postRp, posted.tokens.access_token);
+      expect(await introspect(postRp, posted.tokens.access_token)).toEqual({ active: false });
+
+      const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+      const jwk = { ...(await exportJWK(publicKey)), kid: 'introspection-key', alg: 'ES256', use: 'sig' };
+      const jwtClient = await server.buildClient({ authMethod: 'private_key_jwt', jwks: { keys: [jwk] } });
+      const jwtRp = await discoverRp(server.issuer, jwtClient, oidc.PrivateKeyJwt(privateKey));
+      const signed = await signIn(server, { client: jwtClient, rp: jwtRp });
+      expect(await introspect(jwtRp, signed.tokens.access_token)).toMatchObject({ active: true, client_id: jwtClient.clientId });
+      await oidc.tokenRevocation(jwtRp, signed.tokens.access_token);
+      expect(await introspect(jwtRp, signed.tokens.access_token)).toEqual({ active: false });
+    });
+
+    it('refuses client_secret_jwt, which it does not advertise, at introspection and revocation', async () => {
+      const { tokens, rp, client } = await signIn(server);
+      expect(rp.serverMetadata().introspection_endpoint_auth_methods_supported).not.toContain('client_secret_jwt');
+      const jwtRp = await discoverRp(server.issuer, client, oidc.ClientSecretJwt(client.clientSecret ?? ''));
+      expect(await oauthFailure(introspect(jwtRp, tokens.access_token))).toEqual({ status: 401, error: 'invalid_client' });
+      expect(await oauthFailure(oidc.tokenRevocation(jwtRp, tokens.access_token))).toEqual({ status: 401, error: 'invalid_client' });
       expect(await introspect(rp, tokens.access_token)).toMatchObject({ active: true });
     });
   });
