@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import type { UserSessions } from '../../accounts/user-sessions.js';
 import type { Config } from '../../config/schema.js';
 import type { AccountService } from '../../accounts/account-service.js';
 import type { ProviderHost } from '../../oidc/provider.js';
@@ -21,6 +22,8 @@ export interface ConsoleDeps {
   csrf: Csrf;
   views: ViewRenderer;
   admin: AdminServices;
+  /** "Sign out" ends this browser's provider session at once, as /account's does. */
+  userSessions: Pick<UserSessions, 'endOne'>;
 }
 
 /** The signed-in administrator, checked on every request. */

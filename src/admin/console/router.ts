@@ -3,7 +3,8 @@ import { bodyParser } from '../../http/body-parser.js';
 import { noStore } from '../../http/security-headers.js';
 import { addSelfSignInRoutes } from '../../http/self-sign-in.js';
 import { requireSameOrigin } from '../../security/csrf.js';
-import type { ConsoleDeps } from './context.js';
+import { requestOrigin } from '../../http/request-origin.js';
+import type { ConsoleDeps, WithConsoleContext } from './context.js';
 import { createConsoleSessions } from './session.js';
 import { createShowPage, type ConsoleRouteTools } from './pages.js';
 import { addDashboardRoutes } from './dashboard.routes.js';
@@ -33,7 +34,13 @@ export function createAdminConsoleRouter(deps: ConsoleDeps): Router {
   };
 
   router.use(noStore, requireSameOrigin(new URL(deps.config.issuer).origin));
-  addSelfSignInRoutes(router, sessions.signIn, tools.change);
+  // One click, no second question: the form is a same-origin CSRF-checked POST (issue 15, item 13).
+  addSelfSignInRoutes(router, sessions.signIn, tools.change, {
+    endProviderSession: async (ctx) => {
+      const { userId, sessionUid } = (ctx as WithConsoleContext).state.console;
+      await deps.userSessions.endOne(userId, sessionUid, requestOrigin(ctx), 'logout');
+    },
+  });
   addDashboardRoutes(router, tools);
   addClientRoutes(router, tools);
   addUserRoutes(router, tools);

@@ -32,6 +32,33 @@ describe.each(BACKENDS)('admin console: who gets in (%s)', (backend) => {
     expect(page.headers.getSetCookie().every((c) => /httponly/i.test(c))).toBe(true);
   });
 
+  it('signs an admin out with one click: no second question, no provider session left, a page with a way back in', async () => {
+    const admin = await buildConsoleUser(server, { admin: true });
+    const ua = new UserAgent(server.issuer);
+    const page = await openConsole(ua, admin);
+    expect(await server.gatehouse.storage.storage.oidc.listSessions(admin.id)).toHaveLength(1);
+    const out = await postForm(ua, page, '/admin/logout');
+    expect(out.status).toBe(303);
+    expect(out.location).toBe(`${server.issuer}/admin/signed-out`);
+    const landed = await ua.get(out.location ?? '');
+    expect(landed.status).toBe(200);
+    expect(textOf(landed.html)).toContain('You are signed out');
+    expect(landed.html).toContain('href="/admin/login"');
+    expect(await server.gatehouse.storage.storage.oidc.listSessions(admin.id)).toEqual([]);
+    const events = await server.gatehouse.storage.storage.audit.forSubject(admin.id, 5);
+    expect(events.find((e) => e.action === 'session.ended')?.details).toMatchObject({ reason: 'logout' });
+    // Signed out of the console too: the next page asks to sign in.
+    expect((await ua.get('/admin')).status).toBe(302);
+  });
+
+  it('refuses a console sign-out without the CSRF token, and the session stays', async () => {
+    const admin = await buildConsoleUser(server, { admin: true });
+    const ua = new UserAgent(server.issuer);
+    await openConsole(ua, admin);
+    expect((await ua.post('/admin/logout', { csrf: 'forged' })).status).toBe(403);
+    expect(await server.gatehouse.storage.storage.oidc.listSessions(admin.id)).toHaveLength(1);
+  });
+
   it('shows a readable 403 to a signed-in user without the admin role, and follows role changes at once', async () => {
     const user = await buildConsoleUser(server, { admin: false });
     const ua = new UserAgent(server.issuer);
