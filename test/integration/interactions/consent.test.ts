@@ -45,6 +45,8 @@ describe.each(BACKENDS)('consent step (%s)', (backend) => {
       expect(text).toContain(scopeText(scope));
     }
     expect(consent.headers.get('cache-control')).toBe('no-store');
+    // "You can revoke this access at any time" says where: the list on /account.
+    expect(consent.html).toMatch(/<a href="\/account#applications">Your account page lists the applications you have allowed<\/a>/);
   });
 
   it('issues tokens for the granted scopes when the user allows', async () => {
