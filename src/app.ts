@@ -31,17 +31,12 @@ import { routersUnderTheirPaths } from './http/route-gate.js';
 import { logoOrigin, serveBrandStylesheet } from './http/brand.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createEmailLinksRouter } from './self-service/email-links.js';
-import { AUTHORIZATION_PATH, CLIENT_AUTH_PATHS, END_SESSION_PATH, PROGRAM_PATHS, REGISTRATION_PATH, REVOCATION_PATH, TOKEN_PATH } from './oidc/options.js';
 import type { RateLimits } from './security/rate-limits.js';
-import { limitTokenRequests } from './security/token-rate-limit.js';
-import { hashPresentedClientSecret } from './oidc/client-secret.js';
-import { refusePendingClients } from './oidc/pending-clients.js';
-import { omitStoredClientSecret } from './oidc/registration-response.js';
-import { runTokenRequestsInOneTransaction } from './oidc/token-transaction.js';
 import { canonicalizeProviderPaths, providerRouteTable } from './oidc/canonical-path.js';
-import { refuseUnstorableProviderInput, refuseUnstorableQuery } from './http/storable-input.js';
+import { refuseUnstorableQuery } from './http/storable-input.js';
+import { protocolEdge } from './oidc/protocol-edge.js';
+import { PROGRAM_ROUTES } from './oidc/routes.js';
 import { formTargets } from './oidc/form-targets.js';
-import { providerEndpointInterop } from './oidc/endpoint-interop.js';
 
 export interface AppDeps {
   config: Config;
@@ -115,7 +110,7 @@ export function createApp(deps: AppDeps): Koa {
   // Discovery and JWKS from precomputed bytes, before the work they do not need (docs/provider-metadata.md).
   app.use(serveProviderMetadata(metadata));
   app.use(localize(deps.translatorFor));
-  app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE), PROGRAM_PATHS));
+  app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE), PROGRAM_ROUTES));
   app.use(refuseUnstorableQuery);
   // Only when enabled and not on a port of its own: disabled, /metrics is an ordinary 404.
   if (deps.config.metrics.enabled && deps.config.metrics.port === 0) app.use(serveMetrics(deps.metrics.registry));
@@ -135,13 +130,8 @@ export function createApp(deps: AppDeps): Koa {
     adminConsole.routes(),
     adminConsole.allowedMethods(),
   ]));
-  app.use(refuseUnstorableProviderInput);
-  app.use(limitTokenRequests(deps.limits, TOKEN_PATH));
-  app.use(hashPresentedClientSecret(CLIENT_AUTH_PATHS, REGISTRATION_PATH));
-  app.use(refusePendingClients(deps.clientReads.statusOf, { authorization: AUTHORIZATION_PATH, clientAuth: CLIENT_AUTH_PATHS }));
-  app.use(omitStoredClientSecret(REGISTRATION_PATH));
-  app.use(runTokenRequestsInOneTransaction(deps.storage, TOKEN_PATH));
-  app.use(providerEndpointInterop({ authorization: AUTHORIZATION_PATH, endSession: END_SESSION_PATH, revocation: REVOCATION_PATH }));
+  // The guards in front of the provider, in order, each with the endpoints it covers (protocol-edge.ts).
+  for (const step of protocolEdge({ limits: deps.limits, clientReads: deps.clientReads, storage: deps.storage })) app.use(step.run);
   app.use(deps.host.middleware);
   return app;
 }

@@ -16,30 +16,11 @@ import { providerFetch } from './outgoing-requests.js';
 import { SUPPORTED_LOCALES } from '../i18n/locale.js';
 import type { ConsentsRepository } from '../storage/consents.repository.js';
 import { grantFromConsent } from './consent.js';
-
-export const INTERACTION_PATH = '/interaction';
-
-/** Endpoints where clients authenticate; client secrets are hashed before the provider sees them. */
-export const TOKEN_PATH = '/token';
-/** RFC 7009 token revocation endpoint (oidc-provider's default route). */
-export const REVOCATION_PATH = '/token/revocation';
-export const CLIENT_AUTH_PATHS = [TOKEN_PATH, '/token/introspection', REVOCATION_PATH, '/request'];
-
-/** The authorization endpoint, where a pending client is refused with a page. */
-export const AUTHORIZATION_PATH = '/auth';
-
-/** RP-Initiated Logout 1.0 end_session endpoint (oidc-provider's default route). */
-export const END_SESSION_PATH = '/session/end';
+import { INTERACTION_PATH, ROUTES } from './routes.js';
 
 /** How clients may authenticate; one list for every endpoint where they do (see `discovery`). */
 const CLIENT_AUTH_METHODS: Configuration['clientAuthMethods'] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
 const CLIENT_AUTH_SIGNING_ALGS: NonNullable<Configuration['enabledJWA']>['clientAuthSigningAlgValues'] = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
-
-/** RFC 7591 registration endpoint; RFC 7592 client configuration endpoints live below it. */
-export const REGISTRATION_PATH = '/reg';
-
-/** Endpoints only programs call: their errors are JSON whatever the Accept header says (the userinfo endpoint is oidc-provider's default). */
-export const PROGRAM_PATHS = [...CLIENT_AUTH_PATHS, REGISTRATION_PATH, '/me'];
 
 export interface ProviderDeps {
   adapter: Configuration['adapter'];
@@ -233,7 +214,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
         postLogoutSuccessSource: deps.postLogoutSuccessSource,
       },
     },
-    routes: { registration: REGISTRATION_PATH },
+    routes: ROUTES,
     fetch: providerFetch(config.issuer),
     // A client allowed the refresh_token grant gets a refresh token with every code, not only
     // for offline_access (issue 15 §3: RPs such as mod_auth_openidc never ask for it). Without
