@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { bodyParser } from '../http/body-parser.js';
-import type { Context, Next } from 'koa';
+import type { Next } from 'koa';
 import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';
 import { requireSameOrigin } from '../security/csrf.js';
