@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString().slice(0, 10);
-  let path = '';
+  let path: string;
   for (let n = 1; ; n++) {
     path = join(dir, n === 1 ? `${date}-startup.json` : `${date}-startup-${n}.json`);
     if (!existsSync(path)) break;

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { BEARER_MODELS } from '../src/security/token-digest.js';
 import { migrationContextOf } from '../src/storage/migration-context.js';
-import { REFERENCE_FIELD, referenceOf } from '../src/oidc/initial-access-tokens.js';
+import { REFERENCE_FIELD, referenceOf } from '../src/storage/initial-access-token-reference.js';
 
 /** Rows re-keyed per statement: bounded parameters, few round trips. */
 const BATCH = 1000;

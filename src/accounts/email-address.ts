@@ -4,8 +4,9 @@ import type { Storage } from '../storage/storage.js';
 import { DuplicateEmailError, normalizeEmail } from '../storage/users.repository.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { accountLinks, NOBODY } from './account-links.js';
-import { isAllowedDomain, type SignUpSettings } from './sign-up.js';
-import { checkEmail, UserInputError } from './user-admin.js';
+import { isAllowedDomain, type SignUpSettings } from './sign-up-settings.js';
+import { checkEmail } from './user-admin.js';
+import { UserInputError } from './errors.js';
 
 type LinkRepositories = Parameters<typeof accountLinks.issue>[0];
 

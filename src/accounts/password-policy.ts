@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { MessageParams } from '../i18n/catalogue.js';
 import type { BreachedPasswordList } from './breached-passwords.js';
-import { UserInputError } from './user-admin.js';
+import { UserInputError } from './errors.js';
 
 /**
  * Local parts shorter than this are not looked for in the password: "jo@…" would refuse every

@@ -1,4 +1,3 @@
-import type { Config } from '../config/schema.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import type { Storage } from '../storage/storage.js';
 import { DuplicateEmailError } from '../storage/users.repository.js';
@@ -6,7 +5,9 @@ import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import type { PasswordHasher } from './passwords.js';
 import type { EmailAddressService } from './email-address.js';
 import type { PasswordPolicy } from './password-policy.js';
-import { checkEmail, checkName, UserInputError } from './user-admin.js';
+import { checkEmail, checkName } from './user-admin.js';
+import { UserInputError } from './errors.js';
+import { isAllowedDomain, type SignUpSettings } from './sign-up-settings.js';
 
 export interface SignUpInput {
   email: string;
@@ -21,18 +22,6 @@ export interface SignUpInput {
 export type SignUpOutcome =
   | { kind: 'created'; user: UserRow; verificationToken: string }
   | { kind: 'address-taken'; owner: UserRow };
-
-export type SignUpSettings = Config['signUp'];
-
-/** The domain part of an address, lower-cased (IDNs are compared as typed). */
-function domainOf(email: string): string {
-  return email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-}
-
-/** Whether an address may register: any domain when the list is empty, else an exact listed one. */
-export function isAllowedDomain(email: string, allowed: readonly string[]): boolean {
-  return allowed.length === 0 || allowed.includes(domainOf(email));
-}
 
 /**
  * Self-registration and the verification of the address it gives. No HTTP here: routes

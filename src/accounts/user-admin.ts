@@ -3,13 +3,7 @@ import type { SecretBox } from '../security/secret-box.js';
 import type { PasswordHasher } from './passwords.js';
 import type { PasswordPolicy } from './password-policy.js';
 import { TOTP_SECRET_CONTEXT } from './totp.js';
-
-export class UserInputError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.name = 'UserInputError';
-  }
-}
+import { UserInputError } from './errors.js';
 
 // Deliberately loose (one @, a dot in the domain, no spaces): the mailbox is the judge.
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -4,7 +4,8 @@ import { ROLE_NAME } from '../storage/roles.repository.js';
 import { findUnstorableText } from '../storage/storable-text.js';
 import type { Repositories, Storage } from '../storage/storage.js';
 import type { SecretBox } from '../security/secret-box.js';
-import { checkEmail, checkTotpSecret, UserInputError } from './user-admin.js';
+import { checkEmail, checkTotpSecret } from './user-admin.js';
+import { UserInputError } from './errors.js';
 import { checkImportedHash, type HashScheme } from './legacy-passwords.js';
 import { TOTP_SECRET_CONTEXT } from './totp.js';
 

@@ -1,7 +1,7 @@
 import type { Repositories } from '../storage/storage.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
-import { NotFoundError } from './errors.js';
+import { NotFoundError } from '../http/errors.js';
 
 /** The user an admin names by id, or a 404. */
 export async function userOrNotFound(repos: Pick<Repositories, 'users'>, id: string): Promise<UserRow> {

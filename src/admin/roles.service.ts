@@ -4,7 +4,7 @@ import { RoleInputError } from '../storage/roles.repository.js';
 import type { AuditLog } from '../security/audit.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
 import { userOrNotFound } from './lookups.js';
-import { ConflictError, FieldError, NotFoundError } from './errors.js';
+import { ConflictError, FieldError, NotFoundError } from '../http/errors.js';
 
 /** The role every admin of the console and of the API holds; created at boot, never deleted. */
 export const ADMIN_ROLE = 'admin';

@@ -8,12 +8,13 @@ import type { AuditLog } from '../security/audit.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import type { PasswordPolicy } from '../accounts/password-policy.js';
 import type { FactorSummary, SecondFactorService } from '../accounts/second-factors.js';
-import { checkEmail, checkName, prepareNewUser, UserInputError, type NewUserFields } from '../accounts/user-admin.js';
+import { checkEmail, checkName, prepareNewUser, type NewUserFields } from '../accounts/user-admin.js';
+import { UserInputError } from '../accounts/errors.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { Lockout, LockoutStatus } from '../security/lockout.js';
 import { ImportRejectedError, type ImportSummary, type UserImport } from '../accounts/user-import.js';
 import { recordAdminAction, type AdminActor } from './actor.js';
-import { ConflictError, FieldError, InvalidFileError } from './errors.js';
+import { ConflictError, FieldError, InvalidFileError } from '../http/errors.js';
 import { userOrNotFound } from './lookups.js';
 
 export interface UserDetail {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table, wholeSeconds } from './io.js';
 import type { Runner } from './context.js';
-import { NotFoundError } from '../admin/errors.js';
+import { NotFoundError } from '../http/errors.js';
 import type { IssuedClient } from '../admin/clients.service.js';
 import { clientInputOf, type ClientInput } from '../oidc/client-registry.js';
 import { fieldOf, findUnstorableText } from '../storage/storable-text.js';

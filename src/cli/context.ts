@@ -27,7 +27,7 @@ import type Provider from 'oidc-provider';
 import { createInitialAccessTokens } from '../oidc/initial-access-tokens.js';
 import { createAdminServices } from '../admin/services.js';
 import type { AdminActor } from '../admin/actor.js';
-import { FieldError } from '../admin/errors.js';
+import { FieldError } from '../http/errors.js';
 
 /** The CLI was pointed at a data directory without a database, on the embedded default. */
 export class NoDataError extends Error {

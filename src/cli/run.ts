@@ -1,7 +1,6 @@
 import { ConfigError } from '../config/load.js';
 import { formatProblem } from '../accounts/user-import.js';
-import { AppError } from '../http/errors.js';
-import { InvalidFileError } from '../admin/errors.js';
+import { AppError, InvalidFileError } from '../http/errors.js';
 import { CliUsageError, parseCommand, type CliIo } from './io.js';
 import { openCliContext } from './context.js';
 import { usersCommand } from './users.js';

@@ -1,13 +1,7 @@
 import { isIP } from 'node:net';
 import type { Config } from './schema.js';
 import { isTree, type Tree } from './tree.js';
-
-/** Host names that only this machine reaches: http is allowed there (RFC 8252 §8.3). */
-const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
-
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.includes(hostname);
-}
+import { isLoopbackHost } from './loopback.js';
 
 /**
  * With no issuer set above config/default.yaml (no ISSUER, none in a GATEHOUSE_CONFIG file or

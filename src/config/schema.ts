@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isLoopbackHost } from './issuer.js';
+import { isLoopbackHost } from './loopback.js';
 
 /**
  * The one schema for Gatehouse settings. Defaults and their documentation live in

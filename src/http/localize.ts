@@ -6,6 +6,11 @@ export interface WithTranslator {
   state: { i18n: Translator };
 }
 
+/** The request's language (set by localize() below), for pages and for the mails a visitor asks for. */
+export function translatorOf(ctx: Context): Translator {
+  return (ctx.state as WithTranslator['state']).i18n;
+}
+
 /**
  * The operators' tools (the admin console and API) stay English: their words are the
  * vocabulary of the docs and the audit log, which operators search and quote (docs/i18n.md).

@@ -54,13 +54,6 @@ export interface WithInteractionContext extends Context {
   state: { interaction: InteractionDetails; i18n: Translator };
 }
 
-/** Form fields as strings; a repeated or missing field reads as ''. */
-export function formField(ctx: Context, name: string): string {
-  const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
-  const value = body[name];
-  return typeof value === 'string' ? value : '';
-}
-
 /** The account signed in to this interaction's session; a 400 page when the session ended. */
 export function signedInAccount(ctx: WithInteractionContext): string {
   const accountId = ctx.state.interaction.session?.accountId;

@@ -3,7 +3,8 @@ import type { Middleware } from 'koa';
 import { describeAuthentication, type SecondFactor } from '../accounts/authentication-level.js';
 import { AppError, assertThat } from '../http/errors.js';
 import { lockedOutMessage } from '../i18n/duration.js';
-import { signedInAccount, formField, rememberChoice, interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
+import { formField } from '../http/body-parser.js';
+import { signedInAccount, rememberChoice, interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 const ENROLMENT_TTL_SECONDS = 600;
 const completedKey = (uid: string) => `mfa-completed:${uid}`;

@@ -3,9 +3,9 @@ import { bodyParser } from '../http/body-parser.js';
 import type { Next } from 'koa';
 import { z } from 'zod';
 import { describeAuthentication } from '../accounts/authentication-level.js';
-import type { WebAuthnRefusal } from '../accounts/webauthn.js';
 import { AppError, assertThat } from '../http/errors.js';
 import { presentedCsrfToken, requireJsonFromOrigin } from '../security/csrf.js';
+import { refusal } from '../http/webauthn-refusal.js';
 import { interactionOrigin, rememberChoice, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 /**
@@ -20,27 +20,6 @@ import { interactionOrigin, rememberChoice, signedInAccount, type InteractionDep
 const ceremony = z.object({ response: z.unknown() });
 /** A passkey sign-in may say whether to keep the user signed in (the login page's checkbox). */
 const rememberField = z.object({ remember: z.boolean().optional() });
-
-/**
- * What the user reads when a ceremony is refused, by reason (a catalogue key: the error
- * handler translates it for views/public/webauthn.js); status and code for the script.
- */
-export const REFUSALS: Record<WebAuthnRefusal, { status: number; code: string; message: string }> = {
-  malformed: { status: 400, code: 'invalid_request', message: 'webauthn.malformed' },
-  challenge: { status: 400, code: 'challenge_expired', message: 'webauthn.challenge' },
-  unknown_credential: { status: 401, code: 'unknown_credential', message: 'webauthn.unknownCredential' },
-  wrong_user: { status: 401, code: 'wrong_credential', message: 'webauthn.wrongUser' },
-  invalid: { status: 401, code: 'verification_failed', message: 'webauthn.invalid' },
-  counter_regressed: { status: 401, code: 'credential_suspect', message: 'webauthn.counterRegressed' },
-  duplicate: { status: 409, code: 'already_registered', message: 'webauthn.duplicate' },
-};
-
-export function refusal(reason: WebAuthnRefusal): AppError {
-  const { status, code, message } = REFUSALS[reason];
-  return new AppError(code, status, message);
-}
-
-
 
 function responseOf(ctx: WithInteractionContext): unknown {
   const parsed = ceremony.safeParse((ctx.request as { body?: unknown }).body);

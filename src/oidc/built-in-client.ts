@@ -1,6 +1,12 @@
 import type { NewClient } from '../storage/clients.repository.js';
 
 /**
+ * The account pages' (/account) own client. Here, beside the console's (admin-resource.ts),
+ * because the sign-in pages and the admin name it too, and surfaces never import each other.
+ */
+export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
+
+/**
  * Gatehouse's own pages (/account, /admin) sign people in through Gatehouse itself, each as a
  * first-party public client with code + PKCE, registered (or re-pointed when the issuer changed)
  * at every boot.

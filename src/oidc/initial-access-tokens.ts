@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type Provider from 'oidc-provider';
 import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
 import type { Repositories } from '../storage/storage.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
-import { FieldError } from '../admin/errors.js';
+import { FieldError } from '../http/errors.js';
 import type { TokenDigest } from '../security/token-digest.js';
+import { REFERENCE_FIELD, referenceOf } from '../storage/initial-access-token-reference.js';
 
 /**
  * The name of the registration policy every initial access token carries. oidc-provider
@@ -18,8 +18,6 @@ export const REGISTRATION_POLICY = 'gatehouse';
 const MODEL = 'InitialAccessToken';
 /** Our fields in the stored payload; oidc-provider ignores keys it does not know. */
 const NOTE_FIELD = 'gatehouse_note';
-/** The token's reference, kept beside it: the row is keyed by a digest the reference cannot be made from. */
-export const REFERENCE_FIELD = 'gatehouse_ref';
 const MAX_NOTE_LENGTH = 200;
 const MAX_TTL_SECONDS = 366 * 24 * 3600;
 
@@ -53,14 +51,6 @@ export interface InitialAccessTokens {
   list(): Promise<InitialAccessTokenSummary[]>;
   /** false when no live token has that reference. */
   revoke(id: string, actor?: { actorId?: string | null; origin?: RequestOrigin }): Promise<boolean>;
-}
-
-/**
- * A token is named by the first 16 hex digits (64 bits) of its SHA-256: enough to tell tokens
- * apart, useless to register with. The registration audit names the token it presented this way.
- */
-export function referenceOf(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex').slice(0, 16);
 }
 
 export interface InitialAccessTokenDeps {

@@ -1,11 +1,10 @@
 import type { Context } from 'koa';
 import type { ClientsRepository } from '../storage/clients.repository.js';
-import { builtInClient } from '../oidc/built-in-client.js';
+import { ACCOUNT_CLIENT_ID, builtInClient } from '../oidc/built-in-client.js';
 import type { RequestOrigin } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
 
-/** The account pages sign users in through Gatehouse itself, as this first-party client. */
-export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
+/** The account pages sign users in through Gatehouse itself, as a first-party client (ACCOUNT_CLIENT_ID). */
 export const accountRedirectUri = (issuer: string) => `${issuer}/account/callback`;
 
 /** Where an account-page request came from; its security events name this client. */

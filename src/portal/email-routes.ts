@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { UserInputError } from '../accounts/user-admin.js';
-import { formField } from '../interactions/context.js';
-import { translatorOf } from '../self-service/context.js';
+import { UserInputError } from '../accounts/errors.js';
+import { formField } from '../http/body-parser.js';
+import { translatorOf } from '../http/localize.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { accountOrigin } from './account-client.js';
 

@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import { bodyParser } from '../http/body-parser.js';
-import type { Context, Next } from 'koa';
+import type { Next } from 'koa';
 import { AppError, assertThat } from '../http/errors.js';
 import { noStore } from '../http/security-headers.js';
 import { requireSameOrigin } from '../security/csrf.js';
-import { formField } from '../interactions/context.js';
+import { formField } from '../http/body-parser.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { createPortalSessions } from './session.js';
 import { addSelfSignInRoutes } from '../http/self-sign-in.js';

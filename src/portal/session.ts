@@ -1,6 +1,7 @@
 import type { Next } from 'koa';
 import { createSelfSignIn } from '../http/self-sign-in.js';
-import { ACCOUNT_CLIENT_ID, accountRedirectUri } from './account-client.js';
+import { ACCOUNT_CLIENT_ID } from '../oidc/built-in-client.js';
+import { accountRedirectUri } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 
 /** The account pages' own session is short; the provider session behind it may live longer. */

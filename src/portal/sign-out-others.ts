@@ -1,4 +1,4 @@
-import { formField } from '../interactions/context.js';
+import { formField } from '../http/body-parser.js';
 import type { OthersEndedReason } from '../accounts/user-sessions.js';
 import { accountOrigin } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';

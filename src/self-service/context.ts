@@ -1,7 +1,5 @@
-import type { Context } from 'koa';
-import type { Translator } from '../i18n/translator.js';
-import type { WithTranslator } from '../http/localize.js';
-import type { SignUpService, SignUpSettings } from '../accounts/sign-up.js';
+import type { SignUpService } from '../accounts/sign-up.js';
+import type { SignUpSettings } from '../accounts/sign-up-settings.js';
 import type { EmailAddressService } from '../accounts/email-address.js';
 import type { PublicFormCsrf } from '../security/csrf.js';
 import type { AccountMail } from './account-mail.js';
@@ -17,9 +15,4 @@ export interface SelfServiceDeps {
   publicForm: PublicFormCsrf;
   /** Per-IP limits on sign-up and per-account limits on the mails these forms send. */
   limits: RateLimits;
-}
-
-/** The request's language (src/http/localize.ts), for pages and for the mails a visitor asks for. */
-export function translatorOf(ctx: Context): Translator {
-  return (ctx.state as WithTranslator['state']).i18n;
 }

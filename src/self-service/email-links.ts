@@ -5,8 +5,9 @@ import { noStore } from '../http/security-headers.js';
 import { requestOrigin } from '../http/request-origin.js';
 import { requireSameOrigin } from '../security/csrf.js';
 import type { ViewRenderer } from '../http/views.js';
-import { formField } from '../interactions/context.js';
-import { translatorOf, type SelfServiceDeps } from './context.js';
+import { formField } from '../http/body-parser.js';
+import type { SelfServiceDeps } from './context.js';
+import { translatorOf } from '../http/localize.js';
 
 export interface EmailLinksDeps {
   selfService: SelfServiceDeps;

@@ -1,6 +1,6 @@
 import { buildBreachedPasswordList } from '../../src/accounts/breached-passwords.js';
 import { createPasswordPolicy, PasswordPolicyError, passwordLength } from '../../src/accounts/password-policy.js';
-import { UserInputError } from '../../src/accounts/user-admin.js';
+import { UserInputError } from '../../src/accounts/errors.js';
 
 const list = buildBreachedPasswordList(new TextEncoder().encode('password1234\nletmeinletmein\n'));
 const policy = createPasswordPolicy({

@@ -1,4 +1,4 @@
-import { isAllowedDomain } from '../../src/accounts/sign-up.js';
+import { isAllowedDomain } from '../../src/accounts/sign-up-settings.js';
 import { maskEmail } from '../../src/self-service/account-mail.js';
 
 describe('allowed sign-up domains', () => {

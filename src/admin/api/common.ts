@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decodeKeysetCursor, encodeKeysetCursor, type IdForm, type KeysetPosition, type Page } from '../../storage/keyset.js';
-import { FieldError } from '../errors.js';
+import { FieldError } from '../../http/errors.js';
 
 export const encodeCursor = encodeKeysetCursor;
 

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { AdminScope } from '../../oidc/admin-resource.js';
 import type { AdminActor } from '../actor.js';
-import { FieldError } from '../errors.js';
+import { FieldError } from '../../http/errors.js';
 import { fieldOf, findUnstorableText } from '../../storage/storable-text.js';
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';

@@ -1,7 +1,6 @@
 import type { Context } from 'koa';
-import { AppError } from '../../http/errors.js';
-import { formField } from '../../interactions/context.js';
-import { ConflictError, FieldError } from '../errors.js';
+import { AppError, ConflictError, FieldError } from '../../http/errors.js';
+import { formField } from '../../http/body-parser.js';
 
 export { formField };
 

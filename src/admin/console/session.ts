@@ -3,7 +3,7 @@ import { AppError, assertThat } from '../../http/errors.js';
 import { createSelfSignIn } from '../../http/self-sign-in.js';
 import { requestOrigin } from '../../http/request-origin.js';
 import { hasSecondFactor } from '../../accounts/authentication-level.js';
-import { formField } from '../../interactions/context.js';
+import { formField } from '../../http/body-parser.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../../oidc/admin-resource.js';
 import { adminRedirectUri } from '../console-client.js';
 import { ADMIN_ROLE } from '../roles.service.js';

@@ -135,7 +135,7 @@ describe('npm start with a data directory the embedded database cannot serve', (
       expect(failure).toMatch(/^server exited early:/);
       const lines = (failure ?? '').split('\n').filter((line) => line.startsWith('gatehouse:'));
       expect(lines).toEqual([expect.stringMatching(/^gatehouse: failed to start: data directory path too long for a Unix socket/)]);
-      expect(failure).not.toMatch(/Unhandled|    at /);
+      expect(failure).not.toMatch(/Unhandled| {4}at /);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

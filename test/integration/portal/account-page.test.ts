@@ -3,7 +3,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent, csrfToken, formAction, runAuthorization, type Page } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
-import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
+import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { buildRp, logOutAtRp, signIn, textOf } from '../../helpers/sessions.js';
 import { introspect, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
 import { loadCatalogue } from '../../../src/i18n/catalogue.js';

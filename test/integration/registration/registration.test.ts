@@ -2,7 +2,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { hashClientSecret } from '../../../src/oidc/client-secret.js';
-import { referenceOf } from '../../../src/oidc/initial-access-tokens.js';
+import { referenceOf } from '../../../src/storage/initial-access-token-reference.js';
 import { clientRow, initialAccessToken, REDIRECT_URI, register, signInWithRegistered, str, webClient } from './support.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

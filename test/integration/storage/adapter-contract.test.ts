@@ -6,7 +6,7 @@ import { createAdapter } from '../../../src/oidc/adapter.js';
 import { runSql } from '../../../src/storage/data-source.js';
 import { BEARER_MODELS } from '../../../src/security/token-digest.js';
 import { setMigrationContext } from '../../../src/storage/migration-context.js';
-import { referenceOf } from '../../../src/oidc/initial-access-tokens.js';
+import { referenceOf } from '../../../src/storage/initial-access-token-reference.js';
 import { TokenDigests1765065600000 } from '../../../migrations/1765065600000-token-digests.js';
 import { Consents1765152000000 } from '../../../migrations/1765152000000-consents.js';
 

@@ -1,0 +1,87 @@
+// The layering of docs/architecture.md, checked on every `npm run lint` (issue 16):
+// surfaces → domain → storage; siblings among the surfaces never import each other;
+// oidc/ never imports a surface; storage/ imports no domain; config/ imports nothing of ours.
+// Type-only imports count too (tsPreCompilationDeps): a layer that needs another's types
+// depends on it all the same.
+const SURFACES = 'interactions|portal|self-service|admin/console|admin/api|web|cli';
+// Exception: the record of sign-up services (SelfServiceDeps) is handed to three surfaces, and
+// the sign-in steps' and account pages' deps name its type. It goes when each router takes
+// Pick<Services, …> from one createServices() (issue 16, "One service assembly").
+const SELF_SERVICE_DEPS = 'src/self-service/context\\.ts';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'No import cycles (type-only imports included): a cycle means two modules are one.',
+      from: { path: '^(src|migrations)/' },
+      to: { circular: true },
+    },
+    {
+      name: 'storage-imports-no-domain',
+      severity: 'error',
+      comment: 'storage/ (and the migrations it runs) is SQL only: it imports no domain, provider glue, surface or HTTP code.',
+      from: { path: '^(src/storage|migrations)/' },
+      to: { path: `^src/((accounts|clients|roles|admin|oidc|http|mail|${SURFACES})/|(app|gatehouse|main|services)\\.ts$)` },
+    },
+    {
+      name: 'oidc-imports-no-surface',
+      severity: 'error',
+      comment: 'oidc/ is provider glue: it never imports a surface (pages, the admin API or console, the CLI).',
+      from: { path: '^src/oidc/' },
+      to: { path: `^src/(admin|${SURFACES})/` },
+    },
+    {
+      name: 'surfaces-import-no-sibling',
+      severity: 'error',
+      comment: 'A surface never imports another surface: what two share belongs in a lower layer.',
+      from: { path: `^src/(${SURFACES})/` },
+      // The one exception (SELF_SERVICE_DEPS below) is bounded by the next two rules.
+      to: { path: `^src/(${SURFACES})/`, pathNot: `^(src/$1/|${SELF_SERVICE_DEPS}$)` },
+    },
+    {
+      name: 'self-service-deps-exception-is-narrow',
+      severity: 'error',
+      comment: `Exception: only interactions/context.ts and portal/context.ts may name the ${SELF_SERVICE_DEPS} record, as a type.`,
+      from: { path: `^src/(${SURFACES})/`, pathNot: `^src/(self-service/|(interactions|portal)/context\\.ts$)` },
+      to: { path: `^${SELF_SERVICE_DEPS}$` },
+    },
+    {
+      name: 'self-service-deps-exception-is-type-only',
+      severity: 'error',
+      comment: `Exception: the two context files take only the ${SELF_SERVICE_DEPS} type, no code.`,
+      from: { path: '^src/(interactions|portal)/context\\.ts$' },
+      to: { path: `^${SELF_SERVICE_DEPS}$`, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'lower-layers-import-no-surface',
+      severity: 'error',
+      comment: 'Dependencies point inward: domain, provider glue and infrastructure never import a surface.',
+      from: { path: '^src/((accounts|clients|roles|security|storage|http|mail|observability|i18n|config)/|admin/[^/]+\\.ts$)' },
+      to: { path: `^src/(${SURFACES})/` },
+    },
+    {
+      name: 'config-imports-nothing',
+      severity: 'error',
+      comment: 'config/ is read first and by everyone: it imports no other folder of ours.',
+      from: { path: '^src/config/' },
+      to: { path: '^(src|migrations)/', pathNot: '^src/config/' },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      comment: 'An import that resolves to nothing is a typo or a missing dependency.',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};
