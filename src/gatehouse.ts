@@ -110,6 +110,12 @@ export interface GatehouseDeps {
    * a small list: hashing the shipped 415k entries costs about a second of CPU in every jest file.
    */
   breachedList?: BreachedPasswordList;
+  /**
+   * Now, in epoch milliseconds (default Date.now), for the rules this process times itself:
+   * how recent a sign-in must be on /account. Tests move it forward instead of sleeping.
+   * Expiries kept by PostgreSQL, Redis and oidc-provider follow their own clocks.
+   */
+  clock?: () => number;
 }
 
 /** Opens storage and keys and builds the app; main.ts and the tests both start here. */
@@ -240,7 +246,7 @@ export async function createGatehouse(config: Config, log: Logger, early: Gateho
         reset: createPasswordReset({ storage, passwords, policy, audit, linkTtlSeconds: config.passwordReset.linkTtlSeconds, sessionsEnded, lockout }),
       },
       portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService, userSessions,
-        applications: createAllowedApplications({ storage, audit }) },
+        applications: createAllowedApplications({ storage, audit }), clock: early.clock ?? Date.now },
       admin,
       limits,
     });

@@ -69,6 +69,8 @@ export interface TestServerOptions {
    * Otherwise a small list (test/helpers/breached-list.ts): loading the shipped one costs ~1 s per file.
    */
   breachedList?: 'shipped' | 'small';
+  /** The server's clock (createGatehouse `clock`): a testClock() lets a test move time on instead of sleeping. */
+  clock?: () => number;
 }
 
 export async function startTestServer(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): Promise<TestServer> {
@@ -95,6 +97,7 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
   });
   const gatehouse = await createGatehouse(config, createLogger(config.log.level, options.logTo), {
     breachedList: options.breachedList === 'shipped' ? undefined : smallBreachedList(),
+    clock: options.clock,
   });
   await gatehouse.listen();
   const factories = createFactories({ users: gatehouse.admin.users, clients: createClientRegistry(gatehouse.storage.storage.clients) });
