@@ -12,7 +12,12 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  // Integration tests boot real servers; on a loaded 2-core machine a boot can take long.
-  testTimeout: 90000,
+  // A test that takes longer than this is slow, not unlucky: server boots pass their own
+  // timeout (BOOT_TIMEOUT, test/helpers/sessions.ts), and the system tests that legitimately
+  // take longer (built-server boots, throwaway PostgreSQL, the image recipe) say so at the test.
+  testTimeout: 15_000,
+  // Each test file re-evaluates the module graph in the worker; without a limit a worker's heap
+  // grew to ~1.3 GB over the suite. A worker above this is replaced between files.
+  workerIdleMemoryLimit: '512MB',
   maxWorkers: 2,
 };

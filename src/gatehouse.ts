@@ -26,7 +26,7 @@ import { createDraining } from './http/draining.js';
 import { drainServer, listenOn } from './http/listeners.js';
 import { createPasswordHasher } from './accounts/passwords.js';
 import { createPasswordPolicy } from './accounts/password-policy.js';
-import { shippedBreachedList } from './accounts/breached-passwords.js';
+import { shippedBreachedList, type BreachedPasswordList } from './accounts/breached-passwords.js';
 import { createAccountService } from './accounts/account-service.js';
 import { createPasswordReset } from './accounts/password-reset.js';
 import { createKeyManager } from './oidc/keys.js';
@@ -101,8 +101,25 @@ export interface Gatehouse {
   close(graceMs?: number): Promise<void>;
 }
 
+/** What the caller may supply instead of the defaults. */
+export interface GatehouseDeps {
+  /** An embedded database already starting (main.ts starts it before the config is complete). */
+  embedded?: Promise<EmbeddedPostgres>;
+  /**
+   * The breached-password list (default: the shipped one, loaded in the background). Tests pass
+   * a small list: hashing the shipped 415k entries costs about a second of CPU in every jest file.
+   */
+  breachedList?: BreachedPasswordList;
+  /**
+   * Now, in epoch milliseconds (default Date.now), for the rules this process times itself:
+   * how recent a sign-in must be on /account. Tests move it forward instead of sleeping.
+   * Expiries kept by PostgreSQL, Redis and oidc-provider follow their own clocks.
+   */
+  clock?: () => number;
+}
+
 /** Opens storage and keys and builds the app; main.ts and the tests both start here. */
-export async function createGatehouse(config: Config, log: Logger, early: { embedded?: Promise<EmbeddedPostgres> } = {}): Promise<Gatehouse> {
+export async function createGatehouse(config: Config, log: Logger, early: GatehouseDeps = {}): Promise<Gatehouse> {
   const keyEncryption = loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir);
   const box = createSecretBox(keyEncryption.key);
   const tokenDigest = createTokenDigest(keyEncryption.key);
@@ -125,13 +142,7 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
     const mailer = createMailer({ ...config.mail, outboxDir: join(config.storage.dataDir, 'outbox'), views, log });
     if (mailer.kind === 'outbox') log.warn('SMTP_URL is not set: account mail is written to the outbox directory in the data directory, not sent');
     const passwords = createPasswordHasher(config.passwords.argon2);
-    // Loaded in the background (~0.2 s, 3.3 MB): boot does not wait; a check before it is ready does.
-    const breachedLoad = Date.now();
-    shippedBreachedList().then(
-      (list) => log.debug({ entries: list.size, ms: Date.now() - breachedLoad }, 'breached-password list loaded'),
-      (err: unknown) => log.error({ err }, 'breached-password list failed to load: setting a password fails until it loads'),
-    );
-    const policy = createPasswordPolicy({ settings: config.passwordPolicy, breached: shippedBreachedList, english: english.t });
+    const policy = createPasswordPolicy({ settings: config.passwordPolicy, breached: breachedListFor(early.breachedList, log), english: english.t });
     const audit = createAuditLog(storage.audit, countSecurityEvents(metrics));
     const lockout = createLockout(config.lockout, { counters, metrics });
     const limits = createRateLimits(config.rateLimits, { counters, audit, metrics });
@@ -235,7 +246,7 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
         reset: createPasswordReset({ storage, passwords, policy, audit, linkTtlSeconds: config.passwordReset.linkTtlSeconds, sessionsEnded, lockout }),
       },
       portal: { config, host, storage, accounts, passwords, secondFactors, totp, pendingTotp, recovery, webauthn, csrf, box, audit, views, selfService, userSessions,
-        applications: createAllowedApplications({ storage, audit }) },
+        applications: createAllowedApplications({ storage, audit }), clock: early.clock ?? Date.now },
       admin,
       limits,
     });
@@ -282,4 +293,15 @@ export async function createGatehouse(config: Config, log: Logger, early: { embe
     await opened.close();
     throw error;
   }
+}
+
+/** The given list, or the shipped one, loaded in the background (~0.2 s, 3.3 MB): boot does not wait; a check before it is ready does. */
+function breachedListFor(given: BreachedPasswordList | undefined, log: Logger): () => Promise<BreachedPasswordList> {
+  if (given) return () => Promise.resolve(given);
+  const breachedLoad = Date.now();
+  shippedBreachedList().then(
+    (list) => log.debug({ entries: list.size, ms: Date.now() - breachedLoad }, 'breached-password list loaded'),
+    (err: unknown) => log.error({ err }, 'breached-password list failed to load: setting a password fails until it loads'),
+  );
+  return shippedBreachedList;
 }

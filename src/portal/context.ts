@@ -56,4 +56,6 @@ export interface PortalDeps {
   userSessions: UserSessions;
   /** The third-party applications the user has allowed (list, revoke). */
   applications: AllowedApplications;
+  /** Now, in epoch ms (createGatehouse's clock): how old the sign-in is. */
+  clock: () => number;
 }

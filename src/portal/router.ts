@@ -87,7 +87,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       notice: extra.notice && i18n.t(extra.notice),
       error: extra.error,
       passwordError: extra.passwordError,
-      recentSignIn: Math.floor(Date.now() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
+      recentSignIn: Math.floor(deps.clock() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
       ...(await loadSessionsSection(deps, ctx)),
       ...(await loadApplicationsSection(deps, ctx)),
     });

@@ -33,7 +33,7 @@ export function createPortalSessions(deps: PortalDeps) {
 
     /** Sensitive changes need a sign-in from the last few minutes (config mfa.reauthenticationSeconds). */
     async requireRecentSignIn(ctx: WithPortalContext, next: Next) {
-      if (Math.floor(Date.now() / 1000) - ctx.state.portal.authTime > deps.config.mfa.reauthenticationSeconds) {
+      if (Math.floor(deps.clock() / 1000) - ctx.state.portal.authTime > deps.config.mfa.reauthenticationSeconds) {
         ctx.status = 303;
         return ctx.redirect('/account/login?reauth=1');
       }

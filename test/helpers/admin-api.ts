@@ -1,5 +1,5 @@
 import type { TestClient, TestUser } from './factories.js';
-import { startTestServer, type TestServer } from './server.js';
+import { startTestServer, type TestServer, type TestServerOptions } from './server.js';
 import type { Backend } from './backends.js';
 import type { ConfigOverrides } from '../../src/config/schema.js';
 import { discoverRp, oidc } from './rp.js';
@@ -52,8 +52,8 @@ export async function adminCaller(server: TestServer, adminScopes = ['admin:read
 }
 
 /** A fresh server and a machine admin calling it: the set-up of every admin API suite. */
-export async function startAdminApi(backend: Backend, overrides: ConfigOverrides = {}): Promise<{ server: TestServer; call: ApiCall; clientId: string }> {
-  const server = await startTestServer(backend, overrides);
+export async function startAdminApi(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): Promise<{ server: TestServer; call: ApiCall; clientId: string }> {
+  const server = await startTestServer(backend, overrides, options);
   const caller = await adminCaller(server);
   return { server, call: apiAs(server, caller.token), clientId: caller.clientId };
 }

@@ -3,6 +3,7 @@ import type { Backend } from './backends.js';
 import { startTestServer, type TestServer } from './server.js';
 import { launchChromium } from './browser.js';
 import { startTinyRp, type TinyRp } from './tiny-rp.js';
+import { BOOT_TIMEOUT } from './sessions.js';
 
 export interface BrowserRig {
   server: TestServer;
@@ -18,7 +19,7 @@ export function useBrowserRig(backend: Backend): BrowserRig {
   const rig = {} as BrowserRig;
   beforeAll(async () => {
     [rig.server, rig.rp, rig.browser] = await Promise.all([startTestServer(backend), startTinyRp(), launchChromium()]);
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => {
     await rig.browser?.close();
     await rig.rp?.close();

@@ -5,6 +5,7 @@ import type { TokenDigest } from '../../src/security/token-digest.js';
 import type { OidcPayloadRepository } from '../../src/storage/oidc-payload.repository.js';
 import type { Backend } from './backends.js';
 import { openTestStorage } from './storage.js';
+import { BOOT_TIMEOUT } from './sessions.js';
 
 type Lookup = 'find' | 'findAmong' | 'findAmongWithRelated' | 'findByUid';
 
@@ -41,7 +42,7 @@ export function countingAdapterSuite(backend: Backend) {
   beforeAll(async () => {
     opened = await openTestStorage(backend);
     counting = countingAdapter(opened.storage, opened.tokenDigest);
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await opened?.dispose(); });
   const ready = () => {
     if (!opened || !counting) throw new Error('the suite has not opened its storage yet');

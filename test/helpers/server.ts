@@ -12,6 +12,7 @@ import { REDIS_URL, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
 import { createFactories, type Factories } from './factories.js';
+import { smallBreachedList } from './breached-list.js';
 
 export interface TestServer extends Factories {
   backend: Backend;
@@ -63,6 +64,13 @@ export interface TestServerOptions {
   /** Where the server's JSON log goes, at `logLevel` (default debug): tests that read the log. */
   logTo?: { write(line: string): void };
   logLevel?: Config['log']['level'];
+  /**
+   * 'shipped': the real 415k-entry breached-password list, for the suites that prove it.
+   * Otherwise a small list (test/helpers/breached-list.ts): loading the shipped one costs ~1 s per file.
+   */
+  breachedList?: 'shipped' | 'small';
+  /** The server's clock (createGatehouse `clock`): a testClock() lets a test move time on instead of sleeping. */
+  clock?: () => number;
 }
 
 export async function startTestServer(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): Promise<TestServer> {
@@ -87,7 +95,10 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
     keys: { activationDelaySeconds: 0, ...overrides.keys },
     log: { level: options.logTo ? options.logLevel ?? 'debug' : (process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent' },
   });
-  const gatehouse = await createGatehouse(config, createLogger(config.log.level, options.logTo));
+  const gatehouse = await createGatehouse(config, createLogger(config.log.level, options.logTo), {
+    breachedList: options.breachedList === 'shipped' ? undefined : smallBreachedList(),
+    clock: options.clock,
+  });
   await gatehouse.listen();
   const factories = createFactories({ users: gatehouse.admin.users, clients: createClientRegistry(gatehouse.storage.storage.clients) });
   return {

@@ -1,14 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { createMemoryStore, createRedisStore, type KeyValueStore } from '../../src/storage/key-value-store.js';
 import { REDIS_URL, freshRedisKeyPrefix } from '../helpers/backends.js';
+import { testClock } from '../helpers/clock.js';
 
 /** One contract for both stores: Redis (real server) and the in-process twin. */
+/** The in-process store takes a clock, moved on instead of waiting; Redis expires keys on its own clock. */
+const memoryClock = testClock();
+const waitFor: Record<string, (ms: number) => Promise<void>> = {
+  memory: async (ms) => { memoryClock.advance(ms); },
+  redis: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
 describe.each([
-  ['memory', () => createMemoryStore()],
+  ['memory', () => createMemoryStore(memoryClock.now)],
   ['redis', () => createRedisStore(REDIS_URL, freshRedisKeyPrefix())],
-] as Array<[string, () => KeyValueStore]>)('key-value store: %s', (_kind, make) => {
+] as Array<[string, () => KeyValueStore]>)('key-value store: %s', (kind, make) => {
   let kv: KeyValueStore;
   const key = (name: string) => `test:${randomBytes(6).toString('hex')}:${name}`;
+  const wait = (ms: number) => waitFor[kind]?.(ms);
   beforeAll(() => { kv = make(); });
   afterAll(async () => { await kv.close(); });
 
@@ -17,7 +26,7 @@ describe.each([
     expect(await kv.increment(k, 1)).toBe(1);
     expect(await kv.increment(k, 1)).toBe(2);
     expect(await kv.get(k)).toBe('2');
-    await new Promise((r) => setTimeout(r, 1100));
+    await wait(1100);
     expect(await kv.get(k)).toBeNull();
   });
 

@@ -3,6 +3,7 @@ import type { TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import { allPages, apiAs, expectFieldError, expectStatus, forgedCursor, testClientOf, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 const CALLBACK = 'http://127.0.0.1:9999/callback';
 const OTHER_CALLBACK = 'https://rp.example.test/callback';
@@ -21,7 +22,7 @@ describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
   let call: ApiCall;
   beforeAll(async () => {
     ({ server, call } = await startAdminApi(backend));
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   const create = async (body: Record<string, unknown>) => expectStatus(await call<ClientBody>('POST', '/clients', body), 201);

@@ -4,6 +4,7 @@ import type { TestServer } from '../../helpers/server.js';
 import { discoverRp } from '../../helpers/rp.js';
 import { jwsHeader, signIn } from '../../helpers/tokens.js';
 import { adminCaller, allPages, apiAs, expectFieldError, expectStatus, forgedCursor, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 interface KeyBody {
   kid: string;
@@ -32,7 +33,7 @@ describe.each(BACKENDS)('admin API keys and audit events (%s)', (backend) => {
   let machineClientId: string;
   beforeAll(async () => {
     ({ server, call, clientId: machineClientId } = await startAdminApi(backend));
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   const keys = async () => expectStatus(await call<{ items: KeyBody[] }>('GET', '/keys'), 200).items;

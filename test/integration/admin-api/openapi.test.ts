@@ -4,6 +4,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { signIn } from '../../helpers/tokens.js';
 import { API, adminToken, apiAs, expectStatus, type ApiCall, type ApiResponse, startAdminApi } from '../../helpers/admin-api.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 type Json = Record<string, unknown>;
 interface OpenApiDocument {
@@ -80,7 +81,7 @@ describe.each(BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     doc = await response.json() as OpenApiDocument;
     validator = responseValidator(doc);
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   /** Calls a route and checks the response against the document: `template` is the documented path. */

@@ -3,6 +3,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { signIn } from '../../helpers/tokens.js';
 import { expectFieldError, expectStatus, testClientOf, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 interface RoleBody {
   name: string;
@@ -19,7 +20,7 @@ describe.each(BACKENDS)('admin API roles (%s)', (backend) => {
   let call: ApiCall;
   beforeAll(async () => {
     ({ server, call } = await startAdminApi(backend));
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   const listed = async () => expectStatus(await call<{ items: RoleBody[] }>('GET', '/roles'), 200).items;

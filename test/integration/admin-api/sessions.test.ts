@@ -5,7 +5,7 @@ import { runAuthorization } from '../../helpers/user-agent.js';
 import type { TestClient, TestUser } from '../../helpers/factories.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import { expectStatus, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
-import { logOutAtRp } from '../../helpers/sessions.js';
+import { logOutAtRp, BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 interface SessionBody {
   id: string;
@@ -30,7 +30,7 @@ describe.each(BACKENDS)('admin API sessions and grants (%s)', (backend) => {
   beforeAll(async () => {
     ({ server, call } = await startAdminApi(backend));
     client = await server.buildClient();
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   const sessionsOf = async (user: TestUser) => expectStatus(await call<{ items: SessionBody[] }>('GET', `/users/${user.id}/sessions`), 200).items;

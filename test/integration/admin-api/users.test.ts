@@ -5,6 +5,7 @@ import { oidc } from '../../helpers/rp.js';
 import { uniqueEmail, type TestClient } from '../../helpers/factories.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import { allPages, expectFieldError, expectStatus, forgedCursor, testUserOf, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 interface UserBody {
   id: string;
@@ -29,7 +30,7 @@ describe.each(BACKENDS)('admin API users (%s)', (backend) => {
   beforeAll(async () => {
     ({ server, call } = await startAdminApi(backend));
     client = await server.buildClient();
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   const create = async (body: Record<string, unknown> = {}) =>

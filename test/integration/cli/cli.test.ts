@@ -5,12 +5,12 @@ import { uniqueEmail } from '../../helpers/factories.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, redeemCode } from '../../helpers/rp.js';
 import { adminToken, api } from '../../helpers/admin-api.js';
-import { logOutAtRp } from '../../helpers/sessions.js';
+import { logOutAtRp, BOOT_TIMEOUT } from '../../helpers/sessions.js';
 import { startLogoutReceiver, verifyLogoutToken } from '../../helpers/logout-receiver.js';
 
 describe.each(BACKENDS)('gatehouse CLI (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); });
+  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   it('creates a user and a client that can sign in, and lists them', async () => {

@@ -5,6 +5,7 @@ import { createKeyManager } from '../../../src/oidc/keys.js';
 import { createSecretBox } from '../../../src/security/secret-box.js';
 import type { KeyUse } from '../../../src/storage/entities/signing-key.entity.js';
 import type { NewSigningKey } from '../../../src/storage/signing-keys.repository.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /**
  * Keys are made on the first boot only: later boots (every restart, every replica) find the
@@ -12,7 +13,7 @@ import type { NewSigningKey } from '../../../src/storage/signing-keys.repository
  */
 describe.each(BACKENDS)('signing keys at boot (%s)', (backend) => {
   let storage: Awaited<ReturnType<typeof openTestStorage>>;
-  beforeAll(async () => { storage = await openTestStorage(backend); });
+  beforeAll(async () => { storage = await openTestStorage(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await storage?.dispose(); });
 
   it('creates keys once; a second boot makes none and keeps the first ones', async () => {
@@ -48,5 +49,6 @@ describe.each(BACKENDS)('signing keys at boot (%s)', (backend) => {
     } finally {
       await other.dispose();
     }
-  });
+    // Opens a second store (an embedded database boot) inside the test.
+  }, BOOT_TIMEOUT);
 });

@@ -4,10 +4,11 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, redeemCode } from '../../helpers/rp.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 describe.each(BACKENDS)('signing key rotation (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); });
+  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   async function idToken(ua: UserAgent, email: string, password: string, client: Awaited<ReturnType<TestServer['buildClient']>>) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 import { createKeyManager } from '../../../src/oidc/keys.js';
 import { createSecretBox } from '../../../src/security/secret-box.js';
 
@@ -27,5 +28,6 @@ describe.each(BACKENDS)('loading stored signing keys (%s)', (backend) => {
     } finally {
       await storage.dispose();
     }
-  });
+    // Opens its own store (an embedded database boot) inside the test.
+  }, BOOT_TIMEOUT);
 });

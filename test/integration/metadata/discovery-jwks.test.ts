@@ -5,6 +5,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { discoverRp } from '../../helpers/rp.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 interface RawResponse { status: number; headers: IncomingHttpHeaders; body: Buffer }
 
@@ -43,7 +44,7 @@ describe.each(BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (backe
   beforeAll(async () => {
     server = await startTestServer(backend);
     issuerHost = new URL(server.issuer).host;
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   it.each([[DISCOVERY, 'application/json; charset=utf-8'], [OAUTH_METADATA, 'application/json; charset=utf-8'], [JWKS, 'application/jwk-set+json; charset=utf-8']])(
@@ -202,7 +203,7 @@ describe.each(BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (backe
 
 describe.each(BACKENDS)('discovery and JWKS behind a trusted proxy (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend, { http: { trustedProxyHops: 1 } }); });
+  beforeAll(async () => { server = await startTestServer(backend, { http: { trustedProxyHops: 1 } }); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   it('replays the issuer\'s bytes for the issuer\'s forwarded host and scheme', async () => {

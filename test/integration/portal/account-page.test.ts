@@ -8,6 +8,7 @@ import { buildRp, logOutAtRp, signIn, textOf } from '../../helpers/sessions.js';
 import { introspect, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
 import { loadCatalogue } from '../../../src/i18n/catalogue.js';
 import { createTranslator } from '../../../src/i18n/translator.js';
+import { testClock } from '../../helpers/clock.js';
 
 const english = createTranslator(loadCatalogue(), 'en');
 
@@ -189,12 +190,13 @@ describe.each(BACKENDS)('account security page (%s)', (backend) => {
   });
 
   it('asks for a fresh sign-in before a sensitive change when the sign-in is old', async () => {
-    const old = await startTestServer(backend, { mfa: { policy: 'optional', reauthenticationSeconds: 1, totpIssuer: 'Gatehouse' } });
+    const clock = testClock();
+    const old = await startTestServer(backend, { mfa: { policy: 'optional', reauthenticationSeconds: 1, totpIssuer: 'Gatehouse' } }, { clock: clock.now });
     try {
       const user = await old.buildUser();
       const ua = new UserAgent(old.issuer);
       const page = await openAccountPage(ua, user.email, user.password);
-      await new Promise((r) => setTimeout(r, 2100));
+      clock.advance(2100);
       const refused = await ua.post('/account/recovery-codes', { csrf: accountCsrf(page) });
       expect(refused.status).toBe(303);
       expect(refused.location).toContain('/account/login?reauth=1');

@@ -5,13 +5,14 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { basicAuthorization, type RawResponse } from '../../helpers/tokens.js';
 import { clientRow, initialAccessToken, manage, REDIRECT_URI, register, signInWithRegistered, str, webClient } from './support.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 describe.each(BACKENDS)('pending approval of registered clients (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => {
     // requireApproval defaults to true.
     server = await startTestServer(backend, { registration: { enabled: true } });
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   async function registered(metadata: Record<string, unknown> = {}) {

@@ -2,6 +2,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { basicAuthorization } from '../../helpers/tokens.js';
 import { clientRow, initialAccessToken, manage, register, signInWithRegistered, str, webClient } from './support.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 interface Registered {
   clientId: string;
@@ -14,7 +15,7 @@ describe.each(BACKENDS)('client configuration endpoint, RFC 7592 (%s)', (backend
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer(backend, { registration: { enabled: true, requireApproval: false } });
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   async function registered(metadata: Record<string, unknown> = {}): Promise<Registered> {

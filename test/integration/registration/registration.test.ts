@@ -4,6 +4,7 @@ import { oidc } from '../../helpers/rp.js';
 import { hashClientSecret } from '../../../src/oidc/client-secret.js';
 import { referenceOf } from '../../../src/storage/initial-access-token-reference.js';
 import { clientRow, initialAccessToken, REDIRECT_URI, register, signInWithRegistered, str, webClient } from './support.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -11,7 +12,7 @@ describe.each(BACKENDS)('dynamic client registration (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer(backend, { registration: { enabled: true, requireApproval: false } });
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   it('advertises the registration endpoint in discovery', async () => {
@@ -154,7 +155,7 @@ describe.each(BACKENDS)('dynamic client registration (%s)', (backend) => {
 
 describe.each(BACKENDS)('dynamic client registration disabled (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); });
+  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   it('is not advertised and not served by default', async () => {

@@ -117,7 +117,8 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
       ...replicas.env, PORT: String(port), DATA_DIR: join(replicas.workDir, 'C'), KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64'),
     }).then((stray) => { stray.child.kill('SIGKILL'); return 'it started'; }, (error: Error) => error.message);
     expect(outcome).toMatch(/server exited early[\s\S]*failed to start: cannot decrypt: the key-encryption secret differs/);
-  });
+    // Spawns a built server that must get as far as decrypting the keys before it refuses.
+  }, 60_000);
 
   it('signs in on A and gives single sign-on on B, with no login page, the same issuer and subject', async () => {
     const ua = browser();
@@ -216,7 +217,8 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
       expect(active).toContain(jwsHeader(tokens.id_token).kid);
       expect(tokens.claims()?.iss).toBe(replicas.issuer);
     }
-  });
+    // Waits out the reload interval (polled up to 30 s on a busy machine) and the activation delay.
+  }, 60_000);
 
   it('lets a sign-in begun on A right after a rotation through A finish on B, and B publishes the key that signed', async () => {
     via('A');

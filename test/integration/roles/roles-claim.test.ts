@@ -6,6 +6,7 @@ import { discoverRp, oidc } from '../../helpers/rp.js';
 import { signIn, authorize, oauthFailure, jwsHeader } from '../../helpers/tokens.js';
 import type { TestUser } from '../../helpers/factories.js';
 import { UserAgent } from '../../helpers/user-agent.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 const ORDERS_API = 'https://api.example.test/orders';
 const REPORTS_API = 'https://reports.example.test/';
@@ -26,7 +27,7 @@ describe.each(BACKENDS)('roles scope and JWT access tokens (%s)', (backend) => {
     const { roles } = server.gatehouse.storage.storage;
     await roles.create({ name: admin, description: 'Administrators' });
     await roles.create({ name: editor });
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   async function userWithRoles(...names: string[]): Promise<TestUser> {

@@ -2,6 +2,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
 import { accountLinks, linkTokenDigest } from '../../../src/accounts/account-links.js';
 import { runSql } from '../../../src/storage/data-source.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 describe.each(BACKENDS)('mailed links (%s)', (backend) => {
   let opened: Awaited<ReturnType<typeof openTestStorage>>;
@@ -9,7 +10,7 @@ describe.each(BACKENDS)('mailed links (%s)', (backend) => {
   beforeAll(async () => {
     opened = await openTestStorage(backend);
     userId = (await opened.storage.users.create({ email: `links-${Date.now()}@example.test`, name: null, passwordHash: null, emailVerified: false, totpSecretEncrypted: null })).id;
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await opened?.dispose(); });
 
   it('stores only a digest, works once, and carries its data', async () => {

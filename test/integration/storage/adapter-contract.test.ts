@@ -9,6 +9,7 @@ import { setMigrationContext } from '../../../src/storage/migration-context.js';
 import { referenceOf } from '../../../src/storage/initial-access-token-reference.js';
 import { TokenDigests1765065600000 } from '../../../migrations/1765065600000-token-digests.js';
 import { Consents1765152000000 } from '../../../migrations/1765152000000-consents.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 const GRANT_BOUND = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'];
 const id = () => randomBytes(12).toString('base64url');
@@ -21,7 +22,7 @@ describe.each(BACKENDS)('adapter contract (%s)', (backend) => {
   beforeAll(async () => {
     opened = await openTestStorage(backend);
     adapterFor = createAdapter({ oidc: opened.storage.oidc, digest: opened.tokenDigest, clients: opened.storage.clients });
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await opened?.dispose(); });
 
   it('stores, finds and expires payloads with exp ≈ now + expiresIn', async () => {

@@ -3,6 +3,7 @@ import { openTestStorage } from '../../helpers/storage.js';
 import { createClientRegistry } from '../../../src/oidc/client-registry.js';
 import { createRequestClientReads } from '../../../src/oidc/request-client-reads.js';
 import type { ClientsRepository } from '../../../src/storage/clients.repository.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /**
  * The client memo lives for one request only: another request (on this replica or any
@@ -22,7 +23,7 @@ describe.each(BACKENDS)('client rows read once per request (%s)', (backend) => {
     clientId = client.id;
     // The real repository, counting the statements it is asked for.
     counted = { find: (id) => { reads++; return opened.storage.clients.find(id); } };
-  });
+  }, BOOT_TIMEOUT);
   beforeEach(() => { reads = 0; });
   afterAll(async () => { await opened?.dispose(); });
 

@@ -3,11 +3,12 @@ import { openTestStorage } from '../../helpers/storage.js';
 import { createClientRegistry } from '../../../src/oidc/client-registry.js';
 import { ClientEntity } from '../../../src/storage/entities/client.entity.js';
 import { UserEntity } from '../../../src/storage/entities/user.entity.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** The raw primary-key reads give exactly the rows TypeORM's findOneBy gives. */
 describe.each(BACKENDS)('rows by key (%s)', (backend) => {
   let opened: Awaited<ReturnType<typeof openTestStorage>>;
-  beforeAll(async () => { opened = await openTestStorage(backend); });
+  beforeAll(async () => { opened = await openTestStorage(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await opened?.dispose(); });
 
   it('reads a client as findOneBy does', async () => {

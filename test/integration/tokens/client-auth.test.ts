@@ -3,6 +3,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { authorize, basicAuthorization, introspect, oauthFailure, postTokenRaw, signIn } from '../../helpers/tokens.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 async function signingKey() {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
@@ -12,7 +13,7 @@ async function signingKey() {
 
 describe.each(BACKENDS)('client authentication at the token endpoint (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); });
+  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   describe('client_secret_basic', () => {

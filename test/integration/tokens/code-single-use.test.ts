@@ -2,10 +2,11 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { OFFLINE, authorize, introspect, oauthFailure, postToken, refreshTokenOf } from '../../helpers/tokens.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 describe.each(BACKENDS)('authorization code single use (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); });
+  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   it('redeems a code once and the tokens from that redemption are live', async () => {

@@ -2,6 +2,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { OFFLINE, authorize, introspect, oauthFailure, postToken, refreshTokenOf, signIn, tally, type RawResponse } from '../../helpers/tokens.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 const PARALLEL = 8;
 
@@ -12,7 +13,7 @@ const PARALLEL = 8;
  */
 describe.each(BACKENDS)('concurrent redemption (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); });
+  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   it(`lets exactly one of ${PARALLEL} parallel redemptions of one code succeed`, async () => {

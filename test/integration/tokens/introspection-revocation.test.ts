@@ -4,6 +4,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, basicAuthorization, introspect, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** A revocation POST without openid-client, to see the status, headers and bytes as sent. */
 async function postRevocation(rp: oidc.Configuration, form: Record<string, string>, headers: Record<string, string>) {
@@ -19,7 +20,7 @@ async function postRevocation(rp: oidc.Configuration, form: Record<string, strin
 /** RFC 7662 introspection and RFC 7009 revocation, called as openid-client does. */
 describe.each(BACKENDS)('introspection and revocation (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); });
+  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   describe('introspection', () => {

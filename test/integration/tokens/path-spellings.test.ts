@@ -4,6 +4,7 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { basicAuthorization } from '../../helpers/tokens.js';
 import { initialAccessToken, register, str, webClient, REDIRECT_URI } from '../registration/support.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /**
  * Issue 14 §1: every spelling of a provider endpoint either passes the guard we put in front of
@@ -49,7 +50,7 @@ describe.each(BACKENDS)('every spelling of a provider endpoint meets its guard o
       registration: { enabled: true },
       rateLimits: { tokenClient: { points: 2, durationSeconds: 600 } },
     });
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   async function machineClient() {

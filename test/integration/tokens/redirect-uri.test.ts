@@ -4,6 +4,7 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import type { TestClient } from '../../helpers/factories.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 const REGISTERED = 'http://127.0.0.1:9999/callback';
 
@@ -20,7 +21,7 @@ describe.each(BACKENDS)('redirect_uri checks (%s)', (backend) => {
     server = await startTestServer(backend);
     client = await server.buildClient({ redirectUris: [REGISTERED] });
     rp = await discoverRp(server.issuer, client);
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   async function request(redirectUri: string, clientId = client.clientId): Promise<Page> {

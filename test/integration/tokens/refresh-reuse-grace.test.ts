@@ -5,6 +5,7 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { OFFLINE, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import type { TestClient } from '../../helpers/factories.js';
 import type { oidc } from '../../helpers/rp.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /**
  * Issue 14 §9: a refresh whose response was lost. Within the client's grace, the token that was
@@ -13,7 +14,7 @@ import type { oidc } from '../../helpers/rp.js';
  */
 describe.each(BACKENDS)('refresh token reuse grace (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); });
+  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   interface Chain { rp: oidc.Configuration; client: TestClient; first: string }

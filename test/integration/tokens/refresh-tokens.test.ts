@@ -2,12 +2,12 @@ import { BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, introspect, oauthFailure, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { logOutAtRp } from '../../helpers/sessions.js';
+import { logOutAtRp, BOOT_TIMEOUT } from '../../helpers/sessions.js';
 import { runSql } from '../../../src/storage/data-source.js';
 
 describe.each(BACKENDS)('refresh tokens (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); });
+  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   describe('issuance', () => {

@@ -4,6 +4,7 @@ import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { authorize, postToken } from '../../helpers/tokens.js';
 import type { TestClient } from '../../helpers/factories.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** The error an OP sends back to the redirect URI, from the query or the fragment. */
 function redirectedError(page: Page, redirectUri: string): URLSearchParams {
@@ -27,7 +28,7 @@ describe.each(BACKENDS)('response types and grant types (%s)', (backend) => {
     server = await startTestServer(backend);
     client = await server.buildClient();
     rp = await discoverRp(server.issuer, client);
-  });
+  }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   it('advertises only the code response type and no password grant in discovery', () => {

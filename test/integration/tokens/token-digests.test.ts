@@ -5,6 +5,7 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { authorize, introspect, OFFLINE, refreshTokenOf } from '../../helpers/tokens.js';
 import { redeemCode } from '../../helpers/rp.js';
 import { initialAccessToken, manage, register, str, webClient } from '../registration/support.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /**
  * Issue 14 §2: one read of the database yields no token that works. After a sign-in, a refresh,
@@ -13,7 +14,7 @@ import { initialAccessToken, manage, register, str, webClient } from '../registr
  */
 describe.each(BACKENDS)('bearer secrets are stored only as keyed digests (%s)', (backend) => {
   let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend, { registration: { enabled: true, requireApproval: false } }); });
+  beforeAll(async () => { server = await startTestServer(backend, { registration: { enabled: true, requireApproval: false } }); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });
 
   /** Every table and the values of `values` any of its rows holds, as text. */

@@ -7,6 +7,7 @@ import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
 import type { CreationOptions } from '../../helpers/software-authenticator.js';
 import { SoftwareAuthenticator, enrolKey, json } from './support.js';
+import { testClock } from '../../helpers/clock.js';
 
 interface ErrorBody { error: string; error_description: string }
 
@@ -125,12 +126,13 @@ describe.each(BACKENDS)('passkeys and security keys on /account (%s)', (backend)
   });
 
   it('asks for a fresh sign-in before registering when the sign-in is old', async () => {
-    const old = await startTestServer(backend, { mfa: { policy: 'optional', reauthenticationSeconds: 1, totpIssuer: 'Gatehouse' } });
+    const clock = testClock();
+    const old = await startTestServer(backend, { mfa: { policy: 'optional', reauthenticationSeconds: 1, totpIssuer: 'Gatehouse' } }, { clock: clock.now });
     try {
       const user = await old.buildUser();
       const ua = new UserAgent(old.issuer);
       const page = await openAccountPage(ua, user.email, user.password);
-      await new Promise((r) => setTimeout(r, 2100));
+      clock.advance(2100);
       const refused = await ua.postJson('/account/webauthn/registration/options', { kind: 'passkey' }, { 'x-csrf-token': accountCsrf(page) });
       expect(refused.status).toBe(403);
       expect(json<ErrorBody>(refused).error).toBe('reauthentication_required');
