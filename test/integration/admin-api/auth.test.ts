@@ -1,11 +1,11 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { oauthFailure } from '../../helpers/tokens.js';
 import { adminToken, api, machineAdmin } from '../../helpers/admin-api.js';
 
 /** Who may call the admin API: tokens Gatehouse issued for it, with the right scope. */
-describe.each(BACKENDS)('admin API authorization (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin API authorization (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); });
   afterAll(async () => { await server?.close(); });

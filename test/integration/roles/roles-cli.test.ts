@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { signIn } from '../../helpers/tokens.js';
 
-describe.each(BACKENDS)('gatehouse roles CLI (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('gatehouse roles CLI (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); });
   afterAll(async () => { await server?.close(); });

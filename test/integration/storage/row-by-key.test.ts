@@ -1,11 +1,11 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
 import { createClientRegistry } from '../../../src/oidc/client-registry.js';
 import { ClientEntity } from '../../../src/storage/entities/client.entity.js';
 import { UserEntity } from '../../../src/storage/entities/user.entity.js';
 
 /** The raw primary-key reads give exactly the rows TypeORM's findOneBy gives. */
-describe.each(BACKENDS)('rows by key (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('rows by key (%s)', (backend) => {
   let opened: Awaited<ReturnType<typeof openTestStorage>>;
   beforeAll(async () => { opened = await openTestStorage(backend); });
   afterAll(async () => { await opened?.dispose(); });

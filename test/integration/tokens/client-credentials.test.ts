@@ -1,11 +1,11 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { ClientInputError } from '../../../src/oidc/client-registry.js';
 import { introspect, oauthFailure, postToken } from '../../helpers/tokens.js';
 
 /** Machine-to-machine tokens (RFC 6749 §4.4): confidential clients only. */
-describe.each(BACKENDS)('client_credentials grant (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('client_credentials grant (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); });
   afterAll(async () => { await server?.close(); });

@@ -1,11 +1,11 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { authorize, introspect, oauthFailure, postToken } from '../../helpers/tokens.js';
 
 /** PKCE is required of every client, S256 only (RFC 9700 §2.1.1, RFC 7636). */
-describe.each(BACKENDS)('PKCE (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('PKCE (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); });
   afterAll(async () => { await server?.close(); });
