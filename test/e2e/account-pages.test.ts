@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
-import { BACKENDS } from '../helpers/backends.js';
+import { HTTP_BACKENDS } from '../helpers/backends.js';
 import { useBrowserRig } from '../helpers/browser-rig.js';
 import { signInToAccount } from '../helpers/browser.js';
 
-const backend = BACKENDS[0] ?? 'embedded';
+const backend = HTTP_BACKENDS[0] ?? 'postgres';
 
 /** A phone's width (iPhone SE and most small Android phones): where codes used to break in two. */
 const PHONE = { width: 375, height: 740 };

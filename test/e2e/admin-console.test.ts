@@ -1,12 +1,12 @@
 import { generate } from 'otplib';
-import { BACKENDS } from '../helpers/backends.js';
+import { HTTP_BACKENDS } from '../helpers/backends.js';
 import { useBrowserRig } from '../helpers/browser-rig.js';
 import { ADMIN_ROLE } from '../../src/admin/roles.service.js';
 import type { Page } from 'playwright-core';
 import type { TestUser } from '../helpers/factories.js';
 import { cli } from '../helpers/cli.js';
 
-const backend = BACKENDS[0] ?? 'embedded';
+const backend = HTTP_BACKENDS[0] ?? 'postgres';
 
 /** Signs in to the console: password, then (admin.consoleMfa 'required', no factor yet) enrol an authenticator app. */
 async function signInToConsole(page: Page, issuer: string, admin: TestUser): Promise<void> {

@@ -1,7 +1,7 @@
-import { BACKENDS } from '../helpers/backends.js';
+import { HTTP_BACKENDS } from '../helpers/backends.js';
 import { useBrowserRig } from '../helpers/browser-rig.js';
 
-const backend = BACKENDS[0] ?? 'embedded';
+const backend = HTTP_BACKENDS[0] ?? 'postgres';
 
 describe(`browser sign-in in Chromium (${backend})`, () => {
   const rig = useBrowserRig(backend);

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Page } from 'playwright-core';
-import { BACKENDS } from '../helpers/backends.js';
+import { HTTP_BACKENDS } from '../helpers/backends.js';
 import { useBrowserRig } from '../helpers/browser-rig.js';
 
-const backend = BACKENDS[0] ?? 'embedded';
+const backend = HTTP_BACKENDS[0] ?? 'postgres';
 
 /** A relying party on another origin that shows what arrives at its callback, by GET or by form POST. */
 async function startCallbackRp(): Promise<{ origin: string; close(): Promise<void> }> {

@@ -1,12 +1,12 @@
 import type { Browser, Page } from 'playwright-core';
-import { BACKENDS } from '../helpers/backends.js';
+import { HTTP_BACKENDS } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { launchChromium, signInToAccount as signInToAccountIn } from '../helpers/browser.js';
 import { startTinyRp, type TinyRp } from '../helpers/tiny-rp.js';
 import { addVirtualAuthenticator } from '../helpers/virtual-authenticator.js';
 import type { TestUser } from '../helpers/factories.js';
 
-const backend = BACKENDS[0] ?? 'embedded';
+const backend = HTTP_BACKENDS[0] ?? 'postgres';
 const ACR_PHR = 'urn:gatehouse:acr:phr';
 
 /**

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { oauthFailure } from '../../helpers/tokens.js';
@@ -6,7 +6,7 @@ import { adminToken, api, machineAdmin } from '../../helpers/admin-api.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** Who may call the admin API: tokens Gatehouse issued for it, with the right scope. */
-describe.each(BACKENDS)('admin API authorization (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin API authorization (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
@@ -17,7 +17,7 @@ interface ClientBody {
 }
 
 /** /admin/api/v1/clients: registration, changes, secrets, deletion and the approval queue. */
-describe.each(BACKENDS)('admin API clients (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
@@ -8,7 +8,7 @@ import { ADMIN_CONSOLE_CLIENT_ID, adminApiIndicator } from '../../../src/oidc/ad
 import { adminRedirectUri } from '../../../src/admin/console-client.js';
 
 /** Admin users reach the API with a code + PKCE token of the console's own client, for the admin API resource. */
-describe.each(BACKENDS)('admin API with an admin user\'s token (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin API with an admin user\'s token (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend, { admin: { consoleMfa: 'optional' } }); }, 120_000);
   afterAll(async () => { await server?.close(); });

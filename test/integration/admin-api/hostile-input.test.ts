@@ -1,10 +1,10 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { expectFieldError, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
 
 /** Input PostgreSQL cannot store, and fields a route does not take: 400 naming the field, nothing written. */
-describe.each(BACKENDS)('admin API hostile input (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin API hostile input (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { expectFieldError, expectStatus, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
 import { register, webClient } from '../registration/support.js';
@@ -6,7 +6,7 @@ import { register, webClient } from '../registration/support.js';
 interface TokenBody { id: string; token: string; expires_at: string }
 
 /** Initial access tokens for dynamic registration, issued and revoked through the admin API. */
-describe.each(BACKENDS)('admin API initial access tokens (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin API initial access tokens (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   let clientId: string;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { discoverRp } from '../../helpers/rp.js';
 import { jwsHeader, signIn } from '../../helpers/tokens.js';
@@ -27,7 +27,7 @@ interface EventBody {
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 
 /** /admin/api/v1/keys and /audit-events. */
-describe.each(BACKENDS)('admin API keys and audit events (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin API keys and audit events (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   let machineClientId: string;

@@ -1,6 +1,6 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { randomBytes } from 'node:crypto';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { signIn } from '../../helpers/tokens.js';
 import { API, adminToken, apiAs, expectStatus, type ApiCall, type ApiResponse, startAdminApi } from '../../helpers/admin-api.js';
@@ -69,7 +69,7 @@ function responseValidator(doc: OpenApiDocument) {
   };
 }
 
-describe.each(BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   let doc: OpenApiDocument;

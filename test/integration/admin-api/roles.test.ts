@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { signIn } from '../../helpers/tokens.js';
 import { expectFieldError, expectStatus, testClientOf, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
@@ -15,7 +15,7 @@ interface RoleBody {
 const roleName = (label: string) => `${label}-${randomBytes(3).toString('hex')}`;
 
 /** /admin/api/v1/roles and /users/:id/roles/:role: roles, assignments, and the `roles` claim. */
-describe.each(BACKENDS)('admin API roles (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin API roles (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   beforeAll(async () => {

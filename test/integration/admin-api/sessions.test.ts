@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { buildAuthRequest, oidc } from '../../helpers/rp.js';
 import { runAuthorization } from '../../helpers/user-agent.js';
@@ -23,7 +23,7 @@ interface GrantBody {
 }
 
 /** /admin/api/v1/users/:id/sessions and /grants, after real sign-ins. */
-describe.each(BACKENDS)('admin API sessions and grants (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin API sessions and grants (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   let client: TestClient;

@@ -1,5 +1,5 @@
 import bcrypt from 'bcryptjs';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { uniqueEmail, type TestClient } from '../../helpers/factories.js';
@@ -23,7 +23,7 @@ const NDJSON = { 'content-type': 'application/x-ndjson' };
 const jsonLines = (lines: unknown[]) => `${lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n')}\n`;
 
 /** /admin/api/v1/users: accounts, their state and credentials, and the import. */
-describe.each(BACKENDS)('admin API users (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   let client: TestClient;

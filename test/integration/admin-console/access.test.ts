@@ -1,11 +1,11 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, textOf } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { ADMIN_ROLE } from '../../../src/admin/roles.service.js';
 import { buildConsoleUser, openConsole, postForm } from './support.js';
 
-describe.each(BACKENDS)('admin console: who gets in (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin console: who gets in (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

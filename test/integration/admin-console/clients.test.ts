@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { textOf } from '../../helpers/sessions.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../../../src/oidc/admin-resource.js';
 import { postForm, signInAdmin, useSignedInConsole } from './support.js';
@@ -18,7 +18,7 @@ const NEW_CLIENT = {
   mfa: 'optional',
 };
 
-describe.each(BACKENDS)('admin console: clients (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin console: clients (%s)', (backend) => {
   const signedIn = useSignedInConsole(backend);
   const server = () => signedIn.server;
   const clients = () => server().gatehouse.storage.storage.clients;

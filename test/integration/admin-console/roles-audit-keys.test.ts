@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { textOf } from '../../helpers/sessions.js';
 import { cli, json } from '../../helpers/cli.js';
 import { postForm, useSignedInConsole } from './support.js';
@@ -8,7 +8,7 @@ const eventRow = (html: string, action: string, containing: string) =>
   [...html.matchAll(/<tr data-event="([^"]+)">([\s\S]*?)<\/tr>/g)].find((m) => m[1] === action && m[2]?.includes(containing))?.[2] ?? '';
 const cell = (row: string, name: string) => new RegExp(`<td data-label="[^"]+" data-${name}>([\\s\\S]*?)</td>`).exec(row)?.[1]?.trim() ?? '';
 
-describe.each(BACKENDS)('admin console: roles, audit log, signing keys (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin console: roles, audit log, signing keys (%s)', (backend) => {
   const signedIn = useSignedInConsole(backend);
   const server = () => signedIn.server;
   const storage = () => server().gatehouse.storage.storage;

@@ -1,9 +1,9 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { buildRp, openAuthorization, signIn, submitLogin } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { postForm, useSignedInConsole } from './support.js';
 
-describe.each(BACKENDS)('admin console: sign-in lockout (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin console: sign-in lockout (%s)', (backend) => {
   const signedIn = useSignedInConsole(backend);
   const server = () => signedIn.server;
 

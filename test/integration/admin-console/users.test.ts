@@ -1,10 +1,10 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { buildRp, signIn, textOf } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { postForm, useSignedInConsole } from './support.js';
 
-describe.each(BACKENDS)('admin console: users (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('admin console: users (%s)', (backend) => {
   const signedIn = useSignedInConsole(backend);
   const server = () => signedIn.server;
   const storage = () => server().gatehouse.storage.storage;

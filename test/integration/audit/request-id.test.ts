@@ -1,8 +1,8 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 /** X-Request-Id: a caller's plain id is kept; anything else is replaced, never echoed. */
-describe.each(BACKENDS)('request ids (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('request ids (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, 120_000);
   afterAll(async () => { await server?.close(); });

@@ -1,8 +1,8 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 /** audit.retentionDays is enforced by the purge job that also sweeps expired protocol rows. */
-describe.each(BACKENDS)('audit retention (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('audit retention (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer(backend, { audit: { retentionDays: 30 }, storage: { purgeIntervalSeconds: 1 } });

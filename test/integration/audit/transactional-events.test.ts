@@ -3,7 +3,7 @@ import type { AuditAction } from '../../../src/security/audit.js';
 import { ACCOUNT_CLIENT_ID } from '../../../src/oidc/built-in-client.js';
 import { createRecoveryCodeService } from '../../../src/accounts/recovery-codes.js';
 import { deriveKey } from '../../../src/security/key-encryption-secret.js';
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
@@ -28,7 +28,7 @@ interface EventRow {
 const secretOf = (html: string) => /data-totp-secret>([A-Z2-7]+)</.exec(html)?.[1] ?? '';
 const NEW_PASSWORD = 'a fresh long password';
 
-describe.each(BACKENDS)('security events commit with the change they record (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('security events commit with the change they record (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

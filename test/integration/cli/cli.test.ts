@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail } from '../../helpers/factories.js';
@@ -8,7 +8,7 @@ import { adminToken, api } from '../../helpers/admin-api.js';
 import { logOutAtRp, BOOT_TIMEOUT } from '../../helpers/sessions.js';
 import { startLogoutReceiver, verifyLogoutToken } from '../../helpers/logout-receiver.js';
 
-describe.each(BACKENDS)('gatehouse CLI (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

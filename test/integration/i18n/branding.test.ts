@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, UserAgent, buildRp, openAuthorization } from '../../helpers/sessions.js';
 
@@ -8,7 +8,7 @@ const BRANDING = {
   colours: { primary: '#c0ffee', primaryText: '#000000', background: '#101820', surface: '#fafafa', text: '#222' },
 };
 
-describe.each(BACKENDS)('branding (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('branding (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend, { branding: BRANDING }); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { openAccountPage } from '../../helpers/portal.js';
 import {
@@ -21,7 +21,7 @@ class BrowserIn extends UserAgent {
 const langOf = (page: Page) => /<html lang="([^"]*)">/.exec(page.html)?.[1];
 const titleOf = (page: Page) => /<title>([^<]*)<\/title>/.exec(page.html)?.[1];
 
-describe.each(BACKENDS)('page languages (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('page languages (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import argon2 from 'argon2';
 import bcrypt from 'bcryptjs';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail, type TestClient } from '../../helpers/factories.js';
@@ -33,7 +33,7 @@ const HASHERS: Array<[string, (password: string) => Promise<string>]> = [
   }],
 ];
 
-describe.each(BACKENDS)('user import and export (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('user import and export (%s)', (backend) => {
   let server: TestServer;
   let client: TestClient;
   let dir: string;

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { adminToken, API } from '../../helpers/admin-api.js';
@@ -55,7 +55,7 @@ interface Row {
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const FORM = 'application/x-www-form-urlencoded';
 
-describe.each(BACKENDS)('input PostgreSQL cannot store (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('input PostgreSQL cannot store (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   const serverErrors: unknown[] = [];

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { buildAuthRequest, oidc, redeemCode } from '../../helpers/rp.js';
 import { ProxiedUserAgent, RecordingUserAgent } from '../../helpers/proxied-user-agent.js';
@@ -16,7 +16,7 @@ function formOf(url: string): Record<string, string> {
  * OIDC Core 3.1.2.1: the authorization endpoint MUST accept POST as well as GET (issue 15
  * item 1; docs/decisions.md "Authorization requests by POST").
  */
-describe.each(BACKENDS)('authorization requests by POST (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('authorization requests by POST (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   const logLines: string[] = [];
@@ -108,7 +108,7 @@ describe.each(BACKENDS)('authorization requests by POST (%s)', (backend) => {
 });
 
 /** Under an https issuer the session cookie crosses sites on a POST: SameSite=None; Secure. */
-const backend = BACKENDS[0] ?? 'embedded';
+const backend = HTTP_BACKENDS[0] ?? 'postgres';
 describe(`authorization requests by POST under an https issuer (${backend})`, () => {
   let server: TestServer;
   beforeAll(async () => {

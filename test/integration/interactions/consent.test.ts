@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { buildAuthRequest, oidc } from '../../helpers/rp.js';
 import { csrfToken, runAuthorization } from '../../helpers/user-agent.js';
@@ -18,7 +18,7 @@ function listedScopes(html: string): string[] {
   return [...html.matchAll(/<li data-scope="([^"]+)">/g)].map((m) => m[1] ?? '');
 }
 
-describe.each(BACKENDS)('consent step (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
   let server: TestServer;
   let thirdParty: TestRp;
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 import {
@@ -19,7 +19,7 @@ function expectRefused(page: Page, message: string): void {
   expect(page.headers.getSetCookie().some((c) => /^gh_session=/.test(c))).toBe(false);
 }
 
-describe.each(BACKENDS)('CSRF defences of the sign-in forms (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('CSRF defences of the sign-in forms (%s)', (backend) => {
   let server: TestServer;
   let firstParty: TestRp;
   let thirdParty: TestRp;

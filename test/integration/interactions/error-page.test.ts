@@ -1,10 +1,10 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, errorCode, textOf } from '../../helpers/sessions.js';
 
 const NOT_FOUND = 'The page you asked for does not exist.';
 
-describe.each(BACKENDS)('error pages (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('error pages (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

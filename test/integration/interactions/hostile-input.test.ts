@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 import {
@@ -210,7 +210,7 @@ function expectSafe(issuer: string, probe: Probe, res: RawResponse): void {
   expect({ label, errorText: res.body.includes('Error:') }).toEqual({ label, errorText: false });
 }
 
-describe.each(BACKENDS)('hostile input on every endpoint (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('hostile input on every endpoint (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   let serverErrors: unknown[];

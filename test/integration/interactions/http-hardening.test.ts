@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
@@ -31,7 +31,7 @@ function expectSecurityHeaders(page: Page): void {
 
 const htmlPages = (ua: RecordingUserAgent) => ua.seen.filter((p) => p.headers.get('content-type')?.startsWith('text/html'));
 
-describe.each(BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backend) => {
   let server: TestServer;
   let firstParty: TestRp;
   let thirdParty: TestRp;

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { oidc, redeemCode } from '../../helpers/rp.js';
@@ -11,7 +11,7 @@ const ACCOUNT_DISABLED = 'This account is disabled. Contact your administrator t
 const THROTTLED = 'Too many failed attempts. Please try again in 2 minutes.';
 const MAX_FAILED = 3;
 
-describe.each(BACKENDS)('login step (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('login step (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer(backend, { lockout: { freeFailures: MAX_FAILED, baseDelaySeconds: 120 } });

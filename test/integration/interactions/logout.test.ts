@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startLogoutReceiver, verifyLogoutToken } from '../../helpers/logout-receiver.js';
 import type { Page } from '../../helpers/user-agent.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -11,7 +11,7 @@ import {
 
 const POST_LOGOUT = 'http://127.0.0.1:9999/logged-out';
 
-describe.each(BACKENDS)('RP-initiated logout (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('RP-initiated logout (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { redeemCode } from '../../helpers/rp.js';
 import { csrfToken } from '../../helpers/user-agent.js';
@@ -7,7 +7,7 @@ import {
   BOOT_TIMEOUT, UserAgent, actionOf, buildRp, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf, withoutQuery, type TestRp,
 } from '../../helpers/sessions.js';
 
-describe.each(BACKENDS)('prompt, max_age and account selection (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('prompt, max_age and account selection (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

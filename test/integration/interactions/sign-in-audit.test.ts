@@ -1,10 +1,10 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 
-describe.each(BACKENDS)('password sign-in security events (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('password sign-in security events (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, 120_000);
   afterAll(async () => { await server?.close(); });
@@ -38,7 +38,7 @@ describe.each(BACKENDS)('password sign-in security events (%s)', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('lockout and token reuse security events (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('lockout and token reuse security events (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend, { lockout: { freeFailures: 2 } }); }, 120_000);
   afterAll(async () => { await server?.close(); });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
 import { createKeyManager } from '../../../src/oidc/keys.js';
 import { createSecretBox } from '../../../src/security/secret-box.js';
@@ -11,7 +11,7 @@ import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
  * Keys are made on the first boot only: later boots (every restart, every replica) find the
  * active ones and make none, because an RSA key costs a noticeable part of a start.
  */
-describe.each(BACKENDS)('signing keys at boot (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('signing keys at boot (%s)', (backend) => {
   let storage: Awaited<ReturnType<typeof openTestStorage>>;
   beforeAll(async () => { storage = await openTestStorage(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await storage?.dispose(); });

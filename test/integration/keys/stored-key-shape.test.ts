@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 import { createKeyManager } from '../../../src/oidc/keys.js';
 import { createSecretBox } from '../../../src/security/secret-box.js';
 
 /** What the key manager loads is checked to be a private signing JWK, not cast from the decrypted text. */
-describe.each(BACKENDS)('loading stored signing keys (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('loading stored signing keys (%s)', (backend) => {
   it('loads private JWKs, and refuses by name a row that decrypts to something else', async () => {
     const storage = await openTestStorage(backend);
     try {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS, STORE_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, openAuthorization, submitLogin, type TestRp } from '../../helpers/sessions.js';
 import { adminCaller, apiAs, type ApiCall } from '../../helpers/admin-api.js';
@@ -12,7 +12,7 @@ import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
 interface LockoutView { failures: number; locked_for_seconds: number | null }
 interface UserView { lockout: { password: LockoutView; second_factor: LockoutView } }
 
-describe.each(BACKENDS)('lockout: account-wide waits, trusted addresses, admin unlock, second factor apart (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('lockout: account-wide waits, trusted addresses, admin unlock, second factor apart (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   let call: ApiCall;
@@ -153,7 +153,7 @@ describe.each(BACKENDS)('lockout: account-wide waits, trusted addresses, admin u
   });
 });
 
-describe.each(BACKENDS)('lockout back-off (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('lockout back-off (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, UserAgent, buildRp, errorCode, openAuthorization, submitLogin, textOf, type TestRp } from '../../helpers/sessions.js';
 import { discoverRp } from '../../helpers/rp.js';
@@ -15,7 +15,7 @@ const PER_CLIENT = 2;
 const PASSKEY_PER_IP = 2;
 const ATTEMPTS_PER_IP = 12;
 
-describe.each(BACKENDS)('rate limits (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('rate limits (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

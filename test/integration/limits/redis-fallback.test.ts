@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { freePort, startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, UserAgent, buildRp, openAuthorization, signIn, submitLogin, type TestRp } from '../../helpers/sessions.js';
 import { uniqueEmail } from '../../helpers/factories.js';
@@ -10,7 +10,7 @@ import { startThrowawayRedis, type ThrowawayRedis } from '../../helpers/throwawa
 
 const PER_IP = 3;
 
-describe.each(BACKENDS)('limits while Redis is unavailable (%s, throwaway redis-server)', (backend) => {
+describe.each(HTTP_BACKENDS)('limits while Redis is unavailable (%s, throwaway redis-server)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   let redis: ThrowawayRedis;

@@ -10,7 +10,7 @@ import { createViewRenderer } from '../../../src/http/views.js';
 import { loadCatalogue } from '../../../src/i18n/catalogue.js';
 import { createTranslators } from '../../../src/i18n/translator.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { BOOT_TIMEOUT, buildRp } from '../../helpers/sessions.js';
@@ -111,7 +111,7 @@ async function outboxFile(dir: string, containing: string): Promise<string> {
   throw new Error(`no mail containing ${containing} in ${dir}`);
 }
 
-describe.each(BACKENDS)('account mail through a server with no SMTP_URL (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('account mail through a server with no SMTP_URL (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend, { signUp: SIGN_UP }); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

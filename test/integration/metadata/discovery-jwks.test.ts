@@ -1,7 +1,7 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet } from 'jose';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { discoverRp } from '../../helpers/rp.js';
@@ -38,7 +38,7 @@ const DISCOVERY = '/.well-known/openid-configuration';
 const OAUTH_METADATA = '/.well-known/oauth-authorization-server';
 const JWKS = '/jwks';
 
-describe.each(BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (backend) => {
   let server: TestServer;
   let issuerHost: string;
   beforeAll(async () => {
@@ -201,7 +201,7 @@ describe.each(BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (backe
   });
 });
 
-describe.each(BACKENDS)('discovery and JWKS behind a trusted proxy (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('discovery and JWKS behind a trusted proxy (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend, { http: { trustedProxyHops: 1 } }); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

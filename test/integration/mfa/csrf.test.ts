@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, errorCode, openAuthorization, pageKind, submitLogin, follow, type TestRp } from '../../helpers/sessions.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
@@ -24,7 +24,7 @@ function stepUrl(page: Page, suffix: string): string {
   return new URL(`/interaction/${uid}${suffix}`, page.url).toString();
 }
 
-describe.each(BACKENDS)('CSRF and step guards of the second-step forms (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('CSRF and step guards of the second-step forms (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   let thirdParty: TestRp;

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { discoverRp } from '../../helpers/rp.js';
@@ -18,7 +18,7 @@ function factorsOf(server: TestServer, userId: string) {
   return server.gatehouse.storage.storage.credentials.listSecondFactors(userId);
 }
 
-describe.each(BACKENDS)('enrolment at sign-in when the server requires a second factor (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('enrolment at sign-in when the server requires a second factor (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {
@@ -182,7 +182,7 @@ describe.each(BACKENDS)('enrolment at sign-in when the server requires a second 
   });
 });
 
-describe.each(BACKENDS)('per-client second-factor policy (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('per-client second-factor policy (%s)', (backend) => {
   let server: TestServer;
   let required: TestRp;
   let optional: TestRp;

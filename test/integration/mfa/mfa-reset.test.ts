@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail } from '../../helpers/factories.js';
@@ -7,7 +7,7 @@ import {
   ACR, MFA_AMR, auditOf, authenticationOf, finishAtRp, newTotpSecret, passwordStep, stepKind, submitCode, totpCode, wrongTotpCode,
 } from './support.js';
 
-describe.each(BACKENDS)('gatehouse users mfa-reset and the second-step audit trail (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('gatehouse users mfa-reset and the second-step audit trail (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

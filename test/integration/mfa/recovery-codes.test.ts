@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, type TestRp } from '../../helpers/sessions.js';
 import {
@@ -9,7 +9,7 @@ import type { TestUser } from '../../helpers/factories.js';
 
 const REFUSED = 'That recovery code is not correct or was already used.';
 
-describe.each(BACKENDS)('recovery codes (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('recovery codes (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, paramsOf, type TestRp } from '../../helpers/sessions.js';
 import {
@@ -7,7 +7,7 @@ import {
 } from './support.js';
 import type { TestUser } from '../../helpers/factories.js';
 
-describe.each(BACKENDS)('acr step-up and re-authentication (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('acr step-up and re-authentication (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail } from '../../helpers/factories.js';
@@ -13,7 +13,7 @@ const REPLAYED = 'That code was already used. Wait for the next code from your a
 const THROTTLED = 'Too many failed attempts. Please try again in 2 minutes.';
 const MAX_FAILED = 3;
 
-describe.each(BACKENDS)('TOTP second step at sign-in (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('TOTP second step at sign-in (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { freePort, startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, UserAgent, buildRp, openAuthorization, submitLogin } from '../../helpers/sessions.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
@@ -9,7 +9,7 @@ import { scrape, total, type Sample } from './support.js';
 
 const DURATION = 'gatehouse_http_request_duration_seconds_count';
 
-describe.each(BACKENDS)('/metrics (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('/metrics (%s)', (backend) => {
   describe('on the main port', () => {
     let server: TestServer;
     beforeAll(async () => { server = await startTestServer(backend, { metrics: { enabled: true, port: 0 } }); }, BOOT_TIMEOUT);

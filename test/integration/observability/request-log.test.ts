@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
@@ -21,7 +21,7 @@ function captureLog(): { write(line: string): void; text(): string; lines(): Arr
 const NEW_PASSWORD = 'quarry saffron lighthouse eleven';
 const WRONG_PASSWORD = 'a wrong guess of the password';
 
-describe.each(BACKENDS)('request log (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('request log (%s)', (backend) => {
   let server: TestServer;
   let mail: MailCatcher;
   const log = captureLog();

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BACKENDS, REDIS_URL, freshRedisKeyPrefix, type Backend } from '../../helpers/backends.js';
+import { STORE_BACKENDS, REDIS_URL, freshRedisKeyPrefix, type Backend } from '../../helpers/backends.js';
 import { freePort } from '../../helpers/server.js';
 import { createTestDatabase } from '../../helpers/postgres.js';
 import { ensureBuilt, runBuiltCli, startBuiltServer, type Started } from '../../helpers/processes.js';
@@ -66,7 +66,7 @@ async function loginRequest(booted: Booted): Promise<{ head: string; body: strin
   return { head, body };
 }
 
-describe.each(BACKENDS)('SIGTERM (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('SIGTERM (%s)', (backend) => {
   beforeAll(async () => { await ensureBuilt(); }, 120_000);
 
   it('fails /readyz, refuses new connections, finishes the sign-in in flight, and exits 0', async () => {

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { uniqueEmail, type TestClient } from '../../helpers/factories.js';
 import { signIn } from '../../helpers/tokens.js';
@@ -17,7 +17,7 @@ interface FieldErrorBody {
 }
 
 /** One policy wherever a password is set: the admin API, the account page, the CLI. */
-describe.each(BACKENDS)('password policy (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('password policy (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   let client: TestClient;

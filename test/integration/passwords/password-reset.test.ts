@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail, type TestClient, type TestUser } from '../../helpers/factories.js';
@@ -11,7 +11,7 @@ import { requestReset, resetLinkFor, submitNewPassword } from '../../helpers/pas
 const NEW_PASSWORD = 'lantern orchard velvet ninety';
 
 /** /password/forgot → mail → /password/reset, through a real SMTP server and a real RP. */
-describe.each(BACKENDS)('password reset (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('password reset (%s)', (backend) => {
   let server: TestServer;
   let mail: MailCatcher;
   let client: TestClient;

@@ -1,10 +1,10 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 
-const backend = BACKENDS[0] ?? 'embedded';
+const backend = HTTP_BACKENDS[0] ?? 'postgres';
 
 interface Answer {
   status: number;

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail } from '../../helpers/factories.js';
@@ -19,7 +19,7 @@ const CAP = 4;
  * What a password reset does beyond the new password: the clients of the sessions it ends hear
  * of it (back-channel logout), a lockout on the account is lifted, and asking is rate limited.
  */
-describe.each(BACKENDS)('password reset effects (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('password reset effects (%s)', (backend) => {
   let server: TestServer;
   let mail: MailCatcher;
   let receiver: LogoutReceiver;

@@ -1,5 +1,5 @@
 import { generate } from 'otplib';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent, csrfToken, formAction, runAuthorization, type Page } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
@@ -23,7 +23,7 @@ const linkHref = (html: string, text: string) => new RegExp(`<a[^>]*href="([^"]+
 
 const codesOf = (html: string) => [...html.matchAll(/data-recovery-code>([A-Z0-9-]+)</g)].map((m) => m[1] ?? '');
 
-describe.each(BACKENDS)('account security page (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('account security page (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, 120_000);
   afterAll(async () => { await server?.close(); });

@@ -1,5 +1,5 @@
 import Keygrip from 'keygrip';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { openAccountPage } from '../../helpers/portal.js';
@@ -10,7 +10,7 @@ const COOKIE = 'gh_account';
  * The /account session cookie is signed, and read back through a schema: a signed cookie of
  * another shape (one an older release wrote, say) is no session, not an error.
  */
-describe.each(BACKENDS)('the account page session cookie (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('the account page session cookie (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, 120_000);
   afterAll(async () => { await server?.close(); });

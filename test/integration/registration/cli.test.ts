@@ -1,10 +1,10 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { clientRow, initialAccessToken, register, str, webClient } from './support.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
-describe.each(BACKENDS)('registration CLI (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('registration CLI (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend, { registration: { enabled: true } }); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { basicAuthorization } from '../../helpers/tokens.js';
 import { clientRow, initialAccessToken, manage, register, signInWithRegistered, str, webClient } from './support.js';
@@ -11,7 +11,7 @@ interface Registered {
   rat: string;
 }
 
-describe.each(BACKENDS)('client configuration endpoint, RFC 7592 (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('client configuration endpoint, RFC 7592 (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer(backend, { registration: { enabled: true, requireApproval: false } });

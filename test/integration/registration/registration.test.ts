@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { hashClientSecret } from '../../../src/oidc/client-secret.js';
@@ -8,7 +8,7 @@ import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.each(BACKENDS)('dynamic client registration (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer(backend, { registration: { enabled: true, requireApproval: false } });
@@ -153,7 +153,7 @@ describe.each(BACKENDS)('dynamic client registration (%s)', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('dynamic client registration disabled (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('dynamic client registration disabled (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

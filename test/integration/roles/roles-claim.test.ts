@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { signIn, authorize, oauthFailure, jwsHeader } from '../../helpers/tokens.js';
@@ -11,7 +11,7 @@ import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 const ORDERS_API = 'https://api.example.test/orders';
 const REPORTS_API = 'https://reports.example.test/';
 
-describe.each(BACKENDS)('roles scope and JWT access tokens (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('roles scope and JWT access tokens (%s)', (backend) => {
   let server: TestServer;
   const suffix = randomBytes(3).toString('hex');
   const admin = `admin-${suffix}`;

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { signIn } from '../../helpers/tokens.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
-describe.each(BACKENDS)('gatehouse roles CLI (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('gatehouse roles CLI (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
 import { BOOT_TIMEOUT, buildRp, logOutAtRp, openAuthorization, pageKind, type TestRp } from '../../helpers/sessions.js';
@@ -8,7 +8,7 @@ import type { UserAgent } from '../../helpers/user-agent.js';
 import { FIREFOX_LINUX, SAFARI_IPHONE, browser, listedSessions, signInRemembering } from './support.js';
 
 /** /account lists where the user is signed in and lets them end sessions (views/account/_sessions.ejs). */
-describe.each(BACKENDS)('sessions on the account page (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('sessions on the account page (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

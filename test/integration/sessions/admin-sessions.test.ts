@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { expectStatus, startAdminApi, type ApiCall } from '../../helpers/admin-api.js';
 import { BOOT_TIMEOUT, buildRp, textOf, type TestRp } from '../../helpers/sessions.js';
@@ -15,7 +15,7 @@ interface SessionBody {
 }
 
 /** What admins see of a user's sessions: the API's session view and the console's user page. */
-describe.each(BACKENDS)('sessions for admins (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('sessions for admins (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   let rp: TestRp;

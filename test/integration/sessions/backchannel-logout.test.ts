@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { expectFieldError, expectStatus, startAdminApi, type ApiCall } from '../../helpers/admin-api.js';
 import { BOOT_TIMEOUT, buildRp, logoutForm, type TestRp } from '../../helpers/sessions.js';
@@ -19,7 +19,7 @@ async function eventually<T>(read: () => Promise<T>, ready: (value: T) => boolea
 }
 
 /** OpenID Connect Back-Channel Logout 1.0: the RP's endpoint gets a signed logout token when a session ends. */
-describe.each(BACKENDS)('back-channel logout (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('back-channel logout (%s)', (backend) => {
   let server: TestServer;
   let call: ApiCall;
   const receivers: LogoutReceiver[] = [];

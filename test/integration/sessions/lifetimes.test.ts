@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, buildRp, openAuthorization, pageKind, type TestRp } from '../../helpers/sessions.js';
 import type { UserAgent } from '../../helpers/user-agent.js';
@@ -9,7 +9,7 @@ const hasExpiry = (cookie: string) => /;\s*(expires|max-age)=/i.test(cookie);
 const expiryOf = (cookie: string) => new Date(/;\s*expires=([^;]+)/i.exec(cookie)?.[1] ?? '').getTime();
 
 /** "Keep me signed in" and the configured lifetimes (config `sessions`, docs/sessions.md). */
-describe.each(BACKENDS)('session lifetimes (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('session lifetimes (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {
@@ -52,7 +52,7 @@ describe.each(BACKENDS)('session lifetimes (%s)', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('idle timeout (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('idle timeout (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

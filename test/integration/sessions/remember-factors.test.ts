@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { actionOf, buildRp, follow, openAuthorization, type TestRp } from '../../helpers/sessions.js';
 import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
@@ -6,7 +6,7 @@ import { buildTotpUser, finishAtRp as finishTotp, stepKind, submitCode, totpCode
 import { SoftwareAuthenticator, enrolKey, finishAtRp as finishPasskey, openLogin, passkeyOptions } from '../webauthn/support.js';
 
 /** "Keep me signed in" through the second step and with a passkey (docs/sessions.md). */
-describe.each(BACKENDS)('keep me signed in with other factors (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('keep me signed in with other factors (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

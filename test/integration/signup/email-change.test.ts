@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail } from '../../helpers/factories.js';
@@ -7,7 +7,7 @@ import { BOOT_TIMEOUT, submitLogin, textOf } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { linkIn, useMailedLink } from './support.js';
 
-describe.each(BACKENDS)('change of email address (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('change of email address (%s)', (backend) => {
   let server: TestServer;
   let mail: MailCatcher;
   beforeAll(async () => {

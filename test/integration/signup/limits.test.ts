@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail } from '../../helpers/factories.js';
@@ -11,7 +11,7 @@ const PASSWORD = 'a long enough passphrase';
 const ONE_HOUR = 3600;
 
 /** Sign-up's limits: registrations per IP (429), and notices to a taken address skipped past its limit. */
-describe.each(BACKENDS)('sign-up rate limits (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('sign-up rate limits (%s)', (backend) => {
   let server: TestServer;
   let mail: MailCatcher;
   let rp: TestRp;

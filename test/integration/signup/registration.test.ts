@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail } from '../../helpers/factories.js';
@@ -9,7 +9,7 @@ import { SIGN_UP, linkIn, loginAndFollow, openSignUp, submitSignUp, useMailedLin
 
 const PASSWORD = 'a long enough passphrase';
 
-describe.each(BACKENDS)('self-registration (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('self-registration (%s)', (backend) => {
   let server: TestServer;
   let mail: MailCatcher;
   let rp: TestRp;
@@ -170,7 +170,7 @@ describe.each(BACKENDS)('self-registration (%s)', (backend) => {
   });
 });
 
-describe.each(BACKENDS)('self-registration switched off (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('self-registration switched off (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

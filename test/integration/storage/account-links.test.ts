@@ -1,10 +1,10 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
 import { accountLinks, linkTokenDigest } from '../../../src/accounts/account-links.js';
 import { runSql } from '../../../src/storage/data-source.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
-describe.each(BACKENDS)('mailed links (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('mailed links (%s)', (backend) => {
   let opened: Awaited<ReturnType<typeof openTestStorage>>;
   let userId: string;
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { countingAdapterSuite } from '../../helpers/counting-adapter.js';
 
 const id = () => randomBytes(12).toString('base64url');
@@ -8,7 +8,7 @@ const id = () => randomBytes(12).toString('base64url');
  * Finds of one value as several models in the same tick (oidc-provider's findToken) share one
  * statement, and each still answers for its own model; nothing is kept for a later find.
  */
-describe.each(BACKENDS)('batched adapter finds (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('batched adapter finds (%s)', (backend) => {
   const counting = countingAdapterSuite(backend);
   const adapterFor = (model: string) => counting.adapterFor(model);
   beforeEach(() => counting.reset());

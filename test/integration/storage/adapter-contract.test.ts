@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { errors, type Adapter } from 'oidc-provider';
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
 import { createAdapter } from '../../../src/oidc/adapter.js';
 import { runSql } from '../../../src/storage/data-source.js';
@@ -16,7 +16,7 @@ const id = () => randomBytes(12).toString('base64url');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The adapter contract (panva test/models.js style), run against every store. */
-describe.each(BACKENDS)('adapter contract (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('adapter contract (%s)', (backend) => {
   let opened: Awaited<ReturnType<typeof openTestStorage>>;
   let adapterFor: (model: string) => Adapter;
   beforeAll(async () => {

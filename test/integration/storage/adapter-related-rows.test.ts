@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 // oidc-provider's own request store: what Provider.ctx reads inside a provider request.
 import als from 'oidc-provider/lib/helpers/als.js';
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { countingAdapterSuite } from '../../helpers/counting-adapter.js';
 
 const id = () => randomBytes(12).toString('base64url');
@@ -13,7 +13,7 @@ const inRequest = <T>(work: () => Promise<T>): Promise<T> => als.run({}, work);
  * statement; the provider's next finds of them (and its re-reads of an interaction) are
  * answered from that read, never after a write to the model or in another request.
  */
-describe.each(BACKENDS)('adapter reads of a token with its grant and session (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('adapter reads of a token with its grant and session (%s)', (backend) => {
   const counting = countingAdapterSuite(backend);
   const adapterFor = (model: string) => counting.adapterFor(model);
 

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
 import { createClientRegistry } from '../../../src/oidc/client-registry.js';
 import { createRequestClientReads } from '../../../src/oidc/request-client-reads.js';
@@ -9,7 +9,7 @@ import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
  * The client memo lives for one request only: another request (on this replica or any
  * other) reads the row again, so a replaced secret or a removed client counts at once.
  */
-describe.each(BACKENDS)('client rows read once per request (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('client rows read once per request (%s)', (backend) => {
   let opened: Awaited<ReturnType<typeof openTestStorage>>;
   let clientId: string;
   let reads: number;

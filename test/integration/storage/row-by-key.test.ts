@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
 import { createClientRegistry } from '../../../src/oidc/client-registry.js';
 import { ClientEntity } from '../../../src/storage/entities/client.entity.js';
@@ -6,7 +6,7 @@ import { UserEntity } from '../../../src/storage/entities/user.entity.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** The raw primary-key reads give exactly the rows TypeORM's findOneBy gives. */
-describe.each(BACKENDS)('rows by key (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('rows by key (%s)', (backend) => {
   let opened: Awaited<ReturnType<typeof openTestStorage>>;
   beforeAll(async () => { opened = await openTestStorage(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await opened?.dispose(); });

@@ -1,5 +1,5 @@
 import { exportJWK, generateKeyPair } from 'jose';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { authorize, basicAuthorization, introspect, oauthFailure, postTokenRaw, signIn } from '../../helpers/tokens.js';
@@ -11,7 +11,7 @@ async function signingKey() {
   return { privateKey, jwk: { ...jwk, kid: `k-${Math.random().toString(36).slice(2)}`, alg: 'ES256', use: 'sig' } };
 }
 
-describe.each(BACKENDS)('client authentication at the token endpoint (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('client authentication at the token endpoint (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

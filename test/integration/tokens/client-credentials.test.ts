@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { ClientInputError } from '../../../src/oidc/client-registry.js';
@@ -6,7 +6,7 @@ import { introspect, oauthFailure, postToken } from '../../helpers/tokens.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** Machine-to-machine tokens (RFC 6749 §4.4): confidential clients only. */
-describe.each(BACKENDS)('client_credentials grant (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('client_credentials grant (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

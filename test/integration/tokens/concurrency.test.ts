@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { OFFLINE, authorize, introspect, oauthFailure, postToken, refreshTokenOf, signIn, tally, type RawResponse } from '../../helpers/tokens.js';
@@ -11,7 +11,7 @@ const PARALLEL = 8;
  * which alone is not atomic; the adapter's compare-and-set decides the winner and treats
  * every loser as a replay (RFC 9700 §4.14.2).
  */
-describe.each(BACKENDS)('concurrent redemption (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('concurrent redemption (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { ClientInputError } from '../../../src/oidc/client-registry.js';
@@ -13,7 +13,7 @@ function strictRp(issuer: string, client: TestClient, alg: string) {
     oidc.ClientSecretBasic(client.clientSecret ?? ''), { execute: [oidc.allowInsecureRequests] });
 }
 
-describe.each(BACKENDS)('ID token signing algorithm (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('ID token signing algorithm (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

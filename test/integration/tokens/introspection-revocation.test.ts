@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, basicAuthorization, introspect, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
@@ -18,7 +18,7 @@ async function postRevocation(rp: oidc.Configuration, form: Record<string, strin
 }
 
 /** RFC 7662 introspection and RFC 7009 revocation, called as openid-client does. */
-describe.each(BACKENDS)('introspection and revocation (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('introspection and revocation (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

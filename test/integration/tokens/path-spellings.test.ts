@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { hashClientSecret } from '../../../src/oidc/client-secret.js';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { basicAuthorization } from '../../helpers/tokens.js';
 import { initialAccessToken, register, str, webClient, REDIRECT_URI } from '../registration/support.js';
@@ -43,7 +43,7 @@ function unroutedSpellings(path: string): string[] {
   return [`/${path}`, `/%${letter}${path.slice(2)}`, `${path};x`, `/.${path}`, `${path}//`, path.replace(/\/([^/]*)$/, '//$1')];
 }
 
-describe.each(BACKENDS)('every spelling of a provider endpoint meets its guard or a 404 (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('every spelling of a provider endpoint meets its guard or a 404 (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer(backend, {

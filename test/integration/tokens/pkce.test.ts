@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
@@ -6,7 +6,7 @@ import { authorize, introspect, oauthFailure, postToken } from '../../helpers/to
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** PKCE is required of every client, S256 only (RFC 9700 §2.1.1, RFC 7636). */
-describe.each(BACKENDS)('PKCE (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('PKCE (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

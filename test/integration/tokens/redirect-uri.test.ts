@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
@@ -13,7 +13,7 @@ const REGISTERED = 'http://127.0.0.1:9999/callback';
  * §3.1.2.1). A mismatch must never redirect: the OP shows its own error page (RFC 6749
  * §4.1.2.1), otherwise the code or the error would leak to the attacker's URI.
  */
-describe.each(BACKENDS)('redirect_uri checks (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('redirect_uri checks (%s)', (backend) => {
   let server: TestServer;
   let client: TestClient;
   let rp: oidc.Configuration;

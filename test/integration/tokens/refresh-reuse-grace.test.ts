@@ -1,6 +1,6 @@
 import { runSql } from '../../../src/storage/data-source.js';
 import { ClientInputError } from '../../../src/oidc/client-registry.js';
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { OFFLINE, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import type { TestClient } from '../../helpers/factories.js';
@@ -12,7 +12,7 @@ import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
  * just rotated may be presented again while its successor is unused: it yields a new successor
  * and voids the unused one. Anything else is reuse, which revokes the grant.
  */
-describe.each(BACKENDS)('refresh token reuse grace (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('refresh token reuse grace (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

@@ -1,11 +1,11 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, introspect, oauthFailure, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import { logOutAtRp, BOOT_TIMEOUT } from '../../helpers/sessions.js';
 import { runSql } from '../../../src/storage/data-source.js';
 
-describe.each(BACKENDS)('refresh tokens (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('refresh tokens (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

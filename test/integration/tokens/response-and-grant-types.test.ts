@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
@@ -20,7 +20,7 @@ function redirectedError(page: Page, redirectUri: string): URLSearchParams {
 }
 
 /** Authorization code only: no implicit or hybrid flows, no password grant (RFC 9700 §2.1.2, §2.4). */
-describe.each(BACKENDS)('response types and grant types (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('response types and grant types (%s)', (backend) => {
   let server: TestServer;
   let client: TestClient;
   let rp: oidc.Configuration;

@@ -1,5 +1,5 @@
 import { runSql } from '../../../src/storage/data-source.js';
-import { BACKENDS } from '../../helpers/backends.js';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { authorize, introspect, OFFLINE, refreshTokenOf } from '../../helpers/tokens.js';
@@ -12,7 +12,7 @@ import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
  * client_credentials and a dynamic registration, no table holds any value a client received,
  * and every one of them still works.
  */
-describe.each(BACKENDS)('bearer secrets are stored only as keyed digests (%s)', (backend) => {
+describe.each(STORE_BACKENDS)('bearer secrets are stored only as keyed digests (%s)', (backend) => {
   let server: TestServer;
   beforeAll(async () => { server = await startTestServer(backend, { registration: { enabled: true, requireApproval: false } }); }, BOOT_TIMEOUT);
   afterAll(async () => { await server?.close(); });

@@ -1,4 +1,4 @@
-import { BACKENDS } from '../../helpers/backends.js';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { buildRp, type TestRp } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
@@ -8,7 +8,7 @@ import {
 
 interface ErrorBody { error: string; error_description: string }
 
-describe.each(BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
   let server: TestServer;
   let rp: TestRp;
   beforeAll(async () => {

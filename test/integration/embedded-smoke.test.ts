@@ -1,0 +1,61 @@
+import { STORE_BACKENDS, type Backend } from '../helpers/backends.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { BOOT_TIMEOUT } from '../helpers/sessions.js';
+import { UserAgent } from '../helpers/user-agent.js';
+import { oidc } from '../helpers/rp.js';
+import { OFFLINE, introspect, oauthFailure, refreshTokenOf, signIn } from '../helpers/tokens.js';
+import { adminCaller, apiAs, expectFieldError, expectStatus, testUserOf, type ApiCall } from '../helpers/admin-api.js';
+import { accountCsrf, openAccountPage } from '../helpers/portal.js';
+import { uniqueEmail } from '../helpers/factories.js';
+
+/**
+ * The HTTP suites run on PostgreSQL + Redis (HTTP_BACKENDS, docs/decisions.md "Test suite"):
+ * this is the embedded store's one end-to-end pass through each area, on one server —
+ * sign-in, refresh, the admin API and /account. Under TEST_BACKENDS without the embedded store
+ * it runs on what was chosen rather than not at all.
+ */
+const SMOKE_BACKENDS: Backend[] = STORE_BACKENDS.includes('embedded') ? ['embedded'] : STORE_BACKENDS;
+
+describe.each(SMOKE_BACKENDS)('end-to-end smoke on one store (%s)', (backend) => {
+  let server: TestServer;
+  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
+  afterAll(async () => { await server?.close(); });
+
+  it('sign-in: the code flow with openid-client yields verified tokens and userinfo', async () => {
+    const { tokens, rp, user, pages } = await signIn(server);
+    expect(pages).toEqual(['login']);
+    expect(tokens.claims()).toMatchObject({ sub: user.id, iss: server.issuer });
+    expect(await oidc.fetchUserInfo(rp, tokens.access_token, user.id)).toMatchObject({ sub: user.id, email: user.email });
+  });
+
+  it('refresh: rotates the refresh token, and a rotated one presented again is refused', async () => {
+    const { tokens, rp, user } = await signIn(server, { params: OFFLINE });
+    const first = refreshTokenOf(tokens);
+    const second = refreshTokenOf(await oidc.refreshTokenGrant(rp, first));
+    expect(second).not.toBe(first);
+    expect(await introspect(rp, second)).toMatchObject({ active: true, sub: user.id });
+    expect(await oauthFailure(oidc.refreshTokenGrant(rp, first))).toEqual({ status: 400, error: 'invalid_grant' });
+  });
+
+  it('admin API: creates a user who can sign in, reads it back, and refuses a bad email naming the field', async () => {
+    const call: ApiCall = apiAs(server, (await adminCaller(server)).token);
+    const password = 'a long smoke-test passphrase';
+    const created = expectStatus(await call<{ id: string; email: string }>('POST', '/users', { email: uniqueEmail('smoke'), password }), 201);
+    expect(expectStatus(await call('GET', `/users/${created.id}`), 200)).toEqual(created);
+    const { tokens } = await signIn(server, { user: testUserOf(created, password) });
+    expect(tokens.claims()?.sub).toBe(created.id);
+    expectFieldError(await call('POST', '/users', { email: 'not an email', password }), 'email');
+  });
+
+  it('/account: opens the page, refuses a wrong current password, and changes the password', async () => {
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer);
+    const opened = await openAccountPage(ua, user.email, user.password);
+    expect(opened.html).toContain(user.email);
+    const fresh = 'a fresh long password';
+    expect((await ua.post('/account/password', { csrf: accountCsrf(opened), current_password: 'not it at all', new_password: fresh })).status).toBe(400);
+    expect((await ua.post('/account/password', { csrf: accountCsrf(opened), current_password: user.password, new_password: fresh })).status).toBe(303);
+    // The new password opens the page in another browser.
+    expect((await openAccountPage(new UserAgent(server.issuer), user.email, fresh)).html).toContain(user.email);
+  });
+});
