@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config, type ConfigOverrides } from './schema.js';
 import { packageRoot } from './package-root.js';
 import { deepMerge, isTree, type Tree } from './tree.js';
-import { replaceTrustProxy } from './deprecated.js';
+import { replaceDeprecated } from './deprecated.js';
 import { issuerFollowsPort } from './issuer.js';
 
 export class ConfigError extends Error {
@@ -22,7 +22,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number' | 'boolean'
   ['HOST', ['http', 'host'], 'string'],
   ['PORT', ['http', 'port'], 'number'],
   ['TRUSTED_PROXY_HOPS', ['http', 'trustedProxyHops'], 'number'],
-  // Deprecated: mapped onto trustedProxyHops by replaceTrustProxy, never seen by the schema.
+  // Deprecated: mapped onto trustedProxyHops by replaceDeprecated, never seen by the schema.
   ['TRUST_PROXY', ['http', 'trustProxy'], 'boolean'],
   ['DATA_DIR', ['storage', 'dataDir'], 'string'],
   ['DATABASE_URL', ['storage', 'databaseUrl'], 'string'],
@@ -85,7 +85,7 @@ export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = 
   const file = env.GATEHOUSE_CONFIG;
   const upperLayers = [...(file ? [readYaml(resolve(file))] : []), envLayer(env, problems), overrides as Tree];
   const tree = upperLayers.reduce(deepMerge, readYaml(join(packageRoot, 'config', 'default.yaml')));
-  replaceTrustProxy(tree, upperLayers, problems, warn);
+  replaceDeprecated(tree, upperLayers, problems, warn);
   issuerFollowsPort(tree, upperLayers);
   const result = configSchema.safeParse(tree);
   if (!result.success) {

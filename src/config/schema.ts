@@ -112,7 +112,7 @@ export const configSchema = z.strictObject({
     passwordResetIp: ratePolicy,
     passwordResetEmailIp: ratePolicy,
     passwordResetEmailCap: ratePolicy,
-    registrationIp: ratePolicy,
+    signUpIp: ratePolicy,
     accountMail: ratePolicy,
     tokenClient: ratePolicy,
   }),

@@ -51,7 +51,7 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, form: Mid
   });
 
   router.post('/signup', requireSignUpEnabled, form, requirePrompt('login', 'select_account'), async (ctx: WithInteractionContext) => {
-    await selfService.limits.consume(ctx, 'registrationIp');
+    await selfService.limits.consume(ctx, 'signUpIp');
     const input = { email: formField(ctx, 'email').trim(), name: formField(ctx, 'name'), password: formField(ctx, 'password') };
     const i18n = translatorOf(ctx);
     let outcome;

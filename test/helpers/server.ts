@@ -42,7 +42,7 @@ export function freePort(): Promise<number> {
 const GENEROUS: { points: number; durationSeconds: number } = { points: 1_000_000, durationSeconds: 60 };
 const GENEROUS_RATE_LIMITS: Config['rateLimits'] = {
   signInIp: GENEROUS, signInIpAttempts: GENEROUS, signInAccount: GENEROUS, secondFactorAccount: GENEROUS, passkeyIp: GENEROUS,
-  passwordResetIp: GENEROUS, passwordResetEmailIp: GENEROUS, passwordResetEmailCap: GENEROUS, registrationIp: GENEROUS, accountMail: GENEROUS, tokenClient: GENEROUS,
+  passwordResetIp: GENEROUS, passwordResetEmailIp: GENEROUS, passwordResetEmailCap: GENEROUS, signUpIp: GENEROUS, accountMail: GENEROUS, tokenClient: GENEROUS,
 };
 
 /**

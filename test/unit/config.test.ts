@@ -92,6 +92,41 @@ describe('configuration', () => {
     }
   });
 
+  it('reads the renamed rateLimits.registrationIp in a settings file as signUpIp, with one warning, and refuses it beside a different signUpIp', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-config-'));
+    try {
+      const file = join(dir, 'settings.yaml');
+      const read = (overrides: ConfigOverrides = {}) => {
+        const warnings: string[] = [];
+        const config = loadConfig({ GATEHOUSE_CONFIG: file }, overrides, (w) => warnings.push(w));
+        return { signUpIp: config.rateLimits.signUpIp, keys: Object.keys(config.rateLimits), warnings };
+      };
+      writeFileSync(file, 'rateLimits:\n  registrationIp: { points: 4, durationSeconds: 600 }\n');
+      const old = read();
+      expect(old.signUpIp).toEqual({ points: 4, durationSeconds: 600 });
+      expect(old.keys).not.toContain('registrationIp');
+      expect(old.warnings).toEqual(['rateLimits.registrationIp is deprecated and read as rateLimits.signUpIp: rename the key in your settings file']);
+      // A partial policy fills in from the default, as the old key did.
+      writeFileSync(file, 'rateLimits:\n  registrationIp: { points: 4 }\n');
+      expect(read().signUpIp).toEqual({ points: 4, durationSeconds: 3600 });
+      // Both set: the same value boots (the new key applies), a different one is one boot error line.
+      writeFileSync(file, 'rateLimits:\n  registrationIp: { points: 4, durationSeconds: 600 }\n  signUpIp: { points: 4, durationSeconds: 600 }\n');
+      expect(read()).toEqual({
+        signUpIp: { points: 4, durationSeconds: 600 },
+        keys: expect.not.arrayContaining(['registrationIp']) as unknown,
+        warnings: [expect.stringMatching(/^rateLimits\.registrationIp is deprecated and ignored/)],
+      });
+      expect(configProblems({ GATEHOUSE_CONFIG: file }, { rateLimits: { signUpIp: { points: 5, durationSeconds: 600 } } })).toEqual([
+        'rateLimits.registrationIp: contradicts rateLimits.signUpIp, which replaces it; remove rateLimits.registrationIp',
+      ]);
+      // The old key's value is validated like the new one's, under the name that applies.
+      writeFileSync(file, 'rateLimits:\n  registrationIp: { points: 0, durationSeconds: 600 }\n');
+      expect(problemsOf({ GATEHOUSE_CONFIG: file })).toEqual([expect.stringMatching(/^rateLimits\.signUpIp\.points: /)]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports every bad key on its own line', () => {
     const problems = problemsOf({ PORT: 'eighty', ISSUER: 'http://id.example.com', DATABASE_URL: 'mysql://x', KEY_ENCRYPTION_SECRET: 'c2hvcnQ=' });
     expect(problems).toEqual(expect.arrayContaining([

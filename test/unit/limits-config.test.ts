@@ -9,8 +9,8 @@ describe('rate limit and lockout configuration', () => {
   it('defaults to every documented policy and a capped back-off', () => {
     const config = loadConfig({});
     expect(Object.keys(config.rateLimits).sort()).toEqual([
-      'accountMail', 'passkeyIp', 'passwordResetEmailCap', 'passwordResetEmailIp', 'passwordResetIp', 'registrationIp', 'secondFactorAccount',
-      'signInAccount', 'signInIp', 'signInIpAttempts', 'tokenClient',
+      'accountMail', 'passkeyIp', 'passwordResetEmailCap', 'passwordResetEmailIp', 'passwordResetIp', 'secondFactorAccount',
+      'signInAccount', 'signInIp', 'signInIpAttempts', 'signUpIp', 'tokenClient',
     ]);
     expect(config.rateLimits.signInIp).toEqual({ points: 30, durationSeconds: 300 });
     // Successes count only against the far higher ceiling (an office behind one NAT).

@@ -21,7 +21,7 @@ describe.each(HTTP_BACKENDS)('sign-up rate limits (%s)', (backend) => {
       signUp: SIGN_UP,
       mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
       http: { trustedProxyHops: 1 },
-      rateLimits: { registrationIp: { points: 2, durationSeconds: ONE_HOUR }, accountMail: { points: 1, durationSeconds: ONE_HOUR } },
+      rateLimits: { signUpIp: { points: 2, durationSeconds: ONE_HOUR }, accountMail: { points: 1, durationSeconds: ONE_HOUR } },
     });
     rp = await buildRp(server);
   }, BOOT_TIMEOUT);
