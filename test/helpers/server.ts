@@ -21,6 +21,9 @@ export interface TestServer extends Factories {
   close(): Promise<void>;
 }
 
+/** Booting a server (embedded PostgreSQL, migrations, keys) can be slow on a busy machine. */
+export const BOOT_TIMEOUT = 120_000;
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -112,4 +115,29 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The header every suite with one server repeats: boots it in `beforeAll` (with BOOT_TIMEOUT)
+ * and closes it in `afterAll`, in the describe block it is called in. The returned object
+ * stands for the server once booted: reading any field before `beforeAll` has run (at collection
+ * time, in a describe body) throws, instead of handing out an undefined server.
+ */
+export function useTestServer(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): TestServer {
+  let current: TestServer | undefined;
+  beforeAll(async () => { current = await startTestServer(backend, overrides, options); }, BOOT_TIMEOUT);
+  afterAll(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  const booted = (): TestServer => {
+    if (!current) throw new Error('useTestServer: the server is read before its beforeAll booted it (or after afterAll closed it); read it inside a hook or test');
+    return current;
+  };
+  return new Proxy({} as TestServer, {
+    get: (_target, key) => Reflect.get(booted(), key) as unknown,
+    has: (_target, key) => Reflect.has(booted(), key),
+    ownKeys: () => Reflect.ownKeys(booted()),
+    getOwnPropertyDescriptor: (_target, key) => Reflect.getOwnPropertyDescriptor(booted(), key),
+  });
 }

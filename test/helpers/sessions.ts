@@ -11,8 +11,7 @@ import { UserAgent, csrfToken, formAction, runAuthorization, type FlowTrace, typ
  * small readers for the pages Gatehouse renders.
  */
 
-/** Booting a server (embedded PostgreSQL, migrations, keys) can be slow on a busy machine. */
-export const BOOT_TIMEOUT = 120_000;
+export { BOOT_TIMEOUT } from './server.js';
 
 export interface TestRp {
   client: TestClient;

@@ -1,6 +1,5 @@
 import { STORE_BACKENDS, type Backend } from '../helpers/backends.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { BOOT_TIMEOUT } from '../helpers/sessions.js';
+import { useTestServer } from '../helpers/server.js';
 import { UserAgent } from '../helpers/user-agent.js';
 import { oidc } from '../helpers/rp.js';
 import { OFFLINE, introspect, oauthFailure, refreshTokenOf, signIn } from '../helpers/tokens.js';
@@ -17,9 +16,7 @@ import { uniqueEmail } from '../helpers/factories.js';
 const SMOKE_BACKENDS: Backend[] = STORE_BACKENDS.includes('embedded') ? ['embedded'] : STORE_BACKENDS;
 
 describe.each(SMOKE_BACKENDS)('end-to-end smoke on one store (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('sign-in: the code flow with openid-client yields verified tokens and userinfo', async () => {
     const { tokens, rp, user, pages } = await signIn(server);

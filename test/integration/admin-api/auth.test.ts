@@ -1,15 +1,12 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { oauthFailure } from '../../helpers/tokens.js';
 import { adminToken, api, machineAdmin } from '../../helpers/admin-api.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** Who may call the admin API: tokens Gatehouse issued for it, with the right scope. */
 describe.each(HTTP_BACKENDS)('admin API authorization (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('answers 401 with a Bearer challenge without a token, and with a made-up one', async () => {
     const none = await api(server, null, 'GET', '/users');

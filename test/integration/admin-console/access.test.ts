@@ -1,14 +1,12 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, textOf } from '../../helpers/sessions.js';
+import { useTestServer } from '../../helpers/server.js';
+import { textOf } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { ADMIN_ROLE } from '../../../src/admin/roles.service.js';
 import { buildConsoleUser, openConsole, postForm } from './support.js';
 
 describe.each(HTTP_BACKENDS)('admin console: who gets in (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('sends a visitor without a session to sign in, back to the page asked for, and refuses their posts', async () => {
     const ua = new UserAgent(server.issuer);

@@ -1,17 +1,15 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, redeemCode } from '../../helpers/rp.js';
 import { adminToken, api } from '../../helpers/admin-api.js';
-import { logOutAtRp, BOOT_TIMEOUT } from '../../helpers/sessions.js';
+import { logOutAtRp } from '../../helpers/sessions.js';
 import { startLogoutReceiver, verifyLogoutToken } from '../../helpers/logout-receiver.js';
 
 describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('creates a user and a client that can sign in, and lists them', async () => {
     const email = uniqueEmail('cli');

@@ -1,13 +1,10 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 describe.each(HTTP_BACKENDS)('authorization code + PKCE (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('signs in through the login page and returns verified tokens with the standard claims', async () => {
     const user = await server.buildUser({ name: 'Ada Lovelace' });

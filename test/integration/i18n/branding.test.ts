@@ -1,6 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, UserAgent, buildRp, openAuthorization } from '../../helpers/sessions.js';
+import { useTestServer } from '../../helpers/server.js';
+import { UserAgent, buildRp, openAuthorization } from '../../helpers/sessions.js';
 
 const BRANDING = {
   productName: 'Acme ID',
@@ -9,9 +9,7 @@ const BRANDING = {
 };
 
 describe.each(HTTP_BACKENDS)('branding (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend, { branding: BRANDING }); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { branding: BRANDING });
 
   it('names the product and shows the logo, in the page language, with the CSP allowing only that image origin', async () => {
     const rp = await buildRp(server);

@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServer, useTestServer, type TestServer } from '../../helpers/server.js';
 import { buildAuthRequest, oidc, redeemCode } from '../../helpers/rp.js';
 import { ProxiedUserAgent, RecordingUserAgent } from '../../helpers/proxied-user-agent.js';
 import { runAuthorization } from '../../helpers/user-agent.js';
@@ -110,11 +110,7 @@ describe.each(HTTP_BACKENDS)('authorization requests by POST (%s)', (backend) =>
 /** Under an https issuer the session cookie crosses sites on a POST: SameSite=None; Secure. */
 const backend = HTTP_BACKENDS[0] ?? 'postgres';
 describe(`authorization requests by POST under an https issuer (${backend})`, () => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(backend, { http: { trustedProxyHops: 1 } }, { issuerScheme: 'https' });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { http: { trustedProxyHops: 1 } }, { issuerScheme: 'https' });
 
   it('sets __Host-gh_session SameSite=None; Secure, keeps the interaction cookies Lax, and a cross-site POST gets a code', async () => {
     expect(server.issuer.startsWith('https://')).toBe(true);

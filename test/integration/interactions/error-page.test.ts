@@ -1,13 +1,11 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, errorCode, textOf } from '../../helpers/sessions.js';
+import { useTestServer } from '../../helpers/server.js';
+import { UserAgent, alertText, buildRp, errorCode, textOf } from '../../helpers/sessions.js';
 
 const NOT_FOUND = 'The page you asked for does not exist.';
 
 describe.each(HTTP_BACKENDS)('error pages (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('renders an unknown route as our HTML 404 page', async () => {
     const ua = new UserAgent(server.issuer);

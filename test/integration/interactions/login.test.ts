@@ -1,9 +1,9 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { oidc, redeemCode } from '../../helpers/rp.js';
 import {
-  BOOT_TIMEOUT, UserAgent, alertText, buildRp, follow, inputValue, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf, userAdminFor, withoutQuery,
+  UserAgent, alertText, buildRp, follow, inputValue, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf, userAdminFor, withoutQuery,
 } from '../../helpers/sessions.js';
 
 const WRONG_CREDENTIALS = 'The email address or password is not correct.';
@@ -12,11 +12,7 @@ const THROTTLED = 'Too many failed attempts. Please try again in 2 minutes.';
 const MAX_FAILED = 3;
 
 describe.each(HTTP_BACKENDS)('login step (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(backend, { lockout: { freeFailures: MAX_FAILED, baseDelaySeconds: 120 } });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { lockout: { freeFailures: MAX_FAILED, baseDelaySeconds: 120 } });
 
   it('shows a login page naming the client and signs in with the right password', async () => {
     const user = await server.buildUser();

@@ -1,15 +1,12 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, redeemCode } from '../../helpers/rp.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 describe.each(HTTP_BACKENDS)('signing key rotation (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   async function idToken(ua: UserAgent, email: string, password: string, client: Awaited<ReturnType<TestServer['buildClient']>>) {
     const rp = await discoverRp(server.issuer, client);

@@ -11,9 +11,9 @@ import { loadCatalogue } from '../../../src/i18n/catalogue.js';
 import { createTranslators } from '../../../src/i18n/translator.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { uniqueEmail } from '../../helpers/factories.js';
-import { BOOT_TIMEOUT, buildRp } from '../../helpers/sessions.js';
+import { buildRp } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { SIGN_UP, openSignUp, submitSignUp } from '../signup/support.js';
 
@@ -112,9 +112,7 @@ async function outboxFile(dir: string, containing: string): Promise<string> {
 }
 
 describe.each(HTTP_BACKENDS)('account mail through a server with no SMTP_URL (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend, { signUp: SIGN_UP }); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { signUp: SIGN_UP });
 
   it('puts the verification mail of a registration in dataDir/outbox', async () => {
     expect(server.gatehouse.mailer.kind).toBe('outbox');

@@ -2,7 +2,7 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServer, useTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { discoverRp } from '../../helpers/rp.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
@@ -202,9 +202,7 @@ describe.each(HTTP_BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (
 });
 
 describe.each(HTTP_BACKENDS)('discovery and JWKS behind a trusted proxy (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend, { http: { trustedProxyHops: 1 } }); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { http: { trustedProxyHops: 1 } });
 
   it('replays the issuer\'s bytes for the issuer\'s forwarded host and scheme', async () => {
     const { host } = new URL(server.issuer);

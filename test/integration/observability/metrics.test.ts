@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { freePort, startTestServer, type TestServer } from '../../helpers/server.js';
+import { freePort, startTestServer, useTestServer, type TestServer } from '../../helpers/server.js';
 import { BOOT_TIMEOUT, UserAgent, buildRp, openAuthorization, submitLogin } from '../../helpers/sessions.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
@@ -11,9 +11,7 @@ const DURATION = 'gatehouse_http_request_duration_seconds_count';
 
 describe.each(HTTP_BACKENDS)('/metrics (%s)', (backend) => {
   describe('on the main port', () => {
-    let server: TestServer;
-    beforeAll(async () => { server = await startTestServer(backend, { metrics: { enabled: true, port: 0 } }); }, BOOT_TIMEOUT);
-    afterAll(async () => { await server?.close(); });
+    const server = useTestServer(backend, { metrics: { enabled: true, port: 0 } });
     const metricsUrl = () => `${server.issuer}/metrics`;
 
     it('counts tokens by grant type, sign-ins by method and result, second factors, refresh reuse, and times requests by route template', async () => {
@@ -100,9 +98,7 @@ describe.each(HTTP_BACKENDS)('/metrics (%s)', (backend) => {
   });
 
   describe('disabled (the default)', () => {
-    let server: TestServer;
-    beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-    afterAll(async () => { await server?.close(); });
+    const server = useTestServer(backend);
 
     it('answers 404 at /metrics and opens no metrics listener', async () => {
       expect(server.gatehouse.config.metrics.enabled).toBe(false);

@@ -2,18 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { TEST_ACTOR } from '../../helpers/factories.js';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { basicAuthorization, type RawResponse } from '../../helpers/tokens.js';
 import { clientRow, initialAccessToken, manage, REDIRECT_URI, register, signInWithRegistered, str, webClient } from './support.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 describe.each(HTTP_BACKENDS)('pending approval of registered clients (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    // requireApproval defaults to true.
-    server = await startTestServer(backend, { registration: { enabled: true } });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  // requireApproval defaults to true.
+  const server = useTestServer(backend, { registration: { enabled: true } });
 
   async function registered(metadata: Record<string, unknown> = {}) {
     const res = await register(server, webClient(metadata), await initialAccessToken(server));

@@ -1,13 +1,10 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { clientRow, initialAccessToken, register, str, webClient } from './support.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 describe.each(HTTP_BACKENDS)('registration CLI (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend, { registration: { enabled: true } }); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { registration: { enabled: true } });
 
   it('creates, lists and revokes initial access tokens', async () => {
     const created = await cli(server, 'registration', 'token', 'create', '--note', 'from the cli', '--ttl', '3600', '--json');

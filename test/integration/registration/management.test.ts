@@ -1,8 +1,7 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { basicAuthorization } from '../../helpers/tokens.js';
 import { clientRow, initialAccessToken, manage, register, signInWithRegistered, str, webClient } from './support.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 interface Registered {
   clientId: string;
@@ -12,11 +11,7 @@ interface Registered {
 }
 
 describe.each(HTTP_BACKENDS)('client configuration endpoint, RFC 7592 (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(backend, { registration: { enabled: true, requireApproval: false } });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { registration: { enabled: true, requireApproval: false } });
 
   async function registered(metadata: Record<string, unknown> = {}): Promise<Registered> {
     const res = await register(server, webClient(metadata), await initialAccessToken(server));

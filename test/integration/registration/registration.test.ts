@@ -1,19 +1,14 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { hashClientSecret } from '../../../src/oidc/client-secret.js';
 import { referenceOf } from '../../../src/storage/initial-access-token-reference.js';
 import { clientRow, initialAccessToken, REDIRECT_URI, register, signInWithRegistered, str, webClient } from './support.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(backend, { registration: { enabled: true, requireApproval: false } });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { registration: { enabled: true, requireApproval: false } });
 
   it('advertises the registration endpoint in discovery', async () => {
     const res = await fetch(`${server.issuer}/.well-known/openid-configuration`);
@@ -154,9 +149,7 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
 });
 
 describe.each(HTTP_BACKENDS)('dynamic client registration disabled (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('is not advertised and not served by default', async () => {
     const discovery = await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;

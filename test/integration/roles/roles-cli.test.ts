@@ -1,14 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { signIn } from '../../helpers/tokens.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 describe.each(HTTP_BACKENDS)('gatehouse roles CLI (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   const unique = (label: string) => `${label}-${randomBytes(3).toString('hex')}`;
 

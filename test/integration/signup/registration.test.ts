@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServer, useTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { oidc, redeemCode } from '../../helpers/rp.js';
@@ -171,9 +171,7 @@ describe.each(HTTP_BACKENDS)('self-registration (%s)', (backend) => {
 });
 
 describe.each(HTTP_BACKENDS)('self-registration switched off (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('shows no link and answers 404 at the sign-up address', async () => {
     const rp = await buildRp(server);

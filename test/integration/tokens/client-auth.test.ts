@@ -1,9 +1,8 @@
 import { exportJWK, generateKeyPair } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { authorize, basicAuthorization, introspect, oauthFailure, postTokenRaw, signIn } from '../../helpers/tokens.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 async function signingKey() {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
@@ -12,9 +11,7 @@ async function signingKey() {
 }
 
 describe.each(HTTP_BACKENDS)('client authentication at the token endpoint (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   describe('client_secret_basic', () => {
     it('authenticates with the secret in the Authorization header', async () => {

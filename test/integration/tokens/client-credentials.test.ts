@@ -1,15 +1,12 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { ClientInputError } from '../../../src/oidc/client-registry.js';
 import { introspect, oauthFailure, postToken } from '../../helpers/tokens.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** Machine-to-machine tokens (RFC 6749 §4.4): confidential clients only. */
 describe.each(HTTP_BACKENDS)('client_credentials grant (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   const serviceClient = () => server.buildClient({
     grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid',

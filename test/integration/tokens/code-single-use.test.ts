@@ -1,13 +1,10 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { OFFLINE, authorize, introspect, oauthFailure, postToken, refreshTokenOf } from '../../helpers/tokens.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 describe.each(HTTP_BACKENDS)('authorization code single use (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('redeems a code once and the tokens from that redemption are live', async () => {
     const { rp, callbackUrl, request, user, client } = await authorize(server);

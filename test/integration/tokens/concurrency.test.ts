@@ -1,8 +1,7 @@
 import { STORE_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { OFFLINE, authorize, introspect, oauthFailure, postToken, refreshTokenOf, signIn, tally, type RawResponse } from '../../helpers/tokens.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 const PARALLEL = 8;
 
@@ -12,9 +11,7 @@ const PARALLEL = 8;
  * every loser as a replay (RFC 9700 §4.14.2).
  */
 describe.each(STORE_BACKENDS)('concurrent redemption (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it(`lets exactly one of ${PARALLEL} parallel redemptions of one code succeed`, async () => {
     const { rp, client, code, request } = await authorize(server, { params: OFFLINE });

@@ -1,11 +1,10 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { ClientInputError } from '../../../src/oidc/client-registry.js';
 import type { TestClient } from '../../helpers/factories.js';
 import { OFFLINE, jwsHeader, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** An RP that insists on one ID token algorithm, as registered (OIDC Registration §2). */
 function strictRp(issuer: string, client: TestClient, alg: string) {
@@ -14,9 +13,7 @@ function strictRp(issuer: string, client: TestClient, alg: string) {
 }
 
 describe.each(HTTP_BACKENDS)('ID token signing algorithm (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('signs with RS256 for a client registered with idTokenAlg RS256, and openid-client validates it', async () => {
     const client = await server.buildClient({ idTokenAlg: 'RS256' });

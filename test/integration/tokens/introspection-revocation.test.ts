@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, basicAuthorization, introspect, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** A revocation POST without openid-client, to see the status, headers and bytes as sent. */
 async function postRevocation(rp: oidc.Configuration, form: Record<string, string>, headers: Record<string, string>) {
@@ -19,9 +18,7 @@ async function postRevocation(rp: oidc.Configuration, form: Record<string, strin
 
 /** RFC 7662 introspection and RFC 7009 revocation, called as openid-client does. */
 describe.each(HTTP_BACKENDS)('introspection and revocation (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   describe('introspection', () => {
     it('describes a live access token: active, subject, client and scope', async () => {

@@ -1,10 +1,9 @@
 import { request } from 'node:http';
 import { hashClientSecret } from '../../../src/oidc/client-secret.js';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { basicAuthorization } from '../../helpers/tokens.js';
 import { initialAccessToken, register, str, webClient, REDIRECT_URI } from '../registration/support.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /**
  * Issue 14 §1: every spelling of a provider endpoint either passes the guard we put in front of
@@ -44,14 +43,10 @@ function unroutedSpellings(path: string): string[] {
 }
 
 describe.each(HTTP_BACKENDS)('every spelling of a provider endpoint meets its guard or a 404 (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(backend, {
-      registration: { enabled: true },
-      rateLimits: { tokenClient: { points: 2, durationSeconds: 600 } },
+  const server = useTestServer(backend, {
+    registration: { enabled: true },
+    rateLimits: { tokenClient: { points: 2, durationSeconds: 600 } },
     });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
 
   async function machineClient() {
     const client = await server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid', firstParty: false });

@@ -1,11 +1,10 @@
 import { runSql } from '../../../src/storage/data-source.js';
 import { ClientInputError } from '../../../src/oidc/client-registry.js';
 import { STORE_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { OFFLINE, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import type { TestClient } from '../../helpers/factories.js';
 import type { oidc } from '../../helpers/rp.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /**
  * Issue 14 §9: a refresh whose response was lost. Within the client's grace, the token that was
@@ -13,9 +12,7 @@ import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
  * and voids the unused one. Anything else is reuse, which revokes the grant.
  */
 describe.each(STORE_BACKENDS)('refresh token reuse grace (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   interface Chain { rp: oidc.Configuration; client: TestClient; first: string }
 

@@ -1,11 +1,10 @@
 import { runSql } from '../../../src/storage/data-source.js';
 import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { authorize, introspect, OFFLINE, refreshTokenOf } from '../../helpers/tokens.js';
 import { redeemCode } from '../../helpers/rp.js';
 import { initialAccessToken, manage, register, str, webClient } from '../registration/support.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /**
  * Issue 14 §2: one read of the database yields no token that works. After a sign-in, a refresh,
@@ -13,9 +12,7 @@ import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
  * and every one of them still works.
  */
 describe.each(STORE_BACKENDS)('bearer secrets are stored only as keyed digests (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend, { registration: { enabled: true, requireApproval: false } }); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { registration: { enabled: true, requireApproval: false } });
 
   /** Every table and the values of `values` any of its rows holds, as text. */
   async function tablesHolding(values: string[]): Promise<Array<{ table: string; value: string }>> {
