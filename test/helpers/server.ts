@@ -124,20 +124,35 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
  * time, in a describe body) throws, instead of handing out an undefined server.
  */
 export function useTestServer(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): TestServer {
-  let current: TestServer | undefined;
-  beforeAll(async () => { current = await startTestServer(backend, overrides, options); }, BOOT_TIMEOUT);
-  afterAll(async () => {
-    await current?.close();
-    current = undefined;
-  });
-  const booted = (): TestServer => {
-    if (!current) throw new Error('useTestServer: the server is read before its beforeAll booted it (or after afterAll closed it); read it inside a hook or test');
+  const server = lateBound<TestServer>('useTestServer: the server');
+  beforeAll(async () => { server.set(await startTestServer(backend, overrides, options)); }, BOOT_TIMEOUT);
+  afterAll(async () => { await server.take()?.close(); });
+  return server.handle;
+}
+
+/**
+ * A stand-in for a value that a hook sets later: `handle` forwards every read to the value set,
+ * and throws naming `what` while there is none. `take` unsets and returns it.
+ */
+export function lateBound<T extends object>(what: string): { handle: T; set(value: T): void; take(): T | undefined } {
+  let current: T | undefined;
+  const value = (): T => {
+    if (!current) throw new Error(`${what} is read before its beforeAll set it (or after afterAll); read it inside a hook or test`);
     return current;
   };
-  return new Proxy({} as TestServer, {
-    get: (_target, key) => Reflect.get(booted(), key) as unknown,
-    has: (_target, key) => Reflect.has(booted(), key),
-    ownKeys: () => Reflect.ownKeys(booted()),
-    getOwnPropertyDescriptor: (_target, key) => Reflect.getOwnPropertyDescriptor(booted(), key),
+  const handle = new Proxy({} as T, {
+    get: (_target, key) => Reflect.get(value(), key) as unknown,
+    has: (_target, key) => Reflect.has(value(), key),
+    ownKeys: () => Reflect.ownKeys(value()),
+    getOwnPropertyDescriptor: (_target, key) => Reflect.getOwnPropertyDescriptor(value(), key),
   });
+  return {
+    handle,
+    set: (next) => { current = next; },
+    take: () => {
+      const taken = current;
+      current = undefined;
+      return taken;
+    },
+  };
 }

@@ -4,7 +4,8 @@ import type { ClientInput } from '../../src/oidc/client-registry.js';
 import type { TestClient, TestUser } from './factories.js';
 import type { TestServer } from './server.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode, type AuthRequest } from './rp.js';
-import { UserAgent, csrfToken, formAction, runAuthorization, type FlowTrace, type Page, type SignInOptions } from './user-agent.js';
+import { authorizeIn, type PageAnswers } from './tokens.js';
+import { UserAgent, csrfToken, formAction, type FlowTrace, type Page } from './user-agent.js';
 
 /**
  * Helpers for the interaction tests: a relying party per client, a signed-in browser, and
@@ -44,16 +45,15 @@ export interface SignedIn {
   tokens: Awaited<ReturnType<typeof redeemCode>>;
 }
 
-/** Runs a whole authorization in `ua` and redeems the code. */
+/** Runs a whole authorization in `ua` and redeems the code (tokens.ts authorizeIn, with the browser and RP a test keeps). */
 export async function signIn(
   ua: UserAgent,
   rp: TestRp,
   user: Pick<TestUser, 'email' | 'password'>,
   params: Record<string, string> = {},
-  options: Omit<SignInOptions, 'email' | 'password'> = {},
+  options: PageAnswers = {},
 ): Promise<SignedIn> {
-  const request = await buildAuthRequest(rp.config, rp.client.redirectUri, params);
-  const trace = await runAuthorization(ua, request.url, rp.client.redirectUri, { email: user.email, password: user.password, ...options });
+  const { request, trace } = await authorizeIn(ua, rp, user, params, options);
   const tokens = await redeemCode(rp.config, trace.callbackUrl, request);
   return { request, trace, tokens };
 }

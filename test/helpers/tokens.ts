@@ -1,6 +1,6 @@
 import type { TestClient, TestUser } from './factories.js';
 import type { TestServer } from './server.js';
-import { UserAgent, runAuthorization, type FlowTrace } from './user-agent.js';
+import { UserAgent, runAuthorization, type FlowTrace, type SignInOptions as UserAgentSignIn } from './user-agent.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode, type AuthRequest } from './rp.js';
 
 /** What an RP asks for to get a refresh token: offline_access needs prompt=consent (OIDC Core §11). */
@@ -17,29 +17,50 @@ export interface AuthorizedCode {
   ua: UserAgent;
   /** The sign-in pages shown on the way, e.g. ['login'] or ['login', 'consent']. */
   pages: FlowTrace['pages'];
+  trace: FlowTrace;
 }
 
-export interface SignInOptions {
+/** The answers on the pages of a sign-in, besides email and password. */
+export type PageAnswers = Omit<UserAgentSignIn, 'email' | 'password'>;
+
+export interface SignInOptions extends PageAnswers {
   user?: TestUser;
   client?: TestClient;
   rp?: oidc.Configuration;
   /** Extra or overriding authorization request parameters. */
   params?: Record<string, string>;
-  /** The answer on a consent page (third-party clients); without it a consent page fails the flow. */
-  consent?: 'allow';
+  /** The browser, with its cookies (a session from an earlier sign-in); a new one by default. */
+  ua?: UserAgent;
 }
 
 /** Signs a user in through Gatehouse's pages and stops at the callback, before the code is redeemed. */
 export async function authorize(server: TestServer, options: SignInOptions = {}): Promise<AuthorizedCode> {
-  const user = options.user ?? await server.buildUser();
-  const client = options.client ?? await server.buildClient();
-  const rp = options.rp ?? await discoverRp(server.issuer, client);
-  const request = await buildAuthRequest(rp, client.redirectUri, options.params);
-  const ua = new UserAgent(server.issuer);
-  const trace = await runAuthorization(ua, request.url, client.redirectUri, { email: user.email, password: user.password, consent: options.consent });
+  const { user: given, client: givenClient, rp: givenRp, params, ua: givenUa, ...answers } = options;
+  const user = given ?? await server.buildUser();
+  const client = givenClient ?? await server.buildClient();
+  const rp = givenRp ?? await discoverRp(server.issuer, client);
+  const ua = givenUa ?? new UserAgent(server.issuer);
+  const { request, trace, code } = await authorizeIn(ua, { config: rp, client }, user, params, answers);
+  return { user, client, rp, request, callbackUrl: trace.callbackUrl, code, ua, pages: trace.pages, trace };
+}
+
+/**
+ * The authorization half of the code flow in the browser `ua`: the RP's request (PKCE, state,
+ * nonce), Gatehouse's pages, and the code at the RP's redirect URI. Every sign-in helper runs
+ * this one (signIn here, the interaction helpers in sessions.ts, the registration suite's).
+ */
+export async function authorizeIn(
+  ua: UserAgent,
+  rp: { config: oidc.Configuration; client: Pick<TestClient, 'redirectUri'> },
+  user: Pick<TestUser, 'email' | 'password'>,
+  params: Record<string, string> = {},
+  answers: PageAnswers = {},
+): Promise<{ request: AuthRequest; trace: FlowTrace; code: string }> {
+  const request = await buildAuthRequest(rp.config, rp.client.redirectUri, params);
+  const trace = await runAuthorization(ua, request.url, rp.client.redirectUri, { email: user.email, password: user.password, ...answers });
   const code = new URL(trace.callbackUrl).searchParams.get('code');
   if (!code) throw new Error(`no code in callback ${trace.callbackUrl}`);
-  return { user, client, rp, request, callbackUrl: trace.callbackUrl, code, ua, pages: trace.pages };
+  return { request, trace, code };
 }
 
 export type Tokens = Awaited<ReturnType<typeof redeemCode>>;

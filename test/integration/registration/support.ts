@@ -1,7 +1,7 @@
 import type { TestServer } from '../../helpers/server.js';
-import type { RawResponse } from '../../helpers/tokens.js';
-import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
-import { UserAgent, runAuthorization, type FlowTrace } from '../../helpers/user-agent.js';
+import { authorizeIn, type RawResponse } from '../../helpers/tokens.js';
+import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
+import { UserAgent, type FlowTrace } from '../../helpers/user-agent.js';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9999/callback';
 
@@ -75,9 +75,6 @@ export interface RegisteredSignIn {
 export async function signInWithRegistered(server: TestServer, clientId: string, clientSecret: string): Promise<RegisteredSignIn> {
   const user = await server.buildUser();
   const rp = await discoverRp(server.issuer, { clientId, clientSecret }, oidc.ClientSecretBasic(clientSecret));
-  const request = await buildAuthRequest(rp, REDIRECT_URI);
-  const trace = await runAuthorization(new UserAgent(server.issuer), request.url, REDIRECT_URI, {
-    email: user.email, password: user.password, consent: 'allow',
-  });
+  const { request, trace } = await authorizeIn(new UserAgent(server.issuer), { config: rp, client: { redirectUri: REDIRECT_URI } }, user, {}, { consent: 'allow' });
   return { trace, tokens: await redeemCode(rp, trace.callbackUrl, request) };
 }
