@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import type { TestUser } from '../../helpers/factories.js';
@@ -9,9 +9,7 @@ import { adminRedirectUri } from '../../../src/admin/console-client.js';
 
 /** Admin users reach the API with a code + PKCE token of the console's own client, for the admin API resource. */
 describe.each(HTTP_BACKENDS)('admin API with an admin user\'s token (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend, { admin: { consoleMfa: 'optional' } }); }, 120_000);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { admin: { consoleMfa: 'optional' } });
 
   async function userToken(user: TestUser, client = { clientId: ADMIN_CONSOLE_CLIENT_ID, clientSecret: null }, redirectUri = adminRedirectUri(server.issuer)) {
     const rp = await discoverRp(server.issuer, client);

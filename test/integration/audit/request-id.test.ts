@@ -1,11 +1,9 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 
 /** X-Request-Id: a caller's plain id is kept; anything else is replaced, never echoed. */
 describe.each(HTTP_BACKENDS)('request ids (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, 120_000);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   const requestIdFor = async (presented?: string) => {
     const response = await fetch(`${server.issuer}/healthz`, presented === undefined ? {} : { headers: { 'x-request-id': presented } });

@@ -1,13 +1,9 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 
 /** audit.retentionDays is enforced by the purge job that also sweeps expired protocol rows. */
 describe.each(HTTP_BACKENDS)('audit retention (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer(backend, { audit: { retentionDays: 30 }, storage: { purgeIntervalSeconds: 1 } });
-  }, 120_000);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { audit: { retentionDays: 30 }, storage: { purgeIntervalSeconds: 1 } });
 
   it('deletes events older than the retention and keeps the rest', async () => {
     const { dataSource } = server.gatehouse.storage.storage;

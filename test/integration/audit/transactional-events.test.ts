@@ -4,10 +4,10 @@ import { ACCOUNT_CLIENT_ID } from '../../../src/oidc/built-in-client.js';
 import { createRecoveryCodeService } from '../../../src/accounts/recovery-codes.js';
 import { deriveKey } from '../../../src/security/key-encryption-secret.js';
 import { STORE_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
-import { BOOT_TIMEOUT, buildRp, follow, openAuthorization, submitLogin, type TestRp } from '../../helpers/sessions.js';
+import { buildRp, follow, openAuthorization, submitLogin, type TestRp } from '../../helpers/sessions.js';
 import { buildTotpUser, passwordStep, stepKind, submitCode, totpCode, wrongTotpCode } from '../mfa/support.js';
 import { SoftwareAuthenticator, enrolKey } from '../webauthn/support.js';
 
@@ -29,13 +29,11 @@ const secretOf = (html: string) => /data-totp-secret>([A-Z2-7]+)</.exec(html)?.[
 const NEW_PASSWORD = 'a fresh long password';
 
 describe.each(STORE_BACKENDS)('security events commit with the change they record (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     rp = await buildRp(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   const storage = () => server.gatehouse.storage.storage;
 

@@ -1,8 +1,8 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { openAccountPage } from '../../helpers/portal.js';
 import {
-  BOOT_TIMEOUT, UserAgent, alertText, buildRp, follow, openAuthorization, submitLogin, textOf, type TestRp,
+  UserAgent, alertText, buildRp, follow, openAuthorization, submitLogin, textOf, type TestRp,
 } from '../../helpers/sessions.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
 import { buildTotpUser, finishAtRp, stepKind, submitCode, totpCode, wrongTotpCode } from '../mfa/support.js';
@@ -22,14 +22,12 @@ const langOf = (page: Page) => /<html lang="([^"]*)">/.exec(page.html)?.[1];
 const titleOf = (page: Page) => /<title>([^<]*)<\/title>/.exec(page.html)?.[1];
 
 describe.each(HTTP_BACKENDS)('page languages (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  // A domain as the issuer: the sign-in page offers passkeys only there (WebAuthn needs one), and this test reads its German error.
+  const server = useTestServer(backend, {}, { issuerHost: 'localhost' });
   beforeAll(async () => {
-    // A domain as the issuer: the sign-in page offers passkeys only there (WebAuthn needs one), and this test reads its German error.
-    server = await startTestServer(backend, {}, { issuerHost: 'localhost' });
     rp = await buildRp(server, { name: 'Lohnportal' });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('advertises the languages in discovery', async () => {
     const metadata = await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { buildAuthRequest, oidc } from '../../helpers/rp.js';
 import { csrfToken, runAuthorization } from '../../helpers/user-agent.js';
 import { loadCatalogue } from '../../../src/i18n/catalogue.js';
@@ -9,7 +9,7 @@ import { scopeDescription } from '../../../src/interactions/steps.js';
 const english = createTranslator(loadCatalogue(), 'en');
 const scopeText = (scope: string) => scopeDescription(english, scope);
 import {
-  BOOT_TIMEOUT, UserAgent, actionOf, buildRp, errorCode, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf,
+  UserAgent, actionOf, buildRp, errorCode, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf,
   withoutQuery, logOutAtRp, type TestRp,
 } from '../../helpers/sessions.js';
 
@@ -19,13 +19,11 @@ function listedScopes(html: string): string[] {
 }
 
 describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
-  let server: TestServer;
   let thirdParty: TestRp;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     thirdParty = await buildRp(server, { name: 'Acme Analytics', firstParty: false });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   const grantsFor = async (userId: string, clientId: string) =>
     (await server.gatehouse.storage.storage.oidc.listGrants(userId)).filter((g) => g.clientId === clientId);

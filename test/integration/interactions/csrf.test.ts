@@ -1,8 +1,8 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 import {
-  BOOT_TIMEOUT, UserAgent, actionOf, alertText, buildRp, errorCode, follow, openAuthorization, pageKind, paramsOf, signIn,
+  UserAgent, actionOf, alertText, buildRp, errorCode, follow, openAuthorization, pageKind, paramsOf, signIn,
   submitLogin, withoutQuery, type TestRp,
 } from '../../helpers/sessions.js';
 import type { Page } from '../../helpers/user-agent.js';
@@ -20,15 +20,13 @@ function expectRefused(page: Page, message: string): void {
 }
 
 describe.each(HTTP_BACKENDS)('CSRF defences of the sign-in forms (%s)', (backend) => {
-  let server: TestServer;
   let firstParty: TestRp;
   let thirdParty: TestRp;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     firstParty = await buildRp(server);
     thirdParty = await buildRp(server, { name: 'Third Party', firstParty: false });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('refuses a login POST without a CSRF field or with a wrong one, and finishes nothing', async () => {
     const user = await server.buildUser();

@@ -1,9 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 import {
-  BOOT_TIMEOUT, UserAgent, actionOf, buildRp, openAuthorization, pageKind, signIn, type TestRp,
+  UserAgent, actionOf, buildRp, openAuthorization, pageKind, signIn, type TestRp,
 } from '../../helpers/sessions.js';
 
 interface RawResponse {
@@ -211,16 +211,14 @@ function expectSafe(issuer: string, probe: Probe, res: RawResponse): void {
 }
 
 describe.each(HTTP_BACKENDS)('hostile input on every endpoint (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
   let serverErrors: unknown[];
+  const server = useTestServer(backend, { lockout: { freeFailures: 1000, accountFreeFailures: 1000 } });
   beforeAll(async () => {
-    server = await startTestServer(backend, { lockout: { freeFailures: 1000, accountFreeFailures: 1000 } });
     rp = await buildRp(server);
     serverErrors = [];
     server.gatehouse.host.current.on('server_error', (_ctx, err) => serverErrors.push(err));
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('answers malformed protocol requests with 4xx (or a redirect to the client), never a 5xx or a stack trace', async () => {
     const probes = protocolProbes(rp);

@@ -1,9 +1,9 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
 import {
-  BOOT_TIMEOUT, UserAgent, actionOf, autoSubmitForm, buildRp, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin,
+  UserAgent, actionOf, autoSubmitForm, buildRp, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin,
   type TestRp,
 } from '../../helpers/sessions.js';
 
@@ -32,15 +32,13 @@ function expectSecurityHeaders(page: Page): void {
 const htmlPages = (ua: RecordingUserAgent) => ua.seen.filter((p) => p.headers.get('content-type')?.startsWith('text/html'));
 
 describe.each(HTTP_BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backend) => {
-  let server: TestServer;
   let firstParty: TestRp;
   let thirdParty: TestRp;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     firstParty = await buildRp(server);
     thirdParty = await buildRp(server, { name: 'Hardening RP', firstParty: false });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('answers every credential-carrying POST with 303 See Other', async () => {
     const user = await server.buildUser();

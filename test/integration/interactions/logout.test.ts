@@ -3,22 +3,20 @@ import { decodeJwt } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startLogoutReceiver, verifyLogoutToken } from '../../helpers/logout-receiver.js';
 import type { Page } from '../../helpers/user-agent.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import {
-  BOOT_TIMEOUT, UserAgent, alertText, buildRp, errorCode, logoutForm, openAuthorization, paramsOf, signIn, textOf, withoutQuery, type TestRp,
+  UserAgent, alertText, buildRp, errorCode, logoutForm, openAuthorization, paramsOf, signIn, textOf, withoutQuery, type TestRp,
 } from '../../helpers/sessions.js';
 
 const POST_LOGOUT = 'http://127.0.0.1:9999/logged-out';
 
 describe.each(HTTP_BACKENDS)('RP-initiated logout (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     rp = await buildRp(server, { name: 'Logout RP', postLogoutRedirectUris: [POST_LOGOUT] });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   const endSessionUrl = (idToken: string, extra: Record<string, string> = {}) =>
     oidc.buildEndSessionUrl(rp.config, { id_token_hint: idToken, post_logout_redirect_uri: POST_LOGOUT, ...extra }).toString();

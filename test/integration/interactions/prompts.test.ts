@@ -1,20 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { redeemCode } from '../../helpers/rp.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 import {
-  BOOT_TIMEOUT, UserAgent, actionOf, buildRp, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf, withoutQuery, type TestRp,
+  UserAgent, actionOf, buildRp, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf, withoutQuery, type TestRp,
 } from '../../helpers/sessions.js';
 
 describe.each(HTTP_BACKENDS)('prompt, max_age and account selection (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     rp = await buildRp(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('answers prompt=none without a session with login_required at the redirect URI', async () => {
     const ua = new UserAgent(server.issuer);

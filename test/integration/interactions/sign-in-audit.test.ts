@@ -1,13 +1,11 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 
 describe.each(HTTP_BACKENDS)('password sign-in security events (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, 120_000);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('records a success and a failure with its reason, never the typed identifier', async () => {
     const user = await server.buildUser();
@@ -39,9 +37,7 @@ describe.each(HTTP_BACKENDS)('password sign-in security events (%s)', (backend) 
 });
 
 describe.each(HTTP_BACKENDS)('lockout and token reuse security events (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend, { lockout: { freeFailures: 2 } }); }, 120_000);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, { lockout: { freeFailures: 2 } });
 
   it('records a lockout once, when the failures reach the limit, with the request id', async () => {
     const user = await server.buildUser();

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HTTP_BACKENDS, STORE_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, openAuthorization, submitLogin, type TestRp } from '../../helpers/sessions.js';
+import { useTestServer } from '../../helpers/server.js';
+import { UserAgent, alertText, buildRp, openAuthorization, submitLogin, type TestRp } from '../../helpers/sessions.js';
 import { adminCaller, apiAs, type ApiCall } from '../../helpers/admin-api.js';
 import type { TestUser } from '../../helpers/factories.js';
 import { buildTotpUser, passwordStep, stepKind, submitCode, totpCode, wrongTotpCode } from '../mfa/support.js';
@@ -13,18 +13,16 @@ interface LockoutView { failures: number; locked_for_seconds: number | null }
 interface UserView { lockout: { password: LockoutView; second_factor: LockoutView } }
 
 describe.each(STORE_BACKENDS)('lockout: account-wide waits, trusted addresses, admin unlock, second factor apart (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
   let call: ApiCall;
+  const server = useTestServer(backend, {
+    http: { trustedProxyHops: 1 },
+    lockout: { freeFailures: 2, accountFreeFailures: 3, baseDelaySeconds: 60, maxDelaySeconds: 900, trustedIpDays: 30 },
+  });
   beforeAll(async () => {
-    server = await startTestServer(backend, {
-      http: { trustedProxyHops: 1 },
-      lockout: { freeFailures: 2, accountFreeFailures: 3, baseDelaySeconds: 60, maxDelaySeconds: 900, trustedIpDays: 30 },
-    });
     rp = await buildRp(server);
     call = apiAs(server, (await adminCaller(server)).token);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   const attempt = async (user: Pick<TestUser, 'email'>, password: string, ip: string) => {
     const ua = new UserAgent(server.issuer);
@@ -154,17 +152,15 @@ describe.each(STORE_BACKENDS)('lockout: account-wide waits, trusted addresses, a
 });
 
 describe.each(HTTP_BACKENDS)('lockout back-off (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend, {
+    http: { trustedProxyHops: 1 },
+    // One-second steps so the test can wait them out.
+    lockout: { freeFailures: 2, accountFreeFailures: 100, baseDelaySeconds: 1, maxDelaySeconds: 8 },
+  });
   beforeAll(async () => {
-    server = await startTestServer(backend, {
-      http: { trustedProxyHops: 1 },
-      // One-second steps so the test can wait them out.
-      lockout: { freeFailures: 2, accountFreeFailures: 100, baseDelaySeconds: 1, maxDelaySeconds: 8 },
-    });
     rp = await buildRp(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('doubles the wait with each failure after the free ones, refuses attempts during it unchecked, and starts over after a success', async () => {
     const user = await server.buildUser();

@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, UserAgent, buildRp, errorCode, openAuthorization, submitLogin, textOf, type TestRp } from '../../helpers/sessions.js';
+import { useTestServer } from '../../helpers/server.js';
+import { UserAgent, buildRp, errorCode, openAuthorization, submitLogin, textOf, type TestRp } from '../../helpers/sessions.js';
 import { discoverRp } from '../../helpers/rp.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { counterValue } from '../../../src/observability/metrics.js';
@@ -16,22 +16,20 @@ const PASSKEY_PER_IP = 2;
 const ATTEMPTS_PER_IP = 12;
 
 describe.each(HTTP_BACKENDS)('rate limits (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend, {
+    http: { trustedProxyHops: 1 },
+    rateLimits: {
+      signInIp: { points: PER_IP, durationSeconds: 600 },
+      signInIpAttempts: { points: ATTEMPTS_PER_IP, durationSeconds: 600 },
+      signInAccount: { points: PER_ACCOUNT, durationSeconds: 600 },
+      tokenClient: { points: PER_CLIENT, durationSeconds: 600 },
+      passkeyIp: { points: PASSKEY_PER_IP, durationSeconds: 600 },
+    },
+  });
   beforeAll(async () => {
-    server = await startTestServer(backend, {
-      http: { trustedProxyHops: 1 },
-      rateLimits: {
-        signInIp: { points: PER_IP, durationSeconds: 600 },
-        signInIpAttempts: { points: ATTEMPTS_PER_IP, durationSeconds: 600 },
-        signInAccount: { points: PER_ACCOUNT, durationSeconds: 600 },
-        tokenClient: { points: PER_CLIENT, durationSeconds: 600 },
-        passkeyIp: { points: PASSKEY_PER_IP, durationSeconds: 600 },
-      },
-    });
     rp = await buildRp(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   async function loginPage(ua = new UserAgent(server.issuer)) {
     return { ua, page: (await openAuthorization(ua, rp, server.issuer)).page };

@@ -2,10 +2,9 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, useTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { discoverRp } from '../../helpers/rp.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 interface RawResponse { status: number; headers: IncomingHttpHeaders; body: Buffer }
 
@@ -39,13 +38,11 @@ const OAUTH_METADATA = '/.well-known/oauth-authorization-server';
 const JWKS = '/jwks';
 
 describe.each(HTTP_BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (backend) => {
-  let server: TestServer;
   let issuerHost: string;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     issuerHost = new URL(server.issuer).host;
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it.each([[DISCOVERY, 'application/json; charset=utf-8'], [OAUTH_METADATA, 'application/json; charset=utf-8'], [JWKS, 'application/jwk-set+json; charset=utf-8']])(
     '%s is byte for byte what oidc-provider answers, with its headers and ours',

@@ -1,6 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, errorCode, openAuthorization, pageKind, submitLogin, follow, type TestRp } from '../../helpers/sessions.js';
+import { useTestServer } from '../../helpers/server.js';
+import { UserAgent, alertText, buildRp, errorCode, openAuthorization, pageKind, submitLogin, follow, type TestRp } from '../../helpers/sessions.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
 import {
   ACR, authenticationOf, buildTotpUser, finishAtRp, passwordStep, stepKind, submitCode, submitEnrolment, totpCode, totpSecretOn,
@@ -25,15 +25,13 @@ function stepUrl(page: Page, suffix: string): string {
 }
 
 describe.each(HTTP_BACKENDS)('CSRF and step guards of the second-step forms (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
   let thirdParty: TestRp;
+  const server = useTestServer(backend, { mfa: { policy: 'required', reauthenticationSeconds: 300, totpIssuer: 'Gatehouse' } });
   beforeAll(async () => {
-    server = await startTestServer(backend, { mfa: { policy: 'required', reauthenticationSeconds: 300, totpIssuer: 'Gatehouse' } });
     rp = await buildRp(server);
     thirdParty = await buildRp(server, { name: 'Third Party', firstParty: false });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('refuses a code POST without a CSRF token, with another interaction\'s token or from another origin, and spends nothing', async () => {
     const user = await buildTotpUser(server);

@@ -1,8 +1,8 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { discoverRp } from '../../helpers/rp.js';
-import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, errorCode, follow, paramsOf, type TestRp } from '../../helpers/sessions.js';
+import { UserAgent, alertText, buildRp, errorCode, follow, paramsOf, type TestRp } from '../../helpers/sessions.js';
 import {
   ACR, MFA_AMR, auditActions, authenticationOf, enrolAtSignIn, finishAtRp, offeredMethods, passwordStep, recoveryCodesOn, stepKind,
   submitCode, submitContinue, submitEnrolment, totpCode, totpSecretOn, totpServiceFor, wrongTotpCode,
@@ -19,13 +19,11 @@ function factorsOf(server: TestServer, userId: string) {
 }
 
 describe.each(HTTP_BACKENDS)('enrolment at sign-in when the server requires a second factor (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend, REQUIRED);
   beforeAll(async () => {
-    server = await startTestServer(backend, REQUIRED);
     rp = await buildRp(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('shows a QR code and the secret, refuses a wrong confirmation storing nothing, then turns TOTP on with recovery codes', async () => {
     const user = await server.buildUser();
@@ -183,15 +181,13 @@ describe.each(HTTP_BACKENDS)('enrolment at sign-in when the server requires a se
 });
 
 describe.each(HTTP_BACKENDS)('per-client second-factor policy (%s)', (backend) => {
-  let server: TestServer;
   let required: TestRp;
   let optional: TestRp;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     required = await buildRp(server, { name: 'Payroll', mfa: 'required' });
     optional = await buildRp(server, { name: 'Wiki', mfa: 'optional' });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('makes a user without a factor enrol for a client that requires one', async () => {
     const user = await server.buildUser();

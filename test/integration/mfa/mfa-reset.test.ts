@@ -1,20 +1,18 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail } from '../../helpers/factories.js';
-import { BOOT_TIMEOUT, UserAgent, buildRp, type TestRp } from '../../helpers/sessions.js';
+import { UserAgent, buildRp, type TestRp } from '../../helpers/sessions.js';
 import {
   ACR, MFA_AMR, auditOf, authenticationOf, finishAtRp, newTotpSecret, passwordStep, stepKind, submitCode, totpCode, wrongTotpCode,
 } from './support.js';
 
 describe.each(HTTP_BACKENDS)('gatehouse users mfa-reset and the second-step audit trail (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     rp = await buildRp(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   /** A user created the operator's way, with an imported authenticator secret. */
   async function createWithTotp() {

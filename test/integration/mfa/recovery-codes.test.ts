@@ -1,6 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, type TestRp } from '../../helpers/sessions.js';
+import { useTestServer } from '../../helpers/server.js';
+import { UserAgent, alertText, buildRp, type TestRp } from '../../helpers/sessions.js';
 import {
   ACR, MFA_AMR, auditOf, authenticationOf, enrolAtSignIn, finishAtRp, offeredMethods, passwordStep, stepKind, submitCode,
   type Enrolled,
@@ -10,18 +10,16 @@ import type { TestUser } from '../../helpers/factories.js';
 const REFUSED = 'That recovery code is not correct or was already used.';
 
 describe.each(HTTP_BACKENDS)('recovery codes (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  // The "mfa required" path: users without a factor enrol at sign-in and get their codes there.
+  const server = useTestServer(backend, {
+    mfa: { policy: 'required', reauthenticationSeconds: 300, totpIssuer: 'Gatehouse' },
+    // More wrong codes than the default lockout allows from one address (tested in test/integration/limits/).
+    lockout: { freeFailures: 10 },
+  });
   beforeAll(async () => {
-    // The "mfa required" path: users without a factor enrol at sign-in and get their codes there.
-    server = await startTestServer(backend, {
-      mfa: { policy: 'required', reauthenticationSeconds: 300, totpIssuer: 'Gatehouse' },
-      // More wrong codes than the default lockout allows from one address (tested in test/integration/limits/).
-      lockout: { freeFailures: 10 },
-    });
     rp = await buildRp(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   const remaining = (userId: string) => server.gatehouse.storage.storage.credentials.countRecoveryCodes(userId);
 

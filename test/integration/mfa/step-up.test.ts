@@ -1,6 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, paramsOf, type TestRp } from '../../helpers/sessions.js';
+import { useTestServer } from '../../helpers/server.js';
+import { UserAgent, alertText, buildRp, paramsOf, type TestRp } from '../../helpers/sessions.js';
 import {
   ACR, MFA_AMR, authenticationOf, buildTotpUser, finishAtRp, passwordStep, stepKind, submitCode, submitContinue,
   submitEnrolment, totpCode, totpSecretOn, totpServiceFor, wrongTotpCode, type Tokens,
@@ -8,13 +8,11 @@ import {
 import type { TestUser } from '../../helpers/factories.js';
 
 describe.each(HTTP_BACKENDS)('acr step-up and re-authentication (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     rp = await buildRp(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   /** A browser signed in with the password alone (the user has no second factor yet). */
   async function passwordSession(user: TestUser): Promise<{ ua: UserAgent; tokens: Tokens }> {

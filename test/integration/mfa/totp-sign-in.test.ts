@@ -1,8 +1,8 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail } from '../../helpers/factories.js';
-import { BOOT_TIMEOUT, UserAgent, alertText, buildRp, userAdminFor, type TestRp } from '../../helpers/sessions.js';
+import { UserAgent, alertText, buildRp, userAdminFor, type TestRp } from '../../helpers/sessions.js';
 import {
   ACR, MFA_AMR, auditOf, authenticationOf, buildTotpUser, finishAtRp, offeredMethods, passwordStep, signInWithTotp, stepKind,
   submitCode, totpCode, wrongTotpCode, type TotpUser,
@@ -14,13 +14,11 @@ const THROTTLED = 'Too many failed attempts. Please try again in 2 minutes.';
 const MAX_FAILED = 3;
 
 describe.each(HTTP_BACKENDS)('TOTP second step at sign-in (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend, { lockout: { freeFailures: MAX_FAILED, baseDelaySeconds: 120 } });
   beforeAll(async () => {
-    server = await startTestServer(backend, { lockout: { freeFailures: MAX_FAILED, baseDelaySeconds: 120 } });
     rp = await buildRp(server);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   /** Password accepted, mfa page shown: the state every test below starts from. */
   async function atCodePage(user: TotpUser, ua = new UserAgent(server.issuer)) {

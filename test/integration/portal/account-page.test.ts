@@ -1,6 +1,6 @@
 import { generate } from 'otplib';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServer, useTestServer } from '../../helpers/server.js';
 import { UserAgent, csrfToken, formAction, runAuthorization, type Page } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
@@ -24,9 +24,7 @@ const linkHref = (html: string, text: string) => new RegExp(`<a[^>]*href="([^"]+
 const codesOf = (html: string) => [...html.matchAll(/data-recovery-code>([A-Z0-9-]+)</g)].map((m) => m[1] ?? '');
 
 describe.each(HTTP_BACKENDS)('account security page (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, 120_000);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   it('signs the user in through Gatehouse itself and shows their account', async () => {
     const user = await server.buildUser();

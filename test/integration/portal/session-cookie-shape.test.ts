@@ -1,6 +1,6 @@
 import Keygrip from 'keygrip';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { openAccountPage } from '../../helpers/portal.js';
 
@@ -11,9 +11,7 @@ const COOKIE = 'gh_account';
  * another shape (one an older release wrote, say) is no session, not an error.
  */
 describe.each(HTTP_BACKENDS)('the account page session cookie (%s)', (backend) => {
-  let server: TestServer;
-  beforeAll(async () => { server = await startTestServer(backend); }, 120_000);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend);
 
   /** Signs `value` as the server's cookies would (koa's `cookies` with the provider's cookie keys). */
   function setSigned(ua: UserAgent, value: unknown): void {

@@ -1,7 +1,7 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
-import { BOOT_TIMEOUT, buildRp, logOutAtRp, openAuthorization, pageKind, type TestRp } from '../../helpers/sessions.js';
+import { buildRp, logOutAtRp, openAuthorization, pageKind, type TestRp } from '../../helpers/sessions.js';
 import { OFFLINE, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
 import { oidc } from '../../helpers/rp.js';
 import type { UserAgent } from '../../helpers/user-agent.js';
@@ -9,15 +9,13 @@ import { FIREFOX_LINUX, SAFARI_IPHONE, browser, listedSessions, signInRememberin
 
 /** /account lists where the user is signed in and lets them end sessions (views/account/_sessions.ejs). */
 describe.each(HTTP_BACKENDS)('sessions on the account page (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  // A domain issuer: on an IP address /account offers no passkeys, whose form this checks too.
+  const server = useTestServer(backend, {}, { issuerHost: 'localhost' });
   beforeAll(async () => {
-    // A domain issuer: on an IP address /account offers no passkeys, whose form this checks too.
-    server = await startTestServer(backend, {}, { issuerHost: 'localhost' });
     // First party: no consent page, so offline_access (prompt=consent) is granted at once.
     rp = await buildRp(server, { firstParty: true, grantTypes: ['authorization_code', 'refresh_token'], scope: 'openid profile email offline_access' });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   /** Whether the browser still has single sign-on at the RP: no login page on the way. */
   const hasSso = async (ua: UserAgent) => pageKind((await openAuthorization(ua, rp, server.issuer)).page) !== 'login';

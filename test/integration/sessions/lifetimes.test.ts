@@ -1,6 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, buildRp, openAuthorization, pageKind, type TestRp } from '../../helpers/sessions.js';
+import { useTestServer } from '../../helpers/server.js';
+import { buildRp, openAuthorization, pageKind, type TestRp } from '../../helpers/sessions.js';
 import type { UserAgent } from '../../helpers/user-agent.js';
 import { FIREFOX_LINUX, browser, signInRemembering } from './support.js';
 
@@ -10,13 +10,11 @@ const expiryOf = (cookie: string) => new Date(/;\s*expires=([^;]+)/i.exec(cookie
 
 /** "Keep me signed in" and the configured lifetimes (config `sessions`, docs/sessions.md). */
 describe.each(HTTP_BACKENDS)('session lifetimes (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend, { sessions: { absoluteLifetimeSeconds: 86_400, idleTimeoutSeconds: 3_600 } });
   beforeAll(async () => {
-    server = await startTestServer(backend, { sessions: { absoluteLifetimeSeconds: 86_400, idleTimeoutSeconds: 3_600 } });
     rp = await buildRp(server, { firstParty: true });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('offers "Keep me signed in", unchecked by default', async () => {
     const { page } = await openAuthorization(browser(server, FIREFOX_LINUX), rp, server.issuer);
@@ -53,13 +51,11 @@ describe.each(HTTP_BACKENDS)('session lifetimes (%s)', (backend) => {
 });
 
 describe.each(HTTP_BACKENDS)('idle timeout (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend, { sessions: { absoluteLifetimeSeconds: 3600, idleTimeoutSeconds: 4 } });
   beforeAll(async () => {
-    server = await startTestServer(backend, { sessions: { absoluteLifetimeSeconds: 3600, idleTimeoutSeconds: 4 } });
     rp = await buildRp(server, { firstParty: true });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   const signedIn = async (ua: UserAgent) => pageKind((await openAuthorization(ua, rp, server.issuer)).page) !== 'login';
 

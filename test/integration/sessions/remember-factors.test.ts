@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { actionOf, buildRp, follow, openAuthorization, type TestRp } from '../../helpers/sessions.js';
 import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
 import { buildTotpUser, finishAtRp as finishTotp, stepKind, submitCode, totpCode } from '../mfa/support.js';
@@ -7,13 +7,11 @@ import { SoftwareAuthenticator, enrolKey, finishAtRp as finishPasskey, openLogin
 
 /** "Keep me signed in" through the second step and with a passkey (docs/sessions.md). */
 describe.each(HTTP_BACKENDS)('keep me signed in with other factors (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     rp = await buildRp(server, { firstParty: true });
-  }, 120_000);
-  afterAll(async () => { await server?.close(); });
+  });
 
   /** Whether the newest session of the user is a browser session ("Keep me signed in" unticked). */
   const newestIsTransient = async (userId: string) => (await server.gatehouse.storage.storage.oidc.listSessions(userId))[0]?.transient;

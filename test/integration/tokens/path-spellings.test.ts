@@ -46,7 +46,7 @@ describe.each(HTTP_BACKENDS)('every spelling of a provider endpoint meets its gu
   const server = useTestServer(backend, {
     registration: { enabled: true },
     rateLimits: { tokenClient: { points: 2, durationSeconds: 600 } },
-    });
+  });
 
   async function machineClient() {
     const client = await server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid', firstParty: false });

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import type { TestClient } from '../../helpers/factories.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 const REGISTERED = 'http://127.0.0.1:9999/callback';
 
@@ -14,15 +13,13 @@ const REGISTERED = 'http://127.0.0.1:9999/callback';
  * §4.1.2.1), otherwise the code or the error would leak to the attacker's URI.
  */
 describe.each(HTTP_BACKENDS)('redirect_uri checks (%s)', (backend) => {
-  let server: TestServer;
   let client: TestClient;
   let rp: oidc.Configuration;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     client = await server.buildClient({ redirectUris: [REGISTERED] });
     rp = await discoverRp(server.issuer, client);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   async function request(redirectUri: string, clientId = client.clientId): Promise<Page> {
     const url = new URL((await buildAuthRequest(rp, redirectUri)).url);

@@ -1,10 +1,9 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { authorize, postToken } from '../../helpers/tokens.js';
 import type { TestClient } from '../../helpers/factories.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** The error an OP sends back to the redirect URI, from the query or the fragment. */
 function redirectedError(page: Page, redirectUri: string): URLSearchParams {
@@ -21,15 +20,13 @@ function redirectedError(page: Page, redirectUri: string): URLSearchParams {
 
 /** Authorization code only: no implicit or hybrid flows, no password grant (RFC 9700 §2.1.2, §2.4). */
 describe.each(HTTP_BACKENDS)('response types and grant types (%s)', (backend) => {
-  let server: TestServer;
   let client: TestClient;
   let rp: oidc.Configuration;
+  const server = useTestServer(backend);
   beforeAll(async () => {
-    server = await startTestServer(backend);
     client = await server.buildClient();
     rp = await discoverRp(server.issuer, client);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('advertises only the code response type and no password grant in discovery', () => {
     const metadata = rp.serverMetadata();

@@ -2,7 +2,7 @@ import { createWebAuthnService } from '../../../src/accounts/webauthn.js';
 import { createAuditLog } from '../../../src/security/audit.js';
 import { createMemoryStore } from '../../../src/storage/key-value-store.js';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServer, useTestServer } from '../../helpers/server.js';
 import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
 import type { CreationOptions } from '../../helpers/software-authenticator.js';
@@ -12,10 +12,8 @@ import { testClock } from '../../helpers/clock.js';
 interface ErrorBody { error: string; error_description: string }
 
 describe.each(HTTP_BACKENDS)('passkeys and security keys on /account (%s)', (backend) => {
-  let server: TestServer;
   // WebAuthn needs a domain as RP ID: on an IP-address issuer /account offers no keys (account-page.test.ts).
-  beforeAll(async () => { server = await startTestServer(backend, {}, { issuerHost: 'localhost' }); }, 120_000);
-  afterAll(async () => { await server?.close(); });
+  const server = useTestServer(backend, {}, { issuerHost: 'localhost' });
 
   const storage = () => server.gatehouse.storage.storage;
   const actions = async (userId: string) => (await storage().audit.forSubject(userId, 50)).map((e) => e.action);

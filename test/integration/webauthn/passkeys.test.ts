@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useTestServer } from '../../helpers/server.js';
 import { buildRp, type TestRp } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import {
@@ -9,14 +9,12 @@ import {
 interface ErrorBody { error: string; error_description: string }
 
 describe.each(HTTP_BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
-  let server: TestServer;
   let rp: TestRp;
+  // A domain issuer, as WebAuthn needs: on an IP address no passkey sign-in is offered.
+  const server = useTestServer(backend, {}, { issuerHost: 'localhost' });
   beforeAll(async () => {
-    // A domain issuer, as WebAuthn needs: on an IP address no passkey sign-in is offered.
-    server = await startTestServer(backend, {}, { issuerHost: 'localhost' });
     rp = await buildRp(server);
-  }, 120_000);
-  afterAll(async () => { await server?.close(); });
+  });
 
   const credentials = () => server.gatehouse.storage.storage.credentials;
   const actions = async (userId: string) => (await server.gatehouse.storage.storage.audit.forSubject(userId, 50)).map((e) => e.action);
