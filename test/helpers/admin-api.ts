@@ -1,5 +1,5 @@
 import type { TestClient, TestUser } from './factories.js';
-import { startTestServer, type TestServer, type TestServerOptions } from './server.js';
+import { lateBound, startTestServer, useTestServer, type TestServer, type TestServerOptions } from './server.js';
 import type { Backend } from './backends.js';
 import type { ConfigOverrides } from '../../src/config/schema.js';
 import { discoverRp, oidc } from './rp.js';
@@ -56,6 +56,19 @@ export async function startAdminApi(backend: Backend, overrides: ConfigOverrides
   const server = await startTestServer(backend, overrides, options);
   const caller = await adminCaller(server);
   return { server, call: apiAs(server, caller.token), clientId: caller.clientId };
+}
+
+/**
+ * startAdminApi as a suite header (useTestServer): the server boots in `beforeAll`, the machine
+ * admin's token is fetched after it, and `call` uses that token once the hooks have run.
+ */
+export function useAdminApi(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): { server: TestServer; call: ApiCall } {
+  const server = useTestServer(backend, overrides, options);
+  const caller = lateBound<{ token: string }>('useAdminApi: the admin token');
+  beforeAll(async () => { caller.set(await adminCaller(server)); });
+  const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+    api<T>(server, caller.handle.token, method, path, body, headers);
+  return { server, call };
 }
 
 /** An admin API client bound to one server and token: `call('GET', '/users')`. */

@@ -1,9 +1,7 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import type { TestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { allPages, apiAs, expectFieldError, expectStatus, forgedCursor, testClientOf, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+import { allPages, apiAs, expectFieldError, expectStatus, forgedCursor, testClientOf, useAdminApi } from '../../helpers/admin-api.js';
 
 const CALLBACK = 'http://127.0.0.1:9999/callback';
 const OTHER_CALLBACK = 'https://rp.example.test/callback';
@@ -18,12 +16,7 @@ interface ClientBody {
 
 /** /admin/api/v1/clients: registration, changes, secrets, deletion and the approval queue. */
 describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
-  let server: TestServer;
-  let call: ApiCall;
-  beforeAll(async () => {
-    ({ server, call } = await startAdminApi(backend));
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const { server, call } = useAdminApi(backend);
 
   const create = async (body: Record<string, unknown>) => expectStatus(await call<ClientBody>('POST', '/clients', body), 201);
   const confidential = (extra: Record<string, unknown> = {}) => create({ name: 'Shop', redirect_uris: [CALLBACK], first_party: true, ...extra });

@@ -1,10 +1,8 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { randomBytes } from 'node:crypto';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import type { TestServer } from '../../helpers/server.js';
 import { signIn } from '../../helpers/tokens.js';
-import { API, adminToken, apiAs, expectStatus, type ApiCall, type ApiResponse, startAdminApi } from '../../helpers/admin-api.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+import { API, adminToken, apiAs, expectStatus, type ApiResponse, useAdminApi } from '../../helpers/admin-api.js';
 
 type Json = Record<string, unknown>;
 interface OpenApiDocument {
@@ -70,19 +68,16 @@ function responseValidator(doc: OpenApiDocument) {
 }
 
 describe.each(HTTP_BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
-  let server: TestServer;
-  let call: ApiCall;
   let doc: OpenApiDocument;
   let validator: ReturnType<typeof responseValidator>;
+  const { server, call } = useAdminApi(backend);
   beforeAll(async () => {
-    ({ server, call } = await startAdminApi(backend));
     const response = await fetch(`${server.issuer}${API}/openapi.json`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     doc = await response.json() as OpenApiDocument;
     validator = responseValidator(doc);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   /** Calls a route and checks the response against the document: `template` is the documented path. */
   async function conforming<T = Json>(method: string, template: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>> {

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import type { TestServer } from '../../helpers/server.js';
 import { signIn } from '../../helpers/tokens.js';
-import { expectFieldError, expectStatus, testClientOf, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+import { expectFieldError, expectStatus, testClientOf, useAdminApi } from '../../helpers/admin-api.js';
 
 interface RoleBody {
   name: string;
@@ -16,12 +14,7 @@ const roleName = (label: string) => `${label}-${randomBytes(3).toString('hex')}`
 
 /** /admin/api/v1/roles and /users/:id/roles/:role: roles, assignments, and the `roles` claim. */
 describe.each(HTTP_BACKENDS)('admin API roles (%s)', (backend) => {
-  let server: TestServer;
-  let call: ApiCall;
-  beforeAll(async () => {
-    ({ server, call } = await startAdminApi(backend));
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  const { server, call } = useAdminApi(backend);
 
   const listed = async () => expectStatus(await call<{ items: RoleBody[] }>('GET', '/roles'), 200).items;
 

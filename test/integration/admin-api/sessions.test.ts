@@ -1,11 +1,10 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import type { TestServer } from '../../helpers/server.js';
 import { buildAuthRequest, oidc } from '../../helpers/rp.js';
 import { runAuthorization } from '../../helpers/user-agent.js';
 import type { TestClient, TestUser } from '../../helpers/factories.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { expectStatus, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
-import { logOutAtRp, BOOT_TIMEOUT } from '../../helpers/sessions.js';
+import { expectStatus, useAdminApi } from '../../helpers/admin-api.js';
+import { logOutAtRp } from '../../helpers/sessions.js';
 
 interface SessionBody {
   id: string;
@@ -24,14 +23,11 @@ interface GrantBody {
 
 /** /admin/api/v1/users/:id/sessions and /grants, after real sign-ins. */
 describe.each(HTTP_BACKENDS)('admin API sessions and grants (%s)', (backend) => {
-  let server: TestServer;
-  let call: ApiCall;
   let client: TestClient;
+  const { server, call } = useAdminApi(backend);
   beforeAll(async () => {
-    ({ server, call } = await startAdminApi(backend));
     client = await server.buildClient();
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   const sessionsOf = async (user: TestUser) => expectStatus(await call<{ items: SessionBody[] }>('GET', `/users/${user.id}/sessions`), 200).items;
   const grantsOf = async (user: TestUser) => expectStatus(await call<{ items: GrantBody[] }>('GET', `/users/${user.id}/grants`), 200).items;

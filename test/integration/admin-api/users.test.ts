@@ -1,11 +1,9 @@
 import bcrypt from 'bcryptjs';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import type { TestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { uniqueEmail, type TestClient } from '../../helpers/factories.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { allPages, expectFieldError, expectStatus, forgedCursor, testUserOf, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+import { allPages, expectFieldError, expectStatus, forgedCursor, testUserOf, useAdminApi } from '../../helpers/admin-api.js';
 
 interface UserBody {
   id: string;
@@ -24,14 +22,11 @@ const jsonLines = (lines: unknown[]) => `${lines.map((l) => (typeof l === 'strin
 
 /** /admin/api/v1/users: accounts, their state and credentials, and the import. */
 describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
-  let server: TestServer;
-  let call: ApiCall;
   let client: TestClient;
+  const { server, call } = useAdminApi(backend);
   beforeAll(async () => {
-    ({ server, call } = await startAdminApi(backend));
     client = await server.buildClient();
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   const create = async (body: Record<string, unknown> = {}) =>
     expectStatus(await call<UserBody>('POST', '/users', { email: uniqueEmail('api'), password: PASSWORD, ...body }), 201);

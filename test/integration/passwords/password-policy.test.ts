@@ -1,11 +1,10 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import type { TestServer } from '../../helpers/server.js';
 import { uniqueEmail, type TestClient } from '../../helpers/factories.js';
 import { signIn } from '../../helpers/tokens.js';
-import { expectStatus, startAdminApi, testUserOf, type ApiCall } from '../../helpers/admin-api.js';
+import { expectStatus, useAdminApi, testUserOf } from '../../helpers/admin-api.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
-import { BOOT_TIMEOUT, textOf } from '../../helpers/sessions.js';
+import { textOf } from '../../helpers/sessions.js';
 import { cli } from '../../helpers/cli.js';
 
 const PASSPHRASE = 'copper kettle drifting north';
@@ -18,15 +17,12 @@ interface FieldErrorBody {
 
 /** One policy wherever a password is set: the admin API, the account page, the CLI. */
 describe.each(HTTP_BACKENDS)('password policy (%s)', (backend) => {
-  let server: TestServer;
-  let call: ApiCall;
   let client: TestClient;
+  // The shipped breached-password list, not the tests' small one: this suite proves it is enforced.
+  const { server, call } = useAdminApi(backend, {}, { breachedList: 'shipped' });
   beforeAll(async () => {
-    // The shipped breached-password list, not the tests' small one: this suite proves it is enforced.
-    ({ server, call } = await startAdminApi(backend, {}, { breachedList: 'shipped' }));
     client = await server.buildClient();
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   const refusal = async (method: string, path: string, body: Record<string, unknown>) => {
     const response = await call<FieldErrorBody>(method, path, body);

@@ -1,7 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import type { TestServer } from '../../helpers/server.js';
-import { expectStatus, startAdminApi, type ApiCall } from '../../helpers/admin-api.js';
-import { BOOT_TIMEOUT, buildRp, textOf, type TestRp } from '../../helpers/sessions.js';
+import { expectStatus, useAdminApi } from '../../helpers/admin-api.js';
+import { buildRp, textOf, type TestRp } from '../../helpers/sessions.js';
 import { signInAdmin, postForm } from '../admin-console/support.js';
 import { FIREFOX_LINUX, SAFARI_IPHONE, browser, signInRemembering } from './support.js';
 
@@ -16,14 +15,11 @@ interface SessionBody {
 
 /** What admins see of a user's sessions: the API's session view and the console's user page. */
 describe.each(HTTP_BACKENDS)('sessions for admins (%s)', (backend) => {
-  let server: TestServer;
-  let call: ApiCall;
   let rp: TestRp;
+  const { server, call } = useAdminApi(backend);
   beforeAll(async () => {
-    ({ server, call } = await startAdminApi(backend));
     rp = await buildRp(server, { firstParty: true });
-  }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  });
 
   it('the API lists device, IP, last activity and persistence of each session', async () => {
     const user = await server.buildUser();
