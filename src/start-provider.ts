@@ -9,7 +9,7 @@ import { createProviderHost, type ProviderHost } from './oidc/provider.js';
 import { createRegisteredClientStore } from './oidc/registered-client-store.js';
 import { createRequestClientReads, type RequestClientReads } from './oidc/request-client-reads.js';
 import { createBackchannelLogout, type BackchannelLogout } from './oidc/backchannel-logout.js';
-import { attachSessionHandling } from './oidc/session-events.js';
+import { attachBackchannelEvents, attachSessionHandling } from './oidc/session-events.js';
 import { attachProviderMetrics } from './observability/provider-metrics.js';
 
 export interface StartedProvider {
@@ -43,7 +43,10 @@ export async function startProvider(
     // Its listeners do not await their audit writes (src/oidc/events.ts); during a token
     // request they must not ride on its transaction (src/storage/request-transaction.ts).
     audit: { ...audit, record: (...event) => storage.outsideRequestTransaction(() => audit.record(...event)) },
-    extend: (provider) => attachProviderMetrics(provider, resources.metrics),
+    extend: (provider) => {
+      attachSessionHandling(provider, { oidc: storage.oidc, audit, log, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds });
+      attachProviderMetrics(provider, resources.metrics);
+    },
     buildOptions: (material) => buildProviderOptions(config, {
       adapter: createAdapter({ oidc: storage.oidc, digest: resources.tokenDigest, clients: clientReads, registeredClients, sessions: config.sessions }),
       findAccount: createFindAccount(services.accounts, storage.roles.rolesOf),
@@ -56,8 +59,6 @@ export async function startProvider(
   });
   const backchannel = createBackchannelLogout({ provider: () => host.current, audit, log, settings: config.sessions.backchannelLogout });
   services.onSessionsEnded((sessions) => backchannel.sessionsEnded(sessions));
-  host.extend((provider) => attachSessionHandling(provider, {
-    oidc: storage.oidc, audit, log, backchannel, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,
-  }));
+  host.extend((provider) => attachBackchannelEvents(provider, backchannel));
   return { host, clientReads, backchannel };
 }

@@ -30,8 +30,9 @@ export interface ProviderHost {
   /** Checks the database for a changed key set, and for keys due to sign; true when the provider was rebuilt. */
   reloadKeys(): Promise<boolean>;
   /**
-   * Attaches listeners and middleware to the current provider and each one built later: for
-   * what needs the host itself (back-channel logout signs with the current provider's keys).
+   * Attaches event listeners to the current provider and each one built later, for what needs
+   * the host itself (back-channel logout signs with the current provider's keys). Listeners
+   * only: middleware added now would miss the current provider, mounted when it was built.
    */
   extend(extension: (provider: Provider) => void): void;
   stop(): void;
@@ -41,7 +42,7 @@ export async function createProviderHost(
   config: Config,
   deps: {
     keys: KeyManager; buildOptions: (keys: KeyMaterial) => Configuration; log: Logger; audit: AuditLog;
-    /** Attaches further listeners and middleware to each Provider built (metrics). */
+    /** Attaches further listeners and middleware to each Provider built (session activity, metrics). */
     extend?: (provider: Provider) => void;
   },
 ): Promise<ProviderHost> {
