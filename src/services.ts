@@ -25,6 +25,9 @@ import { createUserImport } from './accounts/user-import.js';
 import { createKeyManager, type KeyManager } from './oidc/keys.js';
 import { createInitialAccessTokens } from './oidc/initial-access-tokens.js';
 import type { ProviderAccess } from './oidc/provider-access.js';
+import type { SignUpSettings } from './accounts/sign-up-settings.js';
+import type { PublicFormCsrf } from './security/csrf.js';
+import type { AccountMail } from './self-service/account-mail.js';
 import { createAdminServices } from './admin/services.js';
 
 export interface ServiceOptions {
@@ -112,4 +115,17 @@ function sessionEndings(): { announce: SessionsEnded; listen(listener: SessionsE
       listeners.push(listener);
     },
   };
+}
+
+/**
+ * What the sign-up, verification, change-of-address and password-reset pages share: the
+ * server's alone (the account mails need its mailer), built beside the routers (src/app.ts).
+ */
+export interface SelfServiceDeps extends Pick<Services, 'signUp' | 'emailAddress'> {
+  settings: SignUpSettings;
+  mail: AccountMail;
+  /** CSRF of the pages behind mailed links, which no session backs. */
+  publicForm: PublicFormCsrf;
+  /** Per-IP limits on sign-up and per-account limits on the mails these forms send. */
+  limits: Services['limits'];
 }

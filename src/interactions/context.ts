@@ -5,12 +5,11 @@ import type { ViewRenderer } from '../http/views.js';
 import type { ConsentsRepository } from '../storage/consents.repository.js';
 import type { KeyValueStore } from '../storage/key-value-store.js';
 import type { RequestOrigin } from '../security/audit.js';
-import type { Services } from '../services.js';
+import type { SelfServiceDeps, Services } from '../services.js';
 import { requestOrigin } from '../http/request-origin.js';
 import type { Config } from '../config/schema.js';
 import type { Locale } from '../i18n/locale.js';
 import type { Translator } from '../i18n/translator.js';
-import type { SelfServiceDeps } from '../self-service/context.js';
 
 /**
  * What the sign-in steps read. The services' rate limits (`limits`) guard the steps

@@ -4,8 +4,7 @@ import type { ProviderHost } from '../oidc/provider.js';
 import type { ViewRenderer } from '../http/views.js';
 import type { Storage } from '../storage/storage.js';
 import type { Translator } from '../i18n/translator.js';
-import type { SelfServiceDeps } from '../self-service/context.js';
-import type { Services } from '../services.js';
+import type { SelfServiceDeps, Services } from '../services.js';
 
 /** The signed-in user of the account pages, from Gatehouse's own code flow. */
 export interface PortalSession {
