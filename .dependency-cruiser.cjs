@@ -4,10 +4,6 @@
 // Type-only imports count too (tsPreCompilationDeps): a layer that needs another's types
 // depends on it all the same.
 const SURFACES = 'interactions|portal|self-service|admin/console|admin/api|web|cli';
-// Exception: the record of sign-up services (SelfServiceDeps) is handed to three surfaces, and
-// the sign-in steps' and account pages' deps name its type. It goes when each router takes
-// Pick<Services, …> from one createServices() (issue 16, "One service assembly").
-const SELF_SERVICE_DEPS = 'src/self-service/context\\.ts';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -38,22 +34,7 @@ module.exports = {
       severity: 'error',
       comment: 'A surface never imports another surface: what two share belongs in a lower layer.',
       from: { path: `^src/(${SURFACES})/` },
-      // The one exception (SELF_SERVICE_DEPS below) is bounded by the next two rules.
-      to: { path: `^src/(${SURFACES})/`, pathNot: `^(src/$1/|${SELF_SERVICE_DEPS}$)` },
-    },
-    {
-      name: 'self-service-deps-exception-is-narrow',
-      severity: 'error',
-      comment: `Exception: only interactions/context.ts and portal/context.ts may name the ${SELF_SERVICE_DEPS} record, as a type.`,
-      from: { path: `^src/(${SURFACES})/`, pathNot: `^src/(self-service/|(interactions|portal)/context\\.ts$)` },
-      to: { path: `^${SELF_SERVICE_DEPS}$` },
-    },
-    {
-      name: 'self-service-deps-exception-is-type-only',
-      severity: 'error',
-      comment: `Exception: the two context files take only the ${SELF_SERVICE_DEPS} type, no code.`,
-      from: { path: '^src/(interactions|portal)/context\\.ts$' },
-      to: { path: `^${SELF_SERVICE_DEPS}$`, dependencyTypesNot: ['type-only'] },
+      to: { path: `^src/(${SURFACES})/`, pathNot: '^src/$1/' },
     },
     {
       name: 'lower-layers-import-no-surface',

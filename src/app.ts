@@ -9,11 +9,12 @@ import type { ViewRenderer } from './http/views.js';
 import { DEFAULT_LOCALE, type Locale } from './i18n/locale.js';
 import type { Translator } from './i18n/translator.js';
 import { localize } from './http/localize.js';
-import type { InteractionDeps } from './interactions/context.js';
-import type { PortalDeps } from './portal/context.js';
+import type { SelfServiceDeps, Services } from './services.js';
+import type { Mailer } from './mail/mailer.js';
 import { createPortalRouter } from './portal/router.js';
-import { createPasswordResetRouter, type PasswordResetRouteDeps } from './self-service/password-reset.js';
-import type { AdminServices } from './admin/services.js';
+import { createPasswordResetRouter } from './self-service/password-reset.js';
+import { createAccountMail } from './self-service/account-mail.js';
+import { createPublicFormCsrf } from './security/csrf.js';
 import { createAdminApiRouter } from './admin/api/router.js';
 import { createAdminConsoleRouter } from './admin/console/router.js';
 import { errorHandler } from './http/error-handler.js';
@@ -31,7 +32,6 @@ import { routersUnderTheirPaths } from './http/route-gate.js';
 import { logoOrigin, serveBrandStylesheet } from './http/brand.js';
 import { createInteractionRouter } from './interactions/router.js';
 import { createEmailLinksRouter } from './self-service/email-links.js';
-import type { RateLimits } from './security/rate-limits.js';
 import { canonicalizeProviderPaths, providerRouteTable } from './oidc/canonical-path.js';
 import { refuseUnstorableQuery } from './http/storable-input.js';
 import { protocolEdge } from './oidc/protocol-edge.js';
@@ -48,11 +48,11 @@ export interface AppDeps {
   views: ViewRenderer;
   /** The translator for each language (the catalogues are loaded once at boot). */
   translatorFor: (locale: Locale) => Translator;
-  interactions: InteractionDeps;
-  portal: PortalDeps;
-  passwordReset: PasswordResetRouteDeps;
-  admin: AdminServices;
-  limits: RateLimits;
+  services: Services;
+  /** Account mail (SMTP, or the outbox directory in the embedded default). */
+  mailer: Mailer;
+  /** Now, in epoch ms (createGatehouse's clock): how old a sign-in is on /account. */
+  clock: () => number;
   metrics: Metrics;
   /** Set once shutdown begins: /readyz fails and connections close after their response. */
   draining: Draining;
@@ -92,12 +92,17 @@ export function createApp(deps: AppDeps): Koa {
   // a getter follows key rotation.
   Object.defineProperty(app, 'keys', { get: () => deps.host.cookieKeys, configurable: true });
   const health = createHealthRouter(deps.storage, deps.draining, { log: deps.log, metrics: deps.metrics });
-  const interactions = createInteractionRouter(deps.interactions);
-  const portal = createPortalRouter(deps.portal);
-  const adminApi = createAdminApiRouter({ admin: deps.admin, host: deps.host, storage: deps.storage, issuer: deps.config.issuer });
-  const adminConsole = createAdminConsoleRouter({ ...deps.portal, config: deps.config, admin: deps.admin });
-  const emailLinks = createEmailLinksRouter(deps.interactions);
-  const passwordReset = createPasswordResetRouter(deps.passwordReset);
+  const { config, services, host, storage, views } = deps;
+  const origin = new URL(config.issuer).origin;
+  const selfService = selfServiceOf(deps);
+  const interactions = createInteractionRouter({
+    ...services, host, views, config, origin, consents: storage.consents, kv: storage.kv, translatorFor: deps.translatorFor, selfService,
+  });
+  const portal = createPortalRouter({ ...services, config, host, storage, views, selfService, clock: deps.clock });
+  const adminApi = createAdminApiRouter({ admin: services.admin, host, storage, issuer: config.issuer });
+  const adminConsole = createAdminConsoleRouter({ ...services, config, host, storage, views });
+  const emailLinks = createEmailLinksRouter({ selfService, views, origin });
+  const passwordReset = createPasswordResetRouter({ reset: services.passwordReset, selfService, views, config });
 
   // Before anything compares paths: every spelling of a provider endpoint becomes its own
   // (docs/decisions.md, "One spelling per provider endpoint"). The routes are the same in every
@@ -131,7 +136,20 @@ export function createApp(deps: AppDeps): Koa {
     adminConsole.allowedMethods(),
   ]));
   // The guards in front of the provider, in order, each with the endpoints it covers (protocol-edge.ts).
-  for (const step of protocolEdge({ limits: deps.limits, clientReads: deps.clientReads, storage: deps.storage })) app.use(step.run);
+  for (const step of protocolEdge({ limits: services.limits, clientReads: deps.clientReads, storage: deps.storage })) app.use(step.run);
   app.use(deps.host.middleware);
   return app;
+}
+
+/** What the sign-up, verification, change-of-address and password-reset pages share. */
+function selfServiceOf(deps: AppDeps): SelfServiceDeps {
+  const { config, services } = deps;
+  return {
+    settings: config.signUp,
+    signUp: services.signUp,
+    emailAddress: services.emailAddress,
+    mail: createAccountMail({ mailer: deps.mailer, log: deps.log, issuer: config.issuer, productName: config.branding.productName }),
+    publicForm: createPublicFormCsrf(services.csrf, { secure: config.issuer.startsWith('https:') }),
+    limits: services.limits,
+  };
 }

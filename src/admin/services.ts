@@ -5,7 +5,6 @@ import type { SecretBox } from '../security/secret-box.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import type { PasswordPolicy } from '../accounts/password-policy.js';
 import type { SecondFactorService } from '../accounts/second-factors.js';
-import type { ProviderHost } from '../oidc/provider.js';
 import { createUserImport } from '../accounts/user-import.js';
 import { createClientsAdmin } from './clients.service.js';
 import { createUsersAdmin } from './users.service.js';
@@ -28,18 +27,18 @@ export interface AdminServiceDeps {
   secondFactors: SecondFactorService;
   /** Sign-in lockouts: admins see and clear them. */
   lockout: Lockout;
-  /** The running provider; absent in the CLI, where no provider runs. */
-  host?: ProviderHost;
+  /** Rebuilds the running provider after a key rotation; absent in the CLI, where no provider runs. */
+  onKeysRotated?: () => Promise<unknown>;
   /** Initial access tokens for dynamic client registration (src/oidc/initial-access-tokens.ts). */
   initialAccessTokens: InitialAccessTokens;
-  /** Back-channel logout for sessions an admin ends; absent in the CLI, which cannot deliver. */
-  sessionsEnded?: SessionsEnded;
+  /** Announces the sessions an admin ends (the server's back-channel logout listens). */
+  sessionsEnded: SessionsEnded;
 }
 
 /** Everything an admin can do, shared by the admin API and the console (which never call each other over HTTP). */
 export function createAdminServices(deps: AdminServiceDeps) {
   const { storage, audit } = deps;
-  const sessionsEnded = deps.sessionsEnded ?? (() => undefined);
+  const { sessionsEnded } = deps;
   return {
     clients: createClientsAdmin({ storage, audit }),
     users: createUsersAdmin({
@@ -48,7 +47,7 @@ export function createAdminServices(deps: AdminServiceDeps) {
     }),
     roles: createRolesAdmin({ storage, audit }),
     sessions: createSessionsAdmin({ storage, audit, sessionsEnded }),
-    keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.host?.reloadKeys }),
+    keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.onKeysRotated }),
     initialAccessTokens: createInitialAccessTokensAdmin(deps.initialAccessTokens),
     audit: { query: storage.audit.query },
   };

@@ -2,7 +2,7 @@ import { ConfigError } from '../config/load.js';
 import { formatProblem } from '../accounts/user-import.js';
 import { AppError, InvalidFileError } from '../http/errors.js';
 import { CliUsageError, parseCommand, type CliIo } from './io.js';
-import { openCliContext } from './context.js';
+import { openCliContext, type CliContextOptions } from './context.js';
 import { usersCommand } from './users.js';
 import { clientsCommand } from './clients.js';
 import { keysCommand } from './keys.js';
@@ -40,15 +40,20 @@ export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: n
   --json prints machine-readable output. Configuration comes from the same settings and
   environment variables as the server (DATABASE_URL, DATA_DIR, KEY_ENCRYPTION_SECRET, ...).`;
 
-/** Runs one CLI invocation; returns the exit code (0 ok, 1 failure, 2 bad arguments). */
-export async function runCli(argv: string[], env: Record<string, string | undefined>, io: CliIo): Promise<number> {
+/**
+ * Runs one CLI invocation; returns the exit code (0 ok, 1 failure, 2 bad arguments). Tests
+ * may pass a small breached-password list, as they do to createGatehouse.
+ */
+export async function runCli(
+  argv: string[], env: Record<string, string | undefined>, io: CliIo, options: Pick<CliContextOptions, 'breachedList'> = {},
+): Promise<number> {
   const [command, sub, ...rest] = argv;
   try {
     if (!command || command === 'help' || command === '--help' || command === '-h') {
       io.out(USAGE);
       return command ? 0 : 2;
     }
-    const context = openCliContext(env, { mayCreateData: command === 'migrate' });
+    const context = openCliContext(env, { ...options, mayCreateData: command === 'migrate' });
     const run = context.with.bind(context);
     switch (command) {
       case 'migrate': {

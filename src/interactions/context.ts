@@ -1,46 +1,28 @@
 import type { Context } from 'koa';
 import { AppError, assertThat } from '../http/errors.js';
-import type { AccountService } from '../accounts/account-service.js';
 import type { ProviderHost } from '../oidc/provider.js';
-import type { Csrf } from '../security/csrf.js';
 import type { ViewRenderer } from '../http/views.js';
 import type { ConsentsRepository } from '../storage/consents.repository.js';
-import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
 import type { KeyValueStore } from '../storage/key-value-store.js';
-import type { SecondFactorService } from '../accounts/second-factors.js';
-import type { TotpService } from '../accounts/totp.js';
-import type { PendingTotp } from '../accounts/pending-totp.js';
-import type { RecoveryCodeService } from '../accounts/recovery-codes.js';
-import type { WebAuthnService } from '../accounts/webauthn.js';
-import type { SecretBox } from '../security/secret-box.js';
-import type { AuditLog, RequestOrigin } from '../security/audit.js';
+import type { RequestOrigin } from '../security/audit.js';
+import type { SelfServiceDeps, Services } from '../services.js';
 import { requestOrigin } from '../http/request-origin.js';
 import type { Config } from '../config/schema.js';
 import type { Locale } from '../i18n/locale.js';
 import type { Translator } from '../i18n/translator.js';
-import type { SelfServiceDeps } from '../self-service/context.js';
-import type { RateLimits } from '../security/rate-limits.js';
 
-export interface InteractionDeps {
+/**
+ * What the sign-in steps read. The services' rate limits (`limits`) guard the steps
+ * (src/security/rate-limits.ts).
+ */
+export interface InteractionDeps extends Pick<Services, 'accounts' | 'csrf' | 'secondFactors' | 'totp' | 'pendingTotp' | 'webauthn' | 'audit' | 'limits'> {
   host: ProviderHost;
-  accounts: AccountService;
-  csrf: Csrf;
   views: ViewRenderer;
-  oidc: OidcPayloadRepository;
   /** Consent remembered per user and client when the user allows a third-party client. */
   consents: Pick<ConsentsRepository, 'remember'>;
   /** The issuer's origin: forms must be posted from it. */
   origin: string;
-  secondFactors: SecondFactorService;
-  totp: TotpService;
-  pendingTotp: PendingTotp;
-  recovery: RecoveryCodeService;
-  webauthn: WebAuthnService;
   kv: KeyValueStore;
-  box: SecretBox;
-  audit: AuditLog;
-  /** Rate limits on the sign-in steps (src/security/rate-limits.ts). */
-  limits: RateLimits;
   config: Pick<Config, 'acr' | 'sessions' | 'branding' | 'passwordPolicy'>;
   /** Each step speaks the language of its interaction's ui_locales (OIDC Core §3.1.2.1). */
   translatorFor: (locale: Locale) => Translator;

@@ -29,6 +29,12 @@ export interface ProviderHost {
   readonly middleware: Middleware;
   /** Checks the database for a changed key set, and for keys due to sign; true when the provider was rebuilt. */
   reloadKeys(): Promise<boolean>;
+  /**
+   * Attaches event listeners to the current provider and each one built later, for what needs
+   * the host itself (back-channel logout signs with the current provider's keys). Listeners
+   * only: middleware added now would miss the current provider, mounted when it was built.
+   */
+  extend(extension: (provider: Provider) => void): void;
   stop(): void;
 }
 
@@ -36,18 +42,19 @@ export async function createProviderHost(
   config: Config,
   deps: {
     keys: KeyManager; buildOptions: (keys: KeyMaterial) => Configuration; log: Logger; audit: AuditLog;
-    /** Attaches further listeners and middleware to each Provider built (sessions, back-channel logout). */
+    /** Attaches further listeners and middleware to each Provider built (session activity, metrics). */
     extend?: (provider: Provider) => void;
   },
 ): Promise<ProviderHost> {
   // The snapshot is taken before the new provider is swapped in, so the JWKS served from
   // bytes never lags behind the keys the provider signs with.
+  const extensions = deps.extend ? [deps.extend] : [];
   const build = async (material: KeyMaterial) => {
     const provider = new Provider(config.issuer, deps.buildOptions(material));
     // The same trust as Gatehouse's app (src/app.ts): one client address and origin everywhere.
     ({ proxy: provider.proxy, maxIpsCount: provider.maxIpsCount } = proxyTrust(config.http.trustedProxyHops));
     attachProviderEvents(provider, deps.log, deps.audit);
-    deps.extend?.(provider);
+    for (const extension of extensions) extension(provider);
     const metadata = await snapshotMetadata(provider, config.issuer, metadataMaxAge(config.keys)).catch((err: unknown) => {
       deps.log.warn({ err }, 'could not precompute discovery and JWKS; the provider will answer them');
       return null;
@@ -86,6 +93,10 @@ export async function createProviderHost(
     },
     middleware: (ctx: Context, next: Next) => state.mounted(ctx, next),
     reloadKeys,
+    extend(extension) {
+      extensions.push(extension);
+      extension(state.provider);
+    },
     stop: () => clearInterval(timer),
   };
 }

@@ -6,7 +6,7 @@ import { requestOrigin } from '../http/request-origin.js';
 import { requireSameOrigin } from '../security/csrf.js';
 import type { ViewRenderer } from '../http/views.js';
 import { formField } from '../http/body-parser.js';
-import type { SelfServiceDeps } from './context.js';
+import type { SelfServiceDeps } from '../services.js';
 import { translatorOf } from '../http/localize.js';
 
 export interface EmailLinksDeps {

@@ -11,7 +11,7 @@ import type { ViewRenderer } from '../http/views.js';
 import type { Translator } from '../i18n/translator.js';
 import { requireSameOrigin } from '../security/csrf.js';
 import { formField } from '../http/body-parser.js';
-import type { SelfServiceDeps } from './context.js';
+import type { SelfServiceDeps } from '../services.js';
 
 export interface PasswordResetRouteDeps {
   reset: PasswordReset;

@@ -1,5 +1,6 @@
 import { runCli } from '../../src/cli/run.js';
 import type { TestServer } from './server.js';
+import { smallBreachedList } from './breached-list.js';
 
 export interface CliResult {
   code: number;
@@ -7,7 +8,10 @@ export interface CliResult {
   err: string[];
 }
 
-/** Runs the CLI in-process against a test server's storage, as an operator would beside it. */
+/**
+ * Runs the CLI in-process against a test server's storage, as an operator would beside it, with
+ * the test servers' small breached-password list (test/helpers/breached-list.ts).
+ */
 export async function cli(server: TestServer, ...argv: string[]): Promise<CliResult> {
   const { storage, http } = server.gatehouse.config;
   const env = {
@@ -21,7 +25,7 @@ export async function cli(server: TestServer, ...argv: string[]): Promise<CliRes
   };
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, env, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await runCli(argv, env, { out: (l) => out.push(l), err: (l) => err.push(l) }, { breachedList: smallBreachedList() });
   return { code, out, err };
 }
 

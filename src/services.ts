@@ -1,0 +1,131 @@
+import type { Config } from './config/schema.js';
+import type { Resources } from './resources.js';
+import type { MessageParams } from './i18n/catalogue.js';
+import { deriveKey } from './security/key-encryption-secret.js';
+import { createAuditLog } from './security/audit.js';
+import { createLockout } from './security/lockout.js';
+import { createRateLimits } from './security/rate-limits.js';
+import { createCsrf } from './security/csrf.js';
+import { countSecurityEvents } from './observability/security-event-metrics.js';
+import { createPasswordHasher } from './accounts/passwords.js';
+import { createPasswordPolicy } from './accounts/password-policy.js';
+import type { BreachedPasswordList } from './accounts/breached-passwords.js';
+import { createAccountService } from './accounts/account-service.js';
+import { createTotpService } from './accounts/totp.js';
+import { createPendingTotp } from './accounts/pending-totp.js';
+import { createRecoveryCodeService } from './accounts/recovery-codes.js';
+import { createSecondFactorService } from './accounts/second-factors.js';
+import { createWebAuthnService } from './accounts/webauthn.js';
+import { createUserSessions, type SessionsEnded } from './accounts/user-sessions.js';
+import { createAllowedApplications } from './accounts/allowed-applications.js';
+import { createEmailAddressService } from './accounts/email-address.js';
+import { createSignUpService } from './accounts/sign-up.js';
+import { createPasswordReset } from './accounts/password-reset.js';
+import { createUserImport } from './accounts/user-import.js';
+import { createKeyManager, type KeyManager } from './oidc/keys.js';
+import { createInitialAccessTokens } from './oidc/initial-access-tokens.js';
+import type { ProviderAccess } from './oidc/provider-access.js';
+import type { SignUpSettings } from './accounts/sign-up-settings.js';
+import type { PublicFormCsrf } from './security/csrf.js';
+import type { AccountMail } from './self-service/account-mail.js';
+import { createAdminServices } from './admin/services.js';
+
+export interface ServiceOptions {
+  /** The breached-password list, asked for when a password is checked (the CLI loads it only then). */
+  breached: () => Promise<BreachedPasswordList>;
+  /** English text for a catalogue key: the password policy's error messages. */
+  english: (key: string, params?: MessageParams) => string;
+  /** oidc-provider, reached when a service uses it (provider-access.ts); given the signing keys the CLI builds its own with. */
+  provider: (keys: KeyManager) => ProviderAccess;
+}
+
+/**
+ * Every service over one opened storage, built once: the server (gatehouse.ts) and the CLI
+ * (cli/context.ts) both take theirs from here, and each router takes the Pick of it it reads.
+ * Building them does no I/O; only the server's surfaces use some (csrf, limits, webauthn).
+ */
+export function createServices(config: Config, resources: Resources, options: ServiceOptions) {
+  const { box, counters, metrics, keyEncryption: { key } } = resources;
+  const { storage } = resources.opened;
+  const { transaction } = storage;
+  const endings = sessionEndings();
+  const sessionsEnded = endings.announce;
+  const audit = createAuditLog(storage.audit, countSecurityEvents(metrics));
+  const passwords = createPasswordHasher(config.passwords.argon2);
+  const policy = createPasswordPolicy({ settings: config.passwordPolicy, breached: options.breached, english: options.english });
+  const lockout = createLockout(config.lockout, { counters, metrics });
+  const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
+  const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(key, 'recovery-codes') });
+  const secondFactors = createSecondFactorService({ credentials: storage.credentials, totp, recovery, audit, lockout, transaction });
+  const keys = createKeyManager(storage.signingKeys, box);
+  const provider = options.provider(keys);
+  const initialAccessTokens = createInitialAccessTokens({
+    provider: () => provider.provider(), oidc: storage.oidc, digest: resources.tokenDigest, transaction, audit,
+    defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
+  });
+  const emailAddress = createEmailAddressService({ storage, audit, settings: config.signUp });
+  return {
+    box,
+    audit,
+    passwords,
+    policy,
+    lockout,
+    /** Rate limits: routes call `limits.consume(ctx, policy, key)` (docs/abuse-protection.md). */
+    limits: createRateLimits(config.rateLimits, { counters, audit, metrics }),
+    csrf: createCsrf(deriveKey(key, 'csrf')),
+    accounts: createAccountService({ users: storage.users, passwords, policy, lockout, audit, transaction }),
+    totp,
+    pendingTotp: createPendingTotp(storage.kv, box),
+    recovery,
+    secondFactors,
+    webauthn: createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config, transaction }),
+    keys,
+    /** Dynamic client registration (RFC 7591): initial access tokens (approvals: admin.clients). */
+    initialAccessTokens,
+    admin: createAdminServices({
+      config, storage, audit, box, passwords, policy, secondFactors, lockout, initialAccessTokens, sessionsEnded,
+      onKeysRotated: provider.reloadKeys,
+    }),
+    userImport: createUserImport({ users: storage.users, box, transaction }),
+    userSessions: createUserSessions({ storage, audit, sessionsEnded }),
+    applications: createAllowedApplications({ storage, audit }),
+    emailAddress,
+    signUp: createSignUpService({ storage, passwords, policy, audit, emailAddress, settings: config.signUp }),
+    passwordReset: createPasswordReset({ storage, passwords, policy, audit, linkTtlSeconds: config.passwordReset.linkTtlSeconds, sessionsEnded, lockout }),
+    /**
+     * "These sessions ended": call it after the transaction that ended them commits, with what
+     * `tx.oidc.endSession` / `endOtherSessions` / `signOutEverywhere` returned.
+     */
+    sessionsEnded,
+    /** Who is told when sessions end: the server's back-channel logout (the CLI runs no provider to sign logout tokens). */
+    onSessionsEnded: endings.listen,
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
+
+/** The services announce ended sessions; whoever delivers the news listens (OIDC Back-Channel Logout 1.0). */
+function sessionEndings(): { announce: SessionsEnded; listen(listener: SessionsEnded): void } {
+  const listeners: SessionsEnded[] = [];
+  return {
+    announce: (sessions) => {
+      for (const listener of listeners) listener(sessions);
+    },
+    listen: (listener) => {
+      listeners.push(listener);
+    },
+  };
+}
+
+/**
+ * What the sign-up, verification, change-of-address and password-reset pages share: the
+ * server's alone (the account mails need its mailer), built beside the routers (src/app.ts).
+ */
+export interface SelfServiceDeps extends Pick<Services, 'signUp' | 'emailAddress'> {
+  settings: SignUpSettings;
+  mail: AccountMail;
+  /** CSRF of the pages behind mailed links, which no session backs. */
+  publicForm: PublicFormCsrf;
+  /** Per-IP limits on sign-up and per-account limits on the mails these forms send. */
+  limits: Services['limits'];
+}

@@ -1,0 +1,64 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import type { Resources } from './resources.js';
+import type { Services } from './services.js';
+import { createAdapter } from './oidc/adapter.js';
+import { createFindAccount } from './oidc/account.js';
+import { buildProviderOptions, type ProviderDeps } from './oidc/options.js';
+import { createProviderHost, type ProviderHost } from './oidc/provider.js';
+import { createRegisteredClientStore } from './oidc/registered-client-store.js';
+import { createRequestClientReads, type RequestClientReads } from './oidc/request-client-reads.js';
+import { createBackchannelLogout, type BackchannelLogout } from './oidc/backchannel-logout.js';
+import { attachBackchannelEvents, attachSessionHandling } from './oidc/session-events.js';
+import { attachProviderMetrics } from './observability/provider-metrics.js';
+
+export interface StartedProvider {
+  host: ProviderHost;
+  /** Client rows read once per request, shared by the pending-client check and the provider. */
+  clientReads: RequestClientReads;
+  backchannel: BackchannelLogout;
+}
+
+/**
+ * The provider host over the services, and what works beside it: the client reads of each
+ * request, and back-channel logout, which signs with the host's current provider (keys rotate)
+ * and listens for every way a session ends (services.sessionsEnded).
+ */
+export async function startProvider(
+  config: Config,
+  resources: Pick<Resources, 'opened' | 'tokenDigest' | 'metrics'>,
+  services: Pick<Services, 'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded'>,
+  deps: { log: Logger; pages: Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'> },
+): Promise<StartedProvider> {
+  const { storage } = resources.opened;
+  const { audit } = services;
+  const { log } = deps;
+  const clientReads = createRequestClientReads(storage.clients);
+  const registeredClients = createRegisteredClientStore({
+    transaction: storage.transaction, audit, requireApproval: config.registration.requireApproval, written: (id) => clientReads.forget(id),
+  });
+  const host = await createProviderHost(config, {
+    keys: services.keys,
+    log,
+    // Its listeners do not await their audit writes (src/oidc/events.ts); during a token
+    // request they must not ride on its transaction (src/storage/request-transaction.ts).
+    audit: { ...audit, record: (...event) => storage.outsideRequestTransaction(() => audit.record(...event)) },
+    extend: (provider) => {
+      attachSessionHandling(provider, { oidc: storage.oidc, audit, log, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds });
+      attachProviderMetrics(provider, resources.metrics);
+    },
+    buildOptions: (material) => buildProviderOptions(config, {
+      adapter: createAdapter({ oidc: storage.oidc, digest: resources.tokenDigest, clients: clientReads, registeredClients, sessions: config.sessions }),
+      findAccount: createFindAccount(services.accounts, storage.roles.rolesOf),
+      rolesOf: storage.roles.rolesOf,
+      keys: material,
+      consents: storage.consents,
+      policy: { factorsOf: (accountId) => services.secondFactors.summary(accountId) },
+      ...deps.pages,
+    }),
+  });
+  const backchannel = createBackchannelLogout({ provider: () => host.current, audit, log, settings: config.sessions.backchannelLogout });
+  services.onSessionsEnded((sessions) => backchannel.sessionsEnded(sessions));
+  host.extend((provider) => attachBackchannelEvents(provider, backchannel));
+  return { host, clientReads, backchannel };
+}
