@@ -10,7 +10,8 @@ export interface CliResult {
 
 /**
  * Runs the CLI in-process against a test server's storage, as an operator would beside it, with
- * the test servers' small breached-password list (test/helpers/breached-list.ts).
+ * the breached-password list that server uses (the small one of test/helpers/breached-list.ts,
+ * or the shipped one for the suites that prove it).
  */
 export async function cli(server: TestServer, ...argv: string[]): Promise<CliResult> {
   const { storage, http } = server.gatehouse.config;
@@ -25,7 +26,7 @@ export async function cli(server: TestServer, ...argv: string[]): Promise<CliRes
   };
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, env, { out: (l) => out.push(l), err: (l) => err.push(l) }, { breachedList: smallBreachedList() });
+  const code = await runCli(argv, env, { out: (l) => out.push(l), err: (l) => err.push(l) }, { breachedList: server.breachedList === 'shipped' ? undefined : smallBreachedList() });
   return { code, out, err };
 }
 

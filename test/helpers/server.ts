@@ -17,6 +17,8 @@ import { smallBreachedList } from './breached-list.js';
 export interface TestServer extends Factories {
   backend: Backend;
   issuer: string;
+  /** The breached-password list the server checks against; the CLI run beside it uses the same. */
+  breachedList: 'shipped' | 'small';
   gatehouse: Gatehouse;
   close(): Promise<void>;
 }
@@ -108,6 +110,7 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
     ...factories,
     backend,
     issuer: config.issuer,
+    breachedList: options.breachedList ?? 'small',
     gatehouse,
     async close() {
       await gatehouse.close();
