@@ -57,7 +57,7 @@ export interface Gatehouse {
   /**
    * "These sessions ended": tells every client that took part in them (OIDC Back-Channel
    * Logout 1.0), retried and recorded. Call it after the transaction that ended them commits,
-   * with what `tx.oidc.endSession` / `endOtherSessions` / `signOutEverywhere` returned.
+   * with what `tx.sessions.endSession` / `endOtherSessions` / `signOutEverywhere` returned.
    */
   sessionsEnded: SessionsEnded;
   /** Waits for back-channel logout deliveries in flight (tests, shutdown). */

@@ -94,7 +94,7 @@ export function createServices(config: Config, resources: Resources, options: Se
     passwordReset: createPasswordReset({ storage, passwords, policy, audit, linkTtlSeconds: config.passwordReset.linkTtlSeconds, sessionsEnded, lockout }),
     /**
      * "These sessions ended": call it after the transaction that ended them commits, with what
-     * `tx.oidc.endSession` / `endOtherSessions` / `signOutEverywhere` returned.
+     * `tx.sessions.endSession` / `endOtherSessions` / `signOutEverywhere` returned.
      */
     sessionsEnded,
     /** Who is told when sessions end: the server's back-channel logout (the CLI runs no provider to sign logout tokens). */

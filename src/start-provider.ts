@@ -44,7 +44,7 @@ export async function startProvider(
     // request they must not ride on its transaction (src/storage/request-transaction.ts).
     audit: { ...audit, record: (...event) => storage.outsideRequestTransaction(() => audit.record(...event)) },
     extend: (provider) => {
-      attachSessionHandling(provider, { oidc: storage.oidc, audit, log, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds });
+      attachSessionHandling(provider, { sessions: storage.sessions, audit, log, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds });
       attachProviderMetrics(provider, resources.metrics);
     },
     buildOptions: (material) => buildProviderOptions(config, {

@@ -21,7 +21,7 @@ export function createAllowedApplications(deps: { storage: Storage; audit: Audit
       return storage.transaction(async (tx) => {
         const allowed = await tx.consents.listAllowed(userId);
         if (!allowed.some((app) => app.clientId === clientId)) return false;
-        await tx.oidc.revokeConsent(userId, clientId);
+        await tx.sessions.revokeConsent(userId, clientId);
         await audit.within(tx).record('consent.revoked', { actorId: userId, subjectId: userId, clientId, details: { clientId } }, origin);
         return true;
       });

@@ -6,7 +6,7 @@ import type { PasswordHasher } from './passwords.js';
 import type { PasswordPolicy, PasswordProblem } from './password-policy.js';
 import type { SessionsEnded } from './user-sessions.js';
 import type { Lockout } from '../security/lockout.js';
-import type { EndedSession } from '../storage/oidc-payload.repository.js';
+import type { EndedSession } from '../storage/sessions.repository.js';
 
 const PURPOSE = 'reset-password';
 /** An oidc-provider interaction uid, carried so the user can go back to the sign-in they left. */
@@ -117,7 +117,7 @@ export function createPasswordReset(deps: {
         await tx.accountLinks.revoke(user.id, PURPOSE);
         // The link reached the account's mailbox: that proves control of the address (docs/passwords.md).
         if (!user.emailVerified) await tx.users.update(user.id, { emailVerified: true });
-        const { removed: revoked, sessions } = await tx.oidc.signOutEverywhere(user.id);
+        const { removed: revoked, sessions } = await tx.sessions.signOutEverywhere(user.id);
         await audit.within(tx).record('password.reset', {
           actorId: user.id, subjectId: user.id, details: { revoked, emailVerified: !user.emailVerified },
         }, origin);

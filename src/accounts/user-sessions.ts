@@ -1,6 +1,6 @@
 import type { Repositories, Storage } from '../storage/storage.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
-import type { EndedSession, SessionSummary } from '../storage/oidc-payload.repository.js';
+import type { EndedSession, SessionSummary } from '../storage/sessions.repository.js';
 import { describeDevice, type DeviceDescription } from './device.js';
 
 /** A session as a person reads it: which browser, where from, since and until when. */
@@ -39,7 +39,7 @@ export function createUserSessions(deps: { storage: Storage; audit: AuditLog; se
 
   return {
     async list(userId: string): Promise<SessionView[]> {
-      return (await storage.oidc.listSessions(userId)).map((s) => ({ ...s, device: describeDevice(s.userAgent) }));
+      return (await storage.sessions.listSessions(userId)).map((s) => ({ ...s, device: describeDevice(s.userAgent) }));
     },
 
     /**
@@ -48,7 +48,7 @@ export function createUserSessions(deps: { storage: Storage; audit: AuditLog; se
      */
     async endOne(userId: string, sessionUid: string, origin: RequestOrigin, reason: 'ended-by-user' | 'logout' = 'ended-by-user'): Promise<boolean> {
       const gone = await ended(userId, origin, reason, async (tx) => {
-        const session = await tx.oidc.endSession(userId, sessionUid);
+        const session = await tx.sessions.endSession(userId, sessionUid);
         return session ? [session] : [];
       });
       return gone.length > 0;
@@ -61,12 +61,12 @@ export function createUserSessions(deps: { storage: Storage; audit: AuditLog; se
      * factor (ASVS 5.0 V7.4.3).
      */
     async endOthers(userId: string, keepUid: string, origin: RequestOrigin, reason: OthersEndedReason = 'others-ended-by-user'): Promise<number> {
-      return (await ended(userId, origin, reason, (tx) => tx.oidc.endOtherSessions(userId, keepUid))).length;
+      return (await ended(userId, origin, reason, (tx) => tx.sessions.endOtherSessions(userId, keepUid))).length;
     },
 
     /** Every session, grant and token of the user, this browser's included. */
     async signOutEverywhere(userId: string, origin: RequestOrigin): Promise<number> {
-      return (await ended(userId, origin, 'signed-out-everywhere', async (tx) => (await tx.oidc.signOutEverywhere(userId)).sessions, true)).length;
+      return (await ended(userId, origin, 'signed-out-everywhere', async (tx) => (await tx.sessions.signOutEverywhere(userId)).sessions, true)).length;
     },
   };
 }

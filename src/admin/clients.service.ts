@@ -95,7 +95,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
         await tx.clients.update(id, { name: input.name.trim(), firstParty: input.firstParty, metadata, secretHash });
         // Admin API tokens carry the scopes they were issued with: once the client may hold
         // fewer (or no client_credentials at all), the ones it has end now, not at expiry.
-        if (lostAdminPower(row.metadata, metadata)) await tx.oidc.revokeClientCredentials(id);
+        if (lostAdminPower(row.metadata, metadata)) await tx.sessions.revokeClientCredentials(id);
         await recordAdminAction(audit, tx, actor, 'client.updated', { details: { client: id, fields: Object.keys(changes).sort() } });
         // Read back on the transaction that wrote it: updated_at as stored.
         return clientOrNotFound(tx, id);
@@ -108,7 +108,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
       const row = await editable(id);
       await storage.transaction(async (tx) => {
         await tx.clients.delete(id);
-        await tx.oidc.revokeClient(id);
+        await tx.sessions.revokeClient(id);
         await recordAdminAction(audit, tx, actor, 'client.deleted', { details: { client: id, name: row.name } });
       });
     },
@@ -143,7 +143,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
       await storage.transaction(async (tx) => {
         await tx.clients.delete(id);
         // Its registration access token (RFC 7592) and anything else naming it go too.
-        await tx.oidc.revokeClient(id);
+        await tx.sessions.revokeClient(id);
         await recordAdminAction(audit, tx, actor, 'client.rejected', { details: { client: id, name: row.name } });
       });
     },

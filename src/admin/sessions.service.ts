@@ -20,19 +20,19 @@ export function createSessionsAdmin(deps: { storage: Storage; audit: AuditLog; s
   return {
     async sessions(userId: string) {
       await user(userId);
-      return (await storage.oidc.listSessions(userId)).map((s) => ({ ...s, id: s.uid, device: describeDevice(s.userAgent) }));
+      return (await storage.sessions.listSessions(userId)).map((s) => ({ ...s, id: s.uid, device: describeDevice(s.userAgent) }));
     },
 
     async grants(userId: string) {
       await user(userId);
-      return storage.oidc.listGrants(userId);
+      return storage.sessions.listGrants(userId);
     },
 
     /** Ends the session and revokes every grant made in it, with the refresh tokens under them. */
     async endSession(userId: string, sessionId: string, actor: AdminActor): Promise<void> {
       await user(userId);
       const ended = await storage.transaction(async (tx) => {
-        const session = await tx.oidc.endSession(userId, sessionId);
+        const session = await tx.sessions.endSession(userId, sessionId);
         if (!session) throw new NotFoundError('session');
         await recordAdminAction(audit, tx, actor, 'session.revoked', { subjectId: userId, details: { session: sessionId } });
         return session;
@@ -44,7 +44,7 @@ export function createSessionsAdmin(deps: { storage: Storage; audit: AuditLog; s
     async endAll(userId: string, actor: AdminActor): Promise<number> {
       await user(userId);
       const { removed, sessions } = await storage.transaction(async (tx) => {
-        const everything = await tx.oidc.signOutEverywhere(userId);
+        const everything = await tx.sessions.signOutEverywhere(userId);
         await recordAdminAction(audit, tx, actor, 'session.revoked', { subjectId: userId, details: { all: true, removed: everything.removed } });
         return everything;
       });
@@ -55,7 +55,7 @@ export function createSessionsAdmin(deps: { storage: Storage; audit: AuditLog; s
     async revokeGrant(userId: string, grantId: string, actor: AdminActor): Promise<void> {
       await user(userId);
       await storage.transaction(async (tx) => {
-        if (!(await tx.oidc.revokeAccountGrant(userId, grantId))) throw new NotFoundError('grant');
+        if (!(await tx.sessions.revokeAccountGrant(userId, grantId))) throw new NotFoundError('grant');
         await recordAdminAction(audit, tx, actor, 'grant.revoked', { subjectId: userId, details: { grant: grantId } });
       });
     },

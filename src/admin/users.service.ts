@@ -109,7 +109,7 @@ export function createUsersAdmin(deps: {
       await existing(id);
       const ended = await storage.transaction(async (tx) => {
         await tx.users.setDisabled(id, disabled);
-        const revoked = disabled ? await tx.oidc.signOutEverywhere(id) : { removed: 0, sessions: [] };
+        const revoked = disabled ? await tx.sessions.signOutEverywhere(id) : { removed: 0, sessions: [] };
         await recordAdminAction(audit, tx, actor, disabled ? 'user.disabled' : 'user.enabled', { subjectId: id, details: disabled ? { revoked: revoked.removed } : {} });
         return revoked.sessions;
       });
@@ -120,7 +120,7 @@ export function createUsersAdmin(deps: {
     async delete(id: string, actor: AdminActor): Promise<void> {
       const user = await existing(id);
       const ended = await storage.transaction(async (tx) => {
-        const { sessions } = await tx.oidc.signOutEverywhere(id);
+        const { sessions } = await tx.sessions.signOutEverywhere(id);
         await tx.users.delete(id);
         // The subject is gone; the event keeps the id and email so the deletion stays traceable.
         await recordAdminAction(audit, tx, actor, 'user.deleted', { subjectId: id, details: { email: user.email } });

@@ -8,7 +8,7 @@ export async function grantsCommand(sub: string | undefined, args: string[], run
     case 'list': {
       const { values } = parseCommand(args, { email: { type: 'string' } });
       const email = required(values.email, 'email');
-      const grants = await run(async (s) => s.storage.oidc.listGrants(await s.userIdFor(email)));
+      const grants = await run(async (s) => s.storage.sessions.listGrants(await s.userIdFor(email)));
       const rows = grants.map((g) => ({ grant_id: g.id, client_id: g.clientId, scope: g.scope, created: g.createdAt.toISOString() }));
       if (values.json) io.out(JSON.stringify(rows));
       else table(rows).forEach((line) => io.out(line));
@@ -28,7 +28,7 @@ export async function grantsCommand(sub: string | undefined, args: string[], run
       // Withdraw the consent itself: every grant the user gave this client, in every session.
       const email = required(values.email, 'email (or a GRANT_ID)');
       const clientId = required(values['client-id'], 'client-id');
-      const removed = await run(async (s) => s.storage.oidc.revokeConsent(await s.userIdFor(email), clientId));
+      const removed = await run(async (s) => s.storage.sessions.revokeConsent(await s.userIdFor(email), clientId));
       if (values.json) io.out(JSON.stringify({ email, client_id: clientId, revoked: removed > 0 }));
       else io.out(removed > 0 ? `revoked ${email}'s consent for ${clientId}` : `${email} has no consent for ${clientId}`);
       return;

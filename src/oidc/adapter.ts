@@ -1,5 +1,6 @@
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { ROTATED_TO, type OidcPayloadRepository, type StoredPayload } from '../storage/oidc-payload.repository.js';
+import { ROTATED_TO, type OidcStoreRepository } from '../storage/oidc-store.repository.js';
+import type { StoredPayload } from '../storage/oidc-rows.js';
 import type { ClientsRepository } from '../storage/clients.repository.js';
 import { clientMetadata, refreshReuseGraceOf } from './client-metadata.js';
 import { requestMemo } from './request-memo.js';
@@ -46,7 +47,7 @@ function clientAdapter(clients: Pick<ClientsRepository, 'find'>, registered: Reg
  * read made after it asked, as if it had made its own. Inside a provider request, a find of a
  * token also reads the Grant and Session it names, for `related` (related-rows.ts).
  */
-function batchFinds(oidc: OidcPayloadRepository, related: RelatedRows) {
+function batchFinds(oidc: OidcStoreRepository, related: RelatedRows) {
   type Batch = { models: Set<string>; rows: Promise<Map<string, StoredPayload>> };
   // Per provider request: another request's batch may run on that request's transaction, or
   // on the pool while this one holds the embedded database's only transaction (a deadlock).
@@ -97,7 +98,7 @@ function refreshGrantPresenting(value: string): boolean {
  * row names its successor) and, for such a retry, hands the provider the spent token as unspent.
  * Per request: the stored id of the refresh token the grant found, and whether it is such a retry.
  */
-function refreshReuseGrace(oidc: OidcPayloadRepository, clients: Pick<ClientsRepository, 'find'>) {
+function refreshReuseGrace(oidc: OidcStoreRepository, clients: Pick<ClientsRepository, 'find'>) {
   const found = requestMemo<{ retry: boolean }>();
   return {
     /** The token as the provider should see it: unspent when this request may rotate it again. */
@@ -128,7 +129,7 @@ function refreshReuseGrace(oidc: OidcPayloadRepository, clients: Pick<ClientsRep
  * `createAdapter(storage)` is passed as the provider's `adapter` factory.
  */
 export function createAdapter(deps: {
-  oidc: OidcPayloadRepository;
+  oidc: OidcStoreRepository;
   /** Bearer secrets are stored under a keyed digest of their value (security/token-digest.ts). */
   digest: TokenDigest;
   /** The server passes its per-request reads (request-client-reads.ts); the CLI the repository. */

@@ -2,7 +2,7 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { AuditLog } from '../security/audit.js';
-import type { EndedSession } from '../storage/oidc-payload.repository.js';
+import type { EndedSession } from '../storage/sessions.repository.js';
 
 /** One logout token to deliver: this client took part in this ended session. */
 export interface LogoutDelivery {

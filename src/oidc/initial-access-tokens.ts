@@ -1,5 +1,5 @@
 import type Provider from 'oidc-provider';
-import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
+import type { OidcStoreRepository } from '../storage/oidc-store.repository.js';
 import type { Repositories } from '../storage/storage.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { FieldError } from '../http/errors.js';
@@ -56,7 +56,7 @@ export interface InitialAccessTokens {
 export interface InitialAccessTokenDeps {
   /** The running provider (ProviderHost.current; the CLI's model provider): its model writes through our adapter. */
   provider: () => Provider | Promise<Provider>;
-  oidc: OidcPayloadRepository;
+  oidc: OidcStoreRepository;
   /** The adapter stores the token under its digest; the reference is written beside it. */
   digest: TokenDigest;
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;

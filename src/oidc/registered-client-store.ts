@@ -103,7 +103,7 @@ export function createRegisteredClientStore(deps: RegisteredClientStoreDeps): Re
         refuseAdminClient(existing);
         await tx.clients.delete(clientId);
         // RFC 7592 §2.3: grants and tokens of a deleted client SHOULD end at once.
-        await tx.oidc.revokeClient(clientId);
+        await tx.sessions.revokeClient(clientId);
         await deps.audit.within(tx).record('client.deleted', { clientId, details: { via: 'registration_access_token' } }, origin);
       });
       deps.written?.(clientId);

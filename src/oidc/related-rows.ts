@@ -1,4 +1,5 @@
-import type { FoundWithRelated, StoredPayload } from '../storage/oidc-payload.repository.js';
+import type { FoundWithRelated } from '../storage/oidc-store.repository.js';
+import type { StoredPayload } from '../storage/oidc-rows.js';
 import { requestMemo } from './request-memo.js';
 
 /** The models whose rows one provider request reads more than once (by id; Session also by uid). */

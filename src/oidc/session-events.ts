@@ -3,7 +3,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
-import type { OidcPayloadRepository } from '../storage/oidc-payload.repository.js';
+import type { SessionsRepository } from '../storage/sessions.repository.js';
 import { trackSessionActivity } from './session-activity.js';
 import type { BackchannelLogout } from './backchannel-logout.js';
 
@@ -12,9 +12,9 @@ import type { BackchannelLogout } from './backchannel-logout.js';
  * a logout at end_session. Middleware: given when the provider is built (it is mounted then).
  */
 export function attachSessionHandling(provider: Provider, deps: {
-  oidc: OidcPayloadRepository; audit: AuditLog; log: Logger; idleTimeoutSeconds: number;
+  sessions: SessionsRepository; audit: AuditLog; log: Logger; idleTimeoutSeconds: number;
 }): void {
-  provider.use(trackSessionActivity({ oidc: deps.oidc, idleTimeoutSeconds: deps.idleTimeoutSeconds, log: deps.log }));
+  provider.use(trackSessionActivity({ sessions: deps.sessions, idleTimeoutSeconds: deps.idleTimeoutSeconds, log: deps.log }));
 
   // The user confirmed "sign out" at end_session: the whole session ended (not one client's part of it).
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {

@@ -4,7 +4,8 @@ import { createDataSource, runMigrations, type PgConnection } from './data-sourc
 import type { EmbeddedPostgres } from './embedded-postgres.js';
 import { openEmbeddedFor } from './open-embedded.js';
 import { createMemoryStore, createRedisStore, type KeyValueStore } from './key-value-store.js';
-import { createOidcPayloadRepository } from './oidc-payload.repository.js';
+import { createOidcStoreRepository } from './oidc-store.repository.js';
+import { createSessionsRepository } from './sessions.repository.js';
 import { createUsersRepository } from './users.repository.js';
 import { createClientsRepository } from './clients.repository.js';
 import { createSigningKeysRepository } from './signing-keys.repository.js';
@@ -20,7 +21,10 @@ import type { TokenDigest } from '../security/token-digest.js';
 /** The repositories over one EntityManager: the pool's, or one transaction's. */
 function createRepositories(db: EntityManager) {
   return {
-    oidc: createOidcPayloadRepository(db),
+    /** oidc-provider's rows, as the adapter reads and writes them. */
+    oidc: createOidcStoreRepository(db),
+    /** The same rows as sessions and grants of an account: /account, the admin, the CLI. */
+    sessions: createSessionsRepository(db),
     users: createUsersRepository(db),
     clients: createClientsRepository(db),
     signingKeys: createSigningKeysRepository(db),

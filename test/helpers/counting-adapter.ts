@@ -2,7 +2,7 @@ import type { Adapter } from 'oidc-provider';
 import { createAdapter } from '../../src/oidc/adapter.js';
 import type { OpenedStorage } from '../../src/storage/storage.js';
 import type { TokenDigest } from '../../src/security/token-digest.js';
-import type { OidcPayloadRepository } from '../../src/storage/oidc-payload.repository.js';
+import type { OidcStoreRepository } from '../../src/storage/oidc-store.repository.js';
 import type { Backend } from './backends.js';
 import { openTestStorage } from './storage.js';
 import { BOOT_TIMEOUT } from './sessions.js';
@@ -27,7 +27,7 @@ export function countingAdapter(storage: OpenedStorage['storage'], digest: Token
     return answer;
   };
   const lookups: Lookup[] = ['find', 'findAmong', 'findAmongWithRelated', 'findByUid'];
-  const counting: OidcPayloadRepository = { ...real, ...Object.fromEntries(lookups.map((name) => [name, counted(real[name] as (...args: unknown[]) => Promise<unknown>)])) };
+  const counting: OidcStoreRepository = { ...real, ...Object.fromEntries(lookups.map((name) => [name, counted(real[name] as (...args: unknown[]) => Promise<unknown>)])) };
   const adapterFor: (model: string) => Adapter = createAdapter({ oidc: counting, digest, clients: storage.clients });
   return {
     adapterFor, statements: () => count, reset: () => { count = 0; },

@@ -34,7 +34,7 @@ describe.each(HTTP_BACKENDS)('admin console: who gets in (%s)', (backend) => {
     const admin = await buildConsoleUser(server, { admin: true });
     const ua = new UserAgent(server.issuer);
     const page = await openConsole(ua, admin);
-    expect(await server.gatehouse.storage.storage.oidc.listSessions(admin.id)).toHaveLength(1);
+    expect(await server.gatehouse.storage.storage.sessions.listSessions(admin.id)).toHaveLength(1);
     const out = await postForm(ua, page, '/admin/logout');
     expect(out.status).toBe(303);
     expect(out.location).toBe(`${server.issuer}/admin/signed-out`);
@@ -42,7 +42,7 @@ describe.each(HTTP_BACKENDS)('admin console: who gets in (%s)', (backend) => {
     expect(landed.status).toBe(200);
     expect(textOf(landed.html)).toContain('You are signed out');
     expect(landed.html).toContain('href="/admin/login"');
-    expect(await server.gatehouse.storage.storage.oidc.listSessions(admin.id)).toEqual([]);
+    expect(await server.gatehouse.storage.storage.sessions.listSessions(admin.id)).toEqual([]);
     const events = await server.gatehouse.storage.storage.audit.forSubject(admin.id, 5);
     expect(events.find((e) => e.action === 'session.ended')?.details).toMatchObject({ reason: 'logout' });
     // Signed out of the console too: the next page asks to sign in.
@@ -54,7 +54,7 @@ describe.each(HTTP_BACKENDS)('admin console: who gets in (%s)', (backend) => {
     const ua = new UserAgent(server.issuer);
     await openConsole(ua, admin);
     expect((await ua.post('/admin/logout', { csrf: 'forged' })).status).toBe(403);
-    expect(await server.gatehouse.storage.storage.oidc.listSessions(admin.id)).toHaveLength(1);
+    expect(await server.gatehouse.storage.storage.sessions.listSessions(admin.id)).toHaveLength(1);
   });
 
   it('shows a readable 403 to a signed-in user without the admin role, and follows role changes at once', async () => {
@@ -92,7 +92,7 @@ describe.each(HTTP_BACKENDS)('admin console: who gets in (%s)', (backend) => {
     const admin = await buildConsoleUser(server, { admin: true });
     const ua = new UserAgent(server.issuer);
     await openConsole(ua, admin);
-    await server.gatehouse.storage.storage.oidc.revokeAccount(admin.id);
+    await server.gatehouse.storage.storage.sessions.revokeAccount(admin.id);
     const page = await ua.get('/admin');
     expect(page.status).toBe(302);
     expect(page.location).toContain('/admin/login');

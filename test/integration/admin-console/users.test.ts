@@ -20,8 +20,8 @@ describe.each(HTTP_BACKENDS)('admin console: users (%s)', (backend) => {
 
     const disabled = await postForm(ua, page, `/admin/users/${user.id}/disable`);
     expect(disabled.status).toBe(303);
-    expect(await storage().oidc.listSessions(user.id)).toEqual([]);
-    expect(await storage().oidc.listGrants(user.id)).toEqual([]);
+    expect(await storage().sessions.listSessions(user.id)).toEqual([]);
+    expect(await storage().sessions.listGrants(user.id)).toEqual([]);
     const after = await ua.get(disabled.location ?? '');
     expect(after.html).toMatch(/data-user-status>Disabled since/);
     expect(after.html).toContain('data-sessions-none');
@@ -37,14 +37,14 @@ describe.each(HTTP_BACKENDS)('admin console: users (%s)', (backend) => {
     const rp = await buildRp(server());
     await signIn(new UserAgent(server().issuer), rp, user);
     await signIn(new UserAgent(server().issuer), rp, user);
-    const [first] = await storage().oidc.listSessions(user.id);
+    const [first] = await storage().sessions.listSessions(user.id);
     expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: first?.uid ?? '' })).status).toBe(303);
-    expect(await storage().oidc.listSessions(user.id)).toHaveLength(1);
-    const [grant] = await storage().oidc.listGrants(user.id);
+    expect(await storage().sessions.listSessions(user.id)).toHaveLength(1);
+    const [grant] = await storage().sessions.listGrants(user.id);
     expect((await postForm(ua, page, `/admin/users/${user.id}/grants/revoke`, { grant: grant?.id ?? '' })).status).toBe(303);
-    expect(await storage().oidc.listGrants(user.id)).toHaveLength(0);
+    expect(await storage().sessions.listGrants(user.id)).toHaveLength(0);
     expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end-all`)).status).toBe(303);
-    expect(await storage().oidc.listSessions(user.id)).toEqual([]);
+    expect(await storage().sessions.listSessions(user.id)).toEqual([]);
     // A session that is not this user's is not found.
     expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: 'nope' })).status).toBe(404);
   });

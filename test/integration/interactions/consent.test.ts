@@ -26,7 +26,7 @@ describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
   });
 
   const grantsFor = async (userId: string, clientId: string) =>
-    (await server.gatehouse.storage.storage.oidc.listGrants(userId)).filter((g) => g.clientId === clientId);
+    (await server.gatehouse.storage.storage.sessions.listGrants(userId)).filter((g) => g.clientId === clientId);
 
   it('names the client and every requested scope in plain words', async () => {
     const user = await server.buildUser();
@@ -179,13 +179,13 @@ describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
     const grants = await grantsFor(user.id, rp.client.clientId);
     expect(grants).toHaveLength(1);
 
-    await server.gatehouse.storage.storage.oidc.revokeConsent(user.id, rp.client.clientId);
+    await server.gatehouse.storage.storage.sessions.revokeConsent(user.id, rp.client.clientId);
     expect(await grantsFor(user.id, rp.client.clientId)).toEqual([]);
     await expect(oidc.fetchUserInfo(rp.config, tokens.access_token, user.id)).rejects.toMatchObject({ status: 401 });
 
     const sameBrowser = await signIn(ua, rp, user, {}, { consent: 'allow' });
     expect(sameBrowser.trace.pages).toEqual(['consent']);
-    await server.gatehouse.storage.storage.oidc.revokeConsent(user.id, rp.client.clientId);
+    await server.gatehouse.storage.storage.sessions.revokeConsent(user.id, rp.client.clientId);
     const newBrowser = await signIn(new UserAgent(server.issuer), rp, user, {}, { consent: 'allow' });
     expect(newBrowser.trace.pages).toEqual(['login', 'consent']);
   });

@@ -79,7 +79,7 @@ describe.each(HTTP_BACKENDS)('CSRF defences of the sign-in forms (%s)', (backend
     expectRefused(await ua.post(consent, { csrf: csrfToken(page.html).split('').reverse().join(''), decision: 'allow' }), FORGED);
     // The login step's token is bound to another interaction.
     expectRefused(await ua.post(consent, { csrf: csrfToken(page.html), decision: 'allow' }), FORGED);
-    expect(await server.gatehouse.storage.storage.oidc.listGrants(user.id)).toEqual([]);
+    expect(await server.gatehouse.storage.storage.sessions.listGrants(user.id)).toEqual([]);
 
     const allowed = await ua.post(consent, { csrf: csrfToken(consentPage.html), decision: 'allow' });
     expect(allowed.status).toBe(303);
@@ -115,7 +115,7 @@ describe.each(HTTP_BACKENDS)('CSRF defences of the sign-in forms (%s)', (backend
     const consentPage = await follow(ua, done.location ?? '', server.issuer);
     const consent = actionOf(consentPage, '/consent');
     expectRefused(await ua.post(consent, { csrf: csrfToken(consentPage.html), decision: 'allow' }, { origin: 'https://evil.example' }), FOREIGN);
-    expect(await server.gatehouse.storage.storage.oidc.listGrants(user.id)).toEqual([]);
+    expect(await server.gatehouse.storage.storage.sessions.listGrants(user.id)).toEqual([]);
     // Our own origin (and a browser that sends none) is accepted.
     const allowed = await ua.post(consent, { csrf: csrfToken(consentPage.html), decision: 'allow' }, { origin: server.issuer });
     expect(allowed.status).toBe(303);

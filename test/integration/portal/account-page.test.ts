@@ -95,7 +95,7 @@ describe.each(HTTP_BACKENDS)('account security page (%s)', (backend) => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer);
     const page = await openAccountPage(ua, user.email, user.password);
-    expect(await server.gatehouse.storage.storage.oidc.listSessions(user.id)).toHaveLength(1);
+    expect(await server.gatehouse.storage.storage.sessions.listSessions(user.id)).toHaveLength(1);
 
     const out = await ua.post('/account/logout', { csrf: accountCsrf(page) });
     expect(out.status).toBe(303);
@@ -107,7 +107,7 @@ describe.each(HTTP_BACKENDS)('account security page (%s)', (backend) => {
     expect(linkHref(landed.html, 'Sign in again')).toBe('/account/login');
 
     // Signed out of Gatehouse, not only of the account pages: no provider session is left.
-    expect(await server.gatehouse.storage.storage.oidc.listSessions(user.id)).toEqual([]);
+    expect(await server.gatehouse.storage.storage.sessions.listSessions(user.id)).toEqual([]);
     const after = await settle(ua, await ua.get('/account'));
     expect(formAction(after.html, '/login')).toMatch(/^\/interaction\//);
     const events = await server.gatehouse.storage.storage.audit.forSubject(user.id, 5);
@@ -119,7 +119,7 @@ describe.each(HTTP_BACKENDS)('account security page (%s)', (backend) => {
     const ua = new UserAgent(server.issuer);
     await openAccountPage(ua, user.email, user.password);
     expect((await ua.post('/account/logout', { csrf: 'forged' })).status).toBe(403);
-    expect(await server.gatehouse.storage.storage.oidc.listSessions(user.id)).toHaveLength(1);
+    expect(await server.gatehouse.storage.storage.sessions.listSessions(user.id)).toHaveLength(1);
     expect((await ua.get('/account')).status).toBe(200);
   });
 

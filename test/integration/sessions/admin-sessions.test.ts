@@ -47,7 +47,7 @@ describe.each(HTTP_BACKENDS)('sessions for admins (%s)', (backend) => {
     expect(textOf(detail![2] ?? '')).toMatch(/Firefox 128 on Linux, 127\.0\.0\.1, last active/);
 
     expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: detail![1] ?? '' })).status).toBe(303);
-    expect(await server.gatehouse.storage.storage.oidc.listSessions(user.id)).toEqual([]);
+    expect(await server.gatehouse.storage.storage.sessions.listSessions(user.id)).toEqual([]);
     expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: detail![1] ?? '' })).status).toBe(404);
   });
 });

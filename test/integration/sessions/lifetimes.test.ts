@@ -26,7 +26,7 @@ describe.each(HTTP_BACKENDS)('session lifetimes (%s)', (backend) => {
     const { sessionCookies } = await signInRemembering(browser(server, FIREFOX_LINUX), rp, user, false);
     expect(sessionCookies.length).toBeGreaterThan(0);
     for (const cookie of sessionCookies) expect(hasExpiry(cookie)).toBe(false);
-    const [session] = await server.gatehouse.storage.storage.oidc.listSessions(user.id);
+    const [session] = await server.gatehouse.storage.storage.sessions.listSessions(user.id);
     expect(session?.transient).toBe(true);
   });
 
@@ -67,7 +67,7 @@ describe.each(HTTP_BACKENDS)('idle timeout (%s)', (backend) => {
     expect(expiryOf(sessionCookies.at(-1) ?? '')).toBeGreaterThan(Date.now() + 3_000_000);
     expect(await signedIn(ua)).toBe(true);
     await sleep(5_000);
-    expect(await server.gatehouse.storage.storage.oidc.listSessions(user.id)).toEqual([]);
+    expect(await server.gatehouse.storage.storage.sessions.listSessions(user.id)).toEqual([]);
     expect(await signedIn(ua)).toBe(false);
     // Sleeps 5 s of real time: the idle timeout is kept by the database's and oidc-provider's clocks.
   }, 30_000);
@@ -76,13 +76,13 @@ describe.each(HTTP_BACKENDS)('idle timeout (%s)', (backend) => {
     const user = await server.buildUser();
     const ua = browser(server, FIREFOX_LINUX);
     await signInRemembering(ua, rp, user, false);
-    const [first] = await server.gatehouse.storage.storage.oidc.listSessions(user.id);
+    const [first] = await server.gatehouse.storage.storage.sessions.listSessions(user.id);
     await sleep(2_500);
     expect(await signedIn(ua)).toBe(true);
     await sleep(2_500);
     // Five seconds after the sign-in, one past the idle timeout: the use in between counted.
     expect(await signedIn(ua)).toBe(true);
-    const [later] = await server.gatehouse.storage.storage.oidc.listSessions(user.id);
+    const [later] = await server.gatehouse.storage.storage.sessions.listSessions(user.id);
     expect(later!.lastSeenAt!.getTime()).toBeGreaterThan(first!.lastSeenAt!.getTime());
     // Sleeps 5 s of real time, as above.
   }, 30_000);

@@ -14,7 +14,7 @@ describe.each(HTTP_BACKENDS)('keep me signed in with other factors (%s)', (backe
   });
 
   /** Whether the newest session of the user is a browser session ("Keep me signed in" unticked). */
-  const newestIsTransient = async (userId: string) => (await server.gatehouse.storage.storage.oidc.listSessions(userId))[0]?.transient;
+  const newestIsTransient = async (userId: string) => (await server.gatehouse.storage.storage.sessions.listSessions(userId))[0]?.transient;
 
   it.each([[false, true], [true, false]])('a TOTP user who ticked %s keeps that choice after the code (transient: %s)', async (remember, transient) => {
     const user = await buildTotpUser(server);

@@ -101,7 +101,7 @@ describe.each(STORE_BACKENDS)('adapter reads of a token with its grant and sessi
 
   it('brings nothing for a token whose grant and session are gone, or outside a request', async () => {
     const { grantId, sessionUid, token } = await issued();
-    await counting.storage().oidc.revokeAccount('acc-1');
+    await counting.storage().sessions.revokeAccount('acc-1');
     await adapterFor('RefreshToken').upsert(token, { jti: token, grantId, sessionUid, kind: 'RefreshToken' }, 600);
     counting.reset();
     const inside = await inRequest(async () => [

@@ -87,8 +87,8 @@ describe.each(HTTP_BACKENDS)('refresh tokens (%s)', (backend) => {
 
     it('stops working when the session is ended from the account page\'s code path or expires', async () => {
       const ended = await sessionBound();
-      const [session] = await server.gatehouse.storage.storage.oidc.listSessions(ended.user.id);
-      expect(await server.gatehouse.storage.storage.oidc.endSession(ended.user.id, session?.uid ?? '')).toBeDefined();
+      const [session] = await server.gatehouse.storage.storage.sessions.listSessions(ended.user.id);
+      expect(await server.gatehouse.storage.storage.sessions.endSession(ended.user.id, session?.uid ?? '')).toBeDefined();
       expect(await oauthFailure(oidc.refreshTokenGrant(ended.rp, refreshTokenOf(ended.tokens)))).toEqual({ status: 400, error: 'invalid_grant' });
 
       const expired = await sessionBound();
