@@ -6,7 +6,7 @@ import type { AccountLinkPurpose, AccountLinkRow } from '../storage/entities/acc
  * The secret in a mailed link: 256 random bits, so a plain SHA-256 digest is a safe thing to
  * store (no guessing a preimage), and lookups by digest need no constant-time comparison.
  */
-export function newLinkToken(): string {
+function newLinkToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
@@ -15,7 +15,7 @@ export function linkTokenDigest(token: string): string {
 }
 
 /** A token as it may appear in a URL: anything else is refused before touching the database. */
-export function isWellFormedLinkToken(token: unknown): token is string {
+function isWellFormedLinkToken(token: unknown): token is string {
   return typeof token === 'string' && /^[A-Za-z0-9_-]{43}$/.test(token);
 }
 

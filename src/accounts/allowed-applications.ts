@@ -28,5 +28,3 @@ export function createAllowedApplications(deps: { storage: Storage; audit: Audit
     },
   };
 }
-
-export type AllowedApplications = ReturnType<typeof createAllowedApplications>;

@@ -35,10 +35,6 @@ export function describeAuthentication(first: FirstFactor, second?: SecondFactor
   return { amr: ['pwd', 'otp', 'mfa'], level: 'mfa' };
 }
 
-export function acrFor(level: Level, acr: Config['acr']): string {
-  return acr[level];
-}
-
 /** The level an acr value stands for, or undefined for values we do not know. */
 export function levelOfAcr(value: string | undefined, acr: Config['acr']): Level | undefined {
   return (Object.keys(RANK) as Level[]).find((level) => acr[level] === value);

@@ -139,7 +139,7 @@ export function buildBreachedPasswordList(text: Uint8Array): BreachedPasswordLis
  * is never held whole, and a server that is already answering requests gets the event loop
  * back between pieces.
  */
-export async function loadBreachedPasswordList(file = BREACHED_LIST_FILE): Promise<BreachedPasswordList> {
+async function loadBreachedPasswordList(file = BREACHED_LIST_FILE): Promise<BreachedPasswordList> {
   const builder = createTableBuilder(EXPECTED_ENTRIES);
   let partial = new Uint8Array(0);
   for await (const chunk of createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>) {

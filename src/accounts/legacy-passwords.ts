@@ -17,7 +17,7 @@ export type HashScheme = 'argon2id' | 'argon2i' | 'bcrypt' | 'pbkdf2_sha256' | '
  * so absurd parameters would make each attempt a memory or CPU exhaustion. Above these the
  * import is refused; the costs of real deployments sit well below them.
  */
-export const LEGACY_LIMITS = {
+const LEGACY_LIMITS = {
   argon2: { maxMemoryKiB: 262_144, maxTimeCost: 32, maxParallelism: 16 },
   // bcryptjs is pure JavaScript: cost 12 takes about 0.4 s, each step doubles it.
   bcrypt: { minCost: 4, maxCost: 15 },

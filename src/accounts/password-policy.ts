@@ -7,9 +7,9 @@ import { UserInputError } from './errors.js';
  * Local parts shorter than this are not looked for in the password: "jo@…" would refuse every
  * password containing "jo", which blocks good passphrases and protects nothing.
  */
-export const MIN_CHECKED_LOCAL_PART = 4;
+const MIN_CHECKED_LOCAL_PART = 4;
 
-export type PasswordRule = 'too-short' | 'too-long' | 'breached' | 'contains-email';
+type PasswordRule = 'too-short' | 'too-long' | 'breached' | 'contains-email';
 
 /** The rule a password breaks, with the catalogue message that says so. */
 export interface PasswordProblem {

@@ -18,7 +18,7 @@ export interface PasswordHasher {
  * The longest input looked at, in UTF-16 code units: a guard against hashing huge bodies, far
  * above what the policy lets anyone set (passwordPolicy.maxLength ≤ 1024 code points).
  */
-export const MAX_PASSWORD_INPUT = 4096;
+const MAX_PASSWORD_INPUT = 4096;
 
 /**
  * The forms a typed password is tried in. Hashes are made of the NFKC form (NIST SP 800-63B

@@ -25,5 +25,3 @@ export function createPendingTotp(kv: KeyValueStore, box: SecretBox) {
     },
   };
 }
-
-export type PendingTotp = ReturnType<typeof createPendingTotp>;

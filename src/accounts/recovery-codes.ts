@@ -8,7 +8,7 @@ const GROUPS = 3;
 const GROUP_LENGTH = 4;
 
 /** What a user typed, with case, spaces and dashes ignored. */
-export function normalizeRecoveryCode(code: string): string {
+function normalizeRecoveryCode(code: string): string {
   return code.toUpperCase().replace(/[\s-]/g, '');
 }
 

@@ -80,5 +80,3 @@ export function createSignUpService(deps: {
     },
   };
 }
-
-export type SignUpService = ReturnType<typeof createSignUpService>;

@@ -13,13 +13,13 @@ const guardrails = createGuardrails({ MIN_SECRET_BYTES: 10 });
 
 export const TOTP_SECRET_CONTEXT = 'credentials:totp';
 
-export interface TotpEnrolment {
+interface TotpEnrolment {
   secret: string;
   uri: string;
   qrSvg: string;
 }
 
-export type TotpCheck = 'accepted' | 'invalid' | 'replayed' | 'not-enrolled';
+type TotpCheck = 'accepted' | 'invalid' | 'replayed' | 'not-enrolled';
 
 export interface TotpService {
   /**

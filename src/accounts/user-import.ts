@@ -18,7 +18,7 @@ import { TOTP_SECRET_CONTEXT } from './totp.js';
  */
 
 /** An import is one transaction; beyond this many users, split the file. */
-export const IMPORT_MAX_USERS = 100_000;
+const IMPORT_MAX_USERS = 100_000;
 
 function valid(check: (value: string) => unknown, message: string) {
   return (value: string, ctx: z.RefinementCtx) => {
@@ -95,7 +95,7 @@ function issueProblems(line: number, issues: z.core.$ZodIssue[]): ImportProblem[
 }
 
 /** Parses and checks every line (no database); duplicates within the file are problems too. */
-export function parseUserFile(text: string): { lines: ParsedLine[]; problems: ImportProblem[] } {
+function parseUserFile(text: string): { lines: ParsedLine[]; problems: ImportProblem[] } {
   const lines: ParsedLine[] = [];
   const problems: ImportProblem[] = [];
   const firstLineOf = new Map<string, number>();

@@ -81,7 +81,7 @@ const base64url = z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/).max(16_384);
 const extensions = z.object({}).loose();
 
 /** The JSON @simplewebauthn/browser's startRegistration() gives (WebAuthn L3 RegistrationResponseJSON). */
-export const registrationResponseSchema = z.object({
+const registrationResponseSchema = z.object({
   id: base64url.max(1400),
   rawId: base64url.max(1400),
   type: z.literal('public-key'),
@@ -98,7 +98,7 @@ export const registrationResponseSchema = z.object({
 });
 
 /** The JSON startAuthentication() gives (AuthenticationResponseJSON). */
-export const authenticationResponseSchema = z.object({
+const authenticationResponseSchema = z.object({
   id: base64url.max(1400),
   rawId: base64url.max(1400),
   type: z.literal('public-key'),
@@ -136,7 +136,7 @@ export function relyingParty(config: Pick<Config, 'issuer' | 'webauthn'>): { id:
 
 const MAX_LABEL = 100;
 /** A label as stored: no control characters, trimmed, at most 100 characters (the column). */
-export function cleanLabel(value: string, fallback: string): string {
+function cleanLabel(value: string, fallback: string): string {
   const label = value.replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, MAX_LABEL);
   return label || fallback;
 }
@@ -436,5 +436,3 @@ export function createWebAuthnService(deps: {
     },
   };
 }
-
-export type WebAuthnService = ReturnType<typeof createWebAuthnService>;

@@ -149,5 +149,3 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
     },
   };
 }
-
-export type ClientsAdmin = ReturnType<typeof createClientsAdmin>;

@@ -13,5 +13,3 @@ export function createInitialAccessTokensAdmin(tokens: InitialAccessTokens) {
     },
   };
 }
-
-export type InitialAccessTokensAdmin = ReturnType<typeof createInitialAccessTokensAdmin>;

@@ -33,5 +33,3 @@ export function createKeysAdmin(deps: { storage: Storage; audit: AuditLog; box: 
     },
   };
 }
-
-export type KeysAdmin = ReturnType<typeof createKeysAdmin>;

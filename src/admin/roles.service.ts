@@ -78,5 +78,3 @@ export function createRolesAdmin(deps: { storage: Storage; audit: AuditLog }) {
     },
   };
 }
-
-export type RolesAdmin = ReturnType<typeof createRolesAdmin>;

@@ -61,5 +61,3 @@ export function createSessionsAdmin(deps: { storage: Storage; audit: AuditLog; s
     },
   };
 }
-
-export type SessionsAdmin = ReturnType<typeof createSessionsAdmin>;

@@ -15,7 +15,7 @@ import type { AdminActor } from '../admin/actor.js';
 import { FieldError } from '../http/errors.js';
 
 /** The CLI was pointed at a data directory without a database, on the embedded default. */
-export class NoDataError extends Error {
+class NoDataError extends Error {
   constructor(dataDir: string) {
     super(`no Gatehouse data in ${dataDir}; start the server once or set DATA_DIR`);
     this.name = 'NoDataError';

@@ -10,7 +10,7 @@ import { grantsCommand } from './grants.js';
 import { rolesCommand } from './roles.js';
 import { registrationCommand } from './registration.js';
 
-export const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run cli -- <command>)
+const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run cli -- <command>)
 
   migrate                                   apply pending database migrations
   users create --email E --password P [--name N] [--totp-secret BASE32]

@@ -2,7 +2,7 @@ import { matchesIfNoneMatch, strongEtag } from './etag.js';
 import type { Context, Next } from 'koa';
 import type { Config } from '../config/schema.js';
 
-export const BRAND_STYLESHEET_PATH = '/assets/brand.css';
+const BRAND_STYLESHEET_PATH = '/assets/brand.css';
 
 /** Each configured colour and the custom property of views/public/style.css it sets. */
 const PROPERTIES: Record<keyof Config['branding']['colours'], string> = {
@@ -37,7 +37,7 @@ const LINK_CONTRAST = 4.5;
  * buttons, when it reads on the card; else the text colour (links stay underlined, so they
  * are still told apart from the text around them, SC 1.4.1).
  */
-export function linkColour(colours: Config['branding']['colours']): string {
+function linkColour(colours: Config['branding']['colours']): string {
   return contrastRatio(colours.primary, colours.surface) >= LINK_CONTRAST ? colours.primary : colours.text;
 }
 

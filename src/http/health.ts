@@ -10,10 +10,10 @@ import type { Draining } from './draining.js';
  * How long /readyz waits for PostgreSQL before it calls the replica unready: below the Helm
  * chart's probe timeout (2 s), so the probe gets our 503 rather than timing out itself.
  */
-export const DATABASE_CHECK_TIMEOUT_MS = 1500;
+const DATABASE_CHECK_TIMEOUT_MS = 1500;
 
 /** What /readyz answers: whether to send traffic here, and what works only in part. */
-export type Readiness =
+type Readiness =
   | { status: 'ready' }
   | { status: 'degraded'; redis: 'unavailable'; reason: string }
   | { status: 'unavailable' };

@@ -2,7 +2,7 @@ import type { Context, Next } from 'koa';
 import { DEFAULT_LOCALE, negotiateLocale, type Locale } from '../i18n/locale.js';
 import type { Translator } from '../i18n/translator.js';
 
-export interface WithTranslator {
+interface WithTranslator {
   state: { i18n: Translator };
 }
 

@@ -28,7 +28,7 @@ function contentSecurityPolicy(imageOrigins: readonly string[]): string {
  * for a native app's private-use scheme (RFC 8252 §7.1, `com.example.app:`), which has no
  * origin. Anything else: undefined.
  */
-export function formTargetSource(uri: string): string | undefined {
+function formTargetSource(uri: string): string | undefined {
   let url: URL;
   try {
     url = new URL(uri);
@@ -40,7 +40,7 @@ export function formTargetSource(uri: string): string | undefined {
 }
 
 /** The policy with `sources` added to its form-action directive. */
-export function withFormTargets(policy: string, sources: readonly string[]): string {
+function withFormTargets(policy: string, sources: readonly string[]): string {
   const extra = [...new Set(sources)].filter((source) => !/[\s;,']/.test(source));
   return extra.length > 0 ? policy.replace(FORM_ACTION, [FORM_ACTION, ...extra].join(' ')) : policy;
 }

@@ -11,7 +11,7 @@ import { readFormBody, readJsonObjectBody } from './request-body.js';
  * database with it. The code is OAuth's: `invalid_client_metadata` for registration metadata
  * (RFC 7591 §3.2.2), `invalid_request` for anything else (RFC 6749 §4.1.2.1, §5.2).
  */
-export class UnstorableInputError extends AppError {
+class UnstorableInputError extends AppError {
   constructor(code: 'invalid_request' | 'invalid_client_metadata', readonly field: string) {
     super(code, 400, 'errors.unstorableText');
     this.name = 'UnstorableInputError';

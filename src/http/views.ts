@@ -29,7 +29,7 @@ export interface ViewRenderer {
  * or product keeps the language's word order. Both the text and the values are escaped, so a
  * client name can never become markup.
  */
-export function emphasised(i18n: Translator, key: string, params: MessageParams = {}): string {
+function emphasised(i18n: Translator, key: string, params: MessageParams = {}): string {
   const marked = Object.fromEntries(Object.keys(params).map((name) => [name, `\u0000${name}\u0000`]));
   return ejs.escapeXML(i18n.t(key, marked)).replace(/\u0000(\w+)\u0000/g, (_whole, name: string) =>
     `<strong>${ejs.escapeXML(String(params[name]))}</strong>`);

@@ -8,7 +8,7 @@ import { AppError } from './errors.js';
  * What the user reads when a ceremony is refused, by reason (a catalogue key: the error
  * handler translates it for views/public/webauthn.js); status and code for the script.
  */
-export const REFUSALS: Record<WebAuthnRefusal, { status: number; code: string; message: string }> = {
+const REFUSALS: Record<WebAuthnRefusal, { status: number; code: string; message: string }> = {
   malformed: { status: 400, code: 'invalid_request', message: 'webauthn.malformed' },
   challenge: { status: 400, code: 'challenge_expired', message: 'webauthn.challenge' },
   unknown_credential: { status: 401, code: 'unknown_credential', message: 'webauthn.unknownCredential' },

@@ -30,7 +30,7 @@ export interface InteractionDeps extends Pick<Services, 'accounts' | 'csrf' | 's
   selfService: SelfServiceDeps;
 }
 
-export type InteractionDetails = Awaited<ReturnType<ProviderHost['current']['interactionDetails']>>;
+type InteractionDetails = Awaited<ReturnType<ProviderHost['current']['interactionDetails']>>;
 
 export interface WithInteractionContext extends Context {
   state: { interaction: InteractionDetails; i18n: Translator };

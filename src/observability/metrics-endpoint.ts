@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { Registry } from 'prom-client';
 
-export const METRICS_PATH = '/metrics';
+const METRICS_PATH = '/metrics';
 
 async function exposition(registry: Registry): Promise<{ contentType: string; body: string }> {
   return { contentType: registry.contentType, body: await registry.metrics() };

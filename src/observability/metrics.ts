@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What the database pool reports when scraped (pg Pool's counters). */
-export interface PoolUsage {
+interface PoolUsage {
   total: number;
   idle: number;
   waiting: number;

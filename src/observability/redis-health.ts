@@ -3,9 +3,9 @@ import type { KeyValueStore } from '../storage/key-value-store.js';
 import type { Metrics } from './metrics.js';
 
 /** A PING slower than this counts as Redis unavailable: readiness never waits on Redis. */
-export const REDIS_CHECK_TIMEOUT_MS = 250;
+const REDIS_CHECK_TIMEOUT_MS = 250;
 
-export type RedisCheck = { up: true } | { up: false; reason: string };
+type RedisCheck = { up: true } | { up: false; reason: string };
 
 export interface RedisHealth {
   /**

@@ -30,7 +30,7 @@ export interface ProviderRouteTable {
  * ASCII one (U+017F 'ſ' → 'S', U+0131 'ı' → 'I'), which the provider keeps as it is so
  * that no such character spells an ASCII route.
  */
-export function foldCase(value: string): string {
+function foldCase(value: string): string {
   if (!/[^\x00-\x7f]/.test(value)) return value.toUpperCase();
   let folded = '';
   for (const char of value) {

@@ -21,7 +21,7 @@ const NOTE_FIELD = 'gatehouse_note';
 const MAX_NOTE_LENGTH = 200;
 const MAX_TTL_SECONDS = 366 * 24 * 3600;
 
-export interface CreateInitialAccessToken {
+interface CreateInitialAccessToken {
   /** Lifetime; default `registration.initialAccessTokenTtlSeconds`. */
   ttlSeconds?: number;
   /** What the token is for ("partner X onboarding"); shown in list(). */

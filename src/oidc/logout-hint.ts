@@ -19,7 +19,7 @@ interface HintClaims {
  *   src/oidc/account.ts) is the session's id for that client: a hint from an earlier session
  *   of the same user, or from another browser, has another sid.
  */
-export function hintIsForCurrentSession(ctx: KoaContextWithOIDC): boolean {
+function hintIsForCurrentSession(ctx: KoaContextWithOIDC): boolean {
   const { client, session, params, entities } = ctx.oidc;
   const hint = (entities as { IdTokenHint?: { payload?: HintClaims } }).IdTokenHint?.payload;
   if (!hint || !client || !session?.accountId) return false;

@@ -80,7 +80,7 @@ export function metadataMaxAge(keys: { reloadIntervalSeconds: number; activation
  * OIDC Discovery §4 and RFC 8414 §3 (oidc-provider registers both under one route name, so
  * pathFor cannot tell them apart); the JWKS path is configurable.
  */
-export function metadataPaths(provider: Provider): Array<{ path: string; kind: 'discovery' | 'jwks' }> {
+function metadataPaths(provider: Provider): Array<{ path: string; kind: 'discovery' | 'jwks' }> {
   // mountPath '': Gatehouse mounts the provider at the root of its app (src/app.ts).
   return [
     { path: '/.well-known/openid-configuration', kind: 'discovery' },

@@ -2,7 +2,7 @@ import type { Configuration } from 'oidc-provider';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-export const isLoopbackHost = (hostname: string): boolean => LOOPBACK_HOSTS.has(hostname);
+const isLoopbackHost = (hostname: string): boolean => LOOPBACK_HOSTS.has(hostname);
 
 type ProviderFetch = NonNullable<Configuration['fetch']>;
 

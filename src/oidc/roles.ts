@@ -2,7 +2,7 @@ import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { VISIBLE_ROLES } from './client-metadata.js';
 
 /** The scope that asks for the user's role names in the `roles` claim. */
-export const ROLES_SCOPE = 'roles';
+const ROLES_SCOPE = 'roles';
 
 /** A user's role names (src/storage/roles.repository.ts rolesOf). */
 export type RolesOf = (accountId: string) => Promise<string[]>;

@@ -9,7 +9,7 @@ import type { PortalDeps, WithPortalContext } from './context.js';
 const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
 
 /** An allowed application as views/account/_applications.ejs shows it. */
-export interface ApplicationView {
+interface ApplicationView {
   clientId: string;
   name: string;
   /** What it may access, in plain words (catalogue `scopes.<name>`, or the API's own scope names). */

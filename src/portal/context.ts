@@ -7,7 +7,7 @@ import type { Translator } from '../i18n/translator.js';
 import type { SelfServiceDeps, Services } from '../services.js';
 
 /** The signed-in user of the account pages, from Gatehouse's own code flow. */
-export interface PortalSession {
+interface PortalSession {
   userId: string;
   email: string;
   /** Unix seconds of the sign-in behind this session (sensitive changes need a recent one). */

@@ -17,7 +17,7 @@ const NOTICES: Record<string, string> = {
 };
 
 /** An application signed in through a session, by the name people know it by (its id when it has none). */
-export interface SessionApplication {
+interface SessionApplication {
   id: string;
   name: string;
 }

@@ -7,7 +7,7 @@ import type { PortalDeps, WithPortalContext } from './context.js';
 export const SIGN_OUT_OTHERS = 'sign_out_others';
 
 /** A ticked box posts `1`; an unticked one posts nothing, which is the user's "no". */
-export const asksToSignOutOthers = (ctx: WithPortalContext): boolean => formField(ctx, SIGN_OUT_OTHERS) === '1';
+const asksToSignOutOthers = (ctx: WithPortalContext): boolean => formField(ctx, SIGN_OUT_OTHERS) === '1';
 
 /**
  * After a changed password or second factor: when the user left "Sign out my other devices"

@@ -4,7 +4,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Config } from '../config/schema.js';
 import { createLimiterRedis } from '../storage/limiter-redis.js';
 
-export interface CounterOptions {
+interface CounterOptions {
   /** Names the counters in Redis (`<storage.redisKeyPrefix>rl:<prefix>:<key>`). */
   prefix: string;
   points: number;

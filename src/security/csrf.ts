@@ -65,7 +65,7 @@ export function presentedCsrfToken(ctx: Context): string {
 }
 
 /** The cookie that carries the browser's random form binding on pages with no session. */
-export const FORM_BINDING_COOKIE = 'gatehouse.form';
+const FORM_BINDING_COOKIE = 'gatehouse.form';
 
 /**
  * Under an https issuer the cookie is `__Host-` prefixed (RFC 6265bis §4.1.3.2): browsers then
@@ -74,7 +74,7 @@ export const FORM_BINDING_COOKIE = 'gatehouse.form';
  * CSRF). Browsers refuse the prefix without Secure, so a plain-http loopback issuer keeps the
  * bare name; a cookie of the other name is not read.
  */
-export function formBindingCookieName(secure: boolean): string {
+function formBindingCookieName(secure: boolean): string {
   return secure ? `__Host-${FORM_BINDING_COOKIE}` : FORM_BINDING_COOKIE;
 }
 

@@ -9,7 +9,7 @@ export interface KeyEncryptionSecret {
   path?: string;
 }
 
-export const SECRET_FILE = 'key-encryption-secret';
+const SECRET_FILE = 'key-encryption-secret';
 
 /**
  * The configured secret, or the one in dataDir, generated on first boot with mode 0600.

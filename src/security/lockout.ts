@@ -5,10 +5,10 @@ import type { CounterStore } from './counters.js';
 import { counterKey, retryAfterOf } from './rate-limits.js';
 
 /** Password failures and second-factor failures are counted apart. */
-export type LockoutFactor = 'password' | 'second_factor';
+type LockoutFactor = 'password' | 'second_factor';
 
 /** A wait imposed on an attempt: how long, and whether it holds for one address or the whole account. */
-export interface LockoutWait {
+interface LockoutWait {
   retryAfterSeconds: number;
   scope: 'address' | 'account';
 }

@@ -41,5 +41,3 @@ export function createAccountLinksRepository(db: EntityManager) {
     },
   };
 }
-
-export type AccountLinksRepository = ReturnType<typeof createAccountLinksRepository>;

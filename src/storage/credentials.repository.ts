@@ -2,7 +2,7 @@ import { In, type EntityManager } from 'typeorm';
 import { CredentialEntity, type CredentialRow, type CredentialType } from './entities/credential.entity.js';
 import { runSql } from './data-source.js';
 
-export const SECOND_FACTOR_TYPES: CredentialType[] = ['totp', 'webauthn', 'recovery_code'];
+const SECOND_FACTOR_TYPES: CredentialType[] = ['totp', 'webauthn', 'recovery_code'];
 
 export interface NewWebAuthnCredential {
   userId: string;

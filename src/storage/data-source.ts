@@ -11,7 +11,7 @@ import { AccountLinkEntity } from './entities/account-link.entity.js';
 import { ConsentEntity } from './entities/consent.entity.js';
 import type { SocketConnection } from './embedded-postgres.js';
 
-export const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity, AuditEventEntity, RoleEntity, UserRoleEntity, AccountLinkEntity, ConsentEntity];
+const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity, AuditEventEntity, RoleEntity, UserRoleEntity, AccountLinkEntity, ConsentEntity];
 
 export type PgConnection = { url: string } | SocketConnection;
 

@@ -33,14 +33,14 @@ export interface KeyValueStore {
   close(): Promise<void>;
 }
 
-export type ConnectionChange = { up: true } | { up: false; reason: string };
+type ConnectionChange = { up: true } | { up: false; reason: string };
 
 /** Reconnect delays: doubling from 200 ms, capped, so a Redis that is gone is not hammered. */
 const RECONNECT_MAX_MS = 5000;
-export const reconnectDelay = (attempt: number): number => Math.min(200 * 2 ** Math.min(attempt - 1, 10), RECONNECT_MAX_MS);
+const reconnectDelay = (attempt: number): number => Math.min(200 * 2 ** Math.min(attempt - 1, 10), RECONNECT_MAX_MS);
 
 /** host:port of a Redis URL, without user name or password: safe to print and log. */
-export function redisAddress(url: string): string {
+function redisAddress(url: string): string {
   const parsed = new URL(url);
   return `${parsed.hostname}:${parsed.port || '6379'}`;
 }
@@ -93,7 +93,8 @@ export function createRedisStore(url: string, keyPrefix: string): KeyValueStore 
         .incr(key)
         .expire(key, ttlSeconds, 'NX')
         .exec()) as [[Error | null, number], [Error | null, number]];
-      if (incrError || expireError) throw incrError ?? expireError;
+      const failed = incrError ?? expireError;
+      if (failed) throw failed;
       return value;
     },
     get: (key) => redis.get(key),

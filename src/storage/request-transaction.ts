@@ -21,7 +21,7 @@ interface OpenTransaction<R> {
 }
 
 /** The transaction's connection broke before it could commit: nothing of it was written. */
-export class TransactionLostError extends Error {
+class TransactionLostError extends Error {
   /** SQLSTATE connection_failure, so that it reads as the unavailable database it is (unavailable.ts). */
   readonly code = '08006';
 

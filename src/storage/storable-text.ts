@@ -6,7 +6,7 @@
  *   into U+FFFD in a text column, storing something other than what was sent.
  * Such input is refused as bad input (a 400 naming the field), never a 500 or a silent change.
  */
-export type UnstorableProblem = 'must not contain U+0000' | 'must not contain a lone surrogate (invalid Unicode)';
+type UnstorableProblem = 'must not contain U+0000' | 'must not contain a lone surrogate (invalid Unicode)';
 
 export interface UnstorableText {
   /** Where the text is: object keys and array indexes from the top, [] for the value itself. */

@@ -57,7 +57,7 @@ function revokeAfterTransaction(pooled: Repositories) {
   });
 }
 
-export function createStorage(dataSource: DataSource, kv: KeyValueStore) {
+function createStorage(dataSource: DataSource, kv: KeyValueStore) {
   const requests = createRequestTransactions(dataSource, createRepositories, revokeAfterTransaction(createRepositories(dataSource.manager)));
   return {
     dataSource,

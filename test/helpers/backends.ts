@@ -25,8 +25,6 @@ const chosen: Backend[] | undefined = process.env.TEST_BACKENDS?.trim()
 /** Both stores, or TEST_BACKENDS: for suites whose behaviour depends on the store. */
 export const STORE_BACKENDS: Backend[] = chosen ?? ['embedded', 'postgres'];
 
-/** The earlier name of STORE_BACKENDS (one list), so that suites written before the split still compile. */
-export const BACKENDS: Backend[] = STORE_BACKENDS;
 
 /** PostgreSQL + Redis, or TEST_BACKENDS: for HTTP suites, whose behaviour does not depend on the store. */
 export const HTTP_BACKENDS: Backend[] = chosen ?? ['postgres'];

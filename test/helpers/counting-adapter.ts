@@ -13,7 +13,7 @@ type Lookup = 'find' | 'findAmong' | 'findAmongWithRelated' | 'findByUid';
  * The adapter over the real repository, counting the lookups it sends to the database
  * (each is one statement): `statements()` since the last `reset()`.
  */
-export function countingAdapter(storage: OpenedStorage['storage'], digest: TokenDigest) {
+function countingAdapter(storage: OpenedStorage['storage'], digest: TokenDigest) {
   const real = storage.oidc;
   let count = 0;
   // Runs once, between a lookup's answer and its return: a write "while the lookup was in flight".

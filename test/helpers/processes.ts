@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-export const ROOT = process.cwd();
+const ROOT = process.cwd();
 const run = promisify(execFile);
 
 /** The built output that `npm start` and the image run, rebuilt so it matches the sources. */

@@ -16,7 +16,7 @@ export type ReplicaName = 'A' | 'B';
  * origin, which is the issuer, as they would behind a real load balancer; so cookies, the
  * issuer in tokens and every URL in discovery are the same whichever replica answers.
  */
-export interface Balancer {
+interface Balancer {
   readonly url: string;
   via(replica: ReplicaName): void;
   /** How many requests each replica has been sent (to prove both really served). */
@@ -24,7 +24,7 @@ export interface Balancer {
   close(): Promise<void>;
 }
 
-export async function startBalancer(ports: Record<ReplicaName, number>): Promise<Balancer> {
+async function startBalancer(ports: Record<ReplicaName, number>): Promise<Balancer> {
   let target: ReplicaName = 'A';
   const served: Record<ReplicaName, number> = { A: 0, B: 0 };
   const forward = (incoming: IncomingMessage, outgoing: ServerResponse) => {

@@ -11,7 +11,7 @@ export interface VirtualAuthenticator {
   remove(): Promise<void>;
 }
 
-export interface VirtualCredential {
+interface VirtualCredential {
   credentialId: string;
   isResidentCredential: boolean;
   rpId?: string;

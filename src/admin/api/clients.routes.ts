@@ -101,7 +101,7 @@ export const clientView = z.object({
   updated_at: timestamp,
 });
 
-export function viewClient(row: ClientRow): z.input<typeof clientView> {
+function viewClient(row: ClientRow): z.input<typeof clientView> {
   const input = clientInputOf(row);
   return {
     client_id: row.id,

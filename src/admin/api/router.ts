@@ -28,7 +28,7 @@ export interface AdminApiDeps {
 /** The document's version: the v1 contract; additions bump the minor number. */
 const API_VERSION = '1.0.0';
 
-export function adminApiRoutes(deps: AdminApiDeps): AnyAdminRoute[] {
+function adminApiRoutes(deps: AdminApiDeps): AnyAdminRoute[] {
   const { admin } = deps;
   return [
     ...clientRoutes(admin), ...userRoutes(admin), ...roleRoutes(admin), ...sessionRoutes(admin),

@@ -31,7 +31,7 @@ const userDetailView = userView.extend({
     .describe('Account-wide failed attempts and the wait they imposed (per-address waits are not listed)'),
 });
 
-export function viewUser(user: UserRow): z.input<typeof userView> {
+function viewUser(user: UserRow): z.input<typeof userView> {
   return {
     id: user.id, email: user.email, name: user.name, email_verified: user.emailVerified, disabled: user.disabledAt !== null,
     created_at: iso(user.createdAt) ?? '', updated_at: iso(user.updatedAt) ?? '',

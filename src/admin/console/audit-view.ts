@@ -2,14 +2,14 @@ import type { AuditEventRow } from '../../storage/entities/audit-event.entity.js
 import type { Storage } from '../../storage/storage.js';
 
 /** Someone or something an event names: what people read, the full id on hover, a link where there is a page. */
-export interface NamedParty {
+interface NamedParty {
   label: string;
   /** The full id (the title attribute); absent when the label is all there is (the CLI's OS account). */
   id?: string;
   href?: string;
 }
 
-export interface DetailField {
+interface DetailField {
   label: string;
   value: string;
   /** Set when the value names a client: its name is shown, the id on hover. */

@@ -22,7 +22,7 @@ export interface ConsoleDeps extends Pick<Services, 'box' | 'accounts' | 'csrf' 
 }
 
 /** The signed-in administrator, checked on every request. */
-export interface ConsoleSession {
+interface ConsoleSession {
   userId: string;
   email: string;
   /** The provider session it came from: the console session ends when that one ends. */

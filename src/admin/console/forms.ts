@@ -23,7 +23,7 @@ export const formLines = (ctx: Context, name: string): string[] =>
 export type FormErrors = Record<string, string>;
 
 /** A service's input error as form errors; undefined for anything else (which is re-thrown). */
-export function formErrorsOf(error: unknown): { errors: FormErrors; status: number } | undefined {
+function formErrorsOf(error: unknown): { errors: FormErrors; status: number } | undefined {
   if (error instanceof FieldError || error instanceof ConflictError) {
     return { errors: { [error.field]: error.message.slice(error.field.length + 2) }, status: error.status };
   }

@@ -37,5 +37,3 @@ export function createSecretHandoff(kv: KeyValueStore, box: SecretBox) {
     },
   };
 }
-
-export type SecretHandoff = ReturnType<typeof createSecretHandoff>;

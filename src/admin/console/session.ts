@@ -56,5 +56,3 @@ export function createConsoleSessions(deps: ConsoleDeps) {
     },
   };
 }
-
-export type ConsoleSessions = ReturnType<typeof createConsoleSessions>;

@@ -34,5 +34,3 @@ export function createUserPage({ deps, show }: Pick<ConsoleRouteTools, 'deps' | 
     }, state.status);
   };
 }
-
-export type ShowUserPage = ReturnType<typeof createUserPage>;

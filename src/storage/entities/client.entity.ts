@@ -6,7 +6,7 @@ import { EntitySchema } from 'typeorm';
  * src/oidc/client-secret.ts for how a presented secret is compared).
  */
 export type ClientStatus = 'active' | 'pending';
-export type ClientSource = 'admin' | 'registration';
+type ClientSource = 'admin' | 'registration';
 
 export interface ClientRow {
   id: string;

@@ -1,7 +1,7 @@
 import { EntitySchema } from 'typeorm';
 
 export type KeyUse = 'sig' | 'cookie';
-export type KeyState = 'active' | 'retired';
+type KeyState = 'active' | 'retired';
 
 /**
  * Signing keys (JWK) and cookie-signing keys. Private material is encrypted with the

@@ -6,7 +6,7 @@ export interface Sample {
 }
 
 /** Parses the exposition format's sample lines (comments skipped); enough for assertions. */
-export function parseExposition(text: string): Sample[] {
+function parseExposition(text: string): Sample[] {
   const samples: Sample[] = [];
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('#')) continue;

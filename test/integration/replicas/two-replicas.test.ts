@@ -15,7 +15,7 @@ import { resetLinkFor, submitNewPassword } from '../../helpers/password-reset.js
  * Issue #6, "several replicas, one state": two processes of the built server behind one
  * origin (the issuer), sharing PostgreSQL and Redis. The relying party is openid-client; the
  * browser keeps its cookies for the issuer's origin, whichever replica answers.
- * PostgreSQL + Redis only, so no describe.each(BACKENDS): the embedded database is single
+ * PostgreSQL + Redis only, so no describe.each(STORE_BACKENDS): the embedded database is single
  * node by design. docs/operations.md ("Scaling out") says what this proves.
  */
 const RELOAD_SECONDS = 1;

@@ -15,7 +15,7 @@ export const ACR = { password: 'urn:gatehouse:acr:pwd', mfa: 'urn:gatehouse:acr:
 
 export const json = <T>(page: Page): T => JSON.parse(page.html) as T;
 
-export function uidOf(page: Page): string {
+function uidOf(page: Page): string {
   const uid = /\/interaction\/([\w-]+)\//.exec(page.html)?.[1];
   if (!uid) throw new Error(`no interaction on page ${page.url} (${page.status})`);
   return uid;
