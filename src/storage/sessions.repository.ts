@@ -3,7 +3,7 @@ import { runSql } from './data-source.js';
 import { hasNul, LIVE, SESSION_ACTIVITY, str, type StoredPayload } from './oidc-rows.js';
 
 /** How the browser that holds a session was last seen. */
-export interface SessionActivity {
+interface SessionActivity {
   ip: string | null;
   userAgent: string | null;
   lastSeenAt: Date | null;
