@@ -1,5 +1,6 @@
 import type { TestClient, TestUser } from './factories.js';
-import { lateBound, startTestServer, useTestServer, type TestServer, type TestServerOptions } from './server.js';
+import { lateBound } from './late-bound.js';
+import { startTestServer, useTestServer, type TestServer, type TestServerOptions } from './server.js';
 import type { Backend } from './backends.js';
 import type { ConfigOverrides } from '../../src/config/schema.js';
 import { discoverRp, oidc } from './rp.js';

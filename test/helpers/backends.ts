@@ -29,6 +29,9 @@ export const STORE_BACKENDS: Backend[] = chosen ?? ['embedded', 'postgres'];
 /** PostgreSQL + Redis, or TEST_BACKENDS: for HTTP suites, whose behaviour does not depend on the store. */
 export const HTTP_BACKENDS: Backend[] = chosen ?? ['postgres'];
 
+/** Booting a server or opening a store (embedded PostgreSQL, migrations, keys) can be slow on a busy machine. */
+export const BOOT_TIMEOUT = 120_000;
+
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 

@@ -8,11 +8,12 @@ import { createLogger } from '../../src/http/logger.js';
 import { createGatehouse, type Gatehouse } from '../../src/gatehouse.js';
 import { createClientRegistry } from '../../src/oidc/client-registry.js';
 import type { Backend } from './backends.js';
-import { REDIS_URL, freshRedisKeyPrefix } from './backends.js';
+import { BOOT_TIMEOUT, REDIS_URL, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
 import { createFactories, type Factories } from './factories.js';
 import { smallBreachedList } from './breached-list.js';
+import { lateBound } from './late-bound.js';
 
 export interface TestServer extends Factories {
   backend: Backend;
@@ -23,8 +24,7 @@ export interface TestServer extends Factories {
   close(): Promise<void>;
 }
 
-/** Booting a server (embedded PostgreSQL, migrations, keys) can be slow on a busy machine. */
-export const BOOT_TIMEOUT = 120_000;
+export { BOOT_TIMEOUT };
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -131,31 +131,4 @@ export function useTestServer(backend: Backend, overrides: ConfigOverrides = {},
   beforeAll(async () => { server.set(await startTestServer(backend, overrides, options)); }, BOOT_TIMEOUT);
   afterAll(async () => { await server.take()?.close(); });
   return server.handle;
-}
-
-/**
- * A stand-in for a value that a hook sets later: `handle` forwards every read to the value set,
- * and throws naming `what` while there is none. `take` unsets and returns it.
- */
-export function lateBound<T extends object>(what: string): { handle: T; set(value: T): void; take(): T | undefined } {
-  let current: T | undefined;
-  const value = (): T => {
-    if (!current) throw new Error(`${what} is read before its beforeAll set it (or after afterAll); read it inside a hook or test`);
-    return current;
-  };
-  const handle = new Proxy({} as T, {
-    get: (_target, key) => Reflect.get(value(), key) as unknown,
-    has: (_target, key) => Reflect.has(value(), key),
-    ownKeys: () => Reflect.ownKeys(value()),
-    getOwnPropertyDescriptor: (_target, key) => Reflect.getOwnPropertyDescriptor(value(), key),
-  });
-  return {
-    handle,
-    set: (next) => { current = next; },
-    take: () => {
-      const taken = current;
-      current = undefined;
-      return taken;
-    },
-  };
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
+import type { Config, ConfigOverrides } from '../../src/config/schema.js';
 import { openStorage, type OpenedStorage } from '../../src/storage/storage.js';
 import { createTokenDigest, type TokenDigest } from '../../src/security/token-digest.js';
 import type { Backend } from './backends.js';
@@ -10,24 +11,40 @@ import { REDIS_URL, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
 
-/** Storage alone (no HTTP server) on a fresh embedded directory or PostgreSQL database. */
-export async function openTestStorage(backend: Backend): Promise<OpenedStorage & { tokenDigest: TokenDigest; dispose(): Promise<void> }> {
+/**
+ * A configuration on a fresh store: a new embedded directory, or a new PostgreSQL database
+ * plus the real Redis under a fresh key prefix. `dispose` drops the database and the directory
+ * (close what was opened on them first).
+ */
+export async function freshStoreConfig(backend: Backend, overrides: ConfigOverrides = {}): Promise<{ config: Config; dispose(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-'));
   const database = backend === 'postgres' ? await createTestDatabase() : undefined;
   if (backend === 'embedded') await seedEmbeddedDatabase(dataDir);
   const config = loadConfig({}, {
+    ...overrides,
     storage: { dataDir, databaseUrl: database?.url ?? '', redisUrl: backend === 'postgres' ? REDIS_URL : '', redisKeyPrefix: freshRedisKeyPrefix() },
   });
+  return {
+    config,
+    async dispose() {
+      await database?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Storage alone (no HTTP server) on a fresh embedded directory or PostgreSQL database. */
+export async function openTestStorage(backend: Backend): Promise<OpenedStorage & { tokenDigest: TokenDigest; dispose(): Promise<void> }> {
+  const store = await freshStoreConfig(backend);
   // As the server derives it from its key-encryption secret: here from a random one.
   const tokenDigest = createTokenDigest(randomBytes(32));
-  const opened = await openStorage(config, { migrate: true, tokenDigest });
+  const opened = await openStorage(store.config, { migrate: true, tokenDigest });
   return {
     ...opened,
     tokenDigest,
     async dispose() {
       await opened.close();
-      await database?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
+      await store.dispose();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { lateBound } from '../helpers/server.js';
+import { lateBound } from '../helpers/late-bound.js';
 
 /** useTestServer's handle (test/helpers/server.ts): the server before its beforeAll and after its afterAll must fail loudly. */
 describe('useTestServer handle', () => {
