@@ -4,6 +4,9 @@
 // Type-only imports count too (tsPreCompilationDeps): a layer that needs another's types
 // depends on it all the same.
 const SURFACES = 'interactions|portal|self-service|admin/console|admin/api|web|cli';
+// The domain: rules without HTTP. It may import storage/, security/, config/ and http/errors;
+// surfaces and oidc/ import it.
+const DOMAIN = 'accounts|clients|roles';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -20,7 +23,7 @@ module.exports = {
       severity: 'error',
       comment: 'storage/ (and the migrations it runs) is SQL only: it imports no domain, provider glue, surface or HTTP code.',
       from: { path: '^(src/storage|migrations)/' },
-      to: { path: `^src/((accounts|clients|roles|admin|oidc|http|mail|${SURFACES})/|(app|gatehouse|main|services)\\.ts$)` },
+      to: { path: `^src/((${DOMAIN}|admin|oidc|http|mail|${SURFACES})/|(app|gatehouse|main|services)\\.ts$)` },
     },
     {
       name: 'oidc-imports-no-surface',
@@ -40,7 +43,7 @@ module.exports = {
       name: 'lower-layers-import-no-surface',
       severity: 'error',
       comment: 'Dependencies point inward: domain, provider glue and infrastructure never import a surface.',
-      from: { path: '^src/((accounts|clients|roles|security|storage|http|mail|observability|i18n|config)/|admin/[^/]+\\.ts$)' },
+      from: { path: `^src/((${DOMAIN}|security|storage|http|mail|observability|i18n|config)/|admin/[^/]+\\.ts$)` },
       to: { path: `^src/(${SURFACES})/` },
     },
     {

@@ -1,8 +1,7 @@
 import type { ClientsRepository } from '../storage/clients.repository.js';
 import type { RolesRepository } from '../storage/roles.repository.js';
-import { ADMIN_CONSOLE_CLIENT_ID } from '../oidc/admin-resource.js';
-import { builtInClient } from '../oidc/built-in-client.js';
-import { ADMIN_ROLE } from './roles.service.js';
+import { ADMIN_CONSOLE_CLIENT_ID, builtInClient } from '../clients/built-in-client.js';
+import { ADMIN_ROLE } from '../roles/roles.service.js';
 
 export const adminRedirectUri = (issuer: string) => `${issuer}/admin/callback`;
 

@@ -3,8 +3,8 @@ import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table, wholeSeconds } from './io.js';
 import type { Runner } from './context.js';
 import { NotFoundError } from '../http/errors.js';
-import type { IssuedClient } from '../admin/clients.service.js';
-import { clientInputOf, type ClientInput } from '../oidc/client-registry.js';
+import type { IssuedClient } from '../clients/clients.service.js';
+import { clientInputOf, type ClientInput } from '../clients/client-registry.js';
 import { fieldOf, findUnstorableText } from '../storage/storable-text.js';
 import { parseJson } from '../typed-json.js';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isLoopbackHost } from './loopback.js';
+import { OIDC_SCOPES } from './oidc-scopes.js';
 
 /**
  * The one schema for Gatehouse settings. Defaults and their documentation live in
@@ -20,7 +21,6 @@ const issuer = z.url({ protocol: /^https?$/ }).superRefine((value, ctx) => {
 });
 
 /** OAuth scope tokens (RFC 6749 §3.3), without the OpenID scopes Gatehouse defines itself. */
-const OIDC_SCOPES = ['openid', 'profile', 'email', 'offline_access', 'roles'] as const;
 const resourceScope = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/, 'must be a scope token (no spaces or quotes)')
   .refine((v) => !(OIDC_SCOPES as readonly string[]).includes(v), 'must not be an OpenID scope');
 

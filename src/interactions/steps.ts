@@ -1,7 +1,7 @@
 import type { InteractionDeps, WithInteractionContext } from './context.js';
 import type { Translator } from '../i18n/translator.js';
-import { FIRST_PARTY } from '../oidc/client-metadata.js';
-import { ACCOUNT_CLIENT_ID } from '../oidc/built-in-client.js';
+import { FIRST_PARTY } from '../clients/client-metadata.js';
+import { ACCOUNT_CLIENT_ID } from '../clients/built-in-client.js';
 import { rpIdUsable } from '../config/issuer.js';
 
 /** What the user sees for a scope, in plain words (catalogue `scopes.<name>`); others by name. */

@@ -2,7 +2,7 @@ import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provid
 import { ROTATED_TO, type OidcStoreRepository } from '../storage/oidc-store.repository.js';
 import type { StoredPayload } from '../storage/oidc-rows.js';
 import type { ClientsRepository } from '../storage/clients.repository.js';
-import { clientMetadata, refreshReuseGraceOf } from './client-metadata.js';
+import { clientMetadata, refreshReuseGraceOf } from '../clients/client-metadata.js';
 import { requestMemo } from './request-memo.js';
 import { relatedRows, type RelatedRows } from './related-rows.js';
 import type { RegisteredClientStore } from './registered-client-store.js';

@@ -12,9 +12,6 @@ export const ADMIN_TOKEN_TTL_SECONDS = 600;
 /** The resource indicator (and audience) of the admin API. */
 export const adminApiIndicator = (issuer: string) => `${issuer}/admin/api`;
 
-/** The admin console signs admins in as this first-party client; its users' tokens reach the API. */
-export const ADMIN_CONSOLE_CLIENT_ID = 'gatehouse-admin';
-
 export function isAdminScope(value: string): value is AdminScope {
   return (ADMIN_SCOPES as readonly string[]).includes(value);
 }

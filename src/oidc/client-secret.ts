@@ -1,22 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { readFormBody, readJsonObjectBody } from '../http/request-body.js';
+import { hashClientSecret } from '../clients/client-secret.js';
 
-/**
- * Client secrets are stored only as SHA-256 digests. oidc-provider compares the presented
- * secret with the client's `client_secret` metadata in constant time
- * (lib/models/client.js compareClientSecret), so the adapter hands it the digest and
- * this middleware replaces a presented secret by its digest before the provider reads it.
- * A fast hash is right here: secrets are 256-bit random values we generate, not passwords.
- * HMAC-based client auth (client_secret_jwt) is therefore not offered.
- */
-export function hashClientSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('base64url');
-}
-
-export function generateClientSecret(): string {
-  return randomBytes(32).toString('base64url');
-}
+/* The provider glue of client secrets: a presented secret is replaced by its digest
+ * (src/clients/client-secret.ts) before oidc-provider compares it with the stored one. */
 
 // RFC 6749 §2.3.1: the Basic credentials are form-urlencoded before base64.
 const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, '%20'));

@@ -4,19 +4,20 @@ import type { KeyMaterial } from './keys.js';
 import { SIGNING_ALGS } from './keys.js';
 import { buildInteractionPolicy, type PolicyDeps } from './policy.js';
 import { SCOPE_CLAIMS } from './account.js';
-import { ADMIN_SCOPES_FIELD, FIRST_PARTY, MAX_REFRESH_REUSE_GRACE_SECONDS, MFA_POLICY, REFRESH_REUSE_GRACE, VISIBLE_ROLES } from './client-metadata.js';
+import { ADMIN_SCOPES_FIELD, FIRST_PARTY, MAX_REFRESH_REUSE_GRACE_SECONDS, MFA_POLICY, REFRESH_REUSE_GRACE, VISIBLE_ROLES } from '../clients/client-metadata.js';
 import { isAdminScope } from './admin-resource.js';
 import { buildResourceIndicators } from './resources.js';
 import { createExtraTokenClaims, type RolesOf } from './roles.js';
 import { createRegistrationPolicy, REGISTRATION_POLICY } from './registration-policy.js';
 import { issueClientSecret } from './registration-response.js';
-import { newClientId } from './client-id.js';
+import { newClientId } from '../clients/client-id.js';
 import { sessionTtl } from './session-lifetime.js';
 import { providerFetch } from './outgoing-requests.js';
 import { SUPPORTED_LOCALES } from '../i18n/locale.js';
 import type { ConsentsRepository } from '../storage/consents.repository.js';
 import { grantFromConsent } from './consent.js';
 import { INTERACTION_PATH, ROUTES } from './routes.js';
+import { OIDC_SCOPES } from '../config/oidc-scopes.js';
 
 /** How clients may authenticate; one list for every endpoint where they do (see `discovery`). */
 const CLIENT_AUTH_METHODS: Configuration['clientAuthMethods'] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
@@ -124,7 +125,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     responseTypes: ['code'],
     // PKCE for every client, S256 only (RFC 9700 §2.1.1; oidc-provider 9 offers only S256).
     pkce: { required: () => true },
-    scopes: ['openid', 'offline_access', 'profile', 'email', 'roles'],
+    scopes: [...OIDC_SCOPES],
     claims: {
       openid: [...SCOPE_CLAIMS.openid],
       profile: [...SCOPE_CLAIMS.profile],

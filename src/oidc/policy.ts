@@ -2,7 +2,7 @@ import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
 import type { FactorSummary } from '../accounts/second-factors.js';
 import { hasSecondFactor, levelOfAcr, meets, requestedLevel } from '../accounts/authentication-level.js';
-import { MFA_POLICY } from './client-metadata.js';
+import { MFA_POLICY } from '../clients/client-metadata.js';
 
 const { base, Check, Prompt } = interactionPolicy;
 

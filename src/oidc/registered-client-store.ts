@@ -3,7 +3,7 @@ import type { Repositories } from '../storage/storage.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
-import { hashClientSecret } from './client-secret.js';
+import { hashClientSecret } from '../clients/client-secret.js';
 import { referenceOf } from '../storage/initial-access-token-reference.js';
 
 /** What the Client adapter writes through: dynamic registration and its management. */

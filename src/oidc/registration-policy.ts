@@ -1,6 +1,6 @@
 import { errors, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
-import { checkRedirectUri, ClientInputError } from './client-registry.js';
+import { checkRedirectUri, ClientInputError } from '../clients/client-registry.js';
 
 export { REGISTRATION_POLICY } from './initial-access-tokens.js';
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { generateClientSecret } from './client-secret.js';
+import { generateClientSecret } from '../clients/client-secret.js';
 
 /** The clear client secret issued while handling a request, keyed by that request. */
 const issuedSecrets = new WeakMap<IncomingMessage, string>();

@@ -1,5 +1,5 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
-import { VISIBLE_ROLES } from './client-metadata.js';
+import { VISIBLE_ROLES } from '../clients/client-metadata.js';
 
 /** The scope that asks for the user's role names in the `roles` claim. */
 const ROLES_SCOPE = 'roles';

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { ClientsRepository } from '../storage/clients.repository.js';
-import { ACCOUNT_CLIENT_ID, builtInClient } from '../oidc/built-in-client.js';
+import { ACCOUNT_CLIENT_ID, builtInClient } from '../clients/built-in-client.js';
 import type { RequestOrigin } from '../security/audit.js';
 import { requestOrigin } from '../http/request-origin.js';
 

@@ -1,7 +1,7 @@
 import { generate } from 'otplib';
 import { HTTP_BACKENDS } from '../helpers/backends.js';
 import { useBrowserRig } from '../helpers/browser-rig.js';
-import { ADMIN_ROLE } from '../../src/admin/roles.service.js';
+import { ADMIN_ROLE } from '../../src/roles/roles.service.js';
 import type { Page } from 'playwright-core';
 import type { TestUser } from '../helpers/factories.js';
 import { cli } from '../helpers/cli.js';

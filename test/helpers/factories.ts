@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { UsersAdmin } from '../../src/admin/users.service.js';
 import type { AdminActor } from '../../src/admin/actor.js';
-import type { ClientInput, createClientRegistry } from '../../src/oidc/client-registry.js';
+import type { ClientInput, createClientRegistry } from '../../src/clients/client-registry.js';
 import type { UserRow } from '../../src/storage/entities/user.entity.js';
 
 export interface TestUser extends UserRow {

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { Config, ConfigOverrides } from '../../src/config/schema.js';
 import { createLogger } from '../../src/http/logger.js';
 import { createGatehouse, type Gatehouse } from '../../src/gatehouse.js';
-import { createClientRegistry } from '../../src/oidc/client-registry.js';
+import { createClientRegistry } from '../../src/clients/client-registry.js';
 import type { Backend } from './backends.js';
 import { BOOT_TIMEOUT, REDIS_URL, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';

@@ -4,7 +4,7 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { openResources, type Resources } from '../../src/resources.js';
 import { createServices, type Services } from '../../src/services.js';
 import { providerOnDemand } from '../../src/oidc/provider-access.js';
-import { createClientRegistry } from '../../src/oidc/client-registry.js';
+import { createClientRegistry } from '../../src/clients/client-registry.js';
 import { createTranslator } from '../../src/i18n/translator.js';
 import { loadCatalogue } from '../../src/i18n/catalogue.js';
 import { DEFAULT_LOCALE } from '../../src/i18n/locale.js';

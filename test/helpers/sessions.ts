@@ -1,6 +1,6 @@
 import type { NewUserInput } from '../../src/admin/users.service.js';
 import { TEST_ACTOR } from './factories.js';
-import type { ClientInput } from '../../src/oidc/client-registry.js';
+import type { ClientInput } from '../../src/clients/client-registry.js';
 import type { TestClient, TestUser } from './factories.js';
 import type { TestServer } from './server.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode, type AuthRequest } from './rp.js';

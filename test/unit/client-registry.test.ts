@@ -1,5 +1,5 @@
-import { buildClientMetadata, checkRedirectUri, ClientInputError, newClientRecord, type ClientInput } from '../../src/oidc/client-registry.js';
-import { hashClientSecret } from '../../src/oidc/client-secret.js';
+import { buildClientMetadata, checkRedirectUri, ClientInputError, newClientRecord, type ClientInput } from '../../src/clients/client-registry.js';
+import { hashClientSecret } from '../../src/clients/client-secret.js';
 
 const base: ClientInput = {
   name: 'App', redirectUris: ['https://app.example.com/cb'], postLogoutRedirectUris: [], public: false,

@@ -1,7 +1,6 @@
 import type { Context } from 'koa';
-import { AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS, SCOPES, type ClientInput } from '../../oidc/client-registry.js';
-import { ACCOUNT_CLIENT_ID } from '../../oidc/built-in-client.js';
-import { ADMIN_CONSOLE_CLIENT_ID } from '../../oidc/admin-resource.js';
+import { AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS, SCOPES, type ClientInput } from '../../clients/client-registry.js';
+import { ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID } from '../../clients/built-in-client.js';
 import { formCheckbox, formField, formLines, formList } from './forms.js';
 
 /** Gatehouse's own clients: listed, never edited (the service refuses it too). */

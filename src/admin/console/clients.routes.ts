@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { clientInputOf, type ClientInput } from '../../oidc/client-registry.js';
+import { clientInputOf, type ClientInput } from '../../clients/client-registry.js';
 import type { ClientRow } from '../../storage/entities/client.entity.js';
 import type { WithConsoleContext } from './context.js';
 import { decodeCursor, encodeCursor } from './pages.js';

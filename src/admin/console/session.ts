@@ -4,9 +4,9 @@ import { createSelfSignIn } from '../../http/self-sign-in.js';
 import { requestOrigin } from '../../http/request-origin.js';
 import { hasSecondFactor } from '../../accounts/authentication-level.js';
 import { formField } from '../../http/body-parser.js';
-import { ADMIN_CONSOLE_CLIENT_ID } from '../../oidc/admin-resource.js';
+import { ADMIN_CONSOLE_CLIENT_ID } from '../../clients/built-in-client.js';
 import { adminRedirectUri } from '../console-client.js';
-import { ADMIN_ROLE } from '../roles.service.js';
+import { ADMIN_ROLE } from '../../roles/roles.service.js';
 import type { ConsoleDeps, WithConsoleContext } from './context.js';
 
 /** An admin's console session is shorter than the account pages': it can change everything. */

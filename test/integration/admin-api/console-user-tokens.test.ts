@@ -4,7 +4,8 @@ import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import type { TestUser } from '../../helpers/factories.js';
 import { api } from '../../helpers/admin-api.js';
-import { ADMIN_CONSOLE_CLIENT_ID, adminApiIndicator } from '../../../src/oidc/admin-resource.js';
+import { adminApiIndicator } from '../../../src/oidc/admin-resource.js';
+import { ADMIN_CONSOLE_CLIENT_ID } from '../../../src/clients/built-in-client.js';
 import { adminRedirectUri } from '../../../src/admin/console-client.js';
 
 /** Admin users reach the API with a code + PKCE token of the console's own client, for the admin API resource. */

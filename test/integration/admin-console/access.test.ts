@@ -2,7 +2,7 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { textOf } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
-import { ADMIN_ROLE } from '../../../src/admin/roles.service.js';
+import { ADMIN_ROLE } from '../../../src/roles/roles.service.js';
 import { buildConsoleUser, openConsole, postForm } from './support.js';
 
 describe.each(HTTP_BACKENDS)('admin console: who gets in (%s)', (backend) => {

@@ -1,6 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { textOf } from '../../helpers/sessions.js';
-import { ADMIN_CONSOLE_CLIENT_ID } from '../../../src/oidc/admin-resource.js';
+import { ADMIN_CONSOLE_CLIENT_ID } from '../../../src/clients/built-in-client.js';
 import { postForm, signInAdmin, useSignedInConsole } from './support.js';
 
 const secretOn = (html: string) => /data-client-secret[^>]*value="([^"]+)"|value="([^"]+)"[^>]*data-client-secret/.exec(html)?.slice(1).find(Boolean);

@@ -3,7 +3,7 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import type { Backend } from '../../helpers/backends.js';
 import { BOOT_TIMEOUT, submitLogin, textOf } from '../../helpers/sessions.js';
 import { UserAgent, csrfToken, type FormFields, type Page } from '../../helpers/user-agent.js';
-import { ADMIN_ROLE } from '../../../src/admin/roles.service.js';
+import { ADMIN_ROLE } from '../../../src/roles/roles.service.js';
 import { stepKind, submitCode, submitContinue, submitEnrolment, totpCode, totpSecretOn } from '../mfa/support.js';
 
 /**

@@ -1,6 +1,6 @@
 import bcrypt from 'bcryptjs';
 import type { AuditAction } from '../../../src/security/audit.js';
-import { ACCOUNT_CLIENT_ID } from '../../../src/oidc/built-in-client.js';
+import { ACCOUNT_CLIENT_ID } from '../../../src/clients/built-in-client.js';
 import { createRecoveryCodeService } from '../../../src/accounts/recovery-codes.js';
 import { deriveKey } from '../../../src/security/key-encryption-secret.js';
 import { STORE_BACKENDS } from '../../helpers/backends.js';

@@ -1,7 +1,7 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
-import { hashClientSecret } from '../../../src/oidc/client-secret.js';
+import { hashClientSecret } from '../../../src/clients/client-secret.js';
 import { referenceOf } from '../../../src/storage/initial-access-token-reference.js';
 import { clientRow, initialAccessToken, REDIRECT_URI, register, signInWithRegistered, str, webClient } from './support.js';
 

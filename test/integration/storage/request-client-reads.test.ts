@@ -1,6 +1,6 @@
 import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
-import { createClientRegistry } from '../../../src/oidc/client-registry.js';
+import { createClientRegistry } from '../../../src/clients/client-registry.js';
 import { createRequestClientReads } from '../../../src/oidc/request-client-reads.js';
 import type { ClientsRepository } from '../../../src/storage/clients.repository.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';

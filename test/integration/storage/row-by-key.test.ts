@@ -1,6 +1,6 @@
 import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
-import { createClientRegistry } from '../../../src/oidc/client-registry.js';
+import { createClientRegistry } from '../../../src/clients/client-registry.js';
 import { ClientEntity } from '../../../src/storage/entities/client.entity.js';
 import { UserEntity } from '../../../src/storage/entities/user.entity.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';

@@ -1,7 +1,7 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
-import { ClientInputError } from '../../../src/oidc/client-registry.js';
+import { ClientInputError } from '../../../src/clients/client-registry.js';
 import { introspect, oauthFailure, postToken } from '../../helpers/tokens.js';
 
 /** Machine-to-machine tokens (RFC 6749 §4.4): confidential clients only. */

@@ -2,7 +2,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
-import { ClientInputError } from '../../../src/oidc/client-registry.js';
+import { ClientInputError } from '../../../src/clients/client-registry.js';
 import type { TestClient } from '../../helpers/factories.js';
 import { OFFLINE, jwsHeader, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { hashClientSecret } from '../../../src/oidc/client-secret.js';
+import { hashClientSecret } from '../../../src/clients/client-secret.js';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { basicAuthorization } from '../../helpers/tokens.js';

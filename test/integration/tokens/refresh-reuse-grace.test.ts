@@ -1,5 +1,5 @@
 import { runSql } from '../../../src/storage/data-source.js';
-import { ClientInputError } from '../../../src/oidc/client-registry.js';
+import { ClientInputError } from '../../../src/clients/client-registry.js';
 import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { OFFLINE, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';

@@ -2,14 +2,13 @@ import type { Storage } from '../storage/storage.js';
 import type { ClientRow, ClientStatus } from '../storage/entities/client.entity.js';
 import type { KeysetPosition, Page } from '../storage/keyset.js';
 import type { AuditLog } from '../security/audit.js';
-import { buildClientMetadata, clientInputOf, ClientInputError, newClientRecord, usesClientSecret, type ClientInput } from '../oidc/client-registry.js';
-import { generateClientSecret, hashClientSecret } from '../oidc/client-secret.js';
-import { ACCOUNT_CLIENT_ID } from '../oidc/built-in-client.js';
-import { ADMIN_CONSOLE_CLIENT_ID } from '../oidc/admin-resource.js';
-import { ADMIN_SCOPES_FIELD } from '../oidc/client-metadata.js';
-import { recordAdminAction, type AdminActor } from './actor.js';
+import { buildClientMetadata, clientInputOf, ClientInputError, newClientRecord, usesClientSecret, type ClientInput } from './client-registry.js';
+import { generateClientSecret, hashClientSecret } from './client-secret.js';
+import { ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID } from './built-in-client.js';
+import { ADMIN_SCOPES_FIELD } from './client-metadata.js';
+import { recordAdminAction, type AdminActor } from '../admin/actor.js';
 import { FieldError } from '../http/errors.js';
-import { clientOrNotFound } from './lookups.js';
+import { clientOrNotFound } from '../admin/lookups.js';
 
 /** Gatehouse's own clients are re-registered at every boot; admins cannot change them. */
 const BUILT_IN = new Set([ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID]);

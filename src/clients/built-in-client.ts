@@ -1,10 +1,13 @@
 import type { NewClient } from '../storage/clients.repository.js';
 
 /**
- * The account pages' (/account) own client. Here, beside the console's (admin-resource.ts),
+ * The account pages' (/account) own client. Here, beside the console's,
  * because the sign-in pages and the admin name it too, and surfaces never import each other.
  */
 export const ACCOUNT_CLIENT_ID = 'gatehouse-account';
+
+/** The admin console signs admins in as this first-party client; its users' tokens reach the API. */
+export const ADMIN_CONSOLE_CLIENT_ID = 'gatehouse-admin';
 
 /**
  * Gatehouse's own pages (/account, /admin) sign people in through Gatehouse itself, each as a

@@ -3,13 +3,14 @@ import type { ClientRow } from '../storage/entities/client.entity.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { newClientId } from './client-id.js';
 import { ADMIN_SCOPES_FIELD, MAX_REFRESH_REUSE_GRACE_SECONDS, MFA_POLICY, REFRESH_REUSE_GRACE, VISIBLE_ROLES, refreshReuseGraceOf } from './client-metadata.js';
-import { ADMIN_SCOPES } from './admin-resource.js';
+import { ADMIN_SCOPES } from '../oidc/admin-resource.js';
+import { OIDC_SCOPES } from '../config/oidc-scopes.js';
 import { ROLE_NAME } from '../storage/roles.repository.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 export const ID_TOKEN_ALGS = ['ES256', 'RS256'] as const;
-export const SCOPES = ['openid', 'profile', 'email', 'offline_access', 'roles'] as const;
+export const SCOPES = OIDC_SCOPES;
 
 export class ClientInputError extends Error {
   constructor(readonly field: string, message: string) {

@@ -2,8 +2,8 @@ import type { Repositories, Storage } from '../storage/storage.js';
 import type { RoleRow } from '../storage/entities/role.entity.js';
 import { RoleInputError } from '../storage/roles.repository.js';
 import type { AuditLog } from '../security/audit.js';
-import { recordAdminAction, type AdminActor } from './actor.js';
-import { userOrNotFound } from './lookups.js';
+import { recordAdminAction, type AdminActor } from '../admin/actor.js';
+import { userOrNotFound } from '../admin/lookups.js';
 import { ConflictError, FieldError, NotFoundError } from '../http/errors.js';
 
 /** The role every admin of the console and of the API holds; created at boot, never deleted. */
