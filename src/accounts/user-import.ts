@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { normalizeEmail, type ImportedUser, type UsersRepository } from '../storage/users.repository.js';
-import { ROLE_NAME } from '../storage/roles.repository.js';
+import { ROLE_NAME } from '../roles/role-name.js';
 import { findUnstorableText } from '../storage/storable-text.js';
 import type { Repositories, Storage } from '../storage/storage.js';
 import type { SecretBox } from '../security/secret-box.js';

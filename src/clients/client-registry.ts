@@ -5,7 +5,7 @@ import { newClientId } from './client-id.js';
 import { ADMIN_SCOPES_FIELD, MAX_REFRESH_REUSE_GRACE_SECONDS, MFA_POLICY, REFRESH_REUSE_GRACE, VISIBLE_ROLES, refreshReuseGraceOf } from './client-metadata.js';
 import { ADMIN_SCOPES } from '../oidc/admin-resource.js';
 import { OIDC_SCOPES } from '../config/oidc-scopes.js';
-import { ROLE_NAME } from '../storage/roles.repository.js';
+import { ROLE_NAME } from '../roles/role-name.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;

@@ -1,6 +1,7 @@
 import type { Repositories, Storage } from '../storage/storage.js';
 import type { RoleRow } from '../storage/entities/role.entity.js';
 import { RoleInputError } from '../storage/roles.repository.js';
+import { checkRoleName } from './role-name.js';
 import type { AuditLog } from '../security/audit.js';
 import { recordAdminAction, type AdminActor } from '../admin/actor.js';
 import { userOrNotFound } from '../admin/lookups.js';
@@ -42,7 +43,7 @@ export function createRolesAdmin(deps: { storage: Storage; audit: AuditLog }) {
     },
 
     create: (input: { name: string; description?: string | null }, actor: AdminActor): Promise<RoleRow> => change(async (tx) => {
-      const role = await tx.roles.create(input);
+      const role = await tx.roles.create({ ...input, name: checkRoleName(input.name) });
       await recordAdminAction(audit, tx, actor, 'role.created', { details: { role: role.name } });
       return role;
     }),

@@ -1,11 +1,8 @@
 import { In, type EntityManager } from 'typeorm';
 import { RoleEntity, UserRoleEntity, type RoleRow } from './entities/role.entity.js';
+import { findUnstorableText } from './storable-text.js';
 
-/**
- * A role name is what resource servers compare against, so it is kept to a token-friendly
- * alphabet: letters, digits and `_ . : -`, starting with a letter or digit, at most 100.
- */
-export const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
+// SQL only: the role-name rule (src/roles/role-name.ts) is checked by the callers that make roles.
 
 /** A bad role name, a duplicate or an unknown role: the caller's input, not a server fault. */
 export class RoleInputError extends Error {
@@ -13,13 +10,6 @@ export class RoleInputError extends Error {
     super(`${field}: ${message}`);
     this.name = 'RoleInputError';
   }
-}
-
-function checkName(name: string): string {
-  if (!ROLE_NAME.test(name)) {
-    throw new RoleInputError('name', `"${name}" is not a role name (letters, digits and _ . : -, at most 100)`);
-  }
-  return name;
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -30,7 +20,8 @@ export function createRolesRepository(db: EntityManager) {
   const roles = db.getRepository(RoleEntity);
   const userRoles = db.getRepository(UserRoleEntity);
 
-  const findByName = async (name: string): Promise<RoleRow | null> => (ROLE_NAME.test(name) ? roles.findOneBy({ name }) : null);
+  // Text PostgreSQL cannot hold is no stored role's name: null without a query that would fail.
+  const findByName = async (name: string): Promise<RoleRow | null> => (findUnstorableText(name) ? null : roles.findOneBy({ name }));
 
   async function byName(name: string): Promise<RoleRow> {
     const role = await findByName(name);
@@ -43,7 +34,7 @@ export function createRolesRepository(db: EntityManager) {
       const description = input.description?.trim() || null;
       if (description && description.length > 500) throw new RoleInputError('description', 'must be at most 500 characters');
       try {
-        return await roles.save({ name: checkName(input.name), description });
+        return await roles.save({ name: input.name, description });
       } catch (error) {
         if (isUniqueViolation(error)) throw new RoleInputError('name', `a role named "${input.name}" exists`);
         throw error;
@@ -52,7 +43,7 @@ export function createRolesRepository(db: EntityManager) {
 
     list: () => roles.find({ order: { name: 'ASC' } }),
 
-    /** The role of that name, or null (also for a string that cannot be a role name). */
+    /** The role of that name, or null. */
     findByName,
 
     /** Sets a role's description; the name is what tokens carry, so it does not change. */
@@ -72,7 +63,7 @@ export function createRolesRepository(db: EntityManager) {
      */
     async assignMany(assignments: Array<{ userId: string; role: string }>): Promise<string[]> {
       if (assignments.length === 0) return [];
-      const names = [...new Set(assignments.map((a) => checkName(a.role)))];
+      const names = [...new Set(assignments.map((a) => a.role))];
       const before = new Set((await roles.find({ select: { name: true }, where: { name: In(names) } })).map((r) => r.name));
       const created = names.filter((n) => !before.has(n));
       if (created.length > 0) await roles.createQueryBuilder().insert().values(created.map((name) => ({ name, description: null }))).orIgnore().execute();
@@ -86,7 +77,7 @@ export function createRolesRepository(db: EntityManager) {
 
     /** Creates the role unless it exists (built-in roles at boot). */
     async ensure(name: string, description: string): Promise<void> {
-      await roles.createQueryBuilder().insert().values({ name: checkName(name), description }).orIgnore().execute();
+      await roles.createQueryBuilder().insert().values({ name, description }).orIgnore().execute();
     },
 
     /** Deletes the role and, by cascade, every assignment of it. */
