@@ -169,8 +169,9 @@ export function createAdapter(deps: {
         if (model === 'RefreshToken') await grace.link(storedId);
       },
       async consume(id) {
-        if (model === 'RefreshToken' && grace.isRetry(stored(id))) return;
-        const result = await oidc.consume(model, stored(id));
+        const storedId = stored(id);
+        if (model === 'RefreshToken' && grace.isRetry(storedId)) return;
+        const result = await oidc.consume(model, storedId);
         if (result.outcome === 'consumed' || !SINGLE_USE.has(model)) return;
         // A concurrent redemption won (or a replay already revoked the row): treat this
         // one as the replay it is, as the provider does for a sequential one

@@ -18,16 +18,22 @@ export interface UnstorableText {
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/**
+ * Any character that could be a problem: one scan with a plain class, so that the usual text
+ * (every query, body and stored payload string passes here) skips the lookaround patterns.
+ */
+const SUSPECT = /[\u0000\ud800-\udfff]/;
 
 /**
  * `text` with what PostgreSQL cannot store replaced by U+FFFD: for values that reach storage
  * without passing an input check (oidc-provider's own payloads), which must not fail a request.
  */
 export function storableForm(text: string): string {
-  return text.replace(UNSTORABLE, '\ufffd');
+  return SUSPECT.test(text) ? text.replace(UNSTORABLE, '\ufffd') : text;
 }
 
 function problemOf(text: string): UnstorableProblem | undefined {
+  if (!SUSPECT.test(text)) return undefined;
   if (text.includes('\u0000')) return 'must not contain U+0000';
   if (LONE_SURROGATE.test(text)) return 'must not contain a lone surrogate (invalid Unicode)';
   return undefined;
