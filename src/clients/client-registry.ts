@@ -1,4 +1,5 @@
 import type { ClientsRepository, NewClient } from '../storage/clients.repository.js';
+import { isLoopbackHost } from '../config/loopback.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { newClientId } from './client-id.js';
@@ -52,8 +53,6 @@ export interface CreatedClient {
   clientSecret: string | null;
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /**
  * Redirect URIs: absolute, https (http only on loopback, for native and development
  * clients, RFC 8252 §7.3), no fragment (RFC 6749 §3.1.2), no wildcard; compared exactly.
@@ -67,7 +66,7 @@ export function checkRedirectUri(field: string, value: string): string {
   }
   if (url.hash || value.includes('#')) throw new ClientInputError(field, `"${value}" must not contain a fragment`);
   if (value.includes('*')) throw new ClientInputError(field, `"${value}" must not contain a wildcard`);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ClientInputError(field, `"${value}" must use https (http is allowed only on localhost/127.0.0.1/[::1])`);
   }
   if (url.username || url.password) throw new ClientInputError(field, `"${value}" must not contain credentials`);

@@ -1,8 +1,6 @@
 import type { Configuration } from 'oidc-provider';
+import { isLoopbackHost } from '../config/loopback.js';
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-const isLoopbackHost = (hostname: string): boolean => LOOPBACK_HOSTS.has(hostname);
 
 type ProviderFetch = NonNullable<Configuration['fetch']>;
 
