@@ -3,7 +3,11 @@
 // oidc/ never imports a surface; storage/ imports no domain; config/ imports nothing of ours.
 // Type-only imports count too (tsPreCompilationDeps): a layer that needs another's types
 // depends on it all the same.
-const SURFACES = 'interactions|portal|self-service|admin/console|admin/api|web|cli';
+// The web surfaces are grouped by URL under web/ (interaction/, account/, email/, password/,
+// admin/); web/kit/ is what they share (forms, CSRF, field messages), below them all.
+const SURFACES = 'web/(?!kit/)[^/]+|admin/api|cli';
+// Every surface folder with what they share: nothing below the surfaces imports any of it.
+const WEB_AND_SURFACES = 'web|admin/api|cli';
 // The domain: rules without HTTP. It may import storage/, security/, config/ and http/errors;
 // surfaces and oidc/ import it.
 const DOMAIN = 'accounts|clients|roles';
@@ -23,14 +27,14 @@ module.exports = {
       severity: 'error',
       comment: 'storage/ (and the migrations it runs) is SQL only: it imports no domain, provider glue, surface or HTTP code.',
       from: { path: '^(src/storage|migrations)/' },
-      to: { path: `^src/((${DOMAIN}|admin|oidc|http|mail|${SURFACES})/|(app|gatehouse|main|services)\\.ts$)` },
+      to: { path: `^src/((${DOMAIN}|admin|oidc|http|mail|${WEB_AND_SURFACES})/|(app|gatehouse|main|services)\\.ts$)` },
     },
     {
       name: 'oidc-imports-no-surface',
       severity: 'error',
       comment: 'oidc/ is provider glue: it never imports a surface (pages, the admin API or console, the CLI).',
       from: { path: '^src/oidc/' },
-      to: { path: `^src/(admin|${SURFACES})/` },
+      to: { path: `^src/(admin|${WEB_AND_SURFACES})/` },
     },
     {
       name: 'surfaces-import-no-sibling',
@@ -44,7 +48,7 @@ module.exports = {
       severity: 'error',
       comment: 'Dependencies point inward: domain, provider glue and infrastructure never import a surface.',
       from: { path: `^src/((${DOMAIN}|security|storage|http|mail|observability|i18n|config)/|admin/[^/]+\\.ts$)` },
-      to: { path: `^src/(${SURFACES})/` },
+      to: { path: `^src/(${WEB_AND_SURFACES})/` },
     },
     {
       name: 'config-imports-nothing',

@@ -29,7 +29,7 @@ import { providerOnceStarted } from './oidc/provider-access.js';
 import type { ProviderHost } from './oidc/provider.js';
 import type { InitialAccessTokens } from './oidc/initial-access-tokens.js';
 import { providerPages } from './oidc/provider-pages.js';
-import { ensureAccountClient } from './portal/account-client.js';
+import { ensureAccountClient } from './web/account/account-client.js';
 import { ensureAdminConsole } from './admin/console-client.js';
 import type { AdminServices } from './admin/services.js';
 import { createMailer, type Mailer } from './mail/mailer.js';

@@ -27,7 +27,7 @@ import { createInitialAccessTokens } from './oidc/initial-access-tokens.js';
 import type { ProviderAccess } from './oidc/provider-access.js';
 import type { SignUpSettings } from './accounts/sign-up-settings.js';
 import type { PublicFormCsrf } from './security/csrf.js';
-import type { AccountMail } from './self-service/account-mail.js';
+import type { AccountMail } from './mail/account-mail.js';
 import { createAdminServices } from './admin/services.js';
 
 export interface ServiceOptions {

@@ -5,7 +5,7 @@ import { DuplicateEmailError, normalizeEmail } from '../storage/users.repository
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { accountLinks, NOBODY } from './account-links.js';
 import { isAllowedDomain, type SignUpSettings } from './sign-up-settings.js';
-import { checkEmail } from './user-admin.js';
+import { checkEmail } from './user-fields.js';
 import { UserInputError } from './errors.js';
 
 type LinkRepositories = Parameters<typeof accountLinks.issue>[0];

@@ -44,7 +44,7 @@ export type ResetMail =
 /**
  * Password reset by mailed link (docs/passwords.md). Asking never says whether the address has
  * an account: both paths do the same database work, and the caller mails the link only after
- * it has answered (self-service/account-mail.ts). Using the link sets the password, ends every session, grant and token of the user,
+ * it has answered (mail/account-mail.ts). Using the link sets the password, ends every session, grant and token of the user,
  * and voids the user's other reset links, in one transaction with its audit event.
  */
 export function createPasswordReset(deps: {

@@ -5,7 +5,7 @@ import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import type { PasswordHasher } from './passwords.js';
 import type { EmailAddressService } from './email-address.js';
 import type { PasswordPolicy } from './password-policy.js';
-import { checkEmail, checkName } from './user-admin.js';
+import { checkEmail, checkName } from './user-fields.js';
 import { UserInputError } from './errors.js';
 import { isAllowedDomain, type SignUpSettings } from './sign-up-settings.js';
 

@@ -4,7 +4,7 @@ import { ROLE_NAME } from '../roles/role-name.js';
 import { findUnstorableText } from '../storage/storable-text.js';
 import type { Repositories, Storage } from '../storage/storage.js';
 import type { SecretBox } from '../security/secret-box.js';
-import { checkEmail, checkTotpSecret } from './user-admin.js';
+import { checkEmail, checkTotpSecret } from './user-fields.js';
 import { UserInputError } from './errors.js';
 import { checkImportedHash, type HashScheme } from './legacy-passwords.js';
 import { TOTP_SECRET_CONTEXT } from './totp.js';

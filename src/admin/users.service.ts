@@ -8,7 +8,7 @@ import type { AuditLog } from '../security/audit.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import type { PasswordPolicy } from '../accounts/password-policy.js';
 import type { FactorSummary, SecondFactorService } from '../accounts/second-factors.js';
-import { checkEmail, checkName, prepareNewUser, type NewUserFields } from '../accounts/user-admin.js';
+import { checkEmail, checkName, prepareNewUser, type NewUserFields } from '../accounts/user-fields.js';
 import { UserInputError } from '../accounts/errors.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { Lockout, LockoutStatus } from '../security/lockout.js';

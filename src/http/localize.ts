@@ -29,7 +29,7 @@ export function requestTranslator(translatorFor: (locale: Locale) => Translator,
 /**
  * Picks the page language for every request: `ui_locales` in the query (an RP's authorization
  * request or a link that carries it), then Accept-Language. Sign-in steps refine it with the
- * interaction's ui_locales (interactions/router.ts).
+ * interaction's ui_locales (web/interaction/router.ts).
  */
 export function localize(translatorFor: (locale: Locale) => Translator) {
   return async function localizeMiddleware(ctx: Context, next: Next): Promise<void> {

@@ -1,8 +1,8 @@
 import type { WebAuthnRefusal } from '../accounts/webauthn.js';
 import { AppError } from './errors.js';
 
-// Shared by the sign-in steps (interactions/webauthn.ts) and the account pages' passkey
-// management (portal/webauthn.ts): one mapping of a refused ceremony to a response.
+// Shared by the sign-in steps (web/interaction/webauthn.ts) and the account pages' passkey
+// management (web/account/webauthn.ts): one mapping of a refused ceremony to a response.
 
 /**
  * What the user reads when a ceremony is refused, by reason (a catalogue key: the error

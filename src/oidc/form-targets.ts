@@ -10,7 +10,7 @@ interface ProviderRequest {
   oidc?: { client?: ProviderClient; params?: Record<string, unknown> };
 }
 
-/** What the interaction router keeps for a sign-in step (src/interactions/context.ts). */
+/** What the interaction router keeps for a sign-in step (src/web/interaction/context.ts). */
 interface InteractionState {
   interaction?: { params?: Record<string, unknown> };
 }

@@ -4,7 +4,7 @@ import { UserAgent } from '../helpers/user-agent.js';
 import { oidc } from '../helpers/rp.js';
 import { OFFLINE, introspect, oauthFailure, refreshTokenOf, signIn } from '../helpers/tokens.js';
 import { adminCaller, apiAs, expectFieldError, expectStatus, testUserOf, type ApiCall } from '../helpers/admin-api.js';
-import { accountCsrf, openAccountPage } from '../helpers/portal.js';
+import { accountCsrf, openAccountPage } from '../helpers/account-pages.js';
 import { uniqueEmail } from '../helpers/factories.js';
 
 /**

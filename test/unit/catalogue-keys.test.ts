@@ -27,7 +27,7 @@ const KEY_CALLS = [
   /new AppError\(\s*'[^']*',\s*\d+,\s*'([^'$]+)'/g,
 ];
 /** Where every quoted key-shaped string is a catalogue key (user-facing route code). */
-const KEY_FOLDERS = ['src/interactions', 'src/portal', 'src/http'];
+const KEY_FOLDERS = ['src/web', 'src/http'];
 
 function keysIn(path: string): string[] {
   const text = readFileSync(path, 'utf8');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createMemoryStore, createRedisStore, type KeyValueStore } from '../../src/storage/key-value-store.js';
 import { createSecretBox } from '../../src/security/secret-box.js';
-import { createSecretHandoff } from '../../src/admin/console/secret-handoff.js';
+import { createSecretHandoff } from '../../src/web/admin/secret-handoff.js';
 import { REDIS_URL, freshRedisKeyPrefix } from '../helpers/backends.js';
 
 /** The console's one-time secret page: taken once, by its session, for its client, within five minutes. */

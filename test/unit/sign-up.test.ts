@@ -1,5 +1,5 @@
 import { isAllowedDomain } from '../../src/accounts/sign-up-settings.js';
-import { maskEmail } from '../../src/self-service/account-mail.js';
+import { maskEmail } from '../../src/mail/account-mail.js';
 
 describe('allowed sign-up domains', () => {
   const allowed = ['example.com', 'partner.example'];

@@ -6,7 +6,7 @@ import { deriveKey } from '../../../src/security/key-encryption-secret.js';
 import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { UserAgent, type Page } from '../../helpers/user-agent.js';
-import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
+import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 import { buildRp, follow, openAuthorization, submitLogin, type TestRp } from '../../helpers/sessions.js';
 import { buildTotpUser, passwordStep, stepKind, submitCode, totpCode, wrongTotpCode } from '../mfa/support.js';
 import { SoftwareAuthenticator, enrolKey } from '../webauthn/support.js';

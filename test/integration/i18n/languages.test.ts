@@ -1,6 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
-import { openAccountPage } from '../../helpers/portal.js';
+import { openAccountPage } from '../../helpers/account-pages.js';
 import {
   UserAgent, alertText, buildRp, follow, openAuthorization, submitLogin, textOf, type TestRp,
 } from '../../helpers/sessions.js';

@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { adminToken, API } from '../../helpers/admin-api.js';
 import { cli } from '../../helpers/cli.js';
-import { openAccountPage } from '../../helpers/portal.js';
+import { openAccountPage } from '../../helpers/account-pages.js';
 import { BOOT_TIMEOUT, UserAgent, actionOf, buildRp, openAuthorization, type TestRp } from '../../helpers/sessions.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 import { initialAccessToken, manage, register, str, webClient } from '../registration/support.js';

@@ -4,7 +4,7 @@ import { buildAuthRequest, oidc } from '../../helpers/rp.js';
 import { csrfToken, runAuthorization } from '../../helpers/user-agent.js';
 import { loadCatalogue } from '../../../src/i18n/catalogue.js';
 import { createTranslator } from '../../../src/i18n/translator.js';
-import { scopeDescription } from '../../../src/interactions/steps.js';
+import { scopeDescription } from '../../../src/web/interaction/steps.js';
 
 const english = createTranslator(loadCatalogue(), 'en');
 const scopeText = (scope: string) => scopeDescription(english, scope);

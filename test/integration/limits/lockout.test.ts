@@ -7,7 +7,7 @@ import type { TestUser } from '../../helpers/factories.js';
 import { buildTotpUser, passwordStep, stepKind, submitCode, totpCode, wrongTotpCode } from '../mfa/support.js';
 import { counterValue } from '../../../src/observability/metrics.js';
 import { eventsOf, from, randomIp } from './support.js';
-import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
+import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 
 interface LockoutView { failures: number; locked_for_seconds: number | null }
 interface UserView { lockout: { password: LockoutView; second_factor: LockoutView } }

@@ -7,7 +7,7 @@ import { uniqueEmail } from '../../helpers/factories.js';
 import { counterValue } from '../../../src/observability/metrics.js';
 import { eventsOf, from, randomIp, refusedAfter, rotating, signInStatuses } from './support.js';
 import { json, openLogin } from '../webauthn/support.js';
-import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
+import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 
 const PER_IP = 3;
 const PER_ACCOUNT = 4;

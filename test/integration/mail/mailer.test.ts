@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import PostalMime from 'postal-mime';
 import { createMailer, type Mailer } from '../../../src/mail/mailer.js';
-import { createAccountMail } from '../../../src/self-service/account-mail.js';
+import { createAccountMail } from '../../../src/mail/account-mail.js';
 import { createViewRenderer } from '../../../src/http/views.js';
 import { loadCatalogue } from '../../../src/i18n/catalogue.js';
 import { createTranslators } from '../../../src/i18n/translator.js';

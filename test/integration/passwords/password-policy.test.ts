@@ -3,7 +3,7 @@ import { uniqueEmail, type TestClient } from '../../helpers/factories.js';
 import { signIn } from '../../helpers/tokens.js';
 import { expectStatus, useAdminApi, testUserOf } from '../../helpers/admin-api.js';
 import { UserAgent } from '../../helpers/user-agent.js';
-import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
+import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 import { textOf } from '../../helpers/sessions.js';
 import { cli } from '../../helpers/cli.js';
 

@@ -1,6 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
-import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
+import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 import { buildRp, logOutAtRp, openAuthorization, pageKind, type TestRp } from '../../helpers/sessions.js';
 import { OFFLINE, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
 import { oidc } from '../../helpers/rp.js';

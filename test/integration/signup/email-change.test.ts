@@ -2,7 +2,7 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail } from '../../helpers/factories.js';
-import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
+import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 import { BOOT_TIMEOUT, submitLogin, textOf } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { linkIn, useMailedLink } from './support.js';

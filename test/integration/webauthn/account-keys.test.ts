@@ -4,7 +4,7 @@ import { createMemoryStore } from '../../../src/storage/key-value-store.js';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, useTestServer } from '../../helpers/server.js';
 import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
-import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
+import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 import type { CreationOptions } from '../../helpers/software-authenticator.js';
 import { SoftwareAuthenticator, enrolKey, json } from './support.js';
 import { testClock } from '../../helpers/clock.js';

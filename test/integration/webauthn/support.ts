@@ -3,7 +3,7 @@ import type { TestServer } from '../../helpers/server.js';
 import { redeemCode, type AuthRequest } from '../../helpers/rp.js';
 import { follow, openAuthorization, submitLogin, type TestRp } from '../../helpers/sessions.js';
 import { csrfToken, type Page, type UserAgent } from '../../helpers/user-agent.js';
-import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
+import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 import { SoftwareAuthenticator, type CreationOptions, type RequestOptions, type SoftwareCredential } from '../../helpers/software-authenticator.js';
 
 /**

@@ -1,8 +1,8 @@
 import type { InteractionDeps, WithInteractionContext } from './context.js';
-import type { Translator } from '../i18n/translator.js';
-import { FIRST_PARTY } from '../clients/client-metadata.js';
-import { ACCOUNT_CLIENT_ID } from '../clients/built-in-client.js';
-import { rpIdUsable } from '../config/issuer.js';
+import type { Translator } from '../../i18n/translator.js';
+import { FIRST_PARTY } from '../../clients/client-metadata.js';
+import { ACCOUNT_CLIENT_ID } from '../../clients/built-in-client.js';
+import { rpIdUsable } from '../../config/issuer.js';
 
 /** What the user sees for a scope, in plain words (catalogue `scopes.<name>`); others by name. */
 export function scopeDescription(i18n: Translator, scope: string): string {

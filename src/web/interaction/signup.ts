@@ -1,12 +1,12 @@
 import type Router from '@koa/router';
 import type { Middleware, Next } from 'koa';
-import { UserInputError } from '../accounts/errors.js';
-import { PasswordPolicyError } from '../accounts/password-policy.js';
-import type { UserRow } from '../storage/entities/user.entity.js';
-import { AppError, assertThat } from '../http/errors.js';
-import { translatorOf } from '../http/localize.js';
-import { RateLimitedError } from '../security/rate-limits.js';
-import { formField } from '../http/body-parser.js';
+import { UserInputError } from '../../accounts/errors.js';
+import { PasswordPolicyError } from '../../accounts/password-policy.js';
+import type { UserRow } from '../../storage/entities/user.entity.js';
+import { AppError, assertThat } from '../../http/errors.js';
+import { translatorOf } from '../../http/localize.js';
+import { RateLimitedError } from '../../security/rate-limits.js';
+import { formField } from '../../http/body-parser.js';
 import { interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 /** Who was refused for an unverified address in this interaction: only they may ask for a new link. */

@@ -1,17 +1,17 @@
 import Router from '@koa/router';
-import { bodyParser } from '../http/body-parser.js';
+import { bodyParser } from '../../http/body-parser.js';
 import type { Context } from 'koa';
-import type { Config } from '../config/schema.js';
-import type { PasswordReset } from '../accounts/password-reset.js';
-import { checkEmail } from '../accounts/user-admin.js';
-import { UserInputError } from '../accounts/errors.js';
-import { noStore } from '../http/security-headers.js';
-import { requestOrigin } from '../http/request-origin.js';
-import type { ViewRenderer } from '../http/views.js';
-import type { Translator } from '../i18n/translator.js';
-import { requireSameOrigin } from '../security/csrf.js';
-import { formField } from '../http/body-parser.js';
-import type { SelfServiceDeps } from '../services.js';
+import type { Config } from '../../config/schema.js';
+import type { PasswordReset } from '../../accounts/password-reset.js';
+import { checkEmail } from '../../accounts/user-fields.js';
+import { UserInputError } from '../../accounts/errors.js';
+import { noStore } from '../../http/security-headers.js';
+import { requestOrigin } from '../../http/request-origin.js';
+import type { ViewRenderer } from '../../http/views.js';
+import type { Translator } from '../../i18n/translator.js';
+import { requireSameOrigin } from '../../security/csrf.js';
+import { formField } from '../../http/body-parser.js';
+import type { SelfServiceDeps } from '../../services.js';
 
 export interface PasswordResetRouteDeps {
   reset: PasswordReset;

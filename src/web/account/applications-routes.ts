@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { AppError, assertThat } from '../http/errors.js';
-import type { Translator } from '../i18n/translator.js';
+import { AppError, assertThat } from '../../http/errors.js';
+import type { Translator } from '../../i18n/translator.js';
 import { accountOrigin } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 

@@ -2,7 +2,7 @@ import Keygrip from 'keygrip';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { UserAgent } from '../../helpers/user-agent.js';
-import { openAccountPage } from '../../helpers/portal.js';
+import { openAccountPage } from '../../helpers/account-pages.js';
 
 const COOKIE = 'gh_account';
 

@@ -1,14 +1,14 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { UserInputError } from '../accounts/errors.js';
-import { formField } from '../http/body-parser.js';
-import { translatorOf } from '../http/localize.js';
+import { UserInputError } from '../../accounts/errors.js';
+import { formField } from '../../http/body-parser.js';
+import { translatorOf } from '../../http/localize.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { accountOrigin } from './account-client.js';
 
 /**
  * Change of address from /account: needs a recent sign-in; the link goes to the new address,
- * and the account changes only when it is used (src/self-service/email-links.ts), after which
+ * and the account changes only when it is used (src/web/email/email-links.ts), after which
  * the old address gets a notice. An address another account has gets a notice for its owner
  * instead of a link, behind the same answer.
  */

@@ -1,5 +1,5 @@
-import { formField } from '../http/body-parser.js';
-import type { OthersEndedReason } from '../accounts/user-sessions.js';
+import { formField } from '../../http/body-parser.js';
+import type { OthersEndedReason } from '../../accounts/user-sessions.js';
 import { accountOrigin } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 

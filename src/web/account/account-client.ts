@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
-import type { ClientsRepository } from '../storage/clients.repository.js';
-import { ACCOUNT_CLIENT_ID, builtInClient } from '../clients/built-in-client.js';
-import type { RequestOrigin } from '../security/audit.js';
-import { requestOrigin } from '../http/request-origin.js';
+import type { ClientsRepository } from '../../storage/clients.repository.js';
+import { ACCOUNT_CLIENT_ID, builtInClient } from '../../clients/built-in-client.js';
+import type { RequestOrigin } from '../../security/audit.js';
+import { requestOrigin } from '../../http/request-origin.js';
 
 /** The account pages sign users in through Gatehouse itself, as a first-party client (ACCOUNT_CLIENT_ID). */
 export const accountRedirectUri = (issuer: string) => `${issuer}/account/callback`;

@@ -1,15 +1,15 @@
 import type { Context } from 'koa';
-import { AppError, assertThat } from '../http/errors.js';
-import type { ProviderHost } from '../oidc/provider.js';
-import type { ViewRenderer } from '../http/views.js';
-import type { ConsentsRepository } from '../storage/consents.repository.js';
-import type { KeyValueStore } from '../storage/key-value-store.js';
-import type { RequestOrigin } from '../security/audit.js';
-import type { SelfServiceDeps, Services } from '../services.js';
-import { requestOrigin } from '../http/request-origin.js';
-import type { Config } from '../config/schema.js';
-import type { Locale } from '../i18n/locale.js';
-import type { Translator } from '../i18n/translator.js';
+import { AppError, assertThat } from '../../http/errors.js';
+import type { ProviderHost } from '../../oidc/provider.js';
+import type { ViewRenderer } from '../../http/views.js';
+import type { ConsentsRepository } from '../../storage/consents.repository.js';
+import type { KeyValueStore } from '../../storage/key-value-store.js';
+import type { RequestOrigin } from '../../security/audit.js';
+import type { SelfServiceDeps, Services } from '../../services.js';
+import { requestOrigin } from '../../http/request-origin.js';
+import type { Config } from '../../config/schema.js';
+import type { Locale } from '../../i18n/locale.js';
+import type { Translator } from '../../i18n/translator.js';
 
 /**
  * What the sign-in steps read. The services' rate limits (`limits`) guard the steps
@@ -26,7 +26,7 @@ export interface InteractionDeps extends Pick<Services, 'accounts' | 'csrf' | 's
   config: Pick<Config, 'acr' | 'sessions' | 'branding' | 'passwordPolicy'>;
   /** Each step speaks the language of its interaction's ui_locales (OIDC Core §3.1.2.1). */
   translatorFor: (locale: Locale) => Translator;
-  /** Sign-up and email verification (src/interactions/signup.ts). */
+  /** Sign-up and email verification (src/web/interaction/signup.ts). */
   selfService: SelfServiceDeps;
 }
 

@@ -1,12 +1,12 @@
 import type Router from '@koa/router';
-import { bodyParser } from '../http/body-parser.js';
-import { isUuid } from '../storage/ids.js';
+import { bodyParser } from '../../http/body-parser.js';
+import { isUuid } from '../../storage/ids.js';
 import type { Context, Middleware, Next } from 'koa';
 import { z } from 'zod';
-import { AppError, assertThat } from '../http/errors.js';
-import { formField } from '../http/body-parser.js';
-import { refusal } from '../http/webauthn-refusal.js';
-import { presentedCsrfToken, requireJsonFromOrigin } from '../security/csrf.js';
+import { AppError, assertThat } from '../../http/errors.js';
+import { formField } from '../../http/body-parser.js';
+import { refusal } from '../../http/webauthn-refusal.js';
+import { presentedCsrfToken, requireJsonFromOrigin } from '../../security/csrf.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import type { PortalSessions } from './session.js';
 import { accountOrigin } from './account-client.js';
@@ -34,7 +34,7 @@ const registrationOptionsInput = z.object({ kind: z.enum(['passkey', 'security_k
 const registrationInput = z.object({
   response: z.unknown(),
   label: z.string().max(200).optional(),
-  /** "Sign out my other devices" (src/portal/sign-out-others.ts); absent is unticked. */
+  /** "Sign out my other devices" (src/web/account/sign-out-others.ts); absent is unticked. */
   [SIGN_OUT_OTHERS]: z.boolean().optional(),
 });
 

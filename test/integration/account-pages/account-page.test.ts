@@ -2,7 +2,7 @@ import { generate } from 'otplib';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, useTestServer } from '../../helpers/server.js';
 import { UserAgent, csrfToken, formAction, runAuthorization, type Page } from '../../helpers/user-agent.js';
-import { accountCsrf, openAccountPage } from '../../helpers/portal.js';
+import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { buildRp, logOutAtRp, signIn, textOf } from '../../helpers/sessions.js';
 import { introspect, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';

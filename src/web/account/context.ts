@@ -1,10 +1,10 @@
 import type { Context } from 'koa';
-import type { Config } from '../config/schema.js';
-import type { ProviderHost } from '../oidc/provider.js';
-import type { ViewRenderer } from '../http/views.js';
-import type { Storage } from '../storage/storage.js';
-import type { Translator } from '../i18n/translator.js';
-import type { SelfServiceDeps, Services } from '../services.js';
+import type { Config } from '../../config/schema.js';
+import type { ProviderHost } from '../../oidc/provider.js';
+import type { ViewRenderer } from '../../http/views.js';
+import type { Storage } from '../../storage/storage.js';
+import type { Translator } from '../../i18n/translator.js';
+import type { SelfServiceDeps, Services } from '../../services.js';
 
 /** The signed-in user of the account pages, from Gatehouse's own code flow. */
 interface PortalSession {
@@ -33,7 +33,7 @@ export interface PortalDeps extends Pick<Services,
   host: ProviderHost;
   storage: Storage;
   views: ViewRenderer;
-  /** Change of address (src/portal/email-routes.ts). */
+  /** Change of address (src/web/account/email-routes.ts). */
   selfService: SelfServiceDeps;
   /** Now, in epoch ms (createGatehouse's clock): how old the sign-in is. */
   clock: () => number;

@@ -1,4 +1,4 @@
-import type { UserChanges } from '../users.service.js';
+import type { UserChanges } from '../../admin/users.service.js';
 import type { WithConsoleContext } from './context.js';
 import type { FormErrors } from './forms.js';
 import type { ConsoleRouteTools } from './pages.js';

@@ -5,7 +5,7 @@ import { requestOrigin } from '../../http/request-origin.js';
 import { hasSecondFactor } from '../../accounts/authentication-level.js';
 import { formField } from '../../http/body-parser.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../../clients/built-in-client.js';
-import { adminRedirectUri } from '../console-client.js';
+import { adminRedirectUri } from '../../admin/console-client.js';
 import { ADMIN_ROLE } from '../../roles/roles.service.js';
 import type { ConsoleDeps, WithConsoleContext } from './context.js';
 

@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { describeAuthentication, type SecondFactor } from '../accounts/authentication-level.js';
-import { AppError, assertThat } from '../http/errors.js';
-import { lockedOutMessage } from '../i18n/duration.js';
-import { formField } from '../http/body-parser.js';
+import { describeAuthentication, type SecondFactor } from '../../accounts/authentication-level.js';
+import { AppError, assertThat } from '../../http/errors.js';
+import { lockedOutMessage } from '../../i18n/duration.js';
+import { formField } from '../../http/body-parser.js';
 import { signedInAccount, rememberChoice, interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 const ENROLMENT_TTL_SECONDS = 600;

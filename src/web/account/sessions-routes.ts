@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { AppError, assertThat } from '../http/errors.js';
-import type { Translator } from '../i18n/translator.js';
-import type { SessionView } from '../accounts/user-sessions.js';
+import { AppError, assertThat } from '../../http/errors.js';
+import type { Translator } from '../../i18n/translator.js';
+import type { SessionView } from '../../accounts/user-sessions.js';
 import { accountOrigin } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import type { PortalSessions } from './session.js';

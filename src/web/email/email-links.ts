@@ -1,13 +1,13 @@
 import Router from '@koa/router';
-import { bodyParser } from '../http/body-parser.js';
+import { bodyParser } from '../../http/body-parser.js';
 import type { Context } from 'koa';
-import { noStore } from '../http/security-headers.js';
-import { requestOrigin } from '../http/request-origin.js';
-import { requireSameOrigin } from '../security/csrf.js';
-import type { ViewRenderer } from '../http/views.js';
-import { formField } from '../http/body-parser.js';
-import type { SelfServiceDeps } from '../services.js';
-import { translatorOf } from '../http/localize.js';
+import { noStore } from '../../http/security-headers.js';
+import { requestOrigin } from '../../http/request-origin.js';
+import { requireSameOrigin } from '../../security/csrf.js';
+import type { ViewRenderer } from '../../http/views.js';
+import { formField } from '../../http/body-parser.js';
+import type { SelfServiceDeps } from '../../services.js';
+import { translatorOf } from '../../http/localize.js';
 
 export interface EmailLinksDeps {
   selfService: SelfServiceDeps;

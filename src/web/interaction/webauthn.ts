@@ -1,11 +1,11 @@
 import type Router from '@koa/router';
-import { bodyParser } from '../http/body-parser.js';
+import { bodyParser } from '../../http/body-parser.js';
 import type { Next } from 'koa';
 import { z } from 'zod';
-import { describeAuthentication } from '../accounts/authentication-level.js';
-import { AppError, assertThat } from '../http/errors.js';
-import { presentedCsrfToken, requireJsonFromOrigin } from '../security/csrf.js';
-import { refusal } from '../http/webauthn-refusal.js';
+import { describeAuthentication } from '../../accounts/authentication-level.js';
+import { AppError, assertThat } from '../../http/errors.js';
+import { presentedCsrfToken, requireJsonFromOrigin } from '../../security/csrf.js';
+import { refusal } from '../../http/webauthn-refusal.js';
 import { interactionOrigin, rememberChoice, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Mailer, OutgoingMail } from '../mail/mailer.js';
+import type { Mailer, OutgoingMail } from './mailer.js';
 import type { Translator } from '../i18n/translator.js';
 
 /** An address as a notice may show it to the old mailbox: enough to recognise, not to harvest (a***@example.com). */

@@ -1,24 +1,24 @@
 import Router from '@koa/router';
-import { bodyParser } from '../http/body-parser.js';
+import { bodyParser } from '../../http/body-parser.js';
 import type { Next } from 'koa';
-import { AppError, assertThat } from '../http/errors.js';
-import { noStore } from '../http/security-headers.js';
-import { requireSameOrigin } from '../security/csrf.js';
-import { formField } from '../http/body-parser.js';
+import { AppError, assertThat } from '../../http/errors.js';
+import { noStore } from '../../http/security-headers.js';
+import { requireSameOrigin } from '../../security/csrf.js';
+import { formField } from '../../http/body-parser.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { createPortalSessions } from './session.js';
-import { addSelfSignInRoutes } from '../http/self-sign-in.js';
+import { addSelfSignInRoutes } from '../../http/self-sign-in.js';
 import { addWebAuthnRoutes, WEBAUTHN_NOTICES } from './webauthn.js';
 import { accountOrigin } from './account-client.js';
-import type { Translator } from '../i18n/translator.js';
-import { RECOVERY_CODE_COUNT } from '../accounts/recovery-codes.js';
-import { rpIdUsable } from '../config/issuer.js';
+import type { Translator } from '../../i18n/translator.js';
+import { RECOVERY_CODE_COUNT } from '../../accounts/recovery-codes.js';
+import { rpIdUsable } from '../../config/issuer.js';
 import { addEmailRoutes } from './email-routes.js';
 import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
 import { addApplicationRoutes, loadApplicationsSection } from './applications-routes.js';
 import { signOutOthersIfAsked } from './sign-out-others.js';
-import { passwordAttempts } from '../security/password-attempts.js';
-import { lockedOutMessage } from '../i18n/duration.js';
+import { passwordAttempts } from '../../security/password-attempts.js';
+import { lockedOutMessage } from '../../i18n/duration.js';
 
 /** A refused password change: its message and the field it is about. */
 interface PasswordFormError {

@@ -1,6 +1,6 @@
 import type { Next } from 'koa';
-import { createSelfSignIn } from '../http/self-sign-in.js';
-import { ACCOUNT_CLIENT_ID } from '../clients/built-in-client.js';
+import { createSelfSignIn } from '../../http/self-sign-in.js';
+import { ACCOUNT_CLIENT_ID } from '../../clients/built-in-client.js';
 import { accountRedirectUri } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { NewUserInput } from '../users.service.js';
+import type { NewUserInput } from '../../admin/users.service.js';
 import type { WithConsoleContext } from './context.js';
 import { decodeCursor, encodeCursor } from './pages.js';
 import { formCheckbox, formField, formList, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';

@@ -1,20 +1,20 @@
 import Router from '@koa/router';
-import { bodyParser } from '../http/body-parser.js';
+import { bodyParser } from '../../http/body-parser.js';
 import type { Next } from 'koa';
-import { AppError, assertThat } from '../http/errors.js';
-import { noStore } from '../http/security-headers.js';
-import { requestTranslator } from '../http/localize.js';
-import { requireSameOrigin } from '../security/csrf.js';
-import { passwordAttempts } from '../security/password-attempts.js';
-import { lockedOutMessage } from '../i18n/duration.js';
-import { passwordLength } from '../accounts/password-policy.js';
-import { formField } from '../http/body-parser.js';
+import { AppError, assertThat } from '../../http/errors.js';
+import { noStore } from '../../http/security-headers.js';
+import { requestTranslator } from '../../http/localize.js';
+import { requireSameOrigin } from '../../security/csrf.js';
+import { passwordAttempts } from '../../security/password-attempts.js';
+import { lockedOutMessage } from '../../i18n/duration.js';
+import { passwordLength } from '../../accounts/password-policy.js';
+import { formField } from '../../http/body-parser.js';
 import { interactionOrigin, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
 import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } from './steps.js';
 import { addMfaRoutes, renderMfa } from './mfa.js';
 import { addWebAuthnRoutes } from './webauthn.js';
 import { addSignUpRoutes, refuseUnverifiedSignIn } from './signup.js';
-import { consentOf } from '../oidc/consent.js';
+import { consentOf } from '../../oidc/consent.js';
 
 /**
  * Sign-in steps: GET shows the step the provider asks for (prompt.name); each POST checks
