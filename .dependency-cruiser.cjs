@@ -1,6 +1,7 @@
 // The layering of docs/architecture.md, checked on every `npm run lint` (issue 16):
 // surfaces → domain → storage; siblings among the surfaces never import each other;
-// oidc/ never imports a surface; storage/ imports no domain; config/ imports nothing of ours.
+// oidc/ never imports a surface; storage/ imports no domain; config/ and errors/ import nothing of ours;
+// the domain imports neither admin/ nor oidc/ nor http/.
 // Type-only imports count too (tsPreCompilationDeps): a layer that needs another's types
 // depends on it all the same.
 // The web surfaces are grouped by URL under web/ (interaction/, account/, email/, password/,
@@ -8,8 +9,8 @@
 const SURFACES = 'web/(?!kit/)[^/]+|admin/api|cli';
 // Every surface folder with what they share: nothing below the surfaces imports any of it.
 const WEB_AND_SURFACES = 'web|admin/api|cli';
-// The domain: rules without HTTP. It may import storage/, security/, config/ and http/errors;
-// surfaces and oidc/ import it.
+// The domain: rules without HTTP. It may import storage/, security/, config/ and errors/ (the
+// domain errors every layer throws); surfaces and oidc/ import it.
 const DOMAIN = 'accounts|clients|roles';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -49,6 +50,20 @@ module.exports = {
       comment: 'Dependencies point inward: domain, provider glue and infrastructure never import a surface.',
       from: { path: `^src/((${DOMAIN}|security|storage|http|mail|observability|i18n|config)/|admin/[^/]+\\.ts$)` },
       to: { path: `^src/(${WEB_AND_SURFACES})/` },
+    },
+    {
+      name: 'domain-imports-no-admin-oidc-or-http',
+      comment: 'The domain (accounts, clients, roles) is below admin/, oidc/ and http/: what it shares with them (the admin actor, the admin scopes, the errors) lives in security/, clients/ or errors/.',
+      severity: 'error',
+      from: { path: `^src/(${DOMAIN})/` },
+      to: { path: '^src/(admin|oidc|http|mail)/' },
+    },
+    {
+      name: 'errors-import-nothing',
+      severity: 'error',
+      comment: 'errors/ is the one vocabulary of refusals, thrown from storage up to the surfaces: it imports nothing of ours.',
+      from: { path: '^src/errors/' },
+      to: { path: '^(src|migrations)/', pathNot: '^src/errors/' },
     },
     {
       name: 'config-imports-nothing',

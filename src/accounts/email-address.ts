@@ -1,12 +1,12 @@
 import type { UserRow } from '../storage/entities/user.entity.js';
 import type { AccountLinkPurpose } from '../storage/entities/account-link.entity.js';
 import type { Storage } from '../storage/storage.js';
-import { DuplicateEmailError, normalizeEmail } from '../storage/users.repository.js';
+import { normalizeEmail } from '../storage/users.repository.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { accountLinks, NOBODY } from './account-links.js';
 import { isAllowedDomain, type SignUpSettings } from './sign-up-settings.js';
 import { checkEmail } from './user-fields.js';
-import { UserInputError } from './errors.js';
+import { ConflictError, PolicyRefusedError } from '../errors/domain-errors.js';
 
 type LinkRepositories = Parameters<typeof accountLinks.issue>[0];
 
@@ -87,12 +87,12 @@ export function createEmailAddressService(deps: {
      * Starts a change of address: checks the new one and issues a link for it. Nothing about the
      * account changes yet. An address another account has gets no link; both paths do the same
      * kind of work (one write to account_links, one event) so their timing does not tell them
-     * apart. Throws UserInputError for an address that is not one or whose domain may not be
-     * used (signUp.allowedEmailDomains).
+     * apart. Throws InvalidInputError for an address that is not one, PolicyRefusedError (rule
+     * `email_domain`) for one whose domain may not be used (signUp.allowedEmailDomains).
      */
     async requestChange(userId: string, newEmail: string, origin: RequestOrigin = {}): Promise<EmailChangeRequest> {
       const email = checkEmail(newEmail);
-      if (!isAllowedDomain(email, settings.allowedEmailDomains)) throw new UserInputError('email-domain', 'this domain may not be used');
+      if (!isAllowedDomain(email, settings.allowedEmailDomains)) throw new PolicyRefusedError('email', 'email_domain', 'this domain may not be used');
       return storage.transaction(async (tx) => {
         const user = await tx.users.findById(userId);
         const holder = await tx.users.findByEmail(email);
@@ -131,7 +131,7 @@ export function createEmailAddressService(deps: {
         });
       } catch (error) {
         // Taken by a concurrent registration between the check and the update.
-        if (error instanceof DuplicateEmailError) return { ok: false, reason: 'address-unavailable' };
+        if (error instanceof ConflictError && error.field === 'email') return { ok: false, reason: 'address-unavailable' };
         throw error;
       }
     },

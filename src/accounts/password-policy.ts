@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { MessageParams } from '../i18n/catalogue.js';
 import type { BreachedPasswordList } from './breached-passwords.js';
-import { UserInputError } from './errors.js';
+import { PolicyRefusedError } from '../errors/domain-errors.js';
 
 /**
  * Local parts shorter than this are not looked for in the password: "jo@…" would refuse every
@@ -16,14 +16,6 @@ export interface PasswordProblem {
   rule: PasswordRule;
   key: string;
   params: MessageParams;
-}
-
-/** A broken rule where a UserInputError is expected (admin API, console, CLI): the message is English. */
-export class PasswordPolicyError extends UserInputError {
-  constructor(readonly problem: PasswordProblem, english: string) {
-    super('password', english);
-    this.name = 'PasswordPolicyError';
-  }
 }
 
 /** NIST SP 800-63B §5.1.1.2: passwords are NFKC-normalised before they are measured and hashed. */
@@ -48,7 +40,10 @@ export interface PasswordPolicy {
   readonly maxLength: number;
   /** The first rule `password` breaks for the account with `email`, or undefined. */
   problem(password: string, account: { email: string }): Promise<PasswordProblem | undefined>;
-  /** The password when it meets every rule; a PasswordPolicyError otherwise. */
+  /**
+   * The password when it meets every rule; otherwise a PolicyRefusedError on `password` naming
+   * the rule, in English (admin API, console, CLI) and as its catalogue message (pages).
+   */
   enforce(password: string, account: { email: string }): Promise<string>;
 }
 
@@ -62,7 +57,7 @@ export function createPasswordPolicy(deps: {
   settings: Config['passwordPolicy'];
   /** The list, once loaded (breached-passwords.ts shippedBreachedList). */
   breached: () => Promise<BreachedPasswordList>;
-  /** English text for a catalogue key: the message of PasswordPolicyError. */
+  /** English text for a catalogue key: the message of the refusal. */
   english: (key: string, params?: MessageParams) => string;
 }): PasswordPolicy {
   const { minLength, maxLength } = deps.settings;
@@ -84,7 +79,7 @@ export function createPasswordPolicy(deps: {
     problem,
     async enforce(password, account) {
       const broken = await problem(password, account);
-      if (broken) throw new PasswordPolicyError(broken, deps.english(broken.key, broken.params));
+      if (broken) throw new PolicyRefusedError('password', broken.rule, deps.english(broken.key, broken.params), { key: broken.key, params: broken.params });
       return password;
     },
   };

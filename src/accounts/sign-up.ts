@@ -1,12 +1,11 @@
 import type { UserRow } from '../storage/entities/user.entity.js';
 import type { Storage } from '../storage/storage.js';
-import { DuplicateEmailError } from '../storage/users.repository.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import type { PasswordHasher } from './passwords.js';
 import type { EmailAddressService } from './email-address.js';
 import type { PasswordPolicy } from './password-policy.js';
 import { checkEmail, checkName } from './user-fields.js';
-import { UserInputError } from './errors.js';
+import { ConflictError, PolicyRefusedError } from '../errors/domain-errors.js';
 import { isAllowedDomain, type SignUpSettings } from './sign-up-settings.js';
 
 export interface SignUpInput {
@@ -30,7 +29,7 @@ export type SignUpOutcome =
 export function createSignUpService(deps: {
   storage: Pick<Storage, 'users' | 'transaction'>;
   passwords: PasswordHasher;
-  /** The password policy (docs/passwords.md); its refusal is a PasswordPolicyError on 'password'. */
+  /** The password policy (docs/passwords.md); its refusal is a PolicyRefusedError on 'password'. */
   policy: PasswordPolicy;
   audit: AuditLog;
   emailAddress: Pick<EmailAddressService, 'issueVerification'>;
@@ -49,12 +48,13 @@ export function createSignUpService(deps: {
      * Registers an account, or finds that the address has one. Both branches cost the same:
      * input checks, one argon2 hash, one lookup and one transaction with an audit event, so the
      * response time does not tell whether the address is known (ASVS 5 6.3.8).
-     * Throws UserInputError for bad input (field 'email', 'email-domain', 'name', 'password').
+     * Throws InvalidInputError for bad input ('email', 'name') and PolicyRefusedError for what a
+     * policy refuses ('email' at a domain that may not register, rule `email_domain`; 'password').
      * `linkData` rides on the verification link (the interaction to continue after it).
      */
     async register(input: SignUpInput, origin: RequestOrigin = {}, linkData: Record<string, string> = {}): Promise<SignUpOutcome> {
       const email = checkEmail(input.email);
-      if (!isAllowedDomain(email, settings.allowedEmailDomains)) throw new UserInputError('email-domain', 'this domain may not register');
+      if (!isAllowedDomain(email, settings.allowedEmailDomains)) throw new PolicyRefusedError('email', 'email_domain', 'this domain may not register');
       const name = checkName(input.name);
       const passwordHash = await passwords.hash(await deps.policy.enforce(input.password, { email }));
       const owner = await storage.users.findByEmail(email);
@@ -68,7 +68,7 @@ export function createSignUpService(deps: {
         });
       } catch (error) {
         // Registered a moment ago by a concurrent request: the same answer as any taken address.
-        const racer = error instanceof DuplicateEmailError ? await storage.users.findByEmail(email) : null;
+        const racer = error instanceof ConflictError && error.field === 'email' ? await storage.users.findByEmail(email) : null;
         if (racer) return recordAttemptOnTakenAddress(racer, origin);
         throw error;
       }

@@ -3,7 +3,7 @@ import type { SecretBox } from '../security/secret-box.js';
 import type { PasswordHasher } from './passwords.js';
 import type { PasswordPolicy } from './password-policy.js';
 import { TOTP_SECRET_CONTEXT } from './totp.js';
-import { UserInputError } from './errors.js';
+import { InvalidInputError } from '../errors/domain-errors.js';
 
 // Deliberately loose (one @, a dot in the domain, no spaces): the mailbox is the judge.
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -11,7 +11,7 @@ const BASE32 = /^[A-Z2-7]+=*$/;
 
 export function checkEmail(email: string): string {
   const value = email.trim();
-  if (value.length > 320 || !EMAIL.test(value)) throw new UserInputError('email', `"${email}" is not an email address`);
+  if (value.length > 320 || !EMAIL.test(value)) throw new InvalidInputError('email', `"${email}" is not an email address`);
   return value;
 }
 
@@ -19,7 +19,7 @@ export function checkTotpSecret(secret: string): string {
   const value = secret.replace(/\s+/g, '').toUpperCase();
   // RFC 4226 §4 wants at least 128 bits; 80-bit (16-character) secrets are still common in exports.
   if (!BASE32.test(value) || value.replace(/=+$/, '').length < 16) {
-    throw new UserInputError('totp-secret', 'must be a base32 secret of at least 16 characters');
+    throw new InvalidInputError('totp_secret', 'must be a base32 secret of at least 16 characters');
   }
   return value;
 }
@@ -35,7 +35,7 @@ export interface NewUserFields {
 /** A display name: trimmed, empty means none, at most 200 characters. */
 export function checkName(name: string | null | undefined): string | null {
   const value = name?.trim() || null;
-  if (value && value.length > 200) throw new UserInputError('name', 'must be at most 200 characters');
+  if (value && value.length > 200) throw new InvalidInputError('name', 'must be at most 200 characters');
   return value;
 }
 

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { normalizeEmail, type ImportedUser, type UsersRepository } from '../storage/users.repository.js';
-import { ROLE_NAME } from '../roles/role-name.js';
+import { ROLE_NAME } from '../roles/role-fields.js';
 import { findUnstorableText } from '../storage/storable-text.js';
 import type { Repositories, Storage } from '../storage/storage.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { checkEmail, checkTotpSecret } from './user-fields.js';
-import { UserInputError } from './errors.js';
+import { InvalidFileError, InvalidInputError, type FileProblem } from '../errors/domain-errors.js';
 import { checkImportedHash, type HashScheme } from './legacy-passwords.js';
 import { TOTP_SECRET_CONTEXT } from './totp.js';
 
@@ -25,7 +25,7 @@ function valid(check: (value: string) => unknown, message: string) {
     try {
       check(value);
     } catch (error) {
-      if (!(error instanceof UserInputError)) throw error;
+      if (!(error instanceof InvalidInputError)) throw error;
       ctx.addIssue({ code: 'custom', message });
     }
   };
@@ -50,27 +50,6 @@ const userLine = z.strictObject({
 /** One line of an import or export file. */
 export type UserFileRecord = z.infer<typeof userLine>;
 
-export interface ImportProblem {
-  /** 1-based line number in the file; null for a problem with the file as a whole. */
-  line: number | null;
-  /** The field at fault (dotted path), or null for the whole line. */
-  field: string | null;
-  message: string;
-}
-
-export function formatProblem(problem: ImportProblem): string {
-  const where = problem.line === null ? 'file' : `line ${problem.line}`;
-  return problem.field ? `${where}: ${problem.field}: ${problem.message}` : `${where}: ${problem.message}`;
-}
-
-/** The file was refused and nothing was imported; `problems` lists every bad line. */
-export class ImportRejectedError extends Error {
-  constructor(readonly problems: ImportProblem[]) {
-    super(`nothing imported: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the file`);
-    this.name = 'ImportRejectedError';
-  }
-}
-
 export interface ImportSummary {
   imported: number;
   /** How many users came with each hash format ("none": no password, e.g. passkey-only). */
@@ -86,7 +65,7 @@ interface ParsedLine {
   record: UserFileRecord;
 }
 
-function issueProblems(line: number, issues: z.core.$ZodIssue[]): ImportProblem[] {
+function issueProblems(line: number, issues: z.core.$ZodIssue[]): FileProblem[] {
   return issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') return { line, field: issue.keys.join(', '), message: 'unknown field' };
     const field = issue.path.map(String).join('.');
@@ -95,9 +74,9 @@ function issueProblems(line: number, issues: z.core.$ZodIssue[]): ImportProblem[
 }
 
 /** Parses and checks every line (no database); duplicates within the file are problems too. */
-function parseUserFile(text: string): { lines: ParsedLine[]; problems: ImportProblem[] } {
+function parseUserFile(text: string): { lines: ParsedLine[]; problems: FileProblem[] } {
   const lines: ParsedLine[] = [];
-  const problems: ImportProblem[] = [];
+  const problems: FileProblem[] = [];
   const firstLineOf = new Map<string, number>();
   text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, index) => {
     const line = index + 1;
@@ -160,7 +139,7 @@ export function createUserImport(deps: { users: UsersRepository; box: SecretBox;
         }
       }
       if (problems.length > 0) {
-        throw new ImportRejectedError(problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
+        throw new InvalidFileError(problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
       }
       const summary: ImportSummary = { imported: 0, passwordHashes: {}, withTotp: 0, roleAssignments: 0, rolesCreated: [] };
       const inputs: ImportedUser[] = lines.map(({ record }) => {

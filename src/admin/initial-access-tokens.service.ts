@@ -1,6 +1,6 @@
 import type { InitialAccessTokens, InitialAccessTokenSummary, CreatedInitialAccessToken } from '../oidc/initial-access-tokens.js';
-import type { AdminActor } from './actor.js';
-import { NotFoundError } from '../http/errors.js';
+import type { AdminActor } from '../security/admin-actor.js';
+import { NotFoundError } from '../errors/domain-errors.js';
 
 /** Initial access tokens for dynamic registration, as admin actions (audited with the admin and client). */
 export function createInitialAccessTokensAdmin(tokens: InitialAccessTokens) {

@@ -4,7 +4,7 @@ import type { SigningKeyRow } from '../storage/entities/signing-key.entity.js';
 import type { AuditLog } from '../security/audit.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { createKeyManager, retiredKeyTtlSeconds } from '../oidc/keys.js';
-import { recordAdminAction, type AdminActor } from './actor.js';
+import { recordAdminAction, type AdminActor } from '../security/admin-actor.js';
 
 /**
  * Signing keys: what is published, and rotation. New keys are published at once (on this

@@ -1,8 +1,8 @@
 import type { Storage } from '../storage/storage.js';
 import type { AuditLog } from '../security/audit.js';
-import { recordAdminAction, type AdminActor } from './actor.js';
-import { userOrNotFound } from './lookups.js';
-import { NotFoundError } from '../http/errors.js';
+import { recordAdminAction, type AdminActor } from '../security/admin-actor.js';
+import { userOrNotFound } from '../accounts/user-lookup.js';
+import { NotFoundError } from '../errors/domain-errors.js';
 import { describeDevice } from '../accounts/device.js';
 import type { SessionsEnded } from '../accounts/user-sessions.js';
 

@@ -1,21 +1,19 @@
 import type { SessionsEnded } from '../accounts/user-sessions.js';
-import type { Storage } from '../storage/storage.js';
+import type { Repositories, Storage } from '../storage/storage.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import type { KeysetPosition, Page } from '../storage/keyset.js';
-import { DuplicateEmailError, normalizeEmail } from '../storage/users.repository.js';
-import { RoleInputError } from '../storage/roles.repository.js';
+import { normalizeEmail } from '../storage/users.repository.js';
 import type { AuditLog } from '../security/audit.js';
 import type { PasswordHasher } from '../accounts/passwords.js';
 import type { PasswordPolicy } from '../accounts/password-policy.js';
 import type { FactorSummary, SecondFactorService } from '../accounts/second-factors.js';
 import { checkEmail, checkName, prepareNewUser, type NewUserFields } from '../accounts/user-fields.js';
-import { UserInputError } from '../accounts/errors.js';
 import type { SecretBox } from '../security/secret-box.js';
 import type { Lockout, LockoutStatus } from '../security/lockout.js';
-import { ImportRejectedError, type ImportSummary, type UserImport } from '../accounts/user-import.js';
-import { recordAdminAction, type AdminActor } from './actor.js';
-import { ConflictError, FieldError, InvalidFileError } from '../http/errors.js';
-import { userOrNotFound } from './lookups.js';
+import type { ImportSummary, UserImport } from '../accounts/user-import.js';
+import { recordAdminAction, type AdminActor } from '../security/admin-actor.js';
+import { InvalidInputError, NotFoundError } from '../errors/domain-errors.js';
+import { userOrNotFound } from '../accounts/user-lookup.js';
 
 export interface UserDetail {
   user: UserRow;
@@ -36,19 +34,13 @@ export interface UserChanges {
   emailVerified?: boolean;
 }
 
-/** Domain input errors as the API's field errors; a taken email is a conflict. */
-function translate(error: unknown): never {
-  if (error instanceof UserInputError) throw new FieldError(error.field.replace('-', '_'), error.message.replace(/^[^:]+: /, ''));
-  if (error instanceof RoleInputError) throw new FieldError(error.field === 'role' ? 'roles' : error.field, error.message.replace(/^[^:]+: /, ''));
-  if (error instanceof DuplicateEmailError) throw new ConflictError('email', 'a user with this email exists');
-  throw error;
-}
-
-async function guarded<T>(work: () => Promise<T>): Promise<T> {
+/** A role named in a new user's `roles` that does not exist is a bad value of that field, not a 404. */
+async function assignNamed(tx: Repositories, userId: string, role: string): Promise<void> {
   try {
-    return await work();
+    await tx.roles.assign(userId, role);
   } catch (error) {
-    return translate(error);
+    if (error instanceof NotFoundError) throw new InvalidInputError('roles', `no role named "${role}"`);
+    throw error;
   }
 }
 
@@ -77,18 +69,18 @@ export function createUsersAdmin(deps: {
       return { user, roles, factors, hasPassword: hash !== null, lockout: { password, secondFactor } };
     },
 
-    create: (input: NewUserInput, actor: AdminActor): Promise<UserRow> => guarded(async () => {
+    async create(input: NewUserInput, actor: AdminActor): Promise<UserRow> {
       // Hashing is slow: done before the transaction opens, not while it holds a connection.
       const fields = await prepareNewUser(input, passwords, deps.policy, deps.box);
       return storage.transaction(async (tx) => {
         const user = await tx.users.create(fields);
-        for (const role of new Set(input.roles ?? [])) await tx.roles.assign(user.id, role);
+        for (const role of new Set(input.roles ?? [])) await assignNamed(tx, user.id, role);
         await recordAdminAction(audit, tx, actor, 'user.created', { subjectId: user.id, details: { roles: input.roles ?? [] } });
         return user;
       });
-    }),
+    },
 
-    update: (id: string, changes: UserChanges, actor: AdminActor): Promise<UserRow> => guarded(async () => {
+    async update(id: string, changes: UserChanges, actor: AdminActor): Promise<UserRow> {
       const user = await existing(id);
       const values: UserChanges = {};
       if (changes.email !== undefined) values.email = checkEmail(changes.email);
@@ -102,7 +94,7 @@ export function createUsersAdmin(deps: {
         await recordAdminAction(audit, tx, actor, 'user.updated', { subjectId: id, details: { fields: Object.keys(values).sort() } });
       });
       return existing(id);
-    }),
+    },
 
     /** Disabling ends every session, grant and token of the user at once (ASVS 5 7.4.2). */
     async setDisabled(id: string, disabled: boolean, actor: AdminActor): Promise<UserRow> {
@@ -129,14 +121,14 @@ export function createUsersAdmin(deps: {
       deps.sessionsEnded(ended);
     },
 
-    setPassword: (id: string, password: string, actor: AdminActor): Promise<void> => guarded(async () => {
+    async setPassword(id: string, password: string, actor: AdminActor): Promise<void> {
       const user = await existing(id);
       const hash = await passwords.hash(await deps.policy.enforce(password, user));
       await storage.transaction(async (tx) => {
         await tx.users.setPasswordHash(id, hash);
         await recordAdminAction(audit, tx, actor, 'user.password_set', { subjectId: id });
       });
-    }),
+    },
 
     async resetFactors(id: string, actor: AdminActor): Promise<number> {
       await existing(id);
@@ -155,15 +147,10 @@ export function createUsersAdmin(deps: {
     },
 
     /** A JSONL file (docs/import.md): every user or none; problems come back with line numbers. */
-    async import(text: string, actor: AdminActor): Promise<ImportSummary> {
-      try {
-        return await deps.userImport.importUsers(text, (tx, summary) => recordAdminAction(audit, tx, actor, 'users.imported', {
-          details: { imported: summary.imported, rolesCreated: summary.rolesCreated },
-        }));
-      } catch (error) {
-        if (error instanceof ImportRejectedError) throw new InvalidFileError(error.problems);
-        return translate(error);
-      }
+    import(text: string, actor: AdminActor): Promise<ImportSummary> {
+      return deps.userImport.importUsers(text, (tx, summary) => recordAdminAction(audit, tx, actor, 'users.imported', {
+        details: { imported: summary.imported, rolesCreated: summary.rolesCreated },
+      }));
     },
   };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table, wholeSeconds } from './io.js';
 import type { Runner } from './context.js';
-import { NotFoundError } from '../http/errors.js';
+import { NotFoundError } from '../errors/domain-errors.js';
 import type { IssuedClient } from '../clients/clients.service.js';
 import { clientInputOf, type ClientInput } from '../clients/client-registry.js';
 import { fieldOf, findUnstorableText } from '../storage/storable-text.js';

@@ -11,8 +11,8 @@ import { createLogger } from '../http/logger.js';
 import { openResources, type Resources } from '../resources.js';
 import { createServices, type ServiceOptions } from '../services.js';
 import { providerOnDemand } from '../oidc/provider-access.js';
-import type { AdminActor } from '../admin/actor.js';
-import { FieldError } from '../http/errors.js';
+import type { AdminActor } from '../security/admin-actor.js';
+import { InvalidInputError } from '../errors/domain-errors.js';
 
 /** The CLI was pointed at a data directory without a database, on the embedded default. */
 class NoDataError extends Error {
@@ -87,7 +87,7 @@ function buildServices(config: Config, resources: Resources, options: CliContext
     /** Operators name users by email; the services take ids. */
     async userIdFor(email: string): Promise<string> {
       const user = await storage.users.findByEmail(email);
-      if (!user) throw new FieldError('email', `no user with email ${email}`);
+      if (!user) throw new InvalidInputError('email', `no user with email ${email}`);
       return user.id;
     },
   };

@@ -1,7 +1,7 @@
 import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table, wholeSeconds } from './io.js';
 import type { Runner } from './context.js';
-import { NotFoundError } from '../http/errors.js';
+import { NotFoundError } from '../errors/domain-errors.js';
 
 /** `gatehouse registration token create|list|revoke`: initial access tokens (RFC 7591 §3). */
 export async function registrationCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {

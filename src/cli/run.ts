@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/load.js';
-import { formatProblem } from '../accounts/user-import.js';
-import { AppError, InvalidFileError } from '../http/errors.js';
+import { DomainError } from '../errors/domain-errors.js';
+import { cliLinesOf } from './cli-errors.js';
 import { CliUsageError, parseCommand, type CliIo } from './io.js';
 import { openCliContext, type CliContextOptions } from './context.js';
 import { usersCommand } from './users.js';
@@ -71,14 +71,12 @@ export async function runCli(
       default: throw new CliUsageError(`unknown command "${command}" (see gatehouse help)`);
     }
   } catch (error) {
-    if (error instanceof InvalidFileError) {
-      // One line per problem, by line number; the file's values are never echoed.
-      error.problems.forEach((problem) => io.err(`gatehouse: ${formatProblem(problem)}`));
-      io.err(`gatehouse: ${error.message}`);
+    // The services' refusals (bad field, unknown name, conflict, a bad file) are the operator's input: exit 2.
+    if (error instanceof DomainError) {
+      cliLinesOf(error, command ?? '').forEach((line) => io.err(`gatehouse: ${line}`));
       return 2;
     }
-    // The admin services' errors (bad field, unknown name, conflict) are the operator's input: exit 2.
-    if (error instanceof CliUsageError || (error instanceof AppError && error.status < 500)) {
+    if (error instanceof CliUsageError) {
       io.err(`gatehouse: ${error.message}`);
       return 2;
     }

@@ -1,7 +1,7 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import type { CliIo } from './io.js';
 import { toJsonLines } from '../accounts/user-import.js';
-import { InvalidFileError } from '../http/errors.js';
+import { InvalidFileError } from '../errors/domain-errors.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
 import type { Runner } from './context.js';
 

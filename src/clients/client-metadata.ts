@@ -17,6 +17,18 @@ export const VISIBLE_ROLES = 'gatehouse_visible_roles';
 export const ADMIN_SCOPES_FIELD = 'gatehouse_admin_scopes';
 
 /**
+ * The scopes of the admin API (oidc/admin-resource.ts). Here, with the field that grants them:
+ * client validation, the provider's resource glue and the admin API all read this one list,
+ * and clients/ may not import oidc/.
+ */
+export const ADMIN_SCOPES = ['admin:read', 'admin:write'] as const;
+export type AdminScope = (typeof ADMIN_SCOPES)[number];
+
+export function isAdminScope(value: string): value is AdminScope {
+  return (ADMIN_SCOPES as readonly string[]).includes(value);
+}
+
+/**
  * Gatehouse's own client metadata field: seconds during which a refresh token that was just
  * rotated may be presented again while its successor is unused (a lost response). Absent: 0.
  */

@@ -3,22 +3,15 @@ import { isLoopbackHost } from '../config/loopback.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { newClientId } from './client-id.js';
-import { ADMIN_SCOPES_FIELD, MAX_REFRESH_REUSE_GRACE_SECONDS, MFA_POLICY, REFRESH_REUSE_GRACE, VISIBLE_ROLES, refreshReuseGraceOf } from './client-metadata.js';
-import { ADMIN_SCOPES } from '../oidc/admin-resource.js';
+import { ADMIN_SCOPES, ADMIN_SCOPES_FIELD, MAX_REFRESH_REUSE_GRACE_SECONDS, MFA_POLICY, REFRESH_REUSE_GRACE, VISIBLE_ROLES, refreshReuseGraceOf } from './client-metadata.js';
 import { OIDC_SCOPES } from '../config/oidc-scopes.js';
-import { ROLE_NAME } from '../roles/role-name.js';
+import { ROLE_NAME } from '../roles/role-fields.js';
+import { InvalidInputError } from '../errors/domain-errors.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 export const ID_TOKEN_ALGS = ['ES256', 'RS256'] as const;
 export const SCOPES = OIDC_SCOPES;
-
-export class ClientInputError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.name = 'ClientInputError';
-  }
-}
 
 export interface ClientInput {
   name: string;
@@ -62,14 +55,14 @@ export function checkRedirectUri(field: string, value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new ClientInputError(field, `"${value}" is not an absolute URL`);
+    throw new InvalidInputError(field, `"${value}" is not an absolute URL`);
   }
-  if (url.hash || value.includes('#')) throw new ClientInputError(field, `"${value}" must not contain a fragment`);
-  if (value.includes('*')) throw new ClientInputError(field, `"${value}" must not contain a wildcard`);
+  if (url.hash || value.includes('#')) throw new InvalidInputError(field, `"${value}" must not contain a fragment`);
+  if (value.includes('*')) throw new InvalidInputError(field, `"${value}" must not contain a wildcard`);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ClientInputError(field, `"${value}" must use https (http is allowed only on localhost/127.0.0.1/[::1])`);
+    throw new InvalidInputError(field, `"${value}" must use https (http is allowed only on localhost/127.0.0.1/[::1])`);
   }
-  if (url.username || url.password) throw new ClientInputError(field, `"${value}" must not contain credentials`);
+  if (url.username || url.password) throw new InvalidInputError(field, `"${value}" must not contain credentials`);
   return value;
 }
 
@@ -79,73 +72,73 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 function checkPublicJwks(value: unknown): { keys: Array<Record<string, unknown>> } {
   const keys = (value as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys) || keys.length === 0 || keys.some((k) => typeof k !== 'object' || k === null || typeof (k as { kty?: unknown }).kty !== 'string')) {
-    throw new ClientInputError('jwks', 'must be a JWK Set: {"keys": [ {"kty": ...}, ... ]}');
+    throw new InvalidInputError('jwks', 'must be a JWK Set: {"keys": [ {"kty": ...}, ... ]}');
   }
   if (keys.some((k) => PRIVATE_MEMBERS.some((m) => m in (k as object)))) {
-    throw new ClientInputError('jwks', 'must hold public keys only');
+    throw new InvalidInputError('jwks', 'must hold public keys only');
   }
   return { keys: keys as Array<Record<string, unknown>> };
 }
 
 function oneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new ClientInputError(field, `"${value}" is not one of ${allowed.join(', ')}`);
+    throw new InvalidInputError(field, `"${value}" is not one of ${allowed.join(', ')}`);
   }
   return value as T;
 }
 
 /** Turns validated input into oidc-provider client metadata. */
 export function buildClientMetadata(input: ClientInput): { metadata: Record<string, unknown>; confidential: boolean } {
-  if (!input.name.trim() || input.name.length > 200) throw new ClientInputError('name', 'must be 1 to 200 characters');
-  const grantTypes = [...new Set(input.grantTypes)].map((g) => oneOf('grant-types', g, GRANT_TYPES));
-  if (grantTypes.length === 0) throw new ClientInputError('grant-types', 'at least one grant type is needed');
+  if (!input.name.trim() || input.name.length > 200) throw new InvalidInputError('name', 'must be 1 to 200 characters');
+  const grantTypes = [...new Set(input.grantTypes)].map((g) => oneOf('grant_types', g, GRANT_TYPES));
+  if (grantTypes.length === 0) throw new InvalidInputError('grant_types', 'at least one grant type is needed');
   const authMethod = input.authMethod
-    ? oneOf('auth-method', input.authMethod, AUTH_METHODS)
+    ? oneOf('token_endpoint_auth_method', input.authMethod, AUTH_METHODS)
     : input.public ? 'none' : 'client_secret_basic';
   const confidential = authMethod !== 'none';
-  if (input.public && confidential) throw new ClientInputError('auth-method', 'a public client authenticates with "none"');
+  if (input.public && confidential) throw new InvalidInputError('token_endpoint_auth_method', 'a public client authenticates with "none"');
   if (!confidential && grantTypes.includes('client_credentials')) {
-    throw new ClientInputError('grant-types', 'client_credentials needs a confidential client');
+    throw new InvalidInputError('grant_types', 'client_credentials needs a confidential client');
   }
   if (authMethod === 'private_key_jwt' && !input.jwksUri && input.jwks === undefined) {
-    throw new ClientInputError('jwks-uri', 'private_key_jwt needs --jwks-uri or --jwks');
+    throw new InvalidInputError('jwks_uri', 'private_key_jwt needs the client\'s public keys: a JWK Set or its URL');
   }
-  if (input.jwksUri && input.jwks !== undefined) throw new ClientInputError('jwks', 'give --jwks-uri or --jwks, not both');
+  if (input.jwksUri && input.jwks !== undefined) throw new InvalidInputError('jwks', 'give the public keys or their URL, not both');
   // oidc-provider fetches jwks_uri only from public https addresses (SSRF protection).
-  if (input.jwksUri && !input.jwksUri.startsWith('https://')) throw new ClientInputError('jwks-uri', 'must be an https URL');
-  if (input.jwksUri) checkRedirectUri('jwks-uri', input.jwksUri);
+  if (input.jwksUri && !input.jwksUri.startsWith('https://')) throw new InvalidInputError('jwks_uri', 'must be an https URL');
+  if (input.jwksUri) checkRedirectUri('jwks_uri', input.jwksUri);
   const jwks = input.jwks === undefined ? undefined : checkPublicJwks(input.jwks);
   const usesRedirects = grantTypes.includes('authorization_code');
   if (usesRedirects && input.redirectUris.length === 0) {
-    throw new ClientInputError('redirect-uri', 'at least one is needed for authorization_code');
+    throw new InvalidInputError('redirect_uris', 'at least one is needed for authorization_code');
   }
   if (grantTypes.includes('refresh_token') && !usesRedirects) {
-    throw new ClientInputError('grant-types', 'refresh_token comes only with authorization_code');
+    throw new InvalidInputError('grant_types', 'refresh_token comes only with authorization_code');
   }
-  const redirectUris = input.redirectUris.map((u) => checkRedirectUri('redirect-uri', u));
-  const postLogout = input.postLogoutRedirectUris.map((u) => checkRedirectUri('post-logout-redirect-uri', u));
+  const redirectUris = input.redirectUris.map((u) => checkRedirectUri('redirect_uris', u));
+  const postLogout = input.postLogoutRedirectUris.map((u) => checkRedirectUri('post_logout_redirect_uris', u));
   const scopes = input.scope.split(' ').filter(Boolean).map((s) => oneOf('scope', s, SCOPES));
   // oidc-provider refuses `scope: ""` as invalid_client_metadata on every request.
-  if (scopes.length === 0) throw new ClientInputError('scope', 'at least one scope is needed');
-  const idTokenAlg = input.idTokenAlg ? oneOf('id-token-alg', input.idTokenAlg, ID_TOKEN_ALGS) : 'ES256';
+  if (scopes.length === 0) throw new InvalidInputError('scope', 'at least one scope is needed');
+  const idTokenAlg = input.idTokenAlg ? oneOf('id_token_signed_response_alg', input.idTokenAlg, ID_TOKEN_ALGS) : 'ES256';
   const mfa = input.mfa ? oneOf('mfa', input.mfa, ['optional', 'required'] as const) : 'optional';
   const visibleRoles = [...new Set(input.visibleRoles ?? [])];
   const badRole = visibleRoles.find((r) => !ROLE_NAME.test(r));
-  if (badRole !== undefined) throw new ClientInputError('visible-roles', `"${badRole}" is not a role name`);
+  if (badRole !== undefined) throw new InvalidInputError('visible_roles', `"${badRole}" is not a role name`);
   // OIDC Back-Channel Logout 1.0 §2.2: an absolute URL without fragment; https unless loopback, like redirect URIs.
-  const backchannelLogoutUri = input.backchannelLogoutUri ? checkRedirectUri('backchannel-logout-uri', input.backchannelLogoutUri) : undefined;
+  const backchannelLogoutUri = input.backchannelLogoutUri ? checkRedirectUri('backchannel_logout_uri', input.backchannelLogoutUri) : undefined;
   if (input.backchannelLogoutSessionRequired && !backchannelLogoutUri) {
-    throw new ClientInputError('backchannel-logout-session-required', 'needs a back-channel logout URI');
+    throw new InvalidInputError('backchannel_logout_session_required', 'needs a back-channel logout URI');
   }
-  const adminScopes = [...new Set(input.adminScopes ?? [])].map((s) => oneOf('admin-scopes', s, ADMIN_SCOPES));
+  const adminScopes = [...new Set(input.adminScopes ?? [])].map((s) => oneOf('admin_scopes', s, ADMIN_SCOPES));
   if (adminScopes.length > 0 && (!confidential || !grantTypes.includes('client_credentials'))) {
-    throw new ClientInputError('admin-scopes', 'only a confidential client with the client_credentials grant may hold admin scopes');
+    throw new InvalidInputError('admin_scopes', 'only a confidential client with the client_credentials grant may hold admin scopes');
   }
   const grace = input.refreshReuseGraceSeconds ?? 0;
   if (!Number.isInteger(grace) || grace < 0 || grace > MAX_REFRESH_REUSE_GRACE_SECONDS) {
-    throw new ClientInputError('refresh-reuse-grace', `must be a whole number of seconds from 0 to ${MAX_REFRESH_REUSE_GRACE_SECONDS}`);
+    throw new InvalidInputError('refresh_token_reuse_grace_seconds', `must be a whole number of seconds from 0 to ${MAX_REFRESH_REUSE_GRACE_SECONDS}`);
   }
-  if (grace > 0 && !grantTypes.includes('refresh_token')) throw new ClientInputError('refresh-reuse-grace', 'needs the refresh_token grant');
+  if (grace > 0 && !grantTypes.includes('refresh_token')) throw new InvalidInputError('refresh_token_reuse_grace_seconds', 'needs the refresh_token grant');
   return {
     confidential,
     metadata: {

@@ -1,43 +1,16 @@
-import type { Storage } from '../storage/storage.js';
+import type { Repositories, Storage } from '../storage/storage.js';
 import type { ClientRow, ClientStatus } from '../storage/entities/client.entity.js';
 import type { KeysetPosition, Page } from '../storage/keyset.js';
 import type { AuditLog } from '../security/audit.js';
-import { buildClientMetadata, clientInputOf, ClientInputError, newClientRecord, usesClientSecret, type ClientInput } from './client-registry.js';
+import { buildClientMetadata, clientInputOf, newClientRecord, usesClientSecret, type ClientInput } from './client-registry.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID } from './built-in-client.js';
 import { ADMIN_SCOPES_FIELD } from './client-metadata.js';
-import { recordAdminAction, type AdminActor } from '../admin/actor.js';
-import { FieldError } from '../http/errors.js';
-import { clientOrNotFound } from '../admin/lookups.js';
+import { recordAdminAction, type AdminActor } from '../security/admin-actor.js';
+import { InvalidInputError, NotFoundError } from '../errors/domain-errors.js';
 
 /** Gatehouse's own clients are re-registered at every boot; admins cannot change them. */
 const BUILT_IN = new Set([ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID]);
-
-/** The CLI's option names in ClientInputError, as the API's snake_case fields. */
-const API_FIELD: Record<string, string> = {
-  'redirect-uri': 'redirect_uris',
-  'post-logout-redirect-uri': 'post_logout_redirect_uris',
-  'grant-types': 'grant_types',
-  'auth-method': 'token_endpoint_auth_method',
-  'id-token-alg': 'id_token_signed_response_alg',
-  'jwks-uri': 'jwks_uri',
-  'visible-roles': 'visible_roles',
-  'admin-scopes': 'admin_scopes',
-  'backchannel-logout-uri': 'backchannel_logout_uri',
-  'backchannel-logout-session-required': 'backchannel_logout_session_required',
-  'refresh-reuse-grace': 'refresh_token_reuse_grace_seconds',
-};
-
-/** Runs a client-registry check; its ClientInputError comes out as the API's FieldError. */
-function withApiFields<T>(check: () => T): T {
-  try {
-    return check();
-  } catch (error) {
-    if (error instanceof ClientInputError) throw new FieldError(API_FIELD[error.field] ?? error.field, error.message.replace(/^[^:]+: /, ''));
-    throw error;
-  }
-}
-
 
 /** Whether a change takes away an admin scope, or the client_credentials grant the admin tokens come from. */
 function lostAdminPower(before: Record<string, unknown>, after: Record<string, unknown>): boolean {
@@ -52,13 +25,20 @@ export interface IssuedClient {
   clientSecret: string | null;
 }
 
+/** The client an admin names by id, or NotFoundError. */
+async function clientOrNotFound(repos: Pick<Repositories, 'clients'>, id: string): Promise<ClientRow> {
+  const client = await repos.clients.find(id);
+  if (!client) throw new NotFoundError('client');
+  return client;
+}
+
 /** Client administration for the admin API and console: each change audited in its transaction. */
 export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) {
   const { storage, audit } = deps;
 
   async function editable(id: string): Promise<ClientRow> {
     const row = await clientOrNotFound(storage, id);
-    if (BUILT_IN.has(row.id)) throw new FieldError('client_id', 'Gatehouse\'s own clients cannot be changed');
+    if (BUILT_IN.has(row.id)) throw new InvalidInputError('client_id', 'Gatehouse\'s own clients cannot be changed');
     return row;
   }
 
@@ -68,7 +48,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
     get: (id: string): Promise<ClientRow> => clientOrNotFound(storage, id),
 
     async create(input: ClientInput, actor: AdminActor): Promise<IssuedClient> {
-      const { record, clientSecret } = withApiFields(() => newClientRecord(input));
+      const { record, clientSecret } = newClientRecord(input);
       const client = await storage.transaction(async (tx) => {
         const created = await tx.clients.create(record);
         await recordAdminAction(audit, tx, actor, 'client.created', { details: { client: created.id, name: created.name } });
@@ -86,7 +66,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
       const input: ClientInput = { ...clientInputOf(row), ...changes };
       if (changes.public === true && changes.authMethod === undefined) input.authMethod = 'none';
       if (changes.public === false && changes.authMethod === undefined && input.authMethod === 'none') input.authMethod = 'client_secret_basic';
-      const { metadata } = withApiFields(() => buildClientMetadata(input));
+      const { metadata } = buildClientMetadata(input);
       const needsSecret = usesClientSecret(metadata);
       const clientSecret = needsSecret && !row.secretHash ? generateClientSecret() : null;
       const secretHash = needsSecret ? (clientSecret ? hashClientSecret(clientSecret) : row.secretHash) : null;
@@ -115,7 +95,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
     /** A new secret replaces the old one at once (tokens already issued stay valid). */
     async rotateSecret(id: string, actor: AdminActor): Promise<string> {
       const row = await editable(id);
-      if (!usesClientSecret(row.metadata)) throw new FieldError('token_endpoint_auth_method', 'this client does not authenticate with a client secret');
+      if (!usesClientSecret(row.metadata)) throw new InvalidInputError('token_endpoint_auth_method', 'this client does not authenticate with a client secret');
       const clientSecret = generateClientSecret();
       await storage.transaction(async (tx) => {
         await tx.clients.update(id, { secretHash: hashClientSecret(clientSecret) });
@@ -127,7 +107,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
     /** Lets a dynamically registered client, held for review, obtain tokens. */
     async approve(id: string, actor: AdminActor): Promise<ClientRow> {
       const row = await editable(id);
-      if (row.status !== 'pending') throw new FieldError('status', 'this client is not waiting for approval');
+      if (row.status !== 'pending') throw new InvalidInputError('status', 'this client is not waiting for approval');
       return storage.transaction(async (tx) => {
         await tx.clients.update(id, { status: 'active' });
         await recordAdminAction(audit, tx, actor, 'client.approved', { details: { client: id, name: row.name } });
@@ -138,7 +118,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
     /** Refuses a pending registration: the client is deleted. */
     async reject(id: string, actor: AdminActor): Promise<void> {
       const row = await editable(id);
-      if (row.status !== 'pending') throw new FieldError('status', 'this client is not waiting for approval');
+      if (row.status !== 'pending') throw new InvalidInputError('status', 'this client is not waiting for approval');
       await storage.transaction(async (tx) => {
         await tx.clients.delete(id);
         // Its registration access token (RFC 7592) and anything else naming it go too.

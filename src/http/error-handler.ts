@@ -3,6 +3,8 @@ import { errors as oidcErrors } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { AppError, ServiceUnavailableError } from './errors.js';
 import { providerFailure } from './provider-failure.js';
+import { httpErrorOf } from './domain-error-response.js';
+import { DomainError } from '../errors/domain-errors.js';
 import { requestIdOf } from './request-id.js';
 import { isDatabaseUnavailable } from '../storage/unavailable.js';
 import type { ViewRenderer } from './views.js';
@@ -54,7 +56,8 @@ export function errorHandler(views: ViewRenderer, log: Logger, english: Translat
         throw new AppError('method_not_allowed', 405, 'errors.methodNotAllowed');
       }
     } catch (thrown) {
-      const caught = isDatabaseUnavailable(thrown) ? new ServiceUnavailableError(thrown) : thrown;
+      const caught = isDatabaseUnavailable(thrown) ? new ServiceUnavailableError(thrown)
+        : thrown instanceof DomainError ? httpErrorOf(thrown) : thrown;
       const error = caught as HttpishError & Error;
       // Messages of our own errors are catalogue keys (or, from the admin API, plain English).
       const i18n = (ctx.state as { i18n?: Translator }).i18n ?? english;

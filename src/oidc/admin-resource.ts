@@ -1,17 +1,10 @@
 /**
  * The admin API as an OAuth resource server of Gatehouse itself (RFC 8707). Its access
  * tokens are opaque, so an admin token is revocable and checked against the database on
- * every call, and short-lived.
+ * every call, and short-lived. Its scopes are clients/client-metadata.ts ADMIN_SCOPES.
  */
-export const ADMIN_SCOPES = ['admin:read', 'admin:write'] as const;
-export type AdminScope = (typeof ADMIN_SCOPES)[number];
-
 export const ADMIN_API_PATH = '/admin/api/v1';
 export const ADMIN_TOKEN_TTL_SECONDS = 600;
 
 /** The resource indicator (and audience) of the admin API. */
 export const adminApiIndicator = (issuer: string) => `${issuer}/admin/api`;
-
-export function isAdminScope(value: string): value is AdminScope {
-  return (ADMIN_SCOPES as readonly string[]).includes(value);
-}

@@ -2,7 +2,7 @@ import type Provider from 'oidc-provider';
 import type { OidcStoreRepository } from '../storage/oidc-store.repository.js';
 import type { Repositories } from '../storage/storage.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
-import { FieldError } from '../http/errors.js';
+import { InvalidInputError } from '../errors/domain-errors.js';
 import type { TokenDigest } from '../security/token-digest.js';
 import { REFERENCE_FIELD, referenceOf } from '../storage/initial-access-token-reference.js';
 
@@ -70,10 +70,10 @@ const referenceIn = (payload: Record<string, unknown>): string | null =>
 function checkInput(input: CreateInitialAccessToken, defaultTtl: number): { ttl: number; note: string | null } {
   const ttl = input.ttlSeconds ?? defaultTtl;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) {
-    throw new FieldError('ttl_seconds', `must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`);
+    throw new InvalidInputError('ttl_seconds', `must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`);
   }
   const note = input.note?.trim() || null;
-  if (note && note.length > MAX_NOTE_LENGTH) throw new FieldError('note', `must be at most ${MAX_NOTE_LENGTH} characters`);
+  if (note && note.length > MAX_NOTE_LENGTH) throw new InvalidInputError('note', `must be at most ${MAX_NOTE_LENGTH} characters`);
   return { ttl, note };
 }
 

@@ -1,6 +1,7 @@
 import { errors, type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
-import { checkRedirectUri, ClientInputError } from '../clients/client-registry.js';
+import { checkRedirectUri } from '../clients/client-registry.js';
+import { InvalidInputError } from '../errors/domain-errors.js';
 
 export { REGISTRATION_POLICY } from './initial-access-tokens.js';
 
@@ -34,13 +35,16 @@ function onlyAllowed(field: string, values: readonly string[], allowed: readonly
   if (refused !== undefined) throw invalidMetadata(field, `"${refused}" is not allowed (allowed: ${allowed.join(', ')})`);
 }
 
-/** checkRedirectUri's rules (https, loopback http, no fragment, no wildcard) as an RFC 7591 error. */
+/**
+ * checkRedirectUri's rules (https, loopback http, no fragment, no wildcard) as an RFC 7591
+ * error: the registration endpoint's one mapping of the domain's refusal, `field: message`.
+ */
 function checkUris(field: string, uris: string[], toError: (message: string) => Error): void {
   for (const uri of uris) {
     try {
       checkRedirectUri(field, uri);
     } catch (error) {
-      if (error instanceof ClientInputError) throw toError(error.message);
+      if (error instanceof InvalidInputError) throw toError(`${error.field}: ${error.message}`);
       throw error;
     }
   }

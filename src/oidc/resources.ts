@@ -1,8 +1,8 @@
 import { errors, type Client, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
-import { ADMIN_SCOPES, ADMIN_TOKEN_TTL_SECONDS, adminApiIndicator, isAdminScope } from './admin-resource.js';
+import { ADMIN_TOKEN_TTL_SECONDS, adminApiIndicator } from './admin-resource.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../clients/built-in-client.js';
-import { ADMIN_SCOPES_FIELD } from '../clients/client-metadata.js';
+import { ADMIN_SCOPES, ADMIN_SCOPES_FIELD, isAdminScope } from '../clients/client-metadata.js';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 

@@ -1,16 +1,11 @@
 import { In, type EntityManager } from 'typeorm';
 import { RoleEntity, UserRoleEntity, type RoleRow } from './entities/role.entity.js';
 import { findUnstorableText } from './storable-text.js';
+import { ConflictError, NotFoundError } from '../errors/domain-errors.js';
 
-// SQL only: the role-name rule (src/roles/role-name.ts) is checked by the callers that make roles.
-
-/** A bad role name, a duplicate or an unknown role: the caller's input, not a server fault. */
-export class RoleInputError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.name = 'RoleInputError';
-  }
-}
+// SQL only: the role rules (src/roles/role-fields.ts) are checked by the callers that make
+// roles. What only the database knows comes back as the domain's errors: a name taken (the
+// unique index, which also settles two concurrent creations) and a role that does not exist.
 
 function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
@@ -25,18 +20,16 @@ export function createRolesRepository(db: EntityManager) {
 
   async function byName(name: string): Promise<RoleRow> {
     const role = await findByName(name);
-    if (!role) throw new RoleInputError('role', `no role named "${name}"`);
+    if (!role) throw new NotFoundError('role');
     return role;
   }
 
   return {
     async create(input: { name: string; description?: string | null }): Promise<RoleRow> {
-      const description = input.description?.trim() || null;
-      if (description && description.length > 500) throw new RoleInputError('description', 'must be at most 500 characters');
       try {
-        return await roles.save({ name: input.name, description });
+        return await roles.save({ name: input.name, description: input.description ?? null });
       } catch (error) {
-        if (isUniqueViolation(error)) throw new RoleInputError('name', `a role named "${input.name}" exists`);
+        if (isUniqueViolation(error)) throw new ConflictError('name', `a role named "${input.name}" exists`);
         throw error;
       }
     },
@@ -49,10 +42,8 @@ export function createRolesRepository(db: EntityManager) {
     /** Sets a role's description; the name is what tokens carry, so it does not change. */
     async describe(name: string, description: string | null): Promise<RoleRow> {
       const role = await byName(name);
-      const value = description?.trim() || null;
-      if (value && value.length > 500) throw new RoleInputError('description', 'must be at most 500 characters');
-      await roles.update({ id: role.id }, { description: value });
-      return { ...role, description: value };
+      await roles.update({ id: role.id }, { description });
+      return { ...role, description };
     },
 
     memberCount: (roleId: string) => userRoles.countBy({ roleId }),

@@ -5,6 +5,7 @@ import { CredentialEntity, type CredentialRow } from './entities/credential.enti
 import { isUuid } from './ids.js';
 import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
 import { rowByKey } from './row-by-key.js';
+import { ConflictError } from '../errors/domain-errors.js';
 
 export interface NewUser {
   email: string;
@@ -33,12 +34,12 @@ export interface ExportedUserRow {
 // Rows per INSERT: well under PostgreSQL's 65,535 bind parameters per statement.
 const INSERT_CHUNK = 1000;
 
-export class DuplicateEmailError extends Error {
-  constructor() {
-    super('a user with this email exists');
-    this.name = 'DuplicateEmailError';
-  }
-}
+/**
+ * The unique index on the normalised address is the last word on a taken email (two requests
+ * may both pass a check before either writes): its violation is the domain's conflict, thrown
+ * here because only this layer sees the database's error.
+ */
+const duplicateEmail = () => new ConflictError('email', 'a user with this email exists');
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -75,7 +76,7 @@ export function createUsersRepository(db: EntityManager) {
           return user;
         });
       } catch (error) {
-        if (isUniqueViolation(error)) throw new DuplicateEmailError();
+        if (isUniqueViolation(error)) throw duplicateEmail();
         throw error;
       }
     },
@@ -110,7 +111,7 @@ export function createUsersRepository(db: EntityManager) {
           }
         });
       } catch (error) {
-        if (isUniqueViolation(error)) throw new DuplicateEmailError();
+        if (isUniqueViolation(error)) throw duplicateEmail();
         throw error;
       }
       return rows.map(({ id }) => id);
@@ -201,7 +202,7 @@ export function createUsersRepository(db: EntityManager) {
       try {
         await users.update({ id }, values);
       } catch (error) {
-        if (isUniqueViolation(error)) throw new DuplicateEmailError();
+        if (isUniqueViolation(error)) throw duplicateEmail();
         throw error;
       }
     },

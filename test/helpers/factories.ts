@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { UsersAdmin } from '../../src/admin/users.service.js';
-import type { AdminActor } from '../../src/admin/actor.js';
+import type { AdminActor } from '../../src/security/admin-actor.js';
 import type { ClientInput, createClientRegistry } from '../../src/clients/client-registry.js';
 import type { UserRow } from '../../src/storage/entities/user.entity.js';
 

@@ -1,4 +1,4 @@
-import { UserInputError } from '../../src/accounts/errors.js';
+import { InvalidInputError } from '../../src/errors/domain-errors.js';
 import { uniqueEmail } from '../helpers/factories.js';
 import { useServices } from '../helpers/services.js';
 
@@ -34,8 +34,8 @@ describe('email-address change (email-address service)', () => {
   it("refuses the account's own address, a malformed one and one at a domain not allowed", async () => {
     const user = await rig.buildUser();
     await expect(rig.services.emailAddress.requestChange(user.id, user.email)).resolves.toEqual({ ok: false, reason: 'address-unavailable' });
-    await expect(rig.services.emailAddress.requestChange(user.id, 'not an address')).rejects.toBeInstanceOf(UserInputError);
-    await expect(rig.services.emailAddress.requestChange(user.id, 'someone@elsewhere.test')).rejects.toMatchObject({ field: 'email-domain' });
+    await expect(rig.services.emailAddress.requestChange(user.id, 'not an address')).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(rig.services.emailAddress.requestChange(user.id, 'someone@elsewhere.test')).rejects.toMatchObject({ field: 'email', rule: 'email_domain' });
     expect(await rig.storage.audit.query({ subjectId: user.id, action: 'email.change_requested', limit: 5 })).toHaveLength(0);
   });
 

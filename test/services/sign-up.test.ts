@@ -1,4 +1,4 @@
-import { UserInputError } from '../../src/accounts/errors.js';
+import { PolicyRefusedError } from '../../src/errors/domain-errors.js';
 import { uniqueEmail } from '../helpers/factories.js';
 import { useServices } from '../helpers/services.js';
 
@@ -24,8 +24,8 @@ describe('sign-up rules (sign-up service)', () => {
   it('refuses an address at another domain with a field error, creating nothing', async () => {
     const email = 'someone@elsewhere.test';
     const refused = rig.services.signUp.register(input(email));
-    await expect(refused).rejects.toBeInstanceOf(UserInputError);
-    await expect(refused).rejects.toMatchObject({ field: 'email-domain' });
+    await expect(refused).rejects.toBeInstanceOf(PolicyRefusedError);
+    await expect(refused).rejects.toMatchObject({ field: 'email', rule: 'email_domain' });
     expect(await rig.storage.users.findByEmail(email)).toBeNull();
   });
 

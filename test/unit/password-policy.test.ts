@@ -1,6 +1,6 @@
 import { buildBreachedPasswordList } from '../../src/accounts/breached-passwords.js';
-import { createPasswordPolicy, PasswordPolicyError, passwordLength } from '../../src/accounts/password-policy.js';
-import { UserInputError } from '../../src/accounts/errors.js';
+import { createPasswordPolicy, passwordLength } from '../../src/accounts/password-policy.js';
+import { PolicyRefusedError } from '../../src/errors/domain-errors.js';
 
 const list = buildBreachedPasswordList(new TextEncoder().encode('password1234\nletmeinletmein\n'));
 const policy = createPasswordPolicy({
@@ -37,10 +37,9 @@ describe('password policy', () => {
     expect(await ruleOf('robert likes passphrases', 'robert@example.com')).toBe('contains-email');
   });
 
-  it('throws a UserInputError on the password field where callers expect one', async () => {
+  it('throws a PolicyRefusedError on the password field, naming the rule and its catalogue message', async () => {
     const refused = policy.enforce('password1234', account);
-    await expect(refused).rejects.toBeInstanceOf(PasswordPolicyError);
-    await expect(refused).rejects.toBeInstanceOf(UserInputError);
-    await expect(refused).rejects.toMatchObject({ field: 'password', problem: { rule: 'breached' } });
+    await expect(refused).rejects.toBeInstanceOf(PolicyRefusedError);
+    await expect(refused).rejects.toMatchObject({ field: 'password', rule: 'breached', catalogue: { key: 'password-policy.breached' } });
   });
 });

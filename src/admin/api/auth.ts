@@ -2,12 +2,13 @@ import type { Context, Next } from 'koa';
 import type { ProviderHost } from '../../oidc/provider.js';
 import type { RolesRepository } from '../../storage/roles.repository.js';
 import type { UsersRepository } from '../../storage/users.repository.js';
-import { adminApiIndicator, type AdminScope } from '../../oidc/admin-resource.js';
+import { adminApiIndicator } from '../../oidc/admin-resource.js';
+import type { AdminScope } from '../../clients/client-metadata.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../../clients/built-in-client.js';
 import { AppError } from '../../http/errors.js';
 import { requestOrigin } from '../../http/request-origin.js';
 import { ADMIN_ROLE } from '../../roles/roles.service.js';
-import type { AdminActor } from '../actor.js';
+import type { AdminActor } from '../../security/admin-actor.js';
 
 export interface AdminCaller {
   actor: AdminActor;

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { ADMIN_SCOPES } from '../../oidc/admin-resource.js';
 import { AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS, SCOPES, clientInputOf, type ClientInput } from '../../clients/client-registry.js';
 import type { ClientRow } from '../../storage/entities/client.entity.js';
-import { MAX_REFRESH_REUSE_GRACE_SECONDS } from '../../clients/client-metadata.js';
+import { ADMIN_SCOPES, MAX_REFRESH_REUSE_GRACE_SECONDS } from '../../clients/client-metadata.js';
 import type { AdminServices } from '../services.js';
 import { decodeCursor, idParams, iso, pageOf, pageQuery, pageResponse, timestamp } from './common.js';
 import { defineRoute } from './route.js';

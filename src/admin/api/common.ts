@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { decodeKeysetCursor, encodeKeysetCursor, type IdForm, type KeysetPosition, type Page } from '../../storage/keyset.js';
-import { FieldError } from '../../http/errors.js';
+import { InvalidInputError } from '../../errors/domain-errors.js';
 
 export const encodeCursor = encodeKeysetCursor;
 
@@ -8,7 +8,7 @@ export const encodeCursor = encodeKeysetCursor;
 export function decodeCursor(cursor: string | undefined, idForm: IdForm = 'text'): KeysetPosition | undefined {
   if (cursor === undefined) return undefined;
   const position = decodeKeysetCursor(cursor, idForm);
-  if (!position) throw new FieldError('cursor', 'is not a cursor this API returned');
+  if (!position) throw new InvalidInputError('cursor', 'is not a cursor this API returned');
   return position;
 }
 

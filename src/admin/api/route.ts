@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { AdminScope } from '../../oidc/admin-resource.js';
-import type { AdminActor } from '../actor.js';
-import { FieldError } from '../../http/errors.js';
+import type { AdminScope } from '../../clients/client-metadata.js';
+import type { AdminActor } from '../../security/admin-actor.js';
+import { InvalidInputError } from '../../errors/domain-errors.js';
 import { fieldOf, findUnstorableText } from '../../storage/storable-text.js';
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
@@ -50,9 +50,9 @@ export function parseInput<S extends z.ZodType>(schema: S | undefined, value: un
   if (!result.success) {
     const issue = result.error.issues[0];
     const field = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue && issue.path.length > 0 ? issue.path.join('.') : where;
-    throw new FieldError(field, issue?.code === 'unrecognized_keys' ? 'unknown field' : issue?.message ?? 'is not valid');
+    throw new InvalidInputError(field, issue?.code === 'unrecognized_keys' ? 'unknown field' : issue?.message ?? 'is not valid');
   }
   const unstorable = findUnstorableText(result.data);
-  if (unstorable) throw new FieldError(fieldOf(unstorable, where), unstorable.problem);
+  if (unstorable) throw new InvalidInputError(fieldOf(unstorable, where), unstorable.problem);
   return result.data as z.output<S>;
 }

@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
-import { UserInputError } from '../../accounts/errors.js';
 import { formField } from '../../http/body-parser.js';
 import { translatorOf } from '../../http/localize.js';
+import { localizedFormError } from '../kit/form-errors.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { accountOrigin } from './account-client.js';
 
@@ -26,16 +26,17 @@ export function addEmailRoutes(router: Router, deps: PortalDeps, sensitive: Midd
     await selfService.limits.consume(ctx, 'accountMail', ctx.state.portal.userId);
     const newEmail = formField(ctx, 'new_email').trim();
     const i18n = translatorOf(ctx);
-    const refuse = (key: string) => render(ctx, 'email-change', 'email-change.title', { newEmail, error: i18n.t(key) }, 400);
+    const refuse = (message: string) => render(ctx, 'email-change', 'email-change.title', { newEmail, error: message }, 400);
     let requested;
     try {
       requested = await selfService.emailAddress.requestChange(ctx.state.portal.userId, newEmail, accountOrigin(ctx));
     } catch (error) {
-      if (!(error instanceof UserInputError)) throw error;
-      return refuse(error.field === 'email-domain' ? 'email-change.errors.emailDomain' : 'email-change.errors.email');
+      const refused = localizedFormError(error, i18n, { 'email:email_domain': 'email-change.errors.emailDomain' }, 'email-change.errors.email');
+      if (!refused) throw error;
+      return refuse(refused.message);
     }
     // Only the user's own address is refused: that tells them nothing they do not know.
-    if (!requested.ok) return refuse('email-change.errors.unavailable');
+    if (!requested.ok) return refuse(i18n.t('email-change.errors.unavailable'));
     // A free address and another account's get the same page (issue 14, finding 6), and the same
     // per-recipient mail limit; only the mail differs: the link, or a notice to the owner.
     await render(ctx, 'email-change-sent', 'email-change.sent.title', { newEmail: requested.newEmail }, 200);

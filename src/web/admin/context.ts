@@ -4,7 +4,7 @@ import type { Config } from '../../config/schema.js';
 import type { ProviderHost } from '../../oidc/provider.js';
 import type { ViewRenderer } from '../../http/views.js';
 import type { Storage } from '../../storage/storage.js';
-import type { AdminActor } from '../../admin/actor.js';
+import type { AdminActor } from '../../security/admin-actor.js';
 import type { Services } from '../../services.js';
 
 /**

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
-import { AppError, ConflictError, FieldError } from '../../http/errors.js';
+import { AppError } from '../../http/errors.js';
+import { formErrorsOf, type FormErrors } from '../kit/form-errors.js';
 import { formField } from '../../http/body-parser.js';
 
 export { formField };
@@ -19,16 +20,7 @@ export const formCheckbox = (ctx: Context, name: string): boolean => formField(c
 export const formLines = (ctx: Context, name: string): string[] =>
   formField(ctx, name).split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
 
-/** Field name → message, shown next to that field and in the summary at the top of the form. */
-export type FormErrors = Record<string, string>;
-
-/** A service's input error as form errors; undefined for anything else (which is re-thrown). */
-function formErrorsOf(error: unknown): { errors: FormErrors; status: number } | undefined {
-  if (error instanceof FieldError || error instanceof ConflictError) {
-    return { errors: { [error.field]: error.message.slice(error.field.length + 2) }, status: error.status };
-  }
-  return undefined;
-}
+export type { FormErrors };
 
 /**
  * Runs a change; when the service refuses the input, shows the form again (with what the

@@ -1,22 +1,24 @@
 import type Router from '@koa/router';
 import type { Middleware, Next } from 'koa';
-import { UserInputError } from '../../accounts/errors.js';
-import { PasswordPolicyError } from '../../accounts/password-policy.js';
 import type { UserRow } from '../../storage/entities/user.entity.js';
 import { AppError, assertThat } from '../../http/errors.js';
 import { translatorOf } from '../../http/localize.js';
 import { RateLimitedError } from '../../security/rate-limits.js';
 import { formField } from '../../http/body-parser.js';
+import { localizedFormError } from '../kit/form-errors.js';
 import { interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 /** Who was refused for an unverified address in this interaction: only they may ask for a new link. */
 const unverifiedKey = (uid: string) => `signup-unverified:${uid}`;
 const UNVERIFIED_TTL_SECONDS = 900;
 
-/** The message for each refused field; the page never says whether the address has an account. */
+/**
+ * The message for each refused field (a password refusal names its rule itself, in the
+ * password-policy catalogue); the page never says whether the address has an account.
+ */
 const FIELD_ERRORS: Record<string, string> = {
   email: 'signup.errors.email',
-  'email-domain': 'signup.errors.emailDomain',
+  'email:email_domain': 'signup.errors.emailDomain',
   name: 'signup.errors.name',
 };
 
@@ -58,13 +60,10 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, form: Mid
     try {
       outcome = await selfService.signUp.register(input, interactionOrigin(ctx), { interaction: ctx.state.interaction.uid });
     } catch (error) {
-      if (!(error instanceof UserInputError)) throw error;
+      const refused = localizedFormError(error, i18n, FIELD_ERRORS, 'signup.errors.email');
+      if (!refused) throw error;
       ctx.status = 400;
-      // A password refusal names the rule it broke (password-policy catalogue).
-      const message = error instanceof PasswordPolicyError
-        ? i18n.t(error.problem.key, error.problem.params)
-        : i18n.t(FIELD_ERRORS[error.field] ?? 'signup.errors.email');
-      return renderForm(deps, ctx, { email: input.email, name: input.name, error: message });
+      return renderForm(deps, ctx, { email: input.email, name: input.name, error: refused.message });
     }
     // The page is decided before any mail goes out, and the mail is not awaited: neither the
     // answer nor its timing depends on which of the two mails is sent.

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import type { Config } from '../../config/schema.js';
 import type { PasswordReset } from '../../accounts/password-reset.js';
 import { checkEmail } from '../../accounts/user-fields.js';
-import { UserInputError } from '../../accounts/errors.js';
+import { localizedFormError } from '../kit/form-errors.js';
 import { noStore } from '../../http/security-headers.js';
 import { requestOrigin } from '../../http/request-origin.js';
 import type { ViewRenderer } from '../../http/views.js';
@@ -71,8 +71,9 @@ export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router 
     try {
       email = checkEmail(typed);
     } catch (error) {
-      if (!(error instanceof UserInputError)) throw error;
-      return showForgot(ctx, { email: typed.slice(0, 320), interaction, error: ctx.state.i18n.t('password-reset.forgot.invalid_email') }, 400);
+      const refused = localizedFormError(error, ctx.state.i18n, {}, 'password-reset.forgot.invalid_email');
+      if (!refused) throw error;
+      return showForgot(ctx, { email: typed.slice(0, 320), interaction, error: refused.message }, 400);
     }
     const { limits } = deps.selfService;
     await limits.consume(ctx, 'passwordResetEmailIp', `${email}\n${ctx.ip}`);

@@ -56,6 +56,6 @@ describe.each(HTTP_BACKENDS)('admin API authorization (%s)', (backend) => {
   });
 
   it('refuses admin scopes on a client registration that cannot hold them', async () => {
-    await expect(server.buildClient({ adminScopes: ['admin:read'] })).rejects.toMatchObject({ field: 'admin-scopes' });
+    await expect(server.buildClient({ adminScopes: ['admin:read'] })).rejects.toMatchObject({ field: 'admin_scopes' });
   });
 });

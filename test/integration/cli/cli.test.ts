@@ -112,12 +112,12 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
   });
 
   it.each([
-    [['--backchannel-logout-uri', 'not a url'], /backchannel_logout_uri/],
+    [['--backchannel-logout-uri', 'not a url'], /--backchannel-logout-uri: /],
     [['--backchannel-logout-uri', 'http://rp.example/bc'], /https/],
     [['--backchannel-logout-uri', '', '--backchannel-logout-session-required'], /back-channel logout URI/],
-    [['--grant-types', 'implicit'], /grant_types/],
+    [['--grant-types', 'implicit'], /--grant-types: /],
     [['--refresh-reuse-grace', 'soon'], /whole number/],
-    [['--auth-method', 'none', '--admin-scopes', 'admin:read'], /admin_scopes/],
+    [['--auth-method', 'none', '--admin-scopes', 'admin:read'], /--admin-scopes: /],
     [[], /nothing to change/],
   ])('refuses clients update %j with one line, exit code 2 and nothing changed', async (flags, message) => {
     const created = json<{ client_id: string }>(await cli(server, 'clients', 'create', '--name', 'Unchanged', '--redirect-uri', 'https://rp.example/cb', '--json'));

@@ -96,8 +96,8 @@ describe.each(HTTP_BACKENDS)('pending approval of registered clients (%s)', (bac
     const client = await registered();
     const { clients } = server.gatehouse.admin;
     expect(await clients.approve(client.clientId, TEST_ACTOR)).toMatchObject({ status: 'active' });
-    await expect(clients.approve(client.clientId, TEST_ACTOR)).rejects.toMatchObject({ status: 400, field: 'status' });
-    await expect(clients.approve('no-such-client', TEST_ACTOR)).rejects.toMatchObject({ status: 404 });
+    await expect(clients.approve(client.clientId, TEST_ACTOR)).rejects.toMatchObject({ name: 'InvalidInputError', field: 'status' });
+    await expect(clients.approve('no-such-client', TEST_ACTOR)).rejects.toMatchObject({ name: 'NotFoundError' });
     expect((await clients.page({ status: 'pending', limit: 200 })).items.some((c) => c.id === client.clientId)).toBe(false);
     // Admin events name the client acted on in details (clientId is the client the admin acted through).
     const approvals = await server.gatehouse.storage.storage.audit.query({ action: 'client.approved', limit: 50 });
@@ -118,14 +118,14 @@ describe.each(HTTP_BACKENDS)('pending approval of registered clients (%s)', (bac
     await clients.reject(client.clientId, TEST_ACTOR);
     expect(await clientRow(server, client.clientId)).toBeNull();
     expect((await manage(client.uri, client.rat, 'GET')).status).toBe(401);
-    await expect(clients.reject(client.clientId, TEST_ACTOR)).rejects.toMatchObject({ status: 404 });
+    await expect(clients.reject(client.clientId, TEST_ACTOR)).rejects.toMatchObject({ name: 'NotFoundError' });
     const rejections = await server.gatehouse.storage.storage.audit.query({ action: 'client.rejected', limit: 50 });
     expect(rejections.filter((e) => e.details.client === client.clientId)).toHaveLength(1);
   });
 
   it('never rejects an admin-created client', async () => {
     const admin = await server.buildClient();
-    await expect(server.gatehouse.admin.clients.reject(admin.clientId, TEST_ACTOR)).rejects.toMatchObject({ status: 400, field: 'status' });
+    await expect(server.gatehouse.admin.clients.reject(admin.clientId, TEST_ACTOR)).rejects.toMatchObject({ name: 'InvalidInputError', field: 'status' });
     expect(await clientRow(server, admin.clientId)).not.toBeNull();
   });
 });

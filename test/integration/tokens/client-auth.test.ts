@@ -138,7 +138,7 @@ describe.each(HTTP_BACKENDS)('client authentication at the token endpoint (%s)',
 
     it('refuses a public client registered with a secret-based method', async () => {
       await expect(server.buildClient({ public: true, authMethod: 'client_secret_basic' })).rejects.toMatchObject({
-        name: 'ClientInputError', field: 'auth-method',
+        name: 'InvalidInputError', field: 'token_endpoint_auth_method',
       });
     });
   });

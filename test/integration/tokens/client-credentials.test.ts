@@ -1,7 +1,7 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
-import { ClientInputError } from '../../../src/clients/client-registry.js';
+import { InvalidInputError } from '../../../src/errors/domain-errors.js';
 import { introspect, oauthFailure, postToken } from '../../helpers/tokens.js';
 
 /** Machine-to-machine tokens (RFC 6749 §4.4): confidential clients only. */
@@ -34,13 +34,13 @@ describe.each(HTTP_BACKENDS)('client_credentials grant (%s)', (backend) => {
 
   it('refuses to register a public client with client_credentials', async () => {
     const attempt = server.buildClient({ public: true, grantTypes: ['client_credentials'], redirectUris: [], scope: 'openid' });
-    await expect(attempt).rejects.toBeInstanceOf(ClientInputError);
-    await expect(attempt).rejects.toMatchObject({ field: 'grant-types' });
+    await expect(attempt).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(attempt).rejects.toMatchObject({ field: 'grant_types' });
   });
 
   it('refuses to register a client without any scope (the provider would reject its metadata on every request)', async () => {
     const attempt = server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], scope: ' ' });
-    await expect(attempt).rejects.toBeInstanceOf(ClientInputError);
+    await expect(attempt).rejects.toBeInstanceOf(InvalidInputError);
     await expect(attempt).rejects.toMatchObject({ field: 'scope' });
   });
 

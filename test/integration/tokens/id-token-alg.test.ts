@@ -2,7 +2,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
-import { ClientInputError } from '../../../src/clients/client-registry.js';
+import { InvalidInputError } from '../../../src/errors/domain-errors.js';
 import type { TestClient } from '../../helpers/factories.js';
 import { OFFLINE, jwsHeader, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 
@@ -59,7 +59,7 @@ describe.each(HTTP_BACKENDS)('ID token signing algorithm (%s)', (backend) => {
 
   it('refuses to register a client with an algorithm Gatehouse does not sign with', async () => {
     for (const idTokenAlg of ['HS256', 'none', 'PS256']) {
-      await expect(server.buildClient({ idTokenAlg })).rejects.toBeInstanceOf(ClientInputError);
+      await expect(server.buildClient({ idTokenAlg })).rejects.toBeInstanceOf(InvalidInputError);
     }
   });
 });

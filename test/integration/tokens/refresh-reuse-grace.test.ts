@@ -1,5 +1,5 @@
 import { runSql } from '../../../src/storage/data-source.js';
-import { ClientInputError } from '../../../src/clients/client-registry.js';
+import { InvalidInputError } from '../../../src/errors/domain-errors.js';
 import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { OFFLINE, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
@@ -73,8 +73,8 @@ describe.each(STORE_BACKENDS)('refresh token reuse grace (%s)', (backend) => {
 
   it('refuses a grace that is not 0 to 60 whole seconds, or without the refresh_token grant', async () => {
     for (const bad of [-1, 61, 1.5]) {
-      await expect(server.buildClient({ refreshReuseGraceSeconds: bad })).rejects.toMatchObject({ field: 'refresh-reuse-grace' });
+      await expect(server.buildClient({ refreshReuseGraceSeconds: bad })).rejects.toMatchObject({ field: 'refresh_token_reuse_grace_seconds' });
     }
-    await expect(server.buildClient({ refreshReuseGraceSeconds: 10, grantTypes: ['authorization_code'] })).rejects.toBeInstanceOf(ClientInputError);
+    await expect(server.buildClient({ refreshReuseGraceSeconds: 10, grantTypes: ['authorization_code'] })).rejects.toBeInstanceOf(InvalidInputError);
   });
 });

@@ -1,5 +1,8 @@
-import type { AuditAction, AuditLog, RequestOrigin } from '../security/audit.js';
+import type { AuditAction, AuditLog, RequestOrigin } from './audit.js';
 import type { Repositories } from '../storage/storage.js';
+
+// Beside the audit log it writes to: the services acting for admins live in admin/, clients/
+// and roles/, and a domain folder never imports admin/.
 
 /** Who performs an admin action: an admin user through the console client, or a machine client. */
 export interface AdminActor {
