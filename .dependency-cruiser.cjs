@@ -6,7 +6,7 @@
 const SURFACES = 'interactions|portal|self-service|admin/console|admin/api|web|cli';
 // The domain: rules without HTTP. It may import storage/, security/, config/ and http/errors;
 // surfaces and oidc/ import it.
-const DOMAIN = 'accounts|clients|roles';
+const DOMAIN = 'accounts|clients|roles|federation';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -4,11 +4,10 @@ import { isLoopbackHost } from '../config/loopback.js';
 import { ROLE_NAME } from '../roles/role-name.js';
 
 /** The providers Gatehouse knows the settings of; `custom` is any OpenID or OAuth 2 server. */
-export const PRESETS = ['custom', 'google', 'microsoft', 'github', 'gitlab', 'discord', 'apple'] as const;
-export type Preset = (typeof PRESETS)[number];
+const PRESETS = ['custom', 'google', 'microsoft', 'github', 'gitlab', 'discord', 'apple'] as const;
 
 /** How Gatehouse authenticates at the upstream's token endpoint (`apple`: a signed JWT as the secret, presets.ts). */
-export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 /**
@@ -70,16 +69,15 @@ const presetOptions = z.strictObject({
   teamId: z.string().regex(/^[A-Z0-9]{10}$/, 'must be the 10-character Apple team id'),
   keyId: z.string().regex(/^[A-Z0-9]{10}$/, 'must be the 10-character Apple key id'),
 }).partial();
-export type PresetOptions = z.infer<typeof presetOptions>;
 
 /** A connection id: a slug, in the redirect URI and the `upstream=` hint. */
-export const CONNECTION_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+const CONNECTION_ID = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
 /**
  * A connection as an admin writes it (admin API, console, CLI). The secret and private key are
  * write-only: accepted here, sealed at rest, never returned.
  */
-export const connectionInputSchema = z.strictObject({
+const connectionInputSchema = z.strictObject({
   id: z.string().regex(CONNECTION_ID, 'must be 1-64 lower-case letters, digits and -, starting and ending with a letter or digit'),
   displayName: z.string().trim().min(1).max(100).regex(/^[^\p{Cc}<>]*$/u, 'must be plain text without control characters or < >'),
   preset: z.enum(PRESETS).default('custom'),
@@ -139,7 +137,7 @@ export interface ValidConnection {
 }
 
 /** userInfoEndpoint → userinfo_endpoint; roleRules.0.role → role_rules.0.role. */
-export function fieldName(path: ReadonlyArray<PropertyKey>): string {
+function fieldName(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p) => String(p).replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).join('.') || 'connection';
 }
 

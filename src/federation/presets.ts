@@ -1,11 +1,11 @@
 import { UserInputError } from '../accounts/errors.js';
-import type { ClaimMapping, ClientAuthMethod, Connection, Preset } from './connection.js';
+import type { ClaimMapping, ClientAuthMethod, Connection } from './connection.js';
 
 /** A connection being validated: a custom one may not name its kind yet (checkRules says so). */
 export type ConnectionDraft = Omit<Connection, 'kind'> & { kind?: Connection['kind'] };
 
 /** How the person's profile is read after the code exchange. */
-export type ProfileSource =
+type ProfileSource =
   /** ID token claims, merged with user info when the upstream has an endpoint for it. */
   | 'oidc'
   /** The user info endpoint only (a plain OAuth 2 upstream). */

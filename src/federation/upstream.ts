@@ -71,7 +71,7 @@ function innermostMessages(error: unknown): string {
 }
 
 /** An openid-client failure as the reason the attempt ended. */
-export function classifyUpstreamError(error: unknown): FederationError {
+function classifyUpstreamError(error: unknown): FederationError {
   if (error instanceof FederationError) return error;
   if (error instanceof oauth.AuthorizationResponseError || error instanceof oauth.ResponseBodyError) {
     return new FederationError('upstream_error', `the upstream answered ${error.error}`, { cause: error, upstreamError: error.error });
@@ -232,3 +232,5 @@ async function githubEmail(config: oauth.Configuration, accessToken: string, url
   if (!primary) return { email: null, email_verified: false };
   return { email: primary.email as string, email_verified: primary.verified === true };
 }
+
+export type Upstreams = ReturnType<typeof createUpstreams>;

@@ -53,4 +53,3 @@ export function createConnectionsRepository(db: EntityManager) {
   };
 }
 
-export type ConnectionsRepository = ReturnType<typeof createConnectionsRepository>;

@@ -48,4 +48,3 @@ export function createUserIdentitiesRepository(db: EntityManager) {
   };
 }
 
-export type UserIdentitiesRepository = ReturnType<typeof createUserIdentitiesRepository>;
