@@ -262,4 +262,17 @@ describe('sign-in through upstream identity providers (federation service)', () 
     expect(shown.hasSecret).toBe(true);
     expect(JSON.stringify(shown)).not.toContain(SECRET);
   });
+
+  it('keeps the sealed secret through an update that does not give one, and refuses bad changes by field', async () => {
+    const before = await runSql<{ secret_sealed: string }>(rig.storage.dataSource, 'SELECT secret_sealed FROM connections WHERE id = $1', ['op-closed']);
+    const updated = await rig.services.connections.update('op-closed', { displayName: 'Renamed', order: 3 }, TEST_ACTOR);
+    expect(updated).toMatchObject({ displayName: 'Renamed', order: 3, hasSecret: true, trustEmailVerification: true });
+    const after = await runSql<{ secret_sealed: string }>(rig.storage.dataSource, 'SELECT secret_sealed FROM connections WHERE id = $1', ['op-closed']);
+    expect(after.rows[0]?.secret_sealed).toBe(before.rows[0]?.secret_sealed);
+    await expect(rig.services.connections.create(connection('op-main'), TEST_ACTOR)).rejects.toMatchObject({ name: 'ConflictError', field: 'id' });
+    await expect(rig.services.connections.update('op-closed', { roleRules: [{ group: 'g', role: 'no-such-role' }] }, TEST_ACTOR)).rejects.toMatchObject({ name: 'UserInputError', field: 'role_rules.0.role' });
+    await expect(rig.services.connections.update('op-closed', { issuer: 'http://idp.example.com' }, TEST_ACTOR)).rejects.toMatchObject({ name: 'UserInputError', field: 'issuer' });
+    await expect(rig.services.connections.update('no-such', { displayName: 'x' }, TEST_ACTOR)).rejects.toMatchObject({ name: 'NotFoundError' });
+    expect(await rig.storage.audit.query({ action: 'connection.updated', limit: 5 })).toEqual([expect.objectContaining({ details: expect.objectContaining({ connection: 'op-closed', secretChanged: false }) })]);
+  });
 });
