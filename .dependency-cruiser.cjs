@@ -11,7 +11,7 @@ const SURFACES = 'web/(?!kit/)[^/]+|admin/api|cli';
 const WEB_AND_SURFACES = 'web|admin/api|cli';
 // The domain: rules without HTTP. It may import storage/, security/, config/ and errors/ (the
 // domain errors every layer throws); surfaces and oidc/ import it.
-const DOMAIN = 'accounts|clients|roles';
+const DOMAIN = 'accounts|clients|roles|federation';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -29,6 +29,11 @@ import type { SignUpSettings } from './accounts/sign-up-settings.js';
 import type { PublicFormCsrf } from './security/csrf.js';
 import type { AccountMail } from './mail/account-mail.js';
 import { createAdminServices } from './admin/services.js';
+import { createConnectionsService } from './federation/connections.service.js';
+import { createFederationService } from './federation/federation.service.js';
+import { createRoundTrips } from './federation/round-trip.js';
+import { createUpstreams } from './federation/upstream.js';
+import { createAppleSecrets } from './federation/apple-secret.js';
 
 export interface ServiceOptions {
   /** The breached-password list, asked for when a password is checked (the CLI loads it only then). */
@@ -64,6 +69,7 @@ export function createServices(config: Config, resources: Resources, options: Se
     defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
   });
   const emailAddress = createEmailAddressService({ storage, audit, settings: config.signUp });
+  const connections = createConnectionsService({ storage, box, audit });
   return {
     box,
     audit,
@@ -91,6 +97,14 @@ export function createServices(config: Config, resources: Resources, options: Se
     applications: createAllowedApplications({ storage, audit }),
     emailAddress,
     signUp: createSignUpService({ storage, passwords, policy, audit, emailAddress, settings: config.signUp }),
+    /** Upstream identity providers an admin configures (admin API, console, CLI). */
+    connections,
+    /** Sign-in through those upstreams: begin, complete, link, unlink (docs/federation.md). */
+    federation: createFederationService({
+      storage, box, audit, connections, issuer: config.issuer,
+      roundTrips: createRoundTrips(storage.kv, box),
+      upstreams: createUpstreams({ timeoutMs: config.federation.upstreamTimeoutMs, appleSecrets: createAppleSecrets() }),
+    }),
     passwordReset: createPasswordReset({ storage, passwords, policy, audit, linkTtlSeconds: config.passwordReset.linkTtlSeconds, sessionsEnded, lockout }),
     /**
      * "These sessions ended": call it after the transaction that ended them commits, with what

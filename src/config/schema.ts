@@ -201,6 +201,11 @@ export const configSchema = z.strictObject({
     requireEmailVerification: z.boolean(),
     verificationLinkTtlSeconds: z.number().int().min(300).max(30 * 86_400),
   }),
+  federation: z.strictObject({
+    // Bounds every request to an upstream identity provider (discovery, token, userinfo, JWKS):
+    // a slow or silent upstream ends the sign-in attempt with a clear page, not a hung request.
+    upstreamTimeoutMs: z.number().int().min(100).max(60_000),
+  }),
   mail: z.strictObject({
     smtpUrl: z.string().refine((v) => v === '' || /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL or empty'),
     from: z.string().min(3).max(320),

@@ -39,7 +39,11 @@ export type AuditAction =
   // Sessions (docs/sessions.md): the user ended theirs, and what their clients were told.
   | 'session.ended' | 'backchannel_logout.delivered' | 'backchannel_logout.failed' | 'backchannel_logout.abandoned'
   | 'key.rotated'
-  | 'initial_access_token.created' | 'initial_access_token.revoked';
+  | 'initial_access_token.created' | 'initial_access_token.revoked'
+  // Upstream identity providers (docs/federation.md): the admin's connections, and what a
+  // person's upstream sign-ins changed or why one failed.
+  | 'connection.created' | 'connection.updated' | 'connection.deleted'
+  | 'federation.account_created' | 'federation.identity_linked' | 'federation.identity_unlinked' | 'federation.failed';
 
 export type AuditEventInput = Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent' | 'requestId'>;
 

@@ -9,9 +9,11 @@ import { AuditEventEntity } from './entities/audit-event.entity.js';
 import { RoleEntity, UserRoleEntity } from './entities/role.entity.js';
 import { AccountLinkEntity } from './entities/account-link.entity.js';
 import { ConsentEntity } from './entities/consent.entity.js';
+import { ConnectionEntity } from './entities/connection.entity.js';
+import { UserIdentityEntity } from './entities/user-identity.entity.js';
 import type { SocketConnection } from './embedded-postgres.js';
 
-const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity, AuditEventEntity, RoleEntity, UserRoleEntity, AccountLinkEntity, ConsentEntity];
+const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity, AuditEventEntity, RoleEntity, UserRoleEntity, AccountLinkEntity, ConsentEntity, ConnectionEntity, UserIdentityEntity];
 
 export type PgConnection = { url: string } | SocketConnection;
 

@@ -1,4 +1,5 @@
 import { In, type EntityManager } from 'typeorm';
+import { isUniqueViolation } from './unique-violation.js';
 import { RoleEntity, UserRoleEntity, type RoleRow } from './entities/role.entity.js';
 import { findUnstorableText } from './storable-text.js';
 import { ConflictError, NotFoundError } from '../errors/domain-errors.js';
@@ -7,9 +8,6 @@ import { ConflictError, NotFoundError } from '../errors/domain-errors.js';
 // roles. What only the database knows comes back as the domain's errors: a name taken (the
 // unique index, which also settles two concurrent creations) and a role that does not exist.
 
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
-}
 
 export function createRolesRepository(db: EntityManager) {
   const roles = db.getRepository(RoleEntity);

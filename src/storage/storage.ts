@@ -14,6 +14,8 @@ import { createAuditRepository } from './audit.repository.js';
 import { createRolesRepository } from './roles.repository.js';
 import { createAccountLinksRepository } from './account-links.repository.js';
 import { createConsentsRepository } from './consents.repository.js';
+import { createConnectionsRepository } from './connections.repository.js';
+import { createUserIdentitiesRepository } from './user-identities.repository.js';
 import { createRequestTransactions, type AfterTransaction } from './request-transaction.js';
 import { setMigrationContext } from './migration-context.js';
 import type { TokenDigest } from '../security/token-digest.js';
@@ -33,6 +35,9 @@ function createRepositories(db: EntityManager) {
     roles: createRolesRepository(db),
     accountLinks: createAccountLinksRepository(db),
     consents: createConsentsRepository(db),
+    /** Upstream identity providers and the identities linked through them (issue 17). */
+    connections: createConnectionsRepository(db),
+    identities: createUserIdentitiesRepository(db),
   };
 }
 

@@ -1,0 +1,109 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider, { type ClientMetadata, type KoaContextWithOIDC } from 'oidc-provider';
+import { exportJWK, generateKeyPair } from 'jose';
+
+/**
+ * A genuine OpenID provider standing in for an upstream (Google, Entra ID, GitLab, Apple):
+ * oidc-provider on 127.0.0.1, separate from Gatehouse. It signs in whoever `login` names
+ * without a page (the test sets the account's claims, amr and acr), skips consent, and can
+ * refuse (`deny`: access_denied back to the client) or go silent (`slow`: requests are held
+ * unanswered until close, for timeout tests without sleeps).
+ */
+export interface UpstreamOp {
+  issuer: string;
+  /** The person the next authorization signs in: their subject, the claims the OP knows, the amr and acr of the sign-in. */
+  login: { accountId: string; amr?: string[]; acr?: string };
+  setAccount(subject: string, claims: Record<string, unknown>): void;
+  deny: boolean;
+  slow: boolean;
+  /** Requests held by slow mode so far. */
+  held(): number;
+  close(): Promise<void>;
+}
+
+export async function startUpstreamOp(options: {
+  clients: ClientMetadata[];
+  /** A path the issuer ends with (Entra ID's `/<tenant>/v2.0`). */
+  path?: string;
+}): Promise<UpstreamOp> {
+  const accounts = new Map<string, Record<string, unknown>>();
+  const held: ServerResponse[] = [];
+  const path = options.path ?? '';
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => { res.writeHead(503).end(); };
+  const server = createServer((req, res) => {
+    if (state.slow) {
+      held.push(res);
+      return;
+    }
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://127.0.0.1:${port}${path}`;
+
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const provider = new Provider(issuer, {
+    clients: options.clients,
+    jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'upstream-test', use: 'sig', alg: 'RS256' }] },
+    cookies: { keys: ['upstream-op-test-cookie-key'] },
+    findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub, ...accounts.get(sub) }) }),
+    claims: {
+      amr: null,
+      openid: ['sub', 'tid', 'hd', 'amr'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'given_name', 'family_name', 'picture'],
+      groups: ['groups'],
+    },
+    scopes: ['openid', 'email', 'profile', 'groups'],
+    // Claims in the ID token as well as at userinfo, as Apple (which has no userinfo) sends them.
+    conformIdTokenClaims: false,
+    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Grant: 600, Interaction: 600, Session: 600 },
+    acrValues: ['urn:upstream:pwd', 'urn:upstream:mfa'],
+    features: { devInteractions: { enabled: false } },
+    interactions: { url: (_ctx, interaction) => `${path}/interaction/${interaction.uid}` },
+    // Consent is not what these tests are about: every request gets a grant for what it asks.
+    async loadExistingGrant(ctx: KoaContextWithOIDC) {
+      const { client, session, params } = ctx.oidc;
+      if (!client || !session?.accountId) return undefined;
+      const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      grant.addOIDCScope(String(params?.scope ?? 'openid'));
+      await grant.save();
+      return grant;
+    },
+  });
+  provider.on('server_error', (_ctx, error) => { console.error('upstream OP error', error); });
+
+  const state = {
+    issuer,
+    login: { accountId: 'upstream-user' } as UpstreamOp['login'],
+    setAccount: (subject: string, claims: Record<string, unknown>) => { accounts.set(subject, claims); },
+    deny: false,
+    slow: false,
+    held: () => held.length,
+    async close() {
+      for (const res of held.splice(0)) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+
+  const callback = provider.callback();
+  const interaction = new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/interaction/[^/?]+$`);
+  handler = (req, res) => {
+    const url = new URL(req.url ?? '/', issuer);
+    if (req.method === 'GET' && interaction.test(url.pathname)) {
+      const result = state.deny
+        ? { error: 'access_denied', error_description: 'the person declined' }
+        : { login: { accountId: state.login.accountId, amr: state.login.amr, acr: state.login.acr } };
+      provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false }).catch((error: unknown) => {
+        res.writeHead(500).end(String(error));
+      });
+      return;
+    }
+    // The provider's routes are under the issuer's path.
+    if (path && req.url?.startsWith(path)) req.url = req.url.slice(path.length) || '/';
+    void callback(req, res);
+  };
+  return state;
+}
