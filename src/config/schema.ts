@@ -12,6 +12,9 @@ const seconds = z.number().int().positive();
 /** One or more `/segment`s of unreserved characters (RFC 3986 §2.3), none of them `.` or `..`. */
 const ISSUER_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+)+$/;
 
+/** The path as written, before URL parsing resolves `..` or encodes what it must. */
+const writtenPath = (value: string): string => /^[^:]+:\/\/[^/?#]*(.*)$/.exec(value)?.[1] ?? '';
+
 /**
  * An origin, or an origin and a path prefix under which everything Gatehouse serves is mounted
  * (`https://id.example.com/auth`, src/http/base-path.ts); https unless on loopback. The value is
@@ -23,7 +26,7 @@ const issuer = z.url({ protocol: /^https?$/ }).superRefine((value, ctx) => {
   const url = new URL(value);
   if (url.search || url.hash || value.includes('?') || value.includes('#') || value.endsWith('/')) {
     ctx.addIssue({ code: 'custom', message: 'must be an origin or origin/path without a trailing slash, query or fragment' });
-  } else if (url.pathname !== '/' && !(ISSUER_PATH.test(url.pathname) && value.endsWith(url.pathname))) {
+  } else if (writtenPath(value) !== '' && !ISSUER_PATH.test(writtenPath(value))) {
     ctx.addIssue({ code: 'custom', message: 'must have a path of plain segments (letters, digits, "-", ".", "_", "~"), as in https://id.example.com/auth' });
   }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {

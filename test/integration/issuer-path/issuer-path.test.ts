@@ -86,9 +86,13 @@ describe.each(HTTP_BACKENDS)('an issuer with a path prefix (%s)', (backend) => {
     const page = await openAccountPage(ua, user.email, user.password, undefined, `${PREFIX}/account`);
     expect(page.url).toBe(`${server.issuer}/account`);
     expectAllUnderPrefix(page);
-    // A form of the page works: the redirect after it stays under the prefix.
-    const action = formAction(page.html, '/account/password');
-    expect(action).toBe(`${PREFIX}/account/password`);
+    expect(formAction(page.html, '/account/password')).toBe(`${PREFIX}/account/password`);
+    // Signing out: a redirect of ours, under the prefix.
+    const out = await ua.post(formAction(page.html, '/account/logout') ?? '', { csrf: csrfToken(page.html) });
+    expect(out.location).toBe(`${server.issuer}/account/signed-out`);
+    const signedOut = await ua.get(out.location ?? '');
+    expect(signedOut.status).toBe(200);
+    expectAllUnderPrefix(signedOut);
   });
 
   it('serves the admin console under the prefix: sign-in and every link of its pages', async () => {
@@ -110,8 +114,8 @@ describe.each(HTTP_BACKENDS)('an issuer with a path prefix (%s)', (backend) => {
     const form = await ua.get(`${PREFIX}/password/forgot`);
     expect(form.status).toBe(200);
     expectAllUnderPrefix(form);
-    const action = formAction(form.html, '/password/forgot');
-    expect(action).toBe(`${PREFIX}/password/forgot`);
+    const action = /<form[^>]*action="([^"]+)"/.exec(form.html)?.[1]?.replace(/&amp;/g, '&');
+    expect(action).toBe(`${PREFIX}/password/forgot?ui_locales=en`);
     const sent = await ua.post(action ?? '', { csrf: csrfToken(form.html), email: user.email });
     expect(sent.status).toBe(200);
     const message = await mail.next(user.email);
