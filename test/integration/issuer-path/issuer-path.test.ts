@@ -2,7 +2,7 @@ import { hashClientSecret } from '../../../src/clients/client-secret.js';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+import { BOOT_TIMEOUT, logoutForm } from '../../helpers/sessions.js';
 import { OFFLINE, basicAuthorization, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { UserAgent, csrfToken, formAction, type Page } from '../../helpers/user-agent.js';
@@ -58,13 +58,22 @@ describe.each(HTTP_BACKENDS)('an issuer with a path prefix (%s)', (backend) => {
   });
 
   it('signs in with authorization code + PKCE, refreshes and reads userinfo through the prefix (openid-client)', async () => {
-    const { tokens, rp, user } = await signIn(server, { params: OFFLINE });
+    const { tokens, rp, user, ua, client } = await signIn(server, { params: OFFLINE });
     const claims = tokens.claims();
     expect(claims?.iss).toBe(server.issuer);
     const refreshed = await oidc.refreshTokenGrant(rp, refreshTokenOf(tokens));
     expect(refreshed.access_token).toEqual(expect.any(String));
     const info = await oidc.fetchUserInfo(rp, refreshed.access_token, String(claims?.sub));
     expect(info.email).toBe(user.email);
+    // RP-initiated logout: the provider's confirmation form posts under the prefix, and the session ends.
+    const confirmation = await ua.get(oidc.buildEndSessionUrl(rp, { id_token_hint: tokens.id_token ?? '' }).toString());
+    const form = logoutForm(confirmation);
+    expect(form.action).toBe(`${server.issuer}/session/end/confirm`);
+    const ended = await ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' });
+    expect(ended.status).toBe(303);
+    const again = await ua.get((await buildAuthRequest(rp, client.redirectUri)).url);
+    expect(again.location).toMatch(new RegExp(`^${server.issuer}/interaction/`));
+    expect(await ua.get(again.location ?? '').then((page) => page.html)).toContain('name="password"');
   });
 
   it('serves the sign-in pages under the prefix, every link and form of them included', async () => {
