@@ -43,8 +43,9 @@ VOLUME ["/data"]
 # 3000: HTTP; 9464: /metrics when METRICS_ENABLED=true.
 EXPOSE 3000 9464
 STOPSIGNAL SIGTERM
+# /healthz lives under the issuer's path prefix (ISSUER=https://example.com/auth → /auth/healthz).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+new URL(process.env.ISSUER||'http://localhost').pathname.replace(/\\/$/,'')+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # A 4 MiB young generation instead of V8's 16: idle RSS 108–113 MiB instead of 136–141, no
 # measurable CPU cost (docs/benchmarks.md, "Memory"). npm start and bench/ use the same flags.
 CMD ["node", "--max-semi-space-size=4", "dist/src/main.js"]

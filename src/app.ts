@@ -1,5 +1,6 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import Koa from 'koa';
+import mount from 'koa-mount';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import type { ProviderHost } from './oidc/provider.js';
@@ -37,6 +38,8 @@ import { refuseUnstorableQuery } from './http/storable-input.js';
 import { protocolEdge } from './oidc/protocol-edge.js';
 import { PROGRAM_ROUTES } from './oidc/routes.js';
 import { formTargets } from './oidc/form-targets.js';
+import { outsideBasePath } from './http/base-path.js';
+import { issuerBasePath } from './config/issuer.js';
 
 export interface AppDeps {
   config: Config;
@@ -79,11 +82,12 @@ export function createApp(deps: AppDeps): Koa {
   const headers = { hsts: deps.config.issuer.startsWith('https:'), imageOrigins: logo ? [logo] : [] };
   const metadata = () => deps.host.metadata;
   const trust = proxyTrust(deps.config.http.trustedProxyHops);
+  const basePath = issuerBasePath(deps.config.issuer);
   const app = new KoaWithEarlyAnswers(
     trust,
     answerMetadataEarly({
       current: metadata, trustForwardedHeaders: trust.proxy, securityHeaders: securityHeaderValues(headers),
-      draining: deps.draining, metrics: deps.metrics,
+      draining: deps.draining, metrics: deps.metrics, basePath,
     }),
   );
   // Koa would print uncaught errors to stderr; the error handler logs them instead.
@@ -104,25 +108,29 @@ export function createApp(deps: AppDeps): Koa {
   const emailLinks = createEmailLinksRouter({ selfService, views, origin });
   const passwordReset = createPasswordResetRouter({ reset: services.passwordReset, selfService, views, config });
 
+  // Only the list of our middleware: koa-mount runs it on this app's contexts, as it runs the
+  // provider's, so none of this instance's own settings is ever read.
+  const served = new Koa();
+  const use: typeof served.use = served.use.bind(served);
   // Before anything compares paths: every spelling of a provider endpoint becomes its own
   // (docs/decisions.md, "One spelling per provider endpoint"). The routes are the same in every
   // provider the host builds, so the first one's are read once.
-  app.use(canonicalizeProviderPaths(providerRouteTable(deps.host.current)));
-  app.use(assignRequestId);
-  app.use(observeRequests({ log: deps.log, metrics: deps.metrics }));
-  app.use(closeConnectionsWhileDraining(deps.draining));
-  app.use(securityHeaders({ ...headers, formTargets }));
+  use(canonicalizeProviderPaths(providerRouteTable(deps.host.current)));
+  use(assignRequestId);
+  use(observeRequests({ log: deps.log, metrics: deps.metrics }));
+  use(closeConnectionsWhileDraining(deps.draining));
+  use(securityHeaders({ ...headers, formTargets }));
   // Discovery and JWKS from precomputed bytes, before the work they do not need (docs/provider-metadata.md).
-  app.use(serveProviderMetadata(metadata));
-  app.use(localize(deps.translatorFor));
-  app.use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE), PROGRAM_ROUTES));
-  app.use(refuseUnstorableQuery);
+  use(serveProviderMetadata(metadata));
+  use(localize(deps.translatorFor));
+  use(errorHandler(deps.views, deps.log, deps.translatorFor(DEFAULT_LOCALE), PROGRAM_ROUTES));
+  use(refuseUnstorableQuery);
   // Only when enabled and not on a port of its own: disabled, /metrics is an ordinary 404.
-  if (deps.config.metrics.enabled && deps.config.metrics.port === 0) app.use(serveMetrics(deps.metrics.registry));
-  app.use(serveAssets(['style.css', 'webauthn.js', 'recovery-codes.js', WEBAUTHN_BROWSER_BUNDLE]));
-  app.use(serveBrandStylesheet(deps.config.branding.colours));
+  if (deps.config.metrics.enabled && deps.config.metrics.port === 0) use(serveMetrics(deps.metrics.registry));
+  use(serveAssets(['style.css', 'webauthn.js', 'recovery-codes.js', WEBAUTHN_BROWSER_BUNDLE]));
+  use(serveBrandStylesheet(deps.config.branding.colours));
   // Our pages and APIs; a request elsewhere (the provider's endpoints) skips their routers.
-  app.use(routersUnderTheirPaths([health, interactions, emailLinks, adminApi, portal, passwordReset, adminConsole], [
+  use(routersUnderTheirPaths([health, interactions, emailLinks, adminApi, portal, passwordReset, adminConsole], [
     health.routes(),
     interactions.routes(),
     interactions.allowedMethods(),
@@ -136,8 +144,13 @@ export function createApp(deps: AppDeps): Koa {
     adminConsole.allowedMethods(),
   ]));
   // The guards in front of the provider, in order, each with the endpoints it covers (protocol-edge.ts).
-  for (const step of protocolEdge({ limits: services.limits, clientReads: deps.clientReads, storage: deps.storage })) app.use(step.run);
-  app.use(deps.host.middleware);
+  for (const step of protocolEdge({ limits: services.limits, clientReads: deps.clientReads, storage: deps.storage })) use(step.run);
+  use(deps.host.middleware);
+  // Under an issuer's path prefix the whole app is mounted there, so routers and the provider
+  // keep their paths and the provider builds its URLs with the prefix (ctx.mountPath); a
+  // request elsewhere is a 404 (docs/decisions.md, "The issuer may have a path prefix").
+  app.use(mount(basePath || '/', served));
+  if (basePath) app.use(outsideBasePath(securityHeaderValues(headers)));
   return app;
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import { issuerBasePath } from './config/issuer.js';
 import type { OpenedStorage } from './storage/storage.js';
 import type { EmbeddedPostgres } from './storage/embedded-postgres.js';
 import { startPurgeTimer } from './storage/purge-timer.js';
@@ -104,7 +105,7 @@ export async function createGatehouse(config: Config, log: Logger, early: Gateho
     const keysCreated = await services.keys.ensureKeys();
     await ensureAccountClient(storage.clients, config.issuer, config.branding.productName);
     await ensureAdminConsole(storage, config.issuer, config.admin.consoleMfa);
-    const views = createViewRenderer({ brand: config.branding, cache: true, english });
+    const views = createViewRenderer({ brand: config.branding, cache: true, english, basePath: issuerBasePath(config.issuer) });
     const provider = await startProvider(config, resources, services, { log, pages: providerPages(views, english) });
     started.start(provider.host);
     const mailer = openMailer(config, views, log);

@@ -48,3 +48,13 @@ export function issuerWarnings(config: Pick<Config, 'issuer' | 'webauthn'>, list
   }
   return warnings;
 }
+
+/**
+ * The path prefix everything Gatehouse serves is mounted under: the issuer's path, '' for an
+ * issuer that is an origin (`https://id.example.com/auth` → `/auth`). The schema has already
+ * refused a trailing slash, so no normalising is done here.
+ */
+export function issuerBasePath(issuer: string): string {
+  const { pathname } = new URL(issuer);
+  return pathname === '/' ? '' : pathname;
+}

@@ -9,11 +9,25 @@ import { OIDC_SCOPES } from './oidc-scopes.js';
  */
 const seconds = z.number().int().positive();
 
-/** An origin (no path: the provider is mounted at /); https unless on loopback. */
+/** One or more `/segment`s of unreserved characters (RFC 3986 §2.3), none of them `.` or `..`. */
+const ISSUER_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._~-]+)+$/;
+
+/** The path as written, before URL parsing resolves `..` or encodes what it must. */
+const writtenPath = (value: string): string => /^[^:]+:\/\/[^/?#]*(.*)$/.exec(value)?.[1] ?? '';
+
+/**
+ * An origin, or an origin and a path prefix under which everything Gatehouse serves is mounted
+ * (`https://id.example.com/auth`, src/http/base-path.ts); https unless on loopback. The value is
+ * the `iss` of every token, compared exactly by relying parties, so it is refused rather than
+ * rewritten: no trailing slash, query or fragment, and a path of plain segments (letters,
+ * digits, `-`, `.`, `_`, `~`; no `.` or `..`), spelt as written (docs/decisions.md).
+ */
 const issuer = z.url({ protocol: /^https?$/ }).superRefine((value, ctx) => {
   const url = new URL(value);
-  if (url.pathname !== '/' || url.search || url.hash || value.endsWith('/')) {
-    ctx.addIssue({ code: 'custom', message: 'must be an origin without path, query or fragment' });
+  if (url.search || url.hash || value.includes('?') || value.includes('#') || value.endsWith('/')) {
+    ctx.addIssue({ code: 'custom', message: 'must be an origin or origin/path without a trailing slash, query or fragment' });
+  } else if (writtenPath(value) !== '' && !ISSUER_PATH.test(writtenPath(value))) {
+    ctx.addIssue({ code: 'custom', message: 'must have a path of plain segments (letters, digits, "-", ".", "_", "~"), as in https://id.example.com/auth' });
   }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     ctx.addIssue({ code: 'custom', message: 'must use https unless it is a loopback address' });

@@ -82,6 +82,8 @@ export function answerMetadataEarly(options: {
   /** Koa's `app.proxy`: true when `http.trustedProxyHops` > 0 (src/http/proxy-trust.ts). */
   trustForwardedHeaders: boolean;
   securityHeaders: Record<string, string>;
+  /** The issuer's path prefix ('' for none): the documents are answered under it only. */
+  basePath: string;
   draining: Pick<Draining, 'active'>;
   metrics: Pick<Metrics, 'httpRequestDuration'>;
 }): EarlyResponder {
@@ -101,7 +103,10 @@ export function answerMetadataEarly(options: {
     const { method, headers } = req;
     if ((method !== 'GET' && method !== 'HEAD') || options.draining.active) return false;
     const snapshot = options.current();
-    const response = snapshot?.byPath.get(req.url ?? '');
+    const url = req.url ?? '';
+    // The path under the prefix, as the mounted app (and the provider's router) sees it.
+    const path = url.startsWith(options.basePath) ? url.slice(options.basePath.length) : '';
+    const response = snapshot?.byPath.get(path);
     if (!snapshot || !response || headers['if-none-match'] !== undefined) return false;
     if (plainOrigin(req, options.trustForwardedHeaders) !== snapshot.origin) return false;
     const presentedId = headers['x-request-id'];
@@ -113,7 +118,7 @@ export function answerMetadataEarly(options: {
     // Node sends no body for HEAD by itself.
     res.end(response.body);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    options.metrics.httpRequestDuration.observe({ route: req.url ?? '', method, status_class: '2xx' }, seconds);
+    options.metrics.httpRequestDuration.observe({ route: path, method, status_class: '2xx' }, seconds);
     return true;
   };
 }

@@ -8,6 +8,8 @@ import type { ProviderHost } from '../oidc/provider.js';
 import type { Config } from '../config/schema.js';
 import type { ViewRenderer } from './views.js';
 import type { Translator } from '../i18n/translator.js';
+import { issuerBasePath } from '../config/issuer.js';
+import { underBase } from './base-path.js';
 
 /**
  * Gatehouse's own pages (/account, /admin) sign people in through Gatehouse itself, as a
@@ -19,8 +21,8 @@ export interface SelfSignInArea {
   clientId: string;
   redirectUri: string;
   /**
-   * Where the pages live ('/account'): the cookies' path, the only place to return to, and
-   * the cookies' names (gh_account, gh_account_flow).
+   * Where the pages live ('/account', under the issuer's path prefix when there is one): the
+   * cookies' path, the only place to return to, and the cookies' names (gh_account, gh_account_flow).
    */
   basePath: string;
   /** This page's own session; the provider session behind it may live longer. */
@@ -61,8 +63,10 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
   const name = `gh_${basePath.replace(/^\//, '').replace(/\W/g, '_')}`;
   const cookies = { session: name, flow: `${name}_flow` };
   const secure = issuer.startsWith('https:');
-  // Signed with the provider's cookie keys (app.keys); httpOnly, SameSite=Lax, Secure on https.
-  const cookie = (maxAgeSeconds: number) => ({ signed: true, httpOnly: true, sameSite: 'lax' as const, secure, path: basePath, maxAge: maxAgeSeconds * 1000 });
+  // Signed with the provider's cookie keys (app.keys); httpOnly, SameSite=Lax, Secure on https;
+  // the path as the browser sees it, under the issuer's path prefix.
+  const cookiePath = `${issuerBasePath(issuer)}${basePath}`;
+  const cookie = (maxAgeSeconds: number) => ({ signed: true, httpOnly: true, sameSite: 'lax' as const, secure, path: cookiePath, maxAge: maxAgeSeconds * 1000 });
   const returnPattern = new RegExp(`^${basePath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/[\\w/-]*)?$`);
 
   /** Only a path of these pages is a place to return to (no open redirect). */
@@ -83,7 +87,8 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
     startSignIn(ctx: Context, start: { returnTo: unknown; reauth: boolean }): void {
       const flow: StoredFlow = { state: randomBytes(16).toString('base64url'), verifier: randomBytes(32).toString('base64url'), returnTo: safeReturnPath(start.returnTo) };
       ctx.cookies.set(cookies.flow, encode(flow), cookie(FLOW_SECONDS));
-      const url = new URL('/auth', issuer);
+      // The provider's own URL for it, with the issuer's path prefix.
+      const url = new URL(host.current.urlFor('authorization'));
       url.search = new URLSearchParams({
         client_id: clientId,
         response_type: 'code',
@@ -150,7 +155,7 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
     /** No session: a page view goes to sign in (and back); a form post is refused. */
     signInFirst(ctx: Context): void {
       if (ctx.method !== 'GET') throw new AppError('session_expired', 401, 'errors.selfSignIn.sessionEnded');
-      ctx.redirect(`${basePath}/login?return=${encodeURIComponent(safeReturnPath(ctx.path))}`);
+      ctx.redirect(underBase(ctx, `${basePath}/login?return=${encodeURIComponent(safeReturnPath(ctx.path))}`));
     },
   };
 }
@@ -170,14 +175,14 @@ export function addSelfSignInRoutes(router: Router, signIn: SelfSignIn, guards: 
   router.get('/callback', async (ctx) => {
     if (ctx.query.error === 'access_denied') return signIn.cancelled(ctx);
     const { returnTo } = await signIn.finishSignIn(ctx);
-    ctx.redirect(returnTo);
+    ctx.redirect(underBase(ctx, returnTo));
   });
   const { endProviderSession } = options;
   router.post('/logout', ...guards, async (ctx) => {
     if (endProviderSession) await endProviderSession(ctx);
     signIn.end(ctx);
     ctx.status = 303;
-    ctx.redirect(endProviderSession ? `${signIn.basePath}/signed-out` : '/session/end');
+    ctx.redirect(underBase(ctx, endProviderSession ? `${signIn.basePath}/signed-out` : '/session/end'));
   });
   if (endProviderSession) router.get('/signed-out', (ctx) => signIn.signedOut(ctx));
 }

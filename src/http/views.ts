@@ -17,7 +17,8 @@ export interface ViewRenderer {
   /**
    * Renders views/<name>.ejs inside views/_layout.ejs. Templates get the request's language
    * as `t(key, params)`, `tStrong(key, params)`, `locale`, `formatDate`, `formatNumber`
-   * (English when no i18n is given), and the brand as `productName`, `logoUrl`.
+   * (English when no i18n is given), the brand as `productName`, `logoUrl`, and `basePath`,
+   * the issuer's path prefix ('' for none) that every path a page links to starts with.
    */
   render(name: string, locals: ViewLocals & { title: string; i18n?: Translator }): Promise<string>;
   /** Renders one template on its own (no layout): e-mail bodies. */
@@ -35,7 +36,7 @@ function emphasised(i18n: Translator, key: string, params: MessageParams = {}): 
     `<strong>${ejs.escapeXML(String(params[name]))}</strong>`);
 }
 
-export function createViewRenderer(options: { brand: PageBrand; cache: boolean; english: Translator }): ViewRenderer {
+export function createViewRenderer(options: { brand: PageBrand; cache: boolean; english: Translator; basePath: string }): ViewRenderer {
   const dir = join(packageRoot, 'views');
   const renderFile = (file: string, data: ViewLocals) =>
     ejs.renderFile(join(dir, file), data, { cache: options.cache, async: false, root: dir });
@@ -44,6 +45,7 @@ export function createViewRenderer(options: { brand: PageBrand; cache: boolean; 
     return {
       productName: options.brand.productName,
       logoUrl: options.brand.logoUrl,
+      basePath: options.basePath,
       locale: i18n.locale,
       t: i18n.t,
       tStrong: (key: string, params?: MessageParams) => emphasised(i18n, key, params),

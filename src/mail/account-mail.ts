@@ -15,9 +15,13 @@ export function maskEmail(email: string): string {
  */
 export function createAccountMail(deps: { mailer: Mailer; log: Logger; issuer: string; productName: string }) {
   const { mailer, log, issuer, productName } = deps;
-  /** A link to one of our pages, in the language the mail is written in (ui_locales, see src/http/localize.ts). */
+  /**
+   * A link to one of our pages, in the language the mail is written in (ui_locales, see
+   * src/http/localize.ts). The path is appended to the issuer, not resolved against it, so an
+   * issuer's path prefix (https://id.example.com/auth) stays in the link.
+   */
   const url = (path: string, i18n: Translator, token?: string) => {
-    const link = new URL(path, issuer);
+    const link = new URL(`${issuer}${path}`);
     if (token) link.searchParams.set('token', token);
     link.searchParams.set('ui_locales', i18n.locale);
     return link.toString();

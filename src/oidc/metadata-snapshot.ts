@@ -1,7 +1,10 @@
 import { strongEtag } from '../http/etag.js';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
+import { issuerBasePath } from '../config/issuer.js';
 
 /** One of oidc-provider's answers, kept as bytes so that it can be replayed without the provider. */
 export interface PrecomputedResponse {
@@ -23,7 +26,7 @@ export interface MetadataSnapshot {
    * origin; any other (an internal host name, an untrusted proxy) still goes to the provider.
    */
   origin: string;
-  /** Request path → the provider's answer. */
+  /** Request path under the issuer's path prefix → the provider's answer. */
   byPath: ReadonlyMap<string, PrecomputedResponse>;
 }
 
@@ -97,15 +100,20 @@ function metadataPaths(provider: Provider): Array<{ path: string; kind: 'discove
  */
 export async function snapshotMetadata(provider: Provider, issuer: string, maxAge: { discovery: number; jwks: number }): Promise<MetadataSnapshot> {
   const { host, protocol, origin } = new URL(issuer);
+  // Served under the issuer's path as the app serves it (src/app.ts), so the documents name
+  // the prefixed endpoints; kept by the path under the prefix, which is what the app matches.
+  const basePath = issuerBasePath(issuer);
+  const app = new Koa({ proxy: provider.proxy, maxIpsCount: provider.maxIpsCount });
+  app.use(mount(basePath || '/', provider));
   // Forwarded headers count only when the provider trusts proxies (http.trustedProxyHops > 0),
   // as for a real request; without, the Host header alone gives the issuer's origin.
   const headers = { host, 'x-forwarded-host': host, 'x-forwarded-proto': protocol.slice(0, -1) };
-  const server = createServer(provider.callback());
+  const server = createServer(app.callback());
   try {
     const port = await listenOnLoopback(server);
     const byPath = new Map<string, PrecomputedResponse>();
     for (const { path, kind } of metadataPaths(provider)) {
-      const res = await get(port, path, headers);
+      const res = await get(port, `${basePath}${path}`, headers);
       if (res.status !== 200) throw new Error(`oidc-provider answered ${path} with ${res.status}`);
       byPath.set(path, {
         body: res.body, etag: strongEtag(res.body), headers: replayable(res.headers), maxAgeSeconds: maxAge[kind], cors: 'access-control-allow-origin' in res.headers,

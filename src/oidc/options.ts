@@ -17,6 +17,7 @@ import type { ConsentsRepository } from '../storage/consents.repository.js';
 import { grantFromConsent } from './consent.js';
 import { INTERACTION_PATH, ROUTES } from './routes.js';
 import { OIDC_SCOPES } from '../config/oidc-scopes.js';
+import { issuerBasePath } from '../config/issuer.js';
 
 /** How clients may authenticate; one list for every endpoint where they do (see `discovery`). */
 const CLIENT_AUTH_METHODS: Configuration['clientAuthMethods'] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
@@ -104,7 +105,8 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     },
     interactions: {
       policy: buildInteractionPolicy({ ...deps.policy, mfaPolicy: config.mfa.policy, acr: config.acr }),
-      url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
+      // Under the issuer's path prefix, where the app is mounted (src/app.ts).
+      url: (_ctx, interaction) => `${issuerBasePath(config.issuer)}${INTERACTION_PATH}/${interaction.uid}`,
     },
     loadExistingGrant: loadExistingGrant(deps.consents),
     renderError: deps.renderError,

@@ -1,8 +1,11 @@
 import { UserAgent, csrfToken, formAction, type Page } from './user-agent.js';
 
-/** Signs in to /account through Gatehouse's own pages; answers a TOTP step if `totpCode` is given. */
-export async function openAccountPage(ua: UserAgent, email: string, password: string, totpCode?: () => Promise<string>): Promise<Page> {
-  let page = await ua.get('/account');
+/**
+ * Signs in to /account (at `start`: under an issuer's path prefix, the prefixed path) through
+ * Gatehouse's own pages; answers a TOTP step if `totpCode` is given.
+ */
+export async function openAccountPage(ua: UserAgent, email: string, password: string, totpCode?: () => Promise<string>, start = '/account'): Promise<Page> {
+  let page = await ua.get(start);
   for (let step = 0; step < 20; step++) {
     if (page.location) {
       page = await ua.get(page.location);

@@ -66,6 +66,8 @@ export interface TestServerOptions {
    * as behind the proxy (Koa refuses to set a Secure cookie on a request it sees as http).
    */
   issuerScheme?: 'http' | 'https';
+  /** A path prefix for the issuer ('/id'): everything is then served under it. */
+  issuerPath?: string;
   /** Where the server's JSON log goes, at `logLevel` (default debug): tests that read the log. */
   logTo?: { write(line: string): void };
   logLevel?: Config['log']['level'];
@@ -87,7 +89,7 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
   const config = loadConfig({}, {
     ...overrides,
     rateLimits: { ...GENEROUS_RATE_LIMITS, ...overrides.rateLimits },
-    issuer: `${options.issuerScheme ?? 'http'}://${options.issuerHost ?? '127.0.0.1'}:${port}`,
+    issuer: `${options.issuerScheme ?? 'http'}://${options.issuerHost ?? '127.0.0.1'}:${port}${options.issuerPath ?? ''}`,
     http: { host: '127.0.0.1', port, trustedProxyHops: 0, ...overrides.http },
     storage: {
       dataDir,

@@ -24,8 +24,16 @@ function formBody(fields: FormFields): string {
 export class UserAgent {
   readonly cookies = new Map<string, string>();
 
-  /** `headers` go with every request: a browser's own User-Agent, say. */
-  constructor(private readonly origin: string, private readonly headers: Record<string, string> = {}) {}
+  private readonly origin: string;
+
+  /**
+   * `site` is the issuer (or any URL of the site): the browser's origin is taken from it, so an
+   * issuer with a path prefix gives the Origin header a browser sends. `headers` go with every
+   * request: a browser's own User-Agent, say.
+   */
+  constructor(site: string, private readonly headers: Record<string, string> = {}) {
+    this.origin = new URL(site).origin;
+  }
 
   private cookieHeader(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
 import type { ConfigOverrides } from '../../src/config/schema.js';
 import { relyingParty } from '../../src/accounts/webauthn.js';
-import { issuerWarnings, passkeysAvailable } from '../../src/config/issuer.js';
+import { issuerBasePath, issuerWarnings, passkeysAvailable } from '../../src/config/issuer.js';
 import { configProblems } from '../helpers/config-problems.js';
 
 const problemsOf = (env: Record<string, string>): string[] => configProblems(env);
@@ -146,8 +146,23 @@ describe('configuration', () => {
     expect(problemsOf({ REDIS_KEY_PREFIX: '' })).toContain(refusal);
   });
 
-  it('refuses an issuer with a path and unknown keys in an override file', () => {
-    expect(problemsOf({ ISSUER: 'https://id.example.com/auth' })).toContain('issuer: must be an origin without path, query or fragment');
+  it('takes an issuer with a path prefix, and refuses one with a trailing slash, query, fragment or odd segments', () => {
+    expect(loadConfig({ ISSUER: 'https://id.example.com/auth' }).issuer).toBe('https://id.example.com/auth');
+    expect(issuerBasePath(loadConfig({ ISSUER: 'https://id.example.com/auth' }).issuer)).toBe('/auth');
+    expect(issuerBasePath(loadConfig({ ISSUER: 'https://example.com/idp/v1.0_a~b-c' }).issuer)).toBe('/idp/v1.0_a~b-c');
+    expect(issuerBasePath(loadConfig({ ISSUER: 'https://id.example.com' }).issuer)).toBe('');
+    const shape = 'issuer: must be an origin or origin/path without a trailing slash, query or fragment';
+    for (const bad of ['https://x.example/id/', 'https://x.example/', 'https://x.example/id?a=1', 'https://x.example/id#f', 'https://x.example/id?', 'https://x.example/id#']) {
+      expect({ bad, problems: problemsOf({ ISSUER: bad }) }).toEqual({ bad, problems: expect.arrayContaining([shape]) });
+    }
+    const segments = 'issuer: must have a path of plain segments (letters, digits, "-", ".", "_", "~"), as in https://id.example.com/auth';
+    for (const bad of ['https://x.example/a//b', 'https://x.example/a/../b', 'https://x.example/./a', 'https://x.example/a%20b', 'https://x.example/a b', 'https://x.example/a;b', 'https://x.example/a/..']) {
+      expect({ bad, problems: problemsOf({ ISSUER: bad }) }).toEqual({ bad, problems: expect.arrayContaining([segments]) });
+    }
+    expect(problemsOf({ ISSUER: 'http://id.example.com/auth' })).toContain('issuer: must use https unless it is a loopback address');
+  });
+
+  it('refuses unknown keys in an override file', () => {
     expect(() => loadConfig({}, { http: { nonsense: 1 } as never })).toThrow(/Unrecognized key/);
   });
 

@@ -104,8 +104,13 @@ describe('Helm chart', () => {
     expect(values.podSecurityContext).toMatchObject({ runAsNonRoot: true });
     expect(values.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     const deployment = templates.find((t) => t.name === 'deployment.yaml')?.text ?? '';
-    expect(deployment).toMatch(/livenessProbe:\s+httpGet:\s+path: \/healthz/);
-    expect(deployment).toMatch(/readinessProbe:\s+httpGet:\s+path: \/readyz/);
+    // Under the issuer's path prefix, where the server answers them (docs/operations.md).
+    expect(deployment).toMatch(/livenessProbe:\s+httpGet:\s+path: \{\{ include "gatehouse\.basePath" \. \}\}\/healthz/);
+    expect(deployment).toMatch(/readinessProbe:\s+httpGet:\s+path: \{\{ include "gatehouse\.basePath" \. \}\}\/readyz/);
+    const helpers = templates.find((t) => t.name === '_helpers.tpl')?.text ?? '';
+    expect(helpers).toContain('{{- (urlParse (required "issuer is required (the public https URL)" .Values.issuer)).path | trimSuffix "/" -}}');
+    const ingress = templates.find((t) => t.name === 'ingress.yaml')?.text ?? '';
+    expect(ingress).toContain('path: {{ include "gatehouse.basePath" $ | default "/" }}');
     expect(deployment).toContain('topologySpreadConstraints');
   });
 

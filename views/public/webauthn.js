@@ -71,7 +71,8 @@
 
   function fail(block, error) {
     if (error && error.code === 'reauthentication_required') {
-      window.location.assign('/account/login?reauth=1');
+      // The page names the sign-in URL: it knows the issuer's path prefix, this file does not.
+      window.location.assign(block.dataset.reauth);
       return;
     }
     var message = describe(error);

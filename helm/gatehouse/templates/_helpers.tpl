@@ -29,6 +29,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
 
+{{/*
+The issuer's path prefix ("" for an origin, "/auth" for https://example.com/auth): everything
+Gatehouse serves, the probes' /healthz and /readyz included, lives under it.
+*/}}
+{{- define "gatehouse.basePath" -}}
+{{- (urlParse (required "issuer is required (the public https URL)" .Values.issuer)).path | trimSuffix "/" -}}
+{{- end -}}
+
 {{/* Environment shared by the server and the migration Job: issuer, config file, secrets by reference. */}}
 {{- define "gatehouse.env" -}}
 - name: ISSUER

@@ -4,6 +4,7 @@ import { AppError, assertThat } from '../../http/errors.js';
 import type { Translator } from '../../i18n/translator.js';
 import { accountOrigin } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
+import { underBase } from '../../http/base-path.js';
 
 /** A client id as a form may name one: printable ASCII, as our ids and RFC 7591 ids are; anything else is malformed. */
 const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
@@ -52,6 +53,6 @@ export function addApplicationRoutes(router: Router, deps: PortalDeps, tools: { 
     const revoked = await deps.applications.revoke(ctx.state.portal.userId, clientId, accountOrigin(ctx));
     assertThat(revoked, () => new AppError('not_found', 404, 'applications.errors.notFound'));
     ctx.status = 303;
-    ctx.redirect('/account?done=application-revoked#applications');
+    ctx.redirect(underBase(ctx, '/account?done=application-revoked#applications'));
   });
 }

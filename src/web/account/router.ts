@@ -19,6 +19,7 @@ import { addApplicationRoutes, loadApplicationsSection } from './applications-ro
 import { signOutOthersIfAsked } from './sign-out-others.js';
 import { passwordAttempts } from '../../security/password-attempts.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
+import { underBase } from '../../http/base-path.js';
 
 /** A refused password change: its message and the field it is about. */
 interface PasswordFormError {
@@ -134,7 +135,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
     }
     await signOutOthersIfAsked(deps, ctx, 'password-changed');
     ctx.status = 303;
-    ctx.redirect('/account?done=password');
+    ctx.redirect(underBase(ctx, '/account?done=password'));
   });
 
   router.post('/totp/start', ...sensitive, async (ctx: WithPortalContext) => {
@@ -166,14 +167,14 @@ export function createPortalRouter(deps: PortalDeps): Router {
     // A user without recovery codes gets them with the app, in the same transaction.
     if (enrolled.recoveryCodes.length > 0) return renderRecoveryCodes(ctx, enrolled.recoveryCodes);
     ctx.status = 303;
-    ctx.redirect('/account?done=totp');
+    ctx.redirect(underBase(ctx, '/account?done=totp'));
   });
 
   router.post('/totp/remove', ...sensitive, async (ctx: WithPortalContext) => {
     await deps.secondFactors.removeTotp(ctx.state.portal.userId, accountOrigin(ctx));
     await signOutOthersIfAsked(deps, ctx, 'factor-changed');
     ctx.status = 303;
-    ctx.redirect('/account?done=totp-removed');
+    ctx.redirect(underBase(ctx, '/account?done=totp-removed'));
   });
 
   async function renderRecoveryCodes(ctx: WithPortalContext, codes: string[]) {

@@ -3,6 +3,7 @@ import { createSelfSignIn } from '../../http/self-sign-in.js';
 import { ACCOUNT_CLIENT_ID } from '../../clients/built-in-client.js';
 import { accountRedirectUri } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
+import { underBase } from '../../http/base-path.js';
 
 /** The account pages' own session is short; the provider session behind it may live longer. */
 const SESSION_SECONDS = 3600;
@@ -35,7 +36,7 @@ export function createPortalSessions(deps: PortalDeps) {
     async requireRecentSignIn(ctx: WithPortalContext, next: Next) {
       if (Math.floor(deps.clock() / 1000) - ctx.state.portal.authTime > deps.config.mfa.reauthenticationSeconds) {
         ctx.status = 303;
-        return ctx.redirect('/account/login?reauth=1');
+        return ctx.redirect(underBase(ctx, '/account/login?reauth=1'));
       }
       return next();
     },

@@ -6,6 +6,7 @@ import type { SessionView } from '../../accounts/user-sessions.js';
 import { accountOrigin } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import type { PortalSessions } from './session.js';
+import { underBase } from '../../http/base-path.js';
 
 /** A session id as oidc-provider makes them (nanoid: url-safe, 21 characters); anything else is malformed. */
 const SESSION_ID = /^[A-Za-z0-9_-]{10,64}$/;
@@ -61,7 +62,7 @@ export function addSessionRoutes(router: Router, deps: PortalDeps, tools: { sess
     const { userId, sessionUid } = ctx.state.portal;
     await userSessions.endOthers(userId, sessionUid, accountOrigin(ctx));
     ctx.status = 303;
-    ctx.redirect('/account?done=sessions-ended#sessions');
+    ctx.redirect(underBase(ctx, '/account?done=sessions-ended#sessions'));
   });
 
   router.post('/sessions/everywhere/end', ...tools.change, async (ctx: WithPortalContext) => {
@@ -82,9 +83,9 @@ export function addSessionRoutes(router: Router, deps: PortalDeps, tools: { sess
       // Ending this browser's own session is signing out here.
       tools.sessions.signIn.end(ctx);
       ctx.status = 303;
-      return ctx.redirect('/account');
+      return ctx.redirect(underBase(ctx, '/account'));
     }
     ctx.status = 303;
-    ctx.redirect('/account?done=session-ended#sessions');
+    ctx.redirect(underBase(ctx, '/account?done=session-ended#sessions'));
   });
 }

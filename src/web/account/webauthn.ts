@@ -11,6 +11,7 @@ import type { PortalDeps, WithPortalContext } from './context.js';
 import type { PortalSessions } from './session.js';
 import { accountOrigin } from './account-client.js';
 import { SIGN_OUT_OTHERS, signOutOthersIfAsked } from './sign-out-others.js';
+import { underBase } from '../../http/base-path.js';
 
 /**
  * Passkeys and security keys on /account:
@@ -90,14 +91,14 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
     const result = await webauthn.verifyRegistration(binding(ctx), ctx.state.portal.userId, input.response, input.label ?? '', accountOrigin(ctx));
     if (!result.ok) throw refusal(result.reason);
     await signOutOthersIfAsked(deps, ctx, 'factor-changed', input[SIGN_OUT_OTHERS] === true);
-    ctx.body = { redirectTo: '/account?done=key-added', key: { id: result.key.id, label: result.key.label, kind: result.key.kind } };
+    ctx.body = { redirectTo: underBase(ctx, '/account?done=key-added'), key: { id: result.key.id, label: result.key.label, kind: result.key.kind } };
   });
 
   router.post('/webauthn/:id/rename', ...sensitive, async (ctx: WithPortalContext) => {
     const renamed = await webauthn.rename(ctx.state.portal.userId, keyId(ctx), formField(ctx, 'label'), accountOrigin(ctx));
     assertThat(renamed, () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
     ctx.status = 303;
-    ctx.redirect('/account?done=key-renamed');
+    ctx.redirect(underBase(ctx, '/account?done=key-renamed'));
   });
 
   router.post('/webauthn/:id/remove', ...sensitive, async (ctx: WithPortalContext) => {
@@ -105,6 +106,6 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
     assertThat(removed, () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
     await signOutOthersIfAsked(deps, ctx, 'factor-changed');
     ctx.status = 303;
-    ctx.redirect('/account?done=key-removed');
+    ctx.redirect(underBase(ctx, '/account?done=key-removed'));
   });
 }

@@ -7,6 +7,7 @@ import { param, requireConfirmation, submitForm, type FormErrors } from './forms
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
 import { CLIENT_CHOICES, NEW_CLIENT, clientInputFrom, isBuiltInClient } from './client-form.js';
 import { createSecretHandoff } from './secret-handoff.js';
+import { underBase } from '../../http/base-path.js';
 
 const PAGE_SIZE = 50;
 
@@ -24,7 +25,7 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
   async function redirectToSecret(ctx: WithConsoleContext, clientId: string, clientSecret: string): Promise<void> {
     const ticket = await handoff.put(ctx.state.console.sessionUid, { clientId, clientSecret });
     ctx.status = 303;
-    ctx.redirect(`/admin/clients/${encodeURIComponent(clientId)}/secret/${ticket}`);
+    ctx.redirect(underBase(ctx, `/admin/clients/${encodeURIComponent(clientId)}/secret/${ticket}`));
   }
 
   const showForm = (ctx: WithConsoleContext, input: ClientInput, extra: { client?: ClientRow; errors?: FormErrors; status?: number }) =>

@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import { decodeKeysetCursor, encodeKeysetCursor, type IdForm, type KeysetPosition } from '../../storage/keyset.js';
 import type { ViewLocals } from '../../http/views.js';
 import type { ConsoleDeps, WithConsoleContext } from './context.js';
+import { underBase } from '../../http/base-path.js';
 
 /** What a finished change says on the page it redirects to (`?done=<key>`). */
 const NOTICES: Record<string, string> = {
@@ -44,7 +45,7 @@ export function createShowPage(deps: Pick<ConsoleDeps, 'views'>): ShowPage {
 /** After a change: 303 to a page that names what happened (post/redirect/get). */
 export function redirectDone(ctx: WithConsoleContext, path: string, done: string): void {
   ctx.status = 303;
-  ctx.redirect(`${path}${path.includes('?') ? '&' : '?'}done=${done}`);
+  ctx.redirect(underBase(ctx, `${path}${path.includes('?') ? '&' : '?'}done=${done}`));
 }
 
 /** What every route file gets from the router. */

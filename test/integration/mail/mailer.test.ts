@@ -18,7 +18,7 @@ import { UserAgent } from '../../helpers/user-agent.js';
 import { SIGN_UP, openSignUp, submitSignUp } from '../signup/support.js';
 
 const translatorFor = createTranslators(loadCatalogue());
-const views = createViewRenderer({ brand: { productName: 'Gatehouse', logoUrl: '' }, cache: false, english: translatorFor('en') });
+const views = createViewRenderer({ brand: { productName: 'Gatehouse', logoUrl: '' }, cache: false, english: translatorFor('en'), basePath: '' });
 const LINK = 'http://127.0.0.1:1/email/verify?token=abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ';
 
 /** A logger whose JSON lines the test can read. */
