@@ -46,6 +46,12 @@ describe('the form kit (src/web/kit/form.ts, form-fields.ts)', () => {
     expect(await validate(profile, { alg: '', verified: '' })).toMatchObject({ alg: undefined, verified: false });
   });
 
+  it('takes only a box\'s own value, 1, as ticked', async () => {
+    expect((await validate(profile, { verified: '1' })).verified).toBe(true);
+    expect((await validate(profile, { verified: 'on' })).verified).toBe(false);
+    expect((await validate(profile, { verified: 'true; expires=never' })).verified).toBe(false);
+  });
+
   it('takes a list sent once as a one-item list, and drops empty values', async () => {
     expect((await validate(profile, { roles: 'admin' })).roles).toEqual(['admin']);
     expect((await validate(profile, { roles: ['', 'ops', ''] })).roles).toEqual(['ops']);
@@ -84,8 +90,17 @@ describe('the form kit (src/web/kit/form.ts, form-fields.ts)', () => {
         }
       });
       const router = new Router();
-      const form = createForms({ limit: '1kb', csrf: (_ctx, token) => token === 'good' });
+      const form = createForms({ limit: '1kb', csrf: (ctx, token) => token === `good${String(ctx.state.binding ?? '')}` });
       router.post('/sign-up', ...form(signUp), (ctx: WithForm<typeof signUp>) => {
+        ctx.body = ctx.state.form;
+      });
+      // A surface's check (the session a token is bound to) runs after the body, before the token.
+      const loadBinding: Koa.Middleware = async (ctx, next) => {
+        ctx.state.binding = (ctx.request as { body?: Record<string, unknown> }).body?.session === 'yes' ? '-session' : undefined;
+        if (ctx.state.binding === undefined) throw new AppError('session_expired', 401, 'no session');
+        await next();
+      };
+      router.post('/bound', ...form(signUp, loadBinding), (ctx: WithForm<typeof signUp>) => {
         ctx.body = ctx.state.form;
       });
       router.post('/button', ...form(), (ctx: WithForm<z.ZodObject>) => {
@@ -107,6 +122,12 @@ describe('the form kit (src/web/kit/form.ts, form-fields.ts)', () => {
     it('parses repeated fields into the typed form', async () => {
       expect(await post('/sign-up', 'csrf=good&email=+a%40example.com+&tags=x&tags=y')).toEqual({ status: 200, body: { email: 'a@example.com', tags: ['x', 'y'] } });
       expect(await post('/button', 'csrf=good&extra=1')).toEqual({ status: 200, body: {} });
+    });
+
+    it('runs the surface\'s checks between the body and the token', async () => {
+      expect(await post('/bound', 'csrf=good-session&session=yes&email=a')).toEqual({ status: 200, body: { email: 'a', tags: [] } });
+      expect((await post('/bound', 'csrf=good-session&email=a')).status).toBe(401);
+      expect((await post('/bound', 'csrf=good&session=yes&email=a')).status).toBe(403);
     });
 
     it('refuses a missing or wrong CSRF token (403) before reading any field', async () => {

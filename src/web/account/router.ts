@@ -51,7 +51,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
 
   // Each form's CSRF token is bound to the account session (session.ts), loaded before it.
   const form = createForms<WithPortalContext>({ limit: '16kb', csrf: (ctx, token) => deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, token) });
-  const change: FormGuard = (schema) => [sessions.require, ...form(schema)];
+  const change: FormGuard = (schema) => form(schema, sessions.require);
   /** Changes to factors and the address also need a recent sign-in. */
   const sensitive: FormGuard = (schema) => [...change(schema), sessions.requireRecentSignIn];
 

@@ -54,7 +54,7 @@ export interface ConsoleRouteTools {
   show: ShowPage;
   /** Before a page: the admin session. */
   view: Middleware[];
-  /** Before a change: the admin session, then the form (body, CSRF token, fields). */
+  /** Before a change: the form's body, the admin session, the CSRF token, then the fields. */
   change: FormGuard;
 }
 

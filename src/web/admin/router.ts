@@ -28,7 +28,7 @@ export function createAdminConsoleRouter(deps: ConsoleDeps): Router {
     deps,
     show: createShowPage(deps),
     view: [sessions.requireAdmin],
-    change: (schema) => [sessions.requireAdmin, ...sessions.form(schema)],
+    change: (schema) => sessions.form(schema, sessions.requireAdmin),
   };
 
   router.use(noStore, requireSameOrigin(new URL(deps.config.issuer).origin));

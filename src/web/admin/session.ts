@@ -49,8 +49,8 @@ export function createConsoleSessions(deps: ConsoleDeps) {
     },
 
     /**
-     * Every POST form carries the session's CSRF token (and passed requireSameOrigin before):
-     * this follows requireAdmin, which loads the session it is bound to.
+     * Every POST form carries the session's CSRF token (and passed requireSameOrigin before),
+     * checked after requireAdmin (the form's check) has loaded the session it is bound to.
      */
     form: createForms<WithConsoleContext>({
       limit: '64kb',

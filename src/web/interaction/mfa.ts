@@ -33,7 +33,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, tools: { for
     }, true);
   }
 
-  router.post('/mfa/code', requirePrompt('mfa'), ...form(codeForm), async (ctx: WithInteractionContext & WithForm<typeof codeForm>) => {
+  router.post('/mfa/code', ...form(codeForm, requirePrompt('mfa')), async (ctx: WithInteractionContext & WithForm<typeof codeForm>) => {
     const method = ctx.state.form.method === 'recovery_code' ? 'recovery_code' : 'totp';
     const { code } = ctx.state.form;
     const accountId = signedInAccount(ctx);
@@ -52,7 +52,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, tools: { for
     return renderMfa(deps, ctx, messages[result]);
   });
 
-  router.post('/mfa/enrol-totp', requirePrompt('mfa'), ...form(enrolForm), async (ctx: WithInteractionContext & WithForm<typeof enrolForm>) => {
+  router.post('/mfa/enrol-totp', ...form(enrolForm, requirePrompt('mfa')), async (ctx: WithInteractionContext & WithForm<typeof enrolForm>) => {
     const { uid } = ctx.state.interaction;
     const accountId = signedInAccount(ctx);
     // Taken, not read: of two submissions (a double click) only one enrols, or each would
@@ -81,7 +81,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, tools: { for
     });
   });
 
-  router.post('/mfa/continue', requirePrompt('mfa'), ...form(), async (ctx: WithInteractionContext) => {
+  router.post('/mfa/continue', ...form(undefined, requirePrompt('mfa')), async (ctx: WithInteractionContext) => {
     const method = await kv.take(completedKey(ctx.state.interaction.uid));
     assertThat(method === 'totp', () => new AppError('invalid_request', 400, 'mfa.enrol.nothingToContinue'));
     return finishSecondStep(ctx, 'totp');

@@ -43,7 +43,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     await next();
   }
 
-  /** A step's form is posted while that step is the pending one (checked before its CSRF token). */
+  /** A step's form is posted while that step is the pending one (its form's check, before the CSRF token). */
   function requirePrompt(...names: string[]) {
     return async (ctx: WithInteractionContext, next: Next) => {
       assertThat(names.includes(ctx.state.interaction.prompt.name),
@@ -77,7 +77,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     }
   });
 
-  router.post('/login', requirePrompt('login', 'select_account'), ...form(loginForm), async (ctx: WithInteractionContext & WithForm<typeof loginForm>) => {
+  router.post('/login', ...form(loginForm, requirePrompt('login', 'select_account')), async (ctx: WithInteractionContext & WithForm<typeof loginForm>) => {
     const { email, password } = ctx.state.form;
     if (!email || !password || email.length > 320 || password.length > 4 * deps.config.passwordPolicy.maxLength || passwordLength(password) > deps.config.passwordPolicy.maxLength) {
       ctx.status = 400;
@@ -105,7 +105,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     });
   });
 
-  router.post('/select-account', requirePrompt('select_account'), ...form(selectAccountForm), async (ctx: WithInteractionContext & WithForm<typeof selectAccountForm>) => {
+  router.post('/select-account', ...form(selectAccountForm, requirePrompt('select_account')), async (ctx: WithInteractionContext & WithForm<typeof selectAccountForm>) => {
     if (ctx.state.form.action === 'switch') return renderLogin(deps, ctx);
     return finish(ctx, { select_account: {} }, true);
   });
@@ -128,7 +128,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return finish(ctx, { consent: { grantId: saved } }, true);
   }
 
-  router.post('/consent', requirePrompt('consent'), ...form(consentForm), async (ctx: WithInteractionContext & WithForm<typeof consentForm>) => {
+  router.post('/consent', ...form(consentForm, requirePrompt('consent')), async (ctx: WithInteractionContext & WithForm<typeof consentForm>) => {
     if (ctx.state.form.decision === 'allow') return approveConsent(ctx, true);
     return finish(ctx, { error: 'access_denied', error_description: 'End-User denied the authorization request' });
   });
@@ -137,7 +137,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   addWebAuthnRoutes(router, deps);
   addSignUpRoutes(router, deps, { form, requirePrompt });
 
-  router.post('/abort', requirePrompt('login', 'select_account', 'mfa', 'consent'), ...form(), (ctx: WithInteractionContext) =>
+  router.post('/abort', ...form(undefined, requirePrompt('login', 'select_account', 'mfa', 'consent')), (ctx: WithInteractionContext) =>
     finish(ctx, { error: 'access_denied', error_description: 'End-User aborted the sign-in' }));
 
   return router;

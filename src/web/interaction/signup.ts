@@ -56,7 +56,7 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, tools: { 
     return renderForm(deps, ctx);
   });
 
-  router.post('/signup', requireSignUpEnabled, requirePrompt('login', 'select_account'), ...form(signUpForm), async (ctx: WithInteractionContext & WithForm<typeof signUpForm>) => {
+  router.post('/signup', requireSignUpEnabled, ...form(signUpForm, requirePrompt('login', 'select_account')), async (ctx: WithInteractionContext & WithForm<typeof signUpForm>) => {
     await selfService.limits.consume(ctx, 'signUpIp');
     const input = ctx.state.form;
     const i18n = translatorOf(ctx);
@@ -80,7 +80,7 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, tools: { 
     else if (await withinLimit(() => selfService.limits.consume(ctx, 'accountMail', outcome.owner.id))) selfService.mail.registrationOnTakenAddress(outcome.owner.email, i18n);
   });
 
-  router.post('/signup/resend', requirePrompt('login', 'select_account'), ...form(), async (ctx: WithInteractionContext) => {
+  router.post('/signup/resend', ...form(undefined, requirePrompt('login', 'select_account')), async (ctx: WithInteractionContext) => {
     const { uid } = ctx.state.interaction;
     // Only after the right password for an unverified account (refuseUnverifiedSignIn), once.
     const userId = await deps.kv.take(unverifiedKey(uid));

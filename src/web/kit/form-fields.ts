@@ -7,6 +7,8 @@ import { z } from 'zod';
  * sent by our page, and is refused naming the field instead of being read as ''.
  */
 const ONE_VALUE = { error: 'must be sent once, as text' };
+/** The value of every checkbox on our pages. */
+const CHECKED = '1';
 
 /** A text field; missing reads as '' (an empty input is not sent by every browser). */
 export function text(options: { trim?: boolean } = {}) {
@@ -18,9 +20,13 @@ export function text(options: { trim?: boolean } = {}) {
 export const optionalText = (options: { trim?: boolean } = {}) =>
   text(options).transform((value) => value || undefined);
 
-/** A checkbox: on when it was sent with a value at all (our boxes send value="1"), off when absent. */
+/**
+ * A checkbox: on only when sent with its own value, `1` (every box of ours has value="1"); absent,
+ * or any other text (`true; expires=never`), is unticked, so a hand-made value is never a yes.
+ */
 export const checkbox = () =>
-  z.string(ONE_VALUE).optional().transform((value) => value !== undefined && value !== '');
+  z.string(ONE_VALUE).optional().transform((value) => value === CHECKED);
+
 
 /** A field that may repeat (checkboxes of one name, a multi-select): every non-empty value, in order. */
 export const list = () =>

@@ -46,14 +46,17 @@ export interface FormOptions<C extends Context> {
   refused?: () => AppError;
 }
 
-/** The middleware of a POST form route: body, CSRF, then `schema` (none: the form has no fields). */
-export type FormGuard = <S extends z.ZodType = typeof noFields>(schema?: S) => Middleware[];
+/**
+ * The middleware of a POST form route: the body, then `checks` (what the CSRF binding comes from:
+ * the session, the pending sign-in step), the CSRF token, then `schema` (none: no fields).
+ */
+export type FormGuard = <S extends z.ZodType = typeof noFields>(schema?: S, ...checks: Middleware[]) => Middleware[];
 
 /**
- * One surface's forms: every POST form route runs `form(schema)`, which parses the urlencoded
- * body (checked for unstorable text by http/body-parser.ts), refuses a form whose CSRF token is
- * not this surface's (before any field is read), then validates the fields. What must run
- * before it (the session or sign-in step the CSRF binding comes from) goes in front of it.
+ * One surface's forms: every POST form route runs `form(schema, ...checks)`, which parses the
+ * urlencoded body (refusing unstorable text, http/body-parser.ts, before anything else reads
+ * it), runs the surface's checks, refuses a form whose CSRF token is not this surface's (before
+ * any field is read), then validates the fields into ctx.state.form.
  */
 export function createForms<C extends Context = Context>(options: FormOptions<C>): FormGuard {
   const parse = bodyParser({ enableTypes: ['form'], formLimit: options.limit });
@@ -63,5 +66,5 @@ export function createForms<C extends Context = Context>(options: FormOptions<C>
     if (typeof token !== 'string' || !options.csrf(ctx as C, token)) throw refused();
     await next();
   }
-  return (schema) => [parse, checkCsrf, validateForm(schema ?? noFields)];
+  return (schema, ...checks) => [parse, ...checks, checkCsrf, validateForm(schema ?? noFields)];
 }
