@@ -18,10 +18,3 @@ export function bodyParser(options?: BodyParserOptions) {
     });
   };
 }
-
-/** Form fields as strings; a repeated or missing field reads as ''. */
-export function formField(ctx: Context, name: string): string {
-  const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
-  const value = body[name];
-  return typeof value === 'string' ? value : '';
-}

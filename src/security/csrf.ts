@@ -82,8 +82,9 @@ function formBindingCookieName(secure: boolean): string {
  * CSRF for public forms that no session or interaction backs (forgot password, a mailed link's
  * confirmation page): a random value in an httpOnly, SameSite=Strict cookie, and a form token
  * that is the HMAC of it. A cross-site page can neither read the cookie nor compute the token.
- * `prepare` (GET) sets the cookie when missing and puts the token in ctx.state.formCsrf; `verify`
- * (POST) refuses a form whose token does not match this browser's cookie.
+ * `prepare` (GET) sets the cookie when missing and puts the token in ctx.state.formCsrf; `accepts`
+ * (the form kit's CSRF check of a POST, src/web/kit/form.ts) is false for a token that does not
+ * match this browser's cookie.
  */
 export function createPublicFormCsrf(csrf: Csrf, options: { secure: boolean }) {
   const binding = (value: string) => `public-form:${value}`;
@@ -100,13 +101,9 @@ export function createPublicFormCsrf(csrf: Csrf, options: { secure: boolean }) {
       ctx.state.formCsrf = csrf.token(binding(value));
       await next();
     },
-    async verify(ctx: Context, next: Next): Promise<void> {
+    accepts(ctx: Context, presented: string): boolean {
       const value = ctx.cookies.get(name, { signed: false });
-      const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
-      if (!value || !csrf.verify(binding(value), body.csrf)) {
-        throw new AppError('forbidden', 403, 'common.formExpired');
-      }
-      await next();
+      return value !== undefined && value !== '' && csrf.verify(binding(value), presented);
     },
   };
 }

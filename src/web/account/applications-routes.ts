@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
-import type { Middleware } from 'koa';
 import { AppError, assertThat } from '../../http/errors.js';
 import type { Translator } from '../../i18n/translator.js';
+import type { FormGuard } from '../kit/form.js';
 import { accountOrigin } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { underBase } from '../../http/base-path.js';
@@ -46,8 +46,8 @@ export async function loadApplicationsSection(deps: Pick<PortalDeps, 'applicatio
  * consent page promised they could). A CSRF-checked form post (`change`) answered with 303;
  * another user's application, a first-party or unknown client all answer 404 and change nothing.
  */
-export function addApplicationRoutes(router: Router, deps: PortalDeps, tools: { change: Middleware[] }): void {
-  router.post('/applications/:client/revoke', ...tools.change, async (ctx: WithPortalContext) => {
+export function addApplicationRoutes(router: Router, deps: PortalDeps, tools: { change: FormGuard }): void {
+  router.post('/applications/:client/revoke', ...tools.change(), async (ctx: WithPortalContext) => {
     const clientId = String(ctx.params.client ?? '');
     assertThat(CLIENT_ID.test(clientId), () => new AppError('invalid_request', 400, 'applications.errors.malformed'));
     const revoked = await deps.applications.revoke(ctx.state.portal.userId, clientId, accountOrigin(ctx));

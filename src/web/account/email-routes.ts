@@ -1,10 +1,14 @@
 import type Router from '@koa/router';
-import type { Middleware } from 'koa';
-import { formField } from '../../http/body-parser.js';
+import { z } from 'zod';
+import type { FormGuard, WithForm } from '../kit/form.js';
+import { text } from '../kit/form-fields.js';
 import { translatorOf } from '../../http/localize.js';
 import { localizedFormError } from '../kit/form-errors.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { accountOrigin } from './account-client.js';
+
+/** The new address; the email service checks it. */
+const emailForm = z.object({ new_email: text({ trim: true }) });
 
 /**
  * Change of address from /account: needs a recent sign-in; the link goes to the new address,
@@ -12,7 +16,7 @@ import { accountOrigin } from './account-client.js';
  * the old address gets a notice. An address another account has gets a notice for its owner
  * instead of a link, behind the same answer.
  */
-export function addEmailRoutes(router: Router, deps: PortalDeps, sensitive: Middleware[]): void {
+export function addEmailRoutes(router: Router, deps: PortalDeps, sensitive: FormGuard): void {
   const { selfService, views } = deps;
 
   async function render(ctx: WithPortalContext, view: string, titleKey: string, locals: Record<string, unknown>, status: number) {
@@ -22,9 +26,9 @@ export function addEmailRoutes(router: Router, deps: PortalDeps, sensitive: Midd
     ctx.body = await views.render(`account/${view}`, { title: i18n.t(titleKey), i18n, portal: ctx.state.portal, ...locals });
   }
 
-  router.post('/email', ...sensitive, async (ctx: WithPortalContext) => {
+  router.post('/email', ...sensitive(emailForm), async (ctx: WithPortalContext & WithForm<typeof emailForm>) => {
     await selfService.limits.consume(ctx, 'accountMail', ctx.state.portal.userId);
-    const newEmail = formField(ctx, 'new_email').trim();
+    const newEmail = ctx.state.form.new_email;
     const i18n = translatorOf(ctx);
     const refuse = (message: string) => render(ctx, 'email-change', 'email-change.title', { newEmail, error: message }, 400);
     let requested;

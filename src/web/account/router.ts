@@ -1,10 +1,8 @@
 import Router from '@koa/router';
-import { bodyParser } from '../../http/body-parser.js';
-import type { Next } from 'koa';
-import { AppError, assertThat } from '../../http/errors.js';
 import { noStore } from '../../http/security-headers.js';
 import { requireSameOrigin } from '../../security/csrf.js';
-import { formField } from '../../http/body-parser.js';
+import { createForms, type FormGuard, type WithForm } from '../kit/form.js';
+import { text } from '../kit/form-fields.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { createPortalSessions } from './session.js';
 import { addSelfSignInRoutes } from '../../http/self-sign-in.js';
@@ -16,7 +14,7 @@ import { rpIdUsable } from '../../config/issuer.js';
 import { addEmailRoutes } from './email-routes.js';
 import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
 import { addApplicationRoutes, loadApplicationsSection } from './applications-routes.js';
-import { signOutOthersIfAsked } from './sign-out-others.js';
+import { signOutOthersForm, signOutOthersIfAsked } from './sign-out-others.js';
 import { passwordAttempts } from '../../security/password-attempts.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
 import { underBase } from '../../http/base-path.js';
@@ -28,6 +26,11 @@ interface PasswordFormError {
 }
 
 const pendingBinding = (sid: string) => `account:${sid}`;
+
+/** The current password and the new one; the accounts service checks both. */
+const passwordForm = signOutOthersForm.extend({ current_password: text(), new_password: text() });
+/** The first code of the app being set up. */
+const totpConfirmForm = signOutOthersForm.extend({ code: text() });
 
 /**
  * How the account page names a security event: its catalogue entry `events.<action>`; an
@@ -45,16 +48,13 @@ function eventWord(i18n: Translator, action: string): string {
 export function createPortalRouter(deps: PortalDeps): Router {
   const router = new Router({ prefix: '/account' });
   const sessions = createPortalSessions(deps);
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const { storage } = deps;
 
-  const checkCsrf = async (ctx: WithPortalContext, next: Next) => {
-    assertThat(deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, formField(ctx, 'csrf')),
-      () => new AppError('forbidden', 403, 'common.formExpired'));
-    await next();
-  };
-  const change = [form, sessions.require, checkCsrf];
-  const sensitive = [...change, sessions.requireRecentSignIn];
+  // Each form's CSRF token is bound to the account session (session.ts), loaded before it.
+  const form = createForms<WithPortalContext>({ limit: '16kb', csrf: (ctx, token) => deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, token) });
+  const change: FormGuard = (schema) => form(schema, sessions.require);
+  /** Changes to factors and the address also need a recent sign-in. */
+  const sensitive: FormGuard = (schema) => [...change(schema), sessions.requireRecentSignIn];
 
   /**
    * `passwordError` is shown inside the password form, next to the field it is about
@@ -97,7 +97,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   router.use(noStore, requireSameOrigin(new URL(deps.config.issuer).origin));
 
   // "Sign out" ends this browser's provider session at once: one click, no second question (issue 15, item 13).
-  addSelfSignInRoutes(router, sessions.signIn, change, {
+  addSelfSignInRoutes(router, sessions.signIn, change(), {
     endProviderSession: async (ctx) => {
       const { userId, sessionUid } = (ctx as WithPortalContext).state.portal;
       await deps.userSessions.endOne(userId, sessionUid, accountOrigin(ctx), 'logout');
@@ -113,10 +113,9 @@ export function createPortalRouter(deps: PortalDeps): Router {
   router.get('/', sessions.require, (ctx: WithPortalContext) =>
     renderPage(ctx, { notice: typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined }));
 
-  router.post('/password', ...change, async (ctx: WithPortalContext) => {
+  router.post('/password', ...change(passwordForm), async (ctx: WithPortalContext & WithForm<typeof passwordForm>) => {
     const { userId, email } = ctx.state.portal;
-    const current = formField(ctx, 'current_password');
-    const next = formField(ctx, 'new_password');
+    const { current_password: current, new_password: next } = ctx.state.form;
     // The current password is a password check like sign-in's, in the same budgets (issue 14, finding 4).
     await passwordAttempts.admit(deps.selfService.limits, ctx, email);
     const changed = await deps.accounts.changePassword(userId, current, next, accountOrigin(ctx));
@@ -133,12 +132,12 @@ export function createPortalRouter(deps: PortalDeps): Router {
         : { field: 'current', message: i18n.t('account.password.wrongCurrent') };
       return renderPage(ctx, { passwordError, status: 400 });
     }
-    await signOutOthersIfAsked(deps, ctx, 'password-changed');
+    await signOutOthersIfAsked(deps, ctx, 'password-changed', ctx.state.form.sign_out_others);
     ctx.status = 303;
     ctx.redirect(underBase(ctx, '/account?done=password'));
   });
 
-  router.post('/totp/start', ...sensitive, async (ctx: WithPortalContext) => {
+  router.post('/totp/start', ...sensitive(), async (ctx: WithPortalContext) => {
     const { email, sessionUid, csrf } = ctx.state.portal;
     const enrolment = await deps.totp.startEnrolment(email);
     await deps.pendingTotp.put(pendingBinding(sessionUid), enrolment.secret);
@@ -147,11 +146,11 @@ export function createPortalRouter(deps: PortalDeps): Router {
     ctx.body = await deps.views.render('account/totp-enrol', { title: i18n.t('account.totp.title'), i18n, csrf, qrSvg: enrolment.qrSvg, secret: enrolment.secret });
   });
 
-  router.post('/totp/confirm', ...sensitive, async (ctx: WithPortalContext) => {
+  router.post('/totp/confirm', ...sensitive(totpConfirmForm), async (ctx: WithPortalContext & WithForm<typeof totpConfirmForm>) => {
     const { userId, sessionUid, csrf } = ctx.state.portal;
     const secret = await deps.pendingTotp.take(pendingBinding(sessionUid));
     if (!secret) return renderPage(ctx, { error: ctx.state.i18n.t('account.totp.expired'), status: 400 });
-    const enrolled = await deps.secondFactors.enrolTotp(userId, secret, formField(ctx, 'code'), 'if-none', accountOrigin(ctx));
+    const enrolled = await deps.secondFactors.enrolTotp(userId, secret, ctx.state.form.code, 'if-none', accountOrigin(ctx));
     if (!enrolled.ok) {
       await deps.pendingTotp.put(pendingBinding(sessionUid), secret);
       const enrolment = await deps.totp.startEnrolment(ctx.state.portal.email, secret);
@@ -163,16 +162,16 @@ export function createPortalRouter(deps: PortalDeps): Router {
       });
       return;
     }
-    await signOutOthersIfAsked(deps, ctx, 'factor-changed');
+    await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
     // A user without recovery codes gets them with the app, in the same transaction.
     if (enrolled.recoveryCodes.length > 0) return renderRecoveryCodes(ctx, enrolled.recoveryCodes);
     ctx.status = 303;
     ctx.redirect(underBase(ctx, '/account?done=totp'));
   });
 
-  router.post('/totp/remove', ...sensitive, async (ctx: WithPortalContext) => {
+  router.post('/totp/remove', ...sensitive(signOutOthersForm), async (ctx: WithPortalContext & WithForm<typeof signOutOthersForm>) => {
     await deps.secondFactors.removeTotp(ctx.state.portal.userId, accountOrigin(ctx));
-    await signOutOthersIfAsked(deps, ctx, 'factor-changed');
+    await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
     ctx.status = 303;
     ctx.redirect(underBase(ctx, '/account?done=totp-removed'));
   });
@@ -182,12 +181,12 @@ export function createPortalRouter(deps: PortalDeps): Router {
     ctx.body = await deps.views.render('account/recovery-codes', { title: ctx.state.i18n.t('account.recovery.title'), i18n: ctx.state.i18n, codes });
   }
 
-  router.post('/recovery-codes', ...sensitive, async (ctx: WithPortalContext) => {
+  router.post('/recovery-codes', ...sensitive(signOutOthersForm), async (ctx: WithPortalContext & WithForm<typeof signOutOthersForm>) => {
     const codes = await deps.secondFactors.regenerateRecoveryCodes(ctx.state.portal.userId, accountOrigin(ctx));
-    await signOutOthersIfAsked(deps, ctx, 'factor-changed');
+    await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
     return renderRecoveryCodes(ctx, codes);
   });
-  addWebAuthnRoutes(router, deps, { sessions, form, checkCsrf });
+  addWebAuthnRoutes(router, deps, { sessions, sensitive });
   addEmailRoutes(router, deps, sensitive);
   addSessionRoutes(router, deps, { sessions, change });
   addApplicationRoutes(router, deps, { change });

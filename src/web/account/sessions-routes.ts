@@ -1,8 +1,8 @@
 import type Router from '@koa/router';
-import type { Middleware } from 'koa';
 import { AppError, assertThat } from '../../http/errors.js';
 import type { Translator } from '../../i18n/translator.js';
 import type { SessionView } from '../../accounts/user-sessions.js';
+import type { FormGuard } from '../kit/form.js';
 import { accountOrigin } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import type { PortalSessions } from './session.js';
@@ -55,24 +55,24 @@ const i18nOf = (ctx: WithPortalContext) => (ctx.state as { i18n?: Translator }).
  * everywhere (every session, grant and refresh token, this browser's included). Each is a
  * CSRF-checked form post answered with 303 (`change`: body parser, session, CSRF).
  */
-export function addSessionRoutes(router: Router, deps: PortalDeps, tools: { sessions: PortalSessions; change: Middleware[] }): void {
+export function addSessionRoutes(router: Router, deps: PortalDeps, tools: { sessions: PortalSessions; change: FormGuard }): void {
   const { userSessions, views } = deps;
 
-  router.post('/sessions/others/end', ...tools.change, async (ctx: WithPortalContext) => {
+  router.post('/sessions/others/end', ...tools.change(), async (ctx: WithPortalContext) => {
     const { userId, sessionUid } = ctx.state.portal;
     await userSessions.endOthers(userId, sessionUid, accountOrigin(ctx));
     ctx.status = 303;
     ctx.redirect(underBase(ctx, '/account?done=sessions-ended#sessions'));
   });
 
-  router.post('/sessions/everywhere/end', ...tools.change, async (ctx: WithPortalContext) => {
+  router.post('/sessions/everywhere/end', ...tools.change(), async (ctx: WithPortalContext) => {
     await userSessions.signOutEverywhere(ctx.state.portal.userId, accountOrigin(ctx));
     tools.sessions.signIn.end(ctx);
     ctx.type = 'html';
     ctx.body = await views.render('account/signed-out-everywhere', { title: i18nOf(ctx)?.t('sessions.everywhere.title') ?? 'Signed out everywhere', i18n: i18nOf(ctx) });
   });
 
-  router.post('/sessions/:session/end', ...tools.change, async (ctx: WithPortalContext) => {
+  router.post('/sessions/:session/end', ...tools.change(), async (ctx: WithPortalContext) => {
     const target = String(ctx.params.session ?? '');
     assertThat(SESSION_ID.test(target), () => new AppError('invalid_request', 400, 'sessions.errors.malformed'));
     const { userId, sessionUid } = ctx.state.portal;

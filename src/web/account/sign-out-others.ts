@@ -1,4 +1,5 @@
-import { formField } from '../../http/body-parser.js';
+import { z } from 'zod';
+import { checkbox } from '../kit/form-fields.js';
 import type { OthersEndedReason } from '../../accounts/user-sessions.js';
 import { accountOrigin } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
@@ -6,8 +7,11 @@ import type { PortalDeps, WithPortalContext } from './context.js';
 /** The form field of the "Sign out my other devices" checkbox (views/account/_sign-out-others.ejs). */
 export const SIGN_OUT_OTHERS = 'sign_out_others';
 
-/** A ticked box posts `1`; an unticked one posts nothing, which is the user's "no". */
-const asksToSignOutOthers = (ctx: WithPortalContext): boolean => formField(ctx, SIGN_OUT_OTHERS) === '1';
+/**
+ * The form of a change that offers the box; a route's form extends it. A ticked box posts `1`;
+ * an unticked one posts nothing, which is the user's "no".
+ */
+export const signOutOthersForm = z.object({ [SIGN_OUT_OTHERS]: checkbox() });
 
 /**
  * After a changed password or second factor: when the user left "Sign out my other devices"
@@ -15,7 +19,7 @@ const asksToSignOutOthers = (ctx: WithPortalContext): boolean => formField(ctx, 
  * grants made in them and the refresh tokens under those. The same code as "End all other
  * sessions" (UserSessions.endOthers); this browser's session stays.
  */
-export async function signOutOthersIfAsked(deps: Pick<PortalDeps, 'userSessions'>, ctx: WithPortalContext, reason: OthersEndedReason, asked = asksToSignOutOthers(ctx)): Promise<void> {
+export async function signOutOthersIfAsked(deps: Pick<PortalDeps, 'userSessions'>, ctx: WithPortalContext, reason: OthersEndedReason, asked: boolean): Promise<void> {
   if (!asked) return;
   const { userId, sessionUid } = ctx.state.portal;
   await deps.userSessions.endOthers(userId, sessionUid, accountOrigin(ctx), reason);

@@ -1,16 +1,17 @@
 import type Router from '@koa/router';
 import { bodyParser } from '../../http/body-parser.js';
 import { isUuid } from '../../storage/ids.js';
-import type { Context, Middleware, Next } from 'koa';
+import type { Context, Next } from 'koa';
 import { z } from 'zod';
 import { AppError, assertThat } from '../../http/errors.js';
-import { formField } from '../../http/body-parser.js';
+import type { FormGuard, WithForm } from '../kit/form.js';
+import { text } from '../kit/form-fields.js';
 import { refusal } from '../../http/webauthn-refusal.js';
 import { presentedCsrfToken, requireJsonFromOrigin } from '../../security/csrf.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import type { PortalSessions } from './session.js';
 import { accountOrigin } from './account-client.js';
-import { SIGN_OUT_OTHERS, signOutOthersIfAsked } from './sign-out-others.js';
+import { SIGN_OUT_OTHERS, signOutOthersForm, signOutOthersIfAsked } from './sign-out-others.js';
 import { underBase } from '../../http/base-path.js';
 
 /**
@@ -39,6 +40,9 @@ const registrationInput = z.object({
   [SIGN_OUT_OTHERS]: z.boolean().optional(),
 });
 
+/** A key's new name; the WebAuthn service trims and bounds it. */
+const renameForm = z.object({ label: text() });
+
 function parse<T>(schema: z.ZodType<T>, ctx: Context): T {
   const parsed = schema.safeParse((ctx.request as { body?: unknown }).body ?? {});
   if (parsed.success) return parsed.data;
@@ -48,9 +52,9 @@ function parse<T>(schema: z.ZodType<T>, ctx: Context): T {
 }
 
 
-export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { sessions: PortalSessions; form: Middleware; checkCsrf: Middleware }): void {
+export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { sessions: PortalSessions; sensitive: FormGuard }): void {
   const { webauthn } = deps;
-  const { sessions, form, checkCsrf } = tools;
+  const { sessions, sensitive } = tools;
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb' });
   const binding = (ctx: WithPortalContext) => `account:${ctx.state.portal.sessionUid}`;
 
@@ -70,7 +74,6 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
     await next();
   };
   const ceremony = [requireJsonFromOrigin(new URL(deps.config.issuer).origin), json, sessions.require, checkJsonCsrf, requireRecentSignInJson];
-  const sensitive = [form, sessions.require, checkCsrf, sessions.requireRecentSignIn];
 
   /** The key named in the path; another user's key or a malformed id is simply not found. */
   const keyId = (ctx: WithPortalContext): string => {
@@ -94,17 +97,17 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
     ctx.body = { redirectTo: underBase(ctx, '/account?done=key-added'), key: { id: result.key.id, label: result.key.label, kind: result.key.kind } };
   });
 
-  router.post('/webauthn/:id/rename', ...sensitive, async (ctx: WithPortalContext) => {
-    const renamed = await webauthn.rename(ctx.state.portal.userId, keyId(ctx), formField(ctx, 'label'), accountOrigin(ctx));
+  router.post('/webauthn/:id/rename', ...sensitive(renameForm), async (ctx: WithPortalContext & WithForm<typeof renameForm>) => {
+    const renamed = await webauthn.rename(ctx.state.portal.userId, keyId(ctx), ctx.state.form.label, accountOrigin(ctx));
     assertThat(renamed, () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
     ctx.status = 303;
     ctx.redirect(underBase(ctx, '/account?done=key-renamed'));
   });
 
-  router.post('/webauthn/:id/remove', ...sensitive, async (ctx: WithPortalContext) => {
+  router.post('/webauthn/:id/remove', ...sensitive(signOutOthersForm), async (ctx: WithPortalContext & WithForm<typeof signOutOthersForm>) => {
     const removed = await webauthn.remove(ctx.state.portal.userId, keyId(ctx), accountOrigin(ctx));
     assertThat(removed, () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
-    await signOutOthersIfAsked(deps, ctx, 'factor-changed');
+    await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
     ctx.status = 303;
     ctx.redirect(underBase(ctx, '/account?done=key-removed'));
   });

@@ -1,7 +1,7 @@
-import type { Context } from 'koa';
+import { z } from 'zod';
 import { AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS, SCOPES, type ClientInput } from '../../clients/client-registry.js';
 import { ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID } from '../../clients/built-in-client.js';
-import { formCheckbox, formField, formLines, formList } from './forms.js';
+import { checkbox, lines, list, optionalText, text } from '../kit/form-fields.js';
 
 /** Gatehouse's own clients: listed, never edited (the service refuses it too). */
 export const isBuiltInClient = (id: string): boolean => id === ACCOUNT_CLIENT_ID || id === ADMIN_CONSOLE_CLIENT_ID;
@@ -32,23 +32,37 @@ export const CLIENT_CHOICES = {
 
 /**
  * The posted form as the services' input. jwks, jwks_uri, admin scopes and the refresh reuse grace are not on the
- * form: an update leaves them as they are, and the admin API sets them.
+ * form: an update leaves them as they are, and the admin API sets them. The client service checks every value.
  */
-export function clientInputFrom(ctx: Context): ClientInput {
-  const isPublic = formField(ctx, 'client_type') === 'public';
+export const clientForm = z.object({
+  name: text(),
+  client_type: text(),
+  redirect_uris: lines(),
+  post_logout_redirect_uris: lines(),
+  first_party: checkbox(),
+  grant_types: list(),
+  scope: list(),
+  token_endpoint_auth_method: text(),
+  id_token_signed_response_alg: optionalText(),
+  mfa: optionalText(),
+  visible_roles: text(),
+  backchannel_logout_uri: optionalText({ trim: true }),
+  backchannel_logout_session_required: checkbox(),
+}).transform((form): ClientInput => {
+  const isPublic = form.client_type === 'public';
   return {
-    name: formField(ctx, 'name'),
-    redirectUris: formLines(ctx, 'redirect_uris'),
-    postLogoutRedirectUris: formLines(ctx, 'post_logout_redirect_uris'),
+    name: form.name,
+    redirectUris: form.redirect_uris,
+    postLogoutRedirectUris: form.post_logout_redirect_uris,
     public: isPublic,
-    firstParty: formCheckbox(ctx, 'first_party'),
-    grantTypes: formList(ctx, 'grant_types'),
-    scope: formList(ctx, 'scope').join(' '),
-    authMethod: isPublic ? 'none' : formField(ctx, 'token_endpoint_auth_method') || 'client_secret_basic',
-    idTokenAlg: formField(ctx, 'id_token_signed_response_alg') || undefined,
-    mfa: formField(ctx, 'mfa') || undefined,
-    visibleRoles: formField(ctx, 'visible_roles').split(/[\s,]+/).filter(Boolean),
-    backchannelLogoutUri: formField(ctx, 'backchannel_logout_uri').trim() || undefined,
-    backchannelLogoutSessionRequired: formCheckbox(ctx, 'backchannel_logout_session_required'),
+    firstParty: form.first_party,
+    grantTypes: form.grant_types,
+    scope: form.scope.join(' '),
+    authMethod: isPublic ? 'none' : form.token_endpoint_auth_method || 'client_secret_basic',
+    idTokenAlg: form.id_token_signed_response_alg,
+    mfa: form.mfa,
+    visibleRoles: form.visible_roles.split(/[\s,]+/).filter(Boolean),
+    backchannelLogoutUri: form.backchannel_logout_uri,
+    backchannelLogoutSessionRequired: form.backchannel_logout_session_required,
   };
-}
+});

@@ -1,11 +1,12 @@
 import type Router from '@koa/router';
 import { clientInputOf, type ClientInput } from '../../clients/client-registry.js';
 import type { ClientRow } from '../../storage/entities/client.entity.js';
+import type { WithForm } from '../kit/form.js';
 import type { WithConsoleContext } from './context.js';
 import { decodeCursor, encodeCursor } from './pages.js';
-import { param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
+import { confirmForm, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
-import { CLIENT_CHOICES, NEW_CLIENT, clientInputFrom, isBuiltInClient } from './client-form.js';
+import { CLIENT_CHOICES, NEW_CLIENT, clientForm, isBuiltInClient } from './client-form.js';
 import { createSecretHandoff } from './secret-handoff.js';
 import { underBase } from '../../http/base-path.js';
 
@@ -47,8 +48,8 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
 
   router.get('/clients/new', ...view, (ctx: WithConsoleContext) => showForm(ctx, NEW_CLIENT, {}));
 
-  router.post('/clients', ...change, async (ctx: WithConsoleContext) => {
-    const input = clientInputFrom(ctx);
+  router.post('/clients', ...change(clientForm), async (ctx: WithConsoleContext & WithForm<typeof clientForm>) => {
+    const input = ctx.state.form;
     await submitForm(async () => {
       const { client, clientSecret } = await clients.create(input, ctx.state.console.actor);
       if (clientSecret) return redirectToSecret(ctx, client.id, clientSecret);
@@ -61,9 +62,9 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
     await showForm(ctx, clientInputOf(client), { client });
   });
 
-  router.post('/clients/:id', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/clients/:id', ...change(clientForm), async (ctx: WithConsoleContext & WithForm<typeof clientForm>) => {
     const client = await clients.get(param(ctx, 'id'));
-    const input = clientInputFrom(ctx);
+    const input = ctx.state.form;
     await submitForm(async () => {
       const updated = await clients.update(client.id, input, ctx.state.console.actor);
       // A client that now authenticates with a secret gets one, shown once.
@@ -72,7 +73,7 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
     }, (errors, status) => showForm(ctx, input, { client, errors, status }));
   });
 
-  router.post('/clients/:id/rotate-secret', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/clients/:id/rotate-secret', ...change(), async (ctx: WithConsoleContext) => {
     const client = await clients.get(param(ctx, 'id'));
     const clientSecret = await clients.rotateSecret(client.id, ctx.state.console.actor);
     await redirectToSecret(ctx, client.id, clientSecret);
@@ -86,18 +87,18 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
     await show(ctx, 'client-secret', { title: clientSecret ? 'Client secret' : 'Secret already shown', client, clientSecret: clientSecret ?? null }, clientSecret ? 200 : 410);
   });
 
-  router.post('/clients/:id/delete', ...change, async (ctx: WithConsoleContext) => {
-    requireConfirmation(ctx);
+  router.post('/clients/:id/delete', ...change(confirmForm), async (ctx: WithConsoleContext & WithForm<typeof confirmForm>) => {
+    requireConfirmation(ctx.state.form.confirm);
     await clients.delete(param(ctx, 'id'), ctx.state.console.actor);
     redirectDone(ctx, '/admin/clients', 'client-deleted');
   });
 
-  router.post('/clients/:id/approve', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/clients/:id/approve', ...change(), async (ctx: WithConsoleContext) => {
     await clients.approve(param(ctx, 'id'), ctx.state.console.actor);
     redirectDone(ctx, '/admin/clients/pending', 'client-approved');
   });
 
-  router.post('/clients/:id/reject', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/clients/:id/reject', ...change(), async (ctx: WithConsoleContext) => {
     await clients.reject(param(ctx, 'id'), ctx.state.console.actor);
     redirectDone(ctx, '/admin/clients/pending', 'client-rejected');
   });

@@ -1,24 +1,8 @@
 import type { Context } from 'koa';
+import { z } from 'zod';
 import { AppError } from '../../http/errors.js';
+import { checkbox } from '../kit/form-fields.js';
 import { formErrorsOf, type FormErrors } from '../kit/form-errors.js';
-import { formField } from '../../http/body-parser.js';
-
-export { formField };
-
-/** Every value of a repeated field (checkboxes, multi-selects), as strings. */
-export function formList(ctx: Context, name: string): string[] {
-  const body = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
-  const value = body[name];
-  const values = Array.isArray(value) ? value : [value];
-  return values.filter((v): v is string => typeof v === 'string' && v !== '');
-}
-
-/** A checkbox is on when it was sent at all. */
-export const formCheckbox = (ctx: Context, name: string): boolean => formField(ctx, name) !== '';
-
-/** A textarea of one value a line (redirect URIs). */
-export const formLines = (ctx: Context, name: string): string[] =>
-  formField(ctx, name).split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
 
 export type { FormErrors };
 
@@ -47,8 +31,11 @@ export function param(ctx: Context, name: string): string {
  * Deletions cannot be undone: their forms carry a "confirm" checkbox (required in the
  * browser, checked here too, since the console works without JavaScript and HTML validation).
  */
-export function requireConfirmation(ctx: Context): void {
-  if (!formCheckbox(ctx, 'confirm')) {
+export const confirmForm = z.object({ confirm: checkbox() });
+
+/** Refuses a deletion whose "confirm" box (confirmForm) was not ticked. */
+export function requireConfirmation(confirmed: boolean): void {
+  if (!confirmed) {
     throw new AppError('confirmation_required', 400, 'Tick the box to confirm, then press the button again.');
   }
 }

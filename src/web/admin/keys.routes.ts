@@ -8,7 +8,7 @@ export function addKeyRoutes(router: Router, { deps, show, view, change }: Conso
     await show(ctx, 'keys', { title: 'Signing keys', keys: await deps.admin.keys.list() });
   });
 
-  router.post('/keys/rotate', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/keys/rotate', ...change(), async (ctx: WithConsoleContext) => {
     await deps.admin.keys.rotate(ctx.state.console.actor);
     redirectDone(ctx, '/admin/keys', 'keys-rotated');
   });

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { decodeKeysetCursor, encodeKeysetCursor, type IdForm, type KeysetPosition } from '../../storage/keyset.js';
 import type { ViewLocals } from '../../http/views.js';
+import type { FormGuard } from '../kit/form.js';
 import type { ConsoleDeps, WithConsoleContext } from './context.js';
 import { underBase } from '../../http/base-path.js';
 
@@ -54,8 +55,8 @@ export interface ConsoleRouteTools {
   show: ShowPage;
   /** Before a page: the admin session. */
   view: Middleware[];
-  /** Before a change: the form body, the admin session and the CSRF token. */
-  change: Middleware[];
+  /** Before a change: the form's body, the admin session, the CSRF token, then the fields. */
+  change: FormGuard;
 }
 
 /** "Next page" links carry the same cursor as the API; a malformed one reads as "from the start". */

@@ -1,12 +1,19 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
+import type { WithForm } from '../kit/form.js';
+import { text } from '../kit/form-fields.js';
 import type { WithConsoleContext } from './context.js';
-import { formField, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
+import { confirmForm, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
 
 interface RoleFormValues {
   name: string;
   description: string;
 }
+
+/** The description form; empty clears it. */
+const descriptionForm = z.object({ description: text() });
+const newRoleForm = descriptionForm.extend({ name: text({ trim: true }) });
 
 /** Roles: list and create on one page; a role's page edits its description or deletes it. */
 export function addRoleRoutes(router: Router, { deps, show, view, change }: ConsoleRouteTools): void {
@@ -22,8 +29,8 @@ export function addRoleRoutes(router: Router, { deps, show, view, change }: Cons
 
   router.get('/roles', ...view, (ctx: WithConsoleContext) => showRoles(ctx, { name: '', description: '' }));
 
-  router.post('/roles', ...change, async (ctx: WithConsoleContext) => {
-    const input = { name: formField(ctx, 'name').trim(), description: formField(ctx, 'description') };
+  router.post('/roles', ...change(newRoleForm), async (ctx: WithConsoleContext & WithForm<typeof newRoleForm>) => {
+    const input: RoleFormValues = ctx.state.form;
     await submitForm(async () => {
       const role = await roles.create({ name: input.name, description: input.description || null }, ctx.state.console.actor);
       redirectDone(ctx, `/admin/roles/${encodeURIComponent(role.name)}`, 'role-created');
@@ -32,18 +39,18 @@ export function addRoleRoutes(router: Router, { deps, show, view, change }: Cons
 
   router.get('/roles/:name', ...view, (ctx: WithConsoleContext) => showRole(ctx, param(ctx, 'name')));
 
-  router.post('/roles/:name', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/roles/:name', ...change(descriptionForm), async (ctx: WithConsoleContext & WithForm<typeof descriptionForm>) => {
     const name = param(ctx, 'name');
-    const description = formField(ctx, 'description');
+    const { description } = ctx.state.form;
     await submitForm(async () => {
       await roles.update(name, description || null, ctx.state.console.actor);
       redirectDone(ctx, `/admin/roles/${encodeURIComponent(name)}`, 'role-saved');
     }, (errors, status) => showRole(ctx, name, description, errors, status));
   });
 
-  router.post('/roles/:name/delete', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/roles/:name/delete', ...change(confirmForm), async (ctx: WithConsoleContext & WithForm<typeof confirmForm>) => {
     const name = param(ctx, 'name');
-    requireConfirmation(ctx);
+    requireConfirmation(ctx.state.form.confirm);
     await submitForm(async () => {
       await roles.delete(name, ctx.state.console.actor);
       redirectDone(ctx, '/admin/roles', 'role-deleted');

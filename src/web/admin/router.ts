@@ -1,5 +1,4 @@
 import Router from '@koa/router';
-import { bodyParser } from '../../http/body-parser.js';
 import { noStore } from '../../http/security-headers.js';
 import { addSelfSignInRoutes } from '../../http/self-sign-in.js';
 import { requireSameOrigin } from '../../security/csrf.js';
@@ -25,17 +24,16 @@ import { addKeyRoutes } from './keys.routes.js';
 export function createAdminConsoleRouter(deps: ConsoleDeps): Router {
   const router = new Router({ prefix: '/admin' });
   const sessions = createConsoleSessions(deps);
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '64kb' });
   const tools: ConsoleRouteTools = {
     deps,
     show: createShowPage(deps),
     view: [sessions.requireAdmin],
-    change: [form, sessions.requireAdmin, sessions.checkCsrf],
+    change: (schema) => sessions.form(schema, sessions.requireAdmin),
   };
 
   router.use(noStore, requireSameOrigin(new URL(deps.config.issuer).origin));
   // One click, no second question: the form is a same-origin CSRF-checked POST (issue 15, item 13).
-  addSelfSignInRoutes(router, sessions.signIn, tools.change, {
+  addSelfSignInRoutes(router, sessions.signIn, tools.change(), {
     endProviderSession: async (ctx) => {
       const { userId, sessionUid } = (ctx as WithConsoleContext).state.console;
       await deps.userSessions.endOne(userId, sessionUid, requestOrigin(ctx), 'logout');

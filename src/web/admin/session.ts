@@ -3,7 +3,7 @@ import { AppError, assertThat } from '../../http/errors.js';
 import { createSelfSignIn } from '../../http/self-sign-in.js';
 import { requestOrigin } from '../../http/request-origin.js';
 import { hasSecondFactor } from '../../accounts/authentication-level.js';
-import { formField } from '../../http/body-parser.js';
+import { createForms } from '../kit/form.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../../clients/built-in-client.js';
 import { adminRedirectUri } from '../../admin/console-client.js';
 import { ADMIN_ROLE } from '../../roles/roles.service.js';
@@ -48,11 +48,14 @@ export function createConsoleSessions(deps: ConsoleDeps) {
       return next();
     },
 
-    /** Every POST carries the session's CSRF token (and passed requireSameOrigin before). */
-    async checkCsrf(ctx: WithConsoleContext, next: Next) {
-      assertThat(deps.csrf.verify(binding(ctx.state.console.sessionUid), formField(ctx, 'csrf')),
-        () => new AppError('forbidden', 403, 'The form expired or was not sent by this site. Go back, reload the page and try again.'));
-      await next();
-    },
+    /**
+     * Every POST form carries the session's CSRF token (and passed requireSameOrigin before),
+     * checked after requireAdmin (the form's check) has loaded the session it is bound to.
+     */
+    form: createForms<WithConsoleContext>({
+      limit: '64kb',
+      csrf: (ctx, token) => deps.csrf.verify(binding(ctx.state.console.sessionUid), token),
+      refused: () => new AppError('forbidden', 403, 'The form expired or was not sent by this site. Go back, reload the page and try again.'),
+    }),
   };
 }

@@ -1,12 +1,21 @@
 import type Router from '@koa/router';
+import { z } from 'zod';
 import type { NewUserInput } from '../../admin/users.service.js';
+import type { WithForm } from '../kit/form.js';
+import { checkbox, list, text } from '../kit/form-fields.js';
 import type { WithConsoleContext } from './context.js';
 import { decodeCursor, encodeCursor } from './pages.js';
-import { formCheckbox, formField, formList, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
+import { confirmForm, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
 import { createUserPage, userPath } from './user-page.js';
 
 const PAGE_SIZE = 25;
+
+/** A user's profile as the forms post it; the users service checks each field. */
+const profileForm = z.object({ email: text(), name: text(), email_verified: checkbox() });
+/** A new user: the profile, an optional first password, and roles to assign. */
+const newUserForm = profileForm.extend({ password: text(), roles: list() });
+const passwordForm = z.object({ password: text() });
 
 /** Users: search and page through them, create, edit, disable/enable, set a password, reset factors, delete. */
 export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
@@ -25,13 +34,10 @@ export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
 
   router.get('/users/new', ...view, (ctx: WithConsoleContext) => showNewUser(ctx, { email: '', name: '', emailVerified: false, roles: [] }));
 
-  router.post('/users', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/users', ...change(newUserForm), async (ctx: WithConsoleContext & WithForm<typeof newUserForm>) => {
+    const { form } = ctx.state;
     const input: NewUserInput = {
-      email: formField(ctx, 'email'),
-      name: formField(ctx, 'name'),
-      password: formField(ctx, 'password') || null,
-      emailVerified: formCheckbox(ctx, 'email_verified'),
-      roles: formList(ctx, 'roles'),
+      email: form.email, name: form.name, password: form.password || null, emailVerified: form.email_verified, roles: form.roles,
     };
     await submitForm(async () => {
       const user = await users.create(input, ctx.state.console.actor);
@@ -41,49 +47,50 @@ export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
 
   router.get('/users/:id', ...view, (ctx: WithConsoleContext) => showUser(ctx, param(ctx, 'id')));
 
-  router.post('/users/:id', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/users/:id', ...change(profileForm), async (ctx: WithConsoleContext & WithForm<typeof profileForm>) => {
     const id = param(ctx, 'id');
-    const profile = { name: formField(ctx, 'name'), email: formField(ctx, 'email'), emailVerified: formCheckbox(ctx, 'email_verified') };
+    const { form } = ctx.state;
+    const profile = { name: form.name, email: form.email, emailVerified: form.email_verified };
     await submitForm(async () => {
       await users.update(id, profile, ctx.state.console.actor);
       redirectDone(ctx, userPath(id), 'user-saved');
     }, (errors, status) => showUser(ctx, id, { errors, profile, status }));
   });
 
-  router.post('/users/:id/disable', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/users/:id/disable', ...change(), async (ctx: WithConsoleContext) => {
     const id = param(ctx, 'id');
     await users.setDisabled(id, true, ctx.state.console.actor);
     redirectDone(ctx, userPath(id), 'user-disabled');
   });
 
-  router.post('/users/:id/enable', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/users/:id/enable', ...change(), async (ctx: WithConsoleContext) => {
     const id = param(ctx, 'id');
     await users.setDisabled(id, false, ctx.state.console.actor);
     redirectDone(ctx, userPath(id), 'user-enabled');
   });
 
-  router.post('/users/:id/password', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/users/:id/password', ...change(passwordForm), async (ctx: WithConsoleContext & WithForm<typeof passwordForm>) => {
     const id = param(ctx, 'id');
     await submitForm(async () => {
-      await users.setPassword(id, formField(ctx, 'password'), ctx.state.console.actor);
+      await users.setPassword(id, ctx.state.form.password, ctx.state.console.actor);
       redirectDone(ctx, userPath(id), 'password-set');
     }, (errors, status) => showUser(ctx, id, { errors, status }));
   });
 
-  router.post('/users/:id/reset-factors', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/users/:id/reset-factors', ...change(), async (ctx: WithConsoleContext) => {
     const id = param(ctx, 'id');
     await users.resetFactors(id, ctx.state.console.actor);
     redirectDone(ctx, userPath(id), 'factors-reset');
   });
 
-  router.post('/users/:id/unlock', ...change, async (ctx: WithConsoleContext) => {
+  router.post('/users/:id/unlock', ...change(), async (ctx: WithConsoleContext) => {
     const id = param(ctx, 'id');
     await users.unlock(id, ctx.state.console.actor);
     redirectDone(ctx, userPath(id), 'lockout-cleared');
   });
 
-  router.post('/users/:id/delete', ...change, async (ctx: WithConsoleContext) => {
-    requireConfirmation(ctx);
+  router.post('/users/:id/delete', ...change(confirmForm), async (ctx: WithConsoleContext & WithForm<typeof confirmForm>) => {
+    requireConfirmation(ctx.state.form.confirm);
     await users.delete(param(ctx, 'id'), ctx.state.console.actor);
     redirectDone(ctx, '/admin/users', 'user-deleted');
   });

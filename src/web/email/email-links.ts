@@ -1,13 +1,14 @@
 import Router from '@koa/router';
-import { bodyParser } from '../../http/body-parser.js';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import { noStore } from '../../http/security-headers.js';
 import { requestOrigin } from '../../http/request-origin.js';
 import { requireSameOrigin } from '../../security/csrf.js';
 import type { ViewRenderer } from '../../http/views.js';
-import { formField } from '../../http/body-parser.js';
 import type { SelfServiceDeps } from '../../services.js';
 import { translatorOf } from '../../http/localize.js';
+import { createForms, type WithForm } from '../kit/form.js';
+import { text } from '../kit/form-fields.js';
 
 export interface EmailLinksDeps {
   selfService: SelfServiceDeps;
@@ -16,11 +17,15 @@ export interface EmailLinksDeps {
   origin: string;
 }
 
-/** A token as the link or the form carries it; anything else is simply not a valid link. */
-function presentedToken(ctx: Context): string {
-  const value = ctx.method === 'GET' ? ctx.query.token : formField(ctx, 'token');
+/** A token as the link carries it; anything else is simply not a valid link. */
+function linkToken(ctx: Context): string {
+  const value = ctx.query.token;
   return typeof value === 'string' ? value : '';
 }
+
+/** The confirm button's form: the link's token, carried from the GET page. */
+const linkForm = z.object({ token: text() });
+type WithLinkForm = WithForm<typeof linkForm>;
 
 /** An interaction uid as the verify link may carry it, to offer going back to that sign-in. */
 const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -32,9 +37,9 @@ const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
  */
 export function createEmailLinksRouter(deps: EmailLinksDeps): Router {
   const router = new Router({ prefix: '/email' });
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '4kb' });
   const { selfService, views } = deps;
   const { publicForm } = selfService;
+  const form = createForms({ limit: '4kb', csrf: publicForm.accepts });
 
   async function render(ctx: Context, view: string, titleKey: string, locals: Record<string, unknown> = {}, status = 200) {
     const i18n = translatorOf(ctx);
@@ -49,15 +54,15 @@ export function createEmailLinksRouter(deps: EmailLinksDeps): Router {
 
   /** GET of a mailed link: its confirm button, when the link is still good. */
   const confirmPage = (isUsable: (token: string) => Promise<boolean>, view: string, titleKey: string) => async (ctx: Context) => {
-    const token = presentedToken(ctx);
+    const token = linkToken(ctx);
     if (!(await isUsable(token))) return invalidLink(ctx);
     return render(ctx, view, titleKey, { token, csrf: ctx.state.formCsrf as string });
   };
 
   router.get('/verify', publicForm.prepare, confirmPage(selfService.emailAddress.isUsableVerification, 'verify', 'email-verification.confirm.title'));
 
-  router.post('/verify', form, publicForm.verify, async (ctx) => {
-    const verified = await selfService.emailAddress.verify(presentedToken(ctx), requestOrigin(ctx));
+  router.post('/verify', ...form(linkForm), async (ctx: WithLinkForm) => {
+    const verified = await selfService.emailAddress.verify(ctx.state.form.token, requestOrigin(ctx));
     if (!verified.ok) return invalidLink(ctx);
     const uid = verified.data.interaction;
     return render(ctx, 'verified', 'email-verification.done.title', {
@@ -68,8 +73,8 @@ export function createEmailLinksRouter(deps: EmailLinksDeps): Router {
 
   router.get('/change', publicForm.prepare, confirmPage(selfService.emailAddress.isUsableChange, 'change', 'email-change.confirm.title'));
 
-  router.post('/change', form, publicForm.verify, async (ctx) => {
-    const changed = await selfService.emailAddress.confirmChange(presentedToken(ctx), requestOrigin(ctx));
+  router.post('/change', ...form(linkForm), async (ctx: WithLinkForm) => {
+    const changed = await selfService.emailAddress.confirmChange(ctx.state.form.token, requestOrigin(ctx));
     if (!changed.ok && changed.reason === 'invalid-link') return invalidLink(ctx);
     if (!changed.ok) return render(ctx, 'change-refused', 'email-change.refused.title', {}, 409);
     await render(ctx, 'changed', 'email-change.done.title', { email: changed.user.email });

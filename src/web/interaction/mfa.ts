@@ -1,9 +1,11 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
+import { z } from 'zod';
 import { describeAuthentication, type SecondFactor } from '../../accounts/authentication-level.js';
 import { AppError, assertThat } from '../../http/errors.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
-import { formField } from '../../http/body-parser.js';
+import type { FormGuard, WithForm } from '../kit/form.js';
+import { text } from '../kit/form-fields.js';
 import { signedInAccount, rememberChoice, interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 const ENROLMENT_TTL_SECONDS = 600;
@@ -11,10 +13,16 @@ const completedKey = (uid: string) => `mfa-completed:${uid}`;
 
 type Finish = (ctx: WithInteractionContext, result: Record<string, unknown>, merge?: boolean) => Promise<void>;
 
+/** A code from the app, or (method=recovery_code) a recovery code; any other method reads as the app's. */
+const codeForm = z.object({ method: text(), code: text() });
+/** The first code of the app being set up. */
+const enrolForm = z.object({ code: text() });
+
 
 
 /** The second sign-in step: a code from an authenticator app or a recovery code, or enrolment. */
-export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middleware, requirePrompt: (...names: string[]) => Middleware, finish: Finish): void {
+export function addMfaRoutes(router: Router, deps: InteractionDeps, tools: { form: FormGuard; requirePrompt: (...names: string[]) => Middleware }, finish: Finish): void {
+  const { form, requirePrompt } = tools;
   const { secondFactors, kv, pendingTotp, config } = deps;
 
   async function finishSecondStep(ctx: WithInteractionContext, second: SecondFactor) {
@@ -25,9 +33,9 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
     }, true);
   }
 
-  router.post('/mfa/code', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
-    const method = formField(ctx, 'method') === 'recovery_code' ? 'recovery_code' : 'totp';
-    const code = formField(ctx, 'code');
+  router.post('/mfa/code', ...form(codeForm, requirePrompt('mfa')), async (ctx: WithInteractionContext & WithForm<typeof codeForm>) => {
+    const method = ctx.state.form.method === 'recovery_code' ? 'recovery_code' : 'totp';
+    const { code } = ctx.state.form;
     const accountId = signedInAccount(ctx);
     await deps.limits.consume(ctx, 'secondFactorAccount', accountId);
     const { result, retryAfterSeconds } = code.length > 64
@@ -44,7 +52,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
     return renderMfa(deps, ctx, messages[result]);
   });
 
-  router.post('/mfa/enrol-totp', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
+  router.post('/mfa/enrol-totp', ...form(enrolForm, requirePrompt('mfa')), async (ctx: WithInteractionContext & WithForm<typeof enrolForm>) => {
     const { uid } = ctx.state.interaction;
     const accountId = signedInAccount(ctx);
     // Taken, not read: of two submissions (a double click) only one enrols, or each would
@@ -59,7 +67,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
       return renderMfa(deps, ctx, 'mfa.enrol.alreadyEnrolled');
     }
     // The secret, new recovery codes and both events commit together (src/accounts/second-factors.ts).
-    const enrolled = await secondFactors.enrolTotp(accountId, secret, formField(ctx, 'code'), 'replace', interactionOrigin(ctx));
+    const enrolled = await secondFactors.enrolTotp(accountId, secret, ctx.state.form.code, 'replace', interactionOrigin(ctx));
     if (!enrolled.ok) {
       await pendingTotp.put(uid, secret);
       ctx.status = 401;
@@ -73,7 +81,7 @@ export function addMfaRoutes(router: Router, deps: InteractionDeps, form: Middle
     });
   });
 
-  router.post('/mfa/continue', form, requirePrompt('mfa'), async (ctx: WithInteractionContext) => {
+  router.post('/mfa/continue', ...form(undefined, requirePrompt('mfa')), async (ctx: WithInteractionContext) => {
     const method = await kv.take(completedKey(ctx.state.interaction.uid));
     assertThat(method === 'totp', () => new AppError('invalid_request', 400, 'mfa.enrol.nothingToContinue'));
     return finishSecondStep(ctx, 'totp');

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
-import { bodyParser } from '../../http/body-parser.js';
 import type { Next } from 'koa';
+import { z } from 'zod';
 import { AppError, assertThat } from '../../http/errors.js';
 import { noStore } from '../../http/security-headers.js';
 import { requestTranslator } from '../../http/localize.js';
@@ -8,13 +8,21 @@ import { requireSameOrigin } from '../../security/csrf.js';
 import { passwordAttempts } from '../../security/password-attempts.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
 import { passwordLength } from '../../accounts/password-policy.js';
-import { formField } from '../../http/body-parser.js';
+import { createForms, type WithForm } from '../kit/form.js';
+import { checkbox, text } from '../kit/form-fields.js';
 import { interactionOrigin, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
 import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } from './steps.js';
 import { addMfaRoutes, renderMfa } from './mfa.js';
 import { addWebAuthnRoutes } from './webauthn.js';
 import { addSignUpRoutes, refuseUnverifiedSignIn } from './signup.js';
 import { consentOf } from '../../oidc/consent.js';
+
+/** The login form; the route checks emptiness and lengths itself (it shows the page again). */
+const loginForm = z.object({ email: text({ trim: true }), password: text(), remember: checkbox() });
+/** Continue as the signed-in account, or `switch` to another one. */
+const selectAccountForm = z.object({ action: text() });
+/** `allow`; anything else denies. */
+const consentForm = z.object({ decision: text() });
 
 /**
  * Sign-in steps: GET shows the step the provider asks for (prompt.name); each POST checks
@@ -23,7 +31,8 @@ import { consentOf } from '../../oidc/consent.js';
  */
 export function createInteractionRouter(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  // Each form's CSRF token is bound to its interaction (steps.ts renderStep).
+  const form = createForms<WithInteractionContext>({ limit: '16kb', csrf: (ctx, token) => deps.csrf.verify(ctx.state.interaction.uid, token) });
 
   async function loadInteraction(ctx: WithInteractionContext, next: Next) {
     ctx.state.interaction = await deps.host.current.interactionDetails(ctx.req, ctx.res);
@@ -34,13 +43,11 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     await next();
   }
 
+  /** A step's form is posted while that step is the pending one (its form's check, before the CSRF token). */
   function requirePrompt(...names: string[]) {
     return async (ctx: WithInteractionContext, next: Next) => {
-      const { prompt, uid } = ctx.state.interaction;
-      assertThat(names.includes(prompt.name),
+      assertThat(names.includes(ctx.state.interaction.prompt.name),
         () => new AppError('invalid_request', 400, 'login.stepNotPending'));
-      assertThat(deps.csrf.verify(uid, formField(ctx, 'csrf')),
-        () => new AppError('forbidden', 403, 'common.formExpired'));
       await next();
     };
   }
@@ -70,9 +77,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     }
   });
 
-  router.post('/login', form, requirePrompt('login', 'select_account'), async (ctx: WithInteractionContext) => {
-    const email = formField(ctx, 'email').trim();
-    const password = formField(ctx, 'password');
+  router.post('/login', ...form(loginForm, requirePrompt('login', 'select_account')), async (ctx: WithInteractionContext & WithForm<typeof loginForm>) => {
+    const { email, password } = ctx.state.form;
     if (!email || !password || email.length > 320 || password.length > 4 * deps.config.passwordPolicy.maxLength || passwordLength(password) > deps.config.passwordPolicy.maxLength) {
       ctx.status = 400;
       return renderLogin(deps, ctx, { email, error: 'login.missingFields' });
@@ -95,12 +101,12 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       select_account: {},
       // "Keep me signed in" (views/interaction/_remember.ejs): unchecked, the provider makes a
       // transient session whose cookie has no Expires (lib/shared/session.js).
-      login: { accountId: result.user.id, acr: deps.config.acr.password, amr: ['pwd'], remember: formField(ctx, 'remember') === '1' },
+      login: { accountId: result.user.id, acr: deps.config.acr.password, amr: ['pwd'], remember: ctx.state.form.remember },
     });
   });
 
-  router.post('/select-account', form, requirePrompt('select_account'), async (ctx: WithInteractionContext) => {
-    if (formField(ctx, 'action') === 'switch') return renderLogin(deps, ctx);
+  router.post('/select-account', ...form(selectAccountForm, requirePrompt('select_account')), async (ctx: WithInteractionContext & WithForm<typeof selectAccountForm>) => {
+    if (ctx.state.form.action === 'switch') return renderLogin(deps, ctx);
     return finish(ctx, { select_account: {} }, true);
   });
 
@@ -122,16 +128,16 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return finish(ctx, { consent: { grantId: saved } }, true);
   }
 
-  router.post('/consent', form, requirePrompt('consent'), async (ctx: WithInteractionContext) => {
-    if (formField(ctx, 'decision') === 'allow') return approveConsent(ctx, true);
+  router.post('/consent', ...form(consentForm, requirePrompt('consent')), async (ctx: WithInteractionContext & WithForm<typeof consentForm>) => {
+    if (ctx.state.form.decision === 'allow') return approveConsent(ctx, true);
     return finish(ctx, { error: 'access_denied', error_description: 'End-User denied the authorization request' });
   });
 
-  addMfaRoutes(router, deps, form, requirePrompt, finish);
+  addMfaRoutes(router, deps, { form, requirePrompt }, finish);
   addWebAuthnRoutes(router, deps);
-  addSignUpRoutes(router, deps, form, requirePrompt);
+  addSignUpRoutes(router, deps, { form, requirePrompt });
 
-  router.post('/abort', form, requirePrompt('login', 'select_account', 'mfa', 'consent'), (ctx: WithInteractionContext) =>
+  router.post('/abort', ...form(undefined, requirePrompt('login', 'select_account', 'mfa', 'consent')), (ctx: WithInteractionContext) =>
     finish(ctx, { error: 'access_denied', error_description: 'End-User aborted the sign-in' }));
 
   return router;

@@ -1,11 +1,13 @@
 import type Router from '@koa/router';
 import type { Middleware, Next } from 'koa';
+import { z } from 'zod';
 import type { UserRow } from '../../storage/entities/user.entity.js';
 import { AppError, assertThat } from '../../http/errors.js';
 import { translatorOf } from '../../http/localize.js';
 import { RateLimitedError } from '../../security/rate-limits.js';
-import { formField } from '../../http/body-parser.js';
 import { localizedFormError } from '../kit/form-errors.js';
+import type { FormGuard, WithForm } from '../kit/form.js';
+import { text } from '../kit/form-fields.js';
 import { interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 /** Who was refused for an unverified address in this interaction: only they may ask for a new link. */
@@ -21,6 +23,9 @@ const FIELD_ERRORS: Record<string, string> = {
   'email:email_domain': 'signup.errors.emailDomain',
   name: 'signup.errors.name',
 };
+
+/** The sign-up form; the sign-up service checks each field (and the page shows its refusal). */
+const signUpForm = z.object({ email: text({ trim: true }), name: text(), password: text() });
 
 async function renderPage(deps: InteractionDeps, ctx: WithInteractionContext, view: string, titleKey: string, locals: Record<string, unknown> = {}) {
   const { uid } = ctx.state.interaction;
@@ -38,8 +43,9 @@ const renderForm = (deps: InteractionDeps, ctx: WithInteractionContext, values: 
  * the application afterwards. Whether or not the address already has an account, the answer
  * is the same page with the same status; only the mail differs (docs/sign-up.md).
  */
-export function addSignUpRoutes(router: Router, deps: InteractionDeps, form: Middleware, requirePrompt: (...names: string[]) => Middleware): void {
+export function addSignUpRoutes(router: Router, deps: InteractionDeps, tools: { form: FormGuard; requirePrompt: (...names: string[]) => Middleware }): void {
   const { selfService } = deps;
+  const { form, requirePrompt } = tools;
 
   async function requireSignUpEnabled(ctx: WithInteractionContext, next: Next) {
     assertThat(selfService.settings.enabled, () => new AppError('not_found', 404, 'The page you asked for does not exist.'));
@@ -52,9 +58,9 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, form: Mid
     return renderForm(deps, ctx);
   });
 
-  router.post('/signup', requireSignUpEnabled, form, requirePrompt('login', 'select_account'), async (ctx: WithInteractionContext) => {
+  router.post('/signup', requireSignUpEnabled, ...form(signUpForm, requirePrompt('login', 'select_account')), async (ctx: WithInteractionContext & WithForm<typeof signUpForm>) => {
     await selfService.limits.consume(ctx, 'signUpIp');
-    const input = { email: formField(ctx, 'email').trim(), name: formField(ctx, 'name'), password: formField(ctx, 'password') };
+    const input = ctx.state.form;
     const i18n = translatorOf(ctx);
     let outcome;
     try {
@@ -73,7 +79,7 @@ export function addSignUpRoutes(router: Router, deps: InteractionDeps, form: Mid
     else if (await withinLimit(() => selfService.limits.consume(ctx, 'accountMail', outcome.owner.id))) selfService.mail.registrationOnTakenAddress(outcome.owner.email, i18n);
   });
 
-  router.post('/signup/resend', form, requirePrompt('login', 'select_account'), async (ctx: WithInteractionContext) => {
+  router.post('/signup/resend', ...form(undefined, requirePrompt('login', 'select_account')), async (ctx: WithInteractionContext) => {
     const { uid } = ctx.state.interaction;
     // Only after the right password for an unverified account (refuseUnverifiedSignIn), once.
     const userId = await deps.kv.take(unverifiedKey(uid));

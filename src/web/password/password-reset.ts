@@ -1,6 +1,6 @@
 import Router from '@koa/router';
-import { bodyParser } from '../../http/body-parser.js';
 import type { Context } from 'koa';
+import { z } from 'zod';
 import type { Config } from '../../config/schema.js';
 import type { PasswordReset } from '../../accounts/password-reset.js';
 import { checkEmail } from '../../accounts/user-fields.js';
@@ -10,8 +10,9 @@ import { requestOrigin } from '../../http/request-origin.js';
 import type { ViewRenderer } from '../../http/views.js';
 import type { Translator } from '../../i18n/translator.js';
 import { requireSameOrigin } from '../../security/csrf.js';
-import { formField } from '../../http/body-parser.js';
 import type { SelfServiceDeps } from '../../services.js';
+import { createForms, type WithForm } from '../kit/form.js';
+import { text } from '../kit/form-fields.js';
 
 export interface PasswordResetRouteDeps {
   reset: PasswordReset;
@@ -24,6 +25,11 @@ export interface PasswordResetRouteDeps {
 interface WithPublicFormContext extends Context {
   state: { i18n: Translator; formCsrf: string };
 }
+
+/** "Send me a link": the address typed (checked by the route, which shows it again) and the sign-in it came from. */
+const forgotForm = z.object({ email: text(), interaction: text() });
+/** The mailed link's form: its token and the new password, twice. */
+const resetForm = z.object({ token: text(), password: text(), password_confirm: text() });
 
 /** The sign-in the user came from (an interaction uid): carried through the forms, never trusted as more. */
 function interactionOf(value: unknown): string | null {
@@ -43,7 +49,7 @@ export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router 
   const router = new Router({ prefix: '/password' });
   const { issuer, passwordPolicy } = deps.config;
   const { publicForm, mail } = deps.selfService;
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const form = createForms({ limit: '16kb', csrf: publicForm.accepts });
   const minutes = Math.round(deps.config.passwordReset.linkTtlSeconds / 60);
 
   const render = async (ctx: WithPublicFormContext, view: string, titleKey: string, locals: Record<string, unknown> = {}, status = 200) => {
@@ -63,10 +69,10 @@ export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router 
   router.get('/forgot', publicForm.prepare, (ctx: WithPublicFormContext) =>
     showForgot(ctx, { email: '', interaction: interactionOf(ctx.query.interaction) }));
 
-  router.post('/forgot', form, publicForm.verify, publicForm.prepare, async (ctx: WithPublicFormContext) => {
+  router.post('/forgot', ...form(forgotForm), publicForm.prepare, async (ctx: WithPublicFormContext & WithForm<typeof forgotForm>) => {
     await deps.selfService.limits.consume(ctx, 'passwordResetIp');
-    const interaction = interactionOf(formField(ctx, 'interaction'));
-    const typed = formField(ctx, 'email');
+    const interaction = interactionOf(ctx.state.form.interaction);
+    const typed = ctx.state.form.email;
     let email: string;
     try {
       email = checkEmail(typed);
@@ -92,13 +98,12 @@ export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router 
     return render(ctx, 'reset', 'password-reset.reset.title', { token: String(ctx.query.token), email: opened.user.email });
   });
 
-  router.post('/reset', form, publicForm.verify, publicForm.prepare, async (ctx: WithPublicFormContext) => {
-    const token = formField(ctx, 'token');
-    const password = formField(ctx, 'password');
+  router.post('/reset', ...form(resetForm), publicForm.prepare, async (ctx: WithPublicFormContext & WithForm<typeof resetForm>) => {
+    const { token, password } = ctx.state.form;
     const again = (error: string, email: string) => render(ctx, 'reset', 'password-reset.reset.title', { token, email, error }, 400);
     const opened = await deps.reset.open(token);
     if (!opened.ok) return showInvalidLink(ctx);
-    if (password !== formField(ctx, 'password_confirm')) return again(ctx.state.i18n.t('password-reset.reset.mismatch'), opened.user.email);
+    if (password !== ctx.state.form.password_confirm) return again(ctx.state.i18n.t('password-reset.reset.mismatch'), opened.user.email);
     const outcome = await deps.reset.complete(token, password, requestOrigin(ctx));
     if (!outcome.ok && outcome.reason === 'weak-password') return again(ctx.state.i18n.t(outcome.problem.key, outcome.problem.params), opened.user.email);
     if (!outcome.ok) return showInvalidLink(ctx);
