@@ -20,15 +20,19 @@ export function createIdentitiesAdmin(deps: { storage: Storage; audit: AuditLog;
       return federation.listIdentities(userId);
     },
 
-    /** Removes the user's identity at the connection; NotFoundError when the user or the link does not exist. */
-    async unlink(userId: string, connectionId: string, actor: AdminActor): Promise<void> {
-      await storage.transaction(async (tx) => {
+    /**
+     * Removes the user's identity at the connection; NotFoundError when the user or the link does
+     * not exist. Says whether the user still has a way to sign in.
+     */
+    async unlink(userId: string, connectionId: string, actor: AdminActor): Promise<{ signInMethodLeft: boolean }> {
+      return storage.transaction(async (tx) => {
         await userOrNotFound(tx, userId);
         const keeps = await keepsSignInMethod(tx, userId, connectionId);
         if (!(await tx.identities.unlink(userId, connectionId))) throw new NotFoundError('linked identity');
         await recordAdminAction(audit, tx, actor, 'federation.identity_unlinked', {
           subjectId: userId, details: { connection: connectionId, byAdmin: true, signInMethodLeft: keeps },
         });
+        return { signInMethodLeft: keeps };
       });
     },
   };
