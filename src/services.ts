@@ -70,6 +70,11 @@ export function createServices(config: Config, resources: Resources, options: Se
   });
   const emailAddress = createEmailAddressService({ storage, audit, settings: config.signUp });
   const connections = createConnectionsService({ storage, box, audit });
+  const federation = createFederationService({
+    storage, box, audit, connections, issuer: config.issuer,
+    roundTrips: createRoundTrips(storage.kv, box),
+    upstreams: createUpstreams({ timeoutMs: config.federation.upstreamTimeoutMs, appleSecrets: createAppleSecrets() }),
+  });
   return {
     box,
     audit,
@@ -89,7 +94,7 @@ export function createServices(config: Config, resources: Resources, options: Se
     /** Dynamic client registration (RFC 7591): initial access tokens (approvals: admin.clients). */
     initialAccessTokens,
     admin: createAdminServices({
-      config, storage, audit, box, passwords, policy, secondFactors, lockout, initialAccessTokens, sessionsEnded,
+      config, storage, audit, box, passwords, policy, secondFactors, lockout, initialAccessTokens, sessionsEnded, connections, federation,
       onKeysRotated: provider.reloadKeys,
     }),
     userImport: createUserImport({ users: storage.users, box, transaction }),
@@ -100,11 +105,7 @@ export function createServices(config: Config, resources: Resources, options: Se
     /** Upstream identity providers an admin configures (admin API, console, CLI). */
     connections,
     /** Sign-in through those upstreams: begin, complete, link, unlink (docs/federation.md). */
-    federation: createFederationService({
-      storage, box, audit, connections, issuer: config.issuer,
-      roundTrips: createRoundTrips(storage.kv, box),
-      upstreams: createUpstreams({ timeoutMs: config.federation.upstreamTimeoutMs, appleSecrets: createAppleSecrets() }),
-    }),
+    federation,
     passwordReset: createPasswordReset({ storage, passwords, policy, audit, linkTtlSeconds: config.passwordReset.linkTtlSeconds, sessionsEnded, lockout }),
     /**
      * "These sessions ended": call it after the transaction that ended them commits, with what

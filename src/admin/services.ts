@@ -15,6 +15,9 @@ import { createInitialAccessTokensAdmin } from './initial-access-tokens.service.
 import type { InitialAccessTokens } from '../oidc/initial-access-tokens.js';
 import type { Lockout } from '../security/lockout.js';
 import type { SessionsEnded } from '../accounts/user-sessions.js';
+import type { ConnectionsService } from '../federation/connections.service.js';
+import type { FederationService } from '../federation/federation.service.js';
+import { createIdentitiesAdmin } from './identities.service.js';
 
 export interface AdminServiceDeps {
   config: Config;
@@ -33,6 +36,10 @@ export interface AdminServiceDeps {
   initialAccessTokens: InitialAccessTokens;
   /** Announces the sessions an admin ends (the server's back-channel logout listens). */
   sessionsEnded: SessionsEnded;
+  /** Upstream identity providers (issue 17): the same service the sign-in pages read. */
+  connections: ConnectionsService;
+  /** Sign-in through them: admins list a user's linked identities with it. */
+  federation: Pick<FederationService, 'listIdentities'>;
 }
 
 /** Everything an admin can do, shared by the admin API and the console (which never call each other over HTTP). */
@@ -50,6 +57,8 @@ export function createAdminServices(deps: AdminServiceDeps) {
     keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.onKeysRotated }),
     initialAccessTokens: createInitialAccessTokensAdmin(deps.initialAccessTokens),
     audit: { query: storage.audit.query },
+    connections: deps.connections,
+    identities: createIdentitiesAdmin({ storage, audit, federation: deps.federation }),
   };
 }
 

@@ -18,13 +18,33 @@ const FLAG_OVERRIDES: Partial<Record<string, Record<string, string | null>>> = {
     status: null,
   },
   registration: { ttl_seconds: 'ttl' },
+  connections: {
+    claim_mapping: 'claim',
+    role_rules: 'role-rule',
+    private_key: 'private-key-file',
+    'options.hosted_domain': 'hosted-domain',
+    'options.tenant': 'tenant',
+    'options.base_url': 'base-url',
+    'options.api_url': 'api-url',
+    'options.team_id': 'team-id',
+    'options.key_id': 'key-id',
+  },
 };
 
-/** The flag (`--redirect-uri`) that sets `field` in `command`, or null when none does. */
+/**
+ * The flag (`--redirect-uri`) that sets `field` in `command`, or null when none does. A dotted
+ * field (`role_rules.0.role`, `allowed_email_domains.2`) is set by the flag of its first part
+ * unless the table names the whole path.
+ */
 function flagOf(command: string, field: string): string | null {
-  const override = FLAG_OVERRIDES[command]?.[field];
-  if (override === null) return null;
-  return `--${override ?? field.replace(/_/g, '-')}`;
+  const overrides = FLAG_OVERRIDES[command] ?? {};
+  const head = field.split('.')[0] ?? field;
+  const key = field in overrides ? field : head in overrides ? head : undefined;
+  if (key !== undefined) {
+    const override = overrides[key];
+    return override === null || override === undefined ? null : `--${override}`;
+  }
+  return `--${head.replace(/_/g, '-')}`;
 }
 
 /** A problem of an import file as one line, by line number; the file's values are never echoed. */

@@ -4,6 +4,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 export interface CliIo {
   out(line: string): void;
   err(line: string): void;
+  /** All of standard input, for a secret given as `--client-secret-file -`; absent where there is none. */
+  stdin?: () => Promise<string>;
 }
 
 /** Bad arguments: one clear line, exit code 2. */

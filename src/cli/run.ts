@@ -9,6 +9,7 @@ import { keysCommand } from './keys.js';
 import { grantsCommand } from './grants.js';
 import { rolesCommand } from './roles.js';
 import { registrationCommand } from './registration.js';
+import { connectionsCommand } from './connections.js';
 
 const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run cli -- <command>)
 
@@ -34,9 +35,26 @@ const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run 
   registration token revoke ID             initial access tokens for dynamic client registration
   roles create NAME [--description D] | roles list | roles delete NAME
   roles assign --email E --role NAME | roles unassign --email E --role NAME
+  users identities --email E              the upstream identities linked to a user
+  users unlink --email E --connection ID    remove one (even the last way to sign in: audited)
+  connections create ID --display-name N --client-id C
+                 [--preset custom|google|microsoft|github|gitlab|discord|apple] [--kind oidc|oauth2]
+                 [--issuer https://…] [--authorization-endpoint U] [--token-endpoint U] [--userinfo-endpoint U]
+                 [--client-secret-file PATH|- | --private-key-file PATH|- | --client-secret S]
+                 [--client-auth-method client_secret_basic|client_secret_post|private_key_jwt]
+                 [--private-key-id KID] [--scopes a,b] [--claim NAME=CLAIM ...] [--order N] [--icon NAME]
+                 [--no-enabled] [--create-accounts] [--trust-email-verification] [--trust-upstream-mfa]
+                 [--mfa-acr-values a,b] [--allowed-email-domains a,b] [--home-realm-domains a,b]
+                 [--allowed-clients a,b] [--role-rule group:G=ROLE|domain:D=ROLE ...] [--upstream-sign-out]
+                 [--hosted-domain D] [--tenant T] [--base-url U] [--api-url U] [--team-id T] [--key-id K]
+  connections update ID [any option of connections create]   only the options given change;
+                 the secret is kept unless given; --no-<switch> turns a switch off
+  connections list | connections delete ID  (deleting removes the identities linked through it)
   grants list --email E | grants revoke GRANT_ID | grants revoke --email E --client-id C
   keys list | keys rotate
 
+  A secret is best given from a file (--client-secret-file PATH, or - for standard input):
+  the command line is kept in the shell's history and shown in the process list.
   --json prints machine-readable output. Configuration comes from the same settings and
   environment variables as the server (DATABASE_URL, DATA_DIR, KEY_ENCRYPTION_SECRET, ...).`;
 
@@ -68,6 +86,7 @@ export async function runCli(
       case 'roles': await rolesCommand(sub, rest, run, io); return 0;
       case 'registration': await registrationCommand(sub, rest, run, io); return 0;
       case 'keys': await keysCommand(sub, rest, run, context.config, io); return 0;
+      case 'connections': await connectionsCommand(sub, rest, run, context.config, io); return 0;
       default: throw new CliUsageError(`unknown command "${command}" (see gatehouse help)`);
     }
   } catch (error) {

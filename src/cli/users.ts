@@ -1,7 +1,7 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import type { CliIo } from './io.js';
 import { toJsonLines } from '../accounts/user-import.js';
-import { InvalidFileError } from '../errors/domain-errors.js';
+import { InvalidFileError, NotFoundError } from '../errors/domain-errors.js';
 import { CliUsageError, parseCommand, required, table } from './io.js';
 import type { Runner } from './context.js';
 
@@ -57,6 +57,32 @@ export async function usersCommand(sub: string | undefined, args: string[], run:
       else io.out(`removed ${removed} second-factor credential(s) of ${email}; they sign in with their password alone until they enrol again`);
       return;
     }
+    case 'identities': {
+      const { values, positionals } = parseCommand(args, { email: { type: 'string' } }, 1);
+      const email = required(values.email ?? positionals[0], 'email');
+      const identities = await run(async (s) => s.admin.identities.list(await s.userIdFor(email)));
+      const rows = identities.map((i) => ({
+        connection: i.connectionId, name: i.connectionName, email: i.email ?? '', linked: i.createdAt.toISOString(), last_used: i.lastUsedAt?.toISOString() ?? '',
+      }));
+      if (values.json) io.out(JSON.stringify(rows));
+      else table(rows).forEach((line) => io.out(line));
+      return;
+    }
+    case 'unlink': {
+      const { values } = parseCommand(args, { email: { type: 'string' }, connection: { type: 'string' } });
+      const email = required(values.email, 'email');
+      const connection = required(values.connection, 'connection');
+      const { signInMethodLeft } = await run(async (s) => s.admin.identities.unlink(await s.userIdFor(email), connection, s.actor)).catch((error: unknown) => {
+        throw error instanceof NotFoundError ? new CliUsageError(`${email} has no identity linked through ${connection}`) : error;
+      });
+      if (values.json) {
+        io.out(JSON.stringify({ email, connection, unlinked: true, signInMethodLeft }));
+        return;
+      }
+      io.out(`removed ${email}'s identity at ${connection}`);
+      if (!signInMethodLeft) io.out(`  ${email} has no way left to sign in: set a password (users set-password) or send a reset link`);
+      return;
+    }
     case 'import': {
       const { values, positionals } = parseCommand(args, {}, 1);
       const file = positionals[0];
@@ -97,6 +123,6 @@ export async function usersCommand(sub: string | undefined, args: string[], run:
       return;
     }
     default:
-      throw new CliUsageError(`unknown users command "${sub ?? ''}": use create, list, disable, enable, set-password, mfa-reset, import or export`);
+      throw new CliUsageError(`unknown users command "${sub ?? ''}": use create, list, disable, enable, set-password, mfa-reset, identities, unlink, import or export`);
   }
 }

@@ -4,10 +4,10 @@ import { isLoopbackHost } from '../config/loopback.js';
 import { ROLE_NAME } from '../roles/role-fields.js';
 
 /** The providers Gatehouse knows the settings of; `custom` is any OpenID or OAuth 2 server. */
-const PRESETS = ['custom', 'google', 'microsoft', 'github', 'gitlab', 'discord', 'apple'] as const;
+export const PRESETS = ['custom', 'google', 'microsoft', 'github', 'gitlab', 'discord', 'apple'] as const;
 
 /** How Gatehouse authenticates at the upstream's token endpoint (`apple`: a signed JWT as the secret, presets.ts). */
-const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 /**

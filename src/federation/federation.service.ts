@@ -6,6 +6,7 @@ import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import type { Connection } from './connection.js';
 import type { ConnectionsService, OpenedConnection } from './connections.service.js';
 import { FederationError, lastSignInMethod } from './errors.js';
+import { keepsSignInMethod } from './sign-in-methods.js';
 import type { RoundTrips, RoundTripIntent } from './round-trip.js';
 import type { Upstreams } from './upstream.js';
 import { checkAllowedDomain, checkPresetClaims, emailCounts, emailDomain, mappedRoles, readProfile, signInAmr, type UpstreamProfile } from './profile.js';
@@ -256,10 +257,7 @@ export function createFederationService(deps: {
       return storage.transaction(async (tx) => {
         const identities = await tx.identities.listForUser(userId);
         if (!identities.some((i) => i.connectionId === connectionId)) return false;
-        const others = identities.length - 1;
-        const password = await tx.users.passwordHash(userId);
-        const passkeys = (await tx.credentials.listWebAuthn(userId)).filter((c) => c.data.kind !== 'security_key');
-        if (others === 0 && !password && passkeys.length === 0) throw lastSignInMethod();
+        if (!(await keepsSignInMethod(tx, userId, connectionId))) throw lastSignInMethod();
         await tx.identities.unlink(userId, connectionId);
         await audit.within(tx).record('federation.identity_unlinked', { actorId: userId, subjectId: userId, details: { connection: connectionId } }, origin);
         return true;
@@ -276,6 +274,8 @@ export function createFederationService(deps: {
     },
   };
 }
+
+export type FederationService = ReturnType<typeof createFederationService>;
 
 /** How long a link-required outcome may wait for the person's proof. */
 const PENDING_LINK_TTL_MS = 15 * 60 * 1000;

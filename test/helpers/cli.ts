@@ -14,6 +14,15 @@ export interface CliResult {
  * or the shipped one for the suites that prove it).
  */
 export async function cli(server: TestServer, ...argv: string[]): Promise<CliResult> {
+  return runAgainst(server, argv, undefined);
+}
+
+/** cli() with `stdin` as the command's standard input (a secret given as `--client-secret-file -`). */
+export async function cliWithStdin(server: TestServer, stdin: string, ...argv: string[]): Promise<CliResult> {
+  return runAgainst(server, argv, stdin);
+}
+
+async function runAgainst(server: TestServer, argv: string[], stdin: string | undefined): Promise<CliResult> {
   const { storage, http } = server.gatehouse.config;
   const env = {
     DATA_DIR: storage.dataDir,
@@ -26,7 +35,8 @@ export async function cli(server: TestServer, ...argv: string[]): Promise<CliRes
   };
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(argv, env, { out: (l) => out.push(l), err: (l) => err.push(l) }, { breachedList: server.breachedList === 'shipped' ? undefined : smallBreachedList() });
+  const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), ...(stdin === undefined ? {} : { stdin: () => Promise.resolve(stdin) }) };
+  const code = await runCli(argv, env, io, { breachedList: server.breachedList === 'shipped' ? undefined : smallBreachedList() });
   return { code, out, err };
 }
 

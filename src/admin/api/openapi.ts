@@ -77,7 +77,7 @@ export function buildOpenApiDocument(routes: AnyAdminRoute[], issuer: string, ve
     info: {
       title: 'Gatehouse admin API',
       version,
-      description: 'Manage clients, users, roles, sessions, signing keys and the audit log. Authenticate with a Gatehouse access token for the admin API resource: client_credentials with scope admin:read or admin:write, or an admin user\'s token from the admin console client.',
+      description: 'Manage clients, users, roles, sessions, signing keys, connections to upstream identity providers and the audit log. Authenticate with a Gatehouse access token for the admin API resource: client_credentials with scope admin:read or admin:write, or an admin user\'s token from the admin console client.',
     },
     servers: [{ url: `${issuer}${ADMIN_API_PATH}` }],
     components: {

@@ -17,6 +17,7 @@ import { sessionRoutes } from './sessions.routes.js';
 import { keyRoutes } from './keys.routes.js';
 import { auditRoutes } from './audit.routes.js';
 import { initialAccessTokenRoutes } from './initial-access-tokens.routes.js';
+import { connectionRoutes } from './connections.routes.js';
 
 export interface AdminApiDeps {
   admin: AdminServices;
@@ -26,13 +27,13 @@ export interface AdminApiDeps {
 }
 
 /** The document's version: the v1 contract; additions bump the minor number. */
-const API_VERSION = '1.0.0';
+const API_VERSION = '1.1.0';
 
 function adminApiRoutes(deps: AdminApiDeps): AnyAdminRoute[] {
   const { admin } = deps;
   return [
     ...clientRoutes(admin), ...userRoutes(admin), ...roleRoutes(admin), ...sessionRoutes(admin),
-    ...keyRoutes(admin), ...initialAccessTokenRoutes(admin), ...auditRoutes(admin),
+    ...keyRoutes(admin), ...initialAccessTokenRoutes(admin), ...auditRoutes(admin), ...connectionRoutes(admin, deps.issuer),
   ];
 }
 

@@ -25,6 +25,8 @@ const OPERATIONS = [
   'GET /users/{id}/grants', 'DELETE /users/{id}/grants/{grant}',
   'GET /keys', 'POST /keys/rotate', 'GET /audit-events',
   'GET /initial-access-tokens', 'POST /initial-access-tokens', 'DELETE /initial-access-tokens/{id}',
+  'GET /connections', 'POST /connections', 'GET /connections/{id}', 'PATCH /connections/{id}', 'DELETE /connections/{id}',
+  'GET /users/{id}/identities', 'DELETE /users/{id}/identities/{connection}',
 ];
 
 /**
