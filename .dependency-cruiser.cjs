@@ -26,7 +26,8 @@ module.exports = {
     {
       name: 'storage-imports-no-domain',
       severity: 'error',
-      comment: 'storage/ (and the migrations it runs) is SQL only: it imports no domain, provider glue, surface or HTTP code.',
+      comment:
+        'storage/ (and the migrations it runs) is SQL only: it imports no domain, provider glue, surface or HTTP code.',
       from: { path: '^(src/storage|migrations)/' },
       to: { path: `^src/((${DOMAIN}|admin|oidc|http|mail|${WEB_AND_SURFACES})/|(app|gatehouse|main|services)\\.ts$)` },
     },
@@ -53,7 +54,8 @@ module.exports = {
     },
     {
       name: 'domain-imports-no-admin-oidc-or-http',
-      comment: 'The domain (accounts, clients, roles) is below admin/, oidc/ and http/: what it shares with them (the admin actor, the admin scopes, the errors) lives in security/, clients/ or errors/.',
+      comment:
+        'The domain (accounts, clients, roles) is below admin/, oidc/ and http/: what it shares with them (the admin actor, the admin scopes, the errors) lives in security/, clients/ or errors/.',
       severity: 'error',
       from: { path: `^src/(${DOMAIN})/` },
       to: { path: '^src/(admin|oidc|http|mail)/' },
@@ -61,7 +63,8 @@ module.exports = {
     {
       name: 'errors-import-nothing',
       severity: 'error',
-      comment: 'errors/ is the one vocabulary of refusals, thrown from storage up to the surfaces: it imports nothing of ours.',
+      comment:
+        'errors/ is the one vocabulary of refusals, thrown from storage up to the surfaces: it imports nothing of ours.',
       from: { path: '^src/errors/' },
       to: { path: '^(src|migrations)/', pathNot: '^src/errors/' },
     },
@@ -85,6 +88,9 @@ module.exports = {
     exclude: { path: '^(dist|node_modules)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

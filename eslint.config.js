@@ -15,9 +15,15 @@ export default defineConfig(
       // STYLE: no `any` at a boundary or anywhere else; `unknown` and a check instead.
       '@typescript-eslint/no-explicit-any': 'error',
       // A leading underscore marks a parameter or a destructured member left out on purpose.
-      '@typescript-eslint/no-unused-vars': ['error', {
-        argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true,
-      }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
       // Our input checks match control characters on purpose: U+0000, which PostgreSQL cannot
       // store (storage/storable-text.ts), and C0 controls in ids, paths and header values.
       'no-control-regex': 'off',
@@ -38,18 +44,23 @@ export default defineConfig(
       'src/cli/main.ts',
     ],
     rules: {
-      'no-restricted-properties': ['error', {
-        object: 'process',
-        property: 'env',
-        message: 'Read settings from the validated Config (src/config); only src/config, src/main.ts and src/cli/main.ts see process.env.',
-      }],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message:
+            'Read settings from the validated Config (src/config); only src/config, src/main.ts and src/cli/main.ts see process.env.',
+        },
+      ],
     },
   },
   {
     // Honest tests: every test runs, on every run.
     files: ['test/**/*.ts'],
     rules: {
-      'no-restricted-syntax': ['error',
+      'no-restricted-syntax': [
+        'error',
         {
           selector: 'MemberExpression[object.name=/^(describe|it|test)$/][property.name=/^(only|skip|todo)$/]',
           message: 'No .only, .skip or .todo in committed tests: every test runs.',

@@ -25,7 +25,12 @@ export async function measureArgon2(root: string, verifications = 20): Promise<A
   const memoryKiB = config.passwords?.argon2?.memoryKiB ?? 19456;
   const timeCost = config.passwords?.argon2?.timeCost ?? 2;
   const parallelism = config.passwords?.argon2?.parallelism ?? 1;
-  const hash = await argon2.hash('benchmark password', { type: argon2.argon2id as 2, memoryCost: memoryKiB, timeCost, parallelism });
+  const hash = await argon2.hash('benchmark password', {
+    type: argon2.argon2id as 2,
+    memoryCost: memoryKiB,
+    timeCost,
+    parallelism,
+  });
   await argon2.verify(hash, 'benchmark password');
   const cpu = process.cpuUsage();
   const t0 = performance.now();

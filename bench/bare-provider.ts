@@ -29,10 +29,12 @@ const { user } = config;
 
 /** The same key algorithms Gatehouse publishes: ES256 (default) and RS256. */
 async function signingKeys(): Promise<JWK[]> {
-  return Promise.all((['ES256', 'RS256'] as const).map(async (alg) => {
-    const { privateKey } = await generateKeyPair(alg, { extractable: true });
-    return { ...(await exportJWK(privateKey)), alg, use: 'sig', kid: alg.toLowerCase() } as JWK;
-  }));
+  return Promise.all(
+    (['ES256', 'RS256'] as const).map(async (alg) => {
+      const { privateKey } = await generateKeyPair(alg, { extractable: true });
+      return { ...(await exportJWK(privateKey)), alg, use: 'sig', kid: alg.toLowerCase() } as JWK;
+    }),
+  );
 }
 
 /** Skip the consent page for the benchmark client, as Gatehouse does for first-party clients. */
@@ -41,8 +43,9 @@ async function loadExistingGrant(ctx: KoaContextWithOIDC): Promise<Grant | undef
   const accountId = session?.accountId;
   if (!client || !accountId) return undefined;
   const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
-  const grant = (grantId ? await provider.Grant.find(grantId) : undefined)
-    ?? new provider.Grant({ accountId, clientId: client.clientId });
+  const grant =
+    (grantId ? await provider.Grant.find(grantId) : undefined) ??
+    new provider.Grant({ accountId, clientId: client.clientId });
   grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
   await grant.save();
   return grant;
@@ -85,7 +88,11 @@ const provider = new Provider(config.issuer, {
       defaultResource: () => undefined,
       useGrantedResource: () => false,
       getResourceServerInfo: (_ctx, indicator) => ({
-        scope: 'bench:read', audience: indicator, accessTokenTTL: 600, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } },
+        scope: 'bench:read',
+        audience: indicator,
+        accessTokenTTL: 600,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'ES256' } },
       }),
     },
   },
@@ -129,19 +136,26 @@ async function interactions(ctx: Context, next: Next): Promise<void> {
       const { Grant } = provider;
       const accountId = details.session?.accountId;
       if (!accountId) ctx.throw(400, 'no session');
-      const grant = (details.grantId ? await Grant.find(details.grantId) : undefined)
-        ?? new Grant({ accountId, clientId: String(details.params.client_id) });
+      const grant =
+        (details.grantId ? await Grant.find(details.grantId) : undefined) ??
+        new Grant({ accountId, clientId: String(details.params.client_id) });
       const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
       if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
       if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-      await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: true });
+      await provider.interactionFinished(
+        ctx.req,
+        ctx.res,
+        { consent: { grantId: await grant.save() } },
+        { mergeWithLastSubmission: true },
+      );
       ctx.respond = false;
       return;
     }
     ctx.type = 'html';
-    ctx.body = `<!doctype html><title>Sign in</title><form method="post" action="/interaction/${escape(details.uid)}/login">`
-      + '<input type="hidden" name="csrf" value="none"><input name="email"><input name="password" type="password">'
-      + '<button>Sign in</button></form>';
+    ctx.body =
+      `<!doctype html><title>Sign in</title><form method="post" action="/interaction/${escape(details.uid)}/login">` +
+      '<input type="hidden" name="csrf" value="none"><input name="email"><input name="password" type="password">' +
+      '<button>Sign in</button></form>';
     return;
   }
 
@@ -153,7 +167,12 @@ async function interactions(ctx: Context, next: Next): Promise<void> {
       ctx.body = 'The email address or password is not correct.';
       return;
     }
-    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: user.id } },
+      { mergeWithLastSubmission: false },
+    );
     ctx.respond = false;
     return;
   }

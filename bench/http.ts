@@ -50,7 +50,11 @@ export class Browser {
     });
     this.remember(res.headers);
     const location = res.headers.get('location');
-    return { status: res.status, location: location ? new URL(location, target).toString() : null, body: await res.text() };
+    return {
+      status: res.status,
+      location: location ? new URL(location, target).toString() : null,
+      body: await res.text(),
+    };
   }
 }
 
@@ -74,7 +78,11 @@ export class OperationError extends Error {
 }
 
 /** POST to the token endpoint; anything but a 200 with an access token is an error. */
-export async function tokenRequest(tokenEndpoint: string, authorization: string, params: Record<string, string>): Promise<TokenResponse> {
+export async function tokenRequest(
+  tokenEndpoint: string,
+  authorization: string,
+  params: Record<string, string>,
+): Promise<TokenResponse> {
   const res = await fetch(tokenEndpoint, {
     method: 'POST',
     headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
@@ -89,16 +97,22 @@ export async function tokenRequest(tokenEndpoint: string, authorization: string,
     throw new OperationError(`token endpoint answered ${res.status} with non-JSON: ${text.slice(0, 120)}`);
   }
   if (res.status !== 200 || !json.access_token) {
-    throw new OperationError(`token endpoint answered ${res.status} ${json.error ?? ''} ${json.error_description ?? ''}`.trim());
+    throw new OperationError(
+      `token endpoint answered ${res.status} ${json.error ?? ''} ${json.error_description ?? ''}`.trim(),
+    );
   }
   return json;
 }
 
 /** GET a public JSON document (discovery, JWKS) unconditionally; anything but a 200 with a body is an error. */
 export async function getDocument(url: string): Promise<void> {
-  const res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const res = await fetch(url, {
+    headers: { accept: 'application/json' },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
   const body = await res.arrayBuffer();
-  if (res.status !== 200 || body.byteLength === 0) throw new OperationError(`${url} answered ${res.status} with ${body.byteLength} bytes`);
+  if (res.status !== 200 || body.byteLength === 0)
+    throw new OperationError(`${url} answered ${res.status} with ${body.byteLength} bytes`);
 }
 
 async function jsonBody(res: globalThis.Response, what: string): Promise<Record<string, unknown>> {
@@ -121,7 +135,8 @@ export async function introspect(endpoint: string, authorization: string, token:
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const json = await jsonBody(res, 'introspection');
-  if (res.status !== 200 || json.active !== true) throw new OperationError(`introspection answered ${res.status} active=${String(json.active)}`);
+  if (res.status !== 200 || json.active !== true)
+    throw new OperationError(`introspection answered ${res.status} active=${String(json.active)}`);
 }
 
 /** GET userinfo with a Bearer token (OIDC Core §5.3.1); anything but a 200 with `sub` is an error. */
@@ -131,5 +146,6 @@ export async function userinfoRequest(endpoint: string, accessToken: string): Pr
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const json = await jsonBody(res, 'userinfo');
-  if (res.status !== 200 || typeof json.sub !== 'string') throw new OperationError(`userinfo answered ${res.status} ${String(json.error ?? '')}`);
+  if (res.status !== 200 || typeof json.sub !== 'string')
+    throw new OperationError(`userinfo answered ${res.status} ${String(json.error ?? '')}`);
 }

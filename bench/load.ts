@@ -63,34 +63,45 @@ interface Window {
   retired: number;
 }
 
-async function loop(workers: Array<() => Promise<void>>, durationMs: number, maxOps: number, retireOnError: boolean): Promise<Window> {
+async function loop(
+  workers: Array<() => Promise<void>>,
+  durationMs: number,
+  maxOps: number,
+  retireOnError: boolean,
+): Promise<Window> {
   const window: Window = { latencies: [], errors: 0, errorSamples: new Map(), retired: 0 };
   const deadline = performance.now() + durationMs;
   let started = 0;
-  await Promise.all(workers.map(async (op) => {
-    while (performance.now() < deadline && started < maxOps && window.errors < MAX_ERRORS) {
-      started++;
-      const t0 = performance.now();
-      try {
-        await op();
-        window.latencies.push(performance.now() - t0);
-      } catch (error) {
-        window.errors++;
-        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        if (window.errorSamples.has(message) || window.errorSamples.size < 5) {
-          window.errorSamples.set(message, (window.errorSamples.get(message) ?? 0) + 1);
-        }
-        if (retireOnError) {
-          window.retired++;
-          return;
+  await Promise.all(
+    workers.map(async (op) => {
+      while (performance.now() < deadline && started < maxOps && window.errors < MAX_ERRORS) {
+        started++;
+        const t0 = performance.now();
+        try {
+          await op();
+          window.latencies.push(performance.now() - t0);
+        } catch (error) {
+          window.errors++;
+          const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          if (window.errorSamples.has(message) || window.errorSamples.size < 5) {
+            window.errorSamples.set(message, (window.errorSamples.get(message) ?? 0) + 1);
+          }
+          if (retireOnError) {
+            window.retired++;
+            return;
+          }
         }
       }
-    }
-  }));
+    }),
+  );
   return window;
 }
 
-export async function runPhase(workers: Array<() => Promise<void>>, meters: Meter[], options: PhaseOptions): Promise<PhaseResult> {
+export async function runPhase(
+  workers: Array<() => Promise<void>>,
+  meters: Meter[],
+  options: PhaseOptions,
+): Promise<PhaseResult> {
   const retire = options.retireOnError ?? false;
   if (options.warmupMs > 0) {
     const warm = await loop(workers, options.warmupMs, options.maxOps, false);

@@ -1,5 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Browser, OperationError, basicAuth, getDocument, introspect, tokenRequest, userinfoRequest, type TokenResponse } from './http.js';
+import {
+  Browser,
+  OperationError,
+  basicAuth,
+  getDocument,
+  introspect,
+  tokenRequest,
+  userinfoRequest,
+  type TokenResponse,
+} from './http.js';
 
 /** What the load generator needs to know about a running server; both servers provide it. */
 export interface BenchTarget {
@@ -34,9 +43,11 @@ export const BENCH_RESOURCE = 'https://api.bench.example';
 export async function clientCredentialsJwt(target: BenchTarget): Promise<void> {
   const { clientId, clientSecret } = target.machineClient;
   const { access_token: token } = await tokenRequest(target.tokenEndpoint, basicAuth(clientId, clientSecret), {
-    grant_type: 'client_credentials', resource: BENCH_RESOURCE,
+    grant_type: 'client_credentials',
+    resource: BENCH_RESOURCE,
   });
-  if (token?.split('.').length !== 3) throw new OperationError('client_credentials with a resource did not return a JWT');
+  if (token?.split('.').length !== 3)
+    throw new OperationError('client_credentials with a resource did not return a JWT');
 }
 
 /** What every relying party fetches first (OIDC Discovery §4), without a cached copy. */
@@ -58,7 +69,10 @@ const MAX_STEPS = 10;
  * interaction, POST email + password (+ csrf) to the login form, follow redirects back to
  * the redirect URI, then redeem the code with its PKCE verifier (RFC 7636 §4.5).
  */
-export async function authorizationCodeFlow(target: BenchTarget, extra: Record<string, string> = {}): Promise<TokenResponse> {
+export async function authorizationCodeFlow(
+  target: BenchTarget,
+  extra: Record<string, string> = {},
+): Promise<TokenResponse> {
   const { clientId, clientSecret, redirectUri } = target.webClient;
   const verifier = b64url(randomBytes(32));
   const state = b64url(randomBytes(16));
@@ -87,7 +101,12 @@ export async function authorizationCodeFlow(target: BenchTarget, extra: Record<s
     } else {
       const action = LOGIN_FORM.exec(res.body)?.[1];
       if (res.status !== 200 || !action || signedIn) {
-        throw new OperationError(`flow stopped at ${res.status}: ${res.body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 160)}`);
+        throw new OperationError(
+          `flow stopped at ${res.status}: ${res.body
+            .replace(/<[^>]+>/g, ' ')
+            .replace(/\s+/g, ' ')
+            .slice(0, 160)}`,
+        );
       }
       signedIn = true;
       res = await browser.request(action, {
@@ -100,7 +119,9 @@ export async function authorizationCodeFlow(target: BenchTarget, extra: Record<s
   if (!callback) throw new OperationError('flow did not reach the redirect URI');
   const code = callback.searchParams.get('code');
   if (!code || callback.searchParams.get('state') !== state) {
-    throw new OperationError(`callback without code: ${callback.searchParams.get('error') ?? ''} ${callback.searchParams.get('error_description') ?? ''}`);
+    throw new OperationError(
+      `callback without code: ${callback.searchParams.get('error') ?? ''} ${callback.searchParams.get('error_description') ?? ''}`,
+    );
   }
   const tokens = await tokenRequest(target.tokenEndpoint, basicAuth(clientId, clientSecret), {
     grant_type: 'authorization_code',
@@ -117,12 +138,16 @@ export class RefreshChain {
   /** Successful rotations so far. */
   rotations = 0;
 
-  private constructor(private readonly target: BenchTarget, private token: string) {}
+  private constructor(
+    private readonly target: BenchTarget,
+    private token: string,
+  ) {}
 
   /** offline_access is granted only with prompt=consent (OIDC Core §11). */
   static async start(target: BenchTarget): Promise<RefreshChain> {
     const tokens = await authorizationCodeFlow(target, { scope: 'openid offline_access', prompt: 'consent' });
-    if (!tokens.refresh_token) throw new OperationError('no refresh token issued for openid offline_access + prompt=consent');
+    if (!tokens.refresh_token)
+      throw new OperationError('no refresh token issued for openid offline_access + prompt=consent');
     return new RefreshChain(target, tokens.refresh_token);
   }
 

@@ -3,8 +3,15 @@
  * was, and which package's JavaScript asked for it (bench/perf-summary.ts prints both).
  */
 
-export interface Frame { sym: string; dso: string }
-export interface Sample { tid: number; period: number; stack: Frame[] }
+export interface Frame {
+  sym: string;
+  dso: string;
+}
+export interface Sample {
+  tid: number;
+  period: number;
+  stack: Frame[];
+}
 
 /** The samples of `perf script -F tid,period,ip,sym,dso` output. */
 export function samples(text: string): Sample[] {
@@ -31,15 +38,23 @@ export function kind(frame: Frame | undefined): string {
   if (sym.startsWith('JS:*')) return 'JavaScript, optimised (TurboFan)';
   if (sym.startsWith('JS:+')) return 'JavaScript, Maglev';
   if (sym.startsWith('JS:')) return 'JavaScript, interpreted or baseline';
-  if (/Scaveng|MarkCompact|Marking|Sweep|Heap::|GCTracer|Evacuat|MemoryChunk|RememberedSet|SlotSet/.test(sym)) return 'GC';
+  if (/Scaveng|MarkCompact|Marking|Sweep|Heap::|GCTracer|Evacuat|MemoryChunk|RememberedSet|SlotSet/.test(sym))
+    return 'GC';
   // V8's own parser and compilers; not JSON.parse (JsonParser), regexp replacement patterns or node's HTTP parser.
-  if (/compiler::|maglev::|turboshaft::|v8::internal::(Compiler|Parser|PreParser|Scanner|BytecodeGenerator|Parse)|Builtins_CompileLazy/.test(sym)) return 'V8 compilers and parser';
-  if (/^Builtins_.*(IC|Megamorphic|Property|Load|Store)/.test(sym)) return 'V8 builtins: property access (inline caches)';
+  if (
+    /compiler::|maglev::|turboshaft::|v8::internal::(Compiler|Parser|PreParser|Scanner|BytecodeGenerator|Parse)|Builtins_CompileLazy/.test(
+      sym,
+    )
+  )
+    return 'V8 compilers and parser';
+  if (/^Builtins_.*(IC|Megamorphic|Property|Load|Store)/.test(sym))
+    return 'V8 builtins: property access (inline caches)';
   if (/^Builtins_.*(Promise|Microtask|Async|Generator|Await)/.test(sym)) return 'V8 builtins: promises and async';
   if (sym.startsWith('Builtins_')) return 'V8 builtins: other (calls, interpreter, strings, regexps)';
   if (dso.includes('libc.so') || dso.includes('libstdc++')) return 'libc and libstdc++ (malloc, memcpy)';
   if (sym.startsWith('v8::')) return 'V8 runtime (C++)';
-  if (sym.startsWith('node::') || sym.startsWith('uv_') || sym.startsWith('uv__') || sym.startsWith('llhttp')) return 'node and libuv (C++)';
+  if (sym.startsWith('node::') || sym.startsWith('uv_') || sym.startsWith('uv__') || sym.startsWith('llhttp'))
+    return 'node and libuv (C++)';
   return `other (${dso.replace(/^.*\//, '') || 'unknown'})`;
 }
 

@@ -15,7 +15,9 @@ export function perfRecorder(dir: string, name: string, pid: number): Meter {
     kind: 'record',
     async start() {
       const file = join(dir, `${name}.perf.data`);
-      const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(pid), '-o', file], { stdio: 'ignore' });
+      const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '999', '-g', '-p', String(pid), '-o', file], {
+        stdio: 'ignore',
+      });
       const exited = new Promise<void>((resolve) => {
         perf.once('exit', () => resolve());
         perf.once('error', (error) => {

@@ -14,14 +14,21 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { kind, owner, samples, type Sample } from './perf-attribution.js';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '20' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '20' } },
+});
 const file = positionals[0];
 if (!file) {
   process.stderr.write('usage: tsx bench/perf-summary.ts FILE.perf.data [--top 20]\n');
   process.exit(2);
 }
 
-const text = execFileSync('perf', ['script', '-i', file, '-F', 'tid,period,ip,sym,dso'], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+const text = execFileSync('perf', ['script', '-i', file, '-F', 'tid,period,ip,sym,dso'], {
+  encoding: 'utf8',
+  maxBuffer: 1 << 30,
+  stdio: ['ignore', 'pipe', 'ignore'],
+});
 const all = samples(text);
 const total = all.reduce((sum, s) => sum + s.period, 0);
 // The thread with most samples is the main (JavaScript) thread.
@@ -43,7 +50,18 @@ const print = (title: string, rows: Array<[string, number]>) => {
   process.stdout.write(`\n${title}:\n`);
   for (const [name, v] of rows.slice(0, top)) process.stdout.write(`  ${pct(v)}  ${name}\n`);
 };
-process.stdout.write(`${all.length} samples, ${(total / 1e9).toFixed(2)} CPU-s, main thread ${pct(perTid.get(mainTid) ?? 0).trim()}\n`);
-print('by kind of work (the sampled frame)', tally((s) => kind(s.stack[0])));
-print('by owner (nearest JavaScript frame)', tally((s) => owner(s, mainTid)));
-print('kernel time by owner', tally((s) => (kind(s.stack[0]) === 'kernel' ? owner(s, mainTid) : '')).filter(([k]) => k !== ''));
+process.stdout.write(
+  `${all.length} samples, ${(total / 1e9).toFixed(2)} CPU-s, main thread ${pct(perTid.get(mainTid) ?? 0).trim()}\n`,
+);
+print(
+  'by kind of work (the sampled frame)',
+  tally((s) => kind(s.stack[0])),
+);
+print(
+  'by owner (nearest JavaScript frame)',
+  tally((s) => owner(s, mainTid)),
+);
+print(
+  'kernel time by owner',
+  tally((s) => (kind(s.stack[0]) === 'kernel' ? owner(s, mainTid) : '')).filter(([k]) => k !== ''),
+);

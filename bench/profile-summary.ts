@@ -13,9 +13,16 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '25' } },
+});
 const file = positionals[0];
 if (!file) {
   process.stderr.write('usage: tsx bench/profile-summary.ts FILE.cpuprofile [--top 25]\n');
@@ -54,4 +61,5 @@ const top = Number(values.top);
 process.stdout.write(`busy ${(busy / 1e6).toFixed(2)} s of samples\n\nby area:\n`);
 for (const [a, v] of [...areas].sort((x, y) => y[1] - x[1]).slice(0, top)) process.stdout.write(`  ${pct(v)}  ${a}\n`);
 process.stdout.write('\ntop functions (self):\n');
-for (const [f, v] of [...functions].sort((x, y) => y[1] - x[1]).slice(0, top)) process.stdout.write(`  ${pct(v)}  ${f}\n`);
+for (const [f, v] of [...functions].sort((x, y) => y[1] - x[1]).slice(0, top))
+  process.stdout.write(`  ${pct(v)}  ${f}\n`);

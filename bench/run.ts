@@ -18,9 +18,26 @@ import { CLOCK_TICKS_PER_SECOND, machineBusySeconds } from './cpu.js';
 import { perfRecorder } from './perf-record.js';
 import { runPhase, type Meter, type PhaseOptions, type PhaseResult } from './load.js';
 import {
-  RefreshChain, accessTokens, authorizationCodeFlow, clientCredentials, clientCredentialsJwt, discovery, introspection, jwks, refreshWorkers, userinfo, type BenchTarget,
+  RefreshChain,
+  accessTokens,
+  authorizationCodeFlow,
+  clientCredentials,
+  clientCredentialsJwt,
+  discovery,
+  introspection,
+  jwks,
+  refreshWorkers,
+  userinfo,
+  type BenchTarget,
 } from './operations.js';
-import { openStores, startBare, startGatehouse, type RunningServer, type SessionStorage, type Stores } from './servers.js';
+import {
+  openStores,
+  startBare,
+  startGatehouse,
+  type RunningServer,
+  type SessionStorage,
+  type Stores,
+} from './servers.js';
 import { residentMiB } from './cpu.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -82,14 +99,26 @@ if (only !== undefined && only !== 'gatehouse' && only !== 'bare') {
   process.exit(2);
 }
 
-const ALL_OPERATIONS = ['client_credentials', 'client_credentials_jwt', 'authorization_code_flow', 'refresh_token', 'introspection', 'userinfo', 'discovery', 'jwks'] as const;
+const ALL_OPERATIONS = [
+  'client_credentials',
+  'client_credentials_jwt',
+  'authorization_code_flow',
+  'refresh_token',
+  'introspection',
+  'userinfo',
+  'discovery',
+  'jwks',
+] as const;
 type Operation = (typeof ALL_OPERATIONS)[number];
 const isOperation = (name: string): name is Operation => (ALL_OPERATIONS as readonly string[]).includes(name);
 
 /** `--ops a,b`: only these operations, in the usual order (default: all). */
 const OPERATIONS: readonly Operation[] = (() => {
   if (args.ops === undefined) return ALL_OPERATIONS;
-  const named = args.ops.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const named = args.ops
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   const unknown = named.filter((n) => !isOperation(n));
   if (named.length === 0 || unknown.length > 0) {
     process.stderr.write(`bench: --ops is a comma-separated list of ${ALL_OPERATIONS.join(', ')}\n`);
@@ -101,15 +130,26 @@ const OPERATIONS: readonly Operation[] = (() => {
 /** Operations that are one request (or one flow) each, with no state kept between them. */
 const STATELESS: Partial<Record<Operation, { label: string; run: (target: BenchTarget) => Promise<unknown> }>> = {
   client_credentials: { label: 'client_credentials (opaque access token, stored)', run: clientCredentials },
-  client_credentials_jwt: { label: 'client_credentials with resource= (JWT access token, ES256)', run: clientCredentialsJwt },
-  authorization_code_flow: { label: 'authorization code + PKCE flow with password sign-in', run: authorizationCodeFlow },
+  client_credentials_jwt: {
+    label: 'client_credentials with resource= (JWT access token, ES256)',
+    run: clientCredentialsJwt,
+  },
+  authorization_code_flow: {
+    label: 'authorization code + PKCE flow with password sign-in',
+    run: authorizationCodeFlow,
+  },
   discovery: { label: 'discovery document (GET /.well-known/openid-configuration)', run: discovery },
   jwks: { label: 'JWKS (GET jwks_uri)', run: jwks },
 };
 
 /** Operations that present an access token: each worker gets its own from a sign-in first. */
-const WITH_TOKEN: Partial<Record<Operation, { label: string; run: (target: BenchTarget, token: string) => Promise<unknown> }>> = {
-  introspection: { label: 'token introspection (POST introspection_endpoint, opaque access token)', run: introspection },
+const WITH_TOKEN: Partial<
+  Record<Operation, { label: string; run: (target: BenchTarget, token: string) => Promise<unknown> }>
+> = {
+  introspection: {
+    label: 'token introspection (POST introspection_endpoint, opaque access token)',
+    run: introspection,
+  },
   userinfo: { label: 'userinfo (GET userinfo_endpoint, Bearer opaque access token)', run: userinfo },
 };
 
@@ -144,7 +184,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const IDLE_SETTLE_MS = 5000;
 
 /** Samples a process's RSS every 200 ms while `work` runs; answers the work's result and the peak. */
-async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakMiB: number | undefined }> {
+async function withPeakRss<T>(
+  pid: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; peakMiB: number | undefined }> {
   let peak: number | undefined;
   const sample = () => {
     const now = residentMiB(pid);
@@ -166,7 +209,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const cleanups: Array<() => Promise<void>> = [];
 async function cleanUp(): Promise<void> {
   for (const undo of cleanups.splice(0).reverse()) {
-    await undo().catch((err: unknown) => log(`bench: cleanup failed: ${err instanceof Error ? err.message : String(err)}`));
+    await undo().catch((err: unknown) =>
+      log(`bench: cleanup failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 }
 
@@ -177,11 +222,13 @@ function checkBuild(): void {
     process.exit(2);
   }
   const built = statSync(main).mtimeMs;
-  const newest = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-    const p = join(dir, e.name);
-    return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
-  }, 0);
-  if (newest(join(ROOT, 'src')) > built) log('bench: warning: src/ has changed since the last build; figures are for dist/ as built.');
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      const p = join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith('.ts') ? statSync(p).mtimeMs : 0);
+    }, 0);
+  if (newest(join(ROOT, 'src')) > built)
+    log('bench: warning: src/ has changed since the last build; figures are for dist/ as built.');
 }
 
 /** Other processes' CPU use above which the machine is not quiet enough to measure on. */
@@ -196,7 +243,9 @@ async function waitForQuiet(maxSeconds: number): Promise<{ busyCores: number; wa
     const busyCores = Number(((machineBusySeconds() - before) / 2).toFixed(2));
     const waitedSeconds = Math.round((Date.now() - t0) / 1000);
     if (busyCores <= QUIET_BUSY_CORES || waitedSeconds >= maxSeconds) return { busyCores, waitedSeconds };
-    log(`bench: other processes keep ${busyCores} cores busy; waiting for a quieter machine (${waitedSeconds}/${maxSeconds} s) ...`);
+    log(
+      `bench: other processes keep ${busyCores} cores busy; waiting for a quieter machine (${waitedSeconds}/${maxSeconds} s) ...`,
+    );
   }
 }
 
@@ -229,7 +278,10 @@ function machineMeter(): Meter {
  * Runs every operation on each server, the servers back to back per operation
  * (Gatehouse then bare), so both see much the same background load on a shared machine.
  */
-async function benchmarkAll(running: RunningServer[], stores: Stores): Promise<Partial<Record<ServerName, ServerReport>>> {
+async function benchmarkAll(
+  running: RunningServer[],
+  stores: Stores,
+): Promise<Partial<Record<ServerName, ServerReport>>> {
   const phase = {
     concurrency: settings.concurrency,
     warmupMs: settings.warmupSeconds * 1000,
@@ -237,15 +289,26 @@ async function benchmarkAll(running: RunningServer[], stores: Stores): Promise<P
     maxOps: settings.maxOps,
   };
   const meters = (server: RunningServer, op: Operation) => [
-    ...server.meters, loadGeneratorMeter(), machineMeter(),
+    ...server.meters,
+    loadGeneratorMeter(),
+    machineMeter(),
     ...(perfDir && server.name === 'gatehouse' ? [perfRecorder(perfDir, op, server.pid)] : []),
   ];
-  const workers = (op: () => Promise<unknown>) => Array.from({ length: settings.concurrency }, () => async () => { await op(); });
+  const workers = (op: () => Promise<unknown>) =>
+    Array.from({ length: settings.concurrency }, () => async () => {
+      await op();
+    });
   const phases = new Map(running.map((server) => [server.name, {} as Partial<Record<Operation, PhaseResult>>]));
   const memory = new Map<ServerName, MemoryReport>();
   let sessionStorage: SessionStorage | undefined;
   await sleep(IDLE_SETTLE_MS);
-  for (const server of running) memory.set(server.name, { idleAfterBoot: server.rssMiB(), peakDuring: {}, afterRun: undefined, idleAfterRun: undefined });
+  for (const server of running)
+    memory.set(server.name, {
+      idleAfterBoot: server.rssMiB(),
+      peakDuring: {},
+      afterRun: undefined,
+      idleAfterRun: undefined,
+    });
   const measured = async (server: RunningServer, op: Operation, work: () => Promise<PhaseResult>) => {
     const { result, peakMiB } = await withPeakRss(server.pid, work);
     const m = memory.get(server.name);
@@ -256,7 +319,8 @@ async function benchmarkAll(running: RunningServer[], stores: Stores): Promise<P
     // CPU the machine spent on anything but this benchmark (other users' work shows up here).
     const { machine, ...ours } = result.cpuSeconds;
     const own = Object.values(ours).reduce<number>((sum, v) => sum + (v ?? 0), 0);
-    result.cpuSeconds.background = machine === null || machine === undefined ? null : Number((machine - own).toFixed(2));
+    result.cpuSeconds.background =
+      machine === null || machine === undefined ? null : Number((machine - own).toFixed(2));
     const target = phases.get(server.name);
     if (target) target[op] = result;
   };
@@ -271,7 +335,9 @@ async function benchmarkAll(running: RunningServer[], stores: Stores): Promise<P
       for (const server of running) {
         log(`[${server.name}] ${withToken.label} (signing in ${settings.concurrency} times first) ...`);
         const tokens = await accessTokens(server.target, settings.concurrency);
-        const tokenWorkers = tokens.map((token) => async () => { await withToken.run(server.target, token); });
+        const tokenWorkers = tokens.map((token) => async () => {
+          await withToken.run(server.target, token);
+        });
         record(server, op, await measured(server, op, () => runPhase(tokenWorkers, meters(server, op), phase)));
         await sleep(1000);
       }
@@ -282,8 +348,21 @@ async function benchmarkAll(running: RunningServer[], stores: Stores): Promise<P
     for (const server of running) {
       log(`[${server.name}] ${operation.label} ...`);
       // The sign-ins of this phase are the sessions whose storage is measured (Gatehouse only).
-      const before = op === 'authorization_code_flow' && server.name === 'gatehouse' ? await stores.sessionStorageSnapshot() : undefined;
-      record(server, op, await measured(server, op, () => runPhase(workers(() => operation.run(server.target)), meters(server, op), phase)));
+      const before =
+        op === 'authorization_code_flow' && server.name === 'gatehouse'
+          ? await stores.sessionStorageSnapshot()
+          : undefined;
+      record(
+        server,
+        op,
+        await measured(server, op, () =>
+          runPhase(
+            workers(() => operation.run(server.target)),
+            meters(server, op),
+            phase,
+          ),
+        ),
+      );
       if (before) sessionStorage = stores.sessionStorageDelta(before, await stores.sessionStorageSnapshot());
       await sleep(1000);
     }
@@ -302,10 +381,19 @@ async function benchmarkAll(running: RunningServer[], stores: Stores): Promise<P
   for (const server of running) {
     const output = server.output().filter((line) => !/^\s*$/.test(line));
     const done = phases.get(server.name);
-    const m = memory.get(server.name) ?? { idleAfterBoot: undefined, peakDuring: {}, afterRun: undefined, idleAfterRun: undefined };
+    const m = memory.get(server.name) ?? {
+      idleAfterBoot: undefined,
+      peakDuring: {},
+      afterRun: undefined,
+      idleAfterRun: undefined,
+    };
     if (done) {
       reports[server.name] = {
-        pid: server.pid, rssMiBAfter: server.rssMiB(), memory: m, phases: done, output: output.slice(-20),
+        pid: server.pid,
+        rssMiBAfter: server.rssMiB(),
+        memory: m,
+        phases: done,
+        output: output.slice(-20),
         ...(server.name === 'gatehouse' && sessionStorage ? { sessionStorage } : {}),
       };
     }
@@ -323,7 +411,9 @@ async function benchmarkRefresh(
 ): Promise<void> {
   const chainCount = settings.concurrency * settings.chainsPerWorker;
   if (chainCount > 100) {
-    log('bench: warning: over 100 refresh chains; the bare server\'s 1,000-entry LRU may drop idle ones (invalid_grant).');
+    log(
+      "bench: warning: over 100 refresh chains; the bare server's 1,000-entry LRU may drop idle ones (invalid_grant).",
+    );
   }
   for (const server of running) {
     log(`[${server.name}] refresh_token (signing in ${chainCount} chains first) ...`);
@@ -331,10 +421,15 @@ async function benchmarkRefresh(
     // In batches of `concurrency`, so setting up stays within the same bounded load.
     while (chains.length < chainCount) {
       const batch = Math.min(settings.concurrency, chainCount - chains.length);
-      chains.push(...await Promise.all(Array.from({ length: batch }, () => RefreshChain.start(server.target))));
+      chains.push(...(await Promise.all(Array.from({ length: batch }, () => RefreshChain.start(server.target)))));
     }
     await sleep(1000);
-    const result = await measured(server, () => runPhase(refreshWorkers(chains, settings.concurrency), meters(server, 'refresh_token'), { ...phase, retireOnError: true }));
+    const result = await measured(server, () =>
+      runPhase(refreshWorkers(chains, settings.concurrency), meters(server, 'refresh_token'), {
+        ...phase,
+        retireOnError: true,
+      }),
+    );
     result.chains = { count: chains.length, maxRotations: Math.max(...chains.map((c) => c.rotations)) };
     record(server, 'refresh_token', result);
     await sleep(1000);
@@ -351,7 +446,12 @@ function machineFacts(stores: Stores | undefined) {
   };
   const pkg = (name: string) => {
     try {
-      return (JSON.parse(execFileSync(process.execPath, ['-p', `JSON.stringify(require('${name}/package.json').version)`], { cwd: ROOT, encoding: 'utf8' })) as string);
+      return JSON.parse(
+        execFileSync(process.execPath, ['-p', `JSON.stringify(require('${name}/package.json').version)`], {
+          cwd: ROOT,
+          encoding: 'utf8',
+        }),
+      ) as string;
     } catch {
       return undefined;
     }
@@ -382,58 +482,100 @@ function resultPath(): string {
   }
 }
 
-const fmt = (value: number | null | undefined, digits = 2) => (value === null || value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits));
+const fmt = (value: number | null | undefined, digits = 2) =>
+  value === null || value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits);
 
-function printTable(servers: Partial<Record<ServerName, ServerReport>>, ratios: Record<Operation, number | null>): void {
-  const header = ['operation', 'server', 'ops/s', 'p50 ms', 'p99 ms', 'errors', 'server CPU-s/1k', '+postgres', '+redis', 'loadgen CPU-s/1k', 'other procs CPU-s'];
+function printTable(
+  servers: Partial<Record<ServerName, ServerReport>>,
+  ratios: Record<Operation, number | null>,
+): void {
+  const header = [
+    'operation',
+    'server',
+    'ops/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'server CPU-s/1k',
+    '+postgres',
+    '+redis',
+    'loadgen CPU-s/1k',
+    'other procs CPU-s',
+  ];
   const rows: string[][] = [header];
   for (const op of OPERATIONS) {
     for (const name of ['gatehouse', 'bare'] as const) {
       const p = servers[name]?.phases[op];
       if (!p) continue;
-      rows.push([op, name, fmt(p.opsPerSecond, 1), fmt(p.latencyMs.p50, 1), fmt(p.latencyMs.p99, 1), String(p.errors),
-        fmt(p.cpuSecondsPer1000.server, 3), fmt(p.cpuSecondsPer1000.postgres, 3), fmt(p.cpuSecondsPer1000.redis, 3),
-        fmt(p.cpuSecondsPer1000.loadgen, 3), `${fmt(Math.max(0, p.cpuSeconds.background ?? NaN), 1)}/${fmt(p.seconds * availableParallelism(), 0)}`]);
+      rows.push([
+        op,
+        name,
+        fmt(p.opsPerSecond, 1),
+        fmt(p.latencyMs.p50, 1),
+        fmt(p.latencyMs.p99, 1),
+        String(p.errors),
+        fmt(p.cpuSecondsPer1000.server, 3),
+        fmt(p.cpuSecondsPer1000.postgres, 3),
+        fmt(p.cpuSecondsPer1000.redis, 3),
+        fmt(p.cpuSecondsPer1000.loadgen, 3),
+        `${fmt(Math.max(0, p.cpuSeconds.background ?? NaN), 1)}/${fmt(p.seconds * availableParallelism(), 0)}`,
+      ]);
     }
   }
   const widths = header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  const line = (r: string[]) =>
+    r.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   process.stdout.write(`\n${line(rows[0] ?? [])}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const r of rows.slice(1)) process.stdout.write(`${line(r)}\n`);
   if (servers.gatehouse && servers.bare) {
     process.stdout.write('\nGatehouse / bare, server CPU per 1,000 operations:\n');
     for (const op of OPERATIONS) process.stdout.write(`  ${op.padEnd(24)} ${fmt(ratios[op], 1)}x\n`);
   }
-  process.stdout.write('\nServer RSS (MiB): idle after boot / peak during each operation / after the run / idle after the run:\n');
+  process.stdout.write(
+    '\nServer RSS (MiB): idle after boot / peak during each operation / after the run / idle after the run:\n',
+  );
   for (const [name, r] of Object.entries(servers)) {
     const peaks = OPERATIONS.map((op) => `${op} ${fmt(r.memory.peakDuring[op], 0)}`).join(', ');
-    process.stdout.write(`  ${name.padEnd(10)} ${fmt(r.memory.idleAfterBoot, 0)} / ${peaks} / ${fmt(r.memory.afterRun, 0)} / ${fmt(r.memory.idleAfterRun, 0)}\n`);
+    process.stdout.write(
+      `  ${name.padEnd(10)} ${fmt(r.memory.idleAfterBoot, 0)} / ${peaks} / ${fmt(r.memory.afterRun, 0)} / ${fmt(r.memory.idleAfterRun, 0)}\n`,
+    );
   }
   const g = servers.gatehouse;
   const st = g?.sessionStorage;
   if (st) {
-    process.stdout.write(`\nPostgreSQL storage per session (${st.sessions} sessions): rows ${st.rowBytesPerSession} B, `
-      + `oidc_payloads growth incl. indexes ${st.relationBytesPerSession} B, audit_events ${st.auditBytesPerSession} B; `
-      + `${Object.entries(st.perModel).map(([m, v]) => `${m} ${v.rows} rows ${v.rowBytesPerSession} B`).join(', ')}\n`);
+    process.stdout.write(
+      `\nPostgreSQL storage per session (${st.sessions} sessions): rows ${st.rowBytesPerSession} B, ` +
+        `oidc_payloads growth incl. indexes ${st.relationBytesPerSession} B, audit_events ${st.auditBytesPerSession} B; ` +
+        `${Object.entries(st.perModel)
+          .map(([m, v]) => `${m} ${v.rows} rows ${v.rowBytesPerSession} B`)
+          .join(', ')}\n`,
+    );
   }
   if (g) {
     process.stdout.write('\nGatehouse store work per operation (approximate):\n');
     for (const op of OPERATIONS) {
       const per = g.phases[op]?.perOperation;
       if (!per) continue;
-      process.stdout.write(`  ${op.padEnd(24)} ${fmt(per.pg_transactions, 1)} PostgreSQL transactions, `
-        + `${fmt(per.pg_rows_written, 1)} rows written, ${fmt(per.redis_commands, 1)} Redis commands\n`);
+      process.stdout.write(
+        `  ${op.padEnd(24)} ${fmt(per.pg_transactions, 1)} PostgreSQL transactions, ` +
+          `${fmt(per.pg_rows_written, 1)} rows written, ${fmt(per.redis_commands, 1)} Redis commands\n`,
+      );
     }
   }
 }
 
 /** `--server-env "A=1 B=2"` as an environment. */
 function serverEnv(pairs: string): Record<string, string> {
-  return Object.fromEntries(pairs.split(' ').filter(Boolean).map((pair) => {
-    const at = pair.indexOf('=');
-    if (at < 1) throw new Error(`--server-env: ${pair} is not NAME=value`);
-    return [pair.slice(0, at), pair.slice(at + 1)];
-  }));
+  return Object.fromEntries(
+    pairs
+      .split(' ')
+      .filter(Boolean)
+      .map((pair) => {
+        const at = pair.indexOf('=');
+        if (at < 1) throw new Error(`--server-env: ${pair} is not NAME=value`);
+        return [pair.slice(0, at), pair.slice(at + 1)];
+      }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -446,7 +588,9 @@ async function main(): Promise<void> {
     void cleanUp().finally(() => process.exit(3));
   }, watchdogSeconds * 1000);
   watchdog.unref();
-  const onSignal = () => { void cleanUp().finally(() => process.exit(130)); };
+  const onSignal = () => {
+    void cleanUp().finally(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
@@ -458,14 +602,19 @@ async function main(): Promise<void> {
   const started = new Date();
   const stores = await openStores();
   cleanups.push(() => stores.close());
-  log(`bench: database ${stores.databaseName}, Redis ${new URL(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/5').pathname} flushed`);
+  log(
+    `bench: database ${stores.databaseName}, Redis ${new URL(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/5').pathname} flushed`,
+  );
   const facts = machineFacts(stores);
   const argon2Cost = await measureArgon2(ROOT);
-  log(`bench: one argon2id verification (${argon2Cost.memoryKiB} KiB, t=${argon2Cost.timeCost}) costs ${argon2Cost.cpuMsPerVerify} ms CPU here`);
+  log(
+    `bench: one argon2id verification (${argon2Cost.memoryKiB} KiB, t=${argon2Cost.timeCost}) costs ${argon2Cost.cpuMsPerVerify} ms CPU here`,
+  );
   // Gatehouse always boots: its CLI makes the user and clients the bare server copies.
   log('bench: starting Gatehouse (node dist/src/main.js) ...');
   const { server: gatehouse, fixtures } = await startGatehouse(stores, ROOT, {
-    node: serverNode, cpuProfileDir: args['cpu-prof'],
+    node: serverNode,
+    cpuProfileDir: args['cpu-prof'],
     // JIT frames named in perf's samples.
     nodeFlags: [...(perfDir ? ['--perf-basic-prof'] : []), ...(args['node-flags']?.split(' ').filter(Boolean) ?? [])],
     env: serverEnv(args['server-env'] ?? ''),
@@ -481,11 +630,13 @@ async function main(): Promise<void> {
   const servers = await benchmarkAll(running, stores);
   await cleanUp();
 
-  const ratios = Object.fromEntries(OPERATIONS.map((op) => {
-    const g = servers.gatehouse?.phases[op]?.cpuSecondsPer1000.server;
-    const b = servers.bare?.phases[op]?.cpuSecondsPer1000.server;
-    return [op, g && b ? Number((g / b).toFixed(2)) : null];
-  })) as Record<Operation, number | null>;
+  const ratios = Object.fromEntries(
+    OPERATIONS.map((op) => {
+      const g = servers.gatehouse?.phases[op]?.cpuSecondsPer1000.server;
+      const b = servers.bare?.phases[op]?.cpuSecondsPer1000.server;
+      return [op, g && b ? Number((g / b).toFixed(2)) : null];
+    }),
+  ) as Record<Operation, number | null>;
 
   const report = {
     startedAt: started.toISOString(),
@@ -499,7 +650,7 @@ async function main(): Promise<void> {
       'cpuSeconds.postgres: PostgreSQL backends connected to the benchmark database; cpuSeconds.redis: the whole redis-server process (shared).',
       'cpuSeconds.loadgen: this process (the load generator); cpuSeconds.machine: all busy CPU on the machine (/proc/stat);',
       'cpuSeconds.background: machine minus the meters above, i.e. work by other processes during the window.',
-      'ratioServerCpuPer1000: Gatehouse server CPU per 1,000 ops divided by the bare server\'s.',
+      "ratioServerCpuPer1000: Gatehouse server CPU per 1,000 ops divided by the bare server's.",
       'perOperation: PostgreSQL transactions and rows written (pg_stat_database of the benchmark database, flushed by backends about once a second, so approximate) and Redis commands (whole server, shared) per operation.',
       'argon2: CPU of one verification with config/default.yaml parameters, measured in the load generator; each Gatehouse sign-in does one.',
       'Gatehouse runs with GATEHOUSE_CONFIG=bench/gatehouse-bench.yaml: sign-in and token rate limits raised past the load (still counted in Redis).',
@@ -515,12 +666,13 @@ async function main(): Promise<void> {
   process.stdout.write(`\nresults: ${path.slice(ROOT.length + 1)}\n`);
   for (const [name, r] of Object.entries(servers)) {
     const warnings = [...new Set(r.output.filter((l) => /warn|error/i.test(l)))];
-    if (warnings.length > 0) process.stdout.write(`\n${name} printed:\n${warnings.map((l) => `  ${l.slice(0, 200)}`).join('\n')}\n`);
+    if (warnings.length > 0)
+      process.stdout.write(`\n${name} printed:\n${warnings.map((l) => `  ${l.slice(0, 200)}`).join('\n')}\n`);
   }
 }
 
 main().catch(async (error: unknown) => {
-  log(`bench: failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  log(`bench: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   await cleanUp();
   process.exit(1);
 });

@@ -93,7 +93,9 @@ export function startChild(command: string, args: string[], env: NodeJS.ProcessE
 async function waitForDiscovery(issuer: string, child: Child): Promise<void> {
   const deadline = Date.now() + BOOT_TIMEOUT_MS;
   let exited = false;
-  void child.exited.then(() => { exited = true; });
+  void child.exited.then(() => {
+    exited = true;
+  });
   while (Date.now() < deadline && !exited) {
     try {
       const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(2000) });
@@ -104,7 +106,9 @@ async function waitForDiscovery(issuer: string, child: Child): Promise<void> {
     }
     await sleep(250);
   }
-  throw new Error(`server did not come up (${exited ? 'it exited' : 'timed out'}):\n${child.output.slice(-20).join('\n')}`);
+  throw new Error(
+    `server did not come up (${exited ? 'it exited' : 'timed out'}):\n${child.output.slice(-20).join('\n')}`,
+  );
 }
 
 export async function stopChild(child: Child): Promise<void> {
@@ -128,14 +132,27 @@ export function baseEnv(): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG };
 }
 
-type Endpoints = Pick<BenchTarget, 'tokenEndpoint' | 'authorizationEndpoint' | 'jwksUri' | 'introspectionEndpoint' | 'userinfoEndpoint'>;
+type Endpoints = Pick<
+  BenchTarget,
+  'tokenEndpoint' | 'authorizationEndpoint' | 'jwksUri' | 'introspectionEndpoint' | 'userinfoEndpoint'
+>;
 
 async function endpoints(issuer: string): Promise<Endpoints> {
   const res = await fetch(`${issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000) });
-  const doc = await res.json() as {
-    token_endpoint?: string; authorization_endpoint?: string; jwks_uri?: string; introspection_endpoint?: string; userinfo_endpoint?: string;
+  const doc = (await res.json()) as {
+    token_endpoint?: string;
+    authorization_endpoint?: string;
+    jwks_uri?: string;
+    introspection_endpoint?: string;
+    userinfo_endpoint?: string;
   };
-  if (!doc.token_endpoint || !doc.authorization_endpoint || !doc.jwks_uri || !doc.introspection_endpoint || !doc.userinfo_endpoint) {
+  if (
+    !doc.token_endpoint ||
+    !doc.authorization_endpoint ||
+    !doc.jwks_uri ||
+    !doc.introspection_endpoint ||
+    !doc.userinfo_endpoint
+  ) {
     throw new Error('discovery document without endpoints');
   }
   return {
@@ -194,10 +211,14 @@ export async function openStores(): Promise<Stores> {
     const info = await redis.info('server');
     const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
     const redisVersion = /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? 'unknown';
-    const postgresVersion = String((await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version);
+    const postgresVersion = String(
+      (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version,
+    );
 
-    const backendPids = async () => (await admin.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE datname = $1', [databaseName])).rows.map((r) => r.pid);
+    const backendPids = async () =>
+      (
+        await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [databaseName])
+      ).rows.map((r) => r.pid);
     const postgresMeter: Meter = {
       label: 'postgres',
       kind: 'cpu',
@@ -207,8 +228,14 @@ export async function openStores(): Promise<Stores> {
       },
     };
     const pgCounter = (label: string, expression: string): Meter => {
-      const read = async () => Number((await admin.query<{ n: string }>(
-        `SELECT ${expression} AS n FROM pg_stat_database WHERE datname = $1`, [databaseName])).rows[0]?.n);
+      const read = async () =>
+        Number(
+          (
+            await admin.query<{ n: string }>(`SELECT ${expression} AS n FROM pg_stat_database WHERE datname = $1`, [
+              databaseName,
+            ])
+          ).rows[0]?.n,
+        );
       return {
         label,
         kind: 'count',
@@ -243,11 +270,15 @@ export async function openStores(): Promise<Stores> {
       await db.connect();
       try {
         const models = await db.query<{ model: string; rows: string; bytes: string }>(
-          'SELECT model, count(*) AS rows, COALESCE(sum(pg_column_size(o.*)), 0) AS bytes FROM oidc_payloads o GROUP BY model');
+          'SELECT model, count(*) AS rows, COALESCE(sum(pg_column_size(o.*)), 0) AS bytes FROM oidc_payloads o GROUP BY model',
+        );
         const sizes = await db.query<{ oidc: string; audit: string }>(
-          "SELECT pg_total_relation_size('oidc_payloads') AS oidc, pg_total_relation_size('audit_events') AS audit");
+          "SELECT pg_total_relation_size('oidc_payloads') AS oidc, pg_total_relation_size('audit_events') AS audit",
+        );
         return {
-          models: Object.fromEntries(models.rows.map((r) => [r.model, { rows: Number(r.rows), rowBytes: Number(r.bytes) }])),
+          models: Object.fromEntries(
+            models.rows.map((r) => [r.model, { rows: Number(r.rows), rowBytes: Number(r.bytes) }]),
+          ),
           oidcPayloadsTotalBytes: Number(sizes.rows[0]?.oidc),
           auditEventsTotalBytes: Number(sizes.rows[0]?.audit),
         };
@@ -312,7 +343,9 @@ interface CliClient extends ClientMetadata {
  * PostgreSQL database and Redis index, with its user and clients made by its own CLI.
  */
 export async function startGatehouse(
-  stores: Stores, root: string, options: { node?: string; cpuProfileDir?: string; nodeFlags?: string[]; env?: Record<string, string> } = {},
+  stores: Stores,
+  root: string,
+  options: { node?: string; cpuProfileDir?: string; nodeFlags?: string[]; env?: Record<string, string> } = {},
 ): Promise<{ server: RunningServer; fixtures: Fixtures }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
@@ -332,14 +365,22 @@ export async function startGatehouse(
     ...options.env,
   };
   const cli = async <T>(...args: string[]): Promise<T> => {
-    const { stdout } = await run(process.execPath, ['dist/src/cli/main.js', ...args, '--json'], { cwd: root, env, timeout: 60_000 });
+    const { stdout } = await run(process.execPath, ['dist/src/cli/main.js', ...args, '--json'], {
+      cwd: root,
+      env,
+      timeout: 60_000,
+    });
     const last = stdout.trim().split('\n').pop() ?? '';
     return JSON.parse(last) as T;
   };
 
   // --cpu-prof writes the profile when the process exits (Gatehouse exits 0 on SIGTERM).
   const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child = startChild(options.node ?? process.execPath, [...profile, ...DEPLOYED_NODE_FLAGS, ...(options.nodeFlags ?? []), 'dist/src/main.js'], { ...env });
+  const child = startChild(
+    options.node ?? process.execPath,
+    [...profile, ...DEPLOYED_NODE_FLAGS, ...(options.nodeFlags ?? []), 'dist/src/main.js'],
+    { ...env },
+  );
   const cleanup = async () => {
     await stopChild(child);
     rmSync(dataDir, { recursive: true, force: true });
@@ -349,9 +390,33 @@ export async function startGatehouse(
     const password = randomBytes(18).toString('base64url');
     const email = 'bench@example.com';
     const name = 'Bench User';
-    const user = await cli<{ id: string; email: string }>('users', 'create', '--email', email, '--password', password, '--name', name);
-    const machine = await cli<CliClient>('clients', 'create', '--name', 'bench-machine', '--grant-types', 'client_credentials');
-    const web = await cli<CliClient>('clients', 'create', '--name', 'bench-web', '--redirect-uri', REDIRECT_URI, '--first-party');
+    const user = await cli<{ id: string; email: string }>(
+      'users',
+      'create',
+      '--email',
+      email,
+      '--password',
+      password,
+      '--name',
+      name,
+    );
+    const machine = await cli<CliClient>(
+      'clients',
+      'create',
+      '--name',
+      'bench-machine',
+      '--grant-types',
+      'client_credentials',
+    );
+    const web = await cli<CliClient>(
+      'clients',
+      'create',
+      '--name',
+      'bench-web',
+      '--redirect-uri',
+      REDIRECT_URI,
+      '--first-party',
+    );
     if (!machine.client_secret || !web.client_secret) throw new Error('the CLI returned a client without a secret');
     const pid = child.process.pid;
     if (pid === undefined) throw new Error('Gatehouse has no pid');
@@ -363,8 +428,10 @@ export async function startGatehouse(
       machineClient: { clientId: machine.client_id, clientSecret: machine.client_secret },
       webClient: { clientId: web.client_id, clientSecret: web.client_secret, redirectUri: REDIRECT_URI },
     };
-    const asStatic = ({ name: clientName, first_party: _firstParty, ...metadata }: CliClient): ClientMetadata =>
-      ({ ...metadata, client_name: clientName });
+    const asStatic = ({ name: clientName, first_party: _firstParty, ...metadata }: CliClient): ClientMetadata => ({
+      ...metadata,
+      client_name: clientName,
+    });
     return {
       server: {
         name: 'gatehouse',
@@ -384,7 +451,11 @@ export async function startGatehouse(
 }
 
 /** bench/bare-provider.ts under tsx's loader; `node --import tsx` keeps the server in this pid. */
-export async function startBare(fixtures: Fixtures, root: string, node: string = process.execPath): Promise<RunningServer> {
+export async function startBare(
+  fixtures: Fixtures,
+  root: string,
+  node: string = process.execPath,
+): Promise<RunningServer> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const config: BareConfig = { issuer, port, user: fixtures.user, clients: fixtures.clients };

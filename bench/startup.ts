@@ -17,7 +17,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { residentMiB } from './cpu.js';
-import { DEPLOYED_NODE_FLAGS, POSTGRES_ADMIN_URL, REDIS_URL, baseEnv, freePort, startChild, stopChild } from './servers.js';
+import {
+  DEPLOYED_NODE_FLAGS,
+  POSTGRES_ADMIN_URL,
+  REDIS_URL,
+  baseEnv,
+  freePort,
+  startChild,
+  stopChild,
+} from './servers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const READY_TIMEOUT_MS = 60_000;
@@ -46,7 +54,12 @@ async function startOnce(env: NodeJS.ProcessEnv): Promise<Start> {
   const issuer = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
   const child = startChild(process.execPath, [...DEPLOYED_NODE_FLAGS, 'dist/src/main.js'], {
-    ...baseEnv(), ...env, ISSUER: issuer, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn',
+    ...baseEnv(),
+    ...env,
+    ISSUER: issuer,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
   });
   try {
     const deadline = t0 + READY_TIMEOUT_MS;
@@ -90,7 +103,12 @@ async function postgres(): Promise<{ fresh: Start; existing: Start }> {
     await admin.query(`CREATE DATABASE ${name}`);
     const url = new URL(POSTGRES_ADMIN_URL);
     url.pathname = `/${name}`;
-    const env = { DATABASE_URL: url.toString(), REDIS_URL, DATA_DIR: dataDir, KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64') };
+    const env = {
+      DATABASE_URL: url.toString(),
+      REDIS_URL,
+      DATA_DIR: dataDir,
+      KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64'),
+    };
     const fresh = await startOnce(env);
     const existing = await startOnce(env);
     return { fresh, existing };
@@ -106,7 +124,8 @@ async function main(): Promise<void> {
     process.stderr.write('bench:startup: run `npm run build` first\n');
     process.exit(2);
   }
-  const results: Array<{ embedded: { fresh: Start; existing: Start }; postgres: { fresh: Start; existing: Start } }> = [];
+  const results: Array<{ embedded: { fresh: Start; existing: Start }; postgres: { fresh: Start; existing: Start } }> =
+    [];
   for (let i = 0; i < runs; i++) {
     process.stderr.write(`bench:startup: run ${i + 1}/${runs} ...\n`);
     results.push({ embedded: await embedded(), postgres: await postgres() });
@@ -119,15 +138,22 @@ async function main(): Promise<void> {
     path = join(dir, n === 1 ? `${date}-startup.json` : `${date}-startup-${n}.json`);
     if (!existsSync(path)) break;
   }
-  writeFileSync(path, `${JSON.stringify({ command: `npm run bench:startup -- --runs ${runs}`, startedAt: date, node: process.version, results }, null, 2)}\n`);
+  writeFileSync(
+    path,
+    `${JSON.stringify({ command: `npm run bench:startup -- --runs ${runs}`, startedAt: date, node: process.version, results }, null, 2)}\n`,
+  );
   for (const [i, r] of results.entries()) {
-    process.stdout.write(`run ${i + 1}: embedded fresh ${r.embedded.fresh.readyMs} ms (${r.embedded.fresh.idleRssMiB} MiB), existing ${r.embedded.existing.readyMs} ms (${r.embedded.existing.idleRssMiB} MiB); `
-      + `postgres fresh ${r.postgres.fresh.readyMs} ms (${r.postgres.fresh.idleRssMiB} MiB), existing ${r.postgres.existing.readyMs} ms (${r.postgres.existing.idleRssMiB} MiB)\n`);
+    process.stdout.write(
+      `run ${i + 1}: embedded fresh ${r.embedded.fresh.readyMs} ms (${r.embedded.fresh.idleRssMiB} MiB), existing ${r.embedded.existing.readyMs} ms (${r.embedded.existing.idleRssMiB} MiB); ` +
+        `postgres fresh ${r.postgres.fresh.readyMs} ms (${r.postgres.fresh.idleRssMiB} MiB), existing ${r.postgres.existing.readyMs} ms (${r.postgres.existing.idleRssMiB} MiB)\n`,
+    );
   }
   process.stdout.write(`results: ${path.slice(ROOT.length + 1)}\n`);
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`bench:startup: failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(
+    `bench:startup: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -19,9 +19,15 @@ export class InitialSchema1763769600000 implements MigrationInterface {
       CONSTRAINT "PK_oidc_payloads" PRIMARY KEY ("model", "id"))`);
     await db.query(`CREATE INDEX "oidc_payloads_grant_id" ON "oidc_payloads" ("grant_id") WHERE grant_id IS NOT NULL`);
     await db.query(`CREATE UNIQUE INDEX "oidc_payloads_uid" ON "oidc_payloads" ("model", "uid") WHERE uid IS NOT NULL`);
-    await db.query(`CREATE UNIQUE INDEX "oidc_payloads_user_code" ON "oidc_payloads" ("model", "user_code") WHERE user_code IS NOT NULL`);
-    await db.query(`CREATE INDEX "oidc_payloads_account_id" ON "oidc_payloads" ("account_id", "model") WHERE account_id IS NOT NULL`);
-    await db.query(`CREATE INDEX "oidc_payloads_expires_at" ON "oidc_payloads" ("expires_at") WHERE expires_at IS NOT NULL`);
+    await db.query(
+      `CREATE UNIQUE INDEX "oidc_payloads_user_code" ON "oidc_payloads" ("model", "user_code") WHERE user_code IS NOT NULL`,
+    );
+    await db.query(
+      `CREATE INDEX "oidc_payloads_account_id" ON "oidc_payloads" ("account_id", "model") WHERE account_id IS NOT NULL`,
+    );
+    await db.query(
+      `CREATE INDEX "oidc_payloads_expires_at" ON "oidc_payloads" ("expires_at") WHERE expires_at IS NOT NULL`,
+    );
 
     await db.query(`CREATE TABLE "users" (
       "id" uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -46,7 +52,9 @@ export class InitialSchema1763769600000 implements MigrationInterface {
       CONSTRAINT "PK_credentials" PRIMARY KEY ("id"),
       CONSTRAINT "credentials_user_fk" FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE)`);
     await db.query(`CREATE INDEX "credentials_user_type" ON "credentials" ("user_id", "type")`);
-    await db.query(`CREATE UNIQUE INDEX "credentials_one_password" ON "credentials" ("user_id") WHERE type = 'password'`);
+    await db.query(
+      `CREATE UNIQUE INDEX "credentials_one_password" ON "credentials" ("user_id") WHERE type = 'password'`,
+    );
 
     await db.query(`CREATE TABLE "clients" (
       "id" varchar(255) NOT NULL,

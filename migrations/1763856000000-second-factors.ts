@@ -10,7 +10,9 @@ export class SecondFactors1763856000000 implements MigrationInterface {
   async up(db: QueryRunner): Promise<void> {
     await db.query(`ALTER TABLE "credentials" ADD "external_id" varchar(1024)`);
     await db.query(`ALTER TABLE "credentials" ADD "label" varchar(100)`);
-    await db.query(`CREATE UNIQUE INDEX "credentials_external_id" ON "credentials" ("type", "external_id") WHERE external_id IS NOT NULL`);
+    await db.query(
+      `CREATE UNIQUE INDEX "credentials_external_id" ON "credentials" ("type", "external_id") WHERE external_id IS NOT NULL`,
+    );
 
     await db.query(`CREATE TABLE "audit_events" (
       "id" uuid NOT NULL DEFAULT gen_random_uuid(),

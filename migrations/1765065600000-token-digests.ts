@@ -19,22 +19,32 @@ export class TokenDigests1765065600000 implements MigrationInterface {
 
   async up(db: QueryRunner): Promise<void> {
     const models = [...BEARER_MODELS];
-    const rows = await db.query('SELECT model, id FROM oidc_payloads WHERE model = ANY($1::text[])', [models]) as Array<{ model: string; id: string }>;
+    const rows = (await db.query('SELECT model, id FROM oidc_payloads WHERE model = ANY($1::text[])', [
+      models,
+    ])) as Array<{ model: string; id: string }>;
     if (rows.length === 0) return;
     const { tokenDigest } = migrationContextOf(db.connection);
-    if (!tokenDigest) throw new Error('re-keying stored tokens needs the key-encryption secret: run migrations through gatehouse (server or `gatehouse migrate`)');
+    if (!tokenDigest)
+      throw new Error(
+        're-keying stored tokens needs the key-encryption secret: run migrations through gatehouse (server or `gatehouse migrate`)',
+      );
     for (let start = 0; start < rows.length; start += BATCH) {
       const batch = rows.slice(start, start + BATCH);
-      await db.query(`
+      await db.query(
+        `
         UPDATE oidc_payloads o
         SET id = v.stored_id,
             payload = (o.payload - 'jti') || CASE WHEN o.model = 'InitialAccessToken' THEN jsonb_build_object($5::text, v.reference) ELSE '{}'::jsonb END
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS v(model, id, stored_id, reference)
         WHERE o.model = v.model AND o.id = v.id`,
-      [
-        batch.map((r) => r.model), batch.map((r) => r.id), batch.map((r) => tokenDigest.storedId(r.model, r.id)),
-        batch.map((r) => referenceOf(r.id)), REFERENCE_FIELD,
-      ]);
+        [
+          batch.map((r) => r.model),
+          batch.map((r) => r.id),
+          batch.map((r) => tokenDigest.storedId(r.model, r.id)),
+          batch.map((r) => referenceOf(r.id)),
+          REFERENCE_FIELD,
+        ],
+      );
     }
   }
 

@@ -9,4 +9,14 @@ import { Consents1765152000000 } from './1765152000000-consents.js';
 import { Federation1765238400000 } from './1765238400000-federation.js';
 
 /** Every migration, oldest first. Listed explicitly: ESM builds cannot rely on TypeORM's glob loading. */
-export const allMigrations = [InitialSchema1763769600000, SecondFactors1763856000000, Roles1763942400000, Administration1764028800000, AccountLinks1764115200000, SelfRegistration1764205200000, TokenDigests1765065600000, Consents1765152000000, Federation1765238400000];
+export const allMigrations = [
+  InitialSchema1763769600000,
+  SecondFactors1763856000000,
+  Roles1763942400000,
+  Administration1764028800000,
+  AccountLinks1764115200000,
+  SelfRegistration1764205200000,
+  TokenDigests1765065600000,
+  Consents1765152000000,
+  Federation1765238400000,
+];

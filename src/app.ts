@@ -63,13 +63,19 @@ export interface AppDeps {
 
 /** A Koa app whose request listener first offers each request to `early` (see answerMetadataEarly). */
 class KoaWithEarlyAnswers extends Koa {
-  constructor(options: ProxyTrust, private readonly early: EarlyResponder) {
+  constructor(
+    options: ProxyTrust,
+    private readonly early: EarlyResponder,
+  ) {
     super(options);
   }
 
   override callback(): ReturnType<Koa['callback']> {
     const handle = super.callback();
-    return (req, res) => (req instanceof IncomingMessage && res instanceof ServerResponse && this.early(req, res) ? Promise.resolve() : handle(req, res));
+    return (req, res) =>
+      req instanceof IncomingMessage && res instanceof ServerResponse && this.early(req, res)
+        ? Promise.resolve()
+        : handle(req, res);
   }
 }
 
@@ -86,8 +92,12 @@ export function createApp(deps: AppDeps): Koa {
   const app = new KoaWithEarlyAnswers(
     trust,
     answerMetadataEarly({
-      current: metadata, trustForwardedHeaders: trust.proxy, securityHeaders: securityHeaderValues(headers),
-      draining: deps.draining, metrics: deps.metrics, basePath,
+      current: metadata,
+      trustForwardedHeaders: trust.proxy,
+      securityHeaders: securityHeaderValues(headers),
+      draining: deps.draining,
+      metrics: deps.metrics,
+      basePath,
     }),
   );
   // Koa would print uncaught errors to stderr; the error handler logs them instead.
@@ -100,7 +110,15 @@ export function createApp(deps: AppDeps): Koa {
   const origin = new URL(config.issuer).origin;
   const selfService = selfServiceOf(deps);
   const interactions = createInteractionRouter({
-    ...services, host, views, config, origin, consents: storage.consents, kv: storage.kv, translatorFor: deps.translatorFor, selfService,
+    ...services,
+    host,
+    views,
+    config,
+    origin,
+    consents: storage.consents,
+    kv: storage.kv,
+    translatorFor: deps.translatorFor,
+    selfService,
   });
   const portal = createPortalRouter({ ...services, config, host, storage, views, selfService, clock: deps.clock });
   const adminApi = createAdminApiRouter({ admin: services.admin, host, storage, issuer: config.issuer });
@@ -130,21 +148,27 @@ export function createApp(deps: AppDeps): Koa {
   use(serveAssets(['style.css', 'webauthn.js', 'recovery-codes.js', WEBAUTHN_BROWSER_BUNDLE]));
   use(serveBrandStylesheet(deps.config.branding.colours));
   // Our pages and APIs; a request elsewhere (the provider's endpoints) skips their routers.
-  use(routersUnderTheirPaths([health, interactions, emailLinks, adminApi, portal, passwordReset, adminConsole], [
-    health.routes(),
-    interactions.routes(),
-    interactions.allowedMethods(),
-    emailLinks.routes(),
-    adminApi.routes(),
-    adminApi.allowedMethods(),
-    portal.routes(),
-    passwordReset.routes(),
-    portal.allowedMethods(),
-    adminConsole.routes(),
-    adminConsole.allowedMethods(),
-  ]));
+  use(
+    routersUnderTheirPaths(
+      [health, interactions, emailLinks, adminApi, portal, passwordReset, adminConsole],
+      [
+        health.routes(),
+        interactions.routes(),
+        interactions.allowedMethods(),
+        emailLinks.routes(),
+        adminApi.routes(),
+        adminApi.allowedMethods(),
+        portal.routes(),
+        passwordReset.routes(),
+        portal.allowedMethods(),
+        adminConsole.routes(),
+        adminConsole.allowedMethods(),
+      ],
+    ),
+  );
   // The guards in front of the provider, in order, each with the endpoints it covers (protocol-edge.ts).
-  for (const step of protocolEdge({ limits: services.limits, clientReads: deps.clientReads, storage: deps.storage })) use(step.run);
+  for (const step of protocolEdge({ limits: services.limits, clientReads: deps.clientReads, storage: deps.storage }))
+    use(step.run);
   use(deps.host.middleware);
   // Under an issuer's path prefix the whole app is mounted there, so routers and the provider
   // keep their paths and the provider builds its URLs with the prefix (ctx.mountPath); a
@@ -161,7 +185,12 @@ function selfServiceOf(deps: AppDeps): SelfServiceDeps {
     settings: config.signUp,
     signUp: services.signUp,
     emailAddress: services.emailAddress,
-    mail: createAccountMail({ mailer: deps.mailer, log: deps.log, issuer: config.issuer, productName: config.branding.productName }),
+    mail: createAccountMail({
+      mailer: deps.mailer,
+      log: deps.log,
+      issuer: config.issuer,
+      productName: config.branding.productName,
+    }),
     publicForm: createPublicFormCsrf(services.csrf, { secure: config.issuer.startsWith('https:') }),
     limits: services.limits,
   };

@@ -101,23 +101,54 @@ export async function createGatehouse(config: Config, log: Logger, early: Gateho
     const translatorFor = createTranslators(loadCatalogue());
     const english = translatorFor(DEFAULT_LOCALE);
     const started = providerOnceStarted();
-    const services = createServices(config, resources, { breached: breachedListFor(early.breachedList, log), english: english.t, provider: () => started });
+    const services = createServices(config, resources, {
+      breached: breachedListFor(early.breachedList, log),
+      english: english.t,
+      provider: () => started,
+    });
     const keysCreated = await services.keys.ensureKeys();
     await ensureAccountClient(storage.clients, config.issuer, config.branding.productName);
     await ensureAdminConsole(storage, config.issuer, config.admin.consoleMfa);
-    const views = createViewRenderer({ brand: config.branding, cache: true, english, basePath: issuerBasePath(config.issuer) });
+    const views = createViewRenderer({
+      brand: config.branding,
+      cache: true,
+      english,
+      basePath: issuerBasePath(config.issuer),
+    });
     const provider = await startProvider(config, resources, services, { log, pages: providerPages(views, english) });
     started.start(provider.host);
     const mailer = openMailer(config, views, log);
     const draining = createDraining();
     const app = createApp({
-      config, log, storage, host: provider.host, clientReads: provider.clientReads, views, translatorFor, metrics, draining, services, mailer, clock: early.clock ?? Date.now,
+      config,
+      log,
+      storage,
+      host: provider.host,
+      clientReads: provider.clientReads,
+      views,
+      translatorFor,
+      metrics,
+      draining,
+      services,
+      mailer,
+      clock: early.clock ?? Date.now,
     });
     const purge = startPurgeTimer(storage, config, log);
     return {
-      config, app, host: provider.host, storage: resources.opened, keyEncryption: resources.keyEncryption, tokenDigest: resources.tokenDigest, keysCreated,
-      admin: services.admin, registration: { initialAccessTokens: services.initialAccessTokens }, mailer, metrics,
-      limits: services.limits, lockout: services.lockout, sessionsEnded: services.sessionsEnded,
+      config,
+      app,
+      host: provider.host,
+      storage: resources.opened,
+      keyEncryption: resources.keyEncryption,
+      tokenDigest: resources.tokenDigest,
+      keysCreated,
+      admin: services.admin,
+      registration: { initialAccessTokens: services.initialAccessTokens },
+      mailer,
+      metrics,
+      limits: services.limits,
+      lockout: services.lockout,
+      sessionsEnded: services.sessionsEnded,
       backchannelSettled: () => provider.backchannel.settled(),
       ...lifecycle(config, log, { app, draining, provider, mailer, resources, stopPurge: purge.stop }),
     };
@@ -130,17 +161,28 @@ export async function createGatehouse(config: Config, log: Logger, early: Gateho
 /** SMTP when SMTP_URL is set; otherwise the outbox directory in the data directory (the embedded default). */
 function openMailer(config: Config, views: ViewRenderer, log: Logger): Mailer {
   const mailer = createMailer({ ...config.mail, outboxDir: join(config.storage.dataDir, 'outbox'), views, log });
-  if (mailer.kind === 'outbox') log.warn('SMTP_URL is not set: account mail is written to the outbox directory in the data directory, not sent');
+  if (mailer.kind === 'outbox')
+    log.warn('SMTP_URL is not set: account mail is written to the outbox directory in the data directory, not sent');
   return mailer;
 }
 
 /** Listening, and the shutdown order: stop taking work, drain requests and deliveries, close resources last. */
-function lifecycle(config: Config, log: Logger, parts: {
-  app: Koa; draining: Draining; provider: StartedProvider; mailer: Mailer; resources: Resources; stopPurge: () => void;
-}): Pick<Gatehouse, 'listen' | 'metricsPort' | 'close'> {
+function lifecycle(
+  config: Config,
+  log: Logger,
+  parts: {
+    app: Koa;
+    draining: Draining;
+    provider: StartedProvider;
+    mailer: Mailer;
+    resources: Resources;
+    stopPurge: () => void;
+  },
+): Pick<Gatehouse, 'listen' | 'metricsPort' | 'close'> {
   const { app, draining, provider, mailer, resources } = parts;
   let server: Server | undefined;
-  const metricsServer = config.metrics.enabled && config.metrics.port !== 0 ? createMetricsServer(resources.metrics.registry) : undefined;
+  const metricsServer =
+    config.metrics.enabled && config.metrics.port !== 0 ? createMetricsServer(resources.metrics.registry) : undefined;
   let boundMetricsPort: number | null = null;
   return {
     async listen() {
@@ -173,7 +215,8 @@ function breachedListFor(given: BreachedPasswordList | undefined, log: Logger): 
   const breachedLoad = Date.now();
   shippedBreachedList().then(
     (list) => log.debug({ entries: list.size, ms: Date.now() - breachedLoad }, 'breached-password list loaded'),
-    (err: unknown) => log.error({ err }, 'breached-password list failed to load: setting a password fails until it loads'),
+    (err: unknown) =>
+      log.error({ err }, 'breached-password list failed to load: setting a password fails until it loads'),
   );
   return shippedBreachedList;
 }

@@ -28,8 +28,13 @@ function cliPrefix(dataDir: string): string {
 
 /** The store in use, as configured: Redis by address (never its password), or in process. */
 function storeLine(kv: KeyValueStore, embedded: boolean): string {
-  if (kv.kind === 'memory') return embedded ? 'in-process store: single node only' : 'in-process store (single node only: set REDIS_URL for replicas)';
-  return kv.connected() ? kv.description : `${kv.description} (unreachable, using in-process counters until it answers)`;
+  if (kv.kind === 'memory')
+    return embedded
+      ? 'in-process store: single node only'
+      : 'in-process store (single node only: set REDIS_URL for replicas)';
+  return kv.connected()
+    ? kv.description
+    : `${kv.description} (unreachable, using in-process counters until it answers)`;
 }
 
 async function main(): Promise<void> {
@@ -69,7 +74,9 @@ async function main(): Promise<void> {
   ];
   if (gatehouse.keysCreated) lines.push('  Signing keys generated and stored encrypted.');
   if (gatehouse.keyEncryption.source === 'generated') {
-    lines.push(`  Key-encryption secret generated: ${gatehouse.keyEncryption.path} (mode 0600). Back it up; every replica needs the same one.`);
+    lines.push(
+      `  Key-encryption secret generated: ${gatehouse.keyEncryption.path} (mode 0600). Back it up; every replica needs the same one.`,
+    );
   }
   if (!hasUsers) {
     const cli = cliPrefix(config.storage.dataDir);
@@ -95,13 +102,16 @@ async function main(): Promise<void> {
       process.exit(1);
     }, graceMs + CLOSE_BACKSTOP_MS);
     force.unref();
-    gatehouse.close(graceMs).then(() => {
-      log.info('shut down');
-      process.exit(0);
-    }, (err: unknown) => {
-      log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    });
+    gatehouse.close(graceMs).then(
+      () => {
+        log.info('shut down');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -41,5 +41,13 @@ export async function openResources(
     await close();
     throw error;
   }
-  return { keyEncryption, box: createSecretBox(keyEncryption.key), tokenDigest, opened, counters, metrics: deps.metrics, close };
+  return {
+    keyEncryption,
+    box: createSecretBox(keyEncryption.key),
+    tokenDigest,
+    opened,
+    counters,
+    metrics: deps.metrics,
+    close,
+  };
 }

@@ -50,28 +50,55 @@ export interface ServiceOptions {
  * Building them does no I/O; only the server's surfaces use some (csrf, limits, webauthn).
  */
 export function createServices(config: Config, resources: Resources, options: ServiceOptions) {
-  const { box, counters, metrics, keyEncryption: { key } } = resources;
+  const {
+    box,
+    counters,
+    metrics,
+    keyEncryption: { key },
+  } = resources;
   const { storage } = resources.opened;
   const { transaction } = storage;
   const endings = sessionEndings();
   const sessionsEnded = endings.announce;
   const audit = createAuditLog(storage.audit, countSecurityEvents(metrics));
   const passwords = createPasswordHasher(config.passwords.argon2);
-  const policy = createPasswordPolicy({ settings: config.passwordPolicy, breached: options.breached, english: options.english });
+  const policy = createPasswordPolicy({
+    settings: config.passwordPolicy,
+    breached: options.breached,
+    english: options.english,
+  });
   const lockout = createLockout(config.lockout, { counters, metrics });
   const totp = createTotpService({ credentials: storage.credentials, box, issuer: config.mfa.totpIssuer });
-  const recovery = createRecoveryCodeService({ credentials: storage.credentials, hashKey: deriveKey(key, 'recovery-codes') });
-  const secondFactors = createSecondFactorService({ credentials: storage.credentials, totp, recovery, audit, lockout, transaction });
+  const recovery = createRecoveryCodeService({
+    credentials: storage.credentials,
+    hashKey: deriveKey(key, 'recovery-codes'),
+  });
+  const secondFactors = createSecondFactorService({
+    credentials: storage.credentials,
+    totp,
+    recovery,
+    audit,
+    lockout,
+    transaction,
+  });
   const keys = createKeyManager(storage.signingKeys, box);
   const provider = options.provider(keys);
   const initialAccessTokens = createInitialAccessTokens({
-    provider: () => provider.provider(), oidc: storage.oidc, digest: resources.tokenDigest, transaction, audit,
+    provider: () => provider.provider(),
+    oidc: storage.oidc,
+    digest: resources.tokenDigest,
+    transaction,
+    audit,
     defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
   });
   const emailAddress = createEmailAddressService({ storage, audit, settings: config.signUp });
   const connections = createConnectionsService({ storage, box, audit });
   const federation = createFederationService({
-    storage, box, audit, connections, issuer: config.issuer,
+    storage,
+    box,
+    audit,
+    connections,
+    issuer: config.issuer,
     roundTrips: createRoundTrips(storage.kv, box),
     upstreams: createUpstreams({ timeoutMs: config.federation.upstreamTimeoutMs, appleSecrets: createAppleSecrets() }),
   });
@@ -94,7 +121,18 @@ export function createServices(config: Config, resources: Resources, options: Se
     /** Dynamic client registration (RFC 7591): initial access tokens (approvals: admin.clients). */
     initialAccessTokens,
     admin: createAdminServices({
-      config, storage, audit, box, passwords, policy, secondFactors, lockout, initialAccessTokens, sessionsEnded, connections, federation,
+      config,
+      storage,
+      audit,
+      box,
+      passwords,
+      policy,
+      secondFactors,
+      lockout,
+      initialAccessTokens,
+      sessionsEnded,
+      connections,
+      federation,
       onKeysRotated: provider.reloadKeys,
     }),
     userImport: createUserImport({ users: storage.users, box, transaction }),
@@ -106,7 +144,15 @@ export function createServices(config: Config, resources: Resources, options: Se
     connections,
     /** Sign-in through those upstreams: begin, complete, link, unlink (docs/federation.md). */
     federation,
-    passwordReset: createPasswordReset({ storage, passwords, policy, audit, linkTtlSeconds: config.passwordReset.linkTtlSeconds, sessionsEnded, lockout }),
+    passwordReset: createPasswordReset({
+      storage,
+      passwords,
+      policy,
+      audit,
+      linkTtlSeconds: config.passwordReset.linkTtlSeconds,
+      sessionsEnded,
+      lockout,
+    }),
     /**
      * "These sessions ended": call it after the transaction that ended them commits, with what
      * `tx.sessions.endSession` / `endOtherSessions` / `signOutEverywhere` returned.

@@ -35,7 +35,10 @@ export async function startProvider(
   const { log } = deps;
   const clientReads = createRequestClientReads(storage.clients);
   const registeredClients = createRegisteredClientStore({
-    transaction: storage.transaction, audit, requireApproval: config.registration.requireApproval, written: (id) => clientReads.forget(id),
+    transaction: storage.transaction,
+    audit,
+    requireApproval: config.registration.requireApproval,
+    written: (id) => clientReads.forget(id),
   });
   const host = await createProviderHost(config, {
     keys: services.keys,
@@ -44,20 +47,37 @@ export async function startProvider(
     // request they must not ride on its transaction (src/storage/request-transaction.ts).
     audit: { ...audit, record: (...event) => storage.outsideRequestTransaction(() => audit.record(...event)) },
     extend: (provider) => {
-      attachSessionHandling(provider, { sessions: storage.sessions, audit, log, idleTimeoutSeconds: config.sessions.idleTimeoutSeconds });
+      attachSessionHandling(provider, {
+        sessions: storage.sessions,
+        audit,
+        log,
+        idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,
+      });
       attachProviderMetrics(provider, resources.metrics);
     },
-    buildOptions: (material) => buildProviderOptions(config, {
-      adapter: createAdapter({ oidc: storage.oidc, digest: resources.tokenDigest, clients: clientReads, registeredClients, sessions: config.sessions }),
-      findAccount: createFindAccount(services.accounts, storage.roles.rolesOf),
-      rolesOf: storage.roles.rolesOf,
-      keys: material,
-      consents: storage.consents,
-      policy: { factorsOf: (accountId) => services.secondFactors.summary(accountId) },
-      ...deps.pages,
-    }),
+    buildOptions: (material) =>
+      buildProviderOptions(config, {
+        adapter: createAdapter({
+          oidc: storage.oidc,
+          digest: resources.tokenDigest,
+          clients: clientReads,
+          registeredClients,
+          sessions: config.sessions,
+        }),
+        findAccount: createFindAccount(services.accounts, storage.roles.rolesOf),
+        rolesOf: storage.roles.rolesOf,
+        keys: material,
+        consents: storage.consents,
+        policy: { factorsOf: (accountId) => services.secondFactors.summary(accountId) },
+        ...deps.pages,
+      }),
   });
-  const backchannel = createBackchannelLogout({ provider: () => host.current, audit, log, settings: config.sessions.backchannelLogout });
+  const backchannel = createBackchannelLogout({
+    provider: () => host.current,
+    audit,
+    log,
+    settings: config.sessions.backchannelLogout,
+  });
   services.onSessionsEnded((sessions) => backchannel.sessionsEnded(sessions));
   host.extend((provider) => attachBackchannelEvents(provider, backchannel));
   return { host, clientReads, backchannel };

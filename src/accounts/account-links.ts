@@ -31,7 +31,10 @@ export const NOBODY = '00000000-0000-0000-0000-000000000000';
  * repositories so the link and the change it belongs to commit together.
  */
 export const accountLinks = {
-  async issue(tx: Pick<Repositories, 'accountLinks'>, input: { userId: string; purpose: AccountLinkPurpose; ttlSeconds: number; data?: Record<string, string> }): Promise<string> {
+  async issue(
+    tx: Pick<Repositories, 'accountLinks'>,
+    input: { userId: string; purpose: AccountLinkPurpose; ttlSeconds: number; data?: Record<string, string> },
+  ): Promise<string> {
     const token = newLinkToken();
     await tx.accountLinks.replace({
       userId: input.userId,
@@ -44,13 +47,21 @@ export const accountLinks = {
   },
 
   /** The link's row when the token is valid for this purpose, now marked used; undefined otherwise. */
-  async use(tx: Pick<Repositories, 'accountLinks'>, purpose: AccountLinkPurpose, token: unknown): Promise<AccountLinkRow | undefined> {
+  async use(
+    tx: Pick<Repositories, 'accountLinks'>,
+    purpose: AccountLinkPurpose,
+    token: unknown,
+  ): Promise<AccountLinkRow | undefined> {
     if (!isWellFormedLinkToken(token)) return undefined;
     return tx.accountLinks.consume(purpose, linkTokenDigest(token));
   },
 
   /** Checks a link without using it: the page behind a link shows a form first, then acts on POST. */
-  async check(tx: Pick<Repositories, 'accountLinks'>, purpose: AccountLinkPurpose, token: unknown): Promise<AccountLinkRow | undefined> {
+  async check(
+    tx: Pick<Repositories, 'accountLinks'>,
+    purpose: AccountLinkPurpose,
+    token: unknown,
+  ): Promise<AccountLinkRow | undefined> {
     if (!isWellFormedLinkToken(token)) return undefined;
     return tx.accountLinks.peek(purpose, linkTokenDigest(token));
   },

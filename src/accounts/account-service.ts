@@ -46,7 +46,12 @@ export function createAccountService(deps: {
    * verified; a failure counts and may start a wait (audited); a success forgets the failures.
    * `account` is the lockout's key: the typed email at sign-in, the account's email on /account.
    */
-  async function checkBehindLockout(account: string, subjectId: string | null, origin: RequestOrigin, verify: () => Promise<boolean>): Promise<GuardedCheck> {
+  async function checkBehindLockout(
+    account: string,
+    subjectId: string | null,
+    origin: RequestOrigin,
+    verify: () => Promise<boolean>,
+  ): Promise<GuardedCheck> {
     const ip = origin.ip ?? '';
     const wait = await lockout.check('password', account, ip);
     if (wait) return { outcome: 'throttled', retryAfterSeconds: wait.retryAfterSeconds };
@@ -56,9 +61,14 @@ export function createAccountService(deps: {
     }
     const started = await lockout.recordFailure('password', account, ip);
     if (started) {
-      await audit.record('signin.locked_out', {
-        subjectId, details: { factor: 'password', scope: started.scope, waitSeconds: started.retryAfterSeconds },
-      }, origin);
+      await audit.record(
+        'signin.locked_out',
+        {
+          subjectId,
+          details: { factor: 'password', scope: started.scope, waitSeconds: started.retryAfterSeconds },
+        },
+        origin,
+      );
     }
     return { outcome: 'invalid' };
   }
@@ -70,7 +80,8 @@ export function createAccountService(deps: {
      */
     async signInWithPassword(email: string, password: string, origin: RequestOrigin = {}): Promise<PasswordSignIn> {
       const user = await users.findByEmail(email);
-      const failed = (detail: string) => audit.record('signin.password.failed', { subjectId: user?.id ?? null, details: { reason: detail } }, origin);
+      const failed = (detail: string) =>
+        audit.record('signin.password.failed', { subjectId: user?.id ?? null, details: { reason: detail } }, origin);
       // Keyed by the typed email, not the account: an unknown address waits exactly like a known one.
       // Always one argon2 verification against the account's own hash (a dummy one for an unknown
       // address), disabled or not: the same work whatever the account's state.
@@ -113,13 +124,24 @@ export function createAccountService(deps: {
      * same lockout as sign-in (keyed by the account's email): a stolen session must not be a
      * place to guess it without limit (issue 14, finding 4).
      */
-    async changePassword(userId: string, current: string, next: string, origin: RequestOrigin = {}): Promise<PasswordChange> {
+    async changePassword(
+      userId: string,
+      current: string,
+      next: string,
+      origin: RequestOrigin = {},
+    ): Promise<PasswordChange> {
       const user = await users.findById(userId);
       if (!user) return { ok: false, reason: 'wrong-current-password' };
-      const checked = await checkBehindLockout(user.email, user.id, origin, async () => passwords.verify(await users.passwordHash(userId), current));
+      const checked = await checkBehindLockout(user.email, user.id, origin, async () =>
+        passwords.verify(await users.passwordHash(userId), current),
+      );
       if (checked.outcome !== 'valid') {
         const reason = checked.outcome === 'throttled' ? 'locked_out' : 'wrong_password';
-        await audit.record('password.change_failed', { actorId: userId, subjectId: userId, details: { reason } }, origin);
+        await audit.record(
+          'password.change_failed',
+          { actorId: userId, subjectId: userId, details: { reason } },
+          origin,
+        );
         return checked.outcome === 'throttled'
           ? { ok: false, reason: 'throttled', retryAfterSeconds: checked.retryAfterSeconds }
           : { ok: false, reason: 'wrong-current-password' };

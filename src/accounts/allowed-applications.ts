@@ -22,7 +22,9 @@ export function createAllowedApplications(deps: { storage: Storage; audit: Audit
         const allowed = await tx.consents.listAllowed(userId);
         if (!allowed.some((app) => app.clientId === clientId)) return false;
         await tx.sessions.revokeConsent(userId, clientId);
-        await audit.within(tx).record('consent.revoked', { actorId: userId, subjectId: userId, clientId, details: { clientId } }, origin);
+        await audit
+          .within(tx)
+          .record('consent.revoked', { actorId: userId, subjectId: userId, clientId, details: { clientId } }, origin);
         return true;
       });
     },

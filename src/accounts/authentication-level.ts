@@ -25,13 +25,21 @@ export interface Authentication {
  * + security key → pwd hwk|swk mfa (phishing-resistant); passkey with user verification
  * alone → hwk|swk user mfa (phishing-resistant).
  */
-export function describeAuthentication(first: FirstFactor, second?: SecondFactor, webauthn?: WebAuthnUse): Authentication {
+export function describeAuthentication(
+  first: FirstFactor,
+  second?: SecondFactor,
+  webauthn?: WebAuthnUse,
+): Authentication {
   const key = webauthn?.backedUp ? 'swk' : 'hwk';
   if (first === 'passkey') {
-    return { amr: [key, ...(webauthn?.userVerified ? ['user', 'mfa'] : [])], level: webauthn?.userVerified ? 'phishingResistant' : 'password' };
+    return {
+      amr: [key, ...(webauthn?.userVerified ? ['user', 'mfa'] : [])],
+      level: webauthn?.userVerified ? 'phishingResistant' : 'password',
+    };
   }
   if (!second) return { amr: ['pwd'], level: 'password' };
-  if (second === 'security_key') return { amr: ['pwd', key, ...(webauthn?.userVerified ? ['user'] : []), 'mfa'], level: 'phishingResistant' };
+  if (second === 'security_key')
+    return { amr: ['pwd', key, ...(webauthn?.userVerified ? ['user'] : []), 'mfa'], level: 'phishingResistant' };
   return { amr: ['pwd', 'otp', 'mfa'], level: 'mfa' };
 }
 
@@ -42,7 +50,10 @@ export function levelOfAcr(value: string | undefined, acr: Config['acr']): Level
 
 /** The level an RP's acr_values ask for: the weakest of the known values it lists (any will do). */
 export function requestedLevel(acrValues: string | undefined, acr: Config['acr']): Level | undefined {
-  const known = (acrValues ?? '').split(' ').map((v) => levelOfAcr(v, acr)).filter((l): l is Level => l !== undefined);
+  const known = (acrValues ?? '')
+    .split(' ')
+    .map((v) => levelOfAcr(v, acr))
+    .filter((l): l is Level => l !== undefined);
   if (known.length === 0) return undefined;
   return known.reduce((weakest, level) => (RANK[level] < RANK[weakest] ? level : weakest));
 }

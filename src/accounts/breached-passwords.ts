@@ -90,9 +90,11 @@ function createTableBuilder(expected: number) {
         if (end > start) {
           // Most lines are lower-case ASCII: already folded, hashed in place. The rest go through
           // the same fold as a candidate, so both sides agree.
-          add(isPlainLowerAscii(text, start, end)
-            ? hashBytes(text, start, end)
-            : hashFolded(foldForList(decoder.decode(text.subarray(start, end)))));
+          add(
+            isPlainLowerAscii(text, start, end)
+              ? hashBytes(text, start, end)
+              : hashFolded(foldForList(decoder.decode(text.subarray(start, end)))),
+          );
         }
         start = next;
       }

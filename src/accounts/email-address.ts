@@ -11,8 +11,7 @@ import { ConflictError, PolicyRefusedError } from '../errors/domain-errors.js';
 type LinkRepositories = Parameters<typeof accountLinks.issue>[0];
 
 export type EmailVerification =
-  | { ok: true; user: UserRow; data: Record<string, string> }
-  | { ok: false; reason: 'invalid-link' };
+  { ok: true; user: UserRow; data: Record<string, string> } | { ok: false; reason: 'invalid-link' };
 
 export type EmailChangeRequest =
   /** A link for the new address. */
@@ -26,8 +25,7 @@ export type EmailChangeRequest =
   | { ok: false; reason: 'address-unavailable' };
 
 export type EmailChange =
-  | { ok: true; user: UserRow; previousEmail: string }
-  | { ok: false; reason: 'invalid-link' | 'address-unavailable' };
+  { ok: true; user: UserRow; previousEmail: string } | { ok: false; reason: 'invalid-link' | 'address-unavailable' };
 
 /**
  * Proof that a user reads the mail of an address: verifying the address an account has, and
@@ -42,8 +40,17 @@ export function createEmailAddressService(deps: {
   const ttlSeconds = settings.verificationLinkTtlSeconds;
 
   /** A link for the account's current address; `data.email` ties it to that address. */
-  const issueVerification = (tx: LinkRepositories, user: Pick<UserRow, 'id' | 'emailNormalized'>, extra: Record<string, string> = {}): Promise<string> =>
-    accountLinks.issue(tx, { userId: user.id, purpose: 'verify-email', ttlSeconds, data: { ...extra, email: user.emailNormalized } });
+  const issueVerification = (
+    tx: LinkRepositories,
+    user: Pick<UserRow, 'id' | 'emailNormalized'>,
+    extra: Record<string, string> = {},
+  ): Promise<string> =>
+    accountLinks.issue(tx, {
+      userId: user.id,
+      purpose: 'verify-email',
+      ttlSeconds,
+      data: { ...extra, email: user.emailNormalized },
+    });
 
   const isUsable = async (purpose: AccountLinkPurpose, token: unknown): Promise<boolean> =>
     (await accountLinks.check(storage, purpose, token)) !== undefined;
@@ -52,7 +59,11 @@ export function createEmailAddressService(deps: {
     issueVerification,
 
     /** A new verification link (earlier ones retired); undefined when there is nothing to verify. */
-    async reissueVerification(userId: string, extra: Record<string, string> = {}, origin: RequestOrigin = {}): Promise<{ user: UserRow; token: string } | undefined> {
+    async reissueVerification(
+      userId: string,
+      extra: Record<string, string> = {},
+      origin: RequestOrigin = {},
+    ): Promise<{ user: UserRow; token: string } | undefined> {
       return storage.transaction(async (tx) => {
         const user = await tx.users.findById(userId);
         if (!user || user.emailVerified || user.disabledAt) return undefined;
@@ -74,7 +85,8 @@ export function createEmailAddressService(deps: {
       return storage.transaction(async (tx) => {
         const link = await accountLinks.use(tx, 'verify-email', token);
         const user = link ? await tx.users.findById(link.userId) : null;
-        if (!link || !user || user.disabledAt || link.data.email !== user.emailNormalized) return { ok: false, reason: 'invalid-link' };
+        if (!link || !user || user.disabledAt || link.data.email !== user.emailNormalized)
+          return { ok: false, reason: 'invalid-link' };
         if (!user.emailVerified) {
           await tx.users.update(user.id, { emailVerified: true });
           await audit.within(tx).record('email.verified', { actorId: user.id, subjectId: user.id }, origin);
@@ -92,7 +104,8 @@ export function createEmailAddressService(deps: {
      */
     async requestChange(userId: string, newEmail: string, origin: RequestOrigin = {}): Promise<EmailChangeRequest> {
       const email = checkEmail(newEmail);
-      if (!isAllowedDomain(email, settings.allowedEmailDomains)) throw new PolicyRefusedError('email', 'email_domain', 'this domain may not be used');
+      if (!isAllowedDomain(email, settings.allowedEmailDomains))
+        throw new PolicyRefusedError('email', 'email_domain', 'this domain may not be used');
       return storage.transaction(async (tx) => {
         const user = await tx.users.findById(userId);
         const holder = await tx.users.findByEmail(email);
@@ -101,11 +114,23 @@ export function createEmailAddressService(deps: {
           await tx.accountLinks.revoke(NOBODY, 'change-email');
           // The requester's own event, as for a free address (their account page lists it); the
           // outcome is for admins.
-          await audit.within(tx).record('email.change_requested', { actorId: userId, subjectId: userId, details: { outcome: 'address_taken' } }, origin);
+          await audit
+            .within(tx)
+            .record(
+              'email.change_requested',
+              { actorId: userId, subjectId: userId, details: { outcome: 'address_taken' } },
+              origin,
+            );
           return { ok: true, kind: 'taken', user, newEmail: email, owner: holder };
         }
         const token = await accountLinks.issue(tx, { userId, purpose: 'change-email', ttlSeconds, data: { email } });
-        await audit.within(tx).record('email.change_requested', { actorId: userId, subjectId: userId, details: { outcome: 'link_sent' } }, origin);
+        await audit
+          .within(tx)
+          .record(
+            'email.change_requested',
+            { actorId: userId, subjectId: userId, details: { outcome: 'link_sent' } },
+            origin,
+          );
         return { ok: true, kind: 'link', user, newEmail: email, token };
       });
     },
@@ -127,11 +152,16 @@ export function createEmailAddressService(deps: {
           // A verification link still pending for the old address must not verify the new one.
           await tx.accountLinks.revoke(user.id, 'verify-email');
           await audit.within(tx).record('email.changed', { actorId: user.id, subjectId: user.id }, origin);
-          return { ok: true, user: { ...user, email, emailNormalized: normalizeEmail(email), emailVerified: true }, previousEmail: user.email };
+          return {
+            ok: true,
+            user: { ...user, email, emailNormalized: normalizeEmail(email), emailVerified: true },
+            previousEmail: user.email,
+          };
         });
       } catch (error) {
         // Taken by a concurrent registration between the check and the update.
-        if (error instanceof ConflictError && error.field === 'email') return { ok: false, reason: 'address-unavailable' };
+        if (error instanceof ConflictError && error.field === 'email')
+          return { ok: false, reason: 'address-unavailable' };
         throw error;
       }
     },

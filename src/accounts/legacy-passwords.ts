@@ -37,7 +37,8 @@ export type HashCheck = { ok: true; scheme: HashScheme } | { ok: false; problem:
 const PHC_B64 = '[A-Za-z0-9+/.]+';
 // The argon2 package decodes the standard alphabet only, and writes m, p, t where the
 // reference implementation writes m, t, p: the three parameters are accepted in any order.
-const ARGON2 = /^\$(argon2id|argon2i)\$(?:v=(16|19)\$)?([mtp]=\d{1,10},[mtp]=\d{1,10},[mtp]=\d{1,10})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
+const ARGON2 =
+  /^\$(argon2id|argon2i)\$(?:v=(16|19)\$)?([mtp]=\d{1,10},[mtp]=\d{1,10},[mtp]=\d{1,10})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 // Django: pbkdf2_sha256$<iterations>$<salt>$<base64 of the 32-byte key, padded>.
 const DJANGO_PBKDF2 = /^pbkdf2_sha256\$(\d{1,9})\$([\x21-\x23\x25-\x7e]{1,128})\$([A-Za-z0-9+/]{43}=)$/;
@@ -62,7 +63,8 @@ function parse(hash: string): Parsed | string {
     if (time < 1 || time > maxTimeCost) return `argon2 t must be 1 to ${maxTimeCost}`;
     const salt = phcBase64(m[4] ?? '');
     const derived = phcBase64(m[5] ?? '');
-    if (!salt || salt.length < 8 || !derived || derived.length < 16) return 'argon2 salt or hash too short or malformed';
+    if (!salt || salt.length < 8 || !derived || derived.length < 16)
+      return 'argon2 salt or hash too short or malformed';
     return { scheme: m[1] === 'argon2id' ? 'argon2id' : 'argon2i' };
   }
   if (hash.startsWith('$2')) {
@@ -86,9 +88,11 @@ function parse(hash: string): Parsed | string {
     const m = SCRYPT.exec(hash);
     if (!m) return 'not a scrypt PHC string ($scrypt$ln=…,r=…,p=…$salt$hash)';
     const [ln, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    if (ln < 1 || ln > 24 || r < 1 || p < 1 || p > LEGACY_LIMITS.scrypt.maxParallelism) return 'scrypt ln, r or p out of range';
+    if (ln < 1 || ln > 24 || r < 1 || p < 1 || p > LEGACY_LIMITS.scrypt.maxParallelism)
+      return 'scrypt ln, r or p out of range';
     const N = 2 ** ln;
-    if (128 * N * r > LEGACY_LIMITS.scrypt.maxMemoryBytes) return `scrypt needs more than ${LEGACY_LIMITS.scrypt.maxMemoryBytes / 1024 / 1024} MiB (128·2^ln·r)`;
+    if (128 * N * r > LEGACY_LIMITS.scrypt.maxMemoryBytes)
+      return `scrypt needs more than ${LEGACY_LIMITS.scrypt.maxMemoryBytes / 1024 / 1024} MiB (128·2^ln·r)`;
     const salt = phcBase64(m[4] ?? '');
     const derived = phcBase64(m[5] ?? '');
     if (!salt || salt.length < 1 || salt.length > 1024) return 'scrypt salt malformed';
@@ -139,7 +143,12 @@ export async function verifyLegacyPassword(hash: string, password: string): Prom
       case 'scrypt': {
         const { N, r, p, salt, derived } = parsed;
         // node refuses when 128·N·r exceeds maxmem (32 MiB by default); allow what the limit allows.
-        const key = await scryptAsync(password, salt, derived.length, { N, r, p, maxmem: 2 * 128 * N * r + 1024 * 1024 });
+        const key = await scryptAsync(password, salt, derived.length, {
+          N,
+          r,
+          p,
+          maxmem: 2 * 128 * N * r + 1024 * 1024,
+        });
         return timingSafeEqual(key, derived);
       }
     }

@@ -30,7 +30,11 @@ export function passwordLength(password: string): number {
 
 /** The pieces of an address a password must not contain: the local part, and the part before a +tag. */
 function emailFragments(email: string): string[] {
-  const local = email.trim().slice(0, Math.max(0, email.trim().lastIndexOf('@'))).normalize('NFKC').toLowerCase();
+  const local = email
+    .trim()
+    .slice(0, Math.max(0, email.trim().lastIndexOf('@')))
+    .normalize('NFKC')
+    .toLowerCase();
   const untagged = local.split('+')[0] ?? '';
   return [...new Set([local, untagged])].filter((part) => [...part].length >= MIN_CHECKED_LOCAL_PART);
 }
@@ -61,14 +65,19 @@ export function createPasswordPolicy(deps: {
   english: (key: string, params?: MessageParams) => string;
 }): PasswordPolicy {
   const { minLength, maxLength } = deps.settings;
-  const found = (rule: PasswordRule, key: string, params: MessageParams = {}): PasswordProblem => ({ rule, key: `password-policy.${key}`, params });
+  const found = (rule: PasswordRule, key: string, params: MessageParams = {}): PasswordProblem => ({
+    rule,
+    key: `password-policy.${key}`,
+    params,
+  });
 
   const problem = async (password: string, account: { email: string }): Promise<PasswordProblem | undefined> => {
     const length = passwordLength(password);
     if (length < minLength) return found('too-short', 'too_short', { min: minLength });
     if (length > maxLength) return found('too-long', 'too_long', { max: maxLength });
     const lowered = normalizePassword(password).toLowerCase();
-    if (emailFragments(account.email).some((part) => lowered.includes(part))) return found('contains-email', 'contains_email');
+    if (emailFragments(account.email).some((part) => lowered.includes(part)))
+      return found('contains-email', 'contains_email');
     if ((await deps.breached()).has(password)) return found('breached', 'breached');
     return undefined;
   };
@@ -79,7 +88,11 @@ export function createPasswordPolicy(deps: {
     problem,
     async enforce(password, account) {
       const broken = await problem(password, account);
-      if (broken) throw new PolicyRefusedError('password', broken.rule, deps.english(broken.key, broken.params), { key: broken.key, params: broken.params });
+      if (broken)
+        throw new PolicyRefusedError('password', broken.rule, deps.english(broken.key, broken.params), {
+          key: broken.key,
+          params: broken.params,
+        });
       return password;
     },
   };

@@ -12,9 +12,7 @@ const PURPOSE = 'reset-password';
 /** An oidc-provider interaction uid, carried so the user can go back to the sign-in they left. */
 const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export type ResetLink =
-  | { ok: true; user: UserRow; interactionUid: string | null }
-  | { ok: false };
+export type ResetLink = { ok: true; user: UserRow; interactionUid: string | null } | { ok: false };
 
 export type ResetOutcome =
   | { ok: true; user: UserRow; interactionUid: string | null }
@@ -37,9 +35,7 @@ export interface ResetRequest {
  * without a link when a disabled one does (its owner learns why no reset can help, and only
  * the mailbox hears it: the page says the same either way; docs/account-lifecycle.md).
  */
-export type ResetMail =
-  | { kind: 'link'; user: UserRow; token: string }
-  | { kind: 'disabled'; user: UserRow };
+export type ResetMail = { kind: 'link'; user: UserRow; token: string } | { kind: 'disabled'; user: UserRow };
 
 /**
  * Password reset by mailed link (docs/passwords.md). Asking never says whether the address has
@@ -61,7 +57,9 @@ export function createPasswordReset(deps: {
   const { storage, audit } = deps;
 
   /** The user behind a link that is unused, unexpired, and was mailed to the address the account still has. */
-  async function userOf(link: { userId: string; data: Record<string, string> } | undefined): Promise<UserRow | undefined> {
+  async function userOf(
+    link: { userId: string; data: Record<string, string> } | undefined,
+  ): Promise<UserRow | undefined> {
     if (!link) return undefined;
     const user = await storage.users.findById(link.userId);
     if (!user || user.disabledAt || user.emailNormalized !== link.data.email) return undefined;
@@ -79,19 +77,26 @@ export function createPasswordReset(deps: {
     async request(input: ResetRequest): Promise<ResetMail | undefined> {
       const user = input.email.length <= 320 ? await storage.users.findByEmail(input.email) : null;
       const active = user && !user.disabledAt && !input.capped ? user : undefined;
-      const interaction = input.interactionUid && INTERACTION_UID.test(input.interactionUid) ? input.interactionUid : undefined;
+      const interaction =
+        input.interactionUid && INTERACTION_UID.test(input.interactionUid) ? input.interactionUid : undefined;
       const token = await storage.transaction(async (tx) => {
         const issued = active
           ? await accountLinks.issue(tx, {
-            userId: active.id, purpose: PURPOSE, ttlSeconds: deps.linkTtlSeconds,
-            data: { email: active.emailNormalized, ...(interaction ? { interaction } : {}) },
-          })
+              userId: active.id,
+              purpose: PURPOSE,
+              ttlSeconds: deps.linkTtlSeconds,
+              data: { email: active.emailNormalized, ...(interaction ? { interaction } : {}) },
+            })
           : await tx.accountLinks.revoke(NOBODY, PURPOSE).then(() => undefined);
         // The typed address is never recorded (people type passwords into email fields).
-        await audit.within(tx).record('password.reset_requested', {
-          subjectId: user?.id ?? null,
-          details: { outcome: input.capped ? 'capped' : active ? 'mailed' : user ? 'disabled' : 'unknown_account' },
-        }, input.origin);
+        await audit.within(tx).record(
+          'password.reset_requested',
+          {
+            subjectId: user?.id ?? null,
+            details: { outcome: input.capped ? 'capped' : active ? 'mailed' : user ? 'disabled' : 'unknown_account' },
+          },
+          input.origin,
+        );
         return issued;
       });
       if (active && token) return { kind: 'link', user: active, token };
@@ -118,9 +123,15 @@ export function createPasswordReset(deps: {
         // The link reached the account's mailbox: that proves control of the address (docs/passwords.md).
         if (!user.emailVerified) await tx.users.update(user.id, { emailVerified: true });
         const { removed: revoked, sessions } = await tx.sessions.signOutEverywhere(user.id);
-        await audit.within(tx).record('password.reset', {
-          actorId: user.id, subjectId: user.id, details: { revoked, emailVerified: !user.emailVerified },
-        }, origin);
+        await audit.within(tx).record(
+          'password.reset',
+          {
+            actorId: user.id,
+            subjectId: user.id,
+            details: { revoked, emailVerified: !user.emailVerified },
+          },
+          origin,
+        );
         return sessions;
       });
       if (!ended) return { ok: false, reason: 'invalid-link' };

@@ -51,7 +51,12 @@ export function createPasswordHasher(settings: Config['passwords']['argon2']): P
       // A wrong password costs as many verifications with or without an account (one per form).
       for (const candidate of candidates(password)) {
         if (!hash) await argon2.verify(await dummyHash(), candidate).catch(() => false);
-        else if (hash.startsWith('$argon2id$') ? await argon2.verify(hash, candidate).catch(() => false) : await verifyLegacyPassword(hash, candidate)) return true;
+        else if (
+          hash.startsWith('$argon2id$')
+            ? await argon2.verify(hash, candidate).catch(() => false)
+            : await verifyLegacyPassword(hash, candidate)
+        )
+          return true;
       }
       return false;
     },

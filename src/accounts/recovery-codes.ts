@@ -28,21 +28,28 @@ export interface RecoveryCodeService {
   within(tx: { credentials: CredentialsRepository }): RecoveryCodeService;
 }
 
-export function createRecoveryCodeService(deps: { credentials: CredentialsRepository; hashKey: Buffer }): RecoveryCodeService {
+export function createRecoveryCodeService(deps: {
+  credentials: CredentialsRepository;
+  hashKey: Buffer;
+}): RecoveryCodeService {
   const { credentials, hashKey } = deps;
   const hash = (code: string) => createHmac('sha256', hashKey).update(normalizeRecoveryCode(code)).digest('base64url');
 
   return {
     async regenerate(userId: string): Promise<string[]> {
-      const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => Array.from({ length: GROUPS }, () =>
-        Array.from({ length: GROUP_LENGTH }, () => ALPHABET[randomInt(ALPHABET.length)]).join('')).join('-'));
+      const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () =>
+        Array.from({ length: GROUPS }, () =>
+          Array.from({ length: GROUP_LENGTH }, () => ALPHABET[randomInt(ALPHABET.length)]).join(''),
+        ).join('-'),
+      );
       await credentials.replaceRecoveryCodes(userId, codes.map(hash));
       return codes;
     },
 
     async use(userId: string, code: string): Promise<boolean> {
       const normalized = normalizeRecoveryCode(code);
-      if (normalized.length !== GROUPS * GROUP_LENGTH || [...normalized].some((c) => !ALPHABET.includes(c))) return false;
+      if (normalized.length !== GROUPS * GROUP_LENGTH || [...normalized].some((c) => !ALPHABET.includes(c)))
+        return false;
       return credentials.consumeRecoveryCode(userId, hash(normalized));
     },
 

@@ -65,7 +65,11 @@ export function createSecondFactorService(deps: {
         if (checked !== 'accepted') return checked;
         const log = audit.within(tx);
         if (method === 'recovery_code') {
-          await log.record('mfa.recovery_code.used', { actorId: userId, subjectId: userId, details: { remaining: await recovery.within(tx).remaining(userId) } }, origin);
+          await log.record(
+            'mfa.recovery_code.used',
+            { actorId: userId, subjectId: userId, details: { remaining: await recovery.within(tx).remaining(userId) } },
+            origin,
+          );
         }
         await log.record('signin.mfa.succeeded', { actorId: userId, subjectId: userId, details: { method } }, origin);
         return checked;
@@ -76,11 +80,20 @@ export function createSecondFactorService(deps: {
         // A refused code changes nothing in the database: its events are single writes.
         const started = await lockout.recordFailure('second_factor', userId, ip);
         if (started) {
-          await audit.record('signin.locked_out', {
-            subjectId: userId, details: { factor: 'second_factor', scope: started.scope, waitSeconds: started.retryAfterSeconds },
-          }, origin);
+          await audit.record(
+            'signin.locked_out',
+            {
+              subjectId: userId,
+              details: { factor: 'second_factor', scope: started.scope, waitSeconds: started.retryAfterSeconds },
+            },
+            origin,
+          );
         }
-        await audit.record(outcome === 'replayed' ? 'signin.mfa.replayed' : 'signin.mfa.failed', { subjectId: userId, details: { method } }, origin);
+        await audit.record(
+          outcome === 'replayed' ? 'signin.mfa.replayed' : 'signin.mfa.failed',
+          { subjectId: userId, details: { method } },
+          origin,
+        );
       }
       return { result: outcome, retryAfterSeconds: null };
     },
@@ -94,14 +107,19 @@ export function createSecondFactorService(deps: {
      * show once: empty when the user keeps the ones they had.
      */
     async enrolTotp(
-      userId: string, secret: string, code: string, recoveryCodes: 'replace' | 'if-none', origin: RequestOrigin,
+      userId: string,
+      secret: string,
+      code: string,
+      recoveryCodes: 'replace' | 'if-none',
+      origin: RequestOrigin,
     ): Promise<{ ok: false } | { ok: true; recoveryCodes: string[] }> {
       return deps.transaction(async (tx) => {
         if (!(await totp.within(tx).confirmEnrolment(userId, secret, code))) return { ok: false } as const;
         const log = audit.within(tx);
         await log.record('mfa.totp.enrolled', { actorId: userId, subjectId: userId }, origin);
         const codes = recovery.within(tx);
-        if (recoveryCodes === 'if-none' && (await codes.remaining(userId)) > 0) return { ok: true, recoveryCodes: [] } as const;
+        if (recoveryCodes === 'if-none' && (await codes.remaining(userId)) > 0)
+          return { ok: true, recoveryCodes: [] } as const;
         const issued = await codes.regenerate(userId);
         await log.record('mfa.recovery_codes.generated', { actorId: userId, subjectId: userId }, origin);
         return { ok: true, recoveryCodes: issued } as const;
@@ -128,10 +146,23 @@ export function createSecondFactorService(deps: {
     },
 
     /** An admin's reset for a locked-out user: every second factor goes, with its audit event. */
-    async reset(userId: string, actor: { actorId: string | null; clientId?: string | null }, origin: RequestOrigin = {}): Promise<number> {
+    async reset(
+      userId: string,
+      actor: { actorId: string | null; clientId?: string | null },
+      origin: RequestOrigin = {},
+    ): Promise<number> {
       const removed = await deps.transaction(async (tx) => {
         const count = await tx.credentials.deleteSecondFactors(userId);
-        await audit.within(tx).record('mfa.reset', { actorId: actor.actorId, clientId: actor.clientId ?? null, subjectId: userId, details: { removed: count } }, origin);
+        await audit.within(tx).record(
+          'mfa.reset',
+          {
+            actorId: actor.actorId,
+            clientId: actor.clientId ?? null,
+            subjectId: userId,
+            details: { removed: count },
+          },
+          origin,
+        );
         return count;
       });
       await lockout.clear('second_factor', userId);

@@ -19,8 +19,7 @@ export interface SignUpInput {
  * and only differs in the mail it sends afterwards.
  */
 export type SignUpOutcome =
-  | { kind: 'created'; user: UserRow; verificationToken: string }
-  | { kind: 'address-taken'; owner: UserRow };
+  { kind: 'created'; user: UserRow; verificationToken: string } | { kind: 'address-taken'; owner: UserRow };
 
 /**
  * Self-registration and the verification of the address it gives. No HTTP here: routes
@@ -52,23 +51,36 @@ export function createSignUpService(deps: {
      * policy refuses ('email' at a domain that may not register, rule `email_domain`; 'password').
      * `linkData` rides on the verification link (the interaction to continue after it).
      */
-    async register(input: SignUpInput, origin: RequestOrigin = {}, linkData: Record<string, string> = {}): Promise<SignUpOutcome> {
+    async register(
+      input: SignUpInput,
+      origin: RequestOrigin = {},
+      linkData: Record<string, string> = {},
+    ): Promise<SignUpOutcome> {
       const email = checkEmail(input.email);
-      if (!isAllowedDomain(email, settings.allowedEmailDomains)) throw new PolicyRefusedError('email', 'email_domain', 'this domain may not register');
+      if (!isAllowedDomain(email, settings.allowedEmailDomains))
+        throw new PolicyRefusedError('email', 'email_domain', 'this domain may not register');
       const name = checkName(input.name);
       const passwordHash = await passwords.hash(await deps.policy.enforce(input.password, { email }));
       const owner = await storage.users.findByEmail(email);
       if (owner) return recordAttemptOnTakenAddress(owner, origin);
       try {
         return await storage.transaction(async (tx) => {
-          const user = await tx.users.create({ email, name, emailVerified: false, passwordHash, totpSecretEncrypted: null, selfRegistered: true });
+          const user = await tx.users.create({
+            email,
+            name,
+            emailVerified: false,
+            passwordHash,
+            totpSecretEncrypted: null,
+            selfRegistered: true,
+          });
           const verificationToken = await deps.emailAddress.issueVerification(tx, user, linkData);
           await audit.within(tx).record('signup.registered', { actorId: user.id, subjectId: user.id }, origin);
           return { kind: 'created', user, verificationToken };
         });
       } catch (error) {
         // Registered a moment ago by a concurrent request: the same answer as any taken address.
-        const racer = error instanceof ConflictError && error.field === 'email' ? await storage.users.findByEmail(email) : null;
+        const racer =
+          error instanceof ConflictError && error.field === 'email' ? await storage.users.findByEmail(email) : null;
         if (racer) return recordAttemptOnTakenAddress(racer, origin);
         throw error;
       }

@@ -40,7 +40,11 @@ export interface TotpService {
   within(tx: { credentials: CredentialsRepository }): TotpService;
 }
 
-export function createTotpService(deps: { credentials: CredentialsRepository; box: SecretBox; issuer: string }): TotpService {
+export function createTotpService(deps: {
+  credentials: CredentialsRepository;
+  box: SecretBox;
+  issuer: string;
+}): TotpService {
   const { credentials, box, issuer } = deps;
 
   const matchStep = async (secret: string, code: string): Promise<number | null> => {

@@ -11,7 +11,8 @@ const BASE32 = /^[A-Z2-7]+=*$/;
 
 export function checkEmail(email: string): string {
   const value = email.trim();
-  if (value.length > 320 || !EMAIL.test(value)) throw new InvalidInputError('email', `"${email}" is not an email address`);
+  if (value.length > 320 || !EMAIL.test(value))
+    throw new InvalidInputError('email', `"${email}" is not an email address`);
   return value;
 }
 
@@ -43,10 +44,17 @@ export function checkName(name: string | null | undefined): string | null {
  * A new user's row as storage takes it, after every rule: email, name, password policy
  * (password-policy.ts; hashed here), TOTP secret (sealed here). Hashing is slow, so callers run it before opening a transaction.
  */
-export async function prepareNewUser(input: NewUserFields, passwords: PasswordHasher, policy: PasswordPolicy, box: SecretBox): Promise<NewUser> {
+export async function prepareNewUser(
+  input: NewUserFields,
+  passwords: PasswordHasher,
+  policy: PasswordPolicy,
+  box: SecretBox,
+): Promise<NewUser> {
   const email = checkEmail(input.email);
   const name = checkName(input.name);
   const passwordHash = input.password ? await passwords.hash(await policy.enforce(input.password, { email })) : null;
-  const totpSecretEncrypted = input.totpSecret ? box.seal(checkTotpSecret(input.totpSecret), TOTP_SECRET_CONTEXT) : null;
+  const totpSecretEncrypted = input.totpSecret
+    ? box.seal(checkTotpSecret(input.totpSecret), TOTP_SECRET_CONTEXT)
+    : null;
   return { email, name, emailVerified: input.emailVerified ?? false, passwordHash, totpSecretEncrypted };
 }

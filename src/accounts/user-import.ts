@@ -37,14 +37,28 @@ const userLine = z.strictObject({
   email_verified: z.boolean().optional(),
   disabled: z.boolean().optional(),
   // Role names; a role that does not exist yet is created with the import.
-  roles: z.array(z.string().regex(ROLE_NAME, 'not a role name (letters, digits and _ . : -, at most 100)')).max(100).optional(),
-  totp_secret: z.string().max(200).nullable().optional()
-    .superRefine((value, ctx) => { if (value) valid(checkTotpSecret, 'must be a base32 secret of at least 16 characters')(value, ctx); }),
-  password_hash: z.string().max(1024).nullable().optional().superRefine((value, ctx) => {
-    if (value === null || value === undefined) return;
-    const check = checkImportedHash(value);
-    if (!check.ok) ctx.addIssue({ code: 'custom', message: check.problem });
-  }),
+  roles: z
+    .array(z.string().regex(ROLE_NAME, 'not a role name (letters, digits and _ . : -, at most 100)'))
+    .max(100)
+    .optional(),
+  totp_secret: z
+    .string()
+    .max(200)
+    .nullable()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value) valid(checkTotpSecret, 'must be a base32 secret of at least 16 characters')(value, ctx);
+    }),
+  password_hash: z
+    .string()
+    .max(1024)
+    .nullable()
+    .optional()
+    .superRefine((value, ctx) => {
+      if (value === null || value === undefined) return;
+      const check = checkImportedHash(value);
+      if (!check.ok) ctx.addIssue({ code: 'custom', message: check.problem });
+    }),
 });
 
 /** One line of an import or export file. */
@@ -78,37 +92,41 @@ function parseUserFile(text: string): { lines: ParsedLine[]; problems: FileProbl
   const lines: ParsedLine[] = [];
   const problems: FileProblem[] = [];
   const firstLineOf = new Map<string, number>();
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, index) => {
-    const line = index + 1;
-    if (raw.trim() === '') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      // Not the parser's message: it quotes the line, which may hold a hash.
-      problems.push({ line, field: null, message: 'not valid JSON' });
-      return;
-    }
-    const parsed = userLine.safeParse(json);
-    if (!parsed.success) {
-      problems.push(...issueProblems(line, parsed.error.issues));
-      return;
-    }
-    const unstorable = findUnstorableText(parsed.data);
-    if (unstorable) {
-      problems.push({ line, field: unstorable.path.join('.') || null, message: unstorable.problem });
-      return;
-    }
-    const key = normalizeEmail(parsed.data.email);
-    const first = firstLineOf.get(key);
-    if (first !== undefined) {
-      problems.push({ line, field: 'email', message: `same email as line ${first}` });
-      return;
-    }
-    firstLineOf.set(key, line);
-    lines.push({ line, record: parsed.data });
-  });
-  if (lines.length === 0 && problems.length === 0) problems.push({ line: null, field: null, message: 'no users in the file' });
+  text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .forEach((raw, index) => {
+      const line = index + 1;
+      if (raw.trim() === '') return;
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        // Not the parser's message: it quotes the line, which may hold a hash.
+        problems.push({ line, field: null, message: 'not valid JSON' });
+        return;
+      }
+      const parsed = userLine.safeParse(json);
+      if (!parsed.success) {
+        problems.push(...issueProblems(line, parsed.error.issues));
+        return;
+      }
+      const unstorable = findUnstorableText(parsed.data);
+      if (unstorable) {
+        problems.push({ line, field: unstorable.path.join('.') || null, message: unstorable.problem });
+        return;
+      }
+      const key = normalizeEmail(parsed.data.email);
+      const first = firstLineOf.get(key);
+      if (first !== undefined) {
+        problems.push({ line, field: 'email', message: `same email as line ${first}` });
+        return;
+      }
+      firstLineOf.set(key, line);
+      lines.push({ line, record: parsed.data });
+    });
+  if (lines.length === 0 && problems.length === 0)
+    problems.push({ line: null, field: null, message: 'no users in the file' });
   if (lines.length > IMPORT_MAX_USERS) {
     problems.push({ line: null, field: null, message: `more than ${IMPORT_MAX_USERS} users: split the file` });
   }
@@ -121,7 +139,11 @@ export function toJsonLines(records: UserFileRecord[]): string {
 }
 
 /** Import and export of users; called by the CLI and the admin API. */
-export function createUserImport(deps: { users: UsersRepository; box: SecretBox; transaction: Storage['transaction'] }) {
+export function createUserImport(deps: {
+  users: UsersRepository;
+  box: SecretBox;
+  transaction: Storage['transaction'];
+}) {
   const { users, box } = deps;
   return {
     /**
@@ -130,18 +152,28 @@ export function createUserImport(deps: { users: UsersRepository; box: SecretBox;
      * Imported hashes are stored as they are (no password policy: the password is unknown)
      * and replaced by argon2id at the user's first sign-in.
      */
-    async importUsers(text: string, alsoInTransaction?: (tx: Repositories, summary: ImportSummary) => Promise<void>): Promise<ImportSummary> {
+    async importUsers(
+      text: string,
+      alsoInTransaction?: (tx: Repositories, summary: ImportSummary) => Promise<void>,
+    ): Promise<ImportSummary> {
       const { lines, problems } = parseUserFile(text);
       if (lines.length > 0 && lines.length <= IMPORT_MAX_USERS) {
         const existing = await users.existingEmails(lines.map(({ record }) => normalizeEmail(record.email)));
         for (const { line, record } of lines) {
-          if (existing.has(normalizeEmail(record.email))) problems.push({ line, field: 'email', message: 'a user with this email exists' });
+          if (existing.has(normalizeEmail(record.email)))
+            problems.push({ line, field: 'email', message: 'a user with this email exists' });
         }
       }
       if (problems.length > 0) {
         throw new InvalidFileError(problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
       }
-      const summary: ImportSummary = { imported: 0, passwordHashes: {}, withTotp: 0, roleAssignments: 0, rolesCreated: [] };
+      const summary: ImportSummary = {
+        imported: 0,
+        passwordHashes: {},
+        withTotp: 0,
+        roleAssignments: 0,
+        rolesCreated: [],
+      };
       const inputs: ImportedUser[] = lines.map(({ record }) => {
         const hash = record.password_hash ?? null;
         const check = hash === null ? null : checkImportedHash(hash);
@@ -160,7 +192,9 @@ export function createUserImport(deps: { users: UsersRepository; box: SecretBox;
       });
       await deps.transaction(async (tx) => {
         const ids = await tx.users.createMany(inputs);
-        const assignments = lines.flatMap(({ record }, index) => [...new Set(record.roles ?? [])].map((role) => ({ userId: ids[index] ?? '', role })));
+        const assignments = lines.flatMap(({ record }, index) =>
+          [...new Set(record.roles ?? [])].map((role) => ({ userId: ids[index] ?? '', role })),
+        );
         summary.imported = ids.length;
         summary.rolesCreated = await tx.roles.assignMany(assignments);
         summary.roleAssignments = assignments.length;

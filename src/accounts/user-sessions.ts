@@ -23,13 +23,25 @@ export function createUserSessions(deps: { storage: Storage; audit: AuditLog; se
   const { storage, audit } = deps;
 
   /** Runs `end` and records it in one transaction (nothing to record when nothing ended), then tells the clients. */
-  const ended = async (userId: string, origin: RequestOrigin, reason: string, end: (tx: Repositories) => Promise<EndedSession[]>, always = false) => {
+  const ended = async (
+    userId: string,
+    origin: RequestOrigin,
+    reason: string,
+    end: (tx: Repositories) => Promise<EndedSession[]>,
+    always = false,
+  ) => {
     const sessions = await storage.transaction(async (tx) => {
       const gone = await end(tx);
       if (gone.length > 0 || always) {
-        await audit.within(tx).record('session.ended', {
-          actorId: userId, subjectId: userId, details: { reason, sessions: gone.map((s) => s.uid) },
-        }, origin);
+        await audit.within(tx).record(
+          'session.ended',
+          {
+            actorId: userId,
+            subjectId: userId,
+            details: { reason, sessions: gone.map((s) => s.uid) },
+          },
+          origin,
+        );
       }
       return gone;
     });
@@ -46,7 +58,12 @@ export function createUserSessions(deps: { storage: Storage; audit: AuditLog; se
      * Ends one of the user's sessions; false when the id names none of theirs. `reason` is
      * 'logout' when it is the browser's own session and the user pressed "Sign out".
      */
-    async endOne(userId: string, sessionUid: string, origin: RequestOrigin, reason: 'ended-by-user' | 'logout' = 'ended-by-user'): Promise<boolean> {
+    async endOne(
+      userId: string,
+      sessionUid: string,
+      origin: RequestOrigin,
+      reason: 'ended-by-user' | 'logout' = 'ended-by-user',
+    ): Promise<boolean> {
       const gone = await ended(userId, origin, reason, async (tx) => {
         const session = await tx.sessions.endSession(userId, sessionUid);
         return session ? [session] : [];
@@ -60,13 +77,26 @@ export function createUserSessions(deps: { storage: Storage; audit: AuditLog; se
      * asked: the sessions list, or "sign out my other devices" with a changed password or
      * factor (ASVS 5.0 V7.4.3).
      */
-    async endOthers(userId: string, keepUid: string, origin: RequestOrigin, reason: OthersEndedReason = 'others-ended-by-user'): Promise<number> {
+    async endOthers(
+      userId: string,
+      keepUid: string,
+      origin: RequestOrigin,
+      reason: OthersEndedReason = 'others-ended-by-user',
+    ): Promise<number> {
       return (await ended(userId, origin, reason, (tx) => tx.sessions.endOtherSessions(userId, keepUid))).length;
     },
 
     /** Every session, grant and token of the user, this browser's included. */
     async signOutEverywhere(userId: string, origin: RequestOrigin): Promise<number> {
-      return (await ended(userId, origin, 'signed-out-everywhere', async (tx) => (await tx.sessions.signOutEverywhere(userId)).sessions, true)).length;
+      return (
+        await ended(
+          userId,
+          origin,
+          'signed-out-everywhere',
+          async (tx) => (await tx.sessions.signOutEverywhere(userId)).sessions,
+          true,
+        )
+      ).length;
     },
   };
 }

@@ -77,7 +77,10 @@ export type Refused = { ok: false; reason: WebAuthnRefusal };
 export type Registered = { ok: true; key: WebAuthnKey };
 export type Authenticated = { ok: true; userId: string; use: WebAuthnUse; credentialId: string };
 
-const base64url = z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/).max(16_384);
+const base64url = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+={0,2}$/)
+  .max(16_384);
 const extensions = z.object({}).loose();
 
 /** The JSON @simplewebauthn/browser's startRegistration() gives (WebAuthn L3 RegistrationResponseJSON). */
@@ -125,19 +128,27 @@ function challengeOf(clientDataJSON: string): string | undefined {
 }
 
 /** RP ID and origins from config, defaulting from the issuer (WebAuthn §5.1.2, §13.4.9). */
-export function relyingParty(config: Pick<Config, 'issuer' | 'webauthn'>): { id: string; name: string; origins: string[] } {
+export function relyingParty(config: Pick<Config, 'issuer' | 'webauthn'>): {
+  id: string;
+  name: string;
+  origins: string[];
+} {
   const issuer = new URL(config.issuer);
   return {
     id: config.webauthn.rpId || issuer.hostname,
     name: config.webauthn.rpName,
-    origins: config.webauthn.origins.length > 0 ? config.webauthn.origins.map((o) => new URL(o).origin) : [issuer.origin],
+    origins:
+      config.webauthn.origins.length > 0 ? config.webauthn.origins.map((o) => new URL(o).origin) : [issuer.origin],
   };
 }
 
 const MAX_LABEL = 100;
 /** A label as stored: no control characters, trimmed, at most 100 characters (the column). */
 function cleanLabel(value: string, fallback: string): string {
-  const label = value.replace(/[\u0000-\u001f\u007f]/g, ' ').trim().slice(0, MAX_LABEL);
+  const label = value
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .trim()
+    .slice(0, MAX_LABEL);
   return label || fallback;
 }
 
@@ -207,7 +218,11 @@ export function createWebAuthnService(deps: {
   }
 
   /** Takes (get + delete, once across replicas) the challenge a response signed, if it was issued here for this purpose. */
-  async function takeChallenge(binding: string, clientDataJSON: string, purpose: Purpose): Promise<{ challenge: string; stored: StoredChallenge } | undefined> {
+  async function takeChallenge(
+    binding: string,
+    clientDataJSON: string,
+    purpose: Purpose,
+  ): Promise<{ challenge: string; stored: StoredChallenge } | undefined> {
     const challenge = challengeOf(clientDataJSON);
     if (!challenge) return undefined;
     const raw = await kv.take(challengeKey(binding, challenge));
@@ -225,25 +240,44 @@ export function createWebAuthnService(deps: {
    * that does not increase signals a possibly cloned authenticator).
    */
   async function checkAssertion(
-    response: AuthenticationResponseJSON, challenge: string, row: CredentialRow, purpose: 'passkey' | 'second_factor', origin: RequestOrigin,
+    response: AuthenticationResponseJSON,
+    challenge: string,
+    row: CredentialRow,
+    purpose: 'passkey' | 'second_factor',
+    origin: RequestOrigin,
   ): Promise<Authenticated | Refused> {
     // A passkey alone is both factors, so it must verify the user; a key after a password need not.
     const requireUserVerification = purpose === 'passkey';
     const data = keyData(row);
-    const verified = await (await webauthnLibrary()).verifyAuthenticationResponse({
-      response,
-      expectedChallenge: challenge,
-      expectedOrigin: rp.origins,
-      expectedRPID: rp.id,
-      credential: { id: row.externalId ?? '', publicKey: Buffer.from(row.secret, 'base64url'), counter: 0, transports: data.transports },
-      requireUserVerification,
-    }).catch(() => undefined);
+    const verified = await (
+      await webauthnLibrary()
+    )
+      .verifyAuthenticationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: rp.origins,
+        expectedRPID: rp.id,
+        credential: {
+          id: row.externalId ?? '',
+          publicKey: Buffer.from(row.secret, 'base64url'),
+          counter: 0,
+          transports: data.transports,
+        },
+        requireUserVerification,
+      })
+      .catch(() => undefined);
     if (!verified?.verified) return { ok: false, reason: 'invalid' };
     const info = verified.authenticationInfo;
     const regressed = async (): Promise<Refused> => {
-      await audit.record('mfa.webauthn.counter_regressed', {
-        actorId: null, subjectId: row.userId, details: { credential: row.id, label: row.label, stored: data.counter, presented: info.newCounter },
-      }, origin);
+      await audit.record(
+        'mfa.webauthn.counter_regressed',
+        {
+          actorId: null,
+          subjectId: row.userId,
+          details: { credential: row.id, label: row.label, stored: data.counter, presented: info.newCounter },
+        },
+        origin,
+      );
       return { ok: false, reason: 'counter_regressed' };
     };
     // 0 and 0 is an authenticator without a counter (many synced passkeys); anything else must grow.
@@ -253,10 +287,17 @@ export function createWebAuthnService(deps: {
     // Compare-and-set in the database, so two concurrent uses of one assertion cannot both pass;
     // the new counter (the key's use) commits with the sign-in event that records it.
     const advanced = await deps.transaction(async (tx) => {
-      if (!(await tx.credentials.advanceWebAuthnCounter(row.id, info.newCounter, { backedUp, backupEligible }))) return false;
-      await audit.within(tx).record(purpose === 'passkey' ? 'signin.passkey.succeeded' : 'signin.mfa.succeeded', {
-        actorId: row.userId, subjectId: row.userId, details: { method: purpose === 'passkey' ? 'passkey' : 'security_key', credential: row.id },
-      }, origin);
+      if (!(await tx.credentials.advanceWebAuthnCounter(row.id, info.newCounter, { backedUp, backupEligible })))
+        return false;
+      await audit.within(tx).record(
+        purpose === 'passkey' ? 'signin.passkey.succeeded' : 'signin.mfa.succeeded',
+        {
+          actorId: row.userId,
+          subjectId: row.userId,
+          details: { method: purpose === 'passkey' ? 'passkey' : 'security_key', credential: row.id },
+        },
+        origin,
+      );
       return true;
     });
     if (!advanced) return regressed();
@@ -272,11 +313,22 @@ export function createWebAuthnService(deps: {
    * Records a refused sign-in ceremony for the user it concerned, when known (a success is
    * recorded with its counter in checkAssertion; a regressed counter has its own event).
    */
-  async function recordSignIn<T extends Authenticated | Refused>(result: T, purpose: 'passkey' | 'second_factor', subjectId: string | undefined, origin: RequestOrigin): Promise<T> {
+  async function recordSignIn<T extends Authenticated | Refused>(
+    result: T,
+    purpose: 'passkey' | 'second_factor',
+    subjectId: string | undefined,
+    origin: RequestOrigin,
+  ): Promise<T> {
     if (!result.ok && subjectId && result.reason !== 'counter_regressed') {
-      await audit.record(purpose === 'passkey' ? 'signin.passkey.failed' : 'signin.mfa.failed', {
-        actorId: null, subjectId, details: { method: purpose === 'passkey' ? 'passkey' : 'security_key', reason: result.reason },
-      }, origin);
+      await audit.record(
+        purpose === 'passkey' ? 'signin.passkey.failed' : 'signin.mfa.failed',
+        {
+          actorId: null,
+          subjectId,
+          details: { method: purpose === 'passkey' ? 'passkey' : 'security_key', reason: result.reason },
+        },
+        origin,
+      );
     }
     return result;
   }
@@ -294,7 +346,11 @@ export function createWebAuthnService(deps: {
      * key need not store anything (residentKey discouraged). Keys already registered are
      * excluded so the same authenticator is not registered twice.
      */
-    async registrationOptions(binding: string, user: { id: string; email: string; name: string | null }, kind: WebAuthnKind): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    async registrationOptions(
+      binding: string,
+      user: { id: string; email: string; name: string | null },
+      kind: WebAuthnKind,
+    ): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const existing = await credentials.listWebAuthn(user.id);
       const challenge = await issueChallenge(binding, { purpose: 'register', userId: user.id, kind });
       return (await webauthnLibrary()).generateRegistrationOptions({
@@ -307,14 +363,21 @@ export function createWebAuthnService(deps: {
         timeout,
         attestationType: 'none',
         excludeCredentials: existing.map((row) => ({ id: row.externalId ?? '', transports: keyData(row).transports })),
-        authenticatorSelection: kind === 'passkey'
-          ? { residentKey: 'required', requireResidentKey: true, userVerification: 'preferred' }
-          : { residentKey: 'discouraged', requireResidentKey: false, userVerification: 'discouraged' },
+        authenticatorSelection:
+          kind === 'passkey'
+            ? { residentKey: 'required', requireResidentKey: true, userVerification: 'preferred' }
+            : { residentKey: 'discouraged', requireResidentKey: false, userVerification: 'discouraged' },
         extensions: { credProps: true },
       });
     },
 
-    async verifyRegistration(binding: string, userId: string, input: unknown, label: string, origin: RequestOrigin): Promise<Registered | Refused> {
+    async verifyRegistration(
+      binding: string,
+      userId: string,
+      input: unknown,
+      label: string,
+      origin: RequestOrigin,
+    ): Promise<Registered | Refused> {
       const parsed = registrationResponseSchema.safeParse(input);
       if (!parsed.success) return { ok: false, reason: 'malformed' };
       const response: RegistrationResponseJSON = parsed.data;
@@ -323,7 +386,9 @@ export function createWebAuthnService(deps: {
       const kind = taken.stored.kind ?? 'passkey';
       let info;
       try {
-        const result = await (await webauthnLibrary()).verifyRegistrationResponse({
+        const result = await (
+          await webauthnLibrary()
+        ).verifyRegistrationResponse({
           response,
           expectedChallenge: taken.challenge,
           expectedOrigin: rp.origins,
@@ -353,9 +418,15 @@ export function createWebAuthnService(deps: {
             aaguid: info.aaguid,
           },
         });
-        await audit.within(tx).record('mfa.webauthn.registered', {
-          actorId: userId, subjectId: userId, details: { credential: added.id, kind, label: added.label, aaguid: info.aaguid },
-        }, origin);
+        await audit.within(tx).record(
+          'mfa.webauthn.registered',
+          {
+            actorId: userId,
+            subjectId: userId,
+            details: { credential: added.id, kind, label: added.label, aaguid: info.aaguid },
+          },
+          origin,
+        );
         return added;
       });
       return { ok: true, key: toKey(row) };
@@ -368,11 +439,21 @@ export function createWebAuthnService(deps: {
      */
     async passkeyOptions(binding: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
       const challenge = await issueChallenge(binding, { purpose: 'passkey' });
-      return (await webauthnLibrary()).generateAuthenticationOptions({ rpID: rp.id, challenge, timeout, userVerification: 'required' });
+      return (await webauthnLibrary()).generateAuthenticationOptions({
+        rpID: rp.id,
+        challenge,
+        timeout,
+        userVerification: 'required',
+      });
     },
 
     /** The user is the credential's owner, found by the credential id (and its user handle must agree). */
-    async verifyPasskey(binding: string, input: unknown, isActive: (userId: string) => Promise<boolean>, origin: RequestOrigin): Promise<Authenticated | Refused> {
+    async verifyPasskey(
+      binding: string,
+      input: unknown,
+      isActive: (userId: string) => Promise<boolean>,
+      origin: RequestOrigin,
+    ): Promise<Authenticated | Refused> {
       const parsed = authenticationResponseSchema.safeParse(input);
       if (!parsed.success) return { ok: false, reason: 'malformed' };
       const response: AuthenticationResponseJSON = parsed.data;
@@ -381,14 +462,18 @@ export function createWebAuthnService(deps: {
       const row = await credentials.findWebAuthn(response.id);
       if (!row || !(await isActive(row.userId))) return { ok: false, reason: 'unknown_credential' };
       const handle = response.response.userHandle;
-      const result = handle && Buffer.from(handle, 'base64url').toString('utf8') !== row.userId
-        ? { ok: false, reason: 'invalid' } as const
-        : await checkAssertion(response, taken.challenge, row, 'passkey', origin);
+      const result =
+        handle && Buffer.from(handle, 'base64url').toString('utf8') !== row.userId
+          ? ({ ok: false, reason: 'invalid' } as const)
+          : await checkAssertion(response, taken.challenge, row, 'passkey', origin);
       return recordSignIn(result, 'passkey', row.userId, origin);
     },
 
     /** Options for the second step of a known user: their registered keys only. */
-    async secondFactorOptions(binding: string, userId: string): Promise<PublicKeyCredentialRequestOptionsJSON | undefined> {
+    async secondFactorOptions(
+      binding: string,
+      userId: string,
+    ): Promise<PublicKeyCredentialRequestOptionsJSON | undefined> {
       const keys = await credentials.listWebAuthn(userId);
       if (keys.length === 0) return undefined;
       const challenge = await issueChallenge(binding, { purpose: 'second_factor', userId });
@@ -402,15 +487,22 @@ export function createWebAuthnService(deps: {
       });
     },
 
-    async verifySecondFactor(binding: string, userId: string, input: unknown, origin: RequestOrigin): Promise<Authenticated | Refused> {
+    async verifySecondFactor(
+      binding: string,
+      userId: string,
+      input: unknown,
+      origin: RequestOrigin,
+    ): Promise<Authenticated | Refused> {
       const parsed = authenticationResponseSchema.safeParse(input);
       if (!parsed.success) return { ok: false, reason: 'malformed' };
       const response: AuthenticationResponseJSON = parsed.data;
       const taken = await takeChallenge(binding, response.response.clientDataJSON, 'second_factor');
       if (!taken || taken.stored.userId !== userId) return { ok: false, reason: 'challenge' };
       const row = await credentials.findWebAuthn(response.id);
-      const result = !row ? { ok: false, reason: 'unknown_credential' } as const
-        : row.userId !== userId ? { ok: false, reason: 'wrong_user' } as const
+      const result = !row
+        ? ({ ok: false, reason: 'unknown_credential' } as const)
+        : row.userId !== userId
+          ? ({ ok: false, reason: 'wrong_user' } as const)
           : await checkAssertion(response, taken.challenge, row, 'second_factor', origin);
       return recordSignIn(result, 'second_factor', userId, origin);
     },
@@ -421,7 +513,13 @@ export function createWebAuthnService(deps: {
         if (!row) return false;
         const next = cleanLabel(label, DEFAULT_LABELS[keyData(row).kind]);
         if (!(await tx.credentials.rename(userId, row.id, next))) return false;
-        await audit.within(tx).record('mfa.webauthn.renamed', { actorId: userId, subjectId: userId, details: { credential: row.id, from: row.label, to: next } }, origin);
+        await audit
+          .within(tx)
+          .record(
+            'mfa.webauthn.renamed',
+            { actorId: userId, subjectId: userId, details: { credential: row.id, from: row.label, to: next } },
+            origin,
+          );
         return true;
       });
     },
@@ -430,7 +528,15 @@ export function createWebAuthnService(deps: {
       return deps.transaction(async (tx) => {
         const row = (await tx.credentials.listWebAuthn(userId)).find((r) => r.id === id);
         if (!row || !(await tx.credentials.deleteSecondFactor(userId, row.id))) return false;
-        await audit.within(tx).record('mfa.webauthn.removed', { actorId: userId, subjectId: userId, details: { credential: row.id, kind: keyData(row).kind, label: row.label } }, origin);
+        await audit.within(tx).record(
+          'mfa.webauthn.removed',
+          {
+            actorId: userId,
+            subjectId: userId,
+            details: { credential: row.id, kind: keyData(row).kind, label: row.label },
+          },
+          origin,
+        );
         return true;
       });
     },

@@ -9,9 +9,19 @@ export const adminRedirectUri = (issuer: string) => `${issuer}/admin/callback`;
  * Registers (or re-points, when the issuer changed) the admin console's own client, and the
  * admin role, at boot. `mfa` follows config: 'required' makes every console sign-in use a second factor.
  */
-export async function ensureAdminConsole(deps: { clients: ClientsRepository; roles: RolesRepository }, issuer: string, mfa: 'optional' | 'required'): Promise<void> {
+export async function ensureAdminConsole(
+  deps: { clients: ClientsRepository; roles: RolesRepository },
+  issuer: string,
+  mfa: 'optional' | 'required',
+): Promise<void> {
   await deps.roles.ensure(ADMIN_ROLE, 'Administers Gatehouse: admin console and admin API');
-  await deps.clients.upsert(builtInClient({
-    id: ADMIN_CONSOLE_CLIENT_ID, name: 'Gatehouse admin console', redirectUri: adminRedirectUri(issuer), postLogoutRedirectUris: [`${issuer}/admin`], mfa,
-  }));
+  await deps.clients.upsert(
+    builtInClient({
+      id: ADMIN_CONSOLE_CLIENT_ID,
+      name: 'Gatehouse admin console',
+      redirectUri: adminRedirectUri(issuer),
+      postLogoutRedirectUris: [`${issuer}/admin`],
+      mfa,
+    }),
+  );
 }

@@ -12,7 +12,11 @@ import { keepsSignInMethod } from '../federation/sign-in-methods.js';
  * its identities) and can give the account a password or a reset link afterwards; the audit
  * event says when the account was left without one (docs/decisions.md).
  */
-export function createIdentitiesAdmin(deps: { storage: Storage; audit: AuditLog; federation: Pick<FederationService, 'listIdentities'> }) {
+export function createIdentitiesAdmin(deps: {
+  storage: Storage;
+  audit: AuditLog;
+  federation: Pick<FederationService, 'listIdentities'>;
+}) {
   const { storage, audit, federation } = deps;
   return {
     async list(userId: string): Promise<LinkedIdentity[]> {
@@ -30,7 +34,8 @@ export function createIdentitiesAdmin(deps: { storage: Storage; audit: AuditLog;
         const keeps = await keepsSignInMethod(tx, userId, connectionId);
         if (!(await tx.identities.unlink(userId, connectionId))) throw new NotFoundError('linked identity');
         await recordAdminAction(audit, tx, actor, 'federation.identity_unlinked', {
-          subjectId: userId, details: { connection: connectionId, byAdmin: true, signInMethodLeft: keeps },
+          subjectId: userId,
+          details: { connection: connectionId, byAdmin: true, signInMethodLeft: keeps },
         });
         return { signInMethodLeft: keeps };
       });

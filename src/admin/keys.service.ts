@@ -12,7 +12,13 @@ import { recordAdminAction, type AdminActor } from '../security/admin-actor.js';
  * keys.activationDelaySeconds after their stored creation time (src/oidc/keys.ts signingOrder);
  * the old ones sign until then, so they stay published that much longer.
  */
-export function createKeysAdmin(deps: { storage: Storage; audit: AuditLog; box: SecretBox; config: Config; onRotated?: () => Promise<unknown> }) {
+export function createKeysAdmin(deps: {
+  storage: Storage;
+  audit: AuditLog;
+  box: SecretBox;
+  config: Config;
+  onRotated?: () => Promise<unknown>;
+}) {
   const { storage, audit, box, config } = deps;
   return {
     /** Signing keys only: cookie keys are secrets with no public part worth listing. */
@@ -23,7 +29,11 @@ export function createKeysAdmin(deps: { storage: Storage; audit: AuditLog; box: 
       const prepared = await createKeyManager(storage.signingKeys, box).prepareRotation();
       const kids = await storage.transaction(async (tx) => {
         const delay = config.keys.activationDelaySeconds;
-        const fresh = await createKeyManager(tx.signingKeys, box).rotate(prepared, retiredKeyTtlSeconds(config.ttl) + delay, config.sessions.absoluteLifetimeSeconds + delay);
+        const fresh = await createKeyManager(tx.signingKeys, box).rotate(
+          prepared,
+          retiredKeyTtlSeconds(config.ttl) + delay,
+          config.sessions.absoluteLifetimeSeconds + delay,
+        );
         await recordAdminAction(audit, tx, actor, 'key.rotated', { details: { kids: fresh } });
         return fresh;
       });

@@ -49,7 +49,14 @@ export function createAdminServices(deps: AdminServiceDeps) {
   return {
     clients: createClientsAdmin({ storage, audit }),
     users: createUsersAdmin({
-      storage, audit, sessionsEnded, box: deps.box, passwords: deps.passwords, policy: deps.policy, secondFactors: deps.secondFactors, lockout: deps.lockout,
+      storage,
+      audit,
+      sessionsEnded,
+      box: deps.box,
+      passwords: deps.passwords,
+      policy: deps.policy,
+      secondFactors: deps.secondFactors,
+      lockout: deps.lockout,
       userImport: createUserImport({ users: storage.users, box: deps.box, transaction: storage.transaction }),
     }),
     roles: createRolesAdmin({ storage, audit }),

@@ -20,7 +20,11 @@ export function createSessionsAdmin(deps: { storage: Storage; audit: AuditLog; s
   return {
     async sessions(userId: string) {
       await user(userId);
-      return (await storage.sessions.listSessions(userId)).map((s) => ({ ...s, id: s.uid, device: describeDevice(s.userAgent) }));
+      return (await storage.sessions.listSessions(userId)).map((s) => ({
+        ...s,
+        id: s.uid,
+        device: describeDevice(s.userAgent),
+      }));
     },
 
     async grants(userId: string) {
@@ -34,7 +38,10 @@ export function createSessionsAdmin(deps: { storage: Storage; audit: AuditLog; s
       const ended = await storage.transaction(async (tx) => {
         const session = await tx.sessions.endSession(userId, sessionId);
         if (!session) throw new NotFoundError('session');
-        await recordAdminAction(audit, tx, actor, 'session.revoked', { subjectId: userId, details: { session: sessionId } });
+        await recordAdminAction(audit, tx, actor, 'session.revoked', {
+          subjectId: userId,
+          details: { session: sessionId },
+        });
         return session;
       });
       deps.sessionsEnded([ended]);
@@ -45,7 +52,10 @@ export function createSessionsAdmin(deps: { storage: Storage; audit: AuditLog; s
       await user(userId);
       const { removed, sessions } = await storage.transaction(async (tx) => {
         const everything = await tx.sessions.signOutEverywhere(userId);
-        await recordAdminAction(audit, tx, actor, 'session.revoked', { subjectId: userId, details: { all: true, removed: everything.removed } });
+        await recordAdminAction(audit, tx, actor, 'session.revoked', {
+          subjectId: userId,
+          details: { all: true, removed: everything.removed },
+        });
         return everything;
       });
       deps.sessionsEnded(sessions);

@@ -49,7 +49,14 @@ async function assignNamed(tx: Repositories, userId: string, role: string): Prom
  * in one transaction; disabling or deleting a user ends their sessions and tokens in it too.
  */
 export function createUsersAdmin(deps: {
-  storage: Storage; audit: AuditLog; box: SecretBox; passwords: PasswordHasher; policy: PasswordPolicy; secondFactors: SecondFactorService; userImport: UserImport; lockout: Lockout;
+  storage: Storage;
+  audit: AuditLog;
+  box: SecretBox;
+  passwords: PasswordHasher;
+  policy: PasswordPolicy;
+  secondFactors: SecondFactorService;
+  userImport: UserImport;
+  lockout: Lockout;
   /** Back-channel logout for the sessions that disabling or deleting a user ends. */
   sessionsEnded: SessionsEnded;
 }) {
@@ -58,13 +65,17 @@ export function createUsersAdmin(deps: {
   const existing = (id: string) => userOrNotFound(storage, id);
 
   return {
-    page: (options: { search?: string; after?: KeysetPosition; limit: number }): Promise<Page<UserRow>> => storage.users.page(options),
+    page: (options: { search?: string; after?: KeysetPosition; limit: number }): Promise<Page<UserRow>> =>
+      storage.users.page(options),
 
     async get(id: string): Promise<UserDetail> {
       const user = await existing(id);
       const [roles, factors, hash, password, secondFactor] = await Promise.all([
-        storage.roles.rolesOf(id), secondFactors.summary(id), storage.users.passwordHash(id),
-        lockout.status('password', user.email), lockout.status('second_factor', id),
+        storage.roles.rolesOf(id),
+        secondFactors.summary(id),
+        storage.users.passwordHash(id),
+        lockout.status('password', user.email),
+        lockout.status('second_factor', id),
       ]);
       return { user, roles, factors, hasPassword: hash !== null, lockout: { password, secondFactor } };
     },
@@ -75,7 +86,10 @@ export function createUsersAdmin(deps: {
       return storage.transaction(async (tx) => {
         const user = await tx.users.create(fields);
         for (const role of new Set(input.roles ?? [])) await assignNamed(tx, user.id, role);
-        await recordAdminAction(audit, tx, actor, 'user.created', { subjectId: user.id, details: { roles: input.roles ?? [] } });
+        await recordAdminAction(audit, tx, actor, 'user.created', {
+          subjectId: user.id,
+          details: { roles: input.roles ?? [] },
+        });
         return user;
       });
     },
@@ -88,10 +102,14 @@ export function createUsersAdmin(deps: {
       if (changes.emailVerified !== undefined) values.emailVerified = changes.emailVerified;
       // email_verified vouches for the address it was verified with: a new address is not
       // verified unless the admin says so in the same change (a change of case is the same address).
-      else if (values.email !== undefined && normalizeEmail(values.email) !== user.emailNormalized) values.emailVerified = false;
+      else if (values.email !== undefined && normalizeEmail(values.email) !== user.emailNormalized)
+        values.emailVerified = false;
       await storage.transaction(async (tx) => {
         await tx.users.update(id, values);
-        await recordAdminAction(audit, tx, actor, 'user.updated', { subjectId: id, details: { fields: Object.keys(values).sort() } });
+        await recordAdminAction(audit, tx, actor, 'user.updated', {
+          subjectId: id,
+          details: { fields: Object.keys(values).sort() },
+        });
       });
       return existing(id);
     },
@@ -102,7 +120,10 @@ export function createUsersAdmin(deps: {
       const ended = await storage.transaction(async (tx) => {
         await tx.users.setDisabled(id, disabled);
         const revoked = disabled ? await tx.sessions.signOutEverywhere(id) : { removed: 0, sessions: [] };
-        await recordAdminAction(audit, tx, actor, disabled ? 'user.disabled' : 'user.enabled', { subjectId: id, details: disabled ? { revoked: revoked.removed } : {} });
+        await recordAdminAction(audit, tx, actor, disabled ? 'user.disabled' : 'user.enabled', {
+          subjectId: id,
+          details: disabled ? { revoked: revoked.removed } : {},
+        });
         return revoked.sessions;
       });
       deps.sessionsEnded(ended);
@@ -148,9 +169,11 @@ export function createUsersAdmin(deps: {
 
     /** A JSONL file (docs/import.md): every user or none; problems come back with line numbers. */
     import(text: string, actor: AdminActor): Promise<ImportSummary> {
-      return deps.userImport.importUsers(text, (tx, summary) => recordAdminAction(audit, tx, actor, 'users.imported', {
-        details: { imported: summary.imported, rolesCreated: summary.rolesCreated },
-      }));
+      return deps.userImport.importUsers(text, (tx, summary) =>
+        recordAdminAction(audit, tx, actor, 'users.imported', {
+          details: { imported: summary.imported, rolesCreated: summary.rolesCreated },
+        }),
+      );
     },
   };
 }

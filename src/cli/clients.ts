@@ -45,16 +45,32 @@ const CLIENT_FLAGS = {
 
 type ClientFlagValues = ReturnType<typeof parseCommand<typeof CLIENT_FLAGS>>['values'];
 
-const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 /** An empty value clears an optional field (`--jwks-uri ''`). */
 const optional = (value: string | undefined) => (value === '' ? undefined : value);
 
 /** Which flag sets each field: a field is changed only when its flag was given. */
 const FLAG_OF: Record<keyof ClientInput, keyof typeof CLIENT_FLAGS> = {
-  name: 'name', redirectUris: 'redirect-uri', postLogoutRedirectUris: 'post-logout-redirect-uri', public: 'public',
-  firstParty: 'first-party', grantTypes: 'grant-types', scope: 'scope', authMethod: 'auth-method', idTokenAlg: 'id-token-alg',
-  jwksUri: 'jwks-uri', jwks: 'jwks', mfa: 'mfa', visibleRoles: 'visible-roles', adminScopes: 'admin-scopes',
-  backchannelLogoutUri: 'backchannel-logout-uri', backchannelLogoutSessionRequired: 'backchannel-logout-session-required',
+  name: 'name',
+  redirectUris: 'redirect-uri',
+  postLogoutRedirectUris: 'post-logout-redirect-uri',
+  public: 'public',
+  firstParty: 'first-party',
+  grantTypes: 'grant-types',
+  scope: 'scope',
+  authMethod: 'auth-method',
+  idTokenAlg: 'id-token-alg',
+  jwksUri: 'jwks-uri',
+  jwks: 'jwks',
+  mfa: 'mfa',
+  visibleRoles: 'visible-roles',
+  adminScopes: 'admin-scopes',
+  backchannelLogoutUri: 'backchannel-logout-uri',
+  backchannelLogoutSessionRequired: 'backchannel-logout-session-required',
   refreshReuseGraceSeconds: 'refresh-reuse-grace',
 };
 
@@ -80,15 +96,23 @@ function changesFrom(values: ClientFlagValues): Partial<ClientInput> {
     adminScopes: list(values['admin-scopes'] ?? ''),
     backchannelLogoutUri: optional(values['backchannel-logout-uri']),
     backchannelLogoutSessionRequired: values['backchannel-logout-session-required'],
-    refreshReuseGraceSeconds: values['refresh-reuse-grace'] ? wholeSeconds(values['refresh-reuse-grace'], 'refresh-reuse-grace') : undefined,
+    refreshReuseGraceSeconds: values['refresh-reuse-grace']
+      ? wholeSeconds(values['refresh-reuse-grace'], 'refresh-reuse-grace')
+      : undefined,
   };
-  const given = (Object.keys(FLAG_OF) as Array<keyof ClientInput>).filter((field) => values[FLAG_OF[field]] !== undefined);
+  const given = (Object.keys(FLAG_OF) as Array<keyof ClientInput>).filter(
+    (field) => values[FLAG_OF[field]] !== undefined,
+  );
   return Object.fromEntries(given.map((field) => [field, all[field]])) as Partial<ClientInput>;
 }
 
 /** What a client looks like on the command line's JSON output: the API's metadata names. */
 const clientJson = ({ client, clientSecret }: IssuedClient) => ({
-  client_id: client.id, client_secret: clientSecret, name: client.name, first_party: client.firstParty, ...client.metadata,
+  client_id: client.id,
+  client_secret: clientSecret,
+  name: client.name,
+  first_party: client.firstParty,
+  ...client.metadata,
 });
 
 function printIssued(io: CliIo, issued: IssuedClient, json: boolean | undefined, verb: string): void {
@@ -102,9 +126,11 @@ function printIssued(io: CliIo, issued: IssuedClient, json: boolean | undefined,
 }
 
 /** An id the services do not know is the operator's typo: one line, exit 2. */
-const unknownClient = (id: string) => (error: unknown): never => {
-  throw error instanceof NotFoundError ? new CliUsageError(`no client with id ${id}`) : error;
-};
+const unknownClient =
+  (id: string) =>
+  (error: unknown): never => {
+    throw error instanceof NotFoundError ? new CliUsageError(`no client with id ${id}`) : error;
+  };
 
 export async function clientsCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
   switch (sub) {
@@ -112,16 +138,21 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
       const { values } = parseCommand(args, CLIENT_FLAGS);
       const name = required(values.name, 'name');
       const given = changesFrom(values);
-      const issued = await run((s) => s.admin.clients.create({
-        redirectUris: [],
-        postLogoutRedirectUris: [],
-        public: false,
-        firstParty: false,
-        grantTypes: ['authorization_code', 'refresh_token'],
-        scope: 'openid profile email offline_access',
-        ...given,
-        name,
-      }, s.actor));
+      const issued = await run((s) =>
+        s.admin.clients.create(
+          {
+            redirectUris: [],
+            postLogoutRedirectUris: [],
+            public: false,
+            firstParty: false,
+            grantTypes: ['authorization_code', 'refresh_token'],
+            scope: 'openid profile email offline_access',
+            ...given,
+            name,
+          },
+          s.actor,
+        ),
+      );
       printIssued(io, issued, values.json, 'created');
       return;
     }
@@ -130,7 +161,8 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
       const { values, positionals } = parseCommand(args, CLIENT_FLAGS, 1, { allowNegative: true });
       const id = required(positionals[0], 'client-id (CLIENT_ID)');
       const changes = changesFrom(values);
-      if (Object.keys(changes).length === 0) throw new CliUsageError('nothing to change: give at least one option of clients create');
+      if (Object.keys(changes).length === 0)
+        throw new CliUsageError('nothing to change: give at least one option of clients create');
       const issued = await run((s) => s.admin.clients.update(id, changes, s.actor)).catch(unknownClient(id));
       printIssued(io, issued, values.json, 'updated');
       return;
@@ -139,16 +171,22 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
       const { values } = parseCommand(args, {});
       const clients = await run((s) => s.storage.clients.list());
       if (values.json) {
-        io.out(JSON.stringify(clients.map((c) => ({ client_id: c.id, name: c.name, first_party: c.firstParty, ...c.metadata }))));
+        io.out(
+          JSON.stringify(
+            clients.map((c) => ({ client_id: c.id, name: c.name, first_party: c.firstParty, ...c.metadata })),
+          ),
+        );
         return;
       }
-      table(clients.map((c) => ({
-        client_id: c.id,
-        name: c.name,
-        type: c.secretHash || c.metadata.token_endpoint_auth_method === 'private_key_jwt' ? 'confidential' : 'public',
-        party: c.firstParty ? 'first' : 'third',
-        redirect_uris: ((c.metadata.redirect_uris as string[] | undefined) ?? []).join(' '),
-      }))).forEach((line) => io.out(line));
+      table(
+        clients.map((c) => ({
+          client_id: c.id,
+          name: c.name,
+          type: c.secretHash || c.metadata.token_endpoint_auth_method === 'private_key_jwt' ? 'confidential' : 'public',
+          party: c.firstParty ? 'first' : 'third',
+          redirect_uris: ((c.metadata.redirect_uris as string[] | undefined) ?? []).join(' '),
+        })),
+      ).forEach((line) => io.out(line));
       return;
     }
     case 'delete': {
@@ -164,7 +202,11 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
       // The queue is short by nature; one page of 200 is the whole of any sane one.
       const pending = await run((s) => s.admin.clients.page({ status: 'pending', limit: 200 }));
       const rows = pending.items.map((c) => ({
-        client_id: c.id, name: c.name, redirect_uris: clientInputOf(c).redirectUris.join(' '), scope: clientInputOf(c).scope, registered: c.createdAt.toISOString(),
+        client_id: c.id,
+        name: c.name,
+        redirect_uris: clientInputOf(c).redirectUris.join(' '),
+        scope: clientInputOf(c).scope,
+        registered: c.createdAt.toISOString(),
       }));
       if (values.json) io.out(JSON.stringify(rows));
       else table(rows).forEach((line) => io.out(line));
@@ -185,6 +227,8 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
       return;
     }
     default:
-      throw new CliUsageError(`unknown clients command "${sub ?? ''}": use create, update, list, delete, pending, approve or reject`);
+      throw new CliUsageError(
+        `unknown clients command "${sub ?? ''}": use create, update, list, delete, pending, approve or reject`,
+      );
   }
 }

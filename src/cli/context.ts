@@ -74,7 +74,8 @@ function buildServices(config: Config, resources: Resources, options: CliContext
   const breached: ServiceOptions['breached'] = breachedList ? () => Promise.resolve(breachedList) : shippedBreachedList;
   // The CLI speaks English. oidc-provider is loaded only by a command that needs it (provider-access.ts).
   const services = createServices(config, resources, {
-    breached, english: createTranslator(loadCatalogue(), DEFAULT_LOCALE).t,
+    breached,
+    english: createTranslator(loadCatalogue(), DEFAULT_LOCALE).t,
     provider: (keys) => providerOnDemand(config, { storage, keys, tokenDigest: resources.tokenDigest }),
   });
   return {

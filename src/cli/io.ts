@@ -19,18 +19,30 @@ export class CliUsageError extends Error {
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** `allowNegative`: a boolean flag is also given as `--no-<flag>` (false), for commands that change a stored value. */
-export function parseCommand<O extends Options>(args: string[], options: O, positionals = 0, extra: { allowNegative?: boolean } = {}) {
+export function parseCommand<O extends Options>(
+  args: string[],
+  options: O,
+  positionals = 0,
+  extra: { allowNegative?: boolean } = {},
+) {
   try {
     const parsed = parseArgs({
-      args, options: { ...options, json: { type: 'boolean' } }, allowPositionals: positionals > 0, strict: true, allowNegative: extra.allowNegative ?? false,
+      args,
+      options: { ...options, json: { type: 'boolean' } },
+      allowPositionals: positionals > 0,
+      strict: true,
+      allowNegative: extra.allowNegative ?? false,
     });
-    if (parsed.positionals.length > positionals) throw new CliUsageError(`unexpected argument: ${parsed.positionals[positionals]}`);
+    if (parsed.positionals.length > positionals)
+      throw new CliUsageError(`unexpected argument: ${parsed.positionals[positionals]}`);
     return parsed;
   } catch (error) {
     if (error instanceof CliUsageError) throw error;
     // Duck-typed: node's parseArgs errors are TypeErrors, which may come from another realm.
     const message = (error as { message?: unknown }).message;
-    throw new CliUsageError(typeof message === 'string' ? message.split('\n')[0] ?? 'bad arguments' : 'bad arguments');
+    throw new CliUsageError(
+      typeof message === 'string' ? (message.split('\n')[0] ?? 'bad arguments') : 'bad arguments',
+    );
   }
 }
 
@@ -49,6 +61,10 @@ export function table(rows: Array<Record<string, string>>): string[] {
   if (rows.length === 0) return ['(none)'];
   const columns = Object.keys(rows[0] ?? {});
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(columns), ...rows.map((r) => line(columns.map((c) => r[c] ?? '')))];
 }

@@ -4,7 +4,13 @@ import type { Runner } from './context.js';
 import type { Config } from '../config/schema.js';
 import { retiredKeyTtlSeconds } from '../oidc/keys.js';
 
-export async function keysCommand(sub: string | undefined, args: string[], run: Runner, config: Config, io: CliIo): Promise<void> {
+export async function keysCommand(
+  sub: string | undefined,
+  args: string[],
+  run: Runner,
+  config: Config,
+  io: CliIo,
+): Promise<void> {
   switch (sub) {
     case 'list': {
       const { values } = parseCommand(args, {});
@@ -13,8 +19,12 @@ export async function keysCommand(sub: string | undefined, args: string[], run: 
         return s.storage.signingKeys.listAll();
       });
       const rows = keys.map((k) => ({
-        kid: k.id, use: k.use, alg: k.alg, state: k.state,
-        created: k.createdAt.toISOString(), published_until: k.expiresAt?.toISOString() ?? '',
+        kid: k.id,
+        use: k.use,
+        alg: k.alg,
+        state: k.state,
+        created: k.createdAt.toISOString(),
+        published_until: k.expiresAt?.toISOString() ?? '',
       }));
       if (values.json) io.out(JSON.stringify(rows));
       else table(rows).forEach((line) => io.out(line));
@@ -31,8 +41,10 @@ export async function keysCommand(sub: string | undefined, args: string[], run: 
       else {
         io.out(`new signing keys: ${kids.join(', ')}`);
         const { reloadIntervalSeconds, activationDelaySeconds } = config.keys;
-        io.out(`running servers publish them within ${reloadIntervalSeconds}s and sign with them after ${activationDelaySeconds}s; `
-          + `old keys sign until then and stay in the JWKS ${tokenTtl + activationDelaySeconds}s`);
+        io.out(
+          `running servers publish them within ${reloadIntervalSeconds}s and sign with them after ${activationDelaySeconds}s; ` +
+            `old keys sign until then and stay in the JWKS ${tokenTtl + activationDelaySeconds}s`,
+        );
       }
       return;
     }

@@ -4,13 +4,26 @@ import type { Runner } from './context.js';
 import { NotFoundError } from '../errors/domain-errors.js';
 
 /** `gatehouse registration token create|list|revoke`: initial access tokens (RFC 7591 §3). */
-export async function registrationCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
-  if (sub !== 'token') throw new CliUsageError(`unknown registration command "${sub ?? ''}": use token create, token list or token revoke`);
+export async function registrationCommand(
+  sub: string | undefined,
+  args: string[],
+  run: Runner,
+  io: CliIo,
+): Promise<void> {
+  if (sub !== 'token')
+    throw new CliUsageError(
+      `unknown registration command "${sub ?? ''}": use token create, token list or token revoke`,
+    );
   const [action, ...rest] = args;
   switch (action) {
     case 'create': {
       const { values } = parseCommand(rest, { ttl: { type: 'string' }, note: { type: 'string' } });
-      const created = await run((s) => s.admin.initialAccessTokens.create({ ttlSeconds: values.ttl === undefined ? undefined : wholeSeconds(values.ttl, 'ttl'), note: values.note }, s.actor));
+      const created = await run((s) =>
+        s.admin.initialAccessTokens.create(
+          { ttlSeconds: values.ttl === undefined ? undefined : wholeSeconds(values.ttl, 'ttl'), note: values.note },
+          s.actor,
+        ),
+      );
       if (values.json) {
         io.out(JSON.stringify({ token: created.token, id: created.id, expires_at: created.expiresAt.toISOString() }));
         return;
@@ -23,7 +36,10 @@ export async function registrationCommand(sub: string | undefined, args: string[
       const { values } = parseCommand(rest, {});
       const tokens = await run((s) => s.admin.initialAccessTokens.list());
       const rows = tokens.map((t) => ({
-        id: t.id, note: t.note ?? '', created: t.createdAt.toISOString(), expires: t.expiresAt?.toISOString() ?? '',
+        id: t.id,
+        note: t.note ?? '',
+        created: t.createdAt.toISOString(),
+        expires: t.expiresAt?.toISOString() ?? '',
       }));
       if (values.json) io.out(JSON.stringify(rows));
       else table(rows).forEach((line) => io.out(line));

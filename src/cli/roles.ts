@@ -6,7 +6,11 @@ import type { Runner } from './context.js';
 export async function rolesCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
   switch (sub) {
     case 'create': {
-      const { values, positionals } = parseCommand(args, { name: { type: 'string' }, description: { type: 'string' } }, 1);
+      const { values, positionals } = parseCommand(
+        args,
+        { name: { type: 'string' }, description: { type: 'string' } },
+        1,
+      );
       const name = required(values.name ?? positionals[0], 'name');
       const role = await run((s) => s.admin.roles.create({ name, description: values.description ?? null }, s.actor));
       if (values.json) io.out(JSON.stringify({ id: role.id, name: role.name, description: role.description }));

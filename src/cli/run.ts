@@ -63,7 +63,10 @@ const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run 
  * may pass a small breached-password list, as they do to createGatehouse.
  */
 export async function runCli(
-  argv: string[], env: Record<string, string | undefined>, io: CliIo, options: Pick<CliContextOptions, 'breachedList'> = {},
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: CliIo,
+  options: Pick<CliContextOptions, 'breachedList'> = {},
 ): Promise<number> {
   const [command, sub, ...rest] = argv;
   try {
@@ -77,17 +80,38 @@ export async function runCli(
       case 'migrate': {
         const { values } = parseCommand(sub === undefined ? [] : [sub, ...rest], {});
         const applied = await run(async (s) => s.opened.migrationsApplied);
-        io.out(values.json ? JSON.stringify({ applied }) : applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+        io.out(
+          values.json
+            ? JSON.stringify({ applied })
+            : applied.length
+              ? `applied: ${applied.join(', ')}`
+              : 'database is up to date',
+        );
         return 0;
       }
-      case 'users': await usersCommand(sub, rest, run, io); return 0;
-      case 'clients': await clientsCommand(sub, rest, run, io); return 0;
-      case 'grants': await grantsCommand(sub, rest, run, io); return 0;
-      case 'roles': await rolesCommand(sub, rest, run, io); return 0;
-      case 'registration': await registrationCommand(sub, rest, run, io); return 0;
-      case 'keys': await keysCommand(sub, rest, run, context.config, io); return 0;
-      case 'connections': await connectionsCommand(sub, rest, run, context.config, io); return 0;
-      default: throw new CliUsageError(`unknown command "${command}" (see gatehouse help)`);
+      case 'users':
+        await usersCommand(sub, rest, run, io);
+        return 0;
+      case 'clients':
+        await clientsCommand(sub, rest, run, io);
+        return 0;
+      case 'grants':
+        await grantsCommand(sub, rest, run, io);
+        return 0;
+      case 'roles':
+        await rolesCommand(sub, rest, run, io);
+        return 0;
+      case 'registration':
+        await registrationCommand(sub, rest, run, io);
+        return 0;
+      case 'keys':
+        await keysCommand(sub, rest, run, context.config, io);
+        return 0;
+      case 'connections':
+        await connectionsCommand(sub, rest, run, context.config, io);
+        return 0;
+      default:
+        throw new CliUsageError(`unknown command "${command}" (see gatehouse help)`);
     }
   } catch (error) {
     // The services' refusals (bad field, unknown name, conflict, a bad file) are the operator's input: exit 2.

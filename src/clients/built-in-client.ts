@@ -14,7 +14,13 @@ export const ADMIN_CONSOLE_CLIENT_ID = 'gatehouse-admin';
  * first-party public client with code + PKCE, registered (or re-pointed when the issuer changed)
  * at every boot.
  */
-export function builtInClient(input: { id: string; name: string; redirectUri: string; postLogoutRedirectUris: string[]; mfa: 'optional' | 'required' }): NewClient {
+export function builtInClient(input: {
+  id: string;
+  name: string;
+  redirectUri: string;
+  postLogoutRedirectUris: string[];
+  mfa: 'optional' | 'required';
+}): NewClient {
   return {
     id: input.id,
     name: input.name,

@@ -39,7 +39,9 @@ export const MAX_REFRESH_REUSE_GRACE_SECONDS = 60;
 /** A stored client's refresh reuse grace in seconds (0: off). */
 export function refreshReuseGraceOf(metadata: Record<string, unknown>): number {
   const value = metadata[REFRESH_REUSE_GRACE];
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? Math.min(value, MAX_REFRESH_REUSE_GRACE_SECONDS) : 0;
+  return typeof value === 'number' && Number.isInteger(value) && value > 0
+    ? Math.min(value, MAX_REFRESH_REUSE_GRACE_SECONDS)
+    : 0;
 }
 
 /** oidc-provider client metadata from a stored client row. */

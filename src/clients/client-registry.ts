@@ -3,7 +3,15 @@ import { isLoopbackHost } from '../config/loopback.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { newClientId } from './client-id.js';
-import { ADMIN_SCOPES, ADMIN_SCOPES_FIELD, MAX_REFRESH_REUSE_GRACE_SECONDS, MFA_POLICY, REFRESH_REUSE_GRACE, VISIBLE_ROLES, refreshReuseGraceOf } from './client-metadata.js';
+import {
+  ADMIN_SCOPES,
+  ADMIN_SCOPES_FIELD,
+  MAX_REFRESH_REUSE_GRACE_SECONDS,
+  MFA_POLICY,
+  REFRESH_REUSE_GRACE,
+  VISIBLE_ROLES,
+  refreshReuseGraceOf,
+} from './client-metadata.js';
 import { OIDC_SCOPES } from '../config/oidc-scopes.js';
 import { ROLE_NAME } from '../roles/role-fields.js';
 import { InvalidInputError } from '../errors/domain-errors.js';
@@ -71,7 +79,11 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 /** A JWK Set of public keys only; a private or symmetric member means a leaked key. */
 function checkPublicJwks(value: unknown): { keys: Array<Record<string, unknown>> } {
   const keys = (value as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys) || keys.length === 0 || keys.some((k) => typeof k !== 'object' || k === null || typeof (k as { kty?: unknown }).kty !== 'string')) {
+  if (
+    !Array.isArray(keys) ||
+    keys.length === 0 ||
+    keys.some((k) => typeof k !== 'object' || k === null || typeof (k as { kty?: unknown }).kty !== 'string')
+  ) {
     throw new InvalidInputError('jwks', 'must be a JWK Set: {"keys": [ {"kty": ...}, ... ]}');
   }
   if (keys.some((k) => PRIVATE_MEMBERS.some((m) => m in (k as object)))) {
@@ -94,18 +106,23 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
   if (grantTypes.length === 0) throw new InvalidInputError('grant_types', 'at least one grant type is needed');
   const authMethod = input.authMethod
     ? oneOf('token_endpoint_auth_method', input.authMethod, AUTH_METHODS)
-    : input.public ? 'none' : 'client_secret_basic';
+    : input.public
+      ? 'none'
+      : 'client_secret_basic';
   const confidential = authMethod !== 'none';
-  if (input.public && confidential) throw new InvalidInputError('token_endpoint_auth_method', 'a public client authenticates with "none"');
+  if (input.public && confidential)
+    throw new InvalidInputError('token_endpoint_auth_method', 'a public client authenticates with "none"');
   if (!confidential && grantTypes.includes('client_credentials')) {
     throw new InvalidInputError('grant_types', 'client_credentials needs a confidential client');
   }
   if (authMethod === 'private_key_jwt' && !input.jwksUri && input.jwks === undefined) {
-    throw new InvalidInputError('jwks_uri', 'private_key_jwt needs the client\'s public keys: a JWK Set or its URL');
+    throw new InvalidInputError('jwks_uri', "private_key_jwt needs the client's public keys: a JWK Set or its URL");
   }
-  if (input.jwksUri && input.jwks !== undefined) throw new InvalidInputError('jwks', 'give the public keys or their URL, not both');
+  if (input.jwksUri && input.jwks !== undefined)
+    throw new InvalidInputError('jwks', 'give the public keys or their URL, not both');
   // oidc-provider fetches jwks_uri only from public https addresses (SSRF protection).
-  if (input.jwksUri && !input.jwksUri.startsWith('https://')) throw new InvalidInputError('jwks_uri', 'must be an https URL');
+  if (input.jwksUri && !input.jwksUri.startsWith('https://'))
+    throw new InvalidInputError('jwks_uri', 'must be an https URL');
   if (input.jwksUri) checkRedirectUri('jwks_uri', input.jwksUri);
   const jwks = input.jwks === undefined ? undefined : checkPublicJwks(input.jwks);
   const usesRedirects = grantTypes.includes('authorization_code');
@@ -117,28 +134,42 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
   }
   const redirectUris = input.redirectUris.map((u) => checkRedirectUri('redirect_uris', u));
   const postLogout = input.postLogoutRedirectUris.map((u) => checkRedirectUri('post_logout_redirect_uris', u));
-  const scopes = input.scope.split(' ').filter(Boolean).map((s) => oneOf('scope', s, SCOPES));
+  const scopes = input.scope
+    .split(' ')
+    .filter(Boolean)
+    .map((s) => oneOf('scope', s, SCOPES));
   // oidc-provider refuses `scope: ""` as invalid_client_metadata on every request.
   if (scopes.length === 0) throw new InvalidInputError('scope', 'at least one scope is needed');
-  const idTokenAlg = input.idTokenAlg ? oneOf('id_token_signed_response_alg', input.idTokenAlg, ID_TOKEN_ALGS) : 'ES256';
+  const idTokenAlg = input.idTokenAlg
+    ? oneOf('id_token_signed_response_alg', input.idTokenAlg, ID_TOKEN_ALGS)
+    : 'ES256';
   const mfa = input.mfa ? oneOf('mfa', input.mfa, ['optional', 'required'] as const) : 'optional';
   const visibleRoles = [...new Set(input.visibleRoles ?? [])];
   const badRole = visibleRoles.find((r) => !ROLE_NAME.test(r));
   if (badRole !== undefined) throw new InvalidInputError('visible_roles', `"${badRole}" is not a role name`);
   // OIDC Back-Channel Logout 1.0 §2.2: an absolute URL without fragment; https unless loopback, like redirect URIs.
-  const backchannelLogoutUri = input.backchannelLogoutUri ? checkRedirectUri('backchannel_logout_uri', input.backchannelLogoutUri) : undefined;
+  const backchannelLogoutUri = input.backchannelLogoutUri
+    ? checkRedirectUri('backchannel_logout_uri', input.backchannelLogoutUri)
+    : undefined;
   if (input.backchannelLogoutSessionRequired && !backchannelLogoutUri) {
     throw new InvalidInputError('backchannel_logout_session_required', 'needs a back-channel logout URI');
   }
   const adminScopes = [...new Set(input.adminScopes ?? [])].map((s) => oneOf('admin_scopes', s, ADMIN_SCOPES));
   if (adminScopes.length > 0 && (!confidential || !grantTypes.includes('client_credentials'))) {
-    throw new InvalidInputError('admin_scopes', 'only a confidential client with the client_credentials grant may hold admin scopes');
+    throw new InvalidInputError(
+      'admin_scopes',
+      'only a confidential client with the client_credentials grant may hold admin scopes',
+    );
   }
   const grace = input.refreshReuseGraceSeconds ?? 0;
   if (!Number.isInteger(grace) || grace < 0 || grace > MAX_REFRESH_REUSE_GRACE_SECONDS) {
-    throw new InvalidInputError('refresh_token_reuse_grace_seconds', `must be a whole number of seconds from 0 to ${MAX_REFRESH_REUSE_GRACE_SECONDS}`);
+    throw new InvalidInputError(
+      'refresh_token_reuse_grace_seconds',
+      `must be a whole number of seconds from 0 to ${MAX_REFRESH_REUSE_GRACE_SECONDS}`,
+    );
   }
-  if (grace > 0 && !grantTypes.includes('refresh_token')) throw new InvalidInputError('refresh_token_reuse_grace_seconds', 'needs the refresh_token grant');
+  if (grace > 0 && !grantTypes.includes('refresh_token'))
+    throw new InvalidInputError('refresh_token_reuse_grace_seconds', 'needs the refresh_token grant');
   return {
     confidential,
     metadata: {
@@ -156,19 +187,24 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
       ...(visibleRoles.length > 0 ? { [VISIBLE_ROLES]: visibleRoles } : {}),
       ...(adminScopes.length > 0 ? { [ADMIN_SCOPES_FIELD]: adminScopes } : {}),
       ...(backchannelLogoutUri
-        ? { backchannel_logout_uri: backchannelLogoutUri, backchannel_logout_session_required: input.backchannelLogoutSessionRequired === true }
+        ? {
+            backchannel_logout_uri: backchannelLogoutUri,
+            backchannel_logout_session_required: input.backchannelLogoutSessionRequired === true,
+          }
         : {}),
       ...(grace > 0 ? { [REFRESH_REUSE_GRACE]: grace } : {}),
     },
   };
 }
 
-const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+const stringList = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 
 /** The input that would rebuild a stored client: the starting point of a partial update. */
 export function clientInputOf(row: ClientRow): ClientInput {
   const m = row.metadata;
-  const authMethod = typeof m.token_endpoint_auth_method === 'string' ? m.token_endpoint_auth_method : 'client_secret_basic';
+  const authMethod =
+    typeof m.token_endpoint_auth_method === 'string' ? m.token_endpoint_auth_method : 'client_secret_basic';
   return {
     name: row.name,
     redirectUris: stringList(m.redirect_uris),

@@ -2,7 +2,13 @@ import type { Repositories, Storage } from '../storage/storage.js';
 import type { ClientRow, ClientStatus } from '../storage/entities/client.entity.js';
 import type { KeysetPosition, Page } from '../storage/keyset.js';
 import type { AuditLog } from '../security/audit.js';
-import { buildClientMetadata, clientInputOf, newClientRecord, usesClientSecret, type ClientInput } from './client-registry.js';
+import {
+  buildClientMetadata,
+  clientInputOf,
+  newClientRecord,
+  usesClientSecret,
+  type ClientInput,
+} from './client-registry.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID } from './built-in-client.js';
 import { ADMIN_SCOPES_FIELD } from './client-metadata.js';
@@ -38,12 +44,13 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
 
   async function editable(id: string): Promise<ClientRow> {
     const row = await clientOrNotFound(storage, id);
-    if (BUILT_IN.has(row.id)) throw new InvalidInputError('client_id', 'Gatehouse\'s own clients cannot be changed');
+    if (BUILT_IN.has(row.id)) throw new InvalidInputError('client_id', "Gatehouse's own clients cannot be changed");
     return row;
   }
 
   return {
-    page: (options: { status?: ClientStatus; after?: KeysetPosition; limit: number }): Promise<Page<ClientRow>> => storage.clients.page(options),
+    page: (options: { status?: ClientStatus; after?: KeysetPosition; limit: number }): Promise<Page<ClientRow>> =>
+      storage.clients.page(options),
 
     get: (id: string): Promise<ClientRow> => clientOrNotFound(storage, id),
 
@@ -51,7 +58,9 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
       const { record, clientSecret } = newClientRecord(input);
       const client = await storage.transaction(async (tx) => {
         const created = await tx.clients.create(record);
-        await recordAdminAction(audit, tx, actor, 'client.created', { details: { client: created.id, name: created.name } });
+        await recordAdminAction(audit, tx, actor, 'client.created', {
+          details: { client: created.id, name: created.name },
+        });
         return created;
       });
       return { client, clientSecret };
@@ -65,7 +74,8 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
       const row = await editable(id);
       const input: ClientInput = { ...clientInputOf(row), ...changes };
       if (changes.public === true && changes.authMethod === undefined) input.authMethod = 'none';
-      if (changes.public === false && changes.authMethod === undefined && input.authMethod === 'none') input.authMethod = 'client_secret_basic';
+      if (changes.public === false && changes.authMethod === undefined && input.authMethod === 'none')
+        input.authMethod = 'client_secret_basic';
       const { metadata } = buildClientMetadata(input);
       const needsSecret = usesClientSecret(metadata);
       const clientSecret = needsSecret && !row.secretHash ? generateClientSecret() : null;
@@ -75,7 +85,9 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
         // Admin API tokens carry the scopes they were issued with: once the client may hold
         // fewer (or no client_credentials at all), the ones it has end now, not at expiry.
         if (lostAdminPower(row.metadata, metadata)) await tx.sessions.revokeClientCredentials(id);
-        await recordAdminAction(audit, tx, actor, 'client.updated', { details: { client: id, fields: Object.keys(changes).sort() } });
+        await recordAdminAction(audit, tx, actor, 'client.updated', {
+          details: { client: id, fields: Object.keys(changes).sort() },
+        });
         // Read back on the transaction that wrote it: updated_at as stored.
         return clientOrNotFound(tx, id);
       });
@@ -95,7 +107,11 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
     /** A new secret replaces the old one at once (tokens already issued stay valid). */
     async rotateSecret(id: string, actor: AdminActor): Promise<string> {
       const row = await editable(id);
-      if (!usesClientSecret(row.metadata)) throw new InvalidInputError('token_endpoint_auth_method', 'this client does not authenticate with a client secret');
+      if (!usesClientSecret(row.metadata))
+        throw new InvalidInputError(
+          'token_endpoint_auth_method',
+          'this client does not authenticate with a client secret',
+        );
       const clientSecret = generateClientSecret();
       await storage.transaction(async (tx) => {
         await tx.clients.update(id, { secretHash: hashClientSecret(clientSecret) });

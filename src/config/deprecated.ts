@@ -42,13 +42,17 @@ const REPLACEMENTS: readonly Replacement[] = [
     section: 'http',
     old: 'trustProxy',
     successor: 'trustedProxyHops',
-    map: (old) => typeof old === 'boolean'
-      ? { value: old ? 1 : 0 }
-      : { problem: 'http.trustProxy: must be true or false (deprecated: set http.trustedProxyHops instead)' },
-    agrees: (mapped, hops) => typeof hops === 'number' ? (mapped === 1) === hops > 0 : undefined,
-    readAs: (_old, mapped) => `TRUST_PROXY (http.trustProxy) is deprecated and read as TRUSTED_PROXY_HOPS=${String(mapped)}: set TRUSTED_PROXY_HOPS to the number of proxies in front that append to X-Forwarded-For, and remove TRUST_PROXY (docs/operations.md)`,
-    ignored: (hops) => `TRUST_PROXY (http.trustProxy) is deprecated and ignored: TRUSTED_PROXY_HOPS=${String(hops)} applies; remove TRUST_PROXY`,
-    contradicts: (old, hops) => `http.trustProxy: TRUST_PROXY=${String(old)} contradicts TRUSTED_PROXY_HOPS=${String(hops)} (http.trustedProxyHops); remove TRUST_PROXY, which TRUSTED_PROXY_HOPS replaces`,
+    map: (old) =>
+      typeof old === 'boolean'
+        ? { value: old ? 1 : 0 }
+        : { problem: 'http.trustProxy: must be true or false (deprecated: set http.trustedProxyHops instead)' },
+    agrees: (mapped, hops) => (typeof hops === 'number' ? (mapped === 1) === hops > 0 : undefined),
+    readAs: (_old, mapped) =>
+      `TRUST_PROXY (http.trustProxy) is deprecated and read as TRUSTED_PROXY_HOPS=${String(mapped)}: set TRUSTED_PROXY_HOPS to the number of proxies in front that append to X-Forwarded-For, and remove TRUST_PROXY (docs/operations.md)`,
+    ignored: (hops) =>
+      `TRUST_PROXY (http.trustProxy) is deprecated and ignored: TRUSTED_PROXY_HOPS=${String(hops)} applies; remove TRUST_PROXY`,
+    contradicts: (old, hops) =>
+      `http.trustProxy: TRUST_PROXY=${String(old)} contradicts TRUSTED_PROXY_HOPS=${String(hops)} (http.trustedProxyHops); remove TRUST_PROXY, which TRUSTED_PROXY_HOPS replaces`,
   },
   {
     /**
@@ -62,9 +66,12 @@ const REPLACEMENTS: readonly Replacement[] = [
     successor: 'signUpIp',
     map: (old, current) => ({ value: isTree(old) && isTree(current) ? deepMerge(current, old) : old }),
     agrees: (mapped, current) => isDeepStrictEqual(mapped, current),
-    readAs: () => 'rateLimits.registrationIp is deprecated and read as rateLimits.signUpIp: rename the key in your settings file',
-    ignored: () => 'rateLimits.registrationIp is deprecated and ignored: rateLimits.signUpIp, set to the same value, applies; remove rateLimits.registrationIp',
-    contradicts: () => 'rateLimits.registrationIp: contradicts rateLimits.signUpIp, which replaces it; remove rateLimits.registrationIp',
+    readAs: () =>
+      'rateLimits.registrationIp is deprecated and read as rateLimits.signUpIp: rename the key in your settings file',
+    ignored: () =>
+      'rateLimits.registrationIp is deprecated and ignored: rateLimits.signUpIp, set to the same value, applies; remove rateLimits.registrationIp',
+    contradicts: () =>
+      'rateLimits.registrationIp: contradicts rateLimits.signUpIp, which replaces it; remove rateLimits.registrationIp',
   },
 ];
 
@@ -74,11 +81,22 @@ const REPLACEMENTS: readonly Replacement[] = [
  * @param tree every layer merged; the old keys are removed from it
  * @param upperLayers the layers above config/default.yaml, which alone can set a successor on purpose
  */
-export function replaceDeprecated(tree: Tree, upperLayers: Tree[], problems: string[], warn: (message: string) => void): void {
+export function replaceDeprecated(
+  tree: Tree,
+  upperLayers: Tree[],
+  problems: string[],
+  warn: (message: string) => void,
+): void {
   for (const replacement of REPLACEMENTS) replace(replacement, tree, upperLayers, problems, warn);
 }
 
-function replace(r: Replacement, tree: Tree, upperLayers: Tree[], problems: string[], warn: (message: string) => void): void {
+function replace(
+  r: Replacement,
+  tree: Tree,
+  upperLayers: Tree[],
+  problems: string[],
+  warn: (message: string) => void,
+): void {
   const section = tree[r.section];
   if (!isTree(section) || !(r.old in section)) return;
   const { [r.old]: old, ...rest } = section;

@@ -12,7 +12,8 @@ import { isLoopbackHost } from './loopback.js';
 export function issuerFollowsPort(tree: Tree, upperLayers: Tree[]): void {
   if (upperLayers.some((layer) => layer.issuer !== undefined)) return;
   const port = isTree(tree.http) ? tree.http.port : undefined;
-  if (typeof port === 'number' && Number.isInteger(port) && port > 0 && port <= 65535) tree.issuer = `http://localhost:${port}`;
+  if (typeof port === 'number' && Number.isInteger(port) && port > 0 && port <= 65535)
+    tree.issuer = `http://localhost:${port}`;
 }
 
 /**
@@ -41,10 +42,14 @@ export function issuerWarnings(config: Pick<Config, 'issuer' | 'webauthn'>, list
   // A loopback issuer is reached directly (no proxy can stand in front of it for a browser
   // elsewhere), so a port other than the listening one names a server that is not this one.
   if (isLoopbackHost(issuer.hostname) && issuerPort(issuer) !== listeningPort) {
-    warnings.push(`ISSUER ${issuer.origin} names port ${issuerPort(issuer)}, but the server listens on ${listeningPort}: discovery, redirects and /admin point at the other port; set ISSUER to http://${issuer.hostname}:${listeningPort} or unset it`);
+    warnings.push(
+      `ISSUER ${issuer.origin} names port ${issuerPort(issuer)}, but the server listens on ${listeningPort}: discovery, redirects and /admin point at the other port; set ISSUER to http://${issuer.hostname}:${listeningPort} or unset it`,
+    );
   }
   if (!passkeysAvailable(config)) {
-    warnings.push(`ISSUER ${issuer.origin} has an IP address as host: passkeys and security keys are unavailable (WebAuthn needs a domain); use localhost or a domain name`);
+    warnings.push(
+      `ISSUER ${issuer.origin} has an IP address as host: passkeys and security keys are unavailable (WebAuthn needs a domain); use localhost or a domain name`,
+    );
   }
   return warnings;
 }

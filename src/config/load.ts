@@ -80,7 +80,11 @@ function envLayer(env: Env, problems: string[]): Tree {
  * Every invalid key is reported, one line each, before anything starts. `warn` hears of
  * deprecated settings that still work (the server logs them once its logger exists).
  */
-export function loadConfig(env: Env = process.env, overrides: ConfigOverrides = {}, warn: (message: string) => void = () => undefined): Config {
+export function loadConfig(
+  env: Env = process.env,
+  overrides: ConfigOverrides = {},
+  warn: (message: string) => void = () => undefined,
+): Config {
   const problems: string[] = [];
   const file = env.GATEHOUSE_CONFIG;
   const upperLayers = [...(file ? [readYaml(resolve(file))] : []), envLayer(env, problems), overrides as Tree];

@@ -25,9 +25,16 @@ const writtenPath = (value: string): string => /^[^:]+:\/\/[^/?#]*(.*)$/.exec(va
 const issuer = z.url({ protocol: /^https?$/ }).superRefine((value, ctx) => {
   const url = new URL(value);
   if (url.search || url.hash || value.includes('?') || value.includes('#') || value.endsWith('/')) {
-    ctx.addIssue({ code: 'custom', message: 'must be an origin or origin/path without a trailing slash, query or fragment' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be an origin or origin/path without a trailing slash, query or fragment',
+    });
   } else if (writtenPath(value) !== '' && !ISSUER_PATH.test(writtenPath(value))) {
-    ctx.addIssue({ code: 'custom', message: 'must have a path of plain segments (letters, digits, "-", ".", "_", "~"), as in https://id.example.com/auth' });
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'must have a path of plain segments (letters, digits, "-", ".", "_", "~"), as in https://id.example.com/auth',
+    });
   }
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     ctx.addIssue({ code: 'custom', message: 'must use https unless it is a loopback address' });
@@ -35,7 +42,9 @@ const issuer = z.url({ protocol: /^https?$/ }).superRefine((value, ctx) => {
 });
 
 /** OAuth scope tokens (RFC 6749 §3.3), without the OpenID scopes Gatehouse defines itself. */
-const resourceScope = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/, 'must be a scope token (no spaces or quotes)')
+const resourceScope = z
+  .string()
+  .regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/, 'must be a scope token (no spaces or quotes)')
   .refine((v) => !(OIDC_SCOPES as readonly string[]).includes(v), 'must not be an OpenID scope');
 
 /** An API that gets JWT access tokens through a resource indicator (RFC 8707, RFC 9068). */
@@ -51,7 +60,11 @@ const resource = z.strictObject({
 /** One rate limit: at most `points` requests per key in a fixed window of `durationSeconds`. */
 const ratePolicy = z.strictObject({
   points: z.number().int().min(1).max(1_000_000),
-  durationSeconds: z.number().int().min(1).max(7 * 86_400),
+  durationSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400),
 });
 
 /**
@@ -64,213 +77,277 @@ const hexColour = z.string().regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must
  * The logo: an https URL (the Content-Security-Policy then allows images from its origin) or
  * a path on this server; never javascript:, data: or a protocol-relative //host.
  */
-const logoUrl = z.string().max(2048).refine((value) => {
-  if (value === '') return true;
-  if (value.startsWith('/')) return /^\/(?![/\\])[\w\-./~%]*$/.test(value);
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' && !url.username && !url.password;
-  } catch {
-    return false;
-  }
-}, 'must be an https:// URL or a path starting with / (or empty)');
+const logoUrl = z
+  .string()
+  .max(2048)
+  .refine((value) => {
+    if (value === '') return true;
+    if (value.startsWith('/')) return /^\/(?![/\\])[\w\-./~%]*$/.test(value);
+    try {
+      const url = new URL(value);
+      return url.protocol === 'https:' && !url.username && !url.password;
+    } catch {
+      return false;
+    }
+  }, 'must be an https:// URL or a path starting with / (or empty)');
 
-export const configSchema = z.strictObject({
-  issuer,
-  http: z.strictObject({
-    host: z.string().min(1),
-    port: z.number().int().min(0).max(65535),
-    // Proxies in front that each append their peer's address to X-Forwarded-For; the client
-    // address is the one the outermost of them added (src/http/proxy-trust.ts). More than a
-    // few is a mistake: every hop too many lets a client write its own address again.
-    trustedProxyHops: z.number().int().min(0).max(10, 'must be at most 10 (count only the proxies in front that append to X-Forwarded-For)'),
-  }),
-  storage: z.strictObject({
-    dataDir: z.string().min(1),
-    databaseUrl: z.string().refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL or empty'),
-    poolSize: z.number().int().min(1).max(200),
-    redisUrl: z.string().refine((v) => v === '' || /^rediss?:\/\//.test(v), 'must be a redis:// URL or empty'),
-    // Keeps deployments that share one Redis apart; every replica of one deployment uses the same.
-    redisKeyPrefix: z.string().regex(/^[A-Za-z0-9._-]{1,64}:$/, 'must be 1-64 letters, digits, ".", "_" or "-", ending in ":"'),
-    purgeIntervalSeconds: seconds,
-    // Bounds every PostgreSQL statement, so a stuck or half-dead server cannot hold a request.
-    statementTimeoutSeconds: seconds,
-  }),
-  keys: z.strictObject({
-    encryptionSecret: z.string().refine(
-      (v) => v === '' || Buffer.from(v, 'base64').length === 32,
-      'must be 32 bytes, base64-encoded',
-    ),
-    reloadIntervalSeconds: seconds,
-    activationDelaySeconds: z.number().int().min(0),
-  }).refine(
-    // A replica learns of new keys up to one reload interval after they commit, plus the time
-    // the reload itself takes: a delay not longer than the interval lets one replica sign with
-    // a key another cannot verify yet (docs/operations.md, "Key rotation across replicas").
-    (keys) => keys.activationDelaySeconds <= 0 || keys.activationDelaySeconds > keys.reloadIntervalSeconds,
-    { message: 'must be 0 (a single process) or longer than keys.reloadIntervalSeconds', path: ['activationDelaySeconds'] },
-  ),
-  passwords: z.strictObject({
-    argon2: z.strictObject({
-      memoryKiB: z.number().int().min(8192),
-      timeCost: z.number().int().min(1),
-      parallelism: z.number().int().min(1).max(16),
+export const configSchema = z
+  .strictObject({
+    issuer,
+    http: z.strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(0).max(65535),
+      // Proxies in front that each append their peer's address to X-Forwarded-For; the client
+      // address is the one the outermost of them added (src/http/proxy-trust.ts). More than a
+      // few is a mistake: every hop too many lets a client write its own address again.
+      trustedProxyHops: z
+        .number()
+        .int()
+        .min(0)
+        .max(10, 'must be at most 10 (count only the proxies in front that append to X-Forwarded-For)'),
     }),
-  }),
-  rateLimits: z.strictObject({
-    signInIp: ratePolicy,
-    signInIpAttempts: ratePolicy,
-    signInAccount: ratePolicy,
-    secondFactorAccount: ratePolicy,
-    passkeyIp: ratePolicy,
-    passwordResetIp: ratePolicy,
-    passwordResetEmailIp: ratePolicy,
-    passwordResetEmailCap: ratePolicy,
-    signUpIp: ratePolicy,
-    accountMail: ratePolicy,
-    tokenClient: ratePolicy,
-  }),
-  lockout: z.strictObject({
-    freeFailures: z.number().int().min(1).max(1000),
-    accountFreeFailures: z.number().int().min(1).max(100_000),
-    baseDelaySeconds: z.number().int().min(1).max(3600),
-    maxDelaySeconds: z.number().int().min(1).max(86_400),
-    failureMemorySeconds: z.number().int().min(60).max(30 * 86_400),
-    trustedIpDays: z.number().int().min(0).max(365),
-  }).superRefine((lockout, ctx) => {
-    if (lockout.maxDelaySeconds < lockout.baseDelaySeconds) {
-      ctx.addIssue({ code: 'custom', path: ['maxDelaySeconds'], message: 'must be at least baseDelaySeconds' });
-    }
-    if (lockout.accountFreeFailures < lockout.freeFailures) {
-      ctx.addIssue({ code: 'custom', path: ['accountFreeFailures'], message: 'must be at least freeFailures (failures from one address count for the account too)' });
-    }
-  }),
-  passwordPolicy: z.strictObject({
-    minLength: z.number().int().min(8).max(64),
-    maxLength: z.number().int().min(128).max(1024),
-  }),
-  passwordReset: z.strictObject({
-    linkTtlSeconds: z.number().int().min(300).max(86_400),
-  }),
-  mfa: z.strictObject({
-    policy: z.enum(['optional', 'required']),
-    reauthenticationSeconds: seconds,
-    totpIssuer: z.string().min(1).max(100).refine((v) => !v.includes(':'), 'must not contain ":"'),
-  }),
-  acr: z.strictObject({
-    password: z.string().min(1),
-    mfa: z.string().min(1),
-    phishingResistant: z.string().min(1),
-  }).refine((acr) => new Set(Object.values(acr)).size === 3, 'the three acr values must differ'),
-  webauthn: z.strictObject({
-    rpId: z.string(),
-    rpName: z.string().min(1),
-    origins: z.array(z.url({ protocol: /^https?$/ })),
-    challengeTtlSeconds: z.number().int().min(30).max(900),
-  }),
-  ttl: z.strictObject({
-    authorizationCode: z.number().int().min(1).max(600),
-    accessToken: seconds,
-    clientCredentials: seconds,
-    idToken: seconds,
-    refreshToken: seconds,
-    interaction: seconds,
-    grant: seconds,
-  }),
-  sessions: z.strictObject({
-    absoluteLifetimeSeconds: seconds,
-    idleTimeoutSeconds: seconds,
-    rememberByDefault: z.boolean(),
-    backchannelLogout: z.strictObject({
-      attempts: z.number().int().min(1).max(20),
-      initialDelaySeconds: z.number().min(0.1).max(3600),
-      backoffFactor: z.number().min(1).max(10),
+    storage: z.strictObject({
+      dataDir: z.string().min(1),
+      databaseUrl: z
+        .string()
+        .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL or empty'),
+      poolSize: z.number().int().min(1).max(200),
+      redisUrl: z.string().refine((v) => v === '' || /^rediss?:\/\//.test(v), 'must be a redis:// URL or empty'),
+      // Keeps deployments that share one Redis apart; every replica of one deployment uses the same.
+      redisKeyPrefix: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}:$/, 'must be 1-64 letters, digits, ".", "_" or "-", ending in ":"'),
+      purgeIntervalSeconds: seconds,
+      // Bounds every PostgreSQL statement, so a stuck or half-dead server cannot hold a request.
+      statementTimeoutSeconds: seconds,
     }),
-  }).refine((s) => s.idleTimeoutSeconds <= s.absoluteLifetimeSeconds, {
-    path: ['idleTimeoutSeconds'], message: 'must not exceed absoluteLifetimeSeconds',
-  }),
-  resources: z.array(resource).superRefine((list, ctx) => {
-    list.forEach((r, index) => {
-      if (list.findIndex((o) => o.indicator === r.indicator) !== index) {
-        ctx.addIssue({ code: 'custom', path: [index, 'indicator'], message: `${r.indicator} is listed twice` });
+    keys: z
+      .strictObject({
+        encryptionSecret: z
+          .string()
+          .refine((v) => v === '' || Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded'),
+        reloadIntervalSeconds: seconds,
+        activationDelaySeconds: z.number().int().min(0),
+      })
+      .refine(
+        // A replica learns of new keys up to one reload interval after they commit, plus the time
+        // the reload itself takes: a delay not longer than the interval lets one replica sign with
+        // a key another cannot verify yet (docs/operations.md, "Key rotation across replicas").
+        (keys) => keys.activationDelaySeconds <= 0 || keys.activationDelaySeconds > keys.reloadIntervalSeconds,
+        {
+          message: 'must be 0 (a single process) or longer than keys.reloadIntervalSeconds',
+          path: ['activationDelaySeconds'],
+        },
+      ),
+    passwords: z.strictObject({
+      argon2: z.strictObject({
+        memoryKiB: z.number().int().min(8192),
+        timeCost: z.number().int().min(1),
+        parallelism: z.number().int().min(1).max(16),
+      }),
+    }),
+    rateLimits: z.strictObject({
+      signInIp: ratePolicy,
+      signInIpAttempts: ratePolicy,
+      signInAccount: ratePolicy,
+      secondFactorAccount: ratePolicy,
+      passkeyIp: ratePolicy,
+      passwordResetIp: ratePolicy,
+      passwordResetEmailIp: ratePolicy,
+      passwordResetEmailCap: ratePolicy,
+      signUpIp: ratePolicy,
+      accountMail: ratePolicy,
+      tokenClient: ratePolicy,
+    }),
+    lockout: z
+      .strictObject({
+        freeFailures: z.number().int().min(1).max(1000),
+        accountFreeFailures: z.number().int().min(1).max(100_000),
+        baseDelaySeconds: z.number().int().min(1).max(3600),
+        maxDelaySeconds: z.number().int().min(1).max(86_400),
+        failureMemorySeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(30 * 86_400),
+        trustedIpDays: z.number().int().min(0).max(365),
+      })
+      .superRefine((lockout, ctx) => {
+        if (lockout.maxDelaySeconds < lockout.baseDelaySeconds) {
+          ctx.addIssue({ code: 'custom', path: ['maxDelaySeconds'], message: 'must be at least baseDelaySeconds' });
+        }
+        if (lockout.accountFreeFailures < lockout.freeFailures) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['accountFreeFailures'],
+            message: 'must be at least freeFailures (failures from one address count for the account too)',
+          });
+        }
+      }),
+    passwordPolicy: z.strictObject({
+      minLength: z.number().int().min(8).max(64),
+      maxLength: z.number().int().min(128).max(1024),
+    }),
+    passwordReset: z.strictObject({
+      linkTtlSeconds: z.number().int().min(300).max(86_400),
+    }),
+    mfa: z.strictObject({
+      policy: z.enum(['optional', 'required']),
+      reauthenticationSeconds: seconds,
+      totpIssuer: z
+        .string()
+        .min(1)
+        .max(100)
+        .refine((v) => !v.includes(':'), 'must not contain ":"'),
+    }),
+    acr: z
+      .strictObject({
+        password: z.string().min(1),
+        mfa: z.string().min(1),
+        phishingResistant: z.string().min(1),
+      })
+      .refine((acr) => new Set(Object.values(acr)).size === 3, 'the three acr values must differ'),
+    webauthn: z.strictObject({
+      rpId: z.string(),
+      rpName: z.string().min(1),
+      origins: z.array(z.url({ protocol: /^https?$/ })),
+      challengeTtlSeconds: z.number().int().min(30).max(900),
+    }),
+    ttl: z.strictObject({
+      authorizationCode: z.number().int().min(1).max(600),
+      accessToken: seconds,
+      clientCredentials: seconds,
+      idToken: seconds,
+      refreshToken: seconds,
+      interaction: seconds,
+      grant: seconds,
+    }),
+    sessions: z
+      .strictObject({
+        absoluteLifetimeSeconds: seconds,
+        idleTimeoutSeconds: seconds,
+        rememberByDefault: z.boolean(),
+        backchannelLogout: z.strictObject({
+          attempts: z.number().int().min(1).max(20),
+          initialDelaySeconds: z.number().min(0.1).max(3600),
+          backoffFactor: z.number().min(1).max(10),
+        }),
+      })
+      .refine((s) => s.idleTimeoutSeconds <= s.absoluteLifetimeSeconds, {
+        path: ['idleTimeoutSeconds'],
+        message: 'must not exceed absoluteLifetimeSeconds',
+      }),
+    resources: z.array(resource).superRefine((list, ctx) => {
+      list.forEach((r, index) => {
+        if (list.findIndex((o) => o.indicator === r.indicator) !== index) {
+          ctx.addIssue({ code: 'custom', path: [index, 'indicator'], message: `${r.indicator} is listed twice` });
+        }
+      });
+    }),
+    registration: z.strictObject({
+      enabled: z.boolean(),
+      requireApproval: z.boolean(),
+      initialAccessTokenTtlSeconds: seconds,
+      policy: z.strictObject({
+        grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1),
+        scopes: z.array(z.enum(OIDC_SCOPES)).min(1),
+        authMethods: z.array(z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])).min(1),
+        maxRedirectUris: z.number().int().min(1).max(100),
+      }),
+    }),
+    signUp: z.strictObject({
+      enabled: z.boolean(),
+      // Domains as typed in an address after the @ (compared lower-cased, exact match only).
+      allowedEmailDomains: z
+        .array(
+          z
+            .string()
+            .regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a domain name such as example.com'),
+        )
+        .transform((domains) => domains.map((d) => d.toLowerCase())),
+      requireEmailVerification: z.boolean(),
+      verificationLinkTtlSeconds: z
+        .number()
+        .int()
+        .min(300)
+        .max(30 * 86_400),
+    }),
+    federation: z.strictObject({
+      // Bounds every request to an upstream identity provider (discovery, token, userinfo, JWKS):
+      // a slow or silent upstream ends the sign-in attempt with a clear page, not a hung request.
+      upstreamTimeoutMs: z.number().int().min(100).max(60_000),
+    }),
+    mail: z.strictObject({
+      smtpUrl: z
+        .string()
+        .refine((v) => v === '' || /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL or empty'),
+      from: z.string().min(3).max(320),
+    }),
+    branding: z.strictObject({
+      // Shown in every page's header and title, and in account mail.
+      productName: z
+        .string()
+        .trim()
+        .min(1)
+        .max(60)
+        .regex(/^[^\p{Cc}<>]*$/u, 'must be plain text without control characters or < >'),
+      logoUrl,
+      colours: z.strictObject({
+        primary: hexColour,
+        primaryText: hexColour,
+        background: hexColour,
+        surface: hexColour,
+        text: hexColour,
+      }),
+    }),
+    admin: z.strictObject({
+      consoleMfa: z.enum(['optional', 'required']),
+    }),
+    audit: z.strictObject({
+      retentionDays: z.number().int().min(0).max(36500),
+    }),
+    log: z.strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    }),
+    metrics: z.strictObject({
+      enabled: z.boolean(),
+      // 0 = the main listener's /metrics; otherwise a listener of its own on http.host.
+      port: z.number().int().min(0).max(65535),
+    }),
+    shutdown: z.strictObject({
+      graceSeconds: z.number().int().min(1).max(3600),
+    }),
+  })
+  .superRefine((config, ctx) => {
+    // WebAuthn §5.1.4.1/§13.4.9: the RP ID must be the page's host or a parent domain of it, and
+    // browsers refuse IP addresses; each allowed origin must sit under the RP ID.
+    const host = new URL(config.issuer).hostname;
+    const rpId = config.webauthn.rpId || host;
+    const under = (name: string) => name === rpId || name.endsWith(`.${rpId}`);
+    if (config.webauthn.rpId && !under(host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['webauthn', 'rpId'],
+        message: `must be the issuer's host name (${host}) or a parent domain of it`,
+      });
+    }
+    if (config.metrics.enabled && config.metrics.port !== 0 && config.metrics.port === config.http.port) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics', 'port'],
+        message: 'must differ from http.port (0 serves /metrics on the main port)',
+      });
+    }
+    config.webauthn.origins.forEach((origin, index) => {
+      if (!under(new URL(origin).hostname)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['webauthn', 'origins', index],
+          message: `must be on ${rpId} or one of its subdomains`,
+        });
       }
     });
-  }),
-  registration: z.strictObject({
-    enabled: z.boolean(),
-    requireApproval: z.boolean(),
-    initialAccessTokenTtlSeconds: seconds,
-    policy: z.strictObject({
-      grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1),
-      scopes: z.array(z.enum(OIDC_SCOPES)).min(1),
-      authMethods: z.array(z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])).min(1),
-      maxRedirectUris: z.number().int().min(1).max(100),
-    }),
-  }),
-  signUp: z.strictObject({
-    enabled: z.boolean(),
-    // Domains as typed in an address after the @ (compared lower-cased, exact match only).
-    allowedEmailDomains: z.array(z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'must be a domain name such as example.com'))
-      .transform((domains) => domains.map((d) => d.toLowerCase())),
-    requireEmailVerification: z.boolean(),
-    verificationLinkTtlSeconds: z.number().int().min(300).max(30 * 86_400),
-  }),
-  federation: z.strictObject({
-    // Bounds every request to an upstream identity provider (discovery, token, userinfo, JWKS):
-    // a slow or silent upstream ends the sign-in attempt with a clear page, not a hung request.
-    upstreamTimeoutMs: z.number().int().min(100).max(60_000),
-  }),
-  mail: z.strictObject({
-    smtpUrl: z.string().refine((v) => v === '' || /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL or empty'),
-    from: z.string().min(3).max(320),
-  }),
-  branding: z.strictObject({
-    // Shown in every page's header and title, and in account mail.
-    productName: z.string().trim().min(1).max(60).regex(/^[^\p{Cc}<>]*$/u, 'must be plain text without control characters or < >'),
-    logoUrl,
-    colours: z.strictObject({
-      primary: hexColour,
-      primaryText: hexColour,
-      background: hexColour,
-      surface: hexColour,
-      text: hexColour,
-    }),
-  }),
-  admin: z.strictObject({
-    consoleMfa: z.enum(['optional', 'required']),
-  }),
-  audit: z.strictObject({
-    retentionDays: z.number().int().min(0).max(36500),
-  }),
-  log: z.strictObject({
-    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
-  }),
-  metrics: z.strictObject({
-    enabled: z.boolean(),
-    // 0 = the main listener's /metrics; otherwise a listener of its own on http.host.
-    port: z.number().int().min(0).max(65535),
-  }),
-  shutdown: z.strictObject({
-    graceSeconds: z.number().int().min(1).max(3600),
-  }),
-}).superRefine((config, ctx) => {
-  // WebAuthn §5.1.4.1/§13.4.9: the RP ID must be the page's host or a parent domain of it, and
-  // browsers refuse IP addresses; each allowed origin must sit under the RP ID.
-  const host = new URL(config.issuer).hostname;
-  const rpId = config.webauthn.rpId || host;
-  const under = (name: string) => name === rpId || name.endsWith(`.${rpId}`);
-  if (config.webauthn.rpId && !under(host)) {
-    ctx.addIssue({ code: 'custom', path: ['webauthn', 'rpId'], message: `must be the issuer's host name (${host}) or a parent domain of it` });
-  }
-  if (config.metrics.enabled && config.metrics.port !== 0 && config.metrics.port === config.http.port) {
-    ctx.addIssue({ code: 'custom', path: ['metrics', 'port'], message: 'must differ from http.port (0 serves /metrics on the main port)' });
-  }
-  config.webauthn.origins.forEach((origin, index) => {
-    if (!under(new URL(origin).hostname)) {
-      ctx.addIssue({ code: 'custom', path: ['webauthn', 'origins', index], message: `must be on ${rpId} or one of its subdomains` });
-    }
   });
-});
 
 export type Config = z.infer<typeof configSchema>;
 

@@ -11,7 +11,10 @@ export abstract class DomainError extends Error {}
 
 /** A field's value breaks a rule of its form (not an email address, not an https URL). */
 export class InvalidInputError extends DomainError {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'InvalidInputError';
   }
@@ -29,7 +32,12 @@ export interface CatalogueMessage {
  * the user's language; `catalogue`, when the domain has one, is that explanation.
  */
 export class PolicyRefusedError extends DomainError {
-  constructor(readonly field: string, readonly rule: string, message: string, readonly catalogue?: CatalogueMessage) {
+  constructor(
+    readonly field: string,
+    readonly rule: string,
+    message: string,
+    readonly catalogue?: CatalogueMessage,
+  ) {
     super(message);
     this.name = 'PolicyRefusedError';
   }
@@ -37,7 +45,10 @@ export class PolicyRefusedError extends DomainError {
 
 /** The value conflicts with what exists (an email another user has, a role name taken). */
 export class ConflictError extends DomainError {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'ConflictError';
   }

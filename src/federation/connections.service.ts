@@ -15,14 +15,24 @@ type SecretKind = 'client_secret' | 'private_key';
 const sealContext = (id: string) => `connection:${id}:secret`;
 
 /** The fields a row keeps in `settings` (everything the domain validates that storage never queries). */
-type StoredSettings = Omit<Connection, 'id' | 'displayName' | 'preset' | 'enabled' | 'order' | 'kind' | 'hasSecret' | 'createdAt' | 'updatedAt'> & { secretKind: SecretKind | null };
+type StoredSettings = Omit<
+  Connection,
+  'id' | 'displayName' | 'preset' | 'enabled' | 'order' | 'kind' | 'hasSecret' | 'createdAt' | 'updatedAt'
+> & { secretKind: SecretKind | null };
 
 function toConnection(row: ConnectionRow): Connection {
   const { secretKind: _secretKind, ...settings } = row.settings as StoredSettings;
   return {
     ...settings,
-    id: row.id, displayName: row.displayName, preset: row.preset as Connection['preset'], kind: row.kind, enabled: row.enabled,
-    order: row.position, hasSecret: row.secretSealed !== null, createdAt: row.createdAt, updatedAt: row.updatedAt,
+    id: row.id,
+    displayName: row.displayName,
+    preset: row.preset as Connection['preset'],
+    kind: row.kind,
+    enabled: row.enabled,
+    order: row.position,
+    hasSecret: row.secretSealed !== null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
   };
 }
 
@@ -50,20 +60,38 @@ export function createConnectionsService(deps: { storage: Storage; box: SecretBo
     const { id, displayName, preset, enabled, order, clientSecret, privateKey, kind: _kind, ...rest } = settings;
     const storedKind = (current?.settings as StoredSettings | undefined)?.secretKind ?? null;
     const resolved = upstreamSettings({
-      ...rest, id, displayName, preset, enabled, order, kind: settings.kind,
-      hasSecret: secret !== undefined || (current?.secretSealed ?? null) !== null, createdAt: new Date(), updatedAt: new Date(),
+      ...rest,
+      id,
+      displayName,
+      preset,
+      enabled,
+      order,
+      kind: settings.kind,
+      hasSecret: secret !== undefined || (current?.secretSealed ?? null) !== null,
+      createdAt: new Date(),
+      updatedAt: new Date(),
     });
     const needs: SecretKind = usesPrivateKey(resolved) ? 'private_key' : 'client_secret';
-    if (needs === 'private_key' && clientSecret !== undefined) throw new InvalidInputError('client_secret', `is not used with ${resolved.clientAuth} (give private_key)`);
-    if (needs === 'client_secret' && privateKey !== undefined) throw new InvalidInputError('private_key', `is not used with ${resolved.clientAuth} (give client_secret)`);
-    if (secret === undefined && current?.secretSealed && storedKind !== needs) throw new InvalidInputError(needs, `is required: the connection now authenticates with ${resolved.clientAuth}`);
+    if (needs === 'private_key' && clientSecret !== undefined)
+      throw new InvalidInputError('client_secret', `is not used with ${resolved.clientAuth} (give private_key)`);
+    if (needs === 'client_secret' && privateKey !== undefined)
+      throw new InvalidInputError('private_key', `is not used with ${resolved.clientAuth} (give client_secret)`);
+    if (secret === undefined && current?.secretSealed && storedKind !== needs)
+      throw new InvalidInputError(needs, `is required: the connection now authenticates with ${resolved.clientAuth}`);
     for (const [index, rule] of rest.roleRules.entries()) {
-      if (!(await storage.roles.findByName(rule.role))) throw new InvalidInputError(`role_rules.${index}.role`, `there is no role "${rule.role}"`);
+      if (!(await storage.roles.findByName(rule.role)))
+        throw new InvalidInputError(`role_rules.${index}.role`, `there is no role "${rule.role}"`);
     }
     const stored: StoredSettings = { ...rest, secretKind: secret !== undefined ? needs : storedKind };
     return {
-      id, displayName, preset, kind: resolved.kind, enabled, position: order, settings: stored as unknown as Record<string, unknown>,
-      secretSealed: secret !== undefined ? box.seal(secret, sealContext(id)) : current?.secretSealed ?? null,
+      id,
+      displayName,
+      preset,
+      kind: resolved.kind,
+      enabled,
+      position: order,
+      settings: stored as unknown as Record<string, unknown>,
+      secretSealed: secret !== undefined ? box.seal(secret, sealContext(id)) : (current?.secretSealed ?? null),
     };
   }
 
@@ -89,14 +117,20 @@ export function createConnectionsService(deps: { storage: Storage; box: SecretBo
       const found = await storage.connections.findById(id);
       if (!found) return null;
       const connection = toConnection(found);
-      return { connection, settings: upstreamSettings(connection), secret: found.secretSealed ? box.open(found.secretSealed, sealContext(found.id)) : null };
+      return {
+        connection,
+        settings: upstreamSettings(connection),
+        secret: found.secretSealed ? box.open(found.secretSealed, sealContext(found.id)) : null,
+      };
     },
 
     async create(input: ConnectionInput, actor: AdminActor): Promise<Connection> {
       const values = await validate(input, null);
       return storage.transaction(async (tx) => {
         const created = await tx.connections.create(values);
-        await recordAdminAction(audit, tx, actor, 'connection.created', { details: { connection: created.id, preset: created.preset } });
+        await recordAdminAction(audit, tx, actor, 'connection.created', {
+          details: { connection: created.id, preset: created.preset },
+        });
         return toConnection(created);
       });
     },
@@ -108,9 +142,15 @@ export function createConnectionsService(deps: { storage: Storage; box: SecretBo
       return storage.transaction(async (tx) => {
         if (!(await tx.connections.update(values))) throw new NotFoundError('connection');
         await recordAdminAction(audit, tx, actor, 'connection.updated', {
-          details: { connection: id, fields: Object.keys(changes).filter((k) => k !== 'clientSecret' && k !== 'privateKey').sort(), secretChanged: 'clientSecret' in changes || 'privateKey' in changes },
+          details: {
+            connection: id,
+            fields: Object.keys(changes)
+              .filter((k) => k !== 'clientSecret' && k !== 'privateKey')
+              .sort(),
+            secretChanged: 'clientSecret' in changes || 'privateKey' in changes,
+          },
         });
-        return toConnection(await tx.connections.findById(id) ?? current);
+        return toConnection((await tx.connections.findById(id)) ?? current);
       });
     },
 

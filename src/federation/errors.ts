@@ -30,7 +30,11 @@ export type FederationFailure =
   | 'account_disabled';
 
 export class FederationError extends Error {
-  constructor(readonly reason: FederationFailure, message: string, options?: { cause?: unknown; upstreamError?: string }) {
+  constructor(
+    readonly reason: FederationFailure,
+    message: string,
+    options?: { cause?: unknown; upstreamError?: string },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FederationError';
     this.upstreamError = options?.upstreamError;

@@ -9,7 +9,16 @@ import { FederationError, lastSignInMethod } from './errors.js';
 import { keepsSignInMethod } from './sign-in-methods.js';
 import type { RoundTrips, RoundTripIntent } from './round-trip.js';
 import type { Upstreams } from './upstream.js';
-import { checkAllowedDomain, checkPresetClaims, emailCounts, emailDomain, mappedRoles, readProfile, signInAmr, type UpstreamProfile } from './profile.js';
+import {
+  checkAllowedDomain,
+  checkPresetClaims,
+  emailCounts,
+  emailDomain,
+  mappedRoles,
+  readProfile,
+  signInAmr,
+  type UpstreamProfile,
+} from './profile.js';
 
 /** Where each connection's upstream sends the person back: one per connection, so a response meant for another upstream is caught by its path too (RFC 9700 §4.4.2). */
 export function federationRedirectUri(issuer: string, connectionId: string): string {
@@ -60,20 +69,24 @@ interface OutcomeBase {
 
 export type FederationOutcome =
   /** An identity already linked: signed in as its user. */
-  | OutcomeBase & { kind: 'signed-in' }
+  | (OutcomeBase & { kind: 'signed-in' })
   /** A new account, made with the identity linked. */
-  | OutcomeBase & { kind: 'created' }
+  | (OutcomeBase & { kind: 'created' })
   /** An identity linked to the signed-in user (intent `link`). */
-  | OutcomeBase & { kind: 'linked' }
+  | (OutcomeBase & { kind: 'linked' })
   /**
    * The upstream's (verified, trusted) address is an existing account's: the person must prove
    * they own that account (password, passkey, emailed link) before link(userId, pending).
    * Never a silent merge by address (account pre-hijacking, Sudhodanan & Paverd 2022).
    */
-  | OutcomeBase & { kind: 'link-required'; email: string; pending: string };
+  | (OutcomeBase & { kind: 'link-required'; email: string; pending: string });
 
 const pendingSchema = z.strictObject({
-  connectionId: z.string(), subject: z.string(), email: z.string().nullable(), userId: z.string(), expiresAt: z.number(),
+  connectionId: z.string(),
+  subject: z.string(),
+  email: z.string().nullable(),
+  userId: z.string(),
+  expiresAt: z.number(),
 });
 const PENDING_CONTEXT = 'federation-pending-link';
 
@@ -105,7 +118,8 @@ export function createFederationService(deps: {
   const redirectUri = (connectionId: string) => federationRedirectUri(deps.issuer, connectionId);
 
   const offeredTo = (connection: Connection, clientId: string | null) =>
-    connection.enabled && (clientId === null || connection.allowedClients === null || connection.allowedClients.includes(clientId));
+    connection.enabled &&
+    (clientId === null || connection.allowedClients === null || connection.allowedClients.includes(clientId));
 
   async function usable(connectionId: string, clientId: string | null): Promise<OpenedConnection> {
     const opened = await connections.open(connectionId);
@@ -115,41 +129,94 @@ export function createFederationService(deps: {
     return opened;
   }
 
-  async function recordFailure(error: FederationError, connectionId: string, trip: { clientId: string | null; userId?: string } | null, origin: RequestOrigin | undefined) {
-    await audit.record('federation.failed', {
-      actorId: null, subjectId: trip?.userId ?? null, clientId: trip?.clientId ?? null,
-      details: { connection: connectionId, reason: error.reason, ...(error.upstreamError ? { upstreamError: error.upstreamError } : {}) },
-    }, origin).catch(() => undefined);
+  async function recordFailure(
+    error: FederationError,
+    connectionId: string,
+    trip: { clientId: string | null; userId?: string } | null,
+    origin: RequestOrigin | undefined,
+  ) {
+    await audit
+      .record(
+        'federation.failed',
+        {
+          actorId: null,
+          subjectId: trip?.userId ?? null,
+          clientId: trip?.clientId ?? null,
+          details: {
+            connection: connectionId,
+            reason: error.reason,
+            ...(error.upstreamError ? { upstreamError: error.upstreamError } : {}),
+          },
+        },
+        origin,
+      )
+      .catch(() => undefined);
   }
 
-  async function linkIdentity(tx: Repositories, input: { connectionId: string; subject: string; email: string | null; userId: string; origin?: RequestOrigin }) {
+  async function linkIdentity(
+    tx: Repositories,
+    input: { connectionId: string; subject: string; email: string | null; userId: string; origin?: RequestOrigin },
+  ) {
     try {
-      await tx.identities.link({ connectionId: input.connectionId, subject: input.subject, userId: input.userId, email: input.email });
+      await tx.identities.link({
+        connectionId: input.connectionId,
+        subject: input.subject,
+        userId: input.userId,
+        email: input.email,
+      });
     } catch (error) {
-      if (error instanceof IdentityTakenError) throw new FederationError('identity_in_use', 'this upstream identity is linked to another account');
+      if (error instanceof IdentityTakenError)
+        throw new FederationError('identity_in_use', 'this upstream identity is linked to another account');
       throw error;
     }
-    await audit.within(tx).record('federation.identity_linked', {
-      actorId: input.userId, subjectId: input.userId, details: { connection: input.connectionId },
-    }, input.origin);
+    await audit.within(tx).record(
+      'federation.identity_linked',
+      {
+        actorId: input.userId,
+        subjectId: input.userId,
+        details: { connection: input.connectionId },
+      },
+      input.origin,
+    );
   }
 
-  async function createAccount(opened: OpenedConnection, profile: UpstreamProfile, base: Omit<OutcomeBase, 'userId'>, origin: RequestOrigin | undefined): Promise<FederationOutcome> {
+  async function createAccount(
+    opened: OpenedConnection,
+    profile: UpstreamProfile,
+    base: Omit<OutcomeBase, 'userId'>,
+    origin: RequestOrigin | undefined,
+  ): Promise<FederationOutcome> {
     const { connection } = opened;
-    if (!connection.createAccounts) throw new FederationError('no_account', 'no account has this identity, and this connection does not create accounts');
+    if (!connection.createAccounts)
+      throw new FederationError(
+        'no_account',
+        'no account has this identity, and this connection does not create accounts',
+      );
     if (!profile.email) throw new FederationError('no_account', 'the upstream gave no address to make an account with');
     const email = profile.email;
     const emailVerified = emailCounts(connection, profile);
     const roles = mappedRoles(connection.roleRules, connection, profile);
     const userId = await storage.transaction(async (tx) => {
-      const user = await tx.users.create({ email, name: profile.name, emailVerified, passwordHash: null, totpSecretEncrypted: null });
+      const user = await tx.users.create({
+        email,
+        name: profile.name,
+        emailVerified,
+        passwordHash: null,
+        totpSecretEncrypted: null,
+      });
       for (const role of roles) {
         // A role deleted since the rule was written is skipped, not a failed sign-in.
         if (await tx.roles.findByName(role)) await tx.roles.assign(user.id, role);
       }
-      await audit.within(tx).record('federation.account_created', {
-        actorId: user.id, subjectId: user.id, details: { connection: connection.id, emailVerified, roles },
-      }, origin);
+      await audit.within(tx).record(
+        'federation.account_created',
+        {
+          actorId: user.id,
+          subjectId: user.id,
+          details: { connection: connection.id, emailVerified, roles },
+        },
+        origin,
+      );
       await linkIdentity(tx, { connectionId: connection.id, subject: profile.subject, email, userId: user.id, origin });
       return user.id;
     });
@@ -175,17 +242,28 @@ export function createFederationService(deps: {
       const at = email.lastIndexOf('@');
       if (at < 1) return null;
       const domain = emailDomain(email);
-      return (await connections.list()).find((c) => offeredTo(c, clientId) && c.homeRealmDomains.includes(domain)) ?? null;
+      return (
+        (await connections.list()).find((c) => offeredTo(c, clientId) && c.homeRealmDomains.includes(domain)) ?? null
+      );
     },
 
     /** Starts a round trip: the upstream's authorization URL, and the value the browser must bring back. */
     async begin(input: BeginInput): Promise<Begun> {
       const opened = await usable(input.connectionId, input.clientId);
       const { state, nonce, codeChallenge, browserBinding } = await roundTrips.start({
-        connectionId: opened.connection.id, interactionUid: input.interactionUid, clientId: input.clientId,
-        intent: input.intent ?? { kind: 'sign-in' }, expiresAt: input.expiresAt,
+        connectionId: opened.connection.id,
+        interactionUid: input.interactionUid,
+        clientId: input.clientId,
+        intent: input.intent ?? { kind: 'sign-in' },
+        expiresAt: input.expiresAt,
       });
-      const url = await upstreams.authorizationUrl(opened, { redirectUri: redirectUri(opened.connection.id), state, nonce, codeChallenge, loginHint: input.loginHint });
+      const url = await upstreams.authorizationUrl(opened, {
+        redirectUri: redirectUri(opened.connection.id),
+        state,
+        nonce,
+        codeChallenge,
+        loginHint: input.loginHint,
+      });
       return { url, browserBinding };
     },
 
@@ -194,29 +272,55 @@ export function createFederationService(deps: {
       let trip: { clientId: string | null; userId?: string } | null = null;
       try {
         const roundTrip = await roundTrips.finish(input.params.state, input.browserBinding, input.interactionUid);
-        trip = { clientId: roundTrip.clientId, userId: roundTrip.intent.kind === 'link' ? roundTrip.intent.userId : undefined };
+        trip = {
+          clientId: roundTrip.clientId,
+          userId: roundTrip.intent.kind === 'link' ? roundTrip.intent.userId : undefined,
+        };
         // The path names the connection the response was sent to; the state, the one the request went to.
-        if (roundTrip.connectionId !== input.connectionId) throw new FederationError('issuer_mismatch', 'the response came back for another connection than the request went to');
+        if (roundTrip.connectionId !== input.connectionId)
+          throw new FederationError(
+            'issuer_mismatch',
+            'the response came back for another connection than the request went to',
+          );
         const opened = await usable(roundTrip.connectionId, roundTrip.clientId);
         const claims = await upstreams.exchange(opened, {
-          redirectUri: redirectUri(opened.connection.id), params: input.params, state: input.params.state ?? '', nonce: roundTrip.nonce, verifier: roundTrip.verifier,
+          redirectUri: redirectUri(opened.connection.id),
+          params: input.params,
+          state: input.params.state ?? '',
+          nonce: roundTrip.nonce,
+          verifier: roundTrip.verifier,
         });
         checkPresetClaims(opened.settings, claims);
         const { connection } = opened;
         const profile = readProfile(opened.settings, claims);
         checkAllowedDomain(connection, profile);
-        const base = { connectionId: connection.id, interactionUid: roundTrip.interactionUid, amr: signInAmr(connection, profile) };
+        const base = {
+          connectionId: connection.id,
+          interactionUid: roundTrip.interactionUid,
+          amr: signInAmr(connection, profile),
+        };
         const identity = await storage.identities.find(connection.id, profile.subject);
 
         if (roundTrip.intent.kind === 'link') {
           const { userId } = roundTrip.intent;
-          if (identity && identity.userId !== userId) throw new FederationError('identity_in_use', 'this upstream identity is linked to another account');
-          if (!identity) await storage.transaction((tx) => linkIdentity(tx, { connectionId: connection.id, subject: profile.subject, email: profile.email, userId, origin: input.origin }));
+          if (identity && identity.userId !== userId)
+            throw new FederationError('identity_in_use', 'this upstream identity is linked to another account');
+          if (!identity)
+            await storage.transaction((tx) =>
+              linkIdentity(tx, {
+                connectionId: connection.id,
+                subject: profile.subject,
+                email: profile.email,
+                userId,
+                origin: input.origin,
+              }),
+            );
           return { ...base, kind: 'linked', userId };
         }
         if (identity) {
           const user = await storage.users.findById(identity.userId);
-          if (!user || user.disabledAt) throw new FederationError('account_disabled', 'the account linked to this identity is disabled');
+          if (!user || user.disabledAt)
+            throw new FederationError('account_disabled', 'the account linked to this identity is disabled');
           await storage.identities.markUsed(identity.id);
           return { ...base, kind: 'signed-in', userId: user.id };
         }
@@ -224,10 +328,21 @@ export function createFederationService(deps: {
         if (existing) {
           // Never merged by address: the person proves they own the account first, and an
           // address Gatehouse does not believe (unverified, or untrusted upstream) never links.
-          if (!emailCounts(connection, profile)) throw new FederationError('email_not_verified', 'the upstream\'s address is an account\'s, but the upstream did not verify it');
-          const pending = box.seal(JSON.stringify({
-            connectionId: connection.id, subject: profile.subject, email: profile.email, userId: existing.id, expiresAt: now() + PENDING_LINK_TTL_MS,
-          } satisfies z.infer<typeof pendingSchema>), PENDING_CONTEXT);
+          if (!emailCounts(connection, profile))
+            throw new FederationError(
+              'email_not_verified',
+              "the upstream's address is an account's, but the upstream did not verify it",
+            );
+          const pending = box.seal(
+            JSON.stringify({
+              connectionId: connection.id,
+              subject: profile.subject,
+              email: profile.email,
+              userId: existing.id,
+              expiresAt: now() + PENDING_LINK_TTL_MS,
+            } satisfies z.infer<typeof pendingSchema>),
+            PENDING_CONTEXT,
+          );
           return { ...base, kind: 'link-required', userId: existing.id, email: existing.email, pending };
         }
         return await createAccount(opened, profile, base, input.origin);
@@ -248,7 +363,8 @@ export function createFederationService(deps: {
       } catch {
         throw new FederationError('state_mismatch', 'the pending link is not one Gatehouse made');
       }
-      if (parsed.userId !== userId || parsed.expiresAt <= now()) throw new FederationError('state_mismatch', 'the pending link is for another account or has expired');
+      if (parsed.userId !== userId || parsed.expiresAt <= now())
+        throw new FederationError('state_mismatch', 'the pending link is for another account or has expired');
       await storage.transaction((tx) => linkIdentity(tx, { ...parsed, origin }));
     },
 
@@ -259,7 +375,13 @@ export function createFederationService(deps: {
         if (!identities.some((i) => i.connectionId === connectionId)) return false;
         if (!(await keepsSignInMethod(tx, userId, connectionId))) throw lastSignInMethod();
         await tx.identities.unlink(userId, connectionId);
-        await audit.within(tx).record('federation.identity_unlinked', { actorId: userId, subjectId: userId, details: { connection: connectionId } }, origin);
+        await audit
+          .within(tx)
+          .record(
+            'federation.identity_unlinked',
+            { actorId: userId, subjectId: userId, details: { connection: connectionId } },
+            origin,
+          );
         return true;
       });
     },
@@ -269,7 +391,11 @@ export function createFederationService(deps: {
       const [identities, all] = await Promise.all([storage.identities.listForUser(userId), connections.list()]);
       const names = new Map(all.map((c) => [c.id, c.displayName]));
       return identities.map((i) => ({
-        connectionId: i.connectionId, connectionName: names.get(i.connectionId) ?? i.connectionId, email: i.email, createdAt: i.createdAt, lastUsedAt: i.lastUsedAt,
+        connectionId: i.connectionId,
+        connectionName: names.get(i.connectionId) ?? i.connectionId,
+        email: i.email,
+        createdAt: i.createdAt,
+        lastUsedAt: i.lastUsedAt,
       }));
     },
   };
@@ -279,4 +405,3 @@ export type FederationService = ReturnType<typeof createFederationService>;
 
 /** How long a link-required outcome may wait for the person's proof. */
 const PENDING_LINK_TTL_MS = 15 * 60 * 1000;
-

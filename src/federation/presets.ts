@@ -42,8 +42,14 @@ export interface UpstreamSettings {
 }
 
 const OIDC_CLAIMS: ClaimMapping = {
-  subject: 'sub', email: 'email', emailVerified: 'email_verified', name: 'name', givenName: 'given_name',
-  familyName: 'family_name', picture: 'picture', groups: 'groups',
+  subject: 'sub',
+  email: 'email',
+  emailVerified: 'email_verified',
+  name: 'name',
+  givenName: 'given_name',
+  familyName: 'family_name',
+  picture: 'picture',
+  groups: 'groups',
 };
 
 const MULTI_TENANT = ['common', 'organizations', 'consumers'];
@@ -51,7 +57,10 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
 
-type PresetDefaults = Omit<UpstreamSettings, 'claims' | 'tenantIssuerTemplate' | 'tenantId' | 'hostedDomain' | 'emailsEndpoint'> & {
+type PresetDefaults = Omit<
+  UpstreamSettings,
+  'claims' | 'tenantIssuerTemplate' | 'tenantId' | 'hostedDomain' | 'emailsEndpoint'
+> & {
   claims?: Partial<ClaimMapping>;
   emailsEndpoint?: string;
   tenantIssuerTemplate?: string;
@@ -64,19 +73,34 @@ const none = { authorizationEndpoint: undefined, tokenEndpoint: undefined, useri
 /** A preset's settings before the admin's overrides (docs/federation.md lists each with its console steps). */
 function presetDefaults(connection: ConnectionDraft): PresetDefaults | undefined {
   const { options } = connection;
-  const common = { authorizationParams: {} as Record<string, string>, responseMode: 'query' as const, clientAuth: connection.clientAuthMethod ?? 'client_secret_basic' };
+  const common = {
+    authorizationParams: {} as Record<string, string>,
+    responseMode: 'query' as const,
+    clientAuth: connection.clientAuthMethod ?? 'client_secret_basic',
+  };
   switch (connection.preset) {
     case 'google':
       return {
-        ...common, ...none, kind: 'oidc', issuer: 'https://accounts.google.com', scopes: ['openid', 'email', 'profile'], profile: 'oidc',
-        authorizationParams: options.hostedDomain ? { hd: options.hostedDomain } : {}, hostedDomain: options.hostedDomain,
+        ...common,
+        ...none,
+        kind: 'oidc',
+        issuer: 'https://accounts.google.com',
+        scopes: ['openid', 'email', 'profile'],
+        profile: 'oidc',
+        authorizationParams: options.hostedDomain ? { hd: options.hostedDomain } : {},
+        hostedDomain: options.hostedDomain,
       };
     case 'microsoft': {
       const base = trimSlash(options.baseUrl ?? 'https://login.microsoftonline.com');
       const tenant = options.tenant ?? 'common';
       const multi = MULTI_TENANT.includes(tenant.toLowerCase());
       return {
-        ...common, ...none, kind: 'oidc', issuer: `${base}/${tenant}/v2.0`, scopes: ['openid', 'email', 'profile'], profile: 'oidc',
+        ...common,
+        ...none,
+        kind: 'oidc',
+        issuer: `${base}/${tenant}/v2.0`,
+        scopes: ['openid', 'email', 'profile'],
+        profile: 'oidc',
         // Entra's `email` is whatever the tenant's admin typed: never verified (the nOAuth attack).
         claims: { emailVerified: 'email_verified' },
         tenantIssuerTemplate: multi ? `${base}/{tenantid}/v2.0` : undefined,
@@ -85,32 +109,58 @@ function presetDefaults(connection: ConnectionDraft): PresetDefaults | undefined
     }
     case 'github': {
       const base = trimSlash(options.baseUrl ?? 'https://github.com');
-      const api = trimSlash(options.apiUrl ?? (base === 'https://github.com' ? 'https://api.github.com' : `${base}/api/v3`));
+      const api = trimSlash(
+        options.apiUrl ?? (base === 'https://github.com' ? 'https://api.github.com' : `${base}/api/v3`),
+      );
       return {
-        ...common, kind: 'oauth2', issuer: base, scopes: ['read:user', 'user:email'], profile: 'github',
-        authorizationEndpoint: `${base}/login/oauth/authorize`, tokenEndpoint: `${base}/login/oauth/access_token`,
-        userinfoEndpoint: `${api}/user`, emailsEndpoint: `${api}/user/emails`, clientAuth: connection.clientAuthMethod ?? 'client_secret_post',
+        ...common,
+        kind: 'oauth2',
+        issuer: base,
+        scopes: ['read:user', 'user:email'],
+        profile: 'github',
+        authorizationEndpoint: `${base}/login/oauth/authorize`,
+        tokenEndpoint: `${base}/login/oauth/access_token`,
+        userinfoEndpoint: `${api}/user`,
+        emailsEndpoint: `${api}/user/emails`,
+        clientAuth: connection.clientAuthMethod ?? 'client_secret_post',
         claims: { subject: 'id', name: 'name', picture: 'avatar_url' },
       };
     }
     case 'gitlab':
       return {
-        ...common, ...none, kind: 'oidc', issuer: trimSlash(options.baseUrl ?? 'https://gitlab.com'), scopes: ['openid', 'email', 'profile'], profile: 'oidc',
+        ...common,
+        ...none,
+        kind: 'oidc',
+        issuer: trimSlash(options.baseUrl ?? 'https://gitlab.com'),
+        scopes: ['openid', 'email', 'profile'],
+        profile: 'oidc',
         claims: { groups: 'groups_direct' },
       };
     case 'discord': {
       const base = trimSlash(options.baseUrl ?? 'https://discord.com');
       return {
-        ...common, kind: 'oauth2', issuer: base, scopes: ['identify', 'email'], profile: 'oauth2',
-        authorizationEndpoint: `${base}/oauth2/authorize`, tokenEndpoint: `${base}/api/oauth2/token`, userinfoEndpoint: `${base}/api/users/@me`,
+        ...common,
+        kind: 'oauth2',
+        issuer: base,
+        scopes: ['identify', 'email'],
+        profile: 'oauth2',
+        authorizationEndpoint: `${base}/oauth2/authorize`,
+        tokenEndpoint: `${base}/api/oauth2/token`,
+        userinfoEndpoint: `${base}/api/users/@me`,
         claims: { subject: 'id', emailVerified: 'verified', name: 'global_name' },
       };
     }
     case 'apple':
       return {
-        ...common, ...none, kind: 'oidc', issuer: trimSlash(options.baseUrl ?? 'https://appleid.apple.com'), scopes: ['openid', 'name', 'email'], profile: 'oidc',
+        ...common,
+        ...none,
+        kind: 'oidc',
+        issuer: trimSlash(options.baseUrl ?? 'https://appleid.apple.com'),
+        scopes: ['openid', 'name', 'email'],
+        profile: 'oidc',
         // Apple posts the response back when name or email is asked for, and sends the name only then, once.
-        responseMode: 'form_post', clientAuth: 'apple',
+        responseMode: 'form_post',
+        clientAuth: 'apple',
       };
     case 'custom':
       return undefined;
@@ -126,8 +176,14 @@ export function upstreamSettings(connection: ConnectionDraft): UpstreamSettings 
   const preset = presetDefaults(connection);
   const kind = preset?.kind ?? connection.kind ?? 'oidc';
   const base: PresetDefaults = preset ?? {
-    kind, issuer: connection.issuer ?? '', ...none, scopes: kind === 'oidc' ? ['openid', 'email', 'profile'] : [], profile: kind,
-    authorizationParams: {}, responseMode: 'query', clientAuth: connection.clientAuthMethod ?? 'client_secret_basic',
+    kind,
+    issuer: connection.issuer ?? '',
+    ...none,
+    scopes: kind === 'oidc' ? ['openid', 'email', 'profile'] : [],
+    profile: kind,
+    authorizationParams: {},
+    responseMode: 'query',
+    clientAuth: connection.clientAuthMethod ?? 'client_secret_basic',
   };
   const settings: UpstreamSettings = {
     ...base,
@@ -148,31 +204,51 @@ export function upstreamSettings(connection: ConnectionDraft): UpstreamSettings 
 }
 
 function checkRules(connection: ConnectionDraft, settings: UpstreamSettings): void {
-  const fail = (field: string, message: string): never => { throw new InvalidInputError(field, message); };
-  if (connection.preset === 'custom' && !connection.kind) fail('kind', 'is required for a custom connection (oidc or oauth2)');
+  const fail = (field: string, message: string): never => {
+    throw new InvalidInputError(field, message);
+  };
+  if (connection.preset === 'custom' && !connection.kind)
+    fail('kind', 'is required for a custom connection (oidc or oauth2)');
   if (connection.preset !== 'custom' && connection.kind && connection.kind !== settings.kind) {
     fail('kind', `must be ${settings.kind} for the ${connection.preset} preset (or left out)`);
   }
-  if (!settings.issuer) fail('issuer', settings.kind === 'oidc' ? 'is required for an OpenID Connect connection' : 'is required (the server\'s base URL)');
+  if (!settings.issuer)
+    fail(
+      'issuer',
+      settings.kind === 'oidc' ? 'is required for an OpenID Connect connection' : "is required (the server's base URL)",
+    );
   if (settings.kind === 'oauth2') {
     if (!settings.authorizationEndpoint) fail('authorization_endpoint', 'is required for an OAuth 2 connection');
     if (!settings.tokenEndpoint) fail('token_endpoint', 'is required for an OAuth 2 connection');
-    if (!settings.userinfoEndpoint) fail('userinfo_endpoint', 'is required for an OAuth 2 connection (where the profile is read)');
+    if (!settings.userinfoEndpoint)
+      fail('userinfo_endpoint', 'is required for an OAuth 2 connection (where the profile is read)');
   }
-  if (settings.kind === 'oidc' && !settings.scopes.includes('openid')) fail('scopes', 'must include openid for an OpenID Connect connection');
+  if (settings.kind === 'oidc' && !settings.scopes.includes('openid'))
+    fail('scopes', 'must include openid for an OpenID Connect connection');
   if (settings.clientAuth === 'apple') {
     if (!connection.options.teamId) fail('options.team_id', 'is required for Sign in with Apple');
     if (!connection.options.keyId) fail('options.key_id', 'is required for Sign in with Apple');
-    if (connection.clientAuthMethod) fail('client_auth_method', 'is not used by Sign in with Apple (its secret is a JWT made from the key)');
+    if (connection.clientAuthMethod)
+      fail('client_auth_method', 'is not used by Sign in with Apple (its secret is a JWT made from the key)');
   }
   if (!connection.hasSecret) {
-    const needs = settings.clientAuth === 'apple' || settings.clientAuth === 'private_key_jwt' ? 'private_key' : 'client_secret';
-    fail(needs, settings.clientAuth === 'apple' ? 'is required for Sign in with Apple (the .p8 key)' : `is required for ${settings.clientAuth}`);
+    const needs =
+      settings.clientAuth === 'apple' || settings.clientAuth === 'private_key_jwt' ? 'private_key' : 'client_secret';
+    fail(
+      needs,
+      settings.clientAuth === 'apple'
+        ? 'is required for Sign in with Apple (the .p8 key)'
+        : `is required for ${settings.clientAuth}`,
+    );
   }
-  if (connection.options.tenant && connection.preset !== 'microsoft') fail('options.tenant', 'is only for the microsoft preset');
-  if (connection.options.hostedDomain && connection.preset !== 'google') fail('options.hosted_domain', 'is only for the google preset');
-  if ((connection.options.teamId || connection.options.keyId) && connection.preset !== 'apple') fail('options.team_id', 'is only for the apple preset');
-  if (connection.options.apiUrl && connection.preset !== 'github') fail('options.api_url', 'is only for the github preset');
+  if (connection.options.tenant && connection.preset !== 'microsoft')
+    fail('options.tenant', 'is only for the microsoft preset');
+  if (connection.options.hostedDomain && connection.preset !== 'google')
+    fail('options.hosted_domain', 'is only for the google preset');
+  if ((connection.options.teamId || connection.options.keyId) && connection.preset !== 'apple')
+    fail('options.team_id', 'is only for the apple preset');
+  if (connection.options.apiUrl && connection.preset !== 'github')
+    fail('options.api_url', 'is only for the github preset');
 }
 
 /** Whether the secret the admin gives is a private key (PEM) rather than a client secret. */

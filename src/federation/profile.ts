@@ -26,7 +26,8 @@ const text = (value: unknown, max: number): string | null => {
   return trimmed && !trimmed.includes('\u0000') && trimmed.length <= max ? trimmed : null;
 };
 
-const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
@@ -36,7 +37,11 @@ export function readProfile(settings: UpstreamSettings, claims: UpstreamClaims):
   if (!subject) throw new FederationError('upstream_error', 'the upstream named no subject for the person');
   const email = text(claims[map.email], 320);
   const verified = claims[map.emailVerified];
-  const name = text(claims[map.name], 200) ?? text(claims.preferred_username, 200) ?? text(claims.login, 200) ?? text(claims.username, 200);
+  const name =
+    text(claims[map.name], 200) ??
+    text(claims.preferred_username, 200) ??
+    text(claims.login, 200) ??
+    text(claims.username, 200);
   return {
     subject,
     email: email && EMAIL.test(email) ? email : null,
@@ -61,21 +66,24 @@ export function checkPresetClaims(settings: UpstreamSettings, claims: UpstreamCl
   const tid = typeof claims.tid === 'string' ? claims.tid : undefined;
   if (settings.tenantIssuerTemplate) {
     if (!tid || claims.iss !== settings.tenantIssuerTemplate.replace('{tenantid}', tid)) {
-      throw new FederationError('issuer_mismatch', 'the ID token\'s issuer is not its tenant\'s');
+      throw new FederationError('issuer_mismatch', "the ID token's issuer is not its tenant's");
     }
   }
   if (settings.tenantId && tid?.toLowerCase() !== settings.tenantId) {
     throw new FederationError('issuer_mismatch', 'the ID token is from another tenant');
   }
   if (settings.hostedDomain && claims.hd !== settings.hostedDomain) {
-    throw new FederationError('domain_not_allowed', 'the Google account is not in the connection\'s Workspace domain');
+    throw new FederationError('domain_not_allowed', "the Google account is not in the connection's Workspace domain");
   }
 }
 
 const domainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
 
 /** The address counts only when the upstream verified it AND the connection trusts the upstream's word. */
-export function emailCounts(connection: Connection, profile: UpstreamProfile): profile is UpstreamProfile & { email: string } {
+export function emailCounts(
+  connection: Connection,
+  profile: UpstreamProfile,
+): profile is UpstreamProfile & { email: string } {
   return profile.email !== null && profile.emailVerified && connection.trustEmailVerification;
 }
 
@@ -83,14 +91,19 @@ export function emailCounts(connection: Connection, profile: UpstreamProfile): p
 export function checkAllowedDomain(connection: Connection, profile: UpstreamProfile): void {
   if (connection.allowedEmailDomains.length === 0) return;
   if (!emailCounts(connection, profile) || !connection.allowedEmailDomains.includes(domainOf(profile.email))) {
-    throw new FederationError('domain_not_allowed', 'the upstream account\'s address is not at a domain this connection allows');
+    throw new FederationError(
+      'domain_not_allowed',
+      "the upstream account's address is not at a domain this connection allows",
+    );
   }
 }
 
 /** The roles a new account gets: every rule whose group the upstream names, or whose domain its (counted) address is at. */
 export function mappedRoles(rules: RoleRule[], connection: Connection, profile: UpstreamProfile): string[] {
   const domain = emailCounts(connection, profile) ? domainOf(profile.email) : null;
-  const roles = rules.filter((rule) => ('group' in rule ? profile.groups.includes(rule.group) : rule.emailDomain === domain)).map((rule) => rule.role);
+  const roles = rules
+    .filter((rule) => ('group' in rule ? profile.groups.includes(rule.group) : rule.emailDomain === domain))
+    .map((rule) => rule.role);
   return [...new Set(roles)];
 }
 
@@ -100,7 +113,8 @@ export function mappedRoles(rules: RoleRule[], connection: Connection, profile: 
  * `mfa`, or its `acr` is one the admin listed).
  */
 export function signInAmr(connection: Connection, profile: UpstreamProfile): string[] {
-  const upstreamMfa = profile.amr.includes('mfa') || (profile.acr !== null && connection.mfaAcrValues.includes(profile.acr));
+  const upstreamMfa =
+    profile.amr.includes('mfa') || (profile.acr !== null && connection.mfaAcrValues.includes(profile.acr));
   return connection.trustUpstreamMfa && upstreamMfa ? ['fed', 'mfa'] : ['fed'];
 }
 

@@ -24,7 +24,10 @@ const roundTripSchema = z.strictObject({
   browserDigest: z.string(),
   nonce: z.string(),
   verifier: z.string(),
-  intent: z.union([z.strictObject({ kind: z.literal('sign-in') }), z.strictObject({ kind: z.literal('link'), userId: z.string() })]),
+  intent: z.union([
+    z.strictObject({ kind: z.literal('sign-in') }),
+    z.strictObject({ kind: z.literal('link'), userId: z.string() }),
+  ]),
 });
 export type RoundTrip = z.infer<typeof roundTripSchema>;
 
@@ -48,14 +51,25 @@ export interface StartedRoundTrip {
 
 export function createRoundTrips(kv: KeyValueStore, box: SecretBox, now: () => number = Date.now) {
   return {
-    async start(input: { connectionId: string; interactionUid: string; clientId: string | null; intent: RoundTripIntent; expiresAt: Date }): Promise<StartedRoundTrip> {
+    async start(input: {
+      connectionId: string;
+      interactionUid: string;
+      clientId: string | null;
+      intent: RoundTripIntent;
+      expiresAt: Date;
+    }): Promise<StartedRoundTrip> {
       const state = oauth.randomState();
       const nonce = oauth.randomNonce();
       const verifier = oauth.randomPKCECodeVerifier();
       const browserBinding = randomBytes(32).toString('base64url');
       const trip: RoundTrip = {
-        connectionId: input.connectionId, interactionUid: input.interactionUid, clientId: input.clientId,
-        browserDigest: digest(browserBinding), nonce, verifier, intent: input.intent,
+        connectionId: input.connectionId,
+        interactionUid: input.interactionUid,
+        clientId: input.clientId,
+        browserDigest: digest(browserBinding),
+        nonce,
+        verifier,
+        intent: input.intent,
       };
       const ttlSeconds = Math.max(1, Math.ceil((input.expiresAt.getTime() - now()) / 1000));
       await kv.set(key(state), box.seal(JSON.stringify(trip), SEAL_CONTEXT), ttlSeconds);
@@ -67,15 +81,24 @@ export function createRoundTrips(kv: KeyValueStore, box: SecretBox, now: () => n
      * expired states do not), come back to the browser that started it, and to its interaction
      * when the caller knows which (the callback URL does not carry it: the round trip names it).
      */
-    async finish(state: string | undefined, browserBinding: string | undefined, interactionUid?: string): Promise<RoundTrip> {
-      if (!state || state.length > 200) throw new FederationError('state_mismatch', 'the callback carries no usable state');
+    async finish(
+      state: string | undefined,
+      browserBinding: string | undefined,
+      interactionUid?: string,
+    ): Promise<RoundTrip> {
+      if (!state || state.length > 200)
+        throw new FederationError('state_mismatch', 'the callback carries no usable state');
       const sealed = await kv.take(key(state));
       if (!sealed) throw new FederationError('state_mismatch', 'the state is unknown, expired or used already');
       const trip = roundTripSchema.parse(JSON.parse(box.open(sealed, SEAL_CONTEXT)));
       if (!browserBinding || !sameDigest(digest(browserBinding), trip.browserDigest)) {
-        throw new FederationError('state_mismatch', 'the callback arrived in another browser than the one that started it');
+        throw new FederationError(
+          'state_mismatch',
+          'the callback arrived in another browser than the one that started it',
+        );
       }
-      if (interactionUid !== undefined && trip.interactionUid !== interactionUid) throw new FederationError('state_mismatch', 'the callback belongs to another sign-in');
+      if (interactionUid !== undefined && trip.interactionUid !== interactionUid)
+        throw new FederationError('state_mismatch', 'the callback belongs to another sign-in');
       return trip;
     },
   };

@@ -56,7 +56,11 @@ function isUnreachable(error: unknown): boolean {
     const { name, message, code } = e as { name?: string; message?: string; code?: string };
     if (name === 'TimeoutError' || name === 'AbortError') return true;
     if (name === 'TypeError' && message === 'fetch failed') return true;
-    if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|UND_ERR_)/.test(code)) return true;
+    if (
+      typeof code === 'string' &&
+      /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|UND_ERR_)/.test(code)
+    )
+      return true;
   }
   return false;
 }
@@ -74,14 +78,25 @@ function innermostMessages(error: unknown): string {
 function classifyUpstreamError(error: unknown): FederationError {
   if (error instanceof FederationError) return error;
   if (error instanceof oauth.AuthorizationResponseError || error instanceof oauth.ResponseBodyError) {
-    return new FederationError('upstream_error', `the upstream answered ${error.error}`, { cause: error, upstreamError: error.error });
+    return new FederationError('upstream_error', `the upstream answered ${error.error}`, {
+      cause: error,
+      upstreamError: error.error,
+    });
   }
-  if (isUnreachable(error)) return new FederationError('upstream_unavailable', 'the upstream did not answer in time or could not be reached', { cause: error });
+  if (isUnreachable(error))
+    return new FederationError('upstream_unavailable', 'the upstream did not answer in time or could not be reached', {
+      cause: error,
+    });
   const messages = innermostMessages(error);
-  if (/"iss"/.test(messages)) return new FederationError('issuer_mismatch', 'the response names another issuer than the connection\'s', { cause: error });
-  if (/"nonce"/.test(messages)) return new FederationError('nonce_mismatch', 'the ID token\'s nonce is not this attempt\'s', { cause: error });
-  if (/"state"/.test(messages)) return new FederationError('state_mismatch', 'the response\'s state is not this attempt\'s', { cause: error });
-  return new FederationError('upstream_error', 'the upstream\'s response could not be used', { cause: error });
+  if (/"iss"/.test(messages))
+    return new FederationError('issuer_mismatch', "the response names another issuer than the connection's", {
+      cause: error,
+    });
+  if (/"nonce"/.test(messages))
+    return new FederationError('nonce_mismatch', "the ID token's nonce is not this attempt's", { cause: error });
+  if (/"state"/.test(messages))
+    return new FederationError('state_mismatch', "the response's state is not this attempt's", { cause: error });
+  return new FederationError('upstream_error', "the upstream's response could not be used", { cause: error });
 }
 
 async function privateKeyJwt(pem: string, kid: string | undefined): Promise<oauth.ClientAuth> {
@@ -97,18 +112,33 @@ export function createUpstreams(deps: { timeoutMs: number; appleSecrets: AppleSe
 
   // Every upstream request ends by the timeout, whatever openid-client's own (30 s) would allow.
   const boundedFetch: oauth.CustomFetch = (url, options) =>
-    fetch(url, { ...options, signal: options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(deps.timeoutMs)]) : AbortSignal.timeout(deps.timeoutMs) });
+    fetch(url, {
+      ...options,
+      signal: options.signal
+        ? AbortSignal.any([options.signal, AbortSignal.timeout(deps.timeoutMs)])
+        : AbortSignal.timeout(deps.timeoutMs),
+    });
 
   async function clientAuth(target: UpstreamTarget): Promise<oauth.ClientAuth> {
     const { settings, connection, secret } = target;
     switch (settings.clientAuth) {
-      case 'client_secret_basic': return oauth.ClientSecretBasic(secret ?? '');
-      case 'client_secret_post': return oauth.ClientSecretPost(secret ?? '');
-      case 'private_key_jwt': return privateKeyJwt(secret ?? '', connection.privateKeyId);
-      case 'apple': return oauth.ClientSecretPost(await deps.appleSecrets.secret({
-        cacheKey: `${connection.id}@${connection.updatedAt.getTime()}`, teamId: connection.options.teamId ?? '', keyId: connection.options.keyId ?? '',
-        clientId: connection.clientId, privateKey: secret ?? '', audience: settings.issuer,
-      }));
+      case 'client_secret_basic':
+        return oauth.ClientSecretBasic(secret ?? '');
+      case 'client_secret_post':
+        return oauth.ClientSecretPost(secret ?? '');
+      case 'private_key_jwt':
+        return privateKeyJwt(secret ?? '', connection.privateKeyId);
+      case 'apple':
+        return oauth.ClientSecretPost(
+          await deps.appleSecrets.secret({
+            cacheKey: `${connection.id}@${connection.updatedAt.getTime()}`,
+            teamId: connection.options.teamId ?? '',
+            keyId: connection.options.keyId ?? '',
+            clientId: connection.clientId,
+            privateKey: secret ?? '',
+            audience: settings.issuer,
+          }),
+        );
     }
   }
 
@@ -122,7 +152,8 @@ export function createUpstreams(deps: { timeoutMs: number; appleSecrets: AppleSe
     let server: oauth.Configuration;
     if (settings.kind === 'oidc') {
       server = await oauth.discovery(new URL(settings.issuer), connection.clientId, undefined, undefined, {
-        [oauth.customFetch]: boundedFetch, execute: insecure ? [oauth.allowInsecureRequests] : [],
+        [oauth.customFetch]: boundedFetch,
+        execute: insecure ? [oauth.allowInsecureRequests] : [],
       });
     } else {
       server = new oauth.Configuration({ issuer: settings.issuer }, connection.clientId);
@@ -136,20 +167,31 @@ export function createUpstreams(deps: { timeoutMs: number; appleSecrets: AppleSe
     const { connection, settings } = target;
     const server = await serverConfiguration(target);
     const discovered = server.serverMetadata();
-    const overrides = Object.fromEntries(Object.entries({
-      authorization_endpoint: settings.authorizationEndpoint, token_endpoint: settings.tokenEndpoint, userinfo_endpoint: settings.userinfoEndpoint,
-    }).filter(([, value]) => value !== undefined));
+    const overrides = Object.fromEntries(
+      Object.entries({
+        authorization_endpoint: settings.authorizationEndpoint,
+        token_endpoint: settings.tokenEndpoint,
+        userinfo_endpoint: settings.userinfoEndpoint,
+      }).filter(([, value]) => value !== undefined),
+    );
     const auth = await clientAuth(target);
     // Entra's multi-tenant issuer check lives on the discovered Configuration; with nothing
     // overridden and a fixed secret, that one is used as is.
-    const config = Object.keys(overrides).length === 0 && settings.kind === 'oidc' && settings.clientAuth !== 'apple'
-      ? await oauth.discovery(new URL(settings.issuer), connection.clientId, undefined, auth, {
-        [oauth.customFetch]: cachedDiscoveryFetch(discovered), execute: isInsecureLoopback(settings.issuer) ? [oauth.allowInsecureRequests] : [],
-      })
-      : new oauth.Configuration({ ...discovered, ...overrides }, connection.clientId, undefined, auth);
+    const config =
+      Object.keys(overrides).length === 0 && settings.kind === 'oidc' && settings.clientAuth !== 'apple'
+        ? await oauth.discovery(new URL(settings.issuer), connection.clientId, undefined, auth, {
+            [oauth.customFetch]: cachedDiscoveryFetch(discovered),
+            execute: isInsecureLoopback(settings.issuer) ? [oauth.allowInsecureRequests] : [],
+          })
+        : new oauth.Configuration({ ...discovered, ...overrides }, connection.clientId, undefined, auth);
     config[oauth.customFetch] = boundedFetch;
     config.timeout = Math.ceil(deps.timeoutMs / 1000);
-    const endpoints = [settings.issuer, ...Object.values(overrides), discovered.token_endpoint ?? '', discovered.jwks_uri ?? ''];
+    const endpoints = [
+      settings.issuer,
+      ...Object.values(overrides),
+      discovered.token_endpoint ?? '',
+      discovered.jwks_uri ?? '',
+    ];
     if (endpoints.some((url) => url && isInsecureLoopback(url))) oauth.allowInsecureRequests(config);
     return config;
   }
@@ -185,13 +227,18 @@ export function createUpstreams(deps: { timeoutMs: number; appleSecrets: AppleSe
         for (const [name, value] of Object.entries(checks.params)) current.searchParams.set(name, value);
         const oidc = settings.kind === 'oidc';
         const tokens = await oauth.authorizationCodeGrant(config, current, {
-          pkceCodeVerifier: checks.verifier, expectedState: checks.state, expectedNonce: oidc ? checks.nonce : undefined, idTokenExpected: oidc,
+          pkceCodeVerifier: checks.verifier,
+          expectedState: checks.state,
+          expectedNonce: oidc ? checks.nonce : undefined,
+          idTokenExpected: oidc,
         });
         if (oidc) {
           const idClaims: UpstreamClaims = tokens.claims() ?? {};
           const userinfoEndpoint = config.serverMetadata().userinfo_endpoint;
-          const userinfo = userinfoEndpoint && typeof idClaims.sub === 'string'
-            ? await oauth.fetchUserInfo(config, tokens.access_token, idClaims.sub) : {};
+          const userinfo =
+            userinfoEndpoint && typeof idClaims.sub === 'string'
+              ? await oauth.fetchUserInfo(config, tokens.access_token, idClaims.sub)
+              : {};
           return { ...userinfo, ...idClaims };
         }
         const profile = await readJson(config, tokens.access_token, settings.userinfoEndpoint ?? '');
@@ -206,15 +253,22 @@ export function createUpstreams(deps: { timeoutMs: number; appleSecrets: AppleSe
 
 /** Serves the metadata already discovered, so a Configuration with this moment's client auth costs no request. */
 function cachedDiscoveryFetch(discovered: oauth.ServerMetadata): oauth.CustomFetch {
-  return async () => new Response(JSON.stringify(discovered), { status: 200, headers: { 'content-type': 'application/json' } });
+  return async () =>
+    new Response(JSON.stringify(discovered), { status: 200, headers: { 'content-type': 'application/json' } });
 }
 
-async function readJson(config: oauth.Configuration, accessToken: string, url: string): Promise<Record<string, unknown>> {
+async function readJson(
+  config: oauth.Configuration,
+  accessToken: string,
+  url: string,
+): Promise<Record<string, unknown>> {
   const headers = new Headers({ accept: 'application/json', 'user-agent': 'Gatehouse' });
   const response = await oauth.fetchProtectedResource(config, accessToken, new URL(url), 'GET', undefined, headers);
-  if (!response.ok) throw new FederationError('upstream_error', `the upstream's profile endpoint answered ${response.status}`);
+  if (!response.ok)
+    throw new FederationError('upstream_error', `the upstream's profile endpoint answered ${response.status}`);
   const body: unknown = await response.json().catch(() => null);
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new FederationError('upstream_error', 'the upstream\'s profile is not a JSON object');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new FederationError('upstream_error', "the upstream's profile is not a JSON object");
   return body as Record<string, unknown>;
 }
 
@@ -222,12 +276,16 @@ async function readJson(config: oauth.Configuration, accessToken: string, url: s
  * GitHub's /user shows only a public address, verified or not; /user/emails says which is the
  * primary one and whether GitHub verified it. Only a verified primary address counts.
  */
-async function githubEmail(config: oauth.Configuration, accessToken: string, url: string): Promise<{ email: string | null; email_verified: boolean }> {
+async function githubEmail(
+  config: oauth.Configuration,
+  accessToken: string,
+  url: string,
+): Promise<{ email: string | null; email_verified: boolean }> {
   const headers = new Headers({ accept: 'application/json', 'user-agent': 'Gatehouse' });
   const response = await oauth.fetchProtectedResource(config, accessToken, new URL(url), 'GET', undefined, headers);
   if (!response.ok) throw new FederationError('upstream_error', `GitHub's email endpoint answered ${response.status}`);
   const body: unknown = await response.json().catch(() => null);
-  const list = Array.isArray(body) ? body as Array<{ email?: unknown; primary?: unknown; verified?: unknown }> : [];
+  const list = Array.isArray(body) ? (body as Array<{ email?: unknown; primary?: unknown; verified?: unknown }>) : [];
   const primary = list.find((entry) => entry.primary === true && typeof entry.email === 'string');
   if (!primary) return { email: null, email_verified: false };
   return { email: primary.email as string, email_verified: primary.verified === true };

@@ -15,7 +15,8 @@ const PROPERTIES: Record<keyof Config['branding']['colours'], string> = {
 
 /** WCAG 2.2 relative luminance of a hex colour (#rgb or #rrggbb, as the schema allows). */
 function luminance(hex: string): number {
-  const digits = hex.length === 4 ? [...hex.slice(1)].map((d) => d + d) : [hex.slice(1, 3), hex.slice(3, 5), hex.slice(5, 7)];
+  const digits =
+    hex.length === 4 ? [...hex.slice(1)].map((d) => d + d) : [hex.slice(1, 3), hex.slice(3, 5), hex.slice(5, 7)];
   const [r = 0, g = 0, b = 0] = digits.map((pair) => {
     const c = parseInt(pair, 16) / 255;
     return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
@@ -43,7 +44,9 @@ function linkColour(colours: Config['branding']['colours']): string {
 
 /** The operator's colours as CSS custom properties; the values were checked as hex at boot. */
 export function brandStylesheet(colours: Config['branding']['colours']): string {
-  const lines = Object.entries(PROPERTIES).map(([name, property]) => `  ${property}: ${colours[name as keyof typeof PROPERTIES]};`);
+  const lines = Object.entries(PROPERTIES).map(
+    ([name, property]) => `  ${property}: ${colours[name as keyof typeof PROPERTIES]};`,
+  );
   lines.push(`  --gh-link: ${linkColour(colours)};`);
   return `:root {\n${lines.join('\n')}\n}\n`;
 }

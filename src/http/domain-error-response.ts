@@ -1,5 +1,11 @@
 import {
-  ConflictError, InvalidFileError, InvalidInputError, NotFoundError, PolicyRefusedError, type DomainError, type FileProblem,
+  ConflictError,
+  InvalidFileError,
+  InvalidInputError,
+  NotFoundError,
+  PolicyRefusedError,
+  type DomainError,
+  type FileProblem,
 } from '../errors/domain-errors.js';
 import { AppError } from './errors.js';
 
@@ -9,7 +15,12 @@ import { AppError } from './errors.js';
  * (docs/admin.md, the OpenAPI document's error schema).
  */
 class FieldRefusedResponse extends AppError {
-  constructor(code: string, status: number, readonly field: string, message: string) {
+  constructor(
+    code: string,
+    status: number,
+    readonly field: string,
+    message: string,
+  ) {
     super(code, status, `${field}: ${message}`);
     this.name = 'FieldRefusedResponse';
   }
@@ -20,7 +31,10 @@ class FieldRefusedResponse extends AppError {
 }
 
 class InvalidFileResponse extends AppError {
-  constructor(readonly problems: FileProblem[], message: string) {
+  constructor(
+    readonly problems: FileProblem[],
+    message: string,
+  ) {
     super('invalid_request', 400, message);
     this.name = 'InvalidFileResponse';
   }

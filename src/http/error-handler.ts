@@ -24,8 +24,12 @@ interface HttpishError {
  * request (our WebAuthn script) gets a JSON error.
  */
 function wantsJson(ctx: Context, programPaths: readonly string[]): boolean {
-  return ctx.path.startsWith('/admin/api') || programPaths.some((path) => ctx.path === path || ctx.path.startsWith(`${path}/`))
-    || ctx.accepts(['html', 'json']) === 'json' || Boolean(ctx.is('application/json'));
+  return (
+    ctx.path.startsWith('/admin/api') ||
+    programPaths.some((path) => ctx.path === path || ctx.path.startsWith(`${path}/`)) ||
+    ctx.accepts(['html', 'json']) === 'json' ||
+    Boolean(ctx.is('application/json'))
+  );
 }
 
 /**
@@ -45,7 +49,8 @@ export function errorHandler(views: ViewRenderer, log: Logger, english: Translat
         ctx.remove('Location');
         throw failure;
       }
-      if (failure !== undefined) log.error({ err: failure, path: ctx.path, requestId: requestIdOf(ctx) }, 'oidc-provider server error');
+      if (failure !== undefined)
+        log.error({ err: failure, path: ctx.path, requestId: requestIdOf(ctx) }, 'oidc-provider server error');
       if (ctx.status === 404 && ctx.body === undefined) {
         throw new AppError('not_found', 404, 'errors.notFound');
       }
@@ -56,8 +61,11 @@ export function errorHandler(views: ViewRenderer, log: Logger, english: Translat
         throw new AppError('method_not_allowed', 405, 'errors.methodNotAllowed');
       }
     } catch (thrown) {
-      const caught = isDatabaseUnavailable(thrown) ? new ServiceUnavailableError(thrown)
-        : thrown instanceof DomainError ? httpErrorOf(thrown) : thrown;
+      const caught = isDatabaseUnavailable(thrown)
+        ? new ServiceUnavailableError(thrown)
+        : thrown instanceof DomainError
+          ? httpErrorOf(thrown)
+          : thrown;
       const error = caught as HttpishError & Error;
       // Messages of our own errors are catalogue keys (or, from the admin API, plain English).
       const i18n = (ctx.state as { i18n?: Translator }).i18n ?? english;

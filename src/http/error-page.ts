@@ -10,6 +10,10 @@ export function errorTitle(i18n: Translator, status: number): string {
  * not registered"): the page explains the OAuth error code in the user's language and keeps
  * the library's description as a detail for whoever reports the problem.
  */
-export function explainProtocolError(i18n: Translator, code: string, description: string | undefined): { message: string; detail?: string } {
+export function explainProtocolError(
+  i18n: Translator,
+  code: string,
+  description: string | undefined,
+): { message: string; detail?: string } {
   return { message: i18n.find(`errors.oauth.${code}`) ?? i18n.t('errors.oauth.other'), detail: description };
 }

@@ -12,6 +12,9 @@ export function strongEtag(body: string | Buffer): string {
  * no-cache, which fetch() adds to every conditional request it revalidates with.
  */
 export function matchesIfNoneMatch(ctx: Context, etag: string): boolean {
-  const presented = ctx.get('if-none-match').split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+  const presented = ctx
+    .get('if-none-match')
+    .split(',')
+    .map((tag) => tag.trim().replace(/^W\//, ''));
   return presented.includes(etag) || presented.includes('*');
 }

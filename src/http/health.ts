@@ -14,14 +14,14 @@ const DATABASE_CHECK_TIMEOUT_MS = 1500;
 
 /** What /readyz answers: whether to send traffic here, and what works only in part. */
 type Readiness =
-  | { status: 'ready' }
-  | { status: 'degraded'; redis: 'unavailable'; reason: string }
-  | { status: 'unavailable' };
+  { status: 'ready' } | { status: 'degraded'; redis: 'unavailable'; reason: string } | { status: 'unavailable' };
 
 /** Resolves to `fallback` when `work` has not settled within `ms`, and to it when `work` fails. */
 async function within<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((resolve) => { timer = setTimeout(() => resolve(fallback), ms); });
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
   try {
     return await Promise.race([work.catch(() => fallback), late]);
   } finally {
@@ -36,7 +36,11 @@ async function within<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> 
  * (docs/operations.md, "Health probes"), and a 503 there would take every replica out of the
  * load balancer at once for an outage none of them can fix.
  */
-export function createHealthRouter(storage: Storage, draining: Draining, deps: { log: Logger; metrics: Metrics }): Router {
+export function createHealthRouter(
+  storage: Storage,
+  draining: Draining,
+  deps: { log: Logger; metrics: Metrics },
+): Router {
   const redis = createRedisHealth(storage.kv, deps);
   const databaseReady = async () => {
     await storage.dataSource.query('SELECT 1');
@@ -45,7 +49,10 @@ export function createHealthRouter(storage: Storage, draining: Draining, deps: {
   const readiness = async (): Promise<Readiness> => {
     // A replica that is shutting down is not ready, whatever its stores say: the load balancer drains it.
     if (draining.active) return { status: 'unavailable' };
-    const [database, redisNow] = await Promise.all([within(databaseReady(), DATABASE_CHECK_TIMEOUT_MS, false), redis.check()]);
+    const [database, redisNow] = await Promise.all([
+      within(databaseReady(), DATABASE_CHECK_TIMEOUT_MS, false),
+      redis.check(),
+    ]);
     if (!database) return { status: 'unavailable' };
     // The reason is the driver's (e.g. "connect ECONNREFUSED 10.0.0.5:6379"), credentials removed.
     return redisNow.up ? { status: 'ready' } : { status: 'degraded', redis: 'unavailable', reason: redisNow.reason };

@@ -11,7 +11,13 @@ export function allowInlineScript(ctx: Context, script: string): string {
   const policy = ctx.response.get('Content-Security-Policy');
   if (policy) {
     const hash = `'sha256-${createHash('sha256').update(script, 'utf8').digest('base64')}'`;
-    ctx.set('Content-Security-Policy', policy.replace(/(^|;\s*)script-src ([^;]*)/, (_all, lead: string, sources: string) => `${lead}script-src ${sources} ${hash}`));
+    ctx.set(
+      'Content-Security-Policy',
+      policy.replace(
+        /(^|;\s*)script-src ([^;]*)/,
+        (_all, lead: string, sources: string) => `${lead}script-src ${sources} ${hash}`,
+      ),
+    );
   }
   return script;
 }

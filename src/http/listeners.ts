@@ -22,7 +22,9 @@ export async function drainServer(server: Server, graceMs: number, log: Logger):
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'expired'>((resolve) => { timer = setTimeout(() => resolve('expired'), graceMs); });
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), graceMs);
+  });
   const outcome = await Promise.race([closed, expired]);
   clearTimeout(timer);
   if (outcome === 'expired') {

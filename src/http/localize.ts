@@ -18,12 +18,18 @@ export function translatorOf(ctx: Context): Translator {
 const ENGLISH_ONLY = /^\/admin(\/|$)/;
 
 /** The request's translator: `uiLocales` (an RP's ui_locales) first, then Accept-Language. */
-export function requestTranslator(translatorFor: (locale: Locale) => Translator, ctx: Context, uiLocales?: unknown): Translator {
+export function requestTranslator(
+  translatorFor: (locale: Locale) => Translator,
+  ctx: Context,
+  uiLocales?: unknown,
+): Translator {
   if (ENGLISH_ONLY.test(ctx.path)) return translatorFor(DEFAULT_LOCALE);
-  return translatorFor(negotiateLocale({
-    uiLocales: typeof uiLocales === 'string' ? uiLocales : undefined,
-    acceptLanguage: ctx.get('accept-language'),
-  }));
+  return translatorFor(
+    negotiateLocale({
+      uiLocales: typeof uiLocales === 'string' ? uiLocales : undefined,
+      acceptLanguage: ctx.get('accept-language'),
+    }),
+  );
 }
 
 /**

@@ -10,7 +10,16 @@ export function createLogger(level: Config['log']['level'], destination?: Destin
     level,
     base: { service: 'gatehouse' },
     redact: {
-      paths: ['password', '*.password', 'client_secret', '*.client_secret', 'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie'],
+      paths: [
+        'password',
+        '*.password',
+        'client_secret',
+        '*.client_secret',
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'headers.authorization',
+        'headers.cookie',
+      ],
       censor: '[redacted]',
     },
   };

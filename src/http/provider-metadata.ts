@@ -13,7 +13,12 @@ function documentHeaders(response: PrecomputedResponse): Record<string, string> 
   let headers = fixed.get(response);
   if (!headers) {
     // Vary: Origin is what oidc-provider's CORS middleware adds; nothing before this sets Vary.
-    headers = { ...response.headers, 'Cache-Control': `public, max-age=${response.maxAgeSeconds}`, ETag: response.etag, Vary: 'Origin' };
+    headers = {
+      ...response.headers,
+      'Cache-Control': `public, max-age=${response.maxAgeSeconds}`,
+      ETag: response.etag,
+      Vary: 'Origin',
+    };
     fixed.set(response, headers);
   }
   return headers;
@@ -40,7 +45,13 @@ export function serveProviderMetadata(current: () => MetadataSnapshot | null) {
     const response = snapshot?.byPath.get(ctx.path);
     // The origin oidc-provider builds its URLs from (ctx.href); a request line in absolute form
     // ("GET http://host/jwks") carries its own, so it is left to the provider.
-    if (!snapshot || !response || !ctx.originalUrl.startsWith('/') || `${ctx.protocol}://${ctx.host}` !== snapshot.origin) return next();
+    if (
+      !snapshot ||
+      !response ||
+      !ctx.originalUrl.startsWith('/') ||
+      `${ctx.protocol}://${ctx.host}` !== snapshot.origin
+    )
+      return next();
     ctx.set(documentHeaders(response));
     const allowed = allowedOrigin(response, ctx.get('Origin'));
     if (allowed) ctx.set(ALLOW_ORIGIN, allowed);
@@ -93,7 +104,11 @@ export function answerMetadataEarly(options: {
   const fixedList = (response: PrecomputedResponse) => {
     let list = fixedLists.get(response);
     if (!list) {
-      list = Object.entries({ ...options.securityHeaders, ...documentHeaders(response), 'Content-Length': String(response.body.length) }).flat();
+      list = Object.entries({
+        ...options.securityHeaders,
+        ...documentHeaders(response),
+        'Content-Length': String(response.body.length),
+      }).flat();
       fixedLists.set(response, list);
     }
     return list;

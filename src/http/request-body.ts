@@ -33,10 +33,12 @@ export async function readFormBody(ctx: Context): Promise<FormBody | undefined> 
   if (isRecord(request.body)) return request.body as FormBody;
   if (!ctx.is('application/x-www-form-urlencoded') || !ctx.req.readable) return undefined;
   const form = new URLSearchParams(await readRaw(ctx));
-  const body: FormBody = Object.fromEntries([...new Set(form.keys())].map((key) => {
-    const values = form.getAll(key);
-    return [key, values.length === 1 ? (values[0] ?? '') : values];
-  }));
+  const body: FormBody = Object.fromEntries(
+    [...new Set(form.keys())].map((key) => {
+      const values = form.getAll(key);
+      return [key, values.length === 1 ? (values[0] ?? '') : values];
+    }),
+  );
   request.body = body;
   return body;
 }

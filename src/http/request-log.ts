@@ -30,18 +30,24 @@ export function observeRequests(deps: { log: Logger; metrics: Metrics }) {
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const { route, templated } = routeOf(ctx);
-      deps.metrics.httpRequestDuration.observe({ route, method: ctx.method, status_class: statusClass(status) }, seconds);
+      deps.metrics.httpRequestDuration.observe(
+        { route, method: ctx.method, status_class: statusClass(status) },
+        seconds,
+      );
       const level = QUIET_PATHS.has(ctx.path) ? 'debug' : 'info';
       if (deps.log.isLevelEnabled(level)) {
-        deps.log[level]({
-          reqId: requestIdOf(ctx),
-          method: ctx.method,
-          // The template where a router matched (ids stay out of the log), else the path.
-          path: templated ? route : ctx.path.slice(0, MAX_LOGGED_PATH),
-          status,
-          durationMs: Math.round(seconds * 1e6) / 1e3,
-          ip: ctx.ip,
-        }, 'request');
+        deps.log[level](
+          {
+            reqId: requestIdOf(ctx),
+            method: ctx.method,
+            // The template where a router matched (ids stay out of the log), else the path.
+            path: templated ? route : ctx.path.slice(0, MAX_LOGGED_PATH),
+            status,
+            durationMs: Math.round(seconds * 1e6) / 1e3,
+            ip: ctx.ip,
+          },
+          'request',
+        );
       }
     }
   };

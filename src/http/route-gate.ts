@@ -30,7 +30,10 @@ export function routersUnderTheirPaths<C>(routers: readonly Router[], chain: Rea
     if (stage) await stage(ctx, () => run(ctx, next, i + 1));
     else await next();
   };
-  return async function routersUnderTheirPathsMiddleware(ctx: ParameterizedContext<DefaultState, C>, next: Next): Promise<void> {
+  return async function routersUnderTheirPathsMiddleware(
+    ctx: ParameterizedContext<DefaultState, C>,
+    next: Next,
+  ): Promise<void> {
     const path = ctx.path.toLowerCase();
     await (prefixes.some((prefix) => path.startsWith(prefix)) ? run(ctx, next, 0) : next());
   };

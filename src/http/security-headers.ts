@@ -79,7 +79,13 @@ export function securityHeaders(options: SecurityHeaderOptions) {
     const policy = ctx.response.get('Content-Security-Policy');
     // A response already written (a redirect straight to res) keeps its headers; it has no form.
     if (targets.length > 0 && policy && !ctx.headerSent) {
-      ctx.set('Content-Security-Policy', withFormTargets(policy, targets.flatMap((uri) => formTargetSource(uri) ?? [])));
+      ctx.set(
+        'Content-Security-Policy',
+        withFormTargets(
+          policy,
+          targets.flatMap((uri) => formTargetSource(uri) ?? []),
+        ),
+      );
     }
   };
 }

@@ -53,10 +53,13 @@ const FLOW_SECONDS = 600;
 const now = () => Math.floor(Date.now() / 1000);
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const decode = <T>(value: string | undefined, schema: z.ZodType<T>): T | undefined =>
-  (value ? parseJsonAs(Buffer.from(value, 'base64url').toString('utf8'), schema) : undefined);
+  value ? parseJsonAs(Buffer.from(value, 'base64url').toString('utf8'), schema) : undefined;
 const challengeOf = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 
-export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: ProviderHost; views: ViewRenderer }, options: SelfSignInArea) {
+export function createSelfSignIn(
+  deps: { config: Pick<Config, 'issuer'>; host: ProviderHost; views: ViewRenderer },
+  options: SelfSignInArea,
+) {
   const { host, views } = deps;
   const { issuer } = deps.config;
   const { clientId, redirectUri, basePath } = options;
@@ -66,11 +69,19 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
   // Signed with the provider's cookie keys (app.keys); httpOnly, SameSite=Lax, Secure on https;
   // the path as the browser sees it, under the issuer's path prefix.
   const cookiePath = `${issuerBasePath(issuer)}${basePath}`;
-  const cookie = (maxAgeSeconds: number) => ({ signed: true, httpOnly: true, sameSite: 'lax' as const, secure, path: cookiePath, maxAge: maxAgeSeconds * 1000 });
+  const cookie = (maxAgeSeconds: number) => ({
+    signed: true,
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure,
+    path: cookiePath,
+    maxAge: maxAgeSeconds * 1000,
+  });
   const returnPattern = new RegExp(`^${basePath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/[\\w/-]*)?$`);
 
   /** Only a path of these pages is a place to return to (no open redirect). */
-  const safeReturnPath = (value: unknown): string => (typeof value === 'string' && returnPattern.test(value) ? value : basePath);
+  const safeReturnPath = (value: unknown): string =>
+    typeof value === 'string' && returnPattern.test(value) ? value : basePath;
 
   /** One of the small pages of this sign-in (views/<view>.ejs), in the request's language. */
   const page = async (ctx: Context, view: string, titleKey: string, locals: { signInUrl: string }) => {
@@ -85,7 +96,11 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
 
     /** Starts the code + PKCE flow; `reauth` forces a fresh sign-in (max_age=0). */
     startSignIn(ctx: Context, start: { returnTo: unknown; reauth: boolean }): void {
-      const flow: StoredFlow = { state: randomBytes(16).toString('base64url'), verifier: randomBytes(32).toString('base64url'), returnTo: safeReturnPath(start.returnTo) };
+      const flow: StoredFlow = {
+        state: randomBytes(16).toString('base64url'),
+        verifier: randomBytes(32).toString('base64url'),
+        returnTo: safeReturnPath(start.returnTo),
+      };
       ctx.cookies.set(cookies.flow, encode(flow), cookie(FLOW_SECONDS));
       // The provider's own URL for it, with the issuer's path prefix.
       const url = new URL(host.current.urlFor('authorization'));
@@ -112,15 +127,33 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
       ctx.cookies.set(cookies.flow, null, cookie(0));
       const refused = () => new AppError('access_denied', 400, 'errors.selfSignIn.refused');
       if (typeof ctx.query.error === 'string') throw new AppError('access_denied', 400, 'errors.selfSignIn.cancelled');
-      if (!flow || typeof ctx.query.state !== 'string' || ctx.query.state !== flow.state || typeof ctx.query.code !== 'string') throw refused();
+      if (
+        !flow ||
+        typeof ctx.query.state !== 'string' ||
+        ctx.query.state !== flow.state ||
+        typeof ctx.query.code !== 'string'
+      )
+        throw refused();
       const code = await host.current.AuthorizationCode.find(ctx.query.code);
-      if (!code || code.clientId !== clientId || code.redirectUri !== redirectUri
-        || code.codeChallenge !== challengeOf(flow.verifier) || code.isExpired || (code as { consumed?: unknown }).consumed || !code.accountId || !code.sessionUid) {
+      if (
+        !code ||
+        code.clientId !== clientId ||
+        code.redirectUri !== redirectUri ||
+        code.codeChallenge !== challengeOf(flow.verifier) ||
+        code.isExpired ||
+        (code as { consumed?: unknown }).consumed ||
+        !code.accountId ||
+        !code.sessionUid
+      ) {
         throw refused();
       }
       await code.consume();
       const session: SelfSession = {
-        sub: code.accountId, authTime: code.authTime ?? now(), amr: code.amr ?? [], sid: code.sessionUid, exp: now() + options.sessionSeconds,
+        sub: code.accountId,
+        authTime: code.authTime ?? now(),
+        amr: code.amr ?? [],
+        sid: code.sessionUid,
+        exp: now() + options.sessionSeconds,
       };
       ctx.cookies.set(cookies.session, encode(session), cookie(options.sessionSeconds));
       return { session, returnTo: flow.returnTo };
@@ -138,11 +171,14 @@ export function createSelfSignIn(deps: { config: Pick<Config, 'issuer'>; host: P
     async cancelled(ctx: Context): Promise<void> {
       const flow = decode(ctx.cookies.get(cookies.flow, { signed: true }), storedFlowSchema);
       ctx.cookies.set(cookies.flow, null, cookie(0));
-      await page(ctx, 'sign-in-cancelled', 'self-sign-in.cancelled.title', { signInUrl: `${basePath}/login?return=${encodeURIComponent(safeReturnPath(flow?.returnTo))}` });
+      await page(ctx, 'sign-in-cancelled', 'self-sign-in.cancelled.title', {
+        signInUrl: `${basePath}/login?return=${encodeURIComponent(safeReturnPath(flow?.returnTo))}`,
+      });
     },
 
     /** The page after signing out here: signed out, and a way back in. */
-    signedOut: (ctx: Context) => page(ctx, 'signed-out', 'self-sign-in.signedOut.title', { signInUrl: `${basePath}/login` }),
+    signedOut: (ctx: Context) =>
+      page(ctx, 'signed-out', 'self-sign-in.signedOut.title', { signInUrl: `${basePath}/login` }),
 
     /** The session, while its cookie is valid and the provider session behind it lives. */
     async current(ctx: Context): Promise<SelfSession | undefined> {
@@ -170,8 +206,15 @@ export type SelfSignIn = ReturnType<typeof createSelfSignIn>;
  * POST, so the end_session confirmation would only ask a second time (issue 15, item 13).
  * Without it, through the provider's end_session confirmation page.
  */
-export function addSelfSignInRoutes(router: Router, signIn: SelfSignIn, guards: Middleware[], options: { endProviderSession?: (ctx: Context) => Promise<void> } = {}): void {
-  router.get('/login', (ctx) => signIn.startSignIn(ctx, { returnTo: ctx.query.return, reauth: ctx.query.reauth === '1' }));
+export function addSelfSignInRoutes(
+  router: Router,
+  signIn: SelfSignIn,
+  guards: Middleware[],
+  options: { endProviderSession?: (ctx: Context) => Promise<void> } = {},
+): void {
+  router.get('/login', (ctx) =>
+    signIn.startSignIn(ctx, { returnTo: ctx.query.return, reauth: ctx.query.reauth === '1' }),
+  );
   router.get('/callback', async (ctx) => {
     if (ctx.query.error === 'access_denied') return signIn.cancelled(ctx);
     const { returnTo } = await signIn.finishSignIn(ctx);

@@ -12,7 +12,10 @@ import { readFormBody, readJsonObjectBody } from './request-body.js';
  * (RFC 7591 §3.2.2), `invalid_request` for anything else (RFC 6749 §4.1.2.1, §5.2).
  */
 class UnstorableInputError extends AppError {
-  constructor(code: 'invalid_request' | 'invalid_client_metadata', readonly field: string) {
+  constructor(
+    code: 'invalid_request' | 'invalid_client_metadata',
+    readonly field: string,
+  ) {
     super(code, 400, 'errors.unstorableText');
     this.name = 'UnstorableInputError';
   }
@@ -27,7 +30,11 @@ class UnstorableInputError extends AppError {
 }
 
 /** Throws UnstorableInputError for the first unstorable string in `value`. */
-export function assertStorable(value: unknown, where: string, code: 'invalid_request' | 'invalid_client_metadata' = 'invalid_request'): void {
+export function assertStorable(
+  value: unknown,
+  where: string,
+  code: 'invalid_request' | 'invalid_client_metadata' = 'invalid_request',
+): void {
   const found = findUnstorableText(value);
   if (found) throw new UnstorableInputError(code, fieldOf(found, where));
 }

@@ -32,11 +32,17 @@ export interface ViewRenderer {
  */
 function emphasised(i18n: Translator, key: string, params: MessageParams = {}): string {
   const marked = Object.fromEntries(Object.keys(params).map((name) => [name, `\u0000${name}\u0000`]));
-  return ejs.escapeXML(i18n.t(key, marked)).replace(/\u0000(\w+)\u0000/g, (_whole, name: string) =>
-    `<strong>${ejs.escapeXML(String(params[name]))}</strong>`);
+  return ejs
+    .escapeXML(i18n.t(key, marked))
+    .replace(/\u0000(\w+)\u0000/g, (_whole, name: string) => `<strong>${ejs.escapeXML(String(params[name]))}</strong>`);
 }
 
-export function createViewRenderer(options: { brand: PageBrand; cache: boolean; english: Translator; basePath: string }): ViewRenderer {
+export function createViewRenderer(options: {
+  brand: PageBrand;
+  cache: boolean;
+  english: Translator;
+  basePath: string;
+}): ViewRenderer {
   const dir = join(packageRoot, 'views');
   const renderFile = (file: string, data: ViewLocals) =>
     ejs.renderFile(join(dir, file), data, { cache: options.cache, async: false, root: dir });

@@ -30,7 +30,9 @@ function flatten(prefix: string, node: unknown, into: Map<string, string>, file:
 export function loadLocaleMessages(locale: Locale, dir = LOCALES_DIR): Map<string, string> {
   const messages = new Map<string, string>();
   const localeDir = join(dir, locale);
-  for (const file of readdirSync(localeDir).filter((name) => name.endsWith('.json')).sort()) {
+  for (const file of readdirSync(localeDir)
+    .filter((name) => name.endsWith('.json'))
+    .sort()) {
     const path = join(localeDir, file);
     flatten(file.slice(0, -'.json'.length), JSON.parse(readFileSync(path, 'utf8')) as unknown, messages, path);
   }

@@ -5,7 +5,8 @@ import type { Translator } from './translator.js';
  * to whole minutes past one minute (a Retry-After of 61 s reads "2 minutes").
  */
 export function formatWait(seconds: number, locale: string): string {
-  const [value, unit] = seconds <= 60 ? [Math.max(1, Math.ceil(seconds)), 'second'] : [Math.ceil(seconds / 60), 'minute'];
+  const [value, unit] =
+    seconds <= 60 ? [Math.max(1, Math.ceil(seconds)), 'second'] : [Math.ceil(seconds / 60), 'minute'];
   return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(value);
 }
 

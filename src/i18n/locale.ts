@@ -11,7 +11,8 @@ function supported(tag: string): Locale | undefined {
 
 /** Accept-Language (RFC 9110 §12.5.4) ranges, best first; q=0 excluded. */
 function acceptedRanges(header: string): string[] {
-  return header.split(',')
+  return header
+    .split(',')
     .map((part, index) => {
       const [range = '', ...params] = part.split(';');
       const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));

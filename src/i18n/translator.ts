@@ -22,7 +22,8 @@ export function createTranslator(catalogue: Catalogue, locale: Locale): Translat
   return {
     locale,
     t: (key, params) => catalogue.translate(locale, key, params),
-    message: (keyOrText, params) => (catalogue.has(keyOrText) ? catalogue.translate(locale, keyOrText, params) : keyOrText),
+    message: (keyOrText, params) =>
+      catalogue.has(keyOrText) ? catalogue.translate(locale, keyOrText, params) : keyOrText,
     find: (key, params) => (catalogue.has(key) ? catalogue.translate(locale, key, params) : undefined),
     formatDate: (date) => `${dates.format(new Date(date))} UTC`,
     formatNumber: (value) => numbers.format(value),

@@ -29,12 +29,20 @@ export function createAccountMail(deps: { mailer: Mailer; log: Logger; issuer: s
 
   function sendInBackground(mail: OutgoingMail): void {
     mailer.send(mail).catch((error: unknown) => {
-      log.error({ template: mail.template, error: error instanceof Error ? error.message : String(error) }, 'account mail could not be sent');
+      log.error(
+        { template: mail.template, error: error instanceof Error ? error.message : String(error) },
+        'account mail could not be sent',
+      );
     });
   }
 
-  const send = (to: string, template: string, i18n: Translator, locals: Record<string, string>, subjectKey = `email.${template}.subject`) =>
-    sendInBackground({ to, template, subjectKey, i18n, locals: { productName, ...locals } });
+  const send = (
+    to: string,
+    template: string,
+    i18n: Translator,
+    locals: Record<string, string>,
+    subjectKey = `email.${template}.subject`,
+  ) => sendInBackground({ to, template, subjectKey, i18n, locals: { productName, ...locals } });
 
   return {
     /** The link that proves the address (verify-email). */
@@ -43,7 +51,10 @@ export function createAccountMail(deps: { mailer: Mailer; log: Logger; issuer: s
 
     /** To the owner of an address someone tried to register again: sign in or reset instead. */
     registrationOnTakenAddress: (to: string, i18n: Translator) =>
-      send(to, 'signup-existing-account', i18n, { signInLink: url('/account', i18n), resetLink: url('/password/forgot', i18n) }),
+      send(to, 'signup-existing-account', i18n, {
+        signInLink: url('/account', i18n),
+        resetLink: url('/password/forgot', i18n),
+      }),
 
     /** To the new address of a change: the link that makes the change. */
     confirmNewAddress: (to: string, token: string, i18n: Translator) =>
@@ -51,15 +62,27 @@ export function createAccountMail(deps: { mailer: Mailer; log: Logger; issuer: s
 
     /** To the owner of an address someone tried to move another account to: nothing changed, and what to do if worried. */
     changeToTakenAddress: (to: string, i18n: Translator) =>
-      send(to, 'email-change-attempt', i18n, { signInLink: url('/account', i18n), resetLink: url('/password/forgot', i18n) }),
+      send(to, 'email-change-attempt', i18n, {
+        signInLink: url('/account', i18n),
+        resetLink: url('/password/forgot', i18n),
+      }),
 
     /** To the old address once the change is made: the account has moved, and what to do if that was not its owner. */
     addressChangedNotice: (to: string, newEmail: string, i18n: Translator) =>
-      send(to, 'email-changed-notice', i18n, { newEmail: maskEmail(newEmail), resetLink: url('/password/forgot', i18n) }),
+      send(to, 'email-changed-notice', i18n, {
+        newEmail: maskEmail(newEmail),
+        resetLink: url('/password/forgot', i18n),
+      }),
 
     /** The link that lets the owner of the address choose a new password (reset-password). */
     passwordReset: (to: string, token: string, minutes: number, i18n: Translator) =>
-      send(to, 'password-reset', i18n, { email: to, link: url('/password/reset', i18n, token), minutes: String(minutes) }, 'password-mail.reset.subject'),
+      send(
+        to,
+        'password-reset',
+        i18n,
+        { email: to, link: url('/password/reset', i18n, token), minutes: String(minutes) },
+        'password-mail.reset.subject',
+      ),
 
     /** To a disabled account that asked for a reset: no link (none could help), contact the administrator. */
     resetOfDisabledAccount: (to: string, i18n: Translator) =>
@@ -67,7 +90,13 @@ export function createAccountMail(deps: { mailer: Mailer; log: Logger; issuer: s
 
     /** After a reset: the password changed, and what to do if that was not the owner. */
     passwordChanged: (to: string, i18n: Translator) =>
-      send(to, 'password-changed', i18n, { email: to, when: i18n.formatDate(new Date()), resetUrl: url('/password/forgot', i18n) }, 'password-mail.changed.subject'),
+      send(
+        to,
+        'password-changed',
+        i18n,
+        { email: to, when: i18n.formatDate(new Date()), resetUrl: url('/password/forgot', i18n) },
+        'password-mail.changed.subject',
+      ),
   };
 }
 

@@ -46,9 +46,12 @@ export function createMailer(options: MailerOptions): Mailer {
   // nodemailer is loaded with the first mail, not at boot: about 14 MB of resident memory
   // that a process sending no mail never needs (docs/benchmarks.md, "Memory").
   let transport: Promise<Transporter> | undefined;
-  const transporter = () => (transport ??= import('nodemailer').then(({ default: nodemailer }) => (outbox
-    ? nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
-    : nodemailer.createTransport(options.smtpUrl))));
+  const transporter = () =>
+    (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      outbox
+        ? nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
+        : nodemailer.createTransport(options.smtpUrl),
+    ));
   if (outbox) mkdirSync(options.outboxDir, { recursive: true, mode: 0o700 });
   return {
     kind: outbox ? 'outbox' : 'smtp',
@@ -59,13 +62,23 @@ export function createMailer(options: MailerOptions): Mailer {
         options.views.renderPart(`email/${mail.template}.html.ejs`, locals),
       ]);
       const subject = mail.i18n.t(mail.subjectKey, mail.locals as Record<string, string>);
-      const info = (await (await transporter()).sendMail({ from: options.from, to: mail.to, subject, text, html })) as { message?: Buffer };
+      const info = (await (await transporter()).sendMail({ from: options.from, to: mail.to, subject, text, html })) as {
+        message?: Buffer;
+      };
       if (outbox && info.message) {
         const file = join(options.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID()}.eml`);
         writeFileSync(file, info.message, { mode: 0o600 });
-        options.log.info({ file, template: mail.template, links: text.match(LINK) ?? [] }, 'mail written to the outbox (no SMTP_URL set)');
+        options.log.info(
+          { file, template: mail.template, links: text.match(LINK) ?? [] },
+          'mail written to the outbox (no SMTP_URL set)',
+        );
       }
     },
-    close: () => { void transport?.then((t) => t.close(), () => undefined); },
+    close: () => {
+      void transport?.then(
+        (t) => t.close(),
+        () => undefined,
+      );
+    },
   };
 }

@@ -35,16 +35,22 @@ export function createMetricsServer(registry: Registry): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== METRICS_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      res.writeHead(path === METRICS_PATH ? 405 : 404, { 'Content-Type': 'text/plain; charset=utf-8', ...(path === METRICS_PATH ? { Allow: 'GET, HEAD' } : {}) });
+      res.writeHead(path === METRICS_PATH ? 405 : 404, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        ...(path === METRICS_PATH ? { Allow: 'GET, HEAD' } : {}),
+      });
       res.end(path === METRICS_PATH ? 'method not allowed\n' : 'not found\n');
       return;
     }
-    exposition(registry).then(({ contentType, body }) => {
-      res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    }, () => {
-      res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('metrics unavailable\n');
-    });
+    exposition(registry).then(
+      ({ contentType, body }) => {
+        res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      () => {
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('metrics unavailable\n');
+      },
+    );
   });
 }

@@ -49,50 +49,78 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   // except the event-loop delay histogram and GC observer, which cost nothing per request.
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
   let readPool: () => PoolUsage | null = () => null;
-  const poolGauge = (name: string, help: string, pick: (usage: PoolUsage) => number) => new Gauge({
-    name, help, registers: [registry],
-    collect() {
-      const usage = readPool();
-      if (usage) this.set(pick(usage));
-    },
-  });
-  poolGauge('gatehouse_db_pool_connections', 'Open database connections in this process\'s pool', (u) => u.total);
+  const poolGauge = (name: string, help: string, pick: (usage: PoolUsage) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const usage = readPool();
+        if (usage) this.set(pick(usage));
+      },
+    });
+  poolGauge('gatehouse_db_pool_connections', "Open database connections in this process's pool", (u) => u.total);
   poolGauge('gatehouse_db_pool_idle_connections', 'Open database connections not in use', (u) => u.idle);
   poolGauge('gatehouse_db_pool_waiting_requests', 'Queries waiting for a free database connection', (u) => u.waiting);
   let checkRedis: (() => Promise<boolean>) | null = null;
   // Registered only once there is a Redis to watch: an unset gauge would read 0, "down".
-  const redisGauge = () => new Gauge({
-    name: 'gatehouse_redis_up', help: 'Whether Redis answers (0: degraded, limits and lockouts count in process)', registers: [registry],
-    async collect() {
-      if (checkRedis) this.set((await checkRedis()) ? 1 : 0);
-    },
-  });
+  const redisGauge = () =>
+    new Gauge({
+      name: 'gatehouse_redis_up',
+      help: 'Whether Redis answers (0: degraded, limits and lockouts count in process)',
+      registers: [registry],
+      async collect() {
+        if (checkRedis) this.set((await checkRedis()) ? 1 : 0);
+      },
+    });
   return {
     registry,
     rateLimitHits: new Counter({
-      name: 'gatehouse_rate_limit_hits_total', help: 'Requests refused by a rate limit', labelNames: ['policy'], registers: [registry],
+      name: 'gatehouse_rate_limit_hits_total',
+      help: 'Requests refused by a rate limit',
+      labelNames: ['policy'],
+      registers: [registry],
     }),
     lockouts: new Counter({
-      name: 'gatehouse_lockouts_total', help: 'Sign-in back-offs started after repeated failures', labelNames: ['factor'], registers: [registry],
+      name: 'gatehouse_lockouts_total',
+      help: 'Sign-in back-offs started after repeated failures',
+      labelNames: ['factor'],
+      registers: [registry],
     }),
     limiterFallbacks: new Counter({
-      name: 'gatehouse_limiter_redis_fallbacks_total', help: 'Limiter operations served by in-process counters while Redis was unavailable', registers: [registry],
+      name: 'gatehouse_limiter_redis_fallbacks_total',
+      help: 'Limiter operations served by in-process counters while Redis was unavailable',
+      registers: [registry],
     }),
     httpRequestDuration: new Histogram({
-      name: 'gatehouse_http_request_duration_seconds', help: 'HTTP request duration by route template',
-      labelNames: ['route', 'method', 'status_class'], buckets: DURATION_BUCKETS, registers: [registry],
+      name: 'gatehouse_http_request_duration_seconds',
+      help: 'HTTP request duration by route template',
+      labelNames: ['route', 'method', 'status_class'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
     }),
     tokensIssued: new Counter({
-      name: 'gatehouse_tokens_issued_total', help: 'Successful token endpoint responses by grant type', labelNames: ['grant_type'], registers: [registry],
+      name: 'gatehouse_tokens_issued_total',
+      help: 'Successful token endpoint responses by grant type',
+      labelNames: ['grant_type'],
+      registers: [registry],
     }),
     signIns: new Counter({
-      name: 'gatehouse_sign_ins_total', help: 'First-factor sign-in attempts by method and result', labelNames: ['method', 'result'], registers: [registry],
+      name: 'gatehouse_sign_ins_total',
+      help: 'First-factor sign-in attempts by method and result',
+      labelNames: ['method', 'result'],
+      registers: [registry],
     }),
     secondFactors: new Counter({
-      name: 'gatehouse_second_factor_checks_total', help: 'Second-factor checks by method and result', labelNames: ['method', 'result'], registers: [registry],
+      name: 'gatehouse_second_factor_checks_total',
+      help: 'Second-factor checks by method and result',
+      labelNames: ['method', 'result'],
+      registers: [registry],
     }),
     refreshTokenReuse: new Counter({
-      name: 'gatehouse_refresh_token_reuse_total', help: 'Rotated refresh tokens presented again (grant revoked)', registers: [registry],
+      name: 'gatehouse_refresh_token_reuse_total',
+      help: 'Rotated refresh tokens presented again (grant revoked)',
+      registers: [registry],
     }),
     observePool(read) {
       readPool = read;

@@ -30,7 +30,11 @@ export function createRedisHealth(kv: KeyValueStore, deps: { log: Logger; metric
     if (now.up === last) return;
     last = now.up;
     if (now.up) deps.log.info({ redis: kv.description }, 'Redis answers again: readiness is no longer degraded');
-    else deps.log.warn({ redis: kv.description, reason: now.reason }, 'Redis is not answering: this replica serves degraded (in-process rate limits and lockouts) and stays ready');
+    else
+      deps.log.warn(
+        { redis: kv.description, reason: now.reason },
+        'Redis is not answering: this replica serves degraded (in-process rate limits and lockouts) and stays ready',
+      );
   };
   kv.onConnectionChange(note);
   // A connection that failed before this was created (at boot) is news too.
@@ -40,9 +44,11 @@ export function createRedisHealth(kv: KeyValueStore, deps: { log: Logger; metric
     // Reconnecting: a PING would wait in ioredis's offline queue for its retries; answer now.
     if (!kv.connected()) return { up: false, reason: kv.connectionProblem() ?? 'not connected yet' };
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), REDIS_CHECK_TIMEOUT_MS); });
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), REDIS_CHECK_TIMEOUT_MS);
+    });
     try {
-      return await Promise.race([kv.ping(), late])
+      return (await Promise.race([kv.ping(), late]))
         ? { up: true }
         : { up: false, reason: kv.connectionProblem() ?? `no answer to PING within ${REDIS_CHECK_TIMEOUT_MS} ms` };
     } finally {

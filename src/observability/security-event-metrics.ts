@@ -10,11 +10,16 @@ const SECOND_FACTOR_METHODS = new Set(['totp', 'recovery_code', 'security_key'])
 
 type Count = (metrics: Metrics, event: AuditEventInput) => void;
 
-const secondFactor = (result: string): Count => (metrics, event) => {
-  const method = event.details?.method;
-  // details come from our code, but a label must never take an unbounded value.
-  metrics.secondFactors.inc({ method: typeof method === 'string' && SECOND_FACTOR_METHODS.has(method) ? method : 'other', result });
-};
+const secondFactor =
+  (result: string): Count =>
+  (metrics, event) => {
+    const method = event.details?.method;
+    // details come from our code, but a label must never take an unbounded value.
+    metrics.secondFactors.inc({
+      method: typeof method === 'string' && SECOND_FACTOR_METHODS.has(method) ? method : 'other',
+      result,
+    });
+  };
 
 const COUNTS: Partial<Record<AuditAction, Count>> = {
   'signin.password.succeeded': (m) => m.signIns.inc({ method: 'password', result: 'success' }),

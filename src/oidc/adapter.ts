@@ -21,7 +21,10 @@ const SINGLE_USE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', '
  * dynamic registration). oidc-provider writes them only for dynamic registration
  * (RFC 7591/7592) and only through `registered`; without it the provider cannot write.
  */
-function clientAdapter(clients: Pick<ClientsRepository, 'find'>, registered: RegisteredClientStore | undefined): Adapter {
+function clientAdapter(
+  clients: Pick<ClientsRepository, 'find'>,
+  registered: RegisteredClientStore | undefined,
+): Adapter {
   const readOnly = async () => {
     throw new Error('clients are managed through Gatehouse, not the provider');
   };
@@ -108,7 +111,8 @@ function refreshReuseGrace(oidc: OidcStoreRepository, clients: Pick<ClientsRepos
       if (!seen || !clientId || !refreshGrantPresenting(value)) return payload;
       const grace = refreshReuseGraceOf((await clients.find(clientId))?.metadata ?? {});
       if (grace === 0) return payload;
-      const retry = typeof payload.consumed === 'number' && await oidc.voidUnusedSuccessor('RefreshToken', storedId, grace);
+      const retry =
+        typeof payload.consumed === 'number' && (await oidc.voidUnusedSuccessor('RefreshToken', storedId, grace));
       seen.set(storedId, { retry });
       if (!retry) return payload;
       const { consumed: _spent, ...unspent } = payload;
@@ -119,7 +123,8 @@ function refreshReuseGrace(oidc: OidcStoreRepository, clients: Pick<ClientsRepos
     /** The token this request rotated away now names its successor. */
     async link(successorId: string): Promise<void> {
       const [predecessor] = found.of()?.keys() ?? [];
-      if (predecessor !== undefined && predecessor !== successorId) await oidc.annotate('RefreshToken', predecessor, { [ROTATED_TO]: successorId });
+      if (predecessor !== undefined && predecessor !== successorId)
+        await oidc.annotate('RefreshToken', predecessor, { [ROTATED_TO]: successorId });
     },
   };
 }
@@ -143,7 +148,7 @@ export function createAdapter(deps: {
   const find = batchFinds(oidc, related);
   const grace = refreshReuseGrace(oidc, clients);
   const rowSeconds = (model: string, expiresIn: number | undefined) =>
-    (model === 'Session' && sessions ? sessionRowSeconds(sessions, expiresIn) : expiresIn);
+    model === 'Session' && sessions ? sessionRowSeconds(sessions, expiresIn) : expiresIn;
   return function adapterFor(model: string): Adapter {
     if (model === 'Client') return clientAdapter(clients, deps.registeredClients);
     const bearer = BEARER_MODELS.has(model);
@@ -152,20 +157,26 @@ export function createAdapter(deps: {
       // A bearer row keeps no copy of its value (`jti`): the provider gets back the value it looked up.
       find: bearer
         ? async (id) => {
-          const storedId = stored(id);
-          const payload = await find(model, storedId);
-          if (!payload) return undefined;
-          const admitted = model === 'RefreshToken' ? await grace.admit(id, storedId, payload) : payload;
-          return { ...admitted, jti: id } as AdapterPayload;
-        }
+            const storedId = stored(id);
+            const payload = await find(model, storedId);
+            if (!payload) return undefined;
+            const admitted = model === 'RefreshToken' ? await grace.admit(id, storedId, payload) : payload;
+            return { ...admitted, jti: id } as AdapterPayload;
+          }
         : (id) => related.read(model, 'id', id, () => find(model, id)) as Promise<AdapterPayload | undefined>,
-      findByUid: (uid) => related.read(model, 'uid', uid, () => oidc.findByUid(model, uid)) as Promise<AdapterPayload | undefined>,
+      findByUid: (uid) =>
+        related.read(model, 'uid', uid, () => oidc.findByUid(model, uid)) as Promise<AdapterPayload | undefined>,
       findByUserCode: (code) => oidc.findByUserCode(model, code) as Promise<AdapterPayload | undefined>,
       async upsert(id, payload, expiresIn) {
         related.forget(model);
         const { jti: _value, ...withoutValue } = payload;
         const storedId = stored(id);
-        await oidc.upsert({ model, id: storedId, payload: bearer ? withoutValue : { ...payload }, expiresInSeconds: rowSeconds(model, expiresIn) });
+        await oidc.upsert({
+          model,
+          id: storedId,
+          payload: bearer ? withoutValue : { ...payload },
+          expiresInSeconds: rowSeconds(model, expiresIn),
+        });
         if (model === 'RefreshToken') await grace.link(storedId);
       },
       async consume(id) {

@@ -33,18 +33,31 @@ export function retryDelaySeconds(settings: BackchannelSettings, attempt: number
  * module decides whom to tell, retries with back-off and records each outcome. The queue is
  * in-process: deliveries still waiting when the process stops are lost (docs/sessions.md).
  */
-export function createBackchannelLogout(deps: { provider: () => Provider; audit: AuditLog; log: Logger; settings: BackchannelSettings }) {
+export function createBackchannelLogout(deps: {
+  provider: () => Provider;
+  audit: AuditLog;
+  log: Logger;
+  settings: BackchannelSettings;
+}) {
   const { audit, log, settings } = deps;
   const timers = new Set<NodeJS.Timeout>();
   const running = new Set<Promise<void>>();
   let stopped = false;
 
-  const record = (action: 'backchannel_logout.delivered' | 'backchannel_logout.failed' | 'backchannel_logout.abandoned',
-    delivery: LogoutDelivery, attempt: number, extra: Record<string, unknown> = {}) =>
-    audit.record(action, {
-      actorId: null, subjectId: delivery.accountId, clientId: delivery.clientId,
-      details: { session: delivery.sessionUid, attempt, ...extra },
-    }).catch((err: unknown) => log.warn({ err, action }, 'audit of a back-channel logout failed'));
+  const record = (
+    action: 'backchannel_logout.delivered' | 'backchannel_logout.failed' | 'backchannel_logout.abandoned',
+    delivery: LogoutDelivery,
+    attempt: number,
+    extra: Record<string, unknown> = {},
+  ) =>
+    audit
+      .record(action, {
+        actorId: null,
+        subjectId: delivery.accountId,
+        clientId: delivery.clientId,
+        details: { session: delivery.sessionUid, attempt, ...extra },
+      })
+      .catch((err: unknown) => log.warn({ err, action }, 'audit of a back-channel logout failed'));
 
   function schedule(delivery: LogoutDelivery, attempt: number, delaySeconds: number): void {
     if (stopped) return;
@@ -77,7 +90,7 @@ export function createBackchannelLogout(deps: { provider: () => Provider; audit:
   async function deliver(delivery: LogoutDelivery, attempt: number): Promise<void> {
     let client: BackchannelClient | undefined;
     try {
-      client = await deps.provider().Client.find(delivery.clientId) as unknown as BackchannelClient | undefined;
+      client = (await deps.provider().Client.find(delivery.clientId)) as unknown as BackchannelClient | undefined;
     } catch (error) {
       return failed(delivery, attempt, error);
     }

@@ -46,10 +46,28 @@ function foldCase(value: string): string {
  * names of features that are off are not registered, and pathFor throws for them.
  */
 const ENDPOINT_NAMES = [
-  'authorization', 'resume', 'userinfo', 'token', 'jwks', 'discovery', 'registration', 'client', 'client_update',
-  'revocation', 'introspection', 'end_session', 'end_session_confirm', 'end_session_success', 'device_authorization',
-  'code_verification', 'device_resume', 'pushed_authorization_request', 'backchannel_authentication', 'challenge',
-  'credential', 'openid_credential_issuer',
+  'authorization',
+  'resume',
+  'userinfo',
+  'token',
+  'jwks',
+  'discovery',
+  'registration',
+  'client',
+  'client_update',
+  'revocation',
+  'introspection',
+  'end_session',
+  'end_session_confirm',
+  'end_session_success',
+  'device_authorization',
+  'code_verification',
+  'device_resume',
+  'pushed_authorization_request',
+  'backchannel_authentication',
+  'challenge',
+  'credential',
+  'openid_credential_issuer',
 ] as const;
 
 /** The router keeps one path per name; 'discovery' is registered under both of these. */
@@ -73,7 +91,10 @@ export function providerRouteTable(provider: Provider): ProviderRouteTable {
   const parameterised: Route[] = [];
   for (const path of paths) {
     if (!path.includes(ENCODED_PARAMETER)) fixed.set(foldCase(path), path);
-    else parameterised.push({ segments: path.split('/').map((segment) => (segment === ENCODED_PARAMETER ? null : segment)) });
+    else
+      parameterised.push({
+        segments: path.split('/').map((segment) => (segment === ENCODED_PARAMETER ? null : segment)),
+      });
   }
   return { fixed, parameterised };
 }

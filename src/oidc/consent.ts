@@ -25,7 +25,10 @@ export function consentOf(grant: Grant): ConsentInput {
 
 /** A new (unsaved) Grant for this session carrying what the user consented to earlier, if anything. */
 export async function grantFromConsent(
-  provider: Provider, consents: Pick<ConsentsRepository, 'find'>, accountId: string, clientId: string,
+  provider: Provider,
+  consents: Pick<ConsentsRepository, 'find'>,
+  accountId: string,
+  clientId: string,
 ): Promise<Grant | undefined> {
   const consent = await consents.find(accountId, clientId);
   if (!consent) return undefined;

@@ -15,5 +15,8 @@ export interface InteropPaths {
  * already read a POSTed authorization request's form.
  */
 export function providerEndpointInterop(paths: InteropPaths): Middleware {
-  return compose<Context>([serveFormPostsAsGet([paths.authorization, paths.endSession]), answerRevocationWithJson(paths.revocation)]);
+  return compose<Context>([
+    serveFormPostsAsGet([paths.authorization, paths.endSession]),
+    answerRevocationWithJson(paths.revocation),
+  ]);
 }

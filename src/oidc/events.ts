@@ -6,8 +6,15 @@ import { requestOrigin } from '../http/request-origin.js';
 import { recordProviderFailure } from '../http/provider-failure.js';
 
 const ERROR_EVENTS = [
-  'authorization.error', 'backchannel.error', 'discovery.error', 'end_session.error', 'grant.error',
-  'introspection.error', 'jwks.error', 'pushed_authorization_request.error', 'revocation.error',
+  'authorization.error',
+  'backchannel.error',
+  'discovery.error',
+  'end_session.error',
+  'grant.error',
+  'introspection.error',
+  'jwks.error',
+  'pushed_authorization_request.error',
+  'revocation.error',
   'userinfo.error',
 ] as const;
 
@@ -26,10 +33,20 @@ export function attachProviderEvents(provider: Provider, log: Logger, audit: Aud
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: { error_detail?: string }) => {
     if (err.error_detail !== 'refresh token already used') return;
     const token = ctx.oidc.entities.RefreshToken;
-    audit.record('refresh_token.reuse_detected', {
-      subjectId: token?.accountId ?? null, clientId: ctx.oidc.client?.clientId ?? null, details: { grant: token?.grantId ?? null },
-    }, requestOrigin(ctx)).catch((error: unknown) => log.warn({ err: error }, 'audit of refresh token reuse failed'));
+    audit
+      .record(
+        'refresh_token.reuse_detected',
+        {
+          subjectId: token?.accountId ?? null,
+          clientId: ctx.oidc.client?.clientId ?? null,
+          details: { grant: token?.grantId ?? null },
+        },
+        requestOrigin(ctx),
+      )
+      .catch((error: unknown) => log.warn({ err: error }, 'audit of refresh token reuse failed'));
   });
   provider.on('grant.revoked', (_ctx, grantId) => log.info({ grantId }, 'grant revoked'));
-  provider.on('grant.success', (ctx) => log.debug({ client: ctx.oidc.client?.clientId, grantType: ctx.oidc.params?.grant_type }, 'token issued'));
+  provider.on('grant.success', (ctx) =>
+    log.debug({ client: ctx.oidc.client?.clientId, grantType: ctx.oidc.params?.grant_type }, 'token issued'),
+  );
 }

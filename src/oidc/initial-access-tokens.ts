@@ -65,7 +65,7 @@ export interface InitialAccessTokenDeps {
 }
 
 const referenceIn = (payload: Record<string, unknown>): string | null =>
-  (typeof payload[REFERENCE_FIELD] === 'string' ? payload[REFERENCE_FIELD] : null);
+  typeof payload[REFERENCE_FIELD] === 'string' ? payload[REFERENCE_FIELD] : null;
 
 function checkInput(input: CreateInitialAccessToken, defaultTtl: number): { ttl: number; note: string | null } {
   const ttl = input.ttlSeconds ?? defaultTtl;
@@ -73,7 +73,8 @@ function checkInput(input: CreateInitialAccessToken, defaultTtl: number): { ttl:
     throw new InvalidInputError('ttl_seconds', `must be a whole number of seconds from 1 to ${MAX_TTL_SECONDS}`);
   }
   const note = input.note?.trim() || null;
-  if (note && note.length > MAX_NOTE_LENGTH) throw new InvalidInputError('note', `must be at most ${MAX_NOTE_LENGTH} characters`);
+  if (note && note.length > MAX_NOTE_LENGTH)
+    throw new InvalidInputError('note', `must be at most ${MAX_NOTE_LENGTH} characters`);
   return { ttl, note };
 }
 
@@ -92,14 +93,21 @@ export function createInitialAccessTokens(deps: InitialAccessTokenDeps): Initial
       // The provider wrote the token through the adapter; its reference, note and the audit
       // event commit together, or the token goes: one that no list shows must not work.
       const storedId = deps.digest.storedId(MODEL, token);
-      await deps.transaction(async (tx) => {
-        await tx.oidc.annotate(MODEL, storedId, { [REFERENCE_FIELD]: id, ...(note ? { [NOTE_FIELD]: note } : {}) });
-        await deps.audit.within(tx).record('initial_access_token.created',
-          { actorId: input.actorId ?? null, details: { id, note, ttlSeconds: ttl } }, input.origin);
-      }).catch(async (error: unknown) => {
-        await deps.oidc.destroy(MODEL, storedId);
-        throw error;
-      });
+      await deps
+        .transaction(async (tx) => {
+          await tx.oidc.annotate(MODEL, storedId, { [REFERENCE_FIELD]: id, ...(note ? { [NOTE_FIELD]: note } : {}) });
+          await deps.audit
+            .within(tx)
+            .record(
+              'initial_access_token.created',
+              { actorId: input.actorId ?? null, details: { id, note, ttlSeconds: ttl } },
+              input.origin,
+            );
+        })
+        .catch(async (error: unknown) => {
+          await deps.oidc.destroy(MODEL, storedId);
+          throw error;
+        });
       return { token, id, expiresAt: new Date(Date.now() + ttl * 1000) };
     },
 
@@ -119,8 +127,9 @@ export function createInitialAccessTokens(deps: InitialAccessTokenDeps): Initial
       if (!row) return false;
       await deps.transaction(async (tx) => {
         await tx.oidc.destroy(MODEL, row.id);
-        await deps.audit.within(tx).record('initial_access_token.revoked',
-          { actorId: actor.actorId ?? null, details: { id } }, actor.origin);
+        await deps.audit
+          .within(tx)
+          .record('initial_access_token.revoked', { actorId: actor.actorId ?? null, details: { id } }, actor.origin);
       });
       return true;
     },

@@ -41,9 +41,14 @@ type Ranked = Pick<SigningKeyRow, 'state' | 'createdAt'>;
  * Among the keys that may sign: active before retired, newest first; then the ones still
  * waiting, in the same order.
  */
-export function signingOrder<T extends Ranked>(rows: T[], now: number, activationDelayMs: number): { ordered: T[]; activatesAt: number | null } {
+export function signingOrder<T extends Ranked>(
+  rows: T[],
+  now: number,
+  activationDelayMs: number,
+): { ordered: T[]; activatesAt: number | null } {
   const oldest = Math.min(...rows.map((row) => row.createdAt.getTime()));
-  const signsFrom = (row: T) => (row.createdAt.getTime() === oldest ? oldest : row.createdAt.getTime() + activationDelayMs);
+  const signsFrom = (row: T) =>
+    row.createdAt.getTime() === oldest ? oldest : row.createdAt.getTime() + activationDelayMs;
   const rank = (row: T) => (signsFrom(row) > now ? 2 : 0) + (row.state === 'active' ? 0 : 1);
   const ordered = [...rows].sort((a, b) => rank(a) - rank(b) || b.createdAt.getTime() - a.createdAt.getTime());
   const waiting = rows.map(signsFrom).filter((at) => at > now);
@@ -52,21 +57,37 @@ export function signingOrder<T extends Ranked>(rows: T[], now: number, activatio
 
 /** Signing keys of each algorithm, each group in signing order. */
 function orderSigningKeys(rows: SigningKeyRow[], now: number, activationDelayMs: number) {
-  const groups = SIGNING_ALGS.map((alg) => signingOrder(rows.filter((row) => row.alg === alg), now, activationDelayMs));
+  const groups = SIGNING_ALGS.map((alg) =>
+    signingOrder(
+      rows.filter((row) => row.alg === alg),
+      now,
+      activationDelayMs,
+    ),
+  );
   const others = rows.filter((row) => !(SIGNING_ALGS as readonly string[]).includes(row.alg));
-  return groups.reduce((all, group) => ({
-    ordered: [...all.ordered, ...group.ordered],
-    activatesAt: earliest(all.activatesAt, group.activatesAt),
-  }), { ordered: others, activatesAt: null as number | null });
+  return groups.reduce(
+    (all, group) => ({
+      ordered: [...all.ordered, ...group.ordered],
+      activatesAt: earliest(all.activatesAt, group.activatesAt),
+    }),
+    { ordered: others, activatesAt: null as number | null },
+  );
 }
 
-const earliest = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.min(a, b));
+const earliest = (a: number | null, b: number | null): number | null =>
+  a === null ? b : b === null ? a : Math.min(a, b);
 
 /**
  * A decrypted private key as the provider needs it. The box authenticates what it opens, so
  * this fails only on a row written by something other than newSigningKey: loudly, at load.
  */
-const privateJwkSchema = z.looseObject({ kty: z.string(), kid: z.string(), alg: z.string(), use: z.literal('sig'), d: z.string() });
+const privateJwkSchema = z.looseObject({
+  kty: z.string(),
+  kid: z.string(),
+  alg: z.string(),
+  use: z.literal('sig'),
+  d: z.string(),
+});
 function privateJwkOf(row: SigningKeyRow, plain: string): JWK {
   const jwk = parseJsonAs(plain, privateJwkSchema);
   if (!jwk) throw new Error(`signing key ${row.id} does not hold a private JWK`);
@@ -80,12 +101,26 @@ async function newSigningKey(alg: (typeof SIGNING_ALGS)[number]): Promise<NewSig
   const publicJwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(publicJwk);
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
-  return { id: kid, use: 'sig', alg, publicJwk: { ...publicJwk, kid, alg, use: 'sig' }, privateEncrypted: '', plain: JSON.stringify(privateJwk) };
+  return {
+    id: kid,
+    use: 'sig',
+    alg,
+    publicJwk: { ...publicJwk, kid, alg, use: 'sig' },
+    privateEncrypted: '',
+    plain: JSON.stringify(privateJwk),
+  };
 }
 
 function newCookieKey(): NewSigningKey & { plain: string } {
   const id = randomBytes(9).toString('base64url');
-  return { id, use: 'cookie', alg: 'HS256', publicJwk: null, privateEncrypted: '', plain: randomBytes(32).toString('base64url') };
+  return {
+    id,
+    use: 'cookie',
+    alg: 'HS256',
+    publicJwk: null,
+    privateEncrypted: '',
+    plain: randomBytes(32).toString('base64url'),
+  };
 }
 
 /** How long a retired signing key stays published: as long as anything it signed can still be presented. */
@@ -120,10 +155,14 @@ export function createKeyManager(repo: SigningKeysRepository, box: SecretBox) {
      * every replica reaches the same decision whatever its own clock says; `activatesAt` is
      * turned back into this process's clock for its reload timer. `now` (tests) replaces both.
      */
-    async load(options: { activationDelaySeconds: number; now?: number } = { activationDelaySeconds: 0 }): Promise<KeyMaterial> {
+    async load(
+      options: { activationDelaySeconds: number; now?: number } = { activationDelaySeconds: 0 },
+    ): Promise<KeyMaterial> {
       const asked = Date.now();
       const [sigRows, cookieRows, databaseNow] = await Promise.all([
-        repo.listPublished('sig'), repo.listPublished('cookie'), options.now ?? repo.databaseNow(),
+        repo.listPublished('sig'),
+        repo.listPublished('cookie'),
+        options.now ?? repo.databaseNow(),
       ]);
       const now = options.now ?? databaseNow;
       const skew = options.now === undefined ? databaseNow - asked : 0;

@@ -25,8 +25,13 @@ function hintIsForCurrentSession(ctx: KoaContextWithOIDC): boolean {
   if (!hint || !client || !session?.accountId) return false;
   if (typeof params?.post_logout_redirect_uri !== 'string' || params.post_logout_redirect_uri === '') return false;
   const sid = session.sidFor(client.clientId);
-  return typeof hint.sub === 'string' && hint.sub === session.accountId
-    && typeof hint.sid === 'string' && typeof sid === 'string' && hint.sid === sid;
+  return (
+    typeof hint.sub === 'string' &&
+    hint.sub === session.accountId &&
+    typeof hint.sid === 'string' &&
+    typeof sid === 'string' &&
+    hint.sid === sid
+  );
 }
 
 /** Posts the provider's logout form on load; `logout=yes` is a hidden field of it (views/logout-continue.ejs). */
@@ -37,5 +42,7 @@ const AUTO_SUBMIT = "document.getElementById('op.logoutForm').submit();";
  * page that posts the provider's confirmation itself (`script`, allowed by its CSP hash).
  */
 export function logoutPage(ctx: KoaContextWithOIDC): { view: 'logout' } | { view: 'logout-continue'; script: string } {
-  return hintIsForCurrentSession(ctx) ? { view: 'logout-continue', script: allowInlineScript(ctx, AUTO_SUBMIT) } : { view: 'logout' };
+  return hintIsForCurrentSession(ctx)
+    ? { view: 'logout-continue', script: allowInlineScript(ctx, AUTO_SUBMIT) }
+    : { view: 'logout' };
 }

@@ -34,7 +34,16 @@ export interface MetadataSnapshot {
  * Headers that describe one exchange, not the document: Koa and Node set them per response,
  * and CORS and Vary depend on the request (the replaying middleware sets them again).
  */
-const PER_EXCHANGE = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'vary', 'access-control-allow-origin', 'access-control-expose-headers']);
+const PER_EXCHANGE = new Set([
+  'date',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'vary',
+  'access-control-allow-origin',
+  'access-control-expose-headers',
+]);
 
 function replayable(headers: IncomingHttpHeaders): Record<string, string> {
   const kept: Record<string, string> = {};
@@ -52,7 +61,11 @@ function listenOnLoopback(server: Server): Promise<number> {
   });
 }
 
-function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+function get(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers, timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];
@@ -74,7 +87,10 @@ function get(port: number, path: string, headers: Record<string, string>): Promi
  * relying party refetching through it would not find the new key: the JWKS may be kept for
  * the difference (0 for a single process that signs at once: a revalidation, answered 304).
  */
-export function metadataMaxAge(keys: { reloadIntervalSeconds: number; activationDelaySeconds: number }): { discovery: number; jwks: number } {
+export function metadataMaxAge(keys: { reloadIntervalSeconds: number; activationDelaySeconds: number }): {
+  discovery: number;
+  jwks: number;
+} {
   return { discovery: 300, jwks: Math.max(0, keys.activationDelaySeconds - keys.reloadIntervalSeconds) };
 }
 
@@ -98,7 +114,11 @@ function metadataPaths(provider: Provider): Array<{ path: string; kind: 'discove
  * an Origin header). Taking the provider's own bytes, not a copy of its logic, keeps the
  * replayed answers identical when oidc-provider or the configuration changes.
  */
-export async function snapshotMetadata(provider: Provider, issuer: string, maxAge: { discovery: number; jwks: number }): Promise<MetadataSnapshot> {
+export async function snapshotMetadata(
+  provider: Provider,
+  issuer: string,
+  maxAge: { discovery: number; jwks: number },
+): Promise<MetadataSnapshot> {
   const { host, protocol, origin } = new URL(issuer);
   // Served under the issuer's path as the app serves it (src/app.ts), so the documents name
   // the prefixed endpoints; kept by the path under the prefix, which is what the app matches.
@@ -116,7 +136,11 @@ export async function snapshotMetadata(provider: Provider, issuer: string, maxAg
       const res = await get(port, `${basePath}${path}`, headers);
       if (res.status !== 200) throw new Error(`oidc-provider answered ${path} with ${res.status}`);
       byPath.set(path, {
-        body: res.body, etag: strongEtag(res.body), headers: replayable(res.headers), maxAgeSeconds: maxAge[kind], cors: 'access-control-allow-origin' in res.headers,
+        body: res.body,
+        etag: strongEtag(res.body),
+        headers: replayable(res.headers),
+        maxAgeSeconds: maxAge[kind],
+        cors: 'access-control-allow-origin' in res.headers,
       });
     }
     return { origin, byPath };

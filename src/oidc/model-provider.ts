@@ -10,7 +10,10 @@ import { createRegistrationPolicy, REGISTRATION_POLICY } from './registration-po
  * policy names on save, lib/models/initial_access_token.js). The server's own provider
  * runs the policy when the token is used.
  */
-export function createModelProvider(config: Config, deps: { adapter: Configuration['adapter']; keys: KeyMaterial }): Provider {
+export function createModelProvider(
+  config: Config,
+  deps: { adapter: Configuration['adapter']; keys: KeyMaterial },
+): Provider {
   return new Provider(config.issuer, {
     adapter: deps.adapter,
     jwks: { keys: deps.keys.signingJwks as JWK[] },

@@ -4,7 +4,15 @@ import type { KeyMaterial } from './keys.js';
 import { SIGNING_ALGS } from './keys.js';
 import { buildInteractionPolicy, type PolicyDeps } from './policy.js';
 import { SCOPE_CLAIMS } from './account.js';
-import { ADMIN_SCOPES_FIELD, FIRST_PARTY, MAX_REFRESH_REUSE_GRACE_SECONDS, MFA_POLICY, REFRESH_REUSE_GRACE, VISIBLE_ROLES, isAdminScope } from '../clients/client-metadata.js';
+import {
+  ADMIN_SCOPES_FIELD,
+  FIRST_PARTY,
+  MAX_REFRESH_REUSE_GRACE_SECONDS,
+  MFA_POLICY,
+  REFRESH_REUSE_GRACE,
+  VISIBLE_ROLES,
+  isAdminScope,
+} from '../clients/client-metadata.js';
 import { buildResourceIndicators } from './resources.js';
 import { createExtraTokenClaims, type RolesOf } from './roles.js';
 import { createRegistrationPolicy, REGISTRATION_POLICY } from './registration-policy.js';
@@ -20,8 +28,19 @@ import { OIDC_SCOPES } from '../config/oidc-scopes.js';
 import { issuerBasePath } from '../config/issuer.js';
 
 /** How clients may authenticate; one list for every endpoint where they do (see `discovery`). */
-const CLIENT_AUTH_METHODS: Configuration['clientAuthMethods'] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
-const CLIENT_AUTH_SIGNING_ALGS: NonNullable<Configuration['enabledJWA']>['clientAuthSigningAlgValues'] = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
+const CLIENT_AUTH_METHODS: Configuration['clientAuthMethods'] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+];
+const CLIENT_AUTH_SIGNING_ALGS: NonNullable<Configuration['enabledJWA']>['clientAuthSigningAlgValues'] = [
+  'ES256',
+  'ES384',
+  'RS256',
+  'PS256',
+  'EdDSA',
+];
 
 export interface ProviderDeps {
   adapter: Configuration['adapter'];
@@ -152,15 +171,33 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
         if (key === MFA_POLICY && value !== undefined && value !== 'optional' && value !== 'required') {
           throw new Error(`${MFA_POLICY} must be "optional" or "required"`);
         }
-        if (key === VISIBLE_ROLES && value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) {
+        if (
+          key === VISIBLE_ROLES &&
+          value !== undefined &&
+          !(Array.isArray(value) && value.every((v) => typeof v === 'string'))
+        ) {
           throw new Error(`${VISIBLE_ROLES} must be an array of role names`);
         }
-        if (key === ADMIN_SCOPES_FIELD && value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string' && isAdminScope(v)))) {
+        if (
+          key === ADMIN_SCOPES_FIELD &&
+          value !== undefined &&
+          !(Array.isArray(value) && value.every((v) => typeof v === 'string' && isAdminScope(v)))
+        ) {
           throw new Error(`${ADMIN_SCOPES_FIELD} must list admin:read and/or admin:write`);
         }
-        if (key === REFRESH_REUSE_GRACE && value !== undefined
-          && !(typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_REFRESH_REUSE_GRACE_SECONDS)) {
-          throw new Error(`${REFRESH_REUSE_GRACE} must be a whole number of seconds from 0 to ${MAX_REFRESH_REUSE_GRACE_SECONDS}`);
+        if (
+          key === REFRESH_REUSE_GRACE &&
+          value !== undefined &&
+          !(
+            typeof value === 'number' &&
+            Number.isInteger(value) &&
+            value >= 0 &&
+            value <= MAX_REFRESH_REUSE_GRACE_SECONDS
+          )
+        ) {
+          throw new Error(
+            `${REFRESH_REUSE_GRACE} must be a whole number of seconds from 0 to ${MAX_REFRESH_REUSE_GRACE_SECONDS}`,
+          );
         }
       },
     },
@@ -177,7 +214,10 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       clientCredentials: { enabled: true },
       // A client may introspect only the tokens issued to it (RFC 7662 §4: the server decides
       // who may learn what); resource servers get their own audience rule with resource indicators.
-      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       revocation: {
         enabled: true,
         // Only the client a token was issued to may revoke it, and another is told so (RFC 7009

@@ -1,7 +1,6 @@
 import type { Configuration } from 'oidc-provider';
 import { isLoopbackHost } from '../config/loopback.js';
 
-
 type ProviderFetch = NonNullable<Configuration['fetch']>;
 
 /**

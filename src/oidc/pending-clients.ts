@@ -57,7 +57,10 @@ async function clientIdAtAuthorization(ctx: Context): Promise<string | undefined
  * (request-client-reads.ts), on these paths.
  * An unknown client id is left to the provider, which answers as it always does.
  */
-export function refusePendingClients(statusOf: (clientId: string, request: Context) => Promise<ClientStatus | undefined>, paths: PendingClientPaths) {
+export function refusePendingClients(
+  statusOf: (clientId: string, request: Context) => Promise<ClientStatus | undefined>,
+  paths: PendingClientPaths,
+) {
   return async function refusePendingClientsMiddleware(ctx: Context, next: Next): Promise<void> {
     if (ctx.path === paths.authorization) {
       const clientId = await clientIdAtAuthorization(ctx);

@@ -24,14 +24,15 @@ function mfaPrompt(deps: PolicyDeps) {
   const summaries = new WeakMap<KoaContextWithOIDC, Promise<FactorSummary>>();
   const factors = (ctx: KoaContextWithOIDC, accountId: string) => {
     let summary = summaries.get(ctx);
-    if (!summary) summaries.set(ctx, summary = deps.factorsOf(accountId));
+    if (!summary) summaries.set(ctx, (summary = deps.factorsOf(accountId)));
     return summary;
   };
   /** The signed-in session when the second step is still open in this interaction. */
   const pending = (ctx: KoaContextWithOIDC) => {
     const { session } = ctx.oidc;
     return session?.accountId && ctx.oidc.account && !ctx.oidc.result?.mfa
-      ? { accountId: session.accountId, amr: session.amr, acr: session.acr } : undefined;
+      ? { accountId: session.accountId, amr: session.amr, acr: session.acr }
+      : undefined;
   };
 
   return new Prompt(
@@ -48,12 +49,17 @@ function mfaPrompt(deps: PolicyDeps) {
       const required = deps.mfaPolicy === 'required' || ctx.oidc.client?.metadata()[MFA_POLICY] === 'required';
       return required ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
     }),
-    new Check('acr_step_up', 'the requested authentication context is stronger than the session', 'interaction_required', (ctx) => {
-      const session = pending(ctx);
-      const wanted = requestedLevel(ctx.oidc.params?.acr_values as string | undefined, deps.acr);
-      if (!session || !wanted) return Check.NO_NEED_TO_PROMPT;
-      return meets(levelOfAcr(session.acr, deps.acr), wanted) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
-    }),
+    new Check(
+      'acr_step_up',
+      'the requested authentication context is stronger than the session',
+      'interaction_required',
+      (ctx) => {
+        const session = pending(ctx);
+        const wanted = requestedLevel(ctx.oidc.params?.acr_values as string | undefined, deps.acr);
+        if (!session || !wanted) return Check.NO_NEED_TO_PROMPT;
+        return meets(levelOfAcr(session.acr, deps.acr), wanted) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+      },
+    ),
   );
 }
 
@@ -69,8 +75,17 @@ export function buildInteractionPolicy(deps: PolicyDeps) {
   // A session whose account is gone or disabled (findAccount gives undefined) must sign in
   // again. The library's login checks look only at session.accountId, and the consent
   // checks then read a Grant that loadGrant never made (lib/actions/authorization/session.js).
-  policy.get('login')?.checks.add(new Check('account_unavailable', 'End-User authentication is required', 'login_required',
-    (ctx) => Boolean(ctx.oidc.session?.accountId && !ctx.oidc.account)), 0);
-  policy.add(mfaPrompt(deps), policy.findIndex((prompt) => prompt.name === 'consent'));
+  policy
+    .get('login')
+    ?.checks.add(
+      new Check('account_unavailable', 'End-User authentication is required', 'login_required', (ctx) =>
+        Boolean(ctx.oidc.session?.accountId && !ctx.oidc.account),
+      ),
+      0,
+    );
+  policy.add(
+    mfaPrompt(deps),
+    policy.findIndex((prompt) => prompt.name === 'consent'),
+  );
   return policy;
 }

@@ -48,9 +48,17 @@ export const EDGE_COVERAGE = {
 export function protocolEdge(deps: ProtocolEdgeDeps): EdgeStep[] {
   return [
     // First: before any guard reads a field into a database lookup.
-    { name: 'refuse text the database cannot store', covers: EDGE_COVERAGE.unstorableInput, run: refuseUnstorableProviderInput },
+    {
+      name: 'refuse text the database cannot store',
+      covers: EDGE_COVERAGE.unstorableInput,
+      run: refuseUnstorableProviderInput,
+    },
     // Before secret hashing and the pending check: a flood costs one counter, not a client read.
-    { name: 'per-client token rate limit', covers: EDGE_COVERAGE.tokenRateLimit, run: limitTokenRequests(deps.limits, ROUTES.token) },
+    {
+      name: 'per-client token rate limit',
+      covers: EDGE_COVERAGE.tokenRateLimit,
+      run: limitTokenRequests(deps.limits, ROUTES.token),
+    },
     {
       name: 'hash a presented client secret (stored as a digest)',
       covers: EDGE_COVERAGE.secretHashing,
@@ -59,15 +67,30 @@ export function protocolEdge(deps: ProtocolEdgeDeps): EdgeStep[] {
     {
       name: 'refuse clients pending approval',
       covers: EDGE_COVERAGE.pendingClients,
-      run: refusePendingClients(deps.clientReads.statusOf, { authorization: ROUTES.authorization, clientAuth: CLIENT_AUTH_ROUTES }),
+      run: refusePendingClients(deps.clientReads.statusOf, {
+        authorization: ROUTES.authorization,
+        clientAuth: CLIENT_AUTH_ROUTES,
+      }),
     },
-    { name: 'omit the stored secret digest from registration responses', covers: EDGE_COVERAGE.registrationResponse, run: omitStoredClientSecret(ROUTES.registration) },
+    {
+      name: 'omit the stored secret digest from registration responses',
+      covers: EDGE_COVERAGE.registrationResponse,
+      run: omitStoredClientSecret(ROUTES.registration),
+    },
     // Last of the guards: the transaction holds only the provider's own work.
-    { name: 'one transaction per token request', covers: EDGE_COVERAGE.tokenTransaction, run: runTokenRequestsInOneTransaction(deps.storage, ROUTES.token) },
+    {
+      name: 'one transaction per token request',
+      covers: EDGE_COVERAGE.tokenTransaction,
+      run: runTokenRequestsInOneTransaction(deps.storage, ROUTES.token),
+    },
     {
       name: 'interop: form POSTs served as GET, revocation answered as JSON',
       covers: EDGE_COVERAGE.interop,
-      run: providerEndpointInterop({ authorization: ROUTES.authorization, endSession: ROUTES.end_session, revocation: ROUTES.revocation }),
+      run: providerEndpointInterop({
+        authorization: ROUTES.authorization,
+        endSession: ROUTES.end_session,
+        revocation: ROUTES.revocation,
+      }),
     },
   ];
 }

@@ -38,13 +38,17 @@ export function providerOnceStarted(): ProviderAccess & { start(host: ProviderHo
  * (its import prints a runtime warning on Node 20, which would add a line to every other
  * command's output), and the signing keys are created then if there are none.
  */
-export function providerOnDemand(config: Config, deps: { storage: Storage; keys: KeyManager; tokenDigest: TokenDigest }): ProviderAccess {
+export function providerOnDemand(
+  config: Config,
+  deps: { storage: Storage; keys: KeyManager; tokenDigest: TokenDigest },
+): ProviderAccess {
   let built: Provider | undefined;
   return {
     async provider() {
       if (!built) {
         const [{ createAdapter }, { createModelProvider }] = await Promise.all([
-          import('./adapter.js'), import('./model-provider.js'),
+          import('./adapter.js'),
+          import('./model-provider.js'),
         ]);
         await deps.keys.ensureKeys();
         built = createModelProvider(config, {

@@ -9,14 +9,20 @@ import type { ProviderDeps } from './options.js';
  * The pages oidc-provider renders itself: a refused sign-in, the logout question and "signed
  * out", in Gatehouse's views and in the request's language (src/http/localize.ts).
  */
-export function providerPages(views: ViewRenderer, english: Translator): Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'> {
+export function providerPages(
+  views: ViewRenderer,
+  english: Translator,
+): Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'> {
   const i18nOf = (ctx: KoaContextWithOIDC): Translator => (ctx.state as { i18n?: Translator }).i18n ?? english;
   return {
     async renderError(ctx, out) {
       const i18n = i18nOf(ctx);
       ctx.type = 'html';
       ctx.body = await views.render('error', {
-        title: i18n.t('errors.title.signInRefused'), i18n, code: out.error, ...explainProtocolError(i18n, out.error, out.error_description),
+        title: i18n.t('errors.title.signInRefused'),
+        i18n,
+        code: out.error,
+        ...explainProtocolError(i18n, out.error, out.error_description),
       });
     },
     async logoutSource(ctx, form) {
@@ -27,12 +33,22 @@ export function providerPages(views: ViewRenderer, english: Translator): Pick<Pr
       // there is no session, so back-channel logout and our session-ending hooks run as for
       // a confirmed logout (docs/decisions.md, "RP-initiated logout with a matching id_token_hint").
       const page = logoutPage(ctx);
-      ctx.body = await views.render(page.view, { title: i18n.t('logout.title'), i18n, form, clientName: ctx.oidc.client?.clientName, ...page });
+      ctx.body = await views.render(page.view, {
+        title: i18n.t('logout.title'),
+        i18n,
+        form,
+        clientName: ctx.oidc.client?.clientName,
+        ...page,
+      });
     },
     async postLogoutSuccessSource(ctx) {
       const i18n = i18nOf(ctx);
       ctx.type = 'html';
-      ctx.body = await views.render('logged-out', { title: i18n.t('logout.doneTitle'), i18n, clientName: ctx.oidc.client?.clientName });
+      ctx.body = await views.render('logged-out', {
+        title: i18n.t('logout.doneTitle'),
+        i18n,
+        clientName: ctx.oidc.client?.clientName,
+      });
     },
   };
 }

@@ -41,7 +41,10 @@ export interface ProviderHost {
 export async function createProviderHost(
   config: Config,
   deps: {
-    keys: KeyManager; buildOptions: (keys: KeyMaterial) => Configuration; log: Logger; audit: AuditLog;
+    keys: KeyManager;
+    buildOptions: (keys: KeyMaterial) => Configuration;
+    log: Logger;
+    audit: AuditLog;
     /** Attaches further listeners and middleware to each Provider built (session activity, metrics). */
     extend?: (provider: Provider) => void;
   },
@@ -55,11 +58,19 @@ export async function createProviderHost(
     ({ proxy: provider.proxy, maxIpsCount: provider.maxIpsCount } = proxyTrust(config.http.trustedProxyHops));
     attachProviderEvents(provider, deps.log, deps.audit);
     for (const extension of extensions) extension(provider);
-    const metadata = await snapshotMetadata(provider, config.issuer, metadataMaxAge(config.keys)).catch((err: unknown) => {
-      deps.log.warn({ err }, 'could not precompute discovery and JWKS; the provider will answer them');
-      return null;
-    });
-    return { provider, mounted: mount(provider), cookieKeys: material.cookieKeys, activatesAt: material.activatesAt, metadata };
+    const metadata = await snapshotMetadata(provider, config.issuer, metadataMaxAge(config.keys)).catch(
+      (err: unknown) => {
+        deps.log.warn({ err }, 'could not precompute discovery and JWKS; the provider will answer them');
+        return null;
+      },
+    );
+    return {
+      provider,
+      mounted: mount(provider),
+      cookieKeys: material.cookieKeys,
+      activatesAt: material.activatesAt,
+      metadata,
+    };
   };
   const load = () => deps.keys.load({ activationDelaySeconds: config.keys.activationDelaySeconds });
 

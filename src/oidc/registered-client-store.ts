@@ -60,8 +60,9 @@ function storedSecret(presented: unknown, existing: ClientRow | null): string | 
 }
 
 function ownMetadata(payload: AdapterPayload): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(payload)
-    .filter(([key]) => !NOT_METADATA.has(key) && !key.startsWith(OWN_FIELD_PREFIX)));
+  return Object.fromEntries(
+    Object.entries(payload).filter(([key]) => !NOT_METADATA.has(key) && !key.startsWith(OWN_FIELD_PREFIX)),
+  );
 }
 
 export function createRegisteredClientStore(deps: RegisteredClientStoreDeps): RegisteredClientStore {
@@ -87,9 +88,14 @@ export function createRegisteredClientStore(deps: RegisteredClientStoreDeps): Re
         if (existing) {
           await audit.record('client.updated', { clientId, details: { via: 'registration_access_token' } }, origin);
         } else {
-          await audit.record('client.registered', {
-            clientId, details: { name, status, initialAccessToken: initialAccessTokenReference() },
-          }, origin);
+          await audit.record(
+            'client.registered',
+            {
+              clientId,
+              details: { name, status, initialAccessToken: initialAccessTokenReference() },
+            },
+            origin,
+          );
         }
       });
       deps.written?.(clientId);
@@ -104,7 +110,9 @@ export function createRegisteredClientStore(deps: RegisteredClientStoreDeps): Re
         await tx.clients.delete(clientId);
         // RFC 7592 §2.3: grants and tokens of a deleted client SHOULD end at once.
         await tx.sessions.revokeClient(clientId);
-        await deps.audit.within(tx).record('client.deleted', { clientId, details: { via: 'registration_access_token' } }, origin);
+        await deps.audit
+          .within(tx)
+          .record('client.deleted', { clientId, details: { via: 'registration_access_token' } }, origin);
       });
       deps.written?.(clientId);
     },

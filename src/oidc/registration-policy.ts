@@ -32,7 +32,8 @@ function stringList(field: string, value: unknown): string[] {
 
 function onlyAllowed(field: string, values: readonly string[], allowed: readonly string[]): void {
   const refused = values.find((v) => !allowed.includes(v));
-  if (refused !== undefined) throw invalidMetadata(field, `"${refused}" is not allowed (allowed: ${allowed.join(', ')})`);
+  if (refused !== undefined)
+    throw invalidMetadata(field, `"${refused}" is not allowed (allowed: ${allowed.join(', ')})`);
 }
 
 /**
@@ -68,7 +69,11 @@ export function createRegistrationPolicy(policy: RegistrationPolicyConfig) {
       throw invalidMetadata('client_name', `must be 1 to ${MAX_NAME_LENGTH} characters`);
     }
 
-    onlyAllowed('grant_types', stringList('grant_types', metadata.grant_types ?? ['authorization_code']), policy.grantTypes);
+    onlyAllowed(
+      'grant_types',
+      stringList('grant_types', metadata.grant_types ?? ['authorization_code']),
+      policy.grantTypes,
+    );
 
     // RFC 7591 §2: the server may register a default scope when none is asked for.
     if (metadata.scope === undefined) metadata.scope = policy.scopes.join(' ');
@@ -84,13 +89,21 @@ export function createRegistrationPolicy(policy: RegistrationPolicyConfig) {
       throw invalidRedirectUri(`redirect_uris: at most ${policy.maxRedirectUris} are allowed`);
     }
     checkUris('redirect_uris', redirectUris, invalidRedirectUri);
-    checkUris('post_logout_redirect_uris', stringList('post_logout_redirect_uris', metadata.post_logout_redirect_uris),
-      (message) => new errors.InvalidClientMetadata(message));
+    checkUris(
+      'post_logout_redirect_uris',
+      stringList('post_logout_redirect_uris', metadata.post_logout_redirect_uris),
+      (message) => new errors.InvalidClientMetadata(message),
+    );
     // OIDC Back-Channel Logout 1.0 §2.2, with the same https rule as redirect URIs: a logout
     // token sent in clear text could be replayed to sign a user out.
     if (metadata.backchannel_logout_uri !== undefined) {
-      if (typeof metadata.backchannel_logout_uri !== 'string') throw invalidMetadata('backchannel_logout_uri', 'must be a URL');
-      checkUris('backchannel_logout_uri', [metadata.backchannel_logout_uri], (message) => new errors.InvalidClientMetadata(message));
+      if (typeof metadata.backchannel_logout_uri !== 'string')
+        throw invalidMetadata('backchannel_logout_uri', 'must be a URL');
+      checkUris(
+        'backchannel_logout_uri',
+        [metadata.backchannel_logout_uri],
+        (message) => new errors.InvalidClientMetadata(message),
+      );
     }
     // oidc-provider fetches jwks_uri only from public https addresses (SSRF protection);
     // refusing anything else here beats failing at every sign-in.

@@ -46,7 +46,8 @@ export function relatedRows() {
       const rows = memo.of();
       if (!rows) return found;
       if (!grantWritten()) for (const [id, payload] of found.grants) rows.set(key('Grant', 'id', id), payload);
-      if (!sessionWritten()) for (const [uid, payload] of found.sessionsByUid) rows.set(key('Session', 'uid', uid), payload);
+      if (!sessionWritten())
+        for (const [uid, payload] of found.sessionsByUid) rows.set(key('Session', 'uid', uid), payload);
       return found;
     },
     /**
@@ -54,7 +55,12 @@ export function relatedRows() {
      * request unless the request wrote the model while it ran. Nothing is kept outside a
      * request or for models not in REREAD_MODELS.
      */
-    async read(model: string, by: 'id' | 'uid', value: string, load: () => Promise<StoredPayload | undefined>): Promise<StoredPayload | undefined> {
+    async read(
+      model: string,
+      by: 'id' | 'uid',
+      value: string,
+      load: () => Promise<StoredPayload | undefined>,
+    ): Promise<StoredPayload | undefined> {
       if (!REREAD_MODELS.has(model)) return load();
       const earlier = known(model, by, value);
       if (earlier) return earlier;

@@ -35,7 +35,12 @@ export function requestMemo<V>() {
  * `read(key)` at most once per request and key; a failed read is not remembered (the request
  * fails with it, and nothing may reuse it).
  */
-export function memoised<V>(memo: ReturnType<typeof requestMemo<Promise<V>>>, key: string, read: () => Promise<V>, request?: object): Promise<V> {
+export function memoised<V>(
+  memo: ReturnType<typeof requestMemo<Promise<V>>>,
+  key: string,
+  read: () => Promise<V>,
+  request?: object,
+): Promise<V> {
   const values = memo.of(request);
   if (!values) return read();
   const known = values.get(key);

@@ -51,7 +51,12 @@ export function buildResourceIndicators(resources: Config['resources'], issuer: 
       if (indicator === adminIndicator) {
         const allowed = adminScopesOf(client);
         if (allowed.length === 0) throw new errors.InvalidTarget('this client may not use the admin API');
-        return { scope: allowed.join(' '), audience: adminIndicator, accessTokenTTL: ADMIN_TOKEN_TTL_SECONDS, accessTokenFormat: 'opaque' };
+        return {
+          scope: allowed.join(' '),
+          audience: adminIndicator,
+          accessTokenTTL: ADMIN_TOKEN_TTL_SECONDS,
+          accessTokenFormat: 'opaque',
+        };
       }
       const resource = byIndicator.get(indicator);
       if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);

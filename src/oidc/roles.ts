@@ -28,9 +28,10 @@ export function hasRolesScope(scope: string | undefined): boolean {
 export function createExtraTokenClaims(rolesOf: RolesOf): NonNullable<Configuration['extraTokenClaims']> {
   return async function extraTokenClaims(ctx: KoaContextWithOIDC, token) {
     if (token.kind !== 'AccessToken' || !token.resourceServer || !token.accountId || !token.grantId) return undefined;
-    const grant = ctx.oidc.entities.Grant ?? await ctx.oidc.provider.Grant.find(token.grantId);
+    const grant = ctx.oidc.entities.Grant ?? (await ctx.oidc.provider.Grant.find(token.grantId));
     if (!grant || !hasRolesScope(grant.getOIDCScope())) return undefined;
-    const client = ctx.oidc.client ?? (token.clientId ? await ctx.oidc.provider.Client.find(token.clientId) : undefined);
+    const client =
+      ctx.oidc.client ?? (token.clientId ? await ctx.oidc.provider.Client.find(token.clientId) : undefined);
     return { roles: visibleRoles(await rolesOf(token.accountId), client?.metadata()) };
   };
 }

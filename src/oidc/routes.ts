@@ -24,7 +24,12 @@ export const ROUTES = {
 } as const satisfies NonNullable<Configuration['routes']>;
 
 /** Endpoints where clients authenticate (token, introspection, revocation, PAR). */
-export const CLIENT_AUTH_ROUTES: readonly string[] = [ROUTES.token, ROUTES.introspection, ROUTES.revocation, ROUTES.pushed_authorization_request];
+export const CLIENT_AUTH_ROUTES: readonly string[] = [
+  ROUTES.token,
+  ROUTES.introspection,
+  ROUTES.revocation,
+  ROUTES.pushed_authorization_request,
+];
 
 /** Endpoints only programs call: their errors are JSON whatever the Accept header says. */
 export const PROGRAM_ROUTES: readonly string[] = [...CLIENT_AUTH_ROUTES, ROUTES.registration, ROUTES.userinfo];

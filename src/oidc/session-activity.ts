@@ -20,7 +20,11 @@ interface LoadedSession {
  * half the idle timeout when that is shorter); the first request after a sign-in writes at
  * once, as the provider gives the session a new row id at each sign-in.
  */
-export function trackSessionActivity(deps: { sessions: Pick<SessionsRepository, 'recordSessionActivity'>; idleTimeoutSeconds: number; log: Logger }): Middleware {
+export function trackSessionActivity(deps: {
+  sessions: Pick<SessionsRepository, 'recordSessionActivity'>;
+  idleTimeoutSeconds: number;
+  log: Logger;
+}): Middleware {
   const everyMs = Math.min(60, deps.idleTimeoutSeconds / 2) * 1000;
   const lastWrite = new Map<string, number>();
 
@@ -33,7 +37,11 @@ export function trackSessionActivity(deps: { sessions: Pick<SessionsRepository, 
     if (lastWrite.size >= MAX_TRACKED) lastWrite.clear();
     lastWrite.set(session.id, now);
     try {
-      await deps.sessions.recordSessionActivity(session.id, { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null }, deps.idleTimeoutSeconds);
+      await deps.sessions.recordSessionActivity(
+        session.id,
+        { ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null },
+        deps.idleTimeoutSeconds,
+      );
     } catch (err) {
       // Bookkeeping only: the request itself succeeded.
       deps.log.warn({ err }, 'recording session activity failed');

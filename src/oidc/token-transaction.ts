@@ -22,6 +22,9 @@ export function runTokenRequestsInOneTransaction(storage: Pick<Storage, 'inReque
     // Read once already by the client checks in front (pending-clients.ts), so this costs nothing.
     const grantType = (await readFormBody(ctx))?.grant_type;
     if (typeof grantType === 'string' && SINGLE_WRITE_GRANTS.has(grantType)) return next();
-    await storage.inRequestTransaction(() => next(), () => ctx.status < 500);
+    await storage.inRequestTransaction(
+      () => next(),
+      () => ctx.status < 500,
+    );
   };
 }

@@ -20,6 +20,7 @@ export function checkRoleName(name: string): string {
 /** A role's description: trimmed, empty means none, at most 500 characters. */
 export function checkRoleDescription(description: string | null | undefined): string | null {
   const value = description?.trim() || null;
-  if (value && value.length > MAX_DESCRIPTION_LENGTH) throw new InvalidInputError('description', `must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
+  if (value && value.length > MAX_DESCRIPTION_LENGTH)
+    throw new InvalidInputError('description', `must be at most ${MAX_DESCRIPTION_LENGTH} characters`);
   return value;
 }

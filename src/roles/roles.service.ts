@@ -27,26 +27,32 @@ export function createRolesAdmin(deps: { storage: Storage; audit: AuditLog }) {
       return { ...role, members: await storage.roles.memberCount(role.id) };
     },
 
-    create: (input: { name: string; description?: string | null }, actor: AdminActor): Promise<RoleRow> => storage.transaction(async (tx) => {
-      // The name first: a name and a description both bad name the name.
-      const role = await tx.roles.create({ name: checkRoleName(input.name), description: checkRoleDescription(input.description) });
-      await recordAdminAction(audit, tx, actor, 'role.created', { details: { role: role.name } });
-      return role;
-    }),
+    create: (input: { name: string; description?: string | null }, actor: AdminActor): Promise<RoleRow> =>
+      storage.transaction(async (tx) => {
+        // The name first: a name and a description both bad name the name.
+        const role = await tx.roles.create({
+          name: checkRoleName(input.name),
+          description: checkRoleDescription(input.description),
+        });
+        await recordAdminAction(audit, tx, actor, 'role.created', { details: { role: role.name } });
+        return role;
+      }),
 
-    update: (name: string, description: string | null, actor: AdminActor): Promise<RoleRow> => storage.transaction(async (tx) => {
-      // An unknown role is a 404 before its description is judged.
-      if (!(await tx.roles.findByName(name))) throw new NotFoundError('role');
-      const role = await tx.roles.describe(name, checkRoleDescription(description));
-      await recordAdminAction(audit, tx, actor, 'role.updated', { details: { role: name } });
-      return role;
-    }),
+    update: (name: string, description: string | null, actor: AdminActor): Promise<RoleRow> =>
+      storage.transaction(async (tx) => {
+        // An unknown role is a 404 before its description is judged.
+        if (!(await tx.roles.findByName(name))) throw new NotFoundError('role');
+        const role = await tx.roles.describe(name, checkRoleDescription(description));
+        await recordAdminAction(audit, tx, actor, 'role.updated', { details: { role: name } });
+        return role;
+      }),
 
-    delete: (name: string, actor: AdminActor): Promise<void> => storage.transaction(async (tx) => {
-      if (name === ADMIN_ROLE) throw new InvalidInputError('name', 'the admin role cannot be deleted');
-      await tx.roles.delete(name);
-      await recordAdminAction(audit, tx, actor, 'role.deleted', { details: { role: name } });
-    }),
+    delete: (name: string, actor: AdminActor): Promise<void> =>
+      storage.transaction(async (tx) => {
+        if (name === ADMIN_ROLE) throw new InvalidInputError('name', 'the admin role cannot be deleted');
+        await tx.roles.delete(name);
+        await recordAdminAction(audit, tx, actor, 'role.deleted', { details: { role: name } });
+      }),
 
     async assign(userId: string, roleName: string, actor: AdminActor): Promise<string[]> {
       await user(userId);
@@ -61,7 +67,10 @@ export function createRolesAdmin(deps: { storage: Storage; audit: AuditLog }) {
       await user(userId);
       return storage.transaction(async (tx) => {
         if (!(await tx.roles.unassign(userId, roleName))) throw new NotFoundError('role assignment');
-        await recordAdminAction(audit, tx, actor, 'role.unassigned', { subjectId: userId, details: { role: roleName } });
+        await recordAdminAction(audit, tx, actor, 'role.unassigned', {
+          subjectId: userId,
+          details: { role: roleName },
+        });
         return tx.roles.rolesOf(userId);
       });
     },

@@ -20,8 +20,21 @@ export interface AuditSubject {
 }
 
 /** Records an admin action on the transaction that made the change, so both commit or neither. */
-export function recordAdminAction(audit: AuditLog, tx: Pick<Repositories, 'audit'>, actor: AdminActor, action: AuditAction, subject: AuditSubject = {}): Promise<void> {
-  return audit.within(tx).record(action, {
-    actorId: actor.userId, clientId: actor.clientId, subjectId: subject.subjectId ?? null, details: subject.details ?? {},
-  }, actor.origin);
+export function recordAdminAction(
+  audit: AuditLog,
+  tx: Pick<Repositories, 'audit'>,
+  actor: AdminActor,
+  action: AuditAction,
+  subject: AuditSubject = {},
+): Promise<void> {
+  return audit.within(tx).record(
+    action,
+    {
+      actorId: actor.userId,
+      clientId: actor.clientId,
+      subjectId: subject.subjectId ?? null,
+      details: subject.details ?? {},
+    },
+    actor.origin,
+  );
 }

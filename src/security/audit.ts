@@ -14,36 +14,78 @@ export interface RequestOrigin {
 
 /** Security event names, one vocabulary for the log, the account page and the admin API. */
 export type AuditAction =
-  | 'signin.password.succeeded' | 'signin.password.failed' | 'signin.locked_out' | 'lockout.cleared'
+  | 'signin.password.succeeded'
+  | 'signin.password.failed'
+  | 'signin.locked_out'
+  | 'lockout.cleared'
   | 'ratelimit.exceeded'
-  | 'signin.mfa.succeeded' | 'signin.mfa.failed' | 'signin.mfa.replayed'
-  | 'signin.passkey.succeeded' | 'signin.passkey.failed'
-  | 'mfa.totp.enrolled' | 'mfa.totp.removed'
-  | 'mfa.recovery_codes.generated' | 'mfa.recovery_code.used'
-  | 'mfa.webauthn.registered' | 'mfa.webauthn.renamed' | 'mfa.webauthn.removed' | 'mfa.webauthn.counter_regressed'
+  | 'signin.mfa.succeeded'
+  | 'signin.mfa.failed'
+  | 'signin.mfa.replayed'
+  | 'signin.passkey.succeeded'
+  | 'signin.passkey.failed'
+  | 'mfa.totp.enrolled'
+  | 'mfa.totp.removed'
+  | 'mfa.recovery_codes.generated'
+  | 'mfa.recovery_code.used'
+  | 'mfa.webauthn.registered'
+  | 'mfa.webauthn.renamed'
+  | 'mfa.webauthn.removed'
+  | 'mfa.webauthn.counter_regressed'
   | 'mfa.reset'
-  | 'password.changed' | 'password.change_failed'
-  | 'password.reset_requested' | 'password.reset'
-  | 'signup.registered' | 'signup.address_taken' | 'signin.email_unverified'
-  | 'email.verification_sent' | 'email.verified' | 'email.change_requested' | 'email.changed'
+  | 'password.changed'
+  | 'password.change_failed'
+  | 'password.reset_requested'
+  | 'password.reset'
+  | 'signup.registered'
+  | 'signup.address_taken'
+  | 'signin.email_unverified'
+  | 'email.verification_sent'
+  | 'email.verified'
+  | 'email.change_requested'
+  | 'email.changed'
   | 'refresh_token.reuse_detected'
   // Admin actions: the actor is the admin user (or null for a machine client, named in clientId).
-  | 'client.created' | 'client.updated' | 'client.deleted' | 'client.secret_rotated'
-  | 'client.registered' | 'client.approved' | 'client.rejected'
-  | 'user.created' | 'user.updated' | 'user.disabled' | 'user.enabled' | 'user.deleted' | 'user.password_set'
+  | 'client.created'
+  | 'client.updated'
+  | 'client.deleted'
+  | 'client.secret_rotated'
+  | 'client.registered'
+  | 'client.approved'
+  | 'client.rejected'
+  | 'user.created'
+  | 'user.updated'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'user.deleted'
+  | 'user.password_set'
   | 'users.imported'
-  | 'role.created' | 'role.updated' | 'role.deleted' | 'role.assigned' | 'role.unassigned'
-  | 'session.revoked' | 'grant.revoked'
+  | 'role.created'
+  | 'role.updated'
+  | 'role.deleted'
+  | 'role.assigned'
+  | 'role.unassigned'
+  | 'session.revoked'
+  | 'grant.revoked'
   // The user withdrew an application's access on /account (its consent, grants and tokens).
   | 'consent.revoked'
   // Sessions (docs/sessions.md): the user ended theirs, and what their clients were told.
-  | 'session.ended' | 'backchannel_logout.delivered' | 'backchannel_logout.failed' | 'backchannel_logout.abandoned'
+  | 'session.ended'
+  | 'backchannel_logout.delivered'
+  | 'backchannel_logout.failed'
+  | 'backchannel_logout.abandoned'
   | 'key.rotated'
-  | 'initial_access_token.created' | 'initial_access_token.revoked'
+  | 'initial_access_token.created'
+  | 'initial_access_token.revoked'
   // Upstream identity providers (docs/federation.md): the admin's connections, and what a
   // person's upstream sign-ins changed or why one failed.
-  | 'connection.created' | 'connection.updated' | 'connection.deleted'
-  | 'federation.account_created' | 'federation.identity_linked' | 'federation.identity_unlinked' | 'federation.failed';
+  | 'connection.created'
+  | 'connection.updated'
+  | 'connection.deleted'
+  | 'federation.account_created'
+  | 'federation.identity_linked'
+  | 'federation.identity_unlinked'
+  | 'federation.failed';
 
 export type AuditEventInput = Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent' | 'requestId'>;
 
@@ -60,7 +102,12 @@ export function createAuditLog(repo: AuditRepository, observe?: AuditObserver): 
   return {
     async record(action, event, origin = {}) {
       await repo.record({
-        ...event, action, clientId: event.clientId ?? origin.clientId ?? null, ip: origin.ip ?? null, userAgent: origin.userAgent ?? null, requestId: origin.requestId ?? null,
+        ...event,
+        action,
+        clientId: event.clientId ?? origin.clientId ?? null,
+        ip: origin.ip ?? null,
+        userAgent: origin.userAgent ?? null,
+        requestId: origin.requestId ?? null,
       });
       observe?.(action, event);
     },

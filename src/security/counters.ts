@@ -41,7 +41,12 @@ class InProcessCounter extends RateLimiterMemory {
   constructor(options: { keyPrefix: string; points: number; duration: number }) {
     super({ ...options, duration: inProcessSeconds(options.duration) });
   }
-  override set(key: string | number, points: number, secDuration: number, options?: Parameters<RateLimiterMemory['set']>[3]) {
+  override set(
+    key: string | number,
+    points: number,
+    secDuration: number,
+    options?: Parameters<RateLimiterMemory['set']>[3],
+  ) {
     return super.set(key, points, inProcessSeconds(secDuration), options);
   }
 }
@@ -51,15 +56,36 @@ class InProcessCounter extends RateLimiterMemory {
  * Redis failed, so each call is one fallback: counted, and logged once per outage by `noticed`.
  */
 class FallbackCounter extends InProcessCounter {
-  constructor(options: ConstructorParameters<typeof InProcessCounter>[0], private readonly noticed: () => void) {
+  constructor(
+    options: ConstructorParameters<typeof InProcessCounter>[0],
+    private readonly noticed: () => void,
+  ) {
     super(options);
   }
-  override consume(...args: Parameters<RateLimiterMemory['consume']>) { this.noticed(); return super.consume(...args); }
-  override penalty(...args: Parameters<RateLimiterMemory['penalty']>) { this.noticed(); return super.penalty(...args); }
-  override get(...args: Parameters<RateLimiterMemory['get']>) { this.noticed(); return super.get(...args); }
-  override set(...args: Parameters<InProcessCounter['set']>) { this.noticed(); return super.set(...args); }
-  override block(...args: Parameters<RateLimiterMemory['block']>) { this.noticed(); return super.block(...args); }
-  override delete(...args: Parameters<RateLimiterMemory['delete']>) { this.noticed(); return super.delete(...args); }
+  override consume(...args: Parameters<RateLimiterMemory['consume']>) {
+    this.noticed();
+    return super.consume(...args);
+  }
+  override penalty(...args: Parameters<RateLimiterMemory['penalty']>) {
+    this.noticed();
+    return super.penalty(...args);
+  }
+  override get(...args: Parameters<RateLimiterMemory['get']>) {
+    this.noticed();
+    return super.get(...args);
+  }
+  override set(...args: Parameters<InProcessCounter['set']>) {
+    this.noticed();
+    return super.set(...args);
+  }
+  override block(...args: Parameters<RateLimiterMemory['block']>) {
+    this.noticed();
+    return super.block(...args);
+  }
+  override delete(...args: Parameters<RateLimiterMemory['delete']>) {
+    this.noticed();
+    return super.delete(...args);
+  }
 }
 
 export function createCounterStore(
@@ -69,7 +95,8 @@ export function createCounterStore(
   if (!redisUrl) {
     return {
       kind: 'memory',
-      counter: ({ prefix, points, durationSeconds }) => new InProcessCounter({ keyPrefix: prefix, points, duration: durationSeconds }),
+      counter: ({ prefix, points, durationSeconds }) =>
+        new InProcessCounter({ keyPrefix: prefix, points, duration: durationSeconds }),
       async ready() {},
       async close() {},
     };
@@ -79,7 +106,9 @@ export function createCounterStore(
     deps.metrics.limiterFallbacks.inc();
     if (outage) return;
     outage = true;
-    deps.log.warn('Redis is not answering: rate limits and lockouts use in-process counters on this replica until it returns');
+    deps.log.warn(
+      'Redis is not answering: rate limits and lockouts use in-process counters on this replica until it returns',
+    );
   };
   // One debug line per lost connection, not one per reconnect attempt (up to every 2 s).
   let connectionLost = false;
@@ -104,15 +133,16 @@ export function createCounterStore(
   return {
     kind: 'redis',
     ready: () => connected,
-    counter: ({ prefix, points, durationSeconds }) => new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix: `${redisKeyPrefix}rl:${prefix}`,
-      points,
-      duration: durationSeconds,
-      // Not ready (reconnecting) → the in-process counter at once, without trying Redis.
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: new FallbackCounter({ keyPrefix: prefix, points, duration: durationSeconds }, noticed),
-    }),
+    counter: ({ prefix, points, durationSeconds }) =>
+      new RateLimiterRedis({
+        storeClient: redis,
+        keyPrefix: `${redisKeyPrefix}rl:${prefix}`,
+        points,
+        duration: durationSeconds,
+        // Not ready (reconnecting) → the in-process counter at once, without trying Redis.
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new FallbackCounter({ keyPrefix: prefix, points, duration: durationSeconds }, noticed),
+      }),
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },

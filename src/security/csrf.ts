@@ -90,7 +90,14 @@ export function createPublicFormCsrf(csrf: Csrf, options: { secure: boolean }) {
   const binding = (value: string) => `public-form:${value}`;
   const name = formBindingCookieName(options.secure);
   // No Domain: the __Host- prefix requires its absence, and the cookie is for this host only.
-  const cookieOptions = { httpOnly: true, sameSite: 'strict' as const, secure: options.secure, path: '/', overwrite: true, signed: false };
+  const cookieOptions = {
+    httpOnly: true,
+    sameSite: 'strict' as const,
+    secure: options.secure,
+    path: '/',
+    overwrite: true,
+    signed: false,
+  };
   return {
     async prepare(ctx: Context, next: Next): Promise<void> {
       let value = ctx.cookies.get(name, { signed: false });

@@ -48,12 +48,24 @@ const MANY = 1_000_000_000;
 
 export function createLockout(config: Config['lockout'], deps: { counters: CounterStore; metrics: Metrics }): Lockout {
   const { counters } = deps;
-  const failures = counters.counter({ prefix: 'lockout:failures', points: MANY, durationSeconds: config.failureMemorySeconds });
+  const failures = counters.counter({
+    prefix: 'lockout:failures',
+    points: MANY,
+    durationSeconds: config.failureMemorySeconds,
+  });
   const waits = counters.counter({ prefix: 'lockout:waits', points: 1, durationSeconds: config.maxDelaySeconds });
-  const trusted = counters.counter({ prefix: 'lockout:trusted', points: 1, durationSeconds: Math.max(1, config.trustedIpDays * 86_400) });
+  const trusted = counters.counter({
+    prefix: 'lockout:trusted',
+    points: 1,
+    durationSeconds: Math.max(1, config.trustedIpDays * 86_400),
+  });
   // Per-address keys cannot be listed to delete them; an unlock moves the account to a new
   // generation instead, which every per-address key names.
-  const generations = counters.counter({ prefix: 'lockout:generation', points: MANY, durationSeconds: config.failureMemorySeconds });
+  const generations = counters.counter({
+    prefix: 'lockout:generation',
+    points: MANY,
+    durationSeconds: config.failureMemorySeconds,
+  });
 
   const delayAfter = (count: number, free: number) =>
     Math.min(config.baseDelaySeconds * 2 ** Math.min(count - free, 30), config.maxDelaySeconds);
@@ -74,7 +86,9 @@ export function createLockout(config: Config['lockout'], deps: { counters: Count
       const key = await keys(factor, account, ip);
       // Read together: one round trip instead of three.
       const [address, whole, trust] = await Promise.all([
-        waitOf(waits, key.address), waitOf(waits, key.whole), config.trustedIpDays > 0 ? trusted.get(key.trust) : null,
+        waitOf(waits, key.address),
+        waitOf(waits, key.whole),
+        config.trustedIpDays > 0 ? trusted.get(key.trust) : null,
       ]);
       if (address) return { retryAfterSeconds: address, scope: 'address' };
       if (whole && !trust) return { retryAfterSeconds: whole, scope: 'account' };
@@ -102,7 +116,12 @@ export function createLockout(config: Config['lockout'], deps: { counters: Count
 
     async recordSuccess(factor, account, ip) {
       const key = await keys(factor, account, ip);
-      await Promise.all([failures.delete(key.address), failures.delete(key.whole), waits.delete(key.address), waits.delete(key.whole)]);
+      await Promise.all([
+        failures.delete(key.address),
+        failures.delete(key.whole),
+        waits.delete(key.address),
+        waits.delete(key.whole),
+      ]);
       if (config.trustedIpDays > 0) await trusted.set(key.trust, 1, config.trustedIpDays * 86_400);
     },
 
@@ -114,7 +133,10 @@ export function createLockout(config: Config['lockout'], deps: { counters: Count
 
     async status(factor, account) {
       const whole = accountKey(factor, account);
-      return { failures: (await failures.get(whole))?.consumedPoints ?? 0, lockedForSeconds: await waitOf(waits, whole) };
+      return {
+        failures: (await failures.get(whole))?.consumedPoints ?? 0,
+        lockedForSeconds: await waitOf(waits, whole),
+      };
     },
   };
 }

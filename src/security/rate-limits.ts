@@ -18,7 +18,10 @@ export type RatePolicy = keyof Config['rateLimits'];
  * APIs and the token endpoint (docs/abuse-protection.md says why that code).
  */
 export class RateLimitedError extends AppError {
-  constructor(readonly policy: RatePolicy, readonly retryAfterSeconds: number) {
+  constructor(
+    readonly policy: RatePolicy,
+    readonly retryAfterSeconds: number,
+  ) {
     super('temporarily_unavailable', 429, 'limits.tooManyRequests');
   }
 
@@ -35,7 +38,8 @@ export class RateLimitedError extends AppError {
 export const retryAfterOf = (res: RateLimiterRes): number => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
 
 /** Keys are digests: the store holds no email addresses or IPs, and any key has one length. */
-export const counterKey = (key: string): string => createHash('sha256').update(key.trim().toLowerCase()).digest('base64url');
+export const counterKey = (key: string): string =>
+  createHash('sha256').update(key.trim().toLowerCase()).digest('base64url');
 
 export interface RateLimits {
   /**
@@ -62,9 +66,15 @@ export interface RateLimits {
  * ('ratelimit.exceeded', not one event per refused request: an attacker must not be able to
  * flood the audit log); every refusal is counted in the metrics.
  */
-export function createRateLimits(config: Config['rateLimits'], deps: { counters: CounterStore; audit: AuditLog; metrics: Metrics }): RateLimits {
+export function createRateLimits(
+  config: Config['rateLimits'],
+  deps: { counters: CounterStore; audit: AuditLog; metrics: Metrics },
+): RateLimits {
   const limiters = new Map<RatePolicy, RateLimiterAbstract>();
-  for (const [policy, { points, durationSeconds }] of Object.entries(config) as [RatePolicy, Config['rateLimits'][RatePolicy]][]) {
+  for (const [policy, { points, durationSeconds }] of Object.entries(config) as [
+    RatePolicy,
+    Config['rateLimits'][RatePolicy],
+  ][]) {
     limiters.set(policy, deps.counters.counter({ prefix: `rate:${policy}`, points, durationSeconds }));
   }
   const limiterOf = (policy: RatePolicy): RateLimiterAbstract => {
@@ -74,10 +84,19 @@ export function createRateLimits(config: Config['rateLimits'], deps: { counters:
   };
 
   /** A refusal: counted, audited when it is the first of its window, and thrown. */
-  async function refuse(ctx: Context, policy: RatePolicy, limiter: RateLimiterAbstract, refusal: RateLimiterRes): Promise<never> {
+  async function refuse(
+    ctx: Context,
+    policy: RatePolicy,
+    limiter: RateLimiterAbstract,
+    refusal: RateLimiterRes,
+  ): Promise<never> {
     deps.metrics.rateLimitHits.inc({ policy });
     if (refusal.consumedPoints === limiter.points + 1) {
-      await deps.audit.record('ratelimit.exceeded', { details: { policy, limit: limiter.points, windowSeconds: limiter.duration } }, requestOrigin(ctx));
+      await deps.audit.record(
+        'ratelimit.exceeded',
+        { details: { policy, limit: limiter.points, windowSeconds: limiter.duration } },
+        requestOrigin(ctx),
+      );
     }
     throw new RateLimitedError(policy, retryAfterOf(refusal));
   }

@@ -12,7 +12,12 @@ import { deriveKey } from './key-encryption-secret.js';
  * user code and saves it again under its value, which needs a way back to the row (issue 19).
  */
 export const BEARER_MODELS: ReadonlySet<string> = new Set([
-  'AccessToken', 'RefreshToken', 'AuthorizationCode', 'ClientCredentials', 'InitialAccessToken', 'RegistrationAccessToken',
+  'AccessToken',
+  'RefreshToken',
+  'AuthorizationCode',
+  'ClientCredentials',
+  'InitialAccessToken',
+  'RegistrationAccessToken',
 ]);
 
 export interface TokenDigest {
@@ -28,6 +33,7 @@ export interface TokenDigest {
 export function createTokenDigest(secret: Buffer): TokenDigest {
   const key = deriveKey(secret, 'token-digest');
   return {
-    storedId: (model, value) => (BEARER_MODELS.has(model) ? createHmac('sha256', key).update(value, 'utf8').digest('base64url') : value),
+    storedId: (model, value) =>
+      BEARER_MODELS.has(model) ? createHmac('sha256', key).update(value, 'utf8').digest('base64url') : value,
   };
 }

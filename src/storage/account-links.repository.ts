@@ -5,7 +5,13 @@ export function createAccountLinksRepository(db: EntityManager) {
   const links = db.getRepository(AccountLinkEntity);
   return {
     /** Stores a new link and retires the user's earlier links of the same purpose (only the newest works). */
-    async replace(input: { userId: string; purpose: AccountLinkPurpose; tokenDigest: string; data: Record<string, string>; expiresAt: Date }): Promise<void> {
+    async replace(input: {
+      userId: string;
+      purpose: AccountLinkPurpose;
+      tokenDigest: string;
+      data: Record<string, string>;
+      expiresAt: Date;
+    }): Promise<void> {
       await links.delete({ userId: input.userId, purpose: input.purpose });
       await links.insert(input);
     },
@@ -15,14 +21,18 @@ export function createAccountLinksRepository(db: EntityManager) {
      * uses only one gets the row.
      */
     async consume(purpose: AccountLinkPurpose, tokenDigest: string): Promise<AccountLinkRow | undefined> {
-      const result = await links.createQueryBuilder()
+      const result = await links
+        .createQueryBuilder()
         .update()
         .set({ consumedAt: () => 'now()' })
-        .where('token_digest = :tokenDigest AND purpose = :purpose AND consumed_at IS NULL AND expires_at > now()', { tokenDigest, purpose })
+        .where('token_digest = :tokenDigest AND purpose = :purpose AND consumed_at IS NULL AND expires_at > now()', {
+          tokenDigest,
+          purpose,
+        })
         .returning(['id'])
         .execute();
       const id = (result.raw as Array<{ id: string }>)[0]?.id;
-      return id ? (await links.findOneBy({ id })) ?? undefined : undefined;
+      return id ? ((await links.findOneBy({ id })) ?? undefined) : undefined;
     },
 
     /** An unexpired, unused link, without using it (a page that asks before it acts). */

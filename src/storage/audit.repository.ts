@@ -34,9 +34,12 @@ export function createAuditRepository(db: EntityManager) {
       });
     },
     /** The newest events about one account, for its security page. */
-    forSubject: (subjectId: string, limit = 50) => events.find({
-      where: { subjectId }, order: { createdAt: 'DESC' }, take: limit,
-    }),
+    forSubject: (subjectId: string, limit = 50) =>
+      events.find({
+        where: { subjectId },
+        order: { createdAt: 'DESC' },
+        take: limit,
+      }),
     /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while events arrive. */
     async query(filter: AuditQuery): Promise<AuditEventRow[]> {
       // On the millisecond, as the cursor holds it (keyset.ts): created_at has microseconds.
@@ -55,7 +58,10 @@ export function createAuditRepository(db: EntityManager) {
         qb.andWhere("e.action LIKE :prefix ESCAPE '\\'", { prefix: `${filter.action.replace(/[\\%_]/g, '\\$&')}%` });
       }
       if (filter.before) {
-        qb.andWhere(`(${at} < :at OR (${at} = :at AND e.id < :id))`, { at: filter.before.createdAt, id: filter.before.id });
+        qb.andWhere(`(${at} < :at OR (${at} = :at AND e.id < :id))`, {
+          at: filter.before.createdAt,
+          id: filter.before.id,
+        });
       }
       return qb.getMany();
     },

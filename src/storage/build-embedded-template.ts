@@ -18,7 +18,9 @@ export async function buildEmbeddedTemplate(templateDir: string): Promise<void> 
       await runMigrations(dataSource);
       // Gatehouse never creates databases, so the two template databases initdb made are 14 of
       // the 39 MiB that every first start would copy (docs/decisions.md, "Embedded template").
-      await dataSource.query(`UPDATE pg_database SET datistemplate = false WHERE datname IN ('template0', 'template1')`);
+      await dataSource.query(
+        `UPDATE pg_database SET datistemplate = false WHERE datname IN ('template0', 'template1')`,
+      );
       await dataSource.query('DROP DATABASE template0');
       await dataSource.query('DROP DATABASE template1');
       await dataSource.query('CHECKPOINT');

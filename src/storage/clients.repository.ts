@@ -40,7 +40,10 @@ export function createClientsRepository(db: EntityManager) {
       return keysetPage(qb, 'c', options.after, options.limit);
     },
     /** One UPDATE (updated_at set with it); false when no client has that id. */
-    async update(id: string, changes: Partial<Pick<ClientRow, 'name' | 'secretHash' | 'firstParty' | 'metadata' | 'status'>>): Promise<boolean> {
+    async update(
+      id: string,
+      changes: Partial<Pick<ClientRow, 'name' | 'secretHash' | 'firstParty' | 'metadata' | 'status'>>,
+    ): Promise<boolean> {
       // TypeORM's deep-partial type cannot follow a jsonb Record column; the fields are the row's own.
       const result = await clients.update({ id }, changes as QueryDeepPartialEntity<ClientRow>);
       return (result.affected ?? 0) > 0;

@@ -29,10 +29,15 @@ export function createConsentsRepository(db: EntityManager) {
   return {
     async find(accountId: string, clientId: string): Promise<ConsentInput | undefined> {
       if (!UUID.test(accountId)) return undefined;
-      const { rows } = await runSql<{ scope: string; claims: string[]; resource_scopes: Record<string, string> }>(db,
-        'SELECT scope, claims, resource_scopes FROM consents WHERE account_id = $1 AND client_id = $2', [accountId, clientId]);
+      const { rows } = await runSql<{ scope: string; claims: string[]; resource_scopes: Record<string, string> }>(
+        db,
+        'SELECT scope, claims, resource_scopes FROM consents WHERE account_id = $1 AND client_id = $2',
+        [accountId, clientId],
+      );
       const row = rows[0];
-      return row ? { accountId, clientId, scope: row.scope, claims: row.claims, resourceScopes: row.resource_scopes } : undefined;
+      return row
+        ? { accountId, clientId, scope: row.scope, claims: row.claims, resourceScopes: row.resource_scopes }
+        : undefined;
     },
 
     /**
@@ -42,13 +47,22 @@ export function createConsentsRepository(db: EntityManager) {
      */
     async remember(input: ConsentInput): Promise<void> {
       if (!UUID.test(input.accountId)) return;
-      await runSql(db, `
+      await runSql(
+        db,
+        `
         INSERT INTO consents (account_id, client_id, scope, claims, resource_scopes)
         SELECT $1::uuid, $2::varchar, $3::text, $4::jsonb, $5::jsonb
         WHERE EXISTS (SELECT 1 FROM users WHERE id = $1::uuid) AND EXISTS (SELECT 1 FROM clients WHERE id = $2::varchar)
         ON CONFLICT (account_id, client_id) DO UPDATE SET
           scope = EXCLUDED.scope, claims = EXCLUDED.claims, resource_scopes = EXCLUDED.resource_scopes, updated_at = now()`,
-      [input.accountId, input.clientId, input.scope, JSON.stringify(input.claims), JSON.stringify(input.resourceScopes)]);
+        [
+          input.accountId,
+          input.clientId,
+          input.scope,
+          JSON.stringify(input.claims),
+          JSON.stringify(input.resourceScopes),
+        ],
+      );
     },
 
     /**
@@ -57,16 +71,28 @@ export function createConsentsRepository(db: EntityManager) {
      */
     async listAllowed(accountId: string): Promise<AllowedApplication[]> {
       if (!UUID.test(accountId)) return [];
-      const { rows } = await runSql<{ client_id: string; name: string; scope: string; resource_scopes: Record<string, string>; created_at: Date }>(db, `
+      const { rows } = await runSql<{
+        client_id: string;
+        name: string;
+        scope: string;
+        resource_scopes: Record<string, string>;
+        created_at: Date;
+      }>(
+        db,
+        `
         SELECT c.client_id, cl.name, c.scope, c.resource_scopes, c.created_at
         FROM consents c JOIN clients cl ON cl.id = c.client_id
         WHERE c.account_id = $1 AND NOT cl.first_party
-        ORDER BY lower(cl.name), c.client_id`, [accountId]);
+        ORDER BY lower(cl.name), c.client_id`,
+        [accountId],
+      );
       return rows.map((r) => ({
         clientId: r.client_id,
         clientName: r.name,
         scopes: words(r.scope),
-        resourceScopes: Object.fromEntries(Object.entries(r.resource_scopes ?? {}).map(([indicator, scope]) => [indicator, words(scope)])),
+        resourceScopes: Object.fromEntries(
+          Object.entries(r.resource_scopes ?? {}).map(([indicator, scope]) => [indicator, words(scope)]),
+        ),
         since: r.created_at,
       }));
     },

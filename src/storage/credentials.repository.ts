@@ -18,10 +18,11 @@ export function createCredentialsRepository(db: EntityManager) {
 
   return {
     /** Every second factor of a user, for the account page and the sign-in step. */
-    listSecondFactors: (userId: string) => credentials.find({
-      where: { userId, type: In(SECOND_FACTOR_TYPES) },
-      order: { createdAt: 'ASC' },
-    }),
+    listSecondFactors: (userId: string) =>
+      credentials.find({
+        where: { userId, type: In(SECOND_FACTOR_TYPES) },
+        order: { createdAt: 'ASC' },
+      }),
 
     findTotp: (userId: string) => credentials.findOneBy({ userId, type: 'totp' }),
 
@@ -39,9 +40,13 @@ export function createCredentialsRepository(db: EntityManager) {
      * an atomic compare-and-set, so a code is accepted once across all replicas (RFC 6238 §5.2).
      */
     async advanceTotpStep(credentialId: string, step: number): Promise<boolean> {
-      const { affected } = await runSql(db, `
+      const { affected } = await runSql(
+        db,
+        `
         UPDATE credentials SET data = jsonb_set(data, '{lastStep}', to_jsonb($2::bigint)), last_used_at = now()
-        WHERE id = $1 AND type = 'totp' AND coalesce((data->>'lastStep')::bigint, -1) < $2::bigint`, [credentialId, step]);
+        WHERE id = $1 AND type = 'totp' AND coalesce((data->>'lastStep')::bigint, -1) < $2::bigint`,
+        [credentialId, step],
+      );
       return affected === 1;
     },
 
@@ -56,8 +61,11 @@ export function createCredentialsRepository(db: EntityManager) {
 
     /** Uses up a recovery code; true only for the one caller that deleted it. */
     async consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
-      const { affected } = await runSql(db,
-        "DELETE FROM credentials WHERE user_id = $1 AND type = 'recovery_code' AND secret = $2", [userId, hash]);
+      const { affected } = await runSql(
+        db,
+        "DELETE FROM credentials WHERE user_id = $1 AND type = 'recovery_code' AND secret = $2",
+        [userId, hash],
+      );
       return affected === 1;
     },
 
@@ -65,22 +73,30 @@ export function createCredentialsRepository(db: EntityManager) {
 
     async addWebAuthn(input: NewWebAuthnCredential): Promise<CredentialRow> {
       return credentials.save({
-        userId: input.userId, type: 'webauthn', secret: input.publicKey, externalId: input.credentialId,
-        label: input.label, data: input.data,
+        userId: input.userId,
+        type: 'webauthn',
+        secret: input.publicKey,
+        externalId: input.credentialId,
+        label: input.label,
+        data: input.data,
       });
     },
 
     findWebAuthn: (credentialId: string) => credentials.findOneBy({ type: 'webauthn', externalId: credentialId }),
 
-    listWebAuthn: (userId: string) => credentials.find({ where: { userId, type: 'webauthn' }, order: { createdAt: 'ASC' } }),
+    listWebAuthn: (userId: string) =>
+      credentials.find({ where: { userId, type: 'webauthn' }, order: { createdAt: 'ASC' } }),
 
     /** Stores the new signature counter only if it moved forward (or both are 0). */
     async advanceWebAuthnCounter(id: string, counter: number, data: Record<string, unknown>): Promise<boolean> {
-      const { affected } = await runSql(db, `
+      const { affected } = await runSql(
+        db,
+        `
         UPDATE credentials SET data = data || $3::jsonb, last_used_at = now()
         WHERE id = $1 AND type = 'webauthn'
           AND ($2::bigint = 0 AND coalesce((data->>'counter')::bigint, 0) = 0 OR coalesce((data->>'counter')::bigint, 0) < $2::bigint)`,
-      [id, counter, JSON.stringify({ ...data, counter })]);
+        [id, counter, JSON.stringify({ ...data, counter })],
+      );
       return affected === 1;
     },
 

@@ -13,8 +13,13 @@ import { join } from 'node:path';
 export const LOCK_FILE = 'server.lock';
 
 export class DataDirLockedError extends Error {
-  constructor(readonly dataDir: string, readonly holder: number) {
-    super(`another Gatehouse server (pid ${holder}) is using the data directory ${dataDir}; stop it first, or give this one its own DATA_DIR`);
+  constructor(
+    readonly dataDir: string,
+    readonly holder: number,
+  ) {
+    super(
+      `another Gatehouse server (pid ${holder}) is using the data directory ${dataDir}; stop it first, or give this one its own DATA_DIR`,
+    );
     this.name = 'DataDirLockedError';
   }
 }
@@ -45,7 +50,8 @@ function linkOrCreate(from: string, to: string): void {
   try {
     linkSync(from, to);
   } catch (error) {
-    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? ''))
+      throw error;
     writeFileSync(to, readFileSync(from), { flag: 'wx', mode: 0o600 });
   }
 }
@@ -74,7 +80,8 @@ export function lockDataDir(dataDir: string): DataDirLock {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = holderOf(path);
-        if (holder !== undefined && holder !== process.pid && processRuns(holder)) throw new DataDirLockedError(dataDir, holder);
+        if (holder !== undefined && holder !== process.pid && processRuns(holder))
+          throw new DataDirLockedError(dataDir, holder);
         // Stale: taken over. A second failure means another start took it over first.
         if (attempt >= 1) throw new DataDirLockedError(dataDir, holderOf(path) ?? 0);
         rmSync(path, { force: true });

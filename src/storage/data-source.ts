@@ -13,7 +13,20 @@ import { ConnectionEntity } from './entities/connection.entity.js';
 import { UserIdentityEntity } from './entities/user-identity.entity.js';
 import type { SocketConnection } from './embedded-postgres.js';
 
-const allEntities = [OidcPayloadEntity, UserEntity, CredentialEntity, ClientEntity, SigningKeyEntity, AuditEventEntity, RoleEntity, UserRoleEntity, AccountLinkEntity, ConsentEntity, ConnectionEntity, UserIdentityEntity];
+const allEntities = [
+  OidcPayloadEntity,
+  UserEntity,
+  CredentialEntity,
+  ClientEntity,
+  SigningKeyEntity,
+  AuditEventEntity,
+  RoleEntity,
+  UserRoleEntity,
+  AccountLinkEntity,
+  ConsentEntity,
+  ConnectionEntity,
+  UserIdentityEntity,
+];
 
 export type PgConnection = { url: string } | SocketConnection;
 
@@ -35,10 +48,15 @@ function statementTimeouts(connection: PgConnection, statementTimeoutSeconds: nu
 }
 
 /** One DataSource shape for PostgreSQL and the embedded database: same entities, same migrations. */
-export function createDataSource(connection: PgConnection, poolSize: number, statementTimeoutSeconds?: number): DataSource {
-  const target = 'url' in connection
-    ? { url: connection.url }
-    : { host: connection.host, port: connection.port, username: 'postgres', database: 'postgres' };
+export function createDataSource(
+  connection: PgConnection,
+  poolSize: number,
+  statementTimeoutSeconds?: number,
+): DataSource {
+  const target =
+    'url' in connection
+      ? { url: connection.url }
+      : { host: connection.host, port: connection.port, username: 'postgres', database: 'postgres' };
   return new DataSource({
     type: 'postgres',
     ...target,
@@ -87,7 +105,11 @@ export interface SqlResult<Row> {
 }
 
 /** Raw SQL for the few statements TypeORM's API cannot express atomically (upsert, compare-and-set). */
-export async function runSql<Row>(db: DataSource | EntityManager, sql: string, params: unknown[]): Promise<SqlResult<Row>> {
+export async function runSql<Row>(
+  db: DataSource | EntityManager,
+  sql: string,
+  params: unknown[],
+): Promise<SqlResult<Row>> {
   const manager = 'manager' in db ? db.manager : db;
   // Inside a transaction the statement runs on the transaction's connection.
   const runner = manager.queryRunner ?? manager.connection.createQueryRunner();

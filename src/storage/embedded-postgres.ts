@@ -29,7 +29,10 @@ const SOCKET_PORT = 5432;
 function socketAlive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(path);
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -47,7 +50,9 @@ export async function openEmbeddedPostgres(dataDir: string, options: EmbeddedOpt
   const connection = { host: dataDir, port: SOCKET_PORT };
   const socketPath = join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
   if (socketPath.length > 100) {
-    throw new Error(`data directory path too long for a Unix socket (${socketPath.length} > 100 characters): ${dataDir}`);
+    throw new Error(
+      `data directory path too long for a Unix socket (${socketPath.length} > 100 characters): ${dataDir}`,
+    );
   }
   if (existsSync(socketPath)) {
     if (await socketAlive(socketPath)) {

@@ -55,7 +55,9 @@ function usableMarker(templateDir: string): TemplateMarker | undefined {
   } catch {
     return undefined;
   }
-  return marker.pglite === installedPgliteVersion() && existsSync(join(templateDir, 'pg', 'PG_VERSION')) ? marker : undefined;
+  return marker.pglite === installedPgliteVersion() && existsSync(join(templateDir, 'pg', 'PG_VERSION'))
+    ? marker
+    : undefined;
 }
 
 /** True when templateDir holds a template this installation's PGlite wrote. */
@@ -77,9 +79,13 @@ export function templateIsCurrent(templateDir: string): boolean {
 async function copyTree(from: string, to: string): Promise<void> {
   await mkdir(to, { mode: 0o700 });
   const entries = await readdir(from, { withFileTypes: true });
-  await Promise.all(entries.map((entry) => (entry.isDirectory()
-    ? copyTree(join(from, entry.name), join(to, entry.name))
-    : copyFile(join(from, entry.name), join(to, entry.name)))));
+  await Promise.all(
+    entries.map((entry) =>
+      entry.isDirectory()
+        ? copyTree(join(from, entry.name), join(to, entry.name))
+        : copyFile(join(from, entry.name), join(to, entry.name)),
+    ),
+  );
 }
 
 /**

@@ -77,7 +77,9 @@ export function createRedisStore(url: string, keyPrefix: string): KeyValueStore 
   // reconnect attempt (issue 15, item 14); here each failure only updates the reason.
   redis.on('error', (error: Error) => down(redactedReason(error, url)));
   // A lost connection: the error of the reconnect attempt that follows then says why.
-  redis.on('close', () => { if (problem === undefined) down('connection closed'); });
+  redis.on('close', () => {
+    if (problem === undefined) down('connection closed');
+  });
   redis.on('ready', () => {
     if (problem === undefined) return;
     problem = undefined;
@@ -87,9 +89,12 @@ export function createRedisStore(url: string, keyPrefix: string): KeyValueStore 
     kind: 'redis',
     description: `Redis at ${redisAddress(url)}`,
     connectionProblem: () => (redis.status === 'ready' ? undefined : problem),
-    onConnectionChange: (listener) => { listeners.push(listener); },
+    onConnectionChange: (listener) => {
+      listeners.push(listener);
+    },
     async increment(key, ttlSeconds) {
-      const [[incrError, value], [expireError]] = (await redis.multi()
+      const [[incrError, value], [expireError]] = (await redis
+        .multi()
         .incr(key)
         .expire(key, ttlSeconds, 'NX')
         .exec()) as [[Error | null, number], [Error | null, number]];

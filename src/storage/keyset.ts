@@ -41,14 +41,22 @@ export const createdAtMillis = (alias: string) => `date_trunc('milliseconds', ${
  * Keyset pagination, oldest first: stable while rows are added, with no OFFSET to count past. Reads one row more than asked to know whether another page follows.
  */
 export async function keysetPage<Row extends ObjectLiteral & KeysetPosition>(
-  qb: SelectQueryBuilder<Row>, alias: string, after: KeysetPosition | undefined, limit: number,
+  qb: SelectQueryBuilder<Row>,
+  alias: string,
+  after: KeysetPosition | undefined,
+  limit: number,
 ): Promise<Page<Row>> {
   // created_at holds microseconds but a JS Date (and so the cursor) only milliseconds: order and
   // compare on the millisecond, or the last row of a page comes again (or its neighbours are lost).
   const at = createdAtMillis(alias);
-  qb.orderBy(at, 'ASC').addOrderBy(`${alias}.id`, 'ASC').take(limit + 1);
+  qb.orderBy(at, 'ASC')
+    .addOrderBy(`${alias}.id`, 'ASC')
+    .take(limit + 1);
   if (after) {
-    qb.andWhere(`(${at} > :afterAt OR (${at} = :afterAt AND ${alias}.id > :afterId))`, { afterAt: after.createdAt, afterId: after.id });
+    qb.andWhere(`(${at} > :afterAt OR (${at} = :afterAt AND ${alias}.id > :afterId))`, {
+      afterAt: after.createdAt,
+      afterId: after.id,
+    });
   }
   const rows = await qb.getMany();
   const items = rows.slice(0, limit);

@@ -16,7 +16,10 @@ export interface OpenEmbeddedOptions {
  * imported only here, so a process on PostgreSQL never loads it (resident memory at boot);
  * main.ts calls this before importing the rest of the code, and openStorage when it was not.
  */
-export function openEmbeddedFor(config: Pick<Config, 'storage'>, options: OpenEmbeddedOptions = {}): Promise<EmbeddedPostgres> | undefined {
+export function openEmbeddedFor(
+  config: Pick<Config, 'storage'>,
+  options: OpenEmbeddedOptions = {},
+): Promise<EmbeddedPostgres> | undefined {
   if (config.storage.databaseUrl) return undefined;
   const { dataDir } = config.storage;
   return (async () => {
@@ -25,7 +28,16 @@ export function openEmbeddedFor(config: Pick<Config, 'storage'>, options: OpenEm
       const { openEmbeddedPostgres } = await import('./embedded-postgres.js');
       const embedded = await openEmbeddedPostgres(dataDir);
       if (!lock) return embedded;
-      return { ...embedded, async close() { try { await embedded.close(); } finally { lock.release(); } } };
+      return {
+        ...embedded,
+        async close() {
+          try {
+            await embedded.close();
+          } finally {
+            lock.release();
+          }
+        },
+      };
     } catch (error) {
       lock?.release();
       throw error;

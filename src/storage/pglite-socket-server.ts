@@ -75,7 +75,10 @@ class BatchQueue {
         if (!item) break;
         let bytes = 0;
         try {
-          await this.run(item.message, (data) => { bytes += data.length; item.onData(data); });
+          await this.run(item.message, (data) => {
+            bytes += data.length;
+            item.onData(data);
+          });
           item.resolve(bytes);
         } catch (error) {
           item.reject(error instanceof Error ? error : new Error(String(error)));
@@ -114,12 +117,18 @@ export async function serveOverSocket(db: PGlite, path: string, maxConnections: 
     const forget = () => handlers.delete(handler);
     handler.addEventListener('close', forget);
     handler.addEventListener('error', forget);
-    handler.attach(socket).catch(() => { forget(); socket.destroy(); });
+    handler.attach(socket).catch(() => {
+      forget();
+      socket.destroy();
+    });
   });
   server.maxConnections = maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => { server.off('error', reject); resolve(); });
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   return {
     async stop() {

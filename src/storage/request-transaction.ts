@@ -93,13 +93,20 @@ export function createRequestTransactions<R extends Record<string, object>>(
      */
     async run<T>(work: () => Promise<T>, keep: (result: T) => boolean): Promise<T> {
       const afterwards: OpenTransaction<R>['afterwards'] = [];
-      const after: AfterTransaction = async (later) => { afterwards.push(later); };
+      const after: AfterTransaction = async (later) => {
+        afterwards.push(later);
+      };
       const runner = dataSource.createQueryRunner();
       let result: T;
       try {
         await runner.connect();
         await runner.startTransaction();
-        const transaction: OpenTransaction<R> = { manager: runner.manager, repositories: inTransaction(build(runner.manager), after), afterwards, open: true };
+        const transaction: OpenTransaction<R> = {
+          manager: runner.manager,
+          repositories: inTransaction(build(runner.manager), after),
+          afterwards,
+          open: true,
+        };
         try {
           result = await current.run(transaction, work);
         } finally {

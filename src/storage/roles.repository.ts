@@ -8,13 +8,13 @@ import { ConflictError, NotFoundError } from '../errors/domain-errors.js';
 // roles. What only the database knows comes back as the domain's errors: a name taken (the
 // unique index, which also settles two concurrent creations) and a role that does not exist.
 
-
 export function createRolesRepository(db: EntityManager) {
   const roles = db.getRepository(RoleEntity);
   const userRoles = db.getRepository(UserRoleEntity);
 
   // Text PostgreSQL cannot hold is no stored role's name: null without a query that would fail.
-  const findByName = async (name: string): Promise<RoleRow | null> => (findUnstorableText(name) ? null : roles.findOneBy({ name }));
+  const findByName = async (name: string): Promise<RoleRow | null> =>
+    findUnstorableText(name) ? null : roles.findOneBy({ name });
 
   async function byName(name: string): Promise<RoleRow> {
     const role = await findByName(name);
@@ -53,9 +53,17 @@ export function createRolesRepository(db: EntityManager) {
     async assignMany(assignments: Array<{ userId: string; role: string }>): Promise<string[]> {
       if (assignments.length === 0) return [];
       const names = [...new Set(assignments.map((a) => a.role))];
-      const before = new Set((await roles.find({ select: { name: true }, where: { name: In(names) } })).map((r) => r.name));
+      const before = new Set(
+        (await roles.find({ select: { name: true }, where: { name: In(names) } })).map((r) => r.name),
+      );
       const created = names.filter((n) => !before.has(n));
-      if (created.length > 0) await roles.createQueryBuilder().insert().values(created.map((name) => ({ name, description: null }))).orIgnore().execute();
+      if (created.length > 0)
+        await roles
+          .createQueryBuilder()
+          .insert()
+          .values(created.map((name) => ({ name, description: null })))
+          .orIgnore()
+          .execute();
       const ids = new Map((await roles.find({ where: { name: In(names) } })).map((r) => [r.name, r.id]));
       for (let i = 0; i < assignments.length; i += 1000) {
         const values = assignments.slice(i, i + 1000).map((a) => ({ userId: a.userId, roleId: ids.get(a.role) ?? '' }));

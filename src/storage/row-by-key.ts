@@ -10,7 +10,11 @@ import { runSql } from './data-source.js';
  * jsonb, boolean and timestamptz as TypeORM hands them back (test/integration/storage/
  * row-by-key.test.ts compares the two).
  */
-export function rowByKey<Row>(db: EntityManager, entity: EntitySchema<Row>, property: keyof Row & string): (value: string) => Promise<Row | null> {
+export function rowByKey<Row>(
+  db: EntityManager,
+  entity: EntitySchema<Row>,
+  property: keyof Row & string,
+): (value: string) => Promise<Row | null> {
   let sql: string | undefined;
   // Built on first use: the metadata exists only once the DataSource is initialized.
   const statement = (): string => {

@@ -35,12 +35,17 @@ function endedSession(payload: StoredPayload): EndedSession | undefined {
   if (!uid || !accountId) return undefined;
   const authorizations = (payload.authorizations ?? {}) as Record<string, { sid?: unknown }>;
   return {
-    uid, accountId, clients: Object.entries(authorizations).map(([clientId, a]) => ({ clientId, sid: str(a?.sid) })),
+    uid,
+    accountId,
+    clients: Object.entries(authorizations).map(([clientId, a]) => ({ clientId, sid: str(a?.sid) })),
   };
 }
 
 const endedSessions = (rows: Array<{ model: string; payload: StoredPayload }>): EndedSession[] =>
-  rows.filter((r) => r.model === 'Session').map((r) => endedSession(r.payload)).filter((s): s is EndedSession => s !== undefined);
+  rows
+    .filter((r) => r.model === 'Session')
+    .map((r) => endedSession(r.payload))
+    .filter((s): s is EndedSession => s !== undefined);
 
 /**
  * Deletes the chosen Session rows of an account (a CTE named `s` with their ids and payloads)
@@ -61,8 +66,11 @@ const END_SESSIONS = `
 export function createSessionsRepository(db: EntityManager) {
   /** What revokeAccount does, answering with the sessions it ended (to tell their clients). */
   const signOutEverywhere = async (accountId: string): Promise<{ removed: number; sessions: EndedSession[] }> => {
-    const { rows, affected } = await runSql<{ model: string; payload: StoredPayload }>(db,
-      'DELETE FROM oidc_payloads WHERE account_id = $1 RETURNING model, payload', [accountId]);
+    const { rows, affected } = await runSql<{ model: string; payload: StoredPayload }>(
+      db,
+      'DELETE FROM oidc_payloads WHERE account_id = $1 RETURNING model, payload',
+      [accountId],
+    );
     return { removed: affected || rows.length, sessions: endedSessions(rows) };
   };
 
@@ -75,7 +83,9 @@ export function createSessionsRepository(db: EntityManager) {
      */
     async revokeConsent(accountId: string, clientId: string): Promise<number> {
       if (hasNul(accountId) || hasNul(clientId)) return 0;
-      const { rows } = await runSql<{ removed: string }>(db, `
+      const { rows } = await runSql<{ removed: string }>(
+        db,
+        `
         WITH consent AS (DELETE FROM consents WHERE account_id::text = $1 AND client_id = $2 RETURNING 1),
         grants AS (
           SELECT id FROM oidc_payloads WHERE account_id = $1 AND model = 'Grant' AND payload->>'clientId' = $2),
@@ -84,33 +94,55 @@ export function createSessionsRepository(db: EntityManager) {
           WHERE grant_id IN (SELECT id FROM grants) OR (model = 'Grant' AND id IN (SELECT id FROM grants))
           RETURNING 1)
         SELECT (SELECT count(*) FROM consent) + (SELECT count(*) FROM gone) AS removed`,
-      [accountId, clientId]);
+        [accountId, clientId],
+      );
       return Number(rows[0]?.removed ?? 0);
     },
 
-    async listGrants(accountId: string): Promise<Array<{ id: string; clientId: string; scope: string; createdAt: Date }>> {
-      const { rows } = await runSql<{ id: string; client_id: string; scope: string | null; created_at: Date }>(db, `
+    async listGrants(
+      accountId: string,
+    ): Promise<Array<{ id: string; clientId: string; scope: string; createdAt: Date }>> {
+      const { rows } = await runSql<{ id: string; client_id: string; scope: string | null; created_at: Date }>(
+        db,
+        `
         SELECT id, payload->>'clientId' AS client_id, payload#>>'{openid,scope}' AS scope, created_at
         FROM oidc_payloads WHERE account_id = $1 AND model = 'Grant' AND ${LIVE}
-        ORDER BY created_at`, [accountId]);
+        ORDER BY created_at`,
+        [accountId],
+      );
       return rows.map((r) => ({ id: r.id, clientId: r.client_id, scope: r.scope ?? '', createdAt: r.created_at }));
     },
 
     /** The account's live sessions, newest first, with the clients signed in through each. */
     async listSessions(accountId: string): Promise<SessionSummary[]> {
       const { rows } = await runSql<{
-        uid: string; clients: string[] | null; login_ts: string | null; created_at: Date; expires_at: Date | null;
-        transient: boolean | null; activity: { ip?: string; userAgent?: string; lastSeenAt?: string } | null;
-      }>(db, `
+        uid: string;
+        clients: string[] | null;
+        login_ts: string | null;
+        created_at: Date;
+        expires_at: Date | null;
+        transient: boolean | null;
+        activity: { ip?: string; userAgent?: string; lastSeenAt?: string } | null;
+      }>(
+        db,
+        `
         SELECT uid, ARRAY(SELECT jsonb_object_keys(COALESCE(payload->'authorizations', '{}'::jsonb))) AS clients,
                payload->>'loginTs' AS login_ts, created_at, expires_at, (payload->>'transient')::boolean AS transient,
                payload->'${SESSION_ACTIVITY}' AS activity
         FROM oidc_payloads WHERE account_id = $1 AND model = 'Session' AND uid IS NOT NULL AND ${LIVE}
-        ORDER BY created_at DESC`, [accountId]);
+        ORDER BY created_at DESC`,
+        [accountId],
+      );
       return rows.map((r) => ({
-        uid: r.uid, clientIds: r.clients ?? [], authTime: r.login_ts ? Number(r.login_ts) : null, createdAt: r.created_at,
-        expiresAt: r.expires_at, transient: r.transient === true,
-        ip: r.activity?.ip ?? null, userAgent: r.activity?.userAgent ?? null, lastSeenAt: r.activity?.lastSeenAt ? new Date(r.activity.lastSeenAt) : null,
+        uid: r.uid,
+        clientIds: r.clients ?? [],
+        authTime: r.login_ts ? Number(r.login_ts) : null,
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+        transient: r.transient === true,
+        ip: r.activity?.ip ?? null,
+        userAgent: r.activity?.userAgent ?? null,
+        lastSeenAt: r.activity?.lastSeenAt ? new Date(r.activity.lastSeenAt) : null,
       }));
     },
 
@@ -118,14 +150,26 @@ export function createSessionsRepository(db: EntityManager) {
      * Records that a session was used: where from, and when. Its row then lives until
      * `idleSeconds` from now, never past the absolute end the provider gave it (payload exp).
      */
-    async recordSessionActivity(sessionId: string, activity: { ip: string | null; userAgent: string | null }, idleSeconds: number): Promise<void> {
+    async recordSessionActivity(
+      sessionId: string,
+      activity: { ip: string | null; userAgent: string | null },
+      idleSeconds: number,
+    ): Promise<void> {
       if (hasNul(sessionId)) return;
-      await runSql(db, `
+      await runSql(
+        db,
+        `
         UPDATE oidc_payloads
         SET payload = payload || jsonb_build_object('${SESSION_ACTIVITY}', jsonb_build_object('ip', $2::text, 'userAgent', $3::text, 'lastSeenAt', now())),
             expires_at = LEAST(COALESCE(to_timestamp((payload->>'exp')::bigint), expires_at), now() + make_interval(secs => $4::int))
         WHERE model = 'Session' AND id = $1 AND ${LIVE}`,
-      [sessionId, activity.ip?.replaceAll('\u0000', '') ?? null, activity.userAgent?.replaceAll('\u0000', '').slice(0, 512) ?? null, Math.ceil(idleSeconds)]);
+        [
+          sessionId,
+          activity.ip?.replaceAll('\u0000', '') ?? null,
+          activity.userAgent?.replaceAll('\u0000', '').slice(0, 512) ?? null,
+          Math.ceil(idleSeconds),
+        ],
+      );
     },
 
     /**
@@ -134,27 +178,39 @@ export function createSessionsRepository(db: EntityManager) {
      */
     async endSession(accountId: string, sessionUid: string): Promise<EndedSession | undefined> {
       if (hasNul(sessionUid)) return undefined;
-      const { rows } = await runSql<{ model: string; payload: StoredPayload }>(db, `
+      const { rows } = await runSql<{ model: string; payload: StoredPayload }>(
+        db,
+        `
         WITH s AS (SELECT id, payload FROM oidc_payloads WHERE model = 'Session' AND uid = $2 AND account_id = $1),
-        ${END_SESSIONS}`, [accountId, sessionUid]);
+        ${END_SESSIONS}`,
+        [accountId, sessionUid],
+      );
       return endedSessions(rows)[0];
     },
 
     /** Ends every session of the account but one (the browser asking), as endSession does. */
     async endOtherSessions(accountId: string, keepUid: string): Promise<EndedSession[]> {
-      const { rows } = await runSql<{ model: string; payload: StoredPayload }>(db, `
+      const { rows } = await runSql<{ model: string; payload: StoredPayload }>(
+        db,
+        `
         WITH s AS (SELECT id, payload FROM oidc_payloads WHERE model = 'Session' AND account_id = $1 AND uid IS DISTINCT FROM $2),
-        ${END_SESSIONS}`, [accountId, keepUid.replaceAll('\u0000', '')]);
+        ${END_SESSIONS}`,
+        [accountId, keepUid.replaceAll('\u0000', '')],
+      );
       return endedSessions(rows);
     },
 
     /** Revokes one grant of the account and everything issued under it; false if it is not theirs. */
     async revokeAccountGrant(accountId: string, grantId: string): Promise<boolean> {
       if (hasNul(grantId)) return false;
-      const { affected } = await runSql(db, `
+      const { affected } = await runSql(
+        db,
+        `
         DELETE FROM oidc_payloads
         WHERE (grant_id = $2 OR (model = 'Grant' AND id = $2))
-          AND EXISTS (SELECT 1 FROM oidc_payloads WHERE model = 'Grant' AND id = $2 AND account_id = $1)`, [accountId, grantId]);
+          AND EXISTS (SELECT 1 FROM oidc_payloads WHERE model = 'Grant' AND id = $2 AND account_id = $1)`,
+        [accountId, grantId],
+      );
       return affected > 0;
     },
 
@@ -165,17 +221,25 @@ export function createSessionsRepository(db: EntityManager) {
      */
     async revokeClient(clientId: string): Promise<number> {
       if (hasNul(clientId)) return 0;
-      const { affected } = await runSql(db, `
+      const { affected } = await runSql(
+        db,
+        `
         WITH grants AS (SELECT id FROM oidc_payloads WHERE model = 'Grant' AND payload->>'clientId' = $1)
         DELETE FROM oidc_payloads
-        WHERE payload->>'clientId' = $1 OR grant_id IN (SELECT id FROM grants)`, [clientId]);
+        WHERE payload->>'clientId' = $1 OR grant_id IN (SELECT id FROM grants)`,
+        [clientId],
+      );
       return affected;
     },
 
     /** A client's client_credentials access tokens (its admin API tokens among them); returns how many. */
     async revokeClientCredentials(clientId: string): Promise<number> {
       if (hasNul(clientId)) return 0;
-      const { affected } = await runSql(db, `DELETE FROM oidc_payloads WHERE model = 'ClientCredentials' AND payload->>'clientId' = $1`, [clientId]);
+      const { affected } = await runSql(
+        db,
+        `DELETE FROM oidc_payloads WHERE model = 'ClientCredentials' AND payload->>'clientId' = $1`,
+        [clientId],
+      );
       return affected;
     },
 
@@ -185,7 +249,6 @@ export function createSessionsRepository(db: EntityManager) {
     },
 
     signOutEverywhere,
-
   };
 }
 

@@ -60,7 +60,8 @@ export function createSigningKeysRepository(db: EntityManager) {
     /** A cheap token that changes whenever the key set changes, for replicas to poll. */
     async fingerprint(): Promise<string> {
       const rows: Array<{ n: string; latest: Date | null; retired: Date | null }> = await db.query(
-        'SELECT count(*) AS n, max(created_at) AS latest, max(retired_at) AS retired FROM signing_keys');
+        'SELECT count(*) AS n, max(created_at) AS latest, max(retired_at) AS retired FROM signing_keys',
+      );
       const row = rows[0];
       return `${row?.n}:${row?.latest?.toISOString() ?? ''}:${row?.retired?.toISOString() ?? ''}`;
     },

@@ -45,7 +45,11 @@ export function findUnstorableText(value: unknown, path: Array<string | number> 
     const problem = problemOf(value);
     return problem ? { path, problem } : undefined;
   }
-  const entries: Array<[string | number, unknown]> = Array.isArray(value) ? [...value.entries()] : value && typeof value === 'object' ? Object.entries(value) : [];
+  const entries: Array<[string | number, unknown]> = Array.isArray(value)
+    ? [...value.entries()]
+    : value && typeof value === 'object'
+      ? Object.entries(value)
+      : [];
   for (const [key, item] of entries) {
     // A key is stored too (jsonb metadata), and cannot be named by a path it breaks.
     const keyProblem = typeof key === 'string' ? problemOf(key) : undefined;

@@ -63,7 +63,11 @@ function revokeAfterTransaction(pooled: Repositories) {
 }
 
 function createStorage(dataSource: DataSource, kv: KeyValueStore) {
-  const requests = createRequestTransactions(dataSource, createRepositories, revokeAfterTransaction(createRepositories(dataSource.manager)));
+  const requests = createRequestTransactions(
+    dataSource,
+    createRepositories,
+    revokeAfterTransaction(createRepositories(dataSource.manager)),
+  );
   return {
     dataSource,
     kv,
@@ -104,7 +108,10 @@ export interface OpenStorageOptions {
  * Opens PostgreSQL (DATABASE_URL) or the embedded database, applies migrations, and
  * connects Redis (REDIS_URL) or the in-process store.
  */
-export async function openStorage(config: Config, options: OpenStorageOptions = { migrate: true }): Promise<OpenedStorage> {
+export async function openStorage(
+  config: Config,
+  options: OpenStorageOptions = { migrate: true },
+): Promise<OpenedStorage> {
   let embedded: EmbeddedPostgres | undefined;
   let connection: PgConnection;
   let poolSize = config.storage.poolSize;
@@ -119,7 +126,9 @@ export async function openStorage(config: Config, options: OpenStorageOptions = 
     poolSize = Math.min(poolSize, 4);
   }
   const dataSource = createDataSource(connection, poolSize, config.storage.statementTimeoutSeconds);
-  const kv = config.storage.redisUrl ? createRedisStore(config.storage.redisUrl, config.storage.redisKeyPrefix) : createMemoryStore();
+  const kv = config.storage.redisUrl
+    ? createRedisStore(config.storage.redisUrl, config.storage.redisKeyPrefix)
+    : createMemoryStore();
   try {
     await dataSource.initialize();
     if (options.tokenDigest) setMigrationContext(dataSource, { tokenDigest: options.tokenDigest });

@@ -5,7 +5,16 @@
  */
 
 // Socket-level failures from node:net while connecting or mid-query.
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
 
 // SQLSTATEs (PostgreSQL Appendix A) of a server that is going away, starting, overloaded or
 // cancelled our statement at its timeout: class 08 (connection exception) is matched by prefix.
@@ -44,8 +53,17 @@ export function isDatabaseUnavailable(error: unknown, depth = 0): boolean {
   if (typeof error !== 'object' || error === null || depth > 4) return false;
   const candidate = error as Inspectable;
   if (typeof candidate.code === 'string') {
-    if (NETWORK_CODES.has(candidate.code) || UNAVAILABLE_SQLSTATES.has(candidate.code) || /^08[0-9A-Z]{3}$/.test(candidate.code)) return true;
+    if (
+      NETWORK_CODES.has(candidate.code) ||
+      UNAVAILABLE_SQLSTATES.has(candidate.code) ||
+      /^08[0-9A-Z]{3}$/.test(candidate.code)
+    )
+      return true;
   }
-  if (typeof candidate.message === 'string' && DRIVER_MESSAGES.some((text) => (candidate.message as string).includes(text))) return true;
+  if (
+    typeof candidate.message === 'string' &&
+    DRIVER_MESSAGES.some((text) => (candidate.message as string).includes(text))
+  )
+    return true;
   return causes(candidate).some((cause) => isDatabaseUnavailable(cause, depth + 1));
 }

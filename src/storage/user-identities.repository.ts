@@ -10,22 +10,26 @@ export class IdentityTakenError extends Error {
   }
 }
 
-
 /** Upstream identities linked to users (issue 17). */
 export function createUserIdentitiesRepository(db: EntityManager) {
   const identities = db.getRepository(UserIdentityEntity);
   return {
     find: async (connectionId: string, subject: string): Promise<UserIdentityRow | null> =>
-      (isTextId(connectionId) && isTextId(subject) ? identities.findOneBy({ connectionId, subject }) : null),
+      isTextId(connectionId) && isTextId(subject) ? identities.findOneBy({ connectionId, subject }) : null,
 
     /** A user's identities, oldest first. */
     listForUser: async (userId: string): Promise<UserIdentityRow[]> =>
-      (isUuid(userId) ? identities.find({ where: { userId }, order: { createdAt: 'ASC', id: 'ASC' } }) : []),
+      isUuid(userId) ? identities.find({ where: { userId }, order: { createdAt: 'ASC', id: 'ASC' } }) : [],
 
     countForUser: async (userId: string): Promise<number> => (isUuid(userId) ? identities.countBy({ userId }) : 0),
 
     /** Links the identity; IdentityTakenError when that subject of that connection is linked already. */
-    async link(input: { connectionId: string; subject: string; userId: string; email: string | null }): Promise<UserIdentityRow> {
+    async link(input: {
+      connectionId: string;
+      subject: string;
+      userId: string;
+      email: string | null;
+    }): Promise<UserIdentityRow> {
       try {
         await identities.insert({ ...input, lastUsedAt: new Date() });
       } catch (error) {
@@ -46,4 +50,3 @@ export function createUserIdentitiesRepository(db: EntityManager) {
     },
   };
 }
-

@@ -46,7 +46,6 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-
 export function createUsersRepository(db: EntityManager) {
   const users = db.getRepository(UserEntity);
   const byId = rowByKey(db, UserEntity, 'id');
@@ -66,7 +65,8 @@ export function createUsersRepository(db: EntityManager) {
             selfRegisteredAt: input.selfRegistered ? new Date() : null,
           });
           const creds: Array<Partial<CredentialRow>> = [];
-          if (input.passwordHash) creds.push({ userId: user.id, type: 'password', secret: input.passwordHash, data: {} });
+          if (input.passwordHash)
+            creds.push({ userId: user.id, type: 'password', secret: input.passwordHash, data: {} });
           if (input.totpSecretEncrypted) {
             creds.push({ userId: user.id, type: 'totp', secret: input.totpSecretEncrypted, data: { imported: true } });
           }
@@ -93,17 +93,31 @@ export function createUsersRepository(db: EntityManager) {
           const credRepo = tx.getRepository(CredentialEntity);
           for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
             const chunk = rows.slice(i, i + INSERT_CHUNK);
-            await userRepo.insert(chunk.map(({ id, input }) => ({
-              id,
-              email: input.email.trim(),
-              emailNormalized: normalizeEmail(input.email),
-              name: input.name,
-              emailVerified: input.emailVerified,
-              disabledAt: input.disabled ? now : null,
-            })));
+            await userRepo.insert(
+              chunk.map(({ id, input }) => ({
+                id,
+                email: input.email.trim(),
+                emailNormalized: normalizeEmail(input.email),
+                name: input.name,
+                emailVerified: input.emailVerified,
+                disabledAt: input.disabled ? now : null,
+              })),
+            );
             const creds = chunk.flatMap(({ id, input }) => [
-              ...(input.passwordHash ? [{ userId: id, type: 'password' as const, secret: input.passwordHash, data: { imported: true } }] : []),
-              ...(input.totpSecretEncrypted ? [{ userId: id, type: 'totp' as const, secret: input.totpSecretEncrypted, data: { imported: true }, label: 'Authenticator app' }] : []),
+              ...(input.passwordHash
+                ? [{ userId: id, type: 'password' as const, secret: input.passwordHash, data: { imported: true } }]
+                : []),
+              ...(input.totpSecretEncrypted
+                ? [
+                    {
+                      userId: id,
+                      type: 'totp' as const,
+                      secret: input.totpSecretEncrypted,
+                      data: { imported: true },
+                      label: 'Authenticator app',
+                    },
+                  ]
+                : []),
             ]);
             if (creds.length > 0) await credRepo.insert(creds);
           }
@@ -119,7 +133,10 @@ export function createUsersRepository(db: EntityManager) {
     async existingEmails(normalized: string[]): Promise<Set<string>> {
       const found = new Set<string>();
       for (let i = 0; i < normalized.length; i += INSERT_CHUNK) {
-        const rows = await users.find({ select: { emailNormalized: true }, where: { emailNormalized: In(normalized.slice(i, i + INSERT_CHUNK)) } });
+        const rows = await users.find({
+          select: { emailNormalized: true },
+          where: { emailNormalized: In(normalized.slice(i, i + INSERT_CHUNK)) },
+        });
         rows.forEach((row) => found.add(row.emailNormalized));
       }
       return found;
@@ -133,11 +150,15 @@ export function createUsersRepository(db: EntityManager) {
       const totp = new Map<string, string>();
       for (const row of creds) (row.type === 'password' ? password : totp).set(row.userId, row.secret);
       const held: Array<{ user_id: string; name: string }> = await db.query(
-        'SELECT ur.user_id, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.name');
+        'SELECT ur.user_id, r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id ORDER BY r.name',
+      );
       const roles = new Map<string, string[]>();
       for (const row of held) roles.set(row.user_id, [...(roles.get(row.user_id) ?? []), row.name]);
       return all.map((user) => ({
-        user, passwordHash: password.get(user.id) ?? null, totpSecretEncrypted: totp.get(user.id) ?? null, roles: roles.get(user.id) ?? [],
+        user,
+        passwordHash: password.get(user.id) ?? null,
+        totpSecretEncrypted: totp.get(user.id) ?? null,
+        roles: roles.get(user.id) ?? [],
       }));
     },
 
@@ -151,12 +172,14 @@ export function createUsersRepository(db: EntityManager) {
       return new Map(rows.map((row) => [row.id, row.email]));
     },
     // An address with U+0000 cannot exist (PostgreSQL text cannot hold it) and would fail the query.
-    findByEmail: async (email: string) => (email.includes('\u0000') ? null : users.findOneBy({ emailNormalized: normalizeEmail(email) })),
+    findByEmail: async (email: string) =>
+      email.includes('\u0000') ? null : users.findOneBy({ emailNormalized: normalizeEmail(email) }),
 
-    list: (options: { includeDisabled: boolean }) => users.find({
-      where: options.includeDisabled ? {} : { disabledAt: IsNull() },
-      order: { createdAt: 'ASC' },
-    }),
+    list: (options: { includeDisabled: boolean }) =>
+      users.find({
+        where: options.includeDisabled ? {} : { disabledAt: IsNull() },
+        order: { createdAt: 'ASC' },
+      }),
 
     async setDisabled(id: string, disabled: boolean): Promise<void> {
       await users.update({ id }, { disabledAt: disabled ? new Date() : null });
@@ -185,15 +208,21 @@ export function createUsersRepository(db: EntityManager) {
       const search = options.search?.replaceAll('\u0000', '').trim();
       if (search) {
         const pattern = `%${search.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`;
-        qb.where("(u.emailNormalized LIKE :pattern ESCAPE '\\' OR lower(u.name) LIKE :pattern ESCAPE '\\')", { pattern });
+        qb.where("(u.emailNormalized LIKE :pattern ESCAPE '\\' OR lower(u.name) LIKE :pattern ESCAPE '\\')", {
+          pattern,
+        });
       }
       return keysetPage(qb, 'u', options.after, options.limit);
     },
 
     /** Changes profile fields; a new email must not belong to another user. */
-    async update(id: string, changes: { email?: string; name?: string | null; emailVerified?: boolean }): Promise<void> {
+    async update(
+      id: string,
+      changes: { email?: string; name?: string | null; emailVerified?: boolean },
+    ): Promise<void> {
       const values: Partial<UserRow> = {};
-      if (changes.email !== undefined) Object.assign(values, { email: changes.email.trim(), emailNormalized: normalizeEmail(changes.email) });
+      if (changes.email !== undefined)
+        Object.assign(values, { email: changes.email.trim(), emailNormalized: normalizeEmail(changes.email) });
       if (changes.name !== undefined) values.name = changes.name;
       if (changes.emailVerified !== undefined) values.emailVerified = changes.emailVerified;
       if (Object.keys(values).length === 0) return;

@@ -58,12 +58,12 @@ describe(`account pages on a phone in Chromium (${backend})`, () => {
 
       // One line each: a code that wraps has two boxes and twice the height of one line.
       // In-page code as a string: the test's TypeScript has no DOM types.
-      const shapes = await page.evaluate(`Array.from(document.querySelectorAll('[data-recovery-code]')).map((el) => ({
+      const shapes = (await page.evaluate(`Array.from(document.querySelectorAll('[data-recovery-code]')).map((el) => ({
         boxes: el.getClientRects().length,
         height: el.getBoundingClientRect().height,
         lineHeight: parseFloat(getComputedStyle(el).lineHeight) || parseFloat(getComputedStyle(el).fontSize) * 1.5,
         right: el.getBoundingClientRect().right,
-      }))`) as Array<{ boxes: number; height: number; lineHeight: number; right: number }>;
+      }))`)) as Array<{ boxes: number; height: number; lineHeight: number; right: number }>;
       expect(shapes).toHaveLength(10);
       for (const shape of shapes) {
         expect(shape.boxes).toBe(1);
@@ -72,7 +72,10 @@ describe(`account pages on a phone in Chromium (${backend})`, () => {
       }
 
       // Download: a text file of exactly the codes, one a line (a data: link; the CSP does not stop it).
-      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download as a text file' }).click()]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.getByRole('link', { name: 'Download as a text file' }).click(),
+      ]);
       expect(download.suggestedFilename()).toBe('Gatehouse recovery codes.txt');
       expect(await readFile(await download.path(), 'utf8')).toBe(`${codes.join('\n')}\n`);
 
@@ -98,7 +101,7 @@ describe(`account pages on a phone in Chromium (${backend})`, () => {
       const codes = await newCodes(page);
       expect(await page.getByRole('button', { name: 'Copy' }).isVisible()).toBe(false);
       expect(await page.getByRole('button', { name: 'Print' }).isVisible()).toBe(false);
-      const href = await page.getByRole('link', { name: 'Download as a text file' }).getAttribute('href') ?? '';
+      const href = (await page.getByRole('link', { name: 'Download as a text file' }).getAttribute('href')) ?? '';
       expect(href.startsWith('data:text/plain;charset=utf-8,')).toBe(true);
       expect(decodeURIComponent(href.slice('data:text/plain;charset=utf-8,'.length))).toBe(`${codes.join('\n')}\n`);
     } finally {

@@ -25,7 +25,6 @@ async function signInToConsole(page: Page, issuer: string, admin: TestUser): Pro
   expect(await page.locator('[data-admin-email]').textContent()).toBe(admin.email);
 }
 
-
 describe(`admin console in Chromium (${backend})`, () => {
   const rig = useBrowserRig(backend);
 
@@ -38,7 +37,9 @@ describe(`admin console in Chromium (${backend})`, () => {
     const page = await adminBrowser.newPage();
     // The console's pages must live within the CSP (no inline script or style).
     const violations: string[] = [];
-    page.on('console', (message) => { if (/Content Security Policy/i.test(message.text())) violations.push(message.text()); });
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
 
     await signInToConsole(page, server.issuer, admin);
 
@@ -88,10 +89,24 @@ describe(`admin console in Chromium (${backend})`, () => {
     const admin = await server.buildUser({ name: 'Narrow Admin' });
     await server.gatehouse.storage.storage.roles.assign(admin.id, ADMIN_ROLE);
     // Long values of the kind that pushed the tables to 837 px: ids, URIs, emails, details.
-    await server.buildUser({ email: `a.rather.long.address.for.a.narrow.screen.${Date.now()}@subdomain.example-company.com` });
-    expect((await cli(server, 'clients', 'create', '--name', 'A client with a long descriptive name for the narrow test',
-      '--redirect-uri', 'https://a-very-long-host-name.example-company.com/oauth2/callback/with/a/long/path',
-      '--backchannel-logout-uri', 'https://a-very-long-host-name.example-company.com/backchannel-logout')).code).toBe(0);
+    await server.buildUser({
+      email: `a.rather.long.address.for.a.narrow.screen.${Date.now()}@subdomain.example-company.com`,
+    });
+    expect(
+      (
+        await cli(
+          server,
+          'clients',
+          'create',
+          '--name',
+          'A client with a long descriptive name for the narrow test',
+          '--redirect-uri',
+          'https://a-very-long-host-name.example-company.com/oauth2/callback/with/a/long/path',
+          '--backchannel-logout-uri',
+          'https://a-very-long-host-name.example-company.com/backchannel-logout',
+        )
+      ).code,
+    ).toBe(0);
     const context = await browser.newContext({ viewport: { width: 375, height: 812 } });
     const page = await context.newPage();
     await signInToConsole(page, server.issuer, admin);
@@ -99,9 +114,14 @@ describe(`admin console in Chromium (${backend})`, () => {
       await page.goto(`${server.issuer}${path}`);
       await page.locator('table').first().waitFor();
       // A string: the test's TypeScript has no DOM types; this runs in the page.
-      const widths = await page.evaluate<{ scroll: number; viewport: number }>('({ scroll: document.documentElement.scrollWidth, viewport: window.innerWidth })');
+      const widths = await page.evaluate<{ scroll: number; viewport: number }>(
+        '({ scroll: document.documentElement.scrollWidth, viewport: window.innerWidth })',
+      );
       expect(widths.viewport).toBe(375);
-      expect({ path, scrollWidth: widths.scroll <= widths.viewport ? 'fits' : widths.scroll }).toEqual({ path, scrollWidth: 'fits' });
+      expect({ path, scrollWidth: widths.scroll <= widths.viewport ? 'fits' : widths.scroll }).toEqual({
+        path,
+        scrollWidth: 'fits',
+      });
     }
     await context.close();
   });

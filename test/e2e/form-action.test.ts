@@ -16,11 +16,18 @@ async function startCallbackRp(): Promise<{ origin: string; close(): Promise<voi
       if (url.pathname === '/post-form') {
         // An RP page with a form that sends an authorization request by POST (OIDC Core 3.1.2.1).
         const { to = '', ...fields } = Object.fromEntries(url.searchParams);
-        const inputs = Object.entries(fields).map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`).join('');
-        res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><title>RP</title><form method="post" action="${to}">${inputs}<button>Sign in by POST</button></form>`);
+        const inputs = Object.entries(fields)
+          .map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`)
+          .join('');
+        res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end(
+            `<!DOCTYPE html><title>RP</title><form method="post" action="${to}">${inputs}<button>Sign in by POST</button></form>`,
+          );
         return;
       }
-      const fields = req.method === 'POST' ? new URLSearchParams(Buffer.concat(chunks).toString('utf8')) : url.searchParams;
+      const fields =
+        req.method === 'POST' ? new URLSearchParams(Buffer.concat(chunks).toString('utf8')) : url.searchParams;
       res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><title>RP</title>
         <p data-path>${url.pathname}</p><p data-method>${req.method ?? ''}</p><p data-code>${fields.has('code') ? 'yes' : 'no'}</p>`);
     });
@@ -34,7 +41,9 @@ async function startCallbackRp(): Promise<{ origin: string; close(): Promise<voi
 /** The Content-Security-Policy blocks Chromium reported on a page. */
 function watchCsp(page: Page): string[] {
   const violations: string[] = [];
-  page.on('console', (message) => { if (/Content Security Policy/i.test(message.text())) violations.push(message.text()); });
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
   return violations;
 }
 
@@ -46,13 +55,23 @@ function watchCsp(page: Page): string[] {
 describe(`CSP form-action in Chromium (${backend})`, () => {
   const rig = useBrowserRig(backend);
   let other: Awaited<ReturnType<typeof startCallbackRp>>;
-  beforeAll(async () => { other = await startCallbackRp(); });
-  afterAll(async () => { await other?.close(); });
+  beforeAll(async () => {
+    other = await startCallbackRp();
+  });
+  afterAll(async () => {
+    await other?.close();
+  });
 
   async function authorize(page: Page, clientId: string, extra: Record<string, string> = {}): Promise<void> {
     const params = new URLSearchParams({
-      client_id: clientId, response_type: 'code', scope: 'openid', redirect_uri: `${other.origin}/callback`, state: 'st4te',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', ...extra,
+      client_id: clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: `${other.origin}/callback`,
+      state: 'st4te',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      ...extra,
     });
     await page.goto(`${rig.server.issuer}/auth?${params.toString()}`);
   }
@@ -68,7 +87,9 @@ describe(`CSP form-action in Chromium (${backend})`, () => {
   async function userClientAndPage() {
     const user = await rig.server.buildUser();
     const client = await rig.server.buildClient({
-      redirectUris: [`${other.origin}/callback`], postLogoutRedirectUris: [`${other.origin}/logged-out`], firstParty: true,
+      redirectUris: [`${other.origin}/callback`],
+      postLogoutRedirectUris: [`${other.origin}/logged-out`],
+      firstParty: true,
     });
     const context = await rig.browser.newContext();
     const page = await context.newPage();
@@ -79,7 +100,10 @@ describe(`CSP form-action in Chromium (${backend})`, () => {
     const { server } = rig;
     const { user, client, context, page, violations } = await userClientAndPage();
     const policies: string[] = [];
-    page.on('response', (response) => { if (response.url().startsWith(`${server.issuer}/interaction/`)) policies.push(response.headers()['content-security-policy'] ?? ''); });
+    page.on('response', (response) => {
+      if (response.url().startsWith(`${server.issuer}/interaction/`))
+        policies.push(response.headers()['content-security-policy'] ?? '');
+    });
 
     await authorize(page, client.clientId);
     await signInOnPage(page, user.email, user.password);
@@ -97,7 +121,9 @@ describe(`CSP form-action in Chromium (${backend})`, () => {
     expect(await page.locator('[data-code]').textContent()).toBe('yes');
 
     // RP-initiated logout: the confirmation form posts to us and is redirected to the relying party.
-    await page.goto(`${server.issuer}/session/end?${new URLSearchParams({ client_id: client.clientId, post_logout_redirect_uri: `${other.origin}/logged-out` }).toString()}`);
+    await page.goto(
+      `${server.issuer}/session/end?${new URLSearchParams({ client_id: client.clientId, post_logout_redirect_uri: `${other.origin}/logged-out` }).toString()}`,
+    );
     await page.locator('button[name="logout"]').click();
     await page.waitForURL(`${other.origin}/logged-out**`);
     expect(await page.locator('[data-path]').textContent()).toBe('/logged-out');
@@ -120,10 +146,19 @@ describe(`CSP form-action in Chromium (${backend})`, () => {
 
     const verifier = randomBytes(32).toString('base64url');
     const interactions: string[] = [];
-    page.on('request', (request) => { if (request.url().startsWith(`${server.issuer}/interaction/`)) interactions.push(request.url()); });
+    page.on('request', (request) => {
+      if (request.url().startsWith(`${server.issuer}/interaction/`)) interactions.push(request.url());
+    });
     const form = new URLSearchParams({
-      to: `${server.issuer}/auth`, client_id: client.clientId, response_type: 'code', scope: 'openid', redirect_uri: `${other.origin}/callback`,
-      state: 'posted', nonce: 'n-2', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+      to: `${server.issuer}/auth`,
+      client_id: client.clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: `${other.origin}/callback`,
+      state: 'posted',
+      nonce: 'n-2',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
     });
     await page.goto(`${other.origin}/post-form?${form.toString()}`);
     await page.getByRole('button', { name: 'Sign in by POST' }).click();
@@ -135,18 +170,27 @@ describe(`CSP form-action in Chromium (${backend})`, () => {
     // The code for an ID token, as the RP's back end would.
     const tokenResponse = await fetch(`${server.issuer}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret ?? ''}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret ?? ''}`).toString('base64')}`,
+      },
       body: new URLSearchParams({
-        grant_type: 'authorization_code', code: callback.searchParams.get('code') ?? '', redirect_uri: `${other.origin}/callback`,
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code') ?? '',
+        redirect_uri: `${other.origin}/callback`,
         code_verifier: verifier,
       }),
     });
     expect(tokenResponse.status).toBe(200);
-    const { id_token: idToken } = await tokenResponse.json() as { id_token: string };
+    const { id_token: idToken } = (await tokenResponse.json()) as { id_token: string };
 
-    await page.goto(`${server.issuer}/session/end?${new URLSearchParams({
-      id_token_hint: idToken, post_logout_redirect_uri: `${other.origin}/logged-out`, state: 'bye',
-    }).toString()}`);
+    await page.goto(
+      `${server.issuer}/session/end?${new URLSearchParams({
+        id_token_hint: idToken,
+        post_logout_redirect_uri: `${other.origin}/logged-out`,
+        state: 'bye',
+      }).toString()}`,
+    );
     await page.waitForURL(`${other.origin}/logged-out?state=bye`);
 
     // Signed out: the next request shows the sign-in page.
@@ -162,7 +206,13 @@ describe(`CSP form-action in Chromium (${backend})`, () => {
     // relying party, as a sign-in step is.
     const site: Server = createServer((req, res) => {
       if (req.method === 'POST') res.writeHead(303, { location: `${other.origin}/callback?code=x` }).end();
-      else res.writeHead(200, { 'content-type': 'text/html', 'content-security-policy': String(new URL(req.url ?? '/', 'http://x').searchParams.get('csp')) }).end('<form method="post" action="/go"><button>Go</button></form>');
+      else
+        res
+          .writeHead(200, {
+            'content-type': 'text/html',
+            'content-security-policy': String(new URL(req.url ?? '/', 'http://x').searchParams.get('csp')),
+          })
+          .end('<form method="post" action="/go"><button>Go</button></form>');
     });
     await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
     const address = site.address();

@@ -20,7 +20,11 @@ describe(`passkeys and security keys in Chromium (${backend})`, () => {
   let rp: TinyRp;
   let browser: Browser;
   beforeAll(async () => {
-    [server, rp, browser] = await Promise.all([startTestServer(backend, {}, { issuerHost: 'localhost' }), startTinyRp(), launchChromium()]);
+    [server, rp, browser] = await Promise.all([
+      startTestServer(backend, {}, { issuerHost: 'localhost' }),
+      startTinyRp(),
+      launchChromium(),
+    ]);
     const client = await server.buildClient({ redirectUris: [rp.redirectUri], firstParty: true });
     await rp.configure(server.issuer, client.clientId, client.clientSecret ?? '');
   }, 120_000);
@@ -31,7 +35,8 @@ describe(`passkeys and security keys in Chromium (${backend})`, () => {
   });
 
   const credentials = () => server.gatehouse.storage.storage.credentials;
-  const eventsOf = async (userId: string) => (await server.gatehouse.storage.storage.audit.forSubject(userId, 50)).map((e) => e.action);
+  const eventsOf = async (userId: string) =>
+    (await server.gatehouse.storage.storage.audit.forSubject(userId, 50)).map((e) => e.action);
 
   const signInToAccount = (page: Page, user: TestUser) => signInToAccountIn(page, server.issuer, user);
 
@@ -50,7 +55,12 @@ describe(`passkeys and security keys in Chromium (${backend})`, () => {
     const user = await server.buildUser({ name: 'Ada Passkey' });
     const context = await browser.newContext();
     const page = await context.newPage();
-    const authenticator = await addVirtualAuthenticator(page, { transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true });
+    const authenticator = await addVirtualAuthenticator(page, {
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+    });
     try {
       await signInToAccount(page, user);
       await page.getByLabel('Name for the new key (optional)').fill('Test laptop');
@@ -72,7 +82,9 @@ describe(`passkeys and security keys in Chromium (${backend})`, () => {
       // aborted), since Chromium answers a conditional request from a virtual authenticator
       // at once, without waiting for a click.
       let optionCalls = 0;
-      await page.route('**/webauthn/passkey/options', (route) => (optionCalls++ === 0 ? route.abort() : route.continue()));
+      await page.route('**/webauthn/passkey/options', (route) =>
+        optionCalls++ === 0 ? route.abort() : route.continue(),
+      );
       await page.goto(`${rp.origin}/login`);
       await page.waitForURL(`${server.issuer}/interaction/**`);
       expect(await page.getByLabel('Email address').getAttribute('autocomplete')).toBe('username webauthn');
@@ -127,7 +139,12 @@ describe(`passkeys and security keys in Chromium (${backend})`, () => {
     const user = await server.buildUser({ name: 'Grace Key' });
     const context = await browser.newContext();
     const page = await context.newPage();
-    await addVirtualAuthenticator(page, { transport: 'usb', hasResidentKey: false, hasUserVerification: false, isUserVerified: false });
+    await addVirtualAuthenticator(page, {
+      transport: 'usb',
+      hasResidentKey: false,
+      hasUserVerification: false,
+      isUserVerified: false,
+    });
     try {
       await signInToAccount(page, user);
       await page.getByRole('button', { name: 'Add a security key' }).click();
@@ -149,7 +166,9 @@ describe(`passkeys and security keys in Chromium (${backend})`, () => {
       expect(await claim(page, 'sub')).toBe(user.id);
       expect(await claim(page, 'amr')).toEqual(['pwd', 'hwk', 'mfa']);
       expect(await claim(page, 'acr')).toBe(ACR_PHR);
-      expect(await eventsOf(user.id)).toEqual(expect.arrayContaining(['mfa.webauthn.registered', 'signin.mfa.succeeded']));
+      expect(await eventsOf(user.id)).toEqual(
+        expect.arrayContaining(['mfa.webauthn.registered', 'signin.mfa.succeeded']),
+      );
     } finally {
       await context.close();
     }

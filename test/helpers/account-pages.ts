@@ -4,7 +4,13 @@ import { UserAgent, csrfToken, formAction, type Page } from './user-agent.js';
  * Signs in to /account (at `start`: under an issuer's path prefix, the prefixed path) through
  * Gatehouse's own pages; answers a TOTP step if `totpCode` is given.
  */
-export async function openAccountPage(ua: UserAgent, email: string, password: string, totpCode?: () => Promise<string>, start = '/account'): Promise<Page> {
+export async function openAccountPage(
+  ua: UserAgent,
+  email: string,
+  password: string,
+  totpCode?: () => Promise<string>,
+  start = '/account',
+): Promise<Page> {
   let page = await ua.get(start);
   for (let step = 0; step < 20; step++) {
     if (page.location) {
@@ -19,7 +25,12 @@ export async function openAccountPage(ua: UserAgent, email: string, password: st
     } else if (code && totpCode) {
       page = await ua.post(code, { csrf: csrfToken(page.html), method: 'totp', code: await totpCode() });
     } else {
-      throw new Error(`unexpected page ${page.status} at ${page.url}: ${page.html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 300)}`);
+      throw new Error(
+        `unexpected page ${page.status} at ${page.url}: ${page.html
+          .replace(/<[^>]+>/g, ' ')
+          .replace(/\s+/g, ' ')
+          .slice(0, 300)}`,
+      );
     }
   }
   throw new Error('too many steps');

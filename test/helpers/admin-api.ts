@@ -16,18 +16,32 @@ export interface ApiResponse<T = Record<string, unknown>> {
 /** A machine admin: a confidential client_credentials client holding the given admin scopes. */
 export async function machineAdmin(server: TestServer, adminScopes: string[]) {
   return server.buildClient({
-    name: 'Ops automation', grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid', adminScopes,
+    name: 'Ops automation',
+    grantTypes: ['client_credentials'],
+    redirectUris: [],
+    postLogoutRedirectUris: [],
+    scope: 'openid',
+    adminScopes,
   });
 }
 
 /** An access token for the admin API, obtained with openid-client's client_credentials grant. */
-export async function adminToken(server: TestServer, scope = 'admin:read admin:write', adminScopes = ['admin:read', 'admin:write']): Promise<string> {
+export async function adminToken(
+  server: TestServer,
+  scope = 'admin:read admin:write',
+  adminScopes = ['admin:read', 'admin:write'],
+): Promise<string> {
   return (await adminCaller(server, adminScopes, scope)).token;
 }
 
 /** Calls the admin API; JSON bodies in and out. */
 export async function api<T = Record<string, unknown>>(
-  server: TestServer, token: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {},
+  server: TestServer,
+  token: string | null,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
 ): Promise<ApiResponse<T>> {
   const init: RequestInit = {
     method,
@@ -45,7 +59,11 @@ export async function api<T = Record<string, unknown>>(
 }
 
 /** A machine admin's token together with the client it was issued to (audit events name that client). */
-export async function adminCaller(server: TestServer, adminScopes = ['admin:read', 'admin:write'], scope = adminScopes.join(' ')): Promise<{ token: string; clientId: string }> {
+export async function adminCaller(
+  server: TestServer,
+  adminScopes = ['admin:read', 'admin:write'],
+  scope = adminScopes.join(' '),
+): Promise<{ token: string; clientId: string }> {
   const client = await machineAdmin(server, adminScopes);
   const rp = await discoverRp(server.issuer, client);
   const tokens = await oidc.clientCredentialsGrant(rp, { scope });
@@ -53,7 +71,11 @@ export async function adminCaller(server: TestServer, adminScopes = ['admin:read
 }
 
 /** A fresh server and a machine admin calling it: the set-up of every admin API suite. */
-export async function startAdminApi(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): Promise<{ server: TestServer; call: ApiCall; clientId: string }> {
+export async function startAdminApi(
+  backend: Backend,
+  overrides: ConfigOverrides = {},
+  options: TestServerOptions = {},
+): Promise<{ server: TestServer; call: ApiCall; clientId: string }> {
   const server = await startTestServer(backend, overrides, options);
   const caller = await adminCaller(server);
   return { server, call: apiAs(server, caller.token), clientId: caller.clientId };
@@ -63,18 +85,33 @@ export async function startAdminApi(backend: Backend, overrides: ConfigOverrides
  * startAdminApi as a suite header (useTestServer): the server boots in `beforeAll`, the machine
  * admin's token is fetched after it, and `call` uses that token once the hooks have run.
  */
-export function useAdminApi(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): { server: TestServer; call: ApiCall } {
+export function useAdminApi(
+  backend: Backend,
+  overrides: ConfigOverrides = {},
+  options: TestServerOptions = {},
+): { server: TestServer; call: ApiCall } {
   const server = useTestServer(backend, overrides, options);
   const caller = lateBound<{ token: string }>('useAdminApi: the admin token');
-  beforeAll(async () => { caller.set(await adminCaller(server)); });
-  const call = <T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
-    api<T>(server, caller.handle.token, method, path, body, headers);
+  beforeAll(async () => {
+    caller.set(await adminCaller(server));
+  });
+  const call = <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => api<T>(server, caller.handle.token, method, path, body, headers);
   return { server, call };
 }
 
 /** An admin API client bound to one server and token: `call('GET', '/users')`. */
 export function apiAs(server: TestServer, token: string) {
-  return <T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers?: Record<string, string>) => api<T>(server, token, method, path, body, headers);
+  return <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => api<T>(server, token, method, path, body, headers);
 }
 
 export type ApiCall = ReturnType<typeof apiAs>;
@@ -87,7 +124,10 @@ export function expectFieldError(response: ApiResponse, field: string, status = 
 
 /** Asserts the status, showing the body when it differs; returns the body. */
 export function expectStatus<T>(response: ApiResponse<T>, status: number): T {
-  expect({ status: response.status, body: response.status === status ? undefined : response.body }).toEqual({ status, body: undefined });
+  expect({ status: response.status, body: response.status === status ? undefined : response.body }).toEqual({
+    status,
+    body: undefined,
+  });
   return response.body;
 }
 
@@ -102,7 +142,10 @@ export async function allPages<T>(call: ApiCall, path: string, maxPages = 100): 
   let cursor: string | null = null;
   do {
     const separator = path.includes('?') ? '&' : '?';
-    const page: PageBody<T> = expectStatus(await call<PageBody<T>>('GET', cursor ? `${path}${separator}cursor=${encodeURIComponent(cursor)}` : path), 200);
+    const page: PageBody<T> = expectStatus(
+      await call<PageBody<T>>('GET', cursor ? `${path}${separator}cursor=${encodeURIComponent(cursor)}` : path),
+      200,
+    );
     pages.push(page);
     cursor = page.next_cursor;
   } while (cursor !== null && pages.length < maxPages);
@@ -111,15 +154,23 @@ export async function allPages<T>(call: ApiCall, path: string, maxPages = 100): 
 }
 
 /** What GET/POST /clients return, as the test factories' client for openid-client sign-ins. */
-export function testClientOf(view: Record<string, unknown>, clientSecret = view.client_secret as string | null | undefined): TestClient {
+export function testClientOf(
+  view: Record<string, unknown>,
+  clientSecret = view.client_secret as string | null | undefined,
+): TestClient {
   const redirectUris = view.redirect_uris as string[];
   return {
     clientId: view.client_id as string,
     clientSecret: clientSecret ?? null,
     redirectUri: redirectUris[0] ?? '',
     input: {
-      name: view.name as string, redirectUris, postLogoutRedirectUris: view.post_logout_redirect_uris as string[],
-      public: view.public as boolean, firstParty: view.first_party as boolean, grantTypes: view.grant_types as string[], scope: view.scope as string,
+      name: view.name as string,
+      redirectUris,
+      postLogoutRedirectUris: view.post_logout_redirect_uris as string[],
+      public: view.public as boolean,
+      firstParty: view.first_party as boolean,
+      grantTypes: view.grant_types as string[],
+      scope: view.scope as string,
     },
   };
 }

@@ -19,12 +19,13 @@ export type Backend = 'embedded' | 'postgres';
 
 /** TEST_BACKENDS as a list, or undefined when it is unset or empty. */
 const chosen: Backend[] | undefined = process.env.TEST_BACKENDS?.trim()
-  ? process.env.TEST_BACKENDS.split(',').map((b) => b.trim()).filter((b): b is Backend => b === 'embedded' || b === 'postgres')
+  ? process.env.TEST_BACKENDS.split(',')
+      .map((b) => b.trim())
+      .filter((b): b is Backend => b === 'embedded' || b === 'postgres')
   : undefined;
 
 /** Both stores, or TEST_BACKENDS: for suites whose behaviour depends on the store. */
 export const STORE_BACKENDS: Backend[] = chosen ?? ['embedded', 'postgres'];
-
 
 /** PostgreSQL + Redis, or TEST_BACKENDS: for HTTP suites, whose behaviour does not depend on the store. */
 export const HTTP_BACKENDS: Backend[] = chosen ?? ['postgres'];

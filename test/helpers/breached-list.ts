@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { BREACHED_LIST_FILE, buildBreachedPasswordList, type BreachedPasswordList } from '../../src/accounts/breached-passwords.js';
+import {
+  BREACHED_LIST_FILE,
+  buildBreachedPasswordList,
+  type BreachedPasswordList,
+} from '../../src/accounts/breached-passwords.js';
 
 /** Listed passwords the tests on this list expect refused (the check folds case: 'Password1234' too). */
 const REFUSED_BY_TESTS = ['password1234'];

@@ -35,8 +35,14 @@ async function runAgainst(server: TestServer, argv: string[], stdin: string | un
   };
   const out: string[] = [];
   const err: string[] = [];
-  const io = { out: (l: string) => out.push(l), err: (l: string) => err.push(l), ...(stdin === undefined ? {} : { stdin: () => Promise.resolve(stdin) }) };
-  const code = await runCli(argv, env, io, { breachedList: server.breachedList === 'shipped' ? undefined : smallBreachedList() });
+  const io = {
+    out: (l: string) => out.push(l),
+    err: (l: string) => err.push(l),
+    ...(stdin === undefined ? {} : { stdin: () => Promise.resolve(stdin) }),
+  };
+  const code = await runCli(argv, env, io, {
+    breachedList: server.breachedList === 'shipped' ? undefined : smallBreachedList(),
+  });
   return { code, out, err };
 }
 

@@ -11,6 +11,8 @@ export function testClock(): TestClock {
   let skew = 0;
   return {
     now: () => Date.now() + skew,
-    advance(ms) { skew += ms; },
+    advance(ms) {
+      skew += ms;
+    },
   };
 }

@@ -18,20 +18,33 @@ function countingAdapter(storage: OpenedStorage['storage'], digest: TokenDigest)
   let count = 0;
   // Runs once, between a lookup's answer and its return: a write "while the lookup was in flight".
   let afterNextLookup: (() => Promise<void>) | undefined;
-  const counted = <A extends unknown[], R>(lookup: (...args: A) => Promise<R>) => async (...args: A) => {
-    count++;
-    const answer = await lookup(...args);
-    const hook = afterNextLookup;
-    afterNextLookup = undefined;
-    await hook?.();
-    return answer;
-  };
+  const counted =
+    <A extends unknown[], R>(lookup: (...args: A) => Promise<R>) =>
+    async (...args: A) => {
+      count++;
+      const answer = await lookup(...args);
+      const hook = afterNextLookup;
+      afterNextLookup = undefined;
+      await hook?.();
+      return answer;
+    };
   const lookups: Lookup[] = ['find', 'findAmong', 'findAmongWithRelated', 'findByUid'];
-  const counting: OidcStoreRepository = { ...real, ...Object.fromEntries(lookups.map((name) => [name, counted(real[name] as (...args: unknown[]) => Promise<unknown>)])) };
+  const counting: OidcStoreRepository = {
+    ...real,
+    ...Object.fromEntries(
+      lookups.map((name) => [name, counted(real[name] as (...args: unknown[]) => Promise<unknown>)]),
+    ),
+  };
   const adapterFor: (model: string) => Adapter = createAdapter({ oidc: counting, digest, clients: storage.clients });
   return {
-    adapterFor, statements: () => count, reset: () => { count = 0; },
-    afterNextLookup: (hook: () => Promise<void>) => { afterNextLookup = hook; },
+    adapterFor,
+    statements: () => count,
+    reset: () => {
+      count = 0;
+    },
+    afterNextLookup: (hook: () => Promise<void>) => {
+      afterNextLookup = hook;
+    },
   };
 }
 
@@ -43,7 +56,9 @@ export function countingAdapterSuite(backend: Backend) {
     opened = await openTestStorage(backend);
     counting = countingAdapter(opened.storage, opened.tokenDigest);
   }, BOOT_TIMEOUT);
-  afterAll(async () => { await opened?.dispose(); });
+  afterAll(async () => {
+    await opened?.dispose();
+  });
   const ready = () => {
     if (!opened || !counting) throw new Error('the suite has not opened its storage yet');
     return { opened, counting };

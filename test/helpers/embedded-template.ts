@@ -24,5 +24,6 @@ async function buildTemplate(): Promise<string> {
 export async function seedEmbeddedDatabase(dataDir: string): Promise<void> {
   const dir = await (template ??= buildTemplate());
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  if (!(await seedFromTemplate(dataDir, dir))) throw new Error(`embedded template ${dir} was not usable for ${dataDir}`);
+  if (!(await seedFromTemplate(dataDir, dir)))
+    throw new Error(`embedded template ${dir} was not usable for ${dataDir}`);
 }

@@ -25,15 +25,21 @@ export const uniqueEmail = (label = 'user') => `${label}-${randomBytes(5).toStri
 /** Fixtures are made as an operator on the host would make them. */
 export const TEST_ACTOR: AdminActor = { userId: null, clientId: null, origin: { userAgent: 'test-factory' } };
 
-export function createFactories(deps: { users: UsersAdmin; clients: ReturnType<typeof createClientRegistry> }): Factories {
+export function createFactories(deps: {
+  users: UsersAdmin;
+  clients: ReturnType<typeof createClientRegistry>;
+}): Factories {
   return {
     async buildUser(overrides = {}) {
       const password = overrides.password ?? `pw-${randomBytes(9).toString('base64url')}`;
-      const user = await deps.users.create({
-        email: overrides.email ?? uniqueEmail(),
-        password,
-        name: overrides.name === undefined ? 'Test User' : overrides.name,
-      }, TEST_ACTOR);
+      const user = await deps.users.create(
+        {
+          email: overrides.email ?? uniqueEmail(),
+          password,
+          name: overrides.name === undefined ? 'Test User' : overrides.name,
+        },
+        TEST_ACTOR,
+      );
       return { ...user, password };
     },
     async buildClient(overrides = {}) {

@@ -5,7 +5,8 @@
 export function lateBound<T extends object>(what: string): { handle: T; set(value: T): void; take(): T | undefined } {
   let current: T | undefined;
   const value = (): T => {
-    if (!current) throw new Error(`${what} is read before its beforeAll set it (or after afterAll); read it inside a hook or test`);
+    if (!current)
+      throw new Error(`${what} is read before its beforeAll set it (or after afterAll); read it inside a hook or test`);
     return current;
   };
   const handle = new Proxy({} as T, {
@@ -16,7 +17,9 @@ export function lateBound<T extends object>(what: string): { handle: T; set(valu
   });
   return {
     handle,
-    set: (next) => { current = next; },
+    set: (next) => {
+      current = next;
+    },
     take: () => {
       const taken = current;
       current = undefined;

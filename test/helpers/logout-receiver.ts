@@ -24,7 +24,9 @@ export async function startLogoutReceiver(options: { failFirst?: number } = {}):
   const server: Server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (chunk: string) => { body += chunk; });
+    req.on('data', (chunk: string) => {
+      body += chunk;
+    });
     req.on('end', () => {
       const token = new URLSearchParams(body).get('logout_token') ?? '';
       received.push(token);
@@ -55,7 +57,10 @@ export async function startLogoutReceiver(options: { failFirst?: number } = {}):
       if (ready) return Promise.resolve(ready);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no logout token arrived')), timeoutMs);
-        waiters.push((token) => { clearTimeout(timer); resolve(token); });
+        waiters.push((token) => {
+          clearTimeout(timer);
+          resolve(token);
+        });
       });
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
@@ -68,11 +73,20 @@ const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
  * Verifies a logout token as an RP must (§2.6): signature against the OP's JWKS, iss, aud,
  * iat/exp, the logout event, sub or sid, and no nonce. Returns the claims.
  */
-export async function verifyLogoutToken(token: string, issuer: string, clientId: string): Promise<JWTVerifyResult<JWTPayload & { sid?: string; events?: Record<string, unknown>; nonce?: unknown }>> {
+export async function verifyLogoutToken(
+  token: string,
+  issuer: string,
+  clientId: string,
+): Promise<JWTVerifyResult<JWTPayload & { sid?: string; events?: Record<string, unknown>; nonce?: unknown }>> {
   const jwks = createRemoteJWKSet(new URL(`${issuer}/jwks`));
-  const verified = await jwtVerify<JWTPayload & { sid?: string; events?: Record<string, unknown>; nonce?: unknown }>(token, jwks, { issuer, audience: clientId, maxTokenAge: '5m' });
+  const verified = await jwtVerify<JWTPayload & { sid?: string; events?: Record<string, unknown>; nonce?: unknown }>(
+    token,
+    jwks,
+    { issuer, audience: clientId, maxTokenAge: '5m' },
+  );
   const { payload } = verified;
-  if (!payload.events || typeof payload.events[LOGOUT_EVENT] !== 'object') throw new Error('not a logout token: no back-channel logout event');
+  if (!payload.events || typeof payload.events[LOGOUT_EVENT] !== 'object')
+    throw new Error('not a logout token: no back-channel logout event');
   if (payload.nonce !== undefined) throw new Error('a logout token must not carry a nonce');
   if (!payload.sub && !payload.sid) throw new Error('a logout token names sub, sid or both');
   if (typeof payload.jti !== 'string' || typeof payload.iat !== 'number') throw new Error('jti and iat are required');

@@ -30,10 +30,18 @@ export async function resetLinkFor(mail: MailCatcher, email: string): Promise<st
 }
 
 /** Opens the mailed link and submits a new password (typed twice unless `confirm` says otherwise). */
-export async function submitNewPassword(ua: UserAgent, link: string, password: string, confirm = password): Promise<Page> {
+export async function submitNewPassword(
+  ua: UserAgent,
+  link: string,
+  password: string,
+  confirm = password,
+): Promise<Page> {
   const form = await ua.get(link);
   if (form.status !== 200) return form;
   return ua.post(actionTo(form, '/password/reset'), {
-    csrf: csrfToken(form.html), token: inputValue(form.html, 'token') ?? '', password, password_confirm: confirm,
+    csrf: csrfToken(form.html),
+    token: inputValue(form.html, 'token') ?? '',
+    password,
+    password_confirm: confirm,
   });
 }

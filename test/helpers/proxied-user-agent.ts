@@ -5,7 +5,10 @@ import type { TestServer } from './server.js';
 export class RecordingUserAgent extends UserAgent {
   readonly setCookies: string[] = [];
 
-  override async request(url: string, init: { method?: string; form?: FormFields; json?: unknown; headers?: Record<string, string> } = {}): Promise<Page> {
+  override async request(
+    url: string,
+    init: { method?: string; form?: FormFields; json?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Page> {
     const page = await super.request(url, init);
     this.setCookies.push(...page.headers.getSetCookie());
     return page;
@@ -14,7 +17,10 @@ export class RecordingUserAgent extends UserAgent {
   /** The attributes of the last `name` cookie set, lower-cased (`samesite=none`, `secure`, …). */
   attributesOf(name: string): string[] | undefined {
     const line = this.setCookies.filter((c) => c.startsWith(`${name}=`) && !/expires=Thu, 01 Jan 1970/i.test(c)).at(-1);
-    return line?.split(';').slice(1).map((a) => a.trim().toLowerCase());
+    return line
+      ?.split(';')
+      .slice(1)
+      .map((a) => a.trim().toLowerCase());
   }
 }
 
@@ -32,7 +38,10 @@ export class ProxiedUserAgent extends RecordingUserAgent {
     this.listening = listening;
   }
 
-  override request(url: string, init: { method?: string; form?: FormFields; json?: unknown; headers?: Record<string, string> } = {}): Promise<Page> {
+  override request(
+    url: string,
+    init: { method?: string; form?: FormFields; json?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Page> {
     const target = url.startsWith(this.server.issuer) ? this.listening + url.slice(this.server.issuer.length) : url;
     return super.request(target, init);
   }

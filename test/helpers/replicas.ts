@@ -31,10 +31,19 @@ async function startBalancer(ports: Record<ReplicaName, number>): Promise<Balanc
     served[target] += 1;
     // Headers pass unchanged (Host included): the replicas see the issuer's host, as behind a
     // load balancer that keeps Host; X-Forwarded-For is whatever the test client sent.
-    const upstream = request({ host: '127.0.0.1', port: ports[target], method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
-      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(outgoing);
-    });
+    const upstream = request(
+      {
+        host: '127.0.0.1',
+        port: ports[target],
+        method: incoming.method,
+        path: incoming.url,
+        headers: incoming.headers,
+      },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
     upstream.once('error', () => {
       if (!outgoing.headersSent) outgoing.writeHead(502);
       outgoing.end();
@@ -46,12 +55,15 @@ async function startBalancer(ports: Record<ReplicaName, number>): Promise<Balanc
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${port}`,
-    via(replica) { target = replica; },
+    via(replica) {
+      target = replica;
+    },
     served,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -80,7 +92,13 @@ export interface Replicas {
 export async function startReplicas(
   settings: string,
   extraEnv: Record<string, string> = {},
-  apart?: { beforeB(a: { issuer: string; direct: string; cli: (args: string[]) => ReturnType<typeof runBuiltCli> }): Promise<void> },
+  apart?: {
+    beforeB(a: {
+      issuer: string;
+      direct: string;
+      cli: (args: string[]) => ReturnType<typeof runBuiltCli>;
+    }): Promise<void>;
+  },
 ): Promise<Replicas> {
   await ensureBuilt();
   const database = await createTestDatabase();
@@ -121,7 +139,16 @@ export async function startReplicas(
     // Both boot at once against the empty database, as a fresh Deployment's pods do:
     // migrations, first keys and built-in clients must come out exactly once.
     const [a, b] = apart
-      ? [await start('A'), await apart.beforeB({ issuer: balancer.url, direct: `http://127.0.0.1:${ports.A}`, cli: (args) => runBuiltCli(args, env) }).then(() => start('B'))]
+      ? [
+          await start('A'),
+          await apart
+            .beforeB({
+              issuer: balancer.url,
+              direct: `http://127.0.0.1:${ports.A}`,
+              cli: (args) => runBuiltCli(args, env),
+            })
+            .then(() => start('B')),
+        ]
       : await Promise.all((['A', 'B'] as const).map(start));
     return {
       issuer: balancer.url,

@@ -2,9 +2,15 @@ import * as oidc from 'openid-client';
 import type { TestClient } from './factories.js';
 
 /** A relying party built with openid-client, the way an application would use it. */
-export async function discoverRp(issuer: string, client: Pick<TestClient, 'clientId' | 'clientSecret'>, auth?: oidc.ClientAuth): Promise<oidc.Configuration> {
+export async function discoverRp(
+  issuer: string,
+  client: Pick<TestClient, 'clientId' | 'clientSecret'>,
+  auth?: oidc.ClientAuth,
+): Promise<oidc.Configuration> {
   const clientAuth = auth ?? (client.clientSecret ? oidc.ClientSecretBasic(client.clientSecret) : oidc.None());
-  return oidc.discovery(new URL(issuer), client.clientId, undefined, clientAuth, { execute: [oidc.allowInsecureRequests] });
+  return oidc.discovery(new URL(issuer), client.clientId, undefined, clientAuth, {
+    execute: [oidc.allowInsecureRequests],
+  });
 }
 
 export interface AuthRequest {
@@ -14,7 +20,11 @@ export interface AuthRequest {
   codeVerifier: string;
 }
 
-export async function buildAuthRequest(config: oidc.Configuration, redirectUri: string, params: Record<string, string> = {}): Promise<AuthRequest> {
+export async function buildAuthRequest(
+  config: oidc.Configuration,
+  redirectUri: string,
+  params: Record<string, string> = {},
+): Promise<AuthRequest> {
   const codeVerifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();

@@ -46,8 +46,17 @@ export function freePort(): Promise<number> {
  */
 const GENEROUS: { points: number; durationSeconds: number } = { points: 1_000_000, durationSeconds: 60 };
 const GENEROUS_RATE_LIMITS: Config['rateLimits'] = {
-  signInIp: GENEROUS, signInIpAttempts: GENEROUS, signInAccount: GENEROUS, secondFactorAccount: GENEROUS, passkeyIp: GENEROUS,
-  passwordResetIp: GENEROUS, passwordResetEmailIp: GENEROUS, passwordResetEmailCap: GENEROUS, signUpIp: GENEROUS, accountMail: GENEROUS, tokenClient: GENEROUS,
+  signInIp: GENEROUS,
+  signInIpAttempts: GENEROUS,
+  signInAccount: GENEROUS,
+  secondFactorAccount: GENEROUS,
+  passkeyIp: GENEROUS,
+  passwordResetIp: GENEROUS,
+  passwordResetEmailIp: GENEROUS,
+  passwordResetEmailCap: GENEROUS,
+  signUpIp: GENEROUS,
+  accountMail: GENEROUS,
+  tokenClient: GENEROUS,
 };
 
 /**
@@ -80,34 +89,48 @@ export interface TestServerOptions {
   clock?: () => number;
 }
 
-export async function startTestServer(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): Promise<TestServer> {
+export async function startTestServer(
+  backend: Backend,
+  overrides: ConfigOverrides = {},
+  options: TestServerOptions = {},
+): Promise<TestServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-'));
   // A test that brings its own PostgreSQL (test/helpers/throwaway-postgres.ts) names its database.
   const database = backend === 'postgres' && !overrides.storage?.databaseUrl ? await createTestDatabase() : undefined;
   if (backend === 'embedded') await seedEmbeddedDatabase(dataDir);
-  const config = loadConfig({}, {
-    ...overrides,
-    rateLimits: { ...GENEROUS_RATE_LIMITS, ...overrides.rateLimits },
-    issuer: `${options.issuerScheme ?? 'http'}://${options.issuerHost ?? '127.0.0.1'}:${port}${options.issuerPath ?? ''}`,
-    http: { host: '127.0.0.1', port, trustedProxyHops: 0, ...overrides.http },
-    storage: {
-      dataDir,
-      databaseUrl: database?.url ?? '',
-      redisUrl: backend === 'postgres' ? REDIS_URL : '',
-      redisKeyPrefix: freshRedisKeyPrefix(),
-      ...overrides.storage,
+  const config = loadConfig(
+    {},
+    {
+      ...overrides,
+      rateLimits: { ...GENEROUS_RATE_LIMITS, ...overrides.rateLimits },
+      issuer: `${options.issuerScheme ?? 'http'}://${options.issuerHost ?? '127.0.0.1'}:${port}${options.issuerPath ?? ''}`,
+      http: { host: '127.0.0.1', port, trustedProxyHops: 0, ...overrides.http },
+      storage: {
+        dataDir,
+        databaseUrl: database?.url ?? '',
+        redisUrl: backend === 'postgres' ? REDIS_URL : '',
+        redisKeyPrefix: freshRedisKeyPrefix(),
+        ...overrides.storage,
+      },
+      // One process per test server: new keys may sign at once (the two-replica test keeps the delay).
+      keys: { activationDelaySeconds: 0, ...overrides.keys },
+      log: {
+        level: options.logTo
+          ? (options.logLevel ?? 'debug')
+          : ((process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent'),
+      },
     },
-    // One process per test server: new keys may sign at once (the two-replica test keeps the delay).
-    keys: { activationDelaySeconds: 0, ...overrides.keys },
-    log: { level: options.logTo ? options.logLevel ?? 'debug' : (process.env.TEST_LOG_LEVEL as 'silent' | undefined) ?? 'silent' },
-  });
+  );
   const gatehouse = await createGatehouse(config, createLogger(config.log.level, options.logTo), {
     breachedList: options.breachedList === 'shipped' ? undefined : smallBreachedList(),
     clock: options.clock,
   });
   await gatehouse.listen();
-  const factories = createFactories({ users: gatehouse.admin.users, clients: createClientRegistry(gatehouse.storage.storage.clients) });
+  const factories = createFactories({
+    users: gatehouse.admin.users,
+    clients: createClientRegistry(gatehouse.storage.storage.clients),
+  });
   return {
     ...factories,
     backend,
@@ -128,9 +151,17 @@ export async function startTestServer(backend: Backend, overrides: ConfigOverrid
  * stands for the server once booted: reading any field before `beforeAll` has run (at collection
  * time, in a describe body) throws, instead of handing out an undefined server.
  */
-export function useTestServer(backend: Backend, overrides: ConfigOverrides = {}, options: TestServerOptions = {}): TestServer {
+export function useTestServer(
+  backend: Backend,
+  overrides: ConfigOverrides = {},
+  options: TestServerOptions = {},
+): TestServer {
   const server = lateBound<TestServer>('useTestServer: the server');
-  beforeAll(async () => { server.set(await startTestServer(backend, overrides, options)); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server.take()?.close(); });
+  beforeAll(async () => {
+    server.set(await startTestServer(backend, overrides, options));
+  }, BOOT_TIMEOUT);
+  afterAll(async () => {
+    await server.take()?.close();
+  });
   return server.handle;
 }

@@ -28,7 +28,10 @@ export interface TestServices extends Factories {
  * do, and closes it all in `afterAll`. The small breached list; the provider only on demand,
  * as the CLI builds it. createServices takes no clock: the services read real time.
  */
-export function useServices(overrides: ConfigOverrides = {}, backend: Backend = HTTP_BACKENDS[0] ?? 'postgres'): TestServices {
+export function useServices(
+  overrides: ConfigOverrides = {},
+  backend: Backend = HTTP_BACKENDS[0] ?? 'postgres',
+): TestServices {
   const opened = lateBound<TestServices & { close(): Promise<void> }>('useServices: the services');
   beforeAll(async () => {
     const store = await freshStoreConfig(backend, overrides);
@@ -36,21 +39,37 @@ export function useServices(overrides: ConfigOverrides = {}, backend: Backend = 
     try {
       const { config } = store;
       resources = await openResources(config, { log: createLogger('silent'), metrics: createMetrics() });
-      const { opened: { storage }, tokenDigest } = resources;
+      const {
+        opened: { storage },
+        tokenDigest,
+      } = resources;
       const services = createServices(config, resources, {
         breached: () => Promise.resolve(smallBreachedList()),
         english: createTranslator(loadCatalogue(), DEFAULT_LOCALE).t,
         provider: (keys) => providerOnDemand(config, { storage, keys, tokenDigest }),
       });
-      const factories = createFactories({ users: services.admin.users, clients: createClientRegistry(storage.clients) });
+      const factories = createFactories({
+        users: services.admin.users,
+        clients: createClientRegistry(storage.clients),
+      });
       const owned = resources;
-      opened.set({ ...factories, services, storage, close: async () => { await owned.close(); await store.dispose(); } });
+      opened.set({
+        ...factories,
+        services,
+        storage,
+        close: async () => {
+          await owned.close();
+          await store.dispose();
+        },
+      });
     } catch (error) {
       await resources?.close();
       await store.dispose();
       throw error;
     }
   }, BOOT_TIMEOUT);
-  afterAll(async () => { await opened.take()?.close(); });
+  afterAll(async () => {
+    await opened.take()?.close();
+  });
   return opened.handle;
 }

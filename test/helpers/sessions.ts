@@ -34,7 +34,8 @@ export function userAdminFor(server: TestServer) {
   };
   return {
     create: (input: NewUserInput) => admin.users.create(input, TEST_ACTOR),
-    setDisabled: async (email: string, disabled: boolean) => admin.users.setDisabled((await findByEmail(email)).id, disabled, TEST_ACTOR),
+    setDisabled: async (email: string, disabled: boolean) =>
+      admin.users.setDisabled((await findByEmail(email)).id, disabled, TEST_ACTOR),
     findByEmail,
   };
 }
@@ -92,7 +93,12 @@ export function autoSubmitForm(page: Page): { action: string; fields: Record<str
 }
 
 /** Starts an authorization and returns the first page shown (or the redirect to the RP). */
-export async function openAuthorization(ua: UserAgent, rp: TestRp, origin: string, params: Record<string, string> = {}): Promise<{ request: AuthRequest; page: Page }> {
+export async function openAuthorization(
+  ua: UserAgent,
+  rp: TestRp,
+  origin: string,
+  params: Record<string, string> = {},
+): Promise<{ request: AuthRequest; page: Page }> {
   const request = await buildAuthRequest(rp.config, rp.client.redirectUri, params);
   return { request, page: await follow(ua, request.url, origin) };
 }
@@ -114,7 +120,13 @@ export function actionOf(page: Page, suffix: string): string {
 }
 
 /** Posts the login form of `page`. */
-export function submitLogin(ua: UserAgent, page: Page, email: string, password: string, headers?: Record<string, string>): Promise<Page> {
+export function submitLogin(
+  ua: UserAgent,
+  page: Page,
+  email: string,
+  password: string,
+  headers?: Record<string, string>,
+): Promise<Page> {
   return ua.post(actionOf(page, '/login'), { csrf: csrfToken(page.html), email, password }, headers);
 }
 
@@ -169,7 +181,10 @@ export { UserAgent };
 
 /** oidc-provider's logout form on our confirmation page: where it posts and its xsrf value. */
 export function logoutForm(page: Page): { action: string; xsrf: string } {
-  const form = /<form id="op\.logoutForm" method="post" action="([^"]+)"><input type="hidden" name="xsrf" value="([^"]+)"\/><\/form>/.exec(page.html);
+  const form =
+    /<form id="op\.logoutForm" method="post" action="([^"]+)"><input type="hidden" name="xsrf" value="([^"]+)"\/><\/form>/.exec(
+      page.html,
+    );
   if (!form?.[1] || !form[2]) throw new Error(`no logout form on ${page.url} (${page.status})`);
   return { action: new URL(form[1], page.url).toString(), xsrf: form[2] };
 }

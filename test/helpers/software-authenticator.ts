@@ -60,7 +60,10 @@ function clientData(type: 'webauthn.create' | 'webauthn.get', challenge: string,
 }
 
 export class SoftwareAuthenticator {
-  constructor(readonly origin: string, readonly options: { userVerified?: boolean } = { userVerified: true }) {}
+  constructor(
+    readonly origin: string,
+    readonly options: { userVerified?: boolean } = { userVerified: true },
+  ) {}
 
   private flags(): number {
     return FLAG_UP | (this.options.userVerified === false ? 0 : FLAG_UV);
@@ -71,16 +74,27 @@ export class SoftwareAuthenticator {
     const rpId = options.rp.id ?? new URL(this.origin).hostname;
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = publicKey.export({ format: 'jwk' });
-    const coseKey = cbor(new Map<Cbor, Cbor>([
-      [1, 2], [3, -7], [-1, 1],
-      [-2, Buffer.from(jwk.x ?? '', 'base64url')], [-3, Buffer.from(jwk.y ?? '', 'base64url')],
-    ]));
+    const coseKey = cbor(
+      new Map<Cbor, Cbor>([
+        [1, 2],
+        [3, -7],
+        [-1, 1],
+        [-2, Buffer.from(jwk.x ?? '', 'base64url')],
+        [-3, Buffer.from(jwk.y ?? '', 'base64url')],
+      ]),
+    );
     const id = randomBytes(32);
     const idLength = Buffer.alloc(2);
     idLength.writeUInt16BE(id.length);
     const attested = Buffer.concat([Buffer.alloc(16), idLength, id, coseKey]);
     const authData = authenticatorData(rpId, this.flags() | FLAG_AT, 0, attested);
-    const attestationObject = cbor(new Map<Cbor, Cbor>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]));
+    const attestationObject = cbor(
+      new Map<Cbor, Cbor>([
+        ['fmt', 'none'],
+        ['attStmt', new Map()],
+        ['authData', authData],
+      ]),
+    );
     return {
       credential: { id: b64u(id), rpId, userHandle: options.user.id, privateKey, counter: 0 },
       response: {
@@ -102,7 +116,11 @@ export class SoftwareAuthenticator {
    * What startAuthentication() returns for `credential`. The counter moves on by one unless
    * the test sets `counter` (to replay or regress it).
    */
-  get(options: RequestOptions, credential: SoftwareCredential, override: { counter?: number; challenge?: string } = {}): Record<string, unknown> {
+  get(
+    options: RequestOptions,
+    credential: SoftwareCredential,
+    override: { counter?: number; challenge?: string } = {},
+  ): Record<string, unknown> {
     const counter = override.counter ?? credential.counter + 1;
     credential.counter = counter;
     const authData = authenticatorData(credential.rpId, this.flags(), counter);

@@ -16,14 +16,25 @@ import { seedEmbeddedDatabase } from './embedded-template.js';
  * plus the real Redis under a fresh key prefix. `dispose` drops the database and the directory
  * (close what was opened on them first).
  */
-export async function freshStoreConfig(backend: Backend, overrides: ConfigOverrides = {}): Promise<{ config: Config; dispose(): Promise<void> }> {
+export async function freshStoreConfig(
+  backend: Backend,
+  overrides: ConfigOverrides = {},
+): Promise<{ config: Config; dispose(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-'));
   const database = backend === 'postgres' ? await createTestDatabase() : undefined;
   if (backend === 'embedded') await seedEmbeddedDatabase(dataDir);
-  const config = loadConfig({}, {
-    ...overrides,
-    storage: { dataDir, databaseUrl: database?.url ?? '', redisUrl: backend === 'postgres' ? REDIS_URL : '', redisKeyPrefix: freshRedisKeyPrefix() },
-  });
+  const config = loadConfig(
+    {},
+    {
+      ...overrides,
+      storage: {
+        dataDir,
+        databaseUrl: database?.url ?? '',
+        redisUrl: backend === 'postgres' ? REDIS_URL : '',
+        redisKeyPrefix: freshRedisKeyPrefix(),
+      },
+    },
+  );
   return {
     config,
     async dispose() {
@@ -34,7 +45,9 @@ export async function freshStoreConfig(backend: Backend, overrides: ConfigOverri
 }
 
 /** Storage alone (no HTTP server) on a fresh embedded directory or PostgreSQL database. */
-export async function openTestStorage(backend: Backend): Promise<OpenedStorage & { tokenDigest: TokenDigest; dispose(): Promise<void> }> {
+export async function openTestStorage(
+  backend: Backend,
+): Promise<OpenedStorage & { tokenDigest: TokenDigest; dispose(): Promise<void> }> {
   const store = await freshStoreConfig(backend);
   // As the server derives it from its key-encryption secret: here from a random one.
   const tokenDigest = createTokenDigest(randomBytes(32));

@@ -33,21 +33,26 @@ export interface ThrowawayPostgres {
 /** PostgreSQL refuses to run as root: as root, its commands run as the postgres user. */
 async function asPostgres(command: string, args: string[]): Promise<void> {
   const runAsRoot = process.getuid?.() === 0;
-  await (runAsRoot ? run('runuser', ['-u', 'postgres', '--', join(BIN, command), ...args]) : run(join(BIN, command), args));
+  await (runAsRoot
+    ? run('runuser', ['-u', 'postgres', '--', join(BIN, command), ...args])
+    : run(join(BIN, command), args));
 }
 
 /** The postmaster (first line of postmaster.pid) and its children, read from /proc: only this server's processes. */
 function serverProcesses(data: string): number[] {
   const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const children = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
-    try {
-      // The parent pid is the 4th field, after the command name in parentheses.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
-    } catch {
-      return false;
-    }
-  });
+  const children = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        // The parent pid is the 4th field, after the command name in parentheses.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    });
   return [postmaster, ...children];
 }
 
@@ -63,7 +68,14 @@ export async function startThrowawayPostgres(port: number): Promise<ThrowawayPos
   let running = false;
   const start = async () => {
     // The socket lives in our directory, so nothing else on the machine is in its way.
-    await ctl(['-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, '-l', join(dir, 'log'), '-w', 'start']);
+    await ctl([
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      '-l',
+      join(dir, 'log'),
+      '-w',
+      'start',
+    ]);
     running = true;
   };
   const stop = async (mode: 'fast' | 'immediate' = 'fast') => {

@@ -29,8 +29,12 @@ export async function startTinyRp(): Promise<TinyRp> {
         const nonce = oidc.randomNonce();
         pending.set(state, { verifier, nonce });
         const target = oidc.buildAuthorizationUrl(config, {
-          redirect_uri: `${origin}/callback`, scope: 'openid profile email', state, nonce,
-          code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+          redirect_uri: `${origin}/callback`,
+          scope: 'openid profile email',
+          state,
+          nonce,
+          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
         });
         res.writeHead(302, { location: target.toString() }).end();
         return;
@@ -41,19 +45,28 @@ export async function startTinyRp(): Promise<TinyRp> {
         if (!expected) throw new Error('unknown state');
         pending.delete(state);
         const tokens = await oidc.authorizationCodeGrant(config, url, {
-          pkceCodeVerifier: expected.verifier, expectedState: state, expectedNonce: expected.nonce,
+          pkceCodeVerifier: expected.verifier,
+          expectedState: state,
+          expectedNonce: expected.nonce,
         });
         const claims: Record<string, unknown> = tokens.claims() ?? {};
         const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub));
-        const rows = (attr: string, values: Record<string, unknown>) => Object.entries(values)
-          .map(([k, v]) => `<tr><th>${escape(k)}</th><td ${attr}="${escape(k)}">${escape(JSON.stringify(v))}</td></tr>`).join('');
-        res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><title>Signed in</title><h1>Signed in</h1>
+        const rows = (attr: string, values: Record<string, unknown>) =>
+          Object.entries(values)
+            .map(
+              ([k, v]) => `<tr><th>${escape(k)}</th><td ${attr}="${escape(k)}">${escape(JSON.stringify(v))}</td></tr>`,
+            )
+            .join('');
+        res.writeHead(200, { 'content-type': 'text/html' })
+          .end(`<!DOCTYPE html><title>Signed in</title><h1>Signed in</h1>
           <h2>ID token</h2><table>${rows('data-claim', claims)}</table><h2>UserInfo</h2><table>${rows('data-userinfo', userinfo)}</table>`);
         return;
       }
       res.writeHead(404).end();
     })().catch((error: unknown) => {
-      res.writeHead(500, { 'content-type': 'text/plain' }).end(`RP error: ${error instanceof Error ? error.message : String(error)}`);
+      res
+        .writeHead(500, { 'content-type': 'text/plain' })
+        .end(`RP error: ${error instanceof Error ? error.message : String(error)}`);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -63,7 +76,9 @@ export async function startTinyRp(): Promise<TinyRp> {
     origin,
     redirectUri: `${origin}/callback`,
     async configure(issuer, clientId, clientSecret) {
-      config = await oidc.discovery(new URL(issuer), clientId, undefined, oidc.ClientSecretBasic(clientSecret), { execute: [oidc.allowInsecureRequests] });
+      config = await oidc.discovery(new URL(issuer), clientId, undefined, oidc.ClientSecretBasic(clientSecret), {
+        execute: [oidc.allowInsecureRequests],
+      });
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -36,9 +36,9 @@ export interface SignInOptions extends PageAnswers {
 /** Signs a user in through Gatehouse's pages and stops at the callback, before the code is redeemed. */
 export async function authorize(server: TestServer, options: SignInOptions = {}): Promise<AuthorizedCode> {
   const { user: given, client: givenClient, rp: givenRp, params, ua: givenUa, ...answers } = options;
-  const user = given ?? await server.buildUser();
-  const client = givenClient ?? await server.buildClient();
-  const rp = givenRp ?? await discoverRp(server.issuer, client);
+  const user = given ?? (await server.buildUser());
+  const client = givenClient ?? (await server.buildClient());
+  const rp = givenRp ?? (await discoverRp(server.issuer, client));
   const ua = givenUa ?? new UserAgent(server.issuer);
   const { request, trace, code } = await authorizeIn(ua, { config: rp, client }, user, params, answers);
   return { user, client, rp, request, callbackUrl: trace.callbackUrl, code, ua, pages: trace.pages, trace };
@@ -57,7 +57,11 @@ export async function authorizeIn(
   answers: PageAnswers = {},
 ): Promise<{ request: AuthRequest; trace: FlowTrace; code: string }> {
   const request = await buildAuthRequest(rp.config, rp.client.redirectUri, params);
-  const trace = await runAuthorization(ua, request.url, rp.client.redirectUri, { email: user.email, password: user.password, ...answers });
+  const trace = await runAuthorization(ua, request.url, rp.client.redirectUri, {
+    email: user.email,
+    password: user.password,
+    ...answers,
+  });
   const code = new URL(trace.callbackUrl).searchParams.get('code');
   if (!code) throw new Error(`no code in callback ${trace.callbackUrl}`);
   return { request, trace, code };
@@ -66,7 +70,10 @@ export async function authorizeIn(
 export type Tokens = Awaited<ReturnType<typeof redeemCode>>;
 
 /** Signs in and redeems the code with openid-client: the whole code flow. */
-export async function signIn(server: TestServer, options: SignInOptions = {}): Promise<AuthorizedCode & { tokens: Tokens }> {
+export async function signIn(
+  server: TestServer,
+  options: SignInOptions = {},
+): Promise<AuthorizedCode & { tokens: Tokens }> {
   const authorized = await authorize(server, options);
   const tokens = await redeemCode(authorized.rp, authorized.callbackUrl, authorized.request);
   return { ...authorized, tokens };
@@ -96,7 +103,7 @@ export async function oauthFailure(call: Promise<unknown>): Promise<OAuthFailure
   } catch (caught) {
     if (caught instanceof oidc.ResponseBodyError) return { status: caught.status, error: caught.error };
     if (caught instanceof oidc.WWWAuthenticateChallengeError) {
-      const body = caught.response.bodyUsed ? undefined : await caught.response.json() as { error?: string };
+      const body = caught.response.bodyUsed ? undefined : ((await caught.response.json()) as { error?: string });
       const challenge = caught.cause[0]?.parameters.error;
       return { status: caught.status, error: body?.error ?? challenge ?? '' };
     }
@@ -121,12 +128,20 @@ export function basicAuthorization(clientId: string, secret: string): string {
 }
 
 /** A token endpoint POST without openid-client, to see every status (for races and odd inputs). */
-export async function postToken(rp: oidc.Configuration, client: Pick<TestClient, 'clientId' | 'clientSecret'>, form: Record<string, string>): Promise<RawResponse> {
+export async function postToken(
+  rp: oidc.Configuration,
+  client: Pick<TestClient, 'clientId' | 'clientSecret'>,
+  form: Record<string, string>,
+): Promise<RawResponse> {
   return withoutHeaders(await tokenRequest(rp, client, form));
 }
 
 /** A token endpoint POST with exactly this form and these headers (client authentication included). */
-export async function postTokenRaw(rp: oidc.Configuration, form: Record<string, string>, headers: Record<string, string> = {}): Promise<RawResponse> {
+export async function postTokenRaw(
+  rp: oidc.Configuration,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
   return withoutHeaders(await tokenRequestRaw(rp, form, headers));
 }
 
@@ -135,14 +150,22 @@ function withoutHeaders({ status, body }: RawTokenResponse): RawResponse {
 }
 
 /** postToken's request, answered with its headers too. */
-export async function tokenRequest(rp: oidc.Configuration, client: Pick<TestClient, 'clientId' | 'clientSecret'>, form: Record<string, string>): Promise<RawTokenResponse> {
+export async function tokenRequest(
+  rp: oidc.Configuration,
+  client: Pick<TestClient, 'clientId' | 'clientSecret'>,
+  form: Record<string, string>,
+): Promise<RawTokenResponse> {
   if (client.clientSecret) {
     return tokenRequestRaw(rp, form, { authorization: basicAuthorization(client.clientId, client.clientSecret) });
   }
   return tokenRequestRaw(rp, { ...form, client_id: client.clientId });
 }
 
-async function tokenRequestRaw(rp: oidc.Configuration, form: Record<string, string>, headers: Record<string, string> = {}): Promise<RawTokenResponse> {
+async function tokenRequestRaw(
+  rp: oidc.Configuration,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<RawTokenResponse> {
   const endpoint = rp.serverMetadata().token_endpoint;
   if (!endpoint) throw new Error('no token_endpoint in discovery');
   const res = await fetch(endpoint, {

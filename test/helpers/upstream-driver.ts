@@ -8,7 +8,10 @@ export async function followToCallback(start: URL | string, callbackUri: string)
   const cookies = new Map<string, string>();
   let url = new URL(start);
   for (let hop = 0; hop < 20; hop += 1) {
-    const response = await fetch(url, { redirect: 'manual', headers: { cookie: [...cookies].map(([n, v]) => `${n}=${v}`).join('; ') } });
+    const response = await fetch(url, {
+      redirect: 'manual',
+      headers: { cookie: [...cookies].map(([n, v]) => `${n}=${v}`).join('; ') },
+    });
     for (const line of response.headers.getSetCookie()) {
       const [pair = ''] = line.split(';');
       const at = pair.indexOf('=');
@@ -29,7 +32,10 @@ export async function followToCallback(start: URL | string, callbackUri: string)
     if (response.status === 200 && form?.[1] === callbackUri) {
       const params: Record<string, string> = {};
       for (const input of body.matchAll(/<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"/gi)) {
-        params[input[1] ?? ''] = (input[2] ?? '').replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;/g, '\'');
+        params[input[1] ?? ''] = (input[2] ?? '')
+          .replace(/&amp;/g, '&')
+          .replace(/&quot;/g, '"')
+          .replace(/&#39;/g, "'");
       }
       return params;
     }

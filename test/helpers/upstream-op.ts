@@ -30,7 +30,9 @@ export async function startUpstreamOp(options: {
   const accounts = new Map<string, Record<string, unknown>>();
   const held: ServerResponse[] = [];
   const path = options.path ?? '';
-  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => { res.writeHead(503).end(); };
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+    res.writeHead(503).end();
+  };
   const server = createServer((req, res) => {
     if (state.slow) {
       held.push(res);
@@ -72,12 +74,16 @@ export async function startUpstreamOp(options: {
       return grant;
     },
   });
-  provider.on('server_error', (_ctx, error) => { console.error('upstream OP error', error); });
+  provider.on('server_error', (_ctx, error) => {
+    console.error('upstream OP error', error);
+  });
 
   const state = {
     issuer,
     login: { accountId: 'upstream-user' } as UpstreamOp['login'],
-    setAccount: (subject: string, claims: Record<string, unknown>) => { accounts.set(subject, claims); },
+    setAccount: (subject: string, claims: Record<string, unknown>) => {
+      accounts.set(subject, claims);
+    },
     deny: false,
     slow: false,
     held: () => held.length,

@@ -17,7 +17,12 @@ export interface SocialUpstream {
   close(): Promise<void>;
 }
 
-interface Grant { clientId: string; redirectUri: string; challenge: string | null; api: 'github' | 'discord' }
+interface Grant {
+  clientId: string;
+  redirectUri: string;
+  challenge: string | null;
+  api: 'github' | 'discord';
+}
 
 export async function startSocialUpstream(client: { clientId: string; clientSecret: string }): Promise<SocialUpstream> {
   const codes = new Map<string, Grant>();
@@ -26,12 +31,15 @@ export async function startSocialUpstream(client: { clientId: string; clientSecr
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
-  const readBody = (req: IncomingMessage) => new Promise<URLSearchParams>((resolve) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => { body += chunk; });
-    req.on('end', () => resolve(new URLSearchParams(body)));
-  });
+  const readBody = (req: IncomingMessage) =>
+    new Promise<URLSearchParams>((resolve) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      req.on('end', () => resolve(new URLSearchParams(body)));
+    });
 
   function authorize(url: URL, res: ServerResponse, api: 'github' | 'discord') {
     const redirect = new URL(url.searchParams.get('redirect_uri') ?? '');
@@ -40,7 +48,12 @@ export async function startSocialUpstream(client: { clientId: string; clientSecr
     if (upstream.deny) redirect.searchParams.set('error', 'access_denied');
     else {
       const code = randomBytes(16).toString('hex');
-      codes.set(code, { clientId: client.clientId, redirectUri: `${redirect.origin}${redirect.pathname}`, challenge: url.searchParams.get('code_challenge'), api });
+      codes.set(code, {
+        clientId: client.clientId,
+        redirectUri: `${redirect.origin}${redirect.pathname}`,
+        challenge: url.searchParams.get('code_challenge'),
+        api,
+      });
       redirect.searchParams.set('code', code);
     }
     if (state) redirect.searchParams.set('state', state);
@@ -58,7 +71,8 @@ export async function startSocialUpstream(client: { clientId: string; clientSecr
     const verifier = body.get('code_verifier') ?? '';
     const pkceOk = !grant?.challenge || createHash('sha256').update(verifier).digest('base64url') === grant.challenge;
     if (id !== client.clientId || secret !== client.clientSecret) return json(res, 401, { error: 'invalid_client' });
-    if (!grant || grant.api !== api || grant.redirectUri !== body.get('redirect_uri') || !pkceOk) return json(res, 400, { error: 'invalid_grant' });
+    if (!grant || grant.api !== api || grant.redirectUri !== body.get('redirect_uri') || !pkceOk)
+      return json(res, 400, { error: 'invalid_grant' });
     const accessToken = randomBytes(16).toString('hex');
     tokens.set(accessToken, api);
     json(res, 200, { access_token: accessToken, token_type: api === 'github' ? 'bearer' : 'Bearer', scope: '' });
@@ -77,14 +91,28 @@ export async function startSocialUpstream(client: { clientId: string; clientSecr
     const url = new URL(req.url ?? '/', upstream.url);
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
-      case 'GET /login/oauth/authorize': return authorize(url, res, 'github');
-      case 'POST /login/oauth/access_token': return void token(req, res, 'github');
-      case 'GET /user': return bearer(req, 'github') ? json(res, 200, upstream.github.user) : json(res, 401, { message: 'Bad credentials' });
-      case 'GET /user/emails': return bearer(req, 'github') ? json(res, 200, upstream.github.emails) : json(res, 401, { message: 'Bad credentials' });
-      case 'GET /oauth2/authorize': return authorize(url, res, 'discord');
-      case 'POST /api/oauth2/token': return void token(req, res, 'discord');
-      case 'GET /api/users/@me': return bearer(req, 'discord') ? json(res, 200, upstream.discord.user) : json(res, 401, { message: '401: Unauthorized' });
-      default: return json(res, 404, { message: 'Not Found' });
+      case 'GET /login/oauth/authorize':
+        return authorize(url, res, 'github');
+      case 'POST /login/oauth/access_token':
+        return void token(req, res, 'github');
+      case 'GET /user':
+        return bearer(req, 'github')
+          ? json(res, 200, upstream.github.user)
+          : json(res, 401, { message: 'Bad credentials' });
+      case 'GET /user/emails':
+        return bearer(req, 'github')
+          ? json(res, 200, upstream.github.emails)
+          : json(res, 401, { message: 'Bad credentials' });
+      case 'GET /oauth2/authorize':
+        return authorize(url, res, 'discord');
+      case 'POST /api/oauth2/token':
+        return void token(req, res, 'discord');
+      case 'GET /api/users/@me':
+        return bearer(req, 'discord')
+          ? json(res, 200, upstream.discord.user)
+          : json(res, 401, { message: '401: Unauthorized' });
+      default:
+        return json(res, 404, { message: 'Not Found' });
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -92,7 +120,9 @@ export async function startSocialUpstream(client: { clientId: string; clientSecr
   const upstream: SocialUpstream = {
     url: `http://127.0.0.1:${port}`,
     github: { user: { id: 1, login: 'octo', name: 'Octo Cat', avatar_url: null }, emails: [] },
-    discord: { user: { id: '80351110224678912', username: 'nelly', global_name: 'Nelly', email: null, verified: false } },
+    discord: {
+      user: { id: '80351110224678912', username: 'nelly', global_name: 'Nelly', email: null, verified: false },
+    },
     deny: false,
     slow: false,
     async close() {

@@ -31,7 +31,10 @@ export class UserAgent {
    * issuer with a path prefix gives the Origin header a browser sends. `headers` go with every
    * request: a browser's own User-Agent, say.
    */
-  constructor(site: string, private readonly headers: Record<string, string> = {}) {
+  constructor(
+    site: string,
+    private readonly headers: Record<string, string> = {},
+  ) {
     this.origin = new URL(site).origin;
   }
 
@@ -46,14 +49,18 @@ export class UserAgent {
       if (!pair || eq < 0) continue;
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
-      const expired = attrs.some((a) => /^\s*expires=/i.test(a) && new Date(a.split('=')[1] ?? '').getTime() < Date.now())
-        || attrs.some((a) => /^\s*max-age=0/i.test(a));
+      const expired =
+        attrs.some((a) => /^\s*expires=/i.test(a) && new Date(a.split('=')[1] ?? '').getTime() < Date.now()) ||
+        attrs.some((a) => /^\s*max-age=0/i.test(a));
       if (expired || value === '') this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
   }
 
-  async request(url: string, init: { method?: string; form?: FormFields; json?: unknown; headers?: Record<string, string> } = {}): Promise<Page> {
+  async request(
+    url: string,
+    init: { method?: string; form?: FormFields; json?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Page> {
     const target = new URL(url, this.origin).toString();
     const sameOrigin = target.startsWith(this.origin);
     const headers: Record<string, string> = { accept: 'text/html', ...this.headers, ...init.headers };
@@ -69,7 +76,12 @@ export class UserAgent {
       headers.accept = 'application/json';
       headers.origin ??= this.origin;
     }
-    const res = await fetch(target, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const res = await fetch(target, {
+      method: init.method ?? (body !== undefined ? 'POST' : 'GET'),
+      headers,
+      body,
+      redirect: 'manual',
+    });
     if (sameOrigin) this.store(res.headers);
     const location = res.headers.get('location');
     return {
@@ -127,7 +139,12 @@ export interface FlowTrace {
 }
 
 /** Follows an authorization request through Gatehouse's pages to the RP's redirect URI. */
-export async function runAuthorization(ua: UserAgent, authUrl: string, redirectUri: string, options: SignInOptions): Promise<FlowTrace> {
+export async function runAuthorization(
+  ua: UserAgent,
+  authUrl: string,
+  redirectUri: string,
+  options: SignInOptions,
+): Promise<FlowTrace> {
   const trace: FlowTrace = { callbackUrl: '', pages: [], postStatuses: [] };
   let page = await ua.get(authUrl);
   for (let step = 0; step < 20; step++) {
@@ -140,7 +157,12 @@ export async function runAuthorization(ua: UserAgent, authUrl: string, redirectU
       continue;
     }
     if (page.status >= 400 && !formAction(page.html, '/login')) {
-      throw new Error(`flow stopped with ${page.status}: ${page.html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 300)}`);
+      throw new Error(
+        `flow stopped with ${page.status}: ${page.html
+          .replace(/<[^>]+>/g, ' ')
+          .replace(/\s+/g, ' ')
+          .slice(0, 300)}`,
+      );
     }
     const select = formAction(page.html, '/select-account');
     const login = formAction(page.html, '/login');

@@ -22,7 +22,10 @@ describe.each(SMOKE_BACKENDS)('end-to-end smoke on one store (%s)', (backend) =>
     const { tokens, rp, user, pages } = await signIn(server);
     expect(pages).toEqual(['login']);
     expect(tokens.claims()).toMatchObject({ sub: user.id, iss: server.issuer });
-    expect(await oidc.fetchUserInfo(rp, tokens.access_token, user.id)).toMatchObject({ sub: user.id, email: user.email });
+    expect(await oidc.fetchUserInfo(rp, tokens.access_token, user.id)).toMatchObject({
+      sub: user.id,
+      email: user.email,
+    });
   });
 
   it('refresh: rotates the refresh token, and a rotated one presented again is refused', async () => {
@@ -37,7 +40,10 @@ describe.each(SMOKE_BACKENDS)('end-to-end smoke on one store (%s)', (backend) =>
   it('admin API: creates a user who can sign in, reads it back, and refuses a bad email naming the field', async () => {
     const call: ApiCall = apiAs(server, (await adminCaller(server)).token);
     const password = 'a long smoke-test passphrase';
-    const created = expectStatus(await call<{ id: string; email: string }>('POST', '/users', { email: uniqueEmail('smoke'), password }), 201);
+    const created = expectStatus(
+      await call<{ id: string; email: string }>('POST', '/users', { email: uniqueEmail('smoke'), password }),
+      201,
+    );
     expect(expectStatus(await call('GET', `/users/${created.id}`), 200)).toEqual(created);
     const { tokens } = await signIn(server, { user: testUserOf(created, password) });
     expect(tokens.claims()?.sub).toBe(created.id);
@@ -50,8 +56,24 @@ describe.each(SMOKE_BACKENDS)('end-to-end smoke on one store (%s)', (backend) =>
     const opened = await openAccountPage(ua, user.email, user.password);
     expect(opened.html).toContain(user.email);
     const fresh = 'a fresh long password';
-    expect((await ua.post('/account/password', { csrf: accountCsrf(opened), current_password: 'not it at all', new_password: fresh })).status).toBe(400);
-    expect((await ua.post('/account/password', { csrf: accountCsrf(opened), current_password: user.password, new_password: fresh })).status).toBe(303);
+    expect(
+      (
+        await ua.post('/account/password', {
+          csrf: accountCsrf(opened),
+          current_password: 'not it at all',
+          new_password: fresh,
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await ua.post('/account/password', {
+          csrf: accountCsrf(opened),
+          current_password: user.password,
+          new_password: fresh,
+        })
+      ).status,
+    ).toBe(303);
     // The new password opens the page in another browser.
     expect((await openAccountPage(new UserAgent(server.issuer), user.email, fresh)).html).toContain(user.email);
   });

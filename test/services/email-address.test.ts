@@ -15,9 +15,15 @@ describe('email-address change (email-address service)', () => {
     const request = await rig.services.emailAddress.requestChange(user.id, next);
     if (!request.ok || request.kind !== 'link') throw new Error(`expected a link, got ${JSON.stringify(request)}`);
     expect((await rig.storage.users.findById(user.id))?.email).toBe(user.email);
-    await expect(rig.services.emailAddress.confirmChange(request.token)).resolves.toMatchObject({ ok: true, previousEmail: user.email });
+    await expect(rig.services.emailAddress.confirmChange(request.token)).resolves.toMatchObject({
+      ok: true,
+      previousEmail: user.email,
+    });
     expect(await rig.storage.users.findById(user.id)).toMatchObject({ email: next, emailVerified: true });
-    await expect(rig.services.emailAddress.confirmChange(request.token)).resolves.toEqual({ ok: false, reason: 'invalid-link' });
+    await expect(rig.services.emailAddress.confirmChange(request.token)).resolves.toEqual({
+      ok: false,
+      reason: 'invalid-link',
+    });
   });
 
   it('treats a taken address like a free one for the requester: same event, no link, no change to either account', async () => {
@@ -33,10 +39,20 @@ describe('email-address change (email-address service)', () => {
 
   it("refuses the account's own address, a malformed one and one at a domain not allowed", async () => {
     const user = await rig.buildUser();
-    await expect(rig.services.emailAddress.requestChange(user.id, user.email)).resolves.toEqual({ ok: false, reason: 'address-unavailable' });
-    await expect(rig.services.emailAddress.requestChange(user.id, 'not an address')).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(rig.services.emailAddress.requestChange(user.id, 'someone@elsewhere.test')).rejects.toMatchObject({ field: 'email', rule: 'email_domain' });
-    expect(await rig.storage.audit.query({ subjectId: user.id, action: 'email.change_requested', limit: 5 })).toHaveLength(0);
+    await expect(rig.services.emailAddress.requestChange(user.id, user.email)).resolves.toEqual({
+      ok: false,
+      reason: 'address-unavailable',
+    });
+    await expect(rig.services.emailAddress.requestChange(user.id, 'not an address')).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+    await expect(rig.services.emailAddress.requestChange(user.id, 'someone@elsewhere.test')).rejects.toMatchObject({
+      field: 'email',
+      rule: 'email_domain',
+    });
+    expect(
+      await rig.storage.audit.query({ subjectId: user.id, action: 'email.change_requested', limit: 5 }),
+    ).toHaveLength(0);
   });
 
   it('refuses a link whose address was taken after the request, spending it', async () => {
@@ -45,7 +61,10 @@ describe('email-address change (email-address service)', () => {
     const request = await rig.services.emailAddress.requestChange(user.id, next);
     if (!request.ok || request.kind !== 'link') throw new Error('expected a link');
     await rig.buildUser({ email: next });
-    await expect(rig.services.emailAddress.confirmChange(request.token)).resolves.toEqual({ ok: false, reason: 'address-unavailable' });
+    await expect(rig.services.emailAddress.confirmChange(request.token)).resolves.toEqual({
+      ok: false,
+      reason: 'address-unavailable',
+    });
     await expect(rig.services.emailAddress.isUsableChange(request.token)).resolves.toBe(false);
     expect((await rig.storage.users.findById(user.id))?.email).toBe(user.email);
   });

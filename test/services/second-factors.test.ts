@@ -31,7 +31,9 @@ describe('second factors (TOTP and recovery-code services)', () => {
     it('refuses a wrong or malformed code at enrolment, storing nothing, and at a check', async () => {
       const user = await rig.buildUser();
       const secret = newTotpSecret();
-      await expect(rig.services.totp.confirmEnrolment(user.id, secret, await wrongTotpCode(secret))).resolves.toBe(false);
+      await expect(rig.services.totp.confirmEnrolment(user.id, secret, await wrongTotpCode(secret))).resolves.toBe(
+        false,
+      );
       await expect(rig.services.totp.confirmEnrolment(user.id, secret, '12345a')).resolves.toBe(false);
       expect(await rig.storage.credentials.findTotp(user.id)).toBeNull();
       await expect(rig.services.totp.check(user.id, await totpCode(secret))).resolves.toBe('not-enrolled');

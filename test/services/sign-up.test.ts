@@ -14,11 +14,17 @@ describe('sign-up rules (sign-up service)', () => {
   it('registers an address at an allowed domain: an unverified, self-registered account with a verification link', async () => {
     const email = uniqueEmail('signup');
     const outcome = await rig.services.signUp.register(input(email));
-    expect(outcome).toMatchObject({ kind: 'created', user: { emailVerified: false }, verificationToken: expect.any(String) });
+    expect(outcome).toMatchObject({
+      kind: 'created',
+      user: { emailVerified: false },
+      verificationToken: expect.any(String),
+    });
     const stored = await rig.storage.users.findByEmail(email);
     expect(stored?.selfRegisteredAt).not.toBeNull();
     expect(stored && rig.services.signUp.mustVerifyBeforeSignIn(stored)).toBe(true);
-    await expect(rig.services.emailAddress.isUsableVerification(outcome.kind === 'created' ? outcome.verificationToken : '')).resolves.toBe(true);
+    await expect(
+      rig.services.emailAddress.isUsableVerification(outcome.kind === 'created' ? outcome.verificationToken : ''),
+    ).resolves.toBe(true);
   });
 
   it('refuses an address at another domain with a field error, creating nothing', async () => {
@@ -36,14 +42,20 @@ describe('sign-up rules (sign-up service)', () => {
     const account = await rig.storage.users.findByEmail(owner.email);
     expect(account?.id).toBe(owner.id);
     expect(account?.selfRegisteredAt).toBeNull();
-    expect(await rig.storage.audit.query({ subjectId: owner.id, action: 'signup.address_taken', limit: 5 })).toHaveLength(1);
+    expect(
+      await rig.storage.audit.query({ subjectId: owner.id, action: 'signup.address_taken', limit: 5 }),
+    ).toHaveLength(1);
   });
 
   it('checks the password policy before looking the address up: a taken address with a weak password fails like a free one', async () => {
     const owner = await rig.buildUser({ email: uniqueEmail('owner') });
     const weak = { ...input(owner.email), password: 'password1234' };
     await expect(rig.services.signUp.register(weak)).rejects.toMatchObject({ field: 'password' });
-    await expect(rig.services.signUp.register({ ...weak, email: uniqueEmail('free') })).rejects.toMatchObject({ field: 'password' });
-    expect(await rig.storage.audit.query({ subjectId: owner.id, action: 'signup.address_taken', limit: 5 })).toHaveLength(0);
+    await expect(rig.services.signUp.register({ ...weak, email: uniqueEmail('free') })).rejects.toMatchObject({
+      field: 'password',
+    });
+    expect(
+      await rig.storage.audit.query({ subjectId: owner.id, action: 'signup.address_taken', limit: 5 }),
+    ).toHaveLength(0);
   });
 });

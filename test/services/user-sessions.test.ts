@@ -10,15 +10,26 @@ import { useServices } from '../helpers/services.js';
 describe("a user's sessions (user-sessions service)", () => {
   const rig = useServices();
   const announced: EndedSession[][] = [];
-  beforeAll(() => { rig.services.onSessionsEnded((sessions) => announced.push(sessions)); });
-  beforeEach(() => { announced.length = 0; });
+  beforeAll(() => {
+    rig.services.onSessionsEnded((sessions) => announced.push(sessions));
+  });
+  beforeEach(() => {
+    announced.length = 0;
+  });
 
   /** A live Session row of the account with a client signed in through it. */
   async function session(accountId: string): Promise<string> {
     const uid = randomUUID();
     await rig.storage.oidc.upsert({
-      model: 'Session', id: randomUUID(), expiresInSeconds: 3600,
-      payload: { uid, accountId, loginTs: Math.floor(Date.now() / 1000), authorizations: { 'some-client': { sid: randomUUID() } } },
+      model: 'Session',
+      id: randomUUID(),
+      expiresInSeconds: 3600,
+      payload: {
+        uid,
+        accountId,
+        loginTs: Math.floor(Date.now() / 1000),
+        authorizations: { 'some-client': { sid: randomUUID() } },
+      },
     });
     return uid;
   }
@@ -29,7 +40,15 @@ describe("a user's sessions (user-sessions service)", () => {
     const [a, b] = [await session(user.id), await session(user.id)];
     await expect(rig.services.userSessions.endOne(user.id, a, {})).resolves.toBe(true);
     expect(await uids(user.id)).toEqual([b]);
-    expect(announced).toEqual([[expect.objectContaining({ uid: a, accountId: user.id, clients: [expect.objectContaining({ clientId: 'some-client' })] })]]);
+    expect(announced).toEqual([
+      [
+        expect.objectContaining({
+          uid: a,
+          accountId: user.id,
+          clients: [expect.objectContaining({ clientId: 'some-client' })],
+        }),
+      ],
+    ]);
     const [event] = await rig.storage.audit.query({ subjectId: user.id, action: 'session.ended', limit: 5 });
     expect(event?.details).toEqual({ reason: 'ended-by-user', sessions: [a] });
   });

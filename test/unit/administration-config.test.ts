@@ -18,17 +18,26 @@ describe('administration configuration', () => {
       admin: { consoleMfa: 'sometimes' as 'optional' },
       audit: { retentionDays: -1 },
       registration: {
-        enabled: true, requireApproval: true, initialAccessTokenTtlSeconds: 0,
-        policy: { grantTypes: ['implicit' as 'authorization_code'], scopes: [], authMethods: ['client_secret_basic'], maxRedirectUris: 0 },
+        enabled: true,
+        requireApproval: true,
+        initialAccessTokenTtlSeconds: 0,
+        policy: {
+          grantTypes: ['implicit' as 'authorization_code'],
+          scopes: [],
+          authMethods: ['client_secret_basic'],
+          maxRedirectUris: 0,
+        },
       },
     });
-    expect(problems).toEqual(expect.arrayContaining([
-      expect.stringMatching(/^admin\.consoleMfa: /),
-      expect.stringMatching(/^audit\.retentionDays: /),
-      expect.stringMatching(/^registration\.initialAccessTokenTtlSeconds: /),
-      expect.stringMatching(/^registration\.policy\.grantTypes\.0: /),
-      expect.stringMatching(/^registration\.policy\.scopes: /),
-      expect.stringMatching(/^registration\.policy\.maxRedirectUris: /),
-    ]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^admin\.consoleMfa: /),
+        expect.stringMatching(/^audit\.retentionDays: /),
+        expect.stringMatching(/^registration\.initialAccessTokenTtlSeconds: /),
+        expect.stringMatching(/^registration\.policy\.grantTypes\.0: /),
+        expect.stringMatching(/^registration\.policy\.scopes: /),
+        expect.stringMatching(/^registration\.policy\.maxRedirectUris: /),
+      ]),
+    );
   });
 });

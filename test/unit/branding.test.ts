@@ -24,26 +24,33 @@ describe('branding configuration', () => {
     // Yellow on white is about 1.6:1: links fall back to the text colour.
     expect(brandStylesheet({ ...base, primary: '#ffcc00' })).toContain('--gh-link: #1d2330;');
     // On a dark card the same yellow reads well.
-    expect(brandStylesheet({ ...base, primary: '#ffcc00', surface: '#111', text: '#eeeeee' })).toContain('--gh-link: #ffcc00;');
+    expect(brandStylesheet({ ...base, primary: '#ffcc00', surface: '#111', text: '#eeeeee' })).toContain(
+      '--gh-link: #ffcc00;',
+    );
   });
 
   it('takes a product name, an https or same-site logo and hex colours', () => {
     for (const logoUrl of ['https://cdn.example.com/brand/logo.svg', '/brand/logo.png', '']) {
-      expect(problemsOf({ productName: 'Acme ID', logoUrl, colours: { primary: '#C00', primaryText: '#fff', background: '#000000', surface: '#111', text: '#eeeeee' } })).toEqual([]);
+      expect(
+        problemsOf({
+          productName: 'Acme ID',
+          logoUrl,
+          colours: { primary: '#C00', primaryText: '#fff', background: '#000000', surface: '#111', text: '#eeeeee' },
+        }),
+      ).toEqual([]);
     }
     expect(logoOrigin('https://cdn.example.com/brand/logo.svg')).toBe('https://cdn.example.com');
     expect(logoOrigin('/brand/logo.png')).toBeUndefined();
   });
 
-  it.each([
-    ['red'],
-    ['#12345'],
-    ['#1f5fbf; } body { display: none'],
-    ['rgb(1,2,3)'],
-    ['#fff\n'],
-  ])('refuses the colour %j at boot', (primary) => {
-    expect(problemsOf({ colours: { primary } })).toEqual(['branding.colours.primary: must be a hex colour such as #1f5fbf']);
-  });
+  it.each([['red'], ['#12345'], ['#1f5fbf; } body { display: none'], ['rgb(1,2,3)'], ['#fff\n']])(
+    'refuses the colour %j at boot',
+    (primary) => {
+      expect(problemsOf({ colours: { primary } })).toEqual([
+        'branding.colours.primary: must be a hex colour such as #1f5fbf',
+      ]);
+    },
+  );
 
   it.each([
     ['javascript:alert(1)'],
@@ -56,13 +63,19 @@ describe('branding configuration', () => {
     ['logo.png'],
     ['/logo.png" onerror="alert(1)'],
   ])('refuses the logo URL %j at boot', (logoUrl) => {
-    expect(problemsOf({ logoUrl })).toEqual(['branding.logoUrl: must be an https:// URL or a path starting with / (or empty)']);
+    expect(problemsOf({ logoUrl })).toEqual([
+      'branding.logoUrl: must be an https:// URL or a path starting with / (or empty)',
+    ]);
   });
 
   it('refuses an empty product name or one with markup or control characters', () => {
     expect(problemsOf({ productName: '  ' })).toEqual([expect.stringMatching(/^branding.productName: /)]);
-    expect(problemsOf({ productName: '<b>Acme</b>' })).toEqual(['branding.productName: must be plain text without control characters or < >']);
-    expect(problemsOf({ productName: 'Acme\nID' })).toEqual(['branding.productName: must be plain text without control characters or < >']);
+    expect(problemsOf({ productName: '<b>Acme</b>' })).toEqual([
+      'branding.productName: must be plain text without control characters or < >',
+    ]);
+    expect(problemsOf({ productName: 'Acme\nID' })).toEqual([
+      'branding.productName: must be plain text without control characters or < >',
+    ]);
     expect(problemsOf({ unknown: true })).toEqual([expect.stringMatching(/^branding: .*unknown/i)]);
   });
 });

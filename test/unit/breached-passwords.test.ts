@@ -9,7 +9,15 @@ describe('breached-password list', () => {
 
   it('finds listed passwords whatever their case or Unicode form, and not others', async () => {
     const list = await shippedBreachedList();
-    for (const listed of ['password1234', 'Password1234', 'PASSWORDPASSWORD', 'iloveyou1234', '123456789012', 'ｐａｓｓｗｏｒｄ1234', ' password1234 ']) {
+    for (const listed of [
+      'password1234',
+      'Password1234',
+      'PASSWORDPASSWORD',
+      'iloveyou1234',
+      '123456789012',
+      'ｐａｓｓｗｏｒｄ1234',
+      ' password1234 ',
+    ]) {
       expect([listed, list.has(listed)]).toEqual([listed, true]);
     }
     for (const fresh of ['correct horse battery staple', 'vivid-otter-lamp-quartz-91', '', 'password1234x']) {
@@ -20,7 +28,14 @@ describe('breached-password list', () => {
   it('builds from any text: CRLF and blank lines, duplicates counted once, non-ASCII lines folded', () => {
     const list = buildBreachedPasswordList(new TextEncoder().encode('alpha\r\nBeta\n\nalpha\nÉté2024\nﬁsh\n'));
     expect(list.size).toBe(4);
-    expect(['alpha', 'ALPHA', 'beta', 'été2024', 'ÉTÉ2024', 'fish'].map((p) => list.has(p))).toEqual([true, true, true, true, true, true]);
+    expect(['alpha', 'ALPHA', 'beta', 'été2024', 'ÉTÉ2024', 'fish'].map((p) => list.has(p))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(['alph', 'gamma', 'ete2024'].map((p) => list.has(p))).toEqual([false, false, false]);
   });
 

@@ -18,14 +18,13 @@ function filesUnder(dir: string, extension: string): string[] {
 }
 
 const english = loadLocaleMessages('en');
-const namespaces = readdirSync(join(LOCALES_DIR, 'en')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
+const namespaces = readdirSync(join(LOCALES_DIR, 'en'))
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.slice(0, -'.json'.length));
 const keyShape = new RegExp(`^(?:${namespaces.join('|')})\\.[A-Za-z0-9_]+(?:\\.[A-Za-z0-9_]+)*$`);
 
 /** Calls that take a key: t('…'), tStrong('…'), i18n.message('…'), and AppError messages. */
-const KEY_CALLS = [
-  /\b(?:t|tStrong|message)\(\s*'([^'$]+)'/g,
-  /new AppError\(\s*'[^']*',\s*\d+,\s*'([^'$]+)'/g,
-];
+const KEY_CALLS = [/\b(?:t|tStrong|message)\(\s*'([^'$]+)'/g, /new AppError\(\s*'[^']*',\s*\d+,\s*'([^'$]+)'/g];
 /** Where every quoted key-shaped string is a catalogue key (user-facing route code). */
 const KEY_FOLDERS = ['src/web', 'src/http'];
 
@@ -44,11 +43,17 @@ describe('catalogue keys used in code', () => {
 
   it('finds the keys it is meant to check', () => {
     const all = sources.flatMap(keysIn);
-    expect(all).toEqual(expect.arrayContaining(['login.title', 'errors.notFound', 'webauthn.challenge', 'account.notices.password']));
+    expect(all).toEqual(
+      expect.arrayContaining(['login.title', 'errors.notFound', 'webauthn.challenge', 'account.notices.password']),
+    );
   });
 
   it('every literal key exists in the English catalogue', () => {
-    const missing = sources.flatMap((path) => keysIn(path).filter((key) => !english.has(key)).map((key) => `${relative(packageRoot, path)}: ${key}`));
+    const missing = sources.flatMap((path) =>
+      keysIn(path)
+        .filter((key) => !english.has(key))
+        .map((key) => `${relative(packageRoot, path)}: ${key}`),
+    );
     expect(missing).toEqual([]);
   });
 

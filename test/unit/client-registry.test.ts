@@ -1,4 +1,9 @@
-import { buildClientMetadata, checkRedirectUri, newClientRecord, type ClientInput } from '../../src/clients/client-registry.js';
+import {
+  buildClientMetadata,
+  checkRedirectUri,
+  newClientRecord,
+  type ClientInput,
+} from '../../src/clients/client-registry.js';
 import { InvalidInputError } from '../../src/errors/domain-errors.js';
 
 /** The field a refusal names (snake_case, as in the admin API), or undefined when nothing is refused. */
@@ -14,8 +19,13 @@ function refusedField(build: () => unknown): string | undefined {
 import { hashClientSecret } from '../../src/clients/client-secret.js';
 
 const base: ClientInput = {
-  name: 'App', redirectUris: ['https://app.example.com/cb'], postLogoutRedirectUris: [], public: false,
-  firstParty: false, grantTypes: ['authorization_code', 'refresh_token'], scope: 'openid email',
+  name: 'App',
+  redirectUris: ['https://app.example.com/cb'],
+  postLogoutRedirectUris: [],
+  public: false,
+  firstParty: false,
+  grantTypes: ['authorization_code', 'refresh_token'],
+  scope: 'openid email',
 };
 
 describe('client registration rules', () => {
@@ -36,28 +46,60 @@ describe('client registration rules', () => {
     expect(() => checkRedirectUri('redirect-uri', uri)).toThrow(reason);
   });
 
-  it('takes a private_key_jwt client\'s public keys inline or from an https jwks_uri', () => {
+  it("takes a private_key_jwt client's public keys inline or from an https jwks_uri", () => {
     const jwk = { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' };
-    expect(buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwks: { keys: [jwk] } }).metadata.jwks).toEqual({ keys: [jwk] });
-    expect(buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwksUri: 'https://rp.example/jwks' }).metadata.jwks_uri).toBe('https://rp.example/jwks');
+    expect(
+      buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwks: { keys: [jwk] } }).metadata.jwks,
+    ).toEqual({ keys: [jwk] });
+    expect(
+      buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwksUri: 'https://rp.example/jwks' }).metadata
+        .jwks_uri,
+    ).toBe('https://rp.example/jwks');
   });
 
   it('builds metadata for confidential and public clients', () => {
-    expect(buildClientMetadata(base)).toMatchObject({ confidential: true, metadata: { token_endpoint_auth_method: 'client_secret_basic', response_types: ['code'] } });
-    expect(buildClientMetadata({ ...base, public: true })).toMatchObject({ confidential: false, metadata: { token_endpoint_auth_method: 'none' } });
+    expect(buildClientMetadata(base)).toMatchObject({
+      confidential: true,
+      metadata: { token_endpoint_auth_method: 'client_secret_basic', response_types: ['code'] },
+    });
+    expect(buildClientMetadata({ ...base, public: true })).toMatchObject({
+      confidential: false,
+      metadata: { token_endpoint_auth_method: 'none' },
+    });
   });
 
   it('refuses inconsistent input with the field named', () => {
-    expect(() => buildClientMetadata({ ...base, public: true, grantTypes: ['client_credentials'] })).toThrow(InvalidInputError);
+    expect(() => buildClientMetadata({ ...base, public: true, grantTypes: ['client_credentials'] })).toThrow(
+      InvalidInputError,
+    );
     expect(refusedField(() => buildClientMetadata({ ...base, grantTypes: ['implicit'] }))).toBe('grant_types');
     expect(refusedField(() => buildClientMetadata({ ...base, scope: 'openid admin' }))).toBe('scope');
     expect(refusedField(() => buildClientMetadata({ ...base, redirectUris: [] }))).toBe('redirect_uris');
     expect(refusedField(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt' }))).toBe('jwks_uri');
-    expect(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwksUri: 'http://127.0.0.1:9/jwks' })).toThrow(/https/);
-    expect(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwks: { keys: [] } })).toThrow(/JWK Set/);
-    expect(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'secret' }] } })).toThrow(/public keys only/);
-    expect(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwks: { keys: [{ kty: 'EC' }] }, jwksUri: 'https://rp.example/jwks' })).toThrow(/not both/);
-    expect(refusedField(() => buildClientMetadata({ ...base, idTokenAlg: 'HS256' }))).toBe('id_token_signed_response_alg');
+    expect(() =>
+      buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwksUri: 'http://127.0.0.1:9/jwks' }),
+    ).toThrow(/https/);
+    expect(() => buildClientMetadata({ ...base, authMethod: 'private_key_jwt', jwks: { keys: [] } })).toThrow(
+      /JWK Set/,
+    );
+    expect(() =>
+      buildClientMetadata({
+        ...base,
+        authMethod: 'private_key_jwt',
+        jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b', d: 'secret' }] },
+      }),
+    ).toThrow(/public keys only/);
+    expect(() =>
+      buildClientMetadata({
+        ...base,
+        authMethod: 'private_key_jwt',
+        jwks: { keys: [{ kty: 'EC' }] },
+        jwksUri: 'https://rp.example/jwks',
+      }),
+    ).toThrow(/not both/);
+    expect(refusedField(() => buildClientMetadata({ ...base, idTokenAlg: 'HS256' }))).toBe(
+      'id_token_signed_response_alg',
+    );
   });
 
   it('hashes client secrets deterministically and one-way', () => {
@@ -69,7 +111,10 @@ describe('client registration rules', () => {
 
 describe('generated client ids', () => {
   // 20,000 ids: with a plain base64url id about 1 in 32 started with "-" or "_" (~625 here).
-  const ids = Array.from({ length: 20_000 }, () => newClientRecord({ ...base, public: true, authMethod: 'none' }).record.id);
+  const ids = Array.from(
+    { length: 20_000 },
+    () => newClientRecord({ ...base, public: true, authMethod: 'none' }).record.id,
+  );
 
   it('never start with "-" or "_" (a command line would read "-…" as an option)', () => {
     expect(ids.filter((id) => !/^[A-Za-z0-9]/.test(id))).toEqual([]);

@@ -19,7 +19,12 @@ describe('configuration', () => {
   });
 
   it('takes environment variables over the file', () => {
-    const config = loadConfig({ ISSUER: 'https://id.example.com', PORT: '8443', DATABASE_URL: 'postgres://db/gh', TRUSTED_PROXY_HOPS: '2' });
+    const config = loadConfig({
+      ISSUER: 'https://id.example.com',
+      PORT: '8443',
+      DATABASE_URL: 'postgres://db/gh',
+      TRUSTED_PROXY_HOPS: '2',
+    });
     expect(config.issuer).toBe('https://id.example.com');
     expect(config.http.port).toBe(8443);
     expect(config.http.trustedProxyHops).toBe(2);
@@ -55,7 +60,9 @@ describe('configuration', () => {
     expect(loadConfig({}, { http: { trustedProxyHops: 10 } }).http.trustedProxyHops).toBe(10);
     expect(problemsOf({ TRUSTED_PROXY_HOPS: 'true' })).toEqual(['TRUSTED_PROXY_HOPS: must be a whole number']);
     expect(problemsOf({ TRUSTED_PROXY_HOPS: '-1' })).toEqual(['TRUSTED_PROXY_HOPS: must be a whole number']);
-    expect(problemsOf({ TRUSTED_PROXY_HOPS: '11' })).toEqual(['http.trustedProxyHops: must be at most 10 (count only the proxies in front that append to X-Forwarded-For)']);
+    expect(problemsOf({ TRUSTED_PROXY_HOPS: '11' })).toEqual([
+      'http.trustedProxyHops: must be at most 10 (count only the proxies in front that append to X-Forwarded-For)',
+    ]);
   });
 
   it('reads the deprecated TRUST_PROXY as 1 or 0 hops, with a warning, and refuses it when it contradicts TRUSTED_PROXY_HOPS', () => {
@@ -65,11 +72,20 @@ describe('configuration', () => {
       return { trustedProxyHops, warnings };
     };
     const deprecated = /^TRUST_PROXY \(http\.trustProxy\) is deprecated/;
-    expect(read({ TRUST_PROXY: 'true' })).toEqual({ trustedProxyHops: 1, warnings: [expect.stringMatching(deprecated)] });
-    expect(read({ TRUST_PROXY: 'false' })).toEqual({ trustedProxyHops: 0, warnings: [expect.stringMatching(deprecated)] });
+    expect(read({ TRUST_PROXY: 'true' })).toEqual({
+      trustedProxyHops: 1,
+      warnings: [expect.stringMatching(deprecated)],
+    });
+    expect(read({ TRUST_PROXY: 'false' })).toEqual({
+      trustedProxyHops: 0,
+      warnings: [expect.stringMatching(deprecated)],
+    });
     expect(read({})).toEqual({ trustedProxyHops: 0, warnings: [] });
     // Both say there is a proxy: the hop count wins, still with a warning.
-    expect(read({ TRUST_PROXY: 'true', TRUSTED_PROXY_HOPS: '2' })).toEqual({ trustedProxyHops: 2, warnings: [expect.stringMatching(deprecated)] });
+    expect(read({ TRUST_PROXY: 'true', TRUSTED_PROXY_HOPS: '2' })).toEqual({
+      trustedProxyHops: 2,
+      warnings: [expect.stringMatching(deprecated)],
+    });
     expect(read({ TRUST_PROXY: '0' }, { http: { trustedProxyHops: 0 } }).trustedProxyHops).toBe(0);
     expect(problemsOf({ TRUST_PROXY: 'true', TRUSTED_PROXY_HOPS: '0' })).toEqual([
       'http.trustProxy: TRUST_PROXY=true contradicts TRUSTED_PROXY_HOPS=0 (http.trustedProxyHops); remove TRUST_PROXY, which TRUSTED_PROXY_HOPS replaces',
@@ -86,7 +102,9 @@ describe('configuration', () => {
       expect(loadConfig({ GATEHOUSE_CONFIG: file }).http.trustedProxyHops).toBe(1);
       expect(problemsOf({ GATEHOUSE_CONFIG: file, TRUSTED_PROXY_HOPS: '0' })).toHaveLength(1);
       writeFileSync(file, 'http:\n  trustProxy: 1\n');
-      expect(problemsOf({ GATEHOUSE_CONFIG: file })).toEqual(['http.trustProxy: must be true or false (deprecated: set http.trustedProxyHops instead)']);
+      expect(problemsOf({ GATEHOUSE_CONFIG: file })).toEqual([
+        'http.trustProxy: must be true or false (deprecated: set http.trustedProxyHops instead)',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -105,36 +123,52 @@ describe('configuration', () => {
       const old = read();
       expect(old.signUpIp).toEqual({ points: 4, durationSeconds: 600 });
       expect(old.keys).not.toContain('registrationIp');
-      expect(old.warnings).toEqual(['rateLimits.registrationIp is deprecated and read as rateLimits.signUpIp: rename the key in your settings file']);
+      expect(old.warnings).toEqual([
+        'rateLimits.registrationIp is deprecated and read as rateLimits.signUpIp: rename the key in your settings file',
+      ]);
       // A partial policy fills in from the default, as the old key did.
       writeFileSync(file, 'rateLimits:\n  registrationIp: { points: 4 }\n');
       expect(read().signUpIp).toEqual({ points: 4, durationSeconds: 3600 });
       // Both set: the same value boots (the new key applies), a different one is one boot error line.
-      writeFileSync(file, 'rateLimits:\n  registrationIp: { points: 4, durationSeconds: 600 }\n  signUpIp: { points: 4, durationSeconds: 600 }\n');
+      writeFileSync(
+        file,
+        'rateLimits:\n  registrationIp: { points: 4, durationSeconds: 600 }\n  signUpIp: { points: 4, durationSeconds: 600 }\n',
+      );
       expect(read()).toEqual({
         signUpIp: { points: 4, durationSeconds: 600 },
         keys: expect.not.arrayContaining(['registrationIp']) as unknown,
         warnings: [expect.stringMatching(/^rateLimits\.registrationIp is deprecated and ignored/)],
       });
-      expect(configProblems({ GATEHOUSE_CONFIG: file }, { rateLimits: { signUpIp: { points: 5, durationSeconds: 600 } } })).toEqual([
+      expect(
+        configProblems({ GATEHOUSE_CONFIG: file }, { rateLimits: { signUpIp: { points: 5, durationSeconds: 600 } } }),
+      ).toEqual([
         'rateLimits.registrationIp: contradicts rateLimits.signUpIp, which replaces it; remove rateLimits.registrationIp',
       ]);
       // The old key's value is validated like the new one's, under the name that applies.
       writeFileSync(file, 'rateLimits:\n  registrationIp: { points: 0, durationSeconds: 600 }\n');
-      expect(problemsOf({ GATEHOUSE_CONFIG: file })).toEqual([expect.stringMatching(/^rateLimits\.signUpIp\.points: /)]);
+      expect(problemsOf({ GATEHOUSE_CONFIG: file })).toEqual([
+        expect.stringMatching(/^rateLimits\.signUpIp\.points: /),
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('reports every bad key on its own line', () => {
-    const problems = problemsOf({ PORT: 'eighty', ISSUER: 'http://id.example.com', DATABASE_URL: 'mysql://x', KEY_ENCRYPTION_SECRET: 'c2hvcnQ=' });
-    expect(problems).toEqual(expect.arrayContaining([
-      'PORT: must be a whole number',
-      'issuer: must use https unless it is a loopback address',
-      'storage.databaseUrl: must be a postgres:// URL or empty',
-      'keys.encryptionSecret: must be 32 bytes, base64-encoded',
-    ]));
+    const problems = problemsOf({
+      PORT: 'eighty',
+      ISSUER: 'http://id.example.com',
+      DATABASE_URL: 'mysql://x',
+      KEY_ENCRYPTION_SECRET: 'c2hvcnQ=',
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'PORT: must be a whole number',
+        'issuer: must use https unless it is a loopback address',
+        'storage.databaseUrl: must be a postgres:// URL or empty',
+        'keys.encryptionSecret: must be 32 bytes, base64-encoded',
+      ]),
+    );
   });
 
   it('takes a Redis key prefix from REDIS_KEY_PREFIX and refuses one that could run into other keys', () => {
@@ -152,14 +186,38 @@ describe('configuration', () => {
     expect(issuerBasePath(loadConfig({ ISSUER: 'https://example.com/idp/v1.0_a~b-c' }).issuer)).toBe('/idp/v1.0_a~b-c');
     expect(issuerBasePath(loadConfig({ ISSUER: 'https://id.example.com' }).issuer)).toBe('');
     const shape = 'issuer: must be an origin or origin/path without a trailing slash, query or fragment';
-    for (const bad of ['https://x.example/id/', 'https://x.example/', 'https://x.example/id?a=1', 'https://x.example/id#f', 'https://x.example/id?', 'https://x.example/id#']) {
-      expect({ bad, problems: problemsOf({ ISSUER: bad }) }).toEqual({ bad, problems: expect.arrayContaining([shape]) });
+    for (const bad of [
+      'https://x.example/id/',
+      'https://x.example/',
+      'https://x.example/id?a=1',
+      'https://x.example/id#f',
+      'https://x.example/id?',
+      'https://x.example/id#',
+    ]) {
+      expect({ bad, problems: problemsOf({ ISSUER: bad }) }).toEqual({
+        bad,
+        problems: expect.arrayContaining([shape]),
+      });
     }
-    const segments = 'issuer: must have a path of plain segments (letters, digits, "-", ".", "_", "~"), as in https://id.example.com/auth';
-    for (const bad of ['https://x.example/a//b', 'https://x.example/a/../b', 'https://x.example/./a', 'https://x.example/a%20b', 'https://x.example/a b', 'https://x.example/a;b', 'https://x.example/a/..']) {
-      expect({ bad, problems: problemsOf({ ISSUER: bad }) }).toEqual({ bad, problems: expect.arrayContaining([segments]) });
+    const segments =
+      'issuer: must have a path of plain segments (letters, digits, "-", ".", "_", "~"), as in https://id.example.com/auth';
+    for (const bad of [
+      'https://x.example/a//b',
+      'https://x.example/a/../b',
+      'https://x.example/./a',
+      'https://x.example/a%20b',
+      'https://x.example/a b',
+      'https://x.example/a;b',
+      'https://x.example/a/..',
+    ]) {
+      expect({ bad, problems: problemsOf({ ISSUER: bad }) }).toEqual({
+        bad,
+        problems: expect.arrayContaining([segments]),
+      });
     }
-    expect(problemsOf({ ISSUER: 'http://id.example.com/auth' })).toContain('issuer: must use https unless it is a loopback address');
+    expect(problemsOf({ ISSUER: 'http://id.example.com/auth' })).toContain(
+      'issuer: must use https unless it is a loopback address',
+    );
   });
 
   it('refuses unknown keys in an override file', () => {
@@ -168,20 +226,39 @@ describe('configuration', () => {
 
   it('takes the WebAuthn RP ID and origins from the issuer unless set, and refuses ones the issuer cannot use', () => {
     const webauthn = { rpName: 'Gatehouse', challengeTtlSeconds: 300 };
-    expect(relyingParty(loadConfig({ ISSUER: 'https://id.example.com' }))).toEqual({ id: 'id.example.com', name: 'Gatehouse', origins: ['https://id.example.com'] });
-    const parent = loadConfig({ ISSUER: 'https://id.example.com' }, { webauthn: { ...webauthn, rpId: 'example.com', origins: ['https://id.example.com', 'https://app.example.com'] } });
-    expect(relyingParty(parent)).toMatchObject({ id: 'example.com', origins: ['https://id.example.com', 'https://app.example.com'] });
+    expect(relyingParty(loadConfig({ ISSUER: 'https://id.example.com' }))).toEqual({
+      id: 'id.example.com',
+      name: 'Gatehouse',
+      origins: ['https://id.example.com'],
+    });
+    const parent = loadConfig(
+      { ISSUER: 'https://id.example.com' },
+      {
+        webauthn: { ...webauthn, rpId: 'example.com', origins: ['https://id.example.com', 'https://app.example.com'] },
+      },
+    );
+    expect(relyingParty(parent)).toMatchObject({
+      id: 'example.com',
+      origins: ['https://id.example.com', 'https://app.example.com'],
+    });
     const problems = (overrides: Record<string, unknown>) => {
       try {
-        loadConfig({ ISSUER: 'https://id.example.com' }, { webauthn: { ...webauthn, rpId: '', origins: [], ...overrides } });
+        loadConfig(
+          { ISSUER: 'https://id.example.com' },
+          { webauthn: { ...webauthn, rpId: '', origins: [], ...overrides } },
+        );
       } catch (error) {
         if (error instanceof ConfigError) return error.problems;
         throw error;
       }
       return [];
     };
-    expect(problems({ rpId: 'other.example' })).toEqual(["webauthn.rpId: must be the issuer's host name (id.example.com) or a parent domain of it"]);
+    expect(problems({ rpId: 'other.example' })).toEqual([
+      "webauthn.rpId: must be the issuer's host name (id.example.com) or a parent domain of it",
+    ]);
     expect(problems({ rpId: 'ample.com' })).toHaveLength(1);
-    expect(problems({ origins: ['https://evil.example'] })).toEqual(['webauthn.origins.0: must be on id.example.com or one of its subdomains']);
+    expect(problems({ origins: ['https://evil.example'] })).toEqual([
+      'webauthn.origins.0: must be on id.example.com or one of its subdomains',
+    ]);
   });
 });

@@ -52,7 +52,9 @@ describe('Helm chart', () => {
     expect(config.log.level).toBe('info');
     const storage = (values.config as Tree).storage as Tree;
     for (const bad of [{ statementTimeoutSeconds: 0 }, { redisKeyPrefix: 'no-colon' }, { poolSize: 0 }]) {
-      expect(() => loadConfig({}, { storage: { ...storage, ...bad } } as Parameters<typeof loadConfig>[1])).toThrow(ConfigError);
+      expect(() => loadConfig({}, { storage: { ...storage, ...bad } } as Parameters<typeof loadConfig>[1])).toThrow(
+        ConfigError,
+      );
     }
   });
 
@@ -63,7 +65,10 @@ describe('Helm chart', () => {
     // The deprecated boolean is gone: set beside the hops it would only add a warning or a contradiction.
     expect(templates.filter((t) => /\bTRUST_PROXY\b/.test(t.text)).map((t) => t.name)).toEqual([]);
     type Bounds = { type: string; minimum: number; maximum: number };
-    const schema = JSON.parse(read(join(chartDir, 'values.schema.json'))) as { properties: Record<string, Bounds>; required: string[] };
+    const schema = JSON.parse(read(join(chartDir, 'values.schema.json'))) as {
+      properties: Record<string, Bounds>;
+      required: string[];
+    };
     expect(Object.keys(schema.properties).filter((key) => !hasPath(values, [key]))).toEqual([]);
     const bounds = schema.properties.trustedProxyHops;
     expect(bounds).toMatchObject({ type: 'integer', minimum: 0 });
@@ -102,13 +107,19 @@ describe('Helm chart', () => {
 
   test('pods run non-root on a read-only root filesystem, without privilege escalation, with probes', () => {
     expect(values.podSecurityContext).toMatchObject({ runAsNonRoot: true });
-    expect(values.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(values.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     const deployment = templates.find((t) => t.name === 'deployment.yaml')?.text ?? '';
     // Under the issuer's path prefix, where the server answers them (docs/operations.md).
     expect(deployment).toMatch(/livenessProbe:\s+httpGet:\s+path: \{\{ include "gatehouse\.basePath" \. \}\}\/healthz/);
     expect(deployment).toMatch(/readinessProbe:\s+httpGet:\s+path: \{\{ include "gatehouse\.basePath" \. \}\}\/readyz/);
     const helpers = templates.find((t) => t.name === '_helpers.tpl')?.text ?? '';
-    expect(helpers).toContain('{{- (urlParse (required "issuer is required (the public https URL)" .Values.issuer)).path | trimSuffix "/" -}}');
+    expect(helpers).toContain(
+      '{{- (urlParse (required "issuer is required (the public https URL)" .Values.issuer)).path | trimSuffix "/" -}}',
+    );
     const ingress = templates.find((t) => t.name === 'ingress.yaml')?.text ?? '';
     expect(ingress).toContain('path: {{ include "gatehouse.basePath" $ | default "/" }}');
     expect(deployment).toContain('topologySpreadConstraints');
@@ -140,8 +151,15 @@ describe('Helm chart', () => {
 
 describe('Dockerfile', () => {
   const dockerfile = read(join(packageRoot, 'Dockerfile'));
-  const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  const ignored = read(join(packageRoot, '.dockerignore')).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const instructions = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const ignored = read(join(packageRoot, '.dockerignore'))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 
   test('is multi-stage on a pinned Node.js slim base', () => {
     const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1] ?? '';

@@ -27,28 +27,55 @@ async function refusal(schema: z.ZodType, body: unknown): Promise<InvalidInputEr
 }
 
 describe('the form kit (src/web/kit/form.ts, form-fields.ts)', () => {
-  const profile = z.object({ email: text({ trim: true }), name: text(), verified: checkbox(), roles: list(), uris: lines(), alg: optionalText() });
+  const profile = z.object({
+    email: text({ trim: true }),
+    name: text(),
+    verified: checkbox(),
+    roles: list(),
+    uris: lines(),
+    alg: optionalText(),
+  });
 
-  it('gives the route the schema\'s typed output', async () => {
-    const form = await validate(profile, { email: '  a@example.com ', name: ' Ann ', verified: '1', roles: ['admin', 'ops'], uris: 'https://a/cb\r\n\n  https://b/cb  ', alg: 'ES256', csrf: 'x' });
+  it("gives the route the schema's typed output", async () => {
+    const form = await validate(profile, {
+      email: '  a@example.com ',
+      name: ' Ann ',
+      verified: '1',
+      roles: ['admin', 'ops'],
+      uris: 'https://a/cb\r\n\n  https://b/cb  ',
+      alg: 'ES256',
+      csrf: 'x',
+    });
     // Typed: each of these assignments fails `npm run typecheck` if the output type drifts.
     const email: string = form.email;
     const verified: boolean = form.verified;
     const roles: string[] = form.roles;
     const alg: string | undefined = form.alg;
     expect({ email, name: form.name, verified, roles, uris: form.uris, alg }).toEqual({
-      email: 'a@example.com', name: ' Ann ', verified: true, roles: ['admin', 'ops'], uris: ['https://a/cb', 'https://b/cb'], alg: 'ES256',
+      email: 'a@example.com',
+      name: ' Ann ',
+      verified: true,
+      roles: ['admin', 'ops'],
+      uris: ['https://a/cb', 'https://b/cb'],
+      alg: 'ES256',
     });
     // Fields the schema does not list (the csrf token, a button) are not passed on.
     expect(form).not.toHaveProperty('csrf');
   });
 
   it('reads missing fields as today: empty text, unticked box, empty list and lines, no optional value', async () => {
-    expect(await validate(profile, {})).toEqual({ email: '', name: '', verified: false, roles: [], uris: [], alg: undefined });
+    expect(await validate(profile, {})).toEqual({
+      email: '',
+      name: '',
+      verified: false,
+      roles: [],
+      uris: [],
+      alg: undefined,
+    });
     expect(await validate(profile, { alg: '', verified: '' })).toMatchObject({ alg: undefined, verified: false });
   });
 
-  it('takes only a box\'s own value, 1, as ticked', async () => {
+  it("takes only a box's own value, 1, as ticked", async () => {
     expect((await validate(profile, { verified: '1' })).verified).toBe(true);
     expect((await validate(profile, { verified: 'on' })).verified).toBe(false);
     expect((await validate(profile, { verified: 'true; expires=never' })).verified).toBe(false);
@@ -95,13 +122,17 @@ describe('the form kit (src/web/kit/form.ts, form-fields.ts)', () => {
         }
       });
       const router = new Router();
-      const form = createForms({ limit: '1kb', csrf: (ctx, token) => token === `good${String(ctx.state.binding ?? '')}` });
+      const form = createForms({
+        limit: '1kb',
+        csrf: (ctx, token) => token === `good${String(ctx.state.binding ?? '')}`,
+      });
       router.post('/sign-up', ...form(signUp), (ctx: WithForm<typeof signUp>) => {
         ctx.body = ctx.state.form;
       });
       // A surface's check (the session a token is bound to) runs after the body, before the token.
       const loadBinding: Koa.Middleware = async (ctx, next) => {
-        ctx.state.binding = (ctx.request as { body?: Record<string, unknown> }).body?.session === 'yes' ? '-session' : undefined;
+        ctx.state.binding =
+          (ctx.request as { body?: Record<string, unknown> }).body?.session === 'yes' ? '-session' : undefined;
         if (ctx.state.binding === undefined) throw new AppError('session_expired', 401, 'no session');
         await next();
       };
@@ -112,25 +143,42 @@ describe('the form kit (src/web/kit/form.ts, form-fields.ts)', () => {
         ctx.body = ctx.state.form;
       });
       app.use(router.routes());
-      server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+      server = await new Promise((resolve) => {
+        const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      });
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
-    afterAll(() => new Promise<void>((resolve) => { server.close(() => resolve()); }));
+    afterAll(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+        }),
+    );
 
     const post = async (path: string, body: string) => {
-      const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+      const response = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
       const answer = await response.text();
       // Our handler answers JSON; koa's own client errors (413) plain text.
       return { status: response.status, body: (answer.startsWith('{') ? JSON.parse(answer) : answer) as unknown };
     };
 
     it('parses repeated fields into the typed form', async () => {
-      expect(await post('/sign-up', 'csrf=good&email=+a%40example.com+&tags=x&tags=y')).toEqual({ status: 200, body: { email: 'a@example.com', tags: ['x', 'y'] } });
+      expect(await post('/sign-up', 'csrf=good&email=+a%40example.com+&tags=x&tags=y')).toEqual({
+        status: 200,
+        body: { email: 'a@example.com', tags: ['x', 'y'] },
+      });
       expect(await post('/button', 'csrf=good&extra=1')).toEqual({ status: 200, body: {} });
     });
 
-    it('runs the surface\'s checks between the body and the token', async () => {
-      expect(await post('/bound', 'csrf=good-session&session=yes&email=a')).toEqual({ status: 200, body: { email: 'a', tags: [] } });
+    it("runs the surface's checks between the body and the token", async () => {
+      expect(await post('/bound', 'csrf=good-session&session=yes&email=a')).toEqual({
+        status: 200,
+        body: { email: 'a', tags: [] },
+      });
       expect((await post('/bound', 'csrf=good-session&email=a')).status).toBe(401);
       expect((await post('/bound', 'csrf=good&session=yes&email=a')).status).toBe(403);
     });
@@ -142,11 +190,17 @@ describe('the form kit (src/web/kit/form.ts, form-fields.ts)', () => {
     });
 
     it('answers a malformed field with a 400 naming it', async () => {
-      expect(await post('/sign-up', 'csrf=good&email=a&email=b')).toEqual({ status: 400, body: { error: 'invalid_request', message: 'email: must be sent once, as text' } });
-      expect(await post('/sign-up', 'csrf=good&tags[x]=1')).toMatchObject({ status: 400, body: { message: 'tags: must be text values' } });
+      expect(await post('/sign-up', 'csrf=good&email=a&email=b')).toEqual({
+        status: 400,
+        body: { error: 'invalid_request', message: 'email: must be sent once, as text' },
+      });
+      expect(await post('/sign-up', 'csrf=good&tags[x]=1')).toMatchObject({
+        status: 400,
+        body: { message: 'tags: must be text values' },
+      });
     });
 
-    it('refuses a body over the surface\'s limit', async () => {
+    it("refuses a body over the surface's limit", async () => {
       expect((await post('/sign-up', `csrf=good&email=${'a'.repeat(2000)}`)).status).toBe(413);
     });
   });

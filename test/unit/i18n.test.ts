@@ -35,7 +35,10 @@ describe('message catalogues', () => {
     const english = loadLocaleMessages('en');
     for (const locale of SUPPORTED_LOCALES) {
       for (const [key, text] of loadLocaleMessages(locale)) {
-        expect({ key, placeholders: placeholders(text) }).toEqual({ key, placeholders: placeholders(english.get(key) ?? '') });
+        expect({ key, placeholders: placeholders(text) }).toEqual({
+          key,
+          placeholders: placeholders(english.get(key) ?? ''),
+        });
       }
     }
   });

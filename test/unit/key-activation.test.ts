@@ -7,7 +7,11 @@ type Row = Pick<SigningKeyRow, 'state' | 'createdAt'> & { name: string };
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const DELAY_MS = 60_000;
-const key = (name: string, state: Row['state'], ageSeconds: number): Row => ({ name, state, createdAt: new Date(NOW - ageSeconds * 1000) });
+const key = (name: string, state: Row['state'], ageSeconds: number): Row => ({
+  name,
+  state,
+  createdAt: new Date(NOW - ageSeconds * 1000),
+});
 const order = (rows: Row[]) => {
   const { ordered, activatesAt } = signingOrder(rows, NOW, DELAY_MS);
   return { names: ordered.map((r) => r.name), activatesAt };
@@ -56,11 +60,14 @@ describe('key activation order', () => {
     const { keys } = loadConfig({});
     expect(keys.activationDelaySeconds).toBe(2 * keys.reloadIntervalSeconds);
     for (const activationDelaySeconds of [10, 30]) {
-      expect(configProblems({}, { keys: { reloadIntervalSeconds: 30, activationDelaySeconds } }))
-        .toEqual([expect.stringMatching(/^keys\.activationDelaySeconds: must be 0 .* or longer than keys\.reloadIntervalSeconds/)]);
+      expect(configProblems({}, { keys: { reloadIntervalSeconds: 30, activationDelaySeconds } })).toEqual([
+        expect.stringMatching(/^keys\.activationDelaySeconds: must be 0 .* or longer than keys\.reloadIntervalSeconds/),
+      ]);
     }
     expect(configProblems({}, { keys: { reloadIntervalSeconds: 30, activationDelaySeconds: 31 } })).toEqual([]);
-    expect(configProblems({}, { keys: { activationDelaySeconds: -1 } })).toEqual([expect.stringMatching(/^keys\.activationDelaySeconds: /)]);
+    expect(configProblems({}, { keys: { activationDelaySeconds: -1 } })).toEqual([
+      expect.stringMatching(/^keys\.activationDelaySeconds: /),
+    ]);
     expect(configProblems({}, { keys: { activationDelaySeconds: 0 } })).toEqual([]);
   });
 });

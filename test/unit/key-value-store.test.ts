@@ -7,7 +7,9 @@ import { testClock } from '../helpers/clock.js';
 /** The in-process store takes a clock, moved on instead of waiting; Redis expires keys on its own clock. */
 const memoryClock = testClock();
 const waitFor: Record<string, (ms: number) => Promise<void>> = {
-  memory: async (ms) => { memoryClock.advance(ms); },
+  memory: async (ms) => {
+    memoryClock.advance(ms);
+  },
   redis: (ms) => new Promise((r) => setTimeout(r, ms)),
 };
 
@@ -18,8 +20,12 @@ describe.each([
   let kv: KeyValueStore;
   const key = (name: string) => `test:${randomBytes(6).toString('hex')}:${name}`;
   const wait = (ms: number) => waitFor[kind]?.(ms);
-  beforeAll(() => { kv = make(); });
-  afterAll(async () => { await kv.close(); });
+  beforeAll(() => {
+    kv = make();
+  });
+  afterAll(async () => {
+    await kv.close();
+  });
 
   it('counts and expires', async () => {
     const k = key('counter');

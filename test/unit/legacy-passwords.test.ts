@@ -47,7 +47,10 @@ describe('imported password hashes', () => {
 
   describe('scrypt PHC', () => {
     it('verifies the RFC 7914 §12 vector (N=1024, r=8, p=16) in PHC form', async () => {
-      const key = Buffer.from('fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640', 'hex');
+      const key = Buffer.from(
+        'fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640',
+        'hex',
+      );
       const hash = `$scrypt$ln=10,r=8,p=16$${b64(Buffer.from('NaCl'))}$${b64(key)}`;
       expect(checkImportedHash(hash)).toEqual({ ok: true, scheme: 'scrypt' });
       expect(await verifyLegacyPassword(hash, 'password')).toBe(true);
@@ -64,8 +67,16 @@ describe('imported password hashes', () => {
   });
 
   describe('argon2 PHC', () => {
-    it.each([['argon2i', argon2.argon2i], ['argon2id', argon2.argon2id]] as const)('verifies %s', async (scheme, type) => {
-      const hash = await argon2.hash('argon pass', { type: type as 1 | 2, memoryCost: 8192, timeCost: 2, parallelism: 1 });
+    it.each([
+      ['argon2i', argon2.argon2i],
+      ['argon2id', argon2.argon2id],
+    ] as const)('verifies %s', async (scheme, type) => {
+      const hash = await argon2.hash('argon pass', {
+        type: type as 1 | 2,
+        memoryCost: 8192,
+        timeCost: 2,
+        parallelism: 1,
+      });
       expect(checkImportedHash(hash)).toEqual({ ok: true, scheme });
       expect(await verifyLegacyPassword(hash, 'argon pass')).toBe(true);
       expect(await verifyLegacyPassword(hash, 'argon pasS')).toBe(false);
@@ -79,17 +90,27 @@ describe('imported password hashes', () => {
     ['bcrypt $2x$', '$2x$10$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'],
     ['bcrypt cost 31', '$2b$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'],
     ['argon2d', '$argon2d$v=19$m=8192,t=2,p=1$c29tZXNhbHRzYWx0$7sFNZmBV38n5v2wrgR6o3gWzgIsMqqJ5cKvEPlswVYY'],
-    ['argon2 with 4 GiB', '$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHRzYWx0$7sFNZmBV38n5v2wrgR6o3gWzgIsMqqJ5cKvEPlswVYY'],
+    [
+      'argon2 with 4 GiB',
+      '$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHRzYWx0$7sFNZmBV38n5v2wrgR6o3gWzgIsMqqJ5cKvEPlswVYY',
+    ],
     ['pbkdf2 with a short key', 'pbkdf2_sha256$1000$salt$c2hvcnQ='],
     ['scrypt needing 1 GiB', '$scrypt$ln=20,r=8,p=1$c2FsdHNhbHQ$c2hvcnRzaG9ydHNob3J0c2hvcnQ'],
-    ['argon2 with m twice', '$argon2id$v=19$m=8192,m=8192,p=1$c29tZXNhbHRzYWx0$7sFNZmBV38n5v2wrgR6o3gWzgIsMqqJ5cKvEPlswVYY'],
+    [
+      'argon2 with m twice',
+      '$argon2id$v=19$m=8192,m=8192,p=1$c29tZXNhbHRzYWx0$7sFNZmBV38n5v2wrgR6o3gWzgIsMqqJ5cKvEPlswVYY',
+    ],
     ['scrypt in another order', '$scrypt$r=8,ln=14,p=1$c2FsdHNhbHQ$c2hvcnRzaG9ydHNob3J0c2hvcnQ'],
   ])('refuses %s, naming no part of the hash', async (_label, hash) => {
     const check = checkImportedHash(hash);
     expect(check.ok).toBe(false);
     if (!check.ok) {
       // the salt and the hash proper: the last two fields
-      for (const part of hash.split('$').slice(-2).filter((p) => p.length >= 6)) expect(check.problem).not.toContain(part);
+      for (const part of hash
+        .split('$')
+        .slice(-2)
+        .filter((p) => p.length >= 6))
+        expect(check.problem).not.toContain(part);
     }
     expect(await verifyLegacyPassword(hash, 'U*U')).toBe(false);
   });
@@ -97,9 +118,25 @@ describe('imported password hashes', () => {
   it('verifies imported hashes through the password hasher, which asks for a rehash', async () => {
     const hasher = createPasswordHasher({ memoryKiB: 8192, timeCost: 2, parallelism: 1 });
     const current = await hasher.hash('the password');
-    const older = await argon2.hash('the password', { type: argon2.argon2id as 2, memoryCost: 9216, timeCost: 2, parallelism: 1 });
-    const argon2i = await argon2.hash('the password', { type: argon2.argon2i as 1, memoryCost: 8192, timeCost: 2, parallelism: 1 });
-    for (const hash of [bcrypt.hashSync('the password', 4), django('the password', 'abc', 1000), scryptPhc('the password', randomBytes(16), 10, 8, 1), older, argon2i]) {
+    const older = await argon2.hash('the password', {
+      type: argon2.argon2id as 2,
+      memoryCost: 9216,
+      timeCost: 2,
+      parallelism: 1,
+    });
+    const argon2i = await argon2.hash('the password', {
+      type: argon2.argon2i as 1,
+      memoryCost: 8192,
+      timeCost: 2,
+      parallelism: 1,
+    });
+    for (const hash of [
+      bcrypt.hashSync('the password', 4),
+      django('the password', 'abc', 1000),
+      scryptPhc('the password', randomBytes(16), 10, 8, 1),
+      older,
+      argon2i,
+    ]) {
       expect(await hasher.verify(hash, 'the password')).toBe(true);
       expect(await hasher.verify(hash, 'not the password')).toBe(false);
       expect(hasher.needsRehash(hash)).toBe(true);

@@ -14,12 +14,22 @@ const ruleOf = async (password: string, email = account.email) => (await policy.
 describe('password policy', () => {
   it('accepts a long passphrase with no composition rules', async () => {
     expect(await ruleOf('maple river quietly folding paper')).toBeUndefined();
-    expect(await policy.enforce('maple river quietly folding paper', account)).toBe('maple river quietly folding paper');
+    expect(await policy.enforce('maple river quietly folding paper', account)).toBe(
+      'maple river quietly folding paper',
+    );
   });
 
   it('names the rule a password breaks, with the catalogue message and its parameters', async () => {
-    expect(await policy.problem('short pass', account)).toEqual({ rule: 'too-short', key: 'password-policy.too_short', params: { min: 12 } });
-    expect(await policy.problem('x'.repeat(129), account)).toEqual({ rule: 'too-long', key: 'password-policy.too_long', params: { max: 128 } });
+    expect(await policy.problem('short pass', account)).toEqual({
+      rule: 'too-short',
+      key: 'password-policy.too_short',
+      params: { min: 12 },
+    });
+    expect(await policy.problem('x'.repeat(129), account)).toEqual({
+      rule: 'too-long',
+      key: 'password-policy.too_long',
+      params: { max: 128 },
+    });
     expect(await ruleOf('Password1234')).toBe('breached');
     expect(await ruleOf('my ALICE.SMITH password')).toBe('contains-email');
     expect(await ruleOf('alice.smith+news forever')).toBe('contains-email');
@@ -40,6 +50,10 @@ describe('password policy', () => {
   it('throws a PolicyRefusedError on the password field, naming the rule and its catalogue message', async () => {
     const refused = policy.enforce('password1234', account);
     await expect(refused).rejects.toBeInstanceOf(PolicyRefusedError);
-    await expect(refused).rejects.toMatchObject({ field: 'password', rule: 'breached', catalogue: { key: 'password-policy.breached' } });
+    await expect(refused).rejects.toMatchObject({
+      field: 'password',
+      rule: 'breached',
+      catalogue: { key: 'password-policy.breached' },
+    });
   });
 });

@@ -33,24 +33,51 @@ describe('perf sample attribution (bench/perf-attribution.ts)', () => {
 
   it('reads every sample with its thread, period and stack, leaf first, and skips what is not one', () => {
     expect(parsed.map((s) => [s.tid, s.period, s.stack.length])).toEqual([
-      [MAIN, 1001001, 4], [MAIN + 1, 1001001, 2], [MAIN + 2, 2002002, 2], [MAIN, 1001001, 2], [MAIN, 1001001, 1],
+      [MAIN, 1001001, 4],
+      [MAIN + 1, 1001001, 2],
+      [MAIN + 2, 2002002, 2],
+      [MAIN, 1001001, 2],
+      [MAIN, 1001001, 1],
     ]);
-    expect(parsed[3]?.stack[0]).toEqual({ sym: 'v8::internal::(anonymous namespace)::CaptureAsyncStackTrace', dso: '/usr/bin/node' });
+    expect(parsed[3]?.stack[0]).toEqual({
+      sym: 'v8::internal::(anonymous namespace)::CaptureAsyncStackTrace',
+      dso: '/usr/bin/node',
+    });
   });
 
   it('names the kind of work from the sampled frame', () => {
-    expect(parsed.map((s) => kind(s.stack[0]))).toEqual(['kernel', 'GC', 'argon2 (native)', 'V8 runtime (C++)', 'node and libuv (C++)']);
-    expect(kind({ sym: 'Builtins_KeyedLoadIC_Megamorphic', dso: '/usr/bin/node' })).toBe('V8 builtins: property access (inline caches)');
-    expect(kind({ sym: 'JS:*dispatch file:///x.js:1:1', dso: '/tmp/perf-1.map' })).toBe('JavaScript, optimised (TurboFan)');
-    expect(kind({ sym: 'v8::internal::compiler::GraphReducer::ReduceTop', dso: '/usr/bin/node' })).toBe('V8 compilers and parser');
+    expect(parsed.map((s) => kind(s.stack[0]))).toEqual([
+      'kernel',
+      'GC',
+      'argon2 (native)',
+      'V8 runtime (C++)',
+      'node and libuv (C++)',
+    ]);
+    expect(kind({ sym: 'Builtins_KeyedLoadIC_Megamorphic', dso: '/usr/bin/node' })).toBe(
+      'V8 builtins: property access (inline caches)',
+    );
+    expect(kind({ sym: 'JS:*dispatch file:///x.js:1:1', dso: '/tmp/perf-1.map' })).toBe(
+      'JavaScript, optimised (TurboFan)',
+    );
+    expect(kind({ sym: 'v8::internal::compiler::GraphReducer::ReduceTop', dso: '/usr/bin/node' })).toBe(
+      'V8 compilers and parser',
+    );
     // JSON.parse and node's HTTP parser are not V8's compilers.
-    expect(kind({ sym: 'v8::internal::JsonParser<unsigned char>::BuildJsonObject', dso: '/usr/bin/node' })).toBe('V8 runtime (C++)');
-    expect(kind({ sym: 'node::(anonymous namespace)::Parser::Execute', dso: '/usr/bin/node' })).toBe('node and libuv (C++)');
+    expect(kind({ sym: 'v8::internal::JsonParser<unsigned char>::BuildJsonObject', dso: '/usr/bin/node' })).toBe(
+      'V8 runtime (C++)',
+    );
+    expect(kind({ sym: 'node::(anonymous namespace)::Parser::Execute', dso: '/usr/bin/node' })).toBe(
+      'node and libuv (C++)',
+    );
   });
 
   it('charges a sample to the nearest JavaScript frame, or to its thread when there is none', () => {
     expect(parsed.map((s) => owner(s, MAIN))).toEqual([
-      'pg', 'background thread: GC', 'libuv pool: argon2', 'gatehouse oidc', 'main thread, no JavaScript on the stack (event loop, GC, I/O)',
+      'pg',
+      'background thread: GC',
+      'libuv pool: argon2',
+      'gatehouse oidc',
+      'main thread, no JavaScript on the stack (event loop, GC, I/O)',
     ]);
   });
 });

@@ -8,14 +8,28 @@ describe('the protocol edge covers endpoints the provider serves (src/oidc/proto
   const provider = new Provider('http://127.0.0.1:3000', {
     routes: ROUTES,
     features: {
-      registration: { enabled: true }, registrationManagement: { enabled: true }, introspection: { enabled: true },
-      revocation: { enabled: true }, pushedAuthorizationRequests: { enabled: true }, devInteractions: { enabled: false },
+      registration: { enabled: true },
+      registrationManagement: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true },
+      devInteractions: { enabled: false },
     },
   });
   const table = providerRouteTable(provider);
 
   it('gives the provider the paths the guards read', () => {
-    for (const name of ['authorization', 'token', 'userinfo', 'jwks', 'registration', 'introspection', 'revocation', 'end_session', 'pushed_authorization_request'] as const) {
+    for (const name of [
+      'authorization',
+      'token',
+      'userinfo',
+      'jwks',
+      'registration',
+      'introspection',
+      'revocation',
+      'end_session',
+      'pushed_authorization_request',
+    ] as const) {
       expect({ name, path: provider.pathFor(name, { mountPath: '' }) }).toEqual({ name, path: ROUTES[name] });
     }
   });

@@ -10,9 +10,14 @@ describe('console secret handoff', () => {
   let now = Date.now();
   const memory = createMemoryStore(() => now);
   const redis = createRedisStore(REDIS_URL, freshRedisKeyPrefix());
-  afterAll(async () => { await Promise.all([memory.close(), redis.close()]); });
+  afterAll(async () => {
+    await Promise.all([memory.close(), redis.close()]);
+  });
 
-  it.each([['memory', memory], ['redis', redis]] as Array<[string, KeyValueStore]>)('%s: gives the secret once, then nothing', async (_kind, kv) => {
+  it.each([
+    ['memory', memory],
+    ['redis', redis],
+  ] as Array<[string, KeyValueStore]>)('%s: gives the secret once, then nothing', async (_kind, kv) => {
     const handoff = createSecretHandoff(kv, box);
     const ticket = await handoff.put('session-a', { clientId: 'c1', clientSecret: 'the-secret' });
     expect(ticket).toMatch(/^[\w-]{22}$/);
@@ -22,13 +27,16 @@ describe('console secret handoff', () => {
   });
 
   it('stores it sealed, not as text', async () => {
-    const ticket = await createSecretHandoff(memory, box).put('s', { clientId: 'c1', clientSecret: 'plain-secret-value' });
+    const ticket = await createSecretHandoff(memory, box).put('s', {
+      clientId: 'c1',
+      clientSecret: 'plain-secret-value',
+    });
     const stored = await memory.get(`console-secret:s:${ticket}`);
     expect(stored).toMatch(/^v1\./);
     expect(stored).not.toContain('plain-secret-value');
   });
 
-  it('refuses another client\'s page, a malformed ticket, and anything after five minutes', async () => {
+  it("refuses another client's page, a malformed ticket, and anything after five minutes", async () => {
     const handoff = createSecretHandoff(memory, box);
     const other = await handoff.put('s', { clientId: 'c1', clientSecret: 'x' });
     expect(await handoff.take('s', other, 'c2')).toBeUndefined();

@@ -34,14 +34,18 @@ describe('session lifetimes', () => {
       throw new Error('loaded');
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
-      expect((error as ConfigError).problems).toEqual(['sessions.idleTimeoutSeconds: must not exceed absoluteLifetimeSeconds']);
+      expect((error as ConfigError).problems).toEqual([
+        'sessions.idleTimeoutSeconds: must not exceed absoluteLifetimeSeconds',
+      ]);
     }
   });
 
   it('has sessions defaults and no ttl.session any more', () => {
     const config = loadConfig({});
     expect(config.sessions).toEqual({
-      absoluteLifetimeSeconds: 2_592_000, idleTimeoutSeconds: 604_800, rememberByDefault: false,
+      absoluteLifetimeSeconds: 2_592_000,
+      idleTimeoutSeconds: 604_800,
+      rememberByDefault: false,
       backchannelLogout: { attempts: 5, initialDelaySeconds: 5, backoffFactor: 4 },
     });
     expect(() => loadConfig({}, { ttl: { session: 60 } as never })).toThrow(/Unrecognized key/);
@@ -57,10 +61,16 @@ describe('back-channel logout retries', () => {
 
 describe('device descriptions', () => {
   it('names the browser and system a person recognises', () => {
-    expect(describeDevice('Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'))
-      .toEqual({ browser: 'Firefox 128', os: 'Linux', mobile: false });
-    expect(describeDevice('Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'))
-      .toMatchObject({ browser: 'Safari 17', mobile: true });
+    expect(describeDevice('Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0')).toEqual({
+      browser: 'Firefox 128',
+      os: 'Linux',
+      mobile: false,
+    });
+    expect(
+      describeDevice(
+        'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+      ),
+    ).toMatchObject({ browser: 'Safari 17', mobile: true });
   });
 
   it('says nothing for a missing or unknown agent', () => {

@@ -5,7 +5,12 @@ describe('useTestServer handle', () => {
   it('throws a clear error when read before the hook set it, forwards once set, and throws again once taken', () => {
     const late = lateBound<{ issuer: string; close(): string }>('useTestServer: the server');
     expect(() => late.handle.issuer).toThrow('useTestServer: the server is read before its beforeAll set it');
-    const server = { issuer: 'http://127.0.0.1:1', close() { return this.issuer; } };
+    const server = {
+      issuer: 'http://127.0.0.1:1',
+      close() {
+        return this.issuer;
+      },
+    };
     late.set(server);
     expect(late.handle.issuer).toBe('http://127.0.0.1:1');
     expect(late.handle.close()).toBe('http://127.0.0.1:1');

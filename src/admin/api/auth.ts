@@ -19,7 +19,10 @@ export type WithAdminContext = Context & { state: { admin?: AdminCaller } };
 
 // RFC 6750 §3: the challenge names the error so clients know whether to get a new token.
 function unauthorized(ctx: Context, description: string): never {
-  ctx.set('WWW-Authenticate', `Bearer realm="gatehouse-admin", error="invalid_token", error_description="${description}"`);
+  ctx.set(
+    'WWW-Authenticate',
+    `Bearer realm="gatehouse-admin", error="invalid_token", error_description="${description}"`,
+  );
   throw new AppError('invalid_token', 401, description);
 }
 
@@ -35,7 +38,12 @@ function bearerOf(ctx: Context): string | undefined {
  * console's client. The user's admin role and account are checked on every call, so taking
  * the role away or disabling the user takes effect at once.
  */
-export function createAdminAuthenticator(deps: { host: ProviderHost; issuer: string; roles: RolesRepository; users: UsersRepository }) {
+export function createAdminAuthenticator(deps: {
+  host: ProviderHost;
+  issuer: string;
+  roles: RolesRepository;
+  users: UsersRepository;
+}) {
   const audience = adminApiIndicator(deps.issuer);
 
   async function authenticate(ctx: Context): Promise<AdminCaller> {
@@ -48,11 +56,15 @@ export function createAdminAuthenticator(deps: { host: ProviderHost; issuer: str
     const token = (await provider.ClientCredentials.find(value)) ?? (await provider.AccessToken.find(value));
     if (!token || token.isExpired) unauthorized(ctx, 'the access token is invalid, expired or revoked');
     const aud = (token as { aud?: unknown }).aud;
-    if (aud !== audience && !(Array.isArray(aud) && aud.includes(audience))) unauthorized(ctx, 'the access token is not for the admin API');
-    const scopes = new Set((token.scope ?? '').split(' ').filter((s): s is AdminScope => s === 'admin:read' || s === 'admin:write'));
+    if (aud !== audience && !(Array.isArray(aud) && aud.includes(audience)))
+      unauthorized(ctx, 'the access token is not for the admin API');
+    const scopes = new Set(
+      (token.scope ?? '').split(' ').filter((s): s is AdminScope => s === 'admin:read' || s === 'admin:write'),
+    );
     const accountId = (token as { accountId?: string }).accountId;
     if (accountId) {
-      if (token.clientId !== ADMIN_CONSOLE_CLIENT_ID) unauthorized(ctx, 'user tokens for the admin API come only from the admin console client');
+      if (token.clientId !== ADMIN_CONSOLE_CLIENT_ID)
+        unauthorized(ctx, 'user tokens for the admin API come only from the admin console client');
       const user = await deps.users.findById(accountId);
       if (!user || user.disabledAt) unauthorized(ctx, 'the account behind this token is not active');
       if (!(await deps.roles.rolesOf(accountId)).includes(ADMIN_ROLE)) {

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS, SCOPES, clientInputOf, type ClientInput } from '../../clients/client-registry.js';
+import {
+  AUTH_METHODS,
+  GRANT_TYPES,
+  ID_TOKEN_ALGS,
+  SCOPES,
+  clientInputOf,
+  type ClientInput,
+} from '../../clients/client-registry.js';
 import type { ClientRow } from '../../storage/entities/client.entity.js';
 import { ADMIN_SCOPES, MAX_REFRESH_REUSE_GRACE_SECONDS } from '../../clients/client-metadata.js';
 import type { AdminServices } from '../services.js';
@@ -16,18 +23,36 @@ const clientFields = {
   public: z.boolean().describe('A public client (SPA, native app) authenticates with "none" and uses PKCE alone.'),
   first_party: z.boolean().describe('First-party clients skip the consent page.'),
   grant_types: z.array(z.enum(GRANT_TYPES)).min(1),
-  scope: z.string().max(1000).describe(`Space-separated; from ${SCOPES.join(', ')}.`),
+  scope: z
+    .string()
+    .max(1000)
+    .describe(`Space-separated; from ${SCOPES.join(', ')}.`),
   token_endpoint_auth_method: z.enum(AUTH_METHODS),
   id_token_signed_response_alg: z.enum(ID_TOKEN_ALGS),
   jwks_uri: z.string().max(2000),
-  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).describe('Public keys for private_key_jwt, instead of jwks_uri.'),
+  jwks: z
+    .object({ keys: z.array(z.record(z.string(), z.unknown())) })
+    .describe('Public keys for private_key_jwt, instead of jwks_uri.'),
   mfa: z.enum(['optional', 'required']),
   visible_roles: z.array(z.string().max(100)).max(100),
-  admin_scopes: z.array(z.enum(ADMIN_SCOPES)).describe('Admin API scopes for a confidential client_credentials client.'),
-  backchannel_logout_uri: z.string().max(2000).describe('OIDC Back-Channel Logout 1.0: where logout tokens are posted (https, or http on loopback); "" removes it.'),
-  backchannel_logout_session_required: z.boolean().describe('Logout tokens carry the session\'s sid.'),
-  refresh_token_reuse_grace_seconds: z.number().int().min(0).max(MAX_REFRESH_REUSE_GRACE_SECONDS)
-    .describe('Seconds during which a refresh token that was just rotated may be presented again while its successor is unused (a lost response); 0: never (reuse revokes the grant).'),
+  admin_scopes: z
+    .array(z.enum(ADMIN_SCOPES))
+    .describe('Admin API scopes for a confidential client_credentials client.'),
+  backchannel_logout_uri: z
+    .string()
+    .max(2000)
+    .describe(
+      'OIDC Back-Channel Logout 1.0: where logout tokens are posted (https, or http on loopback); "" removes it.',
+    ),
+  backchannel_logout_session_required: z.boolean().describe("Logout tokens carry the session's sid."),
+  refresh_token_reuse_grace_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_REFRESH_REUSE_GRACE_SECONDS)
+    .describe(
+      'Seconds during which a refresh token that was just rotated may be presented again while its successor is unused (a lost response); 0: never (reuse revokes the grant).',
+    ),
 };
 
 const createBody = z.strictObject({
@@ -71,8 +96,10 @@ function toInput(body: ClientFields): Partial<ClientInput> {
   if (body.visible_roles !== undefined) input.visibleRoles = body.visible_roles;
   if (body.admin_scopes !== undefined) input.adminScopes = body.admin_scopes;
   if (body.backchannel_logout_uri !== undefined) input.backchannelLogoutUri = body.backchannel_logout_uri;
-  if (body.backchannel_logout_session_required !== undefined) input.backchannelLogoutSessionRequired = body.backchannel_logout_session_required;
-  if (body.refresh_token_reuse_grace_seconds !== undefined) input.refreshReuseGraceSeconds = body.refresh_token_reuse_grace_seconds;
+  if (body.backchannel_logout_session_required !== undefined)
+    input.backchannelLogoutSessionRequired = body.backchannel_logout_session_required;
+  if (body.refresh_token_reuse_grace_seconds !== undefined)
+    input.refreshReuseGraceSeconds = body.refresh_token_reuse_grace_seconds;
   return input;
 }
 
@@ -128,55 +155,120 @@ function viewClient(row: ClientRow): z.input<typeof clientView> {
 }
 
 /** A client with the secret that was just issued: the only time it is ever shown. */
-const issuedView = clientView.extend({ client_secret: z.string().nullable().describe('Shown once; only its digest is stored.') });
+const issuedView = clientView.extend({
+  client_secret: z.string().nullable().describe('Shown once; only its digest is stored.'),
+});
 
 export function clientRoutes(admin: AdminServices) {
   return [
     defineRoute({
-      method: 'get', path: '/clients', tag: 'clients', scope: 'admin:read', summary: 'List clients (oldest first); status=pending is the approval queue',
-      query: pageQuery.extend({ status: z.enum(['active', 'pending']).optional() }), status: 200, response: pageOf(clientView),
-      handler: async ({ query }) => pageResponse(await admin.clients.page({ status: query.status, after: decodeCursor(query.cursor), limit: query.limit }), viewClient),
+      method: 'get',
+      path: '/clients',
+      tag: 'clients',
+      scope: 'admin:read',
+      summary: 'List clients (oldest first); status=pending is the approval queue',
+      query: pageQuery.extend({ status: z.enum(['active', 'pending']).optional() }),
+      status: 200,
+      response: pageOf(clientView),
+      handler: async ({ query }) =>
+        pageResponse(
+          await admin.clients.page({ status: query.status, after: decodeCursor(query.cursor), limit: query.limit }),
+          viewClient,
+        ),
     }),
     defineRoute({
-      method: 'post', path: '/clients', tag: 'clients', scope: 'admin:write', summary: 'Register a client; a confidential client\'s secret is in this response only',
-      body: createBody, status: 201, response: issuedView,
+      method: 'post',
+      path: '/clients',
+      tag: 'clients',
+      scope: 'admin:write',
+      summary: "Register a client; a confidential client's secret is in this response only",
+      body: createBody,
+      status: 201,
+      response: issuedView,
       async handler({ body, actor }) {
-        const { client, clientSecret } = await admin.clients.create({ ...(toInput(body) as ClientInput), name: body.name }, actor);
+        const { client, clientSecret } = await admin.clients.create(
+          { ...(toInput(body) as ClientInput), name: body.name },
+          actor,
+        );
         return { ...viewClient(client), client_secret: clientSecret };
       },
     }),
     defineRoute({
-      method: 'get', path: '/clients/:id', tag: 'clients', scope: 'admin:read', summary: 'Read a client',
-      params: idParams, status: 200, response: clientView,
+      method: 'get',
+      path: '/clients/:id',
+      tag: 'clients',
+      scope: 'admin:read',
+      summary: 'Read a client',
+      params: idParams,
+      status: 200,
+      response: clientView,
       handler: async ({ params }) => viewClient(await admin.clients.get(params.id)),
     }),
     defineRoute({
-      method: 'patch', path: '/clients/:id', tag: 'clients', scope: 'admin:write', summary: 'Change some fields of a client (validated as a whole)',
-      params: idParams, body: updateBody, status: 200, response: issuedView,
+      method: 'patch',
+      path: '/clients/:id',
+      tag: 'clients',
+      scope: 'admin:write',
+      summary: 'Change some fields of a client (validated as a whole)',
+      params: idParams,
+      body: updateBody,
+      status: 200,
+      response: issuedView,
       async handler({ params, body, actor }) {
         const { client, clientSecret } = await admin.clients.update(params.id, toInput(body), actor);
         return { ...viewClient(client), client_secret: clientSecret };
       },
     }),
     defineRoute({
-      method: 'delete', path: '/clients/:id', tag: 'clients', scope: 'admin:write', summary: 'Delete a client and revoke everything issued to it',
-      params: idParams, status: 204,
-      handler: async ({ params, actor }) => { await admin.clients.delete(params.id, actor); return undefined; },
+      method: 'delete',
+      path: '/clients/:id',
+      tag: 'clients',
+      scope: 'admin:write',
+      summary: 'Delete a client and revoke everything issued to it',
+      params: idParams,
+      status: 204,
+      handler: async ({ params, actor }) => {
+        await admin.clients.delete(params.id, actor);
+        return undefined;
+      },
     }),
     defineRoute({
-      method: 'post', path: '/clients/:id/secret', tag: 'clients', scope: 'admin:write', summary: 'Rotate the client secret (the new one is in this response only)',
-      params: idParams, status: 200, response: z.object({ client_id: z.string(), client_secret: z.string() }),
-      handler: async ({ params, actor }) => ({ client_id: params.id, client_secret: await admin.clients.rotateSecret(params.id, actor) }),
+      method: 'post',
+      path: '/clients/:id/secret',
+      tag: 'clients',
+      scope: 'admin:write',
+      summary: 'Rotate the client secret (the new one is in this response only)',
+      params: idParams,
+      status: 200,
+      response: z.object({ client_id: z.string(), client_secret: z.string() }),
+      handler: async ({ params, actor }) => ({
+        client_id: params.id,
+        client_secret: await admin.clients.rotateSecret(params.id, actor),
+      }),
     }),
     defineRoute({
-      method: 'post', path: '/clients/:id/approve', tag: 'clients', scope: 'admin:write', summary: 'Approve a pending (dynamically registered) client',
-      params: idParams, status: 200, response: clientView,
+      method: 'post',
+      path: '/clients/:id/approve',
+      tag: 'clients',
+      scope: 'admin:write',
+      summary: 'Approve a pending (dynamically registered) client',
+      params: idParams,
+      status: 200,
+      response: clientView,
       handler: async ({ params, actor }) => viewClient(await admin.clients.approve(params.id, actor)),
     }),
     defineRoute({
-      method: 'post', path: '/clients/:id/reject', tag: 'clients', scope: 'admin:write', summary: 'Reject (delete) a pending client',
-      params: idParams, status: 204,
-      handler: async ({ params, actor }) => { await admin.clients.reject(params.id, actor); return undefined; },
+      method: 'post',
+      path: '/clients/:id/reject',
+      tag: 'clients',
+      scope: 'admin:write',
+      summary: 'Reject (delete) a pending client',
+      params: idParams,
+      status: 204,
+      handler: async ({ params, actor }) => {
+        await admin.clients.reject(params.id, actor);
+        return undefined;
+      },
     }),
   ];
 }

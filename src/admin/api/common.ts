@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { decodeKeysetCursor, encodeKeysetCursor, type IdForm, type KeysetPosition, type Page } from '../../storage/keyset.js';
+import {
+  decodeKeysetCursor,
+  encodeKeysetCursor,
+  type IdForm,
+  type KeysetPosition,
+  type Page,
+} from '../../storage/keyset.js';
 import { InvalidInputError } from '../../errors/domain-errors.js';
 
 export const encodeCursor = encodeKeysetCursor;

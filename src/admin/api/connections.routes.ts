@@ -14,23 +14,36 @@ const url = z.string().max(2048);
 const text = z.string().max(255);
 const strings = (max: number) => z.array(z.string().max(255)).max(max);
 
-const claimMapping = z.strictObject({
-  subject: text, email: text, email_verified: text, name: text, given_name: text, family_name: text, picture: text, groups: text,
-}).partial().describe('Which upstream claim holds each value; the preset\'s (or OpenID\'s) names where absent.');
+const claimMapping = z
+  .strictObject({
+    subject: text,
+    email: text,
+    email_verified: text,
+    name: text,
+    given_name: text,
+    family_name: text,
+    picture: text,
+    groups: text,
+  })
+  .partial()
+  .describe("Which upstream claim holds each value; the preset's (or OpenID's) names where absent.");
 
-const roleRule = z.union([
-  z.strictObject({ group: text, role: text }),
-  z.strictObject({ email_domain: text, role: text }),
-]).describe('A new account gets `role` when the upstream names it in `group`, or its verified address is at `email_domain`.');
+const roleRule = z
+  .union([z.strictObject({ group: text, role: text }), z.strictObject({ email_domain: text, role: text })])
+  .describe(
+    'A new account gets `role` when the upstream names it in `group`, or its verified address is at `email_domain`.',
+  );
 
-const presetOptions = z.strictObject({
-  hosted_domain: text.describe('Google: the Workspace domain (`hd`), which ID tokens must carry.'),
-  tenant: text.describe('Microsoft: a tenant id or domain, or common, organizations, consumers.'),
-  base_url: url.describe('GitHub Enterprise, self-managed GitLab: where the preset\'s URLs start.'),
-  api_url: url.describe('GitHub: the REST API\'s root.'),
-  team_id: text.describe('Apple: the team id.'),
-  key_id: text.describe('Apple: the Sign in with Apple key\'s id.'),
-}).partial();
+const presetOptions = z
+  .strictObject({
+    hosted_domain: text.describe('Google: the Workspace domain (`hd`), which ID tokens must carry.'),
+    tenant: text.describe('Microsoft: a tenant id or domain, or common, organizations, consumers.'),
+    base_url: url.describe("GitHub Enterprise, self-managed GitLab: where the preset's URLs start."),
+    api_url: url.describe("GitHub: the REST API's root."),
+    team_id: text.describe('Apple: the team id.'),
+    key_id: text.describe("Apple: the Sign in with Apple key's id."),
+  })
+  .partial();
 
 /** Every field an admin writes; `id` only on create. null clears an optional field. */
 const writable = {
@@ -43,30 +56,47 @@ const writable = {
   userinfo_endpoint: url.nullable(),
   client_id: text,
   client_auth_method: z.enum(CLIENT_AUTH_METHODS).nullable(),
-  client_secret: z.string().max(4096).describe('Write-only: sealed at rest, never returned (see has_secret). Absent on update: kept.'),
-  private_key: z.string().max(10_000).describe('Write-only: a PEM PKCS #8 key for private_key_jwt or Apple\'s .p8; never returned.'),
+  client_secret: z
+    .string()
+    .max(4096)
+    .describe('Write-only: sealed at rest, never returned (see has_secret). Absent on update: kept.'),
+  private_key: z
+    .string()
+    .max(10_000)
+    .describe("Write-only: a PEM PKCS #8 key for private_key_jwt or Apple's .p8; never returned."),
   private_key_id: text.nullable().describe('The `kid` the upstream knows the private key by.'),
-  scopes: strings(50).nullable().describe('Scopes to ask for; the preset\'s when null.'),
+  scopes: strings(50).nullable().describe("Scopes to ask for; the preset's when null."),
   claim_mapping: claimMapping,
   enabled: z.boolean(),
   order: z.number().int().describe('Position on the sign-in page (lowest first).'),
-  icon: z.string().max(40).nullable().describe('An icon shipped with Gatehouse; the preset\'s when null.'),
-  allowed_email_domains: strings(100).describe('Only verified addresses at these domains sign in through it; empty: any.'),
-  home_realm_domains: strings(100).describe('An address typed at one of these domains goes straight to this connection.'),
+  icon: z.string().max(40).nullable().describe("An icon shipped with Gatehouse; the preset's when null."),
+  allowed_email_domains: strings(100).describe(
+    'Only verified addresses at these domains sign in through it; empty: any.',
+  ),
+  home_realm_domains: strings(100).describe(
+    'An address typed at one of these domains goes straight to this connection.',
+  ),
   create_accounts: z.boolean().describe('Create an account at the first sign-in of an unknown identity.'),
-  trust_email_verification: z.boolean().describe('The upstream\'s email_verified counts.'),
-  trust_upstream_mfa: z.boolean().describe('The upstream\'s MFA (amr mfa, or an acr of mfa_acr_values) counts as the second factor.'),
+  trust_email_verification: z.boolean().describe("The upstream's email_verified counts."),
+  trust_upstream_mfa: z
+    .boolean()
+    .describe("The upstream's MFA (amr mfa, or an acr of mfa_acr_values) counts as the second factor."),
   mfa_acr_values: strings(20),
   allowed_clients: strings(1000).nullable().describe('The clients whose sign-in page offers it; null: every client.'),
   role_rules: z.array(roleRule).max(100),
-  upstream_sign_out: z.boolean().describe('Signing out of Gatehouse also signs out at an OIDC upstream with an end_session_endpoint.'),
+  upstream_sign_out: z
+    .boolean()
+    .describe('Signing out of Gatehouse also signs out at an OIDC upstream with an end_session_endpoint.'),
   options: presetOptions,
 };
 
-const createBody = z.strictObject({
-  ...writable,
-  id: z.string().max(64).describe('A slug: in the redirect URI and the upstream= hint; never changes.'),
-}).partial().required({ id: true, display_name: true, client_id: true });
+const createBody = z
+  .strictObject({
+    ...writable,
+    id: z.string().max(64).describe('A slug: in the redirect URI and the upstream= hint; never changes.'),
+  })
+  .partial()
+  .required({ id: true, display_name: true, client_id: true });
 
 const updateBody = z.strictObject(writable).partial();
 
@@ -93,8 +123,14 @@ function toInput(body: Body): Partial<ConnectionInput> {
   if (body.claim_mapping !== undefined) {
     const m = body.claim_mapping;
     input.claimMapping = {
-      subject: m.subject, email: m.email, emailVerified: m.email_verified, name: m.name,
-      givenName: m.given_name, familyName: m.family_name, picture: m.picture, groups: m.groups,
+      subject: m.subject,
+      email: m.email,
+      emailVerified: m.email_verified,
+      name: m.name,
+      givenName: m.given_name,
+      familyName: m.family_name,
+      picture: m.picture,
+      groups: m.groups,
     };
   }
   if (body.enabled !== undefined) input.enabled = body.enabled;
@@ -108,16 +144,27 @@ function toInput(body: Body): Partial<ConnectionInput> {
   if (body.mfa_acr_values !== undefined) input.mfaAcrValues = body.mfa_acr_values;
   if (body.allowed_clients !== undefined) input.allowedClients = body.allowed_clients;
   if (body.role_rules !== undefined) {
-    input.roleRules = body.role_rules.map((rule: RoleRuleBody) => ('group' in rule ? rule : { emailDomain: rule.email_domain, role: rule.role }));
+    input.roleRules = body.role_rules.map((rule: RoleRuleBody) =>
+      'group' in rule ? rule : { emailDomain: rule.email_domain, role: rule.role },
+    );
   }
   if (body.upstream_sign_out !== undefined) input.upstreamSignOut = body.upstream_sign_out;
   if (body.options !== undefined) {
     const o = body.options;
-    input.options = { hostedDomain: o.hosted_domain, tenant: o.tenant, baseUrl: o.base_url, apiUrl: o.api_url, teamId: o.team_id, keyId: o.key_id };
+    input.options = {
+      hostedDomain: o.hosted_domain,
+      tenant: o.tenant,
+      baseUrl: o.base_url,
+      apiUrl: o.api_url,
+      teamId: o.team_id,
+      keyId: o.key_id,
+    };
   }
   // An absent key and a key set to undefined differ to the update's merge: drop nested undefineds only.
   for (const nested of [input.claimMapping, input.options]) {
-    if (nested) for (const key of Object.keys(nested) as Array<keyof typeof nested>) if (nested[key] === undefined) delete nested[key];
+    if (nested)
+      for (const key of Object.keys(nested) as Array<keyof typeof nested>)
+        if (nested[key] === undefined) delete nested[key];
   }
   return input;
 }
@@ -178,8 +225,14 @@ function viewConnection(c: Connection, issuer: string): z.input<typeof connectio
     private_key_id: c.privateKeyId ?? null,
     scopes: c.scopes ?? null,
     claim_mapping: defined({
-      subject: m.subject, email: m.email, email_verified: m.emailVerified, name: m.name,
-      given_name: m.givenName, family_name: m.familyName, picture: m.picture, groups: m.groups,
+      subject: m.subject,
+      email: m.email,
+      email_verified: m.emailVerified,
+      name: m.name,
+      given_name: m.givenName,
+      family_name: m.familyName,
+      picture: m.picture,
+      groups: m.groups,
     }),
     enabled: c.enabled,
     order: c.order,
@@ -191,9 +244,18 @@ function viewConnection(c: Connection, issuer: string): z.input<typeof connectio
     trust_upstream_mfa: c.trustUpstreamMfa,
     mfa_acr_values: c.mfaAcrValues,
     allowed_clients: c.allowedClients,
-    role_rules: c.roleRules.map((rule) => ('group' in rule ? { group: rule.group, role: rule.role } : { email_domain: rule.emailDomain, role: rule.role })),
+    role_rules: c.roleRules.map((rule) =>
+      'group' in rule ? { group: rule.group, role: rule.role } : { email_domain: rule.emailDomain, role: rule.role },
+    ),
     upstream_sign_out: c.upstreamSignOut,
-    options: defined({ hosted_domain: o.hostedDomain, tenant: o.tenant, base_url: o.baseUrl, api_url: o.apiUrl, team_id: o.teamId, key_id: o.keyId }),
+    options: defined({
+      hosted_domain: o.hostedDomain,
+      tenant: o.tenant,
+      base_url: o.baseUrl,
+      api_url: o.apiUrl,
+      team_id: o.teamId,
+      key_id: o.keyId,
+    }),
     redirect_uri: federationRedirectUri(issuer, c.id),
     created_at: iso(c.createdAt) ?? '',
     updated_at: iso(c.updatedAt) ?? '',
@@ -201,7 +263,7 @@ function viewConnection(c: Connection, issuer: string): z.input<typeof connectio
 }
 
 const identityView = z.object({
-  connection: z.string().describe('The connection\'s id.'),
+  connection: z.string().describe("The connection's id."),
   connection_name: z.string(),
   email: z.string().nullable().describe('The address the upstream gave when the identity was linked.'),
   created_at: timestamp,
@@ -209,7 +271,11 @@ const identityView = z.object({
 });
 
 const viewIdentity = (i: LinkedIdentity): z.input<typeof identityView> => ({
-  connection: i.connectionId, connection_name: i.connectionName, email: i.email, created_at: iso(i.createdAt) ?? '', last_used_at: iso(i.lastUsedAt),
+  connection: i.connectionId,
+  connection_name: i.connectionName,
+  email: i.email,
+  created_at: iso(i.createdAt) ?? '',
+  last_used_at: iso(i.lastUsedAt),
 });
 
 const connectionParams = idParams.extend({ connection: z.string().min(1).max(255) });
@@ -219,40 +285,93 @@ export function connectionRoutes(admin: AdminServices, issuer: string) {
   const view = (c: Connection) => viewConnection(c, issuer);
   return [
     defineRoute({
-      method: 'get', path: '/connections', tag: 'connections', scope: 'admin:read', summary: 'List connections in sign-in page order',
-      status: 200, response: z.object({ items: z.array(connectionView) }),
+      method: 'get',
+      path: '/connections',
+      tag: 'connections',
+      scope: 'admin:read',
+      summary: 'List connections in sign-in page order',
+      status: 200,
+      response: z.object({ items: z.array(connectionView) }),
       handler: async () => ({ items: (await admin.connections.list()).map(view) }),
     }),
     defineRoute({
-      method: 'post', path: '/connections', tag: 'connections', scope: 'admin:write', summary: 'Create a connection; its secret or key is sealed and never returned', conflicts: true,
-      body: createBody, status: 201, response: connectionView,
-      handler: async ({ body, actor }) => view(await admin.connections.create({ ...toInput(body), id: body.id, displayName: body.display_name, clientId: body.client_id }, actor)),
+      method: 'post',
+      path: '/connections',
+      tag: 'connections',
+      scope: 'admin:write',
+      summary: 'Create a connection; its secret or key is sealed and never returned',
+      conflicts: true,
+      body: createBody,
+      status: 201,
+      response: connectionView,
+      handler: async ({ body, actor }) =>
+        view(
+          await admin.connections.create(
+            { ...toInput(body), id: body.id, displayName: body.display_name, clientId: body.client_id },
+            actor,
+          ),
+        ),
     }),
     defineRoute({
-      method: 'get', path: '/connections/:id', tag: 'connections', scope: 'admin:read', summary: 'Read a connection (without its secret)',
-      params: idParams, status: 200, response: connectionView,
+      method: 'get',
+      path: '/connections/:id',
+      tag: 'connections',
+      scope: 'admin:read',
+      summary: 'Read a connection (without its secret)',
+      params: idParams,
+      status: 200,
+      response: connectionView,
       handler: async ({ params }) => view(await admin.connections.get(params.id)),
     }),
     defineRoute({
-      method: 'patch', path: '/connections/:id', tag: 'connections', scope: 'admin:write', summary: 'Change some fields of a connection (validated as a whole); the secret is kept unless given',
-      params: idParams, body: updateBody, status: 200, response: connectionView,
+      method: 'patch',
+      path: '/connections/:id',
+      tag: 'connections',
+      scope: 'admin:write',
+      summary: 'Change some fields of a connection (validated as a whole); the secret is kept unless given',
+      params: idParams,
+      body: updateBody,
+      status: 200,
+      response: connectionView,
       handler: async ({ params, body, actor }) => view(await admin.connections.update(params.id, toInput(body), actor)),
     }),
     defineRoute({
-      method: 'delete', path: '/connections/:id', tag: 'connections', scope: 'admin:write', summary: 'Delete a connection and every identity linked through it',
-      params: idParams, status: 204,
-      handler: async ({ params, actor }) => { await admin.connections.delete(params.id, actor); return undefined; },
+      method: 'delete',
+      path: '/connections/:id',
+      tag: 'connections',
+      scope: 'admin:write',
+      summary: 'Delete a connection and every identity linked through it',
+      params: idParams,
+      status: 204,
+      handler: async ({ params, actor }) => {
+        await admin.connections.delete(params.id, actor);
+        return undefined;
+      },
     }),
     defineRoute({
-      method: 'get', path: '/users/:id/identities', tag: 'connections', scope: 'admin:read', summary: 'List the upstream identities linked to a user',
-      params: idParams, status: 200, response: z.object({ items: z.array(identityView) }),
+      method: 'get',
+      path: '/users/:id/identities',
+      tag: 'connections',
+      scope: 'admin:read',
+      summary: 'List the upstream identities linked to a user',
+      params: idParams,
+      status: 200,
+      response: z.object({ items: z.array(identityView) }),
       handler: async ({ params }) => ({ items: (await admin.identities.list(params.id)).map(viewIdentity) }),
     }),
     defineRoute({
-      method: 'delete', path: '/users/:id/identities/:connection', tag: 'connections', scope: 'admin:write',
-      summary: 'Remove a user\'s linked identity; allowed even when it is the last way to sign in (the audit event says so)',
-      params: connectionParams, status: 204,
-      handler: async ({ params, actor }) => { await admin.identities.unlink(params.id, params.connection, actor); return undefined; },
+      method: 'delete',
+      path: '/users/:id/identities/:connection',
+      tag: 'connections',
+      scope: 'admin:write',
+      summary:
+        "Remove a user's linked identity; allowed even when it is the last way to sign in (the audit event says so)",
+      params: connectionParams,
+      status: 204,
+      handler: async ({ params, actor }) => {
+        await admin.identities.unlink(params.id, params.connection, actor);
+        return undefined;
+      },
     }),
   ];
 }

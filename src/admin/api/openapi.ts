@@ -5,7 +5,11 @@ import type { AnyAdminRoute } from './route.js';
 type JsonSchema = Record<string, unknown>;
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'throw' }) as JsonSchema;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    io,
+    target: 'draft-2020-12',
+    unrepresentable: 'throw',
+  }) as JsonSchema;
   return rest;
 }
 
@@ -14,7 +18,9 @@ function parameters(schema: z.ZodType | undefined, where: 'path' | 'query'): Jso
   if (!schema) return [];
   const object = jsonSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
   return Object.entries(object.properties ?? {}).map(([name, property]) => ({
-    name, in: where, required: where === 'path' || (object.required ?? []).includes(name),
+    name,
+    in: where,
+    required: where === 'path' || (object.required ?? []).includes(name),
     ...(typeof property.description === 'string' ? { description: property.description } : {}),
     schema: property,
   }));
@@ -29,16 +35,24 @@ const ERROR = {
     field: { type: 'string', description: 'The offending field (dotted path), on 400 and 409.' },
     problems: {
       type: 'array',
-      description: 'An import file\'s problems, each by line (null: the whole file).',
+      description: "An import file's problems, each by line (null: the whole file).",
       items: {
-        type: 'object', required: ['line', 'field', 'message'],
-        properties: { line: { type: ['integer', 'null'] }, field: { type: ['string', 'null'] }, message: { type: 'string' } },
+        type: 'object',
+        required: ['line', 'field', 'message'],
+        properties: {
+          line: { type: ['integer', 'null'] },
+          field: { type: ['string', 'null'] },
+          message: { type: 'string' },
+        },
       },
     },
   },
 };
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
 
 /**
  * The OpenAPI 3.1 document, built from the very schemas that validate each request and shape
@@ -63,12 +77,29 @@ export function buildOpenApiDocument(routes: AnyAdminRoute[], issuer: string, ve
         403: errorResponse(`The token lacks ${route.scope} (or the user the admin role)`),
         ...(route.params ? { 404: errorResponse('Not found') } : {}),
         ...(route.conflicts ? { 409: errorResponse('Conflicts with what exists: `field` names it') } : {}),
-        ...(route.body || route.textBody ? { 415: errorResponse(route.textBody ? 'The body is not application/x-ndjson' : 'The body is not application/json') } : {}),
+        ...(route.body || route.textBody
+          ? {
+              415: errorResponse(
+                route.textBody ? 'The body is not application/x-ndjson' : 'The body is not application/json',
+              ),
+            }
+          : {}),
       },
     };
-    if (route.body) operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } };
+    if (route.body)
+      operation.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: jsonSchema(route.body, 'input') } },
+      };
     if (route.textBody) {
-      operation.requestBody = { required: true, content: { 'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object per line (docs/import.md)' } } } };
+      operation.requestBody = {
+        required: true,
+        content: {
+          'application/x-ndjson': {
+            schema: { type: 'string', description: 'One JSON object per line (docs/import.md)' },
+          },
+        },
+      };
     }
     paths[path] = { ...paths[path], [route.method]: operation };
   }
@@ -77,7 +108,8 @@ export function buildOpenApiDocument(routes: AnyAdminRoute[], issuer: string, ve
     info: {
       title: 'Gatehouse admin API',
       version,
-      description: 'Manage clients, users, roles, sessions, signing keys, connections to upstream identity providers and the audit log. Authenticate with a Gatehouse access token for the admin API resource: client_credentials with scope admin:read or admin:write, or an admin user\'s token from the admin console client.',
+      description:
+        "Manage clients, users, roles, sessions, signing keys, connections to upstream identity providers and the audit log. Authenticate with a Gatehouse access token for the admin API resource: client_credentials with scope admin:read or admin:write, or an admin user's token from the admin console client.",
     },
     servers: [{ url: `${issuer}${ADMIN_API_PATH}` }],
     components: {
@@ -85,7 +117,12 @@ export function buildOpenApiDocument(routes: AnyAdminRoute[], issuer: string, ve
       securitySchemes: {
         bearer: {
           type: 'oauth2',
-          flows: { clientCredentials: { tokenUrl: `${issuer}/token`, scopes: { 'admin:read': 'Read everything', 'admin:write': 'Change everything (includes admin:read)' } } },
+          flows: {
+            clientCredentials: {
+              tokenUrl: `${issuer}/token`,
+              scopes: { 'admin:read': 'Read everything', 'admin:write': 'Change everything (includes admin:read)' },
+            },
+          },
         },
       },
     },

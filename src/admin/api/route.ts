@@ -16,7 +16,12 @@ const noBody = z.strictObject({});
  * One admin API operation: its input and output schemas validate requests and document the
  * API (openapi.ts builds /admin/api/v1/openapi.json from these same objects).
  */
-export interface AdminRoute<P extends z.ZodType = NoInput, Q extends z.ZodType = NoInput, B extends z.ZodType = NoInput, R extends z.ZodType = z.ZodType> {
+export interface AdminRoute<
+  P extends z.ZodType = NoInput,
+  Q extends z.ZodType = NoInput,
+  B extends z.ZodType = NoInput,
+  R extends z.ZodType = z.ZodType,
+> {
   method: Method;
   /** Koa-style path under /admin/api/v1, e.g. /clients/:id. */
   path: string;
@@ -32,13 +37,22 @@ export interface AdminRoute<P extends z.ZodType = NoInput, Q extends z.ZodType =
   response?: R;
   /** The operation can answer 409 (a duplicate email or role name). */
   conflicts?: boolean;
-  handler(input: { params: z.output<P>; query: z.output<Q>; body: z.output<B>; actor: AdminActor; ctx: Context }): Promise<z.input<R> | undefined>;
+  handler(input: {
+    params: z.output<P>;
+    query: z.output<Q>;
+    body: z.output<B>;
+    actor: AdminActor;
+    ctx: Context;
+  }): Promise<z.input<R> | undefined>;
 }
 
 /** Keeps each route's types precise while the router holds them in one list. */
-export function defineRoute<P extends z.ZodType = NoInput, Q extends z.ZodType = NoInput, B extends z.ZodType = NoInput, R extends z.ZodType = z.ZodType>(
-  route: AdminRoute<P, Q, B, R>,
-): AnyAdminRoute {
+export function defineRoute<
+  P extends z.ZodType = NoInput,
+  Q extends z.ZodType = NoInput,
+  B extends z.ZodType = NoInput,
+  R extends z.ZodType = z.ZodType,
+>(route: AdminRoute<P, Q, B, R>): AnyAdminRoute {
   return route as unknown as AnyAdminRoute;
 }
 
@@ -49,8 +63,16 @@ export function parseInput<S extends z.ZodType>(schema: S | undefined, value: un
   const result = (schema ?? (where === 'body' ? noBody : none)).safeParse(value ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];
-    const field = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue && issue.path.length > 0 ? issue.path.join('.') : where;
-    throw new InvalidInputError(field, issue?.code === 'unrecognized_keys' ? 'unknown field' : issue?.message ?? 'is not valid');
+    const field =
+      issue?.code === 'unrecognized_keys'
+        ? issue.keys.join(', ')
+        : issue && issue.path.length > 0
+          ? issue.path.join('.')
+          : where;
+    throw new InvalidInputError(
+      field,
+      issue?.code === 'unrecognized_keys' ? 'unknown field' : (issue?.message ?? 'is not valid'),
+    );
   }
   const unstorable = findUnstorableText(result.data);
   if (unstorable) throw new InvalidInputError(fieldOf(unstorable, where), unstorable.problem);

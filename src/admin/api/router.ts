@@ -32,15 +32,23 @@ const API_VERSION = '1.1.0';
 function adminApiRoutes(deps: AdminApiDeps): AnyAdminRoute[] {
   const { admin } = deps;
   return [
-    ...clientRoutes(admin), ...userRoutes(admin), ...roleRoutes(admin), ...sessionRoutes(admin),
-    ...keyRoutes(admin), ...initialAccessTokenRoutes(admin), ...auditRoutes(admin), ...connectionRoutes(admin, deps.issuer),
+    ...clientRoutes(admin),
+    ...userRoutes(admin),
+    ...roleRoutes(admin),
+    ...sessionRoutes(admin),
+    ...keyRoutes(admin),
+    ...initialAccessTokenRoutes(admin),
+    ...auditRoutes(admin),
+    ...connectionRoutes(admin, deps.issuer),
   ];
 }
 
 const json = bodyParser({ enableTypes: ['json'], jsonLimit: '1mb', encoding: 'utf-8' });
 // An import file of 100,000 users is some tens of megabytes.
 const jsonLines = bodyParser({
-  enableTypes: ['text'], textLimit: '64mb', encoding: 'utf-8',
+  enableTypes: ['text'],
+  textLimit: '64mb',
+  encoding: 'utf-8',
   extendTypes: { text: ['application/x-ndjson', 'application/jsonl', 'application/jsonlines', 'text/plain'] },
 });
 
@@ -51,13 +59,23 @@ function checkContentType(ctx: Context, route: AnyAdminRoute): void {
   const ok = route.textBody
     ? ctx.is('application/x-ndjson', 'application/jsonl', 'application/jsonlines', 'text/plain')
     : ctx.is('application/json');
-  if (!ok) throw new AppError('unsupported_media_type', 415, route.textBody ? 'send the file as application/x-ndjson' : 'send application/json');
+  if (!ok)
+    throw new AppError(
+      'unsupported_media_type',
+      415,
+      route.textBody ? 'send the file as application/x-ndjson' : 'send application/json',
+    );
 }
 
 /** /admin/api/v1: bearer-token auth per route scope, input validated by each route's schemas, JSON out. */
 export function createAdminApiRouter(deps: AdminApiDeps): Router {
   const routes = adminApiRoutes(deps);
-  const requireScope = createAdminAuthenticator({ host: deps.host, issuer: deps.issuer, roles: deps.storage.roles, users: deps.storage.users });
+  const requireScope = createAdminAuthenticator({
+    host: deps.host,
+    issuer: deps.issuer,
+    roles: deps.storage.roles,
+    users: deps.storage.users,
+  });
   // Built on first request, not at boot (some 15 ms of schema conversion), then served as bytes.
   let document: string | undefined;
   const router = new Router({ prefix: ADMIN_API_PATH });
@@ -71,22 +89,28 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
   });
 
   for (const route of routes) {
-    router[route.method](route.path, noStore, requireScope(route.scope), async (ctx: WithAdminContext, next) => {
-      checkContentType(ctx, route);
-      await (route.textBody ? jsonLines : json)(ctx, next);
-    }, async (ctx: WithAdminContext) => {
-      const caller = ctx.state.admin;
-      if (!caller) throw new AppError('invalid_token', 401, 'not authenticated');
-      const result = await route.handler({
-        params: parseInput(route.params, ctx.params, 'path'),
-        query: parseInput(route.query, ctx.query, 'query'),
-        body: route.textBody ? {} : parseInput(route.body, ctx.request.body, 'body'),
-        actor: caller.actor,
-        ctx,
-      });
-      ctx.status = route.status;
-      if (result !== undefined) ctx.body = result;
-    });
+    router[route.method](
+      route.path,
+      noStore,
+      requireScope(route.scope),
+      async (ctx: WithAdminContext, next) => {
+        checkContentType(ctx, route);
+        await (route.textBody ? jsonLines : json)(ctx, next);
+      },
+      async (ctx: WithAdminContext) => {
+        const caller = ctx.state.admin;
+        if (!caller) throw new AppError('invalid_token', 401, 'not authenticated');
+        const result = await route.handler({
+          params: parseInput(route.params, ctx.params, 'path'),
+          query: parseInput(route.query, ctx.query, 'query'),
+          body: route.textBody ? {} : parseInput(route.body, ctx.request.body, 'body'),
+          actor: caller.actor,
+          ctx,
+        });
+        ctx.status = route.status;
+        if (result !== undefined) ctx.body = result;
+      },
+    );
   }
   return router;
 }

@@ -30,7 +30,13 @@ export const AccountLinkEntity = new EntitySchema<AccountLinkRow>({
     consumedAt: { name: 'consumed_at', type: 'timestamptz', nullable: true },
   },
   foreignKeys: [
-    { name: 'account_links_user_fk', target: 'User', columnNames: ['userId'], referencedColumnNames: ['id'], onDelete: 'CASCADE' },
+    {
+      name: 'account_links_user_fk',
+      target: 'User',
+      columnNames: ['userId'],
+      referencedColumnNames: ['id'],
+      onDelete: 'CASCADE',
+    },
   ],
   indices: [
     { name: 'account_links_token', columns: ['tokenDigest'], unique: true },

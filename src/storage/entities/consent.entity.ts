@@ -32,7 +32,19 @@ export const ConsentEntity = new EntitySchema<ConsentRow>({
     updatedAt: { name: 'updated_at', type: 'timestamptz', updateDate: true },
   },
   foreignKeys: [
-    { name: 'consents_user_fk', target: 'User', columnNames: ['accountId'], referencedColumnNames: ['id'], onDelete: 'CASCADE' },
-    { name: 'consents_client_fk', target: 'Client', columnNames: ['clientId'], referencedColumnNames: ['id'], onDelete: 'CASCADE' },
+    {
+      name: 'consents_user_fk',
+      target: 'User',
+      columnNames: ['accountId'],
+      referencedColumnNames: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      name: 'consents_client_fk',
+      target: 'Client',
+      columnNames: ['clientId'],
+      referencedColumnNames: ['id'],
+      onDelete: 'CASCADE',
+    },
   ],
 });

@@ -35,11 +35,22 @@ export const CredentialEntity = new EntitySchema<CredentialRow>({
     lastUsedAt: { name: 'last_used_at', type: 'timestamptz', nullable: true },
   },
   foreignKeys: [
-    { name: 'credentials_user_fk', target: 'User', columnNames: ['userId'], referencedColumnNames: ['id'], onDelete: 'CASCADE' },
+    {
+      name: 'credentials_user_fk',
+      target: 'User',
+      columnNames: ['userId'],
+      referencedColumnNames: ['id'],
+      onDelete: 'CASCADE',
+    },
   ],
   indices: [
     { name: 'credentials_user_type', columns: ['userId', 'type'] },
     { name: 'credentials_one_password', columns: ['userId'], unique: true, where: "type = 'password'" },
-    { name: 'credentials_external_id', columns: ['type', 'externalId'], unique: true, where: 'external_id IS NOT NULL' },
+    {
+      name: 'credentials_external_id',
+      columns: ['type', 'externalId'],
+      unique: true,
+      where: 'external_id IS NOT NULL',
+    },
   ],
 });

@@ -38,7 +38,19 @@ export const UserRoleEntity = new EntitySchema<UserRoleRow>({
   // rolesOf(userId) reads by the primary key's leading column; unassigning a role by role_id.
   indices: [{ name: 'user_roles_role_id', columns: ['roleId'] }],
   foreignKeys: [
-    { name: 'user_roles_user_fk', target: 'User', columnNames: ['userId'], referencedColumnNames: ['id'], onDelete: 'CASCADE' },
-    { name: 'user_roles_role_fk', target: 'Role', columnNames: ['roleId'], referencedColumnNames: ['id'], onDelete: 'CASCADE' },
+    {
+      name: 'user_roles_user_fk',
+      target: 'User',
+      columnNames: ['userId'],
+      referencedColumnNames: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      name: 'user_roles_role_fk',
+      target: 'Role',
+      columnNames: ['roleId'],
+      referencedColumnNames: ['id'],
+      onDelete: 'CASCADE',
+    },
   ],
 });

@@ -29,8 +29,20 @@ export const UserIdentityEntity = new EntitySchema<UserIdentityRow>({
     lastUsedAt: { name: 'last_used_at', type: 'timestamptz', nullable: true },
   },
   foreignKeys: [
-    { name: 'user_identities_user_fk', target: 'User', columnNames: ['userId'], referencedColumnNames: ['id'], onDelete: 'CASCADE' },
-    { name: 'user_identities_connection_fk', target: 'Connection', columnNames: ['connectionId'], referencedColumnNames: ['id'], onDelete: 'CASCADE' },
+    {
+      name: 'user_identities_user_fk',
+      target: 'User',
+      columnNames: ['userId'],
+      referencedColumnNames: ['id'],
+      onDelete: 'CASCADE',
+    },
+    {
+      name: 'user_identities_connection_fk',
+      target: 'Connection',
+      columnNames: ['connectionId'],
+      referencedColumnNames: ['id'],
+      onDelete: 'CASCADE',
+    },
   ],
   indices: [
     { name: 'user_identities_subject', columns: ['connectionId', 'subject'], unique: true },

@@ -13,8 +13,18 @@ export function accountOrigin(ctx: Context): RequestOrigin {
 }
 
 /** Registers (or re-points, when the issuer changed) the account pages' own client at boot. */
-export async function ensureAccountClient(clients: ClientsRepository, issuer: string, productName: string): Promise<void> {
-  await clients.upsert(builtInClient({
-    id: ACCOUNT_CLIENT_ID, name: `Your ${productName} account`, redirectUri: accountRedirectUri(issuer), postLogoutRedirectUris: [], mfa: 'optional',
-  }));
+export async function ensureAccountClient(
+  clients: ClientsRepository,
+  issuer: string,
+  productName: string,
+): Promise<void> {
+  await clients.upsert(
+    builtInClient({
+      id: ACCOUNT_CLIENT_ID,
+      name: `Your ${productName} account`,
+      redirectUri: accountRedirectUri(issuer),
+      postLogoutRedirectUris: [],
+      mfa: 'optional',
+    }),
+  );
 }

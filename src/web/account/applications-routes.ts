@@ -27,15 +27,23 @@ export interface ApplicationsSection {
 function accessWords(i18n: Translator, scopes: string[], resourceScopes: Record<string, string[]>): string[] {
   return [
     ...scopes.map((scope) => i18n.find(`scopes.${scope}`) ?? scope),
-    ...Object.entries(resourceScopes).flatMap(([resource, names]) => names.map((scope) => i18n.t('consent.resourceScope', { scope, resource }))),
+    ...Object.entries(resourceScopes).flatMap(([resource, names]) =>
+      names.map((scope) => i18n.t('consent.resourceScope', { scope, resource })),
+    ),
   ];
 }
 
 /** Loads the applications section of the account page (router.ts spreads it into the page's locals). */
-export async function loadApplicationsSection(deps: Pick<PortalDeps, 'applications'>, ctx: WithPortalContext): Promise<ApplicationsSection> {
+export async function loadApplicationsSection(
+  deps: Pick<PortalDeps, 'applications'>,
+  ctx: WithPortalContext,
+): Promise<ApplicationsSection> {
   const { i18n } = ctx.state;
   const applications = (await deps.applications.list(ctx.state.portal.userId)).map((app) => ({
-    clientId: app.clientId, name: app.clientName, access: accessWords(i18n, app.scopes, app.resourceScopes), since: app.since,
+    clientId: app.clientId,
+    name: app.clientName,
+    access: accessWords(i18n, app.scopes, app.resourceScopes),
+    since: app.since,
   }));
   const revoked = ctx.query.done === 'application-revoked';
   return { applications, applicationsNotice: revoked ? 'applications.notices.revoked' : undefined };

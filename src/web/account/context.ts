@@ -27,8 +27,19 @@ export interface WithPortalContext extends Context {
  * What the account pages read: the user's sessions (`userSessions`: list, end one, end the
  * others, sign out everywhere) and the third-party applications they allowed (`applications`).
  */
-export interface PortalDeps extends Pick<Services,
-  'accounts' | 'secondFactors' | 'totp' | 'pendingTotp' | 'recovery' | 'webauthn' | 'csrf' | 'audit' | 'userSessions' | 'applications'> {
+export interface PortalDeps extends Pick<
+  Services,
+  | 'accounts'
+  | 'secondFactors'
+  | 'totp'
+  | 'pendingTotp'
+  | 'recovery'
+  | 'webauthn'
+  | 'csrf'
+  | 'audit'
+  | 'userSessions'
+  | 'applications'
+> {
   config: Pick<Config, 'issuer' | 'mfa' | 'passwordPolicy'>;
   host: ProviderHost;
   storage: Storage;

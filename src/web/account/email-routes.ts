@@ -19,23 +19,40 @@ const emailForm = z.object({ new_email: text({ trim: true }) });
 export function addEmailRoutes(router: Router, deps: PortalDeps, sensitive: FormGuard): void {
   const { selfService, views } = deps;
 
-  async function render(ctx: WithPortalContext, view: string, titleKey: string, locals: Record<string, unknown>, status: number) {
+  async function render(
+    ctx: WithPortalContext,
+    view: string,
+    titleKey: string,
+    locals: Record<string, unknown>,
+    status: number,
+  ) {
     const i18n = translatorOf(ctx);
     ctx.status = status;
     ctx.type = 'html';
-    ctx.body = await views.render(`account/${view}`, { title: i18n.t(titleKey), i18n, portal: ctx.state.portal, ...locals });
+    ctx.body = await views.render(`account/${view}`, {
+      title: i18n.t(titleKey),
+      i18n,
+      portal: ctx.state.portal,
+      ...locals,
+    });
   }
 
   router.post('/email', ...sensitive(emailForm), async (ctx: WithPortalContext & WithForm<typeof emailForm>) => {
     await selfService.limits.consume(ctx, 'accountMail', ctx.state.portal.userId);
     const newEmail = ctx.state.form.new_email;
     const i18n = translatorOf(ctx);
-    const refuse = (message: string) => render(ctx, 'email-change', 'email-change.title', { newEmail, error: message }, 400);
+    const refuse = (message: string) =>
+      render(ctx, 'email-change', 'email-change.title', { newEmail, error: message }, 400);
     let requested;
     try {
       requested = await selfService.emailAddress.requestChange(ctx.state.portal.userId, newEmail, accountOrigin(ctx));
     } catch (error) {
-      const refused = localizedFormError(error, i18n, { 'email:email_domain': 'email-change.errors.emailDomain' }, 'email-change.errors.email');
+      const refused = localizedFormError(
+        error,
+        i18n,
+        { 'email:email_domain': 'email-change.errors.emailDomain' },
+        'email-change.errors.email',
+      );
       if (!refused) throw error;
       return refuse(refused.message);
     }

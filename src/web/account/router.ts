@@ -51,7 +51,10 @@ export function createPortalRouter(deps: PortalDeps): Router {
   const { storage } = deps;
 
   // Each form's CSRF token is bound to the account session (session.ts), loaded before it.
-  const form = createForms<WithPortalContext>({ limit: '16kb', csrf: (ctx, token) => deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, token) });
+  const form = createForms<WithPortalContext>({
+    limit: '16kb',
+    csrf: (ctx, token) => deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, token),
+  });
   const change: FormGuard = (schema) => form(schema, sessions.require);
   /** Changes to factors and the address also need a recent sign-in. */
   const sensitive: FormGuard = (schema) => [...change(schema), sessions.requireRecentSignIn];
@@ -60,7 +63,10 @@ export function createPortalRouter(deps: PortalDeps): Router {
    * `passwordError` is shown inside the password form, next to the field it is about
    * (aria-describedby, WCAG 2.2 SC 3.3.1), not at the top of a long page.
    */
-  async function renderPage(ctx: WithPortalContext, extra: { notice?: string; error?: string; passwordError?: PasswordFormError; status?: number } = {}) {
+  async function renderPage(
+    ctx: WithPortalContext,
+    extra: { notice?: string; error?: string; passwordError?: PasswordFormError; status?: number } = {},
+  ) {
     const { userId } = ctx.state.portal;
     const { i18n } = ctx.state;
     const [summary, factors, events, recoveryLeft] = await Promise.all([
@@ -88,7 +94,8 @@ export function createPortalRouter(deps: PortalDeps): Router {
       notice: extra.notice && i18n.t(extra.notice),
       error: extra.error,
       passwordError: extra.passwordError,
-      recentSignIn: Math.floor(deps.clock() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
+      recentSignIn:
+        Math.floor(deps.clock() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
       ...(await loadSessionsSection(deps, ctx)),
       ...(await loadApplicationsSection(deps, ctx)),
     });
@@ -111,7 +118,8 @@ export function createPortalRouter(deps: PortalDeps): Router {
     ...WEBAUTHN_NOTICES,
   };
   router.get('/', sessions.require, (ctx: WithPortalContext) =>
-    renderPage(ctx, { notice: typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined }));
+    renderPage(ctx, { notice: typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined }),
+  );
 
   router.post('/password', ...change(passwordForm), async (ctx: WithPortalContext & WithForm<typeof passwordForm>) => {
     const { userId, email } = ctx.state.portal;
@@ -124,12 +132,16 @@ export function createPortalRouter(deps: PortalDeps): Router {
       if (changed.reason === 'throttled') {
         // The sign-in page's answer to a lockout wait: 429, Retry-After, and the same sentence.
         ctx.set('Retry-After', String(changed.retryAfterSeconds));
-        return renderPage(ctx, { passwordError: { field: 'current', message: lockedOutMessage(i18n, changed.retryAfterSeconds) }, status: 429 });
+        return renderPage(ctx, {
+          passwordError: { field: 'current', message: lockedOutMessage(i18n, changed.retryAfterSeconds) },
+          status: 429,
+        });
       }
       if (changed.reason === 'wrong-current-password') await passwordAttempts.failed(deps.selfService.limits, ctx);
-      const passwordError: PasswordFormError = changed.reason === 'weak-password'
-        ? { field: 'new', message: i18n.t(changed.problem.key, changed.problem.params) }
-        : { field: 'current', message: i18n.t('account.password.wrongCurrent') };
+      const passwordError: PasswordFormError =
+        changed.reason === 'weak-password'
+          ? { field: 'new', message: i18n.t(changed.problem.key, changed.problem.params) }
+          : { field: 'current', message: i18n.t('account.password.wrongCurrent') };
       return renderPage(ctx, { passwordError, status: 400 });
     }
     await signOutOthersIfAsked(deps, ctx, 'password-changed', ctx.state.form.sign_out_others);
@@ -143,49 +155,82 @@ export function createPortalRouter(deps: PortalDeps): Router {
     await deps.pendingTotp.put(pendingBinding(sessionUid), enrolment.secret);
     ctx.type = 'html';
     const { i18n } = ctx.state;
-    ctx.body = await deps.views.render('account/totp-enrol', { title: i18n.t('account.totp.title'), i18n, csrf, qrSvg: enrolment.qrSvg, secret: enrolment.secret });
+    ctx.body = await deps.views.render('account/totp-enrol', {
+      title: i18n.t('account.totp.title'),
+      i18n,
+      csrf,
+      qrSvg: enrolment.qrSvg,
+      secret: enrolment.secret,
+    });
   });
 
-  router.post('/totp/confirm', ...sensitive(totpConfirmForm), async (ctx: WithPortalContext & WithForm<typeof totpConfirmForm>) => {
-    const { userId, sessionUid, csrf } = ctx.state.portal;
-    const secret = await deps.pendingTotp.take(pendingBinding(sessionUid));
-    if (!secret) return renderPage(ctx, { error: ctx.state.i18n.t('account.totp.expired'), status: 400 });
-    const enrolled = await deps.secondFactors.enrolTotp(userId, secret, ctx.state.form.code, 'if-none', accountOrigin(ctx));
-    if (!enrolled.ok) {
-      await deps.pendingTotp.put(pendingBinding(sessionUid), secret);
-      const enrolment = await deps.totp.startEnrolment(ctx.state.portal.email, secret);
-      ctx.status = 400;
-      ctx.type = 'html';
-      const { i18n } = ctx.state;
-      ctx.body = await deps.views.render('account/totp-enrol', {
-        title: i18n.t('account.totp.title'), i18n, csrf, qrSvg: enrolment.qrSvg, secret, error: i18n.t('account.totp.wrongCode'),
-      });
-      return;
-    }
-    await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
-    // A user without recovery codes gets them with the app, in the same transaction.
-    if (enrolled.recoveryCodes.length > 0) return renderRecoveryCodes(ctx, enrolled.recoveryCodes);
-    ctx.status = 303;
-    ctx.redirect(underBase(ctx, '/account?done=totp'));
-  });
+  router.post(
+    '/totp/confirm',
+    ...sensitive(totpConfirmForm),
+    async (ctx: WithPortalContext & WithForm<typeof totpConfirmForm>) => {
+      const { userId, sessionUid, csrf } = ctx.state.portal;
+      const secret = await deps.pendingTotp.take(pendingBinding(sessionUid));
+      if (!secret) return renderPage(ctx, { error: ctx.state.i18n.t('account.totp.expired'), status: 400 });
+      const enrolled = await deps.secondFactors.enrolTotp(
+        userId,
+        secret,
+        ctx.state.form.code,
+        'if-none',
+        accountOrigin(ctx),
+      );
+      if (!enrolled.ok) {
+        await deps.pendingTotp.put(pendingBinding(sessionUid), secret);
+        const enrolment = await deps.totp.startEnrolment(ctx.state.portal.email, secret);
+        ctx.status = 400;
+        ctx.type = 'html';
+        const { i18n } = ctx.state;
+        ctx.body = await deps.views.render('account/totp-enrol', {
+          title: i18n.t('account.totp.title'),
+          i18n,
+          csrf,
+          qrSvg: enrolment.qrSvg,
+          secret,
+          error: i18n.t('account.totp.wrongCode'),
+        });
+        return;
+      }
+      await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
+      // A user without recovery codes gets them with the app, in the same transaction.
+      if (enrolled.recoveryCodes.length > 0) return renderRecoveryCodes(ctx, enrolled.recoveryCodes);
+      ctx.status = 303;
+      ctx.redirect(underBase(ctx, '/account?done=totp'));
+    },
+  );
 
-  router.post('/totp/remove', ...sensitive(signOutOthersForm), async (ctx: WithPortalContext & WithForm<typeof signOutOthersForm>) => {
-    await deps.secondFactors.removeTotp(ctx.state.portal.userId, accountOrigin(ctx));
-    await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
-    ctx.status = 303;
-    ctx.redirect(underBase(ctx, '/account?done=totp-removed'));
-  });
+  router.post(
+    '/totp/remove',
+    ...sensitive(signOutOthersForm),
+    async (ctx: WithPortalContext & WithForm<typeof signOutOthersForm>) => {
+      await deps.secondFactors.removeTotp(ctx.state.portal.userId, accountOrigin(ctx));
+      await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
+      ctx.status = 303;
+      ctx.redirect(underBase(ctx, '/account?done=totp-removed'));
+    },
+  );
 
   async function renderRecoveryCodes(ctx: WithPortalContext, codes: string[]) {
     ctx.type = 'html';
-    ctx.body = await deps.views.render('account/recovery-codes', { title: ctx.state.i18n.t('account.recovery.title'), i18n: ctx.state.i18n, codes });
+    ctx.body = await deps.views.render('account/recovery-codes', {
+      title: ctx.state.i18n.t('account.recovery.title'),
+      i18n: ctx.state.i18n,
+      codes,
+    });
   }
 
-  router.post('/recovery-codes', ...sensitive(signOutOthersForm), async (ctx: WithPortalContext & WithForm<typeof signOutOthersForm>) => {
-    const codes = await deps.secondFactors.regenerateRecoveryCodes(ctx.state.portal.userId, accountOrigin(ctx));
-    await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
-    return renderRecoveryCodes(ctx, codes);
-  });
+  router.post(
+    '/recovery-codes',
+    ...sensitive(signOutOthersForm),
+    async (ctx: WithPortalContext & WithForm<typeof signOutOthersForm>) => {
+      const codes = await deps.secondFactors.regenerateRecoveryCodes(ctx.state.portal.userId, accountOrigin(ctx));
+      await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
+      return renderRecoveryCodes(ctx, codes);
+    },
+  );
   addWebAuthnRoutes(router, deps, { sessions, sensitive });
   addEmailRoutes(router, deps, sensitive);
   addSessionRoutes(router, deps, { sessions, change });

@@ -26,7 +26,11 @@ export function createPortalSessions(deps: PortalDeps) {
       const user = session ? await deps.accounts.findActiveUser(session.sub) : undefined;
       if (!session || !user) return signIn.signInFirst(ctx);
       ctx.state.portal = {
-        userId: user.id, email: user.email, authTime: session.authTime, amr: session.amr, sessionUid: session.sid,
+        userId: user.id,
+        email: user.email,
+        authTime: session.authTime,
+        amr: session.amr,
+        sessionUid: session.sid,
         csrf: deps.csrf.token(`account:${session.sid}`),
       };
       return next();

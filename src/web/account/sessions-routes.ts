@@ -30,19 +30,32 @@ export interface SessionsSection {
 }
 
 /** The registered names of these clients; a client gone since (deleted) keeps its id. */
-async function applicationNames(deps: Pick<PortalDeps, 'storage'>, ids: readonly string[]): Promise<Map<string, string>> {
+async function applicationNames(
+  deps: Pick<PortalDeps, 'storage'>,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
   const unique = [...new Set(ids)];
   const rows = await Promise.all(unique.map((id) => deps.storage.clients.find(id)));
   return new Map(unique.map((id, i) => [id, rows[i]?.name || id]));
 }
 
 /** Loads the sessions section of the account page (router.ts spreads it into the page's locals). */
-export async function loadSessionsSection(deps: Pick<PortalDeps, 'userSessions' | 'storage'>, ctx: WithPortalContext): Promise<SessionsSection> {
+export async function loadSessionsSection(
+  deps: Pick<PortalDeps, 'userSessions' | 'storage'>,
+  ctx: WithPortalContext,
+): Promise<SessionsSection> {
   const { userId, sessionUid } = ctx.state.portal;
   const listed = await deps.userSessions.list(userId);
-  const names = await applicationNames(deps, listed.flatMap((s) => s.clientIds));
+  const names = await applicationNames(
+    deps,
+    listed.flatMap((s) => s.clientIds),
+  );
   const sessions = listed
-    .map((s) => ({ ...s, current: s.uid === sessionUid, applications: s.clientIds.map((id) => ({ id, name: names.get(id) ?? id })) }))
+    .map((s) => ({
+      ...s,
+      current: s.uid === sessionUid,
+      applications: s.clientIds.map((id) => ({ id, name: names.get(id) ?? id })),
+    }))
     .sort((a, b) => Number(b.current) - Number(a.current));
   const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
   return { sessions, sessionsNotice: done };
@@ -55,7 +68,11 @@ const i18nOf = (ctx: WithPortalContext) => (ctx.state as { i18n?: Translator }).
  * everywhere (every session, grant and refresh token, this browser's included). Each is a
  * CSRF-checked form post answered with 303 (`change`: body parser, session, CSRF).
  */
-export function addSessionRoutes(router: Router, deps: PortalDeps, tools: { sessions: PortalSessions; change: FormGuard }): void {
+export function addSessionRoutes(
+  router: Router,
+  deps: PortalDeps,
+  tools: { sessions: PortalSessions; change: FormGuard },
+): void {
   const { userSessions, views } = deps;
 
   router.post('/sessions/others/end', ...tools.change(), async (ctx: WithPortalContext) => {
@@ -69,7 +86,10 @@ export function addSessionRoutes(router: Router, deps: PortalDeps, tools: { sess
     await userSessions.signOutEverywhere(ctx.state.portal.userId, accountOrigin(ctx));
     tools.sessions.signIn.end(ctx);
     ctx.type = 'html';
-    ctx.body = await views.render('account/signed-out-everywhere', { title: i18nOf(ctx)?.t('sessions.everywhere.title') ?? 'Signed out everywhere', i18n: i18nOf(ctx) });
+    ctx.body = await views.render('account/signed-out-everywhere', {
+      title: i18nOf(ctx)?.t('sessions.everywhere.title') ?? 'Signed out everywhere',
+      i18n: i18nOf(ctx),
+    });
   });
 
   router.post('/sessions/:session/end', ...tools.change(), async (ctx: WithPortalContext) => {

@@ -19,7 +19,12 @@ export const signOutOthersForm = z.object({ [SIGN_OUT_OTHERS]: checkbox() });
  * grants made in them and the refresh tokens under those. The same code as "End all other
  * sessions" (UserSessions.endOthers); this browser's session stays.
  */
-export async function signOutOthersIfAsked(deps: Pick<PortalDeps, 'userSessions'>, ctx: WithPortalContext, reason: OthersEndedReason, asked: boolean): Promise<void> {
+export async function signOutOthersIfAsked(
+  deps: Pick<PortalDeps, 'userSessions'>,
+  ctx: WithPortalContext,
+  reason: OthersEndedReason,
+  asked: boolean,
+): Promise<void> {
   if (!asked) return;
   const { userId, sessionUid } = ctx.state.portal;
   await deps.userSessions.endOthers(userId, sessionUid, accountOrigin(ctx), reason);

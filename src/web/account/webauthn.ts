@@ -51,29 +51,42 @@ function parse<T>(schema: z.ZodType<T>, ctx: Context): T {
   throw new AppError('invalid_request', 400, `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
 }
 
-
-export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { sessions: PortalSessions; sensitive: FormGuard }): void {
+export function addWebAuthnRoutes(
+  router: Router,
+  deps: PortalDeps,
+  tools: { sessions: PortalSessions; sensitive: FormGuard },
+): void {
   const { webauthn } = deps;
   const { sessions, sensitive } = tools;
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb' });
   const binding = (ctx: WithPortalContext) => `account:${ctx.state.portal.sessionUid}`;
 
   const checkJsonCsrf = async (ctx: WithPortalContext, next: Next) => {
-    assertThat(deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, presentedCsrfToken(ctx)),
-      () => new AppError('forbidden', 403, 'common.pageExpired'));
+    assertThat(
+      deps.csrf.verify(`account:${ctx.state.portal.sessionUid}`, presentedCsrfToken(ctx)),
+      () => new AppError('forbidden', 403, 'common.pageExpired'),
+    );
     await next();
   };
   /** requireRecentSignIn answers a page with a redirect; a script gets an error code it acts on. */
   const requireRecentSignInJson = async (ctx: WithPortalContext, next: Next) => {
     let recent = false;
-    await sessions.requireRecentSignIn(ctx, async () => { recent = true; });
+    await sessions.requireRecentSignIn(ctx, async () => {
+      recent = true;
+    });
     if (!recent) {
       ctx.remove('location');
       throw new AppError('reauthentication_required', 403, 'webauthn.reauthenticate');
     }
     await next();
   };
-  const ceremony = [requireJsonFromOrigin(new URL(deps.config.issuer).origin), json, sessions.require, checkJsonCsrf, requireRecentSignInJson];
+  const ceremony = [
+    requireJsonFromOrigin(new URL(deps.config.issuer).origin),
+    json,
+    sessions.require,
+    checkJsonCsrf,
+    requireRecentSignInJson,
+  ];
 
   /** The key named in the path; another user's key or a malformed id is simply not found. */
   const keyId = (ctx: WithPortalContext): string => {
@@ -91,24 +104,46 @@ export function addWebAuthnRoutes(router: Router, deps: PortalDeps, tools: { ses
 
   router.post('/webauthn/registration/verify', ...ceremony, async (ctx: WithPortalContext) => {
     const input = parse(registrationInput, ctx);
-    const result = await webauthn.verifyRegistration(binding(ctx), ctx.state.portal.userId, input.response, input.label ?? '', accountOrigin(ctx));
+    const result = await webauthn.verifyRegistration(
+      binding(ctx),
+      ctx.state.portal.userId,
+      input.response,
+      input.label ?? '',
+      accountOrigin(ctx),
+    );
     if (!result.ok) throw refusal(result.reason);
     await signOutOthersIfAsked(deps, ctx, 'factor-changed', input[SIGN_OUT_OTHERS] === true);
-    ctx.body = { redirectTo: underBase(ctx, '/account?done=key-added'), key: { id: result.key.id, label: result.key.label, kind: result.key.kind } };
+    ctx.body = {
+      redirectTo: underBase(ctx, '/account?done=key-added'),
+      key: { id: result.key.id, label: result.key.label, kind: result.key.kind },
+    };
   });
 
-  router.post('/webauthn/:id/rename', ...sensitive(renameForm), async (ctx: WithPortalContext & WithForm<typeof renameForm>) => {
-    const renamed = await webauthn.rename(ctx.state.portal.userId, keyId(ctx), ctx.state.form.label, accountOrigin(ctx));
-    assertThat(renamed, () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
-    ctx.status = 303;
-    ctx.redirect(underBase(ctx, '/account?done=key-renamed'));
-  });
+  router.post(
+    '/webauthn/:id/rename',
+    ...sensitive(renameForm),
+    async (ctx: WithPortalContext & WithForm<typeof renameForm>) => {
+      const renamed = await webauthn.rename(
+        ctx.state.portal.userId,
+        keyId(ctx),
+        ctx.state.form.label,
+        accountOrigin(ctx),
+      );
+      assertThat(renamed, () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
+      ctx.status = 303;
+      ctx.redirect(underBase(ctx, '/account?done=key-renamed'));
+    },
+  );
 
-  router.post('/webauthn/:id/remove', ...sensitive(signOutOthersForm), async (ctx: WithPortalContext & WithForm<typeof signOutOthersForm>) => {
-    const removed = await webauthn.remove(ctx.state.portal.userId, keyId(ctx), accountOrigin(ctx));
-    assertThat(removed, () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
-    await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
-    ctx.status = 303;
-    ctx.redirect(underBase(ctx, '/account?done=key-removed'));
-  });
+  router.post(
+    '/webauthn/:id/remove',
+    ...sensitive(signOutOthersForm),
+    async (ctx: WithPortalContext & WithForm<typeof signOutOthersForm>) => {
+      const removed = await webauthn.remove(ctx.state.portal.userId, keyId(ctx), accountOrigin(ctx));
+      assertThat(removed, () => new AppError('not_found', 404, 'webauthn.keyNotFound'));
+      await signOutOthersIfAsked(deps, ctx, 'factor-changed', ctx.state.form.sign_out_others);
+      ctx.status = 303;
+      ctx.redirect(underBase(ctx, '/account?done=key-removed'));
+    },
+  );
 }

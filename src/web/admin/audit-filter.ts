@@ -21,7 +21,14 @@ const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/;
 const text = (value: unknown) => (typeof value === 'string' ? value.trim().slice(0, 320) : '');
 
 export function auditFilterForm(query: Record<string, unknown>): AuditFilterForm {
-  return { actor: text(query.actor), subject: text(query.subject), action: text(query.action), client: text(query.client), from: text(query.from), to: text(query.to) };
+  return {
+    actor: text(query.actor),
+    subject: text(query.subject),
+    action: text(query.action),
+    client: text(query.client),
+    from: text(query.from),
+    to: text(query.to),
+  };
 }
 
 function utcTime(value: string): Date | undefined {
@@ -36,11 +43,17 @@ function utcTime(value: string): Date | undefined {
  * user's events are found by id).
  */
 export async function auditQueryOf(
-  form: AuditFilterForm, before: unknown, limit: number, users: Pick<UsersRepository, 'findByEmail'>,
+  form: AuditFilterForm,
+  before: unknown,
+  limit: number,
+  users: Pick<UsersRepository, 'findByEmail'>,
 ): Promise<{ query: AuditQuery; errors: FormErrors }> {
   const errors: FormErrors = {};
   const query: AuditQuery = { limit, before: decodeCursor(before, 'uuid') };
-  for (const [key, column] of [['actor', 'actorId'], ['subject', 'subjectId']] as const) {
+  for (const [key, column] of [
+    ['actor', 'actorId'],
+    ['subject', 'subjectId'],
+  ] as const) {
     if (!form[key]) continue;
     const id = isUuid(form[key]) ? form[key] : (await users.findByEmail(form[key]))?.id;
     if (id) query[column] = id;

@@ -31,11 +31,18 @@ const CLI_AGENT = /^gatehouse-cli \(.*\)$/;
 
 /** Labels of the detail keys the code writes; any other key reads as words ("waitSeconds" → "Wait seconds"). */
 const DETAIL_LABELS: Record<string, string> = {
-  client: 'Client', fields: 'Fields changed', kids: 'Key ids', ttlSeconds: 'Lifetime (seconds)', aaguid: 'Authenticator model (AAGUID)',
+  client: 'Client',
+  fields: 'Fields changed',
+  kids: 'Key ids',
+  ttlSeconds: 'Lifetime (seconds)',
+  aaguid: 'Authenticator model (AAGUID)',
 };
 
 const words = (key: string) => {
-  const spaced = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase();
+  const spaced = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/_/g, ' ')
+    .toLowerCase();
   return spaced.charAt(0).toUpperCase() + spaced.slice(1);
 };
 
@@ -46,8 +53,11 @@ const text = (value: unknown): string => {
   return String(value);
 };
 
-const userParty = (id: string, emails: Map<string, string>): NamedParty =>
-  ({ label: emails.get(id) ?? 'deleted user', id, href: emails.has(id) ? `/admin/users/${encodeURIComponent(id)}` : undefined });
+const userParty = (id: string, emails: Map<string, string>): NamedParty => ({
+  label: emails.get(id) ?? 'deleted user',
+  id,
+  href: emails.has(id) ? `/admin/users/${encodeURIComponent(id)}` : undefined,
+});
 
 /** A client by name; a deleted one by the name its event recorded, if any. */
 const clientParty = (id: string, names: Map<string, string>, recorded?: unknown): NamedParty => {
@@ -60,12 +70,18 @@ const clientParty = (id: string, names: Map<string, string>, recorded?: unknown)
  * Names the users and clients of a page of events, with one query for each: an admin reads
  * "ada@example.com" and "Shop", not "3f2a9c1e"; the full id stays on hover and in the links.
  */
-export async function describeEvents(events: AuditEventRow[], storage: Pick<Storage, 'users' | 'clients'>): Promise<EventView[]> {
+export async function describeEvents(
+  events: AuditEventRow[],
+  storage: Pick<Storage, 'users' | 'clients'>,
+): Promise<EventView[]> {
   const userIds = events.flatMap((e) => [e.actorId, e.subjectId]).filter((id): id is string => id !== null);
-  const clientIds = events.flatMap((e) => [e.clientId, typeof e.details.client === 'string' ? e.details.client : null]).filter((id): id is string => id !== null);
+  const clientIds = events
+    .flatMap((e) => [e.clientId, typeof e.details.client === 'string' ? e.details.client : null])
+    .filter((id): id is string => id !== null);
   const [emails, names] = await Promise.all([storage.users.emailsOf(userIds), storage.clients.namesOf(clientIds)]);
   return events.map((event) => {
-    const cli = !event.actorId && event.userAgent && CLI_AGENT.test(event.userAgent) ? { label: event.userAgent } : undefined;
+    const cli =
+      !event.actorId && event.userAgent && CLI_AGENT.test(event.userAgent) ? { label: event.userAgent } : undefined;
     return {
       event,
       when: event.createdAt.toISOString().replace('T', ' ').slice(0, 19),
@@ -75,7 +91,8 @@ export async function describeEvents(events: AuditEventRow[], storage: Pick<Stor
       details: Object.entries(event.details).map(([key, value]) => ({
         label: DETAIL_LABELS[key] ?? words(key),
         value: text(value),
-        party: key === 'client' && typeof value === 'string' ? clientParty(value, names, event.details.name) : undefined,
+        party:
+          key === 'client' && typeof value === 'string' ? clientParty(value, names, event.details.name) : undefined,
       })),
     };
   });

@@ -15,8 +15,22 @@ export function addAuditRoutes(router: Router, { deps, show, view }: ConsoleRout
     const failed = Object.keys(errors).length > 0;
     const events = failed ? [] : await deps.admin.audit.query(query);
     const last = events[events.length - 1];
-    const older = events.length === PAGE_SIZE && last
-      ? `/admin/audit?${new URLSearchParams({ ...form, before: encodeCursor(last) }).toString()}` : null;
-    await show(ctx, 'audit', { title: 'Audit log', form, events: await describeEvents(events, deps.storage), errors, older, paged: query.before !== undefined }, failed ? 400 : 200);
+    const older =
+      events.length === PAGE_SIZE && last
+        ? `/admin/audit?${new URLSearchParams({ ...form, before: encodeCursor(last) }).toString()}`
+        : null;
+    await show(
+      ctx,
+      'audit',
+      {
+        title: 'Audit log',
+        form,
+        events: await describeEvents(events, deps.storage),
+        errors,
+        older,
+        paged: query.before !== undefined,
+      },
+      failed ? 400 : 200,
+    );
   });
 }

@@ -34,35 +34,37 @@ export const CLIENT_CHOICES = {
  * The posted form as the services' input. jwks, jwks_uri, admin scopes and the refresh reuse grace are not on the
  * form: an update leaves them as they are, and the admin API sets them. The client service checks every value.
  */
-export const clientForm = z.object({
-  name: text(),
-  client_type: text(),
-  redirect_uris: lines(),
-  post_logout_redirect_uris: lines(),
-  first_party: checkbox(),
-  grant_types: list(),
-  scope: list(),
-  token_endpoint_auth_method: text(),
-  id_token_signed_response_alg: optionalText(),
-  mfa: optionalText(),
-  visible_roles: text(),
-  backchannel_logout_uri: optionalText({ trim: true }),
-  backchannel_logout_session_required: checkbox(),
-}).transform((form): ClientInput => {
-  const isPublic = form.client_type === 'public';
-  return {
-    name: form.name,
-    redirectUris: form.redirect_uris,
-    postLogoutRedirectUris: form.post_logout_redirect_uris,
-    public: isPublic,
-    firstParty: form.first_party,
-    grantTypes: form.grant_types,
-    scope: form.scope.join(' '),
-    authMethod: isPublic ? 'none' : form.token_endpoint_auth_method || 'client_secret_basic',
-    idTokenAlg: form.id_token_signed_response_alg,
-    mfa: form.mfa,
-    visibleRoles: form.visible_roles.split(/[\s,]+/).filter(Boolean),
-    backchannelLogoutUri: form.backchannel_logout_uri,
-    backchannelLogoutSessionRequired: form.backchannel_logout_session_required,
-  };
-});
+export const clientForm = z
+  .object({
+    name: text(),
+    client_type: text(),
+    redirect_uris: lines(),
+    post_logout_redirect_uris: lines(),
+    first_party: checkbox(),
+    grant_types: list(),
+    scope: list(),
+    token_endpoint_auth_method: text(),
+    id_token_signed_response_alg: optionalText(),
+    mfa: optionalText(),
+    visible_roles: text(),
+    backchannel_logout_uri: optionalText({ trim: true }),
+    backchannel_logout_session_required: checkbox(),
+  })
+  .transform((form): ClientInput => {
+    const isPublic = form.client_type === 'public';
+    return {
+      name: form.name,
+      redirectUris: form.redirect_uris,
+      postLogoutRedirectUris: form.post_logout_redirect_uris,
+      public: isPublic,
+      firstParty: form.first_party,
+      grantTypes: form.grant_types,
+      scope: form.scope.join(' '),
+      authMethod: isPublic ? 'none' : form.token_endpoint_auth_method || 'client_secret_basic',
+      idTokenAlg: form.id_token_signed_response_alg,
+      mfa: form.mfa,
+      visibleRoles: form.visible_roles.split(/[\s,]+/).filter(Boolean),
+      backchannelLogoutUri: form.backchannel_logout_uri,
+      backchannelLogoutSessionRequired: form.backchannel_logout_session_required,
+    };
+  });

@@ -29,32 +29,59 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
     ctx.redirect(underBase(ctx, `/admin/clients/${encodeURIComponent(clientId)}/secret/${ticket}`));
   }
 
-  const showForm = (ctx: WithConsoleContext, input: ClientInput, extra: { client?: ClientRow; errors?: FormErrors; status?: number }) =>
-    show(ctx, 'client-form', {
-      title: extra.client ? `Client ${extra.client.name}` : 'New client', input, client: extra.client, errors: extra.errors ?? {}, choices: CLIENT_CHOICES,
-    }, extra.status);
+  const showForm = (
+    ctx: WithConsoleContext,
+    input: ClientInput,
+    extra: { client?: ClientRow; errors?: FormErrors; status?: number },
+  ) =>
+    show(
+      ctx,
+      'client-form',
+      {
+        title: extra.client ? `Client ${extra.client.name}` : 'New client',
+        input,
+        client: extra.client,
+        errors: extra.errors ?? {},
+        choices: CLIENT_CHOICES,
+      },
+      extra.status,
+    );
 
   router.get('/clients', ...view, async (ctx: WithConsoleContext) => {
     const page = await clients.page({ after: decodeCursor(ctx.query.after, 'text'), limit: PAGE_SIZE });
     await show(ctx, 'clients', {
-      title: 'Clients', clients: page.items, next: page.next && encodeCursor(page.next), isBuiltIn: isBuiltInClient,
+      title: 'Clients',
+      clients: page.items,
+      next: page.next && encodeCursor(page.next),
+      isBuiltIn: isBuiltInClient,
     });
   });
 
   router.get('/clients/pending', ...view, async (ctx: WithConsoleContext) => {
-    const page = await clients.page({ status: 'pending', after: decodeCursor(ctx.query.after, 'text'), limit: PAGE_SIZE });
-    await show(ctx, 'pending', { title: 'Waiting for approval', clients: page.items, next: page.next && encodeCursor(page.next) });
+    const page = await clients.page({
+      status: 'pending',
+      after: decodeCursor(ctx.query.after, 'text'),
+      limit: PAGE_SIZE,
+    });
+    await show(ctx, 'pending', {
+      title: 'Waiting for approval',
+      clients: page.items,
+      next: page.next && encodeCursor(page.next),
+    });
   });
 
   router.get('/clients/new', ...view, (ctx: WithConsoleContext) => showForm(ctx, NEW_CLIENT, {}));
 
   router.post('/clients', ...change(clientForm), async (ctx: WithConsoleContext & WithForm<typeof clientForm>) => {
     const input = ctx.state.form;
-    await submitForm(async () => {
-      const { client, clientSecret } = await clients.create(input, ctx.state.console.actor);
-      if (clientSecret) return redirectToSecret(ctx, client.id, clientSecret);
-      redirectDone(ctx, `/admin/clients/${encodeURIComponent(client.id)}`, 'client-created');
-    }, (errors, status) => showForm(ctx, input, { errors, status }));
+    await submitForm(
+      async () => {
+        const { client, clientSecret } = await clients.create(input, ctx.state.console.actor);
+        if (clientSecret) return redirectToSecret(ctx, client.id, clientSecret);
+        redirectDone(ctx, `/admin/clients/${encodeURIComponent(client.id)}`, 'client-created');
+      },
+      (errors, status) => showForm(ctx, input, { errors, status }),
+    );
   });
 
   router.get('/clients/:id', ...view, async (ctx: WithConsoleContext) => {
@@ -65,12 +92,15 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
   router.post('/clients/:id', ...change(clientForm), async (ctx: WithConsoleContext & WithForm<typeof clientForm>) => {
     const client = await clients.get(param(ctx, 'id'));
     const input = ctx.state.form;
-    await submitForm(async () => {
-      const updated = await clients.update(client.id, input, ctx.state.console.actor);
-      // A client that now authenticates with a secret gets one, shown once.
-      if (updated.clientSecret) return redirectToSecret(ctx, client.id, updated.clientSecret);
-      redirectDone(ctx, `/admin/clients/${encodeURIComponent(client.id)}`, 'client-saved');
-    }, (errors, status) => showForm(ctx, input, { client, errors, status }));
+    await submitForm(
+      async () => {
+        const updated = await clients.update(client.id, input, ctx.state.console.actor);
+        // A client that now authenticates with a secret gets one, shown once.
+        if (updated.clientSecret) return redirectToSecret(ctx, client.id, updated.clientSecret);
+        redirectDone(ctx, `/admin/clients/${encodeURIComponent(client.id)}`, 'client-saved');
+      },
+      (errors, status) => showForm(ctx, input, { client, errors, status }),
+    );
   });
 
   router.post('/clients/:id/rotate-secret', ...change(), async (ctx: WithConsoleContext) => {
@@ -84,14 +114,23 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
   router.get('/clients/:id/secret/:ticket', ...view, async (ctx: WithConsoleContext) => {
     const client = await clients.get(param(ctx, 'id'));
     const clientSecret = await handoff.take(ctx.state.console.sessionUid, param(ctx, 'ticket'), client.id);
-    await show(ctx, 'client-secret', { title: clientSecret ? 'Client secret' : 'Secret already shown', client, clientSecret: clientSecret ?? null }, clientSecret ? 200 : 410);
+    await show(
+      ctx,
+      'client-secret',
+      { title: clientSecret ? 'Client secret' : 'Secret already shown', client, clientSecret: clientSecret ?? null },
+      clientSecret ? 200 : 410,
+    );
   });
 
-  router.post('/clients/:id/delete', ...change(confirmForm), async (ctx: WithConsoleContext & WithForm<typeof confirmForm>) => {
-    requireConfirmation(ctx.state.form.confirm);
-    await clients.delete(param(ctx, 'id'), ctx.state.console.actor);
-    redirectDone(ctx, '/admin/clients', 'client-deleted');
-  });
+  router.post(
+    '/clients/:id/delete',
+    ...change(confirmForm),
+    async (ctx: WithConsoleContext & WithForm<typeof confirmForm>) => {
+      requireConfirmation(ctx.state.form.confirm);
+      await clients.delete(param(ctx, 'id'), ctx.state.console.actor);
+      redirectDone(ctx, '/admin/clients', 'client-deleted');
+    },
+  );
 
   router.post('/clients/:id/approve', ...change(), async (ctx: WithConsoleContext) => {
     await clients.approve(param(ctx, 'id'), ctx.state.console.actor);

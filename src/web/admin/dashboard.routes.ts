@@ -10,6 +10,11 @@ export function addDashboardRoutes(router: Router, { deps, show, view }: Console
       deps.admin.clients.page({ status: 'pending', limit: 100 }),
       deps.admin.audit.query({ limit: 10 }),
     ]);
-    await show(ctx, 'dashboard', { title: 'Admin console', pendingCount: pending.items.length, pendingMore: pending.next !== null, events: await describeEvents(events, deps.storage) });
+    await show(ctx, 'dashboard', {
+      title: 'Admin console',
+      pendingCount: pending.items.length,
+      pendingMore: pending.next !== null,
+      events: await describeEvents(events, deps.storage),
+    });
   });
 }

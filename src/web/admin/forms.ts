@@ -10,7 +10,10 @@ export type { FormErrors };
  * Runs a change; when the service refuses the input, shows the form again (with what the
  * admin typed and the errors) instead of an error page.
  */
-export async function submitForm(work: () => Promise<void>, showAgain: (errors: FormErrors, status: number) => Promise<void>): Promise<void> {
+export async function submitForm(
+  work: () => Promise<void>,
+  showAgain: (errors: FormErrors, status: number) => Promise<void>,
+): Promise<void> {
   try {
     await work();
   } catch (error) {

@@ -7,7 +7,8 @@ import { underBase } from '../../http/base-path.js';
 
 /** What a finished change says on the page it redirects to (`?done=<key>`). */
 const NOTICES: Record<string, string> = {
-  'client-created': 'The client was registered. It has no secret: it is a public client, or authenticates with its own keys.',
+  'client-created':
+    'The client was registered. It has no secret: it is a public client, or authenticates with its own keys.',
   'client-saved': 'The client was saved.',
   'client-deleted': 'The client was deleted, with every grant and token it held.',
   'client-approved': 'The client was approved; it can now obtain tokens.',
@@ -28,10 +29,16 @@ const NOTICES: Record<string, string> = {
   'role-created': 'The role was created.',
   'role-saved': 'The role was saved.',
   'role-deleted': 'The role was deleted.',
-  'keys-rotated': 'New signing keys were created and sign from now on; the old ones stay published until the tokens they signed expire.',
+  'keys-rotated':
+    'New signing keys were created and sign from now on; the old ones stay published until the tokens they signed expire.',
 };
 
-export type ShowPage = (ctx: WithConsoleContext, view: string, locals: ViewLocals & { title: string }, status?: number) => Promise<void>;
+export type ShowPage = (
+  ctx: WithConsoleContext,
+  view: string,
+  locals: ViewLocals & { title: string },
+  status?: number,
+) => Promise<void>;
 
 /** Renders views/admin/<view>.ejs for the signed-in admin, with the notice of the change just made. */
 export function createShowPage(deps: Pick<ConsoleDeps, 'views'>): ShowPage {
@@ -39,7 +46,13 @@ export function createShowPage(deps: Pick<ConsoleDeps, 'views'>): ShowPage {
     const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
     ctx.status = status;
     ctx.type = 'html';
-    ctx.body = await deps.views.render(`admin/${view}`, { notice: done, errors: {}, ...locals, admin: ctx.state.console, wide: true });
+    ctx.body = await deps.views.render(`admin/${view}`, {
+      notice: done,
+      errors: {},
+      ...locals,
+      admin: ctx.state.console,
+      wide: true,
+    });
   };
 }
 

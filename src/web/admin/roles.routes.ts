@@ -22,38 +22,69 @@ export function addRoleRoutes(router: Router, { deps, show, view, change }: Cons
   const showRoles = async (ctx: WithConsoleContext, input: RoleFormValues, errors: FormErrors = {}, status = 200) =>
     show(ctx, 'roles', { title: 'Roles', roles: await roles.list(), input, errors }, status);
 
-  const showRole = async (ctx: WithConsoleContext, name: string, description?: string, errors: FormErrors = {}, status = 200) => {
+  const showRole = async (
+    ctx: WithConsoleContext,
+    name: string,
+    description?: string,
+    errors: FormErrors = {},
+    status = 200,
+  ) => {
     const role = await roles.get(name);
-    await show(ctx, 'role', { title: `Role ${role.name}`, role, description: description ?? role.description ?? '', errors }, status);
+    await show(
+      ctx,
+      'role',
+      { title: `Role ${role.name}`, role, description: description ?? role.description ?? '', errors },
+      status,
+    );
   };
 
   router.get('/roles', ...view, (ctx: WithConsoleContext) => showRoles(ctx, { name: '', description: '' }));
 
   router.post('/roles', ...change(newRoleForm), async (ctx: WithConsoleContext & WithForm<typeof newRoleForm>) => {
     const input: RoleFormValues = ctx.state.form;
-    await submitForm(async () => {
-      const role = await roles.create({ name: input.name, description: input.description || null }, ctx.state.console.actor);
-      redirectDone(ctx, `/admin/roles/${encodeURIComponent(role.name)}`, 'role-created');
-    }, (errors, status) => showRoles(ctx, input, errors, status));
+    await submitForm(
+      async () => {
+        const role = await roles.create(
+          { name: input.name, description: input.description || null },
+          ctx.state.console.actor,
+        );
+        redirectDone(ctx, `/admin/roles/${encodeURIComponent(role.name)}`, 'role-created');
+      },
+      (errors, status) => showRoles(ctx, input, errors, status),
+    );
   });
 
   router.get('/roles/:name', ...view, (ctx: WithConsoleContext) => showRole(ctx, param(ctx, 'name')));
 
-  router.post('/roles/:name', ...change(descriptionForm), async (ctx: WithConsoleContext & WithForm<typeof descriptionForm>) => {
-    const name = param(ctx, 'name');
-    const { description } = ctx.state.form;
-    await submitForm(async () => {
-      await roles.update(name, description || null, ctx.state.console.actor);
-      redirectDone(ctx, `/admin/roles/${encodeURIComponent(name)}`, 'role-saved');
-    }, (errors, status) => showRole(ctx, name, description, errors, status));
-  });
+  router.post(
+    '/roles/:name',
+    ...change(descriptionForm),
+    async (ctx: WithConsoleContext & WithForm<typeof descriptionForm>) => {
+      const name = param(ctx, 'name');
+      const { description } = ctx.state.form;
+      await submitForm(
+        async () => {
+          await roles.update(name, description || null, ctx.state.console.actor);
+          redirectDone(ctx, `/admin/roles/${encodeURIComponent(name)}`, 'role-saved');
+        },
+        (errors, status) => showRole(ctx, name, description, errors, status),
+      );
+    },
+  );
 
-  router.post('/roles/:name/delete', ...change(confirmForm), async (ctx: WithConsoleContext & WithForm<typeof confirmForm>) => {
-    const name = param(ctx, 'name');
-    requireConfirmation(ctx.state.form.confirm);
-    await submitForm(async () => {
-      await roles.delete(name, ctx.state.console.actor);
-      redirectDone(ctx, '/admin/roles', 'role-deleted');
-    }, (errors, status) => showRole(ctx, name, undefined, errors, status));
-  });
+  router.post(
+    '/roles/:name/delete',
+    ...change(confirmForm),
+    async (ctx: WithConsoleContext & WithForm<typeof confirmForm>) => {
+      const name = param(ctx, 'name');
+      requireConfirmation(ctx.state.form.confirm);
+      await submitForm(
+        async () => {
+          await roles.delete(name, ctx.state.console.actor);
+          redirectDone(ctx, '/admin/roles', 'role-deleted');
+        },
+        (errors, status) => showRole(ctx, name, undefined, errors, status),
+      );
+    },
+  );
 }

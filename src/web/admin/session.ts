@@ -36,8 +36,15 @@ export function createConsoleSessions(deps: ConsoleDeps) {
       const strongEnough = deps.config.admin.consoleMfa === 'optional' || hasSecondFactor(session?.amr);
       if (!session || !user || !strongEnough) return signIn.signInFirst(ctx);
       const roles = await deps.storage.roles.rolesOf(user.id);
-      assertThat(roles.includes(ADMIN_ROLE), () => new AppError('forbidden', 403,
-        `You are signed in as ${user.email}, which is not an administrator of this Gatehouse. Ask an administrator to give you the "${ADMIN_ROLE}" role.`));
+      assertThat(
+        roles.includes(ADMIN_ROLE),
+        () =>
+          new AppError(
+            'forbidden',
+            403,
+            `You are signed in as ${user.email}, which is not an administrator of this Gatehouse. Ask an administrator to give you the "${ADMIN_ROLE}" role.`,
+          ),
+      );
       ctx.state.console = {
         userId: user.id,
         email: user.email,
@@ -55,7 +62,12 @@ export function createConsoleSessions(deps: ConsoleDeps) {
     form: createForms<WithConsoleContext>({
       limit: '64kb',
       csrf: (ctx, token) => deps.csrf.verify(binding(ctx.state.console.sessionUid), token),
-      refused: () => new AppError('forbidden', 403, 'The form expired or was not sent by this site. Go back, reload the page and try again.'),
+      refused: () =>
+        new AppError(
+          'forbidden',
+          403,
+          'The form expired or was not sent by this site. Go back, reload the page and try again.',
+        ),
     }),
   };
 }

@@ -23,23 +23,34 @@ export function addUserAccessRoutes(router: Router, tools: ConsoleRouteTools): v
 
   router.post('/users/:id/roles', ...change(roleForm), async (ctx: WithConsoleContext & WithForm<typeof roleForm>) => {
     const id = param(ctx, 'id');
-    await submitForm(async () => {
-      await roles.assign(id, ctx.state.form.role, ctx.state.console.actor);
-      redirectDone(ctx, userPath(id), 'role-assigned');
-    }, (errors, status) => showUser(ctx, id, { errors: { role: Object.values(errors).join(' ') }, status }));
+    await submitForm(
+      async () => {
+        await roles.assign(id, ctx.state.form.role, ctx.state.console.actor);
+        redirectDone(ctx, userPath(id), 'role-assigned');
+      },
+      (errors, status) => showUser(ctx, id, { errors: { role: Object.values(errors).join(' ') }, status }),
+    );
   });
 
-  router.post('/users/:id/roles/remove', ...change(roleForm), async (ctx: WithConsoleContext & WithForm<typeof roleForm>) => {
-    const id = param(ctx, 'id');
-    await roles.unassign(id, ctx.state.form.role, ctx.state.console.actor);
-    redirectDone(ctx, userPath(id), 'role-unassigned');
-  });
+  router.post(
+    '/users/:id/roles/remove',
+    ...change(roleForm),
+    async (ctx: WithConsoleContext & WithForm<typeof roleForm>) => {
+      const id = param(ctx, 'id');
+      await roles.unassign(id, ctx.state.form.role, ctx.state.console.actor);
+      redirectDone(ctx, userPath(id), 'role-unassigned');
+    },
+  );
 
-  router.post('/users/:id/sessions/end', ...change(sessionForm), async (ctx: WithConsoleContext & WithForm<typeof sessionForm>) => {
-    const id = param(ctx, 'id');
-    await sessions.endSession(id, ctx.state.form.session, ctx.state.console.actor);
-    redirectDone(ctx, userPath(id), 'session-ended');
-  });
+  router.post(
+    '/users/:id/sessions/end',
+    ...change(sessionForm),
+    async (ctx: WithConsoleContext & WithForm<typeof sessionForm>) => {
+      const id = param(ctx, 'id');
+      await sessions.endSession(id, ctx.state.form.session, ctx.state.console.actor);
+      redirectDone(ctx, userPath(id), 'session-ended');
+    },
+  );
 
   router.post('/users/:id/sessions/end-all', ...change(), async (ctx: WithConsoleContext) => {
     const id = param(ctx, 'id');
@@ -47,9 +58,13 @@ export function addUserAccessRoutes(router: Router, tools: ConsoleRouteTools): v
     redirectDone(ctx, userPath(id), 'sessions-ended');
   });
 
-  router.post('/users/:id/grants/revoke', ...change(grantForm), async (ctx: WithConsoleContext & WithForm<typeof grantForm>) => {
-    const id = param(ctx, 'id');
-    await sessions.revokeGrant(id, ctx.state.form.grant, ctx.state.console.actor);
-    redirectDone(ctx, userPath(id), 'grant-revoked');
-  });
+  router.post(
+    '/users/:id/grants/revoke',
+    ...change(grantForm),
+    async (ctx: WithConsoleContext & WithForm<typeof grantForm>) => {
+      const id = param(ctx, 'id');
+      await sessions.revokeGrant(id, ctx.state.form.grant, ctx.state.console.actor);
+      redirectDone(ctx, userPath(id), 'grant-revoked');
+    },
+  );
 }

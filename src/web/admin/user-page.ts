@@ -19,18 +19,26 @@ export function createUserPage({ deps, show }: Pick<ConsoleRouteTools, 'deps' | 
   return async function showUser(ctx: WithConsoleContext, id: string, state: UserPageState = {}): Promise<void> {
     const detail = await users.get(id);
     const [allRoles, userSessions, grants, events] = await Promise.all([
-      roles.list(), sessions.sessions(id), sessions.grants(id), audit.query({ subjectId: id, limit: 10 }),
+      roles.list(),
+      sessions.sessions(id),
+      sessions.grants(id),
+      audit.query({ subjectId: id, limit: 10 }),
     ]);
     const { user } = detail;
-    await show(ctx, 'user', {
-      title: user.name ? `${user.name} (${user.email})` : user.email,
-      detail,
-      profile: state.profile ?? { name: user.name, email: user.email, emailVerified: user.emailVerified },
-      assignable: allRoles.filter((r) => !detail.roles.includes(r.name)),
-      sessions: userSessions,
-      grants,
-      events: await describeEvents(events, deps.storage),
-      errors: state.errors ?? {},
-    }, state.status);
+    await show(
+      ctx,
+      'user',
+      {
+        title: user.name ? `${user.name} (${user.email})` : user.email,
+        detail,
+        profile: state.profile ?? { name: user.name, email: user.email, emailVerified: user.emailVerified },
+        assignable: allRoles.filter((r) => !detail.roles.includes(r.name)),
+        sessions: userSessions,
+        grants,
+        events: await describeEvents(events, deps.storage),
+        errors: state.errors ?? {},
+      },
+      state.status,
+    );
   };
 }

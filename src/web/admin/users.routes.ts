@@ -32,17 +32,26 @@ export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
   const showNewUser = async (ctx: WithConsoleContext, input: NewUserInput, errors: FormErrors = {}, status = 200) =>
     show(ctx, 'user-new', { title: 'New user', input, roles: await roles.list(), errors }, status);
 
-  router.get('/users/new', ...view, (ctx: WithConsoleContext) => showNewUser(ctx, { email: '', name: '', emailVerified: false, roles: [] }));
+  router.get('/users/new', ...view, (ctx: WithConsoleContext) =>
+    showNewUser(ctx, { email: '', name: '', emailVerified: false, roles: [] }),
+  );
 
   router.post('/users', ...change(newUserForm), async (ctx: WithConsoleContext & WithForm<typeof newUserForm>) => {
     const { form } = ctx.state;
     const input: NewUserInput = {
-      email: form.email, name: form.name, password: form.password || null, emailVerified: form.email_verified, roles: form.roles,
+      email: form.email,
+      name: form.name,
+      password: form.password || null,
+      emailVerified: form.email_verified,
+      roles: form.roles,
     };
-    await submitForm(async () => {
-      const user = await users.create(input, ctx.state.console.actor);
-      redirectDone(ctx, userPath(user.id), 'user-created');
-    }, (errors, status) => showNewUser(ctx, { ...input, password: null }, errors, status));
+    await submitForm(
+      async () => {
+        const user = await users.create(input, ctx.state.console.actor);
+        redirectDone(ctx, userPath(user.id), 'user-created');
+      },
+      (errors, status) => showNewUser(ctx, { ...input, password: null }, errors, status),
+    );
   });
 
   router.get('/users/:id', ...view, (ctx: WithConsoleContext) => showUser(ctx, param(ctx, 'id')));
@@ -51,10 +60,13 @@ export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
     const id = param(ctx, 'id');
     const { form } = ctx.state;
     const profile = { name: form.name, email: form.email, emailVerified: form.email_verified };
-    await submitForm(async () => {
-      await users.update(id, profile, ctx.state.console.actor);
-      redirectDone(ctx, userPath(id), 'user-saved');
-    }, (errors, status) => showUser(ctx, id, { errors, profile, status }));
+    await submitForm(
+      async () => {
+        await users.update(id, profile, ctx.state.console.actor);
+        redirectDone(ctx, userPath(id), 'user-saved');
+      },
+      (errors, status) => showUser(ctx, id, { errors, profile, status }),
+    );
   });
 
   router.post('/users/:id/disable', ...change(), async (ctx: WithConsoleContext) => {
@@ -69,13 +81,20 @@ export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
     redirectDone(ctx, userPath(id), 'user-enabled');
   });
 
-  router.post('/users/:id/password', ...change(passwordForm), async (ctx: WithConsoleContext & WithForm<typeof passwordForm>) => {
-    const id = param(ctx, 'id');
-    await submitForm(async () => {
-      await users.setPassword(id, ctx.state.form.password, ctx.state.console.actor);
-      redirectDone(ctx, userPath(id), 'password-set');
-    }, (errors, status) => showUser(ctx, id, { errors, status }));
-  });
+  router.post(
+    '/users/:id/password',
+    ...change(passwordForm),
+    async (ctx: WithConsoleContext & WithForm<typeof passwordForm>) => {
+      const id = param(ctx, 'id');
+      await submitForm(
+        async () => {
+          await users.setPassword(id, ctx.state.form.password, ctx.state.console.actor);
+          redirectDone(ctx, userPath(id), 'password-set');
+        },
+        (errors, status) => showUser(ctx, id, { errors, status }),
+      );
+    },
+  );
 
   router.post('/users/:id/reset-factors', ...change(), async (ctx: WithConsoleContext) => {
     const id = param(ctx, 'id');
@@ -89,9 +108,13 @@ export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
     redirectDone(ctx, userPath(id), 'lockout-cleared');
   });
 
-  router.post('/users/:id/delete', ...change(confirmForm), async (ctx: WithConsoleContext & WithForm<typeof confirmForm>) => {
-    requireConfirmation(ctx.state.form.confirm);
-    await users.delete(param(ctx, 'id'), ctx.state.console.actor);
-    redirectDone(ctx, '/admin/users', 'user-deleted');
-  });
+  router.post(
+    '/users/:id/delete',
+    ...change(confirmForm),
+    async (ctx: WithConsoleContext & WithForm<typeof confirmForm>) => {
+      requireConfirmation(ctx.state.form.confirm);
+      await users.delete(param(ctx, 'id'), ctx.state.console.actor);
+      redirectDone(ctx, '/admin/users', 'user-deleted');
+    },
+  );
 }

@@ -41,7 +41,13 @@ export function createEmailLinksRouter(deps: EmailLinksDeps): Router {
   const { publicForm } = selfService;
   const form = createForms({ limit: '4kb', csrf: publicForm.accepts });
 
-  async function render(ctx: Context, view: string, titleKey: string, locals: Record<string, unknown> = {}, status = 200) {
+  async function render(
+    ctx: Context,
+    view: string,
+    titleKey: string,
+    locals: Record<string, unknown> = {},
+    status = 200,
+  ) {
     const i18n = translatorOf(ctx);
     ctx.status = status;
     ctx.type = 'html';
@@ -53,13 +59,18 @@ export function createEmailLinksRouter(deps: EmailLinksDeps): Router {
   router.use(noStore, requireSameOrigin(deps.origin));
 
   /** GET of a mailed link: its confirm button, when the link is still good. */
-  const confirmPage = (isUsable: (token: string) => Promise<boolean>, view: string, titleKey: string) => async (ctx: Context) => {
-    const token = linkToken(ctx);
-    if (!(await isUsable(token))) return invalidLink(ctx);
-    return render(ctx, view, titleKey, { token, csrf: ctx.state.formCsrf as string });
-  };
+  const confirmPage =
+    (isUsable: (token: string) => Promise<boolean>, view: string, titleKey: string) => async (ctx: Context) => {
+      const token = linkToken(ctx);
+      if (!(await isUsable(token))) return invalidLink(ctx);
+      return render(ctx, view, titleKey, { token, csrf: ctx.state.formCsrf as string });
+    };
 
-  router.get('/verify', publicForm.prepare, confirmPage(selfService.emailAddress.isUsableVerification, 'verify', 'email-verification.confirm.title'));
+  router.get(
+    '/verify',
+    publicForm.prepare,
+    confirmPage(selfService.emailAddress.isUsableVerification, 'verify', 'email-verification.confirm.title'),
+  );
 
   router.post('/verify', ...form(linkForm), async (ctx: WithLinkForm) => {
     const verified = await selfService.emailAddress.verify(ctx.state.form.token, requestOrigin(ctx));
@@ -71,7 +82,11 @@ export function createEmailLinksRouter(deps: EmailLinksDeps): Router {
     });
   });
 
-  router.get('/change', publicForm.prepare, confirmPage(selfService.emailAddress.isUsableChange, 'change', 'email-change.confirm.title'));
+  router.get(
+    '/change',
+    publicForm.prepare,
+    confirmPage(selfService.emailAddress.isUsableChange, 'change', 'email-change.confirm.title'),
+  );
 
   router.post('/change', ...form(linkForm), async (ctx: WithLinkForm) => {
     const changed = await selfService.emailAddress.confirmChange(ctx.state.form.token, requestOrigin(ctx));

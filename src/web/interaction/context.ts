@@ -15,7 +15,10 @@ import type { Translator } from '../../i18n/translator.js';
  * What the sign-in steps read. The services' rate limits (`limits`) guard the steps
  * (src/security/rate-limits.ts).
  */
-export interface InteractionDeps extends Pick<Services, 'accounts' | 'csrf' | 'secondFactors' | 'totp' | 'pendingTotp' | 'webauthn' | 'audit' | 'limits'> {
+export interface InteractionDeps extends Pick<
+  Services,
+  'accounts' | 'csrf' | 'secondFactors' | 'totp' | 'pendingTotp' | 'webauthn' | 'audit' | 'limits'
+> {
   host: ProviderHost;
   views: ViewRenderer;
   /** Consent remembered per user and client when the user allows a third-party client. */

@@ -6,7 +6,13 @@ import { AppError, assertThat } from '../../http/errors.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
 import type { FormGuard, WithForm } from '../kit/form.js';
 import { text } from '../kit/form-fields.js';
-import { signedInAccount, rememberChoice, interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
+import {
+  signedInAccount,
+  rememberChoice,
+  interactionOrigin,
+  type InteractionDeps,
+  type WithInteractionContext,
+} from './context.js';
 
 const ENROLMENT_TTL_SECONDS = 600;
 const completedKey = (uid: string) => `mfa-completed:${uid}`;
@@ -18,68 +24,94 @@ const codeForm = z.object({ method: text(), code: text() });
 /** The first code of the app being set up. */
 const enrolForm = z.object({ code: text() });
 
-
-
 /** The second sign-in step: a code from an authenticator app or a recovery code, or enrolment. */
-export function addMfaRoutes(router: Router, deps: InteractionDeps, tools: { form: FormGuard; requirePrompt: (...names: string[]) => Middleware }, finish: Finish): void {
+export function addMfaRoutes(
+  router: Router,
+  deps: InteractionDeps,
+  tools: { form: FormGuard; requirePrompt: (...names: string[]) => Middleware },
+  finish: Finish,
+): void {
   const { form, requirePrompt } = tools;
   const { secondFactors, kv, pendingTotp, config } = deps;
 
   async function finishSecondStep(ctx: WithInteractionContext, second: SecondFactor) {
     const { amr, level } = describeAuthentication('password', second);
-    await finish(ctx, {
-      login: { accountId: signedInAccount(ctx), amr, acr: config.acr[level], remember: rememberChoice(ctx) },
-      mfa: { method: second },
-    }, true);
+    await finish(
+      ctx,
+      {
+        login: { accountId: signedInAccount(ctx), amr, acr: config.acr[level], remember: rememberChoice(ctx) },
+        mfa: { method: second },
+      },
+      true,
+    );
   }
 
-  router.post('/mfa/code', ...form(codeForm, requirePrompt('mfa')), async (ctx: WithInteractionContext & WithForm<typeof codeForm>) => {
-    const method = ctx.state.form.method === 'recovery_code' ? 'recovery_code' : 'totp';
-    const { code } = ctx.state.form;
-    const accountId = signedInAccount(ctx);
-    await deps.limits.consume(ctx, 'secondFactorAccount', accountId);
-    const { result, retryAfterSeconds } = code.length > 64
-      ? { result: 'invalid' as const, retryAfterSeconds: null }
-      : await secondFactors.verifyCode(accountId, method, code, interactionOrigin(ctx));
-    if (result === 'accepted') return finishSecondStep(ctx, method);
-    ctx.status = result === 'throttled' ? 429 : 401;
-    if (retryAfterSeconds) ctx.set('Retry-After', String(retryAfterSeconds));
-    const messages = {
-      throttled: lockedOutMessage(ctx.state.i18n, retryAfterSeconds ?? 1),
-      replayed: 'mfa.replayed',
-      invalid: method === 'totp' ? 'mfa.invalidTotp' : 'mfa.invalidRecoveryCode',
-    } as const;
-    return renderMfa(deps, ctx, messages[result]);
-  });
+  router.post(
+    '/mfa/code',
+    ...form(codeForm, requirePrompt('mfa')),
+    async (ctx: WithInteractionContext & WithForm<typeof codeForm>) => {
+      const method = ctx.state.form.method === 'recovery_code' ? 'recovery_code' : 'totp';
+      const { code } = ctx.state.form;
+      const accountId = signedInAccount(ctx);
+      await deps.limits.consume(ctx, 'secondFactorAccount', accountId);
+      const { result, retryAfterSeconds } =
+        code.length > 64
+          ? { result: 'invalid' as const, retryAfterSeconds: null }
+          : await secondFactors.verifyCode(accountId, method, code, interactionOrigin(ctx));
+      if (result === 'accepted') return finishSecondStep(ctx, method);
+      ctx.status = result === 'throttled' ? 429 : 401;
+      if (retryAfterSeconds) ctx.set('Retry-After', String(retryAfterSeconds));
+      const messages = {
+        throttled: lockedOutMessage(ctx.state.i18n, retryAfterSeconds ?? 1),
+        replayed: 'mfa.replayed',
+        invalid: method === 'totp' ? 'mfa.invalidTotp' : 'mfa.invalidRecoveryCode',
+      } as const;
+      return renderMfa(deps, ctx, messages[result]);
+    },
+  );
 
-  router.post('/mfa/enrol-totp', ...form(enrolForm, requirePrompt('mfa')), async (ctx: WithInteractionContext & WithForm<typeof enrolForm>) => {
-    const { uid } = ctx.state.interaction;
-    const accountId = signedInAccount(ctx);
-    // Taken, not read: of two submissions (a double click) only one enrols, or each would
-    // store the secret and new recovery codes, and one page would show codes already void.
-    const secret = await pendingTotp.take(uid);
-    if (!secret) return renderMfa(deps, ctx, 'mfa.enrol.expired');
-    // Enrolment at sign-in is only for an account with no factor yet. One set up since this
-    // page was shown (another browser, /account) must not be replaced by whoever holds the
-    // page: that would swap out the user's authenticator with the password alone.
-    if ((await secondFactors.summary(accountId)).enrolled) {
-      ctx.status = 409;
-      return renderMfa(deps, ctx, 'mfa.enrol.alreadyEnrolled');
-    }
-    // The secret, new recovery codes and both events commit together (src/accounts/second-factors.ts).
-    const enrolled = await secondFactors.enrolTotp(accountId, secret, ctx.state.form.code, 'replace', interactionOrigin(ctx));
-    if (!enrolled.ok) {
-      await pendingTotp.put(uid, secret);
-      ctx.status = 401;
-      return renderMfa(deps, ctx, 'mfa.enrol.wrongCode');
-    }
-    const codes = enrolled.recoveryCodes;
-    await kv.set(completedKey(uid), 'totp', ENROLMENT_TTL_SECONDS);
-    ctx.type = 'html';
-    ctx.body = await deps.views.render('interaction/recovery-codes', {
-      title: ctx.state.i18n.t('mfa.recoveryCodes.title'), i18n: ctx.state.i18n, uid, csrf: deps.csrf.token(uid), codes,
-    });
-  });
+  router.post(
+    '/mfa/enrol-totp',
+    ...form(enrolForm, requirePrompt('mfa')),
+    async (ctx: WithInteractionContext & WithForm<typeof enrolForm>) => {
+      const { uid } = ctx.state.interaction;
+      const accountId = signedInAccount(ctx);
+      // Taken, not read: of two submissions (a double click) only one enrols, or each would
+      // store the secret and new recovery codes, and one page would show codes already void.
+      const secret = await pendingTotp.take(uid);
+      if (!secret) return renderMfa(deps, ctx, 'mfa.enrol.expired');
+      // Enrolment at sign-in is only for an account with no factor yet. One set up since this
+      // page was shown (another browser, /account) must not be replaced by whoever holds the
+      // page: that would swap out the user's authenticator with the password alone.
+      if ((await secondFactors.summary(accountId)).enrolled) {
+        ctx.status = 409;
+        return renderMfa(deps, ctx, 'mfa.enrol.alreadyEnrolled');
+      }
+      // The secret, new recovery codes and both events commit together (src/accounts/second-factors.ts).
+      const enrolled = await secondFactors.enrolTotp(
+        accountId,
+        secret,
+        ctx.state.form.code,
+        'replace',
+        interactionOrigin(ctx),
+      );
+      if (!enrolled.ok) {
+        await pendingTotp.put(uid, secret);
+        ctx.status = 401;
+        return renderMfa(deps, ctx, 'mfa.enrol.wrongCode');
+      }
+      const codes = enrolled.recoveryCodes;
+      await kv.set(completedKey(uid), 'totp', ENROLMENT_TTL_SECONDS);
+      ctx.type = 'html';
+      ctx.body = await deps.views.render('interaction/recovery-codes', {
+        title: ctx.state.i18n.t('mfa.recoveryCodes.title'),
+        i18n: ctx.state.i18n,
+        uid,
+        csrf: deps.csrf.token(uid),
+        codes,
+      });
+    },
+  );
 
   router.post('/mfa/continue', ...form(undefined, requirePrompt('mfa')), async (ctx: WithInteractionContext) => {
     const method = await kv.take(completedKey(ctx.state.interaction.uid));
@@ -102,7 +134,14 @@ export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionConte
   ctx.type = 'html';
   if (summary.enrolled) {
     ctx.body = await deps.views.render('interaction/mfa', {
-      title: i18n.t('mfa.title'), i18n, uid, csrf, error, totp: summary.totp, recoveryCodes: summary.recoveryCodes, webauthn: summary.webauthn,
+      title: i18n.t('mfa.title'),
+      i18n,
+      uid,
+      csrf,
+      error,
+      totp: summary.totp,
+      recoveryCodes: summary.recoveryCodes,
+      webauthn: summary.webauthn,
     });
     return;
   }
@@ -112,6 +151,12 @@ export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionConte
   const enrolment = await deps.totp.startEnrolment(user.email, pending);
   if (!pending) await deps.pendingTotp.put(uid, enrolment.secret);
   ctx.body = await deps.views.render('interaction/mfa-enrol', {
-    title: i18n.t('mfa.enrol.title'), i18n, uid, csrf, error, qrSvg: enrolment.qrSvg, secret: enrolment.secret,
+    title: i18n.t('mfa.enrol.title'),
+    i18n,
+    uid,
+    csrf,
+    error,
+    qrSvg: enrolment.qrSvg,
+    secret: enrolment.secret,
   });
 }

@@ -32,29 +32,37 @@ const consentForm = z.object({ decision: text() });
 export function createInteractionRouter(deps: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   // Each form's CSRF token is bound to its interaction (steps.ts renderStep).
-  const form = createForms<WithInteractionContext>({ limit: '16kb', csrf: (ctx, token) => deps.csrf.verify(ctx.state.interaction.uid, token) });
+  const form = createForms<WithInteractionContext>({
+    limit: '16kb',
+    csrf: (ctx, token) => deps.csrf.verify(ctx.state.interaction.uid, token),
+  });
 
   async function loadInteraction(ctx: WithInteractionContext, next: Next) {
     ctx.state.interaction = await deps.host.current.interactionDetails(ctx.req, ctx.res);
     // The RP's ui_locales holds for every step of its sign-in, over the browser's languages.
     ctx.state.i18n = requestTranslator(deps.translatorFor, ctx, ctx.state.interaction.params.ui_locales);
-    assertThat(ctx.state.interaction.uid === ctx.params.uid,
-      () => new AppError('session_not_found', 400, 'login.interactionMismatch'));
+    assertThat(
+      ctx.state.interaction.uid === ctx.params.uid,
+      () => new AppError('session_not_found', 400, 'login.interactionMismatch'),
+    );
     await next();
   }
 
   /** A step's form is posted while that step is the pending one (its form's check, before the CSRF token). */
   function requirePrompt(...names: string[]) {
     return async (ctx: WithInteractionContext, next: Next) => {
-      assertThat(names.includes(ctx.state.interaction.prompt.name),
-        () => new AppError('invalid_request', 400, 'login.stepNotPending'));
+      assertThat(
+        names.includes(ctx.state.interaction.prompt.name),
+        () => new AppError('invalid_request', 400, 'login.stepNotPending'),
+      );
       await next();
     };
   }
 
   const finish = (ctx: WithInteractionContext, result: Record<string, unknown>, merge = false) =>
-    deps.host.current.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge })
-      .then(() => { ctx.respond = false; });
+    deps.host.current.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }).then(() => {
+      ctx.respond = false;
+    });
 
   router.use(noStore, requireSameOrigin(deps.origin), loadInteraction);
 
@@ -77,47 +85,73 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     }
   });
 
-  router.post('/login', ...form(loginForm, requirePrompt('login', 'select_account')), async (ctx: WithInteractionContext & WithForm<typeof loginForm>) => {
-    const { email, password } = ctx.state.form;
-    if (!email || !password || email.length > 320 || password.length > 4 * deps.config.passwordPolicy.maxLength || passwordLength(password) > deps.config.passwordPolicy.maxLength) {
-      ctx.status = 400;
-      return renderLogin(deps, ctx, { email, error: 'login.missingFields' });
-    }
-    await passwordAttempts.admit(deps.limits, ctx, email);
-    const result = await deps.accounts.signInWithPassword(email, password, interactionOrigin(ctx));
-    if (!result.ok) {
-      if (result.reason === 'invalid-credentials') await passwordAttempts.failed(deps.limits, ctx);
-      if (result.reason === 'throttled') {
-        ctx.status = 429;
-        ctx.set('Retry-After', String(result.retryAfterSeconds));
-        return renderLogin(deps, ctx, { email, error: lockedOutMessage(ctx.state.i18n, result.retryAfterSeconds) });
+  router.post(
+    '/login',
+    ...form(loginForm, requirePrompt('login', 'select_account')),
+    async (ctx: WithInteractionContext & WithForm<typeof loginForm>) => {
+      const { email, password } = ctx.state.form;
+      if (
+        !email ||
+        !password ||
+        email.length > 320 ||
+        password.length > 4 * deps.config.passwordPolicy.maxLength ||
+        passwordLength(password) > deps.config.passwordPolicy.maxLength
+      ) {
+        ctx.status = 400;
+        return renderLogin(deps, ctx, { email, error: 'login.missingFields' });
       }
-      // 403: the credentials were right, the account may not sign in (RFC 9110 §15.5.4).
-      ctx.status = result.reason === 'disabled' ? 403 : 401;
-      return renderLogin(deps, ctx, { email, error: result.reason === 'disabled' ? 'login.accountDisabled' : 'login.wrongCredentials' });
-    }
-    if (await refuseUnverifiedSignIn(deps, ctx, result.user)) return;
-    return finish(ctx, {
-      select_account: {},
-      // "Keep me signed in" (views/interaction/_remember.ejs): unchecked, the provider makes a
-      // transient session whose cookie has no Expires (lib/shared/session.js).
-      login: { accountId: result.user.id, acr: deps.config.acr.password, amr: ['pwd'], remember: ctx.state.form.remember },
-    });
-  });
+      await passwordAttempts.admit(deps.limits, ctx, email);
+      const result = await deps.accounts.signInWithPassword(email, password, interactionOrigin(ctx));
+      if (!result.ok) {
+        if (result.reason === 'invalid-credentials') await passwordAttempts.failed(deps.limits, ctx);
+        if (result.reason === 'throttled') {
+          ctx.status = 429;
+          ctx.set('Retry-After', String(result.retryAfterSeconds));
+          return renderLogin(deps, ctx, { email, error: lockedOutMessage(ctx.state.i18n, result.retryAfterSeconds) });
+        }
+        // 403: the credentials were right, the account may not sign in (RFC 9110 §15.5.4).
+        ctx.status = result.reason === 'disabled' ? 403 : 401;
+        return renderLogin(deps, ctx, {
+          email,
+          error: result.reason === 'disabled' ? 'login.accountDisabled' : 'login.wrongCredentials',
+        });
+      }
+      if (await refuseUnverifiedSignIn(deps, ctx, result.user)) return;
+      return finish(ctx, {
+        select_account: {},
+        // "Keep me signed in" (views/interaction/_remember.ejs): unchecked, the provider makes a
+        // transient session whose cookie has no Expires (lib/shared/session.js).
+        login: {
+          accountId: result.user.id,
+          acr: deps.config.acr.password,
+          amr: ['pwd'],
+          remember: ctx.state.form.remember,
+        },
+      });
+    },
+  );
 
-  router.post('/select-account', ...form(selectAccountForm, requirePrompt('select_account')), async (ctx: WithInteractionContext & WithForm<typeof selectAccountForm>) => {
-    if (ctx.state.form.action === 'switch') return renderLogin(deps, ctx);
-    return finish(ctx, { select_account: {} }, true);
-  });
+  router.post(
+    '/select-account',
+    ...form(selectAccountForm, requirePrompt('select_account')),
+    async (ctx: WithInteractionContext & WithForm<typeof selectAccountForm>) => {
+      if (ctx.state.form.action === 'switch') return renderLogin(deps, ctx);
+      return finish(ctx, { select_account: {} }, true);
+    },
+  );
 
   /** `remember`: the user allowed a third-party client, whose consent outlives this session (src/oidc/consent.ts). */
   async function approveConsent(ctx: WithInteractionContext, remember = false) {
     const { prompt, params, grantId } = ctx.state.interaction;
     const { Grant } = deps.host.current;
     const accountId = signedInAccount(ctx);
-    const grant = (grantId ? await Grant.find(grantId) : undefined)
-      ?? new Grant({ accountId, clientId: String(params.client_id) });
-    const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const grant =
+      (grantId ? await Grant.find(grantId) : undefined) ?? new Grant({ accountId, clientId: String(params.client_id) });
+    const details = prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
     if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) {
@@ -128,17 +162,25 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return finish(ctx, { consent: { grantId: saved } }, true);
   }
 
-  router.post('/consent', ...form(consentForm, requirePrompt('consent')), async (ctx: WithInteractionContext & WithForm<typeof consentForm>) => {
-    if (ctx.state.form.decision === 'allow') return approveConsent(ctx, true);
-    return finish(ctx, { error: 'access_denied', error_description: 'End-User denied the authorization request' });
-  });
+  router.post(
+    '/consent',
+    ...form(consentForm, requirePrompt('consent')),
+    async (ctx: WithInteractionContext & WithForm<typeof consentForm>) => {
+      if (ctx.state.form.decision === 'allow') return approveConsent(ctx, true);
+      return finish(ctx, { error: 'access_denied', error_description: 'End-User denied the authorization request' });
+    },
+  );
 
   addMfaRoutes(router, deps, { form, requirePrompt }, finish);
   addWebAuthnRoutes(router, deps);
   addSignUpRoutes(router, deps, { form, requirePrompt });
 
-  router.post('/abort', ...form(undefined, requirePrompt('login', 'select_account', 'mfa', 'consent')), (ctx: WithInteractionContext) =>
-    finish(ctx, { error: 'access_denied', error_description: 'End-User aborted the sign-in' }));
+  router.post(
+    '/abort',
+    ...form(undefined, requirePrompt('login', 'select_account', 'mfa', 'consent')),
+    (ctx: WithInteractionContext) =>
+      finish(ctx, { error: 'access_denied', error_description: 'End-User aborted the sign-in' }),
+  );
 
   return router;
 }

@@ -14,7 +14,8 @@ async function clientName(deps: InteractionDeps, ctx: WithInteractionContext, fa
   const client = await deps.host.current.Client.find(String(ctx.state.interaction.params.client_id));
   // Our own account pages are named in the user's language (in the case the login sentence
   // needs: German dative), not by their stored English name.
-  if (client?.clientId === ACCOUNT_CLIENT_ID) return ctx.state.i18n.t('login.accountPages', { product: deps.config.branding.productName });
+  if (client?.clientId === ACCOUNT_CLIENT_ID)
+    return ctx.state.i18n.t('login.accountPages', { product: deps.config.branding.productName });
   return client?.clientName ?? client?.clientId ?? ctx.state.i18n.t(fallbackKey);
 }
 
@@ -22,15 +23,31 @@ async function clientName(deps: InteractionDeps, ctx: WithInteractionContext, fa
  * One sign-in step's page: its view, in the interaction's language, with the interaction uid
  * and CSRF token every form needs.
  */
-async function renderStep(deps: InteractionDeps, ctx: WithInteractionContext, view: string, titleKey: string, locals: Record<string, unknown>) {
+async function renderStep(
+  deps: InteractionDeps,
+  ctx: WithInteractionContext,
+  view: string,
+  titleKey: string,
+  locals: Record<string, unknown>,
+) {
   const { uid } = ctx.state.interaction;
   const { i18n } = ctx.state;
   ctx.type = 'html';
-  ctx.body = await deps.views.render(`interaction/${view}`, { title: i18n.t(titleKey), i18n, uid, csrf: deps.csrf.token(uid), ...locals });
+  ctx.body = await deps.views.render(`interaction/${view}`, {
+    title: i18n.t(titleKey),
+    i18n,
+    uid,
+    csrf: deps.csrf.token(uid),
+    ...locals,
+  });
 }
 
 /** The login page; `error` is the catalogue key of its error line. */
-export async function renderLogin(deps: InteractionDeps, ctx: WithInteractionContext, extra: { email?: string; error?: string } = {}) {
+export async function renderLogin(
+  deps: InteractionDeps,
+  ctx: WithInteractionContext,
+  extra: { email?: string; error?: string } = {},
+) {
   const { params } = ctx.state.interaction;
   const hint = typeof params.login_hint === 'string' ? params.login_hint : '';
   await renderStep(deps, ctx, 'login', 'login.title', {
@@ -55,13 +72,21 @@ export async function renderConsent(deps: InteractionDeps, ctx: WithInteractionC
   const { params, prompt } = ctx.state.interaction;
   const { i18n } = ctx.state;
   const details = prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
-  const requested = String(params.scope ?? '').split(' ').filter(Boolean);
+  const requested = String(params.scope ?? '')
+    .split(' ')
+    .filter(Boolean);
   const resourceScopes = Object.entries(details.missingResourceScopes ?? {});
-  const oidcScopes = details.missingOIDCScope?.length || resourceScopes.length > 0 ? details.missingOIDCScope ?? [] : requested;
+  const oidcScopes =
+    details.missingOIDCScope?.length || resourceScopes.length > 0 ? (details.missingOIDCScope ?? []) : requested;
   const scopes = [
     ...oidcScopes.map((name) => ({ name, description: scopeDescription(i18n, name) })),
     // An API's scopes (RFC 8707 resource indicators) are named as the API defines them.
-    ...resourceScopes.flatMap(([indicator, names]) => names.map((name) => ({ name, description: i18n.t('consent.resourceScope', { scope: name, resource: indicator }) }))),
+    ...resourceScopes.flatMap(([indicator, names]) =>
+      names.map((name) => ({
+        name,
+        description: i18n.t('consent.resourceScope', { scope: name, resource: indicator }),
+      })),
+    ),
   ];
   await renderStep(deps, ctx, 'consent', 'consent.title', {
     clientName: await clientName(deps, ctx, 'consent.thisApplication'),

@@ -24,10 +24,14 @@ export function formErrorsOf(error: unknown): { errors: FormErrors; status: numb
  * an address has an account).
  */
 export function localizedFormError(
-  error: unknown, i18n: Translator, keys: Record<string, string>, fallback: string,
+  error: unknown,
+  i18n: Translator,
+  keys: Record<string, string>,
+  fallback: string,
 ): { field: string; message: string } | undefined {
   if (!isFieldRefusal(error)) return undefined;
-  if ('catalogue' in error && error.catalogue) return { field: error.field, message: i18n.t(error.catalogue.key, error.catalogue.params) };
+  if ('catalogue' in error && error.catalogue)
+    return { field: error.field, message: i18n.t(error.catalogue.key, error.catalogue.params) };
   const rule = 'rule' in error ? keys[`${error.field}:${error.rule}`] : undefined;
   return { field: error.field, message: i18n.t(rule ?? keys[error.field] ?? fallback) };
 }

@@ -25,15 +25,25 @@ export const optionalText = (options: { trim?: boolean } = {}) =>
  * or any other text (`true; expires=never`), is unticked, so a hand-made value is never a yes.
  */
 export const checkbox = () =>
-  z.string(ONE_VALUE).optional().transform((value) => value === CHECKED);
-
+  z
+    .string(ONE_VALUE)
+    .optional()
+    .transform((value) => value === CHECKED);
 
 /** A field that may repeat (checkboxes of one name, a multi-select): every non-empty value, in order. */
 export const list = () =>
-  z.union([z.string(), z.array(z.string())], { error: 'must be text values' })
+  z
+    .union([z.string(), z.array(z.string())], { error: 'must be text values' })
     .optional()
-    .transform((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]).filter((item) => item !== ''));
+    .transform((value) =>
+      (value === undefined ? [] : Array.isArray(value) ? value : [value]).filter((item) => item !== ''),
+    );
 
 /** A textarea of one value a line (redirect URIs): each line trimmed, blank lines dropped. */
 export const lines = () =>
-  text().transform((value) => value.split(/\r?\n/).map((line) => line.trim()).filter(Boolean));
+  text().transform((value) =>
+    value
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .filter(Boolean),
+  );

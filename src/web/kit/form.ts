@@ -23,7 +23,10 @@ export function validateForm<S extends z.ZodType>(schema: S): Middleware {
     const result = schema.safeParse(postedFields(ctx));
     if (!result.success) {
       const issue = result.error.issues[0];
-      throw new InvalidInputError(issue && issue.path.length > 0 ? issue.path.join('.') : 'form', issue?.message ?? 'is not valid');
+      throw new InvalidInputError(
+        issue && issue.path.length > 0 ? issue.path.join('.') : 'form',
+        issue?.message ?? 'is not valid',
+      );
     }
     (ctx.state as { form: unknown }).form = result.data;
     await next();

@@ -52,64 +52,101 @@ export function createPasswordResetRouter(deps: PasswordResetRouteDeps): Router 
   const form = createForms({ limit: '16kb', csrf: publicForm.accepts });
   const minutes = Math.round(deps.config.passwordReset.linkTtlSeconds / 60);
 
-  const render = async (ctx: WithPublicFormContext, view: string, titleKey: string, locals: Record<string, unknown> = {}, status = 200) => {
+  const render = async (
+    ctx: WithPublicFormContext,
+    view: string,
+    titleKey: string,
+    locals: Record<string, unknown> = {},
+    status = 200,
+  ) => {
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = await deps.views.render(`password/${view}`, {
-      title: ctx.state.i18n.t(titleKey), i18n: ctx.state.i18n, csrf: ctx.state.formCsrf, minLength: passwordPolicy.minLength, minutes, ...locals,
+      title: ctx.state.i18n.t(titleKey),
+      i18n: ctx.state.i18n,
+      csrf: ctx.state.formCsrf,
+      minLength: passwordPolicy.minLength,
+      minutes,
+      ...locals,
     });
   };
 
-  const showForgot = (ctx: WithPublicFormContext, locals: { email: string; interaction: string | null; error?: string }, status = 200) =>
-    render(ctx, 'forgot', 'password-reset.forgot.title', locals, status);
-  const showInvalidLink = (ctx: WithPublicFormContext) => render(ctx, 'link-invalid', 'password-reset.invalid.title', {}, 400);
+  const showForgot = (
+    ctx: WithPublicFormContext,
+    locals: { email: string; interaction: string | null; error?: string },
+    status = 200,
+  ) => render(ctx, 'forgot', 'password-reset.forgot.title', locals, status);
+  const showInvalidLink = (ctx: WithPublicFormContext) =>
+    render(ctx, 'link-invalid', 'password-reset.invalid.title', {}, 400);
 
   router.use(noStore, requireSameOrigin(new URL(issuer).origin));
 
   router.get('/forgot', publicForm.prepare, (ctx: WithPublicFormContext) =>
-    showForgot(ctx, { email: '', interaction: interactionOf(ctx.query.interaction) }));
+    showForgot(ctx, { email: '', interaction: interactionOf(ctx.query.interaction) }),
+  );
 
-  router.post('/forgot', ...form(forgotForm), publicForm.prepare, async (ctx: WithPublicFormContext & WithForm<typeof forgotForm>) => {
-    await deps.selfService.limits.consume(ctx, 'passwordResetIp');
-    const interaction = interactionOf(ctx.state.form.interaction);
-    const typed = ctx.state.form.email;
-    let email: string;
-    try {
-      email = checkEmail(typed);
-    } catch (error) {
-      const refused = localizedFormError(error, ctx.state.i18n, {}, 'password-reset.forgot.invalid_email');
-      if (!refused) throw error;
-      return showForgot(ctx, { email: typed.slice(0, 320), interaction, error: refused.message }, 400);
-    }
-    const { limits } = deps.selfService;
-    await limits.consume(ctx, 'passwordResetEmailIp', `${email}\n${ctx.ip}`);
-    const withinCap = await limits.allows(ctx, 'passwordResetEmailCap', email);
-    const outgoing = await deps.reset.request({ email, interactionUid: interaction, origin: requestOrigin(ctx), capped: !withinCap });
-    // The same page whether or not the address has an account, and nothing of what was typed;
-    // the mail goes out after the page is ready and is not awaited (no SMTP timing either).
-    await render(ctx, 'forgot-sent', 'password-reset.sent.title', { interaction });
-    if (outgoing?.kind === 'link') mail.passwordReset(outgoing.user.email, outgoing.token, minutes, ctx.state.i18n);
-    if (outgoing?.kind === 'disabled') mail.resetOfDisabledAccount(outgoing.user.email, ctx.state.i18n);
-  });
+  router.post(
+    '/forgot',
+    ...form(forgotForm),
+    publicForm.prepare,
+    async (ctx: WithPublicFormContext & WithForm<typeof forgotForm>) => {
+      await deps.selfService.limits.consume(ctx, 'passwordResetIp');
+      const interaction = interactionOf(ctx.state.form.interaction);
+      const typed = ctx.state.form.email;
+      let email: string;
+      try {
+        email = checkEmail(typed);
+      } catch (error) {
+        const refused = localizedFormError(error, ctx.state.i18n, {}, 'password-reset.forgot.invalid_email');
+        if (!refused) throw error;
+        return showForgot(ctx, { email: typed.slice(0, 320), interaction, error: refused.message }, 400);
+      }
+      const { limits } = deps.selfService;
+      await limits.consume(ctx, 'passwordResetEmailIp', `${email}\n${ctx.ip}`);
+      const withinCap = await limits.allows(ctx, 'passwordResetEmailCap', email);
+      const outgoing = await deps.reset.request({
+        email,
+        interactionUid: interaction,
+        origin: requestOrigin(ctx),
+        capped: !withinCap,
+      });
+      // The same page whether or not the address has an account, and nothing of what was typed;
+      // the mail goes out after the page is ready and is not awaited (no SMTP timing either).
+      await render(ctx, 'forgot-sent', 'password-reset.sent.title', { interaction });
+      if (outgoing?.kind === 'link') mail.passwordReset(outgoing.user.email, outgoing.token, minutes, ctx.state.i18n);
+      if (outgoing?.kind === 'disabled') mail.resetOfDisabledAccount(outgoing.user.email, ctx.state.i18n);
+    },
+  );
 
   router.get('/reset', publicForm.prepare, async (ctx: WithPublicFormContext) => {
     const opened = await deps.reset.open(ctx.query.token);
     if (!opened.ok) return showInvalidLink(ctx);
-    return render(ctx, 'reset', 'password-reset.reset.title', { token: String(ctx.query.token), email: opened.user.email });
+    return render(ctx, 'reset', 'password-reset.reset.title', {
+      token: String(ctx.query.token),
+      email: opened.user.email,
+    });
   });
 
-  router.post('/reset', ...form(resetForm), publicForm.prepare, async (ctx: WithPublicFormContext & WithForm<typeof resetForm>) => {
-    const { token, password } = ctx.state.form;
-    const again = (error: string, email: string) => render(ctx, 'reset', 'password-reset.reset.title', { token, email, error }, 400);
-    const opened = await deps.reset.open(token);
-    if (!opened.ok) return showInvalidLink(ctx);
-    if (password !== ctx.state.form.password_confirm) return again(ctx.state.i18n.t('password-reset.reset.mismatch'), opened.user.email);
-    const outcome = await deps.reset.complete(token, password, requestOrigin(ctx));
-    if (!outcome.ok && outcome.reason === 'weak-password') return again(ctx.state.i18n.t(outcome.problem.key, outcome.problem.params), opened.user.email);
-    if (!outcome.ok) return showInvalidLink(ctx);
-    await render(ctx, 'reset-done', 'password-reset.done.title', { interaction: outcome.interactionUid });
-    mail.passwordChanged(outcome.user.email, ctx.state.i18n);
-  });
+  router.post(
+    '/reset',
+    ...form(resetForm),
+    publicForm.prepare,
+    async (ctx: WithPublicFormContext & WithForm<typeof resetForm>) => {
+      const { token, password } = ctx.state.form;
+      const again = (error: string, email: string) =>
+        render(ctx, 'reset', 'password-reset.reset.title', { token, email, error }, 400);
+      const opened = await deps.reset.open(token);
+      if (!opened.ok) return showInvalidLink(ctx);
+      if (password !== ctx.state.form.password_confirm)
+        return again(ctx.state.i18n.t('password-reset.reset.mismatch'), opened.user.email);
+      const outcome = await deps.reset.complete(token, password, requestOrigin(ctx));
+      if (!outcome.ok && outcome.reason === 'weak-password')
+        return again(ctx.state.i18n.t(outcome.problem.key, outcome.problem.params), opened.user.email);
+      if (!outcome.ok) return showInvalidLink(ctx);
+      await render(ctx, 'reset-done', 'password-reset.done.title', { interaction: outcome.interactionUid });
+      mail.passwordChanged(outcome.user.email, ctx.state.i18n);
+    },
+  );
 
   return router;
 }

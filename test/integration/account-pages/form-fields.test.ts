@@ -14,7 +14,11 @@ describe.each(HTTP_BACKENDS)('account form fields (%s)', (backend) => {
     const page = await openAccountPage(ua, user.email, user.password);
     const fresh = 'a new and long enough passphrase 42';
 
-    const refused = await ua.post('/account/password', { csrf: accountCsrf(page), current_password: user.password, new_password: [fresh, fresh] });
+    const refused = await ua.post('/account/password', {
+      csrf: accountCsrf(page),
+      current_password: user.password,
+      new_password: [fresh, fresh],
+    });
     expect(refused.status).toBe(400);
     expect(errorCode(refused.html)).toBe('invalid_request');
     expect(alertText(refused.html)).toBe('new_password: must be sent once, as text');

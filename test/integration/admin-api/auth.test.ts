@@ -32,9 +32,17 @@ describe.each(HTTP_BACKENDS)('admin API authorization (%s)', (backend) => {
   });
 
   it('gives a client without admin scopes no admin token at all (invalid_target)', async () => {
-    const plain = await server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid' });
+    const plain = await server.buildClient({
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: 'openid',
+    });
     const rp = await discoverRp(server.issuer, plain);
-    expect(await oauthFailure(oidc.clientCredentialsGrant(rp, { scope: 'admin:write' }))).toMatchObject({ status: 400, error: 'invalid_target' });
+    expect(await oauthFailure(oidc.clientCredentialsGrant(rp, { scope: 'admin:write' }))).toMatchObject({
+      status: 400,
+      error: 'invalid_target',
+    });
   });
 
   it('refuses an ordinary access token that was not issued for the admin API', async () => {

@@ -1,7 +1,15 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { allPages, apiAs, expectFieldError, expectStatus, forgedCursor, testClientOf, useAdminApi } from '../../helpers/admin-api.js';
+import {
+  allPages,
+  apiAs,
+  expectFieldError,
+  expectStatus,
+  forgedCursor,
+  testClientOf,
+  useAdminApi,
+} from '../../helpers/admin-api.js';
 
 const CALLBACK = 'http://127.0.0.1:9999/callback';
 const OTHER_CALLBACK = 'https://rp.example.test/callback';
@@ -18,15 +26,25 @@ interface ClientBody {
 describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
   const { server, call } = useAdminApi(backend);
 
-  const create = async (body: Record<string, unknown>) => expectStatus(await call<ClientBody>('POST', '/clients', body), 201);
-  const confidential = (extra: Record<string, unknown> = {}) => create({ name: 'Shop', redirect_uris: [CALLBACK], first_party: true, ...extra });
+  const create = async (body: Record<string, unknown>) =>
+    expectStatus(await call<ClientBody>('POST', '/clients', body), 201);
+  const confidential = (extra: Record<string, unknown> = {}) =>
+    create({ name: 'Shop', redirect_uris: [CALLBACK], first_party: true, ...extra });
 
   describe('create and read', () => {
     it('creates a confidential client whose secret is shown once and works at the token endpoint', async () => {
-      const created = await confidential({ grant_types: ['authorization_code', 'refresh_token', 'client_credentials'] });
+      const created = await confidential({
+        grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      });
       expect(created).toMatchObject({
-        name: 'Shop', status: 'active', source: 'admin', public: false, first_party: true, redirect_uris: [CALLBACK],
-        token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+        name: 'Shop',
+        status: 'active',
+        source: 'admin',
+        public: false,
+        first_party: true,
+        redirect_uris: [CALLBACK],
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
       });
       expect(created.client_secret).toEqual(expect.any(String));
 
@@ -41,12 +59,19 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
       expect((await oidc.clientCredentialsGrant(rp, { scope: 'openid' })).access_token).toEqual(expect.any(String));
       const { tokens } = await signIn(server, { client, rp });
       expect(tokens.id_token).toEqual(expect.any(String));
-      const wrong = await postToken(rp, { clientId: created.client_id, clientSecret: `${created.client_secret}x` }, { grant_type: 'client_credentials' });
+      const wrong = await postToken(
+        rp,
+        { clientId: created.client_id, clientSecret: `${created.client_secret}x` },
+        { grant_type: 'client_credentials' },
+      );
       expect(wrong).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
     });
 
     it('never lets a response with a secret be cached', async () => {
-      const created = await call<ClientBody>('POST', '/clients', { name: 'Cached?', grant_types: ['client_credentials'] });
+      const created = await call<ClientBody>('POST', '/clients', {
+        name: 'Cached?',
+        grant_types: ['client_credentials'],
+      });
       expect(created.status).toBe(201);
       expect(created.headers.get('cache-control')).toMatch(/no-store/);
       const rotated = await call('POST', `/clients/${created.body.client_id}/secret`);
@@ -61,9 +86,25 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
     });
 
     it('answers 404 for an unknown client id on every route', async () => {
-      for (const [method, path] of [['GET', ''], ['PATCH', ''], ['DELETE', ''], ['POST', '/secret'], ['POST', '/approve'], ['POST', '/reject']] as const) {
-        const response = await call(method, `/clients/no-such-client${path}`, method === 'PATCH' ? { name: 'x' } : undefined);
-        expect({ method, path, status: response.status, error: response.body.error }).toEqual({ method, path, status: 404, error: 'not_found' });
+      for (const [method, path] of [
+        ['GET', ''],
+        ['PATCH', ''],
+        ['DELETE', ''],
+        ['POST', '/secret'],
+        ['POST', '/approve'],
+        ['POST', '/reject'],
+      ] as const) {
+        const response = await call(
+          method,
+          `/clients/no-such-client${path}`,
+          method === 'PATCH' ? { name: 'x' } : undefined,
+        );
+        expect({ method, path, status: response.status, error: response.body.error }).toEqual({
+          method,
+          path,
+          status: 404,
+          error: 'not_found',
+        });
       }
     });
   });
@@ -77,7 +118,9 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
       for (const page of pages.slice(0, -1)) expect(page.items).toHaveLength(3);
       const ids = pages.flatMap((p) => p.items.map((c) => c.client_id));
       expect(new Set(ids).size).toBe(ids.length);
-      const all = expectStatus(await call<{ items: ClientBody[] }>('GET', '/clients?limit=200'), 200).items.map((c) => c.client_id);
+      const all = expectStatus(await call<{ items: ClientBody[] }>('GET', '/clients?limit=200'), 200).items.map(
+        (c) => c.client_id,
+      );
       expect(ids).toEqual(all);
       expect(ids.filter((id) => created.includes(id))).toEqual(created);
     });
@@ -103,20 +146,36 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
   describe('change', () => {
     it('changes redirect_uris: a sign-in with the new URI works and the old one is refused', async () => {
       const created = await confidential();
-      const changed = expectStatus(await call<ClientBody>('PATCH', `/clients/${created.client_id}`, { redirect_uris: [OTHER_CALLBACK] }), 200);
+      const changed = expectStatus(
+        await call<ClientBody>('PATCH', `/clients/${created.client_id}`, { redirect_uris: [OTHER_CALLBACK] }),
+        200,
+      );
       expect(changed).toMatchObject({ redirect_uris: [OTHER_CALLBACK], name: 'Shop', client_secret: null });
-      expect(expectStatus(await call<ClientBody>('GET', `/clients/${created.client_id}`), 200).redirect_uris).toEqual([OTHER_CALLBACK]);
+      expect(expectStatus(await call<ClientBody>('GET', `/clients/${created.client_id}`), 200).redirect_uris).toEqual([
+        OTHER_CALLBACK,
+      ]);
 
       const client = testClientOf(changed, created.client_secret);
       const { tokens } = await signIn(server, { client });
       expect(tokens.id_token).toEqual(expect.any(String));
-      await expect(signIn(server, { client: { ...client, redirectUri: CALLBACK } })).rejects.toThrow(/redirect_uri|flow stopped|unexpected page/);
+      await expect(signIn(server, { client: { ...client, redirectUri: CALLBACK } })).rejects.toThrow(
+        /redirect_uri|flow stopped|unexpected page/,
+      );
     });
 
     it('keeps the other fields and the secret on a partial change', async () => {
       const created = await confidential({ scope: 'openid email' });
-      const changed = expectStatus(await call<ClientBody>('PATCH', `/clients/${created.client_id}`, { name: 'Renamed shop' }), 200);
-      expect(changed).toMatchObject({ name: 'Renamed shop', scope: 'openid email', redirect_uris: [CALLBACK], public: false, client_secret: null });
+      const changed = expectStatus(
+        await call<ClientBody>('PATCH', `/clients/${created.client_id}`, { name: 'Renamed shop' }),
+        200,
+      );
+      expect(changed).toMatchObject({
+        name: 'Renamed shop',
+        scope: 'openid email',
+        redirect_uris: [CALLBACK],
+        public: false,
+        client_secret: null,
+      });
       const { tokens } = await signIn(server, { client: testClientOf(created), params: { scope: 'openid email' } });
       expect(tokens.scope?.split(' ').sort()).toEqual(['email', 'openid']);
     });
@@ -124,18 +183,37 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
     it('sets a refresh reuse grace of 0 to 60 seconds, and refuses other values by field', async () => {
       const created = await confidential({ refresh_token_reuse_grace_seconds: 20 });
       expect(created).toMatchObject({ refresh_token_reuse_grace_seconds: 20 });
-      const changed = expectStatus(await call<ClientBody>('PATCH', `/clients/${created.client_id}`, { refresh_token_reuse_grace_seconds: 0 }), 200);
+      const changed = expectStatus(
+        await call<ClientBody>('PATCH', `/clients/${created.client_id}`, { refresh_token_reuse_grace_seconds: 0 }),
+        200,
+      );
       expect(changed).toMatchObject({ refresh_token_reuse_grace_seconds: 0 });
       for (const bad of [61, -1, 2.5, '10']) {
-        expectFieldError(await call('PATCH', `/clients/${created.client_id}`, { refresh_token_reuse_grace_seconds: bad }), 'refresh_token_reuse_grace_seconds');
+        expectFieldError(
+          await call('PATCH', `/clients/${created.client_id}`, { refresh_token_reuse_grace_seconds: bad }),
+          'refresh_token_reuse_grace_seconds',
+        );
       }
-      expectFieldError(await call('POST', '/clients', { name: 'No refresh', redirect_uris: [CALLBACK], grant_types: ['authorization_code'], refresh_token_reuse_grace_seconds: 5 }), 'refresh_token_reuse_grace_seconds');
+      expectFieldError(
+        await call('POST', '/clients', {
+          name: 'No refresh',
+          redirect_uris: [CALLBACK],
+          grant_types: ['authorization_code'],
+          refresh_token_reuse_grace_seconds: 5,
+        }),
+        'refresh_token_reuse_grace_seconds',
+      );
     });
 
     it('answers a change with the client as it is now stored (updated_at included)', async () => {
       const created = await confidential();
-      await new Promise((resolve) => { setTimeout(resolve, 5); });
-      const changed = expectStatus(await call<ClientBody>('PATCH', `/clients/${created.client_id}`, { first_party: false }), 200);
+      await new Promise((resolve) => {
+        setTimeout(resolve, 5);
+      });
+      const changed = expectStatus(
+        await call<ClientBody>('PATCH', `/clients/${created.client_id}`, { first_party: false }),
+        200,
+      );
       const { client_secret: _secret, ...stored } = changed;
       expect(stored).toEqual(expectStatus(await call<ClientBody>('GET', `/clients/${created.client_id}`), 200));
       expect(changed.updated_at).not.toBe(created.updated_at);
@@ -151,14 +229,27 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
 
     it('turns a public client confidential: a secret is issued once and works; back to public drops it', async () => {
       const spa = await create({ name: 'SPA', redirect_uris: [CALLBACK], public: true, first_party: true });
-      const confidentialAgain = expectStatus(await call<ClientBody>('PATCH', `/clients/${spa.client_id}`, { public: false }), 200);
-      expect(confidentialAgain).toMatchObject({ public: false, token_endpoint_auth_method: 'client_secret_basic', client_secret: expect.any(String) });
+      const confidentialAgain = expectStatus(
+        await call<ClientBody>('PATCH', `/clients/${spa.client_id}`, { public: false }),
+        200,
+      );
+      expect(confidentialAgain).toMatchObject({
+        public: false,
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: expect.any(String),
+      });
       const client = testClientOf(confidentialAgain);
       expect((await signIn(server, { client })).tokens.id_token).toEqual(expect.any(String));
       // The secret is not issued again on the next change.
-      expect(expectStatus(await call<ClientBody>('PATCH', `/clients/${spa.client_id}`, { name: 'Web app' }), 200).client_secret).toBeNull();
+      expect(
+        expectStatus(await call<ClientBody>('PATCH', `/clients/${spa.client_id}`, { name: 'Web app' }), 200)
+          .client_secret,
+      ).toBeNull();
 
-      const publicAgain = expectStatus(await call<ClientBody>('PATCH', `/clients/${spa.client_id}`, { public: true }), 200);
+      const publicAgain = expectStatus(
+        await call<ClientBody>('PATCH', `/clients/${spa.client_id}`, { public: true }),
+        200,
+      );
       expect(publicAgain).toMatchObject({ public: true, token_endpoint_auth_method: 'none', client_secret: null });
       expect((await signIn(server, { client: testClientOf(publicAgain) })).tokens.id_token).toEqual(expect.any(String));
       const rp = await discoverRp(server.issuer, client);
@@ -167,11 +258,17 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
 
     it('rotates the secret: the old one becomes invalid_client, the new one works', async () => {
       const created = await confidential({ grant_types: ['client_credentials'], redirect_uris: [] });
-      const rotated = expectStatus(await call<{ client_id: string; client_secret: string }>('POST', `/clients/${created.client_id}/secret`), 200);
+      const rotated = expectStatus(
+        await call<{ client_id: string; client_secret: string }>('POST', `/clients/${created.client_id}/secret`),
+        200,
+      );
       expect(rotated.client_id).toBe(created.client_id);
       expect(rotated.client_secret).not.toBe(created.client_secret);
       const rp = await discoverRp(server.issuer, testClientOf(created));
-      expect(await postToken(rp, testClientOf(created), { grant_type: 'client_credentials' })).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+      expect(await postToken(rp, testClientOf(created), { grant_type: 'client_credentials' })).toMatchObject({
+        status: 401,
+        body: { error: 'invalid_client' },
+      });
       const fresh = testClientOf(created, rotated.client_secret);
       expect(await postToken(rp, fresh, { grant_type: 'client_credentials' })).toMatchObject({ status: 200 });
     });
@@ -184,22 +281,34 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
 
   describe('delete', () => {
     it('deletes a client: it gets no more tokens and its refresh tokens die', async () => {
-      const created = await confidential({ grant_types: ['authorization_code', 'refresh_token', 'client_credentials'] });
+      const created = await confidential({
+        grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+      });
       const client = testClientOf(created);
       const { tokens, rp } = await signIn(server, { client, params: OFFLINE });
       const refreshToken = refreshTokenOf(tokens);
 
       expectStatus(await call('DELETE', `/clients/${created.client_id}`), 204);
       expect((await call('GET', `/clients/${created.client_id}`)).status).toBe(404);
-      expect(await postToken(rp, client, { grant_type: 'client_credentials' })).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
-      expect(await postToken(rp, client, { grant_type: 'refresh_token', refresh_token: refreshToken })).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
-      const row = await server.gatehouse.storage.storage.oidc.find('RefreshToken', server.gatehouse.tokenDigest.storedId('RefreshToken', refreshToken));
+      expect(await postToken(rp, client, { grant_type: 'client_credentials' })).toMatchObject({
+        status: 401,
+        body: { error: 'invalid_client' },
+      });
+      expect(await postToken(rp, client, { grant_type: 'refresh_token', refresh_token: refreshToken })).toMatchObject({
+        status: 401,
+        body: { error: 'invalid_client' },
+      });
+      const row = await server.gatehouse.storage.storage.oidc.find(
+        'RefreshToken',
+        server.gatehouse.tokenDigest.storedId('RefreshToken', refreshToken),
+      );
       expect(row).toBeUndefined();
     });
   });
 
   describe('machine admins', () => {
-    const machine = (adminScopes: string[]) => create({ name: 'Robot', grant_types: ['client_credentials'], scope: 'openid', admin_scopes: adminScopes });
+    const machine = (adminScopes: string[]) =>
+      create({ name: 'Robot', grant_types: ['client_credentials'], scope: 'openid', admin_scopes: adminScopes });
     const adminCallOf = async (created: ClientBody, scope: string) => {
       const rp = await discoverRp(server.issuer, testClientOf(created));
       return apiAs(server, (await oidc.clientCredentialsGrant(rp, { scope })).access_token);
@@ -211,7 +320,10 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
       const robotCall = await adminCallOf(robot, 'admin:read');
       expect((await robotCall('GET', `/clients/${robot.client_id}`)).status).toBe(200);
       expect((await robotCall('POST', '/roles', { name: 'robots' })).status).toBe(403);
-      expectFieldError(await call('POST', '/clients', { name: 'Bad robot', redirect_uris: [CALLBACK], admin_scopes: ['admin:read'] }), 'admin_scopes');
+      expectFieldError(
+        await call('POST', '/clients', { name: 'Bad robot', redirect_uris: [CALLBACK], admin_scopes: ['admin:read'] }),
+        'admin_scopes',
+      );
     });
 
     it('deleting a machine admin ends its admin API token at once', async () => {
@@ -222,11 +334,16 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
       expect((await robotCall('GET', '/roles')).status).toBe(401);
     });
 
-    it('taking admin scopes away ends the client\'s admin API tokens at once', async () => {
+    it("taking admin scopes away ends the client's admin API tokens at once", async () => {
       const robot = await machine(['admin:read', 'admin:write']);
       const robotCall = await adminCallOf(robot, 'admin:write');
       expect((await robotCall('GET', '/roles')).status).toBe(200);
-      expect(expectStatus(await call<ClientBody>('PATCH', `/clients/${robot.client_id}`, { admin_scopes: ['admin:read'] }), 200).admin_scopes).toEqual(['admin:read']);
+      expect(
+        expectStatus(
+          await call<ClientBody>('PATCH', `/clients/${robot.client_id}`, { admin_scopes: ['admin:read'] }),
+          200,
+        ).admin_scopes,
+      ).toEqual(['admin:read']);
       expect((await robotCall('GET', '/roles')).status).toBe(401);
       // A new token holds what the client holds now: it reads, and asking for admin:write gets no write.
       const reader = await adminCallOf(robot, 'admin:read admin:write');
@@ -245,7 +362,11 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
       ['a field of the wrong type', { public: 'yes' }, 'public'],
       ['a name of the wrong type', { name: 42 }, 'name'],
       ['an unknown scope', { scope: 'openid telepathy' }, 'scope'],
-      ['a post-logout URI over http elsewhere', { post_logout_redirect_uris: ['http://example.com/bye'] }, 'post_logout_redirect_uris'],
+      [
+        'a post-logout URI over http elsewhere',
+        { post_logout_redirect_uris: ['http://example.com/bye'] },
+        'post_logout_redirect_uris',
+      ],
     ])('refuses %s with a 400 naming the field, on create and on change', async (_label, fields, field) => {
       const before = (await allPages<ClientBody>(call, '/clients?limit=200')).flatMap((p) => p.items).length;
       const refused = await call('POST', '/clients', { name: 'Bad', redirect_uris: [CALLBACK], ...fields });
@@ -254,11 +375,16 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
 
       const existing = await confidential();
       expectFieldError(await call('PATCH', `/clients/${existing.client_id}`, fields), field);
-      expect(expectStatus(await call<ClientBody>('GET', `/clients/${existing.client_id}`), 200)).toMatchObject({ name: 'Shop', redirect_uris: [CALLBACK] });
+      expect(expectStatus(await call<ClientBody>('GET', `/clients/${existing.client_id}`), 200)).toMatchObject({
+        name: 'Shop',
+        redirect_uris: [CALLBACK],
+      });
     });
 
     it('refuses a body that is not JSON with 415 and malformed JSON with 400', async () => {
-      expect((await call('POST', '/clients', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+      expect(
+        (await call('POST', '/clients', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' })).status,
+      ).toBe(415);
       expect((await call('POST', '/clients', '{"name":', { 'content-type': 'application/json' })).status).toBe(400);
     });
   });
@@ -286,7 +412,9 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
       const approved = expectStatus(await call<ClientBody>('POST', `/clients/${created.client_id}/approve`), 200);
       expect(approved).toMatchObject({ client_id: created.client_id, status: 'active' });
       expect(expectStatus(await call<ClientBody>('GET', `/clients/${created.client_id}`), 200)).toEqual(approved);
-      expect(await postToken(rp, testClientOf(created), { grant_type: 'client_credentials' })).toMatchObject({ status: 200 });
+      expect(await postToken(rp, testClientOf(created), { grant_type: 'client_credentials' })).toMatchObject({
+        status: 200,
+      });
     });
 
     it('rejects a pending client: it is deleted', async () => {

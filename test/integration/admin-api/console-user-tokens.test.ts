@@ -9,17 +9,31 @@ import { ADMIN_CONSOLE_CLIENT_ID } from '../../../src/clients/built-in-client.js
 import { adminRedirectUri } from '../../../src/admin/console-client.js';
 
 /** Admin users reach the API with a code + PKCE token of the console's own client, for the admin API resource. */
-describe.each(HTTP_BACKENDS)('admin API with an admin user\'s token (%s)', (backend) => {
+describe.each(HTTP_BACKENDS)("admin API with an admin user's token (%s)", (backend) => {
   const server = useTestServer(backend, { admin: { consoleMfa: 'optional' } });
 
-  async function userToken(user: TestUser, client = { clientId: ADMIN_CONSOLE_CLIENT_ID, clientSecret: null }, redirectUri = adminRedirectUri(server.issuer)) {
+  async function userToken(
+    user: TestUser,
+    client = { clientId: ADMIN_CONSOLE_CLIENT_ID, clientSecret: null },
+    redirectUri = adminRedirectUri(server.issuer),
+  ) {
     const rp = await discoverRp(server.issuer, client);
     const resource = adminApiIndicator(server.issuer);
     const request = await buildAuthRequest(rp, redirectUri, { scope: 'openid admin:read admin:write', resource });
-    const trace = await runAuthorization(new UserAgent(server.issuer), request.url, redirectUri, { email: user.email, password: user.password });
-    const tokens = await oidc.authorizationCodeGrant(rp, new URL(trace.callbackUrl), {
-      pkceCodeVerifier: request.codeVerifier, expectedState: request.state, expectedNonce: request.nonce,
-    }, { resource });
+    const trace = await runAuthorization(new UserAgent(server.issuer), request.url, redirectUri, {
+      email: user.email,
+      password: user.password,
+    });
+    const tokens = await oidc.authorizationCodeGrant(
+      rp,
+      new URL(trace.callbackUrl),
+      {
+        pkceCodeVerifier: request.codeVerifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+      },
+      { resource },
+    );
     return tokens;
   }
 
@@ -31,7 +45,11 @@ describe.each(HTTP_BACKENDS)('admin API with an admin user\'s token (%s)', (back
     const created = await api(server, tokens.access_token, 'POST', '/roles', { name: 'reviewers' });
     expect(created.status).toBe(201);
     const [event] = await server.gatehouse.storage.storage.audit.query({ action: 'role.created', limit: 1 });
-    expect(event).toMatchObject({ actorId: admin.id, clientId: ADMIN_CONSOLE_CLIENT_ID, requestId: created.headers.get('x-request-id') });
+    expect(event).toMatchObject({
+      actorId: admin.id,
+      clientId: ADMIN_CONSOLE_CLIENT_ID,
+      requestId: created.headers.get('x-request-id'),
+    });
   });
 
   it('refuses a user without the admin role (403), and one whose role was taken away', async () => {
@@ -49,7 +67,7 @@ describe.each(HTTP_BACKENDS)('admin API with an admin user\'s token (%s)', (back
     expect((await api(server, formerTokens.access_token, 'GET', '/users')).status).toBe(403);
   });
 
-  it('refuses an admin user\'s token once the user is disabled', async () => {
+  it("refuses an admin user's token once the user is disabled", async () => {
     const admin = await server.buildUser();
     await server.gatehouse.storage.storage.roles.assign(admin.id, 'admin');
     const tokens = await userToken(admin);
@@ -57,14 +75,20 @@ describe.each(HTTP_BACKENDS)('admin API with an admin user\'s token (%s)', (back
     expect((await api(server, tokens.access_token, 'GET', '/users')).status).toBe(401);
   });
 
-  it('gives another client\'s users no admin API token (invalid_target)', async () => {
+  it("gives another client's users no admin API token (invalid_target)", async () => {
     const admin = await server.buildUser();
     await server.gatehouse.storage.storage.roles.assign(admin.id, 'admin');
     const client = await server.buildClient();
     const rp = await discoverRp(server.issuer, client);
-    const request = await buildAuthRequest(rp, client.redirectUri, { resource: adminApiIndicator(server.issuer), scope: 'openid admin:write' });
+    const request = await buildAuthRequest(rp, client.redirectUri, {
+      resource: adminApiIndicator(server.issuer),
+      scope: 'openid admin:write',
+    });
     // Refused at the authorization request, before any sign-in: the error goes back to the client.
-    const trace = await runAuthorization(new UserAgent(server.issuer), request.url, client.redirectUri, { email: admin.email, password: admin.password });
+    const trace = await runAuthorization(new UserAgent(server.issuer), request.url, client.redirectUri, {
+      email: admin.email,
+      password: admin.password,
+    });
     expect(trace.pages).toEqual([]);
     expect(new URL(trace.callbackUrl).searchParams.get('error')).toBe('invalid_target');
   });

@@ -3,7 +3,16 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import type { TestServer } from '../../helpers/server.js';
 import { discoverRp } from '../../helpers/rp.js';
 import { jwsHeader, signIn } from '../../helpers/tokens.js';
-import { adminCaller, allPages, apiAs, expectFieldError, expectStatus, forgedCursor, type ApiCall, startAdminApi } from '../../helpers/admin-api.js';
+import {
+  adminCaller,
+  allPages,
+  apiAs,
+  expectFieldError,
+  expectStatus,
+  forgedCursor,
+  type ApiCall,
+  startAdminApi,
+} from '../../helpers/admin-api.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 interface KeyBody {
@@ -34,27 +43,37 @@ describe.each(HTTP_BACKENDS)('admin API keys and audit events (%s)', (backend) =
   beforeAll(async () => {
     ({ server, call, clientId: machineClientId } = await startAdminApi(backend));
   }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  afterAll(async () => {
+    await server?.close();
+  });
 
   const keys = async () => expectStatus(await call<{ items: KeyBody[] }>('GET', '/keys'), 200).items;
   const publishedKids = async () => {
     const response = await fetch(`${server.issuer}/jwks`);
-    const jwks = await response.json() as { keys: Array<Record<string, unknown>> };
+    const jwks = (await response.json()) as { keys: Array<Record<string, unknown>> };
     return jwks.keys.map((k) => k.kid);
   };
-  const events = async (query: string) => expectStatus(await call<{ items: EventBody[]; next_cursor: string | null }>('GET', `/audit-events?${query}`), 200);
+  const events = async (query: string) =>
+    expectStatus(await call<{ items: EventBody[]; next_cursor: string | null }>('GET', `/audit-events?${query}`), 200);
   const roleName = () => `audited-${randomBytes(4).toString('hex')}`;
 
   describe('keys', () => {
     it('lists the signing keys with their public parts only', async () => {
       const listed = await keys();
-      expect(listed.filter((k) => k.state === 'active').map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+      expect(
+        listed
+          .filter((k) => k.state === 'active')
+          .map((k) => k.alg)
+          .sort(),
+      ).toEqual(['ES256', 'RS256']);
       for (const key of listed) {
         expect(key.public_jwk).toMatchObject({ kty: expect.any(String), kid: key.kid });
         for (const member of PRIVATE_MEMBERS) expect(key.public_jwk).not.toHaveProperty(member);
       }
       expect(JSON.stringify(listed)).not.toMatch(/"d":/);
-      expect(await publishedKids()).toEqual(expect.arrayContaining(listed.filter((k) => k.state === 'active').map((k) => k.kid)));
+      expect(await publishedKids()).toEqual(
+        expect.arrayContaining(listed.filter((k) => k.state === 'active').map((k) => k.kid)),
+      );
     });
 
     it('rotates: the new keys are published and sign new ID tokens; the old ones stay published, retired', async () => {
@@ -64,8 +83,15 @@ describe.each(HTTP_BACKENDS)('admin API keys and audit events (%s)', (backend) =
       expect(rotated.active.some((kid) => before.includes(kid))).toBe(false);
 
       const after = await keys();
-      expect(after.filter((k) => k.state === 'active').map((k) => k.kid).sort()).toEqual([...rotated.active].sort());
-      const retired = after.filter((k) => before.includes(k.kid)) as Array<KeyBody & { retired_at: string | null; published_until: string | null }>;
+      expect(
+        after
+          .filter((k) => k.state === 'active')
+          .map((k) => k.kid)
+          .sort(),
+      ).toEqual([...rotated.active].sort());
+      const retired = after.filter((k) => before.includes(k.kid)) as Array<
+        KeyBody & { retired_at: string | null; published_until: string | null }
+      >;
       expect(retired.map((k) => k.state)).toEqual(['retired', 'retired']);
       for (const key of retired) {
         expect(Date.parse(key.retired_at ?? '')).toBeLessThanOrEqual(Date.now());
@@ -90,13 +116,22 @@ describe.each(HTTP_BACKENDS)('admin API keys and audit events (%s)', (backend) =
       expect(requestId).toEqual(expect.any(String));
 
       const [event] = (await events(`action=role.created&client=${machineClientId}&limit=1`)).items;
-      expect(event).toMatchObject({ action: 'role.created', client_id: machineClientId, actor_id: null, request_id: requestId, details: { role: name } });
+      expect(event).toMatchObject({
+        action: 'role.created',
+        client_id: machineClientId,
+        actor_id: null,
+        request_id: requestId,
+        details: { role: name },
+      });
 
       // A caller-supplied request id (a load balancer's) is kept and recorded.
       const traced = `lb-${randomBytes(6).toString('hex')}`;
       const described = await call('PATCH', `/roles/${name}`, { description: 'traced' }, { 'x-request-id': traced });
       expect(described.headers.get('x-request-id')).toBe(traced);
-      expect((await events(`action=role.updated&client=${machineClientId}&limit=1`)).items[0]).toMatchObject({ request_id: traced, details: { role: name } });
+      expect((await events(`action=role.updated&client=${machineClientId}&limit=1`)).items[0]).toMatchObject({
+        request_id: traced,
+        details: { role: name },
+      });
     });
 
     it('gives every admin event of the machine client its client_id and the request id of its response', async () => {
@@ -105,16 +140,24 @@ describe.each(HTTP_BACKENDS)('admin API keys and audit events (%s)', (backend) =
         expect(response.status).toBeLessThan(300);
         requestIds.set(label, response.headers.get('x-request-id') ?? '');
       };
-      const client = await call<{ client_id: string }>('POST', '/clients', { name: 'Audited', redirect_uris: ['https://rp.example.test/cb'] });
+      const client = await call<{ client_id: string }>('POST', '/clients', {
+        name: 'Audited',
+        redirect_uris: ['https://rp.example.test/cb'],
+      });
       remember('client.created', client);
       remember('client.updated', await call('PATCH', `/clients/${client.body.client_id}`, { name: 'Audited too' }));
       remember('client.secret_rotated', await call('POST', `/clients/${client.body.client_id}/secret`));
-      const user = await call<{ id: string }>('POST', '/users', { email: `audited-${randomBytes(4).toString('hex')}@example.test` });
+      const user = await call<{ id: string }>('POST', '/users', {
+        email: `audited-${randomBytes(4).toString('hex')}@example.test`,
+      });
       remember('user.created', user);
       remember('user.disabled', await call('POST', `/users/${user.body.id}/disable`));
       remember('user.enabled', await call('POST', `/users/${user.body.id}/enable`));
       remember('user.updated', await call('PATCH', `/users/${user.body.id}`, { name: 'Audited' }));
-      remember('user.password_set', await call('PUT', `/users/${user.body.id}/password`, { password: 'an audited passphrase' }));
+      remember(
+        'user.password_set',
+        await call('PUT', `/users/${user.body.id}/password`, { password: 'an audited passphrase' }),
+      );
       remember('mfa.reset', await call('POST', `/users/${user.body.id}/second-factors/reset`));
       const role = roleName();
       remember('role.created', await call('POST', '/roles', { name: role }));
@@ -123,21 +166,33 @@ describe.each(HTTP_BACKENDS)('admin API keys and audit events (%s)', (backend) =
       remember('role.deleted', await call('DELETE', `/roles/${role}`));
       remember('session.revoked', await call('DELETE', `/users/${user.body.id}/sessions`));
       const imported = `${JSON.stringify({ email: `imported-${randomBytes(4).toString('hex')}@example.test` })}\n`;
-      remember('users.imported', await call('POST', '/users/import', imported, { 'content-type': 'application/x-ndjson' }));
+      remember(
+        'users.imported',
+        await call('POST', '/users/import', imported, { 'content-type': 'application/x-ndjson' }),
+      );
       remember('user.deleted', await call('DELETE', `/users/${user.body.id}`));
       remember('client.deleted', await call('DELETE', `/clients/${client.body.client_id}`));
 
       const recent = (await events(`client=${machineClientId}&limit=200`)).items;
       for (const [action, requestId] of requestIds) {
         const event = recent.find((e) => e.action === action && e.request_id === requestId);
-        expect({ action, event: event && { client_id: event.client_id, actor_id: event.actor_id } }).toEqual({ action, event: { client_id: machineClientId, actor_id: null } });
+        expect({ action, event: event && { client_id: event.client_id, actor_id: event.actor_id } }).toEqual({
+          action,
+          event: { client_id: machineClientId, actor_id: null },
+        });
       }
       expect(recent.every((e) => e.client_id === machineClientId)).toBe(true);
       expect(recent.find((e) => e.action === 'user.disabled')).toMatchObject({ subject_id: user.body.id });
     });
 
     it('filters by exact action and by prefix', async () => {
-      const client = expectStatus(await call<{ client_id: string }>('POST', '/clients', { name: 'Filtered', redirect_uris: ['https://rp.example.test/cb'] }), 201);
+      const client = expectStatus(
+        await call<{ client_id: string }>('POST', '/clients', {
+          name: 'Filtered',
+          redirect_uris: ['https://rp.example.test/cb'],
+        }),
+        201,
+      );
       expectStatus(await call('PATCH', `/clients/${client.client_id}`, { name: 'Filtered again' }), 200);
       expectStatus(await call('POST', '/roles', { name: roleName() }), 201);
 
@@ -153,14 +208,16 @@ describe.each(HTTP_BACKENDS)('admin API keys and audit events (%s)', (backend) =
       expect((await events('action=role.&limit=200')).items.every((e) => e.action.startsWith('role.'))).toBe(true);
     });
 
-    it('filters by client: another admin client\'s events are not in it', async () => {
+    it("filters by client: another admin client's events are not in it", async () => {
       const other = await adminCaller(server);
       const name = roleName();
       expectStatus(await apiAs(server, other.token)('POST', '/roles', { name }), 201);
       const mine = (await events(`client=${machineClientId}&limit=200`)).items;
       expect(mine.some((e) => e.details.role === name)).toBe(false);
       const theirs = (await events(`client=${other.clientId}`)).items;
-      expect(theirs.map((e) => [e.action, e.details.role, e.client_id])).toEqual([['role.created', name, other.clientId]]);
+      expect(theirs.map((e) => [e.action, e.details.role, e.client_id])).toEqual([
+        ['role.created', name, other.clientId],
+      ]);
     });
 
     it('filters by time with from and to', async () => {
@@ -182,7 +239,9 @@ describe.each(HTTP_BACKENDS)('admin API keys and audit events (%s)', (backend) =
       const [event] = (await events(`action=role.created&client=${machineClientId}&limit=1`)).items;
       expect(event?.details.role).toBe(name);
       const at = encodeURIComponent(event!.created_at);
-      expect((await events(`from=${at}&to=${at}&client=${machineClientId}`)).items.map((e) => e.id)).toContain(event!.id);
+      expect((await events(`from=${at}&to=${at}&client=${machineClientId}`)).items.map((e) => e.id)).toContain(
+        event!.id,
+      );
     });
 
     it('pages newest first with next_cursor, every event once', async () => {

@@ -10,23 +10,67 @@ interface OpenApiDocument {
   info: { title: string; version: string };
   servers: Array<{ url: string }>;
   components: { schemas: Record<string, Json>; securitySchemes: Json };
-  paths: Record<string, Record<string, { operationId: string; security: unknown; parameters: Json[]; requestBody?: Json; responses: Record<string, { content?: Record<string, { schema: Json }> }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        operationId: string;
+        security: unknown;
+        parameters: Json[];
+        requestBody?: Json;
+        responses: Record<string, { content?: Record<string, { schema: Json }> }>;
+      }
+    >
+  >;
 }
 
 /** Every operation of the v1 contract: the document must describe each, and no other. */
 const OPERATIONS = [
-  'GET /clients', 'POST /clients', 'GET /clients/{id}', 'PATCH /clients/{id}', 'DELETE /clients/{id}',
-  'POST /clients/{id}/secret', 'POST /clients/{id}/approve', 'POST /clients/{id}/reject',
-  'GET /users', 'POST /users', 'POST /users/import', 'GET /users/{id}', 'PATCH /users/{id}', 'DELETE /users/{id}',
-  'POST /users/{id}/disable', 'POST /users/{id}/enable', 'PUT /users/{id}/password', 'POST /users/{id}/second-factors/reset', 'POST /users/{id}/unlock',
-  'GET /roles', 'POST /roles', 'GET /roles/{name}', 'PATCH /roles/{name}', 'DELETE /roles/{name}',
-  'PUT /users/{id}/roles/{role}', 'DELETE /users/{id}/roles/{role}',
-  'GET /users/{id}/sessions', 'DELETE /users/{id}/sessions', 'DELETE /users/{id}/sessions/{session}',
-  'GET /users/{id}/grants', 'DELETE /users/{id}/grants/{grant}',
-  'GET /keys', 'POST /keys/rotate', 'GET /audit-events',
-  'GET /initial-access-tokens', 'POST /initial-access-tokens', 'DELETE /initial-access-tokens/{id}',
-  'GET /connections', 'POST /connections', 'GET /connections/{id}', 'PATCH /connections/{id}', 'DELETE /connections/{id}',
-  'GET /users/{id}/identities', 'DELETE /users/{id}/identities/{connection}',
+  'GET /clients',
+  'POST /clients',
+  'GET /clients/{id}',
+  'PATCH /clients/{id}',
+  'DELETE /clients/{id}',
+  'POST /clients/{id}/secret',
+  'POST /clients/{id}/approve',
+  'POST /clients/{id}/reject',
+  'GET /users',
+  'POST /users',
+  'POST /users/import',
+  'GET /users/{id}',
+  'PATCH /users/{id}',
+  'DELETE /users/{id}',
+  'POST /users/{id}/disable',
+  'POST /users/{id}/enable',
+  'PUT /users/{id}/password',
+  'POST /users/{id}/second-factors/reset',
+  'POST /users/{id}/unlock',
+  'GET /roles',
+  'POST /roles',
+  'GET /roles/{name}',
+  'PATCH /roles/{name}',
+  'DELETE /roles/{name}',
+  'PUT /users/{id}/roles/{role}',
+  'DELETE /users/{id}/roles/{role}',
+  'GET /users/{id}/sessions',
+  'DELETE /users/{id}/sessions',
+  'DELETE /users/{id}/sessions/{session}',
+  'GET /users/{id}/grants',
+  'DELETE /users/{id}/grants/{grant}',
+  'GET /keys',
+  'POST /keys/rotate',
+  'GET /audit-events',
+  'GET /initial-access-tokens',
+  'POST /initial-access-tokens',
+  'DELETE /initial-access-tokens/{id}',
+  'GET /connections',
+  'POST /connections',
+  'GET /connections/{id}',
+  'PATCH /connections/{id}',
+  'DELETE /connections/{id}',
+  'GET /users/{id}/identities',
+  'DELETE /users/{id}/identities/{connection}',
 ];
 
 /**
@@ -58,13 +102,18 @@ function responseValidator(doc: OpenApiDocument) {
     check(method: string, template: string, response: ApiResponse<unknown>): string[] {
       const key = `${method} ${template} ${response.status}`;
       const schema = this.schemaOf(method, template, response.status);
-      if (!schema) return response.headers.get('content-length') === '0' || response.status === 204 ? [] : ['the document gives no body but one came'];
+      if (!schema)
+        return response.headers.get('content-length') === '0' || response.status === 204
+          ? []
+          : ['the document gives no body but one came'];
       let validate = compiled.get(key);
       if (!validate) {
         validate = ajv.compile(schema);
         compiled.set(key, validate);
       }
-      return validate(response.body) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
+      return validate(response.body)
+        ? []
+        : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
     },
   };
 }
@@ -77,22 +126,35 @@ describe.each(HTTP_BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
     const response = await fetch(`${server.issuer}${API}/openapi.json`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    doc = await response.json() as OpenApiDocument;
+    doc = (await response.json()) as OpenApiDocument;
     validator = responseValidator(doc);
   });
 
   /** Calls a route and checks the response against the document: `template` is the documented path. */
-  async function conforming<T = Json>(method: string, template: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>> {
+  async function conforming<T = Json>(
+    method: string,
+    template: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiResponse<T>> {
     const response = await call<T>(method, path, body, headers);
-    expect({ operation: `${method} ${template} → ${response.status}`, problems: validator.check(method, template, response) })
-      .toEqual({ operation: `${method} ${template} → ${response.status}`, problems: [] });
+    expect({
+      operation: `${method} ${template} → ${response.status}`,
+      problems: validator.check(method, template, response),
+    }).toEqual({ operation: `${method} ${template} → ${response.status}`, problems: [] });
     return response;
   }
 
   it('is an OpenAPI 3.1.0 document, public, that lists every operation and no other', async () => {
-    expect(doc).toMatchObject({ openapi: '3.1.0', info: { title: expect.any(String), version: expect.stringMatching(/^1\.\d+\.\d+$/) } });
+    expect(doc).toMatchObject({
+      openapi: '3.1.0',
+      info: { title: expect.any(String), version: expect.stringMatching(/^1\.\d+\.\d+$/) },
+    });
     expect(doc.servers).toEqual([{ url: `${server.issuer}${API}` }]);
-    const listed = Object.entries(doc.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
+    const listed = Object.entries(doc.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     expect([...listed].sort()).toEqual([...OPERATIONS].sort());
     const ids = Object.values(doc.paths).flatMap((operations) => Object.values(operations).map((o) => o.operationId));
     expect(new Set(ids).size).toBe(ids.length);
@@ -104,26 +166,39 @@ describe.each(HTTP_BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
       const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
       for (const [method, operation] of Object.entries(operations)) {
         const documented = operation.parameters.filter((p) => p.in === 'path').map((p) => p.name);
-        expect({ op: `${method} ${path}`, params: documented }).toEqual({ op: `${method} ${path}`, params: pathParams });
+        expect({ op: `${method} ${path}`, params: documented }).toEqual({
+          op: `${method} ${path}`,
+          params: pathParams,
+        });
         const success = Object.keys(operation.responses).filter((s) => s.startsWith('2'));
         expect({ op: `${method} ${path}`, success: success.length }).toEqual({ op: `${method} ${path}`, success: 1 });
         for (const status of Object.keys(operation.responses)) {
           const schema = validator.schemaOf(method, path, Number(status));
           if (schema) expect(() => ajv.compile(schema)).not.toThrow();
         }
-        const requestSchema = (operation.requestBody?.content as Record<string, { schema: Json }> | undefined)?.['application/json']?.schema;
+        const requestSchema = (operation.requestBody?.content as Record<string, { schema: Json }> | undefined)?.[
+          'application/json'
+        ]?.schema;
         if (requestSchema) expect(() => ajv.compile(requestSchema)).not.toThrow();
       }
     }
   });
 
   it('describes live responses: users, a user, a new client, roles, audit events, keys', async () => {
-    const created = expectStatus(await conforming<{ id: string }>('POST', '/users', '/users', { email: `doc-${randomBytes(4).toString('hex')}@example.test`, name: null }), 201);
+    const created = expectStatus(
+      await conforming<{ id: string }>('POST', '/users', '/users', {
+        email: `doc-${randomBytes(4).toString('hex')}@example.test`,
+        name: null,
+      }),
+      201,
+    );
     await conforming('GET', '/users', '/users?limit=2');
     const detail = await conforming('GET', '/users/{id}', `/users/${created.id}`);
     await conforming('POST', '/users/{id}/unlock', `/users/${created.id}/unlock`);
     // The validator is not vacuous: the same body with a member too many or one missing fails.
-    expect(validator.check('GET', '/users/{id}', { ...detail, body: { ...detail.body, password_hash: 'x' } })).not.toEqual([]);
+    expect(
+      validator.check('GET', '/users/{id}', { ...detail, body: { ...detail.body, password_hash: 'x' } }),
+    ).not.toEqual([]);
     const { roles: _roles, ...withoutRoles } = detail.body as Json;
     expect(validator.check('GET', '/users/{id}', { ...detail, body: withoutRoles })).not.toEqual([]);
     await conforming('PATCH', '/users/{id}', `/users/${created.id}`, { name: 'Documented' });
@@ -131,8 +206,18 @@ describe.each(HTTP_BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
     await conforming('POST', '/users/{id}/enable', `/users/${created.id}/enable`);
     await conforming('POST', '/users/{id}/second-factors/reset', `/users/${created.id}/second-factors/reset`);
 
-    const confidential = expectStatus(await conforming<{ client_id: string }>('POST', '/clients', '/clients', { name: 'Documented', redirect_uris: ['https://rp.example.test/cb'] }), 201);
-    await conforming('POST', '/clients', '/clients', { name: 'Public', redirect_uris: ['https://rp.example.test/cb'], public: true });
+    const confidential = expectStatus(
+      await conforming<{ client_id: string }>('POST', '/clients', '/clients', {
+        name: 'Documented',
+        redirect_uris: ['https://rp.example.test/cb'],
+      }),
+      201,
+    );
+    await conforming('POST', '/clients', '/clients', {
+      name: 'Public',
+      redirect_uris: ['https://rp.example.test/cb'],
+      public: true,
+    });
     await conforming('GET', '/clients', '/clients?limit=2');
     await conforming('GET', '/clients/{id}', `/clients/${confidential.client_id}`);
     await conforming('GET', '/clients/{id}', '/clients/gatehouse-account');
@@ -157,14 +242,27 @@ describe.each(HTTP_BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
     const { user } = await signIn(server, { params: { scope: 'openid offline_access', prompt: 'consent' } });
     await conforming('GET', '/users/{id}/sessions', `/users/${user.id}/sessions`);
     await conforming('GET', '/users/{id}/grants', `/users/${user.id}/grants`);
-    await conforming('POST', '/users/import', '/users/import', `${JSON.stringify({ email: `doc-${randomBytes(4).toString('hex')}@example.test` })}\n`, { 'content-type': 'application/x-ndjson' });
+    await conforming(
+      'POST',
+      '/users/import',
+      '/users/import',
+      `${JSON.stringify({ email: `doc-${randomBytes(4).toString('hex')}@example.test` })}\n`,
+      { 'content-type': 'application/x-ndjson' },
+    );
   });
 
   it('describes the error responses it documents: 400 with field, 400 with problems, 401, 403, 404', async () => {
     expect((await conforming('POST', '/users', '/users', { email: 'nope' })).body).toMatchObject({ field: 'email' });
-    expect((await conforming('GET', '/audit-events', '/audit-events?from=yesterday')).body).toMatchObject({ field: 'from' });
-    expect((await conforming('POST', '/users/import', '/users/import', 'not json\n', { 'content-type': 'application/x-ndjson' })).body)
-      .toMatchObject({ problems: [{ line: 1, field: null, message: 'not valid JSON' }] });
+    expect((await conforming('GET', '/audit-events', '/audit-events?from=yesterday')).body).toMatchObject({
+      field: 'from',
+    });
+    expect(
+      (
+        await conforming('POST', '/users/import', '/users/import', 'not json\n', {
+          'content-type': 'application/x-ndjson',
+        })
+      ).body,
+    ).toMatchObject({ problems: [{ line: 1, field: null, message: 'not valid JSON' }] });
     expect((await conforming('GET', '/clients/{id}', '/clients/no-such-client')).status).toBe(404);
     const anonymous = await apiAs(server, 'not-a-token')('GET', '/users');
     expect(anonymous.status).toBe(401);

@@ -25,10 +25,15 @@ describe.each(HTTP_BACKENDS)('admin API roles (%s)', (backend) => {
     expect((await listed()).map((r) => r.name)).toContain(name);
     expect(expectStatus(await call<RoleBody>('GET', `/roles/${name}`), 200)).toEqual({ ...created, members: 0 });
 
-    const described = expectStatus(await call<RoleBody>('PATCH', `/roles/${name}`, { description: 'Edit things' }), 200);
+    const described = expectStatus(
+      await call<RoleBody>('PATCH', `/roles/${name}`, { description: 'Edit things' }),
+      200,
+    );
     expect(described).toMatchObject({ name, description: 'Edit things' });
     expect(expectStatus(await call<RoleBody>('GET', `/roles/${name}`), 200).description).toBe('Edit things');
-    expect(expectStatus(await call<RoleBody>('PATCH', `/roles/${name}`, { description: null }), 200).description).toBeNull();
+    expect(
+      expectStatus(await call<RoleBody>('PATCH', `/roles/${name}`, { description: null }), 200).description,
+    ).toBeNull();
 
     expectStatus(await call('DELETE', `/roles/${name}`), 204);
     expect((await call('GET', `/roles/${name}`)).status).toBe(404);
@@ -45,7 +50,10 @@ describe.each(HTTP_BACKENDS)('admin API roles (%s)', (backend) => {
     expectFieldError(await call('POST', '/roles', { name: '-leading-dash' }), 'name');
     expectFieldError(await call('POST', '/roles', { name: '' }), 'name');
     expectFieldError(await call('POST', '/roles', { name: 'x'.repeat(101) }), 'name');
-    expectFieldError(await call('POST', '/roles', { name: roleName('ok'), description: 'x'.repeat(501) }), 'description');
+    expectFieldError(
+      await call('POST', '/roles', { name: roleName('ok'), description: 'x'.repeat(501) }),
+      'description',
+    );
     expectFieldError(await call('POST', '/roles', { name: roleName('ok'), members: [] }), 'members');
     expectFieldError(await call('PATCH', `/roles/${name}`, { name: 'renamed', description: 'x' }), 'name');
     expect((await listed()).filter((r) => r.name === name)).toHaveLength(1);
@@ -61,18 +69,33 @@ describe.each(HTTP_BACKENDS)('admin API roles (%s)', (backend) => {
     for (const name of [reader, writer]) expectStatus(await call('POST', '/roles', { name }), 201);
     const user = await server.buildUser();
     const client = await server.buildClient({ scope: 'openid profile email roles' });
-    const rolesClaim = async () => (await signIn(server, { user, client, params: { scope: 'openid roles' } })).tokens.claims()?.roles;
+    const rolesClaim = async () =>
+      (await signIn(server, { user, client, params: { scope: 'openid roles' } })).tokens.claims()?.roles;
     expect(await rolesClaim()).toEqual([]);
 
-    expect(expectStatus(await call('PUT', `/users/${user.id}/roles/${writer}`), 200)).toEqual({ user_id: user.id, roles: [writer] });
-    expect(expectStatus(await call('PUT', `/users/${user.id}/roles/${reader}`), 200)).toEqual({ user_id: user.id, roles: [reader, writer].sort() });
+    expect(expectStatus(await call('PUT', `/users/${user.id}/roles/${writer}`), 200)).toEqual({
+      user_id: user.id,
+      roles: [writer],
+    });
+    expect(expectStatus(await call('PUT', `/users/${user.id}/roles/${reader}`), 200)).toEqual({
+      user_id: user.id,
+      roles: [reader, writer].sort(),
+    });
     // Idempotent: the same assignment again changes nothing.
-    expect(expectStatus(await call('PUT', `/users/${user.id}/roles/${reader}`), 200)).toEqual({ user_id: user.id, roles: [reader, writer].sort() });
+    expect(expectStatus(await call('PUT', `/users/${user.id}/roles/${reader}`), 200)).toEqual({
+      user_id: user.id,
+      roles: [reader, writer].sort(),
+    });
     expect(expectStatus(await call<RoleBody>('GET', `/roles/${reader}`), 200).members).toBe(1);
-    expect(expectStatus(await call<{ roles: string[] }>('GET', `/users/${user.id}`), 200).roles).toEqual([reader, writer].sort());
+    expect(expectStatus(await call<{ roles: string[] }>('GET', `/users/${user.id}`), 200).roles).toEqual(
+      [reader, writer].sort(),
+    );
     expect(await rolesClaim()).toEqual([reader, writer].sort());
 
-    expect(expectStatus(await call('DELETE', `/users/${user.id}/roles/${writer}`), 200)).toEqual({ user_id: user.id, roles: [reader] });
+    expect(expectStatus(await call('DELETE', `/users/${user.id}/roles/${writer}`), 200)).toEqual({
+      user_id: user.id,
+      roles: [reader],
+    });
     expect(await rolesClaim()).toEqual([reader]);
     expect((await call('DELETE', `/users/${user.id}/roles/${writer}`)).status).toBe(404);
 
@@ -87,13 +110,24 @@ describe.each(HTTP_BACKENDS)('admin API roles (%s)', (backend) => {
     for (const name of [shown, hidden]) expectStatus(await call('POST', '/roles', { name }), 201);
     const user = await server.buildUser();
     for (const name of [shown, hidden]) expectStatus(await call('PUT', `/users/${user.id}/roles/${name}`), 200);
-    const created = expectStatus(await call<{ client_id: string; client_secret: string }>('POST', '/clients', {
-      name: 'Sees some roles', redirect_uris: ['http://127.0.0.1:9999/callback'], first_party: true, scope: 'openid roles', visible_roles: [shown],
-    }), 201);
+    const created = expectStatus(
+      await call<{ client_id: string; client_secret: string }>('POST', '/clients', {
+        name: 'Sees some roles',
+        redirect_uris: ['http://127.0.0.1:9999/callback'],
+        first_party: true,
+        scope: 'openid roles',
+        visible_roles: [shown],
+      }),
+      201,
+    );
     const client = testClientOf(created);
-    expect((await signIn(server, { user, client, params: { scope: 'openid roles' } })).tokens.claims()?.roles).toEqual([shown]);
+    expect((await signIn(server, { user, client, params: { scope: 'openid roles' } })).tokens.claims()?.roles).toEqual([
+      shown,
+    ]);
     expectStatus(await call('PATCH', `/clients/${created.client_id}`, { visible_roles: [] }), 200);
-    expect((await signIn(server, { user, client, params: { scope: 'openid roles' } })).tokens.claims()?.roles).toEqual([hidden, shown].sort());
+    expect((await signIn(server, { user, client, params: { scope: 'openid roles' } })).tokens.claims()?.roles).toEqual(
+      [hidden, shown].sort(),
+    );
   });
 
   it('answers 404 for an unknown user or role in an assignment', async () => {

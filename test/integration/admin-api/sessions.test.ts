@@ -29,14 +29,20 @@ describe.each(HTTP_BACKENDS)('admin API sessions and grants (%s)', (backend) => 
     client = await server.buildClient();
   });
 
-  const sessionsOf = async (user: TestUser) => expectStatus(await call<{ items: SessionBody[] }>('GET', `/users/${user.id}/sessions`), 200).items;
-  const grantsOf = async (user: TestUser) => expectStatus(await call<{ items: GrantBody[] }>('GET', `/users/${user.id}/grants`), 200).items;
+  const sessionsOf = async (user: TestUser) =>
+    expectStatus(await call<{ items: SessionBody[] }>('GET', `/users/${user.id}/sessions`), 200).items;
+  const grantsOf = async (user: TestUser) =>
+    expectStatus(await call<{ items: GrantBody[] }>('GET', `/users/${user.id}/grants`), 200).items;
   /** A sign-in in its own browser, with a refresh token. */
   const offlineSignIn = async (user: TestUser) => {
     const signedIn = await signIn(server, { user, client, params: OFFLINE });
     return { ...signedIn, refreshToken: refreshTokenOf(signedIn.tokens) };
   };
-  const refreshFails = async (rp: oidc.Configuration, refreshToken: string) => expect(await oauthFailure(oidc.refreshTokenGrant(rp, refreshToken))).toEqual({ status: 400, error: 'invalid_grant' });
+  const refreshFails = async (rp: oidc.Configuration, refreshToken: string) =>
+    expect(await oauthFailure(oidc.refreshTokenGrant(rp, refreshToken))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
 
   it('lists the session and the grant of a real sign-in', async () => {
     const user = await server.buildUser();
@@ -47,7 +53,11 @@ describe.each(HTTP_BACKENDS)('admin API sessions and grants (%s)', (backend) => 
 
     const sessions = await sessionsOf(user);
     expect(sessions).toHaveLength(1);
-    expect(sessions[0]).toMatchObject({ id: expect.any(String), client_ids: [client.clientId], expires_at: expect.any(String) });
+    expect(sessions[0]).toMatchObject({
+      id: expect.any(String),
+      client_ids: [client.clientId],
+      expires_at: expect.any(String),
+    });
     expect(sessions[0]!.auth_time).toBeGreaterThanOrEqual(before - 1);
     const grants = await grantsOf(user);
     expect(grants).toHaveLength(1);
@@ -61,7 +71,7 @@ describe.each(HTTP_BACKENDS)('admin API sessions and grants (%s)', (backend) => 
     const second = await offlineSignIn(user);
     const sessions = await sessionsOf(user);
     expect(sessions).toHaveLength(2);
-    expect((await grantsOf(user))).toHaveLength(2);
+    expect(await grantsOf(user)).toHaveLength(2);
 
     // Newest first: the second sign-in's session is the first item.
     const [newest, oldest] = sessions;
@@ -79,7 +89,9 @@ describe.each(HTTP_BACKENDS)('admin API sessions and grants (%s)', (backend) => 
     const { ua, rp } = await offlineSignIn(user);
     const pagesInBrowser = async () => {
       const request = await buildAuthRequest(rp, client.redirectUri);
-      return (await runAuthorization(ua, request.url, client.redirectUri, { email: user.email, password: user.password })).pages;
+      return (
+        await runAuthorization(ua, request.url, client.redirectUri, { email: user.email, password: user.password })
+      ).pages;
     };
     expect(await pagesInBrowser()).toEqual([]);
     const [session] = await sessionsOf(user);

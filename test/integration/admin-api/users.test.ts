@@ -3,7 +3,14 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { oidc } from '../../helpers/rp.js';
 import { uniqueEmail, type TestClient } from '../../helpers/factories.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
-import { allPages, expectFieldError, expectStatus, forgedCursor, testUserOf, useAdminApi } from '../../helpers/admin-api.js';
+import {
+  allPages,
+  expectFieldError,
+  expectStatus,
+  forgedCursor,
+  testUserOf,
+  useAdminApi,
+} from '../../helpers/admin-api.js';
 
 interface UserBody {
   id: string;
@@ -18,7 +25,8 @@ interface UserBody {
 
 const PASSWORD = 'correct horse battery staple';
 const NDJSON = { 'content-type': 'application/x-ndjson' };
-const jsonLines = (lines: unknown[]) => `${lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n')}\n`;
+const jsonLines = (lines: unknown[]) =>
+  `${lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n')}\n`;
 
 /** /admin/api/v1/users: accounts, their state and credentials, and the import. */
 describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
@@ -29,7 +37,10 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
   });
 
   const create = async (body: Record<string, unknown> = {}) =>
-    expectStatus(await call<UserBody>('POST', '/users', { email: uniqueEmail('api'), password: PASSWORD, ...body }), 201);
+    expectStatus(
+      await call<UserBody>('POST', '/users', { email: uniqueEmail('api'), password: PASSWORD, ...body }),
+      201,
+    );
   const read = async (id: string) => expectStatus(await call<UserBody>('GET', `/users/${id}`), 200);
   const signInAs = (user: { id: string; email: string }, password = PASSWORD, params?: Record<string, string>) =>
     signIn(server, { client, user: testUserOf(user, password), params });
@@ -41,7 +52,12 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
       const email = uniqueEmail('Ada');
       const created = await create({ email, name: 'Ada Lovelace', email_verified: true, roles: [role] });
       expect(created).toMatchObject({
-        email, name: 'Ada Lovelace', email_verified: true, disabled: false, roles: [role], has_password: true,
+        email,
+        name: 'Ada Lovelace',
+        email_verified: true,
+        disabled: false,
+        roles: [role],
+        has_password: true,
         second_factors: { totp: false, webauthn: 0, recovery_codes: 0 },
       });
       expect(await read(created.id)).toEqual(created);
@@ -61,7 +77,10 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
       expectFieldError(await call('POST', '/users', { email, password: PASSWORD, roles: ['no-such-role'] }), 'roles');
       expectFieldError(await call('POST', '/users', { email, password: PASSWORD, admin: true }), 'admin');
       expectFieldError(await call('POST', '/users', { email, email_verified: 'yes' }), 'email_verified');
-      const found = expectStatus(await call<{ items: UserBody[] }>('GET', `/users?search=${encodeURIComponent(email)}`), 200);
+      const found = expectStatus(
+        await call<{ items: UserBody[] }>('GET', `/users?search=${encodeURIComponent(email)}`),
+        200,
+      );
       expect(found.items).toEqual([]);
     });
 
@@ -76,7 +95,9 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
       const responses = await Promise.all(Array.from({ length: 5 }, () => call('POST', '/users', { email })));
       expect(responses.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
       for (const refused of responses.filter((r) => r.status === 409)) expectFieldError(refused, 'email', 409);
-      expect(expectStatus(await call<{ items: UserBody[] }>('GET', `/users?search=${encodeURIComponent(email)}`), 200).items).toHaveLength(1);
+      expect(
+        expectStatus(await call<{ items: UserBody[] }>('GET', `/users?search=${encodeURIComponent(email)}`), 200).items,
+      ).toHaveLength(1);
     });
 
     it('answers 404 for an unknown or malformed user id', async () => {
@@ -107,7 +128,10 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
       for (let i = 0; i < 4; i++) await create();
       const ids = (await allPages<UserBody>(call, '/users?limit=3')).flatMap((p) => p.items.map((u) => u.id));
       expect(new Set(ids).size).toBe(ids.length);
-      const one = expectStatus(await call<{ items: UserBody[]; next_cursor: string | null }>('GET', '/users?limit=200'), 200);
+      const one = expectStatus(
+        await call<{ items: UserBody[]; next_cursor: string | null }>('GET', '/users?limit=200'),
+        200,
+      );
       expect(ids).toEqual(one.items.map((u) => u.id));
     });
 
@@ -124,7 +148,9 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
       for (const cursor of ['bm90LWEtY3Vyc29y', forgedCursor('not-a-uuid'), forgedCursor('a\u0000b')]) {
         expectFieldError(await call('GET', `/users?cursor=${cursor}`), 'cursor');
       }
-      expect((await call('GET', `/users?cursor=${forgedCursor('00000000-0000-4000-8000-000000000000')}`)).status).toBe(200);
+      expect((await call('GET', `/users?cursor=${forgedCursor('00000000-0000-4000-8000-000000000000')}`)).status).toBe(
+        200,
+      );
     });
 
     it('treats % and _ in a search literally', async () => {
@@ -137,7 +163,10 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
     it('changes email and name; the old email no longer signs in and the new one does', async () => {
       const user = await create({ name: 'Old Name' });
       const email = uniqueEmail('renamed');
-      const changed = expectStatus(await call<UserBody>('PATCH', `/users/${user.id}`, { email, name: 'New Name' }), 200);
+      const changed = expectStatus(
+        await call<UserBody>('PATCH', `/users/${user.id}`, { email, name: 'New Name' }),
+        200,
+      );
       expect(changed).toMatchObject({ id: user.id, email, name: 'New Name' });
       expect(await read(user.id)).toMatchObject({ email, name: 'New Name' });
       await expect(signInAs(user)).rejects.toThrow(/sign-in refused/);
@@ -146,13 +175,25 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
 
     it('marks a new email unverified unless the change says otherwise; a change of case keeps it verified', async () => {
       const user = await create({ email_verified: true });
-      const recased = expectStatus(await call<UserBody>('PATCH', `/users/${user.id}`, { email: user.email.toUpperCase() }), 200);
+      const recased = expectStatus(
+        await call<UserBody>('PATCH', `/users/${user.id}`, { email: user.email.toUpperCase() }),
+        200,
+      );
       expect(recased).toMatchObject({ email: user.email.toUpperCase(), email_verified: true });
-      const moved = expectStatus(await call<UserBody>('PATCH', `/users/${user.id}`, { email: uniqueEmail('moved') }), 200);
+      const moved = expectStatus(
+        await call<UserBody>('PATCH', `/users/${user.id}`, { email: uniqueEmail('moved') }),
+        200,
+      );
       expect(moved.email_verified).toBe(false);
       const { tokens, rp } = await signInAs(moved, PASSWORD, { scope: 'openid email' });
-      expect(await oidc.fetchUserInfo(rp, tokens.access_token, user.id)).toMatchObject({ email: moved.email, email_verified: false });
-      const vouched = expectStatus(await call<UserBody>('PATCH', `/users/${user.id}`, { email: uniqueEmail('vouched'), email_verified: true }), 200);
+      expect(await oidc.fetchUserInfo(rp, tokens.access_token, user.id)).toMatchObject({
+        email: moved.email,
+        email_verified: false,
+      });
+      const vouched = expectStatus(
+        await call<UserBody>('PATCH', `/users/${user.id}`, { email: uniqueEmail('vouched'), email_verified: true }),
+        200,
+      );
       expect(vouched.email_verified).toBe(true);
     });
 
@@ -177,11 +218,16 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
 
       const disabled = expectStatus(await call<UserBody>('POST', `/users/${user.id}/disable`), 200);
       expect(disabled).toMatchObject({ id: user.id, disabled: true });
-      expect(await oauthFailure(oidc.refreshTokenGrant(rp, refreshToken))).toEqual({ status: 400, error: 'invalid_grant' });
+      expect(await oauthFailure(oidc.refreshTokenGrant(rp, refreshToken))).toEqual({
+        status: 400,
+        error: 'invalid_grant',
+      });
       expect(await oidc.tokenIntrospection(rp, tokens.access_token)).toMatchObject({ active: false });
       await expect(signInAs(user)).rejects.toThrow(/sign-in refused/);
 
-      expect(expectStatus(await call<UserBody>('POST', `/users/${user.id}/enable`), 200)).toMatchObject({ disabled: false });
+      expect(expectStatus(await call<UserBody>('POST', `/users/${user.id}/enable`), 200)).toMatchObject({
+        disabled: false,
+      });
       expect((await signInAs(user)).tokens.claims()?.sub).toBe(user.id);
     });
 
@@ -207,7 +253,9 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
       const { tokens, rp } = await signInAs(user, PASSWORD, OFFLINE);
       expectStatus(await call('DELETE', `/users/${user.id}`), 204);
       expect((await call('GET', `/users/${user.id}`)).status).toBe(404);
-      expect(await oauthFailure(oidc.refreshTokenGrant(rp, refreshTokenOf(tokens)))).toMatchObject({ error: 'invalid_grant' });
+      expect(await oauthFailure(oidc.refreshTokenGrant(rp, refreshTokenOf(tokens)))).toMatchObject({
+        error: 'invalid_grant',
+      });
       await expect(signInAs(user)).rejects.toThrow(/sign-in refused/);
       expect((await call('DELETE', `/users/${user.id}`)).status).toBe(404);
     });
@@ -225,7 +273,10 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
       const summary = expectStatus(await call('POST', '/users/import', file, NDJSON), 200);
       expect(summary).toEqual({ imported: 3, password_hashes: { bcrypt: 1, none: 2 }, with_totp: 1 });
 
-      const found = expectStatus(await call<{ items: UserBody[] }>('GET', `/users?search=${encodeURIComponent(withHash)}`), 200).items;
+      const found = expectStatus(
+        await call<{ items: UserBody[] }>('GET', `/users?search=${encodeURIComponent(withHash)}`),
+        200,
+      ).items;
       expect(found).toHaveLength(1);
       const imported = await read(found[0]!.id);
       expect(imported).toMatchObject({ email: withHash, name: 'Imported', email_verified: true, has_password: true });
@@ -240,34 +291,58 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
         { email: 'x', password_hash: 'md5:abc' },
         { email: good },
       ]);
-      const refused = await call<{ error: string; problems: Array<{ line: number | null; field: string | null; message: string }> }>('POST', '/users/import', file, NDJSON);
+      const refused = await call<{
+        error: string;
+        problems: Array<{ line: number | null; field: string | null; message: string }>;
+      }>('POST', '/users/import', file, NDJSON);
       expect(refused.status).toBe(400);
       expect(refused.body.error).toBe('invalid_request');
-      expect(refused.body.problems).toEqual(expect.arrayContaining([
-        { line: 2, field: null, message: 'not valid JSON' },
-        expect.objectContaining({ line: 3, field: 'email' }),
-        expect.objectContaining({ line: 3, field: 'password_hash' }),
-        { line: 4, field: 'email', message: 'same email as line 1' },
-      ]));
+      expect(refused.body.problems).toEqual(
+        expect.arrayContaining([
+          { line: 2, field: null, message: 'not valid JSON' },
+          expect.objectContaining({ line: 3, field: 'email' }),
+          expect.objectContaining({ line: 3, field: 'password_hash' }),
+          { line: 4, field: 'email', message: 'same email as line 1' },
+        ]),
+      );
       expect(JSON.stringify(refused.body)).not.toContain('md5:abc');
-      const found = expectStatus(await call<{ items: UserBody[] }>('GET', `/users?search=${encodeURIComponent(good)}`), 200);
+      const found = expectStatus(
+        await call<{ items: UserBody[] }>('GET', `/users?search=${encodeURIComponent(good)}`),
+        200,
+      );
       expect(found.items).toEqual([]);
     });
 
     it('answers 415 for a JSON or form body', async () => {
       expect((await call('POST', '/users/import', [{ email: uniqueEmail() }])).status).toBe(415);
-      expect((await call('POST', '/users/import', 'email=x', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+      expect(
+        (await call('POST', '/users/import', 'email=x', { 'content-type': 'application/x-www-form-urlencoded' }))
+          .status,
+      ).toBe(415);
     });
   });
 
   it('resets second factors: TOTP from an import is gone afterwards', async () => {
     const email = uniqueEmail('totp');
-    expectStatus(await call('POST', '/users/import', jsonLines([{ email, totp_secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' }]), NDJSON), 200);
-    const [user] = expectStatus(await call<{ items: UserBody[] }>('GET', `/users?search=${encodeURIComponent(email)}`), 200).items;
+    expectStatus(
+      await call(
+        'POST',
+        '/users/import',
+        jsonLines([{ email, totp_secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' }]),
+        NDJSON,
+      ),
+      200,
+    );
+    const [user] = expectStatus(
+      await call<{ items: UserBody[] }>('GET', `/users?search=${encodeURIComponent(email)}`),
+      200,
+    ).items;
     expect((await read(user!.id)).second_factors.totp).toBe(true);
     const reset = expectStatus(await call<{ removed: number }>('POST', `/users/${user!.id}/second-factors/reset`), 200);
     expect(reset.removed).toBeGreaterThanOrEqual(1);
     expect((await read(user!.id)).second_factors).toEqual({ totp: false, webauthn: 0, recovery_codes: 0 });
-    expect(expectStatus(await call<{ removed: number }>('POST', `/users/${user!.id}/second-factors/reset`), 200).removed).toBe(0);
+    expect(
+      expectStatus(await call<{ removed: number }>('POST', `/users/${user!.id}/second-factors/reset`), 200).removed,
+    ).toBe(0);
   });
 });

@@ -80,7 +80,11 @@ describe.each(HTTP_BACKENDS)('admin console: who gets in (%s)', (backend) => {
     expect(textOf(noToken.html)).toContain('The form expired or was not sent by this site');
     const wrongToken = await ua.post('/admin/roles', { name: 'no-token-role', csrf: 'forged' });
     expect(wrongToken.status).toBe(403);
-    const otherSite = await ua.post('/admin/roles', { name: 'no-token-role', csrf: '' }, { origin: 'https://evil.example' });
+    const otherSite = await ua.post(
+      '/admin/roles',
+      { name: 'no-token-role', csrf: '' },
+      { origin: 'https://evil.example' },
+    );
     expect(otherSite.status).toBe(403);
     expect((await server.gatehouse.storage.storage.roles.list()).map((r) => r.name)).not.toContain('no-token-role');
     // The same form with its token works.

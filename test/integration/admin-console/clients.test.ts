@@ -3,7 +3,8 @@ import { textOf } from '../../helpers/sessions.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../../../src/clients/built-in-client.js';
 import { postForm, signInAdmin, useSignedInConsole } from './support.js';
 
-const secretOn = (html: string) => /data-client-secret[^>]*value="([^"]+)"|value="([^"]+)"[^>]*data-client-secret/.exec(html)?.slice(1).find(Boolean);
+const secretOn = (html: string) =>
+  /data-client-secret[^>]*value="([^"]+)"|value="([^"]+)"[^>]*data-client-secret/.exec(html)?.slice(1).find(Boolean);
 const clientIdOn = (html: string) => /<code data-client-id>([^<]+)<\/code>/.exec(html)?.[1];
 
 const NEW_CLIENT = {
@@ -66,7 +67,11 @@ describe.each(HTTP_BACKENDS)('admin console: clients (%s)', (backend) => {
     expect(list.html).toContain(`data-client-id="${id}"`);
     expect(list.html).not.toContain(secret);
 
-    const events = await server().gatehouse.storage.storage.audit.query({ action: 'client.created', actorId: admin.id, limit: 5 });
+    const events = await server().gatehouse.storage.storage.audit.query({
+      action: 'client.created',
+      actorId: admin.id,
+      limit: 5,
+    });
     expect(events[0]?.clientId).toBe(ADMIN_CONSOLE_CLIENT_ID);
     expect(events[0]?.details).toMatchObject({ client: id });
   });
@@ -74,7 +79,11 @@ describe.each(HTTP_BACKENDS)('admin console: clients (%s)', (backend) => {
   it('shows a bad redirect URI next to its field, keeps what was typed, and creates nothing', async () => {
     const { ua, page } = signedIn;
     const before = (await clients().list()).length;
-    const refused = await postForm(ua, page, '/admin/clients', { ...NEW_CLIENT, name: 'Typed name', redirect_uris: 'http://rp.example/callback' });
+    const refused = await postForm(ua, page, '/admin/clients', {
+      ...NEW_CLIENT,
+      name: 'Typed name',
+      redirect_uris: 'http://rp.example/callback',
+    });
     expect(refused.status).toBe(400);
     expect(refused.html).toMatch(/<p class="field-error" id="f-redirect_uris-error">[^<]*must use https/);
     expect(refused.html).toMatch(/id="f-redirect_uris"[^>]*aria-invalid="true"/);
@@ -87,7 +96,11 @@ describe.each(HTTP_BACKENDS)('admin console: clients (%s)', (backend) => {
   it('edits a client, rotates its secret (shown once) and deletes it', async () => {
     const { ua, page } = signedIn;
     const client = await server().buildClient({ name: 'Before' });
-    const saved = await postForm(ua, page, `/admin/clients/${client.clientId}`, { ...NEW_CLIENT, name: 'After', redirect_uris: 'https://after.example/cb' });
+    const saved = await postForm(ua, page, `/admin/clients/${client.clientId}`, {
+      ...NEW_CLIENT,
+      name: 'After',
+      redirect_uris: 'https://after.example/cb',
+    });
     expect(saved.status).toBe(303);
     expect(saved.location).toContain('done=client-saved');
     expect((await ua.get(saved.location ?? '')).html).toContain('The client was saved.');
@@ -112,7 +125,7 @@ describe.each(HTTP_BACKENDS)('admin console: clients (%s)', (backend) => {
     expect((await ua.get(`/admin/clients/${client.clientId}`)).status).toBe(404);
   });
 
-  it('refuses to change Gatehouse\'s own clients', async () => {
+  it("refuses to change Gatehouse's own clients", async () => {
     const { ua, page } = signedIn;
     const refused = await postForm(ua, page, `/admin/clients/${ADMIN_CONSOLE_CLIENT_ID}/delete`, { confirm: '1' });
     expect(refused.status).toBe(400);

@@ -26,7 +26,11 @@ describe.each(HTTP_BACKENDS)('admin console form fields (%s)', (backend) => {
 
   it('refuses a client whose redirect URIs are sent twice, naming the field', async () => {
     const refused = await postForm(fixture.ua, fixture.page, '/admin/clients', {
-      name: 'Kit app', client_type: 'confidential', redirect_uris: ['https://a.example/cb', 'https://b.example/cb'], grant_types: 'authorization_code', scope: 'openid',
+      name: 'Kit app',
+      client_type: 'confidential',
+      redirect_uris: ['https://a.example/cb', 'https://b.example/cb'],
+      grant_types: 'authorization_code',
+      scope: 'openid',
     });
     expect(refused.status).toBe(400);
     expect(alertText(refused.html)).toBe('redirect_uris: must be sent once, as text');

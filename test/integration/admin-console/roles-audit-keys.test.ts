@@ -5,8 +5,11 @@ import { postForm, useSignedInConsole } from './support.js';
 
 /** The audit row of one event, by action and something it must contain. */
 const eventRow = (html: string, action: string, containing: string) =>
-  [...html.matchAll(/<tr data-event="([^"]+)">([\s\S]*?)<\/tr>/g)].find((m) => m[1] === action && m[2]?.includes(containing))?.[2] ?? '';
-const cell = (row: string, name: string) => new RegExp(`<td data-label="[^"]+" data-${name}>([\\s\\S]*?)</td>`).exec(row)?.[1]?.trim() ?? '';
+  [...html.matchAll(/<tr data-event="([^"]+)">([\s\S]*?)<\/tr>/g)].find(
+    (m) => m[1] === action && m[2]?.includes(containing),
+  )?.[2] ?? '';
+const cell = (row: string, name: string) =>
+  new RegExp(`<td data-label="[^"]+" data-${name}>([\\s\\S]*?)</td>`).exec(row)?.[1]?.trim() ?? '';
 
 describe.each(HTTP_BACKENDS)('admin console: roles, audit log, signing keys (%s)', (backend) => {
   const signedIn = useSignedInConsole(backend);
@@ -41,7 +44,9 @@ describe.each(HTTP_BACKENDS)('admin console: roles, audit log, signing keys (%s)
   it('filters the audit log by actor email, action prefix, client and time, and pages back in time', async () => {
     const { ua, page, admin } = signedIn;
     for (let i = 0; i < 52; i++) await postForm(ua, page, '/admin/roles', { name: `bulk-${i}` });
-    const byActor = await ua.get(`/admin/audit?${new URLSearchParams({ actor: admin.email, action: 'role.', client: 'gatehouse-admin' })}`);
+    const byActor = await ua.get(
+      `/admin/audit?${new URLSearchParams({ actor: admin.email, action: 'role.', client: 'gatehouse-admin' })}`,
+    );
     expect(byActor.status).toBe(200);
     const actions = [...byActor.html.matchAll(/<tr data-event="([^"]+)">/g)].map((m) => m[1]);
     expect(actions).toHaveLength(50);
@@ -56,22 +61,46 @@ describe.each(HTTP_BACKENDS)('admin console: roles, audit log, signing keys (%s)
 
     const future = await ua.get('/admin/audit?from=2999-01-01T00:00');
     expect(future.html).toContain('No events.');
-    const bad = await ua.get(`/admin/audit?${new URLSearchParams({ actor: 'nobody@example.test', from: 'yesterday' })}`);
+    const bad = await ua.get(
+      `/admin/audit?${new URLSearchParams({ actor: 'nobody@example.test', from: 'yesterday' })}`,
+    );
     expect(bad.status).toBe(400);
     expect(bad.html).toMatch(/id="f-actor-error">no user has this id or email address/);
     expect(bad.html).toMatch(/id="f-from-error">/);
     expect(bad.html).toContain('value="yesterday"');
   });
 
-  it('names people and clients in the audit log, with the full id on hover, details as labelled fields, and the CLI\'s operator', async () => {
+  it("names people and clients in the audit log, with the full id on hover, details as labelled fields, and the CLI's operator", async () => {
     const { ua, page, admin } = signedIn;
     const user = await server().buildUser();
-    const made = json<{ client_id: string }>(await cli(server(), 'clients', 'create', '--name', 'Audit Shop', '--redirect-uri', 'https://shop.example/cb', '--json'));
+    const made = json<{ client_id: string }>(
+      await cli(
+        server(),
+        'clients',
+        'create',
+        '--name',
+        'Audit Shop',
+        '--redirect-uri',
+        'https://shop.example/cb',
+        '--json',
+      ),
+    );
     expect((await cli(server(), 'users', 'disable', '--email', user.email)).code).toBe(0);
-    expect((await postForm(ua, page, `/admin/clients/${made.client_id}`, {
-      name: 'Audit Shop', redirect_uris: 'https://shop.example/cb', post_logout_redirect_uris: '', client_type: 'confidential',
-      token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code'], scope: ['openid'], id_token_signed_response_alg: 'ES256', mfa: 'optional',
-    })).status).toBe(303);
+    expect(
+      (
+        await postForm(ua, page, `/admin/clients/${made.client_id}`, {
+          name: 'Audit Shop',
+          redirect_uris: 'https://shop.example/cb',
+          post_logout_redirect_uris: '',
+          client_type: 'confidential',
+          token_endpoint_auth_method: 'client_secret_basic',
+          grant_types: ['authorization_code'],
+          scope: ['openid'],
+          id_token_signed_response_alg: 'ES256',
+          mfa: 'optional',
+        })
+      ).status,
+    ).toBe(303);
 
     const audit = await ua.get('/admin/audit');
     expect(audit.status).toBe(200);
@@ -79,16 +108,22 @@ describe.each(HTTP_BACKENDS)('admin console: roles, audit log, signing keys (%s)
     const created = eventRow(audit.html, 'client.created', made.client_id);
     expect(cell(created, 'actor')).toMatch(/^<span data-party>gatehouse-cli \(.+\)<\/span>$/);
     expect(created).toMatch(/<dl class="event-details" data-details>/);
-    expect(created).toContain(`<dt>Client</dt><dd><a href="/admin/clients/${made.client_id}" title="${made.client_id}" data-party>Audit Shop</a></dd>`);
+    expect(created).toContain(
+      `<dt>Client</dt><dd><a href="/admin/clients/${made.client_id}" title="${made.client_id}" data-party>Audit Shop</a></dd>`,
+    );
     expect(created).toMatch(/<dt>Name<\/dt><dd>Audit Shop<\/dd>/);
     expect(created).not.toContain('{&#34;');
     // The user the CLI disabled, by email, the full id on hover.
     const disabled = eventRow(audit.html, 'user.disabled', user.id);
-    expect(cell(disabled, 'subject')).toBe(`<a href="/admin/users/${user.id}" title="${user.id}" data-party>${user.email}</a>`);
+    expect(cell(disabled, 'subject')).toBe(
+      `<a href="/admin/users/${user.id}" title="${user.id}" data-party>${user.email}</a>`,
+    );
     expect(cell(disabled, 'actor')).toContain('gatehouse-cli (');
     // The console's change: the admin by email, the console client by name, the fields listed.
     const updated = eventRow(audit.html, 'client.updated', made.client_id);
-    expect(cell(updated, 'actor')).toBe(`<a href="/admin/users/${admin.id}" title="${admin.id}" data-party>${admin.email}</a>`);
+    expect(cell(updated, 'actor')).toBe(
+      `<a href="/admin/users/${admin.id}" title="${admin.id}" data-party>${admin.email}</a>`,
+    );
     expect(cell(updated, 'client')).toMatch(/title="gatehouse-admin" data-party>[^<]+</);
     expect(updated).toMatch(/<dt>Fields changed<\/dt><dd>[a-zA-Z, ]*name[a-zA-Z, ]*<\/dd>/);
     // No 8-character prefixes are left.

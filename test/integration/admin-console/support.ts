@@ -79,7 +79,6 @@ export async function signInAdmin(server: TestServer): Promise<SignedInAdmin> {
   return { ua, admin, page };
 }
 
-
 export interface ConsoleFixture extends SignedInAdmin {
   server: TestServer;
 }
@@ -94,6 +93,8 @@ export function useSignedInConsole(backend: Backend): ConsoleFixture {
     fixture.server = await startTestServer(backend);
     Object.assign(fixture, await signInAdmin(fixture.server));
   }, BOOT_TIMEOUT);
-  afterAll(async () => { await fixture.server?.close(); });
+  afterAll(async () => {
+    await fixture.server?.close();
+  });
   return fixture;
 }

@@ -7,14 +7,15 @@ describe.each(HTTP_BACKENDS)('admin console: sign-in lockout (%s)', (backend) =>
   const signedIn = useSignedInConsole(backend);
   const server = () => signedIn.server;
 
-  it('shows a user\'s failed sign-ins and unlocks them with the button', async () => {
+  it("shows a user's failed sign-ins and unlocks them with the button", async () => {
     const { ua, page } = signedIn;
     const user = await server().buildUser();
     const rp = await buildRp(server());
     const browser = new UserAgent(server().issuer);
     const login = (await openAuthorization(browser, rp, server().issuer)).page;
     const { freeFailures } = server().gatehouse.config.lockout;
-    for (let n = 0; n < freeFailures; n++) expect((await submitLogin(browser, login, user.email, 'wrong password')).status).toBe(401);
+    for (let n = 0; n < freeFailures; n++)
+      expect((await submitLogin(browser, login, user.email, 'wrong password')).status).toBe(401);
     expect((await submitLogin(browser, login, user.email, user.password)).status).toBe(429);
 
     const before = await ua.get(`/admin/users/${user.id}`);
@@ -28,7 +29,11 @@ describe.each(HTTP_BACKENDS)('admin console: sign-in lockout (%s)', (backend) =>
     expect(after.html).toContain('Password failures remembered: 0');
     expect(after.html).toContain('No account-wide wait is running.');
     expect((await signIn(new UserAgent(server().issuer), rp, user)).tokens.claims()?.sub).toBe(user.id);
-    const events = await server().gatehouse.admin.audit.query({ action: 'lockout.cleared', subjectId: user.id, limit: 5 });
+    const events = await server().gatehouse.admin.audit.query({
+      action: 'lockout.cleared',
+      subjectId: user.id,
+      limit: 5,
+    });
     expect(events.map((e) => e.actorId)).toEqual([signedIn.admin.id]);
   });
 

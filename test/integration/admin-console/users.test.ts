@@ -38,10 +38,14 @@ describe.each(HTTP_BACKENDS)('admin console: users (%s)', (backend) => {
     await signIn(new UserAgent(server().issuer), rp, user);
     await signIn(new UserAgent(server().issuer), rp, user);
     const [first] = await storage().sessions.listSessions(user.id);
-    expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: first?.uid ?? '' })).status).toBe(303);
+    expect(
+      (await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: first?.uid ?? '' })).status,
+    ).toBe(303);
     expect(await storage().sessions.listSessions(user.id)).toHaveLength(1);
     const [grant] = await storage().sessions.listGrants(user.id);
-    expect((await postForm(ua, page, `/admin/users/${user.id}/grants/revoke`, { grant: grant?.id ?? '' })).status).toBe(303);
+    expect((await postForm(ua, page, `/admin/users/${user.id}/grants/revoke`, { grant: grant?.id ?? '' })).status).toBe(
+      303,
+    );
     expect(await storage().sessions.listGrants(user.id)).toHaveLength(0);
     expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end-all`)).status).toBe(303);
     expect(await storage().sessions.listSessions(user.id)).toEqual([]);
@@ -52,14 +56,25 @@ describe.each(HTTP_BACKENDS)('admin console: users (%s)', (backend) => {
   it('creates a user, keeping the input and naming the field when refused', async () => {
     const { ua, page } = signedIn;
     const email = uniqueEmail('console');
-    const short = await postForm(ua, page, '/admin/users', { email, name: 'New Person', password: 'short', email_verified: '1' });
+    const short = await postForm(ua, page, '/admin/users', {
+      email,
+      name: 'New Person',
+      password: 'short',
+      email_verified: '1',
+    });
     expect(short.status).toBe(400);
     expect(short.html).toMatch(/id="f-password-error">The password must be at least 12 characters long/);
     expect(short.html).toContain(`value="${email}"`);
     expect(short.html).not.toContain('value="short"');
     expect(await storage().users.findByEmail(email)).toBeNull();
 
-    const created = await postForm(ua, page, '/admin/users', { email, name: 'New Person', password: 'a long enough password', email_verified: '1', roles: ['admin'] });
+    const created = await postForm(ua, page, '/admin/users', {
+      email,
+      name: 'New Person',
+      password: 'a long enough password',
+      email_verified: '1',
+      roles: ['admin'],
+    });
     expect(created.status).toBe(303);
     const user = await storage().users.findByEmail(email);
     expect(user?.emailVerified).toBe(true);
@@ -78,15 +93,29 @@ describe.each(HTTP_BACKENDS)('admin console: users (%s)', (backend) => {
     expect(bad.html).toMatch(/id="f-email-error">/);
     expect(bad.html).toContain('value="New Name"');
 
-    expect((await postForm(ua, page, `/admin/users/${user.id}`, { name: 'New Name', email: user.email, email_verified: '1' })).status).toBe(303);
+    expect(
+      (
+        await postForm(ua, page, `/admin/users/${user.id}`, {
+          name: 'New Name',
+          email: user.email,
+          email_verified: '1',
+        })
+      ).status,
+    ).toBe(303);
     const row = await storage().users.findById(user.id);
     expect(row).toMatchObject({ name: 'New Name', emailVerified: true });
 
-    expect((await postForm(ua, page, `/admin/users/${user.id}/password`, { password: 'another long password' })).status).toBe(303);
+    expect(
+      (await postForm(ua, page, `/admin/users/${user.id}/password`, { password: 'another long password' })).status,
+    ).toBe(303);
     const rp = await buildRp(server());
-    await expect(signIn(new UserAgent(server().issuer), rp, { email: user.email, password: 'another long password' })).resolves.toBeDefined();
+    await expect(
+      signIn(new UserAgent(server().issuer), rp, { email: user.email, password: 'another long password' }),
+    ).resolves.toBeDefined();
 
-    await storage().roles.create({ name: 'editor', description: null }).catch(() => undefined);
+    await storage()
+      .roles.create({ name: 'editor', description: null })
+      .catch(() => undefined);
     expect((await postForm(ua, page, `/admin/users/${user.id}/roles`, { role: 'editor' })).status).toBe(303);
     expect(await storage().roles.rolesOf(user.id)).toEqual(['editor']);
     const shown = await ua.get(`/admin/users/${user.id}`);
@@ -106,9 +135,11 @@ describe.each(HTTP_BACKENDS)('admin console: users (%s)', (backend) => {
   it('searches users and pages through them with a cursor', async () => {
     const { ua } = signedIn;
     const tag = `pager${Date.now()}`;
-    for (let i = 0; i < 27; i++) await server().buildUser({ email: `${tag}-${String(i).padStart(2, '0')}@example.test` });
+    for (let i = 0; i < 27; i++)
+      await server().buildUser({ email: `${tag}-${String(i).padStart(2, '0')}@example.test` });
     const first = await ua.get(`/admin/users?q=${tag}`);
-    const emailsOn = (html: string) => [...html.matchAll(/<th scope="row"[^>]*><a href="\/admin\/users\/[^"]+">([^<]+)</g)].map((m) => m[1]);
+    const emailsOn = (html: string) =>
+      [...html.matchAll(/<th scope="row"[^>]*><a href="\/admin\/users\/[^"]+">([^<]+)</g)].map((m) => m[1]);
     expect(emailsOn(first.html)).toHaveLength(25);
     const next = /href="([^"]+)" rel="next" data-next-page/.exec(first.html)?.[1]?.replace(/&amp;/g, '&');
     expect(next).toBeDefined();

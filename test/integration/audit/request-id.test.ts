@@ -6,11 +6,14 @@ describe.each(HTTP_BACKENDS)('request ids (%s)', (backend) => {
   const server = useTestServer(backend);
 
   const requestIdFor = async (presented?: string) => {
-    const response = await fetch(`${server.issuer}/healthz`, presented === undefined ? {} : { headers: { 'x-request-id': presented } });
+    const response = await fetch(
+      `${server.issuer}/healthz`,
+      presented === undefined ? {} : { headers: { 'x-request-id': presented } },
+    );
     return response.headers.get('x-request-id');
   };
 
-  it('gives each request a fresh uuid, and keeps a caller\'s plain id', async () => {
+  it("gives each request a fresh uuid, and keeps a caller's plain id", async () => {
     const [first, second] = [await requestIdFor(), await requestIdFor()];
     expect(first).toMatch(/^[0-9a-f-]{36}$/);
     expect(second).not.toBe(first);

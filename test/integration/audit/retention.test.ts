@@ -11,7 +11,9 @@ describe.each(HTTP_BACKENDS)('audit retention (%s)', (backend) => {
       ('retention.old', '{}', now() - interval '31 days'), ('retention.recent', '{}', now() - interval '29 days')`);
     let left: Array<{ action: string }> = [];
     for (let waited = 0; waited < 10_000; waited += 250) {
-      left = await dataSource.query("SELECT action FROM audit_events WHERE action LIKE 'retention.%' ORDER BY action") as typeof left;
+      left = (await dataSource.query(
+        "SELECT action FROM audit_events WHERE action LIKE 'retention.%' ORDER BY action",
+      )) as typeof left;
       if (left.length === 1) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

@@ -44,7 +44,9 @@ describe.each(STORE_BACKENDS)('security events commit with the change they recor
    */
   async function refusingEvent<T>(action: AuditAction, work: () => Promise<T>): Promise<T> {
     const constraint = `test_refuse_${action.replace(/[^a-z]/g, '_')}`;
-    await storage().dataSource.query(`ALTER TABLE audit_events ADD CONSTRAINT ${constraint} CHECK (action <> '${action}') NOT VALID`);
+    await storage().dataSource.query(
+      `ALTER TABLE audit_events ADD CONSTRAINT ${constraint} CHECK (action <> '${action}') NOT VALID`,
+    );
     try {
       return await work();
     } finally {
@@ -53,15 +55,19 @@ describe.each(STORE_BACKENDS)('security events commit with the change they recor
   }
 
   async function eventsOf(userId: string): Promise<EventRow[]> {
-    return await storage().dataSource.query(
-      'SELECT action, client_id, request_id FROM audit_events WHERE subject_id = $1 ORDER BY created_at', [userId]) as EventRow[];
+    return (await storage().dataSource.query(
+      'SELECT action, client_id, request_id FROM audit_events WHERE subject_id = $1 ORDER BY created_at',
+      [userId],
+    )) as EventRow[];
   }
 
   /** The one event `action` of `userId`, which must name `clientId` and the request that answered `page`. */
   async function expectEvent(userId: string, action: AuditAction, clientId: string, page: Page): Promise<void> {
     const requestId = page.headers.get('x-request-id');
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-    expect((await eventsOf(userId)).filter((e) => e.action === action)).toEqual([{ action, client_id: clientId, request_id: requestId }]);
+    expect((await eventsOf(userId)).filter((e) => e.action === action)).toEqual([
+      { action, client_id: clientId, request_id: requestId },
+    ]);
   }
 
   it('an authenticator app set up on /account: no stored secret and no recovery codes when its event cannot be written', async () => {
@@ -71,8 +77,9 @@ describe.each(STORE_BACKENDS)('security events commit with the change they recor
 
     const started = await ua.post('/account/totp/start', { csrf: accountCsrf(page) });
     const secret = secretOf(started.html);
-    const refused = await refusingEvent('mfa.totp.enrolled',
-      async () => ua.post('/account/totp/confirm', { csrf: accountCsrf(started), code: await totpCode(secret) }));
+    const refused = await refusingEvent('mfa.totp.enrolled', async () =>
+      ua.post('/account/totp/confirm', { csrf: accountCsrf(started), code: await totpCode(secret) }),
+    );
     expect(refused.status).toBe(500);
     expect(await storage().credentials.findTotp(user.id)).toBeNull();
     // The recovery codes issued with the app were in the same transaction.
@@ -80,7 +87,10 @@ describe.each(STORE_BACKENDS)('security events commit with the change they recor
     expect((await eventsOf(user.id)).map((e) => e.action)).not.toContain('mfa.recovery_codes.generated');
 
     const again = await ua.post('/account/totp/start', { csrf: accountCsrf(page) });
-    const confirmed = await ua.post('/account/totp/confirm', { csrf: accountCsrf(again), code: await totpCode(secretOf(again.html)) });
+    const confirmed = await ua.post('/account/totp/confirm', {
+      csrf: accountCsrf(again),
+      code: await totpCode(secretOf(again.html)),
+    });
     expect(confirmed.status).toBe(200);
     expect(await storage().credentials.findTotp(user.id)).not.toBeNull();
     expect(await storage().credentials.countRecoveryCodes(user.id)).toBe(10);
@@ -93,7 +103,12 @@ describe.each(STORE_BACKENDS)('security events commit with the change they recor
     const ua = new UserAgent(server.issuer);
     const page = await openAccountPage(ua, user.email, user.password);
     const before = await storage().users.passwordHash(user.id);
-    const change = () => ua.post('/account/password', { csrf: accountCsrf(page), current_password: user.password, new_password: NEW_PASSWORD });
+    const change = () =>
+      ua.post('/account/password', {
+        csrf: accountCsrf(page),
+        current_password: user.password,
+        new_password: NEW_PASSWORD,
+      });
 
     expect((await refusingEvent('password.changed', change)).status).toBe(500);
     expect(await storage().users.passwordHash(user.id)).toBe(before);
@@ -106,8 +121,11 @@ describe.each(STORE_BACKENDS)('security events commit with the change they recor
 
   it('a passkey registered on /account is not kept when its event cannot be written', async () => {
     const user = await server.buildUser();
-    await expect(refusingEvent('mfa.webauthn.registered',
-      () => enrolKey(new UserAgent(server.issuer), user, new SoftwareAuthenticator(server.issuer), 'passkey', 'Laptop'))).rejects.toThrow(/registration: 500/);
+    await expect(
+      refusingEvent('mfa.webauthn.registered', () =>
+        enrolKey(new UserAgent(server.issuer), user, new SoftwareAuthenticator(server.issuer), 'passkey', 'Laptop'),
+      ),
+    ).rejects.toThrow(/registration: 500/);
     expect(await storage().credentials.listWebAuthn(user.id)).toHaveLength(0);
 
     await enrolKey(new UserAgent(server.issuer), user, new SoftwareAuthenticator(server.issuer), 'passkey', 'Laptop');
@@ -118,7 +136,8 @@ describe.each(STORE_BACKENDS)('security events commit with the change they recor
   it('a recovery code at sign-in is not used up when its event cannot be written, and its events name the client', async () => {
     const user = await buildTotpUser(server);
     const recovery = createRecoveryCodeService({
-      credentials: storage().credentials, hashKey: deriveKey(server.gatehouse.keyEncryption.key, 'recovery-codes'),
+      credentials: storage().credentials,
+      hashKey: deriveKey(server.gatehouse.keyEncryption.key, 'recovery-codes'),
     });
     const [code] = await recovery.regenerate(user.id);
     if (!code) throw new Error('no recovery code');
@@ -164,12 +183,19 @@ describe.each(STORE_BACKENDS)('security events commit with the change they recor
     // A bcrypt hash as an import brings it: the first sign-in rehashes it to argon2id.
     const imported = bcrypt.hashSync(user.password, 4);
     await storage().users.setPasswordHash(user.id, imported);
-    const passwordUsedAt = async () => (await storage().dataSource.query(
-      "SELECT last_used_at FROM credentials WHERE user_id = $1 AND type = 'password'", [user.id]) as Array<{ last_used_at: Date | null }>)[0]?.last_used_at;
+    const passwordUsedAt = async () =>
+      (
+        (await storage().dataSource.query(
+          "SELECT last_used_at FROM credentials WHERE user_id = $1 AND type = 'password'",
+          [user.id],
+        )) as Array<{ last_used_at: Date | null }>
+      )[0]?.last_used_at;
 
     const ua = new UserAgent(server.issuer);
     const { page } = await openAuthorization(ua, rp, server.issuer);
-    const refused = await refusingEvent('signin.password.succeeded', () => submitLogin(ua, page, user.email, user.password));
+    const refused = await refusingEvent('signin.password.succeeded', () =>
+      submitLogin(ua, page, user.email, user.password),
+    );
     expect(refused.status).toBe(500);
     expect(await storage().users.passwordHash(user.id)).toBe(imported);
     expect(await passwordUsedAt()).toBeNull();

@@ -2,12 +2,22 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../helpers/server.js';
-import { ensureBuilt, runBuiltCli, runBuiltServerToExit, startBuiltServer, type Started } from '../../helpers/processes.js';
+import {
+  ensureBuilt,
+  runBuiltCli,
+  runBuiltServerToExit,
+  startBuiltServer,
+  type Started,
+} from '../../helpers/processes.js';
 
 /** The server's JSON log lines at warn level and up, by message. */
-const warningsIn = (output: string): string[] => output.split('\n').filter((line) => line.startsWith('{'))
-  .map((line) => JSON.parse(line) as { level: number; msg: string })
-  .filter((entry) => entry.level >= 40).map((entry) => entry.msg);
+const warningsIn = (output: string): string[] =>
+  output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { level: number; msg: string })
+    .filter((entry) => entry.level >= 40)
+    .map((entry) => entry.msg);
 
 /** A scratch directory for one describe block's data directories, with the code built first. */
 function scratchRoot(): () => string {
@@ -16,7 +26,9 @@ function scratchRoot(): () => string {
     await ensureBuilt();
     root = mkdtempSync(join(tmpdir(), 'gh-boot-'));
   }, 120_000);
-  afterAll(() => { rmSync(root, { recursive: true, force: true }); });
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
   return () => root;
 }
 
@@ -54,11 +66,14 @@ describe('npm start on the embedded default', () => {
     expect(out).toContain(`  DATA_DIR=${dataDir} npm run cli -- clients create --name`);
     // Issuer on the listening port, on localhost (passkeys work): nothing to warn of.
     expect(warningsIn(out).filter((msg) => msg.startsWith('ISSUER'))).toEqual([]);
-    const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
+    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(discovery.issuer).toBe(issuer);
     expect(discovery.code_challenge_methods_supported).toEqual(['S256']);
     expect(discovery.response_types_supported).toEqual(['code']);
-    const jwks = await (await fetch(`${issuer}/jwks`)).json() as { keys: Array<{ alg: string; d?: string }> };
+    const jwks = (await (await fetch(`${issuer}/jwks`)).json()) as { keys: Array<{ alg: string; d?: string }> };
     expect(jwks.keys.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
     expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
     expect((await fetch(`${issuer}/readyz`)).status).toBe(200);
@@ -68,10 +83,15 @@ describe('npm start on the embedded default', () => {
     const second = await runBuiltServerToExit({ ...env, PORT: String(await freePort()) });
     expect(second.code).toBe(1);
     const lines = second.output.split('\n').filter((line) => line.startsWith('gatehouse:'));
-    expect(lines).toEqual([`gatehouse: failed to start: another Gatehouse server (pid ${server!.child.pid}) is using the data directory ${dataDir}; stop it first, or give this one its own DATA_DIR`]);
+    expect(lines).toEqual([
+      `gatehouse: failed to start: another Gatehouse server (pid ${server!.child.pid}) is using the data directory ${dataDir}; stop it first, or give this one its own DATA_DIR`,
+    ]);
     expect(second.output).not.toContain('Gatehouse is listening');
     expect(readFileSync(join(dataDir, 'server.lock'), 'utf8').trim()).toBe(String(server!.child.pid));
-    const discovery = await (await fetch(`${issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
+    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(discovery.issuer).toBe(issuer);
   }, 60_000);
 
@@ -80,14 +100,23 @@ describe('npm start on the embedded default', () => {
   });
 
   it('lets the CLI create a user and a client while the server runs', async () => {
-    const user = await runBuiltCli(['users', 'create', '--email', 'first@example.com', '--password', 'a long opening passphrase', '--json'], env);
+    const user = await runBuiltCli(
+      ['users', 'create', '--email', 'first@example.com', '--password', 'a long opening passphrase', '--json'],
+      env,
+    );
     expect(user.code).toBe(0);
     expect(JSON.parse(user.stdout)).toMatchObject({ email: 'first@example.com' });
-    const client = await runBuiltCli(['clients', 'create', '--name', 'First', '--redirect-uri', 'http://localhost:8080/cb', '--first-party', '--json'], env);
+    const client = await runBuiltCli(
+      ['clients', 'create', '--name', 'First', '--redirect-uri', 'http://localhost:8080/cb', '--first-party', '--json'],
+      env,
+    );
     expect(client.code).toBe(0);
     const created = JSON.parse(client.stdout) as { client_id: string; client_secret: string };
     expect(created.client_secret.length).toBeGreaterThanOrEqual(43);
-    const bad = await runBuiltCli(['clients', 'create', '--name', 'Bad', '--redirect-uri', 'http://evil.example/cb'], env);
+    const bad = await runBuiltCli(
+      ['clients', 'create', '--name', 'Bad', '--redirect-uri', 'http://evil.example/cb'],
+      env,
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
@@ -103,11 +132,16 @@ describe('npm start on the embedded default', () => {
 describe('the CLI on a data directory without Gatehouse data', () => {
   const root = scratchRoot();
 
-  it.each([['an empty directory', true], ['a directory that does not exist', false]])('refuses %s with one line, exit 1, and creates nothing', async (_what, exists) => {
+  it.each([
+    ['an empty directory', true],
+    ['a directory that does not exist', false],
+  ])('refuses %s with one line, exit 1, and creates nothing', async (_what, exists) => {
     const empty = exists ? mkdtempSync(join(root(), 'empty-')) : join(root(), 'missing', 'data');
     const result = await runBuiltCli(['users', 'list'], { DATA_DIR: empty });
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual([`gatehouse: no Gatehouse data in ${empty}; start the server once or set DATA_DIR`]);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `gatehouse: no Gatehouse data in ${empty}; start the server once or set DATA_DIR`,
+    ]);
     expect(result.stdout).toBe('');
     expect(exists ? readdirSync(empty) : existsSync(join(root(), 'missing'))).toEqual(exists ? [] : false);
   });
@@ -130,11 +164,20 @@ describe('npm start with a data directory the embedded database cannot serve', (
       const port = await freePort();
       // Too long for the Unix socket the embedded database is served on.
       const dataDir = join(root, 'd'.repeat(110));
-      const failure = await startBuiltServer({ DATA_DIR: dataDir, PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn' })
-        .then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error)));
+      const failure = await startBuiltServer({
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        ISSUER: `http://127.0.0.1:${port}`,
+        LOG_LEVEL: 'warn',
+      }).then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error.message : String(error)),
+      );
       expect(failure).toMatch(/^server exited early:/);
       const lines = (failure ?? '').split('\n').filter((line) => line.startsWith('gatehouse:'));
-      expect(lines).toEqual([expect.stringMatching(/^gatehouse: failed to start: data directory path too long for a Unix socket/)]);
+      expect(lines).toEqual([
+        expect.stringMatching(/^gatehouse: failed to start: data directory path too long for a Unix socket/),
+      ]);
       expect(failure).not.toMatch(/Unhandled| {4}at /);
     } finally {
       rmSync(root, { recursive: true, force: true });
@@ -148,12 +191,28 @@ describe('npm start with the deprecated TRUST_PROXY', () => {
 
   it('boots with TRUST_PROXY=true, logging once that it is deprecated and read as one hop', async () => {
     const port = await freePort();
-    const server = await startBuiltServer({ DATA_DIR: join(root(), 'data'), PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, LOG_LEVEL: 'warn', TRUST_PROXY: 'true' });
+    const server = await startBuiltServer({
+      DATA_DIR: join(root(), 'data'),
+      PORT: String(port),
+      ISSUER: `http://127.0.0.1:${port}`,
+      LOG_LEVEL: 'warn',
+      TRUST_PROXY: 'true',
+    });
     try {
-      const warnings = server.output().split('\n').filter((line) => line.startsWith('{'))
+      const warnings = server
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as { level: number; msg: string })
         .filter((entry) => entry.msg.includes('TRUST_PROXY'));
-      expect(warnings).toEqual([expect.objectContaining({ level: 40, msg: expect.stringMatching(/^TRUST_PROXY \(http\.trustProxy\) is deprecated and read as TRUSTED_PROXY_HOPS=1: /) })]);
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          level: 40,
+          msg: expect.stringMatching(
+            /^TRUST_PROXY \(http\.trustProxy\) is deprecated and read as TRUSTED_PROXY_HOPS=1: /,
+          ),
+        }),
+      ]);
     } finally {
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
@@ -162,8 +221,16 @@ describe('npm start with the deprecated TRUST_PROXY', () => {
 
   it('stops with one line when TRUSTED_PROXY_HOPS contradicts it', async () => {
     const port = await freePort();
-    const failure = await startBuiltServer({ DATA_DIR: join(root(), 'other'), PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, TRUST_PROXY: 'true', TRUSTED_PROXY_HOPS: '0' })
-      .then(() => undefined, (error: unknown) => (error instanceof Error ? error.message : String(error)));
+    const failure = await startBuiltServer({
+      DATA_DIR: join(root(), 'other'),
+      PORT: String(port),
+      ISSUER: `http://127.0.0.1:${port}`,
+      TRUST_PROXY: 'true',
+      TRUSTED_PROXY_HOPS: '0',
+    }).then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
     expect(failure?.split('\n').filter(Boolean)).toEqual([
       'server exited early:',
       'gatehouse: invalid configuration:',
@@ -189,7 +256,10 @@ describe('npm start with an ISSUER on another port and IP address, and a Redis t
     port = await freePort();
     issuerPort = port === 65535 ? port - 1 : port + 1;
     server = await startBuiltServer({
-      DATA_DIR: join(root, 'data'), PORT: String(port), ISSUER: `http://127.0.0.1:${issuerPort}`, LOG_LEVEL: 'info',
+      DATA_DIR: join(root, 'data'),
+      PORT: String(port),
+      ISSUER: `http://127.0.0.1:${issuerPort}`,
+      LOG_LEVEL: 'info',
       // Port 1: nothing listens there, every connection attempt is refused at once.
       REDIS_URL: `redis://gatehouse:${PASSWORD}@127.0.0.1:1`,
     });
@@ -211,10 +281,16 @@ describe('npm start with an ISSUER on another port and IP address, and a Redis t
 
   it('names the Redis it was given in the banner, stays ready as degraded with the reason, and logs the outage once, not in a loop', async () => {
     expect(server!.output()).toContain('Storage:   embedded PostgreSQL (PGlite) in ');
-    expect(server!.output()).toContain(', Redis at 127.0.0.1:1 (unreachable, using in-process counters until it answers)');
+    expect(server!.output()).toContain(
+      ', Redis at 127.0.0.1:1 (unreachable, using in-process counters until it answers)',
+    );
     const res = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'degraded', redis: 'unavailable', reason: 'connect ECONNREFUSED 127.0.0.1:1' });
+    expect(await res.json()).toEqual({
+      status: 'degraded',
+      redis: 'unavailable',
+      reason: 'connect ECONNREFUSED 127.0.0.1:1',
+    });
     // Reconnect attempts go on (with back-off) for a few seconds: still one line for the outage.
     await new Promise((resolve) => setTimeout(resolve, 2500));
     const output = server!.output();

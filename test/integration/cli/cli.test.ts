@@ -13,13 +13,35 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
 
   it('creates a user and a client that can sign in, and lists them', async () => {
     const email = uniqueEmail('cli');
-    const created = await cli(server, 'users', 'create', '--email', email, '--password', 'twelve chars ok', '--name', 'Cli User', '--json');
+    const created = await cli(
+      server,
+      'users',
+      'create',
+      '--email',
+      email,
+      '--password',
+      'twelve chars ok',
+      '--name',
+      'Cli User',
+      '--json',
+    );
     expect(created.code).toBe(0);
     const user = json<{ id: string; email: string }>(created);
     expect(user.email).toBe(email);
 
-    const clientOut = await cli(server, 'clients', 'create', '--name', 'Cli App', '--redirect-uri', 'http://127.0.0.1:9999/cb',
-      '--redirect-uri', 'http://127.0.0.1:9999/cb2', '--first-party', '--json');
+    const clientOut = await cli(
+      server,
+      'clients',
+      'create',
+      '--name',
+      'Cli App',
+      '--redirect-uri',
+      'http://127.0.0.1:9999/cb',
+      '--redirect-uri',
+      'http://127.0.0.1:9999/cb2',
+      '--first-party',
+      '--json',
+    );
     expect(clientOut.code).toBe(0);
     const client = json<{ client_id: string; client_secret: string; redirect_uris: string[] }>(clientOut);
     expect(client.redirect_uris).toEqual(['http://127.0.0.1:9999/cb', 'http://127.0.0.1:9999/cb2']);
@@ -28,7 +50,10 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
 
     const rp = await discoverRp(server.issuer, { clientId: client.client_id, clientSecret: client.client_secret });
     const request = await buildAuthRequest(rp, 'http://127.0.0.1:9999/cb2');
-    const trace = await runAuthorization(new UserAgent(server.issuer), request.url, 'http://127.0.0.1:9999/cb2', { email, password: 'twelve chars ok' });
+    const trace = await runAuthorization(new UserAgent(server.issuer), request.url, 'http://127.0.0.1:9999/cb2', {
+      email,
+      password: 'twelve chars ok',
+    });
     expect((await redeemCode(rp, trace.callbackUrl, request)).claims()?.sub).toBe(user.id);
 
     const users = json<Array<{ email: string }>>(await cli(server, 'users', 'list', '--json'));
@@ -38,7 +63,9 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
   });
 
   it('records what an operator does as admin audit events, naming the CLI and the OS account', async () => {
-    const created = json<{ client_id: string }>(await cli(server, 'clients', 'create', '--name', 'Audited', '--redirect-uri', 'https://rp.example/cb', '--json'));
+    const created = json<{ client_id: string }>(
+      await cli(server, 'clients', 'create', '--name', 'Audited', '--redirect-uri', 'https://rp.example/cb', '--json'),
+    );
     const email = uniqueEmail('audited');
     expect((await cli(server, 'users', 'create', '--email', email, '--password', 'twelve chars ok')).code).toBe(0);
     expect((await cli(server, 'users', 'disable', '--email', email)).code).toBe(0);
@@ -54,15 +81,34 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
   it('creates a client with a back-channel logout URI, which gets a logout token when the session ends', async () => {
     const receiver = await startLogoutReceiver();
     try {
-      const created = await cli(server, 'clients', 'create', '--name', 'Back-channel app', '--first-party',
-        '--redirect-uri', 'http://127.0.0.1:9999/cb', '--post-logout-redirect-uri', 'http://127.0.0.1:9999/bye',
-        '--backchannel-logout-uri', receiver.uri, '--backchannel-logout-session-required', '--json');
+      const created = await cli(
+        server,
+        'clients',
+        'create',
+        '--name',
+        'Back-channel app',
+        '--first-party',
+        '--redirect-uri',
+        'http://127.0.0.1:9999/cb',
+        '--post-logout-redirect-uri',
+        'http://127.0.0.1:9999/bye',
+        '--backchannel-logout-uri',
+        receiver.uri,
+        '--backchannel-logout-session-required',
+        '--json',
+      );
       expect(created.code).toBe(0);
       const client = json<{ client_id: string; client_secret: string }>(created);
       const stored = await server.gatehouse.storage.storage.clients.find(client.client_id);
-      expect(stored?.metadata).toMatchObject({ backchannel_logout_uri: receiver.uri, backchannel_logout_session_required: true });
+      expect(stored?.metadata).toMatchObject({
+        backchannel_logout_uri: receiver.uri,
+        backchannel_logout_session_required: true,
+      });
       const view = await api(server, await adminToken(server), 'GET', `/clients/${client.client_id}`);
-      expect(view.body).toMatchObject({ backchannel_logout_uri: receiver.uri, backchannel_logout_session_required: true });
+      expect(view.body).toMatchObject({
+        backchannel_logout_uri: receiver.uri,
+        backchannel_logout_session_required: true,
+      });
 
       const user = await server.buildUser();
       const rp = await discoverRp(server.issuer, { clientId: client.client_id, clientSecret: client.client_secret });
@@ -80,24 +126,68 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
   });
 
   it('updates only the fields given: the rest and the secret stay, and the change is audited', async () => {
-    const created = json<{ client_id: string; client_secret: string }>(await cli(server, 'clients', 'create', '--name', 'Before',
-      '--redirect-uri', 'https://rp.example/cb', '--scope', 'openid email', '--mfa', 'required', '--json'));
+    const created = json<{ client_id: string; client_secret: string }>(
+      await cli(
+        server,
+        'clients',
+        'create',
+        '--name',
+        'Before',
+        '--redirect-uri',
+        'https://rp.example/cb',
+        '--scope',
+        'openid email',
+        '--mfa',
+        'required',
+        '--json',
+      ),
+    );
     const { clients, audit } = server.gatehouse.storage.storage;
     const before = await clients.find(created.client_id);
 
-    const updated = await cli(server, 'clients', 'update', created.client_id, '--backchannel-logout-uri', 'https://rp.example/bc', '--json');
+    const updated = await cli(
+      server,
+      'clients',
+      'update',
+      created.client_id,
+      '--backchannel-logout-uri',
+      'https://rp.example/bc',
+      '--json',
+    );
     expect(updated.code).toBe(0);
     expect(json<{ client_secret: string | null }>(updated).client_secret).toBeNull();
     const after = await clients.find(created.client_id);
-    expect(after?.metadata).toEqual({ ...before?.metadata, backchannel_logout_uri: 'https://rp.example/bc', backchannel_logout_session_required: false });
-    expect({ name: after?.name, secretHash: after?.secretHash }).toEqual({ name: 'Before', secretHash: before?.secretHash });
+    expect(after?.metadata).toEqual({
+      ...before?.metadata,
+      backchannel_logout_uri: 'https://rp.example/bc',
+      backchannel_logout_session_required: false,
+    });
+    expect({ name: after?.name, secretHash: after?.secretHash }).toEqual({
+      name: 'Before',
+      secretHash: before?.secretHash,
+    });
     const [event] = await audit.query({ action: 'client.updated', limit: 1 });
     expect(event).toMatchObject({ details: { client: created.client_id, fields: ['backchannelLogoutUri'] } });
     expect(event?.userAgent).toMatch(/^gatehouse-cli \(.+\)$/);
 
     // A switch turns off, a field clears, a list is replaced; the secret still authenticates.
-    expect((await cli(server, 'clients', 'update', created.client_id, '--name', 'After', '--backchannel-logout-uri', '',
-      '--redirect-uri', 'https://rp.example/other', '--no-first-party')).code).toBe(0);
+    expect(
+      (
+        await cli(
+          server,
+          'clients',
+          'update',
+          created.client_id,
+          '--name',
+          'After',
+          '--backchannel-logout-uri',
+          '',
+          '--redirect-uri',
+          'https://rp.example/other',
+          '--no-first-party',
+        )
+      ).code,
+    ).toBe(0);
     const last = await clients.find(created.client_id);
     expect(last?.name).toBe('After');
     expect(last?.metadata.backchannel_logout_uri).toBeUndefined();
@@ -120,7 +210,18 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
     [['--auth-method', 'none', '--admin-scopes', 'admin:read'], /--admin-scopes: /],
     [[], /nothing to change/],
   ])('refuses clients update %j with one line, exit code 2 and nothing changed', async (flags, message) => {
-    const created = json<{ client_id: string }>(await cli(server, 'clients', 'create', '--name', 'Unchanged', '--redirect-uri', 'https://rp.example/cb', '--json'));
+    const created = json<{ client_id: string }>(
+      await cli(
+        server,
+        'clients',
+        'create',
+        '--name',
+        'Unchanged',
+        '--redirect-uri',
+        'https://rp.example/cb',
+        '--json',
+      ),
+    );
     const before = await server.gatehouse.storage.storage.clients.find(created.client_id);
     const result = await cli(server, 'clients', 'update', created.client_id, ...flags);
     expect({ code: result.code, lines: result.err.length }).toEqual({ code: 2, lines: 1 });
@@ -131,11 +232,24 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
   it('imports an authenticator secret, stored encrypted', async () => {
     const email = uniqueEmail('totp');
     const secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-    const created = await cli(server, 'users', 'create', '--email', email, '--password', 'twelve chars ok', '--totp-secret', secret.toLowerCase(), '--json');
+    const created = await cli(
+      server,
+      'users',
+      'create',
+      '--email',
+      email,
+      '--password',
+      'twelve chars ok',
+      '--totp-secret',
+      secret.toLowerCase(),
+      '--json',
+    );
     expect(created.code).toBe(0);
     const { id } = json<{ id: string }>(created);
-    const rows = await server.gatehouse.storage.storage.dataSource.query(
-      "SELECT secret FROM credentials WHERE user_id = $1 AND type = 'totp'", [id]) as Array<{ secret: string }>;
+    const rows = (await server.gatehouse.storage.storage.dataSource.query(
+      "SELECT secret FROM credentials WHERE user_id = $1 AND type = 'totp'",
+      [id],
+    )) as Array<{ secret: string }>;
     expect(rows).toHaveLength(1);
     expect(rows[0]?.secret.startsWith('v1.')).toBe(true);
     expect(rows[0]?.secret.toUpperCase()).not.toContain(secret);
@@ -147,7 +261,9 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
     expect((await server.gatehouse.storage.storage.users.findById(user.id))?.disabledAt).not.toBeNull();
     expect((await cli(server, 'users', 'enable', '--email', user.email)).code).toBe(0);
     expect((await server.gatehouse.storage.storage.users.findById(user.id))?.disabledAt).toBeNull();
-    expect((await cli(server, 'users', 'set-password', '--email', user.email, '--password', 'a brand new password')).code).toBe(0);
+    expect(
+      (await cli(server, 'users', 'set-password', '--email', user.email, '--password', 'a brand new password')).code,
+    ).toBe(0);
     const signIn = await server.gatehouse.storage.storage.users.passwordHash(user.id);
     expect(signIn?.startsWith('$argon2id$')).toBe(true);
   });
@@ -157,9 +273,14 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
     const client = await server.buildClient({ firstParty: true });
     const rp = await discoverRp(server.issuer, client);
     const request = await buildAuthRequest(rp, client.redirectUri);
-    const trace = await runAuthorization(new UserAgent(server.issuer), request.url, client.redirectUri, { email: user.email, password: user.password });
+    const trace = await runAuthorization(new UserAgent(server.issuer), request.url, client.redirectUri, {
+      email: user.email,
+      password: user.password,
+    });
     await redeemCode(rp, trace.callbackUrl, request);
-    const grants = json<Array<{ grant_id: string; client_id: string }>>(await cli(server, 'grants', 'list', '--email', user.email, '--json'));
+    const grants = json<Array<{ grant_id: string; client_id: string }>>(
+      await cli(server, 'grants', 'list', '--email', user.email, '--json'),
+    );
     expect(grants).toHaveLength(1);
     expect(grants[0]?.client_id).toBe(client.clientId);
     expect((await cli(server, 'grants', 'revoke', grants[0]!.grant_id)).code).toBe(0);
@@ -172,35 +293,81 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
     const rp = await discoverRp(server.issuer, client);
     for (const ua of [new UserAgent(server.issuer), new UserAgent(server.issuer)]) {
       const request = await buildAuthRequest(rp, client.redirectUri);
-      const trace = await runAuthorization(ua, request.url, client.redirectUri, { email: user.email, password: user.password, consent: 'allow' });
+      const trace = await runAuthorization(ua, request.url, client.redirectUri, {
+        email: user.email,
+        password: user.password,
+        consent: 'allow',
+      });
       await redeemCode(rp, trace.callbackUrl, request);
     }
     // one grant per session, the second carrying the consent remembered from the first
     expect(json<unknown[]>(await cli(server, 'grants', 'list', '--email', user.email, '--json'))).toHaveLength(2);
-    const revoked = await cli(server, 'grants', 'revoke', '--email', user.email, '--client-id', client.clientId, '--json');
+    const revoked = await cli(
+      server,
+      'grants',
+      'revoke',
+      '--email',
+      user.email,
+      '--client-id',
+      client.clientId,
+      '--json',
+    );
     expect(json<{ revoked: boolean }>(revoked).revoked).toBe(true);
     expect(json<unknown[]>(await cli(server, 'grants', 'list', '--email', user.email, '--json'))).toHaveLength(0);
     const again = await buildAuthRequest(rp, client.redirectUri);
-    const trace = await runAuthorization(new UserAgent(server.issuer), again.url, client.redirectUri, { email: user.email, password: user.password, consent: 'allow' });
+    const trace = await runAuthorization(new UserAgent(server.issuer), again.url, client.redirectUri, {
+      email: user.email,
+      password: user.password,
+      consent: 'allow',
+    });
     expect(trace.pages).toEqual(['login', 'consent']);
     expect((await cli(server, 'grants', 'revoke', '--email', user.email)).code).toBe(2);
   });
 
   it.each([
     [['users', 'create', '--email', 'x@example.com'], /--password is required/],
-    [['users', 'create', '--email', 'not-an-email', '--password', 'long enough pw'], /email: .* is not an email address/],
+    [
+      ['users', 'create', '--email', 'not-an-email', '--password', 'long enough pw'],
+      /email: .* is not an email address/,
+    ],
     [['users', 'create', '--email', 'short@example.com', '--password', 'short'], /at least 12 characters/],
-    [['users', 'create', '--email', 'totp@example.com', '--password', 'long enough pw', '--totp-secret', 'not base32!'], /totp.secret/],
+    [
+      [
+        'users',
+        'create',
+        '--email',
+        'totp@example.com',
+        '--password',
+        'long enough pw',
+        '--totp-secret',
+        'not base32!',
+      ],
+      /totp.secret/,
+    ],
     [['users', 'disable', '--email', 'nobody@example.com'], /no user with email/],
     [['users', 'frobnicate'], /unknown users command/],
     [['clients', 'create', '--name', 'X', '--redirect-uri', 'http://evil.example/cb'], /must use https/],
-    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://rp.example/cb', '--grant-types', 'implicit'], /grant.types/],
+    [
+      ['clients', 'create', '--name', 'X', '--redirect-uri', 'https://rp.example/cb', '--grant-types', 'implicit'],
+      /grant.types/,
+    ],
     [['clients', 'create', '--name', 'X', '--public', '--grant-types', 'client_credentials'], /confidential/],
     [['clients', 'create', '--name', 'X', '--bogus-flag'], /Unknown option/],
     [['clients', 'delete', 'no-such-client'], /no client with id/],
     [['clients', 'update', 'no-such-client', '--name', 'X'], /no client with id no-such-client/],
     [['clients', 'update', '--name', 'X'], /client-id/],
-    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://rp.example/cb', '--backchannel-logout-session-required'], /back-channel logout URI/],
+    [
+      [
+        'clients',
+        'create',
+        '--name',
+        'X',
+        '--redirect-uri',
+        'https://rp.example/cb',
+        '--backchannel-logout-session-required',
+      ],
+      /back-channel logout URI/,
+    ],
     [['keys', 'spin'], /unknown keys command/],
     [['launch'], /unknown command/],
   ])('refuses %j with one line and exit code 2', async (argv, message) => {
@@ -213,7 +380,15 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
   it('refuses a duplicate email without a partial write', async () => {
     const user = await server.buildUser();
     const before = (await server.gatehouse.storage.storage.users.list({ includeDisabled: true })).length;
-    const result = await cli(server, 'users', 'create', '--email', user.email.toUpperCase(), '--password', 'another long password');
+    const result = await cli(
+      server,
+      'users',
+      'create',
+      '--email',
+      user.email.toUpperCase(),
+      '--password',
+      'another long password',
+    );
     expect(result.code).toBe(2);
     expect(result.err[0]).toMatch(/exists/);
     expect((await server.gatehouse.storage.storage.users.list({ includeDisabled: true })).length).toBe(before);

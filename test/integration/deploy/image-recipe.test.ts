@@ -15,7 +15,9 @@ const dockerfile = readFileSync(join(packageRoot, 'Dockerfile'), 'utf8').replace
 const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
 
 function runtimeCopies(): string[] {
-  return [...runtimeStage.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) => (m[1] ?? '').trim().split(/\s+/).slice(0, -1));
+  return [...runtimeStage.matchAll(/^COPY (?!--from)(.+)$/gm)].flatMap((m) =>
+    (m[1] ?? '').trim().split(/\s+/).slice(0, -1),
+  );
 }
 
 function imageEnv(): Record<string, string> {
@@ -29,16 +31,36 @@ function command(): string[] {
 
 describe('the container image recipe', () => {
   let dir: string;
-  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'gh-image-')); });
-  afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gh-image-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('installs production dependencies only, starts from the build output, is ready, and exits 0 on SIGTERM', async () => {
-    for (const source of ['package-lock.json', ...runtimeCopies()]) cpSync(join(packageRoot, source), join(dir, source), { recursive: true });
-    execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, stdio: 'pipe' });
+    for (const source of ['package-lock.json', ...runtimeCopies()])
+      cpSync(join(packageRoot, source), join(dir, source), { recursive: true });
+    execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd: dir,
+      stdio: 'pipe',
+    });
     expect(() => execFileSync('node', ['-e', "require.resolve('jest')"], { cwd: dir, stdio: 'pipe' })).toThrow();
-    execFileSync(process.execPath, [join(packageRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(packageRoot, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [
+        join(packageRoot, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '-p',
+        join(packageRoot, 'tsconfig.build.json'),
+        '--outDir',
+        join(dir, 'dist'),
+      ],
+      { stdio: 'pipe' },
+    );
     // The rest of `npm run build`: the embedded template a first start copies (package.json).
-    expect(JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).scripts.build).toContain('node dist/src/build/embedded-template.js');
+    expect(JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).scripts.build).toContain(
+      'node dist/src/build/embedded-template.js',
+    );
     execFileSync(process.execPath, ['dist/src/build/embedded-template.js'], { cwd: dir, stdio: 'pipe' });
     expect(existsSync(join(dir, 'dist', 'embedded-template', 'template.json'))).toBe(true);
 
@@ -46,21 +68,38 @@ describe('the container image recipe', () => {
     const [program, ...args] = command();
     expect(program).toBe('node');
     // The image listens on 0.0.0.0; tests bind loopback only.
-    const env: Record<string, string> = { ...imageEnv(), HOST: '127.0.0.1', PORT: String(port), DATA_DIR: join(dir, 'data'), ISSUER: `http://127.0.0.1:${port}`, PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' };
+    const env: Record<string, string> = {
+      ...imageEnv(),
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATA_DIR: join(dir, 'data'),
+      ISSUER: `http://127.0.0.1:${port}`,
+      PATH: process.env.PATH ?? '',
+      LOG_LEVEL: 'warn',
+    };
     expect(env.NODE_ENV).toBe('production');
     const server = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    server.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    server.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    server.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    server.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
     try {
       let ready = 0;
       for (let i = 0; i < 120 && ready !== 200; i += 1) {
-        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status, () => 0);
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 500));
       }
       expect({ ready, output: ready === 200 ? '' : output }).toEqual({ ready: 200, output: '' });
-      const discovery = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`).then((r) => r.json()) as { issuer: string };
+      const discovery = (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`).then((r) =>
+        r.json(),
+      )) as { issuer: string };
       expect(discovery.issuer).toBe(`http://127.0.0.1:${port}`);
     } finally {
       server.kill('SIGTERM');

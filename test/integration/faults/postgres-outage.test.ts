@@ -35,7 +35,7 @@ async function lostChains(chains: RefreshChain[]): Promise<string[]> {
 /** /readyz's status; a 503 must say "unavailable" (PostgreSQL is what a replica cannot serve without). */
 async function readyz(server: TestServer): Promise<number> {
   const res = await fetch(`${server.issuer}/readyz`);
-  const body = await res.json() as unknown;
+  const body = (await res.json()) as unknown;
   if (res.status === 503) expect(body).toEqual({ status: 'unavailable' });
   return res.status;
 }
@@ -69,10 +69,16 @@ describe('PostgreSQL stopped under load (throwaway PostgreSQL)', () => {
     if (!browserChain) throw new Error('no chain');
     const client = await server.buildClient();
     // Where a browser would start a sign-in.
-    const authorizeUrl = (await buildAuthRequest(await discoverRp(server.issuer, client), client.redirectUri, OFFLINE)).url;
+    const authorizeUrl = (await buildAuthRequest(await discoverRp(server.issuer, client), client.redirectUri, OFFLINE))
+      .url;
 
     let release: () => void = () => undefined;
-    const load = rotateUntil(chains, new Promise<void>((resolve) => { release = resolve; }));
+    const load = rotateUntil(
+      chains,
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    );
     // Some rotations land before the outage.
     expect(await waitFor(async () => chains.every((chain) => chain.received.length >= 3), 60_000)).toBe(true);
 
@@ -91,8 +97,13 @@ describe('PostgreSQL stopped under load (throwaway PostgreSQL)', () => {
     expect(html).not.toMatch(/\bat .*\.(js|ts):\d+/);
     // A program that names no media type still gets the token endpoint's JSON (RFC 6749 §5.2).
     const bare = await fetch(`${server.issuer}/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: '*/*' },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: browserChain.last, client_id: browserChain.client.clientId }),
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: '*/*' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: browserChain.last,
+        client_id: browserChain.client.clientId,
+      }),
     });
     expect(bare.status).toBe(503);
     expect(await bare.json()).toMatchObject({ error: 'temporarily_unavailable' });
@@ -102,7 +113,10 @@ describe('PostgreSQL stopped under load (throwaway PostgreSQL)', () => {
     expect(await waitFor(async () => (await readyz(server)) === 200, 30_000)).toBe(true);
     // Every chain rotates again on the same process.
     const counts = chains.map((chain) => chain.received.length);
-    const rotatedAgain = await waitFor(async () => chains.every((chain, n) => chain.received.length > (counts[n] ?? 0)), 30_000);
+    const rotatedAgain = await waitFor(
+      async () => chains.every((chain, n) => chain.received.length > (counts[n] ?? 0)),
+      30_000,
+    );
     release();
     const attempts = await load;
 
@@ -126,7 +140,9 @@ describe('PostgreSQL stopped under load (throwaway PostgreSQL)', () => {
 
   it('answers 503 within its timeouts while PostgreSQL is frozen (accepts connections, answers nothing), and recovers when it answers again', async () => {
     // A short statement timeout, so that the bound below is the client's, not the test's patience.
-    const frozenOn = await startTestServer('postgres', { storage: { databaseUrl: await postgres.createDatabase(), statementTimeoutSeconds: 1 } });
+    const frozenOn = await startTestServer('postgres', {
+      storage: { databaseUrl: await postgres.createDatabase(), statementTimeoutSeconds: 1 },
+    });
     try {
       const chains = await signInChains(frozenOn, 3);
       postgres.freeze();
@@ -143,7 +159,9 @@ describe('PostgreSQL stopped under load (throwaway PostgreSQL)', () => {
         postgres.thaw();
       }
       // Pool connect 5 s, or a statement's 1 s + 2 s and then its rollback's: well under 10 s.
-      expect(answers).toEqual(chains.map(() => ({ status: 503, error: 'temporarily_unavailable', ms: expect.any(Number) })));
+      expect(answers).toEqual(
+        chains.map(() => ({ status: 503, error: 'temporarily_unavailable', ms: expect.any(Number) })),
+      );
       expect(answers.filter((a) => a.ms >= ANSWER_BOUND_MS)).toEqual([]);
       expect(probe).toBe(503);
 

@@ -41,24 +41,34 @@ export function refreshOnce(chain: RefreshChain): Promise<RawTokenResponse> {
 export async function rotateUntil(chains: RefreshChain[], stop: Promise<unknown>): Promise<Attempt[]> {
   const attempts: Attempt[] = [];
   let stopped = false;
-  void stop.then(() => { stopped = true; });
-  await Promise.all(chains.map(async (chain, index) => {
-    while (!stopped) {
-      const started = Date.now();
-      const presented = chain.last;
-      const answer = await refreshOnce(chain).catch(() => null);
-      attempts.push({
-        chain: index, presented, status: answer?.status ?? 0, error: answer?.body.error, retryAfter: answer?.headers.get('retry-after') ?? null,
-        contentType: answer?.headers.get('content-type') ?? null, ms: Date.now() - started, at: started,
-      });
-      const next = answer?.status === 200 ? answer.body.refresh_token : undefined;
-      if (typeof next === 'string' && presented === chain.last) {
-        chain.last = next;
-        chain.received.push(next);
-      } else {
-        await sleep(100);
+  void stop.then(() => {
+    stopped = true;
+  });
+  await Promise.all(
+    chains.map(async (chain, index) => {
+      while (!stopped) {
+        const started = Date.now();
+        const presented = chain.last;
+        const answer = await refreshOnce(chain).catch(() => null);
+        attempts.push({
+          chain: index,
+          presented,
+          status: answer?.status ?? 0,
+          error: answer?.body.error,
+          retryAfter: answer?.headers.get('retry-after') ?? null,
+          contentType: answer?.headers.get('content-type') ?? null,
+          ms: Date.now() - started,
+          at: started,
+        });
+        const next = answer?.status === 200 ? answer.body.refresh_token : undefined;
+        if (typeof next === 'string' && presented === chain.last) {
+          chain.last = next;
+          chain.received.push(next);
+        } else {
+          await sleep(100);
+        }
       }
-    }
-  }));
+    }),
+  );
   return attempts;
 }

@@ -17,7 +17,7 @@ async function failureOf(call: () => Promise<unknown>): Promise<unknown> {
 
 /** Real driver errors, not hand-made ones: what the classifier sees in production. */
 describe('which database errors are "unavailable" (503) and which are not (500)', () => {
-  it('counts a refused connection, the pool\'s connect timeout and a statement cancelled at its timeout', async () => {
+  it("counts a refused connection, the pool's connect timeout and a statement cancelled at its timeout", async () => {
     const port = await freePort();
     const refused = await failureOf(async () => {
       const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });

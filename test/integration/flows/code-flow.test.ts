@@ -13,7 +13,10 @@ describe.each(HTTP_BACKENDS)('authorization code + PKCE (%s)', (backend) => {
     const request = await buildAuthRequest(rp, client.redirectUri);
     const ua = new UserAgent(server.issuer);
 
-    const trace = await runAuthorization(ua, request.url, client.redirectUri, { email: user.email, password: user.password });
+    const trace = await runAuthorization(ua, request.url, client.redirectUri, {
+      email: user.email,
+      password: user.password,
+    });
     expect(trace.pages).toEqual(['login']);
     expect(trace.postStatuses).toEqual([303]);
     const callback = new URL(trace.callbackUrl);
@@ -22,7 +25,14 @@ describe.each(HTTP_BACKENDS)('authorization code + PKCE (%s)', (backend) => {
 
     const tokens = await redeemCode(rp, trace.callbackUrl, request);
     const claims = tokens.claims();
-    expect(claims).toMatchObject({ sub: user.id, iss: server.issuer, aud: client.clientId, nonce: request.nonce, acr: 'urn:gatehouse:acr:pwd', amr: ['pwd'] });
+    expect(claims).toMatchObject({
+      sub: user.id,
+      iss: server.issuer,
+      aud: client.clientId,
+      nonce: request.nonce,
+      acr: 'urn:gatehouse:acr:pwd',
+      amr: ['pwd'],
+    });
     expect(typeof claims?.auth_time).toBe('number');
     expect(typeof claims?.sid).toBe('string');
     const header = JSON.parse(Buffer.from(tokens.id_token!.split('.')[0]!, 'base64url').toString());

@@ -16,7 +16,9 @@ describe.each(HTTP_BACKENDS)('branding (%s)', (backend) => {
     const ua = new UserAgent(server.issuer);
     const { page } = await openAuthorization(ua, rp, server.issuer);
     expect(page.html).toContain('<title>Sign in · Acme ID</title>');
-    expect(page.html).toContain('<img class="brand-logo" src="https://cdn.acme.example/brand/logo.svg" alt="Acme ID logo"> Acme ID</p>');
+    expect(page.html).toContain(
+      '<img class="brand-logo" src="https://cdn.acme.example/brand/logo.svg" alt="Acme ID logo"> Acme ID</p>',
+    );
     expect(page.html).toContain('<link rel="stylesheet" href="/assets/brand.css">');
     expect(page.html).not.toContain('Gatehouse');
     const csp = page.headers.get('content-security-policy') ?? '';
@@ -48,12 +50,14 @@ describe.each(HTTP_BACKENDS)('branding (%s)', (backend) => {
     const again = await fetch(`${server.issuer}/assets/brand.css`, { headers: { 'if-none-match': etag ?? '' } });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe('');
-    const stale = await fetch(`${server.issuer}/assets/brand.css`, { headers: { 'if-none-match': '"something-else"' } });
+    const stale = await fetch(`${server.issuer}/assets/brand.css`, {
+      headers: { 'if-none-match': '"something-else"' },
+    });
     expect(stale.status).toBe(200);
     expect((await fetch(`${server.issuer}/assets/brand.css`, { method: 'POST' })).status).toBe(404);
   });
 
-  it('names the product on the account pages\' sign-in in the user\'s language', async () => {
+  it("names the product on the account pages' sign-in in the user's language", async () => {
     const ua = new UserAgent(server.issuer);
     let page = await ua.request('/account', { headers: { 'accept-language': 'de' } });
     while (page.location) page = await ua.request(page.location, { headers: { 'accept-language': 'de' } });

@@ -2,14 +2,24 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { openAccountPage } from '../../helpers/account-pages.js';
 import {
-  UserAgent, alertText, buildRp, follow, openAuthorization, submitLogin, textOf, type TestRp,
+  UserAgent,
+  alertText,
+  buildRp,
+  follow,
+  openAuthorization,
+  submitLogin,
+  textOf,
+  type TestRp,
 } from '../../helpers/sessions.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
 import { buildTotpUser, finishAtRp, stepKind, submitCode, totpCode, wrongTotpCode } from '../mfa/support.js';
 
 /** A browser that sends one Accept-Language with every request. */
 class BrowserIn extends UserAgent {
-  constructor(origin: string, private readonly language: string) {
+  constructor(
+    origin: string,
+    private readonly language: string,
+  ) {
     super(origin);
   }
 
@@ -30,7 +40,10 @@ describe.each(HTTP_BACKENDS)('page languages (%s)', (backend) => {
   });
 
   it('advertises the languages in discovery', async () => {
-    const metadata = await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
+    const metadata = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(metadata.ui_locales_supported).toEqual(['en', 'de']);
   });
 
@@ -50,7 +63,10 @@ describe.each(HTTP_BACKENDS)('page languages (%s)', (backend) => {
     const verify = /data-verify="([^"]+)"/.exec(page.html)?.[1] ?? '';
     const noResponse = await ua.postJson(verify, {}, { 'x-csrf-token': csrfToken(page.html) });
     expect(noResponse.status).toBe(400);
-    expect(JSON.parse(noResponse.html)).toEqual({ error: 'invalid_request', error_description: 'Der Browser hat keine WebAuthn-Antwort gesendet.' });
+    expect(JSON.parse(noResponse.html)).toEqual({
+      error: 'invalid_request',
+      error_description: 'Der Browser hat keine WebAuthn-Antwort gesendet.',
+    });
 
     const wrong = await submitLogin(ua, page, user.email, `${user.password}x`);
     expect(wrong.status).toBe(401);
@@ -69,7 +85,13 @@ describe.each(HTTP_BACKENDS)('page languages (%s)', (backend) => {
     expect(langOf(wrongCode)).toBe('de');
     expect(alertText(wrongCode.html)).toBe('Dieser Code ist nicht korrekt.');
 
-    const tokens = await finishAtRp(ua, server, rp, await submitCode(ua, wrongCode, 'totp', await totpCode(user.secret)), request);
+    const tokens = await finishAtRp(
+      ua,
+      server,
+      rp,
+      await submitCode(ua, wrongCode, 'totp', await totpCode(user.secret)),
+      request,
+    );
     expect(tokens.claims()?.sub).toBe(user.id);
   });
 
@@ -77,8 +99,16 @@ describe.each(HTTP_BACKENDS)('page languages (%s)', (backend) => {
     const user = await server.buildUser();
     const thirdParty = await buildRp(server, { name: 'Analytik GmbH', firstParty: false });
     const ua = new UserAgent(server.issuer);
-    const { page } = await openAuthorization(ua, thirdParty, server.issuer, { ui_locales: 'de', scope: 'openid email', prompt: 'consent' });
-    const consent = await follow(ua, (await submitLogin(ua, page, user.email, user.password)).location ?? '', server.issuer);
+    const { page } = await openAuthorization(ua, thirdParty, server.issuer, {
+      ui_locales: 'de',
+      scope: 'openid email',
+      prompt: 'consent',
+    });
+    const consent = await follow(
+      ua,
+      (await submitLogin(ua, page, user.email, user.password)).location ?? '',
+      server.issuer,
+    );
     expect(langOf(consent)).toBe('de');
     expect(textOf(consent.html)).toContain('Analytik GmbH möchte:');
     expect(textOf(consent.html)).toContain('Ihre E-Mail-Adresse sehen und ob sie bestätigt ist');
@@ -99,7 +129,7 @@ describe.each(HTTP_BACKENDS)('page languages (%s)', (backend) => {
     expect(alertText(missing.html)).toBe('The page you asked for does not exist.');
   });
 
-  it('answers a German browser with German error pages, ours and the provider\'s', async () => {
+  it("answers a German browser with German error pages, ours and the provider's", async () => {
     const ua = new BrowserIn(server.issuer, 'de-DE,de;q=0.9,en;q=0.5');
     const missing = await ua.get('/does/not/exist');
     expect(missing.status).toBe(404);
@@ -109,10 +139,14 @@ describe.each(HTTP_BACKENDS)('page languages (%s)', (backend) => {
     expect(missing.html).toContain('Fehlercode: <code>not_found</code>');
     expect(missing.headers.get('vary')).toMatch(/accept-language/i);
 
-    const refused = await ua.get(`/auth?client_id=nope&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(rp.client.redirectUri)}`);
+    const refused = await ua.get(
+      `/auth?client_id=nope&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(rp.client.redirectUri)}`,
+    );
     expect(refused.status).toBe(400);
     expect(titleOf(refused)).toBe('Anmeldeanfrage abgelehnt · Gatehouse');
-    expect(alertText(refused.html)).toMatch(/^Die Anwendung, die Sie hierher geschickt hat, ist diesem Dienst nicht bekannt/);
+    expect(alertText(refused.html)).toMatch(
+      /^Die Anwendung, die Sie hierher geschickt hat, ist diesem Dienst nicht bekannt/,
+    );
     expect(refused.html).toContain('Fehlercode: <code>invalid_client</code>');
     // The provider's own description stays as the detail, for whoever reports the problem.
     expect(refused.html).toMatch(/<span data-error-detail>[^<]+<\/span>/);
@@ -125,7 +159,9 @@ describe.each(HTTP_BACKENDS)('page languages (%s)', (backend) => {
 
     const expired = await ua.get('/interaction/nope');
     expect(expired.status).toBe(400);
-    expect(alertText(expired.html)).toBe('Diese Anmeldeanfrage ist abgelaufen oder wurde bereits abgeschlossen. Kehren Sie zur Anwendung zurück und beginnen Sie erneut.');
+    expect(alertText(expired.html)).toBe(
+      'Diese Anmeldeanfrage ist abgelaufen oder wurde bereits abgeschlossen. Kehren Sie zur Anwendung zurück und beginnen Sie erneut.',
+    );
   });
 
   it('shows the account page in German with German dates and event names', async () => {
@@ -141,7 +177,11 @@ describe.each(HTTP_BACKENDS)('page languages (%s)', (backend) => {
     expect(event?.[1]).toMatch(/^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2} UTC$/);
     expect(event?.[2]).toBe('Mit Passwort angemeldet');
 
-    const wrong = await ua.post('/account/password', { csrf: /name="csrf" value="([^"]+)"/.exec(page.html)?.[1] ?? '', current_password: 'not it', new_password: 'a long enough new password' });
+    const wrong = await ua.post('/account/password', {
+      csrf: /name="csrf" value="([^"]+)"/.exec(page.html)?.[1] ?? '',
+      current_password: 'not it',
+      new_password: 'a long enough new password',
+    });
     expect(wrong.status).toBe(400);
     expect(alertText(wrong.html)).toBe('Ihr aktuelles Passwort ist nicht korrekt.');
   });

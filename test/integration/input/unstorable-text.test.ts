@@ -52,7 +52,8 @@ interface Row {
   written?: () => Promise<boolean>;
 }
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 const FORM = 'application/x-www-form-urlencoded';
 
 describe.each(STORE_BACKENDS)('input PostgreSQL cannot store (%s)', (backend) => {
@@ -60,7 +61,12 @@ describe.each(STORE_BACKENDS)('input PostgreSQL cannot store (%s)', (backend) =>
   let rp: TestRp;
   const serverErrors: unknown[] = [];
 
-  async function send(ua: UserAgent | undefined, method: string, path: string, init: { body?: string; type?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+  async function send(
+    ua: UserAgent | undefined,
+    method: string,
+    path: string,
+    init: { body?: string; type?: string; headers?: Record<string, string> } = {},
+  ): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'text/html', origin: server.issuer, ...init.headers };
     if (init.type) headers['content-type'] = init.type;
     if (ua && ua.cookies.size > 0) headers.cookie = [...ua.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -71,24 +77,41 @@ describe.each(STORE_BACKENDS)('input PostgreSQL cannot store (%s)', (backend) =>
   beforeAll(async () => {
     server = await startTestServer(backend, {
       registration: { enabled: true, requireApproval: false },
-      signUp: { enabled: true, allowedEmailDomains: [], requireEmailVerification: false, verificationLinkTtlSeconds: 86_400 },
+      signUp: {
+        enabled: true,
+        allowedEmailDomains: [],
+        requireEmailVerification: false,
+        verificationLinkTtlSeconds: 86_400,
+      },
     });
     rp = await buildRp(server);
     server.gatehouse.host.current.on('server_error', (_ctx, err) => serverErrors.push(err));
   }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  afterAll(async () => {
+    await server?.close();
+  });
 
   function expectRefused(row: Row, variant: Variant, answer: Answer): void {
     const label = `${row.name} with ${variant.label}`;
     expect({ label, status: answer.status }).toEqual({ label, status: 400 });
     if (answer.text.startsWith('{')) {
       const body = JSON.parse(answer.text) as Record<string, unknown>;
-      expect({ label, error: body.error, field: body.field }).toEqual({ label, error: row.code ?? 'invalid_request', field: row.field });
+      expect({ label, error: body.error, field: body.field }).toEqual({
+        label,
+        error: row.code ?? 'invalid_request',
+        field: row.field,
+      });
       // RFC 7591 §3.2.2 descriptions start with the field (docs/registration.md); so do ours.
-      expect({ label, description: String(body.error_description).startsWith(`${row.field}: `) }).toEqual({ label, description: true });
+      expect({ label, description: String(body.error_description).startsWith(`${row.field}: `) }).toEqual({
+        label,
+        description: true,
+      });
     } else {
       // A readable page in the user's language, naming the field.
-      expect({ label, page: answer.text.includes(`${row.field}: contains characters this service cannot accept`) }).toEqual({ label, page: true });
+      expect({
+        label,
+        page: answer.text.includes(`${row.field}: contains characters this service cannot accept`),
+      }).toEqual({ label, page: true });
     }
   }
 
@@ -100,7 +123,8 @@ describe.each(STORE_BACKENDS)('input PostgreSQL cannot store (%s)', (backend) =>
         expect({ label, serverError: answer.status >= 500 }).toEqual({ label, serverError: false });
         if (variant.refused) expectRefused(row, variant, answer);
         // A storable stand-in (U+FFFD) may be stored: that is the request as the server decoded it.
-        if (row.written && variant.refused) expect({ label, written: await row.written() }).toEqual({ label, written: false });
+        if (row.written && variant.refused)
+          expect({ label, written: await row.written() }).toEqual({ label, written: false });
       }
     }
     expect(serverErrors).toEqual([]);
@@ -108,26 +132,69 @@ describe.each(STORE_BACKENDS)('input PostgreSQL cannot store (%s)', (backend) =>
 
   it('refuses them in dynamic registration metadata (RFC 7591 POST, RFC 7592 PUT) as invalid_client_metadata, storing nothing', async () => {
     const marker = `unstorable-${backend}`;
-    const hasMarkedClient = async () => (await server.gatehouse.storage.storage.clients.list()).some((c) => c.name.startsWith(marker));
-    const good = await register(server, webClient({ client_name: `kept-${backend}` }), await initialAccessToken(server));
+    const hasMarkedClient = async () =>
+      (await server.gatehouse.storage.storage.clients.list()).some((c) => c.name.startsWith(marker));
+    const good = await register(
+      server,
+      webClient({ client_name: `kept-${backend}` }),
+      await initialAccessToken(server),
+    );
     expect(good.status).toBe(201);
     const uri = str(good.body.registration_client_uri);
     const rat = str(good.body.registration_access_token);
     const clientId = str(good.body.client_id);
     const storedName = async () => (await server.gatehouse.storage.storage.clients.find(clientId))?.name;
     const reg = (metadata: Record<string, unknown>) => async () => {
-      const res = await register(server, webClient({ client_name: marker, ...metadata }), await initialAccessToken(server));
+      const res = await register(
+        server,
+        webClient({ client_name: marker, ...metadata }),
+        await initialAccessToken(server),
+      );
       return { status: res.status, text: JSON.stringify(res.body) };
     };
     const rows: Row[] = [
-      { name: 'POST /reg client_name', transport: 'json', field: 'client_name', code: 'invalid_client_metadata', send: (v) => reg({ client_name: `${marker}${v}` })(), written: hasMarkedClient },
-      { name: 'POST /reg redirect_uris', transport: 'json', field: 'redirect_uris.0', code: 'invalid_client_metadata', send: (v) => reg({ redirect_uris: [`http://127.0.0.1:9999/cb${v}`] })(), written: hasMarkedClient },
-      { name: 'POST /reg an unknown field', transport: 'json', field: 'x_note', code: 'invalid_client_metadata', send: (v) => reg({ x_note: v })(), written: hasMarkedClient },
-      { name: 'POST /reg a key', transport: 'json', field: 'body', code: 'invalid_client_metadata', send: (v) => reg({ [`x${v}`]: 1 })(), written: hasMarkedClient },
       {
-        name: 'PUT /reg/:id client_name', transport: 'json', field: 'client_name', code: 'invalid_client_metadata',
+        name: 'POST /reg client_name',
+        transport: 'json',
+        field: 'client_name',
+        code: 'invalid_client_metadata',
+        send: (v) => reg({ client_name: `${marker}${v}` })(),
+        written: hasMarkedClient,
+      },
+      {
+        name: 'POST /reg redirect_uris',
+        transport: 'json',
+        field: 'redirect_uris.0',
+        code: 'invalid_client_metadata',
+        send: (v) => reg({ redirect_uris: [`http://127.0.0.1:9999/cb${v}`] })(),
+        written: hasMarkedClient,
+      },
+      {
+        name: 'POST /reg an unknown field',
+        transport: 'json',
+        field: 'x_note',
+        code: 'invalid_client_metadata',
+        send: (v) => reg({ x_note: v })(),
+        written: hasMarkedClient,
+      },
+      {
+        name: 'POST /reg a key',
+        transport: 'json',
+        field: 'body',
+        code: 'invalid_client_metadata',
+        send: (v) => reg({ [`x${v}`]: 1 })(),
+        written: hasMarkedClient,
+      },
+      {
+        name: 'PUT /reg/:id client_name',
+        transport: 'json',
+        field: 'client_name',
+        code: 'invalid_client_metadata',
         send: async (v) => {
-          const res = await manage(uri, rat, 'PUT', { ...webClient({ client_name: `${marker}-renamed${v}` }), client_id: clientId });
+          const res = await manage(uri, rat, 'PUT', {
+            ...webClient({ client_name: `${marker}-renamed${v}` }),
+            client_id: clientId,
+          });
           return { status: res.status, text: JSON.stringify(res.body) };
         },
         written: async () => (await storedName()) !== `kept-${backend}`,
@@ -142,24 +209,97 @@ describe.each(STORE_BACKENDS)('input PostgreSQL cannot store (%s)', (backend) =>
   it('refuses U+0000 in every protocol form and query (4xx, never a 500), and survives a percent-encoded surrogate', async () => {
     const { clientId, redirectUri } = rp.client;
     const clientSecret = rp.client.clientSecret ?? '';
-    const auth = new URLSearchParams({ client_id: clientId, response_type: 'code', scope: 'openid', redirect_uri: redirectUri, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).toString();
+    const auth = new URLSearchParams({
+      client_id: clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: redirectUri,
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    }).toString();
     const authed = { authorization: basic(clientId, clientSecret), accept: 'application/json' };
-    const post = (path: string, body: string, headers: Record<string, string> = authed) => send(undefined, 'POST', path, { body, type: FORM, headers });
+    const post = (path: string, body: string, headers: Record<string, string> = authed) =>
+      send(undefined, 'POST', path, { body, type: FORM, headers });
     const rows: Row[] = [
       ...['state', 'nonce', 'login_hint', 'ui_locales', 'prompt'].map((field): Row => ({
-        name: `GET /auth ${field}`, transport: 'form', field, send: (v) => send(undefined, 'GET', `/auth?${auth}&${field}=${v}`),
+        name: `GET /auth ${field}`,
+        transport: 'form',
+        field,
+        send: (v) => send(undefined, 'GET', `/auth?${auth}&${field}=${v}`),
       })),
-      { name: 'POST /auth state', transport: 'form', field: 'state', send: (v) => post('/auth', `${auth}&state=${v}`, {}) },
-      { name: 'POST /token code', transport: 'form', field: 'code', send: (v) => post('/token', `grant_type=authorization_code&redirect_uri=${encodeURIComponent(redirectUri)}&code=${v}&code_verifier=${'v'.repeat(43)}`) },
-      { name: 'POST /token code_verifier', transport: 'form', field: 'code_verifier', send: (v) => post('/token', `grant_type=authorization_code&code=abc&code_verifier=${v}`) },
-      { name: 'POST /token refresh_token', transport: 'form', field: 'refresh_token', send: (v) => post('/token', `grant_type=refresh_token&refresh_token=${v}`) },
-      { name: 'POST /token client_id', transport: 'form', field: 'client_id', send: (v) => post('/token', `grant_type=client_credentials&client_id=${v}&client_secret=x`, { accept: 'application/json' }) },
-      { name: 'POST /token/introspection token', transport: 'form', field: 'token', send: (v) => post('/token/introspection', `token=${v}`) },
-      { name: 'POST /token/revocation token', transport: 'form', field: 'token', send: (v) => post('/token/revocation', `token=${v}`) },
-      { name: 'POST /request (PAR) state', transport: 'form', field: 'state', send: (v) => post('/request', `${auth}&state=${v}`) },
-      { name: 'GET /session/end state', transport: 'form', field: 'state', send: (v) => send(undefined, 'GET', `/session/end?state=${v}`) },
-      { name: 'POST /session/end state', transport: 'form', field: 'state', send: (v) => post('/session/end', `state=${v}`, {}) },
-      { name: 'POST /me access_token', transport: 'form', field: 'access_token', send: (v) => post('/me', `access_token=${v}`, { accept: 'application/json' }) },
+      {
+        name: 'POST /auth state',
+        transport: 'form',
+        field: 'state',
+        send: (v) => post('/auth', `${auth}&state=${v}`, {}),
+      },
+      {
+        name: 'POST /token code',
+        transport: 'form',
+        field: 'code',
+        send: (v) =>
+          post(
+            '/token',
+            `grant_type=authorization_code&redirect_uri=${encodeURIComponent(redirectUri)}&code=${v}&code_verifier=${'v'.repeat(43)}`,
+          ),
+      },
+      {
+        name: 'POST /token code_verifier',
+        transport: 'form',
+        field: 'code_verifier',
+        send: (v) => post('/token', `grant_type=authorization_code&code=abc&code_verifier=${v}`),
+      },
+      {
+        name: 'POST /token refresh_token',
+        transport: 'form',
+        field: 'refresh_token',
+        send: (v) => post('/token', `grant_type=refresh_token&refresh_token=${v}`),
+      },
+      {
+        name: 'POST /token client_id',
+        transport: 'form',
+        field: 'client_id',
+        send: (v) =>
+          post('/token', `grant_type=client_credentials&client_id=${v}&client_secret=x`, {
+            accept: 'application/json',
+          }),
+      },
+      {
+        name: 'POST /token/introspection token',
+        transport: 'form',
+        field: 'token',
+        send: (v) => post('/token/introspection', `token=${v}`),
+      },
+      {
+        name: 'POST /token/revocation token',
+        transport: 'form',
+        field: 'token',
+        send: (v) => post('/token/revocation', `token=${v}`),
+      },
+      {
+        name: 'POST /request (PAR) state',
+        transport: 'form',
+        field: 'state',
+        send: (v) => post('/request', `${auth}&state=${v}`),
+      },
+      {
+        name: 'GET /session/end state',
+        transport: 'form',
+        field: 'state',
+        send: (v) => send(undefined, 'GET', `/session/end?state=${v}`),
+      },
+      {
+        name: 'POST /session/end state',
+        transport: 'form',
+        field: 'state',
+        send: (v) => post('/session/end', `state=${v}`, {}),
+      },
+      {
+        name: 'POST /me access_token',
+        transport: 'form',
+        field: 'access_token',
+        send: (v) => post('/me', `access_token=${v}`, { accept: 'application/json' }),
+      },
     ];
     await runTable(rows);
   });
@@ -177,33 +317,135 @@ describe.each(STORE_BACKENDS)('input PostgreSQL cannot store (%s)', (backend) =>
     const token = await adminToken(server);
     const signUpEmail = uniqueEmail('unstorable-signup');
     const adminEmail = uniqueEmail('unstorable-admin');
-    const userExists = (email: string) => async () => (await server.gatehouse.storage.storage.users.findByEmail(email)) !== null;
-    const form = (ua: UserAgent | undefined, path: string, body: string) => send(ua, 'POST', path, { body, type: FORM });
+    const userExists = (email: string) => async () =>
+      (await server.gatehouse.storage.storage.users.findByEmail(email)) !== null;
+    const form = (ua: UserAgent | undefined, path: string, body: string) =>
+      send(ua, 'POST', path, { body, type: FORM });
     const json = (ua: UserAgent | undefined, path: string, value: unknown, headers: Record<string, string> = {}) =>
-      send(ua, 'POST', path, { body: JSON.stringify(value), type: 'application/json', headers: { accept: 'application/json', ...headers } });
+      send(ua, 'POST', path, {
+        body: JSON.stringify(value),
+        type: 'application/json',
+        headers: { accept: 'application/json', ...headers },
+      });
     const rows: Row[] = [
-      { name: 'sign-in email', transport: 'form', field: 'email', send: (v) => form(signInUa, login, `csrf=${csrf}&email=${v}&password=x`) },
-      { name: 'sign-in password', transport: 'form', field: 'password', send: (v) => form(signInUa, login, `csrf=${csrf}&email=${encodeURIComponent(user.email)}&password=${v}`) },
-      { name: 'sign-up name', transport: 'form', field: 'name', send: (v) => form(signInUa, `${base}/signup`, `csrf=${csrf}&email=${encodeURIComponent(signUpEmail)}&name=${v}&password=${'p'.repeat(16)}`), written: userExists(signUpEmail) },
-      { name: 'second-factor code', transport: 'form', field: 'code', send: (v) => form(signInUa, `${base}/mfa/code`, `csrf=${csrf}&method=totp&code=${v}`) },
-      { name: 'passkey sign-in JSON', transport: 'json', field: 'response.id', send: (v) => json(signInUa, `${base}/webauthn/passkey/verify`, { csrf, response: { id: v } }) },
-      { name: '/account password', transport: 'form', field: 'current_password', send: (v) => form(accountUa, '/account/password', `csrf=${accountCsrf}&current_password=${v}&new_password=x`) },
-      { name: '/account TOTP confirmation', transport: 'form', field: 'code', send: (v) => form(accountUa, '/account/totp/confirm', `csrf=${accountCsrf}&code=${v}`) },
-      { name: '/account security key name', transport: 'json', field: 'name', send: (v) => json(accountUa, '/account/webauthn/registration/options', { name: v }, { 'x-csrf-token': accountCsrf }) },
-      { name: 'forgotten password email', transport: 'form', field: 'email', send: (v) => form(undefined, '/password/forgot', `csrf=x&email=${v}`) },
-      { name: 'password reset token', transport: 'form', field: 'token', send: (v) => form(undefined, '/password/reset', `csrf=x&token=${v}&password=x&confirm=x`) },
-      { name: 'email link token', transport: 'form', field: 'token', send: (v) => form(undefined, '/email/verify', `csrf=x&token=${v}`) },
-      { name: 'password reset link query', transport: 'form', field: 'token', send: (v) => send(undefined, 'GET', `/password/reset?token=${v}`) },
-      { name: 'admin API query', transport: 'form', field: 'search', send: (v) => send(undefined, 'GET', `${API}/users?search=${v}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } }) },
-      { name: 'admin API JSON', transport: 'json', field: 'name', send: (v) => json(undefined, `${API}/users`, { email: adminEmail, name: v }, { authorization: `Bearer ${token}` }), written: userExists(adminEmail) },
+      {
+        name: 'sign-in email',
+        transport: 'form',
+        field: 'email',
+        send: (v) => form(signInUa, login, `csrf=${csrf}&email=${v}&password=x`),
+      },
+      {
+        name: 'sign-in password',
+        transport: 'form',
+        field: 'password',
+        send: (v) => form(signInUa, login, `csrf=${csrf}&email=${encodeURIComponent(user.email)}&password=${v}`),
+      },
+      {
+        name: 'sign-up name',
+        transport: 'form',
+        field: 'name',
+        send: (v) =>
+          form(
+            signInUa,
+            `${base}/signup`,
+            `csrf=${csrf}&email=${encodeURIComponent(signUpEmail)}&name=${v}&password=${'p'.repeat(16)}`,
+          ),
+        written: userExists(signUpEmail),
+      },
+      {
+        name: 'second-factor code',
+        transport: 'form',
+        field: 'code',
+        send: (v) => form(signInUa, `${base}/mfa/code`, `csrf=${csrf}&method=totp&code=${v}`),
+      },
+      {
+        name: 'passkey sign-in JSON',
+        transport: 'json',
+        field: 'response.id',
+        send: (v) => json(signInUa, `${base}/webauthn/passkey/verify`, { csrf, response: { id: v } }),
+      },
+      {
+        name: '/account password',
+        transport: 'form',
+        field: 'current_password',
+        send: (v) => form(accountUa, '/account/password', `csrf=${accountCsrf}&current_password=${v}&new_password=x`),
+      },
+      {
+        name: '/account TOTP confirmation',
+        transport: 'form',
+        field: 'code',
+        send: (v) => form(accountUa, '/account/totp/confirm', `csrf=${accountCsrf}&code=${v}`),
+      },
+      {
+        name: '/account security key name',
+        transport: 'json',
+        field: 'name',
+        send: (v) =>
+          json(accountUa, '/account/webauthn/registration/options', { name: v }, { 'x-csrf-token': accountCsrf }),
+      },
+      {
+        name: 'forgotten password email',
+        transport: 'form',
+        field: 'email',
+        send: (v) => form(undefined, '/password/forgot', `csrf=x&email=${v}`),
+      },
+      {
+        name: 'password reset token',
+        transport: 'form',
+        field: 'token',
+        send: (v) => form(undefined, '/password/reset', `csrf=x&token=${v}&password=x&confirm=x`),
+      },
+      {
+        name: 'email link token',
+        transport: 'form',
+        field: 'token',
+        send: (v) => form(undefined, '/email/verify', `csrf=x&token=${v}`),
+      },
+      {
+        name: 'password reset link query',
+        transport: 'form',
+        field: 'token',
+        send: (v) => send(undefined, 'GET', `/password/reset?token=${v}`),
+      },
+      {
+        name: 'admin API query',
+        transport: 'form',
+        field: 'search',
+        send: (v) =>
+          send(undefined, 'GET', `${API}/users?search=${v}`, {
+            headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+          }),
+      },
+      {
+        name: 'admin API JSON',
+        transport: 'json',
+        field: 'name',
+        send: (v) =>
+          json(undefined, `${API}/users`, { email: adminEmail, name: v }, { authorization: `Bearer ${token}` }),
+        written: userExists(adminEmail),
+      },
     ];
     await runTable(rows);
 
     // The CLI reads JSON too: a client's JWK Set (--jwks) and a user import file.
     for (const bad of ['\u0000', '\ud800']) {
-      const jwks = await cli(server, 'clients', 'create', '--name', 'cli-unstorable', '--grant-types', 'client_credentials',
-        '--auth-method', 'private_key_jwt', '--jwks', JSON.stringify({ keys: [{ kty: `EC${bad}` }] }));
-      expect({ code: jwks.code, err: jwks.err.join('\n') }).toEqual({ code: 2, err: expect.stringContaining('--jwks keys.0.kty: must not contain') });
+      const jwks = await cli(
+        server,
+        'clients',
+        'create',
+        '--name',
+        'cli-unstorable',
+        '--grant-types',
+        'client_credentials',
+        '--auth-method',
+        'private_key_jwt',
+        '--jwks',
+        JSON.stringify({ keys: [{ kty: `EC${bad}` }] }),
+      );
+      expect({ code: jwks.code, err: jwks.err.join('\n') }).toEqual({
+        code: 2,
+        err: expect.stringContaining('--jwks keys.0.kty: must not contain'),
+      });
       const file = join(server.gatehouse.config.storage.dataDir, 'import.jsonl');
       const imported = uniqueEmail('unstorable-import');
       writeFileSync(file, `${JSON.stringify({ email: imported, name: `x${bad}` })}\n`);
@@ -212,11 +454,17 @@ describe.each(STORE_BACKENDS)('input PostgreSQL cannot store (%s)', (backend) =>
       expect(result.err.join('\n')).toContain('must not contain');
       expect(await userExists(imported)()).toBe(false);
     }
-    expect((await server.gatehouse.storage.storage.clients.list()).some((c) => c.name === 'cli-unstorable')).toBe(false);
+    expect((await server.gatehouse.storage.storage.clients.list()).some((c) => c.name === 'cli-unstorable')).toBe(
+      false,
+    );
 
     // Nothing above broke the sign-in it was sent into.
     const again = await signInUa.get(page.url);
-    const done = await signInUa.post(actionOf(again, '/login'), { csrf: csrfToken(again.html), email: user.email, password: user.password });
+    const done = await signInUa.post(actionOf(again, '/login'), {
+      csrf: csrfToken(again.html),
+      email: user.email,
+      password: user.password,
+    });
     expect(done.status).toBe(303);
   });
 });

@@ -4,7 +4,17 @@ import { buildAuthRequest, oidc, redeemCode } from '../../helpers/rp.js';
 import { ProxiedUserAgent, RecordingUserAgent } from '../../helpers/proxied-user-agent.js';
 import { runAuthorization } from '../../helpers/user-agent.js';
 import {
-  BOOT_TIMEOUT, UserAgent, buildRp, errorCode, logoutForm, pageKind, paramsOf, signIn, textOf, withoutQuery, type TestRp,
+  BOOT_TIMEOUT,
+  UserAgent,
+  buildRp,
+  errorCode,
+  logoutForm,
+  pageKind,
+  paramsOf,
+  signIn,
+  textOf,
+  withoutQuery,
+  type TestRp,
 } from '../../helpers/sessions.js';
 
 /** The parameters openid-client puts in an authorization URL, to send as a form instead (OIDC Core 3.1.2.1, §13.2). */
@@ -21,10 +31,23 @@ describe.each(HTTP_BACKENDS)('authorization requests by POST (%s)', (backend) =>
   let rp: TestRp;
   const logLines: string[] = [];
   beforeAll(async () => {
-    server = await startTestServer(backend, {}, { logTo: { write: (line) => { logLines.push(line); } }, logLevel: 'info' });
+    server = await startTestServer(
+      backend,
+      {},
+      {
+        logTo: {
+          write: (line) => {
+            logLines.push(line);
+          },
+        },
+        logLevel: 'info',
+      },
+    );
     rp = await buildRp(server, { name: 'POST RP', postLogoutRedirectUris: ['http://127.0.0.1:9999/logged-out'] });
   }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  afterAll(async () => {
+    await server?.close();
+  });
 
   const authorizationEndpoint = () => rp.config.serverMetadata().authorization_endpoint ?? '';
 
@@ -40,7 +63,8 @@ describe.each(HTTP_BACKENDS)('authorization requests by POST (%s)', (backend) =>
     const tokens = await redeemCode(rp.config, answer.location ?? '', request);
     expect(tokens.claims()?.sub).toBe(user.id);
     // Served as the GET, logged as what the client sent.
-    const logged = logLines.map((line) => JSON.parse(line) as { msg?: string; method?: string; path?: string; status?: number })
+    const logged = logLines
+      .map((line) => JSON.parse(line) as { msg?: string; method?: string; path?: string; status?: number })
       .filter((entry) => entry.msg === 'request' && entry.path === '/auth');
     expect(logged).toContainEqual(expect.objectContaining({ method: 'POST', status: 303 }));
   });
@@ -54,7 +78,10 @@ describe.each(HTTP_BACKENDS)('authorization requests by POST (%s)', (backend) =>
     const page = await ua.get(answer.location ?? '');
     expect(pageKind(page)).toBe('login');
     // The sign-in resumes the POSTed request as the provider's own GET resume step.
-    const trace = await runAuthorization(ua, answer.location ?? '', rp.client.redirectUri, { email: user.email, password: user.password });
+    const trace = await runAuthorization(ua, answer.location ?? '', rp.client.redirectUri, {
+      email: user.email,
+      password: user.password,
+    });
     expect((await redeemCode(rp.config, trace.callbackUrl, request)).claims()?.sub).toBe(user.id);
   });
 
@@ -62,7 +89,10 @@ describe.each(HTTP_BACKENDS)('authorization requests by POST (%s)', (backend) =>
     const request = await buildAuthRequest(rp.config, rp.client.redirectUri);
     const ua = new UserAgent(server.issuer);
     // The client and redirect_uri are good, so the error goes back to the client (RFC 6749 §4.1.2.1).
-    const repeated = await ua.post(authorizationEndpoint(), { ...formOf(request.url), scope: ['openid', 'openid email'] });
+    const repeated = await ua.post(authorizationEndpoint(), {
+      ...formOf(request.url),
+      scope: ['openid', 'openid email'],
+    });
     expect(repeated.status).toBe(303);
     expect(withoutQuery(repeated.location)).toBe(rp.client.redirectUri);
     expect(paramsOf(repeated.location)).toMatchObject({ error: 'invalid_request', state: request.state });
@@ -77,7 +107,10 @@ describe.each(HTTP_BACKENDS)('authorization requests by POST (%s)', (backend) =>
   it('does not take the parameters from a POST that is not a form: no route answers it', async () => {
     const request = await buildAuthRequest(rp.config, rp.client.redirectUri);
     const res = await fetch(authorizationEndpoint(), {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(formOf(request.url)), redirect: 'manual',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(formOf(request.url)),
+      redirect: 'manual',
     });
     expect(res.status).toBe(404);
     expect(res.headers.get('location')).toBeNull();
@@ -98,7 +131,11 @@ describe.each(HTTP_BACKENDS)('authorization requests by POST (%s)', (backend) =>
     const ua = new UserAgent(server.issuer);
     await signIn(ua, rp, user);
     const endSession = rp.config.serverMetadata().end_session_endpoint ?? '';
-    const page = await ua.post(endSession, { client_id: rp.client.clientId, post_logout_redirect_uri: 'http://127.0.0.1:9999/logged-out', state: 'posted' });
+    const page = await ua.post(endSession, {
+      client_id: rp.client.clientId,
+      post_logout_redirect_uri: 'http://127.0.0.1:9999/logged-out',
+      state: 'posted',
+    });
     expect(page.status).toBe(200);
     expect(textOf(page.html)).toContain('Do you want to sign out');
     const done = await ua.post(logoutForm(page).action, { xsrf: logoutForm(page).xsrf, logout: 'yes' });
@@ -117,12 +154,18 @@ describe(`authorization requests by POST under an https issuer (${backend})`, ()
     const user = await server.buildUser();
     const client = await server.buildClient();
     // openid-client builds the request; discovery over https is not reachable here, so the metadata is given.
-    const rpConfig = new oidc.Configuration({ issuer: server.issuer, authorization_endpoint: `${server.issuer}/auth` }, client.clientId, client.clientSecret ?? '');
+    const rpConfig = new oidc.Configuration(
+      { issuer: server.issuer, authorization_endpoint: `${server.issuer}/auth` },
+      client.clientId,
+      client.clientSecret ?? '',
+    );
     const ua = new ProxiedUserAgent(server);
     const first = await buildAuthRequest(rpConfig, client.redirectUri);
     await runAuthorization(ua, first.url, client.redirectUri, { email: user.email, password: user.password });
 
-    expect(ua.attributesOf('__Host-gh_session')).toEqual(expect.arrayContaining(['samesite=none', 'secure', 'httponly', 'path=/']));
+    expect(ua.attributesOf('__Host-gh_session')).toEqual(
+      expect.arrayContaining(['samesite=none', 'secure', 'httponly', 'path=/']),
+    );
     expect(ua.attributesOf('gh_interaction')).toEqual(expect.arrayContaining(['samesite=lax', 'secure', 'httponly']));
 
     // A form POST from the RP's site: the Origin is the RP's, the session cookie goes with it.

@@ -9,8 +9,20 @@ import { scopeDescription } from '../../../src/web/interaction/steps.js';
 const english = createTranslator(loadCatalogue(), 'en');
 const scopeText = (scope: string) => scopeDescription(english, scope);
 import {
-  UserAgent, actionOf, buildRp, errorCode, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf,
-  withoutQuery, logOutAtRp, type TestRp,
+  UserAgent,
+  actionOf,
+  buildRp,
+  errorCode,
+  follow,
+  openAuthorization,
+  pageKind,
+  paramsOf,
+  signIn,
+  submitLogin,
+  textOf,
+  withoutQuery,
+  logOutAtRp,
+  type TestRp,
 } from '../../helpers/sessions.js';
 
 /** The scopes listed on a consent page, from their data-scope attributes. */
@@ -31,7 +43,10 @@ describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
   it('names the client and every requested scope in plain words', async () => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer);
-    const { page } = await openAuthorization(ua, thirdParty, server.issuer, { scope: 'openid profile email offline_access', prompt: 'consent' });
+    const { page } = await openAuthorization(ua, thirdParty, server.issuer, {
+      scope: 'openid profile email offline_access',
+      prompt: 'consent',
+    });
     const done = await submitLogin(ua, page, user.email, user.password);
     const consent = await follow(ua, done.location ?? '', server.issuer);
     expect(consent.status).toBe(200);
@@ -44,13 +59,21 @@ describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
     }
     expect(consent.headers.get('cache-control')).toBe('no-store');
     // "You can revoke this access at any time" says where: the list on /account.
-    expect(consent.html).toMatch(/<a href="\/account#applications">Your account page lists the applications you have allowed<\/a>/);
+    expect(consent.html).toMatch(
+      /<a href="\/account#applications">Your account page lists the applications you have allowed<\/a>/,
+    );
   });
 
   it('issues tokens for the granted scopes when the user allows', async () => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer);
-    const { trace, tokens } = await signIn(ua, thirdParty, user, { scope: 'openid email offline_access', prompt: 'consent' }, { consent: 'allow' });
+    const { trace, tokens } = await signIn(
+      ua,
+      thirdParty,
+      user,
+      { scope: 'openid email offline_access', prompt: 'consent' },
+      { consent: 'allow' },
+    );
     expect(trace.pages).toEqual(['login', 'consent']);
     expect(trace.postStatuses).toEqual([303, 303]);
     expect(tokens.claims()?.sub).toBe(user.id);
@@ -68,7 +91,11 @@ describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer);
     const request = await buildAuthRequest(thirdParty.config, thirdParty.client.redirectUri);
-    const trace = await runAuthorization(ua, request.url, thirdParty.client.redirectUri, { email: user.email, password: user.password, consent: 'deny' });
+    const trace = await runAuthorization(ua, request.url, thirdParty.client.redirectUri, {
+      email: user.email,
+      password: user.password,
+      consent: 'deny',
+    });
     expect(trace.pages).toEqual(['login', 'consent']);
     expect(withoutQuery(trace.callbackUrl)).toBe(thirdParty.client.redirectUri);
     const params = paramsOf(trace.callbackUrl);
@@ -79,7 +106,10 @@ describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
     // Anything but "allow" is a refusal too.
     const again = await openAuthorization(ua, thirdParty, server.issuer);
     expect(pageKind(again.page)).toBe('consent');
-    const odd = await ua.post(actionOf(again.page, '/consent'), { csrf: csrfToken(again.page.html), decision: 'ALLOW ' });
+    const odd = await ua.post(actionOf(again.page, '/consent'), {
+      csrf: csrfToken(again.page.html),
+      decision: 'ALLOW ',
+    });
     expect(odd.status).toBe(303);
     const callback = await ua.get(odd.location ?? '');
     expect(paramsOf(callback.location).error).toBe('access_denied');
@@ -143,7 +173,10 @@ describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
     expect(second.trace.pages).toEqual(['login']);
     expect(second.tokens.scope?.split(' ').sort()).toEqual(['email', 'openid']);
     const grants = await grantsFor(user.id, rp.client.clientId);
-    expect(grants.map((g) => g.scope.split(' ').sort()).sort((a, b) => a.length - b.length)).toEqual([['email', 'openid'], ['email', 'openid', 'profile']]);
+    expect(grants.map((g) => g.scope.split(' ').sort()).sort((a, b) => a.length - b.length)).toEqual([
+      ['email', 'openid'],
+      ['email', 'openid', 'profile'],
+    ]);
     const info = await oidc.fetchUserInfo(rp.config, second.tokens.access_token, user.id);
     expect(info).toMatchObject({ sub: user.id, email: user.email });
     expect(info.name).toBeUndefined();
@@ -194,7 +227,10 @@ describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
     const user = await server.buildUser();
     const firstParty = await buildRp(server, { name: 'Our Own App', firstParty: true });
     const ua = new UserAgent(server.issuer);
-    const first = await signIn(ua, firstParty, user, { scope: 'openid profile email offline_access', prompt: 'consent' });
+    const first = await signIn(ua, firstParty, user, {
+      scope: 'openid profile email offline_access',
+      prompt: 'consent',
+    });
     expect(first.trace.pages).toEqual(['login']);
     expect(first.tokens.refresh_token).toEqual(expect.any(String));
     const again = await signIn(ua, firstParty, user, { prompt: 'consent' });

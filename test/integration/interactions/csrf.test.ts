@@ -2,8 +2,19 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 import {
-  UserAgent, actionOf, alertText, buildRp, errorCode, follow, openAuthorization, pageKind, paramsOf, signIn,
-  submitLogin, withoutQuery, type TestRp,
+  UserAgent,
+  actionOf,
+  alertText,
+  buildRp,
+  errorCode,
+  follow,
+  openAuthorization,
+  pageKind,
+  paramsOf,
+  signIn,
+  submitLogin,
+  withoutQuery,
+  type TestRp,
 } from '../../helpers/sessions.js';
 import type { Page } from '../../helpers/user-agent.js';
 
@@ -37,12 +48,22 @@ describe.each(HTTP_BACKENDS)('CSRF defences of the sign-in forms (%s)', (backend
 
     expectRefused(await ua.post(login, { email: user.email, password: user.password }), FORGED);
     expectRefused(await ua.post(login, { csrf: '', email: user.email, password: user.password }), FORGED);
-    expectRefused(await ua.post(login, { csrf: `${good.slice(0, -1)}${good.endsWith('A') ? 'B' : 'A'}`, email: user.email, password: user.password }), FORGED);
+    expectRefused(
+      await ua.post(login, {
+        csrf: `${good.slice(0, -1)}${good.endsWith('A') ? 'B' : 'A'}`,
+        email: user.email,
+        password: user.password,
+      }),
+      FORGED,
+    );
     expectRefused(await ua.post(login, { csrf: `${good}${good}`, email: user.email, password: user.password }), FORGED);
 
     // A token from another sign-in does not fit this one.
     const other = await openAuthorization(new UserAgent(server.issuer), firstParty, server.issuer);
-    expectRefused(await ua.post(login, { csrf: csrfToken(other.page.html), email: user.email, password: user.password }), FORGED);
+    expectRefused(
+      await ua.post(login, { csrf: csrfToken(other.page.html), email: user.email, password: user.password }),
+      FORGED,
+    );
 
     // Nothing was finished: the sign-in still waits for the login, and no session exists.
     const silent = await openAuthorization(ua, firstParty, server.issuer, { prompt: 'none' });
@@ -61,7 +82,9 @@ describe.each(HTTP_BACKENDS)('CSRF defences of the sign-in forms (%s)', (backend
     const ua = new UserAgent(server.issuer);
     const { page } = await openAuthorization(ua, firstParty, server.issuer);
     for (let i = 0; i < 12; i++) {
-      expect((await ua.post(actionOf(page, '/login'), { csrf: 'x', email: user.email, password: 'wrong' })).status).toBe(403);
+      expect(
+        (await ua.post(actionOf(page, '/login'), { csrf: 'x', email: user.email, password: 'wrong' })).status,
+      ).toBe(403);
     }
     expect((await submitLogin(ua, page, user.email, user.password)).status).toBe(303);
   });
@@ -76,7 +99,10 @@ describe.each(HTTP_BACKENDS)('CSRF defences of the sign-in forms (%s)', (backend
     const consent = actionOf(consentPage, '/consent');
 
     expectRefused(await ua.post(consent, { decision: 'allow' }), FORGED);
-    expectRefused(await ua.post(consent, { csrf: csrfToken(page.html).split('').reverse().join(''), decision: 'allow' }), FORGED);
+    expectRefused(
+      await ua.post(consent, { csrf: csrfToken(page.html).split('').reverse().join(''), decision: 'allow' }),
+      FORGED,
+    );
     // The login step's token is bound to another interaction.
     expectRefused(await ua.post(consent, { csrf: csrfToken(page.html), decision: 'allow' }), FORGED);
     expect(await server.gatehouse.storage.storage.sessions.listGrants(user.id)).toEqual([]);
@@ -105,7 +131,12 @@ describe.each(HTTP_BACKENDS)('CSRF defences of the sign-in forms (%s)', (backend
     const ua = new UserAgent(server.issuer);
     const { page } = await openAuthorization(ua, thirdParty, server.issuer);
     const form = { csrf: csrfToken(page.html), email: user.email, password: user.password };
-    const hostile = ['https://evil.example', 'null', server.issuer.replace('127.0.0.1', 'localhost'), `${server.issuer}.evil.example`];
+    const hostile = [
+      'https://evil.example',
+      'null',
+      server.issuer.replace('127.0.0.1', 'localhost'),
+      `${server.issuer}.evil.example`,
+    ];
     for (const origin of hostile) {
       expectRefused(await ua.post(actionOf(page, '/login'), form, { origin }), FOREIGN);
     }
@@ -114,10 +145,21 @@ describe.each(HTTP_BACKENDS)('CSRF defences of the sign-in forms (%s)', (backend
     const done = await submitLogin(ua, page, user.email, user.password);
     const consentPage = await follow(ua, done.location ?? '', server.issuer);
     const consent = actionOf(consentPage, '/consent');
-    expectRefused(await ua.post(consent, { csrf: csrfToken(consentPage.html), decision: 'allow' }, { origin: 'https://evil.example' }), FOREIGN);
+    expectRefused(
+      await ua.post(
+        consent,
+        { csrf: csrfToken(consentPage.html), decision: 'allow' },
+        { origin: 'https://evil.example' },
+      ),
+      FOREIGN,
+    );
     expect(await server.gatehouse.storage.storage.sessions.listGrants(user.id)).toEqual([]);
     // Our own origin (and a browser that sends none) is accepted.
-    const allowed = await ua.post(consent, { csrf: csrfToken(consentPage.html), decision: 'allow' }, { origin: server.issuer });
+    const allowed = await ua.post(
+      consent,
+      { csrf: csrfToken(consentPage.html), decision: 'allow' },
+      { origin: server.issuer },
+    );
     expect(allowed.status).toBe(303);
   });
 });

@@ -36,7 +36,9 @@ describe.each(HTTP_BACKENDS)('error pages (%s)', (backend) => {
     const html = await ua.get('/interaction/nope');
     expect(html.status).toBe(400);
     expect(errorCode(html.html)).toBe('session_not_found');
-    expect(alertText(html.html)).toBe('This sign-in request has expired or was already completed. Go back to the application and start again.');
+    expect(alertText(html.html)).toBe(
+      'This sign-in request has expired or was already completed. Go back to the application and start again.',
+    );
   });
 
   it('falls back to HTML for odd Accept headers and never reflects the path', async () => {
@@ -64,20 +66,27 @@ describe.each(HTTP_BACKENDS)('error pages (%s)', (backend) => {
       expect(errorCode(page.html)).toBe('method_not_allowed');
       expect(page.html).toContain('<title>Method not allowed · Gatehouse</title>');
     }
-    const json = await ua.request('/interaction/some-uid/login', { method: 'PUT', headers: { accept: 'application/json' } });
+    const json = await ua.request('/interaction/some-uid/login', {
+      method: 'PUT',
+      headers: { accept: 'application/json' },
+    });
     expect(JSON.parse(json.html)).toMatchObject({ error: 'method_not_allowed' });
   });
 
   it('renders protocol errors of the provider with our page, without a stack trace', async () => {
     const rp = await buildRp(server);
     const ua = new UserAgent(server.issuer);
-    const unknownClient = await ua.get(`/auth?client_id=nope&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(rp.client.redirectUri)}`);
+    const unknownClient = await ua.get(
+      `/auth?client_id=nope&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(rp.client.redirectUri)}`,
+    );
     expect(unknownClient.status).toBe(400);
     expect(unknownClient.location).toBeNull();
     expect(unknownClient.html).toContain('<title>Sign-in request refused · Gatehouse</title>');
     expect(errorCode(unknownClient.html)).toBe('invalid_client');
 
-    const wrongRedirect = await ua.get(`/auth?client_id=${rp.client.clientId}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent('https://evil.example/cb')}`);
+    const wrongRedirect = await ua.get(
+      `/auth?client_id=${rp.client.clientId}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent('https://evil.example/cb')}`,
+    );
     expect(wrongRedirect.status).toBe(400);
     expect(wrongRedirect.location).toBeNull();
     expect(errorCode(wrongRedirect.html)).toBe('invalid_redirect_uri');

@@ -1,13 +1,25 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { csrfToken } from '../../helpers/user-agent.js';
-import { UserAgent, actionOf, alertText, buildRp, errorCode, openAuthorization, pageKind, submitLogin, type TestRp } from '../../helpers/sessions.js';
+import {
+  UserAgent,
+  actionOf,
+  alertText,
+  buildRp,
+  errorCode,
+  openAuthorization,
+  pageKind,
+  submitLogin,
+  type TestRp,
+} from '../../helpers/sessions.js';
 
 /** The sign-in forms through the form kit (src/web/kit/form.ts): a malformed field is a 400 page naming it. */
 describe.each(HTTP_BACKENDS)('sign-in form fields (%s)', (backend) => {
   let rp: TestRp;
   const server = useTestServer(backend);
-  beforeAll(async () => { rp = await buildRp(server); });
+  beforeAll(async () => {
+    rp = await buildRp(server);
+  });
 
   it('refuses a login whose email is sent twice or whose box is an object, naming the field, and signs in with the same form when it is well formed', async () => {
     const user = await server.buildUser();

@@ -3,7 +3,16 @@ import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
 import {
-  UserAgent, actionOf, autoSubmitForm, buildRp, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin,
+  UserAgent,
+  actionOf,
+  autoSubmitForm,
+  buildRp,
+  follow,
+  openAuthorization,
+  pageKind,
+  paramsOf,
+  signIn,
+  submitLogin,
   type TestRp,
 } from '../../helpers/sessions.js';
 
@@ -11,7 +20,10 @@ import {
 class RecordingUserAgent extends UserAgent {
   readonly seen: Array<Page & { method: string }> = [];
 
-  override async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Page> {
+  override async request(
+    url: string,
+    init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
+  ): Promise<Page> {
     const page = await super.request(url, init);
     this.seen.push({ ...page, method: init.method ?? (init.form ? 'POST' : 'GET') });
     return page;
@@ -29,7 +41,8 @@ function expectSecurityHeaders(page: Page): void {
   expect(page.headers.get('x-frame-options')).toBe('DENY');
 }
 
-const htmlPages = (ua: RecordingUserAgent) => ua.seen.filter((p) => p.headers.get('content-type')?.startsWith('text/html'));
+const htmlPages = (ua: RecordingUserAgent) =>
+  ua.seen.filter((p) => p.headers.get('content-type')?.startsWith('text/html'));
 
 describe.each(HTTP_BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backend) => {
   let firstParty: TestRp;
@@ -48,7 +61,10 @@ describe.each(HTTP_BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backen
     const login = await submitLogin(ua, page, user.email, user.password);
     expect(login.status).toBe(303);
     const consentPage = await follow(ua, login.location ?? '', server.issuer);
-    const allow = await ua.post(actionOf(consentPage, '/consent'), { csrf: csrfToken(consentPage.html), decision: 'allow' });
+    const allow = await ua.post(actionOf(consentPage, '/consent'), {
+      csrf: csrfToken(consentPage.html),
+      decision: 'allow',
+    });
     expect(allow.status).toBe(303);
 
     const other = await buildRp(server, { name: 'Denied RP', firstParty: false });
@@ -57,7 +73,10 @@ describe.each(HTTP_BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backen
     expect(deny.status).toBe(303);
 
     const choose = (await openAuthorization(ua, firstParty, server.issuer, { prompt: 'select_account' })).page;
-    const chosen = await ua.post(actionOf(choose, '/select-account'), { csrf: csrfToken(choose.html), action: 'continue' });
+    const chosen = await ua.post(actionOf(choose, '/select-account'), {
+      csrf: csrfToken(choose.html),
+      action: 'continue',
+    });
     expect(chosen.status).toBe(303);
 
     const abortPage = (await openAuthorization(new UserAgent(server.issuer), firstParty, server.issuer)).page;
@@ -90,18 +109,36 @@ describe.each(HTTP_BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backen
     expect(auto).toBeDefined();
     await follow(ua, switched.location ?? '', server.issuer);
     const tokens = await signIn(ua, firstParty, other);
-    const confirm = await ua.get(oidc.buildEndSessionUrl(firstParty.config, { id_token_hint: tokens.tokens.id_token ?? '' }).toString());
+    const confirm = await ua.get(
+      oidc.buildEndSessionUrl(firstParty.config, { id_token_hint: tokens.tokens.id_token ?? '' }).toString(),
+    );
     expect(confirm.status).toBe(200);
     await ua.get('/interaction/not-a-real-interaction');
     await ua.get('/no/such/page');
-    await ua.get(`/auth?client_id=unknown&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(firstParty.client.redirectUri)}`);
+    await ua.get(
+      `/auth?client_id=unknown&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(firstParty.client.redirectUri)}`,
+    );
     await ua.get('/session/end/success');
 
     const pages = htmlPages(ua);
-    const paths = new Set(pages.map((p) => new URL(p.url).pathname.replace(/\/interaction\/[^/]+/, '/interaction/:uid').replace(/\/auth\/[^/]+/, '/auth/:uid')));
-    expect([...paths]).toEqual(expect.arrayContaining([
-      '/interaction/:uid', '/interaction/:uid/login', '/auth/:uid', '/session/end', '/no/such/page', '/auth', '/session/end/success',
-    ]));
+    const paths = new Set(
+      pages.map((p) =>
+        new URL(p.url).pathname
+          .replace(/\/interaction\/[^/]+/, '/interaction/:uid')
+          .replace(/\/auth\/[^/]+/, '/auth/:uid'),
+      ),
+    );
+    expect([...paths]).toEqual(
+      expect.arrayContaining([
+        '/interaction/:uid',
+        '/interaction/:uid/login',
+        '/auth/:uid',
+        '/session/end',
+        '/no/such/page',
+        '/auth',
+        '/session/end/success',
+      ]),
+    );
     const statuses = new Set(pages.map((p) => p.status));
     expect([...statuses]).toEqual(expect.arrayContaining([200, 400, 401, 404]));
     for (const shown of pages) expectSecurityHeaders(shown);
@@ -117,7 +154,8 @@ describe.each(HTTP_BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backen
   });
 
   it("limits form-action to 'self', plus the client's registered target on the pages of its sign-in and logout", async () => {
-    const formAction = (page: Page) => /(?:^|;\s*)form-action ([^;]*)/.exec(page.headers.get('content-security-policy') ?? '')?.[1];
+    const formAction = (page: Page) =>
+      /(?:^|;\s*)form-action ([^;]*)/.exec(page.headers.get('content-security-policy') ?? '')?.[1];
     const rpOrigin = new URL(firstParty.client.redirectUri).origin;
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer);
@@ -126,7 +164,9 @@ describe.each(HTTP_BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backen
     expect(formAction(await ua.get('/password/forgot'))).toBe("'self'");
     expect(formAction(await ua.get('/no/such/page'))).toBe("'self'");
     // An error page about a redirect_uri the client never registered does not allow it.
-    const foreign = await ua.get(`/auth?client_id=${firstParty.client.clientId}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent('https://evil.example/cb')}`);
+    const foreign = await ua.get(
+      `/auth?client_id=${firstParty.client.clientId}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent('https://evil.example/cb')}`,
+    );
     expect(foreign.status).toBe(400);
     expect(formAction(foreign)).toBe("'self'");
 
@@ -145,12 +185,19 @@ describe.each(HTTP_BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backen
     expect(formPost.page.headers.get('content-security-policy')).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
 
     // The logout confirmation posts to us, then is redirected to the post_logout_redirect_uri.
-    const withTarget = await ua.get(oidc.buildEndSessionUrl(firstParty.config, {
-      id_token_hint: tokens.id_token ?? '', post_logout_redirect_uri: 'http://127.0.0.1:9999/logged-out',
-    }).toString());
+    const withTarget = await ua.get(
+      oidc
+        .buildEndSessionUrl(firstParty.config, {
+          id_token_hint: tokens.id_token ?? '',
+          post_logout_redirect_uri: 'http://127.0.0.1:9999/logged-out',
+        })
+        .toString(),
+    );
     expect(withTarget.status).toBe(200);
     expect(formAction(withTarget)).toBe(`'self' ${rpOrigin}`);
-    const without = await ua.get(oidc.buildEndSessionUrl(firstParty.config, { id_token_hint: tokens.id_token ?? '' }).toString());
+    const without = await ua.get(
+      oidc.buildEndSessionUrl(firstParty.config, { id_token_hint: tokens.id_token ?? '' }).toString(),
+    );
     expect(without.status).toBe(200);
     expect(formAction(without)).toBe("'self'");
   });
@@ -166,7 +213,10 @@ describe.each(HTTP_BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backen
     const names = new Set(cookies.map((c) => c.split('=')[0]));
     expect([...names]).toEqual(expect.arrayContaining(['gh_session', 'gh_interaction', 'gh_interaction_resume']));
     for (const cookie of cookies) {
-      const attrs = cookie.split(';').slice(1).map((a) => a.trim().toLowerCase());
+      const attrs = cookie
+        .split(';')
+        .slice(1)
+        .map((a) => a.trim().toLowerCase());
       expect(attrs).toContain('httponly');
       expect(attrs).toContain('samesite=lax');
       // Plain http on loopback in tests; Secure comes with an https issuer.

@@ -3,7 +3,19 @@ import { useTestServer } from '../../helpers/server.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { oidc, redeemCode } from '../../helpers/rp.js';
 import {
-  UserAgent, alertText, buildRp, follow, inputValue, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf, userAdminFor, withoutQuery,
+  UserAgent,
+  alertText,
+  buildRp,
+  follow,
+  inputValue,
+  openAuthorization,
+  pageKind,
+  paramsOf,
+  signIn,
+  submitLogin,
+  textOf,
+  userAdminFor,
+  withoutQuery,
 } from '../../helpers/sessions.js';
 
 const WRONG_CREDENTIALS = 'The email address or password is not correct.';
@@ -60,7 +72,12 @@ describe.each(HTTP_BACKENDS)('login step (%s)', (backend) => {
     const rp = await buildRp(server);
     const ua = new UserAgent(server.issuer);
     const { page } = await openAuthorization(ua, rp, server.issuer);
-    for (const [email, password] of [['', user.password], [user.email, ''], [`${'a'.repeat(320)}@x.test`, user.password], [user.email, 'p'.repeat(257)]] as const) {
+    for (const [email, password] of [
+      ['', user.password],
+      [user.email, ''],
+      [`${'a'.repeat(320)}@x.test`, user.password],
+      [user.email, 'p'.repeat(257)],
+    ] as const) {
       const answer = await submitLogin(ua, page, email, password);
       expect(answer.status).toBe(400);
       expect(pageKind(answer)).toBe('login');
@@ -95,7 +112,9 @@ describe.each(HTTP_BACKENDS)('login step (%s)', (backend) => {
     expect(alertText(answer.html)).toBe(WRONG_CREDENTIALS);
     expect(answer.html).not.toContain('disabled');
     const events = await server.gatehouse.storage.storage.audit.forSubject(user.id, 5);
-    expect(events.find((e) => e.action === 'signin.password.failed')?.details).toEqual({ reason: 'disabled_wrong_password' });
+    expect(events.find((e) => e.action === 'signin.password.failed')?.details).toEqual({
+      reason: 'disabled_wrong_password',
+    });
   });
 
   it('ends the session and tokens of a user who is disabled after signing in', async () => {
@@ -109,7 +128,9 @@ describe.each(HTTP_BACKENDS)('login step (%s)', (backend) => {
     await userAdminFor(server).setDisabled(user.email, true);
 
     await expect(oidc.fetchUserInfo(rp.config, tokens.access_token, user.id)).rejects.toMatchObject({ status: 401 });
-    await expect(oidc.refreshTokenGrant(rp.config, tokens.refresh_token ?? '')).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(rp.config, tokens.refresh_token ?? '')).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
     const introspection = await oidc.tokenIntrospection(rp.config, tokens.access_token);
     expect(introspection.active).toBe(false);
     const { page } = await openAuthorization(ua, rp, server.issuer, { prompt: 'none' });
@@ -184,7 +205,9 @@ describe.each(HTTP_BACKENDS)('login step (%s)', (backend) => {
 
   it('pre-fills the email field from login_hint and escapes it', async () => {
     const rp = await buildRp(server);
-    const hinted = await openAuthorization(new UserAgent(server.issuer), rp, server.issuer, { login_hint: 'ada@example.test' });
+    const hinted = await openAuthorization(new UserAgent(server.issuer), rp, server.issuer, {
+      login_hint: 'ada@example.test',
+    });
     expect(pageKind(hinted.page)).toBe('login');
     expect(inputValue(hinted.page.html, 'email')).toBe('ada@example.test');
 

@@ -6,7 +6,17 @@ import type { Page } from '../../helpers/user-agent.js';
 import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import {
-  UserAgent, alertText, buildRp, errorCode, logoutForm, openAuthorization, paramsOf, signIn, textOf, withoutQuery, type TestRp,
+  UserAgent,
+  alertText,
+  buildRp,
+  errorCode,
+  logoutForm,
+  openAuthorization,
+  paramsOf,
+  signIn,
+  textOf,
+  withoutQuery,
+  type TestRp,
 } from '../../helpers/sessions.js';
 
 const POST_LOGOUT = 'http://127.0.0.1:9999/logged-out';
@@ -19,7 +29,9 @@ describe.each(HTTP_BACKENDS)('RP-initiated logout (%s)', (backend) => {
   });
 
   const endSessionUrl = (idToken: string, extra: Record<string, string> = {}) =>
-    oidc.buildEndSessionUrl(rp.config, { id_token_hint: idToken, post_logout_redirect_uri: POST_LOGOUT, ...extra }).toString();
+    oidc
+      .buildEndSessionUrl(rp.config, { id_token_hint: idToken, post_logout_redirect_uri: POST_LOGOUT, ...extra })
+      .toString();
   /** A logout request with no id_token_hint (openid-client names the client with client_id): always the question. */
   const unhintedEndSessionUrl = (extra: Record<string, string> = {}) =>
     oidc.buildEndSessionUrl(rp.config, { post_logout_redirect_uri: POST_LOGOUT, ...extra }).toString();
@@ -65,7 +77,9 @@ describe.each(HTTP_BACKENDS)('RP-initiated logout (%s)', (backend) => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer);
     const { tokens } = await signIn(ua, rp, user);
-    const confirm = await ua.get(oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token ?? '' }).toString());
+    const confirm = await ua.get(
+      oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token ?? '' }).toString(),
+    );
     const form = logoutForm(confirm);
     const done = await ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' });
     expect(done.status).toBe(303);
@@ -79,7 +93,12 @@ describe.each(HTTP_BACKENDS)('RP-initiated logout (%s)', (backend) => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer);
     const { tokens } = await signIn(ua, rp, user);
-    for (const target of ['https://evil.example/logged-out', `${POST_LOGOUT}/../steal`, `${POST_LOGOUT}?x=1`, 'http://127.0.0.1:9999/callback']) {
+    for (const target of [
+      'https://evil.example/logged-out',
+      `${POST_LOGOUT}/../steal`,
+      `${POST_LOGOUT}?x=1`,
+      'http://127.0.0.1:9999/callback',
+    ]) {
       const page = await ua.get(endSessionUrl(tokens.id_token ?? '', { post_logout_redirect_uri: target }));
       expect(page.status).toBe(400);
       expect(page.location).toBeNull();
@@ -138,23 +157,36 @@ describe.each(HTTP_BACKENDS)('RP-initiated logout (%s)', (backend) => {
       const receiver = await startLogoutReceiver();
       try {
         const hinted = await buildRp(server, {
-          name: 'Hinted RP', postLogoutRedirectUris: [POST_LOGOUT], backchannelLogoutUri: receiver.uri, backchannelLogoutSessionRequired: true,
+          name: 'Hinted RP',
+          postLogoutRedirectUris: [POST_LOGOUT],
+          backchannelLogoutUri: receiver.uri,
+          backchannelLogoutSessionRequired: true,
         });
         const user = await server.buildUser();
         const ua = new UserAgent(server.issuer);
         const { tokens } = await signIn(ua, hinted, user);
 
-        const page = await ua.get(oidc.buildEndSessionUrl(hinted.config, {
-          id_token_hint: tokens.id_token ?? '', post_logout_redirect_uri: POST_LOGOUT, state: 'hinted-1',
-        }).toString());
+        const page = await ua.get(
+          oidc
+            .buildEndSessionUrl(hinted.config, {
+              id_token_hint: tokens.id_token ?? '',
+              post_logout_redirect_uri: POST_LOGOUT,
+              state: 'hinted-1',
+            })
+            .toString(),
+        );
         expect(page.status).toBe(200);
         expect(textOf(page.html)).not.toContain('Do you want to sign out');
         expect(page.html).not.toContain('name="logout" value="yes" autofocus');
         // The one inline script runs by its hash; nothing else inline is allowed.
         const script = /<script>([^<]*)<\/script>/.exec(page.html)?.[1] ?? '';
         const hash = createHash('sha256').update(script).digest('base64');
-        expect(page.headers.get('content-security-policy')).toMatch(new RegExp(`script-src 'self' 'sha256-${hash.replace(/[+/]/g, '\\$&')}'`));
-        expect(page.headers.get('content-security-policy')).toContain(`form-action 'self' ${new URL(POST_LOGOUT).origin}`);
+        expect(page.headers.get('content-security-policy')).toMatch(
+          new RegExp(`script-src 'self' 'sha256-${hash.replace(/[+/]/g, '\\$&')}'`),
+        );
+        expect(page.headers.get('content-security-policy')).toContain(
+          `form-action 'self' ${new URL(POST_LOGOUT).origin}`,
+        );
 
         const { action, fields } = autoSubmitted(page);
         const done = await ua.post(action, fields);
@@ -164,7 +196,9 @@ describe.each(HTTP_BACKENDS)('RP-initiated logout (%s)', (backend) => {
 
         const silent = await openAuthorization(ua, hinted, server.issuer, { prompt: 'none' });
         expect(paramsOf(silent.page.location).error).toBe('login_required');
-        await expect(oidc.fetchUserInfo(hinted.config, tokens.access_token, user.id)).rejects.toMatchObject({ status: 401 });
+        await expect(oidc.fetchUserInfo(hinted.config, tokens.access_token, user.id)).rejects.toMatchObject({
+          status: 401,
+        });
         // Back-channel logout as for a confirmed logout, naming the ended session.
         const { payload } = await verifyLogoutToken(await receiver.next(), server.issuer, hinted.client.clientId);
         expect(payload).toMatchObject({ sub: user.id, sid: decodeJwt(tokens.id_token ?? '').sid });
@@ -204,7 +238,9 @@ describe.each(HTTP_BACKENDS)('RP-initiated logout (%s)', (backend) => {
       const user = await server.buildUser();
       const ua = new UserAgent(server.issuer);
       const { tokens } = await signIn(ua, rp, user);
-      const withoutTarget = await ua.get(oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token ?? '' }).toString());
+      const withoutTarget = await ua.get(
+        oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token ?? '' }).toString(),
+      );
       expect(textOf(withoutTarget.html)).toContain('Do you want to sign out');
       const withoutHint = await ua.get(unhintedEndSessionUrl({ state: 's' }));
       expect(textOf(withoutHint.html)).toContain('Do you want to sign out');

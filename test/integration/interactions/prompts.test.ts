@@ -4,7 +4,18 @@ import { useTestServer } from '../../helpers/server.js';
 import { redeemCode } from '../../helpers/rp.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 import {
-  UserAgent, actionOf, buildRp, follow, openAuthorization, pageKind, paramsOf, signIn, submitLogin, textOf, withoutQuery, type TestRp,
+  UserAgent,
+  actionOf,
+  buildRp,
+  follow,
+  openAuthorization,
+  pageKind,
+  paramsOf,
+  signIn,
+  submitLogin,
+  textOf,
+  withoutQuery,
+  type TestRp,
 } from '../../helpers/sessions.js';
 
 describe.each(HTTP_BACKENDS)('prompt, max_age and account selection (%s)', (backend) => {
@@ -36,7 +47,11 @@ describe.each(HTTP_BACKENDS)('prompt, max_age and account selection (%s)', (back
     expect(withoutQuery(direct.location)).toBe(rp.client.redirectUri);
     expect(paramsOf(direct.location)).toMatchObject({ state: request.state, iss: server.issuer });
     const tokens = await redeemCode(rp.config, direct.location ?? '', request);
-    expect(tokens.claims()).toMatchObject({ sub: user.id, sid: first.tokens.claims()?.sid, auth_time: first.tokens.claims()?.auth_time });
+    expect(tokens.claims()).toMatchObject({
+      sub: user.id,
+      sid: first.tokens.claims()?.sid,
+      auth_time: first.tokens.claims()?.auth_time,
+    });
   });
 
   it('shows the login page again for prompt=login although a session exists', async () => {

@@ -13,10 +13,15 @@ describe.each(HTTP_BACKENDS)('password sign-in security events (%s)', (backend) 
     const rp = await discoverRp(server.issuer, client);
     const request = await buildAuthRequest(rp, client.redirectUri);
     const ua = new UserAgent(server.issuer);
-    await expect(runAuthorization(ua, request.url, client.redirectUri, { email: user.email, password: 'wrong password!' }))
-      .rejects.toThrow(/401/);
-    await runAuthorization(new UserAgent(server.issuer), (await buildAuthRequest(rp, client.redirectUri)).url, client.redirectUri,
-      { email: user.email, password: user.password });
+    await expect(
+      runAuthorization(ua, request.url, client.redirectUri, { email: user.email, password: 'wrong password!' }),
+    ).rejects.toThrow(/401/);
+    await runAuthorization(
+      new UserAgent(server.issuer),
+      (await buildAuthRequest(rp, client.redirectUri)).url,
+      client.redirectUri,
+      { email: user.email, password: user.password },
+    );
 
     const events = await server.gatehouse.storage.storage.audit.forSubject(user.id);
     const failed = events.find((e) => e.action === 'signin.password.failed');
@@ -27,10 +32,15 @@ describe.each(HTTP_BACKENDS)('password sign-in security events (%s)', (backend) 
     expect(JSON.stringify(events)).not.toContain(user.email);
 
     const unknown = new UserAgent(server.issuer);
-    await expect(runAuthorization(unknown, (await buildAuthRequest(rp, client.redirectUri)).url, client.redirectUri,
-      { email: 'nobody-here@example.test', password: 'whatever it is' })).rejects.toThrow(/401/);
-    const rows = await server.gatehouse.storage.storage.dataSource.query(
-      "SELECT details FROM audit_events WHERE action = 'signin.password.failed' AND subject_id IS NULL") as Array<{ details: unknown }>;
+    await expect(
+      runAuthorization(unknown, (await buildAuthRequest(rp, client.redirectUri)).url, client.redirectUri, {
+        email: 'nobody-here@example.test',
+        password: 'whatever it is',
+      }),
+    ).rejects.toThrow(/401/);
+    const rows = (await server.gatehouse.storage.storage.dataSource.query(
+      "SELECT details FROM audit_events WHERE action = 'signin.password.failed' AND subject_id IS NULL",
+    )) as Array<{ details: unknown }>;
     expect(rows.map((r) => r.details)).toContainEqual({ reason: 'unknown_account' });
     expect(JSON.stringify(rows)).not.toContain('nobody-here');
   });
@@ -44,8 +54,14 @@ describe.each(HTTP_BACKENDS)('lockout and token reuse security events (%s)', (ba
     const client = await server.buildClient();
     const rp = await discoverRp(server.issuer, client);
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      await expect(runAuthorization(new UserAgent(server.issuer), (await buildAuthRequest(rp, client.redirectUri)).url, client.redirectUri,
-        { email: user.email, password: 'wrong password!' })).rejects.toThrow(/40\d|429/);
+      await expect(
+        runAuthorization(
+          new UserAgent(server.issuer),
+          (await buildAuthRequest(rp, client.redirectUri)).url,
+          client.redirectUri,
+          { email: user.email, password: 'wrong password!' },
+        ),
+      ).rejects.toThrow(/40\d|429/);
     }
     const events = await server.gatehouse.storage.storage.audit.forSubject(user.id);
     const lockouts = events.filter((e) => e.action === 'signin.locked_out');
@@ -62,8 +78,9 @@ describe.each(HTTP_BACKENDS)('lockout and token reuse security events (%s)', (ba
     // The provider reports the reuse through an event after answering, so the row lands just after.
     let rows: Array<{ subject_id: string; client_id: string }> = [];
     for (let waited = 0; rows.length === 0 && waited < 5000; waited += 100) {
-      rows = await server.gatehouse.storage.storage.dataSource.query(
-        "SELECT subject_id, client_id FROM audit_events WHERE action = 'refresh_token.reuse_detected'") as typeof rows;
+      rows = (await server.gatehouse.storage.storage.dataSource.query(
+        "SELECT subject_id, client_id FROM audit_events WHERE action = 'refresh_token.reuse_detected'",
+      )) as typeof rows;
       if (rows.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(rows).toEqual([{ subject_id: signedIn.user.id, client_id: signedIn.client.clientId }]);

@@ -37,7 +37,11 @@ describe.each(HTTP_BACKENDS)('an issuer with a path prefix (%s)', (backend) => {
   let mail: MailCatcher;
   beforeAll(async () => {
     mail = await startMailCatcher();
-    server = await startTestServer(backend, { mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' } }, { issuerPath: PREFIX });
+    server = await startTestServer(
+      backend,
+      { mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' } },
+      { issuerPath: PREFIX },
+    );
   }, BOOT_TIMEOUT);
   afterAll(async () => {
     await server?.close();
@@ -48,10 +52,20 @@ describe.each(HTTP_BACKENDS)('an issuer with a path prefix (%s)', (backend) => {
     expect(server.issuer).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/id$/);
     const res = await fetch(`${server.issuer}/.well-known/openid-configuration`);
     expect(res.status).toBe(200);
-    const metadata = await res.json() as Record<string, unknown>;
+    const metadata = (await res.json()) as Record<string, unknown>;
     expect(metadata.issuer).toBe(server.issuer);
-    for (const name of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint', 'introspection_endpoint']) {
-      expect({ name, url: metadata[name] }).toEqual({ name, url: expect.stringMatching(new RegExp(`^${server.issuer}/`)) });
+    for (const name of [
+      'authorization_endpoint',
+      'token_endpoint',
+      'userinfo_endpoint',
+      'jwks_uri',
+      'end_session_endpoint',
+      'introspection_endpoint',
+    ]) {
+      expect({ name, url: metadata[name] }).toEqual({
+        name,
+        url: expect.stringMatching(new RegExp(`^${server.issuer}/`)),
+      });
     }
     const jwks = await fetch(String(metadata.jwks_uri));
     expect(jwks.status).toBe(200);
@@ -137,12 +151,26 @@ describe.each(HTTP_BACKENDS)('an issuer with a path prefix (%s)', (backend) => {
 
   it('answers nothing outside the prefix, the prefix being matched exactly', async () => {
     const origin = originOf(server);
-    for (const path of ['/.well-known/openid-configuration', '/jwks', '/account', '/admin', '/healthz', '/assets/style.css', '/ID/.well-known/openid-configuration', '/idx/jwks', '/']) {
+    for (const path of [
+      '/.well-known/openid-configuration',
+      '/jwks',
+      '/account',
+      '/admin',
+      '/healthz',
+      '/assets/style.css',
+      '/ID/.well-known/openid-configuration',
+      '/idx/jwks',
+      '/',
+    ]) {
       const res = await fetch(`${origin}${path}`, { redirect: 'manual' });
       expect({ path, status: res.status }).toEqual({ path, status: 404 });
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     }
-    const token = await fetch(`${origin}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials' });
+    const token = await fetch(`${origin}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
     expect(token.status).toBe(404);
     for (const path of ['/healthz', '/readyz', '/assets/style.css']) {
       const res = await fetch(`${server.issuer}${path}`);
@@ -151,17 +179,35 @@ describe.each(HTTP_BACKENDS)('an issuer with a path prefix (%s)', (backend) => {
   });
 
   it('puts every spelling of a prefixed provider path the provider routes behind the same guard', async () => {
-    const client = await server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid', firstParty: false });
+    const client = await server.buildClient({
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: 'openid',
+      firstParty: false,
+    });
     const secret = String(client.clientSecret);
     const form = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
     for (const spelling of ['/token', '/TOKEN', '/ToKeN', '/token/', '/TOKEN/']) {
       const url = `${server.issuer}${spelling}`;
-      const asDigest = await fetch(url, { method: 'POST', headers: { ...form, authorization: basicAuthorization(client.clientId, hashClientSecret(secret)) }, body: 'grant_type=client_credentials' });
+      const asDigest = await fetch(url, {
+        method: 'POST',
+        headers: { ...form, authorization: basicAuthorization(client.clientId, hashClientSecret(secret)) },
+        body: 'grant_type=client_credentials',
+      });
       expect({ spelling, status: asDigest.status }).toEqual({ spelling, status: 401 });
-      const asSecret = await fetch(url, { method: 'POST', headers: { ...form, authorization: basicAuthorization(client.clientId, secret) }, body: 'grant_type=client_credentials' });
+      const asSecret = await fetch(url, {
+        method: 'POST',
+        headers: { ...form, authorization: basicAuthorization(client.clientId, secret) },
+        body: 'grant_type=client_credentials',
+      });
       expect({ spelling, status: asSecret.status }).toEqual({ spelling, status: 200 });
     }
-    const upperPrefix = await fetch(`${originOf(server)}/ID/token`, { method: 'POST', headers: { ...form, authorization: basicAuthorization(client.clientId, secret) }, body: 'grant_type=client_credentials' });
+    const upperPrefix = await fetch(`${originOf(server)}/ID/token`, {
+      method: 'POST',
+      headers: { ...form, authorization: basicAuthorization(client.clientId, secret) },
+      body: 'grant_type=client_credentials',
+    });
     expect(upperPrefix.status).toBe(404);
   });
 });

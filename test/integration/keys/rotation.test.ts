@@ -8,7 +8,12 @@ import { buildAuthRequest, discoverRp, redeemCode } from '../../helpers/rp.js';
 describe.each(HTTP_BACKENDS)('signing key rotation (%s)', (backend) => {
   const server = useTestServer(backend);
 
-  async function idToken(ua: UserAgent, email: string, password: string, client: Awaited<ReturnType<TestServer['buildClient']>>) {
+  async function idToken(
+    ua: UserAgent,
+    email: string,
+    password: string,
+    client: Awaited<ReturnType<TestServer['buildClient']>>,
+  ) {
     const rp = await discoverRp(server.issuer, client);
     const request = await buildAuthRequest(rp, client.redirectUri);
     const trace = await runAuthorization(ua, request.url, client.redirectUri, { email, password });
@@ -31,7 +36,7 @@ describe.each(HTTP_BACKENDS)('signing key rotation (%s)', (backend) => {
     expect(await server.gatehouse.host.reloadKeys()).toBe(true);
     expect(await server.gatehouse.host.reloadKeys()).toBe(false);
 
-    const jwks = await (await fetch(`${server.issuer}/jwks`)).json() as { keys: Array<{ kid: string }> };
+    const jwks = (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: Array<{ kid: string }> };
     const kids = jwks.keys.map((k) => k.kid);
     expect(kids).toEqual(expect.arrayContaining([...active, oldKid]));
 
@@ -41,7 +46,9 @@ describe.each(HTTP_BACKENDS)('signing key rotation (%s)', (backend) => {
     expect(active).toContain(decodeProtectedHeader(after).kid);
 
     const keySet = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
-    await expect(jwtVerify(before, keySet, { issuer: server.issuer, audience: client.clientId })).resolves.toBeDefined();
+    await expect(
+      jwtVerify(before, keySet, { issuer: server.issuer, audience: client.clientId }),
+    ).resolves.toBeDefined();
     await expect(jwtVerify(after, keySet, { issuer: server.issuer, audience: client.clientId })).resolves.toBeDefined();
 
     const listed = json<Array<{ kid: string; state: string }>>(await cli(server, 'keys', 'list', '--json'));

@@ -1,7 +1,15 @@
 import * as oidc from 'openid-client';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
-import { UserAgent, buildRp, errorCode, openAuthorization, submitLogin, textOf, type TestRp } from '../../helpers/sessions.js';
+import {
+  UserAgent,
+  buildRp,
+  errorCode,
+  openAuthorization,
+  submitLogin,
+  textOf,
+  type TestRp,
+} from '../../helpers/sessions.js';
 import { discoverRp } from '../../helpers/rp.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { counterValue } from '../../../src/observability/metrics.js';
@@ -113,7 +121,12 @@ describe.each(HTTP_BACKENDS)('rate limits (%s)', (backend) => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer, from(ip));
     const page = await openAccountPage(ua, user.email, user.password);
-    const change = (current: string) => ua.post('/account/password', { csrf: accountCsrf(page), current_password: current, new_password: 'a fresh long password' });
+    const change = (current: string) =>
+      ua.post('/account/password', {
+        csrf: accountCsrf(page),
+        current_password: current,
+        new_password: 'a fresh long password',
+      });
     for (let attempt = 0; attempt < PER_IP; attempt++) expect((await change(`not it ${attempt}`)).status).toBe(400);
     const refused = await change(user.password);
     expect(refused.status).toBe(429);
@@ -131,8 +144,12 @@ describe.each(HTTP_BACKENDS)('rate limits (%s)', (backend) => {
   it('shows the 429 page in the language the browser asks for', async () => {
     const { ua, page } = await loginPage();
     const ip = randomIp();
-    for (let attempt = 0; attempt < PER_IP; attempt++) await submitLogin(ua, page, uniqueEmail(), 'wrong password', from(ip));
-    const limited = await submitLogin(ua, page, uniqueEmail(), 'wrong password', { ...from(ip), 'accept-language': 'de-DE,de;q=0.9' });
+    for (let attempt = 0; attempt < PER_IP; attempt++)
+      await submitLogin(ua, page, uniqueEmail(), 'wrong password', from(ip));
+    const limited = await submitLogin(ua, page, uniqueEmail(), 'wrong password', {
+      ...from(ip),
+      'accept-language': 'de-DE,de;q=0.9',
+    });
     expect(limited.status).toBe(429);
     expect(textOf(limited.html)).toContain('Zu viele Anfragen. Bitte versuchen Sie es in 10 Minuten erneut.');
   });
@@ -153,37 +170,65 @@ describe.each(HTTP_BACKENDS)('rate limits (%s)', (backend) => {
 
   it(`refuses the token endpoint per client after ${PER_CLIENT} requests with 429, an OAuth error and Retry-After`, async () => {
     const client = await server.buildClient({
-      name: 'Batch job', grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid',
+      name: 'Batch job',
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: 'openid',
     });
     const other = await server.buildClient({
-      name: 'Other job', grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid',
+      name: 'Other job',
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: 'openid',
     });
     const config = await discoverRp(server.issuer, client);
     for (let request = 0; request < PER_CLIENT; request++) {
       expect((await oidc.clientCredentialsGrant(config, {})).access_token).toEqual(expect.any(String));
     }
-    const refused = await oidc.clientCredentialsGrant(config, {}).then(() => undefined, (error: unknown) => error);
+    const refused = await oidc.clientCredentialsGrant(config, {}).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(refused).toBeInstanceOf(oidc.ResponseBodyError);
     const failure = refused as oidc.ResponseBodyError;
     expect(failure.status).toBe(429);
     expect(failure.error).toBe('temporarily_unavailable');
     expect(failure.response.headers.get('retry-after')).toMatch(/^\d+$/);
     // Another client is not affected.
-    expect((await oidc.clientCredentialsGrant(await discoverRp(server.issuer, other), {})).access_token).toEqual(expect.any(String));
+    expect((await oidc.clientCredentialsGrant(await discoverRp(server.issuer, other), {})).access_token).toEqual(
+      expect.any(String),
+    );
   });
 
   it('limits a client named in the form body (client_secret_post) the same way, and leaves a request naming no client to the provider', async () => {
     const client = await server.buildClient({
-      name: 'Post job', grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid', authMethod: 'client_secret_post',
+      name: 'Post job',
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: 'openid',
+      authMethod: 'client_secret_post',
     });
-    const post = (body: Record<string, string>) => fetch(`${server.issuer}/token`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: new URLSearchParams(body),
-    });
-    const form = { grant_type: 'client_credentials', client_id: client.clientId, client_secret: client.clientSecret ?? '' };
+    const post = (body: Record<string, string>) =>
+      fetch(`${server.issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams(body),
+      });
+    const form = {
+      grant_type: 'client_credentials',
+      client_id: client.clientId,
+      client_secret: client.clientSecret ?? '',
+    };
     for (let request = 0; request < PER_CLIENT; request++) expect((await post(form)).status).toBe(200);
     const limited = await post(form);
     expect(limited.status).toBe(429);
-    expect(await limited.json()).toEqual({ error: 'temporarily_unavailable', error_description: expect.stringContaining('Too many requests') });
+    expect(await limited.json()).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: expect.stringContaining('Too many requests'),
+    });
     const anonymous = await post({ grant_type: 'client_credentials' });
     expect(anonymous.status).toBe(400);
     expect(((await anonymous.json()) as { error: string }).error).toMatch(/invalid_(request|client)/);
@@ -193,17 +238,37 @@ describe.each(HTTP_BACKENDS)('rate limits (%s)', (backend) => {
     const ua = new UserAgent(server.issuer);
     const login = await openLogin(ua, rp, server);
     const ip = randomIp();
-    const options = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {}, { 'x-csrf-token': login.csrf, ...from(ip) });
+    const options = await ua.postJson(
+      `/interaction/${login.uid}/webauthn/passkey/options`,
+      {},
+      { 'x-csrf-token': login.csrf, ...from(ip) },
+    );
     expect(options.status).toBe(200);
     // A malformed assertion is refused as before, and counts.
-    const garbage = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/verify`, { response: { id: 'x', type: 'public-key' } }, { 'x-csrf-token': login.csrf, ...from(ip) });
+    const garbage = await ua.postJson(
+      `/interaction/${login.uid}/webauthn/passkey/verify`,
+      { response: { id: 'x', type: 'public-key' } },
+      { 'x-csrf-token': login.csrf, ...from(ip) },
+    );
     expect(garbage.status).toBeGreaterThanOrEqual(400);
     expect(garbage.status).toBeLessThan(429);
-    const limited = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {}, { 'x-csrf-token': login.csrf, ...from(ip) });
+    const limited = await ua.postJson(
+      `/interaction/${login.uid}/webauthn/passkey/options`,
+      {},
+      { 'x-csrf-token': login.csrf, ...from(ip) },
+    );
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(json<{ error: string }>(limited).error).toBe('temporarily_unavailable');
     // Another address still gets options.
-    expect((await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {}, { 'x-csrf-token': login.csrf, ...from(randomIp()) })).status).toBe(200);
+    expect(
+      (
+        await ua.postJson(
+          `/interaction/${login.uid}/webauthn/passkey/options`,
+          {},
+          { 'x-csrf-token': login.csrf, ...from(randomIp()) },
+        )
+      ).status,
+    ).toBe(200);
   });
 });

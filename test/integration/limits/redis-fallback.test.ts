@@ -2,7 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { freePort, startTestServer, type TestServer } from '../../helpers/server.js';
-import { BOOT_TIMEOUT, UserAgent, buildRp, openAuthorization, signIn, submitLogin, type TestRp } from '../../helpers/sessions.js';
+import {
+  BOOT_TIMEOUT,
+  UserAgent,
+  buildRp,
+  openAuthorization,
+  signIn,
+  submitLogin,
+  type TestRp,
+} from '../../helpers/sessions.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { counterValue } from '../../../src/observability/metrics.js';
 import { from, randomIp } from './support.js';
@@ -18,11 +26,22 @@ describe.each(HTTP_BACKENDS)('limits while Redis is unavailable (%s, throwaway r
   const logged: Array<{ level: number; msg: string }> = [];
   beforeAll(async () => {
     redis = await startThrowawayRedis(await freePort());
-    server = await startTestServer(backend, {
-      http: { trustedProxyHops: 1 },
-      storage: { redisUrl: redis.url },
-      rateLimits: { signInIp: { points: PER_IP, durationSeconds: 600 } },
-    }, { logTo: { write: (line) => { logged.push(JSON.parse(line) as { level: number; msg: string }); } }, logLevel: 'info' });
+    server = await startTestServer(
+      backend,
+      {
+        http: { trustedProxyHops: 1 },
+        storage: { redisUrl: redis.url },
+        rateLimits: { signInIp: { points: PER_IP, durationSeconds: 600 } },
+      },
+      {
+        logTo: {
+          write: (line) => {
+            logged.push(JSON.parse(line) as { level: number; msg: string });
+          },
+        },
+        logLevel: 'info',
+      },
+    );
     rp = await buildRp(server);
   }, BOOT_TIMEOUT);
   afterAll(async () => {
@@ -73,7 +92,9 @@ describe.each(HTTP_BACKENDS)('limits while Redis is unavailable (%s, throwaway r
     expect((await failFrom(shared)).status).toBe(401);
     const inspector = new Redis(redis.url);
     try {
-      expect((await inspector.keys(`${server.gatehouse.config.storage.redisKeyPrefix}rl:rate:signInIp:*`)).length).toBeGreaterThan(0);
+      expect(
+        (await inspector.keys(`${server.gatehouse.config.storage.redisKeyPrefix}rl:rate:signInIp:*`)).length,
+      ).toBeGreaterThan(0);
     } finally {
       inspector.disconnect();
     }
@@ -83,11 +104,13 @@ describe.each(HTTP_BACKENDS)('limits while Redis is unavailable (%s, throwaway r
   async function readyz() {
     const started = Date.now();
     const res = await fetch(`${server.issuer}/readyz`);
-    return { status: res.status, body: await res.json() as unknown, ms: Date.now() - started };
+    return { status: res.status, body: (await res.json()) as unknown, ms: Date.now() - started };
   }
-  const redisUp = async () => (await server.gatehouse.metrics.registry.getSingleMetric('gatehouse_redis_up')?.get())?.values[0]?.value;
+  const redisUp = async () =>
+    (await server.gatehouse.metrics.registry.getSingleMetric('gatehouse_redis_up')?.get())?.values[0]?.value;
   /** The readiness notices (the limiter logs its own, about counters). */
-  const redisNotices = () => logged.filter((line) => line.msg.includes('degraded')).map((line) => line.msg.split(':')[0]);
+  const redisNotices = () =>
+    logged.filter((line) => line.msg.includes('degraded')).map((line) => line.msg.split(':')[0]);
 
   it('stays ready while Redis is down: /readyz answers 200 "degraded" at once, logs the change once, and the gauge reads 0; ready again when Redis returns', async () => {
     expect(await readyz()).toMatchObject({ status: 200, body: { status: 'ready' } });

@@ -31,7 +31,8 @@ export async function signInStatuses(ua: UserAgent, page: Page, forwardedFor: st
 }
 
 /** `count` X-Forwarded-For values, each built from its number (1, 2, …): a client rotating what it writes. */
-export const rotating = (count: number, header: (n: number) => string): string[] => Array.from({ length: count }, (_, i) => header(i + 1));
+export const rotating = (count: number, header: (n: number) => string): string[] =>
+  Array.from({ length: count }, (_, i) => header(i + 1));
 
 /** What `limit` sign-ins and one more answer when they all count against one address. */
 export const refusedAfter = (limit: number): number[] => [...Array<number>(limit).fill(401), 429];

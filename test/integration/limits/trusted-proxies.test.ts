@@ -22,10 +22,14 @@ async function limitedServer(trustedProxyHops: number): Promise<{ server: TestSe
 describe('client address with no trusted proxy (postgres)', () => {
   let server: TestServer;
   let rp: TestRp;
-  beforeAll(async () => { ({ server, rp } = await limitedServer(0)); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  beforeAll(async () => {
+    ({ server, rp } = await limitedServer(0));
+  }, BOOT_TIMEOUT);
+  afterAll(async () => {
+    await server?.close();
+  });
 
-  it('ignores X-Forwarded-For entirely: every sign-in counts against the connection\'s address', async () => {
+  it("ignores X-Forwarded-For entirely: every sign-in counts against the connection's address", async () => {
     const ua = new UserAgent(server.issuer);
     const { page } = await openAuthorization(ua, rp, server.issuer);
     const forged = rotating(PER_IP + 1, (n) => `198.51.100.${n}, 203.0.113.${n}`);
@@ -34,7 +38,7 @@ describe('client address with no trusted proxy (postgres)', () => {
     expect(audited.map((e) => e.ip)).toEqual(['127.0.0.1']);
   });
 
-  it('ignores X-Forwarded-Host and -Proto: discovery names the issuer\'s origin', async () => {
+  it("ignores X-Forwarded-Host and -Proto: discovery names the issuer's origin", async () => {
     const res = await fetch(`${server.issuer}/.well-known/openid-configuration`, {
       headers: { 'x-forwarded-host': 'attacker.example.test', 'x-forwarded-proto': 'https' },
     });
@@ -46,8 +50,12 @@ describe('client address with no trusted proxy (postgres)', () => {
 describe('client address behind two trusted proxies (postgres)', () => {
   let server: TestServer;
   let rp: TestRp;
-  beforeAll(async () => { ({ server, rp } = await limitedServer(2)); }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  beforeAll(async () => {
+    ({ server, rp } = await limitedServer(2));
+  }, BOOT_TIMEOUT);
+  afterAll(async () => {
+    await server?.close();
+  });
 
   async function loginPage() {
     const ua = new UserAgent(server.issuer);
@@ -69,7 +77,13 @@ describe('client address behind two trusted proxies (postgres)', () => {
   it('takes the left-most entry when fewer than two are present (a request that reached the inner proxy directly)', async () => {
     const { ua, page } = await loginPage();
     const inner = randomIp();
-    expect(await signInStatuses(ua, page, rotating(PER_IP + 1, () => inner))).toEqual(refusedAfter(PER_IP));
+    expect(
+      await signInStatuses(
+        ua,
+        page,
+        rotating(PER_IP + 1, () => inner),
+      ),
+    ).toEqual(refusedAfter(PER_IP));
     expect((await eventsOf(server, 'ratelimit.exceeded')).filter((e) => e.ip === inner)).toHaveLength(1);
   });
 });

@@ -18,7 +18,12 @@ import { UserAgent } from '../../helpers/user-agent.js';
 import { SIGN_UP, openSignUp, submitSignUp } from '../signup/support.js';
 
 const translatorFor = createTranslators(loadCatalogue());
-const views = createViewRenderer({ brand: { productName: 'Gatehouse', logoUrl: '' }, cache: false, english: translatorFor('en'), basePath: '' });
+const views = createViewRenderer({
+  brand: { productName: 'Gatehouse', logoUrl: '' },
+  cache: false,
+  english: translatorFor('en'),
+  basePath: '',
+});
 const LINK = 'http://127.0.0.1:1/email/verify?token=abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ';
 
 /** A logger whose JSON lines the test can read. */
@@ -34,7 +39,11 @@ function capturingLogger() {
 }
 
 const verification = (to: string, locale: 'en' | 'de' = 'en') => ({
-  to, template: 'verify-email', subjectKey: 'email.verify-email.subject', i18n: translatorFor(locale), locals: { productName: 'Gatehouse', link: LINK },
+  to,
+  template: 'verify-email',
+  subjectKey: 'email.verify-email.subject',
+  i18n: translatorFor(locale),
+  locals: { productName: 'Gatehouse', link: LINK },
 });
 
 describe('mailer, outbox mode (the embedded default without SMTP_URL)', () => {
@@ -43,7 +52,13 @@ describe('mailer, outbox mode (the embedded default without SMTP_URL)', () => {
   const captured = capturingLogger();
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'gh-outbox-'));
-    mailer = createMailer({ smtpUrl: '', from: 'Gatehouse <no-reply@localhost>', outboxDir: join(dir, 'outbox'), views, log: captured.log });
+    mailer = createMailer({
+      smtpUrl: '',
+      from: 'Gatehouse <no-reply@localhost>',
+      outboxDir: join(dir, 'outbox'),
+      views,
+      log: captured.log,
+    });
   });
   afterAll(() => {
     mailer.close();
@@ -75,7 +90,13 @@ describe('mailer, SMTP mode', () => {
   let mailer: Mailer;
   beforeAll(async () => {
     catcher = await startMailCatcher();
-    mailer = createMailer({ smtpUrl: catcher.url, from: 'Gatehouse <no-reply@example.test>', outboxDir: join(tmpdir(), 'gh-unused-outbox'), views, log: capturingLogger().log });
+    mailer = createMailer({
+      smtpUrl: catcher.url,
+      from: 'Gatehouse <no-reply@example.test>',
+      outboxDir: join(tmpdir(), 'gh-unused-outbox'),
+      views,
+      log: capturingLogger().log,
+    });
   });
   afterAll(async () => {
     mailer.close();
@@ -95,7 +116,13 @@ describe('mailer, SMTP mode', () => {
   });
 
   it('rejects when the SMTP server is not there', async () => {
-    const unreachable = createMailer({ smtpUrl: 'smtp://127.0.0.1:1', from: 'a@example.test', outboxDir: join(tmpdir(), 'gh-unused-outbox'), views, log: capturingLogger().log });
+    const unreachable = createMailer({
+      smtpUrl: 'smtp://127.0.0.1:1',
+      from: 'a@example.test',
+      outboxDir: join(tmpdir(), 'gh-unused-outbox'),
+      views,
+      log: capturingLogger().log,
+    });
     await expect(unreachable.send(verification('nobody@example.test'))).rejects.toThrow();
     unreachable.close();
   });
@@ -104,7 +131,11 @@ describe('mailer, SMTP mode', () => {
 /** Waits for the background send of a mail to leave a file in the outbox. */
 async function outboxFile(dir: string, containing: string): Promise<string> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const found = existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).find((m) => m.includes(containing)) : undefined;
+    const found = existsSync(dir)
+      ? readdirSync(dir)
+          .map((f) => readFileSync(join(dir, f), 'utf8'))
+          .find((m) => m.includes(containing))
+      : undefined;
     if (found) return found;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -130,11 +161,26 @@ describe.each(HTTP_BACKENDS)('account mail through a server with no SMTP_URL (%s
 describe('account mail sent in the background', () => {
   it('logs a failed delivery without the link it carried', async () => {
     const captured = capturingLogger();
-    const unreachable = createMailer({ smtpUrl: 'smtp://127.0.0.1:1', from: 'a@example.test', outboxDir: join(tmpdir(), 'gh-unused-outbox'), views, log: captured.log });
-    const accountMail = createAccountMail({ mailer: unreachable, log: captured.log, issuer: 'http://127.0.0.1:1', productName: 'Gatehouse' });
+    const unreachable = createMailer({
+      smtpUrl: 'smtp://127.0.0.1:1',
+      from: 'a@example.test',
+      outboxDir: join(tmpdir(), 'gh-unused-outbox'),
+      views,
+      log: captured.log,
+    });
+    const accountMail = createAccountMail({
+      mailer: unreachable,
+      log: captured.log,
+      issuer: 'http://127.0.0.1:1',
+      productName: 'Gatehouse',
+    });
     const token = 'secret-token-that-must-not-be-logged-000000';
     expect(accountMail.verifyAddress('someone@example.test', token, translatorFor('en'))).toBeUndefined();
-    for (let attempt = 0; attempt < 100 && !captured.lines.some((l) => l.msg === 'account mail could not be sent'); attempt++) {
+    for (
+      let attempt = 0;
+      attempt < 100 && !captured.lines.some((l) => l.msg === 'account mail could not be sent');
+      attempt++
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const failure = captured.lines.find((l) => l.msg === 'account mail could not be sent');

@@ -6,17 +6,26 @@ import { useTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { discoverRp } from '../../helpers/rp.js';
 
-interface RawResponse { status: number; headers: IncomingHttpHeaders; body: Buffer }
+interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
 
 /** Plain node:http, so that Host and conditional headers go out exactly as written. */
 function send(url: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<RawResponse> {
   const { hostname, port, pathname, search } = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path: pathname + search, method: options.method ?? 'GET', headers: options.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+    const req = request(
+      { host: hostname, port, path: pathname + search, method: options.method ?? 'GET', headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -29,7 +38,11 @@ async function serveProviderDirectly(server: TestServer): Promise<{ base: string
   const { port } = direct.address() as AddressInfo;
   return {
     base: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => { direct.closeAllConnections(); direct.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        direct.closeAllConnections();
+        direct.close(() => resolve());
+      }),
   };
 }
 
@@ -44,41 +57,49 @@ describe.each(HTTP_BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (
     issuerHost = new URL(server.issuer).host;
   });
 
-  it.each([[DISCOVERY, 'application/json; charset=utf-8'], [OAUTH_METADATA, 'application/json; charset=utf-8'], [JWKS, 'application/jwk-set+json; charset=utf-8']])(
-    '%s is byte for byte what oidc-provider answers, with its headers and ours',
-    async (path, contentType) => {
-      const direct = await serveProviderDirectly(server);
-      try {
-        for (const origin of [undefined, 'https://rp.example.test']) {
-          const headers: Record<string, string> = { host: issuerHost, ...(origin ? { origin } : {}) };
-          const expected = await send(direct.base + path, { headers });
-          const actual = await send(server.issuer + path, { headers: origin ? { origin } : {} });
-          expect(expected.status).toBe(200);
-          expect(actual.status).toBe(200);
-          expect(actual.body.equals(expected.body)).toBe(true);
-          expect(actual.headers['content-type']).toBe(contentType);
-          expect(actual.headers['content-type']).toBe(expected.headers['content-type']);
-          expect(actual.headers['access-control-allow-origin']).toBe(expected.headers['access-control-allow-origin']);
-          expect(actual.headers['access-control-allow-origin']).toBe(origin ?? '*');
-          expect(actual.headers.vary).toMatch(/Origin/);
-          expect(actual.headers['content-length']).toBe(String(expected.body.length));
-        }
-      } finally {
-        await direct.close();
+  it.each([
+    [DISCOVERY, 'application/json; charset=utf-8'],
+    [OAUTH_METADATA, 'application/json; charset=utf-8'],
+    [JWKS, 'application/jwk-set+json; charset=utf-8'],
+  ])('%s is byte for byte what oidc-provider answers, with its headers and ours', async (path, contentType) => {
+    const direct = await serveProviderDirectly(server);
+    try {
+      for (const origin of [undefined, 'https://rp.example.test']) {
+        const headers: Record<string, string> = { host: issuerHost, ...(origin ? { origin } : {}) };
+        const expected = await send(direct.base + path, { headers });
+        const actual = await send(server.issuer + path, { headers: origin ? { origin } : {} });
+        expect(expected.status).toBe(200);
+        expect(actual.status).toBe(200);
+        expect(actual.body.equals(expected.body)).toBe(true);
+        expect(actual.headers['content-type']).toBe(contentType);
+        expect(actual.headers['content-type']).toBe(expected.headers['content-type']);
+        expect(actual.headers['access-control-allow-origin']).toBe(expected.headers['access-control-allow-origin']);
+        expect(actual.headers['access-control-allow-origin']).toBe(origin ?? '*');
+        expect(actual.headers.vary).toMatch(/Origin/);
+        expect(actual.headers['content-length']).toBe(String(expected.body.length));
       }
-      const res = await send(server.issuer + path);
-      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
-      expect(res.headers['x-content-type-options']).toBe('nosniff');
-      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-    },
-  );
+    } finally {
+      await direct.close();
+    }
+    const res = await send(server.issuer + path);
+    expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
 
   it.each([DISCOVERY, JWKS])('%s gets the same headers before Koa and through it', async (path) => {
     // Unconditional requests are answered before Koa; an If-None-Match that does not match
     // takes the middleware path. Both must say the same.
-    const names = (res: RawResponse) => Object.keys(res.headers).filter((n) => n !== 'date').sort();
-    const early = await send(server.issuer + path, { headers: { origin: 'https://rp.example.test', 'x-request-id': 'lb-1234567890' } });
-    const late = await send(server.issuer + path, { headers: { origin: 'https://rp.example.test', 'x-request-id': 'lb-1234567890', 'if-none-match': '"other"' } });
+    const names = (res: RawResponse) =>
+      Object.keys(res.headers)
+        .filter((n) => n !== 'date')
+        .sort();
+    const early = await send(server.issuer + path, {
+      headers: { origin: 'https://rp.example.test', 'x-request-id': 'lb-1234567890' },
+    });
+    const late = await send(server.issuer + path, {
+      headers: { origin: 'https://rp.example.test', 'x-request-id': 'lb-1234567890', 'if-none-match': '"other"' },
+    });
     expect(late.status).toBe(200);
     expect(names(early)).toEqual(names(late));
     for (const name of names(early)) expect([name, early.headers[name]]).toEqual([name, late.headers[name]]);
@@ -107,24 +128,29 @@ describe.each(HTTP_BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (
     expect(rp.serverMetadata().jwks_uri).toBe(`${server.issuer}/jwks`);
   });
 
-  it.each([DISCOVERY, OAUTH_METADATA, JWKS])('%s has a strong ETag and Cache-Control, and If-None-Match gives 304', async (path) => {
-    const first = await send(server.issuer + path);
-    const etag = first.headers.etag ?? '';
-    expect(etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
-    // JWKS: no longer than new keys take to start signing after they are published everywhere
-    const { activationDelaySeconds, reloadIntervalSeconds } = server.gatehouse.config.keys;
-    const cacheControl = `public, max-age=${path === JWKS ? Math.max(0, activationDelaySeconds - reloadIntervalSeconds) : 300}`;
-    expect(first.headers['cache-control']).toBe(cacheControl);
+  it.each([DISCOVERY, OAUTH_METADATA, JWKS])(
+    '%s has a strong ETag and Cache-Control, and If-None-Match gives 304',
+    async (path) => {
+      const first = await send(server.issuer + path);
+      const etag = first.headers.etag ?? '';
+      expect(etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
+      // JWKS: no longer than new keys take to start signing after they are published everywhere
+      const { activationDelaySeconds, reloadIntervalSeconds } = server.gatehouse.config.keys;
+      const cacheControl = `public, max-age=${path === JWKS ? Math.max(0, activationDelaySeconds - reloadIntervalSeconds) : 300}`;
+      expect(first.headers['cache-control']).toBe(cacheControl);
 
-    const revalidated = await send(server.issuer + path, { headers: { 'if-none-match': etag } });
-    expect(revalidated.status).toBe(304);
-    expect(revalidated.body).toHaveLength(0);
-    expect(revalidated.headers.etag).toBe(etag);
-    expect(revalidated.headers['cache-control']).toBe(cacheControl);
+      const revalidated = await send(server.issuer + path, { headers: { 'if-none-match': etag } });
+      expect(revalidated.status).toBe(304);
+      expect(revalidated.body).toHaveLength(0);
+      expect(revalidated.headers.etag).toBe(etag);
+      expect(revalidated.headers['cache-control']).toBe(cacheControl);
 
-    // RFC 9110 §13.1.2: If-None-Match uses the weak comparison, and takes a list.
-    expect((await send(server.issuer + path, { headers: { 'if-none-match': `"other", W/${etag}` } })).status).toBe(304);
-  });
+      // RFC 9110 §13.1.2: If-None-Match uses the weak comparison, and takes a list.
+      expect((await send(server.issuer + path, { headers: { 'if-none-match': `"other", W/${etag}` } })).status).toBe(
+        304,
+      );
+    },
+  );
 
   it.each([DISCOVERY, JWKS])('%s answers a stale or malformed If-None-Match with the full document', async (path) => {
     const full = await send(server.issuer + path);
@@ -145,7 +171,12 @@ describe.each(HTTP_BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (
     expect(head.headers['content-length']).toBe(String(get.body.length));
   });
 
-  it.each([['POST', DISCOVERY], ['PUT', JWKS], ['DELETE', JWKS], ['PATCH', DISCOVERY]])('refuses %s %s as the provider does', async (method, path) => {
+  it.each([
+    ['POST', DISCOVERY],
+    ['PUT', JWKS],
+    ['DELETE', JWKS],
+    ['PATCH', DISCOVERY],
+  ])('refuses %s %s as the provider does', async (method, path) => {
     const res = await send(server.issuer + path, { method, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
@@ -154,13 +185,16 @@ describe.each(HTTP_BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (
   });
 
   it('leaves a CORS preflight to the provider', async () => {
-    const res = await send(server.issuer + JWKS, { method: 'OPTIONS', headers: { origin: 'https://rp.example.test', 'access-control-request-method': 'GET' } });
+    const res = await send(server.issuer + JWKS, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://rp.example.test', 'access-control-request-method': 'GET' },
+    });
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe('https://rp.example.test');
     expect(res.headers['access-control-allow-methods']).toBe('GET');
   });
 
-  it('does not replay the issuer\'s document to a request for another host', async () => {
+  it("does not replay the issuer's document to a request for another host", async () => {
     const res = await send(server.issuer + DISCOVERY, { headers: { host: 'internal.example.test' } });
     expect(res.status).toBe(200);
     expect(res.headers.etag).toBeUndefined();
@@ -180,20 +214,26 @@ describe.each(HTTP_BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (
     const jwksAfter = await send(server.issuer + JWKS, { headers: { 'if-none-match': jwksBefore.headers.etag ?? '' } });
     expect(jwksAfter.status).toBe(200);
     expect(jwksAfter.headers.etag).not.toBe(jwksBefore.headers.etag);
-    const kids = (JSON.parse(jwksAfter.body.toString('utf8')) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+    const kids = (JSON.parse(jwksAfter.body.toString('utf8')) as { keys: Array<{ kid: string }> }).keys.map(
+      (k) => k.kid,
+    );
     expect(kids).toEqual(expect.arrayContaining(active));
 
     // the replayed bytes are the new provider's, not a stale copy
     const direct = await serveProviderDirectly(server);
     try {
-      expect(jwksAfter.body.equals((await send(direct.base + JWKS, { headers: { host: issuerHost } })).body)).toBe(true);
+      expect(jwksAfter.body.equals((await send(direct.base + JWKS, { headers: { host: issuerHost } })).body)).toBe(
+        true,
+      );
     } finally {
       await direct.close();
     }
     const keySet = createRemoteJWKSet(new URL(`${server.issuer}/jwks`));
     expect(keySet.jwks()).toBeUndefined();
 
-    const discoveryAfter = await send(server.issuer + DISCOVERY, { headers: { 'if-none-match': discoveryBefore.headers.etag ?? '' } });
+    const discoveryAfter = await send(server.issuer + DISCOVERY, {
+      headers: { 'if-none-match': discoveryBefore.headers.etag ?? '' },
+    });
     expect(discoveryAfter.status).toBe(304);
   });
 });
@@ -201,18 +241,24 @@ describe.each(HTTP_BACKENDS)('discovery and JWKS from precomputed bytes (%s)', (
 describe.each(HTTP_BACKENDS)('discovery and JWKS behind a trusted proxy (%s)', (backend) => {
   const server = useTestServer(backend, { http: { trustedProxyHops: 1 } });
 
-  it('replays the issuer\'s bytes for the issuer\'s forwarded host and scheme', async () => {
+  it("replays the issuer's bytes for the issuer's forwarded host and scheme", async () => {
     const { host } = new URL(server.issuer);
-    const res = await send(server.issuer + DISCOVERY, { headers: { 'x-forwarded-host': host, 'x-forwarded-proto': 'http' } });
+    const res = await send(server.issuer + DISCOVERY, {
+      headers: { 'x-forwarded-host': host, 'x-forwarded-proto': 'http' },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.etag).toMatch(/^"/);
     expect((JSON.parse(res.body.toString('utf8')) as { issuer: string }).issuer).toBe(server.issuer);
   });
 
   it('leaves another forwarded host or scheme to the provider', async () => {
-    const other = await send(server.issuer + DISCOVERY, { headers: { 'x-forwarded-host': 'other.example.test', 'x-forwarded-proto': 'https' } });
+    const other = await send(server.issuer + DISCOVERY, {
+      headers: { 'x-forwarded-host': 'other.example.test', 'x-forwarded-proto': 'https' },
+    });
     expect(other.status).toBe(200);
     expect(other.headers.etag).toBeUndefined();
-    expect((JSON.parse(other.body.toString('utf8')) as { jwks_uri: string }).jwks_uri).toBe('https://other.example.test/jwks');
+    expect((JSON.parse(other.body.toString('utf8')) as { jwks_uri: string }).jwks_uri).toBe(
+      'https://other.example.test/jwks',
+    );
   });
 });

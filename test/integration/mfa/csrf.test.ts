@@ -1,9 +1,28 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
-import { UserAgent, alertText, buildRp, errorCode, openAuthorization, pageKind, submitLogin, follow, type TestRp } from '../../helpers/sessions.js';
+import {
+  UserAgent,
+  alertText,
+  buildRp,
+  errorCode,
+  openAuthorization,
+  pageKind,
+  submitLogin,
+  follow,
+  type TestRp,
+} from '../../helpers/sessions.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
 import {
-  ACR, authenticationOf, buildTotpUser, finishAtRp, passwordStep, stepKind, submitCode, submitEnrolment, totpCode, totpSecretOn,
+  ACR,
+  authenticationOf,
+  buildTotpUser,
+  finishAtRp,
+  passwordStep,
+  stepKind,
+  submitCode,
+  submitEnrolment,
+  totpCode,
+  totpSecretOn,
 } from './support.js';
 
 const FORGED = 'The form expired or was not sent by this site. Go back and try again.';
@@ -27,13 +46,15 @@ function stepUrl(page: Page, suffix: string): string {
 describe.each(HTTP_BACKENDS)('CSRF and step guards of the second-step forms (%s)', (backend) => {
   let rp: TestRp;
   let thirdParty: TestRp;
-  const server = useTestServer(backend, { mfa: { policy: 'required', reauthenticationSeconds: 300, totpIssuer: 'Gatehouse' } });
+  const server = useTestServer(backend, {
+    mfa: { policy: 'required', reauthenticationSeconds: 300, totpIssuer: 'Gatehouse' },
+  });
   beforeAll(async () => {
     rp = await buildRp(server);
     thirdParty = await buildRp(server, { name: 'Third Party', firstParty: false });
   });
 
-  it('refuses a code POST without a CSRF token, with another interaction\'s token or from another origin, and spends nothing', async () => {
+  it("refuses a code POST without a CSRF token, with another interaction's token or from another origin, and spends nothing", async () => {
     const user = await buildTotpUser(server);
     const ua = new UserAgent(server.issuer);
     const first = await passwordStep(ua, server, rp, user);
@@ -47,8 +68,16 @@ describe.each(HTTP_BACKENDS)('CSRF and step guards of the second-step forms (%s)
     expectRefused(await ua.post(url, { method: 'totp', code }), 403, 'forbidden', FORGED);
     expectRefused(await ua.post(url, { csrf: '', method: 'totp', code }), 403, 'forbidden', FORGED);
     expectRefused(await ua.post(url, { csrf: foreignToken, method: 'totp', code }), 403, 'forbidden', FORGED);
-    expectRefused(await ua.post(url, { csrf: csrfToken(first.page.html), method: 'totp', code }, { origin: 'https://evil.example' }),
-      403, 'forbidden', FOREIGN);
+    expectRefused(
+      await ua.post(
+        url,
+        { csrf: csrfToken(first.page.html), method: 'totp', code },
+        { origin: 'https://evil.example' },
+      ),
+      403,
+      'forbidden',
+      FOREIGN,
+    );
 
     // None of these was checked against the secret: the code is unspent and no failure counted.
     const events = await server.gatehouse.storage.storage.audit.forSubject(user.id);
@@ -66,7 +95,12 @@ describe.each(HTTP_BACKENDS)('CSRF and step guards of the second-step forms (%s)
     const code = await totpCode(totpSecretOn(first.page));
 
     expectRefused(await ua.post(stepUrl(first.page, '/mfa/enrol-totp'), { code }), 403, 'forbidden', FORGED);
-    expectRefused(await ua.post(stepUrl(first.page, '/mfa/enrol-totp'), { csrf: 'x'.repeat(43), code }), 403, 'forbidden', FORGED);
+    expectRefused(
+      await ua.post(stepUrl(first.page, '/mfa/enrol-totp'), { csrf: 'x'.repeat(43), code }),
+      403,
+      'forbidden',
+      FORGED,
+    );
     expect(await server.gatehouse.storage.storage.credentials.listSecondFactors(user.id)).toEqual([]);
 
     const shown = await submitEnrolment(ua, first.page, code);
@@ -86,8 +120,18 @@ describe.each(HTTP_BACKENDS)('CSRF and step guards of the second-step forms (%s)
     // The login page's token is valid for this interaction: only the step is wrong.
     const csrf = csrfToken(page.html);
     const code = await totpCode(user.secret);
-    expectRefused(await ua.post(stepUrl(page, '/mfa/code'), { csrf, method: 'totp', code }), 400, 'invalid_request', NOT_THIS_STEP);
-    expectRefused(await ua.post(stepUrl(page, '/mfa/enrol-totp'), { csrf, code }), 400, 'invalid_request', NOT_THIS_STEP);
+    expectRefused(
+      await ua.post(stepUrl(page, '/mfa/code'), { csrf, method: 'totp', code }),
+      400,
+      'invalid_request',
+      NOT_THIS_STEP,
+    );
+    expectRefused(
+      await ua.post(stepUrl(page, '/mfa/enrol-totp'), { csrf, code }),
+      400,
+      'invalid_request',
+      NOT_THIS_STEP,
+    );
     expectRefused(await ua.post(stepUrl(page, '/mfa/continue'), { csrf }), 400, 'invalid_request', NOT_THIS_STEP);
 
     const done = await submitLogin(ua, page, user.email, user.password);
@@ -107,7 +151,15 @@ describe.each(HTTP_BACKENDS)('CSRF and step guards of the second-step forms (%s)
     expect(answer.status).toBe(303);
     const consent = await follow(ua, answer.location ?? '', server.issuer);
     expect(pageKind(consent)).toBe('consent');
-    expectRefused(await ua.post(stepUrl(consent, '/mfa/code'), { csrf: csrfToken(consent.html), method: 'totp', code: await totpCode(user.secret, 1) }),
-      400, 'invalid_request', NOT_THIS_STEP);
+    expectRefused(
+      await ua.post(stepUrl(consent, '/mfa/code'), {
+        csrf: csrfToken(consent.html),
+        method: 'totp',
+        code: await totpCode(user.secret, 1),
+      }),
+      400,
+      'invalid_request',
+      NOT_THIS_STEP,
+    );
   });
 });

@@ -4,8 +4,23 @@ import { cli, json } from '../../helpers/cli.js';
 import { discoverRp } from '../../helpers/rp.js';
 import { UserAgent, alertText, buildRp, errorCode, follow, paramsOf, type TestRp } from '../../helpers/sessions.js';
 import {
-  ACR, MFA_AMR, auditActions, authenticationOf, enrolAtSignIn, finishAtRp, offeredMethods, passwordStep, recoveryCodesOn, stepKind,
-  submitCode, submitContinue, submitEnrolment, totpCode, totpSecretOn, totpServiceFor, wrongTotpCode,
+  ACR,
+  MFA_AMR,
+  auditActions,
+  authenticationOf,
+  enrolAtSignIn,
+  finishAtRp,
+  offeredMethods,
+  passwordStep,
+  recoveryCodesOn,
+  stepKind,
+  submitCode,
+  submitContinue,
+  submitEnrolment,
+  totpCode,
+  totpSecretOn,
+  totpServiceFor,
+  wrongTotpCode,
 } from './support.js';
 import { actionOf } from '../../helpers/sessions.js';
 import { csrfToken } from '../../helpers/user-agent.js';
@@ -39,7 +54,12 @@ describe.each(HTTP_BACKENDS)('enrolment at sign-in when the server requires a se
     const reloaded = await follow(ua, first.page.url, server.issuer);
     expect(totpSecretOn(reloaded)).toBe(secret);
 
-    for (const code of [await wrongTotpCode(secret), await totpCode('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'), 'abcdef', '']) {
+    for (const code of [
+      await wrongTotpCode(secret),
+      await totpCode('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'),
+      'abcdef',
+      '',
+    ]) {
       const refused = await submitEnrolment(ua, reloaded, code);
       expect(refused.status).toBe(401);
       expect(refused.location).toBeNull();
@@ -57,7 +77,10 @@ describe.each(HTTP_BACKENDS)('enrolment at sign-in when the server requires a se
     expect(codes).toHaveLength(10);
     expect(new Set(codes).size).toBe(10);
     for (const code of codes) expect(code).toMatch(RECOVERY_CODE);
-    expect((await factorsOf(server, user.id)).map((f) => f.type).sort()).toEqual([...Array(10).fill('recovery_code'), 'totp']);
+    expect((await factorsOf(server, user.id)).map((f) => f.type).sort()).toEqual([
+      ...Array(10).fill('recovery_code'),
+      'totp',
+    ]);
     // The secret is stored sealed, never as typed.
     const stored = await server.gatehouse.storage.storage.credentials.findTotp(user.id);
     expect(stored?.secret).not.toContain(secret);
@@ -67,7 +90,9 @@ describe.each(HTTP_BACKENDS)('enrolment at sign-in when the server requires a se
     const tokens = await finishAtRp(ua, server, rp, done, first.request);
     expect(tokens.claims()?.sub).toBe(user.id);
     expect(authenticationOf(tokens)).toEqual({ amr: MFA_AMR, acr: ACR.mfa });
-    expect(await auditActions(server, user.id)).toEqual(expect.arrayContaining(['mfa.recovery_codes.generated', 'mfa.totp.enrolled']));
+    expect(await auditActions(server, user.id)).toEqual(
+      expect.arrayContaining(['mfa.recovery_codes.generated', 'mfa.totp.enrolled']),
+    );
 
     // The next sign-in asks for a code; the confirming code is spent.
     const again = await passwordStep(new UserAgent(server.issuer), server, rp, user);
@@ -128,7 +153,9 @@ describe.each(HTTP_BACKENDS)('enrolment at sign-in when the server requires a se
     expect(late.status).toBe(409);
     expect(late.location).toBeNull();
     expect(stepKind(late)).toBe('mfa');
-    expect(alertText(late.html)).toBe('Two-step sign-in is already set up for this account. Enter a code from your app.');
+    expect(alertText(late.html)).toBe(
+      'Two-step sign-in is already set up for this account. Enter a code from your app.',
+    );
     expect(await server.gatehouse.storage.storage.credentials.findTotp(user.id)).toEqual(before);
     expect(await server.gatehouse.storage.storage.credentials.countRecoveryCodes(user.id)).toBe(0);
     // And the step is still open to the user's own app.
@@ -194,7 +221,7 @@ describe.each(HTTP_BACKENDS)('per-client second-factor policy (%s)', (backend) =
     const { tokens, codes } = await enrolAtSignIn(new UserAgent(server.issuer), server, required, user);
     expect(codes).toHaveLength(10);
     expect(authenticationOf(tokens)).toEqual({ amr: MFA_AMR, acr: ACR.mfa });
-    expect((authenticationOf(tokens).amr as string[])).toContain('otp');
+    expect(authenticationOf(tokens).amr as string[]).toContain('otp');
   });
 
   it('does not ask users without a factor on a client with mfa optional, nor on one left at the default', async () => {
@@ -225,17 +252,52 @@ describe.each(HTTP_BACKENDS)('per-client second-factor policy (%s)', (backend) =
   });
 
   it('takes the policy from `clients create --mfa required` and refuses other values', async () => {
-    const created = await cli(server, 'clients', 'create', '--name', 'CLI RP', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--first-party', '--mfa', 'required', '--json');
+    const created = await cli(
+      server,
+      'clients',
+      'create',
+      '--name',
+      'CLI RP',
+      '--redirect-uri',
+      'http://127.0.0.1:9999/cb',
+      '--first-party',
+      '--mfa',
+      'required',
+      '--json',
+    );
     expect(created.code).toBe(0);
     const client = json<{ client_id: string; client_secret: string }>(created);
     const rp: TestRp = {
-      client: { clientId: client.client_id, clientSecret: client.client_secret, redirectUri: 'http://127.0.0.1:9999/cb', input: { name: 'CLI RP', redirectUris: [], postLogoutRedirectUris: [], public: false, firstParty: true, grantTypes: [], scope: '' } },
+      client: {
+        clientId: client.client_id,
+        clientSecret: client.client_secret,
+        redirectUri: 'http://127.0.0.1:9999/cb',
+        input: {
+          name: 'CLI RP',
+          redirectUris: [],
+          postLogoutRedirectUris: [],
+          public: false,
+          firstParty: true,
+          grantTypes: [],
+          scope: '',
+        },
+      },
       config: await discoverRp(server.issuer, { clientId: client.client_id, clientSecret: client.client_secret }),
     };
     const first = await passwordStep(new UserAgent(server.issuer), server, rp, await server.buildUser());
     expect(stepKind(first.page)).toBe('mfa_enrol');
 
-    const refused = await cli(server, 'clients', 'create', '--name', 'Bad', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--mfa', 'sometimes');
+    const refused = await cli(
+      server,
+      'clients',
+      'create',
+      '--name',
+      'Bad',
+      '--redirect-uri',
+      'http://127.0.0.1:9999/cb',
+      '--mfa',
+      'sometimes',
+    );
     expect(refused.code).toBe(2);
     expect(refused.err.join('\n')).toMatch(/mfa/);
   });

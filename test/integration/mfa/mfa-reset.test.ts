@@ -4,7 +4,17 @@ import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { UserAgent, buildRp, type TestRp } from '../../helpers/sessions.js';
 import {
-  ACR, MFA_AMR, auditOf, authenticationOf, finishAtRp, newTotpSecret, passwordStep, stepKind, submitCode, totpCode, wrongTotpCode,
+  ACR,
+  MFA_AMR,
+  auditOf,
+  authenticationOf,
+  finishAtRp,
+  newTotpSecret,
+  passwordStep,
+  stepKind,
+  submitCode,
+  totpCode,
+  wrongTotpCode,
 } from './support.js';
 
 describe.each(HTTP_BACKENDS)('gatehouse users mfa-reset and the second-step audit trail (%s)', (backend) => {
@@ -19,7 +29,18 @@ describe.each(HTTP_BACKENDS)('gatehouse users mfa-reset and the second-step audi
     const email = uniqueEmail('reset');
     const password = 'correct horse battery';
     const secret = newTotpSecret();
-    const created = await cli(server, 'users', 'create', '--email', email, '--password', password, '--totp-secret', secret, '--json');
+    const created = await cli(
+      server,
+      'users',
+      'create',
+      '--email',
+      email,
+      '--password',
+      password,
+      '--totp-secret',
+      secret,
+      '--json',
+    );
     expect(created.code).toBe(0);
     return { id: json<{ id: string }>(created).id, email, password, secret };
   }
@@ -59,7 +80,9 @@ describe.each(HTTP_BACKENDS)('gatehouse users mfa-reset and the second-step audi
     const missing = await cli(server, 'users', 'mfa-reset');
     expect(missing.code).toBe(2);
     expect(missing.err.join('\n')).toMatch(/email/);
-    expect((await server.gatehouse.storage.storage.credentials.listSecondFactors(user.id)).map((f) => f.type)).toEqual(['totp']);
+    expect((await server.gatehouse.storage.storage.credentials.listSecondFactors(user.id)).map((f) => f.type)).toEqual([
+      'totp',
+    ]);
     expect((await auditOf(server, user.id)).map((e) => e.action)).not.toContain('mfa.reset');
   });
 
@@ -73,7 +96,10 @@ describe.each(HTTP_BACKENDS)('gatehouse users mfa-reset and the second-step audi
     expect(wrong.status).toBe(401);
     const right = await submitCode(ua, wrong, 'totp', code);
     expect(right.status).toBe(303);
-    expect(authenticationOf(await finishAtRp(ua, server, rp, right, first.request))).toEqual({ amr: MFA_AMR, acr: ACR.mfa });
+    expect(authenticationOf(await finishAtRp(ua, server, rp, right, first.request))).toEqual({
+      amr: MFA_AMR,
+      acr: ACR.mfa,
+    });
 
     const other = new UserAgent(server.issuer);
     const second = await passwordStep(other, server, rp, user);
@@ -81,7 +107,11 @@ describe.each(HTTP_BACKENDS)('gatehouse users mfa-reset and the second-step audi
 
     const events = await auditOf(server, user.id);
     const mfaEvents = events.filter((e) => e.action.startsWith('signin.mfa.'));
-    expect(mfaEvents.map((e) => e.action).sort()).toEqual(['signin.mfa.failed', 'signin.mfa.replayed', 'signin.mfa.succeeded']);
+    expect(mfaEvents.map((e) => e.action).sort()).toEqual([
+      'signin.mfa.failed',
+      'signin.mfa.replayed',
+      'signin.mfa.succeeded',
+    ]);
     for (const event of mfaEvents) {
       expect(event).toMatchObject({ subjectId: user.id, details: { method: 'totp' } });
       expect(event.ip).toMatch(/127\.0\.0\.1$/);

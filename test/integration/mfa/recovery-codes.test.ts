@@ -2,7 +2,16 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { UserAgent, alertText, buildRp, type TestRp } from '../../helpers/sessions.js';
 import {
-  ACR, MFA_AMR, auditOf, authenticationOf, enrolAtSignIn, finishAtRp, offeredMethods, passwordStep, stepKind, submitCode,
+  ACR,
+  MFA_AMR,
+  auditOf,
+  authenticationOf,
+  enrolAtSignIn,
+  finishAtRp,
+  offeredMethods,
+  passwordStep,
+  stepKind,
+  submitCode,
   type Enrolled,
 } from './support.js';
 import type { TestUser } from '../../helpers/factories.js';
@@ -55,7 +64,9 @@ describe.each(HTTP_BACKENDS)('recovery codes (%s)', (backend) => {
     expect(events.filter((e) => e.action === 'mfa.recovery_code.used')).toEqual([
       expect.objectContaining({ actorId: user.id, details: { remaining: 9 } }),
     ]);
-    expect(events.filter((e) => e.action === 'signin.mfa.succeeded').map((e) => e.details)).toContainEqual({ method: 'recovery_code' });
+    expect(events.filter((e) => e.action === 'signin.mfa.succeeded').map((e) => e.details)).toContainEqual({
+      method: 'recovery_code',
+    });
     expect(JSON.stringify(events)).not.toContain(code);
 
     const second = await atCodePage(user);

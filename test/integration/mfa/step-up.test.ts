@@ -2,8 +2,21 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { UserAgent, alertText, buildRp, paramsOf, type TestRp } from '../../helpers/sessions.js';
 import {
-  ACR, MFA_AMR, authenticationOf, buildTotpUser, finishAtRp, passwordStep, stepKind, submitCode, submitContinue,
-  submitEnrolment, totpCode, totpSecretOn, totpServiceFor, wrongTotpCode, type Tokens,
+  ACR,
+  MFA_AMR,
+  authenticationOf,
+  buildTotpUser,
+  finishAtRp,
+  passwordStep,
+  stepKind,
+  submitCode,
+  submitContinue,
+  submitEnrolment,
+  totpCode,
+  totpSecretOn,
+  totpServiceFor,
+  wrongTotpCode,
+  type Tokens,
 } from './support.js';
 import type { TestUser } from '../../helpers/factories.js';
 
@@ -66,7 +79,10 @@ describe.each(HTTP_BACKENDS)('acr step-up and re-authentication (%s)', (backend)
       const again = await passwordStep(ua, server, rp, user, params);
       expect(again.steps).toEqual([]);
       expect(again.page.status).toBe(303);
-      expect(authenticationOf(await finishAtRp(ua, server, rp, again.page, again.request))).toEqual({ amr: MFA_AMR, acr: ACR.mfa });
+      expect(authenticationOf(await finishAtRp(ua, server, rp, again.page, again.request))).toEqual({
+        amr: MFA_AMR,
+        acr: ACR.mfa,
+      });
     }
   });
 
@@ -93,7 +109,10 @@ describe.each(HTTP_BACKENDS)('acr step-up and re-authentication (%s)', (backend)
       const next = await passwordStep(ua, server, rp, user, { acr_values: acrValues });
       expect(next.steps).toEqual([]);
       expect(next.page.status).toBe(303);
-      expect(authenticationOf(await finishAtRp(ua, server, rp, next.page, next.request))).toEqual({ amr: ['pwd'], acr: ACR.password });
+      expect(authenticationOf(await finishAtRp(ua, server, rp, next.page, next.request))).toEqual({
+        amr: ['pwd'],
+        acr: ACR.password,
+      });
     }
 
     const stronger = await passwordStep(ua, server, rp, user, { acr_values: `urn:example:unknown ${ACR.mfa}` });

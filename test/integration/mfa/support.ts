@@ -7,7 +7,15 @@ import { newTotpSecret, totpCode } from '../../helpers/totp-codes.js';
 import type { TestServer } from '../../helpers/server.js';
 import { redeemCode, type AuthRequest } from '../../helpers/rp.js';
 import {
-  actionOf, follow, openAuthorization, pageKind, submitLogin, textOf, userAdminFor, type PageKind, type TestRp,
+  actionOf,
+  follow,
+  openAuthorization,
+  pageKind,
+  submitLogin,
+  textOf,
+  userAdminFor,
+  type PageKind,
+  type TestRp,
 } from '../../helpers/sessions.js';
 import { csrfToken, formAction, type Page, type UserAgent } from '../../helpers/user-agent.js';
 
@@ -17,7 +25,11 @@ import { csrfToken, formAction, type Page, type UserAgent } from '../../helpers/
  * test can answer it.
  */
 
-export const ACR = { password: 'urn:gatehouse:acr:pwd', mfa: 'urn:gatehouse:acr:mfa', phishingResistant: 'urn:gatehouse:acr:phr' } as const;
+export const ACR = {
+  password: 'urn:gatehouse:acr:pwd',
+  mfa: 'urn:gatehouse:acr:mfa',
+  phishingResistant: 'urn:gatehouse:acr:phr',
+} as const;
 export const MFA_AMR = ['pwd', 'otp', 'mfa'];
 
 export { newTotpSecret, totpCode, wrongTotpCode } from '../../helpers/totp-codes.js';
@@ -29,7 +41,12 @@ export interface TotpUser extends TestUser {
 /** A user whose authenticator app was imported with them (what `users create --totp-secret` does). */
 export async function buildTotpUser(server: TestServer, secret = newTotpSecret()): Promise<TotpUser> {
   const password = `pw-${randomBytes(9).toString('base64url')}`;
-  const user = await userAdminFor(server).create({ email: uniqueEmail('totp'), password, name: 'Totp User', totpSecret: secret });
+  const user = await userAdminFor(server).create({
+    email: uniqueEmail('totp'),
+    password,
+    name: 'Totp User',
+    totpSecret: secret,
+  });
   return { ...user, password, secret };
 }
 
@@ -93,12 +110,17 @@ export interface FirstStep {
  * shown (a browser with a session may skip it) and returns the page that follows.
  */
 export async function passwordStep(
-  ua: UserAgent, server: TestServer, rp: TestRp, user: Pick<TestUser, 'email' | 'password'>, params: Record<string, string> = {},
+  ua: UserAgent,
+  server: TestServer,
+  rp: TestRp,
+  user: Pick<TestUser, 'email' | 'password'>,
+  params: Record<string, string> = {},
 ): Promise<FirstStep> {
   const { request, page } = await openAuthorization(ua, rp, server.issuer, params);
   if (stepKind(page) !== 'login') return { request, page, steps: [] };
   const done = await submitLogin(ua, page, user.email, user.password);
-  if (done.status !== 303 || !done.location) throw new Error(`password refused with ${done.status}: ${textOf(done.html).slice(0, 200)}`);
+  if (done.status !== 303 || !done.location)
+    throw new Error(`password refused with ${done.status}: ${textOf(done.html).slice(0, 200)}`);
   return { request, page: await follow(ua, done.location, server.issuer), steps: ['login'] };
 }
 
@@ -108,7 +130,13 @@ export type Tokens = Awaited<ReturnType<typeof redeemCode>>;
  * After the last step answered with a redirect: follows it to the RP's redirect URI (the
  * resume and any auto-approved consent on the way) and redeems the code with openid-client.
  */
-export async function finishAtRp(ua: UserAgent, server: TestServer, rp: TestRp, answer: Page, request: AuthRequest): Promise<Tokens> {
+export async function finishAtRp(
+  ua: UserAgent,
+  server: TestServer,
+  rp: TestRp,
+  answer: Page,
+  request: AuthRequest,
+): Promise<Tokens> {
   const redirectUri = rp.client.redirectUri;
   let page = answer;
   if (page.location && !page.location.startsWith(redirectUri)) page = await follow(ua, page.location, server.issuer);
@@ -119,9 +147,17 @@ export async function finishAtRp(ua: UserAgent, server: TestServer, rp: TestRp, 
 }
 
 /** A whole sign-in of a TOTP user: password, then the code of `stepOffset`; returns the tokens. */
-export async function signInWithTotp(ua: UserAgent, server: TestServer, rp: TestRp, user: TotpUser, stepOffset = 0, params: Record<string, string> = {}): Promise<Tokens> {
+export async function signInWithTotp(
+  ua: UserAgent,
+  server: TestServer,
+  rp: TestRp,
+  user: TotpUser,
+  stepOffset = 0,
+  params: Record<string, string> = {},
+): Promise<Tokens> {
   const first = await passwordStep(ua, server, rp, user, params);
-  if (stepKind(first.page) !== 'mfa') throw new Error(`expected the mfa step, got ${stepKind(first.page)} (${first.page.status})`);
+  if (stepKind(first.page) !== 'mfa')
+    throw new Error(`expected the mfa step, got ${stepKind(first.page)} (${first.page.status})`);
   const answer = await submitCode(ua, first.page, 'totp', await totpCode(user.secret, stepOffset));
   return finishAtRp(ua, server, rp, answer, first.request);
 }
@@ -152,12 +188,20 @@ export interface Enrolled {
  * A sign-in whose second step is enrolment (a user without factors where one is required):
  * password, the secret read off the page, its current code, the recovery codes, continue.
  */
-export async function enrolAtSignIn(ua: UserAgent, server: TestServer, rp: TestRp, user: Pick<TestUser, 'email' | 'password'>, params: Record<string, string> = {}): Promise<Enrolled> {
+export async function enrolAtSignIn(
+  ua: UserAgent,
+  server: TestServer,
+  rp: TestRp,
+  user: Pick<TestUser, 'email' | 'password'>,
+  params: Record<string, string> = {},
+): Promise<Enrolled> {
   const first = await passwordStep(ua, server, rp, user, params);
-  if (stepKind(first.page) !== 'mfa_enrol') throw new Error(`expected enrolment, got ${stepKind(first.page)} (${first.page.status})`);
+  if (stepKind(first.page) !== 'mfa_enrol')
+    throw new Error(`expected enrolment, got ${stepKind(first.page)} (${first.page.status})`);
   const secret = totpSecretOn(first.page);
   const shown = await submitEnrolment(ua, first.page, await totpCode(secret));
-  if (stepKind(shown) !== 'recovery_codes') throw new Error(`expected the recovery codes, got ${shown.status}: ${textOf(shown.html).slice(0, 200)}`);
+  if (stepKind(shown) !== 'recovery_codes')
+    throw new Error(`expected the recovery codes, got ${shown.status}: ${textOf(shown.html).slice(0, 200)}`);
   const tokens = await finishAtRp(ua, server, rp, await submitContinue(ua, shown), first.request);
   return { secret, codes: recoveryCodesOn(shown), tokens };
 }

@@ -4,8 +4,20 @@ import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { UserAgent, alertText, buildRp, userAdminFor, type TestRp } from '../../helpers/sessions.js';
 import {
-  ACR, MFA_AMR, auditOf, authenticationOf, buildTotpUser, finishAtRp, offeredMethods, passwordStep, signInWithTotp, stepKind,
-  submitCode, totpCode, wrongTotpCode, type TotpUser,
+  ACR,
+  MFA_AMR,
+  auditOf,
+  authenticationOf,
+  buildTotpUser,
+  finishAtRp,
+  offeredMethods,
+  passwordStep,
+  signInWithTotp,
+  stepKind,
+  submitCode,
+  totpCode,
+  wrongTotpCode,
+  type TotpUser,
 } from './support.js';
 
 const WRONG_CODE = 'That code is not correct.';
@@ -54,10 +66,25 @@ describe.each(HTTP_BACKENDS)('TOTP second step at sign-in (%s)', (backend) => {
   it('accepts an imported 80-bit (16-character) secret, as authenticator exports often hold', async () => {
     const email = uniqueEmail('short');
     const secret = 'JBSWY3DPEHPK3PXP';
-    const created = await cli(server, 'users', 'create', '--email', email, '--password', 'long enough password', '--totp-secret', secret, '--json');
+    const created = await cli(
+      server,
+      'users',
+      'create',
+      '--email',
+      email,
+      '--password',
+      'long enough password',
+      '--totp-secret',
+      secret,
+      '--json',
+    );
     expect(created.code).toBe(0);
     const { id } = json<{ id: string }>(created);
-    const user: TotpUser = { ...(await userAdminFor(server).findByEmail(email)), password: 'long enough password', secret };
+    const user: TotpUser = {
+      ...(await userAdminFor(server).findByEmail(email)),
+      password: 'long enough password',
+      secret,
+    };
     const tokens = await signInWithTotp(new UserAgent(server.issuer), server, rp, user);
     expect(tokens.claims()?.sub).toBe(id);
     expect(authenticationOf(tokens).acr).toBe(ACR.mfa);
@@ -88,7 +115,11 @@ describe.each(HTTP_BACKENDS)('TOTP second step at sign-in (%s)', (backend) => {
 
     const events = await auditOf(server, user.id);
     expect(events.filter((e) => e.action === 'signin.mfa.failed').length).toBeGreaterThanOrEqual(1);
-    expect(events.filter((e) => e.action === 'signin.mfa.failed').every((e) => e.details.method === 'totp' && e.actorId === null)).toBe(true);
+    expect(
+      events
+        .filter((e) => e.action === 'signin.mfa.failed')
+        .every((e) => e.details.method === 'totp' && e.actorId === null),
+    ).toBe(true);
     expect(events.filter((e) => e.action === 'signin.mfa.succeeded')).toEqual([
       expect.objectContaining({ actorId: user.id, subjectId: user.id, details: { method: 'totp' } }),
     ]);

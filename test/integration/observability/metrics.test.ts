@@ -23,7 +23,12 @@ describe.each(HTTP_BACKENDS)('/metrics (%s)', (backend) => {
       await oidc.refreshTokenGrant(rp, first);
       expect((await oauthFailure(oidc.refreshTokenGrant(rp, first))).error).toBe('invalid_grant');
       // A machine client.
-      const service = await server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid' });
+      const service = await server.buildClient({
+        grantTypes: ['client_credentials'],
+        redirectUris: [],
+        postLogoutRedirectUris: [],
+        scope: 'openid',
+      });
       await oidc.clientCredentialsGrant(await discoverRp(server.issuer, service));
       // A wrong password, and a wrong second factor after a right password.
       const testRp = await buildRp(server);
@@ -36,10 +41,13 @@ describe.each(HTTP_BACKENDS)('/metrics (%s)', (backend) => {
       const totpUser = await buildTotpUser(server);
       const mfaUa = new UserAgent(server.issuer);
       const { page: mfaPage } = await passwordStep(mfaUa, server, testRp, totpUser);
-      expect((await submitCode(mfaUa, mfaPage, 'totp', await wrongTotpCode(totpUser.secret))).status).toBeGreaterThanOrEqual(400);
+      expect(
+        (await submitCode(mfaUa, mfaPage, 'totp', await wrongTotpCode(totpUser.secret))).status,
+      ).toBeGreaterThanOrEqual(400);
 
       const after = await scrape(metricsUrl());
-      const moved = (name: string, labels: Record<string, string> = {}) => total(after, name, labels) - total(before, name, labels);
+      const moved = (name: string, labels: Record<string, string> = {}) =>
+        total(after, name, labels) - total(before, name, labels);
       expect(moved('gatehouse_tokens_issued_total', { grant_type: 'authorization_code' })).toBe(1);
       expect(moved('gatehouse_tokens_issued_total', { grant_type: 'refresh_token' })).toBe(1);
       expect(moved('gatehouse_tokens_issued_total', { grant_type: 'client_credentials' })).toBe(1);
@@ -66,7 +74,11 @@ describe.each(HTTP_BACKENDS)('/metrics (%s)', (backend) => {
       expect(samples.some((s) => s.name === 'nodejs_eventloop_lag_seconds')).toBe(true);
       expect(samples.some((s) => s.name === 'process_cpu_seconds_total')).toBe(true);
       const text = await (await fetch(metricsUrl())).text();
-      for (const name of ['gatehouse_rate_limit_hits_total', 'gatehouse_lockouts_total', 'gatehouse_limiter_redis_fallbacks_total']) {
+      for (const name of [
+        'gatehouse_rate_limit_hits_total',
+        'gatehouse_lockouts_total',
+        'gatehouse_limiter_redis_fallbacks_total',
+      ]) {
         expect(text).toContain(`# TYPE ${name} counter`);
       }
     });
@@ -85,13 +97,17 @@ describe.each(HTTP_BACKENDS)('/metrics (%s)', (backend) => {
       port = await freePort();
       server = await startTestServer(backend, { metrics: { enabled: true, port } });
     }, BOOT_TIMEOUT);
-    afterAll(async () => { await server?.close(); });
+    afterAll(async () => {
+      await server?.close();
+    });
 
     it('serves /metrics there only, and nothing else of the identity provider', async () => {
       expect(server.gatehouse.metricsPort()).toBe(port);
       await fetch(`${server.issuer}/.well-known/openid-configuration`);
       const samples = await scrape(`http://127.0.0.1:${port}/metrics`);
-      expect(total(samples, DURATION, { route: '/.well-known/openid-configuration', status_class: '2xx' })).toBeGreaterThanOrEqual(1);
+      expect(
+        total(samples, DURATION, { route: '/.well-known/openid-configuration', status_class: '2xx' }),
+      ).toBeGreaterThanOrEqual(1);
       expect((await fetch(`${server.issuer}/metrics`)).status).toBe(404);
       expect((await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).status).toBe(404);
     });

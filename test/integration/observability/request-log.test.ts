@@ -12,9 +12,16 @@ import { adminToken } from '../../helpers/admin-api.js';
 function captureLog(): { write(line: string): void; text(): string; lines(): Array<Record<string, unknown>> } {
   const chunks: string[] = [];
   return {
-    write: (line) => { chunks.push(line); },
+    write: (line) => {
+      chunks.push(line);
+    },
     text: () => chunks.join(''),
-    lines: () => chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
   };
 }
 
@@ -28,7 +35,11 @@ describe.each(HTTP_BACKENDS)('request log (%s)', (backend) => {
   beforeAll(async () => {
     mail = await startMailCatcher();
     // debug: the most the server ever writes, probes and provider events included.
-    server = await startTestServer(backend, { mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' } }, { logTo: log, logLevel: 'debug' });
+    server = await startTestServer(
+      backend,
+      { mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' } },
+      { logTo: log, logLevel: 'debug' },
+    );
   }, BOOT_TIMEOUT);
   afterAll(async () => {
     await server?.close();
@@ -41,11 +52,27 @@ describe.each(HTTP_BACKENDS)('request log (%s)', (backend) => {
     const { user, client, code, tokens, ua, rp } = await signIn(server, { params: OFFLINE });
     const refreshed = await oidc.refreshTokenGrant(rp, refreshTokenOf(tokens));
     await introspect(rp, refreshed.access_token);
-    secrets.push(user.password, client.clientSecret ?? '', code, tokens.access_token, refreshTokenOf(tokens), tokens.id_token ?? '',
-      refreshed.access_token, refreshTokenOf(refreshed), refreshed.id_token ?? '');
+    secrets.push(
+      user.password,
+      client.clientSecret ?? '',
+      code,
+      tokens.access_token,
+      refreshTokenOf(tokens),
+      tokens.id_token ?? '',
+      refreshed.access_token,
+      refreshTokenOf(refreshed),
+      refreshed.id_token ?? '',
+    );
     // The client secret in the body (client_secret_post).
-    const service = await server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid' });
-    const machine = await oidc.clientCredentialsGrant(await discoverRp(server.issuer, service, oidc.ClientSecretPost(service.clientSecret ?? '')));
+    const service = await server.buildClient({
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: 'openid',
+    });
+    const machine = await oidc.clientCredentialsGrant(
+      await discoverRp(server.issuer, service, oidc.ClientSecretPost(service.clientSecret ?? '')),
+    );
     secrets.push(service.clientSecret ?? '', machine.access_token);
     // A wrong password, which takes the failure paths.
     const guessing = new UserAgent(server.issuer);
@@ -60,7 +87,9 @@ describe.each(HTTP_BACKENDS)('request log (%s)', (backend) => {
     secrets.push(new URL(link).searchParams.get('token') ?? '', NEW_PASSWORD);
     // An admin API bearer token.
     const admin = await adminToken(server);
-    expect((await fetch(`${server.issuer}/admin/api/v1/users`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${server.issuer}/admin/api/v1/users`, { headers: { authorization: `Bearer ${admin}` } })).status,
+    ).toBe(200);
     secrets.push(admin);
     // Every cookie the browsers held (session, interaction, CSRF).
     for (const agent of [ua, guessing, resetting]) secrets.push(...agent.cookies.values());
@@ -80,7 +109,12 @@ describe.each(HTTP_BACKENDS)('request log (%s)', (backend) => {
     const requestId = res.headers.get('x-request-id');
     const line = log.lines().find((l) => l.msg === 'request' && l.reqId === requestId);
     expect(line).toMatchObject({
-      level: 30, method: 'GET', path: '/.well-known/openid-configuration', status: 200, ip: '127.0.0.1', service: 'gatehouse',
+      level: 30,
+      method: 'GET',
+      path: '/.well-known/openid-configuration',
+      status: 200,
+      ip: '127.0.0.1',
+      service: 'gatehouse',
     });
     expect(line?.durationMs).toEqual(expect.any(Number));
     for (const l of log.lines().filter((entry) => entry.msg === 'request')) expect(String(l.path)).not.toContain('?');
@@ -92,8 +126,15 @@ describe.each(HTTP_BACKENDS)('request log (%s)', (backend) => {
     expect(res.status).toBe(404);
     const health = await fetch(`${server.issuer}/healthz`);
     const lines = log.lines();
-    expect(lines.find((l) => l.reqId === res.headers.get('x-request-id') && l.msg === 'request')).toMatchObject({ path: '/no/such/page', status: 404, level: 30 });
-    expect(lines.find((l) => l.reqId === health.headers.get('x-request-id') && l.msg === 'request')).toMatchObject({ path: '/healthz', level: 20 });
+    expect(lines.find((l) => l.reqId === res.headers.get('x-request-id') && l.msg === 'request')).toMatchObject({
+      path: '/no/such/page',
+      status: 404,
+      level: 30,
+    });
+    expect(lines.find((l) => l.reqId === health.headers.get('x-request-id') && l.msg === 'request')).toMatchObject({
+      path: '/healthz',
+      level: 20,
+    });
     expect(log.text()).not.toContain(leaked);
   });
 });

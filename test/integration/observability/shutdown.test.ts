@@ -29,12 +29,19 @@ async function boot(backend: Backend, extraEnv: Record<string, string>): Promise
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
-    DATA_DIR: dataDir, PORT: String(port), ISSUER: issuer, LOG_LEVEL: 'warn', ...extraEnv,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    ISSUER: issuer,
+    LOG_LEVEL: 'warn',
+    ...extraEnv,
     ...(database ? { DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: freshRedisKeyPrefix() } : {}),
   };
   const server = await startBuiltServer(env);
   return {
-    server, port, issuer, env,
+    server,
+    port,
+    issuer,
+    env,
     async cleanup() {
       if (server.child.exitCode === null) server.child.kill('SIGKILL');
       await server.exited;
@@ -47,8 +54,13 @@ async function boot(backend: Backend, extraEnv: Record<string, string>): Promise
 /** A login page of a real authorization request, and the raw POST that answers it (cookies, CSRF, Origin). */
 async function loginRequest(booted: Booted): Promise<{ head: string; body: string }> {
   const email = `stop-${Date.now()}@example.test`;
-  expect((await runBuiltCli(['users', 'create', '--email', email, '--password', PASSWORD, '--json'], booted.env)).code).toBe(0);
-  const created = await runBuiltCli(['clients', 'create', '--name', 'Stop', '--redirect-uri', REDIRECT_URI, '--first-party', '--json'], booted.env);
+  expect(
+    (await runBuiltCli(['users', 'create', '--email', email, '--password', PASSWORD, '--json'], booted.env)).code,
+  ).toBe(0);
+  const created = await runBuiltCli(
+    ['clients', 'create', '--name', 'Stop', '--redirect-uri', REDIRECT_URI, '--first-party', '--json'],
+    booted.env,
+  );
   const client = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
   const rp = await discoverRp(booted.issuer, { clientId: client.client_id, clientSecret: client.client_secret });
   const ua = new UserAgent(booted.issuer);
@@ -58,16 +70,25 @@ async function loginRequest(booted: Booted): Promise<{ head: string; body: strin
   const body = new URLSearchParams({ csrf: csrfToken(page.html), email, password: PASSWORD }).toString();
   const cookie = [...ua.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   const head = [
-    `POST ${new URL(action, booted.issuer).pathname} HTTP/1.1`, `Host: 127.0.0.1:${booted.port}`, `Origin: ${booted.issuer}`,
-    'Content-Type: application/x-www-form-urlencoded', `Content-Length: ${Buffer.byteLength(body)}`, `Cookie: ${cookie}`,
+    `POST ${new URL(action, booted.issuer).pathname} HTTP/1.1`,
+    `Host: 127.0.0.1:${booted.port}`,
+    `Origin: ${booted.issuer}`,
+    'Content-Type: application/x-www-form-urlencoded',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    `Cookie: ${cookie}`,
     // The server answers 100 Continue once it has the request: from then on it is in flight.
-    'Expect: 100-continue', 'Accept: text/html', '', '',
+    'Expect: 100-continue',
+    'Accept: text/html',
+    '',
+    '',
   ].join('\r\n');
   return { head, body };
 }
 
 describe.each(STORE_BACKENDS)('SIGTERM (%s)', (backend) => {
-  beforeAll(async () => { await ensureBuilt(); }, 120_000);
+  beforeAll(async () => {
+    await ensureBuilt();
+  }, 120_000);
 
   it('fails /readyz, refuses new connections, finishes the sign-in in flight, and exits 0', async () => {
     const booted = await boot(backend, { SHUTDOWN_GRACE_SECONDS: '20' });
@@ -119,6 +140,8 @@ describe.each(STORE_BACKENDS)('SIGTERM (%s)', (backend) => {
   }, 120_000);
 
   it('refuses a grace period of zero at boot', () => {
-    expect(configProblems({ SHUTDOWN_GRACE_SECONDS: '0' })).toEqual(['shutdown.graceSeconds: Too small: expected number to be >=1']);
+    expect(configProblems({ SHUTDOWN_GRACE_SECONDS: '0' })).toEqual([
+      'shutdown.graceSeconds: Too small: expected number to be >=1',
+    ]);
   });
 });

@@ -27,7 +27,7 @@ describe.each(HTTP_BACKENDS)('public form fields (%s)', (backend) => {
     expect((await ua.post('/password/forgot', { csrf: 'forged', email: ['a', 'b'] })).status).toBe(403);
   });
 
-  it('refuses a mailed link\'s confirmation (/email/verify, /email/change) whose token is sent twice, naming it', async () => {
+  it("refuses a mailed link's confirmation (/email/verify, /email/change) whose token is sent twice, naming it", async () => {
     const ua = new UserAgent(server.issuer);
     // The public-form cookie and its token are the same for every public page of this browser.
     const csrf = csrfToken((await ua.get('/password/forgot')).html);

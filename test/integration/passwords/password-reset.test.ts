@@ -31,10 +31,14 @@ describe.each(HTTP_BACKENDS)('password reset (%s)', (backend) => {
   /** The pages an authorization shows in `ua`: [] when its session still signs the user in. */
   const pagesInBrowser = async (ua: UserAgent, user: Pick<TestUser, 'email' | 'password'>) => {
     const request = await buildAuthRequest(rp, client.redirectUri);
-    return (await runAuthorization(ua, request.url, client.redirectUri, { email: user.email, password: user.password })).pages;
+    return (await runAuthorization(ua, request.url, client.redirectUri, { email: user.email, password: user.password }))
+      .pages;
   };
-  const linksOf = (userId: string) => server.gatehouse.storage.storage.dataSource.query<Array<{ consumed_at: Date | null }>>(
-    "SELECT consumed_at FROM account_links WHERE user_id = $1 AND purpose = 'reset-password'", [userId]);
+  const linksOf = (userId: string) =>
+    server.gatehouse.storage.storage.dataSource.query<Array<{ consumed_at: Date | null }>>(
+      "SELECT consumed_at FROM account_links WHERE user_id = $1 AND purpose = 'reset-password'",
+      [userId],
+    );
 
   it('mails a link that sets a new password; the old password, refresh token and browser session stop working', async () => {
     const user = await server.buildUser();
@@ -55,13 +59,19 @@ describe.each(HTTP_BACKENDS)('password reset (%s)', (backend) => {
     expect(textOf(done.html)).toContain('Your password was changed');
     expect((await mail.next(user.email)).subject).toBe('Your password was changed');
 
-    expect(await oauthFailure(oidc.refreshTokenGrant(rp, refreshToken))).toEqual({ status: 400, error: 'invalid_grant' });
+    expect(await oauthFailure(oidc.refreshTokenGrant(rp, refreshToken))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
     expect(await pagesInBrowser(before.ua, { email: user.email, password: NEW_PASSWORD })).toEqual(['login']);
     await expect(signIn(server, { user, client, rp })).rejects.toThrow(/sign-in refused/);
     const after = await signIn(server, { user: { ...user, password: NEW_PASSWORD }, client, rp });
     expect(after.tokens.claims()?.sub).toBe(user.id);
     // Using the link proved control of the mailbox.
-    expect(await oidc.fetchUserInfo(rp, after.tokens.access_token, user.id)).toMatchObject({ sub: user.id, email_verified: true });
+    expect(await oidc.fetchUserInfo(rp, after.tokens.access_token, user.id)).toMatchObject({
+      sub: user.id,
+      email_verified: true,
+    });
 
     const events = await server.gatehouse.storage.storage.audit.forSubject(user.id, 20);
     expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['password.reset_requested', 'password.reset']));
@@ -82,7 +92,9 @@ describe.each(HTTP_BACKENDS)('password reset (%s)', (backend) => {
     const reused = await submitNewPassword(browser(), newer, 'another fresh passphrase here');
     expect(reused.status).toBe(400);
     expect(textOf(reused.html)).toContain('This link does not work');
-    expect((await signIn(server, { user: { ...user, password: NEW_PASSWORD }, client, rp })).tokens.claims()?.sub).toBe(user.id);
+    expect((await signIn(server, { user: { ...user, password: NEW_PASSWORD }, client, rp })).tokens.claims()?.sub).toBe(
+      user.id,
+    );
   });
 
   it('refuses a second submission of a form whose link was used meanwhile', async () => {
@@ -91,10 +103,23 @@ describe.each(HTTP_BACKENDS)('password reset (%s)', (backend) => {
     const link = await resetLinkFor(mail, user.email);
     const ua = browser();
     const form = await ua.get(link);
-    const fields = { csrf: csrfToken(form.html), token: new URL(link).searchParams.get('token') ?? '', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD };
+    const fields = {
+      csrf: csrfToken(form.html),
+      token: new URL(link).searchParams.get('token') ?? '',
+      password: NEW_PASSWORD,
+      password_confirm: NEW_PASSWORD,
+    };
     expect((await ua.post('/password/reset', fields)).status).toBe(200);
     await mail.next(user.email);
-    expect((await ua.post('/password/reset', { ...fields, password: 'second try passphrase', password_confirm: 'second try passphrase' })).status).toBe(400);
+    expect(
+      (
+        await ua.post('/password/reset', {
+          ...fields,
+          password: 'second try passphrase',
+          password_confirm: 'second try passphrase',
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it('refuses an expired link', async () => {
@@ -102,12 +127,16 @@ describe.each(HTTP_BACKENDS)('password reset (%s)', (backend) => {
     await requestReset(browser(), user.email);
     const link = await resetLinkFor(mail, user.email);
     await server.gatehouse.storage.storage.dataSource.query(
-      "UPDATE account_links SET expires_at = now() - interval '1 second' WHERE user_id = $1", [user.id]);
+      "UPDATE account_links SET expires_at = now() - interval '1 second' WHERE user_id = $1",
+      [user.id],
+    );
     expect((await browser().get(link)).status).toBe(400);
     const refused = await submitNewPassword(browser(), link, NEW_PASSWORD);
     expect(refused.status).toBe(400);
     expect(textOf(refused.html)).toContain('has expired');
-    await expect(signIn(server, { user: { ...user, password: NEW_PASSWORD }, client, rp })).rejects.toThrow(/sign-in refused/);
+    await expect(signIn(server, { user: { ...user, password: NEW_PASSWORD }, client, rp })).rejects.toThrow(
+      /sign-in refused/,
+    );
   });
 
   it('refuses forged, malformed and missing tokens with a readable page', async () => {
@@ -117,10 +146,17 @@ describe.each(HTTP_BACKENDS)('password reset (%s)', (backend) => {
       expect([query, page.status]).toEqual([query, 400]);
       expect(page.headers.get('content-type')).toMatch(/text\/html/);
       // U+0000 is refused before any route, by the one check of every query (src/http/storable-input.ts).
-      expect(textOf(page.html)).toContain(query === '?token=%00' ? 'token: contains characters this service cannot accept' : 'Ask for a new one');
+      expect(textOf(page.html)).toContain(
+        query === '?token=%00' ? 'token: contains characters this service cannot accept' : 'Ask for a new one',
+      );
     }
     const form = await ua.get('/password/forgot');
-    const forged = await ua.post('/password/reset', { csrf: csrfToken(form.html), token: 'B'.repeat(43), password: NEW_PASSWORD, password_confirm: NEW_PASSWORD });
+    const forged = await ua.post('/password/reset', {
+      csrf: csrfToken(form.html),
+      token: 'B'.repeat(43),
+      password: NEW_PASSWORD,
+      password_confirm: NEW_PASSWORD,
+    });
     expect(forged.status).toBe(400);
   });
 
@@ -129,7 +165,11 @@ describe.each(HTTP_BACKENDS)('password reset (%s)', (backend) => {
     const disabled = await server.buildUser();
     await userAdminFor(server).setDisabled(disabled.email, true);
     const unknown = uniqueEmail('nobody');
-    const pages = [await requestReset(browser(), known.email), await requestReset(browser(), unknown), await requestReset(browser(), disabled.email)];
+    const pages = [
+      await requestReset(browser(), known.email),
+      await requestReset(browser(), unknown),
+      await requestReset(browser(), disabled.email),
+    ];
     expect(pages.map((p) => p.status)).toEqual([200, 200, 200]);
     const texts = pages.map((p) => textOf(p.html));
     expect(texts[1]).toBe(texts[0]);
@@ -170,7 +210,9 @@ describe.each(HTTP_BACKENDS)('password reset (%s)', (backend) => {
     expect(mismatch.status).toBe(400);
     expect(textOf(mismatch.html)).toContain('not the same');
     expect((await submitNewPassword(ua, link, NEW_PASSWORD)).status).toBe(200);
-    expect((await signIn(server, { user: { ...user, password: NEW_PASSWORD }, client, rp })).tokens.claims()?.sub).toBe(user.id);
+    expect((await signIn(server, { user: { ...user, password: NEW_PASSWORD }, client, rp })).tokens.claims()?.sub).toBe(
+      user.id,
+    );
   });
 
   it('refuses a form without its CSRF token, from another site, or with no valid address', async () => {
@@ -180,8 +222,18 @@ describe.each(HTTP_BACKENDS)('password reset (%s)', (backend) => {
     expect([...ua.cookies.keys()]).toContain('gatehouse.form');
     const user = await server.buildUser();
     expect((await ua.post('/password/forgot', { csrf: 'forged', email: user.email })).status).toBe(403);
-    expect((await browser().post('/password/forgot', { csrf: csrfToken(form.html), email: user.email })).status).toBe(403);
-    expect((await ua.post('/password/forgot', { csrf: csrfToken(form.html), email: user.email }, { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await browser().post('/password/forgot', { csrf: csrfToken(form.html), email: user.email })).status).toBe(
+      403,
+    );
+    expect(
+      (
+        await ua.post(
+          '/password/forgot',
+          { csrf: csrfToken(form.html), email: user.email },
+          { origin: 'https://evil.example' },
+        )
+      ).status,
+    ).toBe(403);
     for (const email of ['', 'not an address', `${'x'.repeat(400)}@example.test`]) {
       const page = await ua.post('/password/forgot', { csrf: csrfToken(form.html), email });
       expect([email.slice(0, 20), page.status]).toEqual([email.slice(0, 20), 400]);
@@ -200,7 +252,11 @@ describe.each(HTTP_BACKENDS)('password reset (%s)', (backend) => {
     const uid = forgot?.[2] ?? '';
 
     const user = await server.buildUser();
-    const sent = await requestReset(ua, user.email, forgot?.[1]?.replace(/&amp;/g, '&').replace('/password/forgot', '') ?? '');
+    const sent = await requestReset(
+      ua,
+      user.email,
+      forgot?.[1]?.replace(/&amp;/g, '&').replace('/password/forgot', '') ?? '',
+    );
     expect(sent.html).toContain(`href="/interaction/${uid}"`);
     const done = await submitNewPassword(ua, await resetLinkFor(mail, user.email), NEW_PASSWORD);
     expect(done.html).toContain(`href="/interaction/${uid}"`);

@@ -22,10 +22,14 @@ describe(`public form CSRF cookie under an https issuer (${backend})`, () => {
   let mail: MailCatcher;
   beforeAll(async () => {
     mail = await startMailCatcher();
-    server = await startTestServer(backend, {
-      http: { trustedProxyHops: 1 },
-      mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
-    }, { issuerScheme: 'https' });
+    server = await startTestServer(
+      backend,
+      {
+        http: { trustedProxyHops: 1 },
+        mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
+      },
+      { issuerScheme: 'https' },
+    );
   }, BOOT_TIMEOUT);
   afterAll(async () => {
     await server?.close();
@@ -33,7 +37,12 @@ describe(`public form CSRF cookie under an https issuer (${backend})`, () => {
   });
 
   /** A request as it arrives from the proxy; the issuer is https, the socket plain http. */
-  async function send(method: 'GET' | 'POST', path: string, cookie: string, form?: Record<string, string>): Promise<Answer> {
+  async function send(
+    method: 'GET' | 'POST',
+    path: string,
+    cookie: string,
+    form?: Record<string, string>,
+  ): Promise<Answer> {
     const listening = `http://127.0.0.1:${server.gatehouse.config.http.port}`;
     const res = await fetch(`${listening}${path}`, {
       method,
@@ -54,7 +63,10 @@ describe(`public form CSRF cookie under an https issuer (${backend})`, () => {
     const page = await send('GET', '/password/forgot', '');
     expect(page.status).toBe(200);
     const cookie = page.setCookies.find((c) => c.startsWith('__Host-gatehouse.form=')) ?? '';
-    const attrs = cookie.split(';').slice(1).map((a) => a.trim().toLowerCase());
+    const attrs = cookie
+      .split(';')
+      .slice(1)
+      .map((a) => a.trim().toLowerCase());
     expect(attrs).toEqual(expect.arrayContaining(['path=/', 'secure', 'httponly', 'samesite=strict']));
     expect(attrs.some((a) => a.startsWith('domain='))).toBe(false);
     expect(page.setCookies.some((c) => c.startsWith('gatehouse.form='))).toBe(false);

@@ -2,7 +2,15 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail } from '../../helpers/factories.js';
-import { BOOT_TIMEOUT, buildRp, logOutAtRp, openAuthorization, submitLogin, textOf, type TestRp } from '../../helpers/sessions.js';
+import {
+  BOOT_TIMEOUT,
+  buildRp,
+  logOutAtRp,
+  openAuthorization,
+  submitLogin,
+  textOf,
+  type TestRp,
+} from '../../helpers/sessions.js';
 import { OFFLINE, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
 import { oidc } from '../../helpers/rp.js';
 import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
@@ -37,7 +45,11 @@ describe.each(HTTP_BACKENDS)('password reset effects (%s)', (backend) => {
         passwordResetIp: { points: 4, durationSeconds: 3600 },
       },
     });
-    rp = await buildRp(server, { firstParty: true, backchannelLogoutUri: receiver.uri, backchannelLogoutSessionRequired: true });
+    rp = await buildRp(server, {
+      firstParty: true,
+      backchannelLogoutUri: receiver.uri,
+      backchannelLogoutSessionRequired: true,
+    });
   }, BOOT_TIMEOUT);
   afterAll(async () => {
     await server?.gatehouse.backchannelSettled();
@@ -69,7 +81,11 @@ describe.each(HTTP_BACKENDS)('password reset effects (%s)', (backend) => {
     expect((await submitLogin(waiting, locked, user.email, user.password, from(ip))).status).toBe(429);
 
     expect((await requestReset(new UserAgent(server.issuer, from(randomIp())), user.email)).status).toBe(200);
-    const done = await submitNewPassword(new UserAgent(server.issuer, from(randomIp())), await resetLinkFor(mail, user.email), NEW_PASSWORD);
+    const done = await submitNewPassword(
+      new UserAgent(server.issuer, from(randomIp())),
+      await resetLinkFor(mail, user.email),
+      NEW_PASSWORD,
+    );
     expect(done.status).toBe(200);
 
     const { payload } = await verifyLogoutToken(await receiver.next(), server.issuer, rp.client.clientId);
@@ -83,7 +99,11 @@ describe.each(HTTP_BACKENDS)('password reset effects (%s)', (backend) => {
   });
 
   it('ends offline access too: a refresh token that outlived RP-initiated logout fails after the reset', async () => {
-    const offline = await buildRp(server, { firstParty: true, grantTypes: ['authorization_code', 'refresh_token'], scope: 'openid profile email offline_access' });
+    const offline = await buildRp(server, {
+      firstParty: true,
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scope: 'openid profile email offline_access',
+    });
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer, from(randomIp()));
     const { tokens } = await signInRemembering(ua, offline, user, true, OFFLINE);
@@ -92,9 +112,16 @@ describe.each(HTTP_BACKENDS)('password reset effects (%s)', (backend) => {
     const survived = refreshTokenOf(await oidc.refreshTokenGrant(offline.config, refreshTokenOf(tokens)));
 
     expect((await requestReset(new UserAgent(server.issuer, from(randomIp())), user.email)).status).toBe(200);
-    const done = await submitNewPassword(new UserAgent(server.issuer, from(randomIp())), await resetLinkFor(mail, user.email), NEW_PASSWORD);
+    const done = await submitNewPassword(
+      new UserAgent(server.issuer, from(randomIp())),
+      await resetLinkFor(mail, user.email),
+      NEW_PASSWORD,
+    );
     expect(done.status).toBe(200);
-    expect(await oauthFailure(oidc.refreshTokenGrant(offline.config, survived))).toEqual({ status: 400, error: 'invalid_grant' });
+    expect(await oauthFailure(oidc.refreshTokenGrant(offline.config, survived))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
   });
 
   it('limits requests per typed address and IP (known or not alike) and per IP with 429 and Retry-After', async () => {
@@ -120,9 +147,11 @@ describe.each(HTTP_BACKENDS)('password reset effects (%s)', (backend) => {
     return mails;
   };
   const outcomesOf = async (userId: string) =>
-    (await eventsOf(server, 'password.reset_requested')).filter((e) => e.subjectId === userId).map((e) => ({ ip: e.ip, outcome: e.details.outcome }));
+    (await eventsOf(server, 'password.reset_requested'))
+      .filter((e) => e.subjectId === userId)
+      .map((e) => ({ ip: e.ip, outcome: e.details.outcome }));
 
-  it('lets no stranger use up the owner\'s requests: after three from other addresses, the owner\'s from a fresh one gets a link', async () => {
+  it("lets no stranger use up the owner's requests: after three from other addresses, the owner's from a fresh one gets a link", async () => {
     const user = await server.buildUser();
     for (let n = 0; n < 3; n += 1) expect((await resetFrom(randomIp(), user.email)).status).toBe(200);
     const owner = randomIp();
@@ -133,9 +162,12 @@ describe.each(HTTP_BACKENDS)('password reset effects (%s)', (backend) => {
     // The owner's link, issued last, voided the strangers' ones: it is the one that works.
     const links = mails.map((m) => m.links.find((l) => l.includes('/password/reset?token=')) ?? '');
     const usable = [];
-    for (const link of links) if ((await new UserAgent(server.issuer, from(owner)).get(link)).status === 200) usable.push(link);
+    for (const link of links)
+      if ((await new UserAgent(server.issuer, from(owner)).get(link)).status === 200) usable.push(link);
     expect(usable).toHaveLength(1);
-    expect((await submitNewPassword(new UserAgent(server.issuer, from(owner)), usable[0]!, NEW_PASSWORD)).status).toBe(200);
+    expect((await submitNewPassword(new UserAgent(server.issuer, from(owner)), usable[0]!, NEW_PASSWORD)).status).toBe(
+      200,
+    );
   });
 
   it(`caps the mail to one address at ${CAP} an hour from all addresses, silently: every answer the same, no mail past the cap`, async () => {

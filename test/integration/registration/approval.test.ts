@@ -4,7 +4,16 @@ import { TEST_ACTOR } from '../../helpers/factories.js';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { basicAuthorization, type RawResponse } from '../../helpers/tokens.js';
-import { clientRow, initialAccessToken, manage, REDIRECT_URI, register, signInWithRegistered, str, webClient } from './support.js';
+import {
+  clientRow,
+  initialAccessToken,
+  manage,
+  REDIRECT_URI,
+  register,
+  signInWithRegistered,
+  str,
+  webClient,
+} from './support.js';
 
 describe.each(HTTP_BACKENDS)('pending approval of registered clients (%s)', (backend) => {
   // requireApproval defaults to true.
@@ -21,7 +30,11 @@ describe.each(HTTP_BACKENDS)('pending approval of registered clients (%s)', (bac
     };
   }
 
-  async function postForm(path: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<RawResponse> {
+  async function postForm(
+    path: string,
+    form: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<RawResponse> {
     const res = await fetch(`${server.issuer}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -32,32 +45,51 @@ describe.each(HTTP_BACKENDS)('pending approval of registered clients (%s)', (bac
 
   function authorizationUrl(clientId: string): string {
     return `${server.issuer}/auth?${new URLSearchParams({
-      client_id: clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's',
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      state: 's',
     }).toString()}`;
   }
 
-  const pendingRefusal = { status: 401, body: { error: 'invalid_client', error_description: expect.stringContaining('approval') } };
+  const pendingRefusal = {
+    status: 401,
+    body: { error: 'invalid_client', error_description: expect.stringContaining('approval') },
+  };
 
   it('stores a new registration as pending and lists it for the admin', async () => {
     const client = await registered({ client_name: 'Waiting RP' });
     expect(await clientRow(server, client.clientId)).toMatchObject({ status: 'pending', source: 'registration' });
     const pending = await server.gatehouse.admin.clients.page({ status: 'pending', limit: 200 });
-    expect(pending.items.find((c) => c.id === client.clientId)).toMatchObject({ name: 'Waiting RP', metadata: expect.objectContaining({ redirect_uris: [REDIRECT_URI] }) });
-    const audit = await server.gatehouse.storage.storage.audit.query({ clientId: client.clientId, action: 'client.registered', limit: 5 });
+    expect(pending.items.find((c) => c.id === client.clientId)).toMatchObject({
+      name: 'Waiting RP',
+      metadata: expect.objectContaining({ redirect_uris: [REDIRECT_URI] }),
+    });
+    const audit = await server.gatehouse.storage.storage.audit.query({
+      clientId: client.clientId,
+      action: 'client.registered',
+      limit: 5,
+    });
     expect(audit[0]?.details).toMatchObject({ status: 'pending' });
   });
 
   it('shows the approval page at the authorization endpoint (GET and POST), not a redirect', async () => {
     const client = await registered();
-    const page = await fetch(authorizationUrl(client.clientId), { redirect: 'manual', headers: { accept: 'text/html' } });
+    const page = await fetch(authorizationUrl(client.clientId), {
+      redirect: 'manual',
+      headers: { accept: 'text/html' },
+    });
     expect(page.status).toBe(400);
     expect(page.headers.get('location')).toBeNull();
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(await page.text()).toContain('approval');
 
     const posted = await fetch(`${server.issuer}/auth`, {
-      method: 'POST', redirect: 'manual',
+      method: 'POST',
+      redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
       body: new URL(authorizationUrl(client.clientId)).searchParams,
     });
@@ -68,11 +100,23 @@ describe.each(HTTP_BACKENDS)('pending approval of registered clients (%s)', (bac
   it('answers invalid_client at the token, PAR, introspection and revocation endpoints', async () => {
     const client = await registered();
     const basic = { authorization: basicAuthorization(client.clientId, client.secret) };
-    const grant = { grant_type: 'authorization_code', code: 'x', redirect_uri: REDIRECT_URI, code_verifier: 'v'.repeat(43) };
+    const grant = {
+      grant_type: 'authorization_code',
+      code: 'x',
+      redirect_uri: REDIRECT_URI,
+      code_verifier: 'v'.repeat(43),
+    };
     expect(await postForm('/token', grant, basic)).toMatchObject(pendingRefusal);
-    expect(await postForm('/token', { ...grant, client_id: client.clientId, client_secret: client.secret })).toMatchObject(pendingRefusal);
-    expect(await postForm('/request', { client_id: client.clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid' }, basic))
-      .toMatchObject(pendingRefusal);
+    expect(
+      await postForm('/token', { ...grant, client_id: client.clientId, client_secret: client.secret }),
+    ).toMatchObject(pendingRefusal);
+    expect(
+      await postForm(
+        '/request',
+        { client_id: client.clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid' },
+        basic,
+      ),
+    ).toMatchObject(pendingRefusal);
     expect(await postForm('/token/introspection', { token: 'x' }, basic)).toMatchObject(pendingRefusal);
     expect(await postForm('/token/revocation', { token: 'x' }, basic)).toMatchObject(pendingRefusal);
   });
@@ -83,22 +127,36 @@ describe.each(HTTP_BACKENDS)('pending approval of registered clients (%s)', (bac
     const client = await registered({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [jwk] } });
     const assertion = await new SignJWT({ jti: randomBytes(8).toString('hex') })
       .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-      .setIssuer(client.clientId).setSubject(client.clientId).setAudience(`${server.issuer}/token`)
-      .setIssuedAt().setExpirationTime('1m')
+      .setIssuer(client.clientId)
+      .setSubject(client.clientId)
+      .setAudience(`${server.issuer}/token`)
+      .setIssuedAt()
+      .setExpirationTime('1m')
       .sign(privateKey);
-    expect(await postForm('/token', {
-      grant_type: 'authorization_code', code: 'x', redirect_uri: REDIRECT_URI, code_verifier: 'v'.repeat(43),
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion,
-    })).toMatchObject(pendingRefusal);
+    expect(
+      await postForm('/token', {
+        grant_type: 'authorization_code',
+        code: 'x',
+        redirect_uri: REDIRECT_URI,
+        code_verifier: 'v'.repeat(43),
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+      }),
+    ).toMatchObject(pendingRefusal);
   });
 
   it('lets an approved client sign users in', async () => {
     const client = await registered();
     const { clients } = server.gatehouse.admin;
     expect(await clients.approve(client.clientId, TEST_ACTOR)).toMatchObject({ status: 'active' });
-    await expect(clients.approve(client.clientId, TEST_ACTOR)).rejects.toMatchObject({ name: 'InvalidInputError', field: 'status' });
+    await expect(clients.approve(client.clientId, TEST_ACTOR)).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      field: 'status',
+    });
     await expect(clients.approve('no-such-client', TEST_ACTOR)).rejects.toMatchObject({ name: 'NotFoundError' });
-    expect((await clients.page({ status: 'pending', limit: 200 })).items.some((c) => c.id === client.clientId)).toBe(false);
+    expect((await clients.page({ status: 'pending', limit: 200 })).items.some((c) => c.id === client.clientId)).toBe(
+      false,
+    );
     // Admin events name the client acted on in details (clientId is the client the admin acted through).
     const approvals = await server.gatehouse.storage.storage.audit.query({ action: 'client.approved', limit: 50 });
     expect(approvals.filter((e) => e.details.client === client.clientId)).toHaveLength(1);
@@ -107,7 +165,12 @@ describe.each(HTTP_BACKENDS)('pending approval of registered clients (%s)', (bac
     expect(tokens.access_token).toEqual(expect.any(String));
 
     // An update of an approved client keeps it approved.
-    const updated = await manage(client.uri, client.rat, 'PUT', webClient({ client_id: client.clientId, client_name: 'Still approved' }));
+    const updated = await manage(
+      client.uri,
+      client.rat,
+      'PUT',
+      webClient({ client_id: client.clientId, client_name: 'Still approved' }),
+    );
     expect(updated.status).toBe(200);
     expect(await clientRow(server, client.clientId)).toMatchObject({ status: 'active', name: 'Still approved' });
   });
@@ -125,7 +188,10 @@ describe.each(HTTP_BACKENDS)('pending approval of registered clients (%s)', (bac
 
   it('never rejects an admin-created client', async () => {
     const admin = await server.buildClient();
-    await expect(server.gatehouse.admin.clients.reject(admin.clientId, TEST_ACTOR)).rejects.toMatchObject({ name: 'InvalidInputError', field: 'status' });
+    await expect(server.gatehouse.admin.clients.reject(admin.clientId, TEST_ACTOR)).rejects.toMatchObject({
+      name: 'InvalidInputError',
+      field: 'status',
+    });
     expect(await clientRow(server, admin.clientId)).not.toBeNull();
   });
 });

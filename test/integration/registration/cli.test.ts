@@ -7,13 +7,25 @@ describe.each(HTTP_BACKENDS)('registration CLI (%s)', (backend) => {
   const server = useTestServer(backend, { registration: { enabled: true } });
 
   it('creates, lists and revokes initial access tokens', async () => {
-    const created = await cli(server, 'registration', 'token', 'create', '--note', 'from the cli', '--ttl', '3600', '--json');
+    const created = await cli(
+      server,
+      'registration',
+      'token',
+      'create',
+      '--note',
+      'from the cli',
+      '--ttl',
+      '3600',
+      '--json',
+    );
     expect(created.code).toBe(0);
     const { token, id } = json<{ token: string; id: string; expires_at: string }>(created);
     expect((await register(server, webClient(), token)).status).toBe(201);
 
     const listed = await cli(server, 'registration', 'token', 'list', '--json');
-    expect(json<Array<{ id: string; note: string }>>(listed)).toContainEqual(expect.objectContaining({ id, note: 'from the cli' }));
+    expect(json<Array<{ id: string; note: string }>>(listed)).toContainEqual(
+      expect.objectContaining({ id, note: 'from the cli' }),
+    );
     expect(listed.out.join('\n')).not.toContain(token);
 
     expect((await cli(server, 'registration', 'token', 'revoke', id)).code).toBe(0);
@@ -23,7 +35,10 @@ describe.each(HTTP_BACKENDS)('registration CLI (%s)', (backend) => {
   });
 
   it('lists, approves and rejects pending clients', async () => {
-    const waiting = str((await register(server, webClient({ client_name: 'Cli Pending' }), await initialAccessToken(server))).body.client_id);
+    const waiting = str(
+      (await register(server, webClient({ client_name: 'Cli Pending' }), await initialAccessToken(server))).body
+        .client_id,
+    );
     const refused = str((await register(server, webClient(), await initialAccessToken(server))).body.client_id);
 
     const pending = json<Array<{ client_id: string; name: string }>>(await cli(server, 'clients', 'pending', '--json'));

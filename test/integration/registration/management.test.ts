@@ -38,14 +38,14 @@ describe.each(HTTP_BACKENDS)('client configuration endpoint, RFC 7592 (%s)', (ba
     expect(JSON.stringify(res.body)).not.toContain(await digestOf(client.clientId));
   });
 
-  it('refuses a read with a wrong token or another client\'s token', async () => {
+  it("refuses a read with a wrong token or another client's token", async () => {
     const client = await registered();
     const other = await registered();
     expect((await manage(client.uri, 'not-a-token', 'GET')).status).toBe(401);
     expect((await manage(client.uri, other.rat, 'GET')).status).toBe(401);
   });
 
-  it('updates the registration with the client\'s secret, keeps the secret working and never returns the digest', async () => {
+  it("updates the registration with the client's secret, keeps the secret working and never returns the digest", async () => {
     const client = await registered();
     const digest = await digestOf(client.clientId);
     const update = webClient({
@@ -62,7 +62,11 @@ describe.each(HTTP_BACKENDS)('client configuration endpoint, RFC 7592 (%s)', (ba
 
     const row = await clientRow(server, client.clientId);
     expect(row).toMatchObject({ name: 'Renamed RP', secretHash: digest, status: 'active', source: 'registration' });
-    const audit = await server.gatehouse.storage.storage.audit.query({ clientId: client.clientId, action: 'client.updated', limit: 5 });
+    const audit = await server.gatehouse.storage.storage.audit.query({
+      clientId: client.clientId,
+      action: 'client.updated',
+      limit: 5,
+    });
     expect(audit).toHaveLength(1);
 
     // The access token is rotated on update (the old one stops working).
@@ -77,7 +81,12 @@ describe.each(HTTP_BACKENDS)('client configuration endpoint, RFC 7592 (%s)', (ba
 
   it('refuses an update carrying a wrong client_secret', async () => {
     const client = await registered();
-    const res = await manage(client.uri, client.rat, 'PUT', webClient({ client_id: client.clientId, client_secret: 'wrong' }));
+    const res = await manage(
+      client.uri,
+      client.rat,
+      'PUT',
+      webClient({ client_id: client.clientId, client_secret: 'wrong' }),
+    );
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_request');
     expect(String(res.body.error_description)).toContain('client_secret');
@@ -85,17 +94,33 @@ describe.each(HTTP_BACKENDS)('client configuration endpoint, RFC 7592 (%s)', (ba
 
   it('refuses an update carrying the stored digest as client_secret', async () => {
     const client = await registered();
-    const res = await manage(client.uri, client.rat, 'PUT', webClient({ client_id: client.clientId, client_secret: await digestOf(client.clientId) }));
+    const res = await manage(
+      client.uri,
+      client.rat,
+      'PUT',
+      webClient({ client_id: client.clientId, client_secret: await digestOf(client.clientId) }),
+    );
     expect(res.status).toBe(400);
   });
 
   it('holds updates to the registration policy', async () => {
     const client = await registered();
-    const res = await manage(client.uri, client.rat, 'PUT', webClient({
-      client_id: client.clientId, redirect_uris: ['http://app.example.com/callback'],
-    }));
+    const res = await manage(
+      client.uri,
+      client.rat,
+      'PUT',
+      webClient({
+        client_id: client.clientId,
+        redirect_uris: ['http://app.example.com/callback'],
+      }),
+    );
     expect(res).toMatchObject({ status: 400, body: { error: 'invalid_redirect_uri' } });
-    const promoted = await manage(client.uri, client.rat, 'PUT', webClient({ client_id: client.clientId, gatehouse_first_party: true }));
+    const promoted = await manage(
+      client.uri,
+      client.rat,
+      'PUT',
+      webClient({ client_id: client.clientId, gatehouse_first_party: true }),
+    );
     expect(promoted.status).toBe(200);
     expect((await clientRow(server, client.clientId))?.firstParty).toBe(false);
   });
@@ -108,17 +133,26 @@ describe.each(HTTP_BACKENDS)('client configuration endpoint, RFC 7592 (%s)', (ba
     expect(await clientRow(server, client.clientId)).toBeNull();
     expect((await manage(client.uri, client.rat, 'GET')).status).toBe(401);
 
-    const remaining = await server.gatehouse.storage.storage.dataSource.query(
-      "SELECT model FROM oidc_payloads WHERE payload->>'clientId' = $1", [client.clientId]) as unknown[];
+    const remaining = (await server.gatehouse.storage.storage.dataSource.query(
+      "SELECT model FROM oidc_payloads WHERE payload->>'clientId' = $1",
+      [client.clientId],
+    )) as unknown[];
     expect(remaining).toEqual([]);
     // Its secret no longer authenticates anything.
     const token = await fetch(`${server.issuer}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuthorization(client.clientId, client.secret) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basicAuthorization(client.clientId, client.secret),
+      },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'any' }),
     });
     expect(token.status).toBe(401);
-    const audit = await server.gatehouse.storage.storage.audit.query({ clientId: client.clientId, action: 'client.deleted', limit: 5 });
+    const audit = await server.gatehouse.storage.storage.audit.query({
+      clientId: client.clientId,
+      action: 'client.deleted',
+      limit: 5,
+    });
     expect(audit).toHaveLength(1);
   });
 });

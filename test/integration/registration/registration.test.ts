@@ -3,7 +3,15 @@ import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { hashClientSecret } from '../../../src/clients/client-secret.js';
 import { referenceOf } from '../../../src/storage/initial-access-token-reference.js';
-import { clientRow, initialAccessToken, REDIRECT_URI, register, signInWithRegistered, str, webClient } from './support.js';
+import {
+  clientRow,
+  initialAccessToken,
+  REDIRECT_URI,
+  register,
+  signInWithRegistered,
+  str,
+  webClient,
+} from './support.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -12,7 +20,7 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
 
   it('advertises the registration endpoint in discovery', async () => {
     const res = await fetch(`${server.issuer}/.well-known/openid-configuration`);
-    const discovery = await res.json() as Record<string, unknown>;
+    const discovery = (await res.json()) as Record<string, unknown>;
     expect(discovery.registration_endpoint).toBe(`${server.issuer}/reg`);
   });
 
@@ -62,7 +70,8 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
       scope: 'openid profile email offline_access',
     };
     const registered = await oidc.dynamicClientRegistration(new URL(server.issuer), request, undefined, {
-      initialAccessToken: token, execute: [oidc.allowInsecureRequests],
+      initialAccessToken: token,
+      execute: [oidc.allowInsecureRequests],
     });
     const metadata = registered.clientMetadata();
     const clientId = registered.clientMetadata().client_id;
@@ -75,7 +84,11 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
     expect(row?.secretHash).toBe(hashClientSecret(secret));
     expect(JSON.stringify(row?.metadata)).not.toContain(secret);
 
-    const audit = await server.gatehouse.storage.storage.audit.query({ clientId, action: 'client.registered', limit: 5 });
+    const audit = await server.gatehouse.storage.storage.audit.query({
+      clientId,
+      action: 'client.registered',
+      limit: 5,
+    });
     expect(audit).toHaveLength(1);
     expect(audit[0]?.details).toMatchObject({ status: 'active', initialAccessToken: referenceOf(token) });
     expect(audit[0]?.requestId).toEqual(expect.any(String));
@@ -87,7 +100,7 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
     expect(tokens.claims()?.aud).toBe(clientId);
   });
 
-  it('gives a registration without scope the policy\'s scopes', async () => {
+  it("gives a registration without scope the policy's scopes", async () => {
     const { scope: _scope, ...withoutScope } = webClient();
     const res = await register(server, withoutScope, await initialAccessToken(server));
     expect(res.status).toBe(201);
@@ -95,7 +108,8 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
   });
 
   describe('policy', () => {
-    const refused = async (metadata: Record<string, unknown>) => register(server, webClient(metadata), await initialAccessToken(server));
+    const refused = async (metadata: Record<string, unknown>) =>
+      register(server, webClient(metadata), await initialAccessToken(server));
 
     it.each([
       ['an http redirect URI off loopback', 'http://app.example.com/callback', 'must use https'],
@@ -111,7 +125,10 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
 
     it('refuses more redirect URIs than allowed', async () => {
       const uris = Array.from({ length: 11 }, (_, i) => `https://app.example.com/cb${i}`);
-      expect(await refused({ redirect_uris: uris })).toMatchObject({ status: 400, body: { error: 'invalid_redirect_uri' } });
+      expect(await refused({ redirect_uris: uris })).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_redirect_uri' },
+      });
     });
 
     it('refuses a bad post_logout_redirect_uri with invalid_client_metadata naming the field', async () => {
@@ -122,7 +139,11 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
     });
 
     it.each([
-      ['grant_types', { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] }, 'client_credentials'],
+      [
+        'grant_types',
+        { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
+        'client_credentials',
+      ],
       ['scope', { scope: 'openid roles' }, 'roles'],
       ['token_endpoint_auth_method', { token_endpoint_auth_method: 'client_secret_jwt' }, 'client_secret_jwt'],
     ])('refuses a disallowed %s with invalid_client_metadata naming it', async (field, metadata, value) => {
@@ -134,7 +155,11 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
     });
 
     it('strips gatehouse_* fields: a client cannot make itself first-party', async () => {
-      const res = await refused({ gatehouse_first_party: true, gatehouse_mfa: 'optional', gatehouse_visible_roles: ['admin'] });
+      const res = await refused({
+        gatehouse_first_party: true,
+        gatehouse_mfa: 'optional',
+        gatehouse_visible_roles: ['admin'],
+      });
       expect(res.status).toBe(201);
       const clientId = str(res.body.client_id);
       expect(res.body.gatehouse_first_party).not.toBe(true);
@@ -152,7 +177,10 @@ describe.each(HTTP_BACKENDS)('dynamic client registration disabled (%s)', (backe
   const server = useTestServer(backend);
 
   it('is not advertised and not served by default', async () => {
-    const discovery = await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
+    const discovery = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(discovery.registration_endpoint).toBeUndefined();
     const token = await initialAccessToken(server);
     const res = await register(server, webClient(), token);

@@ -28,17 +28,30 @@ async function asRaw(res: Response): Promise<RawResponse> {
 }
 
 /** A raw RFC 7591 registration request, to see every status and error body. */
-export async function register(server: TestServer, metadata: Record<string, unknown>, token?: string): Promise<RawResponse> {
+export async function register(
+  server: TestServer,
+  metadata: Record<string, unknown>,
+  token?: string,
+): Promise<RawResponse> {
   const res = await fetch(`${server.issuer}/reg`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: JSON.stringify(metadata),
   });
   return asRaw(res);
 }
 
 /** An RFC 7592 request to a client configuration endpoint with a registration access token. */
-export async function manage(uri: string, token: string, method: 'GET' | 'PUT' | 'DELETE', body?: Record<string, unknown>): Promise<RawResponse> {
+export async function manage(
+  uri: string,
+  token: string,
+  method: 'GET' | 'PUT' | 'DELETE',
+  body?: Record<string, unknown>,
+): Promise<RawResponse> {
   const res = await fetch(uri, {
     method,
     headers: {
@@ -57,7 +70,10 @@ export function str(value: unknown): string {
 }
 
 /** A new initial access token from the admin service. */
-export async function initialAccessToken(server: TestServer, input: { ttlSeconds?: number; note?: string } = {}): Promise<string> {
+export async function initialAccessToken(
+  server: TestServer,
+  input: { ttlSeconds?: number; note?: string } = {},
+): Promise<string> {
   return (await server.gatehouse.registration.initialAccessTokens.create(input)).token;
 }
 
@@ -72,9 +88,19 @@ export interface RegisteredSignIn {
 }
 
 /** A real code + PKCE sign-in by a new user with a registered (third-party) client. */
-export async function signInWithRegistered(server: TestServer, clientId: string, clientSecret: string): Promise<RegisteredSignIn> {
+export async function signInWithRegistered(
+  server: TestServer,
+  clientId: string,
+  clientSecret: string,
+): Promise<RegisteredSignIn> {
   const user = await server.buildUser();
   const rp = await discoverRp(server.issuer, { clientId, clientSecret }, oidc.ClientSecretBasic(clientSecret));
-  const { request, trace } = await authorizeIn(new UserAgent(server.issuer), { config: rp, client: { redirectUri: REDIRECT_URI } }, user, {}, { consent: 'allow' });
+  const { request, trace } = await authorizeIn(
+    new UserAgent(server.issuer),
+    { config: rp, client: { redirectUri: REDIRECT_URI } },
+    user,
+    {},
+    { consent: 'allow' },
+  );
   return { trace, tokens: await redeemCode(rp, trace.callbackUrl, request) };
 }

@@ -43,37 +43,78 @@ describe('two replicas started apart, keys rotated within the activation delay o
   let firstBootKids: string[];
 
   beforeAll(async () => {
-    replicas = await startReplicas(SETTINGS, {}, {
-      // A serves alone: an operator sets it up and a user signs in, then B starts.
-      async beforeB({ issuer, direct, cli }) {
-        const created = async (args: string[]) => {
-          const out = await cli(args);
-          if (out.code !== 0) throw new Error(out.stderr);
-          return JSON.parse(out.stdout) as Record<string, string>;
-        };
-        const password = 'staggered replicas passphrase';
-        const user = await created(['users', 'create', '--email', `staggered-${Date.now()}@example.test`, '--password', password, '--json']);
-        const client = await created(['clients', 'create', '--name', 'Staggered RP', '--redirect-uri', REDIRECT_URI, '--first-party', '--json']);
-        const ops = await created(['clients', 'create', '--name', 'Ops', '--grant-types', 'client_credentials', '--scope', 'openid',
-          '--admin-scopes', 'admin:read,admin:write', '--json']);
-        clientId = client.client_id ?? '';
-        rp = await discoverRp(issuer, { clientId, clientSecret: client.client_secret ?? '' });
-        const opsRp = await discoverRp(issuer, { clientId: ops.client_id ?? '', clientSecret: ops.client_secret ?? '' });
-        adminToken = (await oidc.clientCredentialsGrant(opsRp, { scope: 'admin:read admin:write' })).access_token;
-        browser = new UserAgent(issuer);
-        const request = await buildAuthRequest(rp, REDIRECT_URI, OFFLINE);
-        const trace = await runAuthorization(browser, request.url, REDIRECT_URI, { email: user.email ?? '', password });
-        refreshToken = refreshTokenOf(await redeemCode(rp, trace.callbackUrl, request));
-        firstBootKids = ((await (await fetch(`${direct}/jwks`)).json()) as JSONWebKeySet).keys.map((k) => k.kid ?? '');
-        await sleep(STAGGER_MS);
+    replicas = await startReplicas(
+      SETTINGS,
+      {},
+      {
+        // A serves alone: an operator sets it up and a user signs in, then B starts.
+        async beforeB({ issuer, direct, cli }) {
+          const created = async (args: string[]) => {
+            const out = await cli(args);
+            if (out.code !== 0) throw new Error(out.stderr);
+            return JSON.parse(out.stdout) as Record<string, string>;
+          };
+          const password = 'staggered replicas passphrase';
+          const user = await created([
+            'users',
+            'create',
+            '--email',
+            `staggered-${Date.now()}@example.test`,
+            '--password',
+            password,
+            '--json',
+          ]);
+          const client = await created([
+            'clients',
+            'create',
+            '--name',
+            'Staggered RP',
+            '--redirect-uri',
+            REDIRECT_URI,
+            '--first-party',
+            '--json',
+          ]);
+          const ops = await created([
+            'clients',
+            'create',
+            '--name',
+            'Ops',
+            '--grant-types',
+            'client_credentials',
+            '--scope',
+            'openid',
+            '--admin-scopes',
+            'admin:read,admin:write',
+            '--json',
+          ]);
+          clientId = client.client_id ?? '';
+          rp = await discoverRp(issuer, { clientId, clientSecret: client.client_secret ?? '' });
+          const opsRp = await discoverRp(issuer, {
+            clientId: ops.client_id ?? '',
+            clientSecret: ops.client_secret ?? '',
+          });
+          adminToken = (await oidc.clientCredentialsGrant(opsRp, { scope: 'admin:read admin:write' })).access_token;
+          browser = new UserAgent(issuer);
+          const request = await buildAuthRequest(rp, REDIRECT_URI, OFFLINE);
+          const trace = await runAuthorization(browser, request.url, REDIRECT_URI, {
+            email: user.email ?? '',
+            password,
+          });
+          refreshToken = refreshTokenOf(await redeemCode(rp, trace.callbackUrl, request));
+          firstBootKids = ((await (await fetch(`${direct}/jwks`)).json()) as JSONWebKeySet).keys.map(
+            (k) => k.kid ?? '',
+          );
+          await sleep(STAGGER_MS);
+        },
       },
-    });
+    );
   }, 240_000);
   afterAll(async () => {
     await replicas?.close();
   }, 60_000);
 
-  const jwksOf = async (replica: ReplicaName) => (await (await fetch(`${replicas.direct[replica]}/jwks`)).json()) as JSONWebKeySet;
+  const jwksOf = async (replica: ReplicaName) =>
+    (await (await fetch(`${replicas.direct[replica]}/jwks`)).json()) as JSONWebKeySet;
 
   /** An ID token signed by `replica` (a refresh through it), checked against the other replica's JWKS now. */
   async function idTokenCheck(replica: ReplicaName): Promise<{ kid: string; problem: string | null }> {
@@ -82,15 +123,24 @@ describe('two replicas started apart, keys rotated within the activation delay o
     refreshToken = refreshTokenOf(tokens);
     const idToken = tokens.id_token ?? '';
     const kid = String(jwsHeader(idToken).kid);
-    const problem = await jwtVerify(idToken, createLocalJWKSet(await jwksOf(other(replica))), { issuer: replicas.issuer, audience: clientId })
-      .then(() => null, (error: Error) => `ID token signed by ${replica} with ${kid}: ${other(replica)} says ${error.message}`);
+    const problem = await jwtVerify(idToken, createLocalJWKSet(await jwksOf(other(replica))), {
+      issuer: replicas.issuer,
+      audience: clientId,
+    }).then(
+      () => null,
+      (error: Error) => `ID token signed by ${replica} with ${kid}: ${other(replica)} says ${error.message}`,
+    );
     return { kid, problem };
   }
 
   /** prompt=none through `replica` with the browser's session, whose cookies the other replica signed last. */
   async function ssoCheck(replica: ReplicaName): Promise<string | null> {
     replicas.balancer.via(replica);
-    const page = await follow(browser, (await buildAuthRequest(rp, REDIRECT_URI, { prompt: 'none' })).url, replicas.issuer);
+    const page = await follow(
+      browser,
+      (await buildAuthRequest(rp, REDIRECT_URI, { prompt: 'none' })).url,
+      replicas.issuer,
+    );
     const params = paramsOf(page.location);
     return params.code ? null : `prompt=none through ${replica}: ${params.error ?? page.status}`;
   }
@@ -99,14 +149,26 @@ describe('two replicas started apart, keys rotated within the activation delay o
     expect(replicas.process.B).toBeDefined();
     const rotatedAt = Date.now();
     replicas.balancer.via('A');
-    const rotated = await fetch(`${replicas.issuer}/admin/api/v1/keys/rotate`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
+    const rotated = await fetch(`${replicas.issuer}/admin/api/v1/keys/rotate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
     expect(rotated.status).toBe(200);
-    const { active } = await rotated.json() as { active: string[] };
+    const { active } = (await rotated.json()) as { active: string[] };
     // The case under test: the first-boot keys were still younger than the delay (as stored).
-    const listed = await fetch(`${replicas.issuer}/admin/api/v1/keys`, { headers: { authorization: `Bearer ${adminToken}` } });
-    const created = new Map(((await listed.json()) as { items: Array<{ kid: string; created_at: string }> }).items.map((k) => [k.kid, Date.parse(k.created_at)]));
+    const listed = await fetch(`${replicas.issuer}/admin/api/v1/keys`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    const created = new Map(
+      ((await listed.json()) as { items: Array<{ kid: string; created_at: string }> }).items.map((k) => [
+        k.kid,
+        Date.parse(k.created_at),
+      ]),
+    );
     const firstBootAt = Math.min(...firstBootKids.map((kid) => created.get(kid) ?? Infinity));
-    expect(Math.max(...active.map((kid) => created.get(kid) ?? Infinity)) - firstBootAt).toBeLessThan(ACTIVATION_SECONDS * 1000);
+    expect(Math.max(...active.map((kid) => created.get(kid) ?? Infinity)) - firstBootAt).toBeLessThan(
+      ACTIVATION_SECONDS * 1000,
+    );
 
     const problems: string[] = [];
     const kidsBy: Record<ReplicaName, string[]> = { A: [], B: [] };

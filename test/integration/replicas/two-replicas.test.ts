@@ -31,7 +31,9 @@ rateLimits:
   signInIp: { points: ${SIGN_IN_PER_IP}, durationSeconds: 600 }
 `;
 
-interface Jwks { keys: Array<{ kid: string; alg: string; d?: string }> }
+interface Jwks {
+  keys: Array<{ kid: string; alg: string; d?: string }>;
+}
 
 /** A JWK Set's keys by kid: the order differs for a moment while replicas activate new keys. */
 const byKid = (jwks: Jwks) => [...jwks.keys].sort((a, b) => a.kid.localeCompare(b.kid));
@@ -48,13 +50,37 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     mail = await startMailCatcher();
     replicas = await startReplicas(SETTINGS, { SMTP_URL: mail.url, MAIL_FROM: 'Gatehouse <no-reply@example.test>' });
     user = await createUser();
-    const client = await replicas.cli(['clients', 'create', '--name', 'Replica RP', '--redirect-uri', REDIRECT_URI,
-      '--post-logout-redirect-uri', POST_LOGOUT, '--first-party', '--json']);
+    const client = await replicas.cli([
+      'clients',
+      'create',
+      '--name',
+      'Replica RP',
+      '--redirect-uri',
+      REDIRECT_URI,
+      '--post-logout-redirect-uri',
+      POST_LOGOUT,
+      '--first-party',
+      '--json',
+    ]);
     if (client.code !== 0) throw new Error(client.stderr);
-    const { client_id: clientId, client_secret: clientSecret } = JSON.parse(client.stdout) as { client_id: string; client_secret: string };
+    const { client_id: clientId, client_secret: clientSecret } = JSON.parse(client.stdout) as {
+      client_id: string;
+      client_secret: string;
+    };
     rp = await discoverRp(replicas.issuer, { clientId, clientSecret });
-    const ops = await replicas.cli(['clients', 'create', '--name', 'Ops', '--grant-types', 'client_credentials', '--scope', 'openid',
-      '--admin-scopes', 'admin:read,admin:write', '--json']);
+    const ops = await replicas.cli([
+      'clients',
+      'create',
+      '--name',
+      'Ops',
+      '--grant-types',
+      'client_credentials',
+      '--scope',
+      'openid',
+      '--admin-scopes',
+      'admin:read,admin:write',
+      '--json',
+    ]);
     const admin = JSON.parse(ops.stdout) as { client_id: string; client_secret: string };
     const opsRp = await discoverRp(replicas.issuer, { clientId: admin.client_id, clientSecret: admin.client_secret });
     via('A');
@@ -70,7 +96,15 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
   /** A user made with the CLI, as an operator beside the replicas would. */
   async function createUser(): Promise<{ id: string; email: string; password: string }> {
     const password = `replicas ${randomBytes(6).toString('hex')} passphrase`;
-    const created = await replicas.cli(['users', 'create', '--email', `replica-${randomBytes(4).toString('hex')}@example.test`, '--password', password, '--json']);
+    const created = await replicas.cli([
+      'users',
+      'create',
+      '--email',
+      `replica-${randomBytes(4).toString('hex')}@example.test`,
+      '--password',
+      password,
+      '--json',
+    ]);
     if (created.code !== 0) throw new Error(created.stderr);
     const { id, email } = JSON.parse(created.stdout) as { id: string; email: string };
     return { id, email, password };
@@ -91,13 +125,16 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
   /** The admin API of one replica, through the balancer. */
   const adminCall = (replica: ReplicaName, method: string, path: string, token = adminToken) => {
     via(replica);
-    return fetch(`${replicas.issuer}/admin/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    return fetch(`${replicas.issuer}/admin/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    });
   };
 
   async function jwksOf(origin: string): Promise<Jwks> {
     const res = await fetch(`${origin}/jwks`);
     expect(res.status).toBe(200);
-    return await res.json() as Jwks;
+    return (await res.json()) as Jwks;
   }
 
   it('booted both replicas on the empty database at once and publishes the same keys on each', async () => {
@@ -106,7 +143,9 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     expect(byKid(b)).toEqual(byKid(a));
     expect(a.keys.every((k) => k.d === undefined)).toBe(true);
     for (const origin of [replicas.direct.A, replicas.direct.B]) {
-      const discovery = await (await fetch(`${origin}/.well-known/openid-configuration`)).json() as { issuer: string };
+      const discovery = (await (await fetch(`${origin}/.well-known/openid-configuration`)).json()) as {
+        issuer: string;
+      };
       expect(discovery.issuer).toBe(replicas.issuer);
     }
   });
@@ -114,9 +153,20 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
   it('refuses to start a third replica with another key-encryption secret, saying so', async () => {
     const port = await freePort();
     const outcome = await startBuiltServer({
-      ...replicas.env, PORT: String(port), DATA_DIR: join(replicas.workDir, 'C'), KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64'),
-    }).then((stray) => { stray.child.kill('SIGKILL'); return 'it started'; }, (error: Error) => error.message);
-    expect(outcome).toMatch(/server exited early[\s\S]*failed to start: cannot decrypt: the key-encryption secret differs/);
+      ...replicas.env,
+      PORT: String(port),
+      DATA_DIR: join(replicas.workDir, 'C'),
+      KEY_ENCRYPTION_SECRET: randomBytes(32).toString('base64'),
+    }).then(
+      (stray) => {
+        stray.child.kill('SIGKILL');
+        return 'it started';
+      },
+      (error: Error) => error.message,
+    );
+    expect(outcome).toMatch(
+      /server exited early[\s\S]*failed to start: cannot decrypt: the key-encryption secret differs/,
+    );
     // Spawns a built server that must get as far as decrypting the keys before it refuses.
   }, 60_000);
 
@@ -172,13 +222,21 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     const ua = browser();
     via('A');
     const { tokens } = await signInOn(ua);
-    const confirm = await ua.get(oidc.buildEndSessionUrl(rp, { id_token_hint: tokens.id_token ?? '', post_logout_redirect_uri: POST_LOGOUT }).toString());
+    const confirm = await ua.get(
+      oidc
+        .buildEndSessionUrl(rp, { id_token_hint: tokens.id_token ?? '', post_logout_redirect_uri: POST_LOGOUT })
+        .toString(),
+    );
     const form = logoutForm(confirm);
     const done = await ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' });
     expect(withoutQuery(done.location)).toBe(POST_LOGOUT);
 
     via('B');
-    const silent = await follow(ua, (await buildAuthRequest(rp, REDIRECT_URI, { prompt: 'none' })).url, replicas.issuer);
+    const silent = await follow(
+      ua,
+      (await buildAuthRequest(rp, REDIRECT_URI, { prompt: 'none' })).url,
+      replicas.issuer,
+    );
     expect(paramsOf(silent.location).error).toBe('login_required');
     const interactive = await follow(ua, (await buildAuthRequest(rp, REDIRECT_URI)).url, replicas.issuer);
     expect(pageKind(interactive)).toBe('login');
@@ -194,7 +252,7 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     const rotatedAt = Date.now();
     const rotated = await adminCall('A', 'POST', '/keys/rotate');
     expect(rotated.status).toBe(200);
-    const { active } = await rotated.json() as { active: string[] };
+    const { active } = (await rotated.json()) as { active: string[] };
     expect((await jwksOf(replicas.direct.A)).keys.map((k) => k.kid)).toEqual(expect.arrayContaining(active));
 
     // B publishes them within keys.reloadIntervalSeconds (polled, with a generous bound for a busy machine).
@@ -239,16 +297,29 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
   });
 
   it('refuses on B, at once, a client secret replaced through A (clients are read from PostgreSQL, not cached per process)', async () => {
-    const made = await replicas.cli(['clients', 'create', '--name', 'Worker', '--grant-types', 'client_credentials', '--scope', 'openid', '--json']);
+    const made = await replicas.cli([
+      'clients',
+      'create',
+      '--name',
+      'Worker',
+      '--grant-types',
+      'client_credentials',
+      '--scope',
+      'openid',
+      '--json',
+    ]);
     const worker = JSON.parse(made.stdout) as { client_id: string; client_secret: string };
     const oldRp = await discoverRp(replicas.issuer, { clientId: worker.client_id, clientSecret: worker.client_secret });
     via('B');
     expect((await oidc.clientCredentialsGrant(oldRp)).access_token).toEqual(expect.any(String));
     const replaced = await adminCall('A', 'POST', `/clients/${worker.client_id}/secret`);
     expect(replaced.status).toBe(200);
-    const { client_secret: fresh } = await replaced.json() as { client_secret: string };
+    const { client_secret: fresh } = (await replaced.json()) as { client_secret: string };
     via('B');
-    expect(await oauthFailure(oidc.clientCredentialsGrant(oldRp))).toMatchObject({ status: 401, error: 'invalid_client' });
+    expect(await oauthFailure(oidc.clientCredentialsGrant(oldRp))).toMatchObject({
+      status: 401,
+      error: 'invalid_client',
+    });
     const newRp = await discoverRp(replicas.issuer, { clientId: worker.client_id, clientSecret: fresh });
     expect((await oidc.clientCredentialsGrant(newRp)).access_token).toEqual(expect.any(String));
   });

@@ -21,14 +21,22 @@ describe.each(HTTP_BACKENDS)('roles scope and JWT access tokens (%s)', (backend)
     server = await startTestServer(backend, {
       resources: [
         { indicator: ORDERS_API, scopes: ['orders:read', 'orders:write'], accessTokenTtl: 300, format: 'jwt' },
-        { indicator: REPORTS_API, audience: 'urn:example:reports', scopes: ['reports:read'], accessTokenTtl: 120, format: 'jwt' },
+        {
+          indicator: REPORTS_API,
+          audience: 'urn:example:reports',
+          scopes: ['reports:read'],
+          accessTokenTtl: 120,
+          format: 'jwt',
+        },
       ],
     });
     const { roles } = server.gatehouse.storage.storage;
     await roles.create({ name: admin, description: 'Administrators' });
     await roles.create({ name: editor });
   }, BOOT_TIMEOUT);
-  afterAll(async () => { await server?.close(); });
+  afterAll(async () => {
+    await server?.close();
+  });
 
   async function userWithRoles(...names: string[]): Promise<TestUser> {
     const user = await server.buildUser();
@@ -82,7 +90,11 @@ describe.each(HTTP_BACKENDS)('roles scope and JWT access tokens (%s)', (backend)
     const client = await server.buildClient({ scope: 'openid profile email' });
     const rp = await discoverRp(server.issuer, client);
     const request = oidc.buildAuthorizationUrl(rp, {
-      redirect_uri: client.redirectUri, scope: 'openid roles', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's1',
+      redirect_uri: client.redirectUri,
+      scope: 'openid roles',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      state: 's1',
     });
     const page = await new UserAgent(server.issuer).get(request.toString());
     const location = new URL(page.location ?? '', server.issuer);
@@ -96,11 +108,22 @@ describe.each(HTTP_BACKENDS)('roles scope and JWT access tokens (%s)', (backend)
   it('issues a JWT access token (RFC 9068) for a configured resource, with aud, scope, client_id and roles', async () => {
     const user = await userWithRoles(admin);
     const client = await server.buildClient({ scope: 'openid roles', visibleRoles: [] });
-    const authorized = await authorize(server, { user, client, params: { scope: 'openid roles orders:read', resource: ORDERS_API } });
+    const authorized = await authorize(server, {
+      user,
+      client,
+      params: { scope: 'openid roles orders:read', resource: ORDERS_API },
+    });
     expect(authorized.pages).toEqual(['login']);
-    const tokens = await oidc.authorizationCodeGrant(authorized.rp, new URL(authorized.callbackUrl), {
-      pkceCodeVerifier: authorized.request.codeVerifier, expectedState: authorized.request.state, expectedNonce: authorized.request.nonce,
-    }, { resource: ORDERS_API });
+    const tokens = await oidc.authorizationCodeGrant(
+      authorized.rp,
+      new URL(authorized.callbackUrl),
+      {
+        pkceCodeVerifier: authorized.request.codeVerifier,
+        expectedState: authorized.request.state,
+        expectedNonce: authorized.request.nonce,
+      },
+      { resource: ORDERS_API },
+    );
     expect(jwsHeader(tokens.access_token).typ).toBe('at+jwt');
     const { payload, protectedHeader } = await verifyAccessToken(tokens.access_token, ORDERS_API);
     expect(protectedHeader.alg).toBe('ES256');
@@ -113,23 +136,46 @@ describe.each(HTTP_BACKENDS)('roles scope and JWT access tokens (%s)', (backend)
   it('leaves roles out of the JWT access token when the roles scope was not granted, and uses the configured audience', async () => {
     const user = await userWithRoles(admin);
     const client = await server.buildClient({ scope: 'openid roles' });
-    const authorized = await authorize(server, { user, client, params: { scope: 'openid reports:read', resource: REPORTS_API } });
-    const tokens = await oidc.authorizationCodeGrant(authorized.rp, new URL(authorized.callbackUrl), {
-      pkceCodeVerifier: authorized.request.codeVerifier, expectedState: authorized.request.state, expectedNonce: authorized.request.nonce,
-    }, { resource: REPORTS_API });
+    const authorized = await authorize(server, {
+      user,
+      client,
+      params: { scope: 'openid reports:read', resource: REPORTS_API },
+    });
+    const tokens = await oidc.authorizationCodeGrant(
+      authorized.rp,
+      new URL(authorized.callbackUrl),
+      {
+        pkceCodeVerifier: authorized.request.codeVerifier,
+        expectedState: authorized.request.state,
+        expectedNonce: authorized.request.nonce,
+      },
+      { resource: REPORTS_API },
+    );
     const { payload } = await verifyAccessToken(tokens.access_token, 'urn:example:reports');
     expect(payload.scope).toBe('reports:read');
     expect(payload).not.toHaveProperty('roles');
   });
 
-  it('asks a third-party client\'s user to consent to the resource scopes, then issues them', async () => {
+  it("asks a third-party client's user to consent to the resource scopes, then issues them", async () => {
     const user = await userWithRoles(editor);
     const client = await server.buildClient({ scope: 'openid roles', firstParty: false });
-    const authorized = await authorize(server, { user, client, consent: 'allow', params: { scope: 'openid roles orders:write', resource: ORDERS_API } });
+    const authorized = await authorize(server, {
+      user,
+      client,
+      consent: 'allow',
+      params: { scope: 'openid roles orders:write', resource: ORDERS_API },
+    });
     expect(authorized.pages).toEqual(['login', 'consent']);
-    const tokens = await oidc.authorizationCodeGrant(authorized.rp, new URL(authorized.callbackUrl), {
-      pkceCodeVerifier: authorized.request.codeVerifier, expectedState: authorized.request.state, expectedNonce: authorized.request.nonce,
-    }, { resource: ORDERS_API });
+    const tokens = await oidc.authorizationCodeGrant(
+      authorized.rp,
+      new URL(authorized.callbackUrl),
+      {
+        pkceCodeVerifier: authorized.request.codeVerifier,
+        expectedState: authorized.request.state,
+        expectedNonce: authorized.request.nonce,
+      },
+      { resource: ORDERS_API },
+    );
     const { payload } = await verifyAccessToken(tokens.access_token, ORDERS_API);
     expect(payload).toMatchObject({ scope: 'orders:write', roles: [editor] });
   });
@@ -139,8 +185,12 @@ describe.each(HTTP_BACKENDS)('roles scope and JWT access tokens (%s)', (backend)
     const client = await server.buildClient({ scope: 'openid roles', firstParty: false });
     const rp = await discoverRp(server.issuer, client);
     const url = oidc.buildAuthorizationUrl(rp, {
-      redirect_uri: client.redirectUri, scope: 'openid roles orders:read', resource: ORDERS_API,
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's2',
+      redirect_uri: client.redirectUri,
+      scope: 'openid roles orders:read',
+      resource: ORDERS_API,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      state: 's2',
     });
     const ua = new UserAgent(server.issuer);
     let page = await ua.get(url.toString());
@@ -157,7 +207,12 @@ describe.each(HTTP_BACKENDS)('roles scope and JWT access tokens (%s)', (backend)
   });
 
   it('issues a JWT access token to client_credentials with a resource, without roles', async () => {
-    const client = await server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid' });
+    const client = await server.buildClient({
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: 'openid',
+    });
     const rp = await discoverRp(server.issuer, client);
     const tokens = await oidc.clientCredentialsGrant(rp, { scope: 'orders:read', resource: ORDERS_API });
     const { payload } = await verifyAccessToken(tokens.access_token, ORDERS_API);
@@ -170,16 +225,27 @@ describe.each(HTTP_BACKENDS)('roles scope and JWT access tokens (%s)', (backend)
   });
 
   it('refuses an unknown resource with invalid_target, at the token and authorization endpoints', async () => {
-    const service = await server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid' });
+    const service = await server.buildClient({
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: 'openid',
+    });
     const rp = await discoverRp(server.issuer, service);
-    expect(await oauthFailure(oidc.clientCredentialsGrant(rp, { resource: 'https://unknown.example.test/' })))
-      .toEqual({ status: 400, error: 'invalid_target' });
+    expect(await oauthFailure(oidc.clientCredentialsGrant(rp, { resource: 'https://unknown.example.test/' }))).toEqual({
+      status: 400,
+      error: 'invalid_target',
+    });
 
     const client = await server.buildClient();
     const web = await discoverRp(server.issuer, client);
     const url = oidc.buildAuthorizationUrl(web, {
-      redirect_uri: client.redirectUri, scope: 'openid', resource: 'https://unknown.example.test/',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's3',
+      redirect_uri: client.redirectUri,
+      scope: 'openid',
+      resource: 'https://unknown.example.test/',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      state: 's3',
     });
     const page = await new UserAgent(server.issuer).get(url.toString());
     expect(new URL(page.location ?? '', server.issuer).searchParams.get('error')).toBe('invalid_target');

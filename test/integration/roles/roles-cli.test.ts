@@ -13,8 +13,13 @@ describe.each(HTTP_BACKENDS)('gatehouse roles CLI (%s)', (backend) => {
     const ops = unique('ops');
     const created = await cli(server, 'roles', 'create', ops, '--description', 'Operations', '--json');
     expect(created.code).toBe(0);
-    expect(json<{ name: string; description: string }>(created)).toMatchObject({ name: ops, description: 'Operations' });
-    expect(json<Array<{ name: string }>>(await cli(server, 'roles', 'list', '--json')).map((r) => r.name)).toContain(ops);
+    expect(json<{ name: string; description: string }>(created)).toMatchObject({
+      name: ops,
+      description: 'Operations',
+    });
+    expect(json<Array<{ name: string }>>(await cli(server, 'roles', 'list', '--json')).map((r) => r.name)).toContain(
+      ops,
+    );
     expect((await cli(server, 'roles', 'list')).out.join('\n')).toContain('Operations');
 
     const user = await server.buildUser();
@@ -30,7 +35,9 @@ describe.each(HTTP_BACKENDS)('gatehouse roles CLI (%s)', (backend) => {
     await cli(server, 'roles', 'assign', '--email', user.email, '--role', ops);
     expect((await cli(server, 'roles', 'delete', ops)).code).toBe(0);
     expect(await server.gatehouse.storage.storage.roles.rolesOf(user.id)).toEqual([]);
-    expect(json<Array<{ name: string }>>(await cli(server, 'roles', 'list', '--json')).map((r) => r.name)).not.toContain(ops);
+    expect(
+      json<Array<{ name: string }>>(await cli(server, 'roles', 'list', '--json')).map((r) => r.name),
+    ).not.toContain(ops);
   });
 
   it('answers bad input with exit code 2 and one line', async () => {
@@ -48,7 +55,16 @@ describe.each(HTTP_BACKENDS)('gatehouse roles CLI (%s)', (backend) => {
       ['roles', 'unassign', '--role', ops],
       ['roles', 'frobnicate'],
       ['roles', 'list', '--bogus'],
-      ['clients', 'create', '--name', 'X', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--visible-roles', 'ok,not ok'],
+      [
+        'clients',
+        'create',
+        '--name',
+        'X',
+        '--redirect-uri',
+        'http://127.0.0.1:9999/cb',
+        '--visible-roles',
+        'ok,not ok',
+      ],
       ['clients', 'create', '--name', 'X', '--redirect-uri', 'http://127.0.0.1:9999/cb', '--scope', 'openid groups'],
     ];
     for (const argv of cases) {
@@ -65,19 +81,44 @@ describe.each(HTTP_BACKENDS)('gatehouse roles CLI (%s)', (backend) => {
     const user = await server.buildUser();
     await cli(server, 'roles', 'assign', '--email', user.email, '--role', a);
     await cli(server, 'roles', 'assign', '--email', user.email, '--role', b);
-    const out = await cli(server, 'clients', 'create', '--name', 'Roles App', '--redirect-uri', 'http://127.0.0.1:9999/cb',
-      '--first-party', '--scope', 'openid roles', '--visible-roles', `${b}, ${b}`, '--json');
+    const out = await cli(
+      server,
+      'clients',
+      'create',
+      '--name',
+      'Roles App',
+      '--redirect-uri',
+      'http://127.0.0.1:9999/cb',
+      '--first-party',
+      '--scope',
+      'openid roles',
+      '--visible-roles',
+      `${b}, ${b}`,
+      '--json',
+    );
     expect(out.code).toBe(0);
-    const client = json<{ client_id: string; client_secret: string; scope: string; gatehouse_visible_roles: string[] }>(out);
+    const client = json<{ client_id: string; client_secret: string; scope: string; gatehouse_visible_roles: string[] }>(
+      out,
+    );
     expect(client.scope).toBe('openid roles');
     expect(client.gatehouse_visible_roles).toEqual([b]);
     const { tokens } = await signIn(server, {
       user,
-      client: { clientId: client.client_id, clientSecret: client.client_secret, redirectUri: 'http://127.0.0.1:9999/cb',
+      client: {
+        clientId: client.client_id,
+        clientSecret: client.client_secret,
+        redirectUri: 'http://127.0.0.1:9999/cb',
         input: {
-          name: 'Roles App', redirectUris: ['http://127.0.0.1:9999/cb'], postLogoutRedirectUris: [], public: false, firstParty: true,
-          grantTypes: ['authorization_code', 'refresh_token'], scope: 'openid roles', visibleRoles: [b],
-        } },
+          name: 'Roles App',
+          redirectUris: ['http://127.0.0.1:9999/cb'],
+          postLogoutRedirectUris: [],
+          public: false,
+          firstParty: true,
+          grantTypes: ['authorization_code', 'refresh_token'],
+          scope: 'openid roles',
+          visibleRoles: [b],
+        },
+      },
       params: { scope: 'openid roles' },
     });
     expect(tokens.claims()?.roles).toEqual([b]);

@@ -14,7 +14,11 @@ describe.each(HTTP_BACKENDS)('sessions on the account page (%s)', (backend) => {
   const server = useTestServer(backend, {}, { issuerHost: 'localhost' });
   beforeAll(async () => {
     // First party: no consent page, so offline_access (prompt=consent) is granted at once.
-    rp = await buildRp(server, { firstParty: true, grantTypes: ['authorization_code', 'refresh_token'], scope: 'openid profile email offline_access' });
+    rp = await buildRp(server, {
+      firstParty: true,
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scope: 'openid profile email offline_access',
+    });
   });
 
   /** Whether the browser still has single sign-on at the RP: no login page on the way. */
@@ -49,16 +53,21 @@ describe.each(HTTP_BACKENDS)('sessions on the account page (%s)', (backend) => {
     const laptop = browser(server, FIREFOX_LINUX);
     await signInRemembering(laptop, named, user, false);
     const page = await openAccountPage(laptop, user.email, user.password);
-    const applications = (html: string) => [...html.matchAll(/data-client-id="([^"]+)">([^<]*)</g)].map((m) => ({ id: m[1], name: m[2] }));
-    expect(applications(page.html)).toEqual(expect.arrayContaining([
-      { id: named.client.clientId, name: 'Payroll Portal' },
-      { id: 'gatehouse-account', name: expect.stringMatching(/account$/) },
-    ]));
+    const applications = (html: string) =>
+      [...html.matchAll(/data-client-id="([^"]+)">([^<]*)</g)].map((m) => ({ id: m[1], name: m[2] }));
+    expect(applications(page.html)).toEqual(
+      expect.arrayContaining([
+        { id: named.client.clientId, name: 'Payroll Portal' },
+        { id: 'gatehouse-account', name: expect.stringMatching(/account$/) },
+      ]),
+    );
     expect(page.html).not.toMatch(/<dd data-session-applications>[^<]*gatehouse-account/);
 
     await server.gatehouse.storage.storage.clients.delete(named.client.clientId);
     const after = await laptop.get('/account');
-    expect(applications(after.html)).toEqual(expect.arrayContaining([{ id: named.client.clientId, name: named.client.clientId }]));
+    expect(applications(after.html)).toEqual(
+      expect.arrayContaining([{ id: named.client.clientId, name: named.client.clientId }]),
+    );
   });
 
   it('ends one session: that browser loses single sign-on, this one keeps it', async () => {
@@ -96,7 +105,10 @@ describe.each(HTTP_BACKENDS)('sessions on the account page (%s)', (backend) => {
     const done = await laptop.post('/account/sessions/everywhere/end', { csrf: accountCsrf(page) });
     expect(done.status).toBe(200);
     expect(done.html).toContain('data-signed-out-everywhere');
-    expect(await oauthFailure(oidc.refreshTokenGrant(rp.config, refreshToken))).toEqual({ status: 400, error: 'invalid_grant' });
+    expect(await oauthFailure(oidc.refreshTokenGrant(rp.config, refreshToken))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
     expect(await hasSso(phone)).toBe(false);
     expect(await hasSso(laptop)).toBe(false);
     expect((await laptop.get('/account')).status).toBe(302);
@@ -107,14 +119,19 @@ describe.each(HTTP_BACKENDS)('sessions on the account page (%s)', (backend) => {
    * token was refused as invalid_grant. Rotation makes the old one spent: use the new one next.
    */
   const refreshed = async (refreshToken: string): Promise<string | null> =>
-    oidc.refreshTokenGrant(rp.config, refreshToken).then((tokens) => tokens.refresh_token ?? refreshToken, async (error: unknown) => {
-      expect(await oauthFailure(Promise.reject(error))).toEqual({ status: 400, error: 'invalid_grant' });
-      return null;
-    });
+    oidc.refreshTokenGrant(rp.config, refreshToken).then(
+      (tokens) => tokens.refresh_token ?? refreshToken,
+      async (error: unknown) => {
+        expect(await oauthFailure(Promise.reject(error))).toEqual({ status: 400, error: 'invalid_grant' });
+        return null;
+      },
+    );
 
   it('offers "sign out my other devices", ticked, with the password and every factor change', async () => {
     const { page } = await twoBrowsers();
-    const boxes = [...page.html.matchAll(/<form method="post" action="([^"]+)"[^>]*>((?:(?!<\/form>)[\s\S])*)<\/form>/g)]
+    const boxes = [
+      ...page.html.matchAll(/<form method="post" action="([^"]+)"[^>]*>((?:(?!<\/form>)[\s\S])*)<\/form>/g),
+    ]
       .filter((m) => /name="sign_out_others" type="checkbox" value="1" checked/.test(m[2] ?? ''))
       .map((m) => m[1]);
     expect(boxes).toEqual(expect.arrayContaining(['/account/recovery-codes', '/account/password']));
@@ -125,7 +142,10 @@ describe.each(HTTP_BACKENDS)('sessions on the account page (%s)', (backend) => {
     const { user, laptop, phone, page, onPhone } = await twoBrowsers();
     const refreshToken = refreshTokenOf(onPhone.tokens);
     const done = await laptop.post('/account/password', {
-      csrf: accountCsrf(page), current_password: user.password, new_password: 'a fresh long password', sign_out_others: '1',
+      csrf: accountCsrf(page),
+      current_password: user.password,
+      new_password: 'a fresh long password',
+      sign_out_others: '1',
     });
     expect(done.status).toBe(303);
     expect(await refreshed(refreshToken)).toBeNull();
@@ -140,7 +160,11 @@ describe.each(HTTP_BACKENDS)('sessions on the account page (%s)', (backend) => {
 
   it('changes the password and, unticked, leaves the other devices signed in', async () => {
     const { user, laptop, phone, page, onPhone } = await twoBrowsers();
-    const done = await laptop.post('/account/password', { csrf: accountCsrf(page), current_password: user.password, new_password: 'a fresh long password' });
+    const done = await laptop.post('/account/password', {
+      csrf: accountCsrf(page),
+      current_password: user.password,
+      new_password: 'a fresh long password',
+    });
     expect(done.status).toBe(303);
     expect(await refreshed(refreshTokenOf(onPhone.tokens))).toEqual(expect.any(String));
     expect(await hasSso(phone)).toBe(true);
@@ -162,11 +186,21 @@ describe.each(HTTP_BACKENDS)('sessions on the account page (%s)', (backend) => {
 
   it('signs out nothing when the password change is refused, ticked or not', async () => {
     const { laptop, phone, page, onPhone } = await twoBrowsers();
-    const wrong = await laptop.post('/account/password', { csrf: accountCsrf(page), current_password: 'not it at all', new_password: 'a fresh long password', sign_out_others: '1' });
+    const wrong = await laptop.post('/account/password', {
+      csrf: accountCsrf(page),
+      current_password: 'not it at all',
+      new_password: 'a fresh long password',
+      sign_out_others: '1',
+    });
     expect(wrong.status).toBe(400);
     expect(await refreshed(refreshTokenOf(onPhone.tokens))).toEqual(expect.any(String));
     expect(await hasSso(phone)).toBe(true);
-    const forged = await laptop.post('/account/password', { csrf: 'forged', current_password: 'x', new_password: 'a fresh long password', sign_out_others: '1' });
+    const forged = await laptop.post('/account/password', {
+      csrf: 'forged',
+      current_password: 'x',
+      new_password: 'a fresh long password',
+      sign_out_others: '1',
+    });
     expect(forged.status).toBe(403);
     expect(await hasSso(phone)).toBe(true);
   });
@@ -181,7 +215,10 @@ describe.each(HTTP_BACKENDS)('sessions on the account page (%s)', (backend) => {
 
     const done = await laptop.post('/account/sessions/everywhere/end', { csrf: accountCsrf(page) });
     expect(done.status).toBe(200);
-    expect(await oauthFailure(oidc.refreshTokenGrant(rp.config, survived))).toEqual({ status: 400, error: 'invalid_grant' });
+    expect(await oauthFailure(oidc.refreshTokenGrant(rp.config, survived))).toEqual({
+      status: 400,
+      error: 'invalid_grant',
+    });
   });
 
   it("refuses another user's session, a malformed id, and a form without the CSRF token", async () => {
@@ -194,11 +231,21 @@ describe.each(HTTP_BACKENDS)('sessions on the account page (%s)', (backend) => {
     expect(foreign.html).not.toContain('    at ');
     expect(await hasSso(stranger.phone)).toBe(true);
 
-    expect((await laptop.post('/account/sessions/not%20a%20session!/end', { csrf: accountCsrf(page) })).status).toBe(400);
+    expect((await laptop.post('/account/sessions/not%20a%20session!/end', { csrf: accountCsrf(page) })).status).toBe(
+      400,
+    );
     const mine = listedSessions(page).find((s) => !s.current)!;
     expect((await laptop.post(`/account/sessions/${mine.uid}/end`, { csrf: 'forged' })).status).toBe(403);
     expect((await laptop.post(`/account/sessions/${mine.uid}/end`, {})).status).toBe(403);
-    expect((await laptop.post('/account/sessions/everywhere/end', { csrf: accountCsrf(page) }, { origin: 'https://evil.example' })).status).toBe(403);
+    expect(
+      (
+        await laptop.post(
+          '/account/sessions/everywhere/end',
+          { csrf: accountCsrf(page) },
+          { origin: 'https://evil.example' },
+        )
+      ).status,
+    ).toBe(403);
     expect(listedSessions(await laptop.get('/account'))).toHaveLength(2);
   });
 });

@@ -30,7 +30,10 @@ describe.each(HTTP_BACKENDS)('sessions for admins (%s)', (backend) => {
     expect(items).toHaveLength(2);
     const [phone, laptop] = items;
     expect(laptop).toMatchObject({
-      ip: '127.0.0.1', user_agent: FIREFOX_LINUX, device: { browser: 'Firefox 128', os: 'Linux', mobile: false }, persistent: true,
+      ip: '127.0.0.1',
+      user_agent: FIREFOX_LINUX,
+      device: { browser: 'Firefox 128', os: 'Linux', mobile: false },
+      persistent: true,
     });
     expect(phone).toMatchObject({ device: { browser: 'Safari 17', mobile: true }, persistent: false });
     for (const s of items) expect(new Date(s.last_seen_at ?? 0).getTime()).toBeGreaterThanOrEqual(before);
@@ -46,8 +49,12 @@ describe.each(HTTP_BACKENDS)('sessions for admins (%s)', (backend) => {
     expect(detail).not.toBeNull();
     expect(textOf(detail![2] ?? '')).toMatch(/Firefox 128 on Linux, 127\.0\.0\.1, last active/);
 
-    expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: detail![1] ?? '' })).status).toBe(303);
+    expect(
+      (await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: detail![1] ?? '' })).status,
+    ).toBe(303);
     expect(await server.gatehouse.storage.storage.sessions.listSessions(user.id)).toEqual([]);
-    expect((await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: detail![1] ?? '' })).status).toBe(404);
+    expect(
+      (await postForm(ua, page, `/admin/users/${user.id}/sessions/end`, { session: detail![1] ?? '' })).status,
+    ).toBe(404);
   });
 });

@@ -4,7 +4,12 @@ import type { TestServer } from '../../helpers/server.js';
 import { expectFieldError, expectStatus, startAdminApi, type ApiCall } from '../../helpers/admin-api.js';
 import { BOOT_TIMEOUT, buildRp, logoutForm, type TestRp } from '../../helpers/sessions.js';
 import { oidc } from '../../helpers/rp.js';
-import { startLogoutReceiver, verifyLogoutToken, BACKCHANNEL_LOGOUT_EVENT, type LogoutReceiver } from '../../helpers/logout-receiver.js';
+import {
+  startLogoutReceiver,
+  verifyLogoutToken,
+  BACKCHANNEL_LOGOUT_EVENT,
+  type LogoutReceiver,
+} from '../../helpers/logout-receiver.js';
 import { initialAccessToken, register, webClient } from '../registration/support.js';
 import { FIREFOX_LINUX, browser, signInRemembering } from './support.js';
 
@@ -35,23 +40,31 @@ describe.each(HTTP_BACKENDS)('back-channel logout (%s)', (backend) => {
     await Promise.all(receivers.map((r) => r.close()));
   });
 
-  async function rpWithReceiver(options: { failFirst?: number } = {}): Promise<{ rp: TestRp; receiver: LogoutReceiver }> {
+  async function rpWithReceiver(
+    options: { failFirst?: number } = {},
+  ): Promise<{ rp: TestRp; receiver: LogoutReceiver }> {
     const receiver = await startLogoutReceiver(options);
     receivers.push(receiver);
     const rp = await buildRp(server, {
-      firstParty: true, backchannelLogoutUri: receiver.uri, backchannelLogoutSessionRequired: true,
+      firstParty: true,
+      backchannelLogoutUri: receiver.uri,
+      backchannelLogoutSessionRequired: true,
       postLogoutRedirectUris: ['http://127.0.0.1:9999/logged-out'],
     });
     return { rp, receiver };
   }
 
-  const deliveries = (clientId: string) => eventually(
-    () => server.gatehouse.storage.storage.audit.query({ clientId, action: 'backchannel_logout.', limit: 20 }),
-    (events) => events.some((e) => e.action !== 'backchannel_logout.failed'),
-  );
+  const deliveries = (clientId: string) =>
+    eventually(
+      () => server.gatehouse.storage.storage.audit.query({ clientId, action: 'backchannel_logout.', limit: 20 }),
+      (events) => events.some((e) => e.action !== 'backchannel_logout.failed'),
+    );
 
   it('is advertised in discovery', async () => {
-    const discovery = await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
+    const discovery = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(discovery).toMatchObject({ backchannel_logout_supported: true, backchannel_logout_session_supported: true });
   });
 
@@ -63,11 +76,17 @@ describe.each(HTTP_BACKENDS)('back-channel logout (%s)', (backend) => {
     const idToken = decodeJwt(tokens.id_token ?? '');
     expect(idToken.sid).toEqual(expect.any(String));
 
-    const confirm = await ua.get(oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token ?? '' }).toString());
+    const confirm = await ua.get(
+      oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token ?? '' }).toString(),
+    );
     const form = logoutForm(confirm);
     expect((await ua.post(form.action, { xsrf: form.xsrf, logout: 'yes' })).status).toBe(303);
 
-    const { payload, protectedHeader } = await verifyLogoutToken(await receiver.next(), server.issuer, rp.client.clientId);
+    const { payload, protectedHeader } = await verifyLogoutToken(
+      await receiver.next(),
+      server.issuer,
+      rp.client.clientId,
+    );
     expect(payload).toMatchObject({ iss: server.issuer, aud: rp.client.clientId, sub: user.id, sid: idToken.sid });
     expect(payload.events).toEqual({ [BACKCHANNEL_LOGOUT_EVENT]: {} });
     expect(payload.nonce).toBeUndefined();
@@ -77,7 +96,10 @@ describe.each(HTTP_BACKENDS)('back-channel logout (%s)', (backend) => {
     const events = await deliveries(rp.client.clientId);
     expect(events.map((e) => e.action)).toEqual(['backchannel_logout.delivered']);
     expect(events[0]).toMatchObject({ subjectId: user.id, details: { attempt: 1 } });
-    const logout = await eventually(() => server.gatehouse.storage.storage.audit.query({ subjectId: user.id, action: 'session.ended', limit: 5 }), (e) => e.length > 0);
+    const logout = await eventually(
+      () => server.gatehouse.storage.storage.audit.query({ subjectId: user.id, action: 'session.ended', limit: 5 }),
+      (e) => e.length > 0,
+    );
     expect(logout[0]?.details).toMatchObject({ reason: 'logout' });
   });
 
@@ -86,7 +108,10 @@ describe.each(HTTP_BACKENDS)('back-channel logout (%s)', (backend) => {
     const user = await server.buildUser();
     const { tokens } = await signInRemembering(browser(server, FIREFOX_LINUX), rp, user, false);
     const sid = decodeJwt(tokens.id_token ?? '').sid;
-    const { items } = expectStatus(await call<{ items: Array<{ id: string }> }>('GET', `/users/${user.id}/sessions`), 200);
+    const { items } = expectStatus(
+      await call<{ items: Array<{ id: string }> }>('GET', `/users/${user.id}/sessions`),
+      200,
+    );
     expectStatus(await call('DELETE', `/users/${user.id}/sessions/${items[0]!.id}`), 204);
     const first = await verifyLogoutToken(await receiver.next(), server.issuer, rp.client.clientId);
     expect(first.payload).toMatchObject({ sub: user.id, sid });
@@ -116,7 +141,9 @@ describe.each(HTTP_BACKENDS)('back-channel logout (%s)', (backend) => {
     expect(receiver.received).toHaveLength(3);
     const events = (await deliveries(rp.client.clientId)).reverse();
     expect(events.map((e) => [e.action, e.details.attempt])).toEqual([
-      ['backchannel_logout.failed', 1], ['backchannel_logout.failed', 2], ['backchannel_logout.delivered', 3],
+      ['backchannel_logout.failed', 1],
+      ['backchannel_logout.failed', 2],
+      ['backchannel_logout.delivered', 3],
     ]);
     expect(String(events[0]!.details.reason)).toContain('503');
   });
@@ -127,26 +154,58 @@ describe.each(HTTP_BACKENDS)('back-channel logout (%s)', (backend) => {
     await signInRemembering(browser(server, FIREFOX_LINUX), rp, user, false);
     expectStatus(await call('DELETE', `/users/${user.id}/sessions`), 204);
     const events = (await deliveries(rp.client.clientId)).reverse();
-    expect(events.map((e) => e.action)).toEqual(['backchannel_logout.failed', 'backchannel_logout.failed', 'backchannel_logout.abandoned']);
+    expect(events.map((e) => e.action)).toEqual([
+      'backchannel_logout.failed',
+      'backchannel_logout.failed',
+      'backchannel_logout.abandoned',
+    ]);
     expect(receiver.received).toHaveLength(3);
   });
 
   it('refuses a plain-http back-channel logout URI off loopback, a fragment, and sid without a URI', async () => {
     const base = { name: 'bad logout', redirect_uris: ['https://rp.example/cb'] };
-    expectFieldError(await call('POST', '/clients', { ...base, backchannel_logout_uri: 'http://rp.example/logout' }), 'backchannel_logout_uri');
-    expectFieldError(await call('POST', '/clients', { ...base, backchannel_logout_uri: 'https://rp.example/logout#x' }), 'backchannel_logout_uri');
-    expectFieldError(await call('POST', '/clients', { ...base, backchannel_logout_uri: 'not a url' }), 'backchannel_logout_uri');
-    expectFieldError(await call('POST', '/clients', { ...base, backchannel_logout_session_required: true }), 'backchannel_logout_session_required');
-    const ok = expectStatus(await call<{ backchannel_logout_uri: string; backchannel_logout_session_required: boolean }>('POST', '/clients',
-      { ...base, backchannel_logout_uri: 'https://rp.example/logout', backchannel_logout_session_required: true }), 201);
-    expect(ok).toMatchObject({ backchannel_logout_uri: 'https://rp.example/logout', backchannel_logout_session_required: true });
+    expectFieldError(
+      await call('POST', '/clients', { ...base, backchannel_logout_uri: 'http://rp.example/logout' }),
+      'backchannel_logout_uri',
+    );
+    expectFieldError(
+      await call('POST', '/clients', { ...base, backchannel_logout_uri: 'https://rp.example/logout#x' }),
+      'backchannel_logout_uri',
+    );
+    expectFieldError(
+      await call('POST', '/clients', { ...base, backchannel_logout_uri: 'not a url' }),
+      'backchannel_logout_uri',
+    );
+    expectFieldError(
+      await call('POST', '/clients', { ...base, backchannel_logout_session_required: true }),
+      'backchannel_logout_session_required',
+    );
+    const ok = expectStatus(
+      await call<{ backchannel_logout_uri: string; backchannel_logout_session_required: boolean }>('POST', '/clients', {
+        ...base,
+        backchannel_logout_uri: 'https://rp.example/logout',
+        backchannel_logout_session_required: true,
+      }),
+      201,
+    );
+    expect(ok).toMatchObject({
+      backchannel_logout_uri: 'https://rp.example/logout',
+      backchannel_logout_session_required: true,
+    });
 
     const token = await initialAccessToken(server);
     const refused = await register(server, webClient({ backchannel_logout_uri: 'http://rp.example/logout' }), token);
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe('invalid_client_metadata');
-    const registered = await register(server, webClient({ backchannel_logout_uri: 'https://rp.example/logout', backchannel_logout_session_required: true }), await initialAccessToken(server));
+    const registered = await register(
+      server,
+      webClient({ backchannel_logout_uri: 'https://rp.example/logout', backchannel_logout_session_required: true }),
+      await initialAccessToken(server),
+    );
     expect(registered.status).toBe(201);
-    expect(registered.body).toMatchObject({ backchannel_logout_uri: 'https://rp.example/logout', backchannel_logout_session_required: true });
+    expect(registered.body).toMatchObject({
+      backchannel_logout_uri: 'https://rp.example/logout',
+      backchannel_logout_session_required: true,
+    });
   });
 });

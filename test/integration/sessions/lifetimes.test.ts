@@ -42,7 +42,7 @@ describe.each(HTTP_BACKENDS)('session lifetimes (%s)', (backend) => {
     expect(Math.abs(expiryOf(last) - (before + 86_400_000))).toBeLessThan(5_000);
   });
 
-  it('takes only the checkbox\'s own value as a yes', async () => {
+  it("takes only the checkbox's own value as a yes", async () => {
     const user = await server.buildUser();
     const { sessionCookies } = await signInRemembering(browser(server, FIREFOX_LINUX), rp, user, 'true; expires=never');
     expect(sessionCookies.length).toBeGreaterThan(0);

@@ -3,7 +3,13 @@ import { useTestServer } from '../../helpers/server.js';
 import { actionOf, buildRp, follow, openAuthorization, type TestRp } from '../../helpers/sessions.js';
 import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
 import { buildTotpUser, finishAtRp as finishTotp, stepKind, submitCode, totpCode } from '../mfa/support.js';
-import { SoftwareAuthenticator, enrolKey, finishAtRp as finishPasskey, openLogin, passkeyOptions } from '../webauthn/support.js';
+import {
+  SoftwareAuthenticator,
+  enrolKey,
+  finishAtRp as finishPasskey,
+  openLogin,
+  passkeyOptions,
+} from '../webauthn/support.js';
 
 /** "Keep me signed in" through the second step and with a passkey (docs/sessions.md). */
 describe.each(HTTP_BACKENDS)('keep me signed in with other factors (%s)', (backend) => {
@@ -14,9 +20,13 @@ describe.each(HTTP_BACKENDS)('keep me signed in with other factors (%s)', (backe
   });
 
   /** Whether the newest session of the user is a browser session ("Keep me signed in" unticked). */
-  const newestIsTransient = async (userId: string) => (await server.gatehouse.storage.storage.sessions.listSessions(userId))[0]?.transient;
+  const newestIsTransient = async (userId: string) =>
+    (await server.gatehouse.storage.storage.sessions.listSessions(userId))[0]?.transient;
 
-  it.each([[false, true], [true, false]])('a TOTP user who ticked %s keeps that choice after the code (transient: %s)', async (remember, transient) => {
+  it.each([
+    [false, true],
+    [true, false],
+  ])('a TOTP user who ticked %s keeps that choice after the code (transient: %s)', async (remember, transient) => {
     const user = await buildTotpUser(server);
     const ua = new UserAgent(server.issuer);
     const { request, page } = await openAuthorization(ua, rp, server.issuer);
@@ -37,7 +47,11 @@ describe.each(HTTP_BACKENDS)('keep me signed in with other factors (%s)', (backe
       const ua = new UserAgent(server.issuer);
       const login = await openLogin(ua, rp, server);
       const response = device.get(await passkeyOptions(ua, login), credential);
-      const verified = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/verify`, { response, ...body }, { 'x-csrf-token': login.csrf });
+      const verified = await ua.postJson(
+        `/interaction/${login.uid}/webauthn/passkey/verify`,
+        { response, ...body },
+        { 'x-csrf-token': login.csrf },
+      );
       await finishPasskey(ua, server, rp, login.request, verified);
       return newestIsTransient(user.id);
     };

@@ -84,7 +84,9 @@ describe.each(HTTP_BACKENDS)('change of email address (%s)', (backend) => {
     const users = server.gatehouse.storage.storage.users;
     expect((await users.findById(user.id))?.email).toBe(user.email);
     expect((await users.findById(other.id))?.email).toBe(other.email);
-    const requested = (await server.gatehouse.storage.storage.audit.forSubject(user.id)).filter((e) => e.action === 'email.change_requested');
+    const requested = (await server.gatehouse.storage.storage.audit.forSubject(user.id)).filter(
+      (e) => e.action === 'email.change_requested',
+    );
     expect(requested.map((e) => e.details.outcome).sort()).toEqual(['address_taken', 'link_sent']);
 
     // In the language of the page it was asked from.
@@ -133,7 +135,10 @@ describe.each(HTTP_BACKENDS)('change of email address (%s)', (backend) => {
     const browser = new UserAgent(server.issuer);
     const first = await useMailedLink(browser, link);
     expect(first.done.status).toBe(200);
-    const again = await browser.post('/email/change', { csrf: accountCsrf(first.confirm), token: new URL(link).searchParams.get('token') ?? '' });
+    const again = await browser.post('/email/change', {
+      csrf: accountCsrf(first.confirm),
+      token: new URL(link).searchParams.get('token') ?? '',
+    });
     expect(again.status).toBe(400);
     expect(again.html).toContain('data-link-invalid');
   });

@@ -21,7 +21,10 @@ describe.each(HTTP_BACKENDS)('sign-up rate limits (%s)', (backend) => {
       signUp: SIGN_UP,
       mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
       http: { trustedProxyHops: 1 },
-      rateLimits: { signUpIp: { points: 2, durationSeconds: ONE_HOUR }, accountMail: { points: 1, durationSeconds: ONE_HOUR } },
+      rateLimits: {
+        signUpIp: { points: 2, durationSeconds: ONE_HOUR },
+        accountMail: { points: 1, durationSeconds: ONE_HOUR },
+      },
     });
     rp = await buildRp(server);
   }, BOOT_TIMEOUT);
@@ -33,7 +36,11 @@ describe.each(HTTP_BACKENDS)('sign-up rate limits (%s)', (backend) => {
   const register = async (ip: string, email: string) => {
     const ua = new UserAgent(server.issuer);
     const { form } = await openSignUp(ua, rp, server.issuer);
-    return ua.post(actionOf(form, '/signup'), { csrf: csrfToken(form.html), name: '', email, password: PASSWORD }, from(ip));
+    return ua.post(
+      actionOf(form, '/signup'),
+      { csrf: csrfToken(form.html), name: '', email, password: PASSWORD },
+      from(ip),
+    );
   };
 
   it('answers 429 with Retry-After past the registrations allowed from one address, and other addresses go on', async () => {

@@ -3,7 +3,15 @@ import { startTestServer, useTestServer, type TestServer } from '../../helpers/s
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { oidc, redeemCode } from '../../helpers/rp.js';
-import { BOOT_TIMEOUT, buildRp, follow, openAuthorization, signIn, textOf, type TestRp } from '../../helpers/sessions.js';
+import {
+  BOOT_TIMEOUT,
+  buildRp,
+  follow,
+  openAuthorization,
+  signIn,
+  textOf,
+  type TestRp,
+} from '../../helpers/sessions.js';
 import { UserAgent, csrfToken } from '../../helpers/user-agent.js';
 import { SIGN_UP, linkIn, loginAndFollow, openSignUp, submitSignUp, useMailedLink } from './support.js';
 
@@ -15,7 +23,10 @@ describe.each(HTTP_BACKENDS)('self-registration (%s)', (backend) => {
   let rp: TestRp;
   beforeAll(async () => {
     mail = await startMailCatcher();
-    server = await startTestServer(backend, { signUp: SIGN_UP, mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' } });
+    server = await startTestServer(backend, {
+      signUp: SIGN_UP,
+      mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
+    });
     rp = await buildRp(server);
   }, BOOT_TIMEOUT);
   afterAll(async () => {
@@ -55,7 +66,14 @@ describe.each(HTTP_BACKENDS)('self-registration (%s)', (backend) => {
     const user = await server.gatehouse.storage.storage.users.findByEmail(email);
     expect(user?.emailVerified).toBe(true);
     const events = await server.gatehouse.storage.storage.audit.forSubject(user?.id ?? '');
-    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['signup.registered', 'signin.email_unverified', 'email.verification_sent', 'email.verified']));
+    expect(events.map((e) => e.action)).toEqual(
+      expect.arrayContaining([
+        'signup.registered',
+        'signin.email_unverified',
+        'email.verification_sent',
+        'email.verified',
+      ]),
+    );
 
     // "Continue signing in" returns to the same sign-in, which now reaches the RP.
     const continueUrl = /href="([^"]+)" data-continue/.exec(done.html)?.[1] ?? '';
@@ -98,11 +116,31 @@ describe.each(HTTP_BACKENDS)('self-registration (%s)', (backend) => {
     const { form } = await openSignUp(ua, rp, server.issuer);
     const cases = [
       { email: 'not-an-address', password: PASSWORD, message: 'Enter a valid email address.' },
-      { email: uniqueEmail('x').replace('example.test', 'elsewhere.test'), password: PASSWORD, message: 'Accounts cannot be created with an address at this domain' },
-      { email: uniqueEmail('short'), password: 'too short', message: 'The password must be at least 12 characters long.' },
-      { email: uniqueEmail('long'), password: 'x'.repeat(300), message: 'The password must be at most 256 characters long.' },
-      { email: uniqueEmail('common'), password: 'Password1234', message: 'This password is on a list of common or leaked passwords' },
-      { email: 'harbourlight@example.test', password: 'HarbourLight forever', message: 'must not contain your email address' },
+      {
+        email: uniqueEmail('x').replace('example.test', 'elsewhere.test'),
+        password: PASSWORD,
+        message: 'Accounts cannot be created with an address at this domain',
+      },
+      {
+        email: uniqueEmail('short'),
+        password: 'too short',
+        message: 'The password must be at least 12 characters long.',
+      },
+      {
+        email: uniqueEmail('long'),
+        password: 'x'.repeat(300),
+        message: 'The password must be at most 256 characters long.',
+      },
+      {
+        email: uniqueEmail('common'),
+        password: 'Password1234',
+        message: 'This password is on a list of common or leaked passwords',
+      },
+      {
+        email: 'harbourlight@example.test',
+        password: 'HarbourLight forever',
+        message: 'must not contain your email address',
+      },
     ];
     for (const input of cases) {
       const page = await submitSignUp(ua, form, input);
@@ -133,7 +171,10 @@ describe.each(HTTP_BACKENDS)('self-registration (%s)', (backend) => {
     const link = linkIn(await mail.next(email), '/email/verify');
     const used = await useMailedLink(ua, link);
     expect(used.done.status).toBe(200);
-    const reused = await ua.post('/email/verify', { csrf: csrfToken(used.confirm.html), token: new URL(link).searchParams.get('token') ?? '' });
+    const reused = await ua.post('/email/verify', {
+      csrf: csrfToken(used.confirm.html),
+      token: new URL(link).searchParams.get('token') ?? '',
+    });
     expect(reused.status).toBe(400);
     expect(reused.html).toContain('data-link-invalid');
     // The confirm button's POST needs this browser's form token.
@@ -181,7 +222,11 @@ describe.each(HTTP_BACKENDS)('self-registration switched off (%s)', (backend) =>
     expect(page.html).not.toContain('data-signup-link');
     const uid = /\/interaction\/([^/]+)\/login/.exec(page.html)?.[1] ?? '';
     expect((await ua.get(`/interaction/${uid}/signup`)).status).toBe(404);
-    const posted = await ua.post(`/interaction/${uid}/signup`, { csrf: csrfToken(page.html), email: uniqueEmail(), password: PASSWORD });
+    const posted = await ua.post(`/interaction/${uid}/signup`, {
+      csrf: csrfToken(page.html),
+      email: uniqueEmail(),
+      password: PASSWORD,
+    });
     expect(posted.status).toBe(404);
   });
 });

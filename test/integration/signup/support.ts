@@ -2,7 +2,12 @@ import type { CaughtMail } from '../../helpers/mail-catcher.js';
 import { actionOf, follow, openAuthorization, type TestRp } from '../../helpers/sessions.js';
 import { csrfToken, type Page, type UserAgent } from '../../helpers/user-agent.js';
 
-export const SIGN_UP = { enabled: true, allowedEmailDomains: ['example.test', 'Partner.EXAMPLE'], requireEmailVerification: true, verificationLinkTtlSeconds: 86_400 };
+export const SIGN_UP = {
+  enabled: true,
+  allowedEmailDomains: ['example.test', 'Partner.EXAMPLE'],
+  requireEmailVerification: true,
+  verificationLinkTtlSeconds: 86_400,
+};
 
 /** Opens an authorization, follows the login page's "Create an account" link and returns the form. */
 export async function openSignUp(ua: UserAgent, rp: TestRp, origin: string, params: Record<string, string> = {}) {
@@ -12,8 +17,18 @@ export async function openSignUp(ua: UserAgent, rp: TestRp, origin: string, para
   return { request, login, form: await ua.get(href) };
 }
 
-export function submitSignUp(ua: UserAgent, form: Page, fields: { email: string; password: string; name?: string }, csrf = csrfToken(form.html)): Promise<Page> {
-  return ua.post(actionOf(form, '/signup'), { csrf, name: fields.name ?? '', email: fields.email, password: fields.password });
+export function submitSignUp(
+  ua: UserAgent,
+  form: Page,
+  fields: { email: string; password: string; name?: string },
+  csrf = csrfToken(form.html),
+): Promise<Page> {
+  return ua.post(actionOf(form, '/signup'), {
+    csrf,
+    name: fields.name ?? '',
+    email: fields.email,
+    password: fields.password,
+  });
 }
 
 /** The link a mail carries to one of Gatehouse's pages. */
@@ -34,7 +49,13 @@ export async function useMailedLink(ua: UserAgent, link: string): Promise<{ conf
 }
 
 /** Submits a login form and follows the OP's redirects to the RP's callback (or the page shown). */
-export async function loginAndFollow(ua: UserAgent, login: Page, email: string, password: string, origin: string): Promise<Page> {
+export async function loginAndFollow(
+  ua: UserAgent,
+  login: Page,
+  email: string,
+  password: string,
+  origin: string,
+): Promise<Page> {
   const posted = await ua.post(actionOf(login, '/login'), { csrf: csrfToken(login.html), email, password });
   if (!posted.location) return posted;
   if (!posted.location.startsWith(origin)) return posted;

@@ -17,7 +17,10 @@ describe.each(STORE_BACKENDS)('batched adapter finds (%s)', (backend) => {
     const value = id();
     await adapterFor('ClientCredentials').upsert(value, { jti: value, clientId: 'c-1', kind: 'ClientCredentials' }, 60);
     counting.reset();
-    const [asAccessToken, asClientCredentials] = await Promise.all([adapterFor('AccessToken').find(value), adapterFor('ClientCredentials').find(value)]);
+    const [asAccessToken, asClientCredentials] = await Promise.all([
+      adapterFor('AccessToken').find(value),
+      adapterFor('ClientCredentials').find(value),
+    ]);
     expect(asAccessToken).toBeUndefined();
     expect(asClientCredentials).toMatchObject({ jti: value, clientId: 'c-1' });
     expect(counting.statements()).toBe(1);

@@ -11,7 +11,13 @@ import { TokenDigests1765065600000 } from '../../../migrations/1765065600000-tok
 import { Consents1765152000000 } from '../../../migrations/1765152000000-consents.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
-const GRANT_BOUND = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'];
+const GRANT_BOUND = [
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+];
 const id = () => randomBytes(12).toString('base64url');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -21,17 +27,26 @@ describe.each(STORE_BACKENDS)('adapter contract (%s)', (backend) => {
   let adapterFor: (model: string) => Adapter;
   beforeAll(async () => {
     opened = await openTestStorage(backend);
-    adapterFor = createAdapter({ oidc: opened.storage.oidc, digest: opened.tokenDigest, clients: opened.storage.clients });
+    adapterFor = createAdapter({
+      oidc: opened.storage.oidc,
+      digest: opened.tokenDigest,
+      clients: opened.storage.clients,
+    });
   }, BOOT_TIMEOUT);
-  afterAll(async () => { await opened?.dispose(); });
+  afterAll(async () => {
+    await opened?.dispose();
+  });
 
   it('stores, finds and expires payloads with exp ≈ now + expiresIn', async () => {
     const adapter = adapterFor('AccessToken');
     const jti = id();
     await adapter.upsert(jti, { jti, grantId: id(), accountId: 'acc-1', kind: 'AccessToken' }, 300);
     expect(await adapter.find(jti)).toMatchObject({ jti, accountId: 'acc-1' });
-    const { rows } = await runSql<{ seconds: number }>(opened.storage.dataSource,
-      "SELECT extract(epoch FROM expires_at - now())::int AS seconds FROM oidc_payloads WHERE model = 'AccessToken' AND id = $1", [opened.tokenDigest.storedId('AccessToken', jti)]);
+    const { rows } = await runSql<{ seconds: number }>(
+      opened.storage.dataSource,
+      "SELECT extract(epoch FROM expires_at - now())::int AS seconds FROM oidc_payloads WHERE model = 'AccessToken' AND id = $1",
+      [opened.tokenDigest.storedId('AccessToken', jti)],
+    );
     expect(rows[0]?.seconds).toBeGreaterThanOrEqual(298);
     expect(rows[0]?.seconds).toBeLessThanOrEqual(300);
 
@@ -102,28 +117,34 @@ describe.each(STORE_BACKENDS)('adapter contract (%s)', (backend) => {
 
   /** Rows (any model) whose id or payload holds `value`. */
   async function rowsHolding(value: string): Promise<Array<{ model: string }>> {
-    const { rows } = await runSql<{ model: string }>(opened.storage.dataSource,
-      'SELECT model FROM oidc_payloads WHERE id = $1 OR position($1 in payload::text) > 0', [value]);
+    const { rows } = await runSql<{ model: string }>(
+      opened.storage.dataSource,
+      'SELECT model FROM oidc_payloads WHERE id = $1 OR position($1 in payload::text) > 0',
+      [value],
+    );
     return rows;
   }
 
-  it.each([...BEARER_MODELS])('stores a %s under a keyed digest: no row holds its value, and the digest is no token', async (model) => {
-    const adapter = adapterFor(model);
-    const value = id();
-    const grantId = id();
-    await adapter.upsert(value, { jti: value, grantId, kind: model }, 60);
-    expect(await rowsHolding(value)).toEqual([]);
-    const storedId = opened.tokenDigest.storedId(model, value);
-    expect(storedId).not.toBe(value);
-    expect(await rowsHolding(storedId)).toEqual([{ model }]);
-    // The provider gets back the value it looked up as the token's jti.
-    expect(await adapter.find(value)).toMatchObject({ jti: value, grantId, kind: model });
-    expect(await adapter.find(storedId)).toBeUndefined();
-    await adapter.consume(value);
-    expect(typeof (await adapter.find(value))?.consumed).toBe('number');
-    await adapter.destroy(value);
-    expect(await rowsHolding(storedId)).toEqual([]);
-  });
+  it.each([...BEARER_MODELS])(
+    'stores a %s under a keyed digest: no row holds its value, and the digest is no token',
+    async (model) => {
+      const adapter = adapterFor(model);
+      const value = id();
+      const grantId = id();
+      await adapter.upsert(value, { jti: value, grantId, kind: model }, 60);
+      expect(await rowsHolding(value)).toEqual([]);
+      const storedId = opened.tokenDigest.storedId(model, value);
+      expect(storedId).not.toBe(value);
+      expect(await rowsHolding(storedId)).toEqual([{ model }]);
+      // The provider gets back the value it looked up as the token's jti.
+      expect(await adapter.find(value)).toMatchObject({ jti: value, grantId, kind: model });
+      expect(await adapter.find(storedId)).toBeUndefined();
+      await adapter.consume(value);
+      expect(typeof (await adapter.find(value))?.consumed).toBe('number');
+      await adapter.destroy(value);
+      expect(await rowsHolding(storedId)).toEqual([]);
+    },
+  );
 
   it('keeps models that are not bearer secrets under their own id', async () => {
     const value = id();
@@ -133,9 +154,17 @@ describe.each(STORE_BACKENDS)('adapter contract (%s)', (backend) => {
 
   it('re-keys bearer rows stored by value before the upgrade, and needs the secret only when there are some', async () => {
     const legacy = { refresh: id(), iat: id(), session: id() };
-    const insert = (model: string, value: string, payload: Record<string, unknown>) => runSql(opened.storage.dataSource,
-      "INSERT INTO oidc_payloads (model, id, payload, grant_id, expires_at) VALUES ($1, $2, $3, $4, now() + interval '1 hour')",
-      [model, value, JSON.stringify({ jti: value, ...payload }), typeof payload.grantId === 'string' ? payload.grantId : null]);
+    const insert = (model: string, value: string, payload: Record<string, unknown>) =>
+      runSql(
+        opened.storage.dataSource,
+        "INSERT INTO oidc_payloads (model, id, payload, grant_id, expires_at) VALUES ($1, $2, $3, $4, now() + interval '1 hour')",
+        [
+          model,
+          value,
+          JSON.stringify({ jti: value, ...payload }),
+          typeof payload.grantId === 'string' ? payload.grantId : null,
+        ],
+      );
     await insert('RefreshToken', legacy.refresh, { grantId: id(), kind: 'RefreshToken' });
     await insert('InitialAccessToken', legacy.iat, { kind: 'InitialAccessToken' });
     await insert('Session', legacy.session, { uid: id() });
@@ -152,22 +181,59 @@ describe.each(STORE_BACKENDS)('adapter contract (%s)', (backend) => {
     }
     expect(await rowsHolding(legacy.refresh)).toEqual([]);
     expect(await rowsHolding(legacy.iat)).toEqual([]);
-    expect(await adapterFor('RefreshToken').find(legacy.refresh)).toMatchObject({ jti: legacy.refresh, kind: 'RefreshToken' });
-    expect(await adapterFor('InitialAccessToken').find(legacy.iat)).toMatchObject({ gatehouse_ref: referenceOf(legacy.iat) });
+    expect(await adapterFor('RefreshToken').find(legacy.refresh)).toMatchObject({
+      jti: legacy.refresh,
+      kind: 'RefreshToken',
+    });
+    expect(await adapterFor('InitialAccessToken').find(legacy.iat)).toMatchObject({
+      gatehouse_ref: referenceOf(legacy.iat),
+    });
     expect(await rowsHolding(legacy.session)).toEqual([{ model: 'Session' }]);
   });
 
   it('carries the consent of live third-party grants into the consents table when it is created, the newest grant per pair', async () => {
     const { users, clients, consents, dataSource } = opened.storage;
-    const user = await users.create({ email: `${id()}@example.test`, name: null, emailVerified: true, passwordHash: null, totpSecretEncrypted: null });
+    const user = await users.create({
+      email: `${id()}@example.test`,
+      name: null,
+      emailVerified: true,
+      passwordHash: null,
+      totpSecretEncrypted: null,
+    });
     const metadata = { redirect_uris: ['https://rp.example/cb'] };
-    const third = await clients.create({ id: `third-${id()}`, name: 'Third', secretHash: null, firstParty: false, metadata });
+    const third = await clients.create({
+      id: `third-${id()}`,
+      name: 'Third',
+      secretHash: null,
+      firstParty: false,
+      metadata,
+    });
     const own = await clients.create({ id: `own-${id()}`, name: 'Own', secretHash: null, firstParty: true, metadata });
-    const gone = await clients.create({ id: `gone-${id()}`, name: 'Expired', secretHash: null, firstParty: false, metadata });
-    const grant = (clientId: string, scope: string, age: string, expires = "now() + interval '1 hour'") => runSql(dataSource, `
+    const gone = await clients.create({
+      id: `gone-${id()}`,
+      name: 'Expired',
+      secretHash: null,
+      firstParty: false,
+      metadata,
+    });
+    const grant = (clientId: string, scope: string, age: string, expires = "now() + interval '1 hour'") =>
+      runSql(
+        dataSource,
+        `
       INSERT INTO oidc_payloads (model, id, payload, account_id, created_at, expires_at)
       VALUES ('Grant', $1, $2, $3, now() - $4::interval, ${expires})`,
-    [id(), JSON.stringify({ accountId: user.id, clientId, openid: { scope, claims: ['email'] }, resources: { 'https://api.example': 'read' } }), user.id, age]);
+        [
+          id(),
+          JSON.stringify({
+            accountId: user.id,
+            clientId,
+            openid: { scope, claims: ['email'] },
+            resources: { 'https://api.example': 'read' },
+          }),
+          user.id,
+          age,
+        ],
+      );
     await grant(third.id, 'openid', '2 days');
     await grant(third.id, 'openid email', '1 day');
     await grant(own.id, 'openid profile', '1 day');
@@ -181,7 +247,11 @@ describe.each(STORE_BACKENDS)('adapter contract (%s)', (backend) => {
       await runner.release();
     }
     expect(await consents.find(user.id, third.id)).toEqual({
-      accountId: user.id, clientId: third.id, scope: 'openid email', claims: ['email'], resourceScopes: { 'https://api.example': 'read' },
+      accountId: user.id,
+      clientId: third.id,
+      scope: 'openid email',
+      claims: ['email'],
+      resourceScopes: { 'https://api.example': 'read' },
     });
     expect(await consents.find(user.id, own.id)).toBeUndefined();
     expect(await consents.find(user.id, gone.id)).toBeUndefined();
@@ -192,7 +262,9 @@ describe.each(STORE_BACKENDS)('adapter contract (%s)', (backend) => {
     const adapter = adapterFor('Interaction');
     const uid = id();
     await adapter.upsert(uid, { uid, params: { state: 'a\u0000b', nonce: 'c\ud800d', ok: 'e\ud83d\ude00f' } }, 60);
-    expect(await adapter.find(uid)).toMatchObject({ params: { state: 'a\ufffdb', nonce: 'c\ufffdd', ok: 'e\ud83d\ude00f' } });
+    expect(await adapter.find(uid)).toMatchObject({
+      params: { state: 'a\ufffdb', nonce: 'c\ufffdd', ok: 'e\ud83d\ude00f' },
+    });
   });
 
   it('destroys one payload', async () => {
@@ -204,9 +276,20 @@ describe.each(STORE_BACKENDS)('adapter contract (%s)', (backend) => {
   });
 
   it('reads clients from the clients table and refuses provider writes', async () => {
-    await opened.storage.clients.create({ id: 'contract-client', name: 'Contract', secretHash: 'hash', firstParty: true, metadata: { redirect_uris: ['https://rp.example/cb'] } });
+    await opened.storage.clients.create({
+      id: 'contract-client',
+      name: 'Contract',
+      secretHash: 'hash',
+      firstParty: true,
+      metadata: { redirect_uris: ['https://rp.example/cb'] },
+    });
     const clients = adapterFor('Client');
-    expect(await clients.find('contract-client')).toMatchObject({ client_id: 'contract-client', client_secret: 'hash', client_name: 'Contract', redirect_uris: ['https://rp.example/cb'] });
+    expect(await clients.find('contract-client')).toMatchObject({
+      client_id: 'contract-client',
+      client_secret: 'hash',
+      client_name: 'Contract',
+      redirect_uris: ['https://rp.example/cb'],
+    });
     expect(await clients.find('unknown')).toBeUndefined();
     await expect(clients.upsert('x', {}, 1)).rejects.toThrow(/managed through Gatehouse/);
   });

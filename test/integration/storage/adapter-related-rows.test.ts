@@ -21,8 +21,16 @@ describe.each(STORE_BACKENDS)('adapter reads of a token with its grant and sessi
     const grantId = id();
     const sessionUid = id();
     const token = id();
-    await adapterFor('Grant').upsert(grantId, { jti: grantId, accountId: 'acc-1', clientId: 'c-1', kind: 'Grant' }, 600);
-    await adapterFor('Session').upsert(id(), { jti: 'session', uid: sessionUid, accountId: 'acc-1', kind: 'Session' }, 600);
+    await adapterFor('Grant').upsert(
+      grantId,
+      { jti: grantId, accountId: 'acc-1', clientId: 'c-1', kind: 'Grant' },
+      600,
+    );
+    await adapterFor('Session').upsert(
+      id(),
+      { jti: 'session', uid: sessionUid, accountId: 'acc-1', kind: 'Session' },
+      600,
+    );
     await adapterFor('RefreshToken').upsert(token, { jti: token, grantId, sessionUid, kind: 'RefreshToken' }, 600);
     counting.reset();
     return { grantId, sessionUid, token };
@@ -58,12 +66,20 @@ describe.each(STORE_BACKENDS)('adapter reads of a token with its grant and sessi
 
   it('reads an interaction once per request until the request saves it', async () => {
     const uid = id();
-    await adapterFor('Interaction').upsert(uid, { jti: uid, kind: 'Interaction', prompt: { name: 'login', reasons: [], details: {} } }, 600);
+    await adapterFor('Interaction').upsert(
+      uid,
+      { jti: uid, kind: 'Interaction', prompt: { name: 'login', reasons: [], details: {} } },
+      600,
+    );
     counting.reset();
     const seen = await inRequest(async () => {
       const before = await adapterFor('Interaction').find(uid);
       const again = await adapterFor('Interaction').find(uid);
-      await adapterFor('Interaction').upsert(uid, { jti: uid, kind: 'Interaction', prompt: { name: 'consent', reasons: [], details: {} } }, 600);
+      await adapterFor('Interaction').upsert(
+        uid,
+        { jti: uid, kind: 'Interaction', prompt: { name: 'consent', reasons: [], details: {} } },
+        600,
+      );
       return [before, again, await adapterFor('Interaction').find(uid)];
     });
     expect(seen.map((p) => (p as { prompt: { name: string } }).prompt.name)).toEqual(['login', 'login', 'consent']);
@@ -75,7 +91,11 @@ describe.each(STORE_BACKENDS)('adapter reads of a token with its grant and sessi
     const [grant, session] = await inRequest(async () => {
       await adapterFor('RefreshToken').find(token);
       await adapterFor('Grant').destroy(grantId);
-      await adapterFor('Session').upsert(id(), { jti: 'session-2', uid: id(), accountId: 'acc-2', kind: 'Session' }, 600);
+      await adapterFor('Session').upsert(
+        id(),
+        { jti: 'session-2', uid: id(), accountId: 'acc-2', kind: 'Session' },
+        600,
+      );
       return [await adapterFor('Grant').find(grantId), await adapterFor('Session').findByUid(sessionUid)];
     });
     expect(grant).toBeUndefined();
@@ -87,7 +107,13 @@ describe.each(STORE_BACKENDS)('adapter reads of a token with its grant and sessi
     const { grantId, sessionUid, token } = await issued();
     const [found, grant, session] = await inRequest(async () => {
       // The lookup has read the grant; before it returns, the request writes the grant.
-      counting.afterNextLookup(() => adapterFor('Grant').upsert(grantId, { jti: grantId, accountId: 'acc-1', clientId: 'c-1', kind: 'Grant', scope: 'written meanwhile' }, 600));
+      counting.afterNextLookup(() =>
+        adapterFor('Grant').upsert(
+          grantId,
+          { jti: grantId, accountId: 'acc-1', clientId: 'c-1', kind: 'Grant', scope: 'written meanwhile' },
+          600,
+        ),
+      );
       const lookup = await adapterFor('RefreshToken').find(token);
       return [lookup, await adapterFor('Grant').find(grantId), await adapterFor('Session').findByUid(sessionUid)];
     });
@@ -105,7 +131,9 @@ describe.each(STORE_BACKENDS)('adapter reads of a token with its grant and sessi
     await adapterFor('RefreshToken').upsert(token, { jti: token, grantId, sessionUid, kind: 'RefreshToken' }, 600);
     counting.reset();
     const inside = await inRequest(async () => [
-      await adapterFor('RefreshToken').find(token), await adapterFor('Grant').find(grantId), await adapterFor('Session').findByUid(sessionUid),
+      await adapterFor('RefreshToken').find(token),
+      await adapterFor('Grant').find(grantId),
+      await adapterFor('Session').findByUid(sessionUid),
     ]);
     expect(inside[0]).toMatchObject({ jti: token });
     expect(inside.slice(1)).toEqual([undefined, undefined]);

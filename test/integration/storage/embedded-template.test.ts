@@ -31,7 +31,9 @@ describe('the embedded database template', () => {
     template = join(root, 'template');
     await buildEmbeddedTemplate(template);
   }, 120_000);
-  afterAll(() => { rmSync(root, { recursive: true, force: true }); });
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
 
   /** Opens dataDir the way a start does, applies migrations, and runs `sql` before closing. */
   async function start(dataDir: string, options: { template: string | null }, sql?: string) {
@@ -40,7 +42,7 @@ describe('the embedded database template', () => {
     try {
       await dataSource.initialize();
       const applied = await runMigrations(dataSource);
-      const rows = sql === undefined ? [] : await dataSource.query(sql) as Record<string, unknown>[];
+      const rows = sql === undefined ? [] : ((await dataSource.query(sql)) as Record<string, unknown>[]);
       return { applied, rows };
     } finally {
       if (dataSource.isInitialized) await dataSource.destroy();
@@ -51,9 +53,13 @@ describe('the embedded database template', () => {
   it('is built current, and a fresh data directory started from it has every migration and no data', async () => {
     expect(templateIsCurrent(template)).toBe(true);
     const dataDir = join(root, 'fresh');
-    const { applied, rows } = await start(dataDir, { template }, `SELECT
+    const { applied, rows } = await start(
+      dataDir,
+      { template },
+      `SELECT
       (SELECT count(*)::int FROM signing_keys) AS keys, (SELECT count(*)::int FROM clients) AS clients,
-      (SELECT count(*)::int FROM users) AS users, (SELECT count(*)::int FROM oidc_payloads) AS payloads`);
+      (SELECT count(*)::int FROM users) AS users, (SELECT count(*)::int FROM oidc_payloads) AS payloads`,
+    );
     expect(applied).toEqual([]);
     expect(rows).toEqual([{ keys: 0, clients: 0, users: 0, payloads: 0 }]);
     const databases = await start(dataDir, { template }, 'SELECT datname FROM pg_database ORDER BY datname');
@@ -63,7 +69,11 @@ describe('the embedded database template', () => {
 
   it('never replaces a database that is already there', async () => {
     const dataDir = join(root, 'existing');
-    await start(dataDir, { template }, `INSERT INTO roles (name, description) VALUES ('kept', 'written before the restart')`);
+    await start(
+      dataDir,
+      { template },
+      `INSERT INTO roles (name, description) VALUES ('kept', 'written before the restart')`,
+    );
     const { applied, rows } = await start(dataDir, { template }, `SELECT name FROM roles WHERE name = 'kept'`);
     expect(applied).toEqual([]);
     expect(rows).toEqual([{ name: 'kept' }]);
@@ -77,7 +87,9 @@ describe('the embedded database template', () => {
     writeFileSync(join(dataDir, `pg.seeding-${dead}`, 'PG_VERSION'), 'half a copy');
     expect(await seedFromTemplate(dataDir, template)).toBe(true);
     expect(readdirSync(dataDir)).toEqual(['pg']);
-    expect(readFileSync(join(dataDir, 'pg', 'PG_VERSION'), 'utf8')).toBe(readFileSync(join(template, 'pg', 'PG_VERSION'), 'utf8'));
+    expect(readFileSync(join(dataDir, 'pg', 'PG_VERSION'), 'utf8')).toBe(
+      readFileSync(join(template, 'pg', 'PG_VERSION'), 'utf8'),
+    );
   });
 
   it('leaves alone the copy a process still running is making', async () => {
@@ -116,7 +128,10 @@ describe('the embedded database template', () => {
     mkdirSync(join(stale, 'pg'), { recursive: true });
     writeFileSync(join(stale, 'pg', 'PG_VERSION'), readFileSync(join(template, 'pg', 'PG_VERSION')));
     const marker = JSON.parse(readFileSync(join(template, 'template.json'), 'utf8')) as { migrations: string[] };
-    writeFileSync(join(stale, 'template.json'), JSON.stringify({ ...marker, migrations: marker.migrations.slice(0, -1) }));
+    writeFileSync(
+      join(stale, 'template.json'),
+      JSON.stringify({ ...marker, migrations: marker.migrations.slice(0, -1) }),
+    );
     // Still usable (a start applies the missing migration), but the build makes it again.
     expect(usableTemplate(stale)).toBe(true);
     expect(templateIsCurrent(stale)).toBe(false);

@@ -17,15 +17,29 @@ describe.each(STORE_BACKENDS)('client rows read once per request (%s)', (backend
   beforeAll(async () => {
     opened = await openTestStorage(backend);
     const { client } = await createClientRegistry(opened.storage.clients).register({
-      name: 'memo', redirectUris: ['https://rp.example.test/cb'], postLogoutRedirectUris: [], public: false, firstParty: false,
-      grantTypes: ['authorization_code'], scope: 'openid',
+      name: 'memo',
+      redirectUris: ['https://rp.example.test/cb'],
+      postLogoutRedirectUris: [],
+      public: false,
+      firstParty: false,
+      grantTypes: ['authorization_code'],
+      scope: 'openid',
     });
     clientId = client.id;
     // The real repository, counting the statements it is asked for.
-    counted = { find: (id) => { reads++; return opened.storage.clients.find(id); } };
+    counted = {
+      find: (id) => {
+        reads++;
+        return opened.storage.clients.find(id);
+      },
+    };
   }, BOOT_TIMEOUT);
-  beforeEach(() => { reads = 0; });
-  afterAll(async () => { await opened?.dispose(); });
+  beforeEach(() => {
+    reads = 0;
+  });
+  afterAll(async () => {
+    await opened?.dispose();
+  });
 
   it('reads the row once for the pending check and the provider of one request', async () => {
     const memo = createRequestClientReads(counted);

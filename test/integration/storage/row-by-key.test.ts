@@ -8,14 +8,23 @@ import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 /** The raw primary-key reads give exactly the rows TypeORM's findOneBy gives. */
 describe.each(STORE_BACKENDS)('rows by key (%s)', (backend) => {
   let opened: Awaited<ReturnType<typeof openTestStorage>>;
-  beforeAll(async () => { opened = await openTestStorage(backend); }, BOOT_TIMEOUT);
-  afterAll(async () => { await opened?.dispose(); });
+  beforeAll(async () => {
+    opened = await openTestStorage(backend);
+  }, BOOT_TIMEOUT);
+  afterAll(async () => {
+    await opened?.dispose();
+  });
 
   it('reads a client as findOneBy does', async () => {
     const { storage } = opened;
     const { client } = await createClientRegistry(storage.clients).register({
-      name: 'rows', redirectUris: ['https://rp.example.test/cb'], postLogoutRedirectUris: [], public: false, firstParty: true,
-      grantTypes: ['authorization_code', 'refresh_token'], scope: 'openid offline_access',
+      name: 'rows',
+      redirectUris: ['https://rp.example.test/cb'],
+      postLogoutRedirectUris: [],
+      public: false,
+      firstParty: true,
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scope: 'openid offline_access',
     });
     const viaTypeorm = await storage.dataSource.manager.getRepository(ClientEntity).findOneBy({ id: client.id });
     expect(await storage.clients.find(client.id)).toEqual(viaTypeorm);
@@ -25,7 +34,11 @@ describe.each(STORE_BACKENDS)('rows by key (%s)', (backend) => {
   it('reads a user as findOneBy does, disabled or not', async () => {
     const { storage } = opened;
     const user = await storage.users.create({
-      email: `Rows-${Date.now()}@example.test`, name: null, passwordHash: null, emailVerified: true, totpSecretEncrypted: null,
+      email: `Rows-${Date.now()}@example.test`,
+      name: null,
+      passwordHash: null,
+      emailVerified: true,
+      totpSecretEncrypted: null,
     });
     const repository = storage.dataSource.manager.getRepository(UserEntity);
     expect(await storage.users.findById(user.id)).toEqual(await repository.findOneBy({ id: user.id }));

@@ -8,16 +8,24 @@ import { introspect, oauthFailure, postToken } from '../../helpers/tokens.js';
 describe.each(HTTP_BACKENDS)('client_credentials grant (%s)', (backend) => {
   const server = useTestServer(backend);
 
-  const serviceClient = () => server.buildClient({
-    grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid',
-  });
+  const serviceClient = () =>
+    server.buildClient({
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: 'openid',
+    });
 
   it('issues an access token to a confidential client, which introspects active and carries no subject', async () => {
     const client = await serviceClient();
     expect(client.clientSecret).toEqual(expect.any(String));
     const rp = await discoverRp(server.issuer, client);
     const tokens = await oidc.clientCredentialsGrant(rp);
-    expect(tokens).toMatchObject({ token_type: 'bearer', access_token: expect.any(String), expires_in: expect.any(Number) });
+    expect(tokens).toMatchObject({
+      token_type: 'bearer',
+      access_token: expect.any(String),
+      expires_in: expect.any(Number),
+    });
     expect(tokens.refresh_token).toBeUndefined();
     expect(tokens.id_token).toBeUndefined();
 
@@ -33,7 +41,12 @@ describe.each(HTTP_BACKENDS)('client_credentials grant (%s)', (backend) => {
   });
 
   it('refuses to register a public client with client_credentials', async () => {
-    const attempt = server.buildClient({ public: true, grantTypes: ['client_credentials'], redirectUris: [], scope: 'openid' });
+    const attempt = server.buildClient({
+      public: true,
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scope: 'openid',
+    });
     await expect(attempt).rejects.toBeInstanceOf(InvalidInputError);
     await expect(attempt).rejects.toMatchObject({ field: 'grant_types' });
   });
@@ -51,15 +64,20 @@ describe.each(HTTP_BACKENDS)('client_credentials grant (%s)', (backend) => {
     // (lib/actions/token.js allowedGrantTypeCheck).
     expect(await oauthFailure(oidc.clientCredentialsGrant(rp))).toEqual({ status: 400, error: 'invalid_request' });
     const res = await postToken(rp, client, { grant_type: 'client_credentials' });
-    expect(res).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' } });
+    expect(res).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' },
+    });
   });
 
   it('refuses the authorization code flow to a client registered only for client_credentials', async () => {
     const client = await serviceClient();
     const rp = await discoverRp(server.issuer, client);
     const url = oidc.buildAuthorizationUrl(rp, {
-      redirect_uri: 'http://127.0.0.1:9999/callback', scope: 'openid',
-      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      redirect_uri: 'http://127.0.0.1:9999/callback',
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
     });
     const res = await fetch(url, { redirect: 'manual' });
     expect(res.status).toBe(400);

@@ -8,8 +8,13 @@ import { OFFLINE, jwsHeader, refreshTokenOf, signIn } from '../../helpers/tokens
 
 /** An RP that insists on one ID token algorithm, as registered (OIDC Registration §2). */
 function strictRp(issuer: string, client: TestClient, alg: string) {
-  return oidc.discovery(new URL(issuer), client.clientId, { id_token_signed_response_alg: alg },
-    oidc.ClientSecretBasic(client.clientSecret ?? ''), { execute: [oidc.allowInsecureRequests] });
+  return oidc.discovery(
+    new URL(issuer),
+    client.clientId,
+    { id_token_signed_response_alg: alg },
+    oidc.ClientSecretBasic(client.clientSecret ?? ''),
+    { execute: [oidc.allowInsecureRequests] },
+  );
 }
 
 describe.each(HTTP_BACKENDS)('ID token signing algorithm (%s)', (backend) => {
@@ -22,16 +27,25 @@ describe.each(HTTP_BACKENDS)('ID token signing algorithm (%s)', (backend) => {
 
     const header = jwsHeader(tokens.id_token);
     expect(header).toMatchObject({ alg: 'RS256', kid: expect.any(String) });
-    expect(tokens.claims()).toMatchObject({ sub: user.id, aud: client.clientId, iss: server.issuer, nonce: request.nonce });
+    expect(tokens.claims()).toMatchObject({
+      sub: user.id,
+      aud: client.clientId,
+      iss: server.issuer,
+      nonce: request.nonce,
+    });
 
     // The key is the published RSA key, verified independently of openid-client.
     const jwksUri = rp.serverMetadata().jwks_uri ?? '';
-    const published = (await (await fetch(jwksUri)).json()) as { keys: Array<{ kid?: string; kty?: string; d?: string }> };
+    const published = (await (await fetch(jwksUri)).json()) as {
+      keys: Array<{ kid?: string; kty?: string; d?: string }>;
+    };
     const key = published.keys.find((k) => k.kid === header.kid);
     expect(key).toMatchObject({ kty: 'RSA' });
     expect(published.keys.every((k) => k.d === undefined)).toBe(true);
     const { payload } = await jwtVerify(tokens.id_token ?? '', createRemoteJWKSet(new URL(jwksUri)), {
-      issuer: server.issuer, audience: client.clientId, algorithms: ['RS256'],
+      issuer: server.issuer,
+      audience: client.clientId,
+      algorithms: ['RS256'],
     });
     expect(payload.sub).toBe(user.id);
   });
@@ -48,7 +62,10 @@ describe.each(HTTP_BACKENDS)('ID token signing algorithm (%s)', (backend) => {
   it('signs with ES256 by default, which an RP expecting RS256 rejects', async () => {
     const client = await server.buildClient();
     const rp = await strictRp(server.issuer, client, 'RS256');
-    const failure = await signIn(server, { client, rp }).then(() => undefined, (error: unknown) => error);
+    const failure = await signIn(server, { client, rp }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(oidc.ClientError);
     // openid-client checked the header against the registered alg and refused the ES256 token.
     expect((failure as oidc.ClientError).cause).toMatchObject({

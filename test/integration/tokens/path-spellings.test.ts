@@ -16,15 +16,32 @@ interface Answer {
 }
 
 /** A request with exactly this path: fetch would resolve `/./` and could re-encode. */
-function send(issuer: string, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+function send(
+  issuer: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Answer> {
   const { hostname, port } = new URL(issuer);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, method, path, headers: { ...headers, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { text += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = request(
+      {
+        host: hostname,
+        port,
+        method,
+        path,
+        headers: { ...headers, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -39,7 +56,14 @@ function routedSpellings(path: string): string[] {
 }
 function unroutedSpellings(path: string): string[] {
   const letter = path.charCodeAt(1).toString(16);
-  return [`/${path}`, `/%${letter}${path.slice(2)}`, `${path};x`, `/.${path}`, `${path}//`, path.replace(/\/([^/]*)$/, '//$1')];
+  return [
+    `/${path}`,
+    `/%${letter}${path.slice(2)}`,
+    `${path};x`,
+    `/.${path}`,
+    `${path}//`,
+    path.replace(/\/([^/]*)$/, '//$1'),
+  ];
 }
 
 describe.each(HTTP_BACKENDS)('every spelling of a provider endpoint meets its guard or a 404 (%s)', (backend) => {
@@ -49,7 +73,13 @@ describe.each(HTTP_BACKENDS)('every spelling of a provider endpoint meets its gu
   });
 
   async function machineClient() {
-    const client = await server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid', firstParty: false });
+    const client = await server.buildClient({
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: 'openid',
+      firstParty: false,
+    });
     return { id: client.clientId, secret: str(client.clientSecret) };
   }
 
@@ -60,32 +90,62 @@ describe.each(HTTP_BACKENDS)('every spelling of a provider endpoint meets its gu
     { path: '/request', form: { response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid' } },
   ];
 
-  it.each(clientAuthEndpoints)('$path: the stored digest of a client secret never authenticates; the secret does where the path routes', async ({ path, form }) => {
-    for (const spelling of routedSpellings(path)) {
-      // A client per spelling: the token endpoint's per-client limit is 2 in this server.
-      const client = await machineClient();
-      const asDigest = await send(server.issuer, 'POST', spelling, { ...FORM, authorization: basicAuthorization(client.id, hashClientSecret(client.secret)) }, new URLSearchParams(form).toString());
-      expect({ spelling, status: asDigest.status }).toEqual({ spelling, status: 401 });
-      expect(asDigest.body).toContain('invalid_client');
-      const asSecret = await send(server.issuer, 'POST', spelling, { ...FORM, authorization: basicAuthorization(client.id, client.secret) }, new URLSearchParams(form).toString());
-      // PAR refuses this client for its grant types; every other endpoint answers 200.
-      expect({ spelling, ok: asSecret.status === 200 || (path === '/request' && asSecret.status === 400) }).toEqual({ spelling, ok: true });
-      expect(asSecret.body).not.toContain('invalid_client');
-    }
-    const client = await machineClient();
-    for (const spelling of unroutedSpellings(path)) {
-      for (const secret of [client.secret, hashClientSecret(client.secret)]) {
-        const answer = await send(server.issuer, 'POST', spelling, { ...FORM, authorization: basicAuthorization(client.id, secret) }, new URLSearchParams(form).toString());
-        expect({ spelling, status: answer.status }).toEqual({ spelling, status: 404 });
+  it.each(clientAuthEndpoints)(
+    '$path: the stored digest of a client secret never authenticates; the secret does where the path routes',
+    async ({ path, form }) => {
+      for (const spelling of routedSpellings(path)) {
+        // A client per spelling: the token endpoint's per-client limit is 2 in this server.
+        const client = await machineClient();
+        const asDigest = await send(
+          server.issuer,
+          'POST',
+          spelling,
+          { ...FORM, authorization: basicAuthorization(client.id, hashClientSecret(client.secret)) },
+          new URLSearchParams(form).toString(),
+        );
+        expect({ spelling, status: asDigest.status }).toEqual({ spelling, status: 401 });
+        expect(asDigest.body).toContain('invalid_client');
+        const asSecret = await send(
+          server.issuer,
+          'POST',
+          spelling,
+          { ...FORM, authorization: basicAuthorization(client.id, client.secret) },
+          new URLSearchParams(form).toString(),
+        );
+        // PAR refuses this client for its grant types; every other endpoint answers 200.
+        expect({ spelling, ok: asSecret.status === 200 || (path === '/request' && asSecret.status === 400) }).toEqual({
+          spelling,
+          ok: true,
+        });
+        expect(asSecret.body).not.toContain('invalid_client');
       }
-    }
-  });
+      const client = await machineClient();
+      for (const spelling of unroutedSpellings(path)) {
+        for (const secret of [client.secret, hashClientSecret(client.secret)]) {
+          const answer = await send(
+            server.issuer,
+            'POST',
+            spelling,
+            { ...FORM, authorization: basicAuthorization(client.id, secret) },
+            new URLSearchParams(form).toString(),
+          );
+          expect({ spelling, status: answer.status }).toEqual({ spelling, status: 404 });
+        }
+      }
+    },
+  );
 
-  it('the token endpoint counts every spelling against the client\'s limit', async () => {
+  it("the token endpoint counts every spelling against the client's limit", async () => {
     const client = await machineClient();
     const statuses: number[] = [];
     for (const spelling of routedSpellings('/token')) {
-      const answer = await send(server.issuer, 'POST', spelling, { ...FORM, authorization: basicAuthorization(client.id, client.secret) }, 'grant_type=client_credentials');
+      const answer = await send(
+        server.issuer,
+        'POST',
+        spelling,
+        { ...FORM, authorization: basicAuthorization(client.id, client.secret) },
+        'grant_type=client_credentials',
+      );
       statuses.push(answer.status);
     }
     expect(statuses).toEqual([200, 200, 429, 429, 429]);
@@ -99,8 +159,13 @@ describe.each(HTTP_BACKENDS)('every spelling of a provider endpoint meets its gu
     };
     const { clientId } = await pendingClient();
     const query = new URLSearchParams({
-      client_id: clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid', state: 's',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      state: 's',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
     }).toString();
     for (const spelling of routedSpellings('/auth')) {
       const page = await send(server.issuer, 'GET', `${spelling}?${query}`, { accept: 'text/html' });
@@ -108,13 +173,27 @@ describe.each(HTTP_BACKENDS)('every spelling of a provider endpoint meets its gu
       expect(page.body).toContain('approval');
     }
     for (const spelling of unroutedSpellings('/auth')) {
-      expect({ spelling, status: (await send(server.issuer, 'GET', `${spelling}?${query}`, { accept: 'text/html' })).status }).toEqual({ spelling, status: 404 });
+      expect({
+        spelling,
+        status: (await send(server.issuer, 'GET', `${spelling}?${query}`, { accept: 'text/html' })).status,
+      }).toEqual({ spelling, status: 404 });
     }
-    const grant = new URLSearchParams({ grant_type: 'authorization_code', code: 'x', redirect_uri: REDIRECT_URI, code_verifier: 'v'.repeat(43) }).toString();
+    const grant = new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: 'x',
+      redirect_uri: REDIRECT_URI,
+      code_verifier: 'v'.repeat(43),
+    }).toString();
     for (const spelling of routedSpellings('/token')) {
       // A client per spelling: the token endpoint's per-client limit is 2 in this server.
       const client = await pendingClient();
-      const answer = await send(server.issuer, 'POST', spelling, { ...FORM, authorization: basicAuthorization(client.clientId, client.secret) }, grant);
+      const answer = await send(
+        server.issuer,
+        'POST',
+        spelling,
+        { ...FORM, authorization: basicAuthorization(client.clientId, client.secret) },
+        grant,
+      );
       expect({ spelling, status: answer.status }).toEqual({ spelling, status: 401 });
       expect(answer.body).toContain('approval');
     }
@@ -125,16 +204,26 @@ describe.each(HTTP_BACKENDS)('every spelling of a provider endpoint meets its gu
     const clientId = str(registered.body.client_id);
     const rat = str(registered.body.registration_access_token);
     const encodedId = [...clientId].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
-    const spellings = [...routedSpellings('/reg').map((reg) => `${reg.replace(/\/$/, '')}/${clientId}`), `/REG/${clientId}/`, `/reg/${encodedId}`];
+    const spellings = [
+      ...routedSpellings('/reg').map((reg) => `${reg.replace(/\/$/, '')}/${clientId}`),
+      `/REG/${clientId}/`,
+      `/reg/${encodedId}`,
+    ];
     for (const spelling of spellings) {
-      const answer = await send(server.issuer, 'GET', spelling, { authorization: `Bearer ${rat}`, accept: 'application/json' });
+      const answer = await send(server.issuer, 'GET', spelling, {
+        authorization: `Bearer ${rat}`,
+        accept: 'application/json',
+      });
       expect({ spelling, status: answer.status }).toEqual({ spelling, status: 200 });
       const body = JSON.parse(answer.body) as Record<string, unknown>;
       expect(body.client_id).toBe(clientId);
       expect(body).not.toHaveProperty('client_secret');
     }
     for (const spelling of unroutedSpellings('/reg').map((reg) => `${reg}/${clientId}`)) {
-      expect({ spelling, status: (await send(server.issuer, 'GET', spelling, { authorization: `Bearer ${rat}` })).status }).toEqual({ spelling, status: 404 });
+      expect({
+        spelling,
+        status: (await send(server.issuer, 'GET', spelling, { authorization: `Bearer ${rat}` })).status,
+      }).toEqual({ spelling, status: 404 });
     }
   });
 });

@@ -32,13 +32,18 @@ describe.each(HTTP_BACKENDS)('PKCE (%s)', (backend) => {
   });
 
   it('refuses an authorization request without code_challenge (invalid_request)', async () => {
-    expect(await authorizationError({})).toMatchObject({ error: 'invalid_request', description: expect.stringContaining('PKCE') });
+    expect(await authorizationError({})).toMatchObject({
+      error: 'invalid_request',
+      description: expect.stringContaining('PKCE'),
+    });
   });
 
   it('refuses code_challenge_method=plain (invalid_request)', async () => {
     const verifier = oidc.randomPKCECodeVerifier();
-    expect(await authorizationError({ code_challenge: verifier, code_challenge_method: 'plain' }))
-      .toMatchObject({ error: 'invalid_request', description: expect.stringContaining('code_challenge_method') });
+    expect(await authorizationError({ code_challenge: verifier, code_challenge_method: 'plain' })).toMatchObject({
+      error: 'invalid_request',
+      description: expect.stringContaining('code_challenge_method'),
+    });
   });
 
   it('refuses a code_challenge without code_challenge_method (the plain default) with invalid_request', async () => {
@@ -58,14 +63,29 @@ describe.each(HTTP_BACKENDS)('PKCE (%s)', (backend) => {
 
   it('refuses a token request without code_verifier', async () => {
     const { rp, client, code } = await authorize(server);
-    const res = await postToken(rp, client, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri });
+    const res = await postToken(rp, client, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: client.redirectUri,
+    });
     expect(res).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
     expect(res.body.access_token).toBeUndefined();
   });
 
   it('refuses a malformed code_verifier (too short for RFC 7636 §4.1)', async () => {
     const { rp, client, code } = await authorize(server);
-    const res = await postToken(rp, client, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, code_verifier: 'short' });
-    expect(res).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'code_verifier must be a string with a minimum length of 43 characters' } });
+    const res = await postToken(rp, client, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: client.redirectUri,
+      code_verifier: 'short',
+    });
+    expect(res).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_request',
+        error_description: 'code_verifier must be a string with a minimum length of 43 characters',
+      },
+    });
   });
 });

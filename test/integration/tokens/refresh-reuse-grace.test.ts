@@ -14,17 +14,27 @@ import type { oidc } from '../../helpers/rp.js';
 describe.each(STORE_BACKENDS)('refresh token reuse grace (%s)', (backend) => {
   const server = useTestServer(backend);
 
-  interface Chain { rp: oidc.Configuration; client: TestClient; first: string }
+  interface Chain {
+    rp: oidc.Configuration;
+    client: TestClient;
+    first: string;
+  }
 
   async function chain(graceSeconds: number | undefined): Promise<Chain> {
-    const client = await server.buildClient(graceSeconds === undefined ? {} : { refreshReuseGraceSeconds: graceSeconds });
+    const client = await server.buildClient(
+      graceSeconds === undefined ? {} : { refreshReuseGraceSeconds: graceSeconds },
+    );
     const { rp, tokens } = await signIn(server, { client, params: OFFLINE });
     return { rp, client, first: refreshTokenOf(tokens) };
   }
 
   const refresh = async ({ rp, client }: Chain, token: string) => {
     const answer = await postToken(rp, client, { grant_type: 'refresh_token', refresh_token: token });
-    return { status: answer.status, error: answer.body.error, token: typeof answer.body.refresh_token === 'string' ? answer.body.refresh_token : undefined };
+    return {
+      status: answer.status,
+      error: answer.body.error,
+      token: typeof answer.body.refresh_token === 'string' ? answer.body.refresh_token : undefined,
+    };
   };
 
   it('rotates a just-rotated token again while its successor is unused, and voids that successor', async () => {
@@ -56,9 +66,11 @@ describe.each(STORE_BACKENDS)('refresh token reuse grace (%s)', (backend) => {
     const lost = await refresh(c, c.first);
     expect(lost.status).toBe(200);
     // The first rotation happened a minute ago, as far as the database can tell.
-    await runSql(server.gatehouse.storage.storage.dataSource,
+    await runSql(
+      server.gatehouse.storage.storage.dataSource,
       "UPDATE oidc_payloads SET consumed_at = consumed_at - interval '1 minute' WHERE model = 'RefreshToken' AND id = $1",
-      [server.gatehouse.tokenDigest.storedId('RefreshToken', c.first)]);
+      [server.gatehouse.tokenDigest.storedId('RefreshToken', c.first)],
+    );
     expect(await refresh(c, c.first)).toMatchObject({ status: 400, error: 'invalid_grant' });
     expect(await refresh(c, lost.token ?? '')).toMatchObject({ status: 400, error: 'invalid_grant' });
   });
@@ -73,8 +85,12 @@ describe.each(STORE_BACKENDS)('refresh token reuse grace (%s)', (backend) => {
 
   it('refuses a grace that is not 0 to 60 whole seconds, or without the refresh_token grant', async () => {
     for (const bad of [-1, 61, 1.5]) {
-      await expect(server.buildClient({ refreshReuseGraceSeconds: bad })).rejects.toMatchObject({ field: 'refresh_token_reuse_grace_seconds' });
+      await expect(server.buildClient({ refreshReuseGraceSeconds: bad })).rejects.toMatchObject({
+        field: 'refresh_token_reuse_grace_seconds',
+      });
     }
-    await expect(server.buildClient({ refreshReuseGraceSeconds: 10, grantTypes: ['authorization_code'] })).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(
+      server.buildClient({ refreshReuseGraceSeconds: 10, grantTypes: ['authorization_code'] }),
+    ).rejects.toBeInstanceOf(InvalidInputError);
   });
 });

@@ -19,7 +19,7 @@ describe.each(HTTP_BACKENDS)('refresh tokens (%s)', (backend) => {
       expect(info.scope?.split(' ')).toContain('offline_access');
     });
 
-    it('shows a third-party client\'s user the consent page, then issues the refresh token', async () => {
+    it("shows a third-party client's user the consent page, then issues the refresh token", async () => {
       const client = await server.buildClient({ firstParty: false });
       const { tokens, pages, rp, user } = await signIn(server, { client, params: OFFLINE, consent: 'allow' });
       expect(pages).toEqual(['login', 'consent']);
@@ -45,10 +45,15 @@ describe.each(HTTP_BACKENDS)('refresh tokens (%s)', (backend) => {
 
   describe('bound to the session (no offline_access)', () => {
     /** A sign-in without offline_access: the refresh token every code brings a refresh_token client (issue 15 §3). */
-    const sessionBound = (options: Parameters<typeof signIn>[1] = {}) => signIn(server, { ...options, params: { scope: 'openid profile email', ...options.params } });
+    const sessionBound = (options: Parameters<typeof signIn>[1] = {}) =>
+      signIn(server, { ...options, params: { scope: 'openid profile email', ...options.params } });
     /** Every session of the user ends as an idle timeout ends it: its row is past expires_at. */
-    const expireSessions = (userId: string) => runSql(server.gatehouse.storage.storage.dataSource,
-      "UPDATE oidc_payloads SET expires_at = now() - interval '1 second' WHERE model = 'Session' AND account_id = $1", [userId]);
+    const expireSessions = (userId: string) =>
+      runSql(
+        server.gatehouse.storage.storage.dataSource,
+        "UPDATE oidc_payloads SET expires_at = now() - interval '1 second' WHERE model = 'Session' AND account_id = $1",
+        [userId],
+      );
 
     it('comes with every code to a client allowed the refresh_token grant, and refreshes and rotates', async () => {
       const { tokens, rp, user } = await sessionBound();
@@ -81,22 +86,37 @@ describe.each(HTTP_BACKENDS)('refresh tokens (%s)', (backend) => {
       await logOutAtRp(bound.ua, bound.rp, bound.tokens.id_token);
       await logOutAtRp(offline.ua, offline.rp, offline.tokens.id_token);
 
-      expect(await oauthFailure(oidc.refreshTokenGrant(bound.rp, rotated))).toEqual({ status: 400, error: 'invalid_grant' });
-      expect(refreshTokenOf(await oidc.refreshTokenGrant(offline.rp, refreshTokenOf(offline.tokens)))).toEqual(expect.any(String));
+      expect(await oauthFailure(oidc.refreshTokenGrant(bound.rp, rotated))).toEqual({
+        status: 400,
+        error: 'invalid_grant',
+      });
+      expect(refreshTokenOf(await oidc.refreshTokenGrant(offline.rp, refreshTokenOf(offline.tokens)))).toEqual(
+        expect.any(String),
+      );
     });
 
-    it('stops working when the session is ended from the account page\'s code path or expires', async () => {
+    it("stops working when the session is ended from the account page's code path or expires", async () => {
       const ended = await sessionBound();
       const [session] = await server.gatehouse.storage.storage.sessions.listSessions(ended.user.id);
-      expect(await server.gatehouse.storage.storage.sessions.endSession(ended.user.id, session?.uid ?? '')).toBeDefined();
-      expect(await oauthFailure(oidc.refreshTokenGrant(ended.rp, refreshTokenOf(ended.tokens)))).toEqual({ status: 400, error: 'invalid_grant' });
+      expect(
+        await server.gatehouse.storage.storage.sessions.endSession(ended.user.id, session?.uid ?? ''),
+      ).toBeDefined();
+      expect(await oauthFailure(oidc.refreshTokenGrant(ended.rp, refreshTokenOf(ended.tokens)))).toEqual({
+        status: 400,
+        error: 'invalid_grant',
+      });
 
       const expired = await sessionBound();
       const offline = await signIn(server, { user: expired.user, params: OFFLINE });
       await expireSessions(expired.user.id);
-      expect(await oauthFailure(oidc.refreshTokenGrant(expired.rp, refreshTokenOf(expired.tokens)))).toEqual({ status: 400, error: 'invalid_grant' });
+      expect(await oauthFailure(oidc.refreshTokenGrant(expired.rp, refreshTokenOf(expired.tokens)))).toEqual({
+        status: 400,
+        error: 'invalid_grant',
+      });
       // Offline access does not depend on the session.
-      expect(refreshTokenOf(await oidc.refreshTokenGrant(offline.rp, refreshTokenOf(offline.tokens)))).toEqual(expect.any(String));
+      expect(refreshTokenOf(await oidc.refreshTokenGrant(offline.rp, refreshTokenOf(offline.tokens)))).toEqual(
+        expect.any(String),
+      );
     });
   });
 
@@ -140,7 +160,10 @@ describe.each(HTTP_BACKENDS)('refresh tokens (%s)', (backend) => {
       const otherRp = await discoverRp(server.issuer, other);
       const refreshToken = refreshTokenOf(tokens);
 
-      expect(await oauthFailure(oidc.refreshTokenGrant(otherRp, refreshToken))).toEqual({ status: 400, error: 'invalid_grant' });
+      expect(await oauthFailure(oidc.refreshTokenGrant(otherRp, refreshToken))).toEqual({
+        status: 400,
+        error: 'invalid_grant',
+      });
       // The owner can still use it: a stranger's attempt is not a replay of the owner's token.
       expect(refreshTokenOf(await oidc.refreshTokenGrant(rp, refreshToken))).not.toBe(refreshToken);
     });
@@ -148,8 +171,10 @@ describe.each(HTTP_BACKENDS)('refresh tokens (%s)', (backend) => {
     it('refuses to widen the scope on refresh with invalid_scope (RFC 6749 §6)', async () => {
       const { tokens, rp } = await signIn(server, { params: { ...OFFLINE, scope: 'openid offline_access' } });
       const refreshToken = refreshTokenOf(tokens);
-      expect(await oauthFailure(oidc.refreshTokenGrant(rp, refreshToken, { scope: 'openid email' })))
-        .toEqual({ status: 400, error: 'invalid_scope' });
+      expect(await oauthFailure(oidc.refreshTokenGrant(rp, refreshToken, { scope: 'openid email' }))).toEqual({
+        status: 400,
+        error: 'invalid_scope',
+      });
       // Narrowing is allowed, and the failed attempt did not spend the token.
       const narrowed = await oidc.refreshTokenGrant(rp, refreshToken, { scope: 'openid' });
       expect(narrowed.scope?.split(' ')).toEqual(['openid']);
@@ -159,10 +184,16 @@ describe.each(HTTP_BACKENDS)('refresh tokens (%s)', (backend) => {
       const { tokens } = await signIn(server, { params: OFFLINE });
       const codeOnly = await server.buildClient({ grantTypes: ['authorization_code'], scope: 'openid' });
       const codeOnlyRp = await discoverRp(server.issuer, codeOnly);
-      const res = await postToken(codeOnlyRp, codeOnly, { grant_type: 'refresh_token', refresh_token: refreshTokenOf(tokens) });
+      const res = await postToken(codeOnlyRp, codeOnly, {
+        grant_type: 'refresh_token',
+        refresh_token: refreshTokenOf(tokens),
+      });
       // RFC 6749 §5.2 names this unauthorized_client; oidc-provider 9 answers invalid_request
       // (lib/actions/token.js allowedGrantTypeCheck) and Gatehouse passes that through.
-      expect(res).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' } });
+      expect(res).toEqual({
+        status: 400,
+        body: { error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' },
+      });
     });
   });
 
@@ -195,8 +226,13 @@ describe.each(HTTP_BACKENDS)('refresh tokens (%s)', (backend) => {
       await oidc.refreshTokenGrant(victim.rp, first);
       await oauthFailure(oidc.refreshTokenGrant(victim.rp, first));
 
-      expect(await introspect(bystander.rp, bystander.tokens.access_token)).toMatchObject({ active: true, sub: user.id });
-      expect(refreshTokenOf(await oidc.refreshTokenGrant(bystander.rp, refreshTokenOf(bystander.tokens)))).toEqual(expect.any(String));
+      expect(await introspect(bystander.rp, bystander.tokens.access_token)).toMatchObject({
+        active: true,
+        sub: user.id,
+      });
+      expect(refreshTokenOf(await oidc.refreshTokenGrant(bystander.rp, refreshTokenOf(bystander.tokens)))).toEqual(
+        expect.any(String),
+      );
     });
   });
 });

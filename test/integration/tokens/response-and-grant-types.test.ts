@@ -31,7 +31,9 @@ describe.each(HTTP_BACKENDS)('response types and grant types (%s)', (backend) =>
   it('advertises only the code response type and no password grant in discovery', () => {
     const metadata = rp.serverMetadata();
     expect(metadata.response_types_supported).toEqual(['code']);
-    expect(metadata.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials']));
+    expect(metadata.grant_types_supported).toEqual(
+      expect.arrayContaining(['authorization_code', 'refresh_token', 'client_credentials']),
+    );
     expect(metadata.grant_types_supported).not.toContain('password');
     expect(metadata.grant_types_supported).not.toContain('implicit');
   });
@@ -54,7 +56,12 @@ describe.each(HTTP_BACKENDS)('response types and grant types (%s)', (backend) =>
 
   it('refuses grant_type=password with unsupported_grant_type, even with valid user credentials', async () => {
     const user = await server.buildUser();
-    const res = await postToken(rp, client, { grant_type: 'password', username: user.email, password: user.password, scope: 'openid' });
+    const res = await postToken(rp, client, {
+      grant_type: 'password',
+      username: user.email,
+      password: user.password,
+      scope: 'openid',
+    });
     expect(res).toMatchObject({ status: 400, body: { error: 'unsupported_grant_type' } });
     expect(res.body.access_token).toBeUndefined();
   });

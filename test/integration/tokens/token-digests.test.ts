@@ -17,13 +17,19 @@ describe.each(STORE_BACKENDS)('bearer secrets are stored only as keyed digests (
   /** Every table and the values of `values` any of its rows holds, as text. */
   async function tablesHolding(values: string[]): Promise<Array<{ table: string; value: string }>> {
     const db = server.gatehouse.storage.storage.dataSource;
-    const { rows: tables } = await runSql<{ name: string }>(db,
-      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'", []);
+    const { rows: tables } = await runSql<{ name: string }>(
+      db,
+      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+      [],
+    );
     expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['oidc_payloads', 'audit_events', 'clients']));
     const found: Array<{ table: string; value: string }> = [];
     for (const { name } of tables) {
-      const { rows } = await runSql<{ value: string }>(db,
-        `SELECT v AS value FROM unnest($1::text[]) AS v WHERE EXISTS (SELECT 1 FROM "${name}" t WHERE position(v in t::text) > 0)`, [values]);
+      const { rows } = await runSql<{ value: string }>(
+        db,
+        `SELECT v AS value FROM unnest($1::text[]) AS v WHERE EXISTS (SELECT 1 FROM "${name}" t WHERE position(v in t::text) > 0)`,
+        [values],
+      );
       found.push(...rows.map((r) => ({ table: name, value: r.value })));
     }
     return found;
@@ -39,7 +45,12 @@ describe.each(STORE_BACKENDS)('bearer secrets are stored only as keyed digests (
     const refreshed = await oidc.refreshTokenGrant(authorized.rp, firstRefresh);
     const refresh = refreshTokenOf(refreshed);
 
-    const machine = await server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], scope: 'openid' });
+    const machine = await server.buildClient({
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      postLogoutRedirectUris: [],
+      scope: 'openid',
+    });
     const machineRp = await discoverRp(server.issuer, machine);
     const machineToken = (await oidc.clientCredentialsGrant(machineRp)).access_token;
 
@@ -54,7 +65,9 @@ describe.each(STORE_BACKENDS)('bearer secrets are stored only as keyed digests (
     // Everything a client holds still works.
     expect(await introspect(authorized.rp, refreshed.access_token)).toMatchObject({ active: true });
     expect(await introspect(machineRp, machineToken)).toMatchObject({ active: true, client_id: machine.clientId });
-    await expect(oidc.fetchUserInfo(authorized.rp, refreshed.access_token, oidc.skipSubjectCheck)).resolves.toMatchObject({ sub: expect.any(String) });
+    await expect(
+      oidc.fetchUserInfo(authorized.rp, refreshed.access_token, oidc.skipSubjectCheck),
+    ).resolves.toMatchObject({ sub: expect.any(String) });
     expect((await manage(str(registered.body.registration_client_uri), rat, 'GET')).status).toBe(200);
     const again = await oidc.refreshTokenGrant(authorized.rp, refresh);
     expect(again.access_token).toEqual(expect.any(String));
@@ -64,9 +77,15 @@ describe.each(STORE_BACKENDS)('bearer secrets are stored only as keyed digests (
     const authorized = await authorize(server, { params: OFFLINE });
     const tokens = await redeemCode(authorized.rp, authorized.callbackUrl, authorized.request);
     const digest = (model: string, value: string) => server.gatehouse.tokenDigest.storedId(model, value);
-    expect(await introspect(authorized.rp, digest('AccessToken', tokens.access_token))).toMatchObject({ active: false });
-    await expect(oidc.refreshTokenGrant(authorized.rp, digest('RefreshToken', refreshTokenOf(tokens)))).rejects.toMatchObject({ error: 'invalid_grant' });
-    await expect(oidc.fetchUserInfo(authorized.rp, digest('AccessToken', tokens.access_token), oidc.skipSubjectCheck)).rejects.toMatchObject({ status: 401 });
+    expect(await introspect(authorized.rp, digest('AccessToken', tokens.access_token))).toMatchObject({
+      active: false,
+    });
+    await expect(
+      oidc.refreshTokenGrant(authorized.rp, digest('RefreshToken', refreshTokenOf(tokens))),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(
+      oidc.fetchUserInfo(authorized.rp, digest('AccessToken', tokens.access_token), oidc.skipSubjectCheck),
+    ).rejects.toMatchObject({ status: 401 });
     // The real ones still work after those attempts.
     expect(await introspect(authorized.rp, tokens.access_token)).toMatchObject({ active: true });
   });

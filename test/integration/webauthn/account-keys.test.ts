@@ -9,7 +9,10 @@ import type { CreationOptions } from '../../helpers/software-authenticator.js';
 import { SoftwareAuthenticator, enrolKey, json } from './support.js';
 import { testClock } from '../../helpers/clock.js';
 
-interface ErrorBody { error: string; error_description: string }
+interface ErrorBody {
+  error: string;
+  error_description: string;
+}
 
 describe.each(HTTP_BACKENDS)('passkeys and security keys on /account (%s)', (backend) => {
   // WebAuthn needs a domain as RP ID: on an IP-address issuer /account offers no keys (account-page.test.ts).
@@ -32,7 +35,10 @@ describe.each(HTTP_BACKENDS)('passkeys and security keys on /account (%s)', (bac
     expect(page.html).toContain('data-webauthn="register"');
     expect(page.html).toContain('<script src="/assets/webauthn.js" defer></script>');
 
-    const renamed = await ua.post(`/account/webauthn/${key.id}/rename`, { csrf: accountCsrf(page), label: 'Work <laptop>' });
+    const renamed = await ua.post(`/account/webauthn/${key.id}/rename`, {
+      csrf: accountCsrf(page),
+      label: 'Work <laptop>',
+    });
     expect(renamed.status).toBe(303);
     expect(renamed.location).toContain('/account?done=key-renamed');
     page = await ua.get('/account?done=key-renamed');
@@ -44,15 +50,22 @@ describe.each(HTTP_BACKENDS)('passkeys and security keys on /account (%s)', (bac
     const intruderPage = await openAccountPage(intruder, other.email, other.password);
     const foreign = await intruder.post(`/account/webauthn/${key.id}/remove`, { csrf: accountCsrf(intruderPage) });
     expect(foreign.status).toBe(404);
-    expect((await intruder.post('/account/webauthn/not-a-uuid/rename', { csrf: accountCsrf(intruderPage), label: 'x' })).status).toBe(404);
+    expect(
+      (await intruder.post('/account/webauthn/not-a-uuid/rename', { csrf: accountCsrf(intruderPage), label: 'x' }))
+        .status,
+    ).toBe(404);
     expect(await storage().credentials.listWebAuthn(user.id)).toHaveLength(1);
 
     expect((await ua.post(`/account/webauthn/${key.id}/remove`, { csrf: 'forged' })).status).toBe(403);
     const removed = await ua.post(`/account/webauthn/${key.id}/remove`, { csrf: accountCsrf(page) });
     expect(removed.status).toBe(303);
     expect(await storage().credentials.listWebAuthn(user.id)).toHaveLength(0);
-    expect(await actions(user.id)).toEqual(expect.arrayContaining(['mfa.webauthn.registered', 'mfa.webauthn.renamed', 'mfa.webauthn.removed']));
-    const renameEvent = (await storage().audit.forSubject(user.id, 50)).find((e) => e.action === 'mfa.webauthn.renamed');
+    expect(await actions(user.id)).toEqual(
+      expect.arrayContaining(['mfa.webauthn.registered', 'mfa.webauthn.renamed', 'mfa.webauthn.removed']),
+    );
+    const renameEvent = (await storage().audit.forSubject(user.id, 50)).find(
+      (e) => e.action === 'mfa.webauthn.renamed',
+    );
     expect(renameEvent?.details).toMatchObject({ from: 'Laptop', to: 'Work <laptop>' });
   });
 
@@ -62,28 +75,58 @@ describe.each(HTTP_BACKENDS)('passkeys and security keys on /account (%s)', (bac
     const page = await openAccountPage(ua, user.email, user.password);
     const csrf = accountCsrf(page);
     expect((await ua.postJson('/account/webauthn/registration/options', { kind: 'passkey' })).status).toBe(403);
-    expect((await ua.postJson('/account/webauthn/registration/options', { kind: 'passkey' }, { 'x-csrf-token': csrf, origin: 'https://evil.example' })).status).toBe(403);
-    const badKind = await ua.postJson('/account/webauthn/registration/options', { kind: 'fingerprint' }, { 'x-csrf-token': csrf });
+    expect(
+      (
+        await ua.postJson(
+          '/account/webauthn/registration/options',
+          { kind: 'passkey' },
+          { 'x-csrf-token': csrf, origin: 'https://evil.example' },
+        )
+      ).status,
+    ).toBe(403);
+    const badKind = await ua.postJson(
+      '/account/webauthn/registration/options',
+      { kind: 'fingerprint' },
+      { 'x-csrf-token': csrf },
+    );
     expect(badKind.status).toBe(400);
     expect(json<ErrorBody>(badKind).error_description).toMatch(/^kind: /);
 
     const options = json<CreationOptions & { authenticatorSelection: Record<string, unknown>; user: { name: string } }>(
-      await ua.postJson('/account/webauthn/registration/options', { kind: 'passkey' }, { 'x-csrf-token': csrf }));
+      await ua.postJson('/account/webauthn/registration/options', { kind: 'passkey' }, { 'x-csrf-token': csrf }),
+    );
     expect(options.authenticatorSelection).toMatchObject({ residentKey: 'required', userVerification: 'preferred' });
     expect(options.user.name).toBe(user.email);
     const keyOptions = json<{ authenticatorSelection: Record<string, unknown> }>(
-      await ua.postJson('/account/webauthn/registration/options', { kind: 'security_key' }, { 'x-csrf-token': csrf }));
+      await ua.postJson('/account/webauthn/registration/options', { kind: 'security_key' }, { 'x-csrf-token': csrf }),
+    );
     expect(keyOptions.authenticatorSelection).toMatchObject({ residentKey: 'discouraged' });
 
     // A response for a challenge this server never issued, then one replayed.
     const device = new SoftwareAuthenticator(server.issuer);
     const forged = device.create({ ...options, challenge: Buffer.from('not ours').toString('base64url') });
-    const refused = await ua.postJson('/account/webauthn/registration/verify', { response: forged.response }, { 'x-csrf-token': csrf });
+    const refused = await ua.postJson(
+      '/account/webauthn/registration/verify',
+      { response: forged.response },
+      { 'x-csrf-token': csrf },
+    );
     expect(refused.status).toBe(400);
     expect(json<ErrorBody>(refused).error).toBe('challenge_expired');
     const good = device.create(options);
-    expect((await ua.postJson('/account/webauthn/registration/verify', { response: good.response }, { 'x-csrf-token': csrf })).status).toBe(200);
-    const again = await ua.postJson('/account/webauthn/registration/verify', { response: good.response }, { 'x-csrf-token': csrf });
+    expect(
+      (
+        await ua.postJson(
+          '/account/webauthn/registration/verify',
+          { response: good.response },
+          { 'x-csrf-token': csrf },
+        )
+      ).status,
+    ).toBe(200);
+    const again = await ua.postJson(
+      '/account/webauthn/registration/verify',
+      { response: good.response },
+      { 'x-csrf-token': csrf },
+    );
     expect(again.status).toBe(400);
     expect(await storage().credentials.listWebAuthn(user.id)).toHaveLength(1);
 
@@ -91,8 +134,14 @@ describe.each(HTTP_BACKENDS)('passkeys and security keys on /account (%s)', (bac
     const other = await server.buildUser();
     const otherUa = new UserAgent(server.issuer);
     const otherCsrf = accountCsrf(await openAccountPage(otherUa, other.email, other.password));
-    const pending = json<CreationOptions>(await ua.postJson('/account/webauthn/registration/options', { kind: 'passkey' }, { 'x-csrf-token': csrf }));
-    const crossed = await otherUa.postJson('/account/webauthn/registration/verify', { response: device.create(pending).response }, { 'x-csrf-token': otherCsrf });
+    const pending = json<CreationOptions>(
+      await ua.postJson('/account/webauthn/registration/options', { kind: 'passkey' }, { 'x-csrf-token': csrf }),
+    );
+    const crossed = await otherUa.postJson(
+      '/account/webauthn/registration/verify',
+      { response: device.create(pending).response },
+      { 'x-csrf-token': otherCsrf },
+    );
     expect(crossed.status).toBe(400);
     expect(await storage().credentials.listWebAuthn(other.id)).toHaveLength(0);
   });
@@ -101,7 +150,10 @@ describe.each(HTTP_BACKENDS)('passkeys and security keys on /account (%s)', (bac
     let now = Date.now();
     const kv = createMemoryStore(() => now);
     const webauthn = createWebAuthnService({
-      credentials: storage().credentials, kv, audit: createAuditLog(storage().audit), config: server.gatehouse.config,
+      credentials: storage().credentials,
+      kv,
+      audit: createAuditLog(storage().audit),
+      config: server.gatehouse.config,
       transaction: storage().transaction,
     });
     const user = await server.buildUser();
@@ -118,24 +170,40 @@ describe.each(HTTP_BACKENDS)('passkeys and security keys on /account (%s)', (bac
     expect((await webauthn.verifyRegistration('account:test', user.id, response, '', {})).ok).toBe(true);
     const signIn = await webauthn.passkeyOptions('interaction:test');
     now += (server.gatehouse.config.webauthn.challengeTtlSeconds + 1) * 1000;
-    const expired = await webauthn.verifyPasskey('interaction:test', device.get(signIn, credential), async () => true, {});
+    const expired = await webauthn.verifyPasskey(
+      'interaction:test',
+      device.get(signIn, credential),
+      async () => true,
+      {},
+    );
     expect(expired).toEqual({ ok: false, reason: 'challenge' });
     await kv.close();
   });
 
   it('asks for a fresh sign-in before registering when the sign-in is old', async () => {
     const clock = testClock();
-    const old = await startTestServer(backend, { mfa: { policy: 'optional', reauthenticationSeconds: 1, totpIssuer: 'Gatehouse' } }, { clock: clock.now });
+    const old = await startTestServer(
+      backend,
+      { mfa: { policy: 'optional', reauthenticationSeconds: 1, totpIssuer: 'Gatehouse' } },
+      { clock: clock.now },
+    );
     try {
       const user = await old.buildUser();
       const ua = new UserAgent(old.issuer);
       const page = await openAccountPage(ua, user.email, user.password);
       clock.advance(2100);
-      const refused = await ua.postJson('/account/webauthn/registration/options', { kind: 'passkey' }, { 'x-csrf-token': accountCsrf(page) });
+      const refused = await ua.postJson(
+        '/account/webauthn/registration/options',
+        { kind: 'passkey' },
+        { 'x-csrf-token': accountCsrf(page) },
+      );
       expect(refused.status).toBe(403);
       expect(json<ErrorBody>(refused).error).toBe('reauthentication_required');
       expect(refused.location).toBeNull();
-      const rename = await ua.post('/account/webauthn/00000000-0000-4000-8000-000000000000/rename', { csrf: csrfToken(page.html), label: 'x' });
+      const rename = await ua.post('/account/webauthn/00000000-0000-4000-8000-000000000000/rename', {
+        csrf: csrfToken(page.html),
+        label: 'x',
+      });
       expect(rename.status).toBe(303);
       expect(rename.location).toContain('/account/login?reauth=1');
     } finally {

@@ -3,10 +3,23 @@ import { useTestServer } from '../../helpers/server.js';
 import { buildRp, type TestRp } from '../../helpers/sessions.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import {
-  ACR, SoftwareAuthenticator, enrolKey, finishAtRp, json, keyOptions, openLogin, openSecondStep, passkeyOptions, verifyKey, verifyPasskey,
+  ACR,
+  SoftwareAuthenticator,
+  enrolKey,
+  finishAtRp,
+  json,
+  keyOptions,
+  openLogin,
+  openSecondStep,
+  passkeyOptions,
+  verifyKey,
+  verifyPasskey,
 } from './support.js';
 
-interface ErrorBody { error: string; error_description: string }
+interface ErrorBody {
+  error: string;
+  error_description: string;
+}
 
 describe.each(HTTP_BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
   let rp: TestRp;
@@ -17,7 +30,8 @@ describe.each(HTTP_BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
   });
 
   const credentials = () => server.gatehouse.storage.storage.credentials;
-  const actions = async (userId: string) => (await server.gatehouse.storage.storage.audit.forSubject(userId, 50)).map((e) => e.action);
+  const actions = async (userId: string) =>
+    (await server.gatehouse.storage.storage.audit.forSubject(userId, 50)).map((e) => e.action);
   const counterOf = async (userId: string) => Number((await credentials().listWebAuthn(userId))[0]?.data.counter);
   const authenticator = () => new SoftwareAuthenticator(server.issuer);
 
@@ -36,7 +50,13 @@ describe.each(HTTP_BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
     const options = await passkeyOptions(ua, login);
     expect(options).not.toHaveProperty('allowCredentials');
     expect(options).toMatchObject({ userVerification: 'required', rpId: 'localhost' });
-    const claims = await finishAtRp(ua, server, rp, login.request, await verifyPasskey(ua, login, device.get(options, credential)));
+    const claims = await finishAtRp(
+      ua,
+      server,
+      rp,
+      login.request,
+      await verifyPasskey(ua, login, device.get(options, credential)),
+    );
     expect(claims).toMatchObject({ sub: user.id, amr: ['hwk', 'user', 'mfa'], acr: ACR.phishingResistant });
     expect(await counterOf(user.id)).toBe(1);
     expect(await actions(user.id)).toContain('signin.passkey.succeeded');
@@ -54,7 +74,10 @@ describe.each(HTTP_BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
     expect(first.status).toBe(200);
     const replay = await verifyPasskey(ua, login, assertion);
     expect(replay.status).toBe(400);
-    expect(json<ErrorBody>(replay)).toEqual({ error: 'challenge_expired', error_description: 'This request expired or was already used. Try again.' });
+    expect(json<ErrorBody>(replay)).toEqual({
+      error: 'challenge_expired',
+      error_description: 'This request expired or was already used. Try again.',
+    });
     expect(await counterOf(user.id)).toBe(1);
 
     // An assertion over one browser's challenge, sent in another browser's sign-in.
@@ -98,7 +121,8 @@ describe.each(HTTP_BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
     const refused = await verifyPasskey(ua, login, device.get(await passkeyOptions(ua, login), credential));
     expect(refused.status).toBe(401);
     expect(json<ErrorBody>(refused)).toEqual({
-      error: 'unknown_credential', error_description: 'This passkey is not registered here. Sign in with your password, or use another passkey.',
+      error: 'unknown_credential',
+      error_description: 'This passkey is not registered here. Sign in with your password, or use another passkey.',
     });
   });
 
@@ -111,11 +135,19 @@ describe.each(HTTP_BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
     const noCsrf = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {});
     expect(noCsrf.status).toBe(403);
     expect(json<ErrorBody>(noCsrf).error).toBe('forbidden');
-    const cross = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {}, { 'x-csrf-token': login.csrf, origin: 'https://evil.example' });
+    const cross = await ua.postJson(
+      `/interaction/${login.uid}/webauthn/passkey/options`,
+      {},
+      { 'x-csrf-token': login.csrf, origin: 'https://evil.example' },
+    );
     expect(cross.status).toBe(403);
     const asForm = await ua.post(`/interaction/${login.uid}/webauthn/passkey/options`, { csrf: login.csrf });
     expect(asForm.status).toBe(415);
-    const wrongStep = await ua.postJson(`/interaction/${login.uid}/webauthn/key/options`, {}, { 'x-csrf-token': login.csrf });
+    const wrongStep = await ua.postJson(
+      `/interaction/${login.uid}/webauthn/key/options`,
+      {},
+      { 'x-csrf-token': login.csrf },
+    );
     expect(wrongStep.status).toBe(400);
   });
 
@@ -139,21 +171,32 @@ describe.each(HTTP_BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
     const events = await server.gatehouse.storage.storage.audit.forSubject(user.id, 50);
     const regressions = events.filter((e) => e.action === 'mfa.webauthn.counter_regressed');
     expect(regressions).toHaveLength(2);
-    expect(regressions.map((e) => e.details)).toEqual(expect.arrayContaining([expect.objectContaining({ stored: 7, presented: 3 })]));
+    expect(regressions.map((e) => e.details)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ stored: 7, presented: 3 })]),
+    );
   });
 
   it('takes a security key as the second factor after a password: amr pwd hwk mfa', async () => {
     const user = await server.buildUser();
     const key = new SoftwareAuthenticator(server.issuer, { userVerified: false });
     const credential = await enrolKey(new UserAgent(server.issuer), user, key, 'security_key');
-    expect((await credentials().listWebAuthn(user.id))[0]).toMatchObject({ label: 'Security key', data: expect.objectContaining({ kind: 'security_key' }) });
+    expect((await credentials().listWebAuthn(user.id))[0]).toMatchObject({
+      label: 'Security key',
+      data: expect.objectContaining({ kind: 'security_key' }),
+    });
 
     const ua = new UserAgent(server.issuer);
     const step = await openSecondStep(ua, rp, server, user);
     expect(step.page.html).toContain('Use your security key');
     const options = await keyOptions(ua, step);
     expect(options).toMatchObject({ allowCredentials: [expect.objectContaining({ id: credential.id })] });
-    const claims = await finishAtRp(ua, server, rp, step.request, await verifyKey(ua, step, key.get(options, credential)));
+    const claims = await finishAtRp(
+      ua,
+      server,
+      rp,
+      step.request,
+      await verifyKey(ua, step, key.get(options, credential)),
+    );
     expect(claims).toMatchObject({ sub: user.id, amr: ['pwd', 'hwk', 'mfa'], acr: ACR.phishingResistant });
     expect(await actions(user.id)).toContain('signin.mfa.succeeded');
   });
@@ -171,7 +214,10 @@ describe.each(HTTP_BACKENDS)('WebAuthn sign-in (%s)', (backend) => {
     const step = await openSecondStep(ua, rp, server, bob);
     const wrongKey = await verifyKey(ua, step, aliceKey.get(await keyOptions(ua, step), aliceCredential));
     expect(wrongKey.status).toBe(401);
-    expect(json<ErrorBody>(wrongKey)).toEqual({ error: 'wrong_credential', error_description: 'This security key is not registered to your account.' });
+    expect(json<ErrorBody>(wrongKey)).toEqual({
+      error: 'wrong_credential',
+      error_description: 'This security key is not registered to your account.',
+    });
     expect(await counterOf(alice.id)).toBe(0);
 
     // An assertion Alice made for her own sign-in's challenge, replayed into Bob's.

@@ -4,14 +4,23 @@ import { redeemCode, type AuthRequest } from '../../helpers/rp.js';
 import { follow, openAuthorization, submitLogin, type TestRp } from '../../helpers/sessions.js';
 import { csrfToken, type Page, type UserAgent } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
-import { SoftwareAuthenticator, type CreationOptions, type RequestOptions, type SoftwareCredential } from '../../helpers/software-authenticator.js';
+import {
+  SoftwareAuthenticator,
+  type CreationOptions,
+  type RequestOptions,
+  type SoftwareCredential,
+} from '../../helpers/software-authenticator.js';
 
 /**
  * The calls views/public/webauthn.js makes, made by a test with a software authenticator:
  * enrolment on /account, and the passkey and security-key steps of a sign-in.
  */
 
-export const ACR = { password: 'urn:gatehouse:acr:pwd', mfa: 'urn:gatehouse:acr:mfa', phishingResistant: 'urn:gatehouse:acr:phr' } as const;
+export const ACR = {
+  password: 'urn:gatehouse:acr:pwd',
+  mfa: 'urn:gatehouse:acr:mfa',
+  phishingResistant: 'urn:gatehouse:acr:phr',
+} as const;
 
 export const json = <T>(page: Page): T => JSON.parse(page.html) as T;
 
@@ -22,7 +31,13 @@ function uidOf(page: Page): string {
 }
 
 /** Signs in to /account with the password and registers a key made by `authenticator`. */
-export async function enrolKey(ua: UserAgent, user: TestUser, authenticator: SoftwareAuthenticator, kind: 'passkey' | 'security_key' = 'passkey', label = ''): Promise<SoftwareCredential> {
+export async function enrolKey(
+  ua: UserAgent,
+  user: TestUser,
+  authenticator: SoftwareAuthenticator,
+  kind: 'passkey' | 'security_key' = 'passkey',
+  label = '',
+): Promise<SoftwareCredential> {
   const page = await openAccountPage(ua, user.email, user.password);
   const headers = { 'x-csrf-token': accountCsrf(page) };
   const options = await ua.postJson('/account/webauthn/registration/options', { kind }, headers);
@@ -41,14 +56,23 @@ export interface LoginPage {
 }
 
 /** Starts an authorization in a browser without a session: the login page. */
-export async function openLogin(ua: UserAgent, rp: TestRp, server: TestServer, params: Record<string, string> = {}): Promise<LoginPage> {
+export async function openLogin(
+  ua: UserAgent,
+  rp: TestRp,
+  server: TestServer,
+  params: Record<string, string> = {},
+): Promise<LoginPage> {
   const { request, page } = await openAuthorization(ua, rp, server.issuer, params);
   return { request, page, uid: uidOf(page), csrf: csrfToken(page.html) };
 }
 
 /** Asks for passkey options on a login page. */
 export async function passkeyOptions(ua: UserAgent, login: Pick<LoginPage, 'uid' | 'csrf'>): Promise<RequestOptions> {
-  const options = await ua.postJson(`/interaction/${login.uid}/webauthn/passkey/options`, {}, { 'x-csrf-token': login.csrf });
+  const options = await ua.postJson(
+    `/interaction/${login.uid}/webauthn/passkey/options`,
+    {},
+    { 'x-csrf-token': login.csrf },
+  );
   if (options.status !== 200) throw new Error(`passkey options: ${options.status} ${options.html}`);
   return json<RequestOptions>(options);
 }
@@ -61,17 +85,24 @@ export function verifyPasskey(ua: UserAgent, login: Pick<LoginPage, 'uid' | 'csr
 export async function finishAtRp(ua: UserAgent, server: TestServer, rp: TestRp, request: AuthRequest, verified: Page) {
   if (verified.status !== 200) throw new Error(`verify: ${verified.status} ${verified.html}`);
   const end = await follow(ua, json<{ redirectTo: string }>(verified).redirectTo, server.issuer);
-  if (!end.location?.startsWith(rp.client.redirectUri)) throw new Error(`did not reach the RP: ${end.status} ${end.url}`);
+  if (!end.location?.startsWith(rp.client.redirectUri))
+    throw new Error(`did not reach the RP: ${end.status} ${end.url}`);
   const tokens = await redeemCode(rp.config, end.location, request);
   return tokens.claims() ?? {};
 }
 
 /** Password sign-in that stops at the second step (the mfa page). */
-export async function openSecondStep(ua: UserAgent, rp: TestRp, server: TestServer, user: TestUser): Promise<LoginPage> {
+export async function openSecondStep(
+  ua: UserAgent,
+  rp: TestRp,
+  server: TestServer,
+  user: TestUser,
+): Promise<LoginPage> {
   const login = await openLogin(ua, rp, server);
   const posted = await submitLogin(ua, login.page, user.email, user.password);
   const page = posted.location ? await follow(ua, posted.location, server.issuer) : posted;
-  if (!page.html.includes('Confirm it is you')) throw new Error(`expected the second step, got ${page.status} ${page.url}`);
+  if (!page.html.includes('Confirm it is you'))
+    throw new Error(`expected the second step, got ${page.status} ${page.url}`);
   return { request: login.request, page, uid: uidOf(page), csrf: csrfToken(page.html) };
 }
 
