@@ -15,6 +15,7 @@ export const FEDERATION_COOKIE = 'gh_federation';
 /**
  * Where the callback sends the browser after a link started on /account (outcome `linked`),
  * under the issuer's path prefix (`underBase`): the account page names what happened.
+ * @public for the federation callback (src/web/federation/)
  */
 export const AFTER_LINK_PATH = '/account?done=identity-linked#linked-identities';
 
@@ -28,7 +29,7 @@ const cookiePath = (issuer: string) => `${issuerBasePath(issuer)}/federation`;
  * developer's loopback issuer) browsers refuse None without Secure; Lax there, where the
  * upstreams are on the same site anyway.
  */
-export function federationCookieOptions(issuer: string, maxAgeMs: number) {
+function federationCookieOptions(issuer: string, maxAgeMs: number) {
   const secure = issuer.startsWith('https:');
   return {
     signed: true,
@@ -51,12 +52,18 @@ export function setFederationCookie(
   ctx.cookies.set(FEDERATION_COOKIE, binding, federationCookieOptions(issuer, expires.at.getTime() - expires.now));
 }
 
-/** The binding this browser holds (undefined: none, or its signature does not verify). */
+/**
+ * The binding this browser holds (undefined: none, or its signature does not verify).
+ * @public for the federation callback (src/web/federation/)
+ */
 export function readFederationCookie(ctx: Context): string | undefined {
   return ctx.cookies.get(FEDERATION_COOKIE, { signed: true }) || undefined;
 }
 
-/** Forgets the binding once its round trip is finished (or failed). */
+/**
+ * Forgets the binding once its round trip is finished (or failed).
+ * @public for the federation callback (src/web/federation/)
+ */
 export function clearFederationCookie(ctx: Context, issuer: string): void {
   ctx.cookies.set(FEDERATION_COOKIE, null, federationCookieOptions(issuer, 0));
 }
