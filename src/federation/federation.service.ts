@@ -27,8 +27,11 @@ export function federationRedirectUri(issuer: string, connectionId: string): str
 
 export interface BeginInput {
   connectionId: string;
-  /** The interaction the sign-in belongs to; the callback comes back to it. */
-  interactionUid: string;
+  /**
+   * The interaction the sign-in belongs to; the callback comes back to it. Absent only for a
+   * link started on /account, outside any sign-in (intent `link`).
+   */
+  interactionUid?: string;
   /** The client signing in (the connection must be offered to it); null on /account. */
   clientId: string | null;
   /** When the interaction expires: the round trip expires with it. */
@@ -61,7 +64,7 @@ export interface CompleteInput {
 interface OutcomeBase {
   userId: string;
   connectionId: string;
-  /** The interaction to resume. */
+  /** The interaction to resume (a link from /account has none: see the `linked` outcome). */
   interactionUid: string;
   /** For the sign-in's `amr` (RFC 8176): `fed`, and `mfa` when the upstream's MFA is trusted. */
   amr: string[];
@@ -72,8 +75,8 @@ export type FederationOutcome =
   | (OutcomeBase & { kind: 'signed-in' })
   /** A new account, made with the identity linked. */
   | (OutcomeBase & { kind: 'created' })
-  /** An identity linked to the signed-in user (intent `link`). */
-  | (OutcomeBase & { kind: 'linked' })
+  /** An identity linked to the signed-in user (intent `link`); interactionUid null when started on /account. */
+  | (Omit<OutcomeBase, 'interactionUid'> & { kind: 'linked'; interactionUid: string | null })
   /**
    * The upstream's (verified, trusted) address is an existing account's: the person must prove
    * they own that account (password, passkey, emailed link) before link(userId, pending).
@@ -249,12 +252,16 @@ export function createFederationService(deps: {
 
     /** Starts a round trip: the upstream's authorization URL, and the value the browser must bring back. */
     async begin(input: BeginInput): Promise<Begun> {
+      const intent = input.intent ?? { kind: 'sign-in' };
+      // A sign-in resumes its interaction; only a link (from /account) may have none.
+      if (input.interactionUid === undefined && intent.kind !== 'link')
+        throw new TypeError('begin: a sign-in needs the interaction it belongs to');
       const opened = await usable(input.connectionId, input.clientId);
       const { state, nonce, codeChallenge, browserBinding } = await roundTrips.start({
         connectionId: opened.connection.id,
-        interactionUid: input.interactionUid,
+        interactionUid: input.interactionUid ?? null,
         clientId: input.clientId,
-        intent: input.intent ?? { kind: 'sign-in' },
+        intent,
         expiresAt: input.expiresAt,
       });
       const url = await upstreams.authorizationUrl(opened, {
@@ -294,12 +301,8 @@ export function createFederationService(deps: {
         const { connection } = opened;
         const profile = readProfile(opened.settings, claims);
         checkAllowedDomain(connection, profile);
-        const base = {
-          connectionId: connection.id,
-          interactionUid: roundTrip.interactionUid,
-          amr: signInAmr(connection, profile),
-        };
         const identity = await storage.identities.find(connection.id, profile.subject);
+        const amr = signInAmr(connection, profile);
 
         if (roundTrip.intent.kind === 'link') {
           const { userId } = roundTrip.intent;
@@ -315,8 +318,17 @@ export function createFederationService(deps: {
                 origin: input.origin,
               }),
             );
-          return { ...base, kind: 'linked', userId };
+          return {
+            kind: 'linked',
+            userId,
+            connectionId: connection.id,
+            interactionUid: roundTrip.interactionUid,
+            amr,
+          };
         }
+        if (roundTrip.interactionUid === null)
+          throw new FederationError('state_mismatch', 'a sign-in came back without the sign-in it belongs to');
+        const base = { connectionId: connection.id, interactionUid: roundTrip.interactionUid, amr };
         if (identity) {
           const user = await storage.users.findById(identity.userId);
           if (!user || user.disabledAt)

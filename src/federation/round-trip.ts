@@ -19,7 +19,8 @@ export type RoundTripIntent = { kind: 'sign-in' } | { kind: 'link'; userId: stri
 
 const roundTripSchema = z.strictObject({
   connectionId: z.string(),
-  interactionUid: z.string(),
+  /** null: a link started on /account, outside any sign-in. */
+  interactionUid: z.string().nullable(),
   clientId: z.string().nullable(),
   browserDigest: z.string(),
   nonce: z.string(),
@@ -53,7 +54,7 @@ export function createRoundTrips(kv: KeyValueStore, box: SecretBox, now: () => n
   return {
     async start(input: {
       connectionId: string;
-      interactionUid: string;
+      interactionUid: string | null;
       clientId: string | null;
       intent: RoundTripIntent;
       expiresAt: Date;

@@ -15,6 +15,14 @@ interface InteractionState {
   interaction?: { params?: Record<string, unknown> };
 }
 
+/**
+ * A page of ours whose own buttons send the browser to a third party after the POST (the
+ * upstream identity providers /account links): it lists their URLs here (`formTargetsOf`).
+ */
+interface PageState {
+  formTargets?: readonly string[];
+}
+
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value ? value : undefined);
 
 /**
@@ -27,9 +35,11 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
  *   Response Mode §2); its other pages are answered with the same request's redirect_uri.
  * - The RP-initiated logout confirmation posts here and is redirected to the client's
  *   post_logout_redirect_uri (OIDC RP-Initiated Logout 1.0 §3).
+ * - A page that starts upstream round trips (/account's "Link") lists the upstreams'
+ *   authorization URLs, from connections an admin configured (`ctx.state.formTargets`).
  */
 export function formTargets(ctx: Context): string[] {
-  const targets: string[] = [];
+  const targets: string[] = [...((ctx.state as PageState).formTargets ?? [])];
   const interactionTarget = text((ctx.state as InteractionState).interaction?.params?.redirect_uri);
   if (interactionTarget) targets.push(interactionTarget);
   const { client, params } = (ctx as Context & ProviderRequest).oidc ?? {};

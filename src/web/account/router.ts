@@ -18,6 +18,7 @@ import { signOutOthersForm, signOutOthersIfAsked } from './sign-out-others.js';
 import { passwordAttempts } from '../../security/password-attempts.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
 import { underBase } from '../../http/base-path.js';
+import { addLinkedIdentityRoutes, loadLinkedIdentitiesSection } from './linked-identities.js';
 
 /** A refused password change: its message and the field it is about. */
 interface PasswordFormError {
@@ -65,7 +66,14 @@ export function createPortalRouter(deps: PortalDeps): Router {
    */
   async function renderPage(
     ctx: WithPortalContext,
-    extra: { notice?: string; error?: string; passwordError?: PasswordFormError; status?: number } = {},
+    extra: {
+      notice?: string;
+      error?: string;
+      passwordError?: PasswordFormError;
+      /** A refused link or unlink, shown in the sign-in providers section. */
+      identitiesError?: string;
+      status?: number;
+    } = {},
   ) {
     const { userId } = ctx.state.portal;
     const { i18n } = ctx.state;
@@ -98,6 +106,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
         Math.floor(deps.clock() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
       ...(await loadSessionsSection(deps, ctx)),
       ...(await loadApplicationsSection(deps, ctx)),
+      ...(await loadLinkedIdentitiesSection(deps, ctx, extra.identitiesError)),
     });
   }
 
@@ -235,6 +244,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   addEmailRoutes(router, deps, sensitive);
   addSessionRoutes(router, deps, { sessions, change });
   addApplicationRoutes(router, deps, { change });
+  addLinkedIdentityRoutes(router, deps, { sensitive, render: renderPage });
 
   return router;
 }

@@ -29,6 +29,12 @@ const NOTICES: Record<string, string> = {
   'role-created': 'The role was created.',
   'role-saved': 'The role was saved.',
   'role-deleted': 'The role was deleted.',
+  'connection-created': 'The connection was created. Register its redirect URI at the provider.',
+  'connection-saved': 'The connection was saved.',
+  'connection-deleted': 'The connection was deleted, with every identity linked through it.',
+  'identity-removed': 'The linked identity was removed.',
+  'identity-removed-last':
+    'The linked identity was removed. The user has no way left to sign in: set a password or send a reset link.',
   'keys-rotated':
     'New signing keys were created and sign from now on; the old ones stay published until the tokens they signed expire.',
 };

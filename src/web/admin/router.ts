@@ -13,6 +13,7 @@ import { addUserAccessRoutes } from './user-access.routes.js';
 import { addRoleRoutes } from './roles.routes.js';
 import { addAuditRoutes } from './audit.routes.js';
 import { addKeyRoutes } from './keys.routes.js';
+import { addConnectionRoutes } from './connections.routes.js';
 
 /**
  * /admin: the admin console, server-rendered and usable without JavaScript. Admins sign in
@@ -46,6 +47,7 @@ export function createAdminConsoleRouter(deps: ConsoleDeps): Router {
   addRoleRoutes(router, tools);
   addAuditRoutes(router, tools);
   addKeyRoutes(router, tools);
+  addConnectionRoutes(router, tools);
 
   return router;
 }

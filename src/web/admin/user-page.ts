@@ -13,16 +13,17 @@ export interface UserPageState {
   status?: number;
 }
 
-/** Everything about one user on one page: profile, status, password, factors, roles, sessions, grants, recent events. */
+/** Everything about one user on one page: profile, status, password, factors, roles, sessions, grants, linked identities, recent events. */
 export function createUserPage({ deps, show }: Pick<ConsoleRouteTools, 'deps' | 'show'>) {
-  const { users, roles, sessions, audit } = deps.admin;
+  const { users, roles, sessions, audit, identities } = deps.admin;
   return async function showUser(ctx: WithConsoleContext, id: string, state: UserPageState = {}): Promise<void> {
     const detail = await users.get(id);
-    const [allRoles, userSessions, grants, events] = await Promise.all([
+    const [allRoles, userSessions, grants, events, linkedIdentities] = await Promise.all([
       roles.list(),
       sessions.sessions(id),
       sessions.grants(id),
       audit.query({ subjectId: id, limit: 10 }),
+      identities.list(id),
     ]);
     const { user } = detail;
     await show(
@@ -35,6 +36,7 @@ export function createUserPage({ deps, show }: Pick<ConsoleRouteTools, 'deps' | 
         assignable: allRoles.filter((r) => !detail.roles.includes(r.name)),
         sessions: userSessions,
         grants,
+        linkedIdentities,
         events: await describeEvents(events, deps.storage),
         errors: state.errors ?? {},
       },

@@ -8,6 +8,7 @@ import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { UserAgent, csrfToken, formAction, type Page } from '../../helpers/user-agent.js';
 import { openAccountPage } from '../../helpers/account-pages.js';
 import { buildConsoleUser, openConsole } from '../admin-console/support.js';
+import { TEST_ACTOR } from '../../helpers/factories.js';
 
 /**
  * An issuer with a path prefix (docs/decisions.md, "The issuer may have a path prefix"):
@@ -129,6 +130,61 @@ describe.each(HTTP_BACKENDS)('an issuer with a path prefix (%s)', (backend) => {
     expectAllUnderPrefix(users);
     const unprefixed = await ua.get('/admin/users');
     expect(unprefixed.status).toBe(404);
+  });
+
+  it('keeps the sign-in providers of /account and the console connections under the prefix', async () => {
+    await server.gatehouse.admin.connections.create(
+      {
+        id: 'corp',
+        displayName: 'Corp',
+        kind: 'oidc',
+        issuer: 'https://corp.example',
+        clientId: 'c',
+        clientSecret: 's',
+      },
+      TEST_ACTOR,
+    );
+    await server.gatehouse.admin.connections.create(
+      {
+        id: 'other',
+        displayName: 'Other',
+        kind: 'oidc',
+        issuer: 'https://other.example',
+        clientId: 'c',
+        clientSecret: 's',
+      },
+      TEST_ACTOR,
+    );
+    const user = await server.buildUser();
+    await server.gatehouse.storage.storage.identities.link({
+      connectionId: 'corp',
+      subject: 's1',
+      userId: user.id,
+      email: null,
+    });
+    const ua = new UserAgent(server.issuer);
+    const page = await openAccountPage(ua, user.email, user.password, undefined, `${PREFIX}/account`);
+    expect(formAction(page.html, '/identities/corp/unlink')).toBe(`${PREFIX}/account/identities/corp/unlink`);
+    expect(formAction(page.html, '/identities/other/link')).toBe(`${PREFIX}/account/identities/other/link`);
+    expectAllUnderPrefix(page);
+    const unlinked = await ua.post(`${PREFIX}/account/identities/corp/unlink`, { csrf: csrfToken(page.html) });
+    expect(unlinked.location).toBe(`${server.issuer}/account?done=identity-unlinked#linked-identities`);
+
+    const admin = await buildConsoleUser(server, { admin: true });
+    const consoleUa = new UserAgent(server.issuer);
+    await openConsole(consoleUa, admin, `${PREFIX}/admin`);
+    for (const path of [
+      '/admin/connections',
+      '/admin/connections/new',
+      '/admin/connections/corp',
+      `/admin/users/${user.id}`,
+    ]) {
+      const shown = await consoleUa.get(`${PREFIX}${path}`);
+      expect({ path, status: shown.status }).toEqual({ path, status: 200 });
+      expectAllUnderPrefix(shown);
+    }
+    const edit = await consoleUa.get(`${PREFIX}/admin/connections/corp`);
+    expect(edit.html).toContain(`data-redirect-uri>${server.issuer}/federation/corp/callback<`);
   });
 
   it('mails links under the prefix (password reset), and the link opens its page', async () => {
