@@ -75,7 +75,9 @@ export function securityHeaders(options: SecurityHeaderOptions) {
   return async function securityHeadersMiddleware(ctx: Context, next: Next): Promise<void> {
     ctx.set(headers);
     await next();
-    const targets = options.formTargets?.(ctx) ?? [];
+    // A page may add its own: the upstreams a sign-in page's buttons are redirected to.
+    const own = (ctx.state as { formTargets?: unknown }).formTargets;
+    const targets = [...(options.formTargets?.(ctx) ?? []), ...(Array.isArray(own) ? (own as string[]) : [])];
     const policy = ctx.response.get('Content-Security-Policy');
     // A response already written (a redirect straight to res) keeps its headers; it has no form.
     if (targets.length > 0 && policy && !ctx.headerSent) {
