@@ -23,7 +23,8 @@ export interface FederationCallbackDeps extends Pick<Services, 'federation'> {
 
 /**
  * The status of each failure's page: the person's browser brought something we refuse (4xx),
- * the upstream refused (403), or the upstream is down or slow (502/504, RFC 9110 §15.6.3,
+ * the upstream refused (403; the person declining there, access_denied, too), the upstream's
+ * answer is unusable (502), or it is down or slow (502/504, RFC 9110 §15.6.3,
  * §15.6.5). Never a 500: every reason is an expected end of an attempt.
  */
 const STATUS: Record<FederationFailure, number> = {
@@ -90,7 +91,8 @@ export function createFederationRouter(deps: FederationCallbackDeps): Router {
 
   async function renderFailure(ctx: Context, error: FederationError, back: FederationReturn | undefined) {
     const i18n = ctx.state.i18n as Translator;
-    ctx.status = STATUS[error.reason];
+    // The person said no at the upstream: a refusal, not an upstream fault.
+    ctx.status = error.upstreamError === 'access_denied' ? 403 : STATUS[error.reason];
     ctx.type = 'html';
     ctx.body = await deps.views.render('federation/error', {
       title: i18n.t('federation.errors.title'),
