@@ -28,11 +28,13 @@ import { assignRequestId } from './http/request-id.js';
 import { answerMetadataEarly, serveProviderMetadata, type EarlyResponder } from './http/provider-metadata.js';
 import { proxyTrust, type ProxyTrust } from './http/proxy-trust.js';
 import { serveAssets, WEBAUTHN_BROWSER_BUNDLE } from './http/assets.js';
+import { FEDERATION_ICONS } from './web/kit/federation.js';
 import { createHealthRouter } from './http/health.js';
 import { routersUnderTheirPaths } from './http/route-gate.js';
 import { logoOrigin, serveBrandStylesheet } from './http/brand.js';
 import { createInteractionRouter } from './web/interaction/router.js';
 import { createEmailLinksRouter } from './web/email/email-links.js';
+import { createFederationRouter } from './web/federation/router.js';
 import { canonicalizeProviderPaths, providerRouteTable } from './oidc/canonical-path.js';
 import { refuseUnstorableQuery } from './http/storable-input.js';
 import { protocolEdge } from './oidc/protocol-edge.js';
@@ -123,6 +125,13 @@ export function createApp(deps: AppDeps): Koa {
   const portal = createPortalRouter({ ...services, config, host, storage, views, selfService, clock: deps.clock });
   const adminApi = createAdminApiRouter({ admin: services.admin, host, storage, issuer: config.issuer });
   const adminConsole = createAdminConsoleRouter({ ...services, config, host, storage, views });
+  const federation = createFederationRouter({
+    federation: services.federation,
+    host,
+    views,
+    kv: storage.kv,
+    translatorFor: deps.translatorFor,
+  });
   const emailLinks = createEmailLinksRouter({ selfService, views, origin });
   const passwordReset = createPasswordResetRouter({ reset: services.passwordReset, selfService, views, config });
 
@@ -145,16 +154,26 @@ export function createApp(deps: AppDeps): Koa {
   use(refuseUnstorableQuery);
   // Only when enabled and not on a port of its own: disabled, /metrics is an ordinary 404.
   if (deps.config.metrics.enabled && deps.config.metrics.port === 0) use(serveMetrics(deps.metrics.registry));
-  use(serveAssets(['style.css', 'webauthn.js', 'recovery-codes.js', WEBAUTHN_BROWSER_BUNDLE]));
+  use(
+    serveAssets([
+      'style.css',
+      'webauthn.js',
+      'recovery-codes.js',
+      WEBAUTHN_BROWSER_BUNDLE,
+      ...FEDERATION_ICONS.map((icon) => `icons/${icon}.svg`),
+    ]),
+  );
   use(serveBrandStylesheet(deps.config.branding.colours));
   // Our pages and APIs; a request elsewhere (the provider's endpoints) skips their routers.
   use(
     routersUnderTheirPaths(
-      [health, interactions, emailLinks, adminApi, portal, passwordReset, adminConsole],
+      [health, interactions, federation, emailLinks, adminApi, portal, passwordReset, adminConsole],
       [
         health.routes(),
         interactions.routes(),
         interactions.allowedMethods(),
+        federation.routes(),
+        federation.allowedMethods(),
         emailLinks.routes(),
         adminApi.routes(),
         adminApi.allowedMethods(),

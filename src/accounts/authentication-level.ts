@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 
 /** How the user proved who they are, in RFC 8176 terms where a value exists. */
-export type FirstFactor = 'password' | 'passkey';
+export type FirstFactor = 'password' | 'passkey' | 'federated';
 export type SecondFactor = 'totp' | 'recovery_code' | 'security_key';
 
 export type Level = 'password' | 'mfa' | 'phishingResistant';
@@ -37,10 +37,17 @@ export function describeAuthentication(
       level: webauthn?.userVerified ? 'phishingResistant' : 'password',
     };
   }
-  if (!second) return { amr: ['pwd'], level: 'password' };
+  // An upstream identity provider's sign-in is `fed` (RFC 8176), in place of the password.
+  const base = first === 'federated' ? 'fed' : 'pwd';
+  if (!second) return { amr: [base], level: 'password' };
   if (second === 'security_key')
-    return { amr: ['pwd', key, ...(webauthn?.userVerified ? ['user'] : []), 'mfa'], level: 'phishingResistant' };
-  return { amr: ['pwd', 'otp', 'mfa'], level: 'mfa' };
+    return { amr: [base, key, ...(webauthn?.userVerified ? ['user'] : []), 'mfa'], level: 'phishingResistant' };
+  return { amr: [base, 'otp', 'mfa'], level: 'mfa' };
+}
+
+/** The first factor a session's amr records, for the second step that follows it. */
+export function firstFactorOf(amr: readonly string[] | undefined): 'password' | 'federated' {
+  return amr?.includes('fed') ? 'federated' : 'password';
 }
 
 /** The level an acr value stands for, or undefined for values we do not know. */

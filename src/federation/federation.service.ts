@@ -17,6 +17,7 @@ import {
   mappedRoles,
   readProfile,
   signInAmr,
+  withFirstCallbackName,
   type UpstreamProfile,
 } from './profile.js';
 
@@ -299,7 +300,7 @@ export function createFederationService(deps: {
         });
         checkPresetClaims(opened.settings, claims);
         const { connection } = opened;
-        const profile = readProfile(opened.settings, claims);
+        const profile = withFirstCallbackName(opened.settings, readProfile(opened.settings, claims), input.params.user);
         checkAllowedDomain(connection, profile);
         const identity = await storage.identities.find(connection.id, profile.subject);
         const amr = signInAmr(connection, profile);

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Connection, RoleRule } from './connection.js';
 import type { UpstreamSettings } from './presets.js';
 import type { UpstreamClaims } from './upstream.js';
@@ -120,3 +121,31 @@ export function signInAmr(connection: Connection, profile: UpstreamProfile): str
 
 /** Domains compared as the home-realm list holds them. */
 export const emailDomain = domainOf;
+
+const appleUserSchema = z.object({
+  name: z.object({ firstName: z.string().optional(), lastName: z.string().optional() }).optional(),
+});
+
+/**
+ * Sign in with Apple sends the person's name once, on the first authorization, in the
+ * form_post's `user` field (JSON: `{"name":{"firstName","lastName"},"email"}`), never in the ID
+ * token. It is not signed: only the name is taken from it, never the address or anything that
+ * decides who the person is, and only where the upstream's claims named nobody.
+ */
+export function withFirstCallbackName(
+  settings: Pick<UpstreamSettings, 'responseMode'>,
+  profile: UpstreamProfile,
+  user: string | undefined,
+): UpstreamProfile {
+  if (settings.responseMode !== 'form_post' || !user || user.length > 4096) return profile;
+  let parsed: z.infer<typeof appleUserSchema>;
+  try {
+    parsed = appleUserSchema.parse(JSON.parse(user));
+  } catch {
+    return profile;
+  }
+  const givenName = profile.givenName ?? text(parsed.name?.firstName, 200);
+  const familyName = profile.familyName ?? text(parsed.name?.lastName, 200);
+  const joined = [givenName, familyName].filter(Boolean).join(' ');
+  return { ...profile, givenName, familyName, name: profile.name ?? text(joined, 200) };
+}

@@ -4,7 +4,11 @@ import { dirname, join } from 'node:path';
 import type { Context, Next } from 'koa';
 import { packageRoot } from '../config/package-root.js';
 
-const TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
+const TYPES: Record<string, string> = {
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
 
 /**
  * @simplewebauthn/browser's prebuilt UMD bundle (it defines the global SimpleWebAuthnBrowser),

@@ -141,6 +141,9 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
       revocation_endpoint_auth_signing_alg_values_supported: CLIENT_AUTH_SIGNING_ALGS,
     },
+    // `upstream=<connection id>` skips the choice of sign-in method and goes straight to that
+    // upstream, as Keycloak's kc_idp_hint does (docs/federation.md, "Signing in").
+    extraParams: ['upstream'],
     // Authorization code only: no implicit or hybrid (RFC 9700 §2.1.2).
     responseTypes: ['code'],
     // PKCE for every client, S256 only (RFC 9700 §2.1.1; oidc-provider 9 offers only S256).

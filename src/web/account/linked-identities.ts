@@ -4,11 +4,9 @@ import { underBase } from '../../http/base-path.js';
 import { ACCOUNT_CLIENT_ID } from '../../clients/built-in-client.js';
 import type { LinkedIdentity } from '../../federation/federation.service.js';
 import { FederationError } from '../../federation/errors.js';
-import { upstreamSettings } from '../../federation/presets.js';
-import type { Connection } from '../../federation/connection.js';
 import type { FormGuard } from '../kit/form.js';
 import { localizedFormError } from '../kit/form-errors.js';
-import { setFederationCookie } from '../kit/federation-cookie.js';
+import { redirectToUpstream, upstreamOrigin } from '../kit/federation.js';
 import { accountOrigin } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 
@@ -33,20 +31,6 @@ export interface LinkedIdentitiesSection {
   identitiesError?: string;
 }
 
-/**
- * Where an upstream's authorization request goes, as far as is known without asking it: the
- * configured endpoint, else the issuer (the providers we know serve both from one origin).
- * The page's CSP form-action must allow it: Chromium applies it to the redirect after the POST.
- */
-function authorizationTarget(connection: Connection): string | undefined {
-  try {
-    const settings = upstreamSettings(connection);
-    return settings.authorizationEndpoint ?? settings.issuer;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Loads the section of the account page (router.ts spreads it into the page's locals). */
 export async function loadLinkedIdentitiesSection(
   deps: Pick<PortalDeps, 'federation'>,
@@ -59,7 +43,8 @@ export async function loadLinkedIdentitiesSection(
   ]);
   const linked = new Set(linkedIdentities.map((i) => i.connectionId));
   const linkable = offered.filter((c) => !linked.has(c.id));
-  (ctx.state as { formTargets?: string[] }).formTargets = linkable.flatMap((c) => authorizationTarget(c) ?? []);
+  // The page's CSP form-action must allow them: Chromium applies it to the redirect after the POST.
+  (ctx.state as { formTargets?: string[] }).formTargets = linkable.flatMap((c) => upstreamOrigin(c)?.origin ?? []);
   const done = typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined;
   return {
     linkedIdentities,
@@ -84,7 +69,7 @@ function connectionParam(ctx: WithPortalContext): string {
 /**
  * /account/identities/:connection/{link,unlink}: CSRF-checked posts that need a recent sign-in
  * (`sensitive`), as every change to how the account signs in does. Link starts a round trip at
- * the upstream (the callback route finishes it and comes back to AFTER_LINK_PATH); unlink is
+ * the upstream (the callback route finishes it and comes back to `/account?done=identity-linked`); unlink is
  * refused, with the reason in the section, when it would leave no way to sign in.
  */
 export function addLinkedIdentityRoutes(
@@ -99,15 +84,17 @@ export function addLinkedIdentityRoutes(
     const linked = await deps.federation.listIdentities(userId);
     if (linked.some((i) => i.connectionId === connectionId))
       return tools.render(ctx, { identitiesError: i18n.t('linked-identities.errors.alreadyLinked'), status: 409 });
-    const now = deps.clock();
-    const expiresAt = new Date(now + LINK_ROUND_TRIP_MS);
-    let begun;
+    const connection = (await deps.federation.offered(ACCOUNT_CLIENT_ID)).find((c) => c.id === connectionId);
+    assertThat(connection, () => new AppError('not_found', 404, 'linked-identities.errors.unavailable'));
     try {
-      begun = await deps.federation.begin({
+      await redirectToUpstream(ctx, deps.federation, {
+        connection,
         connectionId,
         clientId: ACCOUNT_CLIENT_ID,
         intent: { kind: 'link', userId },
-        expiresAt,
+        expiresAt: new Date(deps.clock() + LINK_ROUND_TRIP_MS),
+        returnTo: { kind: 'account' },
+        secure: deps.config.issuer.startsWith('https:'),
       });
     } catch (error) {
       if (!(error instanceof FederationError)) throw error;
@@ -118,9 +105,6 @@ export function addLinkedIdentityRoutes(
       );
       return tools.render(ctx, { identitiesError: i18n.t('linked-identities.errors.upstreamDown'), status: 502 });
     }
-    setFederationCookie(ctx, deps.config.issuer, begun.browserBinding, { at: expiresAt, now });
-    ctx.status = 303;
-    ctx.redirect(begun.url.href);
   });
 
   router.post('/identities/:connection/unlink', ...tools.sensitive(), async (ctx: WithPortalContext) => {

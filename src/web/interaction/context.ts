@@ -17,7 +17,7 @@ import type { Translator } from '../../i18n/translator.js';
  */
 export interface InteractionDeps extends Pick<
   Services,
-  'accounts' | 'csrf' | 'secondFactors' | 'totp' | 'pendingTotp' | 'webauthn' | 'audit' | 'limits'
+  'accounts' | 'csrf' | 'secondFactors' | 'totp' | 'pendingTotp' | 'webauthn' | 'audit' | 'limits' | 'federation'
 > {
   host: ProviderHost;
   views: ViewRenderer;

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { z } from 'zod';
-import { describeAuthentication, type SecondFactor } from '../../accounts/authentication-level.js';
+import { describeAuthentication, firstFactorOf, type SecondFactor } from '../../accounts/authentication-level.js';
 import { AppError, assertThat } from '../../http/errors.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
 import type { FormGuard, WithForm } from '../kit/form.js';
@@ -35,7 +35,7 @@ export function addMfaRoutes(
   const { secondFactors, kv, pendingTotp, config } = deps;
 
   async function finishSecondStep(ctx: WithInteractionContext, second: SecondFactor) {
-    const { amr, level } = describeAuthentication('password', second);
+    const { amr, level } = describeAuthentication(firstFactorOf(ctx.state.interaction.session?.amr), second);
     await finish(
       ctx,
       {

@@ -15,6 +15,7 @@ import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } f
 import { addMfaRoutes, renderMfa } from './mfa.js';
 import { addWebAuthnRoutes } from './webauthn.js';
 import { addSignUpRoutes, refuseUnverifiedSignIn } from './signup.js';
+import { addFederationRoutes, continueUpstream, followUpstreamHint } from './federation.js';
 import { consentOf } from '../../oidc/consent.js';
 
 /** The login form; the route checks emptiness and lengths itself (it shows the page again). */
@@ -72,6 +73,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       case 'select_account':
         return renderSelectAccount(deps, ctx);
       case 'login':
+        if (await followUpstreamHint(deps, ctx)) return;
         return renderLogin(deps, ctx);
       case 'mfa':
         return renderMfa(deps, ctx);
@@ -90,6 +92,13 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     ...form(loginForm, requirePrompt('login', 'select_account')),
     async (ctx: WithInteractionContext & WithForm<typeof loginForm>) => {
       const { email, password } = ctx.state.form;
+      // Home-realm discovery: an address at a domain a connection claims goes to its upstream,
+      // password or not. It depends on the domain alone, never on whether an account exists.
+      if (email && email.length <= 320) {
+        const clientId = ctx.state.interaction.params.client_id;
+        const realm = await deps.federation.connectionForEmail(email, typeof clientId === 'string' ? clientId : null);
+        if (realm) return continueUpstream(deps, ctx, realm, email);
+      }
       if (
         !email ||
         !password ||
@@ -174,6 +183,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   addMfaRoutes(router, deps, { form, requirePrompt }, finish);
   addWebAuthnRoutes(router, deps);
   addSignUpRoutes(router, deps, { form, requirePrompt });
+  addFederationRoutes(router, deps, { form, requirePrompt }, finish);
 
   router.post(
     '/abort',

@@ -3,6 +3,7 @@ import type { Translator } from '../../i18n/translator.js';
 import { FIRST_PARTY } from '../../clients/client-metadata.js';
 import { ACCOUNT_CLIENT_ID } from '../../clients/built-in-client.js';
 import { rpIdUsable } from '../../config/issuer.js';
+import { offeredConnections } from './federation.js';
 
 /** What the user sees for a scope, in plain words (catalogue `scopes.<name>`); others by name. */
 export function scopeDescription(i18n: Translator, scope: string): string {
@@ -58,6 +59,8 @@ export async function renderLogin(
     rememberByDefault: deps.config.sessions.rememberByDefault,
     // An IP-address issuer cannot run WebAuthn: no passkey button that could only fail.
     passkeys: rpIdUsable(deps.webauthn.relyingParty.id),
+    // "Continue with …" for each connection the client offers (web/interaction/federation.ts).
+    connections: await offeredConnections(deps, ctx),
   });
 }
 

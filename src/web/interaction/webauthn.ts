@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { bodyParser } from '../../http/body-parser.js';
 import type { Next } from 'koa';
 import { z } from 'zod';
-import { describeAuthentication } from '../../accounts/authentication-level.js';
+import { describeAuthentication, firstFactorOf } from '../../accounts/authentication-level.js';
 import { AppError, assertThat } from '../../http/errors.js';
 import { presentedCsrfToken, requireJsonFromOrigin } from '../../security/csrf.js';
 import { refusal } from '../../http/webauthn-refusal.js';
@@ -118,7 +118,11 @@ export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
     const accountId = signedInAccount(ctx);
     const result = await webauthn.verifySecondFactor(binding(ctx), accountId, responseOf(ctx), interactionOrigin(ctx));
     if (!result.ok) throw refusal(result.reason);
-    const { amr, level } = describeAuthentication('password', 'security_key', result.use);
+    const { amr, level } = describeAuthentication(
+      firstFactorOf(ctx.state.interaction.session?.amr),
+      'security_key',
+      result.use,
+    );
     await finish(
       ctx,
       {

@@ -4,11 +4,12 @@ import { startTestServer, useTestServer, type TestServer } from '../../helpers/s
 import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 import { startUpstreamOp, type UpstreamOp } from '../../helpers/upstream-op.js';
+import { followToCallback } from '../../helpers/upstream-driver.js';
 import { TEST_ACTOR } from '../../helpers/factories.js';
 import { testClock } from '../../helpers/clock.js';
 import { runSql } from '../../../src/storage/data-source.js';
 import { federationRedirectUri } from '../../../src/federation/federation.service.js';
-import { FEDERATION_COOKIE } from '../../../src/web/kit/federation-cookie.js';
+import { FEDERATION_COOKIE } from '../../../src/web/kit/federation.js';
 
 /**
  * /account's "Sign-in providers" (issue 17): the identities linked to the account, unlink
@@ -143,13 +144,42 @@ describe.each(HTTP_BACKENDS)('/account: linked identities (%s)', (backend) => {
     expect(url.searchParams.get('state')).toMatch(/^[\w-]{20,}$/);
     expect(url.searchParams.get('nonce')).toMatch(/^[\w-]{20,}$/);
     const cookie = started.headers.getSetCookie().find((c) => c.startsWith(`${FEDERATION_COOKIE}=`));
-    expect(cookie).toMatch(/path=\/federation/i);
+    expect(cookie).toMatch(/path=\/federation\/partner\/callback/i);
     expect(cookie).toMatch(/httponly/i);
     expect(cookie).toMatch(/samesite=lax/i);
     // The upstream knows the request: its sign-in starts (an interaction of its own).
     const atUpstream = await fetch(url, { redirect: 'manual' });
     expect(atUpstream.status).toBe(303);
     expect(atUpstream.headers.get('location')).toMatch(/\/interaction\//);
+  });
+
+  it('links through the upstream and comes back to /account with the notice; the replayed callback links nothing more', async () => {
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer);
+    const page = await openAccountPage(ua, user.email, user.password);
+    const subject = `sub-${randomBytes(6).toString('hex')}`;
+    op.setAccount(subject, { email: `other-${user.email}`, email_verified: true });
+    op.login = { accountId: subject };
+    const started = await ua.post('/account/identities/partner/link', { csrf: accountCsrf(page) });
+    const callbackUri = federationRedirectUri(server.issuer, 'partner');
+    const callback = `${callbackUri}?${new URLSearchParams(await followToCallback(started.location ?? '', callbackUri))}`;
+    const back = await ua.get(callback);
+    expect(back.status).toBeGreaterThanOrEqual(300);
+    expect(back.status).toBeLessThan(400);
+    expect(new URL(back.location ?? '').pathname).toBe('/account');
+    const after = await ua.get(back.location ?? '');
+    expect(listed(after)).toEqual(['partner']);
+    expect(after.html).toContain('The account was linked: you can now sign in with it.');
+    const identities = await server.gatehouse.storage.storage.identities.listForUser(user.id);
+    expect(identities.map((i) => [i.connectionId, i.subject])).toEqual([['partner', subject]]);
+
+    // The same callback again: its state was used and its cookie is gone, so it ends on the
+    // error page (which cannot know it came from /account any more), and nothing changes.
+    const replayed = await ua.get(callback);
+    expect(replayed.status).toBe(400);
+    expect(replayed.html).toContain('<code>state_mismatch</code>');
+    expect(replayed.html).toContain('or it was used already');
+    expect(await server.gatehouse.storage.storage.identities.listForUser(user.id)).toHaveLength(1);
   });
 
   it('asks an already linked identity to be unlinked first instead of starting another round trip', async () => {
