@@ -92,13 +92,11 @@ const logoUrl = z
   }, 'must be an https:// URL or a path starting with / (or empty)');
 
 /** A URL Gatehouse posts secrets or codes to: https, or http on a loopback host (tests, a local gateway). */
-const gatewayUrl = z
-  .union([z.literal(''), z.url({ protocol: /^https?$/ })])
-  .refine((value) => {
-    if (value === '') return true;
-    const url = new URL(value);
-    return (url.protocol === 'https:' || isLoopbackHost(url.hostname)) && !url.username && !url.password;
-  }, 'must be an https:// URL (http only on a loopback host) without credentials');
+const gatewayUrl = z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).refine((value) => {
+  if (value === '') return true;
+  const url = new URL(value);
+  return (url.protocol === 'https:' || isLoopbackHost(url.hostname)) && !url.username && !url.password;
+}, 'must be an https:// URL (http only on a loopback host) without credentials');
 
 /** One-time codes and sign-in links by email and SMS (issue 18, docs/factors.md). */
 const codes = z.strictObject({
