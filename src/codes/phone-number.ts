@@ -1,4 +1,11 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { parsePhoneNumberFromString as parseWith, type CountryCode } from 'libphonenumber-js/core';
+// The full metadata: with it isValid() checks each region's number patterns, not only lengths.
+// Imported by its package path and given explicitly (the core entry point): jest maps relative
+// `.js` imports to extensionless ones, which would load the package's JSON in place of its module.
+import metadata from 'libphonenumber-js/max/metadata';
+
+const parsePhoneNumberFromString = (text: string, country?: CountryCode) =>
+  parseWith(text, { defaultCountry: country }, metadata);
 import { InvalidInputError, PolicyRefusedError } from '../errors/domain-errors.js';
 
 /**
