@@ -23,7 +23,7 @@ export interface CodeFactorSummary {
  * amr (RFC 8176) of a second factor by code: `otp` for an emailed code, `sms` for a texted one
  * (docs/decisions.md). Both reach the mfa level, never the phishing-resistant one.
  */
-export type CodeFactorAmr = ['otp'] | ['sms'];
+type CodeFactorAmr = ['otp'] | ['sms'];
 
 export type CodeFactorOutcome =
   | { result: 'accepted'; amr: CodeFactorAmr; channel: CodeChannel }
@@ -302,5 +302,3 @@ export function createCodeFactors(deps: {
     },
   };
 }
-
-export type CodeFactors = ReturnType<typeof createCodeFactors>;

@@ -8,7 +8,7 @@ import type { CodeChannel } from '../storage/one-time-codes.repository.js';
 export type MessageKind = 'sign_in_code' | 'sign_in_link' | 'second_factor' | 'phone_verification';
 
 /** A code (or a sign-in link) to send to one person. */
-export interface CodeMessage {
+interface CodeMessage {
   channel: CodeChannel;
   kind: MessageKind;
   /** An email address, or a phone number in E.164. */

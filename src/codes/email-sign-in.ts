@@ -12,7 +12,7 @@ import { generateCode, generateToken, sameDigest, type CodeDigests } from './sec
 /** Digits of the code a sign-in link shows in a browser other than the one that asked. */
 const HANDOFF_CODE_LENGTH = 6;
 
-export interface EmailSignInRequest {
+interface EmailSignInRequest {
   /** As typed; the same answer whether or not it has an account. */
   email: string;
   /** A code to type, or a link to open. */
@@ -38,13 +38,13 @@ export interface SentChallenge {
 }
 
 /** A signed-in result: the user, and amr `otp` (RFC 8176: a one-time value sent out of band). */
-export interface EmailSignedIn {
+interface EmailSignedIn {
   userId: string;
   amr: ['otp'];
   interactionUid?: string;
 }
 
-export type EmailCodeOutcome =
+type EmailCodeOutcome =
   | ({ result: 'accepted' } & EmailSignedIn)
   | { result: 'invalid'; attemptsLeft: number }
   | { result: 'expired' }
@@ -56,7 +56,7 @@ export type EmailCodeOutcome =
  * `code`, which the person types in the browser that asked (verifyCode with that browser's
  * binding and challenge). `invalid`: unknown, used, voided by a newer link, or expired.
  */
-export type LinkOutcome =
+type LinkOutcome =
   | ({ result: 'signed_in' } & EmailSignedIn)
   | { result: 'other_browser'; code: string; validMinutes: number }
   | { result: 'invalid' };

@@ -39,7 +39,9 @@ export async function postWithRetries(
       // The body is read and dropped: a connection with an unread body is not reused.
       await response.arrayBuffer();
     } catch (error) {
-      const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+      // By name, not instanceof: the abort reason is a DOMException, which need not be an Error of this realm.
+      const name = typeof error === 'object' && error !== null && 'name' in error ? error.name : undefined;
+      const timedOut = name === 'TimeoutError' || name === 'AbortError';
       last = new DeliveryError(timedOut ? `no answer within ${policy.timeoutMs} ms` : 'gateway unreachable');
       continue;
     }

@@ -15,7 +15,7 @@ export function webhookSignature(secret: string, timestamp: number, body: string
 }
 
 /** The JSON a gateway receives (docs/factors.md, "Webhook"). */
-export interface WebhookBody {
+interface WebhookBody {
   /** The same for every attempt at one message: a receiver can drop a retried duplicate. */
   id: string;
   channel: 'sms';

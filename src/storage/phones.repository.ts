@@ -68,5 +68,3 @@ export function createPhonesRepository(db: EntityManager) {
     },
   };
 }
-
-export type PhonesRepository = ReturnType<typeof createPhonesRepository>;
