@@ -11,7 +11,12 @@ const SURFACES = 'web/(?!kit/)[^/]+|admin/api|cli';
 const WEB_AND_SURFACES = 'web|admin/api|cli';
 // The domain: rules without HTTP. It may import storage/, security/, config/ and errors/ (the
 // domain errors every layer throws); surfaces and oidc/ import it.
-const DOMAIN = 'accounts|clients|roles|federation';
+// codes/ (issue 18) is the domain of one-time codes and sign-in links by email and SMS; it sends
+// through a port of its own (codes/code-sender.ts), which delivery/ fills.
+const DOMAIN = 'accounts|clients|roles|federation|codes';
+// Infrastructure beside mail/: delivery/ is how codes go out (mail, the SMS outbox, a signed
+// webhook, Twilio). It knows no domain; services.ts joins it to the domain's port.
+const INFRASTRUCTURE = 'http|mail|delivery|observability|i18n';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -29,7 +34,9 @@ module.exports = {
       comment:
         'storage/ (and the migrations it runs) is SQL only: it imports no domain, provider glue, surface or HTTP code.',
       from: { path: '^(src/storage|migrations)/' },
-      to: { path: `^src/((${DOMAIN}|admin|oidc|http|mail|${WEB_AND_SURFACES})/|(app|gatehouse|main|services)\\.ts$)` },
+      to: {
+        path: `^src/((${DOMAIN}|admin|oidc|http|mail|delivery|${WEB_AND_SURFACES})/|(app|gatehouse|main|services)\\.ts$)`,
+      },
     },
     {
       name: 'oidc-imports-no-surface',
@@ -49,7 +56,7 @@ module.exports = {
       name: 'lower-layers-import-no-surface',
       severity: 'error',
       comment: 'Dependencies point inward: domain, provider glue and infrastructure never import a surface.',
-      from: { path: `^src/((${DOMAIN}|security|storage|http|mail|observability|i18n|config)/|admin/[^/]+\\.ts$)` },
+      from: { path: `^src/((${DOMAIN}|security|storage|${INFRASTRUCTURE}|config)/|admin/[^/]+\\.ts$)` },
       to: { path: `^src/(${WEB_AND_SURFACES})/` },
     },
     {
@@ -58,7 +65,15 @@ module.exports = {
         'The domain (accounts, clients, roles) is below admin/, oidc/ and http/: what it shares with them (the admin actor, the admin scopes, the errors) lives in security/, clients/ or errors/.',
       severity: 'error',
       from: { path: `^src/(${DOMAIN})/` },
-      to: { path: '^src/(admin|oidc|http|mail)/' },
+      to: { path: '^src/(admin|oidc|http|mail|delivery)/' },
+    },
+    {
+      name: 'infrastructure-imports-no-domain',
+      severity: 'error',
+      comment:
+        'delivery/ is infrastructure: it implements the domain port codes/code-sender.ts by shape, never by import (services.ts joins them).',
+      from: { path: '^src/delivery/' },
+      to: { path: `^src/(${DOMAIN}|admin|oidc)/` },
     },
     {
       name: 'errors-import-nothing',

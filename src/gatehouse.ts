@@ -85,7 +85,7 @@ export interface GatehouseDeps {
   breachedList?: BreachedPasswordList;
   /**
    * Now, in epoch milliseconds (default Date.now), for the rules this process times itself:
-   * how recent a sign-in must be on /account. Tests move it forward instead of sleeping.
+   * how recent a sign-in must be on /account, when codes and sign-in links expire. Tests move it forward instead of sleeping.
    * Expiries kept by PostgreSQL, Redis and oidc-provider follow their own clocks.
    */
   clock?: () => number;
@@ -101,23 +101,29 @@ export async function createGatehouse(config: Config, log: Logger, early: Gateho
     const translatorFor = createTranslators(loadCatalogue());
     const english = translatorFor(DEFAULT_LOCALE);
     const started = providerOnceStarted();
-    const services = createServices(config, resources, {
-      breached: breachedListFor(early.breachedList, log),
-      english: english.t,
-      provider: () => started,
-    });
-    const keysCreated = await services.keys.ensureKeys();
-    await ensureAccountClient(storage.clients, config.issuer, config.branding.productName);
-    await ensureAdminConsole(storage, config.issuer, config.admin.consoleMfa);
     const views = createViewRenderer({
       brand: config.branding,
       cache: true,
       english,
       basePath: issuerBasePath(config.issuer),
     });
+    const mailer = openMailer(config, views, log);
+    const services = createServices(config, resources, {
+      breached: breachedListFor(early.breachedList, log),
+      english: english.t,
+      provider: () => started,
+      delivery: { mailer, log, translatorFor },
+      clock: early.clock,
+    });
+    if (services.codeDelivery.transports.sms === 'outbox' && config.sms.enabled)
+      log.warn(
+        'sms.transport is outbox: SMS codes are written to the outbox directory in the data directory, not sent',
+      );
+    const keysCreated = await services.keys.ensureKeys();
+    await ensureAccountClient(storage.clients, config.issuer, config.branding.productName);
+    await ensureAdminConsole(storage, config.issuer, config.admin.consoleMfa);
     const provider = await startProvider(config, resources, services, { log, pages: providerPages(views, english) });
     started.start(provider.host);
-    const mailer = openMailer(config, views, log);
     const draining = createDraining();
     const app = createApp({
       config,
@@ -150,7 +156,15 @@ export async function createGatehouse(config: Config, log: Logger, early: Gateho
       lockout: services.lockout,
       sessionsEnded: services.sessionsEnded,
       backchannelSettled: () => provider.backchannel.settled(),
-      ...lifecycle(config, log, { app, draining, provider, mailer, resources, stopPurge: purge.stop }),
+      ...lifecycle(config, log, {
+        app,
+        draining,
+        provider,
+        mailer,
+        resources,
+        stopPurge: purge.stop,
+        codesSettled: () => services.codeDelivery.settled(),
+      }),
     };
   } catch (error) {
     await resources.close();
@@ -177,6 +191,8 @@ function lifecycle(
     mailer: Mailer;
     resources: Resources;
     stopPurge: () => void;
+    /** Codes being sent (mail, SMS): each is bounded by its transport's timeouts and retries. */
+    codesSettled: () => Promise<void>;
   },
 ): Pick<Gatehouse, 'listen' | 'metricsPort' | 'close'> {
   const { app, draining, provider, mailer, resources } = parts;
@@ -203,6 +219,7 @@ function lifecycle(
       // Deliveries in flight finish (each is bounded by the library's request timeout);
       // retries not yet due are dropped with the process (docs/sessions.md).
       await provider.backchannel.settled();
+      await parts.codesSettled();
       mailer.close();
       await resources.close();
     },

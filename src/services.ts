@@ -34,6 +34,19 @@ import { createFederationService } from './federation/federation.service.js';
 import { createRoundTrips } from './federation/round-trip.js';
 import { createUpstreams } from './federation/upstream.js';
 import { createAppleSecrets } from './federation/apple-secret.js';
+import type { Logger } from 'pino';
+import type { Mailer } from './mail/mailer.js';
+import type { Translator } from './i18n/translator.js';
+import { negotiateLocale, type Locale } from './i18n/locale.js';
+import { createLogger } from './http/logger.js';
+import { createCodeDelivery } from './delivery/code-delivery.js';
+import { createMailTransport } from './delivery/mail-transport.js';
+import { createSmsTransport, noTransport } from './delivery/transports.js';
+import type { Sleep } from './delivery/retry.js';
+import { createCodeDigests } from './codes/secrets.js';
+import { createEmailSignIn } from './codes/email-sign-in.js';
+import { createCodeFactors } from './codes/code-factors.js';
+import type { CodeSender } from './codes/code-sender.js';
 
 export interface ServiceOptions {
   /** The breached-password list, asked for when a password is checked (the CLI loads it only then). */
@@ -42,6 +55,19 @@ export interface ServiceOptions {
   english: (key: string, params?: MessageParams) => string;
   /** oidc-provider, reached when a service uses it (provider-access.ts); given the signing keys the CLI builds its own with. */
   provider: (keys: KeyManager) => ProviderAccess;
+  /**
+   * How codes and sign-in links go out (issue 18): the server's mailer, log and translators.
+   * Absent (the CLI, which sends no codes): every send fails and is reported as failed.
+   */
+  delivery?: {
+    mailer: Mailer;
+    log: Logger;
+    translatorFor: (locale: Locale) => Translator;
+    /** Waits between webhook and Twilio attempts (tests record the delays instead). */
+    sleep?: Sleep;
+  };
+  /** Now, in epoch ms (default Date.now): when codes and sign-in links expire. Tests move it forward. */
+  clock?: () => number;
 }
 
 /**
@@ -92,6 +118,30 @@ export function createServices(config: Config, resources: Resources, options: Se
     defaultTtlSeconds: config.registration.initialAccessTokenTtlSeconds,
   });
   const emailAddress = createEmailAddressService({ storage, audit, settings: config.signUp });
+  const limits = createRateLimits(config.rateLimits, { counters, audit, metrics });
+  const clock = options.clock ?? Date.now;
+  const codeDelivery = createCodeDelivery({
+    email: options.delivery
+      ? createMailTransport({
+          mailer: options.delivery.mailer,
+          translatorFor: translatorsOf(options.delivery.translatorFor),
+          productName: config.branding.productName,
+        })
+      : noTransport,
+    sms: options.delivery
+      ? createSmsTransport(config, { log: options.delivery.log, sleep: options.delivery.sleep })
+      : noTransport,
+    translatorFor: translatorsOf(options.delivery?.translatorFor ?? noTranslator(options.english)),
+    issuer: config.issuer,
+    productName: config.branding.productName,
+    log: options.delivery?.log ?? createLogger('silent'),
+    metrics,
+    audit,
+  });
+  // The delivery layer's shape is the domain's port: the compiler checks they still fit.
+  const codeSender: CodeSender = codeDelivery;
+  const codeDigests = createCodeDigests(deriveKey(key, 'one-time-codes'));
+  const codeDeps = { storage, digests: codeDigests, sender: codeSender, limits, audit, clock };
   const connections = createConnectionsService({ storage, box, audit });
   const federation = createFederationService({
     storage,
@@ -109,7 +159,7 @@ export function createServices(config: Config, resources: Resources, options: Se
     policy,
     lockout,
     /** Rate limits: routes call `limits.consume(ctx, policy, key)` (docs/abuse-protection.md). */
-    limits: createRateLimits(config.rateLimits, { counters, audit, metrics }),
+    limits,
     csrf: createCsrf(deriveKey(key, 'csrf')),
     accounts: createAccountService({ users: storage.users, passwords, policy, lockout, audit, transaction }),
     totp,
@@ -140,6 +190,12 @@ export function createServices(config: Config, resources: Resources, options: Se
     applications: createAllowedApplications({ storage, audit }),
     emailAddress,
     signUp: createSignUpService({ storage, passwords, policy, audit, emailAddress, settings: config.signUp }),
+    /** Sign-in without a password by an emailed code or link (docs/factors.md, "Email sign-in"). */
+    emailSignIn: createEmailSignIn({ ...codeDeps, config }),
+    /** Email and SMS codes as second factors, and phone numbers (docs/factors.md). */
+    codeFactors: createCodeFactors({ ...codeDeps, config }),
+    /** Where codes go out; `settled()` waits for deliveries in flight (tests, shutdown). */
+    codeDelivery,
     /** Upstream identity providers an admin configures (admin API, console, CLI). */
     connections,
     /** Sign-in through those upstreams: begin, complete, link, unlink (docs/federation.md). */
@@ -164,6 +220,24 @@ export function createServices(config: Config, resources: Resources, options: Se
 }
 
 export type Services = ReturnType<typeof createServices>;
+
+/** A message's language as the recipient's request named it (ui_locales rules): a catalogue we have. */
+const translatorsOf =
+  (translatorFor: (locale: Locale) => Translator) =>
+  (locale: string): Translator =>
+    translatorFor(negotiateLocale({ uiLocales: locale }));
+
+/** Without the server's translators (the CLI) texts are never sent; English keys stand in. */
+function noTranslator(english: ServiceOptions['english']): (locale: Locale) => Translator {
+  return (locale) => ({
+    locale,
+    t: english,
+    message: english,
+    find: english,
+    formatDate: (date) => new Date(date).toISOString(),
+    formatNumber: String,
+  });
+}
 
 /** The services announce ended sessions; whoever delivers the news listens (OIDC Back-Channel Logout 1.0). */
 function sessionEndings(): { announce: SessionsEnded; listen(listener: SessionsEnded): void } {

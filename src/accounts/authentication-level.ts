@@ -1,8 +1,8 @@
 import type { Config } from '../config/schema.js';
 
 /** How the user proved who they are, in RFC 8176 terms where a value exists. */
-export type FirstFactor = 'password' | 'passkey' | 'federated';
-export type SecondFactor = 'totp' | 'recovery_code' | 'security_key';
+export type FirstFactor = 'password' | 'passkey' | 'federated' | 'email_code';
+export type SecondFactor = 'totp' | 'recovery_code' | 'security_key' | 'email_code' | 'sms';
 
 export type Level = 'password' | 'mfa' | 'phishingResistant';
 const RANK: Record<Level, number> = { password: 0, mfa: 1, phishingResistant: 2 };
@@ -24,6 +24,10 @@ export interface Authentication {
  * password → pwd; + TOTP or recovery code → pwd otp mfa (mfa);
  * + security key → pwd hwk|swk mfa (phishing-resistant); passkey with user verification
  * alone → hwk|swk user mfa (phishing-resistant).
+ * Codes by email and SMS (issue 18, docs/decisions.md): an emailed code or sign-in link alone →
+ * otp (password level: one factor, like a password); + an emailed code → pwd otp mfa (mfa);
+ * + an SMS code → pwd sms mfa (mfa). SMS is a restricted authenticator (NIST SP 800-63B
+ * §5.1.3.3) and an emailed code is phishable: neither ever reaches phishing-resistant.
  */
 export function describeAuthentication(
   first: FirstFactor,
@@ -37,12 +41,14 @@ export function describeAuthentication(
       level: webauthn?.userVerified ? 'phishingResistant' : 'password',
     };
   }
-  // An upstream identity provider's sign-in is `fed` (RFC 8176), in place of the password.
-  const base = first === 'federated' ? 'fed' : 'pwd';
-  if (!second) return { amr: [base], level: 'password' };
+  // An upstream identity provider's sign-in is `fed` (RFC 8176), in place of the password; an
+  // emailed code or link is `otp`.
+  const firstAmr = first === 'federated' ? 'fed' : first === 'email_code' ? 'otp' : 'pwd';
+  if (!second) return { amr: [firstAmr], level: 'password' };
+  if (second === 'sms') return { amr: [...new Set([firstAmr, 'sms']), 'mfa'], level: 'mfa' };
   if (second === 'security_key')
-    return { amr: [base, key, ...(webauthn?.userVerified ? ['user'] : []), 'mfa'], level: 'phishingResistant' };
-  return { amr: [base, 'otp', 'mfa'], level: 'mfa' };
+    return { amr: [firstAmr, key, ...(webauthn?.userVerified ? ['user'] : []), 'mfa'], level: 'phishingResistant' };
+  return { amr: [...new Set([firstAmr, 'otp']), 'mfa'], level: 'mfa' };
 }
 
 /** The first factor a session's amr records, for the second step that follows it. */

@@ -91,6 +91,74 @@ const logoUrl = z
     }
   }, 'must be an https:// URL or a path starting with / (or empty)');
 
+/** A URL Gatehouse posts secrets or codes to: https, or http on a loopback host (tests, a local gateway). */
+const gatewayUrl = z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).refine((value) => {
+  if (value === '') return true;
+  const url = new URL(value);
+  return (url.protocol === 'https:' || isLoopbackHost(url.hostname)) && !url.username && !url.password;
+}, 'must be an https:// URL (http only on a loopback host) without credentials');
+
+/** One-time codes and sign-in links by email and SMS (issue 18, docs/factors.md). */
+const codes = z.strictObject({
+  // Email sign-in without a password (a link or a code): the deployment's switch; a client's
+  // gatehouse_email_sign_in: false turns it off for that client alone.
+  emailSignIn: z.boolean(),
+  // An emailed code as a second factor.
+  emailSecondFactor: z.boolean(),
+  // Digits of a code (NIST SP 800-63B §5.1.3: at least 6 for an out-of-band secret).
+  codeLength: z.number().int().min(6).max(8),
+  codeTtlSeconds: z.number().int().min(60).max(3600),
+  linkTtlSeconds: z.number().int().min(60).max(3600),
+  // Wrong guesses one code takes before it is void.
+  maxAttempts: z.number().int().min(1).max(10),
+});
+
+/** The SMS second factor and where its messages go (issue 18, docs/factors.md). */
+const sms = z
+  .strictObject({
+    // SMS as a second factor at all (NIST SP 800-63B §5.1.3.3, a restricted authenticator); a
+    // client's gatehouse_sms: false turns it off for that client alone.
+    enabled: z.boolean(),
+    // ISO 3166-1 alpha-2 regions a number may belong to (toll fraud: premium-rate destinations).
+    allowedCountries: z
+      .array(z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code such as DE'))
+      .min(1)
+      .transform((list) => list.map((c) => c.toUpperCase())),
+    transport: z.enum(['outbox', 'webhook', 'twilio']),
+    webhook: z.strictObject({
+      url: gatewayUrl,
+      // HMAC-SHA256 key of the X-Gatehouse-Signature header (env SMS_WEBHOOK_SECRET).
+      secret: z.string().refine((v) => v === '' || v.length >= 32, 'must be at least 32 characters'),
+      timeoutMs: z.number().int().min(100).max(60_000),
+      attempts: z.number().int().min(1).max(10),
+      initialDelayMs: z.number().int().min(0).max(60_000),
+    }),
+    twilio: z.strictObject({
+      baseUrl: gatewayUrl,
+      accountSid: z.string().regex(/^$|^AC[0-9a-fA-F]{32}$/, 'must be a Twilio account SID (AC + 32 hex digits)'),
+      // env TWILIO_AUTH_TOKEN
+      authToken: z.string(),
+      // A sender number in E.164, or a messaging service SID (MG…).
+      from: z.string().regex(/^$|^\+[1-9]\d{6,14}$|^MG[0-9a-fA-F]{32}$/, 'must be an E.164 number or a MG… SID'),
+      timeoutMs: z.number().int().min(100).max(60_000),
+    }),
+  })
+  .superRefine((value, ctx) => {
+    const need = (path: string[], present: boolean, message: string) => {
+      if (!present) ctx.addIssue({ code: 'custom', path, message });
+    };
+    if (value.transport === 'webhook') {
+      need(['webhook', 'url'], value.webhook.url !== '', 'is required when sms.transport is webhook');
+      need(['webhook', 'secret'], value.webhook.secret !== '', 'is required when sms.transport is webhook');
+    }
+    if (value.transport === 'twilio') {
+      need(['twilio', 'baseUrl'], value.twilio.baseUrl !== '', 'is required when sms.transport is twilio');
+      need(['twilio', 'accountSid'], value.twilio.accountSid !== '', 'is required when sms.transport is twilio');
+      need(['twilio', 'authToken'], value.twilio.authToken !== '', 'is required when sms.transport is twilio');
+      need(['twilio', 'from'], value.twilio.from !== '', 'is required when sms.transport is twilio');
+    }
+  });
+
 export const configSchema = z
   .strictObject({
     issuer,
@@ -158,6 +226,13 @@ export const configSchema = z
       signUpIp: ratePolicy,
       accountMail: ratePolicy,
       tokenClient: ratePolicy,
+      // Codes and sign-in links by email and SMS (docs/abuse-protection.md, "Codes by email and SMS").
+      codeIp: ratePolicy,
+      codeAddress: ratePolicy,
+      codeResend: ratePolicy,
+      smsAccount: ratePolicy,
+      smsNumber: ratePolicy,
+      smsDaily: ratePolicy,
     }),
     lockout: z
       .strictObject({
@@ -277,6 +352,8 @@ export const configSchema = z
       // a slow or silent upstream ends the sign-in attempt with a clear page, not a hung request.
       upstreamTimeoutMs: z.number().int().min(100).max(60_000),
     }),
+    codes,
+    sms,
     mail: z.strictObject({
       smtpUrl: z
         .string()

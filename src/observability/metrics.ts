@@ -31,6 +31,8 @@ export interface Metrics {
   readonly secondFactors: Counter<'method' | 'result'>;
   /** Rotated refresh tokens presented again (the grant is revoked each time). */
   readonly refreshTokenReuse: Counter;
+  /** Codes and sign-in links handed to a transport, by channel (email, sms), transport and result (sent, failed). */
+  readonly codeDeliveries: Counter<'channel' | 'transport' | 'result'>;
   /** Reads the database pool on each scrape; until called the pool gauges report nothing. */
   observePool(read: () => PoolUsage | null): void;
   /**
@@ -115,6 +117,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: 'gatehouse_second_factor_checks_total',
       help: 'Second-factor checks by method and result',
       labelNames: ['method', 'result'],
+      registers: [registry],
+    }),
+    codeDeliveries: new Counter({
+      name: 'gatehouse_code_deliveries_total',
+      help: 'Codes and sign-in links handed to a transport, by channel, transport and result',
+      labelNames: ['channel', 'transport', 'result'],
       registers: [registry],
     }),
     refreshTokenReuse: new Counter({

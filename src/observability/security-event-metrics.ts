@@ -6,7 +6,7 @@ import type { Metrics } from './metrics.js';
  * event per attempt (src/accounts/), so counting here covers password, passkey and second
  * factor without a second set of calls beside each audit record that could drift from it.
  */
-const SECOND_FACTOR_METHODS = new Set(['totp', 'recovery_code', 'security_key']);
+const SECOND_FACTOR_METHODS = new Set(['totp', 'recovery_code', 'security_key', 'email', 'sms', 'code']);
 
 type Count = (metrics: Metrics, event: AuditEventInput) => void;
 
@@ -27,6 +27,9 @@ const COUNTS: Partial<Record<AuditAction, Count>> = {
   'signin.email_unverified': (m) => m.signIns.inc({ method: 'password', result: 'email_unverified' }),
   'signin.passkey.succeeded': (m) => m.signIns.inc({ method: 'passkey', result: 'success' }),
   'signin.passkey.failed': (m) => m.signIns.inc({ method: 'passkey', result: 'failure' }),
+  'signin.email_code.succeeded': (m, event) =>
+    m.signIns.inc({ method: event.details?.method === 'magic_link' ? 'magic_link' : 'email_code', result: 'success' }),
+  'signin.email_code.failed': (m) => m.signIns.inc({ method: 'email_code', result: 'failure' }),
   'signin.mfa.succeeded': secondFactor('success'),
   'signin.mfa.failed': secondFactor('failure'),
   'signin.mfa.replayed': secondFactor('replayed'),

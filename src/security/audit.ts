@@ -85,7 +85,18 @@ export type AuditAction =
   | 'federation.account_created'
   | 'federation.identity_linked'
   | 'federation.identity_unlinked'
-  | 'federation.failed';
+  | 'federation.failed'
+  // Codes by email and SMS (docs/factors.md): sign-in without a password, code second factors,
+  // what was sent (never the code or the address) and what could not be delivered.
+  | 'signin.email_code.succeeded'
+  | 'signin.email_code.failed'
+  | 'signin.link.handed_off'
+  | 'code.sent'
+  | 'code.delivery_failed'
+  | 'mfa.email.enabled'
+  | 'mfa.email.removed'
+  | 'mfa.sms.enrolled'
+  | 'mfa.sms.removed';
 
 export type AuditEventInput = Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent' | 'requestId'>;
 

@@ -7,7 +7,7 @@ import { requestOrigin } from '../http/request-origin.js';
 import { formatWait } from '../i18n/duration.js';
 import type { MessageParams } from '../i18n/catalogue.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { AuditLog } from './audit.js';
+import type { AuditLog, RequestOrigin } from './audit.js';
 import type { CounterStore } from './counters.js';
 
 export type RatePolicy = keyof Config['rateLimits'];
@@ -48,6 +48,11 @@ export interface RateLimits {
    */
   consume(ctx: Context, policy: RatePolicy, key?: string): Promise<void>;
   /**
+   * `consume` for the domain, which knows no Koa context: the caller names the key and gives
+   * the request's origin for the audit event of a first refusal.
+   */
+  take(origin: RequestOrigin, policy: RatePolicy, key: string): Promise<void>;
+  /**
    * `consume` for a silent cap: false past the limit (refused, counted and audited as a
    * refusal), where the caller answers as always but leaves out the effect (a mail).
    */
@@ -85,7 +90,7 @@ export function createRateLimits(
 
   /** A refusal: counted, audited when it is the first of its window, and thrown. */
   async function refuse(
-    ctx: Context,
+    origin: RequestOrigin,
     policy: RatePolicy,
     limiter: RateLimiterAbstract,
     refusal: RateLimiterRes,
@@ -95,20 +100,22 @@ export function createRateLimits(
       await deps.audit.record(
         'ratelimit.exceeded',
         { details: { policy, limit: limiter.points, windowSeconds: limiter.duration } },
-        requestOrigin(ctx),
+        origin,
       );
     }
     throw new RateLimitedError(policy, retryAfterOf(refusal));
   }
 
   const limits: RateLimits = {
-    async consume(ctx, policy, key = ctx.ip) {
+    consume: (ctx, policy, key = ctx.ip) => limits.take(requestOrigin(ctx), policy, key),
+
+    async take(origin, policy, key) {
       const limiter = limiterOf(policy);
       try {
         await limiter.consume(counterKey(key));
       } catch (refusal) {
         if (!(refusal instanceof RateLimiterRes)) throw refusal;
-        await refuse(ctx, policy, limiter, refusal);
+        await refuse(origin, policy, limiter, refusal);
       }
     },
 
@@ -128,7 +135,7 @@ export function createRateLimits(
       if (!counted || counted.consumedPoints < limiter.points) return;
       // A refused request counts too (it cannot start a new window: the window is fixed), so
       // the first refusal is the one audited, as with consume.
-      await refuse(ctx, policy, limiter, await limiter.penalty(counterKey(key)));
+      await refuse(requestOrigin(ctx), policy, limiter, await limiter.penalty(counterKey(key)));
     },
 
     async fail(ctx, policy, key = ctx.ip) {

@@ -4,7 +4,8 @@ import type { Storage } from './storage.js';
 
 /**
  * Deletes what has expired, every storage.purgeIntervalSeconds: provider payloads, retired
- * signing keys, audit events past audit.retentionDays (0 keeps them), mailed account links.
+ * signing keys, audit events past audit.retentionDays (0 keeps them), mailed account links, codes
+ * and sign-in links sent by email or SMS.
  * The timer does not keep the process alive; `stop()` at shutdown.
  */
 export function startPurgeTimer(
@@ -20,9 +21,10 @@ export function startPurgeTimer(
       storage.signingKeys.deleteExpired(),
       auditCutoff ? storage.audit.deleteOlderThan(auditCutoff) : 0,
       storage.accountLinks.deleteExpired(),
+      storage.oneTimeCodes.deleteExpired(),
     ])
-      .then(([rows, keysDeleted, auditEvents, links]) =>
-        log.debug({ rows, keysDeleted, auditEvents, links }, 'expired rows purged'),
+      .then(([rows, keysDeleted, auditEvents, links, codes]) =>
+        log.debug({ rows, keysDeleted, auditEvents, links, codes }, 'expired rows purged'),
       )
       .catch((err: unknown) => log.warn({ err }, 'purge failed'));
   }, config.storage.purgeIntervalSeconds * 1000);

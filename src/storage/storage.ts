@@ -16,6 +16,8 @@ import { createAccountLinksRepository } from './account-links.repository.js';
 import { createConsentsRepository } from './consents.repository.js';
 import { createConnectionsRepository } from './connections.repository.js';
 import { createUserIdentitiesRepository } from './user-identities.repository.js';
+import { createOneTimeCodesRepository } from './one-time-codes.repository.js';
+import { createPhonesRepository } from './phones.repository.js';
 import { createRequestTransactions, type AfterTransaction } from './request-transaction.js';
 import { setMigrationContext } from './migration-context.js';
 import type { TokenDigest } from '../security/token-digest.js';
@@ -38,6 +40,9 @@ function createRepositories(db: EntityManager) {
     /** Upstream identity providers and the identities linked through them (issue 17). */
     connections: createConnectionsRepository(db),
     identities: createUserIdentitiesRepository(db),
+    /** Codes and sign-in links by email and SMS, phone numbers, code second factors (issue 18). */
+    oneTimeCodes: createOneTimeCodesRepository(db),
+    phones: createPhonesRepository(db),
   };
 }
 

@@ -57,6 +57,12 @@ const GENEROUS_RATE_LIMITS: Config['rateLimits'] = {
   signUpIp: GENEROUS,
   accountMail: GENEROUS,
   tokenClient: GENEROUS,
+  codeIp: GENEROUS,
+  codeAddress: GENEROUS,
+  codeResend: GENEROUS,
+  smsAccount: GENEROUS,
+  smsNumber: GENEROUS,
+  smsDaily: GENEROUS,
 };
 
 /**

@@ -1,11 +1,15 @@
-import type { ConfigOverrides } from '../../src/config/schema.js';
+import { join } from 'node:path';
+import type { Config, ConfigOverrides } from '../../src/config/schema.js';
+import { createMailer } from '../../src/mail/mailer.js';
+import { createViewRenderer } from '../../src/http/views.js';
+import type { Sleep } from '../../src/delivery/retry.js';
 import { createLogger } from '../../src/http/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { openResources, type Resources } from '../../src/resources.js';
 import { createServices, type Services } from '../../src/services.js';
 import { providerOnDemand } from '../../src/oidc/provider-access.js';
 import { createClientRegistry } from '../../src/clients/client-registry.js';
-import { createTranslator } from '../../src/i18n/translator.js';
+import { createTranslator, createTranslators } from '../../src/i18n/translator.js';
 import { loadCatalogue } from '../../src/i18n/catalogue.js';
 import { DEFAULT_LOCALE } from '../../src/i18n/locale.js';
 import type { Storage } from '../../src/storage/storage.js';
@@ -19,6 +23,21 @@ import { freshStoreConfig } from './storage.js';
 export interface TestServices extends Factories {
   services: Services;
   storage: Storage;
+  config: Config;
+}
+
+/** What a service test may give the services beyond config. */
+export interface ServiceExtras {
+  /** Now, for the services that take a clock (codes and sign-in links): a TestClock's `now`. */
+  clock?: () => number;
+  /**
+   * Codes go out as the server sends them, with nothing configured: mail to the outbox
+   * (dataDir/outbox, .eml) and SMS by sms.transport (the outbox by default, dataDir/outbox/sms).
+   * Without it, every send fails (as in the CLI).
+   */
+  delivery?: boolean;
+  /** Waits between webhook or Twilio attempts (default: real waits). */
+  sleep?: Sleep;
 }
 
 /**
@@ -31,6 +50,7 @@ export interface TestServices extends Factories {
 export function useServices(
   overrides: ConfigOverrides = {},
   backend: Backend = HTTP_BACKENDS[0] ?? 'postgres',
+  extras: ServiceExtras = {},
 ): TestServices {
   const opened = lateBound<TestServices & { close(): Promise<void> }>('useServices: the services');
   beforeAll(async () => {
@@ -43,10 +63,28 @@ export function useServices(
         opened: { storage },
         tokenDigest,
       } = resources;
+      const catalogue = loadCatalogue();
+      const english = createTranslator(catalogue, DEFAULT_LOCALE);
+      const log = createLogger('silent');
+      const delivery = extras.delivery
+        ? {
+            mailer: createMailer({
+              ...config.mail,
+              outboxDir: join(config.storage.dataDir, 'outbox'),
+              views: createViewRenderer({ brand: config.branding, cache: true, english, basePath: '' }),
+              log,
+            }),
+            log,
+            translatorFor: createTranslators(catalogue),
+            sleep: extras.sleep,
+          }
+        : undefined;
       const services = createServices(config, resources, {
         breached: () => Promise.resolve(smallBreachedList()),
-        english: createTranslator(loadCatalogue(), DEFAULT_LOCALE).t,
+        english: english.t,
         provider: (keys) => providerOnDemand(config, { storage, keys, tokenDigest }),
+        delivery,
+        clock: extras.clock,
       });
       const factories = createFactories({
         users: services.admin.users,
@@ -57,7 +95,9 @@ export function useServices(
         ...factories,
         services,
         storage,
+        config,
         close: async () => {
+          await services.codeDelivery.settled();
           await owned.close();
           await store.dispose();
         },

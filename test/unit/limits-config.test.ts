@@ -10,6 +10,9 @@ describe('rate limit and lockout configuration', () => {
     const config = loadConfig({});
     expect(Object.keys(config.rateLimits).sort()).toEqual([
       'accountMail',
+      'codeAddress',
+      'codeIp',
+      'codeResend',
       'passkeyIp',
       'passwordResetEmailCap',
       'passwordResetEmailIp',
@@ -19,6 +22,9 @@ describe('rate limit and lockout configuration', () => {
       'signInIp',
       'signInIpAttempts',
       'signUpIp',
+      'smsAccount',
+      'smsDaily',
+      'smsNumber',
       'tokenClient',
     ]);
     expect(config.rateLimits.signInIp).toEqual({ points: 30, durationSeconds: 300 });
