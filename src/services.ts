@@ -34,6 +34,7 @@ import { createFederationService } from './federation/federation.service.js';
 import { createRoundTrips } from './federation/round-trip.js';
 import { createUpstreams } from './federation/upstream.js';
 import { createAppleSecrets } from './federation/apple-secret.js';
+import { createPairwiseSubjects } from './security/pairwise-subject.js';
 
 export interface ServiceOptions {
   /** The breached-password list, asked for when a password is checked (the CLI loads it only then). */
@@ -82,6 +83,8 @@ export function createServices(config: Config, resources: Resources, options: Se
     transaction,
   });
   const keys = createKeyManager(storage.signingKeys, box);
+  // Derived from the key-encryption secret: the same pairwise subs after a restart and on every replica.
+  const pairwise = createPairwiseSubjects(key);
   const provider = options.provider(keys);
   const initialAccessTokens = createInitialAccessTokens({
     provider: () => provider.provider(),
@@ -118,6 +121,7 @@ export function createServices(config: Config, resources: Resources, options: Se
     secondFactors,
     webauthn: createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config, transaction }),
     keys,
+    pairwise,
     /** Dynamic client registration (RFC 7591): initial access tokens (approvals: admin.clients). */
     initialAccessTokens,
     admin: createAdminServices({
@@ -134,6 +138,7 @@ export function createServices(config: Config, resources: Resources, options: Se
       connections,
       federation,
       onKeysRotated: provider.reloadKeys,
+      pairwise,
     }),
     userImport: createUserImport({ users: storage.users, box, transaction }),
     userSessions: createUserSessions({ storage, audit, sessionsEnded }),
