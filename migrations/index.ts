@@ -7,6 +7,7 @@ import { SelfRegistration1764205200000 } from './1764205200000-self-registration
 import { TokenDigests1765065600000 } from './1765065600000-token-digests.js';
 import { Consents1765152000000 } from './1765152000000-consents.js';
 import { Federation1765238400000 } from './1765238400000-federation.js';
+import { ProfileClaims1765497600000 } from './1765497600000-profile-claims.js';
 
 /** Every migration, oldest first. Listed explicitly: ESM builds cannot rely on TypeORM's glob loading. */
 export const allMigrations = [
@@ -19,4 +20,5 @@ export const allMigrations = [
   TokenDigests1765065600000,
   Consents1765152000000,
   Federation1765238400000,
+  ProfileClaims1765497600000,
 ];

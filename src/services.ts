@@ -35,6 +35,7 @@ import { createRoundTrips } from './federation/round-trip.js';
 import { createUpstreams } from './federation/upstream.js';
 import { createAppleSecrets } from './federation/apple-secret.js';
 import { createPairwiseSubjects } from './security/pairwise-subject.js';
+import { createUserProfiles } from './accounts/user-profile.js';
 
 export interface ServiceOptions {
   /** The breached-password list, asked for when a password is checked (the CLI loads it only then). */
@@ -85,6 +86,7 @@ export function createServices(config: Config, resources: Resources, options: Se
   const keys = createKeyManager(storage.signingKeys, box);
   // Derived from the key-encryption secret: the same pairwise subs after a restart and on every replica.
   const pairwise = createPairwiseSubjects(key);
+  const profiles = createUserProfiles({ storage, audit });
   const provider = options.provider(keys);
   const initialAccessTokens = createInitialAccessTokens({
     provider: () => provider.provider(),
@@ -122,6 +124,8 @@ export function createServices(config: Config, resources: Resources, options: Se
     webauthn: createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config, transaction }),
     keys,
     pairwise,
+    /** The OIDC Core §5.1 profile claims of a user: /account and the admin API edit them. */
+    profiles,
     /** Dynamic client registration (RFC 7591): initial access tokens (approvals: admin.clients). */
     initialAccessTokens,
     admin: createAdminServices({
@@ -139,6 +143,7 @@ export function createServices(config: Config, resources: Resources, options: Se
       federation,
       onKeysRotated: provider.reloadKeys,
       pairwise,
+      profiles,
     }),
     userImport: createUserImport({ users: storage.users, box, transaction }),
     userSessions: createUserSessions({ storage, audit, sessionsEnded }),

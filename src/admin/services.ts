@@ -9,6 +9,7 @@ import { createUserImport } from '../accounts/user-import.js';
 import { createClientsAdmin } from '../clients/clients.service.js';
 import { createSectorCheck } from '../clients/sector-identifier.js';
 import type { PairwiseSubjects } from '../security/pairwise-subject.js';
+import type { UserProfiles } from '../accounts/user-profile.js';
 import { createUsersAdmin } from './users.service.js';
 import { createRolesAdmin } from '../roles/roles.service.js';
 import { createSessionsAdmin } from './sessions.service.js';
@@ -45,6 +46,8 @@ export interface AdminServiceDeps {
   federation: Pick<FederationService, 'listIdentities'>;
   /** Maps a client's pairwise `sub` back to its user (OIDC Core §8.1). */
   pairwise: PairwiseSubjects;
+  /** A user's profile claims (accounts/user-profile.ts). */
+  profiles: UserProfiles;
 }
 
 /** Everything an admin can do, shared by the admin API and the console (which never call each other over HTTP). */
@@ -72,6 +75,7 @@ export function createAdminServices(deps: AdminServiceDeps) {
     connections: deps.connections,
     identities: createIdentitiesAdmin({ storage, audit, federation: deps.federation }),
     subjects: createSubjectsAdmin({ storage, pairwise: deps.pairwise }),
+    profiles: deps.profiles,
   };
 }
 
