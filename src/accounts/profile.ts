@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../errors/domain-errors.js';
 
 /** OIDC Core §5.1.1: the address claim, each member optional. */
-export interface Address {
+interface Address {
   formatted?: string;
   street_address?: string;
   locality?: string;
@@ -31,7 +31,7 @@ export const PROFILE_TEXT_FIELDS = [
   'zoneinfo',
   'birthdate',
 ] as const;
-export type ProfileTextField = (typeof PROFILE_TEXT_FIELDS)[number];
+type ProfileTextField = (typeof PROFILE_TEXT_FIELDS)[number];
 export const ADDRESS_FIELDS = ['formatted', 'street_address', 'locality', 'region', 'postal_code', 'country'] as const;
 
 /** A change: a field given replaces it, '' or null clears it; an absent one stays. */
@@ -39,7 +39,6 @@ export type ProfileChanges = Partial<Record<ProfileTextField, string | null>> & 
   address?: Partial<Record<(typeof ADDRESS_FIELDS)[number], string | null>> | null;
 };
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
 
 function plainText(field: string, value: string, max: number, multiline = false): string {
@@ -79,7 +78,8 @@ function checkZone(value: string): string {
  * a real calendar date, not in the future.
  */
 function checkBirthdate(value: string, today: Date): string {
-  const bad = () => new InvalidInputError('birthdate', 'must be a date YYYY-MM-DD (0000-MM-DD without the year), or YYYY');
+  const bad = () =>
+    new InvalidInputError('birthdate', 'must be a date YYYY-MM-DD (0000-MM-DD without the year), or YYYY');
   const year = /^(\d{4})$/.exec(value);
   if (year) {
     const y = Number(year[1]);
@@ -137,7 +137,10 @@ function applyAddress(current: Address | undefined, changes: ProfileChanges['add
   for (const field of ADDRESS_FIELDS) {
     const value = changes[field];
     if (value === undefined) continue;
-    const text = value === null ? '' : plainText(`address.${field}`, value, field === 'formatted' ? 500 : 200, field === 'formatted');
+    const text =
+      value === null
+        ? ''
+        : plainText(`address.${field}`, value, field === 'formatted' ? 500 : 200, field === 'formatted');
     if (text) next[field] = text;
     else delete next[field];
   }

@@ -3,7 +3,14 @@ import type { StoredProfile } from '../storage/entities/user.entity.js';
 import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import { NotFoundError } from '../errors/domain-errors.js';
 import { recordAdminAction, type AdminActor } from '../security/admin-actor.js';
-import { ADDRESS_FIELDS, PROFILE_TEXT_FIELDS, applyProfileChanges, profileOf, type Profile, type ProfileChanges } from './profile.js';
+import {
+  ADDRESS_FIELDS,
+  PROFILE_TEXT_FIELDS,
+  applyProfileChanges,
+  profileOf,
+  type Profile,
+  type ProfileChanges,
+} from './profile.js';
 
 function stored(profile: Profile): StoredProfile {
   const out: StoredProfile = {};

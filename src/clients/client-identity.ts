@@ -7,7 +7,6 @@ import { checkRedirectUri } from './redirect-uri.js';
  * Front-Channel Logout 1.0 §2) and signed userinfo (OIDC Core §5.3.2).
  */
 export const SUBJECT_TYPES = ['public', 'pairwise'] as const;
-export type SubjectType = (typeof SUBJECT_TYPES)[number];
 /** Signed userinfo responses: the algorithms our signing keys offer (oidc/keys.ts). */
 export const USERINFO_ALGS = ['ES256', 'RS256'] as const;
 

@@ -109,4 +109,3 @@ export function createSectorCheck(issuer: string): SectorCheck {
     if (missing !== undefined) throw refused(`does not list the redirect URI ${missing}`);
   };
 }
-

@@ -53,7 +53,9 @@ export const identityView = {
   userinfo_signed_response_alg: z.string().nullable(),
 };
 
-export function viewIdentity(input: ClientIdentityInput): { [K in keyof typeof identityView]: z.input<(typeof identityView)[K]> } {
+export function viewIdentity(input: ClientIdentityInput): {
+  [K in keyof typeof identityView]: z.input<(typeof identityView)[K]>;
+} {
   return {
     subject_type: input.subjectType ?? 'public',
     sector_identifier_uri: input.sectorIdentifierUri ?? null,

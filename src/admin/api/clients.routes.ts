@@ -12,7 +12,13 @@ import { ADMIN_SCOPES, MAX_REFRESH_REUSE_GRACE_SECONDS } from '../../clients/cli
 import type { AdminServices } from '../services.js';
 import { decodeCursor, idParams, iso, pageOf, pageQuery, pageResponse, timestamp } from './common.js';
 import { defineRoute } from './route.js';
-import { identityCreateFields, identityFields, identityInputFrom, identityView, viewIdentity } from './client-identity-fields.js';
+import {
+  identityCreateFields,
+  identityFields,
+  identityInputFrom,
+  identityView,
+  viewIdentity,
+} from './client-identity-fields.js';
 
 const uris = z.array(z.string().max(2000)).max(50);
 

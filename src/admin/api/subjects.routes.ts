@@ -26,7 +26,11 @@ export function subjectRoutes(admin: AdminServices) {
       status: 200,
       response: subjectView,
       handler: async ({ query }) => {
-        const found = await admin.subjects.resolve({ clientId: query.client_id, sub: query.sub, userId: query.user_id });
+        const found = await admin.subjects.resolve({
+          clientId: query.client_id,
+          sub: query.sub,
+          userId: query.user_id,
+        });
         return { client_id: found.clientId, subject_type: found.subjectType, sub: found.sub, user_id: found.userId };
       },
     }),

@@ -58,7 +58,7 @@ export function validateFrontchannelMetadata(key: string, value: unknown): void 
     try {
       checkRedirectUri(key, value);
     } catch (error) {
-      if (error instanceof InvalidInputError) throw new Error(`${key}: ${error.message}`);
+      if (error instanceof InvalidInputError) throw new Error(`${key}: ${error.message}`, { cause: error });
       throw error;
     }
   }
@@ -84,7 +84,8 @@ export function withSectorCheck(policy: RegistrationPolicy, check: SectorCheck):
     try {
       await check(uri, redirectUris);
     } catch (error) {
-      if (error instanceof InvalidInputError) throw new errors.InvalidClientMetadata(`${error.field}: ${error.message}`);
+      if (error instanceof InvalidInputError)
+        throw new errors.InvalidClientMetadata(`${error.field}: ${error.message}`);
       throw error;
     }
   };

@@ -39,6 +39,7 @@ export interface PortalDeps extends Pick<
   | 'audit'
   | 'userSessions'
   | 'applications'
+  | 'profiles'
 > {
   config: Pick<Config, 'issuer' | 'mfa' | 'passwordPolicy'>;
   host: ProviderHost;

@@ -14,6 +14,7 @@ import { rpIdUsable } from '../../config/issuer.js';
 import { addEmailRoutes } from './email-routes.js';
 import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
 import { addApplicationRoutes, loadApplicationsSection } from './applications-routes.js';
+import { addProfileRoutes, loadProfileSection } from './profile-routes.js';
 import { signOutOthersForm, signOutOthersIfAsked } from './sign-out-others.js';
 import { passwordAttempts } from '../../security/password-attempts.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
@@ -98,6 +99,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
         Math.floor(deps.clock() / 1000) - ctx.state.portal.authTime <= deps.config.mfa.reauthenticationSeconds,
       ...(await loadSessionsSection(deps, ctx)),
       ...(await loadApplicationsSection(deps, ctx)),
+      ...(await loadProfileSection(deps, ctx)),
     });
   }
 
@@ -235,6 +237,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   addEmailRoutes(router, deps, sensitive);
   addSessionRoutes(router, deps, { sessions, change });
   addApplicationRoutes(router, deps, { change });
+  addProfileRoutes(router, deps, { change });
 
   return router;
 }
