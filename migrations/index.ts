@@ -8,6 +8,7 @@ import { TokenDigests1765065600000 } from './1765065600000-token-digests.js';
 import { Consents1765152000000 } from './1765152000000-consents.js';
 import { Federation1765238400000 } from './1765238400000-federation.js';
 import { OneTimeCodes1765324800000 } from './1765324800000-one-time-codes.js';
+import { ProfileClaims1765497600000 } from './1765497600000-profile-claims.js';
 
 /** Every migration, oldest first. Listed explicitly: ESM builds cannot rely on TypeORM's glob loading. */
 export const allMigrations = [
@@ -21,4 +22,5 @@ export const allMigrations = [
   Consents1765152000000,
   Federation1765238400000,
   OneTimeCodes1765324800000,
+  ProfileClaims1765497600000,
 ];

@@ -38,6 +38,7 @@ import { createFederationRouter } from './web/federation/router.js';
 import { canonicalizeProviderPaths, providerRouteTable } from './oidc/canonical-path.js';
 import { refuseUnstorableQuery } from './http/storable-input.js';
 import { protocolEdge } from './oidc/protocol-edge.js';
+import { frontchannelPage } from './oidc/frontchannel-page.js';
 import { PROGRAM_ROUTES } from './oidc/routes.js';
 import { formTargets } from './oidc/form-targets.js';
 import { outsideBasePath } from './http/base-path.js';
@@ -186,7 +187,17 @@ export function createApp(deps: AppDeps): Koa {
     ),
   );
   // The guards in front of the provider, in order, each with the endpoints it covers (protocol-edge.ts).
-  for (const step of protocolEdge({ limits: services.limits, clientReads: deps.clientReads, storage: deps.storage }))
+  const frontchannel = {
+    enabled: config.identity.frontchannelLogout,
+    provider: () => deps.host.current,
+    render: frontchannelPage(views, deps.translatorFor(DEFAULT_LOCALE)),
+  };
+  for (const step of protocolEdge({
+    limits: services.limits,
+    clientReads: deps.clientReads,
+    storage: deps.storage,
+    frontchannel,
+  }))
     use(step.run);
   use(deps.host.middleware);
   // Under an issuer's path prefix the whole app is mounted there, so routers and the provider

@@ -47,6 +47,8 @@ import { createCodeDigests } from './codes/secrets.js';
 import { createEmailSignIn } from './codes/email-sign-in.js';
 import { createCodeFactors } from './codes/code-factors.js';
 import type { CodeSender } from './codes/code-sender.js';
+import { createPairwiseSubjects } from './security/pairwise-subject.js';
+import { createUserProfiles } from './accounts/user-profile.js';
 
 export interface ServiceOptions {
   /** The breached-password list, asked for when a password is checked (the CLI loads it only then). */
@@ -108,6 +110,9 @@ export function createServices(config: Config, resources: Resources, options: Se
     transaction,
   });
   const keys = createKeyManager(storage.signingKeys, box);
+  // Derived from the key-encryption secret: the same pairwise subs after a restart and on every replica.
+  const pairwise = createPairwiseSubjects(key);
+  const profiles = createUserProfiles({ storage, audit });
   const provider = options.provider(keys);
   const initialAccessTokens = createInitialAccessTokens({
     provider: () => provider.provider(),
@@ -168,6 +173,9 @@ export function createServices(config: Config, resources: Resources, options: Se
     secondFactors,
     webauthn: createWebAuthnService({ credentials: storage.credentials, kv: storage.kv, audit, config, transaction }),
     keys,
+    pairwise,
+    /** The OIDC Core §5.1 profile claims of a user: /account and the admin API edit them. */
+    profiles,
     /** Dynamic client registration (RFC 7591): initial access tokens (approvals: admin.clients). */
     initialAccessTokens,
     admin: createAdminServices({
@@ -184,6 +192,8 @@ export function createServices(config: Config, resources: Resources, options: Se
       connections,
       federation,
       onKeysRotated: provider.reloadKeys,
+      pairwise,
+      profiles,
     }),
     userImport: createUserImport({ users: storage.users, box, transaction }),
     userSessions: createUserSessions({ storage, audit, sessionsEnded }),

@@ -11,6 +11,7 @@ import { createRequestClientReads, type RequestClientReads } from './oidc/reques
 import { createBackchannelLogout, type BackchannelLogout } from './oidc/backchannel-logout.js';
 import { attachBackchannelEvents, attachSessionHandling } from './oidc/session-events.js';
 import { attachProviderMetrics } from './observability/provider-metrics.js';
+import { createSectorCheck } from './clients/sector-identifier.js';
 
 export interface StartedProvider {
   host: ProviderHost;
@@ -27,7 +28,7 @@ export interface StartedProvider {
 export async function startProvider(
   config: Config,
   resources: Pick<Resources, 'opened' | 'tokenDigest' | 'metrics'>,
-  services: Pick<Services, 'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded'>,
+  services: Pick<Services, 'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded' | 'pairwise'>,
   deps: { log: Logger; pages: Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'> },
 ): Promise<StartedProvider> {
   const { storage } = resources.opened;
@@ -68,6 +69,7 @@ export async function startProvider(
         rolesOf: storage.roles.rolesOf,
         keys: material,
         consents: storage.consents,
+        identity: { pairwise: services.pairwise, sectorCheck: createSectorCheck(config.issuer) },
         policy: { factorsOf: (accountId) => services.secondFactors.summary(accountId) },
         ...deps.pages,
       }),

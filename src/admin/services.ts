@@ -7,6 +7,9 @@ import type { PasswordPolicy } from '../accounts/password-policy.js';
 import type { SecondFactorService } from '../accounts/second-factors.js';
 import { createUserImport } from '../accounts/user-import.js';
 import { createClientsAdmin } from '../clients/clients.service.js';
+import { createSectorCheck } from '../clients/sector-identifier.js';
+import type { PairwiseSubjects } from '../security/pairwise-subject.js';
+import type { UserProfiles } from '../accounts/user-profile.js';
 import { createUsersAdmin } from './users.service.js';
 import { createRolesAdmin } from '../roles/roles.service.js';
 import { createSessionsAdmin } from './sessions.service.js';
@@ -18,6 +21,7 @@ import type { SessionsEnded } from '../accounts/user-sessions.js';
 import type { ConnectionsService } from '../federation/connections.service.js';
 import type { FederationService } from '../federation/federation.service.js';
 import { createIdentitiesAdmin } from './identities.service.js';
+import { createSubjectsAdmin } from './subjects.service.js';
 
 export interface AdminServiceDeps {
   config: Config;
@@ -40,6 +44,10 @@ export interface AdminServiceDeps {
   connections: ConnectionsService;
   /** Sign-in through them: admins list a user's linked identities with it. */
   federation: Pick<FederationService, 'listIdentities'>;
+  /** Maps a client's pairwise `sub` back to its user (OIDC Core §8.1). */
+  pairwise: PairwiseSubjects;
+  /** A user's profile claims (accounts/user-profile.ts). */
+  profiles: UserProfiles;
 }
 
 /** Everything an admin can do, shared by the admin API and the console (which never call each other over HTTP). */
@@ -47,7 +55,7 @@ export function createAdminServices(deps: AdminServiceDeps) {
   const { storage, audit } = deps;
   const { sessionsEnded } = deps;
   return {
-    clients: createClientsAdmin({ storage, audit }),
+    clients: createClientsAdmin({ storage, audit, sectorCheck: createSectorCheck(deps.config.issuer) }),
     users: createUsersAdmin({
       storage,
       audit,
@@ -66,6 +74,8 @@ export function createAdminServices(deps: AdminServiceDeps) {
     audit: { query: storage.audit.query },
     connections: deps.connections,
     identities: createIdentitiesAdmin({ storage, audit, federation: deps.federation }),
+    subjects: createSubjectsAdmin({ storage, pairwise: deps.pairwise }),
+    profiles: deps.profiles,
   };
 }
 

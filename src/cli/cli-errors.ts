@@ -14,6 +14,7 @@ const FLAG_OVERRIDES: Partial<Record<string, Record<string, string | null>>> = {
     token_endpoint_auth_method: 'auth-method',
     id_token_signed_response_alg: 'id-token-alg',
     refresh_token_reuse_grace_seconds: 'refresh-reuse-grace',
+    userinfo_signed_response_alg: 'userinfo-alg',
     // approve/reject of a client that is not pending: the state is the problem, not a flag.
     status: null,
   },

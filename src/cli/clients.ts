@@ -41,6 +41,11 @@ const CLIENT_FLAGS = {
   'backchannel-logout-uri': { type: 'string' },
   'backchannel-logout-session-required': { type: 'boolean' },
   'refresh-reuse-grace': { type: 'string' },
+  'subject-type': { type: 'string' },
+  'sector-identifier-uri': { type: 'string' },
+  'frontchannel-logout-uri': { type: 'string' },
+  'frontchannel-logout-session-required': { type: 'boolean' },
+  'userinfo-alg': { type: 'string' },
 } as const;
 
 type ClientFlagValues = ReturnType<typeof parseCommand<typeof CLIENT_FLAGS>>['values'];
@@ -72,6 +77,11 @@ const FLAG_OF: Record<keyof ClientInput, keyof typeof CLIENT_FLAGS> = {
   backchannelLogoutUri: 'backchannel-logout-uri',
   backchannelLogoutSessionRequired: 'backchannel-logout-session-required',
   refreshReuseGraceSeconds: 'refresh-reuse-grace',
+  subjectType: 'subject-type',
+  sectorIdentifierUri: 'sector-identifier-uri',
+  frontchannelLogoutUri: 'frontchannel-logout-uri',
+  frontchannelLogoutSessionRequired: 'frontchannel-logout-session-required',
+  userinfoSignedResponseAlg: 'userinfo-alg',
 };
 
 /**
@@ -99,6 +109,11 @@ function changesFrom(values: ClientFlagValues): Partial<ClientInput> {
     refreshReuseGraceSeconds: values['refresh-reuse-grace']
       ? wholeSeconds(values['refresh-reuse-grace'], 'refresh-reuse-grace')
       : undefined,
+    subjectType: optional(values['subject-type']),
+    sectorIdentifierUri: optional(values['sector-identifier-uri']),
+    frontchannelLogoutUri: optional(values['frontchannel-logout-uri']),
+    frontchannelLogoutSessionRequired: values['frontchannel-logout-session-required'],
+    userinfoSignedResponseAlg: optional(values['userinfo-alg']),
   };
   const given = (Object.keys(FLAG_OF) as Array<keyof ClientInput>).filter(
     (field) => values[FLAG_OF[field]] !== undefined,

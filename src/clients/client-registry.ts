@@ -1,5 +1,4 @@
 import type { ClientsRepository, NewClient } from '../storage/clients.repository.js';
-import { isLoopbackHost } from '../config/loopback.js';
 import type { ClientRow } from '../storage/entities/client.entity.js';
 import { generateClientSecret, hashClientSecret } from './client-secret.js';
 import { newClientId } from './client-id.js';
@@ -15,13 +14,18 @@ import {
 import { OIDC_SCOPES } from '../config/oidc-scopes.js';
 import { ROLE_NAME } from '../roles/role-fields.js';
 import { InvalidInputError } from '../errors/domain-errors.js';
+import { checkRedirectUri } from './redirect-uri.js';
+import { identityInputOf, identityMetadata, type ClientIdentityInput } from './client-identity.js';
+
+export { checkRedirectUri };
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 export const ID_TOKEN_ALGS = ['ES256', 'RS256'] as const;
 export const SCOPES = OIDC_SCOPES;
 
-export interface ClientInput {
+/** The identity and logout fields (pairwise subjects, front-channel logout, signed userinfo) are client-identity.ts's. */
+export interface ClientInput extends ClientIdentityInput {
   name: string;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
@@ -52,26 +56,6 @@ export interface CreatedClient {
   client: ClientRow;
   /** Shown once; only its hash is stored. */
   clientSecret: string | null;
-}
-
-/**
- * Redirect URIs: absolute, https (http only on loopback, for native and development
- * clients, RFC 8252 §7.3), no fragment (RFC 6749 §3.1.2), no wildcard; compared exactly.
- */
-export function checkRedirectUri(field: string, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidInputError(field, `"${value}" is not an absolute URL`);
-  }
-  if (url.hash || value.includes('#')) throw new InvalidInputError(field, `"${value}" must not contain a fragment`);
-  if (value.includes('*')) throw new InvalidInputError(field, `"${value}" must not contain a wildcard`);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new InvalidInputError(field, `"${value}" must use https (http is allowed only on localhost/127.0.0.1/[::1])`);
-  }
-  if (url.username || url.password) throw new InvalidInputError(field, `"${value}" must not contain credentials`);
-  return value;
 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
@@ -193,6 +177,7 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
           }
         : {}),
       ...(grace > 0 ? { [REFRESH_REUSE_GRACE]: grace } : {}),
+      ...identityMetadata(input, redirectUris),
     },
   };
 }
@@ -223,6 +208,7 @@ export function clientInputOf(row: ClientRow): ClientInput {
     backchannelLogoutUri: typeof m.backchannel_logout_uri === 'string' ? m.backchannel_logout_uri : undefined,
     backchannelLogoutSessionRequired: m.backchannel_logout_session_required === true,
     refreshReuseGraceSeconds: refreshReuseGraceOf(m),
+    ...identityInputOf(m),
   };
 }
 

@@ -14,6 +14,13 @@ import { ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID } from './built-in-client.js
 import { ADMIN_SCOPES_FIELD } from './client-metadata.js';
 import { recordAdminAction, type AdminActor } from '../security/admin-actor.js';
 import { InvalidInputError, NotFoundError } from '../errors/domain-errors.js';
+import type { SectorCheck } from './sector-identifier.js';
+
+/** A pairwise client's sector document is fetched and checked before it is saved (OIDC Core §8.1). */
+async function checkSector(check: SectorCheck | undefined, metadata: Record<string, unknown>): Promise<void> {
+  const uri = metadata.sector_identifier_uri;
+  if (check && typeof uri === 'string') await check(uri, metadata.redirect_uris as string[]);
+}
 
 /** Gatehouse's own clients are re-registered at every boot; admins cannot change them. */
 const BUILT_IN = new Set([ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID]);
@@ -39,7 +46,7 @@ async function clientOrNotFound(repos: Pick<Repositories, 'clients'>, id: string
 }
 
 /** Client administration for the admin API and console: each change audited in its transaction. */
-export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) {
+export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog; sectorCheck?: SectorCheck }) {
   const { storage, audit } = deps;
 
   async function editable(id: string): Promise<ClientRow> {
@@ -56,6 +63,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
 
     async create(input: ClientInput, actor: AdminActor): Promise<IssuedClient> {
       const { record, clientSecret } = newClientRecord(input);
+      await checkSector(deps.sectorCheck, record.metadata);
       const client = await storage.transaction(async (tx) => {
         const created = await tx.clients.create(record);
         await recordAdminAction(audit, tx, actor, 'client.created', {
@@ -77,6 +85,7 @@ export function createClientsAdmin(deps: { storage: Storage; audit: AuditLog }) 
       if (changes.public === false && changes.authMethod === undefined && input.authMethod === 'none')
         input.authMethod = 'client_secret_basic';
       const { metadata } = buildClientMetadata(input);
+      await checkSector(deps.sectorCheck, metadata);
       const needsSecret = usesClientSecret(metadata);
       const clientSecret = needsSecret && !row.secretHash ? generateClientSecret() : null;
       const secretHash = needsSecret ? (clientSecret ? hashClientSecret(clientSecret) : row.secretHash) : null;

@@ -330,6 +330,13 @@ export const configSchema = z
         maxRedirectUris: z.number().int().min(1).max(100),
       }),
     }),
+    // OpenID Connect identity and logout features (issue 19, docs/protocol.md), each one a switch.
+    identity: z.strictObject({
+      pairwiseSubjects: z.boolean(),
+      claimsParameter: z.boolean(),
+      signedUserinfo: z.boolean(),
+      frontchannelLogout: z.boolean(),
+    }),
     signUp: z.strictObject({
       enabled: z.boolean(),
       // Domains as typed in an address after the @ (compared lower-cased, exact match only).

@@ -2,6 +2,7 @@ import type { Account, AccountClaims, FindAccount, KoaContextWithOIDC } from 'oi
 import type { AccountService } from '../accounts/account-service.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import { hasRolesScope, visibleRoles, type RolesOf } from './roles.js';
+import { profileOf } from '../accounts/profile.js';
 
 /**
  * Scope → claims. The ID token is masked by the openid scope's claims (lib/helpers/claims.js),
@@ -12,8 +13,20 @@ import { hasRolesScope, visibleRoles, type RolesOf } from './roles.js';
  */
 export const SCOPE_CLAIMS = {
   openid: ['sub', 'sid', 'acr', 'amr', 'auth_time', 'roles'],
-  profile: ['name', 'updated_at'],
+  profile: [
+    'name',
+    'given_name',
+    'family_name',
+    'preferred_username',
+    'picture',
+    'locale',
+    'zoneinfo',
+    'birthdate',
+    'updated_at',
+  ],
   email: ['email', 'email_verified'],
+  // OIDC Core §5.4: the address claim is released under its own scope.
+  address: ['address'],
   roles: ['roles'],
 } as const;
 
@@ -37,6 +50,7 @@ async function sidFor(ctx: KoaContextWithOIDC): Promise<string | undefined> {
 
 function profileClaims(user: UserRow): AccountClaims {
   return {
+    ...profileOf(user.profile),
     sub: user.id,
     name: user.name ?? undefined,
     email: user.email,

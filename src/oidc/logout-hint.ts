@@ -27,7 +27,8 @@ function hintIsForCurrentSession(ctx: KoaContextWithOIDC): boolean {
   const sid = session.sidFor(client.clientId);
   return (
     typeof hint.sub === 'string' &&
-    hint.sub === session.accountId &&
+    // A pairwise client's hint carries its own sub (OIDC Core §8.1); its sid alone ties it to this session.
+    (hint.sub === session.accountId || client.subjectType === 'pairwise') &&
     typeof hint.sid === 'string' &&
     typeof sid === 'string' &&
     hint.sid === sid

@@ -26,6 +26,16 @@ import { grantFromConsent } from './consent.js';
 import { INTERACTION_PATH, ROUTES } from './routes.js';
 import { OIDC_SCOPES } from '../config/oidc-scopes.js';
 import { issuerBasePath } from '../config/issuer.js';
+import type { PairwiseSubjects } from '../security/pairwise-subject.js';
+import type { SectorCheck } from '../clients/sector-identifier.js';
+import {
+  FRONTCHANNEL_METADATA,
+  frontchannelDiscovery,
+  identityFeatures,
+  subjectOptions,
+  validateFrontchannelMetadata,
+  withSectorCheck,
+} from './features/identity.js';
 
 /** How clients may authenticate; one list for every endpoint where they do (see `discovery`). */
 const CLIENT_AUTH_METHODS: Configuration['clientAuthMethods'] = [
@@ -54,6 +64,8 @@ export interface ProviderDeps {
   policy: Omit<PolicyDeps, 'mfaPolicy' | 'acr'>;
   /** A user's role names, for the `roles` claim in JWT access tokens. */
   rolesOf: RolesOf;
+  /** Pairwise `sub` values (OIDC Core §8.1) and the sector document check of dynamic registration. */
+  identity: { pairwise: PairwiseSubjects; sectorCheck: SectorCheck };
 }
 
 function isFirstParty(ctx: KoaContextWithOIDC): boolean {
@@ -140,20 +152,19 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       introspection_endpoint_auth_signing_alg_values_supported: CLIENT_AUTH_SIGNING_ALGS,
       revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
       revocation_endpoint_auth_signing_alg_values_supported: CLIENT_AUTH_SIGNING_ALGS,
+      ...frontchannelDiscovery(config.identity),
     },
     // `upstream=<connection id>` skips the choice of sign-in method and goes straight to that
     // upstream, as Keycloak's kc_idp_hint does (docs/federation.md, "Signing in").
     extraParams: ['upstream'],
+    ...subjectOptions(config.identity, deps.identity.pairwise),
     // Authorization code only: no implicit or hybrid (RFC 9700 §2.1.2).
     responseTypes: ['code'],
     // PKCE for every client, S256 only (RFC 9700 §2.1.1; oidc-provider 9 offers only S256).
     pkce: { required: () => true },
     scopes: [...OIDC_SCOPES],
     claims: {
-      openid: [...SCOPE_CLAIMS.openid],
-      profile: [...SCOPE_CLAIMS.profile],
-      email: [...SCOPE_CLAIMS.email],
-      roles: [...SCOPE_CLAIMS.roles],
+      ...Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
     },
     extraTokenClaims: createExtraTokenClaims(deps.rolesOf),
     acrValues: [config.acr.password, config.acr.mfa, config.acr.phishingResistant],
@@ -166,8 +177,16 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       require_auth_time: true,
     },
     extraClientMetadata: {
-      properties: [FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES, ADMIN_SCOPES_FIELD, REFRESH_REUSE_GRACE],
+      properties: [
+        FIRST_PARTY,
+        MFA_POLICY,
+        VISIBLE_ROLES,
+        ADMIN_SCOPES_FIELD,
+        REFRESH_REUSE_GRACE,
+        ...FRONTCHANNEL_METADATA,
+      ],
       validator(_ctx, key, value) {
+        validateFrontchannelMetadata(key, value);
         if (key === FIRST_PARTY && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${FIRST_PARTY} must be a boolean`);
         }
@@ -238,7 +257,12 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       registration: {
         enabled: config.registration.enabled,
         initialAccessToken: true,
-        policies: { [REGISTRATION_POLICY]: createRegistrationPolicy(config.registration.policy) },
+        policies: {
+          [REGISTRATION_POLICY]: withSectorCheck(
+            createRegistrationPolicy(config.registration.policy),
+            deps.identity.sectorCheck,
+          ),
+        },
         // Same shape as admin-created client ids (client-id.ts): never starting with "-".
         idFactory: newClientId,
         secretFactory: issueClientSecret,
@@ -248,6 +272,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       // every update (the stolen-token window of §1.1 closes with each use).
       registrationManagement: { enabled: config.registration.enabled, rotateRegistrationAccessToken: true },
       userinfo: { enabled: true },
+      ...identityFeatures(config.identity),
       resourceIndicators: buildResourceIndicators(config.resources, config.issuer),
       // OpenID Connect Back-Channel Logout 1.0: discovery, client metadata, and the library's
       // delivery at end_session; every other way a session ends goes through

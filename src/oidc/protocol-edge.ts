@@ -10,6 +10,7 @@ import { runTokenRequestsInOneTransaction } from './token-transaction.js';
 import { providerEndpointInterop } from './endpoint-interop.js';
 import type { RequestClientReads } from './request-client-reads.js';
 import { CLIENT_AUTH_ROUTES, ROUTES } from './routes.js';
+import { frontchannelLogout, type FrontchannelLogoutDeps } from './frontchannel-logout.js';
 
 /** One guard in front of the provider: what it is, which endpoints it acts on, and the middleware. */
 export interface EdgeStep {
@@ -23,7 +24,11 @@ export interface ProtocolEdgeDeps {
   limits: RateLimits;
   clientReads: Pick<RequestClientReads, 'statusOf'>;
   storage: Storage;
+  /** Front-Channel Logout 1.0 (frontchannel-logout.ts); absent: off. */
+  frontchannel?: Omit<FrontchannelLogoutDeps, 'confirmPath'>;
 }
+
+const END_SESSION_CONFIRM = `${ROUTES.end_session}/confirm`;
 
 const CLIENT_CONFIGURATION = `${ROUTES.registration}/:clientId`;
 
@@ -36,6 +41,7 @@ export const EDGE_COVERAGE = {
   registrationResponse: [ROUTES.registration, CLIENT_CONFIGURATION],
   tokenTransaction: [ROUTES.token],
   interop: [ROUTES.authorization, ROUTES.end_session, ROUTES.revocation],
+  frontchannelLogout: [END_SESSION_CONFIRM],
 } as const satisfies Record<string, EdgeStep['covers']>;
 
 /**
@@ -91,6 +97,14 @@ export function protocolEdge(deps: ProtocolEdgeDeps): EdgeStep[] {
         endSession: ROUTES.end_session,
         revocation: ROUTES.revocation,
       }),
+    },
+    // Around the provider's logout confirmation: it reads the session before the provider ends it.
+    {
+      name: 'front-channel logout frames when a session ends',
+      covers: EDGE_COVERAGE.frontchannelLogout,
+      run: deps.frontchannel
+        ? frontchannelLogout({ ...deps.frontchannel, confirmPath: END_SESSION_CONFIRM })
+        : async (_ctx, next) => next(),
     },
   ];
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation } from './unique-violation.js';
 import { In, IsNull, Not, type EntityManager } from 'typeorm';
-import { UserEntity, type UserRow } from './entities/user.entity.js';
+import { UserEntity, type StoredProfile, type UserRow } from './entities/user.entity.js';
 import { CredentialEntity, type CredentialRow } from './entities/credential.entity.js';
 import { isUuid } from './ids.js';
 import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
@@ -232,6 +232,11 @@ export function createUsersRepository(db: EntityManager) {
         if (isUniqueViolation(error)) throw duplicateEmail();
         throw error;
       }
+    },
+
+    /** Replaces the profile claims document (validated by accounts/profile.ts). */
+    async updateProfile(id: string, profile: StoredProfile): Promise<void> {
+      await users.update({ id }, { profile });
     },
 
     /** Deletes the user; credentials and role assignments go with it (foreign keys cascade). */

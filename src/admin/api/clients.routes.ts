@@ -12,6 +12,13 @@ import { ADMIN_SCOPES, MAX_REFRESH_REUSE_GRACE_SECONDS } from '../../clients/cli
 import type { AdminServices } from '../services.js';
 import { decodeCursor, idParams, iso, pageOf, pageQuery, pageResponse, timestamp } from './common.js';
 import { defineRoute } from './route.js';
+import {
+  identityCreateFields,
+  identityFields,
+  identityInputFrom,
+  identityView,
+  viewIdentity,
+} from './client-identity-fields.js';
 
 const uris = z.array(z.string().max(2000)).max(50);
 
@@ -53,6 +60,7 @@ const clientFields = {
     .describe(
       'Seconds during which a refresh token that was just rotated may be presented again while its successor is unused (a lost response); 0: never (reuse revokes the grant).',
     ),
+  ...identityFields,
 };
 
 const createBody = z.strictObject({
@@ -73,6 +81,7 @@ const createBody = z.strictObject({
   backchannel_logout_uri: clientFields.backchannel_logout_uri.optional(),
   backchannel_logout_session_required: clientFields.backchannel_logout_session_required.optional(),
   refresh_token_reuse_grace_seconds: clientFields.refresh_token_reuse_grace_seconds.optional(),
+  ...identityCreateFields,
 });
 
 const updateBody = z.strictObject(clientFields).partial();
@@ -80,7 +89,7 @@ const updateBody = z.strictObject(clientFields).partial();
 type ClientFields = Partial<z.output<typeof updateBody>>;
 
 function toInput(body: ClientFields): Partial<ClientInput> {
-  const input: Partial<ClientInput> = {};
+  const input: Partial<ClientInput> = identityInputFrom(body);
   if (body.name !== undefined) input.name = body.name;
   if (body.redirect_uris !== undefined) input.redirectUris = body.redirect_uris;
   if (body.post_logout_redirect_uris !== undefined) input.postLogoutRedirectUris = body.post_logout_redirect_uris;
@@ -123,6 +132,7 @@ export const clientView = z.object({
   backchannel_logout_uri: z.string().nullable(),
   backchannel_logout_session_required: z.boolean(),
   refresh_token_reuse_grace_seconds: z.number().int(),
+  ...identityView,
   created_at: timestamp,
   updated_at: timestamp,
 });
@@ -149,6 +159,7 @@ function viewClient(row: ClientRow): z.input<typeof clientView> {
     backchannel_logout_uri: input.backchannelLogoutUri ?? null,
     backchannel_logout_session_required: input.backchannelLogoutSessionRequired === true,
     refresh_token_reuse_grace_seconds: input.refreshReuseGraceSeconds ?? 0,
+    ...viewIdentity(input),
     created_at: iso(row.createdAt) ?? '',
     updated_at: iso(row.updatedAt) ?? '',
   };

@@ -18,6 +18,7 @@ import { keyRoutes } from './keys.routes.js';
 import { auditRoutes } from './audit.routes.js';
 import { initialAccessTokenRoutes } from './initial-access-tokens.routes.js';
 import { connectionRoutes } from './connections.routes.js';
+import { subjectRoutes } from './subjects.routes.js';
 
 export interface AdminApiDeps {
   admin: AdminServices;
@@ -40,6 +41,7 @@ function adminApiRoutes(deps: AdminApiDeps): AnyAdminRoute[] {
     ...initialAccessTokenRoutes(admin),
     ...auditRoutes(admin),
     ...connectionRoutes(admin, deps.issuer),
+    ...subjectRoutes(admin),
   ];
 }
 

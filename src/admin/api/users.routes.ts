@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import type { UserRow } from '../../storage/entities/user.entity.js';
+import { profileOf } from '../../accounts/profile.js';
 import type { AdminServices } from '../services.js';
 import type { UserDetail } from '../users.service.js';
 import type { LockoutStatus } from '../../security/lockout.js';
 import { decodeCursor, idParams, iso, pageOf, pageQuery, pageResponse, timestamp } from './common.js';
 import { defineRoute } from './route.js';
+import { profileChangesBody, profileChangesOf, profileView, viewProfile } from './user-profile-fields.js';
 
 export const userView = z.object({
   id: z.string(),
@@ -27,6 +29,7 @@ const viewLockout = (status: LockoutStatus): z.input<typeof lockoutView> => ({
 });
 
 const userDetailView = userView.extend({
+  profile: profileView,
   roles: z.array(z.string()),
   has_password: z.boolean(),
   second_factors: z.object({ totp: z.boolean(), webauthn: z.number().int(), recovery_codes: z.number().int() }),
@@ -50,6 +53,7 @@ function viewUser(user: UserRow): z.input<typeof userView> {
 function viewDetail(detail: UserDetail): z.input<typeof userDetailView> {
   return {
     ...viewUser(detail.user),
+    profile: viewProfile(profileOf(detail.user.profile)),
     roles: detail.roles,
     has_password: detail.hasPassword,
     second_factors: {
@@ -83,6 +87,7 @@ const updateBody = z
     email: z.string().min(3).max(320),
     name: z.string().max(200).nullable(),
     email_verified: z.boolean(),
+    profile: profileChangesBody,
   })
   .partial();
 
@@ -169,7 +174,7 @@ export function userRoutes(admin: AdminServices) {
       path: '/users/:id',
       tag: 'users',
       scope: 'admin:write',
-      summary: 'Change email, name or email_verified',
+      summary: 'Change email, name, email_verified or profile claims',
       conflicts: true,
       params: idParams,
       body: updateBody,
@@ -181,6 +186,8 @@ export function userRoutes(admin: AdminServices) {
           { email: body.email, name: body.name, emailVerified: body.email_verified },
           actor,
         );
+        if (body.profile)
+          await admin.profiles.update(params.id, profileChangesOf(body.profile), { kind: 'admin', actor });
         return viewDetail(await admin.users.get(params.id));
       },
     }),

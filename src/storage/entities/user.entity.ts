@@ -1,5 +1,8 @@
 import { EntitySchema } from 'typeorm';
 
+/** The profile claims as stored: text members, and the address object's text members. */
+export type StoredProfile = { [claim: string]: string | { [member: string]: string } };
+
 export interface UserRow {
   id: string;
   email: string;
@@ -10,6 +13,8 @@ export interface UserRow {
   disabledAt: Date | null;
   /** When the user registered themselves; null when an administrator or an import made the account. */
   selfRegisteredAt: Date | null;
+  /** The OIDC Core §5.1 profile claims besides name and email (accounts/profile.ts validates them). */
+  profile: StoredProfile;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -25,6 +30,7 @@ export const UserEntity = new EntitySchema<UserRow>({
     emailVerified: { name: 'email_verified', type: 'boolean', default: false },
     disabledAt: { name: 'disabled_at', type: 'timestamptz', nullable: true },
     selfRegisteredAt: { name: 'self_registered_at', type: 'timestamptz', nullable: true },
+    profile: { type: 'jsonb', default: () => "'{}'" },
     createdAt: { name: 'created_at', type: 'timestamptz', createDate: true },
     updatedAt: { name: 'updated_at', type: 'timestamptz', updateDate: true },
   },

@@ -14,6 +14,7 @@ import { rpIdUsable } from '../../config/issuer.js';
 import { addEmailRoutes } from './email-routes.js';
 import { addSessionRoutes, loadSessionsSection } from './sessions-routes.js';
 import { addApplicationRoutes, loadApplicationsSection } from './applications-routes.js';
+import { addProfileRoutes, loadProfileSection } from './profile-routes.js';
 import { signOutOthersForm, signOutOthersIfAsked } from './sign-out-others.js';
 import { passwordAttempts } from '../../security/password-attempts.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
@@ -107,6 +108,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       ...(await loadSessionsSection(deps, ctx)),
       ...(await loadApplicationsSection(deps, ctx)),
       ...(await loadLinkedIdentitiesSection(deps, ctx, extra.identitiesError)),
+      ...(await loadProfileSection(deps, ctx)),
     });
   }
 
@@ -245,6 +247,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   addSessionRoutes(router, deps, { sessions, change });
   addApplicationRoutes(router, deps, { change });
   addLinkedIdentityRoutes(router, deps, { sensitive, render: renderPage });
+  addProfileRoutes(router, deps, { change });
 
   return router;
 }

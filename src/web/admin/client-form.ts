@@ -49,6 +49,10 @@ export const clientForm = z
     visible_roles: text(),
     backchannel_logout_uri: optionalText({ trim: true }),
     backchannel_logout_session_required: checkbox(),
+    subject_type: optionalText(),
+    sector_identifier_uri: optionalText({ trim: true }),
+    frontchannel_logout_uri: optionalText({ trim: true }),
+    frontchannel_logout_session_required: checkbox(),
   })
   .transform((form): ClientInput => {
     const isPublic = form.client_type === 'public';
@@ -66,5 +70,9 @@ export const clientForm = z
       visibleRoles: form.visible_roles.split(/[\s,]+/).filter(Boolean),
       backchannelLogoutUri: form.backchannel_logout_uri,
       backchannelLogoutSessionRequired: form.backchannel_logout_session_required,
+      subjectType: form.subject_type,
+      sectorIdentifierUri: form.sector_identifier_uri,
+      frontchannelLogoutUri: form.frontchannel_logout_uri,
+      frontchannelLogoutSessionRequired: form.frontchannel_logout_session_required,
     };
   });

@@ -49,6 +49,7 @@ const OPERATIONS = [
   'GET /roles',
   'POST /roles',
   'GET /roles/{name}',
+  'GET /subjects',
   'PATCH /roles/{name}',
   'DELETE /roles/{name}',
   'PUT /users/{id}/roles/{role}',
