@@ -167,8 +167,13 @@ export function createApp(deps: AppDeps): Koa {
     ),
   );
   // The guards in front of the provider, in order, each with the endpoints it covers (protocol-edge.ts).
-  for (const step of protocolEdge({ limits: services.limits, clientReads: deps.clientReads, storage: deps.storage }))
-    use(step.run);
+  const edge = protocolEdge({
+    limits: services.limits,
+    clientReads: deps.clientReads,
+    storage: deps.storage,
+    devicePolling: { kv: deps.storage.kv, clock: deps.clock, ...config.flows.deviceFlow },
+  });
+  for (const step of edge) use(step.run);
   use(deps.host.middleware);
   // Under an issuer's path prefix the whole app is mounted there, so routers and the provider
   // keep their paths and the provider builds its URLs with the prefix (ctx.mountPath); a

@@ -11,6 +11,8 @@ import { createRequestClientReads, type RequestClientReads } from './oidc/reques
 import { createBackchannelLogout, type BackchannelLogout } from './oidc/backchannel-logout.js';
 import { attachBackchannelEvents, attachSessionHandling } from './oidc/session-events.js';
 import { attachProviderMetrics } from './observability/provider-metrics.js';
+import { deriveKey } from './security/key-encryption-secret.js';
+import type { DevicePages } from './oidc/features/flows.js';
 
 export interface StartedProvider {
   host: ProviderHost;
@@ -26,13 +28,18 @@ export interface StartedProvider {
  */
 export async function startProvider(
   config: Config,
-  resources: Pick<Resources, 'opened' | 'tokenDigest' | 'metrics'>,
+  resources: Pick<Resources, 'opened' | 'tokenDigest' | 'metrics' | 'keyEncryption' | 'box'>,
   services: Pick<Services, 'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded'>,
-  deps: { log: Logger; pages: Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'> },
+  deps: {
+    log: Logger;
+    pages: Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'>;
+    devicePages: DevicePages;
+  },
 ): Promise<StartedProvider> {
   const { storage } = resources.opened;
   const { audit } = services;
   const { log } = deps;
+  const dpopNonceSecret = deriveKey(resources.keyEncryption.key, 'dpop-nonce');
   const clientReads = createRequestClientReads(storage.clients);
   const registeredClients = createRegisteredClientStore({
     transaction: storage.transaction,
@@ -69,6 +76,8 @@ export async function startProvider(
         keys: material,
         consents: storage.consents,
         policy: { factorsOf: (accountId) => services.secondFactors.summary(accountId) },
+        // One nonce secret for every replica (RFC 9449 §8), derived like the other purpose keys.
+        flows: { dpopNonceSecret: dpopNonceSecret, devicePages: deps.devicePages },
         ...deps.pages,
       }),
   });

@@ -41,6 +41,9 @@ const CLIENT_FLAGS = {
   'backchannel-logout-uri': { type: 'string' },
   'backchannel-logout-session-required': { type: 'boolean' },
   'refresh-reuse-grace': { type: 'string' },
+  'dpop-bound': { type: 'boolean' },
+  'require-par': { type: 'boolean' },
+  fapi: { type: 'boolean' },
 } as const;
 
 type ClientFlagValues = ReturnType<typeof parseCommand<typeof CLIENT_FLAGS>>['values'];
@@ -72,6 +75,9 @@ const FLAG_OF: Record<keyof ClientInput, keyof typeof CLIENT_FLAGS> = {
   backchannelLogoutUri: 'backchannel-logout-uri',
   backchannelLogoutSessionRequired: 'backchannel-logout-session-required',
   refreshReuseGraceSeconds: 'refresh-reuse-grace',
+  dpopBoundAccessTokens: 'dpop-bound',
+  requirePushedAuthorizationRequests: 'require-par',
+  fapi: 'fapi',
 };
 
 /**
@@ -99,6 +105,9 @@ function changesFrom(values: ClientFlagValues): Partial<ClientInput> {
     refreshReuseGraceSeconds: values['refresh-reuse-grace']
       ? wholeSeconds(values['refresh-reuse-grace'], 'refresh-reuse-grace')
       : undefined,
+    dpopBoundAccessTokens: values['dpop-bound'],
+    requirePushedAuthorizationRequests: values['require-par'],
+    fapi: values.fapi,
   };
   const given = (Object.keys(FLAG_OF) as Array<keyof ClientInput>).filter(
     (field) => values[FLAG_OF[field]] !== undefined,

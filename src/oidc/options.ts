@@ -26,6 +26,7 @@ import { grantFromConsent } from './consent.js';
 import { INTERACTION_PATH, ROUTES } from './routes.js';
 import { OIDC_SCOPES } from '../config/oidc-scopes.js';
 import { issuerBasePath } from '../config/issuer.js';
+import { flowFeatures, type FlowDeps } from './features/flows.js';
 
 /** How clients may authenticate; one list for every endpoint where they do (see `discovery`). */
 const CLIENT_AUTH_METHODS: Configuration['clientAuthMethods'] = [
@@ -54,6 +55,8 @@ export interface ProviderDeps {
   policy: Omit<PolicyDeps, 'mfaPolicy' | 'acr'>;
   /** A user's role names, for the `roles` claim in JWT access tokens. */
   rolesOf: RolesOf;
+  /** The device flow's pages and the DPoP nonce secret (src/oidc/features/flows.ts). */
+  flows: Omit<FlowDeps, 'authorizationCodeTtl'>;
 }
 
 function isFirstParty(ctx: KoaContextWithOIDC): boolean {
@@ -103,6 +106,7 @@ function loadExistingGrant(consents: ProviderDeps['consents']) {
 export function buildProviderOptions(config: Config, deps: ProviderDeps): Configuration {
   const secure = config.issuer.startsWith('https:');
   const cookie = { httpOnly: true, sameSite: 'lax' as const, secure, signed: true };
+  const flows = flowFeatures(config.flows, { ...deps.flows, authorizationCodeTtl: config.ttl.authorizationCode });
   return {
     adapter: deps.adapter,
     findAccount: deps.findAccount,
@@ -163,8 +167,16 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       require_auth_time: true,
     },
     extraClientMetadata: {
-      properties: [FIRST_PARTY, MFA_POLICY, VISIBLE_ROLES, ADMIN_SCOPES_FIELD, REFRESH_REUSE_GRACE],
-      validator(_ctx, key, value) {
+      properties: [
+        FIRST_PARTY,
+        MFA_POLICY,
+        VISIBLE_ROLES,
+        ADMIN_SCOPES_FIELD,
+        REFRESH_REUSE_GRACE,
+        ...flows.clientMetadata.properties,
+      ],
+      validator(_ctx, key, value, metadata) {
+        flows.clientMetadata.validate(key, value, metadata);
         if (key === FIRST_PARTY && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${FIRST_PARTY} must be a boolean`);
         }
@@ -255,6 +267,8 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
         logoutSource: deps.logoutSource,
         postLogoutSuccessSource: deps.postLogoutSuccessSource,
       },
+      // Device flow, DPoP, PAR, signed request objects, FAPI 2.0 (config `flows`).
+      ...flows.features,
     },
     routes: ROUTES,
     fetch: providerFetch(config.issuer),
@@ -274,7 +288,9 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     ttl: {
       // A configured resource's own accessTokenTtl wins (getResourceServerInfo, src/oidc/resources.ts).
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
-      AuthorizationCode: config.ttl.authorizationCode,
+      // At most 60 s for a FAPI 2.0 client (src/oidc/features/flows.ts).
+      AuthorizationCode: flows.ttl.AuthorizationCode,
+      DeviceCode: flows.ttl.DeviceCode,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
       IdToken: config.ttl.idToken,
       Interaction: config.ttl.interaction,

@@ -57,6 +57,7 @@ const GENEROUS_RATE_LIMITS: Config['rateLimits'] = {
   signUpIp: GENEROUS,
   accountMail: GENEROUS,
   tokenClient: GENEROUS,
+  deviceUserCodeIp: GENEROUS,
 };
 
 /**

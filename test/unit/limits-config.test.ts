@@ -10,6 +10,7 @@ describe('rate limit and lockout configuration', () => {
     const config = loadConfig({});
     expect(Object.keys(config.rateLimits).sort()).toEqual([
       'accountMail',
+      'deviceUserCodeIp',
       'passkeyIp',
       'passwordResetEmailCap',
       'passwordResetEmailIp',
