@@ -1,4 +1,4 @@
-import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../../config/schema.js';
 import { FAPI_MAX_CODE_TTL_SECONDS, FAPI_PROFILE, isFapiClient } from '../../clients/client-flows.js';
 
@@ -59,7 +59,7 @@ export function flowFeatures(flows: Config['flows'], deps: FlowDeps) {
     // The FAPI 2.0 profile per client: oidc-provider's own checks for it (PKCE, redirect_uri
     // present, request object exp/nbf/aud, client assertion aud = issuer) run for those clients.
     fapi: {
-      enabled: true,
+      enabled: flows.fapi.enabled,
       profile: (ctx: KoaContextWithOIDC) => (fapiOf(ctx.oidc.client) ? ('2.0' as const) : undefined),
     },
   } satisfies Partial<Features>;
@@ -77,14 +77,16 @@ export function flowFeatures(flows: Config['flows'], deps: FlowDeps) {
       properties: [FAPI_PROFILE],
       validate(key: string, value: unknown, metadata: Record<string, unknown>): void {
         if (key !== FAPI_PROFILE || value === undefined) return;
-        if (typeof value !== 'boolean') throw new Error(`${FAPI_PROFILE} must be a boolean`);
+        if (typeof value !== 'boolean') throw new errors.InvalidClientMetadata(`${FAPI_PROFILE} must be a boolean`);
         if (!value) return;
         // A FAPI client whose protections are switched off is refused, not served without them.
-        if (!flows.pushedAuthorizationRequests.enabled || !flows.dpop.enabled) {
-          throw new Error(`${FAPI_PROFILE} needs flows.pushedAuthorizationRequests and flows.dpop enabled`);
+        if (!flows.fapi.enabled || !flows.pushedAuthorizationRequests.enabled || !flows.dpop.enabled) {
+          throw new errors.InvalidClientMetadata(
+            `${FAPI_PROFILE} needs flows.fapi, flows.pushedAuthorizationRequests and flows.dpop enabled`,
+          );
         }
         if (metadata.token_endpoint_auth_method !== 'private_key_jwt') {
-          throw new Error(`${FAPI_PROFILE} needs token_endpoint_auth_method private_key_jwt`);
+          throw new errors.InvalidClientMetadata(`${FAPI_PROFILE} needs token_endpoint_auth_method private_key_jwt`);
         }
         metadata.require_pushed_authorization_requests = true;
         metadata.dpop_bound_access_tokens = true;

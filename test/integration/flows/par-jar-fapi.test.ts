@@ -220,3 +220,16 @@ describe.each(HTTP_BACKENDS)('PAR and request objects switched off (%s)', (backe
     expect((await fetch(`${server.issuer}/request`, { method: 'POST' })).status).toBe(404);
   });
 });
+
+describe.each(HTTP_BACKENDS)('FAPI 2.0 switched off (%s)', (backend) => {
+  const server = useTestServer(backend, { flows: { fapi: { enabled: false } } });
+
+  it('refuses a client marked FAPI rather than serving it without the profile', async () => {
+    const { client, rp } = await keyClient(server, { fapi: true });
+    const { params } = await requestParams(client.redirectUri);
+    expect(await oauthFailure(oidc.buildAuthorizationUrlWithPAR(rp, params))).toEqual({
+      status: 400,
+      error: 'invalid_client_metadata',
+    });
+  });
+});
