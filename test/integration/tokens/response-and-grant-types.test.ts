@@ -85,7 +85,7 @@ describe.each(HTTP_BACKENDS)('response types and grant types (%s)', (backend) =>
       status: 400,
       body: {
         error: 'invalid_request',
-        error_description: 'urn:ietf:params:oauth:grant-type:device_code is not allowed for this client',
+        error_description: 'requested grant type is not allowed for this client',
       },
     });
   });
