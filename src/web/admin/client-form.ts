@@ -49,6 +49,9 @@ export const clientForm = z
     visible_roles: text(),
     backchannel_logout_uri: optionalText({ trim: true }),
     backchannel_logout_session_required: checkbox(),
+    dpop_bound_access_tokens: checkbox(),
+    require_pushed_authorization_requests: checkbox(),
+    fapi: checkbox(),
   })
   .transform((form): ClientInput => {
     const isPublic = form.client_type === 'public';
@@ -66,5 +69,8 @@ export const clientForm = z
       visibleRoles: form.visible_roles.split(/[\s,]+/).filter(Boolean),
       backchannelLogoutUri: form.backchannel_logout_uri,
       backchannelLogoutSessionRequired: form.backchannel_logout_session_required,
+      dpopBoundAccessTokens: form.dpop_bound_access_tokens,
+      requirePushedAuthorizationRequests: form.require_pushed_authorization_requests,
+      fapi: form.fapi,
     };
   });
