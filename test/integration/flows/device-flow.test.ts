@@ -92,6 +92,24 @@ describe.each(HTTP_BACKENDS)('device authorization grant, RFC 8628 (%s)', (backe
     });
   });
 
+  it('takes the code from verification_uri_complete, so the person only confirms', async () => {
+    const client = await deviceClient(server);
+    const rp = await discoverRp(server.issuer, client);
+    const started = await oidc.initiateDeviceAuthorization(rp, { scope: 'openid' });
+    const ua = new UserAgent(server.issuer);
+    const carrying = await ua.get(started.verification_uri_complete ?? '');
+    expect(carrying.status).toBe(200);
+    // The provider's self-submitting form (its script allowed by its CSP hash): post it as a browser would.
+    const hidden = Object.fromEntries(
+      [...carrying.html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+    ) as Record<string, string>;
+    expect(hidden.user_code).toBe(started.user_code);
+    expect(carrying.headers.get('content-security-policy')).toMatch(/script-src[^;]*'sha256-/);
+    const confirm = await ua.post(`${server.issuer}/device`, hidden);
+    expect(confirm.html).toContain('name="confirm"');
+    expect(confirm.html).toContain(started.user_code);
+  });
+
   it('answers a device that polls sooner than the interval with slow_down, and pending again after it', async () => {
     const client = await deviceClient(server);
     const rp = await discoverRp(server.issuer, client);
