@@ -48,8 +48,15 @@ export function refuseFastPolls(deps: PollingDeps, tokenPath: string) {
     if (!deviceCode) return next();
     const key = `device-poll:${counterKey(deviceCode)}`;
     const now = deps.clock();
-    const last = Number(await deps.kv.get(key));
-    await deps.kv.set(key, String(now), deps.codeTtlSeconds);
+    let last: number;
+    try {
+      last = Number(await deps.kv.get(key));
+      await deps.kv.set(key, String(now), deps.codeTtlSeconds);
+    } catch {
+      // Redis away: the poll goes through. The per-client token limit (which falls back to
+      // in-process counters) still bounds a device that polls too fast; sign-ins keep working.
+      return next();
+    }
     if (Number.isFinite(last) && last > 0 && now - last < deps.pollIntervalSeconds * 1000) {
       ctx.status = 400;
       ctx.set('Cache-Control', 'no-store');
