@@ -192,13 +192,14 @@ export function createApp(deps: AppDeps): Koa {
     provider: () => deps.host.current,
     render: frontchannelPage(views, deps.translatorFor(DEFAULT_LOCALE)),
   };
-  for (const step of protocolEdge({
+  const edge = protocolEdge({
     limits: services.limits,
     clientReads: deps.clientReads,
     storage: deps.storage,
     frontchannel,
-  }))
-    use(step.run);
+    devicePolling: { kv: deps.storage.kv, clock: deps.clock, ...config.flows.deviceFlow },
+  });
+  for (const step of edge) use(step.run);
   use(deps.host.middleware);
   // Under an issuer's path prefix the whole app is mounted there, so routers and the provider
   // keep their paths and the provider builds its URLs with the prefix (ctx.mountPath); a

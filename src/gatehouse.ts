@@ -30,6 +30,7 @@ import { providerOnceStarted } from './oidc/provider-access.js';
 import type { ProviderHost } from './oidc/provider.js';
 import type { InitialAccessTokens } from './oidc/initial-access-tokens.js';
 import { providerPages } from './oidc/provider-pages.js';
+import { devicePages } from './web/device/pages.js';
 import { ensureAccountClient } from './web/account/account-client.js';
 import { ensureAdminConsole } from './admin/console-client.js';
 import type { AdminServices } from './admin/services.js';
@@ -122,7 +123,11 @@ export async function createGatehouse(config: Config, log: Logger, early: Gateho
     const keysCreated = await services.keys.ensureKeys();
     await ensureAccountClient(storage.clients, config.issuer, config.branding.productName);
     await ensureAdminConsole(storage, config.issuer, config.admin.consoleMfa);
-    const provider = await startProvider(config, resources, services, { log, pages: providerPages(views, english) });
+    const provider = await startProvider(config, resources, services, {
+      log,
+      pages: providerPages(views, english),
+      devicePages: devicePages(views, english),
+    });
     started.start(provider.host);
     const draining = createDraining();
     const app = createApp({

@@ -12,6 +12,8 @@ import { createBackchannelLogout, type BackchannelLogout } from './oidc/backchan
 import { attachBackchannelEvents, attachSessionHandling } from './oidc/session-events.js';
 import { attachProviderMetrics } from './observability/provider-metrics.js';
 import { createSectorCheck } from './clients/sector-identifier.js';
+import { deriveKey } from './security/key-encryption-secret.js';
+import type { DevicePages } from './oidc/features/flows.js';
 
 export interface StartedProvider {
   host: ProviderHost;
@@ -27,13 +29,18 @@ export interface StartedProvider {
  */
 export async function startProvider(
   config: Config,
-  resources: Pick<Resources, 'opened' | 'tokenDigest' | 'metrics'>,
+  resources: Pick<Resources, 'opened' | 'tokenDigest' | 'metrics' | 'keyEncryption' | 'box'>,
   services: Pick<Services, 'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded' | 'pairwise'>,
-  deps: { log: Logger; pages: Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'> },
+  deps: {
+    log: Logger;
+    pages: Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'>;
+    devicePages: DevicePages;
+  },
 ): Promise<StartedProvider> {
   const { storage } = resources.opened;
   const { audit } = services;
   const { log } = deps;
+  const dpopNonceSecret = deriveKey(resources.keyEncryption.key, 'dpop-nonce');
   const clientReads = createRequestClientReads(storage.clients);
   const registeredClients = createRegisteredClientStore({
     transaction: storage.transaction,
@@ -71,6 +78,8 @@ export async function startProvider(
         consents: storage.consents,
         identity: { pairwise: services.pairwise, sectorCheck: createSectorCheck(config.issuer) },
         policy: { factorsOf: (accountId) => services.secondFactors.summary(accountId) },
+        // One nonce secret for every replica (RFC 9449 §8), derived like the other purpose keys.
+        flows: { dpopNonceSecret: dpopNonceSecret, devicePages: deps.devicePages },
         ...deps.pages,
       }),
   });

@@ -15,6 +15,8 @@ const FLAG_OVERRIDES: Partial<Record<string, Record<string, string | null>>> = {
     id_token_signed_response_alg: 'id-token-alg',
     refresh_token_reuse_grace_seconds: 'refresh-reuse-grace',
     userinfo_signed_response_alg: 'userinfo-alg',
+    dpop_bound_access_tokens: 'dpop-bound',
+    require_pushed_authorization_requests: 'require-par',
     // approve/reject of a client that is not pending: the state is the problem, not a flag.
     status: null,
   },

@@ -46,6 +46,9 @@ const CLIENT_FLAGS = {
   'frontchannel-logout-uri': { type: 'string' },
   'frontchannel-logout-session-required': { type: 'boolean' },
   'userinfo-alg': { type: 'string' },
+  'dpop-bound': { type: 'boolean' },
+  'require-par': { type: 'boolean' },
+  fapi: { type: 'boolean' },
 } as const;
 
 type ClientFlagValues = ReturnType<typeof parseCommand<typeof CLIENT_FLAGS>>['values'];
@@ -82,6 +85,9 @@ const FLAG_OF: Record<keyof ClientInput, keyof typeof CLIENT_FLAGS> = {
   frontchannelLogoutUri: 'frontchannel-logout-uri',
   frontchannelLogoutSessionRequired: 'frontchannel-logout-session-required',
   userinfoSignedResponseAlg: 'userinfo-alg',
+  dpopBoundAccessTokens: 'dpop-bound',
+  requirePushedAuthorizationRequests: 'require-par',
+  fapi: 'fapi',
 };
 
 /**
@@ -114,6 +120,9 @@ function changesFrom(values: ClientFlagValues): Partial<ClientInput> {
     frontchannelLogoutUri: optional(values['frontchannel-logout-uri']),
     frontchannelLogoutSessionRequired: values['frontchannel-logout-session-required'],
     userinfoSignedResponseAlg: optional(values['userinfo-alg']),
+    dpopBoundAccessTokens: values['dpop-bound'],
+    requirePushedAuthorizationRequests: values['require-par'],
+    fapi: values.fapi,
   };
   const given = (Object.keys(FLAG_OF) as Array<keyof ClientInput>).filter(
     (field) => values[FLAG_OF[field]] !== undefined,

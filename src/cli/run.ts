@@ -25,10 +25,11 @@ const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run 
                  [--jwks-uri https://… | --jwks JSON|@file] [--id-token-alg ES256|RS256]
                  [--mfa optional|required] [--visible-roles a,b] [--admin-scopes admin:read,admin:write]
                  [--backchannel-logout-uri https://… [--backchannel-logout-session-required]]
-                 [--refresh-reuse-grace SECONDS]
+                 [--refresh-reuse-grace SECONDS] [--dpop-bound] [--require-par] [--fapi]
                  [--subject-type public|pairwise [--sector-identifier-uri https://…]]
                  [--frontchannel-logout-uri https://… [--frontchannel-logout-session-required]]
                  [--userinfo-alg ES256|RS256]
+                 (--grant-types takes urn:ietf:params:oauth:grant-type:device_code for the device flow)
   clients update CLIENT_ID [any option of clients create]   only the options given change; a list
                  option replaces the whole list, an empty value clears a field, --no-public,
                  --no-first-party and --no-backchannel-logout-session-required turn a switch off

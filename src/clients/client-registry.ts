@@ -16,16 +16,20 @@ import { ROLE_NAME } from '../roles/role-fields.js';
 import { InvalidInputError } from '../errors/domain-errors.js';
 import { checkRedirectUri } from './redirect-uri.js';
 import { identityInputOf, identityMetadata, type ClientIdentityInput } from './client-identity.js';
+import { DEVICE_CODE_GRANT, flowInputOf, flowMetadata, type ClientFlowInput } from './client-flows.js';
 
 export { checkRedirectUri };
 
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 export const ID_TOKEN_ALGS = ['ES256', 'RS256'] as const;
 export const SCOPES = OIDC_SCOPES;
 
-/** The identity and logout fields (pairwise subjects, front-channel logout, signed userinfo) are client-identity.ts's. */
-export interface ClientInput extends ClientIdentityInput {
+/**
+ * The identity and logout fields (pairwise subjects, front-channel logout, signed userinfo) are
+ * client-identity.ts's; the flow fields (device flow, DPoP, PAR, FAPI) client-flows.ts's.
+ */
+export interface ClientInput extends ClientIdentityInput, ClientFlowInput {
   name: string;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
@@ -113,8 +117,12 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
   if (usesRedirects && input.redirectUris.length === 0) {
     throw new InvalidInputError('redirect_uris', 'at least one is needed for authorization_code');
   }
-  if (grantTypes.includes('refresh_token') && !usesRedirects) {
-    throw new InvalidInputError('grant_types', 'refresh_token comes only with authorization_code');
+  // A device (RFC 8628) refreshes like a browser client does.
+  if (grantTypes.includes('refresh_token') && !usesRedirects && !grantTypes.includes(DEVICE_CODE_GRANT)) {
+    throw new InvalidInputError(
+      'grant_types',
+      'refresh_token comes only with authorization_code or the device code grant',
+    );
   }
   const redirectUris = input.redirectUris.map((u) => checkRedirectUri('redirect_uris', u));
   const postLogout = input.postLogoutRedirectUris.map((u) => checkRedirectUri('post_logout_redirect_uris', u));
@@ -178,6 +186,7 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
         : {}),
       ...(grace > 0 ? { [REFRESH_REUSE_GRACE]: grace } : {}),
       ...identityMetadata(input, redirectUris),
+      ...flowMetadata(input, { authMethod, grantTypes }),
     },
   };
 }
@@ -209,6 +218,7 @@ export function clientInputOf(row: ClientRow): ClientInput {
     backchannelLogoutSessionRequired: m.backchannel_logout_session_required === true,
     refreshReuseGraceSeconds: refreshReuseGraceOf(m),
     ...identityInputOf(m),
+    ...flowInputOf(m),
   };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isLoopbackHost } from './loopback.js';
 import { OIDC_SCOPES } from './oidc-scopes.js';
+import { flowsSchema } from './flows-schema.js';
 
 /**
  * The one schema for Gatehouse settings. Defaults and their documentation live in
@@ -233,6 +234,7 @@ export const configSchema = z
       smsAccount: ratePolicy,
       smsNumber: ratePolicy,
       smsDaily: ratePolicy,
+      deviceUserCodeIp: ratePolicy,
     }),
     lockout: z
       .strictObject({
@@ -319,6 +321,7 @@ export const configSchema = z
         }
       });
     }),
+    flows: flowsSchema,
     registration: z.strictObject({
       enabled: z.boolean(),
       requireApproval: z.boolean(),

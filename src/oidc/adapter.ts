@@ -8,13 +8,48 @@ import { relatedRows, type RelatedRows } from './related-rows.js';
 import type { RegisteredClientStore } from './registered-client-store.js';
 import { sessionRowSeconds } from './session-lifetime.js';
 import type { Config } from '../config/schema.js';
-import { BEARER_MODELS, type TokenDigest } from '../security/token-digest.js';
+import { BEARER_MODELS, SEALED_BEARER_MODELS, type TokenDigest } from '../security/token-digest.js';
 
 /** Tokens that name a grant and a session, which the provider reads next when it finds one. */
 const LEADS_TO_GRANT = new Set(['AccessToken', 'RefreshToken', 'AuthorizationCode']);
 
 /** Models whose single use protects a grant: losing the consume race is a replay. */
 const SINGLE_USE = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
+
+/** Where a SEALED_BEARER_MODELS row keeps its sealed value (security/token-digest.ts). */
+const SEALED_VALUE = 'sealedValue';
+
+/**
+ * A device code (RFC 8628) under its digest. The provider finds it by user code and saves it
+ * again under its value (`jti`), and names it in the Interaction of the sign-in between
+ * (`deviceCode`, read back at /device/:uid): both places keep it sealed, and the adapter
+ * hands the provider the value it expects. Reading the database yields no device code to poll with.
+ */
+function deviceCodeSealing(digest: TokenDigest) {
+  return {
+    /** A sealed model's row: the value sealed in place of `jti`. */
+    toRow(model: string, id: string, payload: AdapterPayload): StoredPayload {
+      const { jti: _value, ...rest } = payload;
+      return { ...rest, [SEALED_VALUE]: digest.seal(model, id) } as StoredPayload;
+    },
+    /** A sealed model's row as the provider saved it, `jti` opened from the row. */
+    fromRow(model: string, row: StoredPayload | undefined, value?: string): AdapterPayload | undefined {
+      if (!row) return undefined;
+      const { [SEALED_VALUE]: sealed, ...rest } = row as Record<string, unknown>;
+      const jti = value ?? (typeof sealed === 'string' ? digest.open(model, sealed) : undefined);
+      return { ...rest, jti } as AdapterPayload;
+    },
+    /** An Interaction's row: the device code it names, sealed. */
+    interactionToRow(payload: AdapterPayload): AdapterPayload {
+      const code = payload.deviceCode;
+      return typeof code === 'string' ? { ...payload, deviceCode: digest.seal('Interaction', code) } : payload;
+    },
+    interactionFromRow(row: AdapterPayload | undefined): AdapterPayload | undefined {
+      const code = row?.deviceCode;
+      return row && typeof code === 'string' ? { ...row, deviceCode: digest.open('Interaction', code) } : row;
+    },
+  };
+}
 
 /**
  * Clients are read from the `clients` table (registered by the CLI, the admin API or
@@ -147,12 +182,17 @@ export function createAdapter(deps: {
   const related = relatedRows();
   const find = batchFinds(oidc, related);
   const grace = refreshReuseGrace(oidc, clients);
+  const sealing = deviceCodeSealing(digest);
   const rowSeconds = (model: string, expiresIn: number | undefined) =>
     model === 'Session' && sessions ? sessionRowSeconds(sessions, expiresIn) : expiresIn;
   return function adapterFor(model: string): Adapter {
     if (model === 'Client') return clientAdapter(clients, deps.registeredClients);
-    const bearer = BEARER_MODELS.has(model);
+    const sealed = SEALED_BEARER_MODELS.has(model);
+    const bearer = BEARER_MODELS.has(model) || sealed;
     const stored = (id: string) => digest.storedId(model, id);
+    const interaction = model === 'Interaction';
+    const unseal = (row: Promise<AdapterPayload | undefined>) =>
+      interaction ? row.then((found) => sealing.interactionFromRow(found)) : row;
     return {
       // A bearer row keeps no copy of its value (`jti`): the provider gets back the value it looked up.
       find: bearer
@@ -160,13 +200,19 @@ export function createAdapter(deps: {
             const storedId = stored(id);
             const payload = await find(model, storedId);
             if (!payload) return undefined;
+            if (sealed) return sealing.fromRow(model, payload, id);
             const admitted = model === 'RefreshToken' ? await grace.admit(id, storedId, payload) : payload;
             return { ...admitted, jti: id } as AdapterPayload;
           }
-        : (id) => related.read(model, 'id', id, () => find(model, id)) as Promise<AdapterPayload | undefined>,
+        : (id) => unseal(related.read(model, 'id', id, () => find(model, id)) as Promise<AdapterPayload | undefined>),
       findByUid: (uid) =>
-        related.read(model, 'uid', uid, () => oidc.findByUid(model, uid)) as Promise<AdapterPayload | undefined>,
-      findByUserCode: (code) => oidc.findByUserCode(model, code) as Promise<AdapterPayload | undefined>,
+        unseal(
+          related.read(model, 'uid', uid, () => oidc.findByUid(model, uid)) as Promise<AdapterPayload | undefined>,
+        ),
+      findByUserCode: async (code) => {
+        const row = await oidc.findByUserCode(model, code);
+        return sealed ? sealing.fromRow(model, row) : (row as AdapterPayload | undefined);
+      },
       async upsert(id, payload, expiresIn) {
         related.forget(model);
         const { jti: _value, ...withoutValue } = payload;
@@ -174,7 +220,13 @@ export function createAdapter(deps: {
         await oidc.upsert({
           model,
           id: storedId,
-          payload: bearer ? withoutValue : { ...payload },
+          payload: sealed
+            ? sealing.toRow(model, id, payload)
+            : bearer
+              ? withoutValue
+              : interaction
+                ? sealing.interactionToRow(payload)
+                : { ...payload },
           expiresInSeconds: rowSeconds(model, expiresIn),
         });
         if (model === 'RefreshToken') await grace.link(storedId);

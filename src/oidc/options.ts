@@ -36,6 +36,7 @@ import {
   validateFrontchannelMetadata,
   withSectorCheck,
 } from './features/identity.js';
+import { flowFeatures, type FlowDeps } from './features/flows.js';
 
 /** How clients may authenticate; one list for every endpoint where they do (see `discovery`). */
 const CLIENT_AUTH_METHODS: Configuration['clientAuthMethods'] = [
@@ -66,6 +67,8 @@ export interface ProviderDeps {
   rolesOf: RolesOf;
   /** Pairwise `sub` values (OIDC Core §8.1) and the sector document check of dynamic registration. */
   identity: { pairwise: PairwiseSubjects; sectorCheck: SectorCheck };
+  /** The device flow's pages and the DPoP nonce secret (src/oidc/features/flows.ts). */
+  flows: Omit<FlowDeps, 'authorizationCodeTtl'>;
 }
 
 function isFirstParty(ctx: KoaContextWithOIDC): boolean {
@@ -115,6 +118,7 @@ function loadExistingGrant(consents: ProviderDeps['consents']) {
 export function buildProviderOptions(config: Config, deps: ProviderDeps): Configuration {
   const secure = config.issuer.startsWith('https:');
   const cookie = { httpOnly: true, sameSite: 'lax' as const, secure, signed: true };
+  const flows = flowFeatures(config.flows, { ...deps.flows, authorizationCodeTtl: config.ttl.authorizationCode });
   return {
     adapter: deps.adapter,
     findAccount: deps.findAccount,
@@ -184,9 +188,11 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
         ADMIN_SCOPES_FIELD,
         REFRESH_REUSE_GRACE,
         ...FRONTCHANNEL_METADATA,
+        ...flows.clientMetadata.properties,
       ],
-      validator(_ctx, key, value) {
+      validator(_ctx, key, value, metadata) {
         validateFrontchannelMetadata(key, value);
+        flows.clientMetadata.validate(key, value, metadata);
         if (key === FIRST_PARTY && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${FIRST_PARTY} must be a boolean`);
         }
@@ -283,6 +289,8 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
         logoutSource: deps.logoutSource,
         postLogoutSuccessSource: deps.postLogoutSuccessSource,
       },
+      // Device flow, DPoP, PAR, signed request objects, FAPI 2.0 (config `flows`).
+      ...flows.features,
     },
     routes: ROUTES,
     fetch: providerFetch(config.issuer),
@@ -302,7 +310,9 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     ttl: {
       // A configured resource's own accessTokenTtl wins (getResourceServerInfo, src/oidc/resources.ts).
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.accessToken,
-      AuthorizationCode: config.ttl.authorizationCode,
+      // At most 60 s for a FAPI 2.0 client (src/oidc/features/flows.ts).
+      AuthorizationCode: flows.ttl.AuthorizationCode,
+      DeviceCode: flows.ttl.DeviceCode,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.ttl.clientCredentials,
       IdToken: config.ttl.idToken,
       Interaction: config.ttl.interaction,

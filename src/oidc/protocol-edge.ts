@@ -11,6 +11,7 @@ import { providerEndpointInterop } from './endpoint-interop.js';
 import type { RequestClientReads } from './request-client-reads.js';
 import { CLIENT_AUTH_ROUTES, ROUTES } from './routes.js';
 import { frontchannelLogout, type FrontchannelLogoutDeps } from './frontchannel-logout.js';
+import { announcePollInterval, limitUserCodeLookups, refuseFastPolls, type PollingDeps } from './device-flow-edge.js';
 
 /** One guard in front of the provider: what it is, which endpoints it acts on, and the middleware. */
 export interface EdgeStep {
@@ -26,6 +27,8 @@ export interface ProtocolEdgeDeps {
   storage: Storage;
   /** Front-Channel Logout 1.0 (frontchannel-logout.ts); absent: off. */
   frontchannel?: Omit<FrontchannelLogoutDeps, 'confirmPath'>;
+  /** The device flow's polling rule (RFC 8628 §3.5): where the last polls are kept, the clock, the interval. */
+  devicePolling: PollingDeps;
 }
 
 const END_SESSION_CONFIRM = `${ROUTES.end_session}/confirm`;
@@ -36,6 +39,9 @@ const CLIENT_CONFIGURATION = `${ROUTES.registration}/:clientId`;
 export const EDGE_COVERAGE = {
   unstorableInput: 'any',
   tokenRateLimit: [ROUTES.token],
+  userCodeLookups: [ROUTES.code_verification],
+  devicePolling: [ROUTES.token],
+  pollInterval: [ROUTES.device_authorization],
   secretHashing: [...CLIENT_AUTH_ROUTES, CLIENT_CONFIGURATION],
   pendingClients: [ROUTES.authorization, ...CLIENT_AUTH_ROUTES],
   registrationResponse: [ROUTES.registration, CLIENT_CONFIGURATION],
@@ -64,6 +70,23 @@ export function protocolEdge(deps: ProtocolEdgeDeps): EdgeStep[] {
       name: 'per-client token rate limit',
       covers: EDGE_COVERAGE.tokenRateLimit,
       run: limitTokenRequests(deps.limits, ROUTES.token),
+    },
+    // Before the provider looks a user code up.
+    {
+      name: 'per-address limit on device user code lookups',
+      covers: EDGE_COVERAGE.userCodeLookups,
+      run: limitUserCodeLookups(deps.limits, ROUTES.code_verification),
+    },
+    // Before the transaction and the provider: a too-early poll costs one key-value read.
+    {
+      name: 'device code polled too fast: slow_down',
+      covers: EDGE_COVERAGE.devicePolling,
+      run: refuseFastPolls(deps.devicePolling, ROUTES.token),
+    },
+    {
+      name: 'the poll interval in device authorization responses',
+      covers: EDGE_COVERAGE.pollInterval,
+      run: announcePollInterval(deps.devicePolling.pollIntervalSeconds, ROUTES.device_authorization),
     },
     {
       name: 'hash a presented client secret (stored as a digest)',

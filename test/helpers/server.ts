@@ -63,6 +63,7 @@ const GENEROUS_RATE_LIMITS: Config['rateLimits'] = {
   smsAccount: GENEROUS,
   smsNumber: GENEROUS,
   smsDaily: GENEROUS,
+  deviceUserCodeIp: GENEROUS,
 };
 
 /**

@@ -13,6 +13,7 @@ describe('rate limit and lockout configuration', () => {
       'codeAddress',
       'codeIp',
       'codeResend',
+      'deviceUserCodeIp',
       'passkeyIp',
       'passwordResetEmailCap',
       'passwordResetEmailIp',

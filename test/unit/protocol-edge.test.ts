@@ -13,6 +13,7 @@ describe('the protocol edge covers endpoints the provider serves (src/oidc/proto
       introspection: { enabled: true },
       revocation: { enabled: true },
       pushedAuthorizationRequests: { enabled: true },
+      deviceFlow: { enabled: true },
       devInteractions: { enabled: false },
     },
   });

@@ -22,6 +22,21 @@ import {
 
 const uris = z.array(z.string().max(2000)).max(50);
 
+/** The per-client switches of the flows of issue 19 (src/clients/client-flows.ts, docs/protocol.md). */
+const flowFields = {
+  dpop_bound_access_tokens: z
+    .boolean()
+    .describe('RFC 9449: every token request must carry a DPoP proof; tokens are bound to its key.'),
+  require_pushed_authorization_requests: z
+    .boolean()
+    .describe('RFC 9126: authorization requests only through the pushed authorization request endpoint.'),
+  fapi: z
+    .boolean()
+    .describe(
+      'FAPI 2.0 Security Profile: PAR, DPoP-bound tokens, private_key_jwt, PKCE S256, codes of at most 60 s (docs/protocol.md).',
+    ),
+};
+
 /** What an admin sends to create a client; defaults match `gatehouse clients create`. */
 const clientFields = {
   name: z.string().min(1).max(200),
@@ -61,6 +76,7 @@ const clientFields = {
       'Seconds during which a refresh token that was just rotated may be presented again while its successor is unused (a lost response); 0: never (reuse revokes the grant).',
     ),
   ...identityFields,
+  ...flowFields,
 };
 
 const createBody = z.strictObject({
@@ -82,6 +98,9 @@ const createBody = z.strictObject({
   backchannel_logout_session_required: clientFields.backchannel_logout_session_required.optional(),
   refresh_token_reuse_grace_seconds: clientFields.refresh_token_reuse_grace_seconds.optional(),
   ...identityCreateFields,
+  dpop_bound_access_tokens: clientFields.dpop_bound_access_tokens.optional(),
+  require_pushed_authorization_requests: clientFields.require_pushed_authorization_requests.optional(),
+  fapi: clientFields.fapi.optional(),
 });
 
 const updateBody = z.strictObject(clientFields).partial();
@@ -109,6 +128,10 @@ function toInput(body: ClientFields): Partial<ClientInput> {
     input.backchannelLogoutSessionRequired = body.backchannel_logout_session_required;
   if (body.refresh_token_reuse_grace_seconds !== undefined)
     input.refreshReuseGraceSeconds = body.refresh_token_reuse_grace_seconds;
+  if (body.dpop_bound_access_tokens !== undefined) input.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
+  if (body.require_pushed_authorization_requests !== undefined)
+    input.requirePushedAuthorizationRequests = body.require_pushed_authorization_requests;
+  if (body.fapi !== undefined) input.fapi = body.fapi;
   return input;
 }
 
@@ -133,6 +156,9 @@ export const clientView = z.object({
   backchannel_logout_session_required: z.boolean(),
   refresh_token_reuse_grace_seconds: z.number().int(),
   ...identityView,
+  dpop_bound_access_tokens: z.boolean(),
+  require_pushed_authorization_requests: z.boolean(),
+  fapi: z.boolean(),
   created_at: timestamp,
   updated_at: timestamp,
 });
@@ -160,6 +186,9 @@ function viewClient(row: ClientRow): z.input<typeof clientView> {
     backchannel_logout_session_required: input.backchannelLogoutSessionRequired === true,
     refresh_token_reuse_grace_seconds: input.refreshReuseGraceSeconds ?? 0,
     ...viewIdentity(input),
+    dpop_bound_access_tokens: input.dpopBoundAccessTokens === true,
+    require_pushed_authorization_requests: input.requirePushedAuthorizationRequests === true,
+    fapi: input.fapi === true,
     created_at: iso(row.createdAt) ?? '',
     updated_at: iso(row.updatedAt) ?? '',
   };

@@ -53,6 +53,9 @@ export const clientForm = z
     sector_identifier_uri: optionalText({ trim: true }),
     frontchannel_logout_uri: optionalText({ trim: true }),
     frontchannel_logout_session_required: checkbox(),
+    dpop_bound_access_tokens: checkbox(),
+    require_pushed_authorization_requests: checkbox(),
+    fapi: checkbox(),
   })
   .transform((form): ClientInput => {
     const isPublic = form.client_type === 'public';
@@ -74,5 +77,8 @@ export const clientForm = z
       sectorIdentifierUri: form.sector_identifier_uri,
       frontchannelLogoutUri: form.frontchannel_logout_uri,
       frontchannelLogoutSessionRequired: form.frontchannel_logout_session_required,
+      dpopBoundAccessTokens: form.dpop_bound_access_tokens,
+      requirePushedAuthorizationRequests: form.require_pushed_authorization_requests,
+      fapi: form.fapi,
     };
   });

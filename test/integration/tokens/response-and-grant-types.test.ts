@@ -66,13 +66,29 @@ describe.each(HTTP_BACKENDS)('response types and grant types (%s)', (backend) =>
     expect(res.body.access_token).toBeUndefined();
   });
 
-  it.each(['implicit', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:jwt-bearer'])(
+  it.each(['implicit', 'urn:ietf:params:oauth:grant-type:jwt-bearer'])(
     'refuses grant_type=%s with unsupported_grant_type',
     async (grantType) => {
       const res = await postToken(rp, client, { grant_type: grantType });
       expect(res).toMatchObject({ status: 400, body: { error: 'unsupported_grant_type' } });
     },
   );
+
+  // The device flow is on (issue 19), for clients registered for its grant only.
+  it('refuses the device code grant to a client not registered for it', async () => {
+    const res = await postToken(rp, client, {
+      grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+      device_code: 'x',
+    });
+    // oidc-provider's answer for a grant type the client was not registered for.
+    expect(res).toMatchObject({
+      status: 400,
+      body: {
+        error: 'invalid_request',
+        error_description: 'requested grant type is not allowed for this client',
+      },
+    });
+  });
 
   it('refuses a token request without grant_type with invalid_request', async () => {
     const res = await postToken(rp, client, {});
