@@ -4,13 +4,15 @@ import type { Resources } from './resources.js';
 import type { Services } from './services.js';
 import { createAdapter } from './oidc/adapter.js';
 import { createFindAccount } from './oidc/account.js';
-import { buildProviderOptions, type ProviderDeps } from './oidc/options.js';
+import { buildProviderOptions } from './oidc/options.js';
 import { createProviderHost, type ProviderHost } from './oidc/provider.js';
 import { createRegisteredClientStore } from './oidc/registered-client-store.js';
 import { createRequestClientReads, type RequestClientReads } from './oidc/request-client-reads.js';
 import { createBackchannelLogout, type BackchannelLogout } from './oidc/backchannel-logout.js';
 import { attachBackchannelEvents, attachSessionHandling } from './oidc/session-events.js';
 import { attachProviderMetrics } from './observability/provider-metrics.js';
+import type { ProviderPages } from './oidc/provider-pages.js';
+import { upstreamSignInHandling } from './oidc/upstream-sign-in.js';
 
 export interface StartedProvider {
   host: ProviderHost;
@@ -27,8 +29,8 @@ export interface StartedProvider {
 export async function startProvider(
   config: Config,
   resources: Pick<Resources, 'opened' | 'tokenDigest' | 'metrics'>,
-  services: Pick<Services, 'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded'>,
-  deps: { log: Logger; pages: Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'> },
+  services: Pick<Services, 'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded' | 'upstreamSignOut'>,
+  deps: { log: Logger; pages: ProviderPages },
 ): Promise<StartedProvider> {
   const { storage } = resources.opened;
   const { audit } = services;
@@ -54,6 +56,14 @@ export async function startProvider(
         idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,
       });
       attachProviderMetrics(provider, resources.metrics);
+      provider.use(
+        upstreamSignInHandling({
+          upstreamSignOut: services.upstreamSignOut,
+          sessionSeconds: config.sessions.absoluteLifetimeSeconds,
+          page: deps.pages.upstreamSignOut,
+          log,
+        }),
+      );
     },
     buildOptions: (material) =>
       buildProviderOptions(config, {
@@ -69,7 +79,9 @@ export async function startProvider(
         keys: material,
         consents: storage.consents,
         policy: { factorsOf: (accountId) => services.secondFactors.summary(accountId) },
-        ...deps.pages,
+        renderError: deps.pages.renderError,
+        logoutSource: deps.pages.logoutSource,
+        postLogoutSuccessSource: deps.pages.postLogoutSuccessSource,
       }),
   });
   const backchannel = createBackchannelLogout({

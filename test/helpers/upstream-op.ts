@@ -19,6 +19,10 @@ export interface UpstreamOp {
   slow: boolean;
   /** Requests held by slow mode so far. */
   held(): number;
+  /** Sessions the OP ended at its end_session_endpoint ("yes"): whose, and the client's. */
+  signedOut: Array<{ accountId: string | undefined; clientId: string | undefined }>;
+  /** The id_token_hints its end_session_endpoint validated (signature, issuer, audience): their subject and audience. */
+  validHints: Array<{ subject: unknown; clientId: string | undefined }>;
   close(): Promise<void>;
 }
 
@@ -26,6 +30,8 @@ export async function startUpstreamOp(options: {
   clients: ClientMetadata[];
   /** A path the issuer ends with (Entra ID's `/<tenant>/v2.0`). */
   path?: string;
+  /** false: no end_session_endpoint (RP-Initiated Logout off), as Google and GitHub. */
+  endSession?: boolean;
 }): Promise<UpstreamOp> {
   const accounts = new Map<string, Record<string, unknown>>();
   const held: ServerResponse[] = [];
@@ -62,7 +68,7 @@ export async function startUpstreamOp(options: {
     conformIdTokenClaims: false,
     ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Grant: 600, Interaction: 600, Session: 600 },
     acrValues: ['urn:upstream:pwd', 'urn:upstream:mfa'],
-    features: { devInteractions: { enabled: false } },
+    features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: options.endSession ?? true } },
     interactions: { url: (_ctx, interaction) => `${path}/interaction/${interaction.uid}` },
     // Consent is not what these tests are about: every request gets a grant for what it asks.
     async loadExistingGrant(ctx: KoaContextWithOIDC) {
@@ -87,12 +93,26 @@ export async function startUpstreamOp(options: {
     deny: false,
     slow: false,
     held: () => held.length,
+    signedOut: [] as UpstreamOp['signedOut'],
+    validHints: [] as UpstreamOp['validHints'],
     async close() {
       for (const res of held.splice(0)) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    state.signedOut.push({ accountId: ctx.oidc.session?.accountId, clientId: ctx.oidc.client?.clientId });
+  });
+  // The hint is validated by the question's request, before the page: its entity is there then.
+  provider.use(async (ctx, next) => {
+    await next();
+    const oidc = (ctx as unknown as KoaContextWithOIDC).oidc as KoaContextWithOIDC['oidc'] | undefined;
+    const hint = (oidc?.entities as { IdTokenHint?: { payload?: { sub?: unknown } } } | undefined)?.IdTokenHint;
+    if (oidc?.route === 'end_session' && hint && ctx.status === 200)
+      state.validHints.push({ subject: hint.payload?.sub, clientId: oidc.client?.clientId });
+  });
 
   const callback = provider.callback();
   const interaction = new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/interaction/[^/?]+$`);

@@ -40,6 +40,7 @@ export interface PortalDeps extends Pick<
   | 'userSessions'
   | 'applications'
   | 'federation'
+  | 'upstreamSignOut'
 > {
   config: Pick<Config, 'issuer' | 'mfa' | 'passwordPolicy'>;
   host: ProviderHost;
