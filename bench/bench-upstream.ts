@@ -34,6 +34,7 @@ const provider = new Provider(config.issuer, {
       client_id: config.client.clientId,
       client_secret: config.client.clientSecret,
       redirect_uris: [config.client.redirectUri],
+      id_token_signed_response_alg: 'ES256',
     },
   ],
   jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'bench-upstream', use: 'sig', alg: 'ES256' }] },
