@@ -76,6 +76,9 @@ export function createUpstreamSignOut(deps: {
       });
     },
 
+    /** The session ended without going upstream (signed out to switch accounts): its record goes. */
+    forget: (sessionUid: string) => storage.oidc.destroy(UPSTREAM_SIGN_IN_MODEL, sessionUid),
+
     /**
      * The session `sessionUid` is signed out: its record is forgotten, and when it was signed
      * in through a connection that (still) signs out upstream and whose upstream names an

@@ -44,7 +44,7 @@ export type UpstreamSignOutPage = (ctx: Parameters<Middleware>[0], target: Upstr
  * redirect chain from reaching a third party (Chromium checks redirects after a form POST).
  */
 export function upstreamSignInHandling(deps: {
-  upstreamSignOut: Pick<UpstreamSignOut, 'remember' | 'signOutUrl'>;
+  upstreamSignOut: Pick<UpstreamSignOut, 'remember' | 'signOutUrl' | 'forget'>;
   sessionSeconds: number;
   page: UpstreamSignOutPage;
   log: Logger;
@@ -74,7 +74,14 @@ export function upstreamSignInHandling(deps: {
     }
     if (oidc.route !== 'end_session_confirm' || !session.destroyed || ctx.status !== 303) return;
     const continueTo = ctx.response.get('Location');
-    if (!continueTo || isResume(continueTo, oidc.urlFor('authorization'))) return;
+    if (!continueTo) return;
+    if (isResume(continueTo, oidc.urlFor('authorization'))) {
+      // The ended session's upstream token is not kept past it.
+      await deps.upstreamSignOut.forget(session.uid).catch((err: unknown) => {
+        deps.log.warn({ err }, 'forgetting an upstream sign-in failed');
+      });
+      return;
+    }
     const target = await deps.upstreamSignOut.signOutUrl(session.uid, continueTo).catch((err: unknown) => {
       deps.log.warn({ err }, 'an upstream sign-out could not be prepared');
       return null;

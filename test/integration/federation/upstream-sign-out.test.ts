@@ -6,7 +6,7 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { TEST_ACTOR, uniqueEmail } from '../../helpers/factories.js';
 import { buildAuthRequest, oidc } from '../../helpers/rp.js';
 import { useTestServer } from '../../helpers/server.js';
-import { logoutForm } from '../../helpers/sessions.js';
+import { autoSubmitForm, logoutForm } from '../../helpers/sessions.js';
 import { startUpstreamOp, type UpstreamOp } from '../../helpers/upstream-op.js';
 import { UserAgent, csrfToken, formAction, type Page } from '../../helpers/user-agent.js';
 import { followOwn, pressContinueWith, redeem, startFlow, throughUpstream } from '../../helpers/federated-sign-in.js';
@@ -178,6 +178,30 @@ describe.each(HTTP_BACKENDS)('signing out upstream (%s)', (backend) => {
     const page = await flow.ua.post(form.action, { xsrf: form.xsrf });
     expect(page.status).toBe(303);
     expect(upstreamLink(page)).toBeUndefined();
+  });
+
+  it('does not go upstream when another account signs in in the same browser, and forgets the token', async () => {
+    const { flow } = await signedInThrough('out-on', op);
+    const other = await server.buildUser({ email: uniqueEmail('fed-switch') });
+    const rows = (await storedSignIns()).length;
+    const before = op.signedOut.length;
+    const request = await buildAuthRequest(flow.rp, flow.client.redirectUri, { prompt: 'login' });
+    const login = await followOwn(flow.ua, await flow.ua.get(request.url), flow.client.redirectUri);
+    const submitted = await flow.ua.post(formAction(login.html, '/login') ?? '', {
+      csrf: csrfToken(login.html),
+      email: other.email,
+      password: other.password,
+    });
+    // The provider signs the first account out before the second one's session: its own form.
+    const auto = autoSubmitForm(await flow.ua.get(submitted.location ?? ''));
+    expect(auto?.action).toBe(`${server.issuer}/session/end/confirm`);
+    const confirmed = await flow.ua.post(auto?.action ?? '', auto?.fields ?? {});
+    expect(confirmed.status).toBe(303);
+    expect(confirmed.location?.startsWith(`${server.issuer}/auth/`)).toBe(true);
+    expect(op.signedOut.length).toBe(before);
+    expect(await storedSignIns()).toHaveLength(rows - 1);
+    const end = await followOwn(flow.ua, await flow.ua.get(confirmed.location ?? ''), flow.client.redirectUri);
+    expect((await redeem({ ...flow, request }, end)).claims()?.sub).toBe(other.id);
   });
 
   it("/account's sign-out goes on to the upstream too, and back to /account's signed-out page", async () => {
