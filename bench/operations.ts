@@ -7,6 +7,7 @@ import {
   introspect,
   tokenRequest,
   userinfoRequest,
+  type Response,
   type TokenResponse,
 } from './http.js';
 
@@ -23,6 +24,8 @@ export interface BenchTarget {
   machineClient: { clientId: string; clientSecret: string };
   /** Confidential first-party web client: authorization_code + refresh_token. */
   webClient: { clientId: string; clientSecret: string; redirectUri: string };
+  /** Gatehouse only, once bench/bench-upstream.ts runs: the connection `federated_sign_in` uses. */
+  federation?: { connectionId: string; upstreamIssuer: string };
 }
 
 const b64url = (bytes: Buffer) => bytes.toString('base64url');
@@ -69,9 +72,46 @@ const MAX_STEPS = 10;
  * interaction, POST email + password (+ csrf) to the login form, follow redirects back to
  * the redirect URI, then redeem the code with its PKCE verifier (RFC 7636 §4.5).
  */
-export async function authorizationCodeFlow(
+export function authorizationCodeFlow(target: BenchTarget, extra: Record<string, string> = {}): Promise<TokenResponse> {
+  return codeFlow(target, extra, (browser, action, page) =>
+    browser.request(action, {
+      csrf: CSRF_FIELD.exec(page)?.[1] ?? '',
+      email: target.user.email,
+      password: target.user.password,
+    }),
+  );
+}
+
+/**
+ * One complete sign-in through an upstream identity provider (issue 17) with fresh cookie jars:
+ * as authorizationCodeFlow, but the sign-in page's "Continue with …" button instead of the
+ * password: its POST, the upstream's authorization (another process: bench/bench-upstream.ts,
+ * which signs its one person in without a page), Gatehouse's callback (code exchange with the
+ * upstream, ID token validation, the linked identity), back to the interaction and on to the
+ * redirect URI; then the code is redeemed. The upstream's own work is in its process.
+ */
+export function federatedSignIn(target: BenchTarget): Promise<TokenResponse> {
+  const federation = target.federation;
+  if (!federation) throw new OperationError('no upstream connection on this server');
+  return codeFlow(target, {}, async (browser, _action, page) => {
+    const start = new RegExp(`<form[^>]*action="([^"]*/federation/start/${federation.connectionId})"`).exec(page)?.[1];
+    if (!start) throw new OperationError('no upstream button on the sign-in page');
+    let res = await browser.request(start, { csrf: CSRF_FIELD.exec(page)?.[1] ?? '' });
+    const upstream = new Browser(federation.upstreamIssuer);
+    for (let step = 0; step < MAX_STEPS && res.location?.startsWith(federation.upstreamIssuer); step++) {
+      res = await upstream.request(res.location);
+    }
+    if (!res.location?.startsWith(target.issuer))
+      throw new OperationError(`the upstream stopped at ${res.status}: ${res.body.slice(0, 160)}`);
+    // Gatehouse's callback, with this browser's cookies.
+    return browser.request(res.location);
+  });
+}
+
+async function codeFlow(
   target: BenchTarget,
-  extra: Record<string, string> = {},
+  extra: Record<string, string>,
+  signIn: (browser: Browser, loginAction: string, page: string) => Promise<Response>,
 ): Promise<TokenResponse> {
   const { clientId, clientSecret, redirectUri } = target.webClient;
   const verifier = b64url(randomBytes(32));
@@ -109,11 +149,7 @@ export async function authorizationCodeFlow(
         );
       }
       signedIn = true;
-      res = await browser.request(action, {
-        csrf: CSRF_FIELD.exec(res.body)?.[1] ?? '',
-        email: target.user.email,
-        password: target.user.password,
-      });
+      res = await signIn(browser, action, res.body);
     }
   }
   if (!callback) throw new OperationError('flow did not reach the redirect URI');

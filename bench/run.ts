@@ -24,6 +24,7 @@ import {
   clientCredentials,
   clientCredentialsJwt,
   discovery,
+  federatedSignIn,
   introspection,
   jwks,
   refreshWorkers,
@@ -31,8 +32,10 @@ import {
   type BenchTarget,
 } from './operations.js';
 import {
+  BENCH_CONNECTION,
   openStores,
   startBare,
+  startBenchUpstream,
   startGatehouse,
   type RunningServer,
   type SessionStorage,
@@ -103,6 +106,7 @@ const ALL_OPERATIONS = [
   'client_credentials',
   'client_credentials_jwt',
   'authorization_code_flow',
+  'federated_sign_in',
   'refresh_token',
   'introspection',
   'userinfo',
@@ -137,6 +141,10 @@ const STATELESS: Partial<Record<Operation, { label: string; run: (target: BenchT
   authorization_code_flow: {
     label: 'authorization code + PKCE flow with password sign-in',
     run: authorizationCodeFlow,
+  },
+  federated_sign_in: {
+    label: 'authorization code + PKCE flow signed in through an upstream (Gatehouse only)',
+    run: federatedSignIn,
   },
   discovery: { label: 'discovery document (GET /.well-known/openid-configuration)', run: discovery },
   jwks: { label: 'JWKS (GET jwks_uri)', run: jwks },
@@ -346,6 +354,8 @@ async function benchmarkAll(
     const operation = STATELESS[op];
     if (!operation) continue;
     for (const server of running) {
+      // The bare server has no upstream sign-in: the figure is read against Gatehouse's own password flow.
+      if (op === 'federated_sign_in' && !server.target.federation) continue;
       log(`[${server.name}] ${operation.label} ...`);
       // The sign-ins of this phase are the sessions whose storage is measured (Gatehouse only).
       const before =
@@ -564,6 +574,26 @@ function printTable(
   }
 }
 
+/**
+ * Issue 17's target: a federated sign-in costs Gatehouse at most what the password flow costs
+ * without its argon2id verification (the password flow's server CPU minus one verification as
+ * measured in the load generator). Null unless both flows were measured on Gatehouse.
+ */
+function federationComparison(servers: Partial<Record<ServerName, ServerReport>>, argon2CpuMs: number) {
+  const phases = servers.gatehouse?.phases;
+  const federatedCpuMs = phases?.federated_sign_in?.cpuSecondsPer1000.server;
+  const passwordFlowCpuMs = phases?.authorization_code_flow?.cpuSecondsPer1000.server;
+  if (typeof federatedCpuMs !== 'number' || typeof passwordFlowCpuMs !== 'number') return null;
+  const passwordFlowWithoutArgon2CpuMs = Number((passwordFlowCpuMs - argon2CpuMs).toFixed(3));
+  return {
+    federatedCpuMs,
+    passwordFlowCpuMs,
+    argon2CpuMs,
+    passwordFlowWithoutArgon2CpuMs,
+    met: federatedCpuMs <= passwordFlowWithoutArgon2CpuMs,
+  };
+}
+
 /** `--server-env "A=1 B=2"` as an environment. */
 function serverEnv(pairs: string): Record<string, string> {
   return Object.fromEntries(
@@ -612,7 +642,11 @@ async function main(): Promise<void> {
   );
   // Gatehouse always boots: its CLI makes the user and clients the bare server copies.
   log('bench: starting Gatehouse (node dist/src/main.js) ...');
-  const { server: gatehouse, fixtures } = await startGatehouse(stores, ROOT, {
+  const {
+    server: gatehouse,
+    fixtures,
+    cli,
+  } = await startGatehouse(stores, ROOT, {
     node: serverNode,
     cpuProfileDir: args['cpu-prof'],
     // JIT frames named in perf's samples.
@@ -620,6 +654,12 @@ async function main(): Promise<void> {
     env: serverEnv(args['server-env'] ?? ''),
   });
   cleanups.push(() => gatehouse.stop());
+  if (OPERATIONS.includes('federated_sign_in') && only !== 'bare') {
+    log('bench: starting the upstream (node --import tsx bench/bench-upstream.ts) and its connection ...');
+    const upstream = await startBenchUpstream({ issuer: gatehouse.target.issuer, cli }, ROOT, serverNode);
+    cleanups.push(() => upstream.stop());
+    gatehouse.target.federation = { connectionId: BENCH_CONNECTION, upstreamIssuer: upstream.issuer };
+  }
   const running: RunningServer[] = only === 'bare' ? [] : [gatehouse];
   if (only !== 'gatehouse') {
     log('bench: starting the bare oidc-provider (node --import tsx bench/bare-provider.ts) ...');
@@ -638,6 +678,7 @@ async function main(): Promise<void> {
     }),
   ) as Record<Operation, number | null>;
 
+  const federatedVsPassword = federationComparison(servers, argon2Cost.cpuMsPerVerify);
   const report = {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
@@ -653,16 +694,26 @@ async function main(): Promise<void> {
       "ratioServerCpuPer1000: Gatehouse server CPU per 1,000 ops divided by the bare server's.",
       'perOperation: PostgreSQL transactions and rows written (pg_stat_database of the benchmark database, flushed by backends about once a second, so approximate) and Redis commands (whole server, shared) per operation.',
       'argon2: CPU of one verification with config/default.yaml parameters, measured in the load generator; each Gatehouse sign-in does one.',
+      'federated_sign_in: Gatehouse only; the upstream (bench/bench-upstream.ts) is another process, its CPU not in cpuSeconds.server. federatedVsPassword compares it with authorization_code_flow minus one argon2 verification.',
       'Gatehouse runs with GATEHOUSE_CONFIG=bench/gatehouse-bench.yaml: sign-in and token rate limits raised past the load (still counted in Redis).',
       'memory: VmRSS of each server in MiB, idle 5 s after boot, peak of 200 ms samples during each operation (warm-up included), right after and 5 s after the last window.',
       'sessionStorage: PostgreSQL bytes the sign-in phase (warm-up and window) added, divided by the Session rows it added.',
     ],
     servers,
     ratioServerCpuPer1000: ratios,
+    federatedVsPassword,
   };
   const path = resultPath();
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
   printTable(servers, ratios);
+  if (federatedVsPassword) {
+    const f = federatedVsPassword;
+    process.stdout.write(
+      `\nFederated sign-in, Gatehouse CPU-ms per sign-in (the upstream's own CPU excluded): ${fmt(f.federatedCpuMs, 2)}; ` +
+        `password flow ${fmt(f.passwordFlowCpuMs, 2)} minus one argon2id ${fmt(f.argon2CpuMs, 2)} = ${fmt(f.passwordFlowWithoutArgon2CpuMs, 2)} ` +
+        `(target: federated ≤ that): ${f.met ? 'met' : 'missed'}\n`,
+    );
+  }
   process.stdout.write(`\nresults: ${path.slice(ROOT.length + 1)}\n`);
   for (const [name, r] of Object.entries(servers)) {
     const warnings = [...new Set(r.output.filter((l) => /warn|error/i.test(l)))];

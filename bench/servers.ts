@@ -9,6 +9,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { ClientMetadata } from 'oidc-provider';
 import type { BareConfig } from './bare-provider.js';
+import type { BenchUpstreamConfig } from './bench-upstream.js';
 import type { Meter } from './load.js';
 import type { BenchTarget } from './operations.js';
 import { groupDelta, processCpuSeconds, processGroupCpu, residentMiB } from './cpu.js';
@@ -346,7 +347,7 @@ export async function startGatehouse(
   stores: Stores,
   root: string,
   options: { node?: string; cpuProfileDir?: string; nodeFlags?: string[]; env?: Record<string, string> } = {},
-): Promise<{ server: RunningServer; fixtures: Fixtures }> {
+): Promise<{ server: RunningServer; fixtures: Fixtures; cli: GatehouseCli }> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-bench-'));
@@ -364,7 +365,7 @@ export async function startGatehouse(
     GATEHOUSE_CONFIG: join(root, 'bench/gatehouse-bench.yaml'),
     ...options.env,
   };
-  const cli = async <T>(...args: string[]): Promise<T> => {
+  const cli: GatehouseCli = async <T>(...args: string[]): Promise<T> => {
     const { stdout } = await run(process.execPath, ['dist/src/cli/main.js', ...args, '--json'], {
       cwd: root,
       env,
@@ -443,9 +444,70 @@ export async function startGatehouse(
         stop: cleanup,
       },
       fixtures: { user: { id: user.id, email, password, name }, clients: [asStatic(machine), asStatic(web)] },
+      cli,
     };
   } catch (error) {
     await cleanup();
+    throw error;
+  }
+}
+
+/** Gatehouse's CLI against the benchmark's Gatehouse (its database and secrets), `--json` appended. */
+export type GatehouseCli = <T>(...args: string[]) => Promise<T>;
+
+/** The connection the `federated_sign_in` operation signs in through. */
+export const BENCH_CONNECTION = 'bench-upstream';
+
+/**
+ * The upstream of `federated_sign_in` (bench/bench-upstream.ts) in a process of its own, and
+ * Gatehouse's connection to it, made with the CLI. Returns the upstream's issuer and a stop.
+ */
+export async function startBenchUpstream(
+  gatehouse: { issuer: string; cli: GatehouseCli },
+  root: string,
+  node: string = process.execPath,
+): Promise<{ issuer: string; pid: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const clientSecret = randomBytes(24).toString('base64url');
+  const config: BenchUpstreamConfig = {
+    issuer,
+    port,
+    client: {
+      clientId: 'gatehouse-bench',
+      clientSecret,
+      redirectUri: `${gatehouse.issuer}/federation/${BENCH_CONNECTION}/callback`,
+    },
+    person: { subject: 'bench-upstream-person', email: 'bench-federated@example.com', name: 'Bench Federated' },
+  };
+  const child = startChild(node, ['--import', 'tsx', join(root, 'bench/bench-upstream.ts')], {
+    ...baseEnv(),
+    BENCH_UPSTREAM_CONFIG: JSON.stringify(config),
+  });
+  try {
+    await waitForDiscovery(issuer, child);
+    await gatehouse.cli(
+      'connections',
+      'create',
+      BENCH_CONNECTION,
+      '--display-name',
+      'Bench upstream',
+      '--kind',
+      'oidc',
+      '--issuer',
+      issuer,
+      '--client-id',
+      config.client.clientId,
+      '--client-secret',
+      clientSecret,
+      '--create-accounts',
+      '--trust-email-verification',
+    );
+    const pid = child.process.pid;
+    if (pid === undefined) throw new Error('the bench upstream has no pid');
+    return { issuer, pid, stop: () => stopChild(child) };
+  } catch (error) {
+    await stopChild(child);
     throw error;
   }
 }

@@ -128,6 +128,7 @@ export function createApp(deps: AppDeps): Koa {
   const adminConsole = createAdminConsoleRouter({ ...services, config, host, storage, views });
   const federation = createFederationRouter({
     federation: services.federation,
+    upstreamSignOut: services.upstreamSignOut,
     host,
     views,
     kv: storage.kv,

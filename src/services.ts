@@ -33,6 +33,7 @@ import { createConnectionsService } from './federation/connections.service.js';
 import { createFederationService } from './federation/federation.service.js';
 import { createRoundTrips } from './federation/round-trip.js';
 import { createUpstreams } from './federation/upstream.js';
+import { createUpstreamSignOut } from './federation/upstream-sign-out.js';
 import { createAppleSecrets } from './federation/apple-secret.js';
 import type { Logger } from 'pino';
 import type { Mailer } from './mail/mailer.js';
@@ -148,6 +149,10 @@ export function createServices(config: Config, resources: Resources, options: Se
   const codeDigests = createCodeDigests(deriveKey(key, 'one-time-codes'));
   const codeDeps = { storage, digests: codeDigests, sender: codeSender, limits, audit, clock };
   const connections = createConnectionsService({ storage, box, audit });
+  const upstreams = createUpstreams({
+    timeoutMs: config.federation.upstreamTimeoutMs,
+    appleSecrets: createAppleSecrets(),
+  });
   const federation = createFederationService({
     storage,
     box,
@@ -155,7 +160,7 @@ export function createServices(config: Config, resources: Resources, options: Se
     connections,
     issuer: config.issuer,
     roundTrips: createRoundTrips(storage.kv, box),
-    upstreams: createUpstreams({ timeoutMs: config.federation.upstreamTimeoutMs, appleSecrets: createAppleSecrets() }),
+    upstreams,
   });
   return {
     box,
@@ -210,6 +215,8 @@ export function createServices(config: Config, resources: Resources, options: Se
     connections,
     /** Sign-in through those upstreams: begin, complete, link, unlink (docs/federation.md). */
     federation,
+    /** Signing out upstream with a session signed in through a connection (docs/federation.md). */
+    upstreamSignOut: createUpstreamSignOut({ storage, box, connections, upstreams, issuer: config.issuer }),
     passwordReset: createPasswordReset({
       storage,
       passwords,

@@ -4,7 +4,7 @@ import type { Resources } from './resources.js';
 import type { Services } from './services.js';
 import { createAdapter } from './oidc/adapter.js';
 import { createFindAccount } from './oidc/account.js';
-import { buildProviderOptions, type ProviderDeps } from './oidc/options.js';
+import { buildProviderOptions } from './oidc/options.js';
 import { createProviderHost, type ProviderHost } from './oidc/provider.js';
 import { createRegisteredClientStore } from './oidc/registered-client-store.js';
 import { createRequestClientReads, type RequestClientReads } from './oidc/request-client-reads.js';
@@ -14,6 +14,8 @@ import { attachProviderMetrics } from './observability/provider-metrics.js';
 import { createSectorCheck } from './clients/sector-identifier.js';
 import { deriveKey } from './security/key-encryption-secret.js';
 import type { DevicePages } from './oidc/features/flows.js';
+import type { ProviderPages } from './oidc/provider-pages.js';
+import { upstreamSignInHandling } from './oidc/upstream-sign-in.js';
 
 export interface StartedProvider {
   host: ProviderHost;
@@ -30,12 +32,11 @@ export interface StartedProvider {
 export async function startProvider(
   config: Config,
   resources: Pick<Resources, 'opened' | 'tokenDigest' | 'metrics' | 'keyEncryption' | 'box'>,
-  services: Pick<Services, 'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded' | 'pairwise'>,
-  deps: {
-    log: Logger;
-    pages: Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'>;
-    devicePages: DevicePages;
-  },
+  services: Pick<
+    Services,
+    'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded' | 'pairwise' | 'upstreamSignOut'
+  >,
+  deps: { log: Logger; pages: ProviderPages; devicePages: DevicePages },
 ): Promise<StartedProvider> {
   const { storage } = resources.opened;
   const { audit } = services;
@@ -62,6 +63,14 @@ export async function startProvider(
         idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,
       });
       attachProviderMetrics(provider, resources.metrics);
+      provider.use(
+        upstreamSignInHandling({
+          upstreamSignOut: services.upstreamSignOut,
+          sessionSeconds: config.sessions.absoluteLifetimeSeconds,
+          page: deps.pages.upstreamSignOut,
+          log,
+        }),
+      );
     },
     buildOptions: (material) =>
       buildProviderOptions(config, {
@@ -80,7 +89,9 @@ export async function startProvider(
         policy: { factorsOf: (accountId) => services.secondFactors.summary(accountId) },
         // One nonce secret for every replica (RFC 9449 §8), derived like the other purpose keys.
         flows: { dpopNonceSecret: dpopNonceSecret, devicePages: deps.devicePages },
-        ...deps.pages,
+        renderError: deps.pages.renderError,
+        logoutSource: deps.pages.logoutSource,
+        postLogoutSuccessSource: deps.pages.postLogoutSuccessSource,
       }),
   });
   const backchannel = createBackchannelLogout({

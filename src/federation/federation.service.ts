@@ -9,6 +9,7 @@ import { FederationError, lastSignInMethod } from './errors.js';
 import { keepsSignInMethod } from './sign-in-methods.js';
 import type { RoundTrips, RoundTripIntent } from './round-trip.js';
 import type { Upstreams } from './upstream.js';
+import { sealUpstreamSignIn } from './upstream-sign-out.js';
 import {
   checkAllowedDomain,
   checkPresetClaims,
@@ -69,6 +70,11 @@ interface OutcomeBase {
   interactionUid: string;
   /** For the sign-in's `amr` (RFC 8176): `fed`, and `mfa` when the upstream's MFA is trusted. */
   amr: string[];
+  /**
+   * When the connection signs out upstream and the upstream gave an ID token: the connection
+   * and the token, sealed (upstream-sign-out.ts), for the session this sign-in makes.
+   */
+  upstreamSignIn?: string;
 }
 
 export type FederationOutcome =
@@ -291,7 +297,7 @@ export function createFederationService(deps: {
             'the response came back for another connection than the request went to',
           );
         const opened = await usable(roundTrip.connectionId, roundTrip.clientId);
-        const claims = await upstreams.exchange(opened, {
+        const { claims, idToken } = await upstreams.exchange(opened, {
           redirectUri: redirectUri(opened.connection.id),
           params: input.params,
           state: input.params.state ?? '',
@@ -329,7 +335,16 @@ export function createFederationService(deps: {
         }
         if (roundTrip.interactionUid === null)
           throw new FederationError('state_mismatch', 'a sign-in came back without the sign-in it belongs to');
-        const base = { connectionId: connection.id, interactionUid: roundTrip.interactionUid, amr };
+        const upstreamSignIn =
+          connection.upstreamSignOut && idToken
+            ? sealUpstreamSignIn(box, { connectionId: connection.id, idToken })
+            : undefined;
+        const base = {
+          connectionId: connection.id,
+          interactionUid: roundTrip.interactionUid,
+          amr,
+          ...(upstreamSignIn ? { upstreamSignIn } : {}),
+        };
         if (identity) {
           const user = await storage.users.findById(identity.userId);
           if (!user || user.disabledAt)

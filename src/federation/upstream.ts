@@ -42,6 +42,20 @@ export interface CallbackChecks {
 /** The claims the upstream vouched for (ID token, user info, API), before the connection's mapping. */
 export type UpstreamClaims = Record<string, unknown>;
 
+/** What a code exchange gives: the claims, and the OIDC upstream's ID token (for its sign-out's `id_token_hint`). */
+export interface Exchanged {
+  claims: UpstreamClaims;
+  idToken: string | undefined;
+}
+
+/** An upstream sign-out (RP-Initiated Logout 1.0 §2) for the ID token of a sign-in through it. */
+export interface EndSessionRequest {
+  idToken: string;
+  /** Where the upstream sends the browser back: registered there, like the callback. */
+  postLogoutRedirectUri: string;
+  state: string;
+}
+
 /** Discovered metadata is kept this long before it is asked for again (keys rotate through the JWKS cache). */
 const METADATA_TTL_MS = 60 * 60 * 1000;
 
@@ -219,7 +233,7 @@ export function createUpstreams(deps: { timeoutMs: number; appleSecrets: AppleSe
     },
 
     /** The callback checked and the code exchanged; the claims the upstream vouched for. */
-    async exchange(target: UpstreamTarget, checks: CallbackChecks): Promise<UpstreamClaims> {
+    async exchange(target: UpstreamTarget, checks: CallbackChecks): Promise<Exchanged> {
       try {
         const config = await configuration(target);
         const { settings } = target;
@@ -239,11 +253,32 @@ export function createUpstreams(deps: { timeoutMs: number; appleSecrets: AppleSe
             userinfoEndpoint && typeof idClaims.sub === 'string'
               ? await oauth.fetchUserInfo(config, tokens.access_token, idClaims.sub)
               : {};
-          return { ...userinfo, ...idClaims };
+          return { claims: { ...userinfo, ...idClaims }, idToken: tokens.id_token };
         }
         const profile = await readJson(config, tokens.access_token, settings.userinfoEndpoint ?? '');
-        if (settings.profile !== 'github') return profile;
-        return { ...profile, ...(await githubEmail(config, tokens.access_token, settings.emailsEndpoint ?? '')) };
+        if (settings.profile !== 'github') return { claims: profile, idToken: undefined };
+        const email = await githubEmail(config, tokens.access_token, settings.emailsEndpoint ?? '');
+        return { claims: { ...profile, ...email }, idToken: undefined };
+      } catch (error) {
+        throw classifyUpstreamError(error);
+      }
+    },
+
+    /**
+     * The upstream's end_session_endpoint with the sign-in's ID token as `id_token_hint`
+     * (openid-client's buildEndSessionUrl adds `client_id`); null for an OAuth 2 upstream or
+     * an OpenID one whose metadata names no end_session_endpoint.
+     */
+    async endSessionUrl(target: UpstreamTarget, request: EndSessionRequest): Promise<URL | null> {
+      if (target.settings.kind !== 'oidc') return null;
+      try {
+        const config = await configuration(target);
+        if (!config.serverMetadata().end_session_endpoint) return null;
+        return oauth.buildEndSessionUrl(config, {
+          id_token_hint: request.idToken,
+          post_logout_redirect_uri: request.postLogoutRedirectUri,
+          state: request.state,
+        });
       } catch (error) {
         throw classifyUpstreamError(error);
       }

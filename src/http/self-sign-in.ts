@@ -10,6 +10,8 @@ import type { ViewRenderer } from './views.js';
 import type { Translator } from '../i18n/translator.js';
 import { issuerBasePath } from '../config/issuer.js';
 import { underBase } from './base-path.js';
+import { renderUpstreamSignOut } from './upstream-sign-out-page.js';
+import type { UpstreamSignOutTarget } from '../federation/upstream-sign-out.js';
 
 /**
  * Gatehouse's own pages (/account, /admin) sign people in through Gatehouse itself, as a
@@ -180,6 +182,10 @@ export function createSelfSignIn(
     signedOut: (ctx: Context) =>
       page(ctx, 'signed-out', 'self-sign-in.signedOut.title', { signInUrl: `${basePath}/login` }),
 
+    /** Signed out here, and now on to the upstream's sign-out (its return comes back to signedOut). */
+    upstreamSignOut: (ctx: Context, target: UpstreamSignOutTarget) =>
+      renderUpstreamSignOut(views, ctx, (ctx.state as { i18n: Translator }).i18n, target),
+
     /** The session, while its cookie is valid and the provider session behind it lives. */
     async current(ctx: Context): Promise<SelfSession | undefined> {
       const stored = decode(ctx.cookies.get(cookies.session, { signed: true }), selfSessionSchema);
@@ -210,7 +216,13 @@ export function addSelfSignInRoutes(
   router: Router,
   signIn: SelfSignIn,
   guards: Middleware[],
-  options: { endProviderSession?: (ctx: Context) => Promise<void> } = {},
+  options: {
+    /**
+     * Ends the provider session; given the path of this area's "signed out" page, it may return
+     * an upstream's sign-out to send the browser to first (federation/upstream-sign-out.ts).
+     */
+    endProviderSession?: (ctx: Context, signedOutPath: string) => Promise<UpstreamSignOutTarget | null | void>;
+  } = {},
 ): void {
   router.get('/login', (ctx) =>
     signIn.startSignIn(ctx, { returnTo: ctx.query.return, reauth: ctx.query.reauth === '1' }),
@@ -222,8 +234,11 @@ export function addSelfSignInRoutes(
   });
   const { endProviderSession } = options;
   router.post('/logout', ...guards, async (ctx) => {
-    if (endProviderSession) await endProviderSession(ctx);
+    const upstream = endProviderSession
+      ? await endProviderSession(ctx, underBase(ctx, `${signIn.basePath}/signed-out`))
+      : undefined;
     signIn.end(ctx);
+    if (upstream) return signIn.upstreamSignOut(ctx, upstream);
     ctx.status = 303;
     ctx.redirect(underBase(ctx, endProviderSession ? `${signIn.basePath}/signed-out` : '/session/end'));
   });

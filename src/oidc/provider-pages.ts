@@ -1,20 +1,24 @@
-import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ViewRenderer } from '../http/views.js';
 import type { Translator } from '../i18n/translator.js';
 import { explainProtocolError } from '../http/error-page.js';
+import { renderUpstreamSignOut } from '../http/upstream-sign-out-page.js';
 import { logoutPage } from './logout-hint.js';
 import type { ProviderDeps } from './options.js';
+import type { UpstreamSignOutPage } from './upstream-sign-in.js';
+
+export type ProviderPages = Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'> & {
+  /** After end_session's confirmation: the page that sends the browser on to the upstream's sign-out. */
+  upstreamSignOut: UpstreamSignOutPage;
+};
 
 /**
  * The pages oidc-provider renders itself: a refused sign-in, the logout question and "signed
  * out", in Gatehouse's views and in the request's language (src/http/localize.ts).
  */
-export function providerPages(
-  views: ViewRenderer,
-  english: Translator,
-): Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'> {
-  const i18nOf = (ctx: KoaContextWithOIDC): Translator => (ctx.state as { i18n?: Translator }).i18n ?? english;
+export function providerPages(views: ViewRenderer, english: Translator): ProviderPages {
+  const i18nOf = (ctx: { state: unknown }): Translator => (ctx.state as { i18n?: Translator }).i18n ?? english;
   return {
+    upstreamSignOut: (ctx, target) => renderUpstreamSignOut(views, ctx, i18nOf(ctx), target),
     async renderError(ctx, out) {
       const i18n = i18nOf(ctx);
       ctx.type = 'html';

@@ -53,10 +53,15 @@ export async function throughUpstream(
   flow: Pick<FederatedFlow, 'ua' | 'client'>,
   upstreamUrl: string,
   connectionId: string,
-  options: { tamper?: (params: Record<string, string>) => void; formPost?: boolean } = {},
+  options: {
+    tamper?: (params: Record<string, string>) => void;
+    formPost?: boolean;
+    /** The upstream's cookies, kept (its session). */
+    upstreamCookies?: Map<string, string>;
+  } = {},
 ): Promise<{ page: Page; params: Record<string, string> }> {
   const callback = federationRedirectUri(server.issuer, connectionId);
-  const params = await followToCallback(upstreamUrl, callback);
+  const params = await followToCallback(upstreamUrl, callback, options.upstreamCookies);
   options.tamper?.(params);
   const page = await callbackWith(flow.ua, callback, params, options.formPost ?? false);
   return { page: await followOwn(flow.ua, page, flow.client.redirectUri), params };

@@ -4,8 +4,12 @@
  * form_post page), and returns the callback's parameters. Gatehouse's callback is not called:
  * the test hands the parameters to the federation service as the web layer would.
  */
-export async function followToCallback(start: URL | string, callbackUri: string): Promise<Record<string, string>> {
-  const cookies = new Map<string, string>();
+export async function followToCallback(
+  start: URL | string,
+  callbackUri: string,
+  /** The upstream's cookies, kept for later (its session, for its sign-out). */
+  cookies = new Map<string, string>(),
+): Promise<Record<string, string>> {
   let url = new URL(start);
   for (let hop = 0; hop < 20; hop += 1) {
     const response = await fetch(url, {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CLIENT_AUTH_METHODS, PRESETS, type Connection, type ConnectionInput } from '../../federation/connection.js';
 import { federationRedirectUri } from '../../federation/federation.service.js';
+import { federationSignedOutUri } from '../../federation/upstream-sign-out.js';
 import type { LinkedIdentity } from '../../federation/federation.service.js';
 import type { AdminServices } from '../services.js';
 import { idParams, iso, timestamp } from './common.js';
@@ -198,6 +199,11 @@ const connectionView = z.object({
   upstream_sign_out: z.boolean(),
   options: presetOptions,
   redirect_uri: z.string().describe('Register this at the upstream: where it sends the person back.'),
+  post_logout_redirect_uri: z
+    .string()
+    .describe(
+      'With upstream_sign_out: register this at the upstream too, where it sends the person back after signing out.',
+    ),
   created_at: timestamp,
   updated_at: timestamp,
 });
@@ -257,6 +263,7 @@ function viewConnection(c: Connection, issuer: string): z.input<typeof connectio
       key_id: o.keyId,
     }),
     redirect_uri: federationRedirectUri(issuer, c.id),
+    post_logout_redirect_uri: federationSignedOutUri(issuer, c.id),
     created_at: iso(c.createdAt) ?? '',
     updated_at: iso(c.updatedAt) ?? '',
   };

@@ -41,6 +41,7 @@ export interface PortalDeps extends Pick<
   | 'applications'
   | 'federation'
   | 'profiles'
+  | 'upstreamSignOut'
 > {
   config: Pick<Config, 'issuer' | 'mfa' | 'passwordPolicy'>;
   host: ProviderHost;

@@ -116,9 +116,11 @@ export function createPortalRouter(deps: PortalDeps): Router {
 
   // "Sign out" ends this browser's provider session at once: one click, no second question (issue 15, item 13).
   addSelfSignInRoutes(router, sessions.signIn, change(), {
-    endProviderSession: async (ctx) => {
+    endProviderSession: async (ctx, signedOutPath) => {
       const { userId, sessionUid } = (ctx as WithPortalContext).state.portal;
       await deps.userSessions.endOne(userId, sessionUid, accountOrigin(ctx), 'logout');
+      // A session signed in through an upstream that signs out too: on there first.
+      return deps.upstreamSignOut.signOutUrl(sessionUid, signedOutPath);
     },
   });
 

@@ -11,7 +11,7 @@ import type { Services } from '../../services.js';
  * What the console needs; it changes nothing except through the admin services. The secret box
  * seals a new client secret while it waits in the shared store for the page that shows it.
  */
-export interface ConsoleDeps extends Pick<Services, 'box' | 'accounts' | 'csrf' | 'admin'> {
+export interface ConsoleDeps extends Pick<Services, 'box' | 'accounts' | 'csrf' | 'admin' | 'upstreamSignOut'> {
   config: Pick<Config, 'issuer' | 'admin'>;
   host: ProviderHost;
   /** Read only, for the role check on every request and the names in the audit log; kv for the one-time secret page. */

@@ -35,9 +35,10 @@ export function createAdminConsoleRouter(deps: ConsoleDeps): Router {
   router.use(noStore, requireSameOrigin(new URL(deps.config.issuer).origin));
   // One click, no second question: the form is a same-origin CSRF-checked POST (issue 15, item 13).
   addSelfSignInRoutes(router, sessions.signIn, tools.change(), {
-    endProviderSession: async (ctx) => {
+    endProviderSession: async (ctx, signedOutPath) => {
       const { userId, sessionUid } = (ctx as WithConsoleContext).state.console;
       await deps.userSessions.endOne(userId, sessionUid, requestOrigin(ctx), 'logout');
+      return deps.upstreamSignOut.signOutUrl(sessionUid, signedOutPath);
     },
   });
   addDashboardRoutes(router, tools);

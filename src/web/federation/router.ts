@@ -12,9 +12,10 @@ import type { KeyValueStore } from '../../storage/key-value-store.js';
 import type { Locale } from '../../i18n/locale.js';
 import type { Translator } from '../../i18n/translator.js';
 import { FederationError, type FederationFailure } from '../../federation/errors.js';
+import { SIGNED_OUT_PATH } from '../../oidc/upstream-sign-in.js';
 import { federationHandoffs, returnPath, takeFederationBinding, type FederationReturn } from '../kit/federation.js';
 
-export interface FederationCallbackDeps extends Pick<Services, 'federation'> {
+export interface FederationCallbackDeps extends Pick<Services, 'federation' | 'upstreamSignOut'> {
   host: ProviderHost;
   views: ViewRenderer;
   kv: KeyValueStore;
@@ -110,6 +111,13 @@ export function createFederationRouter(deps: FederationCallbackDeps): Router {
 
   router.use(noStore);
   router.get('/callback', (ctx) => callback(ctx, ctx.query));
+  // The upstream's return from its sign-out (federationSignedOutUri): on to where the sign-out
+  // here was going (the RP's post_logout_redirect_uri, the "signed out" page). Without a known
+  // state, the provider's "signed out" page: the person is signed out here either way.
+  router.get('/signed-out', async (ctx) => {
+    const continueTo = await deps.upstreamSignOut.returned(String(ctx.params.connection), ctx.query.state);
+    ctx.redirect(continueTo ?? underBase(ctx, SIGNED_OUT_PATH));
+  });
   router.post('/callback', parse, (ctx) =>
     callback(ctx, (ctx.request as { body?: Record<string, unknown> }).body ?? {}),
   );

@@ -17,6 +17,7 @@ import {
   type FederationHandoff,
   type FederationHandoffs,
 } from '../kit/federation.js';
+import { UPSTREAM_SIGN_IN_RESULT } from '../../oidc/upstream-sign-in.js';
 import { interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 
 type Finish = (ctx: WithInteractionContext, result: Record<string, unknown>, merge?: boolean) => Promise<void>;
@@ -46,6 +47,13 @@ function federatedLogin(deps: InteractionDeps, handoff: Pick<FederationHandoff, 
     remember: deps.config.sessions.rememberByDefault,
   };
 }
+
+/**
+ * The sealed upstream sign-in, as a key of the interaction's result: the provider's resume
+ * hands the result on, and oidc/upstream-sign-in.ts keeps it with the session it signs in.
+ */
+const upstreamSignInResult = (handoff: FederationHandoff) =>
+  handoff.upstreamSignIn ? { [UPSTREAM_SIGN_IN_RESULT]: handoff.upstreamSignIn } : {};
 
 /** Sends the browser to a connection's upstream for this interaction's sign-in. */
 export function continueUpstream(
@@ -135,7 +143,7 @@ export function addFederationRoutes(
       await handoffs.putLink(uid, handoff);
       return renderLink(deps, ctx, handoff);
     }
-    return finish(ctx, { select_account: {}, login: federatedLogin(deps, handoff) });
+    return finish(ctx, { select_account: {}, login: federatedLogin(deps, handoff), ...upstreamSignInResult(handoff) });
   });
 
   router.post(
@@ -182,6 +190,7 @@ export function addFederationRoutes(
       return finish(ctx, {
         select_account: {},
         login: federatedLogin(deps, handoff, [...new Set([...handoff.amr, 'pwd'])]),
+        ...upstreamSignInResult(handoff),
       });
     },
   );

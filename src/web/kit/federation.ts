@@ -139,6 +139,8 @@ const handoffSchema = z.object({
   amr: z.array(z.string()),
   email: z.string().optional(),
   pending: z.string().optional(),
+  /** The sealed upstream sign-in, for upstream sign-out (federation/upstream-sign-out.ts). */
+  upstreamSignIn: z.string().optional(),
 });
 export type FederationHandoff = z.infer<typeof handoffSchema>;
 
@@ -161,6 +163,7 @@ export function federationHandoffs(kv: KeyValueStore) {
         userId: outcome.userId,
         connectionId: outcome.connectionId,
         amr: outcome.amr,
+        ...(outcome.upstreamSignIn ? { upstreamSignIn: outcome.upstreamSignIn } : {}),
         ...(outcome.kind === 'link-required' ? { email: outcome.email, pending: outcome.pending } : {}),
       };
       await kv.set(handoffKey(outcome.interactionUid), JSON.stringify(handoff), HANDOFF_TTL_SECONDS);

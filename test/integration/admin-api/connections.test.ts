@@ -113,6 +113,7 @@ describe.each(HTTP_BACKENDS)('admin API connections (%s)', (backend) => {
       ],
       allowed_clients: null,
       redirect_uri: `${server.issuer}/federation/${id}/callback`,
+      post_logout_redirect_uri: `${server.issuer}/federation/${id}/signed-out`,
     });
 
     const listed = expectStatus(await call<{ items: ConnectionBody[] }>('GET', '/connections'), 200).items;

@@ -119,7 +119,8 @@ describe('npm start on the embedded default', () => {
     );
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-  });
+    // Three built CLI processes, each loading the whole program: a system test's own budget.
+  }, 60_000);
 
   it('stops on SIGTERM with exit code 0, and gives up the data directory', async () => {
     server!.child.kill('SIGTERM');
