@@ -30,7 +30,10 @@ export interface StartedProvider {
 export async function startProvider(
   config: Config,
   resources: Pick<Resources, 'opened' | 'tokenDigest' | 'metrics' | 'keyEncryption' | 'box'>,
-  services: Pick<Services, 'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded' | 'pairwise'>,
+  services: Pick<
+    Services,
+    'keys' | 'audit' | 'accounts' | 'secondFactors' | 'codeFactors' | 'onSessionsEnded' | 'pairwise'
+  >,
   deps: {
     log: Logger;
     pages: Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'>;
@@ -77,7 +80,10 @@ export async function startProvider(
         keys: material,
         consents: storage.consents,
         identity: { pairwise: services.pairwise, sectorCheck: createSectorCheck(config.issuer) },
-        policy: { factorsOf: (accountId) => services.secondFactors.summary(accountId) },
+        policy: {
+          factorsOf: (accountId) => services.secondFactors.summary(accountId),
+          codeChannelsOf: (accountId, client) => services.codeFactors.available(accountId, client),
+        },
         // One nonce secret for every replica (RFC 9449 §8), derived like the other purpose keys.
         flows: { dpopNonceSecret: dpopNonceSecret, devicePages: deps.devicePages },
         ...deps.pages,
