@@ -143,7 +143,7 @@ export function addEmailSignInRoutes(
         return renderSent(deps, ctx, state, i18n.t('codes.signIn.wrongCode', { attempts: outcome.attemptsLeft }));
       }
       // Expired or out of attempts: this code is done; a new one must be asked for.
-      ctx.status = outcome.result === 'expired' ? 410 : 429;
+      ctx.status = outcome.result === 'expired' ? 410 : 400;
       return renderSent(deps, ctx, state, i18n.t(`codes.signIn.${outcome.result}`));
     },
   );

@@ -29,7 +29,8 @@ const linkPath = (ctx: Context) => underBase(ctx, '/email/sign-in');
  * cookie per path, as narrow as the two readers allow, so no other page of ours receives it.
  */
 export function setEmailBinding(ctx: Context, uid: string, binding: string, secure: boolean): void {
-  const options = { httpOnly: true, secure, sameSite: 'lax' as const, signed: false, overwrite: true };
+  // overwrite: false, or the second Set-Cookie of the same name would replace the first.
+  const options = { httpOnly: true, secure, sameSite: 'lax' as const, signed: false, overwrite: false };
   ctx.cookies.set(EMAIL_SIGN_IN_COOKIE, binding, {
     ...options,
     path: interactionPath(ctx, uid),
