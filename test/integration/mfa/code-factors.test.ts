@@ -36,7 +36,10 @@ describe.each(HTTP_BACKENDS)('email and SMS codes as the second step (%s)', (bac
     sms = await startWebhookReceiver({ secret: SMS_SECRET });
     server = await startTestServer(backend, {
       mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
-      sms: { transport: 'webhook', webhook: { url: sms.url, secret: SMS_SECRET } },
+      sms: {
+        transport: 'webhook',
+        webhook: { url: sms.url, secret: SMS_SECRET, timeoutMs: 5000, attempts: 1, initialDelayMs: 0 },
+      },
     });
     rp = await buildRp(server);
   }, 60_000);
