@@ -134,7 +134,13 @@ export function createApp(deps: AppDeps): Koa {
     kv: storage.kv,
     translatorFor: deps.translatorFor,
   });
-  const emailLinks = createEmailLinksRouter({ selfService, views, origin });
+  const emailLinks = createEmailLinksRouter({
+    selfService,
+    views,
+    origin,
+    emailSignIn: services.emailSignIn,
+    kv: storage.kv,
+  });
   const passwordReset = createPasswordResetRouter({ reset: services.passwordReset, selfService, views, config });
 
   // Only the list of our middleware: koa-mount runs it on this app's contexts, as it runs the

@@ -34,7 +34,7 @@ export async function startProvider(
   resources: Pick<Resources, 'opened' | 'tokenDigest' | 'metrics' | 'keyEncryption' | 'box'>,
   services: Pick<
     Services,
-    'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded' | 'pairwise' | 'upstreamSignOut'
+    'keys' | 'audit' | 'accounts' | 'secondFactors' | 'codeFactors' | 'onSessionsEnded' | 'pairwise' | 'upstreamSignOut'
   >,
   deps: { log: Logger; pages: ProviderPages; devicePages: DevicePages },
 ): Promise<StartedProvider> {
@@ -86,7 +86,10 @@ export async function startProvider(
         keys: material,
         consents: storage.consents,
         identity: { pairwise: services.pairwise, sectorCheck: createSectorCheck(config.issuer) },
-        policy: { factorsOf: (accountId) => services.secondFactors.summary(accountId) },
+        policy: {
+          factorsOf: (accountId) => services.secondFactors.summary(accountId),
+          codeChannelsOf: (accountId, client) => services.codeFactors.available(accountId, client),
+        },
         // One nonce secret for every replica (RFC 9449 §8), derived like the other purpose keys.
         flows: { dpopNonceSecret: dpopNonceSecret, devicePages: deps.devicePages },
         renderError: deps.pages.renderError,

@@ -52,8 +52,24 @@ export function describeAuthentication(
 }
 
 /** The first factor a session's amr records, for the second step that follows it. */
-export function firstFactorOf(amr: readonly string[] | undefined): 'password' | 'federated' {
-  return amr?.includes('fed') ? 'federated' : 'password';
+export function firstFactorOf(amr: readonly string[] | undefined): 'password' | 'federated' | 'email_code' {
+  if (amr?.includes('fed')) return 'federated';
+  // An emailed code or link alone is `otp` without `pwd` (describeAuthentication).
+  return amr?.includes('otp') && !amr.includes('pwd') ? 'email_code' : 'password';
+}
+
+/**
+ * The code channels a second step may offer after `first`: an emailed code after an email
+ * sign-in would prove the same mailbox twice, so it is no second factor then; neither channel
+ * when the RP asks for the phishing-resistant level, which no code reaches (docs/decisions.md).
+ */
+export function secondStepChannels<C extends 'email' | 'sms'>(
+  available: readonly C[],
+  first: FirstFactor,
+  wanted: Level | undefined,
+): C[] {
+  if (wanted === 'phishingResistant') return [];
+  return available.filter((channel) => !(channel === 'email' && first === 'email_code'));
 }
 
 /** The level an acr value stands for, or undefined for values we do not know. */

@@ -1,13 +1,25 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
 import type { FactorSummary } from '../accounts/second-factors.js';
-import { hasSecondFactor, levelOfAcr, meets, requestedLevel } from '../accounts/authentication-level.js';
+import {
+  firstFactorOf,
+  hasSecondFactor,
+  levelOfAcr,
+  meets,
+  requestedLevel,
+  secondStepChannels,
+} from '../accounts/authentication-level.js';
 import { MFA_POLICY } from '../clients/client-metadata.js';
 
 const { base, Check, Prompt } = interactionPolicy;
 
 export interface PolicyDeps {
   factorsOf(accountId: string): Promise<FactorSummary>;
+  /** The email and SMS second factors the user turned on, less what the deployment or client turned off. */
+  codeChannelsOf(
+    accountId: string,
+    clientMetadata?: Readonly<Record<string, unknown>>,
+  ): Promise<Array<'email' | 'sms'>>;
   mfaPolicy: Config['mfa']['policy'];
   acr: Config['acr'];
 }
@@ -15,7 +27,7 @@ export interface PolicyDeps {
 /**
  * The second sign-in step, as a prompt between login and consent (oidc-provider docs,
  * "modifying the default interaction policy"). It is asked for when the user has a second
- * factor, when the global or client policy requires one (then the user enrols one), or when
+ * factor (an app, a key, recovery codes, or codes by email or SMS), when the global or client policy requires one (then the user enrols one), or when
  * the RP's acr_values want more than the session has (step-up). Once the step is done in
  * this interaction it is not asked again, so an acr the user cannot reach does not loop:
  * the ID token's acr tells the RP what was reached.
@@ -41,7 +53,12 @@ function mfaPrompt(deps: PolicyDeps) {
     new Check('mfa_enrolled', 'a second factor is enrolled for this account', 'interaction_required', async (ctx) => {
       const session = pending(ctx);
       if (!session || hasSecondFactor(session.amr)) return Check.NO_NEED_TO_PROMPT;
-      return (await factors(ctx, session.accountId)).enrolled ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      if ((await factors(ctx, session.accountId)).enrolled) return Check.REQUEST_PROMPT;
+      // A code by email or SMS counts as a second factor, where this client may offer it.
+      const channels = await deps.codeChannelsOf(session.accountId, ctx.oidc.client?.metadata());
+      return secondStepChannels(channels, firstFactorOf(session.amr), undefined).length > 0
+        ? Check.REQUEST_PROMPT
+        : Check.NO_NEED_TO_PROMPT;
     }),
     new Check('mfa_required', 'a second factor is required', 'interaction_required', (ctx) => {
       const session = pending(ctx);

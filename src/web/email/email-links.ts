@@ -5,13 +5,17 @@ import { noStore } from '../../http/security-headers.js';
 import { requestOrigin } from '../../http/request-origin.js';
 import { requireSameOrigin } from '../../security/csrf.js';
 import type { ViewRenderer } from '../../http/views.js';
-import type { SelfServiceDeps } from '../../services.js';
+import type { SelfServiceDeps, Services } from '../../services.js';
+import type { KeyValueStore } from '../../storage/key-value-store.js';
 import { translatorOf } from '../../http/localize.js';
 import { createForms, type WithForm } from '../kit/form.js';
 import { text } from '../kit/form-fields.js';
+import { addSignInLinkRoutes } from './sign-in-link.js';
 
-export interface EmailLinksDeps {
+export interface EmailLinksDeps extends Pick<Services, 'emailSignIn'> {
   selfService: SelfServiceDeps;
+  /** Where a sign-in link opened in the asking browser leaves its result for the interaction. */
+  kv: KeyValueStore;
   views: ViewRenderer;
   /** The issuer's origin: forms must be posted from it. */
   origin: string;
@@ -31,7 +35,7 @@ type WithLinkForm = WithForm<typeof linkForm>;
 const INTERACTION_UID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
- * The pages behind mailed links (/email/verify, /email/change). GET only shows a button: mail
+ * The pages behind mailed links (/email/verify, /email/change, /email/sign-in in sign-in-link.ts). GET only shows a button: mail
  * scanners and link previews fetch GET links, and must not use them up. POST uses the link,
  * once, with a CSRF token bound to this browser (no session backs these pages).
  */
@@ -95,6 +99,8 @@ export function createEmailLinksRouter(deps: EmailLinksDeps): Router {
     await render(ctx, 'changed', 'email-change.done.title', { email: changed.user.email });
     selfService.mail.addressChangedNotice(changed.previousEmail, changed.user.email, translatorOf(ctx));
   });
+
+  addSignInLinkRoutes(router, deps, form);
 
   return router;
 }

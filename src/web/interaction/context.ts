@@ -17,7 +17,17 @@ import type { Translator } from '../../i18n/translator.js';
  */
 export interface InteractionDeps extends Pick<
   Services,
-  'accounts' | 'csrf' | 'secondFactors' | 'totp' | 'pendingTotp' | 'webauthn' | 'audit' | 'limits' | 'federation'
+  | 'accounts'
+  | 'csrf'
+  | 'secondFactors'
+  | 'totp'
+  | 'pendingTotp'
+  | 'webauthn'
+  | 'audit'
+  | 'limits'
+  | 'federation'
+  | 'emailSignIn'
+  | 'codeFactors'
 > {
   host: ProviderHost;
   views: ViewRenderer;
@@ -26,7 +36,7 @@ export interface InteractionDeps extends Pick<
   /** The issuer's origin: forms must be posted from it. */
   origin: string;
   kv: KeyValueStore;
-  config: Pick<Config, 'acr' | 'sessions' | 'branding' | 'passwordPolicy'>;
+  config: Pick<Config, 'acr' | 'sessions' | 'branding' | 'passwordPolicy' | 'codes'>;
   /** Each step speaks the language of its interaction's ui_locales (OIDC Core §3.1.2.1). */
   translatorFor: (locale: Locale) => Translator;
   /** Sign-up and email verification (src/web/interaction/signup.ts). */
@@ -62,4 +72,13 @@ export function rememberChoice(ctx: WithInteractionContext): boolean {
 export function interactionOrigin(ctx: WithInteractionContext): RequestOrigin {
   const clientId = ctx.state.interaction.params.client_id;
   return { ...requestOrigin(ctx), clientId: typeof clientId === 'string' ? clientId : null };
+}
+
+/** The metadata of this interaction's client: its gatehouse_email_sign_in and gatehouse_sms may turn methods off. */
+export async function clientMetadataOf(
+  deps: Pick<InteractionDeps, 'host'>,
+  ctx: WithInteractionContext,
+): Promise<Readonly<Record<string, unknown>> | undefined> {
+  const client = await deps.host.current.Client.find(String(ctx.state.interaction.params.client_id));
+  return client?.metadata();
 }

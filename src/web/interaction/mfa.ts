@@ -6,6 +6,7 @@ import { AppError, assertThat } from '../../http/errors.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
 import type { FormGuard, WithForm } from '../kit/form.js';
 import { text } from '../kit/form-fields.js';
+import { codeChallenges, codeChannelsOf } from './code-channels.js';
 import {
   signedInAccount,
   rememberChoice,
@@ -24,6 +25,21 @@ const codeForm = z.object({ method: text(), code: text() });
 /** The first code of the app being set up. */
 const enrolForm = z.object({ code: text() });
 
+/** Finishes the second step with `second`: the amr and level it adds to the first factor. */
+export function secondStepFinisher(deps: InteractionDeps, finish: Finish) {
+  return async (ctx: WithInteractionContext, second: SecondFactor): Promise<void> => {
+    const { amr, level } = describeAuthentication(firstFactorOf(ctx.state.interaction.session?.amr), second);
+    await finish(
+      ctx,
+      {
+        login: { accountId: signedInAccount(ctx), amr, acr: deps.config.acr[level], remember: rememberChoice(ctx) },
+        mfa: { method: second },
+      },
+      true,
+    );
+  };
+}
+
 /** The second sign-in step: a code from an authenticator app or a recovery code, or enrolment. */
 export function addMfaRoutes(
   router: Router,
@@ -32,19 +48,9 @@ export function addMfaRoutes(
   finish: Finish,
 ): void {
   const { form, requirePrompt } = tools;
-  const { secondFactors, kv, pendingTotp, config } = deps;
+  const { secondFactors, kv, pendingTotp } = deps;
 
-  async function finishSecondStep(ctx: WithInteractionContext, second: SecondFactor) {
-    const { amr, level } = describeAuthentication(firstFactorOf(ctx.state.interaction.session?.amr), second);
-    await finish(
-      ctx,
-      {
-        login: { accountId: signedInAccount(ctx), amr, acr: config.acr[level], remember: rememberChoice(ctx) },
-        mfa: { method: second },
-      },
-      true,
-    );
-  }
+  const finishSecondStep = secondStepFinisher(deps, finish);
 
   router.post(
     '/mfa/code',
@@ -127,12 +133,14 @@ export function addMfaRoutes(
 export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionContext, errorKey?: string): Promise<void> {
   const { uid } = ctx.state.interaction;
   const { i18n } = ctx.state;
-  const error = errorKey && i18n.t(errorKey);
+  const error = errorKey && i18n.message(errorKey);
   const accountId = signedInAccount(ctx);
   const summary = await deps.secondFactors.summary(accountId);
+  const codes = await codeChannelsOf(deps, ctx, accountId);
   const csrf = deps.csrf.token(uid);
   ctx.type = 'html';
-  if (summary.enrolled) {
+  if (summary.enrolled || codes.enrolled.length > 0) {
+    const sent = await codeChallenges(deps.kv).peek(uid);
     ctx.body = await deps.views.render('interaction/mfa', {
       title: i18n.t('mfa.title'),
       i18n,
@@ -142,6 +150,12 @@ export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionConte
       totp: summary.totp,
       recoveryCodes: summary.recoveryCodes,
       webauthn: summary.webauthn,
+      codeChannels: codes.offered,
+      // Only codes were set up, and this RP wants more than any code reaches.
+      codesNotEnough: codes.enrolled.length > 0 && codes.offered.length === 0 && !summary.enrolled,
+      sent: sent && codes.offered.includes(sent.channel) ? sent : undefined,
+      phone: codes.offered.includes('sms') ? maskedPhone((await deps.codeFactors.summary(accountId)).phone) : '',
+      codeLength: deps.config.codes.codeLength,
     });
     return;
   }
@@ -159,4 +173,9 @@ export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionConte
     qrSvg: enrolment.qrSvg,
     secret: enrolment.secret,
   });
+}
+
+/** The number an SMS goes to, as the page shows it: its last digits only. */
+function maskedPhone(phone: { phoneNumber: string } | null): string {
+  return phone ? `••• ${phone.phoneNumber.slice(-3)}` : '';
 }

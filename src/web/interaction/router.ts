@@ -12,7 +12,9 @@ import { createForms, type WithForm } from '../kit/form.js';
 import { checkbox, text } from '../kit/form-fields.js';
 import { interactionOrigin, signedInAccount, type InteractionDeps, type WithInteractionContext } from './context.js';
 import { isFirstPartyClient, renderConsent, renderLogin, renderSelectAccount } from './steps.js';
-import { addMfaRoutes, renderMfa } from './mfa.js';
+import { addMfaRoutes, renderMfa, secondStepFinisher } from './mfa.js';
+import { addCodeFactorRoutes } from './code-factors.js';
+import { addEmailSignInRoutes } from './email-sign-in.js';
 import { addWebAuthnRoutes } from './webauthn.js';
 import { addSignUpRoutes, refuseUnverifiedSignIn } from './signup.js';
 import { addFederationRoutes, continueUpstream, followUpstreamHint } from './federation.js';
@@ -181,6 +183,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   );
 
   addMfaRoutes(router, deps, { form, requirePrompt }, finish);
+  addCodeFactorRoutes(router, deps, { form, requirePrompt }, secondStepFinisher(deps, finish));
+  addEmailSignInRoutes(router, deps, { form, requirePrompt }, finish);
   addWebAuthnRoutes(router, deps);
   addSignUpRoutes(router, deps, { form, requirePrompt });
   addFederationRoutes(router, deps, { form, requirePrompt }, finish);

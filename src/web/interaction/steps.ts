@@ -1,4 +1,5 @@
-import type { InteractionDeps, WithInteractionContext } from './context.js';
+import { clientMetadataOf, type InteractionDeps, type WithInteractionContext } from './context.js';
+import { emailSignInAllowed } from '../../codes/code-policy.js';
 import type { Translator } from '../../i18n/translator.js';
 import { FIRST_PARTY } from '../../clients/client-metadata.js';
 import { ACCOUNT_CLIENT_ID } from '../../clients/built-in-client.js';
@@ -61,7 +62,14 @@ export async function renderLogin(
     passkeys: rpIdUsable(deps.webauthn.relyingParty.id),
     // "Continue with …" for each connection the client offers (web/interaction/federation.ts).
     connections: await offeredConnections(deps, ctx),
+    // "Email me a link / a code" (web/interaction/email-sign-in.ts), where the deployment and client allow it.
+    emailSignIn: await emailSignInOffered(deps, ctx),
   });
+}
+
+/** Whether this sign-in offers email sign-in (the deployment's switch and the client's). */
+export async function emailSignInOffered(deps: InteractionDeps, ctx: WithInteractionContext): Promise<boolean> {
+  return emailSignInAllowed(deps.config, await clientMetadataOf(deps, ctx));
 }
 
 export async function renderSelectAccount(deps: InteractionDeps, ctx: WithInteractionContext) {

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { firstFactorOf, requestedLevel, secondStepChannels } from '../../accounts/authentication-level.js';
+import type { KeyValueStore } from '../../storage/key-value-store.js';
+import { clientMetadataOf, type InteractionDeps, type WithInteractionContext } from './context.js';
+
+export type CodeChannel = 'email' | 'sms';
+
+const challengeSchema = z.object({
+  challengeId: z.string(),
+  channel: z.enum(['email', 'sms']),
+  sentAt: z.number(),
+  resendAfterSeconds: z.number(),
+});
+type SentCode = z.infer<typeof challengeSchema>;
+
+const CHALLENGE_TTL_SECONDS = 3600;
+const challengeKey = (uid: string) => `mfa-code:${uid}`;
+
+/** The code this interaction's second step sent last (one at a time: a new one voids the old). */
+export function codeChallenges(kv: KeyValueStore) {
+  return {
+    put: (uid: string, sent: SentCode) => kv.set(challengeKey(uid), JSON.stringify(sent), CHALLENGE_TTL_SECONDS),
+    async peek(uid: string): Promise<(SentCode & { waitSeconds: number }) | undefined> {
+      const raw = await kv.get(challengeKey(uid));
+      const parsed = raw ? challengeSchema.safeParse(JSON.parse(raw)) : undefined;
+      if (!parsed?.success) return undefined;
+      const { sentAt, resendAfterSeconds } = parsed.data;
+      return {
+        ...parsed.data,
+        waitSeconds: Math.max(0, Math.ceil((sentAt + resendAfterSeconds * 1000 - Date.now()) / 1000)),
+      };
+    },
+    drop: (uid: string) => kv.delete(challengeKey(uid)),
+  };
+}
+
+/**
+ * The email and SMS second factors of this sign-in: `enrolled`, those the user turned on that
+ * the deployment and this client allow (less email after an email sign-in); `offered`, those
+ * that can also reach the level the RP asks for (none for phishing-resistant).
+ */
+export async function codeChannelsOf(
+  deps: InteractionDeps,
+  ctx: WithInteractionContext,
+  accountId: string,
+): Promise<{ enrolled: CodeChannel[]; offered: CodeChannel[] }> {
+  const available = await deps.codeFactors.available(accountId, await clientMetadataOf(deps, ctx));
+  const first = firstFactorOf(ctx.state.interaction.session?.amr);
+  const acrValues = ctx.state.interaction.params.acr_values;
+  const wanted = requestedLevel(typeof acrValues === 'string' ? acrValues : undefined, deps.config.acr);
+  return {
+    enrolled: secondStepChannels(available, first, undefined),
+    offered: secondStepChannels(available, first, wanted),
+  };
+}

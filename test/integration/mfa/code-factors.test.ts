@@ -1,0 +1,150 @@
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/sms-gateways.js';
+import type { TestUser } from '../../helpers/factories.js';
+import { UserAgent, actionOf, alertText, buildRp, type TestRp } from '../../helpers/sessions.js';
+import { csrfToken, type Page } from '../../helpers/user-agent.js';
+import { ACR, authenticationOf, finishAtRp, passwordStep } from './support.js';
+import { SMS_SECRET, codeInMail, codeInSms, nthSms } from '../codes/support.js';
+
+const PHONE = '+491701234567';
+
+async function withFactors(server: TestServer, user: TestUser, channels: Array<'email' | 'sms'>): Promise<void> {
+  const { phones } = server.gatehouse.storage.storage;
+  if (channels.includes('sms')) await phones.set(user.id, PHONE, true);
+  for (const channel of channels) await phones.enableFactor(user.id, channel);
+}
+
+const sendCode = (ua: UserAgent, page: Page, channel: string) =>
+  ua.post(actionOf(page, '/mfa/send-code'), { csrf: csrfToken(page.html), channel });
+const enterCode = (ua: UserAgent, page: Page, code: string) =>
+  ua.post(actionOf(page, '/mfa/sent-code'), { csrf: csrfToken(page.html), code });
+/** The second step's page, whichever factors it shows (no app: no /mfa/code form). */
+const atSecondStep = (page: Page) =>
+  page.status < 500 && page.html.includes('id="page-title"') && page.html.includes('Confirm it is you');
+const offered = (page: Page) => [...page.html.matchAll(/data-send-code="([a-z]+)"/g)].map((m) => m[1]);
+
+describe.each(HTTP_BACKENDS)('email and SMS codes as the second step (%s)', (backend) => {
+  let mail: MailCatcher;
+  let sms: WebhookReceiver;
+  let server: TestServer;
+  let rp: TestRp;
+
+  beforeAll(async () => {
+    mail = await startMailCatcher();
+    sms = await startWebhookReceiver({ secret: SMS_SECRET });
+    server = await startTestServer(backend, {
+      mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
+      sms: {
+        transport: 'webhook',
+        webhook: { url: sms.url, secret: SMS_SECRET, timeoutMs: 5000, attempts: 1, initialDelayMs: 0 },
+      },
+    });
+    rp = await buildRp(server);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+    await mail?.close();
+    await sms?.close();
+  });
+
+  it('sends an SMS code at the second step with the hint that an app is safer: amr pwd sms mfa, the mfa acr', async () => {
+    const user = await server.buildUser();
+    await withFactors(server, user, ['sms']);
+    const ua = new UserAgent(server.issuer);
+    const first = await passwordStep(ua, server, rp, user);
+    expect(atSecondStep(first.page)).toBe(true);
+    expect(offered(first.page)).toEqual(['sms']);
+    expect(first.page.html).toContain('data-sms-hint');
+
+    const before = sms.received.length;
+    const sent = await sendCode(ua, first.page, 'sms');
+    expect(sent.status).toBe(200);
+    expect(sent.html).toContain('data-sent-code="sms"');
+    const message = await nthSms(sms, before + 1);
+    expect(message.to).toBe(PHONE);
+
+    const wrong = await enterCode(ua, sent, '000000' === codeInSms(message.text) ? '111111' : '000000');
+    expect(wrong.status).toBe(401);
+    expect(alertText(wrong.html)).toMatch(/Attempts left: \d/);
+
+    const done = await enterCode(ua, wrong, codeInSms(message.text));
+    expect(done.status).toBe(303);
+    const tokens = await finishAtRp(ua, server, rp, done, first.request);
+    expect(authenticationOf(tokens)).toEqual({ amr: ['pwd', 'sms', 'mfa'], acr: ACR.mfa });
+  });
+
+  it('sends an email code at the second step: amr pwd otp mfa', async () => {
+    const user = await server.buildUser();
+    await withFactors(server, user, ['email']);
+    const ua = new UserAgent(server.issuer);
+    const first = await passwordStep(ua, server, rp, user);
+    expect(offered(first.page)).toEqual(['email']);
+    const sent = await sendCode(ua, first.page, 'email');
+    expect(sent.html).toContain('data-sent-code="email"');
+    const done = await enterCode(ua, sent, codeInMail(await mail.next(user.email)));
+    const tokens = await finishAtRp(ua, server, rp, done, first.request);
+    expect(authenticationOf(tokens)).toEqual({ amr: ['pwd', 'otp', 'mfa'], acr: ACR.mfa });
+  });
+
+  it('never meets a phishing-resistant acr with a code: none is offered, a posted one is refused, the step stays', async () => {
+    const user = await server.buildUser();
+    await withFactors(server, user, ['sms', 'email']);
+    const ua = new UserAgent(server.issuer);
+    const first = await passwordStep(ua, server, rp, user, { acr_values: ACR.phishingResistant });
+    expect(atSecondStep(first.page)).toBe(true);
+    expect(offered(first.page)).toEqual([]);
+    expect(first.page.html).toContain('data-codes-not-enough');
+    const before = sms.received.length;
+    const refused = await ua.post(first.page.url.replace(/\/?$/, '') + '/mfa/send-code', {
+      csrf: csrfToken(first.page.html),
+      channel: 'sms',
+    });
+    expect(refused.status).toBe(400);
+    expect(alertText(refused.html)).toBe('That way of receiving a code is not available for this sign-in.');
+    expect(atSecondStep(refused)).toBe(true);
+    expect(sms.received.length).toBe(before);
+  });
+
+  it('refuses a channel the user does not have', async () => {
+    const user = await server.buildUser();
+    await withFactors(server, user, ['email']);
+    const ua = new UserAgent(server.issuer);
+    const first = await passwordStep(ua, server, rp, user);
+    const refused = await sendCode(ua, first.page, 'sms');
+    expect(refused.status).toBe(400);
+    const noCode = await ua.post(first.page.url.replace(/\/?$/, '') + '/mfa/sent-code', {
+      csrf: csrfToken(first.page.html),
+      code: '123456',
+    });
+    expect(noCode.status).toBe(400);
+  });
+});
+
+describe.each(HTTP_BACKENDS)('SMS turned off by policy (%s)', (backend) => {
+  let server: TestServer;
+  let rp: TestRp;
+  beforeAll(async () => {
+    server = await startTestServer(backend, { sms: { enabled: false } });
+    rp = await buildRp(server);
+  }, 60_000);
+  afterAll(() => server?.close());
+
+  it('is not offered: a user with only SMS gets no second step, one with email too sees only email', async () => {
+    const smsOnly = await server.buildUser();
+    await withFactors(server, smsOnly, ['sms']);
+    const ua = new UserAgent(server.issuer);
+    const first = await passwordStep(ua, server, rp, smsOnly);
+    expect(first.page.status).toBe(303);
+    const tokens = await finishAtRp(ua, server, rp, first.page, first.request);
+    expect(authenticationOf(tokens).amr).toEqual(['pwd']);
+
+    const both = await server.buildUser();
+    await withFactors(server, both, ['sms', 'email']);
+    const other = new UserAgent(server.issuer);
+    const step = await passwordStep(other, server, rp, both);
+    expect(offered(step.page)).toEqual(['email']);
+    expect((await sendCode(other, step.page, 'sms')).status).toBe(400);
+  });
+});
