@@ -41,8 +41,9 @@ export interface PortalDeps extends Pick<
   | 'applications'
   | 'federation'
   | 'profiles'
+  | 'codeFactors'
 > {
-  config: Pick<Config, 'issuer' | 'mfa' | 'passwordPolicy'>;
+  config: Pick<Config, 'issuer' | 'mfa' | 'passwordPolicy' | 'codes' | 'sms'>;
   host: ProviderHost;
   storage: Storage;
   views: ViewRenderer;
