@@ -30,7 +30,10 @@ export interface StartedProvider {
 export async function startProvider(
   config: Config,
   resources: Pick<Resources, 'opened' | 'tokenDigest' | 'metrics' | 'keyEncryption' | 'box'>,
-  services: Pick<Services, 'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded' | 'pairwise'>,
+  services: Pick<
+    Services,
+    'keys' | 'audit' | 'accounts' | 'secondFactors' | 'onSessionsEnded' | 'pairwise' | 'codeFactors'
+  >,
   deps: {
     log: Logger;
     pages: Pick<ProviderDeps, 'renderError' | 'logoutSource' | 'postLogoutSuccessSource'>;
@@ -72,7 +75,7 @@ export async function startProvider(
           registeredClients,
           sessions: config.sessions,
         }),
-        findAccount: createFindAccount(services.accounts, storage.roles.rolesOf),
+        findAccount: createFindAccount(services.accounts, storage.roles.rolesOf, services.codeFactors.phoneClaims),
         rolesOf: storage.roles.rolesOf,
         keys: material,
         consents: storage.consents,
