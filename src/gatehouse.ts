@@ -64,6 +64,8 @@ export interface Gatehouse {
   sessionsEnded: SessionsEnded;
   /** Waits for back-channel logout deliveries in flight (tests, shutdown). */
   backchannelSettled(): Promise<void>;
+  /** Waits for code messages (email, SMS) in flight (tests read the outbox after it). */
+  codeDeliveriesSettled(): Promise<void>;
   /** Starts listening (and the metrics listener, when it has a port of its own); resolves with the main port. */
   listen(): Promise<number>;
   /** The metrics listener's bound port, once listening; null when it has none. */
@@ -161,6 +163,7 @@ export async function createGatehouse(config: Config, log: Logger, early: Gateho
       lockout: services.lockout,
       sessionsEnded: services.sessionsEnded,
       backchannelSettled: () => provider.backchannel.settled(),
+      codeDeliveriesSettled: () => services.codeDelivery.settled(),
       ...lifecycle(config, log, {
         app,
         draining,

@@ -81,7 +81,7 @@ export async function startProvider(
           registeredClients,
           sessions: config.sessions,
         }),
-        findAccount: createFindAccount(services.accounts, storage.roles.rolesOf),
+        findAccount: createFindAccount(services.accounts, storage.roles.rolesOf, services.codeFactors.phoneClaims),
         rolesOf: storage.roles.rolesOf,
         keys: material,
         consents: storage.consents,

@@ -152,7 +152,9 @@ export function createSecondFactorService(deps: {
       origin: RequestOrigin = {},
     ): Promise<number> {
       const removed = await deps.transaction(async (tx) => {
-        const count = await tx.credentials.deleteSecondFactors(userId);
+        // Email and SMS codes too (issue 18): a reset leaves nothing that could still be asked for.
+        const count = (await tx.credentials.deleteSecondFactors(userId)) + (await tx.phones.removeAll(userId));
+        await tx.oneTimeCodes.revoke('second_factor', userId);
         await audit.within(tx).record(
           'mfa.reset',
           {

@@ -14,11 +14,21 @@ import type { ImportSummary, UserImport } from '../accounts/user-import.js';
 import { recordAdminAction, type AdminActor } from '../security/admin-actor.js';
 import { InvalidInputError, NotFoundError } from '../errors/domain-errors.js';
 import { userOrNotFound } from '../accounts/user-lookup.js';
+import { maskRecipient } from '../delivery/code-delivery.js';
+import type { CodeChannel } from '../storage/one-time-codes.repository.js';
 
 export interface UserDetail {
   user: UserRow;
   roles: string[];
   factors: FactorSummary;
+  /** Passkeys and security keys apart (factors.webauthn counts both), and the code factors of issue 18. */
+  keys: { passkeys: number; securityKeys: number };
+  codes: {
+    email: boolean;
+    sms: boolean;
+    /** The number, masked as in the delivery log (+49********67): admins need to recognise it, not read it. */
+    maskedPhoneNumber: string | null;
+  };
   hasPassword: boolean;
   /** Account-wide lockout counts and waits (per-address waits are not listed: see docs/abuse-protection.md). */
   lockout: { password: LockoutStatus; secondFactor: LockoutStatus };
@@ -70,14 +80,30 @@ export function createUsersAdmin(deps: {
 
     async get(id: string): Promise<UserDetail> {
       const user = await existing(id);
-      const [roles, factors, hash, password, secondFactor] = await Promise.all([
+      const [roles, factors, hash, password, secondFactor, credentials, channels, phone] = await Promise.all([
         storage.roles.rolesOf(id),
         secondFactors.summary(id),
         storage.users.passwordHash(id),
         lockout.status('password', user.email),
         lockout.status('second_factor', id),
+        storage.credentials.listSecondFactors(id),
+        storage.phones.factors(id),
+        storage.phones.find(id),
       ]);
-      return { user, roles, factors, hasPassword: hash !== null, lockout: { password, secondFactor } };
+      const securityKeys = credentials.filter((c) => c.type === 'webauthn' && c.data?.kind === 'security_key').length;
+      return {
+        user,
+        roles,
+        factors,
+        keys: { passkeys: factors.webauthn - securityKeys, securityKeys },
+        codes: {
+          email: channels.includes('email'),
+          sms: channels.includes('sms') && phone?.verified === true,
+          maskedPhoneNumber: phone ? maskRecipient(phone.phoneNumber) : null,
+        },
+        hasPassword: hash !== null,
+        lockout: { password, secondFactor },
+      };
     },
 
     async create(input: NewUserInput, actor: AdminActor): Promise<UserRow> {
@@ -154,6 +180,24 @@ export function createUsersAdmin(deps: {
     async resetFactors(id: string, actor: AdminActor): Promise<number> {
       await existing(id);
       return secondFactors.reset(id, { actorId: actor.userId, clientId: actor.clientId }, actor.origin);
+    },
+
+    /**
+     * Turns off one code factor of the user (issue 18): email codes, or SMS with the number.
+     * The user's pending codes go too, so a code sent before the removal cannot finish a sign-in.
+     */
+    async removeCodeFactor(id: string, channel: CodeChannel, actor: AdminActor): Promise<void> {
+      await existing(id);
+      await storage.transaction(async (tx) => {
+        const removed = await tx.phones.disableFactor(id, channel);
+        const number = channel === 'sms' ? await tx.phones.remove(id) : false;
+        await tx.oneTimeCodes.revoke('second_factor', id);
+        if (removed || number) {
+          await recordAdminAction(audit, tx, actor, channel === 'sms' ? 'mfa.sms.removed' : 'mfa.email.removed', {
+            subjectId: id,
+          });
+        }
+      });
     },
 
     /**

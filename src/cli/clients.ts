@@ -49,6 +49,8 @@ const CLIENT_FLAGS = {
   'dpop-bound': { type: 'boolean' },
   'require-par': { type: 'boolean' },
   fapi: { type: 'boolean' },
+  sms: { type: 'string' },
+  'email-sign-in': { type: 'string' },
 } as const;
 
 type ClientFlagValues = ReturnType<typeof parseCommand<typeof CLIENT_FLAGS>>['values'];
@@ -88,7 +90,16 @@ const FLAG_OF: Record<keyof ClientInput, keyof typeof CLIENT_FLAGS> = {
   dpopBoundAccessTokens: 'dpop-bound',
   requirePushedAuthorizationRequests: 'require-par',
   fapi: 'fapi',
+  sms: 'sms',
+  emailSignIn: 'email-sign-in',
 };
+
+/** `--sms on|off`: node 20's parseArgs has no `--no-…` negation, and off must be sayable. */
+function onOff(value: string | undefined, flag: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'on' || value === 'off') return value === 'on';
+  throw new CliUsageError(`--${flag} must be on or off`);
+}
 
 /**
  * The fields the flags name, and only those: `update` merges them over the stored client, so
@@ -123,6 +134,8 @@ function changesFrom(values: ClientFlagValues): Partial<ClientInput> {
     dpopBoundAccessTokens: values['dpop-bound'],
     requirePushedAuthorizationRequests: values['require-par'],
     fapi: values.fapi,
+    sms: onOff(values.sms, 'sms'),
+    emailSignIn: onOff(values['email-sign-in'], 'email-sign-in'),
   };
   const given = (Object.keys(FLAG_OF) as Array<keyof ClientInput>).filter(
     (field) => values[FLAG_OF[field]] !== undefined,

@@ -26,6 +26,7 @@ const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run 
                  [--mfa optional|required] [--visible-roles a,b] [--admin-scopes admin:read,admin:write]
                  [--backchannel-logout-uri https://… [--backchannel-logout-session-required]]
                  [--refresh-reuse-grace SECONDS] [--dpop-bound] [--require-par] [--fapi]
+                 [--sms on|off] [--email-sign-in on|off]
                  [--subject-type public|pairwise [--sector-identifier-uri https://…]]
                  [--frontchannel-logout-uri https://… [--frontchannel-logout-session-required]]
                  [--userinfo-alg ES256|RS256]

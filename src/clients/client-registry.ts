@@ -17,6 +17,7 @@ import { InvalidInputError } from '../errors/domain-errors.js';
 import { checkRedirectUri } from './redirect-uri.js';
 import { identityInputOf, identityMetadata, type ClientIdentityInput } from './client-identity.js';
 import { DEVICE_CODE_GRANT, flowInputOf, flowMetadata, type ClientFlowInput } from './client-flows.js';
+import { codesInputOf, codesMetadata, type ClientCodesInput } from './client-codes.js';
 
 export { checkRedirectUri };
 
@@ -27,9 +28,10 @@ export const SCOPES = OIDC_SCOPES;
 
 /**
  * The identity and logout fields (pairwise subjects, front-channel logout, signed userinfo) are
- * client-identity.ts's; the flow fields (device flow, DPoP, PAR, FAPI) client-flows.ts's.
+ * client-identity.ts's; the flow fields (device flow, DPoP, PAR, FAPI) client-flows.ts's; the
+ * switches of codes by email and SMS client-codes.ts's.
  */
-export interface ClientInput extends ClientIdentityInput, ClientFlowInput {
+export interface ClientInput extends ClientIdentityInput, ClientFlowInput, ClientCodesInput {
   name: string;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
@@ -187,6 +189,7 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
       ...(grace > 0 ? { [REFRESH_REUSE_GRACE]: grace } : {}),
       ...identityMetadata(input, redirectUris),
       ...flowMetadata(input, { authMethod, grantTypes }),
+      ...codesMetadata(input),
     },
   };
 }
@@ -219,6 +222,7 @@ export function clientInputOf(row: ClientRow): ClientInput {
     refreshReuseGraceSeconds: refreshReuseGraceOf(m),
     ...identityInputOf(m),
     ...flowInputOf(m),
+    ...codesInputOf(m),
   };
 }
 

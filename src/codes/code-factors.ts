@@ -4,6 +4,7 @@ import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import type { RateLimits } from '../security/rate-limits.js';
 import type { CodeChannel, CodePurpose } from '../storage/one-time-codes.repository.js';
 import type { Storage } from '../storage/storage.js';
+import type { DefaultFactorMethod } from '../storage/phones.repository.js';
 import { checkCode } from './code-check.js';
 import { emailSecondFactorAllowed, smsAllowed } from './code-policy.js';
 import type { CodeSender, MessageKind } from './code-sender.js';
@@ -17,6 +18,12 @@ export interface CodeFactorSummary {
   /** A verified phone number takes SMS codes as a second factor. */
   sms: boolean;
   phone: { phoneNumber: string; verified: boolean } | null;
+  /**
+   * The second factor the user chose to be asked for first, while they still have it (a choice
+   * whose factor was removed reads as null). The sign-in step offers it first when this sign-in
+   * may use it (docs/factors.md, "The default second factor").
+   */
+  defaultFactor: DefaultFactorMethod | null;
 }
 
 /**
@@ -42,7 +49,7 @@ const PHONE_DATA = 'phoneNumber';
  */
 export function createCodeFactors(deps: {
   config: Pick<Config, 'codes' | 'sms' | 'rateLimits'>;
-  storage: Pick<Storage, 'users' | 'oneTimeCodes' | 'phones' | 'transaction'>;
+  storage: Pick<Storage, 'users' | 'oneTimeCodes' | 'phones' | 'credentials' | 'transaction'>;
   digests: CodeDigests;
   sender: CodeSender;
   limits: RateLimits;
@@ -130,14 +137,55 @@ export function createCodeFactors(deps: {
     return user;
   };
 
+  /** Whether the user has `method` now (the code factors' state given, the credentials read). */
+  async function hasFactor(
+    userId: string,
+    method: DefaultFactorMethod,
+    codeFactors: { email: boolean; sms: boolean },
+  ): Promise<boolean> {
+    if (method === 'email' || method === 'sms') return codeFactors[method];
+    const rows = await storage.credentials.listSecondFactors(userId);
+    return rows.some((row) => row.type === method);
+  }
+
   return {
     async summary(userId: string): Promise<CodeFactorSummary> {
-      const [channels, phone] = await Promise.all([storage.phones.factors(userId), storage.phones.find(userId)]);
+      const [channels, phone, chosen] = await Promise.all([
+        storage.phones.factors(userId),
+        storage.phones.find(userId),
+        storage.phones.defaultFactor(userId),
+      ]);
+      const email = channels.includes('email');
+      const sms = channels.includes('sms') && phone?.verified === true;
+      const has = chosen ? await hasFactor(userId, chosen, { email, sms }) : false;
       return {
-        email: channels.includes('email'),
-        sms: channels.includes('sms') && phone?.verified === true,
+        email,
+        sms,
         phone: phone ? { phoneNumber: phone.phoneNumber, verified: phone.verified } : null,
+        defaultFactor: has ? chosen : null,
       };
+    },
+
+    /**
+     * Chooses the second factor the sign-in asks for first, or forgets the choice (null). Only
+     * a factor the user has may be chosen; the choice is audited like any factor change.
+     */
+    async setDefaultFactor(userId: string, method: DefaultFactorMethod | null, origin: RequestOrigin): Promise<void> {
+      await userOf(userId);
+      if (method !== null) {
+        const { email, sms } = await this.summary(userId);
+        if (!(await hasFactor(userId, method, { email, sms }))) {
+          throw new PolicyRefusedError('default_factor', 'not_enrolled', `${method} is not one of your factors`, {
+            key: 'codes.errors.defaultNotEnrolled',
+            params: {},
+          });
+        }
+      }
+      await storage.transaction(async (tx) => {
+        if (await tx.phones.setDefaultFactor(userId, method)) {
+          await audit.within(tx).record('mfa.default.changed', { subjectId: userId, details: { method } }, origin);
+        }
+      });
     },
 
     /**

@@ -33,6 +33,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number' | 'boolean'
   ['KEY_ENCRYPTION_SECRET', ['keys', 'encryptionSecret'], 'string'],
   ['SMTP_URL', ['mail', 'smtpUrl'], 'string'],
   ['MAIL_FROM', ['mail', 'from'], 'string'],
+  ['SMS_ENABLED', ['sms', 'enabled'], 'boolean'],
   ['SMS_TRANSPORT', ['sms', 'transport'], 'string'],
   ['SMS_WEBHOOK_URL', ['sms', 'webhook', 'url'], 'string'],
   ['SMS_WEBHOOK_SECRET', ['sms', 'webhook', 'secret'], 'string'],

@@ -125,6 +125,12 @@ const sms = z
       .array(z.string().regex(/^[A-Za-z]{2}$/, 'must be a two-letter country code such as DE'))
       .min(1)
       .transform((list) => list.map((c) => c.toUpperCase())),
+    // The region a number typed without its +country code is read in on /account (ISO 3166-1
+    // alpha-2, one of allowedCountries); empty: every number must start with +.
+    defaultCountry: z
+      .string()
+      .regex(/^$|^[A-Za-z]{2}$/, 'must be a two-letter country code such as DE, or empty')
+      .transform((c) => c.toUpperCase()),
     transport: z.enum(['outbox', 'webhook', 'twilio']),
     webhook: z.strictObject({
       url: gatewayUrl,
@@ -152,6 +158,11 @@ const sms = z
       need(['webhook', 'url'], value.webhook.url !== '', 'is required when sms.transport is webhook');
       need(['webhook', 'secret'], value.webhook.secret !== '', 'is required when sms.transport is webhook');
     }
+    need(
+      ['defaultCountry'],
+      value.defaultCountry === '' || value.allowedCountries.includes(value.defaultCountry),
+      'must be one of sms.allowedCountries',
+    );
     if (value.transport === 'twilio') {
       need(['twilio', 'baseUrl'], value.twilio.baseUrl !== '', 'is required when sms.transport is twilio');
       need(['twilio', 'accountSid'], value.twilio.accountSid !== '', 'is required when sms.transport is twilio');

@@ -27,6 +27,8 @@ export const SCOPE_CLAIMS = {
   email: ['email', 'email_verified'],
   // OIDC Core §5.4: the address claim is released under its own scope.
   address: ['address'],
+  // OIDC Core §5.4: the phone scope; a number only once the user confirmed it by a texted code.
+  phone: ['phone_number', 'phone_number_verified'],
   roles: ['roles'],
 } as const;
 
@@ -62,7 +64,17 @@ function profileClaims(user: UserRow): AccountClaims {
 /** Without a roles source (no roles stored) the claim is an empty list. */
 const noRoles: RolesOf = async () => [];
 
-export function createFindAccount(accounts: AccountService, rolesOf: RolesOf = noRoles): FindAccount {
+/** A user's phone claims (codes/code-factors.ts phoneClaims). */
+export type PhoneClaimsOf = (userId: string) => Promise<{ phone_number?: string; phone_number_verified?: boolean }>;
+const noPhone: PhoneClaimsOf = async () => ({});
+
+const hasPhoneScope = (scope: string) => scope.split(' ').includes('phone');
+
+export function createFindAccount(
+  accounts: AccountService,
+  rolesOf: RolesOf = noRoles,
+  phoneClaimsOf: PhoneClaimsOf = noPhone,
+): FindAccount {
   return async function findAccount(ctx, sub): Promise<Account | undefined> {
     const user = await accounts.findActiveUser(sub);
     if (!user) return undefined;
@@ -77,6 +89,15 @@ export function createFindAccount(accounts: AccountService, rolesOf: RolesOf = n
         // oidc-provider refused the roles scope already if the client may not request it
         // (its registered scope); the client's visible roles narrow what it sees.
         if (hasRolesScope(scope)) claims.roles = visibleRoles(await rolesOf(user.id), ctx.oidc.client?.metadata());
+        // Read only when asked for; an unconfirmed number is nobody's to release (OIDC Core §5.1:
+        // phone_number_verified true means the provider took steps to ensure it is the user's).
+        if (hasPhoneScope(scope)) {
+          const phone = await phoneClaimsOf(user.id);
+          if (phone.phone_number && phone.phone_number_verified === true) {
+            claims.phone_number = phone.phone_number;
+            claims.phone_number_verified = true;
+          }
+        }
         return claims;
       },
     };

@@ -37,6 +37,7 @@ import {
   withSectorCheck,
 } from './features/identity.js';
 import { flowFeatures, type FlowDeps } from './features/flows.js';
+import { CODE_SWITCH_FIELDS, validateCodeSwitch } from '../clients/client-codes.js';
 
 /** How clients may authenticate; one list for every endpoint where they do (see `discovery`). */
 const CLIENT_AUTH_METHODS: Configuration['clientAuthMethods'] = [
@@ -189,10 +190,12 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
         REFRESH_REUSE_GRACE,
         ...FRONTCHANNEL_METADATA,
         ...flows.clientMetadata.properties,
+        ...CODE_SWITCH_FIELDS,
       ],
       validator(_ctx, key, value, metadata) {
         validateFrontchannelMetadata(key, value);
         flows.clientMetadata.validate(key, value, metadata);
+        validateCodeSwitch(key, value);
         if (key === FIRST_PARTY && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${FIRST_PARTY} must be a boolean`);
         }

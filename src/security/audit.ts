@@ -96,7 +96,8 @@ export type AuditAction =
   | 'mfa.email.enabled'
   | 'mfa.email.removed'
   | 'mfa.sms.enrolled'
-  | 'mfa.sms.removed';
+  | 'mfa.sms.removed'
+  | 'mfa.default.changed';
 
 export type AuditEventInput = Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent' | 'requestId'>;
 

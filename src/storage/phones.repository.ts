@@ -11,7 +11,17 @@ export interface UserPhone {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Phone numbers (`user_phones`) and the code second factors a user turned on (`code_factors`). */
+/** The second factors a user may choose to be asked for first (`default_second_factors.method`). */
+export const DEFAULT_FACTOR_METHODS = ['totp', 'webauthn', 'email', 'sms'] as const;
+export type DefaultFactorMethod = (typeof DEFAULT_FACTOR_METHODS)[number];
+
+const isDefaultMethod = (value: string): value is DefaultFactorMethod =>
+  (DEFAULT_FACTOR_METHODS as readonly string[]).includes(value);
+
+/**
+ * Phone numbers (`user_phones`), the code second factors a user turned on (`code_factors`) and
+ * the second factor they chose to be asked for first (`default_second_factors`).
+ */
 export function createPhonesRepository(db: EntityManager) {
   return {
     async find(userId: string): Promise<UserPhone | undefined> {
@@ -65,6 +75,40 @@ export function createPhonesRepository(db: EntityManager) {
         (await runSql(db, 'DELETE FROM code_factors WHERE user_id = $1 AND channel = $2', [userId, channel])).affected >
         0
       );
+    },
+
+    /** The method the user chose to be asked for first, as stored (it may name a factor since removed). */
+    async defaultFactor(userId: string): Promise<DefaultFactorMethod | null> {
+      if (!UUID.test(userId)) return null;
+      const { rows } = await runSql<{ method: string }>(
+        db,
+        'SELECT method FROM default_second_factors WHERE user_id = $1',
+        [userId],
+      );
+      const method = rows[0]?.method;
+      return method !== undefined && isDefaultMethod(method) ? method : null;
+    },
+
+    /** null forgets the choice; true when something changed. */
+    async setDefaultFactor(userId: string, method: DefaultFactorMethod | null): Promise<boolean> {
+      if (method === null) {
+        return (await runSql(db, 'DELETE FROM default_second_factors WHERE user_id = $1', [userId])).affected > 0;
+      }
+      await runSql(
+        db,
+        `INSERT INTO default_second_factors (user_id, method) VALUES ($1, $2)
+         ON CONFLICT (user_id) DO UPDATE SET method = $2, updated_at = now()`,
+        [userId, method],
+      );
+      return true;
+    },
+
+    /** Removes the number, every code factor and the choice of a default (an admin's reset); how many went. */
+    async removeAll(userId: string): Promise<number> {
+      const phone = await runSql(db, 'DELETE FROM user_phones WHERE user_id = $1', [userId]);
+      const factors = await runSql(db, 'DELETE FROM code_factors WHERE user_id = $1', [userId]);
+      await runSql(db, 'DELETE FROM default_second_factors WHERE user_id = $1', [userId]);
+      return factors.affected + (factors.affected === 0 ? phone.affected : 0);
     },
   };
 }

@@ -37,6 +37,20 @@ const flowFields = {
     ),
 };
 
+/** The per-client switches of codes by email and SMS (issue 18, src/clients/client-codes.ts, docs/factors.md). */
+const codeFields = {
+  sms: z
+    .boolean()
+    .describe(
+      'false: sign-ins to this client never offer SMS codes (a restricted authenticator); true: as the deployment (sms.enabled).',
+    ),
+  email_sign_in: z
+    .boolean()
+    .describe(
+      'false: no email sign-in (link or code without a password) for this client; true: as the deployment (codes.emailSignIn).',
+    ),
+};
+
 /** What an admin sends to create a client; defaults match `gatehouse clients create`. */
 const clientFields = {
   name: z.string().min(1).max(200),
@@ -77,6 +91,7 @@ const clientFields = {
     ),
   ...identityFields,
   ...flowFields,
+  ...codeFields,
 };
 
 const createBody = z.strictObject({
@@ -101,6 +116,8 @@ const createBody = z.strictObject({
   dpop_bound_access_tokens: clientFields.dpop_bound_access_tokens.optional(),
   require_pushed_authorization_requests: clientFields.require_pushed_authorization_requests.optional(),
   fapi: clientFields.fapi.optional(),
+  sms: clientFields.sms.optional(),
+  email_sign_in: clientFields.email_sign_in.optional(),
 });
 
 const updateBody = z.strictObject(clientFields).partial();
@@ -132,6 +149,8 @@ function toInput(body: ClientFields): Partial<ClientInput> {
   if (body.require_pushed_authorization_requests !== undefined)
     input.requirePushedAuthorizationRequests = body.require_pushed_authorization_requests;
   if (body.fapi !== undefined) input.fapi = body.fapi;
+  if (body.sms !== undefined) input.sms = body.sms;
+  if (body.email_sign_in !== undefined) input.emailSignIn = body.email_sign_in;
   return input;
 }
 
@@ -159,6 +178,8 @@ export const clientView = z.object({
   dpop_bound_access_tokens: z.boolean(),
   require_pushed_authorization_requests: z.boolean(),
   fapi: z.boolean(),
+  sms: z.boolean(),
+  email_sign_in: z.boolean(),
   created_at: timestamp,
   updated_at: timestamp,
 });
@@ -189,6 +210,8 @@ function viewClient(row: ClientRow): z.input<typeof clientView> {
     dpop_bound_access_tokens: input.dpopBoundAccessTokens === true,
     require_pushed_authorization_requests: input.requirePushedAuthorizationRequests === true,
     fapi: input.fapi === true,
+    sms: input.sms !== false,
+    email_sign_in: input.emailSignIn !== false,
     created_at: iso(row.createdAt) ?? '',
     updated_at: iso(row.updatedAt) ?? '',
   };

@@ -32,7 +32,16 @@ const userDetailView = userView.extend({
   profile: profileView,
   roles: z.array(z.string()),
   has_password: z.boolean(),
-  second_factors: z.object({ totp: z.boolean(), webauthn: z.number().int(), recovery_codes: z.number().int() }),
+  second_factors: z.object({
+    totp: z.boolean(),
+    webauthn: z.number().int().describe('Passkeys and security keys together'),
+    passkeys: z.number().int(),
+    security_keys: z.number().int(),
+    recovery_codes: z.number().int(),
+    email_code: z.boolean().describe('Codes by email turned on as a second factor'),
+    sms: z.boolean().describe('Codes by SMS to a confirmed number'),
+    phone_number: z.string().nullable().describe('The number, masked (+49********67); null: none'),
+  }),
   lockout: z
     .object({ password: lockoutView, second_factor: lockoutView })
     .describe('Account-wide failed attempts and the wait they imposed (per-address waits are not listed)'),
@@ -59,7 +68,12 @@ function viewDetail(detail: UserDetail): z.input<typeof userDetailView> {
     second_factors: {
       totp: detail.factors.totp,
       webauthn: detail.factors.webauthn,
+      passkeys: detail.keys.passkeys,
+      security_keys: detail.keys.securityKeys,
       recovery_codes: detail.factors.recoveryCodes,
+      email_code: detail.codes.email,
+      sms: detail.codes.sms,
+      phone_number: detail.codes.maskedPhoneNumber,
     },
     lockout: {
       password: viewLockout(detail.lockout.password),
@@ -245,11 +259,25 @@ export function userRoutes(admin: AdminServices) {
       path: '/users/:id/second-factors/reset',
       tag: 'users',
       scope: 'admin:write',
-      summary: 'Remove every second factor (TOTP, passkeys, recovery codes)',
+      summary: 'Remove every second factor (TOTP, passkeys, security keys, recovery codes, email and SMS codes)',
       params: idParams,
       status: 200,
       response: z.object({ removed: z.number().int() }),
       handler: async ({ params, actor }) => ({ removed: await admin.users.resetFactors(params.id, actor) }),
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/users/:id/second-factors/:channel',
+      tag: 'users',
+      scope: 'admin:write',
+      summary: "Turn off a user's email codes, or remove their phone number and SMS codes",
+      params: idParams.extend({ channel: z.enum(['email', 'sms']) }),
+      status: 200,
+      response: userDetailView,
+      async handler({ params, actor }) {
+        await admin.users.removeCodeFactor(params.id, params.channel, actor);
+        return viewDetail(await admin.users.get(params.id));
+      },
     }),
     defineRoute({
       method: 'post',

@@ -42,8 +42,9 @@ export interface PortalDeps extends Pick<
   | 'federation'
   | 'profiles'
   | 'upstreamSignOut'
+  | 'codeFactors'
 > {
-  config: Pick<Config, 'issuer' | 'mfa' | 'passwordPolicy'>;
+  config: Pick<Config, 'issuer' | 'mfa' | 'passwordPolicy' | 'codes' | 'sms'>;
   host: ProviderHost;
   storage: Storage;
   views: ViewRenderer;

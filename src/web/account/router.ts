@@ -20,6 +20,7 @@ import { passwordAttempts } from '../../security/password-attempts.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
 import { underBase } from '../../http/base-path.js';
 import { addLinkedIdentityRoutes, loadLinkedIdentitiesSection } from './linked-identities.js';
+import { addCodeFactorRoutes, CODE_FACTOR_NOTICES, loadCodeFactorsSection } from './code-factors-routes.js';
 
 /** A refused password change: its message and the field it is about. */
 interface PasswordFormError {
@@ -109,6 +110,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
       ...(await loadApplicationsSection(deps, ctx)),
       ...(await loadLinkedIdentitiesSection(deps, ctx, extra.identitiesError)),
       ...(await loadProfileSection(deps, ctx)),
+      ...(await loadCodeFactorsSection(deps, ctx)),
     });
   }
 
@@ -129,6 +131,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
     totp: 'account.notices.totp',
     'totp-removed': 'account.notices.totpRemoved',
     ...WEBAUTHN_NOTICES,
+    ...CODE_FACTOR_NOTICES,
   };
   router.get('/', sessions.require, (ctx: WithPortalContext) =>
     renderPage(ctx, { notice: typeof ctx.query.done === 'string' ? NOTICES[ctx.query.done] : undefined }),
@@ -246,6 +249,7 @@ export function createPortalRouter(deps: PortalDeps): Router {
   );
   addWebAuthnRoutes(router, deps, { sessions, sensitive });
   addEmailRoutes(router, deps, sensitive);
+  addCodeFactorRoutes(router, deps, sensitive);
   addSessionRoutes(router, deps, { sessions, change });
   addApplicationRoutes(router, deps, { change });
   addLinkedIdentityRoutes(router, deps, { sensitive, render: renderPage });

@@ -56,6 +56,8 @@ export const clientForm = z
     dpop_bound_access_tokens: checkbox(),
     require_pushed_authorization_requests: checkbox(),
     fapi: checkbox(),
+    sms: checkbox(),
+    email_sign_in: checkbox(),
   })
   .transform((form): ClientInput => {
     const isPublic = form.client_type === 'public';
@@ -80,5 +82,7 @@ export const clientForm = z
       dpopBoundAccessTokens: form.dpop_bound_access_tokens,
       requirePushedAuthorizationRequests: form.require_pushed_authorization_requests,
       fapi: form.fapi,
+      sms: form.sms,
+      emailSignIn: form.email_sign_in,
     };
   });

@@ -20,6 +20,7 @@ const NOTICES: Record<string, string> = {
   'user-deleted': 'The user was deleted.',
   'password-set': 'The password was set.',
   'lockout-cleared': 'Sign-in was unlocked: failed attempts are forgotten and every wait has ended.',
+  'code-factor-removed': 'The code factor was removed.',
   'factors-reset': 'The second factors were removed; the user will be asked to set one up again where one is required.',
   'role-assigned': 'The role was assigned.',
   'role-unassigned': 'The role was removed from the user.',

@@ -1,3 +1,4 @@
+import { NotFoundError } from '../../errors/domain-errors.js';
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { NewUserInput } from '../../admin/users.service.js';
@@ -100,6 +101,14 @@ export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
     const id = param(ctx, 'id');
     await users.resetFactors(id, ctx.state.console.actor);
     redirectDone(ctx, userPath(id), 'factors-reset');
+  });
+
+  router.post('/users/:id/code-factors/:channel/remove', ...change(), async (ctx: WithConsoleContext) => {
+    const id = param(ctx, 'id');
+    const channel = param(ctx, 'channel');
+    if (channel !== 'email' && channel !== 'sms') throw new NotFoundError('code factor');
+    await users.removeCodeFactor(id, channel, ctx.state.console.actor);
+    redirectDone(ctx, userPath(id), 'code-factor-removed');
   });
 
   router.post('/users/:id/unlock', ...change(), async (ctx: WithConsoleContext) => {

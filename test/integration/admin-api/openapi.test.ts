@@ -45,6 +45,7 @@ const OPERATIONS = [
   'POST /users/{id}/enable',
   'PUT /users/{id}/password',
   'POST /users/{id}/second-factors/reset',
+  'DELETE /users/{id}/second-factors/{channel}',
   'POST /users/{id}/unlock',
   'GET /roles',
   'POST /roles',

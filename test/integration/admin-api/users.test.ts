@@ -20,7 +20,7 @@ interface UserBody {
   disabled: boolean;
   roles: string[];
   has_password: boolean;
-  second_factors: { totp: boolean; webauthn: number; recovery_codes: number };
+  second_factors: Record<string, unknown>;
 }
 
 const PASSWORD = 'correct horse battery staple';
@@ -340,7 +340,16 @@ describe.each(HTTP_BACKENDS)('admin API users (%s)', (backend) => {
     expect((await read(user!.id)).second_factors.totp).toBe(true);
     const reset = expectStatus(await call<{ removed: number }>('POST', `/users/${user!.id}/second-factors/reset`), 200);
     expect(reset.removed).toBeGreaterThanOrEqual(1);
-    expect((await read(user!.id)).second_factors).toEqual({ totp: false, webauthn: 0, recovery_codes: 0 });
+    expect((await read(user!.id)).second_factors).toEqual({
+      totp: false,
+      webauthn: 0,
+      passkeys: 0,
+      security_keys: 0,
+      recovery_codes: 0,
+      email_code: false,
+      sms: false,
+      phone_number: null,
+    });
     expect(
       expectStatus(await call<{ removed: number }>('POST', `/users/${user!.id}/second-factors/reset`), 200).removed,
     ).toBe(0);
