@@ -9,6 +9,7 @@ import { Consents1765152000000 } from './1765152000000-consents.js';
 import { Federation1765238400000 } from './1765238400000-federation.js';
 import { OneTimeCodes1765324800000 } from './1765324800000-one-time-codes.js';
 import { ProfileClaims1765497600000 } from './1765497600000-profile-claims.js';
+import { Permissions1765670400000 } from './1765670400000-permissions.js';
 
 /** Every migration, oldest first. Listed explicitly: ESM builds cannot rely on TypeORM's glob loading. */
 export const allMigrations = [
@@ -23,4 +24,5 @@ export const allMigrations = [
   Federation1765238400000,
   OneTimeCodes1765324800000,
   ProfileClaims1765497600000,
+  Permissions1765670400000,
 ];

@@ -14,6 +14,8 @@ import { attachProviderMetrics } from './observability/provider-metrics.js';
 import { createSectorCheck } from './clients/sector-identifier.js';
 import { deriveKey } from './security/key-encryption-secret.js';
 import type { DevicePages } from './oidc/features/flows.js';
+import { registerTokenExchange } from './oidc/features/token-exchange.js';
+import type { KeyMaterial } from './oidc/keys.js';
 
 export interface StartedProvider {
   host: ProviderHost;
@@ -48,6 +50,8 @@ export async function startProvider(
     requireApproval: config.registration.requireApproval,
     written: (id) => clientReads.forget(id),
   });
+  // The keys of the provider being built, for the token exchange's check of JWT subject tokens.
+  let building: KeyMaterial | undefined;
   const host = await createProviderHost(config, {
     keys: services.keys,
     log,
@@ -62,9 +66,29 @@ export async function startProvider(
         idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,
       });
       attachProviderMetrics(provider, resources.metrics);
+      // RFC 8693: registered only when on, so discovery lists the grant type only then.
+      if (config.flows.tokenExchange.enabled)
+        registerTokenExchange(provider, {
+          lookup: storage.permissions,
+          signingJwks: building?.signingJwks ?? [],
+          issuer: config.issuer,
+          exchanged: (event) => {
+            void storage
+              .outsideRequestTransaction(() =>
+                audit.record('token.exchanged', {
+                  actorId: null,
+                  clientId: event.clientId,
+                  subjectId: event.accountId,
+                  details: { resource: event.resource, scope: event.scope, subject_client_id: event.subjectClientId },
+                }),
+              )
+              .catch((err: unknown) => log.warn({ err }, 'could not audit a token exchange'));
+          },
+        });
     },
-    buildOptions: (material) =>
-      buildProviderOptions(config, {
+    buildOptions: (material) => {
+      building = material;
+      return buildProviderOptions(config, {
         adapter: createAdapter({
           oidc: storage.oidc,
           digest: resources.tokenDigest,
@@ -80,8 +104,10 @@ export async function startProvider(
         policy: { factorsOf: (accountId) => services.secondFactors.summary(accountId) },
         // One nonce secret for every replica (RFC 9449 §8), derived like the other purpose keys.
         flows: { dpopNonceSecret: dpopNonceSecret, devicePages: deps.devicePages },
+        permissions: storage.permissions,
         ...deps.pages,
-      }),
+      });
+    },
   });
   const backchannel = createBackchannelLogout({
     provider: () => host.current,

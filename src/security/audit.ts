@@ -96,7 +96,21 @@ export type AuditAction =
   | 'mfa.email.enabled'
   | 'mfa.email.removed'
   | 'mfa.sms.enrolled'
-  | 'mfa.sms.removed';
+  | 'mfa.sms.removed'
+  // API permissions and token exchange (docs/roles.md, docs/protocol.md): what admins changed,
+  // and each token a client got by exchange.
+  | 'resource.created'
+  | 'resource.updated'
+  | 'resource.deleted'
+  | 'permission.created'
+  | 'permission.deleted'
+  | 'role.permission_granted'
+  | 'role.permission_revoked'
+  | 'client.permission_granted'
+  | 'client.permission_revoked'
+  | 'token_exchange.policy_set'
+  | 'token_exchange.policy_removed'
+  | 'token.exchanged';
 
 export type AuditEventInput = Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent' | 'requestId'>;
 
