@@ -72,6 +72,7 @@ export async function startProvider(
           lookup: storage.permissions,
           signingJwks: building?.signingJwks ?? [],
           issuer: config.issuer,
+          grantsOf: (accountId) => storage.sessions.listGrants(accountId),
           exchanged: (event) => {
             void storage
               .outsideRequestTransaction(() =>

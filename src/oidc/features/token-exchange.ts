@@ -1,4 +1,4 @@
-import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { errors, type KoaContextWithOIDC, type Provider, type TokenEndpointGrantContext } from 'oidc-provider';
 import { TOKEN_EXCHANGE_GRANT } from '../../clients/client-flows.js';
 import { ACCESS_TOKEN_TYPE } from '../../permissions/permission-fields.js';
@@ -30,6 +30,8 @@ export interface TokenExchangeDeps {
   /** The provider's signing keys (private; their public halves verify JWT subject tokens). */
   signingJwks: readonly JWK[];
   issuer: string;
+  /** A user's live grants (storage/sessions.repository.ts listGrants), for JWT subject tokens. */
+  grantsOf: GrantsOf;
   /** Told of each token issued by exchange (the audit log). */
   exchanged(event: {
     clientId: string;
@@ -56,26 +58,74 @@ const single = (value: string | string[] | undefined, name: string): string | un
   return value;
 };
 
+/** A presented subject token, checked: whose it is, for whom, and the grant it hangs on. */
+interface SubjectToken {
+  accountId: string;
+  clientId: string;
+  audiences: string[];
+  grantId: string;
+  senderConstrained: boolean;
+  act?: unknown;
+  sessionUid?: string;
+  expiresWithSession?: boolean;
+  sid?: string;
+}
+
+type GrantsOf = (accountId: string) => Promise<Array<{ id: string; clientId: string; createdAt: Date }>>;
+
 /**
- * The stored token a presented value names. Opaque tokens are looked up as they are; a JWT
- * (the tokens of resources) is first verified with the provider's own keys, then found by its
- * `jti`, so what is revoked or expired in storage is refused whatever the JWT says.
+ * An opaque token is found in storage, which knows it is expired or revoked. A JWT (the tokens
+ * of resources, RFC 9068) is stateless: oidc-provider does not store it. It is verified with
+ * the provider's own keys (signature, issuer, typ, exp), and then the user must still hold a
+ * grant of the token's client made no later than the token: a grant an admin or the user
+ * revoked, or a session-bound grant whose session ended, takes the token's exchange with it.
  */
 async function findSubjectToken(
   provider: Provider,
   value: string,
-  verify: (jwt: string) => Promise<string | undefined>,
-) {
-  const jti = value.split('.').length === 3 ? await verify(value) : value;
-  return jti ? provider.AccessToken.find(jti) : undefined;
+  verify: (jwt: string) => Promise<JWTPayload | undefined>,
+  grantsOf: GrantsOf,
+): Promise<SubjectToken | undefined> {
+  if (value.split('.').length !== 3) {
+    const stored = await provider.AccessToken.find(value);
+    if (!stored || stored.isExpired || !stored.accountId || !stored.grantId || !stored.clientId) return undefined;
+    if (!(await provider.Grant.find(stored.grantId))) return undefined;
+    return {
+      accountId: stored.accountId,
+      clientId: stored.clientId,
+      audiences: [stored.aud ?? []].flat(),
+      grantId: stored.grantId,
+      senderConstrained: stored.isSenderConstrained(),
+      act: (stored.extra as Record<string, unknown> | undefined)?.act,
+      ...(stored.sessionUid ? { sessionUid: stored.sessionUid } : {}),
+      ...(stored.expiresWithSession ? { expiresWithSession: stored.expiresWithSession } : {}),
+      ...(stored.sid ? { sid: stored.sid } : {}),
+    };
+  }
+  const payload = await verify(value);
+  const { sub, client_id: clientId, iat } = payload ?? {};
+  if (!payload || typeof sub !== 'string' || typeof clientId !== 'string' || typeof iat !== 'number') return undefined;
+  // A client's own machine token (client_credentials) has sub = client_id and no user.
+  if (sub === clientId) return undefined;
+  const grant = (await grantsOf(sub))
+    .filter((g) => g.clientId === clientId && g.createdAt.getTime() <= (iat + 1) * 1000)
+    .at(-1);
+  if (!grant) return undefined;
+  return {
+    accountId: sub,
+    clientId,
+    audiences: [payload.aud ?? []].flat(),
+    grantId: grant.id,
+    senderConstrained: payload.cnf !== undefined,
+    act: payload.act,
+  };
 }
 
 export function registerTokenExchange(provider: Provider, deps: TokenExchangeDeps): void {
   const keys = createLocalJWKSet({ keys: deps.signingJwks.map(publicJwk) });
-  const verify = async (jwt: string): Promise<string | undefined> => {
+  const verify = async (jwt: string): Promise<JWTPayload | undefined> => {
     try {
-      const { payload } = await jwtVerify(jwt, keys, { issuer: deps.issuer, typ: 'at+jwt' });
-      return typeof payload.jti === 'string' ? payload.jti : undefined;
+      return (await jwtVerify(jwt, keys, { issuer: deps.issuer, typ: 'at+jwt' })).payload;
     } catch {
       return undefined;
     }
@@ -114,19 +164,15 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     if (!policy.targets.includes(resource.indicator))
       throw new errors.InvalidTarget('this client may not exchange tokens for that resource');
 
-    const subject = await findSubjectToken(provider, subjectToken, verify);
-    if (!subject || subject.isExpired || !subject.accountId || !subject.grantId)
-      throw new errors.InvalidGrant('subject token is invalid, expired or revoked');
+    const subject = await findSubjectToken(provider, subjectToken, verify, deps.grantsOf);
+    if (!subject) throw new errors.InvalidGrant('subject token is invalid, expired or revoked');
     // A sender-constrained token is useless without its key, and the exchanging client has not got it.
-    if (subject.isSenderConstrained())
+    if (subject.senderConstrained)
       throw new errors.InvalidGrant('a sender-constrained subject token cannot be exchanged');
     // Whose tokens the client may present: its own, or those aimed at an API this client is.
-    const audiences = [subject.aud ?? []].flat();
     const own = subject.clientId === client.clientId;
-    if (!own && !audiences.some((aud) => policy.subjectAudiences.includes(aud)))
+    if (!own && !subject.audiences.some((aud) => policy.subjectAudiences.includes(aud)))
       throw new errors.InvalidGrant('subject token was not issued to this client or for an audience it serves');
-    const grant = await provider.Grant.find(subject.grantId);
-    if (!grant || grant.accountId !== subject.accountId) throw new errors.InvalidGrant('subject token grant is gone');
 
     // What the user's roles grant on the target, now, and what was asked: the intersection.
     const granted = await deps.lookup.userPermissionNames(subject.accountId, resource.id);
@@ -134,8 +180,8 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
     const scopes = asked.filter((s) => granted.includes(s));
     if (scopes.length === 0) throw new errors.InvalidScope('the user holds none of the requested permissions', scope);
 
-    const earlierActor = (subject.extra as Record<string, unknown> | undefined)?.act;
-    actors.set(ctx, { sub: client.clientId, ...(earlierActor ? { act: earlierActor } : {}) });
+    // §4.1: a token exchanged again keeps the earlier actor nested under the current one.
+    actors.set(ctx, { sub: client.clientId, ...(subject.act ? { act: subject.act } : {}) });
 
     const token = new provider.AccessToken({
       accountId: subject.accountId,
@@ -155,7 +201,7 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
       accountId: subject.accountId,
       resource: resource.indicator,
       scope: token.scope ?? '',
-      subjectClientId: subject.clientId ?? '',
+      subjectClientId: subject.clientId,
     });
     // RFC 8693 §2.2.1.
     ctx.body = {
