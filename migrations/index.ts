@@ -10,6 +10,7 @@ import { Federation1765238400000 } from './1765238400000-federation.js';
 import { OneTimeCodes1765324800000 } from './1765324800000-one-time-codes.js';
 import { ProfileClaims1765497600000 } from './1765497600000-profile-claims.js';
 import { DefaultSecondFactor1765584000000 } from './1765584000000-default-second-factor.js';
+import { Permissions1765670400000 } from './1765670400000-permissions.js';
 
 /** Every migration, oldest first. Listed explicitly: ESM builds cannot rely on TypeORM's glob loading. */
 export const allMigrations = [
@@ -25,4 +26,5 @@ export const allMigrations = [
   OneTimeCodes1765324800000,
   ProfileClaims1765497600000,
   DefaultSecondFactor1765584000000,
+  Permissions1765670400000,
 ];

@@ -16,6 +16,8 @@ import { deriveKey } from './security/key-encryption-secret.js';
 import type { DevicePages } from './oidc/features/flows.js';
 import type { ProviderPages } from './oidc/provider-pages.js';
 import { upstreamSignInHandling } from './oidc/upstream-sign-in.js';
+import { registerTokenExchange } from './oidc/features/token-exchange.js';
+import type { KeyMaterial } from './oidc/keys.js';
 
 export interface StartedProvider {
   host: ProviderHost;
@@ -49,6 +51,8 @@ export async function startProvider(
     requireApproval: config.registration.requireApproval,
     written: (id) => clientReads.forget(id),
   });
+  // The keys of the provider being built, for the token exchange's check of JWT subject tokens.
+  let building: KeyMaterial | undefined;
   const host = await createProviderHost(config, {
     keys: services.keys,
     log,
@@ -71,9 +75,30 @@ export async function startProvider(
           log,
         }),
       );
+      // RFC 8693: registered only when on, so discovery lists the grant type only then.
+      if (config.flows.tokenExchange.enabled)
+        registerTokenExchange(provider, {
+          lookup: storage.permissions,
+          signingJwks: building?.signingJwks ?? [],
+          issuer: config.issuer,
+          grantsOf: (accountId) => storage.sessions.listGrants(accountId),
+          exchanged: (event) => {
+            void storage
+              .outsideRequestTransaction(() =>
+                audit.record('token.exchanged', {
+                  actorId: null,
+                  clientId: event.clientId,
+                  subjectId: event.accountId,
+                  details: { resource: event.resource, scope: event.scope, subject_client_id: event.subjectClientId },
+                }),
+              )
+              .catch((err: unknown) => log.warn({ err }, 'could not audit a token exchange'));
+          },
+        });
     },
-    buildOptions: (material) =>
-      buildProviderOptions(config, {
+    buildOptions: (material) => {
+      building = material;
+      return buildProviderOptions(config, {
         adapter: createAdapter({
           oidc: storage.oidc,
           digest: resources.tokenDigest,
@@ -95,7 +120,9 @@ export async function startProvider(
         renderError: deps.pages.renderError,
         logoutSource: deps.pages.logoutSource,
         postLogoutSuccessSource: deps.pages.postLogoutSuccessSource,
-      }),
+        permissions: storage.permissions,
+      });
+    },
   });
   const backchannel = createBackchannelLogout({
     provider: () => host.current,

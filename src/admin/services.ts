@@ -12,6 +12,8 @@ import type { PairwiseSubjects } from '../security/pairwise-subject.js';
 import type { UserProfiles } from '../accounts/user-profile.js';
 import { createUsersAdmin } from './users.service.js';
 import { createRolesAdmin } from '../roles/roles.service.js';
+import { createPermissionsAdmin } from '../permissions/permissions.service.js';
+import { adminApiIndicator } from '../oidc/admin-resource.js';
 import { createSessionsAdmin } from './sessions.service.js';
 import { createKeysAdmin } from './keys.service.js';
 import { createInitialAccessTokensAdmin } from './initial-access-tokens.service.js';
@@ -68,6 +70,12 @@ export function createAdminServices(deps: AdminServiceDeps) {
       userImport: createUserImport({ users: storage.users, box: deps.box, transaction: storage.transaction }),
     }),
     roles: createRolesAdmin({ storage, audit }),
+    permissions: createPermissionsAdmin({
+      storage,
+      audit,
+      reserved: [...deps.config.resources.map((r) => r.indicator), adminApiIndicator(deps.config.issuer)],
+      defaultTokenTtl: deps.config.ttl.accessToken,
+    }),
     sessions: createSessionsAdmin({ storage, audit, sessionsEnded }),
     keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.onKeysRotated }),
     initialAccessTokens: createInitialAccessTokensAdmin(deps.initialAccessTokens),

@@ -3,6 +3,9 @@ import { InvalidInputError } from '../errors/domain-errors.js';
 /** RFC 8628 §3.4: the grant type a device polls the token endpoint with. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
+/** RFC 8693 §2.1: the grant type of token exchange (src/oidc/features/token-exchange.ts). */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
 /**
  * Gatehouse's own client metadata field: true makes the client a FAPI 2.0 Security Profile
  * client (docs/protocol.md, "FAPI 2.0"): pushed authorization requests, DPoP-bound tokens,

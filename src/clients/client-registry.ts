@@ -16,12 +16,24 @@ import { ROLE_NAME } from '../roles/role-fields.js';
 import { InvalidInputError } from '../errors/domain-errors.js';
 import { checkRedirectUri } from './redirect-uri.js';
 import { identityInputOf, identityMetadata, type ClientIdentityInput } from './client-identity.js';
-import { DEVICE_CODE_GRANT, flowInputOf, flowMetadata, type ClientFlowInput } from './client-flows.js';
+import {
+  DEVICE_CODE_GRANT,
+  TOKEN_EXCHANGE_GRANT,
+  flowInputOf,
+  flowMetadata,
+  type ClientFlowInput,
+} from './client-flows.js';
 import { codesInputOf, codesMetadata, type ClientCodesInput } from './client-codes.js';
 
 export { checkRedirectUri };
 
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
+export const GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  DEVICE_CODE_GRANT,
+  TOKEN_EXCHANGE_GRANT,
+] as const;
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 export const ID_TOKEN_ALGS = ['ES256', 'RS256'] as const;
 export const SCOPES = OIDC_SCOPES;
@@ -104,6 +116,10 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
     throw new InvalidInputError('token_endpoint_auth_method', 'a public client authenticates with "none"');
   if (!confidential && grantTypes.includes('client_credentials')) {
     throw new InvalidInputError('grant_types', 'client_credentials needs a confidential client');
+  }
+  // RFC 8693 §2.1: the exchanging client is the actor named in `act`, so it must prove who it is.
+  if (!confidential && grantTypes.includes(TOKEN_EXCHANGE_GRANT)) {
+    throw new InvalidInputError('grant_types', 'token exchange needs a confidential client');
   }
   if (authMethod === 'private_key_jwt' && !input.jwksUri && input.jwks === undefined) {
     throw new InvalidInputError('jwks_uri', "private_key_jwt needs the client's public keys: a JWK Set or its URL");

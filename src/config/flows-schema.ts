@@ -30,4 +30,9 @@ export const flowsSchema = z.strictObject({
   fapi: z.strictObject({
     enabled: z.boolean(),
   }),
+  // RFC 8693 token exchange (src/oidc/features/token-exchange.ts); each client also needs the
+  // grant type and an exchange policy.
+  tokenExchange: z.strictObject({
+    enabled: z.boolean(),
+  }),
 });

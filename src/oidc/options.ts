@@ -38,6 +38,8 @@ import {
 } from './features/identity.js';
 import { flowFeatures, type FlowDeps } from './features/flows.js';
 import { CODE_SWITCH_FIELDS, validateCodeSwitch } from '../clients/client-codes.js';
+import { withPermissionClaims, type PermissionLookup } from './features/permissions.js';
+import { actorOf } from './features/token-exchange.js';
 
 /** How clients may authenticate; one list for every endpoint where they do (see `discovery`). */
 const CLIENT_AUTH_METHODS: Configuration['clientAuthMethods'] = [
@@ -66,6 +68,8 @@ export interface ProviderDeps {
   policy: Omit<PolicyDeps, 'mfaPolicy' | 'acr'>;
   /** A user's role names, for the `roles` claim in JWT access tokens. */
   rolesOf: RolesOf;
+  /** API resources defined by admins and the permissions users and clients hold on them. */
+  permissions: PermissionLookup;
   /** Pairwise `sub` values (OIDC Core §8.1) and the sector document check of dynamic registration. */
   identity: { pairwise: PairwiseSubjects; sectorCheck: SectorCheck };
   /** The device flow's pages and the DPoP nonce secret (src/oidc/features/flows.ts). */
@@ -171,7 +175,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     claims: {
       ...Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
     },
-    extraTokenClaims: createExtraTokenClaims(deps.rolesOf),
+    extraTokenClaims: withPermissionClaims(deps.permissions, createExtraTokenClaims(deps.rolesOf), actorOf),
     acrValues: [config.acr.password, config.acr.mfa, config.acr.phishingResistant],
     clientAuthMethods: CLIENT_AUTH_METHODS,
     clientDefaults: {
@@ -282,7 +286,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
       registrationManagement: { enabled: config.registration.enabled, rotateRegistrationAccessToken: true },
       userinfo: { enabled: true },
       ...identityFeatures(config.identity),
-      resourceIndicators: buildResourceIndicators(config.resources, config.issuer),
+      resourceIndicators: buildResourceIndicators(config.resources, config.issuer, deps.permissions),
       // OpenID Connect Back-Channel Logout 1.0: discovery, client metadata, and the library's
       // delivery at end_session; every other way a session ends goes through
       // src/oidc/backchannel-logout.ts, which also retries and records (docs/sessions.md).

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { ADMIN_TOKEN_TTL_SECONDS, adminApiIndicator } from './admin-resource.js';
 import { ADMIN_CONSOLE_CLIENT_ID } from '../clients/built-in-client.js';
 import { ADMIN_SCOPES, ADMIN_SCOPES_FIELD, isAdminScope } from '../clients/client-metadata.js';
+import { databaseResourceServer, type PermissionLookup } from './features/permissions.js';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 
@@ -19,10 +20,16 @@ function adminScopesOf(client: Client | undefined): string[] {
 
 /**
  * Resource indicators (RFC 8707) from `resources` in config. A listed API gets a JWT access
- * token (RFC 9068, typ at+jwt) with its audience, scopes and TTL; anything else is
- * invalid_target (RFC 8707 §2). The admin API is one more resource, with opaque tokens.
+ * token (RFC 9068, typ at+jwt) with its audience, scopes and TTL; so does a resource an admin
+ * defined (features/permissions.ts), whose scopes are the permissions the token's subject
+ * holds; anything else is invalid_target (RFC 8707 §2). The admin API is one more resource,
+ * with opaque tokens.
  */
-export function buildResourceIndicators(resources: Config['resources'], issuer: string): ResourceIndicators {
+export function buildResourceIndicators(
+  resources: Config['resources'],
+  issuer: string,
+  permissions: PermissionLookup,
+): ResourceIndicators {
   const byIndicator = new Map(resources.map((r) => [r.indicator, r]));
   const adminIndicator = adminApiIndicator(issuer);
   return {
@@ -47,7 +54,7 @@ export function buildResourceIndicators(resources: Config['resources'], issuer: 
     async useGrantedResource() {
       return false;
     },
-    async getResourceServerInfo(_ctx: KoaContextWithOIDC, indicator: string, client?: Client) {
+    async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client?: Client) {
       if (indicator === adminIndicator) {
         const allowed = adminScopesOf(client);
         if (allowed.length === 0) throw new errors.InvalidTarget('this client may not use the admin API');
@@ -59,7 +66,11 @@ export function buildResourceIndicators(resources: Config['resources'], issuer: 
         };
       }
       const resource = byIndicator.get(indicator);
-      if (!resource) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+      if (!resource) {
+        const defined = await databaseResourceServer(permissions, ctx, indicator, client);
+        if (!defined) throw new errors.InvalidTarget(`unknown resource ${indicator}`);
+        return defined;
+      }
       return {
         scope: resource.scopes.join(' '),
         audience: resource.audience ?? resource.indicator,

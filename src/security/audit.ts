@@ -97,7 +97,21 @@ export type AuditAction =
   | 'mfa.email.removed'
   | 'mfa.sms.enrolled'
   | 'mfa.sms.removed'
-  | 'mfa.default.changed';
+  | 'mfa.default.changed'
+  // API permissions and token exchange (docs/roles.md, docs/protocol.md): what admins changed,
+  // and each token a client got by exchange.
+  | 'resource.created'
+  | 'resource.updated'
+  | 'resource.deleted'
+  | 'permission.created'
+  | 'permission.deleted'
+  | 'role.permission_granted'
+  | 'role.permission_revoked'
+  | 'client.permission_granted'
+  | 'client.permission_revoked'
+  | 'token_exchange.policy_set'
+  | 'token_exchange.policy_removed'
+  | 'token.exchanged';
 
 export type AuditEventInput = Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent' | 'requestId'>;
 

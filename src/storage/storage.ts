@@ -18,6 +18,7 @@ import { createConnectionsRepository } from './connections.repository.js';
 import { createUserIdentitiesRepository } from './user-identities.repository.js';
 import { createOneTimeCodesRepository } from './one-time-codes.repository.js';
 import { createPhonesRepository } from './phones.repository.js';
+import { createPermissionsRepository } from './permissions.repository.js';
 import { createRequestTransactions, type AfterTransaction } from './request-transaction.js';
 import { setMigrationContext } from './migration-context.js';
 import type { TokenDigest } from '../security/token-digest.js';
@@ -43,6 +44,8 @@ function createRepositories(db: EntityManager) {
     /** Codes and sign-in links by email and SMS, phone numbers, code second factors (issue 18). */
     oneTimeCodes: createOneTimeCodesRepository(db),
     phones: createPhonesRepository(db),
+    /** API resources, permissions, who holds them, token exchange policies (issue 19). */
+    permissions: createPermissionsRepository(db),
   };
 }
 

@@ -19,6 +19,8 @@ import { auditRoutes } from './audit.routes.js';
 import { initialAccessTokenRoutes } from './initial-access-tokens.routes.js';
 import { connectionRoutes } from './connections.routes.js';
 import { subjectRoutes } from './subjects.routes.js';
+import { resourceRoutes } from './resources.routes.js';
+import { tokenExchangeRoutes } from './token-exchange.routes.js';
 
 export interface AdminApiDeps {
   admin: AdminServices;
@@ -42,6 +44,8 @@ function adminApiRoutes(deps: AdminApiDeps): AnyAdminRoute[] {
     ...auditRoutes(admin),
     ...connectionRoutes(admin, deps.issuer),
     ...subjectRoutes(admin),
+    ...resourceRoutes(admin),
+    ...tokenExchangeRoutes(admin),
   ];
 }
 

@@ -73,6 +73,22 @@ const OPERATIONS = [
   'DELETE /connections/{id}',
   'GET /users/{id}/identities',
   'DELETE /users/{id}/identities/{connection}',
+  'GET /resources',
+  'POST /resources',
+  'GET /resources/{id}',
+  'PATCH /resources/{id}',
+  'DELETE /resources/{id}',
+  'POST /resources/{id}/permissions',
+  'DELETE /resources/{id}/permissions/{permission}',
+  'GET /roles/{name}/permissions',
+  'POST /roles/{name}/permissions',
+  'DELETE /roles/{name}/permissions/{permission}',
+  'GET /clients/{id}/permissions',
+  'POST /clients/{id}/permissions',
+  'DELETE /clients/{id}/permissions/{permission}',
+  'GET /clients/{id}/token-exchange',
+  'PUT /clients/{id}/token-exchange',
+  'DELETE /clients/{id}/token-exchange',
 ];
 
 /**
@@ -251,6 +267,56 @@ describe.each(HTTP_BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
       `${JSON.stringify({ email: `doc-${randomBytes(4).toString('hex')}@example.test` })}\n`,
       { 'content-type': 'application/x-ndjson' },
     );
+  });
+
+  it('describes live resources, permissions, their grants and a token exchange policy', async () => {
+    const suffix = randomBytes(3).toString('hex');
+    const resource = expectStatus(
+      await conforming<{ id: string; indicator: string }>('POST', '/resources', '/resources', {
+        indicator: `https://doc-${suffix}.example.test/api`,
+        name: 'Documented API',
+        permissions_claim: true,
+      }),
+      201,
+    );
+    await conforming('GET', '/resources', '/resources');
+    await conforming('POST', '/resources/{id}/permissions', `/resources/${resource.id}/permissions`, {
+      name: 'doc:read',
+      description: 'Read documents',
+    });
+    await conforming('GET', '/resources/{id}', `/resources/${resource.id}`);
+    await conforming('PATCH', '/resources/{id}', `/resources/${resource.id}`, { access_token_ttl: 600 });
+    const role = `doc-perm-${suffix}`;
+    await conforming('POST', '/roles', '/roles', { name: role });
+    const grant = { resource: resource.indicator, permission: 'doc:read' };
+    await conforming('POST', '/roles/{name}/permissions', `/roles/${role}/permissions`, grant);
+    await conforming('GET', '/roles/{name}/permissions', `/roles/${role}/permissions`);
+    const q = `?resource=${encodeURIComponent(resource.id)}`;
+    await conforming('DELETE', '/roles/{name}/permissions/{permission}', `/roles/${role}/permissions/doc:read${q}`);
+    const machine = expectStatus(
+      await conforming<{ client_id: string }>('POST', '/clients', '/clients', {
+        name: 'Documented machine',
+        grant_types: ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'],
+        redirect_uris: [],
+      }),
+      201,
+    );
+    const cid = machine.client_id;
+    await conforming('POST', '/clients/{id}/permissions', `/clients/${cid}/permissions`, grant);
+    await conforming('GET', '/clients/{id}/permissions', `/clients/${cid}/permissions`);
+    await conforming('DELETE', '/clients/{id}/permissions/{permission}', `/clients/${cid}/permissions/doc:read${q}`);
+    await conforming('PUT', '/clients/{id}/token-exchange', `/clients/${cid}/token-exchange`, {
+      targets: [resource.indicator],
+    });
+    await conforming('GET', '/clients/{id}/token-exchange', `/clients/${cid}/token-exchange`);
+    await conforming('DELETE', '/clients/{id}/token-exchange', `/clients/${cid}/token-exchange`);
+    await conforming(
+      'DELETE',
+      '/resources/{id}/permissions/{permission}',
+      `/resources/${resource.id}/permissions/doc:read`,
+    );
+    await conforming('DELETE', '/resources/{id}', `/resources/${resource.id}`);
+    expect((await conforming('GET', '/resources/{id}', `/resources/${resource.id}`)).status).toBe(404);
   });
 
   it('describes the error responses it documents: 400 with field, 400 with problems, 401, 403, 404', async () => {
