@@ -13,7 +13,7 @@ const WEB_AND_SURFACES = 'web|admin/api|cli';
 // domain errors every layer throws); surfaces and oidc/ import it.
 // codes/ (issue 18) is the domain of one-time codes and sign-in links by email and SMS; it sends
 // through a port of its own (codes/code-sender.ts), which delivery/ fills.
-const DOMAIN = 'accounts|clients|roles|federation|codes';
+const DOMAIN = 'accounts|clients|roles|federation|codes|permissions';
 // Infrastructure beside mail/: delivery/ is how codes go out (mail, the SMS outbox, a signed
 // webhook, Twilio). It knows no domain; services.ts joins it to the domain's port.
 const INFRASTRUCTURE = 'http|mail|delivery|observability|i18n';
