@@ -277,6 +277,7 @@ describe('codes by email and SMS (services)', () => {
         phone_number_verified: true,
       });
       expect(await rig.services.codeFactors.summary(user.id)).toEqual({
+        defaultFactor: null,
         email: false,
         sms: true,
         phone: { phoneNumber: '+491701234567', verified: true },
