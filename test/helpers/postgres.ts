@@ -1,18 +1,39 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
+import { packageRoot } from '../../src/config/package-root.js';
+import { createDataSource, runMigrations } from '../../src/storage/data-source.js';
+import { setMigrationContext } from '../../src/storage/migration-context.js';
+import { createTokenDigest } from '../../src/security/token-digest.js';
 import { POSTGRES_ADMIN_URL } from './backends.js';
 
-/** A fresh, uniquely named database for one test server; dropped afterwards. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh, uniquely named database for one test server; dropped afterwards.
+ *
+ * `migrated: true` copies it from a template database that already holds every migration
+ * (PostgreSQL copies a template in the time it creates an empty database): a test server's boot
+ * then finds nothing to migrate instead of running the whole history, ~0.25 s of PostgreSQL's
+ * CPU per boot, for ~200 boots a run. The tests of migrating itself keep an empty database.
+ */
+export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
   const name = `gh_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_ADMIN_URL);
-  url.pathname = `/${name}`;
+  try {
+    const template = options.migrated ? await migratedTemplate(admin) : undefined;
+    await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
+  } finally {
+    await admin.end();
+  }
+  const url = urlOf(name);
   return {
-    url: url.toString(),
+    url,
     async drop() {
       const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
       await client.connect();
@@ -20,4 +41,51 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
       await client.end();
     },
   };
+}
+
+function urlOf(database: string): string {
+  const url = new URL(POSTGRES_ADMIN_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** Named by the migrations' contents, so a changed or added migration gets a template of its own. */
+function templateName(): string {
+  const dir = join(packageRoot, 'migrations');
+  const digest = createHash('sha256');
+  for (const file of readdirSync(dir).sort()) digest.update(file).update(readFileSync(join(dir, file)));
+  return `gh_template_${digest.digest('hex').slice(0, 16)}`;
+}
+
+// Any constant: only test processes building the template take it.
+const TEMPLATE_LOCK = 727_274_099;
+
+/**
+ * The template database, built once per set of migrations by whichever test process asks first
+ * (the others wait on the advisory lock). It is migrated under another name and renamed when
+ * complete, so a run killed halfway never leaves a half-migrated template behind.
+ */
+async function migratedTemplate(admin: pg.Client): Promise<string> {
+  const name = templateName();
+  const exists = async () => (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+  if (await exists()) return name;
+  await admin.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
+  try {
+    if (await exists()) return name;
+    const building = `${name}_building`;
+    await admin.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${building}`);
+    const dataSource = createDataSource({ url: urlOf(building) }, 2);
+    await dataSource.initialize();
+    try {
+      setMigrationContext(dataSource, { tokenDigest: createTokenDigest(randomBytes(32)) });
+      await runMigrations(dataSource);
+    } finally {
+      await dataSource.destroy();
+    }
+    await admin.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
+    return name;
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
+  }
 }

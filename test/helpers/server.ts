@@ -8,7 +8,7 @@ import { createLogger } from '../../src/http/logger.js';
 import { createGatehouse, type Gatehouse } from '../../src/gatehouse.js';
 import { createClientRegistry } from '../../src/clients/client-registry.js';
 import type { Backend } from './backends.js';
-import { BOOT_TIMEOUT, REDIS_URL, freshRedisKeyPrefix } from './backends.js';
+import { BOOT_TIMEOUT, REDIS_URL, TEST_ARGON2, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
 import { createFactories, type Factories } from './factories.js';
@@ -104,13 +104,17 @@ export async function startTestServer(
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-'));
   // A test that brings its own PostgreSQL (test/helpers/throwaway-postgres.ts) names its database.
-  const database = backend === 'postgres' && !overrides.storage?.databaseUrl ? await createTestDatabase() : undefined;
+  const database =
+    backend === 'postgres' && !overrides.storage?.databaseUrl
+      ? await createTestDatabase({ migrated: true })
+      : undefined;
   if (backend === 'embedded') await seedEmbeddedDatabase(dataDir);
   const config = loadConfig(
     {},
     {
       ...overrides,
       rateLimits: { ...GENEROUS_RATE_LIMITS, ...overrides.rateLimits },
+      passwords: { argon2: TEST_ARGON2, ...overrides.passwords },
       issuer: `${options.issuerScheme ?? 'http'}://${options.issuerHost ?? '127.0.0.1'}:${port}${options.issuerPath ?? ''}`,
       http: { host: '127.0.0.1', port, trustedProxyHops: 0, ...overrides.http },
       storage: {

@@ -7,7 +7,7 @@ import type { Config, ConfigOverrides } from '../../src/config/schema.js';
 import { openStorage, type OpenedStorage } from '../../src/storage/storage.js';
 import { createTokenDigest, type TokenDigest } from '../../src/security/token-digest.js';
 import type { Backend } from './backends.js';
-import { REDIS_URL, freshRedisKeyPrefix } from './backends.js';
+import { REDIS_URL, TEST_ARGON2, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
 
@@ -21,12 +21,13 @@ export async function freshStoreConfig(
   overrides: ConfigOverrides = {},
 ): Promise<{ config: Config; dispose(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-'));
-  const database = backend === 'postgres' ? await createTestDatabase() : undefined;
+  const database = backend === 'postgres' ? await createTestDatabase({ migrated: true }) : undefined;
   if (backend === 'embedded') await seedEmbeddedDatabase(dataDir);
   const config = loadConfig(
     {},
     {
       ...overrides,
+      passwords: { argon2: TEST_ARGON2, ...overrides.passwords },
       storage: {
         dataDir,
         databaseUrl: database?.url ?? '',
