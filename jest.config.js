@@ -20,4 +20,6 @@ export default {
   // grew to ~1.3 GB over the suite. A worker above this is replaced between files.
   workerIdleMemoryLimit: '512MB',
   maxWorkers: 2,
+  // Most folders' suites run as one file each (docs/decisions.md, "Test suite"): order them by what they import.
+  testSequencer: '<rootDir>/jest.sequencer.js',
 };

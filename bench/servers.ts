@@ -124,7 +124,7 @@ export async function stopChild(child: Child): Promise<void> {
 
 /**
  * The node flags the image's CMD and `npm start` run Gatehouse with, so the benchmark measures
- * what is deployed (test/unit/deployment-recipes.test.ts keeps the three the same).
+ * what is deployed (test/unit/deployment-recipes.suite.ts keeps the three the same).
  */
 export const DEPLOYED_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 

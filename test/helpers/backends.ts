@@ -48,7 +48,7 @@ export function freshRedisKeyPrefix(): string {
 /**
  * argon2id at the schema's floor (8 MiB, one pass) for test servers and service-tier stores:
  * ~10 ms of CPU per hash or check instead of ~40 at the shipped default, for thousands of
- * them a run. The shipped default is checked by test/unit/config.test.ts, and what the cost
+ * them a run. The shipped default is checked by test/unit/config.suite.ts, and what the cost
  * parameters do (rehash on change, import of other costs) by tests that set their own.
  */
 export const TEST_ARGON2 = { memoryKiB: 8192, timeCost: 1, parallelism: 1 } as const;

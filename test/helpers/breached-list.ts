@@ -18,7 +18,7 @@ let small: BreachedPasswordList | undefined;
  * The test servers' breached-password list: the shipped list's most common entries (it is
  * ordered by frequency) and the passwords tests expect refused. Hashing all 415k entries costs
  * about a second of CPU in every jest file; the suites that prove the shipped list
- * (test/unit/breached-passwords.test.ts, test/integration/passwords/password-policy.test.ts) keep it.
+ * (test/unit/breached-passwords.suite.ts, test/integration/passwords/password-policy.suite.ts) keep it.
  */
 export function smallBreachedList(): BreachedPasswordList {
   if (!small) {

@@ -345,7 +345,7 @@ describe.each(HTTP_BACKENDS)('admin API connections (%s)', (backend) => {
         201,
       );
       await link(user.id, id);
-      // The person's own unlink would be refused (test/services/federation.test.ts); an admin's is
+      // The person's own unlink would be refused (test/services/federation.suite.ts); an admin's is
       // not: an admin can give the account a password or a reset link.
       expectStatus(await call('DELETE', `/users/${user.id}/identities/${id}`), 204);
       const [event] = await storage().audit.query({

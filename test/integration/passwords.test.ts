@@ -1,0 +1,11 @@
+/**
+ * The test/integration/passwords/ suites as one jest file: each file costs ~0.8 s of module loading in its worker,
+ * and the suites share every module (docs/decisions.md, "Test suite"). Each suite is its own
+ * module with its own describe blocks and hooks; run one with `-t '<describe title>'`.
+ * test/unit/test-layout.test.ts checks that every suite of the folder is listed here.
+ */
+import './passwords/form-fields.suite.js';
+import './passwords/password-policy.suite.js';
+import './passwords/password-reset.suite.js';
+import './passwords/public-form-cookie.suite.js';
+import './passwords/reset-effects.suite.js';

@@ -1,0 +1,11 @@
+/**
+ * The test/integration/sessions/ suites as one jest file: each file costs ~0.8 s of module loading in its worker,
+ * and the suites share every module (docs/decisions.md, "Test suite"). Each suite is its own
+ * module with its own describe blocks and hooks; run one with `-t '<describe title>'`.
+ * test/unit/test-layout.test.ts checks that every suite of the folder is listed here.
+ */
+import './sessions/account-sessions.suite.js';
+import './sessions/admin-sessions.suite.js';
+import './sessions/backchannel-logout.suite.js';
+import './sessions/lifetimes.suite.js';
+import './sessions/remember-factors.suite.js';
