@@ -4,18 +4,37 @@
  * oidc-provider, jose and openid-client are ESM-only. jest 29 and ts-jest have no native
  * platform packages, so `npm ci` works against registries that mirror only this platform.
  */
-export default {
+const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
-  // A test that takes longer than this is slow, not unlucky: server boots pass their own
-  // timeout (BOOT_TIMEOUT, test/helpers/sessions.ts), and the system tests that legitimately
-  // take longer (built-server boots, throwaway PostgreSQL, the image recipe) say so at the test.
-  testTimeout: 15_000,
+};
+
+export default {
+  projects: [
+    {
+      ...common,
+      displayName: 'tests',
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
+      // A test that takes longer than this is slow, not unlucky: server boots pass their own
+      // timeout (BOOT_TIMEOUT, test/helpers/sessions.ts), and the system tests that legitimately
+      // take longer (built-server boots, throwaway PostgreSQL, the image recipe) say so at the test.
+      testTimeout: 15_000,
+    },
+    {
+      ...common,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      // A browser test drives several pages while Chromium's own processes compete with the
+      // server for the two cores: 5–10 s on a quiet machine, three times that while another
+      // process takes a core. 15 s would fail them on a shared machine, not find a slow test.
+      testTimeout: 60_000,
+    },
+  ],
   // Each test file re-evaluates the module graph in the worker; without a limit a worker's heap
   // grew to ~1.3 GB over the suite. A worker above this is replaced between files.
   workerIdleMemoryLimit: '512MB',
