@@ -5,7 +5,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/sms-ga
 import type { TestUser } from '../../helpers/factories.js';
 import { UserAgent, actionOf, alertText, buildRp, type TestRp } from '../../helpers/sessions.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
-import { ACR, authenticationOf, finishAtRp, passwordStep } from './support.js';
+import { ACR, authenticationOf, buildTotpUser, finishAtRp, passwordStep } from './support.js';
 import { SMS_SECRET, codeInMail, codeInSms, nthSms } from '../codes/support.js';
 
 const PHONE = '+491701234567';
@@ -24,6 +24,15 @@ const enterCode = (ua: UserAgent, page: Page, code: string) =>
 const atSecondStep = (page: Page) =>
   page.status < 500 && page.html.includes('id="page-title"') && page.html.includes('Confirm it is you');
 const offered = (page: Page) => [...page.html.matchAll(/data-send-code="([a-z]+)"/g)].map((m) => m[1]);
+/** The second step's factors in the order the page shows them (views/interaction/mfa.ejs). */
+const factorOrder = (page: Page) => [...page.html.matchAll(/data-factor="([a-z]+)"/g)].map((m) => m[1]);
+/** What has the page's focus: the element carrying `autofocus`, by its id or its form's factor. */
+const focused = (page: Page) => {
+  const at = page.html.indexOf(' autofocus');
+  if (at < 0) return undefined;
+  const before = page.html.slice(0, at);
+  return /[^]*data-factor="([a-z]+)"/.exec(before)?.[1];
+};
 
 describe.each(HTTP_BACKENDS)('email and SMS codes as the second step (%s)', (backend) => {
   let mail: MailCatcher;
@@ -107,6 +116,31 @@ describe.each(HTTP_BACKENDS)('email and SMS codes as the second step (%s)', (bac
     expect(sms.received.length).toBe(before);
   });
 
+  it("offers the user's default second factor first, and the usual order without one", async () => {
+    const chose = await buildTotpUser(server);
+    await withFactors(server, chose, ['email']);
+    await server.gatehouse.storage.storage.phones.setDefaultFactor(chose.id, 'email');
+    const first = await passwordStep(new UserAgent(server.issuer), server, rp, chose);
+    expect(factorOrder(first.page)).toEqual(['email', 'totp']);
+    expect(focused(first.page)).toBe('email');
+
+    const none = await buildTotpUser(server);
+    await withFactors(server, none, ['email']);
+    const usual = await passwordStep(new UserAgent(server.issuer), server, rp, none);
+    expect(factorOrder(usual.page)).toEqual(['totp', 'email']);
+    expect(focused(usual.page)).toBe('totp');
+
+    // Once a code is sent, its field leads and takes the focus, whatever the default.
+    const ua = new UserAgent(server.issuer);
+    const step = await passwordStep(ua, server, rp, none);
+    const sent = await sendCode(ua, step.page, 'email');
+    expect(factorOrder(sent)).toEqual(['totp', 'email']);
+    expect(sent.html.indexOf('data-sent-code="email"')).toBeLessThan(sent.html.indexOf('data-factor="totp"'));
+    expect(sent.html).toMatch(/id="sent-code"[^>]*autofocus/);
+    expect(sent.html).not.toMatch(/id="totp-code"[^>]*autofocus/);
+    await mail.next(none.email);
+  });
+
   it('refuses a channel the user does not have', async () => {
     const user = await server.buildUser();
     await withFactors(server, user, ['email']);
@@ -146,5 +180,13 @@ describe.each(HTTP_BACKENDS)('SMS turned off by policy (%s)', (backend) => {
     const step = await passwordStep(other, server, rp, both);
     expect(offered(step.page)).toEqual(['email']);
     expect((await sendCode(other, step.page, 'sms')).status).toBe(400);
+  });
+
+  it('falls back to the usual order when the default is SMS and SMS is off', async () => {
+    const user = await buildTotpUser(server);
+    await withFactors(server, user, ['sms', 'email']);
+    await server.gatehouse.storage.storage.phones.setDefaultFactor(user.id, 'sms');
+    const step = await passwordStep(new UserAgent(server.issuer), server, rp, user);
+    expect(factorOrder(step.page)).toEqual(['totp', 'email']);
   });
 });
