@@ -141,7 +141,7 @@ export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionConte
   const csrf = deps.csrf.token(uid);
   ctx.type = 'html';
   if (summary.enrolled || codes.enrolled.length > 0) {
-    const peeked = await codeChallenges(deps.kv).peek(uid);
+    const peeked = await codeChallenges(deps.kv).peek(uid, deps.clock());
     const sent = peeked && codes.offered.includes(peeked.channel) ? peeked : undefined;
     const codeSummary = await deps.codeFactors.summary(accountId);
     const shown = new Set<MfaBlock>([

@@ -2,6 +2,7 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/sms-gateways.js';
+import { testClock } from '../../helpers/clock.js';
 import type { TestUser } from '../../helpers/factories.js';
 import { UserAgent, actionOf, alertText, buildRp, type TestRp } from '../../helpers/sessions.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
@@ -39,17 +40,22 @@ describe.each(HTTP_BACKENDS)('email and SMS codes as the second step (%s)', (bac
   let sms: WebhookReceiver;
   let server: TestServer;
   let rp: TestRp;
+  const clock = testClock();
 
   beforeAll(async () => {
     mail = await startMailCatcher();
     sms = await startWebhookReceiver({ secret: SMS_SECRET });
-    server = await startTestServer(backend, {
-      mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
-      sms: {
-        transport: 'webhook',
-        webhook: { url: sms.url, secret: SMS_SECRET, timeoutMs: 5000, attempts: 1, initialDelayMs: 0 },
+    server = await startTestServer(
+      backend,
+      {
+        mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
+        sms: {
+          transport: 'webhook',
+          webhook: { url: sms.url, secret: SMS_SECRET, timeoutMs: 5000, attempts: 1, initialDelayMs: 0 },
+        },
       },
-    });
+      { clock: clock.now },
+    );
     rp = await buildRp(server);
   }, 60_000);
   afterAll(async () => {
@@ -139,6 +145,33 @@ describe.each(HTTP_BACKENDS)('email and SMS codes as the second step (%s)', (bac
     expect(sent.html).toMatch(/id="sent-code"[^>]*autofocus/);
     expect(sent.html).not.toMatch(/id="totp-code"[^>]*autofocus/);
     await mail.next(none.email);
+  });
+
+  it('shows the resend wait on the clock and answers a new SMS too soon with 429 on the step, then sends it', async () => {
+    const user = await server.buildUser();
+    await withFactors(server, user, ['sms']);
+    const ua = new UserAgent(server.issuer);
+    const first = await passwordStep(ua, server, rp, user);
+    const before = sms.received.length;
+    const sent = await sendCode(ua, first.page, 'sms');
+    await nthSms(sms, before + 1);
+    // The test server's cooldown is 60 s (its codeResend window).
+    expect(sent.html).toContain('data-resend-wait="60"');
+    clock.advance(45_000);
+    const early = await sendCode(ua, sent, 'sms');
+    expect(early.status).toBe(429);
+    expect(early.headers.get('retry-after')).toBe('15');
+    expect(alertText(early.html)).toBe('Please wait 15 seconds before asking for a new code.');
+    expect(early.html).toContain('data-sent-code="sms"'); // the code sent first can still be typed
+    expect(early.html).toContain('data-resend-wait="15"');
+    expect(sms.received.length).toBe(before + 1);
+
+    clock.advance(15_000);
+    const again = await sendCode(ua, early, 'sms');
+    expect(again.status).toBe(200);
+    const message = await nthSms(sms, before + 2);
+    const done = await enterCode(ua, again, codeInSms(message.text));
+    expect(done.status).toBe(303);
   });
 
   it('refuses a channel the user does not have', async () => {
