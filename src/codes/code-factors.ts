@@ -202,6 +202,9 @@ export function createCodeFactors(deps: {
       ];
     },
 
+    /** Whether a sign-in to this client may use SMS codes at all (sms.enabled and the client's gatehouse_sms). */
+    smsAllowedFor: (clientMetadata?: Readonly<Record<string, unknown>>): boolean => smsAllowed(config, clientMetadata),
+
     /** Turns emailed codes on as a second factor (the address is the account's, already proven by sign-up or link). */
     async enableEmail(userId: string, origin: RequestOrigin): Promise<void> {
       if (!emailSecondFactorAllowed(config)) {

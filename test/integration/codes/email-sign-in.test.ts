@@ -245,6 +245,25 @@ describe.each(HTTP_BACKENDS)('email sign-in without a password (%s)', (backend) 
     expect(mail.messages.filter((m) => m.to.includes(unknown))).toEqual([]);
   });
 
+  it('offers no email sign-in to a client with gatehouse_email_sign_in false and refuses a request posted there', async () => {
+    const off = await buildRp(server, { emailSignIn: false });
+    const user = await server.buildUser();
+    const before = mail.messages.length;
+    for (const mode of ['code', 'link'] as const) {
+      const { login, answer } = await askForEmailSignIn(new UserAgent(server.issuer), server, off, user.email, mode);
+      expect(login.html).not.toContain('data-email-sign-in');
+      expect(answer.status).toBe(403);
+      expect(alertText(answer.html)).toBe('Signing in with an email link or code is not available here.');
+      expect(answer.headers.getSetCookie().some((c) => c.startsWith('gh_email_sign_in='))).toBe(false);
+    }
+    await server.gatehouse.codeDeliveriesSettled();
+    expect(mail.messages.length).toBe(before);
+    // The deployment still offers it to the other clients.
+    const { login } = await askForEmailSignIn(new UserAgent(server.issuer), server, rp, user.email, 'code');
+    expect(login.html).toContain('data-email-sign-in="code"');
+    await mail.next(user.email);
+  });
+
   it('refuses a malformed address with the form again, and a bad or unknown link with a clear page', async () => {
     const ua = new UserAgent(server.issuer);
     const bad = await askForEmailSignIn(ua, server, rp, 'not an address', 'code');

@@ -6,7 +6,16 @@ import { testClock } from '../../helpers/clock.js';
 import type { TestUser } from '../../helpers/factories.js';
 import { UserAgent, actionOf, alertText, buildRp, type TestRp } from '../../helpers/sessions.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
-import { ACR, authenticationOf, buildTotpUser, finishAtRp, passwordStep } from './support.js';
+import {
+  ACR,
+  authenticationOf,
+  buildTotpUser,
+  finishAtRp,
+  passwordStep,
+  stepKind,
+  submitCode,
+  totpCode,
+} from './support.js';
 import { SMS_SECRET, codeInMail, codeInSms, nthSms } from '../codes/support.js';
 
 const PHONE = '+491701234567';
@@ -172,6 +181,65 @@ describe.each(HTTP_BACKENDS)('email and SMS codes as the second step (%s)', (bac
     const message = await nthSms(sms, before + 2);
     const done = await enterCode(ua, again, codeInSms(message.text));
     expect(done.status).toBe(303);
+  });
+
+  it('never offers or takes SMS at a client with gatehouse_sms false, not even from a session SMS made elsewhere', async () => {
+    const smsOff = await buildRp(server, { sms: false });
+    const user = await buildTotpUser(server);
+    await withFactors(server, user, ['sms']);
+    const before = sms.received.length;
+
+    const ua = new UserAgent(server.issuer);
+    const there = await passwordStep(ua, server, smsOff, user);
+    expect(factorOrder(there.page)).toEqual(['totp']);
+    expect(there.page.html).not.toContain('data-sms-hint');
+    // No button for it; a request posted anyway is refused and the step stays.
+    const refused = await ua.post(there.page.url.replace(/\/?$/, '') + '/mfa/send-code', {
+      csrf: csrfToken(there.page.html),
+      channel: 'sms',
+    });
+    expect(refused.status).toBe(400);
+    expect(alertText(refused.html)).toBe('That way of receiving a code is not available for this sign-in.');
+    expect(factorOrder(refused)).toEqual(['totp']);
+
+    // Signed in with SMS at a client that takes it, the same browser is asked again at this one.
+    const other = new UserAgent(server.issuer);
+    const atOn = await passwordStep(other, server, rp, user);
+    const sent = await sendCode(other, atOn.page, 'sms');
+    const message = await nthSms(sms, before + 1);
+    const tokensOn = await finishAtRp(
+      other,
+      server,
+      rp,
+      await enterCode(other, sent, codeInSms(message.text)),
+      atOn.request,
+    );
+    expect(authenticationOf(tokensOn).amr).toEqual(['pwd', 'sms', 'mfa']);
+    const atOff = await passwordStep(other, server, smsOff, user);
+    expect(atOff.steps).toEqual([]); // no password: the session holds
+    expect(factorOrder(atOff.page)).toEqual(['totp']);
+    const answered = await submitCode(other, atOff.page, 'totp', await totpCode(user.secret));
+    const tokensOff = await finishAtRp(other, server, smsOff, answered, atOff.request);
+    expect(authenticationOf(tokensOff)).toEqual({ amr: ['pwd', 'otp', 'mfa'], acr: ACR.mfa });
+    expect(sms.received.length).toBe(before + 1);
+  });
+
+  it('signs a user with SMS alone in by password at a client with SMS off, and has them set up an app where it requires one', async () => {
+    const user = await server.buildUser();
+    await withFactors(server, user, ['sms']);
+    const smsOff = await buildRp(server, { sms: false });
+    const ua = new UserAgent(server.issuer);
+    const plain = await passwordStep(ua, server, smsOff, user);
+    expect(plain.page.status).toBe(303);
+    expect(authenticationOf(await finishAtRp(ua, server, smsOff, plain.page, plain.request))).toEqual({
+      amr: ['pwd'],
+      acr: ACR.password,
+    });
+
+    const strict = await buildRp(server, { sms: false, mfa: 'required' });
+    const enrol = await passwordStep(new UserAgent(server.issuer), server, strict, user);
+    expect(stepKind(enrol.page)).toBe('mfa_enrol');
+    expect(enrol.page.html).not.toContain('data-send-code');
   });
 
   it('refuses a channel the user does not have', async () => {
