@@ -57,7 +57,7 @@ export interface AppDeps {
   services: Services;
   /** Account mail (SMTP, or the outbox directory in the embedded default). */
   mailer: Mailer;
-  /** Now, in epoch ms (createGatehouse's clock): how old a sign-in is on /account. */
+  /** Now, in epoch ms (createGatehouse's clock): how old a sign-in is on /account, when a code may be sent again. */
   clock: () => number;
   metrics: Metrics;
   /** Set once shutdown begins: /readyz fails and connections close after their response. */
@@ -122,6 +122,7 @@ export function createApp(deps: AppDeps): Koa {
     kv: storage.kv,
     translatorFor: deps.translatorFor,
     selfService,
+    clock: deps.clock,
   });
   const portal = createPortalRouter({ ...services, config, host, storage, views, selfService, clock: deps.clock });
   const adminApi = createAdminApiRouter({ admin: services.admin, host, storage, issuer: config.issuer });
@@ -167,6 +168,7 @@ export function createApp(deps: AppDeps): Koa {
       'style.css',
       'webauthn.js',
       'recovery-codes.js',
+      'resend-countdown.js',
       WEBAUTHN_BROWSER_BUNDLE,
       ...FEDERATION_ICONS.map((icon) => `icons/${icon}.svg`),
     ]),

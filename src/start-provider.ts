@@ -114,6 +114,7 @@ export async function startProvider(
         policy: {
           factorsOf: (accountId) => services.secondFactors.summary(accountId),
           codeChannelsOf: (accountId, client) => services.codeFactors.available(accountId, client),
+          smsAllowedFor: (client) => services.codeFactors.smsAllowedFor(client),
         },
         // One nonce secret for every replica (RFC 9449 §8), derived like the other purpose keys.
         flows: { dpopNonceSecret: dpopNonceSecret, devicePages: deps.devicePages },

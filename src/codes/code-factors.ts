@@ -6,7 +6,7 @@ import type { CodeChannel, CodePurpose } from '../storage/one-time-codes.reposit
 import type { Storage } from '../storage/storage.js';
 import type { DefaultFactorMethod } from '../storage/phones.repository.js';
 import { checkCode } from './code-check.js';
-import { emailSecondFactorAllowed, smsAllowed } from './code-policy.js';
+import { emailSecondFactorAllowed, secondsUntilResend, smsAllowed } from './code-policy.js';
 import type { CodeSender, MessageKind } from './code-sender.js';
 import type { SentChallenge } from './email-sign-in.js';
 import { countryOf, parsePhoneNumber } from './phone-number.js';
@@ -39,6 +39,8 @@ export type CodeFactorOutcome =
   | { result: 'exhausted' };
 
 const PHONE_DATA = 'phoneNumber';
+/** When an enrolment code was sent, on the service's clock (epoch ms): its resend cooldown runs from there. */
+const SENT_AT_DATA = 'sentAt';
 
 /**
  * Email and SMS codes as second factors, and the phone number they go to (issue 18,
@@ -200,6 +202,9 @@ export function createCodeFactors(deps: {
       ];
     },
 
+    /** Whether a sign-in to this client may use SMS codes at all (sms.enabled and the client's gatehouse_sms). */
+    smsAllowedFor: (clientMetadata?: Readonly<Record<string, unknown>>): boolean => smsAllowed(config, clientMetadata),
+
     /** Turns emailed codes on as a second factor (the address is the account's, already proven by sign-up or link). */
     async enableEmail(userId: string, origin: RequestOrigin): Promise<void> {
       if (!emailSecondFactorAllowed(config)) {
@@ -246,11 +251,23 @@ export function createCodeFactors(deps: {
         channel: 'sms',
         kind: 'phone_verification',
         to: e164,
-        data: { [PHONE_DATA]: e164 },
+        data: { [PHONE_DATA]: e164, [SENT_AT_DATA]: String(deps.clock()) },
         locale: input.locale,
         origin: input.origin,
       });
       return { ...sent, phoneNumber: e164 };
+    },
+
+    /**
+     * Seconds until the user may ask for another enrolment code (the visible cooldown of
+     * /account's code page, on the service's clock, from the user's newest enrolment code,
+     * whatever the form says); 0 once they may. The limiter `codeResend` still guards every send
+     * (startPhoneEnrolment) across replicas.
+     */
+    async enrolmentResendWait(userId: string): Promise<number> {
+      const row = await storage.oneTimeCodes.current('phone_verification', userId);
+      const sentAt = Number(row?.data[SENT_AT_DATA]);
+      return Number.isFinite(sentAt) ? secondsUntilResend(sentAt, cooldown, deps.clock()) : 0;
     },
 
     /** The code from the enrolment SMS: the number becomes the user's, verified, and SMS codes their second factor. */

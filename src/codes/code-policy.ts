@@ -27,3 +27,13 @@ export function emailSecondFactorAllowed(config: Pick<Config, 'codes'>): boolean
 export function smsAllowed(config: Pick<Config, 'sms'>, client?: ClientMetadata): boolean {
   return config.sms.enabled && clientAllows(client, SMS_FIELD);
 }
+
+/**
+ * Whole seconds until another code may be asked for, `resendAfterSeconds` after one was sent at
+ * `sentAt` (epoch ms), seen at `now` (the process's clock, which tests move): 0 once it may.
+ * The pages show it and refuse an early resend with it; the shared limiter `codeResend` stays
+ * the guard across browsers and replicas (docs/abuse-protection.md).
+ */
+export function secondsUntilResend(sentAt: number, resendAfterSeconds: number, now: number): number {
+  return Math.max(0, Math.ceil((sentAt + resendAfterSeconds * 1000 - now) / 1000));
+}

@@ -20,6 +20,8 @@ export interface PolicyDeps {
     accountId: string,
     clientMetadata?: Readonly<Record<string, unknown>>,
   ): Promise<Array<'email' | 'sms'>>;
+  /** Whether a sign-in to this client may use SMS codes (the deployment's sms.enabled, the client's gatehouse_sms). */
+  smsAllowedFor(clientMetadata?: Readonly<Record<string, unknown>>): boolean;
   mfaPolicy: Config['mfa']['policy'];
   acr: Config['acr'];
 }
@@ -46,13 +48,20 @@ function mfaPrompt(deps: PolicyDeps) {
       ? { accountId: session.accountId, amr: session.amr, acr: session.acr }
       : undefined;
   };
+  /**
+   * Whether the session's second factor counts for this client. One proven by SMS does not
+   * where SMS is off (the client's gatehouse_sms, or sms.enabled since): a client that turned SMS
+   * off never takes it, not even from a session another client's sign-in made (docs/factors.md).
+   */
+  const secondFactorDone = (ctx: KoaContextWithOIDC, amr: readonly string[] | undefined) =>
+    hasSecondFactor(amr) && !((amr ?? []).includes('sms') && !deps.smsAllowedFor(ctx.oidc.client?.metadata()));
 
   return new Prompt(
     { name: 'mfa', requestable: false },
     (ctx) => ({ level: requestedLevel(ctx.oidc.params?.acr_values as string | undefined, deps.acr) ?? null }),
     new Check('mfa_enrolled', 'a second factor is enrolled for this account', 'interaction_required', async (ctx) => {
       const session = pending(ctx);
-      if (!session || hasSecondFactor(session.amr)) return Check.NO_NEED_TO_PROMPT;
+      if (!session || secondFactorDone(ctx, session.amr)) return Check.NO_NEED_TO_PROMPT;
       if ((await factors(ctx, session.accountId)).enrolled) return Check.REQUEST_PROMPT;
       // A code by email or SMS counts as a second factor, where this client may offer it.
       const channels = await deps.codeChannelsOf(session.accountId, ctx.oidc.client?.metadata());
@@ -62,7 +71,7 @@ function mfaPrompt(deps: PolicyDeps) {
     }),
     new Check('mfa_required', 'a second factor is required', 'interaction_required', (ctx) => {
       const session = pending(ctx);
-      if (!session || hasSecondFactor(session.amr)) return Check.NO_NEED_TO_PROMPT;
+      if (!session || secondFactorDone(ctx, session.amr)) return Check.NO_NEED_TO_PROMPT;
       const required = deps.mfaPolicy === 'required' || ctx.oidc.client?.metadata()[MFA_POLICY] === 'required';
       return required ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
     }),

@@ -106,6 +106,13 @@ export function createOneTimeCodesRepository(db: EntityManager) {
     find: async (id: string): Promise<OneTimeCodeRow | undefined> =>
       UUID.test(id) ? one(`SELECT ${COLUMNS} FROM one_time_codes WHERE id = $1`, [id]) : undefined,
 
+    /** The live code of a purpose and subject (replace keeps one: the newest), used or not. */
+    current: (purpose: CodePurpose, subject: string): Promise<OneTimeCodeRow | undefined> =>
+      one(
+        `SELECT ${COLUMNS} FROM one_time_codes WHERE purpose = $1 AND subject = $2 ORDER BY created_at DESC LIMIT 1`,
+        [purpose, subject],
+      ),
+
     findByLink: (linkDigest: string): Promise<OneTimeCodeRow | undefined> =>
       one(`SELECT ${COLUMNS} FROM one_time_codes WHERE link_digest = $1`, [linkDigest]),
 

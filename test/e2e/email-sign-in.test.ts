@@ -32,15 +32,31 @@ describe(`email sign-in in Chromium (${backend})`, () => {
     await mail?.close();
   });
 
-  it('signs in with the mailed link opened in the same browser', async () => {
+  it('signs in with the mailed link opened in the same browser; the resend wait counts down under the CSP', async () => {
     const user = await server.buildUser();
     const context = await browser.newContext();
     const page = await context.newPage();
+    const refused: string[] = [];
+    page.on('console', (message) => {
+      // (A favicon's 404 is no concern here.)
+      if (message.text().includes('Content Security Policy')) refused.push(message.text());
+    });
+    // The page's timers on a clock the test moves: the countdown is seen without waiting for it.
+    await page.clock.install();
     await page.goto(`${rp.origin}/login`);
     await page.waitForURL(`${server.issuer}/interaction/**`);
     await page.getByLabel('Email address').fill(user.email);
     await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
     await page.getByRole('heading', { name: 'Check your email' }).waitFor();
+
+    const wait = page.locator('[data-resend-wait]');
+    const shown = Number(await wait.locator('[data-countdown]').textContent());
+    expect(shown).toBeGreaterThan(50); // the test server's 60 s, rendered by the server
+    await page.clock.fastForward(10_000);
+    expect(Number(await wait.locator('[data-countdown]').textContent())).toBeLessThanOrEqual(shown - 9);
+    await page.clock.fastForward(60_000);
+    await wait.waitFor({ state: 'hidden' });
+    expect(refused).toEqual([]);
 
     await page.goto(signInLinkIn(await mail.next(user.email)));
     await page.waitForURL(`${rp.origin}/callback**`);

@@ -6,11 +6,16 @@ import { OFFLINE, introspect, oauthFailure, refreshTokenOf, signIn } from '../he
 import { adminCaller, apiAs, expectFieldError, expectStatus, testUserOf, type ApiCall } from '../helpers/admin-api.js';
 import { accountCsrf, openAccountPage } from '../helpers/account-pages.js';
 import { uniqueEmail } from '../helpers/factories.js';
+import { codeIn, outboxMail, outboxSms } from '../helpers/code-outbox.js';
+import { actionOf, buildRp, follow } from '../helpers/sessions.js';
+import { csrfToken } from '../helpers/user-agent.js';
+import { atCheckMailPage, submitEmailCode } from './codes/support.js';
+import { ACR, authenticationOf, finishAtRp } from './mfa/support.js';
 
 /**
  * The HTTP suites run on PostgreSQL + Redis (HTTP_BACKENDS, docs/decisions.md "Test suite"):
  * this is the embedded store's one end-to-end pass through each area, on one server —
- * sign-in, refresh, the admin API and /account. Under TEST_BACKENDS without the embedded store
+ * sign-in, refresh, the admin API, /account, and codes by email and SMS. Under TEST_BACKENDS without the embedded store
  * it runs on what was chosen rather than not at all.
  */
 const SMOKE_BACKENDS: Backend[] = STORE_BACKENDS.includes('embedded') ? ['embedded'] : STORE_BACKENDS;
@@ -76,5 +81,39 @@ describe.each(SMOKE_BACKENDS)('end-to-end smoke on one store (%s)', (backend) =>
     ).toBe(303);
     // The new password opens the page in another browser.
     expect((await openAccountPage(new UserAgent(server.issuer), user.email, fresh)).html).toContain(user.email);
+  });
+
+  it('codes: an emailed one-time code signs in with openid-client, and an SMS code is the second step', async () => {
+    const rp = await buildRp(server);
+    const user = await server.buildUser();
+    const phone = '+491701234567';
+    const { phones } = server.gatehouse.storage.storage;
+    await phones.set(user.id, phone, true);
+    await phones.enableFactor(user.id, 'sms');
+    const { dataDir } = server.gatehouse.config.storage;
+    const ua = new UserAgent(server.issuer);
+
+    // The embedded default writes mail and SMS to the data directory's outbox.
+    const { request, page } = await atCheckMailPage(ua, server, rp, user.email, 'code');
+    await server.gatehouse.codeDeliveriesSettled();
+    const mail = (await outboxMail(dataDir)).filter((m) => m.to === user.email).at(-1);
+    const first = await submitEmailCode(ua, page, codeIn(mail?.text ?? ''));
+    expect(first.status).toBe(303);
+
+    const step = await follow(ua, first.location ?? '', server.issuer);
+    expect(step.html).toContain('data-send-code="sms"');
+    expect(step.html).not.toContain('data-send-code="email"'); // the same mailbox is no second factor
+    const sent = await ua.post(actionOf(step, '/mfa/send-code'), { csrf: csrfToken(step.html), channel: 'sms' });
+    await server.gatehouse.codeDeliveriesSettled();
+    const sms = outboxSms(dataDir)
+      .filter((m) => m.to === phone)
+      .at(-1);
+    const done = await ua.post(actionOf(sent, '/mfa/sent-code'), {
+      csrf: csrfToken(sent.html),
+      code: codeIn(sms?.text ?? ''),
+    });
+    const tokens = await finishAtRp(ua, server, rp, done, request);
+    expect(tokens.claims()?.sub).toBe(user.id);
+    expect(authenticationOf(tokens)).toEqual({ amr: ['otp', 'sms', 'mfa'], acr: ACR.mfa });
   });
 });

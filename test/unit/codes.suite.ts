@@ -2,7 +2,13 @@ import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createCodeDigests, generateCode, generateToken, sameDigest } from '../../src/codes/secrets.js';
 import { parsePhoneNumber } from '../../src/codes/phone-number.js';
-import { EMAIL_SIGN_IN_FIELD, SMS_FIELD, emailSignInAllowed, smsAllowed } from '../../src/codes/code-policy.js';
+import {
+  EMAIL_SIGN_IN_FIELD,
+  SMS_FIELD,
+  emailSignInAllowed,
+  secondsUntilResend,
+  smsAllowed,
+} from '../../src/codes/code-policy.js';
 import { describeAuthentication, meets } from '../../src/accounts/authentication-level.js';
 import { smsLength, smsText } from '../../src/delivery/sms-text.js';
 import { webhookSignature, SIGNATURE_HEADER } from '../../src/delivery/webhook.js';
@@ -134,6 +140,15 @@ describe('codes: switches and configuration', () => {
     expect(smsAllowed({ sms: { ...config.sms, enabled: false } }, { gatehouse_sms: true })).toBe(false);
     expect(emailSignInAllowed(config, { gatehouse_email_sign_in: false })).toBe(false);
     expect(emailSignInAllowed({ codes: { ...config.codes, emailSignIn: false } })).toBe(false);
+  });
+
+  it('counts the resend cooldown in whole seconds up, to 0 once it has passed', () => {
+    const sentAt = 1_000_000;
+    expect(secondsUntilResend(sentAt, 30, sentAt)).toBe(30);
+    expect(secondsUntilResend(sentAt, 30, sentAt + 18_001)).toBe(12);
+    expect(secondsUntilResend(sentAt, 30, sentAt + 29_999)).toBe(1);
+    expect(secondsUntilResend(sentAt, 30, sentAt + 30_000)).toBe(0);
+    expect(secondsUntilResend(sentAt, 30, sentAt + 90_000)).toBe(0);
   });
 
   it('defaults to the outbox and 6-digit codes valid 10 minutes with 5 attempts', () => {

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import type { CodeFactorSummary } from '../../codes/code-factors.js';
 import { emailSecondFactorAllowed } from '../../codes/code-policy.js';
 import { underBase } from '../../http/base-path.js';
-import { formatWait } from '../../i18n/duration.js';
 import { RateLimitedError } from '../../security/rate-limits.js';
 import { DEFAULT_FACTOR_METHODS } from '../../storage/phones.repository.js';
 import type { FormGuard, WithForm } from '../kit/form.js';
 import { text } from '../kit/form-fields.js';
 import { localizedFormError } from '../kit/form-errors.js';
+import { resendTooSoon } from '../kit/resend-wait.js';
 import { accountOrigin } from './account-client.js';
 import type { PortalDeps, WithPortalContext } from './context.js';
 import { signOutOthersForm, signOutOthersIfAsked } from './sign-out-others.js';
@@ -88,6 +88,16 @@ export function addCodeFactorRoutes(router: Router, deps: PortalDeps, sensitive:
   /** Texts an enrolment code; a refusal is shown on the page that asked (the number's, or the code's). */
   async function sendEnrolment(ctx: WithPortalContext, typed: string, from: 'phone-add' | 'phone-confirm') {
     const { i18n } = ctx.state;
+    /** Too soon (the cooldown, or a cap): the page says how long to wait, as the Retry-After header does. */
+    const tooSoon = (seconds: number) => {
+      const error = resendTooSoon(ctx, i18n, seconds);
+      return from === 'phone-add'
+        ? render(ctx, 'phone-add', { phoneNumber: typed, error }, 429)
+        : render(ctx, 'phone-confirm', { ...pendingOf(ctx), resendAfterSeconds: seconds, error }, 429);
+    };
+    // The cooldown the code page shows, on the service's clock: too early, nothing is sent.
+    const wait = await codeFactors.enrolmentResendWait(ctx.state.portal.userId);
+    if (wait > 0) return tooSoon(wait);
     try {
       const sent = await codeFactors.startPhoneEnrolment({
         userId: ctx.state.portal.userId,
@@ -103,19 +113,8 @@ export function addCodeFactorRoutes(router: Router, deps: PortalDeps, sensitive:
         resent: from === 'phone-confirm',
       });
     } catch (error) {
-      if (error instanceof RateLimitedError) {
-        // The resend cooldown (or a daily cap): the page says how long to wait, as the header does.
-        ctx.set('Retry-After', String(error.retryAfterSeconds));
-        const wait = i18n.t('codes.account.phone.wait', { wait: formatWait(error.retryAfterSeconds, i18n.locale) });
-        return from === 'phone-add'
-          ? render(ctx, 'phone-add', { phoneNumber: typed, error: wait }, 429)
-          : render(
-              ctx,
-              'phone-confirm',
-              { ...pendingOf(ctx), resendAfterSeconds: error.retryAfterSeconds, error: wait },
-              429,
-            );
-      }
+      // The shared limiter's cooldown (another replica's send) or a daily cap.
+      if (error instanceof RateLimitedError) return tooSoon(error.retryAfterSeconds);
       const refused = localizedFormError(error, i18n, {}, 'codes.account.phone.invalid');
       if (!refused) throw error;
       return render(ctx, 'phone-add', { phoneNumber: typed, error: refused.message }, 400);
@@ -169,7 +168,8 @@ export function addCodeFactorRoutes(router: Router, deps: PortalDeps, sensitive:
         outcome.result === 'invalid'
           ? i18n.t('codes.account.phone.wrongCode', { attempts: i18n.formatNumber(outcome.attemptsLeft) })
           : i18n.t('codes.account.phone.askAgain');
-      return render(ctx, 'phone-confirm', { challengeId, phoneNumber, resendAfterSeconds: 0, error }, 400);
+      const resendAfterSeconds = await codeFactors.enrolmentResendWait(ctx.state.portal.userId);
+      return render(ctx, 'phone-confirm', { challengeId, phoneNumber, resendAfterSeconds, error }, 400);
     },
   );
 

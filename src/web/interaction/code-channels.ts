@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { firstFactorOf, requestedLevel, secondStepChannels } from '../../accounts/authentication-level.js';
+import { secondsUntilResend } from '../../codes/code-policy.js';
 import type { KeyValueStore } from '../../storage/key-value-store.js';
 import { clientMetadataOf, type InteractionDeps, type WithInteractionContext } from './context.js';
 
@@ -20,15 +21,13 @@ const challengeKey = (uid: string) => `mfa-code:${uid}`;
 export function codeChallenges(kv: KeyValueStore) {
   return {
     put: (uid: string, sent: SentCode) => kv.set(challengeKey(uid), JSON.stringify(sent), CHALLENGE_TTL_SECONDS),
-    async peek(uid: string): Promise<(SentCode & { waitSeconds: number }) | undefined> {
+    /** The code sent last, with the seconds until another may be sent, seen at `now` (epoch ms). */
+    async peek(uid: string, now: number): Promise<(SentCode & { waitSeconds: number }) | undefined> {
       const raw = await kv.get(challengeKey(uid));
       const parsed = raw ? challengeSchema.safeParse(JSON.parse(raw)) : undefined;
       if (!parsed?.success) return undefined;
       const { sentAt, resendAfterSeconds } = parsed.data;
-      return {
-        ...parsed.data,
-        waitSeconds: Math.max(0, Math.ceil((sentAt + resendAfterSeconds * 1000 - Date.now()) / 1000)),
-      };
+      return { ...parsed.data, waitSeconds: secondsUntilResend(sentAt, resendAfterSeconds, now) };
     },
     drop: (uid: string) => kv.delete(challengeKey(uid)),
   };

@@ -2,8 +2,10 @@ import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { z } from 'zod';
 import type { SecondFactor } from '../../accounts/authentication-level.js';
+import { RateLimitedError } from '../../security/rate-limits.js';
 import type { FormGuard, WithForm } from '../kit/form.js';
 import { text } from '../kit/form-fields.js';
+import { resendTooSoon } from '../kit/resend-wait.js';
 import {
   clientMetadataOf,
   signedInAccount,
@@ -44,14 +46,27 @@ export function addCodeFactorRoutes(
         ctx.status = 400;
         return renderMfa(deps, ctx, 'codes.secondStep.notOffered');
       }
-      const sent = await deps.codeFactors.sendCode({
-        userId: accountId,
-        channel: channel as CodeChannel,
-        locale: ctx.state.i18n.locale,
-        clientMetadata: await clientMetadataOf(deps, ctx),
-        origin: interactionOrigin(ctx),
-      });
-      await challenges.put(ctx.state.interaction.uid, { ...sent, channel: channel as CodeChannel, sentAt: Date.now() });
+      const { uid } = ctx.state.interaction;
+      const { i18n } = ctx.state;
+      // The visible cooldown of the code this page sent by the same channel, on the page's clock.
+      const earlier = await challenges.peek(uid, deps.clock());
+      if (earlier?.channel === channel && earlier.waitSeconds > 0) {
+        return renderMfa(deps, ctx, resendTooSoon(ctx, i18n, earlier.waitSeconds));
+      }
+      try {
+        const sent = await deps.codeFactors.sendCode({
+          userId: accountId,
+          channel: channel as CodeChannel,
+          locale: i18n.locale,
+          clientMetadata: await clientMetadataOf(deps, ctx),
+          origin: interactionOrigin(ctx),
+        });
+        await challenges.put(uid, { ...sent, channel: channel as CodeChannel, sentAt: deps.clock() });
+      } catch (error) {
+        // A send limit (another browser's cooldown, the account's or number's budget): the step's page, 429.
+        if (!(error instanceof RateLimitedError)) throw error;
+        return renderMfa(deps, ctx, resendTooSoon(ctx, i18n, error.retryAfterSeconds));
+      }
       return renderMfa(deps, ctx);
     },
   );
@@ -62,7 +77,7 @@ export function addCodeFactorRoutes(
     async (ctx: WithInteractionContext & WithForm<typeof codeForm>) => {
       const { uid } = ctx.state.interaction;
       const accountId = signedInAccount(ctx);
-      const sent = await challenges.peek(uid);
+      const sent = await challenges.peek(uid, deps.clock());
       const { offered } = await codeChannelsOf(deps, ctx, accountId);
       // Checked again at entry: the RP's level or the policy may rule the channel out.
       if (!sent || !offered.includes(sent.channel)) {

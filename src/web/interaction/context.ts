@@ -41,6 +41,8 @@ export interface InteractionDeps extends Pick<
   translatorFor: (locale: Locale) => Translator;
   /** Sign-up and email verification (src/web/interaction/signup.ts). */
   selfService: SelfServiceDeps;
+  /** Now, in epoch ms (createGatehouse's clock): when a code was sent, and how long until another may be. */
+  clock: () => number;
 }
 
 type InteractionDetails = Awaited<ReturnType<ProviderHost['current']['interactionDetails']>>;

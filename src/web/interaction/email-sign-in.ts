@@ -1,8 +1,10 @@
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { z } from 'zod';
+import { secondsUntilResend } from '../../codes/code-policy.js';
 import { generateToken } from '../../codes/secrets.js';
 import { underBase } from '../../http/base-path.js';
+import { RateLimitedError } from '../../security/rate-limits.js';
 import type { FormGuard, WithForm } from '../kit/form.js';
 import { checkbox, text } from '../kit/form-fields.js';
 import {
@@ -14,6 +16,7 @@ import {
 } from '../kit/email-sign-in.js';
 import { clientMetadataOf, interactionOrigin, type InteractionDeps, type WithInteractionContext } from './context.js';
 import { emailSignInOffered, renderLogin } from './steps.js';
+import { resendTooSoon } from '../kit/resend-wait.js';
 
 type Finish = (ctx: WithInteractionContext, result: Record<string, unknown>, merge?: boolean) => Promise<void>;
 
@@ -63,7 +66,7 @@ export function addEmailSignInRoutes(
       clientMetadata: await clientMetadataOf(deps, ctx),
       origin: interactionOrigin(ctx),
     });
-    const state: EmailSignInRequestState = { ...sent, email, mode, sentAt: Date.now() };
+    const state: EmailSignInRequestState = { ...sent, email, mode, sentAt: deps.clock() };
     await store.putRequest(uid, state);
     return state;
   }
@@ -110,7 +113,17 @@ export function addEmailSignInRoutes(
       ctx.redirect(underBase(ctx, `/interaction/${uid}`));
       return;
     }
-    await send(ctx, state.email, state.mode, binding);
+    // The visible cooldown, on the clock the page counted it with: too early is the same page
+    // with 429, Retry-After and the wait in words (nothing sent, no limit's budget spent).
+    const wait = secondsUntilResend(state.sentAt, state.resendAfterSeconds, deps.clock());
+    if (wait > 0) return renderSent(deps, ctx, state, resendTooSoon(ctx, ctx.state.i18n, wait));
+    try {
+      await send(ctx, state.email, state.mode, binding);
+    } catch (error) {
+      // Another limit (the address asked from elsewhere, the IP's budget): the same page and answer.
+      if (!(error instanceof RateLimitedError)) throw error;
+      return renderSent(deps, ctx, state, resendTooSoon(ctx, ctx.state.i18n, error.retryAfterSeconds));
+    }
     ctx.status = 303;
     ctx.redirect(underBase(ctx, `/interaction/${uid}/email-sign-in?resent=1`));
   });
@@ -169,7 +182,7 @@ async function renderSent(
 ): Promise<void> {
   const { uid } = ctx.state.interaction;
   const { i18n } = ctx.state;
-  const waitSeconds = Math.max(0, Math.ceil((state.sentAt + state.resendAfterSeconds * 1000 - Date.now()) / 1000));
+  const waitSeconds = secondsUntilResend(state.sentAt, state.resendAfterSeconds, deps.clock());
   ctx.type = 'html';
   ctx.body = await deps.views.render('interaction/email-sign-in-sent', {
     title: i18n.t('codes.signIn.sentTitle'),

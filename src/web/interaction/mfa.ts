@@ -7,6 +7,7 @@ import { lockedOutMessage } from '../../i18n/duration.js';
 import type { FormGuard, WithForm } from '../kit/form.js';
 import { text } from '../kit/form-fields.js';
 import { codeChallenges, codeChannelsOf } from './code-channels.js';
+import { focusedBlock, secondStepOrder, type MfaBlock } from './mfa-order.js';
 import {
   signedInAccount,
   rememberChoice,
@@ -140,7 +141,16 @@ export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionConte
   const csrf = deps.csrf.token(uid);
   ctx.type = 'html';
   if (summary.enrolled || codes.enrolled.length > 0) {
-    const sent = await codeChallenges(deps.kv).peek(uid);
+    const peeked = await codeChallenges(deps.kv).peek(uid, deps.clock());
+    const sent = peeked && codes.offered.includes(peeked.channel) ? peeked : undefined;
+    const codeSummary = await deps.codeFactors.summary(accountId);
+    const shown = new Set<MfaBlock>([
+      ...(summary.webauthn > 0 ? (['webauthn'] as const) : []),
+      ...(summary.totp ? (['totp'] as const) : []),
+      ...(summary.recoveryCodes > 0 ? (['recovery'] as const) : []),
+      ...codes.offered,
+    ]);
+    const order = secondStepOrder({ shown, sent: sent?.channel, defaultFactor: codeSummary.defaultFactor });
     ctx.body = await deps.views.render('interaction/mfa', {
       title: i18n.t('mfa.title'),
       i18n,
@@ -150,11 +160,12 @@ export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionConte
       totp: summary.totp,
       recoveryCodes: summary.recoveryCodes,
       webauthn: summary.webauthn,
-      codeChannels: codes.offered,
+      order,
+      focus: focusedBlock(order),
       // Only codes were set up, and this RP wants more than any code reaches.
       codesNotEnough: codes.enrolled.length > 0 && codes.offered.length === 0 && !summary.enrolled,
-      sent: sent && codes.offered.includes(sent.channel) ? sent : undefined,
-      phone: codes.offered.includes('sms') ? maskedPhone((await deps.codeFactors.summary(accountId)).phone) : '',
+      sent,
+      phone: codes.offered.includes('sms') ? maskedPhone(codeSummary.phone) : '',
       codeLength: deps.config.codes.codeLength,
     });
     return;

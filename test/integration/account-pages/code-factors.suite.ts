@@ -4,6 +4,7 @@ import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 import { codeIn, outboxSms } from '../../helpers/code-outbox.js';
 import { testClock } from '../../helpers/clock.js';
+import { textOf } from '../../helpers/sessions.js';
 
 const hidden = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? '';
 
@@ -21,7 +22,8 @@ let serial = 0;
 const freshNumber = () => `+4915112345${String(100 + (serial++ % 900)).padStart(3, '0')}`;
 
 describe.each(HTTP_BACKENDS)('/account email and SMS second factors (%s)', (backend) => {
-  const server = useTestServer(backend, { sms: { defaultCountry: 'DE' } });
+  const clock = testClock();
+  const server = useTestServer(backend, { sms: { defaultCountry: 'DE' } }, { clock: clock.now });
 
   async function signedIn(): Promise<{ ua: UserAgent; page: Page; userId: string }> {
     const user = await server.buildUser();
@@ -41,7 +43,7 @@ describe.each(HTTP_BACKENDS)('/account email and SMS second factors (%s)', (back
     const sent = await ua.post('/account/phone/start', { csrf, phone_number: national });
     expect(sent.status).toBe(200);
     expect(sent.html).toContain(`data-phone-sent>We texted a code to ${number}.`);
-    expect(sent.html).toMatch(/data-resend-after="\d+"/);
+    expect(sent.html).toMatch(/data-resend-wait="\d+"/);
     const code = await smsCodeFor(server, number);
     const challengeId = hidden(sent.html, 'challenge_id');
 
@@ -131,12 +133,58 @@ describe.each(HTTP_BACKENDS)('/account email and SMS second factors (%s)', (back
     expect((await ua.get('/account')).html).not.toContain('data-default-factor');
   });
 
+  it('shows the resend wait on the clock, answers a new code asked for too soon with 429 on the page, then sends it', async () => {
+    const { ua, page } = await signedIn();
+    const csrf = accountCsrf(page);
+    const number = freshNumber();
+    const smsTo = async () => {
+      await server.gatehouse.codeDeliveriesSettled();
+      return outboxSms(server.gatehouse.config.storage.dataDir).filter((m) => m.to === number).length;
+    };
+    const sent = await ua.post('/account/phone/start', { csrf, phone_number: number });
+    // The test server's cooldown is 60 s (its codeResend window), counted on its clock.
+    expect(sent.html).toContain('data-resend-wait="60"');
+    expect(sent.html).toContain('/assets/resend-countdown.js');
+    expect(await smsTo()).toBe(1);
+    const pending = { csrf, challenge_id: hidden(sent.html, 'challenge_id'), phone_number: number };
+
+    const early = await ua.post('/account/phone/resend', pending);
+    expect(early.status).toBe(429);
+    expect(early.headers.get('retry-after')).toBe('60');
+    expect(early.html).toContain('Please wait 60 seconds before asking for a new code.');
+    expect(early.html).toContain('data-phone-sent'); // the code page again: the first code still works
+    // Starting over from the number's form is the same request, and as early.
+    const restart = await ua.post('/account/phone/start', { csrf, phone_number: number });
+    expect(restart.status).toBe(429);
+    expect(await smsTo()).toBe(1);
+
+    clock.advance(20_000);
+    const wrong = await ua.post('/account/phone/confirm', { ...pending, code: 'x' });
+    expect(wrong.status).toBe(400);
+    expect(wrong.html).toContain('data-resend-wait="40"');
+    expect(textOf(wrong.html)).toContain('Nothing arrived? You can ask for a new code in 40 s.');
+    const stillEarly = await ua.post('/account/phone/resend', pending);
+    expect(stillEarly.status).toBe(429);
+    expect(stillEarly.headers.get('retry-after')).toBe('40');
+
+    clock.advance(40_000);
+    const resent = await ua.post('/account/phone/resend', pending);
+    expect(resent.status).toBe(200);
+    expect(resent.html).toContain('data-resend-wait="60"');
+    expect(hidden(resent.html, 'challenge_id')).not.toBe(pending.challenge_id);
+    expect(await smsTo()).toBe(2);
+  });
+
   it('refuses a forged form', async () => {
     const { ua } = await signedIn();
     expect((await ua.post('/account/codes/email/enable', { csrf: 'forged' })).status).toBe(403);
     expect((await ua.post('/account/phone/start', { csrf: 'forged', phone_number: '+4915112345678' })).status).toBe(
       403,
     );
+    expect(
+      (await ua.post('/account/phone/resend', { csrf: 'forged', challenge_id: '', phone_number: '+4915112345678' }))
+        .status,
+    ).toBe(403);
   });
 
   it('needs a recent sign-in for every change', async () => {

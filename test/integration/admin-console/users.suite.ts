@@ -1,6 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { buildRp, signIn, textOf } from '../../helpers/sessions.js';
-import { UserAgent } from '../../helpers/user-agent.js';
+import { actionOf, buildRp, signIn, textOf } from '../../helpers/sessions.js';
+import { UserAgent, csrfToken, formAction } from '../../helpers/user-agent.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { postForm, useSignedInConsole } from './support.js';
 
@@ -130,6 +130,45 @@ describe.each(HTTP_BACKENDS)('admin console: users (%s)', (backend) => {
     expect(await storage().users.findById(user.id)).toBeNull();
     expect((await ua.get(`/admin/users/${user.id}`)).status).toBe(404);
     expect((await ua.get('/admin/users/not-a-uuid')).status).toBe(404);
+  });
+
+  it("shows a user's email and SMS factors and removes each with its button; a forged or unknown removal is refused", async () => {
+    const { ua } = signedIn;
+    const user = await server().buildUser();
+    await storage().phones.set(user.id, '+491701234567', true);
+    await storage().phones.enableFactor(user.id, 'sms');
+    await storage().phones.enableFactor(user.id, 'email');
+    const shown = await ua.get(`/admin/users/${user.id}`);
+    expect(textOf(shown.html)).toMatch(/Codes by email: on\. Codes by SMS: on, to \+49\*+67\./);
+    expect(shown.html).not.toContain('+491701234567');
+
+    // A forged form and a factor that does not exist change nothing.
+    const smsButton = actionOf(shown, '/code-factors/sms/remove');
+    expect((await ua.post(smsButton, { csrf: 'forged' })).status).toBe(403);
+    expect((await postForm(ua, shown, `/admin/users/${user.id}/code-factors/pigeon/remove`)).status).toBe(404);
+    expect(await storage().phones.factors(user.id)).toEqual(expect.arrayContaining(['email', 'sms']));
+
+    const removed = await ua.post(smsButton, { csrf: csrfToken(shown.html) });
+    expect(removed.status).toBe(303);
+    expect(await storage().phones.find(user.id)).toBeUndefined();
+    const afterSms = await ua.get(removed.location ?? '');
+    expect(textOf(afterSms.html)).toContain('Codes by email: on. Codes by SMS: off.');
+    expect(formAction(afterSms.html, '/code-factors/sms/remove')).toBeUndefined();
+
+    const emailOff = await ua.post(actionOf(afterSms, '/code-factors/email/remove'), {
+      csrf: csrfToken(afterSms.html),
+    });
+    expect(emailOff.status).toBe(303);
+    expect(await storage().phones.factors(user.id)).toEqual([]);
+    expect(textOf((await ua.get(`/admin/users/${user.id}`)).html)).toContain('Codes by email: off. Codes by SMS: off.');
+    // Recorded with the admin as actor.
+    const events = await storage().audit.query({ subjectId: user.id, action: 'mfa.', limit: 10 });
+    expect(events.map((e) => [e.action, e.actorId])).toEqual(
+      expect.arrayContaining([
+        ['mfa.sms.removed', signedIn.admin.id],
+        ['mfa.email.removed', signedIn.admin.id],
+      ]),
+    );
   });
 
   it('searches users and pages through them with a cursor', async () => {

@@ -5,6 +5,7 @@ import { testClock } from '../../helpers/clock.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import {
   UserAgent,
+  actionOf,
   alertText,
   buildRp,
   follow,
@@ -13,7 +14,7 @@ import {
   textOf,
   type TestRp,
 } from '../../helpers/sessions.js';
-import { csrfToken } from '../../helpers/user-agent.js';
+import { csrfToken, type Page } from '../../helpers/user-agent.js';
 import { ACR, authenticationOf, finishAtRp } from '../mfa/support.js';
 import {
   askForEmailSignIn,
@@ -26,6 +27,9 @@ import {
 } from './support.js';
 
 const MAX_ATTEMPTS = 3;
+
+/** The "Send again" form of the check-your-mail page. */
+const resendAction = (page: Page) => actionOf(page, '/email-sign-in/resend');
 const CODE_TTL_SECONDS = 300;
 
 describe.each(HTTP_BACKENDS)('email sign-in without a password (%s)', (backend) => {
@@ -187,6 +191,38 @@ describe.each(HTTP_BACKENDS)('email sign-in without a password (%s)', (backend) 
     expect(alertText(right.html)).toContain('Too many wrong codes');
   });
 
+  it('shows the seconds until a resend on the clock, refuses an early one with 429 on the page, and sends once they pass', async () => {
+    const user = await server.buildUser();
+    const ua = new UserAgent(server.issuer);
+    const { page } = await atCheckMailPage(ua, server, rp, user.email, 'code');
+    await mail.next(user.email);
+    // The test server's cooldown is 60 s (its codeResend window); the page counts it on the server's clock.
+    expect(page.html).toContain('data-resend-wait="60"');
+    expect(page.html).toContain('/assets/resend-countdown.js');
+    clock.advance(18_000);
+    const later = await ua.get(page.url);
+    expect(later.html).toContain('data-resend-wait="42"');
+    expect(textOf(later.html)).toContain('You can ask for a new one in 42 s.');
+
+    const sentBefore = mail.messages.length;
+    const early = await ua.post(resendAction(later), { csrf: csrfToken(later.html) });
+    expect(early.status).toBe(429);
+    expect(early.headers.get('retry-after')).toBe('42');
+    expect(alertText(early.html)).toBe('Please wait 42 seconds before asking for a new code.');
+    expect(early.html).toContain('data-email-sent="code"'); // the same page: the code field still works
+    expect(mail.messages.length).toBe(sentBefore);
+
+    clock.advance(42_000);
+    const now = await ua.get(page.url);
+    expect(now.html).not.toContain('data-resend-wait');
+    const resent = await ua.post(resendAction(now), { csrf: csrfToken(now.html) });
+    expect(resent.status).toBe(303);
+    const second = codeInMail(await mail.next(user.email));
+    const after = await follow(ua, resent.location ?? '', server.issuer);
+    expect(after.html).toContain('data-resend-wait="60"');
+    expect((await submitEmailCode(ua, after, second)).status).toBe(303);
+  });
+
   it('refuses an expired code with a clear message', async () => {
     const user = await server.buildUser();
     const ua = new UserAgent(server.issuer);
@@ -207,6 +243,25 @@ describe.each(HTTP_BACKENDS)('email sign-in without a password (%s)', (backend) 
     expect(textOf(a.page.html).replace(unknown, 'X')).toBe(textOf(b.page.html).replace(user.email, 'X'));
     await mail.next(user.email);
     expect(mail.messages.filter((m) => m.to.includes(unknown))).toEqual([]);
+  });
+
+  it('offers no email sign-in to a client with gatehouse_email_sign_in false and refuses a request posted there', async () => {
+    const off = await buildRp(server, { emailSignIn: false });
+    const user = await server.buildUser();
+    const before = mail.messages.length;
+    for (const mode of ['code', 'link'] as const) {
+      const { login, answer } = await askForEmailSignIn(new UserAgent(server.issuer), server, off, user.email, mode);
+      expect(login.html).not.toContain('data-email-sign-in');
+      expect(answer.status).toBe(403);
+      expect(alertText(answer.html)).toBe('Signing in with an email link or code is not available here.');
+      expect(answer.headers.getSetCookie().some((c) => c.startsWith('gh_email_sign_in='))).toBe(false);
+    }
+    await server.gatehouse.codeDeliveriesSettled();
+    expect(mail.messages.length).toBe(before);
+    // The deployment still offers it to the other clients.
+    const { login } = await askForEmailSignIn(new UserAgent(server.issuer), server, rp, user.email, 'code');
+    expect(login.html).toContain('data-email-sign-in="code"');
+    await mail.next(user.email);
   });
 
   it('refuses a malformed address with the form again, and a bad or unknown link with a clear page', async () => {
@@ -249,12 +304,7 @@ describe.each(HTTP_BACKENDS)('email sign-in limits (%s)', (backend) => {
     const ua = new UserAgent(server.issuer);
     const { page } = await atCheckMailPage(ua, server, rp, user.email, 'code');
     expect(page.html).toMatch(/data-resend-wait="(60|59)"/);
-    const resend = await ua.post(
-      new URL(/action="([^"]+\/email-sign-in\/resend)"/.exec(page.html)?.[1] ?? '', page.url).toString(),
-      {
-        csrf: csrfToken(page.html),
-      },
-    );
+    const resend = await ua.post(resendAction(page), { csrf: csrfToken(page.html) });
     expect(resend.status).toBe(429);
     expect(Number(resend.headers.get('retry-after'))).toBeGreaterThan(0);
     const again = await askForEmailSignIn(new UserAgent(server.issuer), server, rp, user.email, 'link');

@@ -2,10 +2,20 @@ import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { startMailCatcher, type MailCatcher } from '../../helpers/mail-catcher.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/sms-gateways.js';
+import { testClock } from '../../helpers/clock.js';
 import type { TestUser } from '../../helpers/factories.js';
 import { UserAgent, actionOf, alertText, buildRp, type TestRp } from '../../helpers/sessions.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
-import { ACR, authenticationOf, finishAtRp, passwordStep } from './support.js';
+import {
+  ACR,
+  authenticationOf,
+  buildTotpUser,
+  finishAtRp,
+  passwordStep,
+  stepKind,
+  submitCode,
+  totpCode,
+} from './support.js';
 import { SMS_SECRET, codeInMail, codeInSms, nthSms } from '../codes/support.js';
 
 const PHONE = '+491701234567';
@@ -24,23 +34,37 @@ const enterCode = (ua: UserAgent, page: Page, code: string) =>
 const atSecondStep = (page: Page) =>
   page.status < 500 && page.html.includes('id="page-title"') && page.html.includes('Confirm it is you');
 const offered = (page: Page) => [...page.html.matchAll(/data-send-code="([a-z]+)"/g)].map((m) => m[1]);
+/** The second step's factors in the order the page shows them (views/interaction/mfa.ejs). */
+const factorOrder = (page: Page) => [...page.html.matchAll(/data-factor="([a-z]+)"/g)].map((m) => m[1]);
+/** What has the page's focus: the element carrying `autofocus`, by its id or its form's factor. */
+const focused = (page: Page) => {
+  const at = page.html.indexOf(' autofocus');
+  if (at < 0) return undefined;
+  const before = page.html.slice(0, at);
+  return /[^]*data-factor="([a-z]+)"/.exec(before)?.[1];
+};
 
 describe.each(HTTP_BACKENDS)('email and SMS codes as the second step (%s)', (backend) => {
   let mail: MailCatcher;
   let sms: WebhookReceiver;
   let server: TestServer;
   let rp: TestRp;
+  const clock = testClock();
 
   beforeAll(async () => {
     mail = await startMailCatcher();
     sms = await startWebhookReceiver({ secret: SMS_SECRET });
-    server = await startTestServer(backend, {
-      mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
-      sms: {
-        transport: 'webhook',
-        webhook: { url: sms.url, secret: SMS_SECRET, timeoutMs: 5000, attempts: 1, initialDelayMs: 0 },
+    server = await startTestServer(
+      backend,
+      {
+        mail: { smtpUrl: mail.url, from: 'Gatehouse <no-reply@example.test>' },
+        sms: {
+          transport: 'webhook',
+          webhook: { url: sms.url, secret: SMS_SECRET, timeoutMs: 5000, attempts: 1, initialDelayMs: 0 },
+        },
       },
-    });
+      { clock: clock.now },
+    );
     rp = await buildRp(server);
   }, 60_000);
   afterAll(async () => {
@@ -107,6 +131,117 @@ describe.each(HTTP_BACKENDS)('email and SMS codes as the second step (%s)', (bac
     expect(sms.received.length).toBe(before);
   });
 
+  it("offers the user's default second factor first, and the usual order without one", async () => {
+    const chose = await buildTotpUser(server);
+    await withFactors(server, chose, ['email']);
+    await server.gatehouse.storage.storage.phones.setDefaultFactor(chose.id, 'email');
+    const first = await passwordStep(new UserAgent(server.issuer), server, rp, chose);
+    expect(factorOrder(first.page)).toEqual(['email', 'totp']);
+    expect(focused(first.page)).toBe('email');
+
+    const none = await buildTotpUser(server);
+    await withFactors(server, none, ['email']);
+    const usual = await passwordStep(new UserAgent(server.issuer), server, rp, none);
+    expect(factorOrder(usual.page)).toEqual(['totp', 'email']);
+    expect(focused(usual.page)).toBe('totp');
+
+    // Once a code is sent, its field leads and takes the focus, whatever the default.
+    const ua = new UserAgent(server.issuer);
+    const step = await passwordStep(ua, server, rp, none);
+    const sent = await sendCode(ua, step.page, 'email');
+    expect(factorOrder(sent)).toEqual(['totp', 'email']);
+    expect(sent.html.indexOf('data-sent-code="email"')).toBeLessThan(sent.html.indexOf('data-factor="totp"'));
+    expect(sent.html).toMatch(/id="sent-code"[^>]*autofocus/);
+    expect(sent.html).not.toMatch(/id="totp-code"[^>]*autofocus/);
+    await mail.next(none.email);
+  });
+
+  it('shows the resend wait on the clock and answers a new SMS too soon with 429 on the step, then sends it', async () => {
+    const user = await server.buildUser();
+    await withFactors(server, user, ['sms']);
+    const ua = new UserAgent(server.issuer);
+    const first = await passwordStep(ua, server, rp, user);
+    const before = sms.received.length;
+    const sent = await sendCode(ua, first.page, 'sms');
+    await nthSms(sms, before + 1);
+    // The test server's cooldown is 60 s (its codeResend window).
+    expect(sent.html).toContain('data-resend-wait="60"');
+    clock.advance(45_000);
+    const early = await sendCode(ua, sent, 'sms');
+    expect(early.status).toBe(429);
+    expect(early.headers.get('retry-after')).toBe('15');
+    expect(alertText(early.html)).toBe('Please wait 15 seconds before asking for a new code.');
+    expect(early.html).toContain('data-sent-code="sms"'); // the code sent first can still be typed
+    expect(early.html).toContain('data-resend-wait="15"');
+    expect(sms.received.length).toBe(before + 1);
+
+    clock.advance(15_000);
+    const again = await sendCode(ua, early, 'sms');
+    expect(again.status).toBe(200);
+    const message = await nthSms(sms, before + 2);
+    const done = await enterCode(ua, again, codeInSms(message.text));
+    expect(done.status).toBe(303);
+  });
+
+  it('never offers or takes SMS at a client with gatehouse_sms false, not even from a session SMS made elsewhere', async () => {
+    const smsOff = await buildRp(server, { sms: false });
+    const user = await buildTotpUser(server);
+    await withFactors(server, user, ['sms']);
+    const before = sms.received.length;
+
+    const ua = new UserAgent(server.issuer);
+    const there = await passwordStep(ua, server, smsOff, user);
+    expect(factorOrder(there.page)).toEqual(['totp']);
+    expect(there.page.html).not.toContain('data-sms-hint');
+    // No button for it; a request posted anyway is refused and the step stays.
+    const refused = await ua.post(there.page.url.replace(/\/?$/, '') + '/mfa/send-code', {
+      csrf: csrfToken(there.page.html),
+      channel: 'sms',
+    });
+    expect(refused.status).toBe(400);
+    expect(alertText(refused.html)).toBe('That way of receiving a code is not available for this sign-in.');
+    expect(factorOrder(refused)).toEqual(['totp']);
+
+    // Signed in with SMS at a client that takes it, the same browser is asked again at this one.
+    const other = new UserAgent(server.issuer);
+    const atOn = await passwordStep(other, server, rp, user);
+    const sent = await sendCode(other, atOn.page, 'sms');
+    const message = await nthSms(sms, before + 1);
+    const tokensOn = await finishAtRp(
+      other,
+      server,
+      rp,
+      await enterCode(other, sent, codeInSms(message.text)),
+      atOn.request,
+    );
+    expect(authenticationOf(tokensOn).amr).toEqual(['pwd', 'sms', 'mfa']);
+    const atOff = await passwordStep(other, server, smsOff, user);
+    expect(atOff.steps).toEqual([]); // no password: the session holds
+    expect(factorOrder(atOff.page)).toEqual(['totp']);
+    const answered = await submitCode(other, atOff.page, 'totp', await totpCode(user.secret));
+    const tokensOff = await finishAtRp(other, server, smsOff, answered, atOff.request);
+    expect(authenticationOf(tokensOff)).toEqual({ amr: ['pwd', 'otp', 'mfa'], acr: ACR.mfa });
+    expect(sms.received.length).toBe(before + 1);
+  });
+
+  it('signs a user with SMS alone in by password at a client with SMS off, and has them set up an app where it requires one', async () => {
+    const user = await server.buildUser();
+    await withFactors(server, user, ['sms']);
+    const smsOff = await buildRp(server, { sms: false });
+    const ua = new UserAgent(server.issuer);
+    const plain = await passwordStep(ua, server, smsOff, user);
+    expect(plain.page.status).toBe(303);
+    expect(authenticationOf(await finishAtRp(ua, server, smsOff, plain.page, plain.request))).toEqual({
+      amr: ['pwd'],
+      acr: ACR.password,
+    });
+
+    const strict = await buildRp(server, { sms: false, mfa: 'required' });
+    const enrol = await passwordStep(new UserAgent(server.issuer), server, strict, user);
+    expect(stepKind(enrol.page)).toBe('mfa_enrol');
+    expect(enrol.page.html).not.toContain('data-send-code');
+  });
+
   it('refuses a channel the user does not have', async () => {
     const user = await server.buildUser();
     await withFactors(server, user, ['email']);
@@ -146,5 +281,13 @@ describe.each(HTTP_BACKENDS)('SMS turned off by policy (%s)', (backend) => {
     const step = await passwordStep(other, server, rp, both);
     expect(offered(step.page)).toEqual(['email']);
     expect((await sendCode(other, step.page, 'sms')).status).toBe(400);
+  });
+
+  it('falls back to the usual order when the default is SMS and SMS is off', async () => {
+    const user = await buildTotpUser(server);
+    await withFactors(server, user, ['sms', 'email']);
+    await server.gatehouse.storage.storage.phones.setDefaultFactor(user.id, 'sms');
+    const step = await passwordStep(new UserAgent(server.issuer), server, rp, user);
+    expect(factorOrder(step.page)).toEqual(['totp', 'email']);
   });
 });
