@@ -42,13 +42,71 @@ function linkColour(colours: Config['branding']['colours']): string {
   return contrastRatio(colours.primary, colours.surface) >= LINK_CONTRAST ? colours.primary : colours.text;
 }
 
-/** The operator's colours as CSS custom properties; the values were checked as hex at boot. */
+/**
+ * The dark scheme's own colours: every pair meets WCAG 2.2 AA — text, muted text, errors and
+ * links 4.5:1 on the card and the page, button text 4.5:1 on the accent, field borders 3:1
+ * against the card (SC 1.4.11) — test/unit/branding.suite.ts checks each.
+ */
+export const DARK_SCHEME = {
+  background: '#12151c',
+  surface: '#1c212b',
+  text: '#e6e9ef',
+  muted: '#a9b1c0',
+  border: '#6b7488',
+  error: '#ff8a80',
+  primary: '#7cb1ff',
+  primaryText: '#0b1220',
+} as const;
+
+/** A control's colour against what surrounds it: 3:1 (WCAG 2.2 SC 1.4.11). */
+const CONTROL_CONTRAST = 3;
+
+/**
+ * The dark scheme's accent: the operator's primary colour when it stands out on the dark card
+ * and its button text reads on it, else the dark scheme's own — a brand blue chosen for white
+ * cards is often too dark to see on a dark one.
+ */
+function darkAccent(colours: Config['branding']['colours']): { primary: string; primaryText: string; link: string } {
+  const keeps =
+    contrastRatio(colours.primary, DARK_SCHEME.surface) >= CONTROL_CONTRAST &&
+    contrastRatio(colours.primary, colours.primaryText) >= LINK_CONTRAST;
+  const accent = keeps ? colours : DARK_SCHEME;
+  const link = contrastRatio(accent.primary, DARK_SCHEME.surface) >= LINK_CONTRAST ? accent.primary : DARK_SCHEME.text;
+  return { primary: accent.primary, primaryText: accent.primaryText, link };
+}
+
+/** Below this relative luminance the operator's own page background is dark: their colours are a dark theme already. */
+const DARK_BACKGROUND = 0.18;
+
+/**
+ * The operator's colours as CSS custom properties; the values were checked as hex at boot.
+ * They are the light scheme. Browsers asking for a dark one (prefers-color-scheme) get the
+ * dark scheme's surfaces with the operator's accent where it reads there — unless the
+ * operator's colours are dark already, which then hold for both.
+ */
 export function brandStylesheet(colours: Config['branding']['colours']): string {
   const lines = Object.entries(PROPERTIES).map(
     ([name, property]) => `  ${property}: ${colours[name as keyof typeof PROPERTIES]};`,
   );
   lines.push(`  --gh-link: ${linkColour(colours)};`);
-  return `:root {\n${lines.join('\n')}\n}\n`;
+  const ownDark = luminance(colours.background) < DARK_BACKGROUND;
+  // Form controls and scroll bars follow: both schemes, or the operator's dark one only.
+  lines.unshift(`  color-scheme: ${ownDark ? 'dark' : 'light dark'};`);
+  const light = `:root {\n${lines.join('\n')}\n}\n`;
+  if (ownDark) return light;
+  const accent = darkAccent(colours);
+  const dark = [
+    `--gh-bg: ${DARK_SCHEME.background};`,
+    `--gh-card: ${DARK_SCHEME.surface};`,
+    `--gh-text: ${DARK_SCHEME.text};`,
+    `--gh-muted: ${DARK_SCHEME.muted};`,
+    `--gh-border: ${DARK_SCHEME.border};`,
+    `--gh-error: ${DARK_SCHEME.error};`,
+    `--gh-accent: ${accent.primary};`,
+    `--gh-accent-text: ${accent.primaryText};`,
+    `--gh-link: ${accent.link};`,
+  ];
+  return `${light}@media (prefers-color-scheme: dark) {\n  :root {\n${dark.map((line) => `    ${line}`).join('\n')}\n  }\n}\n`;
 }
 
 /**

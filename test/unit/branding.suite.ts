@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config/load.js';
 import type { ConfigOverrides } from '../../src/config/schema.js';
-import { brandStylesheet, contrastRatio, logoOrigin } from '../../src/http/brand.js';
+import { DARK_SCHEME, brandStylesheet, contrastRatio, logoOrigin } from '../../src/http/brand.js';
 import { configProblems } from '../helpers/config-problems.js';
 
 /** Branding overrides may be partial or wrong on purpose: the schema, not the type, judges them. */
@@ -11,9 +11,47 @@ describe('branding configuration', () => {
     const { branding } = loadConfig({});
     expect(branding.productName).toBe('Gatehouse');
     expect(branding.logoUrl).toBe('');
-    expect(brandStylesheet(branding.colours)).toBe(
-      ':root {\n  --gh-accent: #1f5fbf;\n  --gh-accent-text: #ffffff;\n  --gh-bg: #f4f5f7;\n  --gh-card: #ffffff;\n  --gh-text: #1d2330;\n  --gh-link: #1f5fbf;\n}\n',
+    expect(brandStylesheet(branding.colours)).toMatch(
+      /^:root \{\n  color-scheme: light dark;\n  --gh-accent: #1f5fbf;\n  --gh-accent-text: #ffffff;\n  --gh-bg: #f4f5f7;\n  --gh-card: #ffffff;\n  --gh-text: #1d2330;\n  --gh-link: #1f5fbf;\n\}\n@media \(prefers-color-scheme: dark\)/,
     );
+  });
+
+  describe('the dark scheme', () => {
+    const base = loadConfig({}).branding.colours;
+    const darkPart = (css: string) => css.slice(css.indexOf('@media (prefers-color-scheme: dark)'));
+
+    it('meets WCAG 2.2 AA in every pair it sets', () => {
+      const on = (a: keyof typeof DARK_SCHEME, b: keyof typeof DARK_SCHEME) =>
+        contrastRatio(DARK_SCHEME[a], DARK_SCHEME[b]);
+      for (const text of ['text', 'muted', 'error', 'primary'] as const) {
+        expect(on(text, 'surface')).toBeGreaterThanOrEqual(4.5);
+        expect(on(text, 'background')).toBeGreaterThanOrEqual(4.5);
+      }
+      expect(on('primaryText', 'primary')).toBeGreaterThanOrEqual(4.5);
+      expect(on('border', 'surface')).toBeGreaterThanOrEqual(3);
+    });
+
+    it("keeps the operator's accent where it shows on the dark card, and uses its own where it does not", () => {
+      // The default blue is made for white cards: about 2.7:1 on the dark one.
+      const byDefault = darkPart(brandStylesheet(base));
+      expect(byDefault).toContain(`--gh-accent: ${DARK_SCHEME.primary};`);
+      expect(byDefault).toContain(`--gh-card: ${DARK_SCHEME.surface};`);
+      const yellow = darkPart(brandStylesheet({ ...base, primary: '#ffcc00', primaryText: '#000000' }));
+      expect(yellow).toContain('--gh-accent: #ffcc00;');
+      expect(yellow).toContain('--gh-accent-text: #000000;');
+      expect(yellow).toContain('--gh-link: #ffcc00;');
+      // Readable as a button, yet its text on it is not: the dark scheme's own pair.
+      expect(darkPart(brandStylesheet({ ...base, primary: '#ffcc00', primaryText: '#ffffff' }))).toContain(
+        `--gh-accent: ${DARK_SCHEME.primary};`,
+      );
+    });
+
+    it("leaves an operator's own dark colours alone in both schemes", () => {
+      const css = brandStylesheet({ ...base, background: '#000000', surface: '#111111', text: '#eeeeee' });
+      expect(css).not.toContain('prefers-color-scheme');
+      expect(css).toContain('color-scheme: dark;');
+      expect(css).toContain('--gh-card: #111111;');
+    });
   });
 
   it('gives links the primary colour when it reads on the card, else the text colour (WCAG 4.5:1)', () => {
