@@ -12,7 +12,7 @@ describe('branding configuration', () => {
     expect(branding.productName).toBe('Gatehouse');
     expect(branding.logoUrl).toBe('');
     expect(brandStylesheet(branding.colours)).toMatch(
-      /^:root \{\n  color-scheme: light dark;\n  --gh-accent: #1f5fbf;\n  --gh-accent-text: #ffffff;\n  --gh-bg: #f4f5f7;\n  --gh-card: #ffffff;\n  --gh-text: #1d2330;\n  --gh-link: #1f5fbf;\n\}\n@media \(prefers-color-scheme: dark\)/,
+      /^:root \{\n {2}color-scheme: light dark;\n {2}--gh-accent: #1f5fbf;\n {2}--gh-accent-text: #ffffff;\n {2}--gh-bg: #f4f5f7;\n {2}--gh-card: #ffffff;\n {2}--gh-text: #1d2330;\n {2}--gh-link: #1f5fbf;\n\}\n@media \(prefers-color-scheme: dark\)/,
     );
   });
 
