@@ -15,6 +15,7 @@ const NOTICES: Record<string, string> = {
   'client-rejected': 'The registration was rejected and the client deleted.',
   'user-created': 'The user was created.',
   'user-saved': 'The user was saved.',
+  'attributes-saved': "The user's attributes were saved.",
   'user-disabled': 'The user was disabled and signed out everywhere.',
   'user-enabled': 'The user was enabled.',
   'user-deleted': 'The user was deleted.',
