@@ -144,6 +144,12 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
         { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
         'client_credentials',
       ],
+      // The device code grant (RFC 8628) only where the policy lists it (test/integration/flows/device-flow.test.ts).
+      [
+        'grant_types',
+        { grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], response_types: [], redirect_uris: [] },
+        'device_code',
+      ],
       ['scope', { scope: 'openid roles' }, 'roles'],
       ['token_endpoint_auth_method', { token_endpoint_auth_method: 'client_secret_jwt' }, 'client_secret_jwt'],
     ])('refuses a disallowed %s with invalid_client_metadata naming it', async (field, metadata, value) => {
