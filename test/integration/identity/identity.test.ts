@@ -1,49 +1,25 @@
-import { createServer, type Server } from 'node:https';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useAdminApi, expectFieldError, expectStatus } from '../../helpers/admin-api.js';
 import { TEST_ACTOR } from '../../helpers/factories.js';
+import { serveJsonOverHttps, type JsonHost } from '../../helpers/loopback-https.js';
 import { oidc } from '../../helpers/rp.js';
 import { openAccountPage, accountCsrf } from '../../helpers/account-pages.js';
 import { UserAgent, buildRp, logoutForm, signIn, textOf, type TestRp } from '../../helpers/sessions.js';
 
-const TLS_DIR = join(process.cwd(), 'test/fixtures/loopback-tls');
-
-/** An RP's sector document, served over https on loopback (the only scheme OIDC Core §8.1 allows). */
-async function startSectorHost(
-  documents: Record<string, unknown>,
-): Promise<{ url: (path: string) => string; server: Server }> {
-  const server = createServer(
-    { key: readFileSync(join(TLS_DIR, 'key.pem')), cert: readFileSync(join(TLS_DIR, 'cert.pem')) },
-    (req, res) => {
-      const doc = documents[req.url ?? ''];
-      if (doc === undefined) {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
-    },
-  );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { server, url: (path) => `https://127.0.0.1:${port}${path}` };
-}
-
 describe.each(HTTP_BACKENDS)('identity: pairwise subjects, claims, profile, front-channel logout (%s)', (backend) => {
   const { server, call } = useAdminApi(backend);
-  let sector: Awaited<ReturnType<typeof startSectorHost>>;
+  let sector: JsonHost;
   beforeAll(async () => {
-    sector = await startSectorHost({
+    // The RP's sector documents, over https on loopback (the only scheme OIDC Core §8.1 allows).
+    sector = await serveJsonOverHttps({
       '/sector.json': ['http://127.0.0.1:9101/callback', 'http://localhost:9102/callback'],
       '/other.json': ['http://127.0.0.1:9999/elsewhere'],
       '/not-json': 'x',
     });
   });
-  afterAll(() => new Promise<void>((resolve) => sector.server.close(() => resolve())));
+  afterAll(() => sector.close());
 
   async function pairwiseRp(redirectUri: string, sectorUri?: string): Promise<TestRp> {
     return buildRp(server, {

@@ -1,6 +1,7 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
+import { serveJsonOverHttps } from '../../helpers/loopback-https.js';
 import { hashClientSecret } from '../../../src/clients/client-secret.js';
 import { referenceOf } from '../../../src/storage/initial-access-token-reference.js';
 import {
@@ -158,6 +159,27 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
       expect(res.body.error).toBe('invalid_client_metadata');
       expect(res.body.error_description).toEqual(expect.stringContaining(field));
       expect(res.body.error_description).toEqual(expect.stringContaining(value));
+    });
+
+    it("checks a pairwise client's sector_identifier_uri: one listing its redirect URIs is taken, another refused naming the field", async () => {
+      const sector = await serveJsonOverHttps({
+        '/ours.json': [REDIRECT_URI],
+        '/theirs.json': ['https://elsewhere.example.test/callback'],
+      });
+      try {
+        const pairwise = (path: string) => ({ subject_type: 'pairwise', sector_identifier_uri: sector.url(path) });
+        const taken = await refused(pairwise('/ours.json'));
+        expect(taken.status).toBe(201);
+        expect(taken.body.subject_type).toBe('pairwise');
+        for (const path of ['/theirs.json', '/missing.json']) {
+          const res = await refused(pairwise(path));
+          expect(res.status).toBe(400);
+          expect(res.body.error).toBe('invalid_client_metadata');
+          expect(res.body.error_description).toEqual(expect.stringContaining('sector_identifier_uri'));
+        }
+      } finally {
+        await sector.close();
+      }
     });
 
     it('strips gatehouse_* fields: a client cannot make itself first-party', async () => {
