@@ -11,6 +11,7 @@ import { OneTimeCodes1765324800000 } from './1765324800000-one-time-codes.js';
 import { ProfileClaims1765497600000 } from './1765497600000-profile-claims.js';
 import { DefaultSecondFactor1765584000000 } from './1765584000000-default-second-factor.js';
 import { Permissions1765670400000 } from './1765670400000-permissions.js';
+import { CustomAttributes1765756800000 } from './1765756800000-custom-attributes.js';
 
 /** Every migration, oldest first. Listed explicitly: ESM builds cannot rely on TypeORM's glob loading. */
 export const allMigrations = [
@@ -27,4 +28,5 @@ export const allMigrations = [
   ProfileClaims1765497600000,
   DefaultSecondFactor1765584000000,
   Permissions1765670400000,
+  CustomAttributes1765756800000,
 ];

@@ -50,6 +50,7 @@ import { createCodeFactors } from './codes/code-factors.js';
 import type { CodeSender } from './codes/code-sender.js';
 import { createPairwiseSubjects } from './security/pairwise-subject.js';
 import { createUserProfiles } from './accounts/user-profile.js';
+import { createUserAttributes } from './accounts/user-attributes.js';
 
 export interface ServiceOptions {
   /** The breached-password list, asked for when a password is checked (the CLI loads it only then). */
@@ -115,6 +116,9 @@ export function createServices(config: Config, resources: Resources, options: Se
   const pairwise = createPairwiseSubjects(key);
   const profiles = createUserProfiles({ storage, audit });
   const provider = options.provider(keys);
+  // The provider's claims are built from the attribute schema: a change rebuilds it here at once
+  // (other replicas: on their reload timer; the CLI runs none).
+  const attributes = createUserAttributes({ storage, audit, schemaChanged: provider.reloadKeys });
   const initialAccessTokens = createInitialAccessTokens({
     provider: () => provider.provider(),
     oidc: storage.oidc,
@@ -181,6 +185,8 @@ export function createServices(config: Config, resources: Resources, options: Se
     pairwise,
     /** The OIDC Core §5.1 profile claims of a user: /account and the admin API edit them. */
     profiles,
+    /** Custom user attributes: the schema admins define, and each user's values (/account, admin). */
+    attributes,
     /** Dynamic client registration (RFC 7591): initial access tokens (approvals: admin.clients). */
     initialAccessTokens,
     admin: createAdminServices({
@@ -199,6 +205,7 @@ export function createServices(config: Config, resources: Resources, options: Se
       onKeysRotated: provider.reloadKeys,
       pairwise,
       profiles,
+      attributes,
     }),
     userImport: createUserImport({ users: storage.users, box, transaction }),
     userSessions: createUserSessions({ storage, audit, sessionsEnded }),

@@ -96,8 +96,11 @@ export async function startProvider(
           },
         });
     },
-    buildOptions: (material) => {
+    // The custom attributes are claims the provider is built with (oidc/options.ts scopeClaims).
+    schemaFingerprint: () => storage.attributes.fingerprint(),
+    buildOptions: async (material) => {
       building = material;
+      const attributeClaims = await storage.attributes.list();
       return buildProviderOptions(config, {
         adapter: createAdapter({
           oidc: storage.oidc,
@@ -106,7 +109,12 @@ export async function startProvider(
           registeredClients,
           sessions: config.sessions,
         }),
-        findAccount: createFindAccount(services.accounts, storage.roles.rolesOf, services.codeFactors.phoneClaims),
+        findAccount: createFindAccount(
+          services.accounts,
+          storage.roles.rolesOf,
+          services.codeFactors.phoneClaims,
+          attributeClaims,
+        ),
         rolesOf: storage.roles.rolesOf,
         keys: material,
         consents: storage.consents,
@@ -122,6 +130,7 @@ export async function startProvider(
         logoutSource: deps.pages.logoutSource,
         postLogoutSuccessSource: deps.pages.postLogoutSuccessSource,
         permissions: storage.permissions,
+        attributeClaims,
       });
     },
   });

@@ -10,6 +10,7 @@ import { createClientsAdmin } from '../clients/clients.service.js';
 import { createSectorCheck } from '../clients/sector-identifier.js';
 import type { PairwiseSubjects } from '../security/pairwise-subject.js';
 import type { UserProfiles } from '../accounts/user-profile.js';
+import type { UserAttributesService } from '../accounts/user-attributes.js';
 import { createUsersAdmin } from './users.service.js';
 import { createRolesAdmin } from '../roles/roles.service.js';
 import { createPermissionsAdmin } from '../permissions/permissions.service.js';
@@ -50,6 +51,8 @@ export interface AdminServiceDeps {
   pairwise: PairwiseSubjects;
   /** A user's profile claims (accounts/user-profile.ts). */
   profiles: UserProfiles;
+  /** Custom user attributes: their schema and values (accounts/user-attributes.ts). */
+  attributes: UserAttributesService;
 }
 
 /** Everything an admin can do, shared by the admin API and the console (which never call each other over HTTP). */
@@ -84,6 +87,7 @@ export function createAdminServices(deps: AdminServiceDeps) {
     identities: createIdentitiesAdmin({ storage, audit, federation: deps.federation }),
     subjects: createSubjectsAdmin({ storage, pairwise: deps.pairwise }),
     profiles: deps.profiles,
+    attributes: deps.attributes,
   };
 }
 

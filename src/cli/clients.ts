@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { CliIo } from './io.js';
 import { CliUsageError, parseCommand, required, table, wholeSeconds } from './io.js';
 import type { Runner } from './context.js';
+import { holderPermissionsCommand, isPermissionSubcommand, unknownSubcommand } from './permission-grants.js';
 import { NotFoundError } from '../errors/domain-errors.js';
 import type { IssuedClient } from '../clients/clients.service.js';
 import { clientInputOf, type ClientInput } from '../clients/client-registry.js';
@@ -170,6 +171,8 @@ const unknownClient =
   };
 
 export async function clientsCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
+  // The permissions a machine client holds itself (client_credentials): permission-grants.ts.
+  if (isPermissionSubcommand(sub)) return holderPermissionsCommand('client', sub, args, run, io);
   switch (sub) {
     case 'create': {
       const { values } = parseCommand(args, CLIENT_FLAGS);
@@ -264,8 +267,6 @@ export async function clientsCommand(sub: string | undefined, args: string[], ru
       return;
     }
     default:
-      throw new CliUsageError(
-        `unknown clients command "${sub ?? ''}": use create, update, list, delete, pending, approve or reject`,
-      );
+      throw unknownSubcommand('clients', sub, ['create', 'update', 'list', 'delete', 'pending', 'approve', 'reject']);
   }
 }

@@ -1,9 +1,11 @@
 import type { CliIo } from './io.js';
-import { CliUsageError, parseCommand, required, table } from './io.js';
+import { parseCommand, required, table } from './io.js';
 import type { Runner } from './context.js';
+import { holderPermissionsCommand, isPermissionSubcommand, unknownSubcommand } from './permission-grants.js';
 
-/** `gatehouse roles create|list|delete|assign|unassign`. */
+/** `gatehouse roles create|list|delete|assign|unassign`, and the permissions a role grants (permission-grants.ts). */
 export async function rolesCommand(sub: string | undefined, args: string[], run: Runner, io: CliIo): Promise<void> {
+  if (isPermissionSubcommand(sub)) return holderPermissionsCommand('role', sub, args, run, io);
   switch (sub) {
     case 'create': {
       const { values, positionals } = parseCommand(
@@ -57,6 +59,6 @@ export async function rolesCommand(sub: string | undefined, args: string[], run:
       return;
     }
     default:
-      throw new CliUsageError(`unknown roles command "${sub ?? ''}": use create, list, delete, assign or unassign`);
+      throw unknownSubcommand('roles', sub, ['create', 'list', 'delete', 'assign', 'unassign']);
   }
 }

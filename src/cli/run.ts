@@ -10,6 +10,7 @@ import { grantsCommand } from './grants.js';
 import { rolesCommand } from './roles.js';
 import { registrationCommand } from './registration.js';
 import { connectionsCommand } from './connections.js';
+import { resourcesCommand } from './resources.js';
 
 const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run cli -- <command>)
 
@@ -40,6 +41,13 @@ const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run 
   registration token revoke ID             initial access tokens for dynamic client registration
   roles create NAME [--description D] | roles list | roles delete NAME
   roles assign --email E --role NAME | roles unassign --email E --role NAME
+  resources list | resources show RESOURCE | resources delete RESOURCE   (RESOURCE: indicator or id)
+  resources create INDICATOR --name N [--audience A] [--access-token-ttl SECONDS] [--permissions-claim]
+  resources update RESOURCE [--name N] [--audience A] [--access-token-ttl SECONDS] [--[no-]permissions-claim]
+  resources permissions add RESOURCE PERMISSION [--description D] | resources permissions remove RESOURCE PERMISSION
+  roles permissions NAME | clients permissions CLIENT_ID      the permissions a role grants, a client holds
+  roles grant-permission NAME --resource RESOURCE --permission P      (revoke-permission: the same options)
+  clients grant-permission CLIENT_ID --resource RESOURCE --permission P   (machine clients: client_credentials)
   users identities --email E              the upstream identities linked to a user
   users unlink --email E --connection ID    remove one (even the last way to sign in: audited)
   connections create ID --display-name N --client-id C
@@ -105,6 +113,9 @@ export async function runCli(
         return 0;
       case 'roles':
         await rolesCommand(sub, rest, run, io);
+        return 0;
+      case 'resources':
+        await resourcesCommand(sub, rest, run, io);
         return 0;
       case 'registration':
         await registrationCommand(sub, rest, run, io);

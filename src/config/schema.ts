@@ -338,7 +338,18 @@ export const configSchema = z
       requireApproval: z.boolean(),
       initialAccessTokenTtlSeconds: seconds,
       policy: z.strictObject({
-        grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).min(1),
+        // The device code grant (RFC 8628) only where a deployment lists it; with the device flow
+        // switched off, oidc-provider refuses it at registration (docs/registration.md).
+        grantTypes: z
+          .array(
+            z.enum([
+              'authorization_code',
+              'refresh_token',
+              'client_credentials',
+              'urn:ietf:params:oauth:grant-type:device_code',
+            ]),
+          )
+          .min(1),
         scopes: z.array(z.enum(OIDC_SCOPES)).min(1),
         authMethods: z.array(z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])).min(1),
         maxRedirectUris: z.number().int().min(1).max(100),

@@ -9,11 +9,15 @@
  */
 export abstract class DomainError extends Error {}
 
-/** A field's value breaks a rule of its form (not an email address, not an https URL). */
+/**
+ * A field's value breaks a rule of its form (not an email address, not an https URL).
+ * `catalogue`, when the domain has one, says it in the user's language (pages that speak it).
+ */
 export class InvalidInputError extends DomainError {
   constructor(
     readonly field: string,
     message: string,
+    readonly catalogue?: CatalogueMessage,
   ) {
     super(message);
     this.name = 'InvalidInputError';

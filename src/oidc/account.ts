@@ -3,6 +3,11 @@ import type { AccountService } from '../accounts/account-service.js';
 import type { UserRow } from '../storage/entities/user.entity.js';
 import { hasRolesScope, visibleRoles, type RolesOf } from './roles.js';
 import { profileOf } from '../accounts/profile.js';
+import { attributesOf } from '../accounts/attribute-schema.js';
+import type { AttributeDefinitionRow } from '../storage/attributes.repository.js';
+
+/** A custom attribute as the provider sees it: a claim, released under a scope (options.ts). */
+export type AttributeClaim = Pick<AttributeDefinitionRow, 'name' | 'type' | 'scope'>;
 
 /**
  * Scope → claims. The ID token is masked by the openid scope's claims (lib/helpers/claims.js),
@@ -50,8 +55,10 @@ async function sidFor(ctx: KoaContextWithOIDC): Promise<string | undefined> {
   return undefined;
 }
 
-function profileClaims(user: UserRow): AccountClaims {
+function profileClaims(user: UserRow, attributes: readonly AttributeClaim[]): AccountClaims {
   return {
+    // The provider's mask lets each through only under its scope (options.ts scopeClaims).
+    ...attributesOf(attributes, user.attributes),
     ...profileOf(user.profile),
     sub: user.id,
     name: user.name ?? undefined,
@@ -74,6 +81,7 @@ export function createFindAccount(
   accounts: AccountService,
   rolesOf: RolesOf = noRoles,
   phoneClaimsOf: PhoneClaimsOf = noPhone,
+  attributes: readonly AttributeClaim[] = [],
 ): FindAccount {
   return async function findAccount(ctx, sub): Promise<Account | undefined> {
     const user = await accounts.findActiveUser(sub);
@@ -81,7 +89,7 @@ export function createFindAccount(
     return {
       accountId: user.id,
       async claims(use, scope) {
-        const claims = profileClaims(user);
+        const claims = profileClaims(user, attributes);
         if (use === 'id_token') {
           const sid = await sidFor(ctx);
           if (sid) claims.sid = sid;

@@ -25,6 +25,7 @@ import type { ConsentsRepository } from '../storage/consents.repository.js';
 import { grantFromConsent } from './consent.js';
 import { INTERACTION_PATH, ROUTES } from './routes.js';
 import { OIDC_SCOPES } from '../config/oidc-scopes.js';
+import type { AttributeClaim } from './account.js';
 import { issuerBasePath } from '../config/issuer.js';
 import type { PairwiseSubjects } from '../security/pairwise-subject.js';
 import type { SectorCheck } from '../clients/sector-identifier.js';
@@ -74,6 +75,8 @@ export interface ProviderDeps {
   identity: { pairwise: PairwiseSubjects; sectorCheck: SectorCheck };
   /** The device flow's pages and the DPoP nonce secret (src/oidc/features/flows.ts). */
   flows: Omit<FlowDeps, 'authorizationCodeTtl'>;
+  /** The custom attributes admins defined: each is a claim released under its scope. */
+  attributeClaims: readonly AttributeClaim[];
 }
 
 function isFirstParty(ctx: KoaContextWithOIDC): boolean {
@@ -117,6 +120,19 @@ function loadExistingGrant(consents: ProviderDeps['consents']) {
     if (grant && changed) await grant.save();
     return grant;
   };
+}
+
+/**
+ * Scope → claims: the standard ones (account.ts) and each custom attribute under the scope an
+ * admin mapped it to. oidc-provider releases only claims listed here (lib/helpers/claims.js),
+ * which is why a changed attribute schema rebuilds the provider (provider.ts).
+ */
+function scopeClaims(attributes: readonly AttributeClaim[]): Record<string, string[]> {
+  const claims: Record<string, string[]> = Object.fromEntries(
+    Object.entries(SCOPE_CLAIMS).map(([scope, names]) => [scope, [...names]]),
+  );
+  for (const { name, scope } of attributes) (claims[scope] ??= []).push(name);
+  return claims;
 }
 
 /** oidc-provider configuration as a pure function of validated config and dependencies. */
@@ -172,9 +188,7 @@ export function buildProviderOptions(config: Config, deps: ProviderDeps): Config
     // PKCE for every client, S256 only (RFC 9700 §2.1.1; oidc-provider 9 offers only S256).
     pkce: { required: () => true },
     scopes: [...OIDC_SCOPES],
-    claims: {
-      ...Object.fromEntries(Object.entries(SCOPE_CLAIMS).map(([scope, claims]) => [scope, [...claims]])),
-    },
+    claims: scopeClaims(deps.attributeClaims),
     extraTokenClaims: withPermissionClaims(deps.permissions, createExtraTokenClaims(deps.rolesOf), actorOf),
     acrValues: [config.acr.password, config.acr.mfa, config.acr.phishingResistant],
     clientAuthMethods: CLIENT_AUTH_METHODS,

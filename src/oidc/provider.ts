@@ -14,7 +14,8 @@ import { proxyTrust } from '../http/proxy-trust.js';
  * key set in the database changes (`gatehouse keys rotate` on any replica), or a published
  * key reaches its activation time and starts to sign, a new Provider is built with the keys
  * in their new order and swapped in; all of its state lives in the adapter, so requests in
- * flight and sessions are unaffected.
+ * flight and sessions are unaffected. It takes its claims at construction too, and the
+ * custom attributes admins define are claims: a changed attribute schema rebuilds it the same way.
  */
 export interface ProviderHost {
   readonly current: Provider;
@@ -27,7 +28,10 @@ export interface ProviderHost {
   readonly metadata: MetadataSnapshot | null;
   /** Koa middleware that hands the request to the current provider. */
   readonly middleware: Middleware;
-  /** Checks the database for a changed key set, and for keys due to sign; true when the provider was rebuilt. */
+  /**
+   * Checks the database for a changed key set or attribute schema, and for keys due to sign;
+   * true when the provider was rebuilt.
+   */
   reloadKeys(): Promise<boolean>;
   /**
    * Attaches event listeners to the current provider and each one built later, for what needs
@@ -42,7 +46,9 @@ export async function createProviderHost(
   config: Config,
   deps: {
     keys: KeyManager;
-    buildOptions: (keys: KeyMaterial) => Configuration;
+    /** What else the options are built from (the attribute schema): a new value rebuilds the provider. */
+    schemaFingerprint?: () => Promise<string>;
+    buildOptions: (keys: KeyMaterial) => Configuration | Promise<Configuration>;
     log: Logger;
     audit: AuditLog;
     /** Attaches further listeners and middleware to each Provider built (session activity, metrics). */
@@ -53,7 +59,7 @@ export async function createProviderHost(
   // bytes never lags behind the keys the provider signs with.
   const extensions = deps.extend ? [deps.extend] : [];
   const build = async (material: KeyMaterial) => {
-    const provider = new Provider(config.issuer, deps.buildOptions(material));
+    const provider = new Provider(config.issuer, await deps.buildOptions(material));
     // The same trust as Gatehouse's app (src/app.ts): one client address and origin everywhere.
     ({ proxy: provider.proxy, maxIpsCount: provider.maxIpsCount } = proxyTrust(config.http.trustedProxyHops));
     attachProviderEvents(provider, deps.log, deps.audit);
@@ -74,16 +80,23 @@ export async function createProviderHost(
   };
   const load = () => deps.keys.load({ activationDelaySeconds: config.keys.activationDelaySeconds });
 
-  let fingerprint = await deps.keys.fingerprint();
+  const fingerprintNow = async () => ({
+    keys: await deps.keys.fingerprint(),
+    schema: (await deps.schemaFingerprint?.()) ?? '',
+  });
+  let fingerprint = await fingerprintNow();
   let state = await build(await load());
 
   const reloadKeys = async () => {
-    const next = await deps.keys.fingerprint();
+    const next = await fingerprintNow();
     const activating = state.activatesAt !== null && Date.now() >= state.activatesAt;
-    if (next === fingerprint && !activating) return false;
+    const keysChanged = next.keys !== fingerprint.keys || activating;
+    if (!keysChanged && next.schema === fingerprint.schema) return false;
     state = await build(await load());
     fingerprint = next;
-    deps.log.info('signing keys changed; provider reloaded');
+    deps.log.info(
+      keysChanged ? 'signing keys changed; provider reloaded' : 'attribute schema changed; provider reloaded',
+    );
     return true;
   };
 

@@ -1,6 +1,7 @@
 import { InvalidInputError } from '../errors/domain-errors.js';
 import { OIDC_SCOPES } from '../config/oidc-scopes.js';
 import { isAdminScope } from '../clients/client-metadata.js';
+import type { ApiResourceRow } from '../storage/permissions.repository.js';
 
 /**
  * A permission travels in `scope` (RFC 6749 §3.3 scope-token: printable ASCII without space,
@@ -53,3 +54,13 @@ export function checkPermissionDescription(description: string | null | undefine
 /** RFC 8693 §3: the subject token types Gatehouse accepts (its own access tokens only). */
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 export const SUBJECT_TOKEN_TYPES = [ACCESS_TOKEN_TYPE] as const;
+
+/** A resource's settings under the admin API's field names, which the CLI's JSON output shares. */
+export const resourceSettings = (r: ApiResourceRow) => ({
+  id: r.id,
+  indicator: r.indicator,
+  name: r.name,
+  audience: r.audience,
+  access_token_ttl: r.accessTokenTtl,
+  permissions_claim: r.permissionsClaim,
+});

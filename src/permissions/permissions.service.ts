@@ -3,6 +3,7 @@ import type {
   ApiResourceRow,
   ExchangePolicyRow,
   HeldPermission,
+  PermissionHolder,
   PermissionRow,
 } from '../storage/permissions.repository.js';
 import type { AuditLog } from '../security/audit.js';
@@ -79,6 +80,38 @@ export function createPermissionsAdmin(deps: {
     const client = await storage.clients.find(id);
     if (!client) throw new NotFoundError('client');
     return client;
+  }
+
+  /** A role by name or a client by id, with what its audit rows call it. */
+  async function holderOrNotFound(holder: PermissionHolder, key: string) {
+    if (holder === 'role') {
+      const role = await roleOrNotFound(key);
+      return { id: role.id, details: { role: role.name } };
+    }
+    const client = await clientOrNotFound(key);
+    return { id: client.id, details: { client_id: client.id } };
+  }
+
+  async function changeGrant(
+    change: 'granted' | 'revoked',
+    holder: PermissionHolder,
+    key: string,
+    resourceId: string,
+    name: string,
+    actor: AdminActor,
+  ): Promise<HeldPermission[]> {
+    const found = await holderOrNotFound(holder, key);
+    const resource = await resolve(resourceId);
+    const permission = await permissionOrNotFound(resource, name);
+    return storage.transaction(async (tx) => {
+      if (change === 'granted') await tx.permissions.grant(holder, found.id, permission.id);
+      else if (!(await tx.permissions.revoke(holder, found.id, permission.id)))
+        throw new NotFoundError(`${holder} permission`);
+      await recordAdminAction(audit, tx, actor, `${holder}.permission_${change}`, {
+        details: { ...found.details, resource: resource.indicator, permission: name },
+      });
+      return tx.permissions.permissionsOf(holder, found.id);
+    });
   }
 
   const audience = (value: string | null | undefined): string | null => {
@@ -171,66 +204,21 @@ export function createPermissionsAdmin(deps: {
       });
     },
 
-    async permissionsOfRole(roleName: string): Promise<HeldPermission[]> {
-      return storage.permissions.permissionsOfRole((await roleOrNotFound(roleName)).id);
+    /** Every permission of every resource, as `{ resource: indicator, permission }`. */
+    allPermissions: (): Promise<HeldPermission[]> => storage.permissions.allPermissions(),
+
+    /** What a role (named) or a machine client (by id) holds. */
+    async permissionsOf(holder: PermissionHolder, key: string): Promise<HeldPermission[]> {
+      return storage.permissions.permissionsOf(holder, (await holderOrNotFound(holder, key)).id);
     },
 
-    async grantToRole(roleName: string, resourceId: string, name: string, actor: AdminActor) {
-      const role = await roleOrNotFound(roleName);
-      const resource = await resolve(resourceId);
-      const permission = await permissionOrNotFound(resource, name);
-      return storage.transaction(async (tx) => {
-        await tx.permissions.grantToRole(role.id, permission.id);
-        await recordAdminAction(audit, tx, actor, 'role.permission_granted', {
-          details: { role: role.name, resource: resource.indicator, permission: name },
-        });
-        return tx.permissions.permissionsOfRole(role.id);
-      });
-    },
+    /** Idempotent; answers what the holder holds afterwards. */
+    grant: (holder: PermissionHolder, key: string, resourceId: string, name: string, actor: AdminActor) =>
+      changeGrant('granted', holder, key, resourceId, name, actor),
 
-    async revokeFromRole(roleName: string, resourceId: string, name: string, actor: AdminActor) {
-      const role = await roleOrNotFound(roleName);
-      const resource = await resolve(resourceId);
-      const permission = await permissionOrNotFound(resource, name);
-      return storage.transaction(async (tx) => {
-        if (!(await tx.permissions.revokeFromRole(role.id, permission.id))) throw new NotFoundError('role permission');
-        await recordAdminAction(audit, tx, actor, 'role.permission_revoked', {
-          details: { role: role.name, resource: resource.indicator, permission: name },
-        });
-        return tx.permissions.permissionsOfRole(role.id);
-      });
-    },
-
-    async permissionsOfClient(clientId: string): Promise<HeldPermission[]> {
-      return storage.permissions.permissionsOfClient((await clientOrNotFound(clientId)).id);
-    },
-
-    async grantToClient(clientId: string, resourceId: string, name: string, actor: AdminActor) {
-      const client = await clientOrNotFound(clientId);
-      const resource = await resolve(resourceId);
-      const permission = await permissionOrNotFound(resource, name);
-      return storage.transaction(async (tx) => {
-        await tx.permissions.grantToClient(client.id, permission.id);
-        await recordAdminAction(audit, tx, actor, 'client.permission_granted', {
-          details: { client_id: client.id, resource: resource.indicator, permission: name },
-        });
-        return tx.permissions.permissionsOfClient(client.id);
-      });
-    },
-
-    async revokeFromClient(clientId: string, resourceId: string, name: string, actor: AdminActor) {
-      const client = await clientOrNotFound(clientId);
-      const resource = await resolve(resourceId);
-      const permission = await permissionOrNotFound(resource, name);
-      return storage.transaction(async (tx) => {
-        if (!(await tx.permissions.revokeFromClient(client.id, permission.id)))
-          throw new NotFoundError('client permission');
-        await recordAdminAction(audit, tx, actor, 'client.permission_revoked', {
-          details: { client_id: client.id, resource: resource.indicator, permission: name },
-        });
-        return tx.permissions.permissionsOfClient(client.id);
-      });
-    },
+    /** Not holding it is a 404; answers what the holder holds afterwards. */
+    revoke: (holder: PermissionHolder, key: string, resourceId: string, name: string, actor: AdminActor) =>
+      changeGrant('revoked', holder, key, resourceId, name, actor),
 
     async exchangePolicyOf(clientId: string): Promise<ExchangePolicyRow> {
       await clientOrNotFound(clientId);

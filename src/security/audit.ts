@@ -111,7 +111,11 @@ export type AuditAction =
   | 'client.permission_revoked'
   | 'token_exchange.policy_set'
   | 'token_exchange.policy_removed'
-  | 'token.exchanged';
+  | 'token.exchanged'
+  // Custom user attributes (docs/protocol.md): the schema admins define.
+  | 'attribute.defined'
+  | 'attribute.updated'
+  | 'attribute.deleted';
 
 export type AuditEventInput = Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent' | 'requestId'>;
 

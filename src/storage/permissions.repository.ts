@@ -96,6 +96,15 @@ const toPolicy = (r: PolicySql): ExchangePolicyRow => ({
   updatedAt: new Date(r.updated_at),
 });
 
+/** Who holds permissions: a role (for its users) or a machine client itself (client_credentials). */
+export type PermissionHolder = 'role' | 'client';
+
+/** The grant table of each kind of holder (fixed names: never input). */
+const HOLDER_TABLES = {
+  role: { table: 'role_permissions', column: 'role_id' },
+  client: { table: 'client_permissions', column: 'client_id' },
+} as const satisfies Record<PermissionHolder, { table: string; column: string }>;
+
 export type NewApiResource = Pick<
   ApiResourceRow,
   'indicator' | 'name' | 'audience' | 'accessTokenTtl' | 'permissionsClaim'
@@ -199,55 +208,42 @@ export function createPermissionsRepository(db: EntityManager) {
       await runSql(db, 'DELETE FROM permissions WHERE id = $1', [permissionId]);
     },
 
+    /** Every permission of every admin-defined resource, for the console's grant forms. */
+    allPermissions: (): Promise<HeldPermission[]> =>
+      held(
+        `SELECT r.indicator, p.name FROM permissions p JOIN api_resources r ON r.id = p.resource_id
+         ORDER BY r.indicator, p.name`,
+        [],
+      ),
+
     /** Idempotent. */
-    async grantToRole(roleId: string, permissionId: string): Promise<void> {
-      await runSql(db, 'INSERT INTO role_permissions (role_id, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [
-        roleId,
+    async grant(holder: PermissionHolder, holderId: string, permissionId: string): Promise<void> {
+      const { table, column } = HOLDER_TABLES[holder];
+      await runSql(db, `INSERT INTO ${table} (${column}, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+        holderId,
         permissionId,
       ]);
     },
 
-    /** False when the role did not hold it. */
-    async revokeFromRole(roleId: string, permissionId: string): Promise<boolean> {
-      const { affected } = await runSql(db, 'DELETE FROM role_permissions WHERE role_id = $1 AND permission_id = $2', [
-        roleId,
+    /** False when the holder did not hold it. */
+    async revoke(holder: PermissionHolder, holderId: string, permissionId: string): Promise<boolean> {
+      const { table, column } = HOLDER_TABLES[holder];
+      const { affected } = await runSql(db, `DELETE FROM ${table} WHERE ${column} = $1 AND permission_id = $2`, [
+        holderId,
         permissionId,
       ]);
       return affected > 0;
     },
 
-    permissionsOfRole: (roleId: string): Promise<HeldPermission[]> =>
-      held(
-        `SELECT r.indicator, p.name FROM role_permissions rp
-         JOIN permissions p ON p.id = rp.permission_id JOIN api_resources r ON r.id = p.resource_id
-         WHERE rp.role_id = $1 ORDER BY r.indicator, p.name`,
-        [roleId],
-      ),
-
-    async grantToClient(clientId: string, permissionId: string): Promise<void> {
-      await runSql(
-        db,
-        'INSERT INTO client_permissions (client_id, permission_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-        [clientId, permissionId],
+    permissionsOf(holder: PermissionHolder, holderId: string): Promise<HeldPermission[]> {
+      const { table, column } = HOLDER_TABLES[holder];
+      return held(
+        `SELECT r.indicator, p.name FROM ${table} h
+         JOIN permissions p ON p.id = h.permission_id JOIN api_resources r ON r.id = p.resource_id
+         WHERE h.${column} = $1 ORDER BY r.indicator, p.name`,
+        [holderId],
       );
     },
-
-    async revokeFromClient(clientId: string, permissionId: string): Promise<boolean> {
-      const { affected } = await runSql(
-        db,
-        'DELETE FROM client_permissions WHERE client_id = $1 AND permission_id = $2',
-        [clientId, permissionId],
-      );
-      return affected > 0;
-    },
-
-    permissionsOfClient: (clientId: string): Promise<HeldPermission[]> =>
-      held(
-        `SELECT r.indicator, p.name FROM client_permissions cp
-         JOIN permissions p ON p.id = cp.permission_id JOIN api_resources r ON r.id = p.resource_id
-         WHERE cp.client_id = $1 ORDER BY r.indicator, p.name`,
-        [clientId],
-      ),
 
     /** The names of the resource's permissions the user's roles grant, at token time. */
     async userPermissionNames(userId: string, resourceId: string): Promise<string[]> {

@@ -19,6 +19,7 @@ import { createUserIdentitiesRepository } from './user-identities.repository.js'
 import { createOneTimeCodesRepository } from './one-time-codes.repository.js';
 import { createPhonesRepository } from './phones.repository.js';
 import { createPermissionsRepository } from './permissions.repository.js';
+import { createAttributesRepository } from './attributes.repository.js';
 import { createRequestTransactions, type AfterTransaction } from './request-transaction.js';
 import { setMigrationContext } from './migration-context.js';
 import type { TokenDigest } from '../security/token-digest.js';
@@ -46,6 +47,8 @@ function createRepositories(db: EntityManager) {
     phones: createPhonesRepository(db),
     /** API resources, permissions, who holds them, token exchange policies (issue 19). */
     permissions: createPermissionsRepository(db),
+    /** Custom user attributes: the schema admins define; values live in users.attributes (issue 19). */
+    attributes: createAttributesRepository(db),
   };
 }
 

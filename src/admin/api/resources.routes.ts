@@ -1,8 +1,14 @@
 import { z } from 'zod';
-import type { ApiResourceRow, HeldPermission, PermissionRow } from '../../storage/permissions.repository.js';
+import type {
+  ApiResourceRow,
+  HeldPermission,
+  PermissionHolder,
+  PermissionRow,
+} from '../../storage/permissions.repository.js';
 import type { AdminServices } from '../services.js';
 import { idParams, iso, timestamp } from './common.js';
 import { defineRoute } from './route.js';
+import { resourceSettings } from '../../permissions/permission-fields.js';
 
 const resourceView = z.object({
   id: z.string(),
@@ -17,12 +23,7 @@ const permissionView = z.object({ name: z.string(), description: z.string().null
 const heldView = z.object({ resource: z.string(), permission: z.string() });
 
 const viewResource = (r: ApiResourceRow): z.input<typeof resourceView> => ({
-  id: r.id,
-  indicator: r.indicator,
-  name: r.name,
-  audience: r.audience,
-  access_token_ttl: r.accessTokenTtl,
-  permissions_claim: r.permissionsClaim,
+  ...resourceSettings(r),
   created_at: iso(r.createdAt) ?? '',
 });
 const viewPermission = (p: PermissionRow): z.input<typeof permissionView> => ({
@@ -43,14 +44,95 @@ const grantBody = z.strictObject({
   resource: z.string().min(1).max(2000).describe('The resource id or indicator.'),
   permission: z.string().min(1).max(100),
 });
-const roleParams = z.strictObject({ name: z.string().min(1).max(100) });
-const rolePermissionParams = roleParams.extend({ permission: z.string().min(1).max(100) });
 // DELETE carries no body: the resource goes in the query.
 const resourceQuery = z.strictObject({
   resource: z.string().min(1).max(2000).describe('The resource id or indicator.'),
 });
-const rolePermissions = z.object({ role: z.string(), permissions: z.array(heldView) });
-const clientPermissions = z.object({ client_id: z.string(), permissions: z.array(heldView) });
+
+/**
+ * The three routes of one kind of permission holder (list, grant, revoke), the same for roles
+ * and machine clients: only the path, its key and the words differ.
+ */
+interface HolderSpec {
+  holder: PermissionHolder;
+  /** The path is `/<collection>/:<keyParam>/permissions`; the response names the key `keyField`. */
+  collection: string;
+  keyParam: 'name' | 'id';
+  keyField: string;
+  keySchema: z.ZodString;
+  listSummary: string;
+  grantSummary: string;
+  revokeSummary: string;
+}
+
+const ROLE_HOLDER: HolderSpec = {
+  holder: 'role',
+  collection: 'roles',
+  keyParam: 'name',
+  keyField: 'role',
+  keySchema: z.string().min(1).max(100),
+  listSummary: 'List the permissions a role grants',
+  grantSummary: 'Let a role grant a permission (idempotent)',
+  revokeSummary: 'Stop a role granting a permission',
+};
+const CLIENT_HOLDER: HolderSpec = {
+  holder: 'client',
+  collection: 'clients',
+  keyParam: 'id',
+  keyField: 'client_id',
+  keySchema: idParams.shape.id,
+  listSummary: 'List the permissions granted to a machine client itself (client_credentials)',
+  grantSummary: 'Grant a permission to a client itself (idempotent)',
+  revokeSummary: 'Take a permission from a client',
+};
+
+function holderRoutes({ permissions }: AdminServices, spec: HolderSpec) {
+  const params = z.strictObject({ [spec.keyParam]: spec.keySchema });
+  const withPermission = params.extend({ permission: z.string().min(1).max(100) });
+  const response = z.object({ [spec.keyField]: z.string(), permissions: z.array(heldView) });
+  const path = `/${spec.collection}/:${spec.keyParam}/permissions`;
+  const keyOf = (p: Record<string, string>): string => p[spec.keyParam] ?? '';
+  const answer = (key: string, held: HeldPermission[]) => ({ [spec.keyField]: key, permissions: viewHeld(held) });
+  return [
+    defineRoute({
+      method: 'get',
+      path,
+      tag: 'resources',
+      scope: 'admin:read',
+      summary: spec.listSummary,
+      params,
+      status: 200,
+      response,
+      handler: async ({ params: p }) => answer(keyOf(p), await permissions.permissionsOf(spec.holder, keyOf(p))),
+    }),
+    defineRoute({
+      method: 'post',
+      path,
+      tag: 'resources',
+      scope: 'admin:write',
+      summary: spec.grantSummary,
+      params,
+      body: grantBody,
+      status: 200,
+      response,
+      handler: async ({ params: p, body, actor }) =>
+        answer(keyOf(p), await permissions.grant(spec.holder, keyOf(p), body.resource, body.permission, actor)),
+    }),
+    defineRoute({
+      method: 'delete',
+      path: `${path}/:permission`,
+      tag: 'resources',
+      scope: 'admin:write',
+      summary: spec.revokeSummary,
+      params: withPermission,
+      query: resourceQuery,
+      status: 200,
+      response,
+      handler: async ({ params: p, query, actor }) =>
+        answer(keyOf(p), await permissions.revoke(spec.holder, keyOf(p), query.resource, p.permission ?? '', actor)),
+    }),
+  ];
+}
 
 /** API resources, their permissions, and who holds them (docs/roles.md, "Permissions"). */
 export function resourceRoutes(admin: AdminServices) {
@@ -171,93 +253,7 @@ export function resourceRoutes(admin: AdminServices) {
         return undefined;
       },
     }),
-    defineRoute({
-      method: 'get',
-      path: '/roles/:name/permissions',
-      tag: 'resources',
-      scope: 'admin:read',
-      summary: 'List the permissions a role grants',
-      params: roleParams,
-      status: 200,
-      response: rolePermissions,
-      handler: async ({ params }) => ({
-        role: params.name,
-        permissions: viewHeld(await permissions.permissionsOfRole(params.name)),
-      }),
-    }),
-    defineRoute({
-      method: 'post',
-      path: '/roles/:name/permissions',
-      tag: 'resources',
-      scope: 'admin:write',
-      summary: 'Let a role grant a permission (idempotent)',
-      params: roleParams,
-      body: grantBody,
-      status: 200,
-      response: rolePermissions,
-      handler: async ({ params, body, actor }) => ({
-        role: params.name,
-        permissions: viewHeld(await permissions.grantToRole(params.name, body.resource, body.permission, actor)),
-      }),
-    }),
-    defineRoute({
-      method: 'delete',
-      path: '/roles/:name/permissions/:permission',
-      tag: 'resources',
-      scope: 'admin:write',
-      summary: 'Stop a role granting a permission',
-      params: rolePermissionParams,
-      query: resourceQuery,
-      status: 200,
-      response: rolePermissions,
-      handler: async ({ params, query, actor }) => ({
-        role: params.name,
-        permissions: viewHeld(await permissions.revokeFromRole(params.name, query.resource, params.permission, actor)),
-      }),
-    }),
-    defineRoute({
-      method: 'get',
-      path: '/clients/:id/permissions',
-      tag: 'resources',
-      scope: 'admin:read',
-      summary: 'List the permissions granted to a machine client itself (client_credentials)',
-      params: idParams,
-      status: 200,
-      response: clientPermissions,
-      handler: async ({ params }) => ({
-        client_id: params.id,
-        permissions: viewHeld(await permissions.permissionsOfClient(params.id)),
-      }),
-    }),
-    defineRoute({
-      method: 'post',
-      path: '/clients/:id/permissions',
-      tag: 'resources',
-      scope: 'admin:write',
-      summary: 'Grant a permission to a client itself (idempotent)',
-      params: idParams,
-      body: grantBody,
-      status: 200,
-      response: clientPermissions,
-      handler: async ({ params, body, actor }) => ({
-        client_id: params.id,
-        permissions: viewHeld(await permissions.grantToClient(params.id, body.resource, body.permission, actor)),
-      }),
-    }),
-    defineRoute({
-      method: 'delete',
-      path: '/clients/:id/permissions/:permission',
-      tag: 'resources',
-      scope: 'admin:write',
-      summary: 'Take a permission from a client',
-      params: permissionParams,
-      query: resourceQuery,
-      status: 200,
-      response: clientPermissions,
-      handler: async ({ params, query, actor }) => ({
-        client_id: params.id,
-        permissions: viewHeld(await permissions.revokeFromClient(params.id, query.resource, params.permission, actor)),
-      }),
-    }),
+    ...holderRoutes(admin, ROLE_HOLDER),
+    ...holderRoutes(admin, CLIENT_HOLDER),
   ];
 }

@@ -21,6 +21,7 @@ import { connectionRoutes } from './connections.routes.js';
 import { subjectRoutes } from './subjects.routes.js';
 import { resourceRoutes } from './resources.routes.js';
 import { tokenExchangeRoutes } from './token-exchange.routes.js';
+import { attributeRoutes } from './attributes.routes.js';
 
 export interface AdminApiDeps {
   admin: AdminServices;
@@ -30,7 +31,7 @@ export interface AdminApiDeps {
 }
 
 /** The document's version: the v1 contract; additions bump the minor number. */
-const API_VERSION = '1.1.0';
+const API_VERSION = '1.2.0';
 
 function adminApiRoutes(deps: AdminApiDeps): AnyAdminRoute[] {
   const { admin } = deps;
@@ -46,6 +47,7 @@ function adminApiRoutes(deps: AdminApiDeps): AnyAdminRoute[] {
     ...subjectRoutes(admin),
     ...resourceRoutes(admin),
     ...tokenExchangeRoutes(admin),
+    ...attributeRoutes(admin),
   ];
 }
 

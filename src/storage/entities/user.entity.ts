@@ -3,6 +3,9 @@ import { EntitySchema } from 'typeorm';
 /** The profile claims as stored: text members, and the address object's text members. */
 export type StoredProfile = { [claim: string]: string | { [member: string]: string } };
 
+/** Custom attribute values by attribute name, as the schema's types store them (accounts/attribute-schema.ts). */
+export type StoredAttributes = { [name: string]: string | number | boolean };
+
 export interface UserRow {
   id: string;
   email: string;
@@ -15,6 +18,8 @@ export interface UserRow {
   selfRegisteredAt: Date | null;
   /** The OIDC Core §5.1 profile claims besides name and email (accounts/profile.ts validates them). */
   profile: StoredProfile;
+  /** Values of the custom attributes admins define; only defined names are read. */
+  attributes: StoredAttributes;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -31,6 +36,7 @@ export const UserEntity = new EntitySchema<UserRow>({
     disabledAt: { name: 'disabled_at', type: 'timestamptz', nullable: true },
     selfRegisteredAt: { name: 'self_registered_at', type: 'timestamptz', nullable: true },
     profile: { type: 'jsonb', default: () => "'{}'" },
+    attributes: { type: 'jsonb', default: () => "'{}'" },
     createdAt: { name: 'created_at', type: 'timestamptz', createDate: true },
     updatedAt: { name: 'updated_at', type: 'timestamptz', updateDate: true },
   },

@@ -41,6 +41,7 @@ export interface PortalDeps extends Pick<
   | 'applications'
   | 'federation'
   | 'profiles'
+  | 'attributes'
   | 'upstreamSignOut'
   | 'codeFactors'
 > {

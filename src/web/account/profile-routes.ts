@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import { z } from 'zod';
 import type { FormGuard, WithForm } from '../kit/form.js';
-import { optionalText } from '../kit/form-fields.js';
+import { keyedText, optionalText } from '../kit/form-fields.js';
 import { localizedFormError } from '../kit/form-errors.js';
 import { translatorOf } from '../../http/localize.js';
 import { underBase } from '../../http/base-path.js';
@@ -23,10 +23,12 @@ const profileForm = z.object({
   region: optionalText({ trim: true }),
   postal_code: optionalText({ trim: true }),
   country: optionalText({ trim: true }),
+  // The custom attributes the user may edit, as `attributes[<name>]` (accounts/attribute-schema.ts reads each).
+  attributes: keyedText(),
 });
 type ProfileForm = z.output<typeof profileForm>;
 
-function changesOf(form: ProfileForm): ProfileChanges {
+function changesOf(form: Omit<ProfileForm, 'attributes'>): ProfileChanges {
   const value = (v: string | undefined) => v ?? null;
   return {
     given_name: value(form.given_name),
@@ -52,18 +54,52 @@ function formOf(profile: Profile): Record<string, string> {
   return { ...rest, ...address } as Record<string, string>;
 }
 
+/** A custom attribute on the form: its definition, and its value as the field shows it. */
+interface AttributeField {
+  name: string;
+  label: string;
+  type: string;
+  required: boolean;
+  /** False: shown, not editable (only admins change it). */
+  editable: boolean;
+  value: string;
+}
+
 export interface ProfileSection {
   profile: Record<string, string>;
+  attributes: AttributeField[];
   profileNotice?: string;
+}
+
+/** The fields of the custom attributes, with `typed` (what the user posted) over the stored values. */
+async function attributeFields(
+  deps: Pick<PortalDeps, 'attributes'>,
+  userId: string,
+  typed: Record<string, string> = {},
+): Promise<AttributeField[]> {
+  const { definitions, values } = await deps.attributes.of(userId);
+  return definitions.map((d) => ({
+    name: d.name,
+    label: d.label,
+    type: d.type,
+    required: d.required,
+    editable: d.editableBy === 'user',
+    value: d.editableBy === 'user' && d.name in typed ? (typed[d.name] ?? '') : String(values[d.name] ?? ''),
+  }));
 }
 
 /** The profile section of the account page (router.ts spreads it into the page's locals). */
 export async function loadProfileSection(
-  deps: Pick<PortalDeps, 'profiles'>,
+  deps: Pick<PortalDeps, 'profiles' | 'attributes'>,
   ctx: WithPortalContext,
 ): Promise<ProfileSection> {
-  const profile = formOf(await deps.profiles.get(ctx.state.portal.userId));
-  return { profile, profileNotice: ctx.query.done === 'profile-saved' ? 'profile.saved' : undefined };
+  const { userId } = ctx.state.portal;
+  const profile = formOf(await deps.profiles.get(userId));
+  return {
+    profile,
+    attributes: await attributeFields(deps, userId),
+    profileNotice: ctx.query.done === 'profile-saved' ? 'profile.saved' : undefined,
+  };
 }
 
 /**
@@ -77,23 +113,30 @@ export function addProfileRoutes(router: Router, deps: PortalDeps, tools: { chan
     ...tools.change(profileForm),
     async (ctx: WithPortalContext & WithForm<typeof profileForm>) => {
       const i18n = translatorOf(ctx);
+      const { userId } = ctx.state.portal;
+      const { attributes: typed, ...form } = ctx.state.form;
+      const editor = { kind: 'self' as const, origin: accountOrigin(ctx) };
       try {
-        await deps.profiles.update(ctx.state.portal.userId, changesOf(ctx.state.form), {
-          kind: 'self',
-          origin: accountOrigin(ctx),
-        });
+        // The attributes first: both are checked before either is saved (the profile's own
+        // check runs in its update, which comes only when the attributes passed).
+        await deps.attributes.set(userId, typed, editor, 'form');
+        await deps.profiles.update(userId, changesOf(form), editor);
       } catch (error) {
         const refused = localizedFormError(error, i18n, PROFILE_MESSAGES, 'profile.errors.invalid');
         if (!refused) throw error;
         const field = refused.field.replace(/^address\./, '');
+        // An attribute's field on the form is `attributes[<name>]`; the refusal names the attribute.
+        const attributes = await attributeFields(deps, userId, typed);
+        const isAttribute = attributes.some((a) => a.name === field) || field in typed;
         ctx.status = 400;
         ctx.type = 'html';
         ctx.body = await deps.views.render('account/profile', {
           title: i18n.t('profile.title'),
           i18n,
           portal: ctx.state.portal,
-          profile: { ...ctx.state.form },
-          errors: { [field]: refused.message },
+          profile: { ...form },
+          attributes,
+          errors: { [isAttribute ? `attributes.${field}` : field]: refused.message },
         });
         return;
       }

@@ -9,6 +9,7 @@ import { redirectDone, type ConsoleRouteTools } from './pages.js';
 import { CLIENT_CHOICES, NEW_CLIENT, clientForm, isBuiltInClient } from './client-form.js';
 import { createSecretHandoff } from './secret-handoff.js';
 import { underBase } from '../../http/base-path.js';
+import { addGrantRoutes, grantValue, permissionsPanel } from './permission-grants.js';
 
 const PAGE_SIZE = 50;
 
@@ -18,8 +19,9 @@ const PAGE_SIZE = 50;
  * through the one-time handoff (secret-handoff.ts) to the page after the redirect, which
  * shows it once; a reload of that page says it was already shown.
  */
-export function addClientRoutes(router: Router, { deps, show, view, change }: ConsoleRouteTools): void {
-  const clients = deps.admin.clients;
+export function addClientRoutes(router: Router, tools: ConsoleRouteTools): void {
+  const { deps, show, view, change } = tools;
+  const { clients, permissions } = deps.admin;
   const handoff = createSecretHandoff(deps.storage.kv, deps.box);
 
   /** 303 to the page that shows the secret once. */
@@ -29,7 +31,7 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
     ctx.redirect(underBase(ctx, `/admin/clients/${encodeURIComponent(clientId)}/secret/${ticket}`));
   }
 
-  const showForm = (
+  const showForm = async (
     ctx: WithConsoleContext,
     input: ClientInput,
     extra: { client?: ClientRow; errors?: FormErrors; status?: number },
@@ -41,6 +43,9 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
         title: extra.client ? `Client ${extra.client.name}` : 'New client',
         input,
         client: extra.client,
+        // What the client holds itself, for client_credentials (permission-grants.ts).
+        permissions: extra.client ? await permissionsPanel(permissions, 'client', extra.client.id) : null,
+        grantValue,
         errors: extra.errors ?? {},
         choices: CLIENT_CHOICES,
       },
@@ -140,5 +145,16 @@ export function addClientRoutes(router: Router, { deps, show, view, change }: Co
   router.post('/clients/:id/reject', ...change(), async (ctx: WithConsoleContext) => {
     await clients.reject(param(ctx, 'id'), ctx.state.console.actor);
     redirectDone(ctx, '/admin/clients/pending', 'client-rejected');
+  });
+
+  addGrantRoutes(router, tools, {
+    holder: 'client',
+    route: '/clients/:id',
+    key: 'id',
+    pageOf: (id) => `/admin/clients/${encodeURIComponent(id)}`,
+    showAgain: async (ctx, id, errors, status) => {
+      const client = await clients.get(id);
+      await showForm(ctx, clientInputOf(client), { client, errors, status });
+    },
   });
 }

@@ -5,6 +5,7 @@ import { text } from '../kit/form-fields.js';
 import type { WithConsoleContext } from './context.js';
 import { confirmForm, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
+import { addGrantRoutes, grantValue, permissionsPanel } from './permission-grants.js';
 
 interface RoleFormValues {
   name: string;
@@ -15,9 +16,15 @@ interface RoleFormValues {
 const descriptionForm = z.object({ description: text() });
 const newRoleForm = descriptionForm.extend({ name: text({ trim: true }) });
 
-/** Roles: list and create on one page; a role's page edits its description or deletes it. */
-export function addRoleRoutes(router: Router, { deps, show, view, change }: ConsoleRouteTools): void {
-  const { roles } = deps.admin;
+const rolePath = (name: string): string => `/admin/roles/${encodeURIComponent(name)}`;
+
+/**
+ * Roles: list and create on one page; a role's page edits its description, grants and revokes
+ * API permissions, or deletes the role.
+ */
+export function addRoleRoutes(router: Router, tools: ConsoleRouteTools): void {
+  const { deps, show, view, change } = tools;
+  const { roles, permissions } = deps.admin;
 
   const showRoles = async (ctx: WithConsoleContext, input: RoleFormValues, errors: FormErrors = {}, status = 200) =>
     show(ctx, 'roles', { title: 'Roles', roles: await roles.list(), input, errors }, status);
@@ -33,7 +40,14 @@ export function addRoleRoutes(router: Router, { deps, show, view, change }: Cons
     await show(
       ctx,
       'role',
-      { title: `Role ${role.name}`, role, description: description ?? role.description ?? '', errors },
+      {
+        title: `Role ${role.name}`,
+        role,
+        description: description ?? role.description ?? '',
+        permissions: await permissionsPanel(permissions, 'role', role.name),
+        grantValue,
+        errors,
+      },
       status,
     );
   };
@@ -48,7 +62,7 @@ export function addRoleRoutes(router: Router, { deps, show, view, change }: Cons
           { name: input.name, description: input.description || null },
           ctx.state.console.actor,
         );
-        redirectDone(ctx, `/admin/roles/${encodeURIComponent(role.name)}`, 'role-created');
+        redirectDone(ctx, rolePath(role.name), 'role-created');
       },
       (errors, status) => showRoles(ctx, input, errors, status),
     );
@@ -65,7 +79,7 @@ export function addRoleRoutes(router: Router, { deps, show, view, change }: Cons
       await submitForm(
         async () => {
           await roles.update(name, description || null, ctx.state.console.actor);
-          redirectDone(ctx, `/admin/roles/${encodeURIComponent(name)}`, 'role-saved');
+          redirectDone(ctx, rolePath(name), 'role-saved');
         },
         (errors, status) => showRole(ctx, name, description, errors, status),
       );
@@ -87,4 +101,12 @@ export function addRoleRoutes(router: Router, { deps, show, view, change }: Cons
       );
     },
   );
+
+  addGrantRoutes(router, tools, {
+    holder: 'role',
+    route: '/roles/:name',
+    key: 'name',
+    pageOf: rolePath,
+    showAgain: (ctx, name, errors, status) => showRole(ctx, name, undefined, errors, status),
+  });
 }

@@ -14,6 +14,7 @@ import { addRoleRoutes } from './roles.routes.js';
 import { addAuditRoutes } from './audit.routes.js';
 import { addKeyRoutes } from './keys.routes.js';
 import { addConnectionRoutes } from './connections.routes.js';
+import { addResourceRoutes } from './resources.routes.js';
 
 /**
  * /admin: the admin console, server-rendered and usable without JavaScript. Admins sign in
@@ -46,6 +47,7 @@ export function createAdminConsoleRouter(deps: ConsoleDeps): Router {
   addUserRoutes(router, tools);
   addUserAccessRoutes(router, tools);
   addRoleRoutes(router, tools);
+  addResourceRoutes(router, tools);
   addAuditRoutes(router, tools);
   addKeyRoutes(router, tools);
   addConnectionRoutes(router, tools);

@@ -10,20 +10,23 @@ export const userPath = (id: string): string => `/admin/users/${encodeURICompone
 export interface UserPageState {
   errors?: FormErrors;
   profile?: Required<UserChanges>;
+  /** The custom attribute values as the admin typed them (a refused attributes form). */
+  attributes?: Record<string, string>;
   status?: number;
 }
 
 /** Everything about one user on one page: profile, status, password, factors, roles, sessions, grants, linked identities, recent events. */
 export function createUserPage({ deps, show }: Pick<ConsoleRouteTools, 'deps' | 'show'>) {
-  const { users, roles, sessions, audit, identities } = deps.admin;
+  const { users, roles, sessions, audit, identities, attributes } = deps.admin;
   return async function showUser(ctx: WithConsoleContext, id: string, state: UserPageState = {}): Promise<void> {
     const detail = await users.get(id);
-    const [allRoles, userSessions, grants, events, linkedIdentities] = await Promise.all([
+    const [allRoles, userSessions, grants, events, linkedIdentities, custom] = await Promise.all([
       roles.list(),
       sessions.sessions(id),
       sessions.grants(id),
       audit.query({ subjectId: id, limit: 10 }),
       identities.list(id),
+      attributes.of(id),
     ]);
     const { user } = detail;
     await show(
@@ -37,6 +40,16 @@ export function createUserPage({ deps, show }: Pick<ConsoleRouteTools, 'deps' | 
         sessions: userSessions,
         grants,
         linkedIdentities,
+        // Every custom attribute, editable here whoever may edit it on /account.
+        attributes: custom.definitions.map((d) => ({
+          name: d.name,
+          label: d.label,
+          type: d.type,
+          required: d.required,
+          editableBy: d.editableBy,
+          scope: d.scope,
+          value: state.attributes?.[d.name] ?? String(custom.values[d.name] ?? ''),
+        })),
         events: await describeEvents(events, deps.storage),
         errors: state.errors ?? {},
       },

@@ -3,7 +3,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import type { NewUserInput } from '../../admin/users.service.js';
 import type { WithForm } from '../kit/form.js';
-import { checkbox, list, text } from '../kit/form-fields.js';
+import { checkbox, keyedText, list, text } from '../kit/form-fields.js';
 import type { WithConsoleContext } from './context.js';
 import { decodeCursor, encodeCursor } from './pages.js';
 import { confirmForm, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
@@ -17,11 +17,13 @@ const profileForm = z.object({ email: text(), name: text(), email_verified: chec
 /** A new user: the profile, an optional first password, and roles to assign. */
 const newUserForm = profileForm.extend({ password: text(), roles: list() });
 const passwordForm = z.object({ password: text() });
+/** The custom attributes as `attributes[<name>]`, each read by its type (accounts/attribute-schema.ts). */
+const attributesForm = z.object({ attributes: keyedText() });
 
 /** Users: search and page through them, create, edit, disable/enable, set a password, reset factors, delete. */
 export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
   const { deps, show, view, change } = tools;
-  const { users, roles } = deps.admin;
+  const { users, roles, attributes } = deps.admin;
   const showUser = createUserPage(tools);
 
   router.get('/users', ...view, async (ctx: WithConsoleContext) => {
@@ -69,6 +71,30 @@ export function addUserRoutes(router: Router, tools: ConsoleRouteTools): void {
       (errors, status) => showUser(ctx, id, { errors, profile, status }),
     );
   });
+
+  router.post(
+    '/users/:id/attributes',
+    ...change(attributesForm),
+    async (ctx: WithConsoleContext & WithForm<typeof attributesForm>) => {
+      const id = param(ctx, 'id');
+      const typed = ctx.state.form.attributes;
+      await submitForm(
+        async () => {
+          await attributes.set(id, typed, { kind: 'admin', actor: ctx.state.console.actor }, 'form');
+          redirectDone(ctx, userPath(id), 'attributes-saved');
+        },
+        // The refusal names the attribute; its field on the form is attributes[<name>].
+        (errors, status) =>
+          showUser(ctx, id, {
+            errors: Object.fromEntries(
+              Object.entries(errors).map(([name, message]) => [`attributes.${name}`, message]),
+            ),
+            attributes: typed,
+            status,
+          }),
+      );
+    },
+  );
 
   router.post('/users/:id/disable', ...change(), async (ctx: WithConsoleContext) => {
     const id = param(ctx, 'id');

@@ -47,3 +47,13 @@ export const lines = () =>
       .map((line) => line.trim())
       .filter(Boolean),
   );
+
+/**
+ * Fields named `<name>[<key>]` (custom attributes: `attributes[team]`), which qs gives as an
+ * object: key → text, each sent once; none sent reads as {}.
+ */
+export const keyedText = () =>
+  z
+    .record(z.string(), z.string(ONE_VALUE))
+    .optional()
+    .transform((value) => value ?? {});

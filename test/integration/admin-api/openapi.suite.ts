@@ -89,6 +89,12 @@ const OPERATIONS = [
   'GET /clients/{id}/token-exchange',
   'PUT /clients/{id}/token-exchange',
   'DELETE /clients/{id}/token-exchange',
+  'GET /attributes',
+  'POST /attributes',
+  'PATCH /attributes/{name}',
+  'DELETE /attributes/{name}',
+  'GET /users/{id}/attributes',
+  'PATCH /users/{id}/attributes',
 ];
 
 /**
@@ -339,5 +345,24 @@ describe.each(HTTP_BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
     const forbidden = await reader('POST', '/roles', { name: 'nope' });
     expect(forbidden.status).toBe(403);
     expect(validator.check('POST', '/roles', forbidden)).toEqual([]);
+  });
+
+  it("describes live custom attributes and a user's values", async () => {
+    const name = `doc_${randomBytes(3).toString('hex')}`;
+    await conforming('POST', '/attributes', '/attributes', { name, label: 'Documented', type: 'number' });
+    await conforming('GET', '/attributes', '/attributes');
+    await conforming('PATCH', '/attributes/{name}', `/attributes/${name}`, { editable_by: 'user', required: true });
+    const user = expectStatus(
+      await conforming<{ id: string }>('POST', '/users', '/users', {
+        email: `doc-${randomBytes(4).toString('hex')}@example.test`,
+      }),
+      201,
+    );
+    await conforming('PATCH', '/users/{id}/attributes', `/users/${user.id}/attributes`, { [name]: 7 });
+    await conforming('GET', '/users/{id}/attributes', `/users/${user.id}/attributes`);
+    expect(
+      (await conforming('PATCH', '/users/{id}/attributes', `/users/${user.id}/attributes`, { [name]: 'x' })).status,
+    ).toBe(400);
+    await conforming('DELETE', '/attributes/{name}', `/attributes/${name}`);
   });
 });

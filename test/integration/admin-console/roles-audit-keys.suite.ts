@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { textOf } from '../../helpers/sessions.js';
 import { cli, json } from '../../helpers/cli.js';
@@ -147,5 +148,71 @@ describe.each(HTTP_BACKENDS)('admin console: roles, audit log, signing keys (%s)
     expect(textOf(after.html)).toContain('New signing keys were created');
     expect(activeKids(after.html).some((kid) => !old.includes(kid))).toBe(true);
     expect(after.html).toMatch(new RegExp(`data-kid="${old[0]}" data-state="retired"`));
+  });
+
+  it('defines an API resource and its permissions, grants them on the role and client pages, and refuses bad input beside the field', async () => {
+    const { ua, page } = signedIn;
+    const indicator = `https://orders-${randomBytes(3).toString('hex')}.example.test/`;
+    const plain = await postForm(ua, page, '/admin/resources', { indicator: 'http://orders.example.test/', name: 'X' });
+    expect(plain.status).toBe(400);
+    expect(plain.html).toContain('id="f-indicator-error">must be an absolute https URL');
+    expect(plain.html).toContain('value="http://orders.example.test/"');
+
+    const created = await postForm(ua, page, '/admin/resources', {
+      indicator,
+      name: 'Orders',
+      access_token_ttl: '600',
+    });
+    expect(created.status).toBe(303);
+    const path = /\/admin\/resources\/[0-9a-f-]+/.exec(created.location ?? '')?.[0] ?? '';
+    expect(path).not.toBe('');
+    const spaced = await postForm(ua, page, `${path}/permissions`, { permission_name: 'orders read' });
+    expect(spaced.status).toBe(400);
+    expect(spaced.html).toMatch(/id="f-permission_name-error">must be a scope token/);
+    expect(spaced.html).not.toContain('id="f-name-error"');
+    for (const name of ['orders:read', 'orders:write'])
+      expect((await postForm(ua, page, `${path}/permissions`, { permission_name: name })).status).toBe(303);
+    const listed = await ua.get('/admin/resources');
+    expect(listed.html).toContain(`data-resource="${indicator}"`);
+    expect(listed.html).toMatch(/data-resource-permissions>orders:read orders:write</);
+
+    const role = `orders-${randomBytes(3).toString('hex')}`;
+    expect((await postForm(ua, page, '/admin/roles', { name: role })).status).toBe(303);
+    const rolePage = await ua.get(`/admin/roles/${role}`);
+    expect(rolePage.html).toContain(`<option value="${indicator} orders:read">orders:read on ${indicator}</option>`);
+    const granted = await postForm(ua, page, `/admin/roles/${role}/permissions`, {
+      permission: `${indicator} orders:read`,
+    });
+    expect(granted.status).toBe(303);
+    expect((await ua.get(granted.location ?? '')).html).toContain(`data-permission="${indicator} orders:read"`);
+    const garbled = await postForm(ua, page, `/admin/roles/${role}/permissions`, { permission: 'orders:read' });
+    expect(garbled.status).toBe(400);
+    expect(garbled.html).toContain('id="f-permission-error">choose a permission from the list');
+    const admin = server().gatehouse.admin;
+    expect(await admin.permissions.permissionsOf('role', role)).toEqual([
+      { resource: indicator, permission: 'orders:read' },
+    ]);
+    expect(
+      (await postForm(ua, page, `/admin/roles/${role}/permissions/revoke`, { permission: `${indicator} orders:read` }))
+        .status,
+    ).toBe(303);
+    expect(await admin.permissions.permissionsOf('role', role)).toEqual([]);
+
+    const machine = await server().buildClient({
+      grantTypes: ['client_credentials'],
+      redirectUris: [],
+      scope: 'openid',
+    });
+    const clientGrant = await postForm(ua, page, `/admin/clients/${machine.clientId}/permissions`, {
+      permission: `${indicator} orders:write`,
+    });
+    expect(clientGrant.status).toBe(303);
+    expect((await ua.get(`/admin/clients/${machine.clientId}`)).html).toContain(
+      `data-permission="${indicator} orders:write"`,
+    );
+
+    expect((await postForm(ua, page, `${path}/delete`, { confirm: '1' })).status).toBe(303);
+    expect(await admin.permissions.permissionsOf('client', machine.clientId)).toEqual([]);
+    expect((await ua.get(path)).status).toBe(404);
   });
 });

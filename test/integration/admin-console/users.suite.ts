@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { actionOf, buildRp, signIn, textOf } from '../../helpers/sessions.js';
 import { UserAgent, csrfToken, formAction } from '../../helpers/user-agent.js';
@@ -169,6 +170,46 @@ describe.each(HTTP_BACKENDS)('admin console: users (%s)', (backend) => {
         ['mfa.email.removed', signedIn.admin.id],
       ]),
     );
+  });
+
+  it("edits a user's custom attributes, admin-only ones included, and refuses a value of the wrong type beside its field", async () => {
+    const { ua, page, admin } = signedIn;
+    const s = randomBytes(3).toString('hex');
+    const [badge, joined] = [`badge_${s}`, `joined_${s}`];
+    const actor = { userId: admin.id, clientId: null, origin: {} };
+    await server().gatehouse.admin.attributes.define({ name: badge, label: 'Badge', type: 'boolean' }, actor);
+    await server().gatehouse.admin.attributes.define(
+      { name: joined, label: 'Joined', type: 'date', required: true, editableBy: 'user' },
+      actor,
+    );
+    const user = await server().buildUser();
+    const shown = await ua.get(`/admin/users/${user.id}`);
+    expect(shown.html).toContain(`name="attributes[${badge}]"`);
+    expect(shown.html).toContain(`name="attributes[${joined}]"`);
+
+    const saved = await postForm(ua, page, `/admin/users/${user.id}/attributes`, {
+      [`attributes[${badge}]`]: 'true',
+      [`attributes[${joined}]`]: '2020-05-01',
+    });
+    expect(saved.status).toBe(303);
+    expect(saved.location).toContain('done=attributes-saved');
+    const values = () =>
+      server()
+        .gatehouse.admin.attributes.of(user.id)
+        .then((r) => r.values);
+    expect(await values()).toEqual({ [badge]: true, [joined]: '2020-05-01' });
+
+    const refused = await postForm(ua, page, `/admin/users/${user.id}/attributes`, {
+      [`attributes[${badge}]`]: 'false',
+      [`attributes[${joined}]`]: '01/05/2020',
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.html).toContain(`id="f-attributes.${joined}-error">must be a date YYYY-MM-DD`);
+    expect(refused.html).toContain('value="01/05/2020"');
+    const cleared = await postForm(ua, page, `/admin/users/${user.id}/attributes`, { [`attributes[${joined}]`]: '' });
+    expect(cleared.status).toBe(400);
+    expect(cleared.html).toContain(`id="f-attributes.${joined}-error">is required`);
+    expect(await values()).toEqual({ [badge]: true, [joined]: '2020-05-01' });
   });
 
   it('searches users and pages through them with a cursor', async () => {

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
-import { buildAuthRequest, discoverRp, redeemCode } from '../../helpers/rp.js';
+import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { adminToken, api } from '../../helpers/admin-api.js';
 import { logOutAtRp } from '../../helpers/sessions.js';
 import { startLogoutReceiver, verifyLogoutToken } from '../../helpers/logout-receiver.js';
@@ -375,6 +377,95 @@ describe.each(HTTP_BACKENDS)('gatehouse CLI (%s)', (backend) => {
     expect(result.code).toBe(2);
     expect(result.err).toHaveLength(1);
     expect(result.err[0]).toMatch(message);
+  });
+
+  it('defines an API resource and its permissions, grants them to a role and a machine client, whose token carries them', async () => {
+    const indicator = `https://orders-${randomBytes(3).toString('hex')}.example.test/`;
+    const created = await cli(server, 'resources', 'create', indicator, '--name', 'Orders', '--json');
+    expect(created.code).toBe(0);
+    expect(json<{ indicator: string; access_token_ttl: number }>(created)).toMatchObject({ indicator });
+    for (const name of ['orders:read', 'orders:write'])
+      expect((await cli(server, 'resources', 'permissions', 'add', indicator, name, '--description', name)).code).toBe(
+        0,
+      );
+    const listed = (await cli(server, 'resources', 'list')).out.join('\n');
+    expect(listed).toContain(`${indicator}  Orders`);
+    expect(listed).toContain('orders:read orders:write');
+    expect((await cli(server, 'resources', 'update', indicator, '--permissions-claim')).code).toBe(0);
+    const shown = json<{ permissions_claim: boolean; permissions: Array<{ name: string }> }>(
+      await cli(server, 'resources', 'show', indicator, '--json'),
+    );
+    expect(shown.permissions_claim).toBe(true);
+    expect(shown.permissions.map((p) => p.name)).toEqual(['orders:read', 'orders:write']);
+
+    const role = `orders-${randomBytes(3).toString('hex')}`;
+    await cli(server, 'roles', 'create', role);
+    const grant = ['--resource', indicator, '--permission', 'orders:read'];
+    expect((await cli(server, 'roles', 'grant-permission', role, ...grant)).code).toBe(0);
+    expect(json<{ permissions: unknown[] }>(await cli(server, 'roles', 'permissions', role, '--json'))).toEqual({
+      role,
+      permissions: [{ resource: indicator, permission: 'orders:read' }],
+    });
+    expect((await cli(server, 'roles', 'revoke-permission', role, ...grant)).code).toBe(0);
+    expect((await cli(server, 'roles', 'permissions', role)).out).toEqual(['(none)']);
+
+    const machine = await server.buildClient({ grantTypes: ['client_credentials'], redirectUris: [], scope: 'openid' });
+    const write = ['--resource', indicator, '--permission', 'orders:write'];
+    expect((await cli(server, 'clients', 'grant-permission', machine.clientId, ...write)).code).toBe(0);
+    const rp = await discoverRp(server.issuer, machine);
+    const tokens = await oidc.clientCredentialsGrant(rp, { scope: 'orders:read orders:write', resource: indicator });
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ scope: 'orders:write', permissions: ['orders:write'] });
+
+    // Removing the permission takes it from the client too.
+    expect((await cli(server, 'resources', 'permissions', 'remove', indicator, 'orders:write')).code).toBe(0);
+    expect((await cli(server, 'clients', 'permissions', machine.clientId)).out).toEqual(['(none)']);
+    expect((await cli(server, 'resources', 'delete', indicator)).code).toBe(0);
+    expect((await cli(server, 'resources', 'list', '--json')).out.join('')).not.toContain(indicator);
+  });
+
+  it('refuses bad resources and grants with one line naming the flag, and exit code 2', async () => {
+    const indicator = `https://stock-${randomBytes(3).toString('hex')}.example.test/`;
+    await cli(server, 'resources', 'create', indicator, '--name', 'Stock');
+    const role = `stock-${randomBytes(3).toString('hex')}`;
+    await cli(server, 'roles', 'create', role);
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['resources', 'create', 'http://plain.example.test/', '--name', 'X'],
+        /^gatehouse: --indicator: must be an absolute https URL$/,
+      ],
+      [['resources', 'create', indicator, '--name', 'Again'], /--indicator: a resource .* exists/],
+      [
+        ['resources', 'create', 'https://ttl.example.test/', '--name', 'X', '--access-token-ttl', '5'],
+        /--access-token-ttl: .*60 to 86400/,
+      ],
+      [['resources', 'permissions', 'add', indicator, 'has space'], /--name: must be a scope token/],
+      [['resources', 'permissions', 'add', indicator, 'openid'], /--name: "openid" is an OpenID or admin scope/],
+      [['resources', 'permissions', 'remove', indicator, 'stock:none'], /permission was not found/],
+      [['resources', 'show', 'https://nobody.example.test/'], /resource was not found/],
+      [['resources', 'update', indicator], /nothing to change/],
+      [['resources', 'spin'], /unknown resources command/],
+      [['roles', 'grant-permission', role, '--resource', indicator], /--permission is required/],
+      [
+        ['roles', 'grant-permission', role, '--resource', indicator, '--permission', 'stock:none'],
+        /permission was not found/,
+      ],
+      [
+        ['roles', 'revoke-permission', 'no-such-role', '--resource', indicator, '--permission', 'x'],
+        /role was not found/,
+      ],
+      [
+        ['clients', 'grant-permission', 'no-such-client', '--resource', indicator, '--permission', 'x'],
+        /client was not found/,
+      ],
+    ];
+    for (const [argv, message] of cases) {
+      const result = await cli(server, ...argv);
+      expect({ argv, code: result.code, err: result.err }).toEqual({
+        argv,
+        code: 2,
+        err: [expect.stringMatching(message)],
+      });
+    }
   });
 
   it('refuses a duplicate email without a partial write', async () => {

@@ -6,6 +6,7 @@ import { approveDevice, enterUserCode } from '../../helpers/device.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { useTestServer, type TestServer } from '../../helpers/server.js';
 import { UserAgent } from '../../helpers/user-agent.js';
+import { initialAccessToken, register, str } from '../registration/support.js';
 
 /** A TV app: public, the device code grant and refresh tokens, no redirect URIs. */
 const deviceClient = (server: TestServer) =>
@@ -31,11 +32,32 @@ async function poll(server: TestServer, clientId: string, deviceCode: string) {
 /** openid-client waits `interval` seconds before each poll: one second keeps the suite quick. */
 const FLOWS = { deviceFlow: { enabled: true, codeTtlSeconds: 600, pollIntervalSeconds: 1 } };
 
+/** Dynamic registration (RFC 7591) whose policy lets a device client register itself. */
+const DEVICE_REGISTRATION = {
+  enabled: true,
+  requireApproval: false,
+  policy: { grantTypes: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT] },
+};
+
+/** A TV app's own registration: public, the device code grant, no redirect URIs. */
+const deviceRegistration = {
+  client_name: 'Registered TV',
+  grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
+  response_types: [],
+  redirect_uris: [],
+  token_endpoint_auth_method: 'none',
+  scope: 'openid offline_access',
+};
+
 describe.each(HTTP_BACKENDS)('device authorization grant, RFC 8628 (%s)', (backend) => {
   const clock = testClock();
   const server = useTestServer(
     backend,
-    { flows: FLOWS as never, rateLimits: { deviceUserCodeIp: { points: 5, durationSeconds: 900 } } },
+    {
+      flows: FLOWS as never,
+      rateLimits: { deviceUserCodeIp: { points: 5, durationSeconds: 900 } },
+      registration: DEVICE_REGISTRATION as never,
+    },
     { clock: clock.now },
   );
 
@@ -142,6 +164,22 @@ describe.each(HTTP_BACKENDS)('device authorization grant, RFC 8628 (%s)', (backe
     expect(last.html).not.toContain('This code is not valid');
   });
 
+  it('registers a device client dynamically (RFC 7591) where the policy allows the grant, and it starts the flow', async () => {
+    const res = await register(server, deviceRegistration, await initialAccessToken(server));
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
+      token_endpoint_auth_method: 'none',
+    });
+    const rp = await discoverRp(server.issuer, { clientId: str(res.body.client_id), clientSecret: null });
+    const started = await oidc.initiateDeviceAuthorization(rp, { scope: 'openid' });
+    expect(started.verification_uri).toBe(`${server.issuer}/device`);
+    expect(await poll(server, str(res.body.client_id), started.device_code)).toMatchObject({
+      status: 400,
+      body: { error: 'authorization_pending' },
+    });
+  });
+
   it('refuses the grant to a client not registered for it', async () => {
     const client = await server.buildClient({ public: true, grantTypes: ['authorization_code'] });
     const rp = await discoverRp(server.issuer, client);
@@ -156,7 +194,10 @@ describe.each(HTTP_BACKENDS)('device authorization grant, RFC 8628 (%s)', (backe
 });
 
 describe.each(HTTP_BACKENDS)('device flow switched off (%s)', (backend) => {
-  const server = useTestServer(backend, { flows: { deviceFlow: { ...FLOWS.deviceFlow, enabled: false } } as never });
+  const server = useTestServer(backend, {
+    flows: { deviceFlow: { ...FLOWS.deviceFlow, enabled: false } } as never,
+    registration: DEVICE_REGISTRATION as never,
+  });
 
   it('is not advertised and its endpoints are not there', async () => {
     const discovery = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<
@@ -167,6 +208,13 @@ describe.each(HTTP_BACKENDS)('device flow switched off (%s)', (backend) => {
     expect(discovery.grant_types_supported).not.toContain(DEVICE_CODE_GRANT);
     const res = await fetch(`${server.issuer}/device/auth`, { method: 'POST' });
     expect(res.status).toBe(404);
+  });
+
+  it('refuses a dynamic registration asking for the device code grant, even where the policy lists it', async () => {
+    const res = await register(server, deviceRegistration, await initialAccessToken(server));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_client_metadata');
+    expect(res.body.error_description).toEqual(expect.stringContaining('grant_types'));
   });
 });
 

@@ -5,6 +5,7 @@ import { discoverRp, oidc } from '../../helpers/rp.js';
 import { useTestServer, type TestServer } from '../../helpers/server.js';
 import { oauthFailure } from '../../helpers/tokens.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
+import { serveJsonOverHttps } from '../../helpers/loopback-https.js';
 import type { ClientInput } from '../../../src/clients/client-registry.js';
 
 async function clientKey() {
@@ -131,6 +132,27 @@ describe.each(HTTP_BACKENDS)(
       expect(await refusal(server, withRequest(`${none}.${payload}.`), client.redirectUri)).toMatchObject({
         error: 'invalid_request_object',
       });
+    });
+
+    it("verifies a request object against the keys at the client's jwks_uri", async () => {
+      const user = await server.buildUser();
+      const key = await clientKey();
+      const jwksHost = await serveJsonOverHttps({ '/jwks.json': { keys: [key.jwk] } });
+      try {
+        const client = await server.buildClient({ authMethod: 'private_key_jwt', jwksUri: jwksHost.url('/jwks.json') });
+        const rp = await discoverRp(server.issuer, client, oidc.PrivateKeyJwt(key.signing));
+        const { params, checks } = await requestParams(client.redirectUri);
+        const signed = await oidc.buildAuthorizationUrlWithJAR(rp, params, key.signing);
+        const trace = await runAuthorization(new UserAgent(server.issuer), signed.toString(), client.redirectUri, user);
+        expect((await oidc.authorizationCodeGrant(rp, new URL(trace.callbackUrl), checks)).claims()?.sub).toBe(user.id);
+
+        // A key the jwks_uri does not publish signs nothing the provider takes.
+        const stranger = await clientKey();
+        const foreign = await oidc.buildAuthorizationUrlWithJAR(rp, params, stranger.signing);
+        expect(await refusal(server, foreign, client.redirectUri)).toMatchObject({ error: 'invalid_request_object' });
+      } finally {
+        await jwksHost.close();
+      }
     });
 
     it('takes a request_uri only from its own PAR endpoint, and each only once', async () => {

@@ -1,48 +1,25 @@
-import { createServer, type Server } from 'node:https';
-import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useAdminApi, expectFieldError, expectStatus } from '../../helpers/admin-api.js';
 import { TEST_ACTOR } from '../../helpers/factories.js';
+import { serveJsonOverHttps, type JsonHost } from '../../helpers/loopback-https.js';
 import { oidc } from '../../helpers/rp.js';
 import { openAccountPage, accountCsrf } from '../../helpers/account-pages.js';
 import { UserAgent, buildRp, logoutForm, signIn, textOf, type TestRp } from '../../helpers/sessions.js';
 
-const TLS_DIR = join(process.cwd(), 'test/fixtures/loopback-tls');
-
-/** An RP's sector document, served over https on loopback (the only scheme OIDC Core §8.1 allows). */
-async function startSectorHost(
-  documents: Record<string, unknown>,
-): Promise<{ url: (path: string) => string; server: Server }> {
-  const server = createServer(
-    { key: readFileSync(join(TLS_DIR, 'key.pem')), cert: readFileSync(join(TLS_DIR, 'cert.pem')) },
-    (req, res) => {
-      const doc = documents[req.url ?? ''];
-      if (doc === undefined) {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
-    },
-  );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { server, url: (path) => `https://127.0.0.1:${port}${path}` };
-}
-
 describe.each(HTTP_BACKENDS)('identity: pairwise subjects, claims, profile, front-channel logout (%s)', (backend) => {
   const { server, call } = useAdminApi(backend);
-  let sector: Awaited<ReturnType<typeof startSectorHost>>;
+  let sector: JsonHost;
   beforeAll(async () => {
-    sector = await startSectorHost({
+    // The RP's sector documents, over https on loopback (the only scheme OIDC Core §8.1 allows).
+    sector = await serveJsonOverHttps({
       '/sector.json': ['http://127.0.0.1:9101/callback', 'http://localhost:9102/callback'],
       '/other.json': ['http://127.0.0.1:9999/elsewhere'],
       '/not-json': 'x',
     });
   });
-  afterAll(() => new Promise<void>((resolve) => sector.server.close(() => resolve())));
+  afterAll(() => sector.close());
 
   async function pairwiseRp(redirectUri: string, sectorUri?: string): Promise<TestRp> {
     return buildRp(server, {
@@ -257,6 +234,129 @@ describe.each(HTTP_BACKENDS)('identity: pairwise subjects, claims, profile, fron
     expect((await server.gatehouse.admin.profiles.get(user.id)).birthdate).toBe('1918-08-26');
     // Without the CSRF token nothing changes.
     expect((await ua.post('/account/profile', { given_name: 'Mallory' })).status).toBe(403);
+  });
+
+  /** Custom attributes with names of their own: the server is shared by this file's tests. */
+  async function defineAttributes() {
+    const s = randomBytes(3).toString('hex');
+    const names = { team: `team_${s}`, level: `level_${s}`, hired: `hired_${s}`, floor: `floor_${s}` };
+    for (const body of [
+      { name: names.team, label: 'Team', type: 'string', editable_by: 'user' },
+      { name: names.level, label: 'Level', type: 'number', required: true },
+      { name: names.hired, label: 'Hired', type: 'date', scope: 'address' },
+      { name: names.floor, label: 'Floor', type: 'number', editable_by: 'user' },
+    ])
+      expectStatus(await call('POST', '/attributes', body), 201);
+    return names;
+  }
+
+  it('releases custom attributes as claims under the scope they are mapped to, and not without it', async () => {
+    const a = await defineAttributes();
+    const meta = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as {
+      claims_supported: string[];
+    };
+    expect(meta.claims_supported).toEqual(expect.arrayContaining([a.team, a.level, a.hired]));
+    const user = await server.buildUser();
+    const set = expectStatus(
+      await call('PATCH', `/users/${user.id}/attributes`, {
+        [a.team]: 'Platform',
+        [a.level]: 3,
+        [a.hired]: '2024-02-29',
+      }),
+      200,
+    );
+    expect(set).toEqual({
+      user_id: user.id,
+      attributes: { [a.team]: 'Platform', [a.level]: 3, [a.hired]: '2024-02-29' },
+    });
+
+    const rp = await buildRp(server, { scope: 'openid profile address' });
+    const { tokens } = await signIn(new UserAgent(server.issuer), rp, user, {
+      scope: 'openid profile',
+      claims: JSON.stringify({ id_token: { [a.team]: null } }),
+    });
+    expect(decodeJwt(tokens.id_token!)[a.team]).toBe('Platform');
+    const info = await oidc.fetchUserInfo(rp.config, tokens.access_token, user.id);
+    expect(info).toMatchObject({ [a.team]: 'Platform', [a.level]: 3 });
+    // Mapped to address, which was not asked for.
+    expect(info[a.hired]).toBeUndefined();
+    const { tokens: bare } = await signIn(new UserAgent(server.issuer), rp, user, { scope: 'openid' });
+    const plain = await oidc.fetchUserInfo(rp.config, bare.access_token, user.id);
+    expect([plain[a.team], plain[a.level], plain[a.hired]]).toEqual([undefined, undefined, undefined]);
+    expect(decodeJwt(bare.id_token!)[a.team]).toBeUndefined();
+  });
+
+  it('refuses a value of the wrong type with 400 naming the attribute, and a bad definition by field', async () => {
+    const a = await defineAttributes();
+    const user = await server.buildUser();
+    expectStatus(await call('PATCH', `/users/${user.id}/attributes`, { [a.level]: 2 }), 200);
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ [a.level]: '3' }, a.level],
+      [{ [a.team]: 42 }, a.team],
+      [{ [a.hired]: '2023-02-29' }, a.hired],
+      [{ [a.hired]: 'yesterday' }, a.hired],
+      [{ [a.level]: null }, a.level],
+      [{ [a.team]: 'ok', unknown_attribute: 'x' }, 'unknown_attribute'],
+      [{ [a.team]: { nested: true } }, a.team],
+    ];
+    for (const [body, field] of bad) {
+      const response = await call('PATCH', `/users/${user.id}/attributes`, body);
+      expectFieldError(response, field);
+      expect(response.body.error_description).toMatch(new RegExp(`^${field}: `));
+    }
+    expect(expectStatus(await call('GET', `/users/${user.id}/attributes`), 200)).toEqual({
+      user_id: user.id,
+      attributes: { [a.level]: 2 },
+    });
+    const badDefinitions: Array<[Record<string, unknown>, string, number?]> = [
+      [{ name: 'given_name', label: 'x', type: 'string' }, 'name'],
+      [{ name: 'Has-Caps', label: 'x', type: 'string' }, 'name'],
+      [{ name: 'ok_name', label: 'x', type: 'colour' }, 'type'],
+      [{ name: 'ok_name', label: 'x', type: 'string', scope: 'openid' }, 'scope'],
+      [{ name: a.team, label: 'again', type: 'string' }, 'name', 409],
+    ];
+    for (const [body, field, status] of badDefinitions)
+      expectFieldError(await call('POST', '/attributes', body), field, status);
+    expectStatus(await call('DELETE', `/attributes/${a.level}`), 204);
+    expect(expectStatus(await call('GET', `/users/${user.id}/attributes`), 200).attributes).toEqual({});
+  });
+
+  it('shows attributes on /account: the user edits those users may, never an admin-only one, and a bad value is refused beside its field', async () => {
+    const a = await defineAttributes();
+    const user = await server.buildUser();
+    expectStatus(await call('PATCH', `/users/${user.id}/attributes`, { [a.level]: 5 }), 200);
+    const ua = new UserAgent(server.issuer);
+    const page = await openAccountPage(ua, user.email, user.password);
+    expect(page.html).toContain(`name="attributes[${a.team}]"`);
+    expect(page.html).not.toContain(`name="attributes[${a.level}]"`);
+    expect(textOf(page.html)).toContain('Level: 5 Set by an administrator.');
+
+    const saved = await ua.post('/account/profile', {
+      csrf: accountCsrf(page),
+      [`attributes[${a.team}]`]: 'Design',
+      [`attributes[${a.floor}]`]: '4',
+    });
+    expect(saved.status).toBe(303);
+    const values = () => server.gatehouse.admin.attributes.of(user.id).then((r) => r.values);
+    expect(await values()).toEqual({ [a.team]: 'Design', [a.floor]: 4, [a.level]: 5 });
+
+    const adminOnly = await ua.post('/account/profile', {
+      csrf: accountCsrf(page),
+      [`attributes[${a.level}]`]: '9',
+    });
+    expect(adminOnly.status).toBe(400);
+    expect(adminOnly.html).toContain(`data-field="attributes.${a.level}"`);
+    expect(textOf(adminOnly.html)).toContain('Only an administrator can change this.');
+    const notANumber = await ua.post('/account/profile', {
+      csrf: accountCsrf(page),
+      [`attributes[${a.team}]`]: 'Research',
+      [`attributes[${a.floor}]`]: 'fourth',
+    });
+    expect(notANumber.status).toBe(400);
+    expect(notANumber.html).toContain(`data-field="attributes.${a.floor}"`);
+    expect(notANumber.html).toContain('value="fourth"');
+    expect(textOf(notANumber.html)).toContain('Enter a number');
+    expect(await values()).toEqual({ [a.team]: 'Design', [a.floor]: 4, [a.level]: 5 });
   });
 
   it('renders front-channel logout iframes with iss and sid when the session ends', async () => {

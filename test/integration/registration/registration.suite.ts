@@ -1,6 +1,7 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
+import { serveJsonOverHttps } from '../../helpers/loopback-https.js';
 import { hashClientSecret } from '../../../src/clients/client-secret.js';
 import { referenceOf } from '../../../src/storage/initial-access-token-reference.js';
 import {
@@ -144,6 +145,12 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
         { grant_types: ['client_credentials'], response_types: [], redirect_uris: [] },
         'client_credentials',
       ],
+      // The device code grant (RFC 8628) only where the policy lists it (test/integration/flows/device-flow.test.ts).
+      [
+        'grant_types',
+        { grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], response_types: [], redirect_uris: [] },
+        'device_code',
+      ],
       ['scope', { scope: 'openid roles' }, 'roles'],
       ['token_endpoint_auth_method', { token_endpoint_auth_method: 'client_secret_jwt' }, 'client_secret_jwt'],
     ])('refuses a disallowed %s with invalid_client_metadata naming it', async (field, metadata, value) => {
@@ -152,6 +159,27 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
       expect(res.body.error).toBe('invalid_client_metadata');
       expect(res.body.error_description).toEqual(expect.stringContaining(field));
       expect(res.body.error_description).toEqual(expect.stringContaining(value));
+    });
+
+    it("checks a pairwise client's sector_identifier_uri: one listing its redirect URIs is taken, another refused naming the field", async () => {
+      const sector = await serveJsonOverHttps({
+        '/ours.json': [REDIRECT_URI],
+        '/theirs.json': ['https://elsewhere.example.test/callback'],
+      });
+      try {
+        const pairwise = (path: string) => ({ subject_type: 'pairwise', sector_identifier_uri: sector.url(path) });
+        const taken = await refused(pairwise('/ours.json'));
+        expect(taken.status).toBe(201);
+        expect(taken.body.subject_type).toBe('pairwise');
+        for (const path of ['/theirs.json', '/missing.json']) {
+          const res = await refused(pairwise(path));
+          expect(res.status).toBe(400);
+          expect(res.body.error).toBe('invalid_client_metadata');
+          expect(res.body.error_description).toEqual(expect.stringContaining('sector_identifier_uri'));
+        }
+      } finally {
+        await sector.close();
+      }
     });
 
     it('strips gatehouse_* fields: a client cannot make itself first-party', async () => {

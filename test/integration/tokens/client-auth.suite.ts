@@ -111,8 +111,8 @@ describe.each(HTTP_BACKENDS)('client authentication at the token endpoint (%s)',
     });
   });
 
-  // The client's public keys are registered inline (jwks): oidc-provider fetches a jwks_uri
-  // only from public https addresses (SSRF protection), which a test on loopback cannot be.
+  // The client's public keys are registered inline (jwks) here; keys at a jwks_uri (https on
+  // loopback) are test/integration/flows/par-jar-fapi.test.ts's.
   describe('private_key_jwt', () => {
     let key: Awaited<ReturnType<typeof signingKey>>;
     let jwks: { keys: Array<Record<string, unknown>> };
