@@ -30,7 +30,7 @@ export interface AdminApiDeps {
 }
 
 /** The document's version: the v1 contract; additions bump the minor number. */
-const API_VERSION = '1.1.0';
+const API_VERSION = '1.2.0';
 
 function adminApiRoutes(deps: AdminApiDeps): AnyAdminRoute[] {
   const { admin } = deps;
