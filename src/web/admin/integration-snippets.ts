@@ -350,47 +350,40 @@ export function signInSnippets(values: IntegrationValues): Snippet[] {
   ];
 }
 
-/** The discovery call of the Node snippets for clients that sign no one in through a browser. */
-function nodeDiscovery(v: IntegrationValues): string {
+/** A Node snippet for a client that signs no one in through a browser: discovery, then `body`. */
+function nodeSnippet(v: IntegrationValues, file: string, body: string): Snippet[] {
   const options = insecure(v) ? ', { execute: [client.allowInsecureRequests] }' : '';
-  return `const config = await client.discovery(new URL(${quoted(v.issuer)}), ${quoted(v.clientId)}, undefined, ${nodeAuth(v)}${options});`;
-}
-
-/** A machine-to-machine client: a token with its own credentials (client_credentials). */
-export function machineSnippets(values: IntegrationValues): Snippet[] {
+  const discovery = `const config = await client.discovery(new URL(${quoted(v.issuer)}), ${quoted(v.clientId)}, undefined, ${nodeAuth(v)}${options});`;
   return [
     {
       id: 'openid-client',
       title: 'Node.js: openid-client',
-      file: 'token.mjs (npm install openid-client)',
-      code: `import * as client from 'openid-client';
-
-${nodeDiscovery(values)}
-// resource: the API (resource indicator, RFC 8707) the token is for.
-const tokens = await client.clientCredentialsGrant(config, { resource: 'https://api.example' });
-// tokens.access_token goes in the API call's Authorization: Bearer header.
-`,
-      note: credentialNote(values),
+      file: `${file} (npm install openid-client)`,
+      code: `import * as client from 'openid-client';\n\n${discovery}\n${body}`,
+      note: credentialNote(v),
     },
   ];
 }
 
-/** A device client: the device authorization grant (RFC 8628). */
-export function deviceSnippets(values: IntegrationValues): Snippet[] {
-  return [
-    {
-      id: 'openid-client',
-      title: 'Node.js: openid-client',
-      file: 'device.mjs (npm install openid-client)',
-      code: `import * as client from 'openid-client';
+/** A machine-to-machine client: a token with its own credentials (client_credentials). */
+export const machineSnippets = (values: IntegrationValues): Snippet[] =>
+  nodeSnippet(
+    values,
+    'token.mjs',
+    `// resource: the API (resource indicator, RFC 8707) the token is for.
+const tokens = await client.clientCredentialsGrant(config, { resource: 'https://api.example' });
+// tokens.access_token goes in the API call's Authorization: Bearer header.
+`,
+  );
 
-${nodeDiscovery(values)}
-const started = await client.initiateDeviceAuthorization(config, { scope: ${quoted(values.scope)} });
+/** A device client: the device authorization grant (RFC 8628). */
+export const deviceSnippets = (values: IntegrationValues): Snippet[] =>
+  nodeSnippet(
+    values,
+    'device.mjs',
+    `const started = await client.initiateDeviceAuthorization(config, { scope: ${quoted(values.scope)} });
 console.log(\`Open \${started.verification_uri} and enter \${started.user_code}\`);
 const tokens = await client.pollDeviceAuthorizationGrant(config, started);
 console.log(tokens.claims()); // the ID token's claims
 `,
-      note: credentialNote(values),
-    },
-  ];
-}
+  );

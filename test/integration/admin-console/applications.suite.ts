@@ -110,6 +110,13 @@ describe.each(HTTP_BACKENDS)('admin console: applications (%s)', (backend) => {
       token_endpoint_auth_method: 'none',
       grant_types: [DEVICE_CODE_GRANT, 'refresh_token'],
     });
+    // A machine's integration page: its token snippet, and no Try sign-in (it signs no one in).
+    const machine = await ua.get(`/admin/clients/${made.m2m.clientId}/integration`);
+    expect(snippetOn(machine.html, 'openid-client')).toContain('client.clientCredentialsGrant(config');
+    expect(machine.html).toContain('data-try-unavailable');
+    expect(
+      snippetOn((await ua.get(`/admin/clients/${made.device.clientId}/integration`)).html, 'openid-client'),
+    ).toContain('client.initiateDeviceAuthorization(config');
     // The secret page leads on to the integration page.
     expect((await ua.get(`/admin/clients/${made.web.clientId}`)).html).toContain(
       `/admin/clients/${made.web.clientId}/integration`,
