@@ -25,3 +25,9 @@ export async function ensureAdminConsole(
     }),
   );
 }
+
+/**
+ * The console's test callback (issue 21, "Try sign-in"): a redirect URI an admin registers for a
+ * client, explicitly, to run a sign-in to that client from its integration page.
+ */
+export const tryCallbackUri = (issuer: string) => `${issuer}/admin/try/callback`;

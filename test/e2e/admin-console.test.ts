@@ -46,6 +46,8 @@ describe(`admin console in Chromium (${backend})`, () => {
     // Register a client through the form.
     await page.getByRole('link', { name: 'Register a client' }).click();
     await page.waitForURL(`${server.issuer}/admin/clients/new`);
+    await page.getByRole('link', { name: 'Start from the full form instead' }).click();
+    await page.waitForURL(`${server.issuer}/admin/clients/new/custom`);
     await page.getByLabel('Name (shown to users on the consent page)').fill('Tiny RP');
     await page.getByLabel('Redirect URIs', { exact: true }).fill(rp.redirectUri);
     await page.getByLabel('First party: Gatehouse does not ask users to consent').check();

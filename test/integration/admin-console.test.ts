@@ -5,6 +5,7 @@
  * test/unit/test-layout.test.ts checks that every suite of the folder is listed here.
  */
 import './admin-console/access.suite.js';
+import './admin-console/applications.suite.js';
 import './admin-console/client-flows.suite.js';
 import './admin-console/clients.suite.js';
 import './admin-console/connections.suite.js';

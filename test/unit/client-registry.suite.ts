@@ -17,6 +17,8 @@ function refusedField(build: () => unknown): string | undefined {
   return undefined;
 }
 import { hashClientSecret } from '../../src/clients/client-secret.js';
+import { applicationTypeInput, type ApplicationType } from '../../src/clients/application-types.js';
+import { DEVICE_CODE_GRANT } from '../../src/clients/client-flows.js';
 
 const base: ClientInput = {
   name: 'App',
@@ -106,6 +108,41 @@ describe('client registration rules', () => {
     expect(hashClientSecret('s3cret')).toBe(hashClientSecret('s3cret'));
     expect(hashClientSecret('s3cret')).not.toContain('s3cret');
     expect(hashClientSecret('s3cret')).not.toBe(hashClientSecret('s3cre7'));
+  });
+});
+
+describe('application types (issue 21)', () => {
+  const given = { name: 'App', redirectUris: ['https://app.example.com/cb'] };
+
+  it('fill in the preset, under what the admin gave, and the result passes the client rules', () => {
+    const native = applicationTypeInput('native', { ...given, scope: 'openid' });
+    expect(native).toMatchObject({
+      public: true,
+      authMethod: 'none',
+      grantTypes: ['authorization_code', 'refresh_token'],
+    });
+    expect(native.scope).toBe('openid');
+    expect(buildClientMetadata(native).confidential).toBe(false);
+    const device = applicationTypeInput('device', { name: 'TV', public: false });
+    expect(device).toMatchObject({
+      authMethod: 'client_secret_basic',
+      grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'],
+    });
+    expect(buildClientMetadata(device).confidential).toBe(true);
+  });
+
+  const refusals: Array<[ApplicationType, Partial<ClientInput> & { name: string }, string]> = [
+    ['spa', { ...given, authMethod: 'client_secret_post', public: false }, 'token_endpoint_auth_method'],
+    ['native', { ...given, public: false }, 'token_endpoint_auth_method'],
+    ['web', { ...given, public: true }, 'token_endpoint_auth_method'],
+    ['web', { ...given, grantTypes: ['refresh_token'] }, 'grant_types'],
+    ['spa', { ...given, grantTypes: ['authorization_code', 'client_credentials'] }, 'grant_types'],
+    ['device', { name: 'TV', grantTypes: ['authorization_code'] }, 'grant_types'],
+    ['m2m', { name: 'Batch', postLogoutRedirectUris: ['https://app.example.com/bye'] }, 'post_logout_redirect_uris'],
+    ['native', { name: 'CLI' }, 'redirect_uris'],
+  ];
+  it.each(refusals)('a %s refuses %j, naming %s', (type, input, field) => {
+    expect(refusedField(() => applicationTypeInput(type, input))).toBe(field);
   });
 });
 

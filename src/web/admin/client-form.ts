@@ -2,12 +2,14 @@ import { z } from 'zod';
 import { AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGS, SCOPES, type ClientInput } from '../../clients/client-registry.js';
 import { ACCOUNT_CLIENT_ID, ADMIN_CONSOLE_CLIENT_ID } from '../../clients/built-in-client.js';
 import { checkbox, lines, list, optionalText, text } from '../kit/form-fields.js';
+import { applicationTypePreset, isApplicationType, type ApplicationType } from '../../clients/application-types.js';
+import { AppError } from '../../http/errors.js';
 
 /** Gatehouse's own clients: listed, never edited (the service refuses it too). */
 export const isBuiltInClient = (id: string): boolean => id === ACCOUNT_CLIENT_ID || id === ADMIN_CONSOLE_CLIENT_ID;
 
 /** What a new client's form starts with: a confidential web app signing users in. */
-export const NEW_CLIENT: ClientInput = {
+const NEW_CLIENT: ClientInput = {
   name: '',
   redirectUris: [],
   postLogoutRedirectUris: [],
@@ -20,6 +22,30 @@ export const NEW_CLIENT: ClientInput = {
   mfa: 'optional',
   visibleRoles: [],
 };
+
+/** The full form's starting values when opened from a type's short form ("All settings"): that type's preset. */
+export function newClientFrom(type: string | undefined): ClientInput {
+  return type && isApplicationType(type) ? { ...NEW_CLIENT, ...applicationTypePreset(type) } : NEW_CLIENT;
+}
+
+/** The type in the URL of a type's short form; any other word is a page that does not exist. */
+export function applicationTypeParam(value: string): ApplicationType {
+  if (!isApplicationType(value)) throw new AppError('not_found', 404, 'The page you asked for does not exist.');
+  return value;
+}
+
+/**
+ * A type's short form (views/admin/client-new-type.ejs): the name and, for a type that signs
+ * people in, where to send them back. The type's preset fills in the rest
+ * (clients/application-types.ts), which also refuses what does not fit the type.
+ */
+export const applicationForm = z
+  .object({ name: text(), redirect_uris: lines(), post_logout_redirect_uris: lines() })
+  .transform((form) => ({
+    name: form.name,
+    redirectUris: form.redirect_uris,
+    postLogoutRedirectUris: form.post_logout_redirect_uris,
+  }));
 
 /** The choices the form offers; a public client's method is always "none". */
 export const CLIENT_CHOICES = {

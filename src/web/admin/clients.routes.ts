@@ -6,15 +6,27 @@ import type { WithConsoleContext } from './context.js';
 import { decodeCursor, encodeCursor } from './pages.js';
 import { confirmForm, param, requireConfirmation, submitForm, type FormErrors } from './forms.js';
 import { redirectDone, type ConsoleRouteTools } from './pages.js';
-import { CLIENT_CHOICES, NEW_CLIENT, clientForm, isBuiltInClient } from './client-form.js';
+import {
+  CLIENT_CHOICES,
+  applicationForm,
+  applicationTypeParam,
+  clientForm,
+  isBuiltInClient,
+  newClientFrom,
+} from './client-form.js';
+import { applicationTypeChoices, applicationTypeInput, usesRedirects } from '../../clients/application-types.js';
 import { createSecretHandoff } from './secret-handoff.js';
 import { underBase } from '../../http/base-path.js';
 import { addGrantRoutes, grantValue, permissionsPanel } from './permission-grants.js';
 
 const PAGE_SIZE = 50;
 
+/** Where a new client goes after its secret (if any) was shown: the guide to connecting the application. */
+const integrationPath = (clientId: string) => `/admin/clients/${encodeURIComponent(clientId)}/integration`;
+
 /**
- * Clients: list, the pending-approval queue, create, edit, delete, rotate the secret. Every
+ * Clients: list, the pending-approval queue, create (from an application type, or with the
+ * full form), edit, delete, rotate the secret. Every
  * change answers 303 (post/redirect/get: a reload never submits again). A new secret goes
  * through the one-time handoff (secret-handoff.ts) to the page after the redirect, which
  * shows it once; a reload of that page says it was already shown.
@@ -75,16 +87,65 @@ export function addClientRoutes(router: Router, tools: ConsoleRouteTools): void 
     });
   });
 
-  router.get('/clients/new', ...view, (ctx: WithConsoleContext) => showForm(ctx, NEW_CLIENT, {}));
+  /** A new client: its secret shown once, or straight to the integration page. */
+  async function created(ctx: WithConsoleContext, input: ClientInput): Promise<void> {
+    const { client, clientSecret } = await clients.create(input, ctx.state.console.actor);
+    if (clientSecret) return redirectToSecret(ctx, client.id, clientSecret);
+    redirectDone(ctx, integrationPath(client.id), 'client-created');
+  }
+
+  // "New application" starts from a type (clients/application-types.ts); the full form is one link away.
+  router.get('/clients/new', ...view, (ctx: WithConsoleContext) =>
+    show(ctx, 'client-new', { title: 'New application', types: applicationTypeChoices() }),
+  );
+
+  router.get('/clients/new/custom', ...view, (ctx: WithConsoleContext) =>
+    showForm(ctx, newClientFrom(typeof ctx.query.from === 'string' ? ctx.query.from : undefined), {}),
+  );
+
+  const showTypeForm = (
+    ctx: WithConsoleContext,
+    input: { name: string; redirectUris: string[]; postLogoutRedirectUris: string[] },
+    extra: { errors?: FormErrors; status?: number } = {},
+  ) => {
+    const type = applicationTypeParam(param(ctx, 'type'));
+    const choice = applicationTypeChoices().find((c) => c.type === type);
+    return show(
+      ctx,
+      'client-new-type',
+      {
+        title: `New ${choice?.label ?? ''}`,
+        type,
+        choice,
+        redirects: usesRedirects(type),
+        input,
+        errors: extra.errors ?? {},
+      },
+      extra.status,
+    );
+  };
+
+  router.get('/clients/new/:type', ...view, (ctx: WithConsoleContext) =>
+    showTypeForm(ctx, { name: '', redirectUris: [], postLogoutRedirectUris: [] }),
+  );
+
+  router.post(
+    '/clients/new/:type',
+    ...change(applicationForm),
+    async (ctx: WithConsoleContext & WithForm<typeof applicationForm>) => {
+      const type = applicationTypeParam(param(ctx, 'type'));
+      const given = ctx.state.form;
+      await submitForm(
+        () => created(ctx, applicationTypeInput(type, given)),
+        (errors, status) => showTypeForm(ctx, given, { errors, status }),
+      );
+    },
+  );
 
   router.post('/clients', ...change(clientForm), async (ctx: WithConsoleContext & WithForm<typeof clientForm>) => {
     const input = ctx.state.form;
     await submitForm(
-      async () => {
-        const { client, clientSecret } = await clients.create(input, ctx.state.console.actor);
-        if (clientSecret) return redirectToSecret(ctx, client.id, clientSecret);
-        redirectDone(ctx, `/admin/clients/${encodeURIComponent(client.id)}`, 'client-created');
-      },
+      () => created(ctx, input),
       (errors, status) => showForm(ctx, input, { errors, status }),
     );
   });

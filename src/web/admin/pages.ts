@@ -10,6 +10,8 @@ const NOTICES: Record<string, string> = {
   'client-created':
     'The client was registered. It has no secret: it is a public client, or authenticates with its own keys.',
   'client-saved': 'The client was saved.',
+  'try-callback-added': "Gatehouse's test callback is now one of this client's redirect URIs: Try sign-in is ready.",
+  'try-callback-removed': "Gatehouse's test callback is no longer one of this client's redirect URIs.",
   'client-deleted': 'The client was deleted, with every grant and token it held.',
   'client-approved': 'The client was approved; it can now obtain tokens.',
   'client-rejected': 'The registration was rejected and the client deleted.',

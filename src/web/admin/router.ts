@@ -8,6 +8,7 @@ import { createConsoleSessions } from './session.js';
 import { createShowPage, type ConsoleRouteTools } from './pages.js';
 import { addDashboardRoutes } from './dashboard.routes.js';
 import { addClientRoutes } from './clients.routes.js';
+import { addIntegrationRoutes } from './integration.routes.js';
 import { addUserRoutes } from './users.routes.js';
 import { addUserAccessRoutes } from './user-access.routes.js';
 import { addRoleRoutes } from './roles.routes.js';
@@ -44,6 +45,7 @@ export function createAdminConsoleRouter(deps: ConsoleDeps): Router {
   });
   addDashboardRoutes(router, tools);
   addClientRoutes(router, tools);
+  addIntegrationRoutes(router, tools);
   addUserRoutes(router, tools);
   addUserAccessRoutes(router, tools);
   addRoleRoutes(router, tools);

@@ -22,7 +22,7 @@ describe.each(HTTP_BACKENDS)('admin console: client flows (%s)', (backend) => {
 
   it('offers the device code grant and the switches, and registers a device client with DPoP required', async () => {
     const { ua, page } = signedIn;
-    const form = await ua.get('/admin/clients/new');
+    const form = await ua.get('/admin/clients/new/custom');
     expect(form.html).toContain(`value="${DEVICE_CODE_GRANT}"`);
     expect(form.html).toContain('name="dpop_bound_access_tokens"');
     expect(form.html).toContain('name="fapi"');

@@ -26,7 +26,7 @@ describe.each(HTTP_BACKENDS)('admin console: clients (%s)', (backend) => {
 
   it('creates a client with POST → 303 → GET: the secret shown once, a reload shows it no more and creates nothing', async () => {
     const { ua, page, admin } = signedIn;
-    const form = await ua.get('/admin/clients/new');
+    const form = await ua.get('/admin/clients/new/custom');
     expect(form.status).toBe(200);
     expect(form.html).toMatch(/<label for="f-name">/);
     const before = (await clients().list()).length;
