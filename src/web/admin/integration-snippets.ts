@@ -380,7 +380,7 @@ const tokens = await client.clientCredentialsGrant(config, { resource: 'https://
 export const deviceSnippets = (values: IntegrationValues): Snippet[] =>
   nodeSnippet(
     values,
-    'device.mjs',
+    'device-sign-in.mjs',
     `const started = await client.initiateDeviceAuthorization(config, { scope: ${quoted(values.scope)} });
 console.log(\`Open \${started.verification_uri} and enter \${started.user_code}\`);
 const tokens = await client.pollDeviceAuthorizationGrant(config, started);
