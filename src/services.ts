@@ -199,6 +199,7 @@ export function createServices(config: Config, resources: Resources, options: Se
       onKeysRotated: provider.reloadKeys,
       pairwise,
       profiles,
+      clock,
     }),
     userImport: createUserImport({ users: storage.users, box, transaction }),
     userSessions: createUserSessions({ storage, audit, sessionsEnded }),

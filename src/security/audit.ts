@@ -86,6 +86,8 @@ export type AuditAction =
   | 'federation.identity_linked'
   | 'federation.identity_unlinked'
   | 'federation.failed'
+  // A person signed in through an upstream (an identity already linked, or an account just made).
+  | 'signin.upstream.succeeded'
   // Codes by email and SMS (docs/factors.md): sign-in without a password, code second factors,
   // what was sent (never the code or the address) and what could not be delivered.
   | 'signin.email_code.succeeded'
@@ -111,7 +113,10 @@ export type AuditAction =
   | 'client.permission_revoked'
   | 'token_exchange.policy_set'
   | 'token_exchange.policy_removed'
-  | 'token.exchanged';
+  | 'token.exchanged'
+  // How many tokens a client got since the last tally (observability/token-requests.ts): the
+  // dashboard's token requests per client, one event per client a minute instead of one per token.
+  | 'token.requests';
 
 export type AuditEventInput = Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent' | 'requestId'>;
 
