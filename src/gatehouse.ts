@@ -64,7 +64,7 @@ export interface Gatehouse {
   sessionsEnded: SessionsEnded;
   /** Waits for back-channel logout deliveries in flight (tests, shutdown). */
   backchannelSettled(): Promise<void>;
-  /** Writes the token requests counted per client now instead of at the next minute (tests). */
+  /** Writes the token requests counted per client now instead of at the next five-minute mark (tests). */
   tokenRequestsFlushed(): Promise<void>;
   /** Waits for code messages (email, SMS) in flight (tests read the outbox after it). */
   codeDeliveriesSettled(): Promise<void>;
@@ -231,7 +231,7 @@ function lifecycle(
       // retries not yet due are dropped with the process (docs/sessions.md).
       await provider.backchannel.settled();
       await parts.codesSettled();
-      // The last minute's token counts, while the database is still open.
+      // The token counts since the last write, while the database is still open.
       await provider.tokenRequests.stop();
       mailer.close();
       await resources.close();

@@ -25,7 +25,7 @@ export interface StartedProvider {
   /** Client rows read once per request, shared by the pending-client check and the provider. */
   clientReads: RequestClientReads;
   backchannel: BackchannelLogout;
-  /** Token responses counted per client for the dashboard, written to the audit log every minute. */
+  /** Token responses counted per client for the dashboard, written to the audit log every five minutes. */
   tokenRequests: TokenRequestTally;
 }
 

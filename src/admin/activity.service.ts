@@ -57,8 +57,8 @@ export interface ActivityReport {
   tokenRequests: { clients: ClientRequests[]; total: number };
 }
 
-/** The action recorded every minute or so per client with how many tokens it got (observability/token-requests.ts). */
-const TOKEN_REQUESTS_ACTION: AuditAction = 'token.requests';
+/** The action recorded every few minutes per client with how many tokens it got (observability/token-requests.ts). */
+export const TOKEN_REQUESTS_ACTION: AuditAction = 'token.requests';
 
 type Classify = (row: Pick<ActionCount, 'method'>) => { method: SignInMethod; success: boolean; firstStep: boolean };
 

@@ -3,13 +3,16 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../security/audit.js';
 
-/** How often the counts are written: a chart bucket is an hour, so a minute late is invisible. */
-const FLUSH_INTERVAL_MS = 60_000;
+/**
+ * How often the counts are written: a chart bucket is an hour, so a few minutes late is
+ * invisible, and the audit log gets a row per busy client every five minutes, not every minute.
+ */
+const FLUSH_INTERVAL_MS = 5 * 60_000;
 
 export interface TokenRequestTally {
   /** Hears the provider's successful token responses (grant.success). */
   attach(provider: Provider): void;
-  /** Writes what was counted since the last write (the timer does it every minute; tests and shutdown call it). */
+  /** Writes what was counted since the last write (the timer does it every five minutes; tests and shutdown call it). */
   flush(): Promise<void>;
   /** Stops the timer and writes the rest. */
   stop(): Promise<void>;
@@ -18,10 +21,10 @@ export interface TokenRequestTally {
 /**
  * Token requests per client for the dashboard (docs/decisions.md, "Token requests per client"):
  * counted in memory per client and grant type and written to the audit log as one
- * `token.requests` event per client and grant type a minute, with the count in details.
- * One audit row per token would put an insert on every token response; one per minute per
- * client costs nothing measurable and is summed in SQL like every other figure. A crash loses
- * at most the last minute's counts, which a dashboard can afford.
+ * `token.requests` event per client and grant type every five minutes, with the count in
+ * details. One audit row per token would put an insert on every token response; one per
+ * client every five minutes costs nothing measurable and is summed in SQL like every other
+ * figure. A crash loses at most the last five minutes' counts, which a dashboard can afford.
  */
 export function createTokenRequestTally(deps: { audit: AuditLog; log: Logger }): TokenRequestTally {
   let counts = new Map<string, { clientId: string; grantType: string; count: number }>();

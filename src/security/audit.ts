@@ -115,7 +115,7 @@ export type AuditAction =
   | 'token_exchange.policy_removed'
   | 'token.exchanged'
   // How many tokens a client got since the last tally (observability/token-requests.ts): the
-  // dashboard's token requests per client, one event per client a minute instead of one per token.
+  // dashboard's token requests per client, one event per client every five minutes, not one per token.
   | 'token.requests';
 
 export type AuditEventInput = Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent' | 'requestId'>;

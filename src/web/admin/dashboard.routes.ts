@@ -7,6 +7,7 @@ import {
   ACCOUNT_SOURCES,
   RANGE_NAMES,
   SIGN_IN_METHODS,
+  TOKEN_REQUESTS_ACTION,
   type ActivityRange,
   type ActivityReport,
 } from '../../admin/activity.service.js';
@@ -78,7 +79,8 @@ export function addDashboardRoutes(router: Router, { deps, show, view }: Console
     const range = rangeOf(ctx.query.range);
     const [pending, events, report] = await Promise.all([
       deps.admin.clients.page({ status: 'pending', limit: 100 }),
-      deps.admin.audit.query({ limit: 10 }),
+      // The token tally is a count written every few minutes, not a change.
+      deps.admin.audit.query({ limit: 10, notAction: TOKEN_REQUESTS_ACTION }),
       deps.admin.activity.report(range),
     ]);
     await show(ctx, 'dashboard', {
