@@ -51,6 +51,9 @@ const CLIENT_FLAGS = {
   fapi: { type: 'boolean' },
   sms: { type: 'string' },
   'email-sign-in': { type: 'string' },
+  'logo-uri': { type: 'string' },
+  'policy-uri': { type: 'string' },
+  'tos-uri': { type: 'string' },
 } as const;
 
 type ClientFlagValues = ReturnType<typeof parseCommand<typeof CLIENT_FLAGS>>['values'];
@@ -92,6 +95,9 @@ const FLAG_OF: Record<keyof ClientInput, keyof typeof CLIENT_FLAGS> = {
   fapi: 'fapi',
   sms: 'sms',
   emailSignIn: 'email-sign-in',
+  logoUri: 'logo-uri',
+  policyUri: 'policy-uri',
+  tosUri: 'tos-uri',
 };
 
 /** `--sms on|off`: node 20's parseArgs has no `--no-…` negation, and off must be sayable. */
@@ -136,6 +142,9 @@ function changesFrom(values: ClientFlagValues): Partial<ClientInput> {
     fapi: values.fapi,
     sms: onOff(values.sms, 'sms'),
     emailSignIn: onOff(values['email-sign-in'], 'email-sign-in'),
+    logoUri: optional(values['logo-uri']),
+    policyUri: optional(values['policy-uri']),
+    tosUri: optional(values['tos-uri']),
   };
   const given = (Object.keys(FLAG_OF) as Array<keyof ClientInput>).filter(
     (field) => values[FLAG_OF[field]] !== undefined,
