@@ -206,6 +206,7 @@ export function createServices(config: Config, resources: Resources, options: Se
       pairwise,
       profiles,
       attributes,
+      clock,
     }),
     userImport: createUserImport({ users: storage.users, box, transaction }),
     userSessions: createUserSessions({ storage, audit, sessionsEnded }),

@@ -11,6 +11,7 @@ import { createRequestClientReads, type RequestClientReads } from './oidc/reques
 import { createBackchannelLogout, type BackchannelLogout } from './oidc/backchannel-logout.js';
 import { attachBackchannelEvents, attachSessionHandling } from './oidc/session-events.js';
 import { attachProviderMetrics } from './observability/provider-metrics.js';
+import { createTokenRequestTally, type TokenRequestTally } from './observability/token-requests.js';
 import { createSectorCheck } from './clients/sector-identifier.js';
 import { deriveKey } from './security/key-encryption-secret.js';
 import type { DevicePages } from './oidc/features/flows.js';
@@ -24,6 +25,8 @@ export interface StartedProvider {
   /** Client rows read once per request, shared by the pending-client check and the provider. */
   clientReads: RequestClientReads;
   backchannel: BackchannelLogout;
+  /** Token responses counted per client for the dashboard, written to the audit log every five minutes. */
+  tokenRequests: TokenRequestTally;
 }
 
 /**
@@ -51,14 +54,19 @@ export async function startProvider(
     requireApproval: config.registration.requireApproval,
     written: (id) => clientReads.forget(id),
   });
+  // Writes nobody awaits must not ride on a token request's transaction (src/storage/request-transaction.ts).
+  const unawaitedAudit: typeof audit = {
+    ...audit,
+    record: (...event) => storage.outsideRequestTransaction(() => audit.record(...event)),
+  };
+  const tokenRequests = createTokenRequestTally({ audit: unawaitedAudit, log });
   // The keys of the provider being built, for the token exchange's check of JWT subject tokens.
   let building: KeyMaterial | undefined;
   const host = await createProviderHost(config, {
     keys: services.keys,
     log,
-    // Its listeners do not await their audit writes (src/oidc/events.ts); during a token
-    // request they must not ride on its transaction (src/storage/request-transaction.ts).
-    audit: { ...audit, record: (...event) => storage.outsideRequestTransaction(() => audit.record(...event)) },
+    // Its listeners do not await their audit writes (src/oidc/events.ts).
+    audit: unawaitedAudit,
     extend: (provider) => {
       attachSessionHandling(provider, {
         sessions: storage.sessions,
@@ -67,6 +75,7 @@ export async function startProvider(
         idleTimeoutSeconds: config.sessions.idleTimeoutSeconds,
       });
       attachProviderMetrics(provider, resources.metrics);
+      tokenRequests.attach(provider);
       provider.use(
         upstreamSignInHandling({
           upstreamSignOut: services.upstreamSignOut,
@@ -142,5 +151,5 @@ export async function startProvider(
   });
   services.onSessionsEnded((sessions) => backchannel.sessionsEnded(sessions));
   host.extend((provider) => attachBackchannelEvents(provider, backchannel));
-  return { host, clientReads, backchannel };
+  return { host, clientReads, backchannel, tokenRequests };
 }

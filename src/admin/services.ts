@@ -25,6 +25,7 @@ import type { ConnectionsService } from '../federation/connections.service.js';
 import type { FederationService } from '../federation/federation.service.js';
 import { createIdentitiesAdmin } from './identities.service.js';
 import { createSubjectsAdmin } from './subjects.service.js';
+import { createActivityService } from './activity.service.js';
 
 export interface AdminServiceDeps {
   config: Config;
@@ -53,6 +54,8 @@ export interface AdminServiceDeps {
   profiles: UserProfiles;
   /** Custom user attributes: their schema and values (accounts/user-attributes.ts). */
   attributes: UserAttributesService;
+  /** Now, in epoch milliseconds: the dashboard's ranges end here (default Date.now). */
+  clock?: () => number;
 }
 
 /** Everything an admin can do, shared by the admin API and the console (which never call each other over HTTP). */
@@ -83,6 +86,8 @@ export function createAdminServices(deps: AdminServiceDeps) {
     keys: createKeysAdmin({ storage, audit, box: deps.box, config: deps.config, onRotated: deps.onKeysRotated }),
     initialAccessTokens: createInitialAccessTokensAdmin(deps.initialAccessTokens),
     audit: { query: storage.audit.query },
+    /** The dashboard's figures (sign-ins, active users, new accounts, limits, token requests). */
+    activity: createActivityService({ activity: storage.activity, now: deps.clock ?? Date.now }),
     connections: deps.connections,
     identities: createIdentitiesAdmin({ storage, audit, federation: deps.federation }),
     subjects: createSubjectsAdmin({ storage, pairwise: deps.pairwise }),

@@ -52,6 +52,9 @@ const CLIENT_FLAGS = {
   fapi: { type: 'boolean' },
   sms: { type: 'string' },
   'email-sign-in': { type: 'string' },
+  'logo-uri': { type: 'string' },
+  'policy-uri': { type: 'string' },
+  'tos-uri': { type: 'string' },
 } as const;
 
 type ClientFlagValues = ReturnType<typeof parseCommand<typeof CLIENT_FLAGS>>['values'];
@@ -93,6 +96,9 @@ const FLAG_OF: Record<keyof ClientInput, keyof typeof CLIENT_FLAGS> = {
   fapi: 'fapi',
   sms: 'sms',
   emailSignIn: 'email-sign-in',
+  logoUri: 'logo-uri',
+  policyUri: 'policy-uri',
+  tosUri: 'tos-uri',
 };
 
 /** `--sms on|off`: node 20's parseArgs has no `--no-…` negation, and off must be sayable. */
@@ -137,6 +143,9 @@ function changesFrom(values: ClientFlagValues): Partial<ClientInput> {
     fapi: values.fapi,
     sms: onOff(values.sms, 'sms'),
     emailSignIn: onOff(values['email-sign-in'], 'email-sign-in'),
+    logoUri: optional(values['logo-uri']),
+    policyUri: optional(values['policy-uri']),
+    tosUri: optional(values['tos-uri']),
   };
   const given = (Object.keys(FLAG_OF) as Array<keyof ClientInput>).filter(
     (field) => values[FLAG_OF[field]] !== undefined,

@@ -31,6 +31,7 @@ const USAGE = `usage: gatehouse <command> [options]   (from a checkout: npm run 
                  [--subject-type public|pairwise [--sector-identifier-uri https://…]]
                  [--frontchannel-logout-uri https://… [--frontchannel-logout-session-required]]
                  [--userinfo-alg ES256|RS256]
+                 [--logo-uri https://…] [--policy-uri https://…] [--tos-uri https://…]   on the consent page
                  (--grant-types takes urn:ietf:params:oauth:grant-type:device_code for the device flow)
   clients update CLIENT_ID [any option of clients create]   only the options given change; a list
                  option replaces the whole list, an empty value clears a field, --no-public,

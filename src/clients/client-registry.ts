@@ -24,6 +24,7 @@ import {
   type ClientFlowInput,
 } from './client-flows.js';
 import { codesInputOf, codesMetadata, type ClientCodesInput } from './client-codes.js';
+import { linksInputOf, linksMetadata, type ClientLinksInput } from './client-links.js';
 
 export { checkRedirectUri };
 
@@ -41,9 +42,10 @@ export const SCOPES = OIDC_SCOPES;
 /**
  * The identity and logout fields (pairwise subjects, front-channel logout, signed userinfo) are
  * client-identity.ts's; the flow fields (device flow, DPoP, PAR, FAPI) client-flows.ts's; the
- * switches of codes by email and SMS client-codes.ts's.
+ * switches of codes by email and SMS client-codes.ts's; the logo, policy and terms the consent
+ * page shows client-links.ts's.
  */
-export interface ClientInput extends ClientIdentityInput, ClientFlowInput, ClientCodesInput {
+export interface ClientInput extends ClientIdentityInput, ClientFlowInput, ClientCodesInput, ClientLinksInput {
   name: string;
   redirectUris: string[];
   postLogoutRedirectUris: string[];
@@ -206,6 +208,7 @@ export function buildClientMetadata(input: ClientInput): { metadata: Record<stri
       ...identityMetadata(input, redirectUris),
       ...flowMetadata(input, { authMethod, grantTypes }),
       ...codesMetadata(input),
+      ...linksMetadata(input),
     },
   };
 }
@@ -239,6 +242,7 @@ export function clientInputOf(row: ClientRow): ClientInput {
     ...identityInputOf(m),
     ...flowInputOf(m),
     ...codesInputOf(m),
+    ...linksInputOf(m),
   };
 }
 

@@ -163,6 +163,15 @@ export function createFederationService(deps: {
       .catch(() => undefined);
   }
 
+  /** A sign-in through an upstream, as the password and passkey sign-ins are recorded (the dashboard counts them). */
+  async function recordSignIn(userId: string, connectionId: string, clientId: string | null, origin?: RequestOrigin) {
+    await audit.record(
+      'signin.upstream.succeeded',
+      { actorId: userId, subjectId: userId, clientId, details: { connection: connectionId } },
+      origin,
+    );
+  }
+
   async function linkIdentity(
     tx: Repositories,
     input: { connectionId: string; subject: string; email: string | null; userId: string; origin?: RequestOrigin },
@@ -350,6 +359,7 @@ export function createFederationService(deps: {
           if (!user || user.disabledAt)
             throw new FederationError('account_disabled', 'the account linked to this identity is disabled');
           await storage.identities.markUsed(identity.id);
+          await recordSignIn(user.id, connection.id, roundTrip.clientId, input.origin);
           return { ...base, kind: 'signed-in', userId: user.id };
         }
         const existing = profile.email ? await storage.users.findByEmail(profile.email) : null;
@@ -373,7 +383,9 @@ export function createFederationService(deps: {
           );
           return { ...base, kind: 'link-required', userId: existing.id, email: existing.email, pending };
         }
-        return await createAccount(opened, profile, base, input.origin);
+        const created = await createAccount(opened, profile, base, input.origin);
+        await recordSignIn(created.userId, connection.id, roundTrip.clientId, input.origin);
+        return created;
       } catch (error) {
         if (error instanceof FederationError) await recordFailure(error, input.connectionId, trip, input.origin);
         throw error;

@@ -15,7 +15,7 @@ function contentSecurityPolicy(imageOrigins: readonly string[]): string {
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    ["img-src 'self' data:", ...imageOrigins].join(' '),
+    [IMAGE_SOURCES, ...imageOrigins].join(' '),
     "connect-src 'self'",
     FORM_ACTION,
     "base-uri 'none'",
@@ -43,6 +43,24 @@ function formTargetSource(uri: string): string | undefined {
 function withFormTargets(policy: string, sources: readonly string[]): string {
   const extra = [...new Set(sources)].filter((source) => !/[\s;,']/.test(source));
   return extra.length > 0 ? policy.replace(FORM_ACTION, [FORM_ACTION, ...extra].join(' ')) : policy;
+}
+
+const IMAGE_SOURCES = "img-src 'self' data:";
+const PAGE_IMAGES = Symbol('page image origins');
+
+/**
+ * A page that shows an image from another origin names that origin here, and only that
+ * response's img-src allows it: the consent page's client logo, from the origin the user is
+ * sent back to (docs/decisions.md, "The consent page shows a client's logo only from its
+ * redirect origin"). Only https origins are taken.
+ */
+export function allowPageImages(ctx: Context, origins: readonly string[]): void {
+  (ctx.state as Record<symbol, unknown>)[PAGE_IMAGES] = origins.filter((o) => /^https:\/\/[^\s;,'/]+$/.test(o));
+}
+
+function pageImagesOf(ctx: Context): readonly string[] {
+  const origins = (ctx.state as Record<symbol, unknown>)[PAGE_IMAGES];
+  return Array.isArray(origins) ? (origins as string[]) : [];
 }
 
 export interface SecurityHeaderOptions {
@@ -76,17 +94,17 @@ export function securityHeaders(options: SecurityHeaderOptions) {
     ctx.set(headers);
     await next();
     const targets = options.formTargets?.(ctx) ?? [];
-    const policy = ctx.response.get('Content-Security-Policy');
+    const images = pageImagesOf(ctx);
+    let policy = ctx.response.get('Content-Security-Policy');
     // A response already written (a redirect straight to res) keeps its headers; it has no form.
-    if (targets.length > 0 && policy && !ctx.headerSent) {
-      ctx.set(
-        'Content-Security-Policy',
-        withFormTargets(
-          policy,
-          targets.flatMap((uri) => formTargetSource(uri) ?? []),
-        ),
+    if ((targets.length === 0 && images.length === 0) || !policy || ctx.headerSent) return;
+    if (targets.length > 0)
+      policy = withFormTargets(
+        policy,
+        targets.flatMap((uri) => formTargetSource(uri) ?? []),
       );
-    }
+    if (images.length > 0) policy = policy.replace(IMAGE_SOURCES, [IMAGE_SOURCES, ...new Set(images)].join(' '));
+    ctx.set('Content-Security-Policy', policy);
   };
 }
 

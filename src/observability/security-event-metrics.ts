@@ -30,6 +30,8 @@ const COUNTS: Partial<Record<AuditAction, Count>> = {
   'signin.email_code.succeeded': (m, event) =>
     m.signIns.inc({ method: event.details?.method === 'magic_link' ? 'magic_link' : 'email_code', result: 'success' }),
   'signin.email_code.failed': (m) => m.signIns.inc({ method: 'email_code', result: 'failure' }),
+  'signin.upstream.succeeded': (m) => m.signIns.inc({ method: 'upstream', result: 'success' }),
+  'federation.failed': (m) => m.signIns.inc({ method: 'upstream', result: 'failure' }),
   'signin.mfa.succeeded': secondFactor('success'),
   'signin.mfa.failed': secondFactor('failure'),
   'signin.mfa.replayed': secondFactor('replayed'),

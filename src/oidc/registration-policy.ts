@@ -105,6 +105,12 @@ export function createRegistrationPolicy(policy: RegistrationPolicyConfig) {
         (message) => new errors.InvalidClientMetadata(message),
       );
     }
+    // What the consent page shows (issue 21): the rules an admin's client has (clients/client-links.ts).
+    for (const field of ['logo_uri', 'policy_uri', 'tos_uri'] as const) {
+      if (metadata[field] === undefined) continue;
+      if (typeof metadata[field] !== 'string') throw invalidMetadata(field, 'must be a URL');
+      checkUris(field, [metadata[field]], (message) => new errors.InvalidClientMetadata(message));
+    }
     // oidc-provider fetches jwks_uri only from public https addresses (SSRF protection);
     // refusing anything else here beats failing at every sign-in.
     if (metadata.jwks_uri !== undefined) {

@@ -86,6 +86,8 @@ export type AuditAction =
   | 'federation.identity_linked'
   | 'federation.identity_unlinked'
   | 'federation.failed'
+  // A person signed in through an upstream (an identity already linked, or an account just made).
+  | 'signin.upstream.succeeded'
   // Codes by email and SMS (docs/factors.md): sign-in without a password, code second factors,
   // what was sent (never the code or the address) and what could not be delivered.
   | 'signin.email_code.succeeded'
@@ -115,7 +117,10 @@ export type AuditAction =
   // Custom user attributes (docs/protocol.md): the schema admins define.
   | 'attribute.defined'
   | 'attribute.updated'
-  | 'attribute.deleted';
+  | 'attribute.deleted'
+  // How many tokens a client got since the last tally (observability/token-requests.ts): the
+  // dashboard's token requests per client, one event per client every five minutes, not one per token.
+  | 'token.requests';
 
 export type AuditEventInput = Omit<NewAuditEvent, 'action' | 'ip' | 'userAgent' | 'requestId'>;
 

@@ -11,6 +11,8 @@ export interface AuditQuery {
   clientId?: string;
   /** An exact action, or a prefix ending in '.' ("client." for every client event). */
   action?: string;
+  /** Leaves out one exact action (the dashboard's latest changes leave out the token tally). */
+  notAction?: string;
   from?: Date;
   to?: Date;
   /** Events strictly older than this one (newest first); from the previous page's cursor. */
@@ -54,6 +56,7 @@ export function createAuditRepository(db: EntityManager) {
       // Bounds are inclusive to the millisecond the API shows, so to=<an event's created_at> keeps it.
       if (filter.from) qb.andWhere(`${at} >= :from`, { from: filter.from });
       if (filter.to) qb.andWhere(`${at} <= :to`, { to: filter.to });
+      if (filter.notAction) qb.andWhere('e.action <> :notAction', { notAction: filter.notAction });
       if (filter.action?.endsWith('.')) {
         qb.andWhere("e.action LIKE :prefix ESCAPE '\\'", { prefix: `${filter.action.replace(/[\\%_]/g, '\\$&')}%` });
       }

@@ -18,6 +18,7 @@ import { createConnectionsRepository } from './connections.repository.js';
 import { createUserIdentitiesRepository } from './user-identities.repository.js';
 import { createOneTimeCodesRepository } from './one-time-codes.repository.js';
 import { createPhonesRepository } from './phones.repository.js';
+import { createActivityRepository } from './activity.repository.js';
 import { createPermissionsRepository } from './permissions.repository.js';
 import { createAttributesRepository } from './attributes.repository.js';
 import { createRequestTransactions, type AfterTransaction } from './request-transaction.js';
@@ -36,6 +37,8 @@ function createRepositories(db: EntityManager) {
     signingKeys: createSigningKeysRepository(db),
     credentials: createCredentialsRepository(db),
     audit: createAuditRepository(db),
+    /** The dashboard's figures, counted from audit_events (src/admin/activity.service.ts). */
+    activity: createActivityRepository(db),
     roles: createRolesRepository(db),
     accountLinks: createAccountLinksRepository(db),
     consents: createConsentsRepository(db),

@@ -4,6 +4,7 @@
  * module with its own describe blocks and hooks; run one with `-t '<describe title>'`.
  * test/unit/test-layout.test.ts checks that every suite of the folder is listed here.
  */
+import './audit/activity.suite.js';
 import './audit/request-id.suite.js';
 import './audit/retention.suite.js';
 import './audit/transactional-events.suite.js';

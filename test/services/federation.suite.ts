@@ -147,13 +147,20 @@ describe('sign-in through upstream identity providers (federation service)', () 
     expect(await rig.storage.roles.rolesOf(first.userId)).toEqual(['engineering']);
     expect(await rig.storage.users.passwordHash(first.userId)).toBeNull();
     const events = (await rig.storage.audit.query({ subjectId: first.userId, limit: 10 })).map((e) => e.action).sort();
-    expect(events).toEqual(['federation.account_created', 'federation.identity_linked']);
+    expect(events).toEqual(['federation.account_created', 'federation.identity_linked', 'signin.upstream.succeeded']);
 
     const again = await signIn('op-main');
     expect(again).toMatchObject({ kind: 'signed-in', userId: first.userId });
     expect(await fed().listIdentities(first.userId)).toEqual([
       expect.objectContaining({ connectionId: 'op-main', connectionName: 'Upstream op-main', email }),
     ]);
+    // Each sign-in is recorded as one (the dashboard counts them, docs/admin-console.md).
+    const signIns = await rig.storage.audit.query({
+      subjectId: first.userId,
+      action: 'signin.upstream.succeeded',
+      limit: 10,
+    });
+    expect(signIns.map((e) => e.details)).toEqual([{ connection: 'op-main' }, { connection: 'op-main' }]);
   });
 
   it("counts the upstream's MFA only when its amr says so and the connection trusts it", async () => {

@@ -20,6 +20,7 @@ import {
   identityView,
   viewIdentity,
 } from './client-identity-fields.js';
+import { linkCreateFields, linksInputFrom, linksView, viewLinks } from './client-links-fields.js';
 
 const uris = z.array(z.string().max(2000)).max(50);
 
@@ -93,6 +94,7 @@ const clientFields = {
   ...identityFields,
   ...flowFields,
   ...codeFields,
+  ...linkCreateFields,
 };
 
 /**
@@ -141,7 +143,7 @@ const templateBody = updateBody.extend({ name: clientFields.name, template });
 type ClientFields = Partial<z.output<typeof updateBody>>;
 
 function toInput(body: ClientFields): Partial<ClientInput> {
-  const input: Partial<ClientInput> = identityInputFrom(body);
+  const input: Partial<ClientInput> = { ...identityInputFrom(body), ...linksInputFrom(body) };
   if (body.name !== undefined) input.name = body.name;
   if (body.redirect_uris !== undefined) input.redirectUris = body.redirect_uris;
   if (body.post_logout_redirect_uris !== undefined) input.postLogoutRedirectUris = body.post_logout_redirect_uris;
@@ -202,6 +204,7 @@ export const clientView = z.object({
   fapi: z.boolean(),
   sms: z.boolean(),
   email_sign_in: z.boolean(),
+  ...linksView,
   created_at: timestamp,
   updated_at: timestamp,
 });
@@ -234,6 +237,7 @@ function viewClient(row: ClientRow): z.input<typeof clientView> {
     fapi: input.fapi === true,
     sms: input.sms !== false,
     email_sign_in: input.emailSignIn !== false,
+    ...viewLinks(input),
     created_at: iso(row.createdAt) ?? '',
     updated_at: iso(row.updatedAt) ?? '',
   };

@@ -16,6 +16,7 @@ import { roleRoutes } from './roles.routes.js';
 import { sessionRoutes } from './sessions.routes.js';
 import { keyRoutes } from './keys.routes.js';
 import { auditRoutes } from './audit.routes.js';
+import { activityRoutes } from './activity.routes.js';
 import { initialAccessTokenRoutes } from './initial-access-tokens.routes.js';
 import { connectionRoutes } from './connections.routes.js';
 import { subjectRoutes } from './subjects.routes.js';
@@ -43,6 +44,7 @@ function adminApiRoutes(deps: AdminApiDeps): AnyAdminRoute[] {
     ...keyRoutes(admin),
     ...initialAccessTokenRoutes(admin),
     ...auditRoutes(admin),
+    ...activityRoutes(admin),
     ...connectionRoutes(admin, deps.issuer),
     ...subjectRoutes(admin),
     ...resourceRoutes(admin),

@@ -84,6 +84,9 @@ export const clientForm = z
     fapi: checkbox(),
     sms: checkbox(),
     email_sign_in: checkbox(),
+    logo_uri: optionalText({ trim: true }),
+    policy_uri: optionalText({ trim: true }),
+    tos_uri: optionalText({ trim: true }),
   })
   .transform((form): ClientInput => {
     const isPublic = form.client_type === 'public';
@@ -110,5 +113,8 @@ export const clientForm = z
       fapi: form.fapi,
       sms: form.sms,
       emailSignIn: form.email_sign_in,
+      logoUri: form.logo_uri,
+      policyUri: form.policy_uri,
+      tosUri: form.tos_uri,
     };
   });

@@ -3,6 +3,7 @@ import type { Next } from 'koa';
 import { z } from 'zod';
 import { AppError, assertThat } from '../../http/errors.js';
 import { noStore } from '../../http/security-headers.js';
+import { underBase } from '../../http/base-path.js';
 import { requestTranslator } from '../../http/localize.js';
 import { requireSameOrigin } from '../../security/csrf.js';
 import { passwordAttempts } from '../../security/password-attempts.js';
@@ -181,6 +182,23 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       return finish(ctx, { error: 'access_denied', error_description: 'End-User denied the authorization request' });
     },
   );
+
+  /**
+   * "Not you?" on the consent page: this sign-in goes back to its login step, where someone
+   * else can sign in (password, passkey, email, upstream: every way the login page offers).
+   * The interaction's pending prompt is what our routes read (requirePrompt, GET's dispatch);
+   * oidc-provider runs its policy again when the sign-in resumes, so nothing is skipped. When
+   * another account signs in, the provider ends the old session first (its "different
+   * account" confirmation, lib/actions/authorization/resume.js) and the new person is then
+   * asked for consent themselves. The old consent form is refused from here on.
+   */
+  router.post('/switch-account', ...form(undefined, requirePrompt('consent')), async (ctx: WithInteractionContext) => {
+    const { interaction } = ctx.state;
+    interaction.prompt = { name: 'login', reasons: ['switch_account'], details: {} };
+    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+    ctx.status = 303;
+    ctx.redirect(underBase(ctx, `/interaction/${interaction.uid}`));
+  });
 
   addMfaRoutes(router, deps, { form, requirePrompt }, finish);
   addCodeFactorRoutes(router, deps, { form, requirePrompt }, secondStepFinisher(deps, finish));

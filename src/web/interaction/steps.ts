@@ -5,6 +5,8 @@ import { FIRST_PARTY } from '../../clients/client-metadata.js';
 import { ACCOUNT_CLIENT_ID } from '../../clients/built-in-client.js';
 import { rpIdUsable } from '../../config/issuer.js';
 import { offeredConnections } from './federation.js';
+import { askingClient } from './asking-client.js';
+import { allowPageImages } from '../../http/security-headers.js';
 
 /** What the user sees for a scope, in plain words (catalogue `scopes.<name>`); others by name. */
 export function scopeDescription(i18n: Translator, scope: string): string {
@@ -99,9 +101,18 @@ export async function renderConsent(deps: InteractionDeps, ctx: WithInteractionC
       })),
     ),
   ];
+  const client = await deps.host.current.Client.find(String(params.client_id));
+  const asking = askingClient(client?.metadata() ?? {}, params.redirect_uri);
+  if (asking.logo) allowPageImages(ctx, [asking.logo.origin]);
+  const accountId = ctx.state.interaction.session?.accountId;
+  const user = accountId ? await deps.accounts.findActiveUser(accountId) : undefined;
   await renderStep(deps, ctx, 'consent', 'consent.title', {
     clientName: await clientName(deps, ctx, 'consent.thisApplication'),
     scopes,
+    asking,
+    // "Signed in as … · Not you?" (POST /switch-account goes back to the login step).
+    signedInAs: user ? (user.name ?? user.email) : undefined,
+    signedInEmail: user?.email,
   });
 }
 

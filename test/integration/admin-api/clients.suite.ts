@@ -205,6 +205,23 @@ describe.each(HTTP_BACKENDS)('admin API clients (%s)', (backend) => {
       );
     });
 
+    it('sets the logo, policy and terms the consent page shows; "" removes one; a bad URL is refused by field', async () => {
+      const links = {
+        logo_uri: 'https://rp.example.test/logo.png',
+        policy_uri: 'https://rp.example.test/privacy',
+        tos_uri: 'https://rp.example.test/terms',
+      };
+      const created = await confidential(links);
+      expect(created).toMatchObject(links);
+      const changed = expectStatus(
+        await call<ClientBody>('PATCH', `/clients/${created.client_id}`, { logo_uri: '' }),
+        200,
+      );
+      expect(changed).toMatchObject({ ...links, logo_uri: null });
+      expectFieldError(await call('PATCH', `/clients/${created.client_id}`, { tos_uri: 'ftp://x' }), 'tos_uri');
+      expectFieldError(await call('PATCH', `/clients/${created.client_id}`, { policy_uri: 'not a url' }), 'policy_uri');
+    });
+
     it('answers a change with the client as it is now stored (updated_at included)', async () => {
       const created = await confidential();
       await new Promise((resolve) => {

@@ -6,6 +6,7 @@ import { jwsHeader, signIn } from '../../helpers/tokens.js';
 import {
   adminCaller,
   allPages,
+  api,
   apiAs,
   expectFieldError,
   expectStatus,
@@ -275,6 +276,51 @@ describe.each(HTTP_BACKENDS)('admin API keys and audit events (%s)', (backend) =
       expectFieldError(await call('GET', '/audit-events?cursor=%%%'), 'cursor');
       expectFieldError(await call('GET', `/audit-events?cursor=${forgedCursor('not-a-uuid')}`), 'cursor');
       expectFieldError(await call('GET', '/audit-events?client=a%00b'), 'client');
+    });
+  });
+
+  describe('activity', () => {
+    interface ActivityBody {
+      unit: string;
+      buckets: string[];
+      sign_ins: { success: number[]; failure: number[] };
+      lockouts: number[];
+      token_requests: { clients: Array<{ client_id: string; name: string | null; requests: number }>; total: number };
+    }
+
+    it("gives the dashboard's figures: seeded lockouts in their hour, a real token request under its client", async () => {
+      // Two lockouts five hours ago, a minute into that hour.
+      const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 5 * 3_600_000;
+      await server.gatehouse.storage.storage.dataSource.query(
+        `INSERT INTO audit_events (action, details, created_at) VALUES ('signin.locked_out', '{}', $1), ('signin.locked_out', '{}', $1)`,
+        [new Date(hour + 60_000)],
+      );
+      // A new machine client gets one token; the tally is written at once instead of within the minute.
+      const caller = await adminCaller(server);
+      await server.gatehouse.tokenRequestsFlushed();
+
+      const body = expectStatus(await call<ActivityBody>('GET', '/activity?range=24h'), 200);
+      expect(body.unit).toBe('hour');
+      expect(body.buckets).toHaveLength(24);
+      expect(body.sign_ins.success).toHaveLength(24);
+      const index = body.buckets.indexOf(new Date(hour).toISOString());
+      expect(index).toBeGreaterThanOrEqual(0);
+      expect(body.lockouts[index]).toBe(2);
+      expect(body.lockouts.reduce((a, b) => a + b, 0)).toBe(2);
+      expect(body.token_requests.clients).toContainEqual({
+        client_id: caller.clientId,
+        name: 'Ops automation',
+        requests: 1,
+      });
+      // The default range is 7 days.
+      expect(expectStatus(await call<ActivityBody>('GET', '/activity'), 200).buckets).toHaveLength(7);
+    });
+
+    it('refuses a bad range or an unknown parameter with 400 naming it', async () => {
+      expectFieldError(await call('GET', '/activity?range=1y'), 'range');
+      expectFieldError(await call('GET', '/activity?range=24h&range=7d'), 'range');
+      expectFieldError(await call('GET', '/activity?since=yesterday'), 'since');
+      expect((await api(server, null, 'GET', '/activity')).status).toBe(401);
     });
   });
 });

@@ -63,6 +63,7 @@ const OPERATIONS = [
   'GET /keys',
   'POST /keys/rotate',
   'GET /audit-events',
+  'GET /activity',
   'GET /initial-access-tokens',
   'POST /initial-access-tokens',
   'DELETE /initial-access-tokens/{id}',
@@ -208,7 +209,7 @@ describe.each(HTTP_BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
     }
   });
 
-  it('describes live responses: users, a user, a new client, roles, audit events, keys', async () => {
+  it('describes live responses: users, a user, a new client, roles, audit events, activity, keys', async () => {
     const created = expectStatus(
       await conforming<{ id: string }>('POST', '/users', '/users', {
         email: `doc-${randomBytes(4).toString('hex')}@example.test`,
@@ -257,6 +258,7 @@ describe.each(HTTP_BACKENDS)('admin API OpenAPI document (%s)', (backend) => {
 
     await conforming('GET', '/audit-events', '/audit-events?limit=5');
     await conforming('GET', '/audit-events', '/audit-events?action=client.&limit=200');
+    await conforming('GET', '/activity', '/activity?range=24h');
     await conforming('GET', '/keys', '/keys');
     await conforming('POST', '/keys/rotate', '/keys/rotate');
     await conforming('GET', '/keys', '/keys');

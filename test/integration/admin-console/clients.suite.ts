@@ -93,6 +93,32 @@ describe.each(HTTP_BACKENDS)('admin console: clients (%s)', (backend) => {
     expect((await clients().list()).length).toBe(before);
   });
 
+  it('sets what the consent page shows (logo, policy, terms); a bad logo URL is refused beside its field', async () => {
+    const { ua, page } = signedIn;
+    const client = await server().buildClient({ name: 'Branded' });
+    const links = {
+      logo_uri: 'https://rp.example/logo.png',
+      policy_uri: 'https://rp.example/privacy',
+      tos_uri: 'https://rp.example/terms',
+    };
+    expect((await postForm(ua, page, `/admin/clients/${client.clientId}`, { ...NEW_CLIENT, ...links })).status).toBe(
+      303,
+    );
+    expect((await clients().find(client.clientId))?.metadata).toMatchObject(links);
+    expect((await ua.get(`/admin/clients/${client.clientId}`)).html).toContain('value="https://rp.example/logo.png"');
+
+    const refused = await postForm(ua, page, `/admin/clients/${client.clientId}`, {
+      ...NEW_CLIENT,
+      ...links,
+      logo_uri: 'http://rp.example/logo.png',
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.html).toMatch(/<p class="field-error" id="f-logo_uri-error">[^<]*must use https/);
+    // Emptied, the fields are removed.
+    expect((await postForm(ua, page, `/admin/clients/${client.clientId}`, NEW_CLIENT)).status).toBe(303);
+    expect(Object.keys((await clients().find(client.clientId))?.metadata ?? {})).not.toContain('logo_uri');
+  });
+
   it('edits a client, rotates its secret (shown once) and deletes it', async () => {
     const { ua, page } = signedIn;
     const client = await server().buildClient({ name: 'Before' });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { textOf } from '../../helpers/sessions.js';
 import { cli, json } from '../../helpers/cli.js';
@@ -215,4 +215,59 @@ describe.each(HTTP_BACKENDS)('admin console: roles, audit log, signing keys (%s)
     expect(await admin.permissions.permissionsOf('client', machine.clientId)).toEqual([]);
     expect((await ua.get(path)).status).toBe(404);
   });
+
+  it('charts activity on the dashboard as SVG, each with its numbers in a table; a bad range is refused', async () => {
+    const { ua } = signedIn;
+    // Twenty days ago at noon (UTC), a day no other test of this server signs in on.
+    const day = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 20 * 86_400_000 + 12 * 3_600_000);
+    const { dataSource } = storage();
+    await dataSource.query(`INSERT INTO clients (id, name, metadata) VALUES ('chart-rp', 'Chart RP', '{}')`);
+    const seed = (action: string, subject: string | null, details: object, client: string | null = null) =>
+      dataSource.query(
+        'INSERT INTO audit_events (action, subject_id, client_id, details, created_at) VALUES ($1, $2, $3, $4, $5)',
+        [action, subject, client, JSON.stringify(details), day],
+      );
+    for (const subject of [randomUUID(), randomUUID(), randomUUID()])
+      await seed('signin.password.succeeded', subject, {});
+    for (let i = 0; i < 2; i++) await seed('signin.password.failed', null, {});
+    await seed('token.requests', null, { grant_type: 'client_credentials', count: 4 }, 'chart-rp');
+
+    const page = await ua.get('/admin?range=30d');
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('<a href="/admin?range=30d" aria-current="page">Last 30 days</a>');
+    // Six charts, each an SVG image named by its title and description, with a table behind it.
+    const svgs = [
+      ...page.html.matchAll(/<svg class="chart-svg" viewBox="0 0 400 \d+" role="img" aria-labelledby="([^"]+)"/g),
+    ];
+    expect(svgs).toHaveLength(6);
+    expect(page.html).not.toMatch(/ style=/);
+    const signIns = chartOf(page.html, 'signIns');
+    expect(signIns).toContain('<title id="chart-signIns-title">Sign-ins per day, Last 30 days</title>');
+    expect(signIns).toMatch(/<rect class="chart-s0" /);
+    expect(signIns).toMatch(/<rect class="chart-s1" /);
+    const label = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', timeZone: 'UTC' }).format(day);
+    expect(tableRow(signIns, label)).toEqual([label, '3', '2']);
+    expect(tableRow(chartOf(page.html, 'methods'), label)).toEqual([label, '3', '0', '0', '0', '0', '0']);
+    expect(tableRow(chartOf(page.html, 'activeUsers'), label)).toEqual([label, '3']);
+    const tokens = chartOf(page.html, 'tokens');
+    expect(tableRow(tokens, 'Chart RP')).toEqual(['Chart RP', '4']);
+    expect(tokens).toMatch(/<text x="0" y="\d+">Chart RP<\/text><rect class="chart-s0"/);
+
+    const bad = await ua.get('/admin?range=forever');
+    expect(bad.status).toBe(400);
+    expect(textOf(bad.html)).toContain('range');
+  });
 });
+
+/** One chart's markup on the dashboard. */
+function chartOf(html: string, key: string): string {
+  return new RegExp(`<div class="chart" data-chart="${key}">([\\s\\S]*?)</details>`).exec(html)?.[1] ?? '';
+}
+
+/** The cells of the chart table's row headed `label`. */
+function tableRow(chart: string, label: string): string[] {
+  const row = [...chart.matchAll(/<tr><th scope="row"[^>]*>([^<]*)<\/th>([\s\S]*?)<\/tr>/g)].find(
+    (m) => m[1] === label,
+  );
+  return row ? [row[1] ?? '', ...[...(row[2] ?? '').matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1] ?? '')] : [];
+}

@@ -1,6 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
-import { buildAuthRequest, oidc } from '../../helpers/rp.js';
+import { buildAuthRequest, oidc, redeemCode } from '../../helpers/rp.js';
 import { csrfToken, runAuthorization } from '../../helpers/user-agent.js';
 import { loadCatalogue } from '../../../src/i18n/catalogue.js';
 import { createTranslator } from '../../../src/i18n/translator.js';
@@ -250,6 +250,103 @@ describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
     expect(errorCode(answer.html)).toBe('invalid_request');
     // The sign-in is still waiting for the login.
     expect(pageKind(await ua.get(page.url))).toBe('login');
+  });
+
+  /** A third-party client on `origin` (https), and a new user at its consent page. */
+  async function consentPageOf(overrides: Parameters<typeof buildRp>[1]) {
+    const user = await server.buildUser({ name: 'Grace Hopper' });
+    const rp = await buildRp(server, { firstParty: false, ...overrides });
+    const ua = new UserAgent(server.issuer);
+    const { request, page } = await openAuthorization(ua, rp, server.issuer);
+    const done = await submitLogin(ua, page, user.email, user.password);
+    const consent = await follow(ua, done.location ?? '', server.issuer);
+    expect(pageKind(consent)).toBe('consent');
+    return { user, rp, ua, request, consent };
+  }
+
+  const imageSources = (csp: string | null) => /img-src ([^;]*)/.exec(csp ?? '')?.[1]?.split(' ') ?? [];
+
+  it('says who is asking: the logo from the redirect origin, where the user goes back, policy and terms, who is signed in', async () => {
+    const { user, consent } = await consentPageOf({
+      name: 'Shop',
+      redirectUris: ['https://shop.example.test/callback'],
+      logoUri: 'https://shop.example.test/static/logo.png',
+      policyUri: 'https://shop.example.test/privacy',
+      tosUri: 'https://legal.example.test/terms',
+    });
+    expect(consent.html).toMatch(
+      /<img class="asking-logo" src="https:\/\/shop.example.test\/static\/logo.png" alt="" [^>]*referrerpolicy="no-referrer"/,
+    );
+    // The CSP lets this page, and only it, load images from that one origin.
+    expect(imageSources(consent.headers.get('content-security-policy'))).toEqual([
+      "'self'",
+      'data:',
+      'https://shop.example.test',
+    ]);
+    const text = textOf(consent.html);
+    expect(text).toContain('Shop is asking to:');
+    expect(consent.html).toContain('data-return-to="shop.example.test"');
+    expect(text).toContain('Afterwards you are sent back to shop.example.test.');
+    expect(consent.html).toMatch(
+      /<a href="https:\/\/shop.example.test\/privacy" target="_blank" rel="noopener noreferrer" data-policy-uri>Privacy policy of Shop/,
+    );
+    expect(consent.html).toMatch(
+      /<a href="https:\/\/legal.example.test\/terms" [^>]*data-tos-uri>Terms of service of Shop/,
+    );
+    expect(text).toContain(`Signed in as Grace Hopper (${user.email}) · Not you?`);
+    // An ordinary page keeps the plain img-src.
+    const login = await new UserAgent(server.issuer).get(consent.url);
+    expect(imageSources(login.headers.get('content-security-policy'))).toEqual(["'self'", 'data:']);
+  });
+
+  it('shows no logo from another origin or over http, and no policy or terms links when none are registered', async () => {
+    for (const [redirectUri, logoUri] of [
+      ['https://shop2.example.test/callback', 'https://cdn.example.net/shop2.png'],
+      ['http://127.0.0.1:9999/callback', 'http://127.0.0.1:9999/logo.png'],
+    ] as const) {
+      const { consent } = await consentPageOf({ redirectUris: [redirectUri], logoUri });
+      expect(consent.html).not.toContain('data-client-logo');
+      expect(consent.html).not.toContain(logoUri);
+      expect(imageSources(consent.headers.get('content-security-policy'))).toEqual(["'self'", 'data:']);
+      expect(consent.html).not.toMatch(/data-(policy|tos)-uri/);
+      expect(consent.html).toContain(`data-return-to="${new URL(redirectUri).host}"`);
+    }
+    // Registering refuses a logo that is not a web URL, or plain http off loopback.
+    await expect(buildRp(server, { logoUri: 'javascript:alert(1)' })).rejects.toMatchObject({ field: 'logo_uri' });
+    await expect(buildRp(server, { policyUri: 'http://shop.example.test/privacy' })).rejects.toMatchObject({
+      field: 'policy_uri',
+    });
+  });
+
+  it('"Not you?" goes back to the login page, where someone else signs in and consents; the old answer is refused', async () => {
+    const { user, ua, rp, request, consent } = await consentPageOf({ name: 'Switchable' });
+    const other = await server.buildUser({ name: 'Ada Lovelace' });
+    const switchUrl = actionOf(consent, '/switch-account');
+
+    // A forged token changes nothing: the consent page is still the step.
+    expect((await ua.post(switchUrl, { csrf: 'forged' })).status).toBe(403);
+    expect(pageKind(await ua.get(consent.url))).toBe('consent');
+
+    const switched = await ua.post(switchUrl, { csrf: csrfToken(consent.html) });
+    expect(switched.status).toBe(303);
+    const login = await follow(ua, switched.location ?? '', server.issuer);
+    expect(pageKind(login)).toBe('login');
+    // The first person's consent form is no longer the pending step, nor is the switch.
+    const stale = await ua.post(actionOf(consent, '/consent'), { csrf: csrfToken(consent.html), decision: 'allow' });
+    expect(stale.status).toBe(400);
+    expect((await ua.post(switchUrl, { csrf: csrfToken(consent.html) })).status).toBe(400);
+
+    // Ada signs in: the provider ends Grace's session first, then asks Ada for her own consent.
+    const done = await submitLogin(ua, login, other.email, other.password);
+    const hers = await follow(ua, done.location ?? '', server.issuer);
+    expect(pageKind(hers)).toBe('consent');
+    expect(textOf(hers.html)).toContain(`Signed in as Ada Lovelace (${other.email})`);
+    const allowed = await ua.post(actionOf(hers, '/consent'), { csrf: csrfToken(hers.html), decision: 'allow' });
+    const callback = await follow(ua, allowed.location ?? '', server.issuer);
+    const tokens = await redeemCode(rp.config, callback.location ?? '', request);
+    expect(tokens.claims()?.sub).toBe(other.id);
+    expect(await grantsFor(user.id, rp.client.clientId)).toEqual([]);
+    expect(await server.gatehouse.storage.storage.sessions.listSessions(user.id)).toEqual([]);
   });
 
   it('escapes the client name on the consent page', async () => {

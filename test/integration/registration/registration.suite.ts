@@ -132,6 +132,19 @@ describe.each(HTTP_BACKENDS)('dynamic client registration (%s)', (backend) => {
       });
     });
 
+    it('keeps a logo, policy and terms on https, and refuses one in clear text naming the field', async () => {
+      const links = {
+        logo_uri: 'https://app.example.com/logo.png',
+        policy_uri: 'https://app.example.com/privacy',
+        tos_uri: 'https://app.example.com/terms',
+      };
+      expect(await refused(links)).toMatchObject({ status: 201, body: links });
+      const res = await refused({ logo_uri: 'http://tracker.example.net/pixel.gif' });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('invalid_client_metadata');
+      expect(res.body.error_description).toEqual(expect.stringContaining('logo_uri'));
+    });
+
     it('refuses a bad post_logout_redirect_uri with invalid_client_metadata naming the field', async () => {
       const res = await refused({ post_logout_redirect_uris: ['http://app.example.com/bye'] });
       expect(res.status).toBe(400);
