@@ -32,10 +32,15 @@ async function serveStatic(port: number, files: Record<string, [string, string]>
   return server;
 }
 
-/** Polls until Apache answers on its port (or exits: then its error log says why). */
-async function untilListening(origin: string, exited: () => boolean, log: () => string): Promise<void> {
+/** Polls until a relying party's server answers on its port (or exits: then its log says why). */
+async function untilListening(
+  origin: string,
+  exited: () => boolean,
+  log: () => string,
+  name = 'apache2',
+): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    if (exited()) throw new Error(`apache2 exited:\n${log()}`);
+    if (exited()) throw new Error(`${name} exited:\n${log()}`);
     const up = await fetch(`${origin}/`).then(
       () => true,
       () => false,
@@ -43,7 +48,70 @@ async function untilListening(origin: string, exited: () => boolean, log: () => 
     if (up) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`apache2 did not start:\n${log()}`);
+  throw new Error(`${name} did not start:\n${log()}`);
+}
+
+/**
+ * Debian's Python with Debian's python3-authlib, python3-flask and python3-requests (PyPI is not
+ * reachable here; .ci/run installs them): another python3 earlier on PATH may lack them.
+ */
+const PYTHON = '/usr/bin/python3';
+
+/**
+ * Serves the snippet's app.py with Flask's development server. What the snippet leaves to the
+ * application, how a refused token request is shown, is added here: Authlib raises OAuthError,
+ * answered as JSON so the test can read the OAuth error.
+ */
+const FLASK_RUNNER = `import sys
+
+from authlib.integrations.base_client import OAuthError
+
+from app import app
+
+
+@app.errorhandler(OAuthError)
+def refused(error):
+    return {"error": error.error, "error_description": error.description}, 401
+
+
+app.run(host="127.0.0.1", port=int(sys.argv[1]))
+`;
+
+interface RunningProcess {
+  stop(): Promise<void>;
+  log(): string;
+}
+
+/** Starts the Flask app in dir on 127.0.0.1:port, with the client secret it reads from the environment. */
+async function startFlask(dir: string, port: number, clientSecret: string): Promise<RunningProcess> {
+  const flask = spawn(PYTHON, ['serve.py', String(port)], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      PYTHONDONTWRITEBYTECODE: '1',
+      GATEHOUSE_CLIENT_SECRET: clientSecret,
+      FLASK_SECRET_KEY: 'a session key only this test knows, long enough',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  flask.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  flask.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise((resolve) => flask.once('exit', resolve));
+  const running: RunningProcess = {
+    log: () => output,
+    stop: async () => {
+      if (flask.exitCode === null) flask.kill('SIGTERM');
+      await exited;
+    },
+  };
+  try {
+    await untilListening(`http://127.0.0.1:${port}`, () => flask.exitCode !== null, running.log, 'flask');
+  } catch (error) {
+    await running.stop();
+    throw error;
+  }
+  return running;
 }
 
 /** On Gatehouse's sign-in page: the password, then "Allow" on the consent page (the presets are third-party). */
@@ -209,6 +277,82 @@ userManager.signinRedirectCallback().then((user) => { out.textContent = JSON.str
     } finally {
       apache.kill('SIGTERM');
       await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('Authlib: the Flask app from the snippet signs a user in (discovery, code + PKCE) and a wrong secret gets invalid_client', async () => {
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    const app = await createApplication(admin.ua, admin.page, 'web', {
+      name: 'Flask app',
+      redirect_uris: `${origin}/callback`,
+    });
+    const snippet = await snippetOf(app.clientId, 'authlib');
+    const dir = mkdtempSync(join(tmpdir(), 'gh-authlib-'));
+    writeFileSync(join(dir, 'app.py'), snippet);
+    writeFileSync(join(dir, 'serve.py'), FLASK_RUNNER);
+    const { authorization_endpoint } = (await (
+      await fetch(`${server.issuer}/.well-known/openid-configuration`)
+    ).json()) as {
+      authorization_endpoint: string;
+    };
+    /** Signs a new user in through the app's /login; returns the authorization request and the callback's answer. */
+    const signIn = async (name: string) => {
+      const user = await server.buildUser({ name });
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        const authorization = page.waitForRequest((request) => request.url().startsWith(`${authorization_endpoint}?`));
+        await page.goto(`${origin}/login`);
+        const authorizationUrl = new URL((await authorization).url());
+        const answered = page.waitForResponse((response) => response.url().startsWith(`${origin}/callback?`));
+        await signInAndAllow(page, user);
+        const callback = await answered;
+        return {
+          user,
+          authorizationUrl,
+          status: callback.status(),
+          body: (await callback.json()) as Record<string, unknown>,
+        };
+      } finally {
+        await context.close();
+      }
+    };
+
+    let flask: RunningProcess | undefined;
+    try {
+      // Authlib read the discovery document (its authorization endpoint) and sent a code request with S256 PKCE.
+      flask = await startFlask(dir, port, app.clientSecret ?? '');
+      const signedIn = await signIn('Fay Flask');
+      const params = Object.fromEntries(signedIn.authorizationUrl.searchParams);
+      expect(params).toMatchObject({
+        client_id: app.clientId,
+        response_type: 'code',
+        redirect_uri: `${origin}/callback`,
+        code_challenge_method: 'S256',
+      });
+      expect(params.code_challenge).toMatch(/^[\w-]{43}$/);
+      expect(params.nonce).toBeTruthy();
+      // It redeemed the code with the secret and its verifier, and checked the ID token (signature, nonce).
+      expect(signedIn.status).toBe(200);
+      expect(signedIn.body).toMatchObject({
+        sub: signedIn.user.id,
+        aud: app.clientId,
+        iss: server.issuer,
+        nonce: params.nonce,
+      });
+      await flask.stop();
+
+      // The same app with a wrong secret: the token request is refused.
+      flask = await startFlask(dir, port, 'not-the-secret');
+      const refused = await signIn('Rex Refused');
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatchObject({ error: 'invalid_client' });
+    } catch (error) {
+      throw new Error(`${String(error)}\n--- flask output ---\n${flask?.log() ?? ''}`, { cause: error });
+    } finally {
+      await flask?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

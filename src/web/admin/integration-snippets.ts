@@ -201,8 +201,13 @@ function pythonAuthlib(v: IntegrationValues): Snippet {
   const kwargs = [`"scope": ${quoted(v.scope)}`, '"code_challenge_method": "S256"'];
   if (v.authMethod !== 'client_secret_basic') kwargs.push(`"token_endpoint_auth_method": ${quoted(v.authMethod)}`);
   const code = `import os
-from authlib.integrations.flask_client import OAuth
 
+from authlib.integrations.flask_client import OAuth
+from flask import Flask
+
+app = Flask(__name__)
+# Authlib keeps the state, nonce and PKCE code verifier in Flask's signed session cookie.
+app.secret_key = os.environ["FLASK_SECRET_KEY"]
 oauth = OAuth(app)
 oauth.register(
     name="gatehouse",
@@ -226,9 +231,11 @@ def callback():
   return {
     id: 'authlib',
     title: 'Python: Authlib (Flask)',
-    file: 'app.py (pip install Authlib Flask requests)',
+    file: 'app.py (pip install Authlib Flask requests; flask --app app run)',
     code,
-    note: credentialNote(v),
+    note: [credentialNote(v), 'FLASK_SECRET_KEY is any long random string: it signs the session cookie.']
+      .filter(Boolean)
+      .join(' '),
   };
 }
 
