@@ -31,6 +31,7 @@ import './unit/secret-box.suite.js';
 import './unit/secret-handoff.suite.js';
 import './unit/sessions.suite.js';
 import './unit/sign-up.suite.js';
+import './unit/style-scale.suite.js';
 import './unit/test-layout.suite.js';
 import './unit/typed-json.suite.js';
 import './unit/use-test-server.suite.js';

@@ -86,13 +86,17 @@ describe(`admin console in Chromium (${backend})`, () => {
     await visitor.close();
   });
 
-  it('fits a phone: the dashboard, clients, users and audit pages do not scroll sideways at 375 px', async () => {
+  it('fits a phone: the console pages do not scroll sideways at 375 px, and every button and field is 44 px high', async () => {
     const { server, browser } = rig;
     const admin = await server.buildUser({ name: 'Narrow Admin' });
     await server.gatehouse.storage.storage.roles.assign(admin.id, ADMIN_ROLE);
     // Long values of the kind that pushed the tables to 837 px: ids, URIs, emails, details.
-    await server.buildUser({
+    const longUser = await server.buildUser({
       email: `a.rather.long.address.for.a.narrow.screen.${Date.now()}@subdomain.example-company.com`,
+    });
+    const longClient = await server.buildClient({
+      name: 'A client with a long descriptive name for the narrow test',
+      redirectUris: ['https://a-very-long-host-name.example-company.com/oauth2/callback/with/a/long/path'],
     });
     expect(
       (
@@ -112,11 +116,21 @@ describe(`admin console in Chromium (${backend})`, () => {
     const context = await browser.newContext({ viewport: { width: 375, height: 812 } });
     const page = await context.newPage();
     await signInToConsole(page, server.issuer, admin);
-    for (const path of ['/admin?range=30d', '/admin/clients', '/admin/users', '/admin/audit']) {
+    const paths = [
+      '/admin?range=30d',
+      '/admin/clients',
+      '/admin/users',
+      '/admin/audit',
+      // Its heading holds the long email address; the integration page, long URIs and snippets.
+      `/admin/users/${longUser.id}`,
+      `/admin/clients/${encodeURIComponent(longClient.clientId)}`,
+      `/admin/clients/${encodeURIComponent(longClient.clientId)}/integration`,
+    ];
+    for (const path of paths) {
       await page.goto(`${server.issuer}${path}`);
       // The dashboard's tables are folded away behind its charts.
       await page
-        .locator(path.startsWith('/admin?') ? 'svg.chart-svg' : 'table')
+        .locator(path.startsWith('/admin?') ? 'svg.chart-svg' : path.includes('/clients/') ? 'h1' : 'table')
         .first()
         .waitFor();
       // A string: the test's TypeScript has no DOM types; this runs in the page.
@@ -128,6 +142,13 @@ describe(`admin console in Chromium (${backend})`, () => {
         path,
         scrollWidth: 'fits',
       });
+      // Touch targets (views/public/style.css, --gh-target): buttons, links drawn as buttons and fields,
+      // but not the buttons that read as links inside a sentence, nor check boxes (their label is the target).
+      const small = await page.evaluate<string[]>(`[...document.querySelectorAll(
+          'button:not(.link), .button-link, select, textarea, input:not([type=hidden]):not([type=checkbox]):not([type=radio])')]
+        .filter((e) => e.getClientRects().length > 0 && e.getBoundingClientRect().height < 44)
+        .map((e) => e.outerHTML.slice(0, 80))`);
+      expect({ path, small }).toEqual({ path, small: [] });
     }
     await context.close();
   });

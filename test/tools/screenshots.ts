@@ -1,7 +1,9 @@
 /**
  * `npm run screenshots`: the pages of issue 21 at 1280×800 and 390×844, light and dark, into
- * docs/screenshots/ — a real server on the embedded store with a few users and clients, driven
- * by Debian's Chromium. Not a test: the pictures are for people reading docs/admin-console.md.
+ * docs/screenshots/ (or the folder given: `npm run screenshots -- /tmp/shots`, to look at a
+ * change without touching docs/) — a real server on the embedded store with a few users and
+ * clients, driven by Debian's Chromium. Not a test: the pictures are for people reading
+ * docs/admin-console.md and docs/design.md.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import { launchChromium, signInToAccount } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { startTinyRp } from '../helpers/tiny-rp.js';
 
-const OUT = join(packageRoot, 'docs', 'screenshots');
+const OUT = process.argv[2] ?? join(packageRoot, 'docs', 'screenshots');
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const;
 const SCHEMES = ['light', 'dark'] as const;
 
@@ -49,6 +51,13 @@ async function main(): Promise<void> {
     });
     await rp.configure(server.issuer, thirdParty.clientId, thirdParty.clientSecret ?? '');
 
+    await shoot(browser, 'sign-in', async (page) => {
+      await page.goto(`${rp.origin}/login`);
+      await page.getByLabel('Email address').waitFor();
+    });
+    await shoot(browser, 'account', async (page) => {
+      await signInToAccount(page, server.issuer, member);
+    });
     await shoot(browser, 'consent', async (page) => {
       await page.goto(`${rp.origin}/login`);
       await page.getByLabel('Email address').fill(member.email);
@@ -59,6 +68,10 @@ async function main(): Promise<void> {
     await shoot(browser, 'console-dashboard', async (page) => {
       await signInAdmin(page, server, admin);
       await page.goto(`${server.issuer}/admin`);
+    });
+    await shoot(browser, 'console-clients', async (page) => {
+      await signInAdmin(page, server, admin);
+      await page.goto(`${server.issuer}/admin/clients`);
     });
     await shoot(browser, 'console-new-application', async (page) => {
       await signInAdmin(page, server, admin);
