@@ -396,8 +396,8 @@ export async function startGatehouse(
       'create',
       '--email',
       email,
-      '--password',
-      password,
+      // One argument: a random password may start with '-', which parseArgs would take for an option.
+      `--password=${password}`,
       '--name',
       name,
     );

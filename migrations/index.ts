@@ -12,6 +12,7 @@ import { ProfileClaims1765497600000 } from './1765497600000-profile-claims.js';
 import { DefaultSecondFactor1765584000000 } from './1765584000000-default-second-factor.js';
 import { Permissions1765670400000 } from './1765670400000-permissions.js';
 import { CustomAttributes1765756800000 } from './1765756800000-custom-attributes.js';
+import { ChangeNotifications1765843200000 } from './1765843200000-change-notifications.js';
 
 /** Every migration, oldest first. Listed explicitly: ESM builds cannot rely on TypeORM's glob loading. */
 export const allMigrations = [
@@ -29,4 +30,5 @@ export const allMigrations = [
   DefaultSecondFactor1765584000000,
   Permissions1765670400000,
   CustomAttributes1765756800000,
+  ChangeNotifications1765843200000,
 ];

@@ -99,7 +99,7 @@ export interface GatehouseDeps {
 /** Opens storage and keys and builds the app; main.ts and the tests both start here. */
 export async function createGatehouse(config: Config, log: Logger, early: GatehouseDeps = {}): Promise<Gatehouse> {
   const metrics = createMetrics({ processMetrics: config.metrics.enabled });
-  const resources = await openResources(config, { log, metrics, embedded: early.embedded });
+  const resources = await openResources(config, { log, metrics, embedded: early.embedded, keepRows: true });
   const { storage } = resources.opened;
   metrics.observePool(poolUsageOf(storage.dataSource));
   try {

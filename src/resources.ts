@@ -24,12 +24,17 @@ export interface Resources {
 
 export async function openResources(
   config: Config,
-  deps: { log: Logger; metrics: Metrics; embedded?: Promise<EmbeddedPostgres> },
+  deps: { log: Logger; metrics: Metrics; embedded?: Promise<EmbeddedPostgres>; keepRows?: boolean },
 ): Promise<Resources> {
   const keyEncryption = loadKeyEncryptionSecret(config.keys.encryptionSecret, config.storage.dataDir);
   const tokenDigest = createTokenDigest(keyEncryption.key);
   // Digest before migrating: stored tokens are re-keyed under their digests (migrations/1765065600000-token-digests.ts).
-  const opened = await openStorage(config, { migrate: true, embedded: deps.embedded, tokenDigest });
+  const opened = await openStorage(config, {
+    migrate: true,
+    embedded: deps.embedded,
+    tokenDigest,
+    keepRows: deps.keepRows,
+  });
   const counters = createCounterStore(config.storage, { log: deps.log, metrics: deps.metrics });
   const close = async () => {
     await counters.close();

@@ -28,6 +28,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number' | 'boolean'
   ['DATABASE_URL', ['storage', 'databaseUrl'], 'string'],
   ['DATABASE_POOL_SIZE', ['storage', 'poolSize'], 'number'],
   ['DATABASE_STATEMENT_TIMEOUT_SECONDS', ['storage', 'statementTimeoutSeconds'], 'number'],
+  ['DATABASE_PREPARED_STATEMENTS', ['storage', 'preparedStatements'], 'boolean'],
   ['REDIS_URL', ['storage', 'redisUrl'], 'string'],
   ['REDIS_KEY_PREFIX', ['storage', 'redisKeyPrefix'], 'string'],
   ['KEY_ENCRYPTION_SECRET', ['keys', 'encryptionSecret'], 'string'],

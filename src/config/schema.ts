@@ -200,6 +200,8 @@ export const configSchema = z
       purgeIntervalSeconds: seconds,
       // Bounds every PostgreSQL statement, so a stuck or half-dead server cannot hold a request.
       statementTimeoutSeconds: seconds,
+      // Named (prepared) statements on PostgreSQL; off behind a pooler that cannot keep them (docs/storage.md).
+      preparedStatements: z.boolean(),
     }),
     keys: z
       .strictObject({

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { allMigrations } from '../../migrations/index.js';
 import { OidcPayloadEntity } from './entities/oidc-payload.entity.js';
@@ -47,17 +48,26 @@ function statementTimeouts(connection: PgConnection, statementTimeoutSeconds: nu
   return { statement_timeout: ms, query_timeout: ms + CLIENT_TIMEOUT_MARGIN_MS };
 }
 
-/** One DataSource shape for PostgreSQL and the embedded database: same entities, same migrations. */
+/** DataSources whose statements from runSql run as named (prepared) statements. */
+const preparing = new WeakSet<DataSource>();
+
+/**
+ * One DataSource shape for PostgreSQL and the embedded database: same entities, same migrations.
+ * `prepared`: runSql's statements are named, so each connection parses and plans them once
+ * (never on the embedded database: its connections share one session, where two connections
+ * preparing the same name collide).
+ */
 export function createDataSource(
   connection: PgConnection,
   poolSize: number,
   statementTimeoutSeconds?: number,
+  prepared = false,
 ): DataSource {
   const target =
     'url' in connection
       ? { url: connection.url }
       : { host: connection.host, port: connection.port, username: 'postgres', database: 'postgres' };
-  return new DataSource({
+  const dataSource = new DataSource({
     type: 'postgres',
     ...target,
     entities: allEntities,
@@ -72,6 +82,8 @@ export function createDataSource(
       ...statementTimeouts(connection, statementTimeoutSeconds),
     },
   });
+  if (prepared && 'url' in connection) preparing.add(dataSource);
+  return dataSource;
 }
 
 // Any constant works; it only has to be the same in every Gatehouse process.
@@ -104,6 +116,46 @@ export interface SqlResult<Row> {
   affected: number;
 }
 
+/** What runSql needs of node-postgres: a pooled or a transaction's client, or the pool. */
+interface PgQueryable {
+  query(config: {
+    name?: string;
+    text: string;
+    values: unknown[];
+  }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+/**
+ * Statement names by text. Every runSql text is a template of the code (interpolations pick
+ * among constants), so the set is small; the cap keeps a future dynamic text from growing
+ * every connection's prepared statements without bound (past it, texts run unnamed).
+ */
+const statementNames = new Map<string, string>();
+const MAX_NAMED_STATEMENTS = 500;
+
+function nameOf(sql: string): string | undefined {
+  const known = statementNames.get(sql);
+  if (known || statementNames.size >= MAX_NAMED_STATEMENTS) return known;
+  const name = `gh_${createHash('sha256').update(sql).digest('base64url').slice(0, 22)}`;
+  statementNames.set(sql, name);
+  return name;
+}
+
+/**
+ * Runs a prepared statement on the transaction's connection or the pool, past TypeORM's query
+ * wrapper (logging hooks, broadcaster, result wrapping): these are the statements every
+ * protocol request runs. PostgreSQL's errors come through as node-postgres throws them, with
+ * the SQLSTATE in `code` as isUniqueViolation and the unavailability checks read it.
+ */
+async function runPrepared<Row>(manager: EntityManager, sql: string, params: unknown[], name: string) {
+  const runner = manager.queryRunner;
+  const target: PgQueryable = runner
+    ? ((await runner.connect()) as PgQueryable)
+    : (manager.connection.driver as unknown as { master: PgQueryable }).master;
+  const result = await target.query({ name, text: sql, values: params });
+  return { rows: result.rows as Row[], affected: result.rowCount ?? 0 };
+}
+
 /** Raw SQL for the few statements TypeORM's API cannot express atomically (upsert, compare-and-set). */
 export async function runSql<Row>(
   db: DataSource | EntityManager,
@@ -111,6 +163,8 @@ export async function runSql<Row>(
   params: unknown[],
 ): Promise<SqlResult<Row>> {
   const manager = 'manager' in db ? db.manager : db;
+  const name = preparing.has(manager.connection) ? nameOf(sql) : undefined;
+  if (name && !manager.queryRunner?.isReleased) return runPrepared<Row>(manager, sql, params, name);
   // Inside a transaction the statement runs on the transaction's connection.
   const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
   try {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { serveOverSocket } from './pglite-socket-server.js';
 import { PACKAGED_TEMPLATE, seedFromTemplate } from './embedded-template.js';
+import { CHANGE_CHANNEL, embeddedChangeFeed, type ChangeFeed } from './change-feed.js';
 
 /** Where a `pg` client finds the embedded database: a Unix socket in the data directory. */
 export interface SocketConnection {
@@ -15,6 +16,8 @@ export interface EmbeddedPostgres {
   connection: SocketConnection;
   /** True when this process serves the database; false when it joined another process's. */
   owned: boolean;
+  /** Committed changes to followed tables, from every connection of the session (only when owned). */
+  changes?: ChangeFeed;
   close(): Promise<void>;
 }
 
@@ -63,10 +66,15 @@ export async function openEmbeddedPostgres(dataDir: string, options: EmbeddedOpt
   const template = options.template === undefined ? PACKAGED_TEMPLATE : options.template;
   if (template !== null) await seedFromTemplate(dataDir, template);
   const db = await PGlite.create(join(dataDir, 'pg'));
-  const server = await serveOverSocket(db, socketPath, 16);
+  // One LISTEN for the one session every connection shares: a commit's notification comes out
+  // in its connection's output, where the socket server finds it (change-feed.ts).
+  await db.exec(`LISTEN ${CHANGE_CHANNEL}`);
+  const changes = embeddedChangeFeed();
+  const server = await serveOverSocket(db, socketPath, 16, changes.deliver);
   return {
     connection,
     owned: true,
+    changes,
     async close() {
       await server.stop();
       await db.close();

@@ -15,6 +15,39 @@ const ROLLBACK = (() => {
   return new Uint8Array(message);
 })();
 
+/** Where NotificationResponse messages go: their channel and payload. */
+export type NotificationSink = (channel: string, payload: string) => void;
+
+const NOTIFICATION_RESPONSE = 0x41; // 'A'
+
+/**
+ * The NotificationResponse messages in one message's output (backend messages: a type byte, a
+ * length that counts itself, then the body; for 'A' a pid, the channel and the payload, each
+ * string NUL-terminated). Output may arrive in several chunks, so a message split across them
+ * is kept until it is whole.
+ */
+function notificationReader(sink: NotificationSink) {
+  let carry = Buffer.alloc(0);
+  return (chunk: Uint8Array) => {
+    const data =
+      carry.length > 0 ? Buffer.concat([carry, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    let at = 0;
+    while (data.length - at >= 5) {
+      const length = data.readInt32BE(at + 1);
+      if (data.length - at < 1 + length) break;
+      if (data[at] === NOTIFICATION_RESPONSE) {
+        const body = data.subarray(at + 9, at + 1 + length);
+        const channelEnd = body.indexOf(0);
+        const payloadEnd = body.indexOf(0, channelEnd + 1);
+        if (channelEnd >= 0 && payloadEnd > channelEnd)
+          sink(body.toString('utf8', 0, channelEnd), body.toString('utf8', channelEnd + 1, payloadEnd));
+      }
+      at += 1 + length;
+    }
+    carry = Buffer.from(data.subarray(at));
+  };
+}
+
 interface QueuedMessage {
   handlerId: number;
   message: Uint8Array;
@@ -38,7 +71,10 @@ class BatchQueue {
   private readonly closed = new Set<number>();
   private draining = false;
 
-  constructor(private readonly db: PGlite) {}
+  constructor(
+    private readonly db: PGlite,
+    private readonly notifications: NotificationSink,
+  ) {}
 
   enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -54,7 +90,15 @@ class BatchQueue {
   }
 
   private run(message: Uint8Array, onData: (data: Uint8Array) => void): Promise<void> {
-    return this.db.runExclusive(() => this.db.execProtocolRawStream(message, { onRawData: onData }));
+    const read = notificationReader(this.notifications);
+    return this.db.runExclusive(() =>
+      this.db.execProtocolRawStream(message, {
+        onRawData: (data) => {
+          read(data);
+          onData(data);
+        },
+      }),
+    );
   }
 
   /** Only drain() runs messages and moves `owner`, so a closing connection cannot race it. */
@@ -107,9 +151,14 @@ class BatchQueue {
 }
 
 /** A Unix socket server for PGlite, like pglite-socket's PGLiteSocketServer but with BatchQueue. */
-export async function serveOverSocket(db: PGlite, path: string, maxConnections: number) {
+export async function serveOverSocket(
+  db: PGlite,
+  path: string,
+  maxConnections: number,
+  notifications: NotificationSink = () => undefined,
+) {
   // pglite-socket types its queue option with an unexported class; BatchQueue has its shape.
-  const queryQueue = new BatchQueue(db) as unknown as PGLiteSocketHandlerOptions['queryQueue'];
+  const queryQueue = new BatchQueue(db, notifications) as unknown as PGLiteSocketHandlerOptions['queryQueue'];
   const handlers = new Set<PGLiteSocketHandler>();
   const server: Server = createServer((socket) => {
     const handler = new PGLiteSocketHandler({ queryQueue, closeOnDetach: true });

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 
 /**
  * One database transaction around a whole request whose writes must land together or not at
@@ -65,6 +65,8 @@ export function createRequestTransactions<R extends Record<string, object>>(
   dataSource: DataSource,
   build: (manager: EntityManager) => R,
   inTransaction: (repositories: R, after: AfterTransaction) => R = (repositories) => repositories,
+  /** Told when a request transaction has ended, committed or rolled back (row-cache.ts settles its writes). */
+  ended: (runner: QueryRunner) => void = () => undefined,
 ) {
   const current = new AsyncLocalStorage<OpenTransaction<R>>();
   const open = () => {
@@ -115,6 +117,7 @@ export function createRequestTransactions<R extends Record<string, object>>(
       } catch (error) {
         if (!runner.isReleased) await runner.rollbackTransaction().catch(() => undefined);
         await runner.release().catch(() => undefined);
+        ended(runner);
         throw error;
       }
       try {
@@ -129,6 +132,7 @@ export function createRequestTransactions<R extends Record<string, object>>(
       } finally {
         // A connection the database dropped is already gone from the pool; the error above is the one to report.
         await runner.release().catch(() => undefined);
+        ended(runner);
       }
       // Its connection is back in the pool first: these take one of their own.
       for (const later of afterwards) await later();

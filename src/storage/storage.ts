@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type { Config } from '../config/schema.js';
 import { createDataSource, runMigrations, type PgConnection } from './data-source.js';
 import type { EmbeddedPostgres } from './embedded-postgres.js';
@@ -22,18 +22,26 @@ import { createActivityRepository } from './activity.repository.js';
 import { createPermissionsRepository } from './permissions.repository.js';
 import { createAttributesRepository } from './attributes.repository.js';
 import { createRequestTransactions, type AfterTransaction } from './request-transaction.js';
+import { createRowCache, type RowCache } from './row-cache.js';
+import { noChangeFeed, postgresChangeFeed, type ChangeFeed } from './change-feed.js';
+import type { ClientRow } from './entities/client.entity.js';
 import { setMigrationContext } from './migration-context.js';
 import type { TokenDigest } from '../security/token-digest.js';
 
+/** What the repositories of every EntityManager share: rows kept in memory between requests. */
+interface SharedRows {
+  clients?: RowCache<ClientRow>;
+}
+
 /** The repositories over one EntityManager: the pool's, or one transaction's. */
-function createRepositories(db: EntityManager) {
+function createRepositories(db: EntityManager, shared: SharedRows = {}) {
   return {
     /** oidc-provider's rows, as the adapter reads and writes them. */
     oidc: createOidcStoreRepository(db),
     /** The same rows as sessions and grants of an account: /account, the admin, the CLI. */
     sessions: createSessionsRepository(db),
     users: createUsersRepository(db),
-    clients: createClientsRepository(db),
+    clients: createClientsRepository(db, shared.clients),
     signingKeys: createSigningKeysRepository(db),
     credentials: createCredentialsRepository(db),
     audit: createAuditRepository(db),
@@ -76,23 +84,38 @@ function revokeAfterTransaction(pooled: Repositories) {
   });
 }
 
-function createStorage(dataSource: DataSource, kv: KeyValueStore) {
+function createStorage(dataSource: DataSource, kv: KeyValueStore, changes: ChangeFeed) {
+  const shared: SharedRows = { clients: createRowCache<ClientRow>(changes, 'clients') };
+  const settle = (runner: QueryRunner | undefined) => shared.clients?.settle(runner);
+  const build = (db: EntityManager) => createRepositories(db, shared);
   const requests = createRequestTransactions(
     dataSource,
-    createRepositories,
-    revokeAfterTransaction(createRepositories(dataSource.manager)),
+    build,
+    revokeAfterTransaction(build(dataSource.manager)),
+    settle,
   );
   return {
     dataSource,
     kv,
+    /** Committed changes to the rows kept in memory; /readyz and the metrics read whether it is live. */
+    changes,
     ...requests.repositories,
     /**
      * Runs `work` in one database transaction: every repository it is handed writes on that
      * transaction, so a change and the audit event that records it commit or fail together.
      * Inside a request transaction it is a savepoint of that one.
      */
-    transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
-      return requests.manager.transaction((tx) => work(createRepositories(tx)));
+    async transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+      let runner: QueryRunner | undefined;
+      try {
+        return await requests.manager.transaction((tx) => {
+          runner = tx.queryRunner;
+          return work(build(tx));
+        });
+      } finally {
+        // A savepoint inside a request transaction settles when that transaction ends.
+        settle(runner);
+      }
     },
     /** The whole of `work` as one transaction (request-transaction.ts): kept when `keep` says so. */
     inRequestTransaction: requests.run,
@@ -116,6 +139,11 @@ export interface OpenStorageOptions {
   embedded?: Promise<EmbeddedPostgres>;
   /** For the migration that re-keys stored bearer tokens; needed only when there are any. */
   tokenDigest?: TokenDigest;
+  /**
+   * Keep client rows in memory between requests, dropped on every committed change (the
+   * server); without it every read goes to the database (the CLI, which lives for one command).
+   */
+  keepRows?: boolean;
 }
 
 /**
@@ -139,7 +167,13 @@ export async function openStorage(
     // PGlite runs one statement at a time; a few connections only keep transactions apart.
     poolSize = Math.min(poolSize, 4);
   }
-  const dataSource = createDataSource(connection, poolSize, config.storage.statementTimeoutSeconds);
+  let changes: ChangeFeed | undefined;
+  const dataSource = createDataSource(
+    connection,
+    poolSize,
+    config.storage.statementTimeoutSeconds,
+    config.storage.preparedStatements,
+  );
   const kv = config.storage.redisUrl
     ? createRedisStore(config.storage.redisUrl, config.storage.redisKeyPrefix)
     : createMemoryStore();
@@ -147,17 +181,26 @@ export async function openStorage(
     await dataSource.initialize();
     if (options.tokenDigest) setMigrationContext(dataSource, { tokenDigest: options.tokenDigest });
     const migrationsApplied = options.migrate ? await runMigrations(dataSource) : [];
+    changes = !options.keepRows
+      ? noChangeFeed()
+      : embedded
+        ? (embedded.changes ?? noChangeFeed())
+        : postgresChangeFeed(config.storage.databaseUrl);
+    const feed = changes;
+    await feed.ready();
     return {
-      storage: createStorage(dataSource, kv),
+      storage: createStorage(dataSource, kv, feed),
       backend: embedded ? 'embedded' : 'postgres',
       migrationsApplied,
       async close() {
+        await feed.close();
         await kv.close();
         if (dataSource.isInitialized) await dataSource.destroy();
         await embedded?.close();
       },
     };
   } catch (error) {
+    await changes?.close();
     await kv.close();
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.close();

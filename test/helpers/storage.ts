@@ -10,6 +10,8 @@ import type { Backend } from './backends.js';
 import { REDIS_URL, TEST_ARGON2, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
+import { createClientRegistry } from '../../src/clients/client-registry.js';
+import type { ClientsRepository } from '../../src/storage/clients.repository.js';
 
 /**
  * A configuration on a fresh store: a new embedded directory, or a new PostgreSQL database
@@ -48,17 +50,33 @@ export async function freshStoreConfig(
 /** Storage alone (no HTTP server) on a fresh embedded directory or PostgreSQL database. */
 export async function openTestStorage(
   backend: Backend,
-): Promise<OpenedStorage & { tokenDigest: TokenDigest; dispose(): Promise<void> }> {
+  options: { keepRows?: boolean } = {},
+): Promise<OpenedStorage & { config: Config; tokenDigest: TokenDigest; dispose(): Promise<void> }> {
   const store = await freshStoreConfig(backend);
   // As the server derives it from its key-encryption secret: here from a random one.
   const tokenDigest = createTokenDigest(randomBytes(32));
-  const opened = await openStorage(store.config, { migrate: true, tokenDigest });
+  const opened = await openStorage(store.config, { migrate: true, tokenDigest, keepRows: options.keepRows });
   return {
     ...opened,
+    config: store.config,
     tokenDigest,
     async dispose() {
       await opened.close();
       await store.dispose();
     },
   };
+}
+
+/** A confidential code-flow client registered straight through storage: its id. */
+export async function registerStorageClient(clients: ClientsRepository, name: string): Promise<string> {
+  const { client } = await createClientRegistry(clients).register({
+    name,
+    redirectUris: ['https://rp.example.test/cb'],
+    postLogoutRedirectUris: [],
+    public: false,
+    firstParty: false,
+    grantTypes: ['authorization_code'],
+    scope: 'openid',
+  });
+  return client.id;
 }

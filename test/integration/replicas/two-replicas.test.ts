@@ -296,7 +296,7 @@ describe('two replicas on one PostgreSQL and one Redis', () => {
     expect((await jwksOf(replicas.direct.A)).keys.map((k) => k.kid)).toContain(kid);
   });
 
-  it('refuses on B, at once, a client secret replaced through A (clients are read from PostgreSQL, not cached per process)', async () => {
+  it('refuses on B, at once, a client secret replaced through A (B drops its kept row when PostgreSQL announces the commit)', async () => {
     const made = await replicas.cli([
       'clients',
       'create',

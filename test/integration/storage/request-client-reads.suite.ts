@@ -1,6 +1,5 @@
 import { STORE_BACKENDS } from '../../helpers/backends.js';
-import { openTestStorage } from '../../helpers/storage.js';
-import { createClientRegistry } from '../../../src/clients/client-registry.js';
+import { openTestStorage, registerStorageClient } from '../../helpers/storage.js';
 import { createRequestClientReads } from '../../../src/oidc/request-client-reads.js';
 import type { ClientsRepository } from '../../../src/storage/clients.repository.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
@@ -16,16 +15,7 @@ describe.each(STORE_BACKENDS)('client rows read once per request (%s)', (backend
   let counted: Pick<ClientsRepository, 'find'>;
   beforeAll(async () => {
     opened = await openTestStorage(backend);
-    const { client } = await createClientRegistry(opened.storage.clients).register({
-      name: 'memo',
-      redirectUris: ['https://rp.example.test/cb'],
-      postLogoutRedirectUris: [],
-      public: false,
-      firstParty: false,
-      grantTypes: ['authorization_code'],
-      scope: 'openid',
-    });
-    clientId = client.id;
+    clientId = await registerStorageClient(opened.storage.clients, 'memo');
     // The real repository, counting the statements it is asked for.
     counted = {
       find: (id) => {

@@ -1,0 +1,137 @@
+/**
+ * Statements and Redis commands per operation, counted, not timed: what issue 20 asks to bring
+ * down ("count them per endpoint"). Gatehouse runs as `npm run bench` runs it (built server,
+ * fresh database, Redis index 5); its database logs every statement (`log_statement = all`,
+ * set on that database only), read back from PostgreSQL's log file, and a MONITOR connection
+ * sees Redis index 5. Each operation runs `--runs` times one after another, after one unlogged
+ * warm-up, and the table shows what one operation sends, statement by statement.
+ *
+ * Run: npm run build && npx tsx bench/statements.ts [--runs 20] [--ops introspection,userinfo]
+ * [--log /var/log/postgresql/postgresql-15-main.log] [--verbose]
+ * It needs to read the server's log file (Debian's default: stderr to that file).
+ */
+import { openSync, readSync, statSync, closeSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import {
+  RefreshChain,
+  accessTokens,
+  authorizationCodeFlow,
+  clientCredentials,
+  clientCredentialsJwt,
+  introspection,
+  userinfo,
+  type BenchTarget,
+} from './operations.js';
+import { POSTGRES_ADMIN_URL, REDIS_URL, openStores, startGatehouse } from './servers.js';
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '20' },
+    ops: { type: 'string' },
+    log: { type: 'string', default: '/var/log/postgresql/postgresql-15-main.log' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const runs = Number(args.runs);
+
+type Operation = (target: BenchTarget) => Promise<unknown>;
+
+/** Reads what PostgreSQL appended to its log since `from`. */
+function logSince(path: string, from: number): string {
+  const size = statSync(path).size;
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(size - from);
+    readSync(fd, buffer, 0, buffer.length, from);
+    return buffer.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The statements one database logged: `statement:` and `execute …:` entries (continuation lines joined), text normalised. */
+function statementsOf(log: string, database: string): string[] {
+  // An entry starts with the log_line_prefix' timestamp; a multi-line statement continues on lines without one.
+  const entries: string[] = [];
+  for (const line of log.split('\n')) {
+    if (/^\d{4}-\d{2}-\d{2} /.test(line)) entries.push(line);
+    else if (entries.length > 0) entries[entries.length - 1] += ` ${line}`;
+  }
+  const out: string[] = [];
+  for (const entry of entries) {
+    if (!entry.includes(`@${database} `)) continue;
+    const match = /LOG:\s+(?:statement|execute [^:]*):\s+(.*)$/s.exec(entry);
+    if (match?.[1]) out.push(match[1].replace(/\s+/g, ' ').trim().slice(0, 150));
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const stores = await openStores();
+  const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`ALTER DATABASE ${stores.databaseName} SET log_statement = 'all'`);
+  const { server } = await startGatehouse(stores, ROOT);
+  const target = server.target;
+  const monitor = new Redis(REDIS_URL);
+  const redisIndex = new URL(REDIS_URL).pathname.slice(1) || '0';
+  let redisCommands: string[] = [];
+  await monitor.monitor().then((m) =>
+    m.on('monitor', (_time: string, command: string[], source: string, database: string) => {
+      if (database === redisIndex) redisCommands.push(command[0]?.toUpperCase() ?? '?');
+      void source;
+    }),
+  );
+  try {
+    const [token] = await accessTokens(target, 1);
+    if (!token) throw new Error('no access token');
+    const chain = await RefreshChain.start(target);
+    const operations: Record<string, Operation> = {
+      client_credentials: clientCredentials,
+      client_credentials_jwt: clientCredentialsJwt,
+      introspection: (t) => introspection(t, token),
+      userinfo: (t) => userinfo(t, token),
+      refresh_token: () => chain.refresh(),
+      authorization_code_flow: (t) => authorizationCodeFlow(t),
+    };
+    const wanted = args.ops?.split(',') ?? Object.keys(operations);
+    const rows: string[] = [];
+    for (const name of wanted) {
+      const operation = operations[name];
+      if (!operation) throw new Error(`unknown operation ${name}`);
+      await operation(target);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const from = statSync(args.log).size;
+      redisCommands = [];
+      for (let i = 0; i < runs; i++) await operation(target);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const statements = statementsOf(logSince(args.log, from), stores.databaseName);
+      const byText = new Map<string, number>();
+      for (const s of statements) byText.set(s, (byText.get(s) ?? 0) + 1);
+      const redisByCommand = new Map<string, number>();
+      for (const c of redisCommands) redisByCommand.set(c, (redisByCommand.get(c) ?? 0) + 1);
+      rows.push(
+        `${name.padEnd(26)} ${(statements.length / runs).toFixed(1).padStart(6)} statements  ${(redisCommands.length / runs).toFixed(1).padStart(6)} Redis commands`,
+      );
+      console.log(`\n## ${name}: ${(statements.length / runs).toFixed(1)} statements per operation`);
+      for (const [text, count] of [...byText].sort((a, b) => b[1] - a[1]))
+        console.log(`  ${(count / runs).toFixed(2).padStart(6)}  ${text}`);
+      console.log(
+        `  Redis: ${[...redisByCommand].map(([c, n]) => `${c} ${(n / runs).toFixed(1)}`).join(', ') || 'none'}`,
+      );
+    }
+    console.log(`\n${rows.join('\n')}`);
+  } finally {
+    monitor.disconnect();
+    await server.stop();
+    await admin.query(`ALTER DATABASE ${stores.databaseName} RESET log_statement`).catch(() => undefined);
+    await admin.end();
+    await stores.close();
+  }
+}
+
+await main();

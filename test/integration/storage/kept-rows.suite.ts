@@ -1,0 +1,181 @@
+import pg from 'pg';
+import { STORE_BACKENDS, type Backend } from '../../helpers/backends.js';
+import { openTestStorage, registerStorageClient } from '../../helpers/storage.js';
+import type { ChangeEvent } from '../../../src/storage/change-feed.js';
+import type { Config } from '../../../src/config/schema.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+
+/** A connection that is not the storage's: another replica, the CLI or an operator's psql. */
+function otherWriter(backend: Backend, config: Config): pg.Client {
+  return backend === 'postgres'
+    ? new pg.Client({ connectionString: config.storage.databaseUrl })
+    : new pg.Client({ host: config.storage.dataDir, port: 5432, user: 'postgres', database: 'postgres' });
+}
+
+/**
+ * Client rows kept in memory between requests (src/storage/row-cache.ts): read from the
+ * database once, then served from memory until a committed change to the row is announced
+ * (migrations/1765843200000-change-notifications.ts), by this process or anyone else.
+ */
+describe.each(STORE_BACKENDS)('client rows kept in memory between requests (%s)', (backend) => {
+  let opened: Awaited<ReturnType<typeof openTestStorage>>;
+  let writer: pg.Client;
+  let clientId: string;
+  const events: ChangeEvent[] = [];
+
+  /** Resolves when the feed has announced a change to `id` (PostgreSQL delivers it after the commit). */
+  const announced = (id: string) =>
+    new Promise<void>((resolve) => {
+      const stop = opened.storage.changes.subscribe((event) => {
+        if (event !== 'reset' && event.table === 'clients' && event.id === id) {
+          stop();
+          resolve();
+        }
+      });
+    });
+  /** Connections the storage takes from its pool for `read`: 0 when the row came from memory. */
+  let acquired = 0;
+  const connectionsFor = async (read: () => Promise<unknown>) => {
+    const before = acquired;
+    await read();
+    return acquired - before;
+  };
+
+  beforeAll(async () => {
+    opened = await openTestStorage(backend, { keepRows: true });
+    clientId = await registerStorageClient(opened.storage.clients, 'kept');
+    opened.storage.changes.subscribe((event) => events.push(event));
+    // Every statement outside a transaction takes a connection from the pool first.
+    const pool = (opened.storage.dataSource.driver as unknown as { master: pg.Pool }).master;
+    pool.on('acquire', () => {
+      acquired++;
+    });
+    writer = otherWriter(backend, opened.config);
+    await writer.connect();
+  }, BOOT_TIMEOUT);
+  afterAll(async () => {
+    await writer?.end();
+    await opened?.dispose();
+  });
+
+  it('the feed is live, and a second read of a client sends nothing to the database', async () => {
+    expect(opened.storage.changes.isLive()).toBe(true);
+    await opened.storage.clients.find(clientId);
+    expect(await connectionsFor(() => opened.storage.clients.find(clientId))).toBe(0);
+    // A client that does not exist is asked for again each time: absence is never kept.
+    expect(await opened.storage.clients.find('no-such-client')).toBeNull();
+    expect(await connectionsFor(() => opened.storage.clients.find('no-such-client'))).toBe(1);
+  });
+
+  it('a client disabled by another connection is read disabled as soon as the change is announced', async () => {
+    expect((await opened.storage.clients.find(clientId))?.status).toBe('active');
+    const change = announced(clientId);
+    await writer.query(`UPDATE clients SET status = 'disabled' WHERE id = $1`, [clientId]);
+    await change;
+    expect((await opened.storage.clients.find(clientId))?.status).toBe('disabled');
+    const back = announced(clientId);
+    await writer.query(`UPDATE clients SET status = 'active' WHERE id = $1`, [clientId]);
+    await back;
+  });
+
+  it('a change rolled back by another connection is not announced, and what was kept stays', async () => {
+    await opened.storage.clients.find(clientId);
+    const before = events.length;
+    await writer.query('BEGIN');
+    await writer.query(`UPDATE clients SET name = 'never' WHERE id = $1`, [clientId]);
+    await writer.query('ROLLBACK');
+    // A committed change after it is: the rolled-back one came first, had it been announced.
+    const change = announced(clientId);
+    await writer.query(`UPDATE clients SET name = 'kept again' WHERE id = $1`, [clientId]);
+    await change;
+    expect(events.slice(before).filter((e) => e !== 'reset' && e.id === clientId)).toHaveLength(1);
+    expect((await opened.storage.clients.find(clientId))?.name).toBe('kept again');
+  });
+
+  it('our own update is read at once, inside its transaction and after it, and a rolled-back one is not kept', async () => {
+    await opened.storage.clients.find(clientId);
+    await opened.storage.transaction(async (tx) => {
+      await tx.clients.update(clientId, { name: 'inside' });
+      expect((await tx.clients.find(clientId))?.name).toBe('inside');
+    });
+    expect((await opened.storage.clients.find(clientId))?.name).toBe('inside');
+    await expect(
+      opened.storage.transaction(async (tx) => {
+        await tx.clients.update(clientId, { name: 'rolled back' });
+        expect((await tx.clients.find(clientId))?.name).toBe('rolled back');
+        throw new Error('abandon');
+      }),
+    ).rejects.toThrow('abandon');
+    expect((await opened.storage.clients.find(clientId))?.name).toBe('inside');
+  });
+
+  it('a deleted client is not found, and a row kept is never a shared object anyone can change', async () => {
+    const row = await opened.storage.clients.find(clientId);
+    expect(Object.isFrozen(row)).toBe(true);
+    expect(Object.isFrozen(row?.metadata)).toBe(true);
+    const change = announced(clientId);
+    await writer.query('DELETE FROM clients WHERE id = $1', [clientId]);
+    await change;
+    expect(await opened.storage.clients.find(clientId)).toBeNull();
+  });
+});
+
+/** PostgreSQL's feed is a connection of its own, which can be lost while the pool works. */
+describe.each(STORE_BACKENDS.filter((b) => b === 'postgres'))(
+  'client rows while the change feed is down (%s)',
+  (backend) => {
+    let opened: Awaited<ReturnType<typeof openTestStorage>>;
+    let admin: pg.Client;
+    let clientId: string;
+    let acquired = 0;
+    /** The feed's events, as they come. */
+    const next = (wanted: (event: ChangeEvent) => boolean) =>
+      new Promise<void>((resolve) => {
+        const stop = opened.storage.changes.subscribe((event) => {
+          if (!wanted(event)) return;
+          stop();
+          resolve();
+        });
+      });
+
+    beforeAll(async () => {
+      opened = await openTestStorage(backend, { keepRows: true });
+      clientId = await registerStorageClient(opened.storage.clients, 'feed down');
+      (opened.storage.dataSource.driver as unknown as { master: pg.Pool }).master.on('acquire', () => {
+        acquired++;
+      });
+      admin = otherWriter(backend, opened.config);
+      await admin.connect();
+    }, BOOT_TIMEOUT);
+    afterAll(async () => {
+      await admin?.end();
+      await opened?.dispose();
+    });
+
+    it('reads every client from the database until it listens again, then keeps rows afresh', async () => {
+      await opened.storage.clients.find(clientId);
+      const lost = next((event) => event === 'reset');
+      await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE application_name = 'gatehouse-change-feed' AND datname = current_database()`,
+      );
+      await lost;
+      expect(opened.storage.changes.isLive()).toBe(false);
+      // A change made while nobody listens would go unannounced: nothing may be served from memory.
+      await admin.query(`UPDATE clients SET name = 'changed unheard' WHERE id = $1`, [clientId]);
+      const before = acquired;
+      expect((await opened.storage.clients.find(clientId))?.name).toBe('changed unheard');
+      expect((await opened.storage.clients.find(clientId))?.name).toBe('changed unheard');
+      expect(acquired - before).toBe(2);
+
+      // It connects again on its own (after half a second) and starts with nothing kept.
+      await next((event) => event === 'reset');
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(opened.storage.changes.isLive()).toBe(true);
+      await opened.storage.clients.find(clientId);
+      const kept = acquired;
+      expect((await opened.storage.clients.find(clientId))?.name).toBe('changed unheard');
+      expect(acquired).toBe(kept);
+    });
+  },
+);
