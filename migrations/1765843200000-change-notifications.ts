@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** The tables whose rows every protocol request reads and each process keeps in memory (src/storage/row-cache.ts). */
-const FOLLOWED = ['clients', 'api_resources'] as const;
+const FOLLOWED = ['clients', 'users', 'api_resources'] as const;
 
 /**
  * Every committed change to a followed table is announced on the channel `gatehouse_changes`

@@ -1,4 +1,6 @@
 import type { EntityManager } from 'typeorm';
+import { ALL, writesThrough, type RowCache } from './row-cache.js';
+import type { UserRow } from './entities/user.entity.js';
 import { runSql } from './data-source.js';
 import { isUniqueViolation } from './unique-violation.js';
 import { ConflictError, NotFoundError } from '../errors/domain-errors.js';
@@ -57,7 +59,9 @@ export type NewAttributeDefinition = Pick<
 >;
 export type AttributeDefinitionChange = Pick<AttributeDefinitionRow, 'label' | 'required' | 'editableBy' | 'scope'>;
 
-export function createAttributesRepository(db: EntityManager) {
+/** `keptUsers`: user rows kept in memory (row-cache.ts), which the values written here are part of. */
+export function createAttributesRepository(db: EntityManager, keptUsers?: RowCache<UserRow>) {
+  const writingUsers = writesThrough(keptUsers, db);
   const rows = async <T>(sql: string, params: unknown[]) => (await runSql<T>(db, sql, params)).rows;
 
   return {
@@ -101,7 +105,9 @@ export function createAttributesRepository(db: EntityManager) {
     async delete(name: string): Promise<void> {
       const { affected } = await runSql(db, 'DELETE FROM attribute_definitions WHERE name = $1', [name]);
       if (affected === 0) throw new NotFoundError('attribute');
-      await runSql(db, 'UPDATE users SET attributes = attributes - $1::text WHERE attributes ? $1::text', [name]);
+      await writingUsers(ALL, () =>
+        runSql(db, 'UPDATE users SET attributes = attributes - $1::text WHERE attributes ? $1::text', [name]),
+      );
     },
 
     /**
@@ -118,10 +124,11 @@ export function createAttributesRepository(db: EntityManager) {
 
     /** Replaces a user's values (validated by the accounts domain). */
     async setValues(userId: string, values: StoredAttributes): Promise<void> {
-      const { affected } = await runSql(
-        db,
-        'UPDATE users SET attributes = $2::jsonb, updated_at = now() WHERE id = $1',
-        [userId, JSON.stringify(values)],
+      const { affected } = await writingUsers(userId, () =>
+        runSql(db, 'UPDATE users SET attributes = $2::jsonb, updated_at = now() WHERE id = $1', [
+          userId,
+          JSON.stringify(values),
+        ]),
       );
       if (affected === 0) throw new NotFoundError('user');
     },

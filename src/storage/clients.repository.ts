@@ -2,7 +2,7 @@ import { In, type EntityManager, type QueryDeepPartialEntity } from 'typeorm';
 import { ClientEntity, type ClientRow, type ClientStatus } from './entities/client.entity.js';
 import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
 import { rowByKey } from './row-by-key.js';
-import type { RowCache } from './row-cache.js';
+import { writesThrough, type RowCache } from './row-cache.js';
 
 export type NewClient = Pick<ClientRow, 'id' | 'name' | 'secretHash' | 'firstParty' | 'metadata'>;
 /** A client written by dynamic registration (RFC 7591): its status and source are explicit. */
@@ -13,14 +13,7 @@ export function createClientsRepository(db: EntityManager, kept?: RowCache<Clien
   const clients = db.getRepository(ClientEntity);
   const byId = rowByKey(db, ClientEntity, 'id');
   /** Every write of a client goes through here, so that no process keeps the row it replaces. */
-  const writing = async <T>(id: string, write: () => Promise<T>): Promise<T> => {
-    kept?.writing(db, id);
-    try {
-      return await write();
-    } finally {
-      kept?.wrote(db, id);
-    }
-  };
+  const writing = writesThrough(kept, db);
   return {
     async create(input: NewClient): Promise<ClientRow> {
       return writing(input.id, () => clients.save({ ...input }));

@@ -24,7 +24,8 @@ export interface RowCache<Row> {
   settle(runner: QueryRunner | undefined): void;
 }
 
-const ALL = '*';
+/** Every row of the table (TRUNCATE, or a write whose rows are not named). */
+export const ALL = '*';
 
 /** Rows are shared between requests: frozen, so that a caller changing one fails loudly instead of changing everyone's. */
 function deepFreeze<T>(value: T): T {
@@ -104,5 +105,20 @@ export function createRowCache<Row extends object>(
         drop(key);
       }
     },
+  };
+}
+
+/**
+ * A repository's writes of a kept table: `write` runs between `writing` and `wrote`, so no
+ * process keeps the row it replaces (`key` names the row, `*` every row of the table).
+ */
+export function writesThrough<Row>(kept: RowCache<Row> | undefined, db: EntityManager) {
+  return async <T>(key: string, write: () => Promise<T>): Promise<T> => {
+    kept?.writing(db, key);
+    try {
+      return await write();
+    } finally {
+      kept?.wrote(db, key);
+    }
   };
 }

@@ -25,12 +25,14 @@ import { createRequestTransactions, type AfterTransaction } from './request-tran
 import { createRowCache, type RowCache } from './row-cache.js';
 import { noChangeFeed, postgresChangeFeed, type ChangeFeed } from './change-feed.js';
 import type { ClientRow } from './entities/client.entity.js';
+import type { UserRow } from './entities/user.entity.js';
 import { setMigrationContext } from './migration-context.js';
 import type { TokenDigest } from '../security/token-digest.js';
 
 /** What the repositories of every EntityManager share: rows kept in memory between requests. */
 interface SharedRows {
   clients?: RowCache<ClientRow>;
+  users?: RowCache<UserRow>;
 }
 
 /** The repositories over one EntityManager: the pool's, or one transaction's. */
@@ -40,7 +42,7 @@ function createRepositories(db: EntityManager, shared: SharedRows = {}) {
     oidc: createOidcStoreRepository(db),
     /** The same rows as sessions and grants of an account: /account, the admin, the CLI. */
     sessions: createSessionsRepository(db),
-    users: createUsersRepository(db),
+    users: createUsersRepository(db, shared.users),
     clients: createClientsRepository(db, shared.clients),
     signingKeys: createSigningKeysRepository(db),
     credentials: createCredentialsRepository(db),
@@ -59,7 +61,7 @@ function createRepositories(db: EntityManager, shared: SharedRows = {}) {
     /** API resources, permissions, who holds them, token exchange policies (issue 19). */
     permissions: createPermissionsRepository(db),
     /** Custom user attributes: the schema admins define; values live in users.attributes (issue 19). */
-    attributes: createAttributesRepository(db),
+    attributes: createAttributesRepository(db, shared.users),
   };
 }
 
@@ -85,8 +87,14 @@ function revokeAfterTransaction(pooled: Repositories) {
 }
 
 function createStorage(dataSource: DataSource, kv: KeyValueStore, changes: ChangeFeed) {
-  const shared: SharedRows = { clients: createRowCache<ClientRow>(changes, 'clients') };
-  const settle = (runner: QueryRunner | undefined) => shared.clients?.settle(runner);
+  const shared: SharedRows = {
+    clients: createRowCache<ClientRow>(changes, 'clients'),
+    users: createRowCache<UserRow>(changes, 'users'),
+  };
+  const settle = (runner: QueryRunner | undefined) => {
+    shared.clients?.settle(runner);
+    shared.users?.settle(runner);
+  };
   const build = (db: EntityManager) => createRepositories(db, shared);
   const requests = createRequestTransactions(
     dataSource,

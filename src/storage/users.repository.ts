@@ -6,6 +6,7 @@ import { CredentialEntity, type CredentialRow } from './entities/credential.enti
 import { isUuid } from './ids.js';
 import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
 import { rowByKey } from './row-by-key.js';
+import { writesThrough, type RowCache } from './row-cache.js';
 import { ConflictError } from '../errors/domain-errors.js';
 
 export interface NewUser {
@@ -46,9 +47,12 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export function createUsersRepository(db: EntityManager) {
+/** `kept`: the user rows this process keeps between requests (row-cache.ts); the CLI keeps none. */
+export function createUsersRepository(db: EntityManager, kept?: RowCache<UserRow>) {
   const users = db.getRepository(UserEntity);
   const byId = rowByKey(db, UserEntity, 'id');
+  /** Every change to an existing user's row goes through here (new rows cannot be kept yet). */
+  const writing = writesThrough(kept, db);
   const credentials = db.getRepository(CredentialEntity);
 
   return {
@@ -163,7 +167,10 @@ export function createUsersRepository(db: EntityManager) {
     },
 
     /** null also for an id that is not a uuid: it cannot name a user, and would fail the cast. */
-    findById: async (id: string) => (isUuid(id) ? byId(id) : null),
+    findById: async (id: string) => {
+      if (!isUuid(id)) return null;
+      return kept ? kept.read(id, () => byId(id)) : byId(id);
+    },
     /** The email addresses of these users, by id, in one query (the audit page names its people). */
     async emailsOf(ids: string[]): Promise<Map<string, string>> {
       const wanted = [...new Set(ids.filter(isUuid))];
@@ -182,7 +189,7 @@ export function createUsersRepository(db: EntityManager) {
       }),
 
     async setDisabled(id: string, disabled: boolean): Promise<void> {
-      await users.update({ id }, { disabledAt: disabled ? new Date() : null });
+      await writing(id, () => users.update({ id }, { disabledAt: disabled ? new Date() : null }));
     },
 
     async passwordHash(userId: string): Promise<string | null> {
@@ -227,7 +234,7 @@ export function createUsersRepository(db: EntityManager) {
       if (changes.emailVerified !== undefined) values.emailVerified = changes.emailVerified;
       if (Object.keys(values).length === 0) return;
       try {
-        await users.update({ id }, values);
+        await writing(id, () => users.update({ id }, values));
       } catch (error) {
         if (isUniqueViolation(error)) throw duplicateEmail();
         throw error;
@@ -236,12 +243,12 @@ export function createUsersRepository(db: EntityManager) {
 
     /** Replaces the profile claims document (validated by accounts/profile.ts). */
     async updateProfile(id: string, profile: StoredProfile): Promise<void> {
-      await users.update({ id }, { profile });
+      await writing(id, () => users.update({ id }, { profile }));
     },
 
     /** Deletes the user; credentials and role assignments go with it (foreign keys cascade). */
     async delete(id: string): Promise<boolean> {
-      const result = await users.delete({ id });
+      const result = await writing(id, () => users.delete({ id }));
       return (result.affected ?? 0) > 0;
     },
 

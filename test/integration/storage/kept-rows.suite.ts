@@ -109,6 +109,36 @@ describe.each(STORE_BACKENDS)('client rows kept in memory between requests (%s)'
     expect((await opened.storage.clients.find(clientId))?.name).toBe('inside');
   });
 
+  it('user rows too: disabled elsewhere, changed here inside a transaction, their attributes rewritten', async () => {
+    const user = await opened.storage.users.create({
+      email: `kept-${backend}@example.test`,
+      name: 'Kept',
+      emailVerified: true,
+      passwordHash: null,
+      totpSecretEncrypted: null,
+    });
+    await opened.storage.users.findById(user.id);
+    expect(await connectionsFor(() => opened.storage.users.findById(user.id))).toBe(0);
+    const change = new Promise<void>((resolve) => {
+      const stop = opened.storage.changes.subscribe((event) => {
+        if (event !== 'reset' && event.table === 'users' && event.id === user.id) {
+          stop();
+          resolve();
+        }
+      });
+    });
+    await writer.query('UPDATE users SET disabled_at = now() WHERE id = $1', [user.id]);
+    await change;
+    expect((await opened.storage.users.findById(user.id))?.disabledAt).toBeInstanceOf(Date);
+    await opened.storage.transaction(async (tx) => {
+      await tx.users.update(user.id, { name: 'Renamed' });
+      expect((await tx.users.findById(user.id))?.name).toBe('Renamed');
+    });
+    expect((await opened.storage.users.findById(user.id))?.name).toBe('Renamed');
+    await opened.storage.attributes.setValues(user.id, { team: 'blue' });
+    expect((await opened.storage.users.findById(user.id))?.attributes).toEqual({ team: 'blue' });
+  });
+
   it('a deleted client is not found, and a row kept is never a shared object anyone can change', async () => {
     const row = await opened.storage.clients.find(clientId);
     expect(Object.isFrozen(row)).toBe(true);
