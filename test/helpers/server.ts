@@ -13,6 +13,7 @@ import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
 import { createFactories, type Factories } from './factories.js';
 import { smallBreachedList } from './breached-list.js';
+import { pooledSigningKeyPairs } from './signing-key-pairs.js';
 import { lateBound } from './late-bound.js';
 
 export interface TestServer extends Factories {
@@ -136,6 +137,7 @@ export async function startTestServer(
   const gatehouse = await createGatehouse(config, createLogger(config.log.level, options.logTo), {
     breachedList: options.breachedList === 'shipped' ? undefined : smallBreachedList(),
     clock: options.clock,
+    signingKeyPairs: pooledSigningKeyPairs,
   });
   await gatehouse.listen();
   const factories = createFactories({
