@@ -52,6 +52,8 @@ export function createDataSource(
   connection: PgConnection,
   poolSize: number,
   statementTimeoutSeconds?: number,
+  /** How long to wait for a connection from the pool or the server (a test of the timeout waits less). */
+  connectTimeoutMs = 5000,
 ): DataSource {
   const target =
     'url' in connection
@@ -68,7 +70,7 @@ export function createDataSource(
     poolSize,
     extra: {
       // Fail a request instead of hanging when the pool or the server does not answer.
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: connectTimeoutMs,
       ...statementTimeouts(connection, statementTimeoutSeconds),
     },
   });
