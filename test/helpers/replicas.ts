@@ -7,7 +7,7 @@ import { REDIS_URL, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
 import { ensureBuilt, startBuiltServer, type Started } from './processes.js';
 import { runCliIn } from './cli.js';
-import { freePort } from './server.js';
+import { freePort } from './ports.js';
 
 export type ReplicaName = 'A' | 'B';
 

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
@@ -15,6 +14,7 @@ import { createFactories, type Factories } from './factories.js';
 import { smallBreachedList } from './breached-list.js';
 import { pooledSigningKeyPairs } from './signing-key-pairs.js';
 import { lateBound } from './late-bound.js';
+import { freePort } from './ports.js';
 
 export interface TestServer extends Factories {
   backend: Backend;
@@ -26,18 +26,6 @@ export interface TestServer extends Factories {
 }
 
 export { BOOT_TIMEOUT };
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Every test server on PostgreSQL shares the one Redis, and most tests sign in from

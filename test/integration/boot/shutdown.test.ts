@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STORE_BACKENDS, REDIS_URL, freshRedisKeyPrefix, type Backend } from '../../helpers/backends.js';
-import { freePort } from '../../helpers/server.js';
+import { freePort } from '../../helpers/ports.js';
 import { createTestDatabase } from '../../helpers/postgres.js';
 import { ensureBuilt, startBuiltServer, type Started } from '../../helpers/processes.js';
 import { runCliIn } from '../../helpers/cli.js';

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../helpers/server.js';
+import { freePort } from '../../helpers/ports.js';
 import {
   ensureBuilt,
   runBuiltCli,

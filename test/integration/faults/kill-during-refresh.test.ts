@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { REDIS_URL, freshRedisKeyPrefix } from '../../helpers/backends.js';
-import { freePort } from '../../helpers/server.js';
+import { freePort } from '../../helpers/ports.js';
 import { ensureBuilt, startBuiltServer, type Started } from '../../helpers/processes.js';
 import { runCliIn } from '../../helpers/cli.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';

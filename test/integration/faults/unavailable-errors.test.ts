@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { QueryFailedError } from 'typeorm';
 import { POSTGRES_ADMIN_URL } from '../../helpers/backends.js';
-import { freePort } from '../../helpers/server.js';
+import { freePort } from '../../helpers/ports.js';
 import { isDatabaseUnavailable } from '../../../src/storage/unavailable.js';
 import { createDataSource } from '../../../src/storage/data-source.js';
 
