@@ -166,3 +166,39 @@ export function useTestServer(
   });
   return server.handle;
 }
+
+/**
+ * Servers with the default settings shared by the describe blocks of one jest file that ask for
+ * one (docs/decisions.md, "Test suite"): booted by the first block's beforeAll, closed after
+ * the file's last test. Only for suites that make their own users and clients and read nothing
+ * server-wide (no key rotation, settings, counters by address, or lists of all rows).
+ */
+const sharedServers = new Map<Backend, Promise<TestServer>>();
+
+// A root-level hook: jest evaluates this module while it collects the file's tests. Scripts
+// that start test servers outside jest (test/tools/screenshots.ts) have no afterAll.
+if (typeof afterAll === 'function') {
+  afterAll(async () => {
+    const started = [...sharedServers.values()];
+    sharedServers.clear();
+    for (const server of await Promise.allSettled(started))
+      if (server.status === 'fulfilled') await server.value.close();
+  });
+}
+
+/** useTestServer(backend) with no overrides, on the file's shared server for that backend. */
+export function useSharedTestServer(backend: Backend): TestServer {
+  const server = lateBound<TestServer>('useSharedTestServer: the server');
+  beforeAll(async () => {
+    let shared = sharedServers.get(backend);
+    if (!shared) {
+      shared = startTestServer(backend);
+      sharedServers.set(backend, shared);
+    }
+    server.set(await shared);
+  }, BOOT_TIMEOUT);
+  afterAll(() => {
+    server.take();
+  });
+  return server.handle;
+}
