@@ -22,7 +22,7 @@ import { createEmailAddressService } from './accounts/email-address.js';
 import { createSignUpService } from './accounts/sign-up.js';
 import { createPasswordReset } from './accounts/password-reset.js';
 import { createUserImport } from './accounts/user-import.js';
-import { createKeyManager, type KeyManager } from './oidc/keys.js';
+import { createKeyManager, type KeyManager, type SigningKeyPairs } from './oidc/keys.js';
 import { createInitialAccessTokens } from './oidc/initial-access-tokens.js';
 import type { ProviderAccess } from './oidc/provider-access.js';
 import type { SignUpSettings } from './accounts/sign-up-settings.js';
@@ -72,6 +72,8 @@ export interface ServiceOptions {
   };
   /** Now, in epoch ms (default Date.now): when codes and sign-in links expire. Tests move it forward. */
   clock?: () => number;
+  /** Where new signing key pairs come from (default: generated); see GatehouseDeps.signingKeyPairs. */
+  signingKeyPairs?: SigningKeyPairs;
 }
 
 /**
@@ -111,7 +113,7 @@ export function createServices(config: Config, resources: Resources, options: Se
     lockout,
     transaction,
   });
-  const keys = createKeyManager(storage.signingKeys, box);
+  const keys = createKeyManager(storage.signingKeys, box, options.signingKeyPairs);
   // Derived from the key-encryption secret: the same pairwise subs after a restart and on every replica.
   const pairwise = createPairwiseSubjects(key);
   const profiles = createUserProfiles({ storage, audit });

@@ -60,9 +60,14 @@ const preparing = new WeakSet<DataSource>();
 export function createDataSource(
   connection: PgConnection,
   poolSize: number,
-  statementTimeoutSeconds?: number,
-  prepared = false,
+  options: {
+    statementTimeoutSeconds?: number;
+    prepared?: boolean;
+    /** How long to wait for a connection from the pool or the server (a test of the timeout waits less). */
+    connectTimeoutMs?: number;
+  } = {},
 ): DataSource {
+  const { statementTimeoutSeconds, prepared = false, connectTimeoutMs = 5000 } = options;
   const target =
     'url' in connection
       ? { url: connection.url }
@@ -78,7 +83,7 @@ export function createDataSource(
     poolSize,
     extra: {
       // Fail a request instead of hanging when the pool or the server does not answer.
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: connectTimeoutMs,
       ...statementTimeouts(connection, statementTimeoutSeconds),
     },
   });

@@ -176,12 +176,10 @@ export async function openStorage(
     poolSize = Math.min(poolSize, 4);
   }
   let changes: ChangeFeed | undefined;
-  const dataSource = createDataSource(
-    connection,
-    poolSize,
-    config.storage.statementTimeoutSeconds,
-    config.storage.preparedStatements,
-  );
+  const dataSource = createDataSource(connection, poolSize, {
+    statementTimeoutSeconds: config.storage.statementTimeoutSeconds,
+    prepared: config.storage.preparedStatements,
+  });
   const kv = config.storage.redisUrl
     ? createRedisStore(config.storage.redisUrl, config.storage.redisKeyPrefix)
     : createMemoryStore();

@@ -30,33 +30,35 @@ async function violationsOn(page: Page): Promise<Violation[]> {
 /**
  * The page states people see most — sign-in, its error, consent, /account, the console's
  * dashboard, clients and users — checked with axe-core in the light and the dark colour scheme
- * (prefers-color-scheme; src/http/brand.ts sets the dark colours).
+ * (prefers-color-scheme; src/http/brand.ts sets the dark colours). One server, relying party and
+ * Chromium for both schemes (a boot and a browser launch fewer): each test makes its own users
+ * and client and has a browser context of its own.
  */
-describe.each(['light', 'dark'] as const)(
-  `accessibility of the pages in Chromium (${backend}, %s scheme)`,
-  (scheme) => {
-    let server: TestServer;
-    let rp: TinyRp;
-    let browser: Browser;
+describe(`accessibility of the pages in Chromium (${backend})`, () => {
+  let server: TestServer;
+  let rp: TinyRp;
+  let browser: Browser;
+  beforeAll(async () => {
+    [server, rp, browser] = await Promise.all([
+      // An optional console second factor: the console's pages, not its enrolment, are under test here.
+      startTestServer(backend, { admin: { consoleMfa: 'optional' } }),
+      startTinyRp(),
+      launchChromium(),
+    ]);
+  }, BOOT_TIMEOUT);
+  afterAll(async () => {
+    await browser?.close();
+    await rp?.close();
+    await server?.close();
+  });
+
+  describe.each(['light', 'dark'] as const)('%s scheme', (scheme) => {
     /** A browser of its own per test (no session carried over), in the scheme under test. */
     const freshPage = async (): Promise<{ context: BrowserContext; page: Page }> => {
       // axe is evaluated in the page: the pages' CSP allows scripts from 'self' only.
       const context = await browser.newContext({ colorScheme: scheme, bypassCSP: true });
       return { context, page: await context.newPage() };
     };
-    beforeAll(async () => {
-      [server, rp, browser] = await Promise.all([
-        // An optional console second factor: the console's pages, not its enrolment, are under test here.
-        startTestServer(backend, { admin: { consoleMfa: 'optional' } }),
-        startTinyRp(),
-        launchChromium(),
-      ]);
-    }, BOOT_TIMEOUT);
-    afterAll(async () => {
-      await browser?.close();
-      await rp?.close();
-      await server?.close();
-    });
 
     it('sign-in, a refused password and the consent page of a third-party client', async () => {
       const user = await server.buildUser();
@@ -100,5 +102,5 @@ describe.each(['light', 'dark'] as const)(
       }
       await context.close();
     });
-  },
-);
+  });
+});

@@ -7,7 +7,8 @@ import type { Browser, Page } from 'playwright-core';
 import type { UserProfile } from 'oidc-client-ts';
 import { HTTP_BACKENDS } from '../helpers/backends.js';
 import { launchChromium } from '../helpers/browser.js';
-import { BOOT_TIMEOUT, freePort, startTestServer, type TestServer } from '../helpers/server.js';
+import { BOOT_TIMEOUT, startTestServer, type TestServer } from '../helpers/server.js';
+import { freePort } from '../helpers/ports.js';
 import { createApplication, snippetOn } from '../helpers/integration-page.js';
 import { signInAdmin, type SignedInAdmin } from '../integration/admin-console/support.js';
 

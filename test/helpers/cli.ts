@@ -53,3 +53,24 @@ export function json<T>(result: CliResult): T {
   }
   return JSON.parse(result.out.join('\n')) as T;
 }
+
+/**
+ * The CLI in-process with `env`, answering as `runBuiltCli` does: the fixtures (users, clients)
+ * of system tests whose subject is not the built CLI. A built CLI process loads the whole
+ * program, ~1 s each (more on a busy machine); test/integration/boot/start.test.ts runs the
+ * built one beside a built server.
+ */
+export async function runCliIn(
+  env: Record<string, string>,
+  argv: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(
+    argv,
+    { ...env, LOG_LEVEL: 'silent' },
+    { out: (l) => out.push(l), err: (l) => err.push(l) },
+    { breachedList: smallBreachedList() },
+  );
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}

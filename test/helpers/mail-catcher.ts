@@ -1,6 +1,6 @@
 import { SMTPServer } from 'smtp-server';
 import PostalMime from 'postal-mime';
-import { freePort } from './server.js';
+import { freePort } from './ports.js';
 
 export interface CaughtMail {
   to: string[];

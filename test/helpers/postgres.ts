@@ -28,6 +28,9 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
   try {
     const template = options.migrated ? await migratedTemplate(admin) : undefined;
     await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
+    // A test database is thrown away: a commit need not wait for its WAL to reach the disk (a
+    // crash could lose the last commits, never corrupt). Every test's writes waited on an fsync.
+    await admin.query(`ALTER DATABASE ${name} SET synchronous_commit = off`);
   } finally {
     await admin.end();
   }
@@ -68,7 +71,10 @@ const TEMPLATE_LOCK = 727_274_099;
 async function migratedTemplate(admin: pg.Client): Promise<string> {
   const name = templateName();
   const exists = async () => (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
-  if (await exists()) return name;
+  if (await exists()) {
+    await refuseConnections(admin, name);
+    return name;
+  }
   await admin.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
   try {
     if (await exists()) return name;
@@ -83,9 +89,25 @@ async function migratedTemplate(admin: pg.Client): Promise<string> {
     } finally {
       await dataSource.destroy();
     }
+    await admin.query(`ALTER DATABASE ${building} WITH ALLOW_CONNECTIONS false`);
     await admin.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
     return name;
   } finally {
     await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
   }
+}
+
+/**
+ * PostgreSQL copies a template only while no other session is connected to it, waiting 5 s at
+ * most: a session left open on the template (a psql, a tool browsing the databases) failed the
+ * boots of whole describe blocks on a shared machine. Nobody needs to connect to the template.
+ * Templates built before this get the setting on first use.
+ */
+const refusing = new Set<string>();
+async function refuseConnections(admin: pg.Client, name: string): Promise<void> {
+  if (refusing.has(name)) return;
+  await admin.query(
+    `DO $$ BEGIN IF (SELECT datallowconn FROM pg_database WHERE datname = '${name}') THEN ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false; END IF; END $$`,
+  );
+  refusing.add(name);
 }

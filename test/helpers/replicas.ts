@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REDIS_URL, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
-import { ensureBuilt, runBuiltCli, startBuiltServer, type Started } from './processes.js';
-import { freePort } from './server.js';
+import { ensureBuilt, startBuiltServer, type Started } from './processes.js';
+import { runCliIn } from './cli.js';
+import { freePort } from './ports.js';
 
 export type ReplicaName = 'A' | 'B';
 
@@ -77,7 +78,7 @@ export interface Replicas {
   /** The environment every replica (and the CLI) runs with. */
   env: Record<string, string>;
   process: Record<ReplicaName, Started>;
-  cli(args: string[]): ReturnType<typeof runBuiltCli>;
+  cli(args: string[]): ReturnType<typeof runCliIn>;
   close(): Promise<void>;
 }
 
@@ -86,18 +87,14 @@ export interface Replicas {
  * different ports, with one fresh PostgreSQL database, the one Redis, one key-encryption
  * secret and one issuer: the balancer's URL. Each has a data directory of its own, as
  * pods do. `settings` is written to a GATEHOUSE_CONFIG file both read; `extraEnv` (SMTP, say)
- * goes to both and to the CLI. `apart.beforeB` runs once A alone is serving (it gets the issuer,
+ * goes to both and to the CLI (run in-process: the built CLI is boot/start.test.ts's subject). `apart.beforeB` runs once A alone is serving (it gets the issuer,
  * which the balancer sends to A, A's direct address and the CLI) and B starts after it: a staggered start, as a second pod scheduled later.
  */
 export async function startReplicas(
   settings: string,
   extraEnv: Record<string, string> = {},
   apart?: {
-    beforeB(a: {
-      issuer: string;
-      direct: string;
-      cli: (args: string[]) => ReturnType<typeof runBuiltCli>;
-    }): Promise<void>;
+    beforeB(a: { issuer: string; direct: string; cli: (args: string[]) => ReturnType<typeof runCliIn> }): Promise<void>;
   },
 ): Promise<Replicas> {
   await ensureBuilt();
@@ -145,7 +142,7 @@ export async function startReplicas(
             .beforeB({
               issuer: balancer.url,
               direct: `http://127.0.0.1:${ports.A}`,
-              cli: (args) => runBuiltCli(args, env),
+              cli: (args) => runCliIn(env, args),
             })
             .then(() => start('B')),
         ]
@@ -157,7 +154,7 @@ export async function startReplicas(
       workDir: work,
       env,
       process: { A: a as Started, B: b as Started },
-      cli: (args) => runBuiltCli(args, env),
+      cli: (args) => runCliIn(env, args),
       close: stop,
     };
   } catch (error) {

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
@@ -13,7 +12,9 @@ import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
 import { createFactories, type Factories } from './factories.js';
 import { smallBreachedList } from './breached-list.js';
+import { pooledSigningKeyPairs } from './signing-key-pairs.js';
 import { lateBound } from './late-bound.js';
+import { freePort } from './ports.js';
 
 export interface TestServer extends Factories {
   backend: Backend;
@@ -25,18 +26,6 @@ export interface TestServer extends Factories {
 }
 
 export { BOOT_TIMEOUT };
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Every test server on PostgreSQL shares the one Redis, and most tests sign in from
@@ -136,6 +125,7 @@ export async function startTestServer(
   const gatehouse = await createGatehouse(config, createLogger(config.log.level, options.logTo), {
     breachedList: options.breachedList === 'shipped' ? undefined : smallBreachedList(),
     clock: options.clock,
+    signingKeyPairs: pooledSigningKeyPairs,
   });
   await gatehouse.listen();
   const factories = createFactories({
@@ -173,6 +163,42 @@ export function useTestServer(
   }, BOOT_TIMEOUT);
   afterAll(async () => {
     await server.take()?.close();
+  });
+  return server.handle;
+}
+
+/**
+ * Servers with the default settings shared by the describe blocks of one jest file that ask for
+ * one (docs/decisions.md, "Test suite"): booted by the first block's beforeAll, closed after
+ * the file's last test. Only for suites that make their own users and clients and read nothing
+ * server-wide (no key rotation, settings, counters by address, or lists of all rows).
+ */
+const sharedServers = new Map<Backend, Promise<TestServer>>();
+
+// A root-level hook: jest evaluates this module while it collects the file's tests. Scripts
+// that start test servers outside jest (test/tools/screenshots.ts) have no afterAll.
+if (typeof afterAll === 'function') {
+  afterAll(async () => {
+    const started = [...sharedServers.values()];
+    sharedServers.clear();
+    for (const server of await Promise.allSettled(started))
+      if (server.status === 'fulfilled') await server.value.close();
+  });
+}
+
+/** useTestServer(backend) with no overrides, on the file's shared server for that backend. */
+export function useSharedTestServer(backend: Backend): TestServer {
+  const server = lateBound<TestServer>('useSharedTestServer: the server');
+  beforeAll(async () => {
+    let shared = sharedServers.get(backend);
+    if (!shared) {
+      shared = startTestServer(backend);
+      sharedServers.set(backend, shared);
+    }
+    server.set(await shared);
+  }, BOOT_TIMEOUT);
+  afterAll(() => {
+    server.take();
   });
   return server.handle;
 }

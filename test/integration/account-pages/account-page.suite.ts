@@ -1,6 +1,6 @@
 import { generate } from 'otplib';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { startTestServer, useTestServer } from '../../helpers/server.js';
+import { startTestServer, useSharedTestServer } from '../../helpers/server.js';
 import { UserAgent, csrfToken, formAction, runAuthorization, type Page } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
@@ -25,7 +25,7 @@ const linkHref = (html: string, text: string) =>
 const codesOf = (html: string) => [...html.matchAll(/data-recovery-code>([A-Z0-9-]+)</g)].map((m) => m[1] ?? '');
 
 describe.each(HTTP_BACKENDS)('account security page (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   it('signs the user in through Gatehouse itself and shows their account', async () => {
     const user = await server.buildUser();

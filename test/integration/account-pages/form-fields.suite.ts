@@ -1,12 +1,12 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { accountCsrf, openAccountPage } from '../../helpers/account-pages.js';
 import { alertText, errorCode } from '../../helpers/sessions.js';
 
 /** The account forms through the form kit (src/web/kit/form.ts): a malformed field is a 400 page naming it, and changes nothing. */
 describe.each(HTTP_BACKENDS)('account form fields (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   it('refuses a password change whose new password is sent twice, naming the field, and keeps the password', async () => {
     const user = await server.buildUser();

@@ -1,6 +1,6 @@
 import Keygrip from 'keygrip';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { openAccountPage } from '../../helpers/account-pages.js';
 
@@ -11,7 +11,7 @@ const COOKIE = 'gh_account';
  * another shape (one an older release wrote, say) is no session, not an error.
  */
 describe.each(HTTP_BACKENDS)('the account page session cookie (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   /** Signs `value` as the server's cookies would (koa's `cookies` with the provider's cookie keys). */
   function setSigned(ua: UserAgent, value: unknown): void {

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STORE_BACKENDS, REDIS_URL, freshRedisKeyPrefix, type Backend } from '../../helpers/backends.js';
-import { freePort } from '../../helpers/server.js';
+import { freePort } from '../../helpers/ports.js';
 import { createTestDatabase } from '../../helpers/postgres.js';
-import { ensureBuilt, runBuiltCli, startBuiltServer, type Started } from '../../helpers/processes.js';
+import { ensureBuilt, startBuiltServer, type Started } from '../../helpers/processes.js';
+import { runCliIn } from '../../helpers/cli.js';
 import { buildAuthRequest, discoverRp } from '../../helpers/rp.js';
 import { follow } from '../../helpers/sessions.js';
 import { UserAgent, csrfToken, formAction } from '../../helpers/user-agent.js';
@@ -54,13 +55,20 @@ async function boot(backend: Backend, extraEnv: Record<string, string>): Promise
 /** A login page of a real authorization request, and the raw POST that answers it (cookies, CSRF, Origin). */
 async function loginRequest(booted: Booted): Promise<{ head: string; body: string }> {
   const email = `stop-${Date.now()}@example.test`;
+  // In-process: the built CLI is start.test.ts's subject, and each process took ~1 s here.
   expect(
-    (await runBuiltCli(['users', 'create', '--email', email, '--password', PASSWORD, '--json'], booted.env)).code,
+    (await runCliIn(booted.env, ['users', 'create', '--email', email, '--password', PASSWORD, '--json'])).code,
   ).toBe(0);
-  const created = await runBuiltCli(
-    ['clients', 'create', '--name', 'Stop', '--redirect-uri', REDIRECT_URI, '--first-party', '--json'],
-    booted.env,
-  );
+  const created = await runCliIn(booted.env, [
+    'clients',
+    'create',
+    '--name',
+    'Stop',
+    '--redirect-uri',
+    REDIRECT_URI,
+    '--first-party',
+    '--json',
+  ]);
   const client = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
   const rp = await discoverRp(booted.issuer, { clientId: client.client_id, clientSecret: client.client_secret });
   const ua = new UserAgent(booted.issuer);
@@ -115,6 +123,8 @@ describe.each(STORE_BACKENDS)('SIGTERM (%s)', (backend) => {
       const answered = finalResponse(await signIn.closed);
       expect(answered.status).toBe(303);
       expect(answered.headers.location).toContain('/auth/');
+      // Its connection closes after the answer (not after the 5 s keep-alive timeout), so the exit is not held.
+      expect(answered.headers.connection).toBe('close');
       expect(await booted.server.exited).toBe(0);
     } finally {
       await booted.cleanup();

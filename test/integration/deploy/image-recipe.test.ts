@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/config/package-root.js';
 import { templateIsCurrent } from '../../../src/storage/embedded-template.js';
-import { freePort } from '../../helpers/server.js';
+import { freePort } from '../../helpers/ports.js';
 import { ensureBuilt } from '../../helpers/processes.js';
 
 /**

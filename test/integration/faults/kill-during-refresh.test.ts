@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { REDIS_URL, freshRedisKeyPrefix } from '../../helpers/backends.js';
-import { freePort } from '../../helpers/server.js';
-import { ensureBuilt, runBuiltCli, startBuiltServer, type Started } from '../../helpers/processes.js';
+import { freePort } from '../../helpers/ports.js';
+import { ensureBuilt, startBuiltServer, type Started } from '../../helpers/processes.js';
+import { runCliIn } from '../../helpers/cli.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { OFFLINE, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
 import { createTokenDigest } from '../../../src/security/token-digest.js';
@@ -81,14 +82,20 @@ describe('kill -9 during a refresh-token storm (built server, throwaway PostgreS
     await db.connect();
 
     const email = `storm-${Date.now()}@example.test`;
-    expect((await runBuiltCli(['users', 'create', '--email', email, '--password', PASSWORD, '--json'], env)).code).toBe(
-      0,
-    );
+    // The CLI in-process (built CLI processes took ~1 s each; boot/start.test.ts runs the built one).
+    expect((await runCliIn(env, ['users', 'create', '--email', email, '--password', PASSWORD, '--json'])).code).toBe(0);
     for (const grace of [[], ['--refresh-reuse-grace', '60']]) {
-      const created = await runBuiltCli(
-        ['clients', 'create', '--name', 'Storm', '--redirect-uri', REDIRECT_URI, '--first-party', ...grace, '--json'],
-        env,
-      );
+      const created = await runCliIn(env, [
+        'clients',
+        'create',
+        '--name',
+        'Storm',
+        '--redirect-uri',
+        REDIRECT_URI,
+        '--first-party',
+        ...grace,
+        '--json',
+      ]);
       expect(created.code).toBe(0);
       const { client_id: clientId, client_secret: clientSecret } = JSON.parse(created.stdout) as {
         client_id: string;

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { freePort } from '../../helpers/ports.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, refreshTokenOf, signIn } from '../../helpers/tokens.js';

@@ -1,10 +1,10 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 
 describe.each(HTTP_BACKENDS)('authorization code + PKCE (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   it('signs in through the login page and returns verified tokens with the standard claims', async () => {
     const user = await server.buildUser({ name: 'Ada Lovelace' });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
-import { useTestServer, type TestServer } from '../../helpers/server.js';
+import { useSharedTestServer, useTestServer, type TestServer } from '../../helpers/server.js';
 import { authorize, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';
 
 /** A public client (an SPA, a native app): its tokens are worth only what its DPoP key is. */
@@ -22,7 +22,7 @@ async function userinfoAsBearer(server: TestServer, accessToken: string): Promis
 }
 
 describe.each(HTTP_BACKENDS)('DPoP, RFC 9449 (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   it('is advertised with its signing algorithms', async () => {
     const discovery = (await (await fetch(`${server.issuer}/.well-known/openid-configuration`)).json()) as Record<

@@ -2,7 +2,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import { runSql } from '../../../src/storage/data-source.js';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
-import { useTestServer, type TestServer } from '../../helpers/server.js';
+import { useSharedTestServer, useTestServer, type TestServer } from '../../helpers/server.js';
 import { oauthFailure } from '../../helpers/tokens.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { serveJsonOverHttps } from '../../helpers/loopback-https.js';
@@ -57,7 +57,7 @@ const discoveryOf = async (server: TestServer) =>
 describe.each(HTTP_BACKENDS)(
   'pushed authorization requests and signed request objects, RFC 9126 and 9101 (%s)',
   (backend) => {
-    const server = useTestServer(backend);
+    const server = useSharedTestServer(backend);
 
     it('advertises PAR, signed request objects only, and no request_uri of its own', async () => {
       const discovery = await discoveryOf(server);

@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { buildAuthRequest, oidc, redeemCode } from '../../helpers/rp.js';
 import { csrfToken, runAuthorization } from '../../helpers/user-agent.js';
 import { loadCatalogue } from '../../../src/i18n/catalogue.js';
@@ -32,7 +32,7 @@ function listedScopes(html: string): string[] {
 
 describe.each(HTTP_BACKENDS)('consent step (%s)', (backend) => {
   let thirdParty: TestRp;
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
   beforeAll(async () => {
     thirdParty = await buildRp(server, { name: 'Acme Analytics', firstParty: false });
   });

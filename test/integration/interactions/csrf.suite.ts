@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 import {
   UserAgent,
@@ -33,7 +33,7 @@ function expectRefused(page: Page, message: string): void {
 describe.each(HTTP_BACKENDS)('CSRF defences of the sign-in forms (%s)', (backend) => {
   let firstParty: TestRp;
   let thirdParty: TestRp;
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
   beforeAll(async () => {
     firstParty = await buildRp(server);
     thirdParty = await buildRp(server, { name: 'Third Party', firstParty: false });

@@ -1,11 +1,11 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { UserAgent, alertText, buildRp, errorCode, textOf } from '../../helpers/sessions.js';
 
 const NOT_FOUND = 'The page you asked for does not exist.';
 
 describe.each(HTTP_BACKENDS)('error pages (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   it('renders an unknown route as our HTML 404 page', async () => {
     const ua = new UserAgent(server.issuer);

@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 import {
   UserAgent,
@@ -16,7 +16,7 @@ import {
 /** The sign-in forms through the form kit (src/web/kit/form.ts): a malformed field is a 400 page naming it. */
 describe.each(HTTP_BACKENDS)('sign-in form fields (%s)', (backend) => {
   let rp: TestRp;
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
   beforeAll(async () => {
     rp = await buildRp(server);
   });

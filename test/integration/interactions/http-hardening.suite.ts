@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { csrfToken, type Page } from '../../helpers/user-agent.js';
 import {
@@ -47,7 +47,7 @@ const htmlPages = (ua: RecordingUserAgent) =>
 describe.each(HTTP_BACKENDS)('HTTP hardening of the sign-in pages (%s)', (backend) => {
   let firstParty: TestRp;
   let thirdParty: TestRp;
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
   beforeAll(async () => {
     firstParty = await buildRp(server);
     thirdParty = await buildRp(server, { name: 'Hardening RP', firstParty: false });

@@ -3,7 +3,7 @@ import { decodeJwt } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { startLogoutReceiver, verifyLogoutToken } from '../../helpers/logout-receiver.js';
 import type { Page } from '../../helpers/user-agent.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import {
   UserAgent,
@@ -23,7 +23,7 @@ const POST_LOGOUT = 'http://127.0.0.1:9999/logged-out';
 
 describe.each(HTTP_BACKENDS)('RP-initiated logout (%s)', (backend) => {
   let rp: TestRp;
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
   beforeAll(async () => {
     rp = await buildRp(server, { name: 'Logout RP', postLogoutRedirectUris: [POST_LOGOUT] });
   });

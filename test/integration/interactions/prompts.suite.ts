@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { redeemCode } from '../../helpers/rp.js';
 import { csrfToken } from '../../helpers/user-agent.js';
 import {
@@ -20,7 +20,7 @@ import {
 
 describe.each(HTTP_BACKENDS)('prompt, max_age and account selection (%s)', (backend) => {
   let rp: TestRp;
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
   beforeAll(async () => {
     rp = await buildRp(server);
   });

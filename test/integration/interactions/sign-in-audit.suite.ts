@@ -1,11 +1,11 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer, useTestServer } from '../../helpers/server.js';
 import { UserAgent, runAuthorization } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 
 describe.each(HTTP_BACKENDS)('password sign-in security events (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   it('records a success and a failure with its reason, never the typed identifier', async () => {
     const user = await server.buildUser();

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { freePort, startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { freePort } from '../../helpers/ports.js';
 import {
   BOOT_TIMEOUT,
   UserAgent,

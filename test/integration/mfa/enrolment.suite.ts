@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer, type TestServer } from '../../helpers/server.js';
+import { useSharedTestServer, useTestServer, type TestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { discoverRp } from '../../helpers/rp.js';
 import { UserAgent, alertText, buildRp, errorCode, follow, paramsOf, type TestRp } from '../../helpers/sessions.js';
@@ -210,7 +210,7 @@ describe.each(HTTP_BACKENDS)('enrolment at sign-in when the server requires a se
 describe.each(HTTP_BACKENDS)('per-client second-factor policy (%s)', (backend) => {
   let required: TestRp;
   let optional: TestRp;
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
   beforeAll(async () => {
     required = await buildRp(server, { name: 'Payroll', mfa: 'required' });
     optional = await buildRp(server, { name: 'Wiki', mfa: 'optional' });

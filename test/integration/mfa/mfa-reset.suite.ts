@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { cli, json } from '../../helpers/cli.js';
 import { uniqueEmail } from '../../helpers/factories.js';
 import { UserAgent, buildRp, type TestRp } from '../../helpers/sessions.js';
@@ -19,7 +19,7 @@ import {
 
 describe.each(HTTP_BACKENDS)('gatehouse users mfa-reset and the second-step audit trail (%s)', (backend) => {
   let rp: TestRp;
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
   beforeAll(async () => {
     rp = await buildRp(server);
   });

@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { UserAgent, alertText, buildRp, paramsOf, type TestRp } from '../../helpers/sessions.js';
 import {
   ACR,
@@ -22,7 +22,7 @@ import type { TestUser } from '../../helpers/factories.js';
 
 describe.each(HTTP_BACKENDS)('acr step-up and re-authentication (%s)', (backend) => {
   let rp: TestRp;
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
   beforeAll(async () => {
     rp = await buildRp(server);
   });

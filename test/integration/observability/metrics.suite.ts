@@ -1,5 +1,6 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { freePort, startTestServer, useTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServer, useTestServer, type TestServer } from '../../helpers/server.js';
+import { freePort } from '../../helpers/ports.js';
 import { BOOT_TIMEOUT, UserAgent, buildRp, openAuthorization, submitLogin } from '../../helpers/sessions.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';

@@ -15,11 +15,15 @@ import { follow, paramsOf } from '../../helpers/sessions.js';
  * browser's session (its cookie signed by whichever replica answered last) must give single
  * sign-on on the other. The old signing order let the rotated-in key outrank the first-boot
  * key (both younger than the delay), so A signed with it at once, before B had loaded it.
- * Short timings (reload 1 s, activation 20 s) stand in for the defaults (30 s, 60 s).
+ * Short timings (reload 1 s, activation 12 s) stand in for the defaults (30 s, 60 s).
  */
 const RELOAD_SECONDS = 1;
-const ACTIVATION_SECONDS = 20;
-const STAGGER_MS = 3000;
+// The test waits out the delay after the rotation. From A's first keys to the rotation took
+// ~4 s on a busy 2-core machine (A's setup with the CLI in-process, the stagger, B's boot);
+// the first check below fails loudly should a slower machine use up the margin.
+const ACTIVATION_SECONDS = 12;
+// One reload interval: B's key reloads run out of step with A's (B's boot adds seconds more).
+const STAGGER_MS = RELOAD_SECONDS * 1000;
 const REDIRECT_URI = 'http://127.0.0.1:9999/callback';
 const GENEROUS = '{ points: 100000, durationSeconds: 60 }';
 const SETTINGS = `

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startBuiltServer } from '../../helpers/processes.js';
-import { freePort } from '../../helpers/server.js';
+import { freePort } from '../../helpers/ports.js';
 import { startReplicas, type ReplicaName, type Replicas } from '../../helpers/replicas.js';
 import { buildAuthRequest, discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { OFFLINE, jwsHeader, oauthFailure, refreshTokenOf } from '../../helpers/tokens.js';

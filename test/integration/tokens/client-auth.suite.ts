@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { authorize, basicAuthorization, introspect, oauthFailure, postTokenRaw, signIn } from '../../helpers/tokens.js';
 
@@ -11,7 +11,7 @@ async function signingKey() {
 }
 
 describe.each(HTTP_BACKENDS)('client authentication at the token endpoint (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   describe('client_secret_basic', () => {
     it('authenticates with the secret in the Authorization header', async () => {

@@ -1,12 +1,12 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { InvalidInputError } from '../../../src/errors/domain-errors.js';
 import { introspect, oauthFailure, postToken } from '../../helpers/tokens.js';
 
 /** Machine-to-machine tokens (RFC 6749 §4.4): confidential clients only. */
 describe.each(HTTP_BACKENDS)('client_credentials grant (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   const serviceClient = () =>
     server.buildClient({

@@ -1,10 +1,10 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { OFFLINE, authorize, introspect, oauthFailure, postToken, refreshTokenOf } from '../../helpers/tokens.js';
 
 describe.each(HTTP_BACKENDS)('authorization code single use (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   it('redeems a code once and the tokens from that redemption are live', async () => {
     const { rp, callbackUrl, request, user, client } = await authorize(server);

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { oidc } from '../../helpers/rp.js';
 import { InvalidInputError } from '../../../src/errors/domain-errors.js';
 import type { TestClient } from '../../helpers/factories.js';
@@ -18,7 +18,7 @@ function strictRp(issuer: string, client: TestClient, alg: string) {
 }
 
 describe.each(HTTP_BACKENDS)('ID token signing algorithm (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   it('signs with RS256 for a client registered with idTokenAlg RS256, and openid-client validates it', async () => {
     const client = await server.buildClient({ idTokenAlg: 'RS256' });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, basicAuthorization, introspect, oauthFailure, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 
@@ -18,7 +18,7 @@ async function postRevocation(rp: oidc.Configuration, form: Record<string, strin
 
 /** RFC 7662 introspection and RFC 7009 revocation, called as openid-client does. */
 describe.each(HTTP_BACKENDS)('introspection and revocation (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   describe('introspection', () => {
     it('describes a live access token: active, subject, client and scope', async () => {

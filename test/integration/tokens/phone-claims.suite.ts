@@ -1,12 +1,12 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { oidc } from '../../helpers/rp.js';
 import { buildRp, signIn } from '../../helpers/sessions.js';
 
 /** OIDC Core §5.4: phone_number and phone_number_verified under the phone scope (issue 18). */
 describe.each(HTTP_BACKENDS)('the phone scope (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   async function userWithPhone(verified: boolean) {
     const user = await server.buildUser();

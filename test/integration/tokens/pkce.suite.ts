@@ -1,12 +1,12 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { UserAgent } from '../../helpers/user-agent.js';
 import { discoverRp, oidc, redeemCode } from '../../helpers/rp.js';
 import { authorize, introspect, oauthFailure, postToken } from '../../helpers/tokens.js';
 
 /** PKCE is required of every client, S256 only (RFC 9700 §2.1.1, RFC 7636). */
 describe.each(HTTP_BACKENDS)('PKCE (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   /** Sends an authorization request with exactly these parameters and returns the OP's error redirect. */
   async function authorizationError(params: Record<string, string>) {

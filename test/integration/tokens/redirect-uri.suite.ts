@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import type { TestClient } from '../../helpers/factories.js';
@@ -15,7 +15,7 @@ const REGISTERED = 'http://127.0.0.1:9999/callback';
 describe.each(HTTP_BACKENDS)('redirect_uri checks (%s)', (backend) => {
   let client: TestClient;
   let rp: oidc.Configuration;
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
   beforeAll(async () => {
     client = await server.buildClient({ redirectUris: [REGISTERED] });
     rp = await discoverRp(server.issuer, client);

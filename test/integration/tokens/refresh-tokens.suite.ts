@@ -1,12 +1,12 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { discoverRp, oidc } from '../../helpers/rp.js';
 import { OFFLINE, introspect, oauthFailure, postToken, refreshTokenOf, signIn } from '../../helpers/tokens.js';
 import { logOutAtRp } from '../../helpers/sessions.js';
 import { runSql } from '../../../src/storage/data-source.js';
 
 describe.each(HTTP_BACKENDS)('refresh tokens (%s)', (backend) => {
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
 
   describe('issuance', () => {
     it('issues a refresh token for offline_access with prompt=consent, and the first-party client skips the consent page', async () => {

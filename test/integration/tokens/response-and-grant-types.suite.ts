@@ -1,5 +1,5 @@
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { useTestServer } from '../../helpers/server.js';
+import { useSharedTestServer } from '../../helpers/server.js';
 import { UserAgent, type Page } from '../../helpers/user-agent.js';
 import { buildAuthRequest, discoverRp, oidc } from '../../helpers/rp.js';
 import { authorize, postToken } from '../../helpers/tokens.js';
@@ -22,7 +22,7 @@ function redirectedError(page: Page, redirectUri: string): URLSearchParams {
 describe.each(HTTP_BACKENDS)('response types and grant types (%s)', (backend) => {
   let client: TestClient;
   let rp: oidc.Configuration;
-  const server = useTestServer(backend);
+  const server = useSharedTestServer(backend);
   beforeAll(async () => {
     client = await server.buildClient();
     rp = await discoverRp(server.issuer, client);
