@@ -26,7 +26,10 @@ describe('which database errors are "unavailable" (503) and which are not (500)'
     expect(isDatabaseUnavailable(refused)).toBe(true);
 
     // A 1 s connect timeout instead of the 5 s servers use: the error is the same, the wait shorter.
-    const dataSource = createDataSource({ url: POSTGRES_ADMIN_URL }, 1, { statementTimeoutSeconds: 1, connectTimeoutMs: 1000 });
+    const dataSource = createDataSource({ url: POSTGRES_ADMIN_URL }, 1, {
+      statementTimeoutSeconds: 1,
+      connectTimeoutMs: 1000,
+    });
     await dataSource.initialize();
     try {
       // statement_timeout is 1 s here: PostgreSQL cancels the statement with 57014.
