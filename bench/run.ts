@@ -68,6 +68,11 @@ const { values: args } = parseArgs({
     node: { type: 'string' },
     /** Extra environment for the Gatehouse process, space-separated NAME=value (e.g. "MALLOC_ARENA_MAX=2"). */
     'server-env': { type: 'string' },
+    /**
+     * Gatehouse on the embedded default (PGlite in its process, in-process counters) instead of
+     * PostgreSQL + Redis: its CPU is then all-in by itself; the storage snapshot is skipped.
+     */
+    embedded: { type: 'boolean', default: false },
   },
 });
 
@@ -359,7 +364,7 @@ async function benchmarkAll(
       log(`[${server.name}] ${operation.label} ...`);
       // The sign-ins of this phase are the sessions whose storage is measured (Gatehouse only).
       const before =
-        op === 'authorization_code_flow' && server.name === 'gatehouse'
+        op === 'authorization_code_flow' && server.name === 'gatehouse' && !args.embedded
           ? await stores.sessionStorageSnapshot()
           : undefined;
       record(
@@ -651,7 +656,7 @@ async function main(): Promise<void> {
     cpuProfileDir: args['cpu-prof'],
     // JIT frames named in perf's samples.
     nodeFlags: [...(perfDir ? ['--perf-basic-prof'] : []), ...(args['node-flags']?.split(' ').filter(Boolean) ?? [])],
-    env: serverEnv(args['server-env'] ?? ''),
+    env: { ...serverEnv(args['server-env'] ?? ''), ...(args.embedded ? { DATABASE_URL: '', REDIS_URL: '' } : {}) },
   });
   cleanups.push(() => gatehouse.stop());
   if (OPERATIONS.includes('federated_sign_in') && only !== 'bare') {

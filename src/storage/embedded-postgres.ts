@@ -26,6 +26,14 @@ export interface EmbeddedOptions {
   template?: string | null;
 }
 
+/**
+ * PostgreSQL's default 128 MB of shared buffers live in PGlite's WASM memory, that is in this
+ * process's resident memory: 16 MB cut an idle server with a working set from about 370 to about
+ * 210 MiB (issue 20, docs/benchmarks.md). The embedded default is for one node and small
+ * directories; its tables stay in the operating system's page cache beyond the buffers.
+ */
+const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=16MB'];
+
 // pg looks for `${host}/.s.PGSQL.${port}` when host is a directory.
 const SOCKET_PORT = 5432;
 
@@ -65,7 +73,9 @@ export async function openEmbeddedPostgres(dataDir: string, options: EmbeddedOpt
   }
   const template = options.template === undefined ? PACKAGED_TEMPLATE : options.template;
   if (template !== null) await seedFromTemplate(dataDir, template);
-  const db = await PGlite.create(join(dataDir, 'pg'));
+  const db = await PGlite.create(join(dataDir, 'pg'), {
+    startParams: [...PGlite.defaultStartParams, ...EMBEDDED_SETTINGS],
+  });
   // One LISTEN for the one session every connection shares: a commit's notification comes out
   // in its connection's output, where the socket server finds it (change-feed.ts).
   await db.exec(`LISTEN ${CHANGE_CHANNEL}`);
