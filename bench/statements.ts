@@ -7,7 +7,7 @@
  * warm-up, and the table shows what one operation sends, statement by statement.
  *
  * Run: npm run build && npx tsx bench/statements.ts [--runs 20] [--ops introspection,userinfo]
- * [--log /var/log/postgresql/postgresql-15-main.log] [--verbose]
+ * [--log /var/log/postgresql/postgresql-15-main.log] [--keep]
  * It needs to read the server's log file (Debian's default: stderr to that file).
  */
 import { openSync, readSync, statSync, closeSync } from 'node:fs';
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     ops: { type: 'string' },
     log: { type: 'string', default: '/var/log/postgresql/postgresql-15-main.log' },
     verbose: { type: 'boolean', default: false },
+    /** Leave the benchmark database behind (its name is printed), to EXPLAIN its statements afterwards. */
+    keep: { type: 'boolean', default: false },
   },
 });
 
@@ -130,7 +132,8 @@ async function main(): Promise<void> {
     await server.stop();
     await admin.query(`ALTER DATABASE ${stores.databaseName} RESET log_statement`).catch(() => undefined);
     await admin.end();
-    await stores.close();
+    if (args.keep) console.log(`\nkept the database ${stores.databaseName}: drop it when done`);
+    else await stores.close();
   }
 }
 

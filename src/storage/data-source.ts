@@ -48,8 +48,14 @@ function statementTimeouts(connection: PgConnection, statementTimeoutSeconds: nu
   return { statement_timeout: ms, query_timeout: ms + CLIENT_TIMEOUT_MARGIN_MS };
 }
 
-/** DataSources whose statements from runSql run as named (prepared) statements. */
-const preparing = new WeakSet<DataSource>();
+/**
+ * DataSources whose statements from runSql run as named (prepared) statements: `shared` names
+ * on PostgreSQL (each connection is its own session), `per-connection` names on the embedded
+ * database, whose connections share one session (the socket server deallocates a closed
+ * connection's statements).
+ */
+const preparing = new WeakMap<DataSource, PreparedNames>();
+export type PreparedNames = 'shared' | 'per-connection';
 
 /**
  * One DataSource shape for PostgreSQL and the embedded database: same entities, same migrations.
@@ -62,7 +68,8 @@ export function createDataSource(
   poolSize: number,
   options: {
     statementTimeoutSeconds?: number;
-    prepared?: boolean;
+    /** Named statements: as PostgreSQL allows (`true`), or named per connection (the embedded database's owner). */
+    prepared?: boolean | PreparedNames;
     /** How long to wait for a connection from the pool or the server (a test of the timeout waits less). */
     connectTimeoutMs?: number;
   } = {},
@@ -87,7 +94,8 @@ export function createDataSource(
       ...statementTimeouts(connection, statementTimeoutSeconds),
     },
   });
-  if (prepared && 'url' in connection) preparing.add(dataSource);
+  if (prepared === 'per-connection' && !('url' in connection)) preparing.set(dataSource, 'per-connection');
+  else if (prepared && 'url' in connection) preparing.set(dataSource, 'shared');
   return dataSource;
 }
 
@@ -152,13 +160,47 @@ function nameOf(sql: string): string | undefined {
  * protocol request runs. PostgreSQL's errors come through as node-postgres throws them, with
  * the SQLSTATE in `code` as isUniqueViolation and the unavailability checks read it.
  */
-async function runPrepared<Row>(manager: EntityManager, sql: string, params: unknown[], name: string) {
+async function runPrepared<Row>(
+  manager: EntityManager,
+  sql: string,
+  params: unknown[],
+  name: string,
+  names: PreparedNames,
+) {
   const runner = manager.queryRunner;
-  const target: PgQueryable = runner
-    ? ((await runner.connect()) as PgQueryable)
-    : (manager.connection.driver as unknown as { master: PgQueryable }).master;
-  const result = await target.query({ name, text: sql, values: params });
-  return { rows: result.rows as Row[], affected: result.rowCount ?? 0 };
+  const pool = (manager.connection.driver as unknown as { master: PgPool }).master;
+  const run = async (target: PgQueryable, statement: string) => {
+    const result = await target.query({ name: statement, text: sql, values: params });
+    return { rows: result.rows as Row[], affected: result.rowCount ?? 0 };
+  };
+  if (runner) {
+    const client = (await runner.connect()) as PgQueryable;
+    return run(client, names === 'shared' ? name : `${name}_${connectionTag(client)}`);
+  }
+  if (names === 'shared') return run(pool, name);
+  const client = await pool.connect();
+  try {
+    return await run(client, `${name}_${connectionTag(client)}`);
+  } finally {
+    client.release();
+  }
+}
+
+/** A pool that lends a client for more than one statement. */
+interface PgPool extends PgQueryable {
+  connect(): Promise<PgQueryable & { release(): void }>;
+}
+
+/** A name per connection, unique across processes joining the same embedded session. */
+const connectionTags = new WeakMap<object, string>();
+let connectionsTagged = 0;
+function connectionTag(client: object): string {
+  let tag = connectionTags.get(client);
+  if (!tag) {
+    tag = `${process.pid}_${++connectionsTagged}`;
+    connectionTags.set(client, tag);
+  }
+  return tag;
 }
 
 /** Raw SQL for the few statements TypeORM's API cannot express atomically (upsert, compare-and-set). */
@@ -168,8 +210,9 @@ export async function runSql<Row>(
   params: unknown[],
 ): Promise<SqlResult<Row>> {
   const manager = 'manager' in db ? db.manager : db;
-  const name = preparing.has(manager.connection) ? nameOf(sql) : undefined;
-  if (name && !manager.queryRunner?.isReleased) return runPrepared<Row>(manager, sql, params, name);
+  const names = preparing.get(manager.connection);
+  const name = names ? nameOf(sql) : undefined;
+  if (names && name && !manager.queryRunner?.isReleased) return runPrepared<Row>(manager, sql, params, name, names);
   // Inside a transaction the statement runs on the transaction's connection.
   const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
   try {

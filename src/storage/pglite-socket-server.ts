@@ -6,14 +6,25 @@ import { PGLiteSocketHandler, type PGLiteSocketHandlerOptions } from '@electric-
 // next Sync: Parse, Bind, Describe, Execute, Close, Flush (extended query protocol) and CopyData.
 const BATCH_CONTINUES = new Set(['P', 'B', 'D', 'E', 'C', 'H', 'd'].map((c) => c.charCodeAt(0)));
 const SYNC = Uint8Array.of(0x53, 0, 0, 0, 4);
-const ROLLBACK = (() => {
-  const sql = Buffer.from('ROLLBACK\0');
+const PARSE = 0x50; // 'P'
+
+/** A simple-protocol Query message. */
+function simpleQuery(text: string): Uint8Array {
+  const sql = Buffer.from(`${text}\0`);
   const message = Buffer.alloc(5 + sql.length);
   message.write('Q', 0);
   message.writeInt32BE(4 + sql.length, 1);
   sql.copy(message, 5);
   return new Uint8Array(message);
-})();
+}
+const ROLLBACK = simpleQuery('ROLLBACK');
+
+/** The statement a Parse message names ('P', length, name, text, …); '' for the unnamed one. */
+function parsedName(message: Uint8Array): string {
+  if (message[0] !== PARSE) return '';
+  const end = message.indexOf(0, 5);
+  return end > 5 ? Buffer.from(message.buffer, message.byteOffset + 5, end - 5).toString('utf8') : '';
+}
 
 /** Where NotificationResponse messages go: their channel and payload. */
 export type NotificationSink = (channel: string, payload: string) => void;
@@ -69,6 +80,12 @@ class BatchQueue {
   private owner: number | null = null;
   /** Connections that closed; if one still owns the session, drain() ends its batch. */
   private readonly closed = new Set<number>();
+  /**
+   * Named statements each connection prepared in the one session: they outlive the connection
+   * there, so they are deallocated when it closes (data-source.ts names them per connection).
+   */
+  private readonly prepared = new Map<number, Set<string>>();
+  private readonly toDeallocate: string[] = [];
   private draining = false;
 
   constructor(
@@ -77,6 +94,12 @@ class BatchQueue {
   ) {}
 
   enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number> {
+    const name = parsedName(message);
+    if (name) {
+      const names = this.prepared.get(handlerId) ?? new Set<string>();
+      names.add(name);
+      this.prepared.set(handlerId, names);
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ handlerId, message, onData, resolve, reject });
       void this.drain();
@@ -114,7 +137,17 @@ class BatchQueue {
           if (this.db.isInTransaction()) await this.run(ROLLBACK, discard).catch(discard);
           this.owner = null;
         }
+        for (const handlerId of this.closed) {
+          this.toDeallocate.push(...(this.prepared.get(handlerId) ?? []));
+          this.prepared.delete(handlerId);
+        }
         this.closed.clear();
+        // Only between other connections' batches and transactions: a Query inside one would end it.
+        if (this.owner === null) {
+          const discard = () => undefined;
+          for (const name of this.toDeallocate.splice(0))
+            await this.run(simpleQuery(`DEALLOCATE "${name.replaceAll('"', '""')}"`), discard).catch(discard);
+        }
         const item = this.next();
         if (!item) break;
         let bytes = 0;

@@ -178,7 +178,8 @@ export async function openStorage(
   let changes: ChangeFeed | undefined;
   const dataSource = createDataSource(connection, poolSize, {
     statementTimeoutSeconds: config.storage.statementTimeoutSeconds,
-    prepared: config.storage.preparedStatements,
+    // On the embedded database only its owner prepares (a CLI joining it through the socket does not).
+    prepared: config.storage.preparedStatements && (embedded ? embedded.owned && 'per-connection' : true),
   });
   const kv = config.storage.redisUrl
     ? createRedisStore(config.storage.redisUrl, config.storage.redisKeyPrefix)

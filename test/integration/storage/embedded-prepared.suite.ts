@@ -1,0 +1,52 @@
+import pg from 'pg';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
+import { openTestStorage, registerStorageClient } from '../../helpers/storage.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+
+/**
+ * The embedded database's connections share PGlite's one session, so the process that owns it
+ * names its prepared statements per connection (src/storage/data-source.ts), and the socket
+ * server deallocates a connection's statements when it closes (pglite-socket-server.ts).
+ */
+describe.each(STORE_BACKENDS.filter((b) => b === 'embedded'))('prepared statements on the %s database', (backend) => {
+  it(
+    'each connection prepares under its own names, and those of closed connections are deallocated',
+    async () => {
+      const opened = await openTestStorage(backend);
+      // A connection of another process's kind (the CLI's): it sees the one session's statements.
+      const observer = new pg.Client({
+        host: opened.config.storage.dataDir,
+        port: 5432,
+        user: 'postgres',
+        database: 'postgres',
+      });
+      await observer.connect();
+      const ours = async () =>
+        (
+          await observer.query<{ name: string }>('SELECT name FROM pg_prepared_statements WHERE name LIKE $1', [
+            `gh\\_%\\_${process.pid}\\_%`,
+          ])
+        ).rows.map((row) => row.name);
+      try {
+        const clientId = await registerStorageClient(opened.storage.clients, 'prepared');
+        // Reads in parallel take several pool connections; each prepares the same text itself.
+        const rows = await Promise.all([1, 2, 3].map(() => opened.storage.clients.find(clientId)));
+        expect(rows.map((row) => row?.id)).toEqual([clientId, clientId, clientId]);
+        const prepared = await ours();
+        expect(prepared.length).toBeGreaterThan(0);
+        expect(new Set(prepared).size).toBe(prepared.length);
+
+        await opened.storage.dataSource.destroy();
+        // The server side learns of each close a moment after the client's end resolves.
+        const deadline = Date.now() + 5000;
+        let left = await ours();
+        while (left.length > 0 && Date.now() < deadline) left = await ours();
+        expect(left).toEqual([]);
+      } finally {
+        await observer.end();
+        await opened.dispose();
+      }
+    },
+    BOOT_TIMEOUT,
+  );
+});
