@@ -31,7 +31,6 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '20' },
     ops: { type: 'string' },
     log: { type: 'string', default: '/var/log/postgresql/postgresql-15-main.log' },
-    verbose: { type: 'boolean', default: false },
     /** Leave the benchmark database behind (its name is printed), to EXPLAIN its statements afterwards. */
     keep: { type: 'boolean', default: false },
   },

@@ -191,7 +191,9 @@ export const configSchema = z
       databaseUrl: z
         .string()
         .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL or empty'),
-      poolSize: z.number().int().min(1).max(200),
+      // Two at least: the migration lock holds one connection while the migrations run on another
+      // (with one, every boot waited for a connection that never came free).
+      poolSize: z.number().int().min(2, 'must be at least 2').max(200),
       redisUrl: z.string().refine((v) => v === '' || /^rediss?:\/\//.test(v), 'must be a redis:// URL or empty'),
       // Keeps deployments that share one Redis apart; every replica of one deployment uses the same.
       redisKeyPrefix: z

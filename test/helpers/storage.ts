@@ -31,6 +31,7 @@ export async function freshStoreConfig(
       ...overrides,
       passwords: { argon2: TEST_ARGON2, ...overrides.passwords },
       storage: {
+        ...overrides.storage,
         dataDir,
         databaseUrl: database?.url ?? '',
         redisUrl: backend === 'postgres' ? REDIS_URL : '',
@@ -50,9 +51,9 @@ export async function freshStoreConfig(
 /** Storage alone (no HTTP server) on a fresh embedded directory or PostgreSQL database. */
 export async function openTestStorage(
   backend: Backend,
-  options: { keepRows?: boolean } = {},
+  options: { keepRows?: boolean; overrides?: ConfigOverrides } = {},
 ): Promise<OpenedStorage & { config: Config; tokenDigest: TokenDigest; dispose(): Promise<void> }> {
-  const store = await freshStoreConfig(backend);
+  const store = await freshStoreConfig(backend, options.overrides);
   // As the server derives it from its key-encryption secret: here from a random one.
   const tokenDigest = createTokenDigest(randomBytes(32));
   const opened = await openStorage(store.config, { migrate: true, tokenDigest, keepRows: options.keepRows });

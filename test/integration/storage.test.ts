@@ -10,5 +10,6 @@ import './storage/adapter-contract.suite.js';
 import './storage/adapter-related-rows.suite.js';
 import './storage/embedded-prepared.suite.js';
 import './storage/kept-rows.suite.js';
+import './storage/prepared-statements.suite.js';
 import './storage/request-client-reads.suite.js';
 import './storage/row-by-key.suite.js';

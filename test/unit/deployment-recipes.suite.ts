@@ -51,7 +51,12 @@ describe('Helm chart', () => {
     expect(config.storage).toMatchObject({ poolSize: 10, statementTimeoutSeconds: 10, redisKeyPrefix: 'gatehouse:' });
     expect(config.log.level).toBe('info');
     const storage = (values.config as Tree).storage as Tree;
-    for (const bad of [{ statementTimeoutSeconds: 0 }, { redisKeyPrefix: 'no-colon' }, { poolSize: 0 }]) {
+    for (const bad of [
+      { statementTimeoutSeconds: 0 },
+      { redisKeyPrefix: 'no-colon' },
+      { poolSize: 0 },
+      { poolSize: 1 },
+    ]) {
       expect(() => loadConfig({}, { storage: { ...storage, ...bad } } as Parameters<typeof loadConfig>[1])).toThrow(
         ConfigError,
       );
