@@ -3,7 +3,7 @@
  * down ("count them per endpoint"). Gatehouse runs as `npm run bench` runs it (built server,
  * fresh database, Redis index 5); its database logs every statement (`log_statement = all`,
  * set on that database only), read back from PostgreSQL's log file, and a MONITOR connection
- * sees Redis index 5. Each operation runs `--runs` times one after another, after one unlogged
+ * sees Redis index 5 (it lists the commands a Lua script runs as well as the EVALSHA itself). Each operation runs `--runs` times one after another, after one unlogged
  * warm-up, and the table shows what one operation sends, statement by statement.
  *
  * Run: npm run build && npx tsx bench/statements.ts [--runs 20] [--ops introspection,userinfo]
