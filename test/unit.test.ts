@@ -27,6 +27,7 @@ import './unit/perf-attribution.suite.js';
 import './unit/protocol-edge.suite.js';
 import './unit/resources-config.suite.js';
 import './unit/route-gate.suite.js';
+import './unit/row-cache.suite.js';
 import './unit/secret-box.suite.js';
 import './unit/secret-handoff.suite.js';
 import './unit/sessions.suite.js';
