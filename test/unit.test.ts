@@ -14,6 +14,7 @@ import './unit/client-registry.suite.js';
 import './unit/codes.suite.js';
 import './unit/config.suite.js';
 import './unit/deployment-recipes.suite.js';
+import './unit/device-snippet.suite.js';
 import './unit/federation-apple-user.suite.js';
 import './unit/federation-connections.suite.js';
 import './unit/form-kit.suite.js';

@@ -124,14 +124,12 @@ export function createUpstreams(deps: { timeoutMs: number; appleSecrets: AppleSe
   const now = deps.now ?? Date.now;
   const metadata = new Map<string, { version: string; server: oauth.Configuration; expiresAt: number }>();
 
-  // Every upstream request ends by the timeout, whatever openid-client's own (30 s) would allow.
+  // Every upstream request ends by our timeout (federation.upstreamTimeoutMs), and by nothing
+  // else: the signal openid-client passes is only its own timeout (30 s for discovery; ours
+  // rounded up to whole seconds afterwards, `config.timeout` below), which would cut nothing
+  // ours does not, except a discovery under a bound set above 30 s, which now gets the bound set.
   const boundedFetch: oauth.CustomFetch = (url, options) =>
-    fetch(url, {
-      ...options,
-      signal: options.signal
-        ? AbortSignal.any([options.signal, AbortSignal.timeout(deps.timeoutMs)])
-        : AbortSignal.timeout(deps.timeoutMs),
-    });
+    fetch(url, { ...options, signal: AbortSignal.timeout(deps.timeoutMs) });
 
   async function clientAuth(target: UpstreamTarget): Promise<oauth.ClientAuth> {
     const { settings, connection, secret } = target;

@@ -389,8 +389,9 @@ export const deviceSnippets = (values: IntegrationValues): Snippet[] =>
     values,
     'device-sign-in.mjs',
     `const started = await client.initiateDeviceAuthorization(config, { scope: ${quoted(values.scope)} });
-console.log(\`Open \${started.verification_uri} and enter \${started.user_code}\`);
+// Shown on the device's screen (here the terminal): where to go and what to enter.
+process.stdout.write(\`Open \${started.verification_uri} and enter \${started.user_code}\\n\`);
 const tokens = await client.pollDeviceAuthorizationGrant(config, started);
-console.log(tokens.claims()); // the ID token's claims
+const claims = tokens.claims(); // the ID token's claims: who signed in
 `,
   );
