@@ -72,7 +72,7 @@ const writable = {
   order: z.number().int().describe('Position on the sign-in page (lowest first).'),
   icon: z.string().max(40).nullable().describe("An icon shipped with Gatehouse; the preset's when null."),
   allowed_email_domains: strings(100).describe(
-    'Only verified addresses at these domains sign in through it; empty: any.',
+    'Only verified addresses at these domains sign in through it; empty: every domain.',
   ),
   home_realm_domains: strings(100).describe(
     'An address typed at one of these domains goes straight to this connection.',
