@@ -82,9 +82,8 @@ async function main(): Promise<void> {
   const redisIndex = new URL(REDIS_URL).pathname.slice(1) || '0';
   let redisCommands: string[] = [];
   await monitor.monitor().then((m) =>
-    m.on('monitor', (_time: string, command: string[], source: string, database: string) => {
+    m.on('monitor', (_time: string, command: string[], _source: string, database: string) => {
       if (database === redisIndex) redisCommands.push(command[0]?.toUpperCase() ?? '?');
-      void source;
     }),
   );
   try {

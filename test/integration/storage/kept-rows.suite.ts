@@ -24,10 +24,10 @@ describe.each(STORE_BACKENDS)('client rows kept in memory between requests (%s)'
   const events: ChangeEvent[] = [];
 
   /** Resolves when the feed has announced a change to `id` (PostgreSQL delivers it after the commit). */
-  const announced = (id: string) =>
+  const announced = (id: string, table = 'clients') =>
     new Promise<void>((resolve) => {
       const stop = opened.storage.changes.subscribe((event) => {
-        if (event !== 'reset' && event.table === 'clients' && event.id === id) {
+        if (event !== 'reset' && event.table === table && event.id === id) {
           stop();
           resolve();
         }
@@ -121,25 +121,10 @@ describe.each(STORE_BACKENDS)('client rows kept in memory between requests (%s)'
     // Its INSERT is announced too (at once on the embedded database, a moment later from PostgreSQL):
     // a read overtaken by that announcement keeps nothing, so read once it has come.
     const inserted = (e: ChangeEvent) => e !== 'reset' && e.table === 'users' && e.id === user.id;
-    if (!events.slice(from).some(inserted))
-      await new Promise<void>((resolve) => {
-        const stop = opened.storage.changes.subscribe((event) => {
-          if (inserted(event)) {
-            stop();
-            resolve();
-          }
-        });
-      });
+    if (!events.slice(from).some(inserted)) await announced(user.id, 'users');
     await opened.storage.users.findById(user.id);
     expect(await connectionsFor(() => opened.storage.users.findById(user.id))).toBe(0);
-    const change = new Promise<void>((resolve) => {
-      const stop = opened.storage.changes.subscribe((event) => {
-        if (event !== 'reset' && event.table === 'users' && event.id === user.id) {
-          stop();
-          resolve();
-        }
-      });
-    });
+    const change = announced(user.id, 'users');
     await writer.query('UPDATE users SET disabled_at = now() WHERE id = $1', [user.id]);
     await change;
     expect((await opened.storage.users.findById(user.id))?.disabledAt).toBeInstanceOf(Date);
