@@ -13,6 +13,7 @@ import { ConsentEntity } from './entities/consent.entity.js';
 import { ConnectionEntity } from './entities/connection.entity.js';
 import { UserIdentityEntity } from './entities/user-identity.entity.js';
 import type { SocketConnection } from './embedded-postgres.js';
+import { deferWrite } from './batched-transaction.js';
 
 const allEntities = [
   OidcPayloadEntity,
@@ -166,7 +167,8 @@ async function runPrepared<Row>(
   params: unknown[],
   name: string,
   names: PreparedNames,
-) {
+  deferrable: boolean,
+): Promise<SqlResult<Row>> {
   const runner = manager.queryRunner;
   const pool = (manager.connection.driver as unknown as { master: PgPool }).master;
   const run = async (target: PgQueryable, statement: string) => {
@@ -175,7 +177,10 @@ async function runPrepared<Row>(
   };
   if (runner) {
     const client = (await runner.connect()) as PgQueryable;
-    return run(client, names === 'shared' ? name : `${name}_${connectionTag(client)}`);
+    const statement = names === 'shared' ? name : `${name}_${connectionTag(client)}`;
+    if (deferrable && deferWrite(client, { name: statement, text: sql, values: params }))
+      return { rows: [], affected: 0 };
+    return run(client, statement);
   }
   if (names === 'shared') return run(pool, name);
   const client = await pool.connect();
@@ -203,16 +208,22 @@ function connectionTag(client: object): string {
   return tag;
 }
 
-/** Raw SQL for the few statements TypeORM's API cannot express atomically (upsert, compare-and-set). */
+/**
+ * Raw SQL for the few statements TypeORM's API cannot express atomically (upsert, compare-and-set).
+ * `deferrable`: the caller reads nothing of the answer, so in a request transaction the statement
+ * may travel with the transaction's next one (batched-transaction.ts); its failure fails that one.
+ */
 export async function runSql<Row>(
   db: DataSource | EntityManager,
   sql: string,
   params: unknown[],
+  { deferrable = false }: { deferrable?: boolean } = {},
 ): Promise<SqlResult<Row>> {
   const manager = 'manager' in db ? db.manager : db;
   const names = preparing.get(manager.connection);
   const name = names ? nameOf(sql) : undefined;
-  if (names && name && !manager.queryRunner?.isReleased) return runPrepared<Row>(manager, sql, params, name, names);
+  if (names && name && !manager.queryRunner?.isReleased)
+    return runPrepared<Row>(manager, sql, params, name, names, deferrable);
   // Inside a transaction the statement runs on the transaction's connection.
   const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
   try {

@@ -155,6 +155,8 @@ export function createOidcStoreRepository(db: EntityManager) {
           str(payload.accountId),
           expiresInSeconds === undefined ? null : Math.max(0, Math.ceil(expiresInSeconds)),
         ],
+        // A token request's saves go out with its COMMIT (batched-transaction.ts).
+        { deferrable: true },
       );
     },
 

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import { batchTransaction, type PgClient } from './batched-transaction.js';
 
 /**
  * One database transaction around a whole request whose writes must land together or not at
@@ -8,6 +9,7 @@ import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
  * database or the process dies between them, the client keeps a token that is already
  * consumed, and its retry is taken for a replay that revokes the grant. Run in one
  * transaction, a failure rolls every write back and the client's token still works.
+ * Its BEGIN and its token saves travel with the statements after them (batched-transaction.ts).
  */
 /** Queues work for when the request transaction has ended (see `createRequestTransactions`). */
 export type AfterTransaction = (work: () => Promise<unknown>) => Promise<void>;
@@ -99,9 +101,10 @@ export function createRequestTransactions<R extends Record<string, object>>(
         afterwards.push(later);
       };
       const runner = dataSource.createQueryRunner();
+      let batched: { stop(): void } | undefined;
       let result: T;
       try {
-        await runner.connect();
+        batched = batchTransaction((await runner.connect()) as PgClient);
         await runner.startTransaction();
         const transaction: OpenTransaction<R> = {
           manager: runner.manager,
@@ -116,6 +119,7 @@ export function createRequestTransactions<R extends Record<string, object>>(
         }
       } catch (error) {
         if (!runner.isReleased) await runner.rollbackTransaction().catch(() => undefined);
+        batched?.stop();
         await runner.release().catch(() => undefined);
         ended(runner);
         throw error;
@@ -130,6 +134,7 @@ export function createRequestTransactions<R extends Record<string, object>>(
           await runner.rollbackTransaction().catch(() => undefined);
         }
       } finally {
+        batched?.stop();
         // A connection the database dropped is already gone from the pool; the error above is the one to report.
         await runner.release().catch(() => undefined);
         ended(runner);

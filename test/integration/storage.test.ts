@@ -8,6 +8,7 @@ import './storage/account-links.suite.js';
 import './storage/adapter-batched-finds.suite.js';
 import './storage/adapter-contract.suite.js';
 import './storage/adapter-related-rows.suite.js';
+import './storage/batched-transaction.suite.js';
 import './storage/embedded-prepared.suite.js';
 import './storage/kept-rows.suite.js';
 import './storage/prepared-statements.suite.js';

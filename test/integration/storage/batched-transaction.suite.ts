@@ -1,0 +1,127 @@
+import { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { HTTP_BACKENDS } from '../../helpers/backends.js';
+import { openTestStorage } from '../../helpers/storage.js';
+import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+
+type Opened = Awaited<ReturnType<typeof openTestStorage>>;
+
+/**
+ * Socket writes made while `work` runs, on every client socket of the process: what a round
+ * trip to the database costs us (src/storage/batched-transaction.ts). Nothing else talks
+ * meanwhile; the embedded database's own socket server (same process) answers on sockets a
+ * server accepted, which are not counted.
+ */
+async function socketWritesDuring(work: () => Promise<unknown>): Promise<number> {
+  const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+  const original = { write: proto._write, writev: proto._writev };
+  let writes = 0;
+  const accepted = (socket: Socket) => Boolean((socket as unknown as { _server?: unknown })._server);
+  proto._write = function (this: Socket, ...args: unknown[]) {
+    if (!accepted(this)) writes++;
+    return original.write.apply(this, args);
+  };
+  proto._writev = function (this: Socket, ...args: unknown[]) {
+    if (!accepted(this)) writes++;
+    return original.writev.apply(this, args);
+  };
+  try {
+    await work();
+  } finally {
+    proto._write = original.write;
+    proto._writev = original.writev;
+  }
+  return writes;
+}
+
+const token = (id: string) => ({
+  model: 'AccessToken',
+  id,
+  payload: { jti: id, kind: 'AccessToken', grantId: `grant-${id}`, accountId: 'someone' },
+  expiresInSeconds: 600,
+});
+
+/**
+ * A token request's transaction (storage.inRequestTransaction) holds its BEGIN back until its
+ * first statement and its token saves until its next statement or its COMMIT, and sends each
+ * group in one socket write: the refresh rotation's shape (a lookup, a consume, two saves).
+ */
+describe.each(HTTP_BACKENDS)('request transactions in fewer round trips (%s)', (backend) => {
+  let opened: Opened;
+  beforeAll(async () => {
+    opened = await openTestStorage(backend);
+  }, BOOT_TIMEOUT);
+  afterAll(async () => {
+    await opened?.dispose();
+  });
+  const storage = () => opened.storage;
+  const keepIt = () => true;
+
+  it('a lookup, a consume and two saves: three socket writes where there were six, all committed', async () => {
+    const [old, next, access] = [randomUUID(), randomUUID(), randomUUID()];
+    await storage().oidc.upsert({ ...token(old), model: 'RefreshToken' });
+    // Warm: each connection prepares a statement once, which is not what is counted.
+    for (let i = 0; i < 4; i++) {
+      await storage().inRequestTransaction(async () => {
+        await storage().oidc.find('RefreshToken', randomUUID());
+        await storage().oidc.consume('RefreshToken', randomUUID());
+        await storage().oidc.upsert(token(randomUUID()));
+      }, keepIt);
+    }
+    const writes = await socketWritesDuring(() =>
+      storage().inRequestTransaction(async () => {
+        expect(await storage().oidc.find('RefreshToken', old)).toBeDefined();
+        expect((await storage().oidc.consume('RefreshToken', old)).outcome).toBe('consumed');
+        await storage().oidc.upsert({ ...token(next), model: 'RefreshToken' });
+        await storage().oidc.upsert(token(access));
+      }, keepIt),
+    );
+    // [BEGIN + lookup], [consume], [two saves + COMMIT]
+    expect(writes).toBe(3);
+    expect(await storage().oidc.find('RefreshToken', next)).toBeDefined();
+    expect(await storage().oidc.find('AccessToken', access)).toBeDefined();
+    expect((await storage().oidc.find('RefreshToken', old))?.consumed).toBeDefined();
+  });
+
+  it('a statement after a held-back save sees it: the save goes out first', async () => {
+    const id = randomUUID();
+    const seen = await storage().inRequestTransaction(async () => {
+      await storage().oidc.upsert(token(id));
+      return storage().oidc.find('AccessToken', id);
+    }, keepIt);
+    expect(seen?.jti).toBe(id);
+  });
+
+  it('an empty transaction sends nothing', async () => {
+    const writes = await socketWritesDuring(() => storage().inRequestTransaction(async () => 'nothing', keepIt));
+    expect(writes).toBe(0);
+  });
+
+  it('a held-back save that fails fails the commit with its own error, and nothing of the transaction stays', async () => {
+    const [kept, failing] = [randomUUID(), randomUUID()];
+    const attempt = storage().inRequestTransaction(async () => {
+      await storage().oidc.upsert(token(kept));
+      // Past PostgreSQL's int: the statement fails ("integer out of range", 22003).
+      await storage().oidc.upsert({ ...token(failing), expiresInSeconds: 2 ** 40 });
+    }, keepIt);
+    await expect(attempt).rejects.toMatchObject({ code: '22003' });
+    expect(await storage().oidc.find('AccessToken', kept)).toBeUndefined();
+    expect(await storage().oidc.find('AccessToken', failing)).toBeUndefined();
+    // The connection went back to the pool usable, and unbatched.
+    await storage().oidc.upsert(token(kept));
+    expect(await storage().oidc.find('AccessToken', kept)).toBeDefined();
+  });
+
+  it('a refused outcome rolls the held-back saves back without sending them', async () => {
+    const id = randomUUID();
+    await storage().inRequestTransaction(
+      async () => {
+        await storage().oidc.find('AccessToken', randomUUID());
+        await storage().oidc.upsert(token(id));
+        return 'refused';
+      },
+      () => false,
+    );
+    expect(await storage().oidc.find('AccessToken', id)).toBeUndefined();
+  });
+});
