@@ -20,6 +20,7 @@ import { addWebAuthnRoutes } from './webauthn.js';
 import { addSignUpRoutes, refuseUnverifiedSignIn } from './signup.js';
 import { addFederationRoutes, continueUpstream, followUpstreamHint } from './federation.js';
 import { consentOf } from '../../oidc/consent.js';
+import { saveInteractionResult } from './interaction-result.js';
 
 /** The login form; the route checks emptiness and lengths itself (it shows the page again). */
 const loginForm = z.object({ email: text({ trim: true }), password: text(), remember: checkbox() });
@@ -63,10 +64,15 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     };
   }
 
-  const finish = (ctx: WithInteractionContext, result: Record<string, unknown>, merge = false) =>
-    deps.host.current.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }).then(() => {
-      ctx.respond = false;
-    });
+  /** The step's result saved, and a 303 to the provider's resume URL (as its interactionFinished answers). */
+  const finish = async (ctx: WithInteractionContext, result: Record<string, unknown>, merge = false) => {
+    const returnTo = await saveInteractionResult(ctx.state.interaction, result, merge);
+    ctx.res.statusCode = 303;
+    ctx.res.setHeader('Location', returnTo);
+    ctx.res.setHeader('Content-Length', '0');
+    ctx.res.end();
+    ctx.respond = false;
+  };
 
   router.use(noStore, requireSameOrigin(deps.origin), loadInteraction);
 

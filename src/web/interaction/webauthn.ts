@@ -6,6 +6,7 @@ import { describeAuthentication, firstFactorOf } from '../../accounts/authentica
 import { AppError, assertThat } from '../../http/errors.js';
 import { presentedCsrfToken, requireJsonFromOrigin } from '../../security/csrf.js';
 import { refusal } from '../../http/webauthn-refusal.js';
+import { saveInteractionResult } from './interaction-result.js';
 import {
   interactionOrigin,
   rememberChoice,
@@ -62,9 +63,7 @@ export function addWebAuthnRoutes(router: Router, deps: InteractionDeps): void {
   const step = (...names: string[]) => [requireJsonFromOrigin(deps.origin), json, requireStep(...names)];
 
   async function finish(ctx: WithInteractionContext, result: Record<string, unknown>, merge: boolean) {
-    const redirectTo = await deps.host.current.interactionResult(ctx.req, ctx.res, result, {
-      mergeWithLastSubmission: merge,
-    });
+    const redirectTo = await saveInteractionResult(ctx.state.interaction, result, merge);
     ctx.body = { redirectTo };
   }
 

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { useTestServer } from '../../helpers/server.js';
 import { uniqueEmail } from '../../helpers/factories.js';
@@ -201,6 +202,36 @@ describe.each(HTTP_BACKENDS)('login step (%s)', (backend) => {
       }
       expect((await submitLogin(ua, page, user.email, user.password)).status).toBe(303);
     }
+  });
+
+  it('reads its interaction from the database once per sign-in POST, and the result it saves resumes the sign-in', async () => {
+    const user = await server.buildUser();
+    const rp = await buildRp(server);
+    const ua = new UserAgent(server.issuer);
+    const { page } = await openAuthorization(ua, rp, server.issuer);
+    // The server runs in this process: its statements go through node-postgres' Client here.
+    const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+    let interactionReads = 0;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const [config] = args as [{ text?: string; values?: unknown[] } | string];
+      if (
+        typeof config === 'object' &&
+        config.text?.includes('FROM oidc_payloads') &&
+        config.values?.[0] === 'Interaction'
+      )
+        interactionReads++;
+      return query.apply(this, args);
+    } as typeof pg.Client.prototype.query;
+    let done: Awaited<ReturnType<typeof submitLogin>>;
+    try {
+      done = await submitLogin(ua, page, user.email, user.password);
+    } finally {
+      pg.Client.prototype.query = query as typeof pg.Client.prototype.query;
+    }
+    expect(done.status).toBe(303);
+    expect(interactionReads).toBe(1);
+    const callback = await ua.get(done.location ?? '');
+    expect(paramsOf(callback.location).code).toEqual(expect.any(String));
   });
 
   it('pre-fills the email field from login_hint and escapes it', async () => {
