@@ -145,6 +145,30 @@ export function createRequestTransactions<R extends Record<string, object>>(
     },
 
     /**
+     * Runs `work` in a transaction of its own, batched like a request transaction
+     * (batched-transaction.ts); inside an open request transaction, as a savepoint of it.
+     */
+    async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+      const transaction = open();
+      if (transaction) return transaction.manager.transaction(work);
+      const runner = dataSource.createQueryRunner();
+      let batched: { stop(): void } | undefined;
+      try {
+        batched = batchTransaction((await runner.connect()) as PgClient);
+        await runner.startTransaction();
+        const result = await work(runner.manager);
+        await runner.commitTransaction();
+        return result;
+      } catch (error) {
+        if (runner.isTransactionActive && !runner.isReleased) await runner.rollbackTransaction().catch(() => undefined);
+        throw error;
+      } finally {
+        batched?.stop();
+        await runner.release().catch(() => undefined);
+      }
+    },
+
+    /**
      * Runs `work` on the pool even when called inside a request transaction: for writes nobody
      * awaits (an audit event from a provider event), which could otherwise still be on their
      * way when the transaction commits and its connection goes back to the pool.

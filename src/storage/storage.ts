@@ -116,7 +116,7 @@ function createStorage(dataSource: DataSource, kv: KeyValueStore, changes: Chang
     async transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
       let runner: QueryRunner | undefined;
       try {
-        return await requests.manager.transaction((tx) => {
+        return await requests.transaction((tx) => {
           runner = tx.queryRunner;
           return work(build(tx));
         });

@@ -6,6 +6,7 @@ import { CredentialEntity, type CredentialRow } from './entities/credential.enti
 import { isUuid } from './ids.js';
 import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
 import { rowByKey } from './row-by-key.js';
+import { runSql } from './data-source.js';
 import { writesThrough, type RowCache } from './row-cache.js';
 import { ConflictError } from '../errors/domain-errors.js';
 
@@ -205,8 +206,16 @@ export function createUsersRepository(db: EntityManager, kept?: RowCache<UserRow
       });
     },
 
+    /** Nothing of the answer is read: in a transaction the update travels with its next statement. */
     async markPasswordUsed(userId: string): Promise<void> {
-      await credentials.update({ userId, type: 'password' }, { lastUsedAt: new Date() });
+      await runSql(
+        db,
+        "UPDATE credentials SET last_used_at = now() WHERE user_id = $1 AND type = 'password'",
+        [userId],
+        {
+          deferrable: true,
+        },
+      );
     },
 
     /** Users oldest first, optionally those whose email or name contains `search`. */

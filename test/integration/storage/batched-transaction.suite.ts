@@ -124,4 +124,54 @@ describe.each(HTTP_BACKENDS)('request transactions in fewer round trips (%s)', (
     );
     expect(await storage().oidc.find('AccessToken', id)).toBeUndefined();
   });
+
+  describe('a transaction of its own (storage.transaction)', () => {
+    const newUser = async () =>
+      storage().users.create({
+        email: `${randomUUID()}@batched.example`,
+        name: null,
+        emailVerified: true,
+        passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaA',
+        totpSecretEncrypted: null,
+      });
+    const lastUsed = async (userId: string) =>
+      (
+        await storage().dataSource.query<Array<{ last_used_at: Date | null }>>(
+          "SELECT last_used_at FROM credentials WHERE user_id = $1 AND type = 'password'",
+          [userId],
+        )
+      )[0]?.last_used_at ?? null;
+
+    it("a sign-in's bookkeeping (last use and its audit event) goes out in one socket write, and commits", async () => {
+      for (let i = 0; i < 4; i++) {
+        const warm = await newUser();
+        await storage().transaction(async (tx) => {
+          await tx.users.markPasswordUsed(warm.id);
+          await tx.audit.record({ action: 'signin.password.succeeded', actorId: warm.id, subjectId: warm.id });
+        });
+      }
+      const user = await newUser();
+      const writes = await socketWritesDuring(() =>
+        storage().transaction(async (tx) => {
+          await tx.users.markPasswordUsed(user.id);
+          await tx.audit.record({ action: 'signin.password.succeeded', actorId: user.id, subjectId: user.id });
+        }),
+      );
+      expect(writes).toBe(1);
+      expect(await lastUsed(user.id)).toBeInstanceOf(Date);
+      expect((await storage().audit.forSubject(user.id)).map((e) => e.action)).toEqual(['signin.password.succeeded']);
+    });
+
+    it('an audit event the database refuses fails the transaction, and the update before it is rolled back', async () => {
+      const user = await newUser();
+      const attempt = storage().transaction(async (tx) => {
+        await tx.users.markPasswordUsed(user.id);
+        // Longer than the column's 64 characters: "value too long" (22001).
+        await tx.audit.record({ action: 'x'.repeat(65), subjectId: user.id });
+      });
+      await expect(attempt).rejects.toMatchObject({ code: '22001' });
+      expect(await lastUsed(user.id)).toBeNull();
+      expect(await storage().audit.forSubject(user.id)).toEqual([]);
+    });
+  });
 });
