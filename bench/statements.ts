@@ -6,10 +6,15 @@
  * sees Redis index 5 (it lists the commands a Lua script runs as well as the EVALSHA itself). Each operation runs `--runs` times one after another, after one unlogged
  * warm-up, and the table shows what one operation sends, statement by statement.
  *
+ * Beside them, the round trips: TCP segments carrying data that the server sent to PostgreSQL and
+ * to Redis (`ss -ti`'s data_segs_out of its connections; with Nagle off, one per socket write),
+ * so statements that travel together (src/storage/batched-transaction.ts) count once.
+ *
  * Run: npm run build && npx tsx bench/statements.ts [--runs 20] [--ops introspection,userinfo]
  * [--log /var/log/postgresql/postgresql-15-main.log] [--keep]
  * It needs to read the server's log file (Debian's default: stderr to that file).
  */
+import { execFileSync } from 'node:child_process';
 import { openSync, readSync, statSync, closeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -71,6 +76,18 @@ function statementsOf(log: string, database: string): string[] {
   return out;
 }
 
+/** Data segments `pid` has sent so far on its established connections to `port`, from `ss -ti`. */
+function segmentsSent(pid: number, port: number): number {
+  const out = execFileSync('ss', ['-tinpH', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' });
+  let total = 0;
+  let mine = false;
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('\t') && !line.startsWith(' ')) mine = line.includes(`pid=${pid},`);
+    else if (mine) total += Number(/data_segs_out:(\d+)/.exec(line)?.[1] ?? 0);
+  }
+  return total;
+}
+
 async function main(): Promise<void> {
   const stores = await openStores();
   const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
@@ -107,7 +124,12 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 200));
       const from = statSync(args.log).size;
       redisCommands = [];
+      const sentBefore = { postgres: segmentsSent(server.pid, 5432), redis: segmentsSent(server.pid, 6379) };
       for (let i = 0; i < runs; i++) await operation(target);
+      const roundTrips = {
+        postgres: (segmentsSent(server.pid, 5432) - sentBefore.postgres) / runs,
+        redis: (segmentsSent(server.pid, 6379) - sentBefore.redis) / runs,
+      };
       await new Promise((resolve) => setTimeout(resolve, 300));
       const statements = statementsOf(logSince(args.log, from), stores.databaseName);
       const byText = new Map<string, number>();
@@ -115,7 +137,7 @@ async function main(): Promise<void> {
       const redisByCommand = new Map<string, number>();
       for (const c of redisCommands) redisByCommand.set(c, (redisByCommand.get(c) ?? 0) + 1);
       rows.push(
-        `${name.padEnd(26)} ${(statements.length / runs).toFixed(1).padStart(6)} statements  ${(redisCommands.length / runs).toFixed(1).padStart(6)} Redis commands`,
+        `${name.padEnd(26)} ${(statements.length / runs).toFixed(1).padStart(6)} statements in ${roundTrips.postgres.toFixed(1).padStart(5)} round trips  ${(redisCommands.length / runs).toFixed(1).padStart(6)} Redis commands in ${roundTrips.redis.toFixed(1).padStart(5)} round trips`,
       );
       console.log(`\n## ${name}: ${(statements.length / runs).toFixed(1)} statements per operation`);
       for (const [text, count] of [...byText].sort((a, b) => b[1] - a[1]))
