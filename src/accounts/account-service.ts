@@ -79,7 +79,8 @@ export function createAccountService(deps: {
      * one exists, never the typed identifier (people type passwords into the email field).
      */
     async signInWithPassword(email: string, password: string, origin: RequestOrigin = {}): Promise<PasswordSignIn> {
-      const user = await users.findByEmail(email);
+      const found = await users.findByEmailWithPasswordHash(email);
+      const user = found?.user;
       const failed = (detail: string) =>
         audit.record('signin.password.failed', { subjectId: user?.id ?? null, details: { reason: detail } }, origin);
       // Keyed by the typed email, not the account: an unknown address waits exactly like a known one.
@@ -87,7 +88,7 @@ export function createAccountService(deps: {
       // address), disabled or not: the same work whatever the account's state.
       const stored: { hash: string | null } = { hash: null };
       const checked = await checkBehindLockout(email, user?.id ?? null, origin, async () => {
-        stored.hash = user ? await users.passwordHash(user.id) : null;
+        stored.hash = found?.passwordHash ?? null;
         const valid = await passwords.verify(stored.hash, password);
         return Boolean(user && valid);
       });

@@ -48,6 +48,20 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/** The user row by normalised email, as findOneBy gives it (row-by-key.ts), with the password hash. */
+const signInStatements = new WeakMap<object, string>();
+function signInStatement(db: EntityManager): string {
+  const known = signInStatements.get(db.connection);
+  if (known) return known;
+  const metadata = db.connection.getMetadata(UserEntity);
+  const columns = metadata.columns.map((c) => `u."${c.databaseName}" AS "${c.propertyName}"`).join(', ');
+  const sql = `SELECT ${columns}, c.secret AS "passwordHash" FROM users u
+    LEFT JOIN credentials c ON c.user_id = u.id AND c.type = 'password'
+    WHERE u.email_normalized = $1 LIMIT 1`;
+  signInStatements.set(db.connection, sql);
+  return sql;
+}
+
 /** `kept`: the user rows this process keeps between requests (row-cache.ts); the CLI keeps none. */
 export function createUsersRepository(db: EntityManager, kept?: RowCache<UserRow>) {
   const users = db.getRepository(UserEntity);
@@ -182,6 +196,21 @@ export function createUsersRepository(db: EntityManager, kept?: RowCache<UserRow
     // An address with U+0000 cannot exist (PostgreSQL text cannot hold it) and would fail the query.
     findByEmail: async (email: string) =>
       email.includes('\u0000') ? null : users.findOneBy({ emailNormalized: normalizeEmail(email) }),
+
+    /**
+     * The account a password sign-in names and its password hash, in one statement: a sign-in
+     * read them one after the other (issue 20). Null when no account has this address.
+     */
+    async findByEmailWithPasswordHash(email: string): Promise<{ user: UserRow; passwordHash: string | null } | null> {
+      if (email.includes('\u0000')) return null;
+      const { rows } = await runSql<UserRow & { passwordHash: string | null }>(db, signInStatement(db), [
+        normalizeEmail(email),
+      ]);
+      const row = rows[0];
+      if (!row) return null;
+      const { passwordHash, ...user } = row;
+      return { user, passwordHash };
+    },
 
     list: (options: { includeDisabled: boolean }) =>
       users.find({

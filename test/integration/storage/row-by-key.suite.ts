@@ -48,4 +48,33 @@ describe.each(STORE_BACKENDS)('rows by key (%s)', (backend) => {
     expect(disabled?.disabledAt).toBeInstanceOf(Date);
     expect(await storage.users.findById('00000000-0000-4000-8000-000000000000')).toBeNull();
   });
+
+  it("reads a password sign-in's user by any spelling of the email, with its password hash", async () => {
+    const { storage } = opened;
+    const stamp = Date.now();
+    const withPassword = await storage.users.create({
+      email: `Sign-In-${stamp}@example.test`,
+      name: 'Signer',
+      passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaA',
+      emailVerified: true,
+      totpSecretEncrypted: null,
+    });
+    const withoutPassword = await storage.users.create({
+      email: `no-password-${stamp}@example.test`,
+      name: null,
+      passwordHash: null,
+      emailVerified: false,
+      totpSecretEncrypted: null,
+    });
+    const repository = storage.dataSource.manager.getRepository(UserEntity);
+    const found = await storage.users.findByEmailWithPasswordHash(`  sign-in-${stamp}@EXAMPLE.test `);
+    expect(found?.user).toEqual(await repository.findOneBy({ id: withPassword.id }));
+    expect(found?.passwordHash).toBe(await storage.users.passwordHash(withPassword.id));
+    expect(found?.passwordHash).toMatch(/^\$argon2id\$/);
+    const bare = await storage.users.findByEmailWithPasswordHash(withoutPassword.email);
+    expect(bare?.user.id).toBe(withoutPassword.id);
+    expect(bare?.passwordHash).toBeNull();
+    expect(await storage.users.findByEmailWithPasswordHash(`nobody-${stamp}@example.test`)).toBeNull();
+    expect(await storage.users.findByEmailWithPasswordHash(`sign-in-${stamp}@example.test\u0000`)).toBeNull();
+  });
 });
