@@ -13,6 +13,7 @@ import { DefaultSecondFactor1765584000000 } from './1765584000000-default-second
 import { Permissions1765670400000 } from './1765670400000-permissions.js';
 import { CustomAttributes1765756800000 } from './1765756800000-custom-attributes.js';
 import { ChangeNotifications1765843200000 } from './1765843200000-change-notifications.js';
+import { ConnectionNotifications1765929600000 } from './1765929600000-connection-notifications.js';
 
 /** Every migration, oldest first. Listed explicitly: ESM builds cannot rely on TypeORM's glob loading. */
 export const allMigrations = [
@@ -31,4 +32,5 @@ export const allMigrations = [
   Permissions1765670400000,
   CustomAttributes1765756800000,
   ChangeNotifications1765843200000,
+  ConnectionNotifications1765929600000,
 ];

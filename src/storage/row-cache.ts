@@ -2,7 +2,8 @@ import type { EntityManager, QueryRunner } from 'typeorm';
 import type { ChangeFeed } from './change-feed.js';
 
 /**
- * Rows of one table that every protocol request reads (a client's), kept in this process
+ * Rows of one table that every protocol request reads (a client's), or every row of a small
+ * table as one list that every sign-in page reads (the connections; `wholeTable`), kept in this process
  * between requests and dropped the moment a change to them is known (docs/decisions.md, "Rows
  * kept in memory"). What tells us:
  *  - the change feed: PostgreSQL's notification of a committed change, from any writer;
@@ -36,11 +37,25 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+export interface RowCacheOptions {
+  /** At most this many rows; the oldest goes first. */
+  maxEntries?: number;
+  /**
+   * The table is kept as one value (a list of every row, under the key `*`): a change to any of
+   * its rows, announced or written here, drops it, and a transaction's write of any row keeps it
+   * out until that transaction has ended.
+   */
+  wholeTable?: boolean;
+}
+
 export function createRowCache<Row extends object>(
   feed: ChangeFeed,
   table: string,
-  maxEntries = 10_000,
+  options: RowCacheOptions = {},
 ): RowCache<Row> {
+  const maxEntries = options.maxEntries ?? 10_000;
+  /** Which kept value a change to the row `key` makes stale. */
+  const keyOf = (key: string) => (options.wholeTable ? ALL : key);
   const rows = new Map<string, Row>();
   /** Keys written by transactions still open, with how many. */
   const pending = new Map<string, number>();
@@ -54,7 +69,7 @@ export function createRowCache<Row extends object>(
   };
   feed.subscribe((event) => {
     if (event === 'reset') drop(ALL);
-    else if (event.table === table) drop(event.id);
+    else if (event.table === table) drop(keyOf(event.id));
   });
   const openTransaction = (db: EntityManager) => {
     const runner = db.queryRunner;
@@ -63,7 +78,8 @@ export function createRowCache<Row extends object>(
   const isPending = (key: string) => pending.has(key) || pending.has(ALL);
 
   return {
-    async read(key, load) {
+    async read(wanted, load) {
+      const key = keyOf(wanted);
       if (!feed.isLive()) {
         if (rows.size > 0) drop(ALL);
         return load();
@@ -81,7 +97,8 @@ export function createRowCache<Row extends object>(
       }
       return row;
     },
-    writing(db, key) {
+    writing(db, row) {
+      const key = keyOf(row);
       drop(key);
       const runner = openTransaction(db);
       if (!runner) return;
@@ -90,8 +107,8 @@ export function createRowCache<Row extends object>(
       keys.push(key);
       written.set(runner, keys);
     },
-    wrote(db, key) {
-      if (!openTransaction(db)) drop(key);
+    wrote(db, row) {
+      if (!openTransaction(db)) drop(keyOf(row));
     },
     settle(runner) {
       if (!runner || (runner.isTransactionActive && !runner.isReleased)) return;

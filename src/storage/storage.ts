@@ -26,6 +26,7 @@ import { createRowCache, type RowCache } from './row-cache.js';
 import { noChangeFeed, postgresChangeFeed, type ChangeFeed } from './change-feed.js';
 import type { ClientRow } from './entities/client.entity.js';
 import type { UserRow } from './entities/user.entity.js';
+import type { ConnectionRow } from './entities/connection.entity.js';
 import { setMigrationContext } from './migration-context.js';
 import type { TokenDigest } from '../security/token-digest.js';
 
@@ -33,6 +34,7 @@ import type { TokenDigest } from '../security/token-digest.js';
 interface SharedRows {
   clients?: RowCache<ClientRow>;
   users?: RowCache<UserRow>;
+  connections?: RowCache<readonly ConnectionRow[]>;
 }
 
 /** The repositories over one EntityManager: the pool's, or one transaction's. */
@@ -53,7 +55,7 @@ function createRepositories(db: EntityManager, shared: SharedRows = {}) {
     accountLinks: createAccountLinksRepository(db),
     consents: createConsentsRepository(db),
     /** Upstream identity providers and the identities linked through them (issue 17). */
-    connections: createConnectionsRepository(db),
+    connections: createConnectionsRepository(db, shared.connections),
     identities: createUserIdentitiesRepository(db),
     /** Codes and sign-in links by email and SMS, phone numbers, code second factors (issue 18). */
     oneTimeCodes: createOneTimeCodesRepository(db),
@@ -90,10 +92,12 @@ function createStorage(dataSource: DataSource, kv: KeyValueStore, changes: Chang
   const shared: SharedRows = {
     clients: createRowCache<ClientRow>(changes, 'clients'),
     users: createRowCache<UserRow>(changes, 'users'),
+    connections: createRowCache<readonly ConnectionRow[]>(changes, 'connections', { wholeTable: true }),
   };
   const settle = (runner: QueryRunner | undefined) => {
     shared.clients?.settle(runner);
     shared.users?.settle(runner);
+    shared.connections?.settle(runner);
   };
   const build = (db: EntityManager) => createRepositories(db, shared);
   const requests = createRequestTransactions(
@@ -148,7 +152,7 @@ export interface OpenStorageOptions {
   /** For the migration that re-keys stored bearer tokens; needed only when there are any. */
   tokenDigest?: TokenDigest;
   /**
-   * Keep client rows in memory between requests, dropped on every committed change (the
+   * Keep client and user rows and the connections list in memory between requests, dropped on every committed change (the
    * server); without it every read goes to the database (the CLI, which lives for one command).
    */
   keepRows?: boolean;

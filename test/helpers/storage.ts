@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
 import { createClientRegistry } from '../../src/clients/client-registry.js';
 import type { ClientsRepository } from '../../src/storage/clients.repository.js';
+import type { ChangeFeed } from '../../src/storage/change-feed.js';
 
 /**
  * A configuration on a fresh store: a new embedded directory, or a new PostgreSQL database
@@ -80,4 +82,26 @@ export async function registerStorageClient(clients: ClientsRepository, name: st
     scope: 'openid',
   });
   return client.id;
+}
+
+/** A connection that is not the storage's: another replica, the CLI or an operator's psql. */
+export function otherWriter(backend: Backend, config: Config): pg.Client {
+  return backend === 'postgres'
+    ? new pg.Client({ connectionString: config.storage.databaseUrl })
+    : new pg.Client({ host: config.storage.dataDir, port: 5432, user: 'postgres', database: 'postgres' });
+}
+
+/**
+ * Resolves when `feed` has announced a change to the row `id` of `table` (PostgreSQL delivers it
+ * after the commit): ask for it before making the change.
+ */
+export function announcement(feed: ChangeFeed, table: string, id: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = feed.subscribe((event) => {
+      if (event !== 'reset' && event.table === table && event.id === id) {
+        stop();
+        resolve();
+      }
+    });
+  });
 }

@@ -6,5 +6,6 @@
  */
 import './federation/apple.suite.js';
 import './federation/embedded-round-trip.suite.js';
+import './federation/kept-connections.suite.js';
 import './federation/sign-in.suite.js';
 import './federation/upstream-sign-out.suite.js';

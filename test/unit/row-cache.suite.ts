@@ -1,5 +1,5 @@
 import type { EntityManager, QueryRunner } from 'typeorm';
-import { createRowCache } from '../../src/storage/row-cache.js';
+import { ALL, createRowCache } from '../../src/storage/row-cache.js';
 import type { ChangeEvent, ChangeFeed } from '../../src/storage/change-feed.js';
 
 /**
@@ -137,5 +137,44 @@ describe('rows kept in memory (row-cache)', () => {
     await cache.read('a', loader('racing'));
     cache.wrote(pooled, 'a');
     expect((await cache.read('a', loader('new')))?.name).toBe('new');
+  });
+  it('a table kept whole is dropped by a change to any of its rows, and kept out while a transaction writes any', async () => {
+    const { feed, announce } = handFeed();
+    const cache = createRowCache<Row[]>(feed, 'connections', { wholeTable: true });
+    let lists = 0;
+    const list = (name: string) => async () => {
+      lists++;
+      return [{ id: 'a', name, nested: { value: 1 } }];
+    };
+    const nameOf = async (name: string) => (await cache.read(ALL, list(name)))?.[0]?.name;
+    expect(await nameOf('v1')).toBe('v1');
+    expect(await nameOf('not read')).toBe('v1');
+    announce({ table: 'clients', id: 'b' });
+    expect(await nameOf('not read')).toBe('v1');
+    announce({ table: 'connections', id: 'b' });
+    expect(await nameOf('v2')).toBe('v2');
+    cache.writing(pooled, 'c');
+    cache.wrote(pooled, 'c');
+    expect(await nameOf('v3')).toBe('v3');
+    const tx = inTransaction();
+    cache.writing(tx.manager, 'd');
+    cache.wrote(tx.manager, 'd');
+    expect(await nameOf('during 1')).toBe('during 1');
+    expect(await nameOf('during 2')).toBe('during 2');
+    tx.end();
+    cache.settle(tx.runner);
+    expect(await nameOf('after')).toBe('after');
+    expect(await nameOf('not read')).toBe('after');
+    // An empty table is a list too, and kept: most deployments have no connections.
+    announce({ table: 'connections', id: '*' });
+    let empties = 0;
+    const empty = async () => {
+      empties++;
+      return [];
+    };
+    await cache.read(ALL, empty);
+    await cache.read(ALL, empty);
+    expect(empties).toBe(1);
+    expect(lists).toBe(6);
   });
 });

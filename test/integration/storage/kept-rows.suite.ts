@@ -1,16 +1,8 @@
-import pg from 'pg';
-import { STORE_BACKENDS, type Backend } from '../../helpers/backends.js';
-import { openTestStorage, registerStorageClient } from '../../helpers/storage.js';
+import type pg from 'pg';
+import { STORE_BACKENDS } from '../../helpers/backends.js';
+import { announcement, openTestStorage, otherWriter, registerStorageClient } from '../../helpers/storage.js';
 import type { ChangeEvent } from '../../../src/storage/change-feed.js';
-import type { Config } from '../../../src/config/schema.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
-
-/** A connection that is not the storage's: another replica, the CLI or an operator's psql. */
-function otherWriter(backend: Backend, config: Config): pg.Client {
-  return backend === 'postgres'
-    ? new pg.Client({ connectionString: config.storage.databaseUrl })
-    : new pg.Client({ host: config.storage.dataDir, port: 5432, user: 'postgres', database: 'postgres' });
-}
 
 /**
  * Client rows kept in memory between requests (src/storage/row-cache.ts): read from the
@@ -24,15 +16,7 @@ describe.each(STORE_BACKENDS)('client rows kept in memory between requests (%s)'
   const events: ChangeEvent[] = [];
 
   /** Resolves when the feed has announced a change to `id` (PostgreSQL delivers it after the commit). */
-  const announced = (id: string, table = 'clients') =>
-    new Promise<void>((resolve) => {
-      const stop = opened.storage.changes.subscribe((event) => {
-        if (event !== 'reset' && event.table === table && event.id === id) {
-          stop();
-          resolve();
-        }
-      });
-    });
+  const announced = (id: string, table = 'clients') => announcement(opened.storage.changes, table, id);
   /** Connections the storage takes from its pool for `read`: 0 when the row came from memory. */
   let acquired = 0;
   const connectionsFor = async (read: () => Promise<unknown>) => {
@@ -137,6 +121,76 @@ describe.each(STORE_BACKENDS)('client rows kept in memory between requests (%s)'
     expect((await opened.storage.users.findById(user.id))?.attributes).toEqual({ team: 'blue' });
   });
 
+  it('the connections list is kept whole: a row added, disabled or changed by anyone drops it, a rolled-back change does not', async () => {
+    const list = () => opened.storage.connections.list();
+    const row = (id: string, position: number) => ({
+      id,
+      displayName: `Upstream ${id}`,
+      kind: 'oidc' as const,
+      preset: null,
+      enabled: true,
+      position,
+      settings: {},
+      secretSealed: null,
+    });
+    // Our own INSERT is announced too: a read overtaken by that announcement keeps nothing.
+    const created = announced('kept-one', 'connections');
+    await opened.storage.connections.create(row('kept-one', 1));
+    await created;
+    expect((await list()).map((c) => c.id)).toEqual(['kept-one']);
+    expect(await connectionsFor(list)).toBe(0);
+    expect(Object.isFrozen(await list())).toBe(true);
+    expect(Object.isFrozen((await list())[0]?.settings)).toBe(true);
+
+    const added = announced('kept-two', 'connections');
+    await writer.query(
+      `INSERT INTO connections (id, display_name, kind, position) VALUES ('kept-two', 'Upstream kept-two', 'oidc', 2)`,
+    );
+    await added;
+    expect((await list()).map((c) => c.id)).toEqual(['kept-one', 'kept-two']);
+    const disabled = announced('kept-one', 'connections');
+    await writer.query(`UPDATE connections SET enabled = false WHERE id = 'kept-one'`);
+    await disabled;
+    expect((await list()).map((c) => [c.id, c.enabled])).toEqual([
+      ['kept-one', false],
+      ['kept-two', true],
+    ]);
+
+    const before = events.length;
+    await writer.query('BEGIN');
+    await writer.query(`DELETE FROM connections WHERE id = 'kept-two'`);
+    await writer.query('ROLLBACK');
+    // A committed change after it is: the rolled-back one came first, had it been announced.
+    const renamed = announced('kept-two', 'connections');
+    await writer.query(`UPDATE connections SET display_name = 'Renamed elsewhere' WHERE id = 'kept-two'`);
+    await renamed;
+    expect(events.slice(before).filter((e) => e !== 'reset' && e.table === 'connections')).toHaveLength(1);
+    expect((await list()).map((c) => c.displayName)).toEqual(['Upstream kept-one', 'Renamed elsewhere']);
+  });
+
+  it('our own connection writes are read at once, inside their transaction and after it; a rolled-back one is not kept', async () => {
+    const list = () => opened.storage.connections.list();
+    const names = async () => (await list()).map((c) => c.displayName);
+    const [first] = await list();
+    if (!first) throw new Error('the previous test made the connections');
+    await opened.storage.transaction(async (tx) => {
+      await tx.connections.update({ ...first, displayName: 'Inside' });
+      expect((await tx.connections.list()).map((c) => c.displayName)).toContain('Inside');
+    });
+    // Not waiting for PostgreSQL's announcement: this process dropped the list when the transaction ended.
+    expect(await names()).toContain('Inside');
+    await expect(
+      opened.storage.transaction(async (tx) => {
+        await tx.connections.create({ ...first, id: 'kept-never', position: 9 });
+        expect((await tx.connections.list()).map((c) => c.id)).toContain('kept-never');
+        throw new Error('abandon');
+      }),
+    ).rejects.toThrow('abandon');
+    expect((await list()).map((c) => c.id)).not.toContain('kept-never');
+    await opened.storage.connections.delete(first.id);
+    expect((await list()).map((c) => c.id)).not.toContain(first.id);
+  });
+
   it('a deleted client is not found, and a row kept is never a shared object anyone can change', async () => {
     const row = await opened.storage.clients.find(clientId);
     expect(Object.isFrozen(row)).toBe(true);
@@ -182,6 +236,7 @@ describe.each(STORE_BACKENDS.filter((b) => b === 'postgres'))(
 
     it('reads every client from the database until it listens again, then keeps rows afresh', async () => {
       await opened.storage.clients.find(clientId);
+      await opened.storage.connections.list();
       const lost = next((event) => event === 'reset');
       await admin.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -195,6 +250,9 @@ describe.each(STORE_BACKENDS.filter((b) => b === 'postgres'))(
       expect((await opened.storage.clients.find(clientId))?.name).toBe('changed unheard');
       expect((await opened.storage.clients.find(clientId))?.name).toBe('changed unheard');
       expect(acquired - before).toBe(2);
+      // The connections list too: a connection added meanwhile is listed at once.
+      await admin.query(`INSERT INTO connections (id, display_name, kind) VALUES ('unheard', 'Unheard', 'oidc')`);
+      expect((await opened.storage.connections.list()).map((c) => c.id)).toEqual(['unheard']);
 
       // It connects again on its own (after half a second) and starts with nothing kept.
       await next((event) => event === 'reset');
