@@ -98,11 +98,11 @@ async function main(): Promise<void> {
   const monitor = new Redis(REDIS_URL);
   const redisIndex = new URL(REDIS_URL).pathname.slice(1) || '0';
   let redisCommands: string[] = [];
-  await monitor.monitor().then((m) =>
-    m.on('monitor', (_time: string, command: string[], _source: string, database: string) => {
-      if (database === redisIndex) redisCommands.push(command[0]?.toUpperCase() ?? '?');
-    }),
-  );
+  // MONITOR runs on a connection of its own, which must be closed by itself at the end.
+  const monitoring = await monitor.monitor();
+  monitoring.on('monitor', (_time: string, command: string[], _source: string, database: string) => {
+    if (database === redisIndex) redisCommands.push(command[0]?.toUpperCase() ?? '?');
+  });
   try {
     const [token] = await accessTokens(target, 1);
     if (!token) throw new Error('no access token');
@@ -148,6 +148,7 @@ async function main(): Promise<void> {
     }
     console.log(`\n${rows.join('\n')}`);
   } finally {
+    monitoring.disconnect();
     monitor.disconnect();
     await server.stop();
     await admin.query(`ALTER DATABASE ${stores.databaseName} RESET log_statement`).catch(() => undefined);

@@ -56,6 +56,8 @@ const nothingSent = (command: string): PgResult => ({ command, rows: [], rowCoun
 export function batchTransaction(client: PgClient): { stop(): void } {
   const batch: Batch = { held: [], beginHeld: false };
   const send = client.query.bind(client);
+  // A query of the client's own (a wrapper someone put there) comes back when batching stops.
+  const ownQuery = Object.getOwnPropertyDescriptor(client, 'query');
   const wasPipelined = client.pipeline;
   client.pipeline = true;
   batches.set(client, batch);
@@ -100,8 +102,9 @@ export function batchTransaction(client: PgClient): { stop(): void } {
   return {
     stop() {
       batches.delete(client);
-      // The prototype's query again; the client goes back to the pool as it came.
-      delete (client as { query?: unknown }).query;
+      // The client goes back to the pool as it came.
+      if (ownQuery) Object.defineProperty(client, 'query', ownQuery);
+      else delete (client as { query?: unknown }).query;
       client.pipeline = wasPipelined;
     },
   };

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage } from '../../helpers/storage.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+import { batchTransaction, type PgClient } from '../../../src/storage/batched-transaction.js';
 
 type Opened = Awaited<ReturnType<typeof openTestStorage>>;
 
@@ -123,6 +124,32 @@ describe.each(HTTP_BACKENDS)('request transactions in fewer round trips (%s)', (
       () => false,
     );
     expect(await storage().oidc.find('AccessToken', id)).toBeUndefined();
+  });
+
+  it('a client goes back to the pool as it came: its own query function and pipelining restored', async () => {
+    const runner = storage().dataSource.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as PgClient;
+      let counted = 0;
+      const original = client.query.bind(client);
+      const own = ((statement: Parameters<PgClient['query']>[0], values?: unknown[]) => {
+        counted++;
+        return original(statement, values);
+      }) as PgClient['query'];
+      client.query = own;
+      const batched = batchTransaction(client);
+      expect(client.pipeline).toBe(true);
+      await client.query('START TRANSACTION');
+      expect(await client.query('SELECT 1 AS one')).toMatchObject({ rows: [{ one: 1 }] });
+      await client.query('COMMIT');
+      batched.stop();
+      expect(client.query).toBe(own);
+      expect(client.pipeline).toBe(false);
+      // Through the wrapper: BEGIN, the SELECT and the COMMIT.
+      expect(counted).toBe(3);
+    } finally {
+      await runner.release();
+    }
   });
 
   describe('a transaction of its own (storage.transaction)', () => {
