@@ -129,8 +129,10 @@ export async function startProvider(
         consents: storage.consents,
         identity: { pairwise: services.pairwise, sectorCheck: createSectorCheck(config.issuer) },
         policy: {
-          factorsOf: (accountId) => services.secondFactors.summary(accountId),
-          codeChannelsOf: (accountId, client) => services.codeFactors.available(accountId, client),
+          signInFactorsOf: async (accountId, client) => {
+            const { factors, available } = await services.codeFactors.signInFactors(accountId, client);
+            return { enrolled: factors.enrolled, codeChannels: available };
+          },
           smsAllowedFor: (client) => services.codeFactors.smsAllowedFor(client),
         },
         // One nonce secret for every replica (RFC 9449 §8), derived like the other purpose keys.

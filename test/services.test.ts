@@ -9,5 +9,6 @@ import './services/email-address.suite.js';
 import './services/federation.suite.js';
 import './services/password-change.suite.js';
 import './services/second-factors.suite.js';
+import './services/sign-in-factors.suite.js';
 import './services/sign-up.suite.js';
 import './services/user-sessions.suite.js';

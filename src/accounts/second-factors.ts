@@ -13,6 +13,12 @@ export interface FactorSummary {
   enrolled: boolean;
 }
 
+/** The summary of a user's credential counts by type: the one rule of what counts as enrolled. */
+export function factorSummaryOf(counts: { totp: number; webauthn: number; recoveryCodes: number }): FactorSummary {
+  const summary = { totp: counts.totp > 0, webauthn: counts.webauthn, recoveryCodes: counts.recoveryCodes };
+  return { ...summary, enrolled: summary.totp || summary.webauthn > 0 || summary.recoveryCodes > 0 };
+}
+
 export type CodeMethod = 'totp' | 'recovery_code';
 export type CodeCheck = 'accepted' | 'invalid' | 'replayed' | 'throttled';
 /** A code check's outcome, with the wait when a lockout refused it unchecked. */
@@ -39,8 +45,11 @@ export function createSecondFactorService(deps: {
     async summary(userId: string): Promise<FactorSummary> {
       const rows = await credentials.listSecondFactors(userId);
       const count = (type: string) => rows.filter((r) => r.type === type).length;
-      const summary = { totp: count('totp') > 0, webauthn: count('webauthn'), recoveryCodes: count('recovery_code') };
-      return { ...summary, enrolled: summary.totp || summary.webauthn > 0 || summary.recoveryCodes > 0 };
+      return factorSummaryOf({
+        totp: count('totp'),
+        webauthn: count('webauthn'),
+        recoveryCodes: count('recovery_code'),
+      });
     },
 
     /**

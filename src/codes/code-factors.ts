@@ -4,7 +4,8 @@ import type { AuditLog, RequestOrigin } from '../security/audit.js';
 import type { RateLimits } from '../security/rate-limits.js';
 import type { CodeChannel, CodePurpose } from '../storage/one-time-codes.repository.js';
 import type { Storage } from '../storage/storage.js';
-import type { DefaultFactorMethod } from '../storage/phones.repository.js';
+import type { DefaultFactorMethod, SecondFactorState } from '../storage/phones.repository.js';
+import { factorSummaryOf, type FactorSummary } from '../accounts/second-factors.js';
 import { checkCode } from './code-check.js';
 import { emailSecondFactorAllowed, secondsUntilResend, smsAllowed } from './code-policy.js';
 import type { CodeSender, MessageKind } from './code-sender.js';
@@ -38,6 +39,23 @@ export type CodeFactorOutcome =
   | { result: 'expired' }
   | { result: 'exhausted' };
 
+/** Whether the user has `method` now: SMS only with a verified number, the others as enrolled. */
+function hasFactor(state: SecondFactorState, method: DefaultFactorMethod): boolean {
+  if (method === 'email') return state.channels.includes('email');
+  if (method === 'sms') return state.channels.includes('sms') && state.phone?.verified === true;
+  return state[method] > 0;
+}
+
+function codeFactorSummaryOf(state: SecondFactorState): CodeFactorSummary {
+  const { phone, defaultFactor } = state;
+  return {
+    email: hasFactor(state, 'email'),
+    sms: hasFactor(state, 'sms'),
+    phone: phone ? { phoneNumber: phone.phoneNumber, verified: phone.verified } : null,
+    defaultFactor: defaultFactor && hasFactor(state, defaultFactor) ? defaultFactor : null,
+  };
+}
+
 const PHONE_DATA = 'phoneNumber';
 /** When an enrolment code was sent, on the service's clock (epoch ms): its resend cooldown runs from there. */
 const SENT_AT_DATA = 'sentAt';
@@ -51,7 +69,7 @@ const SENT_AT_DATA = 'sentAt';
  */
 export function createCodeFactors(deps: {
   config: Pick<Config, 'codes' | 'sms' | 'rateLimits'>;
-  storage: Pick<Storage, 'users' | 'oneTimeCodes' | 'phones' | 'credentials' | 'transaction'>;
+  storage: Pick<Storage, 'users' | 'oneTimeCodes' | 'phones' | 'transaction'>;
   digests: CodeDigests;
   sender: CodeSender;
   limits: RateLimits;
@@ -124,6 +142,15 @@ export function createCodeFactors(deps: {
     return { challengeId: row.id, resendAfterSeconds: cooldown };
   }
 
+  /** The code factors the user turned on, less what the deployment or this client turned off. */
+  const availableOf = (
+    summary: CodeFactorSummary,
+    clientMetadata?: Readonly<Record<string, unknown>>,
+  ): CodeChannel[] => [
+    ...(summary.email && emailSecondFactorAllowed(config) ? (['email'] as const) : []),
+    ...(summary.sms && smsAllowed(config, clientMetadata) ? (['sms'] as const) : []),
+  ];
+
   const check = (userId: string, purpose: CodePurpose, challengeId: string, code: string) =>
     checkCode(storage.oneTimeCodes, digests, {
       challengeId,
@@ -139,33 +166,23 @@ export function createCodeFactors(deps: {
     return user;
   };
 
-  /** Whether the user has `method` now (the code factors' state given, the credentials read). */
-  async function hasFactor(
-    userId: string,
-    method: DefaultFactorMethod,
-    codeFactors: { email: boolean; sms: boolean },
-  ): Promise<boolean> {
-    if (method === 'email' || method === 'sms') return codeFactors[method];
-    const rows = await storage.credentials.listSecondFactors(userId);
-    return rows.some((row) => row.type === method);
-  }
-
   return {
     async summary(userId: string): Promise<CodeFactorSummary> {
-      const [channels, phone, chosen] = await Promise.all([
-        storage.phones.factors(userId),
-        storage.phones.find(userId),
-        storage.phones.defaultFactor(userId),
-      ]);
-      const email = channels.includes('email');
-      const sms = channels.includes('sms') && phone?.verified === true;
-      const has = chosen ? await hasFactor(userId, chosen, { email, sms }) : false;
-      return {
-        email,
-        sms,
-        phone: phone ? { phoneNumber: phone.phoneNumber, verified: phone.verified } : null,
-        defaultFactor: has ? chosen : null,
-      };
+      return codeFactorSummaryOf(await storage.phones.secondFactorState(userId));
+    },
+
+    /**
+     * What the second step of a sign-in to this client decides on, from one statement: the
+     * app, key and recovery-code factors, the code factors, and those of them this sign-in may
+     * offer (as `available` gives them).
+     */
+    async signInFactors(
+      userId: string,
+      clientMetadata?: Readonly<Record<string, unknown>>,
+    ): Promise<{ factors: FactorSummary; codes: CodeFactorSummary; available: CodeChannel[] }> {
+      const state = await storage.phones.secondFactorState(userId);
+      const codes = codeFactorSummaryOf(state);
+      return { factors: factorSummaryOf(state), codes, available: availableOf(codes, clientMetadata) };
     },
 
     /**
@@ -175,8 +192,7 @@ export function createCodeFactors(deps: {
     async setDefaultFactor(userId: string, method: DefaultFactorMethod | null, origin: RequestOrigin): Promise<void> {
       await userOf(userId);
       if (method !== null) {
-        const { email, sms } = await this.summary(userId);
-        if (!(await hasFactor(userId, method, { email, sms }))) {
+        if (!hasFactor(await storage.phones.secondFactorState(userId), method)) {
           throw new PolicyRefusedError('default_factor', 'not_enrolled', `${method} is not one of your factors`, {
             key: 'codes.errors.defaultNotEnrolled',
             params: {},
@@ -195,11 +211,7 @@ export function createCodeFactors(deps: {
      * what the deployment or the client turned off.
      */
     async available(userId: string, clientMetadata?: Readonly<Record<string, unknown>>): Promise<CodeChannel[]> {
-      const summary = await this.summary(userId);
-      return [
-        ...(summary.email && emailSecondFactorAllowed(config) ? (['email'] as const) : []),
-        ...(summary.sms && smsAllowed(config, clientMetadata) ? (['sms'] as const) : []),
-      ];
+      return availableOf(await this.summary(userId), clientMetadata);
     },
 
     /** Whether a sign-in to this client may use SMS codes at all (sms.enabled and the client's gatehouse_sms). */

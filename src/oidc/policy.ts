@@ -1,6 +1,5 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../config/schema.js';
-import type { FactorSummary } from '../accounts/second-factors.js';
 import {
   firstFactorOf,
   hasSecondFactor,
@@ -13,13 +12,17 @@ import { MFA_POLICY } from '../clients/client-metadata.js';
 
 const { base, Check, Prompt } = interactionPolicy;
 
-export interface PolicyDeps {
-  factorsOf(accountId: string): Promise<FactorSummary>;
+/** A user's second factors as a sign-in to one client sees them. */
+interface SignInFactors {
+  /** An app, a key or recovery codes: a factor that can complete a second step. */
+  enrolled: boolean;
   /** The email and SMS second factors the user turned on, less what the deployment or client turned off. */
-  codeChannelsOf(
-    accountId: string,
-    clientMetadata?: Readonly<Record<string, unknown>>,
-  ): Promise<Array<'email' | 'sms'>>;
+  codeChannels: Array<'email' | 'sms'>;
+}
+
+export interface PolicyDeps {
+  /** Read once per resume, in one statement: most users have no second factor, and every sign-in asks. */
+  signInFactorsOf(accountId: string, clientMetadata?: Readonly<Record<string, unknown>>): Promise<SignInFactors>;
   /** Whether a sign-in to this client may use SMS codes (the deployment's sms.enabled, the client's gatehouse_sms). */
   smsAllowedFor(clientMetadata?: Readonly<Record<string, unknown>>): boolean;
   mfaPolicy: Config['mfa']['policy'];
@@ -35,10 +38,10 @@ export interface PolicyDeps {
  * the ID token's acr tells the RP what was reached.
  */
 function mfaPrompt(deps: PolicyDeps) {
-  const summaries = new WeakMap<KoaContextWithOIDC, Promise<FactorSummary>>();
+  const summaries = new WeakMap<KoaContextWithOIDC, Promise<SignInFactors>>();
   const factors = (ctx: KoaContextWithOIDC, accountId: string) => {
     let summary = summaries.get(ctx);
-    if (!summary) summaries.set(ctx, (summary = deps.factorsOf(accountId)));
+    if (!summary) summaries.set(ctx, (summary = deps.signInFactorsOf(accountId, ctx.oidc.client?.metadata())));
     return summary;
   };
   /** The signed-in session when the second step is still open in this interaction. */
@@ -62,10 +65,10 @@ function mfaPrompt(deps: PolicyDeps) {
     new Check('mfa_enrolled', 'a second factor is enrolled for this account', 'interaction_required', async (ctx) => {
       const session = pending(ctx);
       if (!session || secondFactorDone(ctx, session.amr)) return Check.NO_NEED_TO_PROMPT;
-      if ((await factors(ctx, session.accountId)).enrolled) return Check.REQUEST_PROMPT;
+      const { enrolled, codeChannels } = await factors(ctx, session.accountId);
+      if (enrolled) return Check.REQUEST_PROMPT;
       // A code by email or SMS counts as a second factor, where this client may offer it.
-      const channels = await deps.codeChannelsOf(session.accountId, ctx.oidc.client?.metadata());
-      return secondStepChannels(channels, firstFactorOf(session.amr), undefined).length > 0
+      return secondStepChannels(codeChannels, firstFactorOf(session.amr), undefined).length > 0
         ? Check.REQUEST_PROMPT
         : Check.NO_NEED_TO_PROMPT;
     }),

@@ -9,5 +9,6 @@ import './mfa/csrf.suite.js';
 import './mfa/enrolment.suite.js';
 import './mfa/mfa-reset.suite.js';
 import './mfa/recovery-codes.suite.js';
+import './mfa/resume-reads.suite.js';
 import './mfa/step-up.suite.js';
 import './mfa/totp-sign-in.suite.js';

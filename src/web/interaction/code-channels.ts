@@ -43,7 +43,15 @@ export async function codeChannelsOf(
   ctx: WithInteractionContext,
   accountId: string,
 ): Promise<{ enrolled: CodeChannel[]; offered: CodeChannel[] }> {
-  const available = await deps.codeFactors.available(accountId, await clientMetadataOf(deps, ctx));
+  return stepChannels(deps, ctx, await deps.codeFactors.available(accountId, await clientMetadataOf(deps, ctx)));
+}
+
+/** codeChannelsOf, from the channels the codes domain made `available` to this client. */
+export function stepChannels(
+  deps: Pick<InteractionDeps, 'config'>,
+  ctx: WithInteractionContext,
+  available: readonly CodeChannel[],
+): { enrolled: CodeChannel[]; offered: CodeChannel[] } {
   const first = firstFactorOf(ctx.state.interaction.session?.amr);
   const acrValues = ctx.state.interaction.params.acr_values;
   const wanted = requestedLevel(typeof acrValues === 'string' ? acrValues : undefined, deps.config.acr);

@@ -6,9 +6,10 @@ import { AppError, assertThat } from '../../http/errors.js';
 import { lockedOutMessage } from '../../i18n/duration.js';
 import type { FormGuard, WithForm } from '../kit/form.js';
 import { text } from '../kit/form-fields.js';
-import { codeChallenges, codeChannelsOf } from './code-channels.js';
+import { codeChallenges, stepChannels } from './code-channels.js';
 import { focusedBlock, secondStepOrder, type MfaBlock } from './mfa-order.js';
 import {
+  clientMetadataOf,
   signedInAccount,
   rememberChoice,
   interactionOrigin,
@@ -136,14 +137,18 @@ export async function renderMfa(deps: InteractionDeps, ctx: WithInteractionConte
   const { i18n } = ctx.state;
   const error = errorKey && i18n.message(errorKey);
   const accountId = signedInAccount(ctx);
-  const summary = await deps.secondFactors.summary(accountId);
-  const codes = await codeChannelsOf(deps, ctx, accountId);
+  // One statement for all three: the page is shown at every second step and again after each refused code.
+  const {
+    factors: summary,
+    codes: codeSummary,
+    available,
+  } = await deps.codeFactors.signInFactors(accountId, await clientMetadataOf(deps, ctx));
+  const codes = stepChannels(deps, ctx, available);
   const csrf = deps.csrf.token(uid);
   ctx.type = 'html';
   if (summary.enrolled || codes.enrolled.length > 0) {
     const peeked = await codeChallenges(deps.kv).peek(uid, deps.clock());
     const sent = peeked && codes.offered.includes(peeked.channel) ? peeked : undefined;
-    const codeSummary = await deps.codeFactors.summary(accountId);
     const shown = new Set<MfaBlock>([
       ...(summary.webauthn > 0 ? (['webauthn'] as const) : []),
       ...(summary.totp ? (['totp'] as const) : []),
