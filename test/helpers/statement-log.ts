@@ -42,3 +42,14 @@ export function statementLog(dataSource: DataSource) {
     },
   };
 }
+
+/** How many statements whose text matches `pattern` the storage's pool sends while `work` runs. */
+export function countStatements(dataSource: DataSource, pattern: RegExp) {
+  const log = statementLog(dataSource);
+  return {
+    async during(work: () => Promise<unknown>): Promise<number> {
+      const { statements } = await log.during(work);
+      return statements.filter((text) => pattern.test(text)).length;
+    },
+  };
+}

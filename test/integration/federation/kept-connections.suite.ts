@@ -5,7 +5,7 @@ import { TEST_ACTOR } from '../../helpers/factories.js';
 import { startFlow } from '../../helpers/federated-sign-in.js';
 import { BOOT_TIMEOUT, startTestServer, type TestServer } from '../../helpers/server.js';
 import { submitLogin } from '../../helpers/sessions.js';
-import { countStatements } from '../../helpers/statement-counter.js';
+import { countStatements } from '../../helpers/statement-log.js';
 import { announcement, otherWriter } from '../../helpers/storage.js';
 import type { Page } from '../../helpers/user-agent.js';
 
