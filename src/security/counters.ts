@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Metrics } from '../observability/metrics.js';
@@ -11,6 +12,64 @@ interface CounterOptions {
   durationSeconds: number;
 }
 
+/** One named set of counters, as `CounterStore.counter` makes it. */
+export interface Counter {
+  readonly points: number;
+  readonly durationSeconds: number;
+  /** For one operation at a time: on Redis with the in-process counter standing in, or in process. */
+  readonly limiter: RateLimiterAbstract;
+  /**
+   * The in-process counter: `limiter` itself in the embedded mode; on Redis, the one that stands
+   * in for it (each use counted and logged as a fallback). `CounterStore.batch` uses it.
+   */
+  readonly inProcess: RateLimiterAbstract;
+  /** The Redis key that holds `key`'s count, for scripts (`<storage.redisKeyPrefix>rl:<prefix>:<key>`). */
+  redisKey(key: string): string;
+}
+
+/** A Lua script over counters, sent as EVALSHA (EVAL once when Redis does not know it yet). */
+export class CounterScript {
+  readonly sha: string;
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+}
+
+/**
+ * rate-limiter-flexible's count (RateLimiterRedis's incrTtlLuaScript, one point) as a Lua
+ * function, for scripts that count several keys in one round trip. The same commands, so a key
+ * reads the same whichever counted it (replicas of two versions share Redis during a rolling
+ * deploy). `seconds` is at least 1, as every configured window is.
+ */
+export const COUNT_LUA = `
+local function count(key, seconds)
+  redis.call('set', key, 0, 'EX', seconds, 'NX')
+  local consumed = redis.call('incrby', key, 1)
+  local ttl = redis.call('pttl', key)
+  if ttl == -1 then
+    redis.call('expire', key, seconds)
+    ttl = 1000 * seconds
+  end
+  return {consumed, ttl}
+end
+`;
+
+/** A script's answer as the list of numbers and strings it returned. */
+export function scriptReply(answer: unknown): Array<number | string> {
+  if (!Array.isArray(answer) || !answer.every((v) => typeof v === 'number' || typeof v === 'string')) {
+    throw new Error('unexpected answer from a counter script');
+  }
+  return answer as Array<number | string>;
+}
+
+/** What `CounterStore.batch` sends to Redis, and how it reads the answer. */
+interface CounterBatch<R> {
+  script: CounterScript;
+  keys: string[];
+  args: Array<string | number>;
+  reply(answer: unknown): R;
+}
+
 /**
  * Where rate limits and lockouts keep their counters: Redis, shared by every replica, with
  * in-process counters standing in while Redis does not answer (rate-limiter-flexible's
@@ -18,7 +77,14 @@ interface CounterOptions {
  */
 export interface CounterStore {
   readonly kind: 'redis' | 'memory';
-  counter(options: CounterOptions): RateLimiterAbstract;
+  counter(options: CounterOptions): Counter;
+  /**
+   * Several counter operations in one round trip: `redis.script` on Redis. Where the counters
+   * are in process (the embedded mode, or Redis not ready or failing, as a single operation
+   * would fall back), `inProcess` instead, which does the same operations one by one on the
+   * counters' `inProcess` side: the same outcome, and each one counted as a fallback.
+   */
+  batch<R>(redis: CounterBatch<R>, inProcess: () => Promise<R>): Promise<R>;
   /**
    * Resolves once the Redis connection is up, or after a short wait when it is not: requests
    * before that would fall back (and warn of an outage) only because the connection was new.
@@ -95,8 +161,11 @@ export function createCounterStore(
   if (!redisUrl) {
     return {
       kind: 'memory',
-      counter: ({ prefix, points, durationSeconds }) =>
-        new InProcessCounter({ keyPrefix: prefix, points, duration: durationSeconds }),
+      counter: ({ prefix, points, durationSeconds }) => {
+        const limiter = new InProcessCounter({ keyPrefix: prefix, points, duration: durationSeconds });
+        return { points, durationSeconds, limiter, inProcess: limiter, redisKey: (key) => limiter.getKey(key) };
+      },
+      batch: (_redis, inProcess) => inProcess(),
       async ready() {},
       async close() {},
     };
@@ -130,19 +199,42 @@ export function createCounterStore(
     redis.once('ready', () => resolve());
     setTimeout(resolve, BOOT_WAIT_MS).unref();
   });
+  async function evaluate(script: CounterScript, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      // A Redis that restarted (or never ran it) has forgotten the script: send it once.
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(script.lua, keys.length, ...keys, ...args);
+    }
+  }
   return {
     kind: 'redis',
     ready: () => connected,
-    counter: ({ prefix, points, durationSeconds }) =>
-      new RateLimiterRedis({
+    counter: ({ prefix, points, durationSeconds }) => {
+      const inProcess = new FallbackCounter({ keyPrefix: prefix, points, duration: durationSeconds }, noticed);
+      const limiter = new RateLimiterRedis({
         storeClient: redis,
         keyPrefix: `${redisKeyPrefix}rl:${prefix}`,
         points,
         duration: durationSeconds,
         // Not ready (reconnecting) → the in-process counter at once, without trying Redis.
         rejectIfRedisNotReady: true,
-        insuranceLimiter: new FallbackCounter({ keyPrefix: prefix, points, duration: durationSeconds }, noticed),
-      }),
+        insuranceLimiter: inProcess,
+      });
+      return { points, durationSeconds, limiter, inProcess, redisKey: (key) => limiter.getKey(key) };
+    },
+    async batch(batch, inProcess) {
+      // As rejectIfRedisNotReady and the insurance limiter do for a single operation.
+      if (redis.status !== 'ready') return inProcess();
+      let answer: unknown;
+      try {
+        answer = await evaluate(batch.script, batch.keys, batch.args);
+      } catch {
+        return inProcess();
+      }
+      return batch.reply(answer);
+    },
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },

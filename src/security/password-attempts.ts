@@ -14,12 +14,17 @@ import type { RateLimits } from './rate-limits.js';
  * - `signInAccount` counts every attempt for the account (the typed email on the sign-in page).
  */
 export const passwordAttempts = {
-  /** Before the check: throws RateLimitedError when any of the three budgets is spent. */
-  async admit(limits: RateLimits, ctx: Context, account: string): Promise<void> {
-    await limits.check(ctx, 'signInIp');
-    await limits.consume(ctx, 'signInIpAttempts');
-    await limits.consume(ctx, 'signInAccount', account);
-  },
+  /**
+   * Before the check: throws RateLimitedError when any of the three budgets is spent. In this
+   * order, each only when the one before passed: an address refused for its failures spends
+   * neither its attempts nor the account's.
+   */
+  admit: (limits: RateLimits, ctx: Context, account: string): Promise<void> =>
+    limits.inTurn(ctx, [
+      { policy: 'signInIp', failuresOnly: true },
+      { policy: 'signInIpAttempts' },
+      { policy: 'signInAccount', key: account },
+    ]),
 
   /** After a wrong password: one failure for the address. */
   failed: (limits: RateLimits, ctx: Context): Promise<void> => limits.fail(ctx, 'signInIp'),

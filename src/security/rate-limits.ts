@@ -8,7 +8,7 @@ import { formatWait } from '../i18n/duration.js';
 import type { MessageParams } from '../i18n/catalogue.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AuditLog, RequestOrigin } from './audit.js';
-import type { CounterStore } from './counters.js';
+import { COUNT_LUA, CounterScript, scriptReply, type Counter, type CounterStore } from './counters.js';
 
 export type RatePolicy = keyof Config['rateLimits'];
 
@@ -34,8 +34,11 @@ export class RateLimitedError extends AppError {
   }
 }
 
-/** Seconds until a refused key may try again; at least 1 (Retry-After is whole seconds). */
-export const retryAfterOf = (res: RateLimiterRes): number => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+/** Seconds until `ms` milliseconds have passed; at least 1 (Retry-After is whole seconds). */
+export const secondsUntil = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
+/** Seconds until a refused key may try again; at least 1. */
+export const retryAfterOf = (res: RateLimiterRes): number => secondsUntil(res.msBeforeNext);
 
 /** Keys are digests: the store holds no email addresses or IPs, and any key has one length. */
 export const counterKey = (key: string): string =>
@@ -64,6 +67,64 @@ export interface RateLimits {
    */
   check(ctx: Context, policy: RatePolicy, key?: string): Promise<void>;
   fail(ctx: Context, policy: RatePolicy, key?: string): Promise<void>;
+  /**
+   * Several limits in turn, stopping at the first that refuses (a refused step leaves the ones
+   * after it uncounted): each step is `consume` or, with `failuresOnly`, `check`. One round
+   * trip to Redis instead of one per step.
+   */
+  inTurn(ctx: Context, steps: LimitStep[]): Promise<void>;
+}
+
+interface LimitStep {
+  policy: RatePolicy;
+  /** The client IP when omitted. */
+  key?: string;
+  /** A limit that counts failures: `check`, not `consume`. */
+  failuresOnly?: boolean;
+}
+
+/**
+ * `inTurn` on Redis: for each key in turn, `check` (a refusal counts, as its penalty does)
+ * or `consume`; the answer is {0} when every step passed, or {step, consumed, ms} for the one
+ * that refused. ARGV holds, per step, its mode, points and window.
+ */
+const IN_TURN = new CounterScript(`${COUNT_LUA}
+for i, key in ipairs(KEYS) do
+  local mode, points, seconds = ARGV[3 * i - 2], tonumber(ARGV[3 * i - 1]), ARGV[3 * i]
+  if mode == 'check' then
+    local seen = tonumber(redis.call('get', key))
+    if seen and seen >= points then
+      local counted = count(key, seconds)
+      return {i, counted[1], counted[2]}
+    end
+  else
+    local counted = count(key, seconds)
+    if counted[1] > points then return {i, counted[1], counted[2]} end
+  end
+end
+return {0}
+`);
+
+/** One consume on `limiter`: its refusal, or null. */
+async function consumeOn(limiter: RateLimiterAbstract, key: string): Promise<RateLimiterRes | null> {
+  try {
+    await limiter.consume(key);
+    return null;
+  } catch (refusal) {
+    if (!(refusal instanceof RateLimiterRes)) throw refusal;
+    return refusal;
+  }
+}
+
+/**
+ * A limit on failures: refused, without counting, while `key` has failed `points` times. A
+ * refused request counts too (it cannot start a new window: the window is fixed), so the first
+ * refusal is the one audited, as with consume.
+ */
+async function checkOn(limiter: RateLimiterAbstract, key: string): Promise<RateLimiterRes | null> {
+  const counted = await limiter.get(key);
+  if (!counted || counted.consumedPoints < limiter.points) return null;
+  return limiter.penalty(key);
 }
 
 /**
@@ -75,18 +136,19 @@ export function createRateLimits(
   config: Config['rateLimits'],
   deps: { counters: CounterStore; audit: AuditLog; metrics: Metrics },
 ): RateLimits {
-  const limiters = new Map<RatePolicy, RateLimiterAbstract>();
+  const limiters = new Map<RatePolicy, Counter>();
   for (const [policy, { points, durationSeconds }] of Object.entries(config) as [
     RatePolicy,
     Config['rateLimits'][RatePolicy],
   ][]) {
     limiters.set(policy, deps.counters.counter({ prefix: `rate:${policy}`, points, durationSeconds }));
   }
-  const limiterOf = (policy: RatePolicy): RateLimiterAbstract => {
-    const limiter = limiters.get(policy);
-    if (!limiter) throw new Error(`unknown rate limit policy ${policy}`);
-    return limiter;
+  const counterOf = (policy: RatePolicy): Counter => {
+    const counter = limiters.get(policy);
+    if (!counter) throw new Error(`unknown rate limit policy ${policy}`);
+    return counter;
   };
+  const limiterOf = (policy: RatePolicy): RateLimiterAbstract => counterOf(policy).limiter;
 
   /** A refusal: counted, audited when it is the first of its window, and thrown. */
   async function refuse(
@@ -111,12 +173,8 @@ export function createRateLimits(
 
     async take(origin, policy, key) {
       const limiter = limiterOf(policy);
-      try {
-        await limiter.consume(counterKey(key));
-      } catch (refusal) {
-        if (!(refusal instanceof RateLimiterRes)) throw refusal;
-        await refuse(origin, policy, limiter, refusal);
-      }
+      const refusal = await consumeOn(limiter, counterKey(key));
+      if (refusal) await refuse(origin, policy, limiter, refusal);
     },
 
     async allows(ctx, policy, key) {
@@ -131,15 +189,49 @@ export function createRateLimits(
 
     async check(ctx, policy, key = ctx.ip) {
       const limiter = limiterOf(policy);
-      const counted = await limiter.get(counterKey(key));
-      if (!counted || counted.consumedPoints < limiter.points) return;
-      // A refused request counts too (it cannot start a new window: the window is fixed), so
-      // the first refusal is the one audited, as with consume.
-      await refuse(requestOrigin(ctx), policy, limiter, await limiter.penalty(counterKey(key)));
+      const refusal = await checkOn(limiter, counterKey(key));
+      if (refusal) await refuse(requestOrigin(ctx), policy, limiter, refusal);
     },
 
     async fail(ctx, policy, key = ctx.ip) {
       await limiterOf(policy).penalty(counterKey(key));
+    },
+
+    async inTurn(ctx, steps) {
+      const planned = steps.map(({ policy, key = ctx.ip, failuresOnly = false }) => ({
+        policy,
+        counter: counterOf(policy),
+        key: counterKey(key),
+        failuresOnly,
+      }));
+      const refused = await deps.counters.batch(
+        {
+          script: IN_TURN,
+          keys: planned.map((step) => step.counter.redisKey(step.key)),
+          args: planned.flatMap((step) => [
+            step.failuresOnly ? 'check' : 'consume',
+            step.counter.points,
+            step.counter.durationSeconds,
+          ]),
+          reply(answer) {
+            const [index = 0, consumed = 0, ms = 0] = scriptReply(answer).map(Number);
+            const step = planned[index - 1];
+            if (!step) return null;
+            // What rate-limiter-flexible makes of the same answer (RateLimiterRedis._getRateLimiterRes).
+            const res = new RateLimiterRes(Math.max(step.counter.points - consumed, 0), ms, consumed, consumed === 1);
+            return { step, res };
+          },
+        },
+        async () => {
+          for (const step of planned) {
+            const { inProcess } = step.counter;
+            const res = step.failuresOnly ? await checkOn(inProcess, step.key) : await consumeOn(inProcess, step.key);
+            if (res) return { step, res };
+          }
+          return null;
+        },
+      );
+      if (refused) await refuse(requestOrigin(ctx), refused.step.policy, refused.step.counter.limiter, refused.res);
     },
   };
   return limits;

@@ -17,6 +17,11 @@ export function createLimiterRedis(url: string, events: { onError(error: Error):
     connectTimeout: 1000,
     // Reconnect quickly and keep trying: the fallback is meant to be short-lived.
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    // No enableAutoPipelining: a sign-in's limits and lockout are one script per step
+    // (src/security/counters.ts, `batch`) and each step waits for the one before, so within a
+    // request there is nothing to merge, and ioredis never pipelines MULTI (rate-limiter-flexible's
+    // reads). Across requests it would delay every command to the next setImmediate and hold it
+    // while an earlier pipeline is unanswered.
   });
   // Without a listener ioredis prints every connection error; the limiter logs an outage once.
   redis.on('error', events.onError);

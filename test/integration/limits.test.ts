@@ -7,4 +7,5 @@
 import './limits/lockout.suite.js';
 import './limits/rate-limits.suite.js';
 import './limits/redis-fallback.suite.js';
+import './limits/round-trips.suite.js';
 import './limits/trusted-proxies.suite.js';
