@@ -5,6 +5,13 @@ import { PGLiteSocketHandler, type PGLiteSocketHandlerOptions } from '@electric-
 // Frontend messages that leave per-connection state in the single PGlite session until the
 // next Sync: Parse, Bind, Describe, Execute, Close, Flush (extended query protocol) and CopyData.
 const BATCH_CONTINUES = new Set(['P', 'B', 'D', 'E', 'C', 'H', 'd'].map((c) => c.charCodeAt(0)));
+/**
+ * Messages whose answers wait for the batch's Sync (or any other message) before they go to
+ * the socket: the client reads nothing before it has sent Sync, so one socket write per batch
+ * instead of one per message (Parse, Bind, Describe, Execute, Close; issue 20). A Flush ('H')
+ * asks for what is pending and gets it.
+ */
+const OUTPUT_WAITS = new Set(['P', 'B', 'D', 'E', 'C'].map((c) => c.charCodeAt(0)));
 const SYNC = Uint8Array.of(0x53, 0, 0, 0, 4);
 const PARSE = 0x50; // 'P'
 
@@ -85,6 +92,8 @@ class BatchQueue {
    * there, so they are deallocated when it closes (data-source.ts names them per connection).
    */
   private readonly prepared = new Map<number, Set<string>>();
+  /** Answers held for each connection until its batch's Sync (OUTPUT_WAITS). */
+  private readonly heldOutput = new Map<number, Uint8Array[]>();
   private readonly toDeallocate: string[] = [];
   private draining = false;
 
@@ -151,13 +160,22 @@ class BatchQueue {
         const item = this.next();
         if (!item) break;
         let bytes = 0;
+        const output = this.heldOutput.get(item.handlerId) ?? [];
+        const deliver = () => {
+          this.heldOutput.delete(item.handlerId);
+          if (output.length > 0) item.onData(output.length === 1 ? (output[0] as Uint8Array) : Buffer.concat(output));
+        };
         try {
           await this.run(item.message, (data) => {
             bytes += data.length;
-            item.onData(data);
+            // A view of PGlite's memory, valid only during this call: kept, it is copied.
+            output.push(Buffer.from(data));
           });
+          if (OUTPUT_WAITS.has(item.message[0] ?? 0)) this.heldOutput.set(item.handlerId, output);
+          else deliver();
           item.resolve(bytes);
         } catch (error) {
+          deliver();
           item.reject(error instanceof Error ? error : new Error(String(error)));
         }
         const continues = BATCH_CONTINUES.has(item.message[0] ?? 0) || this.db.isInTransaction();
@@ -170,6 +188,7 @@ class BatchQueue {
 
   /** Called by the handler when its socket closes. */
   clearQueueForHandler(handlerId: number): void {
+    this.heldOutput.delete(handlerId);
     this.queue = this.queue.filter((q) => {
       if (q.handlerId === handlerId) q.reject(new Error('connection closed'));
       return q.handlerId !== handlerId;

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import pg from 'pg';
 import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { openTestStorage, registerStorageClient } from '../../helpers/storage.js';
@@ -44,6 +45,47 @@ describe.each(STORE_BACKENDS.filter((b) => b === 'embedded'))('prepared statemen
         expect(left).toEqual([]);
       } finally {
         await observer.end();
+        await opened.dispose();
+      }
+    },
+    BOOT_TIMEOUT,
+  );
+
+  it(
+    "answers a statement's messages in one socket write, and what a Flush asks for at once",
+    async () => {
+      const opened = await openTestStorage(backend);
+      const client = new pg.Client({
+        host: opened.config.storage.dataDir,
+        port: 5432,
+        user: 'postgres',
+        database: 'postgres',
+      });
+      await client.connect();
+      const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+      const original = { write: proto._write, writev: proto._writev };
+      let serverWrites = 0;
+      // The socket server runs in this process: count the writes of the sockets it accepted.
+      const counting = (write: (...args: unknown[]) => unknown) =>
+        function (this: Socket, ...args: unknown[]) {
+          if ((this as unknown as { _server?: unknown })._server) serverWrites++;
+          return write.apply(this, args);
+        };
+      try {
+        const statement = { name: 'one_write', text: 'SELECT $1::int + 1 AS two', values: [1] };
+        await client.query(statement);
+        proto._write = counting(original.write);
+        proto._writev = counting(original.writev);
+        // Bind, Describe, Execute and Sync: their answers leave together.
+        expect((await client.query(statement)).rows).toEqual([{ two: 2 }]);
+        expect(serverWrites).toBe(1);
+        // `rows` makes node-postgres Flush and wait for the first rows before its Sync.
+        const rows = await client.query({ text: 'SELECT generate_series(1, 3) AS n', rows: 1 } as pg.QueryConfig);
+        expect(rows.rows.map((row: { n: number }) => row.n)).toEqual([1, 2, 3]);
+      } finally {
+        proto._write = original.write;
+        proto._writev = original.writev;
+        await client.end();
         await opened.dispose();
       }
     },
