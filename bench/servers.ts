@@ -1,7 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +10,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { BareConfig } from './bare-provider.js';
 import type { BenchUpstreamConfig } from './bench-upstream.js';
 import type { Meter } from './load.js';
+import { freePort } from '../test/helpers/ports.js';
 import type { BenchTarget } from './operations.js';
 import { groupDelta, processCpuSeconds, processGroupCpu, residentMiB } from './cpu.js';
 
@@ -41,17 +41,8 @@ export interface Fixtures {
   clients: ClientMetadata[];
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
+// One way to find a free loopback port, for the tests and the bench alike.
+export { freePort };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
