@@ -51,7 +51,7 @@ const nothingSent = (command: string): PgResult => ({ command, rows: [], rowCoun
 
 /**
  * Makes `client`'s next transaction batched, until `stop`: its BEGIN (TypeORM's
- * startTransaction) is held back, and `defer` holds writes back. Call it on an idle client.
+ * startTransaction) is held back, and `deferWrite` holds writes back. Call it on an idle client.
  */
 export function batchTransaction(client: PgClient): { stop(): void } {
   const batch: Batch = { held: [], beginHeld: false };
