@@ -155,7 +155,8 @@ export async function createGatehouse(config: Config, log: Logger, early: Gateho
       mailer,
       clock: early.clock ?? Date.now,
     });
-    const purge = startPurgeTimer(storage, config, log);
+    // PGlite runs no autovacuum (purge-timer.ts).
+    const purge = startPurgeTimer(storage, config, log, { vacuum: resources.opened.backend === 'embedded' });
     return {
       config,
       app,

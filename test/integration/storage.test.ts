@@ -12,5 +12,6 @@ import './storage/batched-transaction.suite.js';
 import './storage/embedded-prepared.suite.js';
 import './storage/kept-rows.suite.js';
 import './storage/prepared-statements.suite.js';
+import './storage/purge.suite.js';
 import './storage/request-client-reads.suite.js';
 import './storage/row-by-key.suite.js';
