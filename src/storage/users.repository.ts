@@ -5,7 +5,7 @@ import { UserEntity, type StoredProfile, type UserRow } from './entities/user.en
 import { CredentialEntity, type CredentialRow } from './entities/credential.entity.js';
 import { isUuid } from './ids.js';
 import { keysetPage, type KeysetPosition, type Page } from './keyset.js';
-import { rowByKey } from './row-by-key.js';
+import { entityColumns, rowByKey } from './row-by-key.js';
 import { runSql } from './data-source.js';
 import { writesThrough, type RowCache } from './row-cache.js';
 import { ConflictError } from '../errors/domain-errors.js';
@@ -53,9 +53,7 @@ const signInStatements = new WeakMap<object, string>();
 function signInStatement(db: EntityManager): string {
   const known = signInStatements.get(db.connection);
   if (known) return known;
-  const metadata = db.connection.getMetadata(UserEntity);
-  const columns = metadata.columns.map((c) => `u."${c.databaseName}" AS "${c.propertyName}"`).join(', ');
-  const sql = `SELECT ${columns}, c.secret AS "passwordHash" FROM users u
+  const sql = `SELECT ${entityColumns(db, UserEntity, 'u')}, c.secret AS "passwordHash" FROM users u
     LEFT JOIN credentials c ON c.user_id = u.id AND c.type = 'password'
     WHERE u.email_normalized = $1 LIMIT 1`;
   signInStatements.set(db.connection, sql);
