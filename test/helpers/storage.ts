@@ -8,7 +8,7 @@ import type { Config, ConfigOverrides } from '../../src/config/schema.js';
 import { openStorage, type OpenedStorage } from '../../src/storage/storage.js';
 import { createTokenDigest, type TokenDigest } from '../../src/security/token-digest.js';
 import type { Backend } from './backends.js';
-import { REDIS_URL, TEST_ARGON2, freshRedisKeyPrefix } from './backends.js';
+import { BOOT_TIMEOUT, REDIS_URL, TEST_ARGON2, freshRedisKeyPrefix } from './backends.js';
 import { createTestDatabase } from './postgres.js';
 import { seedEmbeddedDatabase } from './embedded-template.js';
 import { createClientRegistry } from '../../src/clients/client-registry.js';
@@ -67,6 +67,29 @@ export async function openTestStorage(
       await opened.close();
       await store.dispose();
     },
+  };
+}
+
+type TestStorage = Awaited<ReturnType<typeof openTestStorage>>;
+
+/**
+ * One storage for the enclosing describe: opened before its tests, disposed after them. Returns
+ * a getter, since the storage exists only once beforeAll has run.
+ */
+export function useTestStorage(
+  backend: Backend,
+  options: Parameters<typeof openTestStorage>[1] = {},
+): () => TestStorage {
+  let opened: TestStorage | undefined;
+  beforeAll(async () => {
+    opened = await openTestStorage(backend, options);
+  }, BOOT_TIMEOUT);
+  afterAll(async () => {
+    await opened?.dispose();
+  });
+  return () => {
+    if (!opened) throw new Error('the test storage is not open (used outside a test?)');
+    return opened;
   };
 }
 

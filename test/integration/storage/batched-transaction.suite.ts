@@ -1,11 +1,9 @@
 import { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { HTTP_BACKENDS } from '../../helpers/backends.js';
-import { openTestStorage } from '../../helpers/storage.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+import { useTestStorage } from '../../helpers/storage.js';
+import { statementLog } from '../../helpers/statement-log.js';
 import { batchTransaction, type PgClient } from '../../../src/storage/batched-transaction.js';
-
-type Opened = Awaited<ReturnType<typeof openTestStorage>>;
 
 /**
  * Socket writes made while `work` runs, on every client socket of the process: what a round
@@ -48,14 +46,8 @@ const token = (id: string) => ({
  * group in one socket write: the refresh rotation's shape (a lookup, a consume, two saves).
  */
 describe.each(HTTP_BACKENDS)('request transactions in fewer round trips (%s)', (backend) => {
-  let opened: Opened;
-  beforeAll(async () => {
-    opened = await openTestStorage(backend);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => {
-    await opened?.dispose();
-  });
-  const storage = () => opened.storage;
+  const opened = useTestStorage(backend);
+  const storage = () => opened().storage;
   const keepIt = () => true;
 
   it('a lookup, a consume and two saves: three socket writes where there were six, all committed', async () => {
@@ -115,14 +107,18 @@ describe.each(HTTP_BACKENDS)('request transactions in fewer round trips (%s)', (
 
   it('a refused outcome rolls the held-back saves back without sending them', async () => {
     const id = randomUUID();
-    await storage().inRequestTransaction(
-      async () => {
-        await storage().oidc.find('AccessToken', randomUUID());
-        await storage().oidc.upsert(token(id));
-        return 'refused';
-      },
-      () => false,
+    const { statements } = await statementLog(storage().dataSource).during(() =>
+      storage().inRequestTransaction(
+        async () => {
+          await storage().oidc.find('AccessToken', randomUUID());
+          await storage().oidc.upsert(token(id));
+          return 'refused';
+        },
+        () => false,
+      ),
     );
+    expect(statements.some((text) => text.includes('SELECT payload'))).toBe(true);
+    expect(statements.some((text) => text.includes('INSERT INTO oidc_payloads'))).toBe(false);
     expect(await storage().oidc.find('AccessToken', id)).toBeUndefined();
   });
 

@@ -1,22 +1,15 @@
 import { STORE_BACKENDS } from '../../helpers/backends.js';
-import { openTestStorage } from '../../helpers/storage.js';
+import { useTestStorage } from '../../helpers/storage.js';
 import { createClientRegistry } from '../../../src/clients/client-registry.js';
 import { ClientEntity } from '../../../src/storage/entities/client.entity.js';
 import { UserEntity } from '../../../src/storage/entities/user.entity.js';
-import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
 
 /** The raw primary-key reads give exactly the rows TypeORM's findOneBy gives. */
 describe.each(STORE_BACKENDS)('rows by key (%s)', (backend) => {
-  let opened: Awaited<ReturnType<typeof openTestStorage>>;
-  beforeAll(async () => {
-    opened = await openTestStorage(backend);
-  }, BOOT_TIMEOUT);
-  afterAll(async () => {
-    await opened?.dispose();
-  });
+  const opened = useTestStorage(backend);
 
   it('reads a client as findOneBy does', async () => {
-    const { storage } = opened;
+    const { storage } = opened();
     const { client } = await createClientRegistry(storage.clients).register({
       name: 'rows',
       redirectUris: ['https://rp.example.test/cb'],
@@ -32,7 +25,7 @@ describe.each(STORE_BACKENDS)('rows by key (%s)', (backend) => {
   });
 
   it('reads a user as findOneBy does, disabled or not', async () => {
-    const { storage } = opened;
+    const { storage } = opened();
     const user = await storage.users.create({
       email: `Rows-${Date.now()}@example.test`,
       name: null,
@@ -50,7 +43,7 @@ describe.each(STORE_BACKENDS)('rows by key (%s)', (backend) => {
   });
 
   it("reads a password sign-in's user by any spelling of the email, with its password hash", async () => {
-    const { storage } = opened;
+    const { storage } = opened();
     const stamp = Date.now();
     const withPassword = await storage.users.create({
       email: `Sign-In-${stamp}@example.test`,
