@@ -16,8 +16,26 @@ function textOf(first: unknown): string {
  * it, whether TypeORM, a transaction or runSql's pool.query lends it). Nothing is changed on
  * the way: the real database answers every statement.
  */
+/** node-postgres' pool behind a DataSource. */
+const poolOf = (dataSource: DataSource) => (dataSource.driver as unknown as { master: pg.Pool }).master;
+
+/** Connections the storage takes from its pool while `work` runs: 0 when what it read came from memory. */
+export function poolAcquires(dataSource: DataSource) {
+  let acquired = 0;
+  poolOf(dataSource).on('acquire', () => {
+    acquired++;
+  });
+  return {
+    async during(work: () => Promise<unknown>): Promise<number> {
+      const before = acquired;
+      await work();
+      return acquired - before;
+    },
+  };
+}
+
 export function statementLog(dataSource: DataSource) {
-  const pool = (dataSource.driver as unknown as { master: pg.Pool }).master;
+  const pool = poolOf(dataSource);
   const seen = new WeakSet<object>();
   let recording: string[] | undefined;
   pool.on('acquire', (client) => {

@@ -3,6 +3,7 @@ import { STORE_BACKENDS } from '../../helpers/backends.js';
 import { announcement, openTestStorage, otherWriter, registerStorageClient } from '../../helpers/storage.js';
 import type { ChangeEvent } from '../../../src/storage/change-feed.js';
 import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
+import { poolAcquires } from '../../helpers/statement-log.js';
 
 /**
  * Client rows kept in memory between requests (src/storage/row-cache.ts): read from the
@@ -18,22 +19,15 @@ describe.each(STORE_BACKENDS)('client rows kept in memory between requests (%s)'
   /** Resolves when the feed has announced a change to `id` (PostgreSQL delivers it after the commit). */
   const announced = (id: string, table = 'clients') => announcement(opened.storage.changes, table, id);
   /** Connections the storage takes from its pool for `read`: 0 when the row came from memory. */
-  let acquired = 0;
-  const connectionsFor = async (read: () => Promise<unknown>) => {
-    const before = acquired;
-    await read();
-    return acquired - before;
-  };
+  let acquires: ReturnType<typeof poolAcquires>;
+  const connectionsFor = (read: () => Promise<unknown>) => acquires.during(read);
 
   beforeAll(async () => {
     opened = await openTestStorage(backend, { keepRows: true });
     clientId = await registerStorageClient(opened.storage.clients, 'kept');
     opened.storage.changes.subscribe((event) => events.push(event));
     // Every statement outside a transaction takes a connection from the pool first.
-    const pool = (opened.storage.dataSource.driver as unknown as { master: pg.Pool }).master;
-    pool.on('acquire', () => {
-      acquired++;
-    });
+    acquires = poolAcquires(opened.storage.dataSource);
     writer = otherWriter(backend, opened.config);
     await writer.connect();
   }, BOOT_TIMEOUT);
@@ -209,7 +203,7 @@ describe.each(STORE_BACKENDS.filter((b) => b === 'postgres'))(
     let opened: Awaited<ReturnType<typeof openTestStorage>>;
     let admin: pg.Client;
     let clientId: string;
-    let acquired = 0;
+    let acquires: ReturnType<typeof poolAcquires>;
     /** The feed's events, as they come. */
     const next = (wanted: (event: ChangeEvent) => boolean) =>
       new Promise<void>((resolve) => {
@@ -223,9 +217,7 @@ describe.each(STORE_BACKENDS.filter((b) => b === 'postgres'))(
     beforeAll(async () => {
       opened = await openTestStorage(backend, { keepRows: true });
       clientId = await registerStorageClient(opened.storage.clients, 'feed down');
-      (opened.storage.dataSource.driver as unknown as { master: pg.Pool }).master.on('acquire', () => {
-        acquired++;
-      });
+      acquires = poolAcquires(opened.storage.dataSource);
       admin = otherWriter(backend, opened.config);
       await admin.connect();
     }, BOOT_TIMEOUT);
@@ -246,10 +238,11 @@ describe.each(STORE_BACKENDS.filter((b) => b === 'postgres'))(
       expect(opened.storage.changes.isLive()).toBe(false);
       // A change made while nobody listens would go unannounced: nothing may be served from memory.
       await admin.query(`UPDATE clients SET name = 'changed unheard' WHERE id = $1`, [clientId]);
-      const before = acquired;
-      expect((await opened.storage.clients.find(clientId))?.name).toBe('changed unheard');
-      expect((await opened.storage.clients.find(clientId))?.name).toBe('changed unheard');
-      expect(acquired - before).toBe(2);
+      const reads = await acquires.during(async () => {
+        expect((await opened.storage.clients.find(clientId))?.name).toBe('changed unheard');
+        expect((await opened.storage.clients.find(clientId))?.name).toBe('changed unheard');
+      });
+      expect(reads).toBe(2);
       // The connections list too: a connection added meanwhile is listed at once.
       await admin.query(`INSERT INTO connections (id, display_name, kind) VALUES ('unheard', 'Unheard', 'oidc')`);
       expect((await opened.storage.connections.list()).map((c) => c.id)).toEqual(['unheard']);
@@ -259,9 +252,10 @@ describe.each(STORE_BACKENDS.filter((b) => b === 'postgres'))(
       await new Promise<void>((resolve) => setImmediate(resolve));
       expect(opened.storage.changes.isLive()).toBe(true);
       await opened.storage.clients.find(clientId);
-      const kept = acquired;
-      expect((await opened.storage.clients.find(clientId))?.name).toBe('changed unheard');
-      expect(acquired).toBe(kept);
+      const again = await acquires.during(async () => {
+        expect((await opened.storage.clients.find(clientId))?.name).toBe('changed unheard');
+      });
+      expect(again).toBe(0);
     });
   },
 );
