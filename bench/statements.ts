@@ -76,6 +76,12 @@ function statementsOf(log: string, database: string): string[] {
   return out;
 }
 
+/** The TCP ports the server reaches PostgreSQL and Redis on (a Unix socket counts no segments). */
+const ports = {
+  postgres: Number(new URL(POSTGRES_ADMIN_URL).port || 5432),
+  redis: Number(new URL(REDIS_URL).port || 6379),
+};
+
 /** Data segments `pid` has sent so far on its established connections to `port`, from `ss -ti`. */
 function segmentsSent(pid: number, port: number): number {
   const out = execFileSync('ss', ['-tinpH', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' });
@@ -124,11 +130,14 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 200));
       const from = statSync(args.log).size;
       redisCommands = [];
-      const sentBefore = { postgres: segmentsSent(server.pid, 5432), redis: segmentsSent(server.pid, 6379) };
+      const sentBefore = {
+        postgres: segmentsSent(server.pid, ports.postgres),
+        redis: segmentsSent(server.pid, ports.redis),
+      };
       for (let i = 0; i < runs; i++) await operation(target);
       const roundTrips = {
-        postgres: (segmentsSent(server.pid, 5432) - sentBefore.postgres) / runs,
-        redis: (segmentsSent(server.pid, 6379) - sentBefore.redis) / runs,
+        postgres: (segmentsSent(server.pid, ports.postgres) - sentBefore.postgres) / runs,
+        redis: (segmentsSent(server.pid, ports.redis) - sentBefore.redis) / runs,
       };
       await new Promise((resolve) => setTimeout(resolve, 300));
       const statements = statementsOf(logSince(args.log, from), stores.databaseName);

@@ -9,18 +9,17 @@ import { BOOT_TIMEOUT } from '../../helpers/sessions.js';
  * names its prepared statements per connection (src/storage/data-source.ts), and the socket
  * server deallocates a connection's statements when it closes (pglite-socket-server.ts).
  */
+/** A plain node-postgres connection through the embedded database's socket (pg finds `${dataDir}/.s.PGSQL.5432`). */
+const socketClient = (opened: Awaited<ReturnType<typeof openTestStorage>>) =>
+  new pg.Client({ host: opened.config.storage.dataDir, port: 5432, user: 'postgres', database: 'postgres' });
+
 describe.each(STORE_BACKENDS.filter((b) => b === 'embedded'))('prepared statements on the %s database', (backend) => {
   it(
     'each connection prepares under its own names, and those of closed connections are deallocated',
     async () => {
       const opened = await openTestStorage(backend);
       // A connection of another process's kind (the CLI's): it sees the one session's statements.
-      const observer = new pg.Client({
-        host: opened.config.storage.dataDir,
-        port: 5432,
-        user: 'postgres',
-        database: 'postgres',
-      });
+      const observer = socketClient(opened);
       await observer.connect();
       const ours = async () =>
         (
@@ -55,12 +54,7 @@ describe.each(STORE_BACKENDS.filter((b) => b === 'embedded'))('prepared statemen
     "answers a statement's messages in one socket write, and what a Flush asks for at once",
     async () => {
       const opened = await openTestStorage(backend);
-      const client = new pg.Client({
-        host: opened.config.storage.dataDir,
-        port: 5432,
-        user: 'postgres',
-        database: 'postgres',
-      });
+      const client = socketClient(opened);
       await client.connect();
       const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
       const original = { write: proto._write, writev: proto._writev };
